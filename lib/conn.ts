@@ -1,0 +1,862 @@
+/**
+ * The low-level `Conn`: one connection to one broker, as in kafka-go. A Conn
+ * dialed for a topic-partition also produces to it, fetches from it and keeps
+ * a read offset.
+ *
+ * @module
+ */
+
+import { compressionId, type CompressionName, loadCodec } from "../codecs/mod.ts";
+import { formatAddress, parseAddress } from "./connection/address.ts";
+import {
+  Connection,
+  type ConnectionOptions,
+  type SaslOptions,
+  type TlsOptions,
+} from "./connection/connection.ts";
+import { ProtocolError } from "./connection/errors.ts";
+import { type Header, type Message, type MessageInput, toRecord } from "./message.ts";
+import { ZERO_UUID } from "./protocol/bytes.ts";
+import { ErrorCode, KafkaError } from "./protocol/errors.ts";
+import { CreateTopics } from "./protocol/messages/create_topics.ts";
+import { DeleteTopics } from "./protocol/messages/delete_topics.ts";
+import { Fetch } from "./protocol/messages/fetch.ts";
+import { ListOffsets } from "./protocol/messages/list_offsets.ts";
+import { Metadata, type MetadataResponse } from "./protocol/messages/metadata.ts";
+import { Produce } from "./protocol/messages/produce.ts";
+import { readRecords } from "./protocol/read_records.ts";
+import { RecordBatchBuilder } from "./protocol/records.ts";
+import { validateSasl } from "./connection/sasl.ts";
+
+export type { SaslOptions, TlsOptions };
+
+/** A broker as metadata describes it. */
+export interface Broker {
+  id: number;
+  host: string;
+  port: number;
+  rack: string | null;
+}
+
+/** A partition as metadata describes it. */
+export interface Partition {
+  topic: string;
+  id: number;
+  leader: Broker;
+  replicas: Broker[];
+  isr: Broker[];
+  offlineReplicas: Broker[];
+  /** The partition's error, when metadata reported one. */
+  error: KafkaError | null;
+}
+
+export interface ConfigEntry {
+  configName: string;
+  configValue: string;
+}
+
+export interface ReplicaAssignment {
+  partition: number;
+  replicas: number[];
+}
+
+/** A topic to create, as in kafka-go's `TopicConfig`. */
+export interface TopicConfig {
+  topic: string;
+  /** -1 (the default) takes the broker's `num.partitions`. */
+  numPartitions?: number;
+  /** -1 (the default) takes the broker's `default.replication.factor`. */
+  replicationFactor?: number;
+  replicaAssignments?: ReplicaAssignment[];
+  configEntries?: ConfigEntry[];
+}
+
+export type RequiredAcks = "none" | "one" | "all" | 0 | 1 | -1;
+
+/** Options of `dial` and `Dialer`, in kafka-go's Dialer names. */
+export interface DialerOptions {
+  /** Milliseconds to connect, TLS and SASL included (default 10 s). */
+  timeout?: number;
+  clientId?: string;
+  tls?: TlsOptions | boolean;
+  sasl?: SaslOptions;
+  /** Milliseconds a request may take (default 30 s). */
+  requestTimeout?: number;
+  /** Largest response accepted, in bytes (default 256 MiB). */
+  maxResponseSize?: number;
+  /** Acks for `Conn.writeMessages` (default "all"). */
+  requiredAcks?: RequiredAcks;
+  /** Compression for `Conn.writeMessages` (default "none"). */
+  compression?: CompressionName;
+}
+
+export interface DialOptions {
+  signal?: AbortSignal;
+}
+
+/** Where a seek is measured from (kafka-go's whence values). */
+export const SeekStart = 0;
+export const SeekAbsolute = 1;
+export const SeekEnd = 2;
+export const SeekCurrent = 3;
+/** Or-ed into `whence`: skip the range check against the partition's offsets. */
+export const SeekDontCheck = 1 << 30;
+
+/** Offsets that `seek`-like methods accept besides real offsets. */
+export const FirstOffset = -2;
+export const LastOffset = -1;
+
+export interface ReadBatchOptions {
+  /** Bytes the broker waits to gather before answering (default 1). */
+  minBytes?: number;
+  /** Most bytes to fetch (default 1 MiB). */
+  maxBytes?: number;
+  /** Milliseconds the broker may wait for minBytes (default 10 s). */
+  maxWait?: number;
+  /** "read_committed" drops aborted transactions (default "read_uncommitted"). */
+  isolationLevel?: "read_uncommitted" | "read_committed";
+  signal?: AbortSignal;
+}
+
+const ACKS: Record<string, number> = { none: 0, one: 1, all: -1 };
+
+/** Dials brokers with shared settings, like kafka-go's `Dialer`. */
+export class Dialer {
+  readonly options: DialerOptions;
+
+  constructor(options: DialerOptions = {}) {
+    validateDialer(options);
+    this.options = options;
+  }
+
+  /** Connects to one broker. */
+  async dial(address: string, options: DialOptions = {}): Promise<Conn> {
+    const { host, port } = parseAddress(address);
+    const connection = await Connection.open(host, port, this.connectionOptions(options));
+    return new Conn(connection, this);
+  }
+
+  /** Connects to the leader of a topic-partition, found through `address`. */
+  async dialLeader(
+    address: string,
+    topic: string,
+    partition: number,
+    options: DialOptions = {},
+  ): Promise<Conn> {
+    checkTopicPartition(topic, partition);
+    const bootstrap = await this.dial(address, options);
+    let found: Partition;
+    try {
+      found = await bootstrap.lookupPartition(topic, partition, options.signal);
+    } finally {
+      bootstrap.close();
+    }
+    return this.dialPartition(found, options);
+  }
+
+  /** Connects to a partition's leader as given (kafka-go's DialPartition). */
+  async dialPartition(
+    partition: Pick<Partition, "topic" | "id" | "leader">,
+    options: DialOptions = {},
+  ): Promise<Conn> {
+    checkTopicPartition(partition.topic, partition.id);
+    const { leader } = partition;
+    const connection = await Connection.open(
+      leader.host,
+      leader.port,
+      this.connectionOptions(options),
+    );
+    return new Conn(connection, this, partition.topic, partition.id);
+  }
+
+  /** The partitions of a topic, looked up through any broker. */
+  async lookupPartitions(
+    address: string,
+    topic: string,
+    options: DialOptions = {},
+  ): Promise<Partition[]> {
+    const conn = await this.dial(address, options);
+    try {
+      return await conn.readPartitions(topic);
+    } finally {
+      conn.close();
+    }
+  }
+
+  private connectionOptions(options: DialOptions): ConnectionOptions {
+    const o = this.options;
+    return {
+      clientId: o.clientId,
+      connectTimeout: o.timeout,
+      requestTimeout: o.requestTimeout,
+      maxResponseSize: o.maxResponseSize,
+      tls: o.tls,
+      sasl: o.sasl,
+      signal: options.signal,
+    };
+  }
+}
+
+/** Connects to one broker (kafka-go's `Dial`). */
+export function dial(
+  address: string,
+  options: DialerOptions & DialOptions = {},
+): Promise<Conn> {
+  return new Dialer(options).dial(address, options);
+}
+
+/** Connects to the leader of a topic-partition (kafka-go's `DialLeader`). */
+export function dialLeader(
+  address: string,
+  topic: string,
+  partition: number,
+  options: DialerOptions & DialOptions = {},
+): Promise<Conn> {
+  return new Dialer(options).dialLeader(address, topic, partition, options);
+}
+
+/** Connects to a partition's leader (kafka-go's `DialPartition`). */
+export function dialPartition(
+  partition: Pick<Partition, "topic" | "id" | "leader">,
+  options: DialerOptions & DialOptions = {},
+): Promise<Conn> {
+  return new Dialer(options).dialPartition(partition, options);
+}
+
+/** A batch of fetched messages, readable as a stream. */
+export class Batch extends ReadableStream<Message> {
+  /** The partition's high watermark when the batch was fetched. */
+  readonly highWaterMark: number;
+  private readonly last: () => number;
+
+  constructor(messages: Message[], highWaterMark: number, onRead: (m: Message) => void) {
+    let index = 0;
+    super({
+      pull(controller) {
+        if (index >= messages.length) {
+          controller.close();
+          return;
+        }
+        const message = messages[index++];
+        onRead(message);
+        controller.enqueue(message);
+      },
+    }, { highWaterMark: 0 });
+    this.highWaterMark = highWaterMark;
+    this.last = () => index;
+  }
+
+  /** How many messages were handed out so far. */
+  get read(): number {
+    return this.last();
+  }
+}
+
+/** One connection to one broker, optionally bound to a topic-partition. */
+export class Conn {
+  readonly topic: string | undefined;
+  readonly partition: number | undefined;
+  private readonly connection: Connection;
+  private readonly dialer: Dialer;
+  private readOffsetValue: number = FirstOffset;
+  private topicId: string | undefined;
+
+  constructor(
+    connection: Connection,
+    dialer: Dialer,
+    topic?: string,
+    partition?: number,
+  ) {
+    this.connection = connection;
+    this.dialer = dialer;
+    this.topic = topic;
+    this.partition = partition;
+  }
+
+  /** "host:port" of the broker this Conn talks to. */
+  get address(): string {
+    return this.connection.address;
+  }
+
+  /** The layer-2 connection, for requests this class does not wrap. */
+  get raw(): Connection {
+    return this.connection;
+  }
+
+  /** The API versions the broker supports. */
+  apiVersions() {
+    return this.connection.apiVersions();
+  }
+
+  close(): void {
+    this.connection.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  // ---- cluster metadata ----
+
+  private async metadata(
+    topics: string[] | null,
+    allowAutoTopicCreation = false,
+    signal?: AbortSignal,
+  ): Promise<MetadataResponse> {
+    return await this.connection.request(Metadata, {
+      topics: topics === null ? null : topics.map((name) => ({ name })),
+      allowAutoTopicCreation,
+    }, { signal });
+  }
+
+  /** The brokers of the cluster. */
+  async brokers(): Promise<Broker[]> {
+    const response = await this.metadata([]);
+    return response.brokers.map(toBroker);
+  }
+
+  /** The broker that is the cluster's controller (as metadata reports it). */
+  async controller(): Promise<Broker> {
+    const response = await this.metadata([]);
+    const broker = response.brokers.find((b) =>
+      b.nodeId === response.controllerId
+    );
+    if (!broker) {
+      throw new KafkaError(ErrorCode.BROKER_NOT_AVAILABLE, {
+        apiName: "Metadata",
+        detail: `controller ${response.controllerId} is not among the brokers`,
+      });
+    }
+    return toBroker(broker);
+  }
+
+  /** Partitions of the given topics, or of every topic when none is given. */
+  async readPartitions(...topics: string[]): Promise<Partition[]> {
+    const response = await this.metadata(topics.length ? topics : null);
+    const partitions: Partition[] = [];
+    for (const topic of response.topics) {
+      if (topic.errorCode !== 0) {
+        throw new KafkaError(topic.errorCode, {
+          apiName: "Metadata",
+          topic: topic.name ?? undefined,
+        });
+      }
+      for (const p of topic.partitions) {
+        partitions.push(toPartition(response, topic.name ?? "", p));
+      }
+    }
+    return partitions;
+  }
+
+  /**
+   * Finds a partition's leader, creating the topic when the broker allows
+   * auto-creation, and waiting for a new topic's leader to be elected.
+   */
+  async lookupPartition(
+    topic: string,
+    partition: number,
+    signal?: AbortSignal,
+  ): Promise<Partition> {
+    const deadline = Date.now() + (this.dialer.options.timeout ?? 10_000);
+    let delay = 50;
+    while (true) {
+      const response = await this.metadata([topic], true, signal);
+      const found = findPartition(response, topic, partition);
+      if (!(found instanceof KafkaError)) return found;
+      if (!found.retriable || Date.now() + delay > deadline) throw found;
+      await sleep(delay, signal);
+      delay = Math.min(delay * 2, 1000);
+    }
+  }
+
+  // ---- topics ----
+
+  /** Creates topics; fails on the first topic the broker refuses. */
+  async createTopics(...configs: TopicConfig[]): Promise<void> {
+    configs.forEach(validateTopicConfig);
+    const response = await this.connection.request(CreateTopics, {
+      topics: configs.map((c) => ({
+        name: c.topic,
+        numPartitions: c.replicaAssignments?.length ? -1 : c.numPartitions ?? -1,
+        replicationFactor: c.replicaAssignments?.length
+          ? -1
+          : c.replicationFactor ?? -1,
+        assignments: (c.replicaAssignments ?? []).map((a) => ({
+          partitionIndex: a.partition,
+          brokerIds: a.replicas,
+        })),
+        configs: (c.configEntries ?? []).map((e) => ({
+          name: e.configName,
+          value: e.configValue,
+        })),
+      })),
+      timeoutMs: this.dialer.options.requestTimeout ?? 30_000,
+    });
+    for (const topic of response.topics) {
+      if (topic.errorCode !== 0) {
+        throw new KafkaError(topic.errorCode, {
+          apiName: "CreateTopics",
+          topic: topic.name,
+          detail: topic.errorMessage ?? undefined,
+        });
+      }
+    }
+  }
+
+  /** Deletes topics by name. */
+  async deleteTopics(...names: string[]): Promise<void> {
+    for (const name of names) checkTopic(name);
+    const response = await this.connection.request(DeleteTopics, {
+      topicNames: names,
+      topics: names.map((name) => ({ name, topicId: ZERO_UUID })),
+      timeoutMs: this.dialer.options.requestTimeout ?? 30_000,
+    });
+    for (const result of response.responses) {
+      if (result.errorCode !== 0) {
+        throw new KafkaError(result.errorCode, {
+          apiName: "DeleteTopics",
+          topic: result.name ?? undefined,
+          detail: result.errorMessage ?? undefined,
+        });
+      }
+    }
+  }
+
+  // ---- one partition ----
+
+  private bound(what: string): { topic: string; partition: number } {
+    if (this.topic === undefined || this.partition === undefined) {
+      throw new TypeError(
+        `Cannot ${what}: this Conn was dialed without a topic and partition; use dialLeader`,
+      );
+    }
+    return { topic: this.topic, partition: this.partition };
+  }
+
+  /**
+   * Produces messages to this Conn's partition in one record batch and
+   * resolves with the number of key and value bytes written.
+   */
+  async writeMessages(...messages: MessageInput[]): Promise<number> {
+    const { topic, partition } = this.bound("write messages");
+    if (messages.length === 0) return 0;
+    const codec = compressionId(this.dialer.options.compression ?? "none");
+    const builder = new RecordBatchBuilder({ compression: codec });
+    const now = Date.now();
+    let bytes = 0;
+    messages.forEach((message, i) => {
+      if (message?.topic !== undefined && message.topic !== topic) {
+        throw new TypeError(
+          `Cannot write message ${i}: its topic "${message.topic}" differs from this Conn's "${topic}"`,
+        );
+      }
+      const record = toRecord(message, now, i);
+      bytes += (record.key?.length ?? 0) + (record.value?.length ?? 0);
+      builder.append(record);
+    });
+    const compress = codec === 0 ? undefined : (await loadCodec(codec)).compress;
+    const records = builder.finish(compress);
+    await this.produce(topic, partition, records);
+    return bytes;
+  }
+
+  private async produce(topic: string, partition: number, records: Uint8Array) {
+    const acks = toAcks(this.dialer.options.requiredAcks ?? "all");
+    const request = {
+      transactionalId: null,
+      acks,
+      timeoutMs: this.dialer.options.requestTimeout ?? 30_000,
+      topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+    };
+    if (acks === 0) {
+      await this.connection.requestNoResponse(Produce, request);
+      return;
+    }
+    const response = await this.connection.request(Produce, request);
+    for (const t of response.responses) {
+      for (const p of t.partitionResponses) {
+        if (p.errorCode !== 0) {
+          throw new KafkaError(p.errorCode, {
+            apiName: "Produce",
+            topic,
+            partition,
+            detail: p.errorMessage ?? undefined,
+          });
+        }
+      }
+    }
+  }
+
+  /** The next offset `readBatch` reads from (FirstOffset before any seek). */
+  offset(): number {
+    return this.readOffsetValue;
+  }
+
+  /**
+   * Moves the read offset, relative to `whence` (SeekAbsolute by default),
+   * checking that it falls within the partition unless SeekDontCheck is set.
+   */
+  async seek(offset: number, whence: number = SeekAbsolute): Promise<number> {
+    this.bound("seek");
+    if (!Number.isSafeInteger(offset)) {
+      throw new RangeError(`Cannot seek: offset must be an integer, got ${offset}`);
+    }
+    const check = (whence & SeekDontCheck) === 0;
+    const base = whence & ~SeekDontCheck;
+    let target: number;
+    switch (base) {
+      case SeekStart:
+        target = (await this.readFirstOffset()) + offset;
+        break;
+      case SeekAbsolute:
+        target = offset;
+        break;
+      case SeekEnd:
+        target = (await this.readLastOffset()) + offset;
+        break;
+      case SeekCurrent:
+        target = (await this.resolvedOffset()) + offset;
+        break;
+      default:
+        throw new RangeError(
+          `Cannot seek: whence must be SeekStart, SeekAbsolute, SeekEnd or SeekCurrent, got ${whence}`,
+        );
+    }
+    if (check) {
+      const { first, last } = await this.readOffsets();
+      if (target < first || target > last) {
+        throw new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, {
+          apiName: "seek",
+          topic: this.topic,
+          partition: this.partition,
+          detail: `offset ${target} is outside ${first}..${last}`,
+        });
+      }
+    }
+    this.readOffsetValue = target;
+    return target;
+  }
+
+  private async resolvedOffset(): Promise<number> {
+    if (this.readOffsetValue === FirstOffset) return await this.readFirstOffset();
+    if (this.readOffsetValue === LastOffset) return await this.readLastOffset();
+    return this.readOffsetValue;
+  }
+
+  /** The partition's first (log start) offset. */
+  readFirstOffset(): Promise<number> {
+    return this.listOffset(-2);
+  }
+
+  /** The partition's last offset: the offset the next message will get. */
+  readLastOffset(): Promise<number> {
+    return this.listOffset(-1);
+  }
+
+  /** Both ends of the partition. */
+  async readOffsets(): Promise<{ first: number; last: number }> {
+    const [first, last] = await Promise.all([
+      this.readFirstOffset(),
+      this.readLastOffset(),
+    ]);
+    return { first, last };
+  }
+
+  /**
+   * The offset of the first message whose time is at or after `time`; the
+   * last offset when every message is older.
+   */
+  async readOffset(time: Date): Promise<number> {
+    const ms = time instanceof Date ? time.getTime() : NaN;
+    if (!Number.isFinite(ms) || ms < 0) {
+      throw new TypeError(
+        `Cannot read offset: "time" must be a valid Date after 1970, got ${String(time)}`,
+      );
+    }
+    const offset = await this.listOffset(ms);
+    return offset < 0 ? await this.readLastOffset() : offset;
+  }
+
+  private async listOffset(timestamp: number): Promise<number> {
+    const { topic, partition } = this.bound("read offsets");
+    const response = await this.connection.request(ListOffsets, {
+      replicaId: -1,
+      isolationLevel: 0,
+      topics: [{
+        name: topic,
+        partitions: [{ partitionIndex: partition, timestamp, currentLeaderEpoch: -1 }],
+      }],
+    });
+    const result = response.topics[0]?.partitions[0];
+    if (!result) {
+      throw new ProtocolError(
+        `ListOffsets response from ${this.address} has no entry for ${topic}/${partition}`,
+      );
+    }
+    if (result.errorCode !== 0) {
+      throw new KafkaError(result.errorCode, { apiName: "ListOffsets", topic, partition });
+    }
+    return result.offset;
+  }
+
+  /**
+   * Fetches once from the read offset and returns the messages as a stream.
+   * Reading from the batch advances this Conn's offset.
+   */
+  async readBatch(options: ReadBatchOptions = {}): Promise<Batch> {
+    const { topic, partition } = this.bound("read a batch");
+    const { minBytes = 1, maxBytes = 1024 * 1024, maxWait = 10_000 } = options;
+    validateFetch(minBytes, maxBytes, maxWait);
+    const fetchOffset = await this.resolvedOffset();
+    this.readOffsetValue = fetchOffset;
+    const topicId = await this.fetchTopicId(topic);
+    const response = await this.connection.request(Fetch, {
+      replicaId: -1,
+      maxWaitMs: maxWait,
+      minBytes,
+      maxBytes,
+      isolationLevel: options.isolationLevel === "read_committed" ? 1 : 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [{
+        topic,
+        topicId,
+        partitions: [{
+          partition,
+          fetchOffset,
+          partitionMaxBytes: maxBytes,
+          currentLeaderEpoch: -1,
+          lastFetchedEpoch: -1,
+          logStartOffset: -1,
+        }],
+      }],
+      forgottenTopicsData: [],
+      rackId: "",
+    }, { timeout: maxWait + (this.dialer.options.requestTimeout ?? 30_000), signal: options.signal });
+    if (response.errorCode !== 0) {
+      throw new KafkaError(response.errorCode, { apiName: "Fetch", topic, partition });
+    }
+    const result = response.responses[0]?.partitions[0];
+    if (!result) {
+      throw new ProtocolError(
+        `Fetch response from ${this.address} has no entry for ${topic}/${partition}`,
+      );
+    }
+    if (result.errorCode !== 0) {
+      throw new KafkaError(result.errorCode, { apiName: "Fetch", topic, partition });
+    }
+    const decoded = await readRecords(result.records ?? new Uint8Array(0), {
+      fromOffset: fetchOffset,
+      decompress: async (id, data) => (await loadCodec(id)).decompress(data),
+      abortedTransactions: result.abortedTransactions,
+      where: `${topic}/${partition} from ${this.address}`,
+    });
+    if (decoded.truncated) {
+      throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, {
+        apiName: "Fetch",
+        topic,
+        partition,
+        detail: `the batch at offset ${fetchOffset} is larger than maxBytes ${maxBytes}`,
+      });
+    }
+    const hwm = result.highWatermark;
+    const messages: Message[] = decoded.records.map((r) => ({
+      topic,
+      partition,
+      offset: r.offset,
+      highWaterMark: hwm,
+      key: r.key,
+      value: r.value,
+      headers: r.headers as Header[],
+      time: new Date(r.timestamp),
+    }));
+    if (messages.length === 0 && decoded.nextOffset > fetchOffset) {
+      // Only control or aborted records: step over them.
+      this.readOffsetValue = decoded.nextOffset;
+    }
+    return new Batch(messages, hwm, (m) => {
+      this.readOffsetValue = m.offset + 1;
+    });
+  }
+
+  /** Reads one message at the read offset (kafka-go's `ReadMessage`). */
+  async readMessage(maxBytes = 1024 * 1024, signal?: AbortSignal): Promise<Message> {
+    while (true) {
+      const batch = await this.readBatch({ maxBytes, signal });
+      const reader = batch.getReader();
+      const { value } = await reader.read();
+      reader.cancel().catch(() => {});
+      if (value) return value;
+    }
+  }
+
+  private async fetchTopicId(topic: string): Promise<string> {
+    if (this.connection.pickVersion(Fetch) < 13) return ZERO_UUID;
+    if (this.topicId === undefined) {
+      const response = await this.metadata([topic]);
+      const found = response.topics.find((t) => t.name === topic);
+      if (!found || found.errorCode !== 0) {
+        throw new KafkaError(found?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, {
+          apiName: "Metadata",
+          topic,
+        });
+      }
+      this.topicId = found.topicId;
+    }
+    return this.topicId;
+  }
+}
+
+type MetadataBroker = MetadataResponse["brokers"][number];
+type MetadataPartition = MetadataResponse["topics"][number]["partitions"][number];
+
+function toBroker(b: MetadataBroker): Broker {
+  return { id: b.nodeId, host: b.host, port: b.port, rack: b.rack };
+}
+
+function toPartition(
+  response: MetadataResponse,
+  topic: string,
+  p: MetadataPartition,
+): Partition {
+  const byId = new Map(response.brokers.map((b) => [b.nodeId, toBroker(b)]));
+  const broker = (id: number): Broker =>
+    byId.get(id) ?? { id, host: "", port: -1, rack: null };
+  return {
+    topic,
+    id: p.partitionIndex,
+    leader: broker(p.leaderId),
+    replicas: p.replicaNodes.map(broker),
+    isr: p.isrNodes.map(broker),
+    offlineReplicas: p.offlineReplicas.map(broker),
+    error: p.errorCode === 0
+      ? null
+      : new KafkaError(p.errorCode, { apiName: "Metadata", topic, partition: p.partitionIndex }),
+  };
+}
+
+function findPartition(
+  response: MetadataResponse,
+  topic: string,
+  partition: number,
+): Partition | KafkaError {
+  const t = response.topics.find((x) => x.name === topic);
+  if (!t) return new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, { topic, partition });
+  if (t.errorCode !== 0) return new KafkaError(t.errorCode, { apiName: "Metadata", topic, partition });
+  const p = t.partitions.find((x) => x.partitionIndex === partition);
+  if (!p) {
+    return new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, {
+      apiName: "Metadata",
+      topic,
+      partition,
+      detail: `topic has ${t.partitions.length} partitions`,
+    });
+  }
+  if (p.errorCode !== 0 || p.leaderId < 0) {
+    return new KafkaError(p.errorCode || ErrorCode.LEADER_NOT_AVAILABLE, {
+      apiName: "Metadata",
+      topic,
+      partition,
+    });
+  }
+  return toPartition(response, topic, p);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function toAcks(acks: RequiredAcks): number {
+  const value = typeof acks === "number" ? acks : ACKS[acks];
+  if (value !== 0 && value !== 1 && value !== -1) {
+    throw new RangeError(
+      `Invalid "requiredAcks": expected "none", "one", "all", 0, 1 or -1, got ${JSON.stringify(acks)}`,
+    );
+  }
+  return value;
+}
+
+function checkTopic(topic: unknown): void {
+  if (typeof topic !== "string" || topic.length === 0 || topic.length > 249) {
+    throw new TypeError(
+      `Invalid topic: expected a name of 1 to 249 characters, got ${JSON.stringify(topic)}`,
+    );
+  }
+  if (!/^[a-zA-Z0-9._-]+$/.test(topic) || topic === "." || topic === "..") {
+    throw new TypeError(
+      `Invalid topic "${topic}": names use only letters, digits, ".", "_" and "-"`,
+    );
+  }
+}
+
+function checkTopicPartition(topic: string, partition: number): void {
+  checkTopic(topic);
+  if (!Number.isInteger(partition) || partition < 0) {
+    throw new RangeError(
+      `Invalid partition: expected an integer >= 0, got ${JSON.stringify(partition)}`,
+    );
+  }
+}
+
+function validateTopicConfig(config: TopicConfig, index: number): void {
+  if (config === null || typeof config !== "object") {
+    throw new TypeError(`Invalid topic config ${index}: expected an object`);
+  }
+  checkTopic(config.topic);
+  for (const key of ["numPartitions", "replicationFactor"] as const) {
+    const value = config[key];
+    if (value !== undefined && (!Number.isInteger(value) || (value < 1 && value !== -1))) {
+      throw new RangeError(
+        `Invalid topic config "${config.topic}": "${key}" must be a positive integer or -1, got ${value}`,
+      );
+    }
+  }
+}
+
+function validateFetch(minBytes: number, maxBytes: number, maxWait: number): void {
+  const check = (name: string, value: number, min: number) => {
+    if (!Number.isInteger(value) || value < min) {
+      throw new RangeError(
+        `Cannot read a batch: "${name}" must be an integer >= ${min}, got ${value}`,
+      );
+    }
+  };
+  check("minBytes", minBytes, 0);
+  check("maxBytes", maxBytes, 1);
+  check("maxWait", maxWait, 0);
+  if (minBytes > maxBytes) {
+    throw new RangeError(
+      `Cannot read a batch: "minBytes" (${minBytes}) must not exceed "maxBytes" (${maxBytes})`,
+    );
+  }
+}
+
+function validateDialer(options: DialerOptions): void {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`Cannot create Dialer: options must be an object`);
+  }
+  for (const key of ["timeout", "requestTimeout", "maxResponseSize"] as const) {
+    const value = options[key];
+    if (value !== undefined && (!Number.isFinite(value) || value <= 0)) {
+      throw new RangeError(
+        `Cannot create Dialer: "${key}" must be a positive number, got ${value}`,
+      );
+    }
+  }
+  if (options.requiredAcks !== undefined) toAcks(options.requiredAcks);
+  if (options.compression !== undefined) compressionId(options.compression);
+  if (options.sasl !== undefined) validateSasl(options.sasl);
+}
+
+export { formatAddress };

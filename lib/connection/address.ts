@@ -1,0 +1,45 @@
+/** Parsing "host:port" broker addresses. @module */
+
+export interface Address {
+  host: string;
+  port: number;
+}
+
+export const DEFAULT_PORT = 9092;
+
+/** Parses "host", "host:port", "[v6]:port"; throws a TypeError naming the input. */
+export function parseAddress(address: string): Address {
+  if (typeof address !== "string" || address.trim() === "") {
+    throw new TypeError(
+      `Cannot parse broker address: expected "host:port", got ${
+        JSON.stringify(address)
+      }`,
+    );
+  }
+  const text = address.trim().replace(/^[a-z]+:\/\//i, "");
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+  if (bracket) return { host: bracket[1], port: toPort(bracket[2], address) };
+  const colon = text.lastIndexOf(":");
+  if (colon < 0 || text.indexOf(":") !== colon) {
+    return { host: text, port: DEFAULT_PORT };
+  }
+  return {
+    host: text.slice(0, colon),
+    port: toPort(text.slice(colon + 1), address),
+  };
+}
+
+function toPort(text: string | undefined, address: string): number {
+  if (text === undefined) return DEFAULT_PORT;
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535) {
+    throw new TypeError(
+      `Cannot parse broker address: port must be 1..65535, got "${address}"`,
+    );
+  }
+  return port;
+}
+
+export function formatAddress({ host, port }: Address): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}

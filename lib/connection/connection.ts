@@ -1,0 +1,434 @@
+/**
+ * One connection to one broker: framing, correlation ids, many requests in
+ * flight, ApiVersions negotiation, per-request timeouts and cancellation.
+ *
+ * Kafka answers the requests of one connection in order, but responses are
+ * still matched by correlation id, so a late answer to a timed-out request
+ * is recognised and dropped instead of being taken for the next one.
+ *
+ * @module
+ */
+
+import type { Api, Encodable } from "../protocol/api.ts";
+import { ByteReader, ByteWriter, ProtocolError } from "../protocol/bytes.ts";
+import { KafkaError } from "../protocol/errors.ts";
+import { ApiVersions } from "../protocol/messages/api_versions.ts";
+import {
+  abortReason,
+  ClosedError,
+  ConnectionError,
+  TimeoutError,
+  UnsupportedVersionError,
+} from "./errors.ts";
+import { FrameSplitter } from "./framing.ts";
+import { openSocket, type Socket, type TlsOptions } from "./socket.ts";
+import { authenticate, type SaslOptions } from "./sasl.ts";
+
+export type { SaslOptions, TlsOptions };
+
+export interface ConnectionOptions {
+  /** Sent in every request header; brokers log it and quota by it. */
+  clientId?: string;
+  /** Milliseconds to open the socket, TLS and SASL included. */
+  connectTimeout?: number;
+  /** Default milliseconds a request may take before it fails. */
+  requestTimeout?: number;
+  /** Largest response frame accepted, in bytes. */
+  maxResponseSize?: number;
+  tls?: TlsOptions | boolean;
+  sasl?: SaslOptions;
+  signal?: AbortSignal;
+}
+
+export interface RequestOptions {
+  /** Use this version instead of the highest both sides support. */
+  version?: number;
+  /** Milliseconds before the request fails (default: the connection's). */
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+/** The range of versions a broker serves for one API key. */
+export interface ApiVersionRange {
+  apiKey: number;
+  minVersion: number;
+  maxVersion: number;
+}
+
+interface Pending {
+  api: Api<unknown, unknown>;
+  version: number;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+export const DEFAULTS = {
+  clientId: "streamkafka",
+  connectTimeout: 10_000,
+  requestTimeout: 30_000,
+  maxResponseSize: 256 * 1024 * 1024,
+};
+
+const SOFTWARE_NAME = "streamkafka";
+const SOFTWARE_VERSION = "0.1.0";
+
+/** A connection to one broker. Open it with `Connection.open`. */
+export class Connection {
+  readonly host: string;
+  readonly port: number;
+  readonly clientId: string;
+  private readonly requestTimeout: number;
+  private readonly socket: Socket;
+  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  private readonly splitter: FrameSplitter;
+  private readonly pending = new Map<number, Pending>();
+  private nextCorrelation = 1;
+  private failure: Error | null = null;
+  private versions = new Map<number, ApiVersionRange>();
+  /** Resolves when the connection has closed, for whatever reason. */
+  readonly closed: Promise<Error | null>;
+  private markClosed!: (error: Error | null) => void;
+
+  private constructor(
+    host: string,
+    port: number,
+    socket: Socket,
+    options: ConnectionOptions,
+  ) {
+    this.host = host;
+    this.port = port;
+    this.socket = socket;
+    this.clientId = options.clientId ?? DEFAULTS.clientId;
+    this.requestTimeout = options.requestTimeout ?? DEFAULTS.requestTimeout;
+    this.splitter = new FrameSplitter(
+      options.maxResponseSize ?? DEFAULTS.maxResponseSize,
+    );
+    this.writer = socket.writable.getWriter();
+    // Write failures surface through the read side or the request itself.
+    this.writer.closed.catch(() => {});
+    this.closed = new Promise((resolve) => (this.markClosed = resolve));
+    this.readLoop();
+  }
+
+  /**
+   * Connects, negotiates API versions, and authenticates when SASL is set.
+   * Fails within `connectTimeout` however the peer behaves.
+   */
+  static async open(
+    host: string,
+    port: number,
+    options: ConnectionOptions = {},
+  ): Promise<Connection> {
+    const timeout = options.connectTimeout ?? DEFAULTS.connectTimeout;
+    const deadline = Date.now() + timeout;
+    const socket = await openSocket({
+      host,
+      port,
+      tls: options.tls,
+      timeout,
+      signal: options.signal,
+    });
+    const conn = new Connection(host, port, socket, options);
+    try {
+      const left = () => Math.max(1, deadline - Date.now());
+      await conn.negotiate(left, options.signal);
+      if (options.sasl) {
+        await authenticate(conn, options.sasl, left());
+      }
+      return conn;
+    } catch (error) {
+      conn.close();
+      throw error;
+    }
+  }
+
+  /** "host:port" of the broker. */
+  get address(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  get isClosed(): boolean {
+    return this.failure !== null;
+  }
+
+  /** The API versions the broker advertised. */
+  apiVersions(): ApiVersionRange[] {
+    return [...this.versions.values()];
+  }
+
+  /** The highest version of `api` both sides support, or an error. */
+  pickVersion(api: Api<unknown, unknown>): number {
+    const range = this.versions.get(api.key);
+    const min = Math.max(api.minVersion, range?.minVersion ?? api.minVersion);
+    const max = Math.min(api.maxVersion, range?.maxVersion ?? -1);
+    if (range === undefined || max < min) {
+      const offered = range
+        ? `${range.minVersion}..${range.maxVersion}`
+        : "none";
+      throw new UnsupportedVersionError(
+        `Broker ${this.address} does not support ${api.name}: it offers versions ${offered}, this client knows ${api.minVersion}..${api.maxVersion}`,
+      );
+    }
+    return max;
+  }
+
+  /** Sends a request and resolves with the decoded response. */
+  request<Req, Res>(
+    api: Api<Req, Res>,
+    data: Encodable<Req>,
+    options: RequestOptions = {},
+  ): Promise<Res> {
+    return this.send(api, data, options, true) as Promise<Res>;
+  }
+
+  /** Sends a request the broker will not answer (Produce with acks=0). */
+  async requestNoResponse<Req>(
+    api: Api<Req, unknown>,
+    data: Encodable<Req>,
+    options: RequestOptions = {},
+  ): Promise<void> {
+    await this.send(api, data, options, false);
+  }
+
+  private send<Req, Res>(
+    api: Api<Req, Res>,
+    data: Encodable<Req>,
+    options: RequestOptions,
+    expectResponse: boolean,
+  ): Promise<Res | void> {
+    if (this.failure) return Promise.reject(this.closedError());
+    const { signal } = options;
+    if (signal?.aborted) {
+      return Promise.reject(abortReason(signal, `${api.name} request`));
+    }
+    let version: number;
+    let frame: Uint8Array;
+    const correlationId = this.nextCorrelation;
+    this.nextCorrelation = (this.nextCorrelation + 1) | 0;
+    try {
+      version = options.version ??
+        this.pickVersion(api as Api<unknown, unknown>);
+      frame = this.encode(api, version, correlationId, data);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!expectResponse) return this.write(frame, api.name);
+    const done = new Promise<Res>((resolve, reject) => {
+      const pending: Pending = {
+        api: api as Api<unknown, unknown>,
+        version,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        timer: undefined,
+      };
+      this.track(correlationId, pending, options);
+    });
+    this.write(frame, api.name).catch((error) =>
+      this.fail(correlationId, error)
+    );
+    return done;
+  }
+
+  private track(
+    correlationId: number,
+    pending: Pending,
+    options: RequestOptions,
+  ): void {
+    const timeout = options.timeout ?? this.requestTimeout;
+    const name = pending.api.name;
+    pending.timer = setTimeout(() => {
+      this.fail(
+        correlationId,
+        new TimeoutError(
+          `${name} request to ${this.address} timed out after ${timeout} ms`,
+        ),
+      );
+    }, timeout);
+    const { signal } = options;
+    if (signal) {
+      pending.signal = signal;
+      pending.onAbort = () =>
+        this.fail(correlationId, abortReason(signal, `${name} request`));
+      signal.addEventListener("abort", pending.onAbort, { once: true });
+    }
+    this.pending.set(correlationId, pending);
+  }
+
+  private encode<Req>(
+    api: Api<Req, unknown>,
+    version: number,
+    correlationId: number,
+    data: Encodable<Req>,
+  ): Uint8Array {
+    const w = new ByteWriter(128);
+    const at = w.startLength();
+    w.int16(api.key);
+    w.int16(version);
+    w.int32(correlationId);
+    const headerVersion = api.requestHeaderVersion(version);
+    if (headerVersion >= 1) w.string(this.clientId);
+    if (headerVersion >= 2) w.uvarint(0);
+    api.encodeRequest(w, version, data);
+    w.endLength(at);
+    return w.finish();
+  }
+
+  private async write(frame: Uint8Array, name: string): Promise<void> {
+    try {
+      await this.writer.write(frame);
+    } catch (error) {
+      const failure = new ConnectionError(
+        `Cannot send ${name} request to ${this.address}: ${describe(error)}`,
+        { cause: error },
+      );
+      this.shutdown(failure);
+      throw failure;
+    }
+  }
+
+  private fail(correlationId: number, error: Error): void {
+    const pending = this.pending.get(correlationId);
+    if (!pending) return;
+    this.settle(correlationId, pending);
+    pending.reject(error);
+  }
+
+  private settle(correlationId: number, pending: Pending): void {
+    this.pending.delete(correlationId);
+    clearTimeout(pending.timer);
+    if (pending.onAbort) {
+      pending.signal?.removeEventListener("abort", pending.onAbort);
+    }
+  }
+
+  private async readLoop(): Promise<void> {
+    const reader = this.socket.readable.getReader();
+    const onFrame = (frame: Uint8Array) => this.dispatch(frame);
+    let failure: Error;
+    try {
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        this.splitter.push(value, onFrame);
+      }
+      failure = new ConnectionError(
+        this.splitter.idle
+          ? `Broker ${this.address} closed the connection`
+          : `Broker ${this.address} closed the connection in the middle of a response`,
+      );
+    } catch (error) {
+      failure = error instanceof ProtocolError || error instanceof ClosedError
+        ? error
+        : new ConnectionError(
+          `Connection to ${this.address} failed: ${describe(error)}`,
+          { cause: error },
+        );
+    }
+    reader.releaseLock();
+    this.shutdown(failure);
+  }
+
+  private dispatch(frame: Uint8Array): void {
+    if (frame.length < 4) {
+      throw new ProtocolError(
+        `Cannot read response from ${this.address}: frame of ${frame.length} bytes has no header`,
+      );
+    }
+    const r = new ByteReader(frame);
+    const correlationId = r.int32();
+    const pending = this.pending.get(correlationId);
+    if (!pending) {
+      // The request timed out or was cancelled; its answer is not wanted.
+      if (correlationId >= this.nextCorrelation || correlationId <= 0) {
+        throw new ProtocolError(
+          `Cannot read response from ${this.address}: correlation id ${correlationId} was never sent`,
+        );
+      }
+      return;
+    }
+    this.settle(correlationId, pending);
+    try {
+      pending.resolve(this.decode(r, pending));
+    } catch (error) {
+      pending.reject(error as Error);
+    }
+  }
+
+  private decode(r: ByteReader, pending: Pending): unknown {
+    const { api } = pending;
+    let version = pending.version;
+    if (api.responseHeaderVersion(version) >= 1) skipTaggedFields(r);
+    // A broker that does not know our ApiVersions version answers in v0.
+    if (api.key === ApiVersions.key && r.view.getInt16(r.pos) === 35) {
+      version = 0;
+    }
+    const response = api.decodeResponse(r, version);
+    r.complete(`${api.name} v${version} response from ${this.address}`);
+    return response;
+  }
+
+  /** ApiVersions: try our newest version; the broker answers v0 if it is older. */
+  private async negotiate(
+    left: () => number,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    let version = ApiVersions.maxVersion;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const response = await this.request(ApiVersions, {
+        clientSoftwareName: SOFTWARE_NAME,
+        clientSoftwareVersion: SOFTWARE_VERSION,
+      }, { version, timeout: left(), signal });
+      if (response.errorCode === 35 && attempt === 0) {
+        const own = response.apiKeys.find((k) => k.apiKey === ApiVersions.key);
+        version = Math.min(own?.maxVersion ?? 0, ApiVersions.maxVersion);
+        continue;
+      }
+      if (response.errorCode !== 0) {
+        throw new KafkaError(response.errorCode, { apiName: "ApiVersions" });
+      }
+      for (const range of response.apiKeys) {
+        this.versions.set(range.apiKey, {
+          apiKey: range.apiKey,
+          minVersion: range.minVersion,
+          maxVersion: range.maxVersion,
+        });
+      }
+      return;
+    }
+  }
+
+  private closedError(): Error {
+    return this.failure!;
+  }
+
+  private shutdown(failure: Error): void {
+    if (this.failure) return;
+    this.failure = failure;
+    for (const [id, pending] of this.pending) {
+      this.settle(id, pending);
+      pending.reject(failure);
+    }
+    this.socket.close();
+    this.markClosed(failure instanceof ClosedError ? null : failure);
+  }
+
+  /** Closes the socket; requests in flight fail with a `ClosedError`. */
+  close(): void {
+    this.shutdown(new ClosedError(`Connection to ${this.address} is closed`));
+  }
+}
+
+function skipTaggedFields(r: ByteReader): void {
+  const count = r.uvarint();
+  for (let i = 0; i < count; i++) {
+    r.uvarint();
+    r.skip(r.uvarint());
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,221 @@
+/**
+ * One TCP or TLS socket as a pair of Web Streams. This is the only file that
+ * knows which runtime it runs on: `Deno.connect`/`Deno.connectTls` under Deno,
+ * `node:net`/`node:tls` elsewhere (Bun).
+ *
+ * @module
+ */
+
+import { abortReason, ConnectionError, TimeoutError } from "./errors.ts";
+
+/** TLS settings; `true` means TLS with the system's trust store. */
+export interface TlsOptions {
+  /** PEM certificates to trust in addition to (Deno: instead of) the system's. */
+  ca?: string | string[];
+  /** PEM client certificate chain, for mutual TLS. */
+  cert?: string;
+  /** PEM private key of `cert`. */
+  key?: string;
+  /** Name to verify the broker's certificate against (default: the host). */
+  servername?: string;
+}
+
+export interface SocketOptions {
+  host: string;
+  port: number;
+  tls?: TlsOptions | boolean;
+  /** Milliseconds to wait for the connection (and TLS handshake). */
+  timeout: number;
+  signal?: AbortSignal;
+}
+
+export interface Socket {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  /** Closes both directions; safe to call more than once. */
+  close(): void;
+}
+
+const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+
+/** Opens a socket, failing with a clear error on refusal or timeout. */
+export async function openSocket(options: SocketOptions): Promise<Socket> {
+  const { host, port, signal, timeout } = options;
+  const where = `${host}:${port}`;
+  if (signal?.aborted) throw abortReason(signal, `Connecting to ${where}`);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  const connecting = isDeno ? connectDeno(options) : connectNode(options);
+  const stop = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new TimeoutError(
+            `Cannot connect to ${where}: no connection after ${timeout} ms`,
+          ),
+        ),
+      timeout,
+    );
+    onAbort = () => reject(abortReason(signal!, `Connecting to ${where}`));
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([connecting, stop]);
+  } catch (error) {
+    // A connection that lands after the timeout must not leak.
+    connecting.then((socket) => socket.close(), () => {});
+    if (error instanceof TimeoutError || error instanceof DOMException) {
+      throw error;
+    }
+    if (signal?.aborted) throw abortReason(signal, `Connecting to ${where}`);
+    throw new ConnectionError(
+      `Cannot connect to ${where}: ${describe(error)}`,
+      { cause: error },
+    );
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function connectDeno(options: SocketOptions): Promise<Socket> {
+  const { host: hostname, port, tls } = options;
+  let conn: Deno.Conn;
+  if (tls) {
+    const settings = tls === true ? {} : tls;
+    conn = await Deno.connectTls({
+      hostname,
+      port,
+      caCerts: settings.ca === undefined ? undefined : [settings.ca].flat(),
+      cert: settings.cert,
+      key: settings.key,
+    });
+    await (conn as Deno.TlsConn).handshake();
+  } else {
+    conn = await Deno.connect({ hostname, port });
+    conn.setNoDelay(true);
+  }
+  let closed = false;
+  return {
+    readable: conn.readable,
+    writable: conn.writable,
+    close() {
+      if (closed) return;
+      closed = true;
+      try {
+        conn.close();
+      } catch {
+        // Already closed by the streams: nothing left to release.
+      }
+    },
+  };
+}
+
+interface NodeSocket {
+  on(event: string, listener: (arg: never) => void): void;
+  once(event: string, listener: (arg: never) => void): void;
+  removeListener(event: string, listener: (arg: never) => void): void;
+  write(data: Uint8Array, callback: (error?: Error | null) => void): boolean;
+  end(): void;
+  destroy(): void;
+  pause(): void;
+  resume(): void;
+  setNoDelay(on: boolean): void;
+}
+
+async function connectNode(options: SocketOptions): Promise<Socket> {
+  const { host, port, tls } = options;
+  let socket: NodeSocket;
+  let ready: string;
+  if (tls) {
+    const settings = tls === true ? {} : tls;
+    const nodeTls = await import("node:tls");
+    socket = nodeTls.connect({
+      host,
+      port,
+      ca: settings.ca,
+      cert: settings.cert,
+      key: settings.key,
+      servername: settings.servername ?? (isIp(host) ? undefined : host),
+    }) as unknown as NodeSocket;
+    ready = "secureConnect";
+  } else {
+    const net = await import("node:net");
+    socket = net.connect({ host, port }) as unknown as NodeSocket;
+    ready = "connect";
+  }
+  await new Promise<void>((resolve, reject) => {
+    const fail = (error: Error) => reject(error);
+    socket.once("error", fail);
+    socket.once(ready, () => {
+      socket.removeListener("error", fail);
+      resolve();
+    });
+  }).catch((error) => {
+    socket.destroy();
+    throw error;
+  });
+  socket.setNoDelay(true);
+  return nodeStreams(socket);
+}
+
+function isIp(host: string): boolean {
+  return /^[\d.]+$/.test(host) || host.includes(":");
+}
+
+/** Wraps a node socket as Web Streams, pausing it when the reader lags. */
+function nodeStreams(socket: NodeSocket): Socket {
+  let closed = false;
+  let failure: Error | undefined;
+  socket.on("error", (error: Error) => {
+    failure = error;
+  });
+  const readable = new ReadableStream<Uint8Array>({
+    start(controller) {
+      socket.on("data", (chunk: Uint8Array) => {
+        if (closed) return;
+        controller.enqueue(
+          new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+        );
+        if ((controller.desiredSize ?? 1) <= 0) socket.pause();
+      });
+      socket.on("close", () => {
+        if (closed) return;
+        closed = true;
+        if (failure) controller.error(failure);
+        else controller.close();
+      });
+    },
+    pull() {
+      socket.resume();
+    },
+    cancel() {
+      closed = true;
+      socket.destroy();
+    },
+  }, { highWaterMark: 4 });
+  const writable = new WritableStream<Uint8Array>({
+    write(chunk) {
+      return new Promise<void>((resolve, reject) => {
+        socket.write(chunk, (error) => error ? reject(error) : resolve());
+      });
+    },
+    close() {
+      socket.end();
+    },
+    abort() {
+      socket.destroy();
+    },
+  });
+  return {
+    readable,
+    writable,
+    close() {
+      socket.destroy();
+    },
+  };
+}

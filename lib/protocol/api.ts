@@ -1,0 +1,427 @@
+/**
+ * The shape every generated Kafka API module implements, and the small
+ * runtime helpers the generated encoders and decoders call.
+ *
+ * @module
+ */
+
+import type { ByteReader, ByteWriter } from "./bytes.ts";
+
+/**
+ * What an encoder accepts: the decoded shape with every field optional, all
+ * the way down. A missing field is written as its spec default.
+ */
+export type Encodable<T> = T extends
+  Uint8Array | string | number | boolean | null | undefined ? T
+  : T extends readonly (infer E)[] ? readonly Encodable<E>[]
+  : { [K in keyof T]?: Encodable<T[K]> };
+
+/** One Kafka API: its key, versions and codecs for every version. */
+export interface Api<Req, Res> {
+  /** The API key. */
+  readonly key: number;
+  /** The API name, e.g. "Fetch". */
+  readonly name: string;
+  /** The lowest version of the request's validVersions. */
+  readonly minVersion: number;
+  /** The highest version of the request's validVersions. */
+  readonly maxVersion: number;
+  /** The first flexible version; Infinity if none. */
+  readonly flexibleMin: number;
+  encodeRequest(w: ByteWriter, version: number, data: Encodable<Req>): void;
+  decodeRequest(r: ByteReader, version: number): Req;
+  encodeResponse(w: ByteWriter, version: number, data: Encodable<Res>): void;
+  decodeResponse(r: ByteReader, version: number): Res;
+  /** 2 when the version is flexible, else 1 (ControlledShutdown v0: 0). */
+  requestHeaderVersion(version: number): number;
+  /** 1 when the version is flexible, else 0 (ApiVersions: always 0). */
+  responseHeaderVersion(version: number): number;
+}
+
+// ---------------------------------------------------------------------------
+// Runtime helpers for the generated code (lib/protocol/messages). Not part of
+// the public API: the generated modules are their only intended callers.
+// ---------------------------------------------------------------------------
+
+/** An empty byte array, the default of `bytes` fields (never written to). */
+export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
+
+/**
+ * Thrown deep inside an encoder when a non-nullable field holds null; the
+ * path grows as it unwinds and `encodeError` turns it into a TypeError.
+ * @internal
+ */
+export class NullFieldError extends Error {
+  path: string;
+  constructor(path: string) {
+    super(`"${path}" must not be null`);
+    this.path = path;
+  }
+}
+
+/** @internal A field value: undefined -> default, null -> error. */
+export function req<T>(v: T | null | undefined, def: T, field: string): T {
+  if (v === undefined) return def;
+  if (v === null) throw new NullFieldError(field);
+  return v;
+}
+
+/** @internal A nullable field value: undefined -> default. */
+export function opt<T>(v: T | undefined, def: T): T {
+  return v === undefined ? def : v;
+}
+
+/** @internal Prefixes a null-field path with `field` or `field[index]`. */
+export function atPath(e: unknown, field: string, index?: number): unknown {
+  if (e instanceof NullFieldError) {
+    const head = index === undefined ? field : `${field}[${index}]`;
+    e.path = e.path.startsWith("[") ? head + e.path : `${head}.${e.path}`;
+  }
+  return e;
+}
+
+/** @internal The error an API's encode method throws. */
+export function encodeError(e: unknown, api: string, version: number): unknown {
+  if (e instanceof NullFieldError) {
+    return new TypeError(
+      `Cannot encode ${api} v${version}: "${e.path}" must not be null`,
+    );
+  }
+  return e;
+}
+
+/** @internal The error for a version outside an API's validVersions. */
+export function badVersion(
+  what: string,
+  api: string,
+  version: number,
+  min: number,
+  max: number,
+): RangeError {
+  return new RangeError(
+    `Cannot ${what} ${api} v${version}: supported versions are ${min}-${max}`,
+  );
+}
+
+/**
+ * @internal Reserves one byte for a tagged field's size; `endTagged` fills
+ * it in, moving the value when the size needs a longer varint.
+ */
+export function beginTagged(w: ByteWriter): number {
+  w.int8(0);
+  return w.pos;
+}
+
+/** @internal Back-fills the size of a tagged field begun at `start`. */
+export function endTagged(w: ByteWriter, start: number): void {
+  const size = w.pos - start;
+  if (size < 0x80) {
+    w.buf[start - 1] = size;
+    return;
+  }
+  let extra = 0;
+  for (let s = size >>> 7; s !== 0; s >>>= 7) extra++;
+  w.ensure(extra);
+  const end = w.pos + extra;
+  w.buf.copyWithin(start + extra, start, w.pos);
+  w.pos = start - 1;
+  w.uvarint(size);
+  w.pos = end;
+}
+
+/** @internal Reads a tagged-field section, skipping every field. */
+export function skipTagged(r: ByteReader): void {
+  const n = r.uvarint();
+  for (let i = 0; i < n && !r.short; i++) {
+    r.uvarint();
+    r.skip(r.uvarint());
+  }
+}
+
+/** @internal True when a bytes/array value differs from an empty default. */
+export function nonEmpty(
+  v: { readonly length: number } | null | undefined,
+): boolean {
+  return v !== undefined && (v === null || v.length !== 0);
+}
+
+// Arrays of primitives. Writers take null for a null array; readers return
+// null for one. Strings, bytes and uuids name the field when an element is
+// null.
+
+/** @internal */
+export function writeBools(
+  w: ByteWriter,
+  a: readonly boolean[] | null,
+  compact: boolean,
+): void {
+  if (a === null) {
+    w.arrayLength(null, compact);
+    return;
+  }
+  w.arrayLength(a.length, compact);
+  for (let i = 0; i < a.length; i++) w.bool(a[i]);
+}
+
+/** @internal */
+export function readBools(r: ByteReader, compact: boolean): boolean[] | null {
+  const n = r.arrayLength(compact);
+  if (n === null) return null;
+  const a: boolean[] = [];
+  for (let i = 0; i < n; i++) a.push(r.bool());
+  return a;
+}
+
+/** @internal */
+export function writeInt8s(
+  w: ByteWriter,
+  a: readonly number[] | null,
+  compact: boolean,
+): void {
+  if (a === null) {
+    w.arrayLength(null, compact);
+    return;
+  }
+  w.arrayLength(a.length, compact);
+  for (let i = 0; i < a.length; i++) w.int8(a[i]);
+}
+
+/** @internal */
+export function readInt8s(r: ByteReader, compact: boolean): number[] | null {
+  const n = r.arrayLength(compact);
+  if (n === null) return null;
+  const a: number[] = [];
+  for (let i = 0; i < n; i++) a.push(r.int8());
+  return a;
+}
+
+/** @internal */
+export function writeInt16s(
+  w: ByteWriter,
+  a: readonly number[] | null,
+  compact: boolean,
+): void {
+  if (a === null) {
+    w.arrayLength(null, compact);
+    return;
+  }
+  w.arrayLength(a.length, compact);
+  for (let i = 0; i < a.length; i++) w.int16(a[i]);
+}
+
+/** @internal */
+export function readInt16s(r: ByteReader, compact: boolean): number[] | null {
+  const n = r.arrayLength(compact);
+  if (n === null) return null;
+  const a: number[] = [];
+  for (let i = 0; i < n; i++) a.push(r.int16());
+  return a;
+}
+
+/** @internal */
+export function writeUint16s(
+  w: ByteWriter,
+  a: readonly number[] | null,
+  compact: boolean,
+): void {
+  if (a === null) {
+    w.arrayLength(null, compact);
+    return;
+  }
+  w.arrayLength(a.length, compact);
+  for (let i = 0; i < a.length; i++) w.uint16(a[i]);
+}
+
+/** @internal */
+export function readUint16s(r: ByteReader, compact: boolean): number[] | null {
+  const n = r.arrayLength(compact);
+  if (n === null) return null;
+  const a: number[] = [];
+  for (let i = 0; i < n; i++) a.push(r.uint16());
+  return a;
+}
+
+/** @internal */
+export function writeInt32s(
+  w: ByteWriter,
+  a: readonly number[] | null,
+  compact: boolean,
+): void {
+  if (a === null) {
+    w.arrayLength(null, compact);
+    return;
+  }
+  w.arrayLength(a.length, compact);
+  for (let i = 0; i < a.length; i++) w.int32(a[i]);
+}
+
+/** @internal */
+export function readInt32s(r: ByteReader, compact: boolean): number[] | null {
+  const n = r.arrayLength(compact);
+  if (n === null) return null;
+  const a: number[] = [];
+  for (let i = 0; i < n; i++) a.push(r.int32());
+  return a;
+}
+
+/** @internal */
+export function writeUint32s(
+  w: ByteWriter,
+  a: readonly number[] | null,
+  compact: boolean,
+): void {
+  if (a === null) {
+    w.arrayLength(null, compact);
+    return;
+  }
+  w.arrayLength(a.length, compact);
+  for (let i = 0; i < a.length; i++) w.uint32(a[i]);
+}
+
+/** @internal */
+export function readUint32s(r: ByteReader, compact: boolean): number[] | null {
+  const n = r.arrayLength(compact);
+  if (n === null) return null;
+  const a: number[] = [];
+  for (let i = 0; i < n; i++) a.push(r.uint32());
+  return a;
+}
+
+/** @internal */
+export function writeInt64s(
+  w: ByteWriter,
+  a: readonly number[] | null,
+  compact: boolean,
+): void {
+  if (a === null) {
+    w.arrayLength(null, compact);
+    return;
+  }
+  w.arrayLength(a.length, compact);
+  for (let i = 0; i < a.length; i++) w.int64(a[i]);
+}
+
+/** @internal */
+export function readInt64s(r: ByteReader, compact: boolean): number[] | null {
+  const n = r.arrayLength(compact);
+  if (n === null) return null;
+  const a: number[] = [];
+  for (let i = 0; i < n; i++) a.push(r.int64());
+  return a;
+}
+
+/** @internal */
+export function writeFloat64s(
+  w: ByteWriter,
+  a: readonly number[] | null,
+  compact: boolean,
+): void {
+  if (a === null) {
+    w.arrayLength(null, compact);
+    return;
+  }
+  w.arrayLength(a.length, compact);
+  for (let i = 0; i < a.length; i++) w.float64(a[i]);
+}
+
+/** @internal */
+export function readFloat64s(r: ByteReader, compact: boolean): number[] | null {
+  const n = r.arrayLength(compact);
+  if (n === null) return null;
+  const a: number[] = [];
+  for (let i = 0; i < n; i++) a.push(r.float64());
+  return a;
+}
+
+/** @internal */
+export function writeUuids(
+  w: ByteWriter,
+  a: readonly string[] | null,
+  compact: boolean,
+  field: string,
+): void {
+  if (a === null) {
+    w.arrayLength(null, compact);
+    return;
+  }
+  w.arrayLength(a.length, compact);
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (v === null) throw new NullFieldError(`${field}[${i}]`);
+    w.uuid(v);
+  }
+}
+
+/** @internal */
+export function readUuids(r: ByteReader, compact: boolean): string[] | null {
+  const n = r.arrayLength(compact);
+  if (n === null) return null;
+  const a: string[] = [];
+  for (let i = 0; i < n; i++) a.push(r.uuid());
+  return a;
+}
+
+/** @internal */
+export function writeStrings(
+  w: ByteWriter,
+  a: readonly string[] | null,
+  compact: boolean,
+  field: string,
+): void {
+  if (a === null) {
+    w.arrayLength(null, compact);
+    return;
+  }
+  w.arrayLength(a.length, compact);
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (v === null) throw new NullFieldError(`${field}[${i}]`);
+    if (compact) w.compactString(v);
+    else w.string(v);
+  }
+}
+
+/** @internal */
+export function readStrings(r: ByteReader, compact: boolean): string[] | null {
+  const n = r.arrayLength(compact);
+  if (n === null) return null;
+  const a: string[] = [];
+  for (let i = 0; i < n; i++) {
+    a.push((compact ? r.compactString() : r.string()) ?? "");
+  }
+  return a;
+}
+
+/** @internal */
+export function writeBytesArray(
+  w: ByteWriter,
+  a: readonly Uint8Array[] | null,
+  compact: boolean,
+  field: string,
+): void {
+  if (a === null) {
+    w.arrayLength(null, compact);
+    return;
+  }
+  w.arrayLength(a.length, compact);
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (v === null) throw new NullFieldError(`${field}[${i}]`);
+    if (compact) w.compactBytes(v);
+    else w.bytes(v);
+  }
+}
+
+/** @internal */
+export function readBytesArray(
+  r: ByteReader,
+  compact: boolean,
+): Uint8Array[] | null {
+  const n = r.arrayLength(compact);
+  if (n === null) return null;
+  const a: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) {
+    a.push((compact ? r.compactBytes() : r.bytes()) ?? EMPTY_BYTES);
+  }
+  return a;
+}

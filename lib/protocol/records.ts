@@ -1,0 +1,556 @@
+/**
+ * Record batches (magic 2) and legacy message sets (magic 0 and 1).
+ *
+ * A batch is written straight into one growing buffer: the 61-byte header is
+ * reserved, records are appended with their sizes computed up front (so no
+ * length is back-filled inside a record), and the header and CRC are filled
+ * in at the end. Decoding returns keys and values as views into the fetched
+ * buffer.
+ *
+ * @module
+ */
+
+import { ByteReader, ByteWriter, ProtocolError } from "./bytes.ts";
+import { crc32, crc32c } from "./crc32c.ts";
+
+/** Codec ids as stored in the low three attribute bits. */
+export const Compression = {
+  none: 0,
+  gzip: 1,
+  snappy: 2,
+  lz4: 3,
+  zstd: 4,
+} as const;
+
+const ATTR_COMPRESSION = 0x07;
+const ATTR_LOG_APPEND_TIME = 0x08;
+const ATTR_TRANSACTIONAL = 0x10;
+const ATTR_CONTROL = 0x20;
+
+/** Size of a v2 batch header up to and including the record count. */
+export const BATCH_HEADER_SIZE = 61;
+/** baseOffset + batchLength: the part of a batch before `batchLength` counts. */
+const LOG_OVERHEAD = 12;
+const CRC_OFFSET = 17;
+const ATTRIBUTES_OFFSET = 21;
+
+export interface RecordHeader {
+  key: string;
+  value: Uint8Array | null;
+}
+
+/** A record as written: bytes only, strings are converted by the caller. */
+export interface RecordInput {
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  headers?: readonly RecordHeader[];
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+}
+
+/** A decoded record; key, value and header values are views, not copies. */
+export interface Record {
+  offset: number;
+  timestamp: number;
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  headers: RecordHeader[];
+}
+
+export interface BatchOptions {
+  /** Codec id (see `Compression`); the caller compresses through `finish`. */
+  compression?: number;
+  producerId?: number;
+  producerEpoch?: number;
+  baseSequence?: number;
+  transactional?: boolean;
+  partitionLeaderEpoch?: number;
+}
+
+/** Compresses the records section of a batch. */
+export type CompressFn = (records: Uint8Array) => Uint8Array;
+
+/**
+ * Appends records into one buffer and closes them into a v2 batch.
+ * The first record's timestamp is the batch's base timestamp.
+ */
+export class RecordBatchBuilder {
+  private readonly w: ByteWriter;
+  private readonly options: BatchOptions;
+  private baseTimestamp = 0;
+  private maxTimestamp = 0;
+  count = 0;
+
+  constructor(options: BatchOptions = {}, capacity = 1024) {
+    this.options = options;
+    this.w = new ByteWriter(Math.max(capacity, BATCH_HEADER_SIZE + 64));
+    this.w.pos = BATCH_HEADER_SIZE;
+  }
+
+  /** Bytes taken so far, header included (before compression). */
+  get size(): number {
+    return this.w.pos;
+  }
+
+  append(record: RecordInput): void {
+    const ts = record.timestamp;
+    if (this.count === 0) {
+      this.baseTimestamp = ts;
+      this.maxTimestamp = ts;
+    } else if (ts > this.maxTimestamp) {
+      this.maxTimestamp = ts;
+    }
+    writeRecord(this.w, record, this.count, ts - this.baseTimestamp);
+    this.count++;
+  }
+
+  /** Closes the batch and returns its bytes; `compress` is required for codecs. */
+  finish(compress?: CompressFn): Uint8Array {
+    const codec = this.options.compression ?? 0;
+    let w = this.w;
+    if (codec !== 0) {
+      if (!compress) {
+        throw new TypeError(
+          `Cannot finish record batch: codec ${codec} needs a compress function`,
+        );
+      }
+      const packed = compress(w.buf.subarray(BATCH_HEADER_SIZE, w.pos));
+      w = new ByteWriter(BATCH_HEADER_SIZE + packed.length);
+      w.pos = BATCH_HEADER_SIZE;
+      w.raw(packed);
+    }
+    this.fillHeader(w, codec);
+    return w.finish();
+  }
+
+  private fillHeader(w: ByteWriter, codec: number): void {
+    const o = this.options;
+    const end = w.pos;
+    let attributes = codec & ATTR_COMPRESSION;
+    if (o.transactional) attributes |= ATTR_TRANSACTIONAL;
+    w.pos = 0;
+    w.int64(0);
+    w.int32(end - LOG_OVERHEAD);
+    w.int32(o.partitionLeaderEpoch ?? -1);
+    w.int8(2);
+    w.uint32(0);
+    w.int16(attributes);
+    w.int32(this.count - 1);
+    w.int64(this.baseTimestamp);
+    w.int64(this.maxTimestamp);
+    w.int64(o.producerId ?? -1);
+    w.int16(o.producerEpoch ?? -1);
+    w.int32(o.baseSequence ?? -1);
+    w.int32(this.count);
+    w.pos = end;
+    const crc = crc32c(w.buf.subarray(ATTRIBUTES_OFFSET, end));
+    w.view.setUint32(CRC_OFFSET, crc);
+  }
+}
+
+/** Encodes records into one v2 batch (a convenience over the builder). */
+export function encodeRecordBatch(
+  records: readonly RecordInput[],
+  options: BatchOptions = {},
+  compress?: CompressFn,
+): Uint8Array {
+  const builder = new RecordBatchBuilder(options);
+  for (const record of records) builder.append(record);
+  return builder.finish(compress);
+}
+
+function writeRecord(
+  w: ByteWriter,
+  record: RecordInput,
+  offsetDelta: number,
+  timestampDelta: number,
+): void {
+  const { key, value } = record;
+  const headers = record.headers ?? [];
+  let size = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta) +
+    nullableSize(key) + nullableSize(value) + varintSize(headers.length);
+  for (const h of headers) {
+    const n = utf8Length(h.key);
+    size += varintSize(n) + n + nullableSize(h.value);
+  }
+  w.ensure(size + 5);
+  w.varint(size);
+  w.int8(0);
+  w.varlong(timestampDelta);
+  w.varint(offsetDelta);
+  writeNullable(w, key);
+  writeNullable(w, value);
+  w.varint(headers.length);
+  for (const h of headers) {
+    w.varint(utf8Length(h.key));
+    w.utf8(h.key);
+    writeNullable(w, h.value);
+  }
+}
+
+function writeNullable(w: ByteWriter, bytes: Uint8Array | null): void {
+  if (bytes === null) {
+    w.varint(-1);
+    return;
+  }
+  w.varint(bytes.length);
+  w.raw(bytes);
+}
+
+function nullableSize(bytes: Uint8Array | null): number {
+  return bytes === null ? 1 : varintSize(bytes.length) + bytes.length;
+}
+
+/** Size of a zigzag varint for a 32-bit signed value. */
+export function varintSize(v: number): number {
+  const z = ((v << 1) ^ (v >> 31)) >>> 0;
+  if (z < 0x80) return 1;
+  if (z < 0x4000) return 2;
+  if (z < 0x200000) return 3;
+  if (z < 0x10000000) return 4;
+  return 5;
+}
+
+/** Size of a zigzag varlong (exact within the safe integer range). */
+export function varlongSize(v: number): number {
+  if (v >= -0x40000000 && v < 0x40000000) return varintSize(v);
+  let z = v >= 0 ? v * 2 : -v * 2 - 1;
+  let n = 1;
+  while (z >= 0x80) {
+    z = Math.floor(z / 0x80);
+    n++;
+  }
+  return n;
+}
+
+/** UTF-8 byte length of a string without encoding it. */
+export function utf8Length(text: string): number {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
+      n += 2;
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
+
+/** The header of a batch found in a fetched buffer; `payload` is a view. */
+export interface RecordBatch {
+  baseOffset: number;
+  partitionLeaderEpoch: number;
+  magic: number;
+  crc: number;
+  attributes: number;
+  compression: number;
+  logAppendTime: boolean;
+  transactional: boolean;
+  control: boolean;
+  lastOffsetDelta: number;
+  baseTimestamp: number;
+  maxTimestamp: number;
+  producerId: number;
+  producerEpoch: number;
+  baseSequence: number;
+  recordCount: number;
+  /** The records section (compressed when `compression` is not 0). */
+  payload: Uint8Array;
+  /** The whole batch as it came, for CRC checks and re-sending. */
+  bytes: Uint8Array;
+  /** Legacy (magic 0/1) messages only: the message key. */
+  legacyKey?: Uint8Array | null;
+}
+
+/**
+ * Splits a records field into batches. A partial batch at the end (the broker
+ * cuts responses at maxBytes) is dropped: the caller fetches it again from
+ * the next offset. Legacy message sets come back as one synthetic batch per
+ * message (see `decodeLegacy`).
+ */
+export function splitBatches(records: Uint8Array): RecordBatch[] {
+  const out: RecordBatch[] = [];
+  const view = new DataView(
+    records.buffer,
+    records.byteOffset,
+    records.byteLength,
+  );
+  let pos = 0;
+  while (records.length - pos >= LOG_OVERHEAD + 5) {
+    const length = view.getInt32(pos + 8);
+    if (length < 0) {
+      throw new ProtocolError(
+        `Cannot decode record batch: negative length ${length} at ${pos}`,
+      );
+    }
+    const end = pos + LOG_OVERHEAD + length;
+    if (end > records.length) break;
+    const magic = view.getInt8(pos + 16);
+    const bytes = records.subarray(pos, end);
+    if (magic === 2) out.push(batchHeader(bytes));
+    else if (magic === 0 || magic === 1) out.push(legacyBatch(bytes, magic));
+    else {
+      throw new ProtocolError(
+        `Cannot decode record batch: unknown magic ${magic} at offset ${
+          readOffset(view, pos)
+        }`,
+      );
+    }
+    pos = end;
+  }
+  return out;
+}
+
+function readOffset(view: DataView, pos: number): number {
+  return view.getInt32(pos) * 4294967296 + view.getUint32(pos + 4);
+}
+
+function batchHeader(bytes: Uint8Array): RecordBatch {
+  if (bytes.length < BATCH_HEADER_SIZE) {
+    throw new ProtocolError(
+      `Cannot decode record batch: ${bytes.length} bytes is shorter than its header`,
+    );
+  }
+  const r = new ByteReader(bytes);
+  const baseOffset = r.int64();
+  r.int32();
+  const partitionLeaderEpoch = r.int32();
+  const magic = r.int8();
+  const crc = r.uint32();
+  const attributes = r.int16();
+  return {
+    baseOffset,
+    partitionLeaderEpoch,
+    magic,
+    crc,
+    attributes,
+    compression: attributes & ATTR_COMPRESSION,
+    logAppendTime: (attributes & ATTR_LOG_APPEND_TIME) !== 0,
+    transactional: (attributes & ATTR_TRANSACTIONAL) !== 0,
+    control: (attributes & ATTR_CONTROL) !== 0,
+    lastOffsetDelta: r.int32(),
+    baseTimestamp: r.int64(),
+    maxTimestamp: r.int64(),
+    producerId: r.int64(),
+    producerEpoch: r.int16(),
+    baseSequence: r.int32(),
+    recordCount: r.int32(),
+    payload: bytes.subarray(BATCH_HEADER_SIZE),
+    bytes,
+  };
+}
+
+/** Throws a `ProtocolError` when the stored CRC does not match the bytes. */
+export function verifyBatchCrc(batch: RecordBatch): void {
+  if (batch.magic !== 2) return verifyLegacyCrc(batch);
+  const actual = crc32c(batch.bytes.subarray(ATTRIBUTES_OFFSET));
+  if (actual !== batch.crc) {
+    throw new ProtocolError(
+      `Corrupt record batch at offset ${batch.baseOffset}: CRC32C is ${
+        hex(actual)
+      }, the batch says ${hex(batch.crc)}`,
+    );
+  }
+}
+
+function hex(n: number): string {
+  return "0x" + n.toString(16).padStart(8, "0");
+}
+
+/**
+ * Decodes the records of a v2 batch from its (decompressed) records section.
+ * Returns records at or after `fromOffset`, so a batch that straddles the
+ * requested offset is trimmed.
+ */
+export function decodeRecords(
+  batch: RecordBatch,
+  records: Uint8Array = batch.payload,
+  fromOffset = -Infinity,
+): Record[] {
+  if (batch.magic !== 2) return decodeLegacy(batch, fromOffset);
+  const out: Record[] = [];
+  const r = new ByteReader(records);
+  const count = batch.recordCount;
+  const logAppend = batch.logAppendTime;
+  for (let i = 0; i < count; i++) {
+    const length = r.varint();
+    const end = r.pos + length;
+    if (length < 0 || end > records.length) {
+      throw truncatedRecord(batch, i);
+    }
+    r.int8();
+    const timestampDelta = r.varlong();
+    const offset = batch.baseOffset + r.varint();
+    const key = nullableBytes(r);
+    const value = nullableBytes(r);
+    const headers = readHeaders(r);
+    if (r.short || r.pos !== end) throw truncatedRecord(batch, i);
+    if (offset < fromOffset) continue;
+    out.push({
+      offset,
+      timestamp: logAppend
+        ? batch.maxTimestamp
+        : batch.baseTimestamp + timestampDelta,
+      key,
+      value,
+      headers,
+    });
+  }
+  return out;
+}
+
+function truncatedRecord(batch: RecordBatch, index: number): ProtocolError {
+  return new ProtocolError(
+    `Corrupt record batch at offset ${batch.baseOffset}: record ${index} of ${batch.recordCount} overruns the batch`,
+  );
+}
+
+function nullableBytes(r: ByteReader): Uint8Array | null {
+  const n = r.varint();
+  return n < 0 ? null : r.raw(n);
+}
+
+function readHeaders(r: ByteReader): RecordHeader[] {
+  const count = r.varint();
+  if (count <= 0) return [];
+  if (count > r.remaining) {
+    r.short = true;
+    return [];
+  }
+  const headers: RecordHeader[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const keyLength = r.varint();
+    const keyBytes = r.raw(keyLength < 0 ? 0 : keyLength);
+    headers[i] = { key: textDecoder.decode(keyBytes), value: nullableBytes(r) };
+  }
+  return headers;
+}
+
+const textDecoder = new TextDecoder();
+
+// ---- legacy message sets (magic 0 and 1) ----
+
+/**
+ * One legacy message wrapped as a batch: payload is the message's value
+ * (a nested message set when compressed), key is kept in `legacyKey`.
+ */
+function legacyBatch(bytes: Uint8Array, magic: number): RecordBatch {
+  const r = new ByteReader(bytes);
+  const offset = r.int64();
+  r.int32();
+  const crc = r.uint32();
+  r.int8();
+  const attributes = r.int8();
+  const timestamp = magic === 1 ? r.int64() : -1;
+  const key = r.bytes();
+  const value = r.bytes();
+  r.complete(`legacy message at offset ${offset}`);
+  const batch: RecordBatch = {
+    baseOffset: offset,
+    partitionLeaderEpoch: -1,
+    magic,
+    crc,
+    attributes,
+    compression: attributes & ATTR_COMPRESSION,
+    logAppendTime: (attributes & ATTR_LOG_APPEND_TIME) !== 0,
+    transactional: false,
+    control: false,
+    lastOffsetDelta: 0,
+    baseTimestamp: timestamp,
+    maxTimestamp: timestamp,
+    producerId: -1,
+    producerEpoch: -1,
+    baseSequence: -1,
+    recordCount: 1,
+    payload: value ?? new Uint8Array(0),
+    bytes,
+    legacyKey: key,
+  };
+  if (value === null) batch.payload = NULL_VALUE;
+  return batch;
+}
+
+// Marks a legacy message whose value is null (distinct from empty).
+const NULL_VALUE = new Uint8Array(0);
+
+function verifyLegacyCrc(batch: RecordBatch): void {
+  const actual = crc32(batch.bytes.subarray(LOG_OVERHEAD + 4));
+  if (actual !== batch.crc) {
+    throw new ProtocolError(
+      `Corrupt message at offset ${batch.baseOffset}: CRC32 is ${
+        hex(actual)
+      }, the message says ${hex(batch.crc)}`,
+    );
+  }
+}
+
+/**
+ * Decodes a legacy message. An uncompressed one is a single record; for a
+ * compressed one pass the decompressed inner message set as `records` via
+ * `decodeLegacyInner`.
+ */
+function decodeLegacy(batch: RecordBatch, fromOffset: number): Record[] {
+  if (batch.baseOffset < fromOffset) return [];
+  const key = batch.legacyKey ?? null;
+  return [{
+    offset: batch.baseOffset,
+    timestamp: batch.baseTimestamp,
+    key,
+    value: batch.payload === NULL_VALUE ? null : batch.payload,
+    headers: [],
+  }];
+}
+
+/**
+ * Decodes the inner message set of a compressed legacy wrapper. In magic 1
+ * inner offsets are relative (0..n-1) and the wrapper carries the last
+ * absolute offset; in magic 0 they are absolute already.
+ */
+export function decodeLegacyInner(
+  wrapper: RecordBatch,
+  inner: Uint8Array,
+  fromOffset = -Infinity,
+): Record[] {
+  const messages = splitBatches(inner);
+  const last = messages.at(-1);
+  const relative = wrapper.magic === 1 && last !== undefined;
+  const shift = relative ? wrapper.baseOffset - last.baseOffset : 0;
+  const out: Record[] = [];
+  for (const message of messages) {
+    const records = decodeLegacy(message, -Infinity);
+    for (const record of records) {
+      record.offset += shift;
+      if (wrapper.logAppendTime) record.timestamp = wrapper.baseTimestamp;
+      if (record.offset >= fromOffset) out.push(record);
+    }
+  }
+  return out;
+}
+
+/** Encodes one legacy message (for tests and fixtures of old brokers). */
+export function encodeLegacyMessage(
+  magic: 0 | 1,
+  offset: number,
+  message: {
+    key: Uint8Array | null;
+    value: Uint8Array | null;
+    timestamp?: number;
+    attributes?: number;
+  },
+): Uint8Array {
+  const w = new ByteWriter(64);
+  w.int64(offset);
+  const at = w.startLength();
+  const crcAt = w.pos;
+  w.uint32(0);
+  w.int8(magic);
+  w.int8(message.attributes ?? 0);
+  if (magic === 1) w.int64(message.timestamp ?? 0);
+  w.bytes(message.key);
+  w.bytes(message.value);
+  w.endLength(at);
+  w.view.setUint32(crcAt, crc32(w.buf.subarray(crcAt + 4, w.pos)));
+  return w.finish();
+}

@@ -1,0 +1,56 @@
+/**
+ * An Apache Kafka client for Deno and Bun, built on Web Streams, with the
+ * capabilities of the Go client kafka-go.
+ *
+ * @example Produce to and read from one partition
+ * ```ts ignore
+ * import { dialLeader } from "jsr:@streamkafka/client";
+ *
+ * const conn = await dialLeader("localhost:9092", "my-topic", 0);
+ * await conn.writeMessages({ value: "one!" }, { value: "two!" });
+ * const batch = await conn.readBatch({ maxBytes: 1e6 });
+ * for await (const message of batch) {
+ *   console.log(message.offset, new TextDecoder().decode(message.value!));
+ * }
+ * conn.close();
+ * ```
+ *
+ * @module
+ */
+
+export {
+  Batch,
+  type Broker,
+  type ConfigEntry,
+  Conn,
+  dial,
+  Dialer,
+  type DialerOptions,
+  type DialOptions,
+  dialLeader,
+  dialPartition,
+  FirstOffset,
+  LastOffset,
+  type Partition,
+  type ReadBatchOptions,
+  type ReplicaAssignment,
+  type RequiredAcks,
+  SeekAbsolute,
+  SeekCurrent,
+  SeekDontCheck,
+  SeekEnd,
+  SeekStart,
+  type TopicConfig,
+} from "./lib/conn.ts";
+export type { Header, Message, MessageInput } from "./lib/message.ts";
+export type { SaslMechanism, SaslOptions } from "./lib/connection/sasl.ts";
+export type { TlsOptions } from "./lib/connection/socket.ts";
+export {
+  ClosedError,
+  ConnectionError,
+  ProtocolError,
+  TimeoutError,
+  UnsupportedVersionError,
+} from "./lib/connection/errors.ts";
+export { ErrorCode, KafkaError } from "./lib/protocol/errors.ts";
+export type { CompressionName } from "./codecs/mod.ts";

@@ -1,0 +1,48 @@
+/**
+ * Shared test helpers: where the broker is, unique topic names, and a check
+ * that no promise rejection went unhandled during a test.
+ *
+ * @module
+ */
+
+import process from "node:process";
+
+/** The PLAINTEXT listener of the test broker (see tools/kafka.ts). */
+export const BROKER = process.env.KAFKA_BROKERS?.split(",")[0] ??
+  "127.0.0.1:9092";
+
+let counter = 0;
+
+/** A topic name no other test (or earlier run) uses. */
+export function uniqueTopic(prefix: string): string {
+  const runtime = "Bun" in globalThis ? "bun" : "deno";
+  const random = Math.random().toString(36).slice(2, 8);
+  return `${prefix}-${runtime}-${Date.now().toString(36)}-${random}-${counter++}`;
+}
+
+/**
+ * Runs `fn` and fails if any promise rejection went unhandled meanwhile
+ * (a client must never leave one behind).
+ */
+export async function noUnhandledRejections(
+  fn: () => Promise<void>,
+): Promise<void> {
+  const seen: unknown[] = [];
+  const onRejection = (reason: unknown) => seen.push(reason);
+  process.on("unhandledRejection", onRejection);
+  try {
+    await fn();
+    // Let stray rejections from timers and sockets surface.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  } finally {
+    process.off("unhandledRejection", onRejection);
+  }
+  if (seen.length > 0) {
+    throw new Error(`Unhandled rejections: ${seen.map(String).join("; ")}`);
+  }
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

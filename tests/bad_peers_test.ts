@@ -1,0 +1,222 @@
+/**
+ * Peers that misbehave in ways a real broker cannot be made to: each must
+ * give a clear error within the timeout, never a hang and never an
+ * unhandled rejection. An in-process fake server plays the peer.
+ */
+
+import assert from "node:assert/strict";
+import net from "node:net";
+import { describe, test } from "node:test";
+import { dial } from "../mod.ts";
+import {
+  ConnectionError,
+  ProtocolError,
+  TimeoutError,
+} from "../lib/connection/errors.ts";
+import { ByteWriter } from "../lib/protocol/bytes.ts";
+import { ApiVersions } from "../lib/protocol/messages/api_versions.ts";
+import { Metadata } from "../lib/protocol/messages/metadata.ts";
+import { noUnhandledRejections } from "./_helpers.ts";
+
+type Behaviour = (socket: net.Socket, request: Uint8Array) => void;
+
+/** A TCP server on a free loopback port that answers each frame with `behave`. */
+async function fakeServer(behave: Behaviour): Promise<{
+  address: string;
+  close(): Promise<void>;
+}> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("data", (chunk: Uint8Array) => behave(socket, chunk));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    address: `127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function correlationId(request: Uint8Array): number {
+  return new DataView(request.buffer, request.byteOffset).getInt32(8);
+}
+
+function frame(...parts: number[][]): Uint8Array {
+  const body = parts.flat();
+  const out = new Uint8Array(4 + body.length);
+  new DataView(out.buffer).setInt32(0, body.length);
+  out.set(body, 4);
+  return out;
+}
+
+function int32(v: number): number[] {
+  return [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+}
+
+async function expectFailure(
+  behave: Behaviour,
+  check: (error: unknown) => boolean,
+  timeout = 2000,
+): Promise<number> {
+  const server = await fakeServer(behave);
+  const started = Date.now();
+  try {
+    await noUnhandledRejections(async () => {
+      await assert.rejects(
+        dial(server.address, { timeout }),
+        (error) => {
+          assert.ok(check(error), `unexpected error: ${error}`);
+          return true;
+        },
+      );
+    });
+  } finally {
+    await server.close();
+  }
+  return Date.now() - started;
+}
+
+describe("bad peers", () => {
+  test("a closed port fails fast with ConnectionError", async () => {
+    const server = await fakeServer(() => {});
+    const address = server.address;
+    await server.close();
+    await noUnhandledRejections(async () => {
+      await assert.rejects(dial(address, { timeout: 2000 }), (error) => {
+        assert.ok(error instanceof ConnectionError, String(error));
+        assert.match((error as Error).message, /Cannot connect to 127\.0\.0\.1/);
+        return true;
+      });
+    });
+  });
+
+  test("an HTTP server is reported as not Kafka", async () => {
+    const elapsed = await expectFailure(
+      (socket) => socket.write("HTTP/1.1 400 Bad Request\r\n\r\n"),
+      (error) =>
+        error instanceof ProtocolError &&
+        /frame size \d+ is outside/.test(error.message) &&
+        /may not be a Kafka broker/.test(error.message),
+    );
+    assert.ok(elapsed < 2000, `took ${elapsed} ms`);
+  });
+
+  test("a response cut short is a ConnectionError naming the cut", async () => {
+    await expectFailure(
+      (socket, request) => {
+        const partial = frame(int32(correlationId(request)), [0, 0, 0]);
+        // Claim 100 bytes, send a few, then hang up.
+        new DataView(partial.buffer).setInt32(0, 100);
+        socket.end(partial);
+      },
+      (error) =>
+        error instanceof ConnectionError &&
+        /in the middle of a response/.test(error.message),
+    );
+  });
+
+  test("a garbage body with the right correlation id fails decoding", async () => {
+    await expectFailure(
+      (socket, request) =>
+        socket.write(frame(int32(correlationId(request)), [0xff, 0xff, 0xff])),
+      (error) =>
+        error instanceof ProtocolError &&
+        /ApiVersions v\d+ response/.test(error.message),
+    );
+  });
+
+  test("an unknown correlation id is a ProtocolError", async () => {
+    await expectFailure(
+      (socket) => socket.write(frame(int32(987654), [0, 0])),
+      (error) =>
+        error instanceof ProtocolError &&
+        /correlation id 987654 was never sent/.test(error.message),
+    );
+  });
+
+  test("a frame larger than maxResponseSize is refused before buffering", async () => {
+    const server = await fakeServer((socket) => {
+      const header = new Uint8Array(4);
+      new DataView(header.buffer).setInt32(0, 64 * 1024 * 1024);
+      socket.write(header);
+    });
+    try {
+      await noUnhandledRejections(async () => {
+        await assert.rejects(
+          dial(server.address, { timeout: 2000, maxResponseSize: 1024 * 1024 }),
+          (error) => {
+            assert.ok(error instanceof ProtocolError, String(error));
+            assert.match(
+              (error as Error).message,
+              /frame size 67108864 is outside 0\.\.1048576/,
+            );
+            return true;
+          },
+        );
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a peer that accepts and never answers times out", async () => {
+    const elapsed = await expectFailure(
+      () => {},
+      (error) =>
+        error instanceof TimeoutError && /timed out after/.test(error.message),
+      500,
+    );
+    assert.ok(elapsed >= 450 && elapsed < 2000, `took ${elapsed} ms`);
+  });
+
+  test("a broker that drops the connection mid-request fails it at once", async () => {
+    const server = await fakeServer((socket, request) => {
+      const apiKey = new DataView(request.buffer, request.byteOffset).getInt16(4);
+      if (apiKey !== ApiVersions.key) {
+        socket.destroy();
+        return;
+      }
+      socket.write(apiVersionsAnswer(correlationId(request)));
+    });
+    try {
+      await noUnhandledRejections(async () => {
+        const conn = await dial(server.address, { timeout: 2000 });
+        const started = Date.now();
+        await assert.rejects(conn.brokers(), (error) => {
+          assert.ok(error instanceof ConnectionError, String(error));
+          assert.match((error as Error).message, /closed the connection/);
+          return true;
+        });
+        assert.ok(Date.now() - started < 1000);
+        // The connection is dead: later requests fail the same way at once.
+        await assert.rejects(conn.brokers(), ConnectionError);
+        conn.close();
+      });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+/** A real ApiVersions v3 answer offering Metadata, so dialing succeeds. */
+function apiVersionsAnswer(correlation: number): Uint8Array {
+  const w = new ByteWriter();
+  const at = w.startLength();
+  w.int32(correlation);
+  ApiVersions.encodeResponse(w, 3, {
+    errorCode: 0,
+    apiKeys: [
+      { apiKey: ApiVersions.key, minVersion: 0, maxVersion: 3 },
+      { apiKey: Metadata.key, minVersion: 0, maxVersion: 12 },
+    ],
+  });
+  w.endLength(at);
+  return w.finish();
+}

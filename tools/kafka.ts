@@ -1,0 +1,900 @@
+/**
+ * A real single-node Apache Kafka broker (KRaft, broker and controller in one
+ * JVM) for tests and benchmarks, without Docker: the jars come from Maven
+ * Central through `mvn`, the JVM runs detached, and everything lives under the
+ * git-ignored `.kafka/` folder of the repository.
+ *
+ *   deno run -A tools/kafka.ts up             start (or reuse) the broker
+ *   deno run -A tools/kafka.ts down [--wipe]  stop it; --wipe also drops its data
+ *   deno run -A tools/kafka.ts status         exit 0 when running, 1 when not
+ *   deno run -A tools/kafka.ts env            shell exports for clients and tests
+ *
+ * KAFKA_VERSION picks the broker version (4.x, or 3.9.x); each version keeps
+ * its own jars, config, data and logs in `.kafka/<version>/`. When
+ * KAFKA_VERSION is set and a broker of another version started by this script
+ * is running, `up` refuses with exit code 1: run `down` first. When it is not
+ * set, whichever broker runs is reused.
+ *
+ * Other scripts import `ensureBroker()` to get a broker before tests run.
+ */
+
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Newest release on Maven Central when this was written (checked with mvn). */
+export const DEFAULT_KAFKA_VERSION = "4.4.0";
+
+export const HOST = "127.0.0.1";
+export const PORTS = {
+  PLAINTEXT: 9092,
+  CONTROLLER: 9093,
+  SASL_PLAINTEXT: 9094,
+  SSL: 9095,
+  SASL_SSL: 9096,
+} as const;
+type ListenerName = keyof typeof PORTS;
+const CLIENT_LISTENERS: ListenerName[] = [
+  "PLAINTEXT",
+  "SASL_PLAINTEXT",
+  "SSL",
+  "SASL_SSL",
+];
+const SASL_LISTENERS: ListenerName[] = ["SASL_PLAINTEXT", "SASL_SSL"];
+
+export const SASL_USERNAME = "alice";
+export const SASL_PASSWORD = "alice-secret";
+const SCRAM_MECHANISMS = ["SCRAM-SHA-256", "SCRAM-SHA-512"];
+// Development-only secret for the PKCS12 stores; nothing here protects real data.
+const STORE_PASSWORD = "kafka-dev-secret";
+
+const START_TIMEOUT_MS = 120_000;
+const STOP_TIMEOUT_MS = 30_000;
+const POLL_MS = 250;
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const HOME = join(ROOT, ".kafka");
+// One CA for every version, so the PEM that tests read never goes stale when
+// KAFKA_VERSION changes.
+const CERTS = join(HOME, "certs");
+export const CA_PEM = join(CERTS, "ca.pem");
+const PID_FILE = join(HOME, "broker.pid");
+const VERSION_FILE = join(HOME, "broker.version");
+const LOCK_FILE = join(HOME, "lock");
+
+interface Running {
+  pid: number;
+  version: string;
+}
+
+// ---------------------------------------------------------------------------
+// Public API
+
+/**
+ * Makes sure a broker listens on 127.0.0.1:9092 and the other listeners,
+ * starting one (fetching jars and formatting storage on first use) when none
+ * runs. Progress goes to stderr.
+ */
+export async function ensureBroker(): Promise<void> {
+  await withLock(up);
+}
+
+/** The variables `env` prints, for scripts that spawn clients themselves. */
+export function brokerEnv(): Record<string, string> {
+  return {
+    KAFKA_BROKERS: address("PLAINTEXT"),
+    KAFKA_SASL_BROKERS: address("SASL_PLAINTEXT"),
+    KAFKA_SSL_BROKERS: address("SSL"),
+    KAFKA_SASL_SSL_BROKERS: address("SASL_SSL"),
+    KAFKA_CA_PEM: CA_PEM,
+    KAFKA_SASL_USERNAME: SASL_USERNAME,
+    KAFKA_SASL_PASSWORD: SASL_PASSWORD,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Commands
+
+async function up(): Promise<void> {
+  const version = requestedVersion();
+  const running = await readRunning();
+  if (running) {
+    if (Deno.env.get("KAFKA_VERSION") && running.version !== version) {
+      throw new Error(
+        `Kafka ${running.version} is running (pid ${running.pid}) but ` +
+          `KAFKA_VERSION=${version} was asked for; run 'down' first`,
+      );
+    }
+    await waitReady(running.pid, running.version);
+    log(`reusing Kafka ${running.version} (pid ${running.pid})`);
+    return;
+  }
+  if (await portOpen(PORTS.PLAINTEXT)) {
+    // Probably `docker compose up`: same listeners, so just use it.
+    log(`reusing the broker already on ${address("PLAINTEXT")} (not ours)`);
+    return;
+  }
+  const started = Date.now();
+  await fetchJars(version);
+  await ensureCerts();
+  await writeConfig(version);
+  await formatIfEmpty(version);
+  const pid = await startBroker(version);
+  await waitReady(pid, version);
+  log(`Kafka ${version} ready (pid ${pid}) in ${since(started)}`);
+}
+
+async function down(wipe: boolean): Promise<number> {
+  const running = await readRunning();
+  let code = 0;
+  if (running) {
+    await stopProcess(running.pid);
+    log(`stopped Kafka ${running.version} (pid ${running.pid})`);
+  } else if (await portOpen(PORTS.PLAINTEXT)) {
+    log(`a broker on ${address("PLAINTEXT")} was not started here; leaving it`);
+    code = 1;
+  } else {
+    log("Kafka is not running");
+  }
+  await removeRunFiles();
+  if (wipe) {
+    const dir = paths(running?.version ?? requestedVersion()).data;
+    await Deno.remove(dir, { recursive: true }).catch(ignoreNotFound);
+    log(`wiped ${dir}`);
+  }
+  return code;
+}
+
+async function status(): Promise<number> {
+  const running = await readRunning();
+  const open = await portOpen(PORTS.PLAINTEXT);
+  if (running) {
+    console.log(`Kafka ${running.version}: running (pid ${running.pid})`);
+    console.log(`  logs: ${paths(running.version).logs}`);
+  } else if (open) {
+    console.log("Kafka: running (not started by tools/kafka.ts)");
+  } else {
+    console.log("Kafka: not running");
+  }
+  for (const name of Object.keys(PORTS) as ListenerName[]) {
+    const state = (await portOpen(PORTS[name])) ? "open" : "closed";
+    console.log(`  ${name.padEnd(15)} ${address(name).padEnd(16)} ${state}`);
+  }
+  return running || open ? 0 : 1;
+}
+
+function printEnv(): number {
+  for (const [name, value] of Object.entries(brokerEnv())) {
+    console.log(`export ${name}='${value}'`);
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------
+// Jars
+
+interface Paths {
+  dir: string;
+  libs: string;
+  data: string;
+  logs: string;
+  pom: string;
+  serverProperties: string;
+  logConfig: string;
+  toolsLogConfig: string;
+}
+
+function paths(version: string): Paths {
+  const dir = join(HOME, version);
+  const logFile = isLegacy(version) ? "log4j.properties" : "log4j2.properties";
+  return {
+    dir,
+    libs: join(dir, "libs"),
+    data: join(dir, "data"),
+    logs: join(dir, "logs"),
+    pom: join(dir, "pom.xml"),
+    serverProperties: join(dir, "server.properties"),
+    logConfig: join(dir, logFile),
+    toolsLogConfig: join(dir, `tools-${logFile}`),
+  };
+}
+
+/** 3.x brokers log through log4j 1 (reload4j); 4.x through log4j 2. */
+function isLegacy(version: string): boolean {
+  return version.startsWith("3.");
+}
+
+async function fetchJars(version: string): Promise<void> {
+  const p = paths(version);
+  const done = join(p.libs, ".complete");
+  if (await exists(done)) return;
+  const started = Date.now();
+  log(`fetching Kafka ${version} jars with Maven into ${p.libs} ...`);
+  // A half-filled folder from an interrupted run could mix versions.
+  await Deno.remove(p.libs, { recursive: true }).catch(ignoreNotFound);
+  await Deno.mkdir(p.libs, { recursive: true });
+  await Deno.writeTextFile(p.pom, pomXml(version));
+  await mvn(p.pom, [
+    "dependency:copy-dependencies",
+    `-DoutputDirectory=${p.libs}`,
+    "-DincludeScope=runtime",
+  ]);
+  if (!isLegacy(version)) await fetchLog4jBinding(p);
+  await Deno.writeTextFile(done, `${new Date().toISOString()}\n`);
+  log(`fetched jars in ${since(started)}`);
+}
+
+function pomXml(version: string): string {
+  const dependency = (coordinates: string, extra = "") => {
+    const [group, artifact, v] = coordinates.split(":");
+    return `    <dependency><groupId>${group}</groupId>` +
+      `<artifactId>${artifact}</artifactId><version>${v}</version>${extra}` +
+      `</dependency>`;
+  };
+  // kafka-tools alone: its own dependencies would drag in the Connect runtime,
+  // and what its perf tools need already comes with kafka_2.13.
+  const noTransitive = "<exclusions><exclusion><groupId>*</groupId>" +
+    "<artifactId>*</artifactId></exclusion></exclusions>";
+  const deps = [
+    dependency(`org.apache.kafka:kafka_2.13:${version}`),
+    dependency(`org.apache.kafka:kafka-tools:${version}`, noTransitive),
+  ];
+  if (isLegacy(version)) {
+    // The published POMs carry no SLF4J binding, so the broker would log nothing.
+    deps.push(dependency("org.slf4j:slf4j-reload4j:1.7.36"));
+    deps.push(dependency("ch.qos.reload4j:reload4j:1.2.25"));
+  }
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<!-- Written by tools/kafka.ts: only used to copy the broker's jars. -->
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>local.kafka-dev</groupId>
+  <artifactId>kafka-broker-jars</artifactId>
+  <version>${version}</version>
+  <packaging>pom</packaging>
+  <dependencies>
+${deps.join("\n")}
+  </dependencies>
+</project>
+`;
+}
+
+/**
+ * 4.x POMs carry no SLF4J binding either; the log4j one must match the
+ * log4j-core version Kafka resolved, which is only known after the copy.
+ */
+async function fetchLog4jBinding(p: Paths): Promise<void> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(p.libs)) names.push(entry.name);
+  const core = names.map((n) => n.match(/^log4j-core-(.+)\.jar$/)?.[1])
+    .find(Boolean);
+  const slf4j = names.map((n) => n.match(/^slf4j-api-(\d+)\./)?.[1])
+    .find(Boolean);
+  if (!core || !slf4j) {
+    throw new Error(`no log4j-core or slf4j-api jar in ${p.libs}`);
+  }
+  // slf4j 1.x needs log4j-slf4j-impl; log4j-slf4j2-impl only binds slf4j 2.
+  const artifact = slf4j === "1" ? "log4j-slf4j-impl" : "log4j-slf4j2-impl";
+  await mvn(p.pom, [
+    "dependency:copy",
+    `-Dartifact=org.apache.logging.log4j:${artifact}:${core}`,
+    `-DoutputDirectory=${p.libs}`,
+  ]);
+}
+
+async function mvn(pom: string, args: string[]): Promise<void> {
+  await run("mvn", ["-B", "-q", "-f", pom, ...args]);
+}
+
+// ---------------------------------------------------------------------------
+// TLS
+
+/** A CA, a server certificate it signs, and the stores Kafka reads. */
+async function ensureCerts(): Promise<void> {
+  const files = ["ca.pem", "server.p12", "truststore.p12", "keystore.password"];
+  const present = await Promise.all(files.map((f) => exists(join(CERTS, f))));
+  if (present.every(Boolean)) return;
+  log(`generating a CA and server certificate in ${CERTS}`);
+  await Deno.remove(CERTS, { recursive: true }).catch(ignoreNotFound);
+  await Deno.mkdir(CERTS, { recursive: true });
+  const at = (name: string) => join(CERTS, name);
+  const store = (name: string) => [
+    "-keystore",
+    at(name),
+    "-storetype",
+    "PKCS12",
+    "-storepass",
+    STORE_PASSWORD,
+  ];
+  const key = ["-keyalg", "RSA", "-keysize", "2048", "-validity", "3650"];
+  // A separate CA rather than one self-signed leaf: rustls (Deno's TLS)
+  // rejects a CA certificate presented as the server's own.
+  await keytool([
+    "-genkeypair",
+    "-alias",
+    "ca",
+    "-dname",
+    "CN=kafka-dev-ca",
+    "-ext",
+    "bc:c",
+    ...key,
+    ...store("ca.p12"),
+  ]);
+  await keytool([
+    "-exportcert",
+    "-rfc",
+    "-alias",
+    "ca",
+    "-file",
+    at("ca.pem"),
+    ...store("ca.p12"),
+  ]);
+  await keytool([
+    "-genkeypair",
+    "-alias",
+    "localhost",
+    "-dname",
+    "CN=localhost",
+    ...key,
+    ...store("server.p12"),
+  ]);
+  await keytool([
+    "-certreq",
+    "-alias",
+    "localhost",
+    "-file",
+    at("server.csr"),
+    ...store("server.p12"),
+  ]);
+  await keytool([
+    "-gencert",
+    "-alias",
+    "ca",
+    "-infile",
+    at("server.csr"),
+    "-outfile",
+    at("server.pem"),
+    "-rfc",
+    "-validity",
+    "3650",
+    "-ext",
+    "SAN=DNS:localhost,IP:127.0.0.1",
+    "-ext",
+    "EKU=serverAuth",
+    "-ext",
+    "KU=digitalSignature,keyEncipherment",
+    ...store("ca.p12"),
+  ]);
+  // The CA first, so keytool can chain the signed reply to it.
+  for (const [alias, file] of [["ca", "ca.pem"], ["localhost", "server.pem"]]) {
+    await keytool([
+      "-importcert",
+      "-noprompt",
+      "-alias",
+      alias,
+      "-file",
+      at(file),
+      ...store("server.p12"),
+    ]);
+  }
+  await keytool([
+    "-importcert",
+    "-noprompt",
+    "-alias",
+    "ca",
+    "-file",
+    at("ca.pem"),
+    ...store("truststore.p12"),
+  ]);
+  // compose.yaml's image reads store passwords from a file.
+  await Deno.writeTextFile(at("keystore.password"), STORE_PASSWORD);
+}
+
+async function keytool(args: string[]): Promise<void> {
+  await run(jdkTool("keytool"), args);
+}
+
+// ---------------------------------------------------------------------------
+// Configuration
+
+async function writeConfig(version: string): Promise<void> {
+  const p = paths(version);
+  await Deno.mkdir(p.logs, { recursive: true });
+  await Deno.mkdir(p.data, { recursive: true });
+  await Deno.writeTextFile(p.serverProperties, serverProperties(version));
+  const legacy = isLegacy(version);
+  await Deno.writeTextFile(
+    p.logConfig,
+    legacy ? log4jBroker(p.logs) : log4j2Broker(),
+  );
+  await Deno.writeTextFile(
+    p.toolsLogConfig,
+    legacy ? log4jTools() : log4j2Tools(),
+  );
+}
+
+function serverProperties(version: string): string {
+  const p = paths(version);
+  const listeners = (Object.keys(PORTS) as ListenerName[])
+    .map((name) => `${name}://${address(name)}`);
+  const advertised = CLIENT_LISTENERS
+    .map((name) => `${name}://${address(name)}`);
+  const protocolMap = (Object.keys(PORTS) as ListenerName[])
+    .map((name) => `${name}:${name === "CONTROLLER" ? "PLAINTEXT" : name}`);
+  const lines = [
+    "# Written by tools/kafka.ts on every start; edit the script, not this file.",
+    "process.roles=broker,controller",
+    "node.id=1",
+    // A static quorum works on 3.9 and 4.x alike and needs no --standalone.
+    `controller.quorum.voters=1@${address("CONTROLLER")}`,
+    "controller.listener.names=CONTROLLER",
+    `listeners=${listeners.join(",")}`,
+    // 3.x rejects the controller listener among advertised ones.
+    `advertised.listeners=${advertised.join(",")}`,
+    `listener.security.protocol.map=${protocolMap.join(",")}`,
+    "inter.broker.listener.name=PLAINTEXT",
+    `log.dirs=${p.data}`,
+    "",
+    `sasl.enabled.mechanisms=PLAIN,${SCRAM_MECHANISMS.join(",")}`,
+    ...SASL_LISTENERS.flatMap(jaasLines),
+    "",
+    "ssl.keystore.type=PKCS12",
+    `ssl.keystore.location=${join(CERTS, "server.p12")}`,
+    `ssl.keystore.password=${STORE_PASSWORD}`,
+    `ssl.key.password=${STORE_PASSWORD}`,
+    "ssl.truststore.type=PKCS12",
+    `ssl.truststore.location=${join(CERTS, "truststore.p12")}`,
+    `ssl.truststore.password=${STORE_PASSWORD}`,
+    "ssl.client.auth=none",
+    "",
+    "num.partitions=1",
+    "default.replication.factor=1",
+    "auto.create.topics.enable=true",
+    "delete.topic.enable=true",
+    "group.initial.rebalance.delay.ms=0",
+    // Internal topics default to 3 replicas and 50 partitions; one of each
+    // keeps the first group or transaction on a fresh broker quick.
+    "offsets.topic.replication.factor=1",
+    "offsets.topic.num.partitions=1",
+    "transaction.state.log.replication.factor=1",
+    "transaction.state.log.min.isr=1",
+    "transaction.state.log.num.partitions=1",
+  ];
+  if (isLegacy(version)) {
+    // KIP-848 is opt-in before 4.0 (and its default there).
+    lines.push("group.coordinator.rebalance.protocols=classic,consumer");
+  } else {
+    lines.push(
+      "share.coordinator.state.topic.replication.factor=1",
+      "share.coordinator.state.topic.min.isr=1",
+      "share.coordinator.state.topic.num.partitions=1",
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** One JAAS entry per listener and mechanism, so no JAAS file is needed. */
+function jaasLines(listener: ListenerName): string[] {
+  const prefix = `listener.name.${listener.toLowerCase()}`;
+  const plain = "org.apache.kafka.common.security.plain.PlainLoginModule " +
+    `required user_${SASL_USERNAME}="${SASL_PASSWORD}";`;
+  const scram = "org.apache.kafka.common.security.scram.ScramLoginModule " +
+    "required;";
+  return [
+    `${prefix}.plain.sasl.jaas.config=${plain}`,
+    ...SCRAM_MECHANISMS.map((m) =>
+      `${prefix}.${m.toLowerCase()}.sasl.jaas.config=${scram}`
+    ),
+  ];
+}
+
+function log4j2Broker(): string {
+  return `# Written by tools/kafka.ts.
+status = warn
+appender.server.type = RollingFile
+appender.server.name = server
+appender.server.fileName = \${sys:kafka.logs.dir}/server.log
+appender.server.filePattern = \${sys:kafka.logs.dir}/server.log.%i
+appender.server.layout.type = PatternLayout
+appender.server.layout.pattern = [%d] %p %m (%c)%n
+appender.server.policies.type = Policies
+appender.server.policies.size.type = SizeBasedTriggeringPolicy
+appender.server.policies.size.size = 50MB
+appender.server.strategy.type = DefaultRolloverStrategy
+appender.server.strategy.max = 3
+rootLogger.level = INFO
+rootLogger.appenderRef.server.ref = server
+`;
+}
+
+function log4j2Tools(): string {
+  return `# Written by tools/kafka.ts.
+status = warn
+appender.stderr.type = Console
+appender.stderr.name = stderr
+appender.stderr.target = SYSTEM_ERR
+appender.stderr.layout.type = PatternLayout
+appender.stderr.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.stderr.ref = stderr
+`;
+}
+
+function log4jBroker(logs: string): string {
+  return `# Written by tools/kafka.ts.
+log4j.rootLogger=INFO, server
+log4j.appender.server=org.apache.log4j.RollingFileAppender
+log4j.appender.server.File=${logs}/server.log
+log4j.appender.server.MaxFileSize=50MB
+log4j.appender.server.MaxBackupIndex=3
+log4j.appender.server.layout=org.apache.log4j.PatternLayout
+log4j.appender.server.layout.ConversionPattern=[%d] %p %m (%c)%n
+`;
+}
+
+function log4jTools(): string {
+  return `# Written by tools/kafka.ts.
+log4j.rootLogger=WARN, stderr
+log4j.appender.stderr=org.apache.log4j.ConsoleAppender
+log4j.appender.stderr.Target=System.err
+log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
+log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
+`;
+}
+
+// ---------------------------------------------------------------------------
+// Storage and the broker process
+
+async function formatIfEmpty(version: string): Promise<void> {
+  const p = paths(version);
+  if (!(await isEmptyDir(p.data))) return;
+  log(`formatting KRaft storage in ${p.data}`);
+  const out = await runJava(version, [
+    "kafka.tools.StorageTool",
+    "random-uuid",
+  ]);
+  const clusterId = out.trim().split("\n").pop()!.trim();
+  // SCRAM users can only be written here, while the metadata log is empty.
+  const scram = SCRAM_MECHANISMS.flatMap((m) => [
+    "--add-scram",
+    `${m}=[name=${SASL_USERNAME},password=${SASL_PASSWORD}]`,
+  ]);
+  await runJava(version, [
+    "kafka.tools.StorageTool",
+    "format",
+    "--cluster-id",
+    clusterId,
+    "--config",
+    p.serverProperties,
+    ...scram,
+  ]);
+}
+
+/** Short-lived tool JVMs: quick start matters more than peak speed. */
+function runJava(version: string, args: string[]): Promise<string> {
+  const p = paths(version);
+  return run(jdkTool("java"), [
+    "-XX:TieredStopAtLevel=1",
+    "-XX:+UseSerialGC",
+    logConfigFlag(version, p.toolsLogConfig),
+    "-cp",
+    join(p.libs, "*"),
+    ...args,
+  ]);
+}
+
+function logConfigFlag(version: string, file: string): string {
+  return isLegacy(version)
+    ? `-Dlog4j.configuration=file:${file}`
+    : `-Dlog4j2.configurationFile=${file}`;
+}
+
+async function startBroker(version: string): Promise<number> {
+  const p = paths(version);
+  const java = [
+    jdkTool("java"),
+    "-Xms512m",
+    "-Xmx1g",
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-Djava.awt.headless=true",
+    `-Dkafka.logs.dir=${p.logs}`,
+    logConfigFlag(version, p.logConfig),
+    "-cp",
+    join(p.libs, "*"),
+    "kafka.Kafka",
+    p.serverProperties,
+  ];
+  // The broker must outlive this script: a new session (setsid, where it
+  // exists) and nohup detach it; `&` in a shell without job control keeps it
+  // out of a new process group, so setsid execs instead of forking and $! is
+  // the JVM's own pid.
+  const script =
+    'log=$1; shift; command -v setsid >/dev/null && set -- setsid "$@"; ' +
+    'nohup "$@" >>"$log" 2>&1 </dev/null & echo $!';
+  const stdoutLog = join(p.logs, "stdout.log");
+  log(`starting Kafka ${version}; logs in ${p.logs}`);
+  const out = await run("bash", ["-c", script, "kafka", stdoutLog, ...java], {
+    cwd: p.dir,
+  });
+  const pid = Number(out.trim());
+  if (!Number.isInteger(pid) || pid <= 0) {
+    throw new Error(`could not start the broker: ${out}`);
+  }
+  await Deno.writeTextFile(PID_FILE, `${pid}\n`);
+  await Deno.writeTextFile(VERSION_FILE, `${version}\n`);
+  return pid;
+}
+
+/**
+ * Kafka opens its broker listeners only once the broker is unfenced, so a TCP
+ * connect to 9092 means ready (the controller port opens earlier).
+ */
+async function waitReady(pid: number, version: string): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  while (!(await portOpen(PORTS.PLAINTEXT))) {
+    if (!(await isKafkaProcess(pid))) {
+      await removeRunFiles();
+      throw new Error(
+        `Kafka ${version} exited during start-up\n${await logTail(version)}`,
+      );
+    }
+    if (Date.now() > deadline) {
+      await stopProcess(pid);
+      await removeRunFiles();
+      throw new Error(
+        `Kafka ${version} not ready after ${START_TIMEOUT_MS / 1000} s\n` +
+          await logTail(version),
+      );
+    }
+    await sleep(POLL_MS);
+  }
+  for (const name of CLIENT_LISTENERS) {
+    if (!(await portOpen(PORTS[name]))) {
+      throw new Error(`Kafka is up but ${name} ${address(name)} is closed`);
+    }
+  }
+}
+
+async function stopProcess(pid: number): Promise<void> {
+  signal(pid, "SIGTERM");
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (await isKafkaProcess(pid)) {
+    if (Date.now() > deadline) {
+      log(
+        `pid ${pid} ignored SIGTERM for ${STOP_TIMEOUT_MS / 1000} s; killing`,
+      );
+      signal(pid, "SIGKILL");
+      while (await isKafkaProcess(pid)) await sleep(POLL_MS);
+      return;
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+function signal(pid: number, name: Deno.Signal): void {
+  try {
+    Deno.kill(pid, name);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+async function readRunning(): Promise<Running | undefined> {
+  const text = await readIfExists(PID_FILE);
+  if (text === undefined) return undefined;
+  const pid = Number(text.trim());
+  if (!Number.isInteger(pid) || pid <= 0 || !(await isKafkaProcess(pid))) {
+    await removeRunFiles();
+    return undefined;
+  }
+  const version = (await readIfExists(VERSION_FILE))?.trim() || "unknown";
+  return { pid, version };
+}
+
+async function removeRunFiles(): Promise<void> {
+  await Deno.remove(PID_FILE).catch(ignoreNotFound);
+  await Deno.remove(VERSION_FILE).catch(ignoreNotFound);
+}
+
+/**
+ * Alive and still a Kafka broker: pids get reused, and a broker that died
+ * after its parent shell exited may linger as a zombie nobody reaps. The
+ * command line reads empty for a moment inside execve, which happens several
+ * times while the broker starts (bash, nohup, setsid, java), so empty counts
+ * as ours.
+ */
+async function isKafkaProcess(pid: number): Promise<boolean> {
+  const info = await processInfo(pid);
+  if (info === undefined || info.state.startsWith("Z")) return false;
+  return info.command.trim() === "" || info.command.includes("kafka.Kafka");
+}
+
+async function processInfo(
+  pid: number,
+): Promise<{ state: string; command: string } | undefined> {
+  if (await exists("/proc/self/stat")) {
+    const stat = await readIfExists(`/proc/${pid}/stat`);
+    const command = await readIfExists(`/proc/${pid}/cmdline`);
+    if (stat === undefined || command === undefined) return undefined;
+    const state = stat.slice(
+      stat.lastIndexOf(")") + 2,
+      stat.lastIndexOf(")") + 3,
+    );
+    return { state, command: command.replaceAll("\0", " ") };
+  }
+  // No /proc (macOS): ask ps, which exits non-zero for an unknown pid.
+  const out = await new Deno.Command("ps", {
+    args: ["-o", "stat=,command=", "-p", String(pid)],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const line = new TextDecoder().decode(out.stdout).trim();
+  if (!out.success || line === "") return undefined;
+  const [state, ...command] = line.split(/\s+/);
+  return { state, command: command.join(" ") };
+}
+
+async function logTail(version: string, lines = 40): Promise<string> {
+  const p = paths(version);
+  const parts: string[] = [];
+  for (const name of ["server.log", "stdout.log"]) {
+    const file = join(p.logs, name);
+    const text = await readIfExists(file);
+    if (!text?.trim()) continue;
+    const tail = text.trimEnd().split("\n").slice(-lines).join("\n");
+    parts.push(`--- last lines of ${file}\n${tail}`);
+  }
+  return parts.join("\n") || `(no logs in ${p.logs})`;
+}
+
+// ---------------------------------------------------------------------------
+// Small helpers
+
+function requestedVersion(): string {
+  return Deno.env.get("KAFKA_VERSION") || DEFAULT_KAFKA_VERSION;
+}
+
+function address(name: ListenerName): string {
+  return `${HOST}:${PORTS[name]}`;
+}
+
+/** Honour JAVA_HOME when set, as Kafka's own scripts do. */
+function jdkTool(name: string): string {
+  const home = Deno.env.get("JAVA_HOME");
+  return home ? join(home, "bin", name) : name;
+}
+
+async function portOpen(port: number): Promise<boolean> {
+  try {
+    const conn = await Deno.connect({ hostname: HOST, port });
+    conn.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs a command to completion; its stdout, or an error carrying its output. */
+async function run(
+  command: string,
+  args: string[],
+  options: { cwd?: string } = {},
+): Promise<string> {
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command(command, {
+      args,
+      cwd: options.cwd,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new Error(`'${command}' not found on PATH`);
+    }
+    throw error;
+  }
+  const decoder = new TextDecoder();
+  const stdout = decoder.decode(out.stdout);
+  if (!out.success) {
+    const stderr = decoder.decode(out.stderr);
+    throw new Error(
+      `${command} ${
+        args.slice(0, 4).join(" ")
+      } ... failed (exit ${out.code})\n` +
+        `${stdout}${stderr}`.trim(),
+    );
+  }
+  return stdout;
+}
+
+/** Serialises up/down across processes, e.g. two test runs starting at once. */
+async function withLock<T>(action: () => Promise<T>): Promise<T> {
+  await Deno.mkdir(HOME, { recursive: true });
+  const file = await Deno.open(LOCK_FILE, { create: true, write: true });
+  try {
+    await file.lock(true);
+    return await action();
+  } finally {
+    file.close();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+async function isEmptyDir(path: string): Promise<boolean> {
+  try {
+    for await (const _ of Deno.readDir(path)) return false;
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return true;
+    throw error;
+  }
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+function ignoreNotFound(error: unknown): void {
+  if (!(error instanceof Deno.errors.NotFound)) throw error;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function since(start: number): string {
+  return `${((Date.now() - start) / 1000).toFixed(1)} s`;
+}
+
+function log(message: string): void {
+  console.error(`[kafka] ${message}`);
+}
+
+// ---------------------------------------------------------------------------
+// CLI
+
+const USAGE =
+  "usage: deno run -A tools/kafka.ts up | down [--wipe] | status | env";
+
+async function main(args: string[]): Promise<number> {
+  const [command, ...rest] = args;
+  switch (command) {
+    case "up":
+      await withLock(up);
+      return 0;
+    case "down":
+      return await withLock(() => down(rest.includes("--wipe")));
+    case "status":
+      return await status();
+    case "env":
+      return printEnv();
+    default:
+      console.error(USAGE);
+      return 2;
+  }
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exitCode = await main(Deno.args);
+  } catch (error) {
+    log(error instanceof Error ? error.message : String(error));
+    Deno.exitCode = 1;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * The test command: starts the broker when none runs, then runs the whole
+ * suite under Deno and under Bun, and prints one closing line with the
+ * totals of both.
+ *
+ * Usage: deno run -A tools/test.ts [--deno-only] [paths...]
+ *
+ * @module
+ */
+
+import { ensureBroker } from "./kafka.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const args = Deno.args.filter((a) => !a.startsWith("--"));
+const denoOnly = Deno.args.includes("--deno-only");
+const paths = args.length ? args : ["lib", "tests", "codecs"];
+
+interface Totals {
+  passed: number;
+  failed: number;
+  ok: boolean;
+}
+
+async function run(cmd: string[], parse: (out: string) => Totals): Promise<Totals> {
+  console.log(`\n$ ${cmd.join(" ")}`);
+  const child = new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const [out, err] = await Promise.all([
+    echo(child.stdout, Deno.stdout),
+    echo(child.stderr, Deno.stderr),
+  ]);
+  const status = await child.status;
+  const totals = parse(out + "\n" + err);
+  return { ...totals, ok: status.success && totals.failed === 0 };
+}
+
+/** Copies a child's output through while keeping it for parsing. */
+async function echo(
+  stream: ReadableStream<Uint8Array>,
+  to: { write(p: Uint8Array): Promise<number> },
+): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  for await (const chunk of stream) {
+    text += decoder.decode(chunk, { stream: true });
+    let written = 0;
+    while (written < chunk.length) {
+      written += await to.write(chunk.subarray(written));
+    }
+  }
+  return text;
+}
+
+function parseDeno(out: string): Totals {
+  // "ok | 12 passed (30 steps) | 1 failed (2 steps)": describe() blocks are
+  // tests and their cases steps, so count both.
+  const m =
+    /(\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed(?: \((\d+) steps?\))?/
+      .exec(out);
+  if (!m) return { passed: 0, failed: 1, ok: false };
+  const [passed, passedSteps, failed, failedSteps] = m.slice(1).map((x) =>
+    Number(x ?? 0)
+  );
+  return {
+    passed: passed + passedSteps,
+    failed: Math.max(failed, failedSteps),
+    ok: true,
+  };
+}
+
+function parseBun(out: string): Totals {
+  const pass = /^\s*(\d+) pass$/m.exec(out);
+  const fail = /^\s*(\d+) fail$/m.exec(out);
+  return pass
+    ? { passed: Number(pass[1]), failed: Number(fail?.[1] ?? 0), ok: true }
+    : { passed: 0, failed: 1, ok: false };
+}
+
+function findBun(): string {
+  const local = `${root}.tools/node_modules/.bin/bun`;
+  try {
+    Deno.statSync(local);
+    return local;
+  } catch {
+    return "bun";
+  }
+}
+
+await ensureBroker();
+const results: [string, Totals][] = [];
+results.push([
+  "deno",
+  await run([Deno.execPath(), "test", "-A", ...paths], parseDeno),
+]);
+if (!denoOnly) {
+  results.push([
+    "bun",
+    await run([findBun(), "test", "--timeout", "120000", ...paths.map((p) => `./${p}`)], parseBun),
+  ]);
+}
+let passed = 0;
+let failed = 0;
+for (const [runtime, t] of results) {
+  console.log(`${runtime}: ${t.passed} passed, ${t.failed} failed`);
+  passed += t.passed;
+  failed += t.failed + (t.ok || t.failed ? 0 : 1);
+}
+console.log(`\ntests: ${passed} passed, ${failed} failed`);
+Deno.exit(failed === 0 && results.every(([, t]) => t.ok) ? 0 : 1);
