@@ -30,6 +30,7 @@ export {
   dialLeader,
   dialPartition,
   FirstOffset,
+  formatAddress,
   LastOffset,
   type Partition,
   type ReadBatchOptions,

@@ -198,29 +198,34 @@ export class Dialer {
 }
 
 /** Connects to one broker (kafka-go's `Dial`). */
-export function dial(
+export async function dial(
   address: string,
   options: DialerOptions & DialOptions = {},
 ): Promise<Conn> {
-  return new Dialer(options).dial(address, options);
+  return await new Dialer(options).dial(address, options);
 }
 
 /** Connects to the leader of a topic-partition (kafka-go's `DialLeader`). */
-export function dialLeader(
+export async function dialLeader(
   address: string,
   topic: string,
   partition: number,
   options: DialerOptions & DialOptions = {},
 ): Promise<Conn> {
-  return new Dialer(options).dialLeader(address, topic, partition, options);
+  return await new Dialer(options).dialLeader(
+    address,
+    topic,
+    partition,
+    options,
+  );
 }
 
 /** Connects to a partition's leader (kafka-go's `DialPartition`). */
-export function dialPartition(
+export async function dialPartition(
   partition: Pick<Partition, "topic" | "id" | "leader">,
   options: DialerOptions & DialOptions = {},
 ): Promise<Conn> {
-  return new Dialer(options).dialPartition(partition, options);
+  return await new Dialer(options).dialPartition(partition, options);
 }
 
 /** A batch of fetched messages, readable as a stream. */

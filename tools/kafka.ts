@@ -118,8 +118,9 @@ async function up(): Promise<void> {
   await ensureCerts();
   await writeConfig(version);
   await formatIfEmpty(version);
+  const mark = await markLogs(version);
   const pid = await startBroker(version);
-  await waitReady(pid, version);
+  await waitReady(pid, version, mark);
   log(`Kafka ${version} ready (pid ${pid}) in ${since(started)}`);
 }
 
@@ -490,6 +491,9 @@ function jaasLines(listener: ListenerName): string[] {
 function log4j2Broker(): string {
   return `# Written by tools/kafka.ts.
 status = warn
+# Kafka flushes and stops logging itself on shutdown; log4j's own hook only
+# warns that it came too late.
+shutdownHook = disable
 appender.server.type = RollingFile
 appender.server.name = server
 appender.server.fileName = \${sys:kafka.logs.dir}/server.log
@@ -626,33 +630,46 @@ async function startBroker(version: string): Promise<number> {
 }
 
 /**
- * Kafka opens its broker listeners only once the broker is unfenced, so a TCP
- * connect to 9092 means ready (the controller port opens earlier).
+ * Kafka opens its broker listeners only once the broker is unfenced (the
+ * controller port opens earlier), but it opens them one at a time: when a
+ * later one fails to bind, 9092 has already accepted and the JVM then exits.
+ * So a fresh start counts as ready only when every client listener accepts and
+ * the log since `mark` says the server started; a broker that is merely being
+ * reused (no mark) only needs its listeners.
  */
-async function waitReady(pid: number, version: string): Promise<void> {
+async function waitReady(
+  pid: number,
+  version: string,
+  mark?: LogMark,
+): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!(await portOpen(PORTS.PLAINTEXT))) {
+  while (!(await isReady(version, mark))) {
     if (!(await isKafkaProcess(pid))) {
       await removeRunFiles();
-      throw new Error(
-        `Kafka ${version} exited during start-up\n${await logTail(version)}`,
-      );
+      const report = await logReport(version, mark ?? {});
+      throw new Error(`Kafka ${version} exited during start-up\n${report}`);
     }
     if (Date.now() > deadline) {
       await stopProcess(pid);
       await removeRunFiles();
+      const report = await logReport(version, mark ?? {});
+      const seconds = START_TIMEOUT_MS / 1000;
       throw new Error(
-        `Kafka ${version} not ready after ${START_TIMEOUT_MS / 1000} s\n` +
-          await logTail(version),
+        `Kafka ${version} not ready after ${seconds} s\n${report}`,
       );
     }
     await sleep(POLL_MS);
   }
+}
+
+async function isReady(version: string, mark?: LogMark): Promise<boolean> {
   for (const name of CLIENT_LISTENERS) {
-    if (!(await portOpen(PORTS[name]))) {
-      throw new Error(`Kafka is up but ${name} ${address(name)} is closed`);
-    }
+    if (!(await portOpen(PORTS[name]))) return false;
   }
+  if (mark === undefined) return true;
+  const file = join(paths(version).logs, "server.log");
+  return (await readLogSince(file, mark["server.log"] ?? 0))
+    .includes("Kafka Server started");
 }
 
 async function stopProcess(pid: number): Promise<void> {
@@ -734,17 +751,45 @@ async function processInfo(
   return { state, command: command.join(" ") };
 }
 
-async function logTail(version: string, lines = 40): Promise<string> {
-  const p = paths(version);
-  const parts: string[] = [];
-  for (const name of ["server.log", "stdout.log"]) {
-    const file = join(p.logs, name);
-    const text = await readIfExists(file);
-    if (!text?.trim()) continue;
-    const tail = text.trimEnd().split("\n").slice(-lines).join("\n");
-    parts.push(`--- last lines of ${file}\n${tail}`);
+const LOG_FILES = ["server.log", "stdout.log"];
+
+/** Log sizes before a start, so a failure report shows only that start. */
+type LogMark = Record<string, number>;
+
+async function markLogs(version: string): Promise<LogMark> {
+  const mark: LogMark = {};
+  for (const name of LOG_FILES) {
+    const info = await Deno.stat(join(paths(version).logs, name))
+      .catch(() => undefined);
+    mark[name] = info?.size ?? 0;
   }
-  return parts.join("\n") || `(no logs in ${p.logs})`;
+  return mark;
+}
+
+/** A log's text after `offset`, or all of it when it rolled over since. */
+async function readLogSince(file: string, offset: number): Promise<string> {
+  const bytes = await Deno.readFile(file).catch(() => new Uint8Array());
+  const start = offset <= bytes.length ? offset : 0;
+  return new TextDecoder().decode(bytes.subarray(start));
+}
+
+/** The errors (their first lines and causes) and the last lines of each log. */
+async function logReport(version: string, mark: LogMark): Promise<string> {
+  const parts: string[] = [];
+  for (const name of LOG_FILES) {
+    const file = join(paths(version).logs, name);
+    const lines = (await readLogSince(file, mark[name] ?? 0)).trimEnd()
+      .split("\n").filter((line) => line !== "");
+    if (lines.length === 0) continue;
+    const errors = lines.filter((line) =>
+      / (ERROR|FATAL) |^Caused by:/.test(line)
+    );
+    if (errors.length > 0) {
+      parts.push(`--- errors in ${file}`, ...new Set(errors.slice(0, 20)));
+    }
+    parts.push(`--- last lines of ${file}`, ...lines.slice(-15));
+  }
+  return parts.join("\n") || `(nothing logged in ${paths(version).logs})`;
 }
 
 // ---------------------------------------------------------------------------

@@ -21,7 +21,10 @@ interface Totals {
   ok: boolean;
 }
 
-async function run(cmd: string[], parse: (out: string) => Totals): Promise<Totals> {
+async function run(
+  cmd: string[],
+  parse: (out: string) => Totals,
+): Promise<Totals> {
   console.log(`\n$ ${cmd.join(" ")}`);
   const child = new Deno.Command(cmd[0], {
     args: cmd.slice(1),
@@ -100,7 +103,13 @@ results.push([
 if (!denoOnly) {
   results.push([
     "bun",
-    await run([findBun(), "test", "--timeout", "120000", ...paths.map((p) => `./${p}`)], parseBun),
+    await run([
+      findBun(),
+      "test",
+      "--timeout",
+      "120000",
+      ...paths.map((p) => `./${p}`),
+    ], parseBun),
   ]);
 }
 let passed = 0;

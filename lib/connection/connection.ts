@@ -362,12 +362,22 @@ export class Connection {
     let version = pending.version;
     if (api.responseHeaderVersion(version) >= 1) skipTaggedFields(r);
     // A broker that does not know our ApiVersions version answers in v0.
-    if (api.key === ApiVersions.key && r.view.getInt16(r.pos) === 35) {
+    if (
+      api.key === ApiVersions.key && r.remaining >= 2 &&
+      r.view.getInt16(r.pos) === 35
+    ) {
       version = 0;
     }
-    const response = api.decodeResponse(r, version);
-    r.complete(`${api.name} v${version} response from ${this.address}`);
-    return response;
+    try {
+      const response = api.decodeResponse(r, version);
+      r.complete(`${api.name} v${version} response`);
+      return response;
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      throw new ProtocolError(`${error.message} (from ${this.address})`, {
+        cause: error,
+      });
+    }
   }
 
   /** ApiVersions: try our newest version; the broker answers v0 if it is older. */

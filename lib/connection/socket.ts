@@ -10,7 +10,7 @@ import { abortReason, ConnectionError, TimeoutError } from "./errors.ts";
 
 /** TLS settings; `true` means TLS with the system's trust store. */
 export interface TlsOptions {
-  /** PEM certificates to trust in addition to (Deno: instead of) the system's. */
+  /** PEM certificates to trust in addition to the system's. */
   ca?: string | string[];
   /** PEM client certificate chain, for mutual TLS. */
   cert?: string;
@@ -96,8 +96,9 @@ async function connectDeno(options: SocketOptions): Promise<Socket> {
     });
     await (conn as Deno.TlsConn).handshake();
   } else {
-    conn = await Deno.connect({ hostname, port });
-    conn.setNoDelay(true);
+    const tcp = await Deno.connect({ hostname, port });
+    tcp.setNoDelay(true);
+    conn = tcp;
   }
   let closed = false;
   return {

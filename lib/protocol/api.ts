@@ -71,6 +71,21 @@ export function opt<T>(v: T | undefined, def: T): T {
   return v === undefined ? def : v;
 }
 
+/**
+ * @internal A field nullable in some versions: undefined -> default, null ->
+ * error unless `nullable`.
+ */
+export function val<T>(
+  v: T | null | undefined,
+  def: T,
+  nullable: boolean,
+  field: string,
+): T | null {
+  if (v === undefined) return def;
+  if (v === null && !nullable) throw new NullFieldError(field);
+  return v;
+}
+
 /** @internal Prefixes a null-field path with `field` or `field[index]`. */
 export function atPath(e: unknown, field: string, index?: number): unknown {
   if (e instanceof NullFieldError) {
@@ -138,11 +153,46 @@ export function skipTagged(r: ByteReader): void {
   }
 }
 
+/** @internal True when a set value differs from the default. */
+export function isSet<T>(v: T | undefined, def: T): boolean {
+  return v !== undefined && v !== def;
+}
+
 /** @internal True when a bytes/array value differs from an empty default. */
 export function nonEmpty(
   v: { readonly length: number } | null | undefined,
 ): boolean {
   return v !== undefined && (v === null || v.length !== 0);
+}
+
+/** @internal A string, compact in flexible versions. */
+export function writeString(
+  w: ByteWriter,
+  v: string | null,
+  compact: boolean,
+): void {
+  if (compact) w.compactString(v);
+  else w.string(v);
+}
+
+/** @internal */
+export function readString(r: ByteReader, compact: boolean): string | null {
+  return compact ? r.compactString() : r.string();
+}
+
+/** @internal Bytes (or records), compact in flexible versions. */
+export function writeBytes(
+  w: ByteWriter,
+  v: Uint8Array | null,
+  compact: boolean,
+): void {
+  if (compact) w.compactBytes(v);
+  else w.bytes(v);
+}
+
+/** @internal */
+export function readBytes(r: ByteReader, compact: boolean): Uint8Array | null {
+  return compact ? r.compactBytes() : r.bytes();
 }
 
 // Arrays of primitives. Writers take null for a null array; readers return

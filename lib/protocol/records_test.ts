@@ -58,8 +58,20 @@ describe("record batch v2", () => {
         headers: r.headers,
       })),
       [
-        { offset: 0, timestamp: base, key: bytes("k1"), value: bytes("v1"), headers: [] },
-        { offset: 1, timestamp: base + 5, key: null, value: bytes(""), headers: [] },
+        {
+          offset: 0,
+          timestamp: base,
+          key: bytes("k1"),
+          value: bytes("v1"),
+          headers: [],
+        },
+        {
+          offset: 1,
+          timestamp: base + 5,
+          key: null,
+          value: bytes(""),
+          headers: [],
+        },
         {
           offset: 2,
           timestamp: base - 3,
@@ -72,7 +84,11 @@ describe("record batch v2", () => {
   });
 
   test("decoded values are views into the fetched buffer", () => {
-    const encoded = encodeRecordBatch([{ key: null, value: bytes("abc"), timestamp: 1 }]);
+    const encoded = encodeRecordBatch([{
+      key: null,
+      value: bytes("abc"),
+      timestamp: 1,
+    }]);
     const [record] = decodeRecords(splitBatches(encoded)[0]);
     assert.equal(record.value!.buffer, encoded.buffer);
   });
@@ -92,21 +108,36 @@ describe("record batch v2", () => {
   });
 
   test("a flipped byte fails the CRC check with the offset", () => {
-    const encoded = encodeRecordBatch([{ key: null, value: bytes("hello"), timestamp: 9 }]);
+    const encoded = encodeRecordBatch([{
+      key: null,
+      value: bytes("hello"),
+      timestamp: 9,
+    }]);
     encoded[encoded.length - 2] ^= 0xff;
     const [batch] = splitBatches(encoded);
     assert.throws(() => verifyBatchCrc(batch), (error) => {
       assert.ok(error instanceof ProtocolError);
-      assert.match((error as Error).message, /Corrupt record batch at offset 0: CRC32C/);
+      assert.match(
+        (error as Error).message,
+        /Corrupt record batch at offset 0: CRC32C/,
+      );
       return true;
     });
   });
 
   test("readRecords trims a straddling batch, drops a partial tail", async () => {
     const first = encodeRecordBatch(
-      [0, 1, 2].map((i) => ({ key: null, value: bytes(`m${i}`), timestamp: i })),
+      [0, 1, 2].map((i) => ({
+        key: null,
+        value: bytes(`m${i}`),
+        timestamp: i,
+      })),
     );
-    const second = encodeRecordBatch([{ key: null, value: bytes("m3"), timestamp: 3 }]);
+    const second = encodeRecordBatch([{
+      key: null,
+      value: bytes("m3"),
+      timestamp: 3,
+    }]);
     // baseOffset 3; the CRC does not cover the base offset, so it stays valid.
     new DataView(second.buffer, second.byteOffset).setInt32(4, 3);
     verifyBatchCrc(splitBatches(second)[0]);
@@ -126,20 +157,42 @@ describe("record batch v2", () => {
   });
 
   test("a record overrunning its batch is a ProtocolError", () => {
-    const encoded = encodeRecordBatch([{ key: null, value: bytes("hello"), timestamp: 9 }]);
+    const encoded = encodeRecordBatch([{
+      key: null,
+      value: bytes("hello"),
+      timestamp: 9,
+    }]);
     encoded[61] = 100; // record length varint (zigzag 50) overruns
-    assert.throws(() => decodeRecords(splitBatches(encoded)[0]), /overruns the batch/);
+    assert.throws(
+      () => decodeRecords(splitBatches(encoded)[0]),
+      /overruns the batch/,
+    );
   });
 
   test("varint and varlong sizes match what the writer writes", () => {
     for (
-      const v of [0, 1, -1, 63, 64, -65, 8191, 8192, 2 ** 20, -(2 ** 27), 2 ** 30, -(2 ** 31)]
+      const v of [
+        0,
+        1,
+        -1,
+        63,
+        64,
+        -65,
+        8191,
+        8192,
+        2 ** 20,
+        -(2 ** 27),
+        2 ** 30,
+        -(2 ** 31),
+      ]
     ) {
       const w = new ByteWriter();
       w.varint(v);
       assert.equal(varintSize(v), w.pos, `varint ${v}`);
     }
-    for (const v of [0, -1, 2 ** 31, -(2 ** 40), 2 ** 52, Date.now(), -Date.now()]) {
+    for (
+      const v of [0, -1, 2 ** 31, -(2 ** 40), 2 ** 52, Date.now(), -Date.now()]
+    ) {
       const w = new ByteWriter();
       w.varlong(v);
       assert.equal(varlongSize(v), w.pos, `varlong ${v}`);
@@ -150,8 +203,15 @@ describe("record batch v2", () => {
 
 describe("legacy message sets", () => {
   test("magic 0 and 1 messages decode with keys, nulls and timestamps", () => {
-    const m0 = encodeLegacyMessage(0, 10, { key: bytes("a"), value: bytes("v0") });
-    const m1 = encodeLegacyMessage(1, 11, { key: null, value: null, timestamp: 1234 });
+    const m0 = encodeLegacyMessage(0, 10, {
+      key: bytes("a"),
+      value: bytes("v0"),
+    });
+    const m1 = encodeLegacyMessage(1, 11, {
+      key: null,
+      value: null,
+      timestamp: 1234,
+    });
     const set = new Uint8Array(m0.length + m1.length);
     set.set(m0);
     set.set(m1, m0.length);
@@ -160,20 +220,34 @@ describe("legacy message sets", () => {
     for (const b of batches) verifyBatchCrc(b);
     const records = batches.flatMap((b) => decodeRecords(b));
     assert.deepEqual(records, [
-      { offset: 10, timestamp: -1, key: bytes("a"), value: bytes("v0"), headers: [] },
+      {
+        offset: 10,
+        timestamp: -1,
+        key: bytes("a"),
+        value: bytes("v0"),
+        headers: [],
+      },
       { offset: 11, timestamp: 1234, key: null, value: null, headers: [] },
     ]);
   });
 
   test("a corrupted legacy message fails its CRC32", () => {
-    const m = encodeLegacyMessage(1, 0, { key: null, value: bytes("xyz"), timestamp: 1 });
+    const m = encodeLegacyMessage(1, 0, {
+      key: null,
+      value: bytes("xyz"),
+      timestamp: 1,
+    });
     m[m.length - 1] ^= 1;
     assert.throws(() => verifyBatchCrc(splitBatches(m)[0]), /CRC32 is/);
   });
 
   test("a magic 1 compressed wrapper's relative inner offsets become absolute", () => {
     const inner = [0, 1, 2].map((i) =>
-      encodeLegacyMessage(1, i, { key: null, value: bytes(`x${i}`), timestamp: 100 + i })
+      encodeLegacyMessage(1, i, {
+        key: null,
+        value: bytes(`x${i}`),
+        timestamp: 100 + i,
+      })
     );
     const innerSet = new Uint8Array(inner.reduce((n, m) => n + m.length, 0));
     let pos = 0;

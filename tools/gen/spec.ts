@@ -245,7 +245,9 @@ export function parseMessage(text: string, file: string): MessageSpec | null {
       }
       return { kind: "array", element: structType(inner, field) };
     }
-    if (PRIMITIVES.has(t)) return { kind: "primitive", name: t as PrimitiveName };
+    if (PRIMITIVES.has(t)) {
+      return { kind: "primitive", name: t as PrimitiveName };
+    }
     return structType(t, field);
   };
 
@@ -254,7 +256,10 @@ export function parseMessage(text: string, file: string): MessageSpec | null {
       return { kind: "struct", struct: defineStruct(specName, field.fields) };
     }
     // A reference to a common struct: resolved once all are defined.
-    const ref = { kind: "struct" as const, struct: undefined as unknown as StructSpec };
+    const ref = {
+      kind: "struct" as const,
+      struct: undefined as unknown as StructSpec,
+    };
     pending.push(() => {
       const s = structs.get(specName);
       if (!s) throw new Error(`${file}: unknown struct type ${specName}`);
@@ -388,7 +393,10 @@ export function inlineVersions(field: FieldSpec): Versions {
 }
 
 /** The field's flexible versions (its override, else the message's). */
-export function fieldFlexible(field: FieldSpec, message: MessageSpec): Versions {
+export function fieldFlexible(
+  field: FieldSpec,
+  message: MessageSpec,
+): Versions {
   return field.flexibleVersions ?? message.flexibleVersions;
 }
 
@@ -455,7 +463,9 @@ export function defaultValue(field: FieldSpec): DefaultValue {
 }
 
 /** A struct with every field at its default. */
-export function structDefault(struct: StructSpec): { [key: string]: DefaultValue } {
+export function structDefault(
+  struct: StructSpec,
+): { [key: string]: DefaultValue } {
   const out: { [key: string]: DefaultValue } = {};
   for (const f of struct.fields) out[f.prop] = defaultValue(f);
   return out;

@@ -1,0 +1,242 @@
+/** Conn against the real broker: metadata, topics, produce, fetch, offsets. */
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import {
+  type Conn,
+  dial,
+  dialLeader,
+  ErrorCode,
+  KafkaError,
+  type Message,
+  SeekCurrent,
+  SeekEnd,
+  SeekStart,
+} from "../mod.ts";
+import { ApiVersions } from "../lib/protocol/messages/api_versions.ts";
+import { Fetch } from "../lib/protocol/messages/fetch.ts";
+import { Produce } from "../lib/protocol/messages/produce.ts";
+import { BROKER, sleep, uniqueTopic } from "./_helpers.ts";
+
+const text = new TextDecoder();
+
+async function readAll(conn: Conn, maxBytes = 1 << 20): Promise<Message[]> {
+  const batch = await conn.readBatch({ maxBytes, maxWait: 500 });
+  const out: Message[] = [];
+  for await (const m of batch) out.push(m);
+  return out;
+}
+
+describe("Conn on a live broker", () => {
+  let admin: Conn;
+  const topic = uniqueTopic("conn");
+
+  before(async () => {
+    admin = await dial(BROKER);
+    await admin.createTopics({ topic, numPartitions: 3, replicationFactor: 1 });
+  });
+
+  after(async () => {
+    await admin.deleteTopics(topic).catch(() => {});
+    admin.close();
+  });
+
+  test("ApiVersions lists the APIs the client uses", () => {
+    const versions = admin.apiVersions();
+    const keys = new Map(versions.map((v) => [v.apiKey, v]));
+    for (const api of [ApiVersions, Produce, Fetch]) {
+      const range = keys.get(api.key);
+      assert.ok(range, `broker should offer ${api.name}`);
+      assert.ok(range.maxVersion >= range.minVersion);
+    }
+  });
+
+  test("metadata: brokers, controller and partitions", async () => {
+    const brokers = await admin.brokers();
+    assert.equal(brokers.length, 1);
+    assert.equal(brokers[0].host, "127.0.0.1");
+    assert.equal(brokers[0].port, 9092);
+    const controller = await admin.controller();
+    assert.equal(controller.id, brokers[0].id);
+    const partitions = await admin.readPartitions(topic);
+    assert.deepEqual(partitions.map((p) => p.id).sort(), [0, 1, 2]);
+    for (const p of partitions) {
+      assert.equal(p.topic, topic);
+      assert.equal(p.leader.id, brokers[0].id);
+      assert.deepEqual(p.isr.map((b) => b.id), [brokers[0].id]);
+      assert.equal(p.error, null);
+    }
+    const all = await admin.readPartitions();
+    assert.ok(all.some((p) => p.topic === topic), "all topics include ours");
+  });
+
+  test("creating an existing topic fails with TOPIC_ALREADY_EXISTS", async () => {
+    await assert.rejects(
+      admin.createTopics({ topic, numPartitions: 1, replicationFactor: 1 }),
+      (error) =>
+        error instanceof KafkaError &&
+        error.code === ErrorCode.TOPIC_ALREADY_EXISTS &&
+        error.message.includes(topic),
+    );
+  });
+
+  test("produce then fetch through a leader Conn, exactly", async () => {
+    const conn = await dialLeader(BROKER, topic, 1);
+    try {
+      const time = new Date(1_700_000_000_123);
+      const bytes = await conn.writeMessages(
+        { key: "k0", value: "v0", time, headers: [{ key: "h", value: "x" }] },
+        { key: null, value: new Uint8Array([1, 2, 3]), time },
+        { key: "k2", value: null, time },
+      );
+      assert.equal(bytes, 2 + 2 + 3 + 2);
+      await conn.seek(0);
+      const messages = await readAll(conn);
+      assert.equal(messages.length, 3);
+      assert.deepEqual(messages.map((m) => m.offset), [0, 1, 2]);
+      for (const m of messages) {
+        assert.equal(m.topic, topic);
+        assert.equal(m.partition, 1);
+        assert.equal(m.highWaterMark, 3);
+        assert.equal(m.time.getTime(), time.getTime());
+      }
+      assert.equal(text.decode(messages[0].key!), "k0");
+      assert.equal(text.decode(messages[0].value!), "v0");
+      assert.deepEqual(messages[0].headers, [{
+        key: "h",
+        value: new TextEncoder().encode("x"),
+      }]);
+      assert.equal(messages[1].key, null);
+      assert.deepEqual(messages[1].value, new Uint8Array([1, 2, 3]));
+      assert.equal(messages[2].value, null);
+      assert.equal(conn.offset(), 3, "reading advances the offset");
+    } finally {
+      conn.close();
+    }
+  });
+
+  test("first, last and by-time offsets; seek by whence", async () => {
+    const conn = await dialLeader(BROKER, topic, 2);
+    try {
+      const t0 = Date.now() - 60_000;
+      for (let i = 0; i < 5; i++) {
+        await conn.writeMessages({ value: `m${i}`, time: new Date(t0 + i * 1000) });
+      }
+      assert.equal(await conn.readFirstOffset(), 0);
+      assert.equal(await conn.readLastOffset(), 5);
+      assert.deepEqual(await conn.readOffsets(), { first: 0, last: 5 });
+      assert.equal(await conn.readOffset(new Date(t0 + 2000)), 2);
+      assert.equal(await conn.readOffset(new Date(t0 + 2500)), 3);
+      assert.equal(await conn.readOffset(new Date(t0 - 1)), 0);
+      assert.equal(await conn.readOffset(new Date(t0 + 3_600_000)), 5);
+
+      assert.equal(await conn.seek(1, SeekStart), 1);
+      assert.equal(await conn.seek(1, SeekCurrent), 2);
+      assert.equal(await conn.seek(-1, SeekEnd), 4);
+      const [last] = await readAll(conn);
+      assert.equal(text.decode(last.value!), "m4");
+      await assert.rejects(
+        conn.seek(99),
+        (error) =>
+          error instanceof KafkaError &&
+          error.code === ErrorCode.OFFSET_OUT_OF_RANGE,
+      );
+    } finally {
+      conn.close();
+    }
+  });
+
+  test("readBatch waits up to maxWait on an empty partition", async () => {
+    const conn = await dialLeader(BROKER, topic, 0);
+    try {
+      await conn.seek(0, SeekEnd);
+      const started = Date.now();
+      const batch = await conn.readBatch({ minBytes: 1, maxWait: 300 });
+      const messages = [];
+      for await (const m of batch) messages.push(m);
+      assert.equal(messages.length, 0);
+      assert.ok(Date.now() - started >= 250, "the broker held the fetch");
+    } finally {
+      conn.close();
+    }
+  });
+
+  test("many requests in flight on one connection resolve in order", async () => {
+    const conn = await dialLeader(BROKER, topic, 0);
+    try {
+      const writes = [];
+      for (let i = 0; i < 50; i++) writes.push(conn.writeMessages({ value: `p${i}` }));
+      await Promise.all(writes);
+      const first = await conn.readFirstOffset();
+      await conn.seek(first);
+      const values = (await readAll(conn)).map((m) => text.decode(m.value!));
+      assert.deepEqual(values, Array.from({ length: 50 }, (_, i) => `p${i}`));
+    } finally {
+      conn.close();
+    }
+  });
+
+  test("deleteTopics removes a topic", async () => {
+    const doomed = uniqueTopic("doomed");
+    await admin.createTopics({ topic: doomed, numPartitions: 1 });
+    await admin.deleteTopics(doomed);
+    // Deletion is asynchronous on the controller: poll briefly.
+    for (let i = 0; i < 50; i++) {
+      const all = await admin.readPartitions();
+      if (!all.some((p) => p.topic === doomed)) return;
+      await sleep(100);
+    }
+    assert.fail(`topic ${doomed} still listed after deletion`);
+  });
+
+  test("a request aborted by its signal rejects at once", async () => {
+    const conn = await dialLeader(BROKER, topic, 0);
+    try {
+      await conn.seek(0, SeekEnd);
+      const controller = new AbortController();
+      const pending = conn.readBatch({
+        maxWait: 1500,
+        signal: controller.signal,
+      });
+      setTimeout(() => controller.abort(new Error("stop now")), 50);
+      const started = Date.now();
+      await assert.rejects(pending, /stop now/);
+      assert.ok(Date.now() - started < 1000);
+      // The connection stays usable: the late answer is recognised and dropped.
+      assert.ok((await conn.readLastOffset()) >= 0);
+    } finally {
+      conn.close();
+    }
+  });
+});
+
+describe("Conn argument errors", () => {
+  test("bad options and arguments name what was wrong", async () => {
+    await assert.rejects(
+      dial(BROKER, { timeout: -1 }),
+      /"timeout" must be a positive number, got -1/,
+    );
+    await assert.rejects(
+      dialLeader(BROKER, "bad topic!", 0),
+      /Invalid topic "bad topic!"/,
+    );
+    await assert.rejects(dialLeader(BROKER, "ok", -1), /Invalid partition/);
+    await assert.rejects(
+      dial("localhost:99999"),
+      /port must be 1\.\.65535, got "localhost:99999"/,
+    );
+    const conn = await dial(BROKER);
+    try {
+      await assert.rejects(
+        conn.writeMessages({ value: "x" }),
+        /dialed without a topic and partition/,
+      );
+      await assert.rejects(
+        conn.createTopics({ topic: "t", numPartitions: 0 }),
+        /"numPartitions" must be a positive integer or -1, got 0/,
+      );
+    } finally {
+      conn.close();
+    }
+  });
+});

@@ -1,0 +1,79 @@
+/** TLS and SASL against the broker's SSL, SASL_PLAINTEXT and SASL_SSL listeners. */
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import process from "node:process";
+import { describe, test } from "node:test";
+import { dial, dialLeader, KafkaError, type SaslMechanism } from "../mod.ts";
+import { uniqueTopic } from "./_helpers.ts";
+
+const env = process.env;
+const SSL = env.KAFKA_SSL_BROKERS ?? "127.0.0.1:9095";
+const SASL = env.KAFKA_SASL_BROKERS ?? "127.0.0.1:9094";
+const SASL_SSL = env.KAFKA_SASL_SSL_BROKERS ?? "127.0.0.1:9096";
+const caPath = env.KAFKA_CA_PEM ??
+  new URL("../.kafka/certs/ca.pem", import.meta.url).pathname;
+const user = { username: "alice", password: "alice-secret" };
+const mechanisms: SaslMechanism[] = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"];
+
+describe("security", () => {
+  const ca = readFileSync(caPath, "utf8");
+
+  test("TLS with the broker's CA: produce and read back", async () => {
+    const topic = uniqueTopic("tls");
+    const conn = await dialLeader(SSL, topic, 0, { tls: { ca } });
+    try {
+      await conn.writeMessages({ value: "secret" });
+      await conn.seek(0);
+      const batch = await conn.readBatch({ maxWait: 500 });
+      const values = [];
+      for await (const m of batch) values.push(new TextDecoder().decode(m.value!));
+      assert.deepEqual(values, ["secret"]);
+    } finally {
+      conn.close();
+    }
+  });
+
+  test("TLS without trusting the CA fails with a clear error", async () => {
+    await assert.rejects(dial(SSL, { tls: true, timeout: 5000 }), (error) => {
+      assert.match((error as Error).message, /Cannot connect to 127\.0\.0\.1:9095/);
+      return true;
+    });
+  });
+
+  for (const mechanism of mechanisms) {
+    test(`SASL ${mechanism} over plaintext and over TLS`, async () => {
+      for (const [address, tls] of [[SASL, undefined], [SASL_SSL, { ca }]] as const) {
+        const conn = await dial(address, { sasl: { mechanism, ...user }, tls });
+        try {
+          assert.ok((await conn.brokers()).length >= 1);
+        } finally {
+          conn.close();
+        }
+      }
+    });
+
+    test(`SASL ${mechanism} with a wrong password is refused`, async () => {
+      await assert.rejects(
+        dial(SASL, { sasl: { mechanism, username: "alice", password: "nope" } }),
+        (error) => {
+          assert.ok(
+            error instanceof KafkaError || /SCRAM/.test(String(error)),
+            String(error),
+          );
+          assert.match(String(error), /SASL_AUTHENTICATION_FAILED|SCRAM/);
+          return true;
+        },
+      );
+    });
+  }
+
+  test("an unknown SASL mechanism is rejected before connecting", async () => {
+    await assert.rejects(
+      dial(SASL, {
+        sasl: { mechanism: "GSSAPI" as SaslMechanism, ...user },
+      }),
+      /"mechanism" must be one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, got "GSSAPI"/,
+    );
+  });
+});
