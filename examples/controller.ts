@@ -15,7 +15,9 @@ export async function main(
   try {
     const controller = await conn.controller();
     const connLeader = await dial(formatAddress(controller));
-    console.log(`connected to controller ${controller.id} at ${connLeader.address}`);
+    console.log(
+      `connected to controller ${controller.id} at ${connLeader.address}`,
+    );
     return connLeader;
   } finally {
     conn.close();

@@ -20,7 +20,11 @@ admin.close();
 
 const conn = await dialLeader(broker, topic, 0);
 await conn.writeMessages(
-  { key: "Key-A", value: "Hello World!", headers: [{ key: "lang", value: "en" }] },
+  {
+    key: "Key-A",
+    value: "Hello World!",
+    headers: [{ key: "lang", value: "en" }],
+  },
   { key: "Key-B", value: "One!" },
   { key: "Key-C", value: "Two!" },
 );

@@ -6,23 +6,36 @@
  * @module
  */
 
-import { compressionId, type CompressionName, loadCodec } from "../codecs/mod.ts";
+import {
+  compressionId,
+  type CompressionName,
+  loadCodec,
+} from "../codecs/mod.ts";
 import { formatAddress, parseAddress } from "./connection/address.ts";
 import {
+  type ApiVersionRange,
   Connection,
   type ConnectionOptions,
   type SaslOptions,
   type TlsOptions,
 } from "./connection/connection.ts";
 import { ProtocolError } from "./connection/errors.ts";
-import { type Header, type Message, type MessageInput, toRecord } from "./message.ts";
+import {
+  type Header,
+  type Message,
+  type MessageInput,
+  toRecord,
+} from "./message.ts";
 import { ZERO_UUID } from "./protocol/bytes.ts";
 import { ErrorCode, KafkaError } from "./protocol/errors.ts";
 import { CreateTopics } from "./protocol/messages/create_topics.ts";
 import { DeleteTopics } from "./protocol/messages/delete_topics.ts";
 import { Fetch } from "./protocol/messages/fetch.ts";
 import { ListOffsets } from "./protocol/messages/list_offsets.ts";
-import { Metadata, type MetadataResponse } from "./protocol/messages/metadata.ts";
+import {
+  Metadata,
+  type MetadataResponse,
+} from "./protocol/messages/metadata.ts";
 import { Produce } from "./protocol/messages/produce.ts";
 import { readRecords } from "./protocol/read_records.ts";
 import { RecordBatchBuilder } from "./protocol/records.ts";
@@ -132,7 +145,11 @@ export class Dialer {
   /** Connects to one broker. */
   async dial(address: string, options: DialOptions = {}): Promise<Conn> {
     const { host, port } = parseAddress(address);
-    const connection = await Connection.open(host, port, this.connectionOptions(options));
+    const connection = await Connection.open(
+      host,
+      port,
+      this.connectionOptions(options),
+    );
     return new Conn(connection, this);
   }
 
@@ -234,7 +251,11 @@ export class Batch extends ReadableStream<Message> {
   readonly highWaterMark: number;
   private readonly last: () => number;
 
-  constructor(messages: Message[], highWaterMark: number, onRead: (m: Message) => void) {
+  constructor(
+    messages: Message[],
+    highWaterMark: number,
+    onRead: (m: Message) => void,
+  ) {
     let index = 0;
     super({
       pull(controller) {
@@ -289,7 +310,7 @@ export class Conn {
   }
 
   /** The API versions the broker supports. */
-  apiVersions() {
+  apiVersions(): ApiVersionRange[] {
     return this.connection.apiVersions();
   }
 
@@ -382,7 +403,9 @@ export class Conn {
     const response = await this.connection.request(CreateTopics, {
       topics: configs.map((c) => ({
         name: c.topic,
-        numPartitions: c.replicaAssignments?.length ? -1 : c.numPartitions ?? -1,
+        numPartitions: c.replicaAssignments?.length
+          ? -1
+          : c.numPartitions ?? -1,
         replicationFactor: c.replicaAssignments?.length
           ? -1
           : c.replicationFactor ?? -1,
@@ -459,7 +482,9 @@ export class Conn {
       bytes += (record.key?.length ?? 0) + (record.value?.length ?? 0);
       builder.append(record);
     });
-    const compress = codec === 0 ? undefined : (await loadCodec(codec)).compress;
+    const compress = codec === 0
+      ? undefined
+      : (await loadCodec(codec)).compress;
     const records = builder.finish(compress);
     await this.produce(topic, partition, records);
     return bytes;
@@ -471,7 +496,10 @@ export class Conn {
       transactionalId: null,
       acks,
       timeoutMs: this.dialer.options.requestTimeout ?? 30_000,
-      topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+      topicData: [{
+        name: topic,
+        partitionData: [{ index: partition, records }],
+      }],
     };
     if (acks === 0) {
       await this.connection.requestNoResponse(Produce, request);
@@ -504,7 +532,9 @@ export class Conn {
   async seek(offset: number, whence: number = SeekAbsolute): Promise<number> {
     this.bound("seek");
     if (!Number.isSafeInteger(offset)) {
-      throw new RangeError(`Cannot seek: offset must be an integer, got ${offset}`);
+      throw new RangeError(
+        `Cannot seek: offset must be an integer, got ${offset}`,
+      );
     }
     const check = (whence & SeekDontCheck) === 0;
     const base = whence & ~SeekDontCheck;
@@ -543,7 +573,9 @@ export class Conn {
   }
 
   private async resolvedOffset(): Promise<number> {
-    if (this.readOffsetValue === FirstOffset) return await this.readFirstOffset();
+    if (this.readOffsetValue === FirstOffset) {
+      return await this.readFirstOffset();
+    }
     if (this.readOffsetValue === LastOffset) return await this.readLastOffset();
     return this.readOffsetValue;
   }
@@ -575,7 +607,9 @@ export class Conn {
     const ms = time instanceof Date ? time.getTime() : NaN;
     if (!Number.isFinite(ms) || ms < 0) {
       throw new TypeError(
-        `Cannot read offset: "time" must be a valid Date after 1970, got ${String(time)}`,
+        `Cannot read offset: "time" must be a valid Date after 1970, got ${
+          String(time)
+        }`,
       );
     }
     const offset = await this.listOffset(ms);
@@ -589,7 +623,11 @@ export class Conn {
       isolationLevel: 0,
       topics: [{
         name: topic,
-        partitions: [{ partitionIndex: partition, timestamp, currentLeaderEpoch: -1 }],
+        partitions: [{
+          partitionIndex: partition,
+          timestamp,
+          currentLeaderEpoch: -1,
+        }],
       }],
     });
     const result = response.topics[0]?.partitions[0];
@@ -599,7 +637,11 @@ export class Conn {
       );
     }
     if (result.errorCode !== 0) {
-      throw new KafkaError(result.errorCode, { apiName: "ListOffsets", topic, partition });
+      throw new KafkaError(result.errorCode, {
+        apiName: "ListOffsets",
+        topic,
+        partition,
+      });
     }
     return result.offset;
   }
@@ -637,9 +679,16 @@ export class Conn {
       }],
       forgottenTopicsData: [],
       rackId: "",
-    }, { timeout: maxWait + (this.dialer.options.requestTimeout ?? 30_000), signal: options.signal });
+    }, {
+      timeout: maxWait + (this.dialer.options.requestTimeout ?? 30_000),
+      signal: options.signal,
+    });
     if (response.errorCode !== 0) {
-      throw new KafkaError(response.errorCode, { apiName: "Fetch", topic, partition });
+      throw new KafkaError(response.errorCode, {
+        apiName: "Fetch",
+        topic,
+        partition,
+      });
     }
     const result = response.responses[0]?.partitions[0];
     if (!result) {
@@ -648,7 +697,11 @@ export class Conn {
       );
     }
     if (result.errorCode !== 0) {
-      throw new KafkaError(result.errorCode, { apiName: "Fetch", topic, partition });
+      throw new KafkaError(result.errorCode, {
+        apiName: "Fetch",
+        topic,
+        partition,
+      });
     }
     const decoded = await readRecords(result.records ?? new Uint8Array(0), {
       fromOffset: fetchOffset,
@@ -661,7 +714,8 @@ export class Conn {
         apiName: "Fetch",
         topic,
         partition,
-        detail: `the batch at offset ${fetchOffset} is larger than maxBytes ${maxBytes}`,
+        detail:
+          `the batch at offset ${fetchOffset} is larger than maxBytes ${maxBytes}`,
       });
     }
     const hwm = result.highWatermark;
@@ -685,7 +739,10 @@ export class Conn {
   }
 
   /** Reads one message at the read offset (kafka-go's `ReadMessage`). */
-  async readMessage(maxBytes = 1024 * 1024, signal?: AbortSignal): Promise<Message> {
+  async readMessage(
+    maxBytes = 1024 * 1024,
+    signal?: AbortSignal,
+  ): Promise<Message> {
     while (true) {
       const batch = await this.readBatch({ maxBytes, signal });
       const reader = batch.getReader();
@@ -701,10 +758,13 @@ export class Conn {
       const response = await this.metadata([topic]);
       const found = response.topics.find((t) => t.name === topic);
       if (!found || found.errorCode !== 0) {
-        throw new KafkaError(found?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, {
-          apiName: "Metadata",
-          topic,
-        });
+        throw new KafkaError(
+          found?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          {
+            apiName: "Metadata",
+            topic,
+          },
+        );
       }
       this.topicId = found.topicId;
     }
@@ -713,7 +773,8 @@ export class Conn {
 }
 
 type MetadataBroker = MetadataResponse["brokers"][number];
-type MetadataPartition = MetadataResponse["topics"][number]["partitions"][number];
+type MetadataPartition =
+  MetadataResponse["topics"][number]["partitions"][number];
 
 function toBroker(b: MetadataBroker): Broker {
   return { id: b.nodeId, host: b.host, port: b.port, rack: b.rack };
@@ -734,9 +795,11 @@ function toPartition(
     replicas: p.replicaNodes.map(broker),
     isr: p.isrNodes.map(broker),
     offlineReplicas: p.offlineReplicas.map(broker),
-    error: p.errorCode === 0
-      ? null
-      : new KafkaError(p.errorCode, { apiName: "Metadata", topic, partition: p.partitionIndex }),
+    error: p.errorCode === 0 ? null : new KafkaError(p.errorCode, {
+      apiName: "Metadata",
+      topic,
+      partition: p.partitionIndex,
+    }),
   };
 }
 
@@ -746,8 +809,19 @@ function findPartition(
   partition: number,
 ): Partition | KafkaError {
   const t = response.topics.find((x) => x.name === topic);
-  if (!t) return new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, { topic, partition });
-  if (t.errorCode !== 0) return new KafkaError(t.errorCode, { apiName: "Metadata", topic, partition });
+  if (!t) {
+    return new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, {
+      topic,
+      partition,
+    });
+  }
+  if (t.errorCode !== 0) {
+    return new KafkaError(t.errorCode, {
+      apiName: "Metadata",
+      topic,
+      partition,
+    });
+  }
   const p = t.partitions.find((x) => x.partitionIndex === partition);
   if (!p) {
     return new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, {
@@ -786,7 +860,9 @@ function toAcks(acks: RequiredAcks): number {
   const value = typeof acks === "number" ? acks : ACKS[acks];
   if (value !== 0 && value !== 1 && value !== -1) {
     throw new RangeError(
-      `Invalid "requiredAcks": expected "none", "one", "all", 0, 1 or -1, got ${JSON.stringify(acks)}`,
+      `Invalid "requiredAcks": expected "none", "one", "all", 0, 1 or -1, got ${
+        JSON.stringify(acks)
+      }`,
     );
   }
   return value;
@@ -795,7 +871,9 @@ function toAcks(acks: RequiredAcks): number {
 function checkTopic(topic: unknown): void {
   if (typeof topic !== "string" || topic.length === 0 || topic.length > 249) {
     throw new TypeError(
-      `Invalid topic: expected a name of 1 to 249 characters, got ${JSON.stringify(topic)}`,
+      `Invalid topic: expected a name of 1 to 249 characters, got ${
+        JSON.stringify(topic)
+      }`,
     );
   }
   if (!/^[a-zA-Z0-9._-]+$/.test(topic) || topic === "." || topic === "..") {
@@ -809,7 +887,9 @@ function checkTopicPartition(topic: string, partition: number): void {
   checkTopic(topic);
   if (!Number.isInteger(partition) || partition < 0) {
     throw new RangeError(
-      `Invalid partition: expected an integer >= 0, got ${JSON.stringify(partition)}`,
+      `Invalid partition: expected an integer >= 0, got ${
+        JSON.stringify(partition)
+      }`,
     );
   }
 }
@@ -821,7 +901,10 @@ function validateTopicConfig(config: TopicConfig, index: number): void {
   checkTopic(config.topic);
   for (const key of ["numPartitions", "replicationFactor"] as const) {
     const value = config[key];
-    if (value !== undefined && (!Number.isInteger(value) || (value < 1 && value !== -1))) {
+    if (
+      value !== undefined &&
+      (!Number.isInteger(value) || (value < 1 && value !== -1))
+    ) {
       throw new RangeError(
         `Invalid topic config "${config.topic}": "${key}" must be a positive integer or -1, got ${value}`,
       );
@@ -829,7 +912,11 @@ function validateTopicConfig(config: TopicConfig, index: number): void {
   }
 }
 
-function validateFetch(minBytes: number, maxBytes: number, maxWait: number): void {
+function validateFetch(
+  minBytes: number,
+  maxBytes: number,
+  maxWait: number,
+): void {
   const check = (name: string, value: number, min: number) => {
     if (!Number.isInteger(value) || value < min) {
       throw new RangeError(

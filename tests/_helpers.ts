@@ -17,7 +17,9 @@ let counter = 0;
 export function uniqueTopic(prefix: string): string {
   const runtime = "Bun" in globalThis ? "bun" : "deno";
   const random = Math.random().toString(36).slice(2, 8);
-  return `${prefix}-${runtime}-${Date.now().toString(36)}-${random}-${counter++}`;
+  return `${prefix}-${runtime}-${
+    Date.now().toString(36)
+  }-${random}-${counter++}`;
 }
 
 /**

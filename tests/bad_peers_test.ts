@@ -91,7 +91,10 @@ describe("bad peers", () => {
     await noUnhandledRejections(async () => {
       await assert.rejects(dial(address, { timeout: 2000 }), (error) => {
         assert.ok(error instanceof ConnectionError, String(error));
-        assert.match((error as Error).message, /Cannot connect to 127\.0\.0\.1/);
+        assert.match(
+          (error as Error).message,
+          /Cannot connect to 127\.0\.0\.1/,
+        );
         return true;
       });
     });
@@ -128,7 +131,9 @@ describe("bad peers", () => {
         socket.write(frame(int32(correlationId(request)), [0xff, 0xff, 0xff])),
       (error) =>
         error instanceof ProtocolError &&
-        /Cannot decode ApiVersions.* v\d+.*from 127\.0\.0\.1/.test(error.message),
+        /Cannot decode ApiVersions.* v\d+.*from 127\.0\.0\.1/.test(
+          error.message,
+        ),
     );
   });
 
@@ -178,7 +183,9 @@ describe("bad peers", () => {
 
   test("a broker that drops the connection mid-request fails it at once", async () => {
     const server = await fakeServer((socket, request) => {
-      const apiKey = new DataView(request.buffer, request.byteOffset).getInt16(4);
+      const apiKey = new DataView(request.buffer, request.byteOffset).getInt16(
+        4,
+      );
       if (apiKey !== ApiVersions.key) {
         socket.destroy();
         return;

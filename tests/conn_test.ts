@@ -120,7 +120,10 @@ describe("Conn on a live broker", () => {
     try {
       const t0 = Date.now() - 60_000;
       for (let i = 0; i < 5; i++) {
-        await conn.writeMessages({ value: `m${i}`, time: new Date(t0 + i * 1000) });
+        await conn.writeMessages({
+          value: `m${i}`,
+          time: new Date(t0 + i * 1000),
+        });
       }
       assert.equal(await conn.readFirstOffset(), 0);
       assert.equal(await conn.readLastOffset(), 5);
@@ -165,7 +168,9 @@ describe("Conn on a live broker", () => {
     const conn = await dialLeader(BROKER, topic, 0);
     try {
       const writes = [];
-      for (let i = 0; i < 50; i++) writes.push(conn.writeMessages({ value: `p${i}` }));
+      for (let i = 0; i < 50; i++) {
+        writes.push(conn.writeMessages({ value: `p${i}` }));
+      }
       await Promise.all(writes);
       const first = await conn.readFirstOffset();
       await conn.seek(first);

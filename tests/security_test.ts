@@ -27,7 +27,9 @@ describe("security", () => {
       await conn.seek(0);
       const batch = await conn.readBatch({ maxWait: 500 });
       const values = [];
-      for await (const m of batch) values.push(new TextDecoder().decode(m.value!));
+      for await (const m of batch) {
+        values.push(new TextDecoder().decode(m.value!));
+      }
       assert.deepEqual(values, ["secret"]);
     } finally {
       conn.close();
@@ -36,14 +38,19 @@ describe("security", () => {
 
   test("TLS without trusting the CA fails with a clear error", async () => {
     await assert.rejects(dial(SSL, { tls: true, timeout: 5000 }), (error) => {
-      assert.match((error as Error).message, /Cannot connect to 127\.0\.0\.1:9095/);
+      assert.match(
+        (error as Error).message,
+        /Cannot connect to 127\.0\.0\.1:9095/,
+      );
       return true;
     });
   });
 
   for (const mechanism of mechanisms) {
     test(`SASL ${mechanism} over plaintext and over TLS`, async () => {
-      for (const [address, tls] of [[SASL, undefined], [SASL_SSL, { ca }]] as const) {
+      for (
+        const [address, tls] of [[SASL, undefined], [SASL_SSL, { ca }]] as const
+      ) {
         const conn = await dial(address, { sasl: { mechanism, ...user }, tls });
         try {
           assert.ok((await conn.brokers()).length >= 1);
@@ -55,7 +62,9 @@ describe("security", () => {
 
     test(`SASL ${mechanism} with a wrong password is refused`, async () => {
       await assert.rejects(
-        dial(SASL, { sasl: { mechanism, username: "alice", password: "nope" } }),
+        dial(SASL, {
+          sasl: { mechanism, username: "alice", password: "nope" },
+        }),
         (error) => {
           assert.ok(
             error instanceof KafkaError || /SCRAM/.test(String(error)),

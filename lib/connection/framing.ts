@@ -38,8 +38,8 @@ export class FrameSplitter {
       }
       if (this.sizeFilled === 0 && length - pos >= 4) {
         const size = this.checkSize(
-          ((chunk[pos] << 24) | (chunk[pos + 1] << 16) |
-            (chunk[pos + 2] << 8) | chunk[pos + 3]),
+          (chunk[pos] << 24) | (chunk[pos + 1] << 16) |
+            (chunk[pos + 2] << 8) | chunk[pos + 3],
         );
         pos += 4;
         if (length - pos >= size) {
@@ -65,7 +65,9 @@ export class FrameSplitter {
     }
     if (this.sizeFilled < 4) return pos;
     const b = this.sizeBytes;
-    const size = this.checkSize((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]);
+    const size = this.checkSize(
+      (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3],
+    );
     this.sizeFilled = 0;
     if (size === 0) {
       onFrame(new Uint8Array(0));

@@ -35,7 +35,9 @@ export function validateSasl(sasl: SaslOptions): void {
     );
   }
   if (typeof sasl.username !== "string" || sasl.username === "") {
-    throw new TypeError(`Cannot use SASL: "username" must be a non-empty string`);
+    throw new TypeError(
+      `Cannot use SASL: "username" must be a non-empty string`,
+    );
   }
   if (typeof sasl.password !== "string") {
     throw new TypeError(`Cannot use SASL: "password" must be a string`);
@@ -190,13 +192,19 @@ export async function scramProof(
   );
   const clientKey = await hmac(input.hash, salted, "Client Key");
   const storedKey = new Uint8Array(
-    await crypto.subtle.digest(input.hash, clientKey as Uint8Array<ArrayBuffer>),
+    await crypto.subtle.digest(
+      input.hash,
+      clientKey as Uint8Array<ArrayBuffer>,
+    ),
   );
   const clientSignature = await hmac(input.hash, storedKey, input.authMessage);
   const proof = clientKey.map((byte, i) => byte ^ clientSignature[i]);
   const serverKey = await hmac(input.hash, salted, "Server Key");
   const serverSignature = await hmac(input.hash, serverKey, input.authMessage);
-  return { clientProof: base64(proof), serverSignature: base64(serverSignature) };
+  return {
+    clientProof: base64(proof),
+    serverSignature: base64(serverSignature),
+  };
 }
 
 async function hmac(

@@ -46,6 +46,12 @@ export interface Api<Req, Res> {
 /** An empty byte array, the default of `bytes` fields (never written to). */
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
 
+/** @internal What encoders use for a missing array field. */
+export const EMPTY_ARRAY: readonly never[] = Object.freeze([]);
+
+/** @internal What encoders use for a missing struct field. */
+export const EMPTY_OBJECT: Readonly<Record<string, never>> = Object.freeze({});
+
 /**
  * Thrown deep inside an encoder when a non-nullable field holds null; the
  * path grows as it unwinds and `encodeError` turns it into a TypeError.

@@ -30,7 +30,9 @@ export class ProtocolError extends Error {
 /** Raised when a frame is shorter than the fields it claims to hold. */
 export class TruncatedError extends ProtocolError {
   constructor(what: string, position: number, length: number) {
-    super(`Cannot decode ${what}: ran out of bytes at ${position} of ${length}`);
+    super(
+      `Cannot decode ${what}: ran out of bytes at ${position} of ${length}`,
+    );
     this.name = "TruncatedError";
   }
 }
@@ -435,7 +437,11 @@ export class ByteReader {
 }
 
 /** Decodes UTF-8, with a loop for short ASCII strings (topic names, ids). */
-export function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
+export function decodeUtf8(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+): string {
   if (end - start < 32) {
     let out = "";
     for (let i = start; i < end; i++) {

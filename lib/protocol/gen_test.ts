@@ -19,7 +19,10 @@ test("generated messages are up to date with the specs", () => {
   const files = generate(loadApis());
   for (const [name, text] of files) {
     const path = join(OUT_DIR, name);
-    assert.ok(existsSync(path), `lib/protocol/messages/${name} is missing: ${HINT}`);
+    assert.ok(
+      existsSync(path),
+      `lib/protocol/messages/${name} is missing: ${HINT}`,
+    );
     const committed = readFileSync(path, "utf8");
     if (committed !== text) {
       const a = committed.split("\n");
@@ -28,7 +31,9 @@ test("generated messages are up to date with the specs", () => {
       while (line < a.length && a[line] === b[line]) line++;
       assert.fail(
         `lib/protocol/messages/${name} is stale (first difference at line ` +
-          `${line + 1}): ${HINT}\n  committed: ${a[line]}\n  generated: ${b[line]}`,
+          `${line + 1}): ${HINT}\n  committed: ${a[line]}\n  generated: ${
+            b[line]
+          }`,
       );
     }
   }

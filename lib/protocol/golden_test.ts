@@ -70,7 +70,10 @@ describe("ApiVersions", () => {
   );
 
   test("request v3: compact strings and an empty tagged-field section", () => {
-    const data = { clientSoftwareName: "kafka-ts", clientSoftwareVersion: "1.0" };
+    const data = {
+      clientSoftwareName: "kafka-ts",
+      clientSoftwareVersion: "1.0",
+    };
     assert.deepStrictEqual(encodeRequest(ApiVersions, 3, data), body);
     assert.deepStrictEqual(
       ApiVersions.decodeRequest(new ByteReader(body), 3),
@@ -282,7 +285,7 @@ describe("Fetch", () => {
       "01", // forgotten_topics_data: COMPACT_ARRAY, empty
       "01", // rack_id: COMPACT_STRING ""
       "01", // TAGGED_FIELDS: one
-      "00 03 02 6331", //   tag 0 cluster_id, size 3: COMPACT_STRING "c1"
+      "00 03 03 6331", //   tag 0 cluster_id, size 3: COMPACT_STRING "c1" (2 + 1)
     );
     const data = {
       clusterId: "c1",
@@ -292,7 +295,11 @@ describe("Fetch", () => {
       isolationLevel: 1,
       topics: [{
         topic: "t",
-        partitions: [{ partition: 0, fetchOffset: 100, partitionMaxBytes: 1 << 20 }],
+        partitions: [{
+          partition: 0,
+          fetchOffset: 100,
+          partitionMaxBytes: 1 << 20,
+        }],
       }],
     };
     assert.deepStrictEqual(encodeRequest(Fetch, 12, data), body);
@@ -300,7 +307,10 @@ describe("Fetch", () => {
     assert.equal(decoded.clusterId, "c1");
     assert.equal(decoded.replicaId, -1);
     assert.equal(decoded.sessionEpoch, -1);
-    assert.deepStrictEqual(decoded.replicaState, { replicaId: -1, replicaEpoch: -1 });
+    assert.deepStrictEqual(decoded.replicaState, {
+      replicaId: -1,
+      replicaEpoch: -1,
+    });
     assert.deepStrictEqual(decoded.topics[0].partitions[0], {
       partition: 0,
       currentLeaderEpoch: -1,
@@ -418,7 +428,10 @@ describe("Produce", () => {
       }],
     };
     assert.deepStrictEqual(encodeRequest(Produce, 9, data), body);
-    assert.deepStrictEqual(Produce.decodeRequest(new ByteReader(body), 9), data);
+    assert.deepStrictEqual(
+      Produce.decodeRequest(new ByteReader(body), 9),
+      data,
+    );
   });
 });
 
@@ -457,7 +470,10 @@ describe("DescribeTopicPartitions", () => {
       responsePartitionLimit: 100,
       cursor: { topicName: "t", partitionIndex: 3 },
     };
-    assert.deepStrictEqual(encodeRequest(DescribeTopicPartitions, 0, data), body);
+    assert.deepStrictEqual(
+      encodeRequest(DescribeTopicPartitions, 0, data),
+      body,
+    );
     assert.deepStrictEqual(
       DescribeTopicPartitions.decodeRequest(new ByteReader(body), 0),
       data,

@@ -271,7 +271,11 @@ class ApiEmitter {
 
   /** The default an encoder substitutes for a missing (undefined) value. */
   encodeDefault(f: FieldSpec): string {
-    if (f.type.kind === "struct" && !defaultsToNull(f)) return "{}";
+    if (!defaultsToNull(f)) {
+      // Shared constants: an encoder never allocates for a missing field.
+      if (f.type.kind === "struct") return this.helper("EMPTY_OBJECT");
+      if (f.type.kind === "array") return this.helper("EMPTY_ARRAY");
+    }
     return this.defaultExpr(f);
   }
 
@@ -898,10 +902,9 @@ class ApiEmitter {
     const flexMin = isEmpty(req.flexibleVersions)
       ? "Infinity"
       : String(req.flexibleVersions.lo);
+    /** "false" (never flexible), null (always) or a version test. */
     const isFlex = (m: MessageSpec) =>
-      isEmpty(m.flexibleVersions)
-        ? null
-        : `version >= ${m.flexibleVersions.lo}`;
+      cond(m.flexibleVersions, m.validVersions);
     o.line();
     o.line(`/** ${api.name} (API key ${api.key}). */`);
     const head = `export const ${api.name}: Api<${req.name}, ${res.name}> = {`;
@@ -960,12 +963,18 @@ class ApiEmitter {
     // Header versions.
     const reqFlex = isFlex(req);
     const resFlex = isFlex(res);
-    let reqHeader = reqFlex === null ? "1" : `${reqFlex} ? 2 : 1`;
+    let reqHeader = reqFlex === "false"
+      ? "1"
+      : reqFlex === null
+      ? "2"
+      : `${reqFlex} ? 2 : 1`;
     if (api.name === "ControlledShutdown") {
       reqHeader = `version === 0 ? 0 : ${reqHeader}`;
     }
-    const resHeader = api.name === "ApiVersions" || resFlex === null
+    const resHeader = api.name === "ApiVersions" || resFlex === "false"
       ? "0"
+      : resFlex === null
+      ? "1"
       : `${resFlex} ? 1 : 0`;
     const usesV = (e: string) => e.includes("version") ? "version" : "_version";
     o.open(`requestHeaderVersion(${usesV(reqHeader)}) {`);

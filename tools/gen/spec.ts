@@ -17,10 +17,13 @@ export const REPO_ROOT: string = resolve(
   fileURLToPath(new URL("../../", import.meta.url)),
 );
 
-/** The spec folder: `$KAFKA_PROTOCOL_DIR`, else `../shared/...` from root. */
+/**
+ * The spec folder: `$KAFKA_PROTOCOL_DIR` (relative to the working directory),
+ * else `../shared/kafka-protocol/message` relative to the repository root.
+ */
 export function specDir(): string {
   const env = process.env.KAFKA_PROTOCOL_DIR;
-  if (env) return resolve(REPO_ROOT, env);
+  if (env) return resolve(process.cwd(), env);
   return resolve(REPO_ROOT, "../shared/kafka-protocol/message");
 }
 

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -160,7 +161,7 @@ function encRequest(
     encReqAddPartitionsToTxnTransactionArray(
       w,
       version,
-      opt(d.transactions, []),
+      opt(d.transactions, EMPTY_ARRAY),
       false,
       "transactions",
     );
@@ -182,7 +183,7 @@ function encRequest(
     encReqAddPartitionsToTxnTopicArray(
       w,
       version,
-      opt(d.v3AndBelowTopics, []),
+      opt(d.v3AndBelowTopics, EMPTY_ARRAY),
       false,
       "v3AndBelowTopics",
     );
@@ -223,7 +224,7 @@ function encReqAddPartitionsToTxnTransaction(
   encReqAddPartitionsToTxnTopicArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     false,
     "topics",
   );
@@ -288,7 +289,7 @@ function encReqAddPartitionsToTxnTopic(
 ): void {
   const flex = version >= 3;
   writeString(w, req(d.name, "", "name"), flex);
-  writeInt32s(w, req(d.partitions, [], "partitions"), flex);
+  writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), flex);
   if (flex) {
     w.uvarint(0);
   }
@@ -368,7 +369,7 @@ function encResponse(
     encResAddPartitionsToTxnResultArray(
       w,
       version,
-      opt(d.resultsByTransaction, []),
+      opt(d.resultsByTransaction, EMPTY_ARRAY),
       false,
       "resultsByTransaction",
     );
@@ -377,7 +378,7 @@ function encResponse(
     encResAddPartitionsToTxnTopicResultArray(
       w,
       version,
-      opt(d.resultsByTopicV3AndBelow, []),
+      opt(d.resultsByTopicV3AndBelow, EMPTY_ARRAY),
       false,
       "resultsByTopicV3AndBelow",
     );
@@ -417,7 +418,7 @@ function encResAddPartitionsToTxnResult(
   encResAddPartitionsToTxnTopicResultArray(
     w,
     version,
-    opt(d.topicResults, []),
+    opt(d.topicResults, EMPTY_ARRAY),
     false,
     "topicResults",
   );
@@ -482,7 +483,7 @@ function encResAddPartitionsToTxnTopicResult(
   encResAddPartitionsToTxnPartitionResultArray(
     w,
     version,
-    opt(d.resultsByPartition, []),
+    opt(d.resultsByPartition, EMPTY_ARRAY),
     false,
     "resultsByPartition",
   );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -90,11 +91,11 @@ export const AddRaftVoter: Api<AddRaftVoterRequest, AddRaftVoterResponse> = {
     r.complete(`AddRaftVoterResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -107,7 +108,13 @@ function encRequest(
   w.int32(d.timeoutMs ?? 0);
   w.int32(d.voterId ?? 0);
   w.uuid(req(d.voterDirectoryId, ZERO_UUID, "voterDirectoryId"));
-  encReqListenerArray(w, version, opt(d.listeners, []), false, "listeners");
+  encReqListenerArray(
+    w,
+    version,
+    opt(d.listeners, EMPTY_ARRAY),
+    false,
+    "listeners",
+  );
   w.uvarint(0);
 }
 

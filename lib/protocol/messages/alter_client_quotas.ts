@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -134,7 +135,13 @@ function encRequest(
   d: Encodable<AlterClientQuotasRequest>,
 ): void {
   const flex = version >= 1;
-  encReqEntryDataArray(w, version, opt(d.entries, []), false, "entries");
+  encReqEntryDataArray(
+    w,
+    version,
+    opt(d.entries, EMPTY_ARRAY),
+    false,
+    "entries",
+  );
   w.bool(d.validateOnly ?? false);
   if (flex) {
     w.uvarint(0);
@@ -159,8 +166,14 @@ function encReqEntryData(
   d: Encodable<AlterClientQuotasRequestEntryData>,
 ): void {
   const flex = version >= 1;
-  encReqEntityDataArray(w, version, opt(d.entity, []), false, "entity");
-  encReqOpDataArray(w, version, opt(d.ops, []), false, "ops");
+  encReqEntityDataArray(
+    w,
+    version,
+    opt(d.entity, EMPTY_ARRAY),
+    false,
+    "entity",
+  );
+  encReqOpDataArray(w, version, opt(d.ops, EMPTY_ARRAY), false, "ops");
   if (flex) {
     w.uvarint(0);
   }
@@ -354,7 +367,13 @@ function encResponse(
 ): void {
   const flex = version >= 1;
   w.int32(d.throttleTimeMs ?? 0);
-  encResEntryDataArray(w, version, opt(d.entries, []), false, "entries");
+  encResEntryDataArray(
+    w,
+    version,
+    opt(d.entries, EMPTY_ARRAY),
+    false,
+    "entries",
+  );
   if (flex) {
     w.uvarint(0);
   }
@@ -383,7 +402,13 @@ function encResEntryData(
   const flex = version >= 1;
   w.int16(d.errorCode ?? 0);
   writeString(w, opt(d.errorMessage, ""), flex);
-  encResEntityDataArray(w, version, opt(d.entity, []), false, "entity");
+  encResEntityDataArray(
+    w,
+    version,
+    opt(d.entity, EMPTY_ARRAY),
+    false,
+    "entity",
+  );
   if (flex) {
     w.uvarint(0);
   }

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -120,7 +121,7 @@ function encRequest(
   encReqAlterConfigsResourceArray(
     w,
     version,
-    opt(d.resources, []),
+    opt(d.resources, EMPTY_ARRAY),
     false,
     "resources",
   );
@@ -150,7 +151,13 @@ function encReqAlterConfigsResource(
   const flex = version >= 2;
   w.int8(d.resourceType ?? 0);
   writeString(w, req(d.resourceName, "", "resourceName"), flex);
-  encReqAlterableConfigArray(w, version, opt(d.configs, []), false, "configs");
+  encReqAlterableConfigArray(
+    w,
+    version,
+    opt(d.configs, EMPTY_ARRAY),
+    false,
+    "configs",
+  );
   if (flex) {
     w.uvarint(0);
   }
@@ -285,7 +292,7 @@ function encResponse(
   encResAlterConfigsResourceResponseArray(
     w,
     version,
-    opt(d.responses, []),
+    opt(d.responses, EMPTY_ARRAY),
     false,
     "responses",
   );

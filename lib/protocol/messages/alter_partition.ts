@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -143,11 +144,11 @@ export const AlterPartition: Api<
     r.complete(`AlterPartitionResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -158,7 +159,7 @@ function encRequest(
 ): void {
   w.int32(d.brokerId ?? 0);
   w.int64(d.brokerEpoch ?? -1);
-  encReqTopicDataArray(w, version, opt(d.topics, []), false, "topics");
+  encReqTopicDataArray(w, version, opt(d.topics, EMPTY_ARRAY), false, "topics");
   w.uvarint(0);
 }
 
@@ -186,7 +187,7 @@ function encReqTopicData(
   encReqPartitionDataArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -250,13 +251,13 @@ function encReqPartitionData(
   w.int32(d.partitionIndex ?? 0);
   w.int32(d.leaderEpoch ?? 0);
   if (version <= 2) {
-    writeInt32s(w, req(d.newIsr, [], "newIsr"), true);
+    writeInt32s(w, req(d.newIsr, EMPTY_ARRAY, "newIsr"), true);
   }
   if (version >= 3) {
     encReqBrokerStateArray(
       w,
       version,
-      opt(d.newIsrWithEpochs, []),
+      opt(d.newIsrWithEpochs, EMPTY_ARRAY),
       false,
       "newIsrWithEpochs",
     );
@@ -385,7 +386,7 @@ function encResponse(
 ): void {
   w.int32(d.throttleTimeMs ?? 0);
   w.int16(d.errorCode ?? 0);
-  encResTopicDataArray(w, version, opt(d.topics, []), false, "topics");
+  encResTopicDataArray(w, version, opt(d.topics, EMPTY_ARRAY), false, "topics");
   w.uvarint(0);
 }
 
@@ -413,7 +414,7 @@ function encResTopicData(
   encResPartitionDataArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -478,7 +479,7 @@ function encResPartitionData(
   w.int16(d.errorCode ?? 0);
   w.int32(d.leaderId ?? 0);
   w.int32(d.leaderEpoch ?? 0);
-  writeInt32s(w, req(d.isr, [], "isr"), true);
+  writeInt32s(w, req(d.isr, EMPTY_ARRAY, "isr"), true);
   if (version >= 1) {
     w.int8(d.leaderRecoveryState ?? 0);
   }

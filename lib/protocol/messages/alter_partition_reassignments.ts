@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -139,11 +140,11 @@ export const AlterPartitionReassignments: Api<
     r.complete(`AlterPartitionReassignmentsResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -158,7 +159,13 @@ function encRequest(
   d: Encodable<AlterPartitionReassignmentsRequest>,
 ): void {
   w.int32(d.timeoutMs ?? 60000);
-  encReqReassignableTopicArray(w, version, opt(d.topics, []), false, "topics");
+  encReqReassignableTopicArray(
+    w,
+    version,
+    opt(d.topics, EMPTY_ARRAY),
+    false,
+    "topics",
+  );
   w.uvarint(0);
 }
 
@@ -183,7 +190,7 @@ function encReqReassignableTopic(
   encReqReassignablePartitionArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -313,7 +320,7 @@ function encResponse(
   encResReassignableTopicResponseArray(
     w,
     version,
-    opt(d.responses, []),
+    opt(d.responses, EMPTY_ARRAY),
     false,
     "responses",
   );
@@ -343,7 +350,7 @@ function encResReassignableTopicResponse(
   encResReassignablePartitionResponseArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -125,7 +126,13 @@ function encRequest(
   d: Encodable<AlterReplicaLogDirsRequest>,
 ): void {
   const flex = version >= 2;
-  encReqAlterReplicaLogDirArray(w, version, opt(d.dirs, []), false, "dirs");
+  encReqAlterReplicaLogDirArray(
+    w,
+    version,
+    opt(d.dirs, EMPTY_ARRAY),
+    false,
+    "dirs",
+  );
   if (flex) {
     w.uvarint(0);
   }
@@ -155,7 +162,7 @@ function encReqAlterReplicaLogDir(
   encReqAlterReplicaLogDirTopicArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     false,
     "topics",
   );
@@ -222,7 +229,7 @@ function encReqAlterReplicaLogDirTopic(
 ): void {
   const flex = version >= 2;
   writeString(w, req(d.name, "", "name"), flex);
-  writeInt32s(w, req(d.partitions, [], "partitions"), flex);
+  writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), flex);
   if (flex) {
     w.uvarint(0);
   }
@@ -295,7 +302,7 @@ function encResponse(
   encResAlterReplicaLogDirTopicResultArray(
     w,
     version,
-    opt(d.results, []),
+    opt(d.results, EMPTY_ARRAY),
     false,
     "results",
   );
@@ -329,7 +336,7 @@ function encResAlterReplicaLogDirTopicResult(
   encResAlterReplicaLogDirPartitionResultArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );

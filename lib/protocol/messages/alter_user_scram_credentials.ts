@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   EMPTY_BYTES,
   encodeError,
   NullFieldError,
@@ -131,11 +132,11 @@ export const AlterUserScramCredentials: Api<
     r.complete(`AlterUserScramCredentialsResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -153,14 +154,14 @@ function encRequest(
   encReqScramCredentialDeletionArray(
     w,
     version,
-    opt(d.deletions, []),
+    opt(d.deletions, EMPTY_ARRAY),
     false,
     "deletions",
   );
   encReqScramCredentialUpsertionArray(
     w,
     version,
-    opt(d.upsertions, []),
+    opt(d.upsertions, EMPTY_ARRAY),
     false,
     "upsertions",
   );
@@ -313,7 +314,7 @@ function encResponse(
   encResAlterUserScramCredentialsResultArray(
     w,
     version,
-    opt(d.results, []),
+    opt(d.results, EMPTY_ARRAY),
     false,
     "results",
   );

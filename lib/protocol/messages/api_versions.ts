@@ -5,6 +5,7 @@ import {
   atPath,
   badVersion,
   beginTagged,
+  EMPTY_ARRAY,
   encodeError,
   endTagged,
   isSet,
@@ -159,7 +160,13 @@ function encResponse(
 ): void {
   const flex = version >= 3;
   w.int16(d.errorCode ?? 0);
-  encResApiVersionArray(w, version, opt(d.apiKeys, []), false, "apiKeys");
+  encResApiVersionArray(
+    w,
+    version,
+    opt(d.apiKeys, EMPTY_ARRAY),
+    false,
+    "apiKeys",
+  );
   if (version >= 1) {
     w.int32(d.throttleTimeMs ?? 0);
   }
@@ -180,7 +187,7 @@ function encResponse(
       encResSupportedFeatureKeyArray(
         w,
         version,
-        opt(d.supportedFeatures, []),
+        opt(d.supportedFeatures, EMPTY_ARRAY),
         false,
         "supportedFeatures",
       );
@@ -197,7 +204,7 @@ function encResponse(
       encResFinalizedFeatureKeyArray(
         w,
         version,
-        opt(d.finalizedFeatures, []),
+        opt(d.finalizedFeatures, EMPTY_ARRAY),
         false,
         "finalizedFeatures",
       );

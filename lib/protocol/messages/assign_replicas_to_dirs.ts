@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -125,11 +126,11 @@ export const AssignReplicasToDirs: Api<
     r.complete(`AssignReplicasToDirsResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -143,7 +144,7 @@ function encRequest(
   encReqDirectoryDataArray(
     w,
     version,
-    opt(d.directories, []),
+    opt(d.directories, EMPTY_ARRAY),
     false,
     "directories",
   );
@@ -169,7 +170,7 @@ function encReqDirectoryData(
   d: Encodable<AssignReplicasToDirsRequestDirectoryData>,
 ): void {
   w.uuid(req(d.id, ZERO_UUID, "id"));
-  encReqTopicDataArray(w, version, opt(d.topics, []), false, "topics");
+  encReqTopicDataArray(w, version, opt(d.topics, EMPTY_ARRAY), false, "topics");
   w.uvarint(0);
 }
 
@@ -230,7 +231,7 @@ function encReqTopicData(
   encReqPartitionDataArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -351,7 +352,7 @@ function encResponse(
   encResDirectoryDataArray(
     w,
     version,
-    opt(d.directories, []),
+    opt(d.directories, EMPTY_ARRAY),
     false,
     "directories",
   );
@@ -377,7 +378,7 @@ function encResDirectoryData(
   d: Encodable<AssignReplicasToDirsResponseDirectoryData>,
 ): void {
   w.uuid(req(d.id, ZERO_UUID, "id"));
-  encResTopicDataArray(w, version, opt(d.topics, []), false, "topics");
+  encResTopicDataArray(w, version, opt(d.topics, EMPTY_ARRAY), false, "topics");
   w.uvarint(0);
 }
 
@@ -438,7 +439,7 @@ function encResTopicData(
   encResPartitionDataArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );

@@ -5,6 +5,7 @@ import {
   atPath,
   badVersion,
   beginTagged,
+  EMPTY_ARRAY,
   encodeError,
   endTagged,
   nonEmpty,
@@ -164,12 +165,12 @@ function encRequest(
   if (version >= 1) {
     w.int32(d.voterId ?? -1);
   }
-  encReqTopicDataArray(w, version, opt(d.topics, []), false, "topics");
+  encReqTopicDataArray(w, version, opt(d.topics, EMPTY_ARRAY), false, "topics");
   if (version >= 1) {
     encReqLeaderEndpointArray(
       w,
       version,
-      opt(d.leaderEndpoints, []),
+      opt(d.leaderEndpoints, EMPTY_ARRAY),
       false,
       "leaderEndpoints",
     );
@@ -203,7 +204,7 @@ function encReqTopicData(
   encReqPartitionDataArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -400,7 +401,7 @@ function encResponse(
 ): void {
   const flex = version >= 1;
   w.int16(d.errorCode ?? 0);
-  encResTopicDataArray(w, version, opt(d.topics, []), false, "topics");
+  encResTopicDataArray(w, version, opt(d.topics, EMPTY_ARRAY), false, "topics");
   if (flex) {
     const t0 = nonEmpty(d.nodeEndpoints);
     w.uvarint(t0 ? 1 : 0);
@@ -410,7 +411,7 @@ function encResponse(
       encResNodeEndpointArray(
         w,
         version,
-        opt(d.nodeEndpoints, []),
+        opt(d.nodeEndpoints, EMPTY_ARRAY),
         false,
         "nodeEndpoints",
       );
@@ -453,7 +454,7 @@ function encResTopicData(
   encResPartitionDataArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );

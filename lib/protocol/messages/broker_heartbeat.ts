@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   badVersion,
   beginTagged,
+  EMPTY_ARRAY,
   encodeError,
   endTagged,
   nonEmpty,
@@ -90,11 +91,11 @@ export const BrokerHeartbeat: Api<
     r.complete(`BrokerHeartbeatResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -115,7 +116,7 @@ function encRequest(
     const at = beginTagged(w);
     writeUuids(
       w,
-      req(d.offlineLogDirs, [], "offlineLogDirs"),
+      req(d.offlineLogDirs, EMPTY_ARRAY, "offlineLogDirs"),
       true,
       "offlineLogDirs",
     );

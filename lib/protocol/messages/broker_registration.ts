@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -115,11 +116,11 @@ export const BrokerRegistration: Api<
     r.complete(`BrokerRegistrationResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -131,14 +132,26 @@ function encRequest(
   w.int32(d.brokerId ?? 0);
   w.compactString(req(d.clusterId, "", "clusterId"));
   w.uuid(req(d.incarnationId, ZERO_UUID, "incarnationId"));
-  encReqListenerArray(w, version, opt(d.listeners, []), false, "listeners");
-  encReqFeatureArray(w, version, opt(d.features, []), false, "features");
+  encReqListenerArray(
+    w,
+    version,
+    opt(d.listeners, EMPTY_ARRAY),
+    false,
+    "listeners",
+  );
+  encReqFeatureArray(
+    w,
+    version,
+    opt(d.features, EMPTY_ARRAY),
+    false,
+    "features",
+  );
   w.compactString(opt(d.rack, ""));
   if (version >= 1) {
     w.bool(d.isMigratingZkBroker ?? false);
   }
   if (version >= 2) {
-    writeUuids(w, req(d.logDirs, [], "logDirs"), true, "logDirs");
+    writeUuids(w, req(d.logDirs, EMPTY_ARRAY, "logDirs"), true, "logDirs");
   }
   if (version >= 3) {
     w.int64(d.previousBrokerEpoch ?? -1);

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -151,11 +152,11 @@ export const ConsumerGroupHeartbeat: Api<
     r.complete(`ConsumerGroupHeartbeatResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -211,7 +212,7 @@ function encReqTopicPartitions(
   d: Encodable<ConsumerGroupHeartbeatRequestTopicPartitions>,
 ): void {
   w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  writeInt32s(w, req(d.partitions, [], "partitions"), true);
+  writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), true);
   w.uvarint(0);
 }
 
@@ -303,7 +304,7 @@ function encResAssignment(
   encResTopicPartitionsArray(
     w,
     version,
-    opt(d.topicPartitions, []),
+    opt(d.topicPartitions, EMPTY_ARRAY),
     false,
     "topicPartitions",
   );
@@ -347,7 +348,7 @@ function encResTopicPartitions(
   d: Encodable<ConsumerGroupHeartbeatResponseTopicPartitions>,
 ): void {
   w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  writeInt32s(w, req(d.partitions, [], "partitions"), true);
+  writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), true);
   w.uvarint(0);
 }
 

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -129,7 +130,7 @@ function encResponse(
   encResRemainingPartitionArray(
     w,
     version,
-    opt(d.remainingPartitions, []),
+    opt(d.remainingPartitions, EMPTY_ARRAY),
     false,
     "remainingPartitions",
   );

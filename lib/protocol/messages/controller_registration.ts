@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -129,11 +130,11 @@ export const ControllerRegistration: Api<
     r.complete(`ControllerRegistrationResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -145,8 +146,20 @@ function encRequest(
   w.int32(d.controllerId ?? 0);
   w.uuid(req(d.incarnationId, ZERO_UUID, "incarnationId"));
   w.bool(d.zkMigrationReady ?? false);
-  encReqListenerArray(w, version, opt(d.listeners, []), false, "listeners");
-  encReqFeatureArray(w, version, opt(d.features, []), false, "features");
+  encReqListenerArray(
+    w,
+    version,
+    opt(d.listeners, EMPTY_ARRAY),
+    false,
+    "listeners",
+  );
+  encReqFeatureArray(
+    w,
+    version,
+    opt(d.features, EMPTY_ARRAY),
+    false,
+    "features",
+  );
   w.uvarint(0);
 }
 

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -111,7 +112,13 @@ function encRequest(
   d: Encodable<CreateAclsRequest>,
 ): void {
   const flex = version >= 2;
-  encReqAclCreationArray(w, version, opt(d.creations, []), false, "creations");
+  encReqAclCreationArray(
+    w,
+    version,
+    opt(d.creations, EMPTY_ARRAY),
+    false,
+    "creations",
+  );
   if (flex) {
     w.uvarint(0);
   }
@@ -214,7 +221,7 @@ function encResponse(
   encResAclCreationResultArray(
     w,
     version,
-    opt(d.results, []),
+    opt(d.results, EMPTY_ARRAY),
     false,
     "results",
   );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   EMPTY_BYTES,
   encodeError,
   NullFieldError,
@@ -144,7 +145,7 @@ function encRequest(
   encReqCreatableRenewersArray(
     w,
     version,
-    opt(d.renewers, []),
+    opt(d.renewers, EMPTY_ARRAY),
     false,
     "renewers",
   );

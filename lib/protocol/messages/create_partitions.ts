@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -126,7 +127,7 @@ function encRequest(
   encReqCreatePartitionsTopicArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     false,
     "topics",
   );
@@ -161,7 +162,7 @@ function encReqCreatePartitionsTopic(
   encReqCreatePartitionsAssignmentArray(
     w,
     version,
-    opt(d.assignments, []),
+    opt(d.assignments, EMPTY_ARRAY),
     true,
     "assignments",
   );
@@ -228,7 +229,7 @@ function encReqCreatePartitionsAssignment(
   d: Encodable<ReqCreatePartitionsAssignment>,
 ): void {
   const flex = version >= 2;
-  writeInt32s(w, req(d.brokerIds, [], "brokerIds"), flex);
+  writeInt32s(w, req(d.brokerIds, EMPTY_ARRAY, "brokerIds"), flex);
   if (flex) {
     w.uvarint(0);
   }
@@ -297,7 +298,7 @@ function encResponse(
   encResCreatePartitionsTopicResultArray(
     w,
     version,
-    opt(d.results, []),
+    opt(d.results, EMPTY_ARRAY),
     false,
     "results",
   );

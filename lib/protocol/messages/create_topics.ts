@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   isSet,
   NullFieldError,
@@ -157,7 +158,13 @@ function encRequest(
   d: Encodable<CreateTopicsRequest>,
 ): void {
   const flex = version >= 5;
-  encReqCreatableTopicArray(w, version, opt(d.topics, []), false, "topics");
+  encReqCreatableTopicArray(
+    w,
+    version,
+    opt(d.topics, EMPTY_ARRAY),
+    false,
+    "topics",
+  );
   w.int32(d.timeoutMs ?? 60000);
   if (version >= 1) {
     w.bool(d.validateOnly ?? false);
@@ -192,14 +199,14 @@ function encReqCreatableTopic(
   encReqCreatableReplicaAssignmentArray(
     w,
     version,
-    opt(d.assignments, []),
+    opt(d.assignments, EMPTY_ARRAY),
     false,
     "assignments",
   );
   encReqCreatableTopicConfigArray(
     w,
     version,
-    opt(d.configs, []),
+    opt(d.configs, EMPTY_ARRAY),
     false,
     "configs",
   );
@@ -269,7 +276,7 @@ function encReqCreatableReplicaAssignment(
 ): void {
   const flex = version >= 5;
   w.int32(d.partitionIndex ?? 0);
-  writeInt32s(w, req(d.brokerIds, [], "brokerIds"), flex);
+  writeInt32s(w, req(d.brokerIds, EMPTY_ARRAY, "brokerIds"), flex);
   if (flex) {
     w.uvarint(0);
   }
@@ -402,7 +409,7 @@ function encResponse(
   encResCreatableTopicResultArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     false,
     "topics",
   );
@@ -447,7 +454,7 @@ function encResCreatableTopicResult(
     encResCreatableTopicConfigsArray(
       w,
       version,
-      opt(d.configs, []),
+      opt(d.configs, EMPTY_ARRAY),
       true,
       "configs",
     );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -135,7 +136,13 @@ function encRequest(
   d: Encodable<DeleteAclsRequest>,
 ): void {
   const flex = version >= 2;
-  encReqDeleteAclsFilterArray(w, version, opt(d.filters, []), false, "filters");
+  encReqDeleteAclsFilterArray(
+    w,
+    version,
+    opt(d.filters, EMPTY_ARRAY),
+    false,
+    "filters",
+  );
   if (flex) {
     w.uvarint(0);
   }
@@ -238,7 +245,7 @@ function encResponse(
   encResDeleteAclsFilterResultArray(
     w,
     version,
-    opt(d.filterResults, []),
+    opt(d.filterResults, EMPTY_ARRAY),
     false,
     "filterResults",
   );
@@ -270,7 +277,7 @@ function encResDeleteAclsFilterResult(
   encResDeleteAclsMatchingAclArray(
     w,
     version,
-    opt(d.matchingAcls, []),
+    opt(d.matchingAcls, EMPTY_ARRAY),
     false,
     "matchingAcls",
   );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -95,7 +96,12 @@ function encRequest(
   d: Encodable<DeleteGroupsRequest>,
 ): void {
   const flex = version >= 2;
-  writeStrings(w, req(d.groupsNames, [], "groupsNames"), flex, "groupsNames");
+  writeStrings(
+    w,
+    req(d.groupsNames, EMPTY_ARRAY, "groupsNames"),
+    flex,
+    "groupsNames",
+  );
   if (flex) {
     w.uvarint(0);
   }
@@ -122,7 +128,7 @@ function encResponse(
   encResDeletableGroupResultArray(
     w,
     version,
-    opt(d.results, []),
+    opt(d.results, EMPTY_ARRAY),
     false,
     "results",
   );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -121,7 +122,13 @@ function encRequest(
   d: Encodable<DeleteRecordsRequest>,
 ): void {
   const flex = version >= 2;
-  encReqDeleteRecordsTopicArray(w, version, opt(d.topics, []), false, "topics");
+  encReqDeleteRecordsTopicArray(
+    w,
+    version,
+    opt(d.topics, EMPTY_ARRAY),
+    false,
+    "topics",
+  );
   w.int32(d.timeoutMs ?? 0);
   if (flex) {
     w.uvarint(0);
@@ -150,7 +157,7 @@ function encReqDeleteRecordsTopic(
   encReqDeleteRecordsPartitionArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -287,7 +294,7 @@ function encResponse(
   encResDeleteRecordsTopicResultArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     false,
     "topics",
   );
@@ -318,7 +325,7 @@ function encResDeleteRecordsTopicResult(
   encResDeleteRecordsPartitionResultArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -117,11 +118,11 @@ export const DeleteShareGroupState: Api<
     r.complete(`DeleteShareGroupStateResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -131,7 +132,13 @@ function encRequest(
   d: Encodable<DeleteShareGroupStateRequest>,
 ): void {
   w.compactString(req(d.groupId, "", "groupId"));
-  encReqDeleteStateDataArray(w, version, opt(d.topics, []), false, "topics");
+  encReqDeleteStateDataArray(
+    w,
+    version,
+    opt(d.topics, EMPTY_ARRAY),
+    false,
+    "topics",
+  );
   w.uvarint(0);
 }
 
@@ -156,7 +163,7 @@ function encReqDeleteStateData(
   encReqPartitionDataArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -277,7 +284,7 @@ function encResponse(
   encResDeleteStateResultArray(
     w,
     version,
-    opt(d.results, []),
+    opt(d.results, EMPTY_ARRAY),
     false,
     "results",
   );
@@ -304,7 +311,7 @@ function encResDeleteStateResult(
   encResPartitionResultArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -114,10 +115,21 @@ function encRequest(
 ): void {
   const flex = version >= 4;
   if (version >= 6) {
-    encReqDeleteTopicStateArray(w, version, opt(d.topics, []), false, "topics");
+    encReqDeleteTopicStateArray(
+      w,
+      version,
+      opt(d.topics, EMPTY_ARRAY),
+      false,
+      "topics",
+    );
   }
   if (version <= 5) {
-    writeStrings(w, req(d.topicNames, [], "topicNames"), flex, "topicNames");
+    writeStrings(
+      w,
+      req(d.topicNames, EMPTY_ARRAY, "topicNames"),
+      flex,
+      "topicNames",
+    );
   }
   w.int32(d.timeoutMs ?? 0);
   if (flex) {
@@ -208,7 +220,7 @@ function encResponse(
   encResDeletableTopicResultArray(
     w,
     version,
-    opt(d.responses, []),
+    opt(d.responses, EMPTY_ARRAY),
     false,
     "responses",
   );

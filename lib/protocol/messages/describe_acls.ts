@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -168,7 +169,7 @@ function encResponse(
   encResDescribeAclsResourceArray(
     w,
     version,
-    opt(d.resources, []),
+    opt(d.resources, EMPTY_ARRAY),
     false,
     "resources",
   );
@@ -202,7 +203,13 @@ function encResDescribeAclsResource(
   if (version >= 1) {
     w.int8(d.patternType ?? 3);
   }
-  encResAclDescriptionArray(w, version, opt(d.acls, []), false, "acls");
+  encResAclDescriptionArray(
+    w,
+    version,
+    opt(d.acls, EMPTY_ARRAY),
+    false,
+    "acls",
+  );
   if (flex) {
     w.uvarint(0);
   }

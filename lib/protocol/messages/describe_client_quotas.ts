@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -131,7 +132,7 @@ function encRequest(
   encReqComponentDataArray(
     w,
     version,
-    opt(d.components, []),
+    opt(d.components, EMPTY_ARRAY),
     false,
     "components",
   );
@@ -231,7 +232,13 @@ function encResponse(
   w.int32(d.throttleTimeMs ?? 0);
   w.int16(d.errorCode ?? 0);
   writeString(w, opt(d.errorMessage, ""), flex);
-  encResEntryDataArray(w, version, opt(d.entries, []), true, "entries");
+  encResEntryDataArray(
+    w,
+    version,
+    opt(d.entries, EMPTY_ARRAY),
+    true,
+    "entries",
+  );
   if (flex) {
     w.uvarint(0);
   }
@@ -260,8 +267,14 @@ function encResEntryData(
   d: Encodable<DescribeClientQuotasResponseEntryData>,
 ): void {
   const flex = version >= 1;
-  encResEntityDataArray(w, version, opt(d.entity, []), false, "entity");
-  encResValueDataArray(w, version, opt(d.values, []), false, "values");
+  encResEntityDataArray(
+    w,
+    version,
+    opt(d.entity, EMPTY_ARRAY),
+    false,
+    "entity",
+  );
+  encResValueDataArray(w, version, opt(d.values, EMPTY_ARRAY), false, "values");
   if (flex) {
     w.uvarint(0);
   }

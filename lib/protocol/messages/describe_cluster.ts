@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -98,11 +99,11 @@ export const DescribeCluster: Api<
     r.complete(`DescribeClusterResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -143,7 +144,7 @@ function encResponse(
   encResDescribeClusterBrokerArray(
     w,
     version,
-    opt(d.brokers, []),
+    opt(d.brokers, EMPTY_ARRAY),
     false,
     "brokers",
   );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -153,7 +154,7 @@ function encRequest(
   encReqDescribeConfigsResourceArray(
     w,
     version,
-    opt(d.resources, []),
+    opt(d.resources, EMPTY_ARRAY),
     false,
     "resources",
   );
@@ -189,7 +190,12 @@ function encReqDescribeConfigsResource(
   const flex = version >= 4;
   w.int8(d.resourceType ?? 0);
   writeString(w, req(d.resourceName, "", "resourceName"), flex);
-  writeStrings(w, opt(d.configurationKeys, []), flex, "configurationKeys");
+  writeStrings(
+    w,
+    opt(d.configurationKeys, EMPTY_ARRAY),
+    flex,
+    "configurationKeys",
+  );
   if (flex) {
     w.uvarint(0);
   }
@@ -260,7 +266,7 @@ function encResponse(
   encResDescribeConfigsResultArray(
     w,
     version,
-    opt(d.results, []),
+    opt(d.results, EMPTY_ARRAY),
     false,
     "results",
   );
@@ -294,7 +300,7 @@ function encResDescribeConfigsResult(
   encResDescribeConfigsResourceResultArray(
     w,
     version,
-    opt(d.configs, []),
+    opt(d.configs, EMPTY_ARRAY),
     false,
     "configs",
   );
@@ -377,7 +383,7 @@ function encResDescribeConfigsResourceResult(
     encResDescribeConfigsSynonymArray(
       w,
       version,
-      opt(d.synonyms, []),
+      opt(d.synonyms, EMPTY_ARRAY),
       false,
       "synonyms",
     );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   EMPTY_BYTES,
   encodeError,
   NullFieldError,
@@ -163,7 +164,7 @@ function encRequest(
   encReqDescribeDelegationTokenOwnerArray(
     w,
     version,
-    opt(d.owners, []),
+    opt(d.owners, EMPTY_ARRAY),
     true,
     "owners",
   );
@@ -266,7 +267,7 @@ function encResponse(
   encResDescribedDelegationTokenArray(
     w,
     version,
-    opt(d.tokens, []),
+    opt(d.tokens, EMPTY_ARRAY),
     false,
     "tokens",
   );
@@ -318,7 +319,7 @@ function encResDescribedDelegationToken(
   encResDescribedDelegationTokenRenewerArray(
     w,
     version,
-    opt(d.renewers, []),
+    opt(d.renewers, EMPTY_ARRAY),
     false,
     "renewers",
   );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   EMPTY_BYTES,
   encodeError,
   NullFieldError,
@@ -129,7 +130,7 @@ function encRequest(
   d: Encodable<DescribeGroupsRequest>,
 ): void {
   const flex = version >= 5;
-  writeStrings(w, req(d.groups, [], "groups"), flex, "groups");
+  writeStrings(w, req(d.groups, EMPTY_ARRAY, "groups"), flex, "groups");
   if (version >= 3) {
     w.bool(d.includeAuthorizedOperations ?? false);
   }
@@ -159,7 +160,13 @@ function encResponse(
   if (version >= 1) {
     w.int32(d.throttleTimeMs ?? 0);
   }
-  encResDescribedGroupArray(w, version, opt(d.groups, []), false, "groups");
+  encResDescribedGroupArray(
+    w,
+    version,
+    opt(d.groups, EMPTY_ARRAY),
+    false,
+    "groups",
+  );
   if (flex) {
     w.uvarint(0);
   }
@@ -191,7 +198,7 @@ function encResDescribedGroup(
   encResDescribedGroupMemberArray(
     w,
     version,
-    opt(d.members, []),
+    opt(d.members, EMPTY_ARRAY),
     false,
     "members",
   );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -137,7 +138,7 @@ function encRequest(
   encReqDescribableLogDirTopicArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     true,
     "topics",
   );
@@ -164,7 +165,7 @@ function encReqDescribableLogDirTopic(
 ): void {
   const flex = version >= 2;
   writeString(w, req(d.topic, "", "topic"), flex);
-  writeInt32s(w, req(d.partitions, [], "partitions"), flex);
+  writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), flex);
   if (flex) {
     w.uvarint(0);
   }
@@ -237,7 +238,7 @@ function encResponse(
   encResDescribeLogDirsResultArray(
     w,
     version,
-    opt(d.results, []),
+    opt(d.results, EMPTY_ARRAY),
     false,
     "results",
   );
@@ -270,7 +271,7 @@ function encResDescribeLogDirsResult(
   encResDescribeLogDirsTopicArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     false,
     "topics",
   );
@@ -349,7 +350,7 @@ function encResDescribeLogDirsTopic(
   encResDescribeLogDirsPartitionArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -118,11 +119,11 @@ export const DescribeProducers: Api<
     r.complete(`DescribeProducersResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -131,7 +132,13 @@ function encRequest(
   version: number,
   d: Encodable<DescribeProducersRequest>,
 ): void {
-  encReqTopicRequestArray(w, version, opt(d.topics, []), false, "topics");
+  encReqTopicRequestArray(
+    w,
+    version,
+    opt(d.topics, EMPTY_ARRAY),
+    false,
+    "topics",
+  );
   w.uvarint(0);
 }
 
@@ -149,7 +156,11 @@ function encReqTopicRequest(
   d: Encodable<DescribeProducersRequestTopicRequest>,
 ): void {
   w.compactString(req(d.name, "", "name"));
-  writeInt32s(w, req(d.partitionIndexes, [], "partitionIndexes"), true);
+  writeInt32s(
+    w,
+    req(d.partitionIndexes, EMPTY_ARRAY, "partitionIndexes"),
+    true,
+  );
   w.uvarint(0);
 }
 
@@ -207,7 +218,13 @@ function encResponse(
   d: Encodable<DescribeProducersResponse>,
 ): void {
   w.int32(d.throttleTimeMs ?? 0);
-  encResTopicResponseArray(w, version, opt(d.topics, []), false, "topics");
+  encResTopicResponseArray(
+    w,
+    version,
+    opt(d.topics, EMPTY_ARRAY),
+    false,
+    "topics",
+  );
   w.uvarint(0);
 }
 
@@ -232,7 +249,7 @@ function encResTopicResponse(
   encResPartitionResponseArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -298,7 +315,7 @@ function encResPartitionResponse(
   encResProducerStateArray(
     w,
     version,
-    opt(d.activeProducers, []),
+    opt(d.activeProducers, EMPTY_ARRAY),
     false,
     "activeProducers",
   );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -151,11 +152,11 @@ export const DescribeQuorum: Api<
     r.complete(`DescribeQuorumResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -164,7 +165,7 @@ function encRequest(
   version: number,
   d: Encodable<DescribeQuorumRequest>,
 ): void {
-  encReqTopicDataArray(w, version, opt(d.topics, []), false, "topics");
+  encReqTopicDataArray(w, version, opt(d.topics, EMPTY_ARRAY), false, "topics");
   w.uvarint(0);
 }
 
@@ -185,7 +186,7 @@ function encReqTopicData(
   encReqPartitionDataArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -305,9 +306,9 @@ function encResponse(
   if (version >= 2) {
     w.compactString(opt(d.errorMessage, ""));
   }
-  encResTopicDataArray(w, version, opt(d.topics, []), false, "topics");
+  encResTopicDataArray(w, version, opt(d.topics, EMPTY_ARRAY), false, "topics");
   if (version >= 2) {
-    encResNodeArray(w, version, opt(d.nodes, []), false, "nodes");
+    encResNodeArray(w, version, opt(d.nodes, EMPTY_ARRAY), false, "nodes");
   }
   w.uvarint(0);
 }
@@ -332,7 +333,7 @@ function encResTopicData(
   encResPartitionDataArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -403,11 +404,17 @@ function encResPartitionData(
   encResReplicaStateArray(
     w,
     version,
-    opt(d.currentVoters, []),
+    opt(d.currentVoters, EMPTY_ARRAY),
     false,
     "currentVoters",
   );
-  encResReplicaStateArray(w, version, opt(d.observers, []), false, "observers");
+  encResReplicaStateArray(
+    w,
+    version,
+    opt(d.observers, EMPTY_ARRAY),
+    false,
+    "observers",
+  );
   w.uvarint(0);
 }
 
@@ -471,7 +478,13 @@ function encResNode(
   d: Encodable<DescribeQuorumResponseNode>,
 ): void {
   w.int32(d.nodeId ?? 0);
-  encResListenerArray(w, version, opt(d.listeners, []), false, "listeners");
+  encResListenerArray(
+    w,
+    version,
+    opt(d.listeners, EMPTY_ARRAY),
+    false,
+    "listeners",
+  );
   w.uvarint(0);
 }
 

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -165,11 +166,11 @@ export const DescribeTopicPartitions: Api<
     r.complete(`DescribeTopicPartitionsResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -178,7 +179,13 @@ function encRequest(
   version: number,
   d: Encodable<DescribeTopicPartitionsRequest>,
 ): void {
-  encReqTopicRequestArray(w, version, opt(d.topics, []), false, "topics");
+  encReqTopicRequestArray(
+    w,
+    version,
+    opt(d.topics, EMPTY_ARRAY),
+    false,
+    "topics",
+  );
   w.int32(d.responsePartitionLimit ?? 2000);
   encReqCursorField(w, version, d.cursor ?? null, true, "cursor");
   w.uvarint(0);
@@ -304,7 +311,7 @@ function encResponse(
   encResDescribeTopicPartitionsResponseTopicArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     false,
     "topics",
   );
@@ -337,7 +344,7 @@ function encResDescribeTopicPartitionsResponseTopic(
   encResDescribeTopicPartitionsResponsePartitionArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -406,11 +413,11 @@ function encResDescribeTopicPartitionsResponsePartition(
   w.int32(d.partitionIndex ?? 0);
   w.int32(d.leaderId ?? 0);
   w.int32(d.leaderEpoch ?? -1);
-  writeInt32s(w, req(d.replicaNodes, [], "replicaNodes"), true);
-  writeInt32s(w, req(d.isrNodes, [], "isrNodes"), true);
+  writeInt32s(w, req(d.replicaNodes, EMPTY_ARRAY, "replicaNodes"), true);
+  writeInt32s(w, req(d.isrNodes, EMPTY_ARRAY, "isrNodes"), true);
   writeInt32s(w, d.eligibleLeaderReplicas ?? null, true);
   writeInt32s(w, d.lastKnownElr ?? null, true);
-  writeInt32s(w, req(d.offlineReplicas, [], "offlineReplicas"), true);
+  writeInt32s(w, req(d.offlineReplicas, EMPTY_ARRAY, "offlineReplicas"), true);
   w.uvarint(0);
 }
 

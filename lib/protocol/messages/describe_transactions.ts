@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -104,11 +105,11 @@ export const DescribeTransactions: Api<
     r.complete(`DescribeTransactionsResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -119,7 +120,7 @@ function encRequest(
 ): void {
   writeStrings(
     w,
-    req(d.transactionalIds, [], "transactionalIds"),
+    req(d.transactionalIds, EMPTY_ARRAY, "transactionalIds"),
     true,
     "transactionalIds",
   );
@@ -146,7 +147,7 @@ function encResponse(
   encResTransactionStateArray(
     w,
     version,
-    opt(d.transactionStates, []),
+    opt(d.transactionStates, EMPTY_ARRAY),
     false,
     "transactionStates",
   );
@@ -177,7 +178,7 @@ function encResTransactionState(
   w.int64(d.transactionStartTimeMs ?? 0);
   w.int64(d.producerId ?? 0);
   w.int16(d.producerEpoch ?? 0);
-  encResTopicDataArray(w, version, opt(d.topics, []), false, "topics");
+  encResTopicDataArray(w, version, opt(d.topics, EMPTY_ARRAY), false, "topics");
   w.uvarint(0);
 }
 
@@ -241,7 +242,7 @@ function encResTopicData(
   d: Encodable<DescribeTransactionsResponseTopicData>,
 ): void {
   w.compactString(req(d.topic, "", "topic"));
-  writeInt32s(w, req(d.partitions, [], "partitions"), true);
+  writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), true);
   w.uvarint(0);
 }
 

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -127,11 +128,11 @@ export const DescribeUserScramCredentials: Api<
     r.complete(`DescribeUserScramCredentialsResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -140,7 +141,7 @@ function encRequest(
   version: number,
   d: Encodable<DescribeUserScramCredentialsRequest>,
 ): void {
-  encReqUserNameArray(w, version, opt(d.users, []), true, "users");
+  encReqUserNameArray(w, version, opt(d.users, EMPTY_ARRAY), true, "users");
   w.uvarint(0);
 }
 
@@ -227,7 +228,7 @@ function encResponse(
   encResDescribeUserScramCredentialsResultArray(
     w,
     version,
-    opt(d.results, []),
+    opt(d.results, EMPTY_ARRAY),
     false,
     "results",
   );
@@ -259,7 +260,7 @@ function encResDescribeUserScramCredentialsResult(
   encResCredentialInfoArray(
     w,
     version,
-    opt(d.credentialInfos, []),
+    opt(d.credentialInfos, EMPTY_ARRAY),
     false,
     "credentialInfos",
   );

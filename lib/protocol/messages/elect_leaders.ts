@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -125,7 +126,7 @@ function encRequest(
   encReqTopicPartitionsArray(
     w,
     version,
-    opt(d.topicPartitions, []),
+    opt(d.topicPartitions, EMPTY_ARRAY),
     true,
     "topicPartitions",
   );
@@ -155,7 +156,7 @@ function encReqTopicPartitions(
 ): void {
   const flex = version >= 2;
   writeString(w, req(d.topic, "", "topic"), flex);
-  writeInt32s(w, req(d.partitions, [], "partitions"), flex);
+  writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), flex);
   if (flex) {
     w.uvarint(0);
   }
@@ -225,7 +226,7 @@ function encResponse(
   encResReplicaElectionResultArray(
     w,
     version,
-    opt(d.replicaElectionResults, []),
+    opt(d.replicaElectionResults, EMPTY_ARRAY),
     false,
     "replicaElectionResults",
   );
@@ -257,7 +258,7 @@ function encResReplicaElectionResult(
   encResPartitionResultArray(
     w,
     version,
-    opt(d.partitionResult, []),
+    opt(d.partitionResult, EMPTY_ARRAY),
     false,
     "partitionResult",
   );

@@ -5,6 +5,7 @@ import {
   atPath,
   badVersion,
   beginTagged,
+  EMPTY_ARRAY,
   encodeError,
   endTagged,
   nonEmpty,
@@ -171,12 +172,12 @@ function encRequest(
 ): void {
   const flex = version >= 1;
   writeString(w, d.clusterId ?? null, flex);
-  encReqTopicDataArray(w, version, opt(d.topics, []), false, "topics");
+  encReqTopicDataArray(w, version, opt(d.topics, EMPTY_ARRAY), false, "topics");
   if (version >= 1) {
     encReqLeaderEndpointArray(
       w,
       version,
-      opt(d.leaderEndpoints, []),
+      opt(d.leaderEndpoints, EMPTY_ARRAY),
       false,
       "leaderEndpoints",
     );
@@ -209,7 +210,7 @@ function encReqTopicData(
   encReqPartitionDataArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -281,7 +282,7 @@ function encReqPartitionData(
   if (version <= 0) {
     writeInt32s(
       w,
-      req(d.preferredSuccessors, [], "preferredSuccessors"),
+      req(d.preferredSuccessors, EMPTY_ARRAY, "preferredSuccessors"),
       false,
     );
   }
@@ -289,7 +290,7 @@ function encReqPartitionData(
     encReqReplicaInfoArray(
       w,
       version,
-      opt(d.preferredCandidates, []),
+      opt(d.preferredCandidates, EMPTY_ARRAY),
       false,
       "preferredCandidates",
     );
@@ -478,7 +479,7 @@ function encResponse(
 ): void {
   const flex = version >= 1;
   w.int16(d.errorCode ?? 0);
-  encResTopicDataArray(w, version, opt(d.topics, []), false, "topics");
+  encResTopicDataArray(w, version, opt(d.topics, EMPTY_ARRAY), false, "topics");
   if (flex) {
     const t0 = nonEmpty(d.nodeEndpoints);
     w.uvarint(t0 ? 1 : 0);
@@ -488,7 +489,7 @@ function encResponse(
       encResNodeEndpointArray(
         w,
         version,
-        opt(d.nodeEndpoints, []),
+        opt(d.nodeEndpoints, EMPTY_ARRAY),
         false,
         "nodeEndpoints",
       );
@@ -531,7 +532,7 @@ function encResTopicData(
   encResPartitionDataArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );

@@ -72,11 +72,11 @@ export const Envelope: Api<EnvelopeRequest, EnvelopeResponse> = {
     r.complete(`EnvelopeResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 

@@ -5,6 +5,8 @@ import {
   atPath,
   badVersion,
   beginTagged,
+  EMPTY_ARRAY,
+  EMPTY_OBJECT,
   encodeError,
   endTagged,
   isSet,
@@ -265,12 +267,18 @@ function encRequest(
   if (version >= 7) {
     w.int32(d.sessionEpoch ?? -1);
   }
-  encReqFetchTopicArray(w, version, opt(d.topics, []), false, "topics");
+  encReqFetchTopicArray(
+    w,
+    version,
+    opt(d.topics, EMPTY_ARRAY),
+    false,
+    "topics",
+  );
   if (version >= 7) {
     encReqForgottenTopicArray(
       w,
       version,
-      opt(d.forgottenTopicsData, []),
+      opt(d.forgottenTopicsData, EMPTY_ARRAY),
       false,
       "forgottenTopicsData",
     );
@@ -297,7 +305,7 @@ function encRequest(
       encReqReplicaStateField(
         w,
         version,
-        opt(d.replicaState, {}),
+        opt(d.replicaState, EMPTY_OBJECT),
         false,
         "replicaState",
       );
@@ -423,7 +431,7 @@ function encReqFetchTopic(
   encReqFetchPartitionArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -596,7 +604,7 @@ function encReqForgottenTopic(
   if (version >= 13) {
     w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
   }
-  writeInt32s(w, req(d.partitions, [], "partitions"), flex);
+  writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), flex);
   if (flex) {
     w.uvarint(0);
   }
@@ -672,7 +680,7 @@ function encResponse(
   encResFetchableTopicResponseArray(
     w,
     version,
-    opt(d.responses, []),
+    opt(d.responses, EMPTY_ARRAY),
     false,
     "responses",
   );
@@ -685,7 +693,7 @@ function encResponse(
       encResNodeEndpointArray(
         w,
         version,
-        opt(d.nodeEndpoints, []),
+        opt(d.nodeEndpoints, EMPTY_ARRAY),
         false,
         "nodeEndpoints",
       );
@@ -739,7 +747,7 @@ function encResFetchableTopicResponse(
   encResPartitionDataArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -819,7 +827,7 @@ function encResPartitionData(
     encResAbortedTransactionArray(
       w,
       version,
-      opt(d.abortedTransactions, []),
+      opt(d.abortedTransactions, EMPTY_ARRAY),
       true,
       "abortedTransactions",
     );
@@ -843,7 +851,7 @@ function encResPartitionData(
       encResEpochEndOffsetField(
         w,
         version,
-        opt(d.divergingEpoch, {}),
+        opt(d.divergingEpoch, EMPTY_OBJECT),
         false,
         "divergingEpoch",
       );
@@ -855,7 +863,7 @@ function encResPartitionData(
       encResLeaderIdAndEpochField(
         w,
         version,
-        opt(d.currentLeader, {}),
+        opt(d.currentLeader, EMPTY_OBJECT),
         false,
         "currentLeader",
       );
@@ -867,7 +875,7 @@ function encResPartitionData(
       encResSnapshotIdField(
         w,
         version,
-        opt(d.snapshotId, {}),
+        opt(d.snapshotId, EMPTY_OBJECT),
         false,
         "snapshotId",
       );

@@ -5,7 +5,9 @@ import {
   atPath,
   badVersion,
   beginTagged,
+  EMPTY_ARRAY,
   EMPTY_BYTES,
+  EMPTY_OBJECT,
   encodeError,
   endTagged,
   isSet,
@@ -167,11 +169,11 @@ export const FetchSnapshot: Api<FetchSnapshotRequest, FetchSnapshotResponse> = {
     r.complete(`FetchSnapshotResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -182,7 +184,13 @@ function encRequest(
 ): void {
   w.int32(d.replicaId ?? -1);
   w.int32(d.maxBytes ?? 2147483647);
-  encReqTopicSnapshotArray(w, version, opt(d.topics, []), false, "topics");
+  encReqTopicSnapshotArray(
+    w,
+    version,
+    opt(d.topics, EMPTY_ARRAY),
+    false,
+    "topics",
+  );
   const t0 = isSet(d.clusterId, null);
   w.uvarint(t0 ? 1 : 0);
   if (t0) {
@@ -224,7 +232,7 @@ function encReqTopicSnapshot(
   encReqPartitionSnapshotArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -286,7 +294,13 @@ function encReqPartitionSnapshot(
 ): void {
   w.int32(d.partition ?? 0);
   w.int32(d.currentLeaderEpoch ?? 0);
-  encReqSnapshotIdField(w, version, opt(d.snapshotId, {}), false, "snapshotId");
+  encReqSnapshotIdField(
+    w,
+    version,
+    opt(d.snapshotId, EMPTY_OBJECT),
+    false,
+    "snapshotId",
+  );
   w.int64(d.position ?? 0);
   const t0 = version >= 1 && isSet(d.replicaDirectoryId, ZERO_UUID);
   w.uvarint(t0 ? 1 : 0);
@@ -412,7 +426,13 @@ function encResponse(
 ): void {
   w.int32(d.throttleTimeMs ?? 0);
   w.int16(d.errorCode ?? 0);
-  encResTopicSnapshotArray(w, version, opt(d.topics, []), false, "topics");
+  encResTopicSnapshotArray(
+    w,
+    version,
+    opt(d.topics, EMPTY_ARRAY),
+    false,
+    "topics",
+  );
   const t0 = version >= 1 && nonEmpty(d.nodeEndpoints);
   w.uvarint(t0 ? 1 : 0);
   if (t0) {
@@ -421,7 +441,7 @@ function encResponse(
     encResNodeEndpointArray(
       w,
       version,
-      opt(d.nodeEndpoints, []),
+      opt(d.nodeEndpoints, EMPTY_ARRAY),
       false,
       "nodeEndpoints",
     );
@@ -464,7 +484,7 @@ function encResTopicSnapshot(
   encResPartitionSnapshotArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -526,7 +546,13 @@ function encResPartitionSnapshot(
 ): void {
   w.int32(d.index ?? 0);
   w.int16(d.errorCode ?? 0);
-  encResSnapshotIdField(w, version, opt(d.snapshotId, {}), false, "snapshotId");
+  encResSnapshotIdField(
+    w,
+    version,
+    opt(d.snapshotId, EMPTY_OBJECT),
+    false,
+    "snapshotId",
+  );
   w.int64(d.size ?? 0);
   w.int64(d.position ?? 0);
   w.compactBytes(req(d.unalignedRecords, EMPTY_BYTES, "unalignedRecords"));
@@ -538,7 +564,7 @@ function encResPartitionSnapshot(
     encResLeaderIdAndEpochField(
       w,
       version,
-      opt(d.currentLeader, {}),
+      opt(d.currentLeader, EMPTY_OBJECT),
       false,
       "currentLeader",
     );

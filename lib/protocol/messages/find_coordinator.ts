@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -129,7 +130,7 @@ function encRequest(
   if (version >= 4) {
     writeStrings(
       w,
-      req(d.coordinatorKeys, [], "coordinatorKeys"),
+      req(d.coordinatorKeys, EMPTY_ARRAY, "coordinatorKeys"),
       true,
       "coordinatorKeys",
     );
@@ -180,7 +181,7 @@ function encResponse(
     encResCoordinatorArray(
       w,
       version,
-      opt(d.coordinators, []),
+      opt(d.coordinators, EMPTY_ARRAY),
       false,
       "coordinators",
     );

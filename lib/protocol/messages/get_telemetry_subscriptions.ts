@@ -3,6 +3,7 @@
 import type { Api, Encodable } from "../api.ts";
 import {
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   readInt8s,
   readStrings,
@@ -112,11 +113,11 @@ export const GetTelemetrySubscriptions: Api<
     r.complete(`GetTelemetrySubscriptionsResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -151,7 +152,7 @@ function encResponse(
   w.int32(d.subscriptionId ?? 0);
   writeInt8s(
     w,
-    req(d.acceptedCompressionTypes, [], "acceptedCompressionTypes"),
+    req(d.acceptedCompressionTypes, EMPTY_ARRAY, "acceptedCompressionTypes"),
     true,
   );
   w.int32(d.pushIntervalMs ?? 0);
@@ -159,7 +160,7 @@ function encResponse(
   w.bool(d.deltaTemporality ?? false);
   writeStrings(
     w,
-    req(d.requestedMetrics, [], "requestedMetrics"),
+    req(d.requestedMetrics, EMPTY_ARRAY, "requestedMetrics"),
     true,
     "requestedMetrics",
   );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -152,7 +153,7 @@ function encRequest(
   encReqAlterConfigsResourceArray(
     w,
     version,
-    opt(d.resources, []),
+    opt(d.resources, EMPTY_ARRAY),
     false,
     "resources",
   );
@@ -185,7 +186,13 @@ function encReqAlterConfigsResource(
   const flex = version >= 1;
   w.int8(d.resourceType ?? 0);
   writeString(w, req(d.resourceName, "", "resourceName"), flex);
-  encReqAlterableConfigArray(w, version, opt(d.configs, []), false, "configs");
+  encReqAlterableConfigArray(
+    w,
+    version,
+    opt(d.configs, EMPTY_ARRAY),
+    false,
+    "configs",
+  );
   if (flex) {
     w.uvarint(0);
   }
@@ -322,7 +329,7 @@ function encResponse(
   encResAlterConfigsResourceResponseArray(
     w,
     version,
-    opt(d.responses, []),
+    opt(d.responses, EMPTY_ARRAY),
     false,
     "responses",
   );

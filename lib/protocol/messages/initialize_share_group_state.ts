@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -133,11 +134,11 @@ export const InitializeShareGroupState: Api<
     r.complete(`InitializeShareGroupStateResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -153,7 +154,7 @@ function encRequest(
   encReqInitializeStateDataArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     false,
     "topics",
   );
@@ -181,7 +182,7 @@ function encReqInitializeStateData(
   encReqPartitionDataArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -309,7 +310,7 @@ function encResponse(
   encResInitializeStateResultArray(
     w,
     version,
-    opt(d.results, []),
+    opt(d.results, EMPTY_ARRAY),
     false,
     "results",
   );
@@ -336,7 +337,7 @@ function encResInitializeStateResult(
   encResPartitionResultArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   EMPTY_BYTES,
   encodeError,
   NullFieldError,
@@ -148,7 +149,7 @@ function encRequest(
   encReqJoinGroupRequestProtocolArray(
     w,
     version,
-    opt(d.protocols, []),
+    opt(d.protocols, EMPTY_ARRAY),
     false,
     "protocols",
   );
@@ -265,7 +266,7 @@ function encResponse(
   encResJoinGroupResponseMemberArray(
     w,
     version,
-    opt(d.members, []),
+    opt(d.members, EMPTY_ARRAY),
     false,
     "members",
   );

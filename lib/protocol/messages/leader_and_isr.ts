@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -185,7 +186,7 @@ function encRequest(
     encReqLeaderAndIsrPartitionStateArray(
       w,
       version,
-      opt(d.ungroupedPartitionStates, []),
+      opt(d.ungroupedPartitionStates, EMPTY_ARRAY),
       false,
       "ungroupedPartitionStates",
     );
@@ -194,7 +195,7 @@ function encRequest(
     encReqLeaderAndIsrTopicStateArray(
       w,
       version,
-      opt(d.topicStates, []),
+      opt(d.topicStates, EMPTY_ARRAY),
       false,
       "topicStates",
     );
@@ -202,7 +203,7 @@ function encRequest(
   encReqLeaderAndIsrLiveLeaderArray(
     w,
     version,
-    opt(d.liveLeaders, []),
+    opt(d.liveLeaders, EMPTY_ARRAY),
     false,
     "liveLeaders",
   );
@@ -246,7 +247,7 @@ function encReqLeaderAndIsrTopicState(
   encReqLeaderAndIsrPartitionStateArray(
     w,
     version,
-    opt(d.partitionStates, []),
+    opt(d.partitionStates, EMPTY_ARRAY),
     false,
     "partitionStates",
   );
@@ -386,14 +387,18 @@ function encReqLeaderAndIsrPartitionState(
   w.int32(d.controllerEpoch ?? 0);
   w.int32(d.leader ?? 0);
   w.int32(d.leaderEpoch ?? 0);
-  writeInt32s(w, req(d.isr, [], "isr"), flex);
+  writeInt32s(w, req(d.isr, EMPTY_ARRAY, "isr"), flex);
   w.int32(d.partitionEpoch ?? 0);
-  writeInt32s(w, req(d.replicas, [], "replicas"), flex);
+  writeInt32s(w, req(d.replicas, EMPTY_ARRAY, "replicas"), flex);
   if (version >= 3) {
-    writeInt32s(w, req(d.addingReplicas, [], "addingReplicas"), flex);
+    writeInt32s(w, req(d.addingReplicas, EMPTY_ARRAY, "addingReplicas"), flex);
   }
   if (version >= 3) {
-    writeInt32s(w, req(d.removingReplicas, [], "removingReplicas"), flex);
+    writeInt32s(
+      w,
+      req(d.removingReplicas, EMPTY_ARRAY, "removingReplicas"),
+      flex,
+    );
   }
   if (version >= 1) {
     w.bool(d.isNew ?? false);
@@ -481,7 +486,7 @@ function encResponse(
     encResLeaderAndIsrPartitionErrorArray(
       w,
       version,
-      opt(d.partitionErrors, []),
+      opt(d.partitionErrors, EMPTY_ARRAY),
       false,
       "partitionErrors",
     );
@@ -490,7 +495,7 @@ function encResponse(
     encResLeaderAndIsrTopicErrorArray(
       w,
       version,
-      opt(d.topics, []),
+      opt(d.topics, EMPTY_ARRAY),
       false,
       "topics",
     );
@@ -524,7 +529,7 @@ function encResLeaderAndIsrTopicError(
   encResLeaderAndIsrPartitionErrorArray(
     w,
     version,
-    opt(d.partitionErrors, []),
+    opt(d.partitionErrors, EMPTY_ARRAY),
     false,
     "partitionErrors",
   );

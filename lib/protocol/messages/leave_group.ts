@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -116,7 +117,13 @@ function encRequest(
     w.string(req(d.memberId, "", "memberId"));
   }
   if (version >= 3) {
-    encReqMemberIdentityArray(w, version, opt(d.members, []), false, "members");
+    encReqMemberIdentityArray(
+      w,
+      version,
+      opt(d.members, EMPTY_ARRAY),
+      false,
+      "members",
+    );
   }
   if (flex) {
     w.uvarint(0);
@@ -215,7 +222,13 @@ function encResponse(
   }
   w.int16(d.errorCode ?? 0);
   if (version >= 3) {
-    encResMemberResponseArray(w, version, opt(d.members, []), false, "members");
+    encResMemberResponseArray(
+      w,
+      version,
+      opt(d.members, EMPTY_ARRAY),
+      false,
+      "members",
+    );
   }
   if (flex) {
     w.uvarint(0);

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -103,11 +104,11 @@ export const ListClientMetricsResources: Api<
     r.complete(`ListClientMetricsResourcesResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -141,7 +142,7 @@ function encResponse(
   encResClientMetricsResourceArray(
     w,
     version,
-    opt(d.clientMetricsResources, []),
+    opt(d.clientMetricsResources, EMPTY_ARRAY),
     false,
     "clientMetricsResources",
   );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -106,13 +107,18 @@ function encRequest(
   if (version >= 4) {
     writeStrings(
       w,
-      req(d.statesFilter, [], "statesFilter"),
+      req(d.statesFilter, EMPTY_ARRAY, "statesFilter"),
       true,
       "statesFilter",
     );
   }
   if (version >= 5) {
-    writeStrings(w, req(d.typesFilter, [], "typesFilter"), true, "typesFilter");
+    writeStrings(
+      w,
+      req(d.typesFilter, EMPTY_ARRAY, "typesFilter"),
+      true,
+      "typesFilter",
+    );
   }
   if (flex) {
     w.uvarint(0);
@@ -141,7 +147,13 @@ function encResponse(
     w.int32(d.throttleTimeMs ?? 0);
   }
   w.int16(d.errorCode ?? 0);
-  encResListedGroupArray(w, version, opt(d.groups, []), false, "groups");
+  encResListedGroupArray(
+    w,
+    version,
+    opt(d.groups, EMPTY_ARRAY),
+    false,
+    "groups",
+  );
   if (flex) {
     w.uvarint(0);
   }

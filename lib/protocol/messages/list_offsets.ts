@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -141,7 +142,13 @@ function encRequest(
   if (version >= 2) {
     w.int8(d.isolationLevel ?? 0);
   }
-  encReqListOffsetsTopicArray(w, version, opt(d.topics, []), false, "topics");
+  encReqListOffsetsTopicArray(
+    w,
+    version,
+    opt(d.topics, EMPTY_ARRAY),
+    false,
+    "topics",
+  );
   if (version >= 10) {
     w.int32(d.timeoutMs ?? 0);
   }
@@ -174,7 +181,7 @@ function encReqListOffsetsTopic(
   encReqListOffsetsPartitionArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -321,7 +328,7 @@ function encResponse(
   encResListOffsetsTopicResponseArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     false,
     "topics",
   );
@@ -352,7 +359,7 @@ function encResListOffsetsTopicResponse(
   encResListOffsetsPartitionResponseArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -421,7 +428,11 @@ function encResListOffsetsPartitionResponse(
   w.int32(d.partitionIndex ?? 0);
   w.int16(d.errorCode ?? 0);
   if (version <= 0) {
-    writeInt64s(w, req(d.oldStyleOffsets, [], "oldStyleOffsets"), false);
+    writeInt64s(
+      w,
+      req(d.oldStyleOffsets, EMPTY_ARRAY, "oldStyleOffsets"),
+      false,
+    );
   }
   if (version >= 1) {
     w.int64(d.timestamp ?? -1);

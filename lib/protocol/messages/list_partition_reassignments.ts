@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -134,11 +135,11 @@ export const ListPartitionReassignments: Api<
     r.complete(`ListPartitionReassignmentsResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -179,7 +180,11 @@ function encReqListPartitionReassignmentsTopics(
   d: Encodable<ReqListPartitionReassignmentsTopics>,
 ): void {
   w.compactString(req(d.name, "", "name"));
-  writeInt32s(w, req(d.partitionIndexes, [], "partitionIndexes"), true);
+  writeInt32s(
+    w,
+    req(d.partitionIndexes, EMPTY_ARRAY, "partitionIndexes"),
+    true,
+  );
   w.uvarint(0);
 }
 
@@ -248,7 +253,7 @@ function encResponse(
   encResOngoingTopicReassignmentArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     false,
     "topics",
   );
@@ -278,7 +283,7 @@ function encResOngoingTopicReassignment(
   encResOngoingPartitionReassignmentArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -339,9 +344,13 @@ function encResOngoingPartitionReassignment(
   d: Encodable<ResOngoingPartitionReassignment>,
 ): void {
   w.int32(d.partitionIndex ?? 0);
-  writeInt32s(w, req(d.replicas, [], "replicas"), true);
-  writeInt32s(w, req(d.addingReplicas, [], "addingReplicas"), true);
-  writeInt32s(w, req(d.removingReplicas, [], "removingReplicas"), true);
+  writeInt32s(w, req(d.replicas, EMPTY_ARRAY, "replicas"), true);
+  writeInt32s(w, req(d.addingReplicas, EMPTY_ARRAY, "addingReplicas"), true);
+  writeInt32s(
+    w,
+    req(d.removingReplicas, EMPTY_ARRAY, "removingReplicas"),
+    true,
+  );
   w.uvarint(0);
 }
 

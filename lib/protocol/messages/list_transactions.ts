@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -94,11 +95,11 @@ export const ListTransactions: Api<
     r.complete(`ListTransactionsResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -109,11 +110,15 @@ function encRequest(
 ): void {
   writeStrings(
     w,
-    req(d.stateFilters, [], "stateFilters"),
+    req(d.stateFilters, EMPTY_ARRAY, "stateFilters"),
     true,
     "stateFilters",
   );
-  writeInt64s(w, req(d.producerIdFilters, [], "producerIdFilters"), true);
+  writeInt64s(
+    w,
+    req(d.producerIdFilters, EMPTY_ARRAY, "producerIdFilters"),
+    true,
+  );
   if (version >= 1) {
     w.int64(d.durationFilter ?? -1);
   }
@@ -139,14 +144,14 @@ function encResponse(
   w.int16(d.errorCode ?? 0);
   writeStrings(
     w,
-    req(d.unknownStateFilters, [], "unknownStateFilters"),
+    req(d.unknownStateFilters, EMPTY_ARRAY, "unknownStateFilters"),
     true,
     "unknownStateFilters",
   );
   encResTransactionStateArray(
     w,
     version,
-    opt(d.transactionStates, []),
+    opt(d.transactionStates, EMPTY_ARRAY),
     false,
     "transactionStates",
   );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -160,7 +161,7 @@ function encRequest(
   encReqMetadataRequestTopicArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     version >= 1,
     "topics",
   );
@@ -272,7 +273,7 @@ function encResponse(
   encResMetadataResponseBrokerArray(
     w,
     version,
-    opt(d.brokers, []),
+    opt(d.brokers, EMPTY_ARRAY),
     false,
     "brokers",
   );
@@ -285,7 +286,7 @@ function encResponse(
   encResMetadataResponseTopicArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     false,
     "topics",
   );
@@ -402,7 +403,7 @@ function encResMetadataResponseTopic(
   encResMetadataResponsePartitionArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -481,10 +482,14 @@ function encResMetadataResponsePartition(
   if (version >= 7) {
     w.int32(d.leaderEpoch ?? -1);
   }
-  writeInt32s(w, req(d.replicaNodes, [], "replicaNodes"), flex);
-  writeInt32s(w, req(d.isrNodes, [], "isrNodes"), flex);
+  writeInt32s(w, req(d.replicaNodes, EMPTY_ARRAY, "replicaNodes"), flex);
+  writeInt32s(w, req(d.isrNodes, EMPTY_ARRAY, "isrNodes"), flex);
   if (version >= 5) {
-    writeInt32s(w, req(d.offlineReplicas, [], "offlineReplicas"), flex);
+    writeInt32s(
+      w,
+      req(d.offlineReplicas, EMPTY_ARRAY, "offlineReplicas"),
+      flex,
+    );
   }
   if (flex) {
     w.uvarint(0);

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -119,7 +120,7 @@ function encRequest(
   encReqOffsetDeleteRequestTopicArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     false,
     "topics",
   );
@@ -141,7 +142,7 @@ function encReqOffsetDeleteRequestTopic(
   encReqOffsetDeleteRequestPartitionArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -256,7 +257,7 @@ function encResponse(
   encResOffsetDeleteResponseTopicArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     false,
     "topics",
   );
@@ -279,7 +280,7 @@ function encResOffsetDeleteResponseTopic(
   encResOffsetDeleteResponsePartitionArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -186,7 +187,7 @@ function encRequest(
     encReqOffsetFetchRequestTopicArray(
       w,
       version,
-      opt(d.topics, []),
+      opt(d.topics, EMPTY_ARRAY),
       version >= 2,
       "topics",
     );
@@ -195,7 +196,7 @@ function encRequest(
     encReqOffsetFetchRequestGroupArray(
       w,
       version,
-      opt(d.groups, []),
+      opt(d.groups, EMPTY_ARRAY),
       false,
       "groups",
     );
@@ -231,7 +232,11 @@ function encReqOffsetFetchRequestTopic(
 ): void {
   const flex = version >= 6;
   writeString(w, req(d.name, "", "name"), flex);
-  writeInt32s(w, req(d.partitionIndexes, [], "partitionIndexes"), flex);
+  writeInt32s(
+    w,
+    req(d.partitionIndexes, EMPTY_ARRAY, "partitionIndexes"),
+    flex,
+  );
   if (flex) {
     w.uvarint(0);
   }
@@ -303,7 +308,7 @@ function encReqOffsetFetchRequestGroup(
   encReqOffsetFetchRequestTopicsArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     true,
     "topics",
   );
@@ -366,7 +371,11 @@ function encReqOffsetFetchRequestTopics(
   d: Encodable<OffsetFetchRequestTopics>,
 ): void {
   w.compactString(req(d.name, "", "name"));
-  writeInt32s(w, req(d.partitionIndexes, [], "partitionIndexes"), true);
+  writeInt32s(
+    w,
+    req(d.partitionIndexes, EMPTY_ARRAY, "partitionIndexes"),
+    true,
+  );
   w.uvarint(0);
 }
 
@@ -431,7 +440,7 @@ function encResponse(
     encResOffsetFetchResponseTopicArray(
       w,
       version,
-      opt(d.topics, []),
+      opt(d.topics, EMPTY_ARRAY),
       false,
       "topics",
     );
@@ -443,7 +452,7 @@ function encResponse(
     encResOffsetFetchResponseGroupArray(
       w,
       version,
-      opt(d.groups, []),
+      opt(d.groups, EMPTY_ARRAY),
       false,
       "groups",
     );
@@ -477,7 +486,7 @@ function encResOffsetFetchResponseTopic(
   encResOffsetFetchResponsePartitionArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -618,7 +627,7 @@ function encResOffsetFetchResponseGroup(
   encResOffsetFetchResponseTopicsArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     false,
     "topics",
   );
@@ -684,7 +693,7 @@ function encResOffsetFetchResponseTopics(
   encResOffsetFetchResponsePartitionsArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -139,7 +140,7 @@ function encRequest(
   encReqOffsetForLeaderTopicArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     false,
     "topics",
   );
@@ -173,7 +174,7 @@ function encReqOffsetForLeaderTopic(
   encReqOffsetForLeaderPartitionArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -316,7 +317,7 @@ function encResponse(
   encResOffsetForLeaderTopicResultArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     false,
     "topics",
   );
@@ -350,7 +351,7 @@ function encResOffsetForLeaderTopicResult(
   encResEpochEndOffsetArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );

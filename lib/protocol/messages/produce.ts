@@ -5,6 +5,8 @@ import {
   atPath,
   badVersion,
   beginTagged,
+  EMPTY_ARRAY,
+  EMPTY_OBJECT,
   encodeError,
   endTagged,
   isSet,
@@ -179,7 +181,7 @@ function encRequest(
   encReqTopicProduceDataArray(
     w,
     version,
-    opt(d.topicData, []),
+    opt(d.topicData, EMPTY_ARRAY),
     false,
     "topicData",
   );
@@ -212,7 +214,7 @@ function encReqTopicProduceData(
   encReqPartitionProduceDataArray(
     w,
     version,
-    opt(d.partitionData, []),
+    opt(d.partitionData, EMPTY_ARRAY),
     false,
     "partitionData",
   );
@@ -345,7 +347,7 @@ function encResponse(
   encResTopicProduceResponseArray(
     w,
     version,
-    opt(d.responses, []),
+    opt(d.responses, EMPTY_ARRAY),
     false,
     "responses",
   );
@@ -361,7 +363,7 @@ function encResponse(
       encResNodeEndpointArray(
         w,
         version,
-        opt(d.nodeEndpoints, []),
+        opt(d.nodeEndpoints, EMPTY_ARRAY),
         false,
         "nodeEndpoints",
       );
@@ -408,7 +410,7 @@ function encResTopicProduceResponse(
   encResPartitionProduceResponseArray(
     w,
     version,
-    opt(d.partitionResponses, []),
+    opt(d.partitionResponses, EMPTY_ARRAY),
     false,
     "partitionResponses",
   );
@@ -487,7 +489,7 @@ function encResPartitionProduceResponse(
     encResBatchIndexAndErrorMessageArray(
       w,
       version,
-      opt(d.recordErrors, []),
+      opt(d.recordErrors, EMPTY_ARRAY),
       false,
       "recordErrors",
     );
@@ -505,7 +507,7 @@ function encResPartitionProduceResponse(
       encResLeaderIdAndEpochField(
         w,
         version,
-        opt(d.currentLeader, {}),
+        opt(d.currentLeader, EMPTY_OBJECT),
         false,
         "currentLeader",
       );

@@ -76,11 +76,11 @@ export const PushTelemetry: Api<PushTelemetryRequest, PushTelemetryResponse> = {
     r.complete(`PushTelemetryResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -125,11 +126,11 @@ export const ReadShareGroupState: Api<
     r.complete(`ReadShareGroupStateResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -139,7 +140,13 @@ function encRequest(
   d: Encodable<ReadShareGroupStateRequest>,
 ): void {
   w.compactString(req(d.groupId, "", "groupId"));
-  encReqReadStateDataArray(w, version, opt(d.topics, []), false, "topics");
+  encReqReadStateDataArray(
+    w,
+    version,
+    opt(d.topics, EMPTY_ARRAY),
+    false,
+    "topics",
+  );
   w.uvarint(0);
 }
 
@@ -164,7 +171,7 @@ function encReqReadStateData(
   encReqPartitionDataArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -282,7 +289,13 @@ function encResponse(
   version: number,
   d: Encodable<ReadShareGroupStateResponse>,
 ): void {
-  encResReadStateResultArray(w, version, opt(d.results, []), false, "results");
+  encResReadStateResultArray(
+    w,
+    version,
+    opt(d.results, EMPTY_ARRAY),
+    false,
+    "results",
+  );
   w.uvarint(0);
 }
 
@@ -306,7 +319,7 @@ function encResReadStateResult(
   encResPartitionResultArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -374,7 +387,7 @@ function encResPartitionResult(
   encResStateBatchArray(
     w,
     version,
-    opt(d.stateBatches, []),
+    opt(d.stateBatches, EMPTY_ARRAY),
     false,
     "stateBatches",
   );

@@ -3,6 +3,7 @@
 import type { Api, Encodable } from "../api.ts";
 import {
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   readStrings,
   req,
@@ -95,7 +96,12 @@ function encResponse(
   d: Encodable<SaslHandshakeResponse>,
 ): void {
   w.int16(d.errorCode ?? 0);
-  writeStrings(w, req(d.mechanisms, [], "mechanisms"), false, "mechanisms");
+  writeStrings(
+    w,
+    req(d.mechanisms, EMPTY_ARRAY, "mechanisms"),
+    false,
+    "mechanisms",
+  );
 }
 
 function decResponse(r: ByteReader, _version: number): SaslHandshakeResponse {

@@ -4,6 +4,8 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
+  EMPTY_OBJECT,
   encodeError,
   NullFieldError,
   opt,
@@ -153,11 +155,11 @@ export const ShareAcknowledge: Api<
     r.complete(`ShareAcknowledgeResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -169,7 +171,13 @@ function encRequest(
   w.compactString(d.groupId ?? null);
   w.compactString(opt(d.memberId, ""));
   w.int32(d.shareSessionEpoch ?? 0);
-  encReqAcknowledgeTopicArray(w, version, opt(d.topics, []), false, "topics");
+  encReqAcknowledgeTopicArray(
+    w,
+    version,
+    opt(d.topics, EMPTY_ARRAY),
+    false,
+    "topics",
+  );
   w.uvarint(0);
 }
 
@@ -193,7 +201,7 @@ function encReqAcknowledgeTopic(
   encReqAcknowledgePartitionArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -257,7 +265,7 @@ function encReqAcknowledgePartition(
   encReqAcknowledgementBatchArray(
     w,
     version,
-    opt(d.acknowledgementBatches, []),
+    opt(d.acknowledgementBatches, EMPTY_ARRAY),
     false,
     "acknowledgementBatches",
   );
@@ -319,7 +327,7 @@ function encReqAcknowledgementBatch(
 ): void {
   w.int64(d.firstOffset ?? 0);
   w.int64(d.lastOffset ?? 0);
-  writeInt8s(w, req(d.acknowledgeTypes, [], "acknowledgeTypes"), true);
+  writeInt8s(w, req(d.acknowledgeTypes, EMPTY_ARRAY, "acknowledgeTypes"), true);
   w.uvarint(0);
 }
 
@@ -386,14 +394,14 @@ function encResponse(
   encResShareAcknowledgeTopicResponseArray(
     w,
     version,
-    opt(d.responses, []),
+    opt(d.responses, EMPTY_ARRAY),
     false,
     "responses",
   );
   encResNodeEndpointArray(
     w,
     version,
-    opt(d.nodeEndpoints, []),
+    opt(d.nodeEndpoints, EMPTY_ARRAY),
     false,
     "nodeEndpoints",
   );
@@ -421,7 +429,7 @@ function encResShareAcknowledgeTopicResponse(
   encResPartitionDataArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -487,7 +495,7 @@ function encResPartitionData(
   encResLeaderIdAndEpochField(
     w,
     version,
-    opt(d.currentLeader, {}),
+    opt(d.currentLeader, EMPTY_OBJECT),
     false,
     "currentLeader",
   );

@@ -4,6 +4,8 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
+  EMPTY_OBJECT,
   encodeError,
   NullFieldError,
   opt,
@@ -188,11 +190,11 @@ export const ShareFetch: Api<ShareFetchRequest, ShareFetchResponse> = {
     r.complete(`ShareFetchResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -207,11 +209,17 @@ function encRequest(
   w.int32(d.maxWaitMs ?? 0);
   w.int32(d.minBytes ?? 0);
   w.int32(d.maxBytes ?? 2147483647);
-  encReqFetchTopicArray(w, version, opt(d.topics, []), false, "topics");
+  encReqFetchTopicArray(
+    w,
+    version,
+    opt(d.topics, EMPTY_ARRAY),
+    false,
+    "topics",
+  );
   encReqForgottenTopicArray(
     w,
     version,
-    opt(d.forgottenTopicsData, []),
+    opt(d.forgottenTopicsData, EMPTY_ARRAY),
     false,
     "forgottenTopicsData",
   );
@@ -242,7 +250,7 @@ function encReqFetchTopic(
   encReqFetchPartitionArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -307,7 +315,7 @@ function encReqFetchPartition(
   encReqAcknowledgementBatchArray(
     w,
     version,
-    opt(d.acknowledgementBatches, []),
+    opt(d.acknowledgementBatches, EMPTY_ARRAY),
     false,
     "acknowledgementBatches",
   );
@@ -370,7 +378,7 @@ function encReqAcknowledgementBatch(
 ): void {
   w.int64(d.firstOffset ?? 0);
   w.int64(d.lastOffset ?? 0);
-  writeInt8s(w, req(d.acknowledgeTypes, [], "acknowledgeTypes"), true);
+  writeInt8s(w, req(d.acknowledgeTypes, EMPTY_ARRAY, "acknowledgeTypes"), true);
   w.uvarint(0);
 }
 
@@ -429,7 +437,7 @@ function encReqForgottenTopic(
   d: Encodable<ShareFetchRequestForgottenTopic>,
 ): void {
   w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  writeInt32s(w, req(d.partitions, [], "partitions"), true);
+  writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), true);
   w.uvarint(0);
 }
 
@@ -492,14 +500,14 @@ function encResponse(
   encResShareFetchableTopicResponseArray(
     w,
     version,
-    opt(d.responses, []),
+    opt(d.responses, EMPTY_ARRAY),
     false,
     "responses",
   );
   encResNodeEndpointArray(
     w,
     version,
-    opt(d.nodeEndpoints, []),
+    opt(d.nodeEndpoints, EMPTY_ARRAY),
     false,
     "nodeEndpoints",
   );
@@ -527,7 +535,7 @@ function encResShareFetchableTopicResponse(
   encResPartitionDataArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -595,7 +603,7 @@ function encResPartitionData(
   encResLeaderIdAndEpochField(
     w,
     version,
-    opt(d.currentLeader, {}),
+    opt(d.currentLeader, EMPTY_OBJECT),
     false,
     "currentLeader",
   );
@@ -603,7 +611,7 @@ function encResPartitionData(
   encResAcquiredRecordsArray(
     w,
     version,
-    opt(d.acquiredRecords, []),
+    opt(d.acquiredRecords, EMPTY_ARRAY),
     false,
     "acquiredRecords",
   );

@@ -4,6 +4,8 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
+  EMPTY_OBJECT,
   encodeError,
   NullFieldError,
   opt,
@@ -135,11 +137,11 @@ export const ShareGroupDescribe: Api<
     r.complete(`ShareGroupDescribeResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -148,7 +150,7 @@ function encRequest(
   _version: number,
   d: Encodable<ShareGroupDescribeRequest>,
 ): void {
-  writeStrings(w, req(d.groupIds, [], "groupIds"), true, "groupIds");
+  writeStrings(w, req(d.groupIds, EMPTY_ARRAY, "groupIds"), true, "groupIds");
   w.bool(d.includeAuthorizedOperations ?? false);
   w.uvarint(0);
 }
@@ -171,7 +173,13 @@ function encResponse(
   d: Encodable<ShareGroupDescribeResponse>,
 ): void {
   w.int32(d.throttleTimeMs ?? 0);
-  encResDescribedGroupArray(w, version, opt(d.groups, []), false, "groups");
+  encResDescribedGroupArray(
+    w,
+    version,
+    opt(d.groups, EMPTY_ARRAY),
+    false,
+    "groups",
+  );
   w.uvarint(0);
 }
 
@@ -199,7 +207,7 @@ function encResDescribedGroup(
   w.int32(d.groupEpoch ?? 0);
   w.int32(d.assignmentEpoch ?? 0);
   w.compactString(req(d.assignorName, "", "assignorName"));
-  encResMemberArray(w, version, opt(d.members, []), false, "members");
+  encResMemberArray(w, version, opt(d.members, EMPTY_ARRAY), false, "members");
   w.int32(d.authorizedOperations ?? -2147483648);
   w.uvarint(0);
 }
@@ -271,11 +279,17 @@ function encResMember(
   w.compactString(req(d.clientHost, "", "clientHost"));
   writeStrings(
     w,
-    req(d.subscribedTopicNames, [], "subscribedTopicNames"),
+    req(d.subscribedTopicNames, EMPTY_ARRAY, "subscribedTopicNames"),
     true,
     "subscribedTopicNames",
   );
-  encResAssignmentField(w, version, opt(d.assignment, {}), false, "assignment");
+  encResAssignmentField(
+    w,
+    version,
+    opt(d.assignment, EMPTY_OBJECT),
+    false,
+    "assignment",
+  );
   w.uvarint(0);
 }
 
@@ -339,7 +353,7 @@ function encResTopicPartitions(
 ): void {
   w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
   w.compactString(req(d.topicName, "", "topicName"));
-  writeInt32s(w, req(d.partitions, [], "partitions"), true);
+  writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), true);
   w.uvarint(0);
 }
 
@@ -400,7 +414,7 @@ function encResAssignment(
   encResTopicPartitionsArray(
     w,
     version,
-    opt(d.topicPartitions, []),
+    opt(d.topicPartitions, EMPTY_ARRAY),
     false,
     "topicPartitions",
   );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -109,11 +110,11 @@ export const ShareGroupHeartbeat: Api<
     r.complete(`ShareGroupHeartbeatResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -185,7 +186,7 @@ function encResAssignment(
   encResTopicPartitionsArray(
     w,
     version,
-    opt(d.topicPartitions, []),
+    opt(d.topicPartitions, EMPTY_ARRAY),
     false,
     "topicPartitions",
   );
@@ -229,7 +230,7 @@ function encResTopicPartitions(
   d: Encodable<ShareGroupHeartbeatResponseTopicPartitions>,
 ): void {
   w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  writeInt32s(w, req(d.partitions, [], "partitions"), true);
+  writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), true);
   w.uvarint(0);
 }
 

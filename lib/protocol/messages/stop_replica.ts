@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -160,7 +161,7 @@ function encRequest(
     encReqStopReplicaPartitionV0Array(
       w,
       version,
-      opt(d.ungroupedPartitions, []),
+      opt(d.ungroupedPartitions, EMPTY_ARRAY),
       false,
       "ungroupedPartitions",
     );
@@ -169,7 +170,7 @@ function encRequest(
     encReqStopReplicaTopicV1Array(
       w,
       version,
-      opt(d.topics, []),
+      opt(d.topics, EMPTY_ARRAY),
       false,
       "topics",
     );
@@ -178,7 +179,7 @@ function encRequest(
     encReqStopReplicaTopicStateArray(
       w,
       version,
-      opt(d.topicStates, []),
+      opt(d.topicStates, EMPTY_ARRAY),
       false,
       "topicStates",
     );
@@ -274,7 +275,11 @@ function encReqStopReplicaTopicV1(
 ): void {
   const flex = version >= 2;
   writeString(w, req(d.name, "", "name"), flex);
-  writeInt32s(w, req(d.partitionIndexes, [], "partitionIndexes"), flex);
+  writeInt32s(
+    w,
+    req(d.partitionIndexes, EMPTY_ARRAY, "partitionIndexes"),
+    flex,
+  );
   if (flex) {
     w.uvarint(0);
   }
@@ -340,7 +345,7 @@ function encReqStopReplicaTopicState(
   encReqStopReplicaPartitionStateArray(
     w,
     version,
-    opt(d.partitionStates, []),
+    opt(d.partitionStates, EMPTY_ARRAY),
     false,
     "partitionStates",
   );
@@ -465,7 +470,7 @@ function encResponse(
   encResStopReplicaPartitionErrorArray(
     w,
     version,
-    opt(d.partitionErrors, []),
+    opt(d.partitionErrors, EMPTY_ARRAY),
     false,
     "partitionErrors",
   );

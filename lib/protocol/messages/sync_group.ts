@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   EMPTY_BYTES,
   encodeError,
   NullFieldError,
@@ -129,7 +130,7 @@ function encRequest(
   encReqSyncGroupRequestAssignmentArray(
     w,
     version,
-    opt(d.assignments, []),
+    opt(d.assignments, EMPTY_ARRAY),
     false,
     "assignments",
   );

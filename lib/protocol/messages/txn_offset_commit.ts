@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -154,7 +155,7 @@ function encRequest(
   encReqTxnOffsetCommitRequestTopicArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     false,
     "topics",
   );
@@ -191,7 +192,7 @@ function encReqTxnOffsetCommitRequestTopic(
   encReqTxnOffsetCommitRequestPartitionArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -331,7 +332,7 @@ function encResponse(
   encResTxnOffsetCommitResponseTopicArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     false,
     "topics",
   );
@@ -362,7 +363,7 @@ function encResTxnOffsetCommitResponseTopic(
   encResTxnOffsetCommitResponsePartitionArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );

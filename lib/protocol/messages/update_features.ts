@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -102,11 +103,11 @@ export const UpdateFeatures: Api<
     r.complete(`UpdateFeaturesResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -119,7 +120,7 @@ function encRequest(
   encReqFeatureUpdateKeyArray(
     w,
     version,
-    opt(d.featureUpdates, []),
+    opt(d.featureUpdates, EMPTY_ARRAY),
     false,
     "featureUpdates",
   );
@@ -217,7 +218,7 @@ function encResponse(
     encResUpdatableFeatureResultArray(
       w,
       version,
-      opt(d.results, []),
+      opt(d.results, EMPTY_ARRAY),
       false,
       "results",
     );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   isSet,
   NullFieldError,
@@ -177,7 +178,7 @@ function encRequest(
     encReqUpdateMetadataPartitionStateArray(
       w,
       version,
-      opt(d.ungroupedPartitionStates, []),
+      opt(d.ungroupedPartitionStates, EMPTY_ARRAY),
       false,
       "ungroupedPartitionStates",
     );
@@ -186,7 +187,7 @@ function encRequest(
     encReqUpdateMetadataTopicStateArray(
       w,
       version,
-      opt(d.topicStates, []),
+      opt(d.topicStates, EMPTY_ARRAY),
       false,
       "topicStates",
     );
@@ -194,7 +195,7 @@ function encRequest(
   encReqUpdateMetadataBrokerArray(
     w,
     version,
-    opt(d.liveBrokers, []),
+    opt(d.liveBrokers, EMPTY_ARRAY),
     false,
     "liveBrokers",
   );
@@ -259,7 +260,7 @@ function encReqUpdateMetadataTopicState(
   encReqUpdateMetadataPartitionStateArray(
     w,
     version,
-    opt(d.partitionStates, []),
+    opt(d.partitionStates, EMPTY_ARRAY),
     false,
     "partitionStates",
   );
@@ -337,7 +338,7 @@ function encReqUpdateMetadataBroker(
     encReqUpdateMetadataEndpointArray(
       w,
       version,
-      opt(d.endpoints, []),
+      opt(d.endpoints, EMPTY_ARRAY),
       false,
       "endpoints",
     );
@@ -489,11 +490,15 @@ function encReqUpdateMetadataPartitionState(
   w.int32(d.controllerEpoch ?? 0);
   w.int32(d.leader ?? 0);
   w.int32(d.leaderEpoch ?? 0);
-  writeInt32s(w, req(d.isr, [], "isr"), flex);
+  writeInt32s(w, req(d.isr, EMPTY_ARRAY, "isr"), flex);
   w.int32(d.zkVersion ?? 0);
-  writeInt32s(w, req(d.replicas, [], "replicas"), flex);
+  writeInt32s(w, req(d.replicas, EMPTY_ARRAY, "replicas"), flex);
   if (version >= 4) {
-    writeInt32s(w, req(d.offlineReplicas, [], "offlineReplicas"), flex);
+    writeInt32s(
+      w,
+      req(d.offlineReplicas, EMPTY_ARRAY, "offlineReplicas"),
+      flex,
+    );
   }
   if (flex) {
     w.uvarint(0);

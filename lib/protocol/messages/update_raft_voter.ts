@@ -5,6 +5,8 @@ import {
   atPath,
   badVersion,
   beginTagged,
+  EMPTY_ARRAY,
+  EMPTY_OBJECT,
   encodeError,
   endTagged,
   isSet,
@@ -118,11 +120,11 @@ export const UpdateRaftVoter: Api<
     r.complete(`UpdateRaftVoterResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -135,11 +137,17 @@ function encRequest(
   w.int32(d.currentLeaderEpoch ?? 0);
   w.int32(d.voterId ?? 0);
   w.uuid(req(d.voterDirectoryId, ZERO_UUID, "voterDirectoryId"));
-  encReqListenerArray(w, version, opt(d.listeners, []), false, "listeners");
+  encReqListenerArray(
+    w,
+    version,
+    opt(d.listeners, EMPTY_ARRAY),
+    false,
+    "listeners",
+  );
   encReqKRaftVersionFeatureField(
     w,
     version,
-    opt(d.kRaftVersionFeature, {}),
+    opt(d.kRaftVersionFeature, EMPTY_OBJECT),
     false,
     "kRaftVersionFeature",
   );
@@ -276,7 +284,7 @@ function encResponse(
     encResCurrentLeaderField(
       w,
       version,
-      opt(d.currentLeader, {}),
+      opt(d.currentLeader, EMPTY_OBJECT),
       false,
       "currentLeader",
     );

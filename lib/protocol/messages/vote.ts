@@ -5,6 +5,7 @@ import {
   atPath,
   badVersion,
   beginTagged,
+  EMPTY_ARRAY,
   encodeError,
   endTagged,
   nonEmpty,
@@ -137,11 +138,11 @@ export const Vote: Api<VoteRequest, VoteResponse> = {
     r.complete(`VoteResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -154,7 +155,7 @@ function encRequest(
   if (version >= 1) {
     w.int32(d.voterId ?? -1);
   }
-  encReqTopicDataArray(w, version, opt(d.topics, []), false, "topics");
+  encReqTopicDataArray(w, version, opt(d.topics, EMPTY_ARRAY), false, "topics");
   w.uvarint(0);
 }
 
@@ -177,7 +178,7 @@ function encReqTopicData(
   encReqPartitionDataArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -307,7 +308,7 @@ function encResponse(
   d: Encodable<VoteResponse>,
 ): void {
   w.int16(d.errorCode ?? 0);
-  encResTopicDataArray(w, version, opt(d.topics, []), false, "topics");
+  encResTopicDataArray(w, version, opt(d.topics, EMPTY_ARRAY), false, "topics");
   const t0 = version >= 1 && nonEmpty(d.nodeEndpoints);
   w.uvarint(t0 ? 1 : 0);
   if (t0) {
@@ -316,7 +317,7 @@ function encResponse(
     encResNodeEndpointArray(
       w,
       version,
-      opt(d.nodeEndpoints, []),
+      opt(d.nodeEndpoints, EMPTY_ARRAY),
       false,
       "nodeEndpoints",
     );
@@ -358,7 +359,7 @@ function encResTopicData(
   encResPartitionDataArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );

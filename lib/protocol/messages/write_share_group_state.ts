@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -125,11 +126,11 @@ export const WriteShareGroupState: Api<
     r.complete(`WriteShareGroupStateResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 0 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 0 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -139,7 +140,13 @@ function encRequest(
   d: Encodable<WriteShareGroupStateRequest>,
 ): void {
   w.compactString(req(d.groupId, "", "groupId"));
-  encReqWriteStateDataArray(w, version, opt(d.topics, []), false, "topics");
+  encReqWriteStateDataArray(
+    w,
+    version,
+    opt(d.topics, EMPTY_ARRAY),
+    false,
+    "topics",
+  );
   w.uvarint(0);
 }
 
@@ -164,7 +171,7 @@ function encReqWriteStateData(
   encReqPartitionDataArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );
@@ -231,7 +238,7 @@ function encReqPartitionData(
   encReqStateBatchArray(
     w,
     version,
-    opt(d.stateBatches, []),
+    opt(d.stateBatches, EMPTY_ARRAY),
     false,
     "stateBatches",
   );
@@ -356,7 +363,13 @@ function encResponse(
   version: number,
   d: Encodable<WriteShareGroupStateResponse>,
 ): void {
-  encResWriteStateResultArray(w, version, opt(d.results, []), false, "results");
+  encResWriteStateResultArray(
+    w,
+    version,
+    opt(d.results, EMPTY_ARRAY),
+    false,
+    "results",
+  );
   w.uvarint(0);
 }
 
@@ -380,7 +393,7 @@ function encResWriteStateResult(
   encResPartitionResultArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );

@@ -4,6 +4,7 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
+  EMPTY_ARRAY,
   encodeError,
   NullFieldError,
   opt,
@@ -137,7 +138,7 @@ function encRequest(
   encReqWritableTxnMarkerArray(
     w,
     version,
-    opt(d.markers, []),
+    opt(d.markers, EMPTY_ARRAY),
     false,
     "markers",
   );
@@ -169,7 +170,7 @@ function encReqWritableTxnMarker(
   encReqWritableTxnMarkerTopicArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     false,
     "topics",
   );
@@ -240,7 +241,11 @@ function encReqWritableTxnMarkerTopic(
 ): void {
   const flex = version >= 1;
   writeString(w, req(d.name, "", "name"), flex);
-  writeInt32s(w, req(d.partitionIndexes, [], "partitionIndexes"), flex);
+  writeInt32s(
+    w,
+    req(d.partitionIndexes, EMPTY_ARRAY, "partitionIndexes"),
+    flex,
+  );
   if (flex) {
     w.uvarint(0);
   }
@@ -315,7 +320,7 @@ function encResponse(
   encResWritableTxnMarkerResultArray(
     w,
     version,
-    opt(d.markers, []),
+    opt(d.markers, EMPTY_ARRAY),
     false,
     "markers",
   );
@@ -345,7 +350,7 @@ function encResWritableTxnMarkerResult(
   encResWritableTxnMarkerTopicResultArray(
     w,
     version,
-    opt(d.topics, []),
+    opt(d.topics, EMPTY_ARRAY),
     false,
     "topics",
   );
@@ -415,7 +420,7 @@ function encResWritableTxnMarkerTopicResult(
   encResWritableTxnMarkerPartitionResultArray(
     w,
     version,
-    opt(d.partitions, []),
+    opt(d.partitions, EMPTY_ARRAY),
     false,
     "partitions",
   );

@@ -1,0 +1,296 @@
+/**
+ * The cluster as one client sees it: a metadata cache, connections to each
+ * broker, and routing of requests to a partition's leader, the controller or
+ * any broker. Shared by the Writer, the Reader and the admin Client.
+ *
+ * Connections are kept per broker and per "lane": Kafka answers a
+ * connection's requests in order, so a long-polling Fetch would hold up a
+ * Produce queued behind it. Each user of the cluster picks its own lane.
+ *
+ * @module
+ */
+
+import { parseAddress } from "../connection/address.ts";
+import {
+  Connection,
+  type ConnectionOptions,
+} from "../connection/connection.ts";
+import { ClosedError, ConnectionError } from "../connection/errors.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import {
+  Metadata,
+  type MetadataResponse,
+} from "../protocol/messages/metadata.ts";
+
+export interface ClusterOptions extends Omit<ConnectionOptions, "signal"> {
+  /** Bootstrap addresses, "host:port". */
+  brokers: readonly string[];
+  /** Milliseconds before cached metadata of a topic is refreshed (default 60 s). */
+  metadataMaxAge?: number;
+}
+
+export interface BrokerInfo {
+  id: number;
+  host: string;
+  port: number;
+  rack: string | null;
+}
+
+export interface PartitionInfo {
+  id: number;
+  /** Leader broker id, -1 while there is none. */
+  leader: number;
+  leaderEpoch: number;
+  errorCode: number;
+}
+
+export interface TopicInfo {
+  name: string;
+  topicId: string;
+  /** Sorted by id. */
+  partitions: PartitionInfo[];
+  /** When this entry was fetched (ms since epoch). */
+  fetchedAt: number;
+}
+
+export class Cluster {
+  readonly options: ClusterOptions;
+  private readonly bootstrap: { host: string; port: number }[];
+  private readonly brokerById = new Map<number, BrokerInfo>();
+  private readonly topicByName = new Map<string, TopicInfo>();
+  private readonly connections = new Map<string, Promise<Connection>>();
+  private controllerId = -1;
+  private closed = false;
+
+  constructor(options: ClusterOptions) {
+    if (!Array.isArray(options.brokers) || options.brokers.length === 0) {
+      throw new TypeError(
+        `Cannot create cluster client: "brokers" must list at least one "host:port", got ${
+          JSON.stringify(options.brokers)
+        }`,
+      );
+    }
+    this.options = options;
+    this.bootstrap = options.brokers.map(parseAddress);
+  }
+
+  get metadataMaxAge(): number {
+    return this.options.metadataMaxAge ?? 60_000;
+  }
+
+  /** A connection to a broker by id, on a lane (opened on first use). */
+  connection(brokerId: number, lane = "default"): Promise<Connection> {
+    const broker = this.brokerById.get(brokerId);
+    if (!broker) {
+      return Promise.reject(
+        new KafkaError(ErrorCode.BROKER_NOT_AVAILABLE, {
+          detail: `broker ${brokerId} is not in the cluster metadata`,
+        }),
+      );
+    }
+    return this.connect(broker.host, broker.port, `${brokerId}/${lane}`);
+  }
+
+  /** A connection to any broker: known ones first, then bootstrap. */
+  async anyConnection(lane = "default"): Promise<Connection> {
+    const candidates = [
+      ...[...this.brokerById.values()].map((b) => ({
+        host: b.host,
+        port: b.port,
+        key: `${b.id}/${lane}`,
+      })),
+      ...this.bootstrap.map((b) => ({
+        ...b,
+        key: `bootstrap:${b.host}:${b.port}/${lane}`,
+      })),
+    ];
+    let lastError: unknown;
+    for (const c of candidates) {
+      try {
+        return await this.connect(c.host, c.port, c.key);
+      } catch (error) {
+        if (!(error instanceof ConnectionError)) throw error;
+        lastError = error;
+      }
+    }
+    throw new ConnectionError(
+      `Cannot reach any broker of ${this.options.brokers.join(", ")}: ${
+        (lastError as Error)?.message
+      }`,
+      { cause: lastError },
+    );
+  }
+
+  private connect(
+    host: string,
+    port: number,
+    key: string,
+  ): Promise<Connection> {
+    if (this.closed) {
+      return Promise.reject(new ClosedError("The Kafka client is closed"));
+    }
+    const existing = this.connections.get(key);
+    if (existing) {
+      return existing.then((conn) =>
+        conn.isClosed ? this.reconnect(host, port, key, existing) : conn
+      );
+    }
+    return this.open(host, port, key);
+  }
+
+  private reconnect(
+    host: string,
+    port: number,
+    key: string,
+    stale: Promise<Connection>,
+  ): Promise<Connection> {
+    // Another caller may have replaced the dead connection already.
+    const current = this.connections.get(key);
+    if (current && current !== stale) return current;
+    return this.open(host, port, key);
+  }
+
+  private open(host: string, port: number, key: string): Promise<Connection> {
+    const { brokers: _, metadataMaxAge: __, ...options } = this.options;
+    const opening = Connection.open(host, port, options);
+    this.connections.set(key, opening);
+    opening.catch(() => {
+      if (this.connections.get(key) === opening) this.connections.delete(key);
+    });
+    return opening;
+  }
+
+  /** Fetches metadata for topics (all when null), updating the cache. */
+  async refresh(
+    topics: readonly string[] | null,
+    allowAutoTopicCreation = false,
+  ): Promise<MetadataResponse> {
+    const conn = await this.anyConnection("metadata");
+    const response = await conn.request(Metadata, {
+      topics: topics === null ? null : topics.map((name) => ({ name })),
+      allowAutoTopicCreation,
+    });
+    this.absorb(response);
+    return response;
+  }
+
+  private absorb(response: MetadataResponse): void {
+    for (const b of response.brokers) {
+      this.brokerById.set(b.nodeId, {
+        id: b.nodeId,
+        host: b.host,
+        port: b.port,
+        rack: b.rack,
+      });
+    }
+    this.controllerId = response.controllerId;
+    const now = Date.now();
+    for (const t of response.topics) {
+      if (t.name === null) continue;
+      if (t.errorCode !== 0) {
+        this.topicByName.delete(t.name);
+        continue;
+      }
+      this.topicByName.set(t.name, {
+        name: t.name,
+        topicId: t.topicId,
+        fetchedAt: now,
+        partitions: t.partitions
+          .map((p) => ({
+            id: p.partitionIndex,
+            leader: p.leaderId,
+            leaderEpoch: p.leaderEpoch,
+            errorCode: p.errorCode,
+          }))
+          .sort((a, b) => a.id - b.id),
+      });
+    }
+  }
+
+  /**
+   * A topic's metadata from the cache, refreshed when missing or stale.
+   * Throws the broker's error for the topic (e.g. UNKNOWN_TOPIC_OR_PARTITION).
+   */
+  async topic(
+    name: string,
+    options: { autoCreate?: boolean; maxAge?: number } = {},
+  ): Promise<TopicInfo> {
+    const cached = this.topicByName.get(name);
+    const maxAge = options.maxAge ?? this.metadataMaxAge;
+    if (cached && Date.now() - cached.fetchedAt < maxAge) return cached;
+    const response = await this.refresh([name], options.autoCreate ?? false);
+    const entry = response.topics.find((t) => t.name === name);
+    if (!entry) {
+      throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, {
+        apiName: "Metadata",
+        topic: name,
+      });
+    }
+    if (entry.errorCode !== 0) {
+      throw new KafkaError(entry.errorCode, {
+        apiName: "Metadata",
+        topic: name,
+      });
+    }
+    return this.topicByName.get(name)!;
+  }
+
+  /** Cached topic metadata without any request. */
+  cachedTopic(name: string): TopicInfo | undefined {
+    return this.topicByName.get(name);
+  }
+
+  /** Drops a topic's cached metadata so the next lookup asks a broker. */
+  invalidate(topic: string): void {
+    this.topicByName.delete(topic);
+  }
+
+  /** The connection to a partition's leader on a lane. */
+  async leader(
+    topic: string,
+    partition: number,
+    lane = "default",
+  ): Promise<{ conn: Connection; info: PartitionInfo }> {
+    const meta = await this.topic(topic);
+    const info = meta.partitions.find((p) => p.id === partition);
+    if (!info) {
+      throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, {
+        topic,
+        partition,
+        detail: `the topic has ${meta.partitions.length} partitions`,
+      });
+    }
+    if (info.leader < 0) {
+      this.invalidate(topic);
+      throw new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, {
+        topic,
+        partition,
+      });
+    }
+    return { conn: await this.connection(info.leader, lane), info };
+  }
+
+  /** The controller broker's connection. */
+  async controller(lane = "admin"): Promise<Connection> {
+    if (this.controllerId < 0) await this.refresh([]);
+    return await this.connection(this.controllerId, lane);
+  }
+
+  broker(id: number): BrokerInfo | undefined {
+    return this.brokerById.get(id);
+  }
+
+  brokers(): BrokerInfo[] {
+    return [...this.brokerById.values()];
+  }
+
+  /** Closes every connection; later calls fail with ClosedError. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.connections.values()];
+    this.connections.clear();
+    await Promise.all(
+      all.map((p) => p.then((conn) => conn.close(), () => {})),
+    );
+  }
+}

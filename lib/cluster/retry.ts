@@ -1,0 +1,75 @@
+/**
+ * The one retry loop: exponential backoff with jitter, bounded attempts,
+ * cancellable. Every layer that retries goes through here.
+ *
+ * @module
+ */
+
+import { abortReason } from "../connection/errors.ts";
+
+export interface RetryOptions {
+  /** Total attempts, the first included (>= 1). */
+  maxAttempts: number;
+  /** Milliseconds before the first retry. */
+  backoffMin: number;
+  /** Ceiling of the backoff. */
+  backoffMax: number;
+  signal?: AbortSignal;
+  /** Whether an error is worth another attempt (default: its `retriable`). */
+  retriable?: (error: unknown) => boolean;
+  /** Called before each retry, e.g. to refresh metadata or log. */
+  onRetry?: (error: unknown, attempt: number) => void | Promise<void>;
+}
+
+/** True for errors that say so: KafkaError, ConnectionError, TimeoutError. */
+export function isRetriable(error: unknown): boolean {
+  return typeof error === "object" && error !== null &&
+    (error as { retriable?: unknown }).retriable === true;
+}
+
+/** Runs `fn` until it succeeds, fails for good, or runs out of attempts. */
+export async function retry<T>(
+  fn: (attempt: number) => Promise<T>,
+  options: RetryOptions,
+): Promise<T> {
+  const retriable = options.retriable ?? isRetriable;
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (error) {
+      if (attempt >= options.maxAttempts || !retriable(error)) throw error;
+      if (options.signal?.aborted) throw error;
+      await options.onRetry?.(error, attempt);
+      await sleep(backoff(attempt, options), options.signal);
+    }
+  }
+}
+
+/** Backoff before retry `attempt`: doubling from min to max, with jitter. */
+export function backoff(
+  attempt: number,
+  options: Pick<RetryOptions, "backoffMin" | "backoffMax">,
+): number {
+  const base = Math.min(
+    options.backoffMax,
+    options.backoffMin * 2 ** (attempt - 1),
+  );
+  // Up to 20% jitter keeps many clients from retrying in lockstep.
+  return base * (0.8 + Math.random() * 0.2);
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason when aborted. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortReason(signal, "Waiting"));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortReason(signal!, "Waiting"));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}

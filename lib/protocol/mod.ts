@@ -1,0 +1,49 @@
+/**
+ * The raw Kafka protocol, for users who need a request the high-level API
+ * does not wrap: every API's request/response codecs (generated from Kafka's
+ * message specs), the byte primitives, record batches and the error table.
+ *
+ * @example Send a raw request on a Conn's connection
+ * ```ts ignore
+ * import { dial } from "jsr:@streamkafka/client";
+ * import { DescribeCluster } from "jsr:@streamkafka/client/protocol";
+ *
+ * const conn = await dial("localhost:9092");
+ * const cluster = await conn.raw.request(DescribeCluster, {});
+ * console.log(cluster.clusterId);
+ * conn.close();
+ * ```
+ *
+ * @module
+ */
+
+export * from "./messages/mod.ts";
+export type { Api, Encodable } from "./api.ts";
+export {
+  ByteReader,
+  ByteWriter,
+  ProtocolError,
+  TruncatedError,
+  ZERO_UUID,
+} from "./bytes.ts";
+export {
+  Compression,
+  decodeRecords,
+  encodeRecordBatch,
+  type Record,
+  type RecordBatch,
+  RecordBatchBuilder,
+  type RecordHeader,
+  type RecordInput,
+  splitBatches,
+  verifyBatchCrc,
+} from "./records.ts";
+export { readRecords } from "./read_records.ts";
+export { crc32, crc32c } from "./crc32c.ts";
+export {
+  ErrorCode,
+  errorName,
+  ERRORS,
+  isRetriable,
+  KafkaError,
+} from "./errors.ts";
