@@ -55,3 +55,25 @@ export {
 } from "./lib/connection/errors.ts";
 export { ErrorCode, KafkaError } from "./lib/protocol/errors.ts";
 export type { CompressionName } from "./codecs/mod.ts";
+export {
+  type Balancer,
+  type BalancerMessage,
+  CRC32Balancer,
+  defaultBalancer,
+  Hash,
+  JavaDefault,
+  LeastBytes,
+  Murmur2Balancer,
+  ReferenceHash,
+  RoundRobin,
+} from "./lib/balancer.ts";
+export {
+  type Logger,
+  type TransportOptions,
+  WriteErrors,
+  type WriteOptions,
+  Writer,
+  type WriterOptions,
+  type WriterStats,
+} from "./lib/writer.ts";
+export { Cluster, type ClusterOptions } from "./lib/cluster/cluster.ts";

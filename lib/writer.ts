@@ -1,0 +1,952 @@
+/**
+ * The Writer: a `WritableStream` of messages whose sink batches by balancer
+ * partition, with retries, idempotence and no latency trap.
+ *
+ * How batching works: each topic-partition has a queue. When the partition
+ * has no request in flight, whatever is queued goes out at once, so a lone
+ * write on an idle writer costs one round trip. While a request is in
+ * flight, new messages accumulate into the next batch (up to batchSize and
+ * batchBytes); it goes out when the request completes. One request in
+ * flight per partition keeps a partition's order across retries; many
+ * partitions' batches for the same broker share one Produce request.
+ *
+ * @module
+ */
+
+import {
+  compressionId,
+  type CompressionName,
+  loadCodec,
+} from "../codecs/mod.ts";
+import { type Balancer, defaultBalancer } from "./balancer.ts";
+import { Cluster, type ClusterOptions } from "./cluster/cluster.ts";
+import { backoff, isRetriable, sleep } from "./cluster/retry.ts";
+import type { Connection } from "./connection/connection.ts";
+import { abortReason, ClosedError } from "./connection/errors.ts";
+import type { SaslOptions } from "./connection/sasl.ts";
+import type { TlsOptions } from "./connection/socket.ts";
+import { type MessageInput, toRecord } from "./message.ts";
+import { ErrorCode, KafkaError } from "./protocol/errors.ts";
+import { InitProducerId } from "./protocol/messages/init_producer_id.ts";
+import { Produce, type ProduceResponse } from "./protocol/messages/produce.ts";
+import {
+  RecordBatchBuilder,
+  type RecordInput,
+  utf8Length,
+  varintSize,
+  varlongSize,
+} from "./protocol/records.ts";
+
+export type RequiredAcks = "none" | "one" | "all";
+
+/** A logger in the shape of `console`: kafka-go's Logger/ErrorLogger. */
+export interface Logger {
+  (message: string, ...args: unknown[]): void;
+}
+
+/** Connection settings shared by writers and readers (kafka-go's Transport). */
+export interface TransportOptions {
+  clientId?: string;
+  tls?: TlsOptions | boolean;
+  sasl?: SaslOptions;
+  /** Milliseconds before cached metadata is refreshed (default 60 s). */
+  metadataTTL?: number;
+  /** Milliseconds to open a connection (default 10 s). */
+  dialTimeout?: number;
+}
+
+export interface WriterOptions {
+  /** Bootstrap brokers, "host:port". Required unless `cluster` is given. */
+  brokers?: readonly string[];
+  /** A shared cluster connection (kafka-go's shared Transport). */
+  cluster?: Cluster;
+  transport?: TransportOptions;
+  /** The topic of every message; when unset each message names its own. */
+  topic?: string;
+  balancer?: Balancer;
+  /** Attempts per batch before it fails (default 10). */
+  maxAttempts?: number;
+  /** Milliseconds before the first retry (default 100). */
+  writeBackoffMin?: number;
+  /** Ceiling of the retry backoff (default 1000). */
+  writeBackoffMax?: number;
+  /** Most messages in one batch (default 100). */
+  batchSize?: number;
+  /** Most bytes in one batch (default 1 MiB). */
+  batchBytes?: number;
+  /**
+   * Kept for kafka-go compatibility: the longest a message waits for a batch
+   * to fill. This writer never holds a message while its partition is idle,
+   * so the value only bounds waits behind a slow in-flight request
+   * (default 1000).
+   */
+  batchTimeout?: number;
+  /** Milliseconds a Produce request may take (default 10 s). */
+  writeTimeout?: number;
+  /** Kept for kafka-go compatibility (metadata requests; default 10 s). */
+  readTimeout?: number;
+  /** Default "all". */
+  requiredAcks?: RequiredAcks;
+  /** writeMessages returns at once; `completion` reports the outcome. */
+  async?: boolean;
+  /** Called once per batch with its messages and its error (or null). */
+  completion?: (messages: MessageInput[], error: Error | null) => void;
+  compression?: CompressionName;
+  logger?: Logger;
+  errorLogger?: Logger;
+  allowAutoTopicCreation?: boolean;
+  /**
+   * Exactly-once per partition across retries (InitProducerId, sequence
+   * numbers). Default: on when requiredAcks is "all" and the broker supports it.
+   */
+  idempotent?: boolean;
+  /** Bytes the stream interface buffers before `write()` waits (default 16 MiB). */
+  maxBufferedBytes?: number;
+}
+
+export interface WriteOptions {
+  signal?: AbortSignal;
+}
+
+/** Why a write failed, message by message (kafka-go's WriteErrors). */
+export class WriteErrors extends Error {
+  /** One entry per message of the write: its error, or null if it was written. */
+  readonly errors: (Error | null)[];
+  constructor(errors: (Error | null)[]) {
+    const failed = errors.filter((e) => e !== null);
+    const first = failed[0];
+    super(
+      `${failed.length} of ${errors.length} messages failed to write${
+        first ? `: ${first.message}` : ""
+      }`,
+      { cause: first },
+    );
+    this.name = "WriteErrors";
+    this.errors = errors;
+  }
+
+  /** How many messages failed. */
+  get count(): number {
+    return this.errors.filter((e) => e !== null).length;
+  }
+}
+
+export interface WriterStats {
+  writes: number;
+  messages: number;
+  bytes: number;
+  errors: number;
+  retries: number;
+  batches: number;
+  /** Messages per batch: average and largest since the last `stats()`. */
+  batchSize: { avg: number; max: number };
+  /** Milliseconds from queueing to acknowledgement of a batch. */
+  writeTime: { avg: number; max: number };
+}
+
+const DEFAULTS = {
+  maxAttempts: 10,
+  writeBackoffMin: 100,
+  writeBackoffMax: 1000,
+  batchSize: 100,
+  batchBytes: 1024 * 1024,
+  batchTimeout: 1000,
+  writeTimeout: 10_000,
+  readTimeout: 10_000,
+  maxBufferedBytes: 16 * 1024 * 1024,
+};
+
+const ACKS = { none: 0, one: 1, all: -1 } as const;
+
+/** One message on its way: its record, size, and the write it belongs to. */
+interface Entry {
+  record: RecordInput;
+  size: number;
+  message: MessageInput;
+  write: PendingWrite;
+  index: number;
+  /** routing: waiting for metadata; queued; sent: in a batch; done: settled. */
+  state: "routing" | "queued" | "sent" | "done";
+}
+
+/** The promise of one writeMessages call (or one stream chunk). */
+class PendingWrite {
+  readonly errors: (Error | null)[];
+  private left: number;
+  private failed = false;
+  readonly done: Promise<void>;
+  private resolve!: () => void;
+  private reject!: (error: Error) => void;
+  constructor(count: number) {
+    this.errors = new Array(count).fill(null);
+    this.left = count;
+    this.done = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    if (count === 0) this.resolve();
+  }
+
+  settle(index: number, error: Error | null): void {
+    if (error) {
+      this.errors[index] = error;
+      this.failed = true;
+    }
+    if (--this.left > 0) return;
+    if (this.failed) this.reject(new WriteErrors(this.errors));
+    else this.resolve();
+  }
+}
+
+/** A batch that was taken from a queue: encoded once, retried as is. */
+interface Batch {
+  queue: PartitionQueue;
+  entries: Entry[];
+  bytes: Uint8Array;
+  attempt: number;
+  queuedAt: number;
+  baseSequence: number;
+}
+
+class PartitionQueue {
+  readonly topic: string;
+  readonly partition: number;
+  entries: Entry[] = [];
+  bytes = 0;
+  inFlight = false;
+  nextSequence = 0;
+  constructor(topic: string, partition: number) {
+    this.topic = topic;
+    this.partition = partition;
+  }
+}
+
+/**
+ * Produces messages to Kafka. Use `writeMessages` directly, or pipe a stream
+ * of messages into it: `await readable.pipeTo(writer)`.
+ *
+ * @example
+ * ```ts ignore
+ * const w = new Writer({ brokers: ["localhost:9092"], topic: "topic-A", balancer: new LeastBytes() });
+ * await w.writeMessages({ key: "Key-A", value: "Hello World!" });
+ * await w.close();
+ * ```
+ */
+export class Writer extends WritableStream<MessageInput> {
+  private readonly engine: WriterEngine;
+
+  constructor(options: WriterOptions) {
+    const engine = new WriterEngine(options);
+    let streamWrites: Promise<void>[] = [];
+    super({
+      async write(message) {
+        const write = engine.enqueue([message]);
+        // Surface failures on a later write or on close, not only at the end.
+        streamWrites.push(write.done.catch((e) => Promise.reject(e)));
+        if (streamWrites.length > 1024) {
+          const settled = streamWrites;
+          streamWrites = [];
+          await Promise.all(settled);
+        }
+        await engine.waitForRoom();
+      },
+      async close() {
+        const pending = streamWrites;
+        streamWrites = [];
+        await Promise.all(pending);
+        await engine.close();
+      },
+      async abort(reason) {
+        streamWrites = [];
+        await engine.abort(reason);
+      },
+    }, { highWaterMark: 1 });
+    this.engine = engine;
+  }
+
+  /**
+   * Writes messages and resolves when each is acknowledged as requiredAcks
+   * demands; rejects with `WriteErrors` saying which failed and why. Pass an
+   * array and `{ signal }` to make the write cancellable: messages not yet
+   * sent when the signal fires are dropped and never delivered later.
+   */
+  writeMessages(...messages: MessageInput[]): Promise<void>;
+  writeMessages(
+    messages: MessageInput[],
+    options?: WriteOptions,
+  ): Promise<void>;
+  writeMessages(...args: unknown[]): Promise<void> {
+    const [messages, options] = Array.isArray(args[0])
+      ? [args[0] as MessageInput[], (args[1] ?? {}) as WriteOptions]
+      : [args as MessageInput[], {} as WriteOptions];
+    return this.engine.writeMessages(messages, options);
+  }
+
+  /** Counters since the last call (kafka-go's Stats), then reset. */
+  stats(): WriterStats {
+    return this.engine.stats();
+  }
+
+  /** Flushes everything queued and resolves when it is acknowledged. */
+  override close(): Promise<void> {
+    if (this.locked) return this.engine.close();
+    return super.close();
+  }
+}
+
+class WriterEngine {
+  private readonly options: WriterOptions;
+  private readonly cluster: Cluster;
+  private readonly ownsCluster: boolean;
+  private readonly balancer: Balancer;
+  private readonly acks: number;
+  private readonly codec: number;
+  private readonly limits: typeof DEFAULTS;
+  private readonly queues = new Map<string, PartitionQueue>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private buffered = 0;
+  private roomWaiters: (() => void)[] = [];
+  private closed = false;
+  private idempotent:
+    | Promise<{ producerId: number; producerEpoch: number } | null>
+    | null = null;
+  private counters = newCounters();
+
+  constructor(options: WriterOptions) {
+    validateWriter(options);
+    this.options = options;
+    this.limits = { ...DEFAULTS };
+    for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
+      const value = options[key];
+      if (value !== undefined) this.limits[key] = value;
+    }
+    this.acks = ACKS[options.requiredAcks ?? "all"];
+    this.codec = compressionId(options.compression ?? "none");
+    this.balancer = options.balancer ?? defaultBalancer();
+    this.ownsCluster = options.cluster === undefined;
+    this.cluster = options.cluster ?? new Cluster(clusterOptions(options));
+  }
+
+  async writeMessages(
+    messages: MessageInput[],
+    options: WriteOptions,
+  ): Promise<void> {
+    if (options.signal?.aborted) {
+      throw abortReason(options.signal, "writeMessages");
+    }
+    const write = this.enqueue(messages, options.signal);
+    if (this.options.async) {
+      write.done.catch(() => {});
+      return;
+    }
+    await write.done;
+  }
+
+  /** Validates every message first, then queues them; nothing is sent on a bad one. */
+  enqueue(messages: MessageInput[], signal?: AbortSignal): PendingWrite {
+    if (this.closed) {
+      throw new ClosedError("Cannot write: the Writer is closed");
+    }
+    const now = Date.now();
+    const prepared = messages.map((message, index) =>
+      this.prepare(message, index, now)
+    );
+    const write = new PendingWrite(messages.length);
+    this.counters.writes++;
+    if (messages.length === 0) return write;
+    const entries = prepared.map(({ record, size, topic }, index) => ({
+      topic,
+      entry: {
+        record,
+        size,
+        message: messages[index],
+        write,
+        index,
+        state: "routing" as Entry["state"],
+      },
+    }));
+    for (const { entry } of entries) this.buffered += entry.size;
+    this.route(entries).catch((error) => {
+      for (const { entry } of entries) this.fail([entry], error);
+    });
+    if (signal) this.watchCancel(write, entries.map((e) => e.entry), signal);
+    return write;
+  }
+
+  private prepare(message: MessageInput, index: number, now: number) {
+    const topic = this.topicOf(message, index);
+    const record = toRecord(message, now, index);
+    const size = recordSize(record);
+    if (size + 61 > this.limits.batchBytes) {
+      throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, {
+        apiName: "writeMessages",
+        topic,
+        detail:
+          `message ${index} takes ${size} bytes, more than batchBytes ${this.limits.batchBytes}`,
+      });
+    }
+    return { record, size, topic };
+  }
+
+  private topicOf(message: MessageInput, index: number): string {
+    const own = this.options.topic;
+    const given = message?.topic;
+    if (own !== undefined && given !== undefined) {
+      throw new TypeError(
+        `Cannot write message ${index}: the Writer has topic "${own}", so the message must not set one (it set "${given}")`,
+      );
+    }
+    const topic = own ?? given;
+    if (typeof topic !== "string" || topic === "") {
+      throw new TypeError(
+        `Cannot write message ${index}: it has no topic, and neither does the Writer`,
+      );
+    }
+    return topic;
+  }
+
+  private async route(items: { topic: string; entry: Entry }[]): Promise<void> {
+    const touched = new Set<PartitionQueue>();
+    const byTopic = new Map<string, Entry[]>();
+    for (const { topic, entry } of items) {
+      const list = byTopic.get(topic);
+      if (list) list.push(entry);
+      else byTopic.set(topic, [entry]);
+    }
+    for (const [topic, entries] of byTopic) {
+      if (this.aborted) {
+        this.fail(entries, new ClosedError("The Writer was aborted"));
+        continue;
+      }
+      let partitions: number[];
+      try {
+        partitions = await this.partitionsOf(topic);
+      } catch (error) {
+        this.fail(entries, error as Error);
+        continue;
+      }
+      for (const entry of entries) {
+        if (entry.state !== "routing") continue;
+        entry.state = "queued";
+        const partition = this.balancer.balance(
+          {
+            key: entry.record.key,
+            value: entry.record.value,
+            size: entry.size,
+          },
+          partitions,
+        );
+        const queue = this.queue(topic, partition);
+        queue.entries.push(entry);
+        queue.bytes += entry.size;
+        touched.add(queue);
+      }
+    }
+    for (const queue of touched) this.pump(queue);
+  }
+
+  private async partitionsOf(topic: string): Promise<number[]> {
+    const cached = this.cluster.cachedTopic(topic);
+    if (cached && cached.partitions.length > 0) {
+      return cached.partitions.map((p) => p.id);
+    }
+    let attempt = 0;
+    while (true) {
+      attempt++;
+      try {
+        const info = await this.cluster.topic(topic, {
+          autoCreate: this.options.allowAutoTopicCreation ?? false,
+          maxAge: 0,
+        });
+        if (info.partitions.length > 0) return info.partitions.map((p) => p.id);
+        throw new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, { topic });
+      } catch (error) {
+        if (attempt >= this.limits.maxAttempts || !isRetriable(error)) {
+          throw error;
+        }
+        this.counters.retries++;
+        await sleep(backoff(attempt, this.backoffOptions()));
+      }
+    }
+  }
+
+  private backoffOptions() {
+    return {
+      backoffMin: this.limits.writeBackoffMin,
+      backoffMax: this.limits.writeBackoffMax,
+    };
+  }
+
+  private queue(topic: string, partition: number): PartitionQueue {
+    const key = `${topic}\u0000${partition}`;
+    let queue = this.queues.get(key);
+    if (!queue) {
+      queue = new PartitionQueue(topic, partition);
+      this.queues.set(key, queue);
+    }
+    return queue;
+  }
+
+  /** Sends the queue's next batch if the partition has nothing in flight. */
+  private pump(queue: PartitionQueue): void {
+    if (queue.inFlight || queue.entries.length === 0) return;
+    queue.inFlight = true;
+    const task = this.sendFrom(queue).finally(() => {
+      this.inFlight.delete(task);
+      queue.inFlight = false;
+      this.pump(queue);
+    });
+    this.inFlight.add(task);
+  }
+
+  private take(queue: PartitionQueue): Entry[] {
+    const { batchSize, batchBytes } = this.limits;
+    let count = 0;
+    let bytes = 61;
+    for (const entry of queue.entries) {
+      if (
+        count >= batchSize || (count > 0 && bytes + entry.size > batchBytes)
+      ) break;
+      bytes += entry.size;
+      count++;
+    }
+    const taken = queue.entries.splice(0, count);
+    for (const entry of taken) {
+      queue.bytes -= entry.size;
+      entry.state = "sent";
+    }
+    return taken;
+  }
+
+  private async sendFrom(queue: PartitionQueue): Promise<void> {
+    // Microtask yield: let writes issued in the same tick join this batch.
+    await Promise.resolve();
+    const entries = this.take(queue);
+    if (entries.length === 0) return;
+    try {
+      const batch = await this.encode(queue, entries);
+      await this.deliver(batch);
+    } catch (error) {
+      this.fail(entries, error as Error);
+    }
+  }
+
+  private async encode(
+    queue: PartitionQueue,
+    entries: Entry[],
+  ): Promise<Batch> {
+    const producer = await this.producer();
+    const baseSequence = producer ? queue.nextSequence : -1;
+    const builder = new RecordBatchBuilder(
+      {
+        compression: this.codec,
+        producerId: producer?.producerId ?? -1,
+        producerEpoch: producer?.producerEpoch ?? -1,
+        baseSequence,
+      },
+      Math.min(
+        this.limits.batchBytes,
+        64 + entries.reduce((n, e) => n + e.size, 0),
+      ),
+    );
+    for (const entry of entries) builder.append(entry.record);
+    const compress = this.codec === 0
+      ? undefined
+      : (await loadCodec(this.codec)).compress;
+    if (producer) {
+      queue.nextSequence = (queue.nextSequence + entries.length) | 0;
+    }
+    return {
+      queue,
+      entries,
+      bytes: builder.finish(compress),
+      attempt: 0,
+      queuedAt: Date.now(),
+      baseSequence,
+    };
+  }
+
+  /** Sends one batch, retrying retriable failures with the same bytes. */
+  private async deliver(batch: Batch): Promise<void> {
+    const { topic, partition } = batch.queue;
+    while (true) {
+      batch.attempt++;
+      try {
+        await this.produce(batch);
+        this.succeed(batch);
+        return;
+      } catch (error) {
+        const retriable = isRetriable(error) &&
+          batch.attempt < this.limits.maxAttempts;
+        this.options.errorLogger?.(
+          `kafka writer: ${topic}/${partition} attempt ${batch.attempt}: ${
+            (error as Error).message
+          }`,
+        );
+        if (!retriable || this.closed && this.aborted) throw error;
+        this.counters.retries++;
+        this.cluster.invalidate(topic);
+        await sleep(backoff(batch.attempt, this.backoffOptions()));
+      }
+    }
+  }
+
+  private async produce(batch: Batch): Promise<void> {
+    const { topic, partition } = batch.queue;
+    const { conn } = await this.leader(topic, partition);
+    const request = {
+      transactionalId: null,
+      acks: this.acks,
+      timeoutMs: this.limits.writeTimeout,
+      topicData: [{
+        name: topic,
+        partitionData: [{ index: partition, records: batch.bytes }],
+      }],
+    };
+    if (this.acks === 0) {
+      await conn.requestNoResponse(Produce, request);
+      return;
+    }
+    const response = await conn.request(Produce, request, {
+      timeout: this.limits.writeTimeout + 5000,
+    });
+    checkProduce(response, topic, partition);
+  }
+
+  private async leader(
+    topic: string,
+    partition: number,
+  ): Promise<{ conn: Connection }> {
+    return await this.cluster.leader(topic, partition, "produce");
+  }
+
+  private succeed(batch: Batch): void {
+    const elapsed = Date.now() - batch.queuedAt;
+    const c = this.counters;
+    c.batches++;
+    c.messages += batch.entries.length;
+    c.batchSizeSum += batch.entries.length;
+    c.batchSizeMax = Math.max(c.batchSizeMax, batch.entries.length);
+    c.writeTimeSum += elapsed;
+    c.writeTimeMax = Math.max(c.writeTimeMax, elapsed);
+    for (const entry of batch.entries) {
+      entry.state = "done";
+      c.bytes += entry.size;
+      this.release(entry);
+      entry.write.settle(entry.index, null);
+    }
+    this.options.completion?.(batch.entries.map((e) => e.message), null);
+  }
+
+  private fail(entries: Entry[], error: Error): void {
+    entries = entries.filter((e) => e.state !== "done");
+    if (entries.length === 0) return;
+    this.counters.errors += entries.length;
+    for (const entry of entries) {
+      entry.state = "done";
+      this.release(entry);
+      entry.write.settle(entry.index, error);
+    }
+    this.options.completion?.(entries.map((e) => e.message), error);
+  }
+
+  private release(entry: Entry): void {
+    this.buffered -= entry.size;
+    if (this.buffered < this.limits.maxBufferedBytes) {
+      const waiters = this.roomWaiters;
+      this.roomWaiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+
+  /** Resolves when buffered bytes are under the bound (stream backpressure). */
+  waitForRoom(): Promise<void> {
+    if (this.buffered < this.limits.maxBufferedBytes) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  private watchCancel(
+    write: PendingWrite,
+    entries: Entry[],
+    signal: AbortSignal,
+  ): void {
+    const onAbort = () => {
+      const reason = abortReason(signal, "writeMessages");
+      const unsent = entries.filter((e) =>
+        e.state === "routing" || e.state === "queued"
+      );
+      const dropped = new Set(unsent);
+      for (const queue of this.queues.values()) {
+        if (!queue.entries.some((e) => dropped.has(e))) continue;
+        queue.entries = queue.entries.filter((e) => !dropped.has(e));
+        queue.bytes = queue.entries.reduce((n, e) => n + e.size, 0);
+      }
+      if (unsent.length) this.fail(unsent, reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    const forget = () => signal.removeEventListener("abort", onAbort);
+    write.done.then(forget, forget);
+  }
+
+  /** The idempotent producer id, fetched once; null when not idempotent. */
+  private producer() {
+    if (this.idempotent === null) this.idempotent = this.initProducer();
+    return this.idempotent;
+  }
+
+  private async initProducer() {
+    const wanted = this.options.idempotent ?? this.acks === -1;
+    if (!wanted) return null;
+    const conn = await this.cluster.anyConnection("produce");
+    if (!conn.apiVersions().some((v) => v.apiKey === InitProducerId.key)) {
+      if (this.options.idempotent) {
+        throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, {
+          apiName: "InitProducerId",
+          detail: "the broker does not support idempotent producers",
+        });
+      }
+      return null;
+    }
+    const response = await conn.request(InitProducerId, {
+      transactionalId: null,
+      transactionTimeoutMs: 60_000,
+      producerId: -1,
+      producerEpoch: -1,
+    });
+    if (response.errorCode !== 0) {
+      throw new KafkaError(response.errorCode, { apiName: "InitProducerId" });
+    }
+    return {
+      producerId: response.producerId,
+      producerEpoch: response.producerEpoch,
+    };
+  }
+
+  stats(): WriterStats {
+    const c = this.counters;
+    this.counters = newCounters();
+    return {
+      writes: c.writes,
+      messages: c.messages,
+      bytes: c.bytes,
+      errors: c.errors,
+      retries: c.retries,
+      batches: c.batches,
+      batchSize: {
+        avg: c.batches ? c.batchSizeSum / c.batches : 0,
+        max: c.batchSizeMax,
+      },
+      writeTime: {
+        avg: c.batches ? c.writeTimeSum / c.batches : 0,
+        max: c.writeTimeMax,
+      },
+    };
+  }
+
+  private aborted = false;
+
+  /** Waits until every queued and in-flight batch settled. */
+  private async flush(): Promise<void> {
+    while (this.inFlight.size > 0 || this.hasQueued()) {
+      for (const queue of this.queues.values()) this.pump(queue);
+      await Promise.allSettled([...this.inFlight]);
+      // Routing may still be resolving metadata for the last writes.
+      if (this.inFlight.size === 0 && this.hasQueued()) await sleep(1);
+      if (this.inFlight.size === 0 && !this.hasQueued() && this.buffered > 0) {
+        await sleep(1);
+      }
+    }
+  }
+
+  private hasQueued(): boolean {
+    for (const queue of this.queues.values()) {
+      if (queue.entries.length) return true;
+    }
+    return this.buffered > 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    if (this.ownsCluster) await this.cluster.close();
+  }
+
+  async abort(reason: unknown): Promise<void> {
+    this.closed = true;
+    this.aborted = true;
+    const error = reason instanceof Error
+      ? reason
+      : new ClosedError(`The Writer was aborted: ${String(reason)}`);
+    for (const queue of this.queues.values()) {
+      const dropped = queue.entries;
+      queue.entries = [];
+      queue.bytes = 0;
+      if (dropped.length) this.fail(dropped, error);
+    }
+    await Promise.allSettled([...this.inFlight]);
+    if (this.ownsCluster) await this.cluster.close();
+  }
+}
+
+function newCounters() {
+  return {
+    writes: 0,
+    messages: 0,
+    bytes: 0,
+    errors: 0,
+    retries: 0,
+    batches: 0,
+    batchSizeSum: 0,
+    batchSizeMax: 0,
+    writeTimeSum: 0,
+    writeTimeMax: 0,
+  };
+}
+
+/** Bytes a record takes inside a batch (the same sum the encoder makes). */
+function recordSize(record: RecordInput): number {
+  const body = 1 + varlongSize(0) + varintSize(0) + nullableSize(record.key) +
+    nullableSize(record.value) + headersSize(record);
+  return varintSize(body) + body + 8;
+}
+
+function nullableSize(bytes: Uint8Array | null): number {
+  return bytes === null ? 1 : varintSize(bytes.length) + bytes.length;
+}
+
+function headersSize(record: RecordInput): number {
+  const headers = record.headers ?? [];
+  let size = varintSize(headers.length);
+  for (const h of headers) {
+    const n = utf8Length(h.key);
+    size += varintSize(n) + n + nullableSize(h.value);
+  }
+  return size;
+}
+
+function checkProduce(
+  response: ProduceResponse,
+  topic: string,
+  partition: number,
+): void {
+  for (const t of response.responses) {
+    for (const p of t.partitionResponses) {
+      // The batch was written before (a retry after a lost answer): success.
+      if (
+        p.errorCode === 0 || p.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER
+      ) continue;
+      throw new KafkaError(p.errorCode, {
+        apiName: "Produce",
+        topic,
+        partition,
+        detail: p.errorMessage ?? p.recordErrors?.[0]?.batchIndexErrorMessage ??
+          undefined,
+      });
+    }
+  }
+}
+
+function clusterOptions(options: WriterOptions): ClusterOptions {
+  const t = options.transport ?? {};
+  return {
+    brokers: options.brokers ?? [],
+    clientId: t.clientId,
+    tls: t.tls,
+    sasl: t.sasl,
+    metadataMaxAge: t.metadataTTL,
+    connectTimeout: t.dialTimeout,
+    requestTimeout: options.readTimeout ?? DEFAULTS.readTimeout,
+  };
+}
+
+function validateWriter(options: WriterOptions): void {
+  const fail = (message: string): never => {
+    throw new TypeError(`Cannot create Writer: ${message}`);
+  };
+  if (options === null || typeof options !== "object") {
+    fail("options must be an object");
+  }
+  if (options.cluster === undefined) {
+    if (!Array.isArray(options.brokers) || options.brokers.length === 0) {
+      fail(
+        `"brokers" must list at least one "host:port", got ${
+          JSON.stringify(options.brokers)
+        }`,
+      );
+    }
+  }
+  if (
+    options.topic !== undefined &&
+    (typeof options.topic !== "string" || options.topic === "")
+  ) {
+    fail(
+      `"topic" must be a non-empty string, got ${
+        JSON.stringify(options.topic)
+      }`,
+    );
+  }
+  const positive = [
+    "maxAttempts",
+    "batchSize",
+    "batchBytes",
+    "writeTimeout",
+    "readTimeout",
+    "maxBufferedBytes",
+  ] as const;
+  for (const key of positive) {
+    const value = options[key];
+    if (value !== undefined && (!Number.isFinite(value) || value <= 0)) {
+      throw new RangeError(
+        `Cannot create Writer: "${key}" must be positive, got ${value}`,
+      );
+    }
+  }
+  for (
+    const key of ["writeBackoffMin", "writeBackoffMax", "batchTimeout"] as const
+  ) {
+    const value = options[key];
+    if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
+      throw new RangeError(
+        `Cannot create Writer: "${key}" must be zero or more, got ${value}`,
+      );
+    }
+  }
+  if ((options.writeBackoffMin ?? 0) > (options.writeBackoffMax ?? Infinity)) {
+    throw new RangeError(
+      `Cannot create Writer: "writeBackoffMin" (${options.writeBackoffMin}) exceeds "writeBackoffMax" (${options.writeBackoffMax})`,
+    );
+  }
+  if (options.requiredAcks !== undefined && !(options.requiredAcks in ACKS)) {
+    throw new RangeError(
+      `Cannot create Writer: "requiredAcks" must be "none", "one" or "all", got ${
+        JSON.stringify(options.requiredAcks)
+      }`,
+    );
+  }
+  if (
+    options.idempotent === true && (options.requiredAcks ?? "all") !== "all"
+  ) {
+    throw new RangeError(
+      `Cannot create Writer: "idempotent" needs requiredAcks "all", got "${options.requiredAcks}"`,
+    );
+  }
+  if (options.compression !== undefined) {
+    try {
+      compressionId(options.compression);
+    } catch (error) {
+      throw new RangeError(`Cannot create Writer: ${(error as Error).message}`);
+    }
+  }
+  if (
+    options.balancer !== undefined &&
+    typeof options.balancer?.balance !== "function"
+  ) {
+    fail(`"balancer" must have a balance(message, partitions) method`);
+  }
+  for (const key of ["completion", "logger", "errorLogger"] as const) {
+    if (options[key] !== undefined && typeof options[key] !== "function") {
+      fail(`"${key}" must be a function, got ${typeof options[key]}`);
+    }
+  }
+}

@@ -1,0 +1,338 @@
+/** The Writer against the real broker. */
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import {
+  type Conn,
+  CRC32Balancer,
+  dial,
+  dialLeader,
+  Hash,
+  KafkaError,
+  LeastBytes,
+  type Message,
+  type MessageInput,
+  Murmur2Balancer,
+  ReferenceHash,
+  RoundRobin,
+  WriteErrors,
+  Writer,
+} from "../mod.ts";
+import { BROKER, noUnhandledRejections, uniqueTopic } from "./_helpers.ts";
+
+const text = new TextDecoder();
+const utf8 = new TextEncoder();
+
+async function readPartition(
+  topic: string,
+  partition: number,
+): Promise<Message[]> {
+  const conn = await dialLeader(BROKER, topic, partition);
+  try {
+    const last = await conn.readLastOffset();
+    await conn.seek(0);
+    const out: Message[] = [];
+    while (out.length < last) {
+      const batch = await conn.readBatch({ maxBytes: 8 << 20, maxWait: 500 });
+      for await (const m of batch) out.push(m);
+    }
+    return out;
+  } finally {
+    conn.close();
+  }
+}
+
+describe("Writer", () => {
+  let admin: Conn;
+  before(async () => {
+    admin = await dial(BROKER);
+  });
+  after(() => admin.close());
+
+  async function topicWith(partitions: number): Promise<string> {
+    const topic = uniqueTopic("writer");
+    await admin.createTopics({
+      topic,
+      numPartitions: partitions,
+      replicationFactor: 1,
+    });
+    return topic;
+  }
+
+  test("writes keyed messages with headers and reads them back", async () => {
+    const topic = await topicWith(1);
+    const w = new Writer({ brokers: [BROKER], topic });
+    await w.writeMessages(
+      {
+        key: "Key-A",
+        value: "Hello World!",
+        headers: [{ key: "h", value: "1" }],
+      },
+      { key: "Key-B", value: "One!" },
+      { key: null, value: null },
+    );
+    await w.close();
+    const got = await readPartition(topic, 0);
+    assert.deepEqual(got.map((m) => m.key && text.decode(m.key)), [
+      "Key-A",
+      "Key-B",
+      null,
+    ]);
+    assert.deepEqual(got.map((m) => m.value && text.decode(m.value)), [
+      "Hello World!",
+      "One!",
+      null,
+    ]);
+    assert.deepEqual(got[0].headers, [{ key: "h", value: utf8.encode("1") }]);
+  });
+
+  for (
+    const [name, balancer] of [
+      ["RoundRobin", new RoundRobin()],
+      ["LeastBytes", new LeastBytes()],
+      ["Hash", new Hash()],
+      ["ReferenceHash", new ReferenceHash()],
+      ["CRC32Balancer", new CRC32Balancer()],
+      ["Murmur2Balancer", new Murmur2Balancer()],
+    ] as const
+  ) {
+    test(`${name}: messages land on the partitions the balancer chose`, async () => {
+      const topic = await topicWith(4);
+      const keys = Array.from({ length: 40 }, (_, i) => `key-${i}`);
+      const w = new Writer({ brokers: [BROKER], topic, balancer });
+      await w.writeMessages(...keys.map((key) => ({ key, value: key })));
+      await w.close();
+      const partitions = [0, 1, 2, 3];
+      const seen = new Map<string, number>();
+      for (const p of partitions) {
+        for (const m of await readPartition(topic, p)) {
+          seen.set(text.decode(m.key!), p);
+        }
+      }
+      assert.equal(seen.size, keys.length);
+      if (name === "RoundRobin" || name === "LeastBytes") {
+        // Stateful balancers: every partition gets an even share.
+        const counts = partitions.map((p) =>
+          [...seen.values()].filter((x) => x === p).length
+        );
+        assert.deepEqual(counts, [10, 10, 10, 10]);
+        return;
+      }
+      // Hash balancers are pure: the same key goes where a fresh one sends it.
+      for (const key of keys) {
+        const expected: number = balancer.balance({
+          key: utf8.encode(key),
+          value: null,
+        }, partitions);
+        assert.equal(seen.get(key), expected, `key ${key}`);
+      }
+    });
+  }
+
+  test("100,000 messages through pipeTo are all there, in order, after close", async () => {
+    const topic = await topicWith(3);
+    const total = 100_000;
+    const source = new ReadableStream<MessageInput>({
+      start(controller) {
+        for (let i = 0; i < total; i++) {
+          controller.enqueue({ key: `k${i % 97}`, value: String(i) });
+        }
+        controller.close();
+      },
+    });
+    const w = new Writer({ brokers: [BROKER], topic, batchSize: 2000 });
+    await source.pipeTo(w);
+    let count = 0;
+    for (const p of [0, 1, 2]) {
+      const messages = await readPartition(topic, p);
+      count += messages.length;
+      const byKey = new Map<string, number>();
+      for (const m of messages) {
+        const value = Number(text.decode(m.value!));
+        const key = text.decode(m.key!);
+        assert.ok(
+          (byKey.get(key) ?? -1) < value,
+          `order of ${key} in partition ${p}`,
+        );
+        byKey.set(key, value);
+      }
+    }
+    assert.equal(count, total);
+  });
+
+  test("async mode reports every message once through completion", async () => {
+    const topic = await topicWith(2);
+    const reported: string[] = [];
+    let errors = 0;
+    const w = new Writer({
+      brokers: [BROKER],
+      topic,
+      async: true,
+      completion(messages, error) {
+        if (error) errors++;
+        for (const m of messages) reported.push(String(m.value));
+      },
+    });
+    const values = Array.from({ length: 500 }, (_, i) => `v${i}`);
+    for (let i = 0; i < values.length; i += 50) {
+      const result = w.writeMessages(
+        ...values.slice(i, i + 50).map((value) => ({ value })),
+      );
+      assert.equal(await result, undefined, "returns at once");
+    }
+    await w.close();
+    assert.equal(errors, 0);
+    assert.deepEqual(reported.sort(), [...values].sort());
+  });
+
+  test("a cancelled write that was never sent is never delivered", async () => {
+    const topic = await topicWith(1);
+    const w = new Writer({ brokers: [BROKER], topic });
+    await w.writeMessages({ value: "before" });
+    const controller = new AbortController();
+    // The first write is in flight; the second waits behind it and is cancelled.
+    const first = w.writeMessages(
+      Array.from({ length: 50 }, (_, i) => ({ value: `kept-${i}` })),
+    );
+    const second = w.writeMessages([{ value: "cancelled" }], {
+      signal: controller.signal,
+    });
+    const refused = assert.rejects(second, (error) => {
+      assert.ok(error instanceof WriteErrors);
+      assert.match(String(error.errors[0]), /changed my mind/);
+      return true;
+    });
+    controller.abort(new Error("changed my mind"));
+    await first;
+    await refused;
+    await w.writeMessages({ value: "after" });
+    await w.close();
+    const values = (await readPartition(topic, 0)).map((m) =>
+      text.decode(m.value!)
+    );
+    assert.ok(
+      !values.includes("cancelled"),
+      "the cancelled message must not be written",
+    );
+    assert.equal(values.at(-1), "after");
+  });
+
+  test("topic rules: writer topic and message topic are exclusive", async () => {
+    const topic = await topicWith(1);
+    const withTopic = new Writer({ brokers: [BROKER], topic });
+    await assert.rejects(
+      withTopic.writeMessages({ topic: "other", value: "x" }),
+      /the Writer has topic ".*", so the message must not set one \(it set "other"\)/,
+    );
+    await withTopic.close();
+    const without = new Writer({ brokers: [BROKER] });
+    await assert.rejects(
+      without.writeMessages({ value: "x" }),
+      /message 0: it has no topic, and neither does the Writer/,
+    );
+    // Several topics in one call.
+    const other = await topicWith(1);
+    await without.writeMessages({ topic, value: "a" }, {
+      topic: other,
+      value: "b",
+    });
+    await without.close();
+    assert.equal(text.decode((await readPartition(topic, 0))[0].value!), "a");
+    assert.equal(text.decode((await readPartition(other, 0))[0].value!), "b");
+  });
+
+  test("allowAutoTopicCreation creates a missing topic; without it, it fails", async () => {
+    const created = uniqueTopic("auto");
+    const w = new Writer({
+      brokers: [BROKER],
+      topic: created,
+      allowAutoTopicCreation: true,
+    });
+    await w.writeMessages({ value: "hello" });
+    await w.close();
+    assert.equal((await readPartition(created, 0)).length, 1);
+
+    const missing = uniqueTopic("missing");
+    const strict = new Writer({
+      brokers: [BROKER],
+      topic: missing,
+      allowAutoTopicCreation: false,
+      maxAttempts: 2,
+      writeBackoffMin: 10,
+    });
+    await assert.rejects(strict.writeMessages({ value: "x" }), (error) => {
+      assert.ok(error instanceof WriteErrors);
+      const cause = error.errors[0];
+      assert.ok(cause instanceof KafkaError, String(cause));
+      assert.equal(cause.name, "UNKNOWN_TOPIC_OR_PARTITION");
+      return true;
+    });
+    await strict.close();
+  });
+
+  test("a message larger than batchBytes is rejected before anything is sent", async () => {
+    const topic = await topicWith(1);
+    const w = new Writer({ brokers: [BROKER], topic, batchBytes: 1000 });
+    await assert.rejects(
+      w.writeMessages({ value: "small" }, { value: new Uint8Array(2000) }),
+      /message 1 takes \d+ bytes, more than batchBytes 1000/,
+    );
+    await w.close();
+    assert.equal((await readPartition(topic, 0)).length, 0, "nothing was sent");
+  });
+
+  test("a lone write on an idle writer does not wait for batchTimeout", async () => {
+    const topic = await topicWith(1);
+    const w = new Writer({ brokers: [BROKER], topic, batchTimeout: 10_000 });
+    await w.writeMessages({ value: "warm-up" });
+    const started = Date.now();
+    await w.writeMessages({ value: "lone" });
+    assert.ok(Date.now() - started < 2000, "resolved without waiting 10 s");
+    const stats = w.stats();
+    assert.equal(stats.messages, 2);
+    assert.equal(stats.errors, 0);
+    await w.close();
+  });
+
+  test("bad options fail in the constructor naming the option", () => {
+    assert.throws(
+      () => new Writer({ brokers: [] }),
+      /"brokers" must list at least one/,
+    );
+    assert.throws(
+      () => new Writer({ brokers: [BROKER], batchBytes: -1 }),
+      /Cannot create Writer: "batchBytes" must be positive, got -1/,
+    );
+    assert.throws(
+      // deno-lint-ignore no-explicit-any
+      () => new Writer({ brokers: [BROKER], requiredAcks: "most" as any }),
+      /"requiredAcks" must be "none", "one" or "all", got "most"/,
+    );
+    assert.throws(
+      () =>
+        new Writer({
+          brokers: [BROKER],
+          idempotent: true,
+          requiredAcks: "one",
+        }),
+      /"idempotent" needs requiredAcks "all"/,
+    );
+    assert.throws(
+      // deno-lint-ignore no-explicit-any
+      () => new Writer({ brokers: [BROKER], compression: "brotli" as any }),
+      /Unknown compression/,
+    );
+  });
+
+  test("a closed writer refuses writes without unhandled rejections", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = await topicWith(1);
+      const w = new Writer({ brokers: [BROKER], topic });
+      await w.close();
+      await assert.rejects(
+        w.writeMessages({ value: "late" }),
+        /the Writer is closed/,
+      );
+    });
+  });
+});
