@@ -215,6 +215,8 @@ class PartitionQueue {
   bytes = 0;
   inFlight = false;
   nextSequence = 0;
+  /** The producer id the sequence numbers count for. */
+  producerId = -1;
   constructor(topic: string, partition: number) {
     this.topic = topic;
     this.partition = partition;
@@ -527,6 +529,9 @@ class WriterEngine {
       const batch = await this.encode(queue, entries);
       await this.deliver(batch);
     } catch (error) {
+      // The broker never took these sequence numbers: later batches would
+      // fail OUT_OF_ORDER_SEQUENCE_NUMBER, so start over with a new id.
+      this.idempotent = null;
       this.fail(entries, error as Error);
     }
   }
@@ -536,6 +541,11 @@ class WriterEngine {
     entries: Entry[],
   ): Promise<Batch> {
     const producer = await this.producer();
+    if (producer && queue.producerId !== producer.producerId) {
+      // A new producer id starts every partition's sequence again at 0.
+      queue.producerId = producer.producerId;
+      queue.nextSequence = 0;
+    }
     const baseSequence = producer ? queue.nextSequence : -1;
     const builder = new RecordBatchBuilder(
       {
