@@ -431,11 +431,7 @@ class WriterEngine {
         if (entry.state !== "routing") continue;
         entry.state = "queued";
         const partition = this.balancer.balance(
-          {
-            key: entry.record.key,
-            value: entry.record.value,
-            size: entry.size,
-          },
+          { key: entry.record.key, value: entry.record.value },
           partitions,
         );
         const queue = this.queue(topic, partition);
