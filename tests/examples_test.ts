@@ -2,7 +2,13 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { dial } from "../mod.ts";
+import process from "node:process";
+import { dial, dialLeader } from "../mod.ts";
+import { main as autoCreateMain } from "../examples/writer_auto_create.ts";
+import { main as balancersMain } from "../examples/writer_balancers.ts";
+import { main as leastBytesMain } from "../examples/writer_least_bytes.ts";
+import { main as multipleTopicsMain } from "../examples/writer_multiple_topics.ts";
+import { main as tlsMain } from "../examples/writer_tls.ts";
 import { main as controllerMain } from "../examples/controller.ts";
 import { main as createTopicsMain } from "../examples/create_topics.ts";
 import { main as dialLeaderMain } from "../examples/dial_leader.ts";
@@ -10,6 +16,9 @@ import { main as listTopicsMain } from "../examples/list_topics.ts";
 import { BROKER, uniqueTopic } from "./_helpers.ts";
 
 const text = new TextDecoder();
+const SSL_BROKER = process.env.KAFKA_SSL_BROKERS ?? "127.0.0.1:9095";
+const CA_PEM = process.env.KAFKA_CA_PEM ??
+  new URL("../.kafka/certs/ca.pem", import.meta.url).pathname;
 
 describe("seed examples", () => {
   test("dial the leader and produce (auto-creates the topic)", async () => {
@@ -53,5 +62,65 @@ describe("seed examples", () => {
     const topics = await listTopicsMain(BROKER);
     assert.ok(topics.includes(topic), `${topic} should be listed`);
     assert.equal(new Set(topics).size, topics.length, "each topic once");
+  });
+});
+
+describe("seed Writer examples", () => {
+  async function values(topic: string, partitions = 1): Promise<string[]> {
+    const out: string[] = [];
+    for (let p = 0; p < partitions; p++) {
+      const conn = await dialLeader(BROKER, topic, p);
+      try {
+        const batch = await conn.readBatch({ maxWait: 500 });
+        for await (const m of batch) out.push(text.decode(m.value!));
+      } finally {
+        conn.close();
+      }
+    }
+    return out.sort();
+  }
+
+  test("least-bytes writer", async () => {
+    const topic = uniqueTopic("seed-lb");
+    await createTopicsMain(BROKER, topic);
+    await leastBytesMain([BROKER], topic);
+    assert.deepEqual(await values(topic), ["Hello World!", "One!", "Two!"]);
+  });
+
+  test("create the topic before publishing, retrying LEADER_NOT_AVAILABLE", async () => {
+    const topic = uniqueTopic("seed-auto");
+    await autoCreateMain([BROKER], topic);
+    assert.deepEqual(await values(topic), ["Hello World!", "One!", "Two!"]);
+  });
+
+  test("write to multiple topics", async () => {
+    const topics = [1, 2, 3].map(() => uniqueTopic("seed-multi"));
+    await multipleTopicsMain([BROKER], topics);
+    assert.deepEqual(await values(topics[0]), ["Hello World!"]);
+    assert.deepEqual(await values(topics[1]), ["One!"]);
+    assert.deepEqual(await values(topics[2]), ["Two!"]);
+  });
+
+  for (
+    const like of ["sarama", "saramaReference", "librdkafka", "java"] as const
+  ) {
+    test(`${like}-compatible balancer`, async () => {
+      const topic = uniqueTopic(`seed-${like}`);
+      const admin = await dial(BROKER);
+      await admin.createTopics({
+        topic,
+        numPartitions: 3,
+        replicationFactor: 1,
+      });
+      admin.close();
+      await balancersMain([BROKER], topic, like);
+      assert.deepEqual(await values(topic, 3), ["paid", "signed up"]);
+    });
+  }
+
+  test("TLS transport", async () => {
+    const topic = uniqueTopic("seed-tls");
+    await tlsMain([SSL_BROKER], topic, CA_PEM);
+    assert.deepEqual(await values(topic), ["sent over TLS"]);
   });
 });

@@ -1,0 +1,34 @@
+/**
+ * The seed's compression example: the Writer compresses each batch; readers
+ * detect the codec from the batch attributes, nothing to configure.
+ *
+ * Run: deno run -A examples/writer_compression.ts [topic] [codec]
+ */
+
+import { type CompressionName, Writer } from "../mod.ts";
+
+export async function main(
+  brokers = (Deno.env.get("KAFKA_BROKERS") ?? "localhost:9092").split(","),
+  topic = "topic-A",
+  compression: CompressionName = "snappy",
+): Promise<void> {
+  const w = new Writer({ brokers, topic, compression });
+  try {
+    await w.writeMessages(
+      ...Array.from(
+        { length: 100 },
+        (_, i) => ({ value: `compressible message number ${i}` }),
+      ),
+    );
+  } finally {
+    await w.close();
+  }
+}
+
+if (import.meta.main) {
+  await main(
+    undefined,
+    Deno.args[0],
+    Deno.args[1] as CompressionName | undefined,
+  );
+}
