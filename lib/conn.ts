@@ -40,6 +40,7 @@ import { Produce } from "./protocol/messages/produce.ts";
 import { readRecords } from "./protocol/read_records.ts";
 import { RecordBatchBuilder } from "./protocol/records.ts";
 import { validateSasl } from "./connection/sasl.ts";
+import { retry, type RetryOptions } from "./cluster/retry.ts";
 
 export type { SaslOptions, TlsOptions };
 
@@ -132,6 +133,16 @@ export interface ReadBatchOptions {
 }
 
 const ACKS: Record<string, number> = { none: 0, one: 1, all: -1 };
+
+/** Retries of broker errors that pass on their own (a new partition's leader). */
+const TRANSIENT: RetryOptions = {
+  maxAttempts: 8,
+  backoffMin: 25,
+  backoffMax: 500,
+  retriable: (error) =>
+    error instanceof KafkaError && error.retriable &&
+    error.code !== ErrorCode.REQUEST_TIMED_OUT,
+};
 
 /** Dials brokers with shared settings, like kafka-go's `Dialer`. */
 export class Dialer {
@@ -429,6 +440,29 @@ export class Conn {
         });
       }
     }
+    await this.waitForLeaders(configs.map((c) => c.topic));
+  }
+
+  /**
+   * Waits until this broker's metadata shows a leader for every partition
+   * of the topics: the controller answers CreateTopics before brokers have
+   * applied the change, and a topic is only usable after that.
+   */
+  private async waitForLeaders(topics: string[]): Promise<void> {
+    const deadline = Date.now() + (this.dialer.options.timeout ?? 10_000);
+    let delay = 10;
+    while (Date.now() < deadline) {
+      const response = await this.metadata(topics);
+      const ready = topics.every((name) => {
+        const t = response.topics.find((x) => x.name === name);
+        return t !== undefined && t.errorCode === 0 &&
+          t.partitions.length > 0 &&
+          t.partitions.every((p) => p.leaderId >= 0 && p.errorCode === 0);
+      });
+      if (ready) return;
+      await sleep(delay);
+      delay = Math.min(delay * 2, 200);
+    }
   }
 
   /** Deletes topics by name. */
@@ -616,7 +650,12 @@ export class Conn {
     return offset < 0 ? await this.readLastOffset() : offset;
   }
 
-  private async listOffset(timestamp: number): Promise<number> {
+  private listOffset(timestamp: number): Promise<number> {
+    // A partition created a moment ago may not be served yet: retry briefly.
+    return retry(() => this.listOffsetOnce(timestamp), TRANSIENT);
+  }
+
+  private async listOffsetOnce(timestamp: number): Promise<number> {
     const { topic, partition } = this.bound("read offsets");
     const response = await this.connection.request(ListOffsets, {
       replicaId: -1,
