@@ -24,6 +24,18 @@ const NAMES: readonly CompressionName[] = [
 ];
 
 const loaded = new Map<number, Codec>();
+const loading = new Map<number, Promise<Codec>>();
+
+/**
+ * One module per codec, imported on first use: WASM and its compilation cost
+ * nothing until a batch needs them.
+ */
+const IMPORTS: Record<number, () => Promise<Codec>> = {
+  1: async () => (await import("./gzip.ts")).gzip,
+  2: async () => (await import("./snappy.ts")).loadSnappy(),
+  3: async () => (await import("./lz4.ts")).lz4,
+  4: async () => (await import("./zstd.ts")).loadZstd(),
+};
 
 /** Registers a codec (tests and users may replace one). */
 export function registerCodec(codec: Codec): void {
@@ -51,11 +63,37 @@ export function compressionId(name: CompressionName | number): number {
 export async function loadCodec(id: number): Promise<Codec> {
   const codec = loaded.get(id);
   if (codec) return codec;
-  const name = NAMES[id];
-  if (name === undefined || name === "none") {
+  const load = IMPORTS[id];
+  if (load === undefined) {
     throw new RangeError(`Unknown compression codec id ${id}`);
   }
-  throw new Error(`Compression codec "${name}" is not supported yet`);
+  // Concurrent first uses share one load; a failed one may be retried.
+  let pending = loading.get(id);
+  if (!pending) {
+    pending = importCodec(id, load).finally(() => loading.delete(id));
+    loading.set(id, pending);
+  }
+  return await pending;
+}
+
+async function importCodec(
+  id: number,
+  load: () => Promise<Codec>,
+): Promise<Codec> {
+  let codec: Codec;
+  try {
+    codec = await load();
+  } catch (error) {
+    throw new Error(
+      `Cannot load compression codec "${NAMES[id]}": ${
+        (error as Error).message
+      }`,
+      { cause: error },
+    );
+  }
+  // A codec registered while this one loaded wins.
+  if (!loaded.has(id)) loaded.set(id, codec);
+  return loaded.get(id)!;
 }
 
 /** The codec for an id if it is already loaded (sync hot paths). */

@@ -1,0 +1,35 @@
+/**
+ * gzip through `node:zlib`, which Deno and Bun both provide. Its synchronous
+ * calls fit the Codec interface, and against `CompressionStream` they were 3
+ * to 4 times faster on 1 KiB batches and as fast on 1 MiB, in both runtimes
+ * (see codecs/README.md).
+ *
+ * @module
+ */
+
+import { gunzipSync, gzipSync } from "node:zlib";
+import type { Codec } from "./mod.ts";
+import { codecError, MAX_DECOMPRESSED_BYTES, plainBytes } from "./_shared.ts";
+
+/** Deflate cannot expand data more than about 1032 to 1. */
+const MAX_RATIO = 1032;
+
+function compress(data: Uint8Array): Uint8Array {
+  return plainBytes(gzipSync(data));
+}
+
+function decompress(data: Uint8Array): Uint8Array {
+  // zlib grows its output as it goes; the cap stops a small hostile payload
+  // from inflating into gigabytes.
+  const limit = Math.min(MAX_DECOMPRESSED_BYTES, data.length * MAX_RATIO);
+  try {
+    return plainBytes(
+      gunzipSync(data, { maxOutputLength: Math.max(limit, 1) }),
+    );
+  } catch (error) {
+    throw codecError("gzip", error);
+  }
+}
+
+/** Codec id 1: gzip (RFC 1952), at zlib's default level like Kafka's Java client. */
+export const gzip: Codec = { id: 1, name: "gzip", compress, decompress };

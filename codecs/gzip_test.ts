@@ -1,0 +1,52 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { gzip } from "./gzip.ts";
+import { concat, fromHex, jsonRecords } from "./_test_data.ts";
+
+const ascii = (s: string) => new TextEncoder().encode(s);
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+
+describe("gzip", () => {
+  test("writes RFC 1952 members and returns plain Uint8Arrays", () => {
+    const member = gzip.compress(ascii("hello"));
+    assert.deepEqual(member.subarray(0, 3), fromHex("1f 8b 08"));
+    assert.equal(Object.getPrototypeOf(member), Uint8Array.prototype);
+    assert.equal(
+      Object.getPrototypeOf(gzip.decompress(member)),
+      Uint8Array.prototype,
+    );
+  });
+
+  test("reads concatenated members, as Java's GZIPInputStream does", () => {
+    const data = concat(
+      gzip.compress(ascii("one ")),
+      gzip.compress(ascii("two")),
+    );
+    assert.equal(text(gzip.decompress(data)), "one two");
+  });
+
+  test("10 MiB of zeros, near deflate's largest ratio, is within the limit", () => {
+    const zeros = new Uint8Array(10 << 20);
+    const member = gzip.compress(zeros);
+    assert.ok(zeros.length / member.length > 1000);
+    assert.equal(gzip.decompress(member).length, zeros.length);
+  });
+});
+
+describe("malformed gzip fails with errors that name gzip", () => {
+  const member = gzip.compress(jsonRecords(5000));
+  const flipped = member.slice();
+  flipped[member.length - 6] ^= 0xff; // inside the CRC-32 trailer
+  const cases: Record<string, Uint8Array> = {
+    "no bytes": new Uint8Array(0),
+    "not gzip": ascii("hello, world"),
+    "cut short": member.subarray(0, member.length >> 1),
+    "checksum mismatch": flipped,
+    "zlib instead of gzip": fromHex("78 9c cb 48 cd c9 c9 07 00 06 2c 02 15"),
+  };
+  for (const [name, data] of Object.entries(cases)) {
+    test(name, () => {
+      assert.throws(() => gzip.decompress(data), /^Error: gzip: /);
+    });
+  }
+});
