@@ -6,6 +6,7 @@ import process from "node:process";
 import { dial, dialLeader } from "../mod.ts";
 import { main as autoCreateMain } from "../examples/writer_auto_create.ts";
 import { main as balancersMain } from "../examples/writer_balancers.ts";
+import { main as compressionMain } from "../examples/writer_compression.ts";
 import { main as leastBytesMain } from "../examples/writer_least_bytes.ts";
 import { main as multipleTopicsMain } from "../examples/writer_multiple_topics.ts";
 import { main as tlsMain } from "../examples/writer_tls.ts";
@@ -123,4 +124,24 @@ describe("seed Writer examples", () => {
     await tlsMain([SSL_BROKER], topic, CA_PEM);
     assert.deepEqual(await values(topic), ["sent over TLS"]);
   });
+});
+
+describe("seed compression example", () => {
+  for (const codec of ["gzip", "snappy", "lz4", "zstd"] as const) {
+    test(`a ${codec} Writer's messages read back transparently`, async () => {
+      const topic = uniqueTopic(`seed-${codec}`);
+      await createTopicsMain(BROKER, topic);
+      await compressionMain([BROKER], topic, codec);
+      const conn = await dialLeader(BROKER, topic, 0);
+      try {
+        const batch = await conn.readBatch({ maxWait: 500 });
+        const got: string[] = [];
+        for await (const m of batch) got.push(text.decode(m.value!));
+        assert.equal(got.length, 100);
+        assert.equal(got[99], "compressible message number 99");
+      } finally {
+        conn.close();
+      }
+    });
+  }
 });
