@@ -160,6 +160,7 @@ const ACKS = { none: 0, one: 1, all: -1 } as const;
 
 /** One message on its way: its record, size, and the write it belongs to. */
 interface Entry {
+  topic: string;
   record: RecordInput;
   size: number;
   message: MessageInput;
@@ -208,19 +209,92 @@ interface Batch {
   baseSequence: number;
 }
 
+/** A partition's waiting messages: an array with a moving head, no shifts. */
 class PartitionQueue {
   readonly topic: string;
   readonly partition: number;
-  entries: Entry[] = [];
+  private items: Entry[] = [];
+  private head = 0;
   bytes = 0;
   inFlight = false;
   nextSequence = 0;
   /** The producer id the sequence numbers count for. */
   producerId = -1;
+
   constructor(topic: string, partition: number) {
     this.topic = topic;
     this.partition = partition;
   }
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(entry: Entry): void {
+    this.items.push(entry);
+    this.bytes += entry.size;
+  }
+
+  /** Takes up to `maxCount` entries and `maxBytes` (always at least one). */
+  take(maxCount: number, maxBytes: number): Entry[] {
+    const items = this.items;
+    let end = this.head;
+    let bytes = 61;
+    while (end < items.length && end - this.head < maxCount) {
+      const size = items[end].size;
+      if (end > this.head && bytes + size > maxBytes) break;
+      bytes += size;
+      end++;
+    }
+    const taken = items.slice(this.head, end);
+    this.head = end;
+    this.bytes -= bytes - 61;
+    if (this.head > 1024 && this.head * 2 > items.length) this.compact();
+    return taken;
+  }
+
+  /** Removes the given entries (cancelled writes), returning those found. */
+  remove(drop: Set<Entry>): Entry[] {
+    const kept: Entry[] = [];
+    const removed: Entry[] = [];
+    for (let i = this.head; i < this.items.length; i++) {
+      const entry = this.items[i];
+      (drop.has(entry) ? removed : kept).push(entry);
+    }
+    this.items = kept;
+    this.head = 0;
+    for (const entry of removed) this.bytes -= entry.size;
+    return removed;
+  }
+
+  /** Empties the queue, returning what it held. */
+  clear(): Entry[] {
+    const all = this.items.slice(this.head);
+    this.items = [];
+    this.head = 0;
+    this.bytes = 0;
+    return all;
+  }
+
+  private compact(): void {
+    this.items = this.items.slice(this.head);
+    this.head = 0;
+  }
+}
+
+function groupByTopic(entries: Entry[]): Map<string, Entry[]> {
+  const first = entries[0].topic;
+  // The common case, a Writer with one topic, needs no grouping.
+  if (entries.every((e) => e.topic === first)) {
+    return new Map([[first, entries]]);
+  }
+  const groups = new Map<string, Entry[]>();
+  for (const entry of entries) {
+    const list = groups.get(entry.topic);
+    if (list) list.push(entry);
+    else groups.set(entry.topic, [entry]);
+  }
+  return groups;
 }
 
 /**
@@ -350,32 +424,30 @@ class WriterEngine {
       throw new ClosedError("Cannot write: the Writer is closed");
     }
     const now = Date.now();
-    const prepared = messages.map((message, index) =>
-      this.prepare(message, index, now)
-    );
     const write = new PendingWrite(messages.length);
+    // Every message is checked before any is queued: one bad message fails
+    // the call and nothing of it is sent.
+    const entries: Entry[] = new Array(messages.length);
+    let bytes = 0;
+    for (let index = 0; index < messages.length; index++) {
+      const entry = this.prepare(messages[index], index, now, write);
+      bytes += entry.size;
+      entries[index] = entry;
+    }
     this.counters.writes++;
     if (messages.length === 0) return write;
-    const entries = prepared.map(({ record, size, topic }, index) => ({
-      topic,
-      entry: {
-        record,
-        size,
-        message: messages[index],
-        write,
-        index,
-        state: "routing" as Entry["state"],
-      },
-    }));
-    for (const { entry } of entries) this.buffered += entry.size;
-    this.route(entries).catch((error) => {
-      for (const { entry } of entries) this.fail([entry], error);
-    });
-    if (signal) this.watchCancel(write, entries.map((e) => e.entry), signal);
+    this.buffered += bytes;
+    this.route(entries).catch((error) => this.fail(entries, error));
+    if (signal) this.watchCancel(write, entries, signal);
     return write;
   }
 
-  private prepare(message: MessageInput, index: number, now: number) {
+  private prepare(
+    message: MessageInput,
+    index: number,
+    now: number,
+    write: PendingWrite,
+  ): Entry {
     const topic = this.topicOf(message, index);
     const record = toRecord(message, now, index);
     const size = recordSize(record);
@@ -387,7 +459,7 @@ class WriterEngine {
           `message ${index} takes ${size} bytes, more than batchBytes ${this.limits.batchBytes}`,
       });
     }
-    return { record, size, topic };
+    return { topic, record, size, message, write, index, state: "routing" };
   }
 
   private topicOf(message: MessageInput, index: number): string {
@@ -407,36 +479,29 @@ class WriterEngine {
     return topic;
   }
 
-  private async route(items: { topic: string; entry: Entry }[]): Promise<void> {
+  private async route(entries: Entry[]): Promise<void> {
     const touched = new Set<PartitionQueue>();
-    const byTopic = new Map<string, Entry[]>();
-    for (const { topic, entry } of items) {
-      const list = byTopic.get(topic);
-      if (list) list.push(entry);
-      else byTopic.set(topic, [entry]);
-    }
-    for (const [topic, entries] of byTopic) {
+    for (const [topic, group] of groupByTopic(entries)) {
       if (this.aborted) {
-        this.fail(entries, new ClosedError("The Writer was aborted"));
+        this.fail(group, new ClosedError("The Writer was aborted"));
         continue;
       }
       let partitions: number[];
       try {
         partitions = await this.partitionsOf(topic);
       } catch (error) {
-        this.fail(entries, error as Error);
+        this.fail(group, error as Error);
         continue;
       }
-      for (const entry of entries) {
+      let queue: PartitionQueue | undefined;
+      for (const entry of group) {
         if (entry.state !== "routing") continue;
         entry.state = "queued";
-        const partition = this.balancer.balance(
-          { key: entry.record.key, value: entry.record.value },
-          partitions,
-        );
-        const queue = this.queue(topic, partition);
-        queue.entries.push(entry);
-        queue.bytes += entry.size;
+        const partition = this.balancer.balance(entry.record, partitions);
+        if (queue?.partition !== partition) {
+          queue = this.queue(topic, partition);
+        }
+        queue.push(entry);
         touched.add(queue);
       }
     }
@@ -487,7 +552,7 @@ class WriterEngine {
 
   /** Sends the queue's next batch if the partition has nothing in flight. */
   private pump(queue: PartitionQueue): void {
-    if (queue.inFlight || queue.entries.length === 0) return;
+    if (queue.inFlight || queue.length === 0) return;
     queue.inFlight = true;
     const task = this.sendFrom(queue).finally(() => {
       this.inFlight.delete(task);
@@ -498,21 +563,8 @@ class WriterEngine {
   }
 
   private take(queue: PartitionQueue): Entry[] {
-    const { batchSize, batchBytes } = this.limits;
-    let count = 0;
-    let bytes = 61;
-    for (const entry of queue.entries) {
-      if (
-        count >= batchSize || (count > 0 && bytes + entry.size > batchBytes)
-      ) break;
-      bytes += entry.size;
-      count++;
-    }
-    const taken = queue.entries.splice(0, count);
-    for (const entry of taken) {
-      queue.bytes -= entry.size;
-      entry.state = "sent";
-    }
+    const taken = queue.take(this.limits.batchSize, this.limits.batchBytes);
+    for (const entry of taken) entry.state = "sent";
     return taken;
   }
 
@@ -682,10 +734,9 @@ class WriterEngine {
         e.state === "routing" || e.state === "queued"
       );
       const dropped = new Set(unsent);
+      const topics = new Set(unsent.map((e) => e.topic));
       for (const queue of this.queues.values()) {
-        if (!queue.entries.some((e) => dropped.has(e))) continue;
-        queue.entries = queue.entries.filter((e) => !dropped.has(e));
-        queue.bytes = queue.entries.reduce((n, e) => n + e.size, 0);
+        if (topics.has(queue.topic)) queue.remove(dropped);
       }
       if (unsent.length) this.fail(unsent, reason);
     };
@@ -766,7 +817,7 @@ class WriterEngine {
 
   private hasQueued(): boolean {
     for (const queue of this.queues.values()) {
-      if (queue.entries.length) return true;
+      if (queue.length) return true;
     }
     return this.buffered > 0;
   }
@@ -785,9 +836,7 @@ class WriterEngine {
       ? reason
       : new ClosedError(`The Writer was aborted: ${String(reason)}`);
     for (const queue of this.queues.values()) {
-      const dropped = queue.entries;
-      queue.entries = [];
-      queue.bytes = 0;
+      const dropped = queue.clear();
       if (dropped.length) this.fail(dropped, error);
     }
     await Promise.allSettled([...this.inFlight]);
