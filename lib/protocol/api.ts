@@ -203,198 +203,18 @@ export function readBytes(r: ByteReader, compact: boolean): Uint8Array | null {
 
 // Arrays of primitives. Writers take null for a null array; readers return
 // null for one. Strings, bytes and uuids name the field when an element is
-// null.
+// null. One loop serves every element type; the named helpers below only
+// pick the element's reader and writer.
 
-/** @internal */
-export function writeBools(
+type Put<T> = (w: ByteWriter, v: T, compact: boolean) => void;
+type Get<T> = (r: ByteReader, compact: boolean) => T;
+
+function writeArray<T>(
   w: ByteWriter,
-  a: readonly boolean[] | null,
+  a: readonly T[] | null,
   compact: boolean,
-): void {
-  if (a === null) {
-    w.arrayLength(null, compact);
-    return;
-  }
-  w.arrayLength(a.length, compact);
-  for (let i = 0; i < a.length; i++) w.bool(a[i]);
-}
-
-/** @internal */
-export function readBools(r: ByteReader, compact: boolean): boolean[] | null {
-  const n = r.arrayLength(compact);
-  if (n === null) return null;
-  const a: boolean[] = [];
-  for (let i = 0; i < n; i++) a.push(r.bool());
-  return a;
-}
-
-/** @internal */
-export function writeInt8s(
-  w: ByteWriter,
-  a: readonly number[] | null,
-  compact: boolean,
-): void {
-  if (a === null) {
-    w.arrayLength(null, compact);
-    return;
-  }
-  w.arrayLength(a.length, compact);
-  for (let i = 0; i < a.length; i++) w.int8(a[i]);
-}
-
-/** @internal */
-export function readInt8s(r: ByteReader, compact: boolean): number[] | null {
-  const n = r.arrayLength(compact);
-  if (n === null) return null;
-  const a: number[] = [];
-  for (let i = 0; i < n; i++) a.push(r.int8());
-  return a;
-}
-
-/** @internal */
-export function writeInt16s(
-  w: ByteWriter,
-  a: readonly number[] | null,
-  compact: boolean,
-): void {
-  if (a === null) {
-    w.arrayLength(null, compact);
-    return;
-  }
-  w.arrayLength(a.length, compact);
-  for (let i = 0; i < a.length; i++) w.int16(a[i]);
-}
-
-/** @internal */
-export function readInt16s(r: ByteReader, compact: boolean): number[] | null {
-  const n = r.arrayLength(compact);
-  if (n === null) return null;
-  const a: number[] = [];
-  for (let i = 0; i < n; i++) a.push(r.int16());
-  return a;
-}
-
-/** @internal */
-export function writeUint16s(
-  w: ByteWriter,
-  a: readonly number[] | null,
-  compact: boolean,
-): void {
-  if (a === null) {
-    w.arrayLength(null, compact);
-    return;
-  }
-  w.arrayLength(a.length, compact);
-  for (let i = 0; i < a.length; i++) w.uint16(a[i]);
-}
-
-/** @internal */
-export function readUint16s(r: ByteReader, compact: boolean): number[] | null {
-  const n = r.arrayLength(compact);
-  if (n === null) return null;
-  const a: number[] = [];
-  for (let i = 0; i < n; i++) a.push(r.uint16());
-  return a;
-}
-
-/** @internal */
-export function writeInt32s(
-  w: ByteWriter,
-  a: readonly number[] | null,
-  compact: boolean,
-): void {
-  if (a === null) {
-    w.arrayLength(null, compact);
-    return;
-  }
-  w.arrayLength(a.length, compact);
-  for (let i = 0; i < a.length; i++) w.int32(a[i]);
-}
-
-/** @internal */
-export function readInt32s(r: ByteReader, compact: boolean): number[] | null {
-  const n = r.arrayLength(compact);
-  if (n === null) return null;
-  const a: number[] = [];
-  for (let i = 0; i < n; i++) a.push(r.int32());
-  return a;
-}
-
-/** @internal */
-export function writeUint32s(
-  w: ByteWriter,
-  a: readonly number[] | null,
-  compact: boolean,
-): void {
-  if (a === null) {
-    w.arrayLength(null, compact);
-    return;
-  }
-  w.arrayLength(a.length, compact);
-  for (let i = 0; i < a.length; i++) w.uint32(a[i]);
-}
-
-/** @internal */
-export function readUint32s(r: ByteReader, compact: boolean): number[] | null {
-  const n = r.arrayLength(compact);
-  if (n === null) return null;
-  const a: number[] = [];
-  for (let i = 0; i < n; i++) a.push(r.uint32());
-  return a;
-}
-
-/** @internal */
-export function writeInt64s(
-  w: ByteWriter,
-  a: readonly number[] | null,
-  compact: boolean,
-): void {
-  if (a === null) {
-    w.arrayLength(null, compact);
-    return;
-  }
-  w.arrayLength(a.length, compact);
-  for (let i = 0; i < a.length; i++) w.int64(a[i]);
-}
-
-/** @internal */
-export function readInt64s(r: ByteReader, compact: boolean): number[] | null {
-  const n = r.arrayLength(compact);
-  if (n === null) return null;
-  const a: number[] = [];
-  for (let i = 0; i < n; i++) a.push(r.int64());
-  return a;
-}
-
-/** @internal */
-export function writeFloat64s(
-  w: ByteWriter,
-  a: readonly number[] | null,
-  compact: boolean,
-): void {
-  if (a === null) {
-    w.arrayLength(null, compact);
-    return;
-  }
-  w.arrayLength(a.length, compact);
-  for (let i = 0; i < a.length; i++) w.float64(a[i]);
-}
-
-/** @internal */
-export function readFloat64s(r: ByteReader, compact: boolean): number[] | null {
-  const n = r.arrayLength(compact);
-  if (n === null) return null;
-  const a: number[] = [];
-  for (let i = 0; i < n; i++) a.push(r.float64());
-  return a;
-}
-
-/** @internal */
-export function writeUuids(
-  w: ByteWriter,
-  a: readonly string[] | null,
-  compact: boolean,
-  field: string,
+  put: Put<T>,
+  field?: string,
 ): void {
   if (a === null) {
     w.arrayLength(null, compact);
@@ -403,81 +223,95 @@ export function writeUuids(
   w.arrayLength(a.length, compact);
   for (let i = 0; i < a.length; i++) {
     const v = a[i];
-    if (v === null) throw new NullFieldError(`${field}[${i}]`);
-    w.uuid(v);
+    if (v === null && field !== undefined) {
+      throw new NullFieldError(`${field}[${i}]`);
+    }
+    put(w, v, compact);
   }
 }
 
-/** @internal */
-export function readUuids(r: ByteReader, compact: boolean): string[] | null {
-  const n = r.arrayLength(compact);
-  if (n === null) return null;
-  const a: string[] = [];
-  for (let i = 0; i < n; i++) a.push(r.uuid());
-  return a;
-}
-
-/** @internal */
-export function writeStrings(
-  w: ByteWriter,
-  a: readonly string[] | null,
-  compact: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    w.arrayLength(null, compact);
-    return;
-  }
-  w.arrayLength(a.length, compact);
-  for (let i = 0; i < a.length; i++) {
-    const v = a[i];
-    if (v === null) throw new NullFieldError(`${field}[${i}]`);
-    if (compact) w.compactString(v);
-    else w.string(v);
-  }
-}
-
-/** @internal */
-export function readStrings(r: ByteReader, compact: boolean): string[] | null {
-  const n = r.arrayLength(compact);
-  if (n === null) return null;
-  const a: string[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push((compact ? r.compactString() : r.string()) ?? "");
-  }
-  return a;
-}
-
-/** @internal */
-export function writeBytesArray(
-  w: ByteWriter,
-  a: readonly Uint8Array[] | null,
-  compact: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    w.arrayLength(null, compact);
-    return;
-  }
-  w.arrayLength(a.length, compact);
-  for (let i = 0; i < a.length; i++) {
-    const v = a[i];
-    if (v === null) throw new NullFieldError(`${field}[${i}]`);
-    if (compact) w.compactBytes(v);
-    else w.bytes(v);
-  }
-}
-
-/** @internal */
-export function readBytesArray(
+function readArray<T>(
   r: ByteReader,
   compact: boolean,
-): Uint8Array[] | null {
+  get: Get<T>,
+): T[] | null {
   const n = r.arrayLength(compact);
   if (n === null) return null;
-  const a: Uint8Array[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push((compact ? r.compactBytes() : r.bytes()) ?? EMPTY_BYTES);
-  }
+  const a: T[] = [];
+  for (let i = 0; i < n; i++) a.push(get(r, compact));
   return a;
 }
+
+type Writes<T> = (
+  w: ByteWriter,
+  a: readonly T[] | null,
+  compact: boolean,
+) => void;
+type NamedWrites<T> = (
+  w: ByteWriter,
+  a: readonly T[] | null,
+  compact: boolean,
+  field: string,
+) => void;
+type Reads<T> = (r: ByteReader, compact: boolean) => T[] | null;
+
+function writes<T>(put: Put<T>): Writes<T> {
+  return (w, a, compact) => writeArray(w, a, compact, put);
+}
+
+function namedWrites<T>(put: Put<T>): NamedWrites<T> {
+  return (w, a, compact, field) => writeArray(w, a, compact, put, field);
+}
+
+function reads<T>(get: Get<T>): Reads<T> {
+  return (r, compact) => readArray(r, compact, get);
+}
+
+/** @internal */
+export const writeBools: Writes<boolean> = writes((w, v) => w.bool(v));
+/** @internal */
+export const readBools: Reads<boolean> = reads((r) => r.bool());
+/** @internal */
+export const writeInt8s: Writes<number> = writes((w, v) => w.int8(v));
+/** @internal */
+export const readInt8s: Reads<number> = reads((r) => r.int8());
+/** @internal */
+export const writeInt16s: Writes<number> = writes((w, v) => w.int16(v));
+/** @internal */
+export const readInt16s: Reads<number> = reads((r) => r.int16());
+/** @internal */
+export const writeUint16s: Writes<number> = writes((w, v) => w.uint16(v));
+/** @internal */
+export const readUint16s: Reads<number> = reads((r) => r.uint16());
+/** @internal */
+export const writeInt32s: Writes<number> = writes((w, v) => w.int32(v));
+/** @internal */
+export const readInt32s: Reads<number> = reads((r) => r.int32());
+/** @internal */
+export const writeUint32s: Writes<number> = writes((w, v) => w.uint32(v));
+/** @internal */
+export const readUint32s: Reads<number> = reads((r) => r.uint32());
+/** @internal */
+export const writeInt64s: Writes<number> = writes((w, v) => w.int64(v));
+/** @internal */
+export const readInt64s: Reads<number> = reads((r) => r.int64());
+/** @internal */
+export const writeFloat64s: Writes<number> = writes((w, v) => w.float64(v));
+/** @internal */
+export const readFloat64s: Reads<number> = reads((r) => r.float64());
+/** @internal */
+export const writeUuids: NamedWrites<string> = namedWrites((w, v) => w.uuid(v));
+/** @internal */
+export const readUuids: Reads<string> = reads((r) => r.uuid());
+/** @internal */
+export const writeStrings: NamedWrites<string> = namedWrites(writeString);
+/** @internal */
+export const readStrings: Reads<string> = reads((r, compact) =>
+  readString(r, compact) ?? ""
+);
+/** @internal */
+export const writeBytesArray: NamedWrites<Uint8Array> = namedWrites(writeBytes);
+/** @internal */
+export const readBytesArray: Reads<Uint8Array> = reads((r, compact) =>
+  readBytes(r, compact) ?? EMPTY_BYTES
+);
