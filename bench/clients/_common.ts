@@ -1,0 +1,189 @@
+/**
+ * What every JavaScript benchmark client shares, whichever runtime runs it
+ * (Deno, Bun or Node 22+ with type stripping): the job the harness hands
+ * over, the values to write, the feeding loop, percentiles, the process's own
+ * peak memory and the one JSON line it prints. Only `node:` built-ins, so the
+ * three runtimes load this file as is.
+ *
+ * @module
+ */
+
+import { readFileSync } from "node:fs";
+import process from "node:process";
+
+export type Compression = "none" | "gzip" | "snappy" | "lz4" | "zstd";
+
+/** One run of one workload, as `bench/main.ts` describes it in argv[2]. */
+export interface Job {
+  kind: "produce" | "latency" | "consume";
+  brokers: string[];
+  topic: string;
+  /** Partitions of the topic (produce spreads over them, consume reads all). */
+  partitions: number;
+  /** Messages to write, or to read in total. */
+  messages: number;
+  valueSize: number;
+  /** Distinct values, one per line, each `valueSize` bytes; used in turn. */
+  valuesFile: string;
+  acks: 1 | -1;
+  idempotent: boolean;
+  compression: Compression;
+  lingerMs: number;
+  batchMessages: number;
+  batchBytes: number;
+  /** Messages per call for APIs that take an array (writeMessages, send). */
+  chunk: number;
+  /** Calls of `chunk` messages outstanding at once. */
+  window: number;
+  /** Latency: writes before the measured ones. */
+  warmup: number;
+  fetchMinBytes: number;
+  /** Per partition. */
+  fetchMaxBytes: number;
+  fetchMaxWaitMs: number;
+  /** For peers that can only consume through a consumer group. */
+  group: string;
+}
+
+/** The line a client prints; the harness adds rates from it. */
+export interface Outcome {
+  messages: number;
+  seconds: number;
+  p50_ms?: number;
+  p99_ms?: number;
+  peak_rss_mb: number;
+  /** How the client did it (API used, extra figures). */
+  notes?: Record<string, string | number | boolean>;
+}
+
+export function readJob(): Job {
+  const arg = process.argv[2];
+  if (!arg) throw new TypeError("Missing the job: pass it as JSON in argv[2]");
+  return JSON.parse(arg) as Job;
+}
+
+/** The distinct values of the job, split out of one file without copies. */
+export function readValues(job: Job): Uint8Array[] {
+  const file = readFileSync(job.valuesFile);
+  const bytes = new Uint8Array(file.buffer, file.byteOffset, file.byteLength);
+  const values: Uint8Array[] = [];
+  const line = job.valueSize + 1;
+  for (let at = 0; at + job.valueSize <= bytes.length; at += line) {
+    values.push(bytes.subarray(at, at + job.valueSize));
+  }
+  if (values.length === 0) {
+    throw new RangeError(
+      `No ${job.valueSize}-byte values in ${job.valuesFile}`,
+    );
+  }
+  return values;
+}
+
+/**
+ * Calls `send` over [0, job.messages) in slices of `job.chunk`, keeping at
+ * most `job.window` calls unsettled: the application-side pipelining that
+ * array APIs (writeMessages, send) need to keep a producer busy.
+ */
+export async function feed(
+  job: Job,
+  send: (from: number, to: number) => Promise<unknown>,
+  window = job.window,
+): Promise<void> {
+  const pending = new Set<Promise<unknown>>();
+  let failure: unknown;
+  for (let from = 0; from < job.messages; from += job.chunk) {
+    const call: Promise<unknown> = send(
+      from,
+      Math.min(job.messages, from + job.chunk),
+    ).then(
+      () => pending.delete(call),
+      (error) => {
+        failure ??= error;
+        pending.delete(call);
+      },
+    );
+    pending.add(call);
+    if (pending.size >= window) await Promise.race(pending);
+    if (failure !== undefined) throw failure;
+  }
+  await Promise.all(pending);
+  if (failure !== undefined) throw failure;
+}
+
+/** Times `count` awaited single writes after `warmup` unmeasured ones. */
+export async function timeWrites(
+  count: number,
+  warmup: number,
+  write: (index: number) => Promise<unknown>,
+): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await write(i);
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = performance.now();
+    await write(warmup + i);
+    samples.push(performance.now() - start);
+  }
+  return samples;
+}
+
+/**
+ * The outcome of a latency run: p50 and p99 of the samples (ms), and as a
+ * rate the writes per second of the measured writes back to back.
+ */
+export function latencyOutcome(
+  samples: number[],
+  notes: Record<string, string | number | boolean>,
+): Omit<Outcome, "peak_rss_mb"> {
+  const total = samples.reduce((a, b) => a + b, 0);
+  return {
+    messages: samples.length,
+    seconds: total / 1000,
+    p50_ms: percentile(samples, 50),
+    p99_ms: percentile(samples, 99),
+    notes,
+  };
+}
+
+/** Nearest-rank percentile, in the samples' unit. */
+export function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
+/** This process's peak resident set (VmHWM) in MiB; 0 off Linux. */
+export function peakRssMb(): number {
+  try {
+    const status = readFileSync("/proc/self/status", "utf8");
+    const kb = Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
+    return kb / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** Prints the outcome as one JSON line, then exits (open sockets or not). */
+export function finish(outcome: Omit<Outcome, "peak_rss_mb">): void {
+  const line = JSON.stringify({ ...outcome, peak_rss_mb: peakRssMb() });
+  process.stdout.write(`${line}\n`, () => process.exit(0));
+}
+
+/** Runs a client's main: any error becomes `{"error": ...}` and exit code 1. */
+export function run(main: (job: Job) => Promise<void>): void {
+  let job: Job;
+  try {
+    job = readJob();
+  } catch (error) {
+    fail(error);
+    return;
+  }
+  main(job).catch(fail);
+}
+
+function fail(error: unknown): void {
+  const message = error instanceof Error
+    ? `${error.name}: ${error.message}`
+    : String(error);
+  const line = JSON.stringify({ error: message, peak_rss_mb: peakRssMb() });
+  process.stdout.write(`${line}\n`, () => process.exit(1));
+}

@@ -1,0 +1,119 @@
+/**
+ * kafkajs under the benchmark, on Node 22+ (type stripping):
+ * `node bench/clients/kafkajs.ts '<job>'`.
+ *
+ * kafkajs has no producer-side batching (no linger, no batch size): each
+ * `send` is one Produce request, so the application batches, with the same
+ * chunk and window as the other array APIs. Snappy, LZ4 and ZSTD need codec
+ * plugins that are not installed; kafkajs's own error is what gets recorded.
+ * Consuming needs a consumer group; `eachBatch` is its fastest path.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import { CompressionTypes, Kafka, logLevel } from "kafkajs";
+import {
+  feed,
+  finish,
+  type Job,
+  latencyOutcome,
+  readValues,
+  run,
+  timeWrites,
+} from "./_common.ts";
+
+const CODECS = {
+  none: CompressionTypes.None,
+  gzip: CompressionTypes.GZIP,
+  snappy: CompressionTypes.Snappy,
+  lz4: CompressionTypes.LZ4,
+  zstd: CompressionTypes.ZSTD,
+};
+
+run(async (job) => {
+  const kafka = new Kafka({
+    clientId: "bench-kafkajs",
+    brokers: job.brokers,
+    logLevel: logLevel.NOTHING,
+  });
+  if (job.kind === "consume") await consume(kafka, job);
+  else await produce(kafka, job);
+});
+
+async function produce(kafka: Kafka, job: Job): Promise<void> {
+  const values = readValues(job).map(toBuffer);
+  const producer = kafka.producer({
+    idempotent: job.idempotent,
+    allowAutoTopicCreation: false,
+  });
+  const start = performance.now();
+  await producer.connect();
+  const send = (messages: { value: Buffer }[]) =>
+    producer.send({
+      topic: job.topic,
+      messages,
+      acks: job.acks,
+      compression: CODECS[job.compression],
+    });
+  if (job.kind === "latency") {
+    const samples = await timeWrites(
+      job.messages,
+      job.warmup,
+      (i) => send([{ value: values[i % values.length] }]),
+    );
+    await producer.disconnect();
+    finish(latencyOutcome(samples, { api: "send" }));
+    return;
+  }
+  await feed(job, (from, to) => {
+    const messages = new Array(to - from);
+    for (let i = from; i < to; i++) {
+      messages[i - from] = { value: values[i % values.length] };
+    }
+    return send(messages);
+  });
+  const seconds = (performance.now() - start) / 1000;
+  await producer.disconnect();
+  finish({ messages: job.messages, seconds, notes: { api: "send" } });
+}
+
+async function consume(kafka: Kafka, job: Job): Promise<void> {
+  const consumer = kafka.consumer({
+    groupId: job.group,
+    minBytes: job.fetchMinBytes,
+    maxBytesPerPartition: job.fetchMaxBytes,
+    maxWaitTimeInMs: job.fetchMaxWaitMs,
+    allowAutoTopicCreation: false,
+  });
+  const start = performance.now();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [job.topic], fromBeginning: true });
+  let count = 0;
+  let counted = 0;
+  await new Promise<void>((resolve, reject) => {
+    consumer.on(
+      consumer.events.CRASH,
+      (event) => reject(event.payload.error),
+    );
+    consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: job.partitions,
+      eachBatch: ({ batch }) => {
+        count += batch.messages.length;
+        if (count >= job.messages && counted === 0) {
+          counted = count;
+          resolve();
+        }
+        return Promise.resolve();
+      },
+    }).catch(reject);
+  });
+  const seconds = (performance.now() - start) / 1000;
+  await consumer.disconnect();
+  finish({ messages: counted, seconds, notes: { api: "eachBatch" } });
+}
+
+function toBuffer(value: Uint8Array): Buffer {
+  return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}

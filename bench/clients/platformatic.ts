@@ -1,0 +1,104 @@
+/**
+ * @platformatic/kafka under the benchmark, on Node 22+ (type stripping):
+ * `node bench/clients/platformatic.ts '<job>'`.
+ *
+ * Its `send` is one Produce request per call, like kafkajs's, so the
+ * application batches with the same chunk and window. Its default
+ * partitioner sends every keyless message to partition 0, so a round-robin
+ * partitioner spreads them as the other clients do. Consuming needs a
+ * consumer group; the messages stream is read through "data" events.
+ *
+ * @module
+ */
+
+import { Buffer } from "node:buffer";
+import {
+  Consumer,
+  MessagesStreamModes,
+  type MessageToProduce,
+  Producer,
+} from "@platformatic/kafka";
+import {
+  feed,
+  finish,
+  type Job,
+  latencyOutcome,
+  readValues,
+  run,
+  timeWrites,
+} from "./_common.ts";
+
+run(async (job) => {
+  if (job.kind === "consume") await consume(job);
+  else await produce(job);
+});
+
+async function produce(job: Job): Promise<void> {
+  const values = readValues(job).map(toBuffer);
+  let next = 0;
+  const producer = new Producer({
+    clientId: "bench-platformatic",
+    bootstrapBrokers: job.brokers,
+    acks: job.acks,
+    idempotent: job.idempotent,
+    autocreateTopics: false,
+    partitioner: () => next++ % job.partitions,
+    ...(job.compression === "none" ? {} : { compression: job.compression }),
+  });
+  const start = performance.now();
+  const send = (messages: MessageToProduce[]) => producer.send({ messages });
+  if (job.kind === "latency") {
+    const samples = await timeWrites(
+      job.messages,
+      job.warmup,
+      (i) => send([{ topic: job.topic, value: values[i % values.length] }]),
+    );
+    await producer.close();
+    finish(latencyOutcome(samples, { api: "send" }));
+    return;
+  }
+  await feed(job, (from, to) => {
+    const messages: MessageToProduce[] = new Array(to - from);
+    for (let i = from; i < to; i++) {
+      messages[i - from] = {
+        topic: job.topic,
+        value: values[i % values.length],
+      };
+    }
+    return send(messages);
+  });
+  const seconds = (performance.now() - start) / 1000;
+  await producer.close();
+  finish({ messages: job.messages, seconds, notes: { api: "send" } });
+}
+
+async function consume(job: Job): Promise<void> {
+  const consumer = new Consumer({
+    clientId: "bench-platformatic",
+    groupId: job.group,
+    bootstrapBrokers: job.brokers,
+    minBytes: job.fetchMinBytes,
+    maxBytesPerPartition: job.fetchMaxBytes,
+    maxWaitTime: job.fetchMaxWaitMs,
+    autocommit: false,
+  });
+  const start = performance.now();
+  const stream = await consumer.consume({
+    topics: [job.topic],
+    mode: MessagesStreamModes.EARLIEST,
+  });
+  let count = 0;
+  await new Promise<void>((resolve, reject) => {
+    stream.on("error", reject);
+    stream.on("data", () => {
+      if (++count === job.messages) resolve();
+    });
+  });
+  const seconds = (performance.now() - start) / 1000;
+  await consumer.close(true);
+  finish({ messages: job.messages, seconds, notes: { api: "consume stream" } });
+}
+
+function toBuffer(value: Uint8Array): Buffer {
+  return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+}

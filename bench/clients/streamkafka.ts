@@ -1,0 +1,198 @@
+/**
+ * This client under the benchmark: `deno run -A bench/clients/streamkafka.ts
+ * '<job>'` or `bun run bench/clients/streamkafka.ts '<job>'`.
+ *
+ * Produce goes through `Writer.writeMessages`; consume through `Reader` when
+ * the package exports one, else through `Conn.readBatch` in a loop, one
+ * connection per partition. The latency workload also times bare
+ * `Conn.writeMessages` round trips: the floor a Writer write can reach.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import * as streamkafka from "../../mod.ts";
+import type { Message, MessageInput } from "../../mod.ts";
+import {
+  feed,
+  finish,
+  type Job,
+  latencyOutcome,
+  percentile,
+  readValues,
+  run,
+  timeWrites,
+} from "./_common.ts";
+
+/** The options `lib/reader.ts` is being written to take. */
+interface ReaderOptions {
+  brokers: string[];
+  topic: string;
+  partition: number;
+  minBytes: number;
+  maxBytes: number;
+  maxWait: number;
+}
+type ReaderClass = new (options: ReaderOptions) => ReadableStream<Message>;
+
+run(async (job) => {
+  if (job.kind === "produce") await produce(job);
+  else if (job.kind === "latency") await latency(job);
+  else await consume(job);
+});
+
+function newWriter(job: Job): streamkafka.Writer {
+  return new streamkafka.Writer({
+    brokers: job.brokers,
+    topic: job.topic,
+    batchSize: job.batchMessages,
+    batchBytes: job.batchBytes,
+    batchTimeout: job.lingerMs,
+    requiredAcks: job.acks === 1 ? "one" : "all",
+    compression: job.compression,
+    idempotent: job.idempotent,
+  });
+}
+
+async function produce(job: Job): Promise<void> {
+  const values = readValues(job);
+  const writer = newWriter(job);
+  const start = performance.now();
+  await feed(job, (from, to) => {
+    const messages: MessageInput[] = new Array(to - from);
+    for (let i = from; i < to; i++) {
+      messages[i - from] = { value: values[i % values.length] };
+    }
+    return writer.writeMessages(messages);
+  });
+  await writer.close();
+  const seconds = (performance.now() - start) / 1000;
+  finish({ messages: job.messages, seconds, notes: { api: "writeMessages" } });
+}
+
+async function latency(job: Job): Promise<void> {
+  const values = readValues(job);
+  const writer = newWriter(job);
+  const samples = await timeWrites(
+    job.messages,
+    job.warmup,
+    (i) => writer.writeMessages({ value: values[i % values.length] }),
+  );
+  await writer.close();
+  // The same writes on a bare connection to one partition's leader.
+  const conn = await streamkafka.dialLeader(job.brokers[0], job.topic, 0, {
+    requiredAcks: "all",
+  });
+  const floor = await timeWrites(
+    job.messages,
+    job.warmup,
+    (i) => conn.writeMessages({ value: values[i % values.length] }),
+  );
+  conn.close();
+  finish(latencyOutcome(samples, {
+    api: "writeMessages",
+    conn_p50_ms: round(percentile(floor, 50)),
+    conn_p99_ms: round(percentile(floor, 99)),
+  }));
+}
+
+/**
+ * `Reader` from mod.ts once it is exported, else `Conn.readBatch`.
+ * BENCH_CONSUME_API=conn or =reader forces one; "reader" falls back on
+ * lib/reader.ts while mod.ts does not export it yet.
+ */
+async function pickReader(): Promise<{ Reader?: ReaderClass; api: string }> {
+  const exported = (streamkafka as Record<string, unknown>).Reader as
+    | ReaderClass
+    | undefined;
+  const forced = process.env.BENCH_CONSUME_API;
+  if (forced === "conn" || (!exported && forced !== "reader")) {
+    return { api: "Conn.readBatch" };
+  }
+  if (exported) return { Reader: exported, api: "Reader" };
+  const { Reader } = await import("../../lib/reader.ts");
+  return { Reader: Reader as ReaderClass, api: "Reader (lib/reader.ts)" };
+}
+
+async function consume(job: Job): Promise<void> {
+  const { Reader, api } = await pickReader();
+  const start = performance.now();
+  const partitions = Array.from({ length: job.partitions }, (_, p) => p);
+  const reads = await Promise.all(
+    partitions.map((p) =>
+      Reader ? readWithReader(Reader, job, p) : readWithConn(job, p)
+    ),
+  );
+  const seconds = (Math.max(...reads.map((r) => r.end)) - start) / 1000;
+  const messages = reads.reduce((sum, r) => sum + r.count, 0);
+  if (messages !== job.messages) {
+    throw new Error(`Read ${messages} messages, expected ${job.messages}`);
+  }
+  finish({ messages, seconds, notes: { api } });
+}
+
+/**
+ * What one partition's read counted, and when its last message arrived:
+ * closing may wait for a prefetch in flight, which the clock leaves out.
+ */
+interface PartitionRead {
+  count: number;
+  end: number;
+}
+
+/** Reads one partition from its start up to its high watermark. */
+async function readWithReader(
+  Reader: ReaderClass,
+  job: Job,
+  partition: number,
+): Promise<PartitionRead> {
+  const reader = new Reader({
+    brokers: job.brokers,
+    topic: job.topic,
+    partition,
+    minBytes: job.fetchMinBytes,
+    maxBytes: job.fetchMaxBytes,
+    maxWait: job.fetchMaxWaitMs,
+  });
+  let count = 0;
+  let end = performance.now();
+  for await (const message of reader) {
+    count++;
+    if (message.offset + 1 >= message.highWaterMark) {
+      end = performance.now();
+      break;
+    }
+  }
+  return { count, end };
+}
+
+async function readWithConn(
+  job: Job,
+  partition: number,
+): Promise<PartitionRead> {
+  const conn = await streamkafka.dialLeader(
+    job.brokers[0],
+    job.topic,
+    partition,
+  );
+  let count = 0;
+  try {
+    let highWaterMark = Infinity;
+    while (conn.offset() < highWaterMark) {
+      const batch = await conn.readBatch({
+        minBytes: job.fetchMinBytes,
+        maxBytes: job.fetchMaxBytes,
+        maxWait: job.fetchMaxWaitMs,
+      });
+      highWaterMark = batch.highWaterMark;
+      for await (const _ of batch) count++;
+    }
+    return { count, end: performance.now() };
+  } finally {
+    conn.close();
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

@@ -1,0 +1,563 @@
+/**
+ * The benchmark: this client (on Deno and on Bun) against kafkajs,
+ * @platformatic/kafka, kcat (librdkafka), the Java client's perf tools and
+ * kafka-go, on the local broker, with the same settings for all.
+ *
+ *   deno task bench                 3 rounds, 1,000,000 messages (~20 min)
+ *   deno task bench --quick         1 round, 100,000 messages (~3 min)
+ *   deno task bench --clients=kcat,streamkafka --workloads=consume
+ *
+ * Environment: BENCH_ROUNDS, BENCH_MESSAGES (the 100 B count; the others
+ * scale with it), BENCH_LATENCY_WRITES. Each run of each client is its own
+ * process printing one JSON line (see bench/clients/_common.ts); the
+ * workloads interleave over the rounds, the client order rotating each
+ * round, and each produce run gets a fresh topic, deleted afterwards.
+ * Results: a table here, bench/results/latest.json and chart.svg.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { DEFAULT_KAFKA_VERSION, ensureBroker } from "../tools/kafka.ts";
+import type { Job } from "./clients/_common.ts";
+import { chart } from "./_chart.ts";
+import { feedFile, valuesFile } from "./_data.ts";
+import {
+  BENCH,
+  type Files,
+  type Peer,
+  PEER_KEYS,
+  peerKey,
+  preparePeers,
+} from "./_peers.ts";
+import {
+  aggregate,
+  ratioMatrix,
+  type ResultRecord,
+  type Sample,
+  table,
+} from "./_report.ts";
+import { spawn } from "./_spawn.ts";
+import { targets } from "./_targets.ts";
+import { countMessages, createTopic, deleteTopics } from "./_topics.ts";
+import {
+  BROKER,
+  chunkOf,
+  describe,
+  SETTINGS,
+  type Workload,
+  workloads as allWorkloads,
+} from "./_workloads.ts";
+
+const RUN_TIMEOUT_MS = 240_000;
+/** Other processes' load above which a measurement is taken again. */
+const BUSY_CORES = 0.3;
+
+const USAGE =
+  `usage: deno run -A bench/main.ts [--quick] [--rounds=N] [--messages=N]
+       [--clients=a,b] [--workloads=a,b] [--out=DIR]
+
+  --quick        1 round of 100,000 messages, 200 latency writes
+  --rounds       rounds (env BENCH_ROUNDS, default 3)
+  --messages     100 B messages per workload (env BENCH_MESSAGES, default 1000000)
+  --clients      only clients whose key contains one of these (${
+    PEER_KEYS.join(", ")
+  })
+  --workloads    only workloads whose id contains one of these
+  --out          where latest.json and chart.svg go (default bench/results)`;
+
+interface Options {
+  rounds: number;
+  messages: number;
+  latencyWrites: number;
+  clients: string[];
+  workloads: string[];
+  out: string;
+}
+
+function options(args: string[]): Options | undefined {
+  const parsed = parseArgs({
+    args,
+    options: {
+      quick: { type: "boolean" },
+      rounds: { type: "string" },
+      messages: { type: "string" },
+      clients: { type: "string" },
+      workloads: { type: "string" },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (parsed.values.help) return undefined;
+  const quick = parsed.values.quick ?? false;
+  const number = (flag: string | undefined, env: string, fallback: number) => {
+    const raw = flag ?? Deno.env.get(env);
+    if (raw === undefined || raw === "") return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value <= 0) {
+      throw new RangeError(
+        `Cannot run the benchmark: ${env} must be a positive integer, got "${raw}"`,
+      );
+    }
+    return value;
+  };
+  const list = (raw: string | undefined) =>
+    raw ? raw.split(",").map((s) => s.trim()).filter(Boolean) : [];
+  return {
+    rounds: number(parsed.values.rounds, "BENCH_ROUNDS", quick ? 1 : 3),
+    messages: number(
+      parsed.values.messages,
+      "BENCH_MESSAGES",
+      quick ? 100_000 : 1_000_000,
+    ),
+    latencyWrites: number(
+      undefined,
+      "BENCH_LATENCY_WRITES",
+      quick ? 200 : 1000,
+    ),
+    clients: list(parsed.values.clients),
+    workloads: list(parsed.values.workloads),
+    out: parsed.values.out ?? join(BENCH, "results"),
+  };
+}
+
+function matches(filters: string[], name: string): boolean {
+  return filters.length === 0 || filters.some((f) => name.includes(f));
+}
+
+function log(message: string): void {
+  console.error(message);
+}
+
+async function main(): Promise<number> {
+  const opts = options(Deno.args);
+  if (!opts) {
+    console.log(USAGE);
+    return 0;
+  }
+  const started = new Date();
+  const date = started.toISOString();
+  const runId = `bench-${date.replace(/[-:]/g, "").slice(0, 15)}-${
+    crypto.randomUUID().slice(0, 4)
+  }`;
+  const workloads = allWorkloads(opts.messages, opts.latencyWrites)
+    .filter((w) => matches(opts.workloads, w.id));
+  printSettings(opts, workloads);
+
+  await ensureBroker();
+  log("\npeers:");
+  const { peers, problems } = await preparePeers(
+    (key) => matches(opts.clients, key),
+    (line) => log(`  ${line}`),
+  );
+  if (peers.length === 0) {
+    log("no client to run");
+    return 1;
+  }
+
+  const created = new Set<string>();
+  const cleanup = async () => {
+    await deleteTopics(BROKER, ...created).catch(() => {});
+    created.clear();
+  };
+  const onInterrupt = () => {
+    log("\ninterrupted: deleting this run's topics");
+    cleanup().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onInterrupt);
+
+  const samples: Sample[] = [];
+  try {
+    log("\npreparing data and topics ...");
+    const feeds = await prepareData(workloads, peers);
+    const sources = await prepareSources(runId, workloads, opts, created);
+    const ownPids = await brokerPids();
+    const total = opts.rounds * workloads.length * peers.length;
+    let done = 0;
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const workload of workloads) {
+        // Rotate who goes first, so no client always follows the same one.
+        const shift = (round - 1) % peers.length;
+        const order = [...peers.slice(shift), ...peers.slice(0, shift)];
+        for (const peer of order) {
+          const sample = await runOne({
+            peer,
+            workload,
+            round,
+            runId,
+            feed: feeds.get(workload.id) ?? "",
+            source: workload.source ? sources[workload.source] : undefined,
+            created,
+            ownPids,
+          });
+          samples.push(sample);
+          done++;
+          log(
+            progress(done, total, round, opts.rounds, workload, peer, sample),
+          );
+        }
+      }
+    }
+  } finally {
+    await cleanup();
+    Deno.removeSignalListener("SIGINT", onInterrupt);
+  }
+
+  const records = aggregate(samples, workloads, peers, date, describe);
+  for (const problem of problems) {
+    const [client, runtime] = splitKey(problem.key);
+    for (const workload of workloads) {
+      records.push(unavailable(client, runtime, workload, date, problem.error));
+    }
+  }
+  const keys = PEER_KEYS.filter((k) =>
+    records.some((r) => `${r.client}/${r.runtime}` === k)
+  );
+  console.log(table(records, workloads, describe));
+  console.log(ratioMatrix(records, workloads, keys));
+  console.log(targets(records));
+  await writeResults(records, workloads, keys, opts, started);
+  const minutes = ((Date.now() - started.getTime()) / 60_000).toFixed(1);
+  log(
+    `\ndone in ${minutes} min; results in ${opts.out}/latest.json and chart.svg`,
+  );
+  return 0;
+}
+
+function printSettings(opts: Options, workloads: Workload[]): void {
+  log(
+    `streamkafka benchmark: ${opts.rounds} round(s), ` +
+      `${opts.messages.toLocaleString("en-US")} messages of 100 B, ` +
+      `${navigator.hardwareConcurrency} cores, broker ${BROKER} ` +
+      `(Kafka ${Deno.env.get("KAFKA_VERSION") || DEFAULT_KAFKA_VERSION})`,
+  );
+  log("settings for every client (where the client has the knob):");
+  log(
+    `  linger ${SETTINGS.lingerMs} ms; batch ${SETTINGS.batchMessages} messages / ` +
+      `${SETTINGS.batchBytes} bytes per partition; array APIs (writeMessages, send) ` +
+      `get a full batch per call, ${SETTINGS.window} calls in flight`,
+  );
+  log(
+    `  fetch: min ${SETTINGS.fetchMinBytes} B, max ${SETTINGS.fetchMaxBytes} B per ` +
+      `partition, max wait ${SETTINGS.fetchMaxWaitMs} ms; consumers that need a group ` +
+      `(kafkajs, platformatic, Java) join a fresh one`,
+  );
+  log(
+    `  latency: ${opts.latencyWrites} awaited single writes after ${SETTINGS.warmup} ` +
+      `warm-up ones, linger 0; Java's ProducerPerformance is throttled to ` +
+      `${SETTINGS.javaLatencyRate} msg/s instead (it cannot await)`,
+  );
+  log("workloads:");
+  for (const w of workloads) log(`  ${w.id.padEnd(22)} ${describe(w)}`);
+}
+
+/** Values for every workload; kcat's stdin files when kcat runs. */
+async function prepareData(
+  workloads: Workload[],
+  peers: Peer[],
+): Promise<Map<string, string>> {
+  const feeds = new Map<string, string>();
+  const kcat = peers.some((p) => p.client === "kcat");
+  for (const workload of workloads) {
+    await valuesFile(workload.values, workload.valueSize);
+    if (kcat && workload.kind === "produce") {
+      feeds.set(
+        workload.id,
+        await feedFile(workload.values, workload.valueSize, workload.messages),
+      );
+    }
+  }
+  return feeds;
+}
+
+/**
+ * The topics the consume workloads read, filled once by this client on Deno
+ * (its balancer spreads keyless messages evenly) and checked by offsets.
+ */
+async function prepareSources(
+  runId: string,
+  workloads: Workload[],
+  opts: Options,
+  created: Set<string>,
+): Promise<Record<string, string>> {
+  const sources: Record<string, string> = {};
+  for (const workload of workloads) {
+    if (!workload.source || sources[workload.source]) continue;
+    const topic = `${runId}-${workload.source}`;
+    created.add(topic);
+    await createTopic(BROKER, topic, workload.partitions);
+    const job = baseJob(workload, topic, "");
+    const fill: Job = { ...job, kind: "produce", messages: opts.messages };
+    const run = await spawn(
+      Deno.execPath(),
+      [
+        "run",
+        "-A",
+        join(BENCH, "clients", "streamkafka.ts"),
+        JSON.stringify(fill),
+      ],
+      { cwd: join(BENCH, ".."), timeoutMs: RUN_TIMEOUT_MS },
+    );
+    const counts = await countMessages(BROKER, topic, workload.partitions);
+    const total = counts.reduce((a, b) => a + b, 0);
+    if (total !== opts.messages) {
+      throw new Error(
+        `Filling ${topic} left ${total} messages, expected ${opts.messages}: ${run.stdout}${run.stderr}`,
+      );
+    }
+    log(`  ${topic}: ${counts.join(" + ")} messages`);
+    sources[workload.source] = topic;
+  }
+  return sources;
+}
+
+function baseJob(workload: Workload, topic: string, group: string): Job {
+  return {
+    kind: workload.kind,
+    brokers: [BROKER],
+    topic,
+    partitions: workload.partitions,
+    messages: workload.messages,
+    valueSize: workload.valueSize,
+    valuesFile: join(
+      BENCH,
+      ".data",
+      `values-${workload.values}-${workload.valueSize}.txt`,
+    ),
+    acks: workload.acks,
+    idempotent: workload.idempotent,
+    compression: workload.compression,
+    lingerMs: workload.lingerMs,
+    batchMessages: SETTINGS.batchMessages,
+    batchBytes: SETTINGS.batchBytes,
+    chunk: chunkOf(workload),
+    window: SETTINGS.window,
+    warmup: SETTINGS.warmup,
+    fetchMinBytes: SETTINGS.fetchMinBytes,
+    fetchMaxBytes: SETTINGS.fetchMaxBytes,
+    fetchMaxWaitMs: SETTINGS.fetchMaxWaitMs,
+    group,
+  };
+}
+
+interface RunSpec {
+  peer: Peer;
+  workload: Workload;
+  round: number;
+  runId: string;
+  feed: string;
+  source: string | undefined;
+  created: Set<string>;
+  /** The broker's pid, whose CPU is part of the measurement. */
+  ownPids: number[];
+}
+
+/**
+ * Measures once, and once more when other processes kept more than
+ * BUSY_CORES busy meanwhile: the second figure stands either way.
+ */
+async function runOne(spec: RunSpec): Promise<Sample> {
+  const first = await measure(spec, 1);
+  if ((first.foreign_cores ?? 0) <= BUSY_CORES) return first;
+  log(
+    `  other processes used ${first.foreign_cores?.toFixed(2)} cores: ` +
+      `measuring ${peerKey(spec.peer)} again`,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  return await measure(spec, 2);
+}
+
+async function measure(spec: RunSpec, attempt: number): Promise<Sample> {
+  const { peer, workload, round } = spec;
+  const sample: Sample = {
+    client: peer.client,
+    runtime: peer.runtime,
+    workload: workload.id,
+    round,
+  };
+  const skip = peer.skip(workload);
+  if (skip) return { ...sample, error: skip, skipped: true };
+  const name = `${spec.runId}-${workload.id}-${slug(peerKey(peer))}-r${round}${
+    attempt > 1 ? `-a${attempt}` : ""
+  }`;
+  const topic = spec.source ?? name;
+  try {
+    if (!spec.source) {
+      spec.created.add(topic);
+      await createTopic(BROKER, topic, workload.partitions);
+    }
+    const job = baseJob(workload, topic, name);
+    const files: Files = { feed: spec.feed };
+    const command = peer.command(job, workload, files);
+    const run = await spawn(command.command, command.args, {
+      cwd: command.cwd,
+      timeoutMs: RUN_TIMEOUT_MS,
+      ownPids: spec.ownPids,
+    });
+    sample.cpu_s = run.cpuSeconds;
+    sample.foreign_cores = run.foreignCores;
+    const measured = peer.parse(run, job, workload);
+    if (workload.kind === "produce") {
+      const counts = await countMessages(BROKER, topic, workload.partitions);
+      const total = counts.reduce((a, b) => a + b, 0);
+      if (total !== job.messages) {
+        throw new Error(
+          `the topic holds ${total} messages, expected ${job.messages}`,
+        );
+      }
+    }
+    const rate = measured.seconds === undefined
+      ? undefined
+      : measured.messages / measured.seconds;
+    return {
+      ...sample,
+      msgs_per_s: rate,
+      mb_per_s: rate === undefined
+        ? undefined
+        : (rate * workload.valueSize) / 1e6,
+      p50_ms: measured.p50_ms,
+      p99_ms: measured.p99_ms,
+      // 0: a run too short for any poll, and no figure of its own.
+      peak_rss_mb: Math.max(measured.peak_rss_mb ?? 0, run.polledRssMb) ||
+        undefined,
+      notes: measured.notes,
+    };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { ...sample, error: message.replaceAll("\n", " | ") };
+  } finally {
+    if (!spec.source) {
+      await deleteTopics(BROKER, topic).catch(() => {});
+      spec.created.delete(topic);
+    }
+  }
+}
+
+function progress(
+  done: number,
+  total: number,
+  round: number,
+  rounds: number,
+  workload: Workload,
+  peer: Peer,
+  sample: Sample,
+): string {
+  const head = `[${String(done).padStart(3)}/${total}] r${round}/${rounds} ` +
+    `${workload.id.padEnd(22)} ${peerKey(peer).padEnd(26)}`;
+  if (sample.error) {
+    return `${head} ${sample.skipped ? "skipped" : "ERROR"}: ${
+      sample.error.slice(0, 120)
+    }`;
+  }
+  const rate = sample.msgs_per_s === undefined
+    ? "-"
+    : Math.round(sample.msgs_per_s).toLocaleString("en-US");
+  const latency = sample.p50_ms === undefined
+    ? ""
+    : `  p50 ${sample.p50_ms.toFixed(2)} ms  p99 ${
+      sample.p99_ms?.toFixed(2)
+    } ms`;
+  const busy = (sample.foreign_cores ?? 0) > BUSY_CORES
+    ? `  (others busy: ${sample.foreign_cores?.toFixed(2)} cores)`
+    : "";
+  return `${head} ${rate.padStart(10)} msg/s ${
+    (sample.mb_per_s ?? 0).toFixed(1).padStart(7)
+  } MB/s  rss ${
+    (sample.peak_rss_mb ?? 0).toFixed(0).padStart(4)
+  } MiB${latency}${busy}`;
+}
+
+/** The broker tools/kafka.ts started, if it did (not a container's). */
+async function brokerPids(): Promise<number[]> {
+  const file = join(BENCH, "..", ".kafka", "broker.pid");
+  const pid = Number((await Deno.readTextFile(file).catch(() => "")).trim());
+  return Number.isInteger(pid) && pid > 0 ? [pid] : [];
+}
+
+function slug(text: string): string {
+  return text.replace(/[^a-zA-Z0-9._-]+/g, "-").replace(/^-|-$/g, "");
+}
+
+function splitKey(key: string): [string, string] {
+  const at = key.lastIndexOf("/");
+  return [key.slice(0, at), key.slice(at + 1)];
+}
+
+function unavailable(
+  client: string,
+  runtime: string,
+  workload: Workload,
+  date: string,
+  error: string,
+): ResultRecord {
+  return {
+    client,
+    runtime,
+    workload: workload.id,
+    msgs_per_s: null,
+    mb_per_s: null,
+    p50_ms: null,
+    p99_ms: null,
+    peak_rss_mb: null,
+    date,
+    client_version: "",
+    runtime_version: "",
+    settings: describe(workload),
+    rounds: 0,
+    rounds_ok: 0,
+    msgs_per_s_min: null,
+    msgs_per_s_max: null,
+    p50_ms_min: null,
+    p50_ms_max: null,
+    peak_rss_mb_min: null,
+    peak_rss_mb_max: null,
+    cpu_s: null,
+    foreign_cores_max: null,
+    ratio_to_streamkafka_deno: null,
+    error: `not installed: ${error.split("\n")[0]}`,
+    notes: null,
+  };
+}
+
+async function writeResults(
+  records: ResultRecord[],
+  workloads: Workload[],
+  keys: string[],
+  opts: Options,
+  started: Date,
+): Promise<void> {
+  await Deno.mkdir(opts.out, { recursive: true });
+  const subtitle =
+    `${started.toISOString().slice(0, 16).replace("T", " ")} UTC · ` +
+    `median of ${opts.rounds} round(s) · ${navigator.hardwareConcurrency} cores, ` +
+    `client and Kafka ${
+      Deno.env.get("KAFKA_VERSION") || DEFAULT_KAFKA_VERSION
+    } broker on one machine (loopback) · ` +
+    `${opts.messages.toLocaleString("en-US")} messages of 100 B`;
+  await writeAtomic(
+    join(opts.out, "latest.json"),
+    JSON.stringify(records, null, 2) + "\n",
+  );
+  await writeAtomic(
+    join(opts.out, "chart.svg"),
+    chart(records, workloads, keys, subtitle),
+  );
+}
+
+async function writeAtomic(path: string, content: string): Promise<void> {
+  const temporary = `${path}.tmp`;
+  await Deno.writeTextFile(temporary, content);
+  await Deno.rename(temporary, path);
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exitCode = await main();
+  } catch (error) {
+    log(
+      error instanceof Error ? (error.stack ?? error.message) : String(error),
+    );
+    Deno.exitCode = 1;
+  }
+}
