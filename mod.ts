@@ -77,3 +77,10 @@ export {
   type WriterStats,
 } from "./lib/writer.ts";
 export { Cluster, type ClusterOptions } from "./lib/cluster/cluster.ts";
+export {
+  type IsolationLevel,
+  Reader,
+  type ReaderOptions,
+  type ReaderStats,
+  type ReadOptions,
+} from "./lib/reader.ts";

@@ -245,6 +245,15 @@ export class Cluster {
     this.topicByName.delete(topic);
   }
 
+  /** Closes and forgets one lane's connections; a later use reconnects. */
+  closeLane(lane: string): void {
+    for (const [key, opening] of this.connections) {
+      if (!key.endsWith(`/${lane}`)) continue;
+      this.connections.delete(key);
+      opening.then((conn) => conn.close(), () => {});
+    }
+  }
+
   /** The connection to a partition's leader on a lane. */
   async leader(
     topic: string,
