@@ -282,6 +282,10 @@ class PartitionQueue {
   }
 }
 
+function wasRead(message: MessageInput): boolean {
+  return typeof (message as { offset?: unknown }).offset === "number";
+}
+
 function groupByTopic(entries: Entry[]): Map<string, Entry[]> {
   const first = entries[0].topic;
   // The common case, a Writer with one topic, needs no grouping.
@@ -465,7 +469,10 @@ class WriterEngine {
   private topicOf(message: MessageInput, index: number): string {
     const own = this.options.topic;
     const given = message?.topic;
-    if (own !== undefined && given !== undefined) {
+    // A message read from Kafka (it has an offset) names where it came from,
+    // not where to go: a Writer with a topic takes it, so that
+    // `reader.pipeTo(writer)` mirrors a topic.
+    if (own !== undefined && given !== undefined && !wasRead(message)) {
       throw new TypeError(
         `Cannot write message ${index}: the Writer has topic "${own}", so the message must not set one (it set "${given}")`,
       );

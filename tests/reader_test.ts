@@ -280,6 +280,34 @@ describe("Reader", () => {
     });
   });
 
+  test("reader.pipeTo(writer) mirrors a topic as it is", async () => {
+    const source = await topicWith();
+    const target = await topicWith();
+    const total = 200;
+    await produce(
+      source,
+      Array.from(
+        { length: total },
+        (_, i) => ({ key: `k${i}`, value: `v${i}` }),
+      ),
+    );
+    const reader = open(source);
+    const writer = new Writer({ brokers: [BROKER], topic: target });
+    // Messages read from Kafka carry their source topic; the Writer takes
+    // them anyway and writes them to its own topic.
+    const piping = reader.pipeTo(writer);
+    const copy = open(target);
+    const mirrored = await take(copy, total);
+    await copy.close();
+    // Closing the Reader ends the pipe, which closes (flushes) the Writer.
+    await reader.close();
+    await piping;
+    assert.deepEqual(
+      mirrored.map((m) => decode(m.value)),
+      Array.from({ length: total }, (_, i) => `v${i}`),
+    );
+  });
+
   test("closing mid-iteration ends the loop cleanly", async () => {
     await noUnhandledRejections(async () => {
       const topic = await topicWith();
