@@ -176,10 +176,9 @@ let nextReaderId = 0;
  * Keys, values and header values are views into the fetched response unless
  * `copyValues` is set (see ReaderOptions.copyValues).
  *
- * A Message carries its `topic` and `partition`, and a Writer with a topic of
- * its own refuses messages that name one. To mirror a topic, map each message
- * to what the Writer takes:
- * `reader.pipeThrough(new TransformStream({ transform: ({ key, value, headers, time }, c) => c.enqueue({ key, value, headers, time }) })).pipeTo(writer)`.
+ * To mirror a topic, pipe the Reader into a Writer: `reader.pipeTo(writer)`.
+ * A message read from Kafka names the topic it came from, and a Writer with a
+ * topic of its own writes it there instead.
  *
  * @example Read partition 0 of topic-A from offset 42
  * ```ts ignore
