@@ -20,7 +20,12 @@ import {
 } from "../codecs/mod.ts";
 import { type Balancer, defaultBalancer } from "./balancer.ts";
 import { Cluster, type ClusterOptions } from "./cluster/cluster.ts";
-import { backoff, isRetriable, sleep } from "./cluster/retry.ts";
+import {
+  isRetriable,
+  retry,
+  type RetryOptions,
+  sleep,
+} from "./cluster/retry.ts";
 import type { Connection } from "./connection/connection.ts";
 import { abortReason, ClosedError } from "./connection/errors.ts";
 import type { SaslOptions } from "./connection/sasl.ts";
@@ -520,30 +525,32 @@ class WriterEngine {
     if (cached && cached.partitions.length > 0) {
       return cached.partitions.map((p) => p.id);
     }
-    let attempt = 0;
-    while (true) {
-      attempt++;
-      try {
-        const info = await this.cluster.topic(topic, {
-          autoCreate: this.options.allowAutoTopicCreation ?? false,
-          maxAge: 0,
-        });
-        if (info.partitions.length > 0) return info.partitions.map((p) => p.id);
-        throw new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, { topic });
-      } catch (error) {
-        if (attempt >= this.limits.maxAttempts || !isRetriable(error)) {
-          throw error;
-        }
-        this.counters.retries++;
-        await sleep(backoff(attempt, this.backoffOptions()));
-      }
-    }
+    return await retry(async () => {
+      const info = await this.cluster.topic(topic, {
+        autoCreate: this.options.allowAutoTopicCreation ?? false,
+        maxAge: 0,
+      });
+      if (info.partitions.length > 0) return info.partitions.map((p) => p.id);
+      throw new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, { topic });
+    }, this.retryOptions(`metadata of ${topic}`));
   }
 
-  private backoffOptions() {
+  /** The writer's retry policy; `what` names the operation in logs. */
+  private retryOptions(what: string, onRetry?: () => void): RetryOptions {
     return {
+      maxAttempts: this.limits.maxAttempts,
       backoffMin: this.limits.writeBackoffMin,
       backoffMax: this.limits.writeBackoffMax,
+      retriable: (error) => isRetriable(error) && !this.aborted,
+      onRetry: (error, attempt) => {
+        this.counters.retries++;
+        this.options.errorLogger?.(
+          `kafka writer: ${what}, attempt ${attempt}: ${
+            (error as Error).message
+          }`,
+        );
+        onRetry?.();
+      },
     };
   }
 
@@ -634,26 +641,17 @@ class WriterEngine {
   /** Sends one batch, retrying retriable failures with the same bytes. */
   private async deliver(batch: Batch): Promise<void> {
     const { topic, partition } = batch.queue;
-    while (true) {
-      batch.attempt++;
-      try {
-        await this.produce(batch);
-        this.succeed(batch);
-        return;
-      } catch (error) {
-        const retriable = isRetriable(error) &&
-          batch.attempt < this.limits.maxAttempts;
-        this.options.errorLogger?.(
-          `kafka writer: ${topic}/${partition} attempt ${batch.attempt}: ${
-            (error as Error).message
-          }`,
-        );
-        if (!retriable || this.closed && this.aborted) throw error;
-        this.counters.retries++;
-        this.cluster.invalidate(topic);
-        await sleep(backoff(batch.attempt, this.backoffOptions()));
-      }
-    }
+    await retry(
+      () => {
+        batch.attempt++;
+        return this.produce(batch);
+      },
+      this.retryOptions(
+        `produce to ${topic}/${partition}`,
+        () => this.cluster.invalidate(topic),
+      ),
+    );
+    this.succeed(batch);
   }
 
   private async produce(batch: Batch): Promise<void> {
@@ -761,6 +759,14 @@ class WriterEngine {
   private async initProducer() {
     const wanted = this.options.idempotent ?? this.acks === -1;
     if (!wanted) return null;
+    // A fresh broker answers COORDINATOR_LOAD_IN_PROGRESS for a while.
+    return await retry(
+      () => this.requestProducerId(),
+      this.retryOptions("InitProducerId"),
+    );
+  }
+
+  private async requestProducerId() {
     const conn = await this.cluster.anyConnection("produce");
     if (!conn.apiVersions().some((v) => v.apiKey === InitProducerId.key)) {
       if (this.options.idempotent) {
