@@ -163,6 +163,9 @@ const INT32_MAX = 2 ** 31 - 1;
 
 let nextReaderId = 0;
 
+/** What `for await` over a Reader gets: the platform's iterator type. */
+type MessageIterator = ReturnType<ReadableStream<Message>["values"]>;
+
 /**
  * Reads one topic-partition as a stream of messages, reconnecting and
  * following leader changes on its own (kafka-go's Reader).
@@ -244,6 +247,60 @@ export class Reader extends ReadableStream<Message> {
     });
     this.readTurn = turn.then(ignore, ignore);
     return untilAborted(turn, signal, "readMessage");
+  }
+
+  /**
+   * Iterates the messages, as the platform's iterator does (it locks the
+   * stream; leaving the loop early cancels, which closes the Reader, unless
+   * `preventCancel`), but takes queued messages straight from the queue: the
+   * stream machinery costs more per message than decoding it.
+   */
+  override values(
+    options: { preventCancel?: boolean } = {},
+  ): MessageIterator {
+    const reader = this.getReader();
+    const engine = this.engine;
+    let finished = false;
+    const end = (): IteratorResult<Message> => {
+      if (!finished) {
+        finished = true;
+        reader.releaseLock();
+      }
+      return { value: undefined, done: true };
+    };
+    const iterator = {
+      next(): Promise<IteratorResult<Message>> {
+        if (finished) return Promise.resolve(end());
+        const message = engine.takeQueued();
+        if (message !== undefined) {
+          return Promise.resolve({ value: message, done: false });
+        }
+        return reader.read().then(
+          (r) => r.done ? end() : { value: r.value, done: false },
+          (error) => {
+            end();
+            throw error;
+          },
+        );
+      },
+      async return(value?: unknown): Promise<IteratorResult<Message>> {
+        if (!finished && options.preventCancel !== true) {
+          await reader.cancel(value);
+        }
+        end();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator as unknown as MessageIterator;
+  }
+
+  override [Symbol.asyncIterator](
+    options?: { preventCancel?: boolean },
+  ): MessageIterator {
+    return this.values(options);
   }
 
   private async readOne(signal: AbortSignal | undefined): Promise<Message> {
@@ -438,7 +495,13 @@ class ReaderEngine {
    * comes first in line).
    */
   takeUnlocked(locked: boolean): Message | undefined {
-    if (locked || this.state !== "open") return undefined;
+    if (locked) return undefined;
+    return this.takeQueued();
+  }
+
+  /** A queued message when the stream's own queue is empty (it comes first). */
+  takeQueued(): Message | undefined {
+    if (this.state !== "open") return undefined;
     if (this.controller.desiredSize !== 0) return undefined;
     return this.take();
   }
