@@ -52,8 +52,10 @@ export class ByteWriter {
   ensure(n: number): void {
     const need = this.pos + n;
     if (need <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < need) size *= 2;
+    // Doubling keeps many small appends cheap; a large append (a record
+    // batch into a request) gets its size plus slack instead of up to twice
+    // its size, which would only become garbage.
+    const size = Math.max(this.buf.length * 2, need + 4096);
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;
