@@ -685,6 +685,12 @@ class WriterEngine {
 
   private succeed(batch: Batch): void {
     const elapsed = Date.now() - batch.queuedAt;
+    if (this.options.logger) {
+      const { topic, partition } = batch.queue;
+      this.log(
+        `kafka writer: wrote ${batch.entries.length} messages to ${topic}/${partition} in ${elapsed} ms (attempt ${batch.attempt})`,
+      );
+    }
     const c = this.counters;
     c.batches++;
     c.messages += batch.entries.length;
@@ -786,10 +792,18 @@ class WriterEngine {
     if (response.errorCode !== 0) {
       throw new KafkaError(response.errorCode, { apiName: "InitProducerId" });
     }
+    this.log(
+      `kafka writer: idempotent producer id ${response.producerId}, epoch ${response.producerEpoch}`,
+    );
     return {
       producerId: response.producerId,
       producerEpoch: response.producerEpoch,
     };
+  }
+
+  /** Informational events go to `logger` (kafka-go's Logger). */
+  private log(message: string): void {
+    this.options.logger?.(message);
   }
 
   stats(): WriterStats {
@@ -840,6 +854,7 @@ class WriterEngine {
     await this.flush();
     this.closed = true;
     if (this.ownsCluster) await this.cluster.close();
+    this.log("kafka writer: closed");
   }
 
   async abort(reason: unknown): Promise<void> {

@@ -294,6 +294,41 @@ describe("Writer", () => {
     await w.close();
   });
 
+  test("logger and errorLogger receive the writer's events", async () => {
+    const topic = await topicWith(1);
+    const logged: string[] = [];
+    const errors: string[] = [];
+    const w = new Writer({
+      brokers: [BROKER],
+      topic,
+      logger: (m) => logged.push(m),
+      errorLogger: (m) => errors.push(m),
+    });
+    await w.writeMessages({ value: "a" }, { value: "b" });
+    await w.close();
+    assert.ok(
+      logged.some((m) => /idempotent producer id \d+/.test(m)),
+      logged.join("\n"),
+    );
+    assert.ok(logged.some((m) => m.includes(`wrote 2 messages to ${topic}/0`)));
+    assert.equal(logged.at(-1), "kafka writer: closed");
+    assert.equal(errors.length, 0, errors.join("\n"));
+
+    const missing = new Writer({
+      brokers: [BROKER],
+      topic: uniqueTopic("nowhere"),
+      maxAttempts: 2,
+      writeBackoffMin: 1,
+      errorLogger: (m) => errors.push(m),
+    });
+    await assert.rejects(missing.writeMessages({ value: "x" }), WriteErrors);
+    await missing.close();
+    assert.ok(
+      errors.some((m) => /attempt 1: .*UNKNOWN_TOPIC_OR_PARTITION/.test(m)),
+      errors.join("\n"),
+    );
+  });
+
   test("bad options fail in the constructor naming the option", () => {
     assert.throws(
       () => new Writer({ brokers: [] }),
