@@ -80,10 +80,11 @@ export interface WriterOptions {
   /** Most bytes in one batch (default 1 MiB). */
   batchBytes?: number;
   /**
-   * Kept for kafka-go compatibility: the longest a message waits for a batch
-   * to fill. This writer never holds a message while its partition is idle,
-   * so the value only bounds waits behind a slow in-flight request
-   * (default 1000).
+   * Accepted (and validated) for kafka-go compatibility, where it is the
+   * longest a message waits for its batch to fill. This writer never waits
+   * for a batch to fill: a partition with nothing in flight sends at once,
+   * and a busy one sends what gathered as soon as its request completes. So
+   * no message waits on a timer and the value has no effect.
    */
   batchTimeout?: number;
   /** Milliseconds a Produce request may take (default 10 s). */
