@@ -42,17 +42,32 @@ export interface MessageInput {
 
 const utf8 = new TextEncoder();
 
-/** `Uint8Array` as is, strings as UTF-8, missing as null. */
+/**
+ * `Uint8Array` as is, strings as UTF-8, missing as null. `field` and `index`
+ * name the value in the error (built only on failure: this is per message).
+ */
 export function toBytes(
   value: Uint8Array | string | null | undefined,
-  what: string,
+  field: string,
+  index: number,
 ): Uint8Array | null {
   if (value === undefined || value === null) return null;
   if (value instanceof Uint8Array) return value;
   if (typeof value === "string") return utf8.encode(value);
   throw new TypeError(
-    `Cannot write message: ${what} must be a Uint8Array, a string or null, got ${typeof value}`,
+    `Cannot write message ${index}: "${field}" must be a Uint8Array, a string or null, got ${typeof value}`,
   );
+}
+
+/** Throws a TypeError unless `message` is an object. */
+export function checkMessage(message: unknown, index: number): void {
+  if (message === null || typeof message !== "object") {
+    throw new TypeError(
+      `Cannot write message ${index}: expected an object, got ${
+        message === null ? "null" : typeof message
+      }`,
+    );
+  }
 }
 
 /** Converts a user message to a record, with `now` for a missing time. */
@@ -61,22 +76,17 @@ export function toRecord(
   now: number,
   index = 0,
 ): RecordInput {
-  if (message === null || typeof message !== "object") {
-    throw new TypeError(
-      `Cannot write message ${index}: expected an object, got ${
-        message === null ? "null" : typeof message
-      }`,
-    );
-  }
+  checkMessage(message, index);
   return {
-    key: toBytes(message.key, `"key" of message ${index}`),
-    value: toBytes(message.value, `"value" of message ${index}`),
+    key: toBytes(message.key, "key", index),
+    value: toBytes(message.value, "value", index),
     headers: toHeaders(message.headers, index),
     timestamp: toTimestamp(message.time, now, index),
   };
 }
 
-function toHeaders(
+/** Header values as bytes; undefined stays undefined (no array per message). */
+export function toHeaders(
   headers: MessageInput["headers"],
   index: number,
 ): RecordHeader[] | undefined {
@@ -95,12 +105,17 @@ function toHeaders(
     }
     return {
       key: header.key,
-      value: toBytes(header.value, `"headers[${i}].value" of message ${index}`),
+      value: toBytes(header.value, `headers[${i}].value`, index),
     };
   });
 }
 
-function toTimestamp(time: Date | undefined, now: number, index: number) {
+/** The time in ms, or `now` when missing. */
+export function toTimestamp(
+  time: Date | undefined,
+  now: number,
+  index: number,
+): number {
   if (time === undefined) return now;
   const ms = time instanceof Date ? time.getTime() : NaN;
   if (!Number.isFinite(ms)) {

@@ -30,12 +30,19 @@ import type { Connection } from "./connection/connection.ts";
 import { abortReason, ClosedError } from "./connection/errors.ts";
 import type { SaslOptions } from "./connection/sasl.ts";
 import type { TlsOptions } from "./connection/socket.ts";
-import { type MessageInput, toRecord } from "./message.ts";
+import {
+  checkMessage,
+  type MessageInput,
+  toBytes,
+  toHeaders,
+  toTimestamp,
+} from "./message.ts";
 import { ErrorCode, KafkaError } from "./protocol/errors.ts";
 import { InitProducerId } from "./protocol/messages/init_producer_id.ts";
 import { Produce, type ProduceResponse } from "./protocol/messages/produce.ts";
 import {
   RecordBatchBuilder,
+  type RecordHeader,
   type RecordInput,
   utf8Length,
   varintSize,
@@ -164,10 +171,12 @@ const DEFAULTS = {
 
 const ACKS = { none: 0, one: 1, all: -1 } as const;
 
-/** One message on its way: its record, size, and the write it belongs to. */
-interface Entry {
+/**
+ * One message on its way: its record fields (so the entry is the record the
+ * batch encoder appends: one object per message), size, and its write.
+ */
+interface Entry extends RecordInput {
   topic: string;
-  record: RecordInput;
   size: number;
   message: MessageInput;
   write: PendingWrite;
@@ -458,9 +467,21 @@ class WriterEngine {
     now: number,
     write: PendingWrite,
   ): Entry {
+    checkMessage(message, index);
     const topic = this.topicOf(message, index);
-    const record = toRecord(message, now, index);
-    const size = recordSize(record);
+    const entry: Entry = {
+      key: toBytes(message.key, "key", index),
+      value: toBytes(message.value, "value", index),
+      headers: toHeaders(message.headers, index),
+      timestamp: toTimestamp(message.time, now, index),
+      topic,
+      size: 0,
+      message,
+      write,
+      index,
+      state: "routing",
+    };
+    const size = entry.size = recordSize(entry);
     if (size + 61 > this.limits.batchBytes) {
       throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, {
         apiName: "writeMessages",
@@ -469,7 +490,7 @@ class WriterEngine {
           `message ${index} takes ${size} bytes, more than batchBytes ${this.limits.batchBytes}`,
       });
     }
-    return { topic, record, size, message, write, index, state: "routing" };
+    return entry;
   }
 
   private topicOf(message: MessageInput, index: number): string {
@@ -510,7 +531,7 @@ class WriterEngine {
       for (const entry of group) {
         if (entry.state !== "routing") continue;
         entry.state = "queued";
-        const partition = this.balancer.balance(entry.record, partitions);
+        const partition = this.balancer.balance(entry, partitions);
         if (queue?.partition !== partition) {
           queue = this.queue(topic, partition);
         }
@@ -622,7 +643,7 @@ class WriterEngine {
         64 + entries.reduce((n, e) => n + e.size, 0),
       ),
     );
-    for (const entry of entries) builder.append(entry.record);
+    for (const entry of entries) builder.append(entry);
     const compress = this.codec === 0
       ? undefined
       : (await loadCodec(this.codec)).compress;
@@ -888,6 +909,8 @@ function newCounters() {
   };
 }
 
+const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
+
 /** Bytes a record takes inside a batch (the same sum the encoder makes). */
 function recordSize(record: RecordInput): number {
   const body = 1 + varlongSize(0) + varintSize(0) + nullableSize(record.key) +
@@ -900,7 +923,7 @@ function nullableSize(bytes: Uint8Array | null): number {
 }
 
 function headersSize(record: RecordInput): number {
-  const headers = record.headers ?? [];
+  const headers = record.headers ?? NO_HEADERS;
   let size = varintSize(headers.length);
   for (const h of headers) {
     const n = utf8Length(h.key);

@@ -166,7 +166,7 @@ function writeRecord(
   timestampDelta: number,
 ): void {
   const { key, value } = record;
-  const headers = record.headers ?? [];
+  const headers = record.headers ?? NO_HEADERS;
   let size = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta) +
     nullableSize(key) + nullableSize(value) + varintSize(headers.length);
   for (const h of headers) {
@@ -187,6 +187,8 @@ function writeRecord(
     writeNullable(w, h.value);
   }
 }
+
+const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
 
 function writeNullable(w: ByteWriter, bytes: Uint8Array | null): void {
   if (bytes === null) {
