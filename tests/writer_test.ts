@@ -329,6 +329,31 @@ describe("Writer", () => {
     );
   });
 
+  test("a bad message names the message and the field; nothing is sent", async () => {
+    const topic = await topicWith(1);
+    const w = new Writer({ brokers: [BROKER], topic });
+    await assert.rejects(
+      // deno-lint-ignore no-explicit-any
+      w.writeMessages({ value: "ok" }, { value: 42 as any }),
+      /message 1: "value" must be a Uint8Array, a string or null, got number/,
+    );
+    await assert.rejects(
+      // deno-lint-ignore no-explicit-any
+      w.writeMessages({
+        value: "ok",
+        headers: [{ key: "h", value: 1 as any }],
+      }),
+      /message 0: "headers\[0\]\.value" must be a Uint8Array/,
+    );
+    await assert.rejects(
+      // deno-lint-ignore no-explicit-any
+      w.writeMessages(null as any),
+      /message 0: expected an object, got null/,
+    );
+    await w.close();
+    assert.equal((await readPartition(topic, 0)).length, 0);
+  });
+
   test("bad options fail in the constructor naming the option", () => {
     assert.throws(
       () => new Writer({ brokers: [] }),
