@@ -397,7 +397,8 @@ class WriterEngine {
   private readonly acks: number;
   private readonly codec: number;
   private readonly limits: typeof DEFAULTS;
-  private readonly queues = new Map<string, PartitionQueue>();
+  private readonly queues = new Set<PartitionQueue>();
+  private readonly queuesByTopic = new Map<string, PartitionQueue[]>();
   private readonly inFlight = new Set<Promise<void>>();
   private buffered = 0;
   private roomWaiters: (() => void)[] = [];
@@ -576,12 +577,18 @@ class WriterEngine {
     };
   }
 
+  /** The queue of a topic-partition; looked up per message, so no string keys. */
   private queue(topic: string, partition: number): PartitionQueue {
-    const key = `${topic}\u0000${partition}`;
-    let queue = this.queues.get(key);
+    let byPartition = this.queuesByTopic.get(topic);
+    if (!byPartition) {
+      byPartition = [];
+      this.queuesByTopic.set(topic, byPartition);
+    }
+    let queue = byPartition[partition];
     if (!queue) {
       queue = new PartitionQueue(topic, partition);
-      this.queues.set(key, queue);
+      byPartition[partition] = queue;
+      this.queues.add(queue);
     }
     return queue;
   }
@@ -768,7 +775,7 @@ class WriterEngine {
       );
       const dropped = new Set(unsent);
       const topics = new Set(unsent.map((e) => e.topic));
-      for (const queue of this.queues.values()) {
+      for (const queue of this.queues) {
         if (topics.has(queue.topic)) queue.remove(dropped);
       }
       if (unsent.length) this.fail(unsent, reason);
@@ -854,7 +861,7 @@ class WriterEngine {
   /** Waits until every queued and in-flight batch settled. */
   private async flush(): Promise<void> {
     while (this.inFlight.size > 0 || this.hasQueued()) {
-      for (const queue of this.queues.values()) this.pump(queue);
+      for (const queue of this.queues) this.pump(queue);
       await Promise.allSettled([...this.inFlight]);
       // Routing may still be resolving metadata for the last writes.
       if (this.inFlight.size === 0 && this.hasQueued()) await sleep(1);
@@ -865,7 +872,7 @@ class WriterEngine {
   }
 
   private hasQueued(): boolean {
-    for (const queue of this.queues.values()) {
+    for (const queue of this.queues) {
       if (queue.length) return true;
     }
     return this.buffered > 0;
@@ -885,7 +892,7 @@ class WriterEngine {
     const error = reason instanceof Error
       ? reason
       : new ClosedError(`The Writer was aborted: ${String(reason)}`);
-    for (const queue of this.queues.values()) {
+    for (const queue of this.queues) {
       const dropped = queue.clear();
       if (dropped.length) this.fail(dropped, error);
     }
