@@ -134,6 +134,13 @@ export interface ReadBatchOptions {
 
 const ACKS: Record<string, number> = { none: 0, one: 1, all: -1 };
 
+/** Waiting for a new topic's leaders: about 10 s in all. */
+const LEADER_WAIT: RetryOptions = {
+  maxAttempts: 15,
+  backoffMin: 20,
+  backoffMax: 1000,
+};
+
 /** Retries of broker errors that pass on their own (a new partition's leader). */
 const TRANSIENT: RetryOptions = {
   maxAttempts: 8,
@@ -394,16 +401,12 @@ export class Conn {
     partition: number,
     signal?: AbortSignal,
   ): Promise<Partition> {
-    const deadline = Date.now() + (this.dialer.options.timeout ?? 10_000);
-    let delay = 50;
-    while (true) {
+    return await retry(async () => {
       const response = await this.metadata([topic], true, signal);
       const found = findPartition(response, topic, partition);
-      if (!(found instanceof KafkaError)) return found;
-      if (!found.retriable || Date.now() + delay > deadline) throw found;
-      await sleep(delay, signal);
-      delay = Math.min(delay * 2, 1000);
-    }
+      if (found instanceof KafkaError) throw found;
+      return found;
+    }, { ...LEADER_WAIT, signal });
   }
 
   // ---- topics ----
@@ -449,19 +452,21 @@ export class Conn {
    * applied the change, and a topic is only usable after that.
    */
   private async waitForLeaders(topics: string[]): Promise<void> {
-    const deadline = Date.now() + (this.dialer.options.timeout ?? 10_000);
-    let delay = 10;
-    while (Date.now() < deadline) {
-      const response = await this.metadata(topics);
-      const ready = topics.every((name) => {
-        const t = response.topics.find((x) => x.name === name);
-        return t !== undefined && t.errorCode === 0 &&
-          t.partitions.length > 0 &&
-          t.partitions.every((p) => p.leaderId >= 0 && p.errorCode === 0);
-      });
-      if (ready) return;
-      await sleep(delay);
-      delay = Math.min(delay * 2, 200);
+    try {
+      await retry(async () => {
+        const response = await this.metadata(topics);
+        const waiting = topics.find((name) => !hasLeaders(response, name));
+        if (waiting !== undefined) {
+          throw new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, {
+            apiName: "CreateTopics",
+            topic: waiting,
+          });
+        }
+      }, LEADER_WAIT);
+    } catch (error) {
+      // The topics exist; a leader that is slow to show is not a failure of
+      // CreateTopics, and the first use will wait for it again.
+      if (!(error instanceof KafkaError)) throw error;
     }
   }
 
@@ -880,19 +885,10 @@ function findPartition(
   return toPartition(response, topic, p);
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+function hasLeaders(response: MetadataResponse, topic: string): boolean {
+  const t = response.topics.find((x) => x.name === topic);
+  return t !== undefined && t.errorCode === 0 && t.partitions.length > 0 &&
+    t.partitions.every((p) => p.leaderId >= 0 && p.errorCode === 0);
 }
 
 function toAcks(acks: RequiredAcks): number {
