@@ -20,12 +20,7 @@ import {
   type TlsOptions,
 } from "./connection/connection.ts";
 import { ProtocolError } from "./connection/errors.ts";
-import {
-  type Header,
-  type Message,
-  type MessageInput,
-  toRecord,
-} from "./message.ts";
+import { type Message, type MessageInput, toRecord } from "./message.ts";
 import { ZERO_UUID } from "./protocol/bytes.ts";
 import { ErrorCode, KafkaError } from "./protocol/errors.ts";
 import { CreateTopics } from "./protocol/messages/create_topics.ts";
@@ -37,7 +32,8 @@ import {
   type MetadataResponse,
 } from "./protocol/messages/metadata.ts";
 import { Produce } from "./protocol/messages/produce.ts";
-import { readRecords } from "./protocol/read_records.ts";
+import { readRecordCursors } from "./protocol/read_records.ts";
+import { FetchedMessages } from "./fetched.ts";
 import { RecordBatchBuilder } from "./protocol/records.ts";
 import { validateSasl } from "./connection/sasl.ts";
 import { retry, type RetryOptions } from "./cluster/retry.ts";
@@ -269,25 +265,22 @@ export class Batch extends ReadableStream<Message> {
   readonly highWaterMark: number;
   private readonly last: () => number;
 
-  constructor(
-    messages: Message[],
-    highWaterMark: number,
-    onRead: (m: Message) => void,
-  ) {
-    let index = 0;
+  constructor(messages: FetchedMessages, onRead: (m: Message) => void) {
+    let count = 0;
     super({
       pull(controller) {
-        if (index >= messages.length) {
+        const message = messages.next();
+        if (message === undefined) {
           controller.close();
           return;
         }
-        const message = messages[index++];
+        count++;
         onRead(message);
         controller.enqueue(message);
       },
     }, { highWaterMark: 0 });
-    this.highWaterMark = highWaterMark;
-    this.last = () => index;
+    this.highWaterMark = messages.highWaterMark;
+    this.last = () => count;
   }
 
   /** How many messages were handed out so far. */
@@ -747,13 +740,13 @@ export class Conn {
         partition,
       });
     }
-    const decoded = await readRecords(result.records ?? new Uint8Array(0), {
+    const found = await readRecordCursors(result.records ?? new Uint8Array(0), {
       fromOffset: fetchOffset,
       decompress: async (id, data) => (await loadCodec(id)).decompress(data),
       abortedTransactions: result.abortedTransactions,
       where: `${topic}/${partition} from ${this.address}`,
     });
-    if (decoded.truncated) {
+    if (found.truncated) {
       throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, {
         apiName: "Fetch",
         topic,
@@ -762,22 +755,16 @@ export class Conn {
           `the batch at offset ${fetchOffset} is larger than maxBytes ${maxBytes}`,
       });
     }
-    const hwm = result.highWatermark;
-    const messages: Message[] = decoded.records.map((r) => ({
+    const messages = new FetchedMessages(found, {
       topic,
       partition,
-      offset: r.offset,
-      highWaterMark: hwm,
-      key: r.key,
-      value: r.value,
-      headers: r.headers as Header[],
-      time: new Date(r.timestamp),
-    }));
-    if (messages.length === 0 && decoded.nextOffset > fetchOffset) {
+      highWaterMark: result.highWatermark,
+    });
+    if (found.count === 0 && found.nextOffset > fetchOffset) {
       // Only control or aborted records: step over them.
-      this.readOffsetValue = decoded.nextOffset;
+      this.readOffsetValue = found.nextOffset;
     }
-    return new Batch(messages, hwm, (m) => {
+    return new Batch(messages, (m) => {
       this.readOffsetValue = m.offset + 1;
     });
   }

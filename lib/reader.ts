@@ -4,12 +4,16 @@
  *
  * How prefetching stays bounded: one fetch loop per reader fills a queue of
  * chunks, each holding the records of one Fetch response. The loop sends
- * the next Fetch only while fewer than `queueCapacity` messages and fewer
- * than `maxBytes` bytes of fetched records wait in the queue. So the queue
- * holds at most one partly drained response (under maxBytes) plus one new
- * response (up to maxBytes, or one larger batch, which the broker returns
- * whole): about 2 × maxBytes of fetched records, never more than one
- * response ahead of `queueCapacity`.
+ * the next Fetch while at most one response waits in the queue (the one
+ * being read: fetching overlaps reading), or while fewer than
+ * `queueCapacity` messages and fewer than `maxBytes` bytes of fetched
+ * records wait. So the queue holds at most one partly read response (up to
+ * maxBytes, or one larger batch, which the broker returns whole) plus one
+ * new response: about 2 × maxBytes of fetched records.
+ *
+ * Records are checked when a response arrives (CRC, structure) but made
+ * into messages only as they are taken, so a queued response costs its
+ * bytes and no objects.
  *
  * How consumers share it: the stream's `pull()` hands out one message from
  * that queue and the stream itself buffers nothing (highWaterMark 0).
@@ -33,7 +37,7 @@ import {
   ProtocolError,
   TimeoutError,
 } from "./connection/errors.ts";
-import type { Header, Message } from "./message.ts";
+import type { Message } from "./message.ts";
 import { ErrorCode, KafkaError } from "./protocol/errors.ts";
 import {
   Fetch,
@@ -41,8 +45,11 @@ import {
   type FetchResponsePartitionData,
 } from "./protocol/messages/fetch.ts";
 import { ListOffsets } from "./protocol/messages/list_offsets.ts";
-import { readRecords } from "./protocol/read_records.ts";
-import type { Record } from "./protocol/records.ts";
+import {
+  readRecordCursors,
+  type RecordCursors,
+} from "./protocol/read_records.ts";
+import { FetchedMessages } from "./fetched.ts";
 import { loadCodec } from "../codecs/mod.ts";
 import type { Logger, TransportOptions } from "./writer.ts";
 
@@ -65,8 +72,9 @@ export interface ReaderOptions {
   /** Consumer groups are not supported yet: setting this throws. */
   groupId?: string;
   /**
-   * The next Fetch goes out only while fewer fetched messages than this wait
-   * to be read (default 100); one response may bring more.
+   * Fetched messages that may wait to be read (default 100) before the
+   * next Fetch waits too, unless they all came in the one response being
+   * read: the next response is always fetched while that one is read.
    */
   queueCapacity?: number;
   /** Bytes the broker gathers before it answers a Fetch (default 1). */
@@ -383,18 +391,16 @@ export class Reader extends ReadableStream<Message> {
 
 /** The records of one Fetch response, handed out one message at a time. */
 interface Chunk {
-  records: Record[];
-  index: number;
+  messages: FetchedMessages;
   /** Size of the response's records field, for the byte bound. */
   bytes: number;
-  highWaterMark: number;
 }
 
 type FetchResult =
   | {
     kind: "records";
     fromOffset: number;
-    records: Record[];
+    found: RecordCursors;
     nextOffset: number;
     highWaterMark: number;
     /** Where reading can get to: the high watermark, or the LSO under read_committed. */
@@ -509,29 +515,16 @@ class ReaderEngine {
   private take(): Message | undefined {
     const chunk = this.chunks[0];
     if (chunk === undefined) return undefined;
-    const record = chunk.records[chunk.index++];
+    // A queued chunk always has a message left: its records were counted.
+    const message = chunk.messages.next()!;
     this.queuedMessages--;
-    if (chunk.index === chunk.records.length) {
+    if (chunk.messages.remaining === 0) {
       this.chunks.shift();
       this.queuedBytes -= chunk.bytes;
     }
-    this.position = record.offset + 1;
+    this.position = message.offset + 1;
     if (this.wakeFetcher !== null && this.hasRoom()) this.resumeFetching();
-    return this.toMessage(record, chunk.highWaterMark);
-  }
-
-  private toMessage(record: Record, highWaterMark: number): Message {
-    const copy = this.options.copyValues === true;
-    return {
-      topic: this.topic,
-      partition: this.partition,
-      offset: record.offset,
-      highWaterMark,
-      key: copy ? copyBytes(record.key) : record.key,
-      value: copy ? copyBytes(record.value) : record.value,
-      headers: copy ? record.headers.map(copyHeader) : record.headers,
-      time: new Date(record.timestamp),
-    };
+    return message;
   }
 
   private wake(): void {
@@ -585,9 +578,16 @@ class ReaderEngine {
     }
   }
 
+  /**
+   * Whether the next Fetch may go out: while at most one response waits (the
+   * one being read, so fetching overlaps reading it), or while the queue is
+   * under both queueCapacity and maxBytes. Either way about one response is
+   * queued when the next arrives.
+   */
   private hasRoom(): boolean {
-    return this.queuedMessages < this.limits.queueCapacity &&
-      this.queuedBytes < this.limits.maxBytes;
+    return this.chunks.length <= 1 ||
+      (this.queuedMessages < this.limits.queueCapacity &&
+        this.queuedBytes < this.limits.maxBytes);
   }
 
   private waitForRoom(): Promise<void> | undefined {
@@ -730,7 +730,7 @@ class ReaderEngine {
     address: string,
   ): Promise<FetchResult> {
     const bytes = data.records ?? new Uint8Array(0);
-    const decoded = await readRecords(bytes, {
+    const found = await readRecordCursors(bytes, {
       fromOffset,
       decompress: async (id, input) => (await loadCodec(id)).decompress(input),
       abortedTransactions: data.abortedTransactions,
@@ -738,9 +738,9 @@ class ReaderEngine {
     });
     // Bytes but no step forward: the batch at fromOffset was cut off, and
     // fetching again would return the same cut.
-    const stuck = bytes.length > 0 && decoded.records.length === 0 &&
-      decoded.nextOffset <= fromOffset;
-    if (decoded.truncated || stuck) {
+    const stuck = bytes.length > 0 && found.count === 0 &&
+      found.nextOffset <= fromOffset;
+    if (found.truncated || stuck) {
       throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, {
         apiName: "Fetch",
         topic: this.topic,
@@ -753,8 +753,8 @@ class ReaderEngine {
     return {
       kind: "records",
       fromOffset,
-      records: decoded.records,
-      nextOffset: decoded.nextOffset,
+      found,
+      nextOffset: found.nextOffset,
       highWaterMark: data.highWatermark,
       end: stable ? data.lastStableOffset : data.highWatermark,
       bytes: bytes.length,
@@ -774,18 +774,19 @@ class ReaderEngine {
     }
     this.end = result.end;
     this.fetchOffset = result.nextOffset;
-    const { records } = result;
-    if (records.length > 0) {
-      this.chunks.push({
-        records,
-        index: 0,
-        bytes: result.bytes,
+    const { found } = result;
+    if (found.count > 0) {
+      const messages = new FetchedMessages(found, {
+        topic: this.topic,
+        partition: this.partition,
         highWaterMark: result.highWaterMark,
+        copyValues: this.options.copyValues,
       });
-      this.queuedMessages += records.length;
+      this.chunks.push({ messages, bytes: result.bytes });
+      this.queuedMessages += found.count;
       this.queuedBytes += result.bytes;
-      this.counters.messages += records.length;
-      this.counters.bytes += payloadBytes(records);
+      this.counters.messages += found.count;
+      this.counters.bytes += found.payloadBytes;
       this.wake();
     } else if (this.queuedMessages === 0) {
       // Control records or aborted transactions were stepped over.
@@ -1079,22 +1080,6 @@ function untilAborted<T>(
       reject(error);
     });
   });
-}
-
-function copyBytes(bytes: Uint8Array | null): Uint8Array | null {
-  return bytes === null ? null : bytes.slice();
-}
-
-function copyHeader(header: Header): Header {
-  return { key: header.key, value: copyBytes(header.value) };
-}
-
-function payloadBytes(records: Record[]): number {
-  let bytes = 0;
-  for (const r of records) {
-    bytes += (r.key?.length ?? 0) + (r.value?.length ?? 0);
-  }
-  return bytes;
 }
 
 function describeOffset(offset: number): string {

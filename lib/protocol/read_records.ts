@@ -9,10 +9,14 @@
 
 import { ProtocolError } from "./bytes.ts";
 import {
+  BatchCursor,
+  collectRecords,
   decodeLegacyInner,
   decodeRecords,
+  ListCursor,
   type Record,
   type RecordBatch,
+  type RecordCursor,
   splitBatches,
   verifyBatchCrc,
 } from "./records.ts";
@@ -47,15 +51,51 @@ export interface ReadRecordsResult {
   truncated: boolean;
 }
 
+/** What `readRecordCursors` found: records to decode one at a time. */
+export interface RecordCursors {
+  /** One cursor per batch with records to hand out, in offset order. */
+  cursors: RecordCursor[];
+  /** How many records the cursors hand out in all. */
+  count: number;
+  /** Their key and value bytes. */
+  payloadBytes: number;
+  /** Offset after the last complete batch: where to fetch next. */
+  nextOffset: number;
+  /** A batch was cut off at the end: the fetch's maxBytes was too small. */
+  truncated: boolean;
+}
+
 /** Decodes every complete batch in `bytes`. */
 export async function readRecords(
   bytes: Uint8Array,
   options: ReadRecordsOptions,
 ): Promise<ReadRecordsResult> {
+  const { cursors, nextOffset, truncated } = await readRecordCursors(
+    bytes,
+    options,
+  );
+  const records: Record[] = [];
+  for (const cursor of cursors) collectRecords(cursor, records);
+  return { records, nextOffset, truncated };
+}
+
+/**
+ * Checks every complete batch in `bytes` (CRC, decompression, record
+ * structure) and returns cursors that decode its records on demand.
+ */
+export async function readRecordCursors(
+  bytes: Uint8Array,
+  options: ReadRecordsOptions,
+): Promise<RecordCursors> {
   const batches = splitBatches(bytes);
   const aborted = new AbortedTracker(options.abortedTransactions);
-  const records: Record[] = [];
-  let nextOffset = options.fromOffset;
+  const result: RecordCursors = {
+    cursors: [],
+    count: 0,
+    payloadBytes: 0,
+    nextOffset: options.fromOffset,
+    truncated: false,
+  };
   let consumed = 0;
   for (const batch of batches) {
     consumed += batch.bytes.length;
@@ -64,22 +104,17 @@ export async function readRecords(
       : batch.baseOffset;
     if (last < options.fromOffset && batch.magic === 2) continue;
     if (options.checkCrc !== false) checkCrc(batch, options.where);
-    nextOffset = Math.max(nextOffset, last + 1);
+    result.nextOffset = Math.max(result.nextOffset, last + 1);
     const abortedBatch = aborted.isAborted(batch);
     if (batch.control) {
       aborted.onControl(batch);
       continue;
     }
     if (abortedBatch) continue;
-    for (const record of await batchRecords(batch, options)) {
-      records.push(record);
-    }
+    await addBatch(result, batch, options);
   }
-  return {
-    records,
-    nextOffset,
-    truncated: consumed < bytes.length && batches.length === 0,
-  };
+  result.truncated = consumed < bytes.length && batches.length === 0;
+  return result;
 }
 
 function checkCrc(batch: RecordBatch, where: string): void {
@@ -90,16 +125,42 @@ function checkCrc(batch: RecordBatch, where: string): void {
   }
 }
 
-async function batchRecords(
+/** Adds a cursor over the batch's records, checked and counted first. */
+async function addBatch(
+  result: RecordCursors,
   batch: RecordBatch,
   options: ReadRecordsOptions,
-): Promise<Record[]> {
-  if (batch.compression === 0) {
-    return decodeRecords(batch, batch.payload, options.fromOffset);
+): Promise<void> {
+  const records = batch.compression === 0
+    ? batch.payload
+    : await decompress(batch, options);
+  if (batch.magic !== 2) {
+    const decoded = batch.compression === 0
+      ? decodeRecords(batch, records, options.fromOffset)
+      : decodeLegacyInner(batch, records, options.fromOffset);
+    if (decoded.length === 0) return;
+    result.cursors.push(new ListCursor(decoded));
+    result.count += decoded.length;
+    for (const r of decoded) {
+      result.payloadBytes += (r.key?.length ?? 0) + (r.value?.length ?? 0);
+    }
+    return;
   }
-  let inner: Uint8Array;
+  const check = new BatchCursor(batch, records, options.fromOffset, false);
+  let count = 0;
+  while (check.next()) count++;
+  if (count === 0) return;
+  result.cursors.push(new BatchCursor(batch, records, options.fromOffset));
+  result.count += count;
+  result.payloadBytes += check.payloadBytes;
+}
+
+async function decompress(
+  batch: RecordBatch,
+  options: ReadRecordsOptions,
+): Promise<Uint8Array> {
   try {
-    inner = await options.decompress(batch.compression, batch.payload);
+    return await options.decompress(batch.compression, batch.payload);
   } catch (error) {
     throw new ProtocolError(
       `Cannot decompress batch at offset ${batch.baseOffset} (${options.where}): ${
@@ -108,10 +169,6 @@ async function batchRecords(
       { cause: error },
     );
   }
-  if (batch.magic !== 2) {
-    return decodeLegacyInner(batch, inner, options.fromOffset);
-  }
-  return decodeRecords(batch, inner, options.fromOffset);
 }
 
 /**

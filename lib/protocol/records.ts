@@ -372,35 +372,135 @@ export function decodeRecords(
   fromOffset = -Infinity,
 ): Record[] {
   if (batch.magic !== 2) return decodeLegacy(batch, fromOffset);
-  const out: Record[] = [];
-  const r = new ByteReader(records);
-  const count = batch.recordCount;
-  const logAppend = batch.logAppendTime;
-  for (let i = 0; i < count; i++) {
-    const length = r.varint();
-    const end = r.pos + length;
-    if (length < 0 || end > records.length) {
-      throw truncatedRecord(batch, i);
-    }
-    r.int8();
-    const timestampDelta = r.varlong();
-    const offset = batch.baseOffset + r.varint();
-    const key = nullableBytes(r);
-    const value = nullableBytes(r);
-    const headers = readHeaders(r);
-    if (r.short || r.pos !== end) throw truncatedRecord(batch, i);
-    if (offset < fromOffset) continue;
+  return collectRecords(new BatchCursor(batch, records, fromOffset), []);
+}
+
+/** Appends what is left of `cursor` to `out` as Record objects. */
+export function collectRecords(cursor: RecordCursor, out: Record[]): Record[] {
+  while (cursor.next()) {
     out.push({
-      offset,
-      timestamp: logAppend
-        ? batch.maxTimestamp
-        : batch.baseTimestamp + timestampDelta,
-      key,
-      value,
-      headers,
+      offset: cursor.offset,
+      timestamp: cursor.timestamp,
+      key: cursor.key,
+      value: cursor.value,
+      headers: cursor.headers,
     });
   }
   return out;
+}
+
+/**
+ * Records one at a time: after `next()` returns true, the fields describe
+ * the current record. Consumers build their own objects from the fields, so
+ * a record costs no object of its own, and nothing is decoded before it is
+ * wanted (decoded records that wait long are promoted out of the young
+ * generation, which makes garbage collection dear).
+ */
+export interface RecordCursor {
+  offset: number;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  headers: RecordHeader[];
+  next(): boolean;
+}
+
+/**
+ * A cursor over the records of one v2 batch at or after `fromOffset`. With
+ * `views` false it only checks the records and sums their sizes, leaving
+ * key, value and headers unset: a first pass that finds corrupt records
+ * before any is handed out, without allocating.
+ */
+export class BatchCursor implements RecordCursor {
+  offset = -1;
+  timestamp = -1;
+  key: Uint8Array | null = null;
+  value: Uint8Array | null = null;
+  headers: RecordHeader[] = [];
+  /** Key and value bytes of the records passed so far. */
+  payloadBytes = 0;
+  private readonly r: ByteReader;
+  private readonly batch: RecordBatch;
+  private readonly fromOffset: number;
+  private readonly views: boolean;
+  private index = 0;
+
+  constructor(
+    batch: RecordBatch,
+    records: Uint8Array = batch.payload,
+    fromOffset = -Infinity,
+    views = true,
+  ) {
+    this.batch = batch;
+    this.r = new ByteReader(records);
+    this.fromOffset = fromOffset;
+    this.views = views;
+  }
+
+  next(): boolean {
+    const { batch, r } = this;
+    while (this.index < batch.recordCount) {
+      const i = this.index++;
+      const length = r.varint();
+      const end = r.pos + length;
+      if (length < 0 || end > r.buf.length) throw truncatedRecord(batch, i);
+      r.int8();
+      const timestampDelta = r.varlong();
+      const offset = batch.baseOffset + r.varint();
+      const keyLength = r.varint();
+      const keyAt = r.pos;
+      if (keyLength > 0) r.skip(keyLength);
+      const valueLength = r.varint();
+      const valueAt = r.pos;
+      if (valueLength > 0) r.skip(valueLength);
+      const headersAt = r.pos;
+      const headerCount = skipHeaders(r);
+      if (r.short || r.pos !== end) throw truncatedRecord(batch, i);
+      if (offset < this.fromOffset) continue;
+      this.offset = offset;
+      this.timestamp = batch.logAppendTime
+        ? batch.maxTimestamp
+        : batch.baseTimestamp + timestampDelta;
+      this.payloadBytes += Math.max(0, keyLength) + Math.max(0, valueLength);
+      if (this.views) {
+        const buf = r.buf;
+        this.key = keyLength < 0
+          ? null
+          : buf.subarray(keyAt, keyAt + keyLength);
+        this.value = valueLength < 0
+          ? null
+          : buf.subarray(valueAt, valueAt + valueLength);
+        this.headers = headerCount > 0 ? readHeaders(r, headersAt, end) : [];
+      }
+      return true;
+    }
+    return false;
+  }
+}
+
+/** A cursor over records decoded already (legacy message sets). */
+export class ListCursor implements RecordCursor {
+  offset = -1;
+  timestamp = -1;
+  key: Uint8Array | null = null;
+  value: Uint8Array | null = null;
+  headers: RecordHeader[] = [];
+  private index = 0;
+
+  constructor(private readonly records: readonly Record[]) {}
+
+  next(): boolean {
+    const record = this.records[this.index];
+    if (record === undefined) return false;
+    this.index++;
+    this.offset = record.offset;
+    this.timestamp = record.timestamp;
+    this.key = record.key;
+    this.value = record.value;
+    this.headers = record.headers;
+    return true;
+  }
 }
 
 function truncatedRecord(batch: RecordBatch, index: number): ProtocolError {
@@ -409,24 +509,36 @@ function truncatedRecord(batch: RecordBatch, index: number): ProtocolError {
   );
 }
 
-function nullableBytes(r: ByteReader): Uint8Array | null {
-  const n = r.varint();
-  return n < 0 ? null : r.raw(n);
-}
-
-function readHeaders(r: ByteReader): RecordHeader[] {
+/** Steps over a record's headers, returning their count. */
+function skipHeaders(r: ByteReader): number {
   const count = r.varint();
-  if (count <= 0) return [];
   if (count > r.remaining) {
     r.short = true;
-    return [];
+    return 0;
   }
+  for (let i = 0; i < count; i++) {
+    r.skip(Math.max(0, r.varint()));
+    const valueLength = r.varint();
+    if (valueLength > 0) r.skip(valueLength);
+  }
+  return count;
+}
+
+/** Decodes the headers that `skipHeaders` checked, from `at`, then returns to `end`. */
+function readHeaders(r: ByteReader, at: number, end: number): RecordHeader[] {
+  r.pos = at;
+  const count = r.varint();
   const headers: RecordHeader[] = new Array(count);
   for (let i = 0; i < count; i++) {
     const keyLength = r.varint();
-    const keyBytes = r.raw(keyLength < 0 ? 0 : keyLength);
-    headers[i] = { key: textDecoder.decode(keyBytes), value: nullableBytes(r) };
+    const keyBytes = r.raw(Math.max(0, keyLength));
+    const valueLength = r.varint();
+    headers[i] = {
+      key: textDecoder.decode(keyBytes),
+      value: valueLength < 0 ? null : r.raw(valueLength),
+    };
   }
+  r.pos = end;
   return headers;
 }
 
