@@ -20,7 +20,7 @@ import {
   TimeoutError,
   UnsupportedVersionError,
 } from "./errors.ts";
-import { FrameSplitter } from "./framing.ts";
+import { FrameReader, FrameSplitter, type ReadInto } from "./framing.ts";
 import { openSocket, type Socket, type TlsOptions } from "./socket.ts";
 import { authenticate, type SaslOptions } from "./sasl.ts";
 
@@ -83,7 +83,7 @@ export class Connection {
   private readonly requestTimeout: number;
   private readonly socket: Socket;
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
-  private readonly splitter: FrameSplitter;
+  private readonly maxFrame: number;
   private readonly pending = new Map<number, Pending>();
   private nextCorrelation = 1;
   private failure: Error | null = null;
@@ -103,9 +103,7 @@ export class Connection {
     this.socket = socket;
     this.clientId = options.clientId ?? DEFAULTS.clientId;
     this.requestTimeout = options.requestTimeout ?? DEFAULTS.requestTimeout;
-    this.splitter = new FrameSplitter(
-      options.maxResponseSize ?? DEFAULTS.maxResponseSize,
-    );
+    this.maxFrame = options.maxResponseSize ?? DEFAULTS.maxResponseSize;
     this.writer = socket.writable.getWriter();
     // Write failures surface through the read side or the request itself.
     this.writer.closed.catch(() => {});
@@ -305,17 +303,13 @@ export class Connection {
   }
 
   private async readLoop(): Promise<void> {
-    const reader = this.socket.readable.getReader();
-    const onFrame = (frame: Uint8Array) => this.dispatch(frame);
     let failure: Error;
     try {
-      while (true) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        this.splitter.push(value, onFrame);
-      }
+      const idle = this.socket.read
+        ? await this.pullFrames(this.socket.read)
+        : await this.takeFrames(this.socket.readable);
       failure = new ConnectionError(
-        this.splitter.idle
+        idle
           ? `Broker ${this.address} closed the connection`
           : `Broker ${this.address} closed the connection in the middle of a response`,
       );
@@ -327,8 +321,35 @@ export class Connection {
           { cause: error },
         );
     }
-    reader.releaseLock();
     this.shutdown(failure);
+  }
+
+  /** Dispatches frames until the socket ends; true if it ended between frames. */
+  private async pullFrames(read: ReadInto): Promise<boolean> {
+    const frames = new FrameReader(read, this.maxFrame);
+    while (true) {
+      const frame = await frames.next();
+      if (frame === null) return frames.idle;
+      this.dispatch(frame);
+    }
+  }
+
+  /** The same for a socket that pushes chunks. */
+  private async takeFrames(
+    readable: ReadableStream<Uint8Array>,
+  ): Promise<boolean> {
+    const splitter = new FrameSplitter(this.maxFrame);
+    const onFrame = (frame: Uint8Array) => this.dispatch(frame);
+    const reader = readable.getReader();
+    try {
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) return splitter.idle;
+        splitter.push(value, onFrame);
+      }
+    } finally {
+      reader.releaseLock();
+    }
   }
 
   private dispatch(frame: Uint8Array): void {

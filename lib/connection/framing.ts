@@ -1,9 +1,14 @@
 /**
- * Splits a byte stream into Kafka's int32-length-prefixed frames.
+ * Kafka's int32-length-prefixed frames, from the two kinds of socket.
  *
- * A frame that arrives whole inside one chunk is handed out as a view of that
- * chunk; a frame spread over chunks is copied once into a buffer of its exact
- * size. Either way each byte is copied at most once.
+ * FrameSplitter takes chunks pushed by a stream: a frame that arrives whole
+ * inside one chunk is handed out as a view of that chunk; a frame spread over
+ * chunks is copied once into a buffer of its exact size.
+ *
+ * FrameReader pulls from a socket that reads into buffers it is given
+ * (Deno's `conn.read`): small frames come through a scratch buffer and are
+ * copied out of it once, and a large frame is read straight into a buffer
+ * of its exact size, so a megabyte Fetch response is never copied.
  *
  * @module
  */
@@ -95,11 +100,90 @@ export class FrameSplitter {
   }
 
   private checkSize(size: number): number {
-    if (size < 0 || size > this.maxFrame) {
-      throw new ProtocolError(
-        `Cannot read response: frame size ${size} is outside 0..${this.maxFrame} (maxResponseSize); the peer may not be a Kafka broker`,
-      );
+    return checkFrameSize(size, this.maxFrame);
+  }
+}
+
+function checkFrameSize(size: number, maxFrame: number): number {
+  if (size < 0 || size > maxFrame) {
+    throw new ProtocolError(
+      `Cannot read response: frame size ${size} is outside 0..${maxFrame} (maxResponseSize); the peer may not be a Kafka broker`,
+    );
+  }
+  return size;
+}
+
+/** Reads into `into`, resolving with the byte count, or null at the end. */
+export type ReadInto = (into: Uint8Array) => Promise<number | null>;
+
+/** Frames read straight from a socket that fills given buffers. */
+export class FrameReader {
+  private readonly read: ReadInto;
+  private readonly maxFrame: number;
+  private readonly scratch: Uint8Array;
+  private start = 0;
+  private end = 0;
+  private midFrame = false;
+
+  constructor(read: ReadInto, maxFrame: number, scratchSize = 64 * 1024) {
+    this.read = read;
+    this.maxFrame = maxFrame;
+    this.scratch = new Uint8Array(scratchSize);
+  }
+
+  /** True when the stream ended between frames, not inside one. */
+  get idle(): boolean {
+    return this.start === this.end && !this.midFrame;
+  }
+
+  /** The next frame, or null when the socket ended. */
+  async next(): Promise<Uint8Array | null> {
+    if (!await this.fill(4)) return null;
+    const b = this.scratch;
+    const at = this.start;
+    const size = checkFrameSize(
+      (b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3],
+      this.maxFrame,
+    );
+    if (4 + size <= b.length) {
+      // Filling may move the frame to the front of the scratch buffer.
+      if (!await this.fill(4 + size)) return null;
+      const from = this.start + 4;
+      this.start = from + size;
+      return b.slice(from, from + size);
     }
-    return size;
+    return await this.readLarge(size);
+  }
+
+  /** A frame larger than the scratch buffer: read into its own buffer. */
+  private async readLarge(size: number): Promise<Uint8Array | null> {
+    const frame = new Uint8Array(size);
+    frame.set(this.scratch.subarray(this.start + 4, this.end));
+    let filled = this.end - this.start - 4;
+    this.start = this.end = 0;
+    this.midFrame = true;
+    while (filled < size) {
+      const n = await this.read(frame.subarray(filled));
+      if (n === null) return null;
+      filled += n;
+    }
+    this.midFrame = false;
+    return frame;
+  }
+
+  /** Makes `n` bytes (at most the scratch size) available from `start`. */
+  private async fill(n: number): Promise<boolean> {
+    if (this.end - this.start >= n) return true;
+    if (this.start + n > this.scratch.length) {
+      this.scratch.copyWithin(0, this.start, this.end);
+      this.end -= this.start;
+      this.start = 0;
+    }
+    while (this.end - this.start < n) {
+      const count = await this.read(this.scratch.subarray(this.end));
+      if (count === null) return false;
+      this.end += count;
+    }
+    return true;
   }
 }

@@ -31,6 +31,12 @@ export interface SocketOptions {
 
 export interface Socket {
   readonly readable: ReadableStream<Uint8Array>;
+  /**
+   * Reads straight into `into` (Deno's `conn.read`), resolving with the byte
+   * count or null at the end; where present, use it instead of `readable`,
+   * which copies each chunk once more.
+   */
+  readonly read?: (into: Uint8Array) => Promise<number | null>;
   readonly writable: WritableStream<Uint8Array>;
   /** Closes both directions; safe to call more than once. */
   close(): void;
@@ -102,7 +108,11 @@ async function connectDeno(options: SocketOptions): Promise<Socket> {
   }
   let closed = false;
   return {
-    readable: conn.readable,
+    // Lazy: touching conn.readable locks the socket to that stream.
+    get readable() {
+      return conn.readable;
+    },
+    read: (into) => conn.read(into),
     writable: conn.writable,
     close() {
       if (closed) return;
