@@ -35,18 +35,17 @@ import {
   type MessageInput,
   toBytes,
   toHeaders,
+  toRecord,
   toTimestamp,
 } from "./message.ts";
 import { ErrorCode, KafkaError } from "./protocol/errors.ts";
 import { InitProducerId } from "./protocol/messages/init_producer_id.ts";
 import { Produce, type ProduceResponse } from "./protocol/messages/produce.ts";
 import {
+  BATCH_HEADER_SIZE,
   RecordBatchBuilder,
-  type RecordHeader,
   type RecordInput,
-  utf8Length,
-  varintSize,
-  varlongSize,
+  recordSizeBound,
 } from "./protocol/records.ts";
 
 export type RequiredAcks = "none" | "one" | "all";
@@ -172,128 +171,222 @@ const DEFAULTS = {
 const ACKS = { none: 0, one: 1, all: -1 } as const;
 
 /**
- * One message on its way: its record fields (so the entry is the record the
- * batch encoder appends: one object per message), size, and its write.
+ * One message between its write call and its partition's batch: its record
+ * fields (so the entry is the record the balancer and the encoder read),
+ * size and place in its write. Entries live only until routed: the batch
+ * buffer then holds the record, and only the write and index are kept.
  */
 interface Entry extends RecordInput {
   topic: string;
   size: number;
-  message: MessageInput;
   write: PendingWrite;
   index: number;
-  /** routing: waiting for metadata; queued; sent: in a batch; done: settled. */
-  state: "routing" | "queued" | "sent" | "done";
+  /** routing: waiting for metadata; queued: in a batch; done: settled. */
+  state: "routing" | "queued" | "done";
 }
 
 /** The promise of one writeMessages call (or one stream chunk). */
 class PendingWrite {
-  readonly errors: (Error | null)[];
+  /** What the call passed, for completion callbacks and re-encoding. */
+  readonly messages: MessageInput[];
+  /** The time of messages without one. */
+  readonly now: number;
+  private errors: (Error | null)[] | null = null;
   private left: number;
-  private failed = false;
   readonly done: Promise<void>;
   private resolve!: () => void;
   private reject!: (error: Error) => void;
-  constructor(count: number) {
-    this.errors = new Array(count).fill(null);
-    this.left = count;
+  constructor(messages: MessageInput[], now: number) {
+    this.messages = messages;
+    this.now = now;
+    this.left = messages.length;
     this.done = new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
-    if (count === 0) this.resolve();
+    if (messages.length === 0) this.resolve();
   }
 
   settle(index: number, error: Error | null): void {
     if (error) {
+      this.errors ??= new Array(this.messages.length).fill(null);
       this.errors[index] = error;
-      this.failed = true;
     }
     if (--this.left > 0) return;
-    if (this.failed) this.reject(new WriteErrors(this.errors));
+    if (this.errors) this.reject(new WriteErrors(this.errors));
     else this.resolve();
+  }
+}
+
+/**
+ * Messages of one partition, encoded into a record batch as they are
+ * routed. Per message it keeps two array slots (its write and index), not
+ * an object: messages wait here while earlier batches are in flight, long
+ * enough to outlive the young generation, and objects kept that long make
+ * garbage collection dear.
+ */
+class OpenBatch {
+  readonly builder: RecordBatchBuilder;
+  readonly writes: PendingWrite[] = [];
+  readonly indexes: number[] = [];
+  /** Sum of the records' size bounds: what the buffered-bytes bound counts. */
+  bytes = 0;
+
+  constructor(codec: number, capacity: number, pool: BufferPool) {
+    this.builder = new RecordBatchBuilder(
+      { compression: codec },
+      capacity,
+      pool.take(capacity),
+    );
+  }
+
+  get count(): number {
+    return this.indexes.length;
+  }
+
+  add(record: RecordInput, size: number, write: PendingWrite, index: number) {
+    this.builder.append(record);
+    this.writes.push(write);
+    this.indexes.push(index);
+    this.bytes += size;
+  }
+
+  /** The messages in it, for completion callbacks. */
+  messages(): MessageInput[] {
+    return this.indexes.map((index, i) => this.writes[i].messages[index]);
   }
 }
 
 /** A batch that was taken from a queue: encoded once, retried as is. */
 interface Batch {
   queue: PartitionQueue;
-  entries: Entry[];
+  open: OpenBatch;
   bytes: Uint8Array;
   attempt: number;
   queuedAt: number;
   baseSequence: number;
 }
 
-/** A partition's waiting messages: an array with a moving head, no shifts. */
+/**
+ * Buffers of batches the broker acknowledged, for the next batches to fill:
+ * steady writing then allocates no batch buffers at all, where it otherwise
+ * leaves a batch-sized buffer behind per request for the collector.
+ */
+class BufferPool {
+  private readonly buffers: Uint8Array[] = [];
+  private bytes = 0;
+  private readonly maxBytes: number;
+
+  constructor(maxBytes: number) {
+    this.maxBytes = maxBytes;
+  }
+
+  /** A buffer of at least `size` bytes, if one is free. */
+  take(size: number): Uint8Array | undefined {
+    const i = this.buffers.findIndex((b) => b.length >= size);
+    if (i < 0) return undefined;
+    const [buffer] = this.buffers.splice(i, 1);
+    this.bytes -= buffer.length;
+    return buffer;
+  }
+
+  give(buffer: Uint8Array): void {
+    if (this.bytes + buffer.length > this.maxBytes) return;
+    this.buffers.push(buffer);
+    this.bytes += buffer.length;
+  }
+}
+
+/** How a partition's batches are made. */
+interface BatchSettings {
+  codec: number;
+  /** At most this many messages per batch... */
+  batchSize: number;
+  /** ...and this many bytes. */
+  batchBytes: number;
+  pool: BufferPool;
+}
+
+/** A partition's waiting batches, oldest first; the last one takes appends. */
 class PartitionQueue {
   readonly topic: string;
   readonly partition: number;
-  private items: Entry[] = [];
-  private head = 0;
-  bytes = 0;
+  private batches: OpenBatch[] = [];
+  /** Messages waiting (in no batch that was taken). */
+  length = 0;
   inFlight = false;
   nextSequence = 0;
   /** The producer id the sequence numbers count for. */
   producerId = -1;
+  private lastBatchBytes = 0;
 
-  constructor(topic: string, partition: number) {
+  private readonly settings: BatchSettings;
+
+  constructor(topic: string, partition: number, settings: BatchSettings) {
     this.topic = topic;
     this.partition = partition;
+    this.settings = settings;
   }
 
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  push(entry: Entry): void {
-    this.items.push(entry);
-    this.bytes += entry.size;
-  }
-
-  /** Takes up to `maxCount` entries and `maxBytes` (always at least one). */
-  take(maxCount: number, maxBytes: number): Entry[] {
-    const items = this.items;
-    let end = this.head;
-    let bytes = 61;
-    while (end < items.length && end - this.head < maxCount) {
-      const size = items[end].size;
-      if (end > this.head && bytes + size > maxBytes) break;
-      bytes += size;
-      end++;
+  append(entry: Entry): void {
+    const { batchSize, batchBytes, codec, pool } = this.settings;
+    let open = this.batches[this.batches.length - 1];
+    const full = open !== undefined && (open.count >= batchSize ||
+      BATCH_HEADER_SIZE + open.bytes + entry.size > batchBytes);
+    if (open === undefined || full) {
+      // Sized like the partition's last batch, which steady writing repeats;
+      // growing by doubling instead would leave copies behind as garbage.
+      const capacity = Math.min(
+        batchBytes,
+        Math.max(4096, this.lastBatchBytes) + entry.size,
+      );
+      open = new OpenBatch(codec, BATCH_HEADER_SIZE + capacity, pool);
+      this.batches.push(open);
     }
-    const taken = items.slice(this.head, end);
-    this.head = end;
-    this.bytes -= bytes - 61;
-    if (this.head > 1024 && this.head * 2 > items.length) this.compact();
-    return taken;
+    open.add(entry, entry.size, entry.write, entry.index);
+    this.length++;
   }
 
-  /** Removes the given entries (cancelled writes), returning those found. */
-  remove(drop: Set<Entry>): Entry[] {
-    const kept: Entry[] = [];
-    const removed: Entry[] = [];
-    for (let i = this.head; i < this.items.length; i++) {
-      const entry = this.items[i];
-      (drop.has(entry) ? removed : kept).push(entry);
-    }
-    this.items = kept;
-    this.head = 0;
-    for (const entry of removed) this.bytes -= entry.size;
+  /** The oldest waiting batch, closed to appends from now on. */
+  take(): OpenBatch | undefined {
+    const open = this.batches.shift();
+    if (open === undefined) return undefined;
+    this.length -= open.count;
+    this.lastBatchBytes = open.builder.size;
+    return open;
+  }
+
+  /**
+   * Takes the messages of `write` out of the waiting batches (a cancelled
+   * write), re-encoding the batches that held them; returns their indexes.
+   */
+  remove(write: PendingWrite): number[] {
+    const removed: number[] = [];
+    const { codec, pool } = this.settings;
+    this.batches = this.batches.map((open) => {
+      if (!open.writes.includes(write)) return open;
+      const kept = new OpenBatch(codec, open.builder.size, pool);
+      for (let i = 0; i < open.count; i++) {
+        const [w, index] = [open.writes[i], open.indexes[i]];
+        if (w === write) {
+          removed.push(index);
+          continue;
+        }
+        const record = toRecord(w.messages[index], w.now, index);
+        kept.add(record, recordSizeBound(record), w, index);
+      }
+      return kept;
+    }).filter((open) => open.count > 0);
+    this.length -= removed.length;
     return removed;
   }
 
   /** Empties the queue, returning what it held. */
-  clear(): Entry[] {
-    const all = this.items.slice(this.head);
-    this.items = [];
-    this.head = 0;
-    this.bytes = 0;
+  clear(): OpenBatch[] {
+    const all = this.batches;
+    this.batches = [];
+    this.length = 0;
     return all;
-  }
-
-  private compact(): void {
-    this.items = this.items.slice(this.head);
-    this.head = 0;
   }
 }
 
@@ -407,6 +500,7 @@ class WriterEngine {
     | Promise<{ producerId: number; producerEpoch: number } | null>
     | null = null;
   private counters = newCounters();
+  private readonly batchSettings: BatchSettings;
 
   constructor(options: WriterOptions) {
     validateWriter(options);
@@ -421,6 +515,12 @@ class WriterEngine {
     this.balancer = options.balancer ?? defaultBalancer();
     this.ownsCluster = options.cluster === undefined;
     this.cluster = options.cluster ?? new Cluster(clusterOptions(options));
+    this.batchSettings = {
+      codec: this.codec,
+      batchSize: this.limits.batchSize,
+      batchBytes: this.limits.batchBytes,
+      pool: new BufferPool(Math.max(4 * this.limits.batchBytes, 16 << 20)),
+    };
   }
 
   async writeMessages(
@@ -444,7 +544,7 @@ class WriterEngine {
       throw new ClosedError("Cannot write: the Writer is closed");
     }
     const now = Date.now();
-    const write = new PendingWrite(messages.length);
+    const write = new PendingWrite(messages, now);
     // Every message is checked before any is queued: one bad message fails
     // the call and nothing of it is sent.
     const entries: Entry[] = new Array(messages.length);
@@ -477,12 +577,11 @@ class WriterEngine {
       timestamp: toTimestamp(message.time, now, index),
       topic,
       size: 0,
-      message,
       write,
       index,
       state: "routing",
     };
-    const size = entry.size = recordSize(entry);
+    const size = entry.size = recordSizeBound(entry);
     if (size + 61 > this.limits.batchBytes) {
       throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, {
         apiName: "writeMessages",
@@ -529,15 +628,16 @@ class WriterEngine {
         continue;
       }
       let queue: PartitionQueue | undefined;
-      for (const entry of group) {
+      for (let i = 0; i < group.length; i++) {
+        const entry = group[i];
         if (entry.state !== "routing") continue;
         entry.state = "queued";
         const partition = this.balancer.balance(entry, partitions);
         if (queue?.partition !== partition) {
           queue = this.queue(topic, partition);
+          touched.add(queue);
         }
-        queue.push(entry);
-        touched.add(queue);
+        queue.append(entry);
       }
     }
     for (const queue of touched) this.pump(queue);
@@ -586,7 +686,7 @@ class WriterEngine {
     }
     let queue = byPartition[partition];
     if (!queue) {
-      queue = new PartitionQueue(topic, partition);
+      queue = new PartitionQueue(topic, partition, this.batchSettings);
       byPartition[partition] = queue;
       this.queues.add(queue);
     }
@@ -605,31 +705,25 @@ class WriterEngine {
     this.inFlight.add(task);
   }
 
-  private take(queue: PartitionQueue): Entry[] {
-    const taken = queue.take(this.limits.batchSize, this.limits.batchBytes);
-    for (const entry of taken) entry.state = "sent";
-    return taken;
-  }
-
   private async sendFrom(queue: PartitionQueue): Promise<void> {
     // Microtask yield: let writes issued in the same tick join this batch.
     await Promise.resolve();
-    const entries = this.take(queue);
-    if (entries.length === 0) return;
+    const open = queue.take();
+    if (open === undefined) return;
     try {
-      const batch = await this.encode(queue, entries);
+      const batch = await this.encode(queue, open);
       await this.deliver(batch);
     } catch (error) {
       // The broker never took these sequence numbers: later batches would
       // fail OUT_OF_ORDER_SEQUENCE_NUMBER, so start over with a new id.
       this.idempotent = null;
-      this.fail(entries, error as Error);
+      this.failBatch(open, error as Error);
     }
   }
 
   private async encode(
     queue: PartitionQueue,
-    entries: Entry[],
+    open: OpenBatch,
   ): Promise<Batch> {
     const producer = await this.producer();
     if (producer && queue.producerId !== producer.producerId) {
@@ -638,29 +732,20 @@ class WriterEngine {
       queue.nextSequence = 0;
     }
     const baseSequence = producer ? queue.nextSequence : -1;
-    const builder = new RecordBatchBuilder(
-      {
-        compression: this.codec,
-        producerId: producer?.producerId ?? -1,
-        producerEpoch: producer?.producerEpoch ?? -1,
-        baseSequence,
-      },
-      Math.min(
-        this.limits.batchBytes,
-        64 + entries.reduce((n, e) => n + e.size, 0),
-      ),
-    );
-    for (const entry of entries) builder.append(entry);
     const compress = this.codec === 0
       ? undefined
       : (await loadCodec(this.codec)).compress;
     if (producer) {
-      queue.nextSequence = (queue.nextSequence + entries.length) | 0;
+      queue.nextSequence = (queue.nextSequence + open.count) | 0;
     }
     return {
       queue,
-      entries,
-      bytes: builder.finish(compress),
+      open,
+      bytes: open.builder.finish(compress, {
+        producerId: producer?.producerId ?? -1,
+        producerEpoch: producer?.producerEpoch ?? -1,
+        baseSequence,
+      }),
       attempt: 0,
       queuedAt: Date.now(),
       baseSequence,
@@ -714,42 +799,62 @@ class WriterEngine {
 
   private succeed(batch: Batch): void {
     const elapsed = Date.now() - batch.queuedAt;
+    const { open } = batch;
     if (this.options.logger) {
       const { topic, partition } = batch.queue;
       this.log(
-        `kafka writer: wrote ${batch.entries.length} messages to ${topic}/${partition} in ${elapsed} ms (attempt ${batch.attempt})`,
+        `kafka writer: wrote ${open.count} messages to ${topic}/${partition} in ${elapsed} ms (attempt ${batch.attempt})`,
       );
     }
     const c = this.counters;
     c.batches++;
-    c.messages += batch.entries.length;
-    c.batchSizeSum += batch.entries.length;
-    c.batchSizeMax = Math.max(c.batchSizeMax, batch.entries.length);
+    c.messages += open.count;
+    c.batchSizeSum += open.count;
+    c.batchSizeMax = Math.max(c.batchSizeMax, open.count);
     c.writeTimeSum += elapsed;
     c.writeTimeMax = Math.max(c.writeTimeMax, elapsed);
-    for (const entry of batch.entries) {
-      entry.state = "done";
-      c.bytes += entry.size;
-      this.release(entry);
-      entry.write.settle(entry.index, null);
-    }
-    this.options.completion?.(batch.entries.map((e) => e.message), null);
+    c.bytes += open.bytes;
+    this.settleBatch(open, null);
+    // Sent once and answered: nothing refers to the buffer any more. (A
+    // retried batch may still sit in a write queue of an older connection.)
+    if (batch.attempt === 1) this.batchSettings.pool.give(open.builder.buffer);
   }
 
+  /** Settles every message of a batch that was sent, or dropped whole. */
+  private failBatch(open: OpenBatch, error: Error): void {
+    this.counters.errors += open.count;
+    this.settleBatch(open, error);
+  }
+
+  private settleBatch(open: OpenBatch, error: Error | null): void {
+    const { writes, indexes } = open;
+    for (let i = 0; i < indexes.length; i++) {
+      writes[i].settle(indexes[i], error);
+    }
+    this.release(open.bytes);
+    this.options.completion?.(open.messages(), error);
+  }
+
+  /** Settles entries that never reached a batch (routing failed). */
   private fail(entries: Entry[], error: Error): void {
     entries = entries.filter((e) => e.state !== "done");
     if (entries.length === 0) return;
     this.counters.errors += entries.length;
+    let bytes = 0;
     for (const entry of entries) {
       entry.state = "done";
-      this.release(entry);
+      bytes += entry.size;
       entry.write.settle(entry.index, error);
     }
-    this.options.completion?.(entries.map((e) => e.message), error);
+    this.release(bytes);
+    this.options.completion?.(
+      entries.map((e) => e.write.messages[e.index]),
+      error,
+    );
   }
 
-  private release(entry: Entry): void {
-    this.buffered -= entry.size;
+  private release(bytes: number): void {
+    this.buffered -= bytes;
     if (this.buffered < this.limits.maxBufferedBytes) {
       const waiters = this.roomWaiters;
       this.roomWaiters = [];
@@ -770,15 +875,15 @@ class WriterEngine {
   ): void {
     const onAbort = () => {
       const reason = abortReason(signal, "writeMessages");
-      const unsent = entries.filter((e) =>
-        e.state === "routing" || e.state === "queued"
-      );
-      const dropped = new Set(unsent);
-      const topics = new Set(unsent.map((e) => e.topic));
+      const unsent = new Set<number>();
       for (const queue of this.queues) {
-        if (topics.has(queue.topic)) queue.remove(dropped);
+        for (const index of queue.remove(write)) unsent.add(index);
       }
-      if (unsent.length) this.fail(unsent, reason);
+      // Still routing, or just taken out of a batch; the rest was sent.
+      const dropped = entries.filter((e) =>
+        e.state === "routing" || (e.state === "queued" && unsent.has(e.index))
+      );
+      if (dropped.length) this.fail(dropped, reason);
     };
     signal.addEventListener("abort", onAbort, { once: true });
     const forget = () => signal.removeEventListener("abort", onAbort);
@@ -893,8 +998,7 @@ class WriterEngine {
       ? reason
       : new ClosedError(`The Writer was aborted: ${String(reason)}`);
     for (const queue of this.queues) {
-      const dropped = queue.clear();
-      if (dropped.length) this.fail(dropped, error);
+      for (const open of queue.clear()) this.failBatch(open, error);
     }
     await Promise.allSettled([...this.inFlight]);
     if (this.ownsCluster) await this.cluster.close();
@@ -914,29 +1018,6 @@ function newCounters() {
     writeTimeSum: 0,
     writeTimeMax: 0,
   };
-}
-
-const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
-
-/** Bytes a record takes inside a batch (the same sum the encoder makes). */
-function recordSize(record: RecordInput): number {
-  const body = 1 + varlongSize(0) + varintSize(0) + nullableSize(record.key) +
-    nullableSize(record.value) + headersSize(record);
-  return varintSize(body) + body + 8;
-}
-
-function nullableSize(bytes: Uint8Array | null): number {
-  return bytes === null ? 1 : varintSize(bytes.length) + bytes.length;
-}
-
-function headersSize(record: RecordInput): number {
-  const headers = record.headers ?? NO_HEADERS;
-  let size = varintSize(headers.length);
-  for (const h of headers) {
-    const n = utf8Length(h.key);
-    size += varintSize(n) + n + nullableSize(h.value);
-  }
-  return size;
 }
 
 function checkProduce(

@@ -72,6 +72,12 @@ export const DEFAULTS = {
   maxResponseSize: 256 * 1024 * 1024,
 };
 
+/**
+ * Byte fields from this size on are written to the socket as they are, not
+ * copied into the request: below it, one write beats several.
+ */
+const SHARE_FROM = 32 * 1024;
+
 const SOFTWARE_NAME = "streamkafka";
 const SOFTWARE_VERSION = "0.1.0";
 
@@ -82,7 +88,6 @@ export class Connection {
   readonly clientId: string;
   private readonly requestTimeout: number;
   private readonly socket: Socket;
-  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
   private readonly maxFrame: number;
   private readonly pending = new Map<number, Pending>();
   private nextCorrelation = 1;
@@ -104,9 +109,6 @@ export class Connection {
     this.clientId = options.clientId ?? DEFAULTS.clientId;
     this.requestTimeout = options.requestTimeout ?? DEFAULTS.requestTimeout;
     this.maxFrame = options.maxResponseSize ?? DEFAULTS.maxResponseSize;
-    this.writer = socket.writable.getWriter();
-    // Write failures surface through the read side or the request itself.
-    this.writer.closed.catch(() => {});
     this.closed = new Promise((resolve) => (this.markClosed = resolve));
     this.readLoop();
   }
@@ -203,7 +205,7 @@ export class Connection {
       return Promise.reject(abortReason(signal, `${api.name} request`));
     }
     let version: number;
-    let frame: Uint8Array;
+    let frame: Uint8Array[];
     const correlationId = this.nextCorrelation;
     this.nextCorrelation = (this.nextCorrelation + 1) | 0;
     try {
@@ -260,9 +262,11 @@ export class Connection {
     version: number,
     correlationId: number,
     data: Encodable<Req>,
-  ): Uint8Array {
-    const w = new ByteWriter(128);
-    const at = w.startLength();
+  ): Uint8Array[] {
+    // Large byte fields (record batches) go out as pieces of their own
+    // rather than being copied into the frame.
+    const w = new ByteWriter(128).shareLarge(SHARE_FROM);
+    w.int32(0);
     w.int16(api.key);
     w.int16(version);
     w.int32(correlationId);
@@ -270,13 +274,18 @@ export class Connection {
     if (headerVersion >= 1) w.string(this.clientId);
     if (headerVersion >= 2) w.uvarint(0);
     api.encodeRequest(w, version, data);
-    w.endLength(at);
-    return w.finish();
+    const pieces = w.pieces();
+    let size = -4;
+    for (const piece of pieces) size += piece.length;
+    // The first piece starts with the frame's length field.
+    const first = pieces[0];
+    new DataView(first.buffer, first.byteOffset, 4).setInt32(0, size);
+    return pieces;
   }
 
-  private async write(frame: Uint8Array, name: string): Promise<void> {
+  private async write(frame: Uint8Array[], name: string): Promise<void> {
     try {
-      await this.writer.write(frame);
+      await this.socket.write(frame);
     } catch (error) {
       const failure = new ConnectionError(
         `Cannot send ${name} request to ${this.address}: ${describe(error)}`,

@@ -37,7 +37,11 @@ export interface Socket {
    * which copies each chunk once more.
    */
   readonly read?: (into: Uint8Array) => Promise<number | null>;
-  readonly writable: WritableStream<Uint8Array>;
+  /**
+   * Writes the pieces in order, after everything written before, with no
+   * other write between them; resolves once they are handed to the system.
+   */
+  write(pieces: Uint8Array[]): Promise<void>;
   /** Closes both directions; safe to call more than once. */
   close(): void;
 }
@@ -113,7 +117,7 @@ async function connectDeno(options: SocketOptions): Promise<Socket> {
       return conn.readable;
     },
     read: (into) => conn.read(into),
-    writable: conn.writable,
+    write: serialWrites(conn),
     close() {
       if (closed) return;
       closed = true;
@@ -174,6 +178,27 @@ async function connectNode(options: SocketOptions): Promise<Socket> {
   return nodeStreams(socket);
 }
 
+/**
+ * Deno's `conn.write` may write part of a buffer, and two writes in flight
+ * could interleave: each call waits for the one before and writes it all.
+ */
+function serialWrites(conn: Deno.Conn): Socket["write"] {
+  let last: Promise<unknown> = Promise.resolve();
+  return (pieces) => {
+    const run = last.then(async () => {
+      for (const piece of pieces) {
+        for (let at = 0; at < piece.length;) {
+          at += await conn.write(piece.subarray(at));
+        }
+      }
+    });
+    last = run.catch(() => {});
+    return run;
+  };
+}
+
+function noop(): void {}
+
 function isIp(host: string): boolean {
   return /^[\d.]+$/.test(host) || host.includes(":");
 }
@@ -209,22 +234,19 @@ function nodeStreams(socket: NodeSocket): Socket {
       socket.destroy();
     },
   }, { highWaterMark: 4 });
-  const writable = new WritableStream<Uint8Array>({
-    write(chunk) {
-      return new Promise<void>((resolve, reject) => {
-        socket.write(chunk, (error) => error ? reject(error) : resolve());
-      });
-    },
-    close() {
-      socket.end();
-    },
-    abort() {
-      socket.destroy();
-    },
-  });
   return {
     readable,
-    writable,
+    write(pieces) {
+      // The socket queues writes in call order; the last one's callback
+      // reports the whole.
+      return new Promise<void>((resolve, reject) => {
+        const done = (error?: Error | null) =>
+          error ? reject(error) : resolve();
+        pieces.forEach((piece, i) => {
+          socket.write(piece, i === pieces.length - 1 ? done : noop);
+        });
+      });
+    },
     close() {
       socket.destroy();
     },

@@ -42,10 +42,40 @@ export class ByteWriter {
   buf: Uint8Array;
   view: DataView;
   pos = 0;
+  /** Byte fields at least this long are kept by reference (`shareLarge`). */
+  private shareFrom = Infinity;
+  /** Output before `pieceStart`, in order: own bytes and shared arrays. */
+  private shared: Uint8Array[] | null = null;
+  private pieceStart = 0;
 
-  constructor(capacity = 256) {
-    this.buf = new Uint8Array(capacity);
-    this.view = new DataView(this.buf.buffer);
+  /** Writes into `buffer` when it is given and holds `capacity` bytes. */
+  constructor(capacity = 256, buffer?: Uint8Array) {
+    this.buf = buffer !== undefined && buffer.length >= capacity
+      ? buffer
+      : new Uint8Array(capacity);
+    this.view = new DataView(
+      this.buf.buffer,
+      this.buf.byteOffset,
+      this.buf.byteLength,
+    );
+  }
+
+  /**
+   * From now on, byte fields of at least `min` bytes are not copied: the
+   * output becomes a list of pieces (see `pieces`) that refer to them. A
+   * Produce request sends its record batches so, instead of copying them.
+   * Lengths must not be back-filled across a shared field.
+   */
+  shareLarge(min: number): this {
+    this.shareFrom = min;
+    return this;
+  }
+
+  /** The output as pieces to send in order (one piece unless shared). */
+  pieces(): Uint8Array[] {
+    const tail = this.buf.subarray(this.pieceStart, this.pos);
+    if (this.shared === null) return [tail];
+    return tail.length > 0 ? [...this.shared, tail] : [...this.shared];
   }
 
   /** Makes room for `n` more bytes; doubles so appends stay amortised O(1). */
@@ -163,6 +193,14 @@ export class ByteWriter {
   }
 
   raw(bytes: Uint8Array): this {
+    if (bytes.length >= this.shareFrom) {
+      (this.shared ??= []).push(
+        this.buf.subarray(this.pieceStart, this.pos),
+        bytes,
+      );
+      this.pieceStart = this.pos;
+      return this;
+    }
     this.ensure(bytes.length);
     this.buf.set(bytes, this.pos);
     this.pos += bytes.length;

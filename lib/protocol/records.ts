@@ -81,10 +81,20 @@ export class RecordBatchBuilder {
   private maxTimestamp = 0;
   count = 0;
 
-  constructor(options: BatchOptions = {}, capacity = 1024) {
+  /** `buffer`, when given, is written over instead of a new one. */
+  constructor(
+    options: BatchOptions = {},
+    capacity = 1024,
+    buffer?: Uint8Array,
+  ) {
     this.options = options;
-    this.w = new ByteWriter(Math.max(capacity, BATCH_HEADER_SIZE + 64));
+    this.w = new ByteWriter(Math.max(capacity, BATCH_HEADER_SIZE + 64), buffer);
     this.w.pos = BATCH_HEADER_SIZE;
+  }
+
+  /** The buffer written into, to reuse once the batch is no longer needed. */
+  get buffer(): Uint8Array {
+    return this.w.buf;
   }
 
   /** Bytes taken so far, header included (before compression). */
@@ -104,8 +114,12 @@ export class RecordBatchBuilder {
     this.count++;
   }
 
-  /** Closes the batch and returns its bytes; `compress` is required for codecs. */
-  finish(compress?: CompressFn): Uint8Array {
+  /**
+   * Closes the batch and returns its bytes; `compress` is required for
+   * codecs. `header` overrides options known only now (the producer's id and
+   * sequence, given when the batch is sent rather than when it was begun).
+   */
+  finish(compress?: CompressFn, header?: BatchOptions): Uint8Array {
     const codec = this.options.compression ?? 0;
     let w = this.w;
     if (codec !== 0) {
@@ -119,12 +133,11 @@ export class RecordBatchBuilder {
       w.pos = BATCH_HEADER_SIZE;
       w.raw(packed);
     }
-    this.fillHeader(w, codec);
+    this.fillHeader(w, codec, { ...this.options, ...header });
     return w.finish();
   }
 
-  private fillHeader(w: ByteWriter, codec: number): void {
-    const o = this.options;
+  private fillHeader(w: ByteWriter, codec: number, o: BatchOptions): void {
     const end = w.pos;
     let attributes = codec & ATTR_COMPRESSION;
     if (o.transactional) attributes |= ATTR_TRANSACTIONAL;
@@ -165,14 +178,9 @@ function writeRecord(
   offsetDelta: number,
   timestampDelta: number,
 ): void {
-  const { key, value } = record;
-  const headers = record.headers ?? NO_HEADERS;
-  let size = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta) +
-    nullableSize(key) + nullableSize(value) + varintSize(headers.length);
-  for (const h of headers) {
-    const n = utf8Length(h.key);
-    size += varintSize(n) + n + nullableSize(h.value);
-  }
+  const { key, value, headers } = record;
+  const size = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta) +
+    nullableSize(key) + nullableSize(value) + headersSize(headers);
   w.ensure(size + 5);
   w.varint(size);
   w.int8(0);
@@ -180,15 +188,43 @@ function writeRecord(
   w.varint(offsetDelta);
   writeNullable(w, key);
   writeNullable(w, value);
+  if (headers === undefined || headers.length === 0) {
+    w.varint(0);
+    return;
+  }
   w.varint(headers.length);
-  for (const h of headers) {
+  // Indexed loops: this runs per message, and for-of allocates an iterator
+  // wherever the optimizer has not removed it.
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i];
     w.varint(utf8Length(h.key));
     w.utf8(h.key);
     writeNullable(w, h.value);
   }
 }
 
-const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
+/**
+ * Bytes a record takes inside a batch, at most: its deltas are not known
+ * before it is placed, so each counts at its largest useful size.
+ */
+export function recordSizeBound(record: RecordInput): number {
+  const body = 1 + nullableSize(record.key) + nullableSize(record.value) +
+    headersSize(record.headers) + 2;
+  return varintSize(body) + body + 8;
+}
+
+/** Bytes the headers of a record take, their count included. */
+export function headersSize(
+  headers: readonly RecordHeader[] | undefined,
+): number {
+  if (headers === undefined || headers.length === 0) return 1;
+  let size = varintSize(headers.length);
+  for (let i = 0; i < headers.length; i++) {
+    const n = utf8Length(headers[i].key);
+    size += varintSize(n) + n + nullableSize(headers[i].value);
+  }
+  return size;
+}
 
 function writeNullable(w: ByteWriter, bytes: Uint8Array | null): void {
   if (bytes === null) {
@@ -487,8 +523,11 @@ export class ListCursor implements RecordCursor {
   value: Uint8Array | null = null;
   headers: RecordHeader[] = [];
   private index = 0;
+  private readonly records: readonly Record[];
 
-  constructor(private readonly records: readonly Record[]) {}
+  constructor(records: readonly Record[]) {
+    this.records = records;
+  }
 
   next(): boolean {
     const record = this.records[this.index];
