@@ -50,6 +50,7 @@ import {
   type RecordCursors,
 } from "./protocol/read_records.ts";
 import { FetchedMessages } from "./fetched.ts";
+import { checkNumber } from "./options.ts";
 import { loadCodec } from "../codecs/mod.ts";
 import type { Logger, TransportOptions } from "./writer.ts";
 
@@ -94,7 +95,13 @@ export interface ReaderOptions {
   readLagInterval?: number;
   /** "read_committed" skips aborted transactions (default "read_uncommitted"). */
   isolationLevel?: IsolationLevel;
-  /** Attempts of one Fetch before the stream errors (default 3). */
+  /**
+   * Attempts of one Fetch before the stream errors. Unset (the default), the
+   * Reader retries until it is closed: through broker restarts and leader
+   * changes, reporting each failure to `errorLogger`. Errors that retrying
+   * cannot fix (authorization, TLS or SASL settings, a peer that is not
+   * Kafka) end the stream at once either way.
+   */
   maxAttempts?: number;
   /** Milliseconds before the first retry (default 100). */
   readBackoffMin?: number;
@@ -159,7 +166,7 @@ const DEFAULTS = {
   maxBytes: 1024 * 1024,
   maxWait: 10_000,
   readLagInterval: 0,
-  maxAttempts: 3,
+  maxAttempts: Infinity,
   readBackoffMin: 100,
   readBackoffMax: 1000,
 };
@@ -617,8 +624,11 @@ class ReaderEngine {
   private onRetry(what: string, error: unknown, attempt: number): void {
     this.counters.errors++;
     if (isTimeout(error)) this.counters.timeouts++;
+    const of = this.limits.maxAttempts === Infinity
+      ? ""
+      : ` of ${this.limits.maxAttempts}`;
     this.logError(
-      `kafka reader: ${what} of partition ${this.partition} of ${this.topic}, attempt ${attempt} of ${this.limits.maxAttempts} failed: ${
+      `kafka reader: ${what} of partition ${this.partition} of ${this.topic}, attempt ${attempt}${of} failed, retrying: ${
         messageOf(error)
       }`,
     );
@@ -1160,13 +1170,7 @@ function validateReader(options: ReaderOptions): void {
     ["readBackoffMax", 0, INT32_MAX],
   ];
   for (const [key, min, max] of integers) {
-    const value = options[key];
-    if (value === undefined) continue;
-    if (!Number.isInteger(value) || value < min || value > max) {
-      outOfRange(
-        `"${key}" must be an integer from ${min} to ${max}, got ${value}`,
-      );
-    }
+    checkNumber("Cannot create Reader", key, options[key], { min, max });
   }
   const minBytes = options.minBytes ?? DEFAULTS.minBytes;
   const maxBytes = options.maxBytes ?? DEFAULTS.maxBytes;

@@ -299,7 +299,7 @@ describe("Reader with a fake leader", () => {
     assert.equal(errors.length, 2);
     assert.match(
       errors[0],
-      /Fetch of partition 0 of t, attempt 1 of 3 failed: NOT_LEADER_OR_FOLLOWER/,
+      /Fetch of partition 0 of t, attempt 1 of 3 failed, retrying: NOT_LEADER_OR_FOLLOWER/,
     );
     assert.equal(reader.stats().errors, 2);
     await reader.close();

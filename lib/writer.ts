@@ -27,7 +27,7 @@ import {
   sleep,
 } from "./cluster/retry.ts";
 import type { Connection } from "./connection/connection.ts";
-import { abortReason, ClosedError } from "./connection/errors.ts";
+import { abortReason, ClosedError, TimeoutError } from "./connection/errors.ts";
 import type { SaslOptions } from "./connection/sasl.ts";
 import type { TlsOptions } from "./connection/socket.ts";
 import {
@@ -38,6 +38,7 @@ import {
   toRecord,
   toTimestamp,
 } from "./message.ts";
+import { checkNumber } from "./options.ts";
 import { ErrorCode, KafkaError } from "./protocol/errors.ts";
 import { InitProducerId } from "./protocol/messages/init_producer_id.ts";
 import { Produce, type ProduceResponse } from "./protocol/messages/produce.ts";
@@ -75,7 +76,18 @@ export interface WriterOptions {
   /** The topic of every message; when unset each message names its own. */
   topic?: string;
   balancer?: Balancer;
-  /** Attempts per batch before it fails (default 10). */
+  /**
+   * Milliseconds a message may take from `writeMessages` to its
+   * acknowledgement, retries included (default 120 s, as Java's
+   * `delivery.timeout.ms`). Retriable failures (leader changes, a broker
+   * restarting, timeouts) are retried until then; the message then fails
+   * with a `TimeoutError`.
+   */
+  deliveryTimeout?: number;
+  /**
+   * Attempts per batch before it fails. Unset (the default), only
+   * `deliveryTimeout` bounds the retries.
+   */
   maxAttempts?: number;
   /** Milliseconds before the first retry (default 100). */
   writeBackoffMin?: number;
@@ -157,7 +169,8 @@ export interface WriterStats {
 }
 
 const DEFAULTS = {
-  maxAttempts: 10,
+  maxAttempts: Infinity,
+  deliveryTimeout: 120_000,
   writeBackoffMin: 100,
   writeBackoffMax: 1000,
   batchSize: 100,
@@ -169,6 +182,9 @@ const DEFAULTS = {
 };
 
 const ACKS = { none: 0, one: 1, all: -1 } as const;
+
+/** Kafka's int32 ceiling, for counts and milliseconds sent to the broker. */
+const INT32_MAX = 2 ** 31 - 1;
 
 /**
  * One message between its write call and its partition's batch: its record
@@ -189,16 +205,19 @@ interface Entry extends RecordInput {
 class PendingWrite {
   /** What the call passed, for completion callbacks and re-encoding. */
   readonly messages: MessageInput[];
-  /** The time of messages without one. */
+  /** The time of messages without one, and when the write was queued. */
   readonly now: number;
+  /** When its messages' delivery timeout expires (ms since epoch). */
+  readonly deadline: number;
   private errors: (Error | null)[] | null = null;
   private left: number;
   readonly done: Promise<void>;
   private resolve!: () => void;
   private reject!: (error: Error) => void;
-  constructor(messages: MessageInput[], now: number) {
+  constructor(messages: MessageInput[], now: number, deadline: number) {
     this.messages = messages;
     this.now = now;
+    this.deadline = deadline;
     this.left = messages.length;
     this.done = new Promise((resolve, reject) => {
       this.resolve = resolve;
@@ -231,6 +250,8 @@ class OpenBatch {
   readonly indexes: number[] = [];
   /** Sum of the records' size bounds: what the buffered-bytes bound counts. */
   bytes = 0;
+  /** The earliest delivery deadline of its messages. */
+  deadline = Infinity;
 
   constructor(codec: number, capacity: number, pool: BufferPool) {
     this.builder = new RecordBatchBuilder(
@@ -249,6 +270,7 @@ class OpenBatch {
     this.writes.push(write);
     this.indexes.push(index);
     this.bytes += size;
+    if (write.deadline < this.deadline) this.deadline = write.deadline;
   }
 
   /** The messages in it, for completion callbacks. */
@@ -265,6 +287,14 @@ interface Batch {
   attempt: number;
   queuedAt: number;
   baseSequence: number;
+  producerId: number;
+  /** Records the broker named as invalid (INVALID_RECORD): index, message. */
+  recordErrors: Map<number, string | null> | undefined;
+  /**
+   * Whether an attempt may have been written without our hearing of it (a
+   * timeout or a broken connection after the request went out).
+   */
+  uncertain: boolean;
 }
 
 /**
@@ -362,23 +392,43 @@ class PartitionQueue {
    */
   remove(write: PendingWrite): number[] {
     const removed: number[] = [];
-    const { codec, pool } = this.settings;
     this.batches = this.batches.map((open) => {
       if (!open.writes.includes(write)) return open;
-      const kept = new OpenBatch(codec, open.builder.size, pool);
-      for (let i = 0; i < open.count; i++) {
-        const [w, index] = [open.writes[i], open.indexes[i]];
-        if (w === write) {
-          removed.push(index);
-          continue;
-        }
-        const record = toRecord(w.messages[index], w.now, index);
-        kept.add(record, recordSizeBound(record), w, index);
-      }
-      return kept;
+      return this.rebuild(open, 0, open.count, (i) => {
+        if (open.writes[i] !== write) return true;
+        removed.push(open.indexes[i]);
+        return false;
+      });
     }).filter((open) => open.count > 0);
     this.length -= removed.length;
     return removed;
+  }
+
+  /**
+   * A new batch of the messages `from` to `to` of `open` that `keep`
+   * accepts, encoded again from what their writes passed.
+   */
+  rebuild(
+    open: OpenBatch,
+    from: number,
+    to: number,
+    keep: (i: number) => boolean = () => true,
+  ): OpenBatch {
+    const { codec, pool } = this.settings;
+    const kept = new OpenBatch(codec, open.builder.size, pool);
+    for (let i = from; i < to; i++) {
+      if (!keep(i)) continue;
+      const [w, index] = [open.writes[i], open.indexes[i]];
+      const record = toRecord(w.messages[index], w.now, index);
+      kept.add(record, recordSizeBound(record), w, index);
+    }
+    return kept;
+  }
+
+  /** Puts batches back at the front, to go out next in this order. */
+  requeue(opens: OpenBatch[]): void {
+    this.batches.unshift(...opens);
+    for (const open of opens) this.length += open.count;
   }
 
   /** Empties the queue, returning what it held. */
@@ -425,27 +475,45 @@ export class Writer extends WritableStream<MessageInput> {
 
   constructor(options: WriterOptions) {
     const engine = new WriterEngine(options);
-    let streamWrites: Promise<void>[] = [];
+    // Every write's outcome is taken here, so none is left unhandled: the
+    // first failure errors the stream at the next write or at close.
+    let failure: Error | null = null;
+    let outcomes: Promise<void>[] = [];
+    const noteFailure = (error: Error) => {
+      failure ??= error;
+    };
+    const failStream = (error: Error): never => {
+      // The stream is done for: deliver what was queued, then let go of the
+      // connections, so a failed pipeTo leaves nothing open.
+      engine.close().catch(() => {});
+      throw error;
+    };
     super({
       async write(message) {
-        const write = engine.enqueue([message]);
-        // Surface failures on a later write or on close, not only at the end.
-        streamWrites.push(write.done.catch((e) => Promise.reject(e)));
-        if (streamWrites.length > 1024) {
-          const settled = streamWrites;
-          streamWrites = [];
+        if (failure) failStream(failure);
+        let write: PendingWrite;
+        try {
+          write = engine.enqueue([message]);
+        } catch (error) {
+          failStream(error as Error);
+        }
+        outcomes.push(write!.done.then(undefined, noteFailure));
+        if (outcomes.length > 1024) {
+          const settled = outcomes;
+          outcomes = [];
           await Promise.all(settled);
         }
         await engine.waitForRoom();
+        if (failure) failStream(failure);
       },
       async close() {
-        const pending = streamWrites;
-        streamWrites = [];
-        await Promise.all(pending);
+        await Promise.all(outcomes);
+        outcomes = [];
+        if (failure) failStream(failure);
         await engine.close();
       },
       async abort(reason) {
-        streamWrites = [];
+        outcomes = [];
         await engine.abort(reason);
       },
     }, { highWaterMark: 1 });
@@ -475,7 +543,10 @@ export class Writer extends WritableStream<MessageInput> {
     return this.engine.stats();
   }
 
-  /** Flushes everything queued and resolves when it is acknowledged. */
+  /**
+   * Flushes everything queued and resolves when it is acknowledged. On a
+   * stream that a failed write errored, it rejects with that error.
+   */
   override close(): Promise<void> {
     if (this.locked) return this.engine.close();
     return super.close();
@@ -544,19 +615,33 @@ class WriterEngine {
       throw new ClosedError("Cannot write: the Writer is closed");
     }
     const now = Date.now();
-    const write = new PendingWrite(messages, now);
-    // Every message is checked before any is queued: one bad message fails
-    // the call and nothing of it is sent.
-    const entries: Entry[] = new Array(messages.length);
+    const write = new PendingWrite(
+      messages,
+      now,
+      now + this.limits.deliveryTimeout,
+    );
+    // Every message is checked before any is queued: one malformed message
+    // fails the call and nothing of it is sent.
+    let entries: Entry[] = new Array(messages.length);
     let bytes = 0;
+    let tooLarge: Entry[] | undefined;
     for (let index = 0; index < messages.length; index++) {
       const entry = this.prepare(messages[index], index, now, write);
       bytes += entry.size;
       entries[index] = entry;
+      if (entry.size + BATCH_HEADER_SIZE > this.limits.batchBytes) {
+        (tooLarge ??= []).push(entry);
+      }
     }
     this.counters.writes++;
     if (messages.length === 0) return write;
     this.buffered += bytes;
+    if (tooLarge) {
+      // A message no batch can hold fails alone; the others go out.
+      for (const entry of tooLarge) this.fail([entry], tooLargeError(entry));
+      entries = entries.filter((e) => e.state === "routing");
+      if (entries.length === 0) return write;
+    }
     this.route(entries).catch((error) => this.fail(entries, error));
     if (signal) this.watchCancel(write, entries, signal);
     return write;
@@ -581,15 +666,7 @@ class WriterEngine {
       index,
       state: "routing",
     };
-    const size = entry.size = recordSizeBound(entry);
-    if (size + 61 > this.limits.batchBytes) {
-      throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, {
-        apiName: "writeMessages",
-        topic,
-        detail:
-          `message ${index} takes ${size} bytes, more than batchBytes ${this.limits.batchBytes}`,
-      });
-    }
+    entry.size = recordSizeBound(entry);
     return entry;
   }
 
@@ -622,9 +699,16 @@ class WriterEngine {
       }
       let partitions: number[];
       try {
-        partitions = await this.partitionsOf(topic);
+        partitions = await this.partitionsOf(topic, group[0].write.deadline);
       } catch (error) {
-        this.fail(group, error as Error);
+        this.fail(
+          group,
+          this.finalError(
+            error,
+            `find partitions of ${topic}`,
+            group[0].write.deadline,
+          ),
+        );
         continue;
       }
       let queue: PartitionQueue | undefined;
@@ -643,7 +727,10 @@ class WriterEngine {
     for (const queue of touched) this.pump(queue);
   }
 
-  private async partitionsOf(topic: string): Promise<number[]> {
+  private async partitionsOf(
+    topic: string,
+    deadline: number,
+  ): Promise<number[]> {
     const cached = this.cluster.cachedTopic(topic);
     if (cached && cached.partitions.length > 0) {
       return cached.partitions.map((p) => p.id);
@@ -655,13 +742,40 @@ class WriterEngine {
       });
       if (info.partitions.length > 0) return info.partitions.map((p) => p.id);
       throw new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, { topic });
-    }, this.retryOptions(`metadata of ${topic}`));
+    }, this.retryOptions(`metadata of ${topic}`, deadline));
+  }
+
+  /**
+   * The error a caller gets when retrying stopped: a retriable one means
+   * time (or the attempts the user allowed) ran out, and says so.
+   */
+  private finalError(
+    error: unknown,
+    what: string,
+    deadline: number,
+    attempts?: number,
+  ): Error {
+    const cause = error instanceof Error ? error : new Error(String(error));
+    if (!isRetriable(cause) || this.aborted) return cause;
+    // Stopped by the user's maxAttempts: the last error says it all.
+    if (Date.now() + this.limits.writeBackoffMax < deadline) return cause;
+    return new TimeoutError(
+      `Cannot ${what} within deliveryTimeout (${this.limits.deliveryTimeout} ms)${
+        attempts ? `, after ${attempts} attempts` : ""
+      }; the last error: ${cause.message}`,
+      { cause },
+    );
   }
 
   /** The writer's retry policy; `what` names the operation in logs. */
-  private retryOptions(what: string, onRetry?: () => void): RetryOptions {
+  private retryOptions(
+    what: string,
+    deadline: number,
+    onRetry?: () => void,
+  ): RetryOptions {
     return {
       maxAttempts: this.limits.maxAttempts,
+      deadline,
       backoffMin: this.limits.writeBackoffMin,
       backoffMax: this.limits.writeBackoffMax,
       retriable: (error) => isRetriable(error) && !this.aborted,
@@ -710,22 +824,35 @@ class WriterEngine {
     await Promise.resolve();
     const open = queue.take();
     if (open === undefined) return;
+    const { topic, partition } = queue;
+    const what = `deliver ${open.count} messages to ${topic}/${partition}`;
+    if (open.deadline <= Date.now()) {
+      // Its time ran out while it waited behind earlier batches.
+      const late = new TimeoutError("it waited behind earlier batches");
+      this.failBatch(open, this.finalError(late, what, open.deadline));
+      return;
+    }
+    let batch: Batch | undefined;
     try {
-      const batch = await this.encode(queue, open);
+      batch = await this.encode(queue, open);
       await this.deliver(batch);
     } catch (error) {
-      // The broker never took these sequence numbers: later batches would
-      // fail OUT_OF_ORDER_SEQUENCE_NUMBER, so start over with a new id.
-      this.idempotent = null;
-      this.failBatch(open, error as Error);
+      if (batch === undefined) {
+        // Not encoded: no sequence number was taken.
+        this.failBatch(open, this.finalError(error, what, open.deadline));
+      } else {
+        this.failed(batch, error as Error, what);
+      }
+      return;
     }
+    this.succeed(batch);
   }
 
   private async encode(
     queue: PartitionQueue,
     open: OpenBatch,
   ): Promise<Batch> {
-    const producer = await this.producer();
+    const producer = await this.producer(open.deadline);
     if (producer && queue.producerId !== producer.producerId) {
       // A new producer id starts every partition's sequence again at 0.
       queue.producerId = producer.producerId;
@@ -735,24 +862,32 @@ class WriterEngine {
     const compress = this.codec === 0
       ? undefined
       : (await loadCodec(this.codec)).compress;
+    const bytes = open.builder.finish(compress, {
+      producerId: producer?.producerId ?? -1,
+      producerEpoch: producer?.producerEpoch ?? -1,
+      baseSequence,
+    });
     if (producer) {
       queue.nextSequence = (queue.nextSequence + open.count) | 0;
     }
     return {
       queue,
       open,
-      bytes: open.builder.finish(compress, {
-        producerId: producer?.producerId ?? -1,
-        producerEpoch: producer?.producerEpoch ?? -1,
-        baseSequence,
-      }),
+      bytes,
       attempt: 0,
       queuedAt: Date.now(),
       baseSequence,
+      producerId: producer?.producerId ?? -1,
+      uncertain: false,
+      recordErrors: undefined,
     };
   }
 
-  /** Sends one batch, retrying retriable failures with the same bytes. */
+  /**
+   * Sends one batch, retrying retriable failures with the same bytes (the
+   * same producer id, epoch and sequence, so the broker drops a copy it
+   * already has) until its delivery timeout.
+   */
   private async deliver(batch: Batch): Promise<void> {
     const { topic, partition } = batch.queue;
     await retry(
@@ -762,10 +897,72 @@ class WriterEngine {
       },
       this.retryOptions(
         `produce to ${topic}/${partition}`,
+        batch.open.deadline,
         () => this.cluster.invalidate(topic),
       ),
     );
-    this.succeed(batch);
+  }
+
+  /**
+   * A batch that failed for good. Rejections that depend only on the
+   * records (too large, invalid) fail just the records at fault: a batch of
+   * several is split and sent again. Otherwise its messages fail.
+   */
+  private failed(batch: Batch, error: Error, what: string): void {
+    const { queue, open } = batch;
+    const code = error instanceof KafkaError ? error.code : 0;
+    const deterministic = RECORD_REJECTIONS.has(code);
+    if (batch.producerId >= 0) {
+      const next = (batch.baseSequence + open.count) | 0;
+      if (
+        (deterministic || !batch.uncertain) &&
+        queue.producerId === batch.producerId && queue.nextSequence === next
+      ) {
+        // The broker never took these sequence numbers: hand them on.
+        queue.nextSequence = batch.baseSequence;
+      } else {
+        // It may have written the batch: the partition's next sequence is
+        // unknown, so start over with a new producer id.
+        this.idempotent = null;
+      }
+    }
+    if (code === ErrorCode.MESSAGE_TOO_LARGE && open.count > 1) {
+      const half = open.count >> 1;
+      queue.requeue([
+        queue.rebuild(open, 0, half),
+        queue.rebuild(open, half, open.count),
+      ]);
+      this.log(
+        `kafka writer: ${queue.topic}/${queue.partition} refused a batch of ${open.count} messages as too large; sending it in two halves`,
+      );
+      return;
+    }
+    const bad = batch.recordErrors;
+    if (code === ErrorCode.INVALID_RECORD && bad && bad.size < open.count) {
+      // Only the records the broker named are invalid: fail them, resend the rest.
+      const invalid = queue.rebuild(open, 0, open.count, (i) => bad.has(i));
+      for (let i = 0; i < invalid.count; i++) {
+        const index = [...bad.keys()].sort((a, b) => a - b)[i];
+        invalid.writes[i].settle(
+          invalid.indexes[i],
+          new KafkaError(code, {
+            apiName: "Produce",
+            topic: queue.topic,
+            partition: queue.partition,
+            detail: bad.get(index) ?? undefined,
+          }),
+        );
+      }
+      this.counters.errors += invalid.count;
+      this.release(invalid.bytes);
+      this.options.completion?.(invalid.messages(), error);
+      queue.requeue([queue.rebuild(open, 0, open.count, (i) => !bad.has(i))]);
+      return;
+    }
+    this.failBatch(
+      open,
+      this.finalError(error, what, open.deadline, batch.attempt),
+    );
   }
 
   private async produce(batch: Batch): Promise<void> {
@@ -784,10 +981,20 @@ class WriterEngine {
       await conn.requestNoResponse(Produce, request);
       return;
     }
-    const response = await conn.request(Produce, request, {
-      timeout: this.limits.writeTimeout + 5000,
-    });
-    checkProduce(response, topic, partition);
+    let response: ProduceResponse;
+    try {
+      response = await conn.request(Produce, request, {
+        timeout: Math.min(
+          this.limits.writeTimeout + 5000,
+          Math.max(1000, batch.open.deadline - Date.now()),
+        ),
+      });
+    } catch (error) {
+      // Sent perhaps, answered not: the broker may have written it.
+      batch.uncertain = true;
+      throw error;
+    }
+    checkProduce(response, batch);
   }
 
   private async leader(
@@ -891,18 +1098,25 @@ class WriterEngine {
   }
 
   /** The idempotent producer id, fetched once; null when not idempotent. */
-  private producer() {
-    if (this.idempotent === null) this.idempotent = this.initProducer();
+  private producer(deadline: number) {
+    if (this.idempotent === null) {
+      const asking = this.initProducer(deadline);
+      this.idempotent = asking;
+      // A failed request is asked again by the next batch.
+      asking.catch(() => {
+        if (this.idempotent === asking) this.idempotent = null;
+      });
+    }
     return this.idempotent;
   }
 
-  private async initProducer() {
+  private async initProducer(deadline: number) {
     const wanted = this.options.idempotent ?? this.acks === -1;
     if (!wanted) return null;
     // A fresh broker answers COORDINATOR_LOAD_IN_PROGRESS for a while.
     return await retry(
       () => this.requestProducerId(),
-      this.retryOptions("InitProducerId"),
+      this.retryOptions("InitProducerId", deadline),
     );
   }
 
@@ -1020,17 +1234,19 @@ function newCounters() {
   };
 }
 
-function checkProduce(
-  response: ProduceResponse,
-  topic: string,
-  partition: number,
-): void {
+function checkProduce(response: ProduceResponse, batch: Batch): void {
+  const { topic, partition } = batch.queue;
   for (const t of response.responses) {
     for (const p of t.partitionResponses) {
       // The batch was written before (a retry after a lost answer): success.
       if (
         p.errorCode === 0 || p.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER
       ) continue;
+      if (p.recordErrors?.length) {
+        batch.recordErrors = new Map(
+          p.recordErrors.map((e) => [e.batchIndex, e.batchIndexErrorMessage]),
+        );
+      }
       throw new KafkaError(p.errorCode, {
         apiName: "Produce",
         topic,
@@ -1040,6 +1256,29 @@ function checkProduce(
       });
     }
   }
+}
+
+/**
+ * Produce errors that depend only on the records: the same bytes are
+ * refused every time, so the broker never wrote them.
+ */
+const RECORD_REJECTIONS = new Set<number>([
+  ErrorCode.MESSAGE_TOO_LARGE,
+  ErrorCode.RECORD_LIST_TOO_LARGE,
+  ErrorCode.INVALID_RECORD,
+  ErrorCode.CORRUPT_MESSAGE,
+  ErrorCode.INVALID_TIMESTAMP,
+]);
+
+function tooLargeError(entry: Entry): KafkaError {
+  return new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, {
+    apiName: "writeMessages",
+    topic: entry.topic,
+    detail:
+      `message ${entry.index} takes ${entry.size} bytes, more than batchBytes allows (${
+        entry.size + BATCH_HEADER_SIZE
+      } with the batch header)`,
+  });
 }
 
 function clusterOptions(options: WriterOptions): ClusterOptions {
@@ -1081,31 +1320,22 @@ function validateWriter(options: WriterOptions): void {
       }`,
     );
   }
-  const positive = [
-    "maxAttempts",
-    "batchSize",
-    "batchBytes",
-    "writeTimeout",
-    "readTimeout",
-    "maxBufferedBytes",
-  ] as const;
-  for (const key of positive) {
-    const value = options[key];
-    if (value !== undefined && (!Number.isFinite(value) || value <= 0)) {
-      throw new RangeError(
-        `Cannot create Writer: "${key}" must be positive, got ${value}`,
-      );
-    }
+  const context = "Cannot create Writer";
+  for (const key of ["maxAttempts", "batchSize"] as const) {
+    checkNumber(context, key, options[key], { min: 1, max: INT32_MAX });
+  }
+  for (const key of ["batchBytes", "maxBufferedBytes"] as const) {
+    checkNumber(context, key, options[key], { min: 1 });
+  }
+  for (
+    const key of ["deliveryTimeout", "writeTimeout", "readTimeout"] as const
+  ) {
+    checkNumber(context, key, options[key], { min: 1, max: INT32_MAX });
   }
   for (
     const key of ["writeBackoffMin", "writeBackoffMax", "batchTimeout"] as const
   ) {
-    const value = options[key];
-    if (value !== undefined && (!Number.isFinite(value) || value < 0)) {
-      throw new RangeError(
-        `Cannot create Writer: "${key}" must be zero or more, got ${value}`,
-      );
-    }
+    checkNumber(context, key, options[key], { min: 0, integer: false });
   }
   if ((options.writeBackoffMin ?? 0) > (options.writeBackoffMax ?? Infinity)) {
     throw new RangeError(

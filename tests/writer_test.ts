@@ -270,15 +270,33 @@ describe("Writer", () => {
     await strict.close();
   });
 
-  test("a message larger than batchBytes is rejected before anything is sent", async () => {
+  test("a message larger than batchBytes fails alone; the others are sent", async () => {
     const topic = await topicWith(1);
     const w = new Writer({ brokers: [BROKER], topic, batchBytes: 1000 });
     await assert.rejects(
-      w.writeMessages({ value: "small" }, { value: new Uint8Array(2000) }),
-      /message 1 takes \d+ bytes, more than batchBytes 1000/,
+      w.writeMessages({ value: "small" }, { value: new Uint8Array(2000) }, {
+        value: "also small",
+      }),
+      (error) => {
+        assert.ok(error instanceof WriteErrors, String(error));
+        assert.equal(error.errors[0], null);
+        assert.equal(error.errors[2], null);
+        const cause = error.errors[1];
+        assert.ok(cause instanceof KafkaError, String(cause));
+        assert.equal(cause.name, "MESSAGE_TOO_LARGE");
+        assert.match(
+          cause.message,
+          /message 1 takes \d+ bytes, more than batchBytes allows/,
+        );
+        return true;
+      },
     );
     await w.close();
-    assert.equal((await readPartition(topic, 0)).length, 0, "nothing was sent");
+    const read = await readPartition(topic, 0);
+    assert.deepEqual(read.map((m) => text.decode(m.value!)), [
+      "small",
+      "also small",
+    ]);
   });
 
   test("a lone write on an idle writer does not wait for batchTimeout", async () => {
@@ -361,7 +379,23 @@ describe("Writer", () => {
     );
     assert.throws(
       () => new Writer({ brokers: [BROKER], batchBytes: -1 }),
-      /Cannot create Writer: "batchBytes" must be positive, got -1/,
+      /Cannot create Writer: "batchBytes" must be a positive integer, got -1 \(number\)/,
+    );
+    assert.throws(
+      // deno-lint-ignore no-explicit-any
+      () => new Writer({ brokers: [BROKER], batchSize: "100" as any }),
+      (error) => {
+        assert.ok(error instanceof TypeError);
+        assert.match(
+          error.message,
+          /"batchSize" must be an integer from 1 to 2147483647, got "100" \(string\)/,
+        );
+        return true;
+      },
+    );
+    assert.throws(
+      () => new Writer({ brokers: [BROKER], deliveryTimeout: 0 }),
+      /"deliveryTimeout" must be an integer from 1 to 2147483647, got 0 \(number\)/,
     );
     assert.throws(
       // deno-lint-ignore no-explicit-any

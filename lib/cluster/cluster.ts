@@ -7,6 +7,11 @@
  * connection's requests in order, so a long-polling Fetch would hold up a
  * Produce queued behind it. Each user of the cluster picks its own lane.
  *
+ * Dials to one address go one at a time, and after a failed dial the next
+ * waits a backoff that grows to `reconnectBackoffMax`: however many batches
+ * or fetches wait for a broker that is down, they share one reconnection
+ * loop instead of each hammering the address on its own.
+ *
  * @module
  */
 
@@ -15,7 +20,12 @@ import {
   Connection,
   type ConnectionOptions,
 } from "../connection/connection.ts";
-import { ClosedError, ConnectionError } from "../connection/errors.ts";
+import {
+  ClosedError,
+  ConnectionError,
+  TimeoutError,
+} from "../connection/errors.ts";
+import { backoff, sleep } from "./retry.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import {
   Metadata,
@@ -27,6 +37,20 @@ export interface ClusterOptions extends Omit<ConnectionOptions, "signal"> {
   brokers: readonly string[];
   /** Milliseconds before cached metadata of a topic is refreshed (default 60 s). */
   metadataMaxAge?: number;
+  /** Milliseconds between the first failed dial of an address and the next (default 50). */
+  reconnectBackoffMin?: number;
+  /** Ceiling of the wait between dials of an address that keeps failing (default 1000). */
+  reconnectBackoffMax?: number;
+}
+
+/** The reconnection loop of one address: one dial at a time, with backoff. */
+interface DialLoop {
+  /** The dial in progress or last made; the next one starts after it. */
+  last: Promise<unknown>;
+  /** Dials that failed in a row. */
+  failures: number;
+  /** No dial before this time (ms since epoch). */
+  notBefore: number;
 }
 
 export interface BrokerInfo {
@@ -59,6 +83,9 @@ export class Cluster {
   private readonly brokerById = new Map<number, BrokerInfo>();
   private readonly topicByName = new Map<string, TopicInfo>();
   private readonly connections = new Map<string, Promise<Connection>>();
+  private readonly dialLoops = new Map<string, DialLoop>();
+  private readonly refreshing = new Map<string, Promise<MetadataResponse>>();
+  private readonly closing = new AbortController();
   private controllerId = -1;
   private closed = false;
 
@@ -93,7 +120,7 @@ export class Cluster {
 
   /** A connection to any broker: known ones first, then bootstrap. */
   async anyConnection(lane = "default"): Promise<Connection> {
-    const candidates = [
+    const all = [
       ...[...this.brokerById.values()].map((b) => ({
         host: b.host,
         port: b.port,
@@ -104,12 +131,23 @@ export class Cluster {
         key: `bootstrap:${b.host}:${b.port}/${lane}`,
       })),
     ];
+    // A bootstrap address is often a known broker too: try it once.
+    const seen = new Set<string>();
+    const candidates = all.filter((c) => {
+      const address = `${c.host}:${c.port}`;
+      if (seen.has(address)) return false;
+      seen.add(address);
+      return true;
+    });
     let lastError: unknown;
     for (const c of candidates) {
       try {
         return await this.connect(c.host, c.port, c.key);
       } catch (error) {
-        if (!(error instanceof ConnectionError)) throw error;
+        // What another attempt cannot fix (TLS, SASL) fails at once.
+        const transient = error instanceof ConnectionError ||
+          error instanceof TimeoutError;
+        if (!transient || !error.retriable) throw error;
         lastError = error;
       }
     }
@@ -151,8 +189,7 @@ export class Cluster {
   }
 
   private open(host: string, port: number, key: string): Promise<Connection> {
-    const { brokers: _, metadataMaxAge: __, ...options } = this.options;
-    const opening = Connection.open(host, port, options);
+    const opening = this.dial(host, port);
     this.connections.set(key, opening);
     opening.catch(() => {
       if (this.connections.get(key) === opening) this.connections.delete(key);
@@ -160,10 +197,67 @@ export class Cluster {
     return opening;
   }
 
-  /** Fetches metadata for topics (all when null), updating the cache. */
-  async refresh(
+  /** Dials an address in its turn: after the dial before, and its backoff. */
+  private dial(host: string, port: number): Promise<Connection> {
+    const address = `${host}:${port}`;
+    let loop = this.dialLoops.get(address);
+    if (!loop) {
+      loop = { last: Promise.resolve(), failures: 0, notBefore: 0 };
+      this.dialLoops.set(address, loop);
+    }
+    const state = loop;
+    const {
+      brokers: _,
+      metadataMaxAge: __,
+      reconnectBackoffMin = 50,
+      reconnectBackoffMax = 1000,
+      ...options
+    } = this.options;
+    const dialing = state.last.then(async () => {
+      const wait = state.notBefore - Date.now();
+      if (wait > 0) await sleep(wait, this.closing.signal);
+      if (this.closed) throw new ClosedError("The Kafka client is closed");
+      try {
+        const conn = await Connection.open(host, port, options);
+        state.failures = 0;
+        state.notBefore = 0;
+        return conn;
+      } catch (error) {
+        state.failures++;
+        state.notBefore = Date.now() + backoff(state.failures, {
+          backoffMin: reconnectBackoffMin,
+          backoffMax: reconnectBackoffMax,
+        });
+        throw error;
+      }
+    });
+    state.last = dialing.catch(() => {});
+    return dialing;
+  }
+
+  /**
+   * Fetches metadata for topics (all when null), updating the cache. Callers
+   * asking for the same topics at once share one request.
+   */
+  refresh(
     topics: readonly string[] | null,
     allowAutoTopicCreation = false,
+  ): Promise<MetadataResponse> {
+    const key = `${allowAutoTopicCreation}:${
+      topics === null ? "*" : JSON.stringify([...topics].sort())
+    }`;
+    const running = this.refreshing.get(key);
+    if (running) return running;
+    const request = this.requestMetadata(topics, allowAutoTopicCreation);
+    this.refreshing.set(key, request);
+    const forget = () => this.refreshing.delete(key);
+    request.then(forget, forget);
+    return request;
+  }
+
+  private async requestMetadata(
+    topics: readonly string[] | null,
+    allowAutoTopicCreation: boolean,
   ): Promise<MetadataResponse> {
     const conn = await this.anyConnection("metadata");
     const response = await conn.request(Metadata, {
@@ -296,6 +390,7 @@ export class Cluster {
   /** Closes every connection; later calls fail with ClosedError. */
   async close(): Promise<void> {
     this.closed = true;
+    this.closing.abort(new ClosedError("The Kafka client is closed"));
     const all = [...this.connections.values()];
     this.connections.clear();
     await Promise.all(

@@ -1,6 +1,7 @@
 /**
- * The one retry loop: exponential backoff with jitter, bounded attempts,
- * cancellable. Every layer that retries goes through here.
+ * The one retry loop: exponential backoff with jitter, bounded by a deadline
+ * (and attempts only where a user asked for a count), cancellable. Every
+ * layer that retries goes through here.
  *
  * @module
  */
@@ -8,8 +9,10 @@
 import { abortReason } from "../connection/errors.ts";
 
 export interface RetryOptions {
-  /** Total attempts, the first included (>= 1). */
-  maxAttempts: number;
+  /** Total attempts, the first included (>= 1; default: no limit). */
+  maxAttempts?: number;
+  /** No retry starts at or after this time (ms since epoch; default: none). */
+  deadline?: number;
   /** Milliseconds before the first retry. */
   backoffMin: number;
   /** Ceiling of the backoff. */
@@ -27,7 +30,7 @@ export function isRetriable(error: unknown): boolean {
     (error as { retriable?: unknown }).retriable === true;
 }
 
-/** Runs `fn` until it succeeds, fails for good, or runs out of attempts. */
+/** Runs `fn` until it succeeds, fails for good, or runs out of time or attempts. */
 export async function retry<T>(
   fn: (attempt: number) => Promise<T>,
   options: RetryOptions,
@@ -37,10 +40,15 @@ export async function retry<T>(
     try {
       return await fn(attempt);
     } catch (error) {
-      if (attempt >= options.maxAttempts || !retriable(error)) throw error;
+      if (!retriable(error)) throw error;
+      if (attempt >= (options.maxAttempts ?? Infinity)) throw error;
       if (options.signal?.aborted) throw error;
+      const wait = backoff(attempt, options);
+      if (
+        options.deadline !== undefined && Date.now() + wait >= options.deadline
+      ) throw error;
       await options.onRetry?.(error, attempt);
-      await sleep(backoff(attempt, options), options.signal);
+      await sleep(wait, options.signal);
     }
   }
 }

@@ -13,6 +13,7 @@ import type { Api, Encodable } from "../protocol/api.ts";
 import { ByteReader, ByteWriter, ProtocolError } from "../protocol/bytes.ts";
 import { KafkaError } from "../protocol/errors.ts";
 import { ApiVersions } from "../protocol/messages/api_versions.ts";
+import { SaslHandshake } from "../protocol/messages/sasl_handshake.ts";
 import {
   abortReason,
   ClosedError,
@@ -21,7 +22,12 @@ import {
   UnsupportedVersionError,
 } from "./errors.ts";
 import { FrameReader, FrameSplitter, type ReadInto } from "./framing.ts";
-import { openSocket, type Socket, type TlsOptions } from "./socket.ts";
+import {
+  isNetworkFailure,
+  openSocket,
+  type Socket,
+  type TlsOptions,
+} from "./socket.ts";
 import { authenticate, type SaslOptions } from "./sasl.ts";
 
 export type { SaslOptions, TlsOptions };
@@ -93,6 +99,15 @@ export class Connection {
   private nextCorrelation = 1;
   private failure: Error | null = null;
   private versions = new Map<number, ApiVersionRange>();
+  private readonly options: ConnectionOptions;
+  /** Set once open() has negotiated (and authenticated). */
+  private ready = false;
+  /** Responses received since then. */
+  private answered = 0;
+  /** Whether an early close is worth explaining (false on probes). */
+  private explain = true;
+  /** Set when the peer ended the socket, until the failure is known. */
+  private ending: Promise<Error> | null = null;
   /** Resolves when the connection has closed, for whatever reason. */
   readonly closed: Promise<Error | null>;
   private markClosed!: (error: Error | null) => void;
@@ -106,6 +121,7 @@ export class Connection {
     this.host = host;
     this.port = port;
     this.socket = socket;
+    this.options = options;
     this.clientId = options.clientId ?? DEFAULTS.clientId;
     this.requestTimeout = options.requestTimeout ?? DEFAULTS.requestTimeout;
     this.maxFrame = options.maxResponseSize ?? DEFAULTS.maxResponseSize;
@@ -124,13 +140,21 @@ export class Connection {
   ): Promise<Connection> {
     const timeout = options.connectTimeout ?? DEFAULTS.connectTimeout;
     const deadline = Date.now() + timeout;
-    const socket = await openSocket({
-      host,
-      port,
-      tls: options.tls,
-      timeout,
-      signal: options.signal,
-    });
+    let socket: Socket;
+    try {
+      socket = await openSocket({
+        host,
+        port,
+        tls: options.tls,
+        timeout,
+        signal: options.signal,
+      });
+    } catch (error) {
+      if (options.tls && isCutHandshake(error)) {
+        throw await explainCutHandshake(host, port, options, error as Error);
+      }
+      throw error;
+    }
     const conn = new Connection(host, port, socket, options);
     try {
       const left = () => Math.max(1, deadline - Date.now());
@@ -138,11 +162,46 @@ export class Connection {
       if (options.sasl) {
         await authenticate(conn, options.sasl, left());
       }
+      conn.ready = true;
       return conn;
     } catch (error) {
       conn.close();
       throw error;
     }
+  }
+
+  /**
+   * A peer that hangs up on the first request after ApiVersions is most
+   * likely a SASL listener waiting for a handshake this client never sent.
+   * A second connection asks it (SaslHandshake is allowed before
+   * authentication) and turns the vague close into a named failure.
+   */
+  private async explainEarlyClose(failure: Error): Promise<Error> {
+    let probe: Connection | undefined;
+    try {
+      probe = await Connection.open(this.host, this.port, {
+        ...this.options,
+        sasl: undefined,
+        connectTimeout: 5000,
+      });
+      probe.explain = false;
+      const response = await probe.request(SaslHandshake, {
+        mechanism: "PLAIN",
+      }, { timeout: 5000 });
+      if (response.mechanisms.length > 0) {
+        return new ConnectionError(
+          `Broker ${this.address} closed the connection at the first request: its listener requires SASL authentication (it offers ${
+            response.mechanisms.join(", ")
+          }). Set the "sasl" option (mechanism, username and password), or use the broker's plaintext listener`,
+          { cause: failure, retriable: false },
+        );
+      }
+    } catch {
+      // The probe failed too: keep the original failure.
+    } finally {
+      probe?.close();
+    }
+    return failure;
   }
 
   /** "host:port" of the broker. */
@@ -200,6 +259,7 @@ export class Connection {
     expectResponse: boolean,
   ): Promise<Res | void> {
     if (this.failure) return Promise.reject(this.closedError());
+    if (this.ending) return this.ending.then((error) => Promise.reject(error));
     const { signal } = options;
     if (signal?.aborted) {
       return Promise.reject(abortReason(signal, `${api.name} request`));
@@ -291,6 +351,8 @@ export class Connection {
         `Cannot send ${name} request to ${this.address}: ${describe(error)}`,
         { cause: error },
       );
+      // The read side saw the end first and is finding out why.
+      if (this.ending) throw await this.ending;
       this.shutdown(failure);
       throw failure;
     }
@@ -322,13 +384,29 @@ export class Connection {
           ? `Broker ${this.address} closed the connection`
           : `Broker ${this.address} closed the connection in the middle of a response`,
       );
+      if (
+        idle && this.ready && this.answered === 0 && this.explain &&
+        !this.options.sasl && this.failure === null
+      ) {
+        this.ending = this.explainEarlyClose(failure);
+        failure = await this.ending;
+      }
     } catch (error) {
-      failure = error instanceof ProtocolError || error instanceof ClosedError
-        ? error
-        : new ConnectionError(
+      if (error instanceof ClosedError) {
+        failure = error;
+      } else if (error instanceof ProtocolError) {
+        failure = error.message.includes(this.address)
+          ? error
+          : new ProtocolError(
+            `Cannot read response from ${this.address}: ${error.message}`,
+            { cause: error },
+          );
+      } else {
+        failure = new ConnectionError(
           `Connection to ${this.address} failed: ${describe(error)}`,
           { cause: error },
         );
+      }
     }
     this.shutdown(failure);
   }
@@ -380,6 +458,7 @@ export class Connection {
       return;
     }
     this.settle(correlationId, pending);
+    if (this.ready) this.answered++;
     try {
       pending.resolve(this.decode(r, pending));
     } catch (error) {
@@ -471,4 +550,41 @@ function skipTaggedFields(r: ByteReader): void {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Whether a TLS connect failed because the peer hung up mid-handshake. */
+function isCutHandshake(error: unknown): boolean {
+  if (!(error instanceof ConnectionError) || !error.retriable) return false;
+  const cause = error.cause;
+  return isNetworkFailure(cause) && !/refused/i.test(describe(cause)) &&
+    (cause as { code?: string }).code !== "ECONNREFUSED";
+}
+
+/**
+ * A peer that hangs up during the TLS handshake may be a plaintext listener:
+ * if a plaintext connection to it negotiates, say so instead of retrying.
+ */
+async function explainCutHandshake(
+  host: string,
+  port: number,
+  options: ConnectionOptions,
+  failure: Error,
+): Promise<Error> {
+  let probe: Connection | undefined;
+  try {
+    probe = await Connection.open(host, port, {
+      ...options,
+      tls: undefined,
+      sasl: undefined,
+      connectTimeout: 5000,
+    });
+    return new ConnectionError(
+      `Cannot connect to ${host}:${port} with TLS: the broker hung up during the TLS handshake, and it answers plaintext Kafka requests, so it is a PLAINTEXT or SASL_PLAINTEXT listener. Remove the "tls" option, or dial the broker's SSL or SASL_SSL port`,
+      { cause: failure, retriable: false },
+    );
+  } catch {
+    return failure;
+  } finally {
+    probe?.close();
+  }
 }

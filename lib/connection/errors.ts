@@ -7,13 +7,35 @@
 
 export { ProtocolError, TruncatedError } from "../protocol/bytes.ts";
 
-/** The socket could not be opened, or broke while requests were in flight. */
+/** Options of a {@link ConnectionError}. */
+export interface ConnectionErrorOptions extends ErrorOptions {
+  /**
+   * Whether a fresh connection may succeed (default true). False for what
+   * retrying cannot fix: a TLS certificate the client does not trust, a
+   * listener that wants SASL or TLS while the client speaks plaintext.
+   */
+  retriable?: boolean;
+}
+
+/**
+ * The socket could not be opened, broke while requests were in flight, or
+ * the peer refused this client's settings (then `retriable` is false).
+ *
+ * @example
+ * ```ts
+ * import { ConnectionError } from "./errors.ts";
+ *
+ * const error = new ConnectionError("Cannot connect to 127.0.0.1:9092: refused");
+ * console.log(error.retriable); // true
+ * ```
+ */
 export class ConnectionError extends Error {
   /** Worth retrying on a fresh connection. */
-  readonly retriable = true;
-  constructor(message: string, options?: ErrorOptions) {
+  readonly retriable: boolean;
+  constructor(message: string, options?: ConnectionErrorOptions) {
     super(message, options);
     this.name = "ConnectionError";
+    this.retriable = options?.retriable ?? true;
   }
 }
 

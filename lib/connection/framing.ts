@@ -107,10 +107,29 @@ export class FrameSplitter {
 function checkFrameSize(size: number, maxFrame: number): number {
   if (size < 0 || size > maxFrame) {
     throw new ProtocolError(
-      `Cannot read response: frame size ${size} is outside 0..${maxFrame} (maxResponseSize); the peer may not be a Kafka broker`,
+      `frame size ${size} is outside 0..${maxFrame} (maxResponseSize); ${
+        whatPeer(size)
+      }`,
     );
   }
   return size;
+}
+
+/**
+ * What a peer probably is, from the first four bytes it sent where a Kafka
+ * frame's size belongs: an HTTP server, a TLS listener, or something else.
+ */
+function whatPeer(size: number): string {
+  const b0 = size >>> 24;
+  const b1 = (size >>> 16) & 0xff;
+  if (size === 0x48545450) {
+    return 'an HTTP server answered ("HTTP"): the address is not a Kafka listener, check the port';
+  }
+  // A TLS record: content type 21 (alert) or 22 (handshake), version 3.x.
+  if ((b0 === 0x15 || b0 === 0x16) && b1 === 0x03) {
+    return 'the peer answered with a TLS record: it is probably a TLS listener (SSL or SASL_SSL), so set the "tls" option or use the plaintext port';
+  }
+  return "the peer may not be a Kafka broker, check the address and port";
 }
 
 /** Reads into `into`, resolving with the byte count, or null at the end. */

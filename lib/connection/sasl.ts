@@ -67,7 +67,17 @@ export async function authenticate(
     await exchange(plainMessage(sasl.username, sasl.password));
     return;
   }
-  await scram(sasl, exchange);
+  try {
+    await scram(sasl, exchange);
+  } catch (error) {
+    // The exchange's own checks (nonce, signature) do not know the broker.
+    if (error instanceof Error && error.message.startsWith("SCRAM")) {
+      throw new Error(`Broker ${conn.address}: ${error.message}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
 }
 
 async function saslRound(
@@ -81,7 +91,9 @@ async function saslRound(
   if (response.errorCode !== 0) {
     throw new KafkaError(response.errorCode, {
       apiName: "SaslAuthenticate",
-      detail: response.errorMessage ?? undefined,
+      detail: `broker ${conn.address}: ${
+        response.errorMessage ?? "authentication failed"
+      }. Check the "sasl" option's username, password and mechanism`,
     });
   }
   return response.authBytes;

@@ -78,6 +78,16 @@ export async function openSocket(options: SocketOptions): Promise<Socket> {
       throw error;
     }
     if (signal?.aborted) throw abortReason(signal, `Connecting to ${where}`);
+    if (options.tls && !isNetworkFailure(error)) {
+      // The handshake itself failed: an untrusted or mismatched certificate,
+      // a protocol the broker refuses. Another attempt ends the same way.
+      throw new ConnectionError(
+        `Cannot connect to ${where}: the TLS handshake failed: ${
+          describe(error)
+        }. Check the "tls" option: "ca" must hold the certificate authority that signed the broker's certificate, and the certificate must name the host you dial`,
+        { cause: error, retriable: false },
+      );
+    }
     throw new ConnectionError(
       `Cannot connect to ${where}: ${describe(error)}`,
       { cause: error },
@@ -90,6 +100,40 @@ export async function openSocket(options: SocketOptions): Promise<Socket> {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Deno's error classes and Node's codes for a network that failed, not a peer that refused. */
+const NETWORK_FAILURES = new Set([
+  "ConnectionRefused",
+  "ConnectionReset",
+  "ConnectionAborted",
+  "NotConnected",
+  "BrokenPipe",
+  "UnexpectedEof",
+  "TimedOut",
+  "AddrNotAvailable",
+  "NetworkUnreachable",
+  "HostUnreachable",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+
+/**
+ * Whether a failed connect or handshake was the network's doing (worth a
+ * retry) rather than the peer refusing the client's TLS settings.
+ */
+export function isNetworkFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return NETWORK_FAILURES.has(error.name) ||
+    (typeof code === "string" && NETWORK_FAILURES.has(code));
 }
 
 async function connectDeno(options: SocketOptions): Promise<Socket> {
