@@ -472,6 +472,7 @@ function groupByTopic(entries: Entry[]): Map<string, Entry[]> {
  */
 export class Writer extends WritableStream<MessageInput> {
   private readonly engine: WriterEngine;
+  private readonly streamFailure: () => Error | null;
 
   constructor(options: WriterOptions) {
     const engine = new WriterEngine(options);
@@ -518,6 +519,7 @@ export class Writer extends WritableStream<MessageInput> {
       },
     }, { highWaterMark: 1 });
     this.engine = engine;
+    this.streamFailure = () => failure;
   }
 
   /**
@@ -548,6 +550,8 @@ export class Writer extends WritableStream<MessageInput> {
    * stream that a failed write errored, it rejects with that error.
    */
   override close(): Promise<void> {
+    const failure = this.streamFailure();
+    if (failure) return Promise.reject(failure);
     if (this.locked) return this.engine.close();
     return super.close();
   }

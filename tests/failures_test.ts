@@ -1,0 +1,290 @@
+/**
+ * What retrying cannot fix fails at once and says why; what it can fix is
+ * retried within a deadline, on one reconnection loop per broker; and a
+ * failed stream write never leaves an unhandled rejection behind.
+ */
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import http from "node:http";
+import net from "node:net";
+import process from "node:process";
+import { after, before, describe, test } from "node:test";
+import {
+  type Conn,
+  ConnectionError,
+  dial,
+  dialLeader,
+  KafkaError,
+  type Message,
+  ProtocolError,
+  Reader,
+  TimeoutError,
+  WriteErrors,
+  Writer,
+} from "../mod.ts";
+import { BROKER, noUnhandledRejections, uniqueTopic } from "./_helpers.ts";
+
+const HOST = BROKER.split(":")[0];
+const SASL_PLAINTEXT = `${HOST}:9094`;
+const SSL = `${HOST}:9095`;
+const text = new TextDecoder();
+
+/** Runs a script of tests/scripts under this runtime; resolves with its exit code and output. */
+function runScript(
+  name: string,
+  args: string[],
+): Promise<{ code: number | null; output: string }> {
+  const script = new URL(`./scripts/${name}`, import.meta.url).pathname;
+  const isDeno = "Deno" in globalThis && !("Bun" in globalThis);
+  const argv = isDeno ? ["run", "-A", script, ...args] : [script, ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, argv, {
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Uint8Array) => output += chunk);
+    child.stderr.on("data", (chunk: Uint8Array) => output += chunk);
+    child.on("error", reject);
+    child.on("close", (code: number | null) => resolve({ code, output }));
+  });
+}
+
+async function readAll(topic: string): Promise<Message[]> {
+  const conn = await dialLeader(BROKER, topic, 0);
+  try {
+    const last = await conn.readLastOffset();
+    await conn.seek(0);
+    const out: Message[] = [];
+    while (out.length < last) {
+      const batch = await conn.readBatch({ maxBytes: 8 << 20, maxWait: 500 });
+      for await (const m of batch) out.push(m);
+    }
+    return out;
+  } finally {
+    conn.close();
+  }
+}
+
+/** Writes one message with `options`; resolves with the error and the seconds it took. */
+async function failedWrite(
+  options: ConstructorParameters<typeof Writer>[0],
+): Promise<{ error: Error; seconds: number }> {
+  const started = performance.now();
+  const w = new Writer({ topic: "never-created", ...options });
+  let failure: Error | undefined;
+  await noUnhandledRejections(async () => {
+    await w.writeMessages({ value: "x" }).catch((e) => failure = e);
+    await w.close();
+  });
+  assert.ok(failure, "the write failed");
+  const error = failure instanceof WriteErrors ? failure.errors[0]! : failure;
+  return { error, seconds: (performance.now() - started) / 1000 };
+}
+
+describe("failures", () => {
+  let admin: Conn;
+  before(async () => {
+    admin = await dial(BROKER);
+  });
+  after(() => admin.close());
+
+  async function topicWith(
+    partitions: number,
+    configs: Record<string, string> = {},
+  ): Promise<string> {
+    const topic = uniqueTopic("failures");
+    await admin.createTopics({
+      topic,
+      numPartitions: partitions,
+      replicationFactor: 1,
+      configEntries: Object.entries(configs).map(([k, v]) => ({
+        configName: k,
+        configValue: v,
+      })),
+    });
+    return topic;
+  }
+
+  test("a failed stream write rejects write, pipeTo, abort and close, and nothing else", async () => {
+    const topic = await topicWith(1, { "max.message.bytes": "1000" });
+    const { code, output } = await runScript("stream_failures.ts", [
+      BROKER,
+      topic,
+    ]);
+    assert.equal(code, 0, output);
+    assert.match(output, /^ok$/m);
+    assert.doesNotMatch(output, /Uncaught|unhandled/i);
+  });
+
+  test("an HTTP server fails the write at once, named", async () => {
+    const server = http.createServer((_, res) => res.end("hello"));
+    await new Promise<void>((resolve) =>
+      server.listen(0, "127.0.0.1", resolve)
+    );
+    const { port } = server.address() as net.AddressInfo;
+    try {
+      const { error, seconds } = await failedWrite({
+        brokers: [`127.0.0.1:${port}`],
+      });
+      assert.ok(error instanceof ProtocolError, String(error));
+      assert.match(error.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+      assert.match(error.message, /an HTTP server answered/);
+      assert.ok(seconds < 3, `took ${seconds} s`);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  test("a TLS certificate from an unknown CA fails at once, naming the option", async () => {
+    const { error, seconds } = await failedWrite({
+      brokers: [SSL],
+      transport: { tls: true },
+    });
+    assert.ok(error instanceof ConnectionError, String(error));
+    assert.equal(error.retriable, false);
+    assert.match(error.message, new RegExp(`${SSL}: the TLS handshake failed`));
+    assert.match(error.message, /"ca"/);
+    assert.ok(seconds < 3, `took ${seconds} s`);
+  });
+
+  test("plaintext on a SASL listener fails at once, naming SASL", async () => {
+    const { error, seconds } = await failedWrite({ brokers: [SASL_PLAINTEXT] });
+    assert.ok(error instanceof ConnectionError, String(error));
+    assert.equal(error.retriable, false);
+    assert.match(error.message, new RegExp(SASL_PLAINTEXT));
+    assert.match(error.message, /requires SASL authentication .*PLAIN/);
+    assert.match(error.message, /"sasl" option/);
+    assert.ok(seconds < 3, `took ${seconds} s`);
+  });
+
+  test("plaintext on a TLS listener fails at once, naming TLS", async () => {
+    const { error, seconds } = await failedWrite({ brokers: [SSL] });
+    assert.ok(error instanceof ProtocolError, String(error));
+    assert.match(error.message, new RegExp(SSL));
+    assert.match(error.message, /probably a TLS listener/);
+    assert.ok(seconds < 3, `took ${seconds} s`);
+  });
+
+  test("TLS on a plaintext listener fails at once, naming it", async () => {
+    const { error, seconds } = await failedWrite({
+      brokers: [BROKER],
+      transport: { tls: true },
+    });
+    assert.ok(error instanceof ConnectionError, String(error));
+    assert.equal(error.retriable, false);
+    assert.match(error.message, /PLAINTEXT or SASL_PLAINTEXT listener/);
+    assert.ok(seconds < 3, `took ${seconds} s`);
+  });
+
+  test("a wrong password fails at once, naming the broker", async () => {
+    const { error, seconds } = await failedWrite({
+      brokers: [SASL_PLAINTEXT],
+      transport: {
+        sasl: { mechanism: "SCRAM-SHA-256", username: "alice", password: "no" },
+      },
+    });
+    assert.ok(error instanceof KafkaError, String(error));
+    assert.equal(error.name, "SASL_AUTHENTICATION_FAILED");
+    assert.match(error.message, new RegExp(SASL_PLAINTEXT));
+    assert.ok(seconds < 3, `took ${seconds} s`);
+  });
+
+  test("a Reader on a SASL listener without SASL ends its stream with the reason", async () => {
+    const errors: string[] = [];
+    const reader = new Reader({
+      brokers: [SASL_PLAINTEXT],
+      topic: "anything",
+      errorLogger: (m) => errors.push(m),
+    });
+    const started = performance.now();
+    await assert.rejects(reader.readMessage(), (error) => {
+      assert.ok(error instanceof ConnectionError, String(error));
+      assert.match(error.message, /requires SASL authentication/);
+      return true;
+    });
+    assert.ok(performance.now() - started < 3000);
+    await reader.close();
+  });
+
+  test("50 writes against a dead cluster reject together at deliveryTimeout, over one dial at a time", async () => {
+    // A peer that takes connections and hangs up: a broker dying over and over.
+    let open = 0;
+    let most = 0;
+    let dials = 0;
+    const server = net.createServer((socket) => {
+      dials++;
+      most = Math.max(most, ++open);
+      socket.on("error", () => {});
+      socket.on("close", () => open--);
+      setTimeout(() => socket.destroy(), 20);
+    });
+    await new Promise<void>((resolve) =>
+      server.listen(0, "127.0.0.1", resolve)
+    );
+    const { port } = server.address() as net.AddressInfo;
+    const deliveryTimeout = 3000;
+    const w = new Writer({
+      brokers: [`127.0.0.1:${port}`],
+      topic: "anything",
+      deliveryTimeout,
+    });
+    const started = performance.now();
+    const settledAt: number[] = [];
+    try {
+      await noUnhandledRejections(async () => {
+        const calls = Array.from({ length: 50 }, (_, call) =>
+          w.writeMessages(
+            Array.from({ length: 100 }, (_, i) => ({ value: `${call}-${i}` })),
+          ).then(
+            () => assert.fail("a write to a dead cluster resolved"),
+            (error) => {
+              settledAt.push(performance.now() - started);
+              assert.ok(error instanceof WriteErrors, String(error));
+              assert.equal(error.count, 100);
+              assert.ok(error.errors[0] instanceof TimeoutError);
+              assert.match(
+                error.errors[0].message,
+                /deliveryTimeout \(3000 ms\)/,
+              );
+            },
+          ));
+        await Promise.all(calls);
+        await w.close();
+      });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    assert.equal(settledAt.length, 50);
+    const last = Math.max(...settledAt);
+    const first = Math.min(...settledAt);
+    assert.ok(first >= deliveryTimeout - 1100, `first rejected at ${first} ms`);
+    assert.ok(last < deliveryTimeout + 1500, `last rejected at ${last} ms`);
+    assert.equal(most, 1, "one dial at a time");
+    assert.ok(dials < 20, `${dials} dials in ${deliveryTimeout} ms`);
+  });
+
+  test("a batch the broker finds too large is split; only the oversized message fails", async () => {
+    const topic = await topicWith(1, { "max.message.bytes": "10000" });
+    const w = new Writer({ brokers: [BROKER], topic });
+    const messages = Array.from({ length: 40 }, (_, i) => ({
+      value: i === 25 ? new Uint8Array(20_000) : `m${i}-${"x".repeat(500)}`,
+    }));
+    await assert.rejects(w.writeMessages(messages), (error) => {
+      assert.ok(error instanceof WriteErrors, String(error));
+      assert.equal(error.count, 1);
+      const cause = error.errors[25];
+      assert.ok(cause instanceof KafkaError, String(cause));
+      assert.equal(cause.name, "MESSAGE_TOO_LARGE");
+      return true;
+    });
+    // The others were sent, in order, and the producer's sequence goes on.
+    await w.writeMessages({ value: "after" });
+    await w.close();
+    const read = (await readAll(topic)).map((m) =>
+      text.decode(m.value!).split("-")[0]
+    );
+    const expected = messages.map((_, i) => `m${i}`).filter((_, i) => i !== 25);
+    assert.deepEqual(read, [...expected, "after"]);
+  });
+});
