@@ -49,6 +49,7 @@ export type { TlsOptions } from "./lib/connection/socket.ts";
 export {
   ClosedError,
   ConnectionError,
+  type ConnectionErrorOptions,
   ProtocolError,
   TimeoutError,
   UnsupportedVersionError,
