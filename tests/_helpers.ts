@@ -6,6 +6,7 @@
  */
 
 import process from "node:process";
+import { dialLeader, type Message } from "../mod.ts";
 
 /** The PLAINTEXT listener of the test broker (see tools/kafka.ts). */
 export const BROKER = process.env.KAFKA_BROKERS?.split(",")[0] ??
@@ -47,4 +48,24 @@ export async function noUnhandledRejections(
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Every message of a topic-partition, read from offset 0 with a Conn. */
+export async function readPartition(
+  topic: string,
+  partition: number,
+): Promise<Message[]> {
+  const conn = await dialLeader(BROKER, topic, partition);
+  try {
+    const last = await conn.readLastOffset();
+    await conn.seek(0);
+    const out: Message[] = [];
+    while (out.length < last) {
+      const batch = await conn.readBatch({ maxBytes: 8 << 20, maxWait: 500 });
+      for await (const m of batch) out.push(m);
+    }
+    return out;
+  } finally {
+    conn.close();
+  }
 }

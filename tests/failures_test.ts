@@ -14,16 +14,19 @@ import {
   type Conn,
   ConnectionError,
   dial,
-  dialLeader,
   KafkaError,
-  type Message,
   ProtocolError,
   Reader,
   TimeoutError,
   WriteErrors,
   Writer,
 } from "../mod.ts";
-import { BROKER, noUnhandledRejections, uniqueTopic } from "./_helpers.ts";
+import {
+  BROKER,
+  noUnhandledRejections,
+  readPartition,
+  uniqueTopic,
+} from "./_helpers.ts";
 
 const HOST = BROKER.split(":")[0];
 const SASL_PLAINTEXT = `${HOST}:9094`;
@@ -48,22 +51,6 @@ function runScript(
     child.on("error", reject);
     child.on("close", (code: number | null) => resolve({ code, output }));
   });
-}
-
-async function readAll(topic: string): Promise<Message[]> {
-  const conn = await dialLeader(BROKER, topic, 0);
-  try {
-    const last = await conn.readLastOffset();
-    await conn.seek(0);
-    const out: Message[] = [];
-    while (out.length < last) {
-      const batch = await conn.readBatch({ maxBytes: 8 << 20, maxWait: 500 });
-      for await (const m of batch) out.push(m);
-    }
-    return out;
-  } finally {
-    conn.close();
-  }
 }
 
 /** Writes one message with `options`; resolves with the error and the seconds it took. */
@@ -281,7 +268,7 @@ describe("failures", () => {
     // The others were sent, in order, and the producer's sequence goes on.
     await w.writeMessages({ value: "after" });
     await w.close();
-    const read = (await readAll(topic)).map((m) =>
+    const read = (await readPartition(topic, 0)).map((m) =>
       text.decode(m.value!).split("-")[0]
     );
     const expected = messages.map((_, i) => `m${i}`).filter((_, i) => i !== 25);

@@ -6,11 +6,9 @@ import {
   type Conn,
   CRC32Balancer,
   dial,
-  dialLeader,
   Hash,
   KafkaError,
   LeastBytes,
-  type Message,
   type MessageInput,
   Murmur2Balancer,
   ReferenceHash,
@@ -18,29 +16,15 @@ import {
   WriteErrors,
   Writer,
 } from "../mod.ts";
-import { BROKER, noUnhandledRejections, uniqueTopic } from "./_helpers.ts";
+import {
+  BROKER,
+  noUnhandledRejections,
+  readPartition,
+  uniqueTopic,
+} from "./_helpers.ts";
 
 const text = new TextDecoder();
 const utf8 = new TextEncoder();
-
-async function readPartition(
-  topic: string,
-  partition: number,
-): Promise<Message[]> {
-  const conn = await dialLeader(BROKER, topic, partition);
-  try {
-    const last = await conn.readLastOffset();
-    await conn.seek(0);
-    const out: Message[] = [];
-    while (out.length < last) {
-      const batch = await conn.readBatch({ maxBytes: 8 << 20, maxWait: 500 });
-      for await (const m of batch) out.push(m);
-    }
-    return out;
-  } finally {
-    conn.close();
-  }
-}
 
 describe("Writer", () => {
   let admin: Conn;
