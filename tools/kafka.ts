@@ -6,8 +6,13 @@
  *
  *   deno run -A tools/kafka.ts up             start (or reuse) the broker
  *   deno run -A tools/kafka.ts down [--wipe]  stop it; --wipe also drops its data
+ *   deno run -A tools/kafka.ts kill           SIGKILL it (as a crash would); data kept
+ *   deno run -A tools/kafka.ts restart        SIGKILL it, then start it on the same data
  *   deno run -A tools/kafka.ts status         exit 0 when running, 1 when not
  *   deno run -A tools/kafka.ts env            shell exports for clients and tests
+ *   deno run -A tools/kafka.ts jars [version] fetch the jars; print their folder
+ *   deno run -A tools/kafka.ts specs [version] extract the protocol's JSON message
+ *                                             specs from kafka-clients; print their folder
  *
  * KAFKA_VERSION picks the broker version (4.x, or 3.9.x); each version keeps
  * its own jars, config, data and logs in `.kafka/<version>/`. When
@@ -15,16 +20,32 @@
  * is running, `up` refuses with exit code 1: run `down` first. When it is not
  * set, whichever broker runs is reused.
  *
- * Other scripts import `ensureBroker()` to get a broker before tests run.
+ * A broker that was killed, or is still exiting after `down`, is waited for:
+ * `up` starts a new one only once the old one's ports are free.
+ *
+ * Other scripts import `ensureBroker()` to get a broker before tests run, and
+ * `killBroker()` / `restartBroker()` for fault tests. Under another runtime
+ * than Deno (Bun runs the tests too) these run this script with Deno
+ * (`$DENO_BIN`, else `deno` on PATH).
  */
 
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { inflateRawSync } from "node:zlib";
 
-/** Newest release on Maven Central when this was written (checked with mvn). */
+/**
+ * Newest release on Maven Central when this was written (checked with mvn);
+ * also the version whose protocol specs lib/protocol/messages is generated
+ * from.
+ */
 export const DEFAULT_KAFKA_VERSION = "4.4.0";
 
+/** The address every listener binds. */
 export const HOST = "127.0.0.1";
+/** The broker's ports, by listener name. */
 export const PORTS = {
   PLAINTEXT: 9092,
   CONTROLLER: 9093,
@@ -41,13 +62,16 @@ const CLIENT_LISTENERS: ListenerName[] = [
 ];
 const SASL_LISTENERS: ListenerName[] = ["SASL_PLAINTEXT", "SASL_SSL"];
 
+/** The SASL user the broker knows (PLAIN and SCRAM). */
 export const SASL_USERNAME = "alice";
+/** The password of `SASL_USERNAME`. */
 export const SASL_PASSWORD = "alice-secret";
 const SCRAM_MECHANISMS = ["SCRAM-SHA-256", "SCRAM-SHA-512"];
 // Development-only secret for the PKCS12 stores; nothing here protects real data.
 const STORE_PASSWORD = "kafka-dev-secret";
 
 const START_TIMEOUT_MS = 120_000;
+/** For a clean shutdown, and again for a dead broker's ports to close. */
 const STOP_TIMEOUT_MS = 30_000;
 const POLL_MS = 250;
 
@@ -56,6 +80,7 @@ const HOME = join(ROOT, ".kafka");
 // One CA for every version, so the PEM that tests read never goes stale when
 // KAFKA_VERSION changes.
 const CERTS = join(HOME, "certs");
+/** The CA certificate that signed the broker's, for TLS clients. */
 export const CA_PEM = join(CERTS, "ca.pem");
 const PID_FILE = join(HOME, "broker.pid");
 const VERSION_FILE = join(HOME, "broker.version");
@@ -72,10 +97,113 @@ interface Running {
 /**
  * Makes sure a broker listens on 127.0.0.1:9092 and the other listeners,
  * starting one (fetching jars and formatting storage on first use) when none
- * runs. Progress goes to stderr.
+ * runs, or once a killed one has freed its ports. Its data folder is kept
+ * across starts, so after `killBroker()` this restarts the same broker.
+ * Progress goes to stderr.
+ *
+ * @example
+ * ```ts
+ * import { ensureBroker } from "./kafka.ts";
+ * await ensureBroker();
+ * ```
  */
 export async function ensureBroker(): Promise<void> {
-  await withLock(up);
+  if (!isDeno()) {
+    await viaDeno(["up"]);
+    return;
+  }
+  await withLock(() => up());
+}
+
+/**
+ * Kills the broker this script started with SIGKILL (no clean shutdown, as
+ * in a crash) and resolves with its pid once it has exited and every port it
+ * listened on is free. Its data stays: `ensureBroker()` starts it again.
+ * Rejects when no broker started here is running (e.g. one from
+ * `docker compose`).
+ *
+ * @example
+ * ```ts
+ * import { ensureBroker, killBroker } from "./kafka.ts";
+ * await killBroker();
+ * await ensureBroker();
+ * ```
+ */
+export async function killBroker(): Promise<number> {
+  if (!isDeno()) return Number(await viaDeno(["kill"]));
+  return await withLock(kill);
+}
+
+/**
+ * `killBroker()`, then starts the same version on the same data and resolves
+ * once it is ready. Starts it when none was running.
+ *
+ * @example
+ * ```ts
+ * import { restartBroker } from "./kafka.ts";
+ * await restartBroker();
+ * ```
+ */
+export async function restartBroker(): Promise<void> {
+  if (!isDeno()) {
+    await viaDeno(["restart"]);
+    return;
+  }
+  await withLock(async () => {
+    const recorded = await readRunFiles();
+    if (recorded && (await brokerState(recorded.pid)) === "running") {
+      await kill();
+      await up(recorded.version);
+    } else {
+      await up();
+    }
+  });
+}
+
+/**
+ * The folder of the jars of Kafka `version` (broker, tools and kafka-clients),
+ * filled by `ensureJars()`.
+ */
+export function libsDir(version: string = DEFAULT_KAFKA_VERSION): string {
+  return paths(version).libs;
+}
+
+/** Fetches the jars of Kafka `version` with Maven once; resolves with `libsDir(version)`. */
+export async function ensureJars(
+  version: string = DEFAULT_KAFKA_VERSION,
+): Promise<string> {
+  const p = paths(version);
+  if (existsSync(p.jarsComplete)) return p.libs;
+  if (!isDeno()) return await viaDeno(["jars", version]);
+  await withLock(() => fetchJars(version));
+  return p.libs;
+}
+
+/**
+ * The folder of Kafka's JSON message specs (`FetchRequest.json` and the
+ * rest) of `version`, as `ensureSpecs()` extracts them from its
+ * kafka-clients jar.
+ */
+export function specsDir(version: string = DEFAULT_KAFKA_VERSION): string {
+  return paths(version).specs;
+}
+
+/**
+ * Extracts `common/message/*.json` from the kafka-clients jar of `version`
+ * (fetching the jars first when needed) into `specsDir(version)`, once;
+ * resolves with that folder.
+ */
+export async function ensureSpecs(
+  version: string = DEFAULT_KAFKA_VERSION,
+): Promise<string> {
+  const dir = paths(version).specs;
+  if (existsSync(dir)) return dir;
+  if (!isDeno()) return await viaDeno(["specs", version]);
+  await withLock(async () => {
+    await fetchJars(version);
+    await extractSpecs(version);
+  });
+  return dir;
 }
 
 /** The variables `env` prints, for scripts that spawn clients themselves. */
@@ -94,21 +222,26 @@ export function brokerEnv(): Record<string, string> {
 // ---------------------------------------------------------------------------
 // Commands
 
-async function up(): Promise<void> {
-  const version = requestedVersion();
-  const running = await readRunning();
-  if (running) {
-    if (Deno.env.get("KAFKA_VERSION") && running.version !== version) {
-      throw new Error(
-        `Kafka ${running.version} is running (pid ${running.pid}) but ` +
-          `KAFKA_VERSION=${version} was asked for; run 'down' first`,
-      );
+async function up(version = requestedVersion()): Promise<void> {
+  const recorded = await readRunFiles();
+  if (recorded) {
+    const { pid } = recorded;
+    if ((await brokerState(pid)) === "running") {
+      if (Deno.env.get("KAFKA_VERSION") && recorded.version !== version) {
+        throw new Error(
+          `Kafka ${recorded.version} is running (pid ${pid}) but ` +
+            `KAFKA_VERSION=${version} was asked for; run 'down' first`,
+        );
+      }
+      await waitReady(pid, recorded.version);
+      log(`reusing Kafka ${recorded.version} (pid ${pid})`);
+      return;
     }
-    await waitReady(running.pid, running.version);
-    log(`reusing Kafka ${running.version} (pid ${running.pid})`);
-    return;
-  }
-  if (await portOpen(PORTS.PLAINTEXT)) {
+    // Killed or crashed: a dying broker still holds its ports for a moment,
+    // and would look like a running one.
+    await waitStopped(pid, `Kafka ${recorded.version} (pid ${pid})`);
+    await removeRunFiles();
+  } else if (await portOpen(PORTS.PLAINTEXT)) {
     // Probably `docker compose up`: same listeners, so just use it.
     log(`reusing the broker already on ${address("PLAINTEXT")} (not ours)`);
     return;
@@ -118,18 +251,21 @@ async function up(): Promise<void> {
   await ensureCerts();
   await writeConfig(version);
   await formatIfEmpty(version);
+  // E.g. the controller port, which the PLAINTEXT check above does not see.
+  await waitStopped(undefined, "the previous broker");
   const mark = await markLogs(version);
-  const pid = await startBroker(version);
+  const pid = await spawnBroker(version);
   await waitReady(pid, version, mark);
   log(`Kafka ${version} ready (pid ${pid}) in ${since(started)}`);
 }
 
 async function down(wipe: boolean): Promise<number> {
-  const running = await readRunning();
+  const recorded = await readRunFiles();
   let code = 0;
-  if (running) {
-    await stopProcess(running.pid);
-    log(`stopped Kafka ${running.version} (pid ${running.pid})`);
+  if (recorded) {
+    const what = `Kafka ${recorded.version} (pid ${recorded.pid})`;
+    await stopProcess(recorded.pid, what);
+    log(`stopped ${what}`);
   } else if (await portOpen(PORTS.PLAINTEXT)) {
     log(`a broker on ${address("PLAINTEXT")} was not started here; leaving it`);
     code = 1;
@@ -138,19 +274,43 @@ async function down(wipe: boolean): Promise<number> {
   }
   await removeRunFiles();
   if (wipe) {
-    const dir = paths(running?.version ?? requestedVersion()).data;
+    const dir = paths(recorded?.version ?? requestedVersion()).data;
     await Deno.remove(dir, { recursive: true }).catch(ignoreNotFound);
     log(`wiped ${dir}`);
   }
   return code;
 }
 
+/** SIGKILL, then wait until the process and its ports are gone. */
+async function kill(): Promise<number> {
+  const recorded = await readRunFiles();
+  if (!recorded || (await brokerState(recorded.pid)) !== "running") {
+    const other = await portOpen(PORTS.PLAINTEXT)
+      ? ` (the one on ${address("PLAINTEXT")} was not started here)`
+      : "";
+    throw new Error(`no broker started by tools/kafka.ts is running${other}`);
+  }
+  const { pid, version } = recorded;
+  const started = Date.now();
+  signal(pid, "SIGKILL");
+  await waitStopped(pid, `Kafka ${version} (pid ${pid})`);
+  await removeRunFiles();
+  log(
+    `killed Kafka ${version} (pid ${pid}); ports free after ${since(started)}`,
+  );
+  return pid;
+}
+
 async function status(): Promise<number> {
-  const running = await readRunning();
+  const recorded = await readRunFiles();
+  const state = recorded ? await brokerState(recorded.pid) : "gone";
+  const running = state === "running" ? recorded : undefined;
   const open = await portOpen(PORTS.PLAINTEXT);
   if (running) {
     console.log(`Kafka ${running.version}: running (pid ${running.pid})`);
     console.log(`  logs: ${paths(running.version).logs}`);
+  } else if (recorded && state === "exiting") {
+    console.log(`Kafka ${recorded.version}: exiting (pid ${recorded.pid})`);
   } else if (open) {
     console.log("Kafka: running (not started by tools/kafka.ts)");
   } else {
@@ -176,6 +336,10 @@ function printEnv(): number {
 interface Paths {
   dir: string;
   libs: string;
+  /** Written once every jar is in `libs`. */
+  jarsComplete: string;
+  /** `common/message/*.json` of the kafka-clients jar. */
+  specs: string;
   data: string;
   logs: string;
   pom: string;
@@ -190,6 +354,8 @@ function paths(version: string): Paths {
   return {
     dir,
     libs: join(dir, "libs"),
+    jarsComplete: join(dir, "libs", ".complete"),
+    specs: join(dir, "message-specs"),
     data: join(dir, "data"),
     logs: join(dir, "logs"),
     pom: join(dir, "pom.xml"),
@@ -206,7 +372,7 @@ function isLegacy(version: string): boolean {
 
 async function fetchJars(version: string): Promise<void> {
   const p = paths(version);
-  const done = join(p.libs, ".complete");
+  const done = p.jarsComplete;
   if (await exists(done)) return;
   const started = Date.now();
   log(`fetching Kafka ${version} jars with Maven into ${p.libs} ...`);
@@ -284,6 +450,77 @@ async function fetchLog4jBinding(p: Paths): Promise<void> {
 
 async function mvn(pom: string, args: string[]): Promise<void> {
   await run("mvn", ["-B", "-q", "-f", pom, ...args]);
+}
+
+// ---------------------------------------------------------------------------
+// Protocol specs
+
+const SPECS_IN_JAR = "common/message/";
+
+/**
+ * Copies the JSON message specs out of the kafka-clients jar. The folder
+ * appears whole or not at all, so its presence means it is complete.
+ */
+async function extractSpecs(version: string): Promise<void> {
+  const p = paths(version);
+  if (await exists(p.specs)) return;
+  const jar = join(p.libs, `kafka-clients-${version}.jar`);
+  const files = unzip(await Deno.readFile(jar), jar, SPECS_IN_JAR);
+  const json = [...files.keys()].filter((name) => name.endsWith(".json"));
+  if (json.length === 0) throw new Error(`no ${SPECS_IN_JAR}*.json in ${jar}`);
+  const partial = `${p.specs}.partial`;
+  await Deno.remove(partial, { recursive: true }).catch(ignoreNotFound);
+  await Deno.mkdir(partial, { recursive: true });
+  for (const [name, bytes] of files) {
+    const file = name.slice(SPECS_IN_JAR.length);
+    if (file !== "" && !file.includes("/")) {
+      await Deno.writeFile(join(partial, file), bytes);
+    }
+  }
+  await Deno.rename(partial, p.specs);
+  log(`extracted ${json.length} message specs from ${jar} into ${p.specs}`);
+}
+
+/**
+ * The files of a zip (a jar) whose names start with `prefix`. Reads the
+ * central directory at the end of the file, then each entry, stored or
+ * deflated: all a jar from Maven Central uses (no ZIP64, no encryption).
+ */
+function unzip(
+  zip: Uint8Array,
+  file: string,
+  prefix: string,
+): Map<string, Uint8Array> {
+  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  const u16 = (at: number) => view.getUint16(at, true);
+  const u32 = (at: number) => view.getUint32(at, true);
+  const corrupt = (what: string) => new Error(`${file}: ${what}`);
+  // The end-of-central-directory record: 22 bytes and a comment of < 64 KiB.
+  let end = zip.length - 22;
+  const stop = Math.max(0, end - 0xffff);
+  while (end >= stop && u32(end) !== 0x06054b50) end--;
+  if (end < stop) throw corrupt("not a zip file");
+  const count = u16(end + 10);
+  let at = u32(end + 16);
+  const names = new TextDecoder();
+  const files = new Map<string, Uint8Array>();
+  for (let i = 0; i < count; i++) {
+    if (u32(at) !== 0x02014b50) throw corrupt("bad central directory entry");
+    const method = u16(at + 10);
+    const size = u32(at + 20);
+    const nameLength = u16(at + 28);
+    const local = u32(at + 42);
+    const name = names.decode(zip.subarray(at + 46, at + 46 + nameLength));
+    at += 46 + nameLength + u16(at + 30) + u16(at + 32);
+    if (!name.startsWith(prefix) || name.endsWith("/")) continue;
+    if (u32(local) !== 0x04034b50) throw corrupt(`bad local header of ${name}`);
+    const start = local + 30 + u16(local + 26) + u16(local + 28);
+    const data = zip.subarray(start, start + size);
+    if (method === 0) files.set(name, data);
+    else if (method === 8) files.set(name, inflateRawSync(data));
+    else throw corrupt(`${name} uses compression method ${method}`);
+  }
+  return files;
 }
 
 // ---------------------------------------------------------------------------
@@ -592,7 +829,7 @@ function logConfigFlag(version: string, file: string): string {
     : `-Dlog4j2.configurationFile=${file}`;
 }
 
-async function startBroker(version: string): Promise<number> {
+async function spawnBroker(version: string): Promise<number> {
   const p = paths(version);
   const java = [
     jdkTool("java"),
@@ -644,13 +881,13 @@ async function waitReady(
 ): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (!(await isReady(version, mark))) {
-    if (!(await isKafkaProcess(pid))) {
+    if ((await brokerState(pid)) !== "running") {
       await removeRunFiles();
       const report = await logReport(version, mark ?? {});
       throw new Error(`Kafka ${version} exited during start-up\n${report}`);
     }
     if (Date.now() > deadline) {
-      await stopProcess(pid);
+      await stopProcess(pid, `Kafka ${version} (pid ${pid})`);
       await removeRunFiles();
       const report = await logReport(version, mark ?? {});
       const seconds = START_TIMEOUT_MS / 1000;
@@ -672,20 +909,68 @@ async function isReady(version: string, mark?: LogMark): Promise<boolean> {
     .includes("Kafka Server started");
 }
 
-async function stopProcess(pid: number): Promise<void> {
+/** SIGTERM (SIGKILL after STOP_TIMEOUT_MS), then `waitStopped`. */
+async function stopProcess(pid: number, what: string): Promise<void> {
   signal(pid, "SIGTERM");
   const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (await isKafkaProcess(pid)) {
+  while ((await brokerState(pid)) === "running") {
     if (Date.now() > deadline) {
-      log(
-        `pid ${pid} ignored SIGTERM for ${STOP_TIMEOUT_MS / 1000} s; killing`,
-      );
+      log(`${what} ignored SIGTERM for ${STOP_TIMEOUT_MS / 1000} s; killing`);
       signal(pid, "SIGKILL");
-      while (await isKafkaProcess(pid)) await sleep(POLL_MS);
-      return;
+      break;
     }
     await sleep(POLL_MS);
   }
+  await waitStopped(pid, what);
+}
+
+/**
+ * Waits until the broker `pid` (if any) has stopped and no process listens on
+ * any of PORTS, so a new broker can bind them. A JVM killed with SIGKILL
+ * turns zombie as soon as its main thread exits, but its sockets close only
+ * with its last thread; so the ports, not the process, tell when it is gone.
+ */
+async function waitStopped(
+  pid: number | undefined,
+  what: string,
+): Promise<void> {
+  const started = Date.now();
+  let waiting = false;
+  while (true) {
+    const running = pid !== undefined &&
+      (await brokerState(pid)) === "running";
+    const busy = running ? [] : await busyPorts();
+    if (!running && busy.length === 0) break;
+    if (Date.now() - started > STOP_TIMEOUT_MS) {
+      const seconds = STOP_TIMEOUT_MS / 1000;
+      throw new Error(
+        running
+          ? `${what} still runs after ${seconds} s`
+          : `${busy.join(", ")} still in use ${seconds} s after ${what} ` +
+            "stopped: find the process with `ss -ltnp` (Linux) or " +
+            "`lsof -iTCP -sTCP:LISTEN` and stop it",
+      );
+    }
+    if (!waiting) {
+      waiting = true;
+      log(
+        running
+          ? `waiting for ${what} to exit ...`
+          : `waiting for ${what} to free ${busy.join(", ")} ...`,
+      );
+    }
+    await sleep(POLL_MS);
+  }
+  if (waiting) log(`ports free after ${since(started)}`);
+}
+
+/** The listeners whose port accepts connections, e.g. "9093 (CONTROLLER)". */
+async function busyPorts(): Promise<string[]> {
+  const busy: string[] = [];
+  for (const name of Object.keys(PORTS) as ListenerName[]) {
+    if (await portOpen(PORTS[name])) busy.push(`${PORTS[name]} (${name})`);
+  }
+  return busy;
 }
 
 function signal(pid: number, name: Deno.Signal): void {
@@ -696,15 +981,17 @@ function signal(pid: number, name: Deno.Signal): void {
   }
 }
 
-async function readRunning(): Promise<Running | undefined> {
+/** The broker this script started last, alive or not. */
+async function readRunFiles(): Promise<Running | undefined> {
   const text = await readIfExists(PID_FILE);
   if (text === undefined) return undefined;
   const pid = Number(text.trim());
-  if (!Number.isInteger(pid) || pid <= 0 || !(await isKafkaProcess(pid))) {
+  if (!Number.isInteger(pid) || pid <= 0) {
     await removeRunFiles();
     return undefined;
   }
-  const version = (await readIfExists(VERSION_FILE))?.trim() || "unknown";
+  const version = (await readIfExists(VERSION_FILE))?.trim() ||
+    DEFAULT_KAFKA_VERSION;
   return { pid, version };
 }
 
@@ -714,32 +1001,42 @@ async function removeRunFiles(): Promise<void> {
 }
 
 /**
- * Alive and still a Kafka broker: pids get reused, and a broker that died
- * after its parent shell exited may linger as a zombie nobody reaps. The
- * command line reads empty for a moment inside execve, which happens several
- * times while the broker starts (bash, nohup, setsid, java), so empty counts
- * as ours.
+ * "running": alive and still a Kafka broker. "exiting": killed, or a zombie,
+ * which may still hold its ports (see `waitStopped`). "gone": no such
+ * process, or the pid was reused by another program. The command line reads
+ * empty for a moment inside execve, which happens several times while the
+ * broker starts (bash, nohup, setsid, java), so empty counts as ours unless
+ * the process is exiting (an exiting process has no command line either).
  */
-async function isKafkaProcess(pid: number): Promise<boolean> {
+async function brokerState(
+  pid: number,
+): Promise<"running" | "exiting" | "gone"> {
   const info = await processInfo(pid);
-  if (info === undefined || info.state.startsWith("Z")) return false;
-  return info.command.trim() === "" || info.command.includes("kafka.Kafka");
+  if (info === undefined) return "gone";
+  if (info.exiting) return "exiting";
+  const ours = info.command.trim() === "" ||
+    info.command.includes("kafka.Kafka");
+  return ours ? "running" : "gone";
 }
+
+/** PF_EXITING in /proc/<pid>/stat's flags: the process is in exit(). */
+const PF_EXITING = 0x4;
 
 async function processInfo(
   pid: number,
-): Promise<{ state: string; command: string } | undefined> {
+): Promise<{ exiting: boolean; command: string } | undefined> {
   if (await exists("/proc/self/stat")) {
     const stat = await readIfExists(`/proc/${pid}/stat`);
     const command = await readIfExists(`/proc/${pid}/cmdline`);
     if (stat === undefined || command === undefined) return undefined;
-    const state = stat.slice(
-      stat.lastIndexOf(")") + 2,
-      stat.lastIndexOf(")") + 3,
-    );
-    return { state, command: command.replaceAll("\0", " ") };
+    // After "pid (comm) ": state, ppid, pgrp, session, tty, tpgid, flags.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const exiting = fields[0] === "Z" || fields[0] === "X" ||
+      (Number(fields[6]) & PF_EXITING) !== 0;
+    return { exiting, command: command.replaceAll("\0", " ") };
   }
-  // No /proc (macOS): ask ps, which exits non-zero for an unknown pid.
+  // No /proc (macOS): ask ps, which exits non-zero for an unknown pid. Its
+  // state says Z for a zombie and E for a process trying to exit.
   const out = await new Deno.Command("ps", {
     args: ["-o", "stat=,command=", "-p", String(pid)],
     stdout: "piped",
@@ -748,7 +1045,7 @@ async function processInfo(
   const line = new TextDecoder().decode(out.stdout).trim();
   if (!out.success || line === "") return undefined;
   const [state, ...command] = line.split(/\s+/);
-  return { state, command: command.join(" ") };
+  return { exiting: /[ZE]/.test(state), command: command.join(" ") };
 }
 
 const LOG_FILES = ["server.log", "stdout.log"];
@@ -911,20 +1208,65 @@ function log(message: string): void {
   console.error(`[kafka] ${message}`);
 }
 
+/** Bun defines no `Deno`; this script's own commands need Deno's APIs. */
+function isDeno(): boolean {
+  return "Deno" in globalThis && !("Bun" in globalThis);
+}
+
+/**
+ * Runs this script with Deno (`$DENO_BIN`, else `deno` on PATH), for callers
+ * in another runtime; resolves with what it printed on stdout, trimmed.
+ */
+function viaDeno(args: string[]): Promise<string> {
+  const deno = process.env.DENO_BIN || "deno";
+  const script = fileURLToPath(import.meta.url);
+  return new Promise((resolve, reject) => {
+    const child = spawn(deno, ["run", "-A", script, ...args], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let stdout = "";
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => stdout += chunk);
+    child.on("error", (error: Error) => {
+      reject(
+        new Error(
+          `tools/kafka.ts ${args[0]} needs Deno (${deno}): ${error.message}`,
+        ),
+      );
+    });
+    child.on("close", (code: number | null) => {
+      if (code === 0) resolve(stdout.trim());
+      else reject(new Error(`tools/kafka.ts ${args[0]} failed (exit ${code})`));
+    });
+  });
+}
+
 // ---------------------------------------------------------------------------
 // CLI
 
-const USAGE =
-  "usage: deno run -A tools/kafka.ts up | down [--wipe] | status | env";
+const USAGE = "usage: deno run -A tools/kafka.ts up | down [--wipe] | kill | " +
+  "restart | status | env | jars [version] | specs [version]";
 
 async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   switch (command) {
     case "up":
-      await withLock(up);
+      await ensureBroker();
       return 0;
     case "down":
       return await withLock(() => down(rest.includes("--wipe")));
+    case "kill":
+      console.log(await killBroker());
+      return 0;
+    case "restart":
+      await restartBroker();
+      return 0;
+    case "jars":
+      console.log(await ensureJars(rest[0]));
+      return 0;
+    case "specs":
+      console.log(await ensureSpecs(rest[0]));
+      return 0;
     case "status":
       return await status();
     case "env":
