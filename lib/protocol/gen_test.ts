@@ -1,6 +1,7 @@
 /**
  * Fails when lib/protocol/messages is stale: regenerates every module in
- * memory from the specs and compares with the committed files.
+ * memory from the specs (of the kafka-clients jar tools/kafka.ts fetches, or
+ * KAFKA_PROTOCOL_DIR) and compares with the committed files.
  * Fix with `deno run -A tools/gen.ts`.
  */
 
@@ -10,13 +11,13 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generate } from "../../tools/gen/emit.ts";
-import { loadApis } from "../../tools/gen/spec.ts";
+import { ensureSpecDir, loadApis } from "../../tools/gen/spec.ts";
 
 const OUT_DIR = fileURLToPath(new URL("./messages/", import.meta.url));
 const HINT = "run `deno run -A tools/gen.ts` and commit the result";
 
-test("generated messages are up to date with the specs", () => {
-  const files = generate(loadApis());
+test("generated messages are up to date with the specs", async () => {
+  const files = generate(loadApis(await ensureSpecDir()));
   for (const [name, text] of files) {
     const path = join(OUT_DIR, name);
     assert.ok(

@@ -69,6 +69,9 @@ describe("ApiVersions", () => {
     "00", // TAGGED_FIELDS: none
   );
 
+  /** The v5 fields (KIP-1242) a v3 request cannot carry decode as defaults. */
+  const v5Defaults = { clusterId: null, nodeId: -1 };
+
   test("request v3: compact strings and an empty tagged-field section", () => {
     const data = {
       clientSoftwareName: "kafka-ts",
@@ -77,7 +80,7 @@ describe("ApiVersions", () => {
     assert.deepStrictEqual(encodeRequest(ApiVersions, 3, data), body);
     assert.deepStrictEqual(
       ApiVersions.decodeRequest(new ByteReader(body), 3),
-      data,
+      { ...data, ...v5Defaults },
     );
   });
 
@@ -88,7 +91,7 @@ describe("ApiVersions", () => {
     );
     assert.deepStrictEqual(
       ApiVersions.decodeRequest(new ByteReader(hex("")), 0),
-      { clientSoftwareName: "", clientSoftwareVersion: "" },
+      { clientSoftwareName: "", clientSoftwareVersion: "", ...v5Defaults },
     );
   });
 
@@ -105,6 +108,7 @@ describe("ApiVersions", () => {
     assert.deepStrictEqual(ApiVersions.decodeRequest(r, 3), {
       clientSoftwareName: "kafka-ts",
       clientSoftwareVersion: "1.0",
+      ...v5Defaults,
     });
     assert.equal(r.remaining, 0);
   });
@@ -319,6 +323,8 @@ describe("Fetch", () => {
       logStartOffset: -1,
       partitionMaxBytes: 1048576,
       replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+      // v18's default, int64's maximum, as the nearest number.
+      highWatermark: 2 ** 63,
     });
   });
 
@@ -430,7 +436,14 @@ describe("Produce", () => {
     assert.deepStrictEqual(encodeRequest(Produce, 9, data), body);
     assert.deepStrictEqual(
       Produce.decodeRequest(new ByteReader(body), 9),
-      data,
+      {
+        ...data,
+        // Topics are named up to v12 and identified by id from v13.
+        topicData: [{
+          ...data.topicData[0],
+          topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+        }],
+      },
     );
   });
 });

@@ -9,16 +9,19 @@ import assert from "node:assert/strict";
 import {
   type ApiSpec,
   defaultValue,
+  ensureSpecDir,
   type FieldSpec,
   loadApis,
   type MessageSpec,
   nullableIn,
+  parseMessage,
   presentIn,
   specDir,
   type StructSpec,
   taggedIn,
   type TypeSpec,
 } from "../../tools/gen/spec.ts";
+import { generate } from "../../tools/gen/emit.ts";
 import type { Api } from "./api.ts";
 import { ByteReader, ByteWriter, TruncatedError, uuidString } from "./bytes.ts";
 import {
@@ -37,7 +40,7 @@ type Obj = Record<string, Value>;
 
 let apis: ApiSpec[];
 try {
-  apis = loadApis();
+  apis = loadApis(await ensureSpecDir());
 } catch (e) {
   throw new Error(
     `messages_test needs Kafka's message specs at ${specDir()} ` +
@@ -282,11 +285,44 @@ describe("generated APIs", () => {
     assert.equal(Fetch.responseHeaderVersion(12), 1);
     assert.equal(ApiVersions.requestHeaderVersion(3), 2);
     assert.equal(ApiVersions.responseHeaderVersion(3), 0);
-    const shutdown = API_BY_KEY.get(7)!;
-    assert.equal(shutdown.name, "ControlledShutdown");
-    assert.equal(shutdown.requestHeaderVersion(0), 0);
-    assert.equal(shutdown.requestHeaderVersion(1), 1);
-    assert.equal(shutdown.requestHeaderVersion(3), 2);
+  });
+
+  test("ControlledShutdown v0 (removed in Kafka 4.0) has request header v0", () => {
+    // Only older specs (KAFKA_PROTOCOL_DIR) still define it.
+    const spec = (type: "Request" | "Response") =>
+      parseMessage(
+        JSON.stringify({
+          apiKey: 7,
+          type: type.toLowerCase(),
+          name: `ControlledShutdown${type}`,
+          validVersions: "0-3",
+          flexibleVersions: "3+",
+          fields: [],
+        }),
+        `ControlledShutdown${type}.json`,
+      )!;
+    const files = generate([{
+      key: 7,
+      name: "ControlledShutdown",
+      fileName: "controlled_shutdown",
+      request: spec("Request"),
+      response: spec("Response"),
+    }]);
+    assert.match(
+      files.get("controlled_shutdown.ts")!,
+      /requestHeaderVersion\(version\) \{\s+return version === 0 \? 0 : version >= 3 \? 2 : 1;/,
+    );
+  });
+
+  test("APIs Kafka removed (validVersions none) are not generated", () => {
+    for (const key of [4, 5, 6, 7]) {
+      assert.equal(API_BY_KEY.get(key), undefined);
+    }
+    assert.ok(
+      apis.every((api) =>
+        api.request.validVersions.lo <= api.request.validVersions.hi
+      ),
+    );
   });
 
   test("null in a non-nullable field names API, version and path", () => {
@@ -336,9 +372,13 @@ describe("generated APIs", () => {
   });
 
   test("versions outside validVersions are refused", () => {
-    assert.throws(() => Fetch.encodeRequest(new ByteWriter(), 18, {}), {
+    assert.throws(() => Fetch.encodeRequest(new ByteWriter(), 19, {}), {
       name: "RangeError",
-      message: "Cannot encode FetchRequest v18: supported versions are 0-17",
+      message: "Cannot encode FetchRequest v19: supported versions are 4-18",
+    });
+    assert.throws(() => Fetch.encodeRequest(new ByteWriter(), 3, {}), {
+      name: "RangeError",
+      message: "Cannot encode FetchRequest v3: supported versions are 4-18",
     });
     assert.throws(
       () => Fetch.decodeResponse(new ByteReader(new Uint8Array(0)), -1),

@@ -14,35 +14,37 @@ import {
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 import { ZERO_UUID } from "../bytes.ts";
 
-/** AddRaftVoter request body (API key 80), versions 0, flexible 0+. */
+/** AddRaftVoter request body (API key 80), versions 0-1, flexible 0+. */
 export interface AddRaftVoterRequest {
-  /** (v0+) */
+  /** The cluster id. (v0+) */
   clusterId: string | null;
-  /** (v0+) */
+  /** The maximum time to wait for the request to complete before returning. (v0+) */
   timeoutMs: number;
-  /** The replica id of the voter getting added to the topic partition (v0+) */
+  /** The replica id of the voter getting added to the topic partition. (v0+) */
   voterId: number;
-  /** The directory id of the voter getting added to the topic partition (v0+) */
+  /** The directory id of the voter getting added to the topic partition. (v0+) */
   voterDirectoryId: string;
-  /** The endpoints that can be used to communicate with the voter (v0+) */
+  /** The endpoints that can be used to communicate with the voter. (v0+) */
   listeners: AddRaftVoterRequestListener[];
+  /** When true, return a response after the new voter set is committed. Otherwise, return after the leader writes the changes locally. (v1+) */
+  ackWhenCommitted: boolean;
 }
 
 /** Listener in AddRaftVoterRequest. */
 export interface AddRaftVoterRequestListener {
-  /** The name of the endpoint (v0+) */
+  /** The name of the endpoint. (v0+) */
   name: string;
-  /** The hostname (v0+) */
+  /** The hostname. (v0+) */
   host: string;
-  /** The port (v0+) */
+  /** The port. (v0+) */
   port: number;
 }
 
-/** AddRaftVoter response body (API key 80), versions 0, flexible 0+. */
+/** AddRaftVoter response body (API key 80), versions 0-1, flexible 0+. */
 export interface AddRaftVoterResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v0+) */
   throttleTimeMs: number;
-  /** The error code, or 0 if there was no error (v0+) */
+  /** The error code, or 0 if there was no error. (v0+) */
   errorCode: number;
   /** The error message, or null if there was no error. (v0+) */
   errorMessage: string | null;
@@ -53,11 +55,11 @@ export const AddRaftVoter: Api<AddRaftVoterRequest, AddRaftVoterResponse> = {
   key: 80,
   name: "AddRaftVoter",
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   flexibleMin: 0,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion("encode", "AddRaftVoterRequest", version, 0, 0);
+    if (version < 0 || version > 1) {
+      throw badVersion("encode", "AddRaftVoterRequest", version, 0, 1);
     }
     try {
       encRequest(w, version, data);
@@ -66,16 +68,16 @@ export const AddRaftVoter: Api<AddRaftVoterRequest, AddRaftVoterResponse> = {
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion("decode", "AddRaftVoterRequest", version, 0, 0);
+    if (version < 0 || version > 1) {
+      throw badVersion("decode", "AddRaftVoterRequest", version, 0, 1);
     }
     const o = decRequest(r, version);
     r.complete(`AddRaftVoterRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion("encode", "AddRaftVoterResponse", version, 0, 0);
+    if (version < 0 || version > 1) {
+      throw badVersion("encode", "AddRaftVoterResponse", version, 0, 1);
     }
     try {
       encResponse(w, version, data);
@@ -84,8 +86,8 @@ export const AddRaftVoter: Api<AddRaftVoterRequest, AddRaftVoterResponse> = {
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion("decode", "AddRaftVoterResponse", version, 0, 0);
+    if (version < 0 || version > 1) {
+      throw badVersion("decode", "AddRaftVoterResponse", version, 0, 1);
     }
     const o = decResponse(r, version);
     r.complete(`AddRaftVoterResponse v${version}`);
@@ -115,6 +117,9 @@ function encRequest(
     false,
     "listeners",
   );
+  if (version >= 1) {
+    w.bool(d.ackWhenCommitted ?? true);
+  }
   w.uvarint(0);
 }
 
@@ -125,6 +130,7 @@ function decRequest(r: ByteReader, version: number): AddRaftVoterRequest {
     voterId: r.int32(),
     voterDirectoryId: r.uuid(),
     listeners: decReqListenerArray(r, version),
+    ackWhenCommitted: version >= 1 ? r.bool() : true,
   };
   skipTagged(r);
   return o;

@@ -6,9 +6,9 @@ import type { ByteReader, ByteWriter } from "../bytes.ts";
 
 /** AllocateProducerIds request body (API key 67), versions 0, flexible 0+. */
 export interface AllocateProducerIdsRequest {
-  /** The ID of the requesting broker (v0+) */
+  /** The ID of the requesting broker. (v0+) */
   brokerId: number;
-  /** The epoch of the requesting broker (v0+) */
+  /** The epoch of the requesting broker. (v0+) */
   brokerEpoch: number;
 }
 
@@ -16,11 +16,11 @@ export interface AllocateProducerIdsRequest {
 export interface AllocateProducerIdsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v0+) */
   throttleTimeMs: number;
-  /** The top level response error code (v0+) */
+  /** The top level response error code. (v0+) */
   errorCode: number;
-  /** The first producer ID in this range, inclusive (v0+) */
+  /** The first producer ID in this range, inclusive. (v0+) */
   producerIdStart: number;
-  /** The number of producer IDs in this range (v0+) */
+  /** The number of producer IDs in this range. (v0+) */
   producerIdLen: number;
 }
 

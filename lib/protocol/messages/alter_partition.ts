@@ -16,39 +16,37 @@ import {
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 import { ZERO_UUID } from "../bytes.ts";
 
-/** AlterPartition request body (API key 56), versions 0-3, flexible 0+. */
+/** AlterPartition request body (API key 56), versions 2-3, flexible 0+. */
 export interface AlterPartitionRequest {
-  /** The ID of the requesting broker (v0+) */
+  /** The ID of the requesting broker. (v0+) */
   brokerId: number;
-  /** The epoch of the requesting broker (v0+) */
+  /** The epoch of the requesting broker. (v0+) */
   brokerEpoch: number;
-  /** (v0+) */
+  /** The topics to alter ISRs for. (v0+) */
   topics: AlterPartitionRequestTopicData[];
 }
 
 /** TopicData in AlterPartitionRequest. */
 export interface AlterPartitionRequestTopicData {
-  /** The name of the topic to alter ISRs for (v0-1) */
-  topicName: string;
-  /** The ID of the topic to alter ISRs for (v2+) */
+  /** The ID of the topic to alter ISRs for. (v2+) */
   topicId: string;
-  /** (v0+) */
+  /** The partitions to alter ISRs for. (v0+) */
   partitions: AlterPartitionRequestPartitionData[];
 }
 
 /** PartitionData in AlterPartitionRequest. */
 export interface AlterPartitionRequestPartitionData {
-  /** The partition index (v0+) */
+  /** The partition index. (v0+) */
   partitionIndex: number;
-  /** The leader epoch of this partition (v0+) */
+  /** The leader epoch of this partition. (v0+) */
   leaderEpoch: number;
   /** The ISR for this partition. Deprecated since version 3. (v0-2) */
   newIsr: number[];
-  /** (v3+) */
+  /** The ISR for this partition. (v3+) */
   newIsrWithEpochs: AlterPartitionRequestBrokerState[];
   /** 1 if the partition is recovering from an unclean leader election; 0 otherwise. (v1+) */
   leaderRecoveryState: number;
-  /** The expected epoch of the partition which is being updated. For legacy cluster this is the ZkVersion in the LeaderAndIsr request. (v0+) */
+  /** The expected epoch of the partition which is being updated. (v0+) */
   partitionEpoch: number;
 }
 
@@ -60,31 +58,29 @@ export interface AlterPartitionRequestBrokerState {
   brokerEpoch: number;
 }
 
-/** AlterPartition response body (API key 56), versions 0-3, flexible 0+. */
+/** AlterPartition response body (API key 56), versions 2-3, flexible 0+. */
 export interface AlterPartitionResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v0+) */
   throttleTimeMs: number;
-  /** The top level response error code (v0+) */
+  /** The top level response error code. (v0+) */
   errorCode: number;
-  /** (v0+) */
+  /** The responses for each topic. (v0+) */
   topics: AlterPartitionResponseTopicData[];
 }
 
 /** TopicData in AlterPartitionResponse. */
 export interface AlterPartitionResponseTopicData {
-  /** The name of the topic (v0-1) */
-  topicName: string;
-  /** The ID of the topic (v2+) */
+  /** The ID of the topic. (v2+) */
   topicId: string;
-  /** (v0+) */
+  /** The responses for each partition. (v0+) */
   partitions: AlterPartitionResponsePartitionData[];
 }
 
 /** PartitionData in AlterPartitionResponse. */
 export interface AlterPartitionResponsePartitionData {
-  /** The partition index (v0+) */
+  /** The partition index. (v0+) */
   partitionIndex: number;
-  /** The partition level error code (v0+) */
+  /** The partition level error code. (v0+) */
   errorCode: number;
   /** The broker ID of the leader. (v0+) */
   leaderId: number;
@@ -94,7 +90,7 @@ export interface AlterPartitionResponsePartitionData {
   isr: number[];
   /** 1 if the partition is recovering from an unclean leader election; 0 otherwise. (v1+) */
   leaderRecoveryState: number;
-  /** The current epoch for the partition for KRaft controllers. The current ZK version for the legacy controllers. (v0+) */
+  /** The current epoch for the partition for KRaft controllers. (v0+) */
   partitionEpoch: number;
 }
 
@@ -105,12 +101,12 @@ export const AlterPartition: Api<
 > = {
   key: 56,
   name: "AlterPartition",
-  minVersion: 0,
+  minVersion: 2,
   maxVersion: 3,
   flexibleMin: 0,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 3) {
-      throw badVersion("encode", "AlterPartitionRequest", version, 0, 3);
+    if (version < 2 || version > 3) {
+      throw badVersion("encode", "AlterPartitionRequest", version, 2, 3);
     }
     try {
       encRequest(w, version, data);
@@ -119,16 +115,16 @@ export const AlterPartition: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 3) {
-      throw badVersion("decode", "AlterPartitionRequest", version, 0, 3);
+    if (version < 2 || version > 3) {
+      throw badVersion("decode", "AlterPartitionRequest", version, 2, 3);
     }
     const o = decRequest(r, version);
     r.complete(`AlterPartitionRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 3) {
-      throw badVersion("encode", "AlterPartitionResponse", version, 0, 3);
+    if (version < 2 || version > 3) {
+      throw badVersion("encode", "AlterPartitionResponse", version, 2, 3);
     }
     try {
       encResponse(w, version, data);
@@ -137,8 +133,8 @@ export const AlterPartition: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 3) {
-      throw badVersion("decode", "AlterPartitionResponse", version, 0, 3);
+    if (version < 2 || version > 3) {
+      throw badVersion("decode", "AlterPartitionResponse", version, 2, 3);
     }
     const o = decResponse(r, version);
     r.complete(`AlterPartitionResponse v${version}`);
@@ -178,12 +174,7 @@ function encReqTopicData(
   version: number,
   d: Encodable<AlterPartitionRequestTopicData>,
 ): void {
-  if (version <= 1) {
-    w.compactString(req(d.topicName, "", "topicName"));
-  }
-  if (version >= 2) {
-    w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  }
+  w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
   encReqPartitionDataArray(
     w,
     version,
@@ -199,8 +190,7 @@ function decReqTopicData(
   version: number,
 ): AlterPartitionRequestTopicData {
   const o: AlterPartitionRequestTopicData = {
-    topicName: version <= 1 ? r.compactString() ?? "" : "",
-    topicId: version >= 2 ? r.uuid() : ZERO_UUID,
+    topicId: r.uuid(),
     partitions: decReqPartitionDataArray(r, version),
   };
   skipTagged(r);
@@ -262,9 +252,7 @@ function encReqPartitionData(
       "newIsrWithEpochs",
     );
   }
-  if (version >= 1) {
-    w.int8(d.leaderRecoveryState ?? 0);
-  }
+  w.int8(d.leaderRecoveryState ?? 0);
   w.int32(d.partitionEpoch ?? 0);
   w.uvarint(0);
 }
@@ -278,7 +266,7 @@ function decReqPartitionData(
     leaderEpoch: r.int32(),
     newIsr: version <= 2 ? readInt32s(r, true) ?? [] : [],
     newIsrWithEpochs: version >= 3 ? decReqBrokerStateArray(r, version) : [],
-    leaderRecoveryState: version >= 1 ? r.int8() : 0,
+    leaderRecoveryState: r.int8(),
     partitionEpoch: r.int32(),
   };
   skipTagged(r);
@@ -405,12 +393,7 @@ function encResTopicData(
   version: number,
   d: Encodable<AlterPartitionResponseTopicData>,
 ): void {
-  if (version <= 1) {
-    w.compactString(req(d.topicName, "", "topicName"));
-  }
-  if (version >= 2) {
-    w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  }
+  w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
   encResPartitionDataArray(
     w,
     version,
@@ -426,8 +409,7 @@ function decResTopicData(
   version: number,
 ): AlterPartitionResponseTopicData {
   const o: AlterPartitionResponseTopicData = {
-    topicName: version <= 1 ? r.compactString() ?? "" : "",
-    topicId: version >= 2 ? r.uuid() : ZERO_UUID,
+    topicId: r.uuid(),
     partitions: decResPartitionDataArray(r, version),
   };
   skipTagged(r);
@@ -472,7 +454,7 @@ function decResTopicDataArray(
 
 function encResPartitionData(
   w: ByteWriter,
-  version: number,
+  _version: number,
   d: Encodable<AlterPartitionResponsePartitionData>,
 ): void {
   w.int32(d.partitionIndex ?? 0);
@@ -480,16 +462,14 @@ function encResPartitionData(
   w.int32(d.leaderId ?? 0);
   w.int32(d.leaderEpoch ?? 0);
   writeInt32s(w, req(d.isr, EMPTY_ARRAY, "isr"), true);
-  if (version >= 1) {
-    w.int8(d.leaderRecoveryState ?? 0);
-  }
+  w.int8(d.leaderRecoveryState ?? 0);
   w.int32(d.partitionEpoch ?? 0);
   w.uvarint(0);
 }
 
 function decResPartitionData(
   r: ByteReader,
-  version: number,
+  _version: number,
 ): AlterPartitionResponsePartitionData {
   const o: AlterPartitionResponsePartitionData = {
     partitionIndex: r.int32(),
@@ -497,7 +477,7 @@ function decResPartitionData(
     leaderId: r.int32(),
     leaderEpoch: r.int32(),
     isr: readInt32s(r, true) ?? [],
-    leaderRecoveryState: version >= 1 ? r.int8() : 0,
+    leaderRecoveryState: r.int8(),
     partitionEpoch: r.int32(),
   };
   skipTagged(r);

@@ -15,10 +15,12 @@ import {
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
-/** AlterPartitionReassignments request body (API key 45), versions 0, flexible 0+. */
+/** AlterPartitionReassignments request body (API key 45), versions 0-1, flexible 0+. */
 export interface AlterPartitionReassignmentsRequest {
   /** The time in ms to wait for the request to complete. (v0+) */
   timeoutMs: number;
+  /** The option indicating whether changing the replication factor of any given partition as part of this request is a valid move. (v1+) */
+  allowReplicationFactorChange: boolean;
   /** The topics to reassign. (v0+) */
   topics: AlterPartitionReassignmentsRequestReassignableTopic[];
 }
@@ -39,10 +41,12 @@ export interface AlterPartitionReassignmentsRequestReassignablePartition {
   replicas: number[] | null;
 }
 
-/** AlterPartitionReassignments response body (API key 45), versions 0, flexible 0+. */
+/** AlterPartitionReassignments response body (API key 45), versions 0-1, flexible 0+. */
 export interface AlterPartitionReassignmentsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v0+) */
   throttleTimeMs: number;
+  /** The option indicating whether changing the replication factor of any given partition as part of the request was allowed. (v1+) */
+  allowReplicationFactorChange: boolean;
   /** The top-level error code, or 0 if there was no error. (v0+) */
   errorCode: number;
   /** The top-level error message, or null if there was no error. (v0+) */
@@ -53,9 +57,9 @@ export interface AlterPartitionReassignmentsResponse {
 
 /** ReassignableTopicResponse in AlterPartitionReassignmentsResponse. */
 export interface AlterPartitionReassignmentsResponseReassignableTopicResponse {
-  /** The topic name (v0+) */
+  /** The topic name. (v0+) */
   name: string;
-  /** The responses to partitions to reassign (v0+) */
+  /** The responses to partitions to reassign. (v0+) */
   partitions:
     AlterPartitionReassignmentsResponseReassignablePartitionResponse[];
 }
@@ -78,16 +82,16 @@ export const AlterPartitionReassignments: Api<
   key: 45,
   name: "AlterPartitionReassignments",
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   flexibleMin: 0,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 0) {
+    if (version < 0 || version > 1) {
       throw badVersion(
         "encode",
         "AlterPartitionReassignmentsRequest",
         version,
         0,
-        0,
+        1,
       );
     }
     try {
@@ -97,13 +101,13 @@ export const AlterPartitionReassignments: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 0) {
+    if (version < 0 || version > 1) {
       throw badVersion(
         "decode",
         "AlterPartitionReassignmentsRequest",
         version,
         0,
-        0,
+        1,
       );
     }
     const o = decRequest(r, version);
@@ -111,13 +115,13 @@ export const AlterPartitionReassignments: Api<
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 0) {
+    if (version < 0 || version > 1) {
       throw badVersion(
         "encode",
         "AlterPartitionReassignmentsResponse",
         version,
         0,
-        0,
+        1,
       );
     }
     try {
@@ -127,13 +131,13 @@ export const AlterPartitionReassignments: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 0) {
+    if (version < 0 || version > 1) {
       throw badVersion(
         "decode",
         "AlterPartitionReassignmentsResponse",
         version,
         0,
-        0,
+        1,
       );
     }
     const o = decResponse(r, version);
@@ -159,6 +163,9 @@ function encRequest(
   d: Encodable<AlterPartitionReassignmentsRequest>,
 ): void {
   w.int32(d.timeoutMs ?? 60000);
+  if (version >= 1) {
+    w.bool(d.allowReplicationFactorChange ?? true);
+  }
   encReqReassignableTopicArray(
     w,
     version,
@@ -175,6 +182,7 @@ function decRequest(
 ): AlterPartitionReassignmentsRequest {
   const o: AlterPartitionReassignmentsRequest = {
     timeoutMs: r.int32(),
+    allowReplicationFactorChange: version >= 1 ? r.bool() : true,
     topics: decReqReassignableTopicArray(r, version),
   };
   skipTagged(r);
@@ -315,6 +323,9 @@ function encResponse(
   d: Encodable<AlterPartitionReassignmentsResponse>,
 ): void {
   w.int32(d.throttleTimeMs ?? 0);
+  if (version >= 1) {
+    w.bool(d.allowReplicationFactorChange ?? true);
+  }
   w.int16(d.errorCode ?? 0);
   w.compactString(opt(d.errorMessage, ""));
   encResReassignableTopicResponseArray(
@@ -333,6 +344,7 @@ function decResponse(
 ): AlterPartitionReassignmentsResponse {
   const o: AlterPartitionReassignmentsResponse = {
     throttleTimeMs: r.int32(),
+    allowReplicationFactorChange: version >= 1 ? r.bool() : true,
     errorCode: r.int16(),
     errorMessage: r.compactString(),
     responses: decResReassignableTopicResponseArray(r, version),

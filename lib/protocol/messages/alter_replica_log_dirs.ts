@@ -17,7 +17,7 @@ import {
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
-/** AlterReplicaLogDirs request body (API key 34), versions 0-2, flexible 2+. */
+/** AlterReplicaLogDirs request body (API key 34), versions 1-2, flexible 2+. */
 export interface AlterReplicaLogDirsRequest {
   /** The alterations to make for each directory. (v0+) */
   dirs: AlterReplicaLogDirsRequestAlterReplicaLogDir[];
@@ -39,7 +39,7 @@ export interface AlterReplicaLogDirsRequestAlterReplicaLogDirTopic {
   partitions: number[];
 }
 
-/** AlterReplicaLogDirs response body (API key 34), versions 0-2, flexible 2+. */
+/** AlterReplicaLogDirs response body (API key 34), versions 1-2, flexible 2+. */
 export interface AlterReplicaLogDirsResponse {
   /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v0+) */
   throttleTimeMs: number;
@@ -70,12 +70,12 @@ export const AlterReplicaLogDirs: Api<
 > = {
   key: 34,
   name: "AlterReplicaLogDirs",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 2,
   flexibleMin: 2,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 2) {
-      throw badVersion("encode", "AlterReplicaLogDirsRequest", version, 0, 2);
+    if (version < 1 || version > 2) {
+      throw badVersion("encode", "AlterReplicaLogDirsRequest", version, 1, 2);
     }
     try {
       encRequest(w, version, data);
@@ -84,16 +84,16 @@ export const AlterReplicaLogDirs: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 2) {
-      throw badVersion("decode", "AlterReplicaLogDirsRequest", version, 0, 2);
+    if (version < 1 || version > 2) {
+      throw badVersion("decode", "AlterReplicaLogDirsRequest", version, 1, 2);
     }
     const o = decRequest(r, version);
     r.complete(`AlterReplicaLogDirsRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 2) {
-      throw badVersion("encode", "AlterReplicaLogDirsResponse", version, 0, 2);
+    if (version < 1 || version > 2) {
+      throw badVersion("encode", "AlterReplicaLogDirsResponse", version, 1, 2);
     }
     try {
       encResponse(w, version, data);
@@ -102,8 +102,8 @@ export const AlterReplicaLogDirs: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 2) {
-      throw badVersion("decode", "AlterReplicaLogDirsResponse", version, 0, 2);
+    if (version < 1 || version > 2) {
+      throw badVersion("decode", "AlterReplicaLogDirsResponse", version, 1, 2);
     }
     const o = decResponse(r, version);
     r.complete(`AlterReplicaLogDirsResponse v${version}`);

@@ -17,15 +17,19 @@ import {
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
-/** ApiVersions request body (API key 18), versions 0-4, flexible 3+. */
+/** ApiVersions request body (API key 18), versions 0-5, flexible 3+. */
 export interface ApiVersionsRequest {
   /** The name of the client. (v3+) */
   clientSoftwareName: string;
   /** The version of the client. (v3+) */
   clientSoftwareVersion: string;
+  /** The cluster ID the client intends to connect to. Provide both ClusterId and NodeId, if known. (v5+) */
+  clusterId: string | null;
+  /** The node ID the client intends to connect to. Provide both ClusterId and NodeId, if known. (v5+) */
+  nodeId: number;
 }
 
-/** ApiVersions response body (API key 18), versions 0-4, flexible 3+. */
+/** ApiVersions response body (API key 18), versions 0-5, flexible 3+. */
 export interface ApiVersionsResponse {
   /** The top-level error code. (v0+) */
   errorCode: number;
@@ -39,7 +43,7 @@ export interface ApiVersionsResponse {
   finalizedFeaturesEpoch: number;
   /** List of cluster-wide finalized features. The information is valid only if FinalizedFeaturesEpoch >= 0. (v3+, tag 2) */
   finalizedFeatures: ApiVersionsResponseFinalizedFeatureKey[];
-  /** Set by a KRaft controller if the required configurations for ZK migration are present (v3+, tag 3) */
+  /** Set by a KRaft controller if the required configurations for ZK migration are present. (v3+, tag 3) */
   zkMigrationReady: boolean;
 }
 
@@ -78,11 +82,11 @@ export const ApiVersions: Api<ApiVersionsRequest, ApiVersionsResponse> = {
   key: 18,
   name: "ApiVersions",
   minVersion: 0,
-  maxVersion: 4,
+  maxVersion: 5,
   flexibleMin: 3,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 4) {
-      throw badVersion("encode", "ApiVersionsRequest", version, 0, 4);
+    if (version < 0 || version > 5) {
+      throw badVersion("encode", "ApiVersionsRequest", version, 0, 5);
     }
     try {
       encRequest(w, version, data);
@@ -91,16 +95,16 @@ export const ApiVersions: Api<ApiVersionsRequest, ApiVersionsResponse> = {
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 4) {
-      throw badVersion("decode", "ApiVersionsRequest", version, 0, 4);
+    if (version < 0 || version > 5) {
+      throw badVersion("decode", "ApiVersionsRequest", version, 0, 5);
     }
     const o = decRequest(r, version);
     r.complete(`ApiVersionsRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 4) {
-      throw badVersion("encode", "ApiVersionsResponse", version, 0, 4);
+    if (version < 0 || version > 5) {
+      throw badVersion("encode", "ApiVersionsResponse", version, 0, 5);
     }
     try {
       encResponse(w, version, data);
@@ -109,8 +113,8 @@ export const ApiVersions: Api<ApiVersionsRequest, ApiVersionsResponse> = {
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 4) {
-      throw badVersion("decode", "ApiVersionsResponse", version, 0, 4);
+    if (version < 0 || version > 5) {
+      throw badVersion("decode", "ApiVersionsResponse", version, 0, 5);
     }
     const o = decResponse(r, version);
     r.complete(`ApiVersionsResponse v${version}`);
@@ -136,6 +140,12 @@ function encRequest(
   if (version >= 3) {
     w.compactString(req(d.clientSoftwareVersion, "", "clientSoftwareVersion"));
   }
+  if (version >= 5) {
+    w.compactString(d.clusterId ?? null);
+  }
+  if (version >= 5) {
+    w.int32(d.nodeId ?? -1);
+  }
   if (flex) {
     w.uvarint(0);
   }
@@ -146,6 +156,8 @@ function decRequest(r: ByteReader, version: number): ApiVersionsRequest {
   const o: ApiVersionsRequest = {
     clientSoftwareName: version >= 3 ? r.compactString() ?? "" : "",
     clientSoftwareVersion: version >= 3 ? r.compactString() ?? "" : "",
+    clusterId: version >= 5 ? r.compactString() : null,
+    nodeId: version >= 5 ? r.int32() : -1,
   };
   if (flex) {
     skipTagged(r);

@@ -16,33 +16,33 @@ import { ZERO_UUID } from "../bytes.ts";
 
 /** AssignReplicasToDirs request body (API key 73), versions 0, flexible 0+. */
 export interface AssignReplicasToDirsRequest {
-  /** The ID of the requesting broker (v0+) */
+  /** The ID of the requesting broker. (v0+) */
   brokerId: number;
-  /** The epoch of the requesting broker (v0+) */
+  /** The epoch of the requesting broker. (v0+) */
   brokerEpoch: number;
-  /** (v0+) */
+  /** The directories to which replicas should be assigned. (v0+) */
   directories: AssignReplicasToDirsRequestDirectoryData[];
 }
 
 /** DirectoryData in AssignReplicasToDirsRequest. */
 export interface AssignReplicasToDirsRequestDirectoryData {
-  /** The ID of the directory (v0+) */
+  /** The ID of the directory. (v0+) */
   id: string;
-  /** (v0+) */
+  /** The topics assigned to the directory. (v0+) */
   topics: AssignReplicasToDirsRequestTopicData[];
 }
 
 /** TopicData in AssignReplicasToDirsRequest. */
 export interface AssignReplicasToDirsRequestTopicData {
-  /** The ID of the assigned topic (v0+) */
+  /** The ID of the assigned topic. (v0+) */
   topicId: string;
-  /** (v0+) */
+  /** The partitions assigned to the directory. (v0+) */
   partitions: AssignReplicasToDirsRequestPartitionData[];
 }
 
 /** PartitionData in AssignReplicasToDirsRequest. */
 export interface AssignReplicasToDirsRequestPartitionData {
-  /** The partition index (v0+) */
+  /** The partition index. (v0+) */
   partitionIndex: number;
 }
 
@@ -50,33 +50,33 @@ export interface AssignReplicasToDirsRequestPartitionData {
 export interface AssignReplicasToDirsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v0+) */
   throttleTimeMs: number;
-  /** The top level response error code (v0+) */
+  /** The top level response error code. (v0+) */
   errorCode: number;
-  /** (v0+) */
+  /** The list of directories and their assigned partitions. (v0+) */
   directories: AssignReplicasToDirsResponseDirectoryData[];
 }
 
 /** DirectoryData in AssignReplicasToDirsResponse. */
 export interface AssignReplicasToDirsResponseDirectoryData {
-  /** The ID of the directory (v0+) */
+  /** The ID of the directory. (v0+) */
   id: string;
-  /** (v0+) */
+  /** The list of topics and their assigned partitions. (v0+) */
   topics: AssignReplicasToDirsResponseTopicData[];
 }
 
 /** TopicData in AssignReplicasToDirsResponse. */
 export interface AssignReplicasToDirsResponseTopicData {
-  /** The ID of the assigned topic (v0+) */
+  /** The ID of the assigned topic. (v0+) */
   topicId: string;
-  /** (v0+) */
+  /** The list of assigned partitions. (v0+) */
   partitions: AssignReplicasToDirsResponsePartitionData[];
 }
 
 /** PartitionData in AssignReplicasToDirsResponse. */
 export interface AssignReplicasToDirsResponsePartitionData {
-  /** The partition index (v0+) */
+  /** The partition index. (v0+) */
   partitionIndex: number;
-  /** The partition level error code (v0+) */
+  /** The partition level error code. (v0+) */
   errorCode: number;
 }
 

@@ -7,6 +7,7 @@ import {
   EMPTY_ARRAY,
   encodeError,
   endTagged,
+  isSet,
   nonEmpty,
   readUuids,
   req,
@@ -15,7 +16,7 @@ import {
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
-/** BrokerHeartbeat request body (API key 63), versions 0-1, flexible 0+. */
+/** BrokerHeartbeat request body (API key 63), versions 0-2, flexible 0+. */
 export interface BrokerHeartbeatRequest {
   /** The broker ID. (v0+) */
   brokerId: number;
@@ -29,9 +30,11 @@ export interface BrokerHeartbeatRequest {
   wantShutDown: boolean;
   /** Log directories that failed and went offline. (v1+, tag 0) */
   offlineLogDirs: string[];
+  /** List of log directories that are cordoned. This is null before the broker reaches the RECOVERY state. (v2+, tag 1) */
+  cordonedLogDirs: string[] | null;
 }
 
-/** BrokerHeartbeat response body (API key 63), versions 0-1, flexible 0+. */
+/** BrokerHeartbeat response body (API key 63), versions 0-2, flexible 0+. */
 export interface BrokerHeartbeatResponse {
   /** Duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v0+) */
   throttleTimeMs: number;
@@ -53,11 +56,11 @@ export const BrokerHeartbeat: Api<
   key: 63,
   name: "BrokerHeartbeat",
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   flexibleMin: 0,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 1) {
-      throw badVersion("encode", "BrokerHeartbeatRequest", version, 0, 1);
+    if (version < 0 || version > 2) {
+      throw badVersion("encode", "BrokerHeartbeatRequest", version, 0, 2);
     }
     try {
       encRequest(w, version, data);
@@ -66,16 +69,16 @@ export const BrokerHeartbeat: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 1) {
-      throw badVersion("decode", "BrokerHeartbeatRequest", version, 0, 1);
+    if (version < 0 || version > 2) {
+      throw badVersion("decode", "BrokerHeartbeatRequest", version, 0, 2);
     }
     const o = decRequest(r, version);
     r.complete(`BrokerHeartbeatRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 1) {
-      throw badVersion("encode", "BrokerHeartbeatResponse", version, 0, 1);
+    if (version < 0 || version > 2) {
+      throw badVersion("encode", "BrokerHeartbeatResponse", version, 0, 2);
     }
     try {
       encResponse(w, version, data);
@@ -84,8 +87,8 @@ export const BrokerHeartbeat: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 1) {
-      throw badVersion("decode", "BrokerHeartbeatResponse", version, 0, 1);
+    if (version < 0 || version > 2) {
+      throw badVersion("decode", "BrokerHeartbeatResponse", version, 0, 2);
     }
     const o = decResponse(r, version);
     r.complete(`BrokerHeartbeatResponse v${version}`);
@@ -110,7 +113,11 @@ function encRequest(
   w.bool(d.wantFence ?? false);
   w.bool(d.wantShutDown ?? false);
   const t0 = version >= 1 && nonEmpty(d.offlineLogDirs);
-  w.uvarint(t0 ? 1 : 0);
+  const t1 = version >= 2 && isSet(d.cordonedLogDirs, null);
+  let n = 0;
+  if (t0) n++;
+  if (t1) n++;
+  w.uvarint(n);
   if (t0) {
     w.uvarint(0);
     const at = beginTagged(w);
@@ -120,6 +127,12 @@ function encRequest(
       true,
       "offlineLogDirs",
     );
+    endTagged(w, at);
+  }
+  if (t1) {
+    w.uvarint(1);
+    const at = beginTagged(w);
+    writeUuids(w, d.cordonedLogDirs ?? null, true, "cordonedLogDirs");
     endTagged(w, at);
   }
 }
@@ -132,6 +145,7 @@ function decRequest(r: ByteReader, version: number): BrokerHeartbeatRequest {
     wantFence: r.bool(),
     wantShutDown: r.bool(),
     offlineLogDirs: [],
+    cordonedLogDirs: null,
   };
   const n = r.uvarint();
   for (let i = 0; i < n && !r.short; i++) {
@@ -141,6 +155,13 @@ function decRequest(r: ByteReader, version: number): BrokerHeartbeatRequest {
       case 0:
         if (version >= 1) {
           o.offlineLogDirs = readUuids(r, true) ?? [];
+        } else {
+          r.skip(size);
+        }
+        break;
+      case 1:
+        if (version >= 2) {
+          o.cordonedLogDirs = readUuids(r, true);
         } else {
           r.skip(size);
         }

@@ -19,15 +19,15 @@ import {
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 import { ZERO_UUID } from "../bytes.ts";
 
-/** ConsumerGroupDescribe request body (API key 69), versions 0, flexible 0+. */
+/** ConsumerGroupDescribe request body (API key 69), versions 0-1, flexible 0+. */
 export interface ConsumerGroupDescribeRequest {
-  /** The ids of the groups to describe (v0+) */
+  /** The ids of the groups to describe. (v0+) */
   groupIds: string[];
   /** Whether to include authorized operations. (v0+) */
   includeAuthorizedOperations: boolean;
 }
 
-/** ConsumerGroupDescribe response body (API key 69), versions 0, flexible 0+. */
+/** ConsumerGroupDescribe response body (API key 69), versions 0-1, flexible 0+. */
 export interface ConsumerGroupDescribeResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v0+) */
   throttleTimeMs: number;
@@ -79,6 +79,8 @@ export interface ConsumerGroupDescribeResponseMember {
   assignment: ConsumerGroupDescribeResponseAssignment;
   /** The target assignment. (v0+) */
   targetAssignment: ConsumerGroupDescribeResponseAssignment;
+  /** -1 for unknown. 0 for classic member. +1 for consumer member. (v1+) */
+  memberType: number;
 }
 
 /** TopicPartitions in ConsumerGroupDescribeResponse. */
@@ -105,11 +107,11 @@ export const ConsumerGroupDescribe: Api<
   key: 69,
   name: "ConsumerGroupDescribe",
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   flexibleMin: 0,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion("encode", "ConsumerGroupDescribeRequest", version, 0, 0);
+    if (version < 0 || version > 1) {
+      throw badVersion("encode", "ConsumerGroupDescribeRequest", version, 0, 1);
     }
     try {
       encRequest(w, version, data);
@@ -118,21 +120,21 @@ export const ConsumerGroupDescribe: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion("decode", "ConsumerGroupDescribeRequest", version, 0, 0);
+    if (version < 0 || version > 1) {
+      throw badVersion("decode", "ConsumerGroupDescribeRequest", version, 0, 1);
     }
     const o = decRequest(r, version);
     r.complete(`ConsumerGroupDescribeRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 0) {
+    if (version < 0 || version > 1) {
       throw badVersion(
         "encode",
         "ConsumerGroupDescribeResponse",
         version,
         0,
-        0,
+        1,
       );
     }
     try {
@@ -142,13 +144,13 @@ export const ConsumerGroupDescribe: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 0) {
+    if (version < 0 || version > 1) {
       throw badVersion(
         "decode",
         "ConsumerGroupDescribeResponse",
         version,
         0,
-        0,
+        1,
       );
     }
     const o = decResponse(r, version);
@@ -317,6 +319,9 @@ function encResMember(
     false,
     "targetAssignment",
   );
+  if (version >= 1) {
+    w.int8(d.memberType ?? -1);
+  }
   w.uvarint(0);
 }
 
@@ -335,6 +340,7 @@ function decResMember(
     subscribedTopicRegex: r.compactString(),
     assignment: decResAssignment(r, version),
     targetAssignment: decResAssignment(r, version),
+    memberType: version >= 1 ? r.int8() : -1,
   };
   skipTagged(r);
   return o;

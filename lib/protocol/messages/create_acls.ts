@@ -15,7 +15,7 @@ import {
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
-/** CreateAcls request body (API key 30), versions 0-3, flexible 2+. */
+/** CreateAcls request body (API key 30), versions 1-3, flexible 2+. */
 export interface CreateAclsRequest {
   /** The ACLs that we want to create. (v0+) */
   creations: CreateAclsRequestAclCreation[];
@@ -39,7 +39,7 @@ export interface CreateAclsRequestAclCreation {
   permissionType: number;
 }
 
-/** CreateAcls response body (API key 30), versions 0-3, flexible 2+. */
+/** CreateAcls response body (API key 30), versions 1-3, flexible 2+. */
 export interface CreateAclsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v0+) */
   throttleTimeMs: number;
@@ -59,12 +59,12 @@ export interface CreateAclsResponseAclCreationResult {
 export const CreateAcls: Api<CreateAclsRequest, CreateAclsResponse> = {
   key: 30,
   name: "CreateAcls",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleMin: 2,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 3) {
-      throw badVersion("encode", "CreateAclsRequest", version, 0, 3);
+    if (version < 1 || version > 3) {
+      throw badVersion("encode", "CreateAclsRequest", version, 1, 3);
     }
     try {
       encRequest(w, version, data);
@@ -73,16 +73,16 @@ export const CreateAcls: Api<CreateAclsRequest, CreateAclsResponse> = {
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 3) {
-      throw badVersion("decode", "CreateAclsRequest", version, 0, 3);
+    if (version < 1 || version > 3) {
+      throw badVersion("decode", "CreateAclsRequest", version, 1, 3);
     }
     const o = decRequest(r, version);
     r.complete(`CreateAclsRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 3) {
-      throw badVersion("encode", "CreateAclsResponse", version, 0, 3);
+    if (version < 1 || version > 3) {
+      throw badVersion("encode", "CreateAclsResponse", version, 1, 3);
     }
     try {
       encResponse(w, version, data);
@@ -91,8 +91,8 @@ export const CreateAcls: Api<CreateAclsRequest, CreateAclsResponse> = {
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 3) {
-      throw badVersion("decode", "CreateAclsResponse", version, 0, 3);
+    if (version < 1 || version > 3) {
+      throw badVersion("decode", "CreateAclsResponse", version, 1, 3);
     }
     const o = decResponse(r, version);
     r.complete(`CreateAclsResponse v${version}`);
@@ -143,9 +143,7 @@ function encReqAclCreation(
   const flex = version >= 2;
   w.int8(d.resourceType ?? 0);
   writeString(w, req(d.resourceName, "", "resourceName"), flex);
-  if (version >= 1) {
-    w.int8(d.resourcePatternType ?? 3);
-  }
+  w.int8(d.resourcePatternType ?? 3);
   writeString(w, req(d.principal, "", "principal"), flex);
   writeString(w, req(d.host, "", "host"), flex);
   w.int8(d.operation ?? 0);
@@ -163,7 +161,7 @@ function decReqAclCreation(
   const o: CreateAclsRequestAclCreation = {
     resourceType: r.int8(),
     resourceName: readString(r, flex) ?? "",
-    resourcePatternType: version >= 1 ? r.int8() : 3,
+    resourcePatternType: r.int8(),
     principal: readString(r, flex) ?? "",
     host: readString(r, flex) ?? "",
     operation: r.int8(),

@@ -18,7 +18,7 @@ import {
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
-/** CreateDelegationToken request body (API key 38), versions 0-3, flexible 2+. */
+/** CreateDelegationToken request body (API key 38), versions 1-3, flexible 2+. */
 export interface CreateDelegationTokenRequest {
   /** The principal type of the owner of the token. If it's null it defaults to the token request principal. (v3+) */
   ownerPrincipalType: string | null;
@@ -38,7 +38,7 @@ export interface CreateDelegationTokenRequestCreatableRenewers {
   principalName: string;
 }
 
-/** CreateDelegationToken response body (API key 38), versions 0-3, flexible 2+. */
+/** CreateDelegationToken response body (API key 38), versions 1-3, flexible 2+. */
 export interface CreateDelegationTokenResponse {
   /** The top-level error, or zero if there was no error. (v0+) */
   errorCode: number;
@@ -71,12 +71,12 @@ export const CreateDelegationToken: Api<
 > = {
   key: 38,
   name: "CreateDelegationToken",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleMin: 2,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 3) {
-      throw badVersion("encode", "CreateDelegationTokenRequest", version, 0, 3);
+    if (version < 1 || version > 3) {
+      throw badVersion("encode", "CreateDelegationTokenRequest", version, 1, 3);
     }
     try {
       encRequest(w, version, data);
@@ -85,20 +85,20 @@ export const CreateDelegationToken: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 3) {
-      throw badVersion("decode", "CreateDelegationTokenRequest", version, 0, 3);
+    if (version < 1 || version > 3) {
+      throw badVersion("decode", "CreateDelegationTokenRequest", version, 1, 3);
     }
     const o = decRequest(r, version);
     r.complete(`CreateDelegationTokenRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 3) {
+    if (version < 1 || version > 3) {
       throw badVersion(
         "encode",
         "CreateDelegationTokenResponse",
         version,
-        0,
+        1,
         3,
       );
     }
@@ -109,12 +109,12 @@ export const CreateDelegationToken: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 3) {
+    if (version < 1 || version > 3) {
       throw badVersion(
         "decode",
         "CreateDelegationTokenResponse",
         version,
-        0,
+        1,
         3,
       );
     }

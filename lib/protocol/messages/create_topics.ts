@@ -19,7 +19,7 @@ import {
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 import { ZERO_UUID } from "../bytes.ts";
 
-/** CreateTopics request body (API key 19), versions 0-7, flexible 5+. */
+/** CreateTopics request body (API key 19), versions 2-7, flexible 5+. */
 export interface CreateTopicsRequest {
   /** The topics to create. (v0+) */
   topics: CreateTopicsRequestCreatableTopic[];
@@ -59,7 +59,7 @@ export interface CreateTopicsRequestCreatableTopicConfig {
   value: string | null;
 }
 
-/** CreateTopics response body (API key 19), versions 0-7, flexible 5+. */
+/** CreateTopics response body (API key 19), versions 2-7, flexible 5+. */
 export interface CreateTopicsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v2+) */
   throttleTimeMs: number;
@@ -71,7 +71,7 @@ export interface CreateTopicsResponse {
 export interface CreateTopicsResponseCreatableTopicResult {
   /** The topic name. (v0+) */
   name: string;
-  /** The unique topic ID (v7+) */
+  /** The unique topic ID. (v7+) */
   topicId: string;
   /** The error code, or 0 if there was no error. (v0+) */
   errorCode: number;
@@ -105,12 +105,12 @@ export interface CreateTopicsResponseCreatableTopicConfigs {
 export const CreateTopics: Api<CreateTopicsRequest, CreateTopicsResponse> = {
   key: 19,
   name: "CreateTopics",
-  minVersion: 0,
+  minVersion: 2,
   maxVersion: 7,
   flexibleMin: 5,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 7) {
-      throw badVersion("encode", "CreateTopicsRequest", version, 0, 7);
+    if (version < 2 || version > 7) {
+      throw badVersion("encode", "CreateTopicsRequest", version, 2, 7);
     }
     try {
       encRequest(w, version, data);
@@ -119,16 +119,16 @@ export const CreateTopics: Api<CreateTopicsRequest, CreateTopicsResponse> = {
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 7) {
-      throw badVersion("decode", "CreateTopicsRequest", version, 0, 7);
+    if (version < 2 || version > 7) {
+      throw badVersion("decode", "CreateTopicsRequest", version, 2, 7);
     }
     const o = decRequest(r, version);
     r.complete(`CreateTopicsRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 7) {
-      throw badVersion("encode", "CreateTopicsResponse", version, 0, 7);
+    if (version < 2 || version > 7) {
+      throw badVersion("encode", "CreateTopicsResponse", version, 2, 7);
     }
     try {
       encResponse(w, version, data);
@@ -137,8 +137,8 @@ export const CreateTopics: Api<CreateTopicsRequest, CreateTopicsResponse> = {
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 7) {
-      throw badVersion("decode", "CreateTopicsResponse", version, 0, 7);
+    if (version < 2 || version > 7) {
+      throw badVersion("decode", "CreateTopicsResponse", version, 2, 7);
     }
     const o = decResponse(r, version);
     r.complete(`CreateTopicsResponse v${version}`);
@@ -166,9 +166,7 @@ function encRequest(
     "topics",
   );
   w.int32(d.timeoutMs ?? 60000);
-  if (version >= 1) {
-    w.bool(d.validateOnly ?? false);
-  }
+  w.bool(d.validateOnly ?? false);
   if (flex) {
     w.uvarint(0);
   }
@@ -179,7 +177,7 @@ function decRequest(r: ByteReader, version: number): CreateTopicsRequest {
   const o: CreateTopicsRequest = {
     topics: decReqCreatableTopicArray(r, version),
     timeoutMs: r.int32(),
-    validateOnly: version >= 1 ? r.bool() : false,
+    validateOnly: r.bool(),
   };
   if (flex) {
     skipTagged(r);
@@ -403,9 +401,7 @@ function encResponse(
   d: Encodable<CreateTopicsResponse>,
 ): void {
   const flex = version >= 5;
-  if (version >= 2) {
-    w.int32(d.throttleTimeMs ?? 0);
-  }
+  w.int32(d.throttleTimeMs ?? 0);
   encResCreatableTopicResultArray(
     w,
     version,
@@ -421,7 +417,7 @@ function encResponse(
 function decResponse(r: ByteReader, version: number): CreateTopicsResponse {
   const flex = version >= 5;
   const o: CreateTopicsResponse = {
-    throttleTimeMs: version >= 2 ? r.int32() : 0,
+    throttleTimeMs: r.int32(),
     topics: decResCreatableTopicResultArray(r, version),
   };
   if (flex) {
@@ -441,9 +437,7 @@ function encResCreatableTopicResult(
     w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
   }
   w.int16(d.errorCode ?? 0);
-  if (version >= 1) {
-    writeString(w, opt(d.errorMessage, ""), flex);
-  }
+  writeString(w, opt(d.errorMessage, ""), flex);
   if (version >= 5) {
     w.int32(d.numPartitions ?? -1);
   }
@@ -479,7 +473,7 @@ function decResCreatableTopicResult(
     name: readString(r, flex) ?? "",
     topicId: version >= 7 ? r.uuid() : ZERO_UUID,
     errorCode: r.int16(),
-    errorMessage: version >= 1 ? readString(r, flex) : "",
+    errorMessage: readString(r, flex),
     topicConfigErrorCode: 0,
     numPartitions: version >= 5 ? r.int32() : -1,
     replicationFactor: version >= 5 ? r.int16() : -1,

@@ -15,7 +15,7 @@ import {
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
-/** DeleteAcls request body (API key 31), versions 0-3, flexible 2+. */
+/** DeleteAcls request body (API key 31), versions 1-3, flexible 2+. */
 export interface DeleteAclsRequest {
   /** The filters to use when deleting ACLs. (v0+) */
   filters: DeleteAclsRequestDeleteAclsFilter[];
@@ -25,7 +25,7 @@ export interface DeleteAclsRequest {
 export interface DeleteAclsRequestDeleteAclsFilter {
   /** The resource type. (v0+) */
   resourceTypeFilter: number;
-  /** The resource name. (v0+) */
+  /** The resource name, or null to match any resource name. (v0+) */
   resourceNameFilter: string | null;
   /** The pattern type. (v1+) */
   patternTypeFilter: number;
@@ -39,7 +39,7 @@ export interface DeleteAclsRequestDeleteAclsFilter {
   permissionType: number;
 }
 
-/** DeleteAcls response body (API key 31), versions 0-3, flexible 2+. */
+/** DeleteAcls response body (API key 31), versions 1-3, flexible 2+. */
 export interface DeleteAclsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v0+) */
   throttleTimeMs: number;
@@ -83,12 +83,12 @@ export interface DeleteAclsResponseDeleteAclsMatchingAcl {
 export const DeleteAcls: Api<DeleteAclsRequest, DeleteAclsResponse> = {
   key: 31,
   name: "DeleteAcls",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleMin: 2,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 3) {
-      throw badVersion("encode", "DeleteAclsRequest", version, 0, 3);
+    if (version < 1 || version > 3) {
+      throw badVersion("encode", "DeleteAclsRequest", version, 1, 3);
     }
     try {
       encRequest(w, version, data);
@@ -97,16 +97,16 @@ export const DeleteAcls: Api<DeleteAclsRequest, DeleteAclsResponse> = {
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 3) {
-      throw badVersion("decode", "DeleteAclsRequest", version, 0, 3);
+    if (version < 1 || version > 3) {
+      throw badVersion("decode", "DeleteAclsRequest", version, 1, 3);
     }
     const o = decRequest(r, version);
     r.complete(`DeleteAclsRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 3) {
-      throw badVersion("encode", "DeleteAclsResponse", version, 0, 3);
+    if (version < 1 || version > 3) {
+      throw badVersion("encode", "DeleteAclsResponse", version, 1, 3);
     }
     try {
       encResponse(w, version, data);
@@ -115,8 +115,8 @@ export const DeleteAcls: Api<DeleteAclsRequest, DeleteAclsResponse> = {
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 3) {
-      throw badVersion("decode", "DeleteAclsResponse", version, 0, 3);
+    if (version < 1 || version > 3) {
+      throw badVersion("decode", "DeleteAclsResponse", version, 1, 3);
     }
     const o = decResponse(r, version);
     r.complete(`DeleteAclsResponse v${version}`);
@@ -167,9 +167,7 @@ function encReqDeleteAclsFilter(
   const flex = version >= 2;
   w.int8(d.resourceTypeFilter ?? 0);
   writeString(w, opt(d.resourceNameFilter, ""), flex);
-  if (version >= 1) {
-    w.int8(d.patternTypeFilter ?? 3);
-  }
+  w.int8(d.patternTypeFilter ?? 3);
   writeString(w, opt(d.principalFilter, ""), flex);
   writeString(w, opt(d.hostFilter, ""), flex);
   w.int8(d.operation ?? 0);
@@ -187,7 +185,7 @@ function decReqDeleteAclsFilter(
   const o: DeleteAclsRequestDeleteAclsFilter = {
     resourceTypeFilter: r.int8(),
     resourceNameFilter: readString(r, flex),
-    patternTypeFilter: version >= 1 ? r.int8() : 3,
+    patternTypeFilter: r.int8(),
     principalFilter: readString(r, flex),
     hostFilter: readString(r, flex),
     operation: r.int8(),
@@ -348,9 +346,7 @@ function encResDeleteAclsMatchingAcl(
   writeString(w, opt(d.errorMessage, ""), flex);
   w.int8(d.resourceType ?? 0);
   writeString(w, req(d.resourceName, "", "resourceName"), flex);
-  if (version >= 1) {
-    w.int8(d.patternType ?? 3);
-  }
+  w.int8(d.patternType ?? 3);
   writeString(w, req(d.principal, "", "principal"), flex);
   writeString(w, req(d.host, "", "host"), flex);
   w.int8(d.operation ?? 0);
@@ -370,7 +366,7 @@ function decResDeleteAclsMatchingAcl(
     errorMessage: readString(r, flex),
     resourceType: r.int8(),
     resourceName: readString(r, flex) ?? "",
-    patternType: version >= 1 ? r.int8() : 3,
+    patternType: r.int8(),
     principal: readString(r, flex) ?? "",
     host: readString(r, flex) ?? "",
     operation: r.int8(),

@@ -17,26 +17,28 @@ import {
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
-/** DeleteGroups request body (API key 42), versions 0-2, flexible 2+. */
+/** DeleteGroups request body (API key 42), versions 0-3, flexible 2+. */
 export interface DeleteGroupsRequest {
   /** The group names to delete. (v0+) */
   groupsNames: string[];
 }
 
-/** DeleteGroups response body (API key 42), versions 0-2, flexible 2+. */
+/** DeleteGroups response body (API key 42), versions 0-3, flexible 2+. */
 export interface DeleteGroupsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v0+) */
   throttleTimeMs: number;
-  /** The deletion results (v0+) */
+  /** The deletion results. (v0+) */
   results: DeleteGroupsResponseDeletableGroupResult[];
 }
 
 /** DeletableGroupResult in DeleteGroupsResponse. */
 export interface DeleteGroupsResponseDeletableGroupResult {
-  /** The group id (v0+) */
+  /** The group id. (v0+) */
   groupId: string;
   /** The deletion error, or 0 if the deletion succeeded. (v0+) */
   errorCode: number;
+  /** The error message, or null if there was no error. (v3+) */
+  errorMessage: string | null;
 }
 
 /** DeleteGroups (API key 42). */
@@ -44,11 +46,11 @@ export const DeleteGroups: Api<DeleteGroupsRequest, DeleteGroupsResponse> = {
   key: 42,
   name: "DeleteGroups",
   minVersion: 0,
-  maxVersion: 2,
+  maxVersion: 3,
   flexibleMin: 2,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 2) {
-      throw badVersion("encode", "DeleteGroupsRequest", version, 0, 2);
+    if (version < 0 || version > 3) {
+      throw badVersion("encode", "DeleteGroupsRequest", version, 0, 3);
     }
     try {
       encRequest(w, version, data);
@@ -57,16 +59,16 @@ export const DeleteGroups: Api<DeleteGroupsRequest, DeleteGroupsResponse> = {
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 2) {
-      throw badVersion("decode", "DeleteGroupsRequest", version, 0, 2);
+    if (version < 0 || version > 3) {
+      throw badVersion("decode", "DeleteGroupsRequest", version, 0, 3);
     }
     const o = decRequest(r, version);
     r.complete(`DeleteGroupsRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 2) {
-      throw badVersion("encode", "DeleteGroupsResponse", version, 0, 2);
+    if (version < 0 || version > 3) {
+      throw badVersion("encode", "DeleteGroupsResponse", version, 0, 3);
     }
     try {
       encResponse(w, version, data);
@@ -75,8 +77,8 @@ export const DeleteGroups: Api<DeleteGroupsRequest, DeleteGroupsResponse> = {
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 2) {
-      throw badVersion("decode", "DeleteGroupsResponse", version, 0, 2);
+    if (version < 0 || version > 3) {
+      throw badVersion("decode", "DeleteGroupsResponse", version, 0, 3);
     }
     const o = decResponse(r, version);
     r.complete(`DeleteGroupsResponse v${version}`);
@@ -157,6 +159,9 @@ function encResDeletableGroupResult(
   const flex = version >= 2;
   writeString(w, req(d.groupId, "", "groupId"), flex);
   w.int16(d.errorCode ?? 0);
+  if (version >= 3) {
+    w.compactString(d.errorMessage ?? null);
+  }
   if (flex) {
     w.uvarint(0);
   }
@@ -170,6 +175,7 @@ function decResDeletableGroupResult(
   const o: DeleteGroupsResponseDeletableGroupResult = {
     groupId: readString(r, flex) ?? "",
     errorCode: r.int16(),
+    errorMessage: version >= 3 ? r.compactString() : null,
   };
   if (flex) {
     skipTagged(r);

@@ -38,13 +38,13 @@ export interface DeleteShareGroupStateRequestPartitionData {
 
 /** DeleteShareGroupState response body (API key 86), versions 0, flexible 0+. */
 export interface DeleteShareGroupStateResponse {
-  /** The delete results (v0+) */
+  /** The delete results. (v0+) */
   results: DeleteShareGroupStateResponseDeleteStateResult[];
 }
 
 /** DeleteStateResult in DeleteShareGroupStateResponse. */
 export interface DeleteShareGroupStateResponseDeleteStateResult {
-  /** The topic identifier (v0+) */
+  /** The topic identifier. (v0+) */
   topicId: string;
   /** The results for the partitions. (v0+) */
   partitions: DeleteShareGroupStateResponsePartitionResult[];

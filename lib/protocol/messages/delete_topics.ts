@@ -19,11 +19,11 @@ import {
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 import { ZERO_UUID } from "../bytes.ts";
 
-/** DeleteTopics request body (API key 20), versions 0-6, flexible 4+. */
+/** DeleteTopics request body (API key 20), versions 1-6, flexible 4+. */
 export interface DeleteTopicsRequest {
-  /** The name or topic ID of the topic (v6+) */
+  /** The name or topic ID of the topic. (v6+) */
   topics: DeleteTopicsRequestDeleteTopicState[];
-  /** The names of the topics to delete (v0-5) */
+  /** The names of the topics to delete. (v0-5) */
   topicNames: string[];
   /** The length of time in milliseconds to wait for the deletions to complete. (v0+) */
   timeoutMs: number;
@@ -31,13 +31,13 @@ export interface DeleteTopicsRequest {
 
 /** DeleteTopicState in DeleteTopicsRequest. */
 export interface DeleteTopicsRequestDeleteTopicState {
-  /** The topic name (v6+) */
+  /** The topic name. (v6+) */
   name: string | null;
-  /** The unique topic ID (v6+) */
+  /** The unique topic ID. (v6+) */
   topicId: string;
 }
 
-/** DeleteTopics response body (API key 20), versions 0-6, flexible 4+. */
+/** DeleteTopics response body (API key 20), versions 1-6, flexible 4+. */
 export interface DeleteTopicsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v1+) */
   throttleTimeMs: number;
@@ -47,9 +47,9 @@ export interface DeleteTopicsResponse {
 
 /** DeletableTopicResult in DeleteTopicsResponse. */
 export interface DeleteTopicsResponseDeletableTopicResult {
-  /** The topic name (v0+) */
+  /** The topic name. (v0+) */
   name: string | null;
-  /** the unique topic ID (v6+) */
+  /** The unique topic ID. (v6+) */
   topicId: string;
   /** The deletion error, or 0 if the deletion succeeded. (v0+) */
   errorCode: number;
@@ -61,12 +61,12 @@ export interface DeleteTopicsResponseDeletableTopicResult {
 export const DeleteTopics: Api<DeleteTopicsRequest, DeleteTopicsResponse> = {
   key: 20,
   name: "DeleteTopics",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 6,
   flexibleMin: 4,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 6) {
-      throw badVersion("encode", "DeleteTopicsRequest", version, 0, 6);
+    if (version < 1 || version > 6) {
+      throw badVersion("encode", "DeleteTopicsRequest", version, 1, 6);
     }
     try {
       encRequest(w, version, data);
@@ -75,16 +75,16 @@ export const DeleteTopics: Api<DeleteTopicsRequest, DeleteTopicsResponse> = {
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 6) {
-      throw badVersion("decode", "DeleteTopicsRequest", version, 0, 6);
+    if (version < 1 || version > 6) {
+      throw badVersion("decode", "DeleteTopicsRequest", version, 1, 6);
     }
     const o = decRequest(r, version);
     r.complete(`DeleteTopicsRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 6) {
-      throw badVersion("encode", "DeleteTopicsResponse", version, 0, 6);
+    if (version < 1 || version > 6) {
+      throw badVersion("encode", "DeleteTopicsResponse", version, 1, 6);
     }
     try {
       encResponse(w, version, data);
@@ -93,8 +93,8 @@ export const DeleteTopics: Api<DeleteTopicsRequest, DeleteTopicsResponse> = {
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 6) {
-      throw badVersion("decode", "DeleteTopicsResponse", version, 0, 6);
+    if (version < 1 || version > 6) {
+      throw badVersion("decode", "DeleteTopicsResponse", version, 1, 6);
     }
     const o = decResponse(r, version);
     r.complete(`DeleteTopicsResponse v${version}`);
@@ -214,9 +214,7 @@ function encResponse(
   d: Encodable<DeleteTopicsResponse>,
 ): void {
   const flex = version >= 4;
-  if (version >= 1) {
-    w.int32(d.throttleTimeMs ?? 0);
-  }
+  w.int32(d.throttleTimeMs ?? 0);
   encResDeletableTopicResultArray(
     w,
     version,
@@ -232,7 +230,7 @@ function encResponse(
 function decResponse(r: ByteReader, version: number): DeleteTopicsResponse {
   const flex = version >= 4;
   const o: DeleteTopicsResponse = {
-    throttleTimeMs: version >= 1 ? r.int32() : 0,
+    throttleTimeMs: r.int32(),
     responses: decResDeletableTopicResultArray(r, version),
   };
   if (flex) {

@@ -15,7 +15,7 @@ import {
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
-/** DescribeAcls request body (API key 29), versions 0-3, flexible 2+. */
+/** DescribeAcls request body (API key 29), versions 1-3, flexible 2+. */
 export interface DescribeAclsRequest {
   /** The resource type. (v0+) */
   resourceTypeFilter: number;
@@ -33,7 +33,7 @@ export interface DescribeAclsRequest {
   permissionType: number;
 }
 
-/** DescribeAcls response body (API key 29), versions 0-3, flexible 2+. */
+/** DescribeAcls response body (API key 29), versions 1-3, flexible 2+. */
 export interface DescribeAclsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v0+) */
   throttleTimeMs: number;
@@ -73,12 +73,12 @@ export interface DescribeAclsResponseAclDescription {
 export const DescribeAcls: Api<DescribeAclsRequest, DescribeAclsResponse> = {
   key: 29,
   name: "DescribeAcls",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleMin: 2,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 3) {
-      throw badVersion("encode", "DescribeAclsRequest", version, 0, 3);
+    if (version < 1 || version > 3) {
+      throw badVersion("encode", "DescribeAclsRequest", version, 1, 3);
     }
     try {
       encRequest(w, version, data);
@@ -87,16 +87,16 @@ export const DescribeAcls: Api<DescribeAclsRequest, DescribeAclsResponse> = {
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 3) {
-      throw badVersion("decode", "DescribeAclsRequest", version, 0, 3);
+    if (version < 1 || version > 3) {
+      throw badVersion("decode", "DescribeAclsRequest", version, 1, 3);
     }
     const o = decRequest(r, version);
     r.complete(`DescribeAclsRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 3) {
-      throw badVersion("encode", "DescribeAclsResponse", version, 0, 3);
+    if (version < 1 || version > 3) {
+      throw badVersion("encode", "DescribeAclsResponse", version, 1, 3);
     }
     try {
       encResponse(w, version, data);
@@ -105,8 +105,8 @@ export const DescribeAcls: Api<DescribeAclsRequest, DescribeAclsResponse> = {
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 3) {
-      throw badVersion("decode", "DescribeAclsResponse", version, 0, 3);
+    if (version < 1 || version > 3) {
+      throw badVersion("decode", "DescribeAclsResponse", version, 1, 3);
     }
     const o = decResponse(r, version);
     r.complete(`DescribeAclsResponse v${version}`);
@@ -128,9 +128,7 @@ function encRequest(
   const flex = version >= 2;
   w.int8(d.resourceTypeFilter ?? 0);
   writeString(w, opt(d.resourceNameFilter, ""), flex);
-  if (version >= 1) {
-    w.int8(d.patternTypeFilter ?? 3);
-  }
+  w.int8(d.patternTypeFilter ?? 3);
   writeString(w, opt(d.principalFilter, ""), flex);
   writeString(w, opt(d.hostFilter, ""), flex);
   w.int8(d.operation ?? 0);
@@ -145,7 +143,7 @@ function decRequest(r: ByteReader, version: number): DescribeAclsRequest {
   const o: DescribeAclsRequest = {
     resourceTypeFilter: r.int8(),
     resourceNameFilter: readString(r, flex),
-    patternTypeFilter: version >= 1 ? r.int8() : 3,
+    patternTypeFilter: r.int8(),
     principalFilter: readString(r, flex),
     hostFilter: readString(r, flex),
     operation: r.int8(),
@@ -200,9 +198,7 @@ function encResDescribeAclsResource(
   const flex = version >= 2;
   w.int8(d.resourceType ?? 0);
   writeString(w, req(d.resourceName, "", "resourceName"), flex);
-  if (version >= 1) {
-    w.int8(d.patternType ?? 3);
-  }
+  w.int8(d.patternType ?? 3);
   encResAclDescriptionArray(
     w,
     version,
@@ -223,7 +219,7 @@ function decResDescribeAclsResource(
   const o: DescribeAclsResponseDescribeAclsResource = {
     resourceType: r.int8(),
     resourceName: readString(r, flex) ?? "",
-    patternType: version >= 1 ? r.int8() : 3,
+    patternType: r.int8(),
     acls: decResAclDescriptionArray(r, version),
   };
   if (flex) {

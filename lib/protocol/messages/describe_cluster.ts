@@ -13,19 +13,21 @@ import {
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
-/** DescribeCluster request body (API key 60), versions 0-1, flexible 0+. */
+/** DescribeCluster request body (API key 60), versions 0-2, flexible 0+. */
 export interface DescribeClusterRequest {
   /** Whether to include cluster authorized operations. (v0+) */
   includeClusterAuthorizedOperations: boolean;
   /** The endpoint type to describe. 1=brokers, 2=controllers. (v1+) */
   endpointType: number;
+  /** Whether to include fenced brokers when listing brokers. (v2+) */
+  includeFencedBrokers: boolean;
 }
 
-/** DescribeCluster response body (API key 60), versions 0-1, flexible 0+. */
+/** DescribeCluster response body (API key 60), versions 0-2, flexible 0+. */
 export interface DescribeClusterResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v0+) */
   throttleTimeMs: number;
-  /** The top-level error code, or 0 if there was no error (v0+) */
+  /** The top-level error code, or 0 if there was no error. (v0+) */
   errorCode: number;
   /** The top-level error message, or null if there was no error. (v0+) */
   errorMessage: string | null;
@@ -33,7 +35,7 @@ export interface DescribeClusterResponse {
   endpointType: number;
   /** The cluster ID that responding broker belongs to. (v0+) */
   clusterId: string;
-  /** The ID of the controller broker. (v0+) */
+  /** The ID of the controller. When handled by a controller, returns the current voter leader ID. When handled by a broker, returns a random alive broker ID as a fallback. (v0+) */
   controllerId: number;
   /** Each broker in the response. (v0+) */
   brokers: DescribeClusterResponseDescribeClusterBroker[];
@@ -51,6 +53,8 @@ export interface DescribeClusterResponseDescribeClusterBroker {
   port: number;
   /** The rack of the broker, or null if it has not been assigned to a rack. (v0+) */
   rack: string | null;
+  /** Whether the broker is fenced (v2+) */
+  isFenced: boolean;
 }
 
 /** DescribeCluster (API key 60). */
@@ -61,11 +65,11 @@ export const DescribeCluster: Api<
   key: 60,
   name: "DescribeCluster",
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   flexibleMin: 0,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 1) {
-      throw badVersion("encode", "DescribeClusterRequest", version, 0, 1);
+    if (version < 0 || version > 2) {
+      throw badVersion("encode", "DescribeClusterRequest", version, 0, 2);
     }
     try {
       encRequest(w, version, data);
@@ -74,16 +78,16 @@ export const DescribeCluster: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 1) {
-      throw badVersion("decode", "DescribeClusterRequest", version, 0, 1);
+    if (version < 0 || version > 2) {
+      throw badVersion("decode", "DescribeClusterRequest", version, 0, 2);
     }
     const o = decRequest(r, version);
     r.complete(`DescribeClusterRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 1) {
-      throw badVersion("encode", "DescribeClusterResponse", version, 0, 1);
+    if (version < 0 || version > 2) {
+      throw badVersion("encode", "DescribeClusterResponse", version, 0, 2);
     }
     try {
       encResponse(w, version, data);
@@ -92,8 +96,8 @@ export const DescribeCluster: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 1) {
-      throw badVersion("decode", "DescribeClusterResponse", version, 0, 1);
+    if (version < 0 || version > 2) {
+      throw badVersion("decode", "DescribeClusterResponse", version, 0, 2);
     }
     const o = decResponse(r, version);
     r.complete(`DescribeClusterResponse v${version}`);
@@ -116,6 +120,9 @@ function encRequest(
   if (version >= 1) {
     w.int8(d.endpointType ?? 1);
   }
+  if (version >= 2) {
+    w.bool(d.includeFencedBrokers ?? false);
+  }
   w.uvarint(0);
 }
 
@@ -123,6 +130,7 @@ function decRequest(r: ByteReader, version: number): DescribeClusterRequest {
   const o: DescribeClusterRequest = {
     includeClusterAuthorizedOperations: r.bool(),
     endpointType: version >= 1 ? r.int8() : 1,
+    includeFencedBrokers: version >= 2 ? r.bool() : false,
   };
   skipTagged(r);
   return o;
@@ -169,25 +177,29 @@ function decResponse(r: ByteReader, version: number): DescribeClusterResponse {
 
 function encResDescribeClusterBroker(
   w: ByteWriter,
-  _version: number,
+  version: number,
   d: Encodable<DescribeClusterResponseDescribeClusterBroker>,
 ): void {
   w.int32(d.brokerId ?? 0);
   w.compactString(req(d.host, "", "host"));
   w.int32(d.port ?? 0);
   w.compactString(d.rack ?? null);
+  if (version >= 2) {
+    w.bool(d.isFenced ?? false);
+  }
   w.uvarint(0);
 }
 
 function decResDescribeClusterBroker(
   r: ByteReader,
-  _version: number,
+  version: number,
 ): DescribeClusterResponseDescribeClusterBroker {
   const o: DescribeClusterResponseDescribeClusterBroker = {
     brokerId: r.int32(),
     host: r.compactString() ?? "",
     port: r.int32(),
     rack: r.compactString(),
+    isFenced: version >= 2 ? r.bool() : false,
   };
   skipTagged(r);
   return o;

@@ -17,7 +17,7 @@ import {
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
-/** DescribeConfigs request body (API key 32), versions 0-4, flexible 4+. */
+/** DescribeConfigs request body (API key 32), versions 1-4, flexible 4+. */
 export interface DescribeConfigsRequest {
   /** The resources whose configurations we want to describe. (v0+) */
   resources: DescribeConfigsRequestDescribeConfigsResource[];
@@ -37,7 +37,7 @@ export interface DescribeConfigsRequestDescribeConfigsResource {
   configurationKeys: string[] | null;
 }
 
-/** DescribeConfigs response body (API key 32), versions 0-4, flexible 4+. */
+/** DescribeConfigs response body (API key 32), versions 1-4, flexible 4+. */
 export interface DescribeConfigsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v0+) */
   throttleTimeMs: number;
@@ -67,15 +67,13 @@ export interface DescribeConfigsResponseDescribeConfigsResourceResult {
   value: string | null;
   /** True if the configuration is read-only. (v0+) */
   readOnly: boolean;
-  /** True if the configuration is not set. (v0) */
-  isDefault: boolean;
   /** The configuration source. (v1+) */
   configSource: number;
   /** True if this configuration is sensitive. (v0+) */
   isSensitive: boolean;
   /** The synonyms for this configuration key. (v1+) */
   synonyms: DescribeConfigsResponseDescribeConfigsSynonym[];
-  /** The configuration data type. Type can be one of the following values - BOOLEAN, STRING, INT, SHORT, LONG, DOUBLE, LIST, CLASS, PASSWORD (v3+) */
+  /** The configuration data type. Type can be one of the following values - BOOLEAN, STRING, INT, SHORT, LONG, DOUBLE, LIST, CLASS, PASSWORD. (v3+) */
   configType: number;
   /** The configuration documentation. (v3+) */
   documentation: string | null;
@@ -98,12 +96,12 @@ export const DescribeConfigs: Api<
 > = {
   key: 32,
   name: "DescribeConfigs",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 4,
   flexibleMin: 4,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 4) {
-      throw badVersion("encode", "DescribeConfigsRequest", version, 0, 4);
+    if (version < 1 || version > 4) {
+      throw badVersion("encode", "DescribeConfigsRequest", version, 1, 4);
     }
     try {
       encRequest(w, version, data);
@@ -112,16 +110,16 @@ export const DescribeConfigs: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 4) {
-      throw badVersion("decode", "DescribeConfigsRequest", version, 0, 4);
+    if (version < 1 || version > 4) {
+      throw badVersion("decode", "DescribeConfigsRequest", version, 1, 4);
     }
     const o = decRequest(r, version);
     r.complete(`DescribeConfigsRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 4) {
-      throw badVersion("encode", "DescribeConfigsResponse", version, 0, 4);
+    if (version < 1 || version > 4) {
+      throw badVersion("encode", "DescribeConfigsResponse", version, 1, 4);
     }
     try {
       encResponse(w, version, data);
@@ -130,8 +128,8 @@ export const DescribeConfigs: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 4) {
-      throw badVersion("decode", "DescribeConfigsResponse", version, 0, 4);
+    if (version < 1 || version > 4) {
+      throw badVersion("decode", "DescribeConfigsResponse", version, 1, 4);
     }
     const o = decResponse(r, version);
     r.complete(`DescribeConfigsResponse v${version}`);
@@ -158,9 +156,7 @@ function encRequest(
     false,
     "resources",
   );
-  if (version >= 1) {
-    w.bool(d.includeSynonyms ?? false);
-  }
+  w.bool(d.includeSynonyms ?? false);
   if (version >= 3) {
     w.bool(d.includeDocumentation ?? false);
   }
@@ -173,7 +169,7 @@ function decRequest(r: ByteReader, version: number): DescribeConfigsRequest {
   const flex = version >= 4;
   const o: DescribeConfigsRequest = {
     resources: decReqDescribeConfigsResourceArray(r, version),
-    includeSynonyms: version >= 1 ? r.bool() : false,
+    includeSynonyms: r.bool(),
     includeDocumentation: version >= 3 ? r.bool() : false,
   };
   if (flex) {
@@ -372,22 +368,15 @@ function encResDescribeConfigsResourceResult(
   writeString(w, req(d.name, "", "name"), flex);
   writeString(w, opt(d.value, ""), flex);
   w.bool(d.readOnly ?? false);
-  if (version <= 0) {
-    w.bool(d.isDefault ?? false);
-  }
-  if (version >= 1) {
-    w.int8(d.configSource ?? -1);
-  }
+  w.int8(d.configSource ?? -1);
   w.bool(d.isSensitive ?? false);
-  if (version >= 1) {
-    encResDescribeConfigsSynonymArray(
-      w,
-      version,
-      opt(d.synonyms, EMPTY_ARRAY),
-      false,
-      "synonyms",
-    );
-  }
+  encResDescribeConfigsSynonymArray(
+    w,
+    version,
+    opt(d.synonyms, EMPTY_ARRAY),
+    false,
+    "synonyms",
+  );
   if (version >= 3) {
     w.int8(d.configType ?? 0);
   }
@@ -408,10 +397,9 @@ function decResDescribeConfigsResourceResult(
     name: readString(r, flex) ?? "",
     value: readString(r, flex),
     readOnly: r.bool(),
-    isDefault: version <= 0 ? r.bool() : false,
-    configSource: version >= 1 ? r.int8() : -1,
+    configSource: r.int8(),
     isSensitive: r.bool(),
-    synonyms: version >= 1 ? decResDescribeConfigsSynonymArray(r, version) : [],
+    synonyms: decResDescribeConfigsSynonymArray(r, version),
     configType: version >= 3 ? r.int8() : 0,
     documentation: version >= 3 ? readString(r, flex) : "",
   };

@@ -18,7 +18,7 @@ import {
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
-/** DescribeDelegationToken request body (API key 41), versions 0-3, flexible 2+. */
+/** DescribeDelegationToken request body (API key 41), versions 1-3, flexible 2+. */
 export interface DescribeDelegationTokenRequest {
   /** Each owner that we want to describe delegation tokens for, or null to describe all tokens. (v0+) */
   owners: DescribeDelegationTokenRequestDescribeDelegationTokenOwner[] | null;
@@ -32,7 +32,7 @@ export interface DescribeDelegationTokenRequestDescribeDelegationTokenOwner {
   principalName: string;
 }
 
-/** DescribeDelegationToken response body (API key 41), versions 0-3, flexible 2+. */
+/** DescribeDelegationToken response body (API key 41), versions 1-3, flexible 2+. */
 export interface DescribeDelegationTokenResponse {
   /** The error code, or 0 if there was no error. (v0+) */
   errorCode: number;
@@ -68,9 +68,9 @@ export interface DescribeDelegationTokenResponseDescribedDelegationToken {
 
 /** DescribedDelegationTokenRenewer in DescribeDelegationTokenResponse. */
 export interface DescribeDelegationTokenResponseDescribedDelegationTokenRenewer {
-  /** The renewer principal type (v0+) */
+  /** The renewer principal type. (v0+) */
   principalType: string;
-  /** The renewer principal name (v0+) */
+  /** The renewer principal name. (v0+) */
   principalName: string;
 }
 
@@ -81,16 +81,16 @@ export const DescribeDelegationToken: Api<
 > = {
   key: 41,
   name: "DescribeDelegationToken",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleMin: 2,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 3) {
+    if (version < 1 || version > 3) {
       throw badVersion(
         "encode",
         "DescribeDelegationTokenRequest",
         version,
-        0,
+        1,
         3,
       );
     }
@@ -101,12 +101,12 @@ export const DescribeDelegationToken: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 3) {
+    if (version < 1 || version > 3) {
       throw badVersion(
         "decode",
         "DescribeDelegationTokenRequest",
         version,
-        0,
+        1,
         3,
       );
     }
@@ -115,12 +115,12 @@ export const DescribeDelegationToken: Api<
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 3) {
+    if (version < 1 || version > 3) {
       throw badVersion(
         "encode",
         "DescribeDelegationTokenResponse",
         version,
-        0,
+        1,
         3,
       );
     }
@@ -131,12 +131,12 @@ export const DescribeDelegationToken: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 3) {
+    if (version < 1 || version > 3) {
       throw badVersion(
         "decode",
         "DescribeDelegationTokenResponse",
         version,
-        0,
+        1,
         3,
       );
     }

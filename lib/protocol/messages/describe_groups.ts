@@ -20,15 +20,15 @@ import {
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
-/** DescribeGroups request body (API key 15), versions 0-5, flexible 5+. */
+/** DescribeGroups request body (API key 15), versions 0-6, flexible 5+. */
 export interface DescribeGroupsRequest {
-  /** The names of the groups to describe (v0+) */
+  /** The names of the groups to describe. (v0+) */
   groups: string[];
   /** Whether to include authorized operations. (v3+) */
   includeAuthorizedOperations: boolean;
 }
 
-/** DescribeGroups response body (API key 15), versions 0-5, flexible 5+. */
+/** DescribeGroups response body (API key 15), versions 0-6, flexible 5+. */
 export interface DescribeGroupsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v1+) */
   throttleTimeMs: number;
@@ -40,6 +40,8 @@ export interface DescribeGroupsResponse {
 export interface DescribeGroupsResponseDescribedGroup {
   /** The describe error, or 0 if there was no error. (v0+) */
   errorCode: number;
+  /** The describe error message, or null if there was no error. (v6+) */
+  errorMessage: string | null;
   /** The group ID string. (v0+) */
   groupId: string;
   /** The group state string, or the empty string. (v0+) */
@@ -56,7 +58,7 @@ export interface DescribeGroupsResponseDescribedGroup {
 
 /** DescribedGroupMember in DescribeGroupsResponse. */
 export interface DescribeGroupsResponseDescribedGroupMember {
-  /** The member ID assigned by the group coordinator. (v0+) */
+  /** The member id. (v0+) */
   memberId: string;
   /** The unique identifier of the consumer instance provided by end user. (v4+) */
   groupInstanceId: string | null;
@@ -78,11 +80,11 @@ export const DescribeGroups: Api<
   key: 15,
   name: "DescribeGroups",
   minVersion: 0,
-  maxVersion: 5,
+  maxVersion: 6,
   flexibleMin: 5,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 5) {
-      throw badVersion("encode", "DescribeGroupsRequest", version, 0, 5);
+    if (version < 0 || version > 6) {
+      throw badVersion("encode", "DescribeGroupsRequest", version, 0, 6);
     }
     try {
       encRequest(w, version, data);
@@ -91,16 +93,16 @@ export const DescribeGroups: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 5) {
-      throw badVersion("decode", "DescribeGroupsRequest", version, 0, 5);
+    if (version < 0 || version > 6) {
+      throw badVersion("decode", "DescribeGroupsRequest", version, 0, 6);
     }
     const o = decRequest(r, version);
     r.complete(`DescribeGroupsRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 5) {
-      throw badVersion("encode", "DescribeGroupsResponse", version, 0, 5);
+    if (version < 0 || version > 6) {
+      throw badVersion("encode", "DescribeGroupsResponse", version, 0, 6);
     }
     try {
       encResponse(w, version, data);
@@ -109,8 +111,8 @@ export const DescribeGroups: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 5) {
-      throw badVersion("decode", "DescribeGroupsResponse", version, 0, 5);
+    if (version < 0 || version > 6) {
+      throw badVersion("decode", "DescribeGroupsResponse", version, 0, 6);
     }
     const o = decResponse(r, version);
     r.complete(`DescribeGroupsResponse v${version}`);
@@ -191,6 +193,9 @@ function encResDescribedGroup(
 ): void {
   const flex = version >= 5;
   w.int16(d.errorCode ?? 0);
+  if (version >= 6) {
+    w.compactString(d.errorMessage ?? null);
+  }
   writeString(w, req(d.groupId, "", "groupId"), flex);
   writeString(w, req(d.groupState, "", "groupState"), flex);
   writeString(w, req(d.protocolType, "", "protocolType"), flex);
@@ -217,6 +222,7 @@ function decResDescribedGroup(
   const flex = version >= 5;
   const o: DescribeGroupsResponseDescribedGroup = {
     errorCode: r.int16(),
+    errorMessage: version >= 6 ? r.compactString() : null,
     groupId: readString(r, flex) ?? "",
     groupState: readString(r, flex) ?? "",
     protocolType: readString(r, flex) ?? "",

@@ -17,7 +17,7 @@ import {
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
-/** DescribeLogDirs request body (API key 35), versions 0-4, flexible 2+. */
+/** DescribeLogDirs request body (API key 35), versions 1-5, flexible 2+. */
 export interface DescribeLogDirsRequest {
   /** Each topic that we want to describe log directories for, or null for all topics. (v0+) */
   topics: DescribeLogDirsRequestDescribableLogDirTopic[] | null;
@@ -25,13 +25,13 @@ export interface DescribeLogDirsRequest {
 
 /** DescribableLogDirTopic in DescribeLogDirsRequest. */
 export interface DescribeLogDirsRequestDescribableLogDirTopic {
-  /** The topic name (v0+) */
+  /** The topic name. (v0+) */
   topic: string;
   /** The partition indexes. (v0+) */
   partitions: number[];
 }
 
-/** DescribeLogDirs response body (API key 35), versions 0-4, flexible 2+. */
+/** DescribeLogDirs response body (API key 35), versions 1-5, flexible 2+. */
 export interface DescribeLogDirsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v0+) */
   throttleTimeMs: number;
@@ -47,19 +47,21 @@ export interface DescribeLogDirsResponseDescribeLogDirsResult {
   errorCode: number;
   /** The absolute log directory path. (v0+) */
   logDir: string;
-  /** Each topic. (v0+) */
+  /** The topics. (v0+) */
   topics: DescribeLogDirsResponseDescribeLogDirsTopic[];
-  /** The total size in bytes of the volume the log directory is in. (v4+) */
+  /** The total size in bytes of the volume the log directory is in. This value does not include the size of data stored in remote storage. (v4+) */
   totalBytes: number;
-  /** The usable size in bytes of the volume the log directory is in. (v4+) */
+  /** The usable size in bytes of the volume the log directory is in. This value does not include the size of data stored in remote storage. (v4+) */
   usableBytes: number;
+  /** True if this log directory is cordoned. (v5+) */
+  isCordoned: boolean;
 }
 
 /** DescribeLogDirsTopic in DescribeLogDirsResponse. */
 export interface DescribeLogDirsResponseDescribeLogDirsTopic {
   /** The topic name. (v0+) */
   name: string;
-  /** (v0+) */
+  /** The partitions. (v0+) */
   partitions: DescribeLogDirsResponseDescribeLogDirsPartition[];
 }
 
@@ -69,7 +71,7 @@ export interface DescribeLogDirsResponseDescribeLogDirsPartition {
   partitionIndex: number;
   /** The size of the log segments in this partition in bytes. (v0+) */
   partitionSize: number;
-  /** The lag of the log's LEO w.r.t. partition's HW (if it is the current log for the partition) or current replica's LEO (if it is the future log for the partition) (v0+) */
+  /** The lag of the log's LEO w.r.t. partition's HW (if it is the current log for the partition) or current replica's LEO (if it is the future log for the partition). (v0+) */
   offsetLag: number;
   /** True if this log is created by AlterReplicaLogDirsRequest and will replace the current log of the replica in the future. (v0+) */
   isFutureKey: boolean;
@@ -82,12 +84,12 @@ export const DescribeLogDirs: Api<
 > = {
   key: 35,
   name: "DescribeLogDirs",
-  minVersion: 0,
-  maxVersion: 4,
+  minVersion: 1,
+  maxVersion: 5,
   flexibleMin: 2,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 4) {
-      throw badVersion("encode", "DescribeLogDirsRequest", version, 0, 4);
+    if (version < 1 || version > 5) {
+      throw badVersion("encode", "DescribeLogDirsRequest", version, 1, 5);
     }
     try {
       encRequest(w, version, data);
@@ -96,16 +98,16 @@ export const DescribeLogDirs: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 4) {
-      throw badVersion("decode", "DescribeLogDirsRequest", version, 0, 4);
+    if (version < 1 || version > 5) {
+      throw badVersion("decode", "DescribeLogDirsRequest", version, 1, 5);
     }
     const o = decRequest(r, version);
     r.complete(`DescribeLogDirsRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 4) {
-      throw badVersion("encode", "DescribeLogDirsResponse", version, 0, 4);
+    if (version < 1 || version > 5) {
+      throw badVersion("encode", "DescribeLogDirsResponse", version, 1, 5);
     }
     try {
       encResponse(w, version, data);
@@ -114,8 +116,8 @@ export const DescribeLogDirs: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 4) {
-      throw badVersion("decode", "DescribeLogDirsResponse", version, 0, 4);
+    if (version < 1 || version > 5) {
+      throw badVersion("decode", "DescribeLogDirsResponse", version, 1, 5);
     }
     const o = decResponse(r, version);
     r.complete(`DescribeLogDirsResponse v${version}`);
@@ -281,6 +283,9 @@ function encResDescribeLogDirsResult(
   if (version >= 4) {
     w.int64(d.usableBytes ?? -1);
   }
+  if (version >= 5) {
+    w.bool(d.isCordoned ?? false);
+  }
   if (flex) {
     w.uvarint(0);
   }
@@ -297,6 +302,7 @@ function decResDescribeLogDirsResult(
     topics: decResDescribeLogDirsTopicArray(r, version),
     totalBytes: version >= 4 ? r.int64() : -1,
     usableBytes: version >= 4 ? r.int64() : -1,
+    isCordoned: version >= 5 ? r.bool() : false,
   };
   if (flex) {
     skipTagged(r);

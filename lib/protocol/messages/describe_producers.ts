@@ -17,7 +17,7 @@ import type { ByteReader, ByteWriter } from "../bytes.ts";
 
 /** DescribeProducers request body (API key 61), versions 0, flexible 0+. */
 export interface DescribeProducersRequest {
-  /** (v0+) */
+  /** The topics to list producers for. (v0+) */
   topics: DescribeProducersRequestTopicRequest[];
 }
 
@@ -39,7 +39,7 @@ export interface DescribeProducersResponse {
 
 /** TopicResponse in DescribeProducersResponse. */
 export interface DescribeProducersResponseTopicResponse {
-  /** The topic name (v0+) */
+  /** The topic name. (v0+) */
   name: string;
   /** Each partition in the response. (v0+) */
   partitions: DescribeProducersResponsePartitionResponse[];
@@ -51,25 +51,25 @@ export interface DescribeProducersResponsePartitionResponse {
   partitionIndex: number;
   /** The partition error code, or 0 if there was no error. (v0+) */
   errorCode: number;
-  /** The partition error message, which may be null if no additional details are available (v0+) */
+  /** The partition error message, which may be null if no additional details are available. (v0+) */
   errorMessage: string | null;
-  /** (v0+) */
+  /** The active producers for the partition. (v0+) */
   activeProducers: DescribeProducersResponseProducerState[];
 }
 
 /** ProducerState in DescribeProducersResponse. */
 export interface DescribeProducersResponseProducerState {
-  /** (v0+) */
+  /** The producer id. (v0+) */
   producerId: number;
-  /** (v0+) */
+  /** The producer epoch. (v0+) */
   producerEpoch: number;
-  /** (v0+) */
+  /** The last sequence number sent by the producer. (v0+) */
   lastSequence: number;
-  /** (v0+) */
+  /** The last timestamp sent by the producer. (v0+) */
   lastTimestamp: number;
-  /** (v0+) */
+  /** The current epoch of the producer group. (v0+) */
   coordinatorEpoch: number;
-  /** (v0+) */
+  /** The current transaction start offset of the producer. (v0+) */
   currentTxnStartOffset: number;
 }
 

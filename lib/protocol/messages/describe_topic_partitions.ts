@@ -28,15 +28,15 @@ export interface DescribeTopicPartitionsRequest {
 
 /** TopicRequest in DescribeTopicPartitionsRequest. */
 export interface DescribeTopicPartitionsRequestTopicRequest {
-  /** The topic name (v0+) */
+  /** The topic name. (v0+) */
   name: string;
 }
 
 /** Cursor in DescribeTopicPartitionsRequest. */
 export interface DescribeTopicPartitionsRequestCursor {
-  /** The name for the first topic to process (v0+) */
+  /** The name for the first topic to process. (v0+) */
   topicName: string;
-  /** The partition index to start with (v0+) */
+  /** The partition index to start with. (v0+) */
   partitionIndex: number;
 }
 
@@ -90,9 +90,9 @@ export interface DescribeTopicPartitionsResponsePartition {
 
 /** Cursor in DescribeTopicPartitionsResponse. */
 export interface DescribeTopicPartitionsResponseCursor {
-  /** The name for the first topic to process (v0+) */
+  /** The name for the first topic to process. (v0+) */
   topicName: string;
-  /** The partition index to start with (v0+) */
+  /** The partition index to start with. (v0+) */
   partitionIndex: number;
 }
 

@@ -47,15 +47,15 @@ export interface ElectLeadersResponse {
 
 /** ReplicaElectionResult in ElectLeadersResponse. */
 export interface ElectLeadersResponseReplicaElectionResult {
-  /** The topic name (v0+) */
+  /** The topic name. (v0+) */
   topic: string;
-  /** The results for each partition (v0+) */
+  /** The results for each partition. (v0+) */
   partitionResult: ElectLeadersResponsePartitionResult[];
 }
 
 /** PartitionResult in ElectLeadersResponse. */
 export interface ElectLeadersResponsePartitionResult {
-  /** The partition id (v0+) */
+  /** The partition id. (v0+) */
   partitionId: number;
   /** The result error, or zero if there was no error. (v0+) */
   errorCode: number;

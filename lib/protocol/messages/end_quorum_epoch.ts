@@ -23,11 +23,11 @@ import { ZERO_UUID } from "../bytes.ts";
 
 /** EndQuorumEpoch request body (API key 54), versions 0-1, flexible 1+. */
 export interface EndQuorumEpochRequest {
-  /** (v0+) */
+  /** The cluster id. (v0+) */
   clusterId: string | null;
-  /** (v0+) */
+  /** The topics. (v0+) */
   topics: EndQuorumEpochRequestTopicData[];
-  /** Endpoints for the leader (v1+) */
+  /** Endpoints for the leader. (v1+) */
   leaderEndpoints: EndQuorumEpochRequestLeaderEndpoint[];
 }
 
@@ -35,7 +35,7 @@ export interface EndQuorumEpochRequest {
 export interface EndQuorumEpochRequestTopicData {
   /** The topic name. (v0+) */
   topicName: string;
-  /** (v0+) */
+  /** The partitions. (v0+) */
   partitions: EndQuorumEpochRequestPartitionData[];
 }
 
@@ -43,31 +43,31 @@ export interface EndQuorumEpochRequestTopicData {
 export interface EndQuorumEpochRequestPartitionData {
   /** The partition index. (v0+) */
   partitionIndex: number;
-  /** The current leader ID that is resigning (v0+) */
+  /** The current leader ID that is resigning. (v0+) */
   leaderId: number;
-  /** The current epoch (v0+) */
+  /** The current epoch. (v0+) */
   leaderEpoch: number;
-  /** A sorted list of preferred successors to start the election (v0) */
+  /** A sorted list of preferred successors to start the election. (v0) */
   preferredSuccessors: number[];
-  /** A sorted list of preferred candidates to start the election (v1+) */
+  /** A sorted list of preferred candidates to start the election. (v1+) */
   preferredCandidates: EndQuorumEpochRequestReplicaInfo[];
 }
 
 /** ReplicaInfo in EndQuorumEpochRequest. */
 export interface EndQuorumEpochRequestReplicaInfo {
-  /** (v1+) */
+  /** The ID of the candidate replica. (v1+) */
   candidateId: number;
-  /** (v1+) */
+  /** The directory ID of the candidate replica. (v1+) */
   candidateDirectoryId: string;
 }
 
 /** LeaderEndpoint in EndQuorumEpochRequest. */
 export interface EndQuorumEpochRequestLeaderEndpoint {
-  /** The name of the endpoint (v1+) */
+  /** The name of the endpoint. (v1+) */
   name: string;
-  /** The node's hostname (v1+) */
+  /** The node's hostname. (v1+) */
   host: string;
-  /** The node's port (v1+) */
+  /** The node's port. (v1+) */
   port: number;
 }
 
@@ -75,9 +75,9 @@ export interface EndQuorumEpochRequestLeaderEndpoint {
 export interface EndQuorumEpochResponse {
   /** The top level error code. (v0+) */
   errorCode: number;
-  /** (v0+) */
+  /** The topic data. (v0+) */
   topics: EndQuorumEpochResponseTopicData[];
-  /** Endpoints for all leaders enumerated in PartitionData (v1+, tag 0) */
+  /** Endpoints for all leaders enumerated in PartitionData. (v1+, tag 0) */
   nodeEndpoints: EndQuorumEpochResponseNodeEndpoint[];
 }
 
@@ -85,7 +85,7 @@ export interface EndQuorumEpochResponse {
 export interface EndQuorumEpochResponseTopicData {
   /** The topic name. (v0+) */
   topicName: string;
-  /** (v0+) */
+  /** The partition data. (v0+) */
   partitions: EndQuorumEpochResponsePartitionData[];
 }
 
@@ -93,21 +93,21 @@ export interface EndQuorumEpochResponseTopicData {
 export interface EndQuorumEpochResponsePartitionData {
   /** The partition index. (v0+) */
   partitionIndex: number;
-  /** (v0+) */
+  /** The partition level error code. (v0+) */
   errorCode: number;
   /** The ID of the current leader or -1 if the leader is unknown. (v0+) */
   leaderId: number;
-  /** The latest known leader epoch (v0+) */
+  /** The latest known leader epoch. (v0+) */
   leaderEpoch: number;
 }
 
 /** NodeEndpoint in EndQuorumEpochResponse. */
 export interface EndQuorumEpochResponseNodeEndpoint {
-  /** The ID of the associated node (v1+) */
+  /** The ID of the associated node. (v1+) */
   nodeId: number;
-  /** The node's hostname (v1+) */
+  /** The node's hostname. (v1+) */
   host: string;
-  /** The node's port (v1+) */
+  /** The node's port. (v1+) */
   port: number;
 }
 

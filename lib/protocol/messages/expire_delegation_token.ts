@@ -12,7 +12,7 @@ import {
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
-/** ExpireDelegationToken request body (API key 40), versions 0-2, flexible 2+. */
+/** ExpireDelegationToken request body (API key 40), versions 1-2, flexible 2+. */
 export interface ExpireDelegationTokenRequest {
   /** The HMAC of the delegation token to be expired. (v0+) */
   hmac: Uint8Array;
@@ -20,7 +20,7 @@ export interface ExpireDelegationTokenRequest {
   expiryTimePeriodMs: number;
 }
 
-/** ExpireDelegationToken response body (API key 40), versions 0-2, flexible 2+. */
+/** ExpireDelegationToken response body (API key 40), versions 1-2, flexible 2+. */
 export interface ExpireDelegationTokenResponse {
   /** The error code, or 0 if there was no error. (v0+) */
   errorCode: number;
@@ -37,12 +37,12 @@ export const ExpireDelegationToken: Api<
 > = {
   key: 40,
   name: "ExpireDelegationToken",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 2,
   flexibleMin: 2,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 2) {
-      throw badVersion("encode", "ExpireDelegationTokenRequest", version, 0, 2);
+    if (version < 1 || version > 2) {
+      throw badVersion("encode", "ExpireDelegationTokenRequest", version, 1, 2);
     }
     try {
       encRequest(w, version, data);
@@ -51,20 +51,20 @@ export const ExpireDelegationToken: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 2) {
-      throw badVersion("decode", "ExpireDelegationTokenRequest", version, 0, 2);
+    if (version < 1 || version > 2) {
+      throw badVersion("decode", "ExpireDelegationTokenRequest", version, 1, 2);
     }
     const o = decRequest(r, version);
     r.complete(`ExpireDelegationTokenRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 2) {
+    if (version < 1 || version > 2) {
       throw badVersion(
         "encode",
         "ExpireDelegationTokenResponse",
         version,
-        0,
+        1,
         2,
       );
     }
@@ -75,12 +75,12 @@ export const ExpireDelegationToken: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 2) {
+    if (version < 1 || version > 2) {
       throw badVersion(
         "decode",
         "ExpireDelegationTokenResponse",
         version,
-        0,
+        1,
         2,
       );
     }

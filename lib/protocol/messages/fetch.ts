@@ -25,13 +25,13 @@ import {
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 import { ZERO_UUID } from "../bytes.ts";
 
-/** Fetch request body (API key 1), versions 0-17, flexible 12+. */
+/** Fetch request body (API key 1), versions 4-18, flexible 12+. */
 export interface FetchRequest {
   /** The clusterId if known. This is used to validate metadata fetches prior to broker registration. (v12+, tag 0) */
   clusterId: string | null;
   /** The broker ID of the follower, of -1 if this request is from a consumer. (v0-14) */
   replicaId: number;
-  /** (v15+, tag 1) */
+  /** The state of the replica in the follower. (v15+, tag 1) */
   replicaState: FetchRequestReplicaState;
   /** The maximum time in milliseconds to wait for the response. (v0+) */
   maxWaitMs: number;
@@ -39,7 +39,7 @@ export interface FetchRequest {
   minBytes: number;
   /** The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. (v3+) */
   maxBytes: number;
-  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records (v4+) */
+  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records. (v4+) */
   isolationLevel: number;
   /** The fetch session ID. (v7+) */
   sessionId: number;
@@ -49,7 +49,7 @@ export interface FetchRequest {
   topics: FetchRequestFetchTopic[];
   /** In an incremental fetch request, the partitions to remove. (v7+) */
   forgottenTopicsData: FetchRequestForgottenTopic[];
-  /** Rack ID of the consumer making this request (v11+) */
+  /** Rack ID of the consumer making this request. (v11+) */
   rackId: string;
 }
 
@@ -65,7 +65,7 @@ export interface FetchRequestReplicaState {
 export interface FetchRequestFetchTopic {
   /** The name of the topic to fetch. (v0-12) */
   topic: string;
-  /** The unique topic ID (v13+) */
+  /** The unique topic ID. (v13+) */
   topicId: string;
   /** The partitions to fetch. (v0+) */
   partitions: FetchRequestFetchPartition[];
@@ -79,27 +79,29 @@ export interface FetchRequestFetchPartition {
   currentLeaderEpoch: number;
   /** The message offset. (v0+) */
   fetchOffset: number;
-  /** The epoch of the last fetched record or -1 if there is none (v12+) */
+  /** The epoch of the last fetched record or -1 if there is none. (v12+) */
   lastFetchedEpoch: number;
   /** The earliest available offset of the follower replica. The field is only used when the request is sent by the follower. (v5+) */
   logStartOffset: number;
   /** The maximum bytes to fetch from this partition. See KIP-74 for cases where this limit may not be honored. (v0+) */
   partitionMaxBytes: number;
-  /** The directory id of the follower fetching (v17+, tag 0) */
+  /** The directory id of the follower fetching. (v17+, tag 0) */
   replicaDirectoryId: string;
+  /** The high-watermark known by the replica. -1 if the high-watermark is not known and 9223372036854775807 if the feature is not supported. (v18+, tag 1) */
+  highWatermark: number;
 }
 
 /** ForgottenTopic in FetchRequest. */
 export interface FetchRequestForgottenTopic {
   /** The topic name. (v7-12) */
   topic: string;
-  /** The unique topic ID (v13+) */
+  /** The unique topic ID. (v13+) */
   topicId: string;
   /** The partitions indexes to forget. (v7+) */
   partitions: number[];
 }
 
-/** Fetch response body (API key 1), versions 0-17, flexible 12+. */
+/** Fetch response body (API key 1), versions 4-18, flexible 12+. */
 export interface FetchResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v1+) */
   throttleTimeMs: number;
@@ -117,7 +119,7 @@ export interface FetchResponse {
 export interface FetchResponseFetchableTopicResponse {
   /** The topic name. (v0-12) */
   topic: string;
-  /** The unique topic ID (v13+) */
+  /** The unique topic ID. (v13+) */
   topicId: string;
   /** The topic partitions. (v0+) */
   partitions: FetchResponsePartitionData[];
@@ -131,19 +133,19 @@ export interface FetchResponsePartitionData {
   errorCode: number;
   /** The current high water mark. (v0+) */
   highWatermark: number;
-  /** The last stable offset (or LSO) of the partition. This is the last offset such that the state of all transactional records prior to this offset have been decided (ABORTED or COMMITTED) (v4+) */
+  /** The last stable offset (or LSO) of the partition. This is the last offset such that the state of all transactional records prior to this offset have been decided (ABORTED or COMMITTED). (v4+) */
   lastStableOffset: number;
   /** The current log start offset. (v5+) */
   logStartOffset: number;
-  /** In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge (v12+, tag 0) */
+  /** In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge. (v12+, tag 0) */
   divergingEpoch: FetchResponseEpochEndOffset;
-  /** (v12+, tag 1) */
+  /** The current leader of the partition. (v12+, tag 1) */
   currentLeader: FetchResponseLeaderIdAndEpoch;
   /** In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be used in the FetchSnapshot request. (v12+, tag 2) */
   snapshotId: FetchResponseSnapshotId;
   /** The aborted transactions. (v4+) */
   abortedTransactions: FetchResponseAbortedTransaction[] | null;
-  /** The preferred read replica for the consumer to use on its next fetch request (v11+) */
+  /** The preferred read replica for the consumer to use on its next fetch request. (v11+) */
   preferredReadReplica: number;
   /** The record data. (v0+) */
   records: Uint8Array | null;
@@ -151,9 +153,9 @@ export interface FetchResponsePartitionData {
 
 /** EpochEndOffset in FetchResponse. */
 export interface FetchResponseEpochEndOffset {
-  /** (v12+) */
+  /** The largest epoch. (v12+) */
   epoch: number;
-  /** (v12+) */
+  /** The end offset of the epoch. (v12+) */
   endOffset: number;
 }
 
@@ -161,15 +163,15 @@ export interface FetchResponseEpochEndOffset {
 export interface FetchResponseLeaderIdAndEpoch {
   /** The ID of the current leader or -1 if the leader is unknown. (v12+) */
   leaderId: number;
-  /** The latest known leader epoch (v12+) */
+  /** The latest known leader epoch. (v12+) */
   leaderEpoch: number;
 }
 
 /** SnapshotId in FetchResponse. */
 export interface FetchResponseSnapshotId {
-  /** (v0+) */
+  /** The end offset of the epoch. (v0+) */
   endOffset: number;
-  /** (v0+) */
+  /** The largest epoch. (v0+) */
   epoch: number;
 }
 
@@ -197,12 +199,12 @@ export interface FetchResponseNodeEndpoint {
 export const Fetch: Api<FetchRequest, FetchResponse> = {
   key: 1,
   name: "Fetch",
-  minVersion: 0,
-  maxVersion: 17,
+  minVersion: 4,
+  maxVersion: 18,
   flexibleMin: 12,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 17) {
-      throw badVersion("encode", "FetchRequest", version, 0, 17);
+    if (version < 4 || version > 18) {
+      throw badVersion("encode", "FetchRequest", version, 4, 18);
     }
     try {
       encRequest(w, version, data);
@@ -211,16 +213,16 @@ export const Fetch: Api<FetchRequest, FetchResponse> = {
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 17) {
-      throw badVersion("decode", "FetchRequest", version, 0, 17);
+    if (version < 4 || version > 18) {
+      throw badVersion("decode", "FetchRequest", version, 4, 18);
     }
     const o = decRequest(r, version);
     r.complete(`FetchRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 17) {
-      throw badVersion("encode", "FetchResponse", version, 0, 17);
+    if (version < 4 || version > 18) {
+      throw badVersion("encode", "FetchResponse", version, 4, 18);
     }
     try {
       encResponse(w, version, data);
@@ -229,8 +231,8 @@ export const Fetch: Api<FetchRequest, FetchResponse> = {
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 17) {
-      throw badVersion("decode", "FetchResponse", version, 0, 17);
+    if (version < 4 || version > 18) {
+      throw badVersion("decode", "FetchResponse", version, 4, 18);
     }
     const o = decResponse(r, version);
     r.complete(`FetchResponse v${version}`);
@@ -255,12 +257,8 @@ function encRequest(
   }
   w.int32(d.maxWaitMs ?? 0);
   w.int32(d.minBytes ?? 0);
-  if (version >= 3) {
-    w.int32(d.maxBytes ?? 2147483647);
-  }
-  if (version >= 4) {
-    w.int8(d.isolationLevel ?? 0);
-  }
+  w.int32(d.maxBytes ?? 2147483647);
+  w.int8(d.isolationLevel ?? 0);
   if (version >= 7) {
     w.int32(d.sessionId ?? 0);
   }
@@ -322,8 +320,8 @@ function decRequest(r: ByteReader, version: number): FetchRequest {
     replicaState: defReqReplicaState(),
     maxWaitMs: r.int32(),
     minBytes: r.int32(),
-    maxBytes: version >= 3 ? r.int32() : 2147483647,
-    isolationLevel: version >= 4 ? r.int8() : 0,
+    maxBytes: r.int32(),
+    isolationLevel: r.int8(),
     sessionId: version >= 7 ? r.int32() : 0,
     sessionEpoch: version >= 7 ? r.int32() : -1,
     topics: decReqFetchTopicArray(r, version),
@@ -512,11 +510,20 @@ function encReqFetchPartition(
   w.int32(d.partitionMaxBytes ?? 0);
   if (flex) {
     const t0 = version >= 17 && isSet(d.replicaDirectoryId, ZERO_UUID);
-    w.uvarint(t0 ? 1 : 0);
+    const t1 = version >= 18 && isSet(d.highWatermark, 9223372036854776000);
+    let n = 0;
+    if (t0) n++;
+    if (t1) n++;
+    w.uvarint(n);
     if (t0) {
       w.uvarint(0);
       w.uvarint(16);
       w.uuid(req(d.replicaDirectoryId, ZERO_UUID, "replicaDirectoryId"));
+    }
+    if (t1) {
+      w.uvarint(1);
+      w.uvarint(8);
+      w.int64(d.highWatermark ?? 9223372036854776000);
     }
   }
 }
@@ -534,6 +541,7 @@ function decReqFetchPartition(
     logStartOffset: version >= 5 ? r.int64() : -1,
     partitionMaxBytes: r.int32(),
     replicaDirectoryId: ZERO_UUID,
+    highWatermark: 9223372036854776000,
   };
   if (flex) {
     const n = r.uvarint();
@@ -544,6 +552,13 @@ function decReqFetchPartition(
         case 0:
           if (version >= 17) {
             o.replicaDirectoryId = r.uuid();
+          } else {
+            r.skip(size);
+          }
+          break;
+        case 1:
+          if (version >= 18) {
+            o.highWatermark = r.int64();
           } else {
             r.skip(size);
           }
@@ -668,9 +683,7 @@ function encResponse(
   d: Encodable<FetchResponse>,
 ): void {
   const flex = version >= 12;
-  if (version >= 1) {
-    w.int32(d.throttleTimeMs ?? 0);
-  }
+  w.int32(d.throttleTimeMs ?? 0);
   if (version >= 7) {
     w.int16(d.errorCode ?? 0);
   }
@@ -705,7 +718,7 @@ function encResponse(
 function decResponse(r: ByteReader, version: number): FetchResponse {
   const flex = version >= 12;
   const o: FetchResponse = {
-    throttleTimeMs: version >= 1 ? r.int32() : 0,
+    throttleTimeMs: r.int32(),
     errorCode: version >= 7 ? r.int16() : 0,
     sessionId: version >= 7 ? r.int32() : 0,
     responses: decResFetchableTopicResponseArray(r, version),
@@ -817,21 +830,17 @@ function encResPartitionData(
   w.int32(d.partitionIndex ?? 0);
   w.int16(d.errorCode ?? 0);
   w.int64(d.highWatermark ?? 0);
-  if (version >= 4) {
-    w.int64(d.lastStableOffset ?? -1);
-  }
+  w.int64(d.lastStableOffset ?? -1);
   if (version >= 5) {
     w.int64(d.logStartOffset ?? -1);
   }
-  if (version >= 4) {
-    encResAbortedTransactionArray(
-      w,
-      version,
-      opt(d.abortedTransactions, EMPTY_ARRAY),
-      true,
-      "abortedTransactions",
-    );
-  }
+  encResAbortedTransactionArray(
+    w,
+    version,
+    opt(d.abortedTransactions, EMPTY_ARRAY),
+    true,
+    "abortedTransactions",
+  );
   if (version >= 11) {
     w.int32(d.preferredReadReplica ?? -1);
   }
@@ -893,14 +902,12 @@ function decResPartitionData(
     partitionIndex: r.int32(),
     errorCode: r.int16(),
     highWatermark: r.int64(),
-    lastStableOffset: version >= 4 ? r.int64() : -1,
+    lastStableOffset: r.int64(),
     logStartOffset: version >= 5 ? r.int64() : -1,
     divergingEpoch: defResEpochEndOffset(),
     currentLeader: defResLeaderIdAndEpoch(),
     snapshotId: defResSnapshotId(),
-    abortedTransactions: version >= 4
-      ? decResAbortedTransactionArrayOrNull(r, version)
-      : [],
+    abortedTransactions: decResAbortedTransactionArrayOrNull(r, version),
     preferredReadReplica: version >= 11 ? r.int32() : -1,
     records: readBytes(r, flex),
   };

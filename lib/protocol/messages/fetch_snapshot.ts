@@ -22,43 +22,43 @@ import { ZERO_UUID } from "../bytes.ts";
 
 /** FetchSnapshot request body (API key 59), versions 0-1, flexible 0+. */
 export interface FetchSnapshotRequest {
-  /** The clusterId if known, this is used to validate metadata fetches prior to broker registration (v0+, tag 0) */
+  /** The clusterId if known, this is used to validate metadata fetches prior to broker registration. (v0+, tag 0) */
   clusterId: string | null;
-  /** The broker ID of the follower (v0+) */
+  /** The broker ID of the follower. (v0+) */
   replicaId: number;
-  /** The maximum bytes to fetch from all of the snapshots (v0+) */
+  /** The maximum bytes to fetch from all of the snapshots. (v0+) */
   maxBytes: number;
-  /** The topics to fetch (v0+) */
+  /** The topics to fetch. (v0+) */
   topics: FetchSnapshotRequestTopicSnapshot[];
 }
 
 /** TopicSnapshot in FetchSnapshotRequest. */
 export interface FetchSnapshotRequestTopicSnapshot {
-  /** The name of the topic to fetch (v0+) */
+  /** The name of the topic to fetch. (v0+) */
   name: string;
-  /** The partitions to fetch (v0+) */
+  /** The partitions to fetch. (v0+) */
   partitions: FetchSnapshotRequestPartitionSnapshot[];
 }
 
 /** PartitionSnapshot in FetchSnapshotRequest. */
 export interface FetchSnapshotRequestPartitionSnapshot {
-  /** The partition index (v0+) */
+  /** The partition index. (v0+) */
   partition: number;
-  /** The current leader epoch of the partition, -1 for unknown leader epoch (v0+) */
+  /** The current leader epoch of the partition, -1 for unknown leader epoch. (v0+) */
   currentLeaderEpoch: number;
-  /** The snapshot endOffset and epoch to fetch (v0+) */
+  /** The snapshot endOffset and epoch to fetch. (v0+) */
   snapshotId: FetchSnapshotRequestSnapshotId;
-  /** The byte position within the snapshot to start fetching from (v0+) */
+  /** The byte position within the snapshot to start fetching from. (v0+) */
   position: number;
-  /** The directory id of the follower fetching (v1+, tag 0) */
+  /** The directory id of the follower fetching. (v1+, tag 0) */
   replicaDirectoryId: string;
 }
 
 /** SnapshotId in FetchSnapshotRequest. */
 export interface FetchSnapshotRequestSnapshotId {
-  /** (v0+) */
+  /** The end offset of the snapshot. (v0+) */
   endOffset: number;
-  /** (v0+) */
+  /** The epoch of the snapshot. (v0+) */
   epoch: number;
 }
 
@@ -70,7 +70,7 @@ export interface FetchSnapshotResponse {
   errorCode: number;
   /** The topics to fetch. (v0+) */
   topics: FetchSnapshotResponseTopicSnapshot[];
-  /** Endpoints for all current-leaders enumerated in PartitionSnapshot (v1+, tag 0) */
+  /** Endpoints for all current-leaders enumerated in PartitionSnapshot. (v1+, tag 0) */
   nodeEndpoints: FetchSnapshotResponseNodeEndpoint[];
 }
 
@@ -88,23 +88,23 @@ export interface FetchSnapshotResponsePartitionSnapshot {
   index: number;
   /** The error code, or 0 if there was no fetch error. (v0+) */
   errorCode: number;
-  /** The snapshot endOffset and epoch fetched (v0+) */
+  /** The snapshot endOffset and epoch fetched. (v0+) */
   snapshotId: FetchSnapshotResponseSnapshotId;
-  /** (v0+, tag 0) */
+  /** The leader of the partition at the time of the snapshot. (v0+, tag 0) */
   currentLeader: FetchSnapshotResponseLeaderIdAndEpoch;
   /** The total size of the snapshot. (v0+) */
   size: number;
   /** The starting byte position within the snapshot included in the Bytes field. (v0+) */
   position: number;
-  /** Snapshot data in records format which may not be aligned on an offset boundary (v0+) */
+  /** Snapshot data in records format which may not be aligned on an offset boundary. (v0+) */
   unalignedRecords: Uint8Array | null;
 }
 
 /** SnapshotId in FetchSnapshotResponse. */
 export interface FetchSnapshotResponseSnapshotId {
-  /** (v0+) */
+  /** The snapshot end offset. (v0+) */
   endOffset: number;
-  /** (v0+) */
+  /** The snapshot epoch. (v0+) */
   epoch: number;
 }
 
@@ -112,17 +112,17 @@ export interface FetchSnapshotResponseSnapshotId {
 export interface FetchSnapshotResponseLeaderIdAndEpoch {
   /** The ID of the current leader or -1 if the leader is unknown. (v0+) */
   leaderId: number;
-  /** The latest known leader epoch (v0+) */
+  /** The latest known leader epoch. (v0+) */
   leaderEpoch: number;
 }
 
 /** NodeEndpoint in FetchSnapshotResponse. */
 export interface FetchSnapshotResponseNodeEndpoint {
-  /** The ID of the associated node (v1+) */
+  /** The ID of the associated node. (v1+) */
   nodeId: number;
-  /** The node's hostname (v1+) */
+  /** The node's hostname. (v1+) */
   host: string;
-  /** The node's port (v1+) */
+  /** The node's port. (v1+) */
   port: number;
 }
 

@@ -21,7 +21,7 @@ import type { ByteReader, ByteWriter } from "../bytes.ts";
 export interface FindCoordinatorRequest {
   /** The coordinator key. (v0-3) */
   key: string;
-  /** The coordinator key type. (Group, transaction, etc.) (v1+) */
+  /** The coordinator key type. (group, transaction, share). (v1+) */
   keyType: number;
   /** The coordinator keys. (v4+) */
   coordinatorKeys: string[];
@@ -41,7 +41,7 @@ export interface FindCoordinatorResponse {
   host: string;
   /** The port. (v0-3) */
   port: number;
-  /** Each coordinator result in the response (v4+) */
+  /** Each coordinator result in the response. (v4+) */
   coordinators: FindCoordinatorResponseCoordinator[];
 }
 

@@ -11,7 +11,7 @@ import {
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
-/** InitProducerId request body (API key 22), versions 0-5, flexible 2+. */
+/** InitProducerId request body (API key 22), versions 0-6, flexible 2+. */
 export interface InitProducerIdRequest {
   /** The transactional id, or null if the producer is not transactional. (v0+) */
   transactionalId: string | null;
@@ -21,9 +21,13 @@ export interface InitProducerIdRequest {
   producerId: number;
   /** The producer's current epoch. This will be checked against the producer epoch on the broker, and the request will return an error if they do not match. (v3+) */
   producerEpoch: number;
+  /** True if the client wants to enable two-phase commit (2PC) protocol for transactions. (v6+) */
+  enable2Pc: boolean;
+  /** True if the client wants to keep the currently ongoing transaction instead of aborting it. (v6+) */
+  keepPreparedTxn: boolean;
 }
 
-/** InitProducerId response body (API key 22), versions 0-5, flexible 2+. */
+/** InitProducerId response body (API key 22), versions 0-6, flexible 2+. */
 export interface InitProducerIdResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v0+) */
   throttleTimeMs: number;
@@ -33,6 +37,10 @@ export interface InitProducerIdResponse {
   producerId: number;
   /** The current epoch associated with the producer id. (v0+) */
   producerEpoch: number;
+  /** The producer id for ongoing transaction when KeepPreparedTxn is used, -1 if there is no transaction ongoing. (v6+) */
+  ongoingTxnProducerId: number;
+  /** The epoch associated with the producer id for ongoing transaction when KeepPreparedTxn is used, -1 if there is no transaction ongoing. (v6+) */
+  ongoingTxnProducerEpoch: number;
 }
 
 /** InitProducerId (API key 22). */
@@ -43,11 +51,11 @@ export const InitProducerId: Api<
   key: 22,
   name: "InitProducerId",
   minVersion: 0,
-  maxVersion: 5,
+  maxVersion: 6,
   flexibleMin: 2,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 5) {
-      throw badVersion("encode", "InitProducerIdRequest", version, 0, 5);
+    if (version < 0 || version > 6) {
+      throw badVersion("encode", "InitProducerIdRequest", version, 0, 6);
     }
     try {
       encRequest(w, version, data);
@@ -56,16 +64,16 @@ export const InitProducerId: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 5) {
-      throw badVersion("decode", "InitProducerIdRequest", version, 0, 5);
+    if (version < 0 || version > 6) {
+      throw badVersion("decode", "InitProducerIdRequest", version, 0, 6);
     }
     const o = decRequest(r, version);
     r.complete(`InitProducerIdRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 5) {
-      throw badVersion("encode", "InitProducerIdResponse", version, 0, 5);
+    if (version < 0 || version > 6) {
+      throw badVersion("encode", "InitProducerIdResponse", version, 0, 6);
     }
     try {
       encResponse(w, version, data);
@@ -74,8 +82,8 @@ export const InitProducerId: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 5) {
-      throw badVersion("decode", "InitProducerIdResponse", version, 0, 5);
+    if (version < 0 || version > 6) {
+      throw badVersion("decode", "InitProducerIdResponse", version, 0, 6);
     }
     const o = decResponse(r, version);
     r.complete(`InitProducerIdResponse v${version}`);
@@ -103,6 +111,12 @@ function encRequest(
   if (version >= 3) {
     w.int16(d.producerEpoch ?? -1);
   }
+  if (version >= 6) {
+    w.bool(d.enable2Pc ?? false);
+  }
+  if (version >= 6) {
+    w.bool(d.keepPreparedTxn ?? false);
+  }
   if (flex) {
     w.uvarint(0);
   }
@@ -115,6 +129,8 @@ function decRequest(r: ByteReader, version: number): InitProducerIdRequest {
     transactionTimeoutMs: r.int32(),
     producerId: version >= 3 ? r.int64() : -1,
     producerEpoch: version >= 3 ? r.int16() : -1,
+    enable2Pc: version >= 6 ? r.bool() : false,
+    keepPreparedTxn: version >= 6 ? r.bool() : false,
   };
   if (flex) {
     skipTagged(r);
@@ -132,6 +148,12 @@ function encResponse(
   w.int16(d.errorCode ?? 0);
   w.int64(d.producerId ?? -1);
   w.int16(d.producerEpoch ?? 0);
+  if (version >= 6) {
+    w.int64(d.ongoingTxnProducerId ?? -1);
+  }
+  if (version >= 6) {
+    w.int16(d.ongoingTxnProducerEpoch ?? -1);
+  }
   if (flex) {
     w.uvarint(0);
   }
@@ -144,6 +166,8 @@ function decResponse(r: ByteReader, version: number): InitProducerIdResponse {
     errorCode: r.int16(),
     producerId: r.int64(),
     producerEpoch: r.int16(),
+    ongoingTxnProducerId: version >= 6 ? r.int64() : -1,
+    ongoingTxnProducerEpoch: version >= 6 ? r.int16() : -1,
   };
   if (flex) {
     skipTagged(r);

@@ -42,13 +42,13 @@ export interface InitializeShareGroupStateRequestPartitionData {
 
 /** InitializeShareGroupState response body (API key 83), versions 0, flexible 0+. */
 export interface InitializeShareGroupStateResponse {
-  /** The initialization results (v0+) */
+  /** The initialization results. (v0+) */
   results: InitializeShareGroupStateResponseInitializeStateResult[];
 }
 
 /** InitializeStateResult in InitializeShareGroupStateResponse. */
 export interface InitializeShareGroupStateResponseInitializeStateResult {
-  /** The topic identifier (v0+) */
+  /** The topic identifier. (v0+) */
   topicId: string;
   /** The results for the partitions. (v0+) */
   partitions: InitializeShareGroupStateResponsePartitionResult[];

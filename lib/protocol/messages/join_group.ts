@@ -65,7 +65,7 @@ export interface JoinGroupResponse {
   skipAssignment: boolean;
   /** The member ID assigned by the group coordinator. (v0+) */
   memberId: string;
-  /** (v0+) */
+  /** The group members. (v0+) */
   members: JoinGroupResponseMember[];
 }
 

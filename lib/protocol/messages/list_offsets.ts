@@ -8,20 +8,18 @@ import {
   encodeError,
   NullFieldError,
   opt,
-  readInt64s,
   readString,
   req,
   skipTagged,
-  writeInt64s,
   writeString,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
-/** ListOffsets request body (API key 2), versions 0-10, flexible 6+. */
+/** ListOffsets request body (API key 2), versions 1-11, flexible 6+. */
 export interface ListOffsetsRequest {
   /** The broker ID of the requester, or -1 if this request is being made by a normal consumer. (v0+) */
   replicaId: number;
-  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records (v2+) */
+  /** This setting controls the visibility of transactional records. Using READ_UNCOMMITTED (isolation_level = 0) makes all records visible. With READ_COMMITTED (isolation_level = 1), non-transactional and COMMITTED transactional records are visible. To be more concrete, READ_COMMITTED returns all data from offsets smaller than the current LSO (last stable offset), and enables the inclusion of the list of aborted transactions in the result, which allows consumers to discard ABORTED transactional records. (v2+) */
   isolationLevel: number;
   /** Each topic in the request. (v0+) */
   topics: ListOffsetsRequestListOffsetsTopic[];
@@ -45,11 +43,9 @@ export interface ListOffsetsRequestListOffsetsPartition {
   currentLeaderEpoch: number;
   /** The current timestamp. (v0+) */
   timestamp: number;
-  /** The maximum number of offsets to report. (v0) */
-  maxNumOffsets: number;
 }
 
-/** ListOffsets response body (API key 2), versions 0-10, flexible 6+. */
+/** ListOffsets response body (API key 2), versions 1-11, flexible 6+. */
 export interface ListOffsetsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v2+) */
   throttleTimeMs: number;
@@ -59,7 +55,7 @@ export interface ListOffsetsResponse {
 
 /** ListOffsetsTopicResponse in ListOffsetsResponse. */
 export interface ListOffsetsResponseListOffsetsTopicResponse {
-  /** The topic name (v0+) */
+  /** The topic name. (v0+) */
   name: string;
   /** Each partition in the response. (v0+) */
   partitions: ListOffsetsResponseListOffsetsPartitionResponse[];
@@ -71,13 +67,11 @@ export interface ListOffsetsResponseListOffsetsPartitionResponse {
   partitionIndex: number;
   /** The partition error code, or 0 if there was no error. (v0+) */
   errorCode: number;
-  /** The result offsets. (v0) */
-  oldStyleOffsets: number[];
   /** The timestamp associated with the returned offset. (v1+) */
   timestamp: number;
   /** The returned offset. (v1+) */
   offset: number;
-  /** (v4+) */
+  /** The leader epoch associated with the returned offset. (v4+) */
   leaderEpoch: number;
 }
 
@@ -85,12 +79,12 @@ export interface ListOffsetsResponseListOffsetsPartitionResponse {
 export const ListOffsets: Api<ListOffsetsRequest, ListOffsetsResponse> = {
   key: 2,
   name: "ListOffsets",
-  minVersion: 0,
-  maxVersion: 10,
+  minVersion: 1,
+  maxVersion: 11,
   flexibleMin: 6,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 10) {
-      throw badVersion("encode", "ListOffsetsRequest", version, 0, 10);
+    if (version < 1 || version > 11) {
+      throw badVersion("encode", "ListOffsetsRequest", version, 1, 11);
     }
     try {
       encRequest(w, version, data);
@@ -99,16 +93,16 @@ export const ListOffsets: Api<ListOffsetsRequest, ListOffsetsResponse> = {
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 10) {
-      throw badVersion("decode", "ListOffsetsRequest", version, 0, 10);
+    if (version < 1 || version > 11) {
+      throw badVersion("decode", "ListOffsetsRequest", version, 1, 11);
     }
     const o = decRequest(r, version);
     r.complete(`ListOffsetsRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 10) {
-      throw badVersion("encode", "ListOffsetsResponse", version, 0, 10);
+    if (version < 1 || version > 11) {
+      throw badVersion("encode", "ListOffsetsResponse", version, 1, 11);
     }
     try {
       encResponse(w, version, data);
@@ -117,8 +111,8 @@ export const ListOffsets: Api<ListOffsetsRequest, ListOffsetsResponse> = {
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 10) {
-      throw badVersion("decode", "ListOffsetsResponse", version, 0, 10);
+    if (version < 1 || version > 11) {
+      throw badVersion("decode", "ListOffsetsResponse", version, 1, 11);
     }
     const o = decResponse(r, version);
     r.complete(`ListOffsetsResponse v${version}`);
@@ -252,9 +246,6 @@ function encReqListOffsetsPartition(
     w.int32(d.currentLeaderEpoch ?? -1);
   }
   w.int64(d.timestamp ?? 0);
-  if (version <= 0) {
-    w.int32(d.maxNumOffsets ?? 1);
-  }
   if (flex) {
     w.uvarint(0);
   }
@@ -269,7 +260,6 @@ function decReqListOffsetsPartition(
     partitionIndex: r.int32(),
     currentLeaderEpoch: version >= 4 ? r.int32() : -1,
     timestamp: r.int64(),
-    maxNumOffsets: version <= 0 ? r.int32() : 1,
   };
   if (flex) {
     skipTagged(r);
@@ -427,19 +417,8 @@ function encResListOffsetsPartitionResponse(
   const flex = version >= 6;
   w.int32(d.partitionIndex ?? 0);
   w.int16(d.errorCode ?? 0);
-  if (version <= 0) {
-    writeInt64s(
-      w,
-      req(d.oldStyleOffsets, EMPTY_ARRAY, "oldStyleOffsets"),
-      false,
-    );
-  }
-  if (version >= 1) {
-    w.int64(d.timestamp ?? -1);
-  }
-  if (version >= 1) {
-    w.int64(d.offset ?? -1);
-  }
+  w.int64(d.timestamp ?? -1);
+  w.int64(d.offset ?? -1);
   if (version >= 4) {
     w.int32(d.leaderEpoch ?? -1);
   }
@@ -456,9 +435,8 @@ function decResListOffsetsPartitionResponse(
   const o: ResListOffsetsPartitionResponse = {
     partitionIndex: r.int32(),
     errorCode: r.int16(),
-    oldStyleOffsets: version <= 0 ? readInt64s(r, false) ?? [] : [],
-    timestamp: version >= 1 ? r.int64() : -1,
-    offset: version >= 1 ? r.int64() : -1,
+    timestamp: r.int64(),
+    offset: r.int64(),
     leaderEpoch: version >= 4 ? r.int32() : -1,
   };
   if (flex) {

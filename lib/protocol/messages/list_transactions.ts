@@ -17,35 +17,37 @@ import {
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
-/** ListTransactions request body (API key 66), versions 0-1, flexible 0+. */
+/** ListTransactions request body (API key 66), versions 0-2, flexible 0+. */
 export interface ListTransactionsRequest {
-  /** The transaction states to filter by: if empty, all transactions are returned; if non-empty, then only transactions matching one of the filtered states will be returned (v0+) */
+  /** The transaction states to filter by: if empty, all transactions are returned; if non-empty, then only transactions matching one of the filtered states will be returned. (v0+) */
   stateFilters: string[];
-  /** The producerIds to filter by: if empty, all transactions will be returned; if non-empty, only transactions which match one of the filtered producerIds will be returned (v0+) */
+  /** The producerIds to filter by: if empty, all transactions will be returned; if non-empty, only transactions which match one of the filtered producerIds will be returned. (v0+) */
   producerIdFilters: number[];
-  /** Duration (in millis) to filter by: if < 0, all transactions will be returned; otherwise, only transactions running longer than this duration will be returned (v1+) */
+  /** Duration (in millis) to filter by: if < 0, all transactions will be returned; otherwise, only transactions running longer than this duration will be returned. (v1+) */
   durationFilter: number;
+  /** The transactional ID regular expression pattern to filter by: if it is empty or null, all transactions are returned; Otherwise then only the transactions matching the given regular expression will be returned. (v2+) */
+  transactionalIdPattern: string | null;
 }
 
-/** ListTransactions response body (API key 66), versions 0-1, flexible 0+. */
+/** ListTransactions response body (API key 66), versions 0-2, flexible 0+. */
 export interface ListTransactionsResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v0+) */
   throttleTimeMs: number;
-  /** (v0+) */
+  /** The error code, or 0 if there was no error. (v0+) */
   errorCode: number;
-  /** Set of state filters provided in the request which were unknown to the transaction coordinator (v0+) */
+  /** Set of state filters provided in the request which were unknown to the transaction coordinator. (v0+) */
   unknownStateFilters: string[];
-  /** (v0+) */
+  /** The current state of the transaction for the transactional id. (v0+) */
   transactionStates: ListTransactionsResponseTransactionState[];
 }
 
 /** TransactionState in ListTransactionsResponse. */
 export interface ListTransactionsResponseTransactionState {
-  /** (v0+) */
+  /** The transactional id. (v0+) */
   transactionalId: string;
-  /** (v0+) */
+  /** The producer id. (v0+) */
   producerId: number;
-  /** The current transaction state of the producer (v0+) */
+  /** The current transaction state of the producer. (v0+) */
   transactionState: string;
 }
 
@@ -57,11 +59,11 @@ export const ListTransactions: Api<
   key: 66,
   name: "ListTransactions",
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   flexibleMin: 0,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 1) {
-      throw badVersion("encode", "ListTransactionsRequest", version, 0, 1);
+    if (version < 0 || version > 2) {
+      throw badVersion("encode", "ListTransactionsRequest", version, 0, 2);
     }
     try {
       encRequest(w, version, data);
@@ -70,16 +72,16 @@ export const ListTransactions: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 1) {
-      throw badVersion("decode", "ListTransactionsRequest", version, 0, 1);
+    if (version < 0 || version > 2) {
+      throw badVersion("decode", "ListTransactionsRequest", version, 0, 2);
     }
     const o = decRequest(r, version);
     r.complete(`ListTransactionsRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 1) {
-      throw badVersion("encode", "ListTransactionsResponse", version, 0, 1);
+    if (version < 0 || version > 2) {
+      throw badVersion("encode", "ListTransactionsResponse", version, 0, 2);
     }
     try {
       encResponse(w, version, data);
@@ -88,8 +90,8 @@ export const ListTransactions: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 1) {
-      throw badVersion("decode", "ListTransactionsResponse", version, 0, 1);
+    if (version < 0 || version > 2) {
+      throw badVersion("decode", "ListTransactionsResponse", version, 0, 2);
     }
     const o = decResponse(r, version);
     r.complete(`ListTransactionsResponse v${version}`);
@@ -122,6 +124,9 @@ function encRequest(
   if (version >= 1) {
     w.int64(d.durationFilter ?? -1);
   }
+  if (version >= 2) {
+    w.compactString(d.transactionalIdPattern ?? null);
+  }
   w.uvarint(0);
 }
 
@@ -130,6 +135,7 @@ function decRequest(r: ByteReader, version: number): ListTransactionsRequest {
     stateFilters: readStrings(r, true) ?? [],
     producerIdFilters: readInt64s(r, true) ?? [],
     durationFilter: version >= 1 ? r.int64() : -1,
+    transactionalIdPattern: version >= 2 ? r.compactString() : null,
   };
   skipTagged(r);
   return o;

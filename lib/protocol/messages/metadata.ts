@@ -19,7 +19,7 @@ import {
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 import { ZERO_UUID } from "../bytes.ts";
 
-/** Metadata request body (API key 3), versions 0-12, flexible 9+. */
+/** Metadata request body (API key 3), versions 0-13, flexible 9+. */
 export interface MetadataRequest {
   /** The topics to fetch metadata for. (v0+) */
   topics: MetadataRequestTopic[] | null;
@@ -39,7 +39,7 @@ export interface MetadataRequestTopic {
   name: string | null;
 }
 
-/** Metadata response body (API key 3), versions 0-12, flexible 9+. */
+/** Metadata response body (API key 3), versions 0-13, flexible 9+. */
 export interface MetadataResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v3+) */
   throttleTimeMs: number;
@@ -53,6 +53,8 @@ export interface MetadataResponse {
   topics: MetadataResponseTopic[];
   /** 32-bit bitfield to represent authorized operations for this cluster. (v8-10) */
   clusterAuthorizedOperations: number;
+  /** The top-level error code, or 0 if there was no error. (v13+) */
+  errorCode: number;
 }
 
 /** MetadataResponseBroker in MetadataResponse. */
@@ -106,11 +108,11 @@ export const Metadata: Api<MetadataRequest, MetadataResponse> = {
   key: 3,
   name: "Metadata",
   minVersion: 0,
-  maxVersion: 12,
+  maxVersion: 13,
   flexibleMin: 9,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 12) {
-      throw badVersion("encode", "MetadataRequest", version, 0, 12);
+    if (version < 0 || version > 13) {
+      throw badVersion("encode", "MetadataRequest", version, 0, 13);
     }
     try {
       encRequest(w, version, data);
@@ -119,16 +121,16 @@ export const Metadata: Api<MetadataRequest, MetadataResponse> = {
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 12) {
-      throw badVersion("decode", "MetadataRequest", version, 0, 12);
+    if (version < 0 || version > 13) {
+      throw badVersion("decode", "MetadataRequest", version, 0, 13);
     }
     const o = decRequest(r, version);
     r.complete(`MetadataRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 12) {
-      throw badVersion("encode", "MetadataResponse", version, 0, 12);
+    if (version < 0 || version > 13) {
+      throw badVersion("encode", "MetadataResponse", version, 0, 13);
     }
     try {
       encResponse(w, version, data);
@@ -137,8 +139,8 @@ export const Metadata: Api<MetadataRequest, MetadataResponse> = {
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 12) {
-      throw badVersion("decode", "MetadataResponse", version, 0, 12);
+    if (version < 0 || version > 13) {
+      throw badVersion("decode", "MetadataResponse", version, 0, 13);
     }
     const o = decResponse(r, version);
     r.complete(`MetadataResponse v${version}`);
@@ -293,6 +295,9 @@ function encResponse(
   if (version >= 8 && version <= 10) {
     w.int32(d.clusterAuthorizedOperations ?? -2147483648);
   }
+  if (version >= 13) {
+    w.int16(d.errorCode ?? 0);
+  }
   if (flex) {
     w.uvarint(0);
   }
@@ -309,6 +314,7 @@ function decResponse(r: ByteReader, version: number): MetadataResponse {
     clusterAuthorizedOperations: version >= 8 && version <= 10
       ? r.int32()
       : -2147483648,
+    errorCode: version >= 13 ? r.int16() : 0,
   };
   if (flex) {
     skipTagged(r);

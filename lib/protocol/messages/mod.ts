@@ -5,10 +5,6 @@ import { Produce } from "./produce.ts";
 import { Fetch } from "./fetch.ts";
 import { ListOffsets } from "./list_offsets.ts";
 import { Metadata } from "./metadata.ts";
-import { LeaderAndIsr } from "./leader_and_isr.ts";
-import { StopReplica } from "./stop_replica.ts";
-import { UpdateMetadata } from "./update_metadata.ts";
-import { ControlledShutdown } from "./controlled_shutdown.ts";
 import { OffsetCommit } from "./offset_commit.ts";
 import { OffsetFetch } from "./offset_fetch.ts";
 import { FindCoordinator } from "./find_coordinator.ts";
@@ -75,7 +71,7 @@ import { ControllerRegistration } from "./controller_registration.ts";
 import { GetTelemetrySubscriptions } from "./get_telemetry_subscriptions.ts";
 import { PushTelemetry } from "./push_telemetry.ts";
 import { AssignReplicasToDirs } from "./assign_replicas_to_dirs.ts";
-import { ListClientMetricsResources } from "./list_client_metrics_resources.ts";
+import { ListConfigResources } from "./list_config_resources.ts";
 import { DescribeTopicPartitions } from "./describe_topic_partitions.ts";
 import { ShareGroupHeartbeat } from "./share_group_heartbeat.ts";
 import { ShareGroupDescribe } from "./share_group_describe.ts";
@@ -89,15 +85,18 @@ import { ReadShareGroupState } from "./read_share_group_state.ts";
 import { WriteShareGroupState } from "./write_share_group_state.ts";
 import { DeleteShareGroupState } from "./delete_share_group_state.ts";
 import { ReadShareGroupStateSummary } from "./read_share_group_state_summary.ts";
+import { StreamsGroupHeartbeat } from "./streams_group_heartbeat.ts";
+import { StreamsGroupDescribe } from "./streams_group_describe.ts";
+import { DescribeShareGroupOffsets } from "./describe_share_group_offsets.ts";
+import { AlterShareGroupOffsets } from "./alter_share_group_offsets.ts";
+import { DeleteShareGroupOffsets } from "./delete_share_group_offsets.ts";
+import { StreamsGroupTopologyDescriptionUpdate } from "./streams_group_topology_description_update.ts";
+import { UnregisterController } from "./unregister_controller.ts";
 
 export * from "./produce.ts";
 export * from "./fetch.ts";
 export * from "./list_offsets.ts";
 export * from "./metadata.ts";
-export * from "./leader_and_isr.ts";
-export * from "./stop_replica.ts";
-export * from "./update_metadata.ts";
-export * from "./controlled_shutdown.ts";
 export * from "./offset_commit.ts";
 export * from "./offset_fetch.ts";
 export * from "./find_coordinator.ts";
@@ -164,7 +163,7 @@ export * from "./controller_registration.ts";
 export * from "./get_telemetry_subscriptions.ts";
 export * from "./push_telemetry.ts";
 export * from "./assign_replicas_to_dirs.ts";
-export * from "./list_client_metrics_resources.ts";
+export * from "./list_config_resources.ts";
 export * from "./describe_topic_partitions.ts";
 export * from "./share_group_heartbeat.ts";
 export * from "./share_group_describe.ts";
@@ -178,6 +177,13 @@ export * from "./read_share_group_state.ts";
 export * from "./write_share_group_state.ts";
 export * from "./delete_share_group_state.ts";
 export * from "./read_share_group_state_summary.ts";
+export * from "./streams_group_heartbeat.ts";
+export * from "./streams_group_describe.ts";
+export * from "./describe_share_group_offsets.ts";
+export * from "./alter_share_group_offsets.ts";
+export * from "./delete_share_group_offsets.ts";
+export * from "./streams_group_topology_description_update.ts";
+export * from "./unregister_controller.ts";
 
 /** Every generated API, by key. */
 export const APIS: readonly Api<unknown, unknown>[] = [
@@ -185,10 +191,6 @@ export const APIS: readonly Api<unknown, unknown>[] = [
   Fetch,
   ListOffsets,
   Metadata,
-  LeaderAndIsr,
-  StopReplica,
-  UpdateMetadata,
-  ControlledShutdown,
   OffsetCommit,
   OffsetFetch,
   FindCoordinator,
@@ -255,7 +257,7 @@ export const APIS: readonly Api<unknown, unknown>[] = [
   GetTelemetrySubscriptions,
   PushTelemetry,
   AssignReplicasToDirs,
-  ListClientMetricsResources,
+  ListConfigResources,
   DescribeTopicPartitions,
   ShareGroupHeartbeat,
   ShareGroupDescribe,
@@ -269,6 +271,13 @@ export const APIS: readonly Api<unknown, unknown>[] = [
   WriteShareGroupState,
   DeleteShareGroupState,
   ReadShareGroupStateSummary,
+  StreamsGroupHeartbeat,
+  StreamsGroupDescribe,
+  DescribeShareGroupOffsets,
+  AlterShareGroupOffsets,
+  DeleteShareGroupOffsets,
+  StreamsGroupTopologyDescriptionUpdate,
+  UnregisterController,
 ];
 
 /** Every generated API by its key. */

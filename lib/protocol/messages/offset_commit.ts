@@ -14,8 +14,9 @@ import {
   writeString,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
+import { ZERO_UUID } from "../bytes.ts";
 
-/** OffsetCommit request body (API key 8), versions 0-9, flexible 8+. */
+/** OffsetCommit request body (API key 8), versions 2-10, flexible 8+. */
 export interface OffsetCommitRequest {
   /** The unique group identifier. (v0+) */
   groupId: string;
@@ -33,8 +34,10 @@ export interface OffsetCommitRequest {
 
 /** OffsetCommitRequestTopic in OffsetCommitRequest. */
 export interface OffsetCommitRequestTopic {
-  /** The topic name. (v0+) */
+  /** The topic name. (v0-9) */
   name: string;
+  /** The topic ID. (v10+) */
+  topicId: string;
   /** Each partition to commit offsets for. (v0+) */
   partitions: OffsetCommitRequestPartition[];
 }
@@ -47,13 +50,11 @@ export interface OffsetCommitRequestPartition {
   committedOffset: number;
   /** The leader epoch of this partition. (v6+) */
   committedLeaderEpoch: number;
-  /** The timestamp of the commit. (v1) */
-  commitTimestamp: number;
   /** Any associated metadata the client wants to keep. (v0+) */
   committedMetadata: string | null;
 }
 
-/** OffsetCommit response body (API key 8), versions 0-9, flexible 8+. */
+/** OffsetCommit response body (API key 8), versions 2-10, flexible 8+. */
 export interface OffsetCommitResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v3+) */
   throttleTimeMs: number;
@@ -63,8 +64,10 @@ export interface OffsetCommitResponse {
 
 /** OffsetCommitResponseTopic in OffsetCommitResponse. */
 export interface OffsetCommitResponseTopic {
-  /** The topic name. (v0+) */
+  /** The topic name. (v0-9) */
   name: string;
+  /** The topic ID. (v10+) */
+  topicId: string;
   /** The responses for each partition in the topic. (v0+) */
   partitions: OffsetCommitResponsePartition[];
 }
@@ -81,12 +84,12 @@ export interface OffsetCommitResponsePartition {
 export const OffsetCommit: Api<OffsetCommitRequest, OffsetCommitResponse> = {
   key: 8,
   name: "OffsetCommit",
-  minVersion: 0,
-  maxVersion: 9,
+  minVersion: 2,
+  maxVersion: 10,
   flexibleMin: 8,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 9) {
-      throw badVersion("encode", "OffsetCommitRequest", version, 0, 9);
+    if (version < 2 || version > 10) {
+      throw badVersion("encode", "OffsetCommitRequest", version, 2, 10);
     }
     try {
       encRequest(w, version, data);
@@ -95,16 +98,16 @@ export const OffsetCommit: Api<OffsetCommitRequest, OffsetCommitResponse> = {
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 9) {
-      throw badVersion("decode", "OffsetCommitRequest", version, 0, 9);
+    if (version < 2 || version > 10) {
+      throw badVersion("decode", "OffsetCommitRequest", version, 2, 10);
     }
     const o = decRequest(r, version);
     r.complete(`OffsetCommitRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 9) {
-      throw badVersion("encode", "OffsetCommitResponse", version, 0, 9);
+    if (version < 2 || version > 10) {
+      throw badVersion("encode", "OffsetCommitResponse", version, 2, 10);
     }
     try {
       encResponse(w, version, data);
@@ -113,8 +116,8 @@ export const OffsetCommit: Api<OffsetCommitRequest, OffsetCommitResponse> = {
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 9) {
-      throw badVersion("decode", "OffsetCommitResponse", version, 0, 9);
+    if (version < 2 || version > 10) {
+      throw badVersion("decode", "OffsetCommitResponse", version, 2, 10);
     }
     const o = decResponse(r, version);
     r.complete(`OffsetCommitResponse v${version}`);
@@ -135,16 +138,12 @@ function encRequest(
 ): void {
   const flex = version >= 8;
   writeString(w, req(d.groupId, "", "groupId"), flex);
-  if (version >= 1) {
-    w.int32(d.generationIdOrMemberEpoch ?? -1);
-  }
-  if (version >= 1) {
-    writeString(w, req(d.memberId, "", "memberId"), flex);
-  }
+  w.int32(d.generationIdOrMemberEpoch ?? -1);
+  writeString(w, req(d.memberId, "", "memberId"), flex);
   if (version >= 7) {
     writeString(w, d.groupInstanceId ?? null, flex);
   }
-  if (version >= 2 && version <= 4) {
+  if (version <= 4) {
     w.int64(d.retentionTimeMs ?? -1);
   }
   encReqOffsetCommitRequestTopicArray(
@@ -163,10 +162,10 @@ function decRequest(r: ByteReader, version: number): OffsetCommitRequest {
   const flex = version >= 8;
   const o: OffsetCommitRequest = {
     groupId: readString(r, flex) ?? "",
-    generationIdOrMemberEpoch: version >= 1 ? r.int32() : -1,
-    memberId: version >= 1 ? readString(r, flex) ?? "" : "",
+    generationIdOrMemberEpoch: r.int32(),
+    memberId: readString(r, flex) ?? "",
     groupInstanceId: version >= 7 ? readString(r, flex) : null,
-    retentionTimeMs: version >= 2 && version <= 4 ? r.int64() : -1,
+    retentionTimeMs: version <= 4 ? r.int64() : -1,
     topics: decReqOffsetCommitRequestTopicArray(r, version),
   };
   if (flex) {
@@ -181,7 +180,12 @@ function encReqOffsetCommitRequestTopic(
   d: Encodable<OffsetCommitRequestTopic>,
 ): void {
   const flex = version >= 8;
-  writeString(w, req(d.name, "", "name"), flex);
+  if (version <= 9) {
+    writeString(w, req(d.name, "", "name"), flex);
+  }
+  if (version >= 10) {
+    w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
+  }
   encReqOffsetCommitRequestPartitionArray(
     w,
     version,
@@ -200,7 +204,8 @@ function decReqOffsetCommitRequestTopic(
 ): OffsetCommitRequestTopic {
   const flex = version >= 8;
   const o: OffsetCommitRequestTopic = {
-    name: readString(r, flex) ?? "",
+    name: version <= 9 ? readString(r, flex) ?? "" : "",
+    topicId: version >= 10 ? r.uuid() : ZERO_UUID,
     partitions: decReqOffsetCommitRequestPartitionArray(r, version),
   };
   if (flex) {
@@ -256,9 +261,6 @@ function encReqOffsetCommitRequestPartition(
   if (version >= 6) {
     w.int32(d.committedLeaderEpoch ?? -1);
   }
-  if (version >= 1 && version <= 1) {
-    w.int64(d.commitTimestamp ?? -1);
-  }
   writeString(w, opt(d.committedMetadata, ""), flex);
   if (flex) {
     w.uvarint(0);
@@ -274,7 +276,6 @@ function decReqOffsetCommitRequestPartition(
     partitionIndex: r.int32(),
     committedOffset: r.int64(),
     committedLeaderEpoch: version >= 6 ? r.int32() : -1,
-    commitTimestamp: version >= 1 && version <= 1 ? r.int64() : -1,
     committedMetadata: readString(r, flex),
   };
   if (flex) {
@@ -358,7 +359,12 @@ function encResOffsetCommitResponseTopic(
   d: Encodable<OffsetCommitResponseTopic>,
 ): void {
   const flex = version >= 8;
-  writeString(w, req(d.name, "", "name"), flex);
+  if (version <= 9) {
+    writeString(w, req(d.name, "", "name"), flex);
+  }
+  if (version >= 10) {
+    w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
+  }
   encResOffsetCommitResponsePartitionArray(
     w,
     version,
@@ -377,7 +383,8 @@ function decResOffsetCommitResponseTopic(
 ): OffsetCommitResponseTopic {
   const flex = version >= 8;
   const o: OffsetCommitResponseTopic = {
-    name: readString(r, flex) ?? "",
+    name: version <= 9 ? readString(r, flex) ?? "" : "",
+    topicId: version >= 10 ? r.uuid() : ZERO_UUID,
     partitions: decResOffsetCommitResponsePartitionArray(r, version),
   };
   if (flex) {

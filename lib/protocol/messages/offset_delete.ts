@@ -16,7 +16,7 @@ import type { ByteReader, ByteWriter } from "../bytes.ts";
 export interface OffsetDeleteRequest {
   /** The unique group identifier. (v0+) */
   groupId: string;
-  /** The topics to delete offsets for (v0+) */
+  /** The topics to delete offsets for. (v0+) */
   topics: OffsetDeleteRequestTopic[];
 }
 

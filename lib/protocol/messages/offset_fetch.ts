@@ -16,14 +16,15 @@ import {
   writeString,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
+import { ZERO_UUID } from "../bytes.ts";
 
-/** OffsetFetch request body (API key 9), versions 0-9, flexible 6+. */
+/** OffsetFetch request body (API key 9), versions 1-10, flexible 6+. */
 export interface OffsetFetchRequest {
   /** The group to fetch offsets for. (v0-7) */
   groupId: string;
   /** Each topic we would like to fetch offsets for, or null to fetch offsets for all topics. (v0-7) */
   topics: OffsetFetchRequestTopic[] | null;
-  /** Each group we would like to fetch offsets for (v8+) */
+  /** Each group we would like to fetch offsets for. (v8+) */
   groups: OffsetFetchRequestGroup[];
   /** Whether broker should hold on returning unstable offsets but set a retriable error code for the partitions. (v7+) */
   requireStable: boolean;
@@ -41,7 +42,7 @@ export interface OffsetFetchRequestTopic {
 export interface OffsetFetchRequestGroup {
   /** The group ID. (v8+) */
   groupId: string;
-  /** The member ID assigned by the group coordinator if using the new consumer protocol (KIP-848). (v9+) */
+  /** The member id. (v9+) */
   memberId: string | null;
   /** The member epoch if using the new consumer protocol (KIP-848). (v9+) */
   memberEpoch: number;
@@ -51,13 +52,15 @@ export interface OffsetFetchRequestGroup {
 
 /** OffsetFetchRequestTopics in OffsetFetchRequest. */
 export interface OffsetFetchRequestTopics {
-  /** The topic name. (v8+) */
+  /** The topic name. (v8-9) */
   name: string;
+  /** The topic ID. (v10+) */
+  topicId: string;
   /** The partition indexes we would like to fetch offsets for. (v8+) */
   partitionIndexes: number[];
 }
 
-/** OffsetFetch response body (API key 9), versions 0-9, flexible 6+. */
+/** OffsetFetch response body (API key 9), versions 1-10, flexible 6+. */
 export interface OffsetFetchResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v3+) */
   throttleTimeMs: number;
@@ -73,7 +76,7 @@ export interface OffsetFetchResponse {
 export interface OffsetFetchResponseTopic {
   /** The topic name. (v0-7) */
   name: string;
-  /** The responses per partition (v0-7) */
+  /** The responses per partition. (v0-7) */
   partitions: OffsetFetchResponsePartition[];
 }
 
@@ -103,9 +106,11 @@ export interface OffsetFetchResponseGroup {
 
 /** OffsetFetchResponseTopics in OffsetFetchResponse. */
 export interface OffsetFetchResponseTopics {
-  /** The topic name. (v8+) */
+  /** The topic name. (v8-9) */
   name: string;
-  /** The responses per partition (v8+) */
+  /** The topic ID. (v10+) */
+  topicId: string;
+  /** The responses per partition. (v8+) */
   partitions: OffsetFetchResponsePartitions[];
 }
 
@@ -127,12 +132,12 @@ export interface OffsetFetchResponsePartitions {
 export const OffsetFetch: Api<OffsetFetchRequest, OffsetFetchResponse> = {
   key: 9,
   name: "OffsetFetch",
-  minVersion: 0,
-  maxVersion: 9,
+  minVersion: 1,
+  maxVersion: 10,
   flexibleMin: 6,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 9) {
-      throw badVersion("encode", "OffsetFetchRequest", version, 0, 9);
+    if (version < 1 || version > 10) {
+      throw badVersion("encode", "OffsetFetchRequest", version, 1, 10);
     }
     try {
       encRequest(w, version, data);
@@ -141,16 +146,16 @@ export const OffsetFetch: Api<OffsetFetchRequest, OffsetFetchResponse> = {
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 9) {
-      throw badVersion("decode", "OffsetFetchRequest", version, 0, 9);
+    if (version < 1 || version > 10) {
+      throw badVersion("decode", "OffsetFetchRequest", version, 1, 10);
     }
     const o = decRequest(r, version);
     r.complete(`OffsetFetchRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 9) {
-      throw badVersion("encode", "OffsetFetchResponse", version, 0, 9);
+    if (version < 1 || version > 10) {
+      throw badVersion("encode", "OffsetFetchResponse", version, 1, 10);
     }
     try {
       encResponse(w, version, data);
@@ -159,8 +164,8 @@ export const OffsetFetch: Api<OffsetFetchRequest, OffsetFetchResponse> = {
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 9) {
-      throw badVersion("decode", "OffsetFetchResponse", version, 0, 9);
+    if (version < 1 || version > 10) {
+      throw badVersion("decode", "OffsetFetchResponse", version, 1, 10);
     }
     const o = decResponse(r, version);
     r.complete(`OffsetFetchResponse v${version}`);
@@ -367,10 +372,15 @@ function decReqOffsetFetchRequestGroupArray(
 
 function encReqOffsetFetchRequestTopics(
   w: ByteWriter,
-  _version: number,
+  version: number,
   d: Encodable<OffsetFetchRequestTopics>,
 ): void {
-  w.compactString(req(d.name, "", "name"));
+  if (version <= 9) {
+    w.compactString(req(d.name, "", "name"));
+  }
+  if (version >= 10) {
+    w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
+  }
   writeInt32s(
     w,
     req(d.partitionIndexes, EMPTY_ARRAY, "partitionIndexes"),
@@ -381,10 +391,11 @@ function encReqOffsetFetchRequestTopics(
 
 function decReqOffsetFetchRequestTopics(
   r: ByteReader,
-  _version: number,
+  version: number,
 ): OffsetFetchRequestTopics {
   const o: OffsetFetchRequestTopics = {
-    name: r.compactString() ?? "",
+    name: version <= 9 ? r.compactString() ?? "" : "",
+    topicId: version >= 10 ? r.uuid() : ZERO_UUID,
     partitionIndexes: readInt32s(r, true) ?? [],
   };
   skipTagged(r);
@@ -689,7 +700,12 @@ function encResOffsetFetchResponseTopics(
   version: number,
   d: Encodable<OffsetFetchResponseTopics>,
 ): void {
-  w.compactString(req(d.name, "", "name"));
+  if (version <= 9) {
+    w.compactString(req(d.name, "", "name"));
+  }
+  if (version >= 10) {
+    w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
+  }
   encResOffsetFetchResponsePartitionsArray(
     w,
     version,
@@ -705,7 +721,8 @@ function decResOffsetFetchResponseTopics(
   version: number,
 ): OffsetFetchResponseTopics {
   const o: OffsetFetchResponseTopics = {
-    name: r.compactString() ?? "",
+    name: version <= 9 ? r.compactString() ?? "" : "",
+    topicId: version >= 10 ? r.uuid() : ZERO_UUID,
     partitions: decResOffsetFetchResponsePartitionsArray(r, version),
   };
   skipTagged(r);

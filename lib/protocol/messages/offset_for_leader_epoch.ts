@@ -15,7 +15,7 @@ import {
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
-/** OffsetForLeaderEpoch request body (API key 23), versions 0-4, flexible 4+. */
+/** OffsetForLeaderEpoch request body (API key 23), versions 2-4, flexible 4+. */
 export interface OffsetForLeaderEpochRequest {
   /** The broker ID of the follower, of -1 if this request is from a consumer. (v3+) */
   replicaId: number;
@@ -41,7 +41,7 @@ export interface OffsetForLeaderEpochRequestOffsetForLeaderPartition {
   leaderEpoch: number;
 }
 
-/** OffsetForLeaderEpoch response body (API key 23), versions 0-4, flexible 4+. */
+/** OffsetForLeaderEpoch response body (API key 23), versions 2-4, flexible 4+. */
 export interface OffsetForLeaderEpochResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v2+) */
   throttleTimeMs: number;
@@ -76,12 +76,12 @@ export const OffsetForLeaderEpoch: Api<
 > = {
   key: 23,
   name: "OffsetForLeaderEpoch",
-  minVersion: 0,
+  minVersion: 2,
   maxVersion: 4,
   flexibleMin: 4,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 4) {
-      throw badVersion("encode", "OffsetForLeaderEpochRequest", version, 0, 4);
+    if (version < 2 || version > 4) {
+      throw badVersion("encode", "OffsetForLeaderEpochRequest", version, 2, 4);
     }
     try {
       encRequest(w, version, data);
@@ -90,16 +90,16 @@ export const OffsetForLeaderEpoch: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 4) {
-      throw badVersion("decode", "OffsetForLeaderEpochRequest", version, 0, 4);
+    if (version < 2 || version > 4) {
+      throw badVersion("decode", "OffsetForLeaderEpochRequest", version, 2, 4);
     }
     const o = decRequest(r, version);
     r.complete(`OffsetForLeaderEpochRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 4) {
-      throw badVersion("encode", "OffsetForLeaderEpochResponse", version, 0, 4);
+    if (version < 2 || version > 4) {
+      throw badVersion("encode", "OffsetForLeaderEpochResponse", version, 2, 4);
     }
     try {
       encResponse(w, version, data);
@@ -108,8 +108,8 @@ export const OffsetForLeaderEpoch: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 4) {
-      throw badVersion("decode", "OffsetForLeaderEpochResponse", version, 0, 4);
+    if (version < 2 || version > 4) {
+      throw badVersion("decode", "OffsetForLeaderEpochResponse", version, 2, 4);
     }
     const o = decResponse(r, version);
     r.complete(`OffsetForLeaderEpochResponse v${version}`);
@@ -241,9 +241,7 @@ function encReqOffsetForLeaderPartition(
 ): void {
   const flex = version >= 4;
   w.int32(d.partition ?? 0);
-  if (version >= 2) {
-    w.int32(d.currentLeaderEpoch ?? -1);
-  }
+  w.int32(d.currentLeaderEpoch ?? -1);
   w.int32(d.leaderEpoch ?? 0);
   if (flex) {
     w.uvarint(0);
@@ -257,7 +255,7 @@ function decReqOffsetForLeaderPartition(
   const flex = version >= 4;
   const o: ReqOffsetForLeaderPartition = {
     partition: r.int32(),
-    currentLeaderEpoch: version >= 2 ? r.int32() : -1,
+    currentLeaderEpoch: r.int32(),
     leaderEpoch: r.int32(),
   };
   if (flex) {
@@ -311,9 +309,7 @@ function encResponse(
   d: Encodable<OffsetForLeaderEpochResponse>,
 ): void {
   const flex = version >= 4;
-  if (version >= 2) {
-    w.int32(d.throttleTimeMs ?? 0);
-  }
+  w.int32(d.throttleTimeMs ?? 0);
   encResOffsetForLeaderTopicResultArray(
     w,
     version,
@@ -332,7 +328,7 @@ function decResponse(
 ): OffsetForLeaderEpochResponse {
   const flex = version >= 4;
   const o: OffsetForLeaderEpochResponse = {
-    throttleTimeMs: version >= 2 ? r.int32() : 0,
+    throttleTimeMs: r.int32(),
     topics: decResOffsetForLeaderTopicResultArray(r, version),
   };
   if (flex) {
@@ -419,9 +415,7 @@ function encResEpochEndOffset(
   const flex = version >= 4;
   w.int16(d.errorCode ?? 0);
   w.int32(d.partition ?? 0);
-  if (version >= 1) {
-    w.int32(d.leaderEpoch ?? -1);
-  }
+  w.int32(d.leaderEpoch ?? -1);
   w.int64(d.endOffset ?? -1);
   if (flex) {
     w.uvarint(0);
@@ -436,7 +430,7 @@ function decResEpochEndOffset(
   const o: OffsetForLeaderEpochResponseEpochEndOffset = {
     errorCode: r.int16(),
     partition: r.int32(),
-    leaderEpoch: version >= 1 ? r.int32() : -1,
+    leaderEpoch: r.int32(),
     endOffset: r.int64(),
   };
   if (flex) {

@@ -21,8 +21,9 @@ import {
   writeString,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
+import { ZERO_UUID } from "../bytes.ts";
 
-/** Produce request body (API key 0), versions 0-11, flexible 9+. */
+/** Produce request body (API key 0), versions 3-12, flexible 9+. */
 export interface ProduceRequest {
   /** The transactional ID, or null if the producer is not transactional. (v3+) */
   transactionalId: string | null;
@@ -36,8 +37,10 @@ export interface ProduceRequest {
 
 /** TopicProduceData in ProduceRequest. */
 export interface ProduceRequestTopicProduceData {
-  /** The topic name. (v0+) */
+  /** The topic name. (v0-12) */
   name: string;
+  /** The unique topic ID (v13+) */
+  topicId: string;
   /** Each partition to produce to. (v0+) */
   partitionData: ProduceRequestPartitionProduceData[];
 }
@@ -50,9 +53,9 @@ export interface ProduceRequestPartitionProduceData {
   records: Uint8Array | null;
 }
 
-/** Produce response body (API key 0), versions 0-11, flexible 9+. */
+/** Produce response body (API key 0), versions 3-12, flexible 9+. */
 export interface ProduceResponse {
-  /** Each produce response (v0+) */
+  /** Each produce response. (v0+) */
   responses: ProduceResponseTopicProduceResponse[];
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v1+) */
   throttleTimeMs: number;
@@ -62,8 +65,10 @@ export interface ProduceResponse {
 
 /** TopicProduceResponse in ProduceResponse. */
 export interface ProduceResponseTopicProduceResponse {
-  /** The topic name (v0+) */
+  /** The topic name. (v0-12) */
   name: string;
+  /** The unique topic ID (v13+) */
+  topicId: string;
   /** Each partition that we produced to within the topic. (v0+) */
   partitionResponses: ProduceResponsePartitionProduceResponse[];
 }
@@ -80,19 +85,19 @@ export interface ProduceResponsePartitionProduceResponse {
   logAppendTimeMs: number;
   /** The log start offset. (v5+) */
   logStartOffset: number;
-  /** The batch indices of records that caused the batch to be dropped (v8+) */
+  /** The batch indices of records that caused the batch to be dropped. (v8+) */
   recordErrors: ProduceResponseBatchIndexAndErrorMessage[];
-  /** The global error message summarizing the common root cause of the records that caused the batch to be dropped (v8+) */
+  /** The global error message summarizing the common root cause of the records that caused the batch to be dropped. (v8+) */
   errorMessage: string | null;
-  /** (v10+, tag 0) */
+  /** The leader broker that the producer should use for future requests. (v10+, tag 0) */
   currentLeader: ProduceResponseLeaderIdAndEpoch;
 }
 
 /** BatchIndexAndErrorMessage in ProduceResponse. */
 export interface ProduceResponseBatchIndexAndErrorMessage {
-  /** The batch index of the record that cause the batch to be dropped (v8+) */
+  /** The batch index of the record that caused the batch to be dropped. (v8+) */
   batchIndex: number;
-  /** The error message of the record that caused the batch to be dropped (v8+) */
+  /** The error message of the record that caused the batch to be dropped. (v8+) */
   batchIndexErrorMessage: string | null;
 }
 
@@ -100,7 +105,7 @@ export interface ProduceResponseBatchIndexAndErrorMessage {
 export interface ProduceResponseLeaderIdAndEpoch {
   /** The ID of the current leader or -1 if the leader is unknown. (v10+) */
   leaderId: number;
-  /** The latest known leader epoch (v10+) */
+  /** The latest known leader epoch. (v10+) */
   leaderEpoch: number;
 }
 
@@ -120,12 +125,12 @@ export interface ProduceResponseNodeEndpoint {
 export const Produce: Api<ProduceRequest, ProduceResponse> = {
   key: 0,
   name: "Produce",
-  minVersion: 0,
-  maxVersion: 11,
+  minVersion: 3,
+  maxVersion: 12,
   flexibleMin: 9,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 11) {
-      throw badVersion("encode", "ProduceRequest", version, 0, 11);
+    if (version < 3 || version > 12) {
+      throw badVersion("encode", "ProduceRequest", version, 3, 12);
     }
     try {
       encRequest(w, version, data);
@@ -134,16 +139,16 @@ export const Produce: Api<ProduceRequest, ProduceResponse> = {
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 11) {
-      throw badVersion("decode", "ProduceRequest", version, 0, 11);
+    if (version < 3 || version > 12) {
+      throw badVersion("decode", "ProduceRequest", version, 3, 12);
     }
     const o = decRequest(r, version);
     r.complete(`ProduceRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 11) {
-      throw badVersion("encode", "ProduceResponse", version, 0, 11);
+    if (version < 3 || version > 12) {
+      throw badVersion("encode", "ProduceResponse", version, 3, 12);
     }
     try {
       encResponse(w, version, data);
@@ -152,8 +157,8 @@ export const Produce: Api<ProduceRequest, ProduceResponse> = {
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 11) {
-      throw badVersion("decode", "ProduceResponse", version, 0, 11);
+    if (version < 3 || version > 12) {
+      throw badVersion("decode", "ProduceResponse", version, 3, 12);
     }
     const o = decResponse(r, version);
     r.complete(`ProduceResponse v${version}`);
@@ -173,9 +178,7 @@ function encRequest(
   d: Encodable<ProduceRequest>,
 ): void {
   const flex = version >= 9;
-  if (version >= 3) {
-    writeString(w, d.transactionalId ?? null, flex);
-  }
+  writeString(w, d.transactionalId ?? null, flex);
   w.int16(d.acks ?? 0);
   w.int32(d.timeoutMs ?? 0);
   encReqTopicProduceDataArray(
@@ -193,7 +196,7 @@ function encRequest(
 function decRequest(r: ByteReader, version: number): ProduceRequest {
   const flex = version >= 9;
   const o: ProduceRequest = {
-    transactionalId: version >= 3 ? readString(r, flex) : null,
+    transactionalId: readString(r, flex),
     acks: r.int16(),
     timeoutMs: r.int32(),
     topicData: decReqTopicProduceDataArray(r, version),
@@ -230,6 +233,7 @@ function decReqTopicProduceData(
   const flex = version >= 9;
   const o: ProduceRequestTopicProduceData = {
     name: readString(r, flex) ?? "",
+    topicId: ZERO_UUID,
     partitionData: decReqPartitionProduceDataArray(r, version),
   };
   if (flex) {
@@ -351,9 +355,7 @@ function encResponse(
     false,
     "responses",
   );
-  if (version >= 1) {
-    w.int32(d.throttleTimeMs ?? 0);
-  }
+  w.int32(d.throttleTimeMs ?? 0);
   if (flex) {
     const t0 = version >= 10 && nonEmpty(d.nodeEndpoints);
     w.uvarint(t0 ? 1 : 0);
@@ -376,7 +378,7 @@ function decResponse(r: ByteReader, version: number): ProduceResponse {
   const flex = version >= 9;
   const o: ProduceResponse = {
     responses: decResTopicProduceResponseArray(r, version),
-    throttleTimeMs: version >= 1 ? r.int32() : 0,
+    throttleTimeMs: r.int32(),
     nodeEndpoints: [],
   };
   if (flex) {
@@ -426,6 +428,7 @@ function decResTopicProduceResponse(
   const flex = version >= 9;
   const o: ProduceResponseTopicProduceResponse = {
     name: readString(r, flex) ?? "",
+    topicId: ZERO_UUID,
     partitionResponses: decResPartitionProduceResponseArray(r, version),
   };
   if (flex) {
@@ -479,9 +482,7 @@ function encResPartitionProduceResponse(
   w.int32(d.index ?? 0);
   w.int16(d.errorCode ?? 0);
   w.int64(d.baseOffset ?? 0);
-  if (version >= 2) {
-    w.int64(d.logAppendTimeMs ?? -1);
-  }
+  w.int64(d.logAppendTimeMs ?? -1);
   if (version >= 5) {
     w.int64(d.logStartOffset ?? -1);
   }
@@ -525,7 +526,7 @@ function decResPartitionProduceResponse(
     index: r.int32(),
     errorCode: r.int16(),
     baseOffset: r.int64(),
-    logAppendTimeMs: version >= 2 ? r.int64() : -1,
+    logAppendTimeMs: r.int64(),
     logStartOffset: version >= 5 ? r.int64() : -1,
     recordErrors: version >= 8
       ? decResBatchIndexAndErrorMessageArray(r, version)

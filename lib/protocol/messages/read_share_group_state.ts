@@ -40,13 +40,13 @@ export interface ReadShareGroupStateRequestPartitionData {
 
 /** ReadShareGroupState response body (API key 84), versions 0, flexible 0+. */
 export interface ReadShareGroupStateResponse {
-  /** The read results (v0+) */
+  /** The read results. (v0+) */
   results: ReadShareGroupStateResponseReadStateResult[];
 }
 
 /** ReadStateResult in ReadShareGroupStateResponse. */
 export interface ReadShareGroupStateResponseReadStateResult {
-  /** The topic identifier (v0+) */
+  /** The topic identifier. (v0+) */
   topicId: string;
   /** The results for the partitions. (v0+) */
   partitions: ReadShareGroupStateResponsePartitionResult[];
@@ -60,21 +60,21 @@ export interface ReadShareGroupStateResponsePartitionResult {
   errorCode: number;
   /** The error message, or null if there was no error. (v0+) */
   errorMessage: string | null;
-  /** The state epoch for this share-partition. (v0+) */
+  /** The state epoch of the share-partition. (v0+) */
   stateEpoch: number;
   /** The share-partition start offset, which can be -1 if it is not yet initialized. (v0+) */
   startOffset: number;
-  /** (v0+) */
+  /** The state batches for this share-partition. (v0+) */
   stateBatches: ReadShareGroupStateResponseStateBatch[];
 }
 
 /** StateBatch in ReadShareGroupStateResponse. */
 export interface ReadShareGroupStateResponseStateBatch {
-  /** The base offset of this state batch. (v0+) */
+  /** The first offset of this state batch. (v0+) */
   firstOffset: number;
   /** The last offset of this state batch. (v0+) */
   lastOffset: number;
-  /** The state - 0:Available,2:Acked,4:Archived. (v0+) */
+  /** The delivery state - 0:Available,2:Acked,4:Archived. (v0+) */
   deliveryState: number;
   /** The delivery count. (v0+) */
   deliveryCount: number;

@@ -14,7 +14,7 @@ import {
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 import { ZERO_UUID } from "../bytes.ts";
 
-/** ReadShareGroupStateSummary request body (API key 87), versions 0, flexible 0+. */
+/** ReadShareGroupStateSummary request body (API key 87), versions 0-1, flexible 0+. */
 export interface ReadShareGroupStateSummaryRequest {
   /** The group identifier. (v0+) */
   groupId: string;
@@ -38,15 +38,15 @@ export interface ReadShareGroupStateSummaryRequestPartitionData {
   leaderEpoch: number;
 }
 
-/** ReadShareGroupStateSummary response body (API key 87), versions 0, flexible 0+. */
+/** ReadShareGroupStateSummary response body (API key 87), versions 0-1, flexible 0+. */
 export interface ReadShareGroupStateSummaryResponse {
-  /** The read results (v0+) */
+  /** The read results. (v0+) */
   results: ReadShareGroupStateSummaryResponseReadStateSummaryResult[];
 }
 
 /** ReadStateSummaryResult in ReadShareGroupStateSummaryResponse. */
 export interface ReadShareGroupStateSummaryResponseReadStateSummaryResult {
-  /** The topic identifier (v0+) */
+  /** The topic identifier. (v0+) */
   topicId: string;
   /** The results for the partitions. (v0+) */
   partitions: ReadShareGroupStateSummaryResponsePartitionResult[];
@@ -62,8 +62,12 @@ export interface ReadShareGroupStateSummaryResponsePartitionResult {
   errorMessage: string | null;
   /** The state epoch of the share-partition. (v0+) */
   stateEpoch: number;
+  /** The leader epoch of the share-partition. (v0+) */
+  leaderEpoch: number;
   /** The share-partition start offset. (v0+) */
   startOffset: number;
+  /** The number of offsets greater than or equal to share-partition start offset for which delivery has been completed. (v1+) */
+  deliveryCompleteCount: number;
 }
 
 /** ReadShareGroupStateSummary (API key 87). */
@@ -74,16 +78,16 @@ export const ReadShareGroupStateSummary: Api<
   key: 87,
   name: "ReadShareGroupStateSummary",
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   flexibleMin: 0,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 0) {
+    if (version < 0 || version > 1) {
       throw badVersion(
         "encode",
         "ReadShareGroupStateSummaryRequest",
         version,
         0,
-        0,
+        1,
       );
     }
     try {
@@ -93,13 +97,13 @@ export const ReadShareGroupStateSummary: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 0) {
+    if (version < 0 || version > 1) {
       throw badVersion(
         "decode",
         "ReadShareGroupStateSummaryRequest",
         version,
         0,
-        0,
+        1,
       );
     }
     const o = decRequest(r, version);
@@ -107,13 +111,13 @@ export const ReadShareGroupStateSummary: Api<
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 0) {
+    if (version < 0 || version > 1) {
       throw badVersion(
         "encode",
         "ReadShareGroupStateSummaryResponse",
         version,
         0,
-        0,
+        1,
       );
     }
     try {
@@ -123,13 +127,13 @@ export const ReadShareGroupStateSummary: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 0) {
+    if (version < 0 || version > 1) {
       throw badVersion(
         "decode",
         "ReadShareGroupStateSummaryResponse",
         version,
         0,
-        0,
+        1,
       );
     }
     const o = decResponse(r, version);
@@ -396,27 +400,33 @@ function decResReadStateSummaryResultArray(
 
 function encResPartitionResult(
   w: ByteWriter,
-  _version: number,
+  version: number,
   d: Encodable<ResPartitionResult>,
 ): void {
   w.int32(d.partition ?? 0);
   w.int16(d.errorCode ?? 0);
   w.compactString(d.errorMessage ?? null);
   w.int32(d.stateEpoch ?? 0);
+  w.int32(d.leaderEpoch ?? 0);
   w.int64(d.startOffset ?? 0);
+  if (version >= 1) {
+    w.int32(d.deliveryCompleteCount ?? -1);
+  }
   w.uvarint(0);
 }
 
 function decResPartitionResult(
   r: ByteReader,
-  _version: number,
+  version: number,
 ): ResPartitionResult {
   const o: ResPartitionResult = {
     partition: r.int32(),
     errorCode: r.int16(),
     errorMessage: r.compactString(),
     stateEpoch: r.int32(),
+    leaderEpoch: r.int32(),
     startOffset: r.int64(),
+    deliveryCompleteCount: version >= 1 ? r.int32() : -1,
   };
   skipTagged(r);
   return o;

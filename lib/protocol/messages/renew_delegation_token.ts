@@ -12,7 +12,7 @@ import {
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
-/** RenewDelegationToken request body (API key 39), versions 0-2, flexible 2+. */
+/** RenewDelegationToken request body (API key 39), versions 1-2, flexible 2+. */
 export interface RenewDelegationTokenRequest {
   /** The HMAC of the delegation token to be renewed. (v0+) */
   hmac: Uint8Array;
@@ -20,7 +20,7 @@ export interface RenewDelegationTokenRequest {
   renewPeriodMs: number;
 }
 
-/** RenewDelegationToken response body (API key 39), versions 0-2, flexible 2+. */
+/** RenewDelegationToken response body (API key 39), versions 1-2, flexible 2+. */
 export interface RenewDelegationTokenResponse {
   /** The error code, or 0 if there was no error. (v0+) */
   errorCode: number;
@@ -37,12 +37,12 @@ export const RenewDelegationToken: Api<
 > = {
   key: 39,
   name: "RenewDelegationToken",
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 2,
   flexibleMin: 2,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 2) {
-      throw badVersion("encode", "RenewDelegationTokenRequest", version, 0, 2);
+    if (version < 1 || version > 2) {
+      throw badVersion("encode", "RenewDelegationTokenRequest", version, 1, 2);
     }
     try {
       encRequest(w, version, data);
@@ -51,16 +51,16 @@ export const RenewDelegationToken: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 2) {
-      throw badVersion("decode", "RenewDelegationTokenRequest", version, 0, 2);
+    if (version < 1 || version > 2) {
+      throw badVersion("decode", "RenewDelegationTokenRequest", version, 1, 2);
     }
     const o = decRequest(r, version);
     r.complete(`RenewDelegationTokenRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 2) {
-      throw badVersion("encode", "RenewDelegationTokenResponse", version, 0, 2);
+    if (version < 1 || version > 2) {
+      throw badVersion("encode", "RenewDelegationTokenResponse", version, 1, 2);
     }
     try {
       encResponse(w, version, data);
@@ -69,8 +69,8 @@ export const RenewDelegationToken: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 2) {
-      throw badVersion("decode", "RenewDelegationTokenResponse", version, 0, 2);
+    if (version < 1 || version > 2) {
+      throw badVersion("decode", "RenewDelegationTokenResponse", version, 1, 2);
     }
     const o = decResponse(r, version);
     r.complete(`RenewDelegationTokenResponse v${version}`);

@@ -17,7 +17,7 @@ import {
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 import { ZERO_UUID } from "../bytes.ts";
 
-/** ShareAcknowledge request body (API key 79), versions 0, flexible 0+. */
+/** ShareAcknowledge request body (API key 79), versions 1-2, flexible 0+. */
 export interface ShareAcknowledgeRequest {
   /** The group identifier. (v0+) */
   groupId: string | null;
@@ -25,6 +25,8 @@ export interface ShareAcknowledgeRequest {
   memberId: string | null;
   /** The current share session epoch: 0 to open a share session; -1 to close it; otherwise increments for consecutive requests. (v0+) */
   shareSessionEpoch: number;
+  /** Whether Renew type acknowledgements present in AcknowledgementBatches. (v2+) */
+  isRenewAck: boolean;
   /** The topics containing records to acknowledge. (v0+) */
   topics: ShareAcknowledgeRequestAcknowledgeTopic[];
 }
@@ -51,11 +53,11 @@ export interface ShareAcknowledgeRequestAcknowledgementBatch {
   firstOffset: number;
   /** Last offset (inclusive) of batch of records to acknowledge. (v0+) */
   lastOffset: number;
-  /** Array of acknowledge types - 0:Gap,1:Accept,2:Release,3:Reject. (v0+) */
+  /** Array of acknowledge types - 0:Gap,1:Accept,2:Release,3:Reject,4:Renew. (v0+) */
   acknowledgeTypes: number[];
 }
 
-/** ShareAcknowledge response body (API key 79), versions 0, flexible 0+. */
+/** ShareAcknowledge response body (API key 79), versions 1-2, flexible 0+. */
 export interface ShareAcknowledgeResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v0+) */
   throttleTimeMs: number;
@@ -63,6 +65,8 @@ export interface ShareAcknowledgeResponse {
   errorCode: number;
   /** The top-level error message, or null if there was no error. (v0+) */
   errorMessage: string | null;
+  /** The time in milliseconds for which the acquired records are locked. (v2+) */
+  acquisitionLockTimeoutMs: number;
   /** The response topics. (v0+) */
   responses: ShareAcknowledgeResponseShareAcknowledgeTopicResponse[];
   /** Endpoints for all current leaders enumerated in PartitionData with error NOT_LEADER_OR_FOLLOWER. (v0+) */
@@ -85,7 +89,7 @@ export interface ShareAcknowledgeResponsePartitionData {
   errorCode: number;
   /** The error message, or null if there was no error. (v0+) */
   errorMessage: string | null;
-  /** (v0+) */
+  /** The current leader of the partition. (v0+) */
   currentLeader: ShareAcknowledgeResponseLeaderIdAndEpoch;
 }
 
@@ -116,12 +120,12 @@ export const ShareAcknowledge: Api<
 > = {
   key: 79,
   name: "ShareAcknowledge",
-  minVersion: 0,
-  maxVersion: 0,
+  minVersion: 1,
+  maxVersion: 2,
   flexibleMin: 0,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion("encode", "ShareAcknowledgeRequest", version, 0, 0);
+    if (version < 1 || version > 2) {
+      throw badVersion("encode", "ShareAcknowledgeRequest", version, 1, 2);
     }
     try {
       encRequest(w, version, data);
@@ -130,16 +134,16 @@ export const ShareAcknowledge: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion("decode", "ShareAcknowledgeRequest", version, 0, 0);
+    if (version < 1 || version > 2) {
+      throw badVersion("decode", "ShareAcknowledgeRequest", version, 1, 2);
     }
     const o = decRequest(r, version);
     r.complete(`ShareAcknowledgeRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion("encode", "ShareAcknowledgeResponse", version, 0, 0);
+    if (version < 1 || version > 2) {
+      throw badVersion("encode", "ShareAcknowledgeResponse", version, 1, 2);
     }
     try {
       encResponse(w, version, data);
@@ -148,8 +152,8 @@ export const ShareAcknowledge: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion("decode", "ShareAcknowledgeResponse", version, 0, 0);
+    if (version < 1 || version > 2) {
+      throw badVersion("decode", "ShareAcknowledgeResponse", version, 1, 2);
     }
     const o = decResponse(r, version);
     r.complete(`ShareAcknowledgeResponse v${version}`);
@@ -171,6 +175,9 @@ function encRequest(
   w.compactString(d.groupId ?? null);
   w.compactString(opt(d.memberId, ""));
   w.int32(d.shareSessionEpoch ?? 0);
+  if (version >= 2) {
+    w.bool(d.isRenewAck ?? false);
+  }
   encReqAcknowledgeTopicArray(
     w,
     version,
@@ -186,6 +193,7 @@ function decRequest(r: ByteReader, version: number): ShareAcknowledgeRequest {
     groupId: r.compactString(),
     memberId: r.compactString(),
     shareSessionEpoch: r.int32(),
+    isRenewAck: version >= 2 ? r.bool() : false,
     topics: decReqAcknowledgeTopicArray(r, version),
   };
   skipTagged(r);
@@ -391,6 +399,9 @@ function encResponse(
   w.int32(d.throttleTimeMs ?? 0);
   w.int16(d.errorCode ?? 0);
   w.compactString(d.errorMessage ?? null);
+  if (version >= 2) {
+    w.int32(d.acquisitionLockTimeoutMs ?? 0);
+  }
   encResShareAcknowledgeTopicResponseArray(
     w,
     version,
@@ -413,6 +424,7 @@ function decResponse(r: ByteReader, version: number): ShareAcknowledgeResponse {
     throttleTimeMs: r.int32(),
     errorCode: r.int16(),
     errorMessage: r.compactString(),
+    acquisitionLockTimeoutMs: version >= 2 ? r.int32() : 0,
     responses: decResShareAcknowledgeTopicResponseArray(r, version),
     nodeEndpoints: decResNodeEndpointArray(r, version),
   };

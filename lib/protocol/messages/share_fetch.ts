@@ -5,6 +5,7 @@ import {
   atPath,
   badVersion,
   EMPTY_ARRAY,
+  EMPTY_BYTES,
   EMPTY_OBJECT,
   encodeError,
   NullFieldError,
@@ -19,7 +20,7 @@ import {
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 import { ZERO_UUID } from "../bytes.ts";
 
-/** ShareFetch request body (API key 78), versions 0, flexible 0+. */
+/** ShareFetch request body (API key 78), versions 1-2, flexible 0+. */
 export interface ShareFetchRequest {
   /** The group identifier. (v0+) */
   groupId: string | null;
@@ -33,6 +34,14 @@ export interface ShareFetchRequest {
   minBytes: number;
   /** The maximum bytes to fetch. See KIP-74 for cases where this limit may not be honored. (v0+) */
   maxBytes: number;
+  /** The maximum number of records to fetch. This limit can be exceeded for alignment of batch boundaries. (v1+) */
+  maxRecords: number;
+  /** The optimal number of records for batches of acquired records and acknowledgements. (v1+) */
+  batchSize: number;
+  /** The acquire mode to control the fetch behavior - 0:batch-optimized,1:record-limit. (v2+) */
+  shareAcquireMode: number;
+  /** Whether Renew type acknowledgements present in AcknowledgementBatches. (v2+) */
+  isRenewAck: boolean;
   /** The topics to fetch. (v0+) */
   topics: ShareFetchRequestFetchTopic[];
   /** The partitions to remove from this share session. (v0+) */
@@ -51,7 +60,7 @@ export interface ShareFetchRequestFetchTopic {
 export interface ShareFetchRequestFetchPartition {
   /** The partition index. (v0+) */
   partitionIndex: number;
-  /** The maximum bytes to fetch from this partition. 0 when only acknowledgement with no fetching is required. See KIP-74 for cases where this limit may not be honored. (v0+) */
+  /** The maximum bytes to fetch from this partition. 0 when only acknowledgement with no fetching is required. See KIP-74 for cases where this limit may not be honored. (v0) */
   partitionMaxBytes: number;
   /** Record batches to acknowledge. (v0+) */
   acknowledgementBatches: ShareFetchRequestAcknowledgementBatch[];
@@ -63,7 +72,7 @@ export interface ShareFetchRequestAcknowledgementBatch {
   firstOffset: number;
   /** Last offset (inclusive) of batch of records to acknowledge. (v0+) */
   lastOffset: number;
-  /** Array of acknowledge types - 0:Gap,1:Accept,2:Release,3:Reject. (v0+) */
+  /** Array of acknowledge types - 0:Gap,1:Accept,2:Release,3:Reject,4:Renew. (v0+) */
   acknowledgeTypes: number[];
 }
 
@@ -75,7 +84,7 @@ export interface ShareFetchRequestForgottenTopic {
   partitions: number[];
 }
 
-/** ShareFetch response body (API key 78), versions 0, flexible 0+. */
+/** ShareFetch response body (API key 78), versions 1-2, flexible 0+. */
 export interface ShareFetchResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v0+) */
   throttleTimeMs: number;
@@ -83,6 +92,8 @@ export interface ShareFetchResponse {
   errorCode: number;
   /** The top-level error message, or null if there was no error. (v0+) */
   errorMessage: string | null;
+  /** The time in milliseconds for which the acquired records are locked. (v1+) */
+  acquisitionLockTimeoutMs: number;
   /** The response topics. (v0+) */
   responses: ShareFetchResponseShareFetchableTopicResponse[];
   /** Endpoints for all current leaders enumerated in PartitionData with error NOT_LEADER_OR_FOLLOWER. (v0+) */
@@ -109,7 +120,7 @@ export interface ShareFetchResponsePartitionData {
   acknowledgeErrorCode: number;
   /** The acknowledge error message, or null if there was no acknowledge error. (v0+) */
   acknowledgeErrorMessage: string | null;
-  /** (v0+) */
+  /** The current leader of the partition. (v0+) */
   currentLeader: ShareFetchResponseLeaderIdAndEpoch;
   /** The record data. (v0+) */
   records: Uint8Array | null;
@@ -151,12 +162,12 @@ export interface ShareFetchResponseNodeEndpoint {
 export const ShareFetch: Api<ShareFetchRequest, ShareFetchResponse> = {
   key: 78,
   name: "ShareFetch",
-  minVersion: 0,
-  maxVersion: 0,
+  minVersion: 1,
+  maxVersion: 2,
   flexibleMin: 0,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion("encode", "ShareFetchRequest", version, 0, 0);
+    if (version < 1 || version > 2) {
+      throw badVersion("encode", "ShareFetchRequest", version, 1, 2);
     }
     try {
       encRequest(w, version, data);
@@ -165,16 +176,16 @@ export const ShareFetch: Api<ShareFetchRequest, ShareFetchResponse> = {
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion("decode", "ShareFetchRequest", version, 0, 0);
+    if (version < 1 || version > 2) {
+      throw badVersion("decode", "ShareFetchRequest", version, 1, 2);
     }
     const o = decRequest(r, version);
     r.complete(`ShareFetchRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion("encode", "ShareFetchResponse", version, 0, 0);
+    if (version < 1 || version > 2) {
+      throw badVersion("encode", "ShareFetchResponse", version, 1, 2);
     }
     try {
       encResponse(w, version, data);
@@ -183,8 +194,8 @@ export const ShareFetch: Api<ShareFetchRequest, ShareFetchResponse> = {
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion("decode", "ShareFetchResponse", version, 0, 0);
+    if (version < 1 || version > 2) {
+      throw badVersion("decode", "ShareFetchResponse", version, 1, 2);
     }
     const o = decResponse(r, version);
     r.complete(`ShareFetchResponse v${version}`);
@@ -209,6 +220,14 @@ function encRequest(
   w.int32(d.maxWaitMs ?? 0);
   w.int32(d.minBytes ?? 0);
   w.int32(d.maxBytes ?? 2147483647);
+  w.int32(d.maxRecords ?? 0);
+  w.int32(d.batchSize ?? 0);
+  if (version >= 2) {
+    w.int8(d.shareAcquireMode ?? 0);
+  }
+  if (version >= 2) {
+    w.bool(d.isRenewAck ?? false);
+  }
   encReqFetchTopicArray(
     w,
     version,
@@ -234,6 +253,10 @@ function decRequest(r: ByteReader, version: number): ShareFetchRequest {
     maxWaitMs: r.int32(),
     minBytes: r.int32(),
     maxBytes: r.int32(),
+    maxRecords: r.int32(),
+    batchSize: r.int32(),
+    shareAcquireMode: version >= 2 ? r.int8() : 0,
+    isRenewAck: version >= 2 ? r.bool() : false,
     topics: decReqFetchTopicArray(r, version),
     forgottenTopicsData: decReqForgottenTopicArray(r, version),
   };
@@ -311,7 +334,6 @@ function encReqFetchPartition(
   d: Encodable<ShareFetchRequestFetchPartition>,
 ): void {
   w.int32(d.partitionIndex ?? 0);
-  w.int32(d.partitionMaxBytes ?? 0);
   encReqAcknowledgementBatchArray(
     w,
     version,
@@ -328,7 +350,7 @@ function decReqFetchPartition(
 ): ShareFetchRequestFetchPartition {
   const o: ShareFetchRequestFetchPartition = {
     partitionIndex: r.int32(),
-    partitionMaxBytes: r.int32(),
+    partitionMaxBytes: 0,
     acknowledgementBatches: decReqAcknowledgementBatchArray(r, version),
   };
   skipTagged(r);
@@ -497,6 +519,7 @@ function encResponse(
   w.int32(d.throttleTimeMs ?? 0);
   w.int16(d.errorCode ?? 0);
   w.compactString(d.errorMessage ?? null);
+  w.int32(d.acquisitionLockTimeoutMs ?? 0);
   encResShareFetchableTopicResponseArray(
     w,
     version,
@@ -519,6 +542,7 @@ function decResponse(r: ByteReader, version: number): ShareFetchResponse {
     throttleTimeMs: r.int32(),
     errorCode: r.int16(),
     errorMessage: r.compactString(),
+    acquisitionLockTimeoutMs: r.int32(),
     responses: decResShareFetchableTopicResponseArray(r, version),
     nodeEndpoints: decResNodeEndpointArray(r, version),
   };
@@ -607,7 +631,7 @@ function encResPartitionData(
     false,
     "currentLeader",
   );
-  w.compactBytes(d.records ?? null);
+  w.compactBytes(req(d.records, EMPTY_BYTES, "records"));
   encResAcquiredRecordsArray(
     w,
     version,

@@ -19,15 +19,15 @@ import {
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 import { ZERO_UUID } from "../bytes.ts";
 
-/** ShareGroupDescribe request body (API key 77), versions 0, flexible 0+. */
+/** ShareGroupDescribe request body (API key 77), versions 1, flexible 0+. */
 export interface ShareGroupDescribeRequest {
-  /** The ids of the groups to describe (v0+) */
+  /** The ids of the groups to describe. (v0+) */
   groupIds: string[];
   /** Whether to include authorized operations. (v0+) */
   includeAuthorizedOperations: boolean;
 }
 
-/** ShareGroupDescribe response body (API key 77), versions 0, flexible 0+. */
+/** ShareGroupDescribe response body (API key 77), versions 1, flexible 0+. */
 export interface ShareGroupDescribeResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v0+) */
   throttleTimeMs: number;
@@ -98,12 +98,12 @@ export const ShareGroupDescribe: Api<
 > = {
   key: 77,
   name: "ShareGroupDescribe",
-  minVersion: 0,
-  maxVersion: 0,
+  minVersion: 1,
+  maxVersion: 1,
   flexibleMin: 0,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion("encode", "ShareGroupDescribeRequest", version, 0, 0);
+    if (version < 1 || version > 1) {
+      throw badVersion("encode", "ShareGroupDescribeRequest", version, 1, 1);
     }
     try {
       encRequest(w, version, data);
@@ -112,16 +112,16 @@ export const ShareGroupDescribe: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion("decode", "ShareGroupDescribeRequest", version, 0, 0);
+    if (version < 1 || version > 1) {
+      throw badVersion("decode", "ShareGroupDescribeRequest", version, 1, 1);
     }
     const o = decRequest(r, version);
     r.complete(`ShareGroupDescribeRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion("encode", "ShareGroupDescribeResponse", version, 0, 0);
+    if (version < 1 || version > 1) {
+      throw badVersion("encode", "ShareGroupDescribeResponse", version, 1, 1);
     }
     try {
       encResponse(w, version, data);
@@ -130,8 +130,8 @@ export const ShareGroupDescribe: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion("decode", "ShareGroupDescribeResponse", version, 0, 0);
+    if (version < 1 || version > 1) {
+      throw badVersion("decode", "ShareGroupDescribeResponse", version, 1, 1);
     }
     const o = decResponse(r, version);
     r.complete(`ShareGroupDescribeResponse v${version}`);

@@ -14,8 +14,9 @@ import {
   writeString,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
+import { ZERO_UUID } from "../bytes.ts";
 
-/** TxnOffsetCommit request body (API key 28), versions 0-4, flexible 3+. */
+/** TxnOffsetCommit request body (API key 28), versions 0-6, flexible 3+. */
 export interface TxnOffsetCommitRequest {
   /** The ID of the transaction. (v0+) */
   transactionalId: string;
@@ -25,8 +26,8 @@ export interface TxnOffsetCommitRequest {
   producerId: number;
   /** The current epoch associated with the producer ID. (v0+) */
   producerEpoch: number;
-  /** The generation of the consumer. (v3+) */
-  generationId: number;
+  /** The generation of the group if using the classic group protocol or the member epoch if using the consumer protocol. (v3+) */
+  generationIdOrMemberEpoch: number;
   /** The member ID assigned by the group coordinator. (v3+) */
   memberId: string;
   /** The unique identifier of the consumer instance provided by end user. (v3+) */
@@ -37,8 +38,10 @@ export interface TxnOffsetCommitRequest {
 
 /** TxnOffsetCommitRequestTopic in TxnOffsetCommitRequest. */
 export interface TxnOffsetCommitRequestTopic {
-  /** The topic name. (v0+) */
+  /** The topic name. (v0-5) */
   name: string;
+  /** The topic ID. (v6+) */
+  topicId: string;
   /** The partitions inside the topic that we want to commit offsets for. (v0+) */
   partitions: TxnOffsetCommitRequestPartition[];
 }
@@ -55,7 +58,7 @@ export interface TxnOffsetCommitRequestPartition {
   committedMetadata: string | null;
 }
 
-/** TxnOffsetCommit response body (API key 28), versions 0-4, flexible 3+. */
+/** TxnOffsetCommit response body (API key 28), versions 0-6, flexible 3+. */
 export interface TxnOffsetCommitResponse {
   /** The duration in milliseconds for which the request was throttled due to a quota violation, or zero if the request did not violate any quota. (v0+) */
   throttleTimeMs: number;
@@ -65,8 +68,10 @@ export interface TxnOffsetCommitResponse {
 
 /** TxnOffsetCommitResponseTopic in TxnOffsetCommitResponse. */
 export interface TxnOffsetCommitResponseTopic {
-  /** The topic name. (v0+) */
+  /** The topic name. (v0-5) */
   name: string;
+  /** The topic ID. (v6+) */
+  topicId: string;
   /** The responses for each partition in the topic. (v0+) */
   partitions: TxnOffsetCommitResponsePartition[];
 }
@@ -87,11 +92,11 @@ export const TxnOffsetCommit: Api<
   key: 28,
   name: "TxnOffsetCommit",
   minVersion: 0,
-  maxVersion: 4,
+  maxVersion: 6,
   flexibleMin: 3,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 4) {
-      throw badVersion("encode", "TxnOffsetCommitRequest", version, 0, 4);
+    if (version < 0 || version > 6) {
+      throw badVersion("encode", "TxnOffsetCommitRequest", version, 0, 6);
     }
     try {
       encRequest(w, version, data);
@@ -100,16 +105,16 @@ export const TxnOffsetCommit: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 4) {
-      throw badVersion("decode", "TxnOffsetCommitRequest", version, 0, 4);
+    if (version < 0 || version > 6) {
+      throw badVersion("decode", "TxnOffsetCommitRequest", version, 0, 6);
     }
     const o = decRequest(r, version);
     r.complete(`TxnOffsetCommitRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 4) {
-      throw badVersion("encode", "TxnOffsetCommitResponse", version, 0, 4);
+    if (version < 0 || version > 6) {
+      throw badVersion("encode", "TxnOffsetCommitResponse", version, 0, 6);
     }
     try {
       encResponse(w, version, data);
@@ -118,8 +123,8 @@ export const TxnOffsetCommit: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 4) {
-      throw badVersion("decode", "TxnOffsetCommitResponse", version, 0, 4);
+    if (version < 0 || version > 6) {
+      throw badVersion("decode", "TxnOffsetCommitResponse", version, 0, 6);
     }
     const o = decResponse(r, version);
     r.complete(`TxnOffsetCommitResponse v${version}`);
@@ -144,7 +149,7 @@ function encRequest(
   w.int64(d.producerId ?? 0);
   w.int16(d.producerEpoch ?? 0);
   if (version >= 3) {
-    w.int32(d.generationId ?? -1);
+    w.int32(d.generationIdOrMemberEpoch ?? -1);
   }
   if (version >= 3) {
     w.compactString(req(d.memberId, "", "memberId"));
@@ -171,7 +176,7 @@ function decRequest(r: ByteReader, version: number): TxnOffsetCommitRequest {
     groupId: readString(r, flex) ?? "",
     producerId: r.int64(),
     producerEpoch: r.int16(),
-    generationId: version >= 3 ? r.int32() : -1,
+    generationIdOrMemberEpoch: version >= 3 ? r.int32() : -1,
     memberId: version >= 3 ? r.compactString() ?? "" : "",
     groupInstanceId: version >= 3 ? r.compactString() : null,
     topics: decReqTxnOffsetCommitRequestTopicArray(r, version),
@@ -188,7 +193,12 @@ function encReqTxnOffsetCommitRequestTopic(
   d: Encodable<TxnOffsetCommitRequestTopic>,
 ): void {
   const flex = version >= 3;
-  writeString(w, req(d.name, "", "name"), flex);
+  if (version <= 5) {
+    writeString(w, req(d.name, "", "name"), flex);
+  }
+  if (version >= 6) {
+    w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
+  }
   encReqTxnOffsetCommitRequestPartitionArray(
     w,
     version,
@@ -207,7 +217,8 @@ function decReqTxnOffsetCommitRequestTopic(
 ): TxnOffsetCommitRequestTopic {
   const flex = version >= 3;
   const o: TxnOffsetCommitRequestTopic = {
-    name: readString(r, flex) ?? "",
+    name: version <= 5 ? readString(r, flex) ?? "" : "",
+    topicId: version >= 6 ? r.uuid() : ZERO_UUID,
     partitions: decReqTxnOffsetCommitRequestPartitionArray(r, version),
   };
   if (flex) {
@@ -359,7 +370,12 @@ function encResTxnOffsetCommitResponseTopic(
   d: Encodable<TxnOffsetCommitResponseTopic>,
 ): void {
   const flex = version >= 3;
-  writeString(w, req(d.name, "", "name"), flex);
+  if (version <= 5) {
+    writeString(w, req(d.name, "", "name"), flex);
+  }
+  if (version >= 6) {
+    w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
+  }
   encResTxnOffsetCommitResponsePartitionArray(
     w,
     version,
@@ -378,7 +394,8 @@ function decResTxnOffsetCommitResponseTopic(
 ): TxnOffsetCommitResponseTopic {
   const flex = version >= 3;
   const o: TxnOffsetCommitResponseTopic = {
-    name: readString(r, flex) ?? "",
+    name: version <= 5 ? readString(r, flex) ?? "" : "",
+    topicId: version >= 6 ? r.uuid() : ZERO_UUID,
     partitions: decResTxnOffsetCommitResponsePartitionArray(r, version),
   };
   if (flex) {

@@ -17,13 +17,13 @@ import {
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 import { ZERO_UUID } from "../bytes.ts";
 
-/** Vote request body (API key 52), versions 0-1, flexible 0+. */
+/** Vote request body (API key 52), versions 0-2, flexible 0+. */
 export interface VoteRequest {
-  /** (v0+) */
+  /** The cluster id. (v0+) */
   clusterId: string | null;
-  /** The replica id of the voter receiving the request (v1+) */
+  /** The replica id of the voter receiving the request. (v1+) */
   voterId: number;
-  /** (v0+) */
+  /** The topic data. (v0+) */
   topics: VoteRequestTopicData[];
 }
 
@@ -31,7 +31,7 @@ export interface VoteRequest {
 export interface VoteRequestTopicData {
   /** The topic name. (v0+) */
   topicName: string;
-  /** (v0+) */
+  /** The partition data. (v0+) */
   partitions: VoteRequestPartitionData[];
 }
 
@@ -39,27 +39,29 @@ export interface VoteRequestTopicData {
 export interface VoteRequestPartitionData {
   /** The partition index. (v0+) */
   partitionIndex: number;
-  /** The bumped epoch of the candidate sending the request (v0+) */
-  candidateEpoch: number;
+  /** The epoch of the voter sending the request (v0+) */
+  replicaEpoch: number;
   /** The replica id of the voter sending the request (v0+) */
-  candidateId: number;
+  replicaId: number;
   /** The directory id of the voter sending the request (v1+) */
-  candidateDirectoryId: string;
-  /** The ID of the voter sending the request (v1+) */
+  replicaDirectoryId: string;
+  /** The directory id of the voter receiving the request (v1+) */
   voterDirectoryId: string;
-  /** The epoch of the last record written to the metadata log (v0+) */
+  /** The epoch of the last record written to the metadata log. (v0+) */
   lastOffsetEpoch: number;
-  /** The offset of the last record written to the metadata log (v0+) */
+  /** The log end offset of the metadata log of the voter sending the request. (v0+) */
   lastOffset: number;
+  /** Whether the request is a PreVote request (not persisted) or not. (v2+) */
+  preVote: boolean;
 }
 
-/** Vote response body (API key 52), versions 0-1, flexible 0+. */
+/** Vote response body (API key 52), versions 0-2, flexible 0+. */
 export interface VoteResponse {
   /** The top level error code. (v0+) */
   errorCode: number;
-  /** (v0+) */
+  /** The results for each topic. (v0+) */
   topics: VoteResponseTopicData[];
-  /** Endpoints for all current-leaders enumerated in PartitionData (v1+, tag 0) */
+  /** Endpoints for all current-leaders enumerated in PartitionData. (v1+, tag 0) */
   nodeEndpoints: VoteResponseNodeEndpoint[];
 }
 
@@ -67,7 +69,7 @@ export interface VoteResponse {
 export interface VoteResponseTopicData {
   /** The topic name. (v0+) */
   topicName: string;
-  /** (v0+) */
+  /** The results for each partition. (v0+) */
   partitions: VoteResponsePartitionData[];
 }
 
@@ -75,23 +77,23 @@ export interface VoteResponseTopicData {
 export interface VoteResponsePartitionData {
   /** The partition index. (v0+) */
   partitionIndex: number;
-  /** (v0+) */
+  /** The partition level error code. (v0+) */
   errorCode: number;
   /** The ID of the current leader or -1 if the leader is unknown. (v0+) */
   leaderId: number;
-  /** The latest known leader epoch (v0+) */
+  /** The latest known leader epoch. (v0+) */
   leaderEpoch: number;
-  /** True if the vote was granted and false otherwise (v0+) */
+  /** True if the vote was granted and false otherwise. (v0+) */
   voteGranted: boolean;
 }
 
 /** NodeEndpoint in VoteResponse. */
 export interface VoteResponseNodeEndpoint {
-  /** The ID of the associated node (v1+) */
+  /** The ID of the associated node. (v1+) */
   nodeId: number;
-  /** The node's hostname (v1+) */
+  /** The node's hostname. (v1+) */
   host: string;
-  /** The node's port (v1+) */
+  /** The node's port. (v1+) */
   port: number;
 }
 
@@ -100,11 +102,11 @@ export const Vote: Api<VoteRequest, VoteResponse> = {
   key: 52,
   name: "Vote",
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   flexibleMin: 0,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 1) {
-      throw badVersion("encode", "VoteRequest", version, 0, 1);
+    if (version < 0 || version > 2) {
+      throw badVersion("encode", "VoteRequest", version, 0, 2);
     }
     try {
       encRequest(w, version, data);
@@ -113,16 +115,16 @@ export const Vote: Api<VoteRequest, VoteResponse> = {
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 1) {
-      throw badVersion("decode", "VoteRequest", version, 0, 1);
+    if (version < 0 || version > 2) {
+      throw badVersion("decode", "VoteRequest", version, 0, 2);
     }
     const o = decRequest(r, version);
     r.complete(`VoteRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 1) {
-      throw badVersion("encode", "VoteResponse", version, 0, 1);
+    if (version < 0 || version > 2) {
+      throw badVersion("encode", "VoteResponse", version, 0, 2);
     }
     try {
       encResponse(w, version, data);
@@ -131,8 +133,8 @@ export const Vote: Api<VoteRequest, VoteResponse> = {
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 1) {
-      throw badVersion("decode", "VoteResponse", version, 0, 1);
+    if (version < 0 || version > 2) {
+      throw badVersion("decode", "VoteResponse", version, 0, 2);
     }
     const o = decResponse(r, version);
     r.complete(`VoteResponse v${version}`);
@@ -236,16 +238,19 @@ function encReqPartitionData(
   d: Encodable<VoteRequestPartitionData>,
 ): void {
   w.int32(d.partitionIndex ?? 0);
-  w.int32(d.candidateEpoch ?? 0);
-  w.int32(d.candidateId ?? 0);
+  w.int32(d.replicaEpoch ?? 0);
+  w.int32(d.replicaId ?? 0);
   if (version >= 1) {
-    w.uuid(req(d.candidateDirectoryId, ZERO_UUID, "candidateDirectoryId"));
+    w.uuid(req(d.replicaDirectoryId, ZERO_UUID, "replicaDirectoryId"));
   }
   if (version >= 1) {
     w.uuid(req(d.voterDirectoryId, ZERO_UUID, "voterDirectoryId"));
   }
   w.int32(d.lastOffsetEpoch ?? 0);
   w.int64(d.lastOffset ?? 0);
+  if (version >= 2) {
+    w.bool(d.preVote ?? false);
+  }
   w.uvarint(0);
 }
 
@@ -255,12 +260,13 @@ function decReqPartitionData(
 ): VoteRequestPartitionData {
   const o: VoteRequestPartitionData = {
     partitionIndex: r.int32(),
-    candidateEpoch: r.int32(),
-    candidateId: r.int32(),
-    candidateDirectoryId: version >= 1 ? r.uuid() : ZERO_UUID,
+    replicaEpoch: r.int32(),
+    replicaId: r.int32(),
+    replicaDirectoryId: version >= 1 ? r.uuid() : ZERO_UUID,
     voterDirectoryId: version >= 1 ? r.uuid() : ZERO_UUID,
     lastOffsetEpoch: r.int32(),
     lastOffset: r.int64(),
+    preVote: version >= 2 ? r.bool() : false,
   };
   skipTagged(r);
   return o;

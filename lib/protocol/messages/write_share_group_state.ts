@@ -14,7 +14,7 @@ import {
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 import { ZERO_UUID } from "../bytes.ts";
 
-/** WriteShareGroupState request body (API key 85), versions 0, flexible 0+. */
+/** WriteShareGroupState request body (API key 85), versions 0-1, flexible 0+. */
 export interface WriteShareGroupStateRequest {
   /** The group identifier. (v0+) */
   groupId: string;
@@ -34,37 +34,39 @@ export interface WriteShareGroupStateRequestWriteStateData {
 export interface WriteShareGroupStateRequestPartitionData {
   /** The partition index. (v0+) */
   partition: number;
-  /** The state epoch for this share-partition. (v0+) */
+  /** The state epoch of the share-partition. (v0+) */
   stateEpoch: number;
   /** The leader epoch of the share-partition. (v0+) */
   leaderEpoch: number;
   /** The share-partition start offset, or -1 if the start offset is not being written. (v0+) */
   startOffset: number;
-  /** (v0+) */
+  /** The number of offsets greater than or equal to share-partition start offset for which delivery has been completed. (v1+) */
+  deliveryCompleteCount: number;
+  /** The state batches for the share-partition. (v0+) */
   stateBatches: WriteShareGroupStateRequestStateBatch[];
 }
 
 /** StateBatch in WriteShareGroupStateRequest. */
 export interface WriteShareGroupStateRequestStateBatch {
-  /** The base offset of this state batch. (v0+) */
+  /** The first offset of this state batch. (v0+) */
   firstOffset: number;
   /** The last offset of this state batch. (v0+) */
   lastOffset: number;
-  /** The state - 0:Available,2:Acked,4:Archived (v0+) */
+  /** The delivery state - 0:Available,2:Acked,4:Archived. (v0+) */
   deliveryState: number;
   /** The delivery count. (v0+) */
   deliveryCount: number;
 }
 
-/** WriteShareGroupState response body (API key 85), versions 0, flexible 0+. */
+/** WriteShareGroupState response body (API key 85), versions 0-1, flexible 0+. */
 export interface WriteShareGroupStateResponse {
-  /** The write results (v0+) */
+  /** The write results. (v0+) */
   results: WriteShareGroupStateResponseWriteStateResult[];
 }
 
 /** WriteStateResult in WriteShareGroupStateResponse. */
 export interface WriteShareGroupStateResponseWriteStateResult {
-  /** The topic identifier (v0+) */
+  /** The topic identifier. (v0+) */
   topicId: string;
   /** The results for the partitions. (v0+) */
   partitions: WriteShareGroupStateResponsePartitionResult[];
@@ -88,11 +90,11 @@ export const WriteShareGroupState: Api<
   key: 85,
   name: "WriteShareGroupState",
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   flexibleMin: 0,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion("encode", "WriteShareGroupStateRequest", version, 0, 0);
+    if (version < 0 || version > 1) {
+      throw badVersion("encode", "WriteShareGroupStateRequest", version, 0, 1);
     }
     try {
       encRequest(w, version, data);
@@ -101,16 +103,16 @@ export const WriteShareGroupState: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion("decode", "WriteShareGroupStateRequest", version, 0, 0);
+    if (version < 0 || version > 1) {
+      throw badVersion("decode", "WriteShareGroupStateRequest", version, 0, 1);
     }
     const o = decRequest(r, version);
     r.complete(`WriteShareGroupStateRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion("encode", "WriteShareGroupStateResponse", version, 0, 0);
+    if (version < 0 || version > 1) {
+      throw badVersion("encode", "WriteShareGroupStateResponse", version, 0, 1);
     }
     try {
       encResponse(w, version, data);
@@ -119,8 +121,8 @@ export const WriteShareGroupState: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion("decode", "WriteShareGroupStateResponse", version, 0, 0);
+    if (version < 0 || version > 1) {
+      throw badVersion("decode", "WriteShareGroupStateResponse", version, 0, 1);
     }
     const o = decResponse(r, version);
     r.complete(`WriteShareGroupStateResponse v${version}`);
@@ -235,6 +237,9 @@ function encReqPartitionData(
   w.int32(d.stateEpoch ?? 0);
   w.int32(d.leaderEpoch ?? 0);
   w.int64(d.startOffset ?? 0);
+  if (version >= 1) {
+    w.int32(d.deliveryCompleteCount ?? -1);
+  }
   encReqStateBatchArray(
     w,
     version,
@@ -254,6 +259,7 @@ function decReqPartitionData(
     stateEpoch: r.int32(),
     leaderEpoch: r.int32(),
     startOffset: r.int64(),
+    deliveryCompleteCount: version >= 1 ? r.int32() : -1,
     stateBatches: decReqStateBatchArray(r, version),
   };
   skipTagged(r);

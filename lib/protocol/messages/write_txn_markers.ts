@@ -9,15 +9,13 @@ import {
   NullFieldError,
   opt,
   readInt32s,
-  readString,
   req,
   skipTagged,
   writeInt32s,
-  writeString,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
-/** WriteTxnMarkers request body (API key 27), versions 0-1, flexible 1+. */
+/** WriteTxnMarkers request body (API key 27), versions 1-2, flexible 1+. */
 export interface WriteTxnMarkersRequest {
   /** The transaction markers to be written. (v0+) */
   markers: WriteTxnMarkersRequestWritableTxnMarker[];
@@ -33,8 +31,10 @@ export interface WriteTxnMarkersRequestWritableTxnMarker {
   transactionResult: boolean;
   /** Each topic that we want to write transaction marker(s) for. (v0+) */
   topics: WriteTxnMarkersRequestWritableTxnMarkerTopic[];
-  /** Epoch associated with the transaction state partition hosted by this transaction coordinator (v0+) */
+  /** Epoch associated with the transaction state partition hosted by this transaction coordinator. (v0+) */
   coordinatorEpoch: number;
+  /** Transaction version of the marker. Ex: 0/1 = legacy (TV0/TV1), 2 = TV2 etc. (v2+) */
+  transactionVersion: number;
 }
 
 /** WritableTxnMarkerTopic in WriteTxnMarkersRequest. */
@@ -45,7 +45,7 @@ export interface WriteTxnMarkersRequestWritableTxnMarkerTopic {
   partitionIndexes: number[];
 }
 
-/** WriteTxnMarkers response body (API key 27), versions 0-1, flexible 1+. */
+/** WriteTxnMarkers response body (API key 27), versions 1-2, flexible 1+. */
 export interface WriteTxnMarkersResponse {
   /** The results for writing makers. (v0+) */
   markers: WriteTxnMarkersResponseWritableTxnMarkerResult[];
@@ -82,12 +82,12 @@ export const WriteTxnMarkers: Api<
 > = {
   key: 27,
   name: "WriteTxnMarkers",
-  minVersion: 0,
-  maxVersion: 1,
+  minVersion: 1,
+  maxVersion: 2,
   flexibleMin: 1,
   encodeRequest(w, version, data) {
-    if (version < 0 || version > 1) {
-      throw badVersion("encode", "WriteTxnMarkersRequest", version, 0, 1);
+    if (version < 1 || version > 2) {
+      throw badVersion("encode", "WriteTxnMarkersRequest", version, 1, 2);
     }
     try {
       encRequest(w, version, data);
@@ -96,16 +96,16 @@ export const WriteTxnMarkers: Api<
     }
   },
   decodeRequest(r, version) {
-    if (version < 0 || version > 1) {
-      throw badVersion("decode", "WriteTxnMarkersRequest", version, 0, 1);
+    if (version < 1 || version > 2) {
+      throw badVersion("decode", "WriteTxnMarkersRequest", version, 1, 2);
     }
     const o = decRequest(r, version);
     r.complete(`WriteTxnMarkersRequest v${version}`);
     return o;
   },
   encodeResponse(w, version, data) {
-    if (version < 0 || version > 1) {
-      throw badVersion("encode", "WriteTxnMarkersResponse", version, 0, 1);
+    if (version < 1 || version > 2) {
+      throw badVersion("encode", "WriteTxnMarkersResponse", version, 1, 2);
     }
     try {
       encResponse(w, version, data);
@@ -114,18 +114,18 @@ export const WriteTxnMarkers: Api<
     }
   },
   decodeResponse(r, version) {
-    if (version < 0 || version > 1) {
-      throw badVersion("decode", "WriteTxnMarkersResponse", version, 0, 1);
+    if (version < 1 || version > 2) {
+      throw badVersion("decode", "WriteTxnMarkersResponse", version, 1, 2);
     }
     const o = decResponse(r, version);
     r.complete(`WriteTxnMarkersResponse v${version}`);
     return o;
   },
-  requestHeaderVersion(version) {
-    return version >= 1 ? 2 : 1;
+  requestHeaderVersion(_version) {
+    return 2;
   },
-  responseHeaderVersion(version) {
-    return version >= 1 ? 1 : 0;
+  responseHeaderVersion(_version) {
+    return 1;
   },
 };
 
@@ -134,7 +134,6 @@ function encRequest(
   version: number,
   d: Encodable<WriteTxnMarkersRequest>,
 ): void {
-  const flex = version >= 1;
   encReqWritableTxnMarkerArray(
     w,
     version,
@@ -142,19 +141,14 @@ function encRequest(
     false,
     "markers",
   );
-  if (flex) {
-    w.uvarint(0);
-  }
+  w.uvarint(0);
 }
 
 function decRequest(r: ByteReader, version: number): WriteTxnMarkersRequest {
-  const flex = version >= 1;
   const o: WriteTxnMarkersRequest = {
     markers: decReqWritableTxnMarkerArray(r, version),
   };
-  if (flex) {
-    skipTagged(r);
-  }
+  skipTagged(r);
   return o;
 }
 
@@ -163,7 +157,6 @@ function encReqWritableTxnMarker(
   version: number,
   d: Encodable<WriteTxnMarkersRequestWritableTxnMarker>,
 ): void {
-  const flex = version >= 1;
   w.int64(d.producerId ?? 0);
   w.int16(d.producerEpoch ?? 0);
   w.bool(d.transactionResult ?? false);
@@ -175,26 +168,25 @@ function encReqWritableTxnMarker(
     "topics",
   );
   w.int32(d.coordinatorEpoch ?? 0);
-  if (flex) {
-    w.uvarint(0);
+  if (version >= 2) {
+    w.int8(d.transactionVersion ?? 0);
   }
+  w.uvarint(0);
 }
 
 function decReqWritableTxnMarker(
   r: ByteReader,
   version: number,
 ): WriteTxnMarkersRequestWritableTxnMarker {
-  const flex = version >= 1;
   const o: WriteTxnMarkersRequestWritableTxnMarker = {
     producerId: r.int64(),
     producerEpoch: r.int16(),
     transactionResult: r.bool(),
     topics: decReqWritableTxnMarkerTopicArray(r, version),
     coordinatorEpoch: r.int32(),
+    transactionVersion: version >= 2 ? r.int8() : 0,
   };
-  if (flex) {
-    skipTagged(r);
-  }
+  skipTagged(r);
   return o;
 }
 
@@ -207,10 +199,10 @@ function encReqWritableTxnMarkerArray(
 ): void {
   if (a === null) {
     if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 1);
+    w.arrayLength(null, true);
     return;
   }
-  w.arrayLength(a.length, version >= 1);
+  w.arrayLength(a.length, true);
   let i = 0;
   try {
     for (; i < a.length; i++) {
@@ -225,7 +217,7 @@ function decReqWritableTxnMarkerArray(
   r: ByteReader,
   version: number,
 ): WriteTxnMarkersRequestWritableTxnMarker[] {
-  const n = r.arrayLength(version >= 1);
+  const n = r.arrayLength(true);
   if (n === null) return [];
   const a: WriteTxnMarkersRequestWritableTxnMarker[] = [];
   for (let i = 0; i < n; i++) {
@@ -236,33 +228,27 @@ function decReqWritableTxnMarkerArray(
 
 function encReqWritableTxnMarkerTopic(
   w: ByteWriter,
-  version: number,
+  _version: number,
   d: Encodable<WriteTxnMarkersRequestWritableTxnMarkerTopic>,
 ): void {
-  const flex = version >= 1;
-  writeString(w, req(d.name, "", "name"), flex);
+  w.compactString(req(d.name, "", "name"));
   writeInt32s(
     w,
     req(d.partitionIndexes, EMPTY_ARRAY, "partitionIndexes"),
-    flex,
+    true,
   );
-  if (flex) {
-    w.uvarint(0);
-  }
+  w.uvarint(0);
 }
 
 function decReqWritableTxnMarkerTopic(
   r: ByteReader,
-  version: number,
+  _version: number,
 ): WriteTxnMarkersRequestWritableTxnMarkerTopic {
-  const flex = version >= 1;
   const o: WriteTxnMarkersRequestWritableTxnMarkerTopic = {
-    name: readString(r, flex) ?? "",
-    partitionIndexes: readInt32s(r, flex) ?? [],
+    name: r.compactString() ?? "",
+    partitionIndexes: readInt32s(r, true) ?? [],
   };
-  if (flex) {
-    skipTagged(r);
-  }
+  skipTagged(r);
   return o;
 }
 
@@ -275,10 +261,10 @@ function encReqWritableTxnMarkerTopicArray(
 ): void {
   if (a === null) {
     if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 1);
+    w.arrayLength(null, true);
     return;
   }
-  w.arrayLength(a.length, version >= 1);
+  w.arrayLength(a.length, true);
   let i = 0;
   try {
     for (; i < a.length; i++) {
@@ -293,7 +279,7 @@ function decReqWritableTxnMarkerTopicArray(
   r: ByteReader,
   version: number,
 ): WriteTxnMarkersRequestWritableTxnMarkerTopic[] {
-  const n = r.arrayLength(version >= 1);
+  const n = r.arrayLength(true);
   if (n === null) return [];
   const a: WriteTxnMarkersRequestWritableTxnMarkerTopic[] = [];
   for (let i = 0; i < n; i++) {
@@ -316,7 +302,6 @@ function encResponse(
   version: number,
   d: Encodable<WriteTxnMarkersResponse>,
 ): void {
-  const flex = version >= 1;
   encResWritableTxnMarkerResultArray(
     w,
     version,
@@ -324,19 +309,14 @@ function encResponse(
     false,
     "markers",
   );
-  if (flex) {
-    w.uvarint(0);
-  }
+  w.uvarint(0);
 }
 
 function decResponse(r: ByteReader, version: number): WriteTxnMarkersResponse {
-  const flex = version >= 1;
   const o: WriteTxnMarkersResponse = {
     markers: decResWritableTxnMarkerResultArray(r, version),
   };
-  if (flex) {
-    skipTagged(r);
-  }
+  skipTagged(r);
   return o;
 }
 
@@ -345,7 +325,6 @@ function encResWritableTxnMarkerResult(
   version: number,
   d: Encodable<ResWritableTxnMarkerResult>,
 ): void {
-  const flex = version >= 1;
   w.int64(d.producerId ?? 0);
   encResWritableTxnMarkerTopicResultArray(
     w,
@@ -354,23 +333,18 @@ function encResWritableTxnMarkerResult(
     false,
     "topics",
   );
-  if (flex) {
-    w.uvarint(0);
-  }
+  w.uvarint(0);
 }
 
 function decResWritableTxnMarkerResult(
   r: ByteReader,
   version: number,
 ): ResWritableTxnMarkerResult {
-  const flex = version >= 1;
   const o: ResWritableTxnMarkerResult = {
     producerId: r.int64(),
     topics: decResWritableTxnMarkerTopicResultArray(r, version),
   };
-  if (flex) {
-    skipTagged(r);
-  }
+  skipTagged(r);
   return o;
 }
 
@@ -383,10 +357,10 @@ function encResWritableTxnMarkerResultArray(
 ): void {
   if (a === null) {
     if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 1);
+    w.arrayLength(null, true);
     return;
   }
-  w.arrayLength(a.length, version >= 1);
+  w.arrayLength(a.length, true);
   let i = 0;
   try {
     for (; i < a.length; i++) {
@@ -401,7 +375,7 @@ function decResWritableTxnMarkerResultArray(
   r: ByteReader,
   version: number,
 ): ResWritableTxnMarkerResult[] {
-  const n = r.arrayLength(version >= 1);
+  const n = r.arrayLength(true);
   if (n === null) return [];
   const a: ResWritableTxnMarkerResult[] = [];
   for (let i = 0; i < n; i++) {
@@ -415,8 +389,7 @@ function encResWritableTxnMarkerTopicResult(
   version: number,
   d: Encodable<ResWritableTxnMarkerTopicResult>,
 ): void {
-  const flex = version >= 1;
-  writeString(w, req(d.name, "", "name"), flex);
+  w.compactString(req(d.name, "", "name"));
   encResWritableTxnMarkerPartitionResultArray(
     w,
     version,
@@ -424,23 +397,18 @@ function encResWritableTxnMarkerTopicResult(
     false,
     "partitions",
   );
-  if (flex) {
-    w.uvarint(0);
-  }
+  w.uvarint(0);
 }
 
 function decResWritableTxnMarkerTopicResult(
   r: ByteReader,
   version: number,
 ): ResWritableTxnMarkerTopicResult {
-  const flex = version >= 1;
   const o: ResWritableTxnMarkerTopicResult = {
-    name: readString(r, flex) ?? "",
+    name: r.compactString() ?? "",
     partitions: decResWritableTxnMarkerPartitionResultArray(r, version),
   };
-  if (flex) {
-    skipTagged(r);
-  }
+  skipTagged(r);
   return o;
 }
 
@@ -453,10 +421,10 @@ function encResWritableTxnMarkerTopicResultArray(
 ): void {
   if (a === null) {
     if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 1);
+    w.arrayLength(null, true);
     return;
   }
-  w.arrayLength(a.length, version >= 1);
+  w.arrayLength(a.length, true);
   let i = 0;
   try {
     for (; i < a.length; i++) {
@@ -471,7 +439,7 @@ function decResWritableTxnMarkerTopicResultArray(
   r: ByteReader,
   version: number,
 ): ResWritableTxnMarkerTopicResult[] {
-  const n = r.arrayLength(version >= 1);
+  const n = r.arrayLength(true);
   if (n === null) return [];
   const a: ResWritableTxnMarkerTopicResult[] = [];
   for (let i = 0; i < n; i++) {
@@ -482,29 +450,23 @@ function decResWritableTxnMarkerTopicResultArray(
 
 function encResWritableTxnMarkerPartitionResult(
   w: ByteWriter,
-  version: number,
+  _version: number,
   d: Encodable<ResWritableTxnMarkerPartitionResult>,
 ): void {
-  const flex = version >= 1;
   w.int32(d.partitionIndex ?? 0);
   w.int16(d.errorCode ?? 0);
-  if (flex) {
-    w.uvarint(0);
-  }
+  w.uvarint(0);
 }
 
 function decResWritableTxnMarkerPartitionResult(
   r: ByteReader,
-  version: number,
+  _version: number,
 ): ResWritableTxnMarkerPartitionResult {
-  const flex = version >= 1;
   const o: ResWritableTxnMarkerPartitionResult = {
     partitionIndex: r.int32(),
     errorCode: r.int16(),
   };
-  if (flex) {
-    skipTagged(r);
-  }
+  skipTagged(r);
   return o;
 }
 
@@ -517,10 +479,10 @@ function encResWritableTxnMarkerPartitionResultArray(
 ): void {
   if (a === null) {
     if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 1);
+    w.arrayLength(null, true);
     return;
   }
-  w.arrayLength(a.length, version >= 1);
+  w.arrayLength(a.length, true);
   let i = 0;
   try {
     for (; i < a.length; i++) {
@@ -535,7 +497,7 @@ function decResWritableTxnMarkerPartitionResultArray(
   r: ByteReader,
   version: number,
 ): ResWritableTxnMarkerPartitionResult[] {
-  const n = r.arrayLength(version >= 1);
+  const n = r.arrayLength(true);
   if (n === null) return [];
   const a: ResWritableTxnMarkerPartitionResult[] = [];
   for (let i = 0; i < n; i++) {
