@@ -5,6 +5,8 @@
  * @module
  */
 
+import { accessSync, constants, statSync } from "node:fs";
+import { delimiter, join } from "node:path";
 import process from "node:process";
 import { dialLeader, type Message } from "../mod.ts";
 
@@ -68,4 +70,19 @@ export async function readPartition(
   } finally {
     conn.close();
   }
+}
+
+/** True when an executable file `name` is in a directory on the PATH. */
+export function onPath(name: string): boolean {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (dir === "") continue;
+    const file = join(dir, name);
+    try {
+      accessSync(file, constants.X_OK);
+      if (statSync(file).isFile()) return true;
+    } catch {
+      // Not here.
+    }
+  }
+  return false;
 }
