@@ -1,14 +1,20 @@
 /**
- * The test command: starts the broker when none runs, then runs the whole
- * suite under Deno and under Bun, and prints one closing line with the
- * totals of both.
+ * The test command: starts the broker when none runs and extracts the
+ * protocol specs from its jars, then runs the whole suite under Deno and
+ * under Bun, and prints one closing line with the totals of both (and which
+ * tests could not run on this machine).
+ *
+ * npm dependencies install themselves: Deno fills node_modules on first use
+ * (`"nodeModulesDir": "auto"` in deno.json), and Bun's half starts with
+ * `bun install --frozen-lockfile`, which does nothing when they are there.
  *
  * Usage: deno run -A tools/test.ts [--deno-only] [paths...]
  *
  * @module
  */
 
-import { ensureBroker } from "./kafka.ts";
+import { onPath } from "../tests/_helpers.ts";
+import { ensureBroker, ensureSpecs } from "./kafka.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const args = Deno.args.filter((a) => !a.startsWith("--"));
@@ -31,7 +37,8 @@ async function run(
     cwd: root,
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1" },
+    // DENO_BIN: tests under Bun run tools/kafka.ts with this Deno.
+    env: { NO_COLOR: "1", DENO_BIN: Deno.execPath() },
   }).spawn();
   const [out, err] = await Promise.all([
     echo(child.stdout, Deno.stdout),
@@ -94,17 +101,34 @@ function findBun(): string {
   }
 }
 
+/** Runs a setup command with inherited output; throws when it fails. */
+async function setup(cmd: string[]): Promise<void> {
+  console.log(`\n$ ${cmd.join(" ")}`);
+  const { success, code } = await new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    cwd: root,
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!success) throw new Error(`${cmd.join(" ")} failed (exit ${code})`);
+}
+
 await ensureBroker();
+// The protocol tests compare lib/protocol/messages with these specs.
+await ensureSpecs();
 const results: [string, Totals][] = [];
 results.push([
   "deno",
   await run([Deno.execPath(), "test", "-A", ...paths], parseDeno),
 ]);
 if (!denoOnly) {
+  const bun = findBun();
+  await setup([bun, "install", "--frozen-lockfile"]);
   results.push([
     "bun",
     await run([
-      findBun(),
+      bun,
       "test",
       "--timeout",
       "120000",
@@ -120,4 +144,11 @@ for (const [runtime, t] of results) {
   failed += t.failed + (t.ok || t.failed ? 0 : 1);
 }
 console.log(`\ntests: ${passed} passed, ${failed} failed`);
+if (!onPath("kcat")) {
+  console.log(
+    "\nnot run: the codec interop tests with kcat (librdkafka), because kcat " +
+      "is not on the PATH.\nInstall it to run them: `apt-get install kcat` " +
+      "(Debian, Ubuntu) or `brew install kcat` (macOS).",
+  );
+}
 Deno.exit(failed === 0 && results.every(([, t]) => t.ok) ? 0 : 1);
