@@ -291,13 +291,10 @@ async function kill(): Promise<number> {
     throw new Error(`no broker started by tools/kafka.ts is running${other}`);
   }
   const { pid, version } = recorded;
-  const started = Date.now();
   signal(pid, "SIGKILL");
   await waitStopped(pid, `Kafka ${version} (pid ${pid})`);
   await removeRunFiles();
-  log(
-    `killed Kafka ${version} (pid ${pid}); ports free after ${since(started)}`,
-  );
+  log(`killed Kafka ${version} (pid ${pid}) with SIGKILL`);
   return pid;
 }
 

@@ -53,6 +53,7 @@ export interface Versions {
   readonly hi: number;
 }
 
+/** The empty interval. */
 export const NO_VERSIONS: Versions = { lo: 0, hi: -1 };
 
 /** Parses "3+", "0-7", "5", "none" (and an absent attribute as none). */
@@ -69,14 +70,17 @@ export function parseVersions(text: string | undefined): Versions {
   throw new Error(`Invalid version range "${text}"`);
 }
 
+/** True when the interval holds no version. */
 export function isEmpty(v: Versions): boolean {
   return v.lo > v.hi;
 }
 
+/** True when `version` is in the interval. */
 export function contains(v: Versions, version: number): boolean {
   return version >= v.lo && version <= v.hi;
 }
 
+/** The versions in both intervals (NO_VERSIONS when none). */
 export function intersect(a: Versions, b: Versions): Versions {
   const lo = Math.max(a.lo, b.lo);
   const hi = Math.min(a.hi, b.hi);
@@ -95,6 +99,7 @@ export function covers(outer: Versions, inner: Versions): boolean {
   return isEmpty(inner) || (inner.lo >= outer.lo && inner.hi <= outer.hi);
 }
 
+/** The spec notation: "none", "3+", "0-7" or "5". */
 export function formatVersions(v: Versions): string {
   if (isEmpty(v)) return "none";
   if (v.hi === Infinity) return `${v.lo}+`;
