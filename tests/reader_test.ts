@@ -25,6 +25,7 @@ import { main as readerLogging } from "../examples/reader_logging.ts";
 import {
   BROKER,
   noUnhandledRejections,
+  onPath,
   sleep,
   uniqueTopic,
 } from "./_helpers.ts";
@@ -356,7 +357,10 @@ describe("Reader", () => {
     await assert.rejects(escaped.readMessage(), ClosedError);
   });
 
-  for (const codec of ["gzip", "snappy", "lz4", "zstd"]) {
+  // Only where kcat is installed (tools/test.ts says when it is not); the
+  // Java client's interop tests cover the same codecs everywhere.
+  const kcatCodecs = onPath("kcat") ? ["gzip", "snappy", "lz4", "zstd"] : [];
+  for (const codec of kcatCodecs) {
     test(`reads a ${codec} topic written by kcat`, async () => {
       const topic = await topicWith();
       const lines = Array.from(

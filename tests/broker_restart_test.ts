@@ -1,0 +1,159 @@
+/**
+ * The broker killed with SIGKILL and restarted (through tools/kafka.ts)
+ * while a Writer with default options produces and Readers consume: no
+ * call rejects, and every message is in the log once, in its call's order,
+ * and read once by the Readers.
+ *
+ * FAULT_MESSAGES sets the number of messages (default 60,000).
+ */
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import process from "node:process";
+import { after, before, describe, test } from "node:test";
+import { type Conn, dial, type Message, Reader, Writer } from "../mod.ts";
+import { BROKER, sleep, uniqueTopic } from "./_helpers.ts";
+
+const MESSAGES = Number(process.env.FAULT_MESSAGES ?? 60_000);
+const PER_CALL = 1000;
+const CALLS_IN_FLIGHT = 16;
+const PARTITIONS = 3;
+const text = new TextDecoder();
+
+/** Runs `tools/kafka.ts <command>` with Deno, whichever runtime runs the tests. */
+function kafka(command: string): Promise<void> {
+  const isDeno = "Deno" in globalThis && !("Bun" in globalThis);
+  const deno = isDeno ? process.execPath : process.env.DENO_BIN ?? "deno";
+  const script = new URL("../tools/kafka.ts", import.meta.url).pathname;
+  return new Promise((resolve, reject) => {
+    const child = spawn(deno, ["run", "-A", script, command], {
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    child.on("error", reject);
+    child.on(
+      "close",
+      (code: number | null) =>
+        code === 0
+          ? resolve()
+          : reject(new Error(`tools/kafka.ts ${command} exited with ${code}`)),
+    );
+  });
+}
+
+/** Reads a partition with a Reader until it has `count` messages. */
+async function consume(
+  reader: Reader,
+  out: Message[],
+  done: () => boolean,
+): Promise<void> {
+  for await (const m of reader) {
+    out.push({ ...m, value: m.value?.slice() ?? null, key: null });
+    if (done()) return;
+  }
+}
+
+describe("broker restart", () => {
+  let admin: Conn;
+  before(async () => {
+    admin = await dial(BROKER);
+  });
+  after(() => admin.close());
+
+  test(`kill -9 and restart during a ${MESSAGES}-message produce and consume`, async () => {
+    const topic = uniqueTopic("restart");
+    await admin.createTopics({
+      topic,
+      numPartitions: PARTITIONS,
+      replicationFactor: 1,
+    });
+    admin.close();
+
+    const errors: string[] = [];
+    const writer = new Writer({
+      brokers: [BROKER],
+      topic,
+      errorLogger: (m) => errors.push(m),
+    });
+    const readers = Array.from(
+      { length: PARTITIONS },
+      (_, partition) =>
+        new Reader({
+          brokers: [BROKER],
+          topic,
+          partition,
+          maxWait: 500,
+          errorLogger: (m) => errors.push(m),
+        }),
+    );
+    const read: Message[][] = readers.map(() => []);
+    const total = () => read.reduce((n, r) => n + r.length, 0);
+    const consuming = readers.map((r, p) =>
+      consume(r, read[p], () => total() >= MESSAGES)
+    );
+
+    let rejected = 0;
+    let sent = 0;
+    let killed: Promise<void> | undefined;
+    const calls = MESSAGES / PER_CALL;
+    const inFlight = new Set<Promise<void>>();
+    for (let call = 0; call < calls; call++) {
+      const messages = Array.from({ length: PER_CALL }, (_, i) => ({
+        value: `${call}:${i}`,
+      }));
+      const write = writer.writeMessages(messages).catch((error) => {
+        rejected++;
+        errors.push(`call ${call}: ${error}`);
+      }).finally(() => inFlight.delete(write));
+      inFlight.add(write);
+      sent += PER_CALL;
+      if (killed === undefined && sent >= MESSAGES / 3) {
+        killed = kafka("kill").then(() => sleep(1000)).then(() => kafka("up"));
+      }
+      if (inFlight.size >= CALLS_IN_FLIGHT) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+    await killed;
+    await writer.close();
+    assert.equal(rejected, 0, errors.slice(-5).join("\n"));
+    assert.ok(
+      errors.some((e) => /kafka writer: .*attempt/.test(e)),
+      "the writer retried through the restart",
+    );
+
+    await Promise.race([
+      Promise.all(consuming),
+      sleep(120_000).then(() => {
+        throw new Error(`the readers got ${total()} of ${MESSAGES}`);
+      }),
+    ]);
+    await Promise.all(readers.map((r) => r.close()));
+
+    // Every message once; within a partition, each call's messages in order.
+    const seen = new Set<string>();
+    let duplicated = 0;
+    let reordered = 0;
+    for (const partition of read) {
+      const lastIndex = new Map<number, number>();
+      for (const m of partition) {
+        const value = text.decode(m.value!);
+        if (seen.has(value)) duplicated++;
+        seen.add(value);
+        const [call, index] = value.split(":").map(Number);
+        if ((lastIndex.get(call) ?? -1) > index) reordered++;
+        lastIndex.set(call, index);
+      }
+      // Offsets without gaps: the Readers read the log as it is.
+      for (let i = 1; i < partition.length; i++) {
+        assert.equal(partition[i].offset, partition[i - 1].offset + 1);
+      }
+    }
+    const lost = MESSAGES - seen.size;
+    console.log(
+      `restart: ${MESSAGES} messages, rejected calls ${rejected}, lost ${lost}, duplicated ${duplicated}, reordered ${reordered}`,
+    );
+    assert.equal(duplicated, 0);
+    assert.equal(reordered, 0);
+    assert.equal(lost, 0);
+    assert.equal(total(), MESSAGES);
+  });
+});
