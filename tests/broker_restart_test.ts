@@ -10,8 +10,15 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import process from "node:process";
-import { after, before, describe, test } from "node:test";
-import { type Conn, dial, type Message, Reader, Writer } from "../mod.ts";
+import { describe, test } from "node:test";
+import {
+  dial,
+  type Message,
+  Reader,
+  TimeoutError,
+  WriteErrors,
+  Writer,
+} from "../mod.ts";
 import { BROKER, sleep, uniqueTopic } from "./_helpers.ts";
 
 const MESSAGES = Number(process.env.FAULT_MESSAGES ?? 60_000);
@@ -48,20 +55,81 @@ async function consume(reader: Reader, out: Message[]): Promise<void> {
 }
 
 describe("broker restart", () => {
-  let admin: Conn;
-  before(async () => {
-    admin = await dial(BROKER);
+  // A connection of its own per topic: the broker dies under each test.
+  async function createTopic(topic: string, partitions: number) {
+    const admin = await dial(BROKER);
+    try {
+      await admin.createTopics({
+        topic,
+        numPartitions: partitions,
+        replicationFactor: 1,
+      });
+    } finally {
+      admin.close();
+    }
+  }
+
+  test("with the broker down, 50 writes reject together at deliveryTimeout and a Reader waits it out", async () => {
+    const topic = uniqueTopic("down");
+    await createTopic(topic, 1);
+    const readerErrors: string[] = [];
+    const reader = new Reader({
+      brokers: [BROKER],
+      topic,
+      maxWait: 500,
+      errorLogger: (m) => readerErrors.push(m),
+    });
+    const first = reader.readMessage();
+    const writer = new Writer({
+      brokers: [BROKER],
+      topic,
+      deliveryTimeout: 4000,
+    });
+    await writer.writeMessages({ value: "before" });
+    assert.equal(text.decode((await first).value!), "before");
+    const next = reader.readMessage();
+    let readerEnded = false;
+    next.catch(() => readerEnded = true);
+
+    await kafka("kill");
+    const started = performance.now();
+    const settledAt: number[] = [];
+    const calls = Array.from({ length: 50 }, (_, call) =>
+      writer.writeMessages(
+        Array.from({ length: 100 }, (_, i) => ({ value: `${call}-${i}` })),
+      ).then(
+        () => assert.fail("a write resolved with the broker down"),
+        (error) => {
+          settledAt.push(performance.now() - started);
+          assert.ok(error instanceof WriteErrors, String(error));
+          assert.equal(error.count, 100);
+          assert.ok(error.errors[0] instanceof TimeoutError, String(error));
+        },
+      ));
+    await Promise.all(calls);
+    const last = Math.max(...settledAt);
+    console.log(
+      `broker down: 50 calls of 100 messages rejected between ${
+        Math.min(...settledAt).toFixed(0)
+      } and ${last.toFixed(0)} ms (deliveryTimeout 4000 ms)`,
+    );
+    assert.ok(last < 4000 + 1500, `the last call rejected at ${last} ms`);
+
+    await kafka("up");
+    assert.equal(readerEnded, false, "the Reader kept waiting");
+    await writer.writeMessages({ value: "after" });
+    await writer.close();
+    assert.equal(text.decode((await next).value!), "after");
+    assert.ok(
+      readerErrors.some((e) => /Fetch .* failed, retrying/.test(e)),
+      "the Reader reported its retries",
+    );
+    await reader.close();
   });
-  after(() => admin.close());
 
   test(`kill -9 and restart during a ${MESSAGES}-message produce and consume`, async () => {
     const topic = uniqueTopic("restart");
-    await admin.createTopics({
-      topic,
-      numPartitions: PARTITIONS,
-      replicationFactor: 1,
-    });
-    admin.close();
+    await createTopic(topic, PARTITIONS);
 
     const errors: string[] = [];
     const writer = new Writer({
