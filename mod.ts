@@ -42,7 +42,7 @@ export {
   SeekEnd,
   SeekStart,
   type TopicConfig,
-} from "./lib/conn.ts";
+} from "./lib/conn/conn.ts";
 export type { Header, Message, MessageInput } from "./lib/message.ts";
 export type { SaslMechanism, SaslOptions } from "./lib/connection/sasl.ts";
 export type { TlsOptions } from "./lib/connection/socket.ts";
@@ -67,7 +67,7 @@ export {
   Murmur2Balancer,
   ReferenceHash,
   RoundRobin,
-} from "./lib/balancer.ts";
+} from "./lib/producer/balancers.ts";
 export {
   type Logger,
   type TransportOptions,
@@ -76,7 +76,7 @@ export {
   Writer,
   type WriterOptions,
   type WriterStats,
-} from "./lib/writer.ts";
+} from "./lib/producer/writer.ts";
 export { Cluster, type ClusterOptions } from "./lib/cluster/cluster.ts";
 export {
   type IsolationLevel,
@@ -84,4 +84,4 @@ export {
   type ReaderOptions,
   type ReaderStats,
   type ReadOptions,
-} from "./lib/reader.ts";
+} from "./lib/consumer/reader.ts";

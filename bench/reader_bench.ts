@@ -25,9 +25,9 @@
 import process from "node:process";
 import v8 from "node:v8";
 import vm from "node:vm";
-import { dial, dialLeader } from "../lib/conn.ts";
-import { Reader } from "../lib/reader.ts";
-import { Writer } from "../lib/writer.ts";
+import { dial, dialLeader } from "../lib/conn/conn.ts";
+import { Reader } from "../lib/consumer/reader.ts";
+import { Writer } from "../lib/producer/writer.ts";
 
 const BROKER = process.env.KAFKA_BROKERS?.split(",")[0] ?? "127.0.0.1:9092";
 const RUNTIME = "Bun" in globalThis ? "bun" : "deno";

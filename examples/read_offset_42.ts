@@ -10,7 +10,7 @@
 import process from "node:process";
 import type { Message } from "../lib/message.ts";
 import { Reader } from "../mod.ts";
-import { Writer } from "../lib/writer.ts";
+import { Writer } from "../lib/producer/writer.ts";
 
 const text = new TextDecoder();
 

@@ -10,8 +10,8 @@
 import process from "node:process";
 import type { Message } from "../lib/message.ts";
 import { Reader } from "../mod.ts";
-import type { Logger } from "../lib/writer.ts";
-import { Writer } from "../lib/writer.ts";
+import type { Logger } from "../lib/producer/writer.ts";
+import { Writer } from "../lib/producer/writer.ts";
 
 function logf(message: string, ...args: unknown[]): void {
   console.log(message, ...args);

@@ -1,7 +1,7 @@
 /**
  * The Reader's memory stays bounded behind a slow consumer.
  *
- * The bound, from the prefetch rule in lib/reader.ts: the next Fetch goes
+ * The bound, from the prefetch rule in lib/consumer/reader.ts: the next Fetch goes
  * out only while fewer than queueCapacity messages and fewer than maxBytes
  * bytes wait, so at most 2 × maxBytes of fetched records are held, decoded
  * into at most queueCapacity + (messages in one response) Record objects.
@@ -22,8 +22,8 @@ import process from "node:process";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { describe, test } from "node:test";
-import { dial, dialLeader } from "../lib/conn.ts";
-import { Reader } from "../lib/reader.ts";
+import { dial, dialLeader } from "../lib/conn/conn.ts";
+import { Reader } from "../lib/consumer/reader.ts";
 import { BROKER, sleep, uniqueTopic } from "./_helpers.ts";
 
 const MESSAGES = 200_000;

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import { after, before, describe, test } from "node:test";
 import { Cluster } from "../lib/cluster/cluster.ts";
-import { type Conn, dial, dialLeader } from "../lib/conn.ts";
+import { type Conn, dial, dialLeader } from "../lib/conn/conn.ts";
 import type { Connection } from "../lib/connection/connection.ts";
 import { ClosedError } from "../lib/connection/errors.ts";
 import type { Message, MessageInput } from "../lib/message.ts";
@@ -17,8 +17,8 @@ import {
   LastOffset,
   Reader,
   type ReaderOptions,
-} from "../lib/reader.ts";
-import { Writer } from "../lib/writer.ts";
+} from "../lib/consumer/reader.ts";
+import { Writer } from "../lib/producer/writer.ts";
 import { main as readOffset42 } from "../examples/read_offset_42.ts";
 import { main as readTimeRange } from "../examples/read_time_range.ts";
 import { main as readerLogging } from "../examples/reader_logging.ts";

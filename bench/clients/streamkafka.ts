@@ -110,7 +110,7 @@ async function pickReader(): Promise<{ Reader?: ReaderClass; api: string }> {
     return { api: "Conn.readBatch" };
   }
   if (exported) return { Reader: exported, api: "Reader" };
-  const { Reader } = await import("../../lib/reader.ts");
+  const { Reader } = await import("../../lib/consumer/reader.ts");
   return { Reader: Reader as ReaderClass, api: "Reader (lib/reader.ts)" };
 }
 

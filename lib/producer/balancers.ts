@@ -24,7 +24,7 @@
  * @module
  */
 
-import { crc32 } from "./protocol/crc32c.ts";
+import { crc32 } from "../protocol/crc32c.ts";
 
 /** What a balancer may look at: a `Message` or `MessageInput` after encoding. */
 export interface BalancerMessage {

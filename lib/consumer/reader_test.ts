@@ -6,13 +6,13 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Cluster, type TopicInfo } from "./cluster/cluster.ts";
-import type { Connection } from "./connection/connection.ts";
-import { crc32c } from "./protocol/crc32c.ts";
-import { ErrorCode, KafkaError } from "./protocol/errors.ts";
-import { Fetch, type FetchRequest } from "./protocol/messages/fetch.ts";
-import { ListOffsets } from "./protocol/messages/list_offsets.ts";
-import { RecordBatchBuilder } from "./protocol/records.ts";
+import { Cluster, type TopicInfo } from "../cluster/cluster.ts";
+import type { Connection } from "../connection/connection.ts";
+import { crc32c } from "../protocol/crc32c.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { Fetch, type FetchRequest } from "../protocol/messages/fetch.ts";
+import { ListOffsets } from "../protocol/messages/list_offsets.ts";
+import { RecordBatchBuilder } from "../protocol/records.ts";
 import { Reader } from "./reader.ts";
 
 const utf8 = new TextEncoder();

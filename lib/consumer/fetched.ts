@@ -5,9 +5,9 @@
  * @module
  */
 
-import type { Header, Message } from "./message.ts";
-import type { RecordCursors } from "./protocol/read_records.ts";
-import type { RecordCursor } from "./protocol/records.ts";
+import type { Header, Message } from "../message.ts";
+import type { RecordCursors } from "../protocol/read_records.ts";
+import type { RecordCursor } from "../protocol/records.ts";
 
 /** Which partition the records came from, and how to hand them out. */
 export interface FetchedFrom {

@@ -26,33 +26,33 @@
  * @module
  */
 
-import { Cluster, type ClusterOptions } from "./cluster/cluster.ts";
-import type { TopicInfo } from "./cluster/cluster.ts";
-import { retry, type RetryOptions } from "./cluster/retry.ts";
-import { FirstOffset, LastOffset } from "./conn.ts";
-import type { Connection } from "./connection/connection.ts";
+import { Cluster, type ClusterOptions } from "../cluster/cluster.ts";
+import type { TopicInfo } from "../cluster/cluster.ts";
+import { retry, type RetryOptions } from "../cluster/retry.ts";
+import { FirstOffset, LastOffset } from "../conn/conn.ts";
+import type { Connection } from "../connection/connection.ts";
 import {
   abortReason,
   ClosedError,
   ProtocolError,
   TimeoutError,
-} from "./connection/errors.ts";
-import type { Message } from "./message.ts";
-import { ErrorCode, KafkaError } from "./protocol/errors.ts";
+} from "../connection/errors.ts";
+import type { Message } from "../message.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import {
   Fetch,
   type FetchResponse,
   type FetchResponsePartitionData,
-} from "./protocol/messages/fetch.ts";
-import { ListOffsets } from "./protocol/messages/list_offsets.ts";
+} from "../protocol/messages/fetch.ts";
+import { ListOffsets } from "../protocol/messages/list_offsets.ts";
 import {
   readRecordCursors,
   type RecordCursors,
-} from "./protocol/read_records.ts";
+} from "../protocol/read_records.ts";
 import { FetchedMessages } from "./fetched.ts";
-import { checkNumber } from "./options.ts";
-import { loadCodec } from "../codecs/mod.ts";
-import type { Logger, TransportOptions } from "./writer.ts";
+import { checkNumber } from "../options.ts";
+import { loadCodec } from "../../codecs/mod.ts";
+import type { Logger, TransportOptions } from "../producer/writer.ts";
 
 export { FirstOffset, LastOffset };
 

@@ -10,33 +10,33 @@ import {
   compressionId,
   type CompressionName,
   loadCodec,
-} from "../codecs/mod.ts";
-import { formatAddress, parseAddress } from "./connection/address.ts";
+} from "../../codecs/mod.ts";
+import { formatAddress, parseAddress } from "../connection/address.ts";
 import {
   type ApiVersionRange,
   Connection,
   type ConnectionOptions,
   type SaslOptions,
   type TlsOptions,
-} from "./connection/connection.ts";
-import { ProtocolError } from "./connection/errors.ts";
-import { type Message, type MessageInput, toRecord } from "./message.ts";
-import { ZERO_UUID } from "./protocol/bytes.ts";
-import { ErrorCode, KafkaError } from "./protocol/errors.ts";
-import { CreateTopics } from "./protocol/messages/create_topics.ts";
-import { DeleteTopics } from "./protocol/messages/delete_topics.ts";
-import { Fetch } from "./protocol/messages/fetch.ts";
-import { ListOffsets } from "./protocol/messages/list_offsets.ts";
+} from "../connection/connection.ts";
+import { ProtocolError } from "../connection/errors.ts";
+import { type Message, type MessageInput, toRecord } from "../message.ts";
+import { ZERO_UUID } from "../protocol/bytes.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { CreateTopics } from "../protocol/messages/create_topics.ts";
+import { DeleteTopics } from "../protocol/messages/delete_topics.ts";
+import { Fetch } from "../protocol/messages/fetch.ts";
+import { ListOffsets } from "../protocol/messages/list_offsets.ts";
 import {
   Metadata,
   type MetadataResponse,
-} from "./protocol/messages/metadata.ts";
-import { Produce } from "./protocol/messages/produce.ts";
-import { readRecordCursors } from "./protocol/read_records.ts";
-import { FetchedMessages } from "./fetched.ts";
-import { RecordBatchBuilder } from "./protocol/records.ts";
-import { validateSasl } from "./connection/sasl.ts";
-import { retry, type RetryOptions } from "./cluster/retry.ts";
+} from "../protocol/messages/metadata.ts";
+import { Produce } from "../protocol/messages/produce.ts";
+import { readRecordCursors } from "../protocol/read_records.ts";
+import { FetchedMessages } from "../consumer/fetched.ts";
+import { RecordBatchBuilder } from "../protocol/records.ts";
+import { validateSasl } from "../connection/sasl.ts";
+import { retry, type RetryOptions } from "../cluster/retry.ts";
 
 export type { SaslOptions, TlsOptions };
 

@@ -13,7 +13,7 @@ import {
   Murmur2Balancer,
   ReferenceHash,
   RoundRobin,
-} from "./balancer.ts";
+} from "./balancers.ts";
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 const keyed = (s: string): BalancerMessage => ({ key: ascii(s) });

@@ -17,19 +17,19 @@ import {
   compressionId,
   type CompressionName,
   loadCodec,
-} from "../codecs/mod.ts";
-import { type Balancer, defaultBalancer } from "./balancer.ts";
-import { Cluster, type ClusterOptions } from "./cluster/cluster.ts";
+} from "../../codecs/mod.ts";
+import { type Balancer, defaultBalancer } from "./balancers.ts";
+import { Cluster, type ClusterOptions } from "../cluster/cluster.ts";
 import {
   isRetriable,
   retry,
   type RetryOptions,
   sleep,
-} from "./cluster/retry.ts";
-import type { Connection } from "./connection/connection.ts";
-import { abortReason, ClosedError, TimeoutError } from "./connection/errors.ts";
-import type { SaslOptions } from "./connection/sasl.ts";
-import type { TlsOptions } from "./connection/socket.ts";
+} from "../cluster/retry.ts";
+import type { Connection } from "../connection/connection.ts";
+import { abortReason, ClosedError, TimeoutError } from "../connection/errors.ts";
+import type { SaslOptions } from "../connection/sasl.ts";
+import type { TlsOptions } from "../connection/socket.ts";
 import {
   checkMessage,
   type MessageInput,
@@ -37,17 +37,17 @@ import {
   toHeaders,
   toRecord,
   toTimestamp,
-} from "./message.ts";
-import { checkNumber } from "./options.ts";
-import { ErrorCode, KafkaError } from "./protocol/errors.ts";
-import { InitProducerId } from "./protocol/messages/init_producer_id.ts";
-import { Produce, type ProduceResponse } from "./protocol/messages/produce.ts";
+} from "../message.ts";
+import { checkNumber } from "../options.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { InitProducerId } from "../protocol/messages/init_producer_id.ts";
+import { Produce, type ProduceResponse } from "../protocol/messages/produce.ts";
 import {
   BATCH_HEADER_SIZE,
   RecordBatchBuilder,
   type RecordInput,
   recordSizeBound,
-} from "./protocol/records.ts";
+} from "../protocol/records.ts";
 
 export type RequiredAcks = "none" | "one" | "all";
 
