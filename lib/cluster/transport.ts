@@ -1,0 +1,67 @@
+/**
+ * Connection settings that Writers and Readers share (kafka-go's
+ * Transport), how they become a cluster's options, and the logger shape.
+ *
+ * @module
+ */
+
+import type { SaslOptions } from "../connection/sasl.ts";
+import type { TlsOptions } from "../connection/socket.ts";
+import type { ClusterOptions } from "./cluster.ts";
+
+/**
+ * A logger in the shape of `console.log`: kafka-go's Logger and ErrorLogger.
+ *
+ * @example
+ * ```ts
+ * import type { Logger } from "./transport.ts";
+ *
+ * const logger: Logger = (message) => console.log(message);
+ * logger("kafka writer: closed");
+ * ```
+ */
+export interface Logger {
+  (message: string, ...args: unknown[]): void;
+}
+
+/**
+ * Connection settings shared by writers and readers (kafka-go's Transport).
+ *
+ * @example
+ * ```ts
+ * import type { TransportOptions } from "./transport.ts";
+ *
+ * const transport: TransportOptions = { clientId: "billing", dialTimeout: 5000 };
+ * console.log(transport.clientId);
+ * ```
+ */
+export interface TransportOptions {
+  /** Sent in every request header; brokers log it and quota by it. */
+  clientId?: string;
+  /** TLS settings, or true for TLS with the system's trust store. */
+  tls?: TlsOptions | boolean;
+  /** SASL mechanism and credentials. */
+  sasl?: SaslOptions;
+  /** Milliseconds before cached metadata is refreshed (default 60 s). */
+  metadataTTL?: number;
+  /** Milliseconds to open a connection (default 10 s). */
+  dialTimeout?: number;
+}
+
+/** The cluster options of a Writer's or Reader's brokers and transport. */
+export function clusterOptions(
+  brokers: readonly string[] | undefined,
+  transport: TransportOptions | undefined,
+  requestTimeout?: number,
+): ClusterOptions {
+  const t = transport ?? {};
+  return {
+    brokers: brokers ?? [],
+    clientId: t.clientId,
+    tls: t.tls,
+    sasl: t.sasl,
+    metadataMaxAge: t.metadataTTL,
+    connectTimeout: t.dialTimeout,
+    requestTimeout,
+  };
+}

@@ -1,0 +1,225 @@
+/**
+ * The Reader's options: their types, defaults and checks.
+ *
+ * @module
+ */
+
+import { Cluster } from "../cluster/cluster.ts";
+import { FirstOffset, LastOffset } from "../conn/conn.ts";
+import { checkNumber } from "../options.ts";
+import type { Logger, TransportOptions } from "../cluster/transport.ts";
+
+/** Which records a Fetch returns: all, or only committed transactions. */
+export type IsolationLevel = "read_uncommitted" | "read_committed";
+
+/** Options of a Reader: kafka-go's ReaderConfig in camelCase. */
+export interface ReaderOptions {
+  /** Bootstrap brokers, "host:port". Required unless `cluster` is given. */
+  brokers?: readonly string[];
+  /** A shared cluster connection; the Reader then leaves it open on close. */
+  cluster?: Cluster;
+  transport?: TransportOptions;
+  /** The topic to read. */
+  topic: string;
+  /** The partition to read (default 0). */
+  partition?: number;
+  /** Consumer groups are not supported yet: setting this throws. */
+  groupId?: string;
+  /**
+   * Fetched messages that may wait to be read (default 100) before the
+   * next Fetch waits too, unless they all came in the one response being
+   * read: the next response is always fetched while that one is read.
+   */
+  queueCapacity?: number;
+  /** Bytes the broker gathers before it answers a Fetch (default 1). */
+  minBytes?: number;
+  /**
+   * Most bytes one Fetch returns (default 1 MiB), except that a single batch
+   * larger than this still comes whole. Also bounds prefetching: the next
+   * Fetch goes out only while fewer fetched bytes than this wait.
+   */
+  maxBytes?: number;
+  /** Milliseconds the broker may wait for minBytes (default 10 s). */
+  maxWait?: number;
+  /**
+   * Milliseconds between background reads of the partition's end, which keep
+   * `lag` and `stats().lag` current while no Fetch returns (default 0: off).
+   */
+  readLagInterval?: number;
+  /** "read_committed" skips aborted transactions (default "read_uncommitted"). */
+  isolationLevel?: IsolationLevel;
+  /**
+   * Attempts of one Fetch before the stream errors. Unset (the default), the
+   * Reader retries until it is closed: through broker restarts and leader
+   * changes, reporting each failure to `errorLogger`. Errors that retrying
+   * cannot fix (authorization, TLS or SASL settings, a peer that is not
+   * Kafka) end the stream at once either way.
+   */
+  maxAttempts?: number;
+  /** Milliseconds before the first retry (default 100). */
+  readBackoffMin?: number;
+  /** Ceiling of the retry backoff (default 1000). */
+  readBackoffMax?: number;
+  /**
+   * Where reading starts, and where an out-of-range offset is reset to:
+   * FirstOffset (the default) or LastOffset.
+   */
+  startOffset?: typeof FirstOffset | typeof LastOffset;
+  /**
+   * What an offset outside the partition (OFFSET_OUT_OF_RANGE) does: "reset"
+   * (the default) moves to `startOffset`, "error" errors the stream.
+   */
+  offsetOutOfRange?: "reset" | "error";
+  /**
+   * false (the default): keys, values and header values are views into the
+   * fetched response, so a message kept alive keeps its response alive.
+   * true: each is copied, which costs time but holds only what it needs.
+   */
+  copyValues?: boolean;
+  logger?: Logger;
+  errorLogger?: Logger;
+}
+
+/** Options of a single read or lookup. */
+export interface ReadOptions {
+  /** Aborting rejects the call with the signal's reason; nothing is lost. */
+  signal?: AbortSignal;
+}
+
+/** Counters since the last `stats()` call, and current settings (kafka-go's ReaderStats). */
+export interface ReaderStats {
+  /** Connections opened for fetching. */
+  dials: number;
+  fetches: number;
+  /** Messages fetched. */
+  messages: number;
+  /** Key and value bytes fetched. */
+  bytes: number;
+  /** Always 0: rebalances belong to consumer groups. */
+  rebalances: number;
+  timeouts: number;
+  errors: number;
+  offset: number;
+  lag: number;
+  minBytes: number;
+  maxBytes: number;
+  maxWait: number;
+  /** Messages fetched and not yet read. */
+  queueLength: number;
+  queueCapacity: number;
+  clientId: string;
+  topic: string;
+  partition: number;
+}
+
+export const DEFAULTS = {
+  partition: 0,
+  queueCapacity: 100,
+  minBytes: 1,
+  maxBytes: 1024 * 1024,
+  maxWait: 10_000,
+  readLagInterval: 0,
+  maxAttempts: Infinity,
+  readBackoffMin: 100,
+  readBackoffMax: 1000,
+};
+
+export type Limits = typeof DEFAULTS;
+
+/** Kafka's int32 ceiling for byte counts and waits. */
+export const INT32_MAX = 2 ** 31 - 1;
+
+export function validateReader(options: ReaderOptions): void {
+  const fail = (message: string): never => {
+    throw new TypeError(`Cannot create Reader: ${message}`);
+  };
+  const outOfRange = (message: string): never => {
+    throw new RangeError(`Cannot create Reader: ${message}`);
+  };
+  if (options === null || typeof options !== "object") {
+    fail("options must be an object");
+  }
+  if (options.groupId !== undefined) {
+    fail(
+      `consumer groups are not supported yet (got "groupId" ${
+        JSON.stringify(options.groupId)
+      }); read one partition with "topic" and "partition"`,
+    );
+  }
+  if (options.cluster !== undefined) {
+    if (!(options.cluster instanceof Cluster)) {
+      fail(`"cluster" must be a Cluster`);
+    }
+  } else if (
+    !Array.isArray(options.brokers) || options.brokers.length === 0 ||
+    options.brokers.some((b) => typeof b !== "string" || b === "")
+  ) {
+    fail(
+      `"brokers" must list at least one "host:port", got ${
+        JSON.stringify(options.brokers)
+      }`,
+    );
+  }
+  if (typeof options.topic !== "string" || options.topic === "") {
+    fail(
+      `"topic" must be a non-empty string, got ${
+        JSON.stringify(options.topic)
+      }`,
+    );
+  }
+  const integers: [keyof Limits, number, number][] = [
+    ["partition", 0, INT32_MAX],
+    ["queueCapacity", 1, INT32_MAX],
+    ["minBytes", 1, INT32_MAX],
+    ["maxBytes", 1, INT32_MAX],
+    ["maxWait", 1, INT32_MAX],
+    ["readLagInterval", 0, INT32_MAX],
+    ["maxAttempts", 1, INT32_MAX],
+    ["readBackoffMin", 0, INT32_MAX],
+    ["readBackoffMax", 0, INT32_MAX],
+  ];
+  for (const [key, min, max] of integers) {
+    checkNumber("Cannot create Reader", key, options[key], { min, max });
+  }
+  const minBytes = options.minBytes ?? DEFAULTS.minBytes;
+  const maxBytes = options.maxBytes ?? DEFAULTS.maxBytes;
+  if (minBytes > maxBytes) {
+    outOfRange(
+      `"minBytes" (${minBytes}) must not exceed "maxBytes" (${maxBytes})`,
+    );
+  }
+  const backoffMin = options.readBackoffMin ?? DEFAULTS.readBackoffMin;
+  const backoffMax = options.readBackoffMax ?? DEFAULTS.readBackoffMax;
+  if (backoffMin > backoffMax) {
+    outOfRange(
+      `"readBackoffMin" (${backoffMin}) must not exceed "readBackoffMax" (${backoffMax})`,
+    );
+  }
+  const choices = [
+    ["isolationLevel", ["read_uncommitted", "read_committed"]],
+    ["offsetOutOfRange", ["reset", "error"]],
+    ["startOffset", [FirstOffset, LastOffset]],
+  ] as const;
+  for (const [key, allowed] of choices) {
+    const value = options[key];
+    if (value === undefined) continue;
+    if (!(allowed as readonly unknown[]).includes(value)) {
+      const names = key === "startOffset"
+        ? ["FirstOffset (-2)", "LastOffset (-1)"]
+        : allowed.map((a) => JSON.stringify(a));
+      outOfRange(
+        `"${key}" must be ${names.join(" or ")}, got ${JSON.stringify(value)}`,
+      );
+    }
+  }
+  if (
+    options.copyValues !== undefined && typeof options.copyValues !== "boolean"
+  ) {
+    fail(`"copyValues" must be a boolean, got ${typeof options.copyValues}`);
+  }
+  for (const key of ["logger", "errorLogger"] as const) {
+    if (options[key] !== undefined && typeof options[key] !== "function") {
+      fail(`"${key}" must be a function, got ${typeof options[key]}`);
+    }
+  }
+}

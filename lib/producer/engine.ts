@@ -1,0 +1,805 @@
+/**
+ * The Writer's engine: routes messages to partition queues, sends their
+ * batches to the leaders, retries until the delivery timeout, and settles
+ * each message's write.
+ *
+ * @module
+ */
+
+import { clusterOptions } from "../cluster/transport.ts";
+import {
+  type Batch,
+  type BatchSettings,
+  BufferPool,
+  type Entry,
+  type OpenBatch,
+  PartitionQueue,
+  PendingWrite,
+} from "./batches.ts";
+import {
+  ACKS,
+  DEFAULTS,
+  validateWriter,
+  type WriteOptions,
+  type WriterOptions,
+  type WriterStats,
+} from "./options.ts";
+import { compressionId, loadCodec } from "../../codecs/mod.ts";
+import { type Balancer, defaultBalancer } from "./balancers.ts";
+import { Cluster } from "../cluster/cluster.ts";
+import {
+  isRetriable,
+  retry,
+  type RetryOptions,
+  sleep,
+} from "../cluster/retry.ts";
+import type { Connection } from "../connection/connection.ts";
+import {
+  abortReason,
+  ClosedError,
+  TimeoutError,
+} from "../connection/errors.ts";
+import {
+  checkMessage,
+  type MessageInput,
+  toBytes,
+  toHeaders,
+  toTimestamp,
+} from "../message.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { InitProducerId } from "../protocol/messages/init_producer_id.ts";
+import { Produce, type ProduceResponse } from "../protocol/messages/produce.ts";
+import { BATCH_HEADER_SIZE, recordSizeBound } from "../protocol/records.ts";
+
+function wasRead(message: MessageInput): boolean {
+  return typeof (message as { offset?: unknown }).offset === "number";
+}
+
+function groupByTopic(entries: Entry[]): Map<string, Entry[]> {
+  const first = entries[0].topic;
+  // The common case, a Writer with one topic, needs no grouping.
+  if (entries.every((e) => e.topic === first)) {
+    return new Map([[first, entries]]);
+  }
+  const groups = new Map<string, Entry[]>();
+  for (const entry of entries) {
+    const list = groups.get(entry.topic);
+    if (list) list.push(entry);
+    else groups.set(entry.topic, [entry]);
+  }
+  return groups;
+}
+
+export class WriterEngine {
+  private readonly options: WriterOptions;
+  private readonly cluster: Cluster;
+  private readonly ownsCluster: boolean;
+  private readonly balancer: Balancer;
+  private readonly acks: number;
+  private readonly codec: number;
+  private readonly limits: typeof DEFAULTS;
+  private readonly queues = new Set<PartitionQueue>();
+  private readonly queuesByTopic = new Map<string, PartitionQueue[]>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private buffered = 0;
+  private roomWaiters: (() => void)[] = [];
+  private closed = false;
+  private idempotent:
+    | Promise<{ producerId: number; producerEpoch: number } | null>
+    | null = null;
+  private counters = newCounters();
+  private readonly batchSettings: BatchSettings;
+
+  constructor(options: WriterOptions) {
+    validateWriter(options);
+    this.options = options;
+    this.limits = { ...DEFAULTS };
+    for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
+      const value = options[key];
+      if (value !== undefined) this.limits[key] = value;
+    }
+    this.acks = ACKS[options.requiredAcks ?? "all"];
+    this.codec = compressionId(options.compression ?? "none");
+    this.balancer = options.balancer ?? defaultBalancer();
+    this.ownsCluster = options.cluster === undefined;
+    this.cluster = options.cluster ?? new Cluster(
+      clusterOptions(
+        options.brokers,
+        options.transport,
+        options.readTimeout ?? DEFAULTS.readTimeout,
+      ),
+    );
+    this.batchSettings = {
+      codec: this.codec,
+      batchSize: this.limits.batchSize,
+      batchBytes: this.limits.batchBytes,
+      pool: new BufferPool(Math.max(4 * this.limits.batchBytes, 16 << 20)),
+    };
+  }
+
+  async writeMessages(
+    messages: MessageInput[],
+    options: WriteOptions,
+  ): Promise<void> {
+    if (options.signal?.aborted) {
+      throw abortReason(options.signal, "writeMessages");
+    }
+    const write = this.enqueue(messages, options.signal);
+    if (this.options.async) {
+      write.done.catch(() => {});
+      return;
+    }
+    await write.done;
+  }
+
+  /** Validates every message first, then queues them; nothing is sent on a bad one. */
+  enqueue(messages: MessageInput[], signal?: AbortSignal): PendingWrite {
+    if (this.closed) {
+      throw new ClosedError("Cannot write: the Writer is closed");
+    }
+    const now = Date.now();
+    const write = new PendingWrite(
+      messages,
+      now,
+      now + this.limits.deliveryTimeout,
+    );
+    // Every message is checked before any is queued: one malformed message
+    // fails the call and nothing of it is sent.
+    let entries: Entry[] = new Array(messages.length);
+    let bytes = 0;
+    let tooLarge: Entry[] | undefined;
+    for (let index = 0; index < messages.length; index++) {
+      const entry = this.prepare(messages[index], index, now, write);
+      bytes += entry.size;
+      entries[index] = entry;
+      if (entry.size + BATCH_HEADER_SIZE > this.limits.batchBytes) {
+        (tooLarge ??= []).push(entry);
+      }
+    }
+    this.counters.writes++;
+    if (messages.length === 0) return write;
+    this.buffered += bytes;
+    if (tooLarge) {
+      // A message no batch can hold fails alone; the others go out.
+      for (const entry of tooLarge) this.fail([entry], tooLargeError(entry));
+      entries = entries.filter((e) => e.state === "routing");
+      if (entries.length === 0) return write;
+    }
+    this.route(entries).catch((error) => this.fail(entries, error));
+    if (signal) this.watchCancel(write, entries, signal);
+    return write;
+  }
+
+  private prepare(
+    message: MessageInput,
+    index: number,
+    now: number,
+    write: PendingWrite,
+  ): Entry {
+    checkMessage(message, index);
+    const topic = this.topicOf(message, index);
+    const entry: Entry = {
+      key: toBytes(message.key, "key", index),
+      value: toBytes(message.value, "value", index),
+      headers: toHeaders(message.headers, index),
+      timestamp: toTimestamp(message.time, now, index),
+      topic,
+      size: 0,
+      write,
+      index,
+      state: "routing",
+    };
+    entry.size = recordSizeBound(entry);
+    return entry;
+  }
+
+  private topicOf(message: MessageInput, index: number): string {
+    const own = this.options.topic;
+    const given = message?.topic;
+    // A message read from Kafka (it has an offset) names where it came from,
+    // not where to go: a Writer with a topic takes it, so that
+    // `reader.pipeTo(writer)` mirrors a topic.
+    if (own !== undefined && given !== undefined && !wasRead(message)) {
+      throw new TypeError(
+        `Cannot write message ${index}: the Writer has topic "${own}", so the message must not set one (it set "${given}")`,
+      );
+    }
+    const topic = own ?? given;
+    if (typeof topic !== "string" || topic === "") {
+      throw new TypeError(
+        `Cannot write message ${index}: it has no topic, and neither does the Writer`,
+      );
+    }
+    return topic;
+  }
+
+  private async route(entries: Entry[]): Promise<void> {
+    const touched = new Set<PartitionQueue>();
+    for (const [topic, group] of groupByTopic(entries)) {
+      if (this.aborted) {
+        this.fail(group, new ClosedError("The Writer was aborted"));
+        continue;
+      }
+      let partitions: number[];
+      try {
+        partitions = await this.partitionsOf(topic, group[0].write.deadline);
+      } catch (error) {
+        this.fail(
+          group,
+          this.finalError(
+            error,
+            `find partitions of ${topic}`,
+            group[0].write.deadline,
+          ),
+        );
+        continue;
+      }
+      let queue: PartitionQueue | undefined;
+      for (let i = 0; i < group.length; i++) {
+        const entry = group[i];
+        if (entry.state !== "routing") continue;
+        entry.state = "queued";
+        const partition = this.balancer.balance(entry, partitions);
+        if (queue?.partition !== partition) {
+          queue = this.queue(topic, partition);
+          touched.add(queue);
+        }
+        queue.append(entry);
+      }
+    }
+    for (const queue of touched) this.pump(queue);
+  }
+
+  private async partitionsOf(
+    topic: string,
+    deadline: number,
+  ): Promise<number[]> {
+    const cached = this.cluster.cachedTopic(topic);
+    if (cached && cached.partitions.length > 0) {
+      return cached.partitions.map((p) => p.id);
+    }
+    return await retry(async () => {
+      const info = await this.cluster.topic(topic, {
+        autoCreate: this.options.allowAutoTopicCreation ?? false,
+        maxAge: 0,
+      });
+      if (info.partitions.length > 0) return info.partitions.map((p) => p.id);
+      throw new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, { topic });
+    }, this.retryOptions(`metadata of ${topic}`, deadline));
+  }
+
+  /**
+   * The error a caller gets when retrying stopped: a retriable one means
+   * time (or the attempts the user allowed) ran out, and says so.
+   */
+  private finalError(
+    error: unknown,
+    what: string,
+    deadline: number,
+    attempts?: number,
+  ): Error {
+    const cause = error instanceof Error ? error : new Error(String(error));
+    if (!isRetriable(cause) || this.aborted) return cause;
+    // Stopped by the user's maxAttempts: the last error says it all.
+    if (Date.now() + this.limits.writeBackoffMax < deadline) return cause;
+    return new TimeoutError(
+      `Cannot ${what} within deliveryTimeout (${this.limits.deliveryTimeout} ms)${
+        attempts ? `, after ${attempts} attempts` : ""
+      }; the last error: ${cause.message}`,
+      { cause },
+    );
+  }
+
+  /** The writer's retry policy; `what` names the operation in logs. */
+  private retryOptions(
+    what: string,
+    deadline: number,
+    onRetry?: () => void,
+  ): RetryOptions {
+    return {
+      maxAttempts: this.limits.maxAttempts,
+      deadline,
+      backoffMin: this.limits.writeBackoffMin,
+      backoffMax: this.limits.writeBackoffMax,
+      retriable: (error) => isRetriable(error) && !this.aborted,
+      onRetry: (error, attempt) => {
+        this.counters.retries++;
+        this.options.errorLogger?.(
+          `kafka writer: ${what}, attempt ${attempt}: ${
+            (error as Error).message
+          }`,
+        );
+        onRetry?.();
+      },
+    };
+  }
+
+  /** The queue of a topic-partition; looked up per message, so no string keys. */
+  private queue(topic: string, partition: number): PartitionQueue {
+    let byPartition = this.queuesByTopic.get(topic);
+    if (!byPartition) {
+      byPartition = [];
+      this.queuesByTopic.set(topic, byPartition);
+    }
+    let queue = byPartition[partition];
+    if (!queue) {
+      queue = new PartitionQueue(topic, partition, this.batchSettings);
+      byPartition[partition] = queue;
+      this.queues.add(queue);
+    }
+    return queue;
+  }
+
+  /** Sends the queue's next batch if the partition has nothing in flight. */
+  private pump(queue: PartitionQueue): void {
+    if (queue.inFlight || queue.length === 0) return;
+    queue.inFlight = true;
+    const task = this.sendFrom(queue).finally(() => {
+      this.inFlight.delete(task);
+      queue.inFlight = false;
+      this.pump(queue);
+    });
+    this.inFlight.add(task);
+  }
+
+  private async sendFrom(queue: PartitionQueue): Promise<void> {
+    // Microtask yield: let writes issued in the same tick join this batch.
+    await Promise.resolve();
+    const open = queue.take();
+    if (open === undefined) return;
+    const { topic, partition } = queue;
+    const what = `deliver ${open.count} messages to ${topic}/${partition}`;
+    if (open.deadline <= Date.now()) {
+      // Its time ran out while it waited behind earlier batches.
+      const late = new TimeoutError("it waited behind earlier batches");
+      this.failBatch(open, this.finalError(late, what, open.deadline));
+      return;
+    }
+    let batch: Batch | undefined;
+    try {
+      batch = await this.encode(queue, open);
+      await this.deliver(batch);
+    } catch (error) {
+      if (batch === undefined) {
+        // Not encoded: no sequence number was taken.
+        this.failBatch(open, this.finalError(error, what, open.deadline));
+      } else {
+        this.failed(batch, error as Error, what);
+      }
+      return;
+    }
+    this.succeed(batch);
+  }
+
+  private async encode(
+    queue: PartitionQueue,
+    open: OpenBatch,
+  ): Promise<Batch> {
+    const producer = await this.producer(open.deadline);
+    if (producer && queue.producerId !== producer.producerId) {
+      // A new producer id starts every partition's sequence again at 0.
+      queue.producerId = producer.producerId;
+      queue.nextSequence = 0;
+    }
+    const baseSequence = producer ? queue.nextSequence : -1;
+    const compress = this.codec === 0
+      ? undefined
+      : (await loadCodec(this.codec)).compress;
+    const bytes = open.builder.finish(compress, {
+      producerId: producer?.producerId ?? -1,
+      producerEpoch: producer?.producerEpoch ?? -1,
+      baseSequence,
+    });
+    if (producer) {
+      queue.nextSequence = (queue.nextSequence + open.count) | 0;
+    }
+    return {
+      queue,
+      open,
+      bytes,
+      attempt: 0,
+      queuedAt: Date.now(),
+      baseSequence,
+      producerId: producer?.producerId ?? -1,
+      uncertain: false,
+      recordErrors: undefined,
+    };
+  }
+
+  /**
+   * Sends one batch, retrying retriable failures with the same bytes (the
+   * same producer id, epoch and sequence, so the broker drops a copy it
+   * already has) until its delivery timeout.
+   */
+  private async deliver(batch: Batch): Promise<void> {
+    const { topic, partition } = batch.queue;
+    await retry(
+      () => {
+        batch.attempt++;
+        return this.produce(batch);
+      },
+      this.retryOptions(
+        `produce to ${topic}/${partition}`,
+        batch.open.deadline,
+        () => this.cluster.invalidate(topic),
+      ),
+    );
+  }
+
+  /**
+   * A batch that failed for good. Rejections that depend only on the
+   * records (too large, invalid) fail just the records at fault: a batch of
+   * several is split and sent again. Otherwise its messages fail.
+   */
+  private failed(batch: Batch, error: Error, what: string): void {
+    const { queue, open } = batch;
+    const code = error instanceof KafkaError ? error.code : 0;
+    const deterministic = RECORD_REJECTIONS.has(code);
+    if (batch.producerId >= 0) {
+      const next = (batch.baseSequence + open.count) | 0;
+      if (
+        (deterministic || !batch.uncertain) &&
+        queue.producerId === batch.producerId && queue.nextSequence === next
+      ) {
+        // The broker never took these sequence numbers: hand them on.
+        queue.nextSequence = batch.baseSequence;
+      } else {
+        // It may have written the batch: the partition's next sequence is
+        // unknown, so start over with a new producer id.
+        this.idempotent = null;
+      }
+    }
+    if (code === ErrorCode.MESSAGE_TOO_LARGE && open.count > 1) {
+      const half = open.count >> 1;
+      queue.requeue([
+        queue.rebuild(open, 0, half),
+        queue.rebuild(open, half, open.count),
+      ]);
+      this.log(
+        `kafka writer: ${queue.topic}/${queue.partition} refused a batch of ${open.count} messages as too large; sending it in two halves`,
+      );
+      return;
+    }
+    const bad = batch.recordErrors;
+    if (code === ErrorCode.INVALID_RECORD && bad && bad.size < open.count) {
+      // Only the records the broker named are invalid: fail them, resend the rest.
+      const invalid = queue.rebuild(open, 0, open.count, (i) => bad.has(i));
+      for (let i = 0; i < invalid.count; i++) {
+        const index = [...bad.keys()].sort((a, b) => a - b)[i];
+        invalid.writes[i].settle(
+          invalid.indexes[i],
+          new KafkaError(code, {
+            apiName: "Produce",
+            topic: queue.topic,
+            partition: queue.partition,
+            detail: bad.get(index) ?? undefined,
+          }),
+        );
+      }
+      this.counters.errors += invalid.count;
+      this.release(invalid.bytes);
+      this.options.completion?.(invalid.messages(), error);
+      queue.requeue([queue.rebuild(open, 0, open.count, (i) => !bad.has(i))]);
+      return;
+    }
+    this.failBatch(
+      open,
+      this.finalError(error, what, open.deadline, batch.attempt),
+    );
+  }
+
+  private async produce(batch: Batch): Promise<void> {
+    const { topic, partition } = batch.queue;
+    const { conn } = await this.leader(topic, partition);
+    const request = {
+      transactionalId: null,
+      acks: this.acks,
+      timeoutMs: this.limits.writeTimeout,
+      topicData: [{
+        name: topic,
+        partitionData: [{ index: partition, records: batch.bytes }],
+      }],
+    };
+    if (this.acks === 0) {
+      await conn.requestNoResponse(Produce, request);
+      return;
+    }
+    let response: ProduceResponse;
+    try {
+      response = await conn.request(Produce, request, {
+        timeout: Math.min(
+          this.limits.writeTimeout + 5000,
+          Math.max(1000, batch.open.deadline - Date.now()),
+        ),
+      });
+    } catch (error) {
+      // Sent perhaps, answered not: the broker may have written it.
+      batch.uncertain = true;
+      throw error;
+    }
+    checkProduce(response, batch);
+  }
+
+  private async leader(
+    topic: string,
+    partition: number,
+  ): Promise<{ conn: Connection }> {
+    return await this.cluster.leader(topic, partition, "produce");
+  }
+
+  private succeed(batch: Batch): void {
+    const elapsed = Date.now() - batch.queuedAt;
+    const { open } = batch;
+    if (this.options.logger) {
+      const { topic, partition } = batch.queue;
+      this.log(
+        `kafka writer: wrote ${open.count} messages to ${topic}/${partition} in ${elapsed} ms (attempt ${batch.attempt})`,
+      );
+    }
+    const c = this.counters;
+    c.batches++;
+    c.messages += open.count;
+    c.batchSizeSum += open.count;
+    c.batchSizeMax = Math.max(c.batchSizeMax, open.count);
+    c.writeTimeSum += elapsed;
+    c.writeTimeMax = Math.max(c.writeTimeMax, elapsed);
+    c.bytes += open.bytes;
+    this.settleBatch(open, null);
+    // Sent once and answered: nothing refers to the buffer any more. (A
+    // retried batch may still sit in a write queue of an older connection.)
+    if (batch.attempt === 1) this.batchSettings.pool.give(open.builder.buffer);
+  }
+
+  /** Settles every message of a batch that was sent, or dropped whole. */
+  private failBatch(open: OpenBatch, error: Error): void {
+    this.counters.errors += open.count;
+    this.settleBatch(open, error);
+  }
+
+  private settleBatch(open: OpenBatch, error: Error | null): void {
+    const { writes, indexes } = open;
+    for (let i = 0; i < indexes.length; i++) {
+      writes[i].settle(indexes[i], error);
+    }
+    this.release(open.bytes);
+    this.options.completion?.(open.messages(), error);
+  }
+
+  /** Settles entries that never reached a batch (routing failed). */
+  private fail(entries: Entry[], error: Error): void {
+    entries = entries.filter((e) => e.state !== "done");
+    if (entries.length === 0) return;
+    this.counters.errors += entries.length;
+    let bytes = 0;
+    for (const entry of entries) {
+      entry.state = "done";
+      bytes += entry.size;
+      entry.write.settle(entry.index, error);
+    }
+    this.release(bytes);
+    this.options.completion?.(
+      entries.map((e) => e.write.messages[e.index]),
+      error,
+    );
+  }
+
+  private release(bytes: number): void {
+    this.buffered -= bytes;
+    if (this.buffered < this.limits.maxBufferedBytes) {
+      const waiters = this.roomWaiters;
+      this.roomWaiters = [];
+      for (const wake of waiters) wake();
+    }
+  }
+
+  /** Resolves when buffered bytes are under the bound (stream backpressure). */
+  waitForRoom(): Promise<void> {
+    if (this.buffered < this.limits.maxBufferedBytes) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  private watchCancel(
+    write: PendingWrite,
+    entries: Entry[],
+    signal: AbortSignal,
+  ): void {
+    const onAbort = () => {
+      const reason = abortReason(signal, "writeMessages");
+      const unsent = new Set<number>();
+      for (const queue of this.queues) {
+        for (const index of queue.remove(write)) unsent.add(index);
+      }
+      // Still routing, or just taken out of a batch; the rest was sent.
+      const dropped = entries.filter((e) =>
+        e.state === "routing" || (e.state === "queued" && unsent.has(e.index))
+      );
+      if (dropped.length) this.fail(dropped, reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    const forget = () => signal.removeEventListener("abort", onAbort);
+    write.done.then(forget, forget);
+  }
+
+  /** The idempotent producer id, fetched once; null when not idempotent. */
+  private producer(deadline: number) {
+    if (this.idempotent === null) {
+      const asking = this.initProducer(deadline);
+      this.idempotent = asking;
+      // A failed request is asked again by the next batch.
+      asking.catch(() => {
+        if (this.idempotent === asking) this.idempotent = null;
+      });
+    }
+    return this.idempotent;
+  }
+
+  private async initProducer(deadline: number) {
+    const wanted = this.options.idempotent ?? this.acks === -1;
+    if (!wanted) return null;
+    // A fresh broker answers COORDINATOR_LOAD_IN_PROGRESS for a while.
+    return await retry(
+      () => this.requestProducerId(),
+      this.retryOptions("InitProducerId", deadline),
+    );
+  }
+
+  private async requestProducerId() {
+    const conn = await this.cluster.anyConnection("produce");
+    if (!conn.apiVersions().some((v) => v.apiKey === InitProducerId.key)) {
+      if (this.options.idempotent) {
+        throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, {
+          apiName: "InitProducerId",
+          detail: "the broker does not support idempotent producers",
+        });
+      }
+      return null;
+    }
+    const response = await conn.request(InitProducerId, {
+      transactionalId: null,
+      transactionTimeoutMs: 60_000,
+      producerId: -1,
+      producerEpoch: -1,
+    });
+    if (response.errorCode !== 0) {
+      throw new KafkaError(response.errorCode, { apiName: "InitProducerId" });
+    }
+    this.log(
+      `kafka writer: idempotent producer id ${response.producerId}, epoch ${response.producerEpoch}`,
+    );
+    return {
+      producerId: response.producerId,
+      producerEpoch: response.producerEpoch,
+    };
+  }
+
+  /** Informational events go to `logger` (kafka-go's Logger). */
+  private log(message: string): void {
+    this.options.logger?.(message);
+  }
+
+  stats(): WriterStats {
+    const c = this.counters;
+    this.counters = newCounters();
+    return {
+      writes: c.writes,
+      messages: c.messages,
+      bytes: c.bytes,
+      errors: c.errors,
+      retries: c.retries,
+      batches: c.batches,
+      batchSize: {
+        avg: c.batches ? c.batchSizeSum / c.batches : 0,
+        max: c.batchSizeMax,
+      },
+      writeTime: {
+        avg: c.batches ? c.writeTimeSum / c.batches : 0,
+        max: c.writeTimeMax,
+      },
+    };
+  }
+
+  private aborted = false;
+
+  /** Waits until every queued and in-flight batch settled. */
+  private async flush(): Promise<void> {
+    while (this.inFlight.size > 0 || this.hasQueued()) {
+      for (const queue of this.queues) this.pump(queue);
+      await Promise.allSettled([...this.inFlight]);
+      // Routing may still be resolving metadata for the last writes.
+      if (this.inFlight.size === 0 && this.hasQueued()) await sleep(1);
+      if (this.inFlight.size === 0 && !this.hasQueued() && this.buffered > 0) {
+        await sleep(1);
+      }
+    }
+  }
+
+  private hasQueued(): boolean {
+    for (const queue of this.queues) {
+      if (queue.length) return true;
+    }
+    return this.buffered > 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    if (this.ownsCluster) await this.cluster.close();
+    this.log("kafka writer: closed");
+  }
+
+  async abort(reason: unknown): Promise<void> {
+    this.closed = true;
+    this.aborted = true;
+    const error = reason instanceof Error
+      ? reason
+      : new ClosedError(`The Writer was aborted: ${String(reason)}`);
+    for (const queue of this.queues) {
+      for (const open of queue.clear()) this.failBatch(open, error);
+    }
+    await Promise.allSettled([...this.inFlight]);
+    if (this.ownsCluster) await this.cluster.close();
+  }
+}
+
+function newCounters() {
+  return {
+    writes: 0,
+    messages: 0,
+    bytes: 0,
+    errors: 0,
+    retries: 0,
+    batches: 0,
+    batchSizeSum: 0,
+    batchSizeMax: 0,
+    writeTimeSum: 0,
+    writeTimeMax: 0,
+  };
+}
+
+function checkProduce(response: ProduceResponse, batch: Batch): void {
+  const { topic, partition } = batch.queue;
+  for (const t of response.responses) {
+    for (const p of t.partitionResponses) {
+      // The batch was written before (a retry after a lost answer): success.
+      if (
+        p.errorCode === 0 || p.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER
+      ) continue;
+      if (p.recordErrors?.length) {
+        batch.recordErrors = new Map(
+          p.recordErrors.map((e) => [e.batchIndex, e.batchIndexErrorMessage]),
+        );
+      }
+      throw new KafkaError(p.errorCode, {
+        apiName: "Produce",
+        topic,
+        partition,
+        detail: p.errorMessage ?? p.recordErrors?.[0]?.batchIndexErrorMessage ??
+          undefined,
+      });
+    }
+  }
+}
+
+/**
+ * Produce errors that depend only on the records: the same bytes are
+ * refused every time, so the broker never wrote them.
+ */
+const RECORD_REJECTIONS = new Set<number>([
+  ErrorCode.MESSAGE_TOO_LARGE,
+  ErrorCode.RECORD_LIST_TOO_LARGE,
+  ErrorCode.INVALID_RECORD,
+  ErrorCode.CORRUPT_MESSAGE,
+  ErrorCode.INVALID_TIMESTAMP,
+]);
+
+function tooLargeError(entry: Entry): KafkaError {
+  return new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, {
+    apiName: "writeMessages",
+    topic: entry.topic,
+    detail:
+      `message ${entry.index} takes ${entry.size} bytes, more than batchBytes allows (${
+        entry.size + BATCH_HEADER_SIZE
+      } with the batch header)`,
+  });
+}

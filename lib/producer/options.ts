@@ -1,0 +1,215 @@
+/**
+ * The Writer's options: their types, defaults and checks.
+ *
+ * @module
+ */
+
+import type { Logger, TransportOptions } from "../cluster/transport.ts";
+import { compressionId, type CompressionName } from "../../codecs/mod.ts";
+import type { Balancer } from "./balancers.ts";
+import type { Cluster } from "../cluster/cluster.ts";
+import type { MessageInput } from "../message.ts";
+import { checkNumber } from "../options.ts";
+
+export type RequiredAcks = "none" | "one" | "all";
+
+export interface WriterOptions {
+  /** Bootstrap brokers, "host:port". Required unless `cluster` is given. */
+  brokers?: readonly string[];
+  /** A shared cluster connection (kafka-go's shared Transport). */
+  cluster?: Cluster;
+  transport?: TransportOptions;
+  /** The topic of every message; when unset each message names its own. */
+  topic?: string;
+  balancer?: Balancer;
+  /**
+   * Milliseconds a message may take from `writeMessages` to its
+   * acknowledgement, retries included (default 120 s, as Java's
+   * `delivery.timeout.ms`). Retriable failures (leader changes, a broker
+   * restarting, timeouts) are retried until then; the message then fails
+   * with a `TimeoutError`.
+   */
+  deliveryTimeout?: number;
+  /**
+   * Attempts per batch before it fails. Unset (the default), only
+   * `deliveryTimeout` bounds the retries.
+   */
+  maxAttempts?: number;
+  /** Milliseconds before the first retry (default 100). */
+  writeBackoffMin?: number;
+  /** Ceiling of the retry backoff (default 1000). */
+  writeBackoffMax?: number;
+  /** Most messages in one batch (default 100). */
+  batchSize?: number;
+  /** Most bytes in one batch (default 1 MiB). */
+  batchBytes?: number;
+  /**
+   * Accepted (and validated) for kafka-go compatibility, where it is the
+   * longest a message waits for its batch to fill. This writer never waits
+   * for a batch to fill: a partition with nothing in flight sends at once,
+   * and a busy one sends what gathered as soon as its request completes. So
+   * no message waits on a timer and the value has no effect.
+   */
+  batchTimeout?: number;
+  /** Milliseconds a Produce request may take (default 10 s). */
+  writeTimeout?: number;
+  /** Kept for kafka-go compatibility (metadata requests; default 10 s). */
+  readTimeout?: number;
+  /** Default "all". */
+  requiredAcks?: RequiredAcks;
+  /** writeMessages returns at once; `completion` reports the outcome. */
+  async?: boolean;
+  /** Called once per batch with its messages and its error (or null). */
+  completion?: (messages: MessageInput[], error: Error | null) => void;
+  compression?: CompressionName;
+  logger?: Logger;
+  errorLogger?: Logger;
+  allowAutoTopicCreation?: boolean;
+  /**
+   * Exactly-once per partition across retries (InitProducerId, sequence
+   * numbers). Default: on when requiredAcks is "all" and the broker supports it.
+   */
+  idempotent?: boolean;
+  /** Bytes the stream interface buffers before `write()` waits (default 16 MiB). */
+  maxBufferedBytes?: number;
+}
+
+export interface WriteOptions {
+  signal?: AbortSignal;
+}
+
+/** Why a write failed, message by message (kafka-go's WriteErrors). */
+export class WriteErrors extends Error {
+  /** One entry per message of the write: its error, or null if it was written. */
+  readonly errors: (Error | null)[];
+  constructor(errors: (Error | null)[]) {
+    const failed = errors.filter((e) => e !== null);
+    const first = failed[0];
+    super(
+      `${failed.length} of ${errors.length} messages failed to write${
+        first ? `: ${first.message}` : ""
+      }`,
+      { cause: first },
+    );
+    this.name = "WriteErrors";
+    this.errors = errors;
+  }
+
+  /** How many messages failed. */
+  get count(): number {
+    return this.errors.filter((e) => e !== null).length;
+  }
+}
+
+export interface WriterStats {
+  writes: number;
+  messages: number;
+  bytes: number;
+  errors: number;
+  retries: number;
+  batches: number;
+  /** Messages per batch: average and largest since the last `stats()`. */
+  batchSize: { avg: number; max: number };
+  /** Milliseconds from queueing to acknowledgement of a batch. */
+  writeTime: { avg: number; max: number };
+}
+
+export const DEFAULTS = {
+  maxAttempts: Infinity,
+  deliveryTimeout: 120_000,
+  writeBackoffMin: 100,
+  writeBackoffMax: 1000,
+  batchSize: 100,
+  batchBytes: 1024 * 1024,
+  batchTimeout: 1000,
+  writeTimeout: 10_000,
+  readTimeout: 10_000,
+  maxBufferedBytes: 16 * 1024 * 1024,
+};
+
+export const ACKS = { none: 0, one: 1, all: -1 } as const;
+
+/** Kafka's int32 ceiling, for counts and milliseconds sent to the broker. */
+export const INT32_MAX = 2 ** 31 - 1;
+
+export function validateWriter(options: WriterOptions): void {
+  const fail = (message: string): never => {
+    throw new TypeError(`Cannot create Writer: ${message}`);
+  };
+  if (options === null || typeof options !== "object") {
+    fail("options must be an object");
+  }
+  if (options.cluster === undefined) {
+    if (!Array.isArray(options.brokers) || options.brokers.length === 0) {
+      fail(
+        `"brokers" must list at least one "host:port", got ${
+          JSON.stringify(options.brokers)
+        }`,
+      );
+    }
+  }
+  if (
+    options.topic !== undefined &&
+    (typeof options.topic !== "string" || options.topic === "")
+  ) {
+    fail(
+      `"topic" must be a non-empty string, got ${
+        JSON.stringify(options.topic)
+      }`,
+    );
+  }
+  const context = "Cannot create Writer";
+  for (const key of ["maxAttempts", "batchSize"] as const) {
+    checkNumber(context, key, options[key], { min: 1, max: INT32_MAX });
+  }
+  for (const key of ["batchBytes", "maxBufferedBytes"] as const) {
+    checkNumber(context, key, options[key], { min: 1 });
+  }
+  for (
+    const key of ["deliveryTimeout", "writeTimeout", "readTimeout"] as const
+  ) {
+    checkNumber(context, key, options[key], { min: 1, max: INT32_MAX });
+  }
+  for (
+    const key of ["writeBackoffMin", "writeBackoffMax", "batchTimeout"] as const
+  ) {
+    checkNumber(context, key, options[key], { min: 0, integer: false });
+  }
+  if ((options.writeBackoffMin ?? 0) > (options.writeBackoffMax ?? Infinity)) {
+    throw new RangeError(
+      `Cannot create Writer: "writeBackoffMin" (${options.writeBackoffMin}) exceeds "writeBackoffMax" (${options.writeBackoffMax})`,
+    );
+  }
+  if (options.requiredAcks !== undefined && !(options.requiredAcks in ACKS)) {
+    throw new RangeError(
+      `Cannot create Writer: "requiredAcks" must be "none", "one" or "all", got ${
+        JSON.stringify(options.requiredAcks)
+      }`,
+    );
+  }
+  if (
+    options.idempotent === true && (options.requiredAcks ?? "all") !== "all"
+  ) {
+    throw new RangeError(
+      `Cannot create Writer: "idempotent" needs requiredAcks "all", got "${options.requiredAcks}"`,
+    );
+  }
+  if (options.compression !== undefined) {
+    try {
+      compressionId(options.compression);
+    } catch (error) {
+      throw new RangeError(`Cannot create Writer: ${(error as Error).message}`);
+    }
+  }
+  if (
+    options.balancer !== undefined &&
+    typeof options.balancer?.balance !== "function"
+  ) {
+    fail(`"balancer" must have a balance(message, partitions) method`);
+  }
+  for (const key of ["completion", "logger", "errorLogger"] as const) {
+    if (options[key] !== undefined && typeof options[key] !== "function") {
+      fail(`"${key}" must be a function, got ${typeof options[key]}`);
+    }
+  }
+}
