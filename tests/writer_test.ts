@@ -384,7 +384,7 @@ describe("Writer", () => {
     assert.throws(
       // deno-lint-ignore no-explicit-any
       () => new Writer({ brokers: [BROKER], requiredAcks: "most" as any }),
-      /"requiredAcks" must be "none", "one" or "all", got "most"/,
+      /"requiredAcks" must be "none", "one", "all", 0, 1 or -1, got "most"/,
     );
     assert.throws(
       () =>

@@ -7,17 +7,36 @@
  */
 
 import {
-  compressionId,
-  type CompressionName,
-  loadCodec,
-} from "../../codecs/mod.ts";
-import { formatAddress, parseAddress } from "../connection/address.ts";
+  type Broker,
+  FirstOffset,
+  LastOffset,
+  type Partition,
+  type ReadBatchOptions,
+  SeekAbsolute,
+  SeekCurrent,
+  SeekDontCheck,
+  SeekEnd,
+  SeekStart,
+  type TopicConfig,
+} from "./types.ts";
+import { Batch } from "./batch.ts";
+import type { Dialer } from "./dialer.ts";
+export { Batch } from "./batch.ts";
+export { dial, Dialer, dialLeader, dialPartition } from "./dialer.ts";
+export * from "./types.ts";
 import {
-  type ApiVersionRange,
+  acksOf,
+  produceError,
+  produceOutcomes,
+  produceRequest,
+} from "../requests/produce.ts";
+import { compressionId, loadCodec } from "../../codecs/mod.ts";
+import { formatAddress } from "../connection/address.ts";
+import type {
+  ApiVersionRange,
   Connection,
-  type ConnectionOptions,
-  type SaslOptions,
-  type TlsOptions,
+  SaslOptions,
+  TlsOptions,
 } from "../connection/connection.ts";
 import { ProtocolError } from "../connection/errors.ts";
 import { type Message, type MessageInput, toRecord } from "../message.ts";
@@ -35,100 +54,9 @@ import { Produce } from "../protocol/messages/produce.ts";
 import { readRecordCursors } from "../protocol/read_records.ts";
 import { FetchedMessages } from "../consumer/fetched.ts";
 import { RecordBatchBuilder } from "../protocol/records.ts";
-import { validateSasl } from "../connection/sasl.ts";
 import { retry, type RetryOptions } from "../cluster/retry.ts";
 
 export type { SaslOptions, TlsOptions };
-
-/** A broker as metadata describes it. */
-export interface Broker {
-  id: number;
-  host: string;
-  port: number;
-  rack: string | null;
-}
-
-/** A partition as metadata describes it. */
-export interface Partition {
-  topic: string;
-  id: number;
-  leader: Broker;
-  replicas: Broker[];
-  isr: Broker[];
-  offlineReplicas: Broker[];
-  /** The partition's error, when metadata reported one. */
-  error: KafkaError | null;
-}
-
-export interface ConfigEntry {
-  configName: string;
-  configValue: string;
-}
-
-export interface ReplicaAssignment {
-  partition: number;
-  replicas: number[];
-}
-
-/** A topic to create, as in kafka-go's `TopicConfig`. */
-export interface TopicConfig {
-  topic: string;
-  /** -1 (the default) takes the broker's `num.partitions`. */
-  numPartitions?: number;
-  /** -1 (the default) takes the broker's `default.replication.factor`. */
-  replicationFactor?: number;
-  replicaAssignments?: ReplicaAssignment[];
-  configEntries?: ConfigEntry[];
-}
-
-export type RequiredAcks = "none" | "one" | "all" | 0 | 1 | -1;
-
-/** Options of `dial` and `Dialer`, in kafka-go's Dialer names. */
-export interface DialerOptions {
-  /** Milliseconds to connect, TLS and SASL included (default 10 s). */
-  timeout?: number;
-  clientId?: string;
-  tls?: TlsOptions | boolean;
-  sasl?: SaslOptions;
-  /** Milliseconds a request may take (default 30 s). */
-  requestTimeout?: number;
-  /** Largest response accepted, in bytes (default 256 MiB). */
-  maxResponseSize?: number;
-  /** Acks for `Conn.writeMessages` (default "all"). */
-  requiredAcks?: RequiredAcks;
-  /** Compression for `Conn.writeMessages` (default "none"). */
-  compression?: CompressionName;
-}
-
-export interface DialOptions {
-  signal?: AbortSignal;
-}
-
-/** Where a seek is measured from (kafka-go's whence values). */
-export const SeekStart = 0;
-export const SeekAbsolute = 1;
-export const SeekEnd = 2;
-export const SeekCurrent = 3;
-/** Or-ed into `whence`: skip the range check against the partition's offsets. */
-export const SeekDontCheck = 1 << 30;
-
-/** Offsets that `seek`-like methods accept besides real offsets. */
-export const FirstOffset = -2;
-export const LastOffset = -1;
-
-export interface ReadBatchOptions {
-  /** Bytes the broker waits to gather before answering (default 1). */
-  minBytes?: number;
-  /** Most bytes to fetch (default 1 MiB). */
-  maxBytes?: number;
-  /** Milliseconds the broker may wait for minBytes (default 10 s). */
-  maxWait?: number;
-  /** "read_committed" drops aborted transactions (default "read_uncommitted"). */
-  isolationLevel?: "read_uncommitted" | "read_committed";
-  signal?: AbortSignal;
-}
-
-const ACKS: Record<string, number> = { none: 0, one: 1, all: -1 };
 
 /** Waiting for a new topic's leaders: about 10 s in all. */
 const LEADER_WAIT: RetryOptions = {
@@ -146,148 +74,6 @@ const TRANSIENT: RetryOptions = {
     error instanceof KafkaError && error.retriable &&
     error.code !== ErrorCode.REQUEST_TIMED_OUT,
 };
-
-/** Dials brokers with shared settings, like kafka-go's `Dialer`. */
-export class Dialer {
-  readonly options: DialerOptions;
-
-  constructor(options: DialerOptions = {}) {
-    validateDialer(options);
-    this.options = options;
-  }
-
-  /** Connects to one broker. */
-  async dial(address: string, options: DialOptions = {}): Promise<Conn> {
-    const { host, port } = parseAddress(address);
-    const connection = await Connection.open(
-      host,
-      port,
-      this.connectionOptions(options),
-    );
-    return new Conn(connection, this);
-  }
-
-  /** Connects to the leader of a topic-partition, found through `address`. */
-  async dialLeader(
-    address: string,
-    topic: string,
-    partition: number,
-    options: DialOptions = {},
-  ): Promise<Conn> {
-    checkTopicPartition(topic, partition);
-    const bootstrap = await this.dial(address, options);
-    let found: Partition;
-    try {
-      found = await bootstrap.lookupPartition(topic, partition, options.signal);
-    } finally {
-      bootstrap.close();
-    }
-    return this.dialPartition(found, options);
-  }
-
-  /** Connects to a partition's leader as given (kafka-go's DialPartition). */
-  async dialPartition(
-    partition: Pick<Partition, "topic" | "id" | "leader">,
-    options: DialOptions = {},
-  ): Promise<Conn> {
-    checkTopicPartition(partition.topic, partition.id);
-    const { leader } = partition;
-    const connection = await Connection.open(
-      leader.host,
-      leader.port,
-      this.connectionOptions(options),
-    );
-    return new Conn(connection, this, partition.topic, partition.id);
-  }
-
-  /** The partitions of a topic, looked up through any broker. */
-  async lookupPartitions(
-    address: string,
-    topic: string,
-    options: DialOptions = {},
-  ): Promise<Partition[]> {
-    const conn = await this.dial(address, options);
-    try {
-      return await conn.readPartitions(topic);
-    } finally {
-      conn.close();
-    }
-  }
-
-  private connectionOptions(options: DialOptions): ConnectionOptions {
-    const o = this.options;
-    return {
-      clientId: o.clientId,
-      connectTimeout: o.timeout,
-      requestTimeout: o.requestTimeout,
-      maxResponseSize: o.maxResponseSize,
-      tls: o.tls,
-      sasl: o.sasl,
-      signal: options.signal,
-    };
-  }
-}
-
-/** Connects to one broker (kafka-go's `Dial`). */
-export async function dial(
-  address: string,
-  options: DialerOptions & DialOptions = {},
-): Promise<Conn> {
-  return await new Dialer(options).dial(address, options);
-}
-
-/** Connects to the leader of a topic-partition (kafka-go's `DialLeader`). */
-export async function dialLeader(
-  address: string,
-  topic: string,
-  partition: number,
-  options: DialerOptions & DialOptions = {},
-): Promise<Conn> {
-  return await new Dialer(options).dialLeader(
-    address,
-    topic,
-    partition,
-    options,
-  );
-}
-
-/** Connects to a partition's leader (kafka-go's `DialPartition`). */
-export async function dialPartition(
-  partition: Pick<Partition, "topic" | "id" | "leader">,
-  options: DialerOptions & DialOptions = {},
-): Promise<Conn> {
-  return await new Dialer(options).dialPartition(partition, options);
-}
-
-/** A batch of fetched messages, readable as a stream. */
-export class Batch extends ReadableStream<Message> {
-  /** The partition's high watermark when the batch was fetched. */
-  readonly highWaterMark: number;
-  private readonly last: () => number;
-
-  constructor(messages: FetchedMessages, onRead: (m: Message) => void) {
-    let count = 0;
-    super({
-      pull(controller) {
-        const message = messages.next();
-        if (message === undefined) {
-          controller.close();
-          return;
-        }
-        count++;
-        onRead(message);
-        controller.enqueue(message);
-      },
-    }, { highWaterMark: 0 });
-    this.highWaterMark = messages.highWaterMark;
-    this.last = () => count;
-  }
-
-  /** How many messages were handed out so far. */
-  get read(): number {
-    return this.last();
-  }
-}
 
 /** One connection to one broker, optionally bound to a topic-partition. */
 export class Conn {
@@ -523,33 +309,20 @@ export class Conn {
   }
 
   private async produce(topic: string, partition: number, records: Uint8Array) {
-    const acks = toAcks(this.dialer.options.requiredAcks ?? "all");
-    const request = {
-      transactionalId: null,
+    const acks = acksOf(this.dialer.options.requiredAcks ?? "all", "Conn");
+    const request = produceRequest(
+      [{ topic, partition, records }],
       acks,
-      timeoutMs: this.dialer.options.requestTimeout ?? 30_000,
-      topicData: [{
-        name: topic,
-        partitionData: [{ index: partition, records }],
-      }],
-    };
+      this.dialer.options.requestTimeout ?? 30_000,
+    );
     if (acks === 0) {
       await this.connection.requestNoResponse(Produce, request);
       return;
     }
     const response = await this.connection.request(Produce, request);
-    for (const t of response.responses) {
-      for (const p of t.partitionResponses) {
-        if (p.errorCode !== 0) {
-          throw new KafkaError(p.errorCode, {
-            apiName: "Produce",
-            topic,
-            partition,
-            detail: p.errorMessage ?? undefined,
-          });
-        }
-      }
-    }
+    const outcome = produceOutcomes(response).get(topic)?.get(partition);
+    const error = produceError(outcome, topic, partition);
+    if (error) throw error;
   }
 
   /** The next offset `readBatch` reads from (FirstOffset before any seek). */
@@ -878,18 +651,6 @@ function hasLeaders(response: MetadataResponse, topic: string): boolean {
     t.partitions.every((p) => p.leaderId >= 0 && p.errorCode === 0);
 }
 
-function toAcks(acks: RequiredAcks): number {
-  const value = typeof acks === "number" ? acks : ACKS[acks];
-  if (value !== 0 && value !== 1 && value !== -1) {
-    throw new RangeError(
-      `Invalid "requiredAcks": expected "none", "one", "all", 0, 1 or -1, got ${
-        JSON.stringify(acks)
-      }`,
-    );
-  }
-  return value;
-}
-
 function checkTopic(topic: unknown): void {
   if (typeof topic !== "string" || topic.length === 0 || topic.length > 249) {
     throw new TypeError(
@@ -905,7 +666,7 @@ function checkTopic(topic: unknown): void {
   }
 }
 
-function checkTopicPartition(topic: string, partition: number): void {
+export function checkTopicPartition(topic: string, partition: number): void {
   checkTopic(topic);
   if (!Number.isInteger(partition) || partition < 0) {
     throw new RangeError(
@@ -954,23 +715,6 @@ function validateFetch(
       `Cannot read a batch: "minBytes" (${minBytes}) must not exceed "maxBytes" (${maxBytes})`,
     );
   }
-}
-
-function validateDialer(options: DialerOptions): void {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`Cannot create Dialer: options must be an object`);
-  }
-  for (const key of ["timeout", "requestTimeout", "maxResponseSize"] as const) {
-    const value = options[key];
-    if (value !== undefined && (!Number.isFinite(value) || value <= 0)) {
-      throw new RangeError(
-        `Cannot create Dialer: "${key}" must be a positive number, got ${value}`,
-      );
-    }
-  }
-  if (options.requiredAcks !== undefined) toAcks(options.requiredAcks);
-  if (options.compression !== undefined) compressionId(options.compression);
-  if (options.sasl !== undefined) validateSasl(options.sasl);
 }
 
 export { formatAddress };

@@ -6,6 +6,12 @@
  * @module
  */
 
+import {
+  acksOf,
+  type PartitionOutcome,
+  produceError,
+} from "../requests/produce.ts";
+import { ProduceSender } from "./sender.ts";
 import { clusterOptions } from "../cluster/transport.ts";
 import {
   type Batch,
@@ -17,7 +23,6 @@ import {
   PendingWrite,
 } from "./batches.ts";
 import {
-  ACKS,
   DEFAULTS,
   validateWriter,
   type WriteOptions,
@@ -48,7 +53,6 @@ import {
 } from "../message.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { InitProducerId } from "../protocol/messages/init_producer_id.ts";
-import { Produce, type ProduceResponse } from "../protocol/messages/produce.ts";
 import { BATCH_HEADER_SIZE, recordSizeBound } from "../protocol/records.ts";
 
 function wasRead(message: MessageInput): boolean {
@@ -76,6 +80,7 @@ export class WriterEngine {
   private readonly ownsCluster: boolean;
   private readonly balancer: Balancer;
   private readonly acks: number;
+  private readonly sender: ProduceSender;
   private readonly codec: number;
   private readonly limits: typeof DEFAULTS;
   private readonly queues = new Set<PartitionQueue>();
@@ -98,7 +103,8 @@ export class WriterEngine {
       const value = options[key];
       if (value !== undefined) this.limits[key] = value;
     }
-    this.acks = ACKS[options.requiredAcks ?? "all"];
+    this.acks = acksOf(options.requiredAcks ?? "all", "Cannot create Writer");
+    this.sender = new ProduceSender(this.acks, this.limits.writeTimeout);
     this.codec = compressionId(options.compression ?? "none");
     this.balancer = options.balancer ?? defaultBalancer();
     this.ownsCluster = options.cluster === undefined;
@@ -491,33 +497,32 @@ export class WriterEngine {
   private async produce(batch: Batch): Promise<void> {
     const { topic, partition } = batch.queue;
     const { conn } = await this.leader(topic, partition);
-    const request = {
-      transactionalId: null,
-      acks: this.acks,
-      timeoutMs: this.limits.writeTimeout,
-      topicData: [{
-        name: topic,
-        partitionData: [{ index: partition, records: batch.bytes }],
-      }],
-    };
-    if (this.acks === 0) {
-      await conn.requestNoResponse(Produce, request);
-      return;
-    }
-    let response: ProduceResponse;
+    let outcome: PartitionOutcome | undefined;
     try {
-      response = await conn.request(Produce, request, {
-        timeout: Math.min(
+      outcome = await this.sender.send(
+        conn,
+        { topic, partition, records: batch.bytes },
+        Math.min(
           this.limits.writeTimeout + 5000,
           Math.max(1000, batch.open.deadline - Date.now()),
         ),
-      });
+      );
     } catch (error) {
       // Sent perhaps, answered not: the broker may have written it.
       batch.uncertain = true;
       throw error;
     }
-    checkProduce(response, batch);
+    if (this.acks === 0) return;
+    const error = produceError(outcome, topic, partition);
+    if (error === null) return;
+    if (outcome?.recordErrors?.length) {
+      batch.recordErrors = new Map(
+        outcome.recordErrors.map((
+          e,
+        ) => [e.batchIndex, e.batchIndexErrorMessage]),
+      );
+    }
+    throw error;
   }
 
   private async leader(
@@ -682,6 +687,7 @@ export class WriterEngine {
     this.counters = newCounters();
     return {
       writes: c.writes,
+      requests: this.sender.takeRequests(),
       messages: c.messages,
       bytes: c.bytes,
       errors: c.errors,
@@ -755,30 +761,6 @@ function newCounters() {
     writeTimeSum: 0,
     writeTimeMax: 0,
   };
-}
-
-function checkProduce(response: ProduceResponse, batch: Batch): void {
-  const { topic, partition } = batch.queue;
-  for (const t of response.responses) {
-    for (const p of t.partitionResponses) {
-      // The batch was written before (a retry after a lost answer): success.
-      if (
-        p.errorCode === 0 || p.errorCode === ErrorCode.DUPLICATE_SEQUENCE_NUMBER
-      ) continue;
-      if (p.recordErrors?.length) {
-        batch.recordErrors = new Map(
-          p.recordErrors.map((e) => [e.batchIndex, e.batchIndexErrorMessage]),
-        );
-      }
-      throw new KafkaError(p.errorCode, {
-        apiName: "Produce",
-        topic,
-        partition,
-        detail: p.errorMessage ?? p.recordErrors?.[0]?.batchIndexErrorMessage ??
-          undefined,
-      });
-    }
-  }
 }
 
 /**

@@ -5,13 +5,12 @@
  */
 
 import type { Logger, TransportOptions } from "../cluster/transport.ts";
+import { acksOf, type RequiredAcks } from "../requests/produce.ts";
 import { compressionId, type CompressionName } from "../../codecs/mod.ts";
 import type { Balancer } from "./balancers.ts";
 import type { Cluster } from "../cluster/cluster.ts";
 import type { MessageInput } from "../message.ts";
 import { checkNumber } from "../options.ts";
-
-export type RequiredAcks = "none" | "one" | "all";
 
 export interface WriterOptions {
   /** Bootstrap brokers, "host:port". Required unless `cluster` is given. */
@@ -102,7 +101,10 @@ export class WriteErrors extends Error {
 }
 
 export interface WriterStats {
+  /** writeMessages calls (and stream writes). */
   writes: number;
+  /** Produce requests sent: one per broker carries every partition ready. */
+  requests: number;
   messages: number;
   bytes: number;
   errors: number;
@@ -126,8 +128,6 @@ export const DEFAULTS = {
   readTimeout: 10_000,
   maxBufferedBytes: 16 * 1024 * 1024,
 };
-
-export const ACKS = { none: 0, one: 1, all: -1 } as const;
 
 /** Kafka's int32 ceiling, for counts and milliseconds sent to the broker. */
 export const INT32_MAX = 2 ** 31 - 1;
@@ -180,16 +180,8 @@ export function validateWriter(options: WriterOptions): void {
       `Cannot create Writer: "writeBackoffMin" (${options.writeBackoffMin}) exceeds "writeBackoffMax" (${options.writeBackoffMax})`,
     );
   }
-  if (options.requiredAcks !== undefined && !(options.requiredAcks in ACKS)) {
-    throw new RangeError(
-      `Cannot create Writer: "requiredAcks" must be "none", "one" or "all", got ${
-        JSON.stringify(options.requiredAcks)
-      }`,
-    );
-  }
-  if (
-    options.idempotent === true && (options.requiredAcks ?? "all") !== "all"
-  ) {
+  const acks = acksOf(options.requiredAcks ?? "all", "Cannot create Writer");
+  if (options.idempotent === true && acks !== -1) {
     throw new RangeError(
       `Cannot create Writer: "idempotent" needs requiredAcks "all", got "${options.requiredAcks}"`,
     );
@@ -213,3 +205,5 @@ export function validateWriter(options: WriterOptions): void {
     }
   }
 }
+
+export type { RequiredAcks };
