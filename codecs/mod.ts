@@ -95,8 +95,3 @@ async function importCodec(
   if (!loaded.has(id)) loaded.set(id, codec);
   return loaded.get(id)!;
 }
-
-/** The codec for an id if it is already loaded (sync hot paths). */
-export function loadedCodec(id: number): Codec | undefined {
-  return loaded.get(id);
-}

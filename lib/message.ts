@@ -29,8 +29,6 @@ export interface Message {
 /** What a write accepts: strings are encoded as UTF-8, a missing time is now. */
 export interface MessageInput {
   topic?: string;
-  /** Ignored by writers with a balancer; used by `Conn`'s partition. */
-  partition?: number;
   key?: Uint8Array | string | null;
   value?: Uint8Array | string | null;
   headers?: readonly {

@@ -26,7 +26,7 @@ import {
   TimeoutError,
 } from "../connection/errors.ts";
 import { backoff, sleep } from "./retry.ts";
-import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { ErrorCode, KafkaError, throwIfError } from "../protocol/errors.ts";
 import {
   Metadata,
   type MetadataResponse,
@@ -86,7 +86,6 @@ export class Cluster {
   private readonly dialLoops = new Map<string, DialLoop>();
   private readonly refreshing = new Map<string, Promise<MetadataResponse>>();
   private readonly closing = new AbortController();
-  private controllerId = -1;
   private closed = false;
 
   constructor(options: ClusterOptions) {
@@ -277,7 +276,6 @@ export class Cluster {
         rack: b.rack,
       });
     }
-    this.controllerId = response.controllerId;
     const now = Date.now();
     for (const t of response.topics) {
       if (t.name === null) continue;
@@ -320,12 +318,10 @@ export class Cluster {
         topic: name,
       });
     }
-    if (entry.errorCode !== 0) {
-      throw new KafkaError(entry.errorCode, {
-        apiName: "Metadata",
-        topic: name,
-      });
-    }
+    throwIfError(entry.errorCode, {
+      apiName: "Metadata",
+      topic: name,
+    });
     return this.topicByName.get(name)!;
   }
 
@@ -371,20 +367,6 @@ export class Cluster {
       });
     }
     return { conn: await this.connection(info.leader, lane), info };
-  }
-
-  /** The controller broker's connection. */
-  async controller(lane = "admin"): Promise<Connection> {
-    if (this.controllerId < 0) await this.refresh([]);
-    return await this.connection(this.controllerId, lane);
-  }
-
-  broker(id: number): BrokerInfo | undefined {
-    return this.brokerById.get(id);
-  }
-
-  brokers(): BrokerInfo[] {
-    return [...this.brokerById.values()];
   }
 
   /** Closes every connection; later calls fail with ClosedError. */

@@ -41,7 +41,7 @@ import type {
 import { ProtocolError } from "../connection/errors.ts";
 import { type Message, type MessageInput, toRecord } from "../message.ts";
 import { ZERO_UUID } from "../protocol/bytes.ts";
-import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { ErrorCode, KafkaError, throwIfError } from "../protocol/errors.ts";
 import { CreateTopics } from "../protocol/messages/create_topics.ts";
 import { DeleteTopics } from "../protocol/messages/delete_topics.ts";
 import { Fetch } from "../protocol/messages/fetch.ts";
@@ -158,12 +158,10 @@ export class Conn {
     const response = await this.metadata(topics.length ? topics : null);
     const partitions: Partition[] = [];
     for (const topic of response.topics) {
-      if (topic.errorCode !== 0) {
-        throw new KafkaError(topic.errorCode, {
-          apiName: "Metadata",
-          topic: topic.name ?? undefined,
-        });
-      }
+      throwIfError(topic.errorCode, {
+        apiName: "Metadata",
+        topic: topic.name ?? undefined,
+      });
       for (const p of topic.partitions) {
         partitions.push(toPartition(response, topic.name ?? "", p));
       }
@@ -214,13 +212,11 @@ export class Conn {
       timeoutMs: this.dialer.options.requestTimeout ?? 30_000,
     });
     for (const topic of response.topics) {
-      if (topic.errorCode !== 0) {
-        throw new KafkaError(topic.errorCode, {
-          apiName: "CreateTopics",
-          topic: topic.name,
-          detail: topic.errorMessage ?? undefined,
-        });
-      }
+      throwIfError(topic.errorCode, {
+        apiName: "CreateTopics",
+        topic: topic.name,
+        detail: topic.errorMessage ?? undefined,
+      });
     }
     await this.waitForLeaders(configs.map((c) => c.topic));
   }
@@ -258,13 +254,11 @@ export class Conn {
       timeoutMs: this.dialer.options.requestTimeout ?? 30_000,
     });
     for (const result of response.responses) {
-      if (result.errorCode !== 0) {
-        throw new KafkaError(result.errorCode, {
-          apiName: "DeleteTopics",
-          topic: result.name ?? undefined,
-          detail: result.errorMessage ?? undefined,
-        });
-      }
+      throwIfError(result.errorCode, {
+        apiName: "DeleteTopics",
+        topic: result.name ?? undefined,
+        detail: result.errorMessage ?? undefined,
+      });
     }
   }
 
@@ -446,13 +440,11 @@ export class Conn {
         `ListOffsets response from ${this.address} has no entry for ${topic}/${partition}`,
       );
     }
-    if (result.errorCode !== 0) {
-      throw new KafkaError(result.errorCode, {
-        apiName: "ListOffsets",
-        topic,
-        partition,
-      });
-    }
+    throwIfError(result.errorCode, {
+      apiName: "ListOffsets",
+      topic,
+      partition,
+    });
     return result.offset;
   }
 
@@ -493,26 +485,22 @@ export class Conn {
       timeout: maxWait + (this.dialer.options.requestTimeout ?? 30_000),
       signal: options.signal,
     });
-    if (response.errorCode !== 0) {
-      throw new KafkaError(response.errorCode, {
-        apiName: "Fetch",
-        topic,
-        partition,
-      });
-    }
+    throwIfError(response.errorCode, {
+      apiName: "Fetch",
+      topic,
+      partition,
+    });
     const result = response.responses[0]?.partitions[0];
     if (!result) {
       throw new ProtocolError(
         `Fetch response from ${this.address} has no entry for ${topic}/${partition}`,
       );
     }
-    if (result.errorCode !== 0) {
-      throw new KafkaError(result.errorCode, {
-        apiName: "Fetch",
-        topic,
-        partition,
-      });
-    }
+    throwIfError(result.errorCode, {
+      apiName: "Fetch",
+      topic,
+      partition,
+    });
     const found = await readRecordCursors(result.records ?? new Uint8Array(0), {
       fromOffset: fetchOffset,
       decompress: async (id, data) => (await loadCodec(id)).decompress(data),

@@ -11,7 +11,7 @@
 
 import type { Api, Encodable } from "../protocol/api.ts";
 import { ByteReader, ByteWriter, ProtocolError } from "../protocol/bytes.ts";
-import { KafkaError } from "../protocol/errors.ts";
+import { throwIfError } from "../protocol/errors.ts";
 import { ApiVersions } from "../protocol/messages/api_versions.ts";
 import { SaslHandshake } from "../protocol/messages/sasl_handshake.ts";
 import {
@@ -505,9 +505,7 @@ export class Connection {
         version = Math.min(own?.maxVersion ?? 0, ApiVersions.maxVersion);
         continue;
       }
-      if (response.errorCode !== 0) {
-        throw new KafkaError(response.errorCode, { apiName: "ApiVersions" });
-      }
+      throwIfError(response.errorCode, { apiName: "ApiVersions" });
       for (const range of response.apiKeys) {
         this.versions.set(range.apiKey, {
           apiKey: range.apiKey,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { KafkaError } from "../protocol/errors.ts";
+import { throwIfError } from "../protocol/errors.ts";
 import { SaslAuthenticate } from "../protocol/messages/sasl_authenticate.ts";
 import { SaslHandshake } from "../protocol/messages/sasl_handshake.ts";
 import type { Connection } from "./connection.ts";
@@ -54,14 +54,12 @@ export async function authenticate(
   const handshake = await conn.request(SaslHandshake, {
     mechanism: sasl.mechanism,
   }, { version: 1, timeout });
-  if (handshake.errorCode !== 0) {
-    throw new KafkaError(handshake.errorCode, {
-      apiName: "SaslHandshake",
-      detail: `broker ${conn.address} offers ${
-        handshake.mechanisms.join(", ") || "no mechanism"
-      }, asked for ${sasl.mechanism}`,
-    });
-  }
+  throwIfError(handshake.errorCode, {
+    apiName: "SaslHandshake",
+    detail: `broker ${conn.address} offers ${
+      handshake.mechanisms.join(", ") || "no mechanism"
+    }, asked for ${sasl.mechanism}`,
+  });
   const exchange = (bytes: Uint8Array) => saslRound(conn, bytes, timeout);
   if (sasl.mechanism === "PLAIN") {
     await exchange(plainMessage(sasl.username, sasl.password));
@@ -88,14 +86,12 @@ async function saslRound(
   const response = await conn.request(SaslAuthenticate, { authBytes }, {
     timeout,
   });
-  if (response.errorCode !== 0) {
-    throw new KafkaError(response.errorCode, {
-      apiName: "SaslAuthenticate",
-      detail: `broker ${conn.address}: ${
-        response.errorMessage ?? "authentication failed"
-      }. Check the "sasl" option's username, password and mechanism`,
-    });
-  }
+  throwIfError(response.errorCode, {
+    apiName: "SaslAuthenticate",
+    detail: `broker ${conn.address}: ${
+      response.errorMessage ?? "authentication failed"
+    }. Check the "sasl" option's username, password and mechanism`,
+  });
   return response.authBytes;
 }
 

@@ -24,7 +24,7 @@ import {
   TimeoutError,
 } from "../connection/errors.ts";
 import type { Message } from "../message.ts";
-import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { ErrorCode, KafkaError, throwIfError } from "../protocol/errors.ts";
 import {
   Fetch,
   type FetchResponse,
@@ -316,16 +316,14 @@ export class ReaderEngine {
         return { kind: "outOfRange", fromOffset: fetchOffset };
       }
     }
-    if (data.errorCode !== 0) {
-      throw new KafkaError(data.errorCode, {
-        apiName: "Fetch",
-        topic: this.topic,
-        partition: this.partition,
-        detail: data.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE
-          ? `offset ${fetchOffset} is outside ${data.logStartOffset}..${data.highWatermark}`
-          : undefined,
-      });
-    }
+    throwIfError(data.errorCode, {
+      apiName: "Fetch",
+      topic: this.topic,
+      partition: this.partition,
+      detail: data.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE
+        ? `offset ${fetchOffset} is outside ${data.logStartOffset}..${data.highWatermark}`
+        : undefined,
+    });
     return await this.decode(data, fetchOffset, conn.address);
   }
 
@@ -364,13 +362,11 @@ export class ReaderEngine {
     response: FetchResponse,
     address: string,
   ): FetchResponsePartitionData {
-    if (response.errorCode !== 0) {
-      throw new KafkaError(response.errorCode, {
-        apiName: "Fetch",
-        topic: this.topic,
-        partition: this.partition,
-      });
-    }
+    throwIfError(response.errorCode, {
+      apiName: "Fetch",
+      topic: this.topic,
+      partition: this.partition,
+    });
     const data = response.responses[0]?.partitions.find((p) =>
       p.partitionIndex === this.partition
     );
@@ -507,13 +503,11 @@ export class ReaderEngine {
         `ListOffsets response from ${conn.address} has no entry for ${this.topic}/${this.partition}`,
       );
     }
-    if (result.errorCode !== 0) {
-      throw new KafkaError(result.errorCode, {
-        apiName: "ListOffsets",
-        topic: this.topic,
-        partition: this.partition,
-      });
-    }
+    throwIfError(result.errorCode, {
+      apiName: "ListOffsets",
+      topic: this.topic,
+      partition: this.partition,
+    });
     return result.offset;
   }
 

@@ -51,7 +51,7 @@ import {
   toHeaders,
   toTimestamp,
 } from "../message.ts";
-import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { ErrorCode, KafkaError, throwIfError } from "../protocol/errors.ts";
 import { InitProducerId } from "../protocol/messages/init_producer_id.ts";
 import { BATCH_HEADER_SIZE, recordSizeBound } from "../protocol/records.ts";
 
@@ -665,9 +665,7 @@ export class WriterEngine {
       producerId: -1,
       producerEpoch: -1,
     });
-    if (response.errorCode !== 0) {
-      throw new KafkaError(response.errorCode, { apiName: "InitProducerId" });
-    }
+    throwIfError(response.errorCode, { apiName: "InitProducerId" });
     this.log(
       `kafka writer: idempotent producer id ${response.producerId}, epoch ${response.producerEpoch}`,
     );

@@ -494,10 +494,6 @@ export function decodeUtf8(
   return decoder.decode(buf.subarray(start, end));
 }
 
-export function encodeUtf8(text: string): Uint8Array {
-  return encoder.encode(text);
-}
-
 /** The all-zero UUID, Kafka's "no id". */
 export const ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA";
 

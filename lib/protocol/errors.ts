@@ -240,12 +240,24 @@ export class KafkaError extends Error {
   }
 }
 
-/** A `KafkaError` for `code`, or null when `code` is 0 (no error). */
-export function kafkaError(
-  code: number,
-  context?: KafkaErrorContext,
-): KafkaError | null {
-  return code === 0 ? null : new KafkaError(code, context);
+/**
+ * Throws the `KafkaError` of `code`, unless it is 0 (no error): the one
+ * place where a response's error code becomes an error.
+ *
+ * @example
+ * ```ts
+ * import { ErrorCode, throwIfError } from "./errors.ts";
+ *
+ * throwIfError(0, { apiName: "Metadata" }); // no error: returns
+ * try {
+ *   throwIfError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, { topic: "t" });
+ * } catch (error) {
+ *   console.log((error as Error).name); // UNKNOWN_TOPIC_OR_PARTITION
+ * }
+ * ```
+ */
+export function throwIfError(code: number, context?: KafkaErrorContext): void {
+  if (code !== 0) throw new KafkaError(code, context);
 }
 
 /** "NAME (code): description [api, topic "t" partition p]: detail" */

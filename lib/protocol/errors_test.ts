@@ -6,7 +6,7 @@ import {
   ERRORS,
   isRetriable,
   KafkaError,
-  kafkaError,
+  throwIfError,
 } from "./errors.ts";
 
 test("known codes have Kafka's names and retriable flags", () => {
@@ -92,13 +92,18 @@ test("unknown codes get a placeholder name and are not retriable", () => {
   assert.match(err.message, /^UNKNOWN_ERROR_9999 \(9999\): /);
 });
 
-test("kafkaError returns null for NONE and an error otherwise", () => {
-  assert.equal(kafkaError(0), null);
-  const err = kafkaError(ErrorCode.LEADER_NOT_AVAILABLE);
-  assert.ok(err instanceof KafkaError);
-  assert.ok(err instanceof Error);
-  assert.equal(err.code, 5);
-  assert.equal(err.retriable, true);
+test("throwIfError passes 0 and throws the KafkaError of any other code", () => {
+  throwIfError(0, { apiName: "Metadata" });
+  assert.throws(
+    () => throwIfError(ErrorCode.LEADER_NOT_AVAILABLE, { topic: "t" }),
+    (err) => {
+      assert.ok(err instanceof KafkaError);
+      assert.equal(err.code, 5);
+      assert.equal(err.retriable, true);
+      assert.equal(err.topic, "t");
+      return true;
+    },
+  );
 });
 
 test("the error carries its name, code and flag", () => {
