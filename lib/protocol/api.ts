@@ -16,7 +16,11 @@ export type Encodable<T> = T extends
   : T extends readonly (infer E)[] ? readonly Encodable<E>[]
   : { [K in keyof T]?: Encodable<T[K]> };
 
-/** One Kafka API: its key, versions and codecs for every version. */
+/**
+ * One Kafka API as a client uses it: its key, versions, request encoder and
+ * response decoder for every version. (The broker side, request decoder and
+ * response encoder, is generated for tests only: lib/protocol/testing.)
+ */
 export interface Api<Req, Res> {
   /** The API key. */
   readonly key: number;
@@ -28,11 +32,11 @@ export interface Api<Req, Res> {
   readonly maxVersion: number;
   /** The first flexible version; Infinity if none. */
   readonly flexibleMin: number;
+  /** Encodes a request body; a missing field is written as its default. */
   encodeRequest(w: ByteWriter, version: number, data: Encodable<Req>): void;
-  decodeRequest(r: ByteReader, version: number): Req;
-  encodeResponse(w: ByteWriter, version: number, data: Encodable<Res>): void;
+  /** Decodes a response body. */
   decodeResponse(r: ByteReader, version: number): Res;
-  /** 2 when the version is flexible, else 1 (ControlledShutdown v0: 0). */
+  /** 2 when the version is flexible, else 1. */
   requestHeaderVersion(version: number): number;
   /** 1 when the version is flexible, else 0 (ApiVersions: always 0). */
   responseHeaderVersion(version: number): number;

@@ -13,16 +13,25 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { Api, Encodable } from "./api.ts";
+import type { Encodable } from "./api.ts";
 import { ByteReader, ByteWriter } from "./bytes.ts";
+import {
+  type ConsumerProtocolAssignment,
+  type ConsumerProtocolSubscription,
+  decodeConsumerProtocolAssignment,
+  decodeConsumerProtocolSubscription,
+  encodeConsumerProtocolAssignment,
+  encodeConsumerProtocolSubscription,
+} from "./messages/mod.ts";
 import {
   ApiVersions,
   CreateTopics,
   DescribeTopicPartitions,
   Fetch,
+  type FullApi,
   Metadata,
   Produce,
-} from "./messages/mod.ts";
+} from "./testing/mod.ts";
 
 /** Hex digits to bytes; spaces are for grouping only. */
 function hex(...groups: string[]): Uint8Array {
@@ -41,7 +50,7 @@ function ascii(text: string): string {
 }
 
 function encodeRequest<Q, S>(
-  api: Api<Q, S>,
+  api: FullApi<Q, S>,
   version: number,
   data: Encodable<Q>,
 ): Uint8Array {
@@ -51,7 +60,7 @@ function encodeRequest<Q, S>(
 }
 
 function encodeResponse<Q, S>(
-  api: Api<Q, S>,
+  api: FullApi<Q, S>,
   version: number,
   data: Encodable<S>,
 ): Uint8Array {
@@ -489,6 +498,84 @@ describe("DescribeTopicPartitions", () => {
     );
     assert.deepStrictEqual(
       DescribeTopicPartitions.decodeRequest(new ByteReader(body), 0),
+      data,
+    );
+  });
+});
+
+describe("consumer protocol", () => {
+  // Non-flexible data specs: INT32 array counts, INT16 string lengths, INT32
+  // byte lengths (-1 = null). The int16 version before them is not theirs.
+  test("subscription v3", () => {
+    const body = hex(
+      "00000002", // topics: 2
+      "0001",
+      ascii("a"),
+      "0001",
+      ascii("b"),
+      "00000002 0102", // user_data: 2 bytes
+      "00000001", // owned_partitions: 1
+      "0001",
+      ascii("a"),
+      "00000002 00000000 00000003", // partitions [0, 3]
+      "00000007", // generation_id
+      "0002",
+      ascii("r1"), // rack_id
+    );
+    const data: ConsumerProtocolSubscription = {
+      topics: ["a", "b"],
+      userData: new Uint8Array([1, 2]),
+      ownedPartitions: [{ topic: "a", partitions: [0, 3] }],
+      generationId: 7,
+      rackId: "r1",
+    };
+    const w = new ByteWriter();
+    encodeConsumerProtocolSubscription(w, 3, data);
+    assert.deepStrictEqual(w.finish().slice(), body);
+    assert.deepStrictEqual(
+      decodeConsumerProtocolSubscription(new ByteReader(body), 3),
+      data,
+    );
+  });
+
+  test("subscription v0: topics and null user data only", () => {
+    const body = hex("00000001", "0001", ascii("t"), "ffffffff");
+    const w = new ByteWriter();
+    encodeConsumerProtocolSubscription(w, 0, {
+      topics: ["t"],
+      ownedPartitions: [{ topic: "t", partitions: [1] }],
+      generationId: 3,
+    });
+    assert.deepStrictEqual(w.finish().slice(), body);
+    assert.deepStrictEqual(
+      decodeConsumerProtocolSubscription(new ByteReader(body), 0),
+      {
+        topics: ["t"],
+        userData: null,
+        ownedPartitions: [],
+        generationId: -1,
+        rackId: null,
+      },
+    );
+  });
+
+  test("assignment v3", () => {
+    const body = hex(
+      "00000001", // assigned_partitions: 1
+      "0001",
+      ascii("t"),
+      "00000002 00000001 00000002", // partitions [1, 2]
+      "ffffffff", // user_data: null
+    );
+    const data: ConsumerProtocolAssignment = {
+      assignedPartitions: [{ topic: "t", partitions: [1, 2] }],
+      userData: null,
+    };
+    const w = new ByteWriter();
+    encodeConsumerProtocolAssignment(w, 3, data);
+    assert.deepStrictEqual(w.finish().slice(), body);
+    assert.deepStrictEqual(
+      decodeConsumerProtocolAssignment(new ByteReader(body), 3),
       data,
     );
   });

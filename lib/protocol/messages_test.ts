@@ -1,7 +1,9 @@
 /**
- * Round-trips every API, at every version, in both directions, through the
- * generated codecs: a sample built from the spec is encoded, decoded, compared
- * with the sample as that version can carry it, and encoded again.
+ * Round-trips every API a client sends, at every version, in both directions,
+ * through the generated codecs (the client side from messages/, the broker
+ * side from testing/), and every data spec: a sample built from the spec is
+ * encoded, decoded, compared with the sample as that version can carry it,
+ * and encoded again.
  */
 
 import { describe, test } from "node:test";
@@ -11,7 +13,9 @@ import {
   defaultValue,
   ensureSpecDir,
   type FieldSpec,
+  isClientApi,
   loadApis,
+  loadData,
   type MessageSpec,
   nullableIn,
   parseMessage,
@@ -21,26 +25,36 @@ import {
   taggedIn,
   type TypeSpec,
 } from "../../tools/gen/spec.ts";
-import { generate } from "../../tools/gen/emit.ts";
-import type { Api } from "./api.ts";
+import type { Encodable } from "./api.ts";
 import { ByteReader, ByteWriter, TruncatedError, uuidString } from "./bytes.ts";
+import * as messages from "./messages/mod.ts";
 import {
   API_BY_KEY,
   APIS,
   ApiVersions,
+  CONSUMER_PROTOCOL_ASSIGNMENT_MAX_VERSION,
+  CONSUMER_PROTOCOL_SUBSCRIPTION_MAX_VERSION,
+  CONSUMER_PROTOCOL_SUBSCRIPTION_MIN_VERSION,
+  type ConsumerProtocolSubscription,
   CreateTopics,
+  decodeConsumerProtocolSubscription,
   DeleteTopics,
   DescribeTopicPartitions,
+  encodeConsumerProtocolSubscription,
   Fetch,
   Metadata,
 } from "./messages/mod.ts";
+import * as testing from "./testing/mod.ts";
 
 type Value = unknown;
 type Obj = Record<string, Value>;
 
-let apis: ApiSpec[];
+let all: ApiSpec[];
+let data: MessageSpec[];
 try {
-  apis = loadApis(await ensureSpecDir());
+  const dir = await ensureSpecDir();
+  all = loadApis(dir);
+  data = loadData(dir);
 } catch (e) {
   throw new Error(
     `messages_test needs Kafka's message specs at ${specDir()} ` +
@@ -212,19 +226,36 @@ function expectedValue(t: TypeSpec, v: Value, version: number): Value {
   return v;
 }
 
-function codec(api: Api<unknown, unknown>, m: MessageSpec) {
+/** The APIs a client sends: the ones generated. */
+const apis = all.filter(isClientApi);
+
+interface Codec {
+  enc(w: ByteWriter, version: number, data: Encodable<unknown>): void;
+  dec(r: ByteReader, version: number): unknown;
+}
+
+function codec(api: testing.FullApi<unknown, unknown>, m: MessageSpec): Codec {
   return m.type === "request"
     ? { enc: api.encodeRequest, dec: api.decodeRequest }
     : { enc: api.encodeResponse, dec: api.decodeResponse };
 }
 
+/** A data spec's generated encode and decode functions. */
+function dataCodec(m: MessageSpec): Codec {
+  const fns = messages as unknown as Record<string, unknown>;
+  const enc = fns[`encode${m.name}`];
+  const dec = fns[`decode${m.name}`];
+  assert.equal(typeof enc, "function", `no encode${m.name}`);
+  assert.equal(typeof dec, "function", `no decode${m.name}`);
+  return { enc, dec } as Codec;
+}
+
 function roundTrip(
-  api: Api<unknown, unknown>,
+  { enc, dec }: Codec,
   m: MessageSpec,
   version: number,
   sample: Obj,
 ): void {
-  const { enc, dec } = codec(api, m);
   const w = new ByteWriter(16);
   enc(w, version, sample);
   const bytes = w.finish().slice();
@@ -248,6 +279,7 @@ function seed(key: number, version: number, dir: number, n: number): number {
 for (const spec of apis) {
   describe(`${spec.name} (key ${spec.key})`, () => {
     const api = API_BY_KEY.get(spec.key);
+    const full = testing.API_BY_KEY.get(spec.key);
     test("is generated with the spec's versions", () => {
       assert.ok(api, `no generated API for key ${spec.key}`);
       assert.equal(api.name, spec.name);
@@ -256,14 +288,36 @@ for (const spec of apis) {
       const flex = spec.request.flexibleVersions;
       assert.equal(api.flexibleMin, flex.lo > flex.hi ? Infinity : flex.lo);
     });
-    if (!api) return;
-    for (let v = api.minVersion; v <= api.maxVersion; v++) {
+    test("the client's Api has only the client side", () => {
+      assert.deepStrictEqual(Object.keys(api ?? {}).sort(), [
+        "decodeResponse",
+        "encodeRequest",
+        "flexibleMin",
+        "key",
+        "maxVersion",
+        "minVersion",
+        "name",
+        "requestHeaderVersion",
+        "responseHeaderVersion",
+      ]);
+    });
+    test("the test-only FullApi adds the broker side to the client's", () => {
+      assert.ok(api && full, `no test-only API for key ${spec.key}`);
+      for (const [k, v] of Object.entries(api)) {
+        assert.equal(full[k as keyof typeof full], v, k);
+      }
+      assert.equal(typeof full.decodeRequest, "function");
+      assert.equal(typeof full.encodeResponse, "function");
+    });
+    if (!full) return;
+    for (let v = full.minVersion; v <= full.maxVersion; v++) {
       for (const [dir, m] of [spec.request, spec.response].entries()) {
         test(`v${v} ${m.type}`, () => {
-          roundTrip(api, m, v, {});
+          const c = codec(full, m);
+          roundTrip(c, m, v, {});
           MODES.forEach((mode, n) => {
             const rand = prng(seed(spec.key, v, dir, n));
-            roundTrip(api, m, v, sampleStruct(m.root, v, rand, mode));
+            roundTrip(c, m, v, sampleStruct(m.root, v, rand, mode));
           });
         });
       }
@@ -271,11 +325,172 @@ for (const spec of apis) {
   });
 }
 
+for (const [index, m] of data.entries()) {
+  describe(`${m.name} (data)`, () => {
+    for (let v = m.validVersions.lo; v <= m.validVersions.hi; v++) {
+      test(`v${v}`, () => {
+        const c = dataCodec(m);
+        roundTrip(c, m, v, {});
+        MODES.forEach((mode, n) => {
+          const rand = prng(seed(1000 + index, v, 0, n));
+          roundTrip(c, m, v, sampleStruct(m.root, v, rand, mode));
+        });
+      });
+    }
+  });
+}
+
+describe("consumer protocol data", () => {
+  const max = CONSUMER_PROTOCOL_SUBSCRIPTION_MAX_VERSION;
+  const sample: Encodable<ConsumerProtocolSubscription> = {
+    topics: ["a", "b"],
+    userData: new Uint8Array([1, 2]),
+    ownedPartitions: [{ topic: "a", partitions: [0, 3] }],
+    generationId: 7,
+    rackId: "r1",
+  };
+
+  test("versions as the specs say", () => {
+    assert.equal(CONSUMER_PROTOCOL_SUBSCRIPTION_MIN_VERSION, 0);
+    for (const m of data) assert.equal(m.validVersions.lo, 0);
+    assert.equal(max, data[0].validVersions.hi);
+    assert.equal(CONSUMER_PROTOCOL_ASSIGNMENT_MAX_VERSION, 3);
+  });
+
+  test("a newer version is read as the newest known", () => {
+    const w = new ByteWriter();
+    encodeConsumerProtocolSubscription(w, max, sample);
+    w.int32(42); // a field a future version appends
+    const bytes = w.finish().slice();
+    const r = new ByteReader(bytes);
+    const decoded = decodeConsumerProtocolSubscription(r, max + 1);
+    assert.deepStrictEqual(
+      decoded,
+      decodeConsumerProtocolSubscription(new ByteReader(bytes), max),
+    );
+    assert.equal(decoded.rackId, "r1");
+    assert.equal(r.remaining, 4, "the unknown field is left unread");
+  });
+
+  test("versions outside the spec's are refused where they must be", () => {
+    assert.throws(
+      () => encodeConsumerProtocolSubscription(new ByteWriter(), max + 1, {}),
+      {
+        name: "RangeError",
+        message: `Cannot encode ConsumerProtocolSubscription v${max + 1}: ` +
+          `supported versions are 0-${max}`,
+      },
+    );
+    assert.throws(
+      () =>
+        decodeConsumerProtocolSubscription(
+          new ByteReader(new Uint8Array(0)),
+          -1,
+        ),
+      RangeError,
+    );
+  });
+
+  test("a truncated subscription throws TruncatedError", () => {
+    const w = new ByteWriter();
+    encodeConsumerProtocolSubscription(w, 1, sample);
+    const bytes = w.finish();
+    assert.throws(
+      () =>
+        decodeConsumerProtocolSubscription(
+          new ByteReader(bytes.subarray(0, bytes.length - 1)),
+          1,
+        ),
+      TruncatedError,
+    );
+  });
+});
+
 describe("generated APIs", () => {
-  test("one per request/response pair, keyed by API key", () => {
+  test("one per client API, keyed by API key", () => {
     assert.equal(APIS.length, apis.length);
     assert.equal(API_BY_KEY.size, apis.length);
     for (const api of APIS) assert.equal(API_BY_KEY.get(api.key), api);
+    assert.equal(testing.APIS.length, apis.length);
+    for (const api of testing.APIS) {
+      assert.equal(testing.API_BY_KEY.get(api.key), api);
+    }
+  });
+
+  test("APIs a client never sends are not generated", () => {
+    const others = all.filter((api) => !isClientApi(api));
+    assert.ok(others.length > 0);
+    for (const api of others) {
+      assert.equal(API_BY_KEY.get(api.key), undefined, api.name);
+      assert.equal(testing.API_BY_KEY.get(api.key), undefined, api.name);
+    }
+    // Controller-only (KRaft) and broker-to-broker, by name.
+    const names = new Set(APIS.map((api) => api.name));
+    for (
+      const name of [
+        "Vote",
+        "BeginQuorumEpoch",
+        "EndQuorumEpoch",
+        "AlterPartition",
+        "Envelope",
+        "FetchSnapshot",
+        "BrokerRegistration",
+        "BrokerHeartbeat",
+        "AllocateProducerIds",
+        "ControllerRegistration",
+        "AssignReplicasToDirs",
+        "UpdateRaftVoter",
+        "WriteTxnMarkers",
+        "InitializeShareGroupState",
+        "ReadShareGroupState",
+        "WriteShareGroupState",
+        "DeleteShareGroupState",
+        "ReadShareGroupStateSummary",
+      ]
+    ) {
+      assert.ok(!names.has(name), `${name} must not be generated`);
+    }
+    // Admin APIs served on the broker listener stay.
+    for (
+      const name of [
+        "UpdateFeatures",
+        "DescribeQuorum",
+        "UnregisterBroker",
+        "AddRaftVoter",
+        "RemoveRaftVoter",
+        "DescribeCluster",
+      ]
+    ) {
+      assert.ok(names.has(name), `${name} must be generated`);
+    }
+  });
+
+  test("older specs: a zkBroker-only or controller API is not a client's", () => {
+    const spec = (listeners: string[]) => {
+      const request = parseMessage(
+        JSON.stringify({
+          apiKey: 4,
+          type: "request",
+          listeners,
+          name: "LeaderAndIsrRequest",
+          validVersions: "0-7",
+          flexibleVersions: "4+",
+          fields: [],
+        }),
+        "LeaderAndIsrRequest.json",
+      )!;
+      return {
+        key: 4,
+        name: "LeaderAndIsr",
+        fileName: "leader_and_isr",
+        request,
+        response: request,
+      };
+    };
+    assert.equal(isClientApi(spec(["zkBroker"])), false);
+    assert.equal(isClientApi(spec(["zkBroker", "controller"])), false);
+    assert.equal(isClientApi(spec([])), false);
+    assert.equal(isClientApi(spec(["zkBroker", "broker"])), true);
   });
 
   test("header versions", () => {
@@ -287,39 +502,12 @@ describe("generated APIs", () => {
     assert.equal(ApiVersions.responseHeaderVersion(3), 0);
   });
 
-  test("ControlledShutdown v0 (removed in Kafka 4.0) has request header v0", () => {
-    // Only older specs (KAFKA_PROTOCOL_DIR) still define it.
-    const spec = (type: "Request" | "Response") =>
-      parseMessage(
-        JSON.stringify({
-          apiKey: 7,
-          type: type.toLowerCase(),
-          name: `ControlledShutdown${type}`,
-          validVersions: "0-3",
-          flexibleVersions: "3+",
-          fields: [],
-        }),
-        `ControlledShutdown${type}.json`,
-      )!;
-    const files = generate([{
-      key: 7,
-      name: "ControlledShutdown",
-      fileName: "controlled_shutdown",
-      request: spec("Request"),
-      response: spec("Response"),
-    }]);
-    assert.match(
-      files.get("controlled_shutdown.ts")!,
-      /requestHeaderVersion\(version\) \{\s+return version === 0 \? 0 : version >= 3 \? 2 : 1;/,
-    );
-  });
-
   test("APIs Kafka removed (validVersions none) are not generated", () => {
     for (const key of [4, 5, 6, 7]) {
       assert.equal(API_BY_KEY.get(key), undefined);
     }
     assert.ok(
-      apis.every((api) =>
+      all.every((api) =>
         api.request.validVersions.lo <= api.request.validVersions.hi
       ),
     );
@@ -388,7 +576,7 @@ describe("generated APIs", () => {
 
   test("a truncated body throws TruncatedError", () => {
     const w = new ByteWriter();
-    Metadata.encodeResponse(w, 12, {
+    testing.Metadata.encodeResponse(w, 12, {
       topics: [{ name: "orders", partitions: [{ partitionIndex: 1 }] }],
     });
     const bytes = w.finish();
@@ -412,7 +600,7 @@ describe("generated APIs", () => {
     }
     const data = { supportedFeatures: features, finalizedFeaturesEpoch: 7 };
     const w = new ByteWriter(8);
-    ApiVersions.encodeResponse(w, 3, data);
+    testing.ApiVersions.encodeResponse(w, 3, data);
     const bytes = w.finish().slice();
     const decoded = ApiVersions.decodeResponse(new ByteReader(bytes), 3);
     assert.deepStrictEqual(decoded.supportedFeatures, features);

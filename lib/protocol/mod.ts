@@ -1,7 +1,10 @@
 /**
  * The raw Kafka protocol, for users who need a request the high-level API
- * does not wrap: every API's request/response codecs (generated from Kafka's
- * message specs), the byte primitives, record batches and the error table.
+ * does not wrap: for every API a client sends to a broker, its request
+ * encoder and response decoder (generated from Kafka's message specs, at
+ * every version); the consumer protocol's subscription and assignment codecs
+ * (`encodeConsumerProtocolSubscription` and friends); the byte primitives,
+ * record batches and the error table.
  *
  * @example Send a raw request on a Conn's connection
  * ```ts ignore

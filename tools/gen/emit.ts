@@ -1,7 +1,11 @@
 /**
- * Turns parsed message specs into TypeScript modules, one per API key, in the
- * exact layout `deno fmt` produces (so generation needs no formatter and the
- * staleness test can compare in memory under any runtime).
+ * Turns parsed message specs into TypeScript modules, in the exact layout
+ * `deno fmt` produces (so generation needs no formatter and the staleness
+ * test can compare in memory under any runtime). Each API a client sends
+ * gets two: `messages/<api>.ts`, published, with the types, the client's
+ * `Api` object and the request encoder and response decoder; and
+ * `testing/<api>.ts`, for tests only, with the broker side (request decoder,
+ * response encoder). Each data spec gets `messages/<data>.ts` with both.
  *
  * The generated code is straight-line: each struct gets an encoder and a
  * decoder that test `version` inline, with every check that is constant over
@@ -20,10 +24,12 @@ import {
   formatVersions,
   inlineVersions,
   intersect,
+  isClientApi,
   isEmpty,
   type MessageSpec,
   parseIntDefault,
   type PrimitiveName,
+  snakeCase,
   structOf,
   type StructSpec,
   type TypeSpec,
@@ -78,6 +84,24 @@ class Out {
 
   fits(s: string, extra = 0): boolean {
     return 2 * (this.depth + extra) + s.length <= WIDTH;
+  }
+
+  /** A JSDoc block holding `text`, wrapped at the line width. */
+  doc(text: string): void {
+    const lines: string[] = [];
+    let line = "";
+    for (const word of text.split(/\s+/).filter((w) => w !== "")) {
+      if (line !== "" && !this.fits(` * ${line} ${word}`)) {
+        lines.push(line);
+        line = word;
+      } else {
+        line = line === "" ? word : `${line} ${word}`;
+      }
+    }
+    if (line !== "") lines.push(line);
+    this.line("/**");
+    for (const l of lines) this.line(` * ${l}`);
+    this.line(" */");
   }
 
   /** `prefix` + the expression + `suffix`, broken as `deno fmt` would. */
@@ -203,8 +227,14 @@ const ARRAY_HELPER: Record<PrimitiveName, string> = {
 /** Helpers that take the field name (their elements can be null). */
 const NAMED_ARRAY = new Set<PrimitiveName>(["uuid", "string", "bytes"]);
 
-/** Generates the module for one API. */
-class ApiEmitter {
+/** Which codecs of a message a module holds. */
+interface Sides {
+  readonly enc: boolean;
+  readonly dec: boolean;
+}
+
+/** Generates one module: a client API, its test-only side, or a data spec. */
+class Emitter {
   readonly apiImports = new Set<string>();
   readonly byteImports = new Set<string>();
   /** Struct helpers needed, by kind. */
@@ -220,11 +250,12 @@ class ApiEmitter {
   };
   message!: MessageSpec;
 
-  constructor(readonly api: ApiSpec) {}
-
-  /** The base of a struct's function names: "Request", "ResTopicData". */
-  fn(s: StructSpec): string {
-    const m = this.message;
+  /**
+   * The base of a struct's function names: "Request", "ResTopicData";
+   * "Data", "DataTopicPartition" in a data spec.
+   */
+  fn(s: StructSpec, m: MessageSpec = this.message): string {
+    if (m.type === "data") return s === m.root ? "Data" : "Data" + s.name;
     const side = m.type === "request" ? "Request" : "Response";
     if (s === m.root) return side;
     return (m.type === "request" ? "Req" : "Res") + s.name;
@@ -793,12 +824,12 @@ class ApiEmitter {
     o.close("}");
   }
 
-  /** Emits all functions for one message, in a stable order. */
-  emitFunctions(o: Out, m: MessageSpec): void {
+  /** Emits the functions of one message's sides, in a stable order. */
+  emitFunctions(o: Out, m: MessageSpec, sides: Sides): void {
     this.message = m;
     for (const k of Object.values(this.need)) k.clear();
-    this.need.enc.add(m.root);
-    this.need.dec.add(m.root);
+    if (sides.enc) this.need.enc.add(m.root);
+    if (sides.dec) this.need.dec.add(m.root);
     const done = new Set<string>();
     // Generate until no new helper is needed; then print in spec order.
     const chunks = new Map<string, string[]>();
@@ -806,7 +837,7 @@ class ApiEmitter {
     while (progress) {
       progress = false;
       for (const s of m.structs) {
-        const kinds: Array<[keyof ApiEmitter["need"], (o: Out) => void]> = [
+        const kinds: Array<[keyof Emitter["need"], (o: Out) => void]> = [
           ["enc", (x) => this.emitEncode(x, s)],
           ["dec", (x) => this.emitDecode(x, s)],
           ["encArray", (x) => this.emitEncArray(x, s)],
@@ -859,10 +890,11 @@ class ApiEmitter {
       if (s === m.root) {
         const v = formatVersions(m.validVersions);
         const flex = formatVersions(m.flexibleVersions);
-        o.line(
-          `/** ${this.api.name} ${m.type} body (API key ${m.apiKey}), ` +
-            `versions ${v}, flexible ${flex}. */`,
-        );
+        const what = m.type === "data"
+          ? `${m.name} data`
+          : `${m.name.replace(/(Request|Response)$/, "")} ${m.type} body ` +
+            `(API key ${m.apiKey})`;
+        o.line(`/** ${what}, versions ${v}, flexible ${flex}. */`);
       } else {
         o.line(`/** ${s.name} in ${m.name}. */`);
       }
@@ -893,12 +925,67 @@ class ApiEmitter {
     }
   }
 
-  emitApi(o: Out): void {
-    const { api } = this;
+  /** An encode method's or function's body: version check, then encoder. */
+  encodeBody(o: Out, m: MessageSpec, label: string): void {
+    const lo = m.validVersions.lo;
+    const hi = m.validVersions.hi;
+    o.open(`if (version < ${lo} || version > ${hi}) {`);
+    o.call(
+      `throw ${this.helper("badVersion")}`,
+      [`"encode"`, `"${m.name}"`, "version", `${lo}`, `${hi}`],
+      ";",
+    );
+    o.close("}");
+    o.open("try {");
+    o.line(`enc${this.fn(m.root, m)}(w, version, data);`);
+    o.close("} catch (e) {");
+    o.depth++;
+    o.line(`throw ${this.helper("encodeError")}(e, "${label}", version);`);
+    o.close("}");
+  }
+
+  /**
+   * A decode method's or function's body. `newer`: a version above the
+   * spec's newest is read as the newest (data specs) instead of refused.
+   */
+  decodeBody(o: Out, m: MessageSpec, newer: boolean): void {
+    const lo = m.validVersions.lo;
+    const hi = m.validVersions.hi;
+    o.open(
+      newer
+        ? `if (version < ${lo}) {`
+        : `if (version < ${lo} || version > ${hi}) {`,
+    );
+    o.call(
+      `throw ${this.helper("badVersion")}`,
+      [`"decode"`, `"${m.name}"`, "version", `${lo}`, `${hi}`],
+      ";",
+    );
+    o.close("}");
+    const v = newer ? `Math.min(version, ${hi})` : "version";
+    o.line(`const o = dec${this.fn(m.root, m)}(r, ${v});`);
+    o.line(`r.complete(\`${m.name} v\${version}\`);`);
+    o.line("return o;");
+  }
+
+  /** `export const Name: Type<Req, Res> = {`, broken as `deno fmt` does. */
+  openApiConst(o: Out, api: ApiSpec, type: string): void {
+    const req = api.request.name;
+    const res = api.response.name;
+    const head = `export const ${api.name}: ${type}<${req}, ${res}> = {`;
+    if (o.fits(head)) o.open(head);
+    else {
+      o.line(`export const ${api.name}: ${type}<`);
+      o.line(`  ${req},`);
+      o.line(`  ${res}`);
+      o.open("> = {");
+    }
+  }
+
+  /** The client's `Api` object: request encoder and response decoder. */
+  emitClientApi(o: Out, api: ApiSpec): void {
     const req = api.request;
     const res = api.response;
-    const min = req.validVersions.lo;
-    const max = req.validVersions.hi;
     const flexMin = isEmpty(req.flexibleVersions)
       ? "Infinity"
       : String(req.flexibleVersions.lo);
@@ -907,70 +994,26 @@ class ApiEmitter {
       cond(m.flexibleVersions, m.validVersions);
     o.line();
     o.line(`/** ${api.name} (API key ${api.key}). */`);
-    const head = `export const ${api.name}: Api<${req.name}, ${res.name}> = {`;
-    if (o.fits(head)) o.open(head);
-    else {
-      o.line(`export const ${api.name}: Api<`);
-      o.line(`  ${req.name},`);
-      o.line(`  ${res.name}`);
-      o.open("> = {");
-    }
+    this.openApiConst(o, api, "Api");
     o.line(`key: ${api.key},`);
     o.line(`name: "${api.name}",`);
-    o.line(`minVersion: ${min},`);
-    o.line(`maxVersion: ${max},`);
+    o.line(`minVersion: ${req.validVersions.lo},`);
+    o.line(`maxVersion: ${req.validVersions.hi},`);
     o.line(`flexibleMin: ${flexMin},`);
-    for (const [m, dir] of [[req, "Request"], [res, "Response"]] as const) {
-      const lo = m.validVersions.lo;
-      const hi = m.validVersions.hi;
-      const check = `version < ${lo} || version > ${hi}`;
-      o.open(`encode${dir}(w, version, data) {`);
-      o.open(`if (${check}) {`);
-      o.call(
-        `throw ${this.helper("badVersion")}`,
-        [`"encode"`, `"${m.name}"`, "version", `${lo}`, `${hi}`],
-        ";",
-      );
-      o.close("}");
-      o.open("try {");
-      o.line(
-        `enc${
-          m.type === "request" ? "Request" : "Response"
-        }(w, version, data);`,
-      );
-      o.close("} catch (e) {");
-      o.depth++;
-      o.line(`throw ${this.helper("encodeError")}(e, "${api.name}", version);`);
-      o.close("}");
-      o.close("},");
-      o.open(`decode${dir}(r, version) {`);
-      o.open(`if (${check}) {`);
-      o.call(
-        "throw badVersion",
-        [`"decode"`, `"${m.name}"`, "version", `${lo}`, `${hi}`],
-        ";",
-      );
-      o.close("}");
-      o.line(
-        `const o = dec${
-          m.type === "request" ? "Request" : "Response"
-        }(r, version);`,
-      );
-      o.line(`r.complete(\`${m.name} v\${version}\`);`);
-      o.line("return o;");
-      o.close("},");
-    }
+    o.open("encodeRequest(w, version, data) {");
+    this.encodeBody(o, req, api.name);
+    o.close("},");
+    o.open("decodeResponse(r, version) {");
+    this.decodeBody(o, res, false);
+    o.close("},");
     // Header versions.
     const reqFlex = isFlex(req);
     const resFlex = isFlex(res);
-    let reqHeader = reqFlex === "false"
+    const reqHeader = reqFlex === "false"
       ? "1"
       : reqFlex === null
       ? "2"
       : `${reqFlex} ? 2 : 1`;
-    if (api.name === "ControlledShutdown") {
-      reqHeader = `version === 0 ? 0 : ${reqHeader}`;
-    }
     const resHeader = api.name === "ApiVersions" || resFlex === "false"
       ? "0"
       : resFlex === null
@@ -986,83 +1029,220 @@ class ApiEmitter {
     o.close("};");
   }
 
-  emit(): string {
-    const { api } = this;
-    const body = new Out();
-    this.emitInterfaces(body, api.request);
-    this.emitInterfaces(body, api.response);
-    this.emitApi(body);
-    this.emitFunctions(body, api.request);
-    this.emitFunctions(body, api.response);
-
-    const o = new Out();
-    o.line(
-      `// Code generated by tools/gen.ts from ${api.request.file} and ` +
-        `${api.response.file}. DO NOT EDIT.`,
-    );
+  /** The test-only `FullApi`: the client's plus the broker side's codecs. */
+  emitTestingApi(o: Out, api: ApiSpec): void {
     o.line();
-    const sortNames = (names: Iterable<string>) =>
-      [...names].sort((a, b) =>
-        a.toLowerCase() < b.toLowerCase()
-          ? -1
-          : a.toLowerCase() > b.toLowerCase()
-          ? 1
-          : 0
-      );
+    o.doc(
+      `${api.name} (API key ${api.key}) with the broker side's codecs too: ` +
+        "request decoder and response encoder, for tests and fake brokers.",
+    );
+    this.openApiConst(o, api, "FullApi");
+    o.line(`...Client${api.name},`);
+    o.open("decodeRequest(r, version) {");
+    this.decodeBody(o, api.request, false);
+    o.close("},");
+    o.open("encodeResponse(w, version, data) {");
+    this.encodeBody(o, api.response, api.name);
+    o.close("},");
+    o.close("};");
+  }
+
+  /** A data spec's version constants and its encode and decode functions. */
+  emitDataCodecs(o: Out, m: MessageSpec): void {
+    const name = m.name;
+    const upper = snakeCase(name).toUpperCase();
+    const lo = m.validVersions.lo;
+    const hi = m.validVersions.hi;
+    o.line();
+    o.line(`/** The oldest version of ${name}. */`);
+    o.line(`export const ${upper}_MIN_VERSION = ${lo};`);
+    o.line();
+    o.line(`/** The newest version of ${name}: the one to write. */`);
+    o.line(`export const ${upper}_MAX_VERSION = ${hi};`);
+    o.line();
+    o.doc(
+      `Writes ${name} at \`version\` (${lo}-${hi}), without the version ` +
+        "itself: that goes before the data, as an int16.",
+    );
+    this.signature(o, `export function encode${name}`, [
+      "w: ByteWriter",
+      "version: number",
+      `data: Encodable<${name}>`,
+    ], ": void {");
+    o.depth++;
+    this.encodeBody(o, m, name);
+    o.close("}");
+    o.line();
+    o.doc(
+      `Reads ${name} written at \`version\`. As the spec asks, a version ` +
+        `newer than ${hi} is read as ${hi} (newer versions only add fields).`,
+    );
+    this.signature(o, `export function decode${name}`, [
+      "r: ByteReader",
+      "version: number",
+    ], `: ${name} {`);
+    o.depth++;
+    this.decodeBody(o, m, true);
+    o.close("}");
+  }
+
+  /**
+   * The module's text: the generated-code line, imports of the helpers the
+   * body uses (after `first`, before `last`), then the body.
+   */
+  module(
+    sources: string,
+    body: Out,
+    first: Array<[string, string[], string]>,
+    last: Array<[string, string[], string]> = [],
+  ): string {
+    const o = new Out();
+    o.line(`// Code generated by tools/gen.ts from ${sources}. DO NOT EDIT.`);
+    o.line();
     const importLine = (kw: string, names: string[], from: string) => {
+      if (names.length === 0) return;
       const one = `${kw} { ${names.join(", ")} } from "${from}";`;
       if (o.fits(one)) o.line(one);
       else {
         o.open(`${kw} {`);
-        for (const n of names) o.line(`${n},`);
+        for (const n of names) {
+          const as = n.indexOf(" as ");
+          if (as < 0 || o.fits(`${n},`)) o.line(`${n},`);
+          else {
+            o.line(n.slice(0, as));
+            o.line(`  ${n.slice(as + 1)},`);
+          }
+        }
         o.close(`} from "${from}";`);
       }
     };
-    importLine("import type", ["Api", "Encodable"], "../api.ts");
+    for (const [kw, names, from] of first) importLine(kw, names, from);
     importLine("import", sortNames(this.apiImports), "../api.ts");
     importLine("import type", ["ByteReader", "ByteWriter"], "../bytes.ts");
-    if (this.byteImports.size) {
-      importLine("import", sortNames(this.byteImports), "../bytes.ts");
-    }
+    importLine("import", sortNames(this.byteImports), "../bytes.ts");
+    for (const [kw, names, from] of last) importLine(kw, names, from);
     for (const l of body.lines) o.lines.push(l);
     return o.text();
   }
+
+  /** The client module of an API: types, `Api` object, client codecs. */
+  clientModule(api: ApiSpec): string {
+    const body = new Out();
+    this.emitInterfaces(body, api.request);
+    this.emitInterfaces(body, api.response);
+    this.emitClientApi(body, api);
+    this.emitFunctions(body, api.request, { enc: true, dec: false });
+    this.emitFunctions(body, api.response, { enc: false, dec: true });
+    return this.module(sources(api), body, [
+      ["import type", ["Api", "Encodable"], "../api.ts"],
+    ]);
+  }
+
+  /** The test-only module of an API: the broker side's codecs. */
+  testingModule(api: ApiSpec): string {
+    const body = new Out();
+    this.emitTestingApi(body, api);
+    this.emitFunctions(body, api.request, { enc: false, dec: true });
+    this.emitFunctions(body, api.response, { enc: true, dec: false });
+    const code = body.lines.join("\n");
+    const types = [api.request, api.response]
+      .flatMap((m) => m.structs.map((s) => s.tsName))
+      .filter((n) => new RegExp(`(?<!\\w)${n}(?!\\w)`).test(code));
+    const from = `../messages/${api.fileName}.ts`;
+    return this.module(sources(api), body, [
+      ["import type", ["Encodable"], "../api.ts"],
+    ], [
+      ["import type", sortNames(types), from],
+      ["import", [`${api.name} as Client${api.name}`], from],
+      ["import type", ["FullApi"], "./api.ts"],
+    ]);
+  }
+
+  /** The module of a data spec: types, version constants, codecs. */
+  dataModule(m: MessageSpec): string {
+    const body = new Out();
+    this.emitInterfaces(body, m);
+    this.emitDataCodecs(body, m);
+    this.emitFunctions(body, m, { enc: true, dec: true });
+    return this.module(m.file, body, [
+      ["import type", ["Encodable"], "../api.ts"],
+    ]);
+  }
 }
 
-/** Every name a module exports, for collision checks. */
-function exportedNames(api: ApiSpec): string[] {
-  const names = [api.name];
-  for (const m of [api.request, api.response]) {
+function sortNames(names: Iterable<string>): string[] {
+  const key = (s: string) => s.toLowerCase();
+  return [...names].sort((a, b) =>
+    key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0
+  );
+}
+
+function sources(api: ApiSpec): string {
+  return `${api.request.file} and ${api.response.file}`;
+}
+
+/** Every name the published modules export, for collision checks. */
+function exportedNames(
+  api: ApiSpec | null,
+  data: MessageSpec | null,
+): string[] {
+  if (data) {
+    const upper = snakeCase(data.name).toUpperCase();
+    return [
+      ...data.structs.map((s) => s.tsName),
+      `encode${data.name}`,
+      `decode${data.name}`,
+      `${upper}_MIN_VERSION`,
+      `${upper}_MAX_VERSION`,
+    ];
+  }
+  const names = [api!.name];
+  for (const m of [api!.request, api!.response]) {
     for (const s of m.structs) names.push(s.tsName);
   }
   return names;
 }
 
-/** The generated module for one API. */
-export function generateApi(api: ApiSpec): string {
-  for (const m of [api.request, api.response]) {
-    for (const s of m.structs) {
-      for (const f of s.fields) {
-        if (f.flexibleVersions !== undefined) {
-          const t = f.type;
-          if (t.kind !== "primitive" || t.name !== "string") {
-            throw new Error(
-              `${m.file}: flexibleVersions override on ${f.name} is only ` +
-                `supported for string fields`,
-            );
-          }
+/** Refuses spec features the emitter does not handle. */
+function checkSupported(m: MessageSpec): void {
+  for (const s of m.structs) {
+    for (const f of s.fields) {
+      if (f.flexibleVersions !== undefined) {
+        const t = f.type;
+        if (t.kind !== "primitive" || t.name !== "string") {
+          throw new Error(
+            `${m.file}: flexibleVersions override on ${f.name} is only ` +
+              `supported for string fields`,
+          );
         }
-        if (f.tag !== undefined && !contains(f.taggedVersions, f.versions.hi)) {
-          throw new Error(`${m.file}: tagged versions of ${f.name} not open`);
-        }
+      }
+      if (f.tag !== undefined && !contains(f.taggedVersions, f.versions.hi)) {
+        throw new Error(`${m.file}: tagged versions of ${f.name} not open`);
       }
     }
   }
-  return new ApiEmitter(api).emit();
 }
 
-/** `lib/protocol/messages/mod.ts`. */
-export function generateMod(apis: ApiSpec[]): string {
+/** The client module of one API (`messages/<api>.ts`). */
+export function generateApi(api: ApiSpec): string {
+  checkSupported(api.request);
+  checkSupported(api.response);
+  return new Emitter().clientModule(api);
+}
+
+/** The test-only module of one API (`testing/<api>.ts`). */
+export function generateTestingApi(api: ApiSpec): string {
+  return new Emitter().testingModule(api);
+}
+
+/** The module of one data spec (`messages/<data>.ts`). */
+export function generateData(m: MessageSpec): string {
+  checkSupported(m);
+  return new Emitter().dataModule(m);
+}
+
+/** `messages/mod.ts`: every client API and data spec. */
+export function generateMod(apis: ApiSpec[], data: MessageSpec[]): string {
   const o = new Out();
   o.line("// Code generated by tools/gen.ts. DO NOT EDIT.");
   o.line();
@@ -1073,13 +1253,14 @@ export function generateMod(apis: ApiSpec[]): string {
   }
   o.line();
   for (const api of sorted) o.line(`export * from "./${api.fileName}.ts";`);
+  for (const m of data) o.line(`export * from "./${snakeCase(m.name)}.ts";`);
   o.line();
-  o.line("/** Every generated API, by key. */");
+  o.line("/** Every API a client sends, by key. */");
   o.open("export const APIS: readonly Api<unknown, unknown>[] = [");
   for (const api of sorted) o.line(`${api.name},`);
   o.close("];");
   o.line();
-  o.line("/** Every generated API by its key. */");
+  o.line("/** Every API a client sends by its key. */");
   o.open(
     "export const API_BY_KEY: Map<number, Api<unknown, unknown>> = new Map(",
   );
@@ -1088,20 +1269,75 @@ export function generateMod(apis: ApiSpec[]): string {
   return o.text();
 }
 
-/** Every generated file: name (relative to the messages folder) -> text. */
-export function generate(apis: ApiSpec[]): Map<string, string> {
-  const seen = new Map<string, string>();
-  for (const api of apis) {
-    for (const n of exportedNames(api)) {
-      const prev = seen.get(n);
-      if (prev !== undefined && prev !== api.name) {
-        throw new Error(`Exported name ${n} in both ${prev} and ${api.name}`);
-      }
-      seen.set(n, api.name);
-    }
+/** `testing/mod.ts`: every client API with the broker side's codecs too. */
+export function generateTestingMod(apis: ApiSpec[]): string {
+  const o = new Out();
+  o.line("// Code generated by tools/gen.ts. DO NOT EDIT.");
+  o.line();
+  o.line('import type { FullApi } from "./api.ts";');
+  const sorted = [...apis].sort((a, b) => a.key - b.key);
+  for (const api of sorted) {
+    o.line(`import { ${api.name} } from "./${api.fileName}.ts";`);
   }
+  o.line();
+  o.line('export type { FullApi } from "./api.ts";');
+  for (const api of sorted) o.line(`export * from "./${api.fileName}.ts";`);
+  o.line();
+  o.line("/** Every API a client sends, with both sides' codecs, by key. */");
+  o.open("export const APIS: readonly FullApi<unknown, unknown>[] = [");
+  for (const api of sorted) o.line(`${api.name},`);
+  o.close("];");
+  o.line();
+  o.line("/** The same by API key. */");
+  o.open(
+    "export const API_BY_KEY: Map<number, FullApi<unknown, unknown>> = new Map(",
+  );
+  o.line("APIS.map((api) => [api.key, api]),");
+  o.close(");");
+  return o.text();
+}
+
+/**
+ * The folders (under lib/protocol) that hold generated modules: `messages`
+ * is published, `testing` is for tests only (deno.json's publish.exclude).
+ */
+export const GENERATED_DIRS: readonly string[] = ["messages", "testing"];
+
+/**
+ * Every generated file, by path relative to lib/protocol: for each API a
+ * client sends (`isClientApi`), `messages/<api>.ts` (request encoder,
+ * response decoder) and `testing/<api>.ts` (request decoder, response
+ * encoder); `messages/<data>.ts` for each data spec; and both folders'
+ * `mod.ts`. Other APIs are not generated.
+ */
+export function generate(
+  all: ApiSpec[],
+  data: MessageSpec[] = [],
+): Map<string, string> {
+  const apis = all.filter(isClientApi);
+  const seen = new Map<string, string>();
+  const add = (names: string[], owner: string) => {
+    for (const n of names) {
+      const prev = seen.get(n);
+      if (prev !== undefined && prev !== owner) {
+        throw new Error(`Exported name ${n} in both ${prev} and ${owner}`);
+      }
+      seen.set(n, owner);
+    }
+  };
+  for (const api of apis) add(exportedNames(api, null), api.name);
+  for (const m of data) add(exportedNames(null, m), m.name);
   const files = new Map<string, string>();
-  for (const api of apis) files.set(`${api.fileName}.ts`, generateApi(api));
-  files.set("mod.ts", generateMod(apis));
+  for (const api of apis) {
+    files.set(`messages/${api.fileName}.ts`, generateApi(api));
+  }
+  for (const m of data) {
+    files.set(`messages/${snakeCase(m.name)}.ts`, generateData(m));
+  }
+  files.set("messages/mod.ts", generateMod(apis, data));
+  for (const api of apis) {
+    files.set(`testing/${api.fileName}.ts`, generateTestingApi(api));
+  }
+  files.set("testing/mod.ts", generateTestingMod(apis));
   return files;
 }

@@ -42,8 +42,8 @@ export async function ensureSpecDir(): Promise<string> {
 /**
  * The newest version generated of an API whose next version the hand-written
  * client cannot fill yet; the specs' later versions are left out. Produce v13
- * (Kafka 4.1, KIP-516) names topics by id only, while lib/writer.ts and
- * lib/conn.ts send names: raise the cap once they send topic ids.
+ * (Kafka 4.1, KIP-516) names topics by id only, while the Writer and Conn
+ * send names: raise the cap once they send topic ids.
  */
 export const MAX_VERSIONS: Readonly<Record<string, number>> = { Produce: 12 };
 
@@ -168,10 +168,16 @@ export interface StructSpec {
 }
 
 export interface MessageSpec {
-  /** e.g. "FetchRequest". */
+  /** e.g. "FetchRequest", or "ConsumerProtocolSubscription" for data. */
   readonly name: string;
-  readonly type: "request" | "response";
+  readonly type: "request" | "response" | "data";
+  /** The API key; -1 for data. */
   readonly apiKey: number;
+  /**
+   * Where a request is served ("broker", "controller"; "zkBroker" in specs
+   * before Kafka 4.0); empty for responses, data and specs without it.
+   */
+  readonly listeners: readonly string[];
   readonly validVersions: Versions;
   readonly flexibleVersions: Versions;
   /** The file the spec came from, e.g. "FetchRequest.json". */
@@ -234,10 +240,10 @@ export function snakeCase(name: string): string {
 // deno-lint-ignore no-explicit-any
 type Json = any;
 
-/** Parses one spec file's text (comments allowed). */
+/** Parses one spec file's text (comments allowed); null for headers. */
 export function parseMessage(text: string, file: string): MessageSpec | null {
   const json: Json = JSON.parse(stripComments(text));
-  if (json.type !== "request" && json.type !== "response") return null;
+  if (!["request", "response", "data"].includes(json.type)) return null;
   const name: string = json.name;
   const cap = MAX_VERSIONS[name.replace(/(Request|Response)$/, "")];
   const validVersions = intersect(
@@ -337,7 +343,8 @@ export function parseMessage(text: string, file: string): MessageSpec | null {
   const message: MessageSpec = {
     name,
     type: json.type,
-    apiKey: Number(json.apiKey),
+    apiKey: json.type === "data" ? -1 : Number(json.apiKey),
+    listeners: Array.isArray(json.listeners) ? json.listeners.map(String) : [],
     validVersions,
     flexibleVersions: parseVersions(json.flexibleVersions),
     file,
@@ -369,20 +376,29 @@ export function structOf(type: TypeSpec): StructSpec | undefined {
   return undefined;
 }
 
-/** Loads every API that has both a request and a response spec. */
-export function loadApis(dir: string = specDir()): ApiSpec[] {
+function checkDir(dir: string): void {
   if (!existsSync(dir)) {
     throw new Error(
       `Kafka protocol specs not found at ${dir}: set KAFKA_PROTOCOL_DIR to ` +
         `the folder holding FetchRequest.json and friends`,
     );
   }
+}
+
+/**
+ * Loads every API that has both a request and a response spec, clients' or
+ * not (`isClientApi` tells).
+ */
+export function loadApis(dir: string = specDir()): ApiSpec[] {
+  checkDir(dir);
   const requests = new Map<number, MessageSpec>();
   const responses = new Map<number, MessageSpec>();
-  const files = readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
+  const files = readdirSync(dir)
+    .filter((f) => /(Request|Response)\.json$/.test(f))
+    .sort();
   for (const file of files) {
     const msg = parseMessage(readFileSync(join(dir, file), "utf8"), file);
-    if (!msg) continue;
+    if (!msg || msg.type === "data") continue;
     const map = msg.type === "request" ? requests : responses;
     if (map.has(msg.apiKey)) {
       throw new Error(`${file}: duplicate ${msg.type} for key ${msg.apiKey}`);
@@ -401,6 +417,52 @@ export function loadApis(dir: string = specDir()): ApiSpec[] {
     apis.push({ key, name, fileName: snakeCase(name), request, response });
   }
   return apis;
+}
+
+/**
+ * APIs served on the broker listener that only brokers send: the
+ * transaction coordinator's markers to partition leaders, and the share
+ * coordinator's state RPCs (KIP-932), sent by share-partition leaders.
+ */
+export const BROKER_TO_BROKER: ReadonlySet<string> = new Set([
+  "WriteTxnMarkers",
+  "InitializeShareGroupState",
+  "ReadShareGroupState",
+  "WriteShareGroupState",
+  "DeleteShareGroupState",
+  "ReadShareGroupStateSummary",
+]);
+
+/**
+ * True for an API a client sends to a broker: served on the "broker"
+ * listener and not broker-to-broker. Controller-only APIs (KRaft: Vote,
+ * BrokerHeartbeat, AlterPartition, Envelope, ...) and the ZooKeeper-era
+ * inter-broker ones ("zkBroker" only) are not.
+ */
+export function isClientApi(api: ApiSpec): boolean {
+  return api.request.listeners.includes("broker") &&
+    !BROKER_TO_BROKER.has(api.name);
+}
+
+/**
+ * The data specs (neither request nor response) that clients encode and
+ * decode themselves: a consumer group's member subscriptions (JoinGroup
+ * metadata) and assignments (SyncGroup), in `common/message` of the jar.
+ */
+export const DATA_SPECS: readonly string[] = [
+  "ConsumerProtocolSubscription",
+  "ConsumerProtocolAssignment",
+];
+
+/** Loads the `DATA_SPECS`, in that order. */
+export function loadData(dir: string = specDir()): MessageSpec[] {
+  checkDir(dir);
+  return DATA_SPECS.map((name) => {
+    const file = `${name}.json`;
+    const msg = parseMessage(readFileSync(join(dir, file), "utf8"), file);
+    if (msg?.type !== "data") throw new Error(`${file}: not a data spec`);
+    return msg;
+  });
 }
 
 /** True when the field is written at `version` (inline or tagged). */

@@ -4,7 +4,6 @@ import type { Api, Encodable } from "../api.ts";
 import {
   badVersion,
   encodeError,
-  readString,
   req,
   skipTagged,
   writeString,
@@ -51,24 +50,6 @@ export const AddOffsetsToTxn: Api<
       throw encodeError(e, "AddOffsetsToTxn", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 4) {
-      throw badVersion("decode", "AddOffsetsToTxnRequest", version, 0, 4);
-    }
-    const o = decRequest(r, version);
-    r.complete(`AddOffsetsToTxnRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 4) {
-      throw badVersion("encode", "AddOffsetsToTxnResponse", version, 0, 4);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "AddOffsetsToTxn", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 4) {
       throw badVersion("decode", "AddOffsetsToTxnResponse", version, 0, 4);
@@ -95,33 +76,6 @@ function encRequest(
   w.int64(d.producerId ?? 0);
   w.int16(d.producerEpoch ?? 0);
   writeString(w, req(d.groupId, "", "groupId"), flex);
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
-function decRequest(r: ByteReader, version: number): AddOffsetsToTxnRequest {
-  const flex = version >= 3;
-  const o: AddOffsetsToTxnRequest = {
-    transactionalId: readString(r, flex) ?? "",
-    producerId: r.int64(),
-    producerEpoch: r.int16(),
-    groupId: readString(r, flex) ?? "",
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<AddOffsetsToTxnResponse>,
-): void {
-  const flex = version >= 3;
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
   if (flex) {
     w.uvarint(0);
   }

@@ -8,7 +8,6 @@ import {
   encodeError,
   NullFieldError,
   opt,
-  readInt32s,
   readString,
   req,
   skipTagged,
@@ -111,24 +110,6 @@ export const AddPartitionsToTxn: Api<
       throw encodeError(e, "AddPartitionsToTxn", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 5) {
-      throw badVersion("decode", "AddPartitionsToTxnRequest", version, 0, 5);
-    }
-    const o = decRequest(r, version);
-    r.complete(`AddPartitionsToTxnRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 5) {
-      throw badVersion("encode", "AddPartitionsToTxnResponse", version, 0, 5);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "AddPartitionsToTxn", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 5) {
       throw badVersion("decode", "AddPartitionsToTxnResponse", version, 0, 5);
@@ -193,25 +174,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): AddPartitionsToTxnRequest {
-  const flex = version >= 3;
-  const o: AddPartitionsToTxnRequest = {
-    transactions: version >= 4
-      ? decReqAddPartitionsToTxnTransactionArray(r, version)
-      : [],
-    v3AndBelowTransactionalId: version <= 3 ? readString(r, flex) ?? "" : "",
-    v3AndBelowProducerId: version <= 3 ? r.int64() : 0,
-    v3AndBelowProducerEpoch: version <= 3 ? r.int16() : 0,
-    v3AndBelowTopics: version <= 3
-      ? decReqAddPartitionsToTxnTopicArray(r, version)
-      : [],
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqAddPartitionsToTxnTransaction(
   w: ByteWriter,
   version: number,
@@ -229,21 +191,6 @@ function encReqAddPartitionsToTxnTransaction(
     "topics",
   );
   w.uvarint(0);
-}
-
-function decReqAddPartitionsToTxnTransaction(
-  r: ByteReader,
-  version: number,
-): ReqAddPartitionsToTxnTransaction {
-  const o: ReqAddPartitionsToTxnTransaction = {
-    transactionalId: r.compactString() ?? "",
-    producerId: r.int64(),
-    producerEpoch: r.int16(),
-    verifyOnly: r.bool(),
-    topics: decReqAddPartitionsToTxnTopicArray(r, version),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqAddPartitionsToTxnTransactionArray(
@@ -269,19 +216,6 @@ function encReqAddPartitionsToTxnTransactionArray(
   }
 }
 
-function decReqAddPartitionsToTxnTransactionArray(
-  r: ByteReader,
-  version: number,
-): ReqAddPartitionsToTxnTransaction[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: ReqAddPartitionsToTxnTransaction[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqAddPartitionsToTxnTransaction(r, version));
-  }
-  return a;
-}
-
 function encReqAddPartitionsToTxnTopic(
   w: ByteWriter,
   version: number,
@@ -293,21 +227,6 @@ function encReqAddPartitionsToTxnTopic(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqAddPartitionsToTxnTopic(
-  r: ByteReader,
-  version: number,
-): ReqAddPartitionsToTxnTopic {
-  const flex = version >= 3;
-  const o: ReqAddPartitionsToTxnTopic = {
-    name: readString(r, flex) ?? "",
-    partitions: readInt32s(r, flex) ?? [],
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqAddPartitionsToTxnTopicArray(
@@ -333,19 +252,6 @@ function encReqAddPartitionsToTxnTopicArray(
   }
 }
 
-function decReqAddPartitionsToTxnTopicArray(
-  r: ByteReader,
-  version: number,
-): ReqAddPartitionsToTxnTopic[] {
-  const n = r.arrayLength(version >= 3);
-  if (n === null) return [];
-  const a: ReqAddPartitionsToTxnTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqAddPartitionsToTxnTopic(r, version));
-  }
-  return a;
-}
-
 type ResAddPartitionsToTxnResult =
   AddPartitionsToTxnResponseAddPartitionsToTxnResult;
 
@@ -354,39 +260,6 @@ type ResAddPartitionsToTxnTopicResult =
 
 type ResAddPartitionsToTxnPartitionResult =
   AddPartitionsToTxnResponseAddPartitionsToTxnPartitionResult;
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<AddPartitionsToTxnResponse>,
-): void {
-  const flex = version >= 3;
-  w.int32(d.throttleTimeMs ?? 0);
-  if (version >= 4) {
-    w.int16(d.errorCode ?? 0);
-  }
-  if (version >= 4) {
-    encResAddPartitionsToTxnResultArray(
-      w,
-      version,
-      opt(d.resultsByTransaction, EMPTY_ARRAY),
-      false,
-      "resultsByTransaction",
-    );
-  }
-  if (version <= 3) {
-    encResAddPartitionsToTxnTopicResultArray(
-      w,
-      version,
-      opt(d.resultsByTopicV3AndBelow, EMPTY_ARRAY),
-      false,
-      "resultsByTopicV3AndBelow",
-    );
-  }
-  if (flex) {
-    w.uvarint(0);
-  }
-}
 
 function decResponse(
   r: ByteReader,
@@ -409,22 +282,6 @@ function decResponse(
   return o;
 }
 
-function encResAddPartitionsToTxnResult(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResAddPartitionsToTxnResult>,
-): void {
-  w.compactString(req(d.transactionalId, "", "transactionalId"));
-  encResAddPartitionsToTxnTopicResultArray(
-    w,
-    version,
-    opt(d.topicResults, EMPTY_ARRAY),
-    false,
-    "topicResults",
-  );
-  w.uvarint(0);
-}
-
 function decResAddPartitionsToTxnResult(
   r: ByteReader,
   version: number,
@@ -435,29 +292,6 @@ function decResAddPartitionsToTxnResult(
   };
   skipTagged(r);
   return o;
-}
-
-function encResAddPartitionsToTxnResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResAddPartitionsToTxnResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResAddPartitionsToTxnResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResAddPartitionsToTxnResultArray(
@@ -471,25 +305,6 @@ function decResAddPartitionsToTxnResultArray(
     a.push(decResAddPartitionsToTxnResult(r, version));
   }
   return a;
-}
-
-function encResAddPartitionsToTxnTopicResult(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResAddPartitionsToTxnTopicResult>,
-): void {
-  const flex = version >= 3;
-  writeString(w, req(d.name, "", "name"), flex);
-  encResAddPartitionsToTxnPartitionResultArray(
-    w,
-    version,
-    opt(d.resultsByPartition, EMPTY_ARRAY),
-    false,
-    "resultsByPartition",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResAddPartitionsToTxnTopicResult(
@@ -510,29 +325,6 @@ function decResAddPartitionsToTxnTopicResult(
   return o;
 }
 
-function encResAddPartitionsToTxnTopicResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResAddPartitionsToTxnTopicResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 3);
-    return;
-  }
-  w.arrayLength(a.length, version >= 3);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResAddPartitionsToTxnTopicResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResAddPartitionsToTxnTopicResultArray(
   r: ByteReader,
   version: number,
@@ -544,19 +336,6 @@ function decResAddPartitionsToTxnTopicResultArray(
     a.push(decResAddPartitionsToTxnTopicResult(r, version));
   }
   return a;
-}
-
-function encResAddPartitionsToTxnPartitionResult(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResAddPartitionsToTxnPartitionResult>,
-): void {
-  const flex = version >= 3;
-  w.int32(d.partitionIndex ?? 0);
-  w.int16(d.partitionErrorCode ?? 0);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResAddPartitionsToTxnPartitionResult(
@@ -572,29 +351,6 @@ function decResAddPartitionsToTxnPartitionResult(
     skipTagged(r);
   }
   return o;
-}
-
-function encResAddPartitionsToTxnPartitionResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResAddPartitionsToTxnPartitionResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 3);
-    return;
-  }
-  w.arrayLength(a.length, version >= 3);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResAddPartitionsToTxnPartitionResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResAddPartitionsToTxnPartitionResultArray(

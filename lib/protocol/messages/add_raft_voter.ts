@@ -67,24 +67,6 @@ export const AddRaftVoter: Api<AddRaftVoterRequest, AddRaftVoterResponse> = {
       throw encodeError(e, "AddRaftVoter", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 1) {
-      throw badVersion("decode", "AddRaftVoterRequest", version, 0, 1);
-    }
-    const o = decRequest(r, version);
-    r.complete(`AddRaftVoterRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 1) {
-      throw badVersion("encode", "AddRaftVoterResponse", version, 0, 1);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "AddRaftVoter", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 1) {
       throw badVersion("decode", "AddRaftVoterResponse", version, 0, 1);
@@ -123,19 +105,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(r: ByteReader, version: number): AddRaftVoterRequest {
-  const o: AddRaftVoterRequest = {
-    clusterId: r.compactString(),
-    timeoutMs: r.int32(),
-    voterId: r.int32(),
-    voterDirectoryId: r.uuid(),
-    listeners: decReqListenerArray(r, version),
-    ackWhenCommitted: version >= 1 ? r.bool() : true,
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqListener(
   w: ByteWriter,
   _version: number,
@@ -145,19 +114,6 @@ function encReqListener(
   w.compactString(req(d.host, "", "host"));
   w.uint16(d.port ?? 0);
   w.uvarint(0);
-}
-
-function decReqListener(
-  r: ByteReader,
-  _version: number,
-): AddRaftVoterRequestListener {
-  const o: AddRaftVoterRequestListener = {
-    name: r.compactString() ?? "",
-    host: r.compactString() ?? "",
-    port: r.uint16(),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqListenerArray(
@@ -181,30 +137,6 @@ function encReqListenerArray(
   } catch (e) {
     throw atPath(e, field, i);
   }
-}
-
-function decReqListenerArray(
-  r: ByteReader,
-  version: number,
-): AddRaftVoterRequestListener[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: AddRaftVoterRequestListener[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqListener(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<AddRaftVoterResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.compactString(opt(d.errorMessage, ""));
-  w.uvarint(0);
 }
 
 function decResponse(r: ByteReader, _version: number): AddRaftVoterResponse {

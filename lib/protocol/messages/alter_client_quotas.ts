@@ -95,24 +95,6 @@ export const AlterClientQuotas: Api<
       throw encodeError(e, "AlterClientQuotas", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 1) {
-      throw badVersion("decode", "AlterClientQuotasRequest", version, 0, 1);
-    }
-    const o = decRequest(r, version);
-    r.complete(`AlterClientQuotasRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 1) {
-      throw badVersion("encode", "AlterClientQuotasResponse", version, 0, 1);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "AlterClientQuotas", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 1) {
       throw badVersion("decode", "AlterClientQuotasResponse", version, 0, 1);
@@ -148,18 +130,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): AlterClientQuotasRequest {
-  const flex = version >= 1;
-  const o: AlterClientQuotasRequest = {
-    entries: decReqEntryDataArray(r, version),
-    validateOnly: r.bool(),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqEntryData(
   w: ByteWriter,
   version: number,
@@ -177,21 +147,6 @@ function encReqEntryData(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqEntryData(
-  r: ByteReader,
-  version: number,
-): AlterClientQuotasRequestEntryData {
-  const flex = version >= 1;
-  const o: AlterClientQuotasRequestEntryData = {
-    entity: decReqEntityDataArray(r, version),
-    ops: decReqOpDataArray(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqEntryDataArray(
@@ -217,19 +172,6 @@ function encReqEntryDataArray(
   }
 }
 
-function decReqEntryDataArray(
-  r: ByteReader,
-  version: number,
-): AlterClientQuotasRequestEntryData[] {
-  const n = r.arrayLength(version >= 1);
-  if (n === null) return [];
-  const a: AlterClientQuotasRequestEntryData[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqEntryData(r, version));
-  }
-  return a;
-}
-
 function encReqEntityData(
   w: ByteWriter,
   version: number,
@@ -241,21 +183,6 @@ function encReqEntityData(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqEntityData(
-  r: ByteReader,
-  version: number,
-): AlterClientQuotasRequestEntityData {
-  const flex = version >= 1;
-  const o: AlterClientQuotasRequestEntityData = {
-    entityType: readString(r, flex) ?? "",
-    entityName: readString(r, flex),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqEntityDataArray(
@@ -281,19 +208,6 @@ function encReqEntityDataArray(
   }
 }
 
-function decReqEntityDataArray(
-  r: ByteReader,
-  version: number,
-): AlterClientQuotasRequestEntityData[] {
-  const n = r.arrayLength(version >= 1);
-  if (n === null) return [];
-  const a: AlterClientQuotasRequestEntityData[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqEntityData(r, version));
-  }
-  return a;
-}
-
 function encReqOpData(
   w: ByteWriter,
   version: number,
@@ -306,22 +220,6 @@ function encReqOpData(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqOpData(
-  r: ByteReader,
-  version: number,
-): AlterClientQuotasRequestOpData {
-  const flex = version >= 1;
-  const o: AlterClientQuotasRequestOpData = {
-    key: readString(r, flex) ?? "",
-    value: r.float64(),
-    remove: r.bool(),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqOpDataArray(
@@ -347,38 +245,6 @@ function encReqOpDataArray(
   }
 }
 
-function decReqOpDataArray(
-  r: ByteReader,
-  version: number,
-): AlterClientQuotasRequestOpData[] {
-  const n = r.arrayLength(version >= 1);
-  if (n === null) return [];
-  const a: AlterClientQuotasRequestOpData[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqOpData(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<AlterClientQuotasResponse>,
-): void {
-  const flex = version >= 1;
-  w.int32(d.throttleTimeMs ?? 0);
-  encResEntryDataArray(
-    w,
-    version,
-    opt(d.entries, EMPTY_ARRAY),
-    false,
-    "entries",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResponse(
   r: ByteReader,
   version: number,
@@ -392,26 +258,6 @@ function decResponse(
     skipTagged(r);
   }
   return o;
-}
-
-function encResEntryData(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<AlterClientQuotasResponseEntryData>,
-): void {
-  const flex = version >= 1;
-  w.int16(d.errorCode ?? 0);
-  writeString(w, opt(d.errorMessage, ""), flex);
-  encResEntityDataArray(
-    w,
-    version,
-    opt(d.entity, EMPTY_ARRAY),
-    false,
-    "entity",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResEntryData(
@@ -430,29 +276,6 @@ function decResEntryData(
   return o;
 }
 
-function encResEntryDataArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<AlterClientQuotasResponseEntryData>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 1);
-    return;
-  }
-  w.arrayLength(a.length, version >= 1);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResEntryData(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResEntryDataArray(
   r: ByteReader,
   version: number,
@@ -464,19 +287,6 @@ function decResEntryDataArray(
     a.push(decResEntryData(r, version));
   }
   return a;
-}
-
-function encResEntityData(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<AlterClientQuotasResponseEntityData>,
-): void {
-  const flex = version >= 1;
-  writeString(w, req(d.entityType, "", "entityType"), flex);
-  writeString(w, opt(d.entityName, ""), flex);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResEntityData(
@@ -492,29 +302,6 @@ function decResEntityData(
     skipTagged(r);
   }
   return o;
-}
-
-function encResEntityDataArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<AlterClientQuotasResponseEntityData>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 1);
-    return;
-  }
-  w.arrayLength(a.length, version >= 1);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResEntityData(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResEntityDataArray(

@@ -78,24 +78,6 @@ export const AlterConfigs: Api<AlterConfigsRequest, AlterConfigsResponse> = {
       throw encodeError(e, "AlterConfigs", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 2) {
-      throw badVersion("decode", "AlterConfigsRequest", version, 0, 2);
-    }
-    const o = decRequest(r, version);
-    r.complete(`AlterConfigsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 2) {
-      throw badVersion("encode", "AlterConfigsResponse", version, 0, 2);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "AlterConfigs", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 2) {
       throw badVersion("decode", "AlterConfigsResponse", version, 0, 2);
@@ -131,18 +113,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): AlterConfigsRequest {
-  const flex = version >= 2;
-  const o: AlterConfigsRequest = {
-    resources: decReqAlterConfigsResourceArray(r, version),
-    validateOnly: r.bool(),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqAlterConfigsResource(
   w: ByteWriter,
   version: number,
@@ -161,22 +131,6 @@ function encReqAlterConfigsResource(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqAlterConfigsResource(
-  r: ByteReader,
-  version: number,
-): AlterConfigsRequestAlterConfigsResource {
-  const flex = version >= 2;
-  const o: AlterConfigsRequestAlterConfigsResource = {
-    resourceType: r.int8(),
-    resourceName: readString(r, flex) ?? "",
-    configs: decReqAlterableConfigArray(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqAlterConfigsResourceArray(
@@ -202,19 +156,6 @@ function encReqAlterConfigsResourceArray(
   }
 }
 
-function decReqAlterConfigsResourceArray(
-  r: ByteReader,
-  version: number,
-): AlterConfigsRequestAlterConfigsResource[] {
-  const n = r.arrayLength(version >= 2);
-  if (n === null) return [];
-  const a: AlterConfigsRequestAlterConfigsResource[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqAlterConfigsResource(r, version));
-  }
-  return a;
-}
-
 function encReqAlterableConfig(
   w: ByteWriter,
   version: number,
@@ -226,21 +167,6 @@ function encReqAlterableConfig(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqAlterableConfig(
-  r: ByteReader,
-  version: number,
-): AlterConfigsRequestAlterableConfig {
-  const flex = version >= 2;
-  const o: AlterConfigsRequestAlterableConfig = {
-    name: readString(r, flex) ?? "",
-    value: readString(r, flex),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqAlterableConfigArray(
@@ -266,40 +192,8 @@ function encReqAlterableConfigArray(
   }
 }
 
-function decReqAlterableConfigArray(
-  r: ByteReader,
-  version: number,
-): AlterConfigsRequestAlterableConfig[] {
-  const n = r.arrayLength(version >= 2);
-  if (n === null) return [];
-  const a: AlterConfigsRequestAlterableConfig[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqAlterableConfig(r, version));
-  }
-  return a;
-}
-
 type ResAlterConfigsResourceResponse =
   AlterConfigsResponseAlterConfigsResourceResponse;
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<AlterConfigsResponse>,
-): void {
-  const flex = version >= 2;
-  w.int32(d.throttleTimeMs ?? 0);
-  encResAlterConfigsResourceResponseArray(
-    w,
-    version,
-    opt(d.responses, EMPTY_ARRAY),
-    false,
-    "responses",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
 
 function decResponse(r: ByteReader, version: number): AlterConfigsResponse {
   const flex = version >= 2;
@@ -311,21 +205,6 @@ function decResponse(r: ByteReader, version: number): AlterConfigsResponse {
     skipTagged(r);
   }
   return o;
-}
-
-function encResAlterConfigsResourceResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResAlterConfigsResourceResponse>,
-): void {
-  const flex = version >= 2;
-  w.int16(d.errorCode ?? 0);
-  writeString(w, opt(d.errorMessage, ""), flex);
-  w.int8(d.resourceType ?? 0);
-  writeString(w, req(d.resourceName, "", "resourceName"), flex);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResAlterConfigsResourceResponse(
@@ -343,29 +222,6 @@ function decResAlterConfigsResourceResponse(
     skipTagged(r);
   }
   return o;
-}
-
-function encResAlterConfigsResourceResponseArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResAlterConfigsResourceResponse>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 2);
-    return;
-  }
-  w.arrayLength(a.length, version >= 2);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResAlterConfigsResourceResponse(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResAlterConfigsResourceResponseArray(

@@ -8,7 +8,6 @@ import {
   encodeError,
   NullFieldError,
   opt,
-  readInt32s,
   req,
   skipTagged,
   writeInt32s,
@@ -100,36 +99,6 @@ export const AlterPartitionReassignments: Api<
       throw encodeError(e, "AlterPartitionReassignments", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 1) {
-      throw badVersion(
-        "decode",
-        "AlterPartitionReassignmentsRequest",
-        version,
-        0,
-        1,
-      );
-    }
-    const o = decRequest(r, version);
-    r.complete(`AlterPartitionReassignmentsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 1) {
-      throw badVersion(
-        "encode",
-        "AlterPartitionReassignmentsResponse",
-        version,
-        0,
-        1,
-      );
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "AlterPartitionReassignments", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 1) {
       throw badVersion(
@@ -176,19 +145,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(
-  r: ByteReader,
-  version: number,
-): AlterPartitionReassignmentsRequest {
-  const o: AlterPartitionReassignmentsRequest = {
-    timeoutMs: r.int32(),
-    allowReplicationFactorChange: version >= 1 ? r.bool() : true,
-    topics: decReqReassignableTopicArray(r, version),
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqReassignableTopic(
   w: ByteWriter,
   version: number,
@@ -203,18 +159,6 @@ function encReqReassignableTopic(
     "partitions",
   );
   w.uvarint(0);
-}
-
-function decReqReassignableTopic(
-  r: ByteReader,
-  version: number,
-): ReqReassignableTopic {
-  const o: ReqReassignableTopic = {
-    name: r.compactString() ?? "",
-    partitions: decReqReassignablePartitionArray(r, version),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqReassignableTopicArray(
@@ -240,19 +184,6 @@ function encReqReassignableTopicArray(
   }
 }
 
-function decReqReassignableTopicArray(
-  r: ByteReader,
-  version: number,
-): ReqReassignableTopic[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: ReqReassignableTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqReassignableTopic(r, version));
-  }
-  return a;
-}
-
 function encReqReassignablePartition(
   w: ByteWriter,
   _version: number,
@@ -261,18 +192,6 @@ function encReqReassignablePartition(
   w.int32(d.partitionIndex ?? 0);
   writeInt32s(w, d.replicas ?? null, true);
   w.uvarint(0);
-}
-
-function decReqReassignablePartition(
-  r: ByteReader,
-  _version: number,
-): ReqReassignablePartition {
-  const o: ReqReassignablePartition = {
-    partitionIndex: r.int32(),
-    replicas: readInt32s(r, true),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqReassignablePartitionArray(
@@ -298,45 +217,11 @@ function encReqReassignablePartitionArray(
   }
 }
 
-function decReqReassignablePartitionArray(
-  r: ByteReader,
-  version: number,
-): ReqReassignablePartition[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: ReqReassignablePartition[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqReassignablePartition(r, version));
-  }
-  return a;
-}
-
 type ResReassignableTopicResponse =
   AlterPartitionReassignmentsResponseReassignableTopicResponse;
 
 type ResReassignablePartitionResponse =
   AlterPartitionReassignmentsResponseReassignablePartitionResponse;
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<AlterPartitionReassignmentsResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  if (version >= 1) {
-    w.bool(d.allowReplicationFactorChange ?? true);
-  }
-  w.int16(d.errorCode ?? 0);
-  w.compactString(opt(d.errorMessage, ""));
-  encResReassignableTopicResponseArray(
-    w,
-    version,
-    opt(d.responses, EMPTY_ARRAY),
-    false,
-    "responses",
-  );
-  w.uvarint(0);
-}
 
 function decResponse(
   r: ByteReader,
@@ -353,22 +238,6 @@ function decResponse(
   return o;
 }
 
-function encResReassignableTopicResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResReassignableTopicResponse>,
-): void {
-  w.compactString(req(d.name, "", "name"));
-  encResReassignablePartitionResponseArray(
-    w,
-    version,
-    opt(d.partitions, EMPTY_ARRAY),
-    false,
-    "partitions",
-  );
-  w.uvarint(0);
-}
-
 function decResReassignableTopicResponse(
   r: ByteReader,
   version: number,
@@ -379,29 +248,6 @@ function decResReassignableTopicResponse(
   };
   skipTagged(r);
   return o;
-}
-
-function encResReassignableTopicResponseArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResReassignableTopicResponse>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResReassignableTopicResponse(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResReassignableTopicResponseArray(
@@ -417,17 +263,6 @@ function decResReassignableTopicResponseArray(
   return a;
 }
 
-function encResReassignablePartitionResponse(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<ResReassignablePartitionResponse>,
-): void {
-  w.int32(d.partitionIndex ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.compactString(opt(d.errorMessage, ""));
-  w.uvarint(0);
-}
-
 function decResReassignablePartitionResponse(
   r: ByteReader,
   _version: number,
@@ -439,29 +274,6 @@ function decResReassignablePartitionResponse(
   };
   skipTagged(r);
   return o;
-}
-
-function encResReassignablePartitionResponseArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResReassignablePartitionResponse>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResReassignablePartitionResponse(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResReassignablePartitionResponseArray(

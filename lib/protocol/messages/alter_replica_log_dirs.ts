@@ -8,7 +8,6 @@ import {
   encodeError,
   NullFieldError,
   opt,
-  readInt32s,
   readString,
   req,
   skipTagged,
@@ -83,24 +82,6 @@ export const AlterReplicaLogDirs: Api<
       throw encodeError(e, "AlterReplicaLogDirs", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 1 || version > 2) {
-      throw badVersion("decode", "AlterReplicaLogDirsRequest", version, 1, 2);
-    }
-    const o = decRequest(r, version);
-    r.complete(`AlterReplicaLogDirsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 1 || version > 2) {
-      throw badVersion("encode", "AlterReplicaLogDirsResponse", version, 1, 2);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "AlterReplicaLogDirs", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 1 || version > 2) {
       throw badVersion("decode", "AlterReplicaLogDirsResponse", version, 1, 2);
@@ -138,20 +119,6 @@ function encRequest(
   }
 }
 
-function decRequest(
-  r: ByteReader,
-  version: number,
-): AlterReplicaLogDirsRequest {
-  const flex = version >= 2;
-  const o: AlterReplicaLogDirsRequest = {
-    dirs: decReqAlterReplicaLogDirArray(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqAlterReplicaLogDir(
   w: ByteWriter,
   version: number,
@@ -169,21 +136,6 @@ function encReqAlterReplicaLogDir(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqAlterReplicaLogDir(
-  r: ByteReader,
-  version: number,
-): AlterReplicaLogDirsRequestAlterReplicaLogDir {
-  const flex = version >= 2;
-  const o: AlterReplicaLogDirsRequestAlterReplicaLogDir = {
-    path: readString(r, flex) ?? "",
-    topics: decReqAlterReplicaLogDirTopicArray(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqAlterReplicaLogDirArray(
@@ -209,19 +161,6 @@ function encReqAlterReplicaLogDirArray(
   }
 }
 
-function decReqAlterReplicaLogDirArray(
-  r: ByteReader,
-  version: number,
-): AlterReplicaLogDirsRequestAlterReplicaLogDir[] {
-  const n = r.arrayLength(version >= 2);
-  if (n === null) return [];
-  const a: AlterReplicaLogDirsRequestAlterReplicaLogDir[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqAlterReplicaLogDir(r, version));
-  }
-  return a;
-}
-
 function encReqAlterReplicaLogDirTopic(
   w: ByteWriter,
   version: number,
@@ -233,21 +172,6 @@ function encReqAlterReplicaLogDirTopic(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqAlterReplicaLogDirTopic(
-  r: ByteReader,
-  version: number,
-): ReqAlterReplicaLogDirTopic {
-  const flex = version >= 2;
-  const o: ReqAlterReplicaLogDirTopic = {
-    name: readString(r, flex) ?? "",
-    partitions: readInt32s(r, flex) ?? [],
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqAlterReplicaLogDirTopicArray(
@@ -273,43 +197,11 @@ function encReqAlterReplicaLogDirTopicArray(
   }
 }
 
-function decReqAlterReplicaLogDirTopicArray(
-  r: ByteReader,
-  version: number,
-): ReqAlterReplicaLogDirTopic[] {
-  const n = r.arrayLength(version >= 2);
-  if (n === null) return [];
-  const a: ReqAlterReplicaLogDirTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqAlterReplicaLogDirTopic(r, version));
-  }
-  return a;
-}
-
 type ResAlterReplicaLogDirTopicResult =
   AlterReplicaLogDirsResponseAlterReplicaLogDirTopicResult;
 
 type ResAlterReplicaLogDirPartitionResult =
   AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult;
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<AlterReplicaLogDirsResponse>,
-): void {
-  const flex = version >= 2;
-  w.int32(d.throttleTimeMs ?? 0);
-  encResAlterReplicaLogDirTopicResultArray(
-    w,
-    version,
-    opt(d.results, EMPTY_ARRAY),
-    false,
-    "results",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
 
 function decResponse(
   r: ByteReader,
@@ -324,25 +216,6 @@ function decResponse(
     skipTagged(r);
   }
   return o;
-}
-
-function encResAlterReplicaLogDirTopicResult(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResAlterReplicaLogDirTopicResult>,
-): void {
-  const flex = version >= 2;
-  writeString(w, req(d.topicName, "", "topicName"), flex);
-  encResAlterReplicaLogDirPartitionResultArray(
-    w,
-    version,
-    opt(d.partitions, EMPTY_ARRAY),
-    false,
-    "partitions",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResAlterReplicaLogDirTopicResult(
@@ -360,29 +233,6 @@ function decResAlterReplicaLogDirTopicResult(
   return o;
 }
 
-function encResAlterReplicaLogDirTopicResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResAlterReplicaLogDirTopicResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 2);
-    return;
-  }
-  w.arrayLength(a.length, version >= 2);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResAlterReplicaLogDirTopicResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResAlterReplicaLogDirTopicResultArray(
   r: ByteReader,
   version: number,
@@ -394,19 +244,6 @@ function decResAlterReplicaLogDirTopicResultArray(
     a.push(decResAlterReplicaLogDirTopicResult(r, version));
   }
   return a;
-}
-
-function encResAlterReplicaLogDirPartitionResult(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResAlterReplicaLogDirPartitionResult>,
-): void {
-  const flex = version >= 2;
-  w.int32(d.partitionIndex ?? 0);
-  w.int16(d.errorCode ?? 0);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResAlterReplicaLogDirPartitionResult(
@@ -422,29 +259,6 @@ function decResAlterReplicaLogDirPartitionResult(
     skipTagged(r);
   }
   return o;
-}
-
-function encResAlterReplicaLogDirPartitionResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResAlterReplicaLogDirPartitionResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 2);
-    return;
-  }
-  w.arrayLength(a.length, version >= 2);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResAlterReplicaLogDirPartitionResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResAlterReplicaLogDirPartitionResultArray(

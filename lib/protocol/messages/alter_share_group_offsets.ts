@@ -12,7 +12,6 @@ import {
   skipTagged,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
-import { ZERO_UUID } from "../bytes.ts";
 
 /** AlterShareGroupOffsets request body (API key 91), versions 0, flexible 0+. */
 export interface AlterShareGroupOffsetsRequest {
@@ -96,36 +95,6 @@ export const AlterShareGroupOffsets: Api<
       throw encodeError(e, "AlterShareGroupOffsets", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion(
-        "decode",
-        "AlterShareGroupOffsetsRequest",
-        version,
-        0,
-        0,
-      );
-    }
-    const o = decRequest(r, version);
-    r.complete(`AlterShareGroupOffsetsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion(
-        "encode",
-        "AlterShareGroupOffsetsResponse",
-        version,
-        0,
-        0,
-      );
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "AlterShareGroupOffsets", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 0) {
       throw badVersion(
@@ -164,18 +133,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(
-  r: ByteReader,
-  version: number,
-): AlterShareGroupOffsetsRequest {
-  const o: AlterShareGroupOffsetsRequest = {
-    groupId: r.compactString() ?? "",
-    topics: decReqAlterShareGroupOffsetsRequestTopicArray(r, version),
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqAlterShareGroupOffsetsRequestTopic(
   w: ByteWriter,
   version: number,
@@ -190,18 +147,6 @@ function encReqAlterShareGroupOffsetsRequestTopic(
     "partitions",
   );
   w.uvarint(0);
-}
-
-function decReqAlterShareGroupOffsetsRequestTopic(
-  r: ByteReader,
-  version: number,
-): AlterShareGroupOffsetsRequestTopic {
-  const o: AlterShareGroupOffsetsRequestTopic = {
-    topicName: r.compactString() ?? "",
-    partitions: decReqAlterShareGroupOffsetsRequestPartitionArray(r, version),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqAlterShareGroupOffsetsRequestTopicArray(
@@ -227,19 +172,6 @@ function encReqAlterShareGroupOffsetsRequestTopicArray(
   }
 }
 
-function decReqAlterShareGroupOffsetsRequestTopicArray(
-  r: ByteReader,
-  version: number,
-): AlterShareGroupOffsetsRequestTopic[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: AlterShareGroupOffsetsRequestTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqAlterShareGroupOffsetsRequestTopic(r, version));
-  }
-  return a;
-}
-
 function encReqAlterShareGroupOffsetsRequestPartition(
   w: ByteWriter,
   _version: number,
@@ -248,18 +180,6 @@ function encReqAlterShareGroupOffsetsRequestPartition(
   w.int32(d.partitionIndex ?? 0);
   w.int64(d.startOffset ?? 0);
   w.uvarint(0);
-}
-
-function decReqAlterShareGroupOffsetsRequestPartition(
-  r: ByteReader,
-  _version: number,
-): AlterShareGroupOffsetsRequestPartition {
-  const o: AlterShareGroupOffsetsRequestPartition = {
-    partitionIndex: r.int32(),
-    startOffset: r.int64(),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqAlterShareGroupOffsetsRequestPartitionArray(
@@ -285,37 +205,6 @@ function encReqAlterShareGroupOffsetsRequestPartitionArray(
   }
 }
 
-function decReqAlterShareGroupOffsetsRequestPartitionArray(
-  r: ByteReader,
-  version: number,
-): AlterShareGroupOffsetsRequestPartition[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: AlterShareGroupOffsetsRequestPartition[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqAlterShareGroupOffsetsRequestPartition(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<AlterShareGroupOffsetsResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.compactString(d.errorMessage ?? null);
-  encResAlterShareGroupOffsetsResponseTopicArray(
-    w,
-    version,
-    opt(d.responses, EMPTY_ARRAY),
-    false,
-    "responses",
-  );
-  w.uvarint(0);
-}
-
 function decResponse(
   r: ByteReader,
   version: number,
@@ -328,23 +217,6 @@ function decResponse(
   };
   skipTagged(r);
   return o;
-}
-
-function encResAlterShareGroupOffsetsResponseTopic(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<AlterShareGroupOffsetsResponseTopic>,
-): void {
-  w.compactString(req(d.topicName, "", "topicName"));
-  w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  encResAlterShareGroupOffsetsResponsePartitionArray(
-    w,
-    version,
-    opt(d.partitions, EMPTY_ARRAY),
-    false,
-    "partitions",
-  );
-  w.uvarint(0);
 }
 
 function decResAlterShareGroupOffsetsResponseTopic(
@@ -360,29 +232,6 @@ function decResAlterShareGroupOffsetsResponseTopic(
   return o;
 }
 
-function encResAlterShareGroupOffsetsResponseTopicArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<AlterShareGroupOffsetsResponseTopic>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResAlterShareGroupOffsetsResponseTopic(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResAlterShareGroupOffsetsResponseTopicArray(
   r: ByteReader,
   version: number,
@@ -396,17 +245,6 @@ function decResAlterShareGroupOffsetsResponseTopicArray(
   return a;
 }
 
-function encResAlterShareGroupOffsetsResponsePartition(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<AlterShareGroupOffsetsResponsePartition>,
-): void {
-  w.int32(d.partitionIndex ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.compactString(d.errorMessage ?? null);
-  w.uvarint(0);
-}
-
 function decResAlterShareGroupOffsetsResponsePartition(
   r: ByteReader,
   _version: number,
@@ -418,29 +256,6 @@ function decResAlterShareGroupOffsetsResponsePartition(
   };
   skipTagged(r);
   return o;
-}
-
-function encResAlterShareGroupOffsetsResponsePartitionArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<AlterShareGroupOffsetsResponsePartition>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResAlterShareGroupOffsetsResponsePartition(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResAlterShareGroupOffsetsResponsePartitionArray(

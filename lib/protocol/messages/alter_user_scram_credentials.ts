@@ -88,36 +88,6 @@ export const AlterUserScramCredentials: Api<
       throw encodeError(e, "AlterUserScramCredentials", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion(
-        "decode",
-        "AlterUserScramCredentialsRequest",
-        version,
-        0,
-        0,
-      );
-    }
-    const o = decRequest(r, version);
-    r.complete(`AlterUserScramCredentialsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion(
-        "encode",
-        "AlterUserScramCredentialsResponse",
-        version,
-        0,
-        0,
-      );
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "AlterUserScramCredentials", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 0) {
       throw badVersion(
@@ -168,18 +138,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(
-  r: ByteReader,
-  version: number,
-): AlterUserScramCredentialsRequest {
-  const o: AlterUserScramCredentialsRequest = {
-    deletions: decReqScramCredentialDeletionArray(r, version),
-    upsertions: decReqScramCredentialUpsertionArray(r, version),
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqScramCredentialDeletion(
   w: ByteWriter,
   _version: number,
@@ -188,18 +146,6 @@ function encReqScramCredentialDeletion(
   w.compactString(req(d.name, "", "name"));
   w.int8(d.mechanism ?? 0);
   w.uvarint(0);
-}
-
-function decReqScramCredentialDeletion(
-  r: ByteReader,
-  _version: number,
-): ReqScramCredentialDeletion {
-  const o: ReqScramCredentialDeletion = {
-    name: r.compactString() ?? "",
-    mechanism: r.int8(),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqScramCredentialDeletionArray(
@@ -225,19 +171,6 @@ function encReqScramCredentialDeletionArray(
   }
 }
 
-function decReqScramCredentialDeletionArray(
-  r: ByteReader,
-  version: number,
-): ReqScramCredentialDeletion[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: ReqScramCredentialDeletion[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqScramCredentialDeletion(r, version));
-  }
-  return a;
-}
-
 function encReqScramCredentialUpsertion(
   w: ByteWriter,
   _version: number,
@@ -249,21 +182,6 @@ function encReqScramCredentialUpsertion(
   w.compactBytes(req(d.salt, EMPTY_BYTES, "salt"));
   w.compactBytes(req(d.saltedPassword, EMPTY_BYTES, "saltedPassword"));
   w.uvarint(0);
-}
-
-function decReqScramCredentialUpsertion(
-  r: ByteReader,
-  _version: number,
-): ReqScramCredentialUpsertion {
-  const o: ReqScramCredentialUpsertion = {
-    name: r.compactString() ?? "",
-    mechanism: r.int8(),
-    iterations: r.int32(),
-    salt: r.compactBytes() ?? EMPTY_BYTES,
-    saltedPassword: r.compactBytes() ?? EMPTY_BYTES,
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqScramCredentialUpsertionArray(
@@ -289,37 +207,8 @@ function encReqScramCredentialUpsertionArray(
   }
 }
 
-function decReqScramCredentialUpsertionArray(
-  r: ByteReader,
-  version: number,
-): ReqScramCredentialUpsertion[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: ReqScramCredentialUpsertion[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqScramCredentialUpsertion(r, version));
-  }
-  return a;
-}
-
 type ResAlterUserScramCredentialsResult =
   AlterUserScramCredentialsResponseAlterUserScramCredentialsResult;
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<AlterUserScramCredentialsResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  encResAlterUserScramCredentialsResultArray(
-    w,
-    version,
-    opt(d.results, EMPTY_ARRAY),
-    false,
-    "results",
-  );
-  w.uvarint(0);
-}
 
 function decResponse(
   r: ByteReader,
@@ -333,17 +222,6 @@ function decResponse(
   return o;
 }
 
-function encResAlterUserScramCredentialsResult(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<ResAlterUserScramCredentialsResult>,
-): void {
-  w.compactString(req(d.user, "", "user"));
-  w.int16(d.errorCode ?? 0);
-  w.compactString(opt(d.errorMessage, ""));
-  w.uvarint(0);
-}
-
 function decResAlterUserScramCredentialsResult(
   r: ByteReader,
   _version: number,
@@ -355,29 +233,6 @@ function decResAlterUserScramCredentialsResult(
   };
   skipTagged(r);
   return o;
-}
-
-function encResAlterUserScramCredentialsResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResAlterUserScramCredentialsResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResAlterUserScramCredentialsResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResAlterUserScramCredentialsResultArray(

@@ -7,9 +7,7 @@ import {
   EMPTY_ARRAY,
   encodeError,
   NullFieldError,
-  opt,
   readInt32s,
-  readStrings,
   req,
   skipTagged,
   writeInt32s,
@@ -108,36 +106,6 @@ export const ConsumerGroupHeartbeat: Api<
       throw encodeError(e, "ConsumerGroupHeartbeat", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 1) {
-      throw badVersion(
-        "decode",
-        "ConsumerGroupHeartbeatRequest",
-        version,
-        0,
-        1,
-      );
-    }
-    const o = decRequest(r, version);
-    r.complete(`ConsumerGroupHeartbeatRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 1) {
-      throw badVersion(
-        "encode",
-        "ConsumerGroupHeartbeatResponse",
-        version,
-        0,
-        1,
-      );
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "ConsumerGroupHeartbeat", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 1) {
       throw badVersion(
@@ -186,26 +154,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(
-  r: ByteReader,
-  version: number,
-): ConsumerGroupHeartbeatRequest {
-  const o: ConsumerGroupHeartbeatRequest = {
-    groupId: r.compactString() ?? "",
-    memberId: r.compactString() ?? "",
-    memberEpoch: r.int32(),
-    instanceId: r.compactString(),
-    rackId: r.compactString(),
-    rebalanceTimeoutMs: r.int32(),
-    subscribedTopicNames: readStrings(r, true),
-    subscribedTopicRegex: version >= 1 ? r.compactString() : null,
-    serverAssignor: r.compactString(),
-    topicPartitions: decReqTopicPartitionsArrayOrNull(r, version),
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqTopicPartitions(
   w: ByteWriter,
   _version: number,
@@ -214,18 +162,6 @@ function encReqTopicPartitions(
   w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
   writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), true);
   w.uvarint(0);
-}
-
-function decReqTopicPartitions(
-  r: ByteReader,
-  _version: number,
-): ConsumerGroupHeartbeatRequestTopicPartitions {
-  const o: ConsumerGroupHeartbeatRequestTopicPartitions = {
-    topicId: r.uuid(),
-    partitions: readInt32s(r, true) ?? [],
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqTopicPartitionsArray(
@@ -251,34 +187,6 @@ function encReqTopicPartitionsArray(
   }
 }
 
-function decReqTopicPartitionsArrayOrNull(
-  r: ByteReader,
-  version: number,
-): ConsumerGroupHeartbeatRequestTopicPartitions[] | null {
-  const n = r.arrayLength(true);
-  if (n === null) return null;
-  const a: ConsumerGroupHeartbeatRequestTopicPartitions[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqTopicPartitions(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ConsumerGroupHeartbeatResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.compactString(d.errorMessage ?? null);
-  w.compactString(d.memberId ?? null);
-  w.int32(d.memberEpoch ?? 0);
-  w.int32(d.heartbeatIntervalMs ?? 0);
-  encResAssignmentField(w, version, d.assignment ?? null, true, "assignment");
-  w.uvarint(0);
-}
-
 function decResponse(
   r: ByteReader,
   version: number,
@@ -296,21 +204,6 @@ function decResponse(
   return o;
 }
 
-function encResAssignment(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ConsumerGroupHeartbeatResponseAssignment>,
-): void {
-  encResTopicPartitionsArray(
-    w,
-    version,
-    opt(d.topicPartitions, EMPTY_ARRAY),
-    false,
-    "topicPartitions",
-  );
-  w.uvarint(0);
-}
-
 function decResAssignment(
   r: ByteReader,
   version: number,
@@ -320,36 +213,6 @@ function decResAssignment(
   };
   skipTagged(r);
   return o;
-}
-
-function encResAssignmentField(
-  w: ByteWriter,
-  version: number,
-  v: Encodable<ConsumerGroupHeartbeatResponseAssignment> | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (v === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.int8(-1);
-    return;
-  }
-  if (nullable) w.int8(1);
-  try {
-    encResAssignment(w, version, v);
-  } catch (e) {
-    throw atPath(e, field);
-  }
-}
-
-function encResTopicPartitions(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<ConsumerGroupHeartbeatResponseTopicPartitions>,
-): void {
-  w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), true);
-  w.uvarint(0);
 }
 
 function decResTopicPartitions(
@@ -362,29 +225,6 @@ function decResTopicPartitions(
   };
   skipTagged(r);
   return o;
-}
-
-function encResTopicPartitionsArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ConsumerGroupHeartbeatResponseTopicPartitions>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResTopicPartitions(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResTopicPartitionsArray(

@@ -72,24 +72,6 @@ export const CreateAcls: Api<CreateAclsRequest, CreateAclsResponse> = {
       throw encodeError(e, "CreateAcls", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 1 || version > 3) {
-      throw badVersion("decode", "CreateAclsRequest", version, 1, 3);
-    }
-    const o = decRequest(r, version);
-    r.complete(`CreateAclsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 1 || version > 3) {
-      throw badVersion("encode", "CreateAclsResponse", version, 1, 3);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "CreateAcls", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 1 || version > 3) {
       throw badVersion("decode", "CreateAclsResponse", version, 1, 3);
@@ -124,17 +106,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): CreateAclsRequest {
-  const flex = version >= 2;
-  const o: CreateAclsRequest = {
-    creations: decReqAclCreationArray(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqAclCreation(
   w: ByteWriter,
   version: number,
@@ -151,26 +122,6 @@ function encReqAclCreation(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqAclCreation(
-  r: ByteReader,
-  version: number,
-): CreateAclsRequestAclCreation {
-  const flex = version >= 2;
-  const o: CreateAclsRequestAclCreation = {
-    resourceType: r.int8(),
-    resourceName: readString(r, flex) ?? "",
-    resourcePatternType: r.int8(),
-    principal: readString(r, flex) ?? "",
-    host: readString(r, flex) ?? "",
-    operation: r.int8(),
-    permissionType: r.int8(),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqAclCreationArray(
@@ -196,38 +147,6 @@ function encReqAclCreationArray(
   }
 }
 
-function decReqAclCreationArray(
-  r: ByteReader,
-  version: number,
-): CreateAclsRequestAclCreation[] {
-  const n = r.arrayLength(version >= 2);
-  if (n === null) return [];
-  const a: CreateAclsRequestAclCreation[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqAclCreation(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<CreateAclsResponse>,
-): void {
-  const flex = version >= 2;
-  w.int32(d.throttleTimeMs ?? 0);
-  encResAclCreationResultArray(
-    w,
-    version,
-    opt(d.results, EMPTY_ARRAY),
-    false,
-    "results",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResponse(r: ByteReader, version: number): CreateAclsResponse {
   const flex = version >= 2;
   const o: CreateAclsResponse = {
@@ -238,19 +157,6 @@ function decResponse(r: ByteReader, version: number): CreateAclsResponse {
     skipTagged(r);
   }
   return o;
-}
-
-function encResAclCreationResult(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<CreateAclsResponseAclCreationResult>,
-): void {
-  const flex = version >= 2;
-  w.int16(d.errorCode ?? 0);
-  writeString(w, opt(d.errorMessage, ""), flex);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResAclCreationResult(
@@ -266,29 +172,6 @@ function decResAclCreationResult(
     skipTagged(r);
   }
   return o;
-}
-
-function encResAclCreationResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<CreateAclsResponseAclCreationResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 2);
-    return;
-  }
-  w.arrayLength(a.length, version >= 2);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResAclCreationResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResAclCreationResultArray(

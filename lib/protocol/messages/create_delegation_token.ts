@@ -13,7 +13,6 @@ import {
   readString,
   req,
   skipTagged,
-  writeBytes,
   writeString,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
@@ -84,30 +83,6 @@ export const CreateDelegationToken: Api<
       throw encodeError(e, "CreateDelegationToken", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 1 || version > 3) {
-      throw badVersion("decode", "CreateDelegationTokenRequest", version, 1, 3);
-    }
-    const o = decRequest(r, version);
-    r.complete(`CreateDelegationTokenRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 1 || version > 3) {
-      throw badVersion(
-        "encode",
-        "CreateDelegationTokenResponse",
-        version,
-        1,
-        3,
-      );
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "CreateDelegationToken", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 1 || version > 3) {
       throw badVersion(
@@ -155,23 +130,6 @@ function encRequest(
   }
 }
 
-function decRequest(
-  r: ByteReader,
-  version: number,
-): CreateDelegationTokenRequest {
-  const flex = version >= 2;
-  const o: CreateDelegationTokenRequest = {
-    ownerPrincipalType: version >= 3 ? r.compactString() : "",
-    ownerPrincipalName: version >= 3 ? r.compactString() : "",
-    renewers: decReqCreatableRenewersArray(r, version),
-    maxLifetimeMs: r.int64(),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqCreatableRenewers(
   w: ByteWriter,
   version: number,
@@ -183,21 +141,6 @@ function encReqCreatableRenewers(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqCreatableRenewers(
-  r: ByteReader,
-  version: number,
-): CreateDelegationTokenRequestCreatableRenewers {
-  const flex = version >= 2;
-  const o: CreateDelegationTokenRequestCreatableRenewers = {
-    principalType: readString(r, flex) ?? "",
-    principalName: readString(r, flex) ?? "",
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqCreatableRenewersArray(
@@ -220,49 +163,6 @@ function encReqCreatableRenewersArray(
     }
   } catch (e) {
     throw atPath(e, field, i);
-  }
-}
-
-function decReqCreatableRenewersArray(
-  r: ByteReader,
-  version: number,
-): CreateDelegationTokenRequestCreatableRenewers[] {
-  const n = r.arrayLength(version >= 2);
-  if (n === null) return [];
-  const a: CreateDelegationTokenRequestCreatableRenewers[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqCreatableRenewers(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<CreateDelegationTokenResponse>,
-): void {
-  const flex = version >= 2;
-  w.int16(d.errorCode ?? 0);
-  writeString(w, req(d.principalType, "", "principalType"), flex);
-  writeString(w, req(d.principalName, "", "principalName"), flex);
-  if (version >= 3) {
-    w.compactString(
-      req(d.tokenRequesterPrincipalType, "", "tokenRequesterPrincipalType"),
-    );
-  }
-  if (version >= 3) {
-    w.compactString(
-      req(d.tokenRequesterPrincipalName, "", "tokenRequesterPrincipalName"),
-    );
-  }
-  w.int64(d.issueTimestampMs ?? 0);
-  w.int64(d.expiryTimestampMs ?? 0);
-  w.int64(d.maxTimestampMs ?? 0);
-  writeString(w, req(d.tokenId, "", "tokenId"), flex);
-  writeBytes(w, req(d.hmac, EMPTY_BYTES, "hmac"), flex);
-  w.int32(d.throttleTimeMs ?? 0);
-  if (flex) {
-    w.uvarint(0);
   }
 }
 

@@ -8,7 +8,6 @@ import {
   encodeError,
   NullFieldError,
   opt,
-  readInt32s,
   readString,
   req,
   skipTagged,
@@ -81,24 +80,6 @@ export const CreatePartitions: Api<
       throw encodeError(e, "CreatePartitions", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 3) {
-      throw badVersion("decode", "CreatePartitionsRequest", version, 0, 3);
-    }
-    const o = decRequest(r, version);
-    r.complete(`CreatePartitionsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 3) {
-      throw badVersion("encode", "CreatePartitionsResponse", version, 0, 3);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "CreatePartitions", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 3) {
       throw badVersion("decode", "CreatePartitionsResponse", version, 0, 3);
@@ -138,19 +119,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): CreatePartitionsRequest {
-  const flex = version >= 2;
-  const o: CreatePartitionsRequest = {
-    topics: decReqCreatePartitionsTopicArray(r, version),
-    timeoutMs: r.int32(),
-    validateOnly: r.bool(),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqCreatePartitionsTopic(
   w: ByteWriter,
   version: number,
@@ -169,22 +137,6 @@ function encReqCreatePartitionsTopic(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqCreatePartitionsTopic(
-  r: ByteReader,
-  version: number,
-): CreatePartitionsRequestCreatePartitionsTopic {
-  const flex = version >= 2;
-  const o: CreatePartitionsRequestCreatePartitionsTopic = {
-    name: readString(r, flex) ?? "",
-    count: r.int32(),
-    assignments: decReqCreatePartitionsAssignmentArrayOrNull(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqCreatePartitionsTopicArray(
@@ -210,19 +162,6 @@ function encReqCreatePartitionsTopicArray(
   }
 }
 
-function decReqCreatePartitionsTopicArray(
-  r: ByteReader,
-  version: number,
-): CreatePartitionsRequestCreatePartitionsTopic[] {
-  const n = r.arrayLength(version >= 2);
-  if (n === null) return [];
-  const a: CreatePartitionsRequestCreatePartitionsTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqCreatePartitionsTopic(r, version));
-  }
-  return a;
-}
-
 function encReqCreatePartitionsAssignment(
   w: ByteWriter,
   version: number,
@@ -233,20 +172,6 @@ function encReqCreatePartitionsAssignment(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqCreatePartitionsAssignment(
-  r: ByteReader,
-  version: number,
-): ReqCreatePartitionsAssignment {
-  const flex = version >= 2;
-  const o: ReqCreatePartitionsAssignment = {
-    brokerIds: readInt32s(r, flex) ?? [],
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqCreatePartitionsAssignmentArray(
@@ -272,40 +197,8 @@ function encReqCreatePartitionsAssignmentArray(
   }
 }
 
-function decReqCreatePartitionsAssignmentArrayOrNull(
-  r: ByteReader,
-  version: number,
-): ReqCreatePartitionsAssignment[] | null {
-  const n = r.arrayLength(version >= 2);
-  if (n === null) return null;
-  const a: ReqCreatePartitionsAssignment[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqCreatePartitionsAssignment(r, version));
-  }
-  return a;
-}
-
 type ResCreatePartitionsTopicResult =
   CreatePartitionsResponseCreatePartitionsTopicResult;
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<CreatePartitionsResponse>,
-): void {
-  const flex = version >= 2;
-  w.int32(d.throttleTimeMs ?? 0);
-  encResCreatePartitionsTopicResultArray(
-    w,
-    version,
-    opt(d.results, EMPTY_ARRAY),
-    false,
-    "results",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
 
 function decResponse(r: ByteReader, version: number): CreatePartitionsResponse {
   const flex = version >= 2;
@@ -317,20 +210,6 @@ function decResponse(r: ByteReader, version: number): CreatePartitionsResponse {
     skipTagged(r);
   }
   return o;
-}
-
-function encResCreatePartitionsTopicResult(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResCreatePartitionsTopicResult>,
-): void {
-  const flex = version >= 2;
-  writeString(w, req(d.name, "", "name"), flex);
-  w.int16(d.errorCode ?? 0);
-  writeString(w, d.errorMessage ?? null, flex);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResCreatePartitionsTopicResult(
@@ -347,29 +226,6 @@ function decResCreatePartitionsTopicResult(
     skipTagged(r);
   }
   return o;
-}
-
-function encResCreatePartitionsTopicResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResCreatePartitionsTopicResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 2);
-    return;
-  }
-  w.arrayLength(a.length, version >= 2);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResCreatePartitionsTopicResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResCreatePartitionsTopicResultArray(

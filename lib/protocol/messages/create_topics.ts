@@ -6,10 +6,8 @@ import {
   badVersion,
   EMPTY_ARRAY,
   encodeError,
-  isSet,
   NullFieldError,
   opt,
-  readInt32s,
   readString,
   req,
   skipTagged,
@@ -118,24 +116,6 @@ export const CreateTopics: Api<CreateTopicsRequest, CreateTopicsResponse> = {
       throw encodeError(e, "CreateTopics", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 2 || version > 7) {
-      throw badVersion("decode", "CreateTopicsRequest", version, 2, 7);
-    }
-    const o = decRequest(r, version);
-    r.complete(`CreateTopicsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 2 || version > 7) {
-      throw badVersion("encode", "CreateTopicsResponse", version, 2, 7);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "CreateTopics", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 2 || version > 7) {
       throw badVersion("decode", "CreateTopicsResponse", version, 2, 7);
@@ -172,19 +152,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): CreateTopicsRequest {
-  const flex = version >= 5;
-  const o: CreateTopicsRequest = {
-    topics: decReqCreatableTopicArray(r, version),
-    timeoutMs: r.int32(),
-    validateOnly: r.bool(),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqCreatableTopic(
   w: ByteWriter,
   version: number,
@@ -213,24 +180,6 @@ function encReqCreatableTopic(
   }
 }
 
-function decReqCreatableTopic(
-  r: ByteReader,
-  version: number,
-): CreateTopicsRequestCreatableTopic {
-  const flex = version >= 5;
-  const o: CreateTopicsRequestCreatableTopic = {
-    name: readString(r, flex) ?? "",
-    numPartitions: r.int32(),
-    replicationFactor: r.int16(),
-    assignments: decReqCreatableReplicaAssignmentArray(r, version),
-    configs: decReqCreatableTopicConfigArray(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqCreatableTopicArray(
   w: ByteWriter,
   version: number,
@@ -254,19 +203,6 @@ function encReqCreatableTopicArray(
   }
 }
 
-function decReqCreatableTopicArray(
-  r: ByteReader,
-  version: number,
-): CreateTopicsRequestCreatableTopic[] {
-  const n = r.arrayLength(version >= 5);
-  if (n === null) return [];
-  const a: CreateTopicsRequestCreatableTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqCreatableTopic(r, version));
-  }
-  return a;
-}
-
 function encReqCreatableReplicaAssignment(
   w: ByteWriter,
   version: number,
@@ -278,21 +214,6 @@ function encReqCreatableReplicaAssignment(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqCreatableReplicaAssignment(
-  r: ByteReader,
-  version: number,
-): CreateTopicsRequestCreatableReplicaAssignment {
-  const flex = version >= 5;
-  const o: CreateTopicsRequestCreatableReplicaAssignment = {
-    partitionIndex: r.int32(),
-    brokerIds: readInt32s(r, flex) ?? [],
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqCreatableReplicaAssignmentArray(
@@ -318,19 +239,6 @@ function encReqCreatableReplicaAssignmentArray(
   }
 }
 
-function decReqCreatableReplicaAssignmentArray(
-  r: ByteReader,
-  version: number,
-): CreateTopicsRequestCreatableReplicaAssignment[] {
-  const n = r.arrayLength(version >= 5);
-  if (n === null) return [];
-  const a: CreateTopicsRequestCreatableReplicaAssignment[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqCreatableReplicaAssignment(r, version));
-  }
-  return a;
-}
-
 function encReqCreatableTopicConfig(
   w: ByteWriter,
   version: number,
@@ -342,21 +250,6 @@ function encReqCreatableTopicConfig(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqCreatableTopicConfig(
-  r: ByteReader,
-  version: number,
-): CreateTopicsRequestCreatableTopicConfig {
-  const flex = version >= 5;
-  const o: CreateTopicsRequestCreatableTopicConfig = {
-    name: readString(r, flex) ?? "",
-    value: readString(r, flex),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqCreatableTopicConfigArray(
@@ -382,38 +275,6 @@ function encReqCreatableTopicConfigArray(
   }
 }
 
-function decReqCreatableTopicConfigArray(
-  r: ByteReader,
-  version: number,
-): CreateTopicsRequestCreatableTopicConfig[] {
-  const n = r.arrayLength(version >= 5);
-  if (n === null) return [];
-  const a: CreateTopicsRequestCreatableTopicConfig[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqCreatableTopicConfig(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<CreateTopicsResponse>,
-): void {
-  const flex = version >= 5;
-  w.int32(d.throttleTimeMs ?? 0);
-  encResCreatableTopicResultArray(
-    w,
-    version,
-    opt(d.topics, EMPTY_ARRAY),
-    false,
-    "topics",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResponse(r: ByteReader, version: number): CreateTopicsResponse {
   const flex = version >= 5;
   const o: CreateTopicsResponse = {
@@ -424,44 +285,6 @@ function decResponse(r: ByteReader, version: number): CreateTopicsResponse {
     skipTagged(r);
   }
   return o;
-}
-
-function encResCreatableTopicResult(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<CreateTopicsResponseCreatableTopicResult>,
-): void {
-  const flex = version >= 5;
-  writeString(w, req(d.name, "", "name"), flex);
-  if (version >= 7) {
-    w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  }
-  w.int16(d.errorCode ?? 0);
-  writeString(w, opt(d.errorMessage, ""), flex);
-  if (version >= 5) {
-    w.int32(d.numPartitions ?? -1);
-  }
-  if (version >= 5) {
-    w.int16(d.replicationFactor ?? -1);
-  }
-  if (version >= 5) {
-    encResCreatableTopicConfigsArray(
-      w,
-      version,
-      opt(d.configs, EMPTY_ARRAY),
-      true,
-      "configs",
-    );
-  }
-  if (flex) {
-    const t0 = isSet(d.topicConfigErrorCode, 0);
-    w.uvarint(t0 ? 1 : 0);
-    if (t0) {
-      w.uvarint(0);
-      w.uvarint(2);
-      w.int16(d.topicConfigErrorCode ?? 0);
-    }
-  }
 }
 
 function decResCreatableTopicResult(
@@ -498,29 +321,6 @@ function decResCreatableTopicResult(
   return o;
 }
 
-function encResCreatableTopicResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<CreateTopicsResponseCreatableTopicResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 5);
-    return;
-  }
-  w.arrayLength(a.length, version >= 5);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResCreatableTopicResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResCreatableTopicResultArray(
   r: ByteReader,
   version: number,
@@ -532,19 +332,6 @@ function decResCreatableTopicResultArray(
     a.push(decResCreatableTopicResult(r, version));
   }
   return a;
-}
-
-function encResCreatableTopicConfigs(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<CreateTopicsResponseCreatableTopicConfigs>,
-): void {
-  w.compactString(req(d.name, "", "name"));
-  w.compactString(opt(d.value, ""));
-  w.bool(d.readOnly ?? false);
-  w.int8(d.configSource ?? -1);
-  w.bool(d.isSensitive ?? false);
-  w.uvarint(0);
 }
 
 function decResCreatableTopicConfigs(
@@ -560,29 +347,6 @@ function decResCreatableTopicConfigs(
   };
   skipTagged(r);
   return o;
-}
-
-function encResCreatableTopicConfigsArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<CreateTopicsResponseCreatableTopicConfigs>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResCreatableTopicConfigs(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResCreatableTopicConfigsArrayOrNull(

@@ -9,7 +9,6 @@ import {
   NullFieldError,
   opt,
   readString,
-  req,
   skipTagged,
   writeString,
 } from "../api.ts";
@@ -96,24 +95,6 @@ export const DeleteAcls: Api<DeleteAclsRequest, DeleteAclsResponse> = {
       throw encodeError(e, "DeleteAcls", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 1 || version > 3) {
-      throw badVersion("decode", "DeleteAclsRequest", version, 1, 3);
-    }
-    const o = decRequest(r, version);
-    r.complete(`DeleteAclsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 1 || version > 3) {
-      throw badVersion("encode", "DeleteAclsResponse", version, 1, 3);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "DeleteAcls", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 1 || version > 3) {
       throw badVersion("decode", "DeleteAclsResponse", version, 1, 3);
@@ -148,17 +129,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): DeleteAclsRequest {
-  const flex = version >= 2;
-  const o: DeleteAclsRequest = {
-    filters: decReqDeleteAclsFilterArray(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqDeleteAclsFilter(
   w: ByteWriter,
   version: number,
@@ -175,26 +145,6 @@ function encReqDeleteAclsFilter(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqDeleteAclsFilter(
-  r: ByteReader,
-  version: number,
-): DeleteAclsRequestDeleteAclsFilter {
-  const flex = version >= 2;
-  const o: DeleteAclsRequestDeleteAclsFilter = {
-    resourceTypeFilter: r.int8(),
-    resourceNameFilter: readString(r, flex),
-    patternTypeFilter: r.int8(),
-    principalFilter: readString(r, flex),
-    hostFilter: readString(r, flex),
-    operation: r.int8(),
-    permissionType: r.int8(),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqDeleteAclsFilterArray(
@@ -220,38 +170,6 @@ function encReqDeleteAclsFilterArray(
   }
 }
 
-function decReqDeleteAclsFilterArray(
-  r: ByteReader,
-  version: number,
-): DeleteAclsRequestDeleteAclsFilter[] {
-  const n = r.arrayLength(version >= 2);
-  if (n === null) return [];
-  const a: DeleteAclsRequestDeleteAclsFilter[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqDeleteAclsFilter(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DeleteAclsResponse>,
-): void {
-  const flex = version >= 2;
-  w.int32(d.throttleTimeMs ?? 0);
-  encResDeleteAclsFilterResultArray(
-    w,
-    version,
-    opt(d.filterResults, EMPTY_ARRAY),
-    false,
-    "filterResults",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResponse(r: ByteReader, version: number): DeleteAclsResponse {
   const flex = version >= 2;
   const o: DeleteAclsResponse = {
@@ -262,26 +180,6 @@ function decResponse(r: ByteReader, version: number): DeleteAclsResponse {
     skipTagged(r);
   }
   return o;
-}
-
-function encResDeleteAclsFilterResult(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DeleteAclsResponseDeleteAclsFilterResult>,
-): void {
-  const flex = version >= 2;
-  w.int16(d.errorCode ?? 0);
-  writeString(w, opt(d.errorMessage, ""), flex);
-  encResDeleteAclsMatchingAclArray(
-    w,
-    version,
-    opt(d.matchingAcls, EMPTY_ARRAY),
-    false,
-    "matchingAcls",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResDeleteAclsFilterResult(
@@ -300,29 +198,6 @@ function decResDeleteAclsFilterResult(
   return o;
 }
 
-function encResDeleteAclsFilterResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DeleteAclsResponseDeleteAclsFilterResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 2);
-    return;
-  }
-  w.arrayLength(a.length, version >= 2);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDeleteAclsFilterResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResDeleteAclsFilterResultArray(
   r: ByteReader,
   version: number,
@@ -334,26 +209,6 @@ function decResDeleteAclsFilterResultArray(
     a.push(decResDeleteAclsFilterResult(r, version));
   }
   return a;
-}
-
-function encResDeleteAclsMatchingAcl(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DeleteAclsResponseDeleteAclsMatchingAcl>,
-): void {
-  const flex = version >= 2;
-  w.int16(d.errorCode ?? 0);
-  writeString(w, opt(d.errorMessage, ""), flex);
-  w.int8(d.resourceType ?? 0);
-  writeString(w, req(d.resourceName, "", "resourceName"), flex);
-  w.int8(d.patternType ?? 3);
-  writeString(w, req(d.principal, "", "principal"), flex);
-  writeString(w, req(d.host, "", "host"), flex);
-  w.int8(d.operation ?? 0);
-  w.int8(d.permissionType ?? 0);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResDeleteAclsMatchingAcl(
@@ -376,29 +231,6 @@ function decResDeleteAclsMatchingAcl(
     skipTagged(r);
   }
   return o;
-}
-
-function encResDeleteAclsMatchingAclArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DeleteAclsResponseDeleteAclsMatchingAcl>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 2);
-    return;
-  }
-  w.arrayLength(a.length, version >= 2);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDeleteAclsMatchingAcl(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResDeleteAclsMatchingAclArray(

@@ -2,17 +2,12 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
-  atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
-  NullFieldError,
-  opt,
   readString,
-  readStrings,
   req,
   skipTagged,
-  writeString,
   writeStrings,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
@@ -58,24 +53,6 @@ export const DeleteGroups: Api<DeleteGroupsRequest, DeleteGroupsResponse> = {
       throw encodeError(e, "DeleteGroups", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 3) {
-      throw badVersion("decode", "DeleteGroupsRequest", version, 0, 3);
-    }
-    const o = decRequest(r, version);
-    r.complete(`DeleteGroupsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 3) {
-      throw badVersion("encode", "DeleteGroupsResponse", version, 0, 3);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "DeleteGroups", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 3) {
       throw badVersion("decode", "DeleteGroupsResponse", version, 0, 3);
@@ -109,36 +86,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): DeleteGroupsRequest {
-  const flex = version >= 2;
-  const o: DeleteGroupsRequest = {
-    groupsNames: readStrings(r, flex) ?? [],
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DeleteGroupsResponse>,
-): void {
-  const flex = version >= 2;
-  w.int32(d.throttleTimeMs ?? 0);
-  encResDeletableGroupResultArray(
-    w,
-    version,
-    opt(d.results, EMPTY_ARRAY),
-    false,
-    "results",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResponse(r: ByteReader, version: number): DeleteGroupsResponse {
   const flex = version >= 2;
   const o: DeleteGroupsResponse = {
@@ -149,22 +96,6 @@ function decResponse(r: ByteReader, version: number): DeleteGroupsResponse {
     skipTagged(r);
   }
   return o;
-}
-
-function encResDeletableGroupResult(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DeleteGroupsResponseDeletableGroupResult>,
-): void {
-  const flex = version >= 2;
-  writeString(w, req(d.groupId, "", "groupId"), flex);
-  w.int16(d.errorCode ?? 0);
-  if (version >= 3) {
-    w.compactString(d.errorMessage ?? null);
-  }
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResDeletableGroupResult(
@@ -181,29 +112,6 @@ function decResDeletableGroupResult(
     skipTagged(r);
   }
   return o;
-}
-
-function encResDeletableGroupResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DeleteGroupsResponseDeletableGroupResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 2);
-    return;
-  }
-  w.arrayLength(a.length, version >= 2);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDeletableGroupResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResDeletableGroupResultArray(

@@ -82,24 +82,6 @@ export const DeleteRecords: Api<DeleteRecordsRequest, DeleteRecordsResponse> = {
       throw encodeError(e, "DeleteRecords", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 2) {
-      throw badVersion("decode", "DeleteRecordsRequest", version, 0, 2);
-    }
-    const o = decRequest(r, version);
-    r.complete(`DeleteRecordsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 2) {
-      throw badVersion("encode", "DeleteRecordsResponse", version, 0, 2);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "DeleteRecords", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 2) {
       throw badVersion("decode", "DeleteRecordsResponse", version, 0, 2);
@@ -135,18 +117,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): DeleteRecordsRequest {
-  const flex = version >= 2;
-  const o: DeleteRecordsRequest = {
-    topics: decReqDeleteRecordsTopicArray(r, version),
-    timeoutMs: r.int32(),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqDeleteRecordsTopic(
   w: ByteWriter,
   version: number,
@@ -164,21 +134,6 @@ function encReqDeleteRecordsTopic(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqDeleteRecordsTopic(
-  r: ByteReader,
-  version: number,
-): DeleteRecordsRequestDeleteRecordsTopic {
-  const flex = version >= 2;
-  const o: DeleteRecordsRequestDeleteRecordsTopic = {
-    name: readString(r, flex) ?? "",
-    partitions: decReqDeleteRecordsPartitionArray(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqDeleteRecordsTopicArray(
@@ -204,19 +159,6 @@ function encReqDeleteRecordsTopicArray(
   }
 }
 
-function decReqDeleteRecordsTopicArray(
-  r: ByteReader,
-  version: number,
-): DeleteRecordsRequestDeleteRecordsTopic[] {
-  const n = r.arrayLength(version >= 2);
-  if (n === null) return [];
-  const a: DeleteRecordsRequestDeleteRecordsTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqDeleteRecordsTopic(r, version));
-  }
-  return a;
-}
-
 function encReqDeleteRecordsPartition(
   w: ByteWriter,
   version: number,
@@ -228,21 +170,6 @@ function encReqDeleteRecordsPartition(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqDeleteRecordsPartition(
-  r: ByteReader,
-  version: number,
-): DeleteRecordsRequestDeleteRecordsPartition {
-  const flex = version >= 2;
-  const o: DeleteRecordsRequestDeleteRecordsPartition = {
-    partitionIndex: r.int32(),
-    offset: r.int64(),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqDeleteRecordsPartitionArray(
@@ -268,40 +195,8 @@ function encReqDeleteRecordsPartitionArray(
   }
 }
 
-function decReqDeleteRecordsPartitionArray(
-  r: ByteReader,
-  version: number,
-): DeleteRecordsRequestDeleteRecordsPartition[] {
-  const n = r.arrayLength(version >= 2);
-  if (n === null) return [];
-  const a: DeleteRecordsRequestDeleteRecordsPartition[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqDeleteRecordsPartition(r, version));
-  }
-  return a;
-}
-
 type ResDeleteRecordsPartitionResult =
   DeleteRecordsResponseDeleteRecordsPartitionResult;
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DeleteRecordsResponse>,
-): void {
-  const flex = version >= 2;
-  w.int32(d.throttleTimeMs ?? 0);
-  encResDeleteRecordsTopicResultArray(
-    w,
-    version,
-    opt(d.topics, EMPTY_ARRAY),
-    false,
-    "topics",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
 
 function decResponse(r: ByteReader, version: number): DeleteRecordsResponse {
   const flex = version >= 2;
@@ -313,25 +208,6 @@ function decResponse(r: ByteReader, version: number): DeleteRecordsResponse {
     skipTagged(r);
   }
   return o;
-}
-
-function encResDeleteRecordsTopicResult(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DeleteRecordsResponseDeleteRecordsTopicResult>,
-): void {
-  const flex = version >= 2;
-  writeString(w, req(d.name, "", "name"), flex);
-  encResDeleteRecordsPartitionResultArray(
-    w,
-    version,
-    opt(d.partitions, EMPTY_ARRAY),
-    false,
-    "partitions",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResDeleteRecordsTopicResult(
@@ -349,29 +225,6 @@ function decResDeleteRecordsTopicResult(
   return o;
 }
 
-function encResDeleteRecordsTopicResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DeleteRecordsResponseDeleteRecordsTopicResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 2);
-    return;
-  }
-  w.arrayLength(a.length, version >= 2);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDeleteRecordsTopicResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResDeleteRecordsTopicResultArray(
   r: ByteReader,
   version: number,
@@ -383,20 +236,6 @@ function decResDeleteRecordsTopicResultArray(
     a.push(decResDeleteRecordsTopicResult(r, version));
   }
   return a;
-}
-
-function encResDeleteRecordsPartitionResult(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResDeleteRecordsPartitionResult>,
-): void {
-  const flex = version >= 2;
-  w.int32(d.partitionIndex ?? 0);
-  w.int64(d.lowWatermark ?? 0);
-  w.int16(d.errorCode ?? 0);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResDeleteRecordsPartitionResult(
@@ -413,29 +252,6 @@ function decResDeleteRecordsPartitionResult(
     skipTagged(r);
   }
   return o;
-}
-
-function encResDeleteRecordsPartitionResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResDeleteRecordsPartitionResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 2);
-    return;
-  }
-  w.arrayLength(a.length, version >= 2);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDeleteRecordsPartitionResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResDeleteRecordsPartitionResultArray(

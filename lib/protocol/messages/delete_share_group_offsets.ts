@@ -12,7 +12,6 @@ import {
   skipTagged,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
-import { ZERO_UUID } from "../bytes.ts";
 
 /** DeleteShareGroupOffsets request body (API key 92), versions 0, flexible 0+. */
 export interface DeleteShareGroupOffsetsRequest {
@@ -78,36 +77,6 @@ export const DeleteShareGroupOffsets: Api<
       throw encodeError(e, "DeleteShareGroupOffsets", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion(
-        "decode",
-        "DeleteShareGroupOffsetsRequest",
-        version,
-        0,
-        0,
-      );
-    }
-    const o = decRequest(r, version);
-    r.complete(`DeleteShareGroupOffsetsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion(
-        "encode",
-        "DeleteShareGroupOffsetsResponse",
-        version,
-        0,
-        0,
-      );
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "DeleteShareGroupOffsets", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 0) {
       throw badVersion(
@@ -146,18 +115,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(
-  r: ByteReader,
-  version: number,
-): DeleteShareGroupOffsetsRequest {
-  const o: DeleteShareGroupOffsetsRequest = {
-    groupId: r.compactString() ?? "",
-    topics: decReqDeleteShareGroupOffsetsRequestTopicArray(r, version),
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqDeleteShareGroupOffsetsRequestTopic(
   w: ByteWriter,
   _version: number,
@@ -165,17 +122,6 @@ function encReqDeleteShareGroupOffsetsRequestTopic(
 ): void {
   w.compactString(req(d.topicName, "", "topicName"));
   w.uvarint(0);
-}
-
-function decReqDeleteShareGroupOffsetsRequestTopic(
-  r: ByteReader,
-  _version: number,
-): DeleteShareGroupOffsetsRequestTopic {
-  const o: DeleteShareGroupOffsetsRequestTopic = {
-    topicName: r.compactString() ?? "",
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqDeleteShareGroupOffsetsRequestTopicArray(
@@ -201,37 +147,6 @@ function encReqDeleteShareGroupOffsetsRequestTopicArray(
   }
 }
 
-function decReqDeleteShareGroupOffsetsRequestTopicArray(
-  r: ByteReader,
-  version: number,
-): DeleteShareGroupOffsetsRequestTopic[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: DeleteShareGroupOffsetsRequestTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqDeleteShareGroupOffsetsRequestTopic(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DeleteShareGroupOffsetsResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.compactString(d.errorMessage ?? null);
-  encResDeleteShareGroupOffsetsResponseTopicArray(
-    w,
-    version,
-    opt(d.responses, EMPTY_ARRAY),
-    false,
-    "responses",
-  );
-  w.uvarint(0);
-}
-
 function decResponse(
   r: ByteReader,
   version: number,
@@ -246,18 +161,6 @@ function decResponse(
   return o;
 }
 
-function encResDeleteShareGroupOffsetsResponseTopic(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<DeleteShareGroupOffsetsResponseTopic>,
-): void {
-  w.compactString(req(d.topicName, "", "topicName"));
-  w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  w.int16(d.errorCode ?? 0);
-  w.compactString(d.errorMessage ?? null);
-  w.uvarint(0);
-}
-
 function decResDeleteShareGroupOffsetsResponseTopic(
   r: ByteReader,
   _version: number,
@@ -270,29 +173,6 @@ function decResDeleteShareGroupOffsetsResponseTopic(
   };
   skipTagged(r);
   return o;
-}
-
-function encResDeleteShareGroupOffsetsResponseTopicArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DeleteShareGroupOffsetsResponseTopic>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDeleteShareGroupOffsetsResponseTopic(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResDeleteShareGroupOffsetsResponseTopicArray(

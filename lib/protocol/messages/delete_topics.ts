@@ -9,11 +9,8 @@ import {
   NullFieldError,
   opt,
   readString,
-  readStrings,
   req,
   skipTagged,
-  val,
-  writeString,
   writeStrings,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
@@ -74,24 +71,6 @@ export const DeleteTopics: Api<DeleteTopicsRequest, DeleteTopicsResponse> = {
       throw encodeError(e, "DeleteTopics", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 1 || version > 6) {
-      throw badVersion("decode", "DeleteTopicsRequest", version, 1, 6);
-    }
-    const o = decRequest(r, version);
-    r.complete(`DeleteTopicsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 1 || version > 6) {
-      throw badVersion("encode", "DeleteTopicsResponse", version, 1, 6);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "DeleteTopics", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 1 || version > 6) {
       throw badVersion("decode", "DeleteTopicsResponse", version, 1, 6);
@@ -137,19 +116,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): DeleteTopicsRequest {
-  const flex = version >= 4;
-  const o: DeleteTopicsRequest = {
-    topics: version >= 6 ? decReqDeleteTopicStateArray(r, version) : [],
-    topicNames: version <= 5 ? readStrings(r, flex) ?? [] : [],
-    timeoutMs: r.int32(),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqDeleteTopicState(
   w: ByteWriter,
   _version: number,
@@ -158,18 +124,6 @@ function encReqDeleteTopicState(
   w.compactString(d.name ?? null);
   w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
   w.uvarint(0);
-}
-
-function decReqDeleteTopicState(
-  r: ByteReader,
-  _version: number,
-): DeleteTopicsRequestDeleteTopicState {
-  const o: DeleteTopicsRequestDeleteTopicState = {
-    name: r.compactString(),
-    topicId: r.uuid(),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqDeleteTopicStateArray(
@@ -195,38 +149,6 @@ function encReqDeleteTopicStateArray(
   }
 }
 
-function decReqDeleteTopicStateArray(
-  r: ByteReader,
-  version: number,
-): DeleteTopicsRequestDeleteTopicState[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: DeleteTopicsRequestDeleteTopicState[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqDeleteTopicState(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DeleteTopicsResponse>,
-): void {
-  const flex = version >= 4;
-  w.int32(d.throttleTimeMs ?? 0);
-  encResDeletableTopicResultArray(
-    w,
-    version,
-    opt(d.responses, EMPTY_ARRAY),
-    false,
-    "responses",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResponse(r: ByteReader, version: number): DeleteTopicsResponse {
   const flex = version >= 4;
   const o: DeleteTopicsResponse = {
@@ -237,25 +159,6 @@ function decResponse(r: ByteReader, version: number): DeleteTopicsResponse {
     skipTagged(r);
   }
   return o;
-}
-
-function encResDeletableTopicResult(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DeleteTopicsResponseDeletableTopicResult>,
-): void {
-  const flex = version >= 4;
-  writeString(w, val(d.name, "", version >= 6, "name"), flex);
-  if (version >= 6) {
-    w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  }
-  w.int16(d.errorCode ?? 0);
-  if (version >= 5) {
-    w.compactString(d.errorMessage ?? null);
-  }
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResDeletableTopicResult(
@@ -273,29 +176,6 @@ function decResDeletableTopicResult(
     skipTagged(r);
   }
   return o;
-}
-
-function encResDeletableTopicResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DeleteTopicsResponseDeletableTopicResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 4);
-    return;
-  }
-  w.arrayLength(a.length, version >= 4);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDeletableTopicResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResDeletableTopicResultArray(

@@ -2,14 +2,10 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
-  atPath,
   badVersion,
-  EMPTY_ARRAY,
   encodeError,
-  NullFieldError,
   opt,
   readString,
-  req,
   skipTagged,
   writeString,
 } from "../api.ts";
@@ -86,24 +82,6 @@ export const DescribeAcls: Api<DescribeAclsRequest, DescribeAclsResponse> = {
       throw encodeError(e, "DescribeAcls", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 1 || version > 3) {
-      throw badVersion("decode", "DescribeAclsRequest", version, 1, 3);
-    }
-    const o = decRequest(r, version);
-    r.complete(`DescribeAclsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 1 || version > 3) {
-      throw badVersion("encode", "DescribeAclsResponse", version, 1, 3);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "DescribeAcls", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 1 || version > 3) {
       throw badVersion("decode", "DescribeAclsResponse", version, 1, 3);
@@ -138,44 +116,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): DescribeAclsRequest {
-  const flex = version >= 2;
-  const o: DescribeAclsRequest = {
-    resourceTypeFilter: r.int8(),
-    resourceNameFilter: readString(r, flex),
-    patternTypeFilter: r.int8(),
-    principalFilter: readString(r, flex),
-    hostFilter: readString(r, flex),
-    operation: r.int8(),
-    permissionType: r.int8(),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeAclsResponse>,
-): void {
-  const flex = version >= 2;
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
-  writeString(w, opt(d.errorMessage, ""), flex);
-  encResDescribeAclsResourceArray(
-    w,
-    version,
-    opt(d.resources, EMPTY_ARRAY),
-    false,
-    "resources",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResponse(r: ByteReader, version: number): DescribeAclsResponse {
   const flex = version >= 2;
   const o: DescribeAclsResponse = {
@@ -188,27 +128,6 @@ function decResponse(r: ByteReader, version: number): DescribeAclsResponse {
     skipTagged(r);
   }
   return o;
-}
-
-function encResDescribeAclsResource(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeAclsResponseDescribeAclsResource>,
-): void {
-  const flex = version >= 2;
-  w.int8(d.resourceType ?? 0);
-  writeString(w, req(d.resourceName, "", "resourceName"), flex);
-  w.int8(d.patternType ?? 3);
-  encResAclDescriptionArray(
-    w,
-    version,
-    opt(d.acls, EMPTY_ARRAY),
-    false,
-    "acls",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResDescribeAclsResource(
@@ -228,29 +147,6 @@ function decResDescribeAclsResource(
   return o;
 }
 
-function encResDescribeAclsResourceArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeAclsResponseDescribeAclsResource>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 2);
-    return;
-  }
-  w.arrayLength(a.length, version >= 2);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDescribeAclsResource(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResDescribeAclsResourceArray(
   r: ByteReader,
   version: number,
@@ -262,21 +158,6 @@ function decResDescribeAclsResourceArray(
     a.push(decResDescribeAclsResource(r, version));
   }
   return a;
-}
-
-function encResAclDescription(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeAclsResponseAclDescription>,
-): void {
-  const flex = version >= 2;
-  writeString(w, req(d.principal, "", "principal"), flex);
-  writeString(w, req(d.host, "", "host"), flex);
-  w.int8(d.operation ?? 0);
-  w.int8(d.permissionType ?? 0);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResAclDescription(
@@ -294,29 +175,6 @@ function decResAclDescription(
     skipTagged(r);
   }
   return o;
-}
-
-function encResAclDescriptionArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeAclsResponseAclDescription>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 2);
-    return;
-  }
-  w.arrayLength(a.length, version >= 2);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResAclDescription(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResAclDescriptionArray(

@@ -89,24 +89,6 @@ export const DescribeClientQuotas: Api<
       throw encodeError(e, "DescribeClientQuotas", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 1) {
-      throw badVersion("decode", "DescribeClientQuotasRequest", version, 0, 1);
-    }
-    const o = decRequest(r, version);
-    r.complete(`DescribeClientQuotasRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 1) {
-      throw badVersion("encode", "DescribeClientQuotasResponse", version, 0, 1);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "DescribeClientQuotas", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 1) {
       throw badVersion("decode", "DescribeClientQuotasResponse", version, 0, 1);
@@ -142,21 +124,6 @@ function encRequest(
   }
 }
 
-function decRequest(
-  r: ByteReader,
-  version: number,
-): DescribeClientQuotasRequest {
-  const flex = version >= 1;
-  const o: DescribeClientQuotasRequest = {
-    components: decReqComponentDataArray(r, version),
-    strict: r.bool(),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqComponentData(
   w: ByteWriter,
   version: number,
@@ -169,22 +136,6 @@ function encReqComponentData(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqComponentData(
-  r: ByteReader,
-  version: number,
-): DescribeClientQuotasRequestComponentData {
-  const flex = version >= 1;
-  const o: DescribeClientQuotasRequestComponentData = {
-    entityType: readString(r, flex) ?? "",
-    matchType: r.int8(),
-    match: readString(r, flex),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqComponentDataArray(
@@ -210,40 +161,6 @@ function encReqComponentDataArray(
   }
 }
 
-function decReqComponentDataArray(
-  r: ByteReader,
-  version: number,
-): DescribeClientQuotasRequestComponentData[] {
-  const n = r.arrayLength(version >= 1);
-  if (n === null) return [];
-  const a: DescribeClientQuotasRequestComponentData[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqComponentData(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeClientQuotasResponse>,
-): void {
-  const flex = version >= 1;
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
-  writeString(w, opt(d.errorMessage, ""), flex);
-  encResEntryDataArray(
-    w,
-    version,
-    opt(d.entries, EMPTY_ARRAY),
-    true,
-    "entries",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResponse(
   r: ByteReader,
   version: number,
@@ -261,25 +178,6 @@ function decResponse(
   return o;
 }
 
-function encResEntryData(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeClientQuotasResponseEntryData>,
-): void {
-  const flex = version >= 1;
-  encResEntityDataArray(
-    w,
-    version,
-    opt(d.entity, EMPTY_ARRAY),
-    false,
-    "entity",
-  );
-  encResValueDataArray(w, version, opt(d.values, EMPTY_ARRAY), false, "values");
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResEntryData(
   r: ByteReader,
   version: number,
@@ -295,29 +193,6 @@ function decResEntryData(
   return o;
 }
 
-function encResEntryDataArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeClientQuotasResponseEntryData>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 1);
-    return;
-  }
-  w.arrayLength(a.length, version >= 1);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResEntryData(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResEntryDataArrayOrNull(
   r: ByteReader,
   version: number,
@@ -329,19 +204,6 @@ function decResEntryDataArrayOrNull(
     a.push(decResEntryData(r, version));
   }
   return a;
-}
-
-function encResEntityData(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeClientQuotasResponseEntityData>,
-): void {
-  const flex = version >= 1;
-  writeString(w, req(d.entityType, "", "entityType"), flex);
-  writeString(w, opt(d.entityName, ""), flex);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResEntityData(
@@ -359,29 +221,6 @@ function decResEntityData(
   return o;
 }
 
-function encResEntityDataArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeClientQuotasResponseEntityData>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 1);
-    return;
-  }
-  w.arrayLength(a.length, version >= 1);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResEntityData(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResEntityDataArray(
   r: ByteReader,
   version: number,
@@ -393,19 +232,6 @@ function decResEntityDataArray(
     a.push(decResEntityData(r, version));
   }
   return a;
-}
-
-function encResValueData(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeClientQuotasResponseValueData>,
-): void {
-  const flex = version >= 1;
-  writeString(w, req(d.key, "", "key"), flex);
-  w.float64(d.value ?? 0);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResValueData(
@@ -421,29 +247,6 @@ function decResValueData(
     skipTagged(r);
   }
   return o;
-}
-
-function encResValueDataArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeClientQuotasResponseValueData>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 1);
-    return;
-  }
-  w.arrayLength(a.length, version >= 1);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResValueData(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResValueDataArray(

@@ -9,7 +9,6 @@ import {
   NullFieldError,
   opt,
   readString,
-  readStrings,
   req,
   skipTagged,
   writeString,
@@ -109,24 +108,6 @@ export const DescribeConfigs: Api<
       throw encodeError(e, "DescribeConfigs", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 1 || version > 4) {
-      throw badVersion("decode", "DescribeConfigsRequest", version, 1, 4);
-    }
-    const o = decRequest(r, version);
-    r.complete(`DescribeConfigsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 1 || version > 4) {
-      throw badVersion("encode", "DescribeConfigsResponse", version, 1, 4);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "DescribeConfigs", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 1 || version > 4) {
       throw badVersion("decode", "DescribeConfigsResponse", version, 1, 4);
@@ -165,19 +146,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): DescribeConfigsRequest {
-  const flex = version >= 4;
-  const o: DescribeConfigsRequest = {
-    resources: decReqDescribeConfigsResourceArray(r, version),
-    includeSynonyms: r.bool(),
-    includeDocumentation: version >= 3 ? r.bool() : false,
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqDescribeConfigsResource(
   w: ByteWriter,
   version: number,
@@ -195,22 +163,6 @@ function encReqDescribeConfigsResource(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqDescribeConfigsResource(
-  r: ByteReader,
-  version: number,
-): DescribeConfigsRequestDescribeConfigsResource {
-  const flex = version >= 4;
-  const o: DescribeConfigsRequestDescribeConfigsResource = {
-    resourceType: r.int8(),
-    resourceName: readString(r, flex) ?? "",
-    configurationKeys: readStrings(r, flex),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqDescribeConfigsResourceArray(
@@ -236,40 +188,8 @@ function encReqDescribeConfigsResourceArray(
   }
 }
 
-function decReqDescribeConfigsResourceArray(
-  r: ByteReader,
-  version: number,
-): DescribeConfigsRequestDescribeConfigsResource[] {
-  const n = r.arrayLength(version >= 4);
-  if (n === null) return [];
-  const a: DescribeConfigsRequestDescribeConfigsResource[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqDescribeConfigsResource(r, version));
-  }
-  return a;
-}
-
 type ResDescribeConfigsResourceResult =
   DescribeConfigsResponseDescribeConfigsResourceResult;
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeConfigsResponse>,
-): void {
-  const flex = version >= 4;
-  w.int32(d.throttleTimeMs ?? 0);
-  encResDescribeConfigsResultArray(
-    w,
-    version,
-    opt(d.results, EMPTY_ARRAY),
-    false,
-    "results",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
 
 function decResponse(r: ByteReader, version: number): DescribeConfigsResponse {
   const flex = version >= 4;
@@ -281,28 +201,6 @@ function decResponse(r: ByteReader, version: number): DescribeConfigsResponse {
     skipTagged(r);
   }
   return o;
-}
-
-function encResDescribeConfigsResult(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeConfigsResponseDescribeConfigsResult>,
-): void {
-  const flex = version >= 4;
-  w.int16(d.errorCode ?? 0);
-  writeString(w, opt(d.errorMessage, ""), flex);
-  w.int8(d.resourceType ?? 0);
-  writeString(w, req(d.resourceName, "", "resourceName"), flex);
-  encResDescribeConfigsResourceResultArray(
-    w,
-    version,
-    opt(d.configs, EMPTY_ARRAY),
-    false,
-    "configs",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResDescribeConfigsResult(
@@ -323,29 +221,6 @@ function decResDescribeConfigsResult(
   return o;
 }
 
-function encResDescribeConfigsResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeConfigsResponseDescribeConfigsResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 4);
-    return;
-  }
-  w.arrayLength(a.length, version >= 4);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDescribeConfigsResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResDescribeConfigsResultArray(
   r: ByteReader,
   version: number,
@@ -357,35 +232,6 @@ function decResDescribeConfigsResultArray(
     a.push(decResDescribeConfigsResult(r, version));
   }
   return a;
-}
-
-function encResDescribeConfigsResourceResult(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResDescribeConfigsResourceResult>,
-): void {
-  const flex = version >= 4;
-  writeString(w, req(d.name, "", "name"), flex);
-  writeString(w, opt(d.value, ""), flex);
-  w.bool(d.readOnly ?? false);
-  w.int8(d.configSource ?? -1);
-  w.bool(d.isSensitive ?? false);
-  encResDescribeConfigsSynonymArray(
-    w,
-    version,
-    opt(d.synonyms, EMPTY_ARRAY),
-    false,
-    "synonyms",
-  );
-  if (version >= 3) {
-    w.int8(d.configType ?? 0);
-  }
-  if (version >= 3) {
-    writeString(w, opt(d.documentation, ""), flex);
-  }
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResDescribeConfigsResourceResult(
@@ -409,29 +255,6 @@ function decResDescribeConfigsResourceResult(
   return o;
 }
 
-function encResDescribeConfigsResourceResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResDescribeConfigsResourceResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 4);
-    return;
-  }
-  w.arrayLength(a.length, version >= 4);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDescribeConfigsResourceResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResDescribeConfigsResourceResultArray(
   r: ByteReader,
   version: number,
@@ -443,20 +266,6 @@ function decResDescribeConfigsResourceResultArray(
     a.push(decResDescribeConfigsResourceResult(r, version));
   }
   return a;
-}
-
-function encResDescribeConfigsSynonym(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeConfigsResponseDescribeConfigsSynonym>,
-): void {
-  const flex = version >= 4;
-  writeString(w, req(d.name, "", "name"), flex);
-  writeString(w, opt(d.value, ""), flex);
-  w.int8(d.source ?? 0);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResDescribeConfigsSynonym(
@@ -473,29 +282,6 @@ function decResDescribeConfigsSynonym(
     skipTagged(r);
   }
   return o;
-}
-
-function encResDescribeConfigsSynonymArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeConfigsResponseDescribeConfigsSynonym>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 4);
-    return;
-  }
-  w.arrayLength(a.length, version >= 4);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDescribeConfigsSynonym(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResDescribeConfigsSynonymArray(

@@ -13,7 +13,6 @@ import {
   readString,
   req,
   skipTagged,
-  writeBytes,
   writeString,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
@@ -100,36 +99,6 @@ export const DescribeDelegationToken: Api<
       throw encodeError(e, "DescribeDelegationToken", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 1 || version > 3) {
-      throw badVersion(
-        "decode",
-        "DescribeDelegationTokenRequest",
-        version,
-        1,
-        3,
-      );
-    }
-    const o = decRequest(r, version);
-    r.complete(`DescribeDelegationTokenRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 1 || version > 3) {
-      throw badVersion(
-        "encode",
-        "DescribeDelegationTokenResponse",
-        version,
-        1,
-        3,
-      );
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "DescribeDelegationToken", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 1 || version > 3) {
       throw badVersion(
@@ -173,20 +142,6 @@ function encRequest(
   }
 }
 
-function decRequest(
-  r: ByteReader,
-  version: number,
-): DescribeDelegationTokenRequest {
-  const flex = version >= 2;
-  const o: DescribeDelegationTokenRequest = {
-    owners: decReqDescribeDelegationTokenOwnerArrayOrNull(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqDescribeDelegationTokenOwner(
   w: ByteWriter,
   version: number,
@@ -198,21 +153,6 @@ function encReqDescribeDelegationTokenOwner(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqDescribeDelegationTokenOwner(
-  r: ByteReader,
-  version: number,
-): ReqDescribeDelegationTokenOwner {
-  const flex = version >= 2;
-  const o: ReqDescribeDelegationTokenOwner = {
-    principalType: readString(r, flex) ?? "",
-    principalName: readString(r, flex) ?? "",
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqDescribeDelegationTokenOwnerArray(
@@ -238,44 +178,11 @@ function encReqDescribeDelegationTokenOwnerArray(
   }
 }
 
-function decReqDescribeDelegationTokenOwnerArrayOrNull(
-  r: ByteReader,
-  version: number,
-): ReqDescribeDelegationTokenOwner[] | null {
-  const n = r.arrayLength(version >= 2);
-  if (n === null) return null;
-  const a: ReqDescribeDelegationTokenOwner[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqDescribeDelegationTokenOwner(r, version));
-  }
-  return a;
-}
-
 type ResDescribedDelegationToken =
   DescribeDelegationTokenResponseDescribedDelegationToken;
 
 type ResDescribedDelegationTokenRenewer =
   DescribeDelegationTokenResponseDescribedDelegationTokenRenewer;
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeDelegationTokenResponse>,
-): void {
-  const flex = version >= 2;
-  w.int16(d.errorCode ?? 0);
-  encResDescribedDelegationTokenArray(
-    w,
-    version,
-    opt(d.tokens, EMPTY_ARRAY),
-    false,
-    "tokens",
-  );
-  w.int32(d.throttleTimeMs ?? 0);
-  if (flex) {
-    w.uvarint(0);
-  }
-}
 
 function decResponse(
   r: ByteReader,
@@ -291,41 +198,6 @@ function decResponse(
     skipTagged(r);
   }
   return o;
-}
-
-function encResDescribedDelegationToken(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResDescribedDelegationToken>,
-): void {
-  const flex = version >= 2;
-  writeString(w, req(d.principalType, "", "principalType"), flex);
-  writeString(w, req(d.principalName, "", "principalName"), flex);
-  if (version >= 3) {
-    w.compactString(
-      req(d.tokenRequesterPrincipalType, "", "tokenRequesterPrincipalType"),
-    );
-  }
-  if (version >= 3) {
-    w.compactString(
-      req(d.tokenRequesterPrincipalName, "", "tokenRequesterPrincipalName"),
-    );
-  }
-  w.int64(d.issueTimestamp ?? 0);
-  w.int64(d.expiryTimestamp ?? 0);
-  w.int64(d.maxTimestamp ?? 0);
-  writeString(w, req(d.tokenId, "", "tokenId"), flex);
-  writeBytes(w, req(d.hmac, EMPTY_BYTES, "hmac"), flex);
-  encResDescribedDelegationTokenRenewerArray(
-    w,
-    version,
-    opt(d.renewers, EMPTY_ARRAY),
-    false,
-    "renewers",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResDescribedDelegationToken(
@@ -351,29 +223,6 @@ function decResDescribedDelegationToken(
   return o;
 }
 
-function encResDescribedDelegationTokenArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResDescribedDelegationToken>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 2);
-    return;
-  }
-  w.arrayLength(a.length, version >= 2);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDescribedDelegationToken(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResDescribedDelegationTokenArray(
   r: ByteReader,
   version: number,
@@ -385,19 +234,6 @@ function decResDescribedDelegationTokenArray(
     a.push(decResDescribedDelegationToken(r, version));
   }
   return a;
-}
-
-function encResDescribedDelegationTokenRenewer(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResDescribedDelegationTokenRenewer>,
-): void {
-  const flex = version >= 2;
-  writeString(w, req(d.principalType, "", "principalType"), flex);
-  writeString(w, req(d.principalName, "", "principalName"), flex);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResDescribedDelegationTokenRenewer(
@@ -413,29 +249,6 @@ function decResDescribedDelegationTokenRenewer(
     skipTagged(r);
   }
   return o;
-}
-
-function encResDescribedDelegationTokenRenewerArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResDescribedDelegationTokenRenewer>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 2);
-    return;
-  }
-  w.arrayLength(a.length, version >= 2);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDescribedDelegationTokenRenewer(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResDescribedDelegationTokenRenewerArray(

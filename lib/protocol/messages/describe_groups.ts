@@ -2,20 +2,14 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
-  atPath,
   badVersion,
   EMPTY_ARRAY,
   EMPTY_BYTES,
   encodeError,
-  NullFieldError,
-  opt,
   readBytes,
   readString,
-  readStrings,
   req,
   skipTagged,
-  writeBytes,
-  writeString,
   writeStrings,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
@@ -92,24 +86,6 @@ export const DescribeGroups: Api<
       throw encodeError(e, "DescribeGroups", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 6) {
-      throw badVersion("decode", "DescribeGroupsRequest", version, 0, 6);
-    }
-    const o = decRequest(r, version);
-    r.complete(`DescribeGroupsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 6) {
-      throw badVersion("encode", "DescribeGroupsResponse", version, 0, 6);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "DescribeGroups", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 6) {
       throw badVersion("decode", "DescribeGroupsResponse", version, 0, 6);
@@ -141,39 +117,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): DescribeGroupsRequest {
-  const flex = version >= 5;
-  const o: DescribeGroupsRequest = {
-    groups: readStrings(r, flex) ?? [],
-    includeAuthorizedOperations: version >= 3 ? r.bool() : false,
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeGroupsResponse>,
-): void {
-  const flex = version >= 5;
-  if (version >= 1) {
-    w.int32(d.throttleTimeMs ?? 0);
-  }
-  encResDescribedGroupArray(
-    w,
-    version,
-    opt(d.groups, EMPTY_ARRAY),
-    false,
-    "groups",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResponse(r: ByteReader, version: number): DescribeGroupsResponse {
   const flex = version >= 5;
   const o: DescribeGroupsResponse = {
@@ -184,35 +127,6 @@ function decResponse(r: ByteReader, version: number): DescribeGroupsResponse {
     skipTagged(r);
   }
   return o;
-}
-
-function encResDescribedGroup(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeGroupsResponseDescribedGroup>,
-): void {
-  const flex = version >= 5;
-  w.int16(d.errorCode ?? 0);
-  if (version >= 6) {
-    w.compactString(d.errorMessage ?? null);
-  }
-  writeString(w, req(d.groupId, "", "groupId"), flex);
-  writeString(w, req(d.groupState, "", "groupState"), flex);
-  writeString(w, req(d.protocolType, "", "protocolType"), flex);
-  writeString(w, req(d.protocolData, "", "protocolData"), flex);
-  encResDescribedGroupMemberArray(
-    w,
-    version,
-    opt(d.members, EMPTY_ARRAY),
-    false,
-    "members",
-  );
-  if (version >= 3) {
-    w.int32(d.authorizedOperations ?? -2147483648);
-  }
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResDescribedGroup(
@@ -236,29 +150,6 @@ function decResDescribedGroup(
   return o;
 }
 
-function encResDescribedGroupArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeGroupsResponseDescribedGroup>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 5);
-    return;
-  }
-  w.arrayLength(a.length, version >= 5);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDescribedGroup(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResDescribedGroupArray(
   r: ByteReader,
   version: number,
@@ -270,25 +161,6 @@ function decResDescribedGroupArray(
     a.push(decResDescribedGroup(r, version));
   }
   return a;
-}
-
-function encResDescribedGroupMember(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeGroupsResponseDescribedGroupMember>,
-): void {
-  const flex = version >= 5;
-  writeString(w, req(d.memberId, "", "memberId"), flex);
-  if (version >= 4) {
-    writeString(w, d.groupInstanceId ?? null, flex);
-  }
-  writeString(w, req(d.clientId, "", "clientId"), flex);
-  writeString(w, req(d.clientHost, "", "clientHost"), flex);
-  writeBytes(w, req(d.memberMetadata, EMPTY_BYTES, "memberMetadata"), flex);
-  writeBytes(w, req(d.memberAssignment, EMPTY_BYTES, "memberAssignment"), flex);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResDescribedGroupMember(
@@ -308,29 +180,6 @@ function decResDescribedGroupMember(
     skipTagged(r);
   }
   return o;
-}
-
-function encResDescribedGroupMemberArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeGroupsResponseDescribedGroupMember>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 5);
-    return;
-  }
-  w.arrayLength(a.length, version >= 5);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDescribedGroupMember(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResDescribedGroupMemberArray(

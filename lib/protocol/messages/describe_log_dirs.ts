@@ -8,7 +8,6 @@ import {
   encodeError,
   NullFieldError,
   opt,
-  readInt32s,
   readString,
   req,
   skipTagged,
@@ -97,24 +96,6 @@ export const DescribeLogDirs: Api<
       throw encodeError(e, "DescribeLogDirs", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 1 || version > 5) {
-      throw badVersion("decode", "DescribeLogDirsRequest", version, 1, 5);
-    }
-    const o = decRequest(r, version);
-    r.complete(`DescribeLogDirsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 1 || version > 5) {
-      throw badVersion("encode", "DescribeLogDirsResponse", version, 1, 5);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "DescribeLogDirs", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 1 || version > 5) {
       throw badVersion("decode", "DescribeLogDirsResponse", version, 1, 5);
@@ -149,17 +130,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): DescribeLogDirsRequest {
-  const flex = version >= 2;
-  const o: DescribeLogDirsRequest = {
-    topics: decReqDescribableLogDirTopicArrayOrNull(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqDescribableLogDirTopic(
   w: ByteWriter,
   version: number,
@@ -171,21 +141,6 @@ function encReqDescribableLogDirTopic(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqDescribableLogDirTopic(
-  r: ByteReader,
-  version: number,
-): DescribeLogDirsRequestDescribableLogDirTopic {
-  const flex = version >= 2;
-  const o: DescribeLogDirsRequestDescribableLogDirTopic = {
-    topic: readString(r, flex) ?? "",
-    partitions: readInt32s(r, flex) ?? [],
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqDescribableLogDirTopicArray(
@@ -211,43 +166,8 @@ function encReqDescribableLogDirTopicArray(
   }
 }
 
-function decReqDescribableLogDirTopicArrayOrNull(
-  r: ByteReader,
-  version: number,
-): DescribeLogDirsRequestDescribableLogDirTopic[] | null {
-  const n = r.arrayLength(version >= 2);
-  if (n === null) return null;
-  const a: DescribeLogDirsRequestDescribableLogDirTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqDescribableLogDirTopic(r, version));
-  }
-  return a;
-}
-
 type ResDescribeLogDirsPartition =
   DescribeLogDirsResponseDescribeLogDirsPartition;
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeLogDirsResponse>,
-): void {
-  const flex = version >= 2;
-  w.int32(d.throttleTimeMs ?? 0);
-  if (version >= 3) {
-    w.int16(d.errorCode ?? 0);
-  }
-  encResDescribeLogDirsResultArray(
-    w,
-    version,
-    opt(d.results, EMPTY_ARRAY),
-    false,
-    "results",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
 
 function decResponse(r: ByteReader, version: number): DescribeLogDirsResponse {
   const flex = version >= 2;
@@ -260,35 +180,6 @@ function decResponse(r: ByteReader, version: number): DescribeLogDirsResponse {
     skipTagged(r);
   }
   return o;
-}
-
-function encResDescribeLogDirsResult(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeLogDirsResponseDescribeLogDirsResult>,
-): void {
-  const flex = version >= 2;
-  w.int16(d.errorCode ?? 0);
-  writeString(w, req(d.logDir, "", "logDir"), flex);
-  encResDescribeLogDirsTopicArray(
-    w,
-    version,
-    opt(d.topics, EMPTY_ARRAY),
-    false,
-    "topics",
-  );
-  if (version >= 4) {
-    w.int64(d.totalBytes ?? -1);
-  }
-  if (version >= 4) {
-    w.int64(d.usableBytes ?? -1);
-  }
-  if (version >= 5) {
-    w.bool(d.isCordoned ?? false);
-  }
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResDescribeLogDirsResult(
@@ -310,29 +201,6 @@ function decResDescribeLogDirsResult(
   return o;
 }
 
-function encResDescribeLogDirsResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeLogDirsResponseDescribeLogDirsResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 2);
-    return;
-  }
-  w.arrayLength(a.length, version >= 2);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDescribeLogDirsResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResDescribeLogDirsResultArray(
   r: ByteReader,
   version: number,
@@ -344,25 +212,6 @@ function decResDescribeLogDirsResultArray(
     a.push(decResDescribeLogDirsResult(r, version));
   }
   return a;
-}
-
-function encResDescribeLogDirsTopic(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeLogDirsResponseDescribeLogDirsTopic>,
-): void {
-  const flex = version >= 2;
-  writeString(w, req(d.name, "", "name"), flex);
-  encResDescribeLogDirsPartitionArray(
-    w,
-    version,
-    opt(d.partitions, EMPTY_ARRAY),
-    false,
-    "partitions",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResDescribeLogDirsTopic(
@@ -380,29 +229,6 @@ function decResDescribeLogDirsTopic(
   return o;
 }
 
-function encResDescribeLogDirsTopicArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeLogDirsResponseDescribeLogDirsTopic>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 2);
-    return;
-  }
-  w.arrayLength(a.length, version >= 2);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDescribeLogDirsTopic(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResDescribeLogDirsTopicArray(
   r: ByteReader,
   version: number,
@@ -414,21 +240,6 @@ function decResDescribeLogDirsTopicArray(
     a.push(decResDescribeLogDirsTopic(r, version));
   }
   return a;
-}
-
-function encResDescribeLogDirsPartition(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResDescribeLogDirsPartition>,
-): void {
-  const flex = version >= 2;
-  w.int32(d.partitionIndex ?? 0);
-  w.int64(d.partitionSize ?? 0);
-  w.int64(d.offsetLag ?? 0);
-  w.bool(d.isFutureKey ?? false);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResDescribeLogDirsPartition(
@@ -446,29 +257,6 @@ function decResDescribeLogDirsPartition(
     skipTagged(r);
   }
   return o;
-}
-
-function encResDescribeLogDirsPartitionArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResDescribeLogDirsPartition>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 2);
-    return;
-  }
-  w.arrayLength(a.length, version >= 2);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDescribeLogDirsPartition(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResDescribeLogDirsPartitionArray(

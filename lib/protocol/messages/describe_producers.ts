@@ -8,7 +8,6 @@ import {
   encodeError,
   NullFieldError,
   opt,
-  readInt32s,
   req,
   skipTagged,
   writeInt32s,
@@ -93,24 +92,6 @@ export const DescribeProducers: Api<
       throw encodeError(e, "DescribeProducers", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion("decode", "DescribeProducersRequest", version, 0, 0);
-    }
-    const o = decRequest(r, version);
-    r.complete(`DescribeProducersRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion("encode", "DescribeProducersResponse", version, 0, 0);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "DescribeProducers", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 0) {
       throw badVersion("decode", "DescribeProducersResponse", version, 0, 0);
@@ -142,14 +123,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(r: ByteReader, version: number): DescribeProducersRequest {
-  const o: DescribeProducersRequest = {
-    topics: decReqTopicRequestArray(r, version),
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqTopicRequest(
   w: ByteWriter,
   _version: number,
@@ -162,18 +135,6 @@ function encReqTopicRequest(
     true,
   );
   w.uvarint(0);
-}
-
-function decReqTopicRequest(
-  r: ByteReader,
-  _version: number,
-): DescribeProducersRequestTopicRequest {
-  const o: DescribeProducersRequestTopicRequest = {
-    name: r.compactString() ?? "",
-    partitionIndexes: readInt32s(r, true) ?? [],
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqTopicRequestArray(
@@ -199,35 +160,6 @@ function encReqTopicRequestArray(
   }
 }
 
-function decReqTopicRequestArray(
-  r: ByteReader,
-  version: number,
-): DescribeProducersRequestTopicRequest[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: DescribeProducersRequestTopicRequest[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqTopicRequest(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeProducersResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  encResTopicResponseArray(
-    w,
-    version,
-    opt(d.topics, EMPTY_ARRAY),
-    false,
-    "topics",
-  );
-  w.uvarint(0);
-}
-
 function decResponse(
   r: ByteReader,
   version: number,
@@ -238,22 +170,6 @@ function decResponse(
   };
   skipTagged(r);
   return o;
-}
-
-function encResTopicResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeProducersResponseTopicResponse>,
-): void {
-  w.compactString(req(d.name, "", "name"));
-  encResPartitionResponseArray(
-    w,
-    version,
-    opt(d.partitions, EMPTY_ARRAY),
-    false,
-    "partitions",
-  );
-  w.uvarint(0);
 }
 
 function decResTopicResponse(
@@ -268,29 +184,6 @@ function decResTopicResponse(
   return o;
 }
 
-function encResTopicResponseArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeProducersResponseTopicResponse>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResTopicResponse(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResTopicResponseArray(
   r: ByteReader,
   version: number,
@@ -302,24 +195,6 @@ function decResTopicResponseArray(
     a.push(decResTopicResponse(r, version));
   }
   return a;
-}
-
-function encResPartitionResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeProducersResponsePartitionResponse>,
-): void {
-  w.int32(d.partitionIndex ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.compactString(d.errorMessage ?? null);
-  encResProducerStateArray(
-    w,
-    version,
-    opt(d.activeProducers, EMPTY_ARRAY),
-    false,
-    "activeProducers",
-  );
-  w.uvarint(0);
 }
 
 function decResPartitionResponse(
@@ -336,29 +211,6 @@ function decResPartitionResponse(
   return o;
 }
 
-function encResPartitionResponseArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeProducersResponsePartitionResponse>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResPartitionResponse(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResPartitionResponseArray(
   r: ByteReader,
   version: number,
@@ -370,20 +222,6 @@ function decResPartitionResponseArray(
     a.push(decResPartitionResponse(r, version));
   }
   return a;
-}
-
-function encResProducerState(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<DescribeProducersResponseProducerState>,
-): void {
-  w.int64(d.producerId ?? 0);
-  w.int32(d.producerEpoch ?? 0);
-  w.int32(d.lastSequence ?? -1);
-  w.int64(d.lastTimestamp ?? -1);
-  w.int32(d.coordinatorEpoch ?? 0);
-  w.int64(d.currentTxnStartOffset ?? -1);
-  w.uvarint(0);
 }
 
 function decResProducerState(
@@ -400,29 +238,6 @@ function decResProducerState(
   };
   skipTagged(r);
   return o;
-}
-
-function encResProducerStateArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeProducersResponseProducerState>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResProducerState(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResProducerStateArray(

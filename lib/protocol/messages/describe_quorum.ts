@@ -126,24 +126,6 @@ export const DescribeQuorum: Api<
       throw encodeError(e, "DescribeQuorum", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 2) {
-      throw badVersion("decode", "DescribeQuorumRequest", version, 0, 2);
-    }
-    const o = decRequest(r, version);
-    r.complete(`DescribeQuorumRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 2) {
-      throw badVersion("encode", "DescribeQuorumResponse", version, 0, 2);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "DescribeQuorum", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 2) {
       throw badVersion("decode", "DescribeQuorumResponse", version, 0, 2);
@@ -169,14 +151,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(r: ByteReader, version: number): DescribeQuorumRequest {
-  const o: DescribeQuorumRequest = {
-    topics: decReqTopicDataArray(r, version),
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqTopicData(
   w: ByteWriter,
   version: number,
@@ -191,18 +165,6 @@ function encReqTopicData(
     "partitions",
   );
   w.uvarint(0);
-}
-
-function decReqTopicData(
-  r: ByteReader,
-  version: number,
-): DescribeQuorumRequestTopicData {
-  const o: DescribeQuorumRequestTopicData = {
-    topicName: r.compactString() ?? "",
-    partitions: decReqPartitionDataArray(r, version),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqTopicDataArray(
@@ -228,19 +190,6 @@ function encReqTopicDataArray(
   }
 }
 
-function decReqTopicDataArray(
-  r: ByteReader,
-  version: number,
-): DescribeQuorumRequestTopicData[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: DescribeQuorumRequestTopicData[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqTopicData(r, version));
-  }
-  return a;
-}
-
 function encReqPartitionData(
   w: ByteWriter,
   _version: number,
@@ -248,17 +197,6 @@ function encReqPartitionData(
 ): void {
   w.int32(d.partitionIndex ?? 0);
   w.uvarint(0);
-}
-
-function decReqPartitionData(
-  r: ByteReader,
-  _version: number,
-): DescribeQuorumRequestPartitionData {
-  const o: DescribeQuorumRequestPartitionData = {
-    partitionIndex: r.int32(),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqPartitionDataArray(
@@ -284,35 +222,6 @@ function encReqPartitionDataArray(
   }
 }
 
-function decReqPartitionDataArray(
-  r: ByteReader,
-  version: number,
-): DescribeQuorumRequestPartitionData[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: DescribeQuorumRequestPartitionData[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqPartitionData(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeQuorumResponse>,
-): void {
-  w.int16(d.errorCode ?? 0);
-  if (version >= 2) {
-    w.compactString(opt(d.errorMessage, ""));
-  }
-  encResTopicDataArray(w, version, opt(d.topics, EMPTY_ARRAY), false, "topics");
-  if (version >= 2) {
-    encResNodeArray(w, version, opt(d.nodes, EMPTY_ARRAY), false, "nodes");
-  }
-  w.uvarint(0);
-}
-
 function decResponse(r: ByteReader, version: number): DescribeQuorumResponse {
   const o: DescribeQuorumResponse = {
     errorCode: r.int16(),
@@ -322,22 +231,6 @@ function decResponse(r: ByteReader, version: number): DescribeQuorumResponse {
   };
   skipTagged(r);
   return o;
-}
-
-function encResTopicData(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeQuorumResponseTopicData>,
-): void {
-  w.compactString(req(d.topicName, "", "topicName"));
-  encResPartitionDataArray(
-    w,
-    version,
-    opt(d.partitions, EMPTY_ARRAY),
-    false,
-    "partitions",
-  );
-  w.uvarint(0);
 }
 
 function decResTopicData(
@@ -352,29 +245,6 @@ function decResTopicData(
   return o;
 }
 
-function encResTopicDataArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeQuorumResponseTopicData>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResTopicData(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResTopicDataArray(
   r: ByteReader,
   version: number,
@@ -386,36 +256,6 @@ function decResTopicDataArray(
     a.push(decResTopicData(r, version));
   }
   return a;
-}
-
-function encResPartitionData(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeQuorumResponsePartitionData>,
-): void {
-  w.int32(d.partitionIndex ?? 0);
-  w.int16(d.errorCode ?? 0);
-  if (version >= 2) {
-    w.compactString(opt(d.errorMessage, ""));
-  }
-  w.int32(d.leaderId ?? 0);
-  w.int32(d.leaderEpoch ?? 0);
-  w.int64(d.highWatermark ?? 0);
-  encResReplicaStateArray(
-    w,
-    version,
-    opt(d.currentVoters, EMPTY_ARRAY),
-    false,
-    "currentVoters",
-  );
-  encResReplicaStateArray(
-    w,
-    version,
-    opt(d.observers, EMPTY_ARRAY),
-    false,
-    "observers",
-  );
-  w.uvarint(0);
 }
 
 function decResPartitionData(
@@ -436,29 +276,6 @@ function decResPartitionData(
   return o;
 }
 
-function encResPartitionDataArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeQuorumResponsePartitionData>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResPartitionData(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResPartitionDataArray(
   r: ByteReader,
   version: number,
@@ -472,22 +289,6 @@ function decResPartitionDataArray(
   return a;
 }
 
-function encResNode(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeQuorumResponseNode>,
-): void {
-  w.int32(d.nodeId ?? 0);
-  encResListenerArray(
-    w,
-    version,
-    opt(d.listeners, EMPTY_ARRAY),
-    false,
-    "listeners",
-  );
-  w.uvarint(0);
-}
-
 function decResNode(
   r: ByteReader,
   version: number,
@@ -498,29 +299,6 @@ function decResNode(
   };
   skipTagged(r);
   return o;
-}
-
-function encResNodeArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeQuorumResponseNode>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResNode(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResNodeArray(
@@ -536,17 +314,6 @@ function decResNodeArray(
   return a;
 }
 
-function encResListener(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<DescribeQuorumResponseListener>,
-): void {
-  w.compactString(req(d.name, "", "name"));
-  w.compactString(req(d.host, "", "host"));
-  w.uint16(d.port ?? 0);
-  w.uvarint(0);
-}
-
 function decResListener(
   r: ByteReader,
   _version: number,
@@ -558,29 +325,6 @@ function decResListener(
   };
   skipTagged(r);
   return o;
-}
-
-function encResListenerArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeQuorumResponseListener>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResListener(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResListenerArray(
@@ -596,25 +340,6 @@ function decResListenerArray(
   return a;
 }
 
-function encResReplicaState(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeQuorumResponseReplicaState>,
-): void {
-  w.int32(d.replicaId ?? 0);
-  if (version >= 2) {
-    w.uuid(req(d.replicaDirectoryId, ZERO_UUID, "replicaDirectoryId"));
-  }
-  w.int64(d.logEndOffset ?? 0);
-  if (version >= 1) {
-    w.int64(d.lastFetchTimestamp ?? -1);
-  }
-  if (version >= 1) {
-    w.int64(d.lastCaughtUpTimestamp ?? -1);
-  }
-  w.uvarint(0);
-}
-
 function decResReplicaState(
   r: ByteReader,
   version: number,
@@ -628,29 +353,6 @@ function decResReplicaState(
   };
   skipTagged(r);
   return o;
-}
-
-function encResReplicaStateArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeQuorumResponseReplicaState>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResReplicaState(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResReplicaStateArray(

@@ -8,13 +8,11 @@ import {
   encodeError,
   NullFieldError,
   opt,
-  readInt32s,
   req,
   skipTagged,
   writeInt32s,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
-import { ZERO_UUID } from "../bytes.ts";
 
 /** DescribeShareGroupOffsets request body (API key 90), versions 0-1, flexible 0+. */
 export interface DescribeShareGroupOffsetsRequest {
@@ -110,36 +108,6 @@ export const DescribeShareGroupOffsets: Api<
       throw encodeError(e, "DescribeShareGroupOffsets", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 1) {
-      throw badVersion(
-        "decode",
-        "DescribeShareGroupOffsetsRequest",
-        version,
-        0,
-        1,
-      );
-    }
-    const o = decRequest(r, version);
-    r.complete(`DescribeShareGroupOffsetsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 1) {
-      throw badVersion(
-        "encode",
-        "DescribeShareGroupOffsetsResponse",
-        version,
-        0,
-        1,
-      );
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "DescribeShareGroupOffsets", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 1) {
       throw badVersion(
@@ -177,17 +145,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(
-  r: ByteReader,
-  version: number,
-): DescribeShareGroupOffsetsRequest {
-  const o: DescribeShareGroupOffsetsRequest = {
-    groups: decReqDescribeShareGroupOffsetsRequestGroupArray(r, version),
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqDescribeShareGroupOffsetsRequestGroup(
   w: ByteWriter,
   version: number,
@@ -202,18 +159,6 @@ function encReqDescribeShareGroupOffsetsRequestGroup(
     "topics",
   );
   w.uvarint(0);
-}
-
-function decReqDescribeShareGroupOffsetsRequestGroup(
-  r: ByteReader,
-  version: number,
-): DescribeShareGroupOffsetsRequestGroup {
-  const o: DescribeShareGroupOffsetsRequestGroup = {
-    groupId: r.compactString() ?? "",
-    topics: decReqDescribeShareGroupOffsetsRequestTopicArrayOrNull(r, version),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqDescribeShareGroupOffsetsRequestGroupArray(
@@ -239,19 +184,6 @@ function encReqDescribeShareGroupOffsetsRequestGroupArray(
   }
 }
 
-function decReqDescribeShareGroupOffsetsRequestGroupArray(
-  r: ByteReader,
-  version: number,
-): DescribeShareGroupOffsetsRequestGroup[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: DescribeShareGroupOffsetsRequestGroup[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqDescribeShareGroupOffsetsRequestGroup(r, version));
-  }
-  return a;
-}
-
 function encReqDescribeShareGroupOffsetsRequestTopic(
   w: ByteWriter,
   _version: number,
@@ -260,18 +192,6 @@ function encReqDescribeShareGroupOffsetsRequestTopic(
   w.compactString(req(d.topicName, "", "topicName"));
   writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), true);
   w.uvarint(0);
-}
-
-function decReqDescribeShareGroupOffsetsRequestTopic(
-  r: ByteReader,
-  _version: number,
-): DescribeShareGroupOffsetsRequestTopic {
-  const o: DescribeShareGroupOffsetsRequestTopic = {
-    topicName: r.compactString() ?? "",
-    partitions: readInt32s(r, true) ?? [],
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqDescribeShareGroupOffsetsRequestTopicArray(
@@ -297,35 +217,6 @@ function encReqDescribeShareGroupOffsetsRequestTopicArray(
   }
 }
 
-function decReqDescribeShareGroupOffsetsRequestTopicArrayOrNull(
-  r: ByteReader,
-  version: number,
-): DescribeShareGroupOffsetsRequestTopic[] | null {
-  const n = r.arrayLength(true);
-  if (n === null) return null;
-  const a: DescribeShareGroupOffsetsRequestTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqDescribeShareGroupOffsetsRequestTopic(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeShareGroupOffsetsResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  encResDescribeShareGroupOffsetsResponseGroupArray(
-    w,
-    version,
-    opt(d.groups, EMPTY_ARRAY),
-    false,
-    "groups",
-  );
-  w.uvarint(0);
-}
-
 function decResponse(
   r: ByteReader,
   version: number,
@@ -336,24 +227,6 @@ function decResponse(
   };
   skipTagged(r);
   return o;
-}
-
-function encResDescribeShareGroupOffsetsResponseGroup(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeShareGroupOffsetsResponseGroup>,
-): void {
-  w.compactString(req(d.groupId, "", "groupId"));
-  encResDescribeShareGroupOffsetsResponseTopicArray(
-    w,
-    version,
-    opt(d.topics, EMPTY_ARRAY),
-    false,
-    "topics",
-  );
-  w.int16(d.errorCode ?? 0);
-  w.compactString(d.errorMessage ?? null);
-  w.uvarint(0);
 }
 
 function decResDescribeShareGroupOffsetsResponseGroup(
@@ -370,29 +243,6 @@ function decResDescribeShareGroupOffsetsResponseGroup(
   return o;
 }
 
-function encResDescribeShareGroupOffsetsResponseGroupArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeShareGroupOffsetsResponseGroup>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDescribeShareGroupOffsetsResponseGroup(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResDescribeShareGroupOffsetsResponseGroupArray(
   r: ByteReader,
   version: number,
@@ -404,23 +254,6 @@ function decResDescribeShareGroupOffsetsResponseGroupArray(
     a.push(decResDescribeShareGroupOffsetsResponseGroup(r, version));
   }
   return a;
-}
-
-function encResDescribeShareGroupOffsetsResponseTopic(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeShareGroupOffsetsResponseTopic>,
-): void {
-  w.compactString(req(d.topicName, "", "topicName"));
-  w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  encResDescribeShareGroupOffsetsResponsePartitionArray(
-    w,
-    version,
-    opt(d.partitions, EMPTY_ARRAY),
-    false,
-    "partitions",
-  );
-  w.uvarint(0);
 }
 
 function decResDescribeShareGroupOffsetsResponseTopic(
@@ -439,29 +272,6 @@ function decResDescribeShareGroupOffsetsResponseTopic(
   return o;
 }
 
-function encResDescribeShareGroupOffsetsResponseTopicArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeShareGroupOffsetsResponseTopic>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDescribeShareGroupOffsetsResponseTopic(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResDescribeShareGroupOffsetsResponseTopicArray(
   r: ByteReader,
   version: number,
@@ -473,22 +283,6 @@ function decResDescribeShareGroupOffsetsResponseTopicArray(
     a.push(decResDescribeShareGroupOffsetsResponseTopic(r, version));
   }
   return a;
-}
-
-function encResDescribeShareGroupOffsetsResponsePartition(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeShareGroupOffsetsResponsePartition>,
-): void {
-  w.int32(d.partitionIndex ?? 0);
-  w.int64(d.startOffset ?? 0);
-  w.int32(d.leaderEpoch ?? 0);
-  if (version >= 1) {
-    w.int64(d.lag ?? -1);
-  }
-  w.int16(d.errorCode ?? 0);
-  w.compactString(d.errorMessage ?? null);
-  w.uvarint(0);
 }
 
 function decResDescribeShareGroupOffsetsResponsePartition(
@@ -505,29 +299,6 @@ function decResDescribeShareGroupOffsetsResponsePartition(
   };
   skipTagged(r);
   return o;
-}
-
-function encResDescribeShareGroupOffsetsResponsePartitionArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeShareGroupOffsetsResponsePartition>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDescribeShareGroupOffsetsResponsePartition(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResDescribeShareGroupOffsetsResponsePartitionArray(

@@ -11,10 +11,8 @@ import {
   readInt32s,
   req,
   skipTagged,
-  writeInt32s,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
-import { ZERO_UUID } from "../bytes.ts";
 
 /** DescribeTopicPartitions request body (API key 75), versions 0, flexible 0+. */
 export interface DescribeTopicPartitionsRequest {
@@ -122,36 +120,6 @@ export const DescribeTopicPartitions: Api<
       throw encodeError(e, "DescribeTopicPartitions", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion(
-        "decode",
-        "DescribeTopicPartitionsRequest",
-        version,
-        0,
-        0,
-      );
-    }
-    const o = decRequest(r, version);
-    r.complete(`DescribeTopicPartitionsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion(
-        "encode",
-        "DescribeTopicPartitionsResponse",
-        version,
-        0,
-        0,
-      );
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "DescribeTopicPartitions", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 0) {
       throw badVersion(
@@ -191,19 +159,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(
-  r: ByteReader,
-  version: number,
-): DescribeTopicPartitionsRequest {
-  const o: DescribeTopicPartitionsRequest = {
-    topics: decReqTopicRequestArray(r, version),
-    responsePartitionLimit: r.int32(),
-    cursor: r.int8() < 0 ? null : decReqCursor(r, version),
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqTopicRequest(
   w: ByteWriter,
   _version: number,
@@ -211,17 +166,6 @@ function encReqTopicRequest(
 ): void {
   w.compactString(req(d.name, "", "name"));
   w.uvarint(0);
-}
-
-function decReqTopicRequest(
-  r: ByteReader,
-  _version: number,
-): DescribeTopicPartitionsRequestTopicRequest {
-  const o: DescribeTopicPartitionsRequestTopicRequest = {
-    name: r.compactString() ?? "",
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqTopicRequestArray(
@@ -247,19 +191,6 @@ function encReqTopicRequestArray(
   }
 }
 
-function decReqTopicRequestArray(
-  r: ByteReader,
-  version: number,
-): DescribeTopicPartitionsRequestTopicRequest[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: DescribeTopicPartitionsRequestTopicRequest[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqTopicRequest(r, version));
-  }
-  return a;
-}
-
 function encReqCursor(
   w: ByteWriter,
   _version: number,
@@ -268,18 +199,6 @@ function encReqCursor(
   w.compactString(req(d.topicName, "", "topicName"));
   w.int32(d.partitionIndex ?? 0);
   w.uvarint(0);
-}
-
-function decReqCursor(
-  r: ByteReader,
-  _version: number,
-): DescribeTopicPartitionsRequestCursor {
-  const o: DescribeTopicPartitionsRequestCursor = {
-    topicName: r.compactString() ?? "",
-    partitionIndex: r.int32(),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqCursorField(
@@ -302,23 +221,6 @@ function encReqCursorField(
   }
 }
 
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeTopicPartitionsResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  encResDescribeTopicPartitionsResponseTopicArray(
-    w,
-    version,
-    opt(d.topics, EMPTY_ARRAY),
-    false,
-    "topics",
-  );
-  encResCursorField(w, version, d.nextCursor ?? null, true, "nextCursor");
-  w.uvarint(0);
-}
-
 function decResponse(
   r: ByteReader,
   version: number,
@@ -330,26 +232,6 @@ function decResponse(
   };
   skipTagged(r);
   return o;
-}
-
-function encResDescribeTopicPartitionsResponseTopic(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeTopicPartitionsResponseTopic>,
-): void {
-  w.int16(d.errorCode ?? 0);
-  w.compactString(opt(d.name, ""));
-  w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  w.bool(d.isInternal ?? false);
-  encResDescribeTopicPartitionsResponsePartitionArray(
-    w,
-    version,
-    opt(d.partitions, EMPTY_ARRAY),
-    false,
-    "partitions",
-  );
-  w.int32(d.topicAuthorizedOperations ?? -2147483648);
-  w.uvarint(0);
 }
 
 function decResDescribeTopicPartitionsResponseTopic(
@@ -368,29 +250,6 @@ function decResDescribeTopicPartitionsResponseTopic(
   return o;
 }
 
-function encResDescribeTopicPartitionsResponseTopicArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeTopicPartitionsResponseTopic>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDescribeTopicPartitionsResponseTopic(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResDescribeTopicPartitionsResponseTopicArray(
   r: ByteReader,
   version: number,
@@ -402,23 +261,6 @@ function decResDescribeTopicPartitionsResponseTopicArray(
     a.push(decResDescribeTopicPartitionsResponseTopic(r, version));
   }
   return a;
-}
-
-function encResDescribeTopicPartitionsResponsePartition(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<DescribeTopicPartitionsResponsePartition>,
-): void {
-  w.int16(d.errorCode ?? 0);
-  w.int32(d.partitionIndex ?? 0);
-  w.int32(d.leaderId ?? 0);
-  w.int32(d.leaderEpoch ?? -1);
-  writeInt32s(w, req(d.replicaNodes, EMPTY_ARRAY, "replicaNodes"), true);
-  writeInt32s(w, req(d.isrNodes, EMPTY_ARRAY, "isrNodes"), true);
-  writeInt32s(w, d.eligibleLeaderReplicas ?? null, true);
-  writeInt32s(w, d.lastKnownElr ?? null, true);
-  writeInt32s(w, req(d.offlineReplicas, EMPTY_ARRAY, "offlineReplicas"), true);
-  w.uvarint(0);
 }
 
 function decResDescribeTopicPartitionsResponsePartition(
@@ -440,29 +282,6 @@ function decResDescribeTopicPartitionsResponsePartition(
   return o;
 }
 
-function encResDescribeTopicPartitionsResponsePartitionArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeTopicPartitionsResponsePartition>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDescribeTopicPartitionsResponsePartition(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResDescribeTopicPartitionsResponsePartitionArray(
   r: ByteReader,
   version: number,
@@ -476,16 +295,6 @@ function decResDescribeTopicPartitionsResponsePartitionArray(
   return a;
 }
 
-function encResCursor(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<DescribeTopicPartitionsResponseCursor>,
-): void {
-  w.compactString(req(d.topicName, "", "topicName"));
-  w.int32(d.partitionIndex ?? 0);
-  w.uvarint(0);
-}
-
 function decResCursor(
   r: ByteReader,
   _version: number,
@@ -496,24 +305,4 @@ function decResCursor(
   };
   skipTagged(r);
   return o;
-}
-
-function encResCursorField(
-  w: ByteWriter,
-  version: number,
-  v: Encodable<DescribeTopicPartitionsResponseCursor> | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (v === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.int8(-1);
-    return;
-  }
-  if (nullable) w.int8(1);
-  try {
-    encResCursor(w, version, v);
-  } catch (e) {
-    throw atPath(e, field);
-  }
 }

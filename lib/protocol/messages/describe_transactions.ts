@@ -2,17 +2,12 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
-  atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
-  NullFieldError,
-  opt,
   readInt32s,
-  readStrings,
   req,
   skipTagged,
-  writeInt32s,
   writeStrings,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
@@ -79,24 +74,6 @@ export const DescribeTransactions: Api<
       throw encodeError(e, "DescribeTransactions", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion("decode", "DescribeTransactionsRequest", version, 0, 0);
-    }
-    const o = decRequest(r, version);
-    r.complete(`DescribeTransactionsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion("encode", "DescribeTransactionsResponse", version, 0, 0);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "DescribeTransactions", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 0) {
       throw badVersion("decode", "DescribeTransactionsResponse", version, 0, 0);
@@ -127,33 +104,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(
-  r: ByteReader,
-  _version: number,
-): DescribeTransactionsRequest {
-  const o: DescribeTransactionsRequest = {
-    transactionalIds: readStrings(r, true) ?? [],
-  };
-  skipTagged(r);
-  return o;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeTransactionsResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  encResTransactionStateArray(
-    w,
-    version,
-    opt(d.transactionStates, EMPTY_ARRAY),
-    false,
-    "transactionStates",
-  );
-  w.uvarint(0);
-}
-
 function decResponse(
   r: ByteReader,
   version: number,
@@ -164,22 +114,6 @@ function decResponse(
   };
   skipTagged(r);
   return o;
-}
-
-function encResTransactionState(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeTransactionsResponseTransactionState>,
-): void {
-  w.int16(d.errorCode ?? 0);
-  w.compactString(req(d.transactionalId, "", "transactionalId"));
-  w.compactString(req(d.transactionState, "", "transactionState"));
-  w.int32(d.transactionTimeoutMs ?? 0);
-  w.int64(d.transactionStartTimeMs ?? 0);
-  w.int64(d.producerId ?? 0);
-  w.int16(d.producerEpoch ?? 0);
-  encResTopicDataArray(w, version, opt(d.topics, EMPTY_ARRAY), false, "topics");
-  w.uvarint(0);
 }
 
 function decResTransactionState(
@@ -200,29 +134,6 @@ function decResTransactionState(
   return o;
 }
 
-function encResTransactionStateArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeTransactionsResponseTransactionState>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResTransactionState(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResTransactionStateArray(
   r: ByteReader,
   version: number,
@@ -236,16 +147,6 @@ function decResTransactionStateArray(
   return a;
 }
 
-function encResTopicData(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<DescribeTransactionsResponseTopicData>,
-): void {
-  w.compactString(req(d.topic, "", "topic"));
-  writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), true);
-  w.uvarint(0);
-}
-
 function decResTopicData(
   r: ByteReader,
   _version: number,
@@ -256,29 +157,6 @@ function decResTopicData(
   };
   skipTagged(r);
   return o;
-}
-
-function encResTopicDataArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<DescribeTransactionsResponseTopicData>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResTopicData(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResTopicDataArray(

@@ -84,36 +84,6 @@ export const DescribeUserScramCredentials: Api<
       throw encodeError(e, "DescribeUserScramCredentials", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion(
-        "decode",
-        "DescribeUserScramCredentialsRequest",
-        version,
-        0,
-        0,
-      );
-    }
-    const o = decRequest(r, version);
-    r.complete(`DescribeUserScramCredentialsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion(
-        "encode",
-        "DescribeUserScramCredentialsResponse",
-        version,
-        0,
-        0,
-      );
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "DescribeUserScramCredentials", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 0) {
       throw badVersion(
@@ -145,17 +115,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(
-  r: ByteReader,
-  version: number,
-): DescribeUserScramCredentialsRequest {
-  const o: DescribeUserScramCredentialsRequest = {
-    users: decReqUserNameArrayOrNull(r, version),
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqUserName(
   w: ByteWriter,
   _version: number,
@@ -163,17 +122,6 @@ function encReqUserName(
 ): void {
   w.compactString(req(d.name, "", "name"));
   w.uvarint(0);
-}
-
-function decReqUserName(
-  r: ByteReader,
-  _version: number,
-): DescribeUserScramCredentialsRequestUserName {
-  const o: DescribeUserScramCredentialsRequestUserName = {
-    name: r.compactString() ?? "",
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqUserNameArray(
@@ -199,41 +147,10 @@ function encReqUserNameArray(
   }
 }
 
-function decReqUserNameArrayOrNull(
-  r: ByteReader,
-  version: number,
-): DescribeUserScramCredentialsRequestUserName[] | null {
-  const n = r.arrayLength(true);
-  if (n === null) return null;
-  const a: DescribeUserScramCredentialsRequestUserName[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqUserName(r, version));
-  }
-  return a;
-}
-
 type ResDescribeUserScramCredentialsResult =
   DescribeUserScramCredentialsResponseDescribeUserScramCredentialsResult;
 
 type ResCredentialInfo = DescribeUserScramCredentialsResponseCredentialInfo;
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<DescribeUserScramCredentialsResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.compactString(opt(d.errorMessage, ""));
-  encResDescribeUserScramCredentialsResultArray(
-    w,
-    version,
-    opt(d.results, EMPTY_ARRAY),
-    false,
-    "results",
-  );
-  w.uvarint(0);
-}
 
 function decResponse(
   r: ByteReader,
@@ -247,24 +164,6 @@ function decResponse(
   };
   skipTagged(r);
   return o;
-}
-
-function encResDescribeUserScramCredentialsResult(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResDescribeUserScramCredentialsResult>,
-): void {
-  w.compactString(req(d.user, "", "user"));
-  w.int16(d.errorCode ?? 0);
-  w.compactString(opt(d.errorMessage, ""));
-  encResCredentialInfoArray(
-    w,
-    version,
-    opt(d.credentialInfos, EMPTY_ARRAY),
-    false,
-    "credentialInfos",
-  );
-  w.uvarint(0);
 }
 
 function decResDescribeUserScramCredentialsResult(
@@ -281,29 +180,6 @@ function decResDescribeUserScramCredentialsResult(
   return o;
 }
 
-function encResDescribeUserScramCredentialsResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResDescribeUserScramCredentialsResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDescribeUserScramCredentialsResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResDescribeUserScramCredentialsResultArray(
   r: ByteReader,
   version: number,
@@ -317,16 +193,6 @@ function decResDescribeUserScramCredentialsResultArray(
   return a;
 }
 
-function encResCredentialInfo(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<ResCredentialInfo>,
-): void {
-  w.int8(d.mechanism ?? 0);
-  w.int32(d.iterations ?? 0);
-  w.uvarint(0);
-}
-
 function decResCredentialInfo(
   r: ByteReader,
   _version: number,
@@ -337,29 +203,6 @@ function decResCredentialInfo(
   };
   skipTagged(r);
   return o;
-}
-
-function encResCredentialInfoArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResCredentialInfo>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResCredentialInfo(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResCredentialInfoArray(

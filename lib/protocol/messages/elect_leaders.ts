@@ -8,7 +8,6 @@ import {
   encodeError,
   NullFieldError,
   opt,
-  readInt32s,
   readString,
   req,
   skipTagged,
@@ -80,24 +79,6 @@ export const ElectLeaders: Api<ElectLeadersRequest, ElectLeadersResponse> = {
       throw encodeError(e, "ElectLeaders", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 2) {
-      throw badVersion("decode", "ElectLeadersRequest", version, 0, 2);
-    }
-    const o = decRequest(r, version);
-    r.complete(`ElectLeadersRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 2) {
-      throw badVersion("encode", "ElectLeadersResponse", version, 0, 2);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "ElectLeaders", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 2) {
       throw badVersion("decode", "ElectLeadersResponse", version, 0, 2);
@@ -136,19 +117,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): ElectLeadersRequest {
-  const flex = version >= 2;
-  const o: ElectLeadersRequest = {
-    electionType: version >= 1 ? r.int8() : 0,
-    topicPartitions: decReqTopicPartitionsArrayOrNull(r, version),
-    timeoutMs: r.int32(),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqTopicPartitions(
   w: ByteWriter,
   version: number,
@@ -160,21 +128,6 @@ function encReqTopicPartitions(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqTopicPartitions(
-  r: ByteReader,
-  version: number,
-): ElectLeadersRequestTopicPartitions {
-  const flex = version >= 2;
-  const o: ElectLeadersRequestTopicPartitions = {
-    topic: readString(r, flex) ?? "",
-    partitions: readInt32s(r, flex) ?? [],
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqTopicPartitionsArray(
@@ -200,41 +153,6 @@ function encReqTopicPartitionsArray(
   }
 }
 
-function decReqTopicPartitionsArrayOrNull(
-  r: ByteReader,
-  version: number,
-): ElectLeadersRequestTopicPartitions[] | null {
-  const n = r.arrayLength(version >= 2);
-  if (n === null) return null;
-  const a: ElectLeadersRequestTopicPartitions[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqTopicPartitions(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ElectLeadersResponse>,
-): void {
-  const flex = version >= 2;
-  w.int32(d.throttleTimeMs ?? 0);
-  if (version >= 1) {
-    w.int16(d.errorCode ?? 0);
-  }
-  encResReplicaElectionResultArray(
-    w,
-    version,
-    opt(d.replicaElectionResults, EMPTY_ARRAY),
-    false,
-    "replicaElectionResults",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResponse(r: ByteReader, version: number): ElectLeadersResponse {
   const flex = version >= 2;
   const o: ElectLeadersResponse = {
@@ -246,25 +164,6 @@ function decResponse(r: ByteReader, version: number): ElectLeadersResponse {
     skipTagged(r);
   }
   return o;
-}
-
-function encResReplicaElectionResult(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ElectLeadersResponseReplicaElectionResult>,
-): void {
-  const flex = version >= 2;
-  writeString(w, req(d.topic, "", "topic"), flex);
-  encResPartitionResultArray(
-    w,
-    version,
-    opt(d.partitionResult, EMPTY_ARRAY),
-    false,
-    "partitionResult",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResReplicaElectionResult(
@@ -282,29 +181,6 @@ function decResReplicaElectionResult(
   return o;
 }
 
-function encResReplicaElectionResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ElectLeadersResponseReplicaElectionResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 2);
-    return;
-  }
-  w.arrayLength(a.length, version >= 2);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResReplicaElectionResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResReplicaElectionResultArray(
   r: ByteReader,
   version: number,
@@ -316,20 +192,6 @@ function decResReplicaElectionResultArray(
     a.push(decResReplicaElectionResult(r, version));
   }
   return a;
-}
-
-function encResPartitionResult(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ElectLeadersResponsePartitionResult>,
-): void {
-  const flex = version >= 2;
-  w.int32(d.partitionId ?? 0);
-  w.int16(d.errorCode ?? 0);
-  writeString(w, opt(d.errorMessage, ""), flex);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResPartitionResult(
@@ -346,29 +208,6 @@ function decResPartitionResult(
     skipTagged(r);
   }
   return o;
-}
-
-function encResPartitionResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ElectLeadersResponsePartitionResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 2);
-    return;
-  }
-  w.arrayLength(a.length, version >= 2);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResPartitionResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResPartitionResultArray(

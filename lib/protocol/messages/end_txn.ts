@@ -4,7 +4,6 @@ import type { Api, Encodable } from "../api.ts";
 import {
   badVersion,
   encodeError,
-  readString,
   req,
   skipTagged,
   writeString,
@@ -52,24 +51,6 @@ export const EndTxn: Api<EndTxnRequest, EndTxnResponse> = {
       throw encodeError(e, "EndTxn", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 5) {
-      throw badVersion("decode", "EndTxnRequest", version, 0, 5);
-    }
-    const o = decRequest(r, version);
-    r.complete(`EndTxnRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 5) {
-      throw badVersion("encode", "EndTxnResponse", version, 0, 5);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "EndTxn", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 5) {
       throw badVersion("decode", "EndTxnResponse", version, 0, 5);
@@ -96,39 +77,6 @@ function encRequest(
   w.int64(d.producerId ?? 0);
   w.int16(d.producerEpoch ?? 0);
   w.bool(d.committed ?? false);
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
-function decRequest(r: ByteReader, version: number): EndTxnRequest {
-  const flex = version >= 3;
-  const o: EndTxnRequest = {
-    transactionalId: readString(r, flex) ?? "",
-    producerId: r.int64(),
-    producerEpoch: r.int16(),
-    committed: r.bool(),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<EndTxnResponse>,
-): void {
-  const flex = version >= 3;
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
-  if (version >= 5) {
-    w.int64(d.producerId ?? -1);
-  }
-  if (version >= 5) {
-    w.int16(d.producerEpoch ?? -1);
-  }
   if (flex) {
     w.uvarint(0);
   }

@@ -5,7 +5,6 @@ import {
   badVersion,
   EMPTY_BYTES,
   encodeError,
-  readBytes,
   req,
   skipTagged,
   writeBytes,
@@ -50,30 +49,6 @@ export const ExpireDelegationToken: Api<
       throw encodeError(e, "ExpireDelegationToken", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 1 || version > 2) {
-      throw badVersion("decode", "ExpireDelegationTokenRequest", version, 1, 2);
-    }
-    const o = decRequest(r, version);
-    r.complete(`ExpireDelegationTokenRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 1 || version > 2) {
-      throw badVersion(
-        "encode",
-        "ExpireDelegationTokenResponse",
-        version,
-        1,
-        2,
-      );
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "ExpireDelegationToken", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 1 || version > 2) {
       throw badVersion(
@@ -104,35 +79,6 @@ function encRequest(
   const flex = version >= 2;
   writeBytes(w, req(d.hmac, EMPTY_BYTES, "hmac"), flex);
   w.int64(d.expiryTimePeriodMs ?? 0);
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
-function decRequest(
-  r: ByteReader,
-  version: number,
-): ExpireDelegationTokenRequest {
-  const flex = version >= 2;
-  const o: ExpireDelegationTokenRequest = {
-    hmac: readBytes(r, flex) ?? EMPTY_BYTES,
-    expiryTimePeriodMs: r.int64(),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ExpireDelegationTokenResponse>,
-): void {
-  const flex = version >= 2;
-  w.int16(d.errorCode ?? 0);
-  w.int64(d.expiryTimestampMs ?? 0);
-  w.int32(d.throttleTimeMs ?? 0);
   if (flex) {
     w.uvarint(0);
   }

@@ -10,15 +10,12 @@ import {
   encodeError,
   endTagged,
   isSet,
-  nonEmpty,
   NullFieldError,
   opt,
   readBytes,
-  readInt32s,
   readString,
   req,
   skipTagged,
-  writeBytes,
   writeInt32s,
   writeString,
 } from "../api.ts";
@@ -212,24 +209,6 @@ export const Fetch: Api<FetchRequest, FetchResponse> = {
       throw encodeError(e, "Fetch", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 4 || version > 18) {
-      throw badVersion("decode", "FetchRequest", version, 4, 18);
-    }
-    const o = decRequest(r, version);
-    r.complete(`FetchRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 4 || version > 18) {
-      throw badVersion("encode", "FetchResponse", version, 4, 18);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "Fetch", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 4 || version > 18) {
       throw badVersion("decode", "FetchResponse", version, 4, 18);
@@ -312,48 +291,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): FetchRequest {
-  const flex = version >= 12;
-  const o: FetchRequest = {
-    clusterId: null,
-    replicaId: version <= 14 ? r.int32() : -1,
-    replicaState: defReqReplicaState(),
-    maxWaitMs: r.int32(),
-    minBytes: r.int32(),
-    maxBytes: r.int32(),
-    isolationLevel: r.int8(),
-    sessionId: version >= 7 ? r.int32() : 0,
-    sessionEpoch: version >= 7 ? r.int32() : -1,
-    topics: decReqFetchTopicArray(r, version),
-    forgottenTopicsData: version >= 7
-      ? decReqForgottenTopicArray(r, version)
-      : [],
-    rackId: version >= 11 ? readString(r, flex) ?? "" : "",
-  };
-  if (flex) {
-    const n = r.uvarint();
-    for (let i = 0; i < n && !r.short; i++) {
-      const tag = r.uvarint();
-      const size = r.uvarint();
-      switch (tag) {
-        case 0:
-          o.clusterId = r.compactString();
-          break;
-        case 1:
-          if (version >= 15) {
-            o.replicaState = decReqReplicaState(r, version);
-          } else {
-            r.skip(size);
-          }
-          break;
-        default:
-          r.skip(size);
-      }
-    }
-  }
-  return o;
-}
-
 function encReqReplicaState(
   w: ByteWriter,
   _version: number,
@@ -362,18 +299,6 @@ function encReqReplicaState(
   w.int32(d.replicaId ?? -1);
   w.int64(d.replicaEpoch ?? -1);
   w.uvarint(0);
-}
-
-function decReqReplicaState(
-  r: ByteReader,
-  _version: number,
-): FetchRequestReplicaState {
-  const o: FetchRequestReplicaState = {
-    replicaId: r.int32(),
-    replicaEpoch: r.int64(),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqReplicaStateField(
@@ -407,13 +332,6 @@ function hasReqReplicaState(
   return false;
 }
 
-function defReqReplicaState(): FetchRequestReplicaState {
-  return {
-    replicaId: -1,
-    replicaEpoch: -1,
-  };
-}
-
 function encReqFetchTopic(
   w: ByteWriter,
   version: number,
@@ -438,22 +356,6 @@ function encReqFetchTopic(
   }
 }
 
-function decReqFetchTopic(
-  r: ByteReader,
-  version: number,
-): FetchRequestFetchTopic {
-  const flex = version >= 12;
-  const o: FetchRequestFetchTopic = {
-    topic: version <= 12 ? readString(r, flex) ?? "" : "",
-    topicId: version >= 13 ? r.uuid() : ZERO_UUID,
-    partitions: decReqFetchPartitionArray(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqFetchTopicArray(
   w: ByteWriter,
   version: number,
@@ -475,19 +377,6 @@ function encReqFetchTopicArray(
   } catch (e) {
     throw atPath(e, field, i);
   }
-}
-
-function decReqFetchTopicArray(
-  r: ByteReader,
-  version: number,
-): FetchRequestFetchTopic[] {
-  const n = r.arrayLength(version >= 12);
-  if (n === null) return [];
-  const a: FetchRequestFetchTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqFetchTopic(r, version));
-  }
-  return a;
 }
 
 function encReqFetchPartition(
@@ -528,49 +417,6 @@ function encReqFetchPartition(
   }
 }
 
-function decReqFetchPartition(
-  r: ByteReader,
-  version: number,
-): FetchRequestFetchPartition {
-  const flex = version >= 12;
-  const o: FetchRequestFetchPartition = {
-    partition: r.int32(),
-    currentLeaderEpoch: version >= 9 ? r.int32() : -1,
-    fetchOffset: r.int64(),
-    lastFetchedEpoch: version >= 12 ? r.int32() : -1,
-    logStartOffset: version >= 5 ? r.int64() : -1,
-    partitionMaxBytes: r.int32(),
-    replicaDirectoryId: ZERO_UUID,
-    highWatermark: 9223372036854776000,
-  };
-  if (flex) {
-    const n = r.uvarint();
-    for (let i = 0; i < n && !r.short; i++) {
-      const tag = r.uvarint();
-      const size = r.uvarint();
-      switch (tag) {
-        case 0:
-          if (version >= 17) {
-            o.replicaDirectoryId = r.uuid();
-          } else {
-            r.skip(size);
-          }
-          break;
-        case 1:
-          if (version >= 18) {
-            o.highWatermark = r.int64();
-          } else {
-            r.skip(size);
-          }
-          break;
-        default:
-          r.skip(size);
-      }
-    }
-  }
-  return o;
-}
-
 function encReqFetchPartitionArray(
   w: ByteWriter,
   version: number,
@@ -594,19 +440,6 @@ function encReqFetchPartitionArray(
   }
 }
 
-function decReqFetchPartitionArray(
-  r: ByteReader,
-  version: number,
-): FetchRequestFetchPartition[] {
-  const n = r.arrayLength(version >= 12);
-  if (n === null) return [];
-  const a: FetchRequestFetchPartition[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqFetchPartition(r, version));
-  }
-  return a;
-}
-
 function encReqForgottenTopic(
   w: ByteWriter,
   version: number,
@@ -623,22 +456,6 @@ function encReqForgottenTopic(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqForgottenTopic(
-  r: ByteReader,
-  version: number,
-): FetchRequestForgottenTopic {
-  const flex = version >= 12;
-  const o: FetchRequestForgottenTopic = {
-    topic: version <= 12 ? readString(r, flex) ?? "" : "",
-    topicId: version >= 13 ? r.uuid() : ZERO_UUID,
-    partitions: readInt32s(r, flex) ?? [],
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqForgottenTopicArray(
@@ -661,57 +478,6 @@ function encReqForgottenTopicArray(
     }
   } catch (e) {
     throw atPath(e, field, i);
-  }
-}
-
-function decReqForgottenTopicArray(
-  r: ByteReader,
-  version: number,
-): FetchRequestForgottenTopic[] {
-  const n = r.arrayLength(version >= 12);
-  if (n === null) return [];
-  const a: FetchRequestForgottenTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqForgottenTopic(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<FetchResponse>,
-): void {
-  const flex = version >= 12;
-  w.int32(d.throttleTimeMs ?? 0);
-  if (version >= 7) {
-    w.int16(d.errorCode ?? 0);
-  }
-  if (version >= 7) {
-    w.int32(d.sessionId ?? 0);
-  }
-  encResFetchableTopicResponseArray(
-    w,
-    version,
-    opt(d.responses, EMPTY_ARRAY),
-    false,
-    "responses",
-  );
-  if (flex) {
-    const t0 = version >= 16 && nonEmpty(d.nodeEndpoints);
-    w.uvarint(t0 ? 1 : 0);
-    if (t0) {
-      w.uvarint(0);
-      const at = beginTagged(w);
-      encResNodeEndpointArray(
-        w,
-        version,
-        opt(d.nodeEndpoints, EMPTY_ARRAY),
-        false,
-        "nodeEndpoints",
-      );
-      endTagged(w, at);
-    }
   }
 }
 
@@ -745,30 +511,6 @@ function decResponse(r: ByteReader, version: number): FetchResponse {
   return o;
 }
 
-function encResFetchableTopicResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<FetchResponseFetchableTopicResponse>,
-): void {
-  const flex = version >= 12;
-  if (version <= 12) {
-    writeString(w, req(d.topic, "", "topic"), flex);
-  }
-  if (version >= 13) {
-    w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  }
-  encResPartitionDataArray(
-    w,
-    version,
-    opt(d.partitions, EMPTY_ARRAY),
-    false,
-    "partitions",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResFetchableTopicResponse(
   r: ByteReader,
   version: number,
@@ -785,29 +527,6 @@ function decResFetchableTopicResponse(
   return o;
 }
 
-function encResFetchableTopicResponseArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<FetchResponseFetchableTopicResponse>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 12);
-    return;
-  }
-  w.arrayLength(a.length, version >= 12);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResFetchableTopicResponse(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResFetchableTopicResponseArray(
   r: ByteReader,
   version: number,
@@ -819,78 +538,6 @@ function decResFetchableTopicResponseArray(
     a.push(decResFetchableTopicResponse(r, version));
   }
   return a;
-}
-
-function encResPartitionData(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<FetchResponsePartitionData>,
-): void {
-  const flex = version >= 12;
-  w.int32(d.partitionIndex ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.int64(d.highWatermark ?? 0);
-  w.int64(d.lastStableOffset ?? -1);
-  if (version >= 5) {
-    w.int64(d.logStartOffset ?? -1);
-  }
-  encResAbortedTransactionArray(
-    w,
-    version,
-    opt(d.abortedTransactions, EMPTY_ARRAY),
-    true,
-    "abortedTransactions",
-  );
-  if (version >= 11) {
-    w.int32(d.preferredReadReplica ?? -1);
-  }
-  writeBytes(w, d.records ?? null, flex);
-  if (flex) {
-    const t0 = hasResEpochEndOffset(d.divergingEpoch, version);
-    const t1 = hasResLeaderIdAndEpoch(d.currentLeader, version);
-    const t2 = hasResSnapshotId(d.snapshotId, version);
-    let n = 0;
-    if (t0) n++;
-    if (t1) n++;
-    if (t2) n++;
-    w.uvarint(n);
-    if (t0) {
-      w.uvarint(0);
-      const at = beginTagged(w);
-      encResEpochEndOffsetField(
-        w,
-        version,
-        opt(d.divergingEpoch, EMPTY_OBJECT),
-        false,
-        "divergingEpoch",
-      );
-      endTagged(w, at);
-    }
-    if (t1) {
-      w.uvarint(1);
-      const at = beginTagged(w);
-      encResLeaderIdAndEpochField(
-        w,
-        version,
-        opt(d.currentLeader, EMPTY_OBJECT),
-        false,
-        "currentLeader",
-      );
-      endTagged(w, at);
-    }
-    if (t2) {
-      w.uvarint(2);
-      const at = beginTagged(w);
-      encResSnapshotIdField(
-        w,
-        version,
-        opt(d.snapshotId, EMPTY_OBJECT),
-        false,
-        "snapshotId",
-      );
-      endTagged(w, at);
-    }
-  }
 }
 
 function decResPartitionData(
@@ -934,29 +581,6 @@ function decResPartitionData(
   return o;
 }
 
-function encResPartitionDataArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<FetchResponsePartitionData>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 12);
-    return;
-  }
-  w.arrayLength(a.length, version >= 12);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResPartitionData(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResPartitionDataArray(
   r: ByteReader,
   version: number,
@@ -968,16 +592,6 @@ function decResPartitionDataArray(
     a.push(decResPartitionData(r, version));
   }
   return a;
-}
-
-function encResEpochEndOffset(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<FetchResponseEpochEndOffset>,
-): void {
-  w.int32(d.epoch ?? -1);
-  w.int64(d.endOffset ?? -1);
-  w.uvarint(0);
 }
 
 function decResEpochEndOffset(
@@ -992,52 +606,11 @@ function decResEpochEndOffset(
   return o;
 }
 
-function encResEpochEndOffsetField(
-  w: ByteWriter,
-  version: number,
-  v: Encodable<FetchResponseEpochEndOffset> | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (v === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.int8(-1);
-    return;
-  }
-  if (nullable) w.int8(1);
-  try {
-    encResEpochEndOffset(w, version, v);
-  } catch (e) {
-    throw atPath(e, field);
-  }
-}
-
-function hasResEpochEndOffset(
-  v: Encodable<FetchResponseEpochEndOffset> | null | undefined,
-  _version: number,
-): boolean {
-  if (v === undefined) return false;
-  if (v === null) return true;
-  if (isSet(v.epoch, -1)) return true;
-  if (isSet(v.endOffset, -1)) return true;
-  return false;
-}
-
 function defResEpochEndOffset(): FetchResponseEpochEndOffset {
   return {
     epoch: -1,
     endOffset: -1,
   };
-}
-
-function encResLeaderIdAndEpoch(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<FetchResponseLeaderIdAndEpoch>,
-): void {
-  w.int32(d.leaderId ?? -1);
-  w.int32(d.leaderEpoch ?? -1);
-  w.uvarint(0);
 }
 
 function decResLeaderIdAndEpoch(
@@ -1052,52 +625,11 @@ function decResLeaderIdAndEpoch(
   return o;
 }
 
-function encResLeaderIdAndEpochField(
-  w: ByteWriter,
-  version: number,
-  v: Encodable<FetchResponseLeaderIdAndEpoch> | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (v === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.int8(-1);
-    return;
-  }
-  if (nullable) w.int8(1);
-  try {
-    encResLeaderIdAndEpoch(w, version, v);
-  } catch (e) {
-    throw atPath(e, field);
-  }
-}
-
-function hasResLeaderIdAndEpoch(
-  v: Encodable<FetchResponseLeaderIdAndEpoch> | null | undefined,
-  _version: number,
-): boolean {
-  if (v === undefined) return false;
-  if (v === null) return true;
-  if (isSet(v.leaderId, -1)) return true;
-  if (isSet(v.leaderEpoch, -1)) return true;
-  return false;
-}
-
 function defResLeaderIdAndEpoch(): FetchResponseLeaderIdAndEpoch {
   return {
     leaderId: -1,
     leaderEpoch: -1,
   };
-}
-
-function encResSnapshotId(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<FetchResponseSnapshotId>,
-): void {
-  w.int64(d.endOffset ?? -1);
-  w.int32(d.epoch ?? -1);
-  w.uvarint(0);
 }
 
 function decResSnapshotId(
@@ -1112,55 +644,11 @@ function decResSnapshotId(
   return o;
 }
 
-function encResSnapshotIdField(
-  w: ByteWriter,
-  version: number,
-  v: Encodable<FetchResponseSnapshotId> | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (v === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.int8(-1);
-    return;
-  }
-  if (nullable) w.int8(1);
-  try {
-    encResSnapshotId(w, version, v);
-  } catch (e) {
-    throw atPath(e, field);
-  }
-}
-
-function hasResSnapshotId(
-  v: Encodable<FetchResponseSnapshotId> | null | undefined,
-  _version: number,
-): boolean {
-  if (v === undefined) return false;
-  if (v === null) return true;
-  if (isSet(v.endOffset, -1)) return true;
-  if (isSet(v.epoch, -1)) return true;
-  return false;
-}
-
 function defResSnapshotId(): FetchResponseSnapshotId {
   return {
     endOffset: -1,
     epoch: -1,
   };
-}
-
-function encResAbortedTransaction(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<FetchResponseAbortedTransaction>,
-): void {
-  const flex = version >= 12;
-  w.int64(d.producerId ?? 0);
-  w.int64(d.firstOffset ?? 0);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResAbortedTransaction(
@@ -1178,29 +666,6 @@ function decResAbortedTransaction(
   return o;
 }
 
-function encResAbortedTransactionArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<FetchResponseAbortedTransaction>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 12);
-    return;
-  }
-  w.arrayLength(a.length, version >= 12);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResAbortedTransaction(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResAbortedTransactionArrayOrNull(
   r: ByteReader,
   version: number,
@@ -1212,18 +677,6 @@ function decResAbortedTransactionArrayOrNull(
     a.push(decResAbortedTransaction(r, version));
   }
   return a;
-}
-
-function encResNodeEndpoint(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<FetchResponseNodeEndpoint>,
-): void {
-  w.int32(d.nodeId ?? 0);
-  w.compactString(req(d.host, "", "host"));
-  w.int32(d.port ?? 0);
-  w.compactString(d.rack ?? null);
-  w.uvarint(0);
 }
 
 function decResNodeEndpoint(
@@ -1238,29 +691,6 @@ function decResNodeEndpoint(
   };
   skipTagged(r);
   return o;
-}
-
-function encResNodeEndpointArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<FetchResponseNodeEndpoint>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResNodeEndpoint(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResNodeEndpointArray(

@@ -2,14 +2,10 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
-  atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
-  NullFieldError,
-  opt,
   readString,
-  readStrings,
   req,
   skipTagged,
   writeString,
@@ -81,24 +77,6 @@ export const FindCoordinator: Api<
       throw encodeError(e, "FindCoordinator", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 6) {
-      throw badVersion("decode", "FindCoordinatorRequest", version, 0, 6);
-    }
-    const o = decRequest(r, version);
-    r.complete(`FindCoordinatorRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 6) {
-      throw badVersion("encode", "FindCoordinatorResponse", version, 0, 6);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "FindCoordinator", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 6) {
       throw badVersion("decode", "FindCoordinatorResponse", version, 0, 6);
@@ -140,57 +118,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): FindCoordinatorRequest {
-  const flex = version >= 3;
-  const o: FindCoordinatorRequest = {
-    key: version <= 3 ? readString(r, flex) ?? "" : "",
-    keyType: version >= 1 ? r.int8() : 0,
-    coordinatorKeys: version >= 4 ? readStrings(r, true) ?? [] : [],
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<FindCoordinatorResponse>,
-): void {
-  const flex = version >= 3;
-  if (version >= 1) {
-    w.int32(d.throttleTimeMs ?? 0);
-  }
-  if (version <= 3) {
-    w.int16(d.errorCode ?? 0);
-  }
-  if (version >= 1 && version <= 3) {
-    writeString(w, opt(d.errorMessage, ""), flex);
-  }
-  if (version <= 3) {
-    w.int32(d.nodeId ?? 0);
-  }
-  if (version <= 3) {
-    writeString(w, req(d.host, "", "host"), flex);
-  }
-  if (version <= 3) {
-    w.int32(d.port ?? 0);
-  }
-  if (version >= 4) {
-    encResCoordinatorArray(
-      w,
-      version,
-      opt(d.coordinators, EMPTY_ARRAY),
-      false,
-      "coordinators",
-    );
-  }
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResponse(r: ByteReader, version: number): FindCoordinatorResponse {
   const flex = version >= 3;
   const o: FindCoordinatorResponse = {
@@ -208,20 +135,6 @@ function decResponse(r: ByteReader, version: number): FindCoordinatorResponse {
   return o;
 }
 
-function encResCoordinator(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<FindCoordinatorResponseCoordinator>,
-): void {
-  w.compactString(req(d.key, "", "key"));
-  w.int32(d.nodeId ?? 0);
-  w.compactString(req(d.host, "", "host"));
-  w.int32(d.port ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.compactString(opt(d.errorMessage, ""));
-  w.uvarint(0);
-}
-
 function decResCoordinator(
   r: ByteReader,
   _version: number,
@@ -236,29 +149,6 @@ function decResCoordinator(
   };
   skipTagged(r);
   return o;
-}
-
-function encResCoordinatorArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<FindCoordinatorResponseCoordinator>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResCoordinator(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResCoordinatorArray(

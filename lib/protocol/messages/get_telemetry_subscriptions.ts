@@ -3,14 +3,11 @@
 import type { Api, Encodable } from "../api.ts";
 import {
   badVersion,
-  EMPTY_ARRAY,
   encodeError,
   readInt8s,
   readStrings,
   req,
   skipTagged,
-  writeInt8s,
-  writeStrings,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 import { ZERO_UUID } from "../bytes.ts";
@@ -69,36 +66,6 @@ export const GetTelemetrySubscriptions: Api<
       throw encodeError(e, "GetTelemetrySubscriptions", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion(
-        "decode",
-        "GetTelemetrySubscriptionsRequest",
-        version,
-        0,
-        0,
-      );
-    }
-    const o = decRequest(r, version);
-    r.complete(`GetTelemetrySubscriptionsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion(
-        "encode",
-        "GetTelemetrySubscriptionsResponse",
-        version,
-        0,
-        0,
-      );
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "GetTelemetrySubscriptions", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 0) {
       throw badVersion(
@@ -127,43 +94,6 @@ function encRequest(
   d: Encodable<GetTelemetrySubscriptionsRequest>,
 ): void {
   w.uuid(req(d.clientInstanceId, ZERO_UUID, "clientInstanceId"));
-  w.uvarint(0);
-}
-
-function decRequest(
-  r: ByteReader,
-  _version: number,
-): GetTelemetrySubscriptionsRequest {
-  const o: GetTelemetrySubscriptionsRequest = {
-    clientInstanceId: r.uuid(),
-  };
-  skipTagged(r);
-  return o;
-}
-
-function encResponse(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<GetTelemetrySubscriptionsResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.uuid(req(d.clientInstanceId, ZERO_UUID, "clientInstanceId"));
-  w.int32(d.subscriptionId ?? 0);
-  writeInt8s(
-    w,
-    req(d.acceptedCompressionTypes, EMPTY_ARRAY, "acceptedCompressionTypes"),
-    true,
-  );
-  w.int32(d.pushIntervalMs ?? 0);
-  w.int32(d.telemetryMaxBytes ?? 0);
-  w.bool(d.deltaTemporality ?? false);
-  writeStrings(
-    w,
-    req(d.requestedMetrics, EMPTY_ARRAY, "requestedMetrics"),
-    true,
-    "requestedMetrics",
-  );
   w.uvarint(0);
 }
 

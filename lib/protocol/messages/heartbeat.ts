@@ -4,7 +4,6 @@ import type { Api, Encodable } from "../api.ts";
 import {
   badVersion,
   encodeError,
-  readString,
   req,
   skipTagged,
   writeString,
@@ -48,24 +47,6 @@ export const Heartbeat: Api<HeartbeatRequest, HeartbeatResponse> = {
       throw encodeError(e, "Heartbeat", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 4) {
-      throw badVersion("decode", "HeartbeatRequest", version, 0, 4);
-    }
-    const o = decRequest(r, version);
-    r.complete(`HeartbeatRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 4) {
-      throw badVersion("encode", "HeartbeatResponse", version, 0, 4);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "Heartbeat", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 4) {
       throw badVersion("decode", "HeartbeatResponse", version, 0, 4);
@@ -94,35 +75,6 @@ function encRequest(
   if (version >= 3) {
     writeString(w, d.groupInstanceId ?? null, flex);
   }
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
-function decRequest(r: ByteReader, version: number): HeartbeatRequest {
-  const flex = version >= 4;
-  const o: HeartbeatRequest = {
-    groupId: readString(r, flex) ?? "",
-    generationId: r.int32(),
-    memberId: readString(r, flex) ?? "",
-    groupInstanceId: version >= 3 ? readString(r, flex) : null,
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<HeartbeatResponse>,
-): void {
-  const flex = version >= 4;
-  if (version >= 1) {
-    w.int32(d.throttleTimeMs ?? 0);
-  }
-  w.int16(d.errorCode ?? 0);
   if (flex) {
     w.uvarint(0);
   }

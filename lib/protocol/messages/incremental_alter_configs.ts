@@ -89,36 +89,6 @@ export const IncrementalAlterConfigs: Api<
       throw encodeError(e, "IncrementalAlterConfigs", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 1) {
-      throw badVersion(
-        "decode",
-        "IncrementalAlterConfigsRequest",
-        version,
-        0,
-        1,
-      );
-    }
-    const o = decRequest(r, version);
-    r.complete(`IncrementalAlterConfigsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 1) {
-      throw badVersion(
-        "encode",
-        "IncrementalAlterConfigsResponse",
-        version,
-        0,
-        1,
-      );
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "IncrementalAlterConfigs", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 1) {
       throw badVersion(
@@ -163,21 +133,6 @@ function encRequest(
   }
 }
 
-function decRequest(
-  r: ByteReader,
-  version: number,
-): IncrementalAlterConfigsRequest {
-  const flex = version >= 1;
-  const o: IncrementalAlterConfigsRequest = {
-    resources: decReqAlterConfigsResourceArray(r, version),
-    validateOnly: r.bool(),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqAlterConfigsResource(
   w: ByteWriter,
   version: number,
@@ -196,22 +151,6 @@ function encReqAlterConfigsResource(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqAlterConfigsResource(
-  r: ByteReader,
-  version: number,
-): ReqAlterConfigsResource {
-  const flex = version >= 1;
-  const o: ReqAlterConfigsResource = {
-    resourceType: r.int8(),
-    resourceName: readString(r, flex) ?? "",
-    configs: decReqAlterableConfigArray(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqAlterConfigsResourceArray(
@@ -237,19 +176,6 @@ function encReqAlterConfigsResourceArray(
   }
 }
 
-function decReqAlterConfigsResourceArray(
-  r: ByteReader,
-  version: number,
-): ReqAlterConfigsResource[] {
-  const n = r.arrayLength(version >= 1);
-  if (n === null) return [];
-  const a: ReqAlterConfigsResource[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqAlterConfigsResource(r, version));
-  }
-  return a;
-}
-
 function encReqAlterableConfig(
   w: ByteWriter,
   version: number,
@@ -262,22 +188,6 @@ function encReqAlterableConfig(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqAlterableConfig(
-  r: ByteReader,
-  version: number,
-): IncrementalAlterConfigsRequestAlterableConfig {
-  const flex = version >= 1;
-  const o: IncrementalAlterConfigsRequestAlterableConfig = {
-    name: readString(r, flex) ?? "",
-    configOperation: r.int8(),
-    value: readString(r, flex),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqAlterableConfigArray(
@@ -303,40 +213,8 @@ function encReqAlterableConfigArray(
   }
 }
 
-function decReqAlterableConfigArray(
-  r: ByteReader,
-  version: number,
-): IncrementalAlterConfigsRequestAlterableConfig[] {
-  const n = r.arrayLength(version >= 1);
-  if (n === null) return [];
-  const a: IncrementalAlterConfigsRequestAlterableConfig[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqAlterableConfig(r, version));
-  }
-  return a;
-}
-
 type ResAlterConfigsResourceResponse =
   IncrementalAlterConfigsResponseAlterConfigsResourceResponse;
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<IncrementalAlterConfigsResponse>,
-): void {
-  const flex = version >= 1;
-  w.int32(d.throttleTimeMs ?? 0);
-  encResAlterConfigsResourceResponseArray(
-    w,
-    version,
-    opt(d.responses, EMPTY_ARRAY),
-    false,
-    "responses",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
 
 function decResponse(
   r: ByteReader,
@@ -351,21 +229,6 @@ function decResponse(
     skipTagged(r);
   }
   return o;
-}
-
-function encResAlterConfigsResourceResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResAlterConfigsResourceResponse>,
-): void {
-  const flex = version >= 1;
-  w.int16(d.errorCode ?? 0);
-  writeString(w, opt(d.errorMessage, ""), flex);
-  w.int8(d.resourceType ?? 0);
-  writeString(w, req(d.resourceName, "", "resourceName"), flex);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResAlterConfigsResourceResponse(
@@ -383,29 +246,6 @@ function decResAlterConfigsResourceResponse(
     skipTagged(r);
   }
   return o;
-}
-
-function encResAlterConfigsResourceResponseArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResAlterConfigsResourceResponse>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 1);
-    return;
-  }
-  w.arrayLength(a.length, version >= 1);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResAlterConfigsResourceResponse(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResAlterConfigsResourceResponseArray(

@@ -5,7 +5,6 @@ import {
   badVersion,
   encodeError,
   opt,
-  readString,
   skipTagged,
   writeString,
 } from "../api.ts";
@@ -63,24 +62,6 @@ export const InitProducerId: Api<
       throw encodeError(e, "InitProducerId", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 6) {
-      throw badVersion("decode", "InitProducerIdRequest", version, 0, 6);
-    }
-    const o = decRequest(r, version);
-    r.complete(`InitProducerIdRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 6) {
-      throw badVersion("encode", "InitProducerIdResponse", version, 0, 6);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "InitProducerId", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 6) {
       throw badVersion("decode", "InitProducerIdResponse", version, 0, 6);
@@ -116,43 +97,6 @@ function encRequest(
   }
   if (version >= 6) {
     w.bool(d.keepPreparedTxn ?? false);
-  }
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
-function decRequest(r: ByteReader, version: number): InitProducerIdRequest {
-  const flex = version >= 2;
-  const o: InitProducerIdRequest = {
-    transactionalId: readString(r, flex),
-    transactionTimeoutMs: r.int32(),
-    producerId: version >= 3 ? r.int64() : -1,
-    producerEpoch: version >= 3 ? r.int16() : -1,
-    enable2Pc: version >= 6 ? r.bool() : false,
-    keepPreparedTxn: version >= 6 ? r.bool() : false,
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<InitProducerIdResponse>,
-): void {
-  const flex = version >= 2;
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.int64(d.producerId ?? -1);
-  w.int16(d.producerEpoch ?? 0);
-  if (version >= 6) {
-    w.int64(d.ongoingTxnProducerId ?? -1);
-  }
-  if (version >= 6) {
-    w.int16(d.ongoingTxnProducerEpoch ?? -1);
   }
   if (flex) {
     w.uvarint(0);

@@ -13,7 +13,6 @@ import {
   readString,
   req,
   skipTagged,
-  val,
   writeBytes,
   writeString,
 } from "../api.ts";
@@ -96,24 +95,6 @@ export const JoinGroup: Api<JoinGroupRequest, JoinGroupResponse> = {
       throw encodeError(e, "JoinGroup", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 9) {
-      throw badVersion("decode", "JoinGroupRequest", version, 0, 9);
-    }
-    const o = decRequest(r, version);
-    r.complete(`JoinGroupRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 9) {
-      throw badVersion("encode", "JoinGroupResponse", version, 0, 9);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "JoinGroup", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 9) {
       throw badVersion("decode", "JoinGroupResponse", version, 0, 9);
@@ -161,24 +142,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): JoinGroupRequest {
-  const flex = version >= 6;
-  const o: JoinGroupRequest = {
-    groupId: readString(r, flex) ?? "",
-    sessionTimeoutMs: r.int32(),
-    rebalanceTimeoutMs: version >= 1 ? r.int32() : -1,
-    memberId: readString(r, flex) ?? "",
-    groupInstanceId: version >= 5 ? readString(r, flex) : null,
-    protocolType: readString(r, flex) ?? "",
-    protocols: decReqJoinGroupRequestProtocolArray(r, version),
-    reason: version >= 8 ? r.compactString() : null,
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqJoinGroupRequestProtocol(
   w: ByteWriter,
   version: number,
@@ -190,21 +153,6 @@ function encReqJoinGroupRequestProtocol(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqJoinGroupRequestProtocol(
-  r: ByteReader,
-  version: number,
-): JoinGroupRequestProtocol {
-  const flex = version >= 6;
-  const o: JoinGroupRequestProtocol = {
-    name: readString(r, flex) ?? "",
-    metadata: readBytes(r, flex) ?? EMPTY_BYTES,
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqJoinGroupRequestProtocolArray(
@@ -230,51 +178,6 @@ function encReqJoinGroupRequestProtocolArray(
   }
 }
 
-function decReqJoinGroupRequestProtocolArray(
-  r: ByteReader,
-  version: number,
-): JoinGroupRequestProtocol[] {
-  const n = r.arrayLength(version >= 6);
-  if (n === null) return [];
-  const a: JoinGroupRequestProtocol[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqJoinGroupRequestProtocol(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<JoinGroupResponse>,
-): void {
-  const flex = version >= 6;
-  if (version >= 2) {
-    w.int32(d.throttleTimeMs ?? 0);
-  }
-  w.int16(d.errorCode ?? 0);
-  w.int32(d.generationId ?? -1);
-  if (version >= 7) {
-    w.compactString(d.protocolType ?? null);
-  }
-  writeString(w, val(d.protocolName, "", version >= 7, "protocolName"), flex);
-  writeString(w, req(d.leader, "", "leader"), flex);
-  if (version >= 9) {
-    w.bool(d.skipAssignment ?? false);
-  }
-  writeString(w, req(d.memberId, "", "memberId"), flex);
-  encResJoinGroupResponseMemberArray(
-    w,
-    version,
-    opt(d.members, EMPTY_ARRAY),
-    false,
-    "members",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResponse(r: ByteReader, version: number): JoinGroupResponse {
   const flex = version >= 6;
   const o: JoinGroupResponse = {
@@ -294,22 +197,6 @@ function decResponse(r: ByteReader, version: number): JoinGroupResponse {
   return o;
 }
 
-function encResJoinGroupResponseMember(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<JoinGroupResponseMember>,
-): void {
-  const flex = version >= 6;
-  writeString(w, req(d.memberId, "", "memberId"), flex);
-  if (version >= 5) {
-    writeString(w, d.groupInstanceId ?? null, flex);
-  }
-  writeBytes(w, req(d.metadata, EMPTY_BYTES, "metadata"), flex);
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResJoinGroupResponseMember(
   r: ByteReader,
   version: number,
@@ -324,29 +211,6 @@ function decResJoinGroupResponseMember(
     skipTagged(r);
   }
   return o;
-}
-
-function encResJoinGroupResponseMemberArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<JoinGroupResponseMember>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 6);
-    return;
-  }
-  w.arrayLength(a.length, version >= 6);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResJoinGroupResponseMember(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResJoinGroupResponseMemberArray(

@@ -72,24 +72,6 @@ export const LeaveGroup: Api<LeaveGroupRequest, LeaveGroupResponse> = {
       throw encodeError(e, "LeaveGroup", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 5) {
-      throw badVersion("decode", "LeaveGroupRequest", version, 0, 5);
-    }
-    const o = decRequest(r, version);
-    r.complete(`LeaveGroupRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 5) {
-      throw badVersion("encode", "LeaveGroupResponse", version, 0, 5);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "LeaveGroup", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 5) {
       throw badVersion("decode", "LeaveGroupResponse", version, 0, 5);
@@ -130,19 +112,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): LeaveGroupRequest {
-  const flex = version >= 4;
-  const o: LeaveGroupRequest = {
-    groupId: readString(r, flex) ?? "",
-    memberId: version <= 2 ? r.string() ?? "" : "",
-    members: version >= 3 ? decReqMemberIdentityArray(r, version) : [],
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqMemberIdentity(
   w: ByteWriter,
   version: number,
@@ -157,22 +126,6 @@ function encReqMemberIdentity(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqMemberIdentity(
-  r: ByteReader,
-  version: number,
-): LeaveGroupRequestMemberIdentity {
-  const flex = version >= 4;
-  const o: LeaveGroupRequestMemberIdentity = {
-    memberId: readString(r, flex) ?? "",
-    groupInstanceId: readString(r, flex),
-    reason: version >= 5 ? r.compactString() : null,
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqMemberIdentityArray(
@@ -198,43 +151,6 @@ function encReqMemberIdentityArray(
   }
 }
 
-function decReqMemberIdentityArray(
-  r: ByteReader,
-  version: number,
-): LeaveGroupRequestMemberIdentity[] {
-  const n = r.arrayLength(version >= 4);
-  if (n === null) return [];
-  const a: LeaveGroupRequestMemberIdentity[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqMemberIdentity(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<LeaveGroupResponse>,
-): void {
-  const flex = version >= 4;
-  if (version >= 1) {
-    w.int32(d.throttleTimeMs ?? 0);
-  }
-  w.int16(d.errorCode ?? 0);
-  if (version >= 3) {
-    encResMemberResponseArray(
-      w,
-      version,
-      opt(d.members, EMPTY_ARRAY),
-      false,
-      "members",
-    );
-  }
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResponse(r: ByteReader, version: number): LeaveGroupResponse {
   const flex = version >= 4;
   const o: LeaveGroupResponse = {
@@ -246,20 +162,6 @@ function decResponse(r: ByteReader, version: number): LeaveGroupResponse {
     skipTagged(r);
   }
   return o;
-}
-
-function encResMemberResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<LeaveGroupResponseMemberResponse>,
-): void {
-  const flex = version >= 4;
-  writeString(w, req(d.memberId, "", "memberId"), flex);
-  writeString(w, opt(d.groupInstanceId, ""), flex);
-  w.int16(d.errorCode ?? 0);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResMemberResponse(
@@ -276,29 +178,6 @@ function decResMemberResponse(
     skipTagged(r);
   }
   return o;
-}
-
-function encResMemberResponseArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<LeaveGroupResponseMemberResponse>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 4);
-    return;
-  }
-  w.arrayLength(a.length, version >= 4);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResMemberResponse(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResMemberResponseArray(

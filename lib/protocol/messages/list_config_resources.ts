@@ -2,13 +2,9 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
-  atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
-  NullFieldError,
-  opt,
-  readInt8s,
   req,
   skipTagged,
   writeInt8s,
@@ -59,24 +55,6 @@ export const ListConfigResources: Api<
       throw encodeError(e, "ListConfigResources", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 1) {
-      throw badVersion("decode", "ListConfigResourcesRequest", version, 0, 1);
-    }
-    const o = decRequest(r, version);
-    r.complete(`ListConfigResourcesRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 1) {
-      throw badVersion("encode", "ListConfigResourcesResponse", version, 0, 1);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "ListConfigResources", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 1) {
       throw badVersion("decode", "ListConfigResourcesResponse", version, 0, 1);
@@ -104,34 +82,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(
-  r: ByteReader,
-  version: number,
-): ListConfigResourcesRequest {
-  const o: ListConfigResourcesRequest = {
-    resourceTypes: version >= 1 ? readInt8s(r, true) ?? [] : [],
-  };
-  skipTagged(r);
-  return o;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ListConfigResourcesResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
-  encResConfigResourceArray(
-    w,
-    version,
-    opt(d.configResources, EMPTY_ARRAY),
-    false,
-    "configResources",
-  );
-  w.uvarint(0);
-}
-
 function decResponse(
   r: ByteReader,
   version: number,
@@ -145,18 +95,6 @@ function decResponse(
   return o;
 }
 
-function encResConfigResource(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ListConfigResourcesResponseConfigResource>,
-): void {
-  w.compactString(req(d.resourceName, "", "resourceName"));
-  if (version >= 1) {
-    w.int8(d.resourceType ?? 16);
-  }
-  w.uvarint(0);
-}
-
 function decResConfigResource(
   r: ByteReader,
   version: number,
@@ -167,29 +105,6 @@ function decResConfigResource(
   };
   skipTagged(r);
   return o;
-}
-
-function encResConfigResourceArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ListConfigResourcesResponseConfigResource>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResConfigResource(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResConfigResourceArray(

@@ -2,17 +2,12 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
-  atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
-  NullFieldError,
-  opt,
   readString,
-  readStrings,
   req,
   skipTagged,
-  writeString,
   writeStrings,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
@@ -64,24 +59,6 @@ export const ListGroups: Api<ListGroupsRequest, ListGroupsResponse> = {
       throw encodeError(e, "ListGroups", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 5) {
-      throw badVersion("decode", "ListGroupsRequest", version, 0, 5);
-    }
-    const o = decRequest(r, version);
-    r.complete(`ListGroupsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 5) {
-      throw badVersion("encode", "ListGroupsResponse", version, 0, 5);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "ListGroups", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 5) {
       throw badVersion("decode", "ListGroupsResponse", version, 0, 5);
@@ -125,40 +102,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): ListGroupsRequest {
-  const flex = version >= 3;
-  const o: ListGroupsRequest = {
-    statesFilter: version >= 4 ? readStrings(r, true) ?? [] : [],
-    typesFilter: version >= 5 ? readStrings(r, true) ?? [] : [],
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ListGroupsResponse>,
-): void {
-  const flex = version >= 3;
-  if (version >= 1) {
-    w.int32(d.throttleTimeMs ?? 0);
-  }
-  w.int16(d.errorCode ?? 0);
-  encResListedGroupArray(
-    w,
-    version,
-    opt(d.groups, EMPTY_ARRAY),
-    false,
-    "groups",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResponse(r: ByteReader, version: number): ListGroupsResponse {
   const flex = version >= 3;
   const o: ListGroupsResponse = {
@@ -170,25 +113,6 @@ function decResponse(r: ByteReader, version: number): ListGroupsResponse {
     skipTagged(r);
   }
   return o;
-}
-
-function encResListedGroup(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ListGroupsResponseListedGroup>,
-): void {
-  const flex = version >= 3;
-  writeString(w, req(d.groupId, "", "groupId"), flex);
-  writeString(w, req(d.protocolType, "", "protocolType"), flex);
-  if (version >= 4) {
-    w.compactString(req(d.groupState, "", "groupState"));
-  }
-  if (version >= 5) {
-    w.compactString(req(d.groupType, "", "groupType"));
-  }
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResListedGroup(
@@ -206,29 +130,6 @@ function decResListedGroup(
     skipTagged(r);
   }
   return o;
-}
-
-function encResListedGroupArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ListGroupsResponseListedGroup>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 3);
-    return;
-  }
-  w.arrayLength(a.length, version >= 3);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResListedGroup(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResListedGroupArray(

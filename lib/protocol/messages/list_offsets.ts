@@ -92,24 +92,6 @@ export const ListOffsets: Api<ListOffsetsRequest, ListOffsetsResponse> = {
       throw encodeError(e, "ListOffsets", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 1 || version > 11) {
-      throw badVersion("decode", "ListOffsetsRequest", version, 1, 11);
-    }
-    const o = decRequest(r, version);
-    r.complete(`ListOffsetsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 1 || version > 11) {
-      throw badVersion("encode", "ListOffsetsResponse", version, 1, 11);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "ListOffsets", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 1 || version > 11) {
       throw badVersion("decode", "ListOffsetsResponse", version, 1, 11);
@@ -151,20 +133,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): ListOffsetsRequest {
-  const flex = version >= 6;
-  const o: ListOffsetsRequest = {
-    replicaId: r.int32(),
-    isolationLevel: version >= 2 ? r.int8() : 0,
-    topics: decReqListOffsetsTopicArray(r, version),
-    timeoutMs: version >= 10 ? r.int32() : 0,
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqListOffsetsTopic(
   w: ByteWriter,
   version: number,
@@ -182,21 +150,6 @@ function encReqListOffsetsTopic(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqListOffsetsTopic(
-  r: ByteReader,
-  version: number,
-): ListOffsetsRequestListOffsetsTopic {
-  const flex = version >= 6;
-  const o: ListOffsetsRequestListOffsetsTopic = {
-    name: readString(r, flex) ?? "",
-    partitions: decReqListOffsetsPartitionArray(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqListOffsetsTopicArray(
@@ -222,19 +175,6 @@ function encReqListOffsetsTopicArray(
   }
 }
 
-function decReqListOffsetsTopicArray(
-  r: ByteReader,
-  version: number,
-): ListOffsetsRequestListOffsetsTopic[] {
-  const n = r.arrayLength(version >= 6);
-  if (n === null) return [];
-  const a: ListOffsetsRequestListOffsetsTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqListOffsetsTopic(r, version));
-  }
-  return a;
-}
-
 function encReqListOffsetsPartition(
   w: ByteWriter,
   version: number,
@@ -249,22 +189,6 @@ function encReqListOffsetsPartition(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqListOffsetsPartition(
-  r: ByteReader,
-  version: number,
-): ListOffsetsRequestListOffsetsPartition {
-  const flex = version >= 6;
-  const o: ListOffsetsRequestListOffsetsPartition = {
-    partitionIndex: r.int32(),
-    currentLeaderEpoch: version >= 4 ? r.int32() : -1,
-    timestamp: r.int64(),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqListOffsetsPartitionArray(
@@ -290,42 +214,8 @@ function encReqListOffsetsPartitionArray(
   }
 }
 
-function decReqListOffsetsPartitionArray(
-  r: ByteReader,
-  version: number,
-): ListOffsetsRequestListOffsetsPartition[] {
-  const n = r.arrayLength(version >= 6);
-  if (n === null) return [];
-  const a: ListOffsetsRequestListOffsetsPartition[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqListOffsetsPartition(r, version));
-  }
-  return a;
-}
-
 type ResListOffsetsPartitionResponse =
   ListOffsetsResponseListOffsetsPartitionResponse;
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ListOffsetsResponse>,
-): void {
-  const flex = version >= 6;
-  if (version >= 2) {
-    w.int32(d.throttleTimeMs ?? 0);
-  }
-  encResListOffsetsTopicResponseArray(
-    w,
-    version,
-    opt(d.topics, EMPTY_ARRAY),
-    false,
-    "topics",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
 
 function decResponse(r: ByteReader, version: number): ListOffsetsResponse {
   const flex = version >= 6;
@@ -337,25 +227,6 @@ function decResponse(r: ByteReader, version: number): ListOffsetsResponse {
     skipTagged(r);
   }
   return o;
-}
-
-function encResListOffsetsTopicResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ListOffsetsResponseListOffsetsTopicResponse>,
-): void {
-  const flex = version >= 6;
-  writeString(w, req(d.name, "", "name"), flex);
-  encResListOffsetsPartitionResponseArray(
-    w,
-    version,
-    opt(d.partitions, EMPTY_ARRAY),
-    false,
-    "partitions",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResListOffsetsTopicResponse(
@@ -373,29 +244,6 @@ function decResListOffsetsTopicResponse(
   return o;
 }
 
-function encResListOffsetsTopicResponseArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ListOffsetsResponseListOffsetsTopicResponse>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 6);
-    return;
-  }
-  w.arrayLength(a.length, version >= 6);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResListOffsetsTopicResponse(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResListOffsetsTopicResponseArray(
   r: ByteReader,
   version: number,
@@ -407,24 +255,6 @@ function decResListOffsetsTopicResponseArray(
     a.push(decResListOffsetsTopicResponse(r, version));
   }
   return a;
-}
-
-function encResListOffsetsPartitionResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResListOffsetsPartitionResponse>,
-): void {
-  const flex = version >= 6;
-  w.int32(d.partitionIndex ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.int64(d.timestamp ?? -1);
-  w.int64(d.offset ?? -1);
-  if (version >= 4) {
-    w.int32(d.leaderEpoch ?? -1);
-  }
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResListOffsetsPartitionResponse(
@@ -443,29 +273,6 @@ function decResListOffsetsPartitionResponse(
     skipTagged(r);
   }
   return o;
-}
-
-function encResListOffsetsPartitionResponseArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResListOffsetsPartitionResponse>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 6);
-    return;
-  }
-  w.arrayLength(a.length, version >= 6);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResListOffsetsPartitionResponse(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResListOffsetsPartitionResponseArray(

@@ -7,7 +7,6 @@ import {
   EMPTY_ARRAY,
   encodeError,
   NullFieldError,
-  opt,
   readInt32s,
   req,
   skipTagged,
@@ -91,36 +90,6 @@ export const ListPartitionReassignments: Api<
       throw encodeError(e, "ListPartitionReassignments", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion(
-        "decode",
-        "ListPartitionReassignmentsRequest",
-        version,
-        0,
-        0,
-      );
-    }
-    const o = decRequest(r, version);
-    r.complete(`ListPartitionReassignmentsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion(
-        "encode",
-        "ListPartitionReassignmentsResponse",
-        version,
-        0,
-        0,
-      );
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "ListPartitionReassignments", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 0) {
       throw badVersion(
@@ -162,18 +131,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(
-  r: ByteReader,
-  version: number,
-): ListPartitionReassignmentsRequest {
-  const o: ListPartitionReassignmentsRequest = {
-    timeoutMs: r.int32(),
-    topics: decReqListPartitionReassignmentsTopicsArrayOrNull(r, version),
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqListPartitionReassignmentsTopics(
   w: ByteWriter,
   _version: number,
@@ -186,18 +143,6 @@ function encReqListPartitionReassignmentsTopics(
     true,
   );
   w.uvarint(0);
-}
-
-function decReqListPartitionReassignmentsTopics(
-  r: ByteReader,
-  _version: number,
-): ReqListPartitionReassignmentsTopics {
-  const o: ReqListPartitionReassignmentsTopics = {
-    name: r.compactString() ?? "",
-    partitionIndexes: readInt32s(r, true) ?? [],
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqListPartitionReassignmentsTopicsArray(
@@ -223,42 +168,11 @@ function encReqListPartitionReassignmentsTopicsArray(
   }
 }
 
-function decReqListPartitionReassignmentsTopicsArrayOrNull(
-  r: ByteReader,
-  version: number,
-): ReqListPartitionReassignmentsTopics[] | null {
-  const n = r.arrayLength(true);
-  if (n === null) return null;
-  const a: ReqListPartitionReassignmentsTopics[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqListPartitionReassignmentsTopics(r, version));
-  }
-  return a;
-}
-
 type ResOngoingTopicReassignment =
   ListPartitionReassignmentsResponseOngoingTopicReassignment;
 
 type ResOngoingPartitionReassignment =
   ListPartitionReassignmentsResponseOngoingPartitionReassignment;
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ListPartitionReassignmentsResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.compactString(opt(d.errorMessage, ""));
-  encResOngoingTopicReassignmentArray(
-    w,
-    version,
-    opt(d.topics, EMPTY_ARRAY),
-    false,
-    "topics",
-  );
-  w.uvarint(0);
-}
 
 function decResponse(
   r: ByteReader,
@@ -274,22 +188,6 @@ function decResponse(
   return o;
 }
 
-function encResOngoingTopicReassignment(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResOngoingTopicReassignment>,
-): void {
-  w.compactString(req(d.name, "", "name"));
-  encResOngoingPartitionReassignmentArray(
-    w,
-    version,
-    opt(d.partitions, EMPTY_ARRAY),
-    false,
-    "partitions",
-  );
-  w.uvarint(0);
-}
-
 function decResOngoingTopicReassignment(
   r: ByteReader,
   version: number,
@@ -300,29 +198,6 @@ function decResOngoingTopicReassignment(
   };
   skipTagged(r);
   return o;
-}
-
-function encResOngoingTopicReassignmentArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResOngoingTopicReassignment>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResOngoingTopicReassignment(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResOngoingTopicReassignmentArray(
@@ -338,22 +213,6 @@ function decResOngoingTopicReassignmentArray(
   return a;
 }
 
-function encResOngoingPartitionReassignment(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<ResOngoingPartitionReassignment>,
-): void {
-  w.int32(d.partitionIndex ?? 0);
-  writeInt32s(w, req(d.replicas, EMPTY_ARRAY, "replicas"), true);
-  writeInt32s(w, req(d.addingReplicas, EMPTY_ARRAY, "addingReplicas"), true);
-  writeInt32s(
-    w,
-    req(d.removingReplicas, EMPTY_ARRAY, "removingReplicas"),
-    true,
-  );
-  w.uvarint(0);
-}
-
 function decResOngoingPartitionReassignment(
   r: ByteReader,
   _version: number,
@@ -366,29 +225,6 @@ function decResOngoingPartitionReassignment(
   };
   skipTagged(r);
   return o;
-}
-
-function encResOngoingPartitionReassignmentArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResOngoingPartitionReassignment>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResOngoingPartitionReassignment(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResOngoingPartitionReassignmentArray(

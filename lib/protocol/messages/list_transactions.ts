@@ -2,13 +2,9 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
-  atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
-  NullFieldError,
-  opt,
-  readInt64s,
   readStrings,
   req,
   skipTagged,
@@ -71,24 +67,6 @@ export const ListTransactions: Api<
       throw encodeError(e, "ListTransactions", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 2) {
-      throw badVersion("decode", "ListTransactionsRequest", version, 0, 2);
-    }
-    const o = decRequest(r, version);
-    r.complete(`ListTransactionsRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 2) {
-      throw badVersion("encode", "ListTransactionsResponse", version, 0, 2);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "ListTransactions", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 2) {
       throw badVersion("decode", "ListTransactionsResponse", version, 0, 2);
@@ -130,40 +108,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(r: ByteReader, version: number): ListTransactionsRequest {
-  const o: ListTransactionsRequest = {
-    stateFilters: readStrings(r, true) ?? [],
-    producerIdFilters: readInt64s(r, true) ?? [],
-    durationFilter: version >= 1 ? r.int64() : -1,
-    transactionalIdPattern: version >= 2 ? r.compactString() : null,
-  };
-  skipTagged(r);
-  return o;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ListTransactionsResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
-  writeStrings(
-    w,
-    req(d.unknownStateFilters, EMPTY_ARRAY, "unknownStateFilters"),
-    true,
-    "unknownStateFilters",
-  );
-  encResTransactionStateArray(
-    w,
-    version,
-    opt(d.transactionStates, EMPTY_ARRAY),
-    false,
-    "transactionStates",
-  );
-  w.uvarint(0);
-}
-
 function decResponse(r: ByteReader, version: number): ListTransactionsResponse {
   const o: ListTransactionsResponse = {
     throttleTimeMs: r.int32(),
@@ -173,17 +117,6 @@ function decResponse(r: ByteReader, version: number): ListTransactionsResponse {
   };
   skipTagged(r);
   return o;
-}
-
-function encResTransactionState(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<ListTransactionsResponseTransactionState>,
-): void {
-  w.compactString(req(d.transactionalId, "", "transactionalId"));
-  w.int64(d.producerId ?? 0);
-  w.compactString(req(d.transactionState, "", "transactionState"));
-  w.uvarint(0);
 }
 
 function decResTransactionState(
@@ -197,29 +130,6 @@ function decResTransactionState(
   };
   skipTagged(r);
   return o;
-}
-
-function encResTransactionStateArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ListTransactionsResponseTransactionState>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResTransactionState(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResTransactionStateArray(

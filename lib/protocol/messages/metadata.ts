@@ -13,7 +13,6 @@ import {
   req,
   skipTagged,
   val,
-  writeInt32s,
   writeString,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
@@ -120,24 +119,6 @@ export const Metadata: Api<MetadataRequest, MetadataResponse> = {
       throw encodeError(e, "Metadata", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 13) {
-      throw badVersion("decode", "MetadataRequest", version, 0, 13);
-    }
-    const o = decRequest(r, version);
-    r.complete(`MetadataRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 13) {
-      throw badVersion("encode", "MetadataResponse", version, 0, 13);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "Metadata", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 13) {
       throw badVersion("decode", "MetadataResponse", version, 0, 13);
@@ -181,22 +162,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): MetadataRequest {
-  const flex = version >= 9;
-  const o: MetadataRequest = {
-    topics: decReqMetadataRequestTopicArrayOrNull(r, version),
-    allowAutoTopicCreation: version >= 4 ? r.bool() : true,
-    includeClusterAuthorizedOperations: version >= 8 && version <= 10
-      ? r.bool()
-      : false,
-    includeTopicAuthorizedOperations: version >= 8 ? r.bool() : false,
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqMetadataRequestTopic(
   w: ByteWriter,
   version: number,
@@ -210,21 +175,6 @@ function encReqMetadataRequestTopic(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqMetadataRequestTopic(
-  r: ByteReader,
-  version: number,
-): MetadataRequestTopic {
-  const flex = version >= 9;
-  const o: MetadataRequestTopic = {
-    topicId: version >= 10 ? r.uuid() : ZERO_UUID,
-    name: readString(r, flex),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqMetadataRequestTopicArray(
@@ -250,59 +200,6 @@ function encReqMetadataRequestTopicArray(
   }
 }
 
-function decReqMetadataRequestTopicArrayOrNull(
-  r: ByteReader,
-  version: number,
-): MetadataRequestTopic[] | null {
-  const n = r.arrayLength(version >= 9);
-  if (n === null) return null;
-  const a: MetadataRequestTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqMetadataRequestTopic(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<MetadataResponse>,
-): void {
-  const flex = version >= 9;
-  if (version >= 3) {
-    w.int32(d.throttleTimeMs ?? 0);
-  }
-  encResMetadataResponseBrokerArray(
-    w,
-    version,
-    opt(d.brokers, EMPTY_ARRAY),
-    false,
-    "brokers",
-  );
-  if (version >= 2) {
-    writeString(w, d.clusterId ?? null, flex);
-  }
-  if (version >= 1) {
-    w.int32(d.controllerId ?? -1);
-  }
-  encResMetadataResponseTopicArray(
-    w,
-    version,
-    opt(d.topics, EMPTY_ARRAY),
-    false,
-    "topics",
-  );
-  if (version >= 8 && version <= 10) {
-    w.int32(d.clusterAuthorizedOperations ?? -2147483648);
-  }
-  if (version >= 13) {
-    w.int16(d.errorCode ?? 0);
-  }
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResponse(r: ByteReader, version: number): MetadataResponse {
   const flex = version >= 9;
   const o: MetadataResponse = {
@@ -322,23 +219,6 @@ function decResponse(r: ByteReader, version: number): MetadataResponse {
   return o;
 }
 
-function encResMetadataResponseBroker(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<MetadataResponseBroker>,
-): void {
-  const flex = version >= 9;
-  w.int32(d.nodeId ?? 0);
-  writeString(w, req(d.host, "", "host"), flex);
-  w.int32(d.port ?? 0);
-  if (version >= 1) {
-    writeString(w, d.rack ?? null, flex);
-  }
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResMetadataResponseBroker(
   r: ByteReader,
   version: number,
@@ -356,29 +236,6 @@ function decResMetadataResponseBroker(
   return o;
 }
 
-function encResMetadataResponseBrokerArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<MetadataResponseBroker>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 9);
-    return;
-  }
-  w.arrayLength(a.length, version >= 9);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResMetadataResponseBroker(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResMetadataResponseBrokerArray(
   r: ByteReader,
   version: number,
@@ -390,35 +247,6 @@ function decResMetadataResponseBrokerArray(
     a.push(decResMetadataResponseBroker(r, version));
   }
   return a;
-}
-
-function encResMetadataResponseTopic(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<MetadataResponseTopic>,
-): void {
-  const flex = version >= 9;
-  w.int16(d.errorCode ?? 0);
-  writeString(w, val(d.name, "", version >= 12, "name"), flex);
-  if (version >= 10) {
-    w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  }
-  if (version >= 1) {
-    w.bool(d.isInternal ?? false);
-  }
-  encResMetadataResponsePartitionArray(
-    w,
-    version,
-    opt(d.partitions, EMPTY_ARRAY),
-    false,
-    "partitions",
-  );
-  if (version >= 8) {
-    w.int32(d.topicAuthorizedOperations ?? -2147483648);
-  }
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResMetadataResponseTopic(
@@ -440,29 +268,6 @@ function decResMetadataResponseTopic(
   return o;
 }
 
-function encResMetadataResponseTopicArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<MetadataResponseTopic>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 9);
-    return;
-  }
-  w.arrayLength(a.length, version >= 9);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResMetadataResponseTopic(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResMetadataResponseTopicArray(
   r: ByteReader,
   version: number,
@@ -474,32 +279,6 @@ function decResMetadataResponseTopicArray(
     a.push(decResMetadataResponseTopic(r, version));
   }
   return a;
-}
-
-function encResMetadataResponsePartition(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<MetadataResponsePartition>,
-): void {
-  const flex = version >= 9;
-  w.int16(d.errorCode ?? 0);
-  w.int32(d.partitionIndex ?? 0);
-  w.int32(d.leaderId ?? 0);
-  if (version >= 7) {
-    w.int32(d.leaderEpoch ?? -1);
-  }
-  writeInt32s(w, req(d.replicaNodes, EMPTY_ARRAY, "replicaNodes"), flex);
-  writeInt32s(w, req(d.isrNodes, EMPTY_ARRAY, "isrNodes"), flex);
-  if (version >= 5) {
-    writeInt32s(
-      w,
-      req(d.offlineReplicas, EMPTY_ARRAY, "offlineReplicas"),
-      flex,
-    );
-  }
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResMetadataResponsePartition(
@@ -520,29 +299,6 @@ function decResMetadataResponsePartition(
     skipTagged(r);
   }
   return o;
-}
-
-function encResMetadataResponsePartitionArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<MetadataResponsePartition>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 9);
-    return;
-  }
-  w.arrayLength(a.length, version >= 9);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResMetadataResponsePartition(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResMetadataResponsePartitionArray(

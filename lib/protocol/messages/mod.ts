@@ -24,7 +24,6 @@ import { OffsetForLeaderEpoch } from "./offset_for_leader_epoch.ts";
 import { AddPartitionsToTxn } from "./add_partitions_to_txn.ts";
 import { AddOffsetsToTxn } from "./add_offsets_to_txn.ts";
 import { EndTxn } from "./end_txn.ts";
-import { WriteTxnMarkers } from "./write_txn_markers.ts";
 import { TxnOffsetCommit } from "./txn_offset_commit.ts";
 import { DescribeAcls } from "./describe_acls.ts";
 import { CreateAcls } from "./create_acls.ts";
@@ -49,28 +48,17 @@ import { DescribeClientQuotas } from "./describe_client_quotas.ts";
 import { AlterClientQuotas } from "./alter_client_quotas.ts";
 import { DescribeUserScramCredentials } from "./describe_user_scram_credentials.ts";
 import { AlterUserScramCredentials } from "./alter_user_scram_credentials.ts";
-import { Vote } from "./vote.ts";
-import { BeginQuorumEpoch } from "./begin_quorum_epoch.ts";
-import { EndQuorumEpoch } from "./end_quorum_epoch.ts";
 import { DescribeQuorum } from "./describe_quorum.ts";
-import { AlterPartition } from "./alter_partition.ts";
 import { UpdateFeatures } from "./update_features.ts";
-import { Envelope } from "./envelope.ts";
-import { FetchSnapshot } from "./fetch_snapshot.ts";
 import { DescribeCluster } from "./describe_cluster.ts";
 import { DescribeProducers } from "./describe_producers.ts";
-import { BrokerRegistration } from "./broker_registration.ts";
-import { BrokerHeartbeat } from "./broker_heartbeat.ts";
 import { UnregisterBroker } from "./unregister_broker.ts";
 import { DescribeTransactions } from "./describe_transactions.ts";
 import { ListTransactions } from "./list_transactions.ts";
-import { AllocateProducerIds } from "./allocate_producer_ids.ts";
 import { ConsumerGroupHeartbeat } from "./consumer_group_heartbeat.ts";
 import { ConsumerGroupDescribe } from "./consumer_group_describe.ts";
-import { ControllerRegistration } from "./controller_registration.ts";
 import { GetTelemetrySubscriptions } from "./get_telemetry_subscriptions.ts";
 import { PushTelemetry } from "./push_telemetry.ts";
-import { AssignReplicasToDirs } from "./assign_replicas_to_dirs.ts";
 import { ListConfigResources } from "./list_config_resources.ts";
 import { DescribeTopicPartitions } from "./describe_topic_partitions.ts";
 import { ShareGroupHeartbeat } from "./share_group_heartbeat.ts";
@@ -79,12 +67,6 @@ import { ShareFetch } from "./share_fetch.ts";
 import { ShareAcknowledge } from "./share_acknowledge.ts";
 import { AddRaftVoter } from "./add_raft_voter.ts";
 import { RemoveRaftVoter } from "./remove_raft_voter.ts";
-import { UpdateRaftVoter } from "./update_raft_voter.ts";
-import { InitializeShareGroupState } from "./initialize_share_group_state.ts";
-import { ReadShareGroupState } from "./read_share_group_state.ts";
-import { WriteShareGroupState } from "./write_share_group_state.ts";
-import { DeleteShareGroupState } from "./delete_share_group_state.ts";
-import { ReadShareGroupStateSummary } from "./read_share_group_state_summary.ts";
 import { StreamsGroupHeartbeat } from "./streams_group_heartbeat.ts";
 import { StreamsGroupDescribe } from "./streams_group_describe.ts";
 import { DescribeShareGroupOffsets } from "./describe_share_group_offsets.ts";
@@ -116,7 +98,6 @@ export * from "./offset_for_leader_epoch.ts";
 export * from "./add_partitions_to_txn.ts";
 export * from "./add_offsets_to_txn.ts";
 export * from "./end_txn.ts";
-export * from "./write_txn_markers.ts";
 export * from "./txn_offset_commit.ts";
 export * from "./describe_acls.ts";
 export * from "./create_acls.ts";
@@ -141,28 +122,17 @@ export * from "./describe_client_quotas.ts";
 export * from "./alter_client_quotas.ts";
 export * from "./describe_user_scram_credentials.ts";
 export * from "./alter_user_scram_credentials.ts";
-export * from "./vote.ts";
-export * from "./begin_quorum_epoch.ts";
-export * from "./end_quorum_epoch.ts";
 export * from "./describe_quorum.ts";
-export * from "./alter_partition.ts";
 export * from "./update_features.ts";
-export * from "./envelope.ts";
-export * from "./fetch_snapshot.ts";
 export * from "./describe_cluster.ts";
 export * from "./describe_producers.ts";
-export * from "./broker_registration.ts";
-export * from "./broker_heartbeat.ts";
 export * from "./unregister_broker.ts";
 export * from "./describe_transactions.ts";
 export * from "./list_transactions.ts";
-export * from "./allocate_producer_ids.ts";
 export * from "./consumer_group_heartbeat.ts";
 export * from "./consumer_group_describe.ts";
-export * from "./controller_registration.ts";
 export * from "./get_telemetry_subscriptions.ts";
 export * from "./push_telemetry.ts";
-export * from "./assign_replicas_to_dirs.ts";
 export * from "./list_config_resources.ts";
 export * from "./describe_topic_partitions.ts";
 export * from "./share_group_heartbeat.ts";
@@ -171,12 +141,6 @@ export * from "./share_fetch.ts";
 export * from "./share_acknowledge.ts";
 export * from "./add_raft_voter.ts";
 export * from "./remove_raft_voter.ts";
-export * from "./update_raft_voter.ts";
-export * from "./initialize_share_group_state.ts";
-export * from "./read_share_group_state.ts";
-export * from "./write_share_group_state.ts";
-export * from "./delete_share_group_state.ts";
-export * from "./read_share_group_state_summary.ts";
 export * from "./streams_group_heartbeat.ts";
 export * from "./streams_group_describe.ts";
 export * from "./describe_share_group_offsets.ts";
@@ -184,8 +148,10 @@ export * from "./alter_share_group_offsets.ts";
 export * from "./delete_share_group_offsets.ts";
 export * from "./streams_group_topology_description_update.ts";
 export * from "./unregister_controller.ts";
+export * from "./consumer_protocol_subscription.ts";
+export * from "./consumer_protocol_assignment.ts";
 
-/** Every generated API, by key. */
+/** Every API a client sends, by key. */
 export const APIS: readonly Api<unknown, unknown>[] = [
   Produce,
   Fetch,
@@ -210,7 +176,6 @@ export const APIS: readonly Api<unknown, unknown>[] = [
   AddPartitionsToTxn,
   AddOffsetsToTxn,
   EndTxn,
-  WriteTxnMarkers,
   TxnOffsetCommit,
   DescribeAcls,
   CreateAcls,
@@ -235,28 +200,17 @@ export const APIS: readonly Api<unknown, unknown>[] = [
   AlterClientQuotas,
   DescribeUserScramCredentials,
   AlterUserScramCredentials,
-  Vote,
-  BeginQuorumEpoch,
-  EndQuorumEpoch,
   DescribeQuorum,
-  AlterPartition,
   UpdateFeatures,
-  Envelope,
-  FetchSnapshot,
   DescribeCluster,
   DescribeProducers,
-  BrokerRegistration,
-  BrokerHeartbeat,
   UnregisterBroker,
   DescribeTransactions,
   ListTransactions,
-  AllocateProducerIds,
   ConsumerGroupHeartbeat,
   ConsumerGroupDescribe,
-  ControllerRegistration,
   GetTelemetrySubscriptions,
   PushTelemetry,
-  AssignReplicasToDirs,
   ListConfigResources,
   DescribeTopicPartitions,
   ShareGroupHeartbeat,
@@ -265,12 +219,6 @@ export const APIS: readonly Api<unknown, unknown>[] = [
   ShareAcknowledge,
   AddRaftVoter,
   RemoveRaftVoter,
-  UpdateRaftVoter,
-  InitializeShareGroupState,
-  ReadShareGroupState,
-  WriteShareGroupState,
-  DeleteShareGroupState,
-  ReadShareGroupStateSummary,
   StreamsGroupHeartbeat,
   StreamsGroupDescribe,
   DescribeShareGroupOffsets,
@@ -280,7 +228,7 @@ export const APIS: readonly Api<unknown, unknown>[] = [
   UnregisterController,
 ];
 
-/** Every generated API by its key. */
+/** Every API a client sends by its key. */
 export const API_BY_KEY: Map<number, Api<unknown, unknown>> = new Map(
   APIS.map((api) => [api.key, api]),
 );

@@ -97,24 +97,6 @@ export const OffsetCommit: Api<OffsetCommitRequest, OffsetCommitResponse> = {
       throw encodeError(e, "OffsetCommit", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 2 || version > 10) {
-      throw badVersion("decode", "OffsetCommitRequest", version, 2, 10);
-    }
-    const o = decRequest(r, version);
-    r.complete(`OffsetCommitRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 2 || version > 10) {
-      throw badVersion("encode", "OffsetCommitResponse", version, 2, 10);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "OffsetCommit", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 2 || version > 10) {
       throw badVersion("decode", "OffsetCommitResponse", version, 2, 10);
@@ -158,22 +140,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): OffsetCommitRequest {
-  const flex = version >= 8;
-  const o: OffsetCommitRequest = {
-    groupId: readString(r, flex) ?? "",
-    generationIdOrMemberEpoch: r.int32(),
-    memberId: readString(r, flex) ?? "",
-    groupInstanceId: version >= 7 ? readString(r, flex) : null,
-    retentionTimeMs: version <= 4 ? r.int64() : -1,
-    topics: decReqOffsetCommitRequestTopicArray(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqOffsetCommitRequestTopic(
   w: ByteWriter,
   version: number,
@@ -196,22 +162,6 @@ function encReqOffsetCommitRequestTopic(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqOffsetCommitRequestTopic(
-  r: ByteReader,
-  version: number,
-): OffsetCommitRequestTopic {
-  const flex = version >= 8;
-  const o: OffsetCommitRequestTopic = {
-    name: version <= 9 ? readString(r, flex) ?? "" : "",
-    topicId: version >= 10 ? r.uuid() : ZERO_UUID,
-    partitions: decReqOffsetCommitRequestPartitionArray(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqOffsetCommitRequestTopicArray(
@@ -237,19 +187,6 @@ function encReqOffsetCommitRequestTopicArray(
   }
 }
 
-function decReqOffsetCommitRequestTopicArray(
-  r: ByteReader,
-  version: number,
-): OffsetCommitRequestTopic[] {
-  const n = r.arrayLength(version >= 8);
-  if (n === null) return [];
-  const a: OffsetCommitRequestTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqOffsetCommitRequestTopic(r, version));
-  }
-  return a;
-}
-
 function encReqOffsetCommitRequestPartition(
   w: ByteWriter,
   version: number,
@@ -265,23 +202,6 @@ function encReqOffsetCommitRequestPartition(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqOffsetCommitRequestPartition(
-  r: ByteReader,
-  version: number,
-): OffsetCommitRequestPartition {
-  const flex = version >= 8;
-  const o: OffsetCommitRequestPartition = {
-    partitionIndex: r.int32(),
-    committedOffset: r.int64(),
-    committedLeaderEpoch: version >= 6 ? r.int32() : -1,
-    committedMetadata: readString(r, flex),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqOffsetCommitRequestPartitionArray(
@@ -307,40 +227,6 @@ function encReqOffsetCommitRequestPartitionArray(
   }
 }
 
-function decReqOffsetCommitRequestPartitionArray(
-  r: ByteReader,
-  version: number,
-): OffsetCommitRequestPartition[] {
-  const n = r.arrayLength(version >= 8);
-  if (n === null) return [];
-  const a: OffsetCommitRequestPartition[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqOffsetCommitRequestPartition(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<OffsetCommitResponse>,
-): void {
-  const flex = version >= 8;
-  if (version >= 3) {
-    w.int32(d.throttleTimeMs ?? 0);
-  }
-  encResOffsetCommitResponseTopicArray(
-    w,
-    version,
-    opt(d.topics, EMPTY_ARRAY),
-    false,
-    "topics",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResponse(r: ByteReader, version: number): OffsetCommitResponse {
   const flex = version >= 8;
   const o: OffsetCommitResponse = {
@@ -351,30 +237,6 @@ function decResponse(r: ByteReader, version: number): OffsetCommitResponse {
     skipTagged(r);
   }
   return o;
-}
-
-function encResOffsetCommitResponseTopic(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<OffsetCommitResponseTopic>,
-): void {
-  const flex = version >= 8;
-  if (version <= 9) {
-    writeString(w, req(d.name, "", "name"), flex);
-  }
-  if (version >= 10) {
-    w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  }
-  encResOffsetCommitResponsePartitionArray(
-    w,
-    version,
-    opt(d.partitions, EMPTY_ARRAY),
-    false,
-    "partitions",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResOffsetCommitResponseTopic(
@@ -393,29 +255,6 @@ function decResOffsetCommitResponseTopic(
   return o;
 }
 
-function encResOffsetCommitResponseTopicArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<OffsetCommitResponseTopic>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 8);
-    return;
-  }
-  w.arrayLength(a.length, version >= 8);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResOffsetCommitResponseTopic(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResOffsetCommitResponseTopicArray(
   r: ByteReader,
   version: number,
@@ -427,19 +266,6 @@ function decResOffsetCommitResponseTopicArray(
     a.push(decResOffsetCommitResponseTopic(r, version));
   }
   return a;
-}
-
-function encResOffsetCommitResponsePartition(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<OffsetCommitResponsePartition>,
-): void {
-  const flex = version >= 8;
-  w.int32(d.partitionIndex ?? 0);
-  w.int16(d.errorCode ?? 0);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResOffsetCommitResponsePartition(
@@ -455,29 +281,6 @@ function decResOffsetCommitResponsePartition(
     skipTagged(r);
   }
   return o;
-}
-
-function encResOffsetCommitResponsePartitionArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<OffsetCommitResponsePartition>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 8);
-    return;
-  }
-  w.arrayLength(a.length, version >= 8);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResOffsetCommitResponsePartition(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResOffsetCommitResponsePartitionArray(

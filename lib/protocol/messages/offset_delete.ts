@@ -77,24 +77,6 @@ export const OffsetDelete: Api<OffsetDeleteRequest, OffsetDeleteResponse> = {
       throw encodeError(e, "OffsetDelete", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion("decode", "OffsetDeleteRequest", version, 0, 0);
-    }
-    const o = decRequest(r, version);
-    r.complete(`OffsetDeleteRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion("encode", "OffsetDeleteResponse", version, 0, 0);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "OffsetDelete", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 0) {
       throw badVersion("decode", "OffsetDeleteResponse", version, 0, 0);
@@ -126,13 +108,6 @@ function encRequest(
   );
 }
 
-function decRequest(r: ByteReader, version: number): OffsetDeleteRequest {
-  return {
-    groupId: r.string() ?? "",
-    topics: decReqOffsetDeleteRequestTopicArray(r, version),
-  };
-}
-
 function encReqOffsetDeleteRequestTopic(
   w: ByteWriter,
   version: number,
@@ -146,16 +121,6 @@ function encReqOffsetDeleteRequestTopic(
     false,
     "partitions",
   );
-}
-
-function decReqOffsetDeleteRequestTopic(
-  r: ByteReader,
-  version: number,
-): OffsetDeleteRequestTopic {
-  return {
-    name: r.string() ?? "",
-    partitions: decReqOffsetDeleteRequestPartitionArray(r, version),
-  };
 }
 
 function encReqOffsetDeleteRequestTopicArray(
@@ -181,34 +146,12 @@ function encReqOffsetDeleteRequestTopicArray(
   }
 }
 
-function decReqOffsetDeleteRequestTopicArray(
-  r: ByteReader,
-  version: number,
-): OffsetDeleteRequestTopic[] {
-  const n = r.arrayLength(false);
-  if (n === null) return [];
-  const a: OffsetDeleteRequestTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqOffsetDeleteRequestTopic(r, version));
-  }
-  return a;
-}
-
 function encReqOffsetDeleteRequestPartition(
   w: ByteWriter,
   _version: number,
   d: Encodable<OffsetDeleteRequestPartition>,
 ): void {
   w.int32(d.partitionIndex ?? 0);
-}
-
-function decReqOffsetDeleteRequestPartition(
-  r: ByteReader,
-  _version: number,
-): OffsetDeleteRequestPartition {
-  return {
-    partitionIndex: r.int32(),
-  };
 }
 
 function encReqOffsetDeleteRequestPartitionArray(
@@ -234,56 +177,12 @@ function encReqOffsetDeleteRequestPartitionArray(
   }
 }
 
-function decReqOffsetDeleteRequestPartitionArray(
-  r: ByteReader,
-  version: number,
-): OffsetDeleteRequestPartition[] {
-  const n = r.arrayLength(false);
-  if (n === null) return [];
-  const a: OffsetDeleteRequestPartition[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqOffsetDeleteRequestPartition(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<OffsetDeleteResponse>,
-): void {
-  w.int16(d.errorCode ?? 0);
-  w.int32(d.throttleTimeMs ?? 0);
-  encResOffsetDeleteResponseTopicArray(
-    w,
-    version,
-    opt(d.topics, EMPTY_ARRAY),
-    false,
-    "topics",
-  );
-}
-
 function decResponse(r: ByteReader, version: number): OffsetDeleteResponse {
   return {
     errorCode: r.int16(),
     throttleTimeMs: r.int32(),
     topics: decResOffsetDeleteResponseTopicArray(r, version),
   };
-}
-
-function encResOffsetDeleteResponseTopic(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<OffsetDeleteResponseTopic>,
-): void {
-  w.string(req(d.name, "", "name"));
-  encResOffsetDeleteResponsePartitionArray(
-    w,
-    version,
-    opt(d.partitions, EMPTY_ARRAY),
-    false,
-    "partitions",
-  );
 }
 
 function decResOffsetDeleteResponseTopic(
@@ -294,29 +193,6 @@ function decResOffsetDeleteResponseTopic(
     name: r.string() ?? "",
     partitions: decResOffsetDeleteResponsePartitionArray(r, version),
   };
-}
-
-function encResOffsetDeleteResponseTopicArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<OffsetDeleteResponseTopic>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, false);
-    return;
-  }
-  w.arrayLength(a.length, false);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResOffsetDeleteResponseTopic(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResOffsetDeleteResponseTopicArray(
@@ -332,15 +208,6 @@ function decResOffsetDeleteResponseTopicArray(
   return a;
 }
 
-function encResOffsetDeleteResponsePartition(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<OffsetDeleteResponsePartition>,
-): void {
-  w.int32(d.partitionIndex ?? 0);
-  w.int16(d.errorCode ?? 0);
-}
-
 function decResOffsetDeleteResponsePartition(
   r: ByteReader,
   _version: number,
@@ -349,29 +216,6 @@ function decResOffsetDeleteResponsePartition(
     partitionIndex: r.int32(),
     errorCode: r.int16(),
   };
-}
-
-function encResOffsetDeleteResponsePartitionArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<OffsetDeleteResponsePartition>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, false);
-    return;
-  }
-  w.arrayLength(a.length, false);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResOffsetDeleteResponsePartition(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResOffsetDeleteResponsePartitionArray(

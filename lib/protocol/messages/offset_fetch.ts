@@ -8,7 +8,6 @@ import {
   encodeError,
   NullFieldError,
   opt,
-  readInt32s,
   readString,
   req,
   skipTagged,
@@ -145,24 +144,6 @@ export const OffsetFetch: Api<OffsetFetchRequest, OffsetFetchResponse> = {
       throw encodeError(e, "OffsetFetch", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 1 || version > 10) {
-      throw badVersion("decode", "OffsetFetchRequest", version, 1, 10);
-    }
-    const o = decRequest(r, version);
-    r.complete(`OffsetFetchRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 1 || version > 10) {
-      throw badVersion("encode", "OffsetFetchResponse", version, 1, 10);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "OffsetFetch", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 1 || version > 10) {
       throw badVersion("decode", "OffsetFetchResponse", version, 1, 10);
@@ -214,22 +195,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): OffsetFetchRequest {
-  const flex = version >= 6;
-  const o: OffsetFetchRequest = {
-    groupId: version <= 7 ? readString(r, flex) ?? "" : "",
-    topics: version <= 7
-      ? decReqOffsetFetchRequestTopicArrayOrNull(r, version)
-      : [],
-    groups: version >= 8 ? decReqOffsetFetchRequestGroupArray(r, version) : [],
-    requireStable: version >= 7 ? r.bool() : false,
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqOffsetFetchRequestTopic(
   w: ByteWriter,
   version: number,
@@ -245,21 +210,6 @@ function encReqOffsetFetchRequestTopic(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqOffsetFetchRequestTopic(
-  r: ByteReader,
-  version: number,
-): OffsetFetchRequestTopic {
-  const flex = version >= 6;
-  const o: OffsetFetchRequestTopic = {
-    name: readString(r, flex) ?? "",
-    partitionIndexes: readInt32s(r, flex) ?? [],
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqOffsetFetchRequestTopicArray(
@@ -285,19 +235,6 @@ function encReqOffsetFetchRequestTopicArray(
   }
 }
 
-function decReqOffsetFetchRequestTopicArrayOrNull(
-  r: ByteReader,
-  version: number,
-): OffsetFetchRequestTopic[] | null {
-  const n = r.arrayLength(version >= 6);
-  if (n === null) return null;
-  const a: OffsetFetchRequestTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqOffsetFetchRequestTopic(r, version));
-  }
-  return a;
-}
-
 function encReqOffsetFetchRequestGroup(
   w: ByteWriter,
   version: number,
@@ -318,20 +255,6 @@ function encReqOffsetFetchRequestGroup(
     "topics",
   );
   w.uvarint(0);
-}
-
-function decReqOffsetFetchRequestGroup(
-  r: ByteReader,
-  version: number,
-): OffsetFetchRequestGroup {
-  const o: OffsetFetchRequestGroup = {
-    groupId: r.compactString() ?? "",
-    memberId: version >= 9 ? r.compactString() : null,
-    memberEpoch: version >= 9 ? r.int32() : -1,
-    topics: decReqOffsetFetchRequestTopicsArrayOrNull(r, version),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqOffsetFetchRequestGroupArray(
@@ -357,19 +280,6 @@ function encReqOffsetFetchRequestGroupArray(
   }
 }
 
-function decReqOffsetFetchRequestGroupArray(
-  r: ByteReader,
-  version: number,
-): OffsetFetchRequestGroup[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: OffsetFetchRequestGroup[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqOffsetFetchRequestGroup(r, version));
-  }
-  return a;
-}
-
 function encReqOffsetFetchRequestTopics(
   w: ByteWriter,
   version: number,
@@ -387,19 +297,6 @@ function encReqOffsetFetchRequestTopics(
     true,
   );
   w.uvarint(0);
-}
-
-function decReqOffsetFetchRequestTopics(
-  r: ByteReader,
-  version: number,
-): OffsetFetchRequestTopics {
-  const o: OffsetFetchRequestTopics = {
-    name: version <= 9 ? r.compactString() ?? "" : "",
-    topicId: version >= 10 ? r.uuid() : ZERO_UUID,
-    partitionIndexes: readInt32s(r, true) ?? [],
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqOffsetFetchRequestTopicsArray(
@@ -425,54 +322,6 @@ function encReqOffsetFetchRequestTopicsArray(
   }
 }
 
-function decReqOffsetFetchRequestTopicsArrayOrNull(
-  r: ByteReader,
-  version: number,
-): OffsetFetchRequestTopics[] | null {
-  const n = r.arrayLength(true);
-  if (n === null) return null;
-  const a: OffsetFetchRequestTopics[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqOffsetFetchRequestTopics(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<OffsetFetchResponse>,
-): void {
-  const flex = version >= 6;
-  if (version >= 3) {
-    w.int32(d.throttleTimeMs ?? 0);
-  }
-  if (version <= 7) {
-    encResOffsetFetchResponseTopicArray(
-      w,
-      version,
-      opt(d.topics, EMPTY_ARRAY),
-      false,
-      "topics",
-    );
-  }
-  if (version >= 2 && version <= 7) {
-    w.int16(d.errorCode ?? 0);
-  }
-  if (version >= 8) {
-    encResOffsetFetchResponseGroupArray(
-      w,
-      version,
-      opt(d.groups, EMPTY_ARRAY),
-      false,
-      "groups",
-    );
-  }
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResponse(r: ByteReader, version: number): OffsetFetchResponse {
   const flex = version >= 6;
   const o: OffsetFetchResponse = {
@@ -485,25 +334,6 @@ function decResponse(r: ByteReader, version: number): OffsetFetchResponse {
     skipTagged(r);
   }
   return o;
-}
-
-function encResOffsetFetchResponseTopic(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<OffsetFetchResponseTopic>,
-): void {
-  const flex = version >= 6;
-  writeString(w, req(d.name, "", "name"), flex);
-  encResOffsetFetchResponsePartitionArray(
-    w,
-    version,
-    opt(d.partitions, EMPTY_ARRAY),
-    false,
-    "partitions",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResOffsetFetchResponseTopic(
@@ -521,29 +351,6 @@ function decResOffsetFetchResponseTopic(
   return o;
 }
 
-function encResOffsetFetchResponseTopicArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<OffsetFetchResponseTopic>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 6);
-    return;
-  }
-  w.arrayLength(a.length, version >= 6);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResOffsetFetchResponseTopic(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResOffsetFetchResponseTopicArray(
   r: ByteReader,
   version: number,
@@ -555,24 +362,6 @@ function decResOffsetFetchResponseTopicArray(
     a.push(decResOffsetFetchResponseTopic(r, version));
   }
   return a;
-}
-
-function encResOffsetFetchResponsePartition(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<OffsetFetchResponsePartition>,
-): void {
-  const flex = version >= 6;
-  w.int32(d.partitionIndex ?? 0);
-  w.int64(d.committedOffset ?? 0);
-  if (version >= 5) {
-    w.int32(d.committedLeaderEpoch ?? -1);
-  }
-  writeString(w, opt(d.metadata, ""), flex);
-  w.int16(d.errorCode ?? 0);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResOffsetFetchResponsePartition(
@@ -593,29 +382,6 @@ function decResOffsetFetchResponsePartition(
   return o;
 }
 
-function encResOffsetFetchResponsePartitionArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<OffsetFetchResponsePartition>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 6);
-    return;
-  }
-  w.arrayLength(a.length, version >= 6);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResOffsetFetchResponsePartition(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResOffsetFetchResponsePartitionArray(
   r: ByteReader,
   version: number,
@@ -627,23 +393,6 @@ function decResOffsetFetchResponsePartitionArray(
     a.push(decResOffsetFetchResponsePartition(r, version));
   }
   return a;
-}
-
-function encResOffsetFetchResponseGroup(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<OffsetFetchResponseGroup>,
-): void {
-  w.compactString(req(d.groupId, "", "groupId"));
-  encResOffsetFetchResponseTopicsArray(
-    w,
-    version,
-    opt(d.topics, EMPTY_ARRAY),
-    false,
-    "topics",
-  );
-  w.int16(d.errorCode ?? 0);
-  w.uvarint(0);
 }
 
 function decResOffsetFetchResponseGroup(
@@ -659,29 +408,6 @@ function decResOffsetFetchResponseGroup(
   return o;
 }
 
-function encResOffsetFetchResponseGroupArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<OffsetFetchResponseGroup>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResOffsetFetchResponseGroup(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResOffsetFetchResponseGroupArray(
   r: ByteReader,
   version: number,
@@ -693,27 +419,6 @@ function decResOffsetFetchResponseGroupArray(
     a.push(decResOffsetFetchResponseGroup(r, version));
   }
   return a;
-}
-
-function encResOffsetFetchResponseTopics(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<OffsetFetchResponseTopics>,
-): void {
-  if (version <= 9) {
-    w.compactString(req(d.name, "", "name"));
-  }
-  if (version >= 10) {
-    w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  }
-  encResOffsetFetchResponsePartitionsArray(
-    w,
-    version,
-    opt(d.partitions, EMPTY_ARRAY),
-    false,
-    "partitions",
-  );
-  w.uvarint(0);
 }
 
 function decResOffsetFetchResponseTopics(
@@ -729,29 +434,6 @@ function decResOffsetFetchResponseTopics(
   return o;
 }
 
-function encResOffsetFetchResponseTopicsArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<OffsetFetchResponseTopics>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResOffsetFetchResponseTopics(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResOffsetFetchResponseTopicsArray(
   r: ByteReader,
   version: number,
@@ -763,19 +445,6 @@ function decResOffsetFetchResponseTopicsArray(
     a.push(decResOffsetFetchResponseTopics(r, version));
   }
   return a;
-}
-
-function encResOffsetFetchResponsePartitions(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<OffsetFetchResponsePartitions>,
-): void {
-  w.int32(d.partitionIndex ?? 0);
-  w.int64(d.committedOffset ?? 0);
-  w.int32(d.committedLeaderEpoch ?? -1);
-  w.compactString(opt(d.metadata, ""));
-  w.int16(d.errorCode ?? 0);
-  w.uvarint(0);
 }
 
 function decResOffsetFetchResponsePartitions(
@@ -791,29 +460,6 @@ function decResOffsetFetchResponsePartitions(
   };
   skipTagged(r);
   return o;
-}
-
-function encResOffsetFetchResponsePartitionsArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<OffsetFetchResponsePartitions>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResOffsetFetchResponsePartitions(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResOffsetFetchResponsePartitionsArray(

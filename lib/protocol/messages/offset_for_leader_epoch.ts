@@ -89,24 +89,6 @@ export const OffsetForLeaderEpoch: Api<
       throw encodeError(e, "OffsetForLeaderEpoch", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 2 || version > 4) {
-      throw badVersion("decode", "OffsetForLeaderEpochRequest", version, 2, 4);
-    }
-    const o = decRequest(r, version);
-    r.complete(`OffsetForLeaderEpochRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 2 || version > 4) {
-      throw badVersion("encode", "OffsetForLeaderEpochResponse", version, 2, 4);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "OffsetForLeaderEpoch", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 2 || version > 4) {
       throw badVersion("decode", "OffsetForLeaderEpochResponse", version, 2, 4);
@@ -149,21 +131,6 @@ function encRequest(
   }
 }
 
-function decRequest(
-  r: ByteReader,
-  version: number,
-): OffsetForLeaderEpochRequest {
-  const flex = version >= 4;
-  const o: OffsetForLeaderEpochRequest = {
-    replicaId: version >= 3 ? r.int32() : -2,
-    topics: decReqOffsetForLeaderTopicArray(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqOffsetForLeaderTopic(
   w: ByteWriter,
   version: number,
@@ -181,21 +148,6 @@ function encReqOffsetForLeaderTopic(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqOffsetForLeaderTopic(
-  r: ByteReader,
-  version: number,
-): ReqOffsetForLeaderTopic {
-  const flex = version >= 4;
-  const o: ReqOffsetForLeaderTopic = {
-    topic: readString(r, flex) ?? "",
-    partitions: decReqOffsetForLeaderPartitionArray(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqOffsetForLeaderTopicArray(
@@ -221,19 +173,6 @@ function encReqOffsetForLeaderTopicArray(
   }
 }
 
-function decReqOffsetForLeaderTopicArray(
-  r: ByteReader,
-  version: number,
-): ReqOffsetForLeaderTopic[] {
-  const n = r.arrayLength(version >= 4);
-  if (n === null) return [];
-  const a: ReqOffsetForLeaderTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqOffsetForLeaderTopic(r, version));
-  }
-  return a;
-}
-
 function encReqOffsetForLeaderPartition(
   w: ByteWriter,
   version: number,
@@ -246,22 +185,6 @@ function encReqOffsetForLeaderPartition(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqOffsetForLeaderPartition(
-  r: ByteReader,
-  version: number,
-): ReqOffsetForLeaderPartition {
-  const flex = version >= 4;
-  const o: ReqOffsetForLeaderPartition = {
-    partition: r.int32(),
-    currentLeaderEpoch: r.int32(),
-    leaderEpoch: r.int32(),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqOffsetForLeaderPartitionArray(
@@ -287,40 +210,8 @@ function encReqOffsetForLeaderPartitionArray(
   }
 }
 
-function decReqOffsetForLeaderPartitionArray(
-  r: ByteReader,
-  version: number,
-): ReqOffsetForLeaderPartition[] {
-  const n = r.arrayLength(version >= 4);
-  if (n === null) return [];
-  const a: ReqOffsetForLeaderPartition[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqOffsetForLeaderPartition(r, version));
-  }
-  return a;
-}
-
 type ResOffsetForLeaderTopicResult =
   OffsetForLeaderEpochResponseOffsetForLeaderTopicResult;
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<OffsetForLeaderEpochResponse>,
-): void {
-  const flex = version >= 4;
-  w.int32(d.throttleTimeMs ?? 0);
-  encResOffsetForLeaderTopicResultArray(
-    w,
-    version,
-    opt(d.topics, EMPTY_ARRAY),
-    false,
-    "topics",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
 
 function decResponse(
   r: ByteReader,
@@ -335,25 +226,6 @@ function decResponse(
     skipTagged(r);
   }
   return o;
-}
-
-function encResOffsetForLeaderTopicResult(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResOffsetForLeaderTopicResult>,
-): void {
-  const flex = version >= 4;
-  writeString(w, req(d.topic, "", "topic"), flex);
-  encResEpochEndOffsetArray(
-    w,
-    version,
-    opt(d.partitions, EMPTY_ARRAY),
-    false,
-    "partitions",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResOffsetForLeaderTopicResult(
@@ -371,29 +243,6 @@ function decResOffsetForLeaderTopicResult(
   return o;
 }
 
-function encResOffsetForLeaderTopicResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResOffsetForLeaderTopicResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 4);
-    return;
-  }
-  w.arrayLength(a.length, version >= 4);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResOffsetForLeaderTopicResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResOffsetForLeaderTopicResultArray(
   r: ByteReader,
   version: number,
@@ -405,21 +254,6 @@ function decResOffsetForLeaderTopicResultArray(
     a.push(decResOffsetForLeaderTopicResult(r, version));
   }
   return a;
-}
-
-function encResEpochEndOffset(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<OffsetForLeaderEpochResponseEpochEndOffset>,
-): void {
-  const flex = version >= 4;
-  w.int16(d.errorCode ?? 0);
-  w.int32(d.partition ?? 0);
-  w.int32(d.leaderEpoch ?? -1);
-  w.int64(d.endOffset ?? -1);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResEpochEndOffset(
@@ -437,29 +271,6 @@ function decResEpochEndOffset(
     skipTagged(r);
   }
   return o;
-}
-
-function encResEpochEndOffsetArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<OffsetForLeaderEpochResponseEpochEndOffset>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 4);
-    return;
-  }
-  w.arrayLength(a.length, version >= 4);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResEpochEndOffset(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResEpochEndOffsetArray(

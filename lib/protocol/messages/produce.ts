@@ -4,16 +4,10 @@ import type { Api, Encodable } from "../api.ts";
 import {
   atPath,
   badVersion,
-  beginTagged,
   EMPTY_ARRAY,
-  EMPTY_OBJECT,
   encodeError,
-  endTagged,
-  isSet,
-  nonEmpty,
   NullFieldError,
   opt,
-  readBytes,
   readString,
   req,
   skipTagged,
@@ -138,24 +132,6 @@ export const Produce: Api<ProduceRequest, ProduceResponse> = {
       throw encodeError(e, "Produce", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 3 || version > 12) {
-      throw badVersion("decode", "ProduceRequest", version, 3, 12);
-    }
-    const o = decRequest(r, version);
-    r.complete(`ProduceRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 3 || version > 12) {
-      throw badVersion("encode", "ProduceResponse", version, 3, 12);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "Produce", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 3 || version > 12) {
       throw badVersion("decode", "ProduceResponse", version, 3, 12);
@@ -193,20 +169,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): ProduceRequest {
-  const flex = version >= 9;
-  const o: ProduceRequest = {
-    transactionalId: readString(r, flex),
-    acks: r.int16(),
-    timeoutMs: r.int32(),
-    topicData: decReqTopicProduceDataArray(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqTopicProduceData(
   w: ByteWriter,
   version: number,
@@ -224,22 +186,6 @@ function encReqTopicProduceData(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqTopicProduceData(
-  r: ByteReader,
-  version: number,
-): ProduceRequestTopicProduceData {
-  const flex = version >= 9;
-  const o: ProduceRequestTopicProduceData = {
-    name: readString(r, flex) ?? "",
-    topicId: ZERO_UUID,
-    partitionData: decReqPartitionProduceDataArray(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqTopicProduceDataArray(
@@ -265,19 +211,6 @@ function encReqTopicProduceDataArray(
   }
 }
 
-function decReqTopicProduceDataArray(
-  r: ByteReader,
-  version: number,
-): ProduceRequestTopicProduceData[] {
-  const n = r.arrayLength(version >= 9);
-  if (n === null) return [];
-  const a: ProduceRequestTopicProduceData[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqTopicProduceData(r, version));
-  }
-  return a;
-}
-
 function encReqPartitionProduceData(
   w: ByteWriter,
   version: number,
@@ -289,21 +222,6 @@ function encReqPartitionProduceData(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqPartitionProduceData(
-  r: ByteReader,
-  version: number,
-): ProduceRequestPartitionProduceData {
-  const flex = version >= 9;
-  const o: ProduceRequestPartitionProduceData = {
-    index: r.int32(),
-    records: readBytes(r, flex),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqPartitionProduceDataArray(
@@ -326,51 +244,6 @@ function encReqPartitionProduceDataArray(
     }
   } catch (e) {
     throw atPath(e, field, i);
-  }
-}
-
-function decReqPartitionProduceDataArray(
-  r: ByteReader,
-  version: number,
-): ProduceRequestPartitionProduceData[] {
-  const n = r.arrayLength(version >= 9);
-  if (n === null) return [];
-  const a: ProduceRequestPartitionProduceData[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqPartitionProduceData(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ProduceResponse>,
-): void {
-  const flex = version >= 9;
-  encResTopicProduceResponseArray(
-    w,
-    version,
-    opt(d.responses, EMPTY_ARRAY),
-    false,
-    "responses",
-  );
-  w.int32(d.throttleTimeMs ?? 0);
-  if (flex) {
-    const t0 = version >= 10 && nonEmpty(d.nodeEndpoints);
-    w.uvarint(t0 ? 1 : 0);
-    if (t0) {
-      w.uvarint(0);
-      const at = beginTagged(w);
-      encResNodeEndpointArray(
-        w,
-        version,
-        opt(d.nodeEndpoints, EMPTY_ARRAY),
-        false,
-        "nodeEndpoints",
-      );
-      endTagged(w, at);
-    }
   }
 }
 
@@ -402,25 +275,6 @@ function decResponse(r: ByteReader, version: number): ProduceResponse {
   return o;
 }
 
-function encResTopicProduceResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ProduceResponseTopicProduceResponse>,
-): void {
-  const flex = version >= 9;
-  writeString(w, req(d.name, "", "name"), flex);
-  encResPartitionProduceResponseArray(
-    w,
-    version,
-    opt(d.partitionResponses, EMPTY_ARRAY),
-    false,
-    "partitionResponses",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResTopicProduceResponse(
   r: ByteReader,
   version: number,
@@ -437,29 +291,6 @@ function decResTopicProduceResponse(
   return o;
 }
 
-function encResTopicProduceResponseArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ProduceResponseTopicProduceResponse>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 9);
-    return;
-  }
-  w.arrayLength(a.length, version >= 9);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResTopicProduceResponse(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResTopicProduceResponseArray(
   r: ByteReader,
   version: number,
@@ -471,50 +302,6 @@ function decResTopicProduceResponseArray(
     a.push(decResTopicProduceResponse(r, version));
   }
   return a;
-}
-
-function encResPartitionProduceResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ProduceResponsePartitionProduceResponse>,
-): void {
-  const flex = version >= 9;
-  w.int32(d.index ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.int64(d.baseOffset ?? 0);
-  w.int64(d.logAppendTimeMs ?? -1);
-  if (version >= 5) {
-    w.int64(d.logStartOffset ?? -1);
-  }
-  if (version >= 8) {
-    encResBatchIndexAndErrorMessageArray(
-      w,
-      version,
-      opt(d.recordErrors, EMPTY_ARRAY),
-      false,
-      "recordErrors",
-    );
-  }
-  if (version >= 8) {
-    writeString(w, d.errorMessage ?? null, flex);
-  }
-  if (flex) {
-    const t0 = version >= 10 &&
-      hasResLeaderIdAndEpoch(d.currentLeader, version);
-    w.uvarint(t0 ? 1 : 0);
-    if (t0) {
-      w.uvarint(0);
-      const at = beginTagged(w);
-      encResLeaderIdAndEpochField(
-        w,
-        version,
-        opt(d.currentLeader, EMPTY_OBJECT),
-        false,
-        "currentLeader",
-      );
-      endTagged(w, at);
-    }
-  }
 }
 
 function decResPartitionProduceResponse(
@@ -555,29 +342,6 @@ function decResPartitionProduceResponse(
   return o;
 }
 
-function encResPartitionProduceResponseArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ProduceResponsePartitionProduceResponse>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 9);
-    return;
-  }
-  w.arrayLength(a.length, version >= 9);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResPartitionProduceResponse(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResPartitionProduceResponseArray(
   r: ByteReader,
   version: number,
@@ -589,19 +353,6 @@ function decResPartitionProduceResponseArray(
     a.push(decResPartitionProduceResponse(r, version));
   }
   return a;
-}
-
-function encResBatchIndexAndErrorMessage(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ProduceResponseBatchIndexAndErrorMessage>,
-): void {
-  const flex = version >= 9;
-  w.int32(d.batchIndex ?? 0);
-  writeString(w, d.batchIndexErrorMessage ?? null, flex);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResBatchIndexAndErrorMessage(
@@ -619,29 +370,6 @@ function decResBatchIndexAndErrorMessage(
   return o;
 }
 
-function encResBatchIndexAndErrorMessageArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ProduceResponseBatchIndexAndErrorMessage>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 9);
-    return;
-  }
-  w.arrayLength(a.length, version >= 9);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResBatchIndexAndErrorMessage(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResBatchIndexAndErrorMessageArray(
   r: ByteReader,
   version: number,
@@ -653,16 +381,6 @@ function decResBatchIndexAndErrorMessageArray(
     a.push(decResBatchIndexAndErrorMessage(r, version));
   }
   return a;
-}
-
-function encResLeaderIdAndEpoch(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<ProduceResponseLeaderIdAndEpoch>,
-): void {
-  w.int32(d.leaderId ?? -1);
-  w.int32(d.leaderEpoch ?? -1);
-  w.uvarint(0);
 }
 
 function decResLeaderIdAndEpoch(
@@ -677,54 +395,11 @@ function decResLeaderIdAndEpoch(
   return o;
 }
 
-function encResLeaderIdAndEpochField(
-  w: ByteWriter,
-  version: number,
-  v: Encodable<ProduceResponseLeaderIdAndEpoch> | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (v === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.int8(-1);
-    return;
-  }
-  if (nullable) w.int8(1);
-  try {
-    encResLeaderIdAndEpoch(w, version, v);
-  } catch (e) {
-    throw atPath(e, field);
-  }
-}
-
-function hasResLeaderIdAndEpoch(
-  v: Encodable<ProduceResponseLeaderIdAndEpoch> | null | undefined,
-  _version: number,
-): boolean {
-  if (v === undefined) return false;
-  if (v === null) return true;
-  if (isSet(v.leaderId, -1)) return true;
-  if (isSet(v.leaderEpoch, -1)) return true;
-  return false;
-}
-
 function defResLeaderIdAndEpoch(): ProduceResponseLeaderIdAndEpoch {
   return {
     leaderId: -1,
     leaderEpoch: -1,
   };
-}
-
-function encResNodeEndpoint(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<ProduceResponseNodeEndpoint>,
-): void {
-  w.int32(d.nodeId ?? 0);
-  w.compactString(req(d.host, "", "host"));
-  w.int32(d.port ?? 0);
-  w.compactString(d.rack ?? null);
-  w.uvarint(0);
 }
 
 function decResNodeEndpoint(
@@ -739,29 +414,6 @@ function decResNodeEndpoint(
   };
   skipTagged(r);
   return o;
-}
-
-function encResNodeEndpointArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ProduceResponseNodeEndpoint>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResNodeEndpoint(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResNodeEndpointArray(

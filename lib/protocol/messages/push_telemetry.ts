@@ -50,24 +50,6 @@ export const PushTelemetry: Api<PushTelemetryRequest, PushTelemetryResponse> = {
       throw encodeError(e, "PushTelemetry", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion("decode", "PushTelemetryRequest", version, 0, 0);
-    }
-    const o = decRequest(r, version);
-    r.complete(`PushTelemetryRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion("encode", "PushTelemetryResponse", version, 0, 0);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "PushTelemetry", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 0) {
       throw badVersion("decode", "PushTelemetryResponse", version, 0, 0);
@@ -94,28 +76,6 @@ function encRequest(
   w.bool(d.terminating ?? false);
   w.int8(d.compressionType ?? 0);
   w.compactBytes(req(d.metrics, EMPTY_BYTES, "metrics"));
-  w.uvarint(0);
-}
-
-function decRequest(r: ByteReader, _version: number): PushTelemetryRequest {
-  const o: PushTelemetryRequest = {
-    clientInstanceId: r.uuid(),
-    subscriptionId: r.int32(),
-    terminating: r.bool(),
-    compressionType: r.int8(),
-    metrics: r.compactBytes() ?? EMPTY_BYTES,
-  };
-  skipTagged(r);
-  return o;
-}
-
-function encResponse(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<PushTelemetryResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
   w.uvarint(0);
 }
 

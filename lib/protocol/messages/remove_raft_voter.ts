@@ -45,24 +45,6 @@ export const RemoveRaftVoter: Api<
       throw encodeError(e, "RemoveRaftVoter", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion("decode", "RemoveRaftVoterRequest", version, 0, 0);
-    }
-    const o = decRequest(r, version);
-    r.complete(`RemoveRaftVoterRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion("encode", "RemoveRaftVoterResponse", version, 0, 0);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "RemoveRaftVoter", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 0) {
       throw badVersion("decode", "RemoveRaftVoterResponse", version, 0, 0);
@@ -87,27 +69,6 @@ function encRequest(
   w.compactString(opt(d.clusterId, ""));
   w.int32(d.voterId ?? 0);
   w.uuid(req(d.voterDirectoryId, ZERO_UUID, "voterDirectoryId"));
-  w.uvarint(0);
-}
-
-function decRequest(r: ByteReader, _version: number): RemoveRaftVoterRequest {
-  const o: RemoveRaftVoterRequest = {
-    clusterId: r.compactString(),
-    voterId: r.int32(),
-    voterDirectoryId: r.uuid(),
-  };
-  skipTagged(r);
-  return o;
-}
-
-function encResponse(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<RemoveRaftVoterResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.compactString(opt(d.errorMessage, ""));
   w.uvarint(0);
 }
 

@@ -5,7 +5,6 @@ import {
   badVersion,
   EMPTY_BYTES,
   encodeError,
-  readBytes,
   req,
   skipTagged,
   writeBytes,
@@ -50,24 +49,6 @@ export const RenewDelegationToken: Api<
       throw encodeError(e, "RenewDelegationToken", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 1 || version > 2) {
-      throw badVersion("decode", "RenewDelegationTokenRequest", version, 1, 2);
-    }
-    const o = decRequest(r, version);
-    r.complete(`RenewDelegationTokenRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 1 || version > 2) {
-      throw badVersion("encode", "RenewDelegationTokenResponse", version, 1, 2);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "RenewDelegationToken", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 1 || version > 2) {
       throw badVersion("decode", "RenewDelegationTokenResponse", version, 1, 2);
@@ -92,35 +73,6 @@ function encRequest(
   const flex = version >= 2;
   writeBytes(w, req(d.hmac, EMPTY_BYTES, "hmac"), flex);
   w.int64(d.renewPeriodMs ?? 0);
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
-function decRequest(
-  r: ByteReader,
-  version: number,
-): RenewDelegationTokenRequest {
-  const flex = version >= 2;
-  const o: RenewDelegationTokenRequest = {
-    hmac: readBytes(r, flex) ?? EMPTY_BYTES,
-    renewPeriodMs: r.int64(),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<RenewDelegationTokenResponse>,
-): void {
-  const flex = version >= 2;
-  w.int16(d.errorCode ?? 0);
-  w.int64(d.expiryTimestampMs ?? 0);
-  w.int32(d.throttleTimeMs ?? 0);
   if (flex) {
     w.uvarint(0);
   }

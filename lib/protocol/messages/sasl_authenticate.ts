@@ -5,13 +5,11 @@ import {
   badVersion,
   EMPTY_BYTES,
   encodeError,
-  opt,
   readBytes,
   readString,
   req,
   skipTagged,
   writeBytes,
-  writeString,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
 
@@ -53,24 +51,6 @@ export const SaslAuthenticate: Api<
       throw encodeError(e, "SaslAuthenticate", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 2) {
-      throw badVersion("decode", "SaslAuthenticateRequest", version, 0, 2);
-    }
-    const o = decRequest(r, version);
-    r.complete(`SaslAuthenticateRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 2) {
-      throw badVersion("encode", "SaslAuthenticateResponse", version, 0, 2);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "SaslAuthenticate", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 2) {
       throw badVersion("decode", "SaslAuthenticateResponse", version, 0, 2);
@@ -94,34 +74,6 @@ function encRequest(
 ): void {
   const flex = version >= 2;
   writeBytes(w, req(d.authBytes, EMPTY_BYTES, "authBytes"), flex);
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
-function decRequest(r: ByteReader, version: number): SaslAuthenticateRequest {
-  const flex = version >= 2;
-  const o: SaslAuthenticateRequest = {
-    authBytes: readBytes(r, flex) ?? EMPTY_BYTES,
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<SaslAuthenticateResponse>,
-): void {
-  const flex = version >= 2;
-  w.int16(d.errorCode ?? 0);
-  writeString(w, opt(d.errorMessage, ""), flex);
-  writeBytes(w, req(d.authBytes, EMPTY_BYTES, "authBytes"), flex);
-  if (version >= 1) {
-    w.int64(d.sessionLifetimeMs ?? 0);
-  }
   if (flex) {
     w.uvarint(0);
   }

@@ -5,11 +5,9 @@ import {
   atPath,
   badVersion,
   EMPTY_ARRAY,
-  EMPTY_OBJECT,
   encodeError,
   NullFieldError,
   opt,
-  readInt8s,
   req,
   skipTagged,
   writeInt8s,
@@ -133,24 +131,6 @@ export const ShareAcknowledge: Api<
       throw encodeError(e, "ShareAcknowledge", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 1 || version > 2) {
-      throw badVersion("decode", "ShareAcknowledgeRequest", version, 1, 2);
-    }
-    const o = decRequest(r, version);
-    r.complete(`ShareAcknowledgeRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 1 || version > 2) {
-      throw badVersion("encode", "ShareAcknowledgeResponse", version, 1, 2);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "ShareAcknowledge", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 1 || version > 2) {
       throw badVersion("decode", "ShareAcknowledgeResponse", version, 1, 2);
@@ -188,18 +168,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(r: ByteReader, version: number): ShareAcknowledgeRequest {
-  const o: ShareAcknowledgeRequest = {
-    groupId: r.compactString(),
-    memberId: r.compactString(),
-    shareSessionEpoch: r.int32(),
-    isRenewAck: version >= 2 ? r.bool() : false,
-    topics: decReqAcknowledgeTopicArray(r, version),
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqAcknowledgeTopic(
   w: ByteWriter,
   version: number,
@@ -214,18 +182,6 @@ function encReqAcknowledgeTopic(
     "partitions",
   );
   w.uvarint(0);
-}
-
-function decReqAcknowledgeTopic(
-  r: ByteReader,
-  version: number,
-): ShareAcknowledgeRequestAcknowledgeTopic {
-  const o: ShareAcknowledgeRequestAcknowledgeTopic = {
-    topicId: r.uuid(),
-    partitions: decReqAcknowledgePartitionArray(r, version),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqAcknowledgeTopicArray(
@@ -251,19 +207,6 @@ function encReqAcknowledgeTopicArray(
   }
 }
 
-function decReqAcknowledgeTopicArray(
-  r: ByteReader,
-  version: number,
-): ShareAcknowledgeRequestAcknowledgeTopic[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: ShareAcknowledgeRequestAcknowledgeTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqAcknowledgeTopic(r, version));
-  }
-  return a;
-}
-
 function encReqAcknowledgePartition(
   w: ByteWriter,
   version: number,
@@ -278,18 +221,6 @@ function encReqAcknowledgePartition(
     "acknowledgementBatches",
   );
   w.uvarint(0);
-}
-
-function decReqAcknowledgePartition(
-  r: ByteReader,
-  version: number,
-): ShareAcknowledgeRequestAcknowledgePartition {
-  const o: ShareAcknowledgeRequestAcknowledgePartition = {
-    partitionIndex: r.int32(),
-    acknowledgementBatches: decReqAcknowledgementBatchArray(r, version),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqAcknowledgePartitionArray(
@@ -315,19 +246,6 @@ function encReqAcknowledgePartitionArray(
   }
 }
 
-function decReqAcknowledgePartitionArray(
-  r: ByteReader,
-  version: number,
-): ShareAcknowledgeRequestAcknowledgePartition[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: ShareAcknowledgeRequestAcknowledgePartition[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqAcknowledgePartition(r, version));
-  }
-  return a;
-}
-
 function encReqAcknowledgementBatch(
   w: ByteWriter,
   _version: number,
@@ -337,19 +255,6 @@ function encReqAcknowledgementBatch(
   w.int64(d.lastOffset ?? 0);
   writeInt8s(w, req(d.acknowledgeTypes, EMPTY_ARRAY, "acknowledgeTypes"), true);
   w.uvarint(0);
-}
-
-function decReqAcknowledgementBatch(
-  r: ByteReader,
-  _version: number,
-): ShareAcknowledgeRequestAcknowledgementBatch {
-  const o: ShareAcknowledgeRequestAcknowledgementBatch = {
-    firstOffset: r.int64(),
-    lastOffset: r.int64(),
-    acknowledgeTypes: readInt8s(r, true) ?? [],
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqAcknowledgementBatchArray(
@@ -375,49 +280,8 @@ function encReqAcknowledgementBatchArray(
   }
 }
 
-function decReqAcknowledgementBatchArray(
-  r: ByteReader,
-  version: number,
-): ShareAcknowledgeRequestAcknowledgementBatch[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: ShareAcknowledgeRequestAcknowledgementBatch[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqAcknowledgementBatch(r, version));
-  }
-  return a;
-}
-
 type ResShareAcknowledgeTopicResponse =
   ShareAcknowledgeResponseShareAcknowledgeTopicResponse;
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ShareAcknowledgeResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.compactString(d.errorMessage ?? null);
-  if (version >= 2) {
-    w.int32(d.acquisitionLockTimeoutMs ?? 0);
-  }
-  encResShareAcknowledgeTopicResponseArray(
-    w,
-    version,
-    opt(d.responses, EMPTY_ARRAY),
-    false,
-    "responses",
-  );
-  encResNodeEndpointArray(
-    w,
-    version,
-    opt(d.nodeEndpoints, EMPTY_ARRAY),
-    false,
-    "nodeEndpoints",
-  );
-  w.uvarint(0);
-}
 
 function decResponse(r: ByteReader, version: number): ShareAcknowledgeResponse {
   const o: ShareAcknowledgeResponse = {
@@ -432,22 +296,6 @@ function decResponse(r: ByteReader, version: number): ShareAcknowledgeResponse {
   return o;
 }
 
-function encResShareAcknowledgeTopicResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResShareAcknowledgeTopicResponse>,
-): void {
-  w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  encResPartitionDataArray(
-    w,
-    version,
-    opt(d.partitions, EMPTY_ARRAY),
-    false,
-    "partitions",
-  );
-  w.uvarint(0);
-}
-
 function decResShareAcknowledgeTopicResponse(
   r: ByteReader,
   version: number,
@@ -458,29 +306,6 @@ function decResShareAcknowledgeTopicResponse(
   };
   skipTagged(r);
   return o;
-}
-
-function encResShareAcknowledgeTopicResponseArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResShareAcknowledgeTopicResponse>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResShareAcknowledgeTopicResponse(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResShareAcknowledgeTopicResponseArray(
@@ -494,24 +319,6 @@ function decResShareAcknowledgeTopicResponseArray(
     a.push(decResShareAcknowledgeTopicResponse(r, version));
   }
   return a;
-}
-
-function encResPartitionData(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ShareAcknowledgeResponsePartitionData>,
-): void {
-  w.int32(d.partitionIndex ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.compactString(d.errorMessage ?? null);
-  encResLeaderIdAndEpochField(
-    w,
-    version,
-    opt(d.currentLeader, EMPTY_OBJECT),
-    false,
-    "currentLeader",
-  );
-  w.uvarint(0);
 }
 
 function decResPartitionData(
@@ -528,29 +335,6 @@ function decResPartitionData(
   return o;
 }
 
-function encResPartitionDataArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ShareAcknowledgeResponsePartitionData>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResPartitionData(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResPartitionDataArray(
   r: ByteReader,
   version: number,
@@ -562,16 +346,6 @@ function decResPartitionDataArray(
     a.push(decResPartitionData(r, version));
   }
   return a;
-}
-
-function encResLeaderIdAndEpoch(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<ShareAcknowledgeResponseLeaderIdAndEpoch>,
-): void {
-  w.int32(d.leaderId ?? 0);
-  w.int32(d.leaderEpoch ?? 0);
-  w.uvarint(0);
 }
 
 function decResLeaderIdAndEpoch(
@@ -586,38 +360,6 @@ function decResLeaderIdAndEpoch(
   return o;
 }
 
-function encResLeaderIdAndEpochField(
-  w: ByteWriter,
-  version: number,
-  v: Encodable<ShareAcknowledgeResponseLeaderIdAndEpoch> | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (v === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.int8(-1);
-    return;
-  }
-  if (nullable) w.int8(1);
-  try {
-    encResLeaderIdAndEpoch(w, version, v);
-  } catch (e) {
-    throw atPath(e, field);
-  }
-}
-
-function encResNodeEndpoint(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<ShareAcknowledgeResponseNodeEndpoint>,
-): void {
-  w.int32(d.nodeId ?? 0);
-  w.compactString(req(d.host, "", "host"));
-  w.int32(d.port ?? 0);
-  w.compactString(d.rack ?? null);
-  w.uvarint(0);
-}
-
 function decResNodeEndpoint(
   r: ByteReader,
   _version: number,
@@ -630,29 +372,6 @@ function decResNodeEndpoint(
   };
   skipTagged(r);
   return o;
-}
-
-function encResNodeEndpointArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ShareAcknowledgeResponseNodeEndpoint>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResNodeEndpoint(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResNodeEndpointArray(

@@ -5,13 +5,9 @@ import {
   atPath,
   badVersion,
   EMPTY_ARRAY,
-  EMPTY_BYTES,
-  EMPTY_OBJECT,
   encodeError,
   NullFieldError,
   opt,
-  readInt32s,
-  readInt8s,
   req,
   skipTagged,
   writeInt32s,
@@ -175,24 +171,6 @@ export const ShareFetch: Api<ShareFetchRequest, ShareFetchResponse> = {
       throw encodeError(e, "ShareFetch", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 1 || version > 2) {
-      throw badVersion("decode", "ShareFetchRequest", version, 1, 2);
-    }
-    const o = decRequest(r, version);
-    r.complete(`ShareFetchRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 1 || version > 2) {
-      throw badVersion("encode", "ShareFetchResponse", version, 1, 2);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "ShareFetch", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 1 || version > 2) {
       throw badVersion("decode", "ShareFetchResponse", version, 1, 2);
@@ -245,25 +223,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(r: ByteReader, version: number): ShareFetchRequest {
-  const o: ShareFetchRequest = {
-    groupId: r.compactString(),
-    memberId: r.compactString(),
-    shareSessionEpoch: r.int32(),
-    maxWaitMs: r.int32(),
-    minBytes: r.int32(),
-    maxBytes: r.int32(),
-    maxRecords: r.int32(),
-    batchSize: r.int32(),
-    shareAcquireMode: version >= 2 ? r.int8() : 0,
-    isRenewAck: version >= 2 ? r.bool() : false,
-    topics: decReqFetchTopicArray(r, version),
-    forgottenTopicsData: decReqForgottenTopicArray(r, version),
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqFetchTopic(
   w: ByteWriter,
   version: number,
@@ -278,18 +237,6 @@ function encReqFetchTopic(
     "partitions",
   );
   w.uvarint(0);
-}
-
-function decReqFetchTopic(
-  r: ByteReader,
-  version: number,
-): ShareFetchRequestFetchTopic {
-  const o: ShareFetchRequestFetchTopic = {
-    topicId: r.uuid(),
-    partitions: decReqFetchPartitionArray(r, version),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqFetchTopicArray(
@@ -315,19 +262,6 @@ function encReqFetchTopicArray(
   }
 }
 
-function decReqFetchTopicArray(
-  r: ByteReader,
-  version: number,
-): ShareFetchRequestFetchTopic[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: ShareFetchRequestFetchTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqFetchTopic(r, version));
-  }
-  return a;
-}
-
 function encReqFetchPartition(
   w: ByteWriter,
   version: number,
@@ -342,19 +276,6 @@ function encReqFetchPartition(
     "acknowledgementBatches",
   );
   w.uvarint(0);
-}
-
-function decReqFetchPartition(
-  r: ByteReader,
-  version: number,
-): ShareFetchRequestFetchPartition {
-  const o: ShareFetchRequestFetchPartition = {
-    partitionIndex: r.int32(),
-    partitionMaxBytes: 0,
-    acknowledgementBatches: decReqAcknowledgementBatchArray(r, version),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqFetchPartitionArray(
@@ -380,19 +301,6 @@ function encReqFetchPartitionArray(
   }
 }
 
-function decReqFetchPartitionArray(
-  r: ByteReader,
-  version: number,
-): ShareFetchRequestFetchPartition[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: ShareFetchRequestFetchPartition[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqFetchPartition(r, version));
-  }
-  return a;
-}
-
 function encReqAcknowledgementBatch(
   w: ByteWriter,
   _version: number,
@@ -402,19 +310,6 @@ function encReqAcknowledgementBatch(
   w.int64(d.lastOffset ?? 0);
   writeInt8s(w, req(d.acknowledgeTypes, EMPTY_ARRAY, "acknowledgeTypes"), true);
   w.uvarint(0);
-}
-
-function decReqAcknowledgementBatch(
-  r: ByteReader,
-  _version: number,
-): ShareFetchRequestAcknowledgementBatch {
-  const o: ShareFetchRequestAcknowledgementBatch = {
-    firstOffset: r.int64(),
-    lastOffset: r.int64(),
-    acknowledgeTypes: readInt8s(r, true) ?? [],
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqAcknowledgementBatchArray(
@@ -440,19 +335,6 @@ function encReqAcknowledgementBatchArray(
   }
 }
 
-function decReqAcknowledgementBatchArray(
-  r: ByteReader,
-  version: number,
-): ShareFetchRequestAcknowledgementBatch[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: ShareFetchRequestAcknowledgementBatch[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqAcknowledgementBatch(r, version));
-  }
-  return a;
-}
-
 function encReqForgottenTopic(
   w: ByteWriter,
   _version: number,
@@ -461,18 +343,6 @@ function encReqForgottenTopic(
   w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
   writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), true);
   w.uvarint(0);
-}
-
-function decReqForgottenTopic(
-  r: ByteReader,
-  _version: number,
-): ShareFetchRequestForgottenTopic {
-  const o: ShareFetchRequestForgottenTopic = {
-    topicId: r.uuid(),
-    partitions: readInt32s(r, true) ?? [],
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqForgottenTopicArray(
@@ -498,45 +368,6 @@ function encReqForgottenTopicArray(
   }
 }
 
-function decReqForgottenTopicArray(
-  r: ByteReader,
-  version: number,
-): ShareFetchRequestForgottenTopic[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: ShareFetchRequestForgottenTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqForgottenTopic(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ShareFetchResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.compactString(d.errorMessage ?? null);
-  w.int32(d.acquisitionLockTimeoutMs ?? 0);
-  encResShareFetchableTopicResponseArray(
-    w,
-    version,
-    opt(d.responses, EMPTY_ARRAY),
-    false,
-    "responses",
-  );
-  encResNodeEndpointArray(
-    w,
-    version,
-    opt(d.nodeEndpoints, EMPTY_ARRAY),
-    false,
-    "nodeEndpoints",
-  );
-  w.uvarint(0);
-}
-
 function decResponse(r: ByteReader, version: number): ShareFetchResponse {
   const o: ShareFetchResponse = {
     throttleTimeMs: r.int32(),
@@ -548,22 +379,6 @@ function decResponse(r: ByteReader, version: number): ShareFetchResponse {
   };
   skipTagged(r);
   return o;
-}
-
-function encResShareFetchableTopicResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ShareFetchResponseShareFetchableTopicResponse>,
-): void {
-  w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  encResPartitionDataArray(
-    w,
-    version,
-    opt(d.partitions, EMPTY_ARRAY),
-    false,
-    "partitions",
-  );
-  w.uvarint(0);
 }
 
 function decResShareFetchableTopicResponse(
@@ -578,29 +393,6 @@ function decResShareFetchableTopicResponse(
   return o;
 }
 
-function encResShareFetchableTopicResponseArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ShareFetchResponseShareFetchableTopicResponse>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResShareFetchableTopicResponse(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResShareFetchableTopicResponseArray(
   r: ByteReader,
   version: number,
@@ -612,34 +404,6 @@ function decResShareFetchableTopicResponseArray(
     a.push(decResShareFetchableTopicResponse(r, version));
   }
   return a;
-}
-
-function encResPartitionData(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ShareFetchResponsePartitionData>,
-): void {
-  w.int32(d.partitionIndex ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.compactString(d.errorMessage ?? null);
-  w.int16(d.acknowledgeErrorCode ?? 0);
-  w.compactString(d.acknowledgeErrorMessage ?? null);
-  encResLeaderIdAndEpochField(
-    w,
-    version,
-    opt(d.currentLeader, EMPTY_OBJECT),
-    false,
-    "currentLeader",
-  );
-  w.compactBytes(req(d.records, EMPTY_BYTES, "records"));
-  encResAcquiredRecordsArray(
-    w,
-    version,
-    opt(d.acquiredRecords, EMPTY_ARRAY),
-    false,
-    "acquiredRecords",
-  );
-  w.uvarint(0);
 }
 
 function decResPartitionData(
@@ -660,29 +424,6 @@ function decResPartitionData(
   return o;
 }
 
-function encResPartitionDataArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ShareFetchResponsePartitionData>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResPartitionData(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResPartitionDataArray(
   r: ByteReader,
   version: number,
@@ -696,16 +437,6 @@ function decResPartitionDataArray(
   return a;
 }
 
-function encResLeaderIdAndEpoch(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<ShareFetchResponseLeaderIdAndEpoch>,
-): void {
-  w.int32(d.leaderId ?? 0);
-  w.int32(d.leaderEpoch ?? 0);
-  w.uvarint(0);
-}
-
 function decResLeaderIdAndEpoch(
   r: ByteReader,
   _version: number,
@@ -716,37 +447,6 @@ function decResLeaderIdAndEpoch(
   };
   skipTagged(r);
   return o;
-}
-
-function encResLeaderIdAndEpochField(
-  w: ByteWriter,
-  version: number,
-  v: Encodable<ShareFetchResponseLeaderIdAndEpoch> | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (v === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.int8(-1);
-    return;
-  }
-  if (nullable) w.int8(1);
-  try {
-    encResLeaderIdAndEpoch(w, version, v);
-  } catch (e) {
-    throw atPath(e, field);
-  }
-}
-
-function encResAcquiredRecords(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<ShareFetchResponseAcquiredRecords>,
-): void {
-  w.int64(d.firstOffset ?? 0);
-  w.int64(d.lastOffset ?? 0);
-  w.int16(d.deliveryCount ?? 0);
-  w.uvarint(0);
 }
 
 function decResAcquiredRecords(
@@ -762,29 +462,6 @@ function decResAcquiredRecords(
   return o;
 }
 
-function encResAcquiredRecordsArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ShareFetchResponseAcquiredRecords>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResAcquiredRecords(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResAcquiredRecordsArray(
   r: ByteReader,
   version: number,
@@ -796,18 +473,6 @@ function decResAcquiredRecordsArray(
     a.push(decResAcquiredRecords(r, version));
   }
   return a;
-}
-
-function encResNodeEndpoint(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<ShareFetchResponseNodeEndpoint>,
-): void {
-  w.int32(d.nodeId ?? 0);
-  w.compactString(req(d.host, "", "host"));
-  w.int32(d.port ?? 0);
-  w.compactString(d.rack ?? null);
-  w.uvarint(0);
 }
 
 function decResNodeEndpoint(
@@ -822,29 +487,6 @@ function decResNodeEndpoint(
   };
   skipTagged(r);
   return o;
-}
-
-function encResNodeEndpointArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ShareFetchResponseNodeEndpoint>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResNodeEndpoint(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResNodeEndpointArray(

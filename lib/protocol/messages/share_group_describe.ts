@@ -2,22 +2,16 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
-  atPath,
   badVersion,
   EMPTY_ARRAY,
-  EMPTY_OBJECT,
   encodeError,
-  NullFieldError,
-  opt,
   readInt32s,
   readStrings,
   req,
   skipTagged,
-  writeInt32s,
   writeStrings,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
-import { ZERO_UUID } from "../bytes.ts";
 
 /** ShareGroupDescribe request body (API key 77), versions 1, flexible 0+. */
 export interface ShareGroupDescribeRequest {
@@ -111,24 +105,6 @@ export const ShareGroupDescribe: Api<
       throw encodeError(e, "ShareGroupDescribe", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 1 || version > 1) {
-      throw badVersion("decode", "ShareGroupDescribeRequest", version, 1, 1);
-    }
-    const o = decRequest(r, version);
-    r.complete(`ShareGroupDescribeRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 1 || version > 1) {
-      throw badVersion("encode", "ShareGroupDescribeResponse", version, 1, 1);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "ShareGroupDescribe", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 1 || version > 1) {
       throw badVersion("decode", "ShareGroupDescribeResponse", version, 1, 1);
@@ -155,34 +131,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(
-  r: ByteReader,
-  _version: number,
-): ShareGroupDescribeRequest {
-  const o: ShareGroupDescribeRequest = {
-    groupIds: readStrings(r, true) ?? [],
-    includeAuthorizedOperations: r.bool(),
-  };
-  skipTagged(r);
-  return o;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ShareGroupDescribeResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  encResDescribedGroupArray(
-    w,
-    version,
-    opt(d.groups, EMPTY_ARRAY),
-    false,
-    "groups",
-  );
-  w.uvarint(0);
-}
-
 function decResponse(
   r: ByteReader,
   version: number,
@@ -193,23 +141,6 @@ function decResponse(
   };
   skipTagged(r);
   return o;
-}
-
-function encResDescribedGroup(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ShareGroupDescribeResponseDescribedGroup>,
-): void {
-  w.int16(d.errorCode ?? 0);
-  w.compactString(d.errorMessage ?? null);
-  w.compactString(req(d.groupId, "", "groupId"));
-  w.compactString(req(d.groupState, "", "groupState"));
-  w.int32(d.groupEpoch ?? 0);
-  w.int32(d.assignmentEpoch ?? 0);
-  w.compactString(req(d.assignorName, "", "assignorName"));
-  encResMemberArray(w, version, opt(d.members, EMPTY_ARRAY), false, "members");
-  w.int32(d.authorizedOperations ?? -2147483648);
-  w.uvarint(0);
 }
 
 function decResDescribedGroup(
@@ -231,29 +162,6 @@ function decResDescribedGroup(
   return o;
 }
 
-function encResDescribedGroupArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ShareGroupDescribeResponseDescribedGroup>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDescribedGroup(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResDescribedGroupArray(
   r: ByteReader,
   version: number,
@@ -265,32 +173,6 @@ function decResDescribedGroupArray(
     a.push(decResDescribedGroup(r, version));
   }
   return a;
-}
-
-function encResMember(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ShareGroupDescribeResponseMember>,
-): void {
-  w.compactString(req(d.memberId, "", "memberId"));
-  w.compactString(d.rackId ?? null);
-  w.int32(d.memberEpoch ?? 0);
-  w.compactString(req(d.clientId, "", "clientId"));
-  w.compactString(req(d.clientHost, "", "clientHost"));
-  writeStrings(
-    w,
-    req(d.subscribedTopicNames, EMPTY_ARRAY, "subscribedTopicNames"),
-    true,
-    "subscribedTopicNames",
-  );
-  encResAssignmentField(
-    w,
-    version,
-    opt(d.assignment, EMPTY_OBJECT),
-    false,
-    "assignment",
-  );
-  w.uvarint(0);
 }
 
 function decResMember(
@@ -310,29 +192,6 @@ function decResMember(
   return o;
 }
 
-function encResMemberArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ShareGroupDescribeResponseMember>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResMember(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResMemberArray(
   r: ByteReader,
   version: number,
@@ -344,17 +203,6 @@ function decResMemberArray(
     a.push(decResMember(r, version));
   }
   return a;
-}
-
-function encResTopicPartitions(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<ShareGroupDescribeResponseTopicPartitions>,
-): void {
-  w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  w.compactString(req(d.topicName, "", "topicName"));
-  writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), true);
-  w.uvarint(0);
 }
 
 function decResTopicPartitions(
@@ -370,29 +218,6 @@ function decResTopicPartitions(
   return o;
 }
 
-function encResTopicPartitionsArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ShareGroupDescribeResponseTopicPartitions>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResTopicPartitions(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResTopicPartitionsArray(
   r: ByteReader,
   version: number,
@@ -406,21 +231,6 @@ function decResTopicPartitionsArray(
   return a;
 }
 
-function encResAssignment(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ShareGroupDescribeResponseAssignment>,
-): void {
-  encResTopicPartitionsArray(
-    w,
-    version,
-    opt(d.topicPartitions, EMPTY_ARRAY),
-    false,
-    "topicPartitions",
-  );
-  w.uvarint(0);
-}
-
 function decResAssignment(
   r: ByteReader,
   version: number,
@@ -430,24 +240,4 @@ function decResAssignment(
   };
   skipTagged(r);
   return o;
-}
-
-function encResAssignmentField(
-  w: ByteWriter,
-  version: number,
-  v: Encodable<ShareGroupDescribeResponseAssignment> | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (v === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.int8(-1);
-    return;
-  }
-  if (nullable) w.int8(1);
-  try {
-    encResAssignment(w, version, v);
-  } catch (e) {
-    throw atPath(e, field);
-  }
 }

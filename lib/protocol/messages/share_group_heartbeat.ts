@@ -2,21 +2,14 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
-  atPath,
   badVersion,
-  EMPTY_ARRAY,
   encodeError,
-  NullFieldError,
-  opt,
   readInt32s,
-  readStrings,
   req,
   skipTagged,
-  writeInt32s,
   writeStrings,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
-import { ZERO_UUID } from "../bytes.ts";
 
 /** ShareGroupHeartbeat request body (API key 76), versions 1, flexible 0+. */
 export interface ShareGroupHeartbeatRequest {
@@ -84,24 +77,6 @@ export const ShareGroupHeartbeat: Api<
       throw encodeError(e, "ShareGroupHeartbeat", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 1 || version > 1) {
-      throw badVersion("decode", "ShareGroupHeartbeatRequest", version, 1, 1);
-    }
-    const o = decRequest(r, version);
-    r.complete(`ShareGroupHeartbeatRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 1 || version > 1) {
-      throw badVersion("encode", "ShareGroupHeartbeatResponse", version, 1, 1);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "ShareGroupHeartbeat", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 1 || version > 1) {
       throw badVersion("decode", "ShareGroupHeartbeatResponse", version, 1, 1);
@@ -131,36 +106,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(
-  r: ByteReader,
-  _version: number,
-): ShareGroupHeartbeatRequest {
-  const o: ShareGroupHeartbeatRequest = {
-    groupId: r.compactString() ?? "",
-    memberId: r.compactString() ?? "",
-    memberEpoch: r.int32(),
-    rackId: r.compactString(),
-    subscribedTopicNames: readStrings(r, true),
-  };
-  skipTagged(r);
-  return o;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ShareGroupHeartbeatResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.compactString(d.errorMessage ?? null);
-  w.compactString(d.memberId ?? null);
-  w.int32(d.memberEpoch ?? 0);
-  w.int32(d.heartbeatIntervalMs ?? 0);
-  encResAssignmentField(w, version, d.assignment ?? null, true, "assignment");
-  w.uvarint(0);
-}
-
 function decResponse(
   r: ByteReader,
   version: number,
@@ -178,21 +123,6 @@ function decResponse(
   return o;
 }
 
-function encResAssignment(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ShareGroupHeartbeatResponseAssignment>,
-): void {
-  encResTopicPartitionsArray(
-    w,
-    version,
-    opt(d.topicPartitions, EMPTY_ARRAY),
-    false,
-    "topicPartitions",
-  );
-  w.uvarint(0);
-}
-
 function decResAssignment(
   r: ByteReader,
   version: number,
@@ -202,36 +132,6 @@ function decResAssignment(
   };
   skipTagged(r);
   return o;
-}
-
-function encResAssignmentField(
-  w: ByteWriter,
-  version: number,
-  v: Encodable<ShareGroupHeartbeatResponseAssignment> | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (v === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.int8(-1);
-    return;
-  }
-  if (nullable) w.int8(1);
-  try {
-    encResAssignment(w, version, v);
-  } catch (e) {
-    throw atPath(e, field);
-  }
-}
-
-function encResTopicPartitions(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<ShareGroupHeartbeatResponseTopicPartitions>,
-): void {
-  w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), true);
-  w.uvarint(0);
 }
 
 function decResTopicPartitions(
@@ -244,29 +144,6 @@ function decResTopicPartitions(
   };
   skipTagged(r);
   return o;
-}
-
-function encResTopicPartitionsArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ShareGroupHeartbeatResponseTopicPartitions>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResTopicPartitions(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResTopicPartitionsArray(

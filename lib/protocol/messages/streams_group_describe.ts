@@ -2,18 +2,13 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
-  atPath,
   badVersion,
   EMPTY_ARRAY,
-  EMPTY_OBJECT,
   encodeError,
-  NullFieldError,
-  opt,
   readInt32s,
   readStrings,
   req,
   skipTagged,
-  writeInt32s,
   writeStrings,
 } from "../api.ts";
 import type { ByteReader, ByteWriter } from "../bytes.ts";
@@ -236,24 +231,6 @@ export const StreamsGroupDescribe: Api<
       throw encodeError(e, "StreamsGroupDescribe", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 1) {
-      throw badVersion("decode", "StreamsGroupDescribeRequest", version, 0, 1);
-    }
-    const o = decRequest(r, version);
-    r.complete(`StreamsGroupDescribeRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 1) {
-      throw badVersion("encode", "StreamsGroupDescribeResponse", version, 0, 1);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "StreamsGroupDescribe", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 1) {
       throw badVersion("decode", "StreamsGroupDescribeResponse", version, 0, 1);
@@ -283,19 +260,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(
-  r: ByteReader,
-  version: number,
-): StreamsGroupDescribeRequest {
-  const o: StreamsGroupDescribeRequest = {
-    groupIds: readStrings(r, true) ?? [],
-    includeAuthorizedOperations: r.bool(),
-    includeTopologyDescription: version >= 1 ? r.bool() : false,
-  };
-  skipTagged(r);
-  return o;
-}
-
 type ResTopologyDescription = StreamsGroupDescribeResponseTopologyDescription;
 
 type ResTopologyDescriptionSubtopology =
@@ -307,22 +271,6 @@ type ResTopologyDescriptionNode =
 type ResTopologyDescriptionGlobalStore =
   StreamsGroupDescribeResponseTopologyDescriptionGlobalStore;
 
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<StreamsGroupDescribeResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  encResDescribedGroupArray(
-    w,
-    version,
-    opt(d.groups, EMPTY_ARRAY),
-    false,
-    "groups",
-  );
-  w.uvarint(0);
-}
-
 function decResponse(
   r: ByteReader,
   version: number,
@@ -333,38 +281,6 @@ function decResponse(
   };
   skipTagged(r);
   return o;
-}
-
-function encResDescribedGroup(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<StreamsGroupDescribeResponseDescribedGroup>,
-): void {
-  w.int16(d.errorCode ?? 0);
-  w.compactString(d.errorMessage ?? null);
-  w.compactString(req(d.groupId, "", "groupId"));
-  w.compactString(req(d.groupState, "", "groupState"));
-  w.int32(d.groupEpoch ?? 0);
-  w.int32(d.assignmentEpoch ?? 0);
-  encResTopologyField(w, version, d.topology ?? null, true, "topology");
-  encResMemberArray(w, version, opt(d.members, EMPTY_ARRAY), false, "members");
-  w.int32(d.authorizedOperations ?? -2147483648);
-  if (version >= 1) {
-    encResTopologyDescriptionField(
-      w,
-      version,
-      d.topologyDescription ?? null,
-      true,
-      "topologyDescription",
-    );
-  }
-  if (version >= 1) {
-    w.int8(d.topologyDescriptionStatus ?? 0);
-  }
-  if (version >= 1) {
-    w.compactString(d.assignorName ?? null);
-  }
-  w.uvarint(0);
 }
 
 function decResDescribedGroup(
@@ -391,29 +307,6 @@ function decResDescribedGroup(
   return o;
 }
 
-function encResDescribedGroupArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<StreamsGroupDescribeResponseDescribedGroup>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResDescribedGroup(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResDescribedGroupArray(
   r: ByteReader,
   version: number,
@@ -427,22 +320,6 @@ function decResDescribedGroupArray(
   return a;
 }
 
-function encResTopology(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<StreamsGroupDescribeResponseTopology>,
-): void {
-  w.int32(d.epoch ?? 0);
-  encResSubtopologyArray(
-    w,
-    version,
-    d.subtopologies ?? null,
-    true,
-    "subtopologies",
-  );
-  w.uvarint(0);
-}
-
 function decResTopology(
   r: ByteReader,
   version: number,
@@ -453,61 +330,6 @@ function decResTopology(
   };
   skipTagged(r);
   return o;
-}
-
-function encResTopologyField(
-  w: ByteWriter,
-  version: number,
-  v: Encodable<StreamsGroupDescribeResponseTopology> | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (v === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.int8(-1);
-    return;
-  }
-  if (nullable) w.int8(1);
-  try {
-    encResTopology(w, version, v);
-  } catch (e) {
-    throw atPath(e, field);
-  }
-}
-
-function encResSubtopology(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<StreamsGroupDescribeResponseSubtopology>,
-): void {
-  w.compactString(req(d.subtopologyId, "", "subtopologyId"));
-  writeStrings(
-    w,
-    req(d.sourceTopics, EMPTY_ARRAY, "sourceTopics"),
-    true,
-    "sourceTopics",
-  );
-  writeStrings(
-    w,
-    req(d.repartitionSinkTopics, EMPTY_ARRAY, "repartitionSinkTopics"),
-    true,
-    "repartitionSinkTopics",
-  );
-  encResTopicInfoArray(
-    w,
-    version,
-    opt(d.stateChangelogTopics, EMPTY_ARRAY),
-    false,
-    "stateChangelogTopics",
-  );
-  encResTopicInfoArray(
-    w,
-    version,
-    opt(d.repartitionSourceTopics, EMPTY_ARRAY),
-    false,
-    "repartitionSourceTopics",
-  );
-  w.uvarint(0);
 }
 
 function decResSubtopology(
@@ -525,29 +347,6 @@ function decResSubtopology(
   return o;
 }
 
-function encResSubtopologyArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<StreamsGroupDescribeResponseSubtopology>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResSubtopology(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResSubtopologyArrayOrNull(
   r: ByteReader,
   version: number,
@@ -559,59 +358,6 @@ function decResSubtopologyArrayOrNull(
     a.push(decResSubtopology(r, version));
   }
   return a;
-}
-
-function encResMember(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<StreamsGroupDescribeResponseMember>,
-): void {
-  w.compactString(req(d.memberId, "", "memberId"));
-  w.int32(d.memberEpoch ?? 0);
-  w.compactString(d.instanceId ?? null);
-  w.compactString(d.rackId ?? null);
-  w.compactString(req(d.clientId, "", "clientId"));
-  w.compactString(req(d.clientHost, "", "clientHost"));
-  w.int32(d.topologyEpoch ?? 0);
-  w.compactString(req(d.processId, "", "processId"));
-  encResEndpointField(w, version, d.userEndpoint ?? null, true, "userEndpoint");
-  encResKeyValueArray(
-    w,
-    version,
-    opt(d.clientTags, EMPTY_ARRAY),
-    false,
-    "clientTags",
-  );
-  encResTaskOffsetArray(
-    w,
-    version,
-    opt(d.taskOffsets, EMPTY_ARRAY),
-    false,
-    "taskOffsets",
-  );
-  encResTaskOffsetArray(
-    w,
-    version,
-    opt(d.taskEndOffsets, EMPTY_ARRAY),
-    false,
-    "taskEndOffsets",
-  );
-  encResAssignmentField(
-    w,
-    version,
-    opt(d.assignment, EMPTY_OBJECT),
-    false,
-    "assignment",
-  );
-  encResAssignmentField(
-    w,
-    version,
-    opt(d.targetAssignment, EMPTY_OBJECT),
-    false,
-    "targetAssignment",
-  );
-  w.bool(d.isClassic ?? false);
-  w.uvarint(0);
 }
 
 function decResMember(
@@ -639,29 +385,6 @@ function decResMember(
   return o;
 }
 
-function encResMemberArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<StreamsGroupDescribeResponseMember>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResMember(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResMemberArray(
   r: ByteReader,
   version: number,
@@ -675,16 +398,6 @@ function decResMemberArray(
   return a;
 }
 
-function encResEndpoint(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<StreamsGroupDescribeResponseEndpoint>,
-): void {
-  w.compactString(req(d.host, "", "host"));
-  w.uint16(d.port ?? 0);
-  w.uvarint(0);
-}
-
 function decResEndpoint(
   r: ByteReader,
   _version: number,
@@ -695,37 +408,6 @@ function decResEndpoint(
   };
   skipTagged(r);
   return o;
-}
-
-function encResEndpointField(
-  w: ByteWriter,
-  version: number,
-  v: Encodable<StreamsGroupDescribeResponseEndpoint> | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (v === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.int8(-1);
-    return;
-  }
-  if (nullable) w.int8(1);
-  try {
-    encResEndpoint(w, version, v);
-  } catch (e) {
-    throw atPath(e, field);
-  }
-}
-
-function encResTaskOffset(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<StreamsGroupDescribeResponseTaskOffset>,
-): void {
-  w.compactString(req(d.subtopologyId, "", "subtopologyId"));
-  w.int32(d.partition ?? 0);
-  w.int64(d.offset ?? 0);
-  w.uvarint(0);
 }
 
 function decResTaskOffset(
@@ -741,29 +423,6 @@ function decResTaskOffset(
   return o;
 }
 
-function encResTaskOffsetArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<StreamsGroupDescribeResponseTaskOffset>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResTaskOffset(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResTaskOffsetArray(
   r: ByteReader,
   version: number,
@@ -775,35 +434,6 @@ function decResTaskOffsetArray(
     a.push(decResTaskOffset(r, version));
   }
   return a;
-}
-
-function encResAssignment(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<StreamsGroupDescribeResponseAssignment>,
-): void {
-  encResTaskIdsArray(
-    w,
-    version,
-    opt(d.activeTasks, EMPTY_ARRAY),
-    false,
-    "activeTasks",
-  );
-  encResTaskIdsArray(
-    w,
-    version,
-    opt(d.standbyTasks, EMPTY_ARRAY),
-    false,
-    "standbyTasks",
-  );
-  encResTaskIdsArray(
-    w,
-    version,
-    opt(d.warmupTasks, EMPTY_ARRAY),
-    false,
-    "warmupTasks",
-  );
-  w.uvarint(0);
 }
 
 function decResAssignment(
@@ -819,36 +449,6 @@ function decResAssignment(
   return o;
 }
 
-function encResAssignmentField(
-  w: ByteWriter,
-  version: number,
-  v: Encodable<StreamsGroupDescribeResponseAssignment> | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (v === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.int8(-1);
-    return;
-  }
-  if (nullable) w.int8(1);
-  try {
-    encResAssignment(w, version, v);
-  } catch (e) {
-    throw atPath(e, field);
-  }
-}
-
-function encResTaskIds(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<StreamsGroupDescribeResponseTaskIds>,
-): void {
-  w.compactString(req(d.subtopologyId, "", "subtopologyId"));
-  writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), true);
-  w.uvarint(0);
-}
-
 function decResTaskIds(
   r: ByteReader,
   _version: number,
@@ -859,29 +459,6 @@ function decResTaskIds(
   };
   skipTagged(r);
   return o;
-}
-
-function encResTaskIdsArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<StreamsGroupDescribeResponseTaskIds>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResTaskIds(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResTaskIdsArray(
@@ -897,16 +474,6 @@ function decResTaskIdsArray(
   return a;
 }
 
-function encResKeyValue(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<StreamsGroupDescribeResponseKeyValue>,
-): void {
-  w.compactString(req(d.key, "", "key"));
-  w.compactString(req(d.value, "", "value"));
-  w.uvarint(0);
-}
-
 function decResKeyValue(
   r: ByteReader,
   _version: number,
@@ -917,29 +484,6 @@ function decResKeyValue(
   };
   skipTagged(r);
   return o;
-}
-
-function encResKeyValueArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<StreamsGroupDescribeResponseKeyValue>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResKeyValue(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResKeyValueArray(
@@ -953,24 +497,6 @@ function decResKeyValueArray(
     a.push(decResKeyValue(r, version));
   }
   return a;
-}
-
-function encResTopicInfo(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<StreamsGroupDescribeResponseTopicInfo>,
-): void {
-  w.compactString(req(d.name, "", "name"));
-  w.int32(d.partitions ?? 0);
-  w.int16(d.replicationFactor ?? 0);
-  encResKeyValueArray(
-    w,
-    version,
-    opt(d.topicConfigs, EMPTY_ARRAY),
-    false,
-    "topicConfigs",
-  );
-  w.uvarint(0);
 }
 
 function decResTopicInfo(
@@ -987,29 +513,6 @@ function decResTopicInfo(
   return o;
 }
 
-function encResTopicInfoArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<StreamsGroupDescribeResponseTopicInfo>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResTopicInfo(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResTopicInfoArray(
   r: ByteReader,
   version: number,
@@ -1021,28 +524,6 @@ function decResTopicInfoArray(
     a.push(decResTopicInfo(r, version));
   }
   return a;
-}
-
-function encResTopologyDescription(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResTopologyDescription>,
-): void {
-  encResTopologyDescriptionSubtopologyArray(
-    w,
-    version,
-    opt(d.subtopologies, EMPTY_ARRAY),
-    false,
-    "subtopologies",
-  );
-  encResTopologyDescriptionGlobalStoreArray(
-    w,
-    version,
-    opt(d.globalStores, EMPTY_ARRAY),
-    false,
-    "globalStores",
-  );
-  w.uvarint(0);
 }
 
 function decResTopologyDescription(
@@ -1057,42 +538,6 @@ function decResTopologyDescription(
   return o;
 }
 
-function encResTopologyDescriptionField(
-  w: ByteWriter,
-  version: number,
-  v: Encodable<ResTopologyDescription> | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (v === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.int8(-1);
-    return;
-  }
-  if (nullable) w.int8(1);
-  try {
-    encResTopologyDescription(w, version, v);
-  } catch (e) {
-    throw atPath(e, field);
-  }
-}
-
-function encResTopologyDescriptionSubtopology(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResTopologyDescriptionSubtopology>,
-): void {
-  w.compactString(req(d.subtopologyId, "", "subtopologyId"));
-  encResTopologyDescriptionNodeArray(
-    w,
-    version,
-    opt(d.nodes, EMPTY_ARRAY),
-    false,
-    "nodes",
-  );
-  w.uvarint(0);
-}
-
 function decResTopologyDescriptionSubtopology(
   r: ByteReader,
   version: number,
@@ -1103,29 +548,6 @@ function decResTopologyDescriptionSubtopology(
   };
   skipTagged(r);
   return o;
-}
-
-function encResTopologyDescriptionSubtopologyArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResTopologyDescriptionSubtopology>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResTopologyDescriptionSubtopology(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResTopologyDescriptionSubtopologyArray(
@@ -1139,30 +561,6 @@ function decResTopologyDescriptionSubtopologyArray(
     a.push(decResTopologyDescriptionSubtopology(r, version));
   }
   return a;
-}
-
-function encResTopologyDescriptionNode(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<ResTopologyDescriptionNode>,
-): void {
-  w.compactString(req(d.name, "", "name"));
-  w.int8(d.nodeType ?? 0);
-  writeStrings(
-    w,
-    req(d.sourceTopics, EMPTY_ARRAY, "sourceTopics"),
-    true,
-    "sourceTopics",
-  );
-  w.compactString(d.sinkTopic ?? null);
-  writeStrings(w, req(d.stores, EMPTY_ARRAY, "stores"), true, "stores");
-  writeStrings(
-    w,
-    req(d.successors, EMPTY_ARRAY, "successors"),
-    true,
-    "successors",
-  );
-  w.uvarint(0);
 }
 
 function decResTopologyDescriptionNode(
@@ -1181,29 +579,6 @@ function decResTopologyDescriptionNode(
   return o;
 }
 
-function encResTopologyDescriptionNodeArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResTopologyDescriptionNode>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResTopologyDescriptionNode(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResTopologyDescriptionNodeArray(
   r: ByteReader,
   version: number,
@@ -1217,48 +592,6 @@ function decResTopologyDescriptionNodeArray(
   return a;
 }
 
-function encResTopologyDescriptionNodeField(
-  w: ByteWriter,
-  version: number,
-  v: Encodable<ResTopologyDescriptionNode> | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (v === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.int8(-1);
-    return;
-  }
-  if (nullable) w.int8(1);
-  try {
-    encResTopologyDescriptionNode(w, version, v);
-  } catch (e) {
-    throw atPath(e, field);
-  }
-}
-
-function encResTopologyDescriptionGlobalStore(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResTopologyDescriptionGlobalStore>,
-): void {
-  encResTopologyDescriptionNodeField(
-    w,
-    version,
-    opt(d.source, EMPTY_OBJECT),
-    false,
-    "source",
-  );
-  encResTopologyDescriptionNodeField(
-    w,
-    version,
-    opt(d.processor, EMPTY_OBJECT),
-    false,
-    "processor",
-  );
-  w.uvarint(0);
-}
-
 function decResTopologyDescriptionGlobalStore(
   r: ByteReader,
   version: number,
@@ -1269,29 +602,6 @@ function decResTopologyDescriptionGlobalStore(
   };
   skipTagged(r);
   return o;
-}
-
-function encResTopologyDescriptionGlobalStoreArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResTopologyDescriptionGlobalStore>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResTopologyDescriptionGlobalStore(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResTopologyDescriptionGlobalStoreArray(

@@ -5,13 +5,10 @@ import {
   atPath,
   badVersion,
   EMPTY_ARRAY,
-  EMPTY_OBJECT,
   encodeError,
   NullFieldError,
   opt,
-  readInt16s,
   readInt32s,
-  readStrings,
   req,
   skipTagged,
   writeInt16s,
@@ -240,30 +237,6 @@ export const StreamsGroupHeartbeat: Api<
       throw encodeError(e, "StreamsGroupHeartbeat", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 1) {
-      throw badVersion("decode", "StreamsGroupHeartbeatRequest", version, 0, 1);
-    }
-    const o = decRequest(r, version);
-    r.complete(`StreamsGroupHeartbeatRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 1) {
-      throw badVersion(
-        "encode",
-        "StreamsGroupHeartbeatResponse",
-        version,
-        0,
-        1,
-      );
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "StreamsGroupHeartbeat", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 1) {
       throw badVersion(
@@ -317,33 +290,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(
-  r: ByteReader,
-  version: number,
-): StreamsGroupHeartbeatRequest {
-  const o: StreamsGroupHeartbeatRequest = {
-    groupId: r.compactString() ?? "",
-    memberId: r.compactString() ?? "",
-    memberEpoch: r.int32(),
-    endpointInformationEpoch: r.int32(),
-    instanceId: r.compactString(),
-    rackId: r.compactString(),
-    rebalanceTimeoutMs: r.int32(),
-    topology: r.int8() < 0 ? null : decReqTopology(r, version),
-    activeTasks: decReqTaskIdsArrayOrNull(r, version),
-    standbyTasks: decReqTaskIdsArrayOrNull(r, version),
-    warmupTasks: decReqTaskIdsArrayOrNull(r, version),
-    processId: r.compactString(),
-    userEndpoint: r.int8() < 0 ? null : decReqEndpoint(r, version),
-    clientTags: decReqKeyValueArrayOrNull(r, version),
-    taskOffsets: decReqTaskOffsetArrayOrNull(r, version),
-    taskEndOffsets: decReqTaskOffsetArrayOrNull(r, version),
-    shutdownApplication: r.bool(),
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqTopology(
   w: ByteWriter,
   version: number,
@@ -358,18 +304,6 @@ function encReqTopology(
     "subtopologies",
   );
   w.uvarint(0);
-}
-
-function decReqTopology(
-  r: ByteReader,
-  version: number,
-): StreamsGroupHeartbeatRequestTopology {
-  const o: StreamsGroupHeartbeatRequestTopology = {
-    epoch: r.int32(),
-    subtopologies: decReqSubtopologyArray(r, version),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqTopologyField(
@@ -440,23 +374,6 @@ function encReqSubtopology(
   w.uvarint(0);
 }
 
-function decReqSubtopology(
-  r: ByteReader,
-  version: number,
-): StreamsGroupHeartbeatRequestSubtopology {
-  const o: StreamsGroupHeartbeatRequestSubtopology = {
-    subtopologyId: r.compactString() ?? "",
-    sourceTopics: readStrings(r, true) ?? [],
-    sourceTopicRegex: readStrings(r, true) ?? [],
-    stateChangelogTopics: decReqTopicInfoArray(r, version),
-    repartitionSinkTopics: readStrings(r, true) ?? [],
-    repartitionSourceTopics: decReqTopicInfoArray(r, version),
-    copartitionGroups: decReqCopartitionGroupArray(r, version),
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqSubtopologyArray(
   w: ByteWriter,
   version: number,
@@ -480,19 +397,6 @@ function encReqSubtopologyArray(
   }
 }
 
-function decReqSubtopologyArray(
-  r: ByteReader,
-  version: number,
-): StreamsGroupHeartbeatRequestSubtopology[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: StreamsGroupHeartbeatRequestSubtopology[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqSubtopology(r, version));
-  }
-  return a;
-}
-
 function encReqCopartitionGroup(
   w: ByteWriter,
   _version: number,
@@ -510,19 +414,6 @@ function encReqCopartitionGroup(
     true,
   );
   w.uvarint(0);
-}
-
-function decReqCopartitionGroup(
-  r: ByteReader,
-  _version: number,
-): StreamsGroupHeartbeatRequestCopartitionGroup {
-  const o: StreamsGroupHeartbeatRequestCopartitionGroup = {
-    sourceTopics: readInt16s(r, true) ?? [],
-    sourceTopicRegex: readInt16s(r, true) ?? [],
-    repartitionSourceTopics: readInt16s(r, true) ?? [],
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqCopartitionGroupArray(
@@ -548,19 +439,6 @@ function encReqCopartitionGroupArray(
   }
 }
 
-function decReqCopartitionGroupArray(
-  r: ByteReader,
-  version: number,
-): StreamsGroupHeartbeatRequestCopartitionGroup[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: StreamsGroupHeartbeatRequestCopartitionGroup[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqCopartitionGroup(r, version));
-  }
-  return a;
-}
-
 function encReqKeyValue(
   w: ByteWriter,
   _version: number,
@@ -569,18 +447,6 @@ function encReqKeyValue(
   w.compactString(req(d.key, "", "key"));
   w.compactString(req(d.value, "", "value"));
   w.uvarint(0);
-}
-
-function decReqKeyValue(
-  r: ByteReader,
-  _version: number,
-): StreamsGroupHeartbeatRequestKeyValue {
-  const o: StreamsGroupHeartbeatRequestKeyValue = {
-    key: r.compactString() ?? "",
-    value: r.compactString() ?? "",
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqKeyValueArray(
@@ -606,32 +472,6 @@ function encReqKeyValueArray(
   }
 }
 
-function decReqKeyValueArray(
-  r: ByteReader,
-  version: number,
-): StreamsGroupHeartbeatRequestKeyValue[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: StreamsGroupHeartbeatRequestKeyValue[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqKeyValue(r, version));
-  }
-  return a;
-}
-
-function decReqKeyValueArrayOrNull(
-  r: ByteReader,
-  version: number,
-): StreamsGroupHeartbeatRequestKeyValue[] | null {
-  const n = r.arrayLength(true);
-  if (n === null) return null;
-  const a: StreamsGroupHeartbeatRequestKeyValue[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqKeyValue(r, version));
-  }
-  return a;
-}
-
 function encReqTopicInfo(
   w: ByteWriter,
   version: number,
@@ -648,20 +488,6 @@ function encReqTopicInfo(
     "topicConfigs",
   );
   w.uvarint(0);
-}
-
-function decReqTopicInfo(
-  r: ByteReader,
-  version: number,
-): StreamsGroupHeartbeatRequestTopicInfo {
-  const o: StreamsGroupHeartbeatRequestTopicInfo = {
-    name: r.compactString() ?? "",
-    partitions: r.int32(),
-    replicationFactor: r.int16(),
-    topicConfigs: decReqKeyValueArray(r, version),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqTopicInfoArray(
@@ -687,19 +513,6 @@ function encReqTopicInfoArray(
   }
 }
 
-function decReqTopicInfoArray(
-  r: ByteReader,
-  version: number,
-): StreamsGroupHeartbeatRequestTopicInfo[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: StreamsGroupHeartbeatRequestTopicInfo[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqTopicInfo(r, version));
-  }
-  return a;
-}
-
 function encReqEndpoint(
   w: ByteWriter,
   _version: number,
@@ -708,18 +521,6 @@ function encReqEndpoint(
   w.compactString(req(d.host, "", "host"));
   w.uint16(d.port ?? 0);
   w.uvarint(0);
-}
-
-function decReqEndpoint(
-  r: ByteReader,
-  _version: number,
-): StreamsGroupHeartbeatRequestEndpoint {
-  const o: StreamsGroupHeartbeatRequestEndpoint = {
-    host: r.compactString() ?? "",
-    port: r.uint16(),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqEndpointField(
@@ -753,19 +554,6 @@ function encReqTaskOffset(
   w.uvarint(0);
 }
 
-function decReqTaskOffset(
-  r: ByteReader,
-  _version: number,
-): StreamsGroupHeartbeatRequestTaskOffset {
-  const o: StreamsGroupHeartbeatRequestTaskOffset = {
-    subtopologyId: r.compactString() ?? "",
-    partition: r.int32(),
-    offset: r.int64(),
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqTaskOffsetArray(
   w: ByteWriter,
   version: number,
@@ -789,19 +577,6 @@ function encReqTaskOffsetArray(
   }
 }
 
-function decReqTaskOffsetArrayOrNull(
-  r: ByteReader,
-  version: number,
-): StreamsGroupHeartbeatRequestTaskOffset[] | null {
-  const n = r.arrayLength(true);
-  if (n === null) return null;
-  const a: StreamsGroupHeartbeatRequestTaskOffset[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqTaskOffset(r, version));
-  }
-  return a;
-}
-
 function encReqTaskIds(
   w: ByteWriter,
   _version: number,
@@ -810,18 +585,6 @@ function encReqTaskIds(
   w.compactString(req(d.subtopologyId, "", "subtopologyId"));
   writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), true);
   w.uvarint(0);
-}
-
-function decReqTaskIds(
-  r: ByteReader,
-  _version: number,
-): StreamsGroupHeartbeatRequestTaskIds {
-  const o: StreamsGroupHeartbeatRequestTaskIds = {
-    subtopologyId: r.compactString() ?? "",
-    partitions: readInt32s(r, true) ?? [],
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqTaskIdsArray(
@@ -847,57 +610,8 @@ function encReqTaskIdsArray(
   }
 }
 
-function decReqTaskIdsArrayOrNull(
-  r: ByteReader,
-  version: number,
-): StreamsGroupHeartbeatRequestTaskIds[] | null {
-  const n = r.arrayLength(true);
-  if (n === null) return null;
-  const a: StreamsGroupHeartbeatRequestTaskIds[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqTaskIds(r, version));
-  }
-  return a;
-}
-
 type ResEndpointToPartitions =
   StreamsGroupHeartbeatResponseEndpointToPartitions;
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<StreamsGroupHeartbeatResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.compactString(d.errorMessage ?? null);
-  w.compactString(req(d.memberId, "", "memberId"));
-  w.int32(d.memberEpoch ?? 0);
-  w.int32(d.heartbeatIntervalMs ?? 0);
-  if (version <= 0) {
-    w.int32(d.acceptableRecoveryLagLegacy ?? 0);
-  }
-  w.int32(d.taskOffsetIntervalMs ?? 0);
-  if (version >= 1) {
-    w.int64(d.acceptableRecoveryLag ?? -1);
-  }
-  encResStatusArray(w, version, opt(d.status, EMPTY_ARRAY), true, "status");
-  encResTaskIdsArray(w, version, d.activeTasks ?? null, true, "activeTasks");
-  encResTaskIdsArray(w, version, d.standbyTasks ?? null, true, "standbyTasks");
-  encResTaskIdsArray(w, version, d.warmupTasks ?? null, true, "warmupTasks");
-  if (version >= 1) {
-    w.bool(d.topologyDescriptionRequired ?? false);
-  }
-  w.int32(d.endpointInformationEpoch ?? 0);
-  encResEndpointToPartitionsArray(
-    w,
-    version,
-    d.partitionsByUserEndpoint ?? null,
-    true,
-    "partitionsByUserEndpoint",
-  );
-  w.uvarint(0);
-}
 
 function decResponse(
   r: ByteReader,
@@ -925,35 +639,6 @@ function decResponse(
   return o;
 }
 
-function encResEndpointToPartitions(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<ResEndpointToPartitions>,
-): void {
-  encResEndpointField(
-    w,
-    version,
-    opt(d.userEndpoint, EMPTY_OBJECT),
-    false,
-    "userEndpoint",
-  );
-  encResTopicPartitionArray(
-    w,
-    version,
-    opt(d.activePartitions, EMPTY_ARRAY),
-    false,
-    "activePartitions",
-  );
-  encResTopicPartitionArray(
-    w,
-    version,
-    opt(d.standbyPartitions, EMPTY_ARRAY),
-    false,
-    "standbyPartitions",
-  );
-  w.uvarint(0);
-}
-
 function decResEndpointToPartitions(
   r: ByteReader,
   version: number,
@@ -965,29 +650,6 @@ function decResEndpointToPartitions(
   };
   skipTagged(r);
   return o;
-}
-
-function encResEndpointToPartitionsArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<ResEndpointToPartitions>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResEndpointToPartitions(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResEndpointToPartitionsArrayOrNull(
@@ -1003,16 +665,6 @@ function decResEndpointToPartitionsArrayOrNull(
   return a;
 }
 
-function encResStatus(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<StreamsGroupHeartbeatResponseStatus>,
-): void {
-  w.int8(d.statusCode ?? 0);
-  w.compactString(req(d.statusDetail, "", "statusDetail"));
-  w.uvarint(0);
-}
-
 function decResStatus(
   r: ByteReader,
   _version: number,
@@ -1023,29 +675,6 @@ function decResStatus(
   };
   skipTagged(r);
   return o;
-}
-
-function encResStatusArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<StreamsGroupHeartbeatResponseStatus>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResStatus(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResStatusArrayOrNull(
@@ -1061,16 +690,6 @@ function decResStatusArrayOrNull(
   return a;
 }
 
-function encResTopicPartition(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<StreamsGroupHeartbeatResponseTopicPartition>,
-): void {
-  w.compactString(req(d.topic, "", "topic"));
-  writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), true);
-  w.uvarint(0);
-}
-
 function decResTopicPartition(
   r: ByteReader,
   _version: number,
@@ -1081,29 +700,6 @@ function decResTopicPartition(
   };
   skipTagged(r);
   return o;
-}
-
-function encResTopicPartitionArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<StreamsGroupHeartbeatResponseTopicPartition>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResTopicPartition(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResTopicPartitionArray(
@@ -1119,16 +715,6 @@ function decResTopicPartitionArray(
   return a;
 }
 
-function encResTaskIds(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<StreamsGroupHeartbeatResponseTaskIds>,
-): void {
-  w.compactString(req(d.subtopologyId, "", "subtopologyId"));
-  writeInt32s(w, req(d.partitions, EMPTY_ARRAY, "partitions"), true);
-  w.uvarint(0);
-}
-
 function decResTaskIds(
   r: ByteReader,
   _version: number,
@@ -1139,29 +725,6 @@ function decResTaskIds(
   };
   skipTagged(r);
   return o;
-}
-
-function encResTaskIdsArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<StreamsGroupHeartbeatResponseTaskIds>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResTaskIds(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResTaskIdsArrayOrNull(
@@ -1177,16 +740,6 @@ function decResTaskIdsArrayOrNull(
   return a;
 }
 
-function encResEndpoint(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<StreamsGroupHeartbeatResponseEndpoint>,
-): void {
-  w.compactString(req(d.host, "", "host"));
-  w.uint16(d.port ?? 0);
-  w.uvarint(0);
-}
-
 function decResEndpoint(
   r: ByteReader,
   _version: number,
@@ -1197,24 +750,4 @@ function decResEndpoint(
   };
   skipTagged(r);
   return o;
-}
-
-function encResEndpointField(
-  w: ByteWriter,
-  version: number,
-  v: Encodable<StreamsGroupHeartbeatResponseEndpoint> | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (v === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.int8(-1);
-    return;
-  }
-  if (nullable) w.int8(1);
-  try {
-    encResEndpoint(w, version, v);
-  } catch (e) {
-    throw atPath(e, field);
-  }
 }

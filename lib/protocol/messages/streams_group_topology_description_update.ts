@@ -9,7 +9,6 @@ import {
   encodeError,
   NullFieldError,
   opt,
-  readStrings,
   req,
   skipTagged,
   writeStrings,
@@ -108,36 +107,6 @@ export const StreamsGroupTopologyDescriptionUpdate: Api<
       throw encodeError(e, "StreamsGroupTopologyDescriptionUpdate", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 0) {
-      throw badVersion(
-        "decode",
-        "StreamsGroupTopologyDescriptionUpdateRequest",
-        version,
-        0,
-        0,
-      );
-    }
-    const o = decRequest(r, version);
-    r.complete(`StreamsGroupTopologyDescriptionUpdateRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 0) {
-      throw badVersion(
-        "encode",
-        "StreamsGroupTopologyDescriptionUpdateResponse",
-        version,
-        0,
-        0,
-      );
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "StreamsGroupTopologyDescriptionUpdate", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 0) {
       throw badVersion(
@@ -190,20 +159,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(
-  r: ByteReader,
-  version: number,
-): StreamsGroupTopologyDescriptionUpdateRequest {
-  const o: StreamsGroupTopologyDescriptionUpdateRequest = {
-    groupId: r.compactString() ?? "",
-    memberId: r.compactString() ?? "",
-    topologyEpoch: r.int32(),
-    topologyDescription: decReqTopologyDescription(r, version),
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqTopologyDescription(
   w: ByteWriter,
   version: number,
@@ -224,18 +179,6 @@ function encReqTopologyDescription(
     "globalStores",
   );
   w.uvarint(0);
-}
-
-function decReqTopologyDescription(
-  r: ByteReader,
-  version: number,
-): ReqTopologyDescription {
-  const o: ReqTopologyDescription = {
-    subtopologies: decReqTopologyDescriptionSubtopologyArray(r, version),
-    globalStores: decReqTopologyDescriptionGlobalStoreArray(r, version),
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqTopologyDescriptionField(
@@ -274,18 +217,6 @@ function encReqTopologyDescriptionSubtopology(
   w.uvarint(0);
 }
 
-function decReqTopologyDescriptionSubtopology(
-  r: ByteReader,
-  version: number,
-): ReqTopologyDescriptionSubtopology {
-  const o: ReqTopologyDescriptionSubtopology = {
-    subtopologyId: r.compactString() ?? "",
-    nodes: decReqTopologyDescriptionNodeArray(r, version),
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqTopologyDescriptionSubtopologyArray(
   w: ByteWriter,
   version: number,
@@ -307,19 +238,6 @@ function encReqTopologyDescriptionSubtopologyArray(
   } catch (e) {
     throw atPath(e, field, i);
   }
-}
-
-function decReqTopologyDescriptionSubtopologyArray(
-  r: ByteReader,
-  version: number,
-): ReqTopologyDescriptionSubtopology[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: ReqTopologyDescriptionSubtopology[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqTopologyDescriptionSubtopology(r, version));
-  }
-  return a;
 }
 
 function encReqTopologyDescriptionNode(
@@ -346,22 +264,6 @@ function encReqTopologyDescriptionNode(
   w.uvarint(0);
 }
 
-function decReqTopologyDescriptionNode(
-  r: ByteReader,
-  _version: number,
-): ReqTopologyDescriptionNode {
-  const o: ReqTopologyDescriptionNode = {
-    name: r.compactString() ?? "",
-    nodeType: r.int8(),
-    sourceTopics: readStrings(r, true) ?? [],
-    sinkTopic: r.compactString(),
-    stores: readStrings(r, true) ?? [],
-    successors: readStrings(r, true) ?? [],
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqTopologyDescriptionNodeArray(
   w: ByteWriter,
   version: number,
@@ -383,19 +285,6 @@ function encReqTopologyDescriptionNodeArray(
   } catch (e) {
     throw atPath(e, field, i);
   }
-}
-
-function decReqTopologyDescriptionNodeArray(
-  r: ByteReader,
-  version: number,
-): ReqTopologyDescriptionNode[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: ReqTopologyDescriptionNode[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqTopologyDescriptionNode(r, version));
-  }
-  return a;
 }
 
 function encReqTopologyDescriptionNodeField(
@@ -440,18 +329,6 @@ function encReqTopologyDescriptionGlobalStore(
   w.uvarint(0);
 }
 
-function decReqTopologyDescriptionGlobalStore(
-  r: ByteReader,
-  version: number,
-): ReqTopologyDescriptionGlobalStore {
-  const o: ReqTopologyDescriptionGlobalStore = {
-    source: decReqTopologyDescriptionNode(r, version),
-    processor: decReqTopologyDescriptionNode(r, version),
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqTopologyDescriptionGlobalStoreArray(
   w: ByteWriter,
   version: number,
@@ -473,30 +350,6 @@ function encReqTopologyDescriptionGlobalStoreArray(
   } catch (e) {
     throw atPath(e, field, i);
   }
-}
-
-function decReqTopologyDescriptionGlobalStoreArray(
-  r: ByteReader,
-  version: number,
-): ReqTopologyDescriptionGlobalStore[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: ReqTopologyDescriptionGlobalStore[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqTopologyDescriptionGlobalStore(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<StreamsGroupTopologyDescriptionUpdateResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.compactString(d.errorMessage ?? null);
-  w.uvarint(0);
 }
 
 function decResponse(

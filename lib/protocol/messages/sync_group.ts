@@ -10,7 +10,6 @@ import {
   NullFieldError,
   opt,
   readBytes,
-  readString,
   req,
   skipTagged,
   writeBytes,
@@ -75,24 +74,6 @@ export const SyncGroup: Api<SyncGroupRequest, SyncGroupResponse> = {
       throw encodeError(e, "SyncGroup", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 5) {
-      throw badVersion("decode", "SyncGroupRequest", version, 0, 5);
-    }
-    const o = decRequest(r, version);
-    r.complete(`SyncGroupRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 5) {
-      throw badVersion("encode", "SyncGroupResponse", version, 0, 5);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "SyncGroup", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 5) {
       throw badVersion("decode", "SyncGroupResponse", version, 0, 5);
@@ -139,23 +120,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): SyncGroupRequest {
-  const flex = version >= 4;
-  const o: SyncGroupRequest = {
-    groupId: readString(r, flex) ?? "",
-    generationId: r.int32(),
-    memberId: readString(r, flex) ?? "",
-    groupInstanceId: version >= 3 ? readString(r, flex) : null,
-    protocolType: version >= 5 ? r.compactString() : null,
-    protocolName: version >= 5 ? r.compactString() : null,
-    assignments: decReqSyncGroupRequestAssignmentArray(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqSyncGroupRequestAssignment(
   w: ByteWriter,
   version: number,
@@ -167,21 +131,6 @@ function encReqSyncGroupRequestAssignment(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqSyncGroupRequestAssignment(
-  r: ByteReader,
-  version: number,
-): SyncGroupRequestAssignment {
-  const flex = version >= 4;
-  const o: SyncGroupRequestAssignment = {
-    memberId: readString(r, flex) ?? "",
-    assignment: readBytes(r, flex) ?? EMPTY_BYTES,
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqSyncGroupRequestAssignmentArray(
@@ -204,41 +153,6 @@ function encReqSyncGroupRequestAssignmentArray(
     }
   } catch (e) {
     throw atPath(e, field, i);
-  }
-}
-
-function decReqSyncGroupRequestAssignmentArray(
-  r: ByteReader,
-  version: number,
-): SyncGroupRequestAssignment[] {
-  const n = r.arrayLength(version >= 4);
-  if (n === null) return [];
-  const a: SyncGroupRequestAssignment[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqSyncGroupRequestAssignment(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<SyncGroupResponse>,
-): void {
-  const flex = version >= 4;
-  if (version >= 1) {
-    w.int32(d.throttleTimeMs ?? 0);
-  }
-  w.int16(d.errorCode ?? 0);
-  if (version >= 5) {
-    w.compactString(d.protocolType ?? null);
-  }
-  if (version >= 5) {
-    w.compactString(d.protocolName ?? null);
-  }
-  writeBytes(w, req(d.assignment, EMPTY_BYTES, "assignment"), flex);
-  if (flex) {
-    w.uvarint(0);
   }
 }
 

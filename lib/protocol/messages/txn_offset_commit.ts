@@ -104,24 +104,6 @@ export const TxnOffsetCommit: Api<
       throw encodeError(e, "TxnOffsetCommit", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 6) {
-      throw badVersion("decode", "TxnOffsetCommitRequest", version, 0, 6);
-    }
-    const o = decRequest(r, version);
-    r.complete(`TxnOffsetCommitRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 6) {
-      throw badVersion("encode", "TxnOffsetCommitResponse", version, 0, 6);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "TxnOffsetCommit", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 6) {
       throw badVersion("decode", "TxnOffsetCommitResponse", version, 0, 6);
@@ -169,24 +151,6 @@ function encRequest(
   }
 }
 
-function decRequest(r: ByteReader, version: number): TxnOffsetCommitRequest {
-  const flex = version >= 3;
-  const o: TxnOffsetCommitRequest = {
-    transactionalId: readString(r, flex) ?? "",
-    groupId: readString(r, flex) ?? "",
-    producerId: r.int64(),
-    producerEpoch: r.int16(),
-    generationIdOrMemberEpoch: version >= 3 ? r.int32() : -1,
-    memberId: version >= 3 ? r.compactString() ?? "" : "",
-    groupInstanceId: version >= 3 ? r.compactString() : null,
-    topics: decReqTxnOffsetCommitRequestTopicArray(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
-}
-
 function encReqTxnOffsetCommitRequestTopic(
   w: ByteWriter,
   version: number,
@@ -209,22 +173,6 @@ function encReqTxnOffsetCommitRequestTopic(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqTxnOffsetCommitRequestTopic(
-  r: ByteReader,
-  version: number,
-): TxnOffsetCommitRequestTopic {
-  const flex = version >= 3;
-  const o: TxnOffsetCommitRequestTopic = {
-    name: version <= 5 ? readString(r, flex) ?? "" : "",
-    topicId: version >= 6 ? r.uuid() : ZERO_UUID,
-    partitions: decReqTxnOffsetCommitRequestPartitionArray(r, version),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqTxnOffsetCommitRequestTopicArray(
@@ -250,19 +198,6 @@ function encReqTxnOffsetCommitRequestTopicArray(
   }
 }
 
-function decReqTxnOffsetCommitRequestTopicArray(
-  r: ByteReader,
-  version: number,
-): TxnOffsetCommitRequestTopic[] {
-  const n = r.arrayLength(version >= 3);
-  if (n === null) return [];
-  const a: TxnOffsetCommitRequestTopic[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqTxnOffsetCommitRequestTopic(r, version));
-  }
-  return a;
-}
-
 function encReqTxnOffsetCommitRequestPartition(
   w: ByteWriter,
   version: number,
@@ -278,23 +213,6 @@ function encReqTxnOffsetCommitRequestPartition(
   if (flex) {
     w.uvarint(0);
   }
-}
-
-function decReqTxnOffsetCommitRequestPartition(
-  r: ByteReader,
-  version: number,
-): TxnOffsetCommitRequestPartition {
-  const flex = version >= 3;
-  const o: TxnOffsetCommitRequestPartition = {
-    partitionIndex: r.int32(),
-    committedOffset: r.int64(),
-    committedLeaderEpoch: version >= 2 ? r.int32() : -1,
-    committedMetadata: readString(r, flex),
-  };
-  if (flex) {
-    skipTagged(r);
-  }
-  return o;
 }
 
 function encReqTxnOffsetCommitRequestPartitionArray(
@@ -320,38 +238,6 @@ function encReqTxnOffsetCommitRequestPartitionArray(
   }
 }
 
-function decReqTxnOffsetCommitRequestPartitionArray(
-  r: ByteReader,
-  version: number,
-): TxnOffsetCommitRequestPartition[] {
-  const n = r.arrayLength(version >= 3);
-  if (n === null) return [];
-  const a: TxnOffsetCommitRequestPartition[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqTxnOffsetCommitRequestPartition(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<TxnOffsetCommitResponse>,
-): void {
-  const flex = version >= 3;
-  w.int32(d.throttleTimeMs ?? 0);
-  encResTxnOffsetCommitResponseTopicArray(
-    w,
-    version,
-    opt(d.topics, EMPTY_ARRAY),
-    false,
-    "topics",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
-}
-
 function decResponse(r: ByteReader, version: number): TxnOffsetCommitResponse {
   const flex = version >= 3;
   const o: TxnOffsetCommitResponse = {
@@ -362,30 +248,6 @@ function decResponse(r: ByteReader, version: number): TxnOffsetCommitResponse {
     skipTagged(r);
   }
   return o;
-}
-
-function encResTxnOffsetCommitResponseTopic(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<TxnOffsetCommitResponseTopic>,
-): void {
-  const flex = version >= 3;
-  if (version <= 5) {
-    writeString(w, req(d.name, "", "name"), flex);
-  }
-  if (version >= 6) {
-    w.uuid(req(d.topicId, ZERO_UUID, "topicId"));
-  }
-  encResTxnOffsetCommitResponsePartitionArray(
-    w,
-    version,
-    opt(d.partitions, EMPTY_ARRAY),
-    false,
-    "partitions",
-  );
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResTxnOffsetCommitResponseTopic(
@@ -404,29 +266,6 @@ function decResTxnOffsetCommitResponseTopic(
   return o;
 }
 
-function encResTxnOffsetCommitResponseTopicArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<TxnOffsetCommitResponseTopic>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 3);
-    return;
-  }
-  w.arrayLength(a.length, version >= 3);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResTxnOffsetCommitResponseTopic(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
-}
-
 function decResTxnOffsetCommitResponseTopicArray(
   r: ByteReader,
   version: number,
@@ -438,19 +277,6 @@ function decResTxnOffsetCommitResponseTopicArray(
     a.push(decResTxnOffsetCommitResponseTopic(r, version));
   }
   return a;
-}
-
-function encResTxnOffsetCommitResponsePartition(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<TxnOffsetCommitResponsePartition>,
-): void {
-  const flex = version >= 3;
-  w.int32(d.partitionIndex ?? 0);
-  w.int16(d.errorCode ?? 0);
-  if (flex) {
-    w.uvarint(0);
-  }
 }
 
 function decResTxnOffsetCommitResponsePartition(
@@ -466,29 +292,6 @@ function decResTxnOffsetCommitResponsePartition(
     skipTagged(r);
   }
   return o;
-}
-
-function encResTxnOffsetCommitResponsePartitionArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<TxnOffsetCommitResponsePartition>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, version >= 3);
-    return;
-  }
-  w.arrayLength(a.length, version >= 3);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResTxnOffsetCommitResponsePartition(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResTxnOffsetCommitResponsePartitionArray(

@@ -77,24 +77,6 @@ export const UpdateFeatures: Api<
       throw encodeError(e, "UpdateFeatures", version);
     }
   },
-  decodeRequest(r, version) {
-    if (version < 0 || version > 2) {
-      throw badVersion("decode", "UpdateFeaturesRequest", version, 0, 2);
-    }
-    const o = decRequest(r, version);
-    r.complete(`UpdateFeaturesRequest v${version}`);
-    return o;
-  },
-  encodeResponse(w, version, data) {
-    if (version < 0 || version > 2) {
-      throw badVersion("encode", "UpdateFeaturesResponse", version, 0, 2);
-    }
-    try {
-      encResponse(w, version, data);
-    } catch (e) {
-      throw encodeError(e, "UpdateFeatures", version);
-    }
-  },
   decodeResponse(r, version) {
     if (version < 0 || version > 2) {
       throw badVersion("decode", "UpdateFeaturesResponse", version, 0, 2);
@@ -130,16 +112,6 @@ function encRequest(
   w.uvarint(0);
 }
 
-function decRequest(r: ByteReader, version: number): UpdateFeaturesRequest {
-  const o: UpdateFeaturesRequest = {
-    timeoutMs: r.int32(),
-    featureUpdates: decReqFeatureUpdateKeyArray(r, version),
-    validateOnly: version >= 1 ? r.bool() : false,
-  };
-  skipTagged(r);
-  return o;
-}
-
 function encReqFeatureUpdateKey(
   w: ByteWriter,
   version: number,
@@ -154,20 +126,6 @@ function encReqFeatureUpdateKey(
     w.int8(d.upgradeType ?? 1);
   }
   w.uvarint(0);
-}
-
-function decReqFeatureUpdateKey(
-  r: ByteReader,
-  version: number,
-): UpdateFeaturesRequestFeatureUpdateKey {
-  const o: UpdateFeaturesRequestFeatureUpdateKey = {
-    feature: r.compactString() ?? "",
-    maxVersionLevel: r.int16(),
-    allowDowngrade: version <= 0 ? r.bool() : false,
-    upgradeType: version >= 1 ? r.int8() : 1,
-  };
-  skipTagged(r);
-  return o;
 }
 
 function encReqFeatureUpdateKeyArray(
@@ -193,39 +151,6 @@ function encReqFeatureUpdateKeyArray(
   }
 }
 
-function decReqFeatureUpdateKeyArray(
-  r: ByteReader,
-  version: number,
-): UpdateFeaturesRequestFeatureUpdateKey[] {
-  const n = r.arrayLength(true);
-  if (n === null) return [];
-  const a: UpdateFeaturesRequestFeatureUpdateKey[] = [];
-  for (let i = 0; i < n; i++) {
-    a.push(decReqFeatureUpdateKey(r, version));
-  }
-  return a;
-}
-
-function encResponse(
-  w: ByteWriter,
-  version: number,
-  d: Encodable<UpdateFeaturesResponse>,
-): void {
-  w.int32(d.throttleTimeMs ?? 0);
-  w.int16(d.errorCode ?? 0);
-  w.compactString(opt(d.errorMessage, ""));
-  if (version <= 1) {
-    encResUpdatableFeatureResultArray(
-      w,
-      version,
-      opt(d.results, EMPTY_ARRAY),
-      false,
-      "results",
-    );
-  }
-  w.uvarint(0);
-}
-
 function decResponse(r: ByteReader, version: number): UpdateFeaturesResponse {
   const o: UpdateFeaturesResponse = {
     throttleTimeMs: r.int32(),
@@ -235,17 +160,6 @@ function decResponse(r: ByteReader, version: number): UpdateFeaturesResponse {
   };
   skipTagged(r);
   return o;
-}
-
-function encResUpdatableFeatureResult(
-  w: ByteWriter,
-  _version: number,
-  d: Encodable<UpdateFeaturesResponseUpdatableFeatureResult>,
-): void {
-  w.compactString(req(d.feature, "", "feature"));
-  w.int16(d.errorCode ?? 0);
-  w.compactString(opt(d.errorMessage, ""));
-  w.uvarint(0);
 }
 
 function decResUpdatableFeatureResult(
@@ -259,29 +173,6 @@ function decResUpdatableFeatureResult(
   };
   skipTagged(r);
   return o;
-}
-
-function encResUpdatableFeatureResultArray(
-  w: ByteWriter,
-  version: number,
-  a: readonly Encodable<UpdateFeaturesResponseUpdatableFeatureResult>[] | null,
-  nullable: boolean,
-  field: string,
-): void {
-  if (a === null) {
-    if (!nullable) throw new NullFieldError(field);
-    w.arrayLength(null, true);
-    return;
-  }
-  w.arrayLength(a.length, true);
-  let i = 0;
-  try {
-    for (; i < a.length; i++) {
-      encResUpdatableFeatureResult(w, version, a[i]);
-    }
-  } catch (e) {
-    throw atPath(e, field, i);
-  }
 }
 
 function decResUpdatableFeatureResultArray(
