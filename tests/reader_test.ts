@@ -7,7 +7,7 @@ import process from "node:process";
 import { after, before, describe, test } from "node:test";
 import { Cluster } from "../lib/cluster/cluster.ts";
 import { type Conn, dial, dialLeader } from "../lib/conn/conn.ts";
-import type { Connection } from "../lib/connection/connection.ts";
+import type { BrokerConnection } from "../lib/connection/connection.ts";
 import { ClosedError } from "../lib/connection/errors.ts";
 import type { Message, MessageInput } from "../lib/message.ts";
 import { ErrorCode, KafkaError } from "../lib/protocol/errors.ts";
@@ -348,13 +348,15 @@ describe("Reader", () => {
     for await (const m of reader) if (m.offset === 1) break;
     await assert.rejects(reader.readMessage(), ClosedError);
 
-    let escaped: Reader;
-    {
-      await using scoped = open(topic);
-      escaped = scoped;
+    // What `await using scoped = open(topic)` does, spelled out: Node 22
+    // cannot parse `await using`.
+    const scoped = open(topic);
+    try {
       assert.equal((await scoped.readMessage()).offset, 0);
+    } finally {
+      await scoped[Symbol.asyncDispose]();
     }
-    await assert.rejects(escaped.readMessage(), ClosedError);
+    await assert.rejects(scoped.readMessage(), ClosedError);
   });
 
   // Only where kcat is installed (tools/test.ts says when it is not); the
@@ -586,7 +588,7 @@ describe("Reader", () => {
   test("reconnects when the connection breaks during a long poll", async () => {
     const topic = await topicWith();
     await produce(topic, values(3));
-    const fetchConnections: Connection[] = [];
+    const fetchConnections: BrokerConnection[] = [];
     class Watched extends Cluster {
       override async leader(topic: string, partition: number, lane?: string) {
         const found = await super.leader(topic, partition, lane);
@@ -604,7 +606,7 @@ describe("Reader", () => {
     await take(reader, 3);
     await sleep(200);
     // Stands in for the broker going away: the socket closes under the
-    // Connection while the Fetch for offset 3 waits.
+    // connection while the Fetch for offset 3 waits.
     const socket = (fetchConnections.at(-1) as unknown as {
       socket: { close(): void };
     }).socket;

@@ -9,15 +9,17 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Cluster, dial, dialLeader, Writer } from "../mod.ts";
 import { ConnectionError } from "../lib/connection/errors.ts";
-import type { Connection } from "../lib/connection/connection.ts";
+import type { BrokerConnection } from "../lib/connection/connection.ts";
 import { Produce } from "../lib/protocol/messages/produce.ts";
 import { BROKER, uniqueTopic } from "./_helpers.ts";
 
 /** A cluster whose produce connections lose the answers to the first `n` Produce requests. */
 class LossyCluster extends Cluster {
   lost = 0;
-  constructor(private readonly losses: number) {
+  private readonly losses: number;
+  constructor(losses: number) {
     super({ brokers: [BROKER] });
+    this.losses = losses;
   }
 
   override async leader(topic: string, partition: number, lane?: string) {
@@ -25,11 +27,11 @@ class LossyCluster extends Cluster {
     return { ...found, conn: this.lossy(found.conn) };
   }
 
-  private lossy(conn: Connection): Connection {
+  private lossy(conn: BrokerConnection): BrokerConnection {
     return new Proxy(conn, {
       get: (target, key) => {
         if (key !== "request") return Reflect.get(target, key, target);
-        return async (...args: Parameters<Connection["request"]>) => {
+        return async (...args: Parameters<BrokerConnection["request"]>) => {
           const response = await target.request(...args);
           if (args[0] === Produce && this.lost < this.losses) {
             this.lost++;

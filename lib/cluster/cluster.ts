@@ -17,7 +17,7 @@
 
 import { parseAddress } from "../connection/address.ts";
 import {
-  Connection,
+  BrokerConnection,
   type ConnectionOptions,
 } from "../connection/connection.ts";
 import {
@@ -82,7 +82,7 @@ export class Cluster {
   private readonly bootstrap: { host: string; port: number }[];
   private readonly brokerById = new Map<number, BrokerInfo>();
   private readonly topicByName = new Map<string, TopicInfo>();
-  private readonly connections = new Map<string, Promise<Connection>>();
+  private readonly connections = new Map<string, Promise<BrokerConnection>>();
   private readonly dialLoops = new Map<string, DialLoop>();
   private readonly refreshing = new Map<string, Promise<MetadataResponse>>();
   private readonly closing = new AbortController();
@@ -105,7 +105,7 @@ export class Cluster {
   }
 
   /** A connection to a broker by id, on a lane (opened on first use). */
-  connection(brokerId: number, lane = "default"): Promise<Connection> {
+  connection(brokerId: number, lane = "default"): Promise<BrokerConnection> {
     const broker = this.brokerById.get(brokerId);
     if (!broker) {
       return Promise.reject(
@@ -118,7 +118,7 @@ export class Cluster {
   }
 
   /** A connection to any broker: known ones first, then bootstrap. */
-  async anyConnection(lane = "default"): Promise<Connection> {
+  async anyConnection(lane = "default"): Promise<BrokerConnection> {
     const all = [
       ...[...this.brokerById.values()].map((b) => ({
         host: b.host,
@@ -162,7 +162,7 @@ export class Cluster {
     host: string,
     port: number,
     key: string,
-  ): Promise<Connection> {
+  ): Promise<BrokerConnection> {
     if (this.closed) {
       return Promise.reject(new ClosedError("The Kafka client is closed"));
     }
@@ -179,15 +179,19 @@ export class Cluster {
     host: string,
     port: number,
     key: string,
-    stale: Promise<Connection>,
-  ): Promise<Connection> {
+    stale: Promise<BrokerConnection>,
+  ): Promise<BrokerConnection> {
     // Another caller may have replaced the dead connection already.
     const current = this.connections.get(key);
     if (current && current !== stale) return current;
     return this.open(host, port, key);
   }
 
-  private open(host: string, port: number, key: string): Promise<Connection> {
+  private open(
+    host: string,
+    port: number,
+    key: string,
+  ): Promise<BrokerConnection> {
     const opening = this.dial(host, port);
     this.connections.set(key, opening);
     opening.catch(() => {
@@ -197,7 +201,7 @@ export class Cluster {
   }
 
   /** Dials an address in its turn: after the dial before, and its backoff. */
-  private dial(host: string, port: number): Promise<Connection> {
+  private dial(host: string, port: number): Promise<BrokerConnection> {
     const address = `${host}:${port}`;
     let loop = this.dialLoops.get(address);
     if (!loop) {
@@ -217,7 +221,7 @@ export class Cluster {
       if (wait > 0) await sleep(wait, this.closing.signal);
       if (this.closed) throw new ClosedError("The Kafka client is closed");
       try {
-        const conn = await Connection.open(host, port, options);
+        const conn = await BrokerConnection.open(host, port, options);
         state.failures = 0;
         state.notBefore = 0;
         return conn;
@@ -349,7 +353,7 @@ export class Cluster {
     topic: string,
     partition: number,
     lane = "default",
-  ): Promise<{ conn: Connection; info: PartitionInfo }> {
+  ): Promise<{ conn: BrokerConnection; info: PartitionInfo }> {
     const meta = await this.topic(topic);
     const info = meta.partitions.find((p) => p.id === partition);
     if (!info) {

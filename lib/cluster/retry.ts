@@ -25,7 +25,7 @@ export interface RetryOptions {
 }
 
 /** True for errors that say so: KafkaError, ConnectionError, TimeoutError. */
-export function isRetriable(error: unknown): boolean {
+export function canRetry(error: unknown): boolean {
   return typeof error === "object" && error !== null &&
     (error as { retriable?: unknown }).retriable === true;
 }
@@ -35,7 +35,7 @@ export async function retry<T>(
   fn: (attempt: number) => Promise<T>,
   options: RetryOptions,
 ): Promise<T> {
-  const retriable = options.retriable ?? isRetriable;
+  const retriable = options.retriable ?? canRetry;
   for (let attempt = 1;; attempt++) {
     try {
       return await fn(attempt);

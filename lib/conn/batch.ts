@@ -7,12 +7,31 @@
 import type { Message } from "../message.ts";
 import type { FetchedMessages } from "../consumer/fetched.ts";
 
-/** A batch of fetched messages, readable as a stream. */
+/**
+ * The messages of one `Conn.readBatch` fetch, as a stream. Reading a message
+ * moves the Conn's offset past it.
+ *
+ * @example Read what one fetch returned
+ * ```ts
+ * import { dialLeader, SeekEnd } from "jsr:@streamkafka/client";
+ *
+ * const conn = await dialLeader("localhost:9092", "docs-batch", 0);
+ * await conn.writeMessages({ value: "one" }, { value: "two" });
+ * await conn.seek(-2, SeekEnd);
+ * const batch = await conn.readBatch({ maxWait: 1000 });
+ * for await (const message of batch) {
+ *   console.log(message.offset, new TextDecoder().decode(message.value!));
+ * }
+ * console.log(batch.read, "messages, high watermark", batch.highWaterMark);
+ * conn.close();
+ * ```
+ */
 export class Batch extends ReadableStream<Message> {
   /** The partition's high watermark when the batch was fetched. */
   readonly highWaterMark: number;
   private readonly last: () => number;
 
+  /** @internal Batches come from `Conn.readBatch`. */
   constructor(messages: FetchedMessages, onRead: (m: Message) => void) {
     let count = 0;
     super({

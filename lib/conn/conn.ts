@@ -34,7 +34,7 @@ import { compressionId, loadCodec } from "../../codecs/mod.ts";
 import { formatAddress } from "../connection/address.ts";
 import type {
   ApiVersionRange,
-  Connection,
+  BrokerConnection,
   SaslOptions,
   TlsOptions,
 } from "../connection/connection.ts";
@@ -79,13 +79,13 @@ const TRANSIENT: RetryOptions = {
 export class Conn {
   readonly topic: string | undefined;
   readonly partition: number | undefined;
-  private readonly connection: Connection;
+  private readonly connection: BrokerConnection;
   private readonly dialer: Dialer;
   private readOffsetValue: number = FirstOffset;
   private topicId: string | undefined;
 
   constructor(
-    connection: Connection,
+    connection: BrokerConnection,
     dialer: Dialer,
     topic?: string,
     partition?: number,
@@ -102,7 +102,7 @@ export class Conn {
   }
 
   /** The layer-2 connection, for requests this class does not wrap. */
-  get raw(): Connection {
+  get raw(): BrokerConnection {
     return this.connection;
   }
 

@@ -11,7 +11,7 @@ import { acksOf } from "../requests/produce.ts";
 import { compressionId } from "../../codecs/mod.ts";
 import { parseAddress } from "../connection/address.ts";
 import {
-  Connection,
+  BrokerConnection,
   type ConnectionOptions,
 } from "../connection/connection.ts";
 import { validateSasl } from "../connection/sasl.ts";
@@ -28,7 +28,7 @@ export class Dialer {
   /** Connects to one broker. */
   async dial(address: string, options: DialOptions = {}): Promise<Conn> {
     const { host, port } = parseAddress(address);
-    const connection = await Connection.open(
+    const connection = await BrokerConnection.open(
       host,
       port,
       this.connectionOptions(options),
@@ -61,7 +61,7 @@ export class Dialer {
   ): Promise<Conn> {
     checkTopicPartition(partition.topic, partition.id);
     const { leader } = partition;
-    const connection = await Connection.open(
+    const connection = await BrokerConnection.open(
       leader.host,
       leader.port,
       this.connectionOptions(options),

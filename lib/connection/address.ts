@@ -1,10 +1,12 @@
 /** Parsing "host:port" broker addresses. @module */
 
+/** A broker's host and port. */
 export interface Address {
   host: string;
   port: number;
 }
 
+/** The port of an address that names none. */
 export const DEFAULT_PORT = 9092;
 
 /** Parses "host", "host:port", "[v6]:port"; throws a TypeError naming the input. */
@@ -40,6 +42,22 @@ function toPort(text: string | undefined, address: string): number {
   return port;
 }
 
-export function formatAddress({ host, port }: Address): string {
+/**
+ * "host:port" of a broker, with an IPv6 host in brackets: the form `dial`
+ * takes.
+ *
+ * @example Dial the controller
+ * ```ts
+ * import { dial, formatAddress } from "jsr:@streamkafka/client";
+ *
+ * const conn = await dial("localhost:9092");
+ * const controller = await conn.controller();
+ * console.log(formatAddress(controller)); // e.g. "127.0.0.1:9092"
+ * conn.close();
+ * ```
+ */
+export function formatAddress(
+  { host, port }: { host: string; port: number },
+): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }

@@ -87,8 +87,8 @@ const SHARE_FROM = 32 * 1024;
 const SOFTWARE_NAME = "streamkafka";
 const SOFTWARE_VERSION = "0.1.0";
 
-/** A connection to one broker. Open it with `Connection.open`. */
-export class Connection {
+/** A connection to one broker. Open it with `BrokerConnection.open`. */
+export class BrokerConnection {
   readonly host: string;
   readonly port: number;
   readonly clientId: string;
@@ -137,7 +137,7 @@ export class Connection {
     host: string,
     port: number,
     options: ConnectionOptions = {},
-  ): Promise<Connection> {
+  ): Promise<BrokerConnection> {
     const timeout = options.connectTimeout ?? DEFAULTS.connectTimeout;
     const deadline = Date.now() + timeout;
     let socket: Socket;
@@ -155,7 +155,7 @@ export class Connection {
       }
       throw error;
     }
-    const conn = new Connection(host, port, socket, options);
+    const conn = new BrokerConnection(host, port, socket, options);
     try {
       const left = () => Math.max(1, deadline - Date.now());
       await conn.negotiate(left, options.signal);
@@ -177,9 +177,9 @@ export class Connection {
    * authentication) and turns the vague close into a named failure.
    */
   private async explainEarlyClose(failure: Error): Promise<Error> {
-    let probe: Connection | undefined;
+    let probe: BrokerConnection | undefined;
     try {
-      probe = await Connection.open(this.host, this.port, {
+      probe = await BrokerConnection.open(this.host, this.port, {
         ...this.options,
         sasl: undefined,
         connectTimeout: 5000,
@@ -403,7 +403,7 @@ export class Connection {
           );
       } else {
         failure = new ConnectionError(
-          `Connection to ${this.address} failed: ${describe(error)}`,
+          `BrokerConnection to ${this.address} failed: ${describe(error)}`,
           { cause: error },
         );
       }
@@ -534,7 +534,9 @@ export class Connection {
 
   /** Closes the socket; requests in flight fail with a `ClosedError`. */
   close(): void {
-    this.shutdown(new ClosedError(`Connection to ${this.address} is closed`));
+    this.shutdown(
+      new ClosedError(`BrokerConnection to ${this.address} is closed`),
+    );
   }
 }
 
@@ -568,9 +570,9 @@ async function explainCutHandshake(
   options: ConnectionOptions,
   failure: Error,
 ): Promise<Error> {
-  let probe: Connection | undefined;
+  let probe: BrokerConnection | undefined;
   try {
-    probe = await Connection.open(host, port, {
+    probe = await BrokerConnection.open(host, port, {
       ...options,
       tls: undefined,
       sasl: undefined,

@@ -21,17 +21,23 @@ export interface ConnectionErrorOptions extends ErrorOptions {
  * The socket could not be opened, broke while requests were in flight, or
  * the peer refused this client's settings (then `retriable` is false).
  *
- * @example
+ * @example Tell a failure worth retrying from one that is not
  * ```ts
- * import { ConnectionError } from "./errors.ts";
+ * import { ConnectionError, dial } from "jsr:@streamkafka/client";
  *
- * const error = new ConnectionError("Cannot connect to 127.0.0.1:9092: refused");
- * console.log(error.retriable); // true
+ * try {
+ *   (await dial("127.0.0.1:1", { timeout: 1000 })).close();
+ * } catch (error) {
+ *   if (!(error instanceof ConnectionError)) throw error;
+ *   console.log(error.message, error.retriable); // ... true
+ * }
  * ```
  */
 export class ConnectionError extends Error {
   /** Worth retrying on a fresh connection. */
   readonly retriable: boolean;
+
+  /** `options.retriable` defaults to true. */
   constructor(message: string, options?: ConnectionErrorOptions) {
     super(message, options);
     this.name = "ConnectionError";
@@ -39,27 +45,71 @@ export class ConnectionError extends Error {
   }
 }
 
-/** A dial or request did not finish within its timeout. */
+/**
+ * A dial or request did not finish within its timeout.
+ *
+ * @example
+ * ```ts
+ * import { TimeoutError } from "jsr:@streamkafka/client";
+ *
+ * const error = new TimeoutError("Fetch request timed out after 30000 ms");
+ * console.log(error.name, error.retriable); // TimeoutError true
+ * ```
+ */
 export class TimeoutError extends Error {
+  /** Always true: another attempt may finish in time. */
   readonly retriable = true;
+
+  /** An error with `message`, and `options.cause`. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "TimeoutError";
   }
 }
 
-/** The broker does not support a version of an API that this client knows. */
+/**
+ * The broker supports no version of an API that this client also knows.
+ *
+ * @example
+ * ```ts
+ * import { UnsupportedVersionError } from "jsr:@streamkafka/client";
+ *
+ * const error = new UnsupportedVersionError("Broker does not support Fetch");
+ * console.log(error.name, error.retriable); // UnsupportedVersionError false
+ * ```
+ */
 export class UnsupportedVersionError extends Error {
+  /** Always false: the same broker gives the same answer. */
   readonly retriable = false;
+
+  /** An error with `message`. */
   constructor(message: string) {
     super(message);
     this.name = "UnsupportedVersionError";
   }
 }
 
-/** Raised from operations on a connection or client that was closed. */
+/**
+ * Raised from operations on a connection or client that was closed.
+ *
+ * @example
+ * ```ts
+ * import { ClosedError, dial } from "jsr:@streamkafka/client";
+ *
+ * const conn = await dial("127.0.0.1:9092");
+ * conn.close();
+ * try {
+ *   await conn.brokers();
+ * } catch (error) {
+ *   console.log(error instanceof ClosedError); // true
+ * }
+ * ```
+ */
 export class ClosedError extends Error {
+  /** Always false: a closed object stays closed. */
   readonly retriable = false;
+
+  /** An error with `message`. */
   constructor(message: string) {
     super(message);
     this.name = "ClosedError";

@@ -9,7 +9,7 @@
 import { throwIfError } from "../protocol/errors.ts";
 import { SaslAuthenticate } from "../protocol/messages/sasl_authenticate.ts";
 import { SaslHandshake } from "../protocol/messages/sasl_handshake.ts";
-import type { Connection } from "./connection.ts";
+import type { BrokerConnection } from "./connection.ts";
 
 export type SaslMechanism = "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
 
@@ -46,7 +46,7 @@ export function validateSasl(sasl: SaslOptions): void {
 
 /** Runs the handshake and the mechanism's exchange; throws on rejection. */
 export async function authenticate(
-  conn: Connection,
+  conn: BrokerConnection,
   sasl: SaslOptions,
   timeout: number,
 ): Promise<void> {
@@ -79,7 +79,7 @@ export async function authenticate(
 }
 
 async function saslRound(
-  conn: Connection,
+  conn: BrokerConnection,
   authBytes: Uint8Array,
   timeout: number,
 ): Promise<Uint8Array> {

@@ -16,7 +16,7 @@ import { Cluster } from "../cluster/cluster.ts";
 import type { TopicInfo } from "../cluster/cluster.ts";
 import { retry, type RetryOptions } from "../cluster/retry.ts";
 import { FirstOffset, LastOffset } from "../conn/conn.ts";
-import type { Connection } from "../connection/connection.ts";
+import type { BrokerConnection } from "../connection/connection.ts";
 import {
   abortReason,
   ClosedError,
@@ -90,7 +90,7 @@ export class ReaderEngine {
   /** Aborted by close, for background work the caller does not wait on. */
   private readonly lifetime = new AbortController();
   private running: Promise<void> | null = null;
-  private fetchConn: Connection | null = null;
+  private fetchConn: BrokerConnection | null = null;
   private fetching = false;
   /** Why fetching stopped; the stream errors once the queue is drained. */
   private failure: Error | null = null;
@@ -479,7 +479,7 @@ export class ReaderEngine {
 
   /** ListOffsets for one timestamp (or -2 first, -1 last); -1 when none. */
   private async listOffset(
-    conn: Connection,
+    conn: BrokerConnection,
     timestamp: number,
     signal?: AbortSignal,
   ): Promise<number> {
@@ -514,7 +514,7 @@ export class ReaderEngine {
   /** Runs ListOffsets requests on the leader, retried like fetches. */
   private async withLeader<T>(
     signal: AbortSignal | undefined,
-    fn: (conn: Connection) => Promise<T>,
+    fn: (conn: BrokerConnection) => Promise<T>,
   ): Promise<T> {
     // Not the fetch lane: a long poll there would hold these up.
     return await retry(async () => {

@@ -18,6 +18,7 @@ export interface ReaderOptions {
   brokers?: readonly string[];
   /** A shared cluster connection; the Reader then leaves it open on close. */
   cluster?: Cluster;
+  /** Client id, TLS, SASL and timeouts of the connections; unused with `cluster`. */
   transport?: TransportOptions;
   /** The topic to read. */
   topic: string;
@@ -76,7 +77,9 @@ export interface ReaderOptions {
    * true: each is copied, which costs time but holds only what it needs.
    */
   copyValues?: boolean;
+  /** Receives informational events: where reading starts, seeks, closing. */
   logger?: Logger;
+  /** Receives failures, such as each retried Fetch and its cause. */
   errorLogger?: Logger;
 }
 
@@ -90,6 +93,7 @@ export interface ReadOptions {
 export interface ReaderStats {
   /** Connections opened for fetching. */
   dials: number;
+  /** Fetch requests answered. */
   fetches: number;
   /** Messages fetched. */
   messages: number;
@@ -97,18 +101,29 @@ export interface ReaderStats {
   bytes: number;
   /** Always 0: rebalances belong to consumer groups. */
   rebalances: number;
+  /** Failed requests that timed out (counted in `errors` too). */
   timeouts: number;
+  /** Failed requests, retried or not. */
   errors: number;
+  /** The offset of the next message to be read, as `Reader.offset`. */
   offset: number;
+  /** Messages between `offset` and the partition's end, as `Reader.lag`. */
   lag: number;
+  /** The `minBytes` setting. */
   minBytes: number;
+  /** The `maxBytes` setting. */
   maxBytes: number;
+  /** The `maxWait` setting, in milliseconds. */
   maxWait: number;
   /** Messages fetched and not yet read. */
   queueLength: number;
+  /** The `queueCapacity` setting. */
   queueCapacity: number;
+  /** The client id sent to the brokers. */
   clientId: string;
+  /** The topic read. */
   topic: string;
+  /** The partition read. */
   partition: number;
 }
 

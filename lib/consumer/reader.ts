@@ -40,9 +40,6 @@ import type { Message } from "../message.ts";
 
 export { FirstOffset, LastOffset };
 
-/** What `for await` over a Reader gets: the platform's iterator type. */
-type MessageIterator = ReturnType<ReadableStream<Message>["values"]>;
-
 /**
  * Reads one topic-partition as a stream of messages, reconnecting and
  * following leader changes on its own (kafka-go's Reader).
@@ -60,20 +57,21 @@ type MessageIterator = ReturnType<ReadableStream<Message>["values"]>;
  * A message read from Kafka names the topic it came from, and a Writer with a
  * topic of its own writes it there instead.
  *
- * @example Read partition 0 of topic-A from offset 42
- * ```ts ignore
- * import { Reader } from "jsr:@streamkafka/client";
+ * @example Read a partition up to its end
+ * ```ts
+ * import { Reader, Writer } from "jsr:@streamkafka/client";
  *
- * const r = new Reader({
- *   brokers: ["localhost:9092"],
- *   topic: "topic-A",
- *   partition: 0,
- *   minBytes: 10e3,
- *   maxBytes: 10e6,
- * });
- * r.setOffset(42);
- * for await (const m of r) {
- *   console.log(`message at offset ${m.offset}: ${new TextDecoder().decode(m.value!)}`);
+ * const brokers = ["localhost:9092"];
+ * const topic = "docs-reader";
+ * const writer = new Writer({ brokers, topic, allowAutoTopicCreation: true });
+ * await writer.writeMessages({ value: "one" }, { value: "two" });
+ * await writer.close();
+ *
+ * const reader = new Reader({ brokers, topic, partition: 0 });
+ * for await (const m of reader) {
+ *   console.log(m.offset, new TextDecoder().decode(m.value!));
+ *   // Caught up: leaving the loop closes the Reader.
+ *   if (m.offset + 1 === m.highWaterMark) break;
  * }
  * ```
  */
@@ -83,6 +81,10 @@ export class Reader extends ReadableStream<Message> {
   private readTurn: Promise<unknown> = Promise.resolve();
   private reading = 0;
 
+  /**
+   * Checks the options (a TypeError or RangeError names a wrong one).
+   * Nothing is fetched until the first read.
+   */
   constructor(options: ReaderOptions) {
     const engine = new ReaderEngine(options);
     super({
@@ -131,10 +133,13 @@ export class Reader extends ReadableStream<Message> {
    * stream; leaving the loop early cancels, which closes the Reader, unless
    * `preventCancel`), but takes queued messages straight from the queue: the
    * stream machinery costs more per message than decoding it.
+   *
+   * The return type is the platform's own iterator type (it differs between
+   * runtimes' type definitions).
    */
   override values(
     options: { preventCancel?: boolean } = {},
-  ): MessageIterator {
+  ): ReturnType<ReadableStream<Message>["values"]> {
     const reader = this.getReader();
     const engine = this.engine;
     let finished = false;
@@ -171,12 +176,13 @@ export class Reader extends ReadableStream<Message> {
         return iterator;
       },
     };
-    return iterator as unknown as MessageIterator;
+    return iterator as unknown as ReturnType<ReadableStream<Message>["values"]>;
   }
 
+  /** What `for await` calls: the same as `values(options)`. */
   override [Symbol.asyncIterator](
     options?: { preventCancel?: boolean },
-  ): MessageIterator {
+  ): ReturnType<ReadableStream<Message>["values"]> {
     return this.values(options);
   }
 

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Cluster, type TopicInfo } from "../cluster/cluster.ts";
-import type { Connection } from "../connection/connection.ts";
+import type { BrokerConnection } from "../connection/connection.ts";
 import { crc32c } from "../protocol/crc32c.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { Fetch, type FetchRequest } from "../protocol/messages/fetch.ts";
@@ -67,7 +67,7 @@ class FakeCluster extends Cluster {
   /** How many leader lookups fail with NOT_LEADER_OR_FOLLOWER first. */
   leaderFailures = 0;
   private readonly serve: Serve;
-  private readonly fake: Connection;
+  private readonly fake: BrokerConnection;
 
   constructor(serve: Serve) {
     super({ brokers: ["fake:9092"] });
@@ -76,7 +76,7 @@ class FakeCluster extends Cluster {
       address: "fake:9092",
       close: () => {},
       request: (api: unknown, data: unknown) => this.answer(api, data),
-    } as unknown as Connection;
+    } as unknown as BrokerConnection;
   }
 
   private answer(api: unknown, data: unknown): Promise<unknown> {

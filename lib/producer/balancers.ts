@@ -90,6 +90,7 @@ export class RoundRobin implements Balancer {
   /** Messages sent within the current chunk. */
   #sent = 0;
 
+  /** Throws unless `chunkSize` is a positive integer. */
   constructor(options: RoundRobinOptions = {}) {
     this.#chunkSize = positiveInteger(
       "RoundRobin",
@@ -254,6 +255,7 @@ export interface CRC32BalancerOptions {
 export class CRC32Balancer implements Balancer {
   readonly #consistent: boolean;
 
+  /** Throws a TypeError unless `consistent` is a boolean or unset. */
   constructor(options: CRC32BalancerOptions = {}) {
     this.#consistent = flag("CRC32Balancer", "consistent", options.consistent);
   }
@@ -301,6 +303,7 @@ export interface Murmur2BalancerOptions {
 export class Murmur2Balancer implements Balancer {
   readonly #consistent: boolean;
 
+  /** Throws a TypeError unless `consistent` is a boolean or unset. */
   constructor(options: Murmur2BalancerOptions = {}) {
     this.#consistent = flag(
       "Murmur2Balancer",
@@ -356,6 +359,7 @@ export interface JavaDefaultOptions {
 export class JavaDefault implements Balancer {
   readonly #unkeyed: RoundRobin;
 
+  /** Throws unless `chunkSize` is a positive integer. */
   constructor(options: JavaDefaultOptions = {}) {
     this.#unkeyed = new RoundRobin({
       chunkSize: positiveInteger(

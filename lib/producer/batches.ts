@@ -109,7 +109,7 @@ export class OpenBatch {
 }
 
 /** A batch that was taken from a queue: encoded once, retried as is. */
-export interface Batch {
+export interface EncodedBatch {
   queue: PartitionQueue;
   open: OpenBatch;
   bytes: Uint8Array;

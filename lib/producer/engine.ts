@@ -14,9 +14,9 @@ import {
 import { ProduceSender } from "./sender.ts";
 import { clusterOptions } from "../cluster/transport.ts";
 import {
-  type Batch,
   type BatchSettings,
   BufferPool,
+  type EncodedBatch,
   type Entry,
   type OpenBatch,
   PartitionQueue,
@@ -32,13 +32,8 @@ import {
 import { compressionId, loadCodec } from "../../codecs/mod.ts";
 import { type Balancer, defaultBalancer } from "./balancers.ts";
 import { Cluster } from "../cluster/cluster.ts";
-import {
-  isRetriable,
-  retry,
-  type RetryOptions,
-  sleep,
-} from "../cluster/retry.ts";
-import type { Connection } from "../connection/connection.ts";
+import { canRetry, retry, type RetryOptions, sleep } from "../cluster/retry.ts";
+import type { BrokerConnection } from "../connection/connection.ts";
 import {
   abortReason,
   ClosedError,
@@ -285,7 +280,7 @@ export class WriterEngine {
     attempts?: number,
   ): Error {
     const cause = error instanceof Error ? error : new Error(String(error));
-    if (!isRetriable(cause) || this.aborted) return cause;
+    if (!canRetry(cause) || this.aborted) return cause;
     // Stopped by the user's maxAttempts: the last error says it all.
     if (Date.now() + this.limits.writeBackoffMax < deadline) return cause;
     return new TimeoutError(
@@ -307,7 +302,7 @@ export class WriterEngine {
       deadline,
       backoffMin: this.limits.writeBackoffMin,
       backoffMax: this.limits.writeBackoffMax,
-      retriable: (error) => isRetriable(error) && !this.aborted,
+      retriable: (error) => canRetry(error) && !this.aborted,
       onRetry: (error, attempt) => {
         this.counters.retries++;
         this.options.errorLogger?.(
@@ -361,7 +356,7 @@ export class WriterEngine {
       this.failBatch(open, this.finalError(late, what, open.deadline));
       return;
     }
-    let batch: Batch | undefined;
+    let batch: EncodedBatch | undefined;
     try {
       batch = await this.encode(queue, open);
       await this.deliver(batch);
@@ -380,7 +375,7 @@ export class WriterEngine {
   private async encode(
     queue: PartitionQueue,
     open: OpenBatch,
-  ): Promise<Batch> {
+  ): Promise<EncodedBatch> {
     const producer = await this.producer(open.deadline);
     if (producer && queue.producerId !== producer.producerId) {
       // A new producer id starts every partition's sequence again at 0.
@@ -417,7 +412,7 @@ export class WriterEngine {
    * same producer id, epoch and sequence, so the broker drops a copy it
    * already has) until its delivery timeout.
    */
-  private async deliver(batch: Batch): Promise<void> {
+  private async deliver(batch: EncodedBatch): Promise<void> {
     const { topic, partition } = batch.queue;
     await retry(
       () => {
@@ -437,7 +432,7 @@ export class WriterEngine {
    * records (too large, invalid) fail just the records at fault: a batch of
    * several is split and sent again. Otherwise its messages fail.
    */
-  private failed(batch: Batch, error: Error, what: string): void {
+  private failed(batch: EncodedBatch, error: Error, what: string): void {
     const { queue, open } = batch;
     const code = error instanceof KafkaError ? error.code : 0;
     const deterministic = RECORD_REJECTIONS.has(code);
@@ -494,7 +489,7 @@ export class WriterEngine {
     );
   }
 
-  private async produce(batch: Batch): Promise<void> {
+  private async produce(batch: EncodedBatch): Promise<void> {
     const { topic, partition } = batch.queue;
     const { conn } = await this.leader(topic, partition);
     let outcome: PartitionOutcome | undefined;
@@ -528,11 +523,11 @@ export class WriterEngine {
   private async leader(
     topic: string,
     partition: number,
-  ): Promise<{ conn: Connection }> {
+  ): Promise<{ conn: BrokerConnection }> {
     return await this.cluster.leader(topic, partition, "produce");
   }
 
-  private succeed(batch: Batch): void {
+  private succeed(batch: EncodedBatch): void {
     const elapsed = Date.now() - batch.queuedAt;
     const { open } = batch;
     if (this.options.logger) {

@@ -12,14 +12,17 @@ import type { Cluster } from "../cluster/cluster.ts";
 import type { MessageInput } from "../message.ts";
 import { checkNumber } from "../options.ts";
 
+/** Options of a Writer: kafka-go's Writer fields in camelCase. */
 export interface WriterOptions {
   /** Bootstrap brokers, "host:port". Required unless `cluster` is given. */
   brokers?: readonly string[];
   /** A shared cluster connection (kafka-go's shared Transport). */
   cluster?: Cluster;
+  /** Client id, TLS, SASL and timeouts of the connections; unused with `cluster`. */
   transport?: TransportOptions;
   /** The topic of every message; when unset each message names its own. */
   topic?: string;
+  /** Picks each message's partition (default: a new `JavaDefault`). */
   balancer?: Balancer;
   /**
    * Milliseconds a message may take from `writeMessages` to its
@@ -54,15 +57,22 @@ export interface WriterOptions {
   writeTimeout?: number;
   /** Kept for kafka-go compatibility (metadata requests; default 10 s). */
   readTimeout?: number;
-  /** Default "all". */
+  /** Acknowledgements each Produce waits for (default "all"). */
   requiredAcks?: RequiredAcks;
   /** writeMessages returns at once; `completion` reports the outcome. */
   async?: boolean;
   /** Called once per batch with its messages and its error (or null). */
   completion?: (messages: MessageInput[], error: Error | null) => void;
+  /** Compression of record batches (default "none"). */
   compression?: CompressionName;
+  /** Receives informational events, such as each batch written. */
   logger?: Logger;
+  /** Receives failures, such as each retry and its cause. */
   errorLogger?: Logger;
+  /**
+   * Let metadata requests create a missing topic, where the broker has
+   * `auto.create.topics.enable` (default false).
+   */
   allowAutoTopicCreation?: boolean;
   /**
    * Exactly-once per partition across retries (InitProducerId, sequence
@@ -73,7 +83,12 @@ export interface WriterOptions {
   maxBufferedBytes?: number;
 }
 
+/** Options of one `Writer.writeMessages` call. */
 export interface WriteOptions {
+  /**
+   * Aborting rejects the call with the signal's reason and drops its
+   * messages that were not sent yet.
+   */
   signal?: AbortSignal;
 }
 
@@ -81,6 +96,8 @@ export interface WriteOptions {
 export class WriteErrors extends Error {
   /** One entry per message of the write: its error, or null if it was written. */
   readonly errors: (Error | null)[];
+
+  /** One entry per message of the write: its error, or null. */
   constructor(errors: (Error | null)[]) {
     const failed = errors.filter((e) => e !== null);
     const first = failed[0];
@@ -100,15 +117,24 @@ export class WriteErrors extends Error {
   }
 }
 
+/** Counters since the last `Writer.stats()` call (kafka-go's WriterStats). */
 export interface WriterStats {
   /** writeMessages calls (and stream writes). */
   writes: number;
   /** Produce requests sent: one per broker carries every partition ready. */
   requests: number;
+  /** Messages acknowledged. */
   messages: number;
+  /**
+   * Bytes of the messages acknowledged: an upper bound of their encoded
+   * records, before compression.
+   */
   bytes: number;
+  /** Messages that failed. */
   errors: number;
+  /** Retries of failed requests (Produce, metadata, producer id). */
   retries: number;
+  /** Batches acknowledged. */
   batches: number;
   /** Messages per batch: average and largest since the last `stats()`. */
   batchSize: { avg: number; max: number };

@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { Connection } from "../connection/connection.ts";
+import type { BrokerConnection } from "../connection/connection.ts";
 import { Produce } from "../protocol/messages/produce.ts";
 import {
   type PartitionOutcome,
@@ -38,7 +38,7 @@ interface Waiting {
 export class ProduceSender {
   private readonly acks: number;
   private readonly timeoutMs: number;
-  private waiting = new Map<Connection, Waiting[]>();
+  private waiting = new Map<BrokerConnection, Waiting[]>();
   private count = 0;
   private scheduled = false;
   private requests = 0;
@@ -55,7 +55,7 @@ export class ProduceSender {
    * partition out); rejects when the request failed as a whole.
    */
   send(
-    conn: Connection,
+    conn: BrokerConnection,
     batch: ProduceBatch,
     timeout: number,
   ): Promise<PartitionOutcome | undefined> {
@@ -118,7 +118,10 @@ export class ProduceSender {
   }
 
   /** Sends one request; settles every batch in it, never rejects. */
-  private async request(conn: Connection, list: Waiting[]): Promise<void> {
+  private async request(
+    conn: BrokerConnection,
+    list: Waiting[],
+  ): Promise<void> {
     this.requests++;
     const request = produceRequest(
       list.map((w) => w.batch),

@@ -30,17 +30,47 @@ import type { MessageInput } from "../message.ts";
  * Produces messages to Kafka. Use `writeMessages` directly, or pipe a stream
  * of messages into it: `await readable.pipeTo(writer)`.
  *
- * @example
- * ```ts ignore
- * const w = new Writer({ brokers: ["localhost:9092"], topic: "topic-A", balancer: new LeastBytes() });
- * await w.writeMessages({ key: "Key-A", value: "Hello World!" });
+ * @example Write messages, then close
+ * ```ts
+ * import { LeastBytes, Writer } from "jsr:@streamkafka/client";
+ *
+ * const w = new Writer({
+ *   brokers: ["localhost:9092"],
+ *   topic: "docs-writer",
+ *   balancer: new LeastBytes(),
+ *   allowAutoTopicCreation: true,
+ * });
+ * await w.writeMessages(
+ *   { key: "Key-A", value: "Hello World!" },
+ *   { key: "Key-B", value: "One!" },
+ * );
  * await w.close();
+ * ```
+ *
+ * @example Pipe a stream of messages into it
+ * ```ts
+ * import { type MessageInput, Writer } from "jsr:@streamkafka/client";
+ *
+ * const w = new Writer({
+ *   brokers: ["localhost:9092"],
+ *   topic: "docs-writer",
+ *   allowAutoTopicCreation: true,
+ * });
+ * const messages = ReadableStream.from<MessageInput>([
+ *   { value: "one" },
+ *   { value: "two" },
+ * ]);
+ * await messages.pipeTo(w); // closes the Writer when the stream ends
  * ```
  */
 export class Writer extends WritableStream<MessageInput> {
   private readonly engine: WriterEngine;
   private readonly streamFailure: () => Error | null;
 
+  /**
+   * Checks the options (a TypeError or RangeError names a wrong one).
+   * Connections open with the first write.
+   */
   constructor(options: WriterOptions) {
     const engine = new WriterEngine(options);
     // Every write's outcome is taken here, so none is left unhandled: the
@@ -96,6 +126,10 @@ export class Writer extends WritableStream<MessageInput> {
    * sent when the signal fires are dropped and never delivered later.
    */
   writeMessages(...messages: MessageInput[]): Promise<void>;
+  /**
+   * Writes the messages of an array, as above; aborting `options.signal`
+   * rejects the call and drops those of its messages not sent yet.
+   */
   writeMessages(
     messages: MessageInput[],
     options?: WriteOptions,
