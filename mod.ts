@@ -54,19 +54,28 @@ export {
   TimeoutError,
   UnsupportedVersionError,
 } from "./lib/connection/errors.ts";
-export { ErrorCode, KafkaError } from "./lib/protocol/errors.ts";
+export {
+  ErrorCode,
+  type ErrorCodes,
+  KafkaError,
+  type KafkaErrorContext,
+} from "./lib/protocol/errors.ts";
 export type { CompressionName } from "./codecs/mod.ts";
 export {
   type Balancer,
   type BalancerMessage,
   CRC32Balancer,
+  type CRC32BalancerOptions,
   defaultBalancer,
   Hash,
   JavaDefault,
+  type JavaDefaultOptions,
   LeastBytes,
   Murmur2Balancer,
+  type Murmur2BalancerOptions,
   ReferenceHash,
   RoundRobin,
+  type RoundRobinOptions,
 } from "./lib/producer/balancers.ts";
 export {
   type Logger,

@@ -7,12 +7,17 @@
 
 /** A compression codec in Kafka's framing for its id. */
 export interface Codec {
+  /** Its id in a batch's attributes: 1 gzip, 2 snappy, 3 lz4, 4 zstd. */
   readonly id: number;
+  /** The codec's name, as the `compression` option spells it. */
   readonly name: CompressionName;
+  /** Compresses a batch's records into the codec's Kafka framing. */
   compress(data: Uint8Array): Uint8Array;
+  /** Decompresses what `compress` (or another Kafka client) produced. */
   decompress(data: Uint8Array): Uint8Array;
 }
 
+/** The compression of record batches: the `compression` option's values. */
 export type CompressionName = "none" | "gzip" | "snappy" | "lz4" | "zstd";
 
 const NAMES: readonly CompressionName[] = [

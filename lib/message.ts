@@ -9,32 +9,50 @@ import type { RecordHeader, RecordInput } from "./protocol/records.ts";
 
 /** A record header; the value may be null. */
 export interface Header {
+  /** The header's name; names may repeat within a message. */
   key: string;
+  /** The header's value, or null. */
   value: Uint8Array | null;
 }
 
 /** A message read from Kafka. `key` and `value` may be views into a fetch buffer. */
 export interface Message {
+  /** The topic the message was read from. */
   topic: string;
+  /** The partition the message was read from. */
   partition: number;
+  /** The message's offset in its partition. */
   offset: number;
   /** The partition's high watermark when this message was fetched. */
   highWaterMark: number;
+  /** The key, or null for a message without one. */
   key: Uint8Array | null;
+  /** The value, or null (a tombstone on a compacted topic). */
   value: Uint8Array | null;
+  /** The headers, in the order they were written. */
   headers: Header[];
+  /** The record's time: create time, or log append time per the topic. */
   time: Date;
 }
 
 /** What a write accepts: strings are encoded as UTF-8, a missing time is now. */
 export interface MessageInput {
+  /**
+   * The topic to write to, for a Writer without a topic of its own. A Writer
+   * with one rejects a message that sets another (a message read from Kafka
+   * excepted); a Conn rejects one that differs from its own.
+   */
   topic?: string;
+  /** The key (default null): balancers that hash keys route by it. */
   key?: Uint8Array | string | null;
+  /** The value (default null). */
   value?: Uint8Array | string | null;
+  /** Headers, in order; names may repeat. */
   headers?: readonly {
     key: string;
     value: Uint8Array | string | null;
   }[];
+  /** The record's timestamp (default: when the write was called). */
   time?: Date;
 }
 

@@ -19,8 +19,20 @@ const TWO_32 = 4294967296;
 const INT64_MAX = 9223372036854775807n;
 const INT64_MIN = -9223372036854775808n;
 
-/** Raised for bytes that do not follow the protocol: corrupt or garbage data. */
+/**
+ * Raised for bytes that do not follow the protocol: corrupt or garbage data,
+ * or a peer that does not speak Kafka.
+ *
+ * @example
+ * ```ts
+ * import { ProtocolError } from "jsr:@streamkafka/client";
+ *
+ * const error = new ProtocolError("Record batch CRC mismatch");
+ * console.log(error.name); // ProtocolError
+ * ```
+ */
 export class ProtocolError extends Error {
+  /** An error with `message`, and `options.cause`. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "ProtocolError";
@@ -29,6 +41,7 @@ export class ProtocolError extends Error {
 
 /** Raised when a frame is shorter than the fields it claims to hold. */
 export class TruncatedError extends ProtocolError {
+  /** What was being decoded, and the position and length of its bytes. */
   constructor(what: string, position: number, length: number) {
     super(
       `Cannot decode ${what}: ran out of bytes at ${position} of ${length}`,

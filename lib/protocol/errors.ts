@@ -165,6 +165,11 @@ const TABLE = [
   [133, "SHARE_SESSION_LIMIT_REACHED",          true,  "The broker has reached its limit of share sessions"],
 ] as const;
 
+/**
+ * @internal One row of the table. Internal because it is derived from the
+ * table itself: the public types built from it (`ErrorCodes`, `ErrorName`)
+ * name their exact keys and codes.
+ */
 type Row = (typeof TABLE)[number];
 
 /** Kafka's name for one of the known error codes. */
@@ -184,6 +189,21 @@ export type ErrorCodes = { readonly [R in Row as R[1]]: R[0] };
 /**
  * Error codes by name, e.g. `ErrorCode.NOT_LEADER_OR_FOLLOWER === 6`. Built
  * from the table, so each key is typed with its exact code.
+ *
+ * @example Tell one broker error from the others
+ * ```ts
+ * import { dialLeader, ErrorCode, KafkaError } from "jsr:@streamkafka/client";
+ *
+ * const conn = await dialLeader("localhost:9092", "docs-error-code", 0);
+ * try {
+ *   await conn.seek(1_000_000);
+ * } catch (error) {
+ *   if (!(error instanceof KafkaError)) throw error;
+ *   console.log(error.code === ErrorCode.OFFSET_OUT_OF_RANGE); // true
+ * } finally {
+ *   conn.close();
+ * }
+ * ```
  */
 export const ErrorCode: ErrorCodes = Object.freeze(
   Object.fromEntries(TABLE.map(([code, name]) => [name, code])),
@@ -203,7 +223,9 @@ export function isRetriable(code: number): boolean {
 export interface KafkaErrorContext {
   /** The request that returned the code, e.g. "Produce". */
   apiName?: string;
+  /** The topic the code is about. */
   topic?: string;
+  /** The partition the code is about. */
   partition?: number;
   /** Extra text, such as the error message the broker sent with the code. */
   detail?: string;
@@ -214,17 +236,35 @@ export interface KafkaErrorContext {
 /**
  * An error code returned by a broker. `name` is Kafka's name for the code so
  * stack traces read like "NOT_LEADER_OR_FOLLOWER: ...".
+ *
+ * @example
+ * ```ts
+ * import { ErrorCode, KafkaError } from "jsr:@streamkafka/client";
+ *
+ * const error = new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, {
+ *   apiName: "Produce",
+ *   topic: "orders",
+ *   partition: 0,
+ * });
+ * console.log(error.name, error.code, error.retriable);
+ * // LEADER_NOT_AVAILABLE 5 true
+ * ```
  */
 export class KafkaError extends Error {
   /** The protocol error code. */
   readonly code: number;
   /** Whether Kafka treats the code as transient (see `isRetriable`). */
   readonly retriable: boolean;
+  /** The request that returned the code, e.g. "Produce". */
   readonly apiName?: string;
+  /** The topic the code is about, if any. */
   readonly topic?: string;
+  /** The partition the code is about, if any. */
   readonly partition?: number;
+  /** Extra text, such as the message the broker sent with the code. */
   readonly detail?: string;
 
+  /** The error of `code`, with where it was met in `context`. */
   constructor(code: number, context: KafkaErrorContext = {}) {
     super(
       describe(code, context),
