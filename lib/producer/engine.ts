@@ -12,6 +12,7 @@ import {
   produceError,
 } from "../requests/produce.ts";
 import { ProduceSender } from "./sender.ts";
+import { ProducerIdentity } from "./idempotence.ts";
 import { clusterOptions } from "../cluster/transport.ts";
 import {
   type BatchSettings,
@@ -46,8 +47,7 @@ import {
   toHeaders,
   toTimestamp,
 } from "../message.ts";
-import { ErrorCode, KafkaError, throwIfError } from "../protocol/errors.ts";
-import { InitProducerId } from "../protocol/messages/init_producer_id.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { BATCH_HEADER_SIZE, recordSizeBound } from "../protocol/records.ts";
 
 function wasRead(message: MessageInput): boolean {
@@ -84,9 +84,7 @@ export class WriterEngine {
   private buffered = 0;
   private roomWaiters: (() => void)[] = [];
   private closed = false;
-  private idempotent:
-    | Promise<{ producerId: number; producerEpoch: number } | null>
-    | null = null;
+  private readonly identity: ProducerIdentity;
   private counters = newCounters();
   private readonly batchSettings: BatchSettings;
 
@@ -116,6 +114,13 @@ export class WriterEngine {
       batchBytes: this.limits.batchBytes,
       pool: new BufferPool(Math.max(4 * this.limits.batchBytes, 16 << 20)),
     };
+    this.identity = new ProducerIdentity({
+      cluster: this.cluster,
+      // Off unless acks is "all"; required when the user asked for it.
+      idempotent: this.acks === -1 ? options.idempotent : false,
+      retryOptions: (what, deadline) => this.retryOptions(what, deadline),
+      log: (message) => this.log(message),
+    });
   }
 
   async writeMessages(
@@ -376,7 +381,7 @@ export class WriterEngine {
     queue: PartitionQueue,
     open: OpenBatch,
   ): Promise<EncodedBatch> {
-    const producer = await this.producer(open.deadline);
+    const producer = await this.identity.get(open.deadline);
     if (producer && queue.producerId !== producer.producerId) {
       // A new producer id starts every partition's sequence again at 0.
       queue.producerId = producer.producerId;
@@ -447,7 +452,7 @@ export class WriterEngine {
       } else {
         // It may have written the batch: the partition's next sequence is
         // unknown, so start over with a new producer id.
-        this.idempotent = null;
+        this.identity.reset();
       }
     }
     if (code === ErrorCode.MESSAGE_TOO_LARGE && open.count > 1) {
@@ -618,56 +623,6 @@ export class WriterEngine {
     signal.addEventListener("abort", onAbort, { once: true });
     const forget = () => signal.removeEventListener("abort", onAbort);
     write.done.then(forget, forget);
-  }
-
-  /** The idempotent producer id, fetched once; null when not idempotent. */
-  private producer(deadline: number) {
-    if (this.idempotent === null) {
-      const asking = this.initProducer(deadline);
-      this.idempotent = asking;
-      // A failed request is asked again by the next batch.
-      asking.catch(() => {
-        if (this.idempotent === asking) this.idempotent = null;
-      });
-    }
-    return this.idempotent;
-  }
-
-  private async initProducer(deadline: number) {
-    const wanted = this.options.idempotent ?? this.acks === -1;
-    if (!wanted) return null;
-    // A fresh broker answers COORDINATOR_LOAD_IN_PROGRESS for a while.
-    return await retry(
-      () => this.requestProducerId(),
-      this.retryOptions("InitProducerId", deadline),
-    );
-  }
-
-  private async requestProducerId() {
-    const conn = await this.cluster.anyConnection("produce");
-    if (!conn.apiVersions().some((v) => v.apiKey === InitProducerId.key)) {
-      if (this.options.idempotent) {
-        throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, {
-          apiName: "InitProducerId",
-          detail: "the broker does not support idempotent producers",
-        });
-      }
-      return null;
-    }
-    const response = await conn.request(InitProducerId, {
-      transactionalId: null,
-      transactionTimeoutMs: 60_000,
-      producerId: -1,
-      producerEpoch: -1,
-    });
-    throwIfError(response.errorCode, { apiName: "InitProducerId" });
-    this.log(
-      `kafka writer: idempotent producer id ${response.producerId}, epoch ${response.producerEpoch}`,
-    );
-    return {
-      producerId: response.producerId,
-      producerEpoch: response.producerEpoch,
-    };
   }
 
   /** Informational events go to `logger` (kafka-go's Logger). */
