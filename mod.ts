@@ -1,6 +1,6 @@
 /**
- * An Apache Kafka client for Deno and Bun, built on Web Streams, with the
- * capabilities of the Go client kafka-go.
+ * An Apache Kafka client for Deno, Bun and Node, built on Web Streams, with
+ * the capabilities of the Go client kafka-go.
  *
  * @example Produce to and read from one partition
  * ```ts ignore
@@ -46,6 +46,16 @@ export {
 export type { Header, Message, MessageInput } from "./lib/message.ts";
 export type { SaslMechanism, SaslOptions } from "./lib/connection/sasl.ts";
 export type { TlsOptions } from "./lib/connection/socket.ts";
+export type {
+  ApiVersionRange,
+  BrokerConnection,
+  ConnectionOptions,
+  RequestOptions,
+} from "./lib/connection/connection.ts";
+// The types of BrokerConnection.request; the APIs themselves are in
+// "./protocol".
+export type { Api, Encodable } from "./lib/protocol/api.ts";
+export type { ByteReader, ByteWriter } from "./lib/protocol/bytes.ts";
 export {
   ClosedError,
   ConnectionError,
@@ -86,7 +96,12 @@ export {
   type WriterOptions,
   type WriterStats,
 } from "./lib/producer/writer.ts";
-export { Cluster, type ClusterOptions } from "./lib/cluster/cluster.ts";
+export {
+  Cluster,
+  type ClusterOptions,
+  type PartitionInfo,
+  type TopicInfo,
+} from "./lib/cluster/cluster.ts";
 export {
   type IsolationLevel,
   Reader,

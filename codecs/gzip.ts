@@ -1,5 +1,5 @@
 /**
- * gzip through `node:zlib`, which Deno and Bun both provide. Its synchronous
+ * gzip through `node:zlib`, which Deno, Bun and Node provide. Its synchronous
  * calls fit the Codec interface, and against `CompressionStream` they were 3
  * to 4 times faster on 1 KiB batches and as fast on 1 MiB, in both runtimes
  * (see codecs/README.md).

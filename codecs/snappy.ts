@@ -15,7 +15,9 @@ const { compress_raw, decompress_raw } = snappyWasm;
 // The package's package.json has no "type", so TypeScript reads its .d.ts as
 // CommonJS and misplaces the default export; Deno and Bun load its ES module,
 // whose default export is the async init().
-const init = snappyWasm.default as unknown as () => Promise<unknown>;
+const init = snappyWasm.default as unknown as (
+  wasm?: Uint8Array,
+) => Promise<unknown>;
 
 /** `\x82SNAPPY\0` */
 const XERIAL_MAGIC = [0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00];
@@ -31,8 +33,20 @@ const MAX_RATIO = 22;
  * Deno needs read access to that folder) and returns the codec.
  */
 export async function loadSnappy(): Promise<Codec> {
-  await init();
+  await init(await wasmForNode());
   return snappy;
+}
+
+/**
+ * Node's fetch cannot read file: URLs, where snappy-wasm's init() looks for
+ * its WASM: under Node, read the file and hand init() the bytes. Deno and Bun
+ * fetch it themselves.
+ */
+async function wasmForNode(): Promise<Uint8Array | undefined> {
+  if ("Deno" in globalThis || "Bun" in globalThis) return undefined;
+  const { readFile } = await import("node:fs/promises");
+  const module = import.meta.resolve("snappy-wasm");
+  return await readFile(new URL("snappy_bg.wasm", module));
 }
 
 /** Compresses into xerial chunks of 32 KiB input each. */

@@ -1,5 +1,5 @@
 /**
- * Zstandard through `node:zlib` (Deno 2.9 and Bun 1.4 have
+ * Zstandard through `node:zlib` (Deno 2.9, Bun 1.4 and Node 22.15 have
  * `zstdCompressSync` and `zstdDecompressSync`), with fzstd (pure JavaScript)
  * as the decoder for runtimes that lack zstd in `node:zlib`.
  *

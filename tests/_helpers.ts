@@ -18,7 +18,11 @@ let counter = 0;
 
 /** A topic name no other test (or earlier run) uses. */
 export function uniqueTopic(prefix: string): string {
-  const runtime = "Bun" in globalThis ? "bun" : "deno";
+  const runtime = "Bun" in globalThis
+    ? "bun"
+    : "Deno" in globalThis
+    ? "deno"
+    : "node";
   const random = Math.random().toString(36).slice(2, 8);
   return `${prefix}-${runtime}-${
     Date.now().toString(36)

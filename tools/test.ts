@@ -1,12 +1,18 @@
 /**
  * The test command: starts the broker when none runs and extracts the
- * protocol specs from its jars, then runs the whole suite under Deno and
- * under Bun, and prints one closing line with the totals of both (and which
- * tests could not run on this machine).
+ * protocol specs from its jars, then runs the whole suite under Deno, under
+ * Bun and under Node (22 or later, when installed), and prints one closing
+ * line with the totals of all (and which tests could not run on this
+ * machine).
  *
  * npm dependencies install themselves: Deno fills node_modules on first use
  * (`"nodeModulesDir": "auto"` in deno.json), and Bun's half starts with
- * `bun install --frozen-lockfile`, which does nothing when they are there.
+ * `bun install --frozen-lockfile`, which does nothing when they are there;
+ * Node runs after both and resolves them from the same node_modules.
+ *
+ * Node is the one in .tools (what .ci/run installs) or else on the PATH. It
+ * runs the TypeScript as it is, types stripped: 22.18 and 23.6 on do that by
+ * default, 22.6 to 22.17 and 23.0 to 23.5 need `--experimental-strip-types`.
  *
  * Usage: deno run -A tools/test.ts [--deno-only] [paths...]
  *
@@ -91,14 +97,76 @@ function parseBun(out: string): Totals {
     : { passed: 0, failed: 1, ok: false };
 }
 
-function findBun(): string {
-  const local = `${root}.tools/node_modules/.bin/bun`;
+function parseNode(out: string): Totals {
+  // The closing lines of `node --test`: "ℹ pass 12" (spec reporter) or
+  // "# pass 12" (TAP). A cancelled test (its suite's hook failed, or the
+  // file ended first) is a failed one.
+  const count = (name: string) =>
+    Number(
+      [...out.matchAll(new RegExp(`^[ℹ#] ${name} (\\d+)$`, "gm"))].at(-1)
+        ?.[1] ?? NaN,
+    );
+  const passed = count("pass");
+  if (Number.isNaN(passed)) return { passed: 0, failed: 1, ok: false };
+  const failed = (count("fail") || 0) + (count("cancelled") || 0);
+  return { passed, failed, ok: true };
+}
+
+/** The runtime's binary in .tools (what .ci/run installs), else `name` on the PATH. */
+function findTool(name: string): string {
+  const local = `${root}.tools/node_modules/.bin/${name}`;
   try {
     Deno.statSync(local);
     return local;
   } catch {
-    return "bun";
+    return name;
   }
+}
+
+/**
+ * Node and the flags it needs to run the TypeScript, or why it cannot:
+ * absent, or older than 22.6 (the first that strips types).
+ */
+async function findNode(): Promise<
+  { node: string; flags: string[]; version: string } | { missing: string }
+> {
+  const node = findTool("node");
+  let version: string;
+  try {
+    const { stdout } = await new Deno.Command(node, { args: ["--version"] })
+      .output();
+    version = new TextDecoder().decode(stdout).trim();
+  } catch {
+    return { missing: "no node is installed in .tools or on the PATH" };
+  }
+  const [major, minor] = version.slice(1).split(".").map(Number);
+  if (major < 22 || (major === 22 && minor < 6)) {
+    return {
+      missing: `the node found (${node}) is ${version}, older than 22.6`,
+    };
+  }
+  const stripsByDefault = major > 23 || (major === 22 && minor >= 18) ||
+    (major === 23 && minor >= 6);
+  return {
+    node,
+    flags: stripsByDefault ? [] : ["--experimental-strip-types"],
+    version,
+  };
+}
+
+/** `node --test` patterns for the paths: a folder stands for its test files. */
+function nodePatterns(paths: string[]): string[] {
+  return paths.map((p) => {
+    const dir = p.replace(/\/+$/, "");
+    try {
+      if (Deno.statSync(`${root}${dir}`).isDirectory) {
+        return `${dir}/**/*_test.ts`;
+      }
+    } catch {
+      // Not a path here: let node report it.
+    }
+    return p;
+  });
 }
 
 /** Runs a setup command with inherited output; throws when it fails. */
@@ -122,8 +190,9 @@ results.push([
   "deno",
   await run([Deno.execPath(), "test", "-A", ...paths], parseDeno),
 ]);
+let nodeMissing: string | undefined;
 if (!denoOnly) {
-  const bun = findBun();
+  const bun = findTool("bun");
   await setup([bun, "install", "--frozen-lockfile"]);
   results.push([
     "bun",
@@ -135,6 +204,26 @@ if (!denoOnly) {
       ...paths.map((p) => `./${p}`),
     ], parseBun),
   ]);
+  const found = await findNode();
+  if ("missing" in found) {
+    nodeMissing = found.missing;
+  } else {
+    console.log(`\nnode ${found.version}`);
+    results.push([
+      "node",
+      await run([
+        found.node,
+        ...found.flags,
+        "--test",
+        // One test file at a time: they share one broker, and some kill and
+        // restart it.
+        "--test-concurrency=1",
+        "--test-timeout=120000",
+        "--test-reporter=spec",
+        ...nodePatterns(paths),
+      ], parseNode),
+    ]);
+  }
 }
 let passed = 0;
 let failed = 0;
@@ -149,6 +238,13 @@ if (!onPath("kcat")) {
     "\nnot run: the codec interop tests with kcat (librdkafka), because kcat " +
       "is not on the PATH.\nInstall it to run them: `apt-get install kcat` " +
       "(Debian, Ubuntu) or `brew install kcat` (macOS).",
+  );
+}
+if (nodeMissing) {
+  console.log(
+    `\nnot run: the suite under Node, because ${nodeMissing}.\n` +
+      "Install Node 22 or later to run it: `npm install --prefix .tools " +
+      "node@22` (what `bash .ci/run` does), or from https://nodejs.org.",
   );
 }
 Deno.exit(failed === 0 && results.every(([, t]) => t.ok) ? 0 : 1);

@@ -1,7 +1,7 @@
 /**
  * One TCP or TLS socket as a pair of Web Streams. This is the only file that
  * knows which runtime it runs on: `Deno.connect`/`Deno.connectTls` under Deno,
- * `node:net`/`node:tls` elsewhere (Bun).
+ * `node:net`/`node:tls` elsewhere (Bun, Node).
  *
  * @module
  */
