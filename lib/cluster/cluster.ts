@@ -32,6 +32,7 @@ import {
   type MetadataResponse,
 } from "../protocol/messages/metadata.ts";
 
+/** Options of a Cluster: its bootstrap brokers and connection settings. */
 export interface ClusterOptions extends Omit<ConnectionOptions, "signal"> {
   /** Bootstrap addresses, "host:port". */
   brokers: readonly string[];
@@ -53,23 +54,35 @@ interface DialLoop {
   notBefore: number;
 }
 
+/** A broker as the metadata cache keeps it. */
 export interface BrokerInfo {
+  /** The broker's node id. */
   id: number;
+  /** The host name the broker advertises. */
   host: string;
+  /** The port the broker advertises. */
   port: number;
+  /** The broker's `broker.rack`, or null. */
   rack: string | null;
 }
 
+/** A partition as the metadata cache keeps it. */
 export interface PartitionInfo {
+  /** The partition number, from 0. */
   id: number;
   /** Leader broker id, -1 while there is none. */
   leader: number;
+  /** The leader's epoch, -1 when the broker did not say. */
   leaderEpoch: number;
+  /** The partition's error code in the metadata, 0 for none. */
   errorCode: number;
 }
 
+/** A topic as the metadata cache keeps it. */
 export interface TopicInfo {
+  /** The topic's name. */
   name: string;
+  /** The topic's id, base64url as Kafka prints it. */
   topicId: string;
   /** Sorted by id. */
   partitions: PartitionInfo[];
@@ -77,7 +90,29 @@ export interface TopicInfo {
   fetchedAt: number;
 }
 
+/**
+ * The brokers of one cluster, as Writers and Readers reach them: a metadata
+ * cache and connections per broker. Pass one as the `cluster` option to share
+ * its connections between Writers and Readers (kafka-go's shared Transport);
+ * they then leave it open, and its owner closes it.
+ *
+ * @example One Cluster for a Writer and a Reader
+ * ```ts
+ * import { Cluster, Reader, Writer } from "jsr:@streamkafka/client";
+ *
+ * const cluster = new Cluster({ brokers: ["localhost:9092"] });
+ * const topic = "docs-cluster";
+ * const writer = new Writer({ cluster, topic, allowAutoTopicCreation: true });
+ * await writer.writeMessages({ value: "shared" });
+ * await writer.close();
+ * const reader = new Reader({ cluster, topic });
+ * console.log((await reader.readMessage()).offset);
+ * await reader.close();
+ * await cluster.close();
+ * ```
+ */
 export class Cluster {
+  /** The options the Cluster was created with. */
   readonly options: ClusterOptions;
   private readonly bootstrap: { host: string; port: number }[];
   private readonly brokerById = new Map<number, BrokerInfo>();
@@ -88,6 +123,7 @@ export class Cluster {
   private readonly closing = new AbortController();
   private closed = false;
 
+  /** Throws a TypeError unless `brokers` lists an address; connects lazily. */
   constructor(options: ClusterOptions) {
     if (!Array.isArray(options.brokers) || options.brokers.length === 0) {
       throw new TypeError(
@@ -100,12 +136,16 @@ export class Cluster {
     this.bootstrap = options.brokers.map(parseAddress);
   }
 
+  /** Milliseconds before a topic's cached metadata is refreshed. */
   get metadataMaxAge(): number {
     return this.options.metadataMaxAge ?? 60_000;
   }
 
   /** A connection to a broker by id, on a lane (opened on first use). */
-  connection(brokerId: number, lane = "default"): Promise<BrokerConnection> {
+  private connection(
+    brokerId: number,
+    lane = "default",
+  ): Promise<BrokerConnection> {
     const broker = this.brokerById.get(brokerId);
     if (!broker) {
       return Promise.reject(
@@ -158,6 +198,7 @@ export class Cluster {
     );
   }
 
+  /** The lane's connection to an address: the open one, or a new one. */
   private connect(
     host: string,
     port: number,
@@ -175,6 +216,7 @@ export class Cluster {
     return this.open(host, port, key);
   }
 
+  /** Replaces a dead connection, unless another caller already did. */
   private reconnect(
     host: string,
     port: number,
@@ -187,6 +229,7 @@ export class Cluster {
     return this.open(host, port, key);
   }
 
+  /** Dials and keeps the connection under `key`; forgets a failed dial. */
   private open(
     host: string,
     port: number,
@@ -242,7 +285,7 @@ export class Cluster {
    * Fetches metadata for topics (all when null), updating the cache. Callers
    * asking for the same topics at once share one request.
    */
-  refresh(
+  private refresh(
     topics: readonly string[] | null,
     allowAutoTopicCreation = false,
   ): Promise<MetadataResponse> {
@@ -258,6 +301,7 @@ export class Cluster {
     return request;
   }
 
+  /** One Metadata request, its answer absorbed into the cache. */
   private async requestMetadata(
     topics: readonly string[] | null,
     allowAutoTopicCreation: boolean,
@@ -271,6 +315,7 @@ export class Cluster {
     return response;
   }
 
+  /** Caches the brokers and topics of a Metadata response. */
   private absorb(response: MetadataResponse): void {
     for (const b of response.brokers) {
       this.brokerById.set(b.nodeId, {

@@ -75,15 +75,48 @@ const TRANSIENT: RetryOptions = {
     error.code !== ErrorCode.REQUEST_TIMED_OUT,
 };
 
-/** One connection to one broker, optionally bound to a topic-partition. */
+/**
+ * One connection to one broker, optionally bound to a topic-partition
+ * (kafka-go's Conn). Get one from `dial`, `dialLeader`, `dialPartition` or a
+ * `Dialer`; close it when done.
+ *
+ * @example Produce to a partition, then read it back
+ * ```ts
+ * import { dialLeader, SeekStart } from "jsr:@streamkafka/client";
+ *
+ * const conn = await dialLeader("localhost:9092", "docs-conn", 0);
+ * await conn.writeMessages({ value: "one!" }, { value: "two!" });
+ * await conn.seek(0, SeekStart);
+ * const batch = await conn.readBatch({ maxBytes: 1e6, maxWait: 1000 });
+ * for await (const message of batch) {
+ *   console.log(message.offset, new TextDecoder().decode(message.value!));
+ * }
+ * conn.close();
+ * ```
+ *
+ * @example List the topics of a cluster
+ * ```ts
+ * import { dial } from "jsr:@streamkafka/client";
+ *
+ * using conn = await dial("localhost:9092");
+ * const topics = new Set((await conn.readPartitions()).map((p) => p.topic));
+ * console.log([...topics]);
+ * ```
+ */
 export class Conn {
+  /** The topic this Conn was dialed for; undefined for `dial`. */
   readonly topic: string | undefined;
+  /** The partition this Conn was dialed for; undefined for `dial`. */
   readonly partition: number | undefined;
   private readonly connection: BrokerConnection;
   private readonly dialer: Dialer;
   private readOffsetValue: number = FirstOffset;
   private topicId: string | undefined;
 
+  /**
+   * Wraps an open connection; `dial` and the other dial functions call it.
+   * `topic` and `partition` bind the Conn for writes, seeks and reads.
+   */
   constructor(
     connection: BrokerConnection,
     dialer: Dialer,
@@ -101,7 +134,10 @@ export class Conn {
     return this.connection.address;
   }
 
-  /** The layer-2 connection, for requests this class does not wrap. */
+  /**
+   * The connection underneath, for requests this class does not wrap (the
+   * APIs are in "@streamkafka/client/protocol").
+   */
   get raw(): BrokerConnection {
     return this.connection;
   }
@@ -111,16 +147,19 @@ export class Conn {
     return this.connection.apiVersions();
   }
 
+  /** Closes the connection; requests in flight reject with `ClosedError`. */
   close(): void {
     this.connection.close();
   }
 
+  /** Closes the Conn at the end of a `using` block. */
   [Symbol.dispose](): void {
     this.close();
   }
 
   // ---- cluster metadata ----
 
+  /** A Metadata request for `topics`, or for every topic when null. */
   private async metadata(
     topics: string[] | null,
     allowAutoTopicCreation = false,
@@ -264,6 +303,7 @@ export class Conn {
 
   // ---- one partition ----
 
+  /** The topic-partition, or a TypeError when this Conn has none. */
   private bound(what: string): { topic: string; partition: number } {
     if (this.topic === undefined || this.partition === undefined) {
       throw new TypeError(
@@ -302,6 +342,7 @@ export class Conn {
     return bytes;
   }
 
+  /** Sends one record batch, and throws the partition's error if any. */
   private async produce(topic: string, partition: number, records: Uint8Array) {
     const acks = acksOf(this.dialer.options.requiredAcks ?? "all", "Conn");
     const request = produceRequest(
@@ -371,6 +412,7 @@ export class Conn {
     return target;
   }
 
+  /** The read offset, with FirstOffset or LastOffset looked up. */
   private async resolvedOffset(): Promise<number> {
     if (this.readOffsetValue === FirstOffset) {
       return await this.readFirstOffset();
@@ -415,11 +457,13 @@ export class Conn {
     return offset < 0 ? await this.readLastOffset() : offset;
   }
 
+  /** The offset for a timestamp (ms), or -2 (first) or -1 (last). */
   private listOffset(timestamp: number): Promise<number> {
     // A partition created a moment ago may not be served yet: retry briefly.
     return retry(() => this.listOffsetOnce(timestamp), TRANSIENT);
   }
 
+  /** One ListOffsets request for this Conn's partition. */
   private async listOffsetOnce(timestamp: number): Promise<number> {
     const { topic, partition } = this.bound("read offsets");
     const response = await this.connection.request(ListOffsets, {
@@ -544,6 +588,7 @@ export class Conn {
     }
   }
 
+  /** The topic id Fetch v13+ needs, looked up once; zeros for older versions. */
   private async fetchTopicId(topic: string): Promise<string> {
     if (this.connection.pickVersion(Fetch) < 13) return ZERO_UUID;
     if (this.topicId === undefined) {

@@ -16,10 +16,24 @@ import {
 } from "../connection/connection.ts";
 import { validateSasl } from "../connection/sasl.ts";
 
-/** Dials brokers with shared settings, like kafka-go's `Dialer`. */
+/**
+ * Dials brokers with shared settings, like kafka-go's `Dialer`.
+ *
+ * @example One set of settings for several Conns
+ * ```ts
+ * import { Dialer } from "jsr:@streamkafka/client";
+ *
+ * const dialer = new Dialer({ clientId: "billing", timeout: 5000 });
+ * const conn = await dialer.dialLeader("localhost:9092", "docs-dialer", 0);
+ * await conn.writeMessages({ value: "hello" });
+ * conn.close();
+ * ```
+ */
 export class Dialer {
+  /** The settings of every Conn this Dialer opens. */
   readonly options: DialerOptions;
 
+  /** Throws a TypeError or RangeError naming an option that is wrong. */
   constructor(options: DialerOptions = {}) {
     validateDialer(options);
     this.options = options;
@@ -83,6 +97,7 @@ export class Dialer {
     }
   }
 
+  /** This Dialer's settings as a connection's, with the dial's signal. */
   private connectionOptions(options: DialOptions): ConnectionOptions {
     const o = this.options;
     return {
@@ -97,7 +112,24 @@ export class Dialer {
   }
 }
 
-/** Connects to one broker (kafka-go's `Dial`). */
+/**
+ * Connects to one broker (kafka-go's `Dial`), for requests about the cluster
+ * and its topics.
+ *
+ * @example Create a topic
+ * ```ts
+ * import { dial } from "jsr:@streamkafka/client";
+ *
+ * const conn = await dial("localhost:9092");
+ * try {
+ *   await conn.createTopics({ topic: "docs-dial", numPartitions: 3 });
+ * } catch (error) {
+ *   console.log((error as Error).name); // TOPIC_ALREADY_EXISTS on a rerun
+ * } finally {
+ *   conn.close();
+ * }
+ * ```
+ */
 export async function dial(
   address: string,
   options: DialerOptions & DialOptions = {},
@@ -105,7 +137,20 @@ export async function dial(
   return await new Dialer(options).dial(address, options);
 }
 
-/** Connects to the leader of a topic-partition (kafka-go's `DialLeader`). */
+/**
+ * Connects to the leader of a topic-partition (kafka-go's `DialLeader`),
+ * found through the broker at `address`. With the broker's
+ * `auto.create.topics.enable`, a missing topic is created.
+ *
+ * @example
+ * ```ts
+ * import { dialLeader } from "jsr:@streamkafka/client";
+ *
+ * const conn = await dialLeader("localhost:9092", "docs-dial-leader", 0);
+ * console.log(conn.address, await conn.readLastOffset());
+ * conn.close();
+ * ```
+ */
 export async function dialLeader(
   address: string,
   topic: string,
@@ -120,7 +165,22 @@ export async function dialLeader(
   );
 }
 
-/** Connects to a partition's leader (kafka-go's `DialPartition`). */
+/**
+ * Connects to a partition's leader as `readPartitions` or `lookupPartition`
+ * reported it (kafka-go's `DialPartition`), without another lookup.
+ *
+ * @example
+ * ```ts
+ * import { dial, dialPartition } from "jsr:@streamkafka/client";
+ *
+ * const conn = await dial("localhost:9092");
+ * const partition = await conn.lookupPartition("docs-dial-partition", 0);
+ * conn.close();
+ * const leader = await dialPartition(partition);
+ * await leader.writeMessages({ value: "hello" });
+ * leader.close();
+ * ```
+ */
 export async function dialPartition(
   partition: Pick<Partition, "topic" | "id" | "leader">,
   options: DialerOptions & DialOptions = {},

@@ -32,32 +32,41 @@ import { authenticate, type SaslOptions } from "./sasl.ts";
 
 export type { SaslOptions, TlsOptions };
 
+/** Options of `BrokerConnection.open`; `Cluster` takes them too. */
 export interface ConnectionOptions {
-  /** Sent in every request header; brokers log it and quota by it. */
+  /** Sent in every request header; brokers log it and quota by it (default "streamkafka"). */
   clientId?: string;
-  /** Milliseconds to open the socket, TLS and SASL included. */
+  /** Milliseconds to open the socket, TLS and SASL included (default 10 s). */
   connectTimeout?: number;
-  /** Default milliseconds a request may take before it fails. */
+  /** Default milliseconds a request may take before it fails (default 30 s). */
   requestTimeout?: number;
-  /** Largest response frame accepted, in bytes. */
+  /** Largest response frame accepted, in bytes (default 256 MiB). */
   maxResponseSize?: number;
+  /** TLS settings, or true for TLS with the system's trust store (default: no TLS). */
   tls?: TlsOptions | boolean;
+  /** SASL mechanism and credentials (default: no SASL). */
   sasl?: SaslOptions;
+  /** Aborting cancels opening the connection. */
   signal?: AbortSignal;
 }
 
+/** Options of one request. */
 export interface RequestOptions {
   /** Use this version instead of the highest both sides support. */
   version?: number;
   /** Milliseconds before the request fails (default: the connection's). */
   timeout?: number;
+  /** Aborting rejects the request with the signal's reason. */
   signal?: AbortSignal;
 }
 
 /** The range of versions a broker serves for one API key. */
 export interface ApiVersionRange {
+  /** The API key, e.g. 1 for Fetch. */
   apiKey: number;
+  /** The lowest version the broker serves. */
   minVersion: number;
+  /** The highest version the broker serves. */
   maxVersion: number;
 }
 
@@ -87,10 +96,27 @@ const SHARE_FROM = 32 * 1024;
 const SOFTWARE_NAME = "streamkafka";
 const SOFTWARE_VERSION = "0.1.0";
 
-/** A connection to one broker. Open it with `BrokerConnection.open`. */
+/**
+ * A connection to one broker, sending requests of any API: `Conn.raw` gives
+ * the one under a Conn, and "@streamkafka/client/protocol" has the APIs.
+ *
+ * @example Send a request that Conn does not wrap
+ * ```ts
+ * import { dial } from "jsr:@streamkafka/client";
+ * import { Metadata } from "jsr:@streamkafka/client/protocol";
+ *
+ * const conn = await dial("localhost:9092");
+ * const metadata = await conn.raw.request(Metadata, { topics: [] });
+ * console.log(metadata.clusterId, metadata.brokers.length);
+ * conn.close();
+ * ```
+ */
 export class BrokerConnection {
+  /** The broker's host. */
   readonly host: string;
+  /** The broker's port. */
   readonly port: number;
+  /** The client id sent in every request header. */
   readonly clientId: string;
   private readonly requestTimeout: number;
   private readonly socket: Socket;
@@ -209,6 +235,7 @@ export class BrokerConnection {
     return `${this.host}:${this.port}`;
   }
 
+  /** True once the connection closed or failed; requests then reject. */
   get isClosed(): boolean {
     return this.failure !== null;
   }
@@ -252,6 +279,7 @@ export class BrokerConnection {
     await this.send(api, data, options, false);
   }
 
+  /** Encodes and writes a request; tracks it when an answer is expected. */
   private send<Req, Res>(
     api: Api<Req, Res>,
     data: Encodable<Req>,
@@ -292,6 +320,7 @@ export class BrokerConnection {
     return done;
   }
 
+  /** Arms the request's timeout and abort signal, and waits for its answer. */
   private track(
     correlationId: number,
     pending: Pending,
@@ -317,6 +346,7 @@ export class BrokerConnection {
     this.pending.set(correlationId, pending);
   }
 
+  /** The request's frame: header and body, length first. */
   private encode<Req>(
     api: Api<Req, unknown>,
     version: number,
@@ -343,6 +373,7 @@ export class BrokerConnection {
     return pieces;
   }
 
+  /** Writes a frame; a failed write closes the connection. */
   private async write(frame: Uint8Array[], name: string): Promise<void> {
     try {
       await this.socket.write(frame);
@@ -358,6 +389,7 @@ export class BrokerConnection {
     }
   }
 
+  /** Rejects one request, if it is still waiting. */
   private fail(correlationId: number, error: Error): void {
     const pending = this.pending.get(correlationId);
     if (!pending) return;
@@ -365,6 +397,7 @@ export class BrokerConnection {
     pending.reject(error);
   }
 
+  /** Forgets a request and disarms its timeout and abort listener. */
   private settle(correlationId: number, pending: Pending): void {
     this.pending.delete(correlationId);
     clearTimeout(pending.timer);
@@ -373,6 +406,7 @@ export class BrokerConnection {
     }
   }
 
+  /** Reads responses until the socket ends, then closes with the reason. */
   private async readLoop(): Promise<void> {
     let failure: Error;
     try {
@@ -439,6 +473,7 @@ export class BrokerConnection {
     }
   }
 
+  /** Hands a response frame to the request with its correlation id. */
   private dispatch(frame: Uint8Array): void {
     if (frame.length < 4) {
       throw new ProtocolError(
@@ -466,6 +501,7 @@ export class BrokerConnection {
     }
   }
 
+  /** Decodes a response body with the request's API and version. */
   private decode(r: ByteReader, pending: Pending): unknown {
     const { api } = pending;
     let version = pending.version;
@@ -517,10 +553,12 @@ export class BrokerConnection {
     }
   }
 
+  /** Why the connection closed. */
   private closedError(): Error {
     return this.failure!;
   }
 
+  /** Closes once: every waiting request rejects with `failure`. */
   private shutdown(failure: Error): void {
     if (this.failure) return;
     this.failure = failure;

@@ -11,11 +11,31 @@ import { SaslAuthenticate } from "../protocol/messages/sasl_authenticate.ts";
 import { SaslHandshake } from "../protocol/messages/sasl_handshake.ts";
 import type { BrokerConnection } from "./connection.ts";
 
+/** The SASL mechanisms this client speaks. */
 export type SaslMechanism = "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
 
+/**
+ * SASL credentials, used on every new connection.
+ *
+ * @example
+ * ```ts
+ * import { dial, type SaslOptions } from "jsr:@streamkafka/client";
+ *
+ * const sasl: SaslOptions = {
+ *   mechanism: "SCRAM-SHA-512",
+ *   username: "alice",
+ *   password: "alice-secret",
+ * };
+ * const conn = await dial("127.0.0.1:9094", { sasl });
+ * conn.close();
+ * ```
+ */
 export interface SaslOptions {
+  /** How the password is proven: sent as is (PLAIN, use TLS) or SCRAM. */
   mechanism: SaslMechanism;
+  /** The user name. */
   username: string;
+  /** The password. */
   password: string;
 }
 
