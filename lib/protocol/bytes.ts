@@ -50,10 +50,27 @@ export class TruncatedError extends ProtocolError {
   }
 }
 
-/** An appending writer over one growing buffer. */
+/**
+ * An appending writer over one growing buffer, with a method per Kafka wire
+ * type; numbers are big-endian.
+ *
+ * @example
+ * ```ts
+ * import { ByteReader, ByteWriter } from "jsr:@streamkafka/client/protocol";
+ *
+ * const w = new ByteWriter();
+ * w.int16(3).compactString("topic").uvarint(300);
+ * const r = new ByteReader(w.finish());
+ * console.log(r.int16(), r.compactString(), r.uvarint()); // 3 topic 300
+ * r.complete("example");
+ * ```
+ */
 export class ByteWriter {
+  /** The buffer written into; replaced by a larger one as it fills. */
   buf: Uint8Array;
+  /** A DataView of `buf`. */
   view: DataView;
+  /** Bytes written so far: where the next write goes. */
   pos = 0;
   /** Byte fields at least this long are kept by reference (`shareLarge`). */
   private shareFrom = Infinity;
@@ -110,6 +127,7 @@ export class ByteWriter {
     return this.buf.subarray(0, this.pos);
   }
 
+  /** INT8. */
   int8(v: number): this {
     this.ensure(1);
     this.view.setInt8(this.pos, v);
@@ -117,10 +135,12 @@ export class ByteWriter {
     return this;
   }
 
+  /** BOOLEAN: one byte, 1 or 0. */
   bool(v: boolean): this {
     return this.int8(v ? 1 : 0);
   }
 
+  /** INT16. */
   int16(v: number): this {
     this.ensure(2);
     this.view.setInt16(this.pos, v);
@@ -128,6 +148,7 @@ export class ByteWriter {
     return this;
   }
 
+  /** UINT16. */
   uint16(v: number): this {
     this.ensure(2);
     this.view.setUint16(this.pos, v);
@@ -135,6 +156,7 @@ export class ByteWriter {
     return this;
   }
 
+  /** INT32. */
   int32(v: number): this {
     this.ensure(4);
     this.view.setInt32(this.pos, v);
@@ -142,6 +164,7 @@ export class ByteWriter {
     return this;
   }
 
+  /** UINT32. */
   uint32(v: number): this {
     this.ensure(4);
     this.view.setUint32(this.pos, v);
@@ -149,6 +172,7 @@ export class ByteWriter {
     return this;
   }
 
+  /** INT64 of a number, clamped to the int64 range (NaN throws a RangeError). */
   int64(v: number): this {
     this.ensure(8);
     if (Number.isSafeInteger(v)) {
@@ -162,6 +186,7 @@ export class ByteWriter {
     return this;
   }
 
+  /** FLOAT64. */
   float64(v: number): this {
     this.ensure(8);
     this.view.setFloat64(this.pos, v);
@@ -205,6 +230,10 @@ export class ByteWriter {
     return this;
   }
 
+  /**
+   * The bytes as they are, with no length; not copied when `shareLarge`
+   * applies to them.
+   */
   raw(bytes: Uint8Array): this {
     if (bytes.length >= this.shareFrom) {
       (this.shared ??= []).push(
@@ -288,15 +317,36 @@ export class ByteWriter {
   }
 }
 
-/** A reader with a sticky out-of-bytes flag, checked once by `complete()`. */
+/**
+ * A reader with a sticky out-of-bytes flag, checked once by `complete()`: a
+ * read past the end returns a zero value and sets `short`, so decoders read
+ * every field and check once at the end. Numbers are big-endian.
+ *
+ * @example
+ * ```ts
+ * import { ByteReader } from "jsr:@streamkafka/client/protocol";
+ *
+ * const r = new ByteReader(new Uint8Array([0, 7, 1]));
+ * console.log(r.int16(), r.int16(), r.short); // 7 0 true
+ * try {
+ *   r.complete("example");
+ * } catch (error) {
+ *   console.log((error as Error).name); // TruncatedError
+ * }
+ * ```
+ */
 export class ByteReader {
+  /** The bytes read from. */
   readonly buf: Uint8Array;
+  /** A DataView of `buf`. */
   readonly view: DataView;
+  /** Where the next read starts. */
   pos: number;
   /** Set when a read ran past the end; reads then return zero values. */
   short = false;
   private readonly end: number;
 
+  /** Reads `buf` from `start` up to `end` (default: all of it). */
   constructor(buf: Uint8Array, start = 0, end = buf.length) {
     this.buf = buf;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -304,6 +354,7 @@ export class ByteReader {
     this.end = end;
   }
 
+  /** Bytes left before the end. */
   get remaining(): number {
     return this.end - this.pos;
   }
@@ -313,6 +364,7 @@ export class ByteReader {
     if (this.short) throw new TruncatedError(what, this.pos, this.end);
   }
 
+  /** The position of the next `n` bytes, or -1 (and `short`) past the end. */
   private take(n: number): number {
     const at = this.pos;
     if (n > this.end - at || n < 0) {
@@ -324,46 +376,55 @@ export class ByteReader {
     return at;
   }
 
+  /** INT8. */
   int8(): number {
     const at = this.take(1);
     return at < 0 ? 0 : this.view.getInt8(at);
   }
 
+  /** BOOLEAN: any byte but 0 is true. */
   bool(): boolean {
     return this.int8() !== 0;
   }
 
+  /** INT16. */
   int16(): number {
     const at = this.take(2);
     return at < 0 ? 0 : this.view.getInt16(at);
   }
 
+  /** UINT16. */
   uint16(): number {
     const at = this.take(2);
     return at < 0 ? 0 : this.view.getUint16(at);
   }
 
+  /** INT32. */
   int32(): number {
     const at = this.take(4);
     return at < 0 ? 0 : this.view.getInt32(at);
   }
 
+  /** UINT32. */
   uint32(): number {
     const at = this.take(4);
     return at < 0 ? 0 : this.view.getUint32(at);
   }
 
+  /** INT64 as a number: exact within the safe integer range. */
   int64(): number {
     const at = this.take(8);
     if (at < 0) return 0;
     return this.view.getInt32(at) * TWO_32 + this.view.getUint32(at + 4);
   }
 
+  /** FLOAT64. */
   float64(): number {
     const at = this.take(8);
     return at < 0 ? 0 : this.view.getFloat64(at);
   }
 
+  /** Unsigned LEB128 of a 32-bit value; more than 5 bytes counts as short. */
   uvarint(): number {
     const buf = this.buf;
     let pos = this.pos;
@@ -387,11 +448,13 @@ export class ByteReader {
     return 0;
   }
 
+  /** Zigzag varint of a 32-bit signed value. */
   varint(): number {
     const v = this.uvarint();
     return (v >>> 1) ^ -(v & 1);
   }
 
+  /** Zigzag varlong: 64-bit signed, exact within the safe integer range. */
   varlong(): number {
     const buf = this.buf;
     let pos = this.pos;
@@ -422,6 +485,7 @@ export class ByteReader {
     return this.ranOut();
   }
 
+  /** Marks the reader short and returns the zero value. */
   private ranOut(): number {
     this.short = true;
     this.pos = this.end;
@@ -434,36 +498,45 @@ export class ByteReader {
     return at < 0 ? new Uint8Array(0) : this.buf.subarray(at, at + n);
   }
 
+  /** The next `n` bytes as UTF-8 text. */
   private text(n: number): string {
     const at = this.take(n);
     if (at < 0) return "";
     return decodeUtf8(this.buf, at, at + n);
   }
 
+  /** STRING / NULLABLE_STRING: int16 length (-1 for null), UTF-8 bytes. */
   string(): string | null {
     const n = this.int16();
     if (n < 0) return null;
     return this.text(n);
   }
 
+  /** COMPACT_STRING / COMPACT_NULLABLE_STRING: uvarint length+1 (0 for null). */
   compactString(): string | null {
     const n = this.uvarint();
     if (n === 0) return null;
     return this.text(n - 1);
   }
 
+  /** BYTES / NULLABLE_BYTES: int32 length (-1 for null); a view, no copy. */
   bytes(): Uint8Array | null {
     const n = this.int32();
     if (n < 0) return null;
     return this.raw(n);
   }
 
+  /**
+   * COMPACT_BYTES / COMPACT_NULLABLE_BYTES: uvarint length+1 (0 for null);
+   * a view, no copy.
+   */
   compactBytes(): Uint8Array | null {
     const n = this.uvarint();
     if (n === 0) return null;
     return this.raw(n - 1);
   }
 
+  /** UUID in Kafka's text form (URL-safe base64 of the 16 bytes, no padding). */
   uuid(): string {
     const at = this.take(16);
     if (at < 0) return ZERO_UUID;
