@@ -6,6 +6,8 @@
  * @module
  */
 
+import { fetchedPartition, fetchRequest } from "../requests/fetch.ts";
+import { listedOffset, listOffsetsRequest } from "../requests/list_offsets.ts";
 import {
   type Broker,
   FirstOffset,
@@ -38,7 +40,6 @@ import type {
   SaslOptions,
   TlsOptions,
 } from "../connection/connection.ts";
-import { ProtocolError } from "../connection/errors.ts";
 import { type Message, type MessageInput, toRecord } from "../message.ts";
 import { ZERO_UUID } from "../protocol/bytes.ts";
 import { ErrorCode, KafkaError, throwIfError } from "../protocol/errors.ts";
@@ -466,30 +467,11 @@ export class Conn {
   /** One ListOffsets request for this Conn's partition. */
   private async listOffsetOnce(timestamp: number): Promise<number> {
     const { topic, partition } = this.bound("read offsets");
-    const response = await this.connection.request(ListOffsets, {
-      replicaId: -1,
-      isolationLevel: 0,
-      topics: [{
-        name: topic,
-        partitions: [{
-          partitionIndex: partition,
-          timestamp,
-          currentLeaderEpoch: -1,
-        }],
-      }],
-    });
-    const result = response.topics[0]?.partitions[0];
-    if (!result) {
-      throw new ProtocolError(
-        `ListOffsets response from ${this.address} has no entry for ${topic}/${partition}`,
-      );
-    }
-    throwIfError(result.errorCode, {
-      apiName: "ListOffsets",
-      topic,
-      partition,
-    });
-    return result.offset;
+    const response = await this.connection.request(
+      ListOffsets,
+      listOffsetsRequest([{ topic, partition, timestamp }], 0),
+    );
+    return listedOffset(response, topic, partition, this.address);
   }
 
   /**
@@ -503,48 +485,32 @@ export class Conn {
     const fetchOffset = await this.resolvedOffset();
     this.readOffsetValue = fetchOffset;
     const topicId = await this.fetchTopicId(topic);
-    const response = await this.connection.request(Fetch, {
-      replicaId: -1,
-      maxWaitMs: maxWait,
-      minBytes,
-      maxBytes,
-      isolationLevel: options.isolationLevel === "read_committed" ? 1 : 0,
-      sessionId: 0,
-      sessionEpoch: -1,
-      topics: [{
+    const response = await this.connection.request(
+      Fetch,
+      fetchRequest([{
         topic,
         topicId,
-        partitions: [{
-          partition,
-          fetchOffset,
-          partitionMaxBytes: maxBytes,
-          currentLeaderEpoch: -1,
-          lastFetchedEpoch: -1,
-          logStartOffset: -1,
-        }],
-      }],
-      forgottenTopicsData: [],
-      rackId: "",
-    }, {
-      timeout: maxWait + (this.dialer.options.requestTimeout ?? 30_000),
-      signal: options.signal,
-    });
-    throwIfError(response.errorCode, {
-      apiName: "Fetch",
-      topic,
-      partition,
-    });
-    const result = response.responses[0]?.partitions[0];
-    if (!result) {
-      throw new ProtocolError(
-        `Fetch response from ${this.address} has no entry for ${topic}/${partition}`,
-      );
-    }
-    throwIfError(result.errorCode, {
-      apiName: "Fetch",
-      topic,
-      partition,
-    });
+        partition,
+        fetchOffset,
+        leaderEpoch: -1,
+        maxBytes,
+      }], {
+        minBytes,
+        maxBytes,
+        maxWait,
+        isolationLevel: options.isolationLevel === "read_committed" ? 1 : 0,
+      }),
+      {
+        timeout: maxWait + (this.dialer.options.requestTimeout ?? 30_000),
+        signal: options.signal,
+      },
+    );
+    const result = fetchedPartition(
+      response,
+      { topic, topicId, partition },
+      this.address,
+    );
+    throwIfError(result.errorCode, { apiName: "Fetch", topic, partition });
     const found = await readRecordCursors(result.records ?? new Uint8Array(0), {
       fromOffset: fetchOffset,
       decompress: async (id, data) => (await loadCodec(id)).decompress(data),

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { fetchedPartition, fetchRequest } from "../requests/fetch.ts";
+import { listedOffset, listOffsetsRequest } from "../requests/list_offsets.ts";
 import {
   DEFAULTS,
   type Limits,
@@ -20,7 +22,6 @@ import type { BrokerConnection } from "../connection/connection.ts";
 import {
   abortReason,
   ClosedError,
-  ProtocolError,
   TimeoutError,
 } from "../connection/errors.ts";
 import type { Message } from "../message.ts";
@@ -310,7 +311,11 @@ export class ReaderEngine {
     } finally {
       this.fetching = false;
     }
-    const data = this.partitionData(response, conn.address);
+    const data = fetchedPartition(response, {
+      topic: this.topic,
+      topicId,
+      partition: this.partition,
+    }, conn.address);
     if (data.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
       if (this.options.offsetOutOfRange !== "error") {
         return { kind: "outOfRange", fromOffset: fetchOffset };
@@ -333,49 +338,14 @@ export class ReaderEngine {
 
   private fetchRequest(topicId: string, fetchOffset: number, epoch: number) {
     const { minBytes, maxBytes, maxWait } = this.limits;
-    return {
-      replicaId: -1,
-      maxWaitMs: maxWait,
-      minBytes,
-      maxBytes,
-      isolationLevel: this.isolation,
-      sessionId: 0,
-      sessionEpoch: -1,
-      topics: [{
-        topic: this.topic,
-        topicId,
-        partitions: [{
-          partition: this.partition,
-          fetchOffset,
-          partitionMaxBytes: maxBytes,
-          currentLeaderEpoch: epoch,
-          lastFetchedEpoch: -1,
-          logStartOffset: -1,
-        }],
-      }],
-      forgottenTopicsData: [],
-      rackId: "",
-    };
-  }
-
-  private partitionData(
-    response: FetchResponse,
-    address: string,
-  ): FetchResponsePartitionData {
-    throwIfError(response.errorCode, {
-      apiName: "Fetch",
+    return fetchRequest([{
       topic: this.topic,
+      topicId,
       partition: this.partition,
-    });
-    const data = response.responses[0]?.partitions.find((p) =>
-      p.partitionIndex === this.partition
-    );
-    if (!data) {
-      throw new ProtocolError(
-        `Fetch response from ${address} has no entry for ${this.topic}/${this.partition}`,
-      );
-    }
-    return data;
+      fetchOffset,
+      leaderEpoch: epoch,
+      maxBytes,
+    }], { minBytes, maxBytes, maxWait, isolationLevel: this.isolation });
   }
 
   private async decode(
@@ -483,32 +453,16 @@ export class ReaderEngine {
     timestamp: number,
     signal?: AbortSignal,
   ): Promise<number> {
-    const response = await conn.request(ListOffsets, {
-      replicaId: -1,
-      isolationLevel: this.isolation,
-      topics: [{
-        name: this.topic,
-        partitions: [{
-          partitionIndex: this.partition,
-          timestamp,
-          currentLeaderEpoch: -1,
-        }],
-      }],
-    }, { signal });
-    const result = response.topics[0]?.partitions.find((p) =>
-      p.partitionIndex === this.partition
+    const response = await conn.request(
+      ListOffsets,
+      listOffsetsRequest([{
+        topic: this.topic,
+        partition: this.partition,
+        timestamp,
+      }], this.isolation),
+      { signal },
     );
-    if (!result) {
-      throw new ProtocolError(
-        `ListOffsets response from ${conn.address} has no entry for ${this.topic}/${this.partition}`,
-      );
-    }
-    throwIfError(result.errorCode, {
-      apiName: "ListOffsets",
-      topic: this.topic,
-      partition: this.partition,
-    });
-    return result.offset;
+    return listedOffset(response, this.topic, this.partition, conn.address);
   }
 
   /** Runs ListOffsets requests on the leader, retried like fetches. */

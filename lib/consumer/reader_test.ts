@@ -83,6 +83,7 @@ class FakeCluster extends Cluster {
     if (api === ListOffsets) {
       return Promise.resolve({
         topics: [{
+          name: "t",
           partitions: [{ partitionIndex: 0, errorCode: 0, offset: 0 }],
         }],
       });
@@ -95,6 +96,8 @@ class FakeCluster extends Cluster {
     return later({
       errorCode: 0,
       responses: [{
+        topic: "t",
+        topicId: request.topics[0].topicId,
         partitions: [{
           partitionIndex: 0,
           errorCode: answer.errorCode ?? 0,

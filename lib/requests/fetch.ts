@@ -1,0 +1,106 @@
+/**
+ * The Fetch request, built once for `Conn` and the Reader: the request for
+ * any number of topic-partitions, and one partition's data in the response.
+ *
+ * @module
+ */
+
+import type { Encodable } from "../protocol/api.ts";
+import { ProtocolError } from "../protocol/bytes.ts";
+import { throwIfError } from "../protocol/errors.ts";
+import type {
+  FetchRequest,
+  FetchResponse,
+  FetchResponsePartitionData,
+} from "../protocol/messages/fetch.ts";
+
+/** One partition to fetch, and where from. */
+export interface FetchPartition {
+  topic: string;
+  /** The topic's id (Fetch v13+ names topics by id only). */
+  topicId: string;
+  partition: number;
+  fetchOffset: number;
+  /** The leader epoch the client knows, -1 for none. */
+  leaderEpoch: number;
+  /** Most bytes of this partition (a larger first batch still comes whole). */
+  maxBytes: number;
+}
+
+/** The settings of one Fetch request. */
+export interface FetchSettings {
+  /** Bytes the broker gathers before it answers. */
+  minBytes: number;
+  /** Most bytes of the whole response. */
+  maxBytes: number;
+  /** Milliseconds the broker may wait for minBytes. */
+  maxWait: number;
+  /** 0: read_uncommitted, 1: read_committed. */
+  isolationLevel: number;
+}
+
+/** A Fetch request for `partitions`, grouped by topic in their order. */
+export function fetchRequest(
+  partitions: readonly FetchPartition[],
+  settings: FetchSettings,
+): Encodable<FetchRequest> {
+  type Topic = {
+    topic: string;
+    topicId: string;
+    partitions: Encodable<
+      FetchRequest["topics"][number]["partitions"]
+    >[number][];
+  };
+  const topics: Topic[] = [];
+  const byTopic = new Map<string, Topic>();
+  for (const p of partitions) {
+    let entry = byTopic.get(p.topic);
+    if (entry === undefined) {
+      entry = { topic: p.topic, topicId: p.topicId, partitions: [] };
+      byTopic.set(p.topic, entry);
+      topics.push(entry);
+    }
+    entry.partitions.push({
+      partition: p.partition,
+      fetchOffset: p.fetchOffset,
+      partitionMaxBytes: p.maxBytes,
+      currentLeaderEpoch: p.leaderEpoch,
+      lastFetchedEpoch: -1,
+      logStartOffset: -1,
+    });
+  }
+  return {
+    replicaId: -1,
+    maxWaitMs: settings.maxWait,
+    minBytes: settings.minBytes,
+    maxBytes: settings.maxBytes,
+    isolationLevel: settings.isolationLevel,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics,
+    forgottenTopicsData: [],
+    rackId: "",
+  };
+}
+
+/**
+ * One partition's data in a Fetch response. Throws the response's own error
+ * code, or a ProtocolError naming `address` when the partition is missing;
+ * the partition's error code is left to the caller.
+ */
+export function fetchedPartition(
+  response: FetchResponse,
+  want: Pick<FetchPartition, "topic" | "topicId" | "partition">,
+  address: string,
+): FetchResponsePartitionData {
+  const { topic, topicId, partition } = want;
+  throwIfError(response.errorCode, { apiName: "Fetch", topic, partition });
+  for (const t of response.responses) {
+    if (t.topic !== topic && t.topicId !== topicId) continue;
+    const data = t.partitions.find((p) => p.partitionIndex === partition);
+    if (data) return data;
+  }
+  throw new ProtocolError(
+    `Fetch response from ${address} has no entry for ${topic}/${partition}`,
+  );
+}
