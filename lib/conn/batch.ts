@@ -5,7 +5,7 @@
  */
 
 import type { Message } from "../message.ts";
-import type { FetchedMessages } from "../consumer/fetched.ts";
+import type { FetchedMessages } from "../requests/fetched.ts";
 
 /**
  * The messages of one `Conn.readBatch` fetch, as a stream. Reading a message

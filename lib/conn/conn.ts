@@ -53,7 +53,7 @@ import {
 } from "../protocol/messages/metadata.ts";
 import { Produce } from "../protocol/messages/produce.ts";
 import { readRecordCursors } from "../protocol/read_records.ts";
-import { FetchedMessages } from "../consumer/fetched.ts";
+import { FetchedMessages } from "../requests/fetched.ts";
 import { RecordBatchBuilder } from "../protocol/records.ts";
 import { retry, type RetryOptions } from "../cluster/retry.ts";
 

@@ -36,7 +36,7 @@ import {
   readRecordCursors,
   type RecordCursors,
 } from "../protocol/read_records.ts";
-import { FetchedMessages } from "./fetched.ts";
+import { FetchedMessages } from "../requests/fetched.ts";
 import { loadCodec } from "../../codecs/mod.ts";
 import { clusterOptions } from "../cluster/transport.ts";
 
