@@ -66,3 +66,19 @@ export function checkNumber(
     throw new RangeError(message);
   }
 }
+
+/**
+ * Milliseconds since the epoch of `time`; throws a TypeError starting with
+ * `context` unless it is a valid Date at or after 1970.
+ */
+export function timeOf(context: string, time: unknown): number {
+  const ms = time instanceof Date ? time.getTime() : NaN;
+  if (!Number.isFinite(ms) || ms < 0) {
+    throw new TypeError(
+      `${context}: "time" must be a valid Date after 1970, got ${
+        describeValue(time)
+      }`,
+    );
+  }
+  return ms;
+}

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { timeOf } from "../options.ts";
 import { fetchedPartition, fetchRequest } from "../requests/fetch.ts";
 import { listedOffset, listOffsetsRequest } from "../requests/list_offsets.ts";
 import {
@@ -446,14 +447,7 @@ export class Conn {
    * last offset when every message is older.
    */
   async readOffset(time: Date): Promise<number> {
-    const ms = time instanceof Date ? time.getTime() : NaN;
-    if (!Number.isFinite(ms) || ms < 0) {
-      throw new TypeError(
-        `Cannot read offset: "time" must be a valid Date after 1970, got ${
-          String(time)
-        }`,
-      );
-    }
+    const ms = timeOf("Cannot read offset", time);
     const offset = await this.listOffset(ms);
     return offset < 0 ? await this.readLastOffset() : offset;
   }

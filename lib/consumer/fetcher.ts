@@ -5,6 +5,7 @@
  * @module
  */
 
+import { timeOf } from "../options.ts";
 import { fetchedPartition, fetchRequest } from "../requests/fetch.ts";
 import { listedOffset, listOffsetsRequest } from "../requests/list_offsets.ts";
 import {
@@ -507,14 +508,7 @@ export class ReaderEngine {
   }
 
   async setOffsetAt(time: Date, signal?: AbortSignal): Promise<void> {
-    const ms = time instanceof Date ? time.getTime() : NaN;
-    if (!Number.isFinite(ms) || ms < 0) {
-      throw new TypeError(
-        `Cannot set offset: "time" must be a valid Date after 1970, got ${
-          String(time)
-        }`,
-      );
-    }
+    const ms = timeOf("Cannot set offset", time);
     this.checkOpen("set offset");
     const offset = await this.withLeader(signal, async (conn) => {
       const found = await this.listOffset(conn, ms, signal);
