@@ -24,6 +24,14 @@ import {
 } from "./types.ts";
 import { Batch } from "./batch.ts";
 import type { Dialer } from "./dialer.ts";
+import {
+  findPartition,
+  hasLeaders,
+  toBroker,
+  toPartition,
+} from "./metadata.ts";
+import { checkTopic, validateFetch, validateTopicConfig } from "./checks.ts";
+export { checkTopicPartition } from "./checks.ts";
 export { Batch } from "./batch.ts";
 export { dial, Dialer, dialLeader, dialPartition } from "./dialer.ts";
 export * from "./types.ts";
@@ -566,147 +574,6 @@ export class Conn {
       this.topicId = found.topicId;
     }
     return this.topicId;
-  }
-}
-
-type MetadataBroker = MetadataResponse["brokers"][number];
-type MetadataPartition =
-  MetadataResponse["topics"][number]["partitions"][number];
-
-function toBroker(b: MetadataBroker): Broker {
-  return { id: b.nodeId, host: b.host, port: b.port, rack: b.rack };
-}
-
-function toPartition(
-  response: MetadataResponse,
-  topic: string,
-  p: MetadataPartition,
-): Partition {
-  const byId = new Map(response.brokers.map((b) => [b.nodeId, toBroker(b)]));
-  const broker = (id: number): Broker =>
-    byId.get(id) ?? { id, host: "", port: -1, rack: null };
-  return {
-    topic,
-    id: p.partitionIndex,
-    leader: broker(p.leaderId),
-    replicas: p.replicaNodes.map(broker),
-    isr: p.isrNodes.map(broker),
-    offlineReplicas: p.offlineReplicas.map(broker),
-    error: p.errorCode === 0 ? null : new KafkaError(p.errorCode, {
-      apiName: "Metadata",
-      topic,
-      partition: p.partitionIndex,
-    }),
-  };
-}
-
-function findPartition(
-  response: MetadataResponse,
-  topic: string,
-  partition: number,
-): Partition | KafkaError {
-  const t = response.topics.find((x) => x.name === topic);
-  if (!t) {
-    return new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, {
-      topic,
-      partition,
-    });
-  }
-  if (t.errorCode !== 0) {
-    return new KafkaError(t.errorCode, {
-      apiName: "Metadata",
-      topic,
-      partition,
-    });
-  }
-  const p = t.partitions.find((x) => x.partitionIndex === partition);
-  if (!p) {
-    return new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, {
-      apiName: "Metadata",
-      topic,
-      partition,
-      detail: `topic has ${t.partitions.length} partitions`,
-    });
-  }
-  if (p.errorCode !== 0 || p.leaderId < 0) {
-    return new KafkaError(p.errorCode || ErrorCode.LEADER_NOT_AVAILABLE, {
-      apiName: "Metadata",
-      topic,
-      partition,
-    });
-  }
-  return toPartition(response, topic, p);
-}
-
-function hasLeaders(response: MetadataResponse, topic: string): boolean {
-  const t = response.topics.find((x) => x.name === topic);
-  return t !== undefined && t.errorCode === 0 && t.partitions.length > 0 &&
-    t.partitions.every((p) => p.leaderId >= 0 && p.errorCode === 0);
-}
-
-function checkTopic(topic: unknown): void {
-  if (typeof topic !== "string" || topic.length === 0 || topic.length > 249) {
-    throw new TypeError(
-      `Invalid topic: expected a name of 1 to 249 characters, got ${
-        JSON.stringify(topic)
-      }`,
-    );
-  }
-  if (!/^[a-zA-Z0-9._-]+$/.test(topic) || topic === "." || topic === "..") {
-    throw new TypeError(
-      `Invalid topic "${topic}": names use only letters, digits, ".", "_" and "-"`,
-    );
-  }
-}
-
-export function checkTopicPartition(topic: string, partition: number): void {
-  checkTopic(topic);
-  if (!Number.isInteger(partition) || partition < 0) {
-    throw new RangeError(
-      `Invalid partition: expected an integer >= 0, got ${
-        JSON.stringify(partition)
-      }`,
-    );
-  }
-}
-
-function validateTopicConfig(config: TopicConfig, index: number): void {
-  if (config === null || typeof config !== "object") {
-    throw new TypeError(`Invalid topic config ${index}: expected an object`);
-  }
-  checkTopic(config.topic);
-  for (const key of ["numPartitions", "replicationFactor"] as const) {
-    const value = config[key];
-    if (
-      value !== undefined &&
-      (!Number.isInteger(value) || (value < 1 && value !== -1))
-    ) {
-      throw new RangeError(
-        `Invalid topic config "${config.topic}": "${key}" must be a positive integer or -1, got ${value}`,
-      );
-    }
-  }
-}
-
-function validateFetch(
-  minBytes: number,
-  maxBytes: number,
-  maxWait: number,
-): void {
-  const check = (name: string, value: number, min: number) => {
-    if (!Number.isInteger(value) || value < min) {
-      throw new RangeError(
-        `Cannot read a batch: "${name}" must be an integer >= ${min}, got ${value}`,
-      );
-    }
-  };
-  check("minBytes", minBytes, 0);
-  check("maxBytes", maxBytes, 1);
-  check("maxWait", maxWait, 0);
-  if (minBytes > maxBytes) {
-    throw new RangeError(
-      `Cannot read a batch: "minBytes" (${minBytes}) must not exceed "maxBytes" (${maxBytes})`,
-    );
   }
 }
 
