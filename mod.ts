@@ -3,11 +3,12 @@
  * the capabilities of the Go client kafka-go.
  *
  * @example Produce to and read from one partition
- * ```ts ignore
- * import { dialLeader } from "jsr:@streamkafka/client";
+ * ```ts
+ * import { dialLeader, SeekEnd } from "jsr:@streamkafka/client";
  *
  * const conn = await dialLeader("localhost:9092", "my-topic", 0);
  * await conn.writeMessages({ value: "one!" }, { value: "two!" });
+ * await conn.seek(-2, SeekEnd);
  * const batch = await conn.readBatch({ maxBytes: 1e6 });
  * for await (const message of batch) {
  *   console.log(message.offset, new TextDecoder().decode(message.value!));

@@ -7,7 +7,7 @@
  * record batches and the error table.
  *
  * @example Send a raw request on a Conn's connection
- * ```ts ignore
+ * ```ts
  * import { dial } from "jsr:@streamkafka/client";
  * import { DescribeCluster } from "jsr:@streamkafka/client/protocol";
  *
