@@ -1,9 +1,9 @@
 /**
  * The test command: starts the broker when none runs and extracts the
- * protocol specs from its jars, then runs the whole suite under Deno, under
- * Bun and under Node (22 or later, when installed), and prints one closing
- * line with the totals of all (and which tests could not run on this
- * machine).
+ * protocol specs from its jars, then runs the whole suite under Deno (with
+ * the examples in the JSDoc: `deno test --doc`), under Bun and under Node
+ * (22 or later, when installed), and prints one closing line with the
+ * totals of all (and which tests could not run on this machine).
  *
  * npm dependencies install themselves: Deno fills node_modules on first use
  * (`"nodeModulesDir": "auto"` in deno.json), and Bun's half starts with
@@ -188,7 +188,16 @@ await ensureSpecs();
 const results: [string, Totals][] = [];
 results.push([
   "deno",
-  await run([Deno.execPath(), "test", "-A", ...paths], parseDeno),
+  // --doc: the examples in the JSDoc of every module run too (mod.ts's
+  // own as well when the whole suite runs).
+  await run([
+    Deno.execPath(),
+    "test",
+    "-A",
+    "--doc",
+    ...paths,
+    ...(args.length ? [] : ["mod.ts"]),
+  ], parseDeno),
 ]);
 let nodeMissing: string | undefined;
 if (!denoOnly) {
