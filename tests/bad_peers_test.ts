@@ -14,7 +14,7 @@ import {
   TimeoutError,
 } from "../lib/connection/errors.ts";
 import { ByteWriter } from "../lib/protocol/bytes.ts";
-import { ApiVersions } from "../lib/protocol/messages/api_versions.ts";
+import { ApiVersions } from "../lib/protocol/testing/api_versions.ts";
 import { Metadata } from "../lib/protocol/messages/metadata.ts";
 import { noUnhandledRejections } from "./_helpers.ts";
 
