@@ -82,6 +82,16 @@ function update(t: Int32Array, data: Uint8Array, crc: number): number {
 /**
  * CRC-32C (Castagnoli) of `data` as an unsigned 32-bit number. Pass an earlier
  * result as `crc` to continue over more bytes.
+ *
+ * @example
+ * ```ts
+ * import { crc32c } from "jsr:@streamkafka/client/protocol";
+ *
+ * const data = new TextEncoder().encode("123456789");
+ * console.log(crc32c(data).toString(16)); // e3069283
+ * const head = crc32c(data.subarray(0, 4));
+ * console.log(crc32c(data.subarray(4), head) === crc32c(data)); // true
+ * ```
  */
 export function crc32c(data: Uint8Array, crc = 0): number {
   return update(CASTAGNOLI_TABLE, data, crc);
@@ -90,6 +100,14 @@ export function crc32c(data: Uint8Array, crc = 0): number {
 /**
  * CRC-32 (IEEE 802.3, as in zlib and Java's `CRC32`) of `data` as an unsigned
  * 32-bit number. Pass an earlier result as `crc` to continue over more bytes.
+ *
+ * @example
+ * ```ts
+ * import { crc32 } from "jsr:@streamkafka/client/protocol";
+ *
+ * const data = new TextEncoder().encode("123456789");
+ * console.log(crc32(data).toString(16)); // cbf43926
+ * ```
  */
 export function crc32(data: Uint8Array, crc = 0): number {
   return update(IEEE_TABLE, data, crc);

@@ -209,12 +209,33 @@ export const ErrorCode: ErrorCodes = Object.freeze(
   Object.fromEntries(TABLE.map(([code, name]) => [name, code])),
 ) as ErrorCodes;
 
-/** Kafka's name for `code`, or "UNKNOWN_ERROR_<code>" for codes newer than this table. */
+/**
+ * Kafka's name for `code`, or "UNKNOWN_ERROR_<code>" for codes newer than
+ * this table.
+ *
+ * @example
+ * ```ts
+ * import { errorName } from "jsr:@streamkafka/client/protocol";
+ *
+ * console.log(errorName(6)); // NOT_LEADER_OR_FOLLOWER
+ * console.log(errorName(9999)); // UNKNOWN_ERROR_9999
+ * ```
+ */
 export function errorName(code: number): string {
   return ERRORS.get(code)?.name ?? `UNKNOWN_ERROR_${code}`;
 }
 
-/** Whether Kafka treats `code` as transient. Unknown codes are not retriable. */
+/**
+ * Whether Kafka treats `code` as transient. Unknown codes are not retriable.
+ *
+ * @example
+ * ```ts
+ * import { ErrorCode, isRetriable } from "jsr:@streamkafka/client/protocol";
+ *
+ * console.log(isRetriable(ErrorCode.LEADER_NOT_AVAILABLE)); // true
+ * console.log(isRetriable(ErrorCode.TOPIC_AUTHORIZATION_FAILED)); // false
+ * ```
+ */
 export function isRetriable(code: number): boolean {
   return ERRORS.get(code)?.retriable ?? false;
 }

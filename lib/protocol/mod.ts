@@ -30,6 +30,8 @@ export {
   ZERO_UUID,
 } from "./bytes.ts";
 export {
+  type BatchOptions,
+  type CompressFn,
   Compression,
   decodeRecords,
   encodeRecordBatch,
@@ -41,12 +43,22 @@ export {
   splitBatches,
   verifyBatchCrc,
 } from "./records.ts";
-export { readRecords } from "./read_records.ts";
+export {
+  type AbortedTransaction,
+  type Decompress,
+  readRecords,
+  type ReadRecordsOptions,
+  type ReadRecordsResult,
+} from "./read_records.ts";
 export { crc32, crc32c } from "./crc32c.ts";
 export {
   ErrorCode,
+  type ErrorCodes,
+  type ErrorInfo,
+  type ErrorName,
   errorName,
   ERRORS,
   isRetriable,
   KafkaError,
+  type KafkaErrorContext,
 } from "./errors.ts";

@@ -21,19 +21,25 @@ import {
   verifyBatchCrc,
 } from "./records.ts";
 
+/** Decompresses a batch's records section, given the codec id. */
 export type Decompress = (
   codec: number,
   data: Uint8Array,
 ) => Uint8Array | Promise<Uint8Array>;
 
+/** An aborted transaction as a Fetch response lists it. */
 export interface AbortedTransaction {
+  /** The transactional producer's id. */
   producerId: number;
+  /** The first offset of the aborted transaction. */
   firstOffset: number;
 }
 
+/** Options of `readRecords`. */
 export interface ReadRecordsOptions {
   /** Records before this offset are dropped (batches straddle offsets). */
   fromOffset: number;
+  /** Decompresses compressed batches. */
   decompress: Decompress;
   /** Aborted transactions from the fetch response, for read_committed. */
   abortedTransactions?: readonly AbortedTransaction[] | null;
@@ -43,7 +49,9 @@ export interface ReadRecordsOptions {
   checkCrc?: boolean;
 }
 
+/** What `readRecords` found. */
 export interface ReadRecordsResult {
+  /** The records a consumer sees, in offset order. */
   records: Record[];
   /** Offset after the last complete batch: where to fetch next. */
   nextOffset: number;
@@ -65,7 +73,26 @@ export interface RecordCursors {
   truncated: boolean;
 }
 
-/** Decodes every complete batch in `bytes`. */
+/**
+ * Decodes every complete batch in `bytes`: the records field of a Fetch
+ * response, as a consumer should see it.
+ *
+ * @example
+ * ```ts
+ * import { encodeRecordBatch, readRecords } from "jsr:@streamkafka/client/protocol";
+ *
+ * const value = new TextEncoder().encode("hello");
+ * const bytes = encodeRecordBatch([{ key: null, value, timestamp: 0 }]);
+ * const { records, nextOffset } = await readRecords(bytes, {
+ *   fromOffset: 0,
+ *   decompress: () => {
+ *     throw new Error("not compressed");
+ *   },
+ *   where: "example",
+ * });
+ * console.log(records.length, nextOffset); // 1 1
+ * ```
+ */
 export async function readRecords(
   bytes: Uint8Array,
   options: ReadRecordsOptions,

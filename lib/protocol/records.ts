@@ -34,15 +34,21 @@ const LOG_OVERHEAD = 12;
 const CRC_OFFSET = 17;
 const ATTRIBUTES_OFFSET = 21;
 
+/** A record header; the value may be null. */
 export interface RecordHeader {
+  /** The header's name. */
   key: string;
+  /** The header's value, or null. */
   value: Uint8Array | null;
 }
 
 /** A record as written: bytes only, strings are converted by the caller. */
 export interface RecordInput {
+  /** The key, or null. */
   key: Uint8Array | null;
+  /** The value, or null. */
   value: Uint8Array | null;
+  /** The headers, in order (default none). */
   headers?: readonly RecordHeader[];
   /** Milliseconds since the epoch. */
   timestamp: number;
@@ -50,20 +56,31 @@ export interface RecordInput {
 
 /** A decoded record; key, value and header values are views, not copies. */
 export interface Record {
+  /** The record's offset in its partition. */
   offset: number;
+  /** Milliseconds since the epoch. */
   timestamp: number;
+  /** The key, or null. */
   key: Uint8Array | null;
+  /** The value, or null. */
   value: Uint8Array | null;
+  /** The headers, in order. */
   headers: RecordHeader[];
 }
 
+/** Header fields of a batch to write; unset ones are written as -1 or off. */
 export interface BatchOptions {
   /** Codec id (see `Compression`); the caller compresses through `finish`. */
   compression?: number;
+  /** The idempotent producer's id (default -1: none). */
   producerId?: number;
+  /** The producer's epoch (default -1). */
   producerEpoch?: number;
+  /** The sequence number of the batch's first record (default -1). */
   baseSequence?: number;
+  /** Whether the batch belongs to a transaction (default false). */
   transactional?: boolean;
+  /** The leader epoch the producer saw (default -1). */
   partitionLeaderEpoch?: number;
 }
 
@@ -73,12 +90,31 @@ export type CompressFn = (records: Uint8Array) => Uint8Array;
 /**
  * Appends records into one buffer and closes them into a v2 batch.
  * The first record's timestamp is the batch's base timestamp.
+ *
+ * @example Build a batch and read it back
+ * ```ts
+ * import {
+ *   decodeRecords,
+ *   RecordBatchBuilder,
+ *   splitBatches,
+ *   verifyBatchCrc,
+ * } from "jsr:@streamkafka/client/protocol";
+ *
+ * const builder = new RecordBatchBuilder();
+ * const value = new TextEncoder().encode("hello");
+ * builder.append({ key: null, value, timestamp: Date.now() });
+ * const bytes = builder.finish();
+ * const [batch] = splitBatches(bytes);
+ * verifyBatchCrc(batch);
+ * console.log(batch.recordCount, decodeRecords(batch)[0].offset); // 1 0
+ * ```
  */
 export class RecordBatchBuilder {
   private readonly w: ByteWriter;
   private readonly options: BatchOptions;
   private baseTimestamp = 0;
   private maxTimestamp = 0;
+  /** Records appended so far. */
   count = 0;
 
   /** `buffer`, when given, is written over instead of a new one. */
@@ -102,6 +138,7 @@ export class RecordBatchBuilder {
     return this.w.pos;
   }
 
+  /** Appends one record; its offset delta is its place in the batch. */
   append(record: RecordInput): void {
     const ts = record.timestamp;
     if (this.count === 0) {
@@ -137,6 +174,7 @@ export class RecordBatchBuilder {
     return w.finish();
   }
 
+  /** Writes the 61-byte header in front of the records, CRC last. */
   private fillHeader(w: ByteWriter, codec: number, o: BatchOptions): void {
     const end = w.pos;
     let attributes = codec & ATTR_COMPRESSION;
@@ -161,7 +199,25 @@ export class RecordBatchBuilder {
   }
 }
 
-/** Encodes records into one v2 batch (a convenience over the builder). */
+/**
+ * Encodes records into one v2 batch (a convenience over the builder).
+ *
+ * @example A batch with idempotent producer fields
+ * ```ts
+ * import {
+ *   encodeRecordBatch,
+ *   splitBatches,
+ * } from "jsr:@streamkafka/client/protocol";
+ *
+ * const value = new TextEncoder().encode("one");
+ * const bytes = encodeRecordBatch(
+ *   [{ key: null, value, timestamp: Date.now() }],
+ *   { producerId: 7, producerEpoch: 0, baseSequence: 0 },
+ * );
+ * const [batch] = splitBatches(bytes);
+ * console.log(batch.recordCount, batch.producerId); // 1 7
+ * ```
+ */
 export function encodeRecordBatch(
   records: readonly RecordInput[],
   options: BatchOptions = {},
@@ -278,21 +334,37 @@ export function utf8Length(text: string): number {
 
 /** The header of a batch found in a fetched buffer; `payload` is a view. */
 export interface RecordBatch {
+  /** The offset of the batch's first record. */
   baseOffset: number;
+  /** The leader epoch the batch was written in, or -1. */
   partitionLeaderEpoch: number;
+  /** The format: 2 for a record batch, 0 or 1 for a legacy message set. */
   magic: number;
+  /** The CRC as stored: CRC-32C for magic 2, CRC-32 for legacy messages. */
   crc: number;
+  /** The attribute bits as stored. */
   attributes: number;
+  /** Codec id from the attributes (see `Compression`). */
   compression: number;
+  /** Timestamps are the broker's append time rather than the producer's. */
   logAppendTime: boolean;
+  /** The batch belongs to a transaction. */
   transactional: boolean;
+  /** The batch holds control records (transaction markers). */
   control: boolean;
+  /** The last record's offset minus `baseOffset`. */
   lastOffsetDelta: number;
+  /** The first record's timestamp, ms since the epoch. */
   baseTimestamp: number;
+  /** The largest timestamp in the batch, ms since the epoch. */
   maxTimestamp: number;
+  /** The producer's id, or -1. */
   producerId: number;
+  /** The producer's epoch, or -1. */
   producerEpoch: number;
+  /** The sequence number of the first record, or -1. */
   baseSequence: number;
+  /** Records in the batch, as the header says. */
   recordCount: number;
   /** The records section (compressed when `compression` is not 0). */
   payload: Uint8Array;
@@ -307,6 +379,18 @@ export interface RecordBatch {
  * cuts responses at maxBytes) is dropped: the caller fetches it again from
  * the next offset. Legacy message sets come back as one synthetic batch per
  * message (see `decodeLegacy`).
+ *
+ * @example Two batches in one buffer
+ * ```ts
+ * import { encodeRecordBatch, splitBatches } from "jsr:@streamkafka/client/protocol";
+ *
+ * const record = { key: null, value: null, timestamp: 0 };
+ * const one = encodeRecordBatch([record]);
+ * const two = encodeRecordBatch([record, record]);
+ * const bytes = new Uint8Array([...one, ...two]);
+ * console.log(splitBatches(bytes).map((b) => b.recordCount)); // [ 1, 2 ]
+ * console.log(splitBatches(bytes.subarray(0, bytes.length - 1)).length); // 1
+ * ```
  */
 export function splitBatches(records: Uint8Array): RecordBatch[] {
   const out: RecordBatch[] = [];
@@ -380,7 +464,22 @@ function batchHeader(bytes: Uint8Array): RecordBatch {
   };
 }
 
-/** Throws a `ProtocolError` when the stored CRC does not match the bytes. */
+/**
+ * Throws a `ProtocolError` when the stored CRC does not match the bytes.
+ *
+ * @example
+ * ```ts
+ * import { encodeRecordBatch, splitBatches, verifyBatchCrc } from "jsr:@streamkafka/client/protocol";
+ *
+ * const bytes = encodeRecordBatch([{ key: null, value: null, timestamp: 0 }]);
+ * bytes[bytes.length - 1] ^= 1; // damage the last byte
+ * try {
+ *   verifyBatchCrc(splitBatches(bytes)[0]);
+ * } catch (error) {
+ *   console.log((error as Error).name); // ProtocolError
+ * }
+ * ```
+ */
 export function verifyBatchCrc(batch: RecordBatch): void {
   if (batch.magic !== 2) return verifyLegacyCrc(batch);
   const actual = crc32c(batch.bytes.subarray(ATTRIBUTES_OFFSET));
@@ -401,6 +500,19 @@ function hex(n: number): string {
  * Decodes the records of a v2 batch from its (decompressed) records section.
  * Returns records at or after `fromOffset`, so a batch that straddles the
  * requested offset is trimmed.
+ *
+ * @example
+ * ```ts
+ * import { decodeRecords, encodeRecordBatch, splitBatches } from "jsr:@streamkafka/client/protocol";
+ *
+ * const text = new TextEncoder();
+ * const [batch] = splitBatches(encodeRecordBatch([
+ *   { key: null, value: text.encode("a"), timestamp: 0 },
+ *   { key: null, value: text.encode("b"), timestamp: 0 },
+ * ]));
+ * const records = decodeRecords(batch, batch.payload, 1);
+ * console.log(records.map((r) => r.offset)); // [ 1 ]
+ * ```
  */
 export function decodeRecords(
   batch: RecordBatch,
