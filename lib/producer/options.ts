@@ -92,7 +92,28 @@ export interface WriteOptions {
   signal?: AbortSignal;
 }
 
-/** Why a write failed, message by message (kafka-go's WriteErrors). */
+/**
+ * Why a write failed, message by message (kafka-go's WriteErrors).
+ *
+ * @example A message too large for any batch fails alone
+ * ```ts
+ * import { WriteErrors, Writer } from "jsr:@streamkafka/client";
+ *
+ * const writer = new Writer({
+ *   brokers: ["localhost:9092"],
+ *   topic: "docs-write-errors",
+ *   batchBytes: 1000,
+ *   allowAutoTopicCreation: true,
+ * });
+ * try {
+ *   await writer.writeMessages({ value: "small" }, { value: "x".repeat(2000) });
+ * } catch (error) {
+ *   if (!(error instanceof WriteErrors)) throw error;
+ *   console.log(error.count, error.errors.map((e) => e === null)); // 1 [ true, false ]
+ * }
+ * await writer.close();
+ * ```
+ */
 export class WriteErrors extends Error {
   /** One entry per message of the write: its error, or null if it was written. */
   readonly errors: (Error | null)[];

@@ -39,7 +39,22 @@ export class ProtocolError extends Error {
   }
 }
 
-/** Raised when a frame is shorter than the fields it claims to hold. */
+/**
+ * Raised when a frame is shorter than the fields it claims to hold.
+ *
+ * @example
+ * ```ts
+ * import { ByteReader, TruncatedError } from "jsr:@streamkafka/client/protocol";
+ *
+ * const r = new ByteReader(new Uint8Array([0, 0]));
+ * r.int32();
+ * try {
+ *   r.complete("an int32");
+ * } catch (error) {
+ *   console.log(error instanceof TruncatedError); // true
+ * }
+ * ```
+ */
 export class TruncatedError extends ProtocolError {
   /** What was being decoded, and the position and length of its bytes. */
   constructor(what: string, position: number, length: number) {
