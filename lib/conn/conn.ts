@@ -556,7 +556,7 @@ export class Conn {
     }
   }
 
-  /** The topic id Fetch v13+ needs, looked up once; zeros for older versions. */
+  /** The topic id Fetch v13+ needs, looked up once; zeros before v13. */
   private async fetchTopicId(topic: string): Promise<string> {
     if (this.connection.pickVersion(Fetch) < 13) return ZERO_UUID;
     if (this.topicId === undefined) {

@@ -80,9 +80,12 @@ export interface TopicConfig {
 export interface DialerOptions {
   /** Milliseconds to connect, TLS and SASL included (default 10 s). */
   timeout?: number;
-  /** Sent in every request header; brokers log it and apply quotas by it (default "streamkafka"). */
+  /**
+   * Sent in every request header; brokers log it and apply quotas by it
+   * (default "streamkafka").
+   */
   clientId?: string;
-  /** TLS settings, or true for TLS with the system's trust store (default: no TLS). */
+  /** TLS settings, or true for TLS with the system's trust store (default off). */
   tls?: TlsOptions | boolean;
   /** SASL mechanism and credentials (default: no SASL). */
   sasl?: SaslOptions;
@@ -113,7 +116,7 @@ export const SeekCurrent = 3;
 /** Or-ed into `whence`: skip the range check against the partition's offsets. */
 export const SeekDontCheck = 1 << 30;
 
-/** The partition's first offset, for `Conn` and `Reader` (kafka-go's FirstOffset). */
+/** The partition's first offset, for Conn and Reader (kafka-go's FirstOffset). */
 export const FirstOffset: -2 = -2;
 /** The partition's end, where the next message goes (kafka-go's LastOffset). */
 export const LastOffset: -1 = -1;

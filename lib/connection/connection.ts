@@ -34,7 +34,10 @@ export type { SaslOptions, TlsOptions };
 
 /** Options of `BrokerConnection.open`; `Cluster` takes them too. */
 export interface ConnectionOptions {
-  /** Sent in every request header; brokers log it and quota by it (default "streamkafka"). */
+  /**
+   * Sent in every request header; brokers log it and quota by it (default
+   * "streamkafka").
+   */
   clientId?: string;
   /** Milliseconds to open the socket, TLS and SASL included (default 10 s). */
   connectTimeout?: number;
@@ -42,7 +45,7 @@ export interface ConnectionOptions {
   requestTimeout?: number;
   /** Largest response frame accepted, in bytes (default 256 MiB). */
   maxResponseSize?: number;
-  /** TLS settings, or true for TLS with the system's trust store (default: no TLS). */
+  /** TLS settings, or true for TLS with the system's trust store (default off). */
   tls?: TlsOptions | boolean;
   /** SASL mechanism and credentials (default: no SASL). */
   sasl?: SaslOptions;

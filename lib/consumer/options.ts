@@ -18,7 +18,7 @@ export interface ReaderOptions {
   brokers?: readonly string[];
   /** A shared cluster connection; the Reader then leaves it open on close. */
   cluster?: Cluster;
-  /** Client id, TLS, SASL and timeouts of the connections; unused with `cluster`. */
+  /** Client id, TLS, SASL and timeouts; not used with `cluster`. */
   transport?: TransportOptions;
   /** The topic to read. */
   topic: string;

@@ -186,7 +186,7 @@ export class Reader extends ReadableStream<Message> {
     return this.values(options);
   }
 
-  /** One message through a short-lived stream reader, which `signal` releases. */
+  /** One message through a short-lived stream reader that `signal` releases. */
   private async readOne(signal: AbortSignal | undefined): Promise<Message> {
     if (signal?.aborted) throw abortReason(signal, "readMessage");
     this.engine.checkNotClosed("read a message");

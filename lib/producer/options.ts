@@ -18,7 +18,7 @@ export interface WriterOptions {
   brokers?: readonly string[];
   /** A shared cluster connection (kafka-go's shared Transport). */
   cluster?: Cluster;
-  /** Client id, TLS, SASL and timeouts of the connections; unused with `cluster`. */
+  /** Client id, TLS, SASL and timeouts; not used with `cluster`. */
   transport?: TransportOptions;
   /** The topic of every message; when unset each message names its own. */
   topic?: string;
@@ -106,10 +106,14 @@ export interface WriteOptions {
  *   allowAutoTopicCreation: true,
  * });
  * try {
- *   await writer.writeMessages({ value: "small" }, { value: "x".repeat(2000) });
+ *   await writer.writeMessages(
+ *     { value: "small" },
+ *     { value: "x".repeat(2000) },
+ *   );
  * } catch (error) {
  *   if (!(error instanceof WriteErrors)) throw error;
- *   console.log(error.count, error.errors.map((e) => e === null)); // 1 [ true, false ]
+ *   console.log(error.count); // 1
+ *   console.log(error.errors.map((e) => e === null)); // [ true, false ]
  * }
  * await writer.close();
  * ```

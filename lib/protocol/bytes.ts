@@ -44,7 +44,10 @@ export class ProtocolError extends Error {
  *
  * @example
  * ```ts
- * import { ByteReader, TruncatedError } from "jsr:@streamkafka/client/protocol";
+ * import {
+ *   ByteReader,
+ *   TruncatedError,
+ * } from "jsr:@streamkafka/client/protocol";
  *
  * const r = new ByteReader(new Uint8Array([0, 0]));
  * r.int32();
@@ -187,7 +190,7 @@ export class ByteWriter {
     return this;
   }
 
-  /** INT64 of a number, clamped to the int64 range (NaN throws a RangeError). */
+  /** INT64 of a number, clamped to the int64 range; NaN throws a RangeError. */
   int64(v: number): this {
     this.ensure(8);
     if (Number.isSafeInteger(v)) {
@@ -527,7 +530,7 @@ export class ByteReader {
     return this.text(n);
   }
 
-  /** COMPACT_STRING / COMPACT_NULLABLE_STRING: uvarint length+1 (0 for null). */
+  /** COMPACT_STRING / COMPACT_NULLABLE_STRING: uvarint length+1, 0 for null. */
   compactString(): string | null {
     const n = this.uvarint();
     if (n === 0) return null;
@@ -551,7 +554,7 @@ export class ByteReader {
     return this.raw(n - 1);
   }
 
-  /** UUID in Kafka's text form (URL-safe base64 of the 16 bytes, no padding). */
+  /** UUID in Kafka's text form: URL-safe base64 of 16 bytes, no padding. */
   uuid(): string {
     const at = this.take(16);
     if (at < 0) return ZERO_UUID;

@@ -79,7 +79,10 @@ export interface RecordCursors {
  *
  * @example
  * ```ts
- * import { encodeRecordBatch, readRecords } from "jsr:@streamkafka/client/protocol";
+ * import {
+ *   encodeRecordBatch,
+ *   readRecords,
+ * } from "jsr:@streamkafka/client/protocol";
  *
  * const value = new TextEncoder().encode("hello");
  * const bytes = encodeRecordBatch([{ key: null, value, timestamp: 0 }]);

@@ -382,7 +382,10 @@ export interface RecordBatch {
  *
  * @example Two batches in one buffer
  * ```ts
- * import { encodeRecordBatch, splitBatches } from "jsr:@streamkafka/client/protocol";
+ * import {
+ *   encodeRecordBatch,
+ *   splitBatches,
+ * } from "jsr:@streamkafka/client/protocol";
  *
  * const record = { key: null, value: null, timestamp: 0 };
  * const one = encodeRecordBatch([record]);
@@ -469,7 +472,11 @@ function batchHeader(bytes: Uint8Array): RecordBatch {
  *
  * @example
  * ```ts
- * import { encodeRecordBatch, splitBatches, verifyBatchCrc } from "jsr:@streamkafka/client/protocol";
+ * import {
+ *   encodeRecordBatch,
+ *   splitBatches,
+ *   verifyBatchCrc,
+ * } from "jsr:@streamkafka/client/protocol";
  *
  * const bytes = encodeRecordBatch([{ key: null, value: null, timestamp: 0 }]);
  * bytes[bytes.length - 1] ^= 1; // damage the last byte
@@ -503,7 +510,11 @@ function hex(n: number): string {
  *
  * @example
  * ```ts
- * import { decodeRecords, encodeRecordBatch, splitBatches } from "jsr:@streamkafka/client/protocol";
+ * import {
+ *   decodeRecords,
+ *   encodeRecordBatch,
+ *   splitBatches,
+ * } from "jsr:@streamkafka/client/protocol";
  *
  * const text = new TextEncoder();
  * const [batch] = splitBatches(encodeRecordBatch([
