@@ -94,7 +94,9 @@ export interface TopicInfo {
  * The brokers of one cluster, as Writers and Readers reach them: a metadata
  * cache and connections per broker. Pass one as the `cluster` option to share
  * its connections between Writers and Readers (kafka-go's shared Transport);
- * they then leave it open, and its owner closes it.
+ * they then leave it open, and its owner closes it. Connections are kept per
+ * broker and per lane, a name each user picks ("produce", "metadata"), so
+ * that a long-polling Fetch never holds up a Produce queued behind it.
  *
  * @example One Cluster for a Writer and a Reader
  * ```ts
