@@ -25,6 +25,7 @@ import {
   ConnectionError,
   TimeoutError,
 } from "../connection/errors.ts";
+import { CoordinatorLookup, type LookupOptions } from "./coordinator.ts";
 import { backoff, sleep } from "./retry.ts";
 import { ErrorCode, KafkaError, throwIfError } from "../protocol/errors.ts";
 import {
@@ -124,6 +125,10 @@ export class Cluster {
   private readonly refreshing = new Map<string, Promise<MetadataResponse>>();
   private readonly closing = new AbortController();
   private closed = false;
+  /** Group coordinators, found with FindCoordinator on the metadata lane. */
+  private readonly groupCoordinators = new CoordinatorLookup({
+    connection: () => this.anyConnection("metadata"),
+  });
 
   /** Throws a TypeError unless `brokers` lists an address; connects lazily. */
   constructor(options: ClusterOptions) {
@@ -418,6 +423,51 @@ export class Cluster {
       });
     }
     return { conn: await this.connection(info.leader, lane), info };
+  }
+
+  /**
+   * The connection to a consumer group's coordinator on a lane ("group" by
+   * default), through the same per-broker connections and reconnection loop
+   * as leaders. The coordinator is looked up with FindCoordinator (lookups
+   * of several groups at once share one request) and cached; while it is
+   * moving or loading, or cannot be reached, the lookup is retried with
+   * backoff until `options.deadline` (default: `requestTimeout` from now;
+   * Infinity: until `options.signal` aborts or the Cluster closes).
+   *
+   * @example
+   * ```ts
+   * import { Cluster } from "jsr:@streamkafka/client";
+   *
+   * const cluster = new Cluster({ brokers: ["localhost:9092"] });
+   * const conn = await cluster.coordinator("docs-coordinator-group");
+   * console.log(conn.address);
+   * await cluster.close();
+   * ```
+   */
+  coordinator(
+    groupId: string,
+    lane = "group",
+    options: LookupOptions = {},
+  ): Promise<BrokerConnection> {
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, this.closing.signal])
+      : this.closing.signal;
+    const deadline = options.deadline ??
+      Date.now() + (this.options.requestTimeout ?? 30_000);
+    return this.groupCoordinators.use(
+      groupId,
+      (node) => this.connect(node.host, node.port, `${node.id}/${lane}`),
+      { deadline, signal },
+    );
+  }
+
+  /**
+   * Forgets a group's cached coordinator, so the next `coordinator()` looks
+   * it up again: for a group request that failed with NOT_COORDINATOR or
+   * COORDINATOR_NOT_AVAILABLE (see `coordinatorMoved`).
+   */
+  invalidateCoordinator(groupId: string): void {
+    this.groupCoordinators.invalidate(groupId);
   }
 
   /** Closes every connection; later calls fail with ClosedError. */
