@@ -103,6 +103,7 @@ export {
   type PartitionInfo,
   type TopicInfo,
 } from "./lib/cluster/cluster.ts";
+export type { LookupOptions } from "./lib/cluster/coordinator.ts";
 export {
   type IsolationLevel,
   Reader,
