@@ -111,3 +111,18 @@ export {
   type ReaderStats,
   type ReadOptions,
 } from "./lib/consumer/reader.ts";
+export type {
+  GroupOptions,
+  RebalanceCallback,
+  TopicPartition,
+} from "./lib/consumer/group/options.ts";
+export {
+  type GroupAssignments,
+  type GroupBalancer,
+  type GroupMember,
+  type GroupPartition,
+  RackAffinityGroupBalancer,
+  type RackAffinityGroupBalancerOptions,
+  RangeGroupBalancer,
+  RoundRobinGroupBalancer,
+} from "./lib/consumer/group/balancers.ts";

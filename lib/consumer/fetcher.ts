@@ -111,7 +111,7 @@ export class ReaderEngine {
       const value = options[key];
       if (value !== undefined) this.limits[key] = value;
     }
-    this.topic = options.topic;
+    this.topic = options.topic!;
     this.partition = this.limits.partition;
     this.startOffset = options.startOffset ?? FirstOffset;
     this.position = this.startOffset;

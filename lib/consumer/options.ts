@@ -7,25 +7,24 @@
 import { Cluster } from "../cluster/cluster.ts";
 import { FirstOffset, LastOffset } from "../conn/conn.ts";
 import { checkNumber } from "../options.ts";
+import type { GroupOptions } from "./group/options.ts";
 import type { Logger, TransportOptions } from "../cluster/transport.ts";
 
 /** Which records a Fetch returns: all, or only committed transactions. */
 export type IsolationLevel = "read_uncommitted" | "read_committed";
 
 /** Options of a Reader: kafka-go's ReaderConfig in camelCase. */
-export interface ReaderOptions {
+export interface ReaderOptions extends GroupOptions {
   /** Bootstrap brokers, "host:port". Required unless `cluster` is given. */
   brokers?: readonly string[];
   /** A shared cluster connection; the Reader then leaves it open on close. */
   cluster?: Cluster;
   /** Client id, TLS, SASL and timeouts; not used with `cluster`. */
   transport?: TransportOptions;
-  /** The topic to read. */
-  topic: string;
+  /** The topic to read (in a group, or `groupTopics`). */
+  topic?: string;
   /** The partition to read (default 0). */
   partition?: number;
-  /** Consumer groups are not supported yet: setting this throws. */
-  groupId?: string;
   /**
    * Fetched messages that may wait to be read (default 100) before the
    * next Fetch waits too, unless they all came in the one response being
@@ -123,8 +122,15 @@ export interface ReaderStats {
   clientId: string;
   /** The topic read. */
   topic: string;
-  /** The partition read. */
+  /** The partition read; -1 in a group. */
   partition: number;
+  /** In a group: each assigned partition's next offset and lag (-1 unknown). */
+  partitions?: {
+    topic: string;
+    partition: number;
+    offset: number;
+    lag: number;
+  }[];
 }
 
 export const DEFAULTS = {
@@ -154,13 +160,6 @@ export function validateReader(options: ReaderOptions): void {
   if (options === null || typeof options !== "object") {
     fail("options must be an object");
   }
-  if (options.groupId !== undefined) {
-    fail(
-      `consumer groups are not supported yet (got "groupId" ${
-        JSON.stringify(options.groupId)
-      }); read one partition with "topic" and "partition"`,
-    );
-  }
   if (options.cluster !== undefined) {
     if (!(options.cluster instanceof Cluster)) {
       fail(`"cluster" must be a Cluster`);
@@ -175,7 +174,11 @@ export function validateReader(options: ReaderOptions): void {
       }`,
     );
   }
-  if (typeof options.topic !== "string" || options.topic === "") {
+  const inGroup = options.groupId !== undefined;
+  if (
+    (!inGroup || options.topic !== undefined) &&
+    (typeof options.topic !== "string" || options.topic === "")
+  ) {
     fail(
       `"topic" must be a non-empty string, got ${
         JSON.stringify(options.topic)

@@ -27,6 +27,8 @@
  */
 
 import { ignore, ReaderEngine, untilAborted } from "./fetcher.ts";
+import { GroupEngine } from "./group/engine.ts";
+import type { TopicPartition } from "./group/options.ts";
 import type { ReaderOptions, ReaderStats, ReadOptions } from "./options.ts";
 export type {
   IsolationLevel,
@@ -76,7 +78,7 @@ export { FirstOffset, LastOffset };
  * ```
  */
 export class Reader extends ReadableStream<Message> {
-  private readonly engine: ReaderEngine;
+  private readonly engine: ReaderEngine | GroupEngine;
   /** fetchMessage calls take turns: each waits for the one before. */
   private readTurn: Promise<unknown> = Promise.resolve();
   private reading = 0;
@@ -86,7 +88,9 @@ export class Reader extends ReadableStream<Message> {
    * Nothing is fetched until the first read.
    */
   constructor(options: ReaderOptions) {
-    const engine = new ReaderEngine(options);
+    const engine = options?.groupId !== undefined
+      ? new GroupEngine(options)
+      : new ReaderEngine(options);
     super({
       start: (controller) => engine.attach(controller),
       pull: () => engine.pull(),
@@ -97,11 +101,77 @@ export class Reader extends ReadableStream<Message> {
   }
 
   /**
-   * The next message (kafka-go's ReadMessage). Without consumer groups there
-   * is nothing to commit, so this is the same as `fetchMessage`.
+   * The next message (kafka-go's ReadMessage). In a consumer group it is
+   * committed before it is returned (at once with `commitInterval` 0, else
+   * at the next interval); without a group this is `fetchMessage`.
    */
-  readMessage(options: ReadOptions = {}): Promise<Message> {
-    return this.fetchMessage(options);
+  async readMessage(options: ReadOptions = {}): Promise<Message> {
+    const message = await this.fetchMessage(options);
+    if (this.engine instanceof GroupEngine) {
+      await this.engine.commitMessages([message]);
+    }
+    return message;
+  }
+
+  /**
+   * Commits messages of a consumer group (kafka-go's CommitMessages): per
+   * partition the highest offset wins, and the committed value is that
+   * offset + 1. Commits for partitions this member no longer owns are not
+   * sent (their new owner reads them again); commits refused because the
+   * group is rebalancing are handled by rejoining, not thrown.
+   *
+   * @example
+   * ```ts
+   * import { Reader, Writer } from "../../mod.ts";
+   *
+   * const topic = "docs-group-commits";
+   * const w = new Writer({ brokers: ["localhost:9092"], topic, allowAutoTopicCreation: true });
+   * await w.writeMessages({ value: "hello" });
+   * await w.close();
+   *
+   * const r = new Reader({ brokers: ["localhost:9092"], groupId: `docs-${Date.now()}`, topic });
+   * const m = await r.fetchMessage();
+   * console.log(new TextDecoder().decode(m.value!)); // handle it, then:
+   * await r.commitMessages(m);
+   * await r.close();
+   * ```
+   */
+  async commitMessages(...messages: Message[]): Promise<void> {
+    if (!(this.engine instanceof GroupEngine)) {
+      throw new TypeError(
+        `Cannot commit messages: the Reader is not in a consumer group (set "groupId")`,
+      );
+    }
+    await this.engine.commitMessages(messages);
+  }
+
+  /**
+   * Stops fetching and handing out messages of these partitions of a group
+   * Reader until `resume`; what was prefetched for them is dropped (and
+   * fetched again on resume). The group keeps them assigned to this member.
+   */
+  pause(...partitions: TopicPartition[]): void {
+    this.groupEngine("pause partitions").pause(partitions);
+  }
+
+  /** Fetches and hands out partitions paused with `pause` again. */
+  resume(...partitions: TopicPartition[]): void {
+    this.groupEngine("resume partitions").resume(partitions);
+  }
+
+  /** The partitions the group assigned to this member now (empty outside a group). */
+  assignment(): TopicPartition[] {
+    return this.engine instanceof GroupEngine ? this.engine.assignment() : [];
+  }
+
+  /** The group engine, or a TypeError saying `what` needs a group. */
+  private groupEngine(what: string): GroupEngine {
+    if (!(this.engine instanceof GroupEngine)) {
+      throw new TypeError(
+        `Cannot ${what}: the Reader is not in a consumer group (set "groupId")`,
+      );
+    }
+    return this.engine;
   }
 
   /**
@@ -112,6 +182,16 @@ export class Reader extends ReadableStream<Message> {
    */
   fetchMessage(options: ReadOptions = {}): Promise<Message> {
     const { signal } = options;
+    if (this.engine instanceof GroupEngine) {
+      if (this.locked) {
+        return Promise.reject(
+          new TypeError(
+            "Cannot read a message: the Reader is locked by another consumer (for await, pipeTo or getReader); read through it, or release it first",
+          ),
+        );
+      }
+      return this.engine.next(signal);
+    }
     if (this.reading === 0 && !signal?.aborted) {
       // Nobody else is reading and the stream holds nothing: take straight
       // from the queue instead of through a stream reader.
@@ -166,6 +246,8 @@ export class Reader extends ReadableStream<Message> {
         );
       },
       async return(value?: unknown): Promise<IteratorResult<Message>> {
+        // The loop body finished with the last message (break, return).
+        if (engine instanceof GroupEngine) engine.iterationEnded();
         if (!finished && options.preventCancel !== true) {
           await reader.cancel(value);
         }

@@ -1,0 +1,499 @@
+/**
+ * The Reader in a consumer group: the member (joining, heartbeats,
+ * rebalances), the fetch engine (every assigned partition, one Fetch per
+ * broker) and the committer, behind the same consumer side as the
+ * single-partition Reader's.
+ *
+ * Commits: `readMessage` commits each message before it returns it (at once
+ * with commitInterval 0, else at the next interval); `fetchMessage` leaves
+ * committing to `commitMessages`. Through the stream (`for await`,
+ * `pipeTo`), a message counts as consumed once the next one is asked for;
+ * consumed messages are committed at each interval, or with commitInterval
+ * 0 whenever the Reader waits for messages to arrive, and always before the
+ * partitions are given up in a rebalance and when the Reader closes.
+ *
+ * Rebalances: the partitions are revoked in the fetch engine first (nothing
+ * prefetched for them comes out after that), then `onPartitionsRevoked` is
+ * awaited, then what was consumed is committed, still in the old generation.
+ *
+ * @module
+ */
+
+import { Cluster } from "../../cluster/cluster.ts";
+import { clusterOptions } from "../../cluster/transport.ts";
+import { abortReason, ClosedError } from "../../connection/errors.ts";
+import type { Message } from "../../message.ts";
+import { OffsetFetch } from "../../protocol/messages/offset_fetch.ts";
+import {
+  committedOffsets,
+  offsetFetchRequest,
+} from "../../requests/offsets.ts";
+import { FetchEngine } from "../fetch_engine.ts";
+import type { ReaderOptions, ReaderStats } from "../options.ts";
+import { OffsetCommitter } from "./commits.ts";
+import {
+  type Assignment,
+  describeAssignment,
+  type Generation,
+  GroupMember,
+} from "./member.ts";
+import {
+  type GroupSettings,
+  groupSettings,
+  type TopicPartition,
+} from "./options.ts";
+
+/** The consumer side of a group Reader. */
+export class GroupEngine {
+  /** Set by the Reader: whether its stream has a reader attached. */
+  isLocked: () => boolean = () => false;
+  private readonly options: ReaderOptions;
+  private readonly group: GroupSettings;
+  private readonly cluster: Cluster;
+  private readonly ownsCluster: boolean;
+  private readonly fetch: FetchEngine;
+  private readonly member: GroupMember;
+  private readonly committer: OffsetCommitter;
+  private controller!: ReadableStreamDefaultController<Message>;
+  private state: "open" | "errored" | "closed" = "open";
+  private failure: Error | null = null;
+  private closing: Promise<void> | null = null;
+  private started = false;
+  /** The partitions of the current generation, "topic\0partition". */
+  private owned = new Set<string>();
+  /** Handed out through the stream and maybe still being handled. */
+  private inProcess: Message | null = null;
+  /** Known consumed (a later one was asked for), not yet marked for commit. */
+  private consumed: Message | null = null;
+  private rebalances = 0;
+
+  constructor(options: ReaderOptions) {
+    this.options = options;
+    this.group = groupSettings(options);
+    this.ownsCluster = options.cluster === undefined;
+    this.cluster = options.cluster ?? new Cluster(
+      clusterOptions(options.brokers, options.transport),
+    );
+    const requestTimeout = this.cluster.options.requestTimeout ?? 30_000;
+    this.fetch = new FetchEngine({
+      cluster: this.cluster,
+      minBytes: options.minBytes,
+      maxBytes: options.maxBytes,
+      maxWait: options.maxWait,
+      isolationLevel: options.isolationLevel,
+      startOffset: options.startOffset,
+      offsetOutOfRange: options.offsetOutOfRange,
+      readBackoffMin: options.readBackoffMin,
+      readBackoffMax: options.readBackoffMax,
+      copyValues: options.copyValues,
+      logger: options.logger,
+      errorLogger: options.errorLogger,
+      onFailure: (error) => this.fail(error),
+    });
+    this.committer = new OffsetCommitter({
+      cluster: this.cluster,
+      groupId: this.group.groupId,
+      commitInterval: this.group.commitInterval,
+      retentionTime: this.group.retentionTime,
+      requestTimeout,
+      generation: () => this.member.current,
+      owns: (topic, partition) => this.owned.has(`${topic}\0${partition}`),
+      rejoin: (why) => this.member.rejoin(why),
+      errorLogger: options.errorLogger,
+    });
+    this.member = new GroupMember({
+      cluster: this.cluster,
+      groupId: this.group.groupId,
+      topics: this.group.topics,
+      balancers: this.group.balancers,
+      heartbeatInterval: this.group.heartbeatInterval,
+      sessionTimeout: this.group.sessionTimeout,
+      rebalanceTimeout: this.group.rebalanceTimeout,
+      joinGroupBackoff: this.group.joinGroupBackoff,
+      watchPartitionChanges: this.group.watchPartitionChanges,
+      partitionWatchInterval: this.group.partitionWatchInterval,
+      requestTimeout,
+      logger: options.logger,
+      errorLogger: options.errorLogger,
+      hooks: {
+        assigned: (assignment, generation) =>
+          this.onAssigned(assignment, generation),
+        revoked: (assignment) => this.onRevoked(assignment),
+        lost: (assignment, error) => this.onLost(assignment, error),
+        failed: (error) => this.fail(error),
+      },
+    });
+  }
+
+  attach(controller: ReadableStreamDefaultController<Message>): void {
+    this.controller = controller;
+  }
+
+  /** Joins the group on first use. */
+  private start(): void {
+    if (this.started || this.state !== "open") return;
+    this.started = true;
+    this.member.start();
+  }
+
+  // ---- rebalances ----
+
+  private async onAssigned(
+    assignment: Assignment,
+    generation: Generation,
+  ): Promise<void> {
+    this.rebalances++;
+    const partitions = toPartitions(assignment);
+    const offsets = await this.committedOffsets(partitions);
+    this.owned = new Set(partitions.map((p) => `${p.topic}\0${p.partition}`));
+    await this.callback("onPartitionsAssigned", partitions);
+    if (this.state !== "open") return;
+    this.fetch.assign(partitions.map((p, i) => ({
+      ...p,
+      offset: offsets[i] >= 0 ? offsets[i] : undefined,
+    })));
+    this.options.logger?.(
+      `kafka reader: generation ${generation.generationId} reads ${
+        describeAssignment(assignment)
+      }`,
+    );
+  }
+
+  /** Where each partition resumes: its committed offset, or -1 for none. */
+  private async committedOffsets(
+    partitions: TopicPartition[],
+  ): Promise<number[]> {
+    if (partitions.length === 0) return [];
+    const conn = await this.cluster.coordinator(this.group.groupId);
+    const { version, body } = offsetFetchRequest(
+      this.group.groupId,
+      partitions,
+      conn.pickVersion(OffsetFetch),
+    );
+    const response = await conn.request(OffsetFetch, body, { version });
+    const found = committedOffsets(
+      response,
+      this.group.groupId,
+      partitions,
+      conn.address,
+    );
+    return found.map((c) => {
+      if (c.error) throw c.error;
+      return c.offset;
+    });
+  }
+
+  private async onRevoked(assignment: Assignment): Promise<void> {
+    const partitions = toPartitions(assignment);
+    // Nothing prefetched for them comes out from here on.
+    this.fetch.revoke(partitions);
+    await this.callback("onPartitionsRevoked", partitions);
+    this.noteConsumed();
+    await this.committer.flush().catch((error) =>
+      this.logError(`commit before the rebalance failed: ${messageOf(error)}`)
+    );
+    this.owned = new Set();
+    this.inProcess = null;
+  }
+
+  private async onLost(assignment: Assignment, error: Error): Promise<void> {
+    const partitions = toPartitions(assignment);
+    this.fetch.revoke(partitions);
+    this.owned = new Set();
+    this.inProcess = null;
+    this.consumed = null;
+    this.committer.drop(() => false);
+    this.logError(
+      `lost ${describeAssignment(assignment)}: ${error.message}`,
+    );
+    await this.callback("onPartitionsLost", partitions);
+  }
+
+  private async callback(
+    name: "onPartitionsAssigned" | "onPartitionsRevoked" | "onPartitionsLost",
+    partitions: TopicPartition[],
+  ): Promise<void> {
+    const fn = this.options[name];
+    if (fn === undefined) return;
+    try {
+      await fn(partitions);
+    } catch (error) {
+      this.logError(`${name} threw: ${messageOf(error)}`);
+    }
+  }
+
+  // ---- the consumer side ----
+
+  /** The stream's pull: one message, waiting for one when none is ready. */
+  pull(): Promise<void> | undefined {
+    const message = this.takeForStream();
+    if (message !== undefined) {
+      this.controller.enqueue(message);
+      return;
+    }
+    return this.waitAndPull();
+  }
+
+  private async waitAndPull(): Promise<void> {
+    this.start();
+    while (this.state === "open") {
+      const message = this.takeForStream();
+      if (message !== undefined) return this.controller.enqueue(message);
+      if (this.failure !== null) return this.fail(this.failure);
+      await this.idle();
+      if (!this.isLocked()) return;
+    }
+  }
+
+  /** Waits for messages; commits what was consumed meanwhile (commitInterval 0). */
+  private async idle(): Promise<void> {
+    this.noteConsumed();
+    if (this.group.commitInterval === 0) {
+      this.committer.flush().catch((error) =>
+        this.logError(`commit failed: ${messageOf(error)}`)
+      );
+    } else {
+      this.committer.commit([]).catch(() => {});
+    }
+    await this.fetch.ready();
+  }
+
+  /**
+   * A message for the stream. Asking for it means the one handed out
+   * before is consumed (the loop body or the pipe is done with it).
+   */
+  private takeForStream(): Message | undefined {
+    const before = this.inProcess;
+    if (before !== null) {
+      const consumed = this.consumed;
+      if (
+        consumed !== null &&
+        (consumed.partition !== before.partition ||
+          consumed.topic !== before.topic)
+      ) {
+        this.committer.mark(consumed);
+      }
+      this.consumed = before;
+      this.inProcess = null;
+    }
+    const message = this.fetch.take();
+    if (message !== undefined) this.inProcess = message;
+    return message;
+  }
+
+  /**
+   * A `for await` loop ended by break or return: its body finished with the
+   * last message, so that one is consumed too.
+   */
+  iterationEnded(): void {
+    if (this.inProcess !== null) {
+      this.noteConsumed();
+      this.consumed = this.inProcess;
+      this.inProcess = null;
+    }
+  }
+
+  /** Marks the latest consumed message for the next commit. */
+  private noteConsumed(): void {
+    if (this.consumed !== null) this.committer.mark(this.consumed);
+    this.consumed = null;
+  }
+
+  /** A ready message for readMessage when nobody holds the stream. */
+  takeUnlocked(locked: boolean): Message | undefined {
+    if (locked || this.state !== "open") return undefined;
+    this.start();
+    return this.fetch.take();
+  }
+
+  /** A ready message for `for await` when the stream's own queue is empty. */
+  takeQueued(): Message | undefined {
+    if (this.state !== "open") return undefined;
+    if (this.controller.desiredSize !== 0) return undefined;
+    this.start();
+    return this.takeForStream();
+  }
+
+  /** The next message for fetchMessage, taken straight from the engine. */
+  async next(signal?: AbortSignal): Promise<Message> {
+    this.start();
+    while (true) {
+      if (signal?.aborted) throw abortReason(signal, "fetchMessage");
+      this.checkNotClosed("read a message");
+      if (this.failure !== null) throw this.failure;
+      const message = this.fetch.take();
+      if (message !== undefined) return message;
+      await untilAborted(this.fetch.ready(), signal);
+    }
+  }
+
+  /**
+   * Commits messages: the highest offset per partition wins, and only the
+   * partitions this member owns are committed.
+   */
+  async commitMessages(messages: readonly Message[]): Promise<void> {
+    this.checkNotClosed("commit messages");
+    await this.committer.commit(messages);
+  }
+
+  /** Stops handing out and fetching the partitions until resumed. */
+  pause(partitions: readonly TopicPartition[]): void {
+    this.fetch.pause(partitions);
+  }
+
+  /** Fetches and hands out paused partitions again. */
+  resume(partitions: readonly TopicPartition[]): void {
+    this.fetch.resume(partitions);
+  }
+
+  /** The partitions of the current generation. */
+  assignment(): TopicPartition[] {
+    return [...this.owned].map((key) => {
+      const [topic, partition] = key.split("\0");
+      return { topic, partition: Number(partition) };
+    });
+  }
+
+  checkNotClosed(what: string): void {
+    if (this.state === "closed") {
+      throw new ClosedError(`Cannot ${what}: the Reader is closed`);
+    }
+  }
+
+  // ---- what a group Reader does not have ----
+
+  setOffset(_offset: number): void {
+    throw new TypeError(
+      `Cannot set the offset of a Reader in group "${this.group.groupId}": the group's committed offsets say where each partition resumes`,
+    );
+  }
+
+  setOffsetAt(_time: Date): Promise<void> {
+    return Promise.reject(
+      new TypeError(
+        `Cannot set the offset of a Reader in group "${this.group.groupId}": the group's committed offsets say where each partition resumes`,
+      ),
+    );
+  }
+
+  get position(): number {
+    return -1;
+  }
+
+  get lag(): number {
+    return -1;
+  }
+
+  readLag(): Promise<number> {
+    return Promise.reject(
+      new TypeError(
+        `Cannot read the lag of a Reader in group "${this.group.groupId}": see stats().partitions for each partition's lag`,
+      ),
+    );
+  }
+
+  stats(): ReaderStats {
+    const s = this.fetch.stats();
+    const rebalances = this.rebalances;
+    this.rebalances = 0;
+    return {
+      dials: s.dials,
+      fetches: s.fetches,
+      messages: s.messages,
+      bytes: s.bytes,
+      rebalances,
+      timeouts: s.timeouts,
+      errors: s.errors,
+      offset: -1,
+      lag: -1,
+      minBytes: this.options.minBytes ?? 1,
+      maxBytes: this.options.maxBytes ?? 1024 * 1024,
+      maxWait: this.options.maxWait ?? 10_000,
+      queueLength: s.queuedMessages,
+      queueCapacity: this.options.queueCapacity ?? 100,
+      clientId: this.cluster.options.clientId ?? "streamkafka",
+      topic: this.group.topics.join(","),
+      partition: -1,
+      partitions: s.partitions.map((p) => ({
+        topic: p.topic,
+        partition: p.partition,
+        offset: p.position,
+        lag: p.lag,
+      })),
+    };
+  }
+
+  // ---- ending ----
+
+  private fail(error: Error): void {
+    if (this.state !== "open") return;
+    this.failure = error;
+    this.state = "errored";
+    this.logError(`the group Reader stopped: ${error.message}`);
+    try {
+      this.controller.error(error);
+    } catch {
+      // Already closed.
+    }
+    this.closing ??= this.release();
+  }
+
+  /**
+   * Commits what was consumed, leaves the group (so the others rebalance at
+   * once) and closes; within about rebalanceTimeout however the group is.
+   */
+  close(): Promise<void> {
+    if (this.closing === null) {
+      this.state = "closed";
+      this.closing = this.release();
+      try {
+        this.controller.close();
+      } catch {
+        // Already closed or errored.
+      }
+    }
+    return this.closing;
+  }
+
+  private async release(): Promise<void> {
+    const timeout = Math.min(this.group.rebalanceTimeout, 30_000);
+    this.committer.close();
+    // The member gives up its partitions (committing them) and leaves.
+    await this.member.close(timeout).catch((error) =>
+      this.logError(`leaving the group failed: ${messageOf(error)}`)
+    );
+    await this.fetch.close();
+    if (this.ownsCluster) await this.cluster.close();
+  }
+
+  private logError(message: string): void {
+    this.options.errorLogger?.(`kafka reader: ${message}`);
+  }
+}
+
+function toPartitions(assignment: Assignment): TopicPartition[] {
+  const out: TopicPartition[] = [];
+  for (const [topic, partitions] of assignment) {
+    for (const partition of partitions) out.push({ topic, partition });
+  }
+  return out;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Resolves with `promise`, or rejects when `signal` aborts first. */
+function untilAborted<T>(
+  promise: Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
+  if (!signal) return promise;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal, "fetchMessage"));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() =>
+      signal.removeEventListener("abort", onAbort)
+    );
+  });
+}
