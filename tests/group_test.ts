@@ -11,6 +11,7 @@ import process from "node:process";
 import { describe, test } from "node:test";
 import { dial, dialLeader, type Message, Reader, Writer } from "../mod.ts";
 import { OffsetFetch } from "../lib/protocol/messages/offset_fetch.ts";
+import { CreatePartitions } from "../lib/protocol/messages/create_partitions.ts";
 import { Cluster } from "../lib/cluster/cluster.ts";
 import {
   committedOffsets,
@@ -306,6 +307,47 @@ describe("consumer group", () => {
     assert.ok(took < FAST.rebalanceTimeout, `close took ${took} ms`);
     await a.close();
     await Promise.all([loopA, loopB]);
+  });
+
+  test("watchPartitionChanges: new partitions rebalance the group and are read", async () => {
+    const topic = await topicWith(2);
+    const groupId = uniqueTopic("g");
+    const assigned: number[][] = [];
+    const r = new Reader({
+      brokers: [BROKER],
+      topic,
+      groupId,
+      ...FAST,
+      watchPartitionChanges: true,
+      partitionWatchInterval: 500,
+      onPartitionsAssigned: (p) =>
+        void assigned.push(p.map((x) => x.partition)),
+    });
+    const seen: string[] = [];
+    const loop = consume(r, seen);
+    await until("the first assignment", () => r.assignment().length === 2);
+    const cluster = new Cluster({ brokers: [BROKER] });
+    try {
+      const conn = await cluster.anyConnection();
+      const response = await conn.request(CreatePartitions, {
+        topics: [{ name: topic, count: 4, assignments: null }],
+        timeoutMs: 10_000,
+        validateOnly: false,
+      });
+      assert.equal(response.results[0].errorCode, 0);
+    } finally {
+      await cluster.close();
+    }
+    await until(
+      "the new partitions assigned",
+      () => r.assignment().length === 4,
+    );
+    await produce(topic, 0, 200);
+    await until("every message read", () => seen.length >= 200);
+    await r.close();
+    await loop;
+    assert.deepEqual(assigned.map((a) => a.sort()), [[0, 1], [0, 1, 2, 3]]);
+    assert.deepEqual([...seen].sort(), expected(0, 200));
   });
 
   test("in a group, offsets belong to the group; bad group options are named", async () => {

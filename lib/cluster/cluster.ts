@@ -381,6 +381,14 @@ export class Cluster {
     return this.topicByName.get(name)!;
   }
 
+  /**
+   * The rack of a broker as the last metadata told it, or null when the
+   * broker has none or is unknown (rack-aware assignors read it).
+   */
+  rackOf(brokerId: number): string | null {
+    return this.brokerById.get(brokerId)?.rack ?? null;
+  }
+
   /** Cached topic metadata without any request. */
   cachedTopic(name: string): TopicInfo | undefined {
     return this.topicByName.get(name);

@@ -374,7 +374,12 @@ export class GroupMember {
       try {
         const info = await this.settings.cluster.topic(topic, { maxAge: 0 });
         for (const p of info.partitions) {
-          partitions.push({ topic, partition: p.id, leader: p.leader });
+          partitions.push({
+            topic,
+            partition: p.id,
+            leader: p.leader,
+            leaderRack: this.settings.cluster.rackOf(p.leader),
+          });
         }
       } catch (error) {
         // A topic that does not exist yet gets no partitions this time.
