@@ -142,7 +142,9 @@ export class GroupMember {
 
   /** Starts joining; the hooks tell what follows. */
   start(): void {
-    this.running ??= this.run();
+    this.running ??= this.run().catch((error) =>
+      this.settings.hooks.failed(error as Error)
+    );
   }
 
   /**
