@@ -748,8 +748,8 @@ describe("Reader", () => {
         RangeError,
       ],
       [
-        { ...ok, groupId: "g" },
-        /consumer groups are not supported yet/,
+        { ...ok, groupId: "g", partition: 2 },
+        /"partition" cannot be set with "groupId"/,
         TypeError,
       ],
       [

@@ -20,7 +20,7 @@
  */
 
 import type { BrokerConnection } from "../connection/connection.ts";
-import { abortReason } from "../connection/errors.ts";
+import { untilAborted } from "../connection/errors.ts";
 import { ProtocolError } from "../protocol/bytes.ts";
 import { ErrorCode, KafkaError, throwIfError } from "../protocol/errors.ts";
 import { FindCoordinator } from "../protocol/messages/find_coordinator.ts";
@@ -229,9 +229,9 @@ export class CoordinatorLookup {
       Date.now() + (this.options.timeout ?? 30_000);
     return retry(async () => {
       const node = this.cache.get(key) ??
-        await untilAborted(this.attempt(key), signal);
+        await untilAborted(this.attempt(key), signal, "Coordinator lookup");
       try {
-        return await untilAborted(dial(node), signal);
+        return await untilAborted(dial(node), signal, "Coordinator lookup");
       } catch (error) {
         if (this.cache.get(key) === node) this.cache.delete(key);
         throw error;
@@ -373,30 +373,4 @@ function settle(
   } catch (error) {
     waiter.reject(error);
   }
-}
-
-/** `promise`, or the signal's reason as soon as it aborts. */
-function untilAborted<T>(
-  promise: Promise<T>,
-  signal?: AbortSignal,
-): Promise<T> {
-  if (!signal) return promise;
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(abortReason(signal, "Coordinator lookup"));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      promise.catch(() => {});
-      reject(abortReason(signal, "Coordinator lookup"));
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then((value) => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(value);
-    }, (error) => {
-      signal.removeEventListener("abort", onAbort);
-      reject(error);
-    });
-  });
 }

@@ -122,3 +122,50 @@ export function abortReason(signal: AbortSignal, what: string): Error {
   if (reason instanceof Error) return reason;
   return new DOMException(`${what} was aborted`, "AbortError");
 }
+
+/**
+ * Resolves or rejects as `promise` does, or rejects with the signal's reason
+ * (an Error naming `what`) as soon as `signal` aborts; `promise` is then
+ * still handled, so its later rejection is never unhandled.
+ *
+ * @example
+ * ```ts
+ * import { untilAborted } from "./errors.ts";
+ *
+ * const stop = new AbortController();
+ * const slow = new Promise((resolve) => setTimeout(resolve, 50));
+ * stop.abort();
+ * await untilAborted(slow, stop.signal, "Waiting").catch((e) => console.log(e.name));
+ * await slow;
+ * ```
+ */
+export function untilAborted<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  what: string,
+): Promise<T> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(abortReason(signal, what));
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      promise.catch(() => {});
+      reject(abortReason(signal, what));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then((value) => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(value);
+    }, (error) => {
+      signal.removeEventListener("abort", onAbort);
+      reject(error);
+    });
+  });
+}
+
+/** The message of an error, or the value as text. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -53,7 +53,12 @@ import { backoff, canRetry } from "../cluster/retry.ts";
 import type { Logger } from "../cluster/transport.ts";
 import { FirstOffset, LastOffset } from "../conn/conn.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
-import { ClosedError, TimeoutError } from "../connection/errors.ts";
+import {
+  ClosedError,
+  messageOf,
+  TimeoutError,
+  untilAborted,
+} from "../connection/errors.ts";
 import type { Message } from "../message.ts";
 import { checkNumber } from "../options.ts";
 import { ErrorCode, KafkaError, throwIfError } from "../protocol/errors.ts";
@@ -68,7 +73,7 @@ import { type FetchPartition, fetchRequest } from "../requests/fetch.ts";
 import { FetchedMessages } from "../requests/fetched.ts";
 import { listedOffset, listOffsetsRequest } from "../requests/list_offsets.ts";
 import { loadCodec } from "../../codecs/mod.ts";
-import type { IsolationLevel } from "./options.ts";
+import { checkFetchSettings, type IsolationLevel } from "./options.ts";
 
 /**
  * A topic-partition.
@@ -921,12 +926,17 @@ export class FetchEngine {
     const has = (meta: TopicInfo) =>
       ps.every((p) => meta.partitions.some((i) => i.id === p.partition));
     const signal = this.lifetime.signal;
-    const cached = await untilAborted(this.cluster.topic(topic), signal);
+    const cached = await untilAborted(
+      this.cluster.topic(topic),
+      signal,
+      "Metadata lookup",
+    );
     if (has(cached)) return cached;
     // The cache may predate partitions added since.
     return await untilAborted(
       this.cluster.topic(topic, { maxAge: 0 }),
       signal,
+      "Metadata lookup",
     );
   }
 
@@ -1087,7 +1097,7 @@ export class FetchEngine {
     pending.then(({ conn }) => {
       if (this.state === "closed") conn.close();
     }, ignore);
-    const { conn, info } = await untilAborted(pending, signal);
+    const { conn, info } = await untilAborted(pending, signal, "Leader lookup");
     if (info.leader !== loop.id) {
       // The metadata moved on since routing: route it again.
       this.unroute(first);
@@ -1508,42 +1518,19 @@ function describePartitions(ps: readonly PartitionState[]): string {
   ).join(" and ");
 }
 
-function describeOffset(offset: number): string {
+export function describeOffset(offset: number): string {
   if (offset === FirstOffset) return "the first offset";
   if (offset === LastOffset) return "the last offset";
   return `offset ${offset}`;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function isTimeout(error: unknown): boolean {
+export function isTimeout(error: unknown): boolean {
   return error instanceof TimeoutError ||
     (error instanceof KafkaError &&
       error.code === ErrorCode.REQUEST_TIMED_OUT);
 }
 
 function ignore(): void {}
-
-/** `promise`, or a rejection with the signal's reason as soon as it aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(ignore);
-    return Promise.reject(signal.reason);
-  }
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then((value) => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(value);
-    }, (error) => {
-      signal.removeEventListener("abort", onAbort);
-      reject(error);
-    });
-  });
-}
 
 function checkPartition(context: string, tp: TopicPartition): void {
   if (tp === null || typeof tp !== "object") {
@@ -1600,52 +1587,13 @@ function validate(options: FetchEngineOptions): void {
   for (const [key, min] of integers) {
     checkNumber(context, key, options[key], { min, max: INT32_MAX });
   }
-  const minBytes = options.minBytes ?? DEFAULTS.minBytes;
-  const maxBytes = options.maxBytes ?? DEFAULTS.maxBytes;
-  if (minBytes > maxBytes) {
-    throw new RangeError(
-      `${context}: "minBytes" (${minBytes}) must not exceed "maxBytes" (${maxBytes})`,
-    );
-  }
-  const backoffMin = options.readBackoffMin ?? DEFAULTS.readBackoffMin;
-  const backoffMax = options.readBackoffMax ?? DEFAULTS.readBackoffMax;
-  if (backoffMin > backoffMax) {
-    throw new RangeError(
-      `${context}: "readBackoffMin" (${backoffMin}) must not exceed "readBackoffMax" (${backoffMax})`,
-    );
-  }
-  const choices = [
-    ["isolationLevel", ["read_uncommitted", "read_committed"]],
-    ["offsetOutOfRange", ["reset", "error"]],
-    ["startOffset", [FirstOffset, LastOffset]],
-  ] as const;
-  for (const [key, allowed] of choices) {
-    const value = options[key];
-    if (value === undefined) continue;
-    if (!(allowed as readonly unknown[]).includes(value)) {
-      const names = key === "startOffset"
-        ? ["FirstOffset (-2)", "LastOffset (-1)"]
-        : allowed.map((a) => JSON.stringify(a));
-      throw new RangeError(
-        `${context}: "${key}" must be ${names.join(" or ")}, got ${
-          JSON.stringify(value)
-        }`,
-      );
-    }
-  }
+  checkFetchSettings(context, options);
   if (
-    options.copyValues !== undefined && typeof options.copyValues !== "boolean"
+    options.onFailure !== undefined && typeof options.onFailure !== "function"
   ) {
     throw new TypeError(
-      `${context}: "copyValues" must be a boolean, got ${typeof options
-        .copyValues}`,
+      `${context}: "onFailure" must be a function, got ${typeof options
+        .onFailure}`,
     );
-  }
-  for (const key of ["logger", "errorLogger", "onFailure"] as const) {
-    if (options[key] !== undefined && typeof options[key] !== "function") {
-      throw new TypeError(
-        `${context}: "${key}" must be a function, got ${typeof options[key]}`,
-      );
-    }
   }
 }

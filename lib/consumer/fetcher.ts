@@ -20,11 +20,8 @@ import type { TopicInfo } from "../cluster/cluster.ts";
 import { retry, type RetryOptions } from "../cluster/retry.ts";
 import { FirstOffset, LastOffset } from "../conn/conn.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
-import {
-  abortReason,
-  ClosedError,
-  TimeoutError,
-} from "../connection/errors.ts";
+import { ClosedError, messageOf, TimeoutError } from "../connection/errors.ts";
+import { describeOffset, isTimeout } from "./fetch_engine.ts";
 import type { Message } from "../message.ts";
 import { ErrorCode, KafkaError, throwIfError } from "../protocol/errors.ts";
 import {
@@ -660,40 +657,3 @@ function newCounters() {
 }
 
 export function ignore(): void {}
-
-/** `promise`, or a rejection as soon as `signal` aborts. */
-export function untilAborted<T>(
-  promise: Promise<T>,
-  signal: AbortSignal | undefined,
-  what: string,
-): Promise<T> {
-  if (signal === undefined) return promise;
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(abortReason(signal, what));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-    promise.then((value) => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(value);
-    }, (error) => {
-      signal.removeEventListener("abort", onAbort);
-      reject(error);
-    });
-  });
-}
-
-function describeOffset(offset: number): string {
-  if (offset === FirstOffset) return "the first offset";
-  if (offset === LastOffset) return "the last offset";
-  return `offset ${offset}`;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function isTimeout(error: unknown): boolean {
-  return error instanceof TimeoutError ||
-    (error instanceof KafkaError &&
-      error.code === ErrorCode.REQUEST_TIMED_OUT);
-}

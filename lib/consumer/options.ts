@@ -154,9 +154,6 @@ export function validateReader(options: ReaderOptions): void {
   const fail = (message: string): never => {
     throw new TypeError(`Cannot create Reader: ${message}`);
   };
-  const outOfRange = (message: string): never => {
-    throw new RangeError(`Cannot create Reader: ${message}`);
-  };
   if (options === null || typeof options !== "object") {
     fail("options must be an object");
   }
@@ -199,6 +196,38 @@ export function validateReader(options: ReaderOptions): void {
   for (const [key, min, max] of integers) {
     checkNumber("Cannot create Reader", key, options[key], { min, max });
   }
+  checkFetchSettings("Cannot create Reader", options);
+}
+
+/** The fetch settings the Reader and the fetch engine share. */
+export interface FetchSettingsInput {
+  minBytes?: number;
+  maxBytes?: number;
+  readBackoffMin?: number;
+  readBackoffMax?: number;
+  isolationLevel?: IsolationLevel;
+  offsetOutOfRange?: "reset" | "error";
+  startOffset?: number;
+  copyValues?: boolean;
+  logger?: unknown;
+  errorLogger?: unknown;
+}
+
+/**
+ * Checks what the Reader and the fetch engine both take, beyond each number's
+ * own range: minBytes against maxBytes, the backoff bounds, the choices, the
+ * flags and the loggers. Messages start with `context`.
+ */
+export function checkFetchSettings(
+  context: string,
+  options: FetchSettingsInput,
+): void {
+  const outOfRange = (message: string): never => {
+    throw new RangeError(`${context}: ${message}`);
+  };
+  const fail = (message: string): never => {
+    throw new TypeError(`${context}: ${message}`);
+  };
   const minBytes = options.minBytes ?? DEFAULTS.minBytes;
   const maxBytes = options.maxBytes ?? DEFAULTS.maxBytes;
   if (minBytes > maxBytes) {

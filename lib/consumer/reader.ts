@@ -26,7 +26,7 @@
  * @module
  */
 
-import { ignore, ReaderEngine, untilAborted } from "./fetcher.ts";
+import { ignore, ReaderEngine } from "./fetcher.ts";
 import { GroupEngine } from "./group/engine.ts";
 import type { TopicPartition } from "./group/options.ts";
 import type { ReaderOptions, ReaderStats, ReadOptions } from "./options.ts";
@@ -37,7 +37,11 @@ export type {
   ReadOptions,
 } from "./options.ts";
 import { FirstOffset, LastOffset } from "../conn/conn.ts";
-import { abortReason, ClosedError } from "../connection/errors.ts";
+import {
+  abortReason,
+  ClosedError,
+  untilAborted,
+} from "../connection/errors.ts";
 import type { Message } from "../message.ts";
 
 export { FirstOffset, LastOffset };

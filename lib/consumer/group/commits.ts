@@ -13,6 +13,7 @@
  * @module
  */
 
+import { messageOf } from "../../connection/errors.ts";
 import type { Cluster } from "../../cluster/cluster.ts";
 import { coordinatorMoved } from "../../cluster/coordinator.ts";
 import { backoff, canRetry, sleep } from "../../cluster/retry.ts";
@@ -213,8 +214,4 @@ export class OffsetCommitter {
   private logError(message: string): void {
     this.settings.errorLogger?.(`kafka reader: ${message}`);
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

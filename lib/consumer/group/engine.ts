@@ -21,7 +21,12 @@
 
 import { Cluster } from "../../cluster/cluster.ts";
 import { clusterOptions } from "../../cluster/transport.ts";
-import { abortReason, ClosedError } from "../../connection/errors.ts";
+import {
+  abortReason,
+  ClosedError,
+  messageOf,
+  untilAborted,
+} from "../../connection/errors.ts";
 import type { Message } from "../../message.ts";
 import { OffsetFetch } from "../../protocol/messages/offset_fetch.ts";
 import {
@@ -323,7 +328,7 @@ export class GroupEngine {
       if (this.failure !== null) throw this.failure;
       const message = this.fetch.take();
       if (message !== undefined) return message;
-      await untilAborted(this.fetch.ready(), signal);
+      await untilAborted(this.fetch.ready(), signal, "fetchMessage");
     }
   }
 
@@ -477,23 +482,4 @@ function toPartitions(assignment: Assignment): TopicPartition[] {
     for (const partition of partitions) out.push({ topic, partition });
   }
   return out;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Resolves with `promise`, or rejects when `signal` aborts first. */
-function untilAborted<T>(
-  promise: Promise<T>,
-  signal?: AbortSignal,
-): Promise<T> {
-  if (!signal) return promise;
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(abortReason(signal, "fetchMessage"));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() =>
-      signal.removeEventListener("abort", onAbort)
-    );
-  });
 }

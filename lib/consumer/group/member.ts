@@ -19,7 +19,7 @@
 import type { Cluster } from "../../cluster/cluster.ts";
 import { backoff, sleep } from "../../cluster/retry.ts";
 import type { BrokerConnection } from "../../connection/connection.ts";
-import { ClosedError } from "../../connection/errors.ts";
+import { ClosedError, messageOf } from "../../connection/errors.ts";
 import { ByteReader, ByteWriter } from "../../protocol/bytes.ts";
 import { ErrorCode, KafkaError, throwIfError } from "../../protocol/errors.ts";
 import {
@@ -615,10 +615,6 @@ async function within(promise: Promise<unknown>, ms: number): Promise<void> {
   } finally {
     stop.abort();
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** "t/0,1,2 u/3" */
