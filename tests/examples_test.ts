@@ -1,9 +1,14 @@
-/** The seed's Conn examples, run as they ship in examples/. */
+/** The seed's examples, run as they ship in examples/. */
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import process from "node:process";
-import { dial, dialLeader } from "../mod.ts";
+import { Cluster, dial, dialLeader, type Message } from "../mod.ts";
+import { OffsetFetch } from "../lib/protocol/messages/offset_fetch.ts";
+import {
+  committedOffsets,
+  offsetFetchRequest,
+} from "../lib/requests/offsets.ts";
 import { main as autoCreateMain } from "../examples/writer_auto_create.ts";
 import { main as balancersMain } from "../examples/writer_balancers.ts";
 import { main as compressionMain } from "../examples/writer_compression.ts";
@@ -14,6 +19,9 @@ import { main as controllerMain } from "../examples/controller.ts";
 import { main as createTopicsMain } from "../examples/create_topics.ts";
 import { main as dialLeaderMain } from "../examples/dial_leader.ts";
 import { main as listTopicsMain } from "../examples/list_topics.ts";
+import { main as groupReaderMain } from "../examples/reader_group.ts";
+import { main as explicitCommitsMain } from "../examples/reader_group_explicit_commits.ts";
+import { main as commitIntervalMain } from "../examples/reader_group_commit_interval.ts";
 import { BROKER, uniqueTopic } from "./_helpers.ts";
 
 const text = new TextDecoder();
@@ -142,6 +150,62 @@ describe("seed compression example", () => {
       } finally {
         conn.close();
       }
+    });
+  }
+});
+
+describe("seed consumer-group examples", () => {
+  /** The group's committed offset of partition 0 (-1 for none). */
+  async function committed(groupId: string, topic: string): Promise<number> {
+    const cluster = new Cluster({ brokers: [BROKER] });
+    try {
+      const conn = await cluster.coordinator(groupId);
+      const list = [{ topic, partition: 0 }];
+      const { version, body } = offsetFetchRequest(
+        groupId,
+        list,
+        conn.pickVersion(OffsetFetch),
+      );
+      const response = await conn.request(OffsetFetch, body, { version });
+      return committedOffsets(response, groupId, list, conn.address)[0].offset;
+    } finally {
+      await cluster.close();
+    }
+  }
+
+  /** [offset, key, value] of what an example read. */
+  const read = (messages: Message[]) =>
+    messages.map((m) => [
+      m.offset,
+      text.decode(m.key!),
+      text.decode(m.value!),
+    ]);
+
+  /** What a run writes (ten messages) at the offsets it lands on. */
+  const written = (from: number) =>
+    Array.from({ length: 10 }, (_, i) => [
+      from + i,
+      `Key-${i}`,
+      `message ${i}`,
+    ]);
+
+  const examples = [
+    ["readMessage commits each message", groupReaderMain],
+    ["fetchMessage, then commitMessages", explicitCommitsMain],
+    ["commitInterval (1 s) and close commit", commitIntervalMain],
+  ] as const;
+  for (const [what, main] of examples) {
+    test(`group Reader, ${what}: a second run goes on from the commits`, async () => {
+      const topic = uniqueTopic("seed-group");
+      const groupId = uniqueTopic("seed-group-id");
+      const first = await main(BROKER, topic, groupId);
+      assert.deepEqual(read(first), written(0));
+      assert.ok(first.every((m) => m.topic === topic && m.partition === 0));
+      assert.equal(await committed(groupId, topic), 10);
+      // The same group again: only the ten messages this run writes.
+      const second = await main(BROKER, topic, groupId);
+      assert.deepEqual(read(second), written(10));
+      assert.equal(await committed(groupId, topic), 20);
     });
   }
 });
