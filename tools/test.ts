@@ -244,7 +244,8 @@ for (const [runtime, t] of results) {
 console.log(`\ntests: ${passed} passed, ${failed} failed`);
 if (!onPath("kcat")) {
   console.log(
-    "\nnot run: the codec interop tests with kcat (librdkafka), because kcat " +
+    "\nnot run: the interop tests with kcat (librdkafka): the codec tests, " +
+      "the Reader's kcat tests and kcat's member of the mixed consumer group, because kcat " +
       "is not on the PATH.\nInstall it to run them: `apt-get install kcat` " +
       "(Debian, Ubuntu) or `brew install kcat` (macOS).",
   );
