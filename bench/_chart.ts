@@ -22,6 +22,7 @@ const COLORS: Record<string, string> = {
 const FOOTNOTES = [
   "Latency: Java's ProducerPerformance reports whole milliseconds; kcat cannot time awaited writes.",
   "Consume: kafkajs, platformatic and Java include joining a consumer group.",
+  "Group: every client joins a fresh group as its one member and commits as it does by default.",
 ];
 
 const WIDTH = 960;

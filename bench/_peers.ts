@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { DEFAULT_KAFKA_VERSION } from "../tools/kafka.ts";
 import type { Job } from "./clients/_common.ts";
 import { capture, type Spawned } from "./_spawn.ts";
-import { SETTINGS, type Workload } from "./_workloads.ts";
+import { isConsume, SETTINGS, type Workload } from "./_workloads.ts";
 
 export const BENCH = new URL(".", import.meta.url).pathname;
 const ROOT = join(BENCH, "..");
@@ -295,6 +295,36 @@ async function kcat(): Promise<Peer> {
         : undefined,
     command: (job, workload, files) => {
       const common = ["-b", job.brokers.join(","), "-t", job.topic];
+      const fetch = [
+        "-X",
+        `fetch.min.bytes=${job.fetchMinBytes}`,
+        "-X",
+        `fetch.wait.max.ms=${job.fetchMaxWaitMs}`,
+        "-X",
+        `fetch.message.max.bytes=${job.fetchMaxBytes}`,
+      ];
+      if (workload.kind === "group") {
+        // The balanced consumer (librdkafka's KafkaConsumer), committing as
+        // it does by default (auto-commit every 5 s and on close).
+        return {
+          command: "kcat",
+          args: [
+            "-b",
+            job.brokers.join(","),
+            "-G",
+            job.group,
+            "-X",
+            "auto.offset.reset=earliest",
+            "-c",
+            String(job.messages),
+            "-e",
+            "-f",
+            "",
+            ...fetch,
+            job.topic,
+          ],
+        };
+      }
       if (workload.kind === "consume") {
         return {
           command: "kcat",
@@ -311,12 +341,7 @@ async function kcat(): Promise<Peer> {
             // No output per message: the other consumers print nothing either.
             "-f",
             "",
-            "-X",
-            `fetch.min.bytes=${job.fetchMinBytes}`,
-            "-X",
-            `fetch.wait.max.ms=${job.fetchMaxWaitMs}`,
-            "-X",
-            `fetch.message.max.bytes=${job.fetchMaxBytes}`,
+            ...fetch,
           ],
         };
       }
@@ -346,7 +371,7 @@ async function kcat(): Promise<Peer> {
     parse: (run, job, workload) => {
       if (run.code !== 0) throw new Error(failure(run));
       // Every partition at its end before the count: too few messages.
-      if (workload.kind === "consume" && /: exiting/.test(run.stderr)) {
+      if (isConsume(workload) && /: exiting/.test(run.stderr)) {
         let read = 0;
         for (
           const m of run.stderr.matchAll(/Reached end of .* at offset (\d+)/g)
@@ -355,7 +380,13 @@ async function kcat(): Promise<Peer> {
         }
         throw new Error(`read ${read} messages, expected ${job.messages}`);
       }
-      return { messages: job.messages, seconds: run.wallSeconds };
+      return {
+        messages: job.messages,
+        seconds: run.wallSeconds,
+        ...(workload.kind === "group"
+          ? { notes: { api: "-G (balanced consumer, auto-commit)" } }
+          : {}),
+      };
     },
   };
 }
@@ -398,7 +429,7 @@ async function java(): Promise<Peer> {
     skip: () => undefined,
     command: (job, workload) => {
       const bootstrap = ["--bootstrap-server", job.brokers.join(",")];
-      if (workload.kind === "consume") {
+      if (isConsume(workload)) {
         return {
           command: "java",
           args: [
@@ -451,8 +482,8 @@ async function java(): Promise<Peer> {
     },
     parse: (run, job, workload) => {
       if (run.code !== 0) throw new Error(failure(run));
-      return workload.kind === "consume"
-        ? parseConsumerPerformance(run.stdout)
+      return isConsume(workload)
+        ? parseConsumerPerformance(run.stdout, workload)
         : parseProducerPerformance(run.stdout, job, workload);
     },
   };
@@ -497,7 +528,10 @@ function parseProducerPerformance(
  * MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms,
  * fetch.MB.sec, fetch.nMsg.sec.
  */
-function parseConsumerPerformance(stdout: string): Measured {
+function parseConsumerPerformance(
+  stdout: string,
+  workload: Workload,
+): Measured {
   const line = stdout.trim().split("\n").filter((l) => /^\d{4}-/.test(l))
     .at(-1);
   const fields = line?.split(",").map((f) => f.trim());
@@ -510,7 +544,9 @@ function parseConsumerPerformance(stdout: string): Measured {
     messages,
     seconds: messages / rate,
     notes: {
-      api: "ConsumerPerformance (group)",
+      api: workload.kind === "group"
+        ? "ConsumerPerformance (group, auto-commit)"
+        : "ConsumerPerformance (group)",
       rebalance_ms: Number(fields[6]),
     },
   };

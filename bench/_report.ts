@@ -53,6 +53,14 @@ export interface ResultRecord {
   peak_rss_mb_max: number | null;
   /** Median CPU seconds of the client process per run. */
   cpu_s: number | null;
+  /**
+   * Median client CPU per message, in microseconds: the process's whole CPU
+   * time (start-up and closing included) over the messages of the run. Not
+   * given for latency runs, whose writes are few and awaited one by one.
+   */
+  cpu_us_per_msg: number | null;
+  /** cpu_us_per_msg / streamkafka on Deno's, in the same run: lower is better. */
+  cpu_ratio_to_streamkafka_deno: number | null;
   /** The most cores other processes used during any of these runs. */
   foreign_cores_max: number | null;
   /**
@@ -124,6 +132,15 @@ export function aggregate(
         peak_rss_mb_min: round(rss.min, 1),
         peak_rss_mb_max: round(rss.max, 1),
         cpu_s: round(stat((s) => s.cpu_s).median, 2),
+        cpu_us_per_msg: isLatency(workload.id) ? null : round(
+          stat((s) =>
+            s.cpu_s === undefined
+              ? undefined
+              : (s.cpu_s * 1e6) / workload.messages
+          ).median,
+          2,
+        ),
+        cpu_ratio_to_streamkafka_deno: null,
         foreign_cores_max: round(
           Math.max(0, ...mine.map((s) => s.foreign_cores ?? 0)),
           2,
@@ -146,6 +163,10 @@ export function aggregate(
     const theirs = latency ? base?.p50_ms : base?.msgs_per_s;
     record.ratio_to_streamkafka_deno = mine !== null && theirs
       ? round(mine / theirs, 3)
+      : null;
+    const cpu = base?.cpu_us_per_msg;
+    record.cpu_ratio_to_streamkafka_deno = record.cpu_us_per_msg !== null && cpu
+      ? round(record.cpu_us_per_msg / cpu, 3)
       : null;
   }
   return records;
@@ -178,6 +199,8 @@ export function table(
         lpad("p99 ms", 8),
         lpad("RSS MiB", 8),
         lpad(latency ? "p50 vs ours" : "vs ours", 11),
+        lpad("CPU µs/msg", 10),
+        lpad("CPU vs ours", 11),
       ].join(" "),
     );
     for (const r of rows) {
@@ -199,6 +222,13 @@ export function table(
             r.ratio_to_streamkafka_deno === null
               ? "-"
               : `${r.ratio_to_streamkafka_deno.toFixed(2)}x`,
+            11,
+          ),
+          lpad(fixed(r.cpu_us_per_msg, 2), 10),
+          lpad(
+            r.cpu_ratio_to_streamkafka_deno === null
+              ? "-"
+              : `${r.cpu_ratio_to_streamkafka_deno.toFixed(2)}x`,
             11,
           ),
         ];
@@ -243,6 +273,27 @@ export function ratioMatrix(
   }
   lines.push(
     "(msgs/s of the client / msgs/s of streamkafka on Deno; for latency, p50 / p50: lower is better)",
+  );
+  lines.push(
+    "",
+    [pad("CPU/msg ratio to ours", 26)].concat(head.slice(1)).join(" "),
+  );
+  for (const workload of workloads) {
+    if (isLatency(workload.id)) continue;
+    const cells = keys.map((key) => {
+      const r = records.find((x) =>
+        x.workload === workload.id && `${x.client}/${x.runtime}` === key
+      );
+      if (!r) return lpad("", width);
+      if (r.cpu_ratio_to_streamkafka_deno === null) {
+        return lpad(r.error ? "error" : "-", width);
+      }
+      return lpad(`${r.cpu_ratio_to_streamkafka_deno.toFixed(2)}x`, width);
+    });
+    lines.push([pad(workload.id, 26), ...cells].join(" "));
+  }
+  lines.push(
+    "(client CPU time per message / streamkafka on Deno's, start-up and closing included: lower is better)",
   );
   return lines.join("\n");
 }

@@ -132,7 +132,18 @@ export function workloads(base: number, latencyWrites: number): Workload[] {
     },
     consume(1),
     consume(6),
+    {
+      ...consume(6),
+      id: "group-6p",
+      label: "group consume 100 B, 6 partitions, 1 member",
+      kind: "group",
+    },
   ];
+}
+
+/** Whether the workload reads one of the pre-filled topics. */
+export function isConsume(workload: Pick<Workload, "kind">): boolean {
+  return workload.kind === "consume" || workload.kind === "group";
 }
 
 /** Messages per array-API call: a full batch, capped by batchBytes. */
@@ -147,12 +158,15 @@ export function describe(workload: Workload): string {
     `${workload.messages.toLocaleString("en-US")} x ${workload.valueSize} B`,
     `${workload.partitions} partition${workload.partitions > 1 ? "s" : ""}`,
   ];
-  if (workload.kind === "consume") {
+  if (isConsume(workload)) {
     parts.push(
       `fetch max ${SETTINGS.fetchMaxBytes} B/partition`,
       `min ${SETTINGS.fetchMinBytes} B`,
       `max wait ${SETTINGS.fetchMaxWaitMs} ms`,
     );
+    if (workload.kind === "group") {
+      parts.push("one member of a fresh group, committing as by default");
+    }
     return parts.join(", ");
   }
   parts.push(

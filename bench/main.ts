@@ -42,6 +42,12 @@ import { spawn } from "./_spawn.ts";
 import { targets } from "./_targets.ts";
 import { countMessages, createTopic, deleteTopics } from "./_topics.ts";
 import {
+  brokerIdentity,
+  brokerProcess,
+  waitForBroker,
+  waitForQuiet,
+} from "./_quiet.ts";
+import {
   BROKER,
   chunkOf,
   describe,
@@ -53,10 +59,15 @@ import {
 const RUN_TIMEOUT_MS = 240_000;
 /** Other processes' load above which a measurement is taken again. */
 const BUSY_CORES = 0.3;
+/** Measurements of one client, workload and round, at most. */
+const ATTEMPTS = 3;
+/** How long to wait for other test suites to finish before measuring. */
+const QUIET_WAIT_MS = 600_000;
+const KAFKA_VERSION = Deno.env.get("KAFKA_VERSION") || DEFAULT_KAFKA_VERSION;
 
 const USAGE =
   `usage: deno run -A bench/main.ts [--quick] [--rounds=N] [--messages=N]
-       [--clients=a,b] [--workloads=a,b] [--out=DIR]
+       [--clients=a,b] [--workloads=a,b] [--out=DIR] [--wait]
 
   --quick        1 round of 100,000 messages, 200 latency writes
   --rounds       rounds (env BENCH_ROUNDS, default 3)
@@ -65,7 +76,9 @@ const USAGE =
     PEER_KEYS.join(", ")
   })
   --workloads    only workloads whose id contains one of these
-  --out          where latest.json and chart.svg go (default bench/results)`;
+  --out          where latest.json and chart.svg go (default bench/results)
+  --wait         before each measurement, wait for running test suites
+                 (tools/test.ts, deno test, bun test, node --test) to finish`;
 
 interface Options {
   rounds: number;
@@ -74,6 +87,7 @@ interface Options {
   clients: string[];
   workloads: string[];
   out: string;
+  wait: boolean;
 }
 
 function options(args: string[]): Options | undefined {
@@ -86,6 +100,7 @@ function options(args: string[]): Options | undefined {
       clients: { type: "string" },
       workloads: { type: "string" },
       out: { type: "string" },
+      wait: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -119,6 +134,7 @@ function options(args: string[]): Options | undefined {
     clients: list(parsed.values.clients),
     workloads: list(parsed.values.workloads),
     out: parsed.values.out ?? join(BENCH, "results"),
+    wait: parsed.values.wait ?? false,
   };
 }
 
@@ -172,7 +188,6 @@ async function main(): Promise<number> {
     log("\npreparing data and topics ...");
     const feeds = await prepareData(workloads, peers);
     const sources = await prepareSources(runId, workloads, opts, created);
-    const ownPids = await brokerPids();
     const total = opts.rounds * workloads.length * peers.length;
     let done = 0;
     for (let round = 1; round <= opts.rounds; round++) {
@@ -189,8 +204,8 @@ async function main(): Promise<number> {
             feed: feeds.get(workload.id) ?? "",
             source: workload.source ? sources[workload.source] : undefined,
             created,
-            ownPids,
-          });
+            ownPids: [],
+          }, opts.wait);
           samples.push(sample);
           done++;
           log(
@@ -243,6 +258,16 @@ function printSettings(opts: Options, workloads: Workload[]): void {
       `partition, max wait ${SETTINGS.fetchMaxWaitMs} ms; consumers that need a group ` +
       `(kafkajs, platformatic, Java) join a fresh one`,
   );
+  if (workloads.some((w) => w.kind === "group")) {
+    log(
+      `  group: one member of a fresh group reads the 6-partition topic and commits ` +
+        `as the client does by default (ours: for await, commitInterval ` +
+        `${Deno.env.get("BENCH_GROUP_COMMIT_INTERVAL") || 0}; kafka-go: ` +
+        `ReadMessage, CommitInterval ${
+          Deno.env.get("BENCH_KAFKAGO_COMMIT_INTERVAL") || 1000
+        } ms)`,
+    );
+  }
   log(
     `  latency: ${opts.latencyWrites} awaited single writes after ${SETTINGS.warmup} ` +
       `warm-up ones, linger 0; Java's ProducerPerformance is throttled to ` +
@@ -349,23 +374,44 @@ interface RunSpec {
   feed: string;
   source: string | undefined;
   created: Set<string>;
-  /** The broker's pid, whose CPU is part of the measurement. */
+  /** The broker's pid, whose CPU is part of the measurement (runOne sets it). */
   ownPids: number[];
 }
 
 /**
- * Measures once, and once more when other processes kept more than
- * BUSY_CORES busy meanwhile: the second figure stands either way.
+ * Measures, and again (twice at most) when other processes kept more than
+ * BUSY_CORES busy meanwhile or the broker restarted (other engineers' test
+ * suites restart it): the last figure stands either way. With --wait, every
+ * measurement first waits for running test suites to finish.
  */
-async function runOne(spec: RunSpec): Promise<Sample> {
-  const first = await measure(spec, 1);
-  if ((first.foreign_cores ?? 0) <= BUSY_CORES) return first;
-  log(
-    `  other processes used ${first.foreign_cores?.toFixed(2)} cores: ` +
-      `measuring ${peerKey(spec.peer)} again`,
-  );
-  await new Promise((resolve) => setTimeout(resolve, 3000));
-  return await measure(spec, 2);
+async function runOne(spec: RunSpec, wait: boolean): Promise<Sample> {
+  let sample: Sample | undefined;
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    if (attempt > 1) await new Promise((r) => setTimeout(r, 3000));
+    if (wait || attempt > 1) await waitForQuiet(QUIET_WAIT_MS, log);
+    // Test suites run other versions too, and may leave the broker down.
+    await waitForBroker(KAFKA_VERSION, QUIET_WAIT_MS, log);
+    if (attempt > 1 && sample?.error) await ensureBroker();
+    const broker = await brokerProcess();
+    const identity = await brokerIdentity();
+    sample = await measure(
+      { ...spec, ownPids: broker ? [broker.pid] : [] },
+      attempt,
+    );
+    const restarted = (await brokerIdentity()) !== identity;
+    const busy = (sample.foreign_cores ?? 0) > BUSY_CORES;
+    if (!restarted && !busy) return sample;
+    if (attempt < ATTEMPTS) {
+      log(
+        `  ${
+          restarted
+            ? "the broker restarted"
+            : `other processes used ${sample.foreign_cores?.toFixed(2)} cores`
+        }: measuring ${peerKey(spec.peer)} again`,
+      );
+    }
+  }
+  return sample!;
 }
 
 async function measure(spec: RunSpec, attempt: number): Promise<Sample> {
@@ -468,13 +514,6 @@ function progress(
   } MiB${latency}${busy}`;
 }
 
-/** The broker tools/kafka.ts started, if it did (not a container's). */
-async function brokerPids(): Promise<number[]> {
-  const file = join(BENCH, "..", ".kafka", "broker.pid");
-  const pid = Number((await Deno.readTextFile(file).catch(() => "")).trim());
-  return Number.isInteger(pid) && pid > 0 ? [pid] : [];
-}
-
 function slug(text: string): string {
   return text.replace(/[^a-zA-Z0-9._-]+/g, "-").replace(/^-|-$/g, "");
 }
@@ -513,6 +552,8 @@ function unavailable(
     peak_rss_mb_min: null,
     peak_rss_mb_max: null,
     cpu_s: null,
+    cpu_us_per_msg: null,
+    cpu_ratio_to_streamkafka_deno: null,
     foreign_cores_max: null,
     ratio_to_streamkafka_deno: null,
     error: `not installed: ${error.split("\n")[0]}`,

@@ -15,7 +15,12 @@ export type Compression = "none" | "gzip" | "snappy" | "lz4" | "zstd";
 
 /** One run of one workload, as `bench/main.ts` describes it in argv[2]. */
 export interface Job {
-  kind: "produce" | "latency" | "consume";
+  /**
+   * "consume" reads the topic without committing (through a group only
+   * where the client needs one); "group" reads it as the one member of a
+   * fresh consumer group that commits as the client does by default.
+   */
+  kind: "produce" | "latency" | "consume" | "group";
   brokers: string[];
   topic: string;
   /** Partitions of the topic (produce spreads over them, consume reads all). */
@@ -41,7 +46,10 @@ export interface Job {
   /** Per partition. */
   fetchMaxBytes: number;
   fetchMaxWaitMs: number;
-  /** For peers that can only consume through a consumer group. */
+  /**
+   * A fresh consumer group id: for "group" runs, and for peers that can only
+   * consume through a group.
+   */
   group: string;
 }
 

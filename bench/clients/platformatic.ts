@@ -6,7 +6,10 @@
  * application batches with the same chunk and window. Its default
  * partitioner sends every keyless message to partition 0, so a round-robin
  * partitioner spreads them as the other clients do. Consuming needs a
- * consumer group; the messages stream is read through "data" events.
+ * consumer group; the messages stream is read through "data" events. The
+ * consume workloads run it without commits from the earliest offsets; the
+ * group workload with its default autocommit (after each fetch), starting
+ * from the group's commits and falling back on the earliest offsets.
  *
  * @module
  */
@@ -14,6 +17,7 @@
 import { Buffer } from "node:buffer";
 import {
   Consumer,
+  MessagesStreamFallbackModes,
   MessagesStreamModes,
   type MessageToProduce,
   Producer,
@@ -29,7 +33,7 @@ import {
 } from "./_common.ts";
 
 run(async (job) => {
-  if (job.kind === "consume") await consume(job);
+  if (job.kind === "consume" || job.kind === "group") await consume(job);
   else await produce(job);
 });
 
@@ -73,6 +77,7 @@ async function produce(job: Job): Promise<void> {
 }
 
 async function consume(job: Job): Promise<void> {
+  const group = job.kind === "group";
   const consumer = new Consumer({
     clientId: "bench-platformatic",
     groupId: job.group,
@@ -80,12 +85,17 @@ async function consume(job: Job): Promise<void> {
     minBytes: job.fetchMinBytes,
     maxBytesPerPartition: job.fetchMaxBytes,
     maxWaitTime: job.fetchMaxWaitMs,
-    autocommit: false,
+    autocommit: group,
   });
   const start = performance.now();
   const stream = await consumer.consume({
     topics: [job.topic],
-    mode: MessagesStreamModes.EARLIEST,
+    ...(group
+      ? {
+        mode: MessagesStreamModes.COMMITTED,
+        fallbackMode: MessagesStreamFallbackModes.EARLIEST,
+      }
+      : { mode: MessagesStreamModes.EARLIEST }),
   });
   let count = 0;
   await new Promise<void>((resolve, reject) => {
@@ -96,7 +106,11 @@ async function consume(job: Job): Promise<void> {
   });
   const seconds = (performance.now() - start) / 1000;
   await consumer.close(true);
-  finish({ messages: job.messages, seconds, notes: { api: "consume stream" } });
+  finish({
+    messages: job.messages,
+    seconds,
+    notes: { api: group ? "consume stream, autocommit" : "consume stream" },
+  });
 }
 
 function toBuffer(value: Uint8Array): Buffer {

@@ -6,6 +6,9 @@
  * the package exports one, else through `Conn.readBatch` in a loop, one
  * connection per partition. The latency workload also times bare
  * `Conn.writeMessages` round trips: the floor a Writer write can reach.
+ * The group workload reads with `for await` over one Reader with `groupId`,
+ * which commits on its own: with the default commitInterval 0, whenever it
+ * waits for data (BENCH_GROUP_COMMIT_INTERVAL sets another interval).
  *
  * @module
  */
@@ -38,6 +41,7 @@ type ReaderClass = new (options: ReaderOptions) => ReadableStream<Message>;
 run(async (job) => {
   if (job.kind === "produce") await produce(job);
   else if (job.kind === "latency") await latency(job);
+  else if (job.kind === "group") await groupConsume(job);
   else await consume(job);
 });
 
@@ -191,6 +195,43 @@ async function readWithConn(
   } finally {
     conn.close();
   }
+}
+
+/**
+ * One member of a fresh group reads the whole topic with `for await`, as an
+ * application would, and commits as the Reader does by default. Leaving the
+ * loop closes the Reader (final commit, LeaveGroup), which the clock leaves
+ * out, as it leaves out closing elsewhere.
+ */
+async function groupConsume(job: Job): Promise<void> {
+  const raw = process.env.BENCH_GROUP_COMMIT_INTERVAL;
+  const commitInterval = raw ? Number(raw) : 0;
+  const start = performance.now();
+  const reader = new streamkafka.Reader({
+    brokers: job.brokers,
+    groupId: job.group,
+    topic: job.topic,
+    minBytes: job.fetchMinBytes,
+    maxBytes: job.fetchMaxBytes,
+    maxWait: job.fetchMaxWaitMs,
+    commitInterval,
+  });
+  let count = 0;
+  let end = start;
+  for await (const _ of reader) {
+    if (++count === job.messages) {
+      end = performance.now();
+      break;
+    }
+  }
+  if (count !== job.messages) {
+    throw new Error(`Read ${count} messages, expected ${job.messages}`);
+  }
+  finish({
+    messages: count,
+    seconds: (end - start) / 1000,
+    notes: { api: "Reader (group), for await", commitInterval },
+  });
 }
 
 function round(ms: number): number {

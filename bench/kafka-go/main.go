@@ -6,7 +6,10 @@
 // Produce uses Writer.WriteMessages with the job's chunk and window (window
 // goroutines, each writing chunk messages per call). kafka-go has no
 // idempotent producer, so acks=all runs without it and says so in "notes".
-// Consume uses one Reader per partition.
+// Consume uses one Reader per partition. The group workload uses one Reader
+// with GroupID and ReadMessage, committing every second (CommitInterval; its
+// default, 0, commits each message synchronously: BENCH_KAFKAGO_COMMIT_INTERVAL
+// in milliseconds sets another interval, 0 included).
 package main
 
 import (
@@ -48,6 +51,7 @@ type Job struct {
 	FetchMinBytes  int      `json:"fetchMinBytes"`
 	FetchMaxBytes  int      `json:"fetchMaxBytes"`
 	FetchMaxWaitMs int      `json:"fetchMaxWaitMs"`
+	Group          string   `json:"group"`
 }
 
 // Outcome mirrors the Outcome interface of ../clients/_common.ts.
@@ -84,6 +88,8 @@ func main() {
 		outcome, err = latency(job)
 	case "consume":
 		outcome, err = consume(job)
+	case "group":
+		outcome, err = groupConsume(job)
 	default:
 		err = fmt.Errorf("unknown job kind %q", job.Kind)
 	}
@@ -262,6 +268,47 @@ func readPartition(job Job, partition int, total *atomic.Int64) (time.Time, erro
 			return time.Now(), nil
 		}
 	}
+}
+
+// groupConsume reads the topic as the one member of a fresh group, with
+// ReadMessage and periodic commits, and returns when the last message
+// arrived: Close (final commit, LeaveGroup) is left out of the clock.
+func groupConsume(job Job) (Outcome, error) {
+	interval := time.Second
+	if raw := os.Getenv("BENCH_KAFKAGO_COMMIT_INTERVAL"); raw != "" {
+		ms, err := strconv.Atoi(raw)
+		if err != nil || ms < 0 {
+			return Outcome{}, fmt.Errorf("BENCH_KAFKAGO_COMMIT_INTERVAL must be milliseconds, got %q", raw)
+		}
+		interval = time.Duration(ms) * time.Millisecond
+	}
+	start := time.Now()
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:        job.Brokers,
+		GroupID:        job.Group,
+		Topic:          job.Topic,
+		MinBytes:       job.FetchMinBytes,
+		MaxBytes:       job.FetchMaxBytes,
+		MaxWait:        time.Duration(job.FetchMaxWaitMs) * time.Millisecond,
+		CommitInterval: interval,
+		StartOffset:    kafka.FirstOffset,
+	})
+	defer r.Close()
+	ctx := context.Background()
+	for n := 0; n < job.Messages; n++ {
+		if _, err := r.ReadMessage(ctx); err != nil {
+			return Outcome{}, err
+		}
+	}
+	seconds := time.Since(start).Seconds()
+	return Outcome{
+		Messages: job.Messages,
+		Seconds:  seconds,
+		Notes: map[string]any{
+			"api":                "Reader with GroupID, ReadMessage",
+			"commit_interval_ms": interval.Milliseconds(),
+		},
+	}, nil
 }
 
 func readValues(job Job) ([][]byte, error) {

@@ -1,0 +1,797 @@
+/**
+ * Rebalance time: how long a consumer group of two members takes to hand
+ * the partitions of one member to the other, for this client and for
+ * Kafka's Java client, measured in the same run.
+ *
+ *   deno run -A bench/rebalance.ts                  5 rounds, Deno and Java
+ *   deno run -A bench/rebalance.ts --quick          1 round
+ *   deno run -A bench/rebalance.ts --clients=streamkafka/deno,streamkafka/bun,java/jvm
+ *
+ * Each measurement: a fresh group of two members (two processes of the same
+ * client: bench/clients/group_member.ts for this client,
+ * bench/java/RebalanceMember.java for Java) reads a 6-partition topic into
+ * which this script writes about 600 messages a second throughout. Once
+ * both members own three partitions each and have read from all of them,
+ * member A goes away:
+ *
+ * - clean: A is told to close (our `Reader.close()`, Java's
+ *   `KafkaConsumer.close()`: a last commit, then LeaveGroup); the clock
+ *   starts when A calls close;
+ * - dead: A is killed with SIGKILL, so the group notices only when its
+ *   session times out (6 s); the clock starts just before the kill.
+ *
+ * Two figures, from the survivor B's own event lines (wall-clock
+ * milliseconds; the processes share the machine's clock): when B was
+ * assigned all six partitions, and when it had received a message of every
+ * partition that A had owned. Both members use a 6 s session timeout and
+ * 500 ms heartbeats; otherwise each client's defaults (ours: Range then
+ * RoundRobin, commitInterval 0; Java: the classic protocol with its default
+ * assignors, which pick RangeAssignor, so both rebalance eagerly, and
+ * auto-commit every 5 s and on close).
+ *
+ * The machine may be shared: before each measurement the script waits for
+ * test suites (tools/test.ts, deno test, bun test, node --test) to finish,
+ * and measures again (up to twice) when one ran meanwhile or the broker
+ * restarted (or runs another version); each measurement gets a fresh topic.
+ * Results: a table here and `bench/results/rebalance.json`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { DEFAULT_KAFKA_VERSION, ensureBroker } from "../tools/kafka.ts";
+import { Writer } from "../mod.ts";
+import type { MemberSettings } from "./clients/group_member.ts";
+import { BENCH } from "./_peers.ts";
+import { median } from "./_report.ts";
+import { capture } from "./_spawn.ts";
+import { createTopic, deleteTopics } from "./_topics.ts";
+import {
+  brokerProcess,
+  waitForBroker,
+  waitForQuiet,
+  watchDisturbance,
+} from "./_quiet.ts";
+import { BROKER } from "./_workloads.ts";
+
+const ROOT = join(BENCH, "..");
+const PARTITIONS = 6;
+const SESSION_TIMEOUT_MS = 6000;
+const HEARTBEAT_MS = 500;
+const MAX_WAIT_MS = 500;
+/** Messages written per tick, and ticks per second: about 600 msg/s. */
+const PER_TICK = 12;
+const TICK_MS = 20;
+/** Both members reading steadily for this long (plus 0-2 heartbeats) before A goes. */
+const SETTLE_MS = 1500;
+const STEADY_TIMEOUT_MS = 90_000;
+const HANDOVER_TIMEOUT_MS = 60_000;
+const QUIET_WAIT_MS = 600_000;
+const KAFKA_VERSION = Deno.env.get("KAFKA_VERSION") || DEFAULT_KAFKA_VERSION;
+const CLIENTS = ["streamkafka/deno", "streamkafka/bun", "java/jvm"] as const;
+const SCENARIOS = ["clean", "dead"] as const;
+type Client = typeof CLIENTS[number];
+type Scenario = typeof SCENARIOS[number];
+
+const USAGE = `usage: deno run -A bench/rebalance.ts [--quick] [--rounds=N]
+       [--clients=a,b] [--scenarios=clean,dead] [--out=DIR]
+
+  --quick      1 round
+  --rounds     rounds (env BENCH_ROUNDS, default 5)
+  --clients    of ${CLIENTS.join(", ")} (default streamkafka/deno,java/jvm)
+  --scenarios  clean (close, LeaveGroup) and/or dead (SIGKILL); default both
+  --out        where rebalance.json goes (default bench/results)`;
+
+interface Options {
+  rounds: number;
+  clients: Client[];
+  scenarios: Scenario[];
+  out: string;
+}
+
+function options(args: string[]): Options | undefined {
+  const parsed = parseArgs({
+    args,
+    options: {
+      quick: { type: "boolean" },
+      rounds: { type: "string" },
+      clients: { type: "string" },
+      scenarios: { type: "string" },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (parsed.values.help) return undefined;
+  const rawRounds = parsed.values.rounds ?? Deno.env.get("BENCH_ROUNDS");
+  const rounds = rawRounds ? Number(rawRounds) : parsed.values.quick ? 1 : 5;
+  if (!Number.isInteger(rounds) || rounds <= 0) {
+    throw new RangeError(
+      `Cannot run the benchmark: rounds must be a positive integer, got "${rawRounds}"`,
+    );
+  }
+  const list = <T extends string>(
+    raw: string | undefined,
+    allowed: readonly T[],
+    fallback: T[],
+    what: string,
+  ): T[] => {
+    if (!raw) return fallback;
+    const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
+    for (const item of items) {
+      if (!allowed.includes(item as T)) {
+        throw new RangeError(
+          `Cannot run the benchmark: unknown ${what} "${item}" (one of ${
+            allowed.join(", ")
+          })`,
+        );
+      }
+    }
+    return items as T[];
+  };
+  return {
+    rounds,
+    clients: list(parsed.values.clients, CLIENTS, [
+      "streamkafka/deno",
+      "java/jvm",
+    ], "client"),
+    scenarios: list(parsed.values.scenarios, SCENARIOS, [
+      ...SCENARIOS,
+    ], "scenario"),
+    out: parsed.values.out ?? join(BENCH, "results"),
+  };
+}
+
+function log(message: string): void {
+  console.error(message);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// ---------------------------------------------------------------------------
+// Members
+
+/** One event line of a member: assigned, first, closing, closed. */
+interface MemberEvent {
+  kind: string;
+  at: number;
+  /** assigned: the partitions; first: the one partition. */
+  partitions: number[];
+}
+
+/** A member process and the events it printed so far. */
+class Member {
+  readonly events: MemberEvent[] = [];
+  readonly exited: Promise<Deno.CommandStatus>;
+  stderr = "";
+  private readonly child: Deno.ChildProcess;
+  private readonly stdin: WritableStreamDefaultWriter<Uint8Array>;
+  private changed: () => void = () => {};
+  readonly name: string;
+
+  constructor(name: string, command: string, args: string[]) {
+    this.name = name;
+    this.child = new Deno.Command(command, {
+      args,
+      cwd: ROOT,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.stdin = this.child.stdin.getWriter();
+    this.exited = this.child.status;
+    this.readLines(this.child.stdout, (line) => this.onLine(line));
+    this.readLines(this.child.stderr, (line) => {
+      this.stderr = (this.stderr + line + "\n").slice(-4000);
+    });
+    this.exited.then(() => this.changed());
+  }
+
+  private async readLines(
+    stream: ReadableStream<Uint8Array>,
+    each: (line: string) => void,
+  ): Promise<void> {
+    let buffer = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      buffer += chunk;
+      const lines = buffer.split("\n");
+      buffer = lines.pop()!;
+      for (const line of lines) each(line);
+    }
+  }
+
+  private onLine(line: string): void {
+    const [kind, at, list] = line.trim().split(" ");
+    const time = Number(at);
+    if (!kind || !Number.isFinite(time)) return;
+    const partitions = !list || list === "-" ? [] : list.split(",").map(Number);
+    this.events.push({ kind, at: time, partitions });
+    this.changed();
+  }
+
+  /** The latest assignment, and the partitions read from since it. */
+  state(): { assigned: MemberEvent | undefined; read: Set<number> } {
+    let assigned: MemberEvent | undefined;
+    const read = new Set<number>();
+    for (const event of this.events) {
+      if (event.kind === "assigned") {
+        assigned = event;
+        read.clear();
+      } else if (event.kind === "first") {
+        read.add(event.partitions[0]);
+      }
+    }
+    return { assigned, read };
+  }
+
+  /** Resolves once `ready()` holds; rejects on exit or after `ms`. */
+  async until<T>(
+    what: string,
+    ready: () => T | undefined,
+    ms: number,
+  ): Promise<T> {
+    const deadline = Date.now() + ms;
+    let exited = false;
+    this.exited.then(() => exited = true);
+    while (true) {
+      const value = ready();
+      if (value !== undefined) return value;
+      if (exited) {
+        throw new Error(
+          `${this.name} exited while waiting for ${what}: ${
+            this.stderr.trim().split("\n").slice(-3).join(" | ")
+          }`,
+        );
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(`${this.name}: timed out waiting: ${what}`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 250));
+        this.changed = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  async send(line: string): Promise<void> {
+    await this.stdin.write(new TextEncoder().encode(`${line}\n`));
+  }
+
+  kill(): void {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+
+  /** Closes cleanly; kills when that takes longer than `ms`. */
+  async stop(ms = 35_000): Promise<void> {
+    await this.send("close").catch(() => {});
+    const timer = setTimeout(() => this.kill(), ms);
+    try {
+      await this.exited;
+    } finally {
+      clearTimeout(timer);
+      await this.stdin.close().catch(() => {});
+    }
+  }
+}
+
+interface Launcher {
+  client: Client;
+  version: string;
+  start(name: string, groupId: string, topic: string): Member;
+}
+
+async function launcher(client: Client): Promise<Launcher> {
+  const script = join(BENCH, "clients", "group_member.ts");
+  const settings = (groupId: string, topic: string): string =>
+    JSON.stringify(
+      {
+        brokers: [BROKER],
+        topic,
+        groupId,
+        sessionTimeout: SESSION_TIMEOUT_MS,
+        heartbeatInterval: HEARTBEAT_MS,
+        maxWait: MAX_WAIT_MS,
+      } satisfies MemberSettings,
+    );
+  if (client === "streamkafka/deno") {
+    return {
+      client,
+      version: `Deno ${Deno.version.deno}`,
+      start: (name, groupId, topic) =>
+        new Member(name, Deno.execPath(), [
+          "run",
+          "-A",
+          script,
+          settings(groupId, topic),
+        ]),
+    };
+  }
+  if (client === "streamkafka/bun") {
+    const bun = await findBun();
+    const version = (await capture(bun, ["--version"])).trim();
+    return {
+      client,
+      version: `Bun ${version}`,
+      start: (name, groupId, topic) =>
+        new Member(name, bun, ["run", script, settings(groupId, topic)]),
+    };
+  }
+  const kafkaVersion = Deno.env.get("KAFKA_VERSION") || DEFAULT_KAFKA_VERSION;
+  const home = join(ROOT, ".kafka", kafkaVersion);
+  const java = /version "([^"]+)"/.exec(
+    await capture("java", ["-version"]),
+  )?.[1] ?? "?";
+  const source = join(BENCH, "java", "RebalanceMember.java");
+  return {
+    client,
+    version: `kafka-clients ${kafkaVersion} on Java ${java}`,
+    start: (name, groupId, topic) =>
+      new Member(name, "java", [
+        "-Xmx256M",
+        `-Dlog4j2.configurationFile=${join(home, "tools-log4j2.properties")}`,
+        "-cp",
+        join(home, "libs", "*"),
+        source,
+        BROKER,
+        topic,
+        groupId,
+        String(SESSION_TIMEOUT_MS),
+        String(HEARTBEAT_MS),
+        String(MAX_WAIT_MS),
+      ]),
+  };
+}
+
+async function findBun(): Promise<string> {
+  for (const candidate of ["bun", join(ROOT, ".tools/node_modules/.bin/bun")]) {
+    const runs = await capture(candidate, ["--version"]).then(
+      () => true,
+      () => false,
+    );
+    if (runs) return candidate;
+  }
+  throw new Error("bun not found on PATH or in .tools/node_modules/.bin");
+}
+
+// ---------------------------------------------------------------------------
+// One measurement
+
+interface Sample {
+  client: Client;
+  scenario: Scenario;
+  round: number;
+  /** From the clock's start to the survivor giving up its partitions to rejoin. */
+  noticed_ms?: number;
+  /** From then to the survivor owning all six partitions (JoinGroup, SyncGroup). */
+  rejoin_ms?: number;
+  /** From the clock's start to the survivor owning all six partitions. */
+  assigned_ms?: number;
+  /** ... to the survivor having read a message of each of A's partitions. */
+  messages_ms?: number;
+  /** clean: how long A's close took (last commit, LeaveGroup, shutdown). */
+  close_ms?: number;
+  moved?: number[];
+  disturbed?: string;
+  error?: string;
+}
+
+/**
+ * A fresh 6-partition topic with about 600 msg/s written into it until
+ * `stop()`, which deletes it. Fresh for each measurement: the test suites
+ * sharing the machine restart the broker, sometimes on another version's
+ * data.
+ */
+async function flowing(topic: string): Promise<{ stop(): Promise<void> }> {
+  live.add(topic);
+  await createTopic(BROKER, topic, PARTITIONS);
+  const writer = new Writer({ brokers: [BROKER], topic, batchTimeout: 5 });
+  let writing = true;
+  const value = new Uint8Array(100);
+  const produce = (async () => {
+    while (writing) {
+      const tick = sleep(TICK_MS);
+      await writer.writeMessages(
+        Array.from({ length: PER_TICK }, () => ({ value })),
+      ).catch((error) => log(`  producer: ${error.message}`));
+      await tick;
+    }
+  })();
+  return {
+    async stop() {
+      writing = false;
+      await produce;
+      await writer.close().catch(() => {});
+      await deleteTopics(BROKER, topic).catch(() => {});
+      live.delete(topic);
+    },
+  };
+}
+
+/** Topics to delete when interrupted. */
+const live = new Set<string>();
+
+async function measure(
+  starter: Launcher,
+  scenario: Scenario,
+  round: number,
+  topic: string,
+  groupId: string,
+): Promise<Sample> {
+  const sample: Sample = { client: starter.client, scenario, round };
+  const a = starter.start("member A", groupId, topic);
+  const b = starter.start("member B", groupId, topic);
+  try {
+    // Both members in one generation, each reading all it owns.
+    const steady = () => {
+      const sa = a.state();
+      const sb = b.state();
+      if (!sa.assigned || !sb.assigned) return undefined;
+      const pa = sa.assigned.partitions;
+      const pb = sb.assigned.partitions;
+      if (pa.length === 0 || pb.length === 0) return undefined;
+      if (new Set([...pa, ...pb]).size !== PARTITIONS) return undefined;
+      if (pa.length + pb.length !== PARTITIONS) return undefined;
+      if (!pa.every((p) => sa.read.has(p))) return undefined;
+      if (!pb.every((p) => sb.read.has(p))) return undefined;
+      return { pa, assignedA: sa.assigned, assignedB: sb.assigned };
+    };
+    await b.until("a steady group of two", steady, STEADY_TIMEOUT_MS);
+    // The members' heartbeat timers start when they join, as the harness's
+    // wait did: a random wait puts A's exit at a random point of their
+    // heartbeat cycle, as in life, instead of the same point every round.
+    await sleep(SETTLE_MS + Math.random() * 2 * HEARTBEAT_MS);
+    const settled = steady();
+    if (!settled) throw new Error("the group rebalanced again while settling");
+    const moved = settled.pa;
+    sample.moved = moved;
+    const afterB = b.events.length;
+
+    let start: number;
+    if (scenario === "clean") {
+      await a.send("close");
+      const closing = await a.until(
+        "A closing",
+        () => a.events.find((e) => e.kind === "closing"),
+        10_000,
+      );
+      start = closing.at;
+    } else {
+      start = Date.now();
+      a.kill();
+    }
+
+    const handover = await b.until(
+      "B owning every partition and reading A's",
+      () => {
+        const later = b.events.slice(afterB);
+        const index = later.findIndex((e) =>
+          e.kind === "assigned" && e.partitions.length === PARTITIONS
+        );
+        if (index < 0) return undefined;
+        const assigned = later[index];
+        const revoked = later.slice(0, index).find((e) => e.kind === "revoked");
+        const firsts = new Map<number, number>();
+        for (const e of later.slice(index + 1)) {
+          if (e.kind === "assigned") break;
+          if (e.kind === "first" && !firsts.has(e.partitions[0])) {
+            firsts.set(e.partitions[0], e.at);
+          }
+        }
+        if (!moved.every((p) => firsts.has(p))) return undefined;
+        return {
+          revoked: revoked?.at,
+          assigned: assigned.at,
+          messages: Math.max(...moved.map((p) => firsts.get(p)!)),
+        };
+      },
+      HANDOVER_TIMEOUT_MS,
+    );
+    if (handover.revoked !== undefined) {
+      sample.noticed_ms = handover.revoked - start;
+      sample.rejoin_ms = handover.assigned - handover.revoked;
+    }
+    sample.assigned_ms = handover.assigned - start;
+    sample.messages_ms = handover.messages - start;
+    if (scenario === "clean") {
+      await a.until(
+        "A closed",
+        () => a.events.find((e) => e.kind === "closed"),
+        35_000,
+      ).then((closed) => sample.close_ms = closed.at - start).catch(() => {});
+    }
+  } catch (error) {
+    sample.error = error instanceof Error ? error.message : String(error);
+  } finally {
+    a.kill();
+    await Promise.all([b.stop(), a.exited]);
+  }
+  return sample;
+}
+
+/** Measures after waiting for quiet, again (twice at most) when disturbed. */
+async function measureQuietly(
+  starter: Launcher,
+  scenario: Scenario,
+  round: number,
+  runId: string,
+): Promise<Sample> {
+  let sample: Sample | undefined;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    await waitForQuiet(QUIET_WAIT_MS, log);
+    await waitForBroker(KAFKA_VERSION, QUIET_WAIT_MS, log);
+    if (!await brokerProcess()) await ensureBroker();
+    const name = `${runId}-${
+      starter.client.replace("/", "-")
+    }-${scenario}-r${round}${attempt > 1 ? `-a${attempt}` : ""}`;
+    const watch = watchDisturbance();
+    let flow: { stop(): Promise<void> } | undefined;
+    try {
+      flow = await flowing(`${name}-t`);
+      sample = await measure(starter, scenario, round, `${name}-t`, name);
+    } catch (error) {
+      sample = {
+        client: starter.client,
+        scenario,
+        round,
+        error: error instanceof Error ? error.message : String(error),
+      };
+    } finally {
+      await flow?.stop();
+    }
+    const reason = await watch.stop();
+    if (!reason && !sample.error) return sample;
+    sample.disturbed = reason;
+    if (attempt < 3) {
+      log(
+        `  ${starter.client} ${scenario}: ${
+          reason ?? sample.error?.slice(0, 160)
+        }; measuring again`,
+      );
+    }
+  }
+  return sample!;
+}
+
+// ---------------------------------------------------------------------------
+// The run
+
+interface Summary {
+  client: Client;
+  version: string;
+  scenario: Scenario;
+  rounds: number;
+  rounds_ok: number;
+  assigned_ms: number | null;
+  assigned_ms_min: number | null;
+  assigned_ms_max: number | null;
+  messages_ms: number | null;
+  messages_ms_min: number | null;
+  messages_ms_max: number | null;
+  close_ms: number | null;
+  noticed_ms: number | null;
+  rejoin_ms: number | null;
+  errors: string[];
+  disturbed: number;
+}
+
+function summarize(samples: Sample[], launchers: Launcher[]): Summary[] {
+  const out: Summary[] = [];
+  for (const scenario of SCENARIOS) {
+    for (const starter of launchers) {
+      const mine = samples.filter((s) =>
+        s.client === starter.client && s.scenario === scenario
+      );
+      if (mine.length === 0) continue;
+      const ok = mine.filter((s) => s.error === undefined);
+      const pick = (f: (s: Sample) => number | undefined) =>
+        ok.map(f).filter((v): v is number => v !== undefined);
+      const assigned = pick((s) => s.assigned_ms);
+      const messages = pick((s) => s.messages_ms);
+      const close = pick((s) => s.close_ms);
+      const noticed = pick((s) => s.noticed_ms);
+      const rejoin = pick((s) => s.rejoin_ms);
+      out.push({
+        client: starter.client,
+        version: starter.version,
+        scenario,
+        rounds: mine.length,
+        rounds_ok: ok.length,
+        assigned_ms: assigned.length ? median(assigned) : null,
+        assigned_ms_min: assigned.length ? Math.min(...assigned) : null,
+        assigned_ms_max: assigned.length ? Math.max(...assigned) : null,
+        messages_ms: messages.length ? median(messages) : null,
+        messages_ms_min: messages.length ? Math.min(...messages) : null,
+        messages_ms_max: messages.length ? Math.max(...messages) : null,
+        close_ms: close.length ? median(close) : null,
+        noticed_ms: noticed.length ? median(noticed) : null,
+        rejoin_ms: rejoin.length ? median(rejoin) : null,
+        errors: [...new Set(mine.flatMap((s) => s.error ? [s.error] : []))],
+        disturbed: mine.filter((s) => s.disturbed).length,
+      });
+    }
+  }
+  return out;
+}
+
+function table(summaries: Summary[]): string {
+  const ms = (v: number | null) => v === null ? "-" : `${Math.round(v)}`;
+  const range = (lo: number | null, hi: number | null) =>
+    lo === null ? "-" : `${Math.round(lo)}-${Math.round(hi!)}`;
+  const widths = [8, 16, 14, 13, 14, 13, 9, 7, 9, 6];
+  const row = (cells: string[]) =>
+    "  " +
+    cells.map((cell, i) =>
+      i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])
+    ).join(" ");
+  const lines = [
+    "",
+    "rebalance time, ms from A's close (clean) or SIGKILL (dead): medians, min-max",
+    row([
+      "scenario",
+      "client",
+      "all 6 assigned",
+      "min-max",
+      "A's msgs read",
+      "min-max",
+      "B notices",
+      "rejoin",
+      "A's close",
+      "rounds",
+    ]),
+  ];
+  for (const s of summaries) {
+    lines.push(
+      row([
+        s.scenario,
+        s.client,
+        ms(s.assigned_ms),
+        range(s.assigned_ms_min, s.assigned_ms_max),
+        ms(s.messages_ms),
+        range(s.messages_ms_min, s.messages_ms_max),
+        ms(s.noticed_ms),
+        ms(s.rejoin_ms),
+        ms(s.close_ms),
+        `${s.rounds_ok}/${s.rounds}`,
+      ]) +
+        (s.errors.length
+          ? `  errors: ${s.errors.join("; ").slice(0, 100)}`
+          : "") +
+        (s.disturbed ? `  (${s.disturbed} disturbed)` : ""),
+    );
+  }
+  lines.push(
+    "(B notices: until the survivor gives up its partitions to rejoin, which its next heartbeat",
+    ` after the leave tells it; dead: the group drops A only after the ${SESSION_TIMEOUT_MS} ms session`,
+    " timeout. rejoin: from then to owning all six, JoinGroup and SyncGroup.)",
+  );
+  return lines.join("\n");
+}
+
+async function main(): Promise<number> {
+  const opts = options(Deno.args);
+  if (!opts) {
+    console.log(USAGE);
+    return 0;
+  }
+  const started = new Date();
+  const runId = `rebalance-${
+    started.toISOString().replace(/[-:]/g, "").slice(0, 15)
+  }-${crypto.randomUUID().slice(0, 4)}`;
+  log(
+    `rebalance benchmark: ${opts.rounds} round(s) of ${
+      opts.scenarios.join(" and ")
+    }, ${opts.clients.join(", ")}; ${navigator.hardwareConcurrency} cores, ` +
+      `broker ${BROKER} (Kafka ${
+        Deno.env.get("KAFKA_VERSION") || DEFAULT_KAFKA_VERSION
+      })`,
+  );
+  log(
+    `  two members, ${PARTITIONS} partitions, ~${
+      (PER_TICK * 1000) / TICK_MS
+    } msg/s written throughout; session timeout ${SESSION_TIMEOUT_MS} ms, ` +
+      `heartbeats every ${HEARTBEAT_MS} ms, fetch max wait ${MAX_WAIT_MS} ms`,
+  );
+  await ensureBroker();
+  const launchers: Launcher[] = [];
+  for (const client of opts.clients) {
+    const starter = await launcher(client);
+    log(`  ${client.padEnd(18)} ${starter.version}`);
+    launchers.push(starter);
+  }
+
+  const onInterrupt = () => {
+    log("\ninterrupted: deleting the topics");
+    deleteTopics(BROKER, ...live).finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onInterrupt);
+
+  const samples: Sample[] = [];
+  try {
+    const total = opts.rounds * opts.scenarios.length * launchers.length;
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const scenario of opts.scenarios) {
+        const shift = (round - 1) % launchers.length;
+        const order = [...launchers.slice(shift), ...launchers.slice(0, shift)];
+        for (const starter of order) {
+          const sample = await measureQuietly(
+            starter,
+            scenario,
+            round,
+            runId,
+          );
+          samples.push(sample);
+          log(
+            `[${String(samples.length).padStart(2)}/${total}] r${round} ` +
+              `${scenario.padEnd(5)} ${starter.client.padEnd(18)} ` +
+              (sample.error
+                ? `ERROR: ${sample.error.slice(0, 160)}`
+                : `all assigned ${sample.assigned_ms} ms, A's messages ${sample.messages_ms} ms` +
+                  ` (noticed ${sample.noticed_ms ?? "?"} ms, rejoin ${
+                    sample.rejoin_ms ?? "?"
+                  } ms)` +
+                  (sample.close_ms === undefined
+                    ? ""
+                    : `, A's close ${sample.close_ms} ms`)) +
+              (sample.disturbed ? `  (disturbed: ${sample.disturbed})` : ""),
+          );
+        }
+      }
+    }
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInterrupt);
+  }
+
+  const summaries = summarize(samples, launchers);
+  console.log(table(summaries));
+  await Deno.mkdir(opts.out, { recursive: true });
+  const file = join(opts.out, "rebalance.json");
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify(
+      {
+        date: started.toISOString(),
+        kafka: Deno.env.get("KAFKA_VERSION") || DEFAULT_KAFKA_VERSION,
+        cores: navigator.hardwareConcurrency,
+        settings: {
+          partitions: PARTITIONS,
+          members: 2,
+          session_timeout_ms: SESSION_TIMEOUT_MS,
+          heartbeat_interval_ms: HEARTBEAT_MS,
+          fetch_max_wait_ms: MAX_WAIT_MS,
+          produce_msgs_per_s: (PER_TICK * 1000) / TICK_MS,
+        },
+        summaries,
+        samples,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  log(
+    `\ndone in ${
+      ((Date.now() - started.getTime()) / 60_000).toFixed(1)
+    } min; results in ${file}`,
+  );
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exitCode = await main();
+  } catch (error) {
+    log(
+      error instanceof Error ? (error.stack ?? error.message) : String(error),
+    );
+    Deno.exitCode = 1;
+  }
+}
