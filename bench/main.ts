@@ -6,12 +6,15 @@
  *   deno task bench                 3 rounds, 1,000,000 messages (~20 min)
  *   deno task bench --quick         1 round, 100,000 messages (~3 min)
  *   deno task bench --clients=kcat,streamkafka --workloads=consume
+ *   deno task bench --workloads=group --wait   (after running test suites)
  *
  * Environment: BENCH_ROUNDS, BENCH_MESSAGES (the 100 B count; the others
- * scale with it), BENCH_LATENCY_WRITES. Each run of each client is its own
- * process printing one JSON line (see bench/clients/_common.ts); the
- * workloads interleave over the rounds, the client order rotating each
- * round, and each produce run gets a fresh topic, deleted afterwards.
+ * scale with it), BENCH_LATENCY_WRITES, BENCH_GROUP_COMMIT_INTERVAL and
+ * BENCH_KAFKAGO_COMMIT_INTERVAL (the group workload's commits). Each run of
+ * each client is its own process printing one JSON line (see
+ * bench/clients/_common.ts); the workloads interleave over the rounds, the
+ * client order rotating each round, and each produce run gets a fresh
+ * topic, deleted afterwards.
  * Results: a table here, bench/results/latest.json and chart.svg.
  *
  * @module

@@ -29,6 +29,15 @@
  * assignors, which pick RangeAssignor, so both rebalance eagerly, and
  * auto-commit every 5 s and on close).
  *
+ * Commits matter to the dead case: the broker counts an OffsetCommit as a
+ * sign of life, so a member that commits whenever it idles (ours with
+ * commitInterval 0) is dropped 6 s after its last commit rather than its
+ * last heartbeat, at a random point of the survivor's heartbeat cycle; with
+ * commits every few seconds (Java's auto-commit) it is dropped 6 s after its
+ * last heartbeat, which members of one generation send in step, and the
+ * survivor learns of it within tens of milliseconds (as measured here).
+ * `--commit-interval=5000` runs ours as Java commits.
+ *
  * The machine may be shared: before each measurement the script waits for
  * test suites (tools/test.ts, deno test, bun test, node --test) to finish,
  * and measures again (up to twice) when one ran meanwhile or the broker
@@ -81,9 +90,13 @@ const USAGE = `usage: deno run -A bench/rebalance.ts [--quick] [--rounds=N]
   --rounds     rounds (env BENCH_ROUNDS, default 5)
   --clients    of ${CLIENTS.join(", ")} (default streamkafka/deno,java/jvm)
   --scenarios  clean (close, LeaveGroup) and/or dead (SIGKILL); default both
+  --commit-interval  our members' commitInterval in ms (default 0, the
+               Reader's default; Java auto-commits every 5000)
   --out        where rebalance.json goes (default bench/results)`;
 
 interface Options {
+  /** Our Reader's commitInterval (0, its default, commits whenever it idles). */
+  commitInterval: number;
   rounds: number;
   clients: Client[];
   scenarios: Scenario[];
@@ -98,6 +111,7 @@ function options(args: string[]): Options | undefined {
       rounds: { type: "string" },
       clients: { type: "string" },
       scenarios: { type: "string" },
+      "commit-interval": { type: "string" },
       out: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -108,6 +122,13 @@ function options(args: string[]): Options | undefined {
   if (!Number.isInteger(rounds) || rounds <= 0) {
     throw new RangeError(
       `Cannot run the benchmark: rounds must be a positive integer, got "${rawRounds}"`,
+    );
+  }
+  const rawInterval = parsed.values["commit-interval"] ?? "0";
+  const commitInterval = Number(rawInterval);
+  if (!Number.isInteger(commitInterval) || commitInterval < 0) {
+    throw new RangeError(
+      `Cannot run the benchmark: --commit-interval must be milliseconds, got "${rawInterval}"`,
     );
   }
   const list = <T extends string>(
@@ -139,6 +160,7 @@ function options(args: string[]): Options | undefined {
       ...SCENARIOS,
     ], "scenario"),
     out: parsed.values.out ?? join(BENCH, "results"),
+    commitInterval,
   };
 }
 
@@ -290,7 +312,10 @@ interface Launcher {
   start(name: string, groupId: string, topic: string): Member;
 }
 
-async function launcher(client: Client): Promise<Launcher> {
+async function launcher(
+  client: Client,
+  commitInterval: number,
+): Promise<Launcher> {
   const script = join(BENCH, "clients", "group_member.ts");
   const settings = (groupId: string, topic: string): string =>
     JSON.stringify(
@@ -301,6 +326,7 @@ async function launcher(client: Client): Promise<Launcher> {
         sessionTimeout: SESSION_TIMEOUT_MS,
         heartbeatInterval: HEARTBEAT_MS,
         maxWait: MAX_WAIT_MS,
+        commitInterval,
       } satisfies MemberSettings,
     );
   if (client === "streamkafka/deno") {
@@ -699,12 +725,13 @@ async function main(): Promise<number> {
     `  two members, ${PARTITIONS} partitions, ~${
       (PER_TICK * 1000) / TICK_MS
     } msg/s written throughout; session timeout ${SESSION_TIMEOUT_MS} ms, ` +
-      `heartbeats every ${HEARTBEAT_MS} ms, fetch max wait ${MAX_WAIT_MS} ms`,
+      `heartbeats every ${HEARTBEAT_MS} ms, fetch max wait ${MAX_WAIT_MS} ms; ` +
+      `ours commitInterval ${opts.commitInterval} ms, Java auto-commit every 5000 ms`,
   );
   await ensureBroker();
   const launchers: Launcher[] = [];
   for (const client of opts.clients) {
-    const starter = await launcher(client);
+    const starter = await launcher(client, opts.commitInterval);
     log(`  ${client.padEnd(18)} ${starter.version}`);
     launchers.push(starter);
   }
@@ -769,6 +796,8 @@ async function main(): Promise<number> {
           heartbeat_interval_ms: HEARTBEAT_MS,
           fetch_max_wait_ms: MAX_WAIT_MS,
           produce_msgs_per_s: (PER_TICK * 1000) / TICK_MS,
+          streamkafka_commit_interval_ms: opts.commitInterval,
+          java_auto_commit_interval_ms: 5000,
         },
         summaries,
         samples,

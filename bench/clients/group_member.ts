@@ -32,6 +32,8 @@ export interface MemberSettings {
   sessionTimeout: number;
   heartbeatInterval: number;
   maxWait: number;
+  /** The Reader's commitInterval (default 0). */
+  commitInterval?: number;
 }
 
 const settings = JSON.parse(process.argv[2] ?? "") as MemberSettings;
@@ -53,6 +55,7 @@ const reader = new Reader({
   sessionTimeout: settings.sessionTimeout,
   heartbeatInterval: settings.heartbeatInterval,
   maxWait: settings.maxWait,
+  commitInterval: settings.commitInterval,
   onPartitionsRevoked: (partitions) => {
     say(`revoked ${Date.now()} ${list(partitions)}`);
   },
