@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import process from "node:process";
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import {
   dial,
   type Message,
@@ -55,6 +55,15 @@ async function consume(reader: Reader, out: Message[]): Promise<void> {
 }
 
 describe("broker restart", () => {
+  // A test that fails half-way must not leave the broker down for the files
+  // after this one.
+  after(() => kafka("up"));
+
+  /** Closes what a test opened, whether or not it got to its end. */
+  async function closeAll(...streams: { close(): Promise<unknown> }[]) {
+    await Promise.allSettled(streams.map((s) => s.close()));
+  }
+
   // A connection of its own per topic: the broker dies under each test.
   async function createTopic(topic: string, partitions: number) {
     const admin = await dial(BROKER);
@@ -85,6 +94,19 @@ describe("broker restart", () => {
       topic,
       deliveryTimeout: 4000,
     });
+    try {
+      await downAndBack(reader, writer, first, readerErrors);
+    } finally {
+      await closeAll(writer, reader);
+    }
+  });
+
+  async function downAndBack(
+    reader: Reader,
+    writer: Writer,
+    first: Promise<Message>,
+    readerErrors: string[],
+  ) {
     await writer.writeMessages({ value: "before" });
     assert.equal(text.decode((await first).value!), "before");
     const next = reader.readMessage();
@@ -124,8 +146,7 @@ describe("broker restart", () => {
       readerErrors.some((e) => /Fetch .* failed, retrying/.test(e)),
       "the Reader reported its retries",
     );
-    await reader.close();
-  });
+  }
 
   test(`kill -9 and restart during a ${MESSAGES}-message produce and consume`, async () => {
     const topic = uniqueTopic("restart");
@@ -151,69 +172,76 @@ describe("broker restart", () => {
     const read: Message[][] = readers.map(() => []);
     const total = () => read.reduce((n, r) => n + r.length, 0);
     const consuming = readers.map((r, p) => consume(r, read[p]));
-
-    let rejected = 0;
-    let sent = 0;
-    let killed: Promise<void> | undefined;
-    const calls = MESSAGES / PER_CALL;
-    const inFlight = new Set<Promise<void>>();
-    for (let call = 0; call < calls; call++) {
-      const messages = Array.from({ length: PER_CALL }, (_, i) => ({
-        value: `${call}:${i}`,
-      }));
-      const write = writer.writeMessages(messages).catch((error) => {
-        rejected++;
-        errors.push(`call ${call}: ${error}`);
-      }).finally(() => inFlight.delete(write));
-      inFlight.add(write);
-      sent += PER_CALL;
-      if (killed === undefined && sent >= MESSAGES / 3) {
-        killed = kafka("kill").then(() => sleep(1000)).then(() => kafka("up"));
+    // Awaited below; handled now in case the test fails before that.
+    for (const c of consuming) c.catch(() => {});
+    try {
+      let rejected = 0;
+      let sent = 0;
+      let killed: Promise<void> | undefined;
+      const calls = MESSAGES / PER_CALL;
+      const inFlight = new Set<Promise<void>>();
+      for (let call = 0; call < calls; call++) {
+        const messages = Array.from({ length: PER_CALL }, (_, i) => ({
+          value: `${call}:${i}`,
+        }));
+        const write = writer.writeMessages(messages).catch((error) => {
+          rejected++;
+          errors.push(`call ${call}: ${error}`);
+        }).finally(() => inFlight.delete(write));
+        inFlight.add(write);
+        sent += PER_CALL;
+        if (killed === undefined && sent >= MESSAGES / 3) {
+          killed = kafka("kill").then(() => sleep(1000)).then(() =>
+            kafka("up")
+          );
+        }
+        if (inFlight.size >= CALLS_IN_FLIGHT) await Promise.race(inFlight);
       }
-      if (inFlight.size >= CALLS_IN_FLIGHT) await Promise.race(inFlight);
+      await Promise.all(inFlight);
+      await killed;
+      await writer.close();
+      assert.equal(rejected, 0, errors.slice(-5).join("\n"));
+      assert.ok(
+        errors.some((e) => /kafka writer: .*attempt/.test(e)),
+        "the writer retried through the restart",
+      );
+
+      // The partitions fill unevenly: wait for the total, then close them all.
+      const deadline = Date.now() + 120_000;
+      while (total() < MESSAGES && Date.now() < deadline) await sleep(100);
+      await Promise.all(readers.map((r) => r.close()));
+      await Promise.all(consuming);
+      assert.equal(total(), MESSAGES, `the readers got ${total()}`);
+
+      // Every message once; within a partition, each call's messages in order.
+      const seen = new Set<string>();
+      let duplicated = 0;
+      let reordered = 0;
+      for (const partition of read) {
+        const lastIndex = new Map<number, number>();
+        for (const m of partition) {
+          const value = text.decode(m.value!);
+          if (seen.has(value)) duplicated++;
+          seen.add(value);
+          const [call, index] = value.split(":").map(Number);
+          if ((lastIndex.get(call) ?? -1) > index) reordered++;
+          lastIndex.set(call, index);
+        }
+        // Offsets without gaps: the Readers read the log as it is.
+        for (let i = 1; i < partition.length; i++) {
+          assert.equal(partition[i].offset, partition[i - 1].offset + 1);
+        }
+      }
+      const lost = MESSAGES - seen.size;
+      console.log(
+        `restart: ${MESSAGES} messages, rejected calls ${rejected}, lost ${lost}, duplicated ${duplicated}, reordered ${reordered}`,
+      );
+      assert.equal(duplicated, 0);
+      assert.equal(reordered, 0);
+      assert.equal(lost, 0);
+      assert.equal(total(), MESSAGES);
+    } finally {
+      await closeAll(writer, ...readers);
     }
-    await Promise.all(inFlight);
-    await killed;
-    await writer.close();
-    assert.equal(rejected, 0, errors.slice(-5).join("\n"));
-    assert.ok(
-      errors.some((e) => /kafka writer: .*attempt/.test(e)),
-      "the writer retried through the restart",
-    );
-
-    // The partitions fill unevenly: wait for the total, then close them all.
-    const deadline = Date.now() + 120_000;
-    while (total() < MESSAGES && Date.now() < deadline) await sleep(100);
-    await Promise.all(readers.map((r) => r.close()));
-    await Promise.all(consuming);
-    assert.equal(total(), MESSAGES, `the readers got ${total()}`);
-
-    // Every message once; within a partition, each call's messages in order.
-    const seen = new Set<string>();
-    let duplicated = 0;
-    let reordered = 0;
-    for (const partition of read) {
-      const lastIndex = new Map<number, number>();
-      for (const m of partition) {
-        const value = text.decode(m.value!);
-        if (seen.has(value)) duplicated++;
-        seen.add(value);
-        const [call, index] = value.split(":").map(Number);
-        if ((lastIndex.get(call) ?? -1) > index) reordered++;
-        lastIndex.set(call, index);
-      }
-      // Offsets without gaps: the Readers read the log as it is.
-      for (let i = 1; i < partition.length; i++) {
-        assert.equal(partition[i].offset, partition[i - 1].offset + 1);
-      }
-    }
-    const lost = MESSAGES - seen.size;
-    console.log(
-      `restart: ${MESSAGES} messages, rejected calls ${rejected}, lost ${lost}, duplicated ${duplicated}, reordered ${reordered}`,
-    );
-    assert.equal(duplicated, 0);
-    assert.equal(reordered, 0);
-    assert.equal(lost, 0);
-    assert.equal(total(), MESSAGES);
   });
 });

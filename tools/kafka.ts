@@ -978,8 +978,26 @@ function signal(pid: number, name: Deno.Signal): void {
   }
 }
 
-/** The broker this script started last, alive or not. */
+/**
+ * The broker this script started last, alive or not. When the run files are
+ * missing or name a dead process while a broker started from this checkout's
+ * .kafka still runs (its run files lost, e.g. by a start that gave up too
+ * early), that broker is adopted: recorded again and returned.
+ */
 async function readRunFiles(): Promise<Running | undefined> {
+  const recorded = await readPidFiles();
+  if (recorded && (await brokerState(recorded.pid)) !== "gone") {
+    return recorded;
+  }
+  const orphan = await findOrphan();
+  if (orphan === undefined) return recorded;
+  log(`adopting Kafka ${orphan.version} (pid ${orphan.pid}), started here`);
+  await Deno.writeTextFile(PID_FILE, `${orphan.pid}\n`);
+  await Deno.writeTextFile(VERSION_FILE, `${orphan.version}\n`);
+  return orphan;
+}
+
+async function readPidFiles(): Promise<Running | undefined> {
   const text = await readIfExists(PID_FILE);
   if (text === undefined) return undefined;
   const pid = Number(text.trim());
@@ -990,6 +1008,53 @@ async function readRunFiles(): Promise<Running | undefined> {
   const version = (await readIfExists(VERSION_FILE))?.trim() ||
     DEFAULT_KAFKA_VERSION;
   return { pid, version };
+}
+
+/**
+ * A live JVM running kafka.Kafka on a server.properties under HOME (so one
+ * this script started, from this checkout), found through /proc or `ps`.
+ */
+async function findOrphan(): Promise<Running | undefined> {
+  const prefix = HOME + (HOME.endsWith("/") ? "" : "/");
+  const pattern = new RegExp(
+    `\\bkafka\\.Kafka\\s+${escapeRegExp(prefix)}([^/\\s]+)/server\\.properties`,
+  );
+  for (const [pid, command] of await processList()) {
+    const match = pattern.exec(command);
+    if (match && (await brokerState(pid)) === "running") {
+      return { pid, version: match[1] };
+    }
+  }
+  return undefined;
+}
+
+/** Every process as [pid, command line]. */
+async function processList(): Promise<[number, string][]> {
+  const list: [number, string][] = [];
+  if (await exists("/proc/self/stat")) {
+    for await (const entry of Deno.readDir("/proc")) {
+      const pid = Number(entry.name);
+      if (!Number.isInteger(pid)) continue;
+      const command = await readIfExists(`/proc/${pid}/cmdline`)
+        .catch(() => undefined);
+      if (command) list.push([pid, command.replaceAll("\0", " ")]);
+    }
+    return list;
+  }
+  const out = await new Deno.Command("ps", {
+    args: ["-eo", "pid=,command="],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+    const match = /^\s*(\d+)\s+(.*)$/.exec(line);
+    if (match) list.push([Number(match[1]), match[2]]);
+  }
+  return list;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 async function removeRunFiles(): Promise<void> {

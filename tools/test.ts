@@ -203,6 +203,8 @@ let nodeMissing: string | undefined;
 if (!denoOnly) {
   const bun = findTool("bun");
   await setup([bun, "install", "--frozen-lockfile"]);
+  // Each runtime starts with a broker up, whatever the one before left.
+  await ensureBroker();
   results.push([
     "bun",
     await run([
@@ -218,6 +220,7 @@ if (!denoOnly) {
     nodeMissing = found.missing;
   } else {
     console.log(`\nnode ${found.version}`);
+    await ensureBroker();
     results.push([
       "node",
       await run([
