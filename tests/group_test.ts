@@ -1,451 +1,404 @@
 /**
- * Consumer groups (classic protocol) against the real broker: several
- * Readers share a topic's partitions, hand them over when one leaves or
- * dies, resume from their commits, keep their membership while a message
- * takes long, and close promptly even during a rebalance.
+ * Consumer groups against the real broker, under each group protocol
+ * (classic, and the consumer protocol of KIP-848): several Readers share a
+ * topic's partitions, hand them over when one leaves or dies, resume from
+ * their commits, keep their membership while a message takes long, and
+ * close promptly even during a rebalance.
  */
 
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import process from "node:process";
 import { describe, test } from "node:test";
-import { dial, dialLeader, type Message, Reader, Writer } from "../mod.ts";
-import { OffsetFetch } from "../lib/protocol/messages/offset_fetch.ts";
+import { type Message, Reader } from "../mod.ts";
 import { CreatePartitions } from "../lib/protocol/messages/create_partitions.ts";
 import { Cluster } from "../lib/cluster/cluster.ts";
+import { BROKER, sleep } from "./_helpers.ts";
 import {
-  committedOffsets,
-  offsetFetchRequest,
-} from "../lib/requests/offsets.ts";
-import { BROKER, sleep, uniqueTopic } from "./_helpers.ts";
+  childReads,
+  committed,
+  consume,
+  duplicates,
+  endOffsets,
+  expected,
+  fast,
+  member,
+  newGroup,
+  produce,
+  PROTOCOLS,
+  topicWith,
+  until,
+} from "./_group.ts";
 
-const text = new TextDecoder();
-const FAST = {
-  sessionTimeout: 6000,
-  heartbeatInterval: 500,
-  rebalanceTimeout: 10_000,
-  maxWait: 200,
-};
-
-async function topicWith(partitions: number): Promise<string> {
-  const topic = uniqueTopic("group");
-  const admin = await dial(BROKER);
-  try {
-    await admin.createTopics({
-      topic,
-      numPartitions: partitions,
-      replicationFactor: 1,
-    });
-  } finally {
-    admin.close();
-  }
-  return topic;
-}
-
-async function produce(topic: string, from: number, count: number) {
-  const w = new Writer({ brokers: [BROKER], topic });
-  await w.writeMessages(
-    Array.from({ length: count }, (_, i) => ({
-      key: `k${from + i}`,
-      value: `m${from + i}`,
-    })),
-  );
-  await w.close();
-}
-
-/** Reads with `for await` into `seen` until the Reader is closed. */
-async function consume(reader: Reader, seen: string[]): Promise<void> {
-  for await (const m of reader) seen.push(text.decode(m.value!));
-}
-
-async function until(what: string, ok: () => boolean, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
-    await sleep(50);
-  }
-}
-
-/** The group's committed offset per partition (-1 for none). */
-async function committed(
-  groupId: string,
-  topic: string,
-  partitions: number,
-): Promise<number[]> {
-  const cluster = new Cluster({ brokers: [BROKER] });
-  try {
-    const conn = await cluster.coordinator(groupId);
-    const list = Array.from({ length: partitions }, (_, partition) => ({
-      topic,
-      partition,
-    }));
-    const { version, body } = offsetFetchRequest(
-      groupId,
-      list,
-      conn.pickVersion(OffsetFetch),
-    );
-    const response = await conn.request(OffsetFetch, body, { version });
-    return committedOffsets(response, groupId, list, conn.address).map((c) =>
-      c.offset
-    );
-  } finally {
-    await cluster.close();
-  }
-}
-
-function duplicates(values: string[]): string[] {
-  const seen = new Set<string>();
-  return values.filter((v) => seen.has(v) || !seen.add(v));
-}
-
-function expected(from: number, count: number): string[] {
-  return Array.from({ length: count }, (_, i) => `m${from + i}`).sort();
-}
-
-describe("consumer group", () => {
-  test("three readers share six partitions: each message once, two partitions each", async () => {
-    const topic = await topicWith(6);
-    await produce(topic, 0, 3000);
-    const groupId = uniqueTopic("g");
-    const readers = [0, 1, 2].map(() =>
-      new Reader({ brokers: [BROKER], topic, groupId, ...FAST })
-    );
-    const seen: string[][] = readers.map(() => []);
-    const loops = readers.map((r, i) => consume(r, seen[i]));
-    const total = () => seen.reduce((n, s) => n + s.length, 0);
-    await until("every message read", () => total() >= 3000);
-    await until(
-      "a balanced assignment",
-      () => readers.every((r) => r.assignment().length === 2),
-    );
-    const owned = readers.flatMap((r) =>
-      r.assignment().map((p) => p.partition)
-    );
-    await Promise.all(readers.map((r) => r.close()));
-    await Promise.all(loops);
-    const all = seen.flat();
-    assert.deepEqual(duplicates(all), []);
-    assert.deepEqual([...all].sort(), expected(0, 3000));
-    assert.deepEqual(owned.sort(), [0, 1, 2, 3, 4, 5]);
-    assert.deepEqual(
-      await committed(groupId, topic, 6),
-      await endOffsets(topic, 6),
-    );
-  });
-
-  test("a reader that closes hands its partitions over; the others go on from its commits", async () => {
-    const topic = await topicWith(6);
-    await produce(topic, 0, 600);
-    const groupId = uniqueTopic("g");
-    const readers = [0, 1, 2].map(() =>
-      new Reader({ brokers: [BROKER], topic, groupId, ...FAST })
-    );
-    const seen: string[][] = readers.map(() => []);
-    const loops = readers.map((r, i) => consume(r, seen[i]));
-    const total = () => seen.reduce((n, s) => n + s.length, 0);
-    await until("the first messages read", () => total() >= 600);
-    await readers[0].close();
-    await loops[0];
-    await until(
-      "the two left own every partition",
-      () =>
-        readers[1].assignment().length + readers[2].assignment().length === 6,
-    );
-    await produce(topic, 600, 600);
-    await until("the next messages read", () => total() >= 1200);
-    await Promise.all(readers.slice(1).map((r) => r.close()));
-    await Promise.all(loops);
-    const all = seen.flat();
-    assert.deepEqual(duplicates(all), []);
-    assert.deepEqual([...all].sort(), expected(0, 1200));
-  });
-
-  test("a reader killed without leaving: its partitions move after the session timeout, from its commits, with no gap", async () => {
-    const topic = await topicWith(6);
-    await produce(topic, 0, 300);
-    const groupId = uniqueTopic("g");
-    const child = member(topic, groupId);
-    const childSeen: string[] = [];
-    try {
-      await childReads(child, childSeen, 1);
-      const survivors = [0, 1].map(() =>
+for (const protocol of PROTOCOLS) {
+  const FAST = fast(protocol);
+  describe(`consumer group (${protocol} protocol)`, () => {
+    test("three readers share six partitions: each message once, two partitions each", async () => {
+      const topic = await topicWith(6);
+      await produce(topic, 0, 3000);
+      const groupId = await newGroup(protocol);
+      const readers = [0, 1, 2].map(() =>
         new Reader({ brokers: [BROKER], topic, groupId, ...FAST })
       );
-      const seen: string[][] = survivors.map(() => []);
-      const loops = survivors.map((r, i) => consume(r, seen[i]));
+      const seen: string[][] = readers.map(() => []);
+      const loops = readers.map((r, i) => consume(r, seen[i]));
+      const total = () => seen.reduce((n, s) => n + s.length, 0);
+      await until("every message read", () => total() >= 3000);
       await until(
-        "the child shares the partitions",
-        () => survivors.some((r) => r.assignment().length > 0),
+        "a balanced assignment",
+        () => readers.every((r) => r.assignment().length === 2),
       );
-      await produce(topic, 300, 300);
-      await sleep(1000);
-      child.kill("SIGKILL");
-      const killedAt = Date.now();
-      await until(
-        "the survivors own every partition",
-        () =>
-          survivors[0].assignment().length +
-              survivors[1].assignment().length ===
-            6,
+      const owned = readers.flatMap((r) =>
+        r.assignment().map((p) => p.partition)
       );
-      const movedAfter = Date.now() - killedAt;
-      await produce(topic, 600, 300);
-      const all = () => new Set([...childSeen, ...seen.flat()]);
-      await until("every message read by someone", () => all().size >= 900);
-      await Promise.all(survivors.map((r) => r.close()));
+      await Promise.all(readers.map((r) => r.close()));
       await Promise.all(loops);
-      assert.deepEqual([...all()].sort(), expected(0, 900));
-      // Only what the dead member read after its last commit comes twice.
-      const twice = duplicates([...childSeen, ...seen.flat()]);
-      assert.ok(twice.length < 300, `${twice.length} read twice`);
-      assert.ok(movedAfter < 20_000, `partitions moved after ${movedAfter} ms`);
-    } finally {
-      child.kill("SIGKILL");
-    }
-  });
-
-  test("a restarted group resumes from its commits", async () => {
-    const topic = await topicWith(3);
-    await produce(topic, 0, 300);
-    const groupId = uniqueTopic("g");
-    const first = new Reader({ brokers: [BROKER], topic, groupId, ...FAST });
-    const seen: string[] = [];
-    const loop = consume(first, seen);
-    await until("the first run read everything", () => seen.length >= 300);
-    await first.close();
-    await loop;
-    await produce(topic, 300, 150);
-    const second = new Reader({ brokers: [BROKER], topic, groupId, ...FAST });
-    const again: string[] = [];
-    const loop2 = consume(second, again);
-    await until(
-      "the second run read the new messages",
-      () => again.length >= 150,
-    );
-    await sleep(500);
-    await second.close();
-    await loop2;
-    assert.deepEqual([...again].sort(), expected(300, 150));
-  });
-
-  test("commitInterval: commits land within the interval; readMessage and commitMessages", async () => {
-    const topic = await topicWith(1);
-    await produce(topic, 0, 10);
-    const groupId = uniqueTopic("g");
-    const r = new Reader({
-      brokers: [BROKER],
-      topic,
-      groupId,
-      commitInterval: 1000,
-      ...FAST,
+      const all = seen.flat();
+      assert.deepEqual(duplicates(all), []);
+      assert.deepEqual([...all].sort(), expected(0, 3000));
+      assert.deepEqual(owned.sort(), [0, 1, 2, 3, 4, 5]);
+      assert.deepEqual(
+        await committed(groupId, topic, 6),
+        await endOffsets(topic, 6),
+      );
     });
-    for (let i = 0; i < 5; i++) await r.readMessage();
-    const readAt = Date.now();
-    let offsets = await committed(groupId, topic, 1);
-    while (offsets[0] !== 5 && Date.now() - readAt < 3000) {
-      await sleep(100);
-      offsets = await committed(groupId, topic, 1);
-    }
-    assert.equal(offsets[0], 5);
-    assert.ok(
-      Date.now() - readAt < 2500,
-      `committed after ${Date.now() - readAt} ms`,
-    );
-    // Explicit: fetchMessage does not commit, commitMessages does (highest wins).
-    const a = await r.fetchMessage();
-    const b = await r.fetchMessage();
-    await r.commitMessages(b, a);
-    await r.close();
-    assert.deepEqual(await committed(groupId, topic, 1), [7]);
-  });
 
-  test("a slow consumer (2 s per message, sessionTimeout 6 s) keeps its membership", async () => {
-    const topic = await topicWith(2);
-    await produce(topic, 0, 10);
-    const groupId = uniqueTopic("g");
-    const lost: unknown[] = [];
-    const revoked: unknown[] = [];
-    const r = new Reader({
-      brokers: [BROKER],
-      topic,
-      groupId,
-      ...FAST,
-      onPartitionsLost: (p) => void lost.push(p),
-      onPartitionsRevoked: (p) => void revoked.push(p),
+    test("a reader that closes hands its partitions over; the others go on from its commits", async () => {
+      const topic = await topicWith(6);
+      await produce(topic, 0, 600);
+      const groupId = await newGroup(protocol);
+      const readers = [0, 1, 2].map(() =>
+        new Reader({ brokers: [BROKER], topic, groupId, ...FAST })
+      );
+      const seen: string[][] = readers.map(() => []);
+      const loops = readers.map((r, i) => consume(r, seen[i]));
+      const total = () => seen.reduce((n, s) => n + s.length, 0);
+      await until("the first messages read", () => total() >= 600);
+      await readers[0].close();
+      await loops[0];
+      await until(
+        "the two left own every partition",
+        () =>
+          readers[1].assignment().length + readers[2].assignment().length === 6,
+      );
+      await produce(topic, 600, 600);
+      await until("the next messages read", () => total() >= 1200);
+      await Promise.all(readers.slice(1).map((r) => r.close()));
+      await Promise.all(loops);
+      const all = seen.flat();
+      assert.deepEqual(duplicates(all), []);
+      assert.deepEqual([...all].sort(), expected(0, 1200));
     });
-    const handled: Message[] = [];
-    const started = Date.now();
-    while (Date.now() - started < 8000) {
-      const m = await r.fetchMessage();
-      await sleep(2000);
-      await r.commitMessages(m);
-      handled.push(m);
-    }
-    assert.ok(handled.length >= 4);
-    assert.deepEqual(lost, []);
-    assert.deepEqual(revoked, []);
-    assert.equal(r.stats().rebalances, 1);
-    await r.close();
-  });
 
-  test("close() during a rebalance returns within rebalanceTimeout", async () => {
-    const topic = await topicWith(4);
-    const groupId = uniqueTopic("g");
-    const a = new Reader({ brokers: [BROKER], topic, groupId, ...FAST });
-    const loopA = consume(a, []);
-    await until(
-      "the first member has partitions",
-      () => a.assignment().length === 4,
-    );
-    // A second member starts a rebalance that `a` must join.
-    const b = new Reader({ brokers: [BROKER], topic, groupId, ...FAST });
-    const loopB = consume(b, []);
-    await sleep(300);
-    const started = Date.now();
-    await b.close();
-    const took = Date.now() - started;
-    assert.ok(took < FAST.rebalanceTimeout, `close took ${took} ms`);
-    await a.close();
-    await Promise.all([loopA, loopB]);
-  });
-
-  test("watchPartitionChanges: new partitions rebalance the group and are read", async () => {
-    const topic = await topicWith(2);
-    const groupId = uniqueTopic("g");
-    const assigned: number[][] = [];
-    const r = new Reader({
-      brokers: [BROKER],
-      topic,
-      groupId,
-      ...FAST,
-      watchPartitionChanges: true,
-      partitionWatchInterval: 500,
-      onPartitionsAssigned: (p) =>
-        void assigned.push(p.map((x) => x.partition)),
-    });
-    const seen: string[] = [];
-    const loop = consume(r, seen);
-    await until("the first assignment", () => r.assignment().length === 2);
-    const cluster = new Cluster({ brokers: [BROKER] });
-    try {
-      const conn = await cluster.anyConnection();
-      const response = await conn.request(CreatePartitions, {
-        topics: [{ name: topic, count: 4, assignments: null }],
-        timeoutMs: 10_000,
-        validateOnly: false,
-      });
-      assert.equal(response.results[0].errorCode, 0);
-    } finally {
-      await cluster.close();
-    }
-    await until(
-      "the new partitions assigned",
-      () => r.assignment().length === 4,
-    );
-    await produce(topic, 0, 200);
-    await until("every message read", () => seen.length >= 200);
-    await r.close();
-    await loop;
-    assert.deepEqual(assigned.map((a) => a.sort()), [[0, 1], [0, 1, 2, 3]]);
-    assert.deepEqual([...seen].sort(), expected(0, 200));
-  });
-
-  test("in a group, offsets belong to the group; bad group options are named", async () => {
-    const topic = await topicWith(1);
-    const r = new Reader({
-      brokers: [BROKER],
-      topic,
-      groupId: uniqueTopic("g"),
-    });
-    assert.throws(() => r.setOffset(3), /committed offsets/);
-    assert.equal(r.offset, -1);
-    assert.equal(r.lag, -1);
-    await assert.rejects(r.readLag(), /stats\(\)\.partitions/);
-    assert.equal(r.stats().partition, -1);
-    await r.close();
-    assert.throws(
-      () =>
-        new Reader({
-          brokers: [BROKER],
-          topic,
-          groupId: "g",
-          // deno-lint-ignore no-explicit-any
-          groupProtocol: "consumer" as any,
-        }),
-      /"groupProtocol" must be "classic", got "consumer" \(string\)/,
-    );
-    assert.throws(
-      () => new Reader({ brokers: [BROKER], groupId: "g" }),
-      /needs "topic" or "groupTopics"/,
-    );
-    assert.throws(
-      () =>
-        new Reader({ brokers: [BROKER], topic, groupId: "g", partition: 1 }),
-      /"partition" cannot be set with "groupId"/,
-    );
-    assert.throws(
-      () =>
-        new Reader({
-          brokers: [BROKER],
-          topic,
-          groupId: "g",
-          // deno-lint-ignore no-explicit-any
-          sessionTimeout: "6000" as any,
-        }),
-      /"sessionTimeout" must be an integer from 1 to 2147483647, got "6000" \(string\)/,
-    );
-  });
-});
-
-/** Each partition's end offset. */
-async function endOffsets(
-  topic: string,
-  partitions: number,
-): Promise<number[]> {
-  const out: number[] = [];
-  for (let p = 0; p < partitions; p++) {
-    const conn = await dialLeader(BROKER, topic, p);
-    try {
-      out.push(await conn.readLastOffset());
-    } finally {
-      conn.close();
-    }
-  }
-  return out;
-}
-
-/** A group member in its own process (tests/scripts/group_member.ts). */
-function member(topic: string, groupId: string): ChildProcess {
-  const script = new URL("./scripts/group_member.ts", import.meta.url).pathname;
-  const isDeno = "Deno" in globalThis && !("Bun" in globalThis);
-  const args = isDeno
-    ? ["run", "-A", script, BROKER, topic, groupId]
-    : [script, BROKER, topic, groupId];
-  return spawn(process.execPath, args, {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-}
-
-/** Collects what the child reads; resolves once it has `n` messages. */
-function childReads(
-  child: ChildProcess,
-  seen: string[],
-  n: number,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let buffer = "";
-    child.stdout!.setEncoding("utf8");
-    child.stdout!.on("data", (chunk: string) => {
-      buffer += chunk;
-      const lines = buffer.split("\n");
-      buffer = lines.pop()!;
-      for (const line of lines) {
-        if (line.startsWith("read ")) seen.push(line.slice(5));
+    test("a reader killed without leaving: its partitions move after the session timeout, from its commits, with no gap", async () => {
+      const topic = await topicWith(6);
+      await produce(topic, 0, 300);
+      const groupId = await newGroup(protocol);
+      const child = member(topic, groupId, protocol);
+      const childSeen: string[] = [];
+      try {
+        await childReads(child, childSeen, 1);
+        const survivors = [0, 1].map(() =>
+          new Reader({ brokers: [BROKER], topic, groupId, ...FAST })
+        );
+        const seen: string[][] = survivors.map(() => []);
+        const loops = survivors.map((r, i) => consume(r, seen[i]));
+        await until(
+          "the child shares the partitions",
+          () => survivors.some((r) => r.assignment().length > 0),
+        );
+        await produce(topic, 300, 300);
+        await sleep(1000);
+        child.kill("SIGKILL");
+        const killedAt = Date.now();
+        await until(
+          "the survivors own every partition",
+          () =>
+            survivors[0].assignment().length +
+                survivors[1].assignment().length ===
+              6,
+        );
+        const movedAfter = Date.now() - killedAt;
+        await produce(topic, 600, 300);
+        const all = () => new Set([...childSeen, ...seen.flat()]);
+        await until("every message read by someone", () => all().size >= 900);
+        await Promise.all(survivors.map((r) => r.close()));
+        await Promise.all(loops);
+        assert.deepEqual([...all()].sort(), expected(0, 900));
+        // Only what the dead member read after its last commit comes twice.
+        const twice = duplicates([...childSeen, ...seen.flat()]);
+        assert.ok(twice.length < 300, `${twice.length} read twice`);
+        assert.ok(
+          movedAfter < 20_000,
+          `partitions moved after ${movedAfter} ms`,
+        );
+      } finally {
+        child.kill("SIGKILL");
       }
-      if (seen.length >= n) resolve();
     });
-    child.on("exit", (code) => {
-      if (seen.length < n) reject(new Error(`the member exited (${code})`));
+
+    test("a restarted group resumes from its commits", async () => {
+      const topic = await topicWith(3);
+      await produce(topic, 0, 300);
+      const groupId = await newGroup(protocol);
+      const first = new Reader({ brokers: [BROKER], topic, groupId, ...FAST });
+      const seen: string[] = [];
+      const loop = consume(first, seen);
+      await until("the first run read everything", () => seen.length >= 300);
+      await first.close();
+      await loop;
+      await produce(topic, 300, 150);
+      const second = new Reader({ brokers: [BROKER], topic, groupId, ...FAST });
+      const again: string[] = [];
+      const loop2 = consume(second, again);
+      await until(
+        "the second run read the new messages",
+        () => again.length >= 150,
+      );
+      await sleep(500);
+      await second.close();
+      await loop2;
+      assert.deepEqual([...again].sort(), expected(300, 150));
+    });
+
+    test("commitInterval: commits land within the interval; readMessage and commitMessages", async () => {
+      const topic = await topicWith(1);
+      await produce(topic, 0, 10);
+      const groupId = await newGroup(protocol);
+      const r = new Reader({
+        brokers: [BROKER],
+        topic,
+        groupId,
+        commitInterval: 1000,
+        ...FAST,
+      });
+      for (let i = 0; i < 5; i++) await r.readMessage();
+      const readAt = Date.now();
+      let offsets = await committed(groupId, topic, 1);
+      while (offsets[0] !== 5 && Date.now() - readAt < 3000) {
+        await sleep(100);
+        offsets = await committed(groupId, topic, 1);
+      }
+      assert.equal(offsets[0], 5);
+      assert.ok(
+        Date.now() - readAt < 2500,
+        `committed after ${Date.now() - readAt} ms`,
+      );
+      // Explicit: fetchMessage does not commit, commitMessages does (highest wins).
+      const a = await r.fetchMessage();
+      const b = await r.fetchMessage();
+      await r.commitMessages(b, a);
+      await r.close();
+      assert.deepEqual(await committed(groupId, topic, 1), [7]);
+    });
+
+    test("a slow consumer (2 s per message, sessionTimeout 6 s) keeps its membership", async () => {
+      const topic = await topicWith(2);
+      await produce(topic, 0, 10);
+      const groupId = await newGroup(protocol);
+      const lost: unknown[] = [];
+      const revoked: unknown[] = [];
+      const r = new Reader({
+        brokers: [BROKER],
+        topic,
+        groupId,
+        ...FAST,
+        onPartitionsLost: (p) => void lost.push(p),
+        onPartitionsRevoked: (p) => void revoked.push(p),
+      });
+      const handled: Message[] = [];
+      const started = Date.now();
+      while (Date.now() - started < 8000) {
+        const m = await r.fetchMessage();
+        await sleep(2000);
+        await r.commitMessages(m);
+        handled.push(m);
+      }
+      assert.ok(handled.length >= 4);
+      assert.deepEqual(lost, []);
+      assert.deepEqual(revoked, []);
+      assert.equal(r.stats().rebalances, 1);
+      await r.close();
+    });
+
+    test("close() during a rebalance returns within rebalanceTimeout", async () => {
+      const topic = await topicWith(4);
+      const groupId = await newGroup(protocol);
+      const a = new Reader({ brokers: [BROKER], topic, groupId, ...FAST });
+      const loopA = consume(a, []);
+      await until(
+        "the first member has partitions",
+        () => a.assignment().length === 4,
+      );
+      // A second member starts a rebalance that `a` must join.
+      const b = new Reader({ brokers: [BROKER], topic, groupId, ...FAST });
+      const loopB = consume(b, []);
+      await sleep(300);
+      const started = Date.now();
+      await b.close();
+      const took = Date.now() - started;
+      assert.ok(took < FAST.rebalanceTimeout!, `close took ${took} ms`);
+      await a.close();
+      await Promise.all([loopA, loopB]);
+    });
+
+    test(
+      protocol === "classic"
+        ? "watchPartitionChanges: new partitions rebalance the group and are read"
+        : "new partitions are assigned (the broker watches) and read",
+      async () => {
+        const topic = await topicWith(2);
+        const groupId = await newGroup(protocol);
+        const assigned: number[][] = [];
+        const r = new Reader({
+          brokers: [BROKER],
+          topic,
+          groupId,
+          ...FAST,
+          ...(protocol === "classic"
+            ? { watchPartitionChanges: true, partitionWatchInterval: 500 }
+            : {}),
+          onPartitionsAssigned: (p) =>
+            void assigned.push(p.map((x) => x.partition)),
+        });
+        const seen: string[] = [];
+        const loop = consume(r, seen);
+        await until("the first assignment", () => r.assignment().length === 2);
+        const cluster = new Cluster({ brokers: [BROKER] });
+        try {
+          const conn = await cluster.anyConnection();
+          const response = await conn.request(CreatePartitions, {
+            topics: [{ name: topic, count: 4, assignments: null }],
+            timeoutMs: 10_000,
+            validateOnly: false,
+          });
+          assert.equal(response.results[0].errorCode, 0);
+        } finally {
+          await cluster.close();
+        }
+        await until(
+          "the new partitions assigned",
+          () => r.assignment().length === 4,
+        );
+        await produce(topic, 0, 200);
+        await until("every message read", () => seen.length >= 200);
+        await r.close();
+        await loop;
+        // Eager: every rebalance assigns everything again; the consumer
+        // protocol hands over only what is new.
+        assert.deepEqual(
+          assigned.map((a) => a.sort()),
+          protocol === "classic" ? [[0, 1], [0, 1, 2, 3]] : [[0, 1], [2, 3]],
+        );
+        assert.deepEqual([...seen].sort(), expected(0, 200));
+      },
+    );
+
+    test("in a group, offsets belong to the group; bad group options are named", async () => {
+      const topic = await topicWith(1);
+      const groupId = await newGroup(protocol);
+      const r = new Reader({ brokers: [BROKER], topic, groupId, ...FAST });
+      assert.throws(() => r.setOffset(3), /committed offsets/);
+      assert.equal(r.offset, -1);
+      assert.equal(r.lag, -1);
+      await assert.rejects(r.readLag(), /stats\(\)\.partitions/);
+      await r.readMessage({ signal: AbortSignal.timeout(10) }).catch(() => {});
+      await until("the first assignment", () => r.assignment().length === 1);
+      const stats = r.stats();
+      assert.equal(stats.partition, -1);
+      assert.equal(stats.group?.groupId, groupId);
+      assert.equal(stats.group?.protocol, protocol);
+      assert.equal(
+        stats.group?.rebalance,
+        protocol === "classic" ? "eager" : "cooperative",
+      );
+      assert.ok(
+        stats.group!.generationId >= 1,
+        String(stats.group?.generationId),
+      );
+      assert.ok(stats.group!.memberId.length > 0);
+      assert.deepEqual(stats.group?.assignment, [{ topic, partition: 0 }]);
+      await r.close();
+      assert.throws(
+        () =>
+          new Reader({
+            brokers: [BROKER],
+            topic,
+            groupId: "g",
+            // deno-lint-ignore no-explicit-any
+            groupProtocol: "modern" as any,
+          }),
+        /"groupProtocol" must be "classic" or "consumer", got "modern" \(string\)/,
+      );
+      assert.throws(
+        () =>
+          new Reader({
+            brokers: [BROKER],
+            topic,
+            groupId: "g",
+            groupProtocol: "consumer",
+            sessionTimeout: 6000,
+          }),
+        /"sessionTimeout" cannot be set with groupProtocol "consumer" \(got 6000 \(number\)\)/,
+      );
+      assert.throws(
+        () =>
+          new Reader({
+            brokers: [BROKER],
+            groupId: "g",
+            groupProtocol: "classic",
+            groupTopics: /t-.*/,
+          }),
+        /"groupTopics" as a RegExp \(\/t-\.\*\/\) needs groupProtocol "consumer"/,
+      );
+      assert.throws(
+        () =>
+          new Reader({
+            brokers: [BROKER],
+            groupId: "g",
+            groupProtocol: "consumer",
+            groupTopics: /(?!internal)t-.*/,
+          }),
+        /uses lookarounds/,
+      );
+      assert.throws(
+        () =>
+          new Reader({
+            brokers: [BROKER],
+            topic,
+            groupId: "g",
+            groupRemoteAssignor: "uniform",
+          }),
+        /"groupRemoteAssignor" needs groupProtocol "consumer"/,
+      );
+      assert.throws(
+        () =>
+          new Reader({
+            brokers: [BROKER],
+            topic,
+            groupId: "g",
+            groupInstanceId: "",
+          }),
+        /"groupInstanceId" must be a non-empty string, got ""/,
+      );
+      assert.throws(
+        () => new Reader({ brokers: [BROKER], groupId: "g" }),
+        /needs "topic" or "groupTopics"/,
+      );
+      assert.throws(
+        () =>
+          new Reader({ brokers: [BROKER], topic, groupId: "g", partition: 1 }),
+        /"partition" cannot be set with "groupId"/,
+      );
+      assert.throws(
+        () =>
+          new Reader({
+            brokers: [BROKER],
+            topic,
+            groupId: "g",
+            // deno-lint-ignore no-explicit-any
+            sessionTimeout: "6000" as any,
+          }),
+        /"sessionTimeout" must be an integer from 1 to 2147483647, got "6000" \(string\)/,
+      );
     });
   });
 }

@@ -694,11 +694,15 @@ function serverProperties(version: string): string {
     "transaction.state.log.min.isr=1",
     "transaction.state.log.num.partitions=1",
   ];
-  if (isLegacy(version)) {
-    // KIP-848 is opt-in before 4.0 (and its default there).
-    lines.push("group.coordinator.rebalance.protocols=classic,consumer");
-  } else {
+  if (!isLegacy(version)) {
+    // KIP-848 groups keep the defaults (45 s sessions, 5 s heartbeats), but
+    // may be given shorter ones per group (consumer.session.timeout.ms and
+    // consumer.heartbeat.interval.ms), as the tests do. Before 4.0 the
+    // consumer protocol is an early-access preview, left off as there by
+    // default.
     lines.push(
+      "group.consumer.min.session.timeout.ms=1000",
+      "group.consumer.min.heartbeat.interval.ms=100",
       "share.coordinator.state.topic.replication.factor=1",
       "share.coordinator.state.topic.min.isr=1",
       "share.coordinator.state.topic.num.partitions=1",

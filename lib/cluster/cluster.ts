@@ -389,6 +389,26 @@ export class Cluster {
     return this.brokerById.get(brokerId)?.rack ?? null;
   }
 
+  /**
+   * The names of topics given by id (KIP-516), from the cache, or from
+   * metadata of every topic when the cache lacks some; ids no broker knows
+   * are left out of the answer.
+   */
+  async topicNames(ids: readonly string[]): Promise<Map<string, string>> {
+    const find = () => {
+      const names = new Map<string, string>();
+      const wanted = new Set(ids);
+      for (const t of this.topicByName.values()) {
+        if (wanted.has(t.topicId)) names.set(t.topicId, t.name);
+      }
+      return names;
+    };
+    const cached = find();
+    if (cached.size === new Set(ids).size) return cached;
+    await this.refresh(null);
+    return find();
+  }
+
   /** Cached topic metadata without any request. */
   cachedTopic(name: string): TopicInfo | undefined {
     return this.topicByName.get(name);

@@ -88,6 +88,45 @@ export interface ReadOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * A group Reader's membership, as `stats().group` reports it.
+ *
+ * @example
+ * ```ts
+ * import type { GroupStats } from "./options.ts";
+ *
+ * const group: GroupStats = {
+ *   groupId: "orders",
+ *   protocol: "consumer",
+ *   rebalance: "cooperative",
+ *   memberId: "Xq3ZL0yWQ8aYb1nJ3CkW9w",
+ *   generationId: 7,
+ *   groupInstanceId: null,
+ *   assignor: "uniform",
+ *   assignment: [{ topic: "orders", partition: 0 }],
+ * };
+ * console.log(`${group.protocol} epoch ${group.generationId}`);
+ * ```
+ */
+export interface GroupStats {
+  /** The group's id. */
+  groupId: string;
+  /** "classic" (JoinGroup, SyncGroup) or "consumer" (KIP-848). */
+  protocol: "classic" | "consumer";
+  /** "eager" (all partitions given up on each rebalance) or "cooperative" (only those that move). */
+  rebalance: "eager" | "cooperative";
+  /** The member id; "" before the first join. */
+  memberId: string;
+  /** The classic generation id, or the consumer protocol's member epoch; -1 when none. */
+  generationId: number;
+  /** The static member's instance id, or null. */
+  groupInstanceId: string | null;
+  /** The balancer the group chose (classic) or the broker assignor asked for (consumer); null when unknown. */
+  assignor: string | null;
+  /** The partitions this member owns now. */
+  assignment: { topic: string; partition: number }[];
+}
+
 /** Counters since the last `stats()` call, and current settings (kafka-go's ReaderStats). */
 export interface ReaderStats {
   /** Connections opened for fetching. */
@@ -124,6 +163,11 @@ export interface ReaderStats {
   topic: string;
   /** The partition read; -1 in a group. */
   partition: number;
+  /**
+   * In a group: the protocol in use, the member id, its generation (the
+   * member epoch under the consumer protocol) and its partitions.
+   */
+  group?: GroupStats;
   /** In a group: each assigned partition's next offset and lag (-1 unknown). */
   partitions?: {
     topic: string;

@@ -5,18 +5,22 @@
  * then each value it read.
  *
  * Usage: <runtime> tests/scripts/group_member.ts <broker> <topic> <group>
+ *   [classic|consumer] [group instance id]
  */
 
 import process from "node:process";
 import { Reader } from "../../mod.ts";
 
-const [broker, topic, groupId] = process.argv.slice(2);
+const [broker, topic, groupId, protocol = "classic", instanceId = ""] = process
+  .argv.slice(2);
 const reader = new Reader({
   brokers: [broker],
   topic,
   groupId,
-  sessionTimeout: 6000,
-  heartbeatInterval: 500,
+  ...(protocol === "consumer"
+    ? { groupProtocol: "consumer" as const }
+    : { sessionTimeout: 6000, heartbeatInterval: 500 }),
+  groupInstanceId: instanceId === "" ? undefined : instanceId,
   rebalanceTimeout: 10_000,
   maxWait: 200,
   onPartitionsAssigned: (partitions) => {

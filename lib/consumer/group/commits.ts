@@ -25,7 +25,7 @@ import {
   offsetCommitRequest,
   type OffsetToCommit,
 } from "../../requests/offsets.ts";
-import type { Generation } from "./member.ts";
+import type { Generation } from "./membership.ts";
 
 /** What the committer needs from its group Reader. */
 export interface CommitterSettings {
@@ -39,6 +39,13 @@ export interface CommitterSettings {
   requestTimeout: number;
   /** The generation to commit in, or null between generations. */
   generation(): Generation | null;
+  /**
+   * Whether the member keeps its partitions through a rebalance
+   * (cooperative, or the consumer protocol): then a commit refused with
+   * REBALANCE_IN_PROGRESS or STALE_MEMBER_EPOCH is retried in the next
+   * generation instead of dropped.
+   */
+  keepsPartitions(): boolean;
   /** Whether this member owns the partition now. */
   owns(topic: string, partition: number): boolean;
   /** The group moved on: the member should rejoin. */
@@ -52,6 +59,12 @@ const MOVED_ON = new Set<number>([
   ErrorCode.ILLEGAL_GENERATION,
   ErrorCode.UNKNOWN_MEMBER_ID,
   ErrorCode.FENCED_INSTANCE_ID,
+  ErrorCode.STALE_MEMBER_EPOCH,
+]);
+
+/** Refusals that pass once the rebalance is over, for a member that keeps its partitions. */
+const RETRY_WHEN_KEPT = new Set<number>([
+  ErrorCode.REBALANCE_IN_PROGRESS,
   ErrorCode.STALE_MEMBER_EPOCH,
 ]);
 
@@ -172,6 +185,7 @@ export class OffsetCommitter {
       groupId,
       generationId: generation.generationId,
       memberId: generation.memberId,
+      groupInstanceId: generation.groupInstanceId,
       retentionTimeMs: this.settings.retentionTime,
     }, conn.pickVersion(OffsetCommit));
     const response = await conn.request(OffsetCommit, body, { version });
@@ -179,6 +193,19 @@ export class OffsetCommitter {
     for (const outcome of commitOutcomes(response, commits, conn.address)) {
       const error = outcome.error;
       if (error === null) continue;
+      if (
+        error instanceof KafkaError && RETRY_WHEN_KEPT.has(error.code) &&
+        this.settings.keepsPartitions()
+      ) {
+        // The member keeps the partition: commit it once the generation
+        // (or member epoch) has moved on.
+        const c = commits.find((x) =>
+          x.topic === outcome.topic && x.partition === outcome.partition
+        )!;
+        this.restore([c]);
+        retriable ??= error;
+        continue;
+      }
       if (error instanceof KafkaError && MOVED_ON.has(error.code)) {
         this.logError(
           `commit of ${outcome.topic}/${outcome.partition} at ${outcome.offset} dropped: ${error.message}; the partition's next owner reads from the last commit`,

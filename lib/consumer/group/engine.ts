@@ -35,13 +35,16 @@ import {
 } from "../../requests/offsets.ts";
 import { FetchEngine } from "../fetch_engine.ts";
 import type { ReaderOptions, ReaderStats } from "../options.ts";
+import { ClassicMember } from "./classic_member.ts";
 import { OffsetCommitter } from "./commits.ts";
+import { ConsumerMember } from "./consumer_member.ts";
 import {
   type Assignment,
   describeAssignment,
   type Generation,
-  GroupMember,
-} from "./member.ts";
+  type MemberHooks,
+  type Membership,
+} from "./membership.ts";
 import {
   type GroupSettings,
   groupSettings,
@@ -57,7 +60,7 @@ export class GroupEngine {
   private readonly cluster: Cluster;
   private readonly ownsCluster: boolean;
   private readonly fetch: FetchEngine;
-  private readonly member: GroupMember;
+  private readonly member: Membership;
   private readonly committer: OffsetCommitter;
   private controller!: ReadableStreamDefaultController<Message>;
   private state: "open" | "errored" | "closed" = "open";
@@ -102,32 +105,46 @@ export class GroupEngine {
       retentionTime: this.group.retentionTime,
       requestTimeout,
       generation: () => this.member.current,
+      keepsPartitions: () => this.member.keepsPartitions,
       owns: (topic, partition) => this.owned.has(`${topic}\0${partition}`),
       rejoin: (why) => this.member.rejoin(why),
       errorLogger: options.errorLogger,
     });
-    this.member = new GroupMember({
+    const hooks: MemberHooks = {
+      assigned: (added, generation) => this.onAssigned(added, generation),
+      revoked: (removed) => this.onRevoked(removed),
+      lost: (lost, error) => this.onLost(lost, error),
+      failed: (error) => this.fail(error),
+    };
+    const g = this.group;
+    const common = {
       cluster: this.cluster,
-      groupId: this.group.groupId,
-      topics: this.group.topics,
-      balancers: this.group.balancers,
-      heartbeatInterval: this.group.heartbeatInterval,
-      sessionTimeout: this.group.sessionTimeout,
-      rebalanceTimeout: this.group.rebalanceTimeout,
-      joinGroupBackoff: this.group.joinGroupBackoff,
-      watchPartitionChanges: this.group.watchPartitionChanges,
-      partitionWatchInterval: this.group.partitionWatchInterval,
+      groupId: g.groupId,
+      groupInstanceId: g.groupInstanceId,
+      rack: g.rack,
+      rebalanceTimeout: g.rebalanceTimeout,
+      joinGroupBackoff: g.joinGroupBackoff,
       requestTimeout,
       logger: options.logger,
       errorLogger: options.errorLogger,
-      hooks: {
-        assigned: (assignment, generation) =>
-          this.onAssigned(assignment, generation),
-        revoked: (assignment) => this.onRevoked(assignment),
-        lost: (assignment, error) => this.onLost(assignment, error),
-        failed: (error) => this.fail(error),
-      },
-    });
+      hooks,
+    };
+    this.member = g.protocol === "consumer"
+      ? new ConsumerMember({
+        ...common,
+        topics: g.pattern === null ? g.topics : null,
+        pattern: g.pattern,
+        remoteAssignor: g.remoteAssignor,
+      })
+      : new ClassicMember({
+        ...common,
+        topics: g.topics,
+        balancers: g.balancers,
+        heartbeatInterval: g.heartbeatInterval,
+        sessionTimeout: g.sessionTimeout,
+        watchPartitionChanges: g.watchPartitionChanges,
+        partitionWatchInterval: g.partitionWatchInterval,
+      });
   }
 
   attach(controller: ReadableStreamDefaultController<Message>): void {
@@ -143,25 +160,28 @@ export class GroupEngine {
 
   // ---- rebalances ----
 
+  /** The member gained `added` (possibly none: a rebalance that moved nothing here). */
   private async onAssigned(
-    assignment: Assignment,
+    added: Assignment,
     generation: Generation,
   ): Promise<void> {
     this.rebalances++;
-    const partitions = toPartitions(assignment);
+    const partitions = toPartitions(added);
     const offsets = await this.committedOffsets(partitions);
-    this.owned = new Set(partitions.map((p) => `${p.topic}\0${p.partition}`));
+    for (const p of partitions) this.owned.add(`${p.topic}\0${p.partition}`);
     await this.callback("onPartitionsAssigned", partitions);
     if (this.state !== "open") return;
     this.fetch.assign(partitions.map((p, i) => ({
       ...p,
       offset: offsets[i] >= 0 ? offsets[i] : undefined,
     })));
-    this.options.logger?.(
-      `kafka reader: generation ${generation.generationId} reads ${
-        describeAssignment(assignment)
-      }`,
-    );
+    if (partitions.length > 0) {
+      this.options.logger?.(
+        `kafka reader: generation ${generation.generationId} adds ${
+          describeAssignment(added)
+        }`,
+      );
+    }
   }
 
   /** Where each partition resumes: its committed offset, or -1 for none. */
@@ -188,8 +208,8 @@ export class GroupEngine {
     });
   }
 
-  private async onRevoked(assignment: Assignment): Promise<void> {
-    const partitions = toPartitions(assignment);
+  private async onRevoked(removed: Assignment): Promise<void> {
+    const partitions = toPartitions(removed);
     // Nothing prefetched for them comes out from here on.
     this.fetch.revoke(partitions);
     await this.callback("onPartitionsRevoked", partitions);
@@ -197,17 +217,27 @@ export class GroupEngine {
     await this.committer.flush().catch((error) =>
       this.logError(`commit before the rebalance failed: ${messageOf(error)}`)
     );
-    this.owned = new Set();
-    this.inProcess = null;
+    this.forget(partitions);
   }
 
-  private async onLost(assignment: Assignment, error: Error): Promise<void> {
-    const partitions = toPartitions(assignment);
+  /** Drops partitions from what this member owns and handles. */
+  private forget(partitions: TopicPartition[]): void {
+    const gone = new Set(partitions.map((p) => `${p.topic}\0${p.partition}`));
+    for (const key of gone) this.owned.delete(key);
+    const held = (m: Message | null) =>
+      m !== null && gone.has(`${m.topic}\0${m.partition}`);
+    if (held(this.inProcess)) this.inProcess = null;
+    if (held(this.consumed)) this.consumed = null;
+    this.committer.drop((topic, partition) =>
+      this.owned.has(`${topic}\0${partition}`)
+    );
+  }
+
+  private async onLost(lost: Assignment, error: Error): Promise<void> {
+    const partitions = toPartitions(lost);
+    const assignment = lost;
     this.fetch.revoke(partitions);
-    this.owned = new Set();
-    this.inProcess = null;
-    this.consumed = null;
-    this.committer.drop(() => false);
+    this.forget(partitions);
     this.logError(
       `lost ${describeAssignment(assignment)}: ${error.message}`,
     );
@@ -417,8 +447,13 @@ export class GroupEngine {
       queueLength: s.queuedMessages,
       queueCapacity: this.options.queueCapacity ?? 100,
       clientId: this.cluster.options.clientId ?? "streamkafka",
-      topic: this.group.topics.join(","),
+      topic: this.group.pattern ?? this.group.topics.join(","),
       partition: -1,
+      group: {
+        groupId: this.group.groupId,
+        ...this.member.info(),
+        assignment: this.assignment(),
+      },
       partitions: s.partitions.map((p) => ({
         topic: p.topic,
         partition: p.partition,

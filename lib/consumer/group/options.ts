@@ -36,21 +36,53 @@ export type RebalanceCallback = (
 export interface GroupOptions {
   /** The consumer group to join; its members share the topics' partitions. */
   groupId?: string;
-  /** The topics the group reads, when more than `topic`. */
-  groupTopics?: readonly string[];
+  /**
+   * The topics the group reads, when more than `topic`; or, with
+   * `groupProtocol: "consumer"`, a regular expression the broker matches
+   * against every topic name, now and as topics are created. The broker
+   * evaluates it in RE2/J syntax against the whole name (as if anchored
+   * with ^ and $): lookarounds and backreferences are refused here; the
+   * flags i, m and s become (?i), (?m) and (?s).
+   */
+  groupTopics?: readonly string[] | RegExp;
   /**
    * The group protocol: "classic" (the default; JoinGroup, SyncGroup and
-   * heartbeats, which every broker and client speaks).
+   * heartbeats, which every broker and client speaks), or "consumer"
+   * (KIP-848, Kafka 4.0 on: the broker assigns, members reconcile on their
+   * own heartbeats, and nobody stops for a rebalance; the session timeout
+   * and heartbeat interval are then the broker's group settings,
+   * `group.consumer.session.timeout.ms` and
+   * `group.consumer.heartbeat.interval.ms`).
    */
-  groupProtocol?: "classic";
+  groupProtocol?: "classic" | "consumer";
   /**
-   * How the partitions are shared, in order of preference (default Range
-   * then RoundRobin). The group uses the first that every member offers.
+   * With `groupProtocol: "consumer"`: the broker's assignor, "uniform" or
+   * "range" (default: the broker's first, `group.consumer.assignors`).
+   */
+  groupRemoteAssignor?: string;
+  /**
+   * A static member's id, unique in the group and stable across restarts
+   * (KIP-345): a Reader that closes and comes back with the same id within
+   * the session timeout gets its partitions back, and the others do not
+   * rebalance. A static member does not leave the group when it closes
+   * (classic), or leaves as one that will return (consumer protocol).
+   */
+  groupInstanceId?: string;
+  /**
+   * The rack of this member (Java's `client.rack`), which rack-aware
+   * assignors read: sent in its subscription (classic, v3) or heartbeat.
+   */
+  rack?: string;
+  /**
+   * Classic protocol: how the partitions are shared, in order of preference
+   * (default Range then RoundRobin). The group uses the first that every
+   * member offers. With only cooperative balancers
+   * (CooperativeStickyGroupBalancer) rebalances are incremental (KIP-429).
    */
   groupBalancers?: readonly GroupBalancer[];
-  /** Milliseconds between heartbeats (default 3 s). */
+  /** Classic protocol: milliseconds between heartbeats (default 3 s). */
   heartbeatInterval?: number;
-  /** Milliseconds without heartbeats before the group drops a member (default 30 s). */
+  /** Classic protocol: milliseconds without heartbeats before the group drops a member (default 30 s). */
   sessionTimeout?: number;
   /** Milliseconds the group waits for its members to rejoin (default 30 s). */
   rebalanceTimeout?: number;
@@ -99,10 +131,26 @@ export const GROUP_DEFAULTS = {
 /** The group settings with their defaults filled in. */
 export interface GroupSettings extends Required<typeof GROUP_DEFAULTS> {
   groupId: string;
+  protocol: "classic" | "consumer";
+  /** The topics subscribed to by name; empty with `pattern`. */
   topics: string[];
+  /** The subscription as an RE2/J expression, or null. */
+  pattern: string | null;
+  remoteAssignor: string | null;
+  groupInstanceId: string | null;
+  rack: string | null;
   balancers: GroupBalancer[];
   watchPartitionChanges: boolean;
 }
+
+/** Options the broker decides under the consumer protocol. */
+const CLASSIC_ONLY = [
+  "groupBalancers",
+  "heartbeatInterval",
+  "sessionTimeout",
+  "watchPartitionChanges",
+  "partitionWatchInterval",
+] as const;
 
 const INT32_MAX = 2 ** 31 - 1;
 
@@ -124,14 +172,49 @@ export function groupSettings(
       }`,
     );
   }
-  if (
-    options.groupProtocol !== undefined && options.groupProtocol !== "classic"
-  ) {
+  const protocol = options.groupProtocol ?? "classic";
+  if (protocol !== "classic" && protocol !== "consumer") {
     throw new RangeError(
-      `${context}: "groupProtocol" must be "classic", got ${
+      `${context}: "groupProtocol" must be "classic" or "consumer", got ${
         describeValue(options.groupProtocol)
       }`,
     );
+  }
+  if (protocol === "consumer") {
+    for (const key of CLASSIC_ONLY) {
+      if (options[key] !== undefined) {
+        fail(
+          `"${key}" cannot be set with groupProtocol "consumer" (got ${
+            describeValue(options[key])
+          }): the broker assigns partitions and sets session timeouts and heartbeat intervals (group.consumer.* configs)`,
+        );
+      }
+    }
+  }
+  for (const key of ["groupInstanceId", "rack"] as const) {
+    const value = options[key];
+    if (value !== undefined && (typeof value !== "string" || value === "")) {
+      fail(
+        `"${key}" must be a non-empty string, got ${describeValue(value)}`,
+      );
+    }
+  }
+  const remoteAssignor = options.groupRemoteAssignor;
+  if (remoteAssignor !== undefined) {
+    if (protocol !== "consumer") {
+      fail(
+        `"groupRemoteAssignor" needs groupProtocol "consumer" (got ${
+          describeValue(options.groupProtocol)
+        }); with "classic", choose groupBalancers`,
+      );
+    }
+    if (typeof remoteAssignor !== "string" || remoteAssignor === "") {
+      fail(
+        `"groupRemoteAssignor" must be an assignor name such as "uniform" or "range", got ${
+          describeValue(remoteAssignor)
+        }`,
+      );
+    }
   }
   if (options.partition !== undefined) {
     fail(
@@ -139,8 +222,21 @@ export function groupSettings(
     );
   }
   const topics: string[] = [];
-  if (options.topic !== undefined) topics.push(options.topic);
-  if (options.groupTopics !== undefined) {
+  let pattern: string | null = null;
+  if (options.groupTopics instanceof RegExp) {
+    if (protocol !== "consumer") {
+      fail(
+        `"groupTopics" as a RegExp (${options.groupTopics}) needs groupProtocol "consumer", whose broker matches topics; with "classic", list the topics`,
+      );
+    }
+    if (options.topic !== undefined) {
+      fail(
+        `"topic" (${options.topic}) cannot be set with "groupTopics" as a RegExp: the pattern names the topics`,
+      );
+    }
+    pattern = toRe2(options.groupTopics, fail);
+  } else if (options.topic !== undefined) topics.push(options.topic);
+  if (options.groupTopics !== undefined && pattern === null) {
     if (!Array.isArray(options.groupTopics)) {
       fail(
         `"groupTopics" must be an array of topic names, got ${
@@ -148,11 +244,11 @@ export function groupSettings(
         }`,
       );
     }
-    for (const topic of options.groupTopics) {
+    for (const topic of options.groupTopics as readonly string[]) {
       if (!topics.includes(topic)) topics.push(topic);
     }
   }
-  if (topics.length === 0) {
+  if (topics.length === 0 && pattern === null) {
     fail(`a group Reader needs "topic" or "groupTopics"`);
   }
   for (const topic of topics) {
@@ -218,8 +314,37 @@ export function groupSettings(
   return {
     ...settings,
     groupId: options.groupId!,
+    protocol,
     topics,
+    pattern,
+    remoteAssignor: remoteAssignor ?? null,
+    groupInstanceId: options.groupInstanceId ?? null,
+    rack: options.rack ?? null,
     balancers: [...balancers],
     watchPartitionChanges: options.watchPartitionChanges ?? false,
   };
+}
+
+/**
+ * A JavaScript RegExp as the RE2/J expression the broker evaluates. What
+ * RE2 cannot do (lookarounds, backreferences) is refused, naming the part.
+ */
+function toRe2(regex: RegExp, fail: (message: string) => never): string {
+  const source = regex.source;
+  const unsupported: [RegExp, string][] = [
+    [/\(\?<?[=!]/, "lookarounds ((?=, (?!, (?<=, (?<!)"],
+    [/\\[1-9]|\\k</, "backreferences (\\1, \\k<name>)"],
+  ];
+  for (const [test, what] of unsupported) {
+    if (test.test(source)) {
+      fail(
+        `"groupTopics" ${regex} uses ${what}, which the broker's RE2/J syntax does not have`,
+      );
+    }
+  }
+  let flags = "";
+  for (const flag of regex.flags) {
+    if (flag === "i" || flag === "m" || flag === "s") flags += flag;
+  }
+  return flags === "" ? source : `(?${flags})${source}`;
 }

@@ -3,12 +3,17 @@
  * (JoinGroup, SyncGroup), computes the assignment when it leads, keeps its
  * membership with heartbeats on a timer of its own, and leaves.
  *
- * The protocol is eager: on every rebalance the member gives up all its
- * partitions before it joins again. The owner (the group Reader) hears of
- * each step through hooks it awaits: `assigned` once a generation starts,
- * `revoked` before the member rejoins (it stops fetching and commits what it
- * consumed, still in the old generation), and `lost` when the generation is
- * gone already (its commits would be refused, so none are made).
+ * Eager (the default balancers): on every rebalance the member gives up all
+ * its partitions before it joins again. Cooperative (KIP-429, when every
+ * balancer offered is cooperative, such as cooperative-sticky): the member
+ * keeps reading through the rebalance, tells the leader what it owns, and
+ * gives up only the partitions the new assignment moves away; the leader
+ * holds those back until a second rebalance, which the members that gave
+ * some up start at once.
+ *
+ * Static membership (KIP-345, `groupInstanceId`): the member does not leave
+ * when it closes, so when it comes back within the session timeout the
+ * coordinator hands it its partitions again without a rebalance.
  *
  * Heartbeats never wait for the application: however long a message takes
  * to handle, the member answers the coordinator on time.
@@ -42,34 +47,31 @@ import type {
   GroupMember as BalancedMember,
   GroupPartition,
 } from "./balancers.ts";
+import {
+  type Assignment,
+  COORDINATOR_MOVED,
+  describeAssignment,
+  diffAssignment,
+  type Generation,
+  GROUP_LANE,
+  isFatal,
+  type MemberHooks,
+  type Membership,
+  type MembershipInfo,
+  Pause,
+  within,
+} from "./membership.ts";
 
-/** Partitions by topic, as a generation assigns them. */
-export type Assignment = Map<string, number[]>;
-
-/** What commits must carry to be accepted in a generation. */
-export interface Generation {
-  generationId: number;
-  memberId: string;
-}
-
-/** How the group Reader follows the member. */
-export interface MemberHooks {
-  /** A generation starts with these partitions. */
-  assigned(assignment: Assignment, generation: Generation): Promise<void>;
-  /** The member rejoins: stop fetching these, commit what was consumed. */
-  revoked(assignment: Assignment, generation: Generation): Promise<void>;
-  /** The generation is over already: drop these without committing. */
-  lost(assignment: Assignment, error: Error): Promise<void>;
-  /** Retrying cannot fix this: the Reader ends with it. */
-  failed(error: Error): void;
-}
-
-/** The member's settings, in kafka-go's ReaderConfig names. */
-export interface MemberSettings {
+/** The classic member's settings, in kafka-go's ReaderConfig names. */
+export interface ClassicSettings {
   cluster: Cluster;
   groupId: string;
   topics: readonly string[];
   balancers: readonly GroupBalancer[];
+  /** The static member's instance id (KIP-345), or null. */
+  groupInstanceId: string | null;
+  /** The member's rack, sent in its subscription (v3), or null. */
+  rack: string | null;
   /** Milliseconds between heartbeats. */
   heartbeatInterval: number;
   /** Milliseconds without a heartbeat before the coordinator drops the member. */
@@ -95,52 +97,69 @@ type Ending =
   | { kind: "lost"; error: Error }
   | { kind: "closed" };
 
-/** The version our subscription and assignment data are written in. */
-const DATA_VERSION = 1;
-
-/** The coordinator's lane: group requests never wait behind a Fetch. */
-const LANE = "group";
+/**
+ * The version our subscription and assignment data are written in: 1 for
+ * eager members, as kafka-go; 3 (owned partitions, generation, rack) for
+ * cooperative ones, as the Java client.
+ */
+const EAGER_DATA_VERSION = 1;
+const COOPERATIVE_DATA_VERSION = 3;
 
 /** Errors after which the member joins again from scratch. */
 const REJOIN = new Set<number>([
   ErrorCode.UNKNOWN_MEMBER_ID,
   ErrorCode.ILLEGAL_GENERATION,
   ErrorCode.REBALANCE_IN_PROGRESS,
-  ErrorCode.FENCED_INSTANCE_ID,
-]);
-
-/** Errors that mean the coordinator moved or is not ready yet. */
-const COORDINATOR_MOVED = new Set<number>([
-  ErrorCode.NOT_COORDINATOR,
-  ErrorCode.COORDINATOR_NOT_AVAILABLE,
-  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
 ]);
 
 /** One member of a classic consumer group. */
-export class GroupMember {
-  private readonly settings: MemberSettings;
+export class ClassicMember implements Membership {
+  private readonly settings: ClassicSettings;
   private readonly closing = new AbortController();
+  /** Cooperative (KIP-429): every balancer offered is. */
+  readonly keepsPartitions: boolean;
   private memberId = "";
   private generation: Generation | null = null;
-  private assignment: Assignment = new Map();
-  /** Resolves the wait between heartbeats early: a rejoin was asked for. */
-  private wake: ((why: string) => void) | null = null;
+  /** The generation the owned partitions were assigned in, for the leader's stickiness. */
+  private ownedGeneration = -1;
+  /** The partitions the member owns now. */
+  private owned: Assignment = new Map();
+  private protocolName: string | null = null;
+  /** The last generation joined, for revoking while between two. */
+  private lastGeneration: Generation = {
+    generationId: -1,
+    memberId: "",
+    groupInstanceId: null,
+  };
+  private readonly pause = new Pause();
   private rejoinWhy: string | null = null;
   private running: Promise<void> | null = null;
   private closed = false;
   /** Partition counts of the subscribed topics when the generation began. */
   private partitionCounts = new Map<string, number>();
 
-  constructor(settings: MemberSettings) {
+  constructor(settings: ClassicSettings) {
     this.settings = settings;
+    this.keepsPartitions = settings.balancers.every((b) =>
+      b.rebalanceProtocol === "cooperative"
+    );
   }
 
-  /** The generation commits must carry, or null between generations. */
   get current(): Generation | null {
     return this.generation;
   }
 
-  /** Starts joining; the hooks tell what follows. */
+  info(): MembershipInfo {
+    return {
+      protocol: "classic",
+      rebalance: this.keepsPartitions ? "cooperative" : "eager",
+      memberId: this.memberId,
+      generationId: this.generation?.generationId ?? -1,
+      groupInstanceId: this.settings.groupInstanceId,
+      assignor: this.protocolName,
+    };
+  }
+
   start(): void {
     this.running ??= this.run().catch((error) =>
       this.settings.hooks.failed(error as Error)
@@ -148,19 +167,19 @@ export class GroupMember {
   }
 
   /**
-   * Asks for a rebalance: the member gives up its partitions and joins
-   * again (after a commit was refused because the group moved on, say).
+   * Asks for a rebalance: an eager member gives up its partitions and
+   * joins again; a cooperative one joins again keeping them.
    */
   rejoin(why: string): void {
     this.rejoinWhy ??= why;
-    const wake = this.wake;
-    this.wake = null;
-    wake?.(why);
+    this.pause.wake(why);
   }
 
   /**
-   * Leaves the group (LeaveGroup) so the others rebalance at once, after
-   * `revoked` ran. Resolves within about `timeout` ms however the
+   * Gives up the partitions (after `revoked` ran) and leaves the group
+   * (LeaveGroup) so the others rebalance at once; a static member does not
+   * leave, so that it gets its partitions back when it returns within the
+   * session timeout. Resolves within about `timeout` ms however the
    * coordinator behaves.
    */
   async close(timeout: number): Promise<void> {
@@ -172,7 +191,7 @@ export class GroupMember {
     const deadline = Date.now() + timeout;
     await within(running, timeout);
     const memberId = this.memberId;
-    if (memberId !== "") {
+    if (memberId !== "" && this.settings.groupInstanceId === null) {
       await within(this.leave(memberId), Math.max(1, deadline - Date.now()))
         .catch((error) =>
           this.logError(`LeaveGroup failed: ${messageOf(error)}`)
@@ -185,14 +204,22 @@ export class GroupMember {
     while (!this.closed) {
       let ending: Ending;
       try {
-        await this.join();
+        const { assignment, generation } = await this.join();
         failures = 0;
-        const generation = this.generation!;
-        await this.settings.hooks.assigned(this.assignment, generation);
+        const { added, removed } = diffAssignment(this.owned, assignment);
+        if (removed.size > 0) {
+          // Cooperative: what moved away is given up now, in the new
+          // generation; a second rebalance lets the leader hand it over.
+          await this.settings.hooks.revoked(removed, generation);
+          this.rejoinWhy ??= `gave up ${describeAssignment(removed)}`;
+        }
+        this.owned = assignment;
+        this.ownedGeneration = generation.generationId;
+        await this.settings.hooks.assigned(added, generation);
         ending = await this.keepAlive();
       } catch (error) {
         if (this.closed) break;
-        if (isFatal(error)) {
+        if (isFatal(error, REJOIN)) {
           this.settings.hooks.failed(error as Error);
           return;
         }
@@ -217,28 +244,39 @@ export class GroupMember {
       }
       await this.endGeneration(ending);
     }
+    if (this.owned.size > 0) await this.endGeneration({ kind: "closed" });
   }
 
-  /** Tells the owner the generation ended, and forgets it. */
+  /**
+   * Tells the owner what a generation's end means for its partitions: all
+   * lost, all revoked (eager, or closing), or none yet (cooperative: they
+   * are kept while the member rejoins).
+   */
   private async endGeneration(ending: Ending): Promise<void> {
     const generation = this.generation;
-    const assignment = this.assignment;
-    this.assignment = new Map();
-    if (generation === null) return;
+    const owned = this.owned;
+    if (ending.kind === "rebalance") {
+      this.log(
+        `group ${this.settings.groupId} rebalances (${ending.why})${
+          this.keepsPartitions ? "" : `; giving up ${describeAssignment(owned)}`
+        }`,
+      );
+      if (this.keepsPartitions) return;
+    }
+    this.owned = new Map();
+    this.ownedGeneration = -1;
+    if (owned.size === 0 && generation === null) return;
     try {
       if (ending.kind === "lost") {
         this.generation = null;
-        await this.settings.hooks.lost(assignment, ending.error);
+        await this.settings.hooks.lost(owned, ending.error);
       } else {
-        // Still in the old generation: its commits are accepted.
-        if (ending.kind === "rebalance") {
-          this.log(
-            `group ${this.settings.groupId} rebalances (${ending.why}); giving up ${
-              describeAssignment(assignment)
-            }`,
-          );
-        }
-        await this.settings.hooks.revoked(assignment, generation);
+        // Still in the old generation: its commits are accepted. (Between
+        // JoinGroup and SyncGroup there is none, and nothing is committed.)
+        await this.settings.hooks.revoked(
+          owned,
+          generation ?? this.lastGeneration,
+        );
         this.generation = null;
       }
     } catch (error) {
@@ -249,8 +287,11 @@ export class GroupMember {
 
   // ---- joining ----
 
-  private async join(): Promise<void> {
-    const { groupId } = this.settings;
+  private async join(): Promise<
+    { assignment: Assignment; generation: Generation }
+  > {
+    const { groupId, groupInstanceId } = this.settings;
+    const reason = this.rejoinWhy;
     this.rejoinWhy = null;
     while (true) {
       if (this.closed) throw new ClosedError("The Reader is closed");
@@ -262,13 +303,13 @@ export class GroupMember {
           sessionTimeoutMs: this.settings.sessionTimeout,
           rebalanceTimeoutMs: this.settings.rebalanceTimeout,
           memberId: this.memberId,
-          groupInstanceId: null,
+          groupInstanceId,
           protocolType: "consumer",
           protocols: this.settings.balancers.map((b) => ({
             name: b.protocolName,
             metadata: this.subscription(b),
           })),
-          reason: null,
+          reason,
         },
         this.within(
           this.settings.rebalanceTimeout + this.settings.requestTimeout,
@@ -282,19 +323,25 @@ export class GroupMember {
       if (await this.retryable(joined.errorCode)) continue;
       throwIfError(joined.errorCode, { apiName: "JoinGroup" });
       this.memberId = joined.memberId;
-      const generation = {
+      // The old generation ends here: commits now carry the new one.
+      this.generation = null;
+      const generation: Generation = {
         generationId: joined.generationId,
         memberId: joined.memberId,
+        groupInstanceId,
       };
       const leader = joined.leader === joined.memberId;
-      const assignments = leader ? await this.assign(joined) : [];
+      // KIP-814: a static leader that merely came back must not reassign.
+      const assignments = leader && !joined.skipAssignment
+        ? await this.assign(joined)
+        : [];
       const synced = await this.guard(conn.request(
         SyncGroup,
         {
           groupId,
           generationId: generation.generationId,
           memberId: generation.memberId,
-          groupInstanceId: null,
+          groupInstanceId,
           protocolType: "consumer",
           protocolName: joined.protocolName,
           assignments,
@@ -306,16 +353,16 @@ export class GroupMember {
       if (await this.retryable(synced.errorCode)) continue;
       throwIfError(synced.errorCode, { apiName: "SyncGroup" });
       this.generation = generation;
-      this.assignment = this.readAssignment(synced.assignment);
+      this.lastGeneration = generation;
+      this.protocolName = joined.protocolName;
+      const assignment = this.readAssignment(synced.assignment);
       await this.notePartitionCounts();
       this.log(
         `joined group ${groupId}, generation ${generation.generationId}${
           leader ? " as leader" : ""
-        }, member ${generation.memberId}: ${
-          describeAssignment(this.assignment)
-        }`,
+        }, member ${generation.memberId}: ${describeAssignment(assignment)}`,
       );
-      return;
+      return { assignment, generation };
     }
   }
 
@@ -331,17 +378,25 @@ export class GroupMember {
       await sleep(200, this.closing.signal);
       return true;
     }
-    return REJOIN.has(code) && code !== ErrorCode.FENCED_INSTANCE_ID;
+    return REJOIN.has(code);
   }
 
   /** Our subscription, as `balancer`'s protocol metadata. */
   private subscription(balancer: GroupBalancer): Uint8Array {
+    const cooperative = this.keepsPartitions;
+    const version = cooperative ? COOPERATIVE_DATA_VERSION : EAGER_DATA_VERSION;
     const w = new ByteWriter(64);
-    w.int16(DATA_VERSION);
-    encodeConsumerProtocolSubscription(w, DATA_VERSION, {
+    w.int16(version);
+    encodeConsumerProtocolSubscription(w, version, {
       topics: [...this.settings.topics],
-      userData: balancer.userData?.(this.settings.topics) ?? null,
-      ownedPartitions: [],
+      userData:
+        balancer.userData?.(this.settings.topics, this.ownedGeneration) ??
+          null,
+      ownedPartitions: cooperative
+        ? [...this.owned].map(([topic, partitions]) => ({ topic, partitions }))
+        : [],
+      generationId: cooperative ? this.ownedGeneration : -1,
+      rackId: this.settings.rack,
     });
     return w.finish();
   }
@@ -363,11 +418,16 @@ export class GroupMember {
     const members: BalancedMember[] = joined.members.map((m) => {
       const r = new ByteReader(m.metadata);
       const version = r.int16();
-      const subscription = decodeConsumerProtocolSubscription(r, version);
+      const s = decodeConsumerProtocolSubscription(r, version);
       return {
         id: m.memberId,
-        topics: subscription.topics,
-        userData: subscription.userData,
+        topics: s.topics,
+        userData: s.userData,
+        owned: s.ownedPartitions.flatMap(({ topic, partitions }) =>
+          partitions.map((partition) => ({ topic, partition }))
+        ),
+        generation: version >= 2 ? s.generationId : undefined,
+        rack: s.rackId,
       };
     });
     const topics = [...new Set(members.flatMap((m) => m.topics))].sort();
@@ -394,8 +454,8 @@ export class GroupMember {
     return members.map((m) => {
       const byTopic = assigned.get(m.id) ?? new Map<string, number[]>();
       const w = new ByteWriter(64);
-      w.int16(DATA_VERSION);
-      encodeConsumerProtocolAssignment(w, DATA_VERSION, {
+      w.int16(EAGER_DATA_VERSION);
+      encodeConsumerProtocolAssignment(w, EAGER_DATA_VERSION, {
         assignedPartitions: [...byTopic].map(([topic, partitions]) => ({
           topic,
           partitions,
@@ -438,7 +498,7 @@ export class GroupMember {
       if (this.rejoinWhy !== null) {
         return { kind: "rebalance", why: this.rejoinWhy };
       }
-      const woken = await this.pause(heartbeatInterval);
+      const woken = await this.pause.wait(heartbeatInterval);
       if (this.closed) return { kind: "closed" };
       if (woken !== null) return { kind: "rebalance", why: woken };
       if (
@@ -485,20 +545,6 @@ export class GroupMember {
     }
   }
 
-  /** Waits `ms`, or until a rejoin is asked for (resolves with why). */
-  private pause(ms: number): Promise<string | null> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = null;
-        resolve(null);
-      }, ms);
-      this.wake = (why) => {
-        clearTimeout(timer);
-        resolve(why);
-      };
-    });
-  }
-
   private async heartbeat(): Promise<number> {
     const generation = this.generation!;
     const conn = await this.coordinator();
@@ -506,7 +552,7 @@ export class GroupMember {
       groupId: this.settings.groupId,
       generationId: generation.generationId,
       memberId: generation.memberId,
-      groupInstanceId: null,
+      groupInstanceId: this.settings.groupInstanceId,
     }, {
       timeout: Math.min(
         this.settings.requestTimeout,
@@ -567,7 +613,7 @@ export class GroupMember {
   // ---- plumbing ----
 
   private coordinator(): Promise<BrokerConnection> {
-    return this.settings.cluster.coordinator(this.settings.groupId, LANE);
+    return this.settings.cluster.coordinator(this.settings.groupId, GROUP_LANE);
   }
 
   /** Awaits a group request; a failed connection sends us to look up the coordinator again. */
@@ -575,7 +621,7 @@ export class GroupMember {
     try {
       return await request;
     } catch (error) {
-      if (!isFatal(error)) {
+      if (!isFatal(error, REJOIN)) {
         this.settings.cluster.invalidateCoordinator(this.settings.groupId);
       }
       throw error;
@@ -594,33 +640,4 @@ export class GroupMember {
   private logError(message: string): void {
     this.settings.errorLogger?.(`kafka reader: ${message}`);
   }
-}
-
-/** Errors that retrying cannot fix: the Reader ends with them. */
-function isFatal(error: unknown): boolean {
-  if (error instanceof ClosedError) return false;
-  if (error instanceof KafkaError) {
-    return !error.retriable && !REJOIN.has(error.code) &&
-      !COORDINATOR_MOVED.has(error.code) &&
-      error.code !== ErrorCode.MEMBER_ID_REQUIRED;
-  }
-  return (error as { retriable?: unknown })?.retriable === false;
-}
-
-/** Waits for `promise`, but no longer than `ms` (the timer does not outlive it). */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  const stop = new AbortController();
-  try {
-    await Promise.race([promise, sleep(ms, stop.signal).catch(() => {})]);
-  } finally {
-    stop.abort();
-  }
-}
-
-/** "t/0,1,2 u/3" */
-export function describeAssignment(assignment: Assignment): string {
-  if (assignment.size === 0) return "no partitions";
-  return [...assignment].map(([topic, partitions]) =>
-    `${topic}/${partitions.join(",")}`
-  ).join(" ");
 }

@@ -1,0 +1,230 @@
+/**
+ * Helpers of the consumer-group tests: topics, producing, reading into
+ * arrays, committed and end offsets, members in child processes, and the
+ * options that make each group protocol quick (short sessions).
+ *
+ * @module
+ */
+
+import { type ChildProcess, spawn } from "node:child_process";
+import process from "node:process";
+import {
+  dial,
+  dialLeader,
+  type Reader,
+  type ReaderOptions,
+  Writer,
+} from "../mod.ts";
+import { Cluster } from "../lib/cluster/cluster.ts";
+import { OffsetFetch } from "../lib/protocol/messages/offset_fetch.ts";
+import { IncrementalAlterConfigs } from "../lib/protocol/messages/incremental_alter_configs.ts";
+import {
+  committedOffsets,
+  offsetFetchRequest,
+} from "../lib/requests/offsets.ts";
+import { BROKER, sleep, uniqueTopic } from "./_helpers.ts";
+
+export type Protocol = "classic" | "consumer";
+
+/** Both group protocols, for tests that run under each. */
+export const PROTOCOLS: Protocol[] = ["classic", "consumer"];
+
+/** The session timeout of the test groups, in milliseconds. */
+export const SESSION_TIMEOUT = 6000;
+
+/**
+ * Reader options for a quick group under `protocol`. The consumer
+ * protocol's session timeout and heartbeat interval are the group's
+ * configs, set by `prepareGroup`.
+ */
+export function fast(protocol: Protocol): Partial<ReaderOptions> {
+  return protocol === "classic"
+    ? {
+      groupProtocol: "classic",
+      sessionTimeout: SESSION_TIMEOUT,
+      heartbeatInterval: 500,
+      rebalanceTimeout: 10_000,
+      maxWait: 200,
+    }
+    : { groupProtocol: "consumer", rebalanceTimeout: 10_000, maxWait: 200 };
+}
+
+/**
+ * A new group id; under the consumer protocol, the group gets a 6 s session
+ * timeout and 500 ms heartbeats (the broker's defaults are 45 s and 5 s).
+ */
+export async function newGroup(protocol: Protocol): Promise<string> {
+  const groupId = uniqueTopic("g");
+  if (protocol === "consumer") {
+    await setGroupConfig(groupId, {
+      "consumer.session.timeout.ms": String(SESSION_TIMEOUT),
+      "consumer.heartbeat.interval.ms": "500",
+    });
+  }
+  return groupId;
+}
+
+/** Sets configs of a group (IncrementalAlterConfigs on the GROUP resource). */
+export async function setGroupConfig(
+  groupId: string,
+  configs: Record<string, string>,
+): Promise<void> {
+  const cluster = new Cluster({ brokers: [BROKER] });
+  try {
+    const conn = await cluster.anyConnection();
+    const response = await conn.request(IncrementalAlterConfigs, {
+      resources: [{
+        resourceType: 32, // GROUP
+        resourceName: groupId,
+        configs: Object.entries(configs).map(([name, value]) => ({
+          name,
+          configOperation: 0, // SET
+          value,
+        })),
+      }],
+      validateOnly: false,
+    });
+    const r = response.responses[0];
+    if (r.errorCode !== 0) {
+      throw new Error(
+        `setting configs of group ${groupId} failed: ${r.errorCode} ${r.errorMessage}`,
+      );
+    }
+  } finally {
+    await cluster.close();
+  }
+}
+
+const text = new TextDecoder();
+
+export async function topicWith(partitions: number): Promise<string> {
+  const topic = uniqueTopic("group");
+  const admin = await dial(BROKER);
+  try {
+    await admin.createTopics({
+      topic,
+      numPartitions: partitions,
+      replicationFactor: 1,
+    });
+  } finally {
+    admin.close();
+  }
+  return topic;
+}
+
+export async function produce(topic: string, from: number, count: number) {
+  const w = new Writer({ brokers: [BROKER], topic });
+  await w.writeMessages(
+    Array.from({ length: count }, (_, i) => ({
+      key: `k${from + i}`,
+      value: `m${from + i}`,
+    })),
+  );
+  await w.close();
+}
+
+/** Reads with `for await` into `seen` until the Reader is closed. */
+export async function consume(reader: Reader, seen: string[]): Promise<void> {
+  for await (const m of reader) seen.push(text.decode(m.value!));
+}
+
+export async function until(what: string, ok: () => boolean, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
+    await sleep(50);
+  }
+}
+
+/** The group's committed offset per partition (-1 for none). */
+export async function committed(
+  groupId: string,
+  topic: string,
+  partitions: number,
+): Promise<number[]> {
+  const cluster = new Cluster({ brokers: [BROKER] });
+  try {
+    const conn = await cluster.coordinator(groupId);
+    const list = Array.from({ length: partitions }, (_, partition) => ({
+      topic,
+      partition,
+    }));
+    const { version, body } = offsetFetchRequest(
+      groupId,
+      list,
+      conn.pickVersion(OffsetFetch),
+    );
+    const response = await conn.request(OffsetFetch, body, { version });
+    return committedOffsets(response, groupId, list, conn.address).map((c) =>
+      c.offset
+    );
+  } finally {
+    await cluster.close();
+  }
+}
+
+export function duplicates(values: string[]): string[] {
+  const seen = new Set<string>();
+  return values.filter((v) => seen.has(v) || !seen.add(v));
+}
+
+export function expected(from: number, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `m${from + i}`).sort();
+}
+
+/** Each partition's end offset. */
+export async function endOffsets(
+  topic: string,
+  partitions: number,
+): Promise<number[]> {
+  const out: number[] = [];
+  for (let p = 0; p < partitions; p++) {
+    const conn = await dialLeader(BROKER, topic, p);
+    try {
+      out.push(await conn.readLastOffset());
+    } finally {
+      conn.close();
+    }
+  }
+  return out;
+}
+
+/** A group member in its own process (tests/scripts/group_member.ts). */
+export function member(
+  topic: string,
+  groupId: string,
+  protocol: Protocol = "classic",
+  groupInstanceId = "",
+): ChildProcess {
+  const script = new URL("./scripts/group_member.ts", import.meta.url).pathname;
+  const isDeno = "Deno" in globalThis && !("Bun" in globalThis);
+  const rest = [BROKER, topic, groupId, protocol, groupInstanceId];
+  const args = isDeno ? ["run", "-A", script, ...rest] : [script, ...rest];
+  return spawn(process.execPath, args, {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+}
+
+/** Collects what the child reads; resolves once it has `n` messages. */
+export function childReads(
+  child: ChildProcess,
+  seen: string[],
+  n: number,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let buffer = "";
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (chunk: string) => {
+      buffer += chunk;
+      const lines = buffer.split("\n");
+      buffer = lines.pop()!;
+      for (const line of lines) {
+        if (line.startsWith("read ")) seen.push(line.slice(5));
+      }
+      if (seen.length >= n) resolve();
+    });
+    child.on("exit", (code) => {
+      if (seen.length < n) reject(new Error(`the member exited (${code})`));
+    });
+  });
+}
