@@ -126,3 +126,4 @@ export {
   RangeGroupBalancer,
   RoundRobinGroupBalancer,
 } from "./lib/consumer/group/balancers.ts";
+export { CooperativeStickyGroupBalancer } from "./lib/consumer/group/sticky.ts";

@@ -59,6 +59,24 @@ export interface GroupMember {
    * joined; null when nothing.
    */
   readonly userData: Uint8Array | null;
+  /**
+   * The partitions it owned when it joined (ConsumerProtocolSubscription v1+
+   * `ownedPartitions`); absent or empty when none or unknown. Sticky
+   * balancers keep them where they can.
+   */
+  readonly owned?: readonly { topic: string; partition: number }[];
+  /**
+   * The generation in which it got {@link GroupMember.owned}, from
+   * ConsumerProtocolSubscription v2+ `generationId`. -1 or absent: unknown,
+   * and a balancer whose user data carries it reads it from there (as
+   * cooperative-sticky does: older Java clients send it only there).
+   */
+  readonly generation?: number;
+  /**
+   * Its rack (ConsumerProtocolSubscription v3+ `rackId`); null or absent
+   * when it has none.
+   */
+  readonly rack?: string | null;
 }
 
 /**
@@ -149,11 +167,23 @@ export interface GroupBalancer {
    */
   readonly protocolName: string;
   /**
+   * How members change hands of partitions in a rebalance. "eager" (or
+   * absent): every member gives up all its partitions when a rebalance
+   * starts and takes the new assignment afterwards. "cooperative" (KIP-429):
+   * a member keeps its partitions through the rebalance and gives up only
+   * those the new assignment moves away, then rejoins at once, so that the
+   * follow-up rebalance hands them to their new owner; the balancer must
+   * leave out of an assignment every partition another member still owns.
+   */
+  readonly rebalanceProtocol?: "eager" | "cooperative";
+  /**
    * The user data this member sends along with its subscription to
    * `topics`, which the leader's balancer receives as
-   * {@link GroupMember.userData}. Absent or null: none.
+   * {@link GroupMember.userData}. Absent or null: none. `generation` is the
+   * one in which the member got the partitions it owns now (-1 or absent:
+   * none or unknown), for balancers whose user data carries it.
    */
-  userData?(topics: readonly string[]): Uint8Array | null;
+  userData?(topics: readonly string[], generation?: number): Uint8Array | null;
   /**
    * Assigns `partitions` (those of the topics the members subscribe to; any
    * other is ignored) to `members`. Each partition of a subscribed topic
