@@ -105,6 +105,7 @@ export {
 } from "./lib/cluster/cluster.ts";
 export type { LookupOptions } from "./lib/cluster/coordinator.ts";
 export {
+  type GroupStats,
   type IsolationLevel,
   Reader,
   type ReaderOptions,

@@ -31,6 +31,7 @@ import { GroupEngine } from "./group/engine.ts";
 import type { TopicPartition } from "./group/options.ts";
 import type { ReaderOptions, ReaderStats, ReadOptions } from "./options.ts";
 export type {
+  GroupStats,
   IsolationLevel,
   ReaderOptions,
   ReaderStats,

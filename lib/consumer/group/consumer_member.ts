@@ -222,7 +222,12 @@ export class ConsumerMember implements Membership {
           await this.loseAll(error);
           continue;
         }
-        if (COORDINATOR_MOVED.has(code) || error.retriable) {
+        // UNRELEASED_INSTANCE_ID: the static member's last incarnation did
+        // not leave (it crashed); its session expires within the timeout.
+        if (
+          COORDINATOR_MOVED.has(code) || error.retriable ||
+          code === ErrorCode.UNRELEASED_INSTANCE_ID
+        ) {
           if (COORDINATOR_MOVED.has(code)) {
             this.settings.cluster.invalidateCoordinator(this.settings.groupId);
           }
@@ -353,7 +358,8 @@ export class ConsumerMember implements Membership {
       groupId: s.groupId,
       memberId: this.memberId,
       memberEpoch: epoch,
-      instanceId: full ? s.groupInstanceId : null,
+      // Always: the coordinator needs it to let a static member leave.
+      instanceId: s.groupInstanceId,
       rackId: full ? s.rack : null,
       rebalanceTimeoutMs: full ? s.rebalanceTimeout : -1,
       subscribedTopicNames: full && s.topics !== null ? [...s.topics] : null,

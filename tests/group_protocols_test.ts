@@ -1,0 +1,254 @@
+/**
+ * Rebalancing without stopping the world, against the real broker:
+ * cooperative rebalances (the classic protocol with the cooperative-sticky
+ * balancer, and the consumer protocol of KIP-848) revoke only what moves,
+ * static members come back without a rebalance, and a regular-expression
+ * subscription picks up topics created later.
+ */
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import {
+  CooperativeStickyGroupBalancer,
+  dial,
+  Reader,
+  type ReaderOptions,
+} from "../mod.ts";
+import { BROKER, uniqueTopic } from "./_helpers.ts";
+import {
+  consume,
+  duplicates,
+  expected,
+  fast,
+  newGroup,
+  produce,
+  type Protocol,
+  PROTOCOLS,
+  topicWith,
+  until,
+} from "./_group.ts";
+
+/** What the callbacks of one member reported, partition ids in order. */
+interface Events {
+  assigned: number[][];
+  revoked: number[][];
+  lost: number[][];
+}
+
+function recorder(events: Events): Partial<ReaderOptions> {
+  const ids = (p: { partition: number }[]) =>
+    p.map((x) => x.partition).sort((a, b) => a - b);
+  return {
+    onPartitionsAssigned: (p) => void events.assigned.push(ids(p)),
+    onPartitionsRevoked: (p) => void events.revoked.push(ids(p)),
+    onPartitionsLost: (p) => void events.lost.push(ids(p)),
+  };
+}
+
+function newEvents(): Events {
+  return { assigned: [], revoked: [], lost: [] };
+}
+
+/** The options of an incremental group: cooperative-sticky, or the consumer protocol. */
+function incremental(protocol: Protocol): Partial<ReaderOptions> {
+  return protocol === "classic"
+    ? {
+      ...fast("classic"),
+      groupBalancers: [new CooperativeStickyGroupBalancer()],
+    }
+    : fast("consumer");
+}
+
+function owned(r: Reader): number[] {
+  return r.assignment().map((p) => p.partition).sort((a, b) => a - b);
+}
+
+for (const protocol of PROTOCOLS) {
+  const name = protocol === "classic"
+    ? "cooperative-sticky"
+    : "consumer protocol";
+
+  describe(`incremental rebalances (${name})`, () => {
+    test("a third member joins: no partition a member keeps is revoked; each message once", async () => {
+      const topic = await topicWith(6);
+      await produce(topic, 0, 600);
+      const groupId = await newGroup(protocol);
+      const events = [newEvents(), newEvents(), newEvents()];
+      const make = (i: number) =>
+        new Reader({
+          brokers: [BROKER],
+          topic,
+          groupId,
+          ...incremental(protocol),
+          ...recorder(events[i]),
+        });
+      const readers = [make(0), make(1)];
+      const seen: string[][] = [[], [], []];
+      const loops = readers.map((r, i) => consume(r, seen[i]));
+      await until(
+        "two members share six partitions",
+        () => owned(readers[0]).length === 3 && owned(readers[1]).length === 3,
+      );
+      const before = readers.map(owned);
+      const revokedEarlier = events.map((e) => e.revoked.flat().length);
+      readers.push(make(2));
+      loops.push(consume(readers[2], seen[2]));
+      await until(
+        "three members with two partitions each",
+        () => readers.every((r) => owned(r).length === 2),
+      );
+      await produce(topic, 600, 600);
+      await until(
+        "every message read",
+        () => seen.reduce((n, s) => n + s.length, 0) >= 1200,
+      );
+      const after = readers.map(owned);
+      // Closing revokes everything: look at what came before.
+      const revokedBefore = events.map((e, i) =>
+        e.revoked.flat().slice(revokedEarlier[i] ?? 0)
+      );
+      await Promise.all(readers.map((r) => r.close()));
+      await Promise.all(loops);
+      for (const i of [0, 1]) {
+        const revoked = revokedBefore[i];
+        const kept = before[i].filter((p) => after[i].includes(p));
+        assert.deepEqual(
+          revoked.filter((p) => kept.includes(p)),
+          [],
+          `member ${i} kept ${kept} but had ${revoked} revoked (events ${
+            JSON.stringify(events[i])
+          })`,
+        );
+        // Exactly what moved was revoked, once.
+        assert.deepEqual(
+          [...revoked].sort(),
+          before[i].filter((p) => !after[i].includes(p)),
+        );
+        assert.deepEqual(events[i].lost, []);
+      }
+      assert.deepEqual(revokedBefore[2], []);
+      const all = seen.flat();
+      assert.deepEqual(duplicates(all), []);
+      assert.deepEqual([...all].sort(), expected(0, 1200));
+    });
+  });
+
+  describe(`static membership (${protocol} protocol)`, () => {
+    test("a member closed and back with the same groupInstanceId within the session timeout: the others see no rebalance", async () => {
+      const topic = await topicWith(4);
+      const groupId = await newGroup(protocol);
+      const options = {
+        brokers: [BROKER],
+        topic,
+        groupId,
+        ...fast(protocol),
+      };
+      const otherEvents = newEvents();
+      const other = new Reader({
+        ...options,
+        groupInstanceId: "other",
+        ...recorder(otherEvents),
+      });
+      const first = new Reader({ ...options, groupInstanceId: "static-1" });
+      const seenOther: string[] = [];
+      const seenFirst: string[] = [];
+      const loops = [consume(other, seenOther), consume(first, seenFirst)];
+      await until(
+        "two members with two partitions each",
+        () => owned(other).length === 2 && owned(first).length === 2,
+      );
+      await produce(topic, 0, 400);
+      await until(
+        "every message read",
+        () => seenOther.length + seenFirst.length >= 400,
+      );
+      const firstPartitions = owned(first);
+      const otherPartitions = owned(other);
+      const eventsBefore = JSON.stringify(otherEvents);
+      await first.close();
+      await loops[1];
+      const back = new Reader({ ...options, groupInstanceId: "static-1" });
+      const seenBack: string[] = [];
+      loops.push(consume(back, seenBack));
+      await until("the member is back", () => owned(back).length === 2);
+      await produce(topic, 400, 400);
+      await until(
+        "the new messages read",
+        () => seenOther.length + seenFirst.length + seenBack.length >= 800,
+      );
+      assert.deepEqual(owned(back), firstPartitions);
+      assert.deepEqual(owned(other), otherPartitions);
+      assert.equal(JSON.stringify(otherEvents), eventsBefore);
+      await Promise.all([other.close(), back.close()]);
+      await Promise.all(loops);
+      const all = [...seenOther, ...seenFirst, ...seenBack];
+      assert.deepEqual(duplicates(all), []);
+      assert.deepEqual([...all].sort(), expected(0, 800));
+    });
+  });
+}
+
+describe("regular-expression subscription (consumer protocol)", () => {
+  test("a topic created after the Reader started, matching the pattern, is assigned and read", async () => {
+    const prefix = uniqueTopic("rx").replaceAll("-", "_");
+    const first = `${prefix}.a`;
+    const admin = await dial(BROKER);
+    try {
+      await admin.createTopics({
+        topic: first,
+        numPartitions: 2,
+        replicationFactor: 1,
+      });
+      const groupId = await newGroup("consumer");
+      const reader = new Reader({
+        brokers: [BROKER],
+        groupId,
+        groupTopics: new RegExp(`${prefix}\\..*`),
+        ...fast("consumer"),
+      });
+      const topics = new Set<string>();
+      const seen: string[] = [];
+      const loop = (async () => {
+        for await (const m of reader) {
+          topics.add(m.topic);
+          seen.push(new TextDecoder().decode(m.value!));
+        }
+      })();
+      await until(
+        "the first topic assigned",
+        () => reader.assignment().length === 2,
+      );
+      const later = `${prefix}.b`;
+      await admin.createTopics({
+        topic: later,
+        numPartitions: 1,
+        replicationFactor: 1,
+      });
+      // Not matching: never assigned.
+      await admin.createTopics({
+        topic: `${prefix}_c`,
+        numPartitions: 1,
+        replicationFactor: 1,
+      });
+      await until(
+        "the later topic assigned",
+        () => reader.assignment().some((p) => p.topic === later),
+        60_000,
+      );
+      await produce(later, 0, 50);
+      await produce(first, 50, 50);
+      await until("every message read", () => seen.length >= 100);
+      assert.equal(reader.stats().topic, `${prefix}\\..*`);
+      assert.deepEqual(
+        reader.assignment().map((p) => `${p.topic}/${p.partition}`).sort(),
+        [`${first}/0`, `${first}/1`, `${later}/0`],
+      );
+      await reader.close();
+      await loop;
+      assert.deepEqual([...topics].sort(), [first, later]);
+      assert.deepEqual([...seen].sort(), expected(0, 100));
+    } finally {
+      admin.close();
+    }
+  });
+});
