@@ -6,28 +6,51 @@
  *   deno run -A bench/rebalance.ts                  5 rounds, Deno and Java
  *   deno run -A bench/rebalance.ts --quick          1 round
  *   deno run -A bench/rebalance.ts --clients=streamkafka/deno,streamkafka/bun,java/jvm
+ *   deno run -A bench/rebalance.ts --clients=java/jvm --protocol=consumer
  *
  * Each measurement: a fresh group of two members (two processes of the same
  * client: bench/clients/group_member.ts for this client,
- * bench/java/RebalanceMember.java for Java) reads a 6-partition topic into
+ * tests/java/GroupMember.java for Java) reads a 6-partition topic into
  * which this script writes about 600 messages a second throughout. Once
  * both members own three partitions each and have read from all of them,
  * member A goes away:
  *
  * - clean: A is told to close (our `Reader.close()`, Java's
  *   `KafkaConsumer.close()`: a last commit, then LeaveGroup); the clock
- *   starts when A calls close;
+ *   starts when A calls close (ours) or when this script closes A's stdin,
+ *   which GroupMember.java takes as the request to close (Java);
  * - dead: A is killed with SIGKILL, so the group notices only when its
  *   session times out (6 s); the clock starts just before the kill.
  *
- * Two figures, from the survivor B's own event lines (wall-clock
- * milliseconds; the processes share the machine's clock): when B was
- * assigned all six partitions, and when it had received a message of every
- * partition that A had owned. Both members use a 6 s session timeout and
- * 500 ms heartbeats; otherwise each client's defaults (ours: Range then
- * RoundRobin, commitInterval 0; Java: the classic protocol with its default
- * assignors, which pick RangeAssignor, so both rebalance eagerly, and
- * auto-commit every 5 s and on close).
+ * Two figures, from the survivor B's event lines (wall-clock milliseconds;
+ * ours stamp their own lines, the Java member's are stamped by this script
+ * as they arrive): when B owned all six partitions, and when it had
+ * received a message of every partition that A had owned. Both members use
+ * a 6 s session timeout and 500 ms heartbeats; otherwise each client's
+ * defaults (ours: Range then RoundRobin, commitInterval 0; Java:
+ * auto-commit every 5 s and on close, fetch.max.wait.ms 500).
+ *
+ * `--protocol` picks how the group rebalances (Java's GroupMember.java
+ * modes in brackets):
+ *
+ * - eager (default; what this benchmark always measured): the classic
+ *   protocol, RangeAssignor [range]; on every rebalance each member gives
+ *   up all its partitions and gets the new set;
+ * - cooperative: the classic protocol, CooperativeStickyAssignor
+ *   [cooperative-sticky]; only the partitions that move are revoked;
+ * - consumer: KIP-848's consumer protocol [consumer]; the broker assigns,
+ *   and the session timeout and heartbeat interval are the group's
+ *   (consumer.session.timeout.ms, consumer.heartbeat.interval.ms), set for
+ *   each measurement's group with IncrementalAlterConfigs. The broker
+ *   refuses values below its group.consumer.min.session.timeout.ms and
+ *   group.consumer.min.heartbeat.interval.ms (45 s and 5 s by default):
+ *   then the group keeps the broker's defaults (45 s sessions, 5 s
+ *   heartbeats), which the run says and records.
+ *
+ * With cooperative and consumer the survivor gives nothing up when A goes,
+ * so there is no "B notices" figure (nor "rejoin"); "all 6 assigned" is
+ * when A's partitions were added to B's three. Only the Java side runs the
+ * new protocols so far (TODO in `launcher()` for ours).
  *
  * Commits matter to the dead case: the broker counts an OffsetCommit as a
  * sign of life, so a member that commits whenever it idles (ours with
@@ -50,7 +73,9 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { DEFAULT_KAFKA_VERSION, ensureBroker } from "../tools/kafka.ts";
-import { Writer } from "../mod.ts";
+import { Cluster, Writer } from "../mod.ts";
+import { DescribeConfigs } from "../lib/protocol/messages/describe_configs.ts";
+import { IncrementalAlterConfigs } from "../lib/protocol/messages/incremental_alter_configs.ts";
 import type { MemberSettings } from "./clients/group_member.ts";
 import { BENCH } from "./_peers.ts";
 import { median } from "./_report.ts";
@@ -68,7 +93,10 @@ const ROOT = join(BENCH, "..");
 const PARTITIONS = 6;
 const SESSION_TIMEOUT_MS = 6000;
 const HEARTBEAT_MS = 500;
+/** Also Java's default fetch.max.wait.ms, which GroupMember.java keeps. */
 const MAX_WAIT_MS = 500;
+/** The Java member's auto-commit interval (its default, 5000). */
+const JAVA_AUTO_COMMIT_MS = 5000;
 /** Messages written per tick, and ticks per second: about 600 msg/s. */
 const PER_TICK = 12;
 const TICK_MS = 20;
@@ -80,21 +108,38 @@ const QUIET_WAIT_MS = 600_000;
 const KAFKA_VERSION = Deno.env.get("KAFKA_VERSION") || DEFAULT_KAFKA_VERSION;
 const CLIENTS = ["streamkafka/deno", "streamkafka/bun", "java/jvm"] as const;
 const SCENARIOS = ["clean", "dead"] as const;
+const PROTOCOLS = ["eager", "cooperative", "consumer"] as const;
 type Client = typeof CLIENTS[number];
 type Scenario = typeof SCENARIOS[number];
+type Protocol = typeof PROTOCOLS[number];
+
+/** tests/java/GroupMember.java's mode for each protocol. */
+const JAVA_MODES: Record<Protocol, string> = {
+  eager: "range",
+  cooperative: "cooperative-sticky",
+  consumer: "consumer",
+};
+/** The GROUP resource type of DescribeConfigs and IncrementalAlterConfigs. */
+const GROUP_RESOURCE = 32;
 
 const USAGE = `usage: deno run -A bench/rebalance.ts [--quick] [--rounds=N]
-       [--clients=a,b] [--scenarios=clean,dead] [--out=DIR]
+       [--clients=a,b] [--scenarios=clean,dead] [--protocol=P] [--out=DIR]
 
   --quick      1 round
   --rounds     rounds (env BENCH_ROUNDS, default 5)
   --clients    of ${CLIENTS.join(", ")} (default streamkafka/deno,java/jvm)
   --scenarios  clean (close, LeaveGroup) and/or dead (SIGKILL); default both
+  --protocol   eager (default), cooperative or consumer: the classic
+               protocol with eager (range) or cooperative
+               (cooperative-sticky) rebalances, or KIP-848's consumer
+               protocol; only java/jvm runs the last two so far
   --commit-interval  our members' commitInterval in ms (default 0, the
                Reader's default; Java auto-commits every 5000)
-  --out        where rebalance.json goes (default bench/results)`;
+  --out        where rebalance.json goes (default bench/results;
+               rebalance-<protocol>.json for cooperative and consumer)`;
 
 interface Options {
+  protocol: Protocol;
   /** Our Reader's commitInterval (0, its default, commits whenever it idles). */
   commitInterval: number;
   rounds: number;
@@ -112,6 +157,7 @@ function options(args: string[]): Options | undefined {
       clients: { type: "string" },
       scenarios: { type: "string" },
       "commit-interval": { type: "string" },
+      protocol: { type: "string" },
       out: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -150,7 +196,16 @@ function options(args: string[]): Options | undefined {
     }
     return items as T[];
   };
+  const protocol = (parsed.values.protocol ?? "eager") as Protocol;
+  if (!PROTOCOLS.includes(protocol)) {
+    throw new RangeError(
+      `Cannot run the benchmark: unknown --protocol "${protocol}" (one of ${
+        PROTOCOLS.join(", ")
+      })`,
+    );
+  }
   return {
+    protocol,
     rounds,
     clients: list(parsed.values.clients, CLIENTS, [
       "streamkafka/deno",
@@ -175,13 +230,33 @@ function sleep(ms: number): Promise<void> {
 // ---------------------------------------------------------------------------
 // Members
 
-/** One event line of a member: assigned, first, closing, closed. */
+/**
+ * One event of a member: assigned, revoked, lost, first (its first message
+ * of a partition since that was assigned), closing, closed.
+ */
 interface MemberEvent {
   kind: string;
   at: number;
-  /** assigned: the partitions; first: the one partition. */
+  /**
+   * assigned: every partition the member owns now; revoked, lost: those
+   * taken; first: the one partition.
+   */
   partitions: number[];
+  /**
+   * assigned: the partitions this assignment added (all of them with eager
+   * rebalances; `partitions` when absent).
+   */
+  added?: number[];
 }
+
+/**
+ * How a member reports: "lines" as bench/clients/group_member.ts (each
+ * line `<kind> <ms> <p,p,...|->`, whole assignments, its own first-read
+ * events), "group-member" as tests/java/GroupMember.java (`member<TAB>...`,
+ * read lines for every message, assignments that are increments under the
+ * cooperative and consumer protocols, no clock: stamped here on arrival).
+ */
+type Format = "lines" | "group-member";
 
 /** A member process and the events it printed so far. */
 class Member {
@@ -192,9 +267,14 @@ class Member {
   private readonly stdin: WritableStreamDefaultWriter<Uint8Array>;
   private changed: () => void = () => {};
   readonly name: string;
+  readonly format: Format;
+  /** group-member: what it owns, and the partitions read since assigned. */
+  private readonly owned = new Set<number>();
+  private readonly seen = new Set<number>();
 
-  constructor(name: string, command: string, args: string[]) {
+  constructor(name: string, command: string, args: string[], format: Format) {
     this.name = name;
+    this.format = format;
     this.child = new Deno.Command(command, {
       args,
       cwd: ROOT,
@@ -204,7 +284,10 @@ class Member {
     }).spawn();
     this.stdin = this.child.stdin.getWriter();
     this.exited = this.child.status;
-    this.readLines(this.child.stdout, (line) => this.onLine(line));
+    this.readLines(
+      this.child.stdout,
+      (line) => format === "lines" ? this.onLine(line) : this.onEvent(line),
+    );
     this.readLines(this.child.stderr, (line) => {
       this.stderr = (this.stderr + line + "\n").slice(-4000);
     });
@@ -229,23 +312,66 @@ class Member {
     const time = Number(at);
     if (!kind || !Number.isFinite(time)) return;
     const partitions = !list || list === "-" ? [] : list.split(",").map(Number);
-    this.events.push({ kind, at: time, partitions });
+    this.push({ kind, at: time, partitions });
+  }
+
+  /** A GroupMember.java line, stamped now. */
+  private onEvent(line: string): void {
+    const [tag, kind, list] = line.split("\t");
+    if (tag !== "member") return; // a log line
+    const at = Date.now();
+    if (kind === "read") {
+      const partition = Number(list);
+      if (this.seen.has(partition)) return;
+      this.seen.add(partition);
+      this.push({ kind: "first", at, partitions: [partition] });
+      return;
+    }
+    const partitions = list ? list.split(",").map(Number) : [];
+    for (const p of partitions) this.seen.delete(p);
+    if (kind === "assigned") {
+      for (const p of partitions) this.owned.add(p);
+      const owned = [...this.owned].sort((a, b) => a - b);
+      this.push({ kind, at, partitions: owned, added: partitions });
+    } else if (kind === "revoked" || kind === "lost") {
+      for (const p of partitions) this.owned.delete(p);
+      this.push({ kind, at, partitions });
+    } else if (kind === "closed") {
+      this.push({ kind, at, partitions: [] });
+    }
+  }
+
+  private push(event: MemberEvent): void {
+    this.events.push(event);
     this.changed();
   }
 
-  /** The latest assignment, and the partitions read from since it. */
-  state(): { assigned: MemberEvent | undefined; read: Set<number> } {
+  /**
+   * The latest assignment, what the member owns now, and the partitions it
+   * read from since each was assigned.
+   */
+  state(): {
+    assigned: MemberEvent | undefined;
+    owned: number[];
+    read: Set<number>;
+  } {
     let assigned: MemberEvent | undefined;
+    let owned: number[] = [];
     const read = new Set<number>();
     for (const event of this.events) {
       if (event.kind === "assigned") {
         assigned = event;
-        read.clear();
+        owned = event.partitions;
+        for (const p of event.added ?? event.partitions) read.delete(p);
+        for (const p of read) if (!owned.includes(p)) read.delete(p);
+      } else if (event.kind === "revoked" || event.kind === "lost") {
+        owned = owned.filter((p) => !event.partitions.includes(p));
+        for (const p of event.partitions) read.delete(p);
       } else if (event.kind === "first") {
         read.add(event.partitions[0]);
       }
     }
-    return { assigned, read };
+    return { assigned, owned, read };
   }
 
   /** Resolves once `ready()` holds; rejects on exit or after `ms`. */
@@ -281,8 +407,16 @@ class Member {
     }
   }
 
-  async send(line: string): Promise<void> {
-    await this.stdin.write(new TextEncoder().encode(`${line}\n`));
+  /**
+   * Asks the member to close: a line "close" ("lines"), the end of its
+   * stdin ("group-member").
+   */
+  async close(): Promise<void> {
+    if (this.format === "lines") {
+      await this.stdin.write(new TextEncoder().encode("close\n"));
+    } else {
+      await this.stdin.close();
+    }
   }
 
   kill(): void {
@@ -295,7 +429,7 @@ class Member {
 
   /** Closes cleanly; kills when that takes longer than `ms`. */
   async stop(ms = 35_000): Promise<void> {
-    await this.send("close").catch(() => {});
+    await this.close().catch(() => {});
     const timer = setTimeout(() => this.kill(), ms);
     try {
       await this.exited;
@@ -315,7 +449,16 @@ interface Launcher {
 async function launcher(
   client: Client,
   commitInterval: number,
+  protocol: Protocol,
 ): Promise<Launcher> {
+  if (client !== "java/jvm" && protocol !== "eager") {
+    // TODO(protocol): run our members with the cooperative-sticky balancer
+    // (cooperative) or groupProtocol "consumer" (consumer): MemberSettings
+    // and bench/clients/group_member.ts need the option, and its event
+    // lines must then say what each assignment added (see `Member`: an
+    // "assigned" event's `added`) or keep listing whole assignments.
+    throw new Error(`--protocol=${protocol} not wired for streamkafka yet`);
+  }
   const script = join(BENCH, "clients", "group_member.ts");
   const settings = (groupId: string, topic: string): string =>
     JSON.stringify(
@@ -339,7 +482,7 @@ async function launcher(
           "-A",
           script,
           settings(groupId, topic),
-        ]),
+        ], "lines"),
     };
   }
   if (client === "streamkafka/bun") {
@@ -349,7 +492,12 @@ async function launcher(
       client,
       version: `Bun ${version}`,
       start: (name, groupId, topic) =>
-        new Member(name, bun, ["run", script, settings(groupId, topic)]),
+        new Member(
+          name,
+          bun,
+          ["run", script, settings(groupId, topic)],
+          "lines",
+        ),
     };
   }
   const kafkaVersion = Deno.env.get("KAFKA_VERSION") || DEFAULT_KAFKA_VERSION;
@@ -357,10 +505,18 @@ async function launcher(
   const java = /version "([^"]+)"/.exec(
     await capture("java", ["-version"]),
   )?.[1] ?? "?";
-  const source = join(BENCH, "java", "RebalanceMember.java");
+  const source = join(ROOT, "tests", "java", "GroupMember.java");
+  const mode = JAVA_MODES[protocol];
+  // The consumer protocol's session timeout and heartbeat interval are the
+  // group's (see `prepareGroup`): the Java client refuses them.
+  const timeouts = protocol === "consumer" ? [] : [
+    `--session-timeout=${SESSION_TIMEOUT_MS}`,
+    `--heartbeat-interval=${HEARTBEAT_MS}`,
+  ];
   return {
     client,
-    version: `kafka-clients ${kafkaVersion} on Java ${java}`,
+    version:
+      `kafka-clients ${kafkaVersion} on Java ${java} (GroupMember.java ${mode})`,
     start: (name, groupId, topic) =>
       new Member(name, "java", [
         "-Xmx256M",
@@ -371,10 +527,10 @@ async function launcher(
         BROKER,
         topic,
         groupId,
-        String(SESSION_TIMEOUT_MS),
-        String(HEARTBEAT_MS),
-        String(MAX_WAIT_MS),
-      ]),
+        mode,
+        `--auto-commit=${JAVA_AUTO_COMMIT_MS}`,
+        ...timeouts,
+      ], "group-member"),
   };
 }
 
@@ -406,6 +562,9 @@ interface Sample {
   messages_ms?: number;
   /** clean: how long A's close took (last commit, LeaveGroup, shutdown). */
   close_ms?: number;
+  /** The group's session timeout and heartbeat interval (see `prepareGroup`). */
+  session_timeout_ms?: number;
+  heartbeat_interval_ms?: number;
   moved?: number[];
   disturbed?: string;
   error?: string;
@@ -446,14 +605,113 @@ async function flowing(topic: string): Promise<{ stop(): Promise<void> }> {
 /** Topics to delete when interrupted. */
 const live = new Set<string>();
 
+/** A group's session timeout and heartbeat interval. */
+interface GroupTiming {
+  sessionTimeout: number;
+  heartbeatInterval: number;
+}
+
+/** The members' own timeouts, as the classic protocol lets them choose. */
+const CLASSIC_TIMING: GroupTiming = {
+  sessionTimeout: SESSION_TIMEOUT_MS,
+  heartbeatInterval: HEARTBEAT_MS,
+};
+
+/** Said once per run: the broker refused short consumer-protocol sessions. */
+let refusalLogged = false;
+
+/**
+ * Under the consumer protocol the session timeout and heartbeat interval
+ * are the group's: sets SESSION_TIMEOUT_MS and HEARTBEAT_MS on the group
+ * (IncrementalAlterConfigs on the GROUP resource, before any member joins).
+ * The broker refuses values below its group.consumer.min.session.timeout.ms
+ * and group.consumer.min.heartbeat.interval.ms (45 s and 5 s unless its
+ * server.properties lowers them); the group then keeps the broker's
+ * defaults, which this returns (DescribeConfigs), as it returns what the
+ * group has in any case.
+ */
+async function prepareGroup(
+  groupId: string,
+  protocol: Protocol,
+): Promise<GroupTiming> {
+  if (protocol !== "consumer") return CLASSIC_TIMING;
+  const session = "consumer.session.timeout.ms";
+  const heartbeat = "consumer.heartbeat.interval.ms";
+  const cluster = new Cluster({ brokers: [BROKER] });
+  try {
+    const conn = await cluster.anyConnection();
+    const altered = await conn.request(IncrementalAlterConfigs, {
+      resources: [{
+        resourceType: GROUP_RESOURCE,
+        resourceName: groupId,
+        configs: [
+          [session, SESSION_TIMEOUT_MS],
+          [heartbeat, HEARTBEAT_MS],
+        ].map(([name, value]) => ({
+          name: String(name),
+          configOperation: 0, // SET
+          value: String(value),
+        })),
+      }],
+      validateOnly: false,
+    });
+    const refusal = altered.responses[0];
+    if (refusal.errorCode !== 0 && !refusalLogged) {
+      refusalLogged = true;
+      log(
+        `  the broker refuses a ${SESSION_TIMEOUT_MS} ms session and ${HEARTBEAT_MS} ms heartbeats ` +
+          `for consumer-protocol groups (${refusal.errorMessage}); its server.properties needs ` +
+          `group.consumer.min.session.timeout.ms <= ${SESSION_TIMEOUT_MS} and ` +
+          `group.consumer.min.heartbeat.interval.ms <= ${HEARTBEAT_MS}. Measuring with the group's defaults.`,
+      );
+    }
+    const described = await conn.request(DescribeConfigs, {
+      resources: [{
+        resourceType: GROUP_RESOURCE,
+        resourceName: groupId,
+        configurationKeys: [session, heartbeat],
+      }],
+      includeSynonyms: false,
+      includeDocumentation: false,
+    });
+    const result = described.results[0];
+    const value = (name: string) =>
+      Number(result.configs.find((c) => c.name === name)?.value);
+    const timing = {
+      sessionTimeout: value(session),
+      heartbeatInterval: value(heartbeat),
+    };
+    if (
+      result.errorCode !== 0 || !(timing.sessionTimeout > 0) ||
+      !(timing.heartbeatInterval > 0)
+    ) {
+      throw new Error(
+        `Cannot read the configs of group ${groupId}: ${
+          result.errorMessage ?? result.errorCode
+        }`,
+      );
+    }
+    return timing;
+  } finally {
+    await cluster.close();
+  }
+}
+
 async function measure(
   starter: Launcher,
   scenario: Scenario,
   round: number,
   topic: string,
   groupId: string,
+  timing: GroupTiming,
 ): Promise<Sample> {
-  const sample: Sample = { client: starter.client, scenario, round };
+  const sample: Sample = {
+    client: starter.client,
+    scenario,
+    round,
+    session_timeout_ms: timing.sessionTimeout,
+    heartbeat_interval_ms: timing.heartbeatInterval,
+  };
   const a = starter.start("member A", groupId, topic);
   const b = starter.start("member B", groupId, topic);
   try {
@@ -462,8 +720,8 @@ async function measure(
       const sa = a.state();
       const sb = b.state();
       if (!sa.assigned || !sb.assigned) return undefined;
-      const pa = sa.assigned.partitions;
-      const pb = sb.assigned.partitions;
+      const pa = sa.owned;
+      const pb = sb.owned;
       if (pa.length === 0 || pb.length === 0) return undefined;
       if (new Set([...pa, ...pb]).size !== PARTITIONS) return undefined;
       if (pa.length + pb.length !== PARTITIONS) return undefined;
@@ -475,7 +733,7 @@ async function measure(
     // The members' heartbeat timers start when they join, as the harness's
     // wait did: a random wait puts A's exit at a random point of their
     // heartbeat cycle, as in life, instead of the same point every round.
-    await sleep(SETTLE_MS + Math.random() * 2 * HEARTBEAT_MS);
+    await sleep(SETTLE_MS + Math.random() * 2 * timing.heartbeatInterval);
     const settled = steady();
     if (!settled) throw new Error("the group rebalanced again while settling");
     const moved = settled.pa;
@@ -483,8 +741,12 @@ async function measure(
     const afterB = b.events.length;
 
     let start: number;
-    if (scenario === "clean") {
-      await a.send("close");
+    if (scenario === "clean" && a.format === "group-member") {
+      // GroupMember.java has no clock: it closes once its stdin ends.
+      start = Date.now();
+      await a.close();
+    } else if (scenario === "clean") {
+      await a.close();
       const closing = await a.until(
         "A closing",
         () => a.events.find((e) => e.kind === "closing"),
@@ -508,7 +770,10 @@ async function measure(
         const revoked = later.slice(0, index).find((e) => e.kind === "revoked");
         const firsts = new Map<number, number>();
         for (const e of later.slice(index + 1)) {
-          if (e.kind === "assigned") break;
+          // Until B's partitions change again (an incremental assignment
+          // that adds nothing changes nothing).
+          if (e.kind === "revoked" || e.kind === "lost") break;
+          if (e.kind === "assigned" && (e.added ?? e.partitions).length) break;
           if (e.kind === "first" && !firsts.has(e.partitions[0])) {
             firsts.set(e.partitions[0], e.at);
           }
@@ -520,7 +785,7 @@ async function measure(
           messages: Math.max(...moved.map((p) => firsts.get(p)!)),
         };
       },
-      HANDOVER_TIMEOUT_MS,
+      Math.max(HANDOVER_TIMEOUT_MS, timing.sessionTimeout + 30_000),
     );
     if (handover.revoked !== undefined) {
       sample.noticed_ms = handover.revoked - start;
@@ -550,6 +815,7 @@ async function measureQuietly(
   scenario: Scenario,
   round: number,
   runId: string,
+  protocol: Protocol,
 ): Promise<Sample> {
   let sample: Sample | undefined;
   for (let attempt = 1; attempt <= 3; attempt++) {
@@ -562,8 +828,16 @@ async function measureQuietly(
     const watch = watchDisturbance();
     let flow: { stop(): Promise<void> } | undefined;
     try {
+      const timing = await prepareGroup(name, protocol);
       flow = await flowing(`${name}-t`);
-      sample = await measure(starter, scenario, round, `${name}-t`, name);
+      sample = await measure(
+        starter,
+        scenario,
+        round,
+        `${name}-t`,
+        name,
+        timing,
+      );
     } catch (error) {
       sample = {
         client: starter.client,
@@ -606,6 +880,9 @@ interface Summary {
   close_ms: number | null;
   noticed_ms: number | null;
   rejoin_ms: number | null;
+  /** The group's session timeout (the consumer protocol's may be 45 s). */
+  session_timeout_ms: number | null;
+  heartbeat_interval_ms: number | null;
   errors: string[];
   disturbed: number;
 }
@@ -626,6 +903,8 @@ function summarize(samples: Sample[], launchers: Launcher[]): Summary[] {
       const close = pick((s) => s.close_ms);
       const noticed = pick((s) => s.noticed_ms);
       const rejoin = pick((s) => s.rejoin_ms);
+      const session = pick((s) => s.session_timeout_ms);
+      const heartbeat = pick((s) => s.heartbeat_interval_ms);
       out.push({
         client: starter.client,
         version: starter.version,
@@ -641,6 +920,8 @@ function summarize(samples: Sample[], launchers: Launcher[]): Summary[] {
         close_ms: close.length ? median(close) : null,
         noticed_ms: noticed.length ? median(noticed) : null,
         rejoin_ms: rejoin.length ? median(rejoin) : null,
+        session_timeout_ms: session.length ? Math.max(...session) : null,
+        heartbeat_interval_ms: heartbeat.length ? Math.max(...heartbeat) : null,
         errors: [...new Set(mine.flatMap((s) => s.error ? [s.error] : []))],
         disturbed: mine.filter((s) => s.disturbed).length,
       });
@@ -649,7 +930,7 @@ function summarize(samples: Sample[], launchers: Launcher[]): Summary[] {
   return out;
 }
 
-function table(summaries: Summary[]): string {
+function table(summaries: Summary[], protocol: Protocol): string {
   const ms = (v: number | null) => v === null ? "-" : `${Math.round(v)}`;
   const range = (lo: number | null, hi: number | null) =>
     lo === null ? "-" : `${Math.round(lo)}-${Math.round(hi!)}`;
@@ -661,7 +942,7 @@ function table(summaries: Summary[]): string {
     ).join(" ");
   const lines = [
     "",
-    "rebalance time, ms from A's close (clean) or SIGKILL (dead): medians, min-max",
+    `rebalance time (${protocol}), ms from A's close (clean) or SIGKILL (dead): medians, min-max`,
     row([
       "scenario",
       "client",
@@ -695,11 +976,27 @@ function table(summaries: Summary[]): string {
         (s.disturbed ? `  (${s.disturbed} disturbed)` : ""),
     );
   }
-  lines.push(
-    "(B notices: until the survivor gives up its partitions to rejoin, which its next heartbeat",
-    ` after the leave tells it; dead: the group drops A only after the ${SESSION_TIMEOUT_MS} ms session`,
-    " timeout. rejoin: from then to owning all six, JoinGroup and SyncGroup.)",
-  );
+  const sessions = [
+    ...new Set(
+      summaries.map((s) => s.session_timeout_ms ?? SESSION_TIMEOUT_MS),
+    ),
+  ].join(" or ");
+  const heartbeats = [
+    ...new Set(summaries.map((s) => s.heartbeat_interval_ms ?? HEARTBEAT_MS)),
+  ].join(" or ");
+  if (protocol === "eager") {
+    lines.push(
+      "(B notices: until the survivor gives up its partitions to rejoin, which its next heartbeat",
+      ` after the leave tells it; dead: the group drops A only after the ${sessions} ms session`,
+      " timeout. rejoin: from then to owning all six, JoinGroup and SyncGroup.)",
+    );
+  } else {
+    lines.push(
+      `(${protocol}: the survivor keeps its partitions and is given A's, so it notices nothing`,
+      ` to time; dead: the group drops A only after the ${sessions} ms session timeout; heartbeats`,
+      ` every ${heartbeats} ms.)`,
+    );
+  }
   return lines.join("\n");
 }
 
@@ -714,7 +1011,7 @@ async function main(): Promise<number> {
     started.toISOString().replace(/[-:]/g, "").slice(0, 15)
   }-${crypto.randomUUID().slice(0, 4)}`;
   log(
-    `rebalance benchmark: ${opts.rounds} round(s) of ${
+    `rebalance benchmark (--protocol=${opts.protocol}): ${opts.rounds} round(s) of ${
       opts.scenarios.join(" and ")
     }, ${opts.clients.join(", ")}; ${navigator.hardwareConcurrency} cores, ` +
       `broker ${BROKER} (Kafka ${
@@ -726,12 +1023,15 @@ async function main(): Promise<number> {
       (PER_TICK * 1000) / TICK_MS
     } msg/s written throughout; session timeout ${SESSION_TIMEOUT_MS} ms, ` +
       `heartbeats every ${HEARTBEAT_MS} ms, fetch max wait ${MAX_WAIT_MS} ms; ` +
-      `ours commitInterval ${opts.commitInterval} ms, Java auto-commit every 5000 ms`,
+      `ours commitInterval ${opts.commitInterval} ms, Java auto-commit every ${JAVA_AUTO_COMMIT_MS} ms` +
+      (opts.protocol === "consumer"
+        ? "; the consumer protocol's session and heartbeats set on each group"
+        : ""),
   );
   await ensureBroker();
   const launchers: Launcher[] = [];
   for (const client of opts.clients) {
-    const starter = await launcher(client, opts.commitInterval);
+    const starter = await launcher(client, opts.commitInterval, opts.protocol);
     log(`  ${client.padEnd(18)} ${starter.version}`);
     launchers.push(starter);
   }
@@ -755,6 +1055,7 @@ async function main(): Promise<number> {
             scenario,
             round,
             runId,
+            opts.protocol,
           );
           samples.push(sample);
           log(
@@ -779,9 +1080,15 @@ async function main(): Promise<number> {
   }
 
   const summaries = summarize(samples, launchers);
-  console.log(table(summaries));
+  console.log(table(summaries, opts.protocol));
   await Deno.mkdir(opts.out, { recursive: true });
-  const file = join(opts.out, "rebalance.json");
+  // Eager results stay where they always went.
+  const file = join(
+    opts.out,
+    opts.protocol === "eager"
+      ? "rebalance.json"
+      : `rebalance-${opts.protocol}.json`,
+  );
   await Deno.writeTextFile(
     file,
     JSON.stringify(
@@ -790,14 +1097,20 @@ async function main(): Promise<number> {
         kafka: Deno.env.get("KAFKA_VERSION") || DEFAULT_KAFKA_VERSION,
         cores: navigator.hardwareConcurrency,
         settings: {
+          protocol: opts.protocol,
           partitions: PARTITIONS,
           members: 2,
+          // Asked for; under the consumer protocol the broker may refuse
+          // them (each summary and sample has what the group had).
           session_timeout_ms: SESSION_TIMEOUT_MS,
           heartbeat_interval_ms: HEARTBEAT_MS,
           fetch_max_wait_ms: MAX_WAIT_MS,
           produce_msgs_per_s: (PER_TICK * 1000) / TICK_MS,
           streamkafka_commit_interval_ms: opts.commitInterval,
-          java_auto_commit_interval_ms: 5000,
+          java_member: `tests/java/GroupMember.java ${
+            JAVA_MODES[opts.protocol]
+          }`,
+          java_auto_commit_interval_ms: JAVA_AUTO_COMMIT_MS,
         },
         summaries,
         samples,
