@@ -1,9 +1,12 @@
 /**
- * A mixed consumer group (classic protocol): our Readers, Kafka's Java
- * client (tests/java/GroupMember.java, a KafkaConsumer with
- * `group.protocol=classic`, run by Java 17+ from the broker's jars) and,
- * where it is on the PATH, kcat (librdkafka, `kcat -G`) in ONE group over a
- * 6-partition topic.
+ * A mixed consumer group: our Readers, Kafka's Java client
+ * (tests/java/GroupMember.java, a KafkaConsumer run by Java 17+ from the
+ * broker's jars) and, where it is on the PATH, kcat (librdkafka, `kcat -G`)
+ * in ONE group over a 6-partition topic. Eager strategies (range,
+ * roundrobin) on the classic protocol with all three; cooperative-sticky
+ * (classic, KIP-429) and the consumer protocol (KIP-848) with our Readers
+ * and two Java consumers, where the members' callbacks must also show that
+ * no partition a member kept was ever revoked.
  *
  * Each scenario: the first member joins alone (the first to join leads the
  * group, so its client computes the assignments) and reads a first batch
@@ -32,6 +35,7 @@ import { describe, test } from "node:test";
 import {
   ClosedError,
   Cluster,
+  CooperativeStickyGroupBalancer,
   dial,
   dialLeader,
   type Message,
@@ -42,6 +46,7 @@ import {
 import { ByteReader } from "../lib/protocol/bytes.ts";
 import { throwIfError } from "../lib/protocol/errors.ts";
 import { decodeConsumerProtocolAssignment } from "../lib/protocol/messages/consumer_protocol_assignment.ts";
+import { ConsumerGroupDescribe } from "../lib/protocol/messages/consumer_group_describe.ts";
 import { DescribeGroups } from "../lib/protocol/messages/describe_groups.ts";
 import { OffsetFetch } from "../lib/protocol/messages/offset_fetch.ts";
 import {
@@ -50,6 +55,7 @@ import {
 } from "../lib/requests/offsets.ts";
 import { ensureJars } from "../tools/kafka.ts";
 import { BROKER, onPath, sleep, uniqueTopic } from "./_helpers.ts";
+import { setGroupConfig } from "./_group.ts";
 
 const PARTITIONS = 6;
 /**
@@ -68,7 +74,7 @@ const FAST = {
 const HAS_KCAT = onPath("kcat");
 const text = new TextDecoder();
 
-type Strategy = "range" | "roundrobin";
+type Strategy = "range" | "roundrobin" | "cooperative-sticky" | "consumer";
 type Kind = "ours" | "java" | "kcat";
 
 /** One message as a member read it. */
@@ -87,6 +93,8 @@ interface Member {
   reads: Read[];
   /** Its partitions, as it last reported them. */
   partitions(): number[];
+  /** Every partition revoked from it so far, in order. */
+  revoked: number[];
   /** True when everything it read is committed or will be on close. */
   settled(): boolean;
   /** Leaves the group; rejects when the member did not end cleanly. */
@@ -103,9 +111,14 @@ interface Scenario {
   first: Kind;
 }
 
+const ONLY = process.env.INTEROP_ONLY;
 const SCENARIOS: Scenario[] = [
   { strategy: "range", first: "ours" },
   { strategy: "roundrobin", first: "java" },
+  { strategy: "cooperative-sticky", first: "ours" },
+  { strategy: "cooperative-sticky", first: "java" },
+  { strategy: "consumer", first: "ours" },
+  { strategy: "consumer", first: "java" },
 ];
 if (HAS_KCAT) SCENARIOS.push({ strategy: "range", first: "kcat" });
 
@@ -114,10 +127,22 @@ describe(
     HAS_KCAT ? " and kcat (librdkafka)" : ""
   }`,
   () => {
-    for (const { strategy, first } of SCENARIOS) {
-      test(`${strategy}, led by ${first}: the partitions split among all, every message read once, all commit and leave`, async () => {
-        await mixedGroup(strategy, first);
-      });
+    for (
+      const { strategy, first } of SCENARIOS.filter((s) =>
+        ONLY === undefined || `${s.strategy}/${s.first}` === ONLY
+      )
+    ) {
+      const what = strategy === "consumer"
+        ? `the consumer protocol (KIP-848), first ${first}`
+        : `${strategy}, led by ${first}`;
+      test(
+        `${what}: the partitions split among all, every message read once${
+          incremental(strategy) ? ", no kept partition revoked" : ""
+        }, all commit and leave`,
+        async () => {
+          await mixedGroup(strategy, first);
+        },
+      );
     }
   },
 );
@@ -135,17 +160,30 @@ async function mixedGroup(strategy: Strategy, first: Kind): Promise<void> {
       replicationFactor: 1,
     });
     await produce(topic, 0, FIRST);
+    if (strategy === "consumer") {
+      await setGroupConfig(groupId, {
+        "consumer.session.timeout.ms": String(FAST.sessionTimeout),
+        "consumer.heartbeat.interval.ms": String(FAST.heartbeatInterval),
+      });
+    }
 
     const start = (kind: Kind, n: number): Promise<Member> =>
       kind === "java"
-        ? javaMember(topic, groupId, strategy)
+        ? javaMember(topic, groupId, strategy, n)
         : kind === "kcat"
         ? Promise.resolve(kcatMember(topic, groupId))
         : Promise.resolve(
-          ourMember(topic, groupId, n === 0 ? "for await" : "fetch+commit"),
+          ourMember(
+            topic,
+            groupId,
+            strategy,
+            n === 0 ? "for await" : "fetch+commit",
+          ),
         );
-    const kinds: Kind[] = ["ours", "ours", "java"];
-    if (HAS_KCAT) kinds.push("kcat");
+    const kinds: Kind[] = incremental(strategy)
+      ? ["ours", "ours", "java", "java"]
+      : ["ours", "ours", "java"];
+    if (HAS_KCAT && !incremental(strategy)) kinds.push("kcat");
     const leader = kinds.indexOf(first);
     const order = [kinds[leader], ...kinds.filter((_, i) => i !== leader)];
     const counts = { ours: 0, java: 0, kcat: 0 };
@@ -173,8 +211,12 @@ async function mixedGroup(strategy: Strategy, first: Kind): Promise<void> {
       30_000,
       () => statuses(members),
     );
-    const group = await stableGroup(cluster, groupId, members);
-    assert.equal(group.protocol, strategy, "the protocol the group chose");
+    const group = await stableGroup(cluster, groupId, members, strategy);
+    assert.equal(
+      group.protocol,
+      strategy === "consumer" ? "uniform" : strategy,
+      "the protocol (or broker assignor) the group chose",
+    );
     const second = await flow.stop();
 
     // The whole group reads the last batch.
@@ -189,6 +231,18 @@ async function mixedGroup(strategy: Strategy, first: Kind): Promise<void> {
       30_000,
       () => statuses(members),
     );
+
+    // Cooperative: partitions moved, but none that a member kept.
+    if (incremental(strategy)) {
+      for (const m of members) {
+        const kept = m.partitions().filter((p) => m.revoked.includes(p));
+        assert.deepEqual(
+          kept,
+          [],
+          `${m.name} keeps [${m.partitions()}] but had [${m.revoked}] revoked`,
+        );
+      }
+    }
 
     // Everyone leaves at once.
     const closing = Date.now();
@@ -211,12 +265,14 @@ async function mixedGroup(strategy: Strategy, first: Kind): Promise<void> {
     assert.deepEqual(
       await committed(cluster, groupId, topic),
       await endOffsets(topic),
-      "the committed offsets reach the end of every partition",
+      `the committed offsets reach the end of every partition (owners: ${
+        JSON.stringify(group.members)
+      })`,
     );
-    const after = await describeGroup(cluster, groupId);
+    const after = await describeGroup(cluster, groupId, strategy);
     assert.deepEqual(
-      { state: after.state, members: after.members.length },
-      { state: "Empty", members: 0 },
+      { state: after.state.toLowerCase(), members: after.members.length },
+      { state: "empty", members: 0 },
       "every member left the group",
     );
     assert.ok(closeMs < FAST.sessionTimeout, `closing took ${closeMs} ms`);
@@ -236,10 +292,12 @@ async function stableGroup(
   cluster: Cluster,
   groupId: string,
   members: Member[],
+  strategy: Strategy,
 ): Promise<GroupState> {
   let group: GroupState | undefined;
   const matches = (g: GroupState) =>
-    g.state === "Stable" && g.members.length === members.length &&
+    g.state.toLowerCase() === "stable" &&
+    g.members.length === members.length &&
     members.every((m) =>
       g.members.some((gm) =>
         gm.clientId === m.clientId && sameSet(gm.partitions, m.partitions())
@@ -248,7 +306,7 @@ async function stableGroup(
   await until(
     "the coordinator sees the same assignment",
     async () => {
-      group = await describeGroup(cluster, groupId);
+      group = await describeGroup(cluster, groupId, strategy);
       return matches(group);
     },
     30_000,
@@ -269,16 +327,38 @@ let ourCount = 0;
 function ourMember(
   topic: string,
   groupId: string,
+  strategy: Strategy,
   mode: "for await" | "fetch+commit",
 ): Member {
   const clientId = `streamkafka-${ourCount++}`;
+  const revoked: number[] = [];
   const reader = new Reader({
     brokers: [BROKER],
     topic,
     groupId,
     transport: { clientId },
-    ...FAST,
+    errorLogger: process.env.INTEROP_DEBUG
+      ? (m) => console.error(`${Date.now() % 100000} ${clientId} ${m}`)
+      : undefined,
+    logger: process.env.INTEROP_DEBUG
+      ? (m) => console.error(`${Date.now() % 100000} ${clientId} ${m}`)
+      : undefined,
+    ...(strategy === "consumer"
+      ? {
+        groupProtocol: "consumer",
+        rebalanceTimeout: FAST.rebalanceTimeout,
+        maxWait: FAST.maxWait,
+      }
+      : FAST),
+    ...(strategy === "cooperative-sticky"
+      ? { groupBalancers: [new CooperativeStickyGroupBalancer()] }
+      : {}),
+    onPartitionsRevoked: (p) => {
+      // Closing revokes everything: only rebalances count.
+      if (!closing) revoked.push(...p.map((x) => x.partition));
+    },
   });
+  let closing = false;
   const reads: Read[] = [];
   let committedReads = 0;
   const loop = (async () => {
@@ -304,11 +384,13 @@ function ourMember(
     name: `our Reader (${mode}, ${clientId})`,
     clientId,
     reads,
+    revoked,
     partitions: () =>
       reader.assignment().map((p) => p.partition).sort(byNumber),
     settled: () => mode === "for await" || committedReads === reads.length,
     status: () => status(reads, failure === null ? "" : String(failure)),
     async close() {
+      closing = true;
       await reader.close();
       await loop;
     },
@@ -321,7 +403,9 @@ async function javaMember(
   topic: string,
   groupId: string,
   strategy: Strategy,
+  n: number,
 ): Promise<Member> {
+  const clientId = `java-group-member-${n}`;
   const libs = await ensureJars();
   const home = process.env.JAVA_HOME;
   const java = home ? join(home, "bin", "java") : "java";
@@ -339,12 +423,17 @@ async function javaMember(
     topic,
     groupId,
     strategy,
+    `--client-id=${clientId}`,
   ], { stdio: ["pipe", "pipe", "pipe"] });
   child.stdin!.on("error", () => {});
   const reads: Read[] = [];
+  const revoked: number[] = [];
   let partitions: number[] = [];
   let committedReads = 0;
   let closed = false;
+  let closing = false;
+  // Cooperative and KIP-848 listeners hear only what is added or removed.
+  const adds = incremental(strategy);
   let stderr = "";
   child.stderr!.setEncoding("utf8");
   child.stderr!.on("data", (chunk: string) => stderr += chunk);
@@ -358,9 +447,14 @@ async function javaMember(
         value: rest[2],
       });
     } else if (event === "assigned") {
-      partitions = parseList(rest[0]);
+      const list = parseList(rest[0]);
+      partitions = adds
+        ? [...new Set([...partitions, ...list])].sort(byNumber)
+        : list;
     } else if (event === "revoked" || event === "lost") {
-      partitions = [];
+      const list = parseList(rest[0]);
+      if (!closing) revoked.push(...list);
+      partitions = adds ? partitions.filter((p) => !list.includes(p)) : [];
     } else if (event === "committed") {
       committedReads += Number(rest[0]);
     } else if (event === "closed") {
@@ -376,12 +470,16 @@ async function javaMember(
     });
   });
   return {
-    name: "the Java client (KafkaConsumer, classic)",
-    clientId: "java-group-member",
+    name: `the Java client (KafkaConsumer, ${
+      strategy === "consumer" ? "consumer protocol" : `classic, ${strategy}`
+    }, ${clientId})`,
+    clientId,
     reads,
+    revoked,
     partitions: () => partitions,
     settled: () => committedReads === reads.length,
     async close() {
+      closing = true;
       child.stdin!.end(); // GroupMember.java stops, commits and closes
       const { code } = await withTimeout(exited, 20_000, () => child.kill());
       assert.equal(code, 0, `GroupMember.java exited with ${code}: ${stderr}`);
@@ -442,6 +540,7 @@ function kcatMember(topic: string, groupId: string): Member {
     name: "kcat (librdkafka)",
     clientId,
     reads,
+    revoked: [],
     partitions: () => partitions,
     settled: () => true, // it commits on close
     async close() {
@@ -476,12 +575,37 @@ interface GroupState {
   members: { clientId: string; partitions: number[] }[];
 }
 
-/** DescribeGroups: the group's state, protocol and each member's partitions. */
+/**
+ * The group's state, protocol (the broker's assignor under the consumer
+ * protocol) and each member's partitions: DescribeGroups, or
+ * ConsumerGroupDescribe for a consumer-protocol group.
+ */
 async function describeGroup(
   cluster: Cluster,
   groupId: string,
+  strategy: Strategy,
 ): Promise<GroupState> {
   const conn = await cluster.coordinator(groupId);
+  if (strategy === "consumer") {
+    const response = await conn.request(ConsumerGroupDescribe, {
+      groupIds: [groupId],
+      includeAuthorizedOperations: false,
+    });
+    const group = response.groups[0];
+    throwIfError(group.errorCode, {
+      apiName: "ConsumerGroupDescribe",
+      detail: group.errorMessage ?? groupId,
+    });
+    return {
+      state: group.groupState,
+      protocol: group.assignorName,
+      members: group.members.map((m) => ({
+        clientId: m.clientId,
+        partitions: m.assignment.topicPartitions.flatMap((t) => t.partitions)
+          .sort(byNumber),
+      })),
+    };
+  }
   const version = conn.pickVersion(DescribeGroups);
   const response = await conn.request(DescribeGroups, {
     groups: [groupId],
@@ -711,4 +835,9 @@ async function until(
     }
     await sleep(100);
   }
+}
+
+/** Whether members hand over only what moves (they keep the rest). */
+function incremental(strategy: Strategy): boolean {
+  return strategy === "cooperative-sticky" || strategy === "consumer";
 }

@@ -24,6 +24,7 @@
 // Flags, all optional:
 //
 //   --instance-id=ID          group.instance.id: a static member
+//   --client-id=ID            client.id, default java-group-member
 //   --remote-assignor=NAME    group.remote.assignor, the broker's assignor
 //                             (uniform or range; consumer mode only)
 //   --session-timeout=MS      session.timeout.ms, default 10000 (classic only)
@@ -121,11 +122,11 @@ public class GroupMember {
       "         <range|roundrobin|cooperative-sticky|consumer>",
       "         [--instance-id=ID] [--remote-assignor=uniform|range]",
       "         [--session-timeout=MS] [--heartbeat-interval=MS]",
-      "         [--pattern=REGEX] [--auto-commit=MS]");
+      "         [--pattern=REGEX] [--auto-commit=MS] [--client-id=ID]");
 
   private static final Set<String> FLAGS = Set.of(
       "instance-id", "remote-assignor", "session-timeout", "heartbeat-interval", "pattern",
-      "auto-commit");
+      "auto-commit", "client-id");
 
   /** Records handled since the last successful commit (without --auto-commit). */
   private static int pending = 0;
@@ -174,7 +175,7 @@ public class GroupMember {
     Properties props = new Properties();
     props.put("bootstrap.servers", broker);
     props.put("group.id", group);
-    props.put("client.id", "java-group-member");
+    props.put("client.id", flags.getOrDefault("client-id", "java-group-member"));
     props.put("auto.offset.reset", "earliest");
     props.put("max.poll.interval.ms", "30000");
     String autoCommit = flags.get("auto-commit");

@@ -194,23 +194,33 @@ export class OffsetCommitter {
       const error = outcome.error;
       if (error === null) continue;
       if (
-        error instanceof KafkaError && RETRY_WHEN_KEPT.has(error.code) &&
-        this.settings.keepsPartitions()
+        error instanceof KafkaError &&
+        (MOVED_ON.has(error.code) || RETRY_WHEN_KEPT.has(error.code))
       ) {
-        // The member keeps the partition: commit it once the generation
-        // (or member epoch) has moved on.
-        const c = commits.find((x) =>
-          x.topic === outcome.topic && x.partition === outcome.partition
-        )!;
-        this.restore([c]);
-        retriable ??= error;
-        continue;
-      }
-      if (error instanceof KafkaError && MOVED_ON.has(error.code)) {
+        // Rejoin only when the member is still in the generation the
+        // commit carried: one that has moved on already knows (and a rejoin
+        // from every member on every stale commit would never end).
+        const now = this.settings.generation();
+        const same = now !== null &&
+          now.generationId === generation.generationId &&
+          now.memberId === generation.memberId;
+        if (this.settings.keepsPartitions()) {
+          // The member keeps its partitions: commit them again in the
+          // generation (or member epoch) it is in next.
+          const c = commits.find((x) =>
+            x.topic === outcome.topic && x.partition === outcome.partition
+          )!;
+          this.restore([c]);
+          retriable ??= error;
+          if (same && !RETRY_WHEN_KEPT.has(error.code)) {
+            this.settings.rejoin(`a commit was refused: ${error.name}`);
+          }
+          continue;
+        }
         this.logError(
           `commit of ${outcome.topic}/${outcome.partition} at ${outcome.offset} dropped: ${error.message}; the partition's next owner reads from the last commit`,
         );
-        this.settings.rejoin(`a commit was refused: ${error.name}`);
+        if (same) this.settings.rejoin(`a commit was refused: ${error.name}`);
         continue;
       }
       if (!canRetry(error)) throw error;
