@@ -7,6 +7,10 @@
  */
 
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import process from "node:process";
+import { createInterface } from "node:readline";
 import { describe, test } from "node:test";
 import {
   CooperativeStickyGroupBalancer,
@@ -14,10 +18,13 @@ import {
   Reader,
   type ReaderOptions,
 } from "../mod.ts";
-import { BROKER, uniqueTopic } from "./_helpers.ts";
+import { ensureJars } from "../tools/kafka.ts";
+import { BROKER, sleep, uniqueTopic } from "./_helpers.ts";
 import {
+  committed,
   consume,
   duplicates,
+  endOffsets,
   expected,
   fast,
   newGroup,
@@ -249,6 +256,118 @@ describe("regular-expression subscription (consumer protocol)", () => {
       assert.deepEqual([...seen].sort(), expected(0, 100));
     } finally {
       admin.close();
+    }
+  });
+});
+
+describe("a KIP-848 group with Kafka's console consumer", () => {
+  test("our Readers and kafka-console-consumer (group.protocol=consumer) split the partitions; no message twice", async () => {
+    const topic = await topicWith(6);
+    await produce(topic, 0, 600);
+    const groupId = await newGroup("consumer");
+    const libs = await ensureJars();
+    const home = process.env.JAVA_HOME;
+    const java = home ? join(home, "bin", "java") : "java";
+    const child = spawn(java, [
+      "-XX:TieredStopAtLevel=1",
+      "-XX:+UseSerialGC",
+      "-cp",
+      join(libs, "*"),
+      "org.apache.kafka.tools.consumer.ConsoleConsumer",
+      "--bootstrap-server",
+      BROKER,
+      "--topic",
+      topic,
+      "--group",
+      groupId,
+      "--consumer-property",
+      "group.protocol=consumer",
+      "--consumer-property",
+      "auto.offset.reset=earliest",
+      "--consumer-property",
+      "auto.commit.interval.ms=200",
+      "--consumer-property",
+      "client.id=console-consumer",
+      "--property",
+      "print.partition=true",
+    ], { stdio: ["ignore", "pipe", "pipe"] });
+    const javaSeen: string[] = [];
+    const javaPartitions = new Set<number>();
+    let stderr = "";
+    child.stderr!.setEncoding("utf8");
+    child.stderr!.on("data", (c: string) => stderr += c);
+    // "Partition:3\tm42"
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      const match = /^Partition:(\d+)\t(.*)$/.exec(line);
+      if (!match) return;
+      javaPartitions.add(Number(match[1]));
+      javaSeen.push(match[2]);
+    });
+    const exited = new Promise<number | string | null>((resolve) =>
+      child.on("close", (code, signal) => resolve(code ?? signal))
+    );
+    const readers: Reader[] = [];
+    try {
+      await until("the console consumer reads", () => javaSeen.length > 0);
+      const seen: string[][] = [[], []];
+      for (let i = 0; i < 2; i++) {
+        readers.push(
+          new Reader({
+            brokers: [BROKER],
+            topic,
+            groupId,
+            ...fast("consumer"),
+          }),
+        );
+      }
+      const loops = readers.map((r, i) => consume(r, seen[i]));
+      await until(
+        "our two Readers hold two partitions each",
+        () => readers.every((r) => owned(r).length === 2),
+        30_000,
+      );
+      await produce(topic, 600, 600);
+      const all = () => [...javaSeen, ...seen.flat()];
+      await until(
+        "every message read",
+        () => new Set(all()).size >= 1200,
+        30_000,
+      );
+      const ours = readers.flatMap(owned);
+      // The console consumer keeps the two partitions ours have not.
+      const before = javaSeen.length;
+      await produce(topic, 1200, 60);
+      await until("the last messages read", () => new Set(all()).size >= 1260);
+      assert.equal(new Set(ours).size, 4);
+      const javaLast = javaSeen.slice(before);
+      assert.ok(
+        javaLast.length > 0,
+        "the console consumer read some of the last messages",
+      );
+      assert.ok(
+        [...javaPartitions].some((p) => !ours.includes(p)),
+        `the console consumer read partitions [${[
+          ...javaPartitions,
+        ]}], ours hold [${ours}]`,
+      );
+      await Promise.all(readers.map((r) => r.close()));
+      await Promise.all(loops);
+      child.kill("SIGTERM");
+      await exited;
+      assert.deepEqual(duplicates(all()), [], "no message read twice");
+      assert.deepEqual([...all()].sort(), expected(0, 1260));
+      // Ours committed what they read to the end of their partitions.
+      const ends = await endOffsets(topic, 6);
+      const commits = await committed(groupId, topic, 6);
+      for (const p of ours) assert.equal(commits[p], ends[p], `partition ${p}`);
+    } catch (error) {
+      throw new Error(
+        `${error}\nconsole consumer stderr: ${stderr.slice(-2000)}`,
+      );
+    } finally {
+      child.kill("SIGKILL");
+      await Promise.allSettled(readers.map((r) => r.close()));
+      await sleep(0);
     }
   });
 });
