@@ -1,0 +1,174 @@
+/**
+ * The consumer-protocol member against scripted coordinators, for what a
+ * real broker will not do on demand: lack the protocol (a 3.x broker, or
+ * one with it turned off) and fence a member's epoch.
+ */
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { Cluster } from "../../cluster/cluster.ts";
+import { UnsupportedVersionError } from "../../connection/errors.ts";
+import { ErrorCode } from "../../protocol/errors.ts";
+import type {
+  ConsumerGroupHeartbeatRequest,
+  ConsumerGroupHeartbeatResponse,
+} from "../../protocol/messages/consumer_group_heartbeat.ts";
+import { ConsumerMember } from "./consumer_member.ts";
+import type { Assignment } from "./membership.ts";
+
+type Reply = Partial<ConsumerGroupHeartbeatResponse> | Error;
+
+/** A Cluster whose coordinator answers heartbeats from a script. */
+function scripted(
+  replies: Reply[],
+  options: { advertises?: boolean } = {},
+): { cluster: Cluster; sent: ConsumerGroupHeartbeatRequest[] } {
+  const sent: ConsumerGroupHeartbeatRequest[] = [];
+  const conn = {
+    address: "fake:9092",
+    pickVersion() {
+      if (options.advertises === false) {
+        throw new UnsupportedVersionError(
+          "Broker fake:9092 does not support ConsumerGroupHeartbeat: it offers versions none, this client knows 0..1",
+        );
+      }
+      return 1;
+    },
+    request(_api: unknown, body: ConsumerGroupHeartbeatRequest) {
+      // As a BrokerConnection: the version is picked first.
+      try {
+        conn.pickVersion();
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      sent.push(body);
+      const reply = replies.shift() ?? {};
+      if (reply instanceof Error) return Promise.reject(reply);
+      return Promise.resolve({
+        throttleTimeMs: 0,
+        errorCode: 0,
+        errorMessage: null,
+        memberId: body.memberId,
+        memberEpoch: body.memberEpoch < 0 ? body.memberEpoch : 1,
+        heartbeatIntervalMs: 20,
+        assignment: null,
+        ...reply,
+      });
+    },
+  };
+  const cluster = {
+    coordinator: () => Promise.resolve(conn),
+    invalidateCoordinator() {},
+    topicNames: (ids: string[]) =>
+      Promise.resolve(new Map(ids.map((id) => [id, `topic-${id}`]))),
+    cachedTopic: () => undefined,
+  } as unknown as Cluster;
+  return { cluster, sent };
+}
+
+function member(cluster: Cluster, events: string[]) {
+  const show = (a: Assignment) =>
+    [...a].map(([t, p]) => `${t}/${p.join(",")}`).join(" ");
+  let failed: (error: Error) => void = () => {};
+  const failure = new Promise<Error>((resolve) => failed = resolve);
+  const m = new ConsumerMember({
+    cluster,
+    groupId: "g",
+    topics: ["t"],
+    pattern: null,
+    remoteAssignor: null,
+    groupInstanceId: null,
+    rack: null,
+    rebalanceTimeout: 1000,
+    requestTimeout: 1000,
+    joinGroupBackoff: 100,
+    hooks: {
+      assigned: (a, g) => {
+        events.push(`assigned ${show(a)} @${g.generationId}`);
+        return Promise.resolve();
+      },
+      revoked: (a) => {
+        events.push(`revoked ${show(a)}`);
+        return Promise.resolve();
+      },
+      lost: (a, e) => {
+        events.push(`lost ${show(a)}: ${e.name}`);
+        return Promise.resolve();
+      },
+      failed: (e) => failed(e),
+    },
+  });
+  return { m, failure };
+}
+
+async function until(ok: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe("ConsumerMember with a scripted coordinator", () => {
+  test("a broker that does not advertise ConsumerGroupHeartbeat: a clear error saying to use classic", async () => {
+    const { cluster } = scripted([], { advertises: false });
+    const { m, failure } = member(cluster, []);
+    m.start();
+    const error = await failure;
+    assert.match(
+      error.message,
+      /groupProtocol "consumer" needs the consumer group protocol \(KIP-848\): Kafka 4\.0 or later .*does not support ConsumerGroupHeartbeat.*Use groupProtocol: "classic"/,
+    );
+    await m.close(100);
+  });
+
+  test("a broker with the protocol turned off (UNSUPPORTED_VERSION): the same error", async () => {
+    const { cluster } = scripted([{
+      errorCode: ErrorCode.UNSUPPORTED_VERSION,
+      errorMessage: "The new group coordinator is not enabled",
+    }]);
+    const { m, failure } = member(cluster, []);
+    m.start();
+    const error = await failure;
+    assert.match(error.message, /Use groupProtocol: "classic"/);
+    assert.match(error.message, /not enabled/);
+    await m.close(100);
+  });
+
+  test("a fenced epoch: the partitions are lost and the member rejoins at epoch 0 with its id", async () => {
+    const { cluster, sent } = scripted([
+      {
+        memberEpoch: 3,
+        assignment: { topicPartitions: [{ topicId: "A", partitions: [1, 0] }] },
+      },
+      { memberEpoch: 3 },
+      { errorCode: ErrorCode.FENCED_MEMBER_EPOCH },
+      {
+        memberEpoch: 5,
+        assignment: { topicPartitions: [{ topicId: "A", partitions: [2] }] },
+      },
+    ]);
+    const events: string[] = [];
+    const { m } = member(cluster, events);
+    m.start();
+    await until(() => events.length >= 3);
+    assert.deepEqual(events, [
+      "assigned topic-A/0,1 @3",
+      "lost topic-A/0,1: FENCED_MEMBER_EPOCH",
+      "assigned topic-A/2 @5",
+    ]);
+    const epochs = sent.map((s) => s.memberEpoch);
+    assert.deepEqual(epochs.slice(0, 4), [0, 3, 3, 0]);
+    assert.equal(new Set(sent.map((s) => s.memberId)).size, 1);
+    assert.equal(sent[0].memberId.length, 22);
+    // Joining sends the whole state; the owned partitions by topic id.
+    assert.deepEqual(sent[0].subscribedTopicNames, ["t"]);
+    assert.deepEqual(sent[1].topicPartitions, [
+      { topicId: "A", partitions: [0, 1] },
+    ]);
+    await m.close(500);
+    // Closing revokes what it owns and leaves with epoch -1.
+    assert.equal(events.at(-1), "revoked topic-A/2");
+    assert.equal(sent.at(-1)!.memberEpoch, -1);
+  });
+});
