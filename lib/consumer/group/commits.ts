@@ -144,7 +144,16 @@ export class OffsetCommitter {
         this.settings.owns(c.topic, c.partition)
       );
       const generation = this.settings.generation();
-      if (commits.length === 0 || generation === null) return;
+      if (commits.length === 0) return;
+      if (generation === null) {
+        // Between two generations (a member that keeps its partitions is
+        // rejoining): commit once the next one starts, within the deadline;
+        // past it the offsets stay pending for the next flush.
+        if (Date.now() >= deadline || this.closed) return;
+        await sleep(50);
+        attempt--;
+        continue;
+      }
       for (const c of commits) {
         this.pending.delete(`${c.topic}\0${c.partition}`);
       }
