@@ -22,6 +22,7 @@ import { main as listTopicsMain } from "../examples/list_topics.ts";
 import { main as groupReaderMain } from "../examples/reader_group.ts";
 import { main as explicitCommitsMain } from "../examples/reader_group_explicit_commits.ts";
 import { main as commitIntervalMain } from "../examples/reader_group_commit_interval.ts";
+import { main as consumerProtocolMain } from "../examples/reader_group_consumer_protocol.ts";
 import { BROKER, uniqueTopic } from "./_helpers.ts";
 
 const text = new TextDecoder();
@@ -193,6 +194,7 @@ describe("seed consumer-group examples", () => {
     ["readMessage commits each message", groupReaderMain],
     ["fetchMessage, then commitMessages", explicitCommitsMain],
     ["commitInterval (1 s) and close commit", commitIntervalMain],
+    ["the consumer protocol (KIP-848)", consumerProtocolMain],
   ] as const;
   for (const [what, main] of examples) {
     test(`group Reader, ${what}: a second run goes on from the commits`, async () => {
