@@ -34,11 +34,16 @@
  * modes in brackets):
  *
  * - eager (default; what this benchmark always measured): the classic
- *   protocol, RangeAssignor [range]; on every rebalance each member gives
- *   up all its partitions and gets the new set;
+ *   protocol, RangeAssignor [range] (ours: its default groupBalancers,
+ *   Range then RoundRobin); on every rebalance each member gives up all its
+ *   partitions and gets the new set;
  * - cooperative: the classic protocol, CooperativeStickyAssignor
- *   [cooperative-sticky]; only the partitions that move are revoked;
- * - consumer: KIP-848's consumer protocol [consumer]; the broker assigns,
+ *   [cooperative-sticky] (ours: `groupBalancers: [new
+ *   CooperativeStickyGroupBalancer()]`); only the partitions that move are
+ *   revoked;
+ * - consumer: KIP-848's consumer protocol [consumer] (ours: `groupProtocol:
+ *   "consumer"`, without sessionTimeout, heartbeatInterval and
+ *   groupBalancers, which the Reader refuses then); the broker assigns,
  *   and the session timeout and heartbeat interval are the group's
  *   (consumer.session.timeout.ms, consumer.heartbeat.interval.ms), set for
  *   each measurement's group with IncrementalAlterConfigs. The broker
@@ -49,8 +54,16 @@
  *
  * With cooperative and consumer the survivor gives nothing up when A goes,
  * so there is no "B notices" figure (nor "rejoin"); "all 6 assigned" is
- * when A's partitions were added to B's three. Only the Java side runs the
- * new protocols so far (TODO in `launcher()` for ours).
+ * when A's partitions were added to B's three. Both clients' hooks are
+ * incremental then (an assignment lists what it adds, a revocation what
+ * it takes), and `Member` adds them up.
+ *
+ * Both members print every message they read (partition and offset), so a
+ * measurement also says how many of A's messages B read again ("re-read":
+ * A read them but its commit had not landed) or neither read ("skipped"),
+ * which partitions B gave up after A went (none, but with eager
+ * rebalances), how many messages B read twice itself, and what the members
+ * logged on stderr (ours: the Reader's errorLogger).
  *
  * Commits matter to the dead case: the broker counts an OffsetCommit as a
  * sign of life, so a member that commits whenever it idles (ours with
@@ -65,7 +78,8 @@
  * test suites (tools/test.ts, deno test, bun test, node --test) to finish,
  * and measures again (up to twice) when one ran meanwhile or the broker
  * restarted (or runs another version); each measurement gets a fresh topic.
- * Results: a table here and `bench/results/rebalance.json`.
+ * Results: a table here and `bench/results/rebalance.json` (eager),
+ * `rebalance-cooperative.json` or `rebalance-consumer.json`.
  *
  * @module
  */
@@ -119,6 +133,12 @@ const JAVA_MODES: Record<Protocol, string> = {
   cooperative: "cooperative-sticky",
   consumer: "consumer",
 };
+/** How our Reader joins for each protocol (bench/clients/group_member.ts). */
+const OUR_MODES: Record<Protocol, string> = {
+  eager: "classic, Range/RoundRobin",
+  cooperative: "classic, CooperativeStickyGroupBalancer",
+  consumer: 'groupProtocol "consumer"',
+};
 /** The GROUP resource type of DescribeConfigs and IncrementalAlterConfigs. */
 const GROUP_RESOURCE = 32;
 
@@ -132,7 +152,7 @@ const USAGE = `usage: deno run -A bench/rebalance.ts [--quick] [--rounds=N]
   --protocol   eager (default), cooperative or consumer: the classic
                protocol with eager (range) or cooperative
                (cooperative-sticky) rebalances, or KIP-848's consumer
-               protocol; only java/jvm runs the last two so far
+               protocol
   --commit-interval  our members' commitInterval in ms (default 0, the
                Reader's default; Java auto-commits every 5000)
   --out        where rebalance.json goes (default bench/results;
@@ -232,29 +252,34 @@ function sleep(ms: number): Promise<void> {
 
 /**
  * One event of a member: assigned, revoked, lost, first (its first message
- * of a partition since that was assigned), closing, closed.
+ * of a partition since that was assigned), dup (a message it had read
+ * already), closing, closed.
  */
 interface MemberEvent {
   kind: string;
   at: number;
   /**
    * assigned: every partition the member owns now; revoked, lost: those
-   * taken; first: the one partition.
+   * taken; first, dup: the one partition.
    */
   partitions: number[];
   /**
    * assigned: the partitions this assignment added (all of them with eager
-   * rebalances; `partitions` when absent).
+   * rebalances; none when a rebalance moved nothing to this member).
    */
   added?: number[];
+  /** first, dup: the message's offset. */
+  offset?: number;
 }
 
 /**
  * How a member reports: "lines" as bench/clients/group_member.ts (each
- * line `<kind> <ms> <p,p,...|->`, whole assignments, its own first-read
- * events), "group-member" as tests/java/GroupMember.java (`member<TAB>...`,
- * read lines for every message, assignments that are increments under the
- * cooperative and consumer protocols, no clock: stamped here on arrival).
+ * line `<kind> <ms> <p,p,...|->` or `read <ms> <p> <offset>`, stamped by
+ * the member), "group-member" as tests/java/GroupMember.java
+ * (`member<TAB>...`, no clock: stamped here on arrival). Both print a line
+ * for every message read, and assignments and revocations as the clients'
+ * hooks get them: under the cooperative and consumer protocols those are
+ * increments (only what moved), which `account` adds up.
  */
 type Format = "lines" | "group-member";
 
@@ -262,15 +287,21 @@ type Format = "lines" | "group-member";
 class Member {
   readonly events: MemberEvent[] = [];
   readonly exited: Promise<Deno.CommandStatus>;
+  /** Resolves once its stdout and stderr have ended. */
+  readonly drained: Promise<void>;
   stderr = "";
+  /** Its stderr lines (errors its client logged), the first 50. */
+  readonly logged: string[] = [];
   private readonly child: Deno.ChildProcess;
   private readonly stdin: WritableStreamDefaultWriter<Uint8Array>;
   private changed: () => void = () => {};
   readonly name: string;
   readonly format: Format;
-  /** group-member: what it owns, and the partitions read since assigned. */
+  /** What it owns, and the partitions read since each was assigned. */
   private readonly owned = new Set<number>();
   private readonly seen = new Set<number>();
+  /** The highest offset it read of each partition, ever. */
+  readonly lastRead = new Map<number, number>();
 
   constructor(name: string, command: string, args: string[], format: Format) {
     this.name = name;
@@ -284,13 +315,16 @@ class Member {
     }).spawn();
     this.stdin = this.child.stdin.getWriter();
     this.exited = this.child.status;
-    this.readLines(
-      this.child.stdout,
-      (line) => format === "lines" ? this.onLine(line) : this.onEvent(line),
-    );
-    this.readLines(this.child.stderr, (line) => {
-      this.stderr = (this.stderr + line + "\n").slice(-4000);
-    });
+    this.drained = Promise.all([
+      this.readLines(
+        this.child.stdout,
+        (line) => format === "lines" ? this.onLine(line) : this.onEvent(line),
+      ),
+      this.readLines(this.child.stderr, (line) => {
+        this.stderr = (this.stderr + line + "\n").slice(-4000);
+        if (line.trim() && this.logged.length < 50) this.logged.push(line);
+      }),
+    ]).then(() => {});
     this.exited.then(() => this.changed());
   }
 
@@ -307,27 +341,49 @@ class Member {
     }
   }
 
+  /** A group_member.ts line, stamped by the member. */
   private onLine(line: string): void {
-    const [kind, at, list] = line.trim().split(" ");
+    const [kind, at, list, offset] = line.trim().split(" ");
     const time = Number(at);
     if (!kind || !Number.isFinite(time)) return;
+    if (kind === "read") {
+      this.read(time, Number(list), Number(offset));
+      return;
+    }
     const partitions = !list || list === "-" ? [] : list.split(",").map(Number);
-    this.push({ kind, at: time, partitions });
+    this.account(kind, time, partitions);
   }
 
   /** A GroupMember.java line, stamped now. */
   private onEvent(line: string): void {
-    const [tag, kind, list] = line.split("\t");
+    const [tag, kind, list, offset] = line.split("\t");
     if (tag !== "member") return; // a log line
     const at = Date.now();
     if (kind === "read") {
-      const partition = Number(list);
-      if (this.seen.has(partition)) return;
-      this.seen.add(partition);
-      this.push({ kind: "first", at, partitions: [partition] });
+      this.read(at, Number(list), Number(offset));
       return;
     }
-    const partitions = list ? list.split(",").map(Number) : [];
+    this.account(kind, at, list ? list.split(",").map(Number) : []);
+  }
+
+  /** A message read: "first" once per partition and assignment, "dup" again. */
+  private read(at: number, partition: number, offset: number): void {
+    const last = this.lastRead.get(partition);
+    if (last !== undefined && offset <= last) {
+      this.push({ kind: "dup", at, partitions: [partition], offset });
+    } else {
+      this.lastRead.set(partition, offset);
+    }
+    if (this.seen.has(partition)) return;
+    this.seen.add(partition);
+    this.push({ kind: "first", at, partitions: [partition], offset });
+  }
+
+  /**
+   * An assignment, revocation or loss, as an increment: `partitions` are
+   * what was added or taken (eager: all of them each time).
+   */
+  private account(kind: string, at: number, partitions: number[]): void {
     for (const p of partitions) this.seen.delete(p);
     if (kind === "assigned") {
       for (const p of partitions) this.owned.add(p);
@@ -336,7 +392,7 @@ class Member {
     } else if (kind === "revoked" || kind === "lost") {
       for (const p of partitions) this.owned.delete(p);
       this.push({ kind, at, partitions });
-    } else if (kind === "closed") {
+    } else if (kind === "closing" || kind === "closed") {
       this.push({ kind, at, partitions: [] });
     }
   }
@@ -451,23 +507,22 @@ async function launcher(
   commitInterval: number,
   protocol: Protocol,
 ): Promise<Launcher> {
-  if (client !== "java/jvm" && protocol !== "eager") {
-    // TODO(protocol): run our members with the cooperative-sticky balancer
-    // (cooperative) or groupProtocol "consumer" (consumer): MemberSettings
-    // and bench/clients/group_member.ts need the option, and its event
-    // lines must then say what each assignment added (see `Member`: an
-    // "assigned" event's `added`) or keep listing whole assignments.
-    throw new Error(`--protocol=${protocol} not wired for streamkafka yet`);
-  }
   const script = join(BENCH, "clients", "group_member.ts");
+  // The consumer protocol's session timeout and heartbeat interval are the
+  // group's (see `prepareGroup`): the Reader refuses them, as it refuses
+  // groupBalancers (group_member.ts picks those from `protocol`).
+  const classicTimeouts = protocol === "consumer" ? {} : {
+    sessionTimeout: SESSION_TIMEOUT_MS,
+    heartbeatInterval: HEARTBEAT_MS,
+  };
   const settings = (groupId: string, topic: string): string =>
     JSON.stringify(
       {
         brokers: [BROKER],
         topic,
         groupId,
-        sessionTimeout: SESSION_TIMEOUT_MS,
-        heartbeatInterval: HEARTBEAT_MS,
+        protocol,
+        ...classicTimeouts,
         maxWait: MAX_WAIT_MS,
         commitInterval,
       } satisfies MemberSettings,
@@ -475,7 +530,7 @@ async function launcher(
   if (client === "streamkafka/deno") {
     return {
       client,
-      version: `Deno ${Deno.version.deno}`,
+      version: `Deno ${Deno.version.deno} (${OUR_MODES[protocol]})`,
       start: (name, groupId, topic) =>
         new Member(name, Deno.execPath(), [
           "run",
@@ -490,7 +545,7 @@ async function launcher(
     const version = (await capture(bun, ["--version"])).trim();
     return {
       client,
-      version: `Bun ${version}`,
+      version: `Bun ${version} (${OUR_MODES[protocol]})`,
       start: (name, groupId, topic) =>
         new Member(
           name,
@@ -507,8 +562,7 @@ async function launcher(
   )?.[1] ?? "?";
   const source = join(ROOT, "tests", "java", "GroupMember.java");
   const mode = JAVA_MODES[protocol];
-  // The consumer protocol's session timeout and heartbeat interval are the
-  // group's (see `prepareGroup`): the Java client refuses them.
+  // As for ours: the Java client refuses them under the consumer protocol.
   const timeouts = protocol === "consumer" ? [] : [
     `--session-timeout=${SESSION_TIMEOUT_MS}`,
     `--heartbeat-interval=${HEARTBEAT_MS}`,
@@ -566,6 +620,23 @@ interface Sample {
   session_timeout_ms?: number;
   heartbeat_interval_ms?: number;
   moved?: number[];
+  /**
+   * Messages of A's partitions read by both: A's last offset + 1 minus
+   * where B started, summed over A's partitions, when positive (what A
+   * read but had not committed yet).
+   */
+  reread?: number;
+  /** ... when negative: messages of A's partitions that neither read. */
+  skipped?: number;
+  /**
+   * Partitions B gave up (revoked or lost) after A went: all three of its
+   * own with eager rebalances, none otherwise.
+   */
+  b_revoked?: number[];
+  /** Messages B read a second time after A went (B's own duplicates). */
+  b_duplicates?: number;
+  /** What the members printed on stderr (ours: the Reader's errorLogger). */
+  logged?: string[];
   disturbed?: string;
   error?: string;
 }
@@ -767,22 +838,30 @@ async function measure(
         );
         if (index < 0) return undefined;
         const assigned = later[index];
-        const revoked = later.slice(0, index).find((e) => e.kind === "revoked");
-        const firsts = new Map<number, number>();
-        for (const e of later.slice(index + 1)) {
-          // Until B's partitions change again (an incremental assignment
-          // that adds nothing changes nothing).
-          if (e.kind === "revoked" || e.kind === "lost") break;
-          if (e.kind === "assigned" && (e.added ?? e.partitions).length) break;
+        const revoked = later.slice(0, index).find((e) =>
+          e.kind === "revoked" || e.kind === "lost"
+        );
+        // B's first message of each partition since it was (last) assigned:
+        // A's may come in more than one increment, so from the assignment
+        // that added each, until B's partitions change again after owning
+        // all six (an incremental assignment that adds nothing changes
+        // nothing).
+        const firsts = new Map<number, MemberEvent>();
+        for (const [i, e] of later.entries()) {
+          const taken = e.kind === "revoked" || e.kind === "lost";
+          const added = e.kind === "assigned" ? e.added ?? e.partitions : [];
+          if (i > index && (taken || added.length)) break;
+          for (const p of taken ? e.partitions : added) firsts.delete(p);
           if (e.kind === "first" && !firsts.has(e.partitions[0])) {
-            firsts.set(e.partitions[0], e.at);
+            firsts.set(e.partitions[0], e);
           }
         }
         if (!moved.every((p) => firsts.has(p))) return undefined;
         return {
           revoked: revoked?.at,
           assigned: assigned.at,
-          messages: Math.max(...moved.map((p) => firsts.get(p)!)),
+          messages: Math.max(...moved.map((p) => firsts.get(p)!.at)),
+          from: new Map(moved.map((p) => [p, firsts.get(p)!.offset!])),
         };
       },
       Math.max(HANDOVER_TIMEOUT_MS, timing.sessionTimeout + 30_000),
@@ -800,11 +879,37 @@ async function measure(
         35_000,
       ).then((closed) => sample.close_ms = closed.at - start).catch(() => {});
     }
+    // Once A's every line is in: what B read again of A's, or neither read.
+    a.kill();
+    await a.drained;
+    let reread = 0;
+    let skipped = 0;
+    for (const [p, from] of handover.from) {
+      const gap = from - ((a.lastRead.get(p) ?? -1) + 1);
+      if (gap < 0) reread -= gap;
+      else skipped += gap;
+    }
+    sample.reread = reread;
+    sample.skipped = skipped;
+    const after = b.events.slice(afterB);
+    sample.b_revoked = [
+      ...new Set(
+        after.filter((e) => e.kind === "revoked" || e.kind === "lost")
+          .flatMap((e) => e.partitions),
+      ),
+    ].sort((x, y) => x - y);
+    sample.b_duplicates = after.filter((e) => e.kind === "dup").length;
   } catch (error) {
     sample.error = error instanceof Error ? error.message : String(error);
   } finally {
     a.kill();
     await Promise.all([b.stop(), a.exited]);
+    await Promise.all([a.drained, b.drained]);
+    const logged = [
+      ...a.logged.map((line) => `A: ${line}`),
+      ...b.logged.map((line) => `B: ${line}`),
+    ];
+    if (logged.length) sample.logged = logged;
   }
   return sample;
 }
@@ -883,6 +988,17 @@ interface Summary {
   /** The group's session timeout (the consumer protocol's may be 45 s). */
   session_timeout_ms: number | null;
   heartbeat_interval_ms: number | null;
+  /** Messages of A's partitions read by both A and B: median, max. */
+  reread: number | null;
+  reread_max: number | null;
+  /** Messages of A's partitions read by neither, at most (0: none lost). */
+  skipped_max: number | null;
+  /** Rounds in which B gave up partitions after A went (eager: all). */
+  b_revoked_rounds: number;
+  /** Messages B read twice after A went, over all rounds. */
+  b_duplicates: number;
+  /** What the members logged on stderr, each line once (timestamps cut). */
+  logged: string[];
   errors: string[];
   disturbed: number;
 }
@@ -905,6 +1021,15 @@ function summarize(samples: Sample[], launchers: Launcher[]): Summary[] {
       const rejoin = pick((s) => s.rejoin_ms);
       const session = pick((s) => s.session_timeout_ms);
       const heartbeat = pick((s) => s.heartbeat_interval_ms);
+      const reread = pick((s) => s.reread);
+      const skipped = pick((s) => s.skipped);
+      const logged = [
+        ...new Set(
+          mine.flatMap((s) => s.logged ?? []).map((line) =>
+            line.replace(/^([AB]: )\[[^\]]*\] /, "$1").slice(0, 300)
+          ),
+        ),
+      ];
       out.push({
         client: starter.client,
         version: starter.version,
@@ -922,6 +1047,12 @@ function summarize(samples: Sample[], launchers: Launcher[]): Summary[] {
         rejoin_ms: rejoin.length ? median(rejoin) : null,
         session_timeout_ms: session.length ? Math.max(...session) : null,
         heartbeat_interval_ms: heartbeat.length ? Math.max(...heartbeat) : null,
+        reread: reread.length ? median(reread) : null,
+        reread_max: reread.length ? Math.max(...reread) : null,
+        skipped_max: skipped.length ? Math.max(...skipped) : null,
+        b_revoked_rounds: ok.filter((s) => s.b_revoked?.length).length,
+        b_duplicates: pick((s) => s.b_duplicates).reduce((x, y) => x + y, 0),
+        logged: logged.slice(0, 20),
         errors: [...new Set(mine.flatMap((s) => s.error ? [s.error] : []))],
         disturbed: mine.filter((s) => s.disturbed).length,
       });
@@ -934,7 +1065,7 @@ function table(summaries: Summary[], protocol: Protocol): string {
   const ms = (v: number | null) => v === null ? "-" : `${Math.round(v)}`;
   const range = (lo: number | null, hi: number | null) =>
     lo === null ? "-" : `${Math.round(lo)}-${Math.round(hi!)}`;
-  const widths = [8, 16, 14, 13, 14, 13, 9, 7, 9, 6];
+  const widths = [8, 16, 14, 13, 14, 13, 9, 7, 9, 8, 6];
   const row = (cells: string[]) =>
     "  " +
     cells.map((cell, i) =>
@@ -953,6 +1084,7 @@ function table(summaries: Summary[], protocol: Protocol): string {
       "B notices",
       "rejoin",
       "A's close",
+      "re-read",
       "rounds",
     ]),
   ];
@@ -968,8 +1100,15 @@ function table(summaries: Summary[], protocol: Protocol): string {
         ms(s.noticed_ms),
         ms(s.rejoin_ms),
         ms(s.close_ms),
+        ms(s.reread),
         `${s.rounds_ok}/${s.rounds}`,
       ]) +
+        (s.skipped_max ? `  skipped up to ${s.skipped_max} msgs` : "") +
+        (protocol !== "eager" && s.b_revoked_rounds
+          ? `  B revoked partitions in ${s.b_revoked_rounds} round(s)`
+          : "") +
+        (s.b_duplicates ? `  B read ${s.b_duplicates} msgs twice` : "") +
+        (s.logged.length ? `  ${s.logged.length} line(s) logged` : "") +
         (s.errors.length
           ? `  errors: ${s.errors.join("; ").slice(0, 100)}`
           : "") +
@@ -984,6 +1123,10 @@ function table(summaries: Summary[], protocol: Protocol): string {
   const heartbeats = [
     ...new Set(summaries.map((s) => s.heartbeat_interval_ms ?? HEARTBEAT_MS)),
   ].join(" or ");
+  lines.push(
+    "(re-read: messages of A's partitions that B read again, A having read them: median over the",
+    " rounds, the sum over A's three partitions.)",
+  );
   if (protocol === "eager") {
     lines.push(
       "(B notices: until the survivor gives up its partitions to rejoin, which its next heartbeat",
@@ -996,6 +1139,11 @@ function table(summaries: Summary[], protocol: Protocol): string {
       ` to time; dead: the group drops A only after the ${sessions} ms session timeout; heartbeats`,
       ` every ${heartbeats} ms.)`,
     );
+  }
+  for (const s of summaries) {
+    if (!s.logged.length) continue;
+    lines.push(`logged by ${s.client} (${s.scenario}):`);
+    for (const line of s.logged) lines.push(`  ${line.slice(0, 200)}`);
   }
   return lines.join("\n");
 }
@@ -1069,7 +1217,16 @@ async function main(): Promise<number> {
                   } ms)` +
                   (sample.close_ms === undefined
                     ? ""
-                    : `, A's close ${sample.close_ms} ms`)) +
+                    : `, A's close ${sample.close_ms} ms`) +
+                  `; re-read ${sample.reread}` +
+                  (sample.skipped ? `, skipped ${sample.skipped}` : "") +
+                  (sample.b_revoked?.length
+                    ? `, B gave up ${sample.b_revoked.join(",")}`
+                    : "") +
+                  (sample.b_duplicates
+                    ? `, B read ${sample.b_duplicates} twice`
+                    : "")) +
+              (sample.logged ? `  [${sample.logged.length} logged]` : "") +
               (sample.disturbed ? `  (disturbed: ${sample.disturbed})` : ""),
           );
         }

@@ -9,11 +9,18 @@
  * in milliseconds since the epoch, which the harness compares across
  * processes on the same machine:
  *
- *   revoked <ms> <p,p,...|->    partitions given up to rejoin (a rebalance)
- *   assigned <ms> <p,p,...|->   a new generation's partitions
- *   first <ms> <partition>      the first message of a partition since then
+ *   assigned <ms> <p,p,...|->   partitions added to what it owns
+ *   revoked <ms> <p,p,...|->    partitions given up in a rebalance
+ *   lost <ms> <p,p,...|->       partitions found to be others' already
+ *   read <ms> <p> <offset>      each message, as the loop gets it
  *   closing <ms>                about to close (LeaveGroup)
  *   closed <ms>                 closed
+ *
+ * The group hooks are incremental, so the lines are too: with `protocol`
+ * "eager" every rebalance revokes all the member owns and assigns the new
+ * set, with "cooperative" (CooperativeStickyGroupBalancer) and "consumer"
+ * (KIP-848) only what moves is revoked or assigned; an "assigned" line may
+ * then list nothing. The harness adds them up.
  *
  * A line "close" on stdin closes the Reader; SIGKILL is the other way out.
  *
@@ -22,15 +29,26 @@
 
 import process from "node:process";
 import { createInterface } from "node:readline";
-import { Reader } from "../../mod.ts";
+import {
+  CooperativeStickyGroupBalancer,
+  Reader,
+  type ReaderOptions,
+} from "../../mod.ts";
 
 /** What `bench/rebalance.ts` passes in argv[2]. */
 export interface MemberSettings {
   brokers: string[];
   topic: string;
   groupId: string;
-  sessionTimeout: number;
-  heartbeatInterval: number;
+  /**
+   * eager: the classic protocol with the Reader's default balancers (Range,
+   * RoundRobin); cooperative: the classic protocol with cooperative-sticky;
+   * consumer: `groupProtocol: "consumer"`.
+   */
+  protocol: "eager" | "cooperative" | "consumer";
+  /** Classic protocol only: under "consumer" they are the group's configs. */
+  sessionTimeout?: number;
+  heartbeatInterval?: number;
   maxWait: number;
   /** The Reader's commitInterval (default 0). */
   commitInterval?: number;
@@ -47,20 +65,45 @@ function list(partitions: { partition: number }[]): string {
   return sorted.length ? sorted.join(",") : "-";
 }
 
-let seen = new Set<number>();
+/** The Reader options that pick the group protocol and its rebalances. */
+function protocolOptions(): Partial<ReaderOptions> {
+  switch (settings.protocol) {
+    case "consumer":
+      // The Reader refuses sessionTimeout, heartbeatInterval,
+      // groupBalancers and watchPartitionChanges with this protocol.
+      return { groupProtocol: "consumer" };
+    case "cooperative":
+      return {
+        sessionTimeout: settings.sessionTimeout,
+        heartbeatInterval: settings.heartbeatInterval,
+        groupBalancers: [new CooperativeStickyGroupBalancer()],
+      };
+    case "eager":
+      return {
+        sessionTimeout: settings.sessionTimeout,
+        heartbeatInterval: settings.heartbeatInterval,
+      };
+    default:
+      throw new RangeError(
+        `group_member: unknown protocol ${JSON.stringify(settings.protocol)}`,
+      );
+  }
+}
+
 const reader = new Reader({
   brokers: settings.brokers,
   topic: settings.topic,
   groupId: settings.groupId,
-  sessionTimeout: settings.sessionTimeout,
-  heartbeatInterval: settings.heartbeatInterval,
+  ...protocolOptions(),
   maxWait: settings.maxWait,
   commitInterval: settings.commitInterval,
   onPartitionsRevoked: (partitions) => {
     say(`revoked ${Date.now()} ${list(partitions)}`);
   },
+  onPartitionsLost: (partitions) => {
+    say(`lost ${Date.now()} ${list(partitions)}`);
+  },
   onPartitionsAssigned: (partitions) => {
-    seen = new Set();
     say(`assigned ${Date.now()} ${list(partitions)}`);
   },
   errorLogger: (message) => process.stderr.write(`${message}\n`),
@@ -91,10 +134,7 @@ input.on("line", (line) => {
 });
 
 for await (const message of reader) {
-  if (!seen.has(message.partition)) {
-    seen.add(message.partition);
-    say(`first ${Date.now()} ${message.partition}`);
-  }
+  say(`read ${Date.now()} ${message.partition} ${message.offset}`);
 }
 await close();
 process.exit(0);
