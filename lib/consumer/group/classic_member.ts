@@ -25,28 +25,17 @@ import type { Cluster } from "../../cluster/cluster.ts";
 import { backoff, sleep } from "../../cluster/retry.ts";
 import type { BrokerConnection } from "../../connection/connection.ts";
 import { ClosedError, messageOf } from "../../connection/errors.ts";
-import { ByteReader, ByteWriter } from "../../protocol/bytes.ts";
 import { ErrorCode, KafkaError, throwIfError } from "../../protocol/errors.ts";
-import {
-  decodeConsumerProtocolAssignment,
-  encodeConsumerProtocolAssignment,
-} from "../../protocol/messages/consumer_protocol_assignment.ts";
-import {
-  decodeConsumerProtocolSubscription,
-  encodeConsumerProtocolSubscription,
-} from "../../protocol/messages/consumer_protocol_subscription.ts";
 import { Heartbeat } from "../../protocol/messages/heartbeat.ts";
-import {
-  JoinGroup,
-  type JoinGroupResponse,
-} from "../../protocol/messages/join_group.ts";
+import { JoinGroup } from "../../protocol/messages/join_group.ts";
 import { LeaveGroup } from "../../protocol/messages/leave_group.ts";
 import { SyncGroup } from "../../protocol/messages/sync_group.ts";
-import type {
-  GroupBalancer,
-  GroupMember as BalancedMember,
-  GroupPartition,
-} from "./balancers.ts";
+import type { GroupBalancer } from "./balancers.ts";
+import {
+  decodeAssignment,
+  encodeSubscription,
+  leaderAssignments,
+} from "./consumer_data.ts";
 import {
   type Assignment,
   COORDINATOR_MOVED,
@@ -96,14 +85,6 @@ type Ending =
   | { kind: "rebalance"; why: string }
   | { kind: "lost"; error: Error }
   | { kind: "closed" };
-
-/**
- * The version our subscription and assignment data are written in: 1 for
- * eager members, as kafka-go; 3 (owned partitions, generation, rack) for
- * cooperative ones, as the Java client.
- */
-const EAGER_DATA_VERSION = 1;
-const COOPERATIVE_DATA_VERSION = 3;
 
 /** Errors after which the member joins again from scratch. */
 const REJOIN = new Set<number>([
@@ -307,7 +288,13 @@ export class ClassicMember implements Membership {
           protocolType: "consumer",
           protocols: this.settings.balancers.map((b) => ({
             name: b.protocolName,
-            metadata: this.subscription(b),
+            metadata: encodeSubscription(b, {
+              topics: this.settings.topics,
+              cooperative: this.keepsPartitions,
+              owned: this.owned,
+              generation: this.ownedGeneration,
+              rack: this.settings.rack,
+            }),
           })),
           reason,
         },
@@ -333,7 +320,12 @@ export class ClassicMember implements Membership {
       const leader = joined.leader === joined.memberId;
       // KIP-814: a static leader that merely came back must not reassign.
       const assignments = leader && !joined.skipAssignment
-        ? await this.assign(joined)
+        ? await leaderAssignments(
+          this.settings.cluster,
+          this.settings.balancers,
+          joined,
+          (m) => this.logError(m),
+        )
         : [];
       const synced = await this.guard(conn.request(
         SyncGroup,
@@ -355,7 +347,10 @@ export class ClassicMember implements Membership {
       this.generation = generation;
       this.lastGeneration = generation;
       this.protocolName = joined.protocolName;
-      const assignment = this.readAssignment(synced.assignment);
+      const assignment = decodeAssignment(
+        synced.assignment,
+        this.settings.topics,
+      );
       await this.notePartitionCounts();
       this.log(
         `joined group ${groupId}, generation ${generation.generationId}${
@@ -379,107 +374,6 @@ export class ClassicMember implements Membership {
       return true;
     }
     return REJOIN.has(code);
-  }
-
-  /** Our subscription, as `balancer`'s protocol metadata. */
-  private subscription(balancer: GroupBalancer): Uint8Array {
-    const cooperative = this.keepsPartitions;
-    const version = cooperative ? COOPERATIVE_DATA_VERSION : EAGER_DATA_VERSION;
-    const w = new ByteWriter(64);
-    w.int16(version);
-    encodeConsumerProtocolSubscription(w, version, {
-      topics: [...this.settings.topics],
-      userData:
-        balancer.userData?.(this.settings.topics, this.ownedGeneration) ??
-          null,
-      ownedPartitions: cooperative
-        ? [...this.owned].map(([topic, partitions]) => ({ topic, partitions }))
-        : [],
-      generationId: cooperative ? this.ownedGeneration : -1,
-      rackId: this.settings.rack,
-    });
-    return w.finish();
-  }
-
-  /** The leader's work: every member's partitions, by the chosen balancer. */
-  private async assign(
-    joined: JoinGroupResponse,
-  ): Promise<{ memberId: string; assignment: Uint8Array }[]> {
-    const balancer = this.settings.balancers.find((b) =>
-      b.protocolName === joined.protocolName
-    );
-    if (!balancer) {
-      throw new KafkaError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, {
-        apiName: "JoinGroup",
-        detail:
-          `the group chose protocol "${joined.protocolName}", which this member does not offer`,
-      });
-    }
-    const members: BalancedMember[] = joined.members.map((m) => {
-      const r = new ByteReader(m.metadata);
-      const version = r.int16();
-      const s = decodeConsumerProtocolSubscription(r, version);
-      return {
-        id: m.memberId,
-        topics: s.topics,
-        userData: s.userData,
-        owned: s.ownedPartitions.flatMap(({ topic, partitions }) =>
-          partitions.map((partition) => ({ topic, partition }))
-        ),
-        generation: version >= 2 ? s.generationId : undefined,
-        rack: s.rackId,
-      };
-    });
-    const topics = [...new Set(members.flatMap((m) => m.topics))].sort();
-    const partitions: GroupPartition[] = [];
-    for (const topic of topics) {
-      try {
-        const info = await this.settings.cluster.topic(topic, { maxAge: 0 });
-        for (const p of info.partitions) {
-          partitions.push({
-            topic,
-            partition: p.id,
-            leader: p.leader,
-            leaderRack: this.settings.cluster.rackOf(p.leader),
-          });
-        }
-      } catch (error) {
-        // A topic that does not exist yet gets no partitions this time.
-        this.logError(
-          `no metadata for subscribed topic ${topic}: ${messageOf(error)}`,
-        );
-      }
-    }
-    const assigned = balancer.assign(members, partitions);
-    return members.map((m) => {
-      const byTopic = assigned.get(m.id) ?? new Map<string, number[]>();
-      const w = new ByteWriter(64);
-      w.int16(EAGER_DATA_VERSION);
-      encodeConsumerProtocolAssignment(w, EAGER_DATA_VERSION, {
-        assignedPartitions: [...byTopic].map(([topic, partitions]) => ({
-          topic,
-          partitions,
-        })),
-        userData: null,
-      });
-      return { memberId: m.id, assignment: w.finish() };
-    });
-  }
-
-  /** Our partitions out of SyncGroup's answer, limited to our topics. */
-  private readAssignment(bytes: Uint8Array): Assignment {
-    const assignment: Assignment = new Map();
-    if (bytes.length === 0) return assignment;
-    const r = new ByteReader(bytes);
-    const version = r.int16();
-    const data = decodeConsumerProtocolAssignment(r, version);
-    for (const { topic, partitions } of data.assignedPartitions) {
-      if (!this.settings.topics.includes(topic)) continue;
-      const list = assignment.get(topic) ?? [];
-      list.push(...partitions);
-      assignment.set(topic, list.sort((a, b) => a - b));
-    }
-    return assignment;
   }
 
   // ---- keeping the membership ----
