@@ -37,7 +37,7 @@ import {
   Cluster,
   CooperativeStickyGroupBalancer,
   dial,
-  dialLeader,
+  type dialLeader,
   type Message,
   Reader,
   RoundRobin,
@@ -48,14 +48,14 @@ import { throwIfError } from "../lib/protocol/errors.ts";
 import { decodeConsumerProtocolAssignment } from "../lib/protocol/messages/consumer_protocol_assignment.ts";
 import { ConsumerGroupDescribe } from "../lib/protocol/messages/consumer_group_describe.ts";
 import { DescribeGroups } from "../lib/protocol/messages/describe_groups.ts";
-import { OffsetFetch } from "../lib/protocol/messages/offset_fetch.ts";
-import {
+import type { OffsetFetch } from "../lib/protocol/messages/offset_fetch.ts";
+import type {
   committedOffsets,
   offsetFetchRequest,
 } from "../lib/requests/offsets.ts";
 import { ensureJars } from "../tools/kafka.ts";
 import { BROKER, onPath, sleep, uniqueTopic } from "./_helpers.ts";
-import { setGroupConfig } from "./_group.ts";
+import { committed, duplicates, endOffsets, setGroupConfig } from "./_group.ts";
 
 const PARTITIONS = 6;
 /**
@@ -263,8 +263,8 @@ async function mixedGroup(strategy: Strategy, first: Kind): Promise<void> {
       );
     }
     assert.deepEqual(
-      await committed(cluster, groupId, topic),
-      await endOffsets(topic),
+      await committed(groupId, topic, PARTITIONS),
+      await endOffsets(topic, PARTITIONS),
       `the committed offsets reach the end of every partition (owners: ${
         JSON.stringify(group.members)
       })`,
@@ -635,39 +635,6 @@ function assignedPartitions(bytes: Uint8Array): number[] {
     .flatMap((t) => t.partitions).sort(byNumber);
 }
 
-/** The group's committed offset per partition (-1 for none). */
-async function committed(
-  cluster: Cluster,
-  groupId: string,
-  topic: string,
-): Promise<number[]> {
-  const conn = await cluster.coordinator(groupId);
-  const list = range(PARTITIONS).map((partition) => ({ topic, partition }));
-  const { version, body } = offsetFetchRequest(
-    groupId,
-    list,
-    conn.pickVersion(OffsetFetch),
-  );
-  const response = await conn.request(OffsetFetch, body, { version });
-  return committedOffsets(response, groupId, list, conn.address).map((c) =>
-    c.offset
-  );
-}
-
-/** Each partition's end offset. */
-async function endOffsets(topic: string): Promise<number[]> {
-  const out: number[] = [];
-  for (const p of range(PARTITIONS)) {
-    const conn = await dialLeader(BROKER, topic, p);
-    try {
-      out.push(await conn.readLastOffset());
-    } finally {
-      conn.close();
-    }
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------------------
 // Small helpers.
 
@@ -773,11 +740,6 @@ function sameSet(a: number[], b: number[]): boolean {
   const x = [...a].sort(byNumber);
   const y = [...b].sort(byNumber);
   return x.length === y.length && x.every((v, i) => v === y[i]);
-}
-
-function duplicates(values: string[]): string[] {
-  const seen = new Set<string>();
-  return values.filter((v) => seen.has(v) || !seen.add(v));
 }
 
 /** How a child process ended. */
