@@ -128,3 +128,18 @@ export {
   RoundRobinGroupBalancer,
 } from "./lib/consumer/group/balancers.ts";
 export { CooperativeStickyGroupBalancer } from "./lib/consumer/group/sticky.ts";
+export { Client, type ClientOptions } from "./lib/admin/client.ts";
+export type { AdminOptions } from "./lib/admin/route.ts";
+export type {
+  BrokerApiVersions,
+  ClusterDescription,
+  ClusterMetadata,
+  CreatedTopic,
+  CreateTopicsOptions,
+  DeletedTopic,
+  NewTopic,
+  PartitionIncrease,
+  PartitionIncreaseResult,
+  PartitionMetadata,
+  TopicMetadata,
+} from "./lib/admin/topics.ts";

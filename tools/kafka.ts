@@ -681,6 +681,12 @@ function serverProperties(version: string): string {
     `ssl.truststore.password=${STORE_PASSWORD}`,
     "ssl.client.auth=none",
     "",
+    // ACLs are on, so the admin Client's ACL calls work; every client the
+    // tests run is a super user or meets no ACL, and is let through.
+    "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    "allow.everyone.if.no.acl.found=true",
+    `super.users=User:ANONYMOUS;User:${SASL_USERNAME}`,
+    "",
     "num.partitions=1",
     "default.replication.factor=1",
     "auto.create.topics.enable=true",

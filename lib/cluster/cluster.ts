@@ -7,26 +7,21 @@
  * connection's requests in order, so a long-polling Fetch would hold up a
  * Produce queued behind it. Each user of the cluster picks its own lane.
  *
- * Dials to one address go one at a time, and after a failed dial the next
- * waits a backoff that grows to `reconnectBackoffMax`: however many batches
- * or fetches wait for a broker that is down, they share one reconnection
- * loop instead of each hammering the address on its own.
+ * The connections themselves, their reconnection loop per address and the
+ * closing of idle ones are the ConnectionPool's (pool.ts).
  *
  * @module
  */
 
 import { parseAddress } from "../connection/address.ts";
+import type { BrokerConnection } from "../connection/connection.ts";
+import { ConnectionError, TimeoutError } from "../connection/errors.ts";
 import {
-  BrokerConnection,
-  type ConnectionOptions,
-} from "../connection/connection.ts";
-import {
-  ClosedError,
-  ConnectionError,
-  TimeoutError,
-} from "../connection/errors.ts";
-import { CoordinatorLookup, type LookupOptions } from "./coordinator.ts";
-import { backoff, sleep } from "./retry.ts";
+  CoordinatorLookup,
+  CoordinatorType,
+  type LookupOptions,
+} from "./coordinator.ts";
+import { ConnectionPool, type PoolOptions } from "./pool.ts";
 import { ErrorCode, KafkaError, throwIfError } from "../protocol/errors.ts";
 import {
   Metadata,
@@ -34,25 +29,11 @@ import {
 } from "../protocol/messages/metadata.ts";
 
 /** Options of a Cluster: its bootstrap brokers and connection settings. */
-export interface ClusterOptions extends Omit<ConnectionOptions, "signal"> {
+export interface ClusterOptions extends PoolOptions {
   /** Bootstrap addresses, "host:port". */
   brokers: readonly string[];
   /** Milliseconds before cached metadata of a topic is refreshed (default 60 s). */
   metadataMaxAge?: number;
-  /** Milliseconds between the first failed dial of an address and the next (default 50). */
-  reconnectBackoffMin?: number;
-  /** Ceiling of the wait between dials of an address that keeps failing (default 1000). */
-  reconnectBackoffMax?: number;
-}
-
-/** The reconnection loop of one address: one dial at a time, with backoff. */
-interface DialLoop {
-  /** The dial in progress or last made; the next one starts after it. */
-  last: Promise<unknown>;
-  /** Dials that failed in a row. */
-  failures: number;
-  /** No dial before this time (ms since epoch). */
-  notBefore: number;
 }
 
 /** A broker as the metadata cache keeps it. */
@@ -120,14 +101,18 @@ export class Cluster {
   private readonly bootstrap: { host: string; port: number }[];
   private readonly brokerById = new Map<number, BrokerInfo>();
   private readonly topicByName = new Map<string, TopicInfo>();
-  private readonly connections = new Map<string, Promise<BrokerConnection>>();
-  private readonly dialLoops = new Map<string, DialLoop>();
+  private readonly pool: ConnectionPool;
   private readonly refreshing = new Map<string, Promise<MetadataResponse>>();
-  private readonly closing = new AbortController();
-  private closed = false;
+  /** The controller the last metadata named, -1 before any. */
+  private controllerId = -1;
   /** Group coordinators, found with FindCoordinator on the metadata lane. */
   private readonly groupCoordinators = new CoordinatorLookup({
     connection: () => this.anyConnection("metadata"),
+  });
+  /** Transaction coordinators, found the same way. */
+  private readonly transactionCoordinators = new CoordinatorLookup({
+    connection: () => this.anyConnection("metadata"),
+    keyType: CoordinatorType.transaction,
   });
 
   /** Throws a TypeError unless `brokers` lists an address; connects lazily. */
@@ -141,6 +126,8 @@ export class Cluster {
     }
     this.options = options;
     this.bootstrap = options.brokers.map(parseAddress);
+    const { brokers: _, metadataMaxAge: __, ...poolOptions } = options;
+    this.pool = new ConnectionPool(poolOptions);
   }
 
   /** Milliseconds before a topic's cached metadata is refreshed. */
@@ -148,8 +135,11 @@ export class Cluster {
     return this.options.metadataMaxAge ?? 60_000;
   }
 
-  /** A connection to a broker by id, on a lane (opened on first use). */
-  private connection(
+  /**
+   * A connection to a broker by id, on a lane (opened on first use); the
+   * broker must be in the cached metadata (see `brokers()`).
+   */
+  connection(
     brokerId: number,
     lane = "default",
   ): Promise<BrokerConnection> {
@@ -161,7 +151,7 @@ export class Cluster {
         }),
       );
     }
-    return this.connect(broker.host, broker.port, `${brokerId}/${lane}`);
+    return this.pool.connect(broker.host, broker.port, `${brokerId}/${lane}`);
   }
 
   /** A connection to any broker: known ones first, then bootstrap. */
@@ -188,7 +178,7 @@ export class Cluster {
     let lastError: unknown;
     for (const c of candidates) {
       try {
-        return await this.connect(c.host, c.port, c.key);
+        return await this.pool.connect(c.host, c.port, c.key);
       } catch (error) {
         // What another attempt cannot fix (TLS, SASL) fails at once.
         const transient = error instanceof ConnectionError ||
@@ -203,89 +193,6 @@ export class Cluster {
       }`,
       { cause: lastError },
     );
-  }
-
-  /** The lane's connection to an address: the open one, or a new one. */
-  private connect(
-    host: string,
-    port: number,
-    key: string,
-  ): Promise<BrokerConnection> {
-    if (this.closed) {
-      return Promise.reject(new ClosedError("The Kafka client is closed"));
-    }
-    const existing = this.connections.get(key);
-    if (existing) {
-      return existing.then((conn) =>
-        conn.isClosed ? this.reconnect(host, port, key, existing) : conn
-      );
-    }
-    return this.open(host, port, key);
-  }
-
-  /** Replaces a dead connection, unless another caller already did. */
-  private reconnect(
-    host: string,
-    port: number,
-    key: string,
-    stale: Promise<BrokerConnection>,
-  ): Promise<BrokerConnection> {
-    // Another caller may have replaced the dead connection already.
-    const current = this.connections.get(key);
-    if (current && current !== stale) return current;
-    return this.open(host, port, key);
-  }
-
-  /** Dials and keeps the connection under `key`; forgets a failed dial. */
-  private open(
-    host: string,
-    port: number,
-    key: string,
-  ): Promise<BrokerConnection> {
-    const opening = this.dial(host, port);
-    this.connections.set(key, opening);
-    opening.catch(() => {
-      if (this.connections.get(key) === opening) this.connections.delete(key);
-    });
-    return opening;
-  }
-
-  /** Dials an address in its turn: after the dial before, and its backoff. */
-  private dial(host: string, port: number): Promise<BrokerConnection> {
-    const address = `${host}:${port}`;
-    let loop = this.dialLoops.get(address);
-    if (!loop) {
-      loop = { last: Promise.resolve(), failures: 0, notBefore: 0 };
-      this.dialLoops.set(address, loop);
-    }
-    const state = loop;
-    const {
-      brokers: _,
-      metadataMaxAge: __,
-      reconnectBackoffMin = 50,
-      reconnectBackoffMax = 1000,
-      ...options
-    } = this.options;
-    const dialing = state.last.then(async () => {
-      const wait = state.notBefore - Date.now();
-      if (wait > 0) await sleep(wait, this.closing.signal);
-      if (this.closed) throw new ClosedError("The Kafka client is closed");
-      try {
-        const conn = await BrokerConnection.open(host, port, options);
-        state.failures = 0;
-        state.notBefore = 0;
-        return conn;
-      } catch (error) {
-        state.failures++;
-        state.notBefore = Date.now() + backoff(state.failures, {
-          backoffMin: reconnectBackoffMin,
-          backoffMax: reconnectBackoffMax,
-        });
-        throw error;
-      }
-    });
-    state.last = dialing.catch(() => {});
-    return dialing;
   }
 
   /**
@@ -324,6 +231,7 @@ export class Cluster {
 
   /** Caches the brokers and topics of a Metadata response. */
   private absorb(response: MetadataResponse): void {
+    if (response.brokers.length > 0) this.controllerId = response.controllerId;
     for (const b of response.brokers) {
       this.brokerById.set(b.nodeId, {
         id: b.nodeId,
@@ -421,11 +329,7 @@ export class Cluster {
 
   /** Closes and forgets one lane's connections; a later use reconnects. */
   closeLane(lane: string): void {
-    for (const [key, opening] of this.connections) {
-      if (!key.endsWith(`/${lane}`)) continue;
-      this.connections.delete(key);
-      opening.then((conn) => conn.close(), () => {});
-    }
+    this.pool.closeLane(lane);
   }
 
   /** The connection to a partition's leader on a lane. */
@@ -478,15 +382,86 @@ export class Cluster {
     options: LookupOptions = {},
   ): Promise<BrokerConnection> {
     const signal = options.signal
-      ? AbortSignal.any([options.signal, this.closing.signal])
-      : this.closing.signal;
+      ? AbortSignal.any([options.signal, this.pool.signal])
+      : this.pool.signal;
     const deadline = options.deadline ??
       Date.now() + (this.options.requestTimeout ?? 30_000);
     return this.groupCoordinators.use(
       groupId,
-      (node) => this.connect(node.host, node.port, `${node.id}/${lane}`),
+      (node) => this.pool.connect(node.host, node.port, `${node.id}/${lane}`),
       { deadline, signal },
     );
+  }
+
+  /**
+   * The connection to a transactional id's coordinator on a lane, found and
+   * retried like a group's (see `coordinator`).
+   */
+  transactionCoordinator(
+    transactionalId: string,
+    lane = "admin",
+    options: LookupOptions = {},
+  ): Promise<BrokerConnection> {
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, this.pool.signal])
+      : this.pool.signal;
+    const deadline = options.deadline ??
+      Date.now() + (this.options.requestTimeout ?? 30_000);
+    return this.transactionCoordinators.use(
+      transactionalId,
+      (node) => this.pool.connect(node.host, node.port, `${node.id}/${lane}`),
+      { deadline, signal },
+    );
+  }
+
+  /** Forgets a transactional id's cached coordinator. */
+  invalidateTransactionCoordinator(transactionalId: string): void {
+    this.transactionCoordinators.invalidate(transactionalId);
+  }
+
+  /**
+   * Asks any broker for metadata of `topics` (every topic when null, only
+   * brokers when empty) and updates the cache with the answer.
+   */
+  metadata(
+    topics: readonly string[] | null,
+    allowAutoTopicCreation = false,
+  ): Promise<MetadataResponse> {
+    return this.refresh(topics, allowAutoTopicCreation);
+  }
+
+  /** The brokers of the cluster, from a fresh Metadata request. */
+  async brokers(): Promise<BrokerInfo[]> {
+    await this.refresh([]);
+    return [...this.brokerById.values()].sort((a, b) => a.id - b.id);
+  }
+
+  /**
+   * The connection to the controller on a lane. With KRaft, brokers name
+   * one of themselves, which forwards controller requests; a request that
+   * still meets NOT_CONTROLLER calls `invalidateController()` and retries.
+   */
+  async controller(lane = "admin"): Promise<BrokerConnection> {
+    if (this.controllerId < 0 || !this.brokerById.has(this.controllerId)) {
+      await this.refresh([]);
+    }
+    if (this.controllerId < 0) {
+      throw new KafkaError(ErrorCode.NOT_CONTROLLER, {
+        apiName: "Metadata",
+        detail: "the brokers name no controller",
+      });
+    }
+    return this.connection(this.controllerId, lane);
+  }
+
+  /** Forgets the controller, so the next `controller()` asks a broker. */
+  invalidateController(): void {
+    this.controllerId = -1;
+  }
+
+  /** The lanes' connection keys ("<broker>/<lane>") open or opening now. */
+  connectionKeys(): string[] {
+    return this.pool.keys();
   }
 
   /**
@@ -499,13 +474,7 @@ export class Cluster {
   }
 
   /** Closes every connection; later calls fail with ClosedError. */
-  async close(): Promise<void> {
-    this.closed = true;
-    this.closing.abort(new ClosedError("The Kafka client is closed"));
-    const all = [...this.connections.values()];
-    this.connections.clear();
-    await Promise.all(
-      all.map((p) => p.then((conn) => conn.close(), () => {})),
-    );
+  close(): Promise<void> {
+    return this.pool.close();
   }
 }

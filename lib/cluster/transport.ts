@@ -46,6 +46,11 @@ export interface TransportOptions {
   metadataTTL?: number;
   /** Milliseconds to open a connection (default 10 s). */
   dialTimeout?: number;
+  /**
+   * Milliseconds a connection may go unused before it is closed (default
+   * 540000, Java's `connections.max.idle.ms`; 0 keeps them open).
+   */
+  idleTimeout?: number;
 }
 
 /** The cluster options of a Writer's or Reader's brokers and transport. */
@@ -62,6 +67,7 @@ export function clusterOptions(
     sasl: t.sasl,
     metadataMaxAge: t.metadataTTL,
     connectTimeout: t.dialTimeout,
+    idleTimeout: t.idleTimeout,
     requestTimeout,
   };
 }

@@ -238,6 +238,17 @@ export class BrokerConnection {
     return `${this.host}:${this.port}`;
   }
 
+  /** When a request was last sent or answered (ms since epoch). */
+  private lastActive = Date.now();
+
+  /**
+   * Since when the connection has had nothing to do (ms since epoch), or
+   * null while a request waits for its answer.
+   */
+  get idleSince(): number | null {
+    return this.pending.size > 0 ? null : this.lastActive;
+  }
+
   /** True once the connection closed or failed; requests then reject. */
   get isClosed(): boolean {
     return this.failure !== null;
@@ -297,6 +308,7 @@ export class BrokerConnection {
     }
     let version: number;
     let frame: Uint8Array[];
+    this.lastActive = Date.now();
     const correlationId = this.nextCorrelation;
     this.nextCorrelation = (this.nextCorrelation + 1) | 0;
     try {
@@ -496,6 +508,7 @@ export class BrokerConnection {
       return;
     }
     this.settle(correlationId, pending);
+    this.lastActive = Date.now();
     if (this.ready) this.answered++;
     try {
       pending.resolve(this.decode(r, pending));

@@ -1,0 +1,195 @@
+/**
+ * The admin and request Client (kafka-go's Client): typed calls of Kafka's
+ * request API, each sent to the node that must answer it, and the helpers
+ * built on them (group lag, offset resets).
+ *
+ * The calls themselves live by subject in this folder (topics.ts,
+ * offsets.ts, groups.ts, lag.ts, configs.ts, partitions.ts, acls.ts,
+ * quotas.ts, transactions.ts); routing and retries in route.ts.
+ *
+ * @module
+ */
+
+import { Cluster } from "../cluster/cluster.ts";
+import { clusterOptions, type TransportOptions } from "../cluster/transport.ts";
+import { type AdminOptions, Router } from "./route.ts";
+import * as topics from "./topics.ts";
+
+/**
+ * Options of a Client.
+ *
+ * @example
+ * ```ts
+ * import type { ClientOptions } from "./client.ts";
+ *
+ * const options: ClientOptions = {
+ *   brokers: ["localhost:9092"],
+ *   timeout: 10_000,
+ *   transport: { clientId: "ops-script" },
+ * };
+ * console.log(options.timeout);
+ * ```
+ */
+export interface ClientOptions {
+  /** Bootstrap brokers, "host:port". Required unless `cluster` is given. */
+  brokers?: readonly string[];
+  /**
+   * Milliseconds each call may take, its retries included (default 30 s);
+   * a call's own `{ timeout }` overrides it.
+   */
+  timeout?: number;
+  /** Client id, TLS, SASL, metadata TTL, idle timeout; not used with `cluster`. */
+  transport?: TransportOptions;
+  /**
+   * A Cluster shared with Writers and Readers (kafka-go's shared
+   * Transport): its connections and metadata cache serve them all. The
+   * Client then leaves it open on close; its owner closes it.
+   */
+  cluster?: Cluster;
+}
+
+/**
+ * Kafka's request API, typed: topics, offsets, groups and their lag,
+ * configs, ACLs, quotas, SCRAM users, reassignments, transactions. Each
+ * call goes to the node that must answer it (controller, coordinator,
+ * partition leader, any or every broker), split per node and merged back
+ * when it spans several, and retried on NOT_CONTROLLER, NOT_COORDINATOR,
+ * COORDINATOR_LOAD_IN_PROGRESS and leader changes until its timeout. Where
+ * the broker answers per item (a topic, a partition, a group), the result
+ * carries each item's `error` instead of failing the whole call.
+ *
+ * @example Create a topic, list its partitions, delete it
+ * ```ts
+ * import { Client } from "jsr:@streamkafka/client";
+ *
+ * const client = new Client({ brokers: ["localhost:9092"] });
+ * const [created] = await client.createTopics([
+ *   { topic: "docs-client", numPartitions: 3 },
+ * ]);
+ * console.log(created.error?.name ?? "created"); // created, or TOPIC_ALREADY_EXISTS
+ * const { topics } = await client.metadata(["docs-client"]);
+ * console.log(topics[0].partitions.map((p) => `${p.partition}@${p.leader}`));
+ * await client.deleteTopics(["docs-client"]);
+ * await client.close();
+ * ```
+ */
+export class Client {
+  /** The cluster the Client's requests go through. */
+  readonly cluster: Cluster;
+  private readonly router: Router;
+  private readonly ownsCluster: boolean;
+
+  /** Throws a TypeError for missing brokers or a bad timeout; connects lazily. */
+  constructor(options: ClientOptions) {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(
+        `Cannot create Client: options must be an object, got ${options}`,
+      );
+    }
+    const timeout = options.timeout ?? 30_000;
+    if (typeof timeout !== "number" || !(timeout > 0)) {
+      throw new TypeError(
+        `Cannot create Client: "timeout" must be a positive number of milliseconds, got ${typeof timeout} ${
+          JSON.stringify(timeout)
+        }`,
+      );
+    }
+    if (options.cluster !== undefined) {
+      if (!(options.cluster instanceof Cluster)) {
+        throw new TypeError(
+          `Cannot create Client: "cluster" must be a Cluster, got ${typeof options
+            .cluster}`,
+        );
+      }
+      this.cluster = options.cluster;
+      this.ownsCluster = false;
+    } else {
+      if (!Array.isArray(options.brokers) || options.brokers.length === 0) {
+        throw new TypeError(
+          `Cannot create Client: "brokers" must list at least one "host:port", got ${
+            JSON.stringify(options.brokers)
+          }`,
+        );
+      }
+      this.cluster = new Cluster(
+        clusterOptions(options.brokers, options.transport),
+      );
+      this.ownsCluster = true;
+    }
+    this.router = new Router(this.cluster, timeout);
+  }
+
+  /** Closes the Client's connections (not those of a shared `cluster`). */
+  async close(): Promise<void> {
+    if (this.ownsCluster) await this.cluster.close();
+  }
+
+  // --- Topics and the cluster ----------------------------------------------
+
+  /**
+   * Creates topics; each result carries its own error (TOPIC_ALREADY_EXISTS,
+   * INVALID_REPLICATION_FACTOR...), so one bad topic fails only itself.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * const results = await client.createTopics([
+   *   { topic: "docs-create-a", numPartitions: 2 },
+   *   { topic: "docs-create-b", configs: { "cleanup.policy": "compact" } },
+   * ]);
+   * for (const r of results) console.log(r.topic, r.error?.name ?? "ok");
+   * await client.deleteTopics(["docs-create-a", "docs-create-b"]);
+   * await client.close();
+   * ```
+   */
+  createTopics(
+    newTopics: readonly topics.NewTopic[],
+    options?: topics.CreateTopicsOptions,
+  ): Promise<topics.CreatedTopic[]> {
+    return topics.createTopics(this.router, newTopics, options);
+  }
+
+  /** Deletes topics by name; each result carries its own error. */
+  deleteTopics(
+    names: readonly string[],
+    options?: AdminOptions,
+  ): Promise<topics.DeletedTopic[]> {
+    return topics.deleteTopics(this.router, names, options);
+  }
+
+  /** Raises topics' partition counts; each result carries its own error. */
+  createPartitions(
+    increases: readonly topics.PartitionIncrease[],
+    options?: topics.CreateTopicsOptions,
+  ): Promise<topics.PartitionIncreaseResult[]> {
+    return topics.createPartitions(this.router, increases, options);
+  }
+
+  /**
+   * Brokers, controller and topics with their partitions, leaders and
+   * replicas: of the topics named, or of all when `names` is null or left
+   * out.
+   */
+  metadata(
+    names: readonly string[] | null = null,
+    options?: AdminOptions & { autoCreate?: boolean },
+  ): Promise<topics.ClusterMetadata> {
+    return topics.metadata(this.router, names, options);
+  }
+
+  /** The cluster's id, controller and brokers (fenced ones marked). */
+  describeCluster(
+    options?: AdminOptions & { includeAuthorizedOperations?: boolean },
+  ): Promise<topics.ClusterDescription> {
+    return topics.describeCluster(this.router, options);
+  }
+
+  /** The API versions and finalized features of a broker (any by default). */
+  apiVersions(
+    options?: AdminOptions & { broker?: number },
+  ): Promise<topics.BrokerApiVersions> {
+    return topics.apiVersions(this.router, options);
+  }
+}

@@ -1,0 +1,411 @@
+/**
+ * Where each admin request goes, and how it is retried: to any broker, the
+ * controller, a group's or transactional id's coordinator, a partition's
+ * leader, or every broker. A request about several items (partitions,
+ * groups) is split per node that must answer it and merged back in the
+ * caller's order; items the broker answers with a retriable routing error
+ * (NOT_LEADER_OR_FOLLOWER, NOT_COORDINATOR, NOT_CONTROLLER...) are sent
+ * again after the route is looked up anew, until the call's deadline. Every
+ * retry goes through the one loop of `../cluster/retry.ts`.
+ *
+ * @module
+ */
+
+import type { BrokerInfo, Cluster } from "../cluster/cluster.ts";
+import { canRetry, retry, sleep } from "../cluster/retry.ts";
+import type { BrokerConnection } from "../connection/connection.ts";
+import type { Api, Encodable } from "../protocol/api.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+
+/**
+ * Options every Client method takes.
+ *
+ * @example
+ * ```ts
+ * import type { AdminOptions } from "./route.ts";
+ *
+ * const options: AdminOptions = { timeout: 5000, signal: AbortSignal.timeout(10_000) };
+ * console.log(options.timeout);
+ * ```
+ */
+export interface AdminOptions {
+  /** Aborting rejects the call with the signal's reason. */
+  signal?: AbortSignal;
+  /**
+   * Milliseconds the call may take, its retries included (default: the
+   * Client's `timeout`).
+   */
+  timeout?: number;
+}
+
+/** A request's body, or a function making it for the connection it goes on. */
+export type Body<Req> = NoInfer<
+  Encodable<Req> | ((conn: BrokerConnection) => Encodable<Req>)
+>;
+
+/** One call's budget: its deadline and signal. */
+export interface Call {
+  /** No request or retry starts after this time (ms since epoch). */
+  deadline: number;
+  /** The caller's signal, if any. */
+  signal?: AbortSignal;
+}
+
+/** Codes meaning "ask again, the same node will know soon". */
+const WAIT_CODES = new Set<number>([
+  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+  ErrorCode.REQUEST_TIMED_OUT,
+]);
+
+/** Codes meaning "look the node up again, then ask it". */
+const MOVED_CODES = new Set<number>([
+  ErrorCode.NOT_COORDINATOR,
+  ErrorCode.COORDINATOR_NOT_AVAILABLE,
+  ErrorCode.NOT_CONTROLLER,
+  ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  ErrorCode.LEADER_NOT_AVAILABLE,
+  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+  ErrorCode.FENCED_LEADER_EPOCH,
+  ErrorCode.UNKNOWN_LEADER_EPOCH,
+  ErrorCode.REPLICA_NOT_AVAILABLE,
+  ErrorCode.BROKER_NOT_AVAILABLE,
+]);
+
+/**
+ * Whether a routed request's error is worth another attempt: a connection
+ * failure or timeout, or a Kafka code that says the node moved or is busy.
+ * UNKNOWN_TOPIC_OR_PARTITION is retried only where `unknownTopicIsFinal`
+ * is false (a topic just created may not have reached every broker yet).
+ */
+export function routingError(
+  error: unknown,
+  unknownTopicIsFinal = true,
+): boolean {
+  if (error instanceof KafkaError) {
+    if (error.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
+      return !unknownTopicIsFinal;
+    }
+    return MOVED_CODES.has(error.code) || WAIT_CODES.has(error.code);
+  }
+  return canRetry(error);
+}
+
+/** A Kafka error from a code and message, or null for code 0. */
+export function itemError(
+  code: number,
+  message: string | null | undefined,
+  context: { apiName: string; topic?: string; partition?: number },
+): KafkaError | null {
+  if (code === 0) return null;
+  return new KafkaError(code, {
+    ...context,
+    detail: message ?? undefined,
+  });
+}
+
+/**
+ * `Array.isArray` without its narrowing (which turns a readonly array's
+ * items into `any`).
+ */
+export function isList(value: unknown): boolean {
+  return Array.isArray(value);
+}
+
+/** A TypeError naming the argument, what it holds and what was expected. */
+export function badArgument(
+  method: string,
+  argument: string,
+  value: unknown,
+  expected: string,
+): TypeError {
+  let shown: string;
+  try {
+    shown = value instanceof Date
+      ? `Date ${value.toISOString?.() ?? value}`
+      : `${typeof value} ${JSON.stringify(value)}`;
+  } catch {
+    shown = typeof value;
+  }
+  return new TypeError(
+    `Client.${method}: "${argument}" must be ${expected}, got ${shown}`,
+  );
+}
+
+/**
+ * Sends the Client's requests to the nodes that must answer them, with one
+ * retry policy bounded by each call's deadline.
+ */
+export class Router {
+  /** The cluster whose connections and metadata the requests use. */
+  readonly cluster: Cluster;
+  /** Default milliseconds of a call. */
+  readonly timeout: number;
+  /** The connection lane of admin requests. */
+  readonly lane: string;
+
+  /** A router over `cluster`, calls lasting `timeout` ms by default. */
+  constructor(cluster: Cluster, timeout: number, lane = "admin") {
+    this.cluster = cluster;
+    this.timeout = timeout;
+    this.lane = lane;
+  }
+
+  /** The budget of a call made with `options`. */
+  call(options: AdminOptions = {}): Call {
+    const timeout = options.timeout ?? this.timeout;
+    return { deadline: Date.now() + timeout, signal: options.signal };
+  }
+
+  /** Milliseconds left to `call`'s deadline (at least 1). */
+  left(call: Call): number {
+    return Math.max(1, call.deadline - Date.now());
+  }
+
+  /**
+   * Runs `attempt` until it succeeds, throws what `retriable` refuses, or
+   * the call's deadline passes (then the last error is thrown).
+   */
+  retry<T>(
+    call: Call,
+    attempt: () => Promise<T>,
+    retriable: (error: unknown) => boolean = (e) => routingError(e),
+  ): Promise<T> {
+    return retry(attempt, {
+      deadline: call.deadline,
+      signal: call.signal,
+      backoffMin: 100,
+      backoffMax: 1000,
+      retriable,
+    });
+  }
+
+  /** Sends `data` on `conn` with what is left of the call's time. */
+  send<Req, Res>(
+    conn: BrokerConnection,
+    api: Api<Req, Res>,
+    data: Encodable<Req>,
+    call: Call,
+    version?: number,
+  ): Promise<Res> {
+    return conn.request(api, data, {
+      timeout: this.left(call),
+      signal: call.signal,
+      version,
+    });
+  }
+
+  /** A request any broker can answer, retried on connection failures. */
+  any<Req, Res>(
+    api: Api<Req, Res>,
+    data: Body<Req>,
+    call: Call,
+  ): Promise<Res> {
+    return this.retry(call, async () => {
+      const conn = await this.cluster.anyConnection(this.lane);
+      const body = typeof data === "function" ? data(conn) : data;
+      return await this.send(conn, api, body, call);
+    });
+  }
+
+  /** A request to one broker by id, retried on connection failures. */
+  broker<Req, Res>(
+    brokerId: number,
+    api: Api<Req, Res>,
+    data: Body<Req>,
+    call: Call,
+  ): Promise<Res> {
+    return this.retry(call, async () => {
+      const conn = await this.cluster.connection(brokerId, this.lane);
+      const body = typeof data === "function" ? data(conn) : data;
+      return await this.send(conn, api, body, call);
+    });
+  }
+
+  /**
+   * A request for the controller. `codes` lists the response's error codes:
+   * when one is NOT_CONTROLLER, the controller is looked up again and the
+   * request resent.
+   */
+  controller<Req, Res>(
+    api: Api<Req, Res>,
+    data: Body<Req>,
+    call: Call,
+    codes: (response: Res) => Iterable<number> = () => [],
+  ): Promise<Res> {
+    return this.retry(call, async () => {
+      const conn = await this.cluster.controller(this.lane);
+      const body = typeof data === "function" ? data(conn) : data;
+      let response: Res;
+      try {
+        response = await this.send(conn, api, body, call);
+      } catch (error) {
+        this.cluster.invalidateController();
+        throw error;
+      }
+      for (const code of codes(response)) {
+        if (code === ErrorCode.NOT_CONTROLLER) {
+          this.cluster.invalidateController();
+          throw new KafkaError(code, { apiName: api.name });
+        }
+      }
+      return response;
+    });
+  }
+
+  /**
+   * A request for the coordinator of `key` (a group id, or a transactional
+   * id when `kind` is "transaction"). `codes` lists the response's error
+   * codes for this key: NOT_COORDINATOR and COORDINATOR_NOT_AVAILABLE send
+   * it again to a coordinator looked up anew, COORDINATOR_LOAD_IN_PROGRESS
+   * to the same one after a backoff.
+   */
+  coordinator<Req, Res>(
+    kind: "group" | "transaction",
+    key: string,
+    api: Api<Req, Res>,
+    data: Body<Req>,
+    call: Call,
+    codes: (response: Res) => Iterable<number> = () => [],
+  ): Promise<Res> {
+    return this.retry(call, async () => {
+      const conn = await this.coordinatorConnection(kind, key, call);
+      const body = typeof data === "function" ? data(conn) : data;
+      let response: Res;
+      try {
+        response = await this.send(conn, api, body, call);
+      } catch (error) {
+        this.forgetCoordinator(kind, key);
+        throw error;
+      }
+      for (const code of codes(response)) {
+        if (MOVED_CODES.has(code)) this.forgetCoordinator(kind, key);
+        if (MOVED_CODES.has(code) || WAIT_CODES.has(code)) {
+          throw new KafkaError(code, {
+            apiName: api.name,
+            detail: `${kind} ${JSON.stringify(key)}`,
+          });
+        }
+      }
+      return response;
+    });
+  }
+
+  /** The connection to a key's coordinator within the call's budget. */
+  coordinatorConnection(
+    kind: "group" | "transaction",
+    key: string,
+    call: Call,
+  ): Promise<BrokerConnection> {
+    const lookup = { deadline: call.deadline, signal: call.signal };
+    return kind === "group"
+      ? this.cluster.coordinator(key, this.lane, lookup)
+      : this.cluster.transactionCoordinator(key, this.lane, lookup);
+  }
+
+  /** Forgets a key's cached coordinator. */
+  forgetCoordinator(kind: "group" | "transaction", key: string): void {
+    if (kind === "group") this.cluster.invalidateCoordinator(key);
+    else this.cluster.invalidateTransactionCoordinator(key);
+  }
+
+  /**
+   * Sends one request to every broker and gives each broker's answer or
+   * failure (a broker that cannot be reached fails alone).
+   */
+  async eachBroker<Req, Res>(
+    api: Api<Req, Res>,
+    data: Body<Req>,
+    call: Call,
+  ): Promise<{ broker: BrokerInfo; response?: Res; error?: unknown }[]> {
+    const brokers = await this.retry(call, () => this.cluster.brokers());
+    return await Promise.all(brokers.map(async (broker) => {
+      try {
+        return {
+          broker,
+          response: await this.broker(broker.id, api, data, call),
+        };
+      } catch (error) {
+        return { broker, error };
+      }
+    }));
+  }
+
+  /**
+   * Splits items by the node that must answer them, sends each node its
+   * share, and merges the results back in the items' order.
+   *
+   * - `node` finds an item's connection (leader, coordinator...); a failure
+   *   that `retriable` accepts keeps the item for the next round.
+   * - `send` asks one node about its items and returns one result per item,
+   *   in their order.
+   * - `errorOf` gives a result's error; when `retriable` accepts it, `moved`
+   *   forgets the item's route and the item goes in the next round.
+   * - `failed` makes the result of an item that failed for good, or whose
+   *   deadline passed while it was still failing.
+   */
+  async fanOut<I, R>(call: Call, items: readonly I[], route: {
+    node: (item: I) => Promise<BrokerConnection>;
+    send: (conn: BrokerConnection, items: I[]) => Promise<R[]>;
+    errorOf: (result: R) => unknown;
+    failed: (item: I, error: unknown) => R;
+    moved?: (item: I, error: unknown) => void;
+    retriable?: (error: unknown) => boolean;
+  }): Promise<R[]> {
+    const retriable = route.retriable ?? ((e) => routingError(e));
+    const results = new Array<R>(items.length);
+    let pending = items.map((_, i) => i);
+    const lastError = new Map<number, unknown>();
+    for (let round = 1; pending.length > 0; round++) {
+      const again: number[] = [];
+      const byNode = new Map<BrokerConnection, number[]>();
+      await Promise.all(pending.map(async (i) => {
+        try {
+          const conn = await route.node(items[i]);
+          const list = byNode.get(conn);
+          if (list) list.push(i);
+          else byNode.set(conn, [i]);
+        } catch (error) {
+          lastError.set(i, error);
+          if (retriable(error)) {
+            route.moved?.(items[i], error);
+            again.push(i);
+          } else results[i] = route.failed(items[i], error);
+        }
+      }));
+      await Promise.all([...byNode].map(async ([conn, indexes]) => {
+        let answers: R[];
+        try {
+          answers = await route.send(conn, indexes.map((i) => items[i]));
+        } catch (error) {
+          for (const i of indexes) {
+            lastError.set(i, error);
+            if (retriable(error)) {
+              route.moved?.(items[i], error);
+              again.push(i);
+            } else results[i] = route.failed(items[i], error);
+          }
+          return;
+        }
+        indexes.forEach((i, k) => {
+          const error = route.errorOf(answers[k]);
+          if (error && retriable(error)) {
+            lastError.set(i, error);
+            route.moved?.(items[i], error);
+            again.push(i);
+          } else results[i] = answers[k];
+        });
+      }));
+      pending = again.sort((a, b) => a - b);
+      if (pending.length === 0) break;
+      const wait = Math.min(1000, 100 * 2 ** (round - 1));
+      if (Date.now() + wait >= call.deadline || call.signal?.aborted) {
+        for (const i of pending) {
+          results[i] = route.failed(items[i], lastError.get(i));
+        }
+        break;
+      }
+      await sleep(wait, call.signal);
+    }
+    return results;
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * The connections of one Cluster: one per broker and lane, each address
+ * dialled by one reconnection loop, idle ones closed.
+ *
+ * Dials to one address go one at a time, and after a failed dial the next
+ * waits a backoff that grows to `reconnectBackoffMax`: however many batches
+ * or fetches wait for a broker that is down, they share one reconnection
+ * loop instead of each hammering the address on its own.
+ *
+ * A connection that has had no request in flight for `idleTimeout`
+ * milliseconds is closed (Java's `connections.max.idle.ms`); the next use of
+ * its lane dials again. The sweep's timer never keeps a process alive.
+ *
+ * @module
+ */
+
+import {
+  BrokerConnection,
+  type ConnectionOptions,
+} from "../connection/connection.ts";
+import { ClosedError } from "../connection/errors.ts";
+import { backoff, sleep } from "./retry.ts";
+
+/** Settings of a ConnectionPool. */
+export interface PoolOptions extends Omit<ConnectionOptions, "signal"> {
+  /** Milliseconds between the first failed dial of an address and the next (default 50). */
+  reconnectBackoffMin?: number;
+  /** Ceiling of the wait between dials of an address that keeps failing (default 1000). */
+  reconnectBackoffMax?: number;
+  /**
+   * Milliseconds a connection may sit with no request in flight before it
+   * is closed (default 540000, Java's `connections.max.idle.ms`; 0 or
+   * Infinity keeps connections open).
+   */
+  idleTimeout?: number;
+}
+
+/** The reconnection loop of one address: one dial at a time, with backoff. */
+interface DialLoop {
+  /** The dial in progress or last made; the next one starts after it. */
+  last: Promise<unknown>;
+  /** Dials that failed in a row. */
+  failures: number;
+  /** No dial before this time (ms since epoch). */
+  notBefore: number;
+}
+
+/** Connections by key ("<node>/<lane>"), dialled one at a time per address. */
+export class ConnectionPool {
+  private readonly options: PoolOptions;
+  private readonly connections = new Map<string, Promise<BrokerConnection>>();
+  private readonly dialLoops = new Map<string, DialLoop>();
+  private readonly closing = new AbortController();
+  private sweeper: ReturnType<typeof setInterval> | undefined;
+  private closed = false;
+
+  /** A pool dialling with `options`; nothing is opened before first use. */
+  constructor(options: PoolOptions) {
+    this.options = options;
+  }
+
+  /** Aborts when the pool closes. */
+  get signal(): AbortSignal {
+    return this.closing.signal;
+  }
+
+  /** True once `close()` was called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** The open connections' keys, for tests and stats. */
+  keys(): string[] {
+    return [...this.connections.keys()];
+  }
+
+  /** The connection under `key` to an address: the open one, or a new one. */
+  connect(host: string, port: number, key: string): Promise<BrokerConnection> {
+    if (this.closed) {
+      return Promise.reject(new ClosedError("The Kafka client is closed"));
+    }
+    const existing = this.connections.get(key);
+    if (existing) {
+      return existing.then((conn) =>
+        conn.isClosed ? this.reconnect(host, port, key, existing) : conn
+      );
+    }
+    return this.open(host, port, key);
+  }
+
+  /** Closes and forgets the connections of one lane; a later use reconnects. */
+  closeLane(lane: string): void {
+    for (const [key, opening] of this.connections) {
+      if (!key.endsWith(`/${lane}`)) continue;
+      this.connections.delete(key);
+      opening.then((conn) => conn.close(), () => {});
+    }
+  }
+
+  /** Closes every connection; later calls fail with ClosedError. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweeper);
+    this.closing.abort(new ClosedError("The Kafka client is closed"));
+    const all = [...this.connections.values()];
+    this.connections.clear();
+    await Promise.all(
+      all.map((p) => p.then((conn) => conn.close(), () => {})),
+    );
+  }
+
+  /** Replaces a dead connection, unless another caller already did. */
+  private reconnect(
+    host: string,
+    port: number,
+    key: string,
+    stale: Promise<BrokerConnection>,
+  ): Promise<BrokerConnection> {
+    const current = this.connections.get(key);
+    if (current && current !== stale) return current;
+    return this.open(host, port, key);
+  }
+
+  /** Dials and keeps the connection under `key`; forgets a failed dial. */
+  private open(
+    host: string,
+    port: number,
+    key: string,
+  ): Promise<BrokerConnection> {
+    const opening = this.dial(host, port);
+    this.connections.set(key, opening);
+    opening.then(() => this.startSweeping(), () => {
+      if (this.connections.get(key) === opening) this.connections.delete(key);
+    });
+    return opening;
+  }
+
+  /** Dials an address in its turn: after the dial before, and its backoff. */
+  private dial(host: string, port: number): Promise<BrokerConnection> {
+    const address = `${host}:${port}`;
+    let loop = this.dialLoops.get(address);
+    if (!loop) {
+      loop = { last: Promise.resolve(), failures: 0, notBefore: 0 };
+      this.dialLoops.set(address, loop);
+    }
+    const state = loop;
+    const {
+      reconnectBackoffMin = 50,
+      reconnectBackoffMax = 1000,
+      idleTimeout: _,
+      ...options
+    } = this.options;
+    const dialing = state.last.then(async () => {
+      const wait = state.notBefore - Date.now();
+      if (wait > 0) await sleep(wait, this.closing.signal);
+      if (this.closed) throw new ClosedError("The Kafka client is closed");
+      try {
+        const conn = await BrokerConnection.open(host, port, options);
+        state.failures = 0;
+        state.notBefore = 0;
+        return conn;
+      } catch (error) {
+        state.failures++;
+        state.notBefore = Date.now() + backoff(state.failures, {
+          backoffMin: reconnectBackoffMin,
+          backoffMax: reconnectBackoffMax,
+        });
+        throw error;
+      }
+    });
+    state.last = dialing.catch(() => {});
+    return dialing;
+  }
+
+  /** Milliseconds a connection may stay idle; Infinity when never closed. */
+  private get idleTimeout(): number {
+    const t = this.options.idleTimeout ?? 540_000;
+    return t > 0 ? t : Infinity;
+  }
+
+  /** Starts the idle sweep once a connection is open. */
+  private startSweeping(): void {
+    if (this.sweeper !== undefined || this.closed) return;
+    const timeout = this.idleTimeout;
+    if (!Number.isFinite(timeout)) return;
+    const every = Math.max(100, Math.min(timeout / 2, 30_000));
+    this.sweeper = setInterval(() => this.sweep(), every);
+    unref(this.sweeper);
+  }
+
+  /** Closes the connections idle for longer than `idleTimeout`. */
+  sweep(now: number = Date.now()): void {
+    const timeout = this.idleTimeout;
+    for (const [key, opening] of this.connections) {
+      opening.then((conn) => {
+        const since = conn.idleSince;
+        if (conn.isClosed || since === null || now - since < timeout) return;
+        if (this.connections.get(key) !== opening) return;
+        this.connections.delete(key);
+        conn.close();
+      }, () => {});
+    }
+  }
+}
+
+/** Lets the process exit while only this timer is pending. */
+function unref(timer: ReturnType<typeof setInterval>): void {
+  if (typeof timer === "number") {
+    const deno = (globalThis as { Deno?: { unrefTimer(id: number): void } })
+      .Deno;
+    deno?.unrefTimer(timer);
+  } else {
+    (timer as { unref?: () => void }).unref?.();
+  }
+}
