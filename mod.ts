@@ -143,3 +143,31 @@ export type {
   PartitionMetadata,
   TopicMetadata,
 } from "./lib/admin/topics.ts";
+export type {
+  CommitOutcome,
+  CommittedOffset,
+  ListedOffset,
+  ListOffsetsOptions,
+  OffsetCommitOptions,
+  OffsetDeleteResult,
+  OffsetQuery,
+  OffsetSpec,
+  OffsetToCommit,
+} from "./lib/admin/offsets.ts";
+export type {
+  ClassicGroupDescription,
+  ClassicGroupMember,
+  ConsumerGroupDescription,
+  ConsumerGroupMember,
+  DeletedGroup,
+  ListedGroup,
+  ListGroupsOptions,
+  ListGroupsResult,
+} from "./lib/admin/groups.ts";
+export type {
+  GroupLag,
+  GroupLagOptions,
+  PartitionLag,
+  ResetOffsetsOptions,
+  ResetTarget,
+} from "./lib/admin/lag.ts";

@@ -13,6 +13,9 @@
 import { Cluster } from "../cluster/cluster.ts";
 import { clusterOptions, type TransportOptions } from "../cluster/transport.ts";
 import { type AdminOptions, Router } from "./route.ts";
+import * as groups from "./groups.ts";
+import * as lag from "./lag.ts";
+import * as offsets from "./offsets.ts";
 import * as topics from "./topics.ts";
 
 /**
@@ -191,5 +194,174 @@ export class Client {
     options?: AdminOptions & { broker?: number },
   ): Promise<topics.BrokerApiVersions> {
     return topics.apiVersions(this.router, options);
+  }
+  // --- Offsets ---------------------------------------------------------------
+
+  /**
+   * Offsets of partitions, asked of each partition's leader: the earliest,
+   * the latest (the next to be written), the one with the largest
+   * timestamp, or the first at or after a time. Each result carries its own
+   * error.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * await client.createTopics([{ topic: "docs-list-offsets" }]);
+   * const [first, next] = await client.listOffsets([
+   *   { topic: "docs-list-offsets", partition: 0, at: "earliest" },
+   *   { topic: "docs-list-offsets", partition: 0, at: "latest" },
+   * ]);
+   * console.log(next.offset - first.offset); // messages in the partition
+   * await client.deleteTopics(["docs-list-offsets"]);
+   * await client.close();
+   * ```
+   */
+  listOffsets(
+    queries: readonly offsets.OffsetQuery[],
+    options?: offsets.ListOffsetsOptions,
+  ): Promise<offsets.ListedOffset[]> {
+    return offsets.listOffsets(this.router, queries, options);
+  }
+
+  /**
+   * The offsets a group committed, for some partitions or (null) for all it
+   * committed; a partition without a commit has offset -1.
+   */
+  offsetFetch(
+    groupId: string,
+    partitions: readonly offsets.TopicPartition[] | null = null,
+    options?: AdminOptions & { requireStable?: boolean },
+  ): Promise<offsets.CommittedOffset[]> {
+    return offsets.offsetFetch(this.router, groupId, partitions, options);
+  }
+
+  /**
+   * Commits offsets for a group, by default from outside it (accepted while
+   * the group has no members); each outcome carries its own error.
+   */
+  offsetCommit(
+    groupId: string,
+    commits: readonly offsets.OffsetToCommit[],
+    options?: offsets.OffsetCommitOptions,
+  ): Promise<offsets.CommitOutcome[]> {
+    return offsets.offsetCommit(this.router, groupId, commits, options);
+  }
+
+  /**
+   * Deletes a group's committed offsets of partitions; a partition of a
+   * topic its members still read keeps its offset (GROUP_SUBSCRIBED_TO_TOPIC).
+   */
+  offsetDelete(
+    groupId: string,
+    partitions: readonly offsets.TopicPartition[],
+    options?: AdminOptions,
+  ): Promise<offsets.OffsetDeleteResult[]> {
+    return offsets.offsetDelete(this.router, groupId, partitions, options);
+  }
+
+  // --- Groups ----------------------------------------------------------------
+
+  /**
+   * The groups of every broker, filtered by state or type ("classic",
+   * "consumer", "share", "streams"); brokers that fail are listed apart.
+   */
+  listGroups(
+    options?: groups.ListGroupsOptions,
+  ): Promise<groups.ListGroupsResult> {
+    return groups.listGroups(this.router, options);
+  }
+
+  /** Describes classic groups: state, protocol, members and assignments. */
+  describeGroups(
+    groupIds: readonly string[],
+    options?: AdminOptions & { includeAuthorizedOperations?: boolean },
+  ): Promise<groups.ClassicGroupDescription[]> {
+    return groups.describeGroups(this.router, groupIds, options);
+  }
+
+  /**
+   * Describes KIP-848 consumer groups: epochs, assignor, members with their
+   * current and target assignments. A classic or unknown group gets
+   * GROUP_ID_NOT_FOUND as its error.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * const [group] = await client.describeConsumerGroups(["docs-no-such-group"]);
+   * console.log(group.error?.name); // GROUP_ID_NOT_FOUND
+   * await client.close();
+   * ```
+   */
+  describeConsumerGroups(
+    groupIds: readonly string[],
+    options?: AdminOptions & { includeAuthorizedOperations?: boolean },
+  ): Promise<groups.ConsumerGroupDescription[]> {
+    return groups.describeConsumerGroups(this.router, groupIds, options);
+  }
+
+  /** Deletes groups that have no members; each result carries its own error. */
+  deleteGroups(
+    groupIds: readonly string[],
+    options?: AdminOptions,
+  ): Promise<groups.DeletedGroup[]> {
+    return groups.deleteGroups(this.router, groupIds, options);
+  }
+
+  /**
+   * A group's lag per partition, as `kafka-consumer-groups --describe`
+   * prints it: committed offset, end offset, lag and owner, for every
+   * partition the group committed or owns, classic or consumer protocol.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * const lag = await client.groupLag("docs-lag-group");
+   * for (const p of lag.partitions) {
+   *   console.log(p.topic, p.partition, p.committed, p.endOffset, p.lag);
+   * }
+   * console.log(lag.state, lag.totalLag);
+   * await client.close();
+   * ```
+   */
+  groupLag(
+    groupId: string,
+    options?: lag.GroupLagOptions,
+  ): Promise<lag.GroupLag> {
+    return lag.groupLag(this.router, groupId, options);
+  }
+
+  /**
+   * Moves a group's committed offsets to "earliest", "latest", the first
+   * offsets at or after a Date, or given offsets; of the partitions it
+   * committed, or of `topics` or `partitions`. Refuses with NON_EMPTY_GROUP
+   * while the group has members. `dryRun` only works out the offsets.
+   *
+   * @example Replay the last hour
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * await client.createTopics([{ topic: "docs-reset" }]);
+   * const moved = await client.resetGroupOffsets("docs-reset-group", {
+   *   to: new Date(Date.now() - 3_600_000),
+   *   topics: ["docs-reset"],
+   * });
+   * for (const m of moved) console.log(m.topic, m.partition, m.offset, m.error);
+   * await client.deleteGroups(["docs-reset-group"]);
+   * await client.deleteTopics(["docs-reset"]);
+   * await client.close();
+   * ```
+   */
+  resetGroupOffsets(
+    groupId: string,
+    options: lag.ResetOffsetsOptions,
+  ): Promise<offsets.CommitOutcome[]> {
+    return lag.resetGroupOffsets(this.router, groupId, options);
   }
 }

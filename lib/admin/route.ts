@@ -55,6 +55,8 @@ export interface Call {
 const WAIT_CODES = new Set<number>([
   ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
   ErrorCode.REQUEST_TIMED_OUT,
+  ErrorCode.OFFSET_NOT_AVAILABLE,
+  ErrorCode.CONCURRENT_TRANSACTIONS,
 ]);
 
 /** Codes meaning "look the node up again, then ask it". */
@@ -257,7 +259,8 @@ export class Router {
    * id when `kind` is "transaction"). `codes` lists the response's error
    * codes for this key: NOT_COORDINATOR and COORDINATOR_NOT_AVAILABLE send
    * it again to a coordinator looked up anew, COORDINATOR_LOAD_IN_PROGRESS
-   * to the same one after a backoff.
+   * to the same one after a backoff. `version`, when given, is read after
+   * the body is made and picks the request's version.
    */
   coordinator<Req, Res>(
     kind: "group" | "transaction",
@@ -266,13 +269,14 @@ export class Router {
     data: Body<Req>,
     call: Call,
     codes: (response: Res) => Iterable<number> = () => [],
+    version?: () => number,
   ): Promise<Res> {
     return this.retry(call, async () => {
       const conn = await this.coordinatorConnection(kind, key, call);
       const body = typeof data === "function" ? data(conn) : data;
       let response: Res;
       try {
-        response = await this.send(conn, api, body, call);
+        response = await this.send(conn, api, body, call, version?.());
       } catch (error) {
         this.forgetCoordinator(kind, key);
         throw error;

@@ -1,0 +1,483 @@
+/**
+ * Offsets: of partitions (ListOffsets, from each leader) and of groups
+ * (OffsetFetch, OffsetCommit, OffsetDelete, at the group's coordinator).
+ *
+ * @module
+ */
+
+import type { BrokerConnection } from "../connection/connection.ts";
+import { ErrorCode, type KafkaError } from "../protocol/errors.ts";
+import { ListOffsets } from "../protocol/messages/list_offsets.ts";
+import { OffsetCommit } from "../protocol/messages/offset_commit.ts";
+import { OffsetDelete } from "../protocol/messages/offset_delete.ts";
+import { OffsetFetch } from "../protocol/messages/offset_fetch.ts";
+import {
+  type CommitOutcome,
+  commitOutcomes,
+  type CommittedOffset,
+  committedOffsets,
+  offsetCommitRequest,
+  offsetFetchRequest,
+  type OffsetToCommit,
+} from "../requests/offsets.ts";
+import {
+  type AdminOptions,
+  badArgument,
+  type Call,
+  isList,
+  itemError,
+  type Router,
+} from "./route.ts";
+
+export type { CommitOutcome, CommittedOffset, OffsetToCommit };
+
+/**
+ * A topic's partition.
+ *
+ * @example
+ * ```ts
+ * import type { TopicPartition } from "./offsets.ts";
+ *
+ * const p: TopicPartition = { topic: "orders", partition: 0 };
+ * console.log(p.partition);
+ * ```
+ */
+export interface TopicPartition {
+  /** The topic. */
+  topic: string;
+  /** The partition number, from 0. */
+  partition: number;
+}
+
+/**
+ * Which offset of a partition `listOffsets` asks for: the first, the next
+ * to be written, the one of the largest timestamp, or the first at or after
+ * a time (a Date or ms since epoch).
+ *
+ * @example
+ * ```ts
+ * import type { OffsetSpec } from "./offsets.ts";
+ *
+ * const specs: OffsetSpec[] = ["earliest", "latest", "maxTimestamp", new Date(0)];
+ * console.log(specs.length);
+ * ```
+ */
+export type OffsetSpec =
+  | "earliest"
+  | "latest"
+  | "maxTimestamp"
+  | Date
+  | number;
+
+/**
+ * One partition and the offset wanted of it.
+ *
+ * @example
+ * ```ts
+ * import type { OffsetQuery } from "./offsets.ts";
+ *
+ * const q: OffsetQuery = { topic: "orders", partition: 0, at: "latest" };
+ * console.log(q.at);
+ * ```
+ */
+export interface OffsetQuery extends TopicPartition {
+  /** Which offset (default "latest"). */
+  at?: OffsetSpec;
+}
+
+/**
+ * A partition's offset as ListOffsets answers.
+ *
+ * @example
+ * ```ts
+ * import type { ListedOffset } from "./offsets.ts";
+ *
+ * const o: ListedOffset = {
+ *   topic: "orders", partition: 0, offset: 42, timestamp: -1, leaderEpoch: 0,
+ *   error: null,
+ * };
+ * console.log(o.offset);
+ * ```
+ */
+export interface ListedOffset extends TopicPartition {
+  /** The offset; -1 when no record is at or after the time asked. */
+  offset: number;
+  /** The record's timestamp for time queries, else -1. */
+  timestamp: number;
+  /** The leader epoch of the offset, -1 if unknown. */
+  leaderEpoch: number;
+  /** The partition's error (e.g. UNKNOWN_TOPIC_OR_PARTITION), or null. */
+  error: KafkaError | null;
+}
+
+/**
+ * Options of `listOffsets`.
+ *
+ * @example
+ * ```ts
+ * import type { ListOffsetsOptions } from "./offsets.ts";
+ *
+ * const options: ListOffsetsOptions = { isolationLevel: "read_committed" };
+ * console.log(options.isolationLevel);
+ * ```
+ */
+export interface ListOffsetsOptions extends AdminOptions {
+  /**
+   * "read_committed" makes "latest" the last stable offset (before open
+   * transactions); default "read_uncommitted", the high watermark.
+   */
+  isolationLevel?: "read_uncommitted" | "read_committed";
+}
+
+/**
+ * Who commits with `offsetCommit`: by default nobody in particular (an
+ * admin commit, accepted while the group has no members).
+ *
+ * @example
+ * ```ts
+ * import type { OffsetCommitOptions } from "./offsets.ts";
+ *
+ * const options: OffsetCommitOptions = { generationId: -1, memberId: "" };
+ * console.log(options.memberId === "");
+ * ```
+ */
+export interface OffsetCommitOptions extends AdminOptions {
+  /** The member's generation (member epoch for consumer groups); default -1. */
+  generationId?: number;
+  /** The member's id; default "". */
+  memberId?: string;
+  /** The static member's instance id; default null. */
+  groupInstanceId?: string | null;
+}
+
+/**
+ * What became of one partition of `offsetDelete`.
+ *
+ * @example
+ * ```ts
+ * import type { OffsetDeleteResult } from "./offsets.ts";
+ *
+ * const r: OffsetDeleteResult = { topic: "orders", partition: 0, error: null };
+ * console.log(r.error);
+ * ```
+ */
+export interface OffsetDeleteResult extends TopicPartition {
+  /** Why it was kept (e.g. GROUP_SUBSCRIBED_TO_TOPIC), or null. */
+  error: KafkaError | null;
+}
+
+/** The ListOffsets timestamp of a spec. */
+function timestampOf(at: OffsetSpec | undefined): number {
+  if (at === undefined || at === "latest") return -1;
+  if (at === "earliest") return -2;
+  if (at === "maxTimestamp") return -3;
+  return at instanceof Date ? at.getTime() : at;
+}
+
+/** Throws unless `list` holds topic-partitions. */
+export function checkPartitions(
+  method: string,
+  argument: string,
+  list: unknown,
+): void {
+  if (!isList(list)) {
+    throw badArgument(
+      method,
+      argument,
+      list,
+      "an array of { topic, partition }",
+    );
+  }
+  (list as unknown[]).forEach((p, i) => {
+    const tp = p as Partial<TopicPartition> | null;
+    if (typeof tp?.topic !== "string" || tp.topic === "") {
+      throw badArgument(
+        method,
+        `${argument}[${i}].topic`,
+        tp?.topic,
+        "a topic name",
+      );
+    }
+    if (!Number.isInteger(tp.partition) || tp.partition! < 0) {
+      throw badArgument(
+        method,
+        `${argument}[${i}].partition`,
+        tp.partition,
+        "a partition number (an integer >= 0)",
+      );
+    }
+  });
+}
+
+/** Throws unless `groupId` is a group id. */
+export function checkGroupId(method: string, groupId: unknown): void {
+  if (typeof groupId !== "string" || groupId === "") {
+    throw badArgument(
+      method,
+      "groupId",
+      groupId,
+      "a group id (a non-empty string)",
+    );
+  }
+}
+
+/**
+ * Offsets of partitions, asked of each partition's leader; one result per
+ * query, in order.
+ */
+export async function listOffsets(
+  router: Router,
+  queries: readonly OffsetQuery[],
+  options: ListOffsetsOptions = {},
+): Promise<ListedOffset[]> {
+  checkPartitions("listOffsets", "queries", queries);
+  queries.forEach((q, i) => {
+    const at = q.at;
+    const ok = at === undefined || at === "earliest" || at === "latest" ||
+      at === "maxTimestamp" ||
+      (at instanceof Date && !Number.isNaN(at.getTime())) ||
+      (typeof at === "number" && Number.isInteger(at) && at >= 0);
+    if (!ok) {
+      throw badArgument(
+        "listOffsets",
+        `queries[${i}].at`,
+        at,
+        `"earliest", "latest", "maxTimestamp", a Date or a timestamp in ms`,
+      );
+    }
+  });
+  const level = options.isolationLevel ?? "read_uncommitted";
+  if (level !== "read_uncommitted" && level !== "read_committed") {
+    throw badArgument(
+      "listOffsets",
+      "isolationLevel",
+      level,
+      `"read_uncommitted" or "read_committed"`,
+    );
+  }
+  const call = router.call(options);
+  return await leaderOffsets(router, call, queries, level === "read_committed");
+}
+
+/** ListOffsets of `queries`, split by leader; shared with lag.ts. */
+export function leaderOffsets(
+  router: Router,
+  call: Call,
+  queries: readonly OffsetQuery[],
+  readCommitted = false,
+): Promise<ListedOffset[]> {
+  const failed = (q: OffsetQuery, error: unknown): ListedOffset => ({
+    topic: q.topic,
+    partition: q.partition,
+    offset: -1,
+    timestamp: -1,
+    leaderEpoch: -1,
+    error: error as KafkaError,
+  });
+  return router.fanOut(call, queries, {
+    node: async (q) =>
+      (await router.cluster.leader(q.topic, q.partition, router.lane)).conn,
+    moved: (q) => router.cluster.invalidate(q.topic),
+    errorOf: (r) => r.error,
+    failed,
+    send: async (conn: BrokerConnection, batch) => {
+      const topics = new Map<
+        string,
+        { partitionIndex: number; timestamp: number }[]
+      >();
+      for (const q of batch) {
+        const list = topics.get(q.topic) ?? [];
+        list.push({
+          partitionIndex: q.partition,
+          timestamp: timestampOf(q.at),
+        });
+        topics.set(q.topic, list);
+      }
+      const response = await router.send(conn, ListOffsets, {
+        replicaId: -1,
+        isolationLevel: readCommitted ? 1 : 0,
+        timeoutMs: router.left(call),
+        topics: [...topics].map(([name, partitions]) => ({ name, partitions })),
+      }, call);
+      return batch.map((q) => {
+        const p = response.topics.find((t) => t.name === q.topic)?.partitions
+          .find((x) => x.partitionIndex === q.partition);
+        if (!p) {
+          return failed(
+            q,
+            itemError(
+              ErrorCode.UNKNOWN_SERVER_ERROR,
+              `${conn.address} left the partition out of its answer`,
+              {
+                apiName: "ListOffsets",
+                topic: q.topic,
+                partition: q.partition,
+              },
+            ),
+          );
+        }
+        return {
+          topic: q.topic,
+          partition: q.partition,
+          offset: p.offset,
+          timestamp: p.timestamp,
+          leaderEpoch: p.leaderEpoch,
+          error: itemError(p.errorCode, null, {
+            apiName: "ListOffsets",
+            topic: q.topic,
+            partition: q.partition,
+          }),
+        };
+      });
+    },
+  });
+}
+
+/** The group-level error codes of an OffsetFetch response. */
+function fetchCodes(r: {
+  errorCode: number;
+  groups: { errorCode: number }[];
+}): number[] {
+  return [r.errorCode, ...r.groups.map((g) => g.errorCode)];
+}
+
+/**
+ * The offsets a group committed: for `partitions`, or for every partition
+ * it committed when null. A partition without a commit has offset -1.
+ */
+export async function offsetFetch(
+  router: Router,
+  groupId: string,
+  partitions: readonly TopicPartition[] | null = null,
+  options: AdminOptions & { requireStable?: boolean } = {},
+): Promise<CommittedOffset[]> {
+  checkGroupId("offsetFetch", groupId);
+  if (partitions !== null) {
+    checkPartitions("offsetFetch", "partitions", partitions);
+  }
+  const call = router.call(options);
+  let address = "";
+  let version = 0;
+  const response = await router.coordinator(
+    "group",
+    groupId,
+    OffsetFetch,
+    (conn) => {
+      address = conn.address;
+      const request = offsetFetchRequest(
+        groupId,
+        partitions,
+        conn.pickVersion(OffsetFetch),
+        {
+          requireStable: options.requireStable,
+        },
+      );
+      version = request.version;
+      return request.body;
+    },
+    call,
+    fetchCodes,
+    () => version,
+  );
+  return committedOffsets(response, groupId, partitions, address);
+}
+
+/**
+ * Commits offsets for a group: by default as an admin (generation -1, no
+ * member), which the coordinator accepts only while the group has no
+ * members. One outcome per offset, in order.
+ */
+export async function offsetCommit(
+  router: Router,
+  groupId: string,
+  offsets: readonly OffsetToCommit[],
+  options: OffsetCommitOptions = {},
+): Promise<CommitOutcome[]> {
+  checkGroupId("offsetCommit", groupId);
+  checkPartitions("offsetCommit", "offsets", offsets);
+  offsets.forEach((o, i) => {
+    if (!Number.isInteger(o.offset) || o.offset < 0) {
+      throw badArgument(
+        "offsetCommit",
+        `offsets[${i}].offset`,
+        o.offset,
+        "the next offset to read (an integer >= 0)",
+      );
+    }
+  });
+  if (offsets.length === 0) return [];
+  const call = router.call(options);
+  let address = "";
+  let version = 0;
+  const response = await router.coordinator(
+    "group",
+    groupId,
+    OffsetCommit,
+    (conn) => {
+      address = conn.address;
+      const request = offsetCommitRequest(offsets, {
+        groupId,
+        generationId: options.generationId ?? -1,
+        memberId: options.memberId ?? "",
+        groupInstanceId: options.groupInstanceId ?? null,
+      }, conn.pickVersion(OffsetCommit));
+      version = request.version;
+      return request.body;
+    },
+    call,
+    (r) => r.topics.flatMap((t) => t.partitions.map((p) => p.errorCode)),
+    () => version,
+  );
+  return commitOutcomes(response, offsets, address);
+}
+
+/**
+ * Deletes a group's committed offsets of partitions; a partition of a
+ * topic the group's members still subscribe to is kept, with the error
+ * GROUP_SUBSCRIBED_TO_TOPIC.
+ */
+export async function offsetDelete(
+  router: Router,
+  groupId: string,
+  partitions: readonly TopicPartition[],
+  options: AdminOptions = {},
+): Promise<OffsetDeleteResult[]> {
+  checkGroupId("offsetDelete", groupId);
+  checkPartitions("offsetDelete", "partitions", partitions);
+  if (partitions.length === 0) return [];
+  const call = router.call(options);
+  const topics = new Map<string, { partitionIndex: number }[]>();
+  for (const p of partitions) {
+    const list = topics.get(p.topic) ?? [];
+    list.push({ partitionIndex: p.partition });
+    topics.set(p.topic, list);
+  }
+  const response = await router.coordinator(
+    "group",
+    groupId,
+    OffsetDelete,
+    {
+      groupId,
+      topics: [...topics].map(([name, partitions]) => ({ name, partitions })),
+    },
+    call,
+    (r) => [r.errorCode],
+  );
+  const groupError = itemError(response.errorCode, null, {
+    apiName: "OffsetDelete",
+  });
+  if (groupError) throw groupError;
+  return partitions.map((p) => {
+    const found = response.topics.find((t) => t.name === p.topic)?.partitions
+      .find((x) => x.partitionIndex === p.partition);
+    return {
+      topic: p.topic,
+      partition: p.partition,
+      error: itemError(
+        found?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR,
+        found ? null : "the coordinator left the partition out of its answer",
+        { apiName: "OffsetDelete", topic: p.topic, partition: p.partition },
+      ),
+    };
+  });
+}
