@@ -266,71 +266,96 @@ export function leaderOffsets(
   queries: readonly OffsetQuery[],
   readCommitted = false,
 ): Promise<ListedOffset[]> {
-  const failed = (q: OffsetQuery, error: unknown): ListedOffset => ({
+  return router.fanOut(call, queries, {
+    node: async (q) =>
+      (await router.cluster.leader(q.topic, q.partition, router.lane)).conn,
+    moved: (q) => router.cluster.invalidate(q.topic),
+    errorOf: (r) => r.error,
+    failed: unlisted,
+    send: async (conn: BrokerConnection, batch) => {
+      // A partition may appear once per request: repeats go in the next.
+      const layers: OffsetQuery[][] = [];
+      for (const q of batch) {
+        const free = layers.find((l) =>
+          !l.some((x) => x.topic === q.topic && x.partition === q.partition)
+        );
+        if (free) free.push(q);
+        else layers.push([q]);
+      }
+      const answers = await Promise.all(
+        layers.map((l) => askLeader(router, call, conn, l, readCommitted)),
+      );
+      return batch.map((q) => answers.find((a) => a.has(q))!.get(q)!);
+    },
+  });
+}
+
+/** The result of a query that failed with `error`. */
+function unlisted(q: OffsetQuery, error: unknown): ListedOffset {
+  return {
     topic: q.topic,
     partition: q.partition,
     offset: -1,
     timestamp: -1,
     leaderEpoch: -1,
     error: error as KafkaError,
-  });
-  return router.fanOut(call, queries, {
-    node: async (q) =>
-      (await router.cluster.leader(q.topic, q.partition, router.lane)).conn,
-    moved: (q) => router.cluster.invalidate(q.topic),
-    errorOf: (r) => r.error,
-    failed,
-    send: async (conn: BrokerConnection, batch) => {
-      const topics = new Map<
-        string,
-        { partitionIndex: number; timestamp: number }[]
-      >();
-      for (const q of batch) {
-        const list = topics.get(q.topic) ?? [];
-        list.push({
-          partitionIndex: q.partition,
-          timestamp: timestampOf(q.at),
-        });
-        topics.set(q.topic, list);
-      }
-      const response = await router.send(conn, ListOffsets, {
-        replicaId: -1,
-        isolationLevel: readCommitted ? 1 : 0,
-        timeoutMs: router.left(call),
-        topics: [...topics].map(([name, partitions]) => ({ name, partitions })),
-      }, call);
-      return batch.map((q) => {
-        const p = response.topics.find((t) => t.name === q.topic)?.partitions
-          .find((x) => x.partitionIndex === q.partition);
-        if (!p) {
-          return failed(
-            q,
-            itemError(
-              ErrorCode.UNKNOWN_SERVER_ERROR,
-              `${conn.address} left the partition out of its answer`,
-              {
-                apiName: "ListOffsets",
-                topic: q.topic,
-                partition: q.partition,
-              },
-            ),
-          );
-        }
-        return {
+  };
+}
+
+/** One ListOffsets request, for queries of distinct partitions. */
+async function askLeader(
+  router: Router,
+  call: Call,
+  conn: BrokerConnection,
+  batch: readonly OffsetQuery[],
+  readCommitted: boolean,
+): Promise<Map<OffsetQuery, ListedOffset>> {
+  const topics = new Map<
+    string,
+    { partitionIndex: number; timestamp: number }[]
+  >();
+  for (const q of batch) {
+    const list = topics.get(q.topic) ?? [];
+    list.push({ partitionIndex: q.partition, timestamp: timestampOf(q.at) });
+    topics.set(q.topic, list);
+  }
+  const response = await router.send(conn, ListOffsets, {
+    replicaId: -1,
+    isolationLevel: readCommitted ? 1 : 0,
+    timeoutMs: router.left(call),
+    topics: [...topics].map(([name, partitions]) => ({ name, partitions })),
+  }, call);
+  const results = new Map<OffsetQuery, ListedOffset>();
+  for (const q of batch) {
+    const where = {
+      apiName: "ListOffsets",
+      topic: q.topic,
+      partition: q.partition,
+    };
+    const p = response.topics.find((t) => t.name === q.topic)?.partitions
+      .find((x) => x.partitionIndex === q.partition);
+    results.set(
+      q,
+      p
+        ? {
           topic: q.topic,
           partition: q.partition,
           offset: p.offset,
           timestamp: p.timestamp,
           leaderEpoch: p.leaderEpoch,
-          error: itemError(p.errorCode, null, {
-            apiName: "ListOffsets",
-            topic: q.topic,
-            partition: q.partition,
-          }),
-        };
-      });
-    },
-  });
+          error: itemError(p.errorCode, null, where),
+        }
+        : unlisted(
+          q,
+          itemError(
+            ErrorCode.UNKNOWN_SERVER_ERROR,
+            `${conn.address} left the partition out of its answer`,
+            where,
+          ),
+        ),
+    );
+  }
+  return results;
 }
 
 /** The group-level error codes of an OffsetFetch response. */
