@@ -95,6 +95,28 @@ describe("admin Client: offsets", () => {
     );
   });
 
+  test("a group that does not exist: no lag, and offsets can be set before its first start", async () => {
+    const topic = await topicWith(2);
+    await produce(topic, 0, 10);
+    const groupId = await newGroup("classic");
+    const lag = await client.groupLag(groupId);
+    assert.deepEqual(
+      [lag.type, lag.state, lag.members, lag.partitions, lag.totalLag],
+      ["unknown", "Dead", 0, [], 0],
+    );
+    const set = await client.resetGroupOffsets(groupId, {
+      to: "latest",
+      topics: [topic],
+    });
+    assert.equal(set.length, 2);
+    assert.ok(set.every((s) => s.error === null));
+    const now = await client.groupLag(groupId);
+    assert.equal(now.state, "Empty");
+    assert.equal(now.partitions.length, 2);
+    assert.equal(now.totalLag, 0);
+    await client.deleteGroups([groupId]);
+  });
+
   test("bad arguments are refused with the argument, value and what was expected", async () => {
     await assert.rejects(
       () => client.listOffsets([{ topic: "t", partition: -1 }]),

@@ -188,6 +188,13 @@ async function describe(
     consumer && consumer.error!.code !== ErrorCode.GROUP_ID_NOT_FOUND
   ) throw consumer.error;
   const [classic] = await describeGroups(router, [groupId], options);
+  if (classic.error?.code === ErrorCode.GROUP_ID_NOT_FOUND) {
+    // No such group (yet): it may still have offsets to reset.
+    return {
+      type: "unknown",
+      group: { ...classic, state: "Dead", error: null },
+    };
+  }
   if (classic.error) throw classic.error;
   const unknown = classic.state === "Dead" || classic.state === "";
   return { type: unknown ? "unknown" : "classic", group: classic };

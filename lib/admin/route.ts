@@ -14,6 +14,7 @@
 import type { BrokerInfo, Cluster } from "../cluster/cluster.ts";
 import { canRetry, retry, sleep } from "../cluster/retry.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
+import { abortReason } from "../connection/errors.ts";
 import type { Api, Encodable } from "../protocol/api.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 
@@ -360,6 +361,7 @@ export class Router {
     let pending = items.map((_, i) => i);
     const lastError = new Map<number, unknown>();
     for (let round = 1; pending.length > 0; round++) {
+      if (call.signal?.aborted) throw abortReason(call.signal, "Admin call");
       const again: number[] = [];
       const byNode = new Map<BrokerConnection, number[]>();
       await Promise.all(pending.map(async (i) => {
@@ -410,6 +412,7 @@ export class Router {
       }
       await sleep(wait, call.signal);
     }
+    if (call.signal?.aborted) throw abortReason(call.signal, "Admin call");
     return results;
   }
 }
