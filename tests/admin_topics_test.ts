@@ -7,7 +7,14 @@
 
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { Client, Cluster, ErrorCode, KafkaError } from "../mod.ts";
+import {
+  Client,
+  Cluster,
+  ErrorCode,
+  KafkaError,
+  Reader,
+  Writer,
+} from "../mod.ts";
 import { BROKER, sleep, uniqueTopic } from "./_helpers.ts";
 
 describe("admin Client: topics and cluster", () => {
@@ -153,6 +160,42 @@ describe("admin Client: topics and cluster", () => {
       () => new Client({ brokers: [BROKER], timeout: -1 }),
       /"timeout" must be a positive number of milliseconds, got number -1/,
     );
+  });
+
+  test("a Writer, a Reader and a Client share one Cluster: its metadata and its brokers' connections", async () => {
+    const cluster = new Cluster({ brokers: [BROKER] });
+    const shared = new Client({ cluster });
+    const topic = uniqueTopic("admin-shared");
+    try {
+      await shared.createTopics([{ topic, numPartitions: 2 }]);
+      const writer = new Writer({ cluster, topic });
+      await writer.writeMessages({ value: "a" }, { value: "b" });
+      await writer.close();
+      const cached = cluster.cachedTopic(topic);
+      assert.equal(cached?.partitions.length, 2, "the Writer filled the cache");
+      const reader = new Reader({ cluster, topic, partition: 0 });
+      const ends = await shared.listOffsets([
+        { topic, partition: 0 },
+        { topic, partition: 1 },
+      ]);
+      assert.equal(ends[0].offset + ends[1].offset, 2);
+      await reader.close();
+      await shared.close();
+      // The Client did not close the shared Cluster: its lanes stay usable.
+      const lanes = new Set(
+        cluster.connectionKeys().map((k) => k.split("/")[1]),
+      );
+      assert.ok(lanes.has("admin"), `lanes: ${[...lanes]}`);
+      assert.ok(lanes.size >= 2, `lanes: ${[...lanes]}`);
+      const again = new Client({ cluster });
+      assert.equal(
+        (await again.metadata([topic])).topics[0].partitions.length,
+        2,
+      );
+      await again.deleteTopics([topic]);
+    } finally {
+      await cluster.close();
+    }
   });
 
   test("a shared Cluster closes connections idle for longer than idleTimeout", async () => {
