@@ -194,29 +194,46 @@ interface ProofInput {
   authMessage: string;
 }
 
-/** RFC 5802 section 3: the client proof and the expected server signature. */
-export async function scramProof(
-  input: ProofInput,
-): Promise<{ clientProof: string; serverSignature: string }> {
-  const bits = input.hash === "SHA-512" ? 512 : 256;
+/**
+ * RFC 5802's SaltedPassword, Hi(Normalize(password), salt, i): PBKDF2 with
+ * HMAC-`hash`, as the broker stores it (AlterUserScramCredentials).
+ */
+export async function saltedPassword(
+  hash: "SHA-256" | "SHA-512",
+  password: string,
+  salt: Uint8Array,
+  iterations: number,
+): Promise<Uint8Array> {
   const passwordKey = await crypto.subtle.importKey(
     "raw",
-    utf8.encode(input.password.normalize("NFKC")),
+    utf8.encode(password.normalize("NFKC")),
     "PBKDF2",
     false,
     ["deriveBits"],
   );
-  const salted = new Uint8Array(
+  return new Uint8Array(
     await crypto.subtle.deriveBits(
       {
         name: "PBKDF2",
-        hash: input.hash,
-        salt: input.salt as Uint8Array<ArrayBuffer>,
-        iterations: input.iterations,
+        hash,
+        salt: salt as Uint8Array<ArrayBuffer>,
+        iterations,
       },
       passwordKey,
-      bits,
+      hash === "SHA-512" ? 512 : 256,
     ),
+  );
+}
+
+/** RFC 5802 section 3: the client proof and the expected server signature. */
+export async function scramProof(
+  input: ProofInput,
+): Promise<{ clientProof: string; serverSignature: string }> {
+  const salted = await saltedPassword(
+    input.hash,
+    input.password,
+    input.salt,
+    input.iterations,
   );
   const clientKey = await hmac(input.hash, salted, "Client Key");
   const storedKey = new Uint8Array(
