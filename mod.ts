@@ -171,3 +171,33 @@ export type {
   ResetOffsetsOptions,
   ResetTarget,
 } from "./lib/admin/lag.ts";
+export type {
+  AclBinding,
+  AclFilter,
+  AclFilterDeletion,
+  AclOperation,
+  AclPatternType,
+  AclPermission,
+  AclResourceType,
+  CreatedAcl,
+  DeletedAcl,
+  NewAcl,
+} from "./lib/admin/acls.ts";
+export type {
+  AlterClientQuotasOptions,
+  ClientQuota,
+  DescribeClientQuotasOptions,
+  QuotaAlteration,
+  QuotaAlterationResult,
+  QuotaEntity,
+  QuotaEntityType,
+  QuotaFilterComponent,
+  QuotaOp,
+} from "./lib/admin/quotas.ts";
+export type {
+  ScramAlterationResult,
+  ScramDeletion,
+  ScramMechanism,
+  ScramUpsertion,
+  ScramUserDescription,
+} from "./lib/admin/scram.ts";

@@ -12,23 +12,8 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import { after, describe, test } from "node:test";
-import { Cluster, dial, ErrorCode, KafkaError } from "../mod.ts";
-import { Router } from "../lib/admin/route.ts";
-import {
-  type AclBinding,
-  createAcls,
-  deleteAcls,
-  describeAcls,
-  type NewAcl,
-} from "../lib/admin/acls.ts";
-import {
-  alterClientQuotas,
-  describeClientQuotas,
-} from "../lib/admin/quotas.ts";
-import {
-  alterUserScramCredentials,
-  describeUserScramCredentials,
-} from "../lib/admin/scram.ts";
+import { Client, Cluster, dial, ErrorCode, KafkaError } from "../mod.ts";
+import type { AclBinding, NewAcl } from "../mod.ts";
 import { BROKER, noUnhandledRejections, sleep } from "./_helpers.ts";
 
 const SASL = process.env.KAFKA_SASL_BROKERS ?? "127.0.0.1:9094";
@@ -78,18 +63,18 @@ const byText = (a: AclBinding, b: AclBinding) =>
 
 describe("admin Client: ACLs, quotas, SCRAM users", () => {
   const cluster = new Cluster({ brokers: [BROKER] });
-  const router = new Router(cluster, 20_000);
+  const client = new Client({ cluster, timeout: 20_000 });
   const principal = `User:${unique("acl-test")}`;
   const clientId = unique("quota-test");
   const user = unique("scram-test");
   after(async () => {
     // Leave nothing behind, even when a test failed half way.
-    await deleteAcls(router, [{ principal }]).catch(() => {});
-    await alterClientQuotas(router, [{
+    await client.deleteAcls([{ principal }]).catch(() => {});
+    await client.alterClientQuotas([{
       entity: { "client-id": clientId },
       ops: [{ key: "producer_byte_rate", remove: true }],
     }]).catch(() => {});
-    await alterUserScramCredentials(router, [], [
+    await client.alterUserScramCredentials([], [
       { user, mechanism: "SCRAM-SHA-256" },
     ]).catch(() => {});
     await cluster.close();
@@ -123,7 +108,7 @@ describe("admin Client: ACLs, quotas, SCRAM users", () => {
         permission: "allow",
       },
     ];
-    const created = await createAcls(router, acls);
+    const created = await client.createAcls(acls);
     assert.deepEqual(created.map((c) => c.acl), acls);
     assert.equal(created[0].error, null);
     assert.equal(created[1].error, null);
@@ -152,17 +137,17 @@ describe("admin Client: ACLs, quotas, SCRAM users", () => {
     ];
     expected.sort(byText);
     const described = await until(
-      () => describeAcls(router, { principal }),
+      () => client.describeAcls({ principal }),
       (found) => found.length === 2,
     );
     assert.deepEqual(described.sort(byText), expected);
     // Filters narrow: by resource type, and "match" finds the literal ACL.
     assert.deepEqual(
-      await describeAcls(router, { principal, resourceType: "group" }),
+      await client.describeAcls({ principal, resourceType: "group" }),
       expected.filter((a) => a.resourceType === "group"),
     );
     assert.deepEqual(
-      await describeAcls(router, {
+      await client.describeAcls({
         resourceType: "topic",
         resourceName: topic,
         patternType: "match",
@@ -172,7 +157,7 @@ describe("admin Client: ACLs, quotas, SCRAM users", () => {
     );
 
     const nobody = { principal: `User:${unique("acl-test-nobody")}` };
-    const deleted = await deleteAcls(router, [
+    const deleted = await client.deleteAcls([
       { principal, resourceType: "topic", operation: "read" },
       nobody,
     ]);
@@ -183,13 +168,13 @@ describe("admin Client: ACLs, quotas, SCRAM users", () => {
       [{ acl: expected.find((a) => a.resourceType === "topic"), error: null }],
     );
     assert.deepEqual(deleted[1], { filter: nobody, deleted: [], error: null });
-    const rest = await deleteAcls(router, [{ principal }]);
+    const rest = await client.deleteAcls([{ principal }]);
     assert.deepEqual(rest[0].deleted.map((d) => [d.acl, d.error]), [
       [expected.find((a) => a.resourceType === "group"), null],
     ]);
     assert.deepEqual(
       await until(
-        () => describeAcls(router, { principal }),
+        () => client.describeAcls({ principal }),
         (found) => found.length === 0,
       ),
       [],
@@ -205,7 +190,7 @@ describe("admin Client: ACLs, quotas, SCRAM users", () => {
       permission: "allow",
     };
     await assert.rejects(
-      createAcls(router, [acl, {
+      client.createAcls([acl, {
         ...acl,
         resourceType: "any" as NewAcl["resourceType"],
       }]),
@@ -216,26 +201,26 @@ describe("admin Client: ACLs, quotas, SCRAM users", () => {
       },
     );
     await assert.rejects(
-      createAcls(router, [{ ...acl, principal: "" }]),
+      client.createAcls([{ ...acl, principal: "" }]),
       /"acls\[0\]\.principal" must be a non-empty string, got string ""/,
     );
     await assert.rejects(
-      describeAcls(router, { operation: "reed" as "read" }),
+      client.describeAcls({ operation: "reed" as "read" }),
       /Client\.describeAcls: "filter\.operation" must be one of "any", "all", "read", .*got string "reed"/,
     );
     await assert.rejects(
-      deleteAcls(router, { principal } as never),
+      client.deleteAcls({ principal } as never),
       /Client\.deleteAcls: "filters" must be an array of ACL filters, got object/,
     );
-    assert.deepEqual(await createAcls(router, []), []);
-    assert.deepEqual(await deleteAcls(router, []), []);
+    assert.deepEqual(await client.createAcls([]), []);
+    assert.deepEqual(await client.deleteAcls([]), []);
     // Nothing was created by the refused calls.
-    assert.deepEqual(await describeAcls(router, { principal }), []);
+    assert.deepEqual(await client.describeAcls({ principal }), []);
   });
 
   test("client quotas: set, describe, validate only, remove; an invalid entity fails alone", async () => {
     const other = unique("quota-test-other");
-    const results = await alterClientQuotas(router, [
+    const results = await client.alterClientQuotas([
       {
         entity: { "client-id": clientId },
         ops: [{ key: "producer_byte_rate", value: 1048576 }],
@@ -257,7 +242,7 @@ describe("admin Client: ACLs, quotas, SCRAM users", () => {
     const filter = [{ entityType: "client-id" as const, name: clientId }];
     assert.deepEqual(
       await until(
-        () => describeClientQuotas(router, filter, { strict: true }),
+        () => client.describeClientQuotas(filter, { strict: true }),
         (found) => found.length === 1,
       ),
       [{
@@ -266,25 +251,25 @@ describe("admin Client: ACLs, quotas, SCRAM users", () => {
       }],
     );
     // Every named client id: ours is among them, the refused one is not.
-    const named = await describeClientQuotas(router, [
+    const named = await client.describeClientQuotas([
       { entityType: "client-id" },
     ]);
     assert.ok(named.some((q) => q.entity["client-id"] === clientId));
     assert.ok(!named.some((q) => q.entity["client-id"] === other));
 
-    const [checked] = await alterClientQuotas(router, [{
+    const [checked] = await client.alterClientQuotas([{
       entity: { "client-id": clientId },
       ops: [{ key: "consumer_byte_rate", value: 2048 }],
     }], { validateOnly: true });
     assert.equal(checked.error, null);
-    const [removed] = await alterClientQuotas(router, [{
+    const [removed] = await client.alterClientQuotas([{
       entity: { "client-id": clientId },
       ops: [{ key: "producer_byte_rate", remove: true }],
     }]);
     assert.equal(removed.error, null);
     assert.deepEqual(
       await until(
-        () => describeClientQuotas(router, filter, { strict: true }),
+        () => client.describeClientQuotas(filter, { strict: true }),
         (found) => found.length === 0,
       ),
       [],
@@ -293,34 +278,34 @@ describe("admin Client: ACLs, quotas, SCRAM users", () => {
 
   test("quota arguments are checked before anything is sent", async () => {
     await assert.rejects(
-      alterClientQuotas(router, [{
+      client.alterClientQuotas([{
         entity: { client: "x" } as never,
         ops: [{ key: "producer_byte_rate", value: 1 }],
       }]),
       /Client\.alterClientQuotas: "entries\[0\]\.entity key" must be an entity type, "user", "client-id" or "ip", got string "client"/,
     );
     await assert.rejects(
-      alterClientQuotas(router, [{
+      client.alterClientQuotas([{
         entity: { "client-id": clientId },
         ops: [{ key: "producer_byte_rate", value: "1" as never }],
       }]),
       /"entries\[0\]\.ops\[0\]\.value" must be a finite number \(or remove: true\), got string "1"/,
     );
     await assert.rejects(
-      describeClientQuotas(router, [{ entityType: "users" as "user" }]),
+      client.describeClientQuotas([{ entityType: "users" as "user" }]),
       /Client\.describeClientQuotas: "components\[0\]\.entityType" must be an entity type/,
     );
-    assert.deepEqual(await alterClientQuotas(router, []), []);
+    assert.deepEqual(await client.alterClientQuotas([]), []);
   });
 
   test("SCRAM users: upsert, describe, log in with it, delete, log in refused", async () => {
     const password = `pw-${Math.random().toString(36).slice(2)}`;
     const weak = unique("scram-test-weak");
     const unknown = unique("scram-test-nobody");
-    const [before] = await describeUserScramCredentials(router, [user]);
+    const [before] = await client.describeUserScramCredentials([user]);
     assert.equal(before.error?.code, ErrorCode.RESOURCE_NOT_FOUND);
 
-    const results = await alterUserScramCredentials(router, [
+    const results = await client.alterUserScramCredentials([
       { user, mechanism: "SCRAM-SHA-256", password, iterations: 8192 },
       // Kafka refuses fewer than 4096 iterations: this user fails alone.
       { user: weak, mechanism: "SCRAM-SHA-512", password, iterations: 1 },
@@ -331,7 +316,7 @@ describe("admin Client: ACLs, quotas, SCRAM users", () => {
     assert.equal(results[1].error.code, ErrorCode.UNACCEPTABLE_CREDENTIAL);
 
     const described = await until(
-      () => describeUserScramCredentials(router, [user, unknown, weak]),
+      () => client.describeUserScramCredentials([user, unknown, weak]),
       (found) => found[0].error === null,
     );
     assert.deepEqual(described.map((d) => d.user), [user, unknown, weak]);
@@ -343,14 +328,14 @@ describe("admin Client: ACLs, quotas, SCRAM users", () => {
     assert.equal(described[1].error?.code, ErrorCode.RESOURCE_NOT_FOUND);
     assert.deepEqual(described[1].credentials, []);
     assert.equal(described[2].error?.code, ErrorCode.RESOURCE_NOT_FOUND);
-    const all = await describeUserScramCredentials(router, null);
+    const all = await client.describeUserScramCredentials(null);
     assert.ok(all.some((d) => d.user === user && d.error === null));
 
     // The salted password the client computed is the one the broker checks.
     assert.equal(await until(() => canLogIn(user, password), (ok) => ok), true);
     assert.equal(await canLogIn(user, `${password}-wrong`), false);
 
-    const deleted = await alterUserScramCredentials(router, [], [
+    const deleted = await client.alterUserScramCredentials([], [
       { user, mechanism: "SCRAM-SHA-256" },
       // Deleting what does not exist fails for that user alone.
       { user: unknown, mechanism: "SCRAM-SHA-256" },
@@ -363,14 +348,14 @@ describe("admin Client: ACLs, quotas, SCRAM users", () => {
       await until(() => canLogIn(user, password), (ok) => !ok),
       false,
     );
-    const [after] = await describeUserScramCredentials(router, [user]);
+    const [after] = await client.describeUserScramCredentials([user]);
     assert.equal(after.error?.code, ErrorCode.RESOURCE_NOT_FOUND);
   });
 
   test("SCRAM arguments are checked before anything is sent; no rejection is left unhandled", async () => {
     await noUnhandledRejections(async () => {
       await assert.rejects(
-        alterUserScramCredentials(router, [{
+        client.alterUserScramCredentials([{
           user,
           mechanism: "SCRAM-SHA-1" as "SCRAM-SHA-256",
           password: "p",
@@ -378,7 +363,7 @@ describe("admin Client: ACLs, quotas, SCRAM users", () => {
         /Client\.alterUserScramCredentials: "upsertions\[0\]\.mechanism" must be "SCRAM-SHA-256" or "SCRAM-SHA-512", got string "SCRAM-SHA-1"/,
       );
       await assert.rejects(
-        alterUserScramCredentials(router, [{
+        client.alterUserScramCredentials([{
           user,
           mechanism: "SCRAM-SHA-256",
           password: "p",
@@ -387,7 +372,7 @@ describe("admin Client: ACLs, quotas, SCRAM users", () => {
         /"upsertions\[0\]\.iterations" must be a positive integer \(Kafka accepts 4096 to 16384\), got number 1.5/,
       );
       await assert.rejects(
-        alterUserScramCredentials(router, [{
+        client.alterUserScramCredentials([{
           user,
           mechanism: "SCRAM-SHA-256",
           password: 42 as never,
@@ -400,18 +385,18 @@ describe("admin Client: ACLs, quotas, SCRAM users", () => {
         },
       );
       await assert.rejects(
-        alterUserScramCredentials(router, [], [{
+        client.alterUserScramCredentials([], [{
           user: "",
           mechanism: "SCRAM-SHA-256",
         }]),
         /"deletions\[0\]\.user" must be a user name, got string ""/,
       );
       await assert.rejects(
-        describeUserScramCredentials(router, "alice" as never),
+        client.describeUserScramCredentials("alice" as never),
         /"users" must be an array of user names, or null, got string "alice"/,
       );
-      assert.deepEqual(await describeUserScramCredentials(router, []), []);
-      assert.deepEqual(await alterUserScramCredentials(router, [], []), []);
+      assert.deepEqual(await client.describeUserScramCredentials([]), []);
+      assert.deepEqual(await client.alterUserScramCredentials([], []), []);
     });
   });
 });

@@ -13,9 +13,12 @@
 import { Cluster } from "../cluster/cluster.ts";
 import { clusterOptions, type TransportOptions } from "../cluster/transport.ts";
 import { type AdminOptions, Router } from "./route.ts";
+import * as acls from "./acls.ts";
 import * as groups from "./groups.ts";
 import * as lag from "./lag.ts";
 import * as offsets from "./offsets.ts";
+import * as quotas from "./quotas.ts";
+import * as scram from "./scram.ts";
 import * as topics from "./topics.ts";
 
 /**
@@ -363,5 +366,212 @@ export class Client {
     options: lag.ResetOffsetsOptions,
   ): Promise<offsets.CommitOutcome[]> {
     return lag.resetGroupOffsets(this.router, groupId, options);
+  }
+
+  // --- ACLs ----------------------------------------------------------------
+
+  /**
+   * The ACLs matching a filter, all of them when it is left out: a field
+   * left out or null matches anything, `patternType: "match"` finds every
+   * ACL that applies to `resourceName` (literal, "*" and prefixes). The
+   * broker's error is thrown, e.g. SECURITY_DISABLED when it runs no
+   * authorizer.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * const found = await client.describeAcls({ resourceType: "topic" });
+   * for (const a of found) {
+   *   console.log(a.principal, a.permission, a.operation, a.resourceName);
+   * }
+   * await client.close();
+   * ```
+   */
+  describeAcls(
+    filter?: acls.AclFilter,
+    options?: AdminOptions,
+  ): Promise<acls.AclBinding[]> {
+    return acls.describeAcls(this.router, filter, options);
+  }
+
+  /**
+   * Creates ACLs (pattern type "literal" and host "*" unless given); each
+   * result carries its own error, e.g. INVALID_REQUEST for a principal
+   * without its "User:" type, so one bad ACL fails only itself. Filter-only
+   * values ("any", "match") and unknown names are refused with a TypeError
+   * before anything is sent.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * const results = await client.createAcls([
+   *   {
+   *     resourceType: "topic", resourceName: "docs-acl-", patternType: "prefixed",
+   *     principal: "User:docs-acl-reader", operation: "read", permission: "allow",
+   *   },
+   * ]);
+   * console.log(results[0].error?.name ?? "created");
+   * await client.deleteAcls([{ principal: "User:docs-acl-reader" }]);
+   * await client.close();
+   * ```
+   */
+  createAcls(
+    newAcls: readonly acls.NewAcl[],
+    options?: AdminOptions,
+  ): Promise<acls.CreatedAcl[]> {
+    return acls.createAcls(this.router, newAcls, options);
+  }
+
+  /**
+   * Deletes the ACLs matching each filter; one result per filter, listing
+   * the ACLs it deleted (each with its own error) and the filter's error.
+   * Careful: a filter leaving every field out matches, and deletes, every
+   * ACL of the cluster.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * await client.createAcls([{
+   *   resourceType: "group", resourceName: "docs-acl-group",
+   *   principal: "User:docs-acl-member", operation: "read", permission: "allow",
+   * }]);
+   * const [result] = await client.deleteAcls([
+   *   { principal: "User:docs-acl-member", resourceType: "group" },
+   * ]);
+   * console.log(result.deleted.map((d) => d.acl.resourceName)); // ["docs-acl-group"]
+   * await client.close();
+   * ```
+   */
+  deleteAcls(
+    filters: readonly acls.AclFilter[],
+    options?: AdminOptions,
+  ): Promise<acls.AclFilterDeletion[]> {
+    return acls.deleteAcls(this.router, filters, options);
+  }
+
+  // --- Client quotas ---------------------------------------------------------
+
+  /**
+   * The quotas of the entities (users, client ids, IPs) matching every
+   * component of the filter, of all entities with quotas when it is empty:
+   * `{ entityType, name }` matches that name, `name: null` the type's
+   * default entity, no `name` any named entity. With `strict`, entities
+   * with other entity types are left out. The broker's error is thrown.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * const quotas = await client.describeClientQuotas([{ entityType: "client-id" }]);
+   * for (const q of quotas) console.log(q.entity["client-id"], q.values);
+   * await client.close();
+   * ```
+   */
+  describeClientQuotas(
+    components?: readonly quotas.QuotaFilterComponent[],
+    options?: quotas.DescribeClientQuotasOptions,
+  ): Promise<quotas.ClientQuota[]> {
+    return quotas.describeClientQuotas(this.router, components, options);
+  }
+
+  /**
+   * Sets (`{ key, value }`) and removes (`{ key, remove: true }`) quotas of
+   * entities such as `{ "client-id": "app" }` or `{ user: "alice" }` (null
+   * names the type's default entity); one result per entity, each with its
+   * own error (e.g. INVALID_REQUEST for an unknown key), so one bad entity
+   * fails only itself. `validateOnly` only checks.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * const entity = { "client-id": "docs-quota-app" };
+   * const [set] = await client.alterClientQuotas([
+   *   { entity, ops: [{ key: "producer_byte_rate", value: 1048576 }] },
+   * ]);
+   * console.log(set.error?.name ?? "set");
+   * await client.alterClientQuotas([
+   *   { entity, ops: [{ key: "producer_byte_rate", remove: true }] },
+   * ]);
+   * await client.close();
+   * ```
+   */
+  alterClientQuotas(
+    entries: readonly quotas.QuotaAlteration[],
+    options?: quotas.AlterClientQuotasOptions,
+  ): Promise<quotas.QuotaAlterationResult[]> {
+    return quotas.alterClientQuotas(this.router, entries, options);
+  }
+
+  // --- SCRAM users -------------------------------------------------------------
+
+  /**
+   * The SCRAM credentials (mechanisms and iterations, never secrets) of
+   * the users named, one result per user in order, or of every user that
+   * has one when `users` is null or left out. A user without credentials
+   * gets RESOURCE_NOT_FOUND as its own error; a message-level error is
+   * thrown.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * for (const u of await client.describeUserScramCredentials()) {
+   *   console.log(u.user, u.credentials.map((c) => `${c.mechanism}/${c.iterations}`));
+   * }
+   * await client.close();
+   * ```
+   */
+  describeUserScramCredentials(
+    users: readonly string[] | null = null,
+    options?: AdminOptions,
+  ): Promise<scram.ScramUserDescription[]> {
+    return scram.describeUserScramCredentials(this.router, users, options);
+  }
+
+  /**
+   * Creates or replaces SCRAM credentials (`upsertions`) and deletes some
+   * (`deletions`), through the controller. The password never leaves the
+   * client: it sends a random salt and the salted password it computes
+   * (4096 iterations unless given; Kafka accepts 4096 to 16384). One result
+   * per user, in the order users first appear; a user's alterations succeed
+   * or fail together (UNACCEPTABLE_CREDENTIAL, RESOURCE_NOT_FOUND,
+   * DUPLICATE_RESOURCE), without failing other users'.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * const [created] = await client.alterUserScramCredentials([
+   *   { user: "docs-scram-user", mechanism: "SCRAM-SHA-256", password: "docs-secret" },
+   * ]);
+   * console.log(created.error?.name ?? "created");
+   * await client.alterUserScramCredentials([], [
+   *   { user: "docs-scram-user", mechanism: "SCRAM-SHA-256" },
+   * ]);
+   * await client.close();
+   * ```
+   */
+  alterUserScramCredentials(
+    upsertions: readonly scram.ScramUpsertion[],
+    deletions: readonly scram.ScramDeletion[] = [],
+    options?: AdminOptions,
+  ): Promise<scram.ScramAlterationResult[]> {
+    return scram.alterUserScramCredentials(
+      this.router,
+      upsertions,
+      deletions,
+      options,
+    );
   }
 }
