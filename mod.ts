@@ -201,3 +201,30 @@ export type {
   ScramUpsertion,
   ScramUserDescription,
 } from "./lib/admin/scram.ts";
+export {
+  type AlterConfigsOptions,
+  type AlteredConfigs,
+  type ConfigChange,
+  type ConfigChanges,
+  type ConfigOperation,
+  type ConfigReplacement,
+  type ConfigResource,
+  type ConfigResourceResult,
+  type ConfigResourceType,
+  ConfigResourceTypeIds,
+  type ConfigSource,
+  type ConfigSynonym,
+  type ConfigType,
+  type DescribeConfigsOptions,
+  type DescribedConfig,
+} from "./lib/admin/configs.ts";
+export type {
+  AlterPartitionReassignmentsOptions,
+  DeletedRecords,
+  ElectionResult,
+  ElectionType,
+  OngoingReassignment,
+  PartitionReassignment,
+  ReassignmentResult,
+  RecordsToDelete,
+} from "./lib/admin/partitions.ts";

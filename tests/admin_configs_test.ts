@@ -6,15 +6,8 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { Cluster, ErrorCode, KafkaError } from "../mod.ts";
-import {
-  alterConfigs,
-  type ConfigResourceResult,
-  describeConfigs,
-  incrementalAlterConfigs,
-} from "../lib/admin/configs.ts";
-import { Router } from "../lib/admin/route.ts";
-import { createTopics, deleteTopics } from "../lib/admin/topics.ts";
+import { Client, Cluster, ErrorCode, KafkaError } from "../mod.ts";
+import type { ConfigResourceResult } from "../mod.ts";
 import { BROKER, noUnhandledRejections, uniqueTopic } from "./_helpers.ts";
 
 /** A config of a described resource; fails when it is missing. */
@@ -26,22 +19,22 @@ function config(result: ConfigResourceResult, name: string) {
 
 describe("admin Client: configs", () => {
   const cluster = new Cluster({ brokers: [BROKER] });
-  const router = new Router(cluster, 20_000);
+  const client = new Client({ cluster: cluster, timeout: 20_000 });
   const topic = uniqueTopic("admin-configs");
   let brokerId = "";
   before(async () => {
-    const [created] = await createTopics(router, [{ topic, numPartitions: 1 }]);
+    const [created] = await client.createTopics([{ topic, numPartitions: 1 }]);
     assert.equal(created.error, null);
     brokerId = String((await cluster.brokers())[0].id);
   });
   after(async () => {
-    await deleteTopics(router, [topic]);
+    await client.deleteTopics([topic]);
     await cluster.close();
   });
 
   test("describeConfigs: a topic's configs; an unknown topic fails alone", async () => {
     const missing = uniqueTopic("admin-configs-none");
-    const results = await describeConfigs(router, [
+    const results = await client.describeConfigs([
       { type: "topic", name: topic },
       { type: "topic", name: missing },
     ]);
@@ -65,7 +58,7 @@ describe("admin Client: configs", () => {
   });
 
   test("describeConfigs: named configs only, with synonyms and documentation", async () => {
-    const [result] = await describeConfigs(router, [
+    const [result] = await client.describeConfigs([
       {
         type: "topic",
         name: topic,
@@ -88,7 +81,7 @@ describe("admin Client: configs", () => {
   });
 
   test("describeConfigs of a broker, its loggers, the cluster default, a group and a client metrics subscription", async () => {
-    const results = await describeConfigs(router, [
+    const results = await client.describeConfigs([
       { type: "broker", name: brokerId, configNames: ["num.io.threads"] },
       { type: "brokerLogger", name: brokerId, configNames: ["root"] },
       { type: "broker", name: "" },
@@ -123,7 +116,7 @@ describe("admin Client: configs", () => {
   });
 
   test("incrementalAlterConfigs sets retention.ms, then deletes it back to the default", async () => {
-    const [set] = await incrementalAlterConfigs(router, [{
+    const [set] = await client.incrementalAlterConfigs([{
       type: "topic",
       name: topic,
       changes: [
@@ -132,7 +125,7 @@ describe("admin Client: configs", () => {
       ],
     }]);
     assert.deepEqual([set.type, set.name, set.error], ["topic", topic, null]);
-    let [described] = await describeConfigs(router, [
+    let [described] = await client.describeConfigs([
       {
         type: "topic",
         name: topic,
@@ -145,7 +138,7 @@ describe("admin Client: configs", () => {
       "DYNAMIC_TOPIC_CONFIG",
     );
     assert.equal(config(described, "cleanup.policy").value, "delete,compact");
-    const [deleted] = await incrementalAlterConfigs(router, [{
+    const [deleted] = await client.incrementalAlterConfigs([{
       type: "topic",
       name: topic,
       changes: [
@@ -154,7 +147,7 @@ describe("admin Client: configs", () => {
       ],
     }]);
     assert.equal(deleted.error, null);
-    [described] = await describeConfigs(router, [
+    [described] = await client.describeConfigs([
       {
         type: "topic",
         name: topic,
@@ -168,7 +161,7 @@ describe("admin Client: configs", () => {
 
   test("incrementalAlterConfigs: an invalid value, an unknown topic and a bad broker value fail alone", async () => {
     const missing = uniqueTopic("admin-configs-none");
-    const results = await incrementalAlterConfigs(router, [
+    const results = await client.incrementalAlterConfigs([
       {
         type: "topic",
         name: topic,
@@ -196,14 +189,14 @@ describe("admin Client: configs", () => {
     assert.equal(results[2].error?.code, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     assert.ok(results[3].error instanceof KafkaError);
     assert.match(results[3].error.message, /log\.cleaner\.threads/);
-    const [described] = await describeConfigs(router, [
+    const [described] = await client.describeConfigs([
       { type: "topic", name: topic, configNames: ["retention.ms"] },
     ]);
     assert.equal(config(described, "retention.ms").source, "DEFAULT_CONFIG");
   });
 
   test("incrementalAlterConfigs validateOnly checks without changing", async () => {
-    const results = await incrementalAlterConfigs(router, [
+    const results = await client.incrementalAlterConfigs([
       {
         type: "topic",
         name: topic,
@@ -217,7 +210,7 @@ describe("admin Client: configs", () => {
     ], { validateOnly: true });
     assert.equal(results[0].error, null);
     assert.equal(results[1].error?.code, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-    const [described] = await describeConfigs(router, [
+    const [described] = await client.describeConfigs([
       { type: "topic", name: topic, configNames: ["retention.ms"] },
     ]);
     assert.equal(config(described, "retention.ms").source, "DEFAULT_CONFIG");
@@ -225,7 +218,7 @@ describe("admin Client: configs", () => {
 
   test("incrementalAlterConfigs of a group config, deleted afterwards", async () => {
     const group = uniqueTopic("admin-configs-group");
-    const [set] = await incrementalAlterConfigs(router, [{
+    const [set] = await client.incrementalAlterConfigs([{
       type: "group",
       name: group,
       changes: [{
@@ -235,7 +228,7 @@ describe("admin Client: configs", () => {
       }],
     }]);
     assert.equal(set.error, null);
-    let [described] = await describeConfigs(router, [
+    let [described] = await client.describeConfigs([
       {
         type: "group",
         name: group,
@@ -247,13 +240,13 @@ describe("admin Client: configs", () => {
       "50000",
       "DYNAMIC_GROUP_CONFIG",
     ]);
-    const [deleted] = await incrementalAlterConfigs(router, [{
+    const [deleted] = await client.incrementalAlterConfigs([{
       type: "group",
       name: group,
       changes: [{ name: "consumer.session.timeout.ms", op: "delete" }],
     }]);
     assert.equal(deleted.error, null);
-    [described] = await describeConfigs(router, [
+    [described] = await client.describeConfigs([
       {
         type: "group",
         name: group,
@@ -268,12 +261,12 @@ describe("admin Client: configs", () => {
 
   test("alterConfigs replaces a topic's whole set; an invalid value fails alone", async () => {
     const other = uniqueTopic("admin-configs-alter");
-    await createTopics(router, [{
+    await client.createTopics([{
       topic: other,
       configs: { "retention.ms": "7200000" },
     }]);
     try {
-      const results = await alterConfigs(router, [
+      const results = await client.alterConfigs([
         {
           type: "topic",
           name: topic,
@@ -283,7 +276,7 @@ describe("admin Client: configs", () => {
       ]);
       assert.equal(results[0].error?.code, ErrorCode.INVALID_CONFIG);
       assert.equal(results[1].error, null);
-      const described = await describeConfigs(router, [
+      const described = await client.describeConfigs([
         {
           type: "topic",
           name: other,
@@ -306,19 +299,19 @@ describe("admin Client: configs", () => {
         "DEFAULT_CONFIG",
       );
     } finally {
-      await deleteTopics(router, [other]);
+      await client.deleteTopics([other]);
     }
   });
 
   test("nothing to do asks nothing", async () => {
-    assert.deepEqual(await describeConfigs(router, []), []);
-    assert.deepEqual(await alterConfigs(router, []), []);
-    assert.deepEqual(await incrementalAlterConfigs(router, []), []);
+    assert.deepEqual(await client.describeConfigs([]), []);
+    assert.deepEqual(await client.alterConfigs([]), []);
+    assert.deepEqual(await client.incrementalAlterConfigs([]), []);
   });
 
   test("an unknown broker id fails alone once the timeout passes, or fails the call when alone", async () => {
     await noUnhandledRejections(async () => {
-      const results = await describeConfigs(router, [
+      const results = await client.describeConfigs([
         { type: "topic", name: topic, configNames: ["retention.ms"] },
         { type: "broker", name: "99" },
       ], { timeout: 600 });
@@ -328,7 +321,7 @@ describe("admin Client: configs", () => {
       assert.deepEqual(results[1].configs, []);
       await assert.rejects(
         () =>
-          describeConfigs(router, [{ type: "broker", name: "99" }], {
+          client.describeConfigs([{ type: "broker", name: "99" }], {
             timeout: 300,
           }),
         (error: Error) =>
@@ -340,32 +333,32 @@ describe("admin Client: configs", () => {
 
   test("bad arguments are refused with the argument, value and what was expected", async () => {
     await assert.rejects(
-      () => describeConfigs(router, [{ type: "topics" as never, name: "x" }]),
+      () => client.describeConfigs([{ type: "topics" as never, name: "x" }]),
       /Client\.describeConfigs: "resources\[0\]\.type" must be "topic", "broker", "brokerLogger", "group" or "clientMetrics", got string "topics"/,
     );
     await assert.rejects(
-      () => describeConfigs(router, [{ type: "broker", name: "one" }]),
+      () => client.describeConfigs([{ type: "broker", name: "one" }]),
       /"resources\[0\]\.name" must be a broker id as a string, e\.g\. "1" \(or "" for the cluster default\), got string "one"/,
     );
     await assert.rejects(
-      () => describeConfigs(router, [{ type: "topic", name: "" }]),
+      () => client.describeConfigs([{ type: "topic", name: "" }]),
       /"resources\[0\]\.name" must be a topic name, got string ""/,
     );
     await assert.rejects(
       () =>
-        describeConfigs(router, [
+        client.describeConfigs([
           { type: "topic", name: "a" },
           { type: "topic", name: "a" },
         ]),
       /"resources\[1\]" must be each resource once, got object/,
     );
     await assert.rejects(
-      () => describeConfigs(router, { type: "topic", name: "a" } as never),
+      () => client.describeConfigs({ type: "topic", name: "a" } as never),
       /Client\.describeConfigs: "resources" must be an array of resources, got object/,
     );
     await assert.rejects(
       () =>
-        incrementalAlterConfigs(router, [{
+        client.incrementalAlterConfigs([{
           type: "topic",
           name: "a",
           changes: [{ name: "retention.ms", op: "put" as never, value: "1" }],
@@ -374,7 +367,7 @@ describe("admin Client: configs", () => {
     );
     await assert.rejects(
       () =>
-        incrementalAlterConfigs(router, [{
+        client.incrementalAlterConfigs([{
           type: "topic",
           name: "a",
           changes: [{ name: "retention.ms", op: "set" }],
@@ -383,7 +376,7 @@ describe("admin Client: configs", () => {
     );
     await assert.rejects(
       () =>
-        alterConfigs(router, [{
+        client.alterConfigs([{
           type: "topic",
           name: "a",
           configs: { "retention.ms": 1000 as never },

@@ -6,20 +6,14 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { Cluster, dialLeader, ErrorCode, KafkaError, Writer } from "../mod.ts";
 import {
-  alterPartitionReassignments,
-  deleteRecords,
-  electLeaders,
-  listPartitionReassignments,
-} from "../lib/admin/partitions.ts";
-import { Router } from "../lib/admin/route.ts";
-import {
-  createPartitions,
-  createTopics,
-  deleteTopics,
-  metadata,
-} from "../lib/admin/topics.ts";
+  Client,
+  Cluster,
+  dialLeader,
+  ErrorCode,
+  KafkaError,
+  Writer,
+} from "../mod.ts";
 import { BROKER, noUnhandledRejections, uniqueTopic } from "./_helpers.ts";
 
 /** First and next offsets of a partition, from its leader. */
@@ -37,11 +31,11 @@ async function offsets(
 
 describe("admin Client: partitions", () => {
   const cluster = new Cluster({ brokers: [BROKER] });
-  const router = new Router(cluster, 20_000);
+  const client = new Client({ cluster: cluster, timeout: 20_000 });
   const topic = uniqueTopic("admin-partitions");
   let brokerId = -1;
   before(async () => {
-    const [created] = await createTopics(router, [{
+    const [created] = await client.createTopics([{
       topic,
       numPartitions: 2,
     }]);
@@ -49,13 +43,13 @@ describe("admin Client: partitions", () => {
     brokerId = (await cluster.brokers())[0].id;
   });
   after(async () => {
-    await deleteTopics(router, [topic]);
+    await client.deleteTopics([topic]);
     await cluster.close();
   });
 
   test("deleteRecords moves the low watermark; an unknown partition and an offset past the end fail alone", async () => {
     const one = uniqueTopic("admin-delete-records");
-    await createTopics(router, [{ topic: one, numPartitions: 1 }]);
+    await client.createTopics([{ topic: one, numPartitions: 1 }]);
     try {
       const writer = new Writer({ brokers: [BROKER], topic: one });
       await writer.writeMessages(
@@ -64,7 +58,7 @@ describe("admin Client: partitions", () => {
       await writer.close();
       assert.deepEqual(await offsets(one, 0), { first: 0, last: 10 });
       const missing = uniqueTopic("admin-delete-none");
-      const results = await deleteRecords(router, [
+      const results = await client.deleteRecords([
         { topic: one, partition: 0, before: 4 },
         { topic: one, partition: 3, before: 1 },
         { topic, partition: 0, before: 5 },
@@ -86,28 +80,28 @@ describe("admin Client: partitions", () => {
         ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       );
       assert.deepEqual(await offsets(one, 0), { first: 4, last: 10 });
-      const [rest] = await deleteRecords(router, [
+      const [rest] = await client.deleteRecords([
         { topic: one, partition: 0, before: "highWatermark" },
       ]);
       assert.deepEqual([rest.lowWatermark, rest.error], [10, null]);
       assert.deepEqual(await offsets(one, 0), { first: 10, last: 10 });
     } finally {
-      await deleteTopics(router, [one]);
+      await client.deleteTopics([one]);
     }
   });
 
   test("deleteRecords after the topic's cached metadata went stale finds the new partition", async () => {
     const grown = uniqueTopic("admin-delete-grown");
-    await createTopics(router, [{ topic: grown, numPartitions: 1 }]);
+    await client.createTopics([{ topic: grown, numPartitions: 1 }]);
     try {
-      const [first] = await deleteRecords(router, [
+      const [first] = await client.deleteRecords([
         { topic: grown, partition: 0, before: 0 },
       ]);
       assert.equal(first.error, null);
       // Another client adds partition 1: this one's cache lacks it.
-      const other = new Cluster({ brokers: [BROKER] });
+      const other = new Client({ brokers: [BROKER] });
       try {
-        const [grew] = await createPartitions(new Router(other, 20_000), [
+        const [grew] = await other.createPartitions([
           { topic: grown, count: 2 },
         ]);
         assert.equal(grew.error, null);
@@ -118,17 +112,17 @@ describe("admin Client: partitions", () => {
         cluster.cachedTopic(grown)?.partitions.map((p) => p.id),
         [0],
       );
-      const [second] = await deleteRecords(router, [
+      const [second] = await client.deleteRecords([
         { topic: grown, partition: 1, before: 0 },
       ]);
       assert.deepEqual([second.lowWatermark, second.error], [0, null]);
     } finally {
-      await deleteTopics(router, [grown]);
+      await client.deleteTopics([grown]);
     }
   });
 
   test("electLeaders preferred: ELECTION_NOT_NEEDED per partition on a single broker; unknown ones fail alone", async () => {
-    const results = await electLeaders(router, "preferred", [
+    const results = await client.electLeaders("preferred", [
       { topic, partition: 1 },
       { topic, partition: 0 },
       { topic, partition: 7 },
@@ -143,17 +137,17 @@ describe("admin Client: partitions", () => {
     );
     assert.ok(results[0].error instanceof KafkaError);
     assert.equal(results[0].error.topic, topic);
-    const [unclean] = await electLeaders(router, "unclean", [
+    const [unclean] = await client.electLeaders("unclean", [
       { topic, partition: 0 },
     ]);
     assert.equal(unclean.error?.code, ErrorCode.ELECTION_NOT_NEEDED);
     // Every partition: none needs an election (the broker leaves them out).
-    const all = await electLeaders(router, "preferred");
+    const all = await client.electLeaders("preferred");
     assert.ok(all.every((r) => r.topic !== topic || r.error !== null));
   });
 
   test("alterPartitionReassignments: to its own broker succeeds, to a missing broker fails alone; cancelling nothing says so", async () => {
-    const results = await alterPartitionReassignments(router, [
+    const results = await client.alterPartitionReassignments([
       { topic, partition: 0, replicas: [brokerId] },
       { topic, partition: 1, replicas: [99] },
     ]);
@@ -164,7 +158,7 @@ describe("admin Client: partitions", () => {
     assert.equal(results[0].error, null);
     assert.equal(results[1].error?.code, ErrorCode.INVALID_REPLICA_ASSIGNMENT);
     assert.match(results[1].error.message, /99/);
-    const cancelled = await alterPartitionReassignments(router, [
+    const cancelled = await client.alterPartitionReassignments([
       { topic, partition: 0, replicas: null },
       {
         topic: uniqueTopic("admin-reassign-none"),
@@ -180,7 +174,7 @@ describe("admin Client: partitions", () => {
       cancelled[1].error?.code,
       ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
     );
-    const { topics } = await metadata(router, [topic]);
+    const { topics } = await client.metadata([topic]);
     assert.deepEqual(topics[0].partitions.map((p) => p.replicas), [
       [brokerId],
       [brokerId],
@@ -188,10 +182,10 @@ describe("admin Client: partitions", () => {
   });
 
   test("listPartitionReassignments: none in progress, of all or of some partitions", async () => {
-    const all = await listPartitionReassignments(router);
+    const all = await client.listPartitionReassignments();
     assert.deepEqual(all.filter((r) => r.topic === topic), []);
     assert.deepEqual(
-      await listPartitionReassignments(router, [
+      await client.listPartitionReassignments([
         { topic, partition: 0 },
         { topic, partition: 1 },
       ]),
@@ -200,10 +194,10 @@ describe("admin Client: partitions", () => {
   });
 
   test("nothing to do asks nothing", async () => {
-    assert.deepEqual(await deleteRecords(router, []), []);
-    assert.deepEqual(await electLeaders(router, "preferred", []), []);
-    assert.deepEqual(await alterPartitionReassignments(router, []), []);
-    assert.deepEqual(await listPartitionReassignments(router, []), []);
+    assert.deepEqual(await client.deleteRecords([]), []);
+    assert.deepEqual(await client.electLeaders("preferred", []), []);
+    assert.deepEqual(await client.alterPartitionReassignments([]), []);
+    assert.deepEqual(await client.listPartitionReassignments([]), []);
   });
 
   test("an abort rejects the call with the signal's reason", async () => {
@@ -212,14 +206,14 @@ describe("admin Client: partitions", () => {
       controller.abort(new Error("stop"));
       await assert.rejects(
         () =>
-          deleteRecords(router, [{ topic, partition: 0, before: 0 }], {
+          client.deleteRecords([{ topic, partition: 0, before: 0 }], {
             signal: controller.signal,
           }),
         /stop/,
       );
       await assert.rejects(
         () =>
-          electLeaders(router, "preferred", null, {
+          client.electLeaders("preferred", null, {
             signal: controller.signal,
           }),
         /stop/,
@@ -229,12 +223,12 @@ describe("admin Client: partitions", () => {
 
   test("bad arguments are refused with the argument, value and what was expected", async () => {
     await assert.rejects(
-      () => deleteRecords(router, [{ topic, partition: -1, before: 0 }]),
+      () => client.deleteRecords([{ topic, partition: -1, before: 0 }]),
       /Client\.deleteRecords: "records\[0\]\.partition" must be a partition number \(an integer >= 0\), got number -1/,
     );
     await assert.rejects(
       () =>
-        deleteRecords(router, [{
+        client.deleteRecords([{
           topic,
           partition: 0,
           before: "end" as never,
@@ -243,29 +237,29 @@ describe("admin Client: partitions", () => {
     );
     await assert.rejects(
       () =>
-        deleteRecords(router, [
+        client.deleteRecords([
           { topic, partition: 0, before: 1 },
           { topic, partition: 0, before: 2 },
         ]),
       /"records\[1\]" must be each partition once, got object/,
     );
     await assert.rejects(
-      () => electLeaders(router, "clean" as never),
+      () => client.electLeaders("clean" as never),
       /Client\.electLeaders: "election" must be "preferred" or "unclean", got string "clean"/,
     );
     await assert.rejects(
-      () => electLeaders(router, "preferred", [{ topic: "", partition: 0 }]),
+      () => client.electLeaders("preferred", [{ topic: "", partition: 0 }]),
       /"partitions\[0\]\.topic" must be a topic name, got string ""/,
     );
     await assert.rejects(
       () =>
-        alterPartitionReassignments(router, [
+        client.alterPartitionReassignments([
           { topic, partition: 0, replicas: "1" as never },
         ]),
       /Client\.alterPartitionReassignments: "reassignments\[0\]\.replicas" must be an array of broker ids, or null to cancel, got string "1"/,
     );
     await assert.rejects(
-      () => listPartitionReassignments(router, topic as never),
+      () => client.listPartitionReassignments(topic as never),
       /"partitions" must be an array of \{ topic, partition \}, got string/,
     );
   });

@@ -14,9 +14,11 @@ import { Cluster } from "../cluster/cluster.ts";
 import { clusterOptions, type TransportOptions } from "../cluster/transport.ts";
 import { type AdminOptions, Router } from "./route.ts";
 import * as acls from "./acls.ts";
+import * as configs from "./configs.ts";
 import * as groups from "./groups.ts";
 import * as lag from "./lag.ts";
 import * as offsets from "./offsets.ts";
+import * as partitions from "./partitions.ts";
 import * as quotas from "./quotas.ts";
 import * as scram from "./scram.ts";
 import * as topics from "./topics.ts";
@@ -571,6 +573,240 @@ export class Client {
       this.router,
       upsertions,
       deletions,
+      options,
+    );
+  }
+
+  /**
+   * The configs of topics, brokers (by id as a string, or "" for the
+   * cluster-wide default), broker loggers, groups and client metrics
+   * subscriptions, optionally only some by name, with synonyms and
+   * documentation on request. A broker's or broker logger's resources go
+   * to that broker, the others to any broker. One result per resource, in
+   * order, each with its `configs` or its `error` (e.g.
+   * UNKNOWN_TOPIC_OR_PARTITION for a topic that does not exist).
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * await client.createTopics([{ topic: "docs-describe-configs" }]);
+   * const [broker] = (await client.describeCluster()).brokers;
+   * const [topic, node] = await client.describeConfigs([
+   *   { type: "topic", name: "docs-describe-configs", configNames: ["retention.ms"] },
+   *   { type: "broker", name: String(broker.id), configNames: ["num.io.threads"] },
+   * ], { includeSynonyms: true });
+   * for (const c of [...topic.configs, ...node.configs]) {
+   *   console.log(c.name, c.value, c.source); // retention.ms 604800000 DEFAULT_CONFIG...
+   * }
+   * await client.deleteTopics(["docs-describe-configs"]);
+   * await client.close();
+   * ```
+   */
+  describeConfigs(
+    resources: readonly configs.ConfigResource[],
+    options?: configs.DescribeConfigsOptions,
+  ): Promise<configs.ConfigResourceResult[]> {
+    return configs.describeConfigs(this.router, resources, options);
+  }
+
+  /**
+   * Replaces resources' whole sets of dynamic configs with the legacy
+   * AlterConfigs request: every config left out goes back to its default,
+   * so prefer `incrementalAlterConfigs`. A broker's resources go to that
+   * broker, the others to any broker. One result per resource, in order,
+   * each with its `error` (e.g. INVALID_CONFIG); `validateOnly` only checks.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * await client.createTopics([{ topic: "docs-alter-configs" }]);
+   * const [result] = await client.alterConfigs([{
+   *   type: "topic",
+   *   name: "docs-alter-configs",
+   *   configs: { "retention.ms": "3600000", "cleanup.policy": "compact" },
+   * }]);
+   * console.log(result.error); // null
+   * await client.deleteTopics(["docs-alter-configs"]);
+   * await client.close();
+   * ```
+   */
+  alterConfigs(
+    resources: readonly configs.ConfigReplacement[],
+    options?: configs.AlterConfigsOptions,
+  ): Promise<configs.AlteredConfigs[]> {
+    return configs.alterConfigs(this.router, resources, options);
+  }
+
+  /**
+   * Changes configs key by key: "set" a value, "delete" it (back to its
+   * default), or "append" to / "subtract" from a list config. A resource's
+   * changes apply together or not at all. A broker's or broker logger's
+   * resources go to that broker, the others to any broker. One result per
+   * resource, in order, each with its `error` (e.g. INVALID_CONFIG for a
+   * bad value, UNKNOWN_TOPIC_OR_PARTITION); `validateOnly` only checks.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * await client.createTopics([{ topic: "docs-incremental-configs" }]);
+   * const [result] = await client.incrementalAlterConfigs([{
+   *   type: "topic",
+   *   name: "docs-incremental-configs",
+   *   changes: [
+   *     { name: "retention.ms", op: "set", value: "3600000" },
+   *     { name: "cleanup.policy", op: "append", value: "compact" },
+   *   ],
+   * }]);
+   * console.log(result.error); // null
+   * const [topic] = await client.describeConfigs([
+   *   { type: "topic", name: "docs-incremental-configs", configNames: ["retention.ms"] },
+   * ]);
+   * console.log(topic.configs[0].value, topic.configs[0].source); // 3600000 DYNAMIC_TOPIC_CONFIG
+   * await client.deleteTopics(["docs-incremental-configs"]);
+   * await client.close();
+   * ```
+   */
+  incrementalAlterConfigs(
+    resources: readonly configs.ConfigChanges[],
+    options?: configs.AlterConfigsOptions,
+  ): Promise<configs.AlteredConfigs[]> {
+    return configs.incrementalAlterConfigs(this.router, resources, options);
+  }
+
+  /**
+   * Deletes the records of partitions before given offsets ("highWatermark":
+   * all written so far), at each partition's leader, retried where
+   * leadership moved until the timeout. One result per partition, in
+   * order, with its new `lowWatermark` or its `error` (e.g.
+   * OFFSET_OUT_OF_RANGE past the end, UNKNOWN_TOPIC_OR_PARTITION).
+   *
+   * @example
+   * ```ts
+   * import { Client, Writer } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * await client.createTopics([{ topic: "docs-delete-records", numPartitions: 1 }]);
+   * const writer = new Writer({ brokers: ["localhost:9092"], topic: "docs-delete-records" });
+   * await writer.writeMessages({ value: "a" }, { value: "b" }, { value: "c" });
+   * await writer.close();
+   * const [deleted] = await client.deleteRecords([
+   *   { topic: "docs-delete-records", partition: 0, before: 2 },
+   * ]);
+   * console.log(deleted.lowWatermark, deleted.error); // 2 null
+   * await client.deleteTopics(["docs-delete-records"]);
+   * await client.close();
+   * ```
+   */
+  deleteRecords(
+    records: readonly partitions.RecordsToDelete[],
+    options?: AdminOptions,
+  ): Promise<partitions.DeletedRecords[]> {
+    return partitions.deleteRecords(this.router, records, options);
+  }
+
+  /**
+   * Elects partitions' leaders at the controller: the "preferred" replica,
+   * or for "unclean" any live replica where none is in sync (records may
+   * be lost). With `topicPartitions` null (the default), every partition
+   * that needs it. One result per partition (in order when given, else
+   * sorted), each with its `error` (ELECTION_NOT_NEEDED where the leader
+   * is already the one asked for).
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * await client.createTopics([{ topic: "docs-elect-leaders", numPartitions: 2 }]);
+   * const results = await client.electLeaders("preferred", [
+   *   { topic: "docs-elect-leaders", partition: 0 },
+   *   { topic: "docs-elect-leaders", partition: 1 },
+   * ]);
+   * for (const r of results) {
+   *   console.log(r.partition, r.error?.name ?? "elected"); // 0 ELECTION_NOT_NEEDED...
+   * }
+   * await client.deleteTopics(["docs-elect-leaders"]);
+   * await client.close();
+   * ```
+   */
+  electLeaders(
+    election: partitions.ElectionType,
+    topicPartitions?: readonly partitions.TopicPartition[] | null,
+    options?: AdminOptions,
+  ): Promise<partitions.ElectionResult[]> {
+    return partitions.electLeaders(
+      this.router,
+      election,
+      topicPartitions,
+      options,
+    );
+  }
+
+  /**
+   * Moves partitions' replicas to other brokers (preferred leader first),
+   * or with `replicas` null cancels a move in progress, at the controller.
+   * The data moves in the background; `listPartitionReassignments` shows
+   * it until done. One result per partition, in order, each with its
+   * `error` (e.g. INVALID_REPLICA_ASSIGNMENT for a broker that does not
+   * exist, NO_REASSIGNMENT_IN_PROGRESS for a cancel of nothing).
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * await client.createTopics([{ topic: "docs-reassign", numPartitions: 2 }]);
+   * const { brokers } = await client.describeCluster();
+   * const [moved, cancelled] = await client.alterPartitionReassignments([
+   *   { topic: "docs-reassign", partition: 0, replicas: brokers.map((b) => b.id).slice(0, 1) },
+   *   { topic: "docs-reassign", partition: 1, replicas: null },
+   * ]);
+   * console.log(moved.error, cancelled.error?.name); // null NO_REASSIGNMENT_IN_PROGRESS
+   * await client.deleteTopics(["docs-reassign"]);
+   * await client.close();
+   * ```
+   */
+  alterPartitionReassignments(
+    reassignments: readonly partitions.PartitionReassignment[],
+    options?: partitions.AlterPartitionReassignmentsOptions,
+  ): Promise<partitions.ReassignmentResult[]> {
+    return partitions.alterPartitionReassignments(
+      this.router,
+      reassignments,
+      options,
+    );
+  }
+
+  /**
+   * The partition reassignments in progress, of every partition
+   * (`topicPartitions` null, the default) or of the given ones, sorted by
+   * topic and partition: each partition's replicas, and those being added
+   * and removed.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * for (const r of await client.listPartitionReassignments()) {
+   *   console.log(`${r.topic}/${r.partition}: +[${r.addingReplicas}] -[${r.removingReplicas}]`);
+   * }
+   * await client.close();
+   * ```
+   */
+  listPartitionReassignments(
+    topicPartitions?: readonly partitions.TopicPartition[] | null,
+    options?: AdminOptions,
+  ): Promise<partitions.OngoingReassignment[]> {
+    return partitions.listPartitionReassignments(
+      this.router,
+      topicPartitions,
       options,
     );
   }
