@@ -98,12 +98,14 @@ export {
   type WriterStats,
 } from "./lib/producer/writer.ts";
 export {
+  type BrokerInfo,
   Cluster,
   type ClusterOptions,
   type PartitionInfo,
   type TopicInfo,
 } from "./lib/cluster/cluster.ts";
 export type { LookupOptions } from "./lib/cluster/coordinator.ts";
+export type { PoolOptions } from "./lib/cluster/pool.ts";
 export {
   type GroupStats,
   type IsolationLevel,
@@ -154,6 +156,7 @@ export type {
   OffsetSpec,
   OffsetToCommit,
 } from "./lib/admin/offsets.ts";
+export type { OffsetPartition } from "./lib/requests/offsets.ts";
 export type {
   ClassicGroupDescription,
   ClassicGroupMember,

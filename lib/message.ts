@@ -143,3 +143,22 @@ export function toTimestamp(
   }
   return ms;
 }
+
+/**
+ * A topic's partition: where a message lives, what a group member owns,
+ * what an admin call is about.
+ *
+ * @example
+ * ```ts
+ * import type { TopicPartition } from "./message.ts";
+ *
+ * const tp: TopicPartition = { topic: "orders", partition: 3 };
+ * console.log(`${tp.topic}/${tp.partition}`);
+ * ```
+ */
+export interface TopicPartition {
+  /** The topic's name. */
+  topic: string;
+  /** The partition number, from 0. */
+  partition: number;
+}

@@ -29,25 +29,9 @@ import {
   type Router,
 } from "./route.ts";
 
-export type { CommitOutcome, CommittedOffset, OffsetToCommit };
+import type { TopicPartition } from "../message.ts";
 
-/**
- * A topic's partition.
- *
- * @example
- * ```ts
- * import type { TopicPartition } from "./offsets.ts";
- *
- * const p: TopicPartition = { topic: "orders", partition: 0 };
- * console.log(p.partition);
- * ```
- */
-export interface TopicPartition {
-  /** The topic. */
-  topic: string;
-  /** The partition number, from 0. */
-  partition: number;
-}
+export type { CommitOutcome, CommittedOffset, OffsetToCommit, TopicPartition };
 
 /**
  * Which offset of a partition `listOffsets` asks for: the first, the next

@@ -6,7 +6,7 @@
  */
 
 import { ConnectionError, TimeoutError } from "../connection/errors.ts";
-import type { TopicPartition } from "../consumer/fetch_engine.ts";
+import type { TopicPartition } from "../message.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { AlterPartitionReassignments } from "../protocol/messages/alter_partition_reassignments.ts";
 import { DeleteRecords } from "../protocol/messages/delete_records.ts";

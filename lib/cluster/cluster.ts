@@ -419,17 +419,6 @@ export class Cluster {
     this.transactionCoordinators.invalidate(transactionalId);
   }
 
-  /**
-   * Asks any broker for metadata of `topics` (every topic when null, only
-   * brokers when empty) and updates the cache with the answer.
-   */
-  metadata(
-    topics: readonly string[] | null,
-    allowAutoTopicCreation = false,
-  ): Promise<MetadataResponse> {
-    return this.refresh(topics, allowAutoTopicCreation);
-  }
-
   /** The brokers of the cluster, from a fresh Metadata request. */
   async brokers(): Promise<BrokerInfo[]> {
     await this.refresh([]);

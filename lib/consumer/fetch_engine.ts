@@ -75,23 +75,9 @@ import { listedOffset, listOffsetsRequest } from "../requests/list_offsets.ts";
 import { loadCodec } from "../../codecs/mod.ts";
 import { checkFetchSettings, type IsolationLevel } from "./options.ts";
 
-/**
- * A topic-partition.
- *
- * @example
- * ```ts
- * import type { TopicPartition } from "./fetch_engine.ts";
- *
- * const tp: TopicPartition = { topic: "orders", partition: 3 };
- * console.log(`${tp.topic}/${tp.partition}`);
- * ```
- */
-export interface TopicPartition {
-  /** The topic's name. */
-  topic: string;
-  /** The partition number, from 0. */
-  partition: number;
-}
+import type { TopicPartition } from "../message.ts";
+
+export type { TopicPartition };
 
 /**
  * A partition to assign, and where to start reading it.
