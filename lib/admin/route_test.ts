@@ -160,6 +160,13 @@ describe("Router retries", () => {
   test("a leader change on one partition resends only that partition", async () => {
     const topic = uniqueTopic("route-leader");
     await createTopics(router, [{ topic, numPartitions: 2 }]);
+    // Until both partitions have a leader that answers, a new topic's first
+    // requests may be retried for reasons of their own.
+    const queries = [0, 1].map((partition) => ({ topic, partition }));
+    for (let i = 0; i < 50; i++) {
+      const ready = await listOffsets(router, queries);
+      if (ready.every((r) => r.error === null)) break;
+    }
     cluster.inject("ListOffsets", (r) => {
       const topics = r.topics as {
         partitions: { partitionIndex: number; errorCode: number }[];
