@@ -1,0 +1,614 @@
+/**
+ * The admin Client's transaction calls against the real broker: a
+ * transaction run by hand (findCoordinator, initProducerId,
+ * addPartitionsToTxn, transactional Produce, addOffsetsToTxn,
+ * txnOffsetCommit, endTxn) and watched from outside (describeTransactions,
+ * listTransactions, describeProducers); what read_committed readers and the
+ * group's offsets see after a commit and an abort; per-item errors;
+ * argument checks.
+ */
+
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { Cluster, ErrorCode, KafkaError, Reader } from "../mod.ts";
+import { Router } from "../lib/admin/route.ts";
+import { createTopics, deleteTopics, metadata } from "../lib/admin/topics.ts";
+import {
+  describeProducers,
+  describeTransactions,
+  findCoordinator,
+  listTransactions,
+} from "../lib/admin/transactions.ts";
+import {
+  addOffsetsToTxn,
+  addPartitionsToTxn,
+  endTxn,
+  initProducerId,
+  type ProducerIdAndEpoch,
+  txnOffsetCommit,
+} from "../lib/admin/txn_requests.ts";
+import { OffsetFetch } from "../lib/protocol/messages/offset_fetch.ts";
+import { Produce } from "../lib/protocol/messages/produce.ts";
+import { encodeRecordBatch } from "../lib/protocol/records.ts";
+import {
+  committedOffsets,
+  offsetFetchRequest,
+} from "../lib/requests/offsets.ts";
+import {
+  produceError,
+  produceOutcomes,
+  produceRequest,
+} from "../lib/requests/produce.ts";
+import {
+  BROKER,
+  noUnhandledRejections,
+  sleep,
+  uniqueTopic,
+} from "./_helpers.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Writes one batch of `values` to a partition with a Produce request:
+ * transactional (with the producer's id, epoch and `baseSequence`) unless
+ * `producer` is null. Returns the batch's base offset.
+ */
+async function produce(
+  cluster: Cluster,
+  topic: string,
+  partition: number,
+  values: string[],
+  producer: ProducerIdAndEpoch & { transactionalId: string } | null,
+  baseSequence = 0,
+): Promise<number> {
+  const records = encodeRecordBatch(
+    values.map((v) => ({
+      key: null,
+      value: encoder.encode(v),
+      timestamp: Date.now(),
+    })),
+    producer
+      ? {
+        producerId: producer.producerId,
+        producerEpoch: producer.producerEpoch,
+        baseSequence,
+        transactional: true,
+      }
+      : {},
+  );
+  const body = {
+    ...produceRequest([{ topic, partition, records }], -1, 10_000),
+    transactionalId: producer?.transactionalId ?? null,
+  };
+  // A topic just created may not have its leader ready yet: the same batch
+  // (same sequence) is sent again.
+  for (let attempt = 1;; attempt++) {
+    const { conn } = await cluster.leader(topic, partition, "test-produce");
+    const response = await conn.request(Produce, body);
+    const outcome = produceOutcomes(response).get(topic)?.get(partition);
+    const error = produceError(outcome, topic, partition);
+    if (!error) return outcome!.baseOffset;
+    if (!error.retriable || attempt >= 50) throw error;
+    cluster.invalidate(topic);
+    await sleep(100);
+  }
+}
+
+/** The values a Reader reads from a partition up to `last`. */
+async function readUntil(
+  topic: string,
+  partition: number,
+  last: string,
+  isolationLevel: "read_committed" | "read_uncommitted" = "read_committed",
+): Promise<string[]> {
+  const reader = new Reader({
+    brokers: [BROKER],
+    topic,
+    partition,
+    isolationLevel,
+    maxWait: 500,
+  });
+  try {
+    const values: string[] = [];
+    const signal = AbortSignal.timeout(15_000);
+    while (values.at(-1) !== last) {
+      const m = await reader.readMessage({ signal });
+      values.push(decoder.decode(m.value ?? new Uint8Array()));
+    }
+    return values;
+  } finally {
+    await reader.close();
+  }
+}
+
+/** The group's committed offsets of `partitions` (OffsetFetch, stable). */
+async function groupOffsets(
+  cluster: Cluster,
+  groupId: string,
+  partitions: { topic: string; partition: number }[],
+): Promise<number[]> {
+  for (let attempt = 0;; attempt++) {
+    const conn = await cluster.coordinator(groupId, "test-offsets");
+    const { version, body } = offsetFetchRequest(
+      groupId,
+      partitions,
+      conn.pickVersion(OffsetFetch),
+      { requireStable: true },
+    );
+    const response = await conn.request(OffsetFetch, body, { version });
+    const offsets = committedOffsets(
+      response,
+      groupId,
+      partitions,
+      conn.address,
+    );
+    const unstable = offsets.some((o) =>
+      o.error instanceof KafkaError &&
+      o.error.code === ErrorCode.UNSTABLE_OFFSET_COMMIT
+    );
+    if (!unstable || attempt >= 50) {
+      for (const o of offsets) assert.equal(o.error, null);
+      return offsets.map((o) => o.offset);
+    }
+    await sleep(100);
+  }
+}
+
+/**
+ * Creates a topic and waits until the broker serves it: every partition
+ * has a leader in the metadata (the transaction coordinator answers
+ * UNKNOWN_TOPIC_OR_PARTITION for a topic it does not know yet).
+ */
+async function createTopic(router: Router, topic: string, partitions: number) {
+  const [created] = await createTopics(router, [{
+    topic,
+    numPartitions: partitions,
+  }]);
+  assert.equal(created.error, null);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const [t] = (await metadata(router, [topic])).topics;
+    if (
+      t.error === null && t.partitions.length === partitions &&
+      t.partitions.every((p) => p.leader >= 0 && p.error === null)
+    ) return;
+    await sleep(100);
+  }
+  assert.fail(`${topic} has no leaders after 10 s`);
+}
+
+/** Describes `transactionalId` until its state is `state` (or 10 s pass). */
+async function waitForState(
+  router: Router,
+  transactionalId: string,
+  state: string,
+) {
+  for (let attempt = 0;; attempt++) {
+    const [d] = await describeTransactions(router, [transactionalId]);
+    if (d.state === state || attempt >= 100) return d;
+    await sleep(100);
+  }
+}
+
+describe("admin Client: transactions", () => {
+  const cluster = new Cluster({ brokers: [BROKER] });
+  const router = new Router(cluster, 20_000);
+  after(() => cluster.close());
+
+  test("findCoordinator: a transactional id's and groups' coordinators, batched", async () => {
+    const brokers = await cluster.brokers();
+    const transactionalId = uniqueTopic("admin-txn-find");
+    const [txn] = await findCoordinator(router, [transactionalId], {
+      type: "transaction",
+    });
+    assert.equal(txn.key, transactionalId);
+    assert.equal(txn.error, null);
+    const broker = brokers.find((b) => b.id === txn.nodeId);
+    assert.ok(broker, `coordinator ${txn.nodeId} is a broker`);
+    assert.equal(txn.host, broker.host);
+    assert.equal(txn.port, broker.port);
+    const groups = [uniqueTopic("admin-txn-g1"), uniqueTopic("admin-txn-g2")];
+    const found = await findCoordinator(router, [...groups, groups[0]]);
+    assert.deepEqual(found.map((c) => c.key), [...groups, groups[0]]);
+    for (const c of found) {
+      assert.equal(c.error, null);
+      assert.ok(brokers.some((b) => b.id === c.nodeId));
+    }
+  });
+
+  test("a committed transaction: described, listed, its producer seen, then read_committed and its group offsets", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = uniqueTopic("admin-txn-commit");
+      const transactionalId = uniqueTopic("admin-txn-id");
+      const groupId = uniqueTopic("admin-txn-group");
+      const p0 = { topic, partition: 0 };
+      const p1 = { topic, partition: 1 };
+      await createTopic(router, topic, 2);
+
+      const producer = await initProducerId(router, {
+        transactionalId,
+        transactionTimeoutMs: 60_000,
+      });
+      assert.ok(producer.producerId >= 0);
+      assert.ok(producer.producerEpoch >= 0);
+      const txn = { transactionalId, ...producer };
+
+      const added = await addPartitionsToTxn(router, {
+        ...txn,
+        partitions: [p0, p1],
+      });
+      assert.deepEqual(added, [
+        { ...p0, error: null },
+        { ...p1, error: null },
+      ]);
+      for (const p of [0, 1]) {
+        const base = await produce(cluster, topic, p, [
+          `p${p}-a`,
+          `p${p}-b`,
+          `p${p}-c`,
+        ], txn);
+        assert.equal(base, 0);
+      }
+
+      // Described by its coordinator; an unknown id fails alone.
+      const unknownId = uniqueTopic("admin-txn-unknown");
+      const [d, unknown] = await describeTransactions(router, [
+        transactionalId,
+        unknownId,
+      ]);
+      assert.equal(d.error, null);
+      assert.equal(d.transactionalId, transactionalId);
+      assert.equal(d.state, "Ongoing");
+      assert.equal(d.timeoutMs, 60_000);
+      assert.ok(
+        d.startTimeMs > Date.now() - 60_000 && d.startTimeMs <= Date.now(),
+      );
+      assert.equal(d.producerId, producer.producerId);
+      assert.equal(d.producerEpoch, producer.producerEpoch);
+      assert.deepEqual(d.partitions, [p0, p1]);
+      assert.equal(unknown.transactionalId, unknownId);
+      assert.ok(unknown.error instanceof KafkaError);
+      assert.equal(unknown.error.code, ErrorCode.TRANSACTIONAL_ID_NOT_FOUND);
+      assert.equal(unknown.state, "");
+
+      // Listed by every broker; filters apply.
+      const all = await listTransactions(router);
+      assert.deepEqual(all.errors, []);
+      const listed = all.transactions.find((t) =>
+        t.transactionalId === transactionalId
+      );
+      assert.ok(listed, "the transaction is listed");
+      assert.equal(listed.producerId, producer.producerId);
+      assert.equal(listed.state, "Ongoing");
+      assert.ok(listed.coordinatorId >= 0);
+      const committedOnly = await listTransactions(router, {
+        states: ["CompleteCommit", "CompleteAbort"],
+      });
+      assert.ok(
+        !committedOnly.transactions.some((t) =>
+          t.transactionalId === transactionalId
+        ),
+      );
+      assert.ok(
+        committedOnly.transactions.every((t) =>
+          t.state === "CompleteCommit" || t.state === "CompleteAbort"
+        ),
+      );
+      const byProducer = await listTransactions(router, {
+        producerIds: [producer.producerId],
+        states: ["Ongoing"],
+      });
+      assert.deepEqual(
+        byProducer.transactions.map((t) => t.transactionalId),
+        [transactionalId],
+      );
+      const byPattern = await listTransactions(router, {
+        transactionalIdPattern: `${transactionalId}|nothing-else`,
+      });
+      assert.deepEqual(
+        byPattern.transactions.map((t) => t.transactionalId),
+        [transactionalId],
+      );
+      const longRunning = await listTransactions(router, {
+        durationFilterMs: 3_600_000,
+      });
+      assert.ok(
+        !longRunning.transactions.some((t) =>
+          t.transactionalId === transactionalId
+        ),
+      );
+      const typo = await listTransactions(router, { states: ["Ongoin"] });
+      assert.deepEqual(typo.unknownStates, ["Ongoin"]);
+
+      // Its producer, seen by both leaders; an unknown topic fails alone.
+      const missing = { topic: uniqueTopic("admin-txn-none"), partition: 0 };
+      const producers = await describeProducers(router, [p0, missing, p1]);
+      assert.deepEqual(producers.map((p) => [p.topic, p.partition]), [
+        [topic, 0],
+        [missing.topic, 0],
+        [topic, 1],
+      ]);
+      for (const p of [producers[0], producers[2]]) {
+        assert.equal(p.error, null);
+        const mine = p.producers.find((x) =>
+          x.producerId === producer.producerId
+        );
+        assert.ok(mine, `producer ${producer.producerId} on ${p.partition}`);
+        assert.equal(mine.producerEpoch, producer.producerEpoch);
+        assert.equal(mine.lastSequence, 2);
+        assert.equal(mine.currentTxnStartOffset, 0);
+        assert.ok(mine.lastTimestamp > 0);
+      }
+      assert.equal(
+        producers[1].error?.code,
+        ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      );
+      assert.deepEqual(producers[1].producers, []);
+      const [brokerView] = await describeProducers(router, [p0], {
+        broker: listed.coordinatorId,
+      });
+      assert.equal(brokerView.error, null);
+      assert.ok(
+        brokerView.producers.some((x) => x.producerId === producer.producerId),
+      );
+
+      // The group's offsets go in the transaction.
+      await addOffsetsToTxn(router, { ...txn, groupId });
+      const offsets = await txnOffsetCommit(router, {
+        ...txn,
+        groupId,
+        offsets: [{ ...p0, offset: 3 }, {
+          ...p1,
+          offset: 2,
+          metadata: "txn",
+        }],
+      });
+      assert.deepEqual(offsets, [
+        { ...p0, error: null },
+        { ...p1, error: null },
+      ]);
+
+      const next = await endTxn(router, { ...txn, committed: true });
+      assert.equal(next.producerId, producer.producerId);
+      assert.ok(next.producerEpoch >= producer.producerEpoch);
+      const done = await waitForState(
+        router,
+        transactionalId,
+        "CompleteCommit",
+      );
+      assert.equal(done.state, "CompleteCommit");
+      assert.deepEqual(done.partitions, []);
+      assert.equal(done.producerEpoch, next.producerEpoch);
+      const [after0] = await describeProducers(router, [p0]);
+      assert.equal(
+        after0.producers.find((x) => x.producerId === producer.producerId)
+          ?.currentTxnStartOffset,
+        -1,
+      );
+
+      // Committed: read_committed readers see the records, and the group
+      // its offsets.
+      assert.deepEqual(await readUntil(topic, 0, "p0-c"), [
+        "p0-a",
+        "p0-b",
+        "p0-c",
+      ]);
+      assert.deepEqual(await readUntil(topic, 1, "p1-c"), [
+        "p1-a",
+        "p1-b",
+        "p1-c",
+      ]);
+      assert.deepEqual(await groupOffsets(cluster, groupId, [p0, p1]), [3, 2]);
+      await deleteTopics(router, [topic]);
+    });
+  });
+
+  test("an aborted transaction: read_committed skips its records, its offsets are dropped", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = uniqueTopic("admin-txn-abort");
+      const transactionalId = uniqueTopic("admin-txn-abort-id");
+      const groupId = uniqueTopic("admin-txn-abort-group");
+      const p0 = { topic, partition: 0 };
+      await createTopic(router, topic, 1);
+      const first = await initProducerId(router, { transactionalId });
+
+      // A committed transaction, then an aborted one with the epoch the
+      // commit returned (the sequence restarts with a new epoch).
+      let txn = { transactionalId, ...first };
+      await addPartitionsToTxn(router, { ...txn, partitions: [p0] });
+      await produce(cluster, topic, 0, ["kept-1", "kept-2"], txn);
+      const second = await endTxn(router, { ...txn, committed: true });
+      const sequence = second.producerEpoch === first.producerEpoch ? 2 : 0;
+      txn = { transactionalId, ...second };
+      const [added] = await addPartitionsToTxn(router, {
+        ...txn,
+        partitions: [p0],
+      });
+      assert.equal(added.error, null);
+      await produce(
+        cluster,
+        topic,
+        0,
+        ["aborted-1", "aborted-2"],
+        txn,
+        sequence,
+      );
+      await addOffsetsToTxn(router, { ...txn, groupId });
+      const [committed] = await txnOffsetCommit(router, {
+        ...txn,
+        groupId,
+        offsets: [{ ...p0, offset: 4 }],
+      });
+      assert.equal(committed.error, null);
+      const [ongoing] = await describeTransactions(router, [transactionalId]);
+      assert.equal(ongoing.state, "Ongoing");
+      const third = await endTxn(router, { ...txn, committed: false });
+      assert.equal(third.producerId, first.producerId);
+      assert.ok(third.producerEpoch >= second.producerEpoch);
+      const done = await waitForState(router, transactionalId, "CompleteAbort");
+      assert.equal(done.state, "CompleteAbort");
+      await produce(cluster, topic, 0, ["plain"], null);
+
+      assert.deepEqual(await readUntil(topic, 0, "plain"), [
+        "kept-1",
+        "kept-2",
+        "plain",
+      ]);
+      // read_uncommitted still sees the aborted records in the log.
+      const everything = await readUntil(
+        topic,
+        0,
+        "plain",
+        "read_uncommitted",
+      );
+      assert.deepEqual(everything, [
+        "kept-1",
+        "kept-2",
+        "aborted-1",
+        "aborted-2",
+        "plain",
+      ]);
+      assert.deepEqual(await groupOffsets(cluster, groupId, [p0]), [-1]);
+      await deleteTopics(router, [topic]);
+    });
+  });
+
+  test("per-item and request errors: an unknown topic, a fenced epoch, no transaction to end", async () => {
+    const topic = uniqueTopic("admin-txn-errors");
+    await createTopic(router, topic, 1);
+    const transactionalId = uniqueTopic("admin-txn-errors-id");
+    const old = await initProducerId(router, { transactionalId });
+    const txn = { transactionalId, ...old };
+
+    // One partition of an unknown topic fails; the others are not tried.
+    const missing = uniqueTopic("admin-txn-none");
+    const results = await addPartitionsToTxn(router, {
+      ...txn,
+      partitions: [{ topic, partition: 0 }, { topic: missing, partition: 0 }],
+    });
+    assert.equal(results[0].error?.code, ErrorCode.OPERATION_NOT_ATTEMPTED);
+    assert.equal(results[1].topic, missing);
+    assert.equal(results[1].error?.code, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+
+    // Nothing was added: there is no transaction to commit.
+    await assert.rejects(
+      () => endTxn(router, { ...txn, committed: true }),
+      (e: unknown) =>
+        e instanceof KafkaError && e.code === ErrorCode.INVALID_TXN_STATE,
+    );
+
+    // A second initProducerId fences the first epoch.
+    const fresh = await initProducerId(router, { transactionalId });
+    assert.equal(fresh.producerId, old.producerId);
+    assert.ok(fresh.producerEpoch > old.producerEpoch);
+    await assert.rejects(
+      () => addOffsetsToTxn(router, { ...txn, groupId: "g" }),
+      (e: unknown) =>
+        e instanceof KafkaError &&
+        (e.code === ErrorCode.PRODUCER_FENCED ||
+          e.code === ErrorCode.INVALID_PRODUCER_EPOCH),
+    );
+
+    // An idempotent producer's id comes from any broker.
+    const idempotent = await initProducerId(router);
+    assert.ok(idempotent.producerId >= 0);
+    assert.notEqual(idempotent.producerId, old.producerId);
+    assert.equal(idempotent.producerEpoch, 0);
+    await deleteTopics(router, [topic]);
+  });
+
+  test("an aborted signal rejects each call with its reason", async () => {
+    const signal = AbortSignal.abort(new Error("stopped by the test"));
+    const calls = [
+      () => findCoordinator(router, ["g"], { signal }),
+      () => initProducerId(router, { transactionalId: "t" }, { signal }),
+      () => describeTransactions(router, ["t"], { signal }),
+      () =>
+        describeProducers(router, [{ topic: "t", partition: 0 }], { signal }),
+      () => listTransactions(router, { signal }),
+    ];
+    for (const call of calls) {
+      await assert.rejects(call, /stopped by the test/);
+    }
+  });
+
+  test("bad arguments are refused with the argument, value and what was expected", async () => {
+    const txn = { transactionalId: "t", producerId: 1, producerEpoch: 0 };
+    await assert.rejects(
+      () => findCoordinator(router, ["g"], { type: "share" as "group" }),
+      /Client\.findCoordinator: "type" must be "group" or "transaction", got string "share"/,
+    );
+    await assert.rejects(
+      // deno-lint-ignore no-explicit-any
+      () => findCoordinator(router, "g" as any),
+      /"keys" must be an array of group or transactional ids, got string "g"/,
+    );
+    await assert.rejects(
+      () => initProducerId(router, { transactionalId: "" }),
+      /Client\.initProducerId: "transactionalId" must be a transactional id \(a non-empty string\), got string ""/,
+    );
+    await assert.rejects(
+      () => initProducerId(router, { transactionTimeoutMs: 0 }),
+      /"transactionTimeoutMs" must be a positive integer number of milliseconds, got number 0/,
+    );
+    await assert.rejects(
+      () => initProducerId(router, { producerId: 5 }),
+      /"producerEpoch" must be given together with producerId/,
+    );
+    await assert.rejects(
+      () =>
+        addPartitionsToTxn(router, {
+          ...txn,
+          partitions: [{ topic: "x", partition: -1 }],
+        }),
+      /Client\.addPartitionsToTxn: "partitions\[0\]\.partition" must be a partition number \(an integer >= 0\), got number -1/,
+    );
+    await assert.rejects(
+      () =>
+        addPartitionsToTxn(router, {
+          ...txn,
+          producerEpoch: 40_000,
+          partitions: [],
+        }),
+      /"producerEpoch" must be an epoch from initProducerId \(an integer from 0 to 32767\), got number 40000/,
+    );
+    await assert.rejects(
+      () => addOffsetsToTxn(router, { ...txn, groupId: "" }),
+      /Client\.addOffsetsToTxn: "groupId" must be a group id/,
+    );
+    await assert.rejects(
+      // deno-lint-ignore no-explicit-any
+      () => endTxn(router, { ...txn, committed: "yes" as any }),
+      /Client\.endTxn: "committed" must be true \(commit\) or false \(abort\), got string "yes"/,
+    );
+    await assert.rejects(
+      () =>
+        txnOffsetCommit(router, {
+          ...txn,
+          groupId: "g",
+          offsets: [{ topic: "x", partition: 0, offset: -5 }],
+        }),
+      /"offsets\[0\]\.offset" must be an offset \(an integer >= 0\), got number -5/,
+    );
+    await assert.rejects(
+      () => describeProducers(router, [{ topic: "", partition: 0 }]),
+      /Client\.describeProducers: "partitions\[0\]\.topic" must be a topic name, got string ""/,
+    );
+    await assert.rejects(
+      () => listTransactions(router, { producerIds: [-1] }),
+      /Client\.listTransactions: "producerIds" must be an array of producer ids/,
+    );
+    await assert.rejects(
+      () => listTransactions(router, { durationFilterMs: 1.5 }),
+      /"durationFilterMs" must be a number of milliseconds \(an integer >= 0\), got number 1.5/,
+    );
+    await assert.rejects(
+      () => describeTransactions(router, [""]),
+      /Client\.describeTransactions: "transactionalIds" must be an array of transactional ids, got object \[""\]/,
+    );
+    // Empty lists ask nothing.
+    assert.deepEqual(await describeTransactions(router, []), []);
+    assert.deepEqual(await describeProducers(router, []), []);
+    assert.deepEqual(await findCoordinator(router, []), []);
+  });
+});
