@@ -16,7 +16,7 @@ import {
   TimeoutError,
   UnsupportedVersionError,
 } from "../connection/errors.ts";
-import type { TopicPartition } from "../consumer/fetch_engine.ts";
+import type { TopicPartition } from "../message.ts";
 import { canRetry } from "../cluster/retry.ts";
 import {
   ErrorCode,

@@ -15,7 +15,7 @@
  */
 
 import type { BrokerConnection } from "../connection/connection.ts";
-import type { TopicPartition } from "../consumer/fetch_engine.ts";
+import type { TopicPartition } from "../message.ts";
 import type { Api, Encodable } from "../protocol/api.ts";
 import { ErrorCode, type KafkaError } from "../protocol/errors.ts";
 import { AddOffsetsToTxn } from "../protocol/messages/add_offsets_to_txn.ts";
