@@ -231,3 +231,27 @@ export type {
   ReassignmentResult,
   RecordsToDelete,
 } from "./lib/admin/partitions.ts";
+export type {
+  ActiveProducer,
+  CoordinatorInfo,
+  CoordinatorType,
+  DescribeProducersOptions,
+  FindCoordinatorOptions,
+  ListTransactionsOptions,
+  PartitionProducers,
+  TransactionDescription,
+  TransactionList,
+  TransactionListing,
+  TransactionState,
+} from "./lib/admin/transactions.ts";
+export type {
+  ProducerIdAndEpoch,
+  ProducerIdRequest,
+  TransactionalProducer,
+  TxnEnd,
+  TxnGroup,
+  TxnOffset,
+  TxnOffsets,
+  TxnPartitionResult,
+  TxnPartitions,
+} from "./lib/admin/txn_requests.ts";

@@ -10,23 +10,8 @@
 
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { Cluster, ErrorCode, KafkaError, Reader } from "../mod.ts";
-import { Router } from "../lib/admin/route.ts";
-import { createTopics, deleteTopics, metadata } from "../lib/admin/topics.ts";
-import {
-  describeProducers,
-  describeTransactions,
-  findCoordinator,
-  listTransactions,
-} from "../lib/admin/transactions.ts";
-import {
-  addOffsetsToTxn,
-  addPartitionsToTxn,
-  endTxn,
-  initProducerId,
-  type ProducerIdAndEpoch,
-  txnOffsetCommit,
-} from "../lib/admin/txn_requests.ts";
+import { Client, Cluster, ErrorCode, KafkaError, Reader } from "../mod.ts";
+import type { ProducerIdAndEpoch } from "../mod.ts";
 import { OffsetFetch } from "../lib/protocol/messages/offset_fetch.ts";
 import { Produce } from "../lib/protocol/messages/produce.ts";
 import { encodeRecordBatch } from "../lib/protocol/records.ts";
@@ -160,14 +145,14 @@ async function groupOffsets(
  * has a leader in the metadata (the transaction coordinator answers
  * UNKNOWN_TOPIC_OR_PARTITION for a topic it does not know yet).
  */
-async function createTopic(router: Router, topic: string, partitions: number) {
-  const [created] = await createTopics(router, [{
+async function createTopic(client: Client, topic: string, partitions: number) {
+  const [created] = await client.createTopics([{
     topic,
     numPartitions: partitions,
   }]);
   assert.equal(created.error, null);
   for (let attempt = 0; attempt < 100; attempt++) {
-    const [t] = (await metadata(router, [topic])).topics;
+    const [t] = (await client.metadata([topic])).topics;
     if (
       t.error === null && t.partitions.length === partitions &&
       t.partitions.every((p) => p.leader >= 0 && p.error === null)
@@ -179,12 +164,12 @@ async function createTopic(router: Router, topic: string, partitions: number) {
 
 /** Describes `transactionalId` until its state is `state` (or 10 s pass). */
 async function waitForState(
-  router: Router,
+  client: Client,
   transactionalId: string,
   state: string,
 ) {
   for (let attempt = 0;; attempt++) {
-    const [d] = await describeTransactions(router, [transactionalId]);
+    const [d] = await client.describeTransactions([transactionalId]);
     if (d.state === state || attempt >= 100) return d;
     await sleep(100);
   }
@@ -192,13 +177,13 @@ async function waitForState(
 
 describe("admin Client: transactions", () => {
   const cluster = new Cluster({ brokers: [BROKER] });
-  const router = new Router(cluster, 20_000);
+  const client = new Client({ cluster, timeout: 20_000 });
   after(() => cluster.close());
 
   test("findCoordinator: a transactional id's and groups' coordinators, batched", async () => {
     const brokers = await cluster.brokers();
     const transactionalId = uniqueTopic("admin-txn-find");
-    const [txn] = await findCoordinator(router, [transactionalId], {
+    const [txn] = await client.findCoordinator([transactionalId], {
       type: "transaction",
     });
     assert.equal(txn.key, transactionalId);
@@ -208,7 +193,7 @@ describe("admin Client: transactions", () => {
     assert.equal(txn.host, broker.host);
     assert.equal(txn.port, broker.port);
     const groups = [uniqueTopic("admin-txn-g1"), uniqueTopic("admin-txn-g2")];
-    const found = await findCoordinator(router, [...groups, groups[0]]);
+    const found = await client.findCoordinator([...groups, groups[0]]);
     assert.deepEqual(found.map((c) => c.key), [...groups, groups[0]]);
     for (const c of found) {
       assert.equal(c.error, null);
@@ -223,9 +208,9 @@ describe("admin Client: transactions", () => {
       const groupId = uniqueTopic("admin-txn-group");
       const p0 = { topic, partition: 0 };
       const p1 = { topic, partition: 1 };
-      await createTopic(router, topic, 2);
+      await createTopic(client, topic, 2);
 
-      const producer = await initProducerId(router, {
+      const producer = await client.initProducerId({
         transactionalId,
         transactionTimeoutMs: 60_000,
       });
@@ -233,7 +218,7 @@ describe("admin Client: transactions", () => {
       assert.ok(producer.producerEpoch >= 0);
       const txn = { transactionalId, ...producer };
 
-      const added = await addPartitionsToTxn(router, {
+      const added = await client.addPartitionsToTxn({
         ...txn,
         partitions: [p0, p1],
       });
@@ -252,7 +237,7 @@ describe("admin Client: transactions", () => {
 
       // Described by its coordinator; an unknown id fails alone.
       const unknownId = uniqueTopic("admin-txn-unknown");
-      const [d, unknown] = await describeTransactions(router, [
+      const [d, unknown] = await client.describeTransactions([
         transactionalId,
         unknownId,
       ]);
@@ -272,7 +257,7 @@ describe("admin Client: transactions", () => {
       assert.equal(unknown.state, "");
 
       // Listed by every broker; filters apply.
-      const all = await listTransactions(router);
+      const all = await client.listTransactions();
       assert.deepEqual(all.errors, []);
       const listed = all.transactions.find((t) =>
         t.transactionalId === transactionalId
@@ -281,7 +266,7 @@ describe("admin Client: transactions", () => {
       assert.equal(listed.producerId, producer.producerId);
       assert.equal(listed.state, "Ongoing");
       assert.ok(listed.coordinatorId >= 0);
-      const committedOnly = await listTransactions(router, {
+      const committedOnly = await client.listTransactions({
         states: ["CompleteCommit", "CompleteAbort"],
       });
       assert.ok(
@@ -294,7 +279,7 @@ describe("admin Client: transactions", () => {
           t.state === "CompleteCommit" || t.state === "CompleteAbort"
         ),
       );
-      const byProducer = await listTransactions(router, {
+      const byProducer = await client.listTransactions({
         producerIds: [producer.producerId],
         states: ["Ongoing"],
       });
@@ -302,14 +287,14 @@ describe("admin Client: transactions", () => {
         byProducer.transactions.map((t) => t.transactionalId),
         [transactionalId],
       );
-      const byPattern = await listTransactions(router, {
+      const byPattern = await client.listTransactions({
         transactionalIdPattern: `${transactionalId}|nothing-else`,
       });
       assert.deepEqual(
         byPattern.transactions.map((t) => t.transactionalId),
         [transactionalId],
       );
-      const longRunning = await listTransactions(router, {
+      const longRunning = await client.listTransactions({
         durationFilterMs: 3_600_000,
       });
       assert.ok(
@@ -317,12 +302,12 @@ describe("admin Client: transactions", () => {
           t.transactionalId === transactionalId
         ),
       );
-      const typo = await listTransactions(router, { states: ["Ongoin"] });
+      const typo = await client.listTransactions({ states: ["Ongoin"] });
       assert.deepEqual(typo.unknownStates, ["Ongoin"]);
 
       // Its producer, seen by both leaders; an unknown topic fails alone.
       const missing = { topic: uniqueTopic("admin-txn-none"), partition: 0 };
-      const producers = await describeProducers(router, [p0, missing, p1]);
+      const producers = await client.describeProducers([p0, missing, p1]);
       assert.deepEqual(producers.map((p) => [p.topic, p.partition]), [
         [topic, 0],
         [missing.topic, 0],
@@ -344,7 +329,7 @@ describe("admin Client: transactions", () => {
         ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
       );
       assert.deepEqual(producers[1].producers, []);
-      const [brokerView] = await describeProducers(router, [p0], {
+      const [brokerView] = await client.describeProducers([p0], {
         broker: listed.coordinatorId,
       });
       assert.equal(brokerView.error, null);
@@ -353,8 +338,8 @@ describe("admin Client: transactions", () => {
       );
 
       // The group's offsets go in the transaction.
-      await addOffsetsToTxn(router, { ...txn, groupId });
-      const offsets = await txnOffsetCommit(router, {
+      await client.addOffsetsToTxn({ ...txn, groupId });
+      const offsets = await client.txnOffsetCommit({
         ...txn,
         groupId,
         offsets: [{ ...p0, offset: 3 }, {
@@ -368,18 +353,18 @@ describe("admin Client: transactions", () => {
         { ...p1, error: null },
       ]);
 
-      const next = await endTxn(router, { ...txn, committed: true });
+      const next = await client.endTxn({ ...txn, committed: true });
       assert.equal(next.producerId, producer.producerId);
       assert.ok(next.producerEpoch >= producer.producerEpoch);
       const done = await waitForState(
-        router,
+        client,
         transactionalId,
         "CompleteCommit",
       );
       assert.equal(done.state, "CompleteCommit");
       assert.deepEqual(done.partitions, []);
       assert.equal(done.producerEpoch, next.producerEpoch);
-      const [after0] = await describeProducers(router, [p0]);
+      const [after0] = await client.describeProducers([p0]);
       assert.equal(
         after0.producers.find((x) => x.producerId === producer.producerId)
           ?.currentTxnStartOffset,
@@ -399,7 +384,7 @@ describe("admin Client: transactions", () => {
         "p1-c",
       ]);
       assert.deepEqual(await groupOffsets(cluster, groupId, [p0, p1]), [3, 2]);
-      await deleteTopics(router, [topic]);
+      await client.deleteTopics([topic]);
     });
   });
 
@@ -409,18 +394,18 @@ describe("admin Client: transactions", () => {
       const transactionalId = uniqueTopic("admin-txn-abort-id");
       const groupId = uniqueTopic("admin-txn-abort-group");
       const p0 = { topic, partition: 0 };
-      await createTopic(router, topic, 1);
-      const first = await initProducerId(router, { transactionalId });
+      await createTopic(client, topic, 1);
+      const first = await client.initProducerId({ transactionalId });
 
       // A committed transaction, then an aborted one with the epoch the
       // commit returned (the sequence restarts with a new epoch).
       let txn = { transactionalId, ...first };
-      await addPartitionsToTxn(router, { ...txn, partitions: [p0] });
+      await client.addPartitionsToTxn({ ...txn, partitions: [p0] });
       await produce(cluster, topic, 0, ["kept-1", "kept-2"], txn);
-      const second = await endTxn(router, { ...txn, committed: true });
+      const second = await client.endTxn({ ...txn, committed: true });
       const sequence = second.producerEpoch === first.producerEpoch ? 2 : 0;
       txn = { transactionalId, ...second };
-      const [added] = await addPartitionsToTxn(router, {
+      const [added] = await client.addPartitionsToTxn({
         ...txn,
         partitions: [p0],
       });
@@ -433,19 +418,19 @@ describe("admin Client: transactions", () => {
         txn,
         sequence,
       );
-      await addOffsetsToTxn(router, { ...txn, groupId });
-      const [committed] = await txnOffsetCommit(router, {
+      await client.addOffsetsToTxn({ ...txn, groupId });
+      const [committed] = await client.txnOffsetCommit({
         ...txn,
         groupId,
         offsets: [{ ...p0, offset: 4 }],
       });
       assert.equal(committed.error, null);
-      const [ongoing] = await describeTransactions(router, [transactionalId]);
+      const [ongoing] = await client.describeTransactions([transactionalId]);
       assert.equal(ongoing.state, "Ongoing");
-      const third = await endTxn(router, { ...txn, committed: false });
+      const third = await client.endTxn({ ...txn, committed: false });
       assert.equal(third.producerId, first.producerId);
       assert.ok(third.producerEpoch >= second.producerEpoch);
-      const done = await waitForState(router, transactionalId, "CompleteAbort");
+      const done = await waitForState(client, transactionalId, "CompleteAbort");
       assert.equal(done.state, "CompleteAbort");
       await produce(cluster, topic, 0, ["plain"], null);
 
@@ -469,20 +454,20 @@ describe("admin Client: transactions", () => {
         "plain",
       ]);
       assert.deepEqual(await groupOffsets(cluster, groupId, [p0]), [-1]);
-      await deleteTopics(router, [topic]);
+      await client.deleteTopics([topic]);
     });
   });
 
   test("per-item and request errors: an unknown topic, a fenced epoch, no transaction to end", async () => {
     const topic = uniqueTopic("admin-txn-errors");
-    await createTopic(router, topic, 1);
+    await createTopic(client, topic, 1);
     const transactionalId = uniqueTopic("admin-txn-errors-id");
-    const old = await initProducerId(router, { transactionalId });
+    const old = await client.initProducerId({ transactionalId });
     const txn = { transactionalId, ...old };
 
     // One partition of an unknown topic fails; the others are not tried.
     const missing = uniqueTopic("admin-txn-none");
-    const results = await addPartitionsToTxn(router, {
+    const results = await client.addPartitionsToTxn({
       ...txn,
       partitions: [{ topic, partition: 0 }, { topic: missing, partition: 0 }],
     });
@@ -492,17 +477,17 @@ describe("admin Client: transactions", () => {
 
     // Nothing was added: there is no transaction to commit.
     await assert.rejects(
-      () => endTxn(router, { ...txn, committed: true }),
+      () => client.endTxn({ ...txn, committed: true }),
       (e: unknown) =>
         e instanceof KafkaError && e.code === ErrorCode.INVALID_TXN_STATE,
     );
 
     // A second initProducerId fences the first epoch.
-    const fresh = await initProducerId(router, { transactionalId });
+    const fresh = await client.initProducerId({ transactionalId });
     assert.equal(fresh.producerId, old.producerId);
     assert.ok(fresh.producerEpoch > old.producerEpoch);
     await assert.rejects(
-      () => addOffsetsToTxn(router, { ...txn, groupId: "g" }),
+      () => client.addOffsetsToTxn({ ...txn, groupId: "g" }),
       (e: unknown) =>
         e instanceof KafkaError &&
         (e.code === ErrorCode.PRODUCER_FENCED ||
@@ -510,22 +495,22 @@ describe("admin Client: transactions", () => {
     );
 
     // An idempotent producer's id comes from any broker.
-    const idempotent = await initProducerId(router);
+    const idempotent = await client.initProducerId();
     assert.ok(idempotent.producerId >= 0);
     assert.notEqual(idempotent.producerId, old.producerId);
     assert.equal(idempotent.producerEpoch, 0);
-    await deleteTopics(router, [topic]);
+    await client.deleteTopics([topic]);
   });
 
   test("an aborted signal rejects each call with its reason", async () => {
     const signal = AbortSignal.abort(new Error("stopped by the test"));
     const calls = [
-      () => findCoordinator(router, ["g"], { signal }),
-      () => initProducerId(router, { transactionalId: "t" }, { signal }),
-      () => describeTransactions(router, ["t"], { signal }),
+      () => client.findCoordinator(["g"], { signal }),
+      () => client.initProducerId({ transactionalId: "t" }, { signal }),
+      () => client.describeTransactions(["t"], { signal }),
       () =>
-        describeProducers(router, [{ topic: "t", partition: 0 }], { signal }),
-      () => listTransactions(router, { signal }),
+        client.describeProducers([{ topic: "t", partition: 0 }], { signal }),
+      () => client.listTransactions({ signal }),
     ];
     for (const call of calls) {
       await assert.rejects(call, /stopped by the test/);
@@ -535,29 +520,29 @@ describe("admin Client: transactions", () => {
   test("bad arguments are refused with the argument, value and what was expected", async () => {
     const txn = { transactionalId: "t", producerId: 1, producerEpoch: 0 };
     await assert.rejects(
-      () => findCoordinator(router, ["g"], { type: "share" as "group" }),
+      () => client.findCoordinator(["g"], { type: "share" as "group" }),
       /Client\.findCoordinator: "type" must be "group" or "transaction", got string "share"/,
     );
     await assert.rejects(
       // deno-lint-ignore no-explicit-any
-      () => findCoordinator(router, "g" as any),
+      () => client.findCoordinator("g" as any),
       /"keys" must be an array of group or transactional ids, got string "g"/,
     );
     await assert.rejects(
-      () => initProducerId(router, { transactionalId: "" }),
+      () => client.initProducerId({ transactionalId: "" }),
       /Client\.initProducerId: "transactionalId" must be a transactional id \(a non-empty string\), got string ""/,
     );
     await assert.rejects(
-      () => initProducerId(router, { transactionTimeoutMs: 0 }),
+      () => client.initProducerId({ transactionTimeoutMs: 0 }),
       /"transactionTimeoutMs" must be a positive integer number of milliseconds, got number 0/,
     );
     await assert.rejects(
-      () => initProducerId(router, { producerId: 5 }),
+      () => client.initProducerId({ producerId: 5 }),
       /"producerEpoch" must be given together with producerId/,
     );
     await assert.rejects(
       () =>
-        addPartitionsToTxn(router, {
+        client.addPartitionsToTxn({
           ...txn,
           partitions: [{ topic: "x", partition: -1 }],
         }),
@@ -565,7 +550,7 @@ describe("admin Client: transactions", () => {
     );
     await assert.rejects(
       () =>
-        addPartitionsToTxn(router, {
+        client.addPartitionsToTxn({
           ...txn,
           producerEpoch: 40_000,
           partitions: [],
@@ -573,17 +558,17 @@ describe("admin Client: transactions", () => {
       /"producerEpoch" must be an epoch from initProducerId \(an integer from 0 to 32767\), got number 40000/,
     );
     await assert.rejects(
-      () => addOffsetsToTxn(router, { ...txn, groupId: "" }),
+      () => client.addOffsetsToTxn({ ...txn, groupId: "" }),
       /Client\.addOffsetsToTxn: "groupId" must be a group id/,
     );
     await assert.rejects(
       // deno-lint-ignore no-explicit-any
-      () => endTxn(router, { ...txn, committed: "yes" as any }),
+      () => client.endTxn({ ...txn, committed: "yes" as any }),
       /Client\.endTxn: "committed" must be true \(commit\) or false \(abort\), got string "yes"/,
     );
     await assert.rejects(
       () =>
-        txnOffsetCommit(router, {
+        client.txnOffsetCommit({
           ...txn,
           groupId: "g",
           offsets: [{ topic: "x", partition: 0, offset: -5 }],
@@ -591,24 +576,24 @@ describe("admin Client: transactions", () => {
       /"offsets\[0\]\.offset" must be an offset \(an integer >= 0\), got number -5/,
     );
     await assert.rejects(
-      () => describeProducers(router, [{ topic: "", partition: 0 }]),
+      () => client.describeProducers([{ topic: "", partition: 0 }]),
       /Client\.describeProducers: "partitions\[0\]\.topic" must be a topic name, got string ""/,
     );
     await assert.rejects(
-      () => listTransactions(router, { producerIds: [-1] }),
+      () => client.listTransactions({ producerIds: [-1] }),
       /Client\.listTransactions: "producerIds" must be an array of producer ids/,
     );
     await assert.rejects(
-      () => listTransactions(router, { durationFilterMs: 1.5 }),
+      () => client.listTransactions({ durationFilterMs: 1.5 }),
       /"durationFilterMs" must be a number of milliseconds \(an integer >= 0\), got number 1.5/,
     );
     await assert.rejects(
-      () => describeTransactions(router, [""]),
+      () => client.describeTransactions([""]),
       /Client\.describeTransactions: "transactionalIds" must be an array of transactional ids, got object \[""\]/,
     );
     // Empty lists ask nothing.
-    assert.deepEqual(await describeTransactions(router, []), []);
-    assert.deepEqual(await describeProducers(router, []), []);
-    assert.deepEqual(await findCoordinator(router, []), []);
+    assert.deepEqual(await client.describeTransactions([]), []);
+    assert.deepEqual(await client.describeProducers([]), []);
+    assert.deepEqual(await client.findCoordinator([]), []);
   });
 });

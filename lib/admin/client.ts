@@ -22,6 +22,9 @@ import * as partitions from "./partitions.ts";
 import * as quotas from "./quotas.ts";
 import * as scram from "./scram.ts";
 import * as topics from "./topics.ts";
+import * as transactions from "./transactions.ts";
+import * as txn from "./txn_requests.ts";
+import type { TopicPartition } from "../message.ts";
 
 /**
  * Options of a Client.
@@ -807,6 +810,298 @@ export class Client {
     return partitions.listPartitionReassignments(
       this.router,
       topicPartitions,
+      options,
+    );
+  }
+
+  // --- Transactions ----------------------------------------------------------
+
+  /**
+   * The coordinator of each key: group ids, or transactional ids with
+   * `{ type: "transaction" }`. One request to any broker carries all the
+   * keys (FindCoordinator v4+); each result has the coordinator's node id,
+   * host and port or its own error, in the keys' order, and a coordinator
+   * not available yet is asked for again until the call's timeout.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * const [txn] = await client.findCoordinator(["docs-txn-id"], {
+   *   type: "transaction",
+   * });
+   * const [group] = await client.findCoordinator(["docs-group"]);
+   * console.log(txn.nodeId, group.host, group.port);
+   * await client.close();
+   * ```
+   */
+  findCoordinator(
+    keys: readonly string[],
+    options?: transactions.FindCoordinatorOptions,
+  ): Promise<transactions.CoordinatorInfo[]> {
+    return transactions.findCoordinator(this.router, keys, options);
+  }
+
+  /**
+   * Gets a producer id and epoch (InitProducerId). With a
+   * `transactionalId`, its transaction coordinator fences any older
+   * producer of the id, aborting its open transaction, and returns the
+   * id's producer id with a higher epoch; without one, any broker gives an
+   * idempotent producer a new id. Retried while the coordinator moves,
+   * loads, or finishes an earlier transaction (CONCURRENT_TRANSACTIONS);
+   * another error rejects with its KafkaError.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * const producer = await client.initProducerId({
+   *   transactionalId: "docs-client-init",
+   *   transactionTimeoutMs: 60_000,
+   * });
+   * console.log(producer.producerId, producer.producerEpoch);
+   * await client.close();
+   * ```
+   */
+  initProducerId(
+    request?: txn.ProducerIdRequest,
+    options?: AdminOptions,
+  ): Promise<txn.ProducerIdAndEpoch> {
+    return txn.initProducerId(this.router, request, options);
+  }
+
+  /**
+   * Adds partitions to the producer's transaction before records are
+   * produced to them (AddPartitionsToTxn v3, the clients' version); the
+   * first call of a transaction begins it. Each result carries its
+   * partition's error: one that fails (UNKNOWN_TOPIC_OR_PARTITION...) makes
+   * the others OPERATION_NOT_ATTEMPTED. On Kafka 4 brokers with
+   * `transaction.version` 2, a transactional Produce (v12+) adds its
+   * partition by itself.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * await client.createTopics([{ topic: "docs-client-txn-add", numPartitions: 2 }]);
+   * const transactionalId = "docs-client-txn-add";
+   * const producer = await client.initProducerId({ transactionalId });
+   * const added = await client.addPartitionsToTxn({
+   *   transactionalId,
+   *   ...producer,
+   *   partitions: [
+   *     { topic: "docs-client-txn-add", partition: 0 },
+   *     { topic: "docs-client-txn-add", partition: 1 },
+   *   ],
+   * });
+   * console.log(added.map((r) => r.error?.name ?? "added"));
+   * await client.endTxn({ transactionalId, ...producer, committed: false });
+   * await client.deleteTopics(["docs-client-txn-add"]);
+   * await client.close();
+   * ```
+   */
+  addPartitionsToTxn(
+    request: txn.TxnPartitions,
+    options?: AdminOptions,
+  ): Promise<txn.TxnPartitionResult[]> {
+    return txn.addPartitionsToTxn(this.router, request, options);
+  }
+
+  /**
+   * Adds a consumer group to the producer's transaction (AddOffsetsToTxn),
+   * so that `txnOffsetCommit` can commit the group's offsets atomically
+   * with the transaction's records. Retried while the coordinator moves,
+   * loads or finishes an earlier transaction; another error
+   * (PRODUCER_FENCED, INVALID_TXN_STATE...) rejects with its KafkaError.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * const transactionalId = "docs-client-txn-offsets";
+   * const producer = await client.initProducerId({ transactionalId });
+   * await client.addOffsetsToTxn({
+   *   transactionalId,
+   *   ...producer,
+   *   groupId: "docs-client-txn-group",
+   * });
+   * await client.endTxn({ transactionalId, ...producer, committed: false });
+   * await client.close();
+   * ```
+   */
+  addOffsetsToTxn(
+    request: txn.TxnGroup,
+    options?: AdminOptions,
+  ): Promise<void> {
+    return txn.addOffsetsToTxn(this.router, request, options);
+  }
+
+  /**
+   * Commits a group's offsets within the producer's transaction
+   * (TxnOffsetCommit, at the group's coordinator, after
+   * `addOffsetsToTxn`): they become the group's committed offsets when the
+   * transaction commits, and are dropped if it aborts. Give the group's
+   * `generationId` and `memberId` to have a zombie member fenced. Each
+   * result carries its partition's error, in the offsets' order.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * await client.createTopics([{ topic: "docs-client-txn-commit" }]);
+   * const transactionalId = "docs-client-txn-commit";
+   * const groupId = "docs-client-txn-commit-group";
+   * const producer = await client.initProducerId({ transactionalId });
+   * await client.addOffsetsToTxn({ transactionalId, ...producer, groupId });
+   * const [result] = await client.txnOffsetCommit({
+   *   transactionalId,
+   *   ...producer,
+   *   groupId,
+   *   offsets: [{ topic: "docs-client-txn-commit", partition: 0, offset: 0 }],
+   * });
+   * console.log(result.error?.name ?? "committed with the transaction");
+   * await client.endTxn({ transactionalId, ...producer, committed: true });
+   * await client.deleteTopics(["docs-client-txn-commit"]);
+   * await client.close();
+   * ```
+   */
+  txnOffsetCommit(
+    request: txn.TxnOffsets,
+    options?: AdminOptions,
+  ): Promise<txn.TxnPartitionResult[]> {
+    return txn.txnOffsetCommit(this.router, request, options);
+  }
+
+  /**
+   * Commits (`committed: true`) or aborts the producer's transaction
+   * (EndTxn): its records and offsets become visible to read_committed
+   * readers, or are hidden for good. Resolves with the producer id and
+   * epoch the next transaction must use: Kafka 4 brokers with
+   * `transaction.version` 2 (KIP-890) bump the epoch at every end, older
+   * ones keep it. An error (INVALID_TXN_STATE when no transaction is open,
+   * PRODUCER_FENCED...) rejects with its KafkaError.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * const transactionalId = "docs-client-txn-end";
+   * const producer = await client.initProducerId({ transactionalId });
+   * await client.addOffsetsToTxn({
+   *   transactionalId,
+   *   ...producer,
+   *   groupId: "docs-client-txn-end",
+   * });
+   * const next = await client.endTxn({
+   *   transactionalId,
+   *   ...producer,
+   *   committed: true,
+   * });
+   * console.log(`epoch ${producer.producerEpoch} -> ${next.producerEpoch}`);
+   * await client.close();
+   * ```
+   */
+  endTxn(
+    request: txn.TxnEnd,
+    options?: AdminOptions,
+  ): Promise<txn.ProducerIdAndEpoch> {
+    return txn.endTxn(this.router, request, options);
+  }
+
+  /**
+   * The producers writing to each partition, asked of its leader (or of
+   * `options.broker`): producer id, epoch, last sequence and timestamp,
+   * and the first offset of an open transaction (-1 when none), which is
+   * how a transaction holding back read_committed readers is found. Each
+   * result carries its partition's error, in the partitions' order.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * await client.createTopics([{ topic: "docs-client-producers" }]);
+   * const [p] = await client.describeProducers([
+   *   { topic: "docs-client-producers", partition: 0 },
+   * ]);
+   * for (const x of p.producers) {
+   *   console.log(x.producerId, x.producerEpoch, x.currentTxnStartOffset);
+   * }
+   * await client.deleteTopics(["docs-client-producers"]);
+   * await client.close();
+   * ```
+   */
+  describeProducers(
+    partitions: readonly TopicPartition[],
+    options?: transactions.DescribeProducersOptions,
+  ): Promise<transactions.PartitionProducers[]> {
+    return transactions.describeProducers(this.router, partitions, options);
+  }
+
+  /**
+   * The transactions the coordinators know, asked of every broker and
+   * merged (sorted by transactional id), filtered by `states`,
+   * `producerIds`, `durationFilterMs` (open longer than) or
+   * `transactionalIdPattern`. A broker that fails leaves its transactions
+   * out and its error in `errors`; `unknownStates` names filter states the
+   * brokers do not know.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * const { transactions, errors } = await client.listTransactions({
+   *   states: ["Ongoing"],
+   *   durationFilterMs: 60_000,
+   * });
+   * for (const t of transactions) console.log(t.transactionalId, t.producerId);
+   * if (errors.length > 0) console.log("incomplete:", errors);
+   * await client.close();
+   * ```
+   */
+  listTransactions(
+    options?: transactions.ListTransactionsOptions,
+  ): Promise<transactions.TransactionList> {
+    return transactions.listTransactions(this.router, options);
+  }
+
+  /**
+   * Transactions by transactional id, asked of each id's coordinator:
+   * state ("Ongoing", "CompleteCommit"...), timeout, start time, producer
+   * id and epoch, and the partitions of the open transaction. Each result
+   * carries its own error, in the ids' order: an unknown id fails alone
+   * with TRANSACTIONAL_ID_NOT_FOUND.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * const transactionalId = "docs-client-txn-describe";
+   * await client.initProducerId({ transactionalId });
+   * const [known, unknown] = await client.describeTransactions([
+   *   transactionalId,
+   *   "docs-client-txn-never-used",
+   * ]);
+   * console.log(known.state, known.producerId); // Empty 1234
+   * console.log(unknown.error?.name); // TRANSACTIONAL_ID_NOT_FOUND
+   * await client.close();
+   * ```
+   */
+  describeTransactions(
+    transactionalIds: readonly string[],
+    options?: AdminOptions,
+  ): Promise<transactions.TransactionDescription[]> {
+    return transactions.describeTransactions(
+      this.router,
+      transactionalIds,
       options,
     );
   }
