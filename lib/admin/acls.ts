@@ -23,6 +23,7 @@ import {
   type AdminOptions,
   badArgument,
   isList,
+  isObject,
   itemError,
   type Router,
 } from "./route.ts";
@@ -325,10 +326,6 @@ function text(
     );
   }
   return value;
-}
-
-function isObject(value: unknown): boolean {
-  return typeof value === "object" && value !== null && !isList(value);
 }
 
 /** A filter's request fields, checked. */

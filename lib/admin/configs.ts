@@ -9,7 +9,6 @@
  * @module
  */
 
-import { ConnectionError, TimeoutError } from "../connection/errors.ts";
 import type { Api, Encodable } from "../protocol/api.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { AlterConfigs } from "../protocol/messages/alter_configs.ts";
@@ -18,9 +17,9 @@ import { IncrementalAlterConfigs } from "../protocol/messages/incremental_alter_
 import {
   type AdminOptions,
   badArgument,
-  type Call,
   isList,
   itemError,
+  itemFailure,
   type Router,
 } from "./route.ts";
 
@@ -639,7 +638,7 @@ async function byNode<R extends Named, Req, Res, A extends Answer, Out>(
         ? await router.any(api, how.body(batch), call)
         : await router.broker(node, api, how.body(batch), call);
     } catch (error) {
-      const itemError = unreachable(error, call);
+      const itemError = itemFailure(error, call);
       failures.push(error);
       for (const i of indexes) {
         out[i] = how.result(resources[i], undefined, itemError);
@@ -679,23 +678,4 @@ async function byNode<R extends Named, Req, Res, A extends Answer, Out>(
     throw failures[0];
   }
   return out;
-}
-
-/**
- * A resource's error for its node's failure: a Kafka error as it is; a
- * node that could not be reached in time becomes NETWORK_EXCEPTION or
- * REQUEST_TIMED_OUT (its cause the failure); anything else (an abort, an
- * unsupported version...) is thrown.
- */
-function unreachable(error: unknown, call: Call): KafkaError {
-  if (error instanceof KafkaError) return error;
-  const transport = error instanceof ConnectionError ||
-    error instanceof TimeoutError;
-  if (!transport || call.signal?.aborted) throw error;
-  return new KafkaError(
-    error instanceof TimeoutError
-      ? ErrorCode.REQUEST_TIMED_OUT
-      : ErrorCode.NETWORK_EXCEPTION,
-    { detail: error.message, cause: error },
-  );
 }

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { ConnectionError, TimeoutError } from "../connection/errors.ts";
 import type { TopicPartition } from "../message.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { AlterPartitionReassignments } from "../protocol/messages/alter_partition_reassignments.ts";
@@ -15,9 +14,9 @@ import { ListPartitionReassignments } from "../protocol/messages/list_partition_
 import {
   type AdminOptions,
   badArgument,
-  type Call,
   isList,
   itemError,
+  itemFailure,
   type Router,
 } from "./route.ts";
 
@@ -207,7 +206,7 @@ export async function deleteRecords(
   const call = router.call(options);
   const unreached = new Set<KafkaError>();
   const failed = (r: RecordsToDelete, error: unknown): DeletedRecords => {
-    const wrapped = unreachable(error, call);
+    const wrapped = itemFailure(error, call);
     if (wrapped !== error) unreached.add(wrapped);
     return { ...partitionOf(r), lowWatermark: -1, error: wrapped };
   };
@@ -557,23 +556,4 @@ function leftOut(
     ...context,
     detail: `${who} left the partition out of its answer`,
   });
-}
-
-/**
- * A partition's error for a failure: a Kafka error as it is; a leader that
- * could not be reached in time becomes NETWORK_EXCEPTION or
- * REQUEST_TIMED_OUT (its cause the failure); anything else (an abort...)
- * is thrown.
- */
-function unreachable(error: unknown, call: Call): KafkaError {
-  if (error instanceof KafkaError) return error;
-  const transport = error instanceof ConnectionError ||
-    error instanceof TimeoutError;
-  if (!transport || call.signal?.aborted) throw error;
-  return new KafkaError(
-    error instanceof TimeoutError
-      ? ErrorCode.REQUEST_TIMED_OUT
-      : ErrorCode.NETWORK_EXCEPTION,
-    { detail: error.message, cause: error },
-  );
 }

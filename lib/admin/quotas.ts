@@ -18,6 +18,7 @@ import {
   type AdminOptions,
   badArgument,
   isList,
+  isObject,
   itemError,
   type Router,
 } from "./route.ts";
@@ -185,10 +186,6 @@ export interface QuotaAlterationResult {
 
 const ENTITY_TYPES: readonly string[] = ["user", "client-id", "ip"];
 const TYPES_TEXT = `"user", "client-id" or "ip"`;
-
-function isObject(value: unknown): boolean {
-  return typeof value === "object" && value !== null && !isList(value);
-}
 
 /** An entity's parts, checked: entity type and name (null: the default). */
 function entityParts(

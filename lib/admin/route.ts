@@ -14,9 +14,19 @@
 import type { BrokerInfo, Cluster } from "../cluster/cluster.ts";
 import { canRetry, retry, sleep } from "../cluster/retry.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
-import { abortReason } from "../connection/errors.ts";
+import {
+  abortReason,
+  ClosedError,
+  ConnectionError,
+  TimeoutError,
+  UnsupportedVersionError,
+} from "../connection/errors.ts";
 import type { Api, Encodable } from "../protocol/api.ts";
-import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import {
+  ErrorCode,
+  KafkaError,
+  type KafkaErrorContext,
+} from "../protocol/errors.ts";
 
 /**
  * Options every Client method takes.
@@ -107,11 +117,45 @@ export function itemError(
 }
 
 /**
+ * An item's failure as the KafkaError its result carries: a Kafka error as
+ * it is; a connection failure NETWORK_EXCEPTION, a timeout
+ * REQUEST_TIMED_OUT, a missing API UNSUPPORTED_VERSION, anything else
+ * UNKNOWN_SERVER_ERROR (the original as `cause`). An aborted call rejects
+ * instead, with the signal's reason.
+ */
+export function itemFailure(
+  error: unknown,
+  call: Call,
+  context: KafkaErrorContext = {},
+): KafkaError {
+  if (error instanceof KafkaError) return error;
+  if (call.signal?.aborted) throw abortReason(call.signal, "Admin call");
+  const code = error instanceof UnsupportedVersionError
+    ? ErrorCode.UNSUPPORTED_VERSION
+    : error instanceof TimeoutError
+    ? ErrorCode.REQUEST_TIMED_OUT
+    : error instanceof ConnectionError || error instanceof ClosedError
+    ? ErrorCode.NETWORK_EXCEPTION
+    : ErrorCode.UNKNOWN_SERVER_ERROR;
+  const message = error instanceof Error ? error.message : String(error);
+  return new KafkaError(code, {
+    ...context,
+    detail: context.detail ? `${context.detail}: ${message}` : message,
+    cause: error,
+  });
+}
+
+/**
  * `Array.isArray` without its narrowing (which turns a readonly array's
  * items into `any`).
  */
 export function isList(value: unknown): boolean {
   return Array.isArray(value);
+}
+
+/** True for an object that is not null and not an array. */
+export function isObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** A TypeError naming the argument, what it holds and what was expected. */
@@ -346,13 +390,13 @@ export class Router {
    * - `errorOf` gives a result's error; when `retriable` accepts it, `moved`
    *   forgets the item's route and the item goes in the next round.
    * - `failed` makes the result of an item that failed for good, or whose
-   *   deadline passed while it was still failing.
+   *   deadline passed while it was still failing (see `itemFailure`).
    */
   async fanOut<I, R>(call: Call, items: readonly I[], route: {
     node: (item: I) => Promise<BrokerConnection>;
     send: (conn: BrokerConnection, items: I[]) => Promise<R[]>;
     errorOf: (result: R) => unknown;
-    failed: (item: I, error: unknown) => R;
+    failed: (item: I, error: KafkaError) => R;
     moved?: (item: I, error: unknown) => void;
     retriable?: (error: unknown) => boolean;
   }): Promise<R[]> {
@@ -375,7 +419,7 @@ export class Router {
           if (retriable(error)) {
             route.moved?.(items[i], error);
             again.push(i);
-          } else results[i] = route.failed(items[i], error);
+          } else results[i] = route.failed(items[i], itemFailure(error, call));
         }
       }));
       await Promise.all([...byNode].map(async ([conn, indexes]) => {
@@ -388,7 +432,10 @@ export class Router {
             if (retriable(error)) {
               route.moved?.(items[i], error);
               again.push(i);
-            } else results[i] = route.failed(items[i], error);
+            } else {results[i] = route.failed(
+                items[i],
+                itemFailure(error, call),
+              );}
           }
           return;
         }
@@ -406,7 +453,10 @@ export class Router {
       const wait = Math.min(1000, 100 * 2 ** (round - 1));
       if (Date.now() + wait >= call.deadline || call.signal?.aborted) {
         for (const i of pending) {
-          results[i] = route.failed(items[i], lastError.get(i));
+          results[i] = route.failed(
+            items[i],
+            itemFailure(lastError.get(i), call),
+          );
         }
         break;
       }

@@ -17,6 +17,7 @@ import {
   type AdminOptions,
   badArgument,
   isList,
+  isObject,
   itemError,
   type Router,
 } from "./route.ts";
@@ -134,10 +135,6 @@ export interface ScramAlterationResult {
 // Kafka's ScramMechanism codes are the indexes.
 const MECHANISMS = ["unknown", "SCRAM-SHA-256", "SCRAM-SHA-512"] as const;
 const MECHANISMS_TEXT = `"SCRAM-SHA-256" or "SCRAM-SHA-512"`;
-
-function isObject(value: unknown): boolean {
-  return typeof value === "object" && value !== null && !isList(value);
-}
 
 function checkUser(method: string, argument: string, user: unknown): string {
   if (typeof user !== "string" || user === "") {

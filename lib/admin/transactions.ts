@@ -10,19 +10,10 @@
  */
 
 import type { BrokerConnection } from "../connection/connection.ts";
-import {
-  ClosedError,
-  ConnectionError,
-  TimeoutError,
-  UnsupportedVersionError,
-} from "../connection/errors.ts";
 import type { TopicPartition } from "../message.ts";
+import { checkPartitions } from "./offsets.ts";
 import { canRetry } from "../cluster/retry.ts";
-import {
-  ErrorCode,
-  KafkaError,
-  type KafkaErrorContext,
-} from "../protocol/errors.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { DescribeProducers } from "../protocol/messages/describe_producers.ts";
 import { DescribeTransactions } from "../protocol/messages/describe_transactions.ts";
 import { FindCoordinator } from "../protocol/messages/find_coordinator.ts";
@@ -30,9 +21,9 @@ import { ListTransactions } from "../protocol/messages/list_transactions.ts";
 import {
   type AdminOptions,
   badArgument,
-  type Call,
   isList,
   itemError,
+  itemFailure,
   type Router,
 } from "./route.ts";
 
@@ -335,7 +326,10 @@ export async function findCoordinator(
     nodeId: -1,
     host: "",
     port: -1,
-    error: failure(error, call, { apiName: "FindCoordinator", detail: key }),
+    error: itemFailure(error, call, {
+      apiName: "FindCoordinator",
+      detail: key,
+    }),
   });
   return await router.fanOut(call, keys, {
     node: () => router.cluster.anyConnection(router.lane),
@@ -438,7 +432,7 @@ export async function describeProducers(
     topic: p.topic,
     partition: p.partition,
     producers: [],
-    error: failure(error, call, {
+    error: itemFailure(error, call, {
       apiName: "DescribeProducers",
       topic: p.topic,
       partition: p.partition,
@@ -619,9 +613,9 @@ export async function listTransactions(
       }
       error = r
         ? itemError(r.errorCode, where.detail, where)
-        : failure(answer.error, call, where);
+        : itemFailure(answer.error, call, where);
     } catch (e) {
-      error = failure(e, call, where);
+      error = itemFailure(e, call, where);
     }
     if (error || !r) {
       errors.push({ brokerId: broker.id, error: error! });
@@ -689,7 +683,7 @@ export async function describeTransactions(
     producerId: -1,
     producerEpoch: -1,
     partitions: [],
-    error: failure(error, call, {
+    error: itemFailure(error, call, {
       apiName: "DescribeTransactions",
       detail: `transactional id ${JSON.stringify(id)}`,
     }),
@@ -746,56 +740,6 @@ export async function describeTransactions(
 
 // --- Helpers shared with txn_requests.ts ------------------------------------
 
-/**
- * Throws a TypeError unless `list` is an array of `{ topic, partition }`
- * with a topic name and a partition number.
- *
- * @example
- * ```ts
- * import { checkPartitions } from "./transactions.ts";
- *
- * checkPartitions("describeProducers", "partitions", [{ topic: "t", partition: 0 }]);
- * try {
- *   checkPartitions("describeProducers", "partitions", [{ topic: "t", partition: -1 }]);
- * } catch (error) {
- *   console.log((error as TypeError).message);
- * }
- * ```
- */
-export function checkPartitions(
-  method: string,
-  argument: string,
-  list: unknown,
-): void {
-  if (!isList(list)) {
-    throw badArgument(
-      method,
-      argument,
-      list,
-      "an array of { topic, partition }",
-    );
-  }
-  (list as unknown[]).forEach((p, i) => {
-    const tp = p as Partial<TopicPartition> | null;
-    if (typeof tp?.topic !== "string" || tp.topic === "") {
-      throw badArgument(
-        method,
-        `${argument}[${i}].topic`,
-        tp?.topic,
-        "a topic name",
-      );
-    }
-    if (!Number.isInteger(tp.partition) || tp.partition! < 0) {
-      throw badArgument(
-        method,
-        `${argument}[${i}].partition`,
-        tp.partition,
-        "a partition number (an integer >= 0)",
-      );
-    }
-  });
-}
-
 /** Throws unless `list` is an array of non-empty strings. */
 function checkIds(
   method: string,
@@ -809,32 +753,4 @@ function checkIds(
   ) {
     throw badArgument(method, argument, list, `an array of ${what}`);
   }
-}
-
-/**
- * An item's failure as a KafkaError: a connection failure becomes
- * NETWORK_EXCEPTION, a timeout REQUEST_TIMED_OUT, a missing API
- * UNSUPPORTED_VERSION (the original as `cause`). An aborted call rejects
- * instead.
- */
-function failure(
-  error: unknown,
-  call: Call,
-  context: KafkaErrorContext,
-): KafkaError {
-  if (error instanceof KafkaError) return error;
-  if (call.signal?.aborted) throw error;
-  const code = error instanceof UnsupportedVersionError
-    ? ErrorCode.UNSUPPORTED_VERSION
-    : error instanceof TimeoutError
-    ? ErrorCode.REQUEST_TIMED_OUT
-    : error instanceof ConnectionError || error instanceof ClosedError
-    ? ErrorCode.NETWORK_EXCEPTION
-    : ErrorCode.UNKNOWN_SERVER_ERROR;
-  const message = error instanceof Error ? error.message : String(error);
-  return new KafkaError(code, {
-    ...context,
-    detail: context.detail ? `${context.detail}: ${message}` : message,
-    cause: error,
-  });
 }

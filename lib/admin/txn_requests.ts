@@ -32,7 +32,7 @@ import {
   type Router,
   routingError,
 } from "./route.ts";
-import { checkPartitions } from "./transactions.ts";
+import { checkPartitions } from "./offsets.ts";
 
 /**
  * What InitProducerId asks for: a transactional producer's id (with a

@@ -381,16 +381,7 @@ export class Cluster {
     lane = "group",
     options: LookupOptions = {},
   ): Promise<BrokerConnection> {
-    const signal = options.signal
-      ? AbortSignal.any([options.signal, this.pool.signal])
-      : this.pool.signal;
-    const deadline = options.deadline ??
-      Date.now() + (this.options.requestTimeout ?? 30_000);
-    return this.groupCoordinators.use(
-      groupId,
-      (node) => this.pool.connect(node.host, node.port, `${node.id}/${lane}`),
-      { deadline, signal },
-    );
+    return this.coordinatorOf(this.groupCoordinators, groupId, lane, options);
   }
 
   /**
@@ -402,13 +393,28 @@ export class Cluster {
     lane = "admin",
     options: LookupOptions = {},
   ): Promise<BrokerConnection> {
+    return this.coordinatorOf(
+      this.transactionCoordinators,
+      transactionalId,
+      lane,
+      options,
+    );
+  }
+
+  /** A key's coordinator by `lookup`, connected on a lane of the pool. */
+  private coordinatorOf(
+    lookup: CoordinatorLookup,
+    key: string,
+    lane: string,
+    options: LookupOptions,
+  ): Promise<BrokerConnection> {
     const signal = options.signal
       ? AbortSignal.any([options.signal, this.pool.signal])
       : this.pool.signal;
     const deadline = options.deadline ??
       Date.now() + (this.options.requestTimeout ?? 30_000);
-    return this.transactionCoordinators.use(
-      transactionalId,
+    return lookup.use(
+      key,
       (node) => this.pool.connect(node.host, node.port, `${node.id}/${lane}`),
       { deadline, signal },
     );
