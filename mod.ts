@@ -45,7 +45,17 @@ export {
   type TopicConfig,
 } from "./lib/conn/conn.ts";
 export type { Header, Message, MessageInput } from "./lib/message.ts";
-export type { SaslMechanism, SaslOptions } from "./lib/connection/sasl.ts";
+export {
+  plain,
+  type SaslAuthenticator,
+  type SaslContext,
+  type SaslExchange,
+  type SaslMechanism,
+  type SaslOptions,
+  type SaslSession,
+  type SaslSetting,
+  scram,
+} from "./lib/connection/sasl.ts";
 export type { TlsOptions } from "./lib/connection/socket.ts";
 export type {
   ApiVersionRange,

@@ -35,6 +35,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { inflateRawSync } from "node:zlib";
+import { Client } from "../lib/admin/client.ts";
 
 /**
  * Newest release on Maven Central when this was written (checked with mvn);
@@ -52,6 +53,10 @@ export const PORTS = {
   SASL_PLAINTEXT: 9094,
   SSL: 9095,
   SASL_SSL: 9096,
+  /** SSL that requires a client certificate (mutual TLS). */
+  MTLS: 9097,
+  /** SASL_PLAINTEXT whose sessions last REAUTH_MS (KIP-368). */
+  REAUTH: 9098,
 } as const;
 type ListenerName = keyof typeof PORTS;
 const CLIENT_LISTENERS: ListenerName[] = [
@@ -59,8 +64,20 @@ const CLIENT_LISTENERS: ListenerName[] = [
   "SASL_PLAINTEXT",
   "SSL",
   "SASL_SSL",
+  "MTLS",
+  "REAUTH",
 ];
-const SASL_LISTENERS: ListenerName[] = ["SASL_PLAINTEXT", "SASL_SSL"];
+const SASL_LISTENERS: ListenerName[] = ["SASL_PLAINTEXT", "SASL_SSL", "REAUTH"];
+/** The security protocol of each listener (its name, unless said here). */
+const PROTOCOLS: Partial<Record<ListenerName, string>> = {
+  CONTROLLER: "PLAINTEXT",
+  MTLS: "SSL",
+  REAUTH: "SASL_PLAINTEXT",
+};
+/** Milliseconds a session lasts on the REAUTH listener before it must re-authenticate. */
+export const REAUTH_MS = 3000;
+/** The subject of the client certificate the MTLS listener accepts. */
+export const CLIENT_CERT_CN = "streamkafka-client";
 
 /** The SASL user the broker knows (PLAIN and SCRAM). */
 export const SASL_USERNAME = "alice";
@@ -82,6 +99,10 @@ const HOME = join(ROOT, ".kafka");
 const CERTS = join(HOME, "certs");
 /** The CA certificate that signed the broker's, for TLS clients. */
 export const CA_PEM = join(CERTS, "ca.pem");
+/** A client certificate the CA signed, for the MTLS listener. */
+export const CLIENT_CERT_PEM = join(CERTS, "client.pem");
+/** The client certificate's private key (PKCS#8 PEM, unencrypted). */
+export const CLIENT_KEY_PEM = join(CERTS, "client-key.pem");
 const PID_FILE = join(HOME, "broker.pid");
 const VERSION_FILE = join(HOME, "broker.version");
 const LOCK_FILE = join(HOME, "lock");
@@ -213,7 +234,11 @@ export function brokerEnv(): Record<string, string> {
     KAFKA_SASL_BROKERS: address("SASL_PLAINTEXT"),
     KAFKA_SSL_BROKERS: address("SSL"),
     KAFKA_SASL_SSL_BROKERS: address("SASL_SSL"),
+    KAFKA_MTLS_BROKERS: address("MTLS"),
+    KAFKA_REAUTH_BROKERS: address("REAUTH"),
     KAFKA_CA_PEM: CA_PEM,
+    KAFKA_CLIENT_CERT_PEM: CLIENT_CERT_PEM,
+    KAFKA_CLIENT_KEY_PEM: CLIENT_KEY_PEM,
     KAFKA_SASL_USERNAME: SASL_USERNAME,
     KAFKA_SASL_PASSWORD: SASL_PASSWORD,
   };
@@ -256,7 +281,47 @@ async function up(version = requestedVersion()): Promise<void> {
   const mark = await markLogs(version);
   const pid = await spawnBroker(version);
   await waitReady(pid, version, mark);
+  await ensureScramUser();
   log(`Kafka ${version} ready (pid ${pid}) in ${since(started)}`);
+}
+
+/**
+ * Writes the SASL user's SCRAM credentials again. A Kafka 4.4 broker
+ * restarted after a kill -9 was seen to come back without the user's
+ * SCRAM-SHA-256 credential once another user's SCRAM-SHA-256 credential had
+ * been deleted (the admin tests do that); the tests need it on every start.
+ */
+async function ensureScramUser(): Promise<void> {
+  const client = new Client({
+    brokers: [address("PLAINTEXT")],
+    timeout: 30_000,
+  });
+  try {
+    // One request per mechanism: a request may alter a user only once.
+    for (const mechanism of SCRAM_MECHANISMS) {
+      const [result] = await client.alterUserScramCredentials([{
+        user: SASL_USERNAME,
+        mechanism: mechanism as "SCRAM-SHA-256" | "SCRAM-SHA-512",
+        password: SASL_PASSWORD,
+      }]);
+      if (result.error) throw result.error;
+    }
+    // The broker learns them from the metadata log a moment later.
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const [user] = await client.describeUserScramCredentials([SASL_USERNAME]);
+      const has = new Set(user.credentials.map((c) => c.mechanism as string));
+      if (SCRAM_MECHANISMS.every((m) => has.has(m))) return;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `the broker does not show ${SASL_USERNAME}'s SCRAM credentials after 15 s`,
+        );
+      }
+      await sleep(100);
+    }
+  } finally {
+    await client.close();
+  }
 }
 
 async function down(wipe: boolean): Promise<number> {
@@ -525,7 +590,14 @@ function unzip(
 
 /** A CA, a server certificate it signs, and the stores Kafka reads. */
 async function ensureCerts(): Promise<void> {
-  const files = ["ca.pem", "server.p12", "truststore.p12", "keystore.password"];
+  const files = [
+    "ca.pem",
+    "server.p12",
+    "truststore.p12",
+    "keystore.password",
+    "client.pem",
+    "client-key.pem",
+  ];
   const present = await Promise.all(files.map((f) => exists(join(CERTS, f))));
   if (present.every(Boolean)) return;
   log(`generating a CA and server certificate in ${CERTS}`);
@@ -622,6 +694,38 @@ async function ensureCerts(): Promise<void> {
   ]);
   // compose.yaml's image reads store passwords from a file.
   await Deno.writeTextFile(at("keystore.password"), STORE_PASSWORD);
+  // The client's key and request by openssl (keytool cannot write a PEM
+  // key), signed by the CA with keytool.
+  await run("openssl", [
+    "req",
+    "-new",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-subj",
+    `/CN=${CLIENT_CERT_CN}`,
+    "-keyout",
+    at("client-key.pem"),
+    "-out",
+    at("client.csr"),
+  ]);
+  await keytool([
+    "-gencert",
+    "-alias",
+    "ca",
+    "-infile",
+    at("client.csr"),
+    "-outfile",
+    at("client.pem"),
+    "-rfc",
+    "-validity",
+    "3650",
+    "-ext",
+    "EKU=clientAuth",
+    "-ext",
+    "KU=digitalSignature,keyEncipherment",
+    ...store("ca.p12"),
+  ]);
 }
 
 async function keytool(args: string[]): Promise<void> {
@@ -654,7 +758,7 @@ function serverProperties(version: string): string {
   const advertised = CLIENT_LISTENERS
     .map((name) => `${name}://${address(name)}`);
   const protocolMap = (Object.keys(PORTS) as ListenerName[])
-    .map((name) => `${name}:${name === "CONTROLLER" ? "PLAINTEXT" : name}`);
+    .map((name) => `${name}:${PROTOCOLS[name] ?? name}`);
   const lines = [
     "# Written by tools/kafka.ts on every start; edit the script, not this file.",
     "process.roles=broker,controller",
@@ -669,7 +773,7 @@ function serverProperties(version: string): string {
     "inter.broker.listener.name=PLAINTEXT",
     `log.dirs=${p.data}`,
     "",
-    `sasl.enabled.mechanisms=PLAIN,${SCRAM_MECHANISMS.join(",")}`,
+    `sasl.enabled.mechanisms=PLAIN,${SCRAM_MECHANISMS.join(",")},OAUTHBEARER`,
     ...SASL_LISTENERS.flatMap(jaasLines),
     "",
     "ssl.keystore.type=PKCS12",
@@ -680,6 +784,11 @@ function serverProperties(version: string): string {
     `ssl.truststore.location=${join(CERTS, "truststore.p12")}`,
     `ssl.truststore.password=${STORE_PASSWORD}`,
     "ssl.client.auth=none",
+    // The MTLS listener requires a certificate signed by the same CA; the
+    // principal is its CN (User:streamkafka-client).
+    "listener.name.mtls.ssl.client.auth=required",
+    "ssl.principal.mapping.rules=RULE:^CN=([^,]*).*$/$1/,DEFAULT",
+    `listener.name.reauth.connections.max.reauth.ms=${REAUTH_MS}`,
     "",
     // ACLs are on, so the admin Client's ACL calls work; every client the
     // tests run is a super user or meets no ACL, and is let through.
@@ -724,7 +833,12 @@ function jaasLines(listener: ListenerName): string[] {
     `required user_${SASL_USERNAME}="${SASL_PASSWORD}";`;
   const scram = "org.apache.kafka.common.security.scram.ScramLoginModule " +
     "required;";
+  // OAUTHBEARER with Kafka's unsecured-JWT validator (tests only: it
+  // accepts any token with alg "none" and a sub, iat and exp claim).
+  const oauth =
+    "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;";
   return [
+    `${prefix}.oauthbearer.sasl.jaas.config=${oauth}`,
     `${prefix}.plain.sasl.jaas.config=${plain}`,
     ...SCRAM_MECHANISMS.map((m) =>
       `${prefix}.${m.toLowerCase()}.sasl.jaas.config=${scram}`

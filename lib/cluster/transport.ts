@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { SaslOptions } from "../connection/sasl.ts";
+import type { SaslSetting } from "../connection/sasl.ts";
 import type { TlsOptions } from "../connection/socket.ts";
 import type { ClusterOptions } from "./cluster.ts";
 
@@ -41,7 +41,7 @@ export interface TransportOptions {
   /** TLS settings, or true for TLS with the system's trust store. */
   tls?: TlsOptions | boolean;
   /** SASL mechanism and credentials. */
-  sasl?: SaslOptions;
+  sasl?: SaslSetting;
   /** Milliseconds before cached metadata is refreshed (default 60 s). */
   metadataTTL?: number;
   /** Milliseconds to open a connection (default 10 s). */

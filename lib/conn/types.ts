@@ -7,7 +7,7 @@
 
 import type { RequiredAcks } from "../requests/produce.ts";
 import type { CompressionName } from "../../codecs/mod.ts";
-import type { SaslOptions, TlsOptions } from "../connection/connection.ts";
+import type { SaslSetting, TlsOptions } from "../connection/connection.ts";
 import type { KafkaError } from "../protocol/errors.ts";
 
 /** A broker as metadata describes it. */
@@ -88,7 +88,7 @@ export interface DialerOptions {
   /** TLS settings, or true for TLS with the system's trust store (default off). */
   tls?: TlsOptions | boolean;
   /** SASL mechanism and credentials (default: no SASL). */
-  sasl?: SaslOptions;
+  sasl?: SaslSetting;
   /** Milliseconds a request may take (default 30 s). */
   requestTimeout?: number;
   /** Largest response accepted, in bytes (default 256 MiB). */

@@ -11,7 +11,7 @@
 
 import type { Api, Encodable } from "../protocol/api.ts";
 import { ByteReader, ByteWriter, ProtocolError } from "../protocol/bytes.ts";
-import { throwIfError } from "../protocol/errors.ts";
+import { KafkaError, throwIfError } from "../protocol/errors.ts";
 import { ApiVersions } from "../protocol/messages/api_versions.ts";
 import { SaslHandshake } from "../protocol/messages/sasl_handshake.ts";
 import {
@@ -28,9 +28,9 @@ import {
   type Socket,
   type TlsOptions,
 } from "./socket.ts";
-import { authenticate, type SaslOptions } from "./sasl.ts";
+import { authenticate, type SaslOptions, type SaslSetting } from "./sasl.ts";
 
-export type { SaslOptions, TlsOptions };
+export type { SaslOptions, SaslSetting, TlsOptions };
 
 /** Options of `BrokerConnection.open`; `Cluster` takes them too. */
 export interface ConnectionOptions {
@@ -47,14 +47,21 @@ export interface ConnectionOptions {
   maxResponseSize?: number;
   /** TLS settings, or true for TLS with the system's trust store (default off). */
   tls?: TlsOptions | boolean;
-  /** SASL mechanism and credentials (default: no SASL). */
-  sasl?: SaslOptions;
+  /**
+   * SASL: a password mechanism's credentials, or any SaslAuthenticator
+   * (`oauthBearer(...)`, `awsMskIam(...)`, your own); default: no SASL.
+   * When the broker limits the session (`connections.max.reauth.ms`), the
+   * connection authenticates again before it ends.
+   */
+  sasl?: SaslSetting;
   /** Aborting cancels opening the connection. */
   signal?: AbortSignal;
 }
 
 /** Options of one request. */
 export interface RequestOptions {
+  /** @internal Sent even while the connection re-authenticates. */
+  duringReauthentication?: boolean;
   /** Use this version instead of the highest both sides support. */
   version?: number;
   /** Milliseconds before the request fails (default: the connection's). */
@@ -189,7 +196,8 @@ export class BrokerConnection {
       const left = () => Math.max(1, deadline - Date.now());
       await conn.negotiate(left, options.signal);
       if (options.sasl) {
-        await authenticate(conn, options.sasl, left());
+        const session = await authenticate(conn, options.sasl, left());
+        conn.scheduleReauthentication(session.lifetimeMs);
       }
       conn.ready = true;
       return conn;
@@ -240,6 +248,16 @@ export class BrokerConnection {
 
   /** When a request was last sent or answered (ms since epoch). */
   private lastActive = Date.now();
+  /** Set while the connection re-authenticates: other requests wait. */
+  private reauthenticating: Promise<void> | null = null;
+  /** The timer of the next re-authentication. */
+  private reauthTimer: ReturnType<typeof setTimeout> | undefined;
+  private reauthCount = 0;
+
+  /** How many times the connection authenticated again (KIP-368). */
+  get reauthentications(): number {
+    return this.reauthCount;
+  }
 
   /**
    * Since when the connection has had nothing to do (ms since epoch), or
@@ -302,6 +320,13 @@ export class BrokerConnection {
   ): Promise<Res | void> {
     if (this.failure) return Promise.reject(this.closedError());
     if (this.ending) return this.ending.then((error) => Promise.reject(error));
+    if (this.reauthenticating && !options.duringReauthentication) {
+      // Sent once the new session is established (or rejected with why not).
+      return this.reauthenticating.then(
+        () => this.send(api, data, options, expectResponse),
+        () => Promise.reject(this.closedError()),
+      );
+    }
     const { signal } = options;
     if (signal?.aborted) {
       return Promise.reject(abortReason(signal, `${api.name} request`));
@@ -393,7 +418,9 @@ export class BrokerConnection {
     try {
       await this.socket.write(frame);
     } catch (error) {
-      const failure = new ConnectionError(
+      // A non-retriable ConnectionError from the socket is already named
+      // (the broker refused the client certificate): keep it as it is.
+      const failure = isRefusal(error) ? error : new ConnectionError(
         `Cannot send ${name} request to ${this.address}: ${describe(error)}`,
         { cause: error },
       );
@@ -450,6 +477,8 @@ export class BrokerConnection {
             `Cannot read response from ${this.address}: ${error.message}`,
             { cause: error },
           );
+      } else if (isRefusal(error)) {
+        failure = error;
       } else {
         failure = new ConnectionError(
           `BrokerConnection to ${this.address} failed: ${describe(error)}`,
@@ -578,12 +607,64 @@ export class BrokerConnection {
   private shutdown(failure: Error): void {
     if (this.failure) return;
     this.failure = failure;
+    clearTimeout(this.reauthTimer);
     for (const [id, pending] of this.pending) {
       this.settle(id, pending);
       pending.reject(failure);
     }
     this.socket.close();
     this.markClosed(failure instanceof ClosedError ? null : failure);
+  }
+
+  /**
+   * Arms the re-authentication of a session the broker ends after
+   * `lifetimeMs` (KIP-368): at 85-95% of it, as Java's client does, so
+   * that many connections do not all renew at once.
+   */
+  private scheduleReauthentication(lifetimeMs: number): void {
+    clearTimeout(this.reauthTimer);
+    if (!(lifetimeMs > 0) || !this.options.sasl) return;
+    const at = lifetimeMs * (0.85 + Math.random() * 0.1);
+    this.reauthTimer = setTimeout(() => {
+      this.reauthenticate().catch(() => {
+        // shutdown() has recorded the failure for every caller.
+      });
+    }, at);
+    unrefTimer(this.reauthTimer);
+  }
+
+  /**
+   * Authenticates the open connection again: requests sent meanwhile wait,
+   * those already in flight are answered first (the broker handles one
+   * request at a time per connection). A failure closes the connection
+   * with the reason.
+   */
+  reauthenticate(): Promise<void> {
+    if (this.reauthenticating) return this.reauthenticating;
+    if (this.failure || !this.options.sasl) return Promise.resolve();
+    const timeout = this.options.connectTimeout ?? DEFAULTS.connectTimeout;
+    const running = authenticate(this, this.options.sasl, timeout, true, {
+      duringReauthentication: true,
+    }).then((session) => {
+      this.reauthCount++;
+      this.scheduleReauthentication(session.lifetimeMs);
+    }, (error) => {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      this.shutdown(
+        new ConnectionError(
+          `Re-authentication with ${this.address} failed: ${failure.message}`,
+          {
+            cause: failure,
+            retriable: !(failure instanceof KafkaError) || failure.retriable,
+          },
+        ),
+      );
+      throw failure;
+    }).finally(() => {
+      this.reauthenticating = null;
+    });
+    this.reauthenticating = running;
+    return running;
   }
 
   /** Closes the socket; requests in flight fail with a `ClosedError`. */
@@ -604,6 +685,11 @@ function skipTaggedFields(r: ByteReader): void {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A non-retriable ConnectionError the socket raised, already named. */
+function isRefusal(error: unknown): error is ConnectionError {
+  return error instanceof ConnectionError && !error.retriable;
 }
 
 /** Whether a TLS connect failed because the peer hung up mid-handshake. */
@@ -640,5 +726,15 @@ async function explainCutHandshake(
     return failure;
   } finally {
     probe?.close();
+  }
+}
+
+/** Lets the process exit while only this timer is pending. */
+function unrefTimer(timer: ReturnType<typeof setTimeout>): void {
+  if (typeof timer === "number") {
+    (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno
+      ?.unrefTimer(timer);
+  } else {
+    (timer as { unref?: () => void }).unref?.();
   }
 }

@@ -1,21 +1,32 @@
 /**
- * SASL authentication on a fresh connection: PLAIN and SCRAM-SHA-256/512
- * (RFC 5802), through SaslHandshake v1 and SaslAuthenticate. Hashing uses
- * WebCrypto, which Deno and Bun both provide.
+ * SASL authentication as one pluggable interface: a mechanism (a
+ * `SaslAuthenticator`) starts an exchange per connection, answers the
+ * broker's challenges, and says when it is done. PLAIN and SCRAM
+ * (sasl_scram.ts), OAUTHBEARER (sasl_oauth.ts) and AWS_MSK_IAM
+ * (sasl_aws.ts) are built on it; users add their own the same way.
+ *
+ * `authenticate` runs one exchange through SaslHandshake v1 and
+ * SaslAuthenticate, on a new connection or again on an open one
+ * (re-authentication, KIP-368), and gives the session lifetime the broker
+ * announced.
  *
  * @module
  */
 
-import { throwIfError } from "../protocol/errors.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { SaslAuthenticate } from "../protocol/messages/sasl_authenticate.ts";
 import { SaslHandshake } from "../protocol/messages/sasl_handshake.ts";
-import type { BrokerConnection } from "./connection.ts";
+import type { BrokerConnection, RequestOptions } from "./connection.ts";
+import { plain, scram } from "./sasl_scram.ts";
 
-/** The SASL mechanisms this client speaks. */
+export { plain, plainMessage, saltedPassword, scram } from "./sasl_scram.ts";
+
+/** The password mechanisms the `SaslOptions` shorthand names. */
 export type SaslMechanism = "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
 
 /**
- * SASL credentials, used on every new connection.
+ * SASL credentials for a password mechanism, used on every new connection
+ * (a shorthand for `plain(...)` and `scram(...)`).
  *
  * @example
  * ```ts
@@ -39,19 +50,129 @@ export interface SaslOptions {
   password: string;
 }
 
-const MECHANISMS: readonly string[] = [
+/**
+ * One authentication exchange on one connection: the first message, then
+ * an answer to each of the broker's, until the mechanism says it is done.
+ *
+ * @example PLAIN as an exchange
+ * ```ts
+ * import type { SaslExchange } from "./sasl.ts";
+ *
+ * const exchange: SaslExchange = {
+ *   start: () => new TextEncoder().encode("\u0000alice\u0000alice-secret"),
+ *   next: () => null, // the broker's (empty) answer ends it
+ * };
+ * console.log((await exchange.start()).length);
+ * ```
+ */
+export interface SaslExchange {
+  /** The first message to the broker. */
+  start(): Uint8Array | Promise<Uint8Array>;
+  /**
+   * Takes the broker's answer to the last message and returns the next
+   * message, or null when authentication is complete. Throws (with a
+   * message saying why) when the answer shows it failed.
+   */
+  next(answer: Uint8Array): Uint8Array | null | Promise<Uint8Array | null>;
+}
+
+/**
+ * Where an exchange runs: the broker, and whether the connection is
+ * authenticating again (KIP-368) rather than for the first time.
+ *
+ * @example
+ * ```ts
+ * import type { SaslContext } from "./sasl.ts";
+ *
+ * const context: SaslContext = { host: "localhost", port: 9094, reauthentication: false };
+ * console.log(context.port);
+ * ```
+ */
+export interface SaslContext {
+  /** The broker's host. */
+  host: string;
+  /** The broker's port. */
+  port: number;
+  /** True when an open connection authenticates again. */
+  reauthentication: boolean;
+}
+
+/**
+ * A SASL mechanism: its name as brokers list it in
+ * `sasl.enabled.mechanisms`, and a new exchange for each connection and
+ * each re-authentication. Pass one as the `sasl` option.
+ *
+ * @example A custom mechanism (here PLAIN again, by hand)
+ * ```ts
+ * import { dial, type SaslAuthenticator } from "jsr:@streamkafka/client";
+ *
+ * const custom: SaslAuthenticator = {
+ *   mechanism: "PLAIN",
+ *   begin: () => ({
+ *     start: () => new TextEncoder().encode("\u0000alice\u0000alice-secret"),
+ *     next: () => null,
+ *   }),
+ * };
+ * const conn = await dial("127.0.0.1:9094", { sasl: custom });
+ * conn.close();
+ * ```
+ */
+export interface SaslAuthenticator {
+  /** The mechanism's name, e.g. "OAUTHBEARER". */
+  readonly mechanism: string;
+  /** A new exchange for one connection (or re-authentication). */
+  begin(context: SaslContext): SaslExchange | Promise<SaslExchange>;
+}
+
+/** What the `sasl` option takes: a password shorthand or a mechanism. */
+export type SaslSetting = SaslOptions | SaslAuthenticator;
+
+/** The result of an authentication: the session's lifetime. */
+export interface SaslSession {
+  /** The mechanism used. */
+  mechanism: string;
+  /**
+   * Milliseconds the broker keeps the session (KIP-368), 0 when it does
+   * not expire; the connection must authenticate again before then.
+   */
+  lifetimeMs: number;
+}
+
+const PASSWORD_MECHANISMS: readonly string[] = [
   "PLAIN",
   "SCRAM-SHA-256",
   "SCRAM-SHA-512",
 ];
 
+/** True when `sasl` is a mechanism object rather than the shorthand. */
+function isAuthenticator(sasl: SaslSetting): sasl is SaslAuthenticator {
+  return typeof (sasl as SaslAuthenticator).begin === "function";
+}
+
 /** Checks SASL options up front, so a typo fails before any socket opens. */
-export function validateSasl(sasl: SaslOptions): void {
-  if (!MECHANISMS.includes(sasl.mechanism)) {
+export function validateSasl(sasl: SaslSetting): void {
+  if (sasl === null || typeof sasl !== "object") {
+    throw new TypeError(
+      `Cannot use SASL: "sasl" must be { mechanism, username, password } or a SaslAuthenticator, got ${
+        sasl === null ? "null" : typeof sasl
+      }`,
+    );
+  }
+  if (isAuthenticator(sasl)) {
+    if (typeof sasl.mechanism !== "string" || sasl.mechanism === "") {
+      throw new TypeError(
+        `Cannot use SASL: the authenticator's "mechanism" must name the mechanism (e.g. "OAUTHBEARER"), got ${
+          JSON.stringify(sasl.mechanism)
+        }`,
+      );
+    }
+    return;
+  }
+  if (!PASSWORD_MECHANISMS.includes(sasl.mechanism)) {
     throw new TypeError(
       `Cannot use SASL: "mechanism" must be one of ${
-        MECHANISMS.join(", ")
-      }, got "${sasl.mechanism}"`,
+        PASSWORD_MECHANISMS.join(", ")
+      }, got "${sasl.mechanism}" (other mechanisms are passed as a SaslAuthenticator, e.g. oauthBearer(...))`,
     );
   }
   if (typeof sasl.username !== "string" || sasl.username === "") {
@@ -64,232 +185,74 @@ export function validateSasl(sasl: SaslOptions): void {
   }
 }
 
-/** Runs the handshake and the mechanism's exchange; throws on rejection. */
-export async function authenticate(
-  conn: BrokerConnection,
-  sasl: SaslOptions,
-  timeout: number,
-): Promise<void> {
+/** The mechanism object of a `sasl` setting. */
+export function authenticatorOf(sasl: SaslSetting): SaslAuthenticator {
   validateSasl(sasl);
-  const handshake = await conn.request(SaslHandshake, {
-    mechanism: sasl.mechanism,
-  }, { version: 1, timeout });
-  throwIfError(handshake.errorCode, {
-    apiName: "SaslHandshake",
-    detail: `broker ${conn.address} offers ${
-      handshake.mechanisms.join(", ") || "no mechanism"
-    }, asked for ${sasl.mechanism}`,
-  });
-  const exchange = (bytes: Uint8Array) => saslRound(conn, bytes, timeout);
-  if (sasl.mechanism === "PLAIN") {
-    await exchange(plainMessage(sasl.username, sasl.password));
-    return;
-  }
-  try {
-    await scram(sasl, exchange);
-  } catch (error) {
-    // The exchange's own checks (nonce, signature) do not know the broker.
-    if (error instanceof Error && error.message.startsWith("SCRAM")) {
-      throw new Error(`Broker ${conn.address}: ${error.message}`, {
-        cause: error,
-      });
-    }
-    throw error;
-  }
-}
-
-async function saslRound(
-  conn: BrokerConnection,
-  authBytes: Uint8Array,
-  timeout: number,
-): Promise<Uint8Array> {
-  const response = await conn.request(SaslAuthenticate, { authBytes }, {
-    timeout,
-  });
-  throwIfError(response.errorCode, {
-    apiName: "SaslAuthenticate",
-    detail: `broker ${conn.address}: ${
-      response.errorMessage ?? "authentication failed"
-    }. Check the "sasl" option's username, password and mechanism`,
-  });
-  return response.authBytes;
-}
-
-const utf8 = new TextEncoder();
-const text = new TextDecoder();
-
-export function plainMessage(username: string, password: string): Uint8Array {
-  return utf8.encode(`\u0000${username}\u0000${password}`);
-}
-
-type Exchange = (bytes: Uint8Array) => Promise<Uint8Array>;
-
-async function scram(sasl: SaslOptions, exchange: Exchange): Promise<void> {
-  const hash = sasl.mechanism === "SCRAM-SHA-512" ? "SHA-512" : "SHA-256";
-  const clientNonce = randomNonce();
-  const clientFirstBare = `n=${saslName(sasl.username)},r=${clientNonce}`;
-  const serverFirst = text.decode(
-    await exchange(utf8.encode(`n,,${clientFirstBare}`)),
-  );
-  const { nonce, salt, iterations } = parseServerFirst(
-    serverFirst,
-    clientNonce,
-  );
-  const proof = await scramProof({
-    hash,
-    password: sasl.password,
-    salt,
-    iterations,
-    authMessage: `${clientFirstBare},${serverFirst},c=biws,r=${nonce}`,
-  });
-  const serverFinal = text.decode(
-    await exchange(utf8.encode(`c=biws,r=${nonce},p=${proof.clientProof}`)),
-  );
-  checkServerFinal(serverFinal, proof.serverSignature);
-}
-
-function saslName(name: string): string {
-  return name.replaceAll("=", "=3D").replaceAll(",", "=2C");
-}
-
-function randomNonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(24));
-  return base64(bytes).replaceAll("=", "");
-}
-
-function parseServerFirst(
-  message: string,
-  clientNonce: string,
-): { nonce: string; salt: Uint8Array; iterations: number } {
-  const fields = parseFields(message);
-  const nonce = fields.get("r") ?? "";
-  const iterations = Number(fields.get("i"));
-  if (!nonce.startsWith(clientNonce) || nonce === clientNonce) {
-    throw new Error(
-      `SCRAM authentication failed: the server's nonce does not extend ours`,
-    );
-  }
-  if (!fields.has("s") || !Number.isInteger(iterations) || iterations < 1) {
-    throw new Error(
-      `SCRAM authentication failed: malformed server-first message "${message}"`,
-    );
-  }
-  return { nonce, salt: fromBase64(fields.get("s")!), iterations };
-}
-
-function parseFields(message: string): Map<string, string> {
-  const fields = new Map<string, string>();
-  for (const part of message.split(",")) {
-    const eq = part.indexOf("=");
-    if (eq > 0) fields.set(part.slice(0, eq), part.slice(eq + 1));
-  }
-  return fields;
-}
-
-interface ProofInput {
-  hash: "SHA-256" | "SHA-512";
-  password: string;
-  salt: Uint8Array;
-  iterations: number;
-  authMessage: string;
+  if (isAuthenticator(sasl)) return sasl;
+  return sasl.mechanism === "PLAIN"
+    ? plain(sasl.username, sasl.password)
+    : scram(sasl.mechanism, sasl.username, sasl.password);
 }
 
 /**
- * RFC 5802's SaltedPassword, Hi(Normalize(password), salt, i): PBKDF2 with
- * HMAC-`hash`, as the broker stores it (AlterUserScramCredentials).
+ * Runs the handshake and the mechanism's exchange; throws on rejection,
+ * naming the broker and the mechanism. `options` go with every request
+ * (a re-authentication passes the connection's internal flag).
  */
-export async function saltedPassword(
-  hash: "SHA-256" | "SHA-512",
-  password: string,
-  salt: Uint8Array,
-  iterations: number,
-): Promise<Uint8Array> {
-  const passwordKey = await crypto.subtle.importKey(
-    "raw",
-    utf8.encode(password.normalize("NFKC")),
-    "PBKDF2",
-    false,
-    ["deriveBits"],
-  );
-  return new Uint8Array(
-    await crypto.subtle.deriveBits(
-      {
-        name: "PBKDF2",
-        hash,
-        salt: salt as Uint8Array<ArrayBuffer>,
-        iterations,
-      },
-      passwordKey,
-      hash === "SHA-512" ? 512 : 256,
-    ),
-  );
-}
-
-/** RFC 5802 section 3: the client proof and the expected server signature. */
-export async function scramProof(
-  input: ProofInput,
-): Promise<{ clientProof: string; serverSignature: string }> {
-  const salted = await saltedPassword(
-    input.hash,
-    input.password,
-    input.salt,
-    input.iterations,
-  );
-  const clientKey = await hmac(input.hash, salted, "Client Key");
-  const storedKey = new Uint8Array(
-    await crypto.subtle.digest(
-      input.hash,
-      clientKey as Uint8Array<ArrayBuffer>,
-    ),
-  );
-  const clientSignature = await hmac(input.hash, storedKey, input.authMessage);
-  const proof = clientKey.map((byte, i) => byte ^ clientSignature[i]);
-  const serverKey = await hmac(input.hash, salted, "Server Key");
-  const serverSignature = await hmac(input.hash, serverKey, input.authMessage);
-  return {
-    clientProof: base64(proof),
-    serverSignature: base64(serverSignature),
-  };
-}
-
-async function hmac(
-  hash: string,
-  key: Uint8Array,
-  message: string,
-): Promise<Uint8Array> {
-  const cryptoKey = await crypto.subtle.importKey(
-    "raw",
-    key as Uint8Array<ArrayBuffer>,
-    { name: "HMAC", hash },
-    false,
-    ["sign"],
-  );
-  return new Uint8Array(
-    await crypto.subtle.sign("HMAC", cryptoKey, utf8.encode(message)),
-  );
-}
-
-function checkServerFinal(message: string, expected: string): void {
-  const fields = parseFields(message);
-  if (fields.has("e")) {
-    throw new Error(`SCRAM authentication failed: ${fields.get("e")}`);
+export async function authenticate(
+  conn: BrokerConnection,
+  sasl: SaslSetting,
+  timeout: number,
+  reauthentication = false,
+  options: RequestOptions = {},
+): Promise<SaslSession> {
+  const auth = authenticatorOf(sasl);
+  const mechanism = auth.mechanism;
+  const handshake = await conn.request(SaslHandshake, { mechanism }, {
+    ...options,
+    version: 1,
+    timeout,
+  });
+  if (handshake.errorCode !== 0) {
+    throw new KafkaError(handshake.errorCode, {
+      apiName: "SaslHandshake",
+      detail: `broker ${conn.address} enables ${
+        handshake.mechanisms.join(", ") || "no mechanism"
+      } on this listener, not ${mechanism}`,
+    });
   }
-  if (fields.get("v") !== expected) {
-    throw new Error(
-      `SCRAM authentication failed: the server's signature does not match; the broker may not know this password`,
-    );
+  let lifetimeMs = 0;
+  try {
+    const exchange = await auth.begin({
+      host: conn.host,
+      port: conn.port,
+      reauthentication,
+    });
+    let message: Uint8Array | null = await exchange.start();
+    while (message !== null) {
+      const response = await conn.request(SaslAuthenticate, {
+        authBytes: message,
+      }, { ...options, timeout });
+      if (response.errorCode !== 0) {
+        throw new KafkaError(response.errorCode, {
+          apiName: "SaslAuthenticate",
+          detail: `broker ${conn.address} refused ${mechanism}: ${
+            response.errorMessage ?? "authentication failed"
+          }. Check the "sasl" option's credentials for ${mechanism}`,
+        });
+      }
+      lifetimeMs = Number(response.sessionLifetimeMs ?? 0);
+      message = await exchange.next(response.authBytes);
+    }
+  } catch (error) {
+    if (error instanceof KafkaError || !(error instanceof Error)) throw error;
+    // The mechanism's own checks (a nonce, a signature, a token provider)
+    // do not know the broker.
+    throw new KafkaError(ErrorCode.SASL_AUTHENTICATION_FAILED, {
+      apiName: "SaslAuthenticate",
+      detail: `broker ${conn.address}, ${mechanism}: ${error.message}`,
+      cause: error,
+    });
   }
-}
-
-function base64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
-function fromBase64(encoded: string): Uint8Array {
-  const binary = atob(encoded);
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
+  return { mechanism, lifetimeMs };
 }

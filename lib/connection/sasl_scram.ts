@@ -1,0 +1,241 @@
+/**
+ * The password mechanisms: PLAIN (RFC 4616) and SCRAM-SHA-256/512
+ * (RFC 5802), as SaslAuthenticators. Hashing uses WebCrypto.
+ *
+ * @module
+ */
+
+import type { SaslAuthenticator, SaslExchange } from "./sasl.ts";
+
+const utf8 = new TextEncoder();
+const text = new TextDecoder();
+
+/** The bytes of a PLAIN message: authorization id (none), user, password. */
+export function plainMessage(username: string, password: string): Uint8Array {
+  return utf8.encode(`\u0000${username}\u0000${password}`);
+}
+
+/**
+ * SASL PLAIN: the user name and password, sent as they are (use TLS).
+ *
+ * @example
+ * ```ts
+ * import { plain } from "./sasl_scram.ts";
+ *
+ * const sasl = plain("alice", "alice-secret");
+ * console.log(sasl.mechanism); // PLAIN
+ * ```
+ */
+export function plain(username: string, password: string): SaslAuthenticator {
+  return {
+    mechanism: "PLAIN",
+    begin: () => ({
+      start: () => plainMessage(username, password),
+      next: () => null,
+    }),
+  };
+}
+
+/**
+ * SASL SCRAM-SHA-256 or SCRAM-SHA-512: the password is proven without
+ * being sent, and the broker proves it knows it too.
+ *
+ * @example
+ * ```ts
+ * import { scram } from "./sasl_scram.ts";
+ *
+ * const sasl = scram("SCRAM-SHA-512", "alice", "alice-secret");
+ * console.log(sasl.mechanism); // SCRAM-SHA-512
+ * ```
+ */
+export function scram(
+  mechanism: "SCRAM-SHA-256" | "SCRAM-SHA-512",
+  username: string,
+  password: string,
+): SaslAuthenticator {
+  return {
+    mechanism,
+    begin: () => scramExchange(mechanism, username, password),
+  };
+}
+
+/** One SCRAM exchange: client-first, client-final, then the server's proof. */
+function scramExchange(
+  mechanism: "SCRAM-SHA-256" | "SCRAM-SHA-512",
+  username: string,
+  password: string,
+): SaslExchange {
+  const hash = mechanism === "SCRAM-SHA-512" ? "SHA-512" : "SHA-256";
+  const clientNonce = randomNonce();
+  const clientFirstBare = `n=${saslName(username)},r=${clientNonce}`;
+  let serverSignature: string | null = null;
+  return {
+    start: () => utf8.encode(`n,,${clientFirstBare}`),
+    async next(answer) {
+      if (serverSignature !== null) {
+        checkServerFinal(text.decode(answer), serverSignature);
+        return null;
+      }
+      const serverFirst = text.decode(answer);
+      const { nonce, salt, iterations } = parseServerFirst(
+        serverFirst,
+        clientNonce,
+      );
+      const proof = await scramProof({
+        hash,
+        password,
+        salt,
+        iterations,
+        authMessage: `${clientFirstBare},${serverFirst},c=biws,r=${nonce}`,
+      });
+      serverSignature = proof.serverSignature;
+      return utf8.encode(`c=biws,r=${nonce},p=${proof.clientProof}`);
+    },
+  };
+}
+
+function saslName(name: string): string {
+  return name.replaceAll("=", "=3D").replaceAll(",", "=2C");
+}
+
+function randomNonce(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return base64(bytes).replaceAll("=", "");
+}
+
+function parseServerFirst(
+  message: string,
+  clientNonce: string,
+): { nonce: string; salt: Uint8Array; iterations: number } {
+  const fields = parseFields(message);
+  const nonce = fields.get("r") ?? "";
+  const iterations = Number(fields.get("i"));
+  if (!nonce.startsWith(clientNonce) || nonce === clientNonce) {
+    throw new Error(
+      `SCRAM authentication failed: the server's nonce does not extend ours`,
+    );
+  }
+  if (!fields.has("s") || !Number.isInteger(iterations) || iterations < 1) {
+    throw new Error(
+      `SCRAM authentication failed: malformed server-first message "${message}"`,
+    );
+  }
+  return { nonce, salt: fromBase64(fields.get("s")!), iterations };
+}
+
+function parseFields(message: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const part of message.split(",")) {
+    const eq = part.indexOf("=");
+    if (eq > 0) fields.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  return fields;
+}
+
+interface ProofInput {
+  hash: "SHA-256" | "SHA-512";
+  password: string;
+  salt: Uint8Array;
+  iterations: number;
+  authMessage: string;
+}
+
+/**
+ * RFC 5802's SaltedPassword, Hi(Normalize(password), salt, i): PBKDF2 with
+ * HMAC-`hash`, as the broker stores it (AlterUserScramCredentials).
+ */
+export async function saltedPassword(
+  hash: "SHA-256" | "SHA-512",
+  password: string,
+  salt: Uint8Array,
+  iterations: number,
+): Promise<Uint8Array> {
+  const passwordKey = await crypto.subtle.importKey(
+    "raw",
+    utf8.encode(password.normalize("NFKC")),
+    "PBKDF2",
+    false,
+    ["deriveBits"],
+  );
+  return new Uint8Array(
+    await crypto.subtle.deriveBits(
+      {
+        name: "PBKDF2",
+        hash,
+        salt: salt as Uint8Array<ArrayBuffer>,
+        iterations,
+      },
+      passwordKey,
+      hash === "SHA-512" ? 512 : 256,
+    ),
+  );
+}
+
+/** RFC 5802 section 3: the client proof and the expected server signature. */
+export async function scramProof(
+  input: ProofInput,
+): Promise<{ clientProof: string; serverSignature: string }> {
+  const salted = await saltedPassword(
+    input.hash,
+    input.password,
+    input.salt,
+    input.iterations,
+  );
+  const clientKey = await hmac(input.hash, salted, "Client Key");
+  const storedKey = new Uint8Array(
+    await crypto.subtle.digest(
+      input.hash,
+      clientKey as Uint8Array<ArrayBuffer>,
+    ),
+  );
+  const clientSignature = await hmac(input.hash, storedKey, input.authMessage);
+  const proof = clientKey.map((byte, i) => byte ^ clientSignature[i]);
+  const serverKey = await hmac(input.hash, salted, "Server Key");
+  const serverSignature = await hmac(input.hash, serverKey, input.authMessage);
+  return {
+    clientProof: base64(proof),
+    serverSignature: base64(serverSignature),
+  };
+}
+
+async function hmac(
+  hash: string,
+  key: Uint8Array,
+  message: string,
+): Promise<Uint8Array> {
+  const cryptoKey = await crypto.subtle.importKey(
+    "raw",
+    key as Uint8Array<ArrayBuffer>,
+    { name: "HMAC", hash },
+    false,
+    ["sign"],
+  );
+  return new Uint8Array(
+    await crypto.subtle.sign("HMAC", cryptoKey, utf8.encode(message)),
+  );
+}
+
+function checkServerFinal(message: string, expected: string): void {
+  const fields = parseFields(message);
+  if (fields.has("e")) {
+    throw new Error(`SCRAM authentication failed: ${fields.get("e")}`);
+  }
+  if (fields.get("v") !== expected) {
+    throw new Error(
+      `SCRAM authentication failed: the server's signature does not match; the broker may not know this password`,
+    );
+  }
+}
+
+function base64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+function fromBase64(encoded: string): Uint8Array {
+  const binary = atob(encoded);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
