@@ -265,3 +265,15 @@ export type {
   TxnPartitionResult,
   TxnPartitions,
 } from "./lib/admin/txn_requests.ts";
+export {
+  type AwsCredentials,
+  type AwsCredentialsSource,
+  awsMskIam,
+  type AwsMskIamOptions,
+  MSK_IAM_VERSION,
+  type MskIamAnswer,
+  type MskIamPayload,
+  mskIamPayload,
+  type MskIamPayloadInput,
+  parseMskIamAnswer,
+} from "./lib/connection/sasl_aws.ts";

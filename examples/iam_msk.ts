@@ -18,8 +18,13 @@
  */
 
 import process from "node:process";
-import { type Message, Reader, Writer } from "../mod.ts";
-import { type AwsCredentials, awsMskIam } from "../lib/connection/sasl_aws.ts";
+import {
+  type AwsCredentials,
+  awsMskIam,
+  type Message,
+  Reader,
+  Writer,
+} from "../mod.ts";
 
 const text = new TextDecoder();
 
