@@ -8,13 +8,36 @@
 
 import { abortReason, ConnectionError, TimeoutError } from "./errors.ts";
 
-/** TLS settings; `true` means TLS with the system's trust store. */
+/**
+ * TLS settings; `true` means TLS with the system's trust store.
+ *
+ * For mutual TLS (a listener with `ssl.client.auth=required`) give both
+ * `cert` and `key`: the broker then takes the client's principal from the
+ * certificate (`User:<CN>` by default mapping rules).
+ *
+ * @example Mutual TLS with a private CA
+ * ```ts
+ * import { readFileSync } from "node:fs";
+ * import { dial, type TlsOptions } from "jsr:@streamkafka/client";
+ *
+ * const tls: TlsOptions = {
+ *   ca: readFileSync(".kafka/certs/ca.pem", "utf8"),
+ *   cert: readFileSync(".kafka/certs/client.pem", "utf8"),
+ *   key: readFileSync(".kafka/certs/client-key.pem", "utf8"),
+ * };
+ * const conn = await dial("127.0.0.1:9097", { tls });
+ * conn.close();
+ * ```
+ */
 export interface TlsOptions {
   /** PEM certificates to trust in addition to the system's. */
   ca?: string | string[];
-  /** PEM client certificate chain, for mutual TLS. */
+  /**
+   * PEM client certificate chain (the client's certificate first), for
+   * mutual TLS; requires `key`.
+   */
   cert?: string;
-  /** PEM private key of `cert`. */
+  /** PEM private key of `cert` (PKCS#8, PKCS#1 or SEC1, unencrypted); requires `cert`. */
   key?: string;
   /** Name to verify the broker's certificate against (default: the host). */
   servername?: string;
@@ -52,6 +75,7 @@ const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 export async function openSocket(options: SocketOptions): Promise<Socket> {
   const { host, port, signal, timeout } = options;
   const where = `${host}:${port}`;
+  checkTls(options.tls);
   if (signal?.aborted) throw abortReason(signal, `Connecting to ${where}`);
   let timer: ReturnType<typeof setTimeout> | undefined;
   let onAbort: (() => void) | undefined;
@@ -71,13 +95,21 @@ export async function openSocket(options: SocketOptions): Promise<Socket> {
   });
   try {
     return await Promise.race([connecting, stop]);
-  } catch (error) {
+  } catch (caught) {
     // A connection that lands after the timeout must not leak.
     connecting.then((socket) => socket.close(), () => {});
-    if (error instanceof TimeoutError || error instanceof DOMException) {
-      throw error;
+    if (caught instanceof TimeoutError || caught instanceof DOMException) {
+      throw caught;
     }
     if (signal?.aborted) throw abortReason(signal, `Connecting to ${where}`);
+    // Already named: the broker refused the client certificate.
+    if (caught instanceof ConnectionError) throw caught;
+    let error = caught;
+    if (caught instanceof TlsSetupError) {
+      const problem = await clientCertificateProblem(options.tls);
+      if (problem) throw invalidCertificate(where, problem);
+      error = caught.cause;
+    }
     if (options.tls && !isNetworkFailure(error)) {
       // The handshake itself failed: an untrusted or mismatched certificate,
       // a protocol the broker refuses. Another attempt ends the same way.
@@ -139,16 +171,34 @@ export function isNetworkFailure(error: unknown): boolean {
 async function connectDeno(options: SocketOptions): Promise<Socket> {
   const { host: hostname, port, tls } = options;
   let conn: Deno.Conn;
+  let explain = keep;
   if (tls) {
     const settings = tls === true ? {} : tls;
-    conn = await Deno.connectTls({
-      hostname,
-      port,
-      caCerts: settings.ca === undefined ? undefined : [settings.ca].flat(),
-      cert: settings.cert,
-      key: settings.key,
-    });
-    await (conn as Deno.TlsConn).handshake();
+    explain = certificateAlerts(
+      `${hostname}:${port}`,
+      settings,
+      await clientCertificateProblem(settings),
+    );
+    let tlsConn: Deno.TlsConn;
+    try {
+      tlsConn = await Deno.connectTls({
+        hostname,
+        port,
+        caCerts: settings.ca === undefined ? undefined : [settings.ca].flat(),
+        cert: settings.cert,
+        key: settings.key,
+      });
+    } catch (error) {
+      // Deno reads the certificates and key here, before any handshake.
+      throw isNetworkFailure(error) ? error : new TlsSetupError(error);
+    }
+    try {
+      await tlsConn.handshake();
+    } catch (error) {
+      tlsConn.close();
+      throw explain(error);
+    }
+    conn = tlsConn;
   } else {
     const tcp = await Deno.connect({ hostname, port });
     tcp.setNoDelay(true);
@@ -160,8 +210,11 @@ async function connectDeno(options: SocketOptions): Promise<Socket> {
     get readable() {
       return conn.readable;
     },
-    read: (into) => conn.read(into),
-    write: serialWrites(conn),
+    read: explain === keep
+      ? (into) => conn.read(into)
+      : (into) =>
+        conn.read(into).catch((error) => Promise.reject(explain(error))),
+    write: serialWrites(conn, explain),
     close() {
       if (closed) return;
       closed = true;
@@ -190,17 +243,28 @@ async function connectNode(options: SocketOptions): Promise<Socket> {
   const { host, port, tls } = options;
   let socket: NodeSocket;
   let ready: string;
+  let explain = keep;
   if (tls) {
     const settings = tls === true ? {} : tls;
+    explain = certificateAlerts(
+      `${host}:${port}`,
+      settings,
+      await clientCertificateProblem(settings),
+    );
     const nodeTls = await import("node:tls");
-    socket = nodeTls.connect({
-      host,
-      port,
-      ca: settings.ca,
-      cert: settings.cert,
-      key: settings.key,
-      servername: settings.servername ?? (isIp(host) ? undefined : host),
-    }) as unknown as NodeSocket;
+    try {
+      socket = nodeTls.connect({
+        host,
+        port,
+        ca: settings.ca,
+        cert: settings.cert,
+        key: settings.key,
+        servername: settings.servername ?? (isIp(host) ? undefined : host),
+      }) as unknown as NodeSocket;
+    } catch (error) {
+      // Node and Bun read the certificates and key here, synchronously.
+      throw new TlsSetupError(error);
+    }
     ready = "secureConnect";
   } else {
     const net = await import("node:net");
@@ -216,17 +280,20 @@ async function connectNode(options: SocketOptions): Promise<Socket> {
     });
   }).catch((error) => {
     socket.destroy();
-    throw error;
+    throw explain(error);
   });
   socket.setNoDelay(true);
-  return nodeStreams(socket);
+  return nodeStreams(socket, explain);
 }
 
 /**
  * Deno's `conn.write` may write part of a buffer, and two writes in flight
  * could interleave: each call waits for the one before and writes it all.
  */
-function serialWrites(conn: Deno.Conn): Socket["write"] {
+function serialWrites(
+  conn: Deno.Conn,
+  explain: (error: unknown) => unknown,
+): Socket["write"] {
   let last: Promise<unknown> = Promise.resolve();
   return (pieces) => {
     const run = last.then(async () => {
@@ -235,7 +302,7 @@ function serialWrites(conn: Deno.Conn): Socket["write"] {
           at += await conn.write(piece.subarray(at));
         }
       }
-    });
+    }).catch((error) => Promise.reject(explain(error)));
     last = run.catch(() => {});
     return run;
   };
@@ -248,11 +315,14 @@ function isIp(host: string): boolean {
 }
 
 /** Wraps a node socket as Web Streams, pausing it when the reader lags. */
-function nodeStreams(socket: NodeSocket): Socket {
+function nodeStreams(
+  socket: NodeSocket,
+  explain: (error: unknown) => unknown,
+): Socket {
   let closed = false;
   let failure: Error | undefined;
   socket.on("error", (error: Error) => {
-    failure = error;
+    failure = explain(error) as Error;
   });
   const readable = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -285,7 +355,7 @@ function nodeStreams(socket: NodeSocket): Socket {
       // reports the whole.
       return new Promise<void>((resolve, reject) => {
         const done = (error?: Error | null) =>
-          error ? reject(error) : resolve();
+          error ? reject(explain(error)) : resolve();
         pieces.forEach((piece, i) => {
           socket.write(piece, i === pieces.length - 1 ? done : noop);
         });
@@ -295,4 +365,183 @@ function nodeStreams(socket: NodeSocket): Socket {
       socket.destroy();
     },
   };
+}
+
+/** What the runtime threw while reading the TLS settings, before connecting. */
+class TlsSetupError extends Error {
+  constructor(cause: unknown) {
+    super(describe(cause), { cause });
+    this.name = "TlsSetupError";
+  }
+}
+
+function keep(error: unknown): unknown {
+  return error;
+}
+
+/**
+ * Throws a TypeError when `cert` or `key` is given without the other, or is
+ * not text: mutual TLS needs both, as PEM.
+ */
+function checkTls(tls: TlsOptions | boolean | undefined): void {
+  if (typeof tls !== "object" || tls === null) return;
+  const { cert, key } = tls;
+  for (const [name, value] of [["cert", cert], ["key", key]] as const) {
+    if (value !== undefined && typeof value !== "string") {
+      throw new TypeError(
+        `"tls.${name}" must be a PEM string, got ${
+          value === null ? "null" : typeof value
+        }: read the file as text, e.g. readFileSync(path, "utf8")`,
+      );
+    }
+  }
+  if (cert !== undefined && key === undefined) {
+    throw new TypeError(
+      `"tls.key" is missing: "tls.cert" is set, and mutual TLS needs the client certificate's private key too (PEM)`,
+    );
+  }
+  if (key !== undefined && cert === undefined) {
+    throw new TypeError(
+      `"tls.cert" is missing: "tls.key" is set, and mutual TLS needs the client certificate too (PEM)`,
+    );
+  }
+}
+
+/**
+ * TLS alerts a server sends when it will not accept the client's
+ * certificate, as Deno (rustls: "received fatal alert: BadCertificate"),
+ * Node (OpenSSL: "ssl/tls alert bad certificate") and Bun (BoringSSL:
+ * "SSLV3_ALERT_BAD_CERTIFICATE") word them.
+ */
+const CERTIFICATE_ALERTS: [RegExp, string][] = [
+  [/certificate[\s_]?required/i, "certificate_required"],
+  [/bad[\s_]?certificate/i, "bad_certificate"],
+  [/certificate[\s_]?unknown/i, "certificate_unknown"],
+  [/unknown[\s_]?ca\b/i, "unknown_ca"],
+  [/certificate[\s_]?expired/i, "certificate_expired"],
+  [/certificate[\s_]?revoked/i, "certificate_revoked"],
+  [/unsupported[\s_]?certificate/i, "unsupported_certificate"],
+  [/access[\s_]?denied/i, "access_denied"],
+];
+
+/** The name of the certificate alert the peer sent, if that is what failed. */
+function certificateAlert(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  const text = `${typeof code === "string" ? code : ""} ${error.message}`;
+  if (!/alert/i.test(text)) return undefined;
+  return CERTIFICATE_ALERTS.find(([pattern]) => pattern.test(text))?.[1];
+}
+
+/**
+ * Turns the broker's refusal of the client's certificate into a named,
+ * non-retriable failure. With TLS 1.3 the broker checks the client's
+ * certificate after the client considers the handshake done, so the alert
+ * arrives on the first read or write, not while connecting. `problem` is
+ * what is wrong with the certificate or key, if this side can tell.
+ */
+function certificateAlerts(
+  where: string,
+  settings: TlsOptions,
+  problem: CertificateProblem | undefined,
+): (error: unknown) => unknown {
+  return (error) => {
+    const alert = certificateAlert(error);
+    if (alert === undefined) return error;
+    if (problem) {
+      return invalidCertificate(where, {
+        ...problem,
+        text: `${problem.text}; the broker refused it (TLS alert ${alert})`,
+        cause: error,
+      });
+    }
+    const message = settings.cert === undefined
+      ? `Cannot connect to ${where}: the broker requires a client certificate (mutual TLS): set tls.cert and tls.key (TLS alert ${alert})`
+      : `Cannot connect to ${where}: the broker refused the client certificate (TLS alert ${alert}): "tls.cert" must be signed by a certificate authority the broker trusts (its ssl.truststore), be valid now, and allow client authentication`;
+    return new ConnectionError(message, { cause: error, retriable: false });
+  };
+}
+
+/** What is wrong with a client certificate or key, and the error that said so. */
+interface CertificateProblem {
+  text: string;
+  cause?: unknown;
+}
+
+function invalidCertificate(
+  where: string,
+  problem: CertificateProblem,
+): ConnectionError {
+  return new ConnectionError(
+    `Cannot connect to ${where}: the client certificate or key is invalid: ${problem.text}`,
+    { cause: problem.cause, retriable: false },
+  );
+}
+
+/** Each TLS settings object's diagnosis, made once. */
+const diagnoses = new WeakMap<
+  TlsOptions,
+  Promise<CertificateProblem | undefined>
+>();
+
+/**
+ * Whether the client certificate or key is unparsable, or a key that is not
+ * the certificate's; undefined when they look fine or this runtime cannot
+ * tell. Only used to name a failure: the runtime's TLS stack decides.
+ */
+function clientCertificateProblem(
+  tls: TlsOptions | boolean | undefined,
+): Promise<CertificateProblem | undefined> {
+  if (typeof tls !== "object" || tls.cert === undefined) {
+    return Promise.resolve(undefined);
+  }
+  let diagnosis = diagnoses.get(tls);
+  if (!diagnosis) {
+    diagnosis = diagnose(tls.cert, tls.key ?? "");
+    diagnoses.set(tls, diagnosis);
+  }
+  return diagnosis;
+}
+
+async function diagnose(
+  cert: string,
+  key: string,
+): Promise<CertificateProblem | undefined> {
+  let crypto: typeof import("node:crypto");
+  try {
+    crypto = await import("node:crypto");
+  } catch {
+    return undefined;
+  }
+  let certificate: import("node:crypto").X509Certificate;
+  try {
+    certificate = new crypto.X509Certificate(cert);
+  } catch (error) {
+    return {
+      text: `"tls.cert" is not a PEM certificate (${describe(error)})`,
+      cause: error,
+    };
+  }
+  let privateKey: import("node:crypto").KeyObject;
+  try {
+    privateKey = crypto.createPrivateKey(key);
+  } catch (error) {
+    return {
+      text: `"tls.key" is not an unencrypted PEM private key (${
+        describe(error)
+      })`,
+      cause: error,
+    };
+  }
+  try {
+    if (!certificate.checkPrivateKey(privateKey)) {
+      return {
+        text:
+          `"tls.key" is not the private key of "tls.cert" (${certificate.subject})`,
+      };
+    }
+  } catch {
+    // This runtime cannot compare them: say nothing rather than guess.
+  }
+  return undefined;
 }
