@@ -277,3 +277,19 @@ export {
   type MskIamPayloadInput,
   parseMskIamAnswer,
 } from "./lib/connection/sasl_aws.ts";
+export {
+  type CachedTokenProvider,
+  cachedTokenProvider,
+  type CachedTokenProviderOptions,
+  oauthBearer,
+  oauthBearerMessage,
+  type OAuthBearerOptions,
+  type OAuthBearerToken,
+  type OAuthBearerTokenProvider,
+  unsecuredJwt,
+  type UnsecuredJwtOptions,
+} from "./lib/connection/sasl_oauth.ts";
+export {
+  oidcClientCredentials,
+  type OidcClientCredentialsOptions,
+} from "./lib/connection/oidc.ts";

@@ -10,12 +10,14 @@
  */
 
 import process from "node:process";
-import { type Message, Reader, Writer } from "../mod.ts";
 import {
   cachedTokenProvider,
+  type Message,
   oauthBearer,
+  Reader,
   unsecuredJwt,
-} from "../lib/connection/sasl_oauth.ts";
+  Writer,
+} from "../mod.ts";
 
 const text = new TextDecoder();
 
@@ -35,7 +37,7 @@ export async function main(
   }));
   // With a real identity provider (OAuth 2.0 client credentials), over TLS:
   //
-  //   import { oidcClientCredentials } from "../lib/connection/oidc.ts";
+  //   import { oidcClientCredentials } from "jsr:@streamkafka/client";
   //   const sasl = oauthBearer(oidcClientCredentials({
   //     tokenEndpoint: "https://idp.example.com/oauth2/token",
   //     clientId: process.env.KAFKA_CLIENT_ID!,
