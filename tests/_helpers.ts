@@ -8,7 +8,13 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import process from "node:process";
-import { dialLeader, type Message } from "../mod.ts";
+import {
+  dialLeader,
+  type Message,
+  Reader,
+  type TransportOptions,
+  Writer,
+} from "../mod.ts";
 
 /** The PLAINTEXT listener of the test broker (see tools/kafka.ts). */
 export const BROKER = process.env.KAFKA_BROKERS?.split(",")[0] ??
@@ -89,4 +95,49 @@ export function onPath(name: string): boolean {
     }
   }
   return false;
+}
+
+/**
+ * Writes three messages ("one", "two", "three") to a new topic through
+ * `broker` with a Writer, and reads them back with a Reader, both with
+ * `transport` (TLS, SASL...): what each reached, in order.
+ */
+export async function roundTrip(
+  broker: string,
+  transport: TransportOptions,
+  prefix = "round-trip",
+): Promise<string[]> {
+  const topic = uniqueTopic(prefix);
+  const writer = new Writer({
+    brokers: [broker],
+    topic,
+    allowAutoTopicCreation: true,
+    transport,
+  });
+  try {
+    await writer.writeMessages(
+      { key: "a", value: "one" },
+      { key: "b", value: "two" },
+      { key: "c", value: "three" },
+    );
+  } finally {
+    await writer.close();
+  }
+  const reader = new Reader({
+    brokers: [broker],
+    topic,
+    partition: 0,
+    maxWait: 500,
+    transport,
+  });
+  const values: string[] = [];
+  const text = new TextDecoder();
+  try {
+    while (values.length < 3) {
+      values.push(text.decode((await reader.readMessage()).value!));
+    }
+  } finally {
+    await reader.close();
+  }
+  return values;
 }

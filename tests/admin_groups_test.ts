@@ -123,9 +123,12 @@ describe("admin Client: offsets", () => {
       /Client\.listOffsets: "queries\[0\]\.partition" must be a partition number \(an integer >= 0\), got number -1/,
     );
     await assert.rejects(
-      // deno-lint-ignore no-explicit-any
       () =>
-        client.listOffsets([{ topic: "t", partition: 0, at: "first" as any }]),
+        client.listOffsets([{
+          topic: "t",
+          partition: 0,
+          at: "first" as never,
+        }]),
       /"queries\[0\]\.at" must be "earliest", "latest", "maxTimestamp", a Date or a timestamp in ms, got string "first"/,
     );
     await assert.rejects(
@@ -138,13 +141,11 @@ describe("admin Client: offsets", () => {
       /"offsets\[0\]\.offset" must be the next offset to read \(an integer >= 0\), got number -5/,
     );
     await assert.rejects(
-      // deno-lint-ignore no-explicit-any
-      () => client.resetGroupOffsets("g", { to: "start" as any }),
+      () => client.resetGroupOffsets("g", { to: "start" as never }),
       /Client\.resetGroupOffsets: "to" must be "earliest", "latest", a Date or an array of \{ topic, partition, offset \}, got string "start"/,
     );
     await assert.rejects(
-      // deno-lint-ignore no-explicit-any
-      () => client.describeGroups("g" as any),
+      () => client.describeGroups("g" as never),
       /"groupIds" must be an array of group ids, got string "g"/,
     );
   });

@@ -37,7 +37,6 @@ import {
   Cluster,
   CooperativeStickyGroupBalancer,
   dial,
-  type dialLeader,
   type Message,
   Reader,
   RoundRobin,
@@ -48,11 +47,6 @@ import { throwIfError } from "../lib/protocol/errors.ts";
 import { decodeConsumerProtocolAssignment } from "../lib/protocol/messages/consumer_protocol_assignment.ts";
 import { ConsumerGroupDescribe } from "../lib/protocol/messages/consumer_group_describe.ts";
 import { DescribeGroups } from "../lib/protocol/messages/describe_groups.ts";
-import type { OffsetFetch } from "../lib/protocol/messages/offset_fetch.ts";
-import type {
-  committedOffsets,
-  offsetFetchRequest,
-} from "../lib/requests/offsets.ts";
 import { ensureJars } from "../tools/kafka.ts";
 import { BROKER, onPath, sleep, uniqueTopic } from "./_helpers.ts";
 import { committed, duplicates, endOffsets, setGroupConfig } from "./_group.ts";

@@ -20,7 +20,6 @@ import {
   dial,
   ErrorCode,
   KafkaError,
-  Reader,
   type TlsOptions,
   Writer,
 } from "../mod.ts";
@@ -35,6 +34,7 @@ import {
   BROKER,
   noUnhandledRejections,
   readPartition,
+  roundTrip,
   sleep,
   uniqueTopic,
 } from "./_helpers.ts";
@@ -102,37 +102,7 @@ describe("mutual TLS", () => {
 
   test("a Writer and a Reader produce and consume over mutual TLS", async () => {
     await noUnhandledRejections(async () => {
-      const topic = uniqueTopic("mtls");
-      const writer = new Writer({
-        brokers: [MTLS],
-        topic,
-        allowAutoTopicCreation: true,
-        transport: { tls },
-      });
-      try {
-        await writer.writeMessages(
-          { key: "a", value: "one" },
-          { key: "b", value: "two" },
-          { key: "c", value: "three" },
-        );
-      } finally {
-        await writer.close();
-      }
-      const reader = new Reader({
-        brokers: [MTLS],
-        topic,
-        partition: 0,
-        maxWait: 500,
-        transport: { tls },
-      });
-      const values: string[] = [];
-      try {
-        while (values.length < 3) {
-          values.push(text.decode((await reader.readMessage()).value!));
-        }
-      } finally {
-        await reader.close();
-      }
+      const values = await roundTrip(MTLS, { tls }, "mtls");
       assert.deepEqual(values, ["one", "two", "three"]);
     });
   });

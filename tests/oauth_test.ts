@@ -29,7 +29,12 @@ import {
 } from "../lib/connection/sasl_oauth.ts";
 import { oidcClientCredentials } from "../lib/connection/oidc.ts";
 import { CA_PEM, REAUTH_MS, SASL_USERNAME } from "../tools/kafka.ts";
-import { noUnhandledRejections, sleep, uniqueTopic } from "./_helpers.ts";
+import {
+  noUnhandledRejections,
+  roundTrip,
+  sleep,
+  uniqueTopic,
+} from "./_helpers.ts";
 
 const env = process.env;
 const SASL = env.KAFKA_SASL_BROKERS?.split(",")[0] ?? "127.0.0.1:9094";
@@ -72,45 +77,6 @@ function kafkaErrorIn(error: unknown): KafkaError | undefined {
     queue.push(cause);
   }
   return undefined;
-}
-
-/** Writes three messages with a Writer and reads them with a Reader. */
-async function roundTrip(
-  broker: string,
-  transport: { sasl: SaslAuthenticator; tls?: { ca: string } },
-): Promise<string[]> {
-  const topic = uniqueTopic("oauth");
-  const writer = new Writer({
-    brokers: [broker],
-    topic,
-    allowAutoTopicCreation: true,
-    transport,
-  });
-  try {
-    await writer.writeMessages(
-      { key: "a", value: "one" },
-      { key: "b", value: "two" },
-      { key: "c", value: "three" },
-    );
-  } finally {
-    await writer.close();
-  }
-  const reader = new Reader({
-    brokers: [broker],
-    topic,
-    partition: 0,
-    maxWait: 500,
-    transport,
-  });
-  const values: string[] = [];
-  try {
-    while (values.length < 3) {
-      values.push(text.decode((await reader.readMessage()).value!));
-    }
-  } finally {
-    await reader.close();
-  }
-  return values;
 }
 
 const REJECTED =
