@@ -37,16 +37,28 @@ function decode(bytes: Uint8Array | null): string | null {
   return bytes === null ? null : text.decode(bytes);
 }
 
-/** Writes the messages to partition 0 in one batch (creating the topic). */
+/**
+ * Writes the messages to partition 0 in one batch (creating the topic). A
+ * topic just created may not have its leader ready yet: a retriable answer
+ * (NOT_LEADER_OR_FOLLOWER...) is retried for up to 10 s, as a Writer would.
+ */
 async function produce(
   topic: string,
   messages: MessageInput[],
 ): Promise<void> {
-  const conn = await dialLeader(BROKER, topic, 0);
-  try {
-    await conn.writeMessages(...messages);
-  } finally {
-    conn.close();
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const conn = await dialLeader(BROKER, topic, 0);
+    try {
+      await conn.writeMessages(...messages);
+      return;
+    } catch (error) {
+      const retriable = (error as { retriable?: boolean }).retriable === true;
+      if (!retriable || Date.now() > deadline) throw error;
+    } finally {
+      conn.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
