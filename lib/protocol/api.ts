@@ -6,6 +6,7 @@
  */
 
 import type { ByteReader, ByteWriter } from "./bytes.ts";
+import { ProtocolError } from "./bytes.ts";
 
 /**
  * What an encoder accepts: the decoded shape with every field optional, all
@@ -125,6 +126,23 @@ export function badVersion(
 ): RangeError {
   return new RangeError(
     `Cannot ${what} ${api} v${version}: supported versions are ${min}-${max}`,
+  );
+}
+
+/**
+ * @internal The error for data (a consumer-protocol subscription or
+ * assignment) that says it was written at a version below the oldest: the
+ * version came from a peer, so the bytes are corrupt.
+ */
+export function badDataVersion(
+  what: string,
+  name: string,
+  version: number,
+  min: number,
+  max: number,
+): ProtocolError {
+  return new ProtocolError(
+    `Cannot ${what} ${name} v${version}: supported versions are ${min}-${max}`,
   );
 }
 

@@ -956,8 +956,10 @@ class Emitter {
         ? `if (version < ${lo}) {`
         : `if (version < ${lo} || version > ${hi}) {`,
     );
+    // Data specs carry their version in the data: one below the oldest is
+    // a peer's corrupt bytes (a ProtocolError), not a caller's mistake.
     o.call(
-      `throw ${this.helper("badVersion")}`,
+      `throw ${this.helper(newer ? "badDataVersion" : "badVersion")}`,
       [`"decode"`, `"${m.name}"`, "version", `${lo}`, `${hi}`],
       ";",
     );

@@ -3,6 +3,7 @@
 import type { Encodable } from "../api.ts";
 import {
   atPath,
+  badDataVersion,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
@@ -64,7 +65,7 @@ export function decodeConsumerProtocolAssignment(
   version: number,
 ): ConsumerProtocolAssignment {
   if (version < 0) {
-    throw badVersion("decode", "ConsumerProtocolAssignment", version, 0, 3);
+    throw badDataVersion("decode", "ConsumerProtocolAssignment", version, 0, 3);
   }
   const o = decData(r, Math.min(version, 3));
   r.complete(`ConsumerProtocolAssignment v${version}`);

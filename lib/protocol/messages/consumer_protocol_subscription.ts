@@ -3,6 +3,7 @@
 import type { Encodable } from "../api.ts";
 import {
   atPath,
+  badDataVersion,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
@@ -72,7 +73,13 @@ export function decodeConsumerProtocolSubscription(
   version: number,
 ): ConsumerProtocolSubscription {
   if (version < 0) {
-    throw badVersion("decode", "ConsumerProtocolSubscription", version, 0, 3);
+    throw badDataVersion(
+      "decode",
+      "ConsumerProtocolSubscription",
+      version,
+      0,
+      3,
+    );
   }
   const o = decData(r, Math.min(version, 3));
   r.complete(`ConsumerProtocolSubscription v${version}`);
