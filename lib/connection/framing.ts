@@ -8,18 +8,38 @@
  * FrameReader pulls from a socket that reads into buffers it is given
  * (Deno's `conn.read`): small frames come through a scratch buffer and are
  * copied out of it once, and a large frame is read straight into a buffer
- * of its exact size, so a megabyte Fetch response is never copied.
+ * of its own.
+ *
+ * A frame's size is only what the peer says: a buffer for it starts at no
+ * more than `UPFRONT` bytes (or what has arrived) and doubles as the bytes
+ * come, up to the size, so a frame that announces 256 MiB and sends ten
+ * bytes costs a megabyte, not 256 MiB. A frame larger than that is copied
+ * about once more in all, which against reading it off a socket is cheap.
  *
  * @module
  */
 
 import { ProtocolError } from "../protocol/bytes.ts";
 
+/** The most allocated for a frame before its bytes arrive. */
+const UPFRONT = 1024 * 1024;
+
+/** A buffer twice as large as `buf` (at most `size`) with its first `used` bytes. */
+function grow(buf: Uint8Array, used: number, need: number, size: number) {
+  const bigger = new Uint8Array(
+    Math.min(size, Math.max(buf.length * 2, need)),
+  );
+  bigger.set(buf.subarray(0, used));
+  return bigger;
+}
+
 export class FrameSplitter {
   private readonly maxFrame: number;
   private readonly sizeBytes = new Uint8Array(4);
   private sizeFilled = 0;
+  /** The partial frame's buffer: it grows to `frameSize` as bytes come. */
   private frame: Uint8Array | null = null;
+  private frameSize = 0;
   private frameFilled = 0;
 
   /** @param maxFrame the largest frame accepted, in bytes */
@@ -51,8 +71,7 @@ export class FrameSplitter {
           onFrame(chunk.subarray(pos, pos + size));
           pos += size;
         } else {
-          this.frame = new Uint8Array(size);
-          this.frameFilled = 0;
+          this.startFrame(size, length - pos);
         }
         continue;
       }
@@ -78,9 +97,14 @@ export class FrameSplitter {
       onFrame(new Uint8Array(0));
       return pos;
     }
-    this.frame = new Uint8Array(size);
-    this.frameFilled = 0;
+    this.startFrame(size, 0);
     return pos;
+  }
+
+  private startFrame(size: number, arriving: number): void {
+    this.frame = new Uint8Array(Math.min(size, Math.max(UPFRONT, arriving)));
+    this.frameSize = size;
+    this.frameFilled = 0;
   }
 
   private fillFrame(
@@ -88,11 +112,16 @@ export class FrameSplitter {
     pos: number,
     onFrame: (frame: Uint8Array) => void,
   ): number {
-    const frame = this.frame!;
-    const n = Math.min(frame.length - this.frameFilled, chunk.length - pos);
-    frame.set(chunk.subarray(pos, pos + n), this.frameFilled);
+    let frame = this.frame!;
+    const filled = this.frameFilled;
+    const n = Math.min(this.frameSize - filled, chunk.length - pos);
+    if (filled + n > frame.length) {
+      frame = this.frame = grow(frame, filled, filled + n, this.frameSize);
+    }
+    frame.set(chunk.subarray(pos, pos + n), filled);
     this.frameFilled += n;
-    if (this.frameFilled === frame.length) {
+    // The buffer grows to the size exactly, so a whole frame fills it.
+    if (this.frameFilled === this.frameSize) {
       this.frame = null;
       onFrame(frame);
     }
@@ -174,14 +203,18 @@ export class FrameReader {
     return await this.readLarge(size);
   }
 
-  /** A frame larger than the scratch buffer: read into its own buffer. */
+  /**
+   * A frame larger than the scratch buffer: read into its own buffer, which
+   * grows to the frame's size as its bytes arrive.
+   */
   private async readLarge(size: number): Promise<Uint8Array | null> {
-    const frame = new Uint8Array(size);
-    frame.set(this.scratch.subarray(this.start + 4, this.end));
     let filled = this.end - this.start - 4;
+    let frame = new Uint8Array(Math.min(size, Math.max(UPFRONT, filled)));
+    frame.set(this.scratch.subarray(this.start + 4, this.end));
     this.start = this.end = 0;
     this.midFrame = true;
     while (filled < size) {
+      if (filled === frame.length) frame = grow(frame, filled, filled, size);
       const n = await this.read(frame.subarray(filled));
       if (n === null) return null;
       filled += n;

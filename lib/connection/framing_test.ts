@@ -116,3 +116,63 @@ describe("FrameSplitter", () => {
     });
   }
 });
+
+/** The largest `new Uint8Array(n)` while `run` runs. */
+async function largestAllocation(run: () => unknown): Promise<number> {
+  const original = globalThis.Uint8Array;
+  let largest = 0;
+  globalThis.Uint8Array = new Proxy(original, {
+    construct(target, args, newTarget) {
+      if (typeof args[0] === "number") largest = Math.max(largest, args[0]);
+      return Reflect.construct(target, args, newTarget);
+    },
+  });
+  try {
+    await run();
+  } finally {
+    globalThis.Uint8Array = original;
+  }
+  return largest;
+}
+
+describe("a frame larger than what arrives", () => {
+  const MAX = 256 * 1024 * 1024;
+  /** A size of 200 MiB, then ten bytes: all that ever comes. */
+  const lying = new Uint8Array(14);
+  new DataView(lying.buffer).setInt32(0, 200 * 1024 * 1024);
+
+  test("FrameReader allocates what arrives, not what it says", async () => {
+    const reader = new FrameReader(source([lying]), MAX);
+    const largest = await largestAllocation(async () => {
+      assert.equal(await reader.next(), null);
+    });
+    assert.ok(largest <= 1024 * 1024, `allocated ${largest}`);
+    assert.equal(reader.idle, false);
+  });
+
+  test("FrameSplitter allocates what arrives, not what it says", async () => {
+    const splitter = new FrameSplitter(MAX);
+    const largest = await largestAllocation(() => {
+      splitter.push(lying, () => assert.fail("no frame is complete"));
+    });
+    assert.ok(largest <= 1024 * 1024, `allocated ${largest}`);
+    assert.equal(splitter.idle, false);
+  });
+
+  test("frames larger than the first allocation grow to their size", async () => {
+    const expected = frames([3_000_000, 10, 1_048_577, 2_097_152]);
+    for (const most of [65_536, 700_000, 5_000_000]) {
+      const reader = new FrameReader(
+        source(cut(wire(expected), most, most)),
+        1 << 23,
+      );
+      assert.deepEqual(await readAll(reader), expected);
+      const splitter = new FrameSplitter(1 << 23);
+      const got: Uint8Array[] = [];
+      for (const chunk of cut(wire(expected), most, most)) {
+        splitter.push(chunk, (f) => got.push(f.slice()));
+      }
+      assert.deepEqual(got, expected);
+    }
+  });
+});
