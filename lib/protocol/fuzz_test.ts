@@ -1,7 +1,8 @@
 /**
  * A short seeded pass of the fuzzer (`deno task fuzz` runs the long one):
  * mutated frames for every generated response decoder, the consumer-protocol
- * data, record batches of magic 0 to 2 and every codec's decompressor must
+ * data, record batches of magic 0 to 2, every codec's decompressor and the
+ * connection's frame readers must
  * decode or fail with the decoder's typed error, quickly, and without an
  * allocation larger than the frame allows. Then the frames the fuzzer found,
  * byte for byte.
@@ -60,6 +61,7 @@ describe("fuzz (short seeded pass)", () => {
         "codec.snappy",
         "codec.lz4",
         "codec.zstd",
+        "framing",
       ]
     ) assert.ok(names.includes(name), name);
     assert.ok(targets.length > 70, `only ${targets.length} targets`);

@@ -30,6 +30,7 @@ import {
 import { readRecords } from "../../lib/protocol/read_records.ts";
 import { type Codec, loadCodec } from "../../codecs/mod.ts";
 import { compressFrame } from "../../codecs/lz4.ts";
+import { FrameReader, FrameSplitter } from "../../lib/connection/framing.ts";
 import {
   defaultValue,
   ensureSpecDir,
@@ -855,9 +856,72 @@ function codecTyped(name: string, error: unknown): boolean {
   return !(cause instanceof Error && cause.name === "RuntimeError");
 }
 
+// --- the connection's frame readers ---
+
+/** The largest frame the framing target accepts (its maxResponseSize). */
+const FRAMING_MAX = 64 * 1024 * 1024;
+/** What a frame's buffer may start at before its bytes arrive. */
+const FRAMING_UPFRONT = 1024 * 1024;
+
+/**
+ * Size-prefixed frames, as a socket delivers them, cut into random chunks,
+ * through both frame readers of lib/connection/framing.ts.
+ */
+function framingTarget(seed: number): Target {
+  const rng = frameRng(seed, "seeds:framing", 0);
+  const seeds: Seed[] = [];
+  for (let i = 0; i < 40; i++) {
+    const w = new ByteWriter(64);
+    for (let n = 1 + below(rng, 4); n > 0; n--) {
+      const body = randomBytes(rng, [0, 1, 8, 100, 3000][below(rng, 5)]);
+      w.int32(body.length).raw(body);
+    }
+    seeds.push({ bytes: w.finish().slice(), version: 0 });
+  }
+  const chunks = (bytes: Uint8Array, rng: Rng) => {
+    const most = 1 + below(rng, 2) * below(rng, 200) + below(rng, 8);
+    const out: Uint8Array[] = [];
+    for (let at = 0; at < bytes.length;) {
+      const n = 1 + below(rng, most);
+      out.push(bytes.subarray(at, at + n));
+      at += n;
+    }
+    return out;
+  };
+  return {
+    name: "framing",
+    seeds,
+    async decode(bytes, _seed, rng) {
+      const pieces = chunks(bytes, rng);
+      const splitter = new FrameSplitter(FRAMING_MAX);
+      for (const piece of pieces) splitter.push(piece, () => {});
+      let i = 0;
+      const reader = new FrameReader(
+        (into) => {
+          const piece = pieces[i++];
+          if (piece === undefined) return Promise.resolve(null);
+          // A piece larger than the room is cut: the rest comes next time.
+          if (piece.length > into.length) {
+            pieces.splice(i, 0, piece.subarray(into.length));
+          }
+          const n = Math.min(piece.length, into.length);
+          into.set(piece.subarray(0, n));
+          return Promise.resolve(n);
+        },
+        FRAMING_MAX,
+        256,
+      );
+      while (await reader.next() !== null);
+    },
+    typed: isProtocolError,
+    allocLimit: (length) => Math.max(FRAMING_UPFRONT, length),
+  };
+}
+
 /**
  * Every target: one per client API's response decoder, the consumer
- * protocol's data, record batches of magic 0, 1 and 2, and one per codec.
+ * protocol's data, record batches of magic 0, 1 and 2, one per codec, and
+ * the connection's frame readers.
  * Needs Kafka's message specs (see tools/gen/spec.ts).
  *
  * @example
@@ -877,6 +941,7 @@ export async function loadTargets(seed: number): Promise<Target[]> {
     ...dataTargets(dir, seed),
     ...recordTargets(codecs, seed),
     ...codecTargets(codecs, seed),
+    framingTarget(seed),
   ];
 }
 
