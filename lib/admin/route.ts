@@ -13,7 +13,7 @@
 
 import type { BrokerInfo, Cluster } from "../cluster/cluster.ts";
 import { canRetry, retry, sleep } from "../cluster/retry.ts";
-import type { BrokerConnection } from "../connection/connection.ts";
+import { type BrokerConnection, DEFAULTS } from "../connection/connection.ts";
 import {
   abortReason,
   ClosedError,
@@ -226,7 +226,11 @@ export class Router {
     });
   }
 
-  /** Sends `data` on `conn` with what is left of the call's time. */
+  /**
+   * Sends `data` on `conn` with what is left of the call's time, at most
+   * the cluster's `requestTimeout`: a stalled connection then times out
+   * (and closes) while the call still has time to retry on a new one.
+   */
   send<Req, Res>(
     conn: BrokerConnection,
     api: Api<Req, Res>,
@@ -235,7 +239,10 @@ export class Router {
     version?: number,
   ): Promise<Res> {
     return conn.request(api, data, {
-      timeout: this.left(call),
+      timeout: Math.min(
+        this.left(call),
+        this.cluster.options.requestTimeout ?? DEFAULTS.requestTimeout,
+      ),
       signal: call.signal,
       version,
     });

@@ -3,8 +3,10 @@
  * flight, ApiVersions negotiation, per-request timeouts and cancellation.
  *
  * Kafka answers the requests of one connection in order, but responses are
- * still matched by correlation id, so a late answer to a timed-out request
- * is recognised and dropped instead of being taken for the next one.
+ * still matched by correlation id, so a late answer to a cancelled request
+ * is recognised and dropped instead of being taken for the next one. A
+ * request that times out closes the connection: the others in flight fail
+ * with a retriable ConnectionError, and the next request needs a new one.
  *
  * @module
  */
@@ -41,7 +43,10 @@ export interface ConnectionOptions {
   clientId?: string;
   /** Milliseconds to open the socket, TLS and SASL included (default 10 s). */
   connectTimeout?: number;
-  /** Default milliseconds a request may take before it fails (default 30 s). */
+  /**
+   * Default milliseconds a request may take before it fails (default 30 s);
+   * a request that times out closes the connection.
+   */
   requestTimeout?: number;
   /** Largest response frame accepted, in bytes (default 256 MiB). */
   maxResponseSize?: number;
@@ -369,10 +374,17 @@ export class BrokerConnection {
     const timeout = options.timeout ?? this.requestTimeout;
     const name = pending.api.name;
     pending.timer = setTimeout(() => {
-      this.fail(
-        correlationId,
-        new TimeoutError(
-          `${name} request to ${this.address} timed out after ${timeout} ms`,
+      const error = new TimeoutError(
+        `${name} request to ${this.address} timed out after ${timeout} ms`,
+      );
+      this.fail(correlationId, error);
+      // The broker or the path to it stalled: later requests would wait
+      // behind the lost answer, so the connection goes (as Java's client
+      // does) and the next request dials a new one.
+      this.shutdown(
+        new ConnectionError(
+          `Closed the connection to ${this.address}: a ${name} request timed out after ${timeout} ms`,
+          { cause: error },
         ),
       );
     }, timeout);

@@ -1,0 +1,432 @@
+/**
+ * Network faults between the client and the real broker, injected by the
+ * fault proxy (tests/_proxy.ts): a stalled response, a connection cut in the
+ * middle of a frame, bytes dripped or delayed, refused connections. Each
+ * must end in a clear error within its timeout or in the right answer,
+ * never in a hang, a half-decoded result or an unhandled rejection; and the
+ * next attempt must work on a new connection.
+ *
+ * The proxy rewrites the broker addresses in Metadata and FindCoordinator
+ * answers to its own, so Writers, Readers and Clients stay behind it.
+ */
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import {
+  Client,
+  Cluster,
+  type Conn,
+  dial,
+  dialLeader,
+  Reader,
+  WriteErrors,
+  Writer,
+} from "../mod.ts";
+import { BrokerConnection } from "../lib/connection/connection.ts";
+import { ConnectionError, TimeoutError } from "../lib/connection/errors.ts";
+import { Metadata } from "../lib/protocol/messages/metadata.ts";
+import { type FaultProxy, startProxy } from "./_proxy.ts";
+import {
+  BROKER,
+  noUnhandledRejections,
+  readPartition,
+  sleep,
+  uniqueTopic,
+} from "./_helpers.ts";
+
+const BOUND = { timeout: 30_000 };
+const text = new TextDecoder();
+
+/** Values of a partition, read straight from the broker. */
+async function valuesOf(topic: string): Promise<string[]> {
+  return (await readPartition(topic, 0)).map((m) => text.decode(m.value!));
+}
+
+/** Opens a low-level connection through the proxy. */
+function openVia(
+  proxy: FaultProxy,
+  requestTimeout = 500,
+): Promise<BrokerConnection> {
+  return BrokerConnection.open("127.0.0.1", proxy.port, {
+    requestTimeout,
+    connectTimeout: 3000,
+  });
+}
+
+describe("through the fault proxy", () => {
+  let admin: Conn;
+  let proxy: FaultProxy;
+
+  before(async () => {
+    admin = await dial(BROKER);
+  });
+  after(() => admin?.close());
+
+  async function newTopic(prefix: string): Promise<string> {
+    const topic = uniqueTopic(prefix);
+    await admin.createTopics({ topic, numPartitions: 1, replicationFactor: 1 });
+    return topic;
+  }
+
+  /** Runs `fn` with a fresh proxy, closed afterwards whatever happens. */
+  async function withProxy(fn: () => Promise<void>): Promise<void> {
+    proxy = await startProxy({ target: BROKER });
+    try {
+      await noUnhandledRejections(fn);
+    } finally {
+      await proxy.close();
+    }
+  }
+
+  test(
+    "metadata names the proxy, so the client stays behind it",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        const conn = await openVia(proxy);
+        try {
+          const metadata = await conn.request(Metadata, { topics: [] });
+          assert.deepEqual(
+            metadata.brokers.map((b) => `${b.host}:${b.port}`),
+            [proxy.address],
+          );
+          assert.equal(proxy.stats.rewritten, 1);
+        } finally {
+          conn.close();
+        }
+      }),
+  );
+
+  test(
+    "a stalled response times out naming broker and request; the next request succeeds on a new connection",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        const conn = await openVia(proxy, 400);
+        await conn.request(Metadata, { topics: [] });
+        proxy.stall();
+        const started = Date.now();
+        const first = conn.request(Metadata, { topics: [] });
+        // Sent behind the stalled one: it fails with the connection.
+        const second = conn.request(Metadata, { topics: [] }, {
+          timeout: 5000,
+        });
+        await assert.rejects(first, (error) => {
+          assert.ok(error instanceof TimeoutError, String(error));
+          assert.equal(
+            (error as Error).message,
+            `Metadata request to ${proxy.address} timed out after 400 ms`,
+          );
+          return true;
+        });
+        await assert.rejects(second, (error) => {
+          assert.ok(error instanceof ConnectionError, String(error));
+          assert.ok(error.retriable);
+          assert.match(error.message, new RegExp(proxy.address));
+          assert.match(
+            error.message,
+            /Metadata request timed out after 400 ms/,
+          );
+          return true;
+        });
+        assert.ok(Date.now() - started < 2000, "failed within the timeout");
+        assert.ok(conn.isClosed, "a timed-out request closes its connection");
+        assert.ok((await conn.closed) instanceof ConnectionError);
+
+        const next = await openVia(proxy, 400);
+        try {
+          const metadata = await next.request(Metadata, { topics: [] });
+          assert.equal(metadata.brokers.length, 1);
+        } finally {
+          next.close();
+        }
+        assert.equal(proxy.stats.accepted, 2);
+      }),
+  );
+
+  test(
+    "a Writer, a Reader and a Client recover from a stalled connection",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        const topic = await newTopic("proxy-stall");
+        const cluster = new Cluster({
+          brokers: [proxy.address],
+          requestTimeout: 800,
+        });
+        const writer = new Writer({
+          cluster,
+          topic,
+          idempotent: true,
+          writeTimeout: 500,
+          deliveryTimeout: 20_000,
+          batchTimeout: 1,
+        });
+        const reader = new Reader({
+          cluster,
+          topic,
+          partition: 0,
+          maxWait: 100,
+        });
+        const client = new Client({ cluster, timeout: 10_000 });
+        try {
+          await writer.writeMessages({ value: "m1" });
+          assert.equal(text.decode((await reader.readMessage()).value!), "m1");
+          assert.deepEqual(
+            (await client.metadata([topic])).topics.map((t) => t.topic),
+            [topic],
+          );
+          const before = proxy.stats.accepted;
+
+          proxy.stall();
+          await writer.writeMessages({ value: "m2" });
+          assert.equal(text.decode((await reader.readMessage()).value!), "m2");
+          const metadata = await client.metadata([topic]);
+          assert.deepEqual(metadata.topics.map((t) => t.topic), [topic]);
+          assert.ok(
+            proxy.stats.accepted > before,
+            "new connections replaced the stalled ones",
+          );
+        } finally {
+          await reader.close();
+          await writer.close();
+          await client.close();
+          await cluster.close();
+        }
+        assert.deepEqual(await valuesOf(topic), ["m1", "m2"]);
+      }),
+  );
+
+  test(
+    "a cut in the middle of a frame fails the pending requests, never half-decodes; the next attempt works",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        const conn = await openVia(proxy, 3000);
+        await conn.request(Metadata, { topics: [] });
+        const cut = proxy.cutMidFrame();
+        const outcomes = await Promise.allSettled([
+          conn.request(Metadata, { topics: [] }),
+          conn.request(Metadata, { topics: [] }),
+          conn.request(Metadata, { topics: [] }),
+        ]);
+        await cut;
+        assert.equal(proxy.stats.cuts, 1);
+        for (const outcome of outcomes) {
+          assert.equal(outcome.status, "rejected", "no half-decoded answer");
+          const error = (outcome as PromiseRejectedResult).reason;
+          assert.ok(error instanceof ConnectionError, String(error));
+          assert.ok(error.retriable);
+          assert.equal(
+            error.message,
+            `Broker ${proxy.address} closed the connection in the middle of a response`,
+          );
+        }
+        assert.ok(conn.isClosed);
+
+        const next = await openVia(proxy, 3000);
+        try {
+          assert.equal(
+            (await next.request(Metadata, { topics: [] })).brokers.length,
+            1,
+          );
+        } finally {
+          next.close();
+        }
+      }),
+  );
+
+  test(
+    "an idempotent Writer delivers once across cuts mid-frame",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        const topic = await newTopic("proxy-cut");
+        const writer = new Writer({
+          brokers: [proxy.address],
+          topic,
+          idempotent: true,
+          deliveryTimeout: 15_000,
+          batchTimeout: 1,
+          batchSize: 10,
+        });
+        const expected: string[] = [];
+        try {
+          await writer.writeMessages({ value: "warm" });
+          expected.push("warm");
+          for (let round = 0; round < 3; round++) {
+            const cut = proxy.cutMidFrame();
+            const values = Array.from(
+              { length: 10 },
+              (_, i) => `r${round}-${i}`,
+            );
+            expected.push(...values);
+            await writer.writeMessages(...values.map((value) => ({ value })));
+            await cut;
+          }
+        } finally {
+          await writer.close();
+        }
+        assert.equal(proxy.stats.cuts, 3);
+        assert.deepEqual(await valuesOf(topic), expected);
+      }),
+  );
+
+  test(
+    "bytes dripped one per tick still decode correctly",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        const topic = await newTopic("proxy-drip");
+        const values = Array.from({ length: 5 }, (_, i) => `drip-${i}`);
+        const writer = new Writer({
+          brokers: [BROKER],
+          topic,
+          batchTimeout: 1,
+        });
+        try {
+          await writer.writeMessages(...values.map((value) => ({ value })));
+        } finally {
+          await writer.close();
+        }
+        const conn = await dialLeader(proxy.address, topic, 0, {
+          timeout: 3000,
+          requestTimeout: 20_000,
+        });
+        try {
+          const sent = proxy.stats.bytesToClient;
+          for (const [bytes, tick] of [[1, 1], [7, 1]]) {
+            proxy.drip(bytes, tick);
+            await conn.seek(0);
+            const batch = await conn.readBatch({ maxWait: 100 });
+            const got: string[] = [];
+            for await (const m of batch) got.push(text.decode(m.value!));
+            assert.deepEqual(got, values);
+          }
+          proxy.normal();
+          assert.ok(proxy.stats.bytesToClient - sent > 200);
+        } finally {
+          conn.close();
+        }
+      }),
+  );
+
+  test(
+    "a delay within the timeout is waited out; beyond it, it behaves like a stall",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        const conn = await openVia(proxy, 400);
+        proxy.delay(150);
+        const started = Date.now();
+        assert.equal(
+          (await conn.request(Metadata, { topics: [] })).brokers.length,
+          1,
+        );
+        assert.ok(Date.now() - started >= 140, "the answer was delayed");
+
+        proxy.delay(1500);
+        await assert.rejects(
+          conn.request(Metadata, { topics: [] }),
+          (error) =>
+            error instanceof TimeoutError &&
+            error.message ===
+              `Metadata request to ${proxy.address} timed out after 400 ms`,
+        );
+        assert.ok(conn.isClosed);
+        proxy.delay(0);
+        const next = await openVia(proxy, 400);
+        try {
+          await next.request(Metadata, { topics: [] });
+        } finally {
+          next.close();
+        }
+      }),
+  );
+
+  test(
+    "refused connections fail the dial clearly; a Writer retries until they are accepted, with no loss or duplicate",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        await proxy.refuse(true);
+        await assert.rejects(
+          dial(proxy.address, { timeout: 2000 }),
+          (error) => {
+            assert.ok(error instanceof ConnectionError, String(error));
+            assert.ok(error.retriable);
+            assert.match(error.message, new RegExp(proxy.address));
+            assert.match(error.message, /refused/i);
+            return true;
+          },
+        );
+        await proxy.refuse(false);
+
+        const topic = await newTopic("proxy-refuse");
+        const writer = new Writer({
+          brokers: [proxy.address],
+          topic,
+          idempotent: true,
+          batchTimeout: 1,
+          deliveryTimeout: 1500,
+        });
+        const expected = ["before"];
+        try {
+          await writer.writeMessages({ value: "before" });
+          await proxy.refuse(true);
+          proxy.dropAll();
+
+          // Refused for longer than deliveryTimeout: the write fails, clearly.
+          await assert.rejects(
+            writer.writeMessages({ value: "lost-by-design" }),
+            (error) => {
+              assert.ok(error instanceof WriteErrors, String(error));
+              assert.ok(error.errors[0] instanceof TimeoutError);
+              return true;
+            },
+          );
+
+          // Refused for less: the Writer retries, then delivers.
+          const values = Array.from({ length: 20 }, (_, i) => `after-${i}`);
+          expected.push(...values);
+          const writing = writer.writeMessages(
+            ...values.map((value) => ({ value })),
+          );
+          await sleep(600);
+          await proxy.refuse(false);
+          await writing;
+        } finally {
+          await proxy.refuse(false);
+          await writer.close();
+        }
+        assert.deepEqual(await valuesOf(topic), expected);
+      }),
+  );
+
+  test(
+    "dropping every connection: the next calls dial again",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        const topic = await newTopic("proxy-drop");
+        const writer = new Writer({
+          brokers: [proxy.address],
+          topic,
+          idempotent: true,
+          batchTimeout: 1,
+          deliveryTimeout: 10_000,
+        });
+        try {
+          await writer.writeMessages({ value: "a" });
+          const accepted = proxy.stats.accepted;
+          proxy.dropAll();
+          assert.equal(proxy.stats.open, 0);
+          await writer.writeMessages({ value: "b" });
+          assert.ok(proxy.stats.accepted > accepted);
+        } finally {
+          await writer.close();
+        }
+        assert.deepEqual(await valuesOf(topic), ["a", "b"]);
+      }),
+  );
+});
