@@ -35,7 +35,15 @@
 import type { TargetStats } from "./fuzz/engine.ts";
 import type { Job, Reply } from "./fuzz/worker.ts";
 
-/** The command line, parsed. */
+/** The command line, parsed. *
+ * @example
+ * ```ts
+ * import { type FuzzArgs, parseArgs } from "./fuzz.ts";
+ *
+ * const args: FuzzArgs = parseArgs(["--target=Fetch,Metadata"]);
+ * console.log(args.targets); // [ "Fetch", "Metadata" ]
+ * ```
+ */
 export interface FuzzArgs {
   /** The run's seed. */
   seed: number;

@@ -50,7 +50,15 @@ import {
 // PRNG
 // ---------------------------------------------------------------------------
 
-/** A source of uniform 32-bit unsigned integers. */
+/** A source of uniform 32-bit unsigned integers. *
+ * @example
+ * ```ts
+ * import { type Rng, sfc32 } from "./engine.ts";
+ *
+ * const rng: Rng = sfc32(1, 2, 3, 4);
+ * console.log(rng() < 2 ** 32); // true
+ * ```
+ */
 export type Rng = () => number;
 
 /**
@@ -168,7 +176,14 @@ const VARINTS = [
 ];
 const BYTES = [0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff];
 
-/** The mutation kinds, by name (see `mutate`). */
+/** The mutation kinds, by name (see `mutate`). *
+ * @example
+ * ```ts
+ * import { MUTATIONS } from "./engine.ts";
+ *
+ * console.log(MUTATIONS.includes("varint")); // true
+ * ```
+ */
 export const MUTATIONS = [
   "bitflip",
   "byte",
@@ -311,6 +326,17 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
  * in bytes, JavaScript arrays in elements. Only what JavaScript code
  * constructs through the globals is seen; allocations inside the runtime
  * (node:zlib's output buffers, WASM memory) are not.
+ *
+ * @example
+ * ```ts
+ * import { type AllocTracker, trackAllocations } from "./engine.ts";
+ *
+ * const tracker: AllocTracker = trackAllocations();
+ * tracker.reset();
+ * new Array(10);
+ * tracker.uninstall();
+ * console.log(tracker.largest); // 10
+ * ```
  */
 export interface AllocTracker {
   /** The largest allocation since the last reset. */
@@ -402,7 +428,15 @@ export function trackAllocations(): AllocTracker {
 // Targets
 // ---------------------------------------------------------------------------
 
-/** A valid frame to mutate, and what its decoder needs besides the bytes. */
+/** A valid frame to mutate, and what its decoder needs besides the bytes. *
+ * @example
+ * ```ts
+ * import type { Seed } from "./engine.ts";
+ *
+ * const seed: Seed = { bytes: new Uint8Array([0, 0]), version: 0 };
+ * console.log(seed.bytes.length); // 2
+ * ```
+ */
 export interface Seed {
   /** The frame. */
   bytes: Uint8Array;
@@ -410,7 +444,16 @@ export interface Seed {
   version: number;
 }
 
-/** One decoder under fuzz. */
+/** One decoder under fuzz. *
+ * @example
+ * ```ts ignore
+ * import { loadTargets, type Target } from "./engine.ts";
+ *
+ * const fetch: Target | undefined = (await loadTargets(1))
+ *   .find((t) => t.name === "Fetch");
+ * console.log(fetch?.seeds.length);
+ * ```
+ */
 export interface Target {
   /** Its name for `--target`, e.g. "Fetch", "records.v2", "codec.lz4". */
   readonly name: string;
@@ -949,7 +992,16 @@ export async function loadTargets(seed: number): Promise<Target[]> {
 // The loop
 // ---------------------------------------------------------------------------
 
-/** A frame the decoder did not handle as it should. */
+/** A frame the decoder did not handle as it should. *
+ * @example
+ * ```ts ignore
+ * import { fuzzTarget, loadTargets } from "./engine.ts";
+ *
+ * const [target] = await loadTargets(1);
+ * const { findings } = await fuzzTarget(target, { seed: 1, count: 10 });
+ * for (const f of findings) console.log(f.kind, f.index, f.detail);
+ * ```
+ */
 export interface Finding {
   /** "crash" (an untyped error), "slow" (over the time budget) or "alloc". */
   kind: "crash" | "slow" | "alloc";
@@ -961,7 +1013,16 @@ export interface Finding {
   hex: string;
 }
 
-/** The counts of one target's run. */
+/** The counts of one target's run. *
+ * @example
+ * ```ts ignore
+ * import { fuzzTarget, loadTargets } from "./engine.ts";
+ *
+ * const [target] = await loadTargets(1);
+ * const stats = await fuzzTarget(target, { seed: 1, count: 10 });
+ * console.log(stats.frames, stats.typed, stats.ok, stats.crashes);
+ * ```
+ */
 export interface TargetStats {
   /** The target's name. */
   target: string;
@@ -989,7 +1050,21 @@ export interface TargetStats {
   findings: Finding[];
 }
 
-/** Options of `fuzzTarget`. */
+/** Options of `fuzzTarget`. *
+ * @example
+ * ```ts
+ * import { type FuzzOptions, trackAllocations } from "./engine.ts";
+ *
+ * const options: FuzzOptions = {
+ *   seed: 1,
+ *   from: 1000,
+ *   count: 10,
+ *   tracker: trackAllocations(),
+ * };
+ * console.log(options.count); // 10
+ * options.tracker?.uninstall();
+ * ```
+ */
 export interface FuzzOptions {
   /** The run's seed. */
   seed: number;

@@ -17,7 +17,21 @@ import {
   trackAllocations,
 } from "./engine.ts";
 
-/** A job from the main thread: one target, a range of frame indexes. */
+/** A job from the main thread: one target, a range of frame indexes. *
+ * @example
+ * ```ts
+ * import type { Job } from "./worker.ts";
+ *
+ * const job: Job = {
+ *   target: "Fetch",
+ *   seed: 1,
+ *   from: 0,
+ *   count: 1000,
+ *   budgetMs: 250,
+ * };
+ * console.log(job.target); // Fetch
+ * ```
+ */
 export interface Job {
   /** The target's name. */
   target: string;
@@ -31,7 +45,15 @@ export interface Job {
   budgetMs: number;
 }
 
-/** What the worker answers: the job's counts, or why it could not run. */
+/** What the worker answers: the job's counts, or why it could not run. *
+ * @example
+ * ```ts
+ * import type { Reply } from "./worker.ts";
+ *
+ * const reply: Reply = { kind: "error", message: "no target x" };
+ * console.log(reply.kind); // error
+ * ```
+ */
 export type Reply =
   | { kind: "ready"; targets: string[] }
   | { kind: "done"; stats: TargetStats }
