@@ -16,6 +16,7 @@ import type { KafkaError } from "../protocol/errors.ts";
 import {
   type AdminOptions,
   badArgument,
+  type Call,
   isList,
   itemError,
   type Router,
@@ -396,6 +397,14 @@ export async function createTopics(
     call,
     (r) => r.topics.map((t) => t.errorCode),
   );
+  if (!options.validateOnly) {
+    const made = response.topics.filter((t) => t.errorCode === 0);
+    await untilServed(
+      router,
+      call,
+      new Map(made.map((t) => [t.name, t.numPartitions])),
+    );
+  }
   return topics.map((t) => {
     const r = response.topics.find((x) => x.name === t.topic);
     if (!r) {
@@ -425,6 +434,37 @@ export async function createTopics(
       }),
     };
   });
+}
+
+/**
+ * Waits, within the call's deadline but at most 5 s, until the brokers'
+ * metadata shows each topic with its partitions and their leaders: the
+ * controller answers before the brokers know, and a request right after
+ * (a produce, deleteRecords) would meet UNKNOWN_TOPIC_OR_PARTITION.
+ */
+async function untilServed(
+  router: Router,
+  call: Call,
+  partitions: Map<string, number>,
+): Promise<void> {
+  if (partitions.size === 0) return;
+  const until = Math.min(call.deadline, Date.now() + 5000);
+  const names = [...partitions.keys()];
+  while (Date.now() < until) {
+    const r = await router.any(Metadata, {
+      topics: names.map((name) => ({ name })),
+      allowAutoTopicCreation: false,
+    }, call).catch(() => null);
+    const served = r !== null && names.every((name) => {
+      const t = r.topics.find((x) => x.name === name);
+      const want = partitions.get(name)!;
+      return t !== undefined && t.errorCode === 0 &&
+        (want < 0 || t.partitions.length >= want) &&
+        t.partitions.every((p) => p.leaderId >= 0);
+    });
+    if (served) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** Deletes topics by name; one result per topic, in order. */
@@ -518,6 +558,16 @@ export async function createPartitions(
     (r) => r.results.map((t) => t.errorCode),
   );
   for (const p of increases) router.cluster.invalidate(p.topic);
+  if (!options.validateOnly) {
+    const grown = increases.filter((p) =>
+      response.results.find((x) => x.name === p.topic)?.errorCode === 0
+    );
+    await untilServed(
+      router,
+      call,
+      new Map(grown.map((p) => [p.topic, p.count])),
+    );
+  }
   return increases.map(({ topic }) => {
     const r = response.results.find((x) => x.name === topic);
     return {
