@@ -14,15 +14,15 @@
  * bootstrapped at the proxy then stays behind it (without this the client
  * would connect to the advertised address and bypass the proxy).
  *
- * @example A Writer that goes through the proxy
+ * @example Metadata through the proxy names the proxy
  * ```ts
  * import { startProxy } from "./_proxy.ts";
- * import { Writer } from "../mod.ts";
+ * import { dial } from "../mod.ts";
  *
  * const proxy = await startProxy({ target: "127.0.0.1:9092" });
- * const writer = new Writer({ brokers: [proxy.address], topic: "t" });
- * await writer.writeMessages([{ value: "through the proxy" }]);
- * await writer.close();
+ * const conn = await dial(proxy.address);
+ * console.log(await conn.brokers()); // [{ host: "127.0.0.1", port: proxy.port, ... }]
+ * conn.close();
  * await proxy.close();
  * ```
  *
