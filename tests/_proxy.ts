@@ -84,11 +84,12 @@ export interface FaultProxy {
   /** Forwards again what stalled connections held back. */
   resume(): void;
   /**
-   * Arms a cut: the next response frame (on any connection) is forwarded
-   * only in part (its length and half its body), then that connection is
-   * closed. Resolves once the cut is made.
+   * Arms a cut: the next response frame (on any connection; with `apiKey`,
+   * the next answer to that API) is forwarded only in part (its length and
+   * half its body), then that connection is closed. Resolves once the cut
+   * is made.
    */
-  cutMidFrame(): Promise<void>;
+  cutMidFrame(apiKey?: number): Promise<void>;
   /** Holds every response frame `ms` milliseconds before forwarding it. */
   delay(ms: number): void;
   /** Forwards responses `bytesPerTick` bytes every `tickMs` ms (0: off). */
@@ -109,6 +110,12 @@ export interface FaultProxy {
 interface Request {
   apiKey: number;
   version: number;
+}
+
+interface Cut {
+  resolve(): void;
+  /** Only a response to this API is cut (default: any). */
+  apiKey?: number;
 }
 
 interface Outgoing {
@@ -223,7 +230,7 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
   let delayMs = 0;
   let dripBytes = 0;
   let dripTick = 0;
-  let cutArmed: (() => void) | null = null;
+  let cutArmed: Cut | null = null;
   let closed = false;
   let port = options.port ?? 0;
 
@@ -271,14 +278,25 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
     private onResponse(chunk: Uint8Array): void {
       if (this.done) return;
       for (let frame of this.fromBroker.push(new Uint8Array(chunk))) {
-        frame = this.rewrite(frame);
+        let request: Request | undefined;
+        if (frame.length >= 8) {
+          const correlationId = new DataView(frame.buffer, frame.byteOffset, 8)
+            .getInt32(4);
+          request = this.requests.get(correlationId);
+          this.requests.delete(correlationId);
+        }
+        frame = this.rewrite(frame, request);
         const piece: Outgoing = {
           bytes: frame,
           sent: 0,
           readyAt: Date.now() + delayMs,
           cut: false,
         };
-        if (cutArmed && frame.length > 4) {
+        if (
+          cutArmed && frame.length > 4 &&
+          (cutArmed.apiKey === undefined ||
+            cutArmed.apiKey === request?.apiKey)
+        ) {
           // The length and half the body: never a whole frame.
           piece.bytes = frame.subarray(
             0,
@@ -286,9 +304,8 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
           );
           piece.cut = true;
           this.queue.push(piece);
-          const resolve = cutArmed;
+          this.cutResolved = cutArmed;
           cutArmed = null;
-          this.cutResolved = resolve;
           break;
         }
         this.queue.push(piece);
@@ -296,15 +313,12 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
       this.pump();
     }
 
-    private cutResolved: (() => void) | null = null;
+    /** The cut this connection is making. */
+    private cutResolved: Cut | null = null;
 
     /** Re-encodes answers that name brokers so that they name the proxy. */
-    private rewrite(frame: Uint8Array): Uint8Array {
-      if (frame.length < 8 || advertised.size === 0) return frame;
-      const correlationId = new DataView(frame.buffer, frame.byteOffset, 8)
-        .getInt32(4);
-      const request = this.requests.get(correlationId);
-      this.requests.delete(correlationId);
+    private rewrite(frame: Uint8Array, request?: Request): Uint8Array {
+      if (advertised.size === 0) return frame;
       const api = request && REWRITTEN.get(request.apiKey);
       if (!request || !api) return frame;
       try {
@@ -354,10 +368,10 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
       if (!head.cut) return;
       stats.cuts++;
       this.queue.length = 0;
-      const resolve = this.cutResolved;
+      const cut = this.cutResolved;
       this.cutResolved = null;
       this.end();
-      resolve?.();
+      cut?.resolve();
     }
 
     private upstreamEnd(): void {
@@ -436,9 +450,9 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
         link.pump();
       }
     },
-    cutMidFrame() {
+    cutMidFrame(apiKey?: number) {
       return new Promise<void>((resolve) => {
-        cutArmed = resolve;
+        cutArmed = { resolve, apiKey };
       });
     },
     delay(ms: number) {

@@ -25,6 +25,7 @@ import {
 import { BrokerConnection } from "../lib/connection/connection.ts";
 import { ConnectionError, TimeoutError } from "../lib/connection/errors.ts";
 import { Metadata } from "../lib/protocol/messages/metadata.ts";
+import { Produce } from "../lib/protocol/messages/produce.ts";
 import { type FaultProxy, startProxy } from "./_proxy.ts";
 import {
   BROKER,
@@ -102,7 +103,7 @@ describe("through the fault proxy", () => {
     BOUND,
     () =>
       withProxy(async () => {
-        const conn = await openVia(proxy, 400);
+        const conn = await openVia(proxy, 1000);
         await conn.request(Metadata, { topics: [] });
         proxy.stall();
         const started = Date.now();
@@ -115,7 +116,7 @@ describe("through the fault proxy", () => {
           assert.ok(error instanceof TimeoutError, String(error));
           assert.equal(
             (error as Error).message,
-            `Metadata request to ${proxy.address} timed out after 400 ms`,
+            `Metadata request to ${proxy.address} timed out after 1000 ms`,
           );
           return true;
         });
@@ -125,15 +126,15 @@ describe("through the fault proxy", () => {
           assert.match(error.message, new RegExp(proxy.address));
           assert.match(
             error.message,
-            /Metadata request timed out after 400 ms/,
+            /Metadata request timed out after 1000 ms/,
           );
           return true;
         });
-        assert.ok(Date.now() - started < 2000, "failed within the timeout");
+        assert.ok(Date.now() - started < 3000, "failed within the timeout");
         assert.ok(conn.isClosed, "a timed-out request closes its connection");
         assert.ok((await conn.closed) instanceof ConnectionError);
 
-        const next = await openVia(proxy, 400);
+        const next = await openVia(proxy, 1000);
         try {
           const metadata = await next.request(Metadata, { topics: [] });
           assert.equal(metadata.brokers.length, 1);
@@ -255,7 +256,9 @@ describe("through the fault proxy", () => {
           await writer.writeMessages({ value: "warm" });
           expected.push("warm");
           for (let round = 0; round < 3; round++) {
-            const cut = proxy.cutMidFrame();
+            // The answer to a Produce the broker wrote: the Writer sends
+            // it again, and idempotence keeps one copy.
+            const cut = proxy.cutMidFrame(Produce.key);
             const values = Array.from(
               { length: 10 },
               (_, i) => `r${round}-${i}`,
@@ -316,7 +319,7 @@ describe("through the fault proxy", () => {
     BOUND,
     () =>
       withProxy(async () => {
-        const conn = await openVia(proxy, 400);
+        const conn = await openVia(proxy, 1000);
         proxy.delay(150);
         const started = Date.now();
         assert.equal(
@@ -325,17 +328,17 @@ describe("through the fault proxy", () => {
         );
         assert.ok(Date.now() - started >= 140, "the answer was delayed");
 
-        proxy.delay(1500);
+        proxy.delay(3000);
         await assert.rejects(
           conn.request(Metadata, { topics: [] }),
           (error) =>
             error instanceof TimeoutError &&
             error.message ===
-              `Metadata request to ${proxy.address} timed out after 400 ms`,
+              `Metadata request to ${proxy.address} timed out after 1000 ms`,
         );
         assert.ok(conn.isClosed);
         proxy.delay(0);
-        const next = await openVia(proxy, 400);
+        const next = await openVia(proxy, 1000);
         try {
           await next.request(Metadata, { topics: [] });
         } finally {
@@ -363,36 +366,44 @@ describe("through the fault proxy", () => {
         await proxy.refuse(false);
 
         const topic = await newTopic("proxy-refuse");
-        const writer = new Writer({
+        const options = {
           brokers: [proxy.address],
           topic,
           idempotent: true,
           batchTimeout: 1,
-          deliveryTimeout: 1500,
-        });
+        };
         const expected = ["before"];
+        const impatient = new Writer({ ...options, deliveryTimeout: 1000 });
         try {
-          await writer.writeMessages({ value: "before" });
+          await impatient.writeMessages({ value: "before" });
           await proxy.refuse(true);
           proxy.dropAll();
-
           // Refused for longer than deliveryTimeout: the write fails, clearly.
           await assert.rejects(
-            writer.writeMessages({ value: "lost-by-design" }),
+            impatient.writeMessages({ value: "never-sent" }),
             (error) => {
               assert.ok(error instanceof WriteErrors, String(error));
               assert.ok(error.errors[0] instanceof TimeoutError);
+              assert.match(error.errors[0].message, /deliveryTimeout/);
               return true;
             },
           );
+        } finally {
+          await impatient.close();
+        }
 
-          // Refused for less: the Writer retries, then delivers.
+        // Refused for less than deliveryTimeout: the Writer retries, then
+        // delivers every message once.
+        const writer = new Writer({ ...options, deliveryTimeout: 8000 });
+        try {
+          const accepted = proxy.stats.accepted;
           const values = Array.from({ length: 20 }, (_, i) => `after-${i}`);
           expected.push(...values);
           const writing = writer.writeMessages(
             ...values.map((value) => ({ value })),
           );
-          await sleep(600);
+          await sleep(1000);
+          assert.equal(proxy.stats.accepted, accepted, "all refused");
           await proxy.refuse(false);
           await writing;
         } finally {
