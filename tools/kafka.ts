@@ -5,6 +5,8 @@
  * git-ignored `.kafka/` folder of the repository.
  *
  *   deno run -A tools/kafka.ts up             start (or reuse) the broker
+ *   deno run -A tools/kafka.ts up --brokers=3 start the three-node cluster of
+ *                                             tools/cluster.ts instead
  *   deno run -A tools/kafka.ts down [--wipe]  stop it; --wipe also drops its data
  *   deno run -A tools/kafka.ts kill           SIGKILL it (as a crash would); data kept
  *   deno run -A tools/kafka.ts restart        SIGKILL it, then start it on the same data
@@ -1430,15 +1432,27 @@ function viaDeno(args: string[]): Promise<string> {
 // ---------------------------------------------------------------------------
 // CLI
 
-const USAGE = "usage: deno run -A tools/kafka.ts up | down [--wipe] | kill | " +
+const USAGE =
+  "usage: deno run -A tools/kafka.ts up [--brokers=3] | down [--wipe] | kill | " +
   "restart | status | env | jars [version] | specs [version]";
 
 async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   switch (command) {
-    case "up":
+    case "up": {
+      const count = rest.find((a) => a.startsWith("--brokers="));
+      if (count !== undefined && count !== "--brokers=1") {
+        if (count !== "--brokers=3") {
+          throw new Error(`${count}: the cluster has 1 or 3 brokers`);
+        }
+        // The three-node cluster of tools/cluster.ts, on its own ports.
+        const { clusterUp } = await import("./cluster.ts");
+        await clusterUp();
+        return 0;
+      }
       await ensureBroker();
       return 0;
+    }
     case "down":
       return await withLock(() => down(rest.includes("--wipe")));
     case "kill":

@@ -1,0 +1,229 @@
+/**
+ * The three-broker cluster under faults (tools/cluster.ts): a partition
+ * leader killed with kill -9, or shut down cleanly, in the middle of an
+ * idempotent acks=all produce; a node back on an empty disk; a Reader and a
+ * consumer group reading across a leader kill. Every acknowledged message
+ * is counted: none lost, none twice, each partition in order.
+ *
+ * Not part of `deno task test` (three more JVMs and a million messages):
+ * run it with `deno task test:cluster` (CLUSTER_MESSAGES sets the count).
+ */
+
+import assert from "node:assert/strict";
+import process from "node:process";
+import { after, before, describe, test } from "node:test";
+import { Client, Reader, Writer } from "../mod.ts";
+import {
+  CLUSTER_BROKERS,
+  clusterDown,
+  clusterUp,
+  killNode,
+  leaders,
+  NODES,
+  startNode,
+  stopNode,
+  viaDeno,
+  waitServing,
+} from "../tools/cluster.ts";
+import { sleep, uniqueTopic } from "./_helpers.ts";
+
+const COUNT = Number(process.env.CLUSTER_MESSAGES ?? 1_000_000);
+const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+
+/** Cluster commands, run in this process under Deno, else through Deno. */
+const cluster = {
+  up: () => isDeno ? clusterUp() : viaDeno(["up"]).then(() => {}),
+  down: () => isDeno ? clusterDown() : viaDeno(["down"]).then(() => {}),
+  kill: (id: number) =>
+    isDeno ? killNode(id) : viaDeno(["kill", `${id}`]).then(() => {}),
+  stop: (id: number) =>
+    isDeno ? stopNode(id) : viaDeno(["stop", `${id}`]).then(() => {}),
+  start: async (id: number, empty = false) => {
+    if (isDeno) await startNode(id, { empty });
+    else await viaDeno(["start", `${id}`, ...(empty ? ["--empty"] : [])]);
+    await waitServing(NODES.length);
+  },
+};
+
+/** Waits until every partition of `topic` has all three replicas in sync. */
+async function fullIsr(client: Client, topic: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const { topics } = await client.metadata([topic]);
+    if (topics[0].partitions.every((p) => p.isr.length === 3)) return;
+    if (Date.now() > deadline) throw new Error(`${topic}: ISR not full`);
+    await sleep(250);
+  }
+}
+
+/**
+ * Writes COUNT messages ("0".."COUNT-1", key = value) in chunks with an
+ * idempotent acks=all Writer, running `fault` once a third is acknowledged;
+ * every writeMessages call must resolve.
+ */
+async function produceThrough(
+  topic: string,
+  fault: () => Promise<void>,
+): Promise<void> {
+  const writer = new Writer({
+    brokers: CLUSTER_BROKERS,
+    topic,
+    requiredAcks: "all",
+    batchSize: 10_000,
+    batchTimeout: 5,
+  });
+  let faulted: Promise<void> | undefined;
+  try {
+    const chunk = 20_000;
+    for (let from = 0; from < COUNT; from += chunk) {
+      const messages = [];
+      for (let i = from; i < Math.min(COUNT, from + chunk); i++) {
+        messages.push({ key: `${i}`, value: `${i}` });
+      }
+      await writer.writeMessages(messages);
+      if (faulted === undefined && from >= COUNT / 3) faulted = fault();
+    }
+  } finally {
+    await writer.close();
+  }
+  await faulted;
+}
+
+/** Reads every partition to its end; checks each value once, in order. */
+async function checkAll(client: Client, topic: string): Promise<void> {
+  const { topics } = await client.metadata([topic]);
+  const partitions = topics[0].partitions.map((p) => p.partition);
+  const ends = await client.listOffsets(
+    partitions.map((partition) => ({ topic, partition })),
+  );
+  const seen = new Uint8Array(COUNT);
+  let total = 0;
+  const text = new TextDecoder();
+  for (const p of partitions) {
+    const end = ends[p].offset;
+    const reader = new Reader({
+      brokers: CLUSTER_BROKERS,
+      topic,
+      partition: p,
+      maxBytes: 8 << 20,
+    });
+    let last = -1;
+    try {
+      while (reader.offset < end) {
+        const m = await reader.readMessage();
+        const value = Number(text.decode(m.value!));
+        assert.ok(value > last, `partition ${p}: ${value} after ${last}`);
+        last = value;
+        assert.equal(seen[value], 0, `${value} read twice`);
+        seen[value] = 1;
+        total++;
+      }
+    } finally {
+      await reader.close();
+    }
+  }
+  assert.equal(total, COUNT, "every acknowledged message is there once");
+}
+
+describe("a three-broker cluster under faults", { timeout: 900_000 }, () => {
+  let client: Client;
+  before(async () => {
+    await cluster.up();
+    client = new Client({ brokers: CLUSTER_BROKERS, timeout: 60_000 });
+  });
+  after(async () => {
+    await client?.close();
+    await cluster.down();
+  });
+
+  test(`kill -9 of a partition leader during ${COUNT} idempotent acks=all writes; its node back on an empty disk`, async () => {
+    const topic = uniqueTopic("cluster-kill");
+    const [created] = await client.createTopics([
+      { topic, numPartitions: 3, replicationFactor: 3 },
+    ]);
+    assert.equal(created.error, null);
+    await fullIsr(client, topic);
+    const [victim] = await leaders(topic);
+    await produceThrough(topic, () => cluster.kill(victim));
+    assert.notEqual((await leaders(topic))[0], victim, "the leader moved");
+    // Back with nothing on disk: its replicas are copied from the others.
+    await cluster.start(victim, true);
+    await fullIsr(client, topic);
+    // The rebuilt replica must now serve: stop another node.
+    const other = NODES.find((n) => n !== victim)!;
+    await cluster.kill(other);
+    await checkAll(client, topic);
+    await cluster.start(other);
+  });
+
+  test(`a controlled shutdown of a leader during ${COUNT} writes`, async () => {
+    const topic = uniqueTopic("cluster-stop");
+    await client.createTopics([{
+      topic,
+      numPartitions: 3,
+      replicationFactor: 3,
+    }]);
+    await fullIsr(client, topic);
+    const [victim] = await leaders(topic);
+    await produceThrough(topic, () => cluster.stop(victim));
+    await checkAll(client, topic);
+    await cluster.start(victim);
+  });
+
+  test("a Reader and a consumer group read across a leader kill, no gap", async () => {
+    const topic = uniqueTopic("cluster-read");
+    await client.createTopics([{
+      topic,
+      numPartitions: 3,
+      replicationFactor: 3,
+    }]);
+    await fullIsr(client, topic);
+    const total = 30_000;
+    const writer = new Writer({ brokers: CLUSTER_BROKERS, topic });
+    const text = new TextDecoder();
+    const group = new Reader({
+      brokers: CLUSTER_BROKERS,
+      topic,
+      groupId: uniqueTopic("cluster-group"),
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1000,
+    });
+    const single = new Reader({
+      brokers: CLUSTER_BROKERS,
+      topic,
+      partition: 0,
+    });
+    const groupSeen = new Set<string>();
+    const singleSeen: number[] = [];
+    const groupLoop = (async () => {
+      while (groupSeen.size < total) {
+        const m = await group.readMessage();
+        groupSeen.add(text.decode(m.value!));
+      }
+    })();
+    let partition0 = 0;
+    try {
+      for (let i = 0; i < total; i += 1000) {
+        const batch = Array.from({ length: 1000 }, (_, k) => ({
+          key: `${i + k}`,
+          value: `${i + k}`,
+        }));
+        await writer.writeMessages(batch);
+        if (i === total / 2) await cluster.kill((await leaders(topic))[0]);
+      }
+      partition0 = (await client.listOffsets([{ topic, partition: 0 }]))[0]
+        .offset;
+      while (singleSeen.length < partition0) {
+        const m = await single.readMessage();
+        assert.equal(m.offset, singleSeen.length, "no gap, no repeat");
+        singleSeen.push(m.offset);
+      }
+      await groupLoop;
+      assert.equal(groupSeen.size, total);
+    } finally {
+      await writer.close();
+      await single.close();
+      await group.close();
+    }
+  });
+});
