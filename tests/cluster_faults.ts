@@ -14,6 +14,7 @@ import process from "node:process";
 import { after, before, describe, test } from "node:test";
 import { Client, Reader, Writer } from "../mod.ts";
 import {
+  activeController,
   CLUSTER_BROKERS,
   clusterDown,
   clusterUp,
@@ -168,6 +169,27 @@ describe("a three-broker cluster under faults", { timeout: 900_000 }, () => {
     await produceThrough(topic, () => cluster.stop(victim));
     await checkAll(client, topic);
     await cluster.start(victim);
+  });
+
+  test(`kill -9 of the active controller during ${COUNT} writes`, async () => {
+    const topic = uniqueTopic("cluster-controller");
+    await client.createTopics([{
+      topic,
+      numPartitions: 3,
+      replicationFactor: 3,
+    }]);
+    await fullIsr(client, topic);
+    const controller = isDeno
+      ? await activeController()
+      : Number(await viaDeno(["controller"]));
+    await produceThrough(topic, () => cluster.kill(controller));
+    assert.notEqual(
+      isDeno ? await activeController() : Number(await viaDeno(["controller"])),
+      controller,
+      "another node took the quorum over",
+    );
+    await checkAll(client, topic);
+    await cluster.start(controller);
   });
 
   test("a Reader and a consumer group read across a leader kill, no gap", async () => {

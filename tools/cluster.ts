@@ -11,6 +11,7 @@
  *   deno run -A tools/cluster.ts start N [--empty]  start node N (on an empty disk)
  *   deno run -A tools/cluster.ts status          each node and its port
  *   deno run -A tools/cluster.ts leaders TOPIC   the leader of each partition
+ *   deno run -A tools/cluster.ts controller      the active controller's node id
  *
  * Also `deno task kafka:up --brokers=3`. Nodes listen on 127.0.0.1:19092-19094
  * (controllers 19192-19194); data and logs live in `.kafka/cluster/node-N/`.
@@ -24,6 +25,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Client } from "../lib/admin/client.ts";
+import { Cluster } from "../lib/cluster/cluster.ts";
+import { DescribeQuorum } from "../lib/protocol/messages/describe_quorum.ts";
 import { DEFAULT_KAFKA_VERSION, ensureJars } from "./kafka.ts";
 
 /** Node ids of the cluster. */
@@ -351,6 +354,32 @@ export async function leaders(topic: string): Promise<number[]> {
   }
 }
 
+/**
+ * The node id of the active controller (the leader of the KRaft quorum),
+ * asked of any broker, which forwards DescribeQuorum to the controllers.
+ */
+export async function activeController(): Promise<number> {
+  const cluster = new Cluster({ brokers: CLUSTER_BROKERS });
+  try {
+    const conn = await cluster.anyConnection();
+    const r = await conn.request(DescribeQuorum, {
+      topics: [{
+        topicName: "__cluster_metadata",
+        partitions: [{ partitionIndex: 0 }],
+      }],
+    });
+    const leader = r.topics[0]?.partitions[0]?.leaderId ?? -1;
+    if (r.errorCode !== 0 || leader < 0) {
+      throw new Error(
+        `DescribeQuorum answered error ${r.errorCode}, leader ${leader}`,
+      );
+    }
+    return leader;
+  } finally {
+    await cluster.close();
+  }
+}
+
 /** Which nodes run now. */
 export async function status(): Promise<Map<number, boolean>> {
   const running = new Map<number, boolean>();
@@ -383,7 +412,7 @@ export function viaDeno(args: string[]): Promise<string> {
 }
 
 const USAGE = "usage: deno run -A tools/cluster.ts up | down [--wipe] | " +
-  "kill N | stop N | start N [--empty] | status | leaders TOPIC";
+  "kill N | stop N | start N [--empty] | status | leaders TOPIC | controller";
 
 function nodeArg(value: string | undefined): number {
   const id = Number(value);
@@ -423,6 +452,9 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     case "leaders":
       console.log((await leaders(rest[0])).join(" "));
+      return 0;
+    case "controller":
+      console.log(await activeController());
       return 0;
     default:
       console.error(USAGE);

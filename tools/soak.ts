@@ -1,0 +1,146 @@
+/**
+ * The soak: produce and consume in a consumer group on the three-node
+ * cluster (tools/cluster.ts) while one node after another is restarted
+ * (kill -9, then started again) every few minutes; at the end every
+ * acknowledged message must have been read, and memory must not have grown.
+ *
+ *   deno task soak [--minutes=30] [--every=5] [--rate=2000]
+ *
+ * Prints one line a minute (written, acknowledged, read, RSS, heap) and a
+ * JSON summary; exits 1 when a message was lost or a write rejected.
+ *
+ * @module
+ */
+
+import { Reader, Writer } from "../mod.ts";
+import {
+  CLUSTER_BROKERS,
+  clusterDown,
+  clusterUp,
+  killNode,
+  NODES,
+  startNode,
+  waitServing,
+} from "./cluster.ts";
+
+function option(name: string, fallback: number): number {
+  const arg = Deno.args.find((a) => a.startsWith(`--${name}=`));
+  const value = arg === undefined ? fallback : Number(arg.split("=")[1]);
+  if (!(value > 0)) throw new Error(`--${name} must be a positive number`);
+  return value;
+}
+
+const minutes = option("minutes", 30);
+const every = option("every", 5);
+const rate = option("rate", 2000);
+const text = new TextDecoder();
+
+await clusterUp();
+const topic = `soak-${Date.now().toString(36)}`;
+const writer = new Writer({
+  brokers: CLUSTER_BROKERS,
+  topic,
+  allowAutoTopicCreation: true,
+  requiredAcks: "all",
+});
+const reader = new Reader({
+  brokers: CLUSTER_BROKERS,
+  topic,
+  groupId: `${topic}-group`,
+  sessionTimeout: 10_000,
+  heartbeatInterval: 1000,
+  commitInterval: 1000,
+});
+
+const acked = new Set<number>();
+const read = new Set<number>();
+let written = 0;
+let rejected = 0;
+let duplicates = 0;
+let stopping = false;
+const end = Date.now() + minutes * 60_000;
+
+const writing = (async () => {
+  const perTick = Math.max(1, Math.round(rate / 10));
+  while (!stopping && Date.now() < end) {
+    const from = written;
+    const batch = Array.from({ length: perTick }, (_, i) => ({
+      key: `${from + i}`,
+      value: `${from + i}`,
+    }));
+    written += perTick;
+    try {
+      await writer.writeMessages(batch);
+      for (let i = from; i < from + perTick; i++) acked.add(i);
+    } catch {
+      rejected += perTick;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+})();
+
+const reading = (async () => {
+  for (;;) {
+    try {
+      const m = await reader.readMessage();
+      const value = Number(text.decode(m.value!));
+      if (read.has(value)) duplicates++;
+      read.add(value);
+    } catch {
+      if (stopping) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+})();
+
+const started = Date.now();
+let restarts = 0;
+let next = 0;
+const samples: { minute: number; rssMiB: number; heapMiB: number }[] = [];
+while (Date.now() < end) {
+  await new Promise((r) => setTimeout(r, 60_000));
+  const minute = Math.round((Date.now() - started) / 60_000);
+  const memory = Deno.memoryUsage();
+  const sample = {
+    minute,
+    rssMiB: Math.round(memory.rss / 2 ** 20),
+    heapMiB: Math.round(memory.heapUsed / 2 ** 20),
+  };
+  samples.push(sample);
+  console.log(
+    `min ${minute}: written ${written}, acked ${acked.size}, read ${read.size}, rejected ${rejected}, rss ${sample.rssMiB} MiB, heap ${sample.heapMiB} MiB`,
+  );
+  if (minute % every === 0 && Date.now() < end) {
+    const node = NODES[next++ % NODES.length];
+    console.log(`min ${minute}: kill -9 and restart node ${node}`);
+    await killNode(node);
+    await startNode(node);
+    await waitServing(NODES.length);
+    restarts++;
+  }
+}
+stopping = true;
+await writing;
+// Let the group read what is left.
+const drain = Date.now() + 60_000;
+while ([...acked].some((v) => !read.has(v)) && Date.now() < drain) {
+  await new Promise((r) => setTimeout(r, 500));
+}
+await reader.close();
+await writer.close();
+await reading;
+const lost = [...acked].filter((v) => !read.has(v)).length;
+const summary = {
+  minutes,
+  restarts,
+  written,
+  acknowledged: acked.size,
+  rejected,
+  read: read.size,
+  lost,
+  duplicatesRead: duplicates,
+  memory: samples,
+};
+console.log(JSON.stringify(summary));
+await clusterDown();
+Deno.exit(lost === 0 && rejected === 0 ? 0 : 1);
