@@ -10,6 +10,23 @@ import { Client, Cluster, ErrorCode, KafkaError } from "../mod.ts";
 import type { ConfigResourceResult } from "../mod.ts";
 import { BROKER, noUnhandledRejections, uniqueTopic } from "./_helpers.ts";
 
+/**
+ * Runs `check` until it passes or 10 s have gone by: a broker applies a
+ * config change from the metadata log a moment after the controller accepts
+ * it, so a describe right after may still show the value before.
+ */
+async function eventually(check: () => Promise<void>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 /** A config of a described resource; fails when it is missing. */
 function config(result: ConfigResourceResult, name: string) {
   const found = result.configs.find((c) => c.name === name);
@@ -125,19 +142,24 @@ describe("admin Client: configs", () => {
       ],
     }]);
     assert.deepEqual([set.type, set.name, set.error], ["topic", topic, null]);
-    let [described] = await client.describeConfigs([
-      {
-        type: "topic",
-        name: topic,
-        configNames: ["retention.ms", "cleanup.policy"],
-      },
-    ]);
-    assert.equal(config(described, "retention.ms").value, "3600000");
-    assert.equal(
-      config(described, "retention.ms").source,
-      "DYNAMIC_TOPIC_CONFIG",
-    );
-    assert.equal(config(described, "cleanup.policy").value, "delete,compact");
+    await eventually(async () => {
+      const [described] = await client.describeConfigs([
+        {
+          type: "topic",
+          name: topic,
+          configNames: ["retention.ms", "cleanup.policy"],
+        },
+      ]);
+      assert.equal(config(described, "retention.ms").value, "3600000");
+      assert.equal(
+        config(described, "retention.ms").source,
+        "DYNAMIC_TOPIC_CONFIG",
+      );
+      assert.equal(
+        config(described, "cleanup.policy").value,
+        "delete,compact",
+      );
+    });
     const [deleted] = await client.incrementalAlterConfigs([{
       type: "topic",
       name: topic,
@@ -147,16 +169,18 @@ describe("admin Client: configs", () => {
       ],
     }]);
     assert.equal(deleted.error, null);
-    [described] = await client.describeConfigs([
-      {
-        type: "topic",
-        name: topic,
-        configNames: ["retention.ms", "cleanup.policy"],
-      },
-    ]);
-    assert.equal(config(described, "retention.ms").value, "604800000");
-    assert.equal(config(described, "retention.ms").source, "DEFAULT_CONFIG");
-    assert.equal(config(described, "cleanup.policy").value, "delete");
+    await eventually(async () => {
+      const [described] = await client.describeConfigs([
+        {
+          type: "topic",
+          name: topic,
+          configNames: ["retention.ms", "cleanup.policy"],
+        },
+      ]);
+      assert.equal(config(described, "retention.ms").value, "604800000");
+      assert.equal(config(described, "retention.ms").source, "DEFAULT_CONFIG");
+      assert.equal(config(described, "cleanup.policy").value, "delete");
+    });
   });
 
   test("incrementalAlterConfigs: an invalid value, an unknown topic and a bad broker value fail alone", async () => {
@@ -228,35 +252,39 @@ describe("admin Client: configs", () => {
       }],
     }]);
     assert.equal(set.error, null);
-    let [described] = await client.describeConfigs([
-      {
-        type: "group",
-        name: group,
-        configNames: ["consumer.session.timeout.ms"],
-      },
-    ]);
-    const session = config(described, "consumer.session.timeout.ms");
-    assert.deepEqual([session.value, session.source], [
-      "50000",
-      "DYNAMIC_GROUP_CONFIG",
-    ]);
+    await eventually(async () => {
+      const [described] = await client.describeConfigs([
+        {
+          type: "group",
+          name: group,
+          configNames: ["consumer.session.timeout.ms"],
+        },
+      ]);
+      const session = config(described, "consumer.session.timeout.ms");
+      assert.deepEqual([session.value, session.source], [
+        "50000",
+        "DYNAMIC_GROUP_CONFIG",
+      ]);
+    });
     const [deleted] = await client.incrementalAlterConfigs([{
       type: "group",
       name: group,
       changes: [{ name: "consumer.session.timeout.ms", op: "delete" }],
     }]);
     assert.equal(deleted.error, null);
-    [described] = await client.describeConfigs([
-      {
-        type: "group",
-        name: group,
-        configNames: ["consumer.session.timeout.ms"],
-      },
-    ]);
-    assert.equal(
-      config(described, "consumer.session.timeout.ms").source,
-      "DEFAULT_CONFIG",
-    );
+    await eventually(async () => {
+      const [described] = await client.describeConfigs([
+        {
+          type: "group",
+          name: group,
+          configNames: ["consumer.session.timeout.ms"],
+        },
+      ]);
+      assert.equal(
+        config(described, "consumer.session.timeout.ms").source,
+        "DEFAULT_CONFIG",
+      );
+    });
   });
 
   test("alterConfigs replaces a topic's whole set; an invalid value fails alone", async () => {
@@ -276,28 +304,30 @@ describe("admin Client: configs", () => {
       ]);
       assert.equal(results[0].error?.code, ErrorCode.INVALID_CONFIG);
       assert.equal(results[1].error, null);
-      const described = await client.describeConfigs([
-        {
-          type: "topic",
-          name: other,
-          configNames: ["retention.ms", "segment.ms"],
-        },
-        { type: "topic", name: topic, configNames: ["retention.ms"] },
-      ]);
-      // The whole set was replaced: retention.ms, left out, is back to its default.
-      assert.equal(config(described[0], "segment.ms").value, "86400000");
-      assert.equal(
-        config(described[0], "segment.ms").source,
-        "DYNAMIC_TOPIC_CONFIG",
-      );
-      assert.equal(
-        config(described[0], "retention.ms").source,
-        "DEFAULT_CONFIG",
-      );
-      assert.equal(
-        config(described[1], "retention.ms").source,
-        "DEFAULT_CONFIG",
-      );
+      await eventually(async () => {
+        const described = await client.describeConfigs([
+          {
+            type: "topic",
+            name: other,
+            configNames: ["retention.ms", "segment.ms"],
+          },
+          { type: "topic", name: topic, configNames: ["retention.ms"] },
+        ]);
+        // The whole set was replaced: retention.ms, left out, is back to its default.
+        assert.equal(config(described[0], "segment.ms").value, "86400000");
+        assert.equal(
+          config(described[0], "segment.ms").source,
+          "DYNAMIC_TOPIC_CONFIG",
+        );
+        assert.equal(
+          config(described[0], "retention.ms").source,
+          "DEFAULT_CONFIG",
+        );
+        assert.equal(
+          config(described[1], "retention.ms").source,
+          "DEFAULT_CONFIG",
+        );
+      });
     } finally {
       await client.deleteTopics([other]);
     }
