@@ -2,7 +2,8 @@
  * The soak: produce and consume in a consumer group on the three-node
  * cluster (tools/cluster.ts) while one node after another is restarted
  * (kill -9, then started again) every few minutes; at the end every
- * acknowledged message must have been read, and memory must not have grown.
+ * acknowledged message must have been read, and memory must not have grown
+ * (the last third of the run peaks within 25% of the first third).
  *
  *   deno task soak [--minutes=30] [--every=5] [--rate=2000]
  *
@@ -52,8 +53,31 @@ const reader = new Reader({
   commitInterval: 1000,
 });
 
-const acked = new Set<number>();
-const read = new Set<number>();
+/** One bit per message number, so bookkeeping adds no memory per message. */
+class Bits {
+  #bytes = new Uint8Array(1 << 16);
+  #count = 0;
+  get size(): number {
+    return this.#count;
+  }
+  has(n: number): boolean {
+    return n >> 3 < this.#bytes.length &&
+      (this.#bytes[n >> 3] & (1 << (n & 7))) !== 0;
+  }
+  add(n: number): void {
+    while (n >> 3 >= this.#bytes.length) {
+      const grown = new Uint8Array(this.#bytes.length * 2);
+      grown.set(this.#bytes);
+      this.#bytes = grown;
+    }
+    if (this.has(n)) return;
+    this.#bytes[n >> 3] |= 1 << (n & 7);
+    this.#count++;
+  }
+}
+
+const acked = new Bits();
+const read = new Bits();
 let written = 0;
 let rejected = 0;
 let duplicates = 0;
@@ -122,14 +146,29 @@ while (Date.now() < end) {
 stopping = true;
 await writing;
 // Let the group read what is left.
+const missing = () => {
+  let count = 0;
+  for (let v = 0; v < written; v++) if (acked.has(v) && !read.has(v)) count++;
+  return count;
+};
 const drain = Date.now() + 60_000;
-while ([...acked].some((v) => !read.has(v)) && Date.now() < drain) {
+while (missing() > 0 && Date.now() < drain) {
   await new Promise((r) => setTimeout(r, 500));
 }
 await reader.close();
 await writer.close();
 await reading;
-const lost = [...acked].filter((v) => !read.has(v)).length;
+const lost = missing();
+// Memory is flat when the last third of the run peaks no higher than the
+// first third after a minute of warm-up, give or take 25%.
+const third = Math.max(1, Math.floor(samples.length / 3));
+const early = samples.slice(1, 1 + third);
+const late = samples.slice(-third);
+const peak = (s: typeof samples, k: "rssMiB" | "heapMiB") =>
+  Math.max(...s.map((x) => x[k]));
+const flat = early.length > 0 &&
+  peak(late, "rssMiB") <= peak(early, "rssMiB") * 1.25 &&
+  peak(late, "heapMiB") <= peak(early, "heapMiB") * 1.25;
 const summary = {
   minutes,
   restarts,
@@ -139,8 +178,9 @@ const summary = {
   read: read.size,
   lost,
   duplicatesRead: duplicates,
+  memoryFlat: flat,
   memory: samples,
 };
 console.log(JSON.stringify(summary));
 await clusterDown();
-Deno.exit(lost === 0 && rejected === 0 ? 0 : 1);
+Deno.exit(lost === 0 && rejected === 0 && flat ? 0 : 1);

@@ -247,17 +247,28 @@ export class Cluster {
         this.topicByName.delete(t.name);
         continue;
       }
+      const cached = this.topicByName.get(t.name);
+      const before = cached?.topicId === t.topicId ? cached : undefined;
       this.topicByName.set(t.name, {
         name: t.name,
         topicId: t.topicId,
         fetchedAt: now,
         partitions: t.partitions
-          .map((p) => ({
-            id: p.partitionIndex,
-            leader: p.leaderId,
-            leaderEpoch: p.leaderEpoch,
-            errorCode: p.errorCode,
-          }))
+          .map((p) => {
+            // A broker whose metadata lags may name a leader older than the
+            // one already known: keep the newer (KIP-320).
+            const known = before?.partitions[p.partitionIndex];
+            if (
+              known !== undefined && known.id === p.partitionIndex &&
+              p.leaderEpoch >= 0 && known.leaderEpoch > p.leaderEpoch
+            ) return known;
+            return {
+              id: p.partitionIndex,
+              leader: p.leaderId,
+              leaderEpoch: p.leaderEpoch,
+              errorCode: p.errorCode,
+            };
+          })
           .sort((a, b) => a.id - b.id),
       });
     }

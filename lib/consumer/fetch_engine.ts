@@ -69,7 +69,14 @@ import {
 } from "../protocol/messages/fetch.ts";
 import { ListOffsets } from "../protocol/messages/list_offsets.ts";
 import { readRecordCursors } from "../protocol/read_records.ts";
-import { type FetchPartition, fetchRequest } from "../requests/fetch.ts";
+import {
+  type Divergence,
+  divergence,
+  type FetchPartition,
+  fetchRequest,
+  truncationDetail,
+  truncationError,
+} from "../requests/fetch.ts";
 import { FetchedMessages } from "../requests/fetched.ts";
 import { listedOffset, listOffsetsRequest } from "../requests/list_offsets.ts";
 import { loadCodec } from "../../codecs/mod.ts";
@@ -149,7 +156,9 @@ export interface FetchEngineOptions {
   startOffset?: typeof FirstOffset | typeof LastOffset;
   /**
    * What OFFSET_OUT_OF_RANGE does: "reset" (the default) moves the partition
-   * to `startOffset`; "error" stops the engine with that error.
+   * to `startOffset`; "error" stops the engine with that error. A log
+   * truncated below the position moves the partition back to where the
+   * leader's log parts from what was read, or under "error" stops the engine.
    */
   offsetOutOfRange?: "reset" | "error";
   /** Milliseconds before the first retry (default 100). */
@@ -310,6 +319,8 @@ class PartitionState {
   readonly key: string;
   topicId = "";
   leaderEpoch = -1;
+  /** The leader epoch of the last batch read, sent as lastFetchedEpoch. */
+  lastEpoch = -1;
   loop: BrokerLoop | null = null;
   /** Where the next Fetch starts; FirstOffset or LastOffset until looked up. */
   fetchOffset: number;
@@ -757,6 +768,7 @@ export class FetchEngine {
     this.forget(p);
     p.fetchOffset = offset;
     p.position = offset;
+    p.lastEpoch = -1;
     if (p.loop !== null && !p.paused) this.poke(p.loop);
   }
 
@@ -1171,6 +1183,7 @@ export class FetchEngine {
         partition: p.partition,
         fetchOffset: p.fetchOffset,
         leaderEpoch: p.leaderEpoch,
+        lastFetchedEpoch: p.lastEpoch,
         maxBytes: partitionMaxBytes,
       });
       p.inFlight = true;
@@ -1210,6 +1223,11 @@ export class FetchEngine {
       if (data === undefined || !this.isCurrent(e)) continue;
       if (data.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
         this.outOfRange(e, data);
+        continue;
+      }
+      const diverged = data.errorCode === 0 ? divergence(data) : null;
+      if (diverged !== null) {
+        this.diverged(e, diverged);
         continue;
       }
       try {
@@ -1271,6 +1289,7 @@ export class FetchEngine {
       });
     }
     p.fetchOffset = found.nextOffset;
+    if (found.lastEpoch >= 0) p.lastEpoch = found.lastEpoch;
     if (found.count > 0) {
       if (p.position < 0) p.position = e.fetchOffset;
       const messages = new FetchedMessages(found, {
@@ -1318,6 +1337,37 @@ export class FetchEngine {
       }`,
     );
     p.fetchOffset = this.startOffset;
+  }
+
+  /**
+   * The leader's log parts from what was read (KIP-320): below the fetch
+   * offset, the records read past that point are gone (an unclean leader
+   * election), so reading goes back to where the logs part, or stops under
+   * `offsetOutOfRange: "error"`; at or past it, only the epoch is corrected.
+   */
+  private diverged(e: Entry, d: Divergence): void {
+    const p = e.state;
+    if (d.endOffset >= e.fetchOffset) {
+      p.lastEpoch = d.epoch;
+      return;
+    }
+    if (this.options.offsetOutOfRange === "error") {
+      this.failWith(truncationError(p, e.fetchOffset, d));
+      return;
+    }
+    // Messages queued below the truncation are still in the leader's log:
+    // fetched again rather than skipped.
+    const to = p.position >= 0
+      ? Math.min(p.position, d.endOffset)
+      : d.endOffset;
+    this.counters.errors++;
+    this.logError(
+      `kafka reader: partition ${p.partition} of ${p.topic}: ${
+        truncationDetail(e.fetchOffset, d)
+      }; reading again from offset ${to}`,
+    );
+    this.moveTo(p, to);
+    if (to === d.endOffset) p.lastEpoch = d.epoch;
   }
 
   /** Whether an answer to a request for `e` still applies. */

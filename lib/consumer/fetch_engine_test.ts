@@ -548,7 +548,7 @@ describe("FetchEngine against the broker", () => {
 // ---- fake brokers ----
 
 /** A v2 batch of `count` records from `baseOffset`. */
-function batch(baseOffset: number, count: number): Uint8Array {
+function batch(baseOffset: number, count: number, epoch = -1): Uint8Array {
   const builder = new RecordBatchBuilder();
   for (let i = 0; i < count; i++) {
     builder.append({
@@ -558,10 +558,10 @@ function batch(baseOffset: number, count: number): Uint8Array {
     });
   }
   const bytes = builder.finish();
-  new DataView(bytes.buffer, bytes.byteOffset).setBigInt64(
-    0,
-    BigInt(baseOffset),
-  );
+  const view = new DataView(bytes.buffer, bytes.byteOffset);
+  view.setBigInt64(0, BigInt(baseOffset));
+  // partitionLeaderEpoch: outside the CRC.
+  view.setInt32(12, epoch);
   return bytes;
 }
 
@@ -579,7 +579,11 @@ const TOPIC_ID = "AAAAAAAAAAAAAAAAAAAAAQ";
 
 /** What a fake broker answers for one partition, instead of its log. */
 type Override = (broker: number, partition: number, request: FetchRequest) =>
-  | { errorCode?: number; records?: Uint8Array }
+  | {
+    errorCode?: number;
+    records?: Uint8Array;
+    divergingEpoch?: { epoch: number; endOffset: number };
+  }
   | undefined;
 
 /**
@@ -588,7 +592,13 @@ type Override = (broker: number, partition: number, request: FetchRequest) =>
  */
 class FakeCluster extends Cluster {
   readonly leaders: number[];
-  readonly requests: { broker: number; partitions: number[] }[] = [];
+  readonly requests: {
+    broker: number;
+    partitions: number[];
+    lastFetchedEpochs: number[];
+  }[] = [];
+  /** The leader epoch written in every batch of the log. */
+  epoch = -1;
   invalidations = 0;
   /** The next Fetch to a broker fails with this error. */
   readonly failNext = new Map<number, Error>();
@@ -617,7 +627,7 @@ class FakeCluster extends Cluster {
     const parts: Uint8Array[] = [];
     let bytes = 0;
     for (let base = offset - offset % 10; base < this.size; base += 10) {
-      const next = batch(base, Math.min(10, this.size - base));
+      const next = batch(base, Math.min(10, this.size - base), this.epoch);
       if (parts.length > 0 && bytes + next.length > maxBytes) break;
       parts.push(next);
       bytes += next.length;
@@ -650,6 +660,7 @@ class FakeCluster extends Cluster {
     this.requests.push({
       broker,
       partitions: partitions.map((p) => p.partition),
+      lastFetchedEpochs: partitions.map((p) => p.lastFetchedEpoch),
     });
     const failure = this.failNext.get(broker);
     if (failure !== undefined) {
@@ -689,6 +700,8 @@ class FakeCluster extends Cluster {
           logStartOffset: 0,
           abortedTransactions: null,
           records: answers[i].records ?? new Uint8Array(0),
+          divergingEpoch: answers[i].divergingEpoch ??
+            { epoch: -1, endOffset: -1 },
         })),
       }],
     };
@@ -820,6 +833,70 @@ describe("FetchEngine with fake brokers", () => {
       2,
     );
     assert.equal(engine.failure, null);
+    await engine.close();
+  });
+
+  test("a log truncated below the position is read again from where it parts (KIP-320)", async () => {
+    const cluster = new FakeCluster([1], 50);
+    cluster.epoch = 3;
+    const errors: string[] = [];
+    let diverged = false;
+    let open = false;
+    cluster.override = (_, __, request) => {
+      const p = request.topics[0].partitions[0];
+      if (diverged || p.fetchOffset < 30) return undefined;
+      // Nothing past 30 until the first 30 have been handed out.
+      if (!open) return { records: new Uint8Array(0) };
+      diverged = true;
+      // The new leader's log holds epoch 2 up to offset 20 only.
+      return { divergingEpoch: { epoch: 2, endOffset: 20 } };
+    };
+    // One batch of 10 per Fetch.
+    const engine = fakeEngine(cluster, {
+      partitionMaxBytes: 50,
+      errorLogger: (m) => errors.push(m),
+    });
+    engine.assign(tps(0));
+    const first = await drain(engine, 30);
+    assert.deepEqual(offsets(first), range(0, 30));
+    open = true;
+    const again = await drain(engine, 30);
+    assert.deepEqual(offsets(again), range(20, 50));
+    assert.ok(diverged);
+    assert.ok(
+      errors.some((e) =>
+        /partition 0 of t: the leader's log was truncated: it ends epoch 2 at offset 20, below offset 30 .*reading again from offset 20/
+          .test(e)
+      ),
+      errors.join("\n"),
+    );
+    // The batches' epoch goes out as lastFetchedEpoch; after the
+    // truncation, the epoch the leader named.
+    const sent = cluster.requests.map((r) => r.lastFetchedEpochs[0]);
+    assert.equal(sent[0], -1);
+    assert.ok(sent.includes(3), sent.join());
+    const at = sent.indexOf(3);
+    assert.ok(sent.slice(at).includes(2), sent.join());
+    assert.equal(engine.failure, null);
+    await engine.close();
+  });
+
+  test('under offsetOutOfRange: "error", a truncated log stops the engine', async () => {
+    const cluster = new FakeCluster([1], 50);
+    cluster.epoch = 3;
+    cluster.override = (_, __, request) =>
+      request.topics[0].partitions[0].fetchOffset >= 30
+        ? { divergingEpoch: { epoch: 2, endOffset: 20 } }
+        : undefined;
+    const engine = fakeEngine(cluster, {
+      partitionMaxBytes: 50,
+      offsetOutOfRange: "error",
+    });
+    engine.assign(tps(0));
+    await assert.rejects(
+      drain(engine, 50),
+      /OFFSET_OUT_OF_RANGE.*truncated: it ends epoch 2 at offset 20, below offset 30/,
+    );
     await engine.close();
   });
 

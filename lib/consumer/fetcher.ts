@@ -6,7 +6,14 @@
  */
 
 import { timeOf } from "../options.ts";
-import { fetchedPartition, fetchRequest } from "../requests/fetch.ts";
+import {
+  type Divergence,
+  divergence,
+  fetchedPartition,
+  fetchRequest,
+  truncationDetail,
+  truncationError,
+} from "../requests/fetch.ts";
 import { listedOffset, listOffsetsRequest } from "../requests/list_offsets.ts";
 import {
   DEFAULTS,
@@ -59,7 +66,8 @@ export type FetchResult =
     end: number;
     bytes: number;
   }
-  | { kind: "outOfRange"; fromOffset: number };
+  | { kind: "outOfRange"; fromOffset: number }
+  | { kind: "diverged"; fromOffset: number; divergence: Divergence };
 
 export class ReaderEngine {
   readonly topic: string;
@@ -82,6 +90,8 @@ export class ReaderEngine {
   position: number;
   /** Where the next Fetch starts; FirstOffset or LastOffset until resolved. */
   private fetchOffset: number;
+  /** The leader epoch of the last batch read, sent as lastFetchedEpoch. */
+  private lastEpoch = -1;
   private end = -1;
 
   /** Aborted by setOffset and close, which end the fetch in progress. */
@@ -327,6 +337,20 @@ export class ReaderEngine {
         ? `offset ${fetchOffset} is outside ${data.logStartOffset}..${data.highWatermark}`
         : undefined,
     });
+    const diverged = divergence(data);
+    if (diverged !== null) {
+      if (
+        diverged.endOffset < fetchOffset &&
+        this.options.offsetOutOfRange === "error"
+      ) {
+        throw truncationError(this, fetchOffset, diverged);
+      }
+      return {
+        kind: "diverged",
+        fromOffset: fetchOffset,
+        divergence: diverged,
+      };
+    }
     return await this.decode(data, fetchOffset, conn.address);
   }
 
@@ -342,6 +366,7 @@ export class ReaderEngine {
       partition: this.partition,
       fetchOffset,
       leaderEpoch: epoch,
+      lastFetchedEpoch: this.lastEpoch,
       maxBytes,
     }], { minBytes, maxBytes, maxWait, isolationLevel: this.isolation });
   }
@@ -392,10 +417,13 @@ export class ReaderEngine {
         }`,
       );
       this.fetchOffset = this.startOffset;
+      this.lastEpoch = -1;
       return;
     }
+    if (result.kind === "diverged") return this.diverged(result);
     this.end = result.end;
     this.fetchOffset = result.nextOffset;
+    if (result.found.lastEpoch >= 0) this.lastEpoch = result.found.lastEpoch;
     const { found } = result;
     if (found.count > 0) {
       const messages = new FetchedMessages(found, {
@@ -415,6 +443,39 @@ export class ReaderEngine {
       this.position = this.fetchOffset;
     }
     if (this.position < 0) this.position = result.fromOffset;
+  }
+
+  /**
+   * The leader's log parts from what was read (KIP-320). Below the fetch
+   * offset, the records read past that point are gone (an unclean leader
+   * election): reading goes back to where the logs part, dropping what is
+   * queued from there on. At or past it, only the epoch is corrected.
+   */
+  private diverged(
+    result: { fromOffset: number; divergence: Divergence },
+  ): void {
+    const d = result.divergence;
+    if (d.endOffset >= result.fromOffset) {
+      this.lastEpoch = d.epoch;
+      return;
+    }
+    // Messages queued below the truncation are still in the leader's log:
+    // fetched again rather than skipped.
+    const to = this.position >= 0
+      ? Math.min(this.position, d.endOffset)
+      : d.endOffset;
+    this.counters.errors++;
+    this.logError(
+      `kafka reader: partition ${this.partition} of ${this.topic}: ${
+        truncationDetail(result.fromOffset, d)
+      }; reading again from offset ${to}`,
+    );
+    this.chunks = [];
+    this.queuedMessages = 0;
+    this.queuedBytes = 0;
+    this.fetchOffset = to;
+    this.position = to;
+    this.lastEpoch = to === d.endOffset ? d.epoch : -1;
   }
 
   // ---- leaders and offsets ----
@@ -496,6 +557,7 @@ export class ReaderEngine {
     this.queuedBytes = 0;
     this.fetchOffset = offset;
     this.position = offset;
+    this.lastEpoch = -1;
     if (this.failure !== null) {
       // Nobody has seen the failure yet: start over from the new offset.
       this.failure = null;

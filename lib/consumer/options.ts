@@ -67,7 +67,11 @@ export interface ReaderOptions extends GroupOptions {
   startOffset?: typeof FirstOffset | typeof LastOffset;
   /**
    * What an offset outside the partition (OFFSET_OUT_OF_RANGE) does: "reset"
-   * (the default) moves to `startOffset`, "error" errors the stream.
+   * (the default) moves to `startOffset`, "error" errors the stream. A log
+   * truncated below the position (an unclean leader election, detected with
+   * the leader epochs of KIP-320) moves back to where the leader's log parts
+   * from what was read under "reset", and errors the stream with
+   * OFFSET_OUT_OF_RANGE under "error".
    */
   offsetOutOfRange?: "reset" | "error";
   /**

@@ -55,9 +55,14 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 }
 
 /** What the fake leader answers to a Fetch at `offset`. */
-type Serve = (offset: number, maxBytes: number) => {
+type Serve = (
+  offset: number,
+  maxBytes: number,
+  lastFetchedEpoch?: number,
+) => {
   errorCode?: number;
   records?: Uint8Array;
+  divergingEpoch?: { epoch: number; endOffset: number };
 };
 
 /** A cluster whose partition 0 is served by `serve`. */
@@ -90,9 +95,10 @@ class FakeCluster extends Cluster {
     }
     if (api !== Fetch) return Promise.reject(new Error("unexpected request"));
     const request = data as FetchRequest;
-    const offset = request.topics[0].partitions[0].fetchOffset;
+    const { fetchOffset: offset, lastFetchedEpoch } =
+      request.topics[0].partitions[0];
     this.fetchOffsets.push(offset);
-    const answer = this.serve(offset, request.maxBytes);
+    const answer = this.serve(offset, request.maxBytes, lastFetchedEpoch);
     return later({
       errorCode: 0,
       responses: [{
@@ -106,6 +112,7 @@ class FakeCluster extends Cluster {
           logStartOffset: 0,
           abortedTransactions: null,
           records: answer.records ?? new Uint8Array(0),
+          divergingEpoch: answer.divergingEpoch ?? { epoch: -1, endOffset: -1 },
         }],
       }],
     });
@@ -336,6 +343,52 @@ describe("Reader with a fake leader", () => {
     });
     assert.equal((await reader.readMessage()).offset, 0);
     assert.equal(cluster.invalidations, 1);
+    await reader.close();
+  });
+
+  test("a log truncated below the position is read again from where it parts (KIP-320)", async () => {
+    // One batch of 10 per Fetch, written in leader epoch 3; nothing past
+    // offset 30 until the first 30 are read; then the leader's log is found
+    // to end epoch 2 at offset 20 (a new leader, epoch 4, wrote from there).
+    let open = false;
+    const epochs: number[] = [];
+    const cluster = new FakeCluster((offset, _, lastFetchedEpoch) => {
+      epochs.push(lastFetchedEpoch ?? -1);
+      if (offset >= 30 && !open) return {};
+      if (offset >= 30 && lastFetchedEpoch === 3) {
+        return { divergingEpoch: { epoch: 2, endOffset: 20 } };
+      }
+      const base = offset - offset % 10;
+      const records = batch(base, 10);
+      // The new leader wrote from offset 20 on in its epoch, 4.
+      const epoch = open && base >= 20 ? 4 : 3;
+      new DataView(records.buffer, records.byteOffset).setInt32(12, epoch);
+      return { records };
+    });
+    const errors: string[] = [];
+    const reader = new Reader({
+      cluster,
+      topic: "t",
+      readBackoffMin: 1,
+      readBackoffMax: 2,
+      errorLogger: (m: string) => errors.push(m),
+    });
+    for (let i = 0; i < 30; i++) {
+      assert.equal((await reader.readMessage()).offset, i);
+    }
+    open = true;
+    for (let i = 20; i < 40; i++) {
+      assert.equal((await reader.readMessage()).offset, i);
+    }
+    assert.equal(epochs[0], -1);
+    assert.ok(epochs.includes(3) && epochs.includes(2), epochs.join());
+    assert.ok(
+      errors.some((e) =>
+        /it ends epoch 2 at offset 20, below offset 30 .*reading again from offset 20/
+          .test(e)
+      ),
+      errors.join("\n"),
+    );
     await reader.close();
   });
 });

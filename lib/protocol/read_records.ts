@@ -69,6 +69,12 @@ export interface RecordCursors {
   payloadBytes: number;
   /** Offset after the last complete batch: where to fetch next. */
   nextOffset: number;
+  /**
+   * The leader epoch of the last complete batch read (control batches
+   * included), -1 when none or legacy: the next Fetch's `lastFetchedEpoch`,
+   * which lets the leader detect a log truncation (KIP-320).
+   */
+  lastEpoch: number;
   /** A batch was cut off at the end: the fetch's maxBytes was too small. */
   truncated: boolean;
 }
@@ -124,6 +130,7 @@ export async function readRecordCursors(
     count: 0,
     payloadBytes: 0,
     nextOffset: options.fromOffset,
+    lastEpoch: -1,
     truncated: false,
   };
   let consumed = 0;
@@ -135,6 +142,7 @@ export async function readRecordCursors(
     if (last < options.fromOffset && batch.magic === 2) continue;
     if (options.checkCrc !== false) checkCrc(batch, options.where);
     result.nextOffset = Math.max(result.nextOffset, last + 1);
+    if (batch.magic === 2) result.lastEpoch = batch.partitionLeaderEpoch;
     const abortedBatch = aborted.isAborted(batch);
     if (batch.control) {
       aborted.onControl(batch);

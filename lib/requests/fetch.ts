@@ -7,7 +7,7 @@
 
 import type { Encodable } from "../protocol/api.ts";
 import { ProtocolError } from "../protocol/bytes.ts";
-import { throwIfError } from "../protocol/errors.ts";
+import { ErrorCode, KafkaError, throwIfError } from "../protocol/errors.ts";
 import type {
   FetchRequest,
   FetchResponse,
@@ -23,6 +23,12 @@ export interface FetchPartition {
   fetchOffset: number;
   /** The leader epoch the client knows, -1 for none. */
   leaderEpoch: number;
+  /**
+   * The leader epoch of the last batch read before `fetchOffset`, -1 for
+   * none; with it the leader answers a `divergingEpoch` when its log no
+   * longer holds what was read (KIP-320).
+   */
+  lastFetchedEpoch?: number;
   /** Most bytes of this partition (a larger first batch still comes whole). */
   maxBytes: number;
 }
@@ -65,7 +71,7 @@ export function fetchRequest(
       fetchOffset: p.fetchOffset,
       partitionMaxBytes: p.maxBytes,
       currentLeaderEpoch: p.leaderEpoch,
-      lastFetchedEpoch: -1,
+      lastFetchedEpoch: p.lastFetchedEpoch ?? -1,
       logStartOffset: -1,
     });
   }
@@ -103,4 +109,48 @@ export function fetchedPartition(
   throw new ProtocolError(
     `Fetch response from ${address} has no entry for ${topic}/${partition}`,
   );
+}
+
+/** Where a leader's log parted from what the client read (KIP-320). */
+export interface Divergence {
+  /** The largest epoch of the leader's log at or below `lastFetchedEpoch`. */
+  epoch: number;
+  /** Where that epoch ends in the leader's log. */
+  endOffset: number;
+}
+
+/**
+ * The divergence a Fetch response reports for one partition, or null: the
+ * leader answers one when the `lastFetchedEpoch` sent does not end where
+ * the client's `fetchOffset` says, as after an unclean leader election.
+ */
+export function divergence(
+  data: FetchResponsePartitionData,
+): Divergence | null {
+  const d = data.divergingEpoch;
+  if (d === undefined || d.epoch < 0 || d.endOffset < 0) return null;
+  return { epoch: d.epoch, endOffset: d.endOffset };
+}
+
+/**
+ * The error for a log truncated below the position, when the reader was told
+ * to fail rather than move (`offsetOutOfRange: "error"`): Kafka's Java
+ * client's LogTruncationException is an OffsetOutOfRangeException too.
+ */
+export function truncationError(
+  where: { topic: string; partition: number },
+  fetchOffset: number,
+  d: Divergence,
+): KafkaError {
+  return new KafkaError(ErrorCode.OFFSET_OUT_OF_RANGE, {
+    apiName: "Fetch",
+    topic: where.topic,
+    partition: where.partition,
+    detail: truncationDetail(fetchOffset, d),
+  });
+}
+
+/** Says what a divergence means, for logs and errors. */
+export function truncationDetail(fetchOffset: number, d: Divergence): string {
+  return `the leader's log was truncated: it ends epoch ${d.epoch} at offset ${d.endOffset}, below offset ${fetchOffset} already read (an unclean leader election lost records)`;
 }
