@@ -14,6 +14,7 @@ const COLORS: Record<string, string> = {
   "streamkafka/bun": "#f28e2b",
   "kafkajs/node": "#59a14f",
   "@platformatic/kafka/node": "#b07aa1",
+  "@kafkats/client/node": "#edc948",
   "kcat/native": "#4e79a7",
   "java/jvm": "#e15759",
   "kafka-go/go": "#76b7b2",
@@ -23,6 +24,7 @@ const FOOTNOTES = [
   "Latency: Java's ProducerPerformance reports whole milliseconds; kcat cannot time awaited writes.",
   "Consume: kafkajs, platformatic and Java include joining a consumer group.",
   "Group: every client joins a fresh group as its one member and commits as it does by default.",
+  "Mirror: read as in group, written to a fresh topic, timed to the last acknowledgement; kcat is kcat -G | kcat -P.",
 ];
 
 const WIDTH = 960;
@@ -156,7 +158,7 @@ export function chart(
     }
   }
   const legend = peers.map((key, i) => {
-    const lx = LABEL_X + i * 150;
+    const lx = LABEL_X + i * 130;
     return `<rect x="${lx}" y="52" width="12" height="12" fill="${
       COLORS[key] ?? "#999"
     }"/>` + text(lx + 16, 62, shortKey(key), "font-size:12px");
@@ -190,7 +192,7 @@ function why(record: ResultRecord): string {
   if (record.notes?.resolution) {
     return `p50 ${record.p50_ms} ms in ${record.notes.resolution} steps`;
   }
-  if (error.startsWith("not measured")) return "n/a";
+  if (/^not (measured|written)/.test(error)) return "n/a";
   if (error.startsWith("not installed")) return "not installed";
   if (/not implemented|unsupported/i.test(error)) return "unsupported";
   return "error";

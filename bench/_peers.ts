@@ -4,7 +4,8 @@
  * output becomes a measurement.
  *
  *   streamkafka  this package, on Deno and on Bun (bench/clients/streamkafka.ts)
- *   kafkajs, @platformatic/kafka  on Node 22+ from the npm package node-<os>-<arch>
+ *   kafkajs, @platformatic/kafka, @kafkats/client  on Node 22+ from the npm
+ *     package node-<os>-<arch>
  *   kcat  librdkafka's command-line client (apt package kcat)
  *   java  Apache Kafka's ProducerPerformance and ConsumerPerformance
  *   kafka-go  a small Go program in bench/kafka-go
@@ -68,6 +69,7 @@ export const PEER_KEYS = [
   "streamkafka/bun",
   "kafkajs/node",
   "@platformatic/kafka/node",
+  "@kafkats/client/node",
   "kcat/native",
   "java/jvm",
   "kafka-go/go",
@@ -87,6 +89,7 @@ export async function preparePeers(
     "kafkajs/node": () => nodePeer("kafkajs", "kafkajs.ts"),
     "@platformatic/kafka/node": () =>
       nodePeer("@platformatic/kafka", "platformatic.ts"),
+    "@kafkats/client/node": () => nodePeer("@kafkats/client", "kafkats.ts"),
     "kcat/native": kcat,
     "java/jvm": java,
     "kafka-go/go": kafkaGo,
@@ -261,7 +264,10 @@ async function kafkaGo(): Promise<Peer> {
     runtime: "go",
     clientVersion: `kafka-go ${version}`,
     runtimeVersion: go.replace(/^go/, "Go "),
-    skip: () => undefined,
+    skip: (workload) =>
+      workload.kind === "mirror"
+        ? "not written: bench/kafka-go has no mirror loop"
+        : undefined,
     command: (job) => ({ command: binary, args: [JSON.stringify(job)] }),
     parse: parseJsonLine,
   };
@@ -303,6 +309,47 @@ async function kcat(): Promise<Peer> {
         "-X",
         `fetch.message.max.bytes=${job.fetchMaxBytes}`,
       ];
+      const produce = [
+        `acks=${job.acks === 1 ? "1" : "all"}`,
+        `linger.ms=${job.lingerMs}`,
+        `batch.size=${job.batchBytes}`,
+        `batch.num.messages=${job.batchMessages}`,
+        `compression.codec=${job.compression}`,
+        `enable.idempotence=${job.idempotent}`,
+      ].flatMap((s) => ["-X", s]);
+      if (workload.kind === "mirror") {
+        // One member of a fresh group prints each value on a line, which a
+        // producer reads from the pipe; it exits once it has delivered them.
+        // The values hold no newline (they are stored one per line).
+        return {
+          command: "bash",
+          args: [
+            "-c",
+            'set -o pipefail; c=(); while [ "$1" != -- ]; do c+=("$1"); ' +
+            'shift; done; shift; kcat "${c[@]}" | kcat -P "$@"',
+            "kcat",
+            "-b",
+            job.brokers.join(","),
+            "-G",
+            job.group,
+            "-X",
+            "auto.offset.reset=earliest",
+            "-c",
+            String(job.messages),
+            "-e",
+            "-f",
+            "%s\\n",
+            ...fetch,
+            job.topic,
+            "--",
+            "-b",
+            job.brokers.join(","),
+            "-t",
+            job.target,
+            ...produce,
+          ],
+        };
+      }
       if (workload.kind === "group") {
         // The balanced consumer (librdkafka's KafkaConsumer), committing as
         // it does by default (auto-commit every 5 s and on close).
@@ -345,14 +392,6 @@ async function kcat(): Promise<Peer> {
           ],
         };
       }
-      const settings = [
-        `acks=${job.acks === 1 ? "1" : "all"}`,
-        `linger.ms=${job.lingerMs}`,
-        `batch.size=${job.batchBytes}`,
-        `batch.num.messages=${job.batchMessages}`,
-        `compression.codec=${job.compression}`,
-        `enable.idempotence=${job.idempotent}`,
-      ];
       return {
         command: "bash",
         // exec: the pid the harness polls is kcat's own.
@@ -364,7 +403,7 @@ async function kcat(): Promise<Peer> {
           "kcat",
           "-P",
           ...common,
-          ...settings.flatMap((s) => ["-X", s]),
+          ...produce,
         ],
       };
     },
@@ -385,6 +424,8 @@ async function kcat(): Promise<Peer> {
         seconds: run.wallSeconds,
         ...(workload.kind === "group"
           ? { notes: { api: "-G (balanced consumer, auto-commit)" } }
+          : workload.kind === "mirror"
+          ? { notes: { api: "kcat -G ... -f '%s\\n' | kcat -P" } }
           : {}),
       };
     },
@@ -426,7 +467,10 @@ async function java(): Promise<Peer> {
       tools.replace(/^kafka-tools-|\.jar$/g, "")
     }`,
     runtimeVersion: `Java ${runtime}`,
-    skip: () => undefined,
+    skip: (workload) =>
+      workload.kind === "mirror"
+        ? "not measured: the perf tools have no mirror (MirrorMaker is a Connect cluster)"
+        : undefined,
     command: (job, workload) => {
       const bootstrap = ["--bootstrap-server", job.brokers.join(",")];
       if (isConsume(workload)) {

@@ -54,13 +54,17 @@ export interface ResultRecord {
   /** Median CPU seconds of the client process per run. */
   cpu_s: number | null;
   /**
-   * Median client CPU per message, in microseconds: the process's whole CPU
-   * time (start-up and closing included) over the messages of the run. Not
-   * given for latency runs, whose writes are few and awaited one by one.
+   * Median client CPU per message, in whole nanoseconds: the process's user
+   * and system CPU time (start-up and closing included) over the messages of
+   * the run. Not given for latency runs, whose writes are few and awaited
+   * one by one. The kernel counts CPU time in 10 ms ticks, so a run's figure
+   * is good to 10 ms over its messages (100 ns per message at 100,000).
    */
-  cpu_us_per_msg: number | null;
-  /** cpu_us_per_msg / streamkafka on Deno's, in the same run: lower is better. */
+  cpu_ns_per_msg: number | null;
+  /** cpu_ns_per_msg / streamkafka on Deno's, in the same run: lower is better. */
   cpu_ratio_to_streamkafka_deno: number | null;
+  /** cpu_ns_per_msg / kcat's (librdkafka), in the same run: lower is better. */
+  cpu_ratio_to_kcat: number | null;
   /** The most cores other processes used during any of these runs. */
   foreign_cores_max: number | null;
   /**
@@ -68,11 +72,15 @@ export interface ResultRecord {
    * workloads, p50 ratio for latency (peer / streamkafka either way).
    */
   ratio_to_streamkafka_deno: number | null;
+  /** msgs/s / kcat's (librdkafka), in the same run: higher is better. */
+  ratio_to_kcat: number | null;
   error: string | null;
   notes: Record<string, string | number | boolean> | null;
 }
 
 export const BASELINE = { client: "streamkafka", runtime: "deno" };
+/** The native reference that every record is also compared with. */
+export const KCAT = { client: "kcat", runtime: "native" };
 
 export function aggregate(
   samples: Sample[],
@@ -132,20 +140,22 @@ export function aggregate(
         peak_rss_mb_min: round(rss.min, 1),
         peak_rss_mb_max: round(rss.max, 1),
         cpu_s: round(stat((s) => s.cpu_s).median, 2),
-        cpu_us_per_msg: isLatency(workload.id) ? null : round(
+        cpu_ns_per_msg: isLatency(workload.id) ? null : round(
           stat((s) =>
             s.cpu_s === undefined
               ? undefined
-              : (s.cpu_s * 1e6) / workload.messages
+              : (s.cpu_s * 1e9) / workload.messages
           ).median,
-          2,
+          0,
         ),
         cpu_ratio_to_streamkafka_deno: null,
+        cpu_ratio_to_kcat: null,
         foreign_cores_max: round(
           Math.max(0, ...mine.map((s) => s.foreign_cores ?? 0)),
           2,
         ),
         ratio_to_streamkafka_deno: null,
+        ratio_to_kcat: null,
         error: errors.length ? errors.join("; ") : null,
         notes: ok.at(-1)?.notes ?? mine.at(-1)?.notes ?? null,
       });
@@ -164,12 +174,31 @@ export function aggregate(
     record.ratio_to_streamkafka_deno = mine !== null && theirs
       ? round(mine / theirs, 3)
       : null;
-    const cpu = base?.cpu_us_per_msg;
-    record.cpu_ratio_to_streamkafka_deno = record.cpu_us_per_msg !== null && cpu
-      ? round(record.cpu_us_per_msg / cpu, 3)
+    record.cpu_ratio_to_streamkafka_deno = cpuRatio(record, base);
+    // kcat times no single writes: no latency ratio.
+    const kcat = latency
+      ? undefined
+      : records.find((r) =>
+        r.workload === record.workload && r.client === KCAT.client &&
+        r.runtime === KCAT.runtime
+      );
+    record.ratio_to_kcat = record.msgs_per_s !== null && kcat?.msgs_per_s
+      ? round(record.msgs_per_s / kcat.msgs_per_s, 3)
       : null;
+    record.cpu_ratio_to_kcat = cpuRatio(record, kcat);
   }
   return records;
+}
+
+/** mine / theirs CPU per message, when both are known. */
+function cpuRatio(
+  mine: ResultRecord,
+  theirs: ResultRecord | undefined,
+): number | null {
+  const cpu = theirs?.cpu_ns_per_msg;
+  return mine.cpu_ns_per_msg !== null && cpu
+    ? round(mine.cpu_ns_per_msg / cpu, 3)
+    : null;
 }
 
 export function isLatency(workloadId: string): boolean {
@@ -183,6 +212,8 @@ export function table(
   describe: (w: Workload) => string,
 ): string {
   const lines: string[] = [];
+  const ratio = (value: number | null, width: number) =>
+    lpad(value === null ? "-" : `${value.toFixed(2)}x`, width);
   for (const workload of workloads) {
     const rows = records.filter((r) => r.workload === workload.id);
     if (rows.length === 0) continue;
@@ -199,8 +230,10 @@ export function table(
         lpad("p99 ms", 8),
         lpad("RSS MiB", 8),
         lpad(latency ? "p50 vs ours" : "vs ours", 11),
-        lpad("CPU µs/msg", 10),
+        lpad("vs kcat", 8),
+        lpad("CPU ns/msg", 10),
         lpad("CPU vs ours", 11),
+        lpad("CPU vs kcat", 11),
       ].join(" "),
     );
     for (const r of rows) {
@@ -218,19 +251,11 @@ export function table(
           lpad(fixed(r.p50_ms, 2), 8),
           lpad(fixed(r.p99_ms, 2), 8),
           lpad(fixed(r.peak_rss_mb, 0), 8),
-          lpad(
-            r.ratio_to_streamkafka_deno === null
-              ? "-"
-              : `${r.ratio_to_streamkafka_deno.toFixed(2)}x`,
-            11,
-          ),
-          lpad(fixed(r.cpu_us_per_msg, 2), 10),
-          lpad(
-            r.cpu_ratio_to_streamkafka_deno === null
-              ? "-"
-              : `${r.cpu_ratio_to_streamkafka_deno.toFixed(2)}x`,
-            11,
-          ),
+          ratio(r.ratio_to_streamkafka_deno, 11),
+          ratio(r.ratio_to_kcat, 8),
+          lpad(fixed(r.cpu_ns_per_msg, 0), 10),
+          ratio(r.cpu_ratio_to_streamkafka_deno, 11),
+          ratio(r.cpu_ratio_to_kcat, 11),
         ];
       const partial = r.rounds_ok > 0 && r.error
         ? `  (${r.rounds - r.rounds_ok} failed: ${r.error.slice(0, 60)})`
@@ -246,8 +271,8 @@ export function table(
 }
 
 /**
- * Workloads down, clients across: peer / streamkafka-on-Deno (msgs/s, or p50
- * for latency where lower is better).
+ * Workloads down, clients across, four blocks: msgs/s (for latency, p50)
+ * and CPU per message, each as a ratio to streamkafka on Deno and to kcat.
  */
 export function ratioMatrix(
   records: ResultRecord[],
@@ -255,51 +280,67 @@ export function ratioMatrix(
   keys: string[],
 ): string {
   const width = 13;
-  const head = [pad("ratio to streamkafka/deno", 26)]
-    .concat(keys.map((k) => lpad(shortKey(k), width)));
-  const lines = ["", head.join(" ")];
-  for (const workload of workloads) {
-    const cells = keys.map((key) => {
-      const r = records.find((x) =>
-        x.workload === workload.id && `${x.client}/${x.runtime}` === key
-      );
-      if (!r) return lpad("", width);
-      if (r.ratio_to_streamkafka_deno === null) {
-        return lpad(r.error ? "error" : "-", width);
-      }
-      return lpad(`${r.ratio_to_streamkafka_deno.toFixed(2)}x`, width);
-    });
-    lines.push([pad(workload.id, 26), ...cells].join(" "));
-  }
-  lines.push(
-    "(msgs/s of the client / msgs/s of streamkafka on Deno; for latency, p50 / p50: lower is better)",
-  );
-  lines.push(
-    "",
-    [pad("CPU/msg ratio to ours", 26)].concat(head.slice(1)).join(" "),
-  );
-  for (const workload of workloads) {
-    if (isLatency(workload.id)) continue;
-    const cells = keys.map((key) => {
-      const r = records.find((x) =>
-        x.workload === workload.id && `${x.client}/${x.runtime}` === key
-      );
-      if (!r) return lpad("", width);
-      if (r.cpu_ratio_to_streamkafka_deno === null) {
-        return lpad(r.error ? "error" : "-", width);
-      }
-      return lpad(`${r.cpu_ratio_to_streamkafka_deno.toFixed(2)}x`, width);
-    });
-    lines.push([pad(workload.id, 26), ...cells].join(" "));
-  }
-  lines.push(
-    "(client CPU time per message / streamkafka on Deno's, start-up and closing included: lower is better)",
-  );
-  return lines.join("\n");
+  const block = (
+    title: string,
+    pick: (r: ResultRecord) => number | null,
+    skip: (w: Workload) => boolean,
+    footnote: string,
+  ): string[] => {
+    const head = [pad(title, 26)]
+      .concat(keys.map((k) => lpad(shortKey(k), width)));
+    const lines = ["", head.join(" ")];
+    for (const workload of workloads) {
+      if (skip(workload)) continue;
+      const cells = keys.map((key) => {
+        const r = records.find((x) =>
+          x.workload === workload.id && `${x.client}/${x.runtime}` === key
+        );
+        if (!r) return lpad("", width);
+        const value = pick(r);
+        if (value === null) return lpad(r.error ? "error" : "-", width);
+        return lpad(`${value.toFixed(2)}x`, width);
+      });
+      lines.push([pad(workload.id, 26), ...cells].join(" "));
+    }
+    lines.push(footnote);
+    return lines;
+  };
+  const kcat = keys.includes(`${KCAT.client}/${KCAT.runtime}`);
+  return [
+    ...block(
+      "ratio to streamkafka/deno",
+      (r) => r.ratio_to_streamkafka_deno,
+      () => false,
+      "(msgs/s of the client / msgs/s of streamkafka on Deno; for latency, p50 / p50: lower is better)",
+    ),
+    ...block(
+      "CPU/msg ratio to ours",
+      (r) => r.cpu_ratio_to_streamkafka_deno,
+      (w) => isLatency(w.id),
+      "(client CPU time per message / streamkafka on Deno's, start-up and closing included: lower is better)",
+    ),
+    ...(kcat
+      ? [
+        ...block(
+          "msgs/s ratio to kcat",
+          (r) => r.ratio_to_kcat,
+          (w) => isLatency(w.id),
+          "(msgs/s of the client / msgs/s of kcat (librdkafka): higher is better)",
+        ),
+        ...block(
+          "CPU/msg ratio to kcat",
+          (r) => r.cpu_ratio_to_kcat,
+          (w) => isLatency(w.id),
+          "(client CPU time per message / kcat's: lower is better)",
+        ),
+      ]
+      : []),
+  ].join("\n");
 }
 
 export function shortKey(key: string): string {
   return key.replace("@platformatic/kafka", "platformatic")
+    .replace("@kafkats/client", "kafkats")
     .replace("/native", "").replace("/jvm", "").replace("/go", "")
     .replace("/node", "");
 }

@@ -1,11 +1,12 @@
 /**
  * Runs one client process and watches its memory: the harness polls
  * `/proc/<pid>/status` for VmHWM (the kernel's high-water mark of the
- * resident set) every 20 ms while the child runs. VmHWM only grows, so the
- * last value read before exit is the peak, short of any growth in the final
- * 20 ms; the JavaScript and Go clients also read their own VmHWM just before
- * they print, and the larger of the two is kept. kcat and the Java tools are
- * measured by polling alone.
+ * resident set) every 20 ms while the child runs, and that of each of its
+ * descendants, adding up their peaks (kcat's mirror is a shell pipeline).
+ * VmHWM only grows, so the last value read before exit is the peak, short of
+ * any growth in the final 20 ms; the JavaScript and Go clients also read
+ * their own VmHWM just before they print, and the larger of the two is kept.
+ * kcat and the Java tools are measured by polling alone.
  *
  * CPU: the child's time comes from this process's own account of its reaped
  * children (cutime + cstime in /proc/self/stat, all the child's threads),
@@ -58,10 +59,18 @@ export async function spawn(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  // Each process's highest VmHWM: the child's, and its descendants' when it
+  // runs a pipeline (kcat's mirror), whose peaks are added up.
+  const peaks = new Map<number, number>();
   let polledRssMb = 0;
   const poll = async () => {
-    const kb = await readVmHWM(child.pid);
-    if (kb !== undefined) polledRssMb = Math.max(polledRssMb, kb / 1024);
+    for (const pid of await processTree(child.pid)) {
+      const kb = await readVmHWM(pid);
+      if (kb !== undefined && kb > (peaks.get(pid) ?? 0)) peaks.set(pid, kb);
+    }
+    let total = 0;
+    for (const kb of peaks.values()) total += kb;
+    polledRssMb = total / 1024;
   };
   await poll();
   const timer = setInterval(poll, POLL_MS);
@@ -138,6 +147,23 @@ async function processTicks(
   } catch {
     return { self: 0, children: 0 };
   }
+}
+
+/**
+ * The process and its descendants: the children its main thread started
+ * (/proc/<pid>/task/<pid>/children), theirs, and so on.
+ */
+async function processTree(pid: number): Promise<number[]> {
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    const children = await Deno.readTextFile(
+      `/proc/${tree[i]}/task/${tree[i]}/children`,
+    ).catch(() => "");
+    for (const child of children.trim().split(/\s+/)) {
+      if (child) tree.push(Number(child));
+    }
+  }
+  return tree;
 }
 
 async function readVmHWM(pid: number): Promise<number | undefined> {

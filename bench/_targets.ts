@@ -27,7 +27,11 @@ const FLOORS: [string, number][] = [
   ["java/jvm", 1 / 1.25],
 ];
 
-const JS_PEERS = ["kafkajs/node", "@platformatic/kafka/node"];
+const JS_PEERS = [
+  "kafkajs/node",
+  "@platformatic/kafka/node",
+  "@kafkats/client/node",
+];
 
 export function targets(records: ResultRecord[]): string {
   const find = (key: string, workload: string) =>

@@ -138,12 +138,19 @@ export function workloads(base: number, latencyWrites: number): Workload[] {
       label: "group consume 100 B, 6 partitions, 1 member",
       kind: "group",
     },
+    {
+      ...consume(6),
+      id: "mirror-6p",
+      label: "mirror 100 B, 6 partitions to 6",
+      kind: "mirror",
+    },
   ];
 }
 
 /** Whether the workload reads one of the pre-filled topics. */
 export function isConsume(workload: Pick<Workload, "kind">): boolean {
-  return workload.kind === "consume" || workload.kind === "group";
+  return workload.kind === "consume" || workload.kind === "group" ||
+    workload.kind === "mirror";
 }
 
 /** Messages per array-API call: a full batch, capped by batchBytes. */
@@ -167,7 +174,11 @@ export function describe(workload: Workload): string {
     if (workload.kind === "group") {
       parts.push("one member of a fresh group, committing as by default");
     }
-    return parts.join(", ");
+    if (workload.kind !== "mirror") return parts.join(", ");
+    parts.push(
+      "one member of a fresh group, committing as by default",
+      `written to a fresh ${workload.partitions}-partition topic`,
+    );
   }
   parts.push(
     `acks=${workload.acks === 1 ? "1" : "all"}`,
@@ -175,9 +186,11 @@ export function describe(workload: Workload): string {
     `compression=${workload.compression}`,
     `linger=${workload.lingerMs} ms`,
   );
+  if (workload.kind === "produce" || workload.kind === "mirror") {
+    parts.push(`batch ${SETTINGS.batchMessages} msgs/${SETTINGS.batchBytes} B`);
+  }
   if (workload.kind === "produce") {
     parts.push(
-      `batch ${SETTINGS.batchMessages} msgs/${SETTINGS.batchBytes} B`,
       `array calls of ${chunkOf(workload)} msgs, ${SETTINGS.window} in flight`,
     );
   }

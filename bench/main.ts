@@ -1,7 +1,8 @@
 /**
  * The benchmark: this client (on Deno and on Bun) against kafkajs,
- * @platformatic/kafka, kcat (librdkafka), the Java client's perf tools and
- * kafka-go, on the local broker, with the same settings for all.
+ * @platformatic/kafka, @kafkats/client, kcat (librdkafka), the Java client's
+ * perf tools and kafka-go, on the local broker, with the same settings for
+ * all.
  *
  *   deno task bench                 3 rounds, 1,000,000 messages (~20 min)
  *   deno task bench --quick         1 round, 100,000 messages (~3 min)
@@ -271,6 +272,14 @@ function printSettings(opts: Options, workloads: Workload[]): void {
         } ms)`,
     );
   }
+  if (workloads.some((w) => w.kind === "mirror")) {
+    log(
+      `  mirror: one member of a fresh group reads the 6-partition topic as in ` +
+        `group and writes each message to a fresh 6-partition topic (acks=1, ` +
+        `linger and batch as above), timed to the last acknowledgement (ours: ` +
+        `Reader piped into a Writer; kcat: kcat -G | kcat -P; Java, kafka-go: not run)`,
+    );
+  }
   log(
     `  latency: ${opts.latencyWrites} awaited single writes after ${SETTINGS.warmup} ` +
       `warm-up ones, linger 0; Java's ProducerPerformance is throttled to ` +
@@ -366,6 +375,7 @@ function baseJob(workload: Workload, topic: string, group: string): Job {
     fetchMaxBytes: SETTINGS.fetchMaxBytes,
     fetchMaxWaitMs: SETTINGS.fetchMaxWaitMs,
     group,
+    target: "",
   };
 }
 
@@ -431,12 +441,15 @@ async function measure(spec: RunSpec, attempt: number): Promise<Sample> {
     attempt > 1 ? `-a${attempt}` : ""
   }`;
   const topic = spec.source ?? name;
+  // The mirror's destination: a fresh topic, like a produce run's.
+  const target = workload.kind === "mirror" ? `${name}-to` : undefined;
   try {
-    if (!spec.source) {
-      spec.created.add(topic);
-      await createTopic(BROKER, topic, workload.partitions);
+    for (const fresh of [spec.source ? undefined : topic, target]) {
+      if (fresh === undefined) continue;
+      spec.created.add(fresh);
+      await createTopic(BROKER, fresh, workload.partitions);
     }
-    const job = baseJob(workload, topic, name);
+    const job = { ...baseJob(workload, topic, name), target: target ?? "" };
     const files: Files = { feed: spec.feed };
     const command = peer.command(job, workload, files);
     const run = await spawn(command.command, command.args, {
@@ -447,12 +460,15 @@ async function measure(spec: RunSpec, attempt: number): Promise<Sample> {
     sample.cpu_s = run.cpuSeconds;
     sample.foreign_cores = run.foreignCores;
     const measured = peer.parse(run, job, workload);
-    if (workload.kind === "produce") {
-      const counts = await countMessages(BROKER, topic, workload.partitions);
+    const written = workload.kind === "produce" ? topic : target;
+    if (written !== undefined) {
+      const counts = await countMessages(BROKER, written, workload.partitions);
       const total = counts.reduce((a, b) => a + b, 0);
       if (total !== job.messages) {
         throw new Error(
-          `the topic holds ${total} messages, expected ${job.messages}`,
+          `the ${
+            target ? "destination " : ""
+          }topic holds ${total} messages, expected ${job.messages}`,
         );
       }
     }
@@ -476,9 +492,10 @@ async function measure(spec: RunSpec, attempt: number): Promise<Sample> {
     const message = error instanceof Error ? error.message : String(error);
     return { ...sample, error: message.replaceAll("\n", " | ") };
   } finally {
-    if (!spec.source) {
-      await deleteTopics(BROKER, topic).catch(() => {});
-      spec.created.delete(topic);
+    for (const fresh of [spec.source ? undefined : topic, target]) {
+      if (fresh === undefined) continue;
+      await deleteTopics(BROKER, fresh).catch(() => {});
+      spec.created.delete(fresh);
     }
   }
 }
@@ -555,10 +572,12 @@ function unavailable(
     peak_rss_mb_min: null,
     peak_rss_mb_max: null,
     cpu_s: null,
-    cpu_us_per_msg: null,
+    cpu_ns_per_msg: null,
     cpu_ratio_to_streamkafka_deno: null,
+    cpu_ratio_to_kcat: null,
     foreign_cores_max: null,
     ratio_to_streamkafka_deno: null,
+    ratio_to_kcat: null,
     error: `not installed: ${error.split("\n")[0]}`,
     notes: null,
   };

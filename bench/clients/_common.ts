@@ -18,9 +18,11 @@ export interface Job {
   /**
    * "consume" reads the topic without committing (through a group only
    * where the client needs one); "group" reads it as the one member of a
-   * fresh consumer group that commits as the client does by default.
+   * fresh consumer group that commits as the client does by default;
+   * "mirror" reads `messages` from `topic` that way and writes them to
+   * `target`, done when the last write is acknowledged.
    */
-  kind: "produce" | "latency" | "consume" | "group";
+  kind: "produce" | "latency" | "consume" | "group" | "mirror";
   brokers: string[];
   topic: string;
   /** Partitions of the topic (produce spreads over them, consume reads all). */
@@ -51,6 +53,8 @@ export interface Job {
    * consume through a group.
    */
   group: string;
+  /** Mirror: the topic to write what was read to ("" otherwise). */
+  target: string;
 }
 
 /** The line a client prints; the harness adds rates from it. */

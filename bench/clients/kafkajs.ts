@@ -8,13 +8,15 @@
  * plugins that are not installed; kafkajs's own error is what gets recorded.
  * Consuming needs a consumer group; `eachBatch` is its fastest path. The
  * consume workloads run it without commits; the group workload with its
- * default autoCommit, which commits after each batch.
+ * default autoCommit, which commits after each batch. The mirror workload
+ * runs the group's consumer and, from `eachBatch`, `send`s each batch to the
+ * target topic and returns once it is acknowledged (at-least-once).
  *
  * @module
  */
 
 import { Buffer } from "node:buffer";
-import { CompressionTypes, Kafka, logLevel } from "kafkajs";
+import { CompressionTypes, Kafka, type KafkaMessage, logLevel } from "kafkajs";
 import {
   feed,
   finish,
@@ -41,7 +43,8 @@ run(async (job) => {
   });
   if (job.kind === "consume" || job.kind === "group") {
     await consume(kafka, job);
-  } else await produce(kafka, job);
+  } else if (job.kind === "mirror") await mirror(kafka, job);
+  else await produce(kafka, job);
 });
 
 async function produce(kafka: Kafka, job: Job): Promise<void> {
@@ -119,6 +122,55 @@ async function consume(kafka: Kafka, job: Job): Promise<void> {
     messages: counted,
     seconds,
     notes: { api: autoCommit ? "eachBatch, autoCommit" : "eachBatch" },
+  });
+}
+
+async function mirror(kafka: Kafka, job: Job): Promise<void> {
+  const consumer = kafka.consumer({
+    groupId: job.group,
+    minBytes: job.fetchMinBytes,
+    maxBytesPerPartition: job.fetchMaxBytes,
+    maxWaitTimeInMs: job.fetchMaxWaitMs,
+    allowAutoTopicCreation: false,
+  });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const start = performance.now();
+  await Promise.all([consumer.connect(), producer.connect()]);
+  await consumer.subscribe({ topics: [job.topic], fromBeginning: true });
+  let count = 0;
+  let end = 0;
+  await new Promise<void>((resolve, reject) => {
+    consumer.on(
+      consumer.events.CRASH,
+      (event) => reject(event.payload.error),
+    );
+    consumer.run({
+      partitionsConsumedConcurrently: job.partitions,
+      eachBatch: async ({ batch }) => {
+        await producer.send({
+          topic: job.target,
+          messages: batch.messages.map((m: KafkaMessage) => ({
+            key: m.key,
+            value: m.value,
+            headers: m.headers,
+          })),
+          acks: job.acks,
+          compression: CODECS[job.compression],
+        });
+        count += batch.messages.length;
+        if (count >= job.messages && end === 0) {
+          end = performance.now();
+          resolve();
+        }
+      },
+    }).catch(reject);
+  });
+  await consumer.disconnect();
+  await producer.disconnect();
+  finish({
+    messages: count,
+    seconds: (end - start) / 1000,
+    notes: { api: "eachBatch, send per batch, autoCommit" },
   });
 }
 

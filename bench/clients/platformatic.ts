@@ -9,14 +9,21 @@
  * consumer group; the messages stream is read through "data" events. The
  * consume workloads run it without commits from the earliest offsets; the
  * group workload with its default autocommit (after each fetch), starting
- * from the group's commits and falling back on the earliest offsets.
+ * from the group's commits and falling back on the earliest offsets. The
+ * mirror workload reads as the group workload does and pipes the stream,
+ * through a generator that points each message at the target topic and
+ * stops at the count, into `producer.asStream()` (its Writable, which sends
+ * a batch at a time: batchSize the chunk, batchTime the linger, and a
+ * highWaterMark of two batches so that one fills while the other is sent).
  *
  * @module
  */
 
 import { Buffer } from "node:buffer";
+import { pipeline } from "node:stream/promises";
 import {
   Consumer,
+  type Message,
   MessagesStreamFallbackModes,
   MessagesStreamModes,
   type MessageToProduce,
@@ -34,13 +41,13 @@ import {
 
 run(async (job) => {
   if (job.kind === "consume" || job.kind === "group") await consume(job);
+  else if (job.kind === "mirror") await mirror(job);
   else await produce(job);
 });
 
-async function produce(job: Job): Promise<void> {
-  const values = readValues(job).map(toBuffer);
+function newProducer(job: Job): Producer {
   let next = 0;
-  const producer = new Producer({
+  return new Producer({
     clientId: "bench-platformatic",
     bootstrapBrokers: job.brokers,
     acks: job.acks,
@@ -49,6 +56,11 @@ async function produce(job: Job): Promise<void> {
     partitioner: () => next++ % job.partitions,
     ...(job.compression === "none" ? {} : { compression: job.compression }),
   });
+}
+
+async function produce(job: Job): Promise<void> {
+  const values = readValues(job).map(toBuffer);
+  const producer = newProducer(job);
   const start = performance.now();
   const send = (messages: MessageToProduce[]) => producer.send({ messages });
   if (job.kind === "latency") {
@@ -110,6 +122,57 @@ async function consume(job: Job): Promise<void> {
     messages: job.messages,
     seconds,
     notes: { api: group ? "consume stream, autocommit" : "consume stream" },
+  });
+}
+
+async function mirror(job: Job): Promise<void> {
+  const consumer = new Consumer({
+    clientId: "bench-platformatic",
+    groupId: job.group,
+    bootstrapBrokers: job.brokers,
+    minBytes: job.fetchMinBytes,
+    maxBytesPerPartition: job.fetchMaxBytes,
+    maxWaitTime: job.fetchMaxWaitMs,
+    autocommit: true,
+  });
+  const producer = newProducer(job);
+  const start = performance.now();
+  const stream = await consumer.consume({
+    topics: [job.topic],
+    mode: MessagesStreamModes.COMMITTED,
+    fallbackMode: MessagesStreamFallbackModes.EARLIEST,
+  });
+  let count = 0;
+  await pipeline(
+    stream,
+    async function* (messages: AsyncIterable<Message>) {
+      for await (const message of messages) {
+        const out: MessageToProduce = {
+          topic: job.target,
+          key: message.key,
+          value: message.value,
+          headers: message.headers,
+        };
+        yield out;
+        if (++count === job.messages) return;
+      }
+    },
+    producer.asStream({
+      batchSize: job.chunk,
+      batchTime: job.lingerMs,
+      highWaterMark: 2 * job.chunk,
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  await consumer.close(true);
+  await producer.close();
+  if (count !== job.messages) {
+    throw new Error(`Mirrored ${count} messages, expected ${job.messages}`);
+  }
+  finish({
+    messages: count,
+    seconds,
+    notes: { api: "consume stream piped into producer.asStream()" },
   });
 }
 

@@ -8,7 +8,9 @@
  * `Conn.writeMessages` round trips: the floor a Writer write can reach.
  * The group workload reads with `for await` over one Reader with `groupId`,
  * which commits on its own: with the default commitInterval 0, whenever it
- * waits for data (BENCH_GROUP_COMMIT_INTERVAL sets another interval).
+ * waits for data (BENCH_GROUP_COMMIT_INTERVAL sets another interval). The
+ * mirror workload pipes such a Reader into a Writer on the target topic,
+ * through a pass-through stream that ends the pipe at the count.
  *
  * @module
  */
@@ -42,13 +44,14 @@ run(async (job) => {
   if (job.kind === "produce") await produce(job);
   else if (job.kind === "latency") await latency(job);
   else if (job.kind === "group") await groupConsume(job);
+  else if (job.kind === "mirror") await mirror(job);
   else await consume(job);
 });
 
-function newWriter(job: Job): streamkafka.Writer {
+function newWriter(job: Job, topic = job.topic): streamkafka.Writer {
   return new streamkafka.Writer({
     brokers: job.brokers,
-    topic: job.topic,
+    topic,
     batchSize: job.batchMessages,
     batchBytes: job.batchBytes,
     batchTimeout: job.lingerMs,
@@ -204,8 +207,7 @@ async function readWithConn(
  * out, as it leaves out closing elsewhere.
  */
 async function groupConsume(job: Job): Promise<void> {
-  const raw = process.env.BENCH_GROUP_COMMIT_INTERVAL;
-  const commitInterval = raw ? Number(raw) : 0;
+  const commitInterval = groupCommitInterval();
   const start = performance.now();
   const reader = new streamkafka.Reader({
     brokers: job.brokers,
@@ -231,6 +233,54 @@ async function groupConsume(job: Job): Promise<void> {
     messages: count,
     seconds: (end - start) / 1000,
     notes: { api: "Reader (group), for await", commitInterval },
+  });
+}
+
+/** The commitInterval of group Readers: BENCH_GROUP_COMMIT_INTERVAL, or 0. */
+function groupCommitInterval(): number {
+  const raw = process.env.BENCH_GROUP_COMMIT_INTERVAL;
+  return raw ? Number(raw) : 0;
+}
+
+/**
+ * One member of a fresh group reads the topic and its messages are piped
+ * into a Writer on the target topic: `reader.pipeTo(writer)`, with a
+ * pass-through stream between them that counts the messages and ends the
+ * pipe at the job's count. Ending it closes the Writer, which resolves the
+ * pipe once every message is acknowledged: the clock stops there. The
+ * Reader, cancelled at the same time, commits and leaves the group off the
+ * clock.
+ */
+async function mirror(job: Job): Promise<void> {
+  const commitInterval = groupCommitInterval();
+  const start = performance.now();
+  const reader = new streamkafka.Reader({
+    brokers: job.brokers,
+    groupId: job.group,
+    topic: job.topic,
+    minBytes: job.fetchMinBytes,
+    maxBytes: job.fetchMaxBytes,
+    maxWait: job.fetchMaxWaitMs,
+    commitInterval,
+  });
+  const writer = newWriter(job, job.target);
+  let count = 0;
+  const upTo = new TransformStream<Message, Message>({
+    transform(message, controller) {
+      controller.enqueue(message);
+      if (++count === job.messages) controller.terminate();
+    },
+  });
+  await reader.pipeThrough(upTo).pipeTo(writer);
+  const seconds = (performance.now() - start) / 1000;
+  await reader.close();
+  if (count !== job.messages) {
+    throw new Error(`Mirrored ${count} messages, expected ${job.messages}`);
+  }
+  finish({
+    messages: count,
+    seconds,
+    notes: { api: "Reader (group) piped into a Writer", commitInterval },
   });
 }
 
