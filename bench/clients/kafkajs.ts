@@ -16,7 +16,14 @@
  */
 
 import { Buffer } from "node:buffer";
-import { CompressionTypes, Kafka, type KafkaMessage, logLevel } from "kafkajs";
+import {
+  CompressionTypes,
+  type ConsumerCrashEvent,
+  type EachBatchPayload,
+  Kafka,
+  type KafkaMessage,
+  logLevel,
+} from "kafkajs";
 import {
   feed,
   finish,
@@ -101,12 +108,12 @@ async function consume(kafka: Kafka, job: Job): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     consumer.on(
       consumer.events.CRASH,
-      (event) => reject(event.payload.error),
+      (event: ConsumerCrashEvent) => reject(event.payload.error),
     );
     consumer.run({
       autoCommit,
       partitionsConsumedConcurrently: job.partitions,
-      eachBatch: ({ batch }) => {
+      eachBatch: ({ batch }: EachBatchPayload) => {
         count += batch.messages.length;
         if (count >= job.messages && counted === 0) {
           counted = count;
@@ -142,11 +149,11 @@ async function mirror(kafka: Kafka, job: Job): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     consumer.on(
       consumer.events.CRASH,
-      (event) => reject(event.payload.error),
+      (event: ConsumerCrashEvent) => reject(event.payload.error),
     );
     consumer.run({
       partitionsConsumedConcurrently: job.partitions,
-      eachBatch: async ({ batch }) => {
+      eachBatch: async ({ batch }: EachBatchPayload) => {
         await producer.send({
           topic: job.target,
           messages: batch.messages.map((m: KafkaMessage) => ({
