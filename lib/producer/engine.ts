@@ -13,6 +13,7 @@ import {
 } from "../requests/produce.ts";
 import { ProduceSender } from "./sender.ts";
 import { ProducerIdentity } from "./idempotence.ts";
+import { Compressor } from "./compressor.ts";
 import { clusterOptions } from "../cluster/transport.ts";
 import {
   type BatchSettings,
@@ -87,6 +88,7 @@ export class WriterEngine {
   private readonly identity: ProducerIdentity;
   private counters = newCounters();
   private readonly batchSettings: BatchSettings;
+  private readonly compressor = new Compressor();
 
   constructor(options: WriterOptions) {
     validateWriter(options);
@@ -381,6 +383,17 @@ export class WriterEngine {
     queue: PartitionQueue,
     open: OpenBatch,
   ): Promise<EncodedBatch> {
+    // Compressed first (a turn of the event loop may pass), then numbered:
+    // one batch per partition is encoded at a time, so the sequence
+    // numbers still follow the batches' order.
+    let packed: Uint8Array | undefined;
+    if (this.codec !== 0) {
+      const { builder } = open;
+      packed = await this.compressor.compress(
+        await loadCodec(this.codec),
+        builder.buffer.subarray(BATCH_HEADER_SIZE, builder.size),
+      );
+    }
     const producer = await this.identity.get(open.deadline);
     if (producer && queue.producerId !== producer.producerId) {
       // A new producer id starts every partition's sequence again at 0.
@@ -388,10 +401,7 @@ export class WriterEngine {
       queue.nextSequence = 0;
     }
     const baseSequence = producer ? queue.nextSequence : -1;
-    const compress = this.codec === 0
-      ? undefined
-      : (await loadCodec(this.codec)).compress;
-    const bytes = open.builder.finish(compress, {
+    const bytes = open.builder.finish(packed && (() => packed), {
       producerId: producer?.producerId ?? -1,
       producerEpoch: producer?.producerEpoch ?? -1,
       baseSequence,

@@ -1,0 +1,52 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Compressor } from "./compressor.ts";
+import type { Codec } from "../../codecs/mod.ts";
+
+/** A codec that records what it compressed, and fails on a 0 byte. */
+function fakeCodec(log: string[]): Codec {
+  return {
+    id: 1,
+    name: "gzip",
+    compress(data) {
+      if (data[0] === 0) throw new Error("gzip: refused");
+      log.push(`compress ${data[0]}`);
+      return data.map((b) => b + 1);
+    },
+    decompress: (data) => data,
+  };
+}
+
+test("Compressor compresses in order, one per turn of the event loop", async () => {
+  const log: string[] = [];
+  const codec = fakeCodec(log);
+  const compressor = new Compressor();
+  const results = [1, 2, 3].map((n) =>
+    compressor.compress(codec, new Uint8Array([n])).then((out) => {
+      log.push(`done ${out[0]}`);
+      return out;
+    })
+  );
+  // The first at once; the others wait for turns of the event loop, so the
+  // first one's continuation runs before the second is compressed.
+  assert.deepEqual(log, ["compress 1"]);
+  const outs = await Promise.all(results);
+  assert.deepEqual(outs.map((o) => o[0]), [2, 3, 4]);
+  assert.deepEqual(log, [
+    "compress 1",
+    "done 2",
+    "compress 2",
+    "done 3",
+    "compress 3",
+    "done 4",
+  ]);
+});
+
+test("Compressor rejects a failed compression and goes on with the next", async () => {
+  const codec = fakeCodec([]);
+  const compressor = new Compressor();
+  const failed = compressor.compress(codec, new Uint8Array([0]));
+  const next = compressor.compress(codec, new Uint8Array([7]));
+  await assert.rejects(failed, /gzip: refused/);
+  assert.deepEqual([...await next], [8]);
+});
