@@ -1,9 +1,12 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { compress as wasmBlocks } from "lz4-wasm-nodejs";
 import {
+  type BlockCompressor,
   compressFrame,
   decompressFrame,
   type FrameOptions,
+  loadLz4,
   lz4,
 } from "./lz4.ts";
 import { xxhash32 } from "./_xxhash32.ts";
@@ -144,52 +147,85 @@ describe("lz4 frames", () => {
   });
 });
 
-describe("lz4 round trips through the frame options", () => {
-  const data = concat(jsonRecords(300_000), pseudoRandom(70_000));
-  const cases: FrameOptions[] = [
-    {},
-    { blockChecksum: true },
-    { contentChecksum: true },
-    { contentSize: true },
-    {
-      blockSize: 256 * 1024,
-      blockChecksum: true,
-      contentChecksum: true,
-      contentSize: true,
-    },
-    { blockSize: 4 * 1024 * 1024 },
-  ];
-  for (const options of cases) {
-    test(JSON.stringify(options), () => {
-      assert.deepEqual(decompressFrame(compressFrame(data, options)), data);
+for (
+  const [encoder, blocks] of [
+    ["the TypeScript encoder", null],
+    ["lz4-wasm", wasmBlocks],
+  ] as [string, BlockCompressor | null][]
+) {
+  describe(`lz4 round trips through the frame options, blocks by ${encoder}`, () => {
+    const data = concat(jsonRecords(300_000), pseudoRandom(70_000));
+    const cases: FrameOptions[] = [
+      {},
+      { blockChecksum: true },
+      { contentChecksum: true },
+      { contentSize: true },
+      {
+        blockSize: 256 * 1024,
+        blockChecksum: true,
+        contentChecksum: true,
+        contentSize: true,
+      },
+      { blockSize: 4 * 1024 * 1024 },
+    ];
+    for (const options of cases) {
+      test(JSON.stringify(options), () => {
+        assert.deepEqual(
+          decompressFrame(compressFrame(data, options, blocks)),
+          data,
+        );
+      });
+    }
+
+    test("incompressible blocks are stored as they are", () => {
+      const random = pseudoRandom(100_000);
+      const frame = compressFrame(random, {}, blocks);
+      const firstSize = new DataView(frame.buffer, frame.byteOffset).getUint32(
+        7,
+        true,
+      );
+      assert.equal(firstSize, (65536 | 0x80000000) >>> 0);
+      assert.deepEqual(decompressFrame(frame), random);
     });
-  }
 
-  test("incompressible blocks are stored as they are", () => {
-    const random = pseudoRandom(100_000);
-    const frame = compressFrame(random);
-    const firstSize = new DataView(frame.buffer, frame.byteOffset).getUint32(
-      7,
-      true,
-    );
-    assert.equal(firstSize, (65536 | 0x80000000) >>> 0);
-    assert.deepEqual(decompressFrame(frame), random);
-  });
+    test("long runs and repeats compress far below their size", () => {
+      const zeros = new Uint8Array(1 << 20);
+      const frame = compressFrame(zeros, {}, blocks);
+      assert.ok(frame.length < 8000, `${frame.length} bytes`);
+      assert.deepEqual(decompressFrame(frame), zeros);
+    });
 
-  test("long runs and repeats compress far below their size", () => {
-    const zeros = new Uint8Array(1 << 20);
-    const frame = compressFrame(zeros);
-    assert.ok(frame.length < 8000, `${frame.length} bytes`);
-    assert.deepEqual(decompressFrame(frame), zeros);
-  });
+    test("inputs that are views into a larger buffer", () => {
+      const backing = jsonRecords(10_000);
+      const view = backing.subarray(1234, 9000);
+      const frame = compressFrame(view, {}, blocks);
+      const framed = concat(new Uint8Array(11), frame).subarray(11);
+      assert.deepEqual(decompressFrame(framed), view);
+    });
 
-  test("inputs that are views into a larger buffer", () => {
-    const backing = jsonRecords(10_000);
-    const view = backing.subarray(1234, 9000);
-    const frame = compressFrame(view);
-    const framed = concat(new Uint8Array(11), frame).subarray(11);
-    assert.deepEqual(decompressFrame(framed), view);
+    test("Kafka batches of 1 KiB and 100 B values", () => {
+      for (const size of [1024, 100]) {
+        const batch = concat(
+          ...Array.from(
+            { length: Math.floor(1_000_000 / size) },
+            (_, i) => concat(jsonRecords(size - 20), pseudoRandom(20, i + 1)),
+          ),
+        );
+        assert.deepEqual(
+          decompressFrame(compressFrame(batch, {}, blocks)),
+          batch,
+        );
+      }
+    });
   });
+}
+
+test("loadLz4 compresses with lz4-wasm where it loads", async () => {
+  const codec = await loadLz4();
+  const data = jsonRecords(200_000);
+  const frame = codec.compress(data);
+  assert.deepEqual(frame, compressFrame(data, {}, wasmBlocks));
+  assert.deepEqual(codec.decompress(frame), data);
 });
 
 describe("malformed lz4 frames fail with errors that name lz4", () => {

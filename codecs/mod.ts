@@ -38,7 +38,7 @@ const loading = new Map<number, Promise<Codec>>();
 const IMPORTS: Record<number, () => Promise<Codec>> = {
   1: async () => (await import("./gzip.ts")).gzip,
   2: async () => (await import("./snappy.ts")).loadSnappy(),
-  3: async () => (await import("./lz4.ts")).lz4,
+  3: async () => (await import("./lz4.ts")).loadLz4(),
   4: async () => (await import("./zstd.ts")).loadZstd(),
 };
 
