@@ -7,9 +7,15 @@
  * @module
  */
 
-import { gunzipSync, gzipSync } from "node:zlib";
+import { gunzipSync, gzip as gzipAsync, gzipSync } from "node:zlib";
 import type { Codec } from "./mod.ts";
-import { codecError, MAX_DECOMPRESSED_BYTES, plainBytes } from "./_shared.ts";
+import {
+  codecError,
+  MAX_DECOMPRESSED_BYTES,
+  plainBytes,
+  zlibAsync,
+  zlibOffThread,
+} from "./_shared.ts";
 
 /** Deflate cannot expand data more than about 1032 to 1. */
 const MAX_RATIO = 1032;
@@ -32,4 +38,13 @@ function decompress(data: Uint8Array): Uint8Array {
 }
 
 /** Codec id 1: gzip (RFC 1952), at zlib's default level like Kafka's Java client. */
-export const gzip: Codec = { id: 1, name: "gzip", compress, decompress };
+export const gzip: Codec = {
+  id: 1,
+  name: "gzip",
+  compress,
+  decompress,
+  ...zlibOffThread && {
+    compressAsync: (data: Uint8Array) =>
+      zlibAsync((done) => gzipAsync(data, done)),
+  },
+};

@@ -17,6 +17,19 @@ describe("gzip", () => {
     );
   });
 
+  test("compressAsync off the main thread in Bun and Node, absent in Deno", async () => {
+    assert.equal(gzip.compressAsync === undefined, "Deno" in globalThis);
+    if (!gzip.compressAsync) return;
+    const data = jsonRecords(300_000);
+    const members = await Promise.all([
+      gzip.compressAsync(data),
+      gzip.compressAsync(data.subarray(1000, 5000)),
+    ]);
+    assert.equal(Object.getPrototypeOf(members[0]), Uint8Array.prototype);
+    assert.deepEqual(gzip.decompress(members[0]), data);
+    assert.deepEqual(gzip.decompress(members[1]), data.subarray(1000, 5000));
+  });
+
   test("reads concatenated members, as Java's GZIPInputStream does", () => {
     const data = concat(
       gzip.compress(ascii("one ")),

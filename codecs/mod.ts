@@ -15,6 +15,13 @@ export interface Codec {
   compress(data: Uint8Array): Uint8Array;
   /** Decompresses what `compress` (or another Kafka client) produced. */
   decompress(data: Uint8Array): Uint8Array;
+  /**
+   * What `compress` does, off the calling thread: present only where the
+   * runtime does that work on other threads (`node:zlib`'s thread pool in
+   * Bun and Node; Deno's asynchronous zlib calls run on the main thread).
+   * `data` must not change until it settles.
+   */
+  compressAsync?(data: Uint8Array): Promise<Uint8Array>;
 }
 
 /** The compression of record batches: the `compression` option's values. */

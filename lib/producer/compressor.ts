@@ -38,6 +38,8 @@ export class Compressor {
    * another was compressed in this turn waits for the next turn.
    */
   compress(codec: Codec, data: Uint8Array): Promise<Uint8Array> {
+    // Off the main thread: no batch waits for another.
+    if (codec.compressAsync) return codec.compressAsync(data);
     return new Promise((resolve, reject) => {
       this.jobs.push({ codec, data, resolve, reject });
       if (!this.running) {
