@@ -5,7 +5,9 @@
  * the broker idled, then the client idled while the broker worked. Here they
  * are compressed one at a time with a turn of the event loop between two:
  * each batch goes out as soon as it is compressed, and the broker works on
- * it while the next is compressed.
+ * it while the next is compressed. Codecs that can compress off the main
+ * thread (gzip: `node:zlib`'s thread pool in Bun and Node, Web Workers in
+ * Deno) take large batches all at once, on every core.
  *
  * @module
  */
@@ -27,6 +29,13 @@ interface Job {
  */
 const nextTurn: (fn: () => void) => void = setImmediate;
 
+/**
+ * Batches from this size are compressed off the main thread where the codec
+ * can (`Codec.compressAsync`); smaller ones take less time to compress than
+ * a worker's copy and messages.
+ */
+const ASYNC_FROM = 64 * 1024;
+
 /** Compresses batches in the order asked, one per turn of the event loop. */
 export class Compressor {
   private readonly jobs: Job[] = [];
@@ -38,8 +47,11 @@ export class Compressor {
    * another was compressed in this turn waits for the next turn.
    */
   compress(codec: Codec, data: Uint8Array): Promise<Uint8Array> {
-    // Off the main thread: no batch waits for another.
-    if (codec.compressAsync) return codec.compressAsync(data);
+    // Off the main thread: no batch waits for another. A small batch is
+    // not worth the hand-over.
+    if (codec.compressAsync && data.length >= ASYNC_FROM) {
+      return codec.compressAsync(data);
+    }
     return new Promise((resolve, reject) => {
       this.jobs.push({ codec, data, resolve, reject });
       if (!this.running) {

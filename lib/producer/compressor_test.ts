@@ -50,3 +50,20 @@ test("Compressor rejects a failed compression and goes on with the next", async 
   await assert.rejects(failed, /gzip: refused/);
   assert.deepEqual([...await next], [8]);
 });
+
+test("Compressor hands batches from 64 KiB to the codec's compressAsync", async () => {
+  const log: string[] = [];
+  const codec: Codec = {
+    ...fakeCodec(log),
+    compressAsync(data) {
+      log.push(`async ${data.length}`);
+      return Promise.resolve(data.subarray(0, 1));
+    },
+  };
+  const compressor = new Compressor();
+  const big = await compressor.compress(codec, new Uint8Array(64 * 1024));
+  const small = await compressor.compress(codec, new Uint8Array([5]));
+  assert.deepEqual(log, ["async 65536", "compress 5"]);
+  assert.equal(big.length, 1);
+  assert.deepEqual([...small], [6]);
+});

@@ -1,0 +1,41 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
+import { WorkerPool } from "./_workers.ts";
+import { gzip } from "./gzip.ts";
+import { jsonRecords } from "./_test_data.ts";
+
+const inline = (data: Uint8Array) => new Uint8Array(gzipSync(data));
+const hasWorkers = typeof Worker === "function";
+
+test("WorkerPool compresses on its workers, in any number at once", async () => {
+  const pool = new WorkerPool(
+    new URL("./_gzip_worker.ts", import.meta.url),
+    2,
+    "gzip",
+    inline,
+  );
+  const inputs = [1, 2, 3, 4, 5].map((n) => jsonRecords(50_000 * n));
+  const outs = await Promise.all(inputs.map((data) => pool.run(data)));
+  for (let i = 0; i < inputs.length; i++) {
+    assert.deepEqual(gzip.decompress(outs[i]), inputs[i]);
+  }
+  // Stopped after a moment without work (the test would hang otherwise).
+  await new Promise((resolve) => setTimeout(resolve, 400));
+});
+
+test("WorkerPool whose workers cannot start compresses inline", {
+  skip: !hasWorkers,
+}, async () => {
+  const pool = new WorkerPool(
+    new URL("./no_such_worker.ts", import.meta.url),
+    2,
+    "gzip",
+    inline,
+  );
+  const data = jsonRecords(100_000);
+  const outs = await Promise.all([pool.run(data), pool.run(data)]);
+  for (const out of outs) assert.deepEqual(gzip.decompress(out), data);
+  // Broken for good: the next one compresses at once.
+  assert.deepEqual(gzip.decompress(await pool.run(data)), data);
+});
