@@ -161,6 +161,18 @@ function totalCpu(): number {
   }
 }
 
+/** The process's peak RSS so far in MiB (VmHWM), or NaN off Linux. */
+function peakRss(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(
+      readFileSync("/proc/self/status", "utf8"),
+    );
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
 function ownCpu(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1e6;
@@ -276,6 +288,7 @@ async function run(codecName: string, values: Uint8Array[], pid?: number) {
     requests: stats.requests,
     avgBatch: stats.batchSize.avg,
     otherCores: others / seconds,
+    peakRss: peakRss(),
   };
 }
 
@@ -288,7 +301,7 @@ console.log(
   }`,
 );
 console.log(
-  "codec   msgs/s  wall s  cpu us/msg  broker us/msg  compress ms (calls)  ratio  batches  requests  avg batch  other cores",
+  "codec   msgs/s  wall s  cpu us/msg  broker us/msg  compress ms (calls)  ratio  batches  requests  avg batch  peak RSS MiB  other cores",
 );
 for (const codec of args.codecs!.split(",")) {
   const rows = [];
@@ -305,8 +318,8 @@ for (const codec of args.codecs!.split(",")) {
       } ${String(row.batches).padStart(8)} ${
         String(row.requests).padStart(9)
       } ${row.avgBatch.toFixed(0).padStart(10)} ${
-        row.otherCores.toFixed(2).padStart(12)
-      }`,
+        row.peakRss.toFixed(0).padStart(13)
+      } ${row.otherCores.toFixed(2).padStart(12)}`,
     );
   }
   const sorted = rows.map((r) => r.msgsPerS).sort((a, b) => a - b);

@@ -1,6 +1,7 @@
 /**
  * A Deno Web Worker that gzips what `_workers.ts` posts to it: `{ id, data }`
- * in, `{ id, out }` or `{ id, error }` back, the bytes transferred both ways.
+ * in, `{ id, out, input }` (the input's buffer handed back for reuse) or
+ * `{ id, error }` back, the bytes transferred both ways.
  *
  * @module
  */
@@ -23,7 +24,9 @@ scope.onmessage = ({ data: { id, data } }) => {
     if (out.byteOffset !== 0 || out.byteLength !== out.buffer.byteLength) {
       out = out.slice();
     }
-    scope.postMessage({ id, out }, [out.buffer as ArrayBuffer]);
+    // The input's buffer goes back too, for the next batch's copy.
+    const input = data.buffer as ArrayBuffer;
+    scope.postMessage({ id, out, input }, [out.buffer as ArrayBuffer, input]);
   } catch (error) {
     scope.postMessage({
       id,
