@@ -119,6 +119,7 @@ export type { PoolOptions } from "./lib/cluster/pool.ts";
 export {
   type GroupStats,
   type IsolationLevel,
+  type MessageBatch,
   Reader,
   type ReaderOptions,
   type ReaderStats,

@@ -61,7 +61,7 @@ import {
   type MetadataResponse,
 } from "../protocol/messages/metadata.ts";
 import { Produce } from "../protocol/messages/produce.ts";
-import { readRecordCursors } from "../protocol/read_records.ts";
+import { readRecordTables } from "../protocol/read_records.ts";
 import { FetchedMessages } from "../requests/fetched.ts";
 import { RecordBatchBuilder } from "../protocol/records.ts";
 import { retry, type RetryOptions } from "../cluster/retry.ts";
@@ -513,7 +513,7 @@ export class Conn {
       this.address,
     );
     throwIfError(result.errorCode, { apiName: "Fetch", topic, partition });
-    const found = await readRecordCursors(result.records ?? new Uint8Array(0), {
+    const found = await readRecordTables(result.records ?? new Uint8Array(0), {
       fromOffset: fetchOffset,
       decompress: async (id, data) => (await loadCodec(id)).decompress(data),
       abortedTransactions: result.abortedTransactions,

@@ -11,10 +11,11 @@
  * of its own.
  *
  * A frame's size is only what the peer says: a buffer for it starts at no
- * more than `UPFRONT` bytes (or what has arrived) and doubles as the bytes
- * come, up to the size, so a frame that announces 256 MiB and sends ten
- * bytes costs a megabyte, not 256 MiB. A frame larger than that is copied
- * about once more in all, which against reading it off a socket is cheap.
+ * more than `FRAME_UPFRONT` bytes (8 MiB, or what has arrived) and doubles
+ * as the bytes come, up to the size, so a frame that announces 256 MiB and
+ * sends ten bytes costs 8 MiB, not 256 MiB. Fetch responses (a megabyte or
+ * a few) fit at once, with no copy; a frame larger than that is copied about
+ * once more in all, which against reading it off a socket is cheap.
  *
  * @module
  */
@@ -22,7 +23,8 @@
 import { ProtocolError } from "../protocol/bytes.ts";
 
 /** The most allocated for a frame before its bytes arrive. */
-const UPFRONT = 1024 * 1024;
+export const FRAME_UPFRONT = 8 * 1024 * 1024;
+const UPFRONT = FRAME_UPFRONT;
 
 /** A buffer twice as large as `buf` (at most `size`) with its first `used` bytes. */
 function grow(buf: Uint8Array, used: number, need: number, size: number) {

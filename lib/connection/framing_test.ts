@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { FrameReader, FrameSplitter } from "./framing.ts";
+import { FRAME_UPFRONT, FrameReader, FrameSplitter } from "./framing.ts";
 import { ProtocolError } from "../protocol/bytes.ts";
 
 /** Frames of the given sizes, each filled with bytes of its index. */
@@ -146,7 +146,7 @@ describe("a frame larger than what arrives", () => {
     const largest = await largestAllocation(async () => {
       assert.equal(await reader.next(), null);
     });
-    assert.ok(largest <= 1024 * 1024, `allocated ${largest}`);
+    assert.ok(largest <= FRAME_UPFRONT, `allocated ${largest}`);
     assert.equal(reader.idle, false);
   });
 
@@ -155,7 +155,7 @@ describe("a frame larger than what arrives", () => {
     const largest = await largestAllocation(() => {
       splitter.push(lying, () => assert.fail("no frame is complete"));
     });
-    assert.ok(largest <= 1024 * 1024, `allocated ${largest}`);
+    assert.ok(largest <= FRAME_UPFRONT, `allocated ${largest}`);
     assert.equal(splitter.idle, false);
   });
 

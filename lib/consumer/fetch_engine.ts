@@ -68,7 +68,7 @@ import {
   type FetchResponsePartitionData,
 } from "../protocol/messages/fetch.ts";
 import { ListOffsets } from "../protocol/messages/list_offsets.ts";
-import { readRecordCursors } from "../protocol/read_records.ts";
+import { readRecordTables } from "../protocol/read_records.ts";
 import {
   type Divergence,
   divergence,
@@ -634,6 +634,20 @@ export class FetchEngine {
     p.position = message.offset + 1;
     if (chunk.messages.remaining === 0) this.finishChunk(p, chunk);
     return message;
+  }
+
+  /**
+   * The rest of the chunk that the last `take()` took from, in order (none
+   * when that chunk was finished): the messages of one partition.
+   */
+  takeRest(): Message[] {
+    const p = this.current;
+    if (p === undefined) return [];
+    const chunk = p.chunks[0];
+    const messages = chunk.messages.rest();
+    if (messages.length > 0) p.position = messages.at(-1)!.offset + 1;
+    this.finishChunk(p, chunk);
+    return messages;
   }
 
   /** Up to `max` messages that are ready now (maybe none). */
@@ -1256,7 +1270,7 @@ export class FetchEngine {
   ): Promise<void> {
     const p = e.state;
     const bytes = data.records ?? EMPTY;
-    const found = bytes.length === 0 ? null : await readRecordCursors(bytes, {
+    const found = bytes.length === 0 ? null : await readRecordTables(bytes, {
       fromOffset: e.fetchOffset,
       decompress: async (id, input) => (await loadCodec(id)).decompress(input),
       abortedTransactions: data.abortedTransactions,

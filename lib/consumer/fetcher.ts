@@ -38,8 +38,8 @@ import {
 } from "../protocol/messages/fetch.ts";
 import { ListOffsets } from "../protocol/messages/list_offsets.ts";
 import {
-  readRecordCursors,
-  type RecordCursors,
+  readRecordTables,
+  type RecordTables,
 } from "../protocol/read_records.ts";
 import { FetchedMessages } from "../requests/fetched.ts";
 import { loadCodec } from "../../codecs/mod.ts";
@@ -59,7 +59,7 @@ export type FetchResult =
   | {
     kind: "records";
     fromOffset: number;
-    found: RecordCursors;
+    found: RecordTables;
     nextOffset: number;
     highWaterMark: number;
     /** Where reading can get to: the high watermark, or the LSO under read_committed. */
@@ -174,6 +174,20 @@ export class ReaderEngine {
     if (this.state !== "open") return undefined;
     if (this.controller.desiredSize !== 0) return undefined;
     return this.take();
+  }
+
+  /** The rest of the chunk the last message came from (maybe none). */
+  takeRest(): Message[] {
+    if (this.state !== "open") return [];
+    const chunk = this.chunks[0];
+    if (chunk === undefined) return [];
+    const messages = chunk.messages.rest();
+    this.queuedMessages -= messages.length;
+    this.chunks.shift();
+    this.queuedBytes -= chunk.bytes;
+    if (messages.length > 0) this.position = messages.at(-1)!.offset + 1;
+    if (this.wakeFetcher !== null && this.hasRoom()) this.resumeFetching();
+    return messages;
   }
 
   private take(): Message | undefined {
@@ -377,7 +391,7 @@ export class ReaderEngine {
     address: string,
   ): Promise<FetchResult> {
     const bytes = data.records ?? new Uint8Array(0);
-    const found = await readRecordCursors(bytes, {
+    const found = await readRecordTables(bytes, {
       fromOffset,
       decompress: async (id, input) => (await loadCodec(id)).decompress(input),
       abortedTransactions: data.abortedTransactions,

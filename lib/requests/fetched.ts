@@ -1,13 +1,14 @@
 /**
  * The messages of one Fetch response, made one at a time as they are taken:
- * what the Reader queues and what a Conn's Batch hands out.
+ * what the Reader queues and what a Conn's Batch hands out. A message's key,
+ * value, headers and time are decoded when first read.
  *
  * @module
  */
 
 import type { Header, Message } from "../message.ts";
-import type { RecordCursors } from "../protocol/read_records.ts";
-import type { RecordCursor } from "../protocol/records.ts";
+import type { RecordTables } from "../protocol/read_records.ts";
+import type { RecordTable } from "../protocol/record_table.ts";
 
 /** Which partition the records came from, and how to hand them out. */
 export interface FetchedFrom {
@@ -19,66 +20,163 @@ export interface FetchedFrom {
 }
 
 /**
- * Messages decoded on demand from checked record cursors. A message that is
- * never taken (the reader seeks away, or closes) is never decoded, and each
+ * A fetched message. Its key, value, headers and time are read from the
+ * fetched records when first asked for, then kept: a consumer that reads
+ * only values never pays for keys, headers or dates. They are accessors, so
+ * a spread (`{ ...message }`) or `structuredClone` copies only topic,
+ * partition, offset and high watermark; `toJSON()` and the runtimes'
+ * inspectors show all of it.
+ */
+export class FetchedMessage implements Message {
+  topic: string;
+  partition: number;
+  offset: number;
+  highWaterMark: number;
+  readonly #table: RecordTable;
+  readonly #index: number;
+  readonly #copy: boolean;
+  #key: Uint8Array | null | undefined = undefined;
+  #value: Uint8Array | null | undefined = undefined;
+  #headers: Header[] | undefined = undefined;
+  #time: Date | undefined = undefined;
+
+  constructor(
+    table: RecordTable,
+    index: number,
+    from: FetchedFrom,
+    copy: boolean,
+  ) {
+    this.topic = from.topic;
+    this.partition = from.partition;
+    this.offset = table.offset(index);
+    this.highWaterMark = from.highWaterMark;
+    this.#table = table;
+    this.#index = index;
+    this.#copy = copy;
+  }
+
+  get key(): Uint8Array | null {
+    if (this.#key === undefined) {
+      const key = this.#table.key(this.#index);
+      this.#key = this.#copy ? copyBytes(key) : key;
+    }
+    return this.#key;
+  }
+
+  set key(key: Uint8Array | null) {
+    this.#key = key;
+  }
+
+  get value(): Uint8Array | null {
+    if (this.#value === undefined) {
+      const value = this.#table.value(this.#index);
+      this.#value = this.#copy ? copyBytes(value) : value;
+    }
+    return this.#value;
+  }
+
+  set value(value: Uint8Array | null) {
+    this.#value = value;
+  }
+
+  get headers(): Header[] {
+    if (this.#headers === undefined) {
+      const headers = this.#table.headers(this.#index) as Header[];
+      this.#headers = this.#copy ? headers.map(copyHeader) : headers;
+    }
+    return this.#headers;
+  }
+
+  set headers(headers: Header[]) {
+    this.#headers = headers;
+  }
+
+  get time(): Date {
+    if (this.#time === undefined) {
+      this.#time = new Date(this.#table.timestamp(this.#index));
+    }
+    return this.#time;
+  }
+
+  set time(time: Date) {
+    this.#time = time;
+  }
+
+  /** The message as a plain object. */
+  toJSON(): Message {
+    return {
+      topic: this.topic,
+      partition: this.partition,
+      offset: this.offset,
+      highWaterMark: this.highWaterMark,
+      key: this.key,
+      value: this.value,
+      headers: this.headers,
+      time: this.time,
+    };
+  }
+
+  /** Deno's console shows the plain object. */
+  [Symbol.for("Deno.customInspect")](
+    inspect: (value: unknown, options: unknown) => string,
+    options: unknown,
+  ): string {
+    return inspect(this.toJSON(), options);
+  }
+
+  /** Node's and Bun's console show the plain object. */
+  [Symbol.for("nodejs.util.inspect.custom")](
+    _depth: number,
+    options: unknown,
+    inspect: (value: unknown, options: unknown) => string,
+  ): string {
+    return inspect(this.toJSON(), options);
+  }
+}
+
+/**
+ * Messages decoded on demand from checked record tables. A message that is
+ * never taken (the reader seeks away, or closes) is never made, and each
  * one taken is garbage as soon as its consumer drops it.
  */
 export class FetchedMessages {
   /** Messages not yet taken. */
   remaining: number;
   readonly highWaterMark: number;
-  private readonly cursors: RecordCursor[];
+  private readonly tables: RecordTable[];
+  /** The table being taken from, and the next record in it. */
   private at = 0;
-  private readonly topic: string;
-  private readonly partition: number;
+  private index = 0;
+  private readonly from: FetchedFrom;
   private readonly copy: boolean;
 
-  constructor(found: RecordCursors, from: FetchedFrom) {
-    this.cursors = found.cursors;
+  constructor(found: RecordTables, from: FetchedFrom) {
+    this.tables = found.tables;
     this.remaining = found.count;
-    this.topic = from.topic;
-    this.partition = from.partition;
     this.highWaterMark = from.highWaterMark;
+    this.from = from;
     this.copy = from.copyValues === true;
   }
 
   /** The next message, or undefined when all were taken. */
   next(): Message | undefined {
-    let cursor = this.cursors[this.at];
-    while (cursor !== undefined) {
-      if (cursor.next()) {
+    let table = this.tables[this.at];
+    while (table !== undefined) {
+      if (this.index < table.count) {
         this.remaining--;
-        return this.copy ? this.copied(cursor) : this.viewed(cursor);
+        return new FetchedMessage(table, this.index++, this.from, this.copy);
       }
-      cursor = this.cursors[++this.at];
+      table = this.tables[++this.at];
+      this.index = 0;
     }
     return undefined;
   }
 
-  private viewed(c: RecordCursor): Message {
-    return {
-      topic: this.topic,
-      partition: this.partition,
-      offset: c.offset,
-      highWaterMark: this.highWaterMark,
-      key: c.key,
-      value: c.value,
-      headers: c.headers as Header[],
-      time: new Date(c.timestamp),
-    };
-  }
-
-  private copied(c: RecordCursor): Message {
-    return {
-      topic: this.topic,
-      partition: this.partition,
-      offset: c.offset,
-      highWaterMark: this.highWaterMark,
-      key: copyBytes(c.key),
-      value: copyBytes(c.value),
-      headers: c.headers.map(copyHeader),
-      time: new Date(c.timestamp),
-    };
+  /** The messages not yet taken, in order. */
+  rest(): Message[] {
+    const out: Message[] = new Array(this.remaining);
+    for (let i = 0; i < out.length; i++) out[i] = this.next()!;
+    return out;
   }
 }
 

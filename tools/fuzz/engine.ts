@@ -30,7 +30,11 @@ import {
 import { readRecords } from "../../lib/protocol/read_records.ts";
 import { type Codec, loadCodec } from "../../codecs/mod.ts";
 import { compressFrame } from "../../codecs/lz4.ts";
-import { FrameReader, FrameSplitter } from "../../lib/connection/framing.ts";
+import {
+  FRAME_UPFRONT,
+  FrameReader,
+  FrameSplitter,
+} from "../../lib/connection/framing.ts";
 import {
   defaultValue,
   ensureSpecDir,
@@ -904,7 +908,7 @@ function codecTyped(name: string, error: unknown): boolean {
 /** The largest frame the framing target accepts (its maxResponseSize). */
 const FRAMING_MAX = 64 * 1024 * 1024;
 /** What a frame's buffer may start at before its bytes arrive. */
-const FRAMING_UPFRONT = 1024 * 1024;
+const FRAMING_UPFRONT = FRAME_UPFRONT;
 
 /**
  * Size-prefixed frames, as a socket delivers them, cut into random chunks,

@@ -349,6 +349,18 @@ export class GroupEngine {
     return this.takeForStream();
   }
 
+  /**
+   * The rest of the chunk the stream's last message came from, for
+   * `batches()`: the last of them is the one in process, so it and those
+   * before it count as consumed once the next one is asked for.
+   */
+  takeRest(): Message[] {
+    if (this.state !== "open" || this.inProcess === null) return [];
+    const rest = this.fetch.takeRest();
+    if (rest.length > 0) this.inProcess = rest[rest.length - 1];
+    return rest;
+  }
+
   /** The next message for fetchMessage, taken straight from the engine. */
   async next(signal?: AbortSignal): Promise<Message> {
     this.start();

@@ -1,0 +1,78 @@
+/**
+ * Client CPU per consumed message, for profiling the consume path:
+ *
+ *   deno run -A bench/consume_cpu.ts [--messages N] [--mode stream|batches]
+ *
+ * Fills a one-partition topic with N 100 B messages once (Writer), then reads
+ * them with one Reader and prints msgs/s and CPU ns per message (user +
+ * system of this process during the read).
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { Reader, Writer } from "../mod.ts";
+
+const BROKER = process.env.KAFKA_BROKERS?.split(",")[0] ?? "127.0.0.1:9092";
+
+function option(name: string, fallback: string): string {
+  const at = process.argv.indexOf(name);
+  return at < 0 ? fallback : process.argv[at + 1];
+}
+
+const total = Number(option("--messages", "1000000"));
+const mode = option("--mode", "stream");
+const topic = `consume-cpu-${total}`;
+
+async function fill(): Promise<void> {
+  const w = new Writer({
+    brokers: [BROKER],
+    topic,
+    batchSize: 10_000,
+    allowAutoTopicCreation: true,
+  });
+  const value = new Uint8Array(100).fill(120);
+  for (let sent = 0; sent < total; sent += 10_000) {
+    await w.writeMessages(Array.from({ length: 10_000 }, () => ({ value })));
+  }
+  await w.close();
+}
+
+if (process.argv.includes("--fill")) {
+  await fill();
+  console.log(`filled ${topic}`);
+  process.exit(0);
+}
+
+const reader = new Reader({ brokers: [BROKER], topic, partition: 0 });
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+let n = 0;
+let bytes = 0;
+if (mode === "batches") {
+  // deno-lint-ignore no-explicit-any
+  for await (const batch of (reader as any).batches()) {
+    for (const m of batch.messages) {
+      bytes += m.value!.length;
+      if (++n >= total) break;
+    }
+    if (n >= total) break;
+  }
+} else {
+  for await (const m of reader) {
+    bytes += m.value!.length;
+    if (++n >= total) break;
+  }
+}
+const seconds = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+await reader.close();
+console.log(
+  `${mode}: ${n} msgs in ${seconds.toFixed(2)} s = ${
+    Math.round(n / seconds)
+  } msgs/s, cpu ${
+    Math.round((cpu.user + cpu.system) * 1000 / n)
+  } ns/msg (user ${(cpu.user / 1e6).toFixed(2)} s, sys ${
+    (cpu.system / 1e6).toFixed(2)
+  } s), ${bytes} value bytes`,
+);
