@@ -120,24 +120,16 @@ export function compressFrame(
       }, got ${blockSize}`,
     );
   }
+  if (encoder) return frameOf(data, options, sizeId, blockSize, encoder);
   const blocks = Math.ceil(data.length / blockSize);
   const perBlock = 4 + (options.blockChecksum ? 4 : 0) + 16;
   const dst = new Uint8Array(23 + blocks * perBlock + blockBound(data.length));
   let out = writeHeader(dst, options, sizeId, data.length);
-  const table = encoder
-    ? undefined
-    : hashTable(Math.min(data.length, blockSize));
+  const table = hashTable(Math.min(data.length, blockSize));
   for (let start = 0; start < data.length; start += blockSize) {
     const end = Math.min(start + blockSize, data.length);
     const sizeAt = out;
-    if (table) {
-      out = encodeBlock(data, start, end, dst, out + 4, table);
-    } else {
-      // The block after lz4-wasm's 4-byte length; blockBound leaves room.
-      const block = encoder!(data.subarray(start, end)).subarray(4);
-      if (block.length < end - start) dst.set(block, sizeAt + 4);
-      out = sizeAt + 4 + block.length;
-    }
+    out = encodeBlock(data, start, end, dst, out + 4, table);
     let stored = out - sizeAt - 4;
     // Like Kafka's writer, store a block that compression does not shrink.
     if (stored >= end - start) {
@@ -155,6 +147,57 @@ export function compressFrame(
   out = write32(dst, out, 0);
   if (options.contentChecksum) out = write32(dst, out, xxhash32(data));
   return dst.subarray(0, out);
+}
+
+/**
+ * The frame of blocks that `encoder` compresses, each into an array of its
+ * own: their sizes are known before the frame is allocated, so it takes
+ * exactly its size (not the input's bound, zeroed, as the TypeScript encoder
+ * needs).
+ */
+function frameOf(
+  data: Uint8Array,
+  options: FrameOptions,
+  sizeId: number,
+  blockSize: number,
+  encoder: BlockCompressor,
+): Uint8Array {
+  const blocks: (Uint8Array | undefined)[] = [];
+  const perBlock = 4 + (options.blockChecksum ? 4 : 0);
+  let total = (options.contentSize ? 15 : 7) + 4 +
+    (options.contentChecksum ? 4 : 0);
+  for (let start = 0; start < data.length; start += blockSize) {
+    const end = Math.min(start + blockSize, data.length);
+    // The block follows lz4-wasm's 4-byte length. Like Kafka's writer,
+    // store one that compression does not shrink (undefined here).
+    const block = encoder(data.subarray(start, end)).subarray(4);
+    const stored = block.length < end - start ? block : undefined;
+    blocks.push(stored);
+    total += perBlock + (stored ? stored.length : end - start);
+  }
+  const dst = new Uint8Array(total);
+  let out = writeHeader(dst, options, sizeId, data.length);
+  for (let i = 0; i < blocks.length; i++) {
+    const start = i * blockSize;
+    const end = Math.min(start + blockSize, data.length);
+    const block = blocks[i];
+    const sizeAt = out;
+    if (block) {
+      write32(dst, sizeAt, block.length);
+      dst.set(block, sizeAt + 4);
+      out = sizeAt + 4 + block.length;
+    } else {
+      write32(dst, sizeAt, (end - start) | STORED_BIT);
+      dst.set(data.subarray(start, end), sizeAt + 4);
+      out = sizeAt + 4 + end - start;
+    }
+    if (options.blockChecksum) {
+      out = write32(dst, out, xxhash32(dst, 0, sizeAt + 4, out));
+    }
+  }
+  out = write32(dst, out, 0);
+  if (options.contentChecksum) out = write32(dst, out, xxhash32(data));
+  return dst;
 }
 
 function writeHeader(
