@@ -113,6 +113,23 @@ describe("Writer", () => {
     });
   }
 
+  test("a malformed message in a pipe fails it naming the message; those before it are written", async () => {
+    const topic = await topicWith(1);
+    const source = ReadableStream.from<MessageInput>([
+      { value: "a" },
+      { value: "b" },
+      { value: 42 as unknown as string },
+      { value: "d" },
+    ]);
+    const w = new Writer({ brokers: [BROKER], topic });
+    await assert.rejects(
+      source.pipeTo(w),
+      /"value" must be a Uint8Array, a string or null, got number/,
+    );
+    const messages = await readPartition(topic, 0);
+    assert.deepEqual(messages.map((m) => text.decode(m.value!)), ["a", "b"]);
+  });
+
   test("100,000 messages through pipeTo are all there, in order, after close", async () => {
     const topic = await topicWith(3);
     const total = 100_000;

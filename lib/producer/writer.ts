@@ -63,6 +63,9 @@ import type { MessageInput } from "../message.ts";
  * await messages.pipeTo(w); // closes the Writer when the stream ends
  * ```
  */
+/** The most stream writes gathered into one queued write. */
+const STREAM_GROUP = 1000;
+
 export class Writer extends WritableStream<MessageInput> {
   private readonly engine: WriterEngine;
   private readonly streamFailure: () => Error | null;
@@ -86,31 +89,60 @@ export class Writer extends WritableStream<MessageInput> {
       engine.close().catch(() => {});
       throw error;
     };
-    super({
-      async write(message) {
-        if (failure) failStream(failure);
-        let write: PendingWrite;
-        try {
-          write = engine.enqueue([message]);
-        } catch (error) {
-          failStream(error as Error);
+    // Stream writes come one message at a time: they are gathered and queued
+    // together, at STREAM_GROUP messages or on the next turn of the event
+    // loop, so a pipe pays per message little more than the stream's own
+    // bookkeeping.
+    let gathered: MessageInput[] = [];
+    let flushTimer: ReturnType<typeof setTimeout> | undefined;
+    const track = (write: PendingWrite) => {
+      outcomes.push(write.done.then(undefined, noteFailure));
+    };
+    const flush = () => {
+      if (flushTimer !== undefined) clearTimeout(flushTimer);
+      flushTimer = undefined;
+      if (gathered.length === 0) return;
+      const group = gathered;
+      gathered = [];
+      try {
+        track(engine.enqueue(group));
+      } catch {
+        // One bad message fails a group whole: queue those before it on
+        // their own, and fail the stream with the bad one's error.
+        for (const message of group) {
+          try {
+            track(engine.enqueue([message]));
+          } catch (error) {
+            failure ??= error as Error;
+            break;
+          }
         }
-        outcomes.push(write!.done.then(undefined, noteFailure));
+      }
+    };
+    super({
+      write(message): Promise<void> | undefined {
+        if (failure) failStream(failure);
+        gathered.push(message);
+        if (gathered.length >= STREAM_GROUP) flush();
+        else flushTimer ??= setTimeout(flush, 0);
+        if (failure) failStream(failure);
         if (outcomes.length > 1024) {
           const settled = outcomes;
           outcomes = [];
-          await Promise.all(settled);
+          return Promise.all(settled).then(() => engine.waitForRoom());
         }
-        await engine.waitForRoom();
-        if (failure) failStream(failure);
+        return engine.waitForRoom();
       },
       async close() {
+        flush();
         await Promise.all(outcomes);
         outcomes = [];
         if (failure) failStream(failure);
         await engine.close();
       },
       async abort(reason) {
+        if (flushTimer !== undefined) clearTimeout(flushTimer);
+        gathered = [];
         outcomes = [];
         await engine.abort(reason);
       },
