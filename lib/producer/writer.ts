@@ -26,6 +26,9 @@ export {
 } from "./options.ts";
 import type { MessageInput } from "../message.ts";
 
+/** The most stream writes gathered into one queued write. */
+const STREAM_GROUP = 1000;
+
 /**
  * Produces messages to Kafka. Use `writeMessages` directly, or pipe a stream
  * of messages into it: `await readable.pipeTo(writer)`.
@@ -63,9 +66,6 @@ import type { MessageInput } from "../message.ts";
  * await messages.pipeTo(w); // closes the Writer when the stream ends
  * ```
  */
-/** The most stream writes gathered into one queued write. */
-const STREAM_GROUP = 1000;
-
 export class Writer extends WritableStream<MessageInput> {
   private readonly engine: WriterEngine;
   private readonly streamFailure: () => Error | null;
