@@ -8,7 +8,7 @@
  * `compress`, and the Writer's batches and requests.
  *
  *     deno run -A bench/compression_bench.ts [--codecs=gzip,lz4] [--runs=5]
- *       [--messages=50000] [--size=1024] [--partitions=6]
+ *       [--messages=50000] [--size=1024] [--partitions=6] [--cold] [--reuse]
  *     bun bench/compression_bench.ts ...
  *
  * @module
@@ -34,6 +34,7 @@ const { values: args } = parseArgs({
     window: { type: "string", default: "5" },
     values: { type: "string", default: "json" },
     cold: { type: "boolean", default: false },
+    reuse: { type: "boolean", default: false },
   },
 });
 
@@ -233,11 +234,18 @@ async function feed(
   await Promise.all(pending);
 }
 
+/** With --reuse, one topic per codec for all its runs (created once). */
+const reused = new Map<string, string>();
+
 async function run(codecName: string, values: Uint8Array[], pid?: number) {
-  const topic = `compbench-${codecName}-${Date.now()}-${
+  let topic = reused.get(codecName);
+  const fresh = topic === undefined;
+  topic ??= `compbench-${codecName}-${Date.now()}-${
     Math.floor(Math.random() * 1e6)
   }`;
-  await createTopic(topic);
+  if (fresh) await createTopic(topic);
+  if (args.reuse) reused.set(codecName, topic);
+
   const coldStart = performance.now();
   const id = compressionId(codecName as "gzip");
   const timed = id === 0 ? undefined : await timedCodec(id);
@@ -275,7 +283,7 @@ async function run(codecName: string, values: Uint8Array[], pid?: number) {
   const others = totalCpu() - total0 - broker -
     (ownCpu() - (args.cold ? 0 : cpu0));
   timed?.restore();
-  await deleteTopic(topic);
+  if (!args.reuse) await deleteTopic(topic);
   return {
     msgsPerS: MESSAGES / seconds,
     seconds,
@@ -322,6 +330,8 @@ for (const codec of args.codecs!.split(",")) {
       } ${row.otherCores.toFixed(2).padStart(12)}`,
     );
   }
+  const kept = reused.get(codec);
+  if (kept) await deleteTopic(kept);
   const sorted = rows.map((r) => r.msgsPerS).sort((a, b) => a - b);
   console.log(
     `${codec.padEnd(6)} median ${

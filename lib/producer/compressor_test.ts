@@ -17,28 +17,52 @@ function fakeCodec(log: string[]): Codec {
   };
 }
 
-test("Compressor compresses in order, one per turn of the event loop", async () => {
+test("Compressor compresses in order, a millisecond's worth per turn of the event loop", async () => {
   const log: string[] = [];
-  const codec = fakeCodec(log);
+  const fast = fakeCodec(log);
+  const slow: Codec = {
+    ...fast,
+    compress(data) {
+      const until = performance.now() + 1.5;
+      while (performance.now() < until) { /* a large batch */ }
+      return fast.compress(data);
+    },
+  };
   const compressor = new Compressor();
-  const results = [1, 2, 3].map((n) =>
-    compressor.compress(codec, new Uint8Array([n])).then((out) => {
-      log.push(`done ${out[0]}`);
-      return out;
-    })
+  const results = [
+    [slow, 1],
+    [slow, 2],
+    [fast, 3],
+    [fast, 4],
+    [slow, 5],
+    [fast, 6],
+  ].map(([codec, n]) =>
+    compressor.compress(codec as Codec, new Uint8Array([n as number])).then(
+      (out) => {
+        log.push(`done ${out[0]}`);
+        return out;
+      },
+    )
   );
   // The first at once; the others wait for turns of the event loop, so the
   // first one's continuation runs before the second is compressed.
   assert.deepEqual(log, ["compress 1"]);
   const outs = await Promise.all(results);
-  assert.deepEqual(outs.map((o) => o[0]), [2, 3, 4]);
+  assert.deepEqual(outs.map((o) => o[0]), [2, 3, 4, 5, 6, 7]);
+  // A slow one fills a turn; fast ones share one until a millisecond passed.
   assert.deepEqual(log, [
     "compress 1",
     "done 2",
     "compress 2",
     "done 3",
     "compress 3",
+    "compress 4",
+    "compress 5",
     "done 4",
+    "done 5",
+    "done 6",
+    "compress 6",
+    "done 7",
   ]);
 });
 
