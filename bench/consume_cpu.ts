@@ -2,6 +2,7 @@
  * Client CPU per consumed message, for profiling the consume path:
  *
  *   deno run -A bench/consume_cpu.ts [--messages N] [--mode stream|batches]
+ *     [--no-crc]
  *
  * Fills a one-partition topic with N 100 B messages once (Writer), then reads
  * them with one Reader and prints msgs/s and CPU ns per message (user +
@@ -44,7 +45,12 @@ if (process.argv.includes("--fill")) {
   process.exit(0);
 }
 
-const reader = new Reader({ brokers: [BROKER], topic, partition: 0 });
+const reader = new Reader({
+  brokers: [BROKER],
+  topic,
+  partition: 0,
+  checkCrcs: !process.argv.includes("--no-crc"),
+});
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 let n = 0;

@@ -167,6 +167,8 @@ export interface FetchEngineOptions {
   readBackoffMax?: number;
   /** Copy keys, values and header values out of the fetched buffers (default false). */
   copyValues?: boolean;
+  /** Check each fetched batch's CRC-32C (default true). */
+  checkCrcs?: boolean;
   /** Receives informational events: assignments, resets, closing. */
   logger?: Logger;
   /** Receives failures: each retried request and its cause. */
@@ -1275,6 +1277,7 @@ export class FetchEngine {
       decompress: async (id, input) => (await loadCodec(id)).decompress(input),
       abortedTransactions: data.abortedTransactions,
       where: `${p.topic}/${p.partition} from ${address}`,
+      checkCrc: this.options.checkCrcs,
     });
     // Revoked, paused or sought while the records were checked.
     if (!this.isCurrent(e)) return;

@@ -396,6 +396,7 @@ export class ReaderEngine {
       decompress: async (id, input) => (await loadCodec(id)).decompress(input),
       abortedTransactions: data.abortedTransactions,
       where: `${this.topic}/${this.partition} from ${address}`,
+      checkCrc: this.options.checkCrcs,
     });
     // Bytes but no step forward: the batch at fromOffset was cut off, and
     // fetching again would return the same cut.

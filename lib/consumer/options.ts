@@ -80,6 +80,13 @@ export interface ReaderOptions extends GroupOptions {
    * true: each is copied, which costs time but holds only what it needs.
    */
   copyValues?: boolean;
+  /**
+   * true (the default): each fetched batch's CRC-32C is checked, as Kafka's
+   * Java consumer does, so corruption on the way fails loudly. false skips
+   * it, as librdkafka does by default (`check.crcs`): about a tenth less
+   * CPU per 100-byte message consumed.
+   */
+  checkCrcs?: boolean;
   /** Receives informational events: where reading starts, seeks, closing. */
   logger?: Logger;
   /** Receives failures, such as each retried Fetch and its cause. */
@@ -257,6 +264,7 @@ export interface FetchSettingsInput {
   offsetOutOfRange?: "reset" | "error";
   startOffset?: number;
   copyValues?: boolean;
+  checkCrcs?: boolean;
   logger?: unknown;
   errorLogger?: unknown;
 }
@@ -307,10 +315,10 @@ export function checkFetchSettings(
       );
     }
   }
-  if (
-    options.copyValues !== undefined && typeof options.copyValues !== "boolean"
-  ) {
-    fail(`"copyValues" must be a boolean, got ${typeof options.copyValues}`);
+  for (const key of ["copyValues", "checkCrcs"] as const) {
+    if (options[key] !== undefined && typeof options[key] !== "boolean") {
+      fail(`"${key}" must be a boolean, got ${typeof options[key]}`);
+    }
   }
   for (const key of ["logger", "errorLogger"] as const) {
     if (options[key] !== undefined && typeof options[key] !== "function") {

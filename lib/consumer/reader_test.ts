@@ -346,6 +346,41 @@ describe("Reader with a fake leader", () => {
     await reader.close();
   });
 
+  test("a batch whose CRC does not match fails the Reader, unless checkCrcs is false", async () => {
+    // The stored CRC of every batch is off by one.
+    const damaged: Serve = (offset) => {
+      const records = batch(offset - offset % 10, 10);
+      const view = new DataView(records.buffer, records.byteOffset);
+      view.setUint32(17, view.getUint32(17) ^ 1);
+      return { records };
+    };
+    const checking = new Reader({
+      cluster: new FakeCluster(damaged),
+      topic: "t",
+    });
+    await assert.rejects(
+      checking.readMessage(),
+      /CRC32C is 0x[0-9a-f]+, the batch says/,
+    );
+    await checking.close();
+    const trusting = new Reader({
+      cluster: new FakeCluster(damaged),
+      topic: "t",
+      checkCrcs: false,
+    });
+    assert.equal((await trusting.readMessage()).offset, 0);
+    await trusting.close();
+    assert.throws(
+      () =>
+        new Reader({
+          cluster: new FakeCluster(damaged),
+          topic: "t",
+          checkCrcs: "no" as unknown as boolean,
+        }),
+      /"checkCrcs" must be a boolean, got string/,
+    );
+  });
+
   test("a log truncated below the position is read again from where it parts (KIP-320)", async () => {
     // One batch of 10 per Fetch, written in leader epoch 3; nothing past
     // offset 30 until the first 30 are read; then the leader's log is found

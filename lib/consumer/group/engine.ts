@@ -94,6 +94,7 @@ export class GroupEngine {
       readBackoffMin: options.readBackoffMin,
       readBackoffMax: options.readBackoffMax,
       copyValues: options.copyValues,
+      checkCrcs: options.checkCrcs,
       logger: options.logger,
       errorLogger: options.errorLogger,
       onFailure: (error) => this.fail(error),
