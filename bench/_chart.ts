@@ -10,7 +10,8 @@
 import { BASELINE, isLatency, type ResultRecord, shortKey } from "./_report.ts";
 import type { Workload } from "./_workloads.ts";
 
-const COLORS: Record<string, string> = {
+/** Each client's colour, in this chart and the curves' charts. */
+export const COLORS: Record<string, string> = {
   "streamkafka/bun": "#f28e2b",
   "kafkajs/node": "#59a14f",
   "@platformatic/kafka/node": "#b07aa1",
@@ -198,16 +199,24 @@ function why(record: ResultRecord): string {
   return "error";
 }
 
-function text(x: number, y: number, content: string, style = ""): string {
+/** An SVG `<text>` element at (x, y), its content escaped. */
+export function text(
+  x: number,
+  y: number,
+  content: string,
+  style = "",
+): string {
   const styled = style ? ` style="${style}"` : "";
   return `<text x="${f(x)}" y="${f(y)}"${styled}>${escape(content)}</text>`;
 }
 
-function escape(content: string): string {
+/** Text escaped for SVG content. */
+export function escape(content: string): string {
   return content.replaceAll("&", "&amp;").replaceAll("<", "&lt;")
     .replaceAll(">", "&gt;");
 }
 
-function f(n: number): string {
+/** A coordinate, to one decimal. */
+export function f(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(1);
 }

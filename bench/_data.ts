@@ -10,7 +10,12 @@
 
 import { join } from "node:path";
 
-const DISTINCT = 1000;
+/** Distinct values per file: 1000, fewer past 16 KiB (16 of 1 MiB). */
+const DISTINCT_BYTES = 16 * 1024 * 1024;
+
+function distinct(size: number): number {
+  return Math.max(4, Math.min(1000, Math.floor(DISTINCT_BYTES / size)));
+}
 
 export const DATA_DIR = new URL("./.data/", import.meta.url).pathname;
 
@@ -20,9 +25,10 @@ export async function valuesFile(
   size: number,
 ): Promise<string> {
   const path = join(DATA_DIR, `values-${kind}-${size}.txt`);
-  await writeIfStale(path, DISTINCT * (size + 1), (out) => {
+  const count = distinct(size);
+  await writeIfStale(path, count * (size + 1), (out) => {
     const next = prng(kind === "json" ? 7 : 3);
-    for (let i = 0; i < DISTINCT; i++) {
+    for (let i = 0; i < count; i++) {
       out(kind === "json" ? jsonValue(next, size) : randomValue(next, size));
     }
   });
@@ -40,7 +46,7 @@ export async function feedFile(
   const line = size + 1;
   await writeIfStale(path, count * line, (out) => {
     for (let i = 0; i < count; i++) {
-      const at = (i % DISTINCT) * line;
+      const at = (i % distinct(size)) * line;
       out(values.subarray(at, at + size));
     }
   });

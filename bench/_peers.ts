@@ -316,6 +316,10 @@ async function kcat(): Promise<Peer> {
         `batch.num.messages=${job.batchMessages}`,
         `compression.codec=${job.compression}`,
         `enable.idempotence=${job.idempotent}`,
+        // librdkafka refuses messages over message.max.bytes (1,000,000).
+        ...(job.batchBytes > 1_000_000
+          ? [`message.max.bytes=${job.batchBytes}`]
+          : []),
       ].flatMap((s) => ["-X", s]);
       if (workload.kind === "mirror") {
         // One member of a fresh group prints each value on a line, which a

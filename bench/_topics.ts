@@ -7,10 +7,15 @@
 
 import { dial, dialLeader } from "../mod.ts";
 
+/**
+ * Creates a topic of one replica, with any configs that differ from the
+ * defaults, and waits until every partition has a leader.
+ */
 export async function createTopic(
   broker: string,
   topic: string,
   partitions: number,
+  configs: Record<string, string> = {},
 ): Promise<void> {
   const conn = await dial(broker);
   try {
@@ -18,7 +23,22 @@ export async function createTopic(
       topic,
       numPartitions: partitions,
       replicationFactor: 1,
+      configEntries: Object.entries(configs).map((
+        [configName, configValue],
+      ) => ({
+        configName,
+        configValue,
+      })),
     });
+    // A big topic's leaders take a moment: wait for all, so no client's
+    // first metadata finds some missing (at 1024 partitions, seconds).
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const found = await conn.readPartitions(topic).catch(() => []);
+      const led = found.filter((p) => p.leader.id >= 0).length;
+      if (led === partitions || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
   } finally {
     conn.close();
   }
@@ -38,21 +58,33 @@ export async function deleteTopics(
   }
 }
 
-/** Messages in the topic: the sum of (last - first) offsets of its partitions. */
+/** Partitions counted at once (a 1024-partition topic: 16 waves). */
+const COUNT_WAVE = 64;
+
+/**
+ * Messages in the topic, partition by partition: (last - first) offsets,
+ * asked of the leaders in waves of COUNT_WAVE connections.
+ */
 export async function countMessages(
   broker: string,
   topic: string,
   partitions: number,
 ): Promise<number[]> {
-  return await Promise.all(
-    Array.from({ length: partitions }, async (_, partition) => {
-      const conn = await dialLeader(broker, topic, partition);
-      try {
-        const { first, last } = await conn.readOffsets();
-        return last - first;
-      } finally {
-        conn.close();
-      }
-    }),
-  );
+  const counts: number[] = [];
+  for (let from = 0; from < partitions; from += COUNT_WAVE) {
+    const wave = Array.from(
+      { length: Math.min(COUNT_WAVE, partitions - from) },
+      async (_, i) => {
+        const conn = await dialLeader(broker, topic, from + i);
+        try {
+          const { first, last } = await conn.readOffsets();
+          return last - first;
+        } finally {
+          conn.close();
+        }
+      },
+    );
+    counts.push(...await Promise.all(wave));
+  }
+  return counts;
 }

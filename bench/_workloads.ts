@@ -45,8 +45,17 @@ export interface Workload {
   idempotent: boolean;
   compression: Compression;
   lingerMs: number;
-  /** Consume workloads read one of the pre-filled topics. */
-  source?: "consume1" | "consume6";
+  /**
+   * Consume workloads read one of the pre-filled topics, named by this key
+   * (one topic per key, filled once per run with the workload's messages).
+   */
+  source?: string;
+  /** Producer batch bytes, when the messages outgrow SETTINGS.batchBytes. */
+  batchBytes?: number;
+  /** Topic configs that differ from the broker's defaults. */
+  topicConfigs?: Record<string, string>;
+  /** A point of a curve (`--curves`): which curve, and its x. */
+  curve?: { name: "partitions" | "sizes"; x: number };
 }
 
 /**
@@ -153,9 +162,85 @@ export function isConsume(workload: Pick<Workload, "kind">): boolean {
     workload.kind === "mirror";
 }
 
+/** The curves' partition counts (100 B messages). */
+export const CURVE_PARTITIONS = [1, 8, 64, 256, 1024];
+/** The curves' value sizes (6 partitions). */
+export const CURVE_SIZES = [10, 100, 1024, 10240, 102400, 1048576];
+
+/**
+ * The curves of `--curves`: produce and consume of 100 B messages over 1 to
+ * 1024 partitions (`base` messages each), and of 10 B to 1 MiB values over 6
+ * partitions, each size moving about `base` x 100 bytes (100 MB by default)
+ * in at most 2 x `base` messages and at least `floor`. Values over half
+ * SETTINGS.batchBytes get batches of two values; every topic accepts
+ * batches of twice the batch bytes (max.message.bytes).
+ */
+export function curveWorkloads(base: number, floor: number): Workload[] {
+  const common = {
+    acks: 1 as const,
+    idempotent: false,
+    compression: "none" as const,
+    lingerMs: SETTINGS.lingerMs,
+    values: "random" as const,
+  };
+  const point = (
+    name: "partitions" | "sizes",
+    kind: "produce" | "consume",
+    partitions: number,
+    valueSize: number,
+    messages: number,
+  ): Workload => {
+    const x = name === "partitions" ? partitions : valueSize;
+    const size = valueSize >= 1024
+      ? `${valueSize / 1024} KiB`.replace("1024 KiB", "1 MiB")
+      : `${valueSize} B`;
+    const big = 2 * valueSize > SETTINGS.batchBytes;
+    const batchBytes = big ? 2 * valueSize + 4096 : undefined;
+    return {
+      ...common,
+      id: `curve-${name}-${kind}-${x}`,
+      label: `${kind} ${size}, ${partitions} partition${
+        partitions > 1 ? "s" : ""
+      }`,
+      kind,
+      messages,
+      valueSize,
+      partitions,
+      ...(kind === "consume" ? { source: `c${partitions}p-${valueSize}` } : {}),
+      ...(batchBytes ? { batchBytes } : {}),
+      // Room for a whole array call in one batch, which the peers without
+      // batching of their own send to a single partition as one (10,000
+      // x 100 B is over the broker's default 1 MiB), and for two 1 MiB values.
+      topicConfigs: {
+        "max.message.bytes": String(2 * (batchBytes ?? SETTINGS.batchBytes)),
+      },
+      curve: { name, x },
+    };
+  };
+  const out: Workload[] = [];
+  for (const kind of ["produce", "consume"] as const) {
+    for (const partitions of CURVE_PARTITIONS) {
+      out.push(point("partitions", kind, partitions, 100, base));
+    }
+    for (const size of CURVE_SIZES) {
+      const messages = Math.max(
+        floor,
+        Math.min(2 * base, Math.round((base * 100) / size)),
+      );
+      out.push(point("sizes", kind, 6, size, messages));
+    }
+  }
+  return out;
+}
+
+/** Producer batch bytes of a workload. */
+export function batchBytesOf(workload: Workload): number {
+  return workload.batchBytes ?? SETTINGS.batchBytes;
+}
+
 /** Messages per array-API call: a full batch, capped by batchBytes. */
 export function chunkOf(workload: Workload): number {
-  const byBytes = Math.floor(SETTINGS.batchBytes / workload.valueSize);
+  const byBytes = Math.floor(batchBytesOf(workload) / workload.valueSize);
   return Math.max(1, Math.min(SETTINGS.batchMessages, byBytes));
 }
 
@@ -165,6 +250,12 @@ export function describe(workload: Workload): string {
     `${workload.messages.toLocaleString("en-US")} x ${workload.valueSize} B`,
     `${workload.partitions} partition${workload.partitions > 1 ? "s" : ""}`,
   ];
+  if (workload.topicConfigs) {
+    parts.push(
+      Object.entries(workload.topicConfigs).map(([k, v]) => `${k}=${v}`)
+        .join(" "),
+    );
+  }
   if (isConsume(workload)) {
     parts.push(
       `fetch max ${SETTINGS.fetchMaxBytes} B/partition`,
@@ -187,7 +278,9 @@ export function describe(workload: Workload): string {
     `linger=${workload.lingerMs} ms`,
   );
   if (workload.kind === "produce" || workload.kind === "mirror") {
-    parts.push(`batch ${SETTINGS.batchMessages} msgs/${SETTINGS.batchBytes} B`);
+    parts.push(
+      `batch ${SETTINGS.batchMessages} msgs/${batchBytesOf(workload)} B`,
+    );
   }
   if (workload.kind === "produce") {
     parts.push(

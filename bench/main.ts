@@ -8,6 +8,7 @@
  *   deno task bench --quick         1 round, 100,000 messages (~3 min)
  *   deno task bench --clients=kcat,streamkafka --workloads=consume
  *   deno task bench --workloads=group --wait   (after running test suites)
+ *   deno task bench --curves [--quick]   partition-count and message-size curves
  *
  * Environment: BENCH_ROUNDS, BENCH_MESSAGES (the 100 B count; the others
  * scale with it), BENCH_LATENCY_WRITES, BENCH_GROUP_COMMIT_INTERVAL and
@@ -16,7 +17,9 @@
  * bench/clients/_common.ts); the workloads interleave over the rounds, the
  * client order rotating each round, and each produce run gets a fresh
  * topic, deleted afterwards.
- * Results: a table here, bench/results/latest.json and chart.svg.
+ * Results: a table here, bench/results/latest.json and chart.svg; with
+ * --curves, bench/results/curves.json, curves-partitions.svg and
+ * curves-sizes.svg instead.
  *
  * @module
  */
@@ -26,6 +29,7 @@ import { join } from "node:path";
 import { DEFAULT_KAFKA_VERSION, ensureBroker } from "../tools/kafka.ts";
 import type { Job } from "./clients/_common.ts";
 import { chart } from "./_chart.ts";
+import { curvesChart, curvesRecords } from "./_curves.ts";
 import { feedFile, valuesFile } from "./_data.ts";
 import {
   BENCH,
@@ -52,8 +56,10 @@ import {
   waitForQuiet,
 } from "./_quiet.ts";
 import {
+  batchBytesOf,
   BROKER,
   chunkOf,
+  curveWorkloads,
   describe,
   SETTINGS,
   type Workload,
@@ -71,7 +77,7 @@ const KAFKA_VERSION = Deno.env.get("KAFKA_VERSION") || DEFAULT_KAFKA_VERSION;
 
 const USAGE =
   `usage: deno run -A bench/main.ts [--quick] [--rounds=N] [--messages=N]
-       [--clients=a,b] [--workloads=a,b] [--out=DIR] [--wait]
+       [--clients=a,b] [--workloads=a,b] [--out=DIR] [--wait] [--curves]
 
   --quick        1 round of 100,000 messages, 200 latency writes
   --rounds       rounds (env BENCH_ROUNDS, default 3)
@@ -82,7 +88,12 @@ const USAGE =
   --workloads    only workloads whose id contains one of these
   --out          where latest.json and chart.svg go (default bench/results)
   --wait         before each measurement, wait for running test suites
-                 (tools/test.ts, deno test, bun test, node --test) to finish`;
+                 (tools/test.ts, deno test, bun test, node --test) to finish
+  --curves       instead of the workloads: produce and consume of 100 B over
+                 1-1024 partitions (--messages each) and of 10 B-1 MiB values
+                 (about --messages x 100 bytes each); by default only
+                 streamkafka/deno, kafkajs, platformatic, kafkats and kcat;
+                 writes curves.json, curves-partitions.svg, curves-sizes.svg`;
 
 interface Options {
   rounds: number;
@@ -92,6 +103,7 @@ interface Options {
   workloads: string[];
   out: string;
   wait: boolean;
+  curves: boolean;
 }
 
 function options(args: string[]): Options | undefined {
@@ -105,6 +117,7 @@ function options(args: string[]): Options | undefined {
       workloads: { type: "string" },
       out: { type: "string" },
       wait: { type: "boolean" },
+      curves: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -139,6 +152,7 @@ function options(args: string[]): Options | undefined {
     workloads: list(parsed.values.workloads),
     out: parsed.values.out ?? join(BENCH, "results"),
     wait: parsed.values.wait ?? false,
+    curves: parsed.values.curves ?? false,
   };
 }
 
@@ -161,14 +175,21 @@ async function main(): Promise<number> {
   const runId = `bench-${date.replace(/[-:]/g, "").slice(0, 15)}-${
     crypto.randomUUID().slice(0, 4)
   }`;
-  const workloads = allWorkloads(opts.messages, opts.latencyWrites)
-    .filter((w) => matches(opts.workloads, w.id));
+  const workloads =
+    (opts.curves
+      ? curveWorkloads(opts.messages, curveFloor(opts.messages))
+      : allWorkloads(opts.messages, opts.latencyWrites))
+      .filter((w) => matches(opts.workloads, w.id));
+  // The curves' default peers: the JavaScript ones and kcat.
+  const clients = opts.curves && opts.clients.length === 0
+    ? CURVE_CLIENTS
+    : opts.clients;
   printSettings(opts, workloads);
 
   await ensureBroker();
   log("\npeers:");
   const { peers, problems } = await preparePeers(
-    (key) => matches(opts.clients, key),
+    (key) => matches(clients, key),
     (line) => log(`  ${line}`),
   );
   if (peers.length === 0) {
@@ -191,7 +212,7 @@ async function main(): Promise<number> {
   try {
     log("\npreparing data and topics ...");
     const feeds = await prepareData(workloads, peers);
-    const sources = await prepareSources(runId, workloads, opts, created);
+    const sources = await prepareSources(runId, workloads, created);
     const total = opts.rounds * workloads.length * peers.length;
     let done = 0;
     for (let round = 1; round <= opts.rounds; round++) {
@@ -235,11 +256,21 @@ async function main(): Promise<number> {
   );
   console.log(table(records, workloads, describe));
   console.log(ratioMatrix(records, workloads, keys));
-  console.log(targets(records));
-  await writeResults(records, workloads, keys, opts, started);
+  if (!opts.curves) console.log(targets(records));
+  await (opts.curves ? writeCurves : writeResults)(
+    records,
+    workloads,
+    keys,
+    opts,
+    started,
+  );
   const minutes = ((Date.now() - started.getTime()) / 60_000).toFixed(1);
   log(
-    `\ndone in ${minutes} min; results in ${opts.out}/latest.json and chart.svg`,
+    `\ndone in ${minutes} min; results in ${opts.out}/${
+      opts.curves
+        ? "curves.json, curves-partitions.svg and curves-sizes.svg"
+        : "latest.json and chart.svg"
+    }`,
   );
   return 0;
 }
@@ -315,35 +346,56 @@ async function prepareData(
 async function prepareSources(
   runId: string,
   workloads: Workload[],
-  opts: Options,
   created: Set<string>,
 ): Promise<Record<string, string>> {
   const sources: Record<string, string> = {};
   for (const workload of workloads) {
     if (!workload.source || sources[workload.source]) continue;
-    const topic = `${runId}-${workload.source}`;
-    created.add(topic);
-    await createTopic(BROKER, topic, workload.partitions);
-    const job = baseJob(workload, topic, "");
-    const fill: Job = { ...job, kind: "produce", messages: opts.messages };
-    const run = await spawn(
-      Deno.execPath(),
-      [
-        "run",
-        "-A",
-        join(BENCH, "clients", "streamkafka.ts"),
-        JSON.stringify(fill),
-      ],
-      { cwd: join(BENCH, ".."), timeoutMs: RUN_TIMEOUT_MS },
-    );
-    const counts = await countMessages(BROKER, topic, workload.partitions);
-    const total = counts.reduce((a, b) => a + b, 0);
-    if (total !== opts.messages) {
-      throw new Error(
-        `Filling ${topic} left ${total} messages, expected ${opts.messages}: ${run.stdout}${run.stderr}`,
+    let topic = "";
+    let counts: number[] = [];
+    let total = 0;
+    // A fill that comes up short (a write error) is done again into a fresh
+    // topic, twice at most, saying why.
+    for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+      topic = `${runId}-${workload.source}${attempt > 1 ? `-f${attempt}` : ""}`;
+      created.add(topic);
+      await createTopic(
+        BROKER,
+        topic,
+        workload.partitions,
+        workload.topicConfigs,
       );
+      const job = baseJob(workload, topic, "");
+      const fill: Job = { ...job, kind: "produce" };
+      const run = await spawn(
+        Deno.execPath(),
+        [
+          "run",
+          "-A",
+          join(BENCH, "clients", "streamkafka.ts"),
+          JSON.stringify(fill),
+        ],
+        { cwd: join(BENCH, ".."), timeoutMs: RUN_TIMEOUT_MS },
+      );
+      counts = await countMessages(BROKER, topic, workload.partitions);
+      total = counts.reduce((a, b) => a + b, 0);
+      if (total === workload.messages) break;
+      const why =
+        `Filling ${topic} left ${total} messages, expected ${workload.messages}: ${run.stdout}${run.stderr}`;
+      if (attempt === ATTEMPTS) throw new Error(why);
+      log(`  ${why.trim()}; filling a fresh topic`);
+      await deleteTopics(BROKER, topic).catch(() => {});
+      created.delete(topic);
     }
-    log(`  ${topic}: ${counts.join(" + ")} messages`);
+    log(
+      `  ${topic}: ${
+        counts.length > 12
+          ? `${total} over ${counts.length} partitions (${
+            Math.min(...counts)
+          }-${Math.max(...counts)} each)`
+          : counts.join(" + ")
+      } messages`,
+    );
     sources[workload.source] = topic;
   }
   return sources;
@@ -367,7 +419,7 @@ function baseJob(workload: Workload, topic: string, group: string): Job {
     compression: workload.compression,
     lingerMs: workload.lingerMs,
     batchMessages: SETTINGS.batchMessages,
-    batchBytes: SETTINGS.batchBytes,
+    batchBytes: batchBytesOf(workload),
     chunk: chunkOf(workload),
     window: SETTINGS.window,
     warmup: SETTINGS.warmup,
@@ -447,7 +499,12 @@ async function measure(spec: RunSpec, attempt: number): Promise<Sample> {
     for (const fresh of [spec.source ? undefined : topic, target]) {
       if (fresh === undefined) continue;
       spec.created.add(fresh);
-      await createTopic(BROKER, fresh, workload.partitions);
+      await createTopic(
+        BROKER,
+        fresh,
+        workload.partitions,
+        workload.topicConfigs,
+      );
     }
     const job = { ...baseJob(workload, topic, name), target: target ?? "" };
     const files: Files = { feed: spec.feed };
@@ -606,6 +663,50 @@ async function writeResults(
     join(opts.out, "chart.svg"),
     chart(records, workloads, keys, subtitle),
   );
+}
+
+/** --curves: curves.json and the two charts. */
+async function writeCurves(
+  records: ResultRecord[],
+  workloads: Workload[],
+  keys: string[],
+  opts: Options,
+  started: Date,
+): Promise<void> {
+  await Deno.mkdir(opts.out, { recursive: true });
+  const points = curvesRecords(records, workloads);
+  const subtitle =
+    `${started.toISOString().slice(0, 16).replace("T", " ")} UTC · ` +
+    `median of ${opts.rounds} round(s)${
+      opts.rounds === 1 ? " (a quick pass)" : ""
+    } · ${navigator.hardwareConcurrency} cores, client and Kafka ${
+      Deno.env.get("KAFKA_VERSION") || DEFAULT_KAFKA_VERSION
+    } broker on one machine (loopback)`;
+  await writeAtomic(
+    join(opts.out, "curves.json"),
+    JSON.stringify(points, null, 2) + "\n",
+  );
+  for (const curve of ["partitions", "sizes"] as const) {
+    if (!points.some((p) => p.curve === curve)) continue;
+    await writeAtomic(
+      join(opts.out, `curves-${curve}.svg`),
+      curvesChart(points, curve, keys, subtitle, opts.messages),
+    );
+  }
+}
+
+/** The curves' default clients (keys matched as --clients does). */
+const CURVE_CLIENTS = [
+  "streamkafka/deno",
+  "kafkajs",
+  "platformatic",
+  "kafkats",
+  "kcat",
+];
+
+/** The fewest messages at a size point: 300, 100 under 300,000 (--quick). */
+function curveFloor(messages: number): number {
+  return messages >= 300_000 ? 300 : 100;
 }
 
 async function writeAtomic(path: string, content: string): Promise<void> {
