@@ -247,30 +247,10 @@ export class Cluster {
         this.topicByName.delete(t.name);
         continue;
       }
-      const cached = this.topicByName.get(t.name);
-      const before = cached?.topicId === t.topicId ? cached : undefined;
-      this.topicByName.set(t.name, {
-        name: t.name,
-        topicId: t.topicId,
-        fetchedAt: now,
-        partitions: t.partitions
-          .map((p) => {
-            // A broker whose metadata lags may name a leader older than the
-            // one already known: keep the newer (KIP-320).
-            const known = before?.partitions[p.partitionIndex];
-            if (
-              known !== undefined && known.id === p.partitionIndex &&
-              p.leaderEpoch >= 0 && known.leaderEpoch > p.leaderEpoch
-            ) return known;
-            return {
-              id: p.partitionIndex,
-              leader: p.leaderId,
-              leaderEpoch: p.leaderEpoch,
-              errorCode: p.errorCode,
-            };
-          })
-          .sort((a, b) => a.id - b.id),
-      });
+      this.topicByName.set(
+        t.name,
+        topicInfo(t, now, this.topicByName.get(t.name)),
+      );
     }
   }
 
@@ -297,7 +277,10 @@ export class Cluster {
       apiName: "Metadata",
       topic: name,
     });
-    return this.topicByName.get(name)!;
+    // Another answer may have replaced the entry since (or, for a topic
+    // deleted meanwhile, dropped it): this answer still stands.
+    return this.topicByName.get(name) ??
+      topicInfo(entry, Date.now(), undefined);
   }
 
   /**
@@ -333,9 +316,16 @@ export class Cluster {
     return this.topicByName.get(name);
   }
 
-  /** Drops a topic's cached metadata so the next lookup asks a broker. */
+  /**
+   * Marks a topic's cached metadata stale, so the next lookup asks a broker.
+   * The entry stays until then: its partitions for `cachedTopic`, and its
+   * leader epochs, which a lagging broker's older answer cannot undo.
+   */
   invalidate(topic: string): void {
-    this.topicByName.delete(topic);
+    const cached = this.topicByName.get(topic);
+    if (cached !== undefined) {
+      this.topicByName.set(topic, { ...cached, fetchedAt: 0 });
+    }
   }
 
   /** Closes and forgets one lane's connections; a later use reconnects. */
@@ -483,4 +473,38 @@ export class Cluster {
   close(): Promise<void> {
     return this.pool.close();
   }
+}
+
+/**
+ * A topic's entry for the cache from a Metadata answer. Where `before` (the
+ * cached entry of the same topic id) knows a newer leader epoch than the
+ * answer, as from a broker whose metadata lags, its partition is kept
+ * (KIP-320).
+ */
+function topicInfo(
+  t: MetadataResponse["topics"][number],
+  now: number,
+  cached: TopicInfo | undefined,
+): TopicInfo {
+  const before = cached?.topicId === t.topicId ? cached : undefined;
+  return {
+    name: t.name!,
+    topicId: t.topicId,
+    fetchedAt: now,
+    partitions: t.partitions
+      .map((p) => {
+        const known = before?.partitions[p.partitionIndex];
+        if (
+          known !== undefined && known.id === p.partitionIndex &&
+          p.leaderEpoch >= 0 && known.leaderEpoch > p.leaderEpoch
+        ) return known;
+        return {
+          id: p.partitionIndex,
+          leader: p.leaderId,
+          leaderEpoch: p.leaderEpoch,
+          errorCode: p.errorCode,
+        };
+      })
+      .sort((a, b) => a.id - b.id),
+  };
 }

@@ -99,6 +99,24 @@ describe("Cluster metadata cache", () => {
     await cluster.close();
   });
 
+  test("invalidate makes the next lookup ask, and keeps the epochs it knew", async () => {
+    const cluster = new ScriptedCluster();
+    cluster.answers.push(answer(ID_A, 1, 5), answer(ID_A, 2, 4));
+    await cluster.topic("t");
+    // Cached: no request.
+    await cluster.topic("t");
+    assert.equal(cluster.answers.length, 1);
+    cluster.invalidate("t");
+    assert.equal(cluster.cachedTopic("t")?.partitions.length, 1);
+    const after = await cluster.topic("t");
+    assert.equal(cluster.answers.length, 0, "asked again");
+    assert.deepEqual(
+      [after.partitions[0].leader, after.partitions[0].leaderEpoch],
+      [1, 5],
+    );
+    await cluster.close();
+  });
+
   test("a topic deleted and created again starts its epochs over", async () => {
     const cluster = new ScriptedCluster();
     cluster.answers.push(answer(ID_A, 1, 7), answer(ID_B, 2, 0));
