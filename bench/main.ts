@@ -29,7 +29,7 @@ import { join } from "node:path";
 import { DEFAULT_KAFKA_VERSION, ensureBroker } from "../tools/kafka.ts";
 import type { Job } from "./clients/_common.ts";
 import { chart } from "./_chart.ts";
-import { curvesChart, curvesRecords } from "./_curves.ts";
+import { type CurvePoint, curvesChart, curvesRecords } from "./_curves.ts";
 import { feedFile, valuesFile } from "./_data.ts";
 import {
   BENCH,
@@ -428,6 +428,7 @@ function baseJob(workload: Workload, topic: string, group: string): Job {
     fetchMaxWaitMs: SETTINGS.fetchMaxWaitMs,
     group,
     target: "",
+    curve: workload.curve !== undefined,
   };
 }
 
@@ -674,7 +675,16 @@ async function writeCurves(
   started: Date,
 ): Promise<void> {
   await Deno.mkdir(opts.out, { recursive: true });
-  const points = curvesRecords(records, workloads);
+  const fresh = curvesRecords(records, workloads);
+  // A partial run (--workloads=partitions, --clients=...) keeps the points
+  // it did not measure again from the previous curves.json.
+  const ran = new Set(fresh.map((p) => p.curve));
+  const id = (p: CurvePoint) => `${p.workload} ${p.client}/${p.runtime}`;
+  const measured = new Set(fresh.map(id));
+  const kept = await Deno.readTextFile(join(opts.out, "curves.json"))
+    .then((text) => JSON.parse(text) as CurvePoint[])
+    .catch(() => [] as CurvePoint[]);
+  const points = [...kept.filter((p) => !measured.has(id(p))), ...fresh];
   const subtitle =
     `${started.toISOString().slice(0, 16).replace("T", " ")} UTC · ` +
     `median of ${opts.rounds} round(s)${
@@ -687,7 +697,7 @@ async function writeCurves(
     JSON.stringify(points, null, 2) + "\n",
   );
   for (const curve of ["partitions", "sizes"] as const) {
-    if (!points.some((p) => p.curve === curve)) continue;
+    if (!ran.has(curve)) continue;
     await writeAtomic(
       join(opts.out, `curves-${curve}.svg`),
       curvesChart(points, curve, keys, subtitle, opts.messages),

@@ -55,6 +55,11 @@ export interface Job {
   group: string;
   /** Mirror: the topic to write what was read to ("" otherwise). */
   target: string;
+  /**
+   * A point of `--curves`: a consume there reads as a user reading many
+   * partitions would (ours: a group Reader, not a Reader per partition).
+   */
+  curve?: boolean;
 }
 
 /** The line a client prints; the harness adds rates from it. */

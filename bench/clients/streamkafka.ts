@@ -4,7 +4,8 @@
  *
  * Produce goes through `Writer.writeMessages`; consume through `Reader` when
  * the package exports one, else through `Conn.readBatch` in a loop, one
- * connection per partition. The latency workload also times bare
+ * connection per partition; the consume points of `--curves` read through one
+ * group Reader instead, as the group workload does. The latency workload also times bare
  * `Conn.writeMessages` round trips: the floor a Writer write can reach.
  * The group workload reads with `for await` over one Reader with `groupId`,
  * which commits on its own: with the default commitInterval 0, whenever it
@@ -40,11 +41,29 @@ interface ReaderOptions {
 }
 type ReaderClass = new (options: ReaderOptions) => ReadableStream<Message>;
 
+/**
+ * The commitInterval of the curves' consume: an hour, so that no commit falls
+ * within the read, as the peers' consume commits nothing.
+ */
+const CURVE_COMMIT_INTERVAL = 3_600_000;
+
+/**
+ * The maxBytes of the curves' consume: a group Reader's maxBytes caps a whole
+ * Fetch response (and each partition in it), where job.fetchMaxBytes is per
+ * partition; 10 MiB is kafkajs's default response cap (Java's and
+ * librdkafka's fetch.max.bytes is 50 MiB). At 1 MiB, 200,000 x 100 B over
+ * 1024 partitions read at 74k msgs/s with the client mostly idle (1.8 us CPU
+ * per message): waiting on Fetch round trips.
+ */
+const CURVE_MAX_BYTES = 10 << 20;
+
 run(async (job) => {
   if (job.kind === "produce") await produce(job);
   else if (job.kind === "latency") await latency(job);
   else if (job.kind === "group") await groupConsume(job);
-  else if (job.kind === "mirror") await mirror(job);
+  else if (job.curve) {
+    await groupConsume(job, CURVE_COMMIT_INTERVAL, CURVE_MAX_BYTES);
+  } else if (job.kind === "mirror") await mirror(job);
   else await consume(job);
 });
 
@@ -204,17 +223,24 @@ async function readWithConn(
  * One member of a fresh group reads the whole topic with `for await`, as an
  * application would, and commits as the Reader does by default. Leaving the
  * loop closes the Reader (final commit, LeaveGroup), which the clock leaves
- * out, as it leaves out closing elsewhere.
+ * out, as it leaves out closing elsewhere. The curves' consume reads this way
+ * too, from FirstOffset, with `commitInterval` CURVE_COMMIT_INTERVAL: one
+ * fetch engine for all the partitions, as a user reading many would, where
+ * consume-1p and consume-6p read each partition with a Reader of its own.
  */
-async function groupConsume(job: Job): Promise<void> {
-  const commitInterval = groupCommitInterval();
+async function groupConsume(
+  job: Job,
+  commitInterval = groupCommitInterval(),
+  maxBytes = job.fetchMaxBytes,
+): Promise<void> {
   const start = performance.now();
   const reader = new streamkafka.Reader({
     brokers: job.brokers,
     groupId: job.group,
     topic: job.topic,
+    startOffset: streamkafka.FirstOffset,
     minBytes: job.fetchMinBytes,
-    maxBytes: job.fetchMaxBytes,
+    maxBytes,
     maxWait: job.fetchMaxWaitMs,
     commitInterval,
   });
