@@ -74,6 +74,7 @@ import {
   divergence,
   type FetchPartition,
   fetchRequest,
+  rewind,
   truncationDetail,
   truncationError,
 } from "../requests/fetch.ts";
@@ -1364,7 +1365,8 @@ export class FetchEngine {
    */
   private diverged(e: Entry, d: Divergence): void {
     const p = e.state;
-    if (d.endOffset >= e.fetchOffset) {
+    const back = rewind(e.fetchOffset, p.position, d);
+    if (back === null) {
       p.lastEpoch = d.epoch;
       return;
     }
@@ -1372,19 +1374,14 @@ export class FetchEngine {
       this.failWith(truncationError(p, e.fetchOffset, d));
       return;
     }
-    // Messages queued below the truncation are still in the leader's log:
-    // fetched again rather than skipped.
-    const to = p.position >= 0
-      ? Math.min(p.position, d.endOffset)
-      : d.endOffset;
     this.counters.errors++;
     this.logError(
       `kafka reader: partition ${p.partition} of ${p.topic}: ${
         truncationDetail(e.fetchOffset, d)
-      }; reading again from offset ${to}`,
+      }; reading again from offset ${back.to}`,
     );
-    this.moveTo(p, to);
-    if (to === d.endOffset) p.lastEpoch = d.epoch;
+    this.moveTo(p, back.to);
+    p.lastEpoch = back.lastEpoch;
   }
 
   /** Whether an answer to a request for `e` still applies. */

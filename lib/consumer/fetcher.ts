@@ -11,6 +11,7 @@ import {
   divergence,
   fetchedPartition,
   fetchRequest,
+  rewind,
   truncationDetail,
   truncationError,
 } from "../requests/fetch.ts";
@@ -470,27 +471,23 @@ export class ReaderEngine {
     result: { fromOffset: number; divergence: Divergence },
   ): void {
     const d = result.divergence;
-    if (d.endOffset >= result.fromOffset) {
+    const back = rewind(result.fromOffset, this.position, d);
+    if (back === null) {
       this.lastEpoch = d.epoch;
       return;
     }
-    // Messages queued below the truncation are still in the leader's log:
-    // fetched again rather than skipped.
-    const to = this.position >= 0
-      ? Math.min(this.position, d.endOffset)
-      : d.endOffset;
     this.counters.errors++;
     this.logError(
       `kafka reader: partition ${this.partition} of ${this.topic}: ${
         truncationDetail(result.fromOffset, d)
-      }; reading again from offset ${to}`,
+      }; reading again from offset ${back.to}`,
     );
     this.chunks = [];
     this.queuedMessages = 0;
     this.queuedBytes = 0;
-    this.fetchOffset = to;
-    this.position = to;
-    this.lastEpoch = to === d.endOffset ? d.epoch : -1;
+    this.fetchOffset = back.to;
+    this.position = back.to;
+    this.lastEpoch = back.lastEpoch;
   }
 
   // ---- leaders and offsets ----

@@ -150,6 +150,22 @@ export function truncationError(
   });
 }
 
+/**
+ * Where reading goes after a divergence, and the epoch to send next: null
+ * when the leader's log holds everything read (only the epoch was stale).
+ * Messages still queued below the truncation (`position`, the next one to
+ * hand out, -1 for none) are fetched again rather than skipped.
+ */
+export function rewind(
+  fetchOffset: number,
+  position: number,
+  d: Divergence,
+): { to: number; lastEpoch: number } | null {
+  if (d.endOffset >= fetchOffset) return null;
+  const to = position >= 0 ? Math.min(position, d.endOffset) : d.endOffset;
+  return { to, lastEpoch: to === d.endOffset ? d.epoch : -1 };
+}
+
 /** Says what a divergence means, for logs and errors. */
 export function truncationDetail(fetchOffset: number, d: Divergence): string {
   return `the leader's log was truncated: it ends epoch ${d.epoch} at offset ${d.endOffset}, below offset ${fetchOffset} already read (an unclean leader election lost records)`;
