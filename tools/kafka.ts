@@ -1005,6 +1005,17 @@ async function waitReady(
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (!(await isReady(version, mark))) {
     if ((await brokerState(pid)) !== "running") {
+      // Where setsid had to fork (its caller led a process group), the pid
+      // recorded was setsid's own, gone at once, while the JVM runs on
+      // under another: follow that one.
+      const orphan = await findOrphan();
+      if (orphan !== undefined && orphan.pid !== pid) {
+        log(`Kafka ${version} runs as pid ${orphan.pid}, not ${pid}`);
+        pid = orphan.pid;
+        await Deno.writeTextFile(PID_FILE, `${pid}\n`);
+        await Deno.writeTextFile(VERSION_FILE, `${orphan.version}\n`);
+        continue;
+      }
       await removeRunFiles();
       const report = await logReport(version, mark ?? {});
       throw new Error(`Kafka ${version} exited during start-up\n${report}`);
