@@ -716,6 +716,16 @@ describe("Reader", () => {
         RangeError,
       ],
       [
+        { ...ok, fetchMaxBytes: "16MB" },
+        /"fetchMaxBytes" must be an integer from 1 to 2147483647, got "16MB" \(string\)/,
+        TypeError,
+      ],
+      [
+        { ...ok, groupId: "g", minBytes: 2000, fetchMaxBytes: 1000 },
+        /^Cannot create Reader: "minBytes" \(2000\) must not exceed "fetchMaxBytes" \(1000\)$/,
+        RangeError,
+      ],
+      [
         { ...ok, maxWait: -1 },
         /"maxWait" must be an integer from 1 to 2147483647, got -1/,
         RangeError,

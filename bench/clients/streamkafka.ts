@@ -47,22 +47,12 @@ type ReaderClass = new (options: ReaderOptions) => ReadableStream<Message>;
  */
 const CURVE_COMMIT_INTERVAL = 3_600_000;
 
-/**
- * The maxBytes of the curves' consume: a group Reader's maxBytes caps a whole
- * Fetch response (and each partition in it), where job.fetchMaxBytes is per
- * partition; 10 MiB is kafkajs's default response cap (Java's and
- * librdkafka's fetch.max.bytes is 50 MiB). At 1 MiB, 200,000 x 100 B over
- * 1024 partitions read at 74k msgs/s with the client mostly idle (1.8 us CPU
- * per message): waiting on Fetch round trips.
- */
-const CURVE_MAX_BYTES = 10 << 20;
-
 run(async (job) => {
   if (job.kind === "produce") await produce(job);
   else if (job.kind === "latency") await latency(job);
   else if (job.kind === "group") await groupConsume(job);
   else if (job.curve) {
-    await groupConsume(job, CURVE_COMMIT_INTERVAL, CURVE_MAX_BYTES);
+    await groupConsume(job, CURVE_COMMIT_INTERVAL);
   } else if (job.kind === "mirror") await mirror(job);
   else await consume(job);
 });
@@ -231,7 +221,6 @@ async function readWithConn(
 async function groupConsume(
   job: Job,
   commitInterval = groupCommitInterval(),
-  maxBytes = job.fetchMaxBytes,
 ): Promise<void> {
   const start = performance.now();
   const reader = new streamkafka.Reader({
@@ -240,7 +229,9 @@ async function groupConsume(
     topic: job.topic,
     startOffset: streamkafka.FirstOffset,
     minBytes: job.fetchMinBytes,
-    maxBytes,
+    // Per partition, as the peers' maxBytesPerPartition; the response cap is
+    // the default fetchMaxBytes.
+    maxBytes: job.fetchMaxBytes,
     maxWait: job.fetchMaxWaitMs,
     commitInterval,
   });

@@ -34,11 +34,21 @@ export interface ReaderOptions extends GroupOptions {
   /** Bytes the broker gathers before it answers a Fetch (default 1). */
   minBytes?: number;
   /**
-   * Most bytes one Fetch returns (default 1 MiB), except that a single batch
-   * larger than this still comes whole. Also bounds prefetching: the next
-   * Fetch goes out only while fewer fetched bytes than this wait.
+   * Most bytes one Fetch returns for one partition (default 1 MiB, Java's
+   * `max.partition.fetch.bytes`), except that a single batch larger than this
+   * still comes whole. Reading one partition, it also bounds prefetching: the
+   * next Fetch goes out only while fewer fetched bytes than this wait.
    */
   maxBytes?: number;
+  /**
+   * In a group: most bytes of one Fetch response, all its partitions together
+   * (default 16 MiB; Java's `fetch.max.bytes` is 50 MiB). A broker's next
+   * Fetch goes out only while fewer fetched bytes than this wait, so about
+   * twice this may wait per broker. With many partitions per broker, a value
+   * far above `maxBytes` keeps each partition's share of a response large.
+   * Not used when reading one partition, where `maxBytes` bounds both.
+   */
+  fetchMaxBytes?: number;
   /** Milliseconds the broker may wait for minBytes (default 10 s). */
   maxWait?: number;
   /**
@@ -193,6 +203,7 @@ export const DEFAULTS = {
   queueCapacity: 100,
   minBytes: 1,
   maxBytes: 1024 * 1024,
+  fetchMaxBytes: 16 * 1024 * 1024,
   maxWait: 10_000,
   readLagInterval: 0,
   maxAttempts: Infinity,
@@ -242,6 +253,7 @@ export function validateReader(options: ReaderOptions): void {
     ["queueCapacity", 1, INT32_MAX],
     ["minBytes", 1, INT32_MAX],
     ["maxBytes", 1, INT32_MAX],
+    ["fetchMaxBytes", 1, INT32_MAX],
     ["maxWait", 1, INT32_MAX],
     ["readLagInterval", 0, INT32_MAX],
     ["maxAttempts", 1, INT32_MAX],
@@ -252,6 +264,13 @@ export function validateReader(options: ReaderOptions): void {
     checkNumber("Cannot create Reader", key, options[key], { min, max });
   }
   checkFetchSettings("Cannot create Reader", options);
+  const minBytes = options.minBytes ?? DEFAULTS.minBytes;
+  const fetchMaxBytes = options.fetchMaxBytes ?? DEFAULTS.fetchMaxBytes;
+  if (inGroup && minBytes > fetchMaxBytes) {
+    throw new RangeError(
+      `Cannot create Reader: "minBytes" (${minBytes}) must not exceed "fetchMaxBytes" (${fetchMaxBytes})`,
+    );
+  }
 }
 
 /** The fetch settings the Reader and the fetch engine share. */

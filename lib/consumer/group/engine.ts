@@ -34,7 +34,7 @@ import {
   offsetFetchRequest,
 } from "../../requests/offsets.ts";
 import { FetchEngine } from "../fetch_engine.ts";
-import type { ReaderOptions, ReaderStats } from "../options.ts";
+import { DEFAULTS, type ReaderOptions, type ReaderStats } from "../options.ts";
 import { ClassicMember } from "./classic_member.ts";
 import { OffsetCommitter } from "./commits.ts";
 import { ConsumerMember } from "./consumer_member.ts";
@@ -86,7 +86,8 @@ export class GroupEngine {
     this.fetch = new FetchEngine({
       cluster: this.cluster,
       minBytes: options.minBytes,
-      maxBytes: options.maxBytes,
+      maxBytes: options.fetchMaxBytes ?? DEFAULTS.fetchMaxBytes,
+      partitionMaxBytes: options.maxBytes ?? DEFAULTS.maxBytes,
       maxWait: options.maxWait,
       isolationLevel: options.isolationLevel,
       startOffset: options.startOffset,
