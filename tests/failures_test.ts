@@ -66,7 +66,15 @@ async function failedWrite(
   });
   assert.ok(failure, "the write failed");
   const error = failure instanceof WriteErrors ? failure.errors[0]! : failure;
-  return { error, seconds: (performance.now() - started) / 1000 };
+  const seconds = (performance.now() - started) / 1000;
+  console.log(
+    `failed write to ${options.brokers?.join(",")}${
+      options.transport?.tls ? " (TLS)" : ""
+    }${options.transport?.sasl ? " (SASL)" : ""}: ${
+      seconds.toFixed(3)
+    } s, ${error.name}`,
+  );
+  return { error, seconds };
 }
 
 describe("failures", () => {
@@ -245,6 +253,13 @@ describe("failures", () => {
     assert.equal(settledAt.length, 50);
     const last = Math.max(...settledAt);
     const first = Math.min(...settledAt);
+    console.log(
+      `dead cluster: 50 calls of 100 messages rejected between ${
+        first.toFixed(0)
+      } and ${
+        last.toFixed(0)
+      } ms (deliveryTimeout ${deliveryTimeout} ms), ${dials} dials, at most ${most} at once`,
+    );
     assert.ok(first >= deliveryTimeout - 1100, `first rejected at ${first} ms`);
     assert.ok(last < deliveryTimeout + 1500, `last rejected at ${last} ms`);
     assert.equal(most, 1, "one dial at a time");

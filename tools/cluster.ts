@@ -13,7 +13,8 @@
  *   deno run -A tools/cluster.ts leaders TOPIC   the leader of each partition
  *   deno run -A tools/cluster.ts controller      the active controller's node id
  *
- * Also `deno task kafka:up --brokers=3`. Nodes listen on 127.0.0.1:19092-19094
+ * KAFKA_VERSION picks the version (as for tools/kafka.ts); after a run of
+ * another version, `down --wipe` first. Also `deno task kafka:up --brokers=3`. Nodes listen on 127.0.0.1:19092-19094
  * (controllers 19192-19194); data and logs live in `.kafka/cluster/node-N/`.
  * Topics default to replication factor 3 and `min.insync.replicas` 2.
  *
@@ -427,7 +428,7 @@ export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   switch (command) {
     case "up":
-      await clusterUp();
+      await clusterUp(Deno.env.get("KAFKA_VERSION") || DEFAULT_KAFKA_VERSION);
       return 0;
     case "down":
       await clusterDown(rest.includes("--wipe"));
@@ -439,7 +440,10 @@ export async function main(args: string[]): Promise<number> {
       await stopNode(nodeArg(rest[0]));
       return 0;
     case "start":
-      await startNode(nodeArg(rest[0]), { empty: rest.includes("--empty") });
+      await startNode(nodeArg(rest[0]), {
+        empty: rest.includes("--empty"),
+        version: Deno.env.get("KAFKA_VERSION") || DEFAULT_KAFKA_VERSION,
+      });
       return 0;
     case "status":
       for (const [id, up] of await status()) {

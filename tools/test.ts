@@ -139,7 +139,17 @@ async function findNode(): Promise<
   } catch {
     return { missing: "no node is installed in .tools or on the PATH" };
   }
-  const [major, minor] = version.slice(1).split(".").map(Number);
+  // Under `deno task`, a "node" missing from the PATH may be Deno's own
+  // stand-in, which answers with Deno's version: that is not Node.
+  const numbers = /^v(\d+)\.(\d+)\.\d+$/.exec(version);
+  if (numbers === null) {
+    return {
+      missing: `the "node" found (${node}) is not Node.js: its --version said ${
+        JSON.stringify(version.split("\n")[0])
+      }`,
+    };
+  }
+  const [major, minor] = [Number(numbers[1]), Number(numbers[2])];
   if (major < 22 || (major === 22 && minor < 6)) {
     return {
       missing: `the node found (${node}) is ${version}, older than 22.6`,
