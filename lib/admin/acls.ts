@@ -22,7 +22,7 @@ import {
 import {
   type AdminOptions,
   badArgument,
-  isList,
+  checkList,
   isObject,
   itemError,
   type Router,
@@ -465,7 +465,7 @@ export async function createAcls(
   options: AdminOptions = {},
 ): Promise<CreatedAcl[]> {
   const m = "createAcls";
-  if (!isList(acls)) throw badArgument(m, "acls", acls, "an array of ACLs");
+  checkList(m, "acls", acls, "an array of ACLs");
   const creations = acls.map((a, i) => {
     const at = `acls[${i}]`;
     if (!isObject(a)) throw badArgument(m, at, a, "an ACL object");
@@ -517,9 +517,7 @@ export async function deleteAcls(
   options: AdminOptions = {},
 ): Promise<AclFilterDeletion[]> {
   const m = "deleteAcls";
-  if (!isList(filters)) {
-    throw badArgument(m, "filters", filters, "an array of ACL filters");
-  }
+  checkList(m, "filters", filters, "an array of ACL filters");
   const bodies = filters.map((f, i) => filterBody(m, `filters[${i}]`, f));
   if (bodies.length === 0) return [];
   const call = router.call(options);

@@ -17,6 +17,7 @@ import { IncrementalAlterConfigs } from "../protocol/messages/incremental_alter_
 import {
   type AdminOptions,
   badArgument,
+  checkList,
   isList,
   itemError,
   itemFailure,
@@ -554,9 +555,7 @@ function checkResources<R extends Named>(
   resources: readonly R[],
   check: (resource: R, at: string) => [string, unknown, string] | undefined,
 ): void {
-  if (!isList(resources)) {
-    throw badArgument(method, "resources", resources, "an array of resources");
-  }
+  checkList(method, "resources", resources, "an array of resources");
   const seen = new Set<string>();
   resources.forEach((r, i) => {
     const at = `resources[${i}]`;

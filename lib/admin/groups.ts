@@ -8,7 +8,7 @@
 
 import type { BrokerConnection } from "../connection/connection.ts";
 import { ByteReader } from "../protocol/bytes.ts";
-import { ErrorCode, type KafkaError } from "../protocol/errors.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { ConsumerGroupDescribe } from "../protocol/messages/consumer_group_describe.ts";
 import { decodeConsumerProtocolAssignment } from "../protocol/messages/consumer_protocol_assignment.ts";
 import { DeleteGroups } from "../protocol/messages/delete_groups.ts";
@@ -19,7 +19,7 @@ import {
   type AdminOptions,
   badArgument,
   type Call,
-  isList,
+  checkList,
   itemError,
   type Router,
 } from "./route.ts";
@@ -245,9 +245,7 @@ export interface DeletedGroup {
 
 /** Throws unless `groupIds` is an array of group ids. */
 function checkGroupIds(method: string, groupIds: unknown): void {
-  if (!isList(groupIds)) {
-    throw badArgument(method, "groupIds", groupIds, "an array of group ids");
-  }
+  checkList(method, "groupIds", groupIds, "an array of group ids");
   (groupIds as unknown[]).forEach((id, i) => {
     if (typeof id !== "string" || id === "") {
       throw badArgument(
@@ -309,6 +307,39 @@ export async function listGroups(
 }
 
 /**
+ * Asks each group's coordinator about its groups (as `perCoordinator`) and
+ * makes each group's result from its entry in the answer; a group the
+ * answer leaves out fails with UNKNOWN_SERVER_ERROR.
+ */
+function describeEachGroup<
+  G extends { groupId: string },
+  R extends { error: KafkaError | null },
+>(
+  router: Router,
+  call: Call,
+  groupIds: readonly string[],
+  apiName: string,
+  send: (conn: BrokerConnection, ids: string[]) => Promise<readonly G[]>,
+  describe: (groupId: string, group: G) => R,
+  failed: (groupId: string, error: unknown) => R,
+): Promise<R[]> {
+  return perCoordinator(router, call, groupIds, async (conn, ids) => {
+    const groups = await send(conn, ids);
+    return ids.map((groupId) => {
+      const group = groups.find((g) => g.groupId === groupId);
+      if (group) return describe(groupId, group);
+      return failed(
+        groupId,
+        new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, {
+          apiName,
+          detail: `${conn.address} left the group out of its answer`,
+        }),
+      );
+    });
+  }, failed);
+}
+
+/**
  * Asks each group's coordinator about its groups, in one request per
  * coordinator; groups whose coordinator moved are asked again.
  */
@@ -367,51 +398,45 @@ export async function describeGroups(
     authorizedOperations: null,
     error: error as KafkaError,
   });
-  return await perCoordinator(router, call, groupIds, async (conn, ids) => {
-    const response = await router.send(conn, DescribeGroups, {
-      groups: ids,
-      includeAuthorizedOperations: options.includeAuthorizedOperations ?? false,
-    }, call);
-    return ids.map((groupId) => {
-      const g = response.groups.find((x) => x.groupId === groupId);
-      if (!g) {
-        return failed(
-          groupId,
-          itemError(
-            ErrorCode.UNKNOWN_SERVER_ERROR,
-            `${conn.address} left the group out of its answer`,
-            {
-              apiName: "DescribeGroups",
-            },
-          ),
-        );
-      }
-      return {
-        groupId,
-        state: g.groupState,
-        protocolType: g.protocolType,
-        protocol: g.protocolData,
-        members: g.members.map((m) => ({
-          memberId: m.memberId,
-          groupInstanceId: m.groupInstanceId,
-          clientId: m.clientId,
-          clientHost: m.clientHost,
-          metadata: m.memberMetadata,
-          assignment: m.memberAssignment,
-          assignedPartitions: assignedPartitions(
-            g.protocolType,
-            m.memberAssignment,
-          ),
-        })),
-        authorizedOperations: options.includeAuthorizedOperations
-          ? g.authorizedOperations
-          : null,
-        error: itemError(g.errorCode, g.errorMessage, {
-          apiName: "DescribeGroups",
-        }),
-      };
-    });
-  }, failed);
+  return await describeEachGroup(
+    router,
+    call,
+    groupIds,
+    "DescribeGroups",
+    async (conn, ids) => {
+      const response = await router.send(conn, DescribeGroups, {
+        groups: ids,
+        includeAuthorizedOperations: options.includeAuthorizedOperations ??
+          false,
+      }, call);
+      return response.groups;
+    },
+    (groupId, g) => ({
+      groupId,
+      state: g.groupState,
+      protocolType: g.protocolType,
+      protocol: g.protocolData,
+      members: g.members.map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        metadata: m.memberMetadata,
+        assignment: m.memberAssignment,
+        assignedPartitions: assignedPartitions(
+          g.protocolType,
+          m.memberAssignment,
+        ),
+      })),
+      authorizedOperations: options.includeAuthorizedOperations
+        ? g.authorizedOperations
+        : null,
+      error: itemError(g.errorCode, g.errorMessage, {
+        apiName: "DescribeGroups",
+      }),
+    }),
+    failed,
+  );
 }
 
 /** Describes KIP-848 consumer groups; each result carries its own error. */
@@ -442,57 +467,51 @@ export async function describeConsumerGroups(
     a.topicPartitions.flatMap((t) =>
       t.partitions.map((partition) => ({ topic: t.topicName, partition }))
     );
-  return await perCoordinator(router, call, groupIds, async (conn, ids) => {
-    const response = await router.send(conn, ConsumerGroupDescribe, {
-      groupIds: ids,
-      includeAuthorizedOperations: options.includeAuthorizedOperations ?? false,
-    }, call);
-    return ids.map((groupId) => {
-      const g = response.groups.find((x) => x.groupId === groupId);
-      if (!g) {
-        return failed(
-          groupId,
-          itemError(
-            ErrorCode.UNKNOWN_SERVER_ERROR,
-            `${conn.address} left the group out of its answer`,
-            {
-              apiName: "ConsumerGroupDescribe",
-            },
-          ),
-        );
-      }
-      return {
-        groupId,
-        state: g.groupState,
-        groupEpoch: g.groupEpoch,
-        assignmentEpoch: g.assignmentEpoch,
-        assignorName: g.assignorName,
-        members: g.members.map((m) => ({
-          memberId: m.memberId,
-          instanceId: m.instanceId,
-          rackId: m.rackId,
-          memberEpoch: m.memberEpoch,
-          clientId: m.clientId,
-          clientHost: m.clientHost,
-          subscribedTopicNames: m.subscribedTopicNames,
-          subscribedTopicRegex: m.subscribedTopicRegex,
-          assignment: partitionsOf(m.assignment),
-          targetAssignment: partitionsOf(m.targetAssignment),
-          memberType: m.memberType === 1
-            ? "consumer" as const
-            : m.memberType === 0
-            ? "classic" as const
-            : "unknown" as const,
-        })),
-        authorizedOperations: options.includeAuthorizedOperations
-          ? g.authorizedOperations
-          : null,
-        error: itemError(g.errorCode, g.errorMessage, {
-          apiName: "ConsumerGroupDescribe",
-        }),
-      };
-    });
-  }, failed);
+  return await describeEachGroup(
+    router,
+    call,
+    groupIds,
+    "ConsumerGroupDescribe",
+    async (conn, ids) => {
+      const response = await router.send(conn, ConsumerGroupDescribe, {
+        groupIds: ids,
+        includeAuthorizedOperations: options.includeAuthorizedOperations ??
+          false,
+      }, call);
+      return response.groups;
+    },
+    (groupId, g) => ({
+      groupId,
+      state: g.groupState,
+      groupEpoch: g.groupEpoch,
+      assignmentEpoch: g.assignmentEpoch,
+      assignorName: g.assignorName,
+      members: g.members.map((m) => ({
+        memberId: m.memberId,
+        instanceId: m.instanceId,
+        rackId: m.rackId,
+        memberEpoch: m.memberEpoch,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        subscribedTopicNames: m.subscribedTopicNames,
+        subscribedTopicRegex: m.subscribedTopicRegex,
+        assignment: partitionsOf(m.assignment),
+        targetAssignment: partitionsOf(m.targetAssignment),
+        memberType: m.memberType === 1
+          ? "consumer" as const
+          : m.memberType === 0
+          ? "classic" as const
+          : "unknown" as const,
+      })),
+      authorizedOperations: options.includeAuthorizedOperations
+        ? g.authorizedOperations
+        : null,
+      error: itemError(g.errorCode, g.errorMessage, {
+        apiName: "ConsumerGroupDescribe",
+      }),
+    }),
+    failed,
+  );
 }
 
 /** Deletes groups with no members; each result carries its own error. */

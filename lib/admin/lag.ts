@@ -332,7 +332,11 @@ function checkReset(options: ResetOffsetsOptions): void {
     );
   }
   if (isList(to)) {
-    checkPartitions("resetGroupOffsets", "to", to);
+    checkPartitions(
+      "resetGroupOffsets",
+      "to",
+      to as readonly (TopicPartition & { offset: number })[],
+    );
     (to as readonly { offset: unknown }[]).forEach((o, i) => {
       if (!Number.isInteger(o.offset) || (o.offset as number) < 0) {
         throw badArgument(

@@ -19,12 +19,14 @@ import {
   offsetCommitRequest,
   offsetFetchRequest,
   type OffsetToCommit,
+  type VersionedRequest,
 } from "../requests/offsets.ts";
+import type { Api } from "../protocol/api.ts";
 import {
   type AdminOptions,
   badArgument,
   type Call,
-  isList,
+  checkList,
   itemError,
   type Router,
 } from "./route.ts";
@@ -158,39 +160,65 @@ function timestampOf(at: OffsetSpec | undefined): number {
   return at instanceof Date ? at.getTime() : at;
 }
 
-/** Throws unless `list` holds topic-partitions. */
-export function checkPartitions(
+/**
+ * Throws unless `list` holds topic-partitions; `each`, when given, checks
+ * each one further (`at` names it, as `partitions[2]`).
+ */
+export function checkPartitions<T extends TopicPartition>(
   method: string,
   argument: string,
-  list: unknown,
+  list: readonly T[],
+  each: (item: T, at: string) => void = () => {},
 ): void {
-  if (!isList(list)) {
-    throw badArgument(
-      method,
-      argument,
-      list,
-      "an array of { topic, partition }",
-    );
-  }
-  (list as unknown[]).forEach((p, i) => {
-    const tp = p as Partial<TopicPartition> | null;
-    if (typeof tp?.topic !== "string" || tp.topic === "") {
-      throw badArgument(
-        method,
-        `${argument}[${i}].topic`,
-        tp?.topic,
-        "a topic name",
-      );
+  checkList(method, argument, list, "an array of { topic, partition }");
+  list.forEach((item, i) => {
+    const at = `${argument}[${i}]`;
+    if (typeof item?.topic !== "string" || item.topic === "") {
+      throw badArgument(method, `${at}.topic`, item?.topic, "a topic name");
     }
-    if (!Number.isInteger(tp.partition) || tp.partition! < 0) {
+    if (!Number.isInteger(item.partition) || item.partition < 0) {
       throw badArgument(
         method,
-        `${argument}[${i}].partition`,
-        tp.partition,
+        `${at}.partition`,
+        item.partition,
         "a partition number (an integer >= 0)",
       );
     }
+    each(item, at);
   });
+}
+
+/**
+ * Sends the request `request` makes (whose version depends on its content,
+ * at most `maxVersion`: the highest the coordinator supports) to the
+ * group's coordinator, as `Router.coordinator`; the response, and the
+ * address of the coordinator that gave it.
+ */
+async function askGroupCoordinator<Req, Res>(
+  router: Router,
+  call: Call,
+  groupId: string,
+  api: Api<Req, Res>,
+  request: (maxVersion: number) => VersionedRequest<Req>,
+  codes: (response: Res) => Iterable<number>,
+): Promise<{ response: Res; address: string }> {
+  let address = "";
+  let version = 0;
+  const response = await router.coordinator(
+    "group",
+    groupId,
+    api,
+    (conn) => {
+      address = conn.address;
+      const made = request(conn.pickVersion(api));
+      version = made.version;
+      return made.body;
+    },
+    call,
+    codes,
+    () => version,
+  );
+  return { response, address };
 }
 
 /** Throws unless `groupId` is a group id. */
@@ -364,29 +392,16 @@ export async function offsetFetch(
   if (partitions !== null) {
     checkPartitions("offsetFetch", "partitions", partitions);
   }
-  const call = router.call(options);
-  let address = "";
-  let version = 0;
-  const response = await router.coordinator(
-    "group",
+  const { response, address } = await askGroupCoordinator(
+    router,
+    router.call(options),
     groupId,
     OffsetFetch,
-    (conn) => {
-      address = conn.address;
-      const request = offsetFetchRequest(
-        groupId,
-        partitions,
-        conn.pickVersion(OffsetFetch),
-        {
-          requireStable: options.requireStable,
-        },
-      );
-      version = request.version;
-      return request.body;
-    },
-    call,
+    (maxVersion) =>
+      offsetFetchRequest(groupId, partitions, maxVersion, {
+        requireStable: options.requireStable,
+      }),
     fetchCodes,
-    () => version,
   );
   return committedOffsets(response, groupId, partitions, address);
 }
@@ -415,27 +430,19 @@ export async function offsetCommit(
     }
   });
   if (offsets.length === 0) return [];
-  const call = router.call(options);
-  let address = "";
-  let version = 0;
-  const response = await router.coordinator(
-    "group",
+  const { response, address } = await askGroupCoordinator(
+    router,
+    router.call(options),
     groupId,
     OffsetCommit,
-    (conn) => {
-      address = conn.address;
-      const request = offsetCommitRequest(offsets, {
+    (maxVersion) =>
+      offsetCommitRequest(offsets, {
         groupId,
         generationId: options.generationId ?? -1,
         memberId: options.memberId ?? "",
         groupInstanceId: options.groupInstanceId ?? null,
-      }, conn.pickVersion(OffsetCommit));
-      version = request.version;
-      return request.body;
-    },
-    call,
+      }, maxVersion),
     (r) => r.topics.flatMap((t) => t.partitions.map((p) => p.errorCode)),
-    () => version,
   );
   return commitOutcomes(response, offsets, address);
 }

@@ -19,6 +19,7 @@ import {
   itemFailure,
   type Router,
 } from "./route.ts";
+import { checkPartitions } from "./offsets.ts";
 
 export type { TopicPartition };
 
@@ -188,7 +189,7 @@ export async function deleteRecords(
   records: readonly RecordsToDelete[],
   options: AdminOptions = {},
 ): Promise<DeletedRecords[]> {
-  checkPartitions("deleteRecords", "records", records, (r, at) => {
+  checkDistinctPartitions("deleteRecords", "records", records, (r, at) => {
     const before = r.before;
     if (
       before !== "highWatermark" &&
@@ -300,7 +301,7 @@ export async function electLeaders(
     );
   }
   if (partitions !== null) {
-    checkPartitions("electLeaders", "partitions", partitions);
+    checkDistinctPartitions("electLeaders", "partitions", partitions);
     if (partitions.length === 0) return [];
   }
   const call = router.call(options);
@@ -371,7 +372,7 @@ export async function alterPartitionReassignments(
   options: AlterPartitionReassignmentsOptions = {},
 ): Promise<ReassignmentResult[]> {
   const method = "alterPartitionReassignments";
-  checkPartitions(method, "reassignments", reassignments, (r, at) => {
+  checkDistinctPartitions(method, "reassignments", reassignments, (r, at) => {
     const replicas: unknown = r.replicas;
     if (
       replicas !== null &&
@@ -451,7 +452,11 @@ export async function listPartitionReassignments(
   options: AdminOptions = {},
 ): Promise<OngoingReassignment[]> {
   if (partitions !== null) {
-    checkPartitions("listPartitionReassignments", "partitions", partitions);
+    checkDistinctPartitions(
+      "listPartitionReassignments",
+      "partitions",
+      partitions,
+    );
     if (partitions.length === 0) return [];
   }
   const call = router.call(options);
@@ -486,34 +491,14 @@ export async function listPartitionReassignments(
  * Throws a TypeError unless `items` is an array of distinct partitions
  * (topic name, partition number) that `check` accepts.
  */
-function checkPartitions<T extends TopicPartition>(
+function checkDistinctPartitions<T extends TopicPartition>(
   method: string,
   argument: string,
   items: readonly T[],
   check: (item: T, at: string) => void = () => {},
 ): void {
-  if (!isList(items)) {
-    throw badArgument(
-      method,
-      argument,
-      items,
-      "an array of { topic, partition }",
-    );
-  }
   const seen = new Set<string>();
-  items.forEach((item, i) => {
-    const at = `${argument}[${i}]`;
-    if (typeof item?.topic !== "string" || item.topic === "") {
-      throw badArgument(method, `${at}.topic`, item?.topic, "a topic name");
-    }
-    if (!Number.isInteger(item.partition) || item.partition < 0) {
-      throw badArgument(
-        method,
-        `${at}.partition`,
-        item.partition,
-        "a partition number (an integer >= 0)",
-      );
-    }
+  checkPartitions(method, argument, items, (item, at) => {
     const key = `${item.partition}:${item.topic}`;
     if (seen.has(key)) {
       throw badArgument(method, at, partitionOf(item), "each partition once");

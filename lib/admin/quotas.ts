@@ -17,7 +17,7 @@ import { DescribeClientQuotas } from "../protocol/messages/describe_client_quota
 import {
   type AdminOptions,
   badArgument,
-  isList,
+  checkList,
   isObject,
   itemError,
   type Router,
@@ -259,14 +259,7 @@ export async function describeClientQuotas(
   options: DescribeClientQuotasOptions = {},
 ): Promise<ClientQuota[]> {
   const m = "describeClientQuotas";
-  if (!isList(components)) {
-    throw badArgument(
-      m,
-      "components",
-      components,
-      "an array of { entityType, name? }",
-    );
-  }
+  checkList(m, "components", components, "an array of { entityType, name? }");
   const body = components.map((c, i) => {
     if (!isObject(c) || !ENTITY_TYPES.includes(c.entityType)) {
       throw badArgument(
@@ -333,22 +326,18 @@ export async function alterClientQuotas(
   options: AlterClientQuotasOptions = {},
 ): Promise<QuotaAlterationResult[]> {
   const m = "alterClientQuotas";
-  if (!isList(entries)) {
-    throw badArgument(m, "entries", entries, "an array of { entity, ops }");
-  }
+  checkList(m, "entries", entries, "an array of { entity, ops }");
   const body = entries.map((e, i) => {
     if (!isObject(e)) {
       throw badArgument(m, `entries[${i}]`, e, "an object { entity, ops }");
     }
     const entity = entityParts(m, `entries[${i}].entity`, e.entity);
-    if (!isList(e.ops)) {
-      throw badArgument(
-        m,
-        `entries[${i}].ops`,
-        e.ops,
-        "an array of { key, value } or { key, remove: true }",
-      );
-    }
+    checkList(
+      m,
+      `entries[${i}].ops`,
+      e.ops,
+      "an array of { key, value } or { key, remove: true }",
+    );
     const ops = e.ops.map((op, k) => {
       const at = `entries[${i}].ops[${k}]`;
       if (!isObject(op) || typeof op.key !== "string" || op.key === "") {

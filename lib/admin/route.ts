@@ -158,6 +158,16 @@ export function isObject(value: unknown): boolean {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** Throws the TypeError of `badArgument` unless `value` is an array. */
+export function checkList(
+  method: string,
+  argument: string,
+  value: unknown,
+  expected: string,
+): void {
+  if (!isList(value)) throw badArgument(method, argument, value, expected);
+}
+
 /** A TypeError naming the argument, what it holds and what was expected. */
 export function badArgument(
   method: string,

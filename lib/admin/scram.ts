@@ -16,7 +16,7 @@ import { DescribeUserScramCredentials } from "../protocol/messages/describe_user
 import {
   type AdminOptions,
   badArgument,
-  isList,
+  checkList,
   isObject,
   itemError,
   type Router,
@@ -180,9 +180,7 @@ export async function describeUserScramCredentials(
 ): Promise<ScramUserDescription[]> {
   const m = "describeUserScramCredentials";
   if (users !== null) {
-    if (!isList(users)) {
-      throw badArgument(m, "users", users, "an array of user names, or null");
-    }
+    checkList(m, "users", users, "an array of user names, or null");
     users.forEach((u, i) => checkUser(m, `users[${i}]`, u));
     if (users.length === 0) return [];
   }
@@ -250,22 +248,13 @@ export async function alterUserScramCredentials(
   options: AdminOptions = {},
 ): Promise<ScramAlterationResult[]> {
   const m = "alterUserScramCredentials";
-  if (!isList(upsertions)) {
-    throw badArgument(
-      m,
-      "upsertions",
-      upsertions,
-      "an array of { user, mechanism, password, iterations? }",
-    );
-  }
-  if (!isList(deletions)) {
-    throw badArgument(
-      m,
-      "deletions",
-      deletions,
-      "an array of { user, mechanism }",
-    );
-  }
+  checkList(
+    m,
+    "upsertions",
+    upsertions,
+    "an array of { user, mechanism, password, iterations? }",
+  );
+  checkList(m, "deletions", deletions, "an array of { user, mechanism }");
   const checked = upsertions.map((u, i) => {
     const at = (field: string) => `upsertions[${i}].${field}`;
     if (!isObject(u)) {

@@ -17,7 +17,7 @@ import {
   type AdminOptions,
   badArgument,
   type Call,
-  isList,
+  checkList,
   itemError,
   type Router,
 } from "./route.ts";
@@ -347,9 +347,7 @@ export async function createTopics(
   topics: readonly NewTopic[],
   options: CreateTopicsOptions = {},
 ): Promise<CreatedTopic[]> {
-  if (!isList(topics)) {
-    throw badArgument("createTopics", "topics", topics, "an array of topics");
-  }
+  checkList("createTopics", "topics", topics, "an array of topics");
   topics.forEach((t, i) => {
     if (typeof t?.topic !== "string" || t.topic === "") {
       throw badArgument(
@@ -511,14 +509,12 @@ export async function createPartitions(
   increases: readonly PartitionIncrease[],
   options: CreateTopicsOptions = {},
 ): Promise<PartitionIncreaseResult[]> {
-  if (!isList(increases)) {
-    throw badArgument(
-      "createPartitions",
-      "increases",
-      increases,
-      "an array of { topic, count }",
-    );
-  }
+  checkList(
+    "createPartitions",
+    "increases",
+    increases,
+    "an array of { topic, count }",
+  );
   increases.forEach((p, i) => {
     if (typeof p?.topic !== "string" || p.topic === "") {
       throw badArgument(

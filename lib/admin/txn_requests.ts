@@ -323,20 +323,22 @@ export async function initProducerId(
         (producerId === -1 ? "producerEpoch" : "producerId"),
     );
   }
-  const call = router.call(options);
-  const body = {
-    transactionalId,
-    transactionTimeoutMs: timeoutMs,
-    producerId,
-    producerEpoch,
-  };
   const target = transactionalId === null
     ? anyBroker(router)
     : coordinatorOf(router, "transaction", transactionalId);
-  const r = await ask(router, target, InitProducerId, body, call, (r) => [
-    r.errorCode,
-  ]);
-  throwItemError(r.errorCode, "InitProducerId", transactionalId);
+  const r = await askOrThrow(
+    router,
+    target,
+    InitProducerId,
+    {
+      transactionalId,
+      transactionTimeoutMs: timeoutMs,
+      producerId,
+      producerEpoch,
+    },
+    options,
+    transactionalId,
+  );
   return { producerId: r.producerId, producerEpoch: r.producerEpoch };
 }
 
@@ -406,19 +408,14 @@ export async function addPartitionsToTxn(
       ),
     CLIENT_ADD_PARTITIONS_MAX_VERSION,
   );
-  return partitions.map(({ topic, partition }) => {
-    const p = r.resultsByTopicV3AndBelow.find((t) => t.name === topic)
-      ?.resultsByPartition.find((x) => x.partitionIndex === partition);
-    return {
-      topic,
-      partition,
-      error: itemError(
-        p?.partitionErrorCode ?? -1,
-        p ? null : "the broker's answer left the partition out",
-        { apiName: "AddPartitionsToTxn", topic, partition },
-      ),
-    };
-  });
+  return partitionResults(
+    partitions,
+    "AddPartitionsToTxn",
+    (topic, partition) =>
+      r.resultsByTopicV3AndBelow.find((t) => t.name === topic)
+        ?.resultsByPartition.find((x) => x.partitionIndex === partition)
+        ?.partitionErrorCode,
+  );
 }
 
 /**
@@ -456,8 +453,7 @@ export async function addOffsetsToTxn(
   const method = "addOffsetsToTxn";
   checkProducer(method, request);
   checkText(method, "groupId", request.groupId, "group id");
-  const call = router.call(options);
-  const r = await ask(
+  await askOrThrow(
     router,
     coordinatorOf(router, "transaction", request.transactionalId),
     AddOffsetsToTxn,
@@ -467,10 +463,9 @@ export async function addOffsetsToTxn(
       producerEpoch: request.producerEpoch,
       groupId: request.groupId,
     },
-    call,
-    (r) => [r.errorCode],
+    options,
+    request.transactionalId,
   );
-  throwItemError(r.errorCode, "AddOffsetsToTxn", request.transactionalId);
 }
 
 /**
@@ -514,8 +509,7 @@ export async function endTxn(
       "true (commit) or false (abort)",
     );
   }
-  const call = router.call(options);
-  const r = await ask(
+  const r = await askOrThrow(
     router,
     coordinatorOf(router, "transaction", request.transactionalId),
     EndTxn,
@@ -525,10 +519,9 @@ export async function endTxn(
       producerEpoch: request.producerEpoch,
       committed: request.committed,
     },
-    call,
-    (r) => [r.errorCode],
+    options,
+    request.transactionalId,
   );
-  throwItemError(r.errorCode, "EndTxn", request.transactionalId);
   // Before v5 the response has no producer id: -1, and the epoch is kept.
   return r.producerId >= 0
     ? { producerId: r.producerId, producerEpoch: r.producerEpoch }
@@ -658,20 +651,14 @@ export async function txnOffsetCommit(
     (r) => r.topics.flatMap((t) => t.partitions.map((p) => p.errorCode)),
     TXN_OFFSET_COMMIT_MAX_VERSION,
   );
-  return offsets.map(({ topic, partition }) => {
-    const p = r.topics.find((t) => t.name === topic)?.partitions.find((x) =>
-      x.partitionIndex === partition
-    );
-    return {
-      topic,
-      partition,
-      error: itemError(
-        p?.errorCode ?? -1,
-        p ? null : "the broker's answer left the partition out",
-        { apiName: "TxnOffsetCommit", topic, partition },
-      ),
-    };
-  });
+  return partitionResults(
+    offsets,
+    "TxnOffsetCommit",
+    (topic, partition) =>
+      r.topics.find((t) => t.name === topic)?.partitions.find((x) =>
+        x.partitionIndex === partition
+      )?.errorCode,
+  );
 }
 
 // --- Helpers -----------------------------------------------------------------
@@ -766,6 +753,51 @@ async function ask<Req, Res>(
     if (error instanceof Again) return error.response as Res;
     throw error;
   }
+}
+
+/**
+ * Sends a request whose answer carries one error code, as `ask` does, and
+ * throws that code's KafkaError; resolves with the response otherwise.
+ */
+async function askOrThrow<Req, Res extends { errorCode: number }>(
+  router: Router,
+  target: Target,
+  api: Api<Req, Res>,
+  body: Encodable<Req>,
+  options: AdminOptions,
+  transactionalId: string | null,
+): Promise<Res> {
+  const call = router.call(options);
+  const response = await ask(router, target, api, body, call, (r) => [
+    r.errorCode,
+  ]);
+  throwItemError(response.errorCode, api.name, transactionalId);
+  return response;
+}
+
+/**
+ * One result per partition, in order, with the error code `codeOf` finds
+ * for it in the broker's answer (UNKNOWN_SERVER_ERROR where it finds none).
+ */
+function partitionResults(
+  partitions: readonly TopicPartition[],
+  apiName: string,
+  codeOf: (topic: string, partition: number) => number | undefined,
+): TxnPartitionResult[] {
+  return partitions.map(({ topic, partition }) => {
+    const code = codeOf(topic, partition);
+    return {
+      topic,
+      partition,
+      error: itemError(
+        code ?? -1,
+        code === undefined
+          ? "the broker's answer left the partition out"
+          : null,
+        { apiName, topic, partition },
+      ),
+    };
+  });
 }
 
 /** Throws the KafkaError of a nonzero code. */
