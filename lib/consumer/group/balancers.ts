@@ -236,18 +236,11 @@ export class RangeGroupBalancer implements GroupBalancer {
     members: readonly GroupMember[],
     partitions: readonly GroupPartition[],
   ): GroupAssignments {
-    const result = emptyAssignments(members);
-    const partitionsByTopic = partitionIdsByTopic(partitions);
-    for (const [topic, subscribers] of sortedMembersByTopic(members)) {
-      const ids = partitionsByTopic.get(topic) ?? [];
-      const count = subscribers.length;
-      for (let i = 0; i < count; i++) {
-        const from = Math.floor(i * ids.length / count);
-        const to = Math.floor((i + 1) * ids.length / count);
-        append(result, subscribers[i].id, topic, ids.slice(from, to));
-      }
-    }
-    return result;
+    return assignEachTopic(members, partitions, (ids, i, count) => {
+      const from = Math.floor(i * ids.length / count);
+      const to = Math.floor((i + 1) * ids.length / count);
+      return ids.slice(from, to);
+    });
   }
 }
 
@@ -288,18 +281,11 @@ export class RoundRobinGroupBalancer implements GroupBalancer {
     members: readonly GroupMember[],
     partitions: readonly GroupPartition[],
   ): GroupAssignments {
-    const result = emptyAssignments(members);
-    const partitionsByTopic = partitionIdsByTopic(partitions);
-    for (const [topic, subscribers] of sortedMembersByTopic(members)) {
-      const ids = partitionsByTopic.get(topic) ?? [];
-      const count = subscribers.length;
-      for (let i = 0; i < count; i++) {
-        const share: number[] = [];
-        for (let k = i; k < ids.length; k += count) share.push(ids[k]);
-        append(result, subscribers[i].id, topic, share);
-      }
-    }
-    return result;
+    return assignEachTopic(members, partitions, (ids, i, count) => {
+      const share: number[] = [];
+      for (let k = i; k < ids.length; k += count) share.push(ids[k]);
+      return share;
+    });
   }
 }
 
@@ -488,6 +474,27 @@ function byteKey(bytes: Uint8Array | null): string {
 }
 
 /** An empty entry for every member, in the order given. */
+/**
+ * Shares each topic's partitions out among the members subscribed to it,
+ * sorted by id: the `i`th of `count` gets `share(ids, i, count)`.
+ */
+function assignEachTopic(
+  members: readonly GroupMember[],
+  partitions: readonly GroupPartition[],
+  share: (ids: readonly number[], i: number, count: number) => number[],
+): GroupAssignments {
+  const result = emptyAssignments(members);
+  const partitionsByTopic = partitionIdsByTopic(partitions);
+  for (const [topic, subscribers] of sortedMembersByTopic(members)) {
+    const ids = partitionsByTopic.get(topic) ?? [];
+    const count = subscribers.length;
+    for (let i = 0; i < count; i++) {
+      append(result, subscribers[i].id, topic, share(ids, i, count));
+    }
+  }
+  return result;
+}
+
 function emptyAssignments(members: readonly GroupMember[]): GroupAssignments {
   const result: GroupAssignments = new Map();
   for (const member of members) result.set(member.id, new Map());
