@@ -321,6 +321,23 @@ async function kcat(): Promise<Peer> {
           ? [`message.max.bytes=${job.batchBytes}`]
           : []),
       ].flatMap((s) => ["-X", s]);
+      // The balanced consumer (librdkafka's KafkaConsumer) as one member of
+      // the job's group, printing each message as `format` says.
+      const member = (format: string) => [
+        "-b",
+        job.brokers.join(","),
+        "-G",
+        job.group,
+        "-X",
+        "auto.offset.reset=earliest",
+        "-c",
+        String(job.messages),
+        "-e",
+        "-f",
+        format,
+        ...fetch,
+        job.topic,
+      ];
       if (workload.kind === "mirror") {
         // One member of a fresh group prints each value on a line, which a
         // producer reads from the pipe; it exits once it has delivered them.
@@ -332,19 +349,7 @@ async function kcat(): Promise<Peer> {
             'set -o pipefail; c=(); while [ "$1" != -- ]; do c+=("$1"); ' +
             'shift; done; shift; kcat "${c[@]}" | kcat -P "$@"',
             "kcat",
-            "-b",
-            job.brokers.join(","),
-            "-G",
-            job.group,
-            "-X",
-            "auto.offset.reset=earliest",
-            "-c",
-            String(job.messages),
-            "-e",
-            "-f",
-            "%s\\n",
-            ...fetch,
-            job.topic,
+            ...member("%s\\n"),
             "--",
             "-b",
             job.brokers.join(","),
@@ -355,26 +360,9 @@ async function kcat(): Promise<Peer> {
         };
       }
       if (workload.kind === "group") {
-        // The balanced consumer (librdkafka's KafkaConsumer), committing as
-        // it does by default (auto-commit every 5 s and on close).
-        return {
-          command: "kcat",
-          args: [
-            "-b",
-            job.brokers.join(","),
-            "-G",
-            job.group,
-            "-X",
-            "auto.offset.reset=earliest",
-            "-c",
-            String(job.messages),
-            "-e",
-            "-f",
-            "",
-            ...fetch,
-            job.topic,
-          ],
-        };
+        // Committing as librdkafka does by default (auto-commit every 5 s
+        // and on close).
+        return { command: "kcat", args: member("") };
       }
       if (workload.kind === "consume") {
         return {

@@ -32,7 +32,7 @@
  * @module
  */
 
-import type { TargetStats } from "./fuzz/engine.ts";
+import { emptyStats, type TargetStats } from "./fuzz/engine.ts";
 import type { Job, Reply } from "./fuzz/worker.ts";
 
 /** The command line, parsed. *
@@ -222,22 +222,7 @@ function merge(a: Row, b: TargetStats): void {
 }
 
 function emptyRow(target: string): Row {
-  return {
-    target,
-    frames: 0,
-    typed: 0,
-    ok: 0,
-    crashes: 0,
-    slow: 0,
-    overAlloc: 0,
-    slowestMs: 0,
-    slowestIndex: -1,
-    largestAlloc: 0,
-    largestAllocFrame: 0,
-    findings: [],
-    hangs: [],
-    seconds: 0,
-  };
+  return { ...emptyStats(target), hangs: [], seconds: 0 };
 }
 
 async function main(args: FuzzArgs): Promise<number> {

@@ -1127,6 +1127,24 @@ export function frameAt(
   return { bytes: mutate(base.bytes, donor.bytes, rng), seed: base, rng };
 }
 
+/** A target's stats before its first frame. */
+export function emptyStats(target: string): TargetStats {
+  return {
+    target,
+    frames: 0,
+    typed: 0,
+    ok: 0,
+    crashes: 0,
+    slow: 0,
+    overAlloc: 0,
+    slowestMs: 0,
+    slowestIndex: -1,
+    largestAlloc: 0,
+    largestAllocFrame: 0,
+    findings: [],
+  };
+}
+
 /**
  * Decodes `count` mutated frames of `target` and counts the outcomes.
  *
@@ -1145,20 +1163,7 @@ export async function fuzzTarget(
 ): Promise<TargetStats> {
   const budget = options.budgetMs ?? 250;
   const tracker = options.tracker;
-  const stats: TargetStats = {
-    target: target.name,
-    frames: 0,
-    typed: 0,
-    ok: 0,
-    crashes: 0,
-    slow: 0,
-    overAlloc: 0,
-    slowestMs: 0,
-    slowestIndex: -1,
-    largestAlloc: 0,
-    largestAllocFrame: 0,
-    findings: [],
-  };
+  const stats = emptyStats(target.name);
   const note = (f: Finding) => {
     if (stats.findings.length < 20) stats.findings.push(f);
   };
