@@ -8,6 +8,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import { readFileSync } from "node:fs";
 import process from "node:process";
 
@@ -94,6 +95,16 @@ export function readValues(job: Job): Uint8Array[] {
     );
   }
   return values;
+}
+
+/**
+ * The job's values as Node Buffers (views of the same bytes), for the
+ * clients whose APIs take them.
+ */
+export function readBuffers(job: Job): Buffer[] {
+  return readValues(job).map((value) =>
+    Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+  );
 }
 
 /**

@@ -15,9 +15,10 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import {
   CompressionTypes,
+  type Consumer,
   type ConsumerCrashEvent,
   type EachBatchPayload,
   Kafka,
@@ -29,7 +30,7 @@ import {
   finish,
   type Job,
   latencyOutcome,
-  readValues,
+  readBuffers,
   run,
   timeWrites,
 } from "./_common.ts";
@@ -55,7 +56,7 @@ run(async (job) => {
 });
 
 async function produce(kafka: Kafka, job: Job): Promise<void> {
-  const values = readValues(job).map(toBuffer);
+  const values = readBuffers(job);
   const producer = kafka.producer({
     idempotent: job.idempotent,
     allowAutoTopicCreation: false,
@@ -91,14 +92,19 @@ async function produce(kafka: Kafka, job: Job): Promise<void> {
   finish({ messages: job.messages, seconds, notes: { api: "send" } });
 }
 
-async function consume(kafka: Kafka, job: Job): Promise<void> {
-  const consumer = kafka.consumer({
+/** The job's group member, with its fetch sizes and wait. */
+function newConsumer(kafka: Kafka, job: Job): Consumer {
+  return kafka.consumer({
     groupId: job.group,
     minBytes: job.fetchMinBytes,
     maxBytesPerPartition: job.fetchMaxBytes,
     maxWaitTimeInMs: job.fetchMaxWaitMs,
     allowAutoTopicCreation: false,
   });
+}
+
+async function consume(kafka: Kafka, job: Job): Promise<void> {
+  const consumer = newConsumer(kafka, job);
   const start = performance.now();
   await consumer.connect();
   await consumer.subscribe({ topics: [job.topic], fromBeginning: true });
@@ -133,13 +139,7 @@ async function consume(kafka: Kafka, job: Job): Promise<void> {
 }
 
 async function mirror(kafka: Kafka, job: Job): Promise<void> {
-  const consumer = kafka.consumer({
-    groupId: job.group,
-    minBytes: job.fetchMinBytes,
-    maxBytesPerPartition: job.fetchMaxBytes,
-    maxWaitTimeInMs: job.fetchMaxWaitMs,
-    allowAutoTopicCreation: false,
-  });
+  const consumer = newConsumer(kafka, job);
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   const start = performance.now();
   await Promise.all([consumer.connect(), producer.connect()]);
@@ -179,8 +179,4 @@ async function mirror(kafka: Kafka, job: Job): Promise<void> {
     seconds: (end - start) / 1000,
     notes: { api: "eachBatch, send per batch, autoCommit" },
   });
-}
-
-function toBuffer(value: Uint8Array): Buffer {
-  return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }

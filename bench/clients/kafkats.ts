@@ -21,7 +21,6 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
 // Node resolves the package in bench/node_modules; `deno check`, whose
 // configuration does not list it, takes its typings from there too.
 // @ts-types="../node_modules/@kafkats/client/dist/index.d.ts"
@@ -38,7 +37,7 @@ import {
   finish,
   type Job,
   latencyOutcome,
-  readValues,
+  readBuffers,
   run,
   timeWrites,
 } from "./_common.ts";
@@ -78,7 +77,7 @@ function newConsumer(client: KafkaClient, job: Job): Consumer {
 }
 
 async function produce(client: KafkaClient, job: Job): Promise<void> {
-  const values = readValues(job).map(toBuffer);
+  const values = readBuffers(job);
   const producer = newProducer(client, job);
   const start = performance.now();
   await client.connect();
@@ -181,8 +180,4 @@ async function mirror(client: KafkaClient, job: Job): Promise<void> {
     seconds: (end - start) / 1000,
     notes: { api: "runBatch, send per batch, autocommit" },
   });
-}
-
-function toBuffer(value: Uint8Array): Buffer {
-  return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }

@@ -19,7 +19,6 @@
  * @module
  */
 
-import { Buffer } from "node:buffer";
 import { pipeline } from "node:stream/promises";
 import {
   Consumer,
@@ -34,7 +33,7 @@ import {
   finish,
   type Job,
   latencyOutcome,
-  readValues,
+  readBuffers,
   run,
   timeWrites,
 } from "./_common.ts";
@@ -59,7 +58,7 @@ function newProducer(job: Job): Producer {
 }
 
 async function produce(job: Job): Promise<void> {
-  const values = readValues(job).map(toBuffer);
+  const values = readBuffers(job);
   const producer = newProducer(job);
   const start = performance.now();
   const send = (messages: MessageToProduce[]) => producer.send({ messages });
@@ -88,17 +87,22 @@ async function produce(job: Job): Promise<void> {
   finish({ messages: job.messages, seconds, notes: { api: "send" } });
 }
 
-async function consume(job: Job): Promise<void> {
-  const group = job.kind === "group";
-  const consumer = new Consumer({
+/** The job's group member, with its fetch sizes and wait. */
+function newConsumer(job: Job, autocommit: boolean): Consumer {
+  return new Consumer({
     clientId: "bench-platformatic",
     groupId: job.group,
     bootstrapBrokers: job.brokers,
     minBytes: job.fetchMinBytes,
     maxBytesPerPartition: job.fetchMaxBytes,
     maxWaitTime: job.fetchMaxWaitMs,
-    autocommit: group,
+    autocommit,
   });
+}
+
+async function consume(job: Job): Promise<void> {
+  const group = job.kind === "group";
+  const consumer = newConsumer(job, group);
   const start = performance.now();
   const stream = await consumer.consume({
     topics: [job.topic],
@@ -126,15 +130,7 @@ async function consume(job: Job): Promise<void> {
 }
 
 async function mirror(job: Job): Promise<void> {
-  const consumer = new Consumer({
-    clientId: "bench-platformatic",
-    groupId: job.group,
-    bootstrapBrokers: job.brokers,
-    minBytes: job.fetchMinBytes,
-    maxBytesPerPartition: job.fetchMaxBytes,
-    maxWaitTime: job.fetchMaxWaitMs,
-    autocommit: true,
-  });
+  const consumer = newConsumer(job, true);
   const producer = newProducer(job);
   const start = performance.now();
   const stream = await consumer.consume({
@@ -174,8 +170,4 @@ async function mirror(job: Job): Promise<void> {
     seconds,
     notes: { api: "consume stream piped into producer.asStream()" },
   });
-}
-
-function toBuffer(value: Uint8Array): Buffer {
-  return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
