@@ -18,6 +18,8 @@
  * @module
  */
 
+import { runCommand } from "../tools/_command.ts";
+
 export interface Spawned {
   code: number;
   stdout: string;
@@ -185,30 +187,14 @@ export async function capture(
   args: string[],
   options: { cwd?: string; env?: Record<string, string> } = {},
 ): Promise<string> {
-  let output: Deno.CommandOutput;
-  try {
-    output = await new Deno.Command(command, {
-      args,
-      cwd: options.cwd,
-      env: options.env,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new Error(`'${command}' not found on PATH`);
-    }
-    throw error;
-  }
-  const decoder = new TextDecoder();
-  const stdout = decoder.decode(output.stdout);
-  const stderr = decoder.decode(output.stderr);
-  if (!output.success) {
+  const { success, code, stdout, stderr } = await runCommand(
+    command,
+    args,
+    options,
+  );
+  if (!success) {
     throw new Error(
-      `${command} ${
-        args.slice(0, 3).join(" ")
-      } failed (exit ${output.code})\n` +
+      `${command} ${args.slice(0, 3).join(" ")} failed (exit ${code})\n` +
         `${stdout}${stderr}`.trim().split("\n").slice(-15).join("\n"),
     );
   }

@@ -38,6 +38,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { inflateRawSync } from "node:zlib";
 import { Client } from "../lib/admin/client.ts";
+import { runCommand } from "./_command.ts";
 
 /**
  * Newest release on Maven Central when this was written (checked with mvn);
@@ -1321,29 +1322,14 @@ async function run(
   args: string[],
   options: { cwd?: string } = {},
 ): Promise<string> {
-  let out: Deno.CommandOutput;
-  try {
-    out = await new Deno.Command(command, {
-      args,
-      cwd: options.cwd,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new Error(`'${command}' not found on PATH`);
-    }
-    throw error;
-  }
-  const decoder = new TextDecoder();
-  const stdout = decoder.decode(out.stdout);
-  if (!out.success) {
-    const stderr = decoder.decode(out.stderr);
+  const { success, code, stdout, stderr } = await runCommand(
+    command,
+    args,
+    options,
+  );
+  if (!success) {
     throw new Error(
-      `${command} ${
-        args.slice(0, 4).join(" ")
-      } ... failed (exit ${out.code})\n` +
+      `${command} ${args.slice(0, 4).join(" ")} ... failed (exit ${code})\n` +
         `${stdout}${stderr}`.trim(),
     );
   }
