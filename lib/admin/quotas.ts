@@ -16,6 +16,7 @@ import { AlterClientQuotas } from "../protocol/messages/alter_client_quotas.ts";
 import { DescribeClientQuotas } from "../protocol/messages/describe_client_quotas.ts";
 import {
   type AdminOptions,
+  answerError,
   badArgument,
   checkList,
   isObject,
@@ -375,13 +376,7 @@ export async function alterClientQuotas(
     const a = list && list.length > 1 ? list.shift() : list?.[0];
     return {
       entity,
-      error: a
-        ? itemError(a.errorCode, a.errorMessage, {
-          apiName: "AlterClientQuotas",
-        })
-        : itemError(-1, "the broker's answer left the entity out", {
-          apiName: "AlterClientQuotas",
-        }),
+      error: answerError(a, "entity", { apiName: "AlterClientQuotas" }),
     };
   });
 }

@@ -117,6 +117,21 @@ export function itemError(
 }
 
 /**
+ * The error of an item from its entry in the broker's answer, or
+ * UNKNOWN_SERVER_ERROR where the answer left it out (`what` names the item
+ * in that message: "topic", "user"...).
+ */
+export function answerError(
+  entry: { errorCode: number; errorMessage: string | null } | undefined,
+  what: string,
+  context: { apiName: string; topic?: string },
+): KafkaError | null {
+  return entry
+    ? itemError(entry.errorCode, entry.errorMessage, context)
+    : itemError(-1, `the broker's answer left the ${what} out`, context);
+}
+
+/**
  * An item's failure as the KafkaError its result carries: a Kafka error as
  * it is; a connection failure NETWORK_EXCEPTION, a timeout
  * REQUEST_TIMED_OUT, a missing API UNSUPPORTED_VERSION, anything else

@@ -15,6 +15,7 @@ import { AlterUserScramCredentials } from "../protocol/messages/alter_user_scram
 import { DescribeUserScramCredentials } from "../protocol/messages/describe_user_scram_credentials.ts";
 import {
   type AdminOptions,
+  answerError,
   badArgument,
   checkList,
   isObject,
@@ -325,13 +326,9 @@ export async function alterUserScramCredentials(
     const result = r.results.find((x) => x.user === user);
     return {
       user,
-      error: result
-        ? itemError(result.errorCode, result.errorMessage, {
-          apiName: "AlterUserScramCredentials",
-        })
-        : itemError(-1, "the broker's answer left the user out", {
-          apiName: "AlterUserScramCredentials",
-        }),
+      error: answerError(result, "user", {
+        apiName: "AlterUserScramCredentials",
+      }),
     };
   });
 }

@@ -15,6 +15,7 @@ import { Metadata } from "../protocol/messages/metadata.ts";
 import type { KafkaError } from "../protocol/errors.ts";
 import {
   type AdminOptions,
+  answerError,
   badArgument,
   type Call,
   checkList,
@@ -490,15 +491,7 @@ export async function deleteTopics(
     return {
       topic,
       topicId: r?.topicId ?? "",
-      error: r
-        ? itemError(r.errorCode, r.errorMessage, {
-          apiName: "DeleteTopics",
-          topic,
-        })
-        : itemError(-1, "the broker's answer left the topic out", {
-          apiName: "DeleteTopics",
-          topic,
-        }),
+      error: answerError(r, "topic", { apiName: "DeleteTopics", topic }),
     };
   });
 }
@@ -568,11 +561,7 @@ export async function createPartitions(
     const r = response.results.find((x) => x.name === topic);
     return {
       topic,
-      error: itemError(
-        r?.errorCode ?? -1,
-        r ? r.errorMessage : "the broker's answer left the topic out",
-        { apiName: "CreatePartitions", topic },
-      ),
+      error: answerError(r, "topic", { apiName: "CreatePartitions", topic }),
     };
   });
 }
