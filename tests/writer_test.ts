@@ -218,6 +218,54 @@ describe("Writer", () => {
     assert.equal(values.at(-1), "after");
   });
 
+  test("records the broker names as invalid fail alone; the rest of their batch is sent again as it was", async () => {
+    // A compacted topic refuses records without a key (INVALID_RECORD, with
+    // the index of each in the batch); the others are re-made from the
+    // batch's own bytes, since the Writer keeps no messages without a
+    // completion callback.
+    const topic = uniqueTopic("writer");
+    await admin.createTopics({
+      topic,
+      numPartitions: 1,
+      replicationFactor: 1,
+      configEntries: [{ configName: "cleanup.policy", configValue: "compact" }],
+    });
+    const w = new Writer({ brokers: [BROKER], topic, batchTimeout: 50 });
+    const time = new Date(1_700_000_000_000);
+    const messages: MessageInput[] = [
+      { key: "a", value: "1", headers: [{ key: "h", value: "x" }], time },
+      { key: null, value: "no key" },
+      { key: "c", value: null, time },
+      { value: "no key either" },
+      { key: "e", value: "5", headers: [{ key: "h2", value: null }] },
+    ];
+    await assert.rejects(w.writeMessages(messages), (error) => {
+      assert.ok(error instanceof WriteErrors, String(error));
+      assert.equal(error.count, 2);
+      assert.deepEqual(
+        error.errors.map((e) => e === null ? null : (e as KafkaError).name),
+        [null, "INVALID_RECORD", null, "INVALID_RECORD", null],
+      );
+      return true;
+    });
+    await w.close();
+    const got = await readPartition(topic, 0);
+    assert.deepEqual(
+      got.map((m) => [
+        m.key && text.decode(m.key),
+        m.value && text.decode(m.value),
+        m.headers.map((h) => [h.key, h.value && text.decode(h.value)]),
+      ]),
+      [
+        ["a", "1", [["h", "x"]]],
+        ["c", null, []],
+        ["e", "5", [["h2", null]]],
+      ],
+    );
+    assert.equal(got[0].time.getTime(), time.getTime());
+    assert.equal(got[1].time.getTime(), time.getTime());
+  });
+
   test("topic rules: writer topic and message topic are exclusive", async () => {
     const topic = await topicWith(1);
     const withTopic = new Writer({ brokers: [BROKER], topic });

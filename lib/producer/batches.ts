@@ -7,7 +7,7 @@
  */
 
 import { WriteErrors } from "./options.ts";
-import { type MessageInput, toRecord } from "../message.ts";
+import type { MessageInput } from "../message.ts";
 import {
   BATCH_HEADER_SIZE,
   RecordBatchBuilder,
@@ -32,8 +32,15 @@ export interface Entry extends RecordInput {
 
 /** The promise of one writeMessages call (or one stream chunk). */
 export class PendingWrite {
-  /** What the call passed, for completion callbacks and re-encoding. */
-  readonly messages: MessageInput[];
+  /**
+   * What the call passed, kept for a `completion` callback only (null
+   * without one): a message is not needed once encoded, and letting go of
+   * it at once keeps it, and the fetched response a mirrored message views,
+   * out of the old generation.
+   */
+  readonly messages: MessageInput[] | null;
+  /** How many messages the call passed. */
+  readonly count: number;
   /** The time of messages without one, and when the write was queued. */
   readonly now: number;
   /** When its messages' delivery timeout expires (ms since epoch). */
@@ -43,8 +50,14 @@ export class PendingWrite {
   readonly done: Promise<void>;
   private resolve!: () => void;
   private reject!: (error: Error) => void;
-  constructor(messages: MessageInput[], now: number, deadline: number) {
-    this.messages = messages;
+  constructor(
+    messages: MessageInput[],
+    now: number,
+    deadline: number,
+    keepMessages: boolean,
+  ) {
+    this.messages = keepMessages ? messages : null;
+    this.count = messages.length;
     this.now = now;
     this.deadline = deadline;
     this.left = messages.length;
@@ -57,7 +70,7 @@ export class PendingWrite {
 
   settle(index: number, error: Error | null): void {
     if (error) {
-      this.errors ??= new Array(this.messages.length).fill(null);
+      this.errors ??= new Array(this.count).fill(null);
       this.errors[index] = error;
     }
     if (--this.left > 0) return;
@@ -102,9 +115,9 @@ export class OpenBatch {
     if (write.deadline < this.deadline) this.deadline = write.deadline;
   }
 
-  /** The messages in it, for completion callbacks. */
+  /** The messages in it, for completion callbacks (which keep them). */
   messages(): MessageInput[] {
-    return this.indexes.map((index, i) => this.writes[i].messages[index]);
+    return this.indexes.map((index, i) => this.writes[i].messages![index]);
   }
 }
 
@@ -235,7 +248,8 @@ export class PartitionQueue {
 
   /**
    * A new batch of the messages `from` to `to` of `open` that `keep`
-   * accepts, encoded again from what their writes passed.
+   * accepts, encoded again from `open`'s own records (its buffer is given
+   * back to the pool only once it was acknowledged, so they are intact).
    */
   rebuild(
     open: OpenBatch,
@@ -245,11 +259,16 @@ export class PartitionQueue {
   ): OpenBatch {
     const { codec, pool } = this.settings;
     const kept = new OpenBatch(codec, open.builder.size, pool);
+    const records = open.builder.records();
     for (let i = from; i < to; i++) {
       if (!keep(i)) continue;
-      const [w, index] = [open.writes[i], open.indexes[i]];
-      const record = toRecord(w.messages[index], w.now, index);
-      kept.add(record, recordSizeBound(record), w, index);
+      const record = records[i];
+      kept.add(
+        record,
+        recordSizeBound(record),
+        open.writes[i],
+        open.indexes[i],
+      );
     }
     return kept;
   }

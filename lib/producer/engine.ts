@@ -150,6 +150,7 @@ export class WriterEngine {
       messages,
       now,
       now + this.limits.deliveryTimeout,
+      this.options.completion !== undefined,
     );
     // Every message is checked before any is queued: one malformed message
     // fails the call and nothing of it is sent.
@@ -593,7 +594,7 @@ export class WriterEngine {
     }
     this.release(bytes);
     this.options.completion?.(
-      entries.map((e) => e.write.messages[e.index]),
+      entries.map((e) => e.write.messages![e.index]),
       error,
     );
   }

@@ -29,6 +29,16 @@ export interface RecordTable {
   headers(i: number): RecordHeader[];
 }
 
+/** What a table needs of its batch's header. */
+export type TableHeader = Pick<
+  RecordBatch,
+  | "baseOffset"
+  | "recordCount"
+  | "logAppendTime"
+  | "baseTimestamp"
+  | "maxTimestamp"
+>;
+
 /** Per record: offset delta, key at, key length, value at, value length, headers at (-1: none). */
 const STRIDE = 6;
 /** The fewest bytes a record takes (length, attributes, timestamp and offset deltas, key, value, header count). */
@@ -52,7 +62,11 @@ export class BatchTable implements RecordTable {
    * section), keeping those at or after `fromOffset`. Throws a
    * ProtocolError naming the record when one overruns the batch.
    */
-  constructor(batch: RecordBatch, records: Uint8Array, fromOffset: number) {
+  constructor(
+    batch: TableHeader,
+    records: Uint8Array,
+    fromOffset: number,
+  ) {
     const r = new ByteReader(records);
     // The header's count is only what the producer says: no more records
     // fit than the bytes allow.
@@ -186,7 +200,7 @@ export function collectRecords(table: RecordTable, out: Record[]): Record[] {
   return out;
 }
 
-function truncatedRecord(batch: RecordBatch, index: number): ProtocolError {
+function truncatedRecord(batch: TableHeader, index: number): ProtocolError {
   return new ProtocolError(
     `Corrupt record batch at offset ${batch.baseOffset}: record ${index} of ${batch.recordCount} overruns the batch`,
   );

@@ -139,6 +139,38 @@ export class RecordBatchBuilder {
     return this.w.pos;
   }
 
+  /**
+   * The records appended so far, read back from the buffer: views into it,
+   * valid until the buffer is written over. A batch re-made from some of
+   * another's records needs nothing else of what they were made from.
+   *
+   * @example
+   * ```ts
+   * import { RecordBatchBuilder } from "jsr:@streamkafka/client/protocol";
+   *
+   * const builder = new RecordBatchBuilder();
+   * const value = new TextEncoder().encode("one");
+   * builder.append({ key: null, value, timestamp: 1000 });
+   * const [record] = builder.records();
+   * console.log(new TextDecoder().decode(record.value!), record.timestamp); // one 1000
+   * ```
+   */
+  records(): Record[] {
+    const header = {
+      baseOffset: 0,
+      recordCount: this.count,
+      logAppendTime: false,
+      baseTimestamp: this.baseTimestamp,
+      maxTimestamp: this.maxTimestamp,
+    };
+    const table = new BatchTable(
+      header,
+      this.w.buf.subarray(BATCH_HEADER_SIZE, this.w.pos),
+      0,
+    );
+    return collectRecords(table, []);
+  }
+
   /** Appends one record; its offset delta is its place in the batch. */
   append(record: RecordInput): void {
     const ts = record.timestamp;
