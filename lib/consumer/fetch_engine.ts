@@ -1,34 +1,37 @@
 /**
- * One fetch engine for many partitions: what the consumer-group Reader reads
- * from (and, later, the single-partition Reader).
+ * One fetch engine for many partitions: what every Reader reads from, the
+ * consumer-group Reader (all its assigned partitions) and the
+ * single-partition Reader (one partition, sought with `seek`).
  *
  * **Routing.** Each assigned partition is routed to its leader broker from
  * the cluster's metadata, and each broker has one fetch loop on a connection
  * (a lane) of its own per engine, since a Fetch long-polls. A loop sends ONE
  * Fetch at a time, carrying every partition routed to it that is not paused,
  * those that got records last time at the end: the broker fills a response
- * in request order, so each partition gets its turn at the front. Partitions whose offset is FirstOffset or LastOffset are resolved
- * first, with one ListOffsets request per broker for all of them.
+ * in request order, so each partition gets its turn at the front.
+ * Partitions whose offset is FirstOffset or LastOffset are resolved first,
+ * with one ListOffsets request per broker for all of them.
  *
  * **Failures.** A failed request (a broken connection, a timeout, a broker
  * going away) or a partition's retriable error (NOT_LEADER_OR_FOLLOWER,
  * FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, UNKNOWN_TOPIC_OR_PARTITION, ...)
  * is reported to `errorLogger`; the partitions concerned drop their cached
  * metadata and are routed again after a backoff (`readBackoffMin` doubling
- * to `readBackoffMax`), to wherever their leader now is. There is no
- * attempt limit: the engine retries until it is closed. What retrying
- * cannot fix (TOPIC_AUTHORIZATION_FAILED, a TLS or SASL setting, a peer that
- * is not Kafka, OFFSET_OUT_OF_RANGE with `offsetOutOfRange: "error"`) stops
- * all fetching: `failure` holds the error, `onFailure` is called, `ready()`
+ * to `readBackoffMax`), to wherever their leader now is. By default there
+ * is no attempt limit: the engine retries until it is closed (`maxAttempts`
+ * caps the failures in a row of one partition). What retrying cannot fix
+ * (TOPIC_AUTHORIZATION_FAILED, a TLS or SASL setting, a peer that is not
+ * Kafka, OFFSET_OUT_OF_RANGE with `offsetOutOfRange: "error"`) stops all
+ * fetching: `failure` holds the error, `onFailure` is called, `ready()`
  * resolves; messages fetched before can still be taken.
  *
  * **Memory.** Bounded per broker: a loop sends its next Fetch only while at
  * most one of its responses is still being read, or while the responses it
  * holds (those with a message not yet taken) add up to fewer than `maxBytes`
- * bytes of records. A response carries at most `maxBytes` (the broker's
- * limit for the whole response; only a single record batch larger than that
- * comes whole), so at most about 2 × `maxBytes` of fetched records wait per
- * broker. A response is counted whole until its last message is taken or
+ * bytes of records (and fewer than `queueCapacity` messages, when set). A
+ * response carries at most `maxBytes` (the broker's limit for the whole
+ * response; only a single record batch larger than that comes whole), so at
+ * most about 2 × `maxBytes` of fetched records wait per broker. A response is counted whole until its last message is taken or
  * dropped, because its partitions' records share its buffer. Records are
  * checked when they arrive (CRC, decompression) but made into messages only
  * as they are taken.
@@ -49,7 +52,7 @@
  */
 
 import type { Cluster, TopicInfo } from "../cluster/cluster.ts";
-import { backoff, canRetry } from "../cluster/retry.ts";
+import { backoff, canRetry, retry } from "../cluster/retry.ts";
 import type { Logger } from "../cluster/transport.ts";
 import { FirstOffset, LastOffset } from "../conn/conn.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
@@ -162,10 +165,29 @@ export interface FetchEngineOptions {
    * leader's log parts from what was read, or under "error" stops the engine.
    */
   offsetOutOfRange?: "reset" | "error";
+  /**
+   * Fetched messages that may wait per broker (default: no limit) before its
+   * next Fetch waits too, unless they all came in the one response being
+   * read; `maxBytes` bounds the waiting either way.
+   */
+  queueCapacity?: number;
   /** Milliseconds before the first retry (default 100). */
   readBackoffMin?: number;
   /** Ceiling of the retry backoff (default 1000). */
   readBackoffMax?: number;
+  /**
+   * Failures in a row of one partition (its Fetch, or the lookup of its
+   * leader or offset) before the engine stops with the last one (default:
+   * no limit, retried until the engine is closed).
+   */
+  maxAttempts?: number;
+  /**
+   * What a partition the topic does not have (in fresh metadata) does:
+   * "retry" (the default; a group's assignment may run ahead of a broker's
+   * metadata) routes it again after a backoff, "error" stops the engine
+   * with a RangeError naming the partition count.
+   */
+  unknownPartition?: "retry" | "error";
   /** Copy keys, values and header values out of the fetched buffers (default false). */
   copyValues?: boolean;
   /** Check each fetched batch's CRC-32C (default true). */
@@ -262,8 +284,10 @@ const DEFAULTS = {
   maxBytes: 1024 * 1024,
   partitionMaxBytes: 0, // 0: maxBytes
   maxWait: 10_000,
+  queueCapacity: Infinity,
   readBackoffMin: 100,
   readBackoffMax: 1000,
+  maxAttempts: Infinity,
 };
 
 type Limits = typeof DEFAULTS;
@@ -311,6 +335,8 @@ interface HeldResponse {
 /** One partition's records of one response, made into messages as taken. */
 interface Chunk {
   messages: FetchedMessages;
+  /** Its messages, taken or not. */
+  count: number;
   bytes: number;
   held: HeldResponse;
 }
@@ -369,7 +395,7 @@ class BrokerLoop {
   readonly signal = new Notifier();
   running: Promise<void> = Promise.resolve();
   conn: BrokerConnection | null = null;
-  /** Aborts the ListOffsets or Fetch in progress. */
+  /** Aborts the ListOffsets or Fetch in progress; kept for the next round until used. */
   round: AbortController | null = null;
   /** A Fetch is in flight. */
   fetching = false;
@@ -378,6 +404,8 @@ class BrokerLoop {
   waitingForRoom = false;
   heldBytes = 0;
   heldResponses = 0;
+  /** Messages of the chunks held (taken ones too, until their chunk is done). */
+  heldMessages = 0;
 
   constructor(id: number) {
     this.id = id;
@@ -448,6 +476,8 @@ export class FetchEngine {
   private ring: PartitionState[] = [];
   /** The partition whose chunk is being handed out. */
   private current: PartitionState | undefined = undefined;
+  /** Loops waiting for room that taking a message can make (queueCapacity). */
+  private countWaiters = 0;
   private readonly consumer = new Notifier();
 
   private state: "open" | "closed" = "open";
@@ -617,6 +647,68 @@ export class FetchEngine {
     return p === undefined ? -1 : lagOf(p);
   }
 
+  /**
+   * Looks up offsets of a partition on its leader, assigned or not: for
+   * each timestamp (ms since the epoch) the first offset at or after it, or
+   * -1 when there is none; FirstOffset (-2) and LastOffset (-1) look up the
+   * partition's bounds (the end is the last stable offset under
+   * read_committed). A lookup of LastOffset also moves an assigned
+   * partition's known end, which `lag()` counts to. Retried with the
+   * engine's backoff (up to `maxAttempts`), on a connection where no long
+   * poll holds it up.
+   */
+  async listOffsets(
+    partition: TopicPartition,
+    timestamps: readonly number[],
+    signal?: AbortSignal,
+  ): Promise<number[]> {
+    checkPartition("Cannot list offsets", partition);
+    // A lookup, not fetching: it works after a failure too.
+    if (this.state === "closed") {
+      throw new ClosedError("Cannot list offsets: the fetch engine is closed");
+    }
+    const { topic, partition: id } = partition;
+    const { maxAttempts, readBackoffMin, readBackoffMax } = this.limits;
+    const found = await retry(async () => {
+      const meta = await this.metadata(topic, [partition]);
+      if (!meta.partitions.some((i) => i.id === id)) {
+        throw this.unknownPartition(meta, id);
+      }
+      const { conn } = await this.cluster.leader(topic, id, "reader");
+      return await Promise.all(timestamps.map(async (timestamp) => {
+        const response = await conn.request(
+          ListOffsets,
+          listOffsetsRequest(
+            [{ topic, partition: id, timestamp }],
+            this.isolation,
+          ),
+          { signal },
+        );
+        return listedOffset(response, topic, id, conn.address);
+      }));
+    }, {
+      maxAttempts,
+      backoffMin: readBackoffMin,
+      backoffMax: readBackoffMax,
+      signal,
+      onRetry: (error, attempt) => {
+        this.counters.errors++;
+        if (isTimeout(error)) this.counters.timeouts++;
+        const of = maxAttempts === Infinity ? "" : ` of ${maxAttempts}`;
+        this.logError(
+          `kafka reader: ListOffsets of partition ${id} of ${topic}, attempt ${attempt}${of} failed, retrying: ${
+            messageOf(error)
+          }`,
+        );
+        this.cluster.invalidate(topic);
+      },
+    });
+    const last = timestamps.indexOf(LastOffset);
+    const p = this.byKey.get(keyOf(topic, id));
+    if (last >= 0 && p !== undefined) p.end = Math.max(p.end, found[last]);
+    return found;
+  }
+
   // ---- handing out ----
 
   /**
@@ -625,18 +717,29 @@ export class FetchEngine {
    * offset order.
    */
   take(): Message | undefined {
-    let p = this.current;
-    if (p === undefined) {
-      p = this.ring.shift();
-      if (p === undefined) return undefined;
-      this.current = p;
-    }
+    // Kept small, the rare work in calls of its own: runtimes inline this
+    // into the consumer's loop only while the whole chain stays short.
+    const p = this.current ?? this.nextTurn();
+    if (p === undefined) return undefined;
     // A listed partition always has a chunk with a message left.
     const chunk = p.chunks[0];
     const message = chunk.messages.next()!;
     p.position = message.offset + 1;
     if (chunk.messages.remaining === 0) this.finishChunk(p, chunk);
+    else if (this.countWaiters > 0) this.wakeForRoom(chunk.held.loop);
     return message;
+  }
+
+  /** The partition whose turn it is next, now the one being handed out. */
+  private nextTurn(): PartitionState | undefined {
+    const p = this.ring.shift();
+    if (p !== undefined) this.current = p;
+    return p;
+  }
+
+  /** A message was taken from the loop's response: the loop may fetch again. */
+  private wakeForRoom(loop: BrokerLoop): void {
+    if (loop.waitingForRoom && this.hasRoom(loop)) loop.signal.notify();
   }
 
   /**
@@ -798,6 +901,7 @@ export class FetchEngine {
       held.loop.heldBytes += held.bytes;
       held.loop.heldResponses++;
     }
+    held.loop.heldMessages += chunk.count;
     if (!p.listed) {
       p.listed = true;
       this.ring.push(p);
@@ -819,8 +923,9 @@ export class FetchEngine {
   /** A chunk is done with; its response stops counting with its last chunk. */
   private release(chunk: Chunk): void {
     const held = chunk.held;
-    if (--held.chunks > 0) return;
     const loop = held.loop;
+    loop.heldMessages -= chunk.count;
+    if (--held.chunks > 0) return;
     loop.heldBytes -= held.bytes;
     loop.heldResponses--;
     if (loop.waitingForRoom && this.hasRoom(loop)) loop.signal.notify();
@@ -909,13 +1014,7 @@ export class FetchEngine {
       if (missing.length > 0) {
         this.retryLater(
           missing,
-          new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, {
-            apiName: "Metadata",
-            topic,
-            detail: `the topic has ${meta.partitions.length} partition${
-              meta.partitions.length === 1 ? "" : "s"
-            }`,
-          }),
+          this.unknownPartition(meta, missing[0].partition),
           "Metadata",
         );
       }
@@ -936,7 +1035,7 @@ export class FetchEngine {
   /** The topic's metadata, fetched afresh when it lacks one of `ps`. */
   private async metadata(
     topic: string,
-    ps: PartitionState[],
+    ps: readonly { partition: number }[],
   ): Promise<TopicInfo> {
     const has = (meta: TopicInfo) =>
       ps.every((p) => meta.partitions.some((i) => i.id === p.partition));
@@ -953,6 +1052,22 @@ export class FetchEngine {
       signal,
       "Metadata lookup",
     );
+  }
+
+  /** The error for a partition the topic lacks: retried, unless `unknownPartition` is "error". */
+  private unknownPartition(meta: TopicInfo, partition: number): Error {
+    const count = meta.partitions.length;
+    const has = `the topic has ${count} partition${count === 1 ? "" : "s"}`;
+    if (this.options.unknownPartition === "error") {
+      return new RangeError(
+        `Cannot read partition ${partition} of topic "${meta.name}": ${has}`,
+      );
+    }
+    return new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, {
+      apiName: "Metadata",
+      topic: meta.name,
+      detail: has,
+    });
   }
 
   /** The broker's fetch loop, started on first use. */
@@ -1021,10 +1136,25 @@ export class FetchEngine {
   /**
    * Whether the loop may send its next Fetch: while at most one of its
    * responses is being read (so fetching overlaps reading), or while the
-   * responses it holds add up to fewer than maxBytes.
+   * responses it holds add up to fewer than maxBytes and queueCapacity.
    */
   private hasRoom(loop: BrokerLoop): boolean {
-    return loop.heldResponses <= 1 || loop.heldBytes < this.limits.maxBytes;
+    return loop.heldResponses <= 1 ||
+      (loop.heldBytes < this.limits.maxBytes &&
+        this.waitingMessages(loop) < this.limits.queueCapacity);
+  }
+
+  /**
+   * The loop's messages not yet taken: those of its chunks, less what was
+   * taken of the one chunk being handed out (only that one can be partly
+   * taken), counted here rather than on every take.
+   */
+  private waitingMessages(loop: BrokerLoop): number {
+    const chunk = this.current?.chunks[0];
+    if (chunk === undefined || chunk.held.loop !== loop) {
+      return loop.heldMessages;
+    }
+    return loop.heldMessages - (chunk.count - chunk.messages.remaining);
   }
 
   /** One ListOffsets (when needed) and one Fetch for the loop's partitions. */
@@ -1032,7 +1162,11 @@ export class FetchEngine {
     loop.stale = false;
     if (!this.hasRoom(loop)) {
       loop.waitingForRoom = true;
+      // Taking messages may make room: take() checks while any loop waits.
+      const counted = this.limits.queueCapacity !== Infinity;
+      if (counted) this.countWaiters++;
       await loop.signal.wait();
+      if (counted) this.countWaiters--;
       loop.waitingForRoom = false;
       return;
     }
@@ -1041,8 +1175,11 @@ export class FetchEngine {
       await loop.signal.wait();
       return;
     }
-    const round = new AbortController();
-    loop.round = round;
+    // One controller for the loop's rounds, until one is cut short.
+    if (loop.round === null || loop.round.signal.aborted) {
+      loop.round = new AbortController();
+    }
+    const round = loop.round;
     try {
       const conn = await this.connect(loop, batch[0], round.signal);
       if (conn === null || loop.stale) return;
@@ -1070,10 +1207,9 @@ export class FetchEngine {
       this.retryLater(
         batch.filter((p) => p.loop === loop && this.byKey.get(p.key) === p),
         error,
-        `Fetch from broker ${loop.id}`,
+        "Fetch",
+        loop.id,
       );
-    } finally {
-      loop.round = null;
     }
   }
 
@@ -1298,12 +1434,16 @@ export class FetchEngine {
         p.first = true;
         return;
       }
+      const { maxBytes, partitionMaxBytes } = this.limits;
+      const limits = maxBytes === partitionMaxBytes
+        ? `maxBytes ${maxBytes}); raise "maxBytes"`
+        : `maxBytes ${maxBytes}, partitionMaxBytes ${partitionMaxBytes}); raise them`;
       throw new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, {
         apiName: "Fetch",
         topic: p.topic,
         partition: p.partition,
         detail:
-          `the batch at offset ${e.fetchOffset} does not fit in the ${bytes.length} bytes the broker returned (maxBytes ${this.limits.maxBytes}, partitionMaxBytes ${this.limits.partitionMaxBytes}); raise them`,
+          `the batch at offset ${e.fetchOffset} does not fit in the ${bytes.length} bytes the broker returned (${limits}`,
       });
     }
     p.fetchOffset = found.nextOffset;
@@ -1316,7 +1456,12 @@ export class FetchEngine {
         highWaterMark: data.highWatermark,
         copyValues: this.options.copyValues,
       });
-      this.queue(p, { messages, bytes: bytes.length, held });
+      this.queue(p, {
+        messages,
+        count: found.count,
+        bytes: bytes.length,
+        held,
+      });
       // Served: the others come before it in the next request.
       if (p.loop !== null) {
         p.loop.members.delete(p);
@@ -1350,11 +1495,12 @@ export class FetchEngine {
     }
     this.counters.errors++;
     this.logError(
-      `kafka reader: offset ${e.fetchOffset} of partition ${p.partition} of ${p.topic} is out of range; resetting to ${
+      `kafka reader: offset ${e.fetchOffset} is out of range for partition ${p.partition} of ${p.topic}; resetting to ${
         describeOffset(this.startOffset)
       }`,
     );
     p.fetchOffset = this.startOffset;
+    p.lastEpoch = -1;
   }
 
   /**
@@ -1402,23 +1548,28 @@ export class FetchEngine {
     ps: PartitionState[],
     error: unknown,
     what: string,
+    broker?: number,
   ): void {
-    if (!canRetry(error)) {
+    if (!this.active) return;
+    let failures = 0;
+    for (const p of ps) failures = Math.max(failures, ++p.failures);
+    const { maxAttempts } = this.limits;
+    if (!canRetry(error) || failures >= maxAttempts) {
+      if (isTimeout(error)) this.counters.timeouts++;
       this.failWith(error);
       return;
     }
-    if (!this.active) return;
     this.counters.errors++;
     if (isTimeout(error)) this.counters.timeouts++;
     if (ps.length === 0) return;
+    const of = maxAttempts === Infinity ? "" : ` of ${maxAttempts}`;
+    const from = broker === undefined ? "" : ` (broker ${broker})`;
     this.logError(
-      `kafka reader: ${what} of ${describePartitions(ps)} failed, retrying: ${
-        messageOf(error)
-      }`,
+      `kafka reader: ${what} of ${
+        describePartitions(ps)
+      }, attempt ${failures}${of} failed, retrying: ${messageOf(error)}${from}`,
     );
     // One wait for all of them, so that they are retried together.
-    let failures = 0;
-    for (const p of ps) failures = Math.max(failures, ++p.failures);
     const retryAt = Date.now() + backoff(failures, {
       backoffMin: this.limits.readBackoffMin,
       backoffMax: this.limits.readBackoffMax,
@@ -1603,7 +1754,8 @@ function checkPartition(context: string, tp: TopicPartition): void {
   }
 }
 
-function checkOffset(context: string, offset: number): void {
+/** A RangeError unless `offset` is an offset, FirstOffset or LastOffset. */
+export function checkOffset(context: string, offset: number): void {
   if (
     !Number.isSafeInteger(offset) ||
     (offset < 0 && offset !== FirstOffset && offset !== LastOffset)
@@ -1631,13 +1783,23 @@ function validate(options: FetchEngineOptions): void {
     ["maxBytes", 1],
     ["partitionMaxBytes", 1],
     ["maxWait", 1],
+    ["queueCapacity", 1],
     ["readBackoffMin", 0],
     ["readBackoffMax", 0],
+    ["maxAttempts", 1],
   ];
   for (const [key, min] of integers) {
     checkNumber(context, key, options[key], { min, max: INT32_MAX });
   }
   checkFetchSettings(context, options);
+  const unknown = options.unknownPartition;
+  if (unknown !== undefined && unknown !== "retry" && unknown !== "error") {
+    throw new RangeError(
+      `${context}: "unknownPartition" must be "retry" or "error", got ${
+        JSON.stringify(unknown)
+      }`,
+    );
+  }
   if (
     options.onFailure !== undefined && typeof options.onFailure !== "function"
   ) {

@@ -424,7 +424,7 @@ describe("FetchEngine against the broker", () => {
     assert.deepEqual(offsets(await drain(engine, 10)), range(0, 10));
     assert.ok(
       errors.some((e) =>
-        /offset 1000 of partition 0 of .* is out of range; resetting to the first offset/
+        /offset 1000 is out of range for partition 0 of .*; resetting to the first offset/
           .test(e)
       ),
       errors.join("\n"),
@@ -781,7 +781,7 @@ describe("FetchEngine with fake brokers", () => {
     }
     assert.ok(
       errors.some((e) =>
-        /Fetch of partition 1 of t failed, retrying: NOT_LEADER_OR_FOLLOWER/
+        /Fetch of partition 1 of t, attempt 1 failed, retrying: NOT_LEADER_OR_FOLLOWER/
           .test(e)
       ),
       errors.join("\n"),
@@ -823,7 +823,7 @@ describe("FetchEngine with fake brokers", () => {
     assert.deepEqual(offsets(split.get(1)), range(0, 30));
     assert.ok(
       errors.some((e) =>
-        /Fetch from broker 1 of partition 0 of t failed, retrying: connection reset/
+        /Fetch of partition 0 of t, attempt 1 failed, retrying: connection reset .*\(broker 1\)/
           .test(e)
       ),
       errors.join("\n"),

@@ -1,12 +1,14 @@
 /**
- * The Reader: a `ReadableStream` of the messages of one topic-partition,
- * modelled on kafka-go's Reader. Consumer groups come in a later version.
+ * The Reader: a `ReadableStream` of the messages of one topic-partition, or
+ * of a consumer group's partitions, modelled on kafka-go's Reader. Both read
+ * from the fetch engine (fetch_engine.ts): one partition through
+ * partition_engine.ts, a group's through group/engine.ts.
  *
- * How prefetching stays bounded: one fetch loop per reader fills a queue of
- * chunks, each holding the records of one Fetch response. The loop sends
- * the next Fetch while at most one response waits in the queue (the one
- * being read: fetching overlaps reading), or while fewer than
- * `queueCapacity` messages and fewer than `maxBytes` bytes of fetched
+ * How prefetching stays bounded for one partition: the engine's fetch loop
+ * fills a queue of chunks, each holding the records of one Fetch response.
+ * The loop sends the next Fetch while at most one response waits in the
+ * queue (the one being read: fetching overlaps reading), or while fewer
+ * than `queueCapacity` messages and fewer than `maxBytes` bytes of fetched
  * records wait. So the queue holds at most one partly read response (up to
  * maxBytes, or one larger batch, which the broker returns whole) plus one
  * new response: about 2 × maxBytes of fetched records.
@@ -26,10 +28,15 @@
  * @module
  */
 
-import { ignore, ReaderEngine } from "./fetcher.ts";
 import { GroupEngine } from "./group/engine.ts";
+import { PartitionEngine } from "./partition_engine.ts";
 import type { TopicPartition } from "./group/options.ts";
-import type { ReaderOptions, ReaderStats, ReadOptions } from "./options.ts";
+import {
+  type ReaderOptions,
+  type ReaderStats,
+  type ReadOptions,
+  validateReader,
+} from "./options.ts";
 export type {
   GroupStats,
   IsolationLevel,
@@ -85,7 +92,7 @@ export { FirstOffset, LastOffset };
  * ```
  */
 export class Reader extends ReadableStream<Message> {
-  private readonly engine: ReaderEngine | GroupEngine;
+  private readonly engine: PartitionEngine | GroupEngine;
   /** fetchMessage calls take turns: each waits for the one before. */
   private readTurn: Promise<unknown> = Promise.resolve();
   private reading = 0;
@@ -95,9 +102,10 @@ export class Reader extends ReadableStream<Message> {
    * Nothing is fetched until the first read.
    */
   constructor(options: ReaderOptions) {
+    validateReader(options);
     const engine = options?.groupId !== undefined
       ? new GroupEngine(options)
-      : new ReaderEngine(options);
+      : new PartitionEngine(options);
     super({
       start: (controller) => engine.attach(controller),
       pull: () => engine.pull(),
@@ -424,3 +432,5 @@ export class Reader extends ReadableStream<Message> {
     await this.close();
   }
 }
+
+function ignore(): void {}

@@ -381,6 +381,36 @@ describe("Reader with a fake leader", () => {
     );
   });
 
+  test("a setOffset before anyone saw a failure starts over from there", async () => {
+    let refuse = true;
+    const serve = endless(10, 1);
+    const cluster = new FakeCluster((offset, maxBytes) =>
+      offset >= 10 && refuse
+        ? { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED }
+        : serve(offset, maxBytes)
+    );
+    const errors: string[] = [];
+    const reader = new Reader({
+      cluster,
+      topic: "t",
+      errorLogger: (m) => errors.push(m),
+    });
+    assert.equal((await reader.readMessage()).offset, 0);
+    // The prefetch of offset 10 fails while nobody reads.
+    while (!errors.some((e) => /TOPIC_AUTHORIZATION_FAILED/.test(e))) {
+      await tick();
+    }
+    refuse = false;
+    reader.setOffset(5);
+    const offsets = [];
+    for (let i = 0; i < 10; i++) {
+      offsets.push((await reader.readMessage()).offset);
+    }
+    assert.deepEqual(offsets, [5, 6, 7, 8, 9, 10, 11, 12, 13, 14]);
+    assert.ok(reader.stats().errors >= 1);
+    await reader.close();
+  });
+
   test("a log truncated below the position is read again from where it parts (KIP-320)", async () => {
     // One batch of 10 per Fetch, written in leader epoch 3; nothing past
     // offset 30 until the first 30 are read; then the leader's log is found

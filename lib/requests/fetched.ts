@@ -144,9 +144,12 @@ export class FetchedMessages {
   remaining: number;
   readonly highWaterMark: number;
   private readonly tables: RecordTable[];
-  /** The table being taken from, and the next record in it. */
-  private at = 0;
+  /** The table being taken from (its index in `tables`), and the next record in it. */
+  private at = -1;
+  private table: RecordTable | undefined = undefined;
   private index = 0;
+  /** The table's record count. */
+  private end = 0;
   private readonly from: FetchedFrom;
   private readonly copy: boolean;
 
@@ -160,16 +163,25 @@ export class FetchedMessages {
 
   /** The next message, or undefined when all were taken. */
   next(): Message | undefined {
-    let table = this.tables[this.at];
-    while (table !== undefined) {
-      if (this.index < table.count) {
-        this.remaining--;
-        return new FetchedMessage(table, this.index++, this.from, this.copy);
+    // The common case stays small enough for the runtimes to inline it
+    // into the consumer's loop; moving on to the next table is a call.
+    if (this.index === this.end && !this.nextTable()) return undefined;
+    this.remaining--;
+    return new FetchedMessage(this.table!, this.index++, this.from, this.copy);
+  }
+
+  /** Moves to the next table with records; false when there is none. */
+  private nextTable(): boolean {
+    while (this.at + 1 < this.tables.length) {
+      const table = this.tables[++this.at];
+      if (table.count > 0) {
+        this.table = table;
+        this.index = 0;
+        this.end = table.count;
+        return true;
       }
-      table = this.tables[++this.at];
-      this.index = 0;
     }
-    return undefined;
+    return false;
   }
 
   /** The messages not yet taken, in order. */

@@ -63,6 +63,8 @@ export class GroupEngine {
   private readonly member: Membership;
   private readonly committer: OffsetCommitter;
   private controller!: ReadableStreamDefaultController<Message>;
+  /** The stream's own queue may hold a message: pull() enqueued one since. */
+  private enqueued = false;
   private state: "open" | "errored" | "closed" = "open";
   private failure: Error | null = null;
   private closing: Promise<void> | null = null;
@@ -265,17 +267,32 @@ export class GroupEngine {
   pull(): Promise<void> | undefined {
     const message = this.takeForStream();
     if (message !== undefined) {
-      this.controller.enqueue(message);
+      this.enqueue(message);
       return;
     }
     return this.waitAndPull();
+  }
+
+  private enqueue(message: Message): void {
+    this.enqueued = true;
+    this.controller.enqueue(message);
+  }
+
+  /**
+   * Whether the stream's own queue is empty (desiredSize 0) again. Only
+   * pull() fills it, so it is asked once after each pull, not per message.
+   */
+  private streamDrained(): boolean {
+    if (this.controller.desiredSize !== 0) return false;
+    this.enqueued = false;
+    return true;
   }
 
   private async waitAndPull(): Promise<void> {
     this.start();
     while (this.state === "open") {
       const message = this.takeForStream();
-      if (message !== undefined) return this.controller.enqueue(message);
+      if (message !== undefined) return this.enqueue(message);
       if (this.failure !== null) return this.fail(this.failure);
       await this.idle();
       if (!this.isLocked()) return;
@@ -346,7 +363,7 @@ export class GroupEngine {
   /** A ready message for `for await` when the stream's own queue is empty. */
   takeQueued(): Message | undefined {
     if (this.state !== "open") return undefined;
-    if (this.controller.desiredSize !== 0) return undefined;
+    if (this.enqueued && !this.streamDrained()) return undefined;
     this.start();
     return this.takeForStream();
   }
