@@ -20,12 +20,9 @@ import { FirstOffset, LastOffset } from "../conn/conn.ts";
 import { ClosedError, messageOf } from "../connection/errors.ts";
 import type { Message, TopicPartition } from "../message.ts";
 import { timeOf } from "../options.ts";
-import {
-  checkOffset,
-  describeOffset,
-  FetchEngine,
-  type FetchEngineStats,
-} from "./fetch_engine.ts";
+import { FetchEngine, type FetchEngineStats } from "./fetch_engine.ts";
+import { checkOffset } from "./fetch_options.ts";
+import { describeOffset } from "./fetch_state.ts";
 import { DEFAULTS, type ReaderOptions, type ReaderStats } from "./options.ts";
 
 /** The counters of `ReaderStats` that add up across engines. */
