@@ -26,9 +26,11 @@ export interface ReaderOptions extends GroupOptions {
   /** The partition to read (default 0). */
   partition?: number;
   /**
-   * Fetched messages that may wait to be read (default 100) before the
-   * next Fetch waits too, unless they all came in the one response being
-   * read: the next response is always fetched while that one is read.
+   * Fetched messages that may wait to be read (default 100; in a group,
+   * per broker and no limit unless set, `fetchMaxBytes` bounding the
+   * waiting) before the next Fetch waits too, unless they all came in the
+   * one response being read: the next response is always fetched while that
+   * one is read.
    */
   queueCapacity?: number;
   /** Bytes the broker gathers before it answers a Fetch (default 1). */
@@ -42,10 +44,12 @@ export interface ReaderOptions extends GroupOptions {
   maxBytes?: number;
   /**
    * In a group: most bytes of one Fetch response, all its partitions together
-   * (default 16 MiB; Java's `fetch.max.bytes` is 50 MiB). A broker's next
-   * Fetch goes out only while fewer fetched bytes than this wait, so about
-   * twice this may wait per broker. With many partitions per broker, a value
-   * far above `maxBytes` keeps each partition's share of a response large.
+   * (default 4 MiB; Java's `fetch.max.bytes` is 50 MiB, kafkajs's 10 MiB). A
+   * broker's next Fetch goes out only while fewer fetched bytes than this
+   * wait, so about twice this may wait per broker. Measured on 2 cores: 1,024
+   * partitions of 100 B messages read at 545k msgs/s with 1 MiB and 1.05M to
+   * 1.3M with 4, 8 or 16 MiB, while a `pipeTo(writer)` mirror of 6
+   * partitions peaked at 186-212 MiB RSS with 4 MiB and 254-321 MiB with 16.
    * Not used when reading one partition, where `maxBytes` bounds both.
    */
   fetchMaxBytes?: number;
@@ -203,7 +207,7 @@ export const DEFAULTS = {
   queueCapacity: 100,
   minBytes: 1,
   maxBytes: 1024 * 1024,
-  fetchMaxBytes: 16 * 1024 * 1024,
+  fetchMaxBytes: 4 * 1024 * 1024,
   maxWait: 10_000,
   readLagInterval: 0,
   maxAttempts: Infinity,
