@@ -297,18 +297,31 @@ describe("Reader", () => {
     const source = await topicWith();
     const target = await topicWith();
     const total = 200;
+    const base = Date.UTC(2024, 0, 1);
     await produce(
       source,
-      Array.from(
-        { length: total },
-        (_, i) => ({ key: `k${i}`, value: `v${i}` }),
-      ),
+      Array.from({ length: total }, (_, i) => ({
+        key: `k${i}`,
+        value: `v${i}`,
+        time: new Date(base + i),
+        ...(i % 2 === 0 ? { headers: [{ key: "n", value: String(i) }] } : {}),
+      })),
     );
     const reader = open(source);
     const writer = new Writer({ brokers: [BROKER], topic: target });
     // Messages read from Kafka carry their source topic; the Writer takes
-    // them anyway and writes them to its own topic.
-    const piping = reader.pipeTo(writer);
+    // them anyway and writes them to its own topic, with their record's
+    // time and headers unless these were changed on the way.
+    const change = new TransformStream<Message, Message>({
+      transform(m, controller) {
+        if (m.offset % 5 === 0) {
+          m.headers = [{ key: "set", value: utf8.encode("s") }];
+          m.time = new Date(7);
+        }
+        controller.enqueue(m);
+      },
+    });
+    const piping = reader.pipeThrough(change).pipeTo(writer);
     const copy = open(target);
     const mirrored = await take(copy, total);
     await copy.close();
@@ -319,6 +332,16 @@ describe("Reader", () => {
       mirrored.map((m) => decode(m.value)),
       Array.from({ length: total }, (_, i) => `v${i}`),
     );
+    mirrored.forEach((m, i) => {
+      const headers = m.headers.map((h) => [h.key, decode(h.value)]);
+      if (i % 5 === 0) {
+        assert.deepEqual(headers, [["set", "s"]]);
+        assert.equal(m.time.getTime(), 7);
+      } else {
+        assert.deepEqual(headers, i % 2 === 0 ? [["n", String(i)]] : []);
+        assert.equal(m.time.getTime(), base + i);
+      }
+    });
   });
 
   test("closing mid-iteration ends the loop cleanly", async () => {

@@ -49,6 +49,7 @@ import {
   toTimestamp,
 } from "../message.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { FetchedMessage } from "../requests/fetched.ts";
 import { BATCH_HEADER_SIZE, recordSizeBound } from "../protocol/records.ts";
 
 function wasRead(message: MessageInput): boolean {
@@ -187,11 +188,17 @@ export class WriterEngine {
   ): Entry {
     checkMessage(message, index);
     const topic = this.topicOf(message, index);
+    // A message read from Kafka (a mirror) hands over its record's time and
+    // headers as they are: no Date, no header lists for records without.
+    const fetched = message instanceof FetchedMessage;
+    const headers = fetched ? FetchedMessage.headersOf(message) : null;
     const entry: Entry = {
       key: toBytes(message.key, "key", index),
       value: toBytes(message.value, "value", index),
-      headers: toHeaders(message.headers, index),
-      timestamp: toTimestamp(message.time, now, index),
+      headers: headers !== null ? headers : toHeaders(message.headers, index),
+      timestamp: fetched
+        ? FetchedMessage.timestampOf(message)
+        : toTimestamp(message.time, now, index),
       topic,
       size: 0,
       write,

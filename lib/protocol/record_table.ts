@@ -27,6 +27,8 @@ export interface RecordTable {
   value(i: number): Uint8Array | null;
   /** The headers of record `i`, decoded anew on each call. */
   headers(i: number): RecordHeader[];
+  /** Whether record `i` has headers (no decoding, no allocation). */
+  hasHeaders(i: number): boolean;
 }
 
 /** What a table needs of its batch's header. */
@@ -147,6 +149,10 @@ export class BatchTable implements RecordTable {
     const from = this.#at[i * STRIDE + 5];
     return from < 0 ? [] : readHeaders(this.#buf, from);
   }
+
+  hasHeaders(i: number): boolean {
+    return this.#at[i * STRIDE + 5] >= 0;
+  }
 }
 
 /** Records decoded already (legacy message sets), as a table. */
@@ -183,6 +189,10 @@ export class ListTable implements RecordTable {
 
   headers(i: number): RecordHeader[] {
     return this.#records[i].headers;
+  }
+
+  hasHeaders(i: number): boolean {
+    return this.#records[i].headers.length > 0;
   }
 }
 

@@ -9,6 +9,7 @@
 import type { Header, Message } from "../message.ts";
 import type { RecordTables } from "../protocol/read_records.ts";
 import type { RecordTable } from "../protocol/record_table.ts";
+import type { RecordHeader } from "../protocol/records.ts";
 
 /** Which partition the records came from, and how to hand them out. */
 export interface FetchedFrom {
@@ -100,6 +101,28 @@ export class FetchedMessage implements Message {
 
   set time(time: Date) {
     this.#time = time;
+  }
+
+  /**
+   * The message's time in milliseconds, for writing it again: the record's
+   * own unless `time` was set, without making a Date.
+   */
+  static timestampOf(m: FetchedMessage): number {
+    return m.#time !== undefined
+      ? m.#time.getTime()
+      : m.#table.timestamp(m.#index);
+  }
+
+  /**
+   * The message's headers for writing it again: the record's own (undefined
+   * when it has none, no list made), or null when `headers` was read or set,
+   * so that the writer takes them as the user's.
+   */
+  static headersOf(m: FetchedMessage): RecordHeader[] | undefined | null {
+    if (m.#headers !== undefined) return null;
+    return m.#table.hasHeaders(m.#index)
+      ? m.#table.headers(m.#index)
+      : undefined;
   }
 
   /** The message as a plain object. */
