@@ -48,6 +48,59 @@ describe("Reader.batches()", () => {
     await assert.rejects(reader.readMessage(), /closed/);
   });
 
+  test("by index: what messages give, across record batches, from an offset inside one", async () => {
+    const topic = await topicWith(1);
+    const writer = new Writer({ brokers: [BROKER], topic });
+    // Ten calls: ten record batches, which one fetch returns together.
+    for (let call = 0; call < 10; call++) {
+      await writer.writeMessages(
+        Array.from({ length: 50 }, (_, i) => {
+          const n = call * 50 + i;
+          return {
+            key: n % 3 === 0 ? null : `k${n}`,
+            value: `m${n}`,
+            headers: n % 2 === 0 ? [{ key: "n", value: String(n) }] : [],
+            time: new Date(1_700_000_000_000 + n),
+          };
+        }),
+      );
+    }
+    await writer.close();
+    const reader = new Reader({ brokers: [BROKER], topic, partition: 0 });
+    await reader.setOffset(125);
+    let next = 125;
+    for await (const batch of reader.batches()) {
+      assert.equal(batch.firstOffset, next);
+      assert.equal(batch.length, batch.messages.length);
+      assert.equal(batch.messages, batch.messages, "made once");
+      // Backwards first: a lookup may go back to an earlier record batch.
+      for (let i = batch.length - 1; i >= 0; i--) {
+        const m = batch.messages[i];
+        const n = next + i;
+        assert.equal(batch.offset(i), n);
+        assert.equal(m.offset, n);
+        assert.equal(text.decode(batch.value(i)!), `m${n}`);
+        assert.deepEqual(batch.value(i), m.value);
+        assert.deepEqual(batch.key(i), m.key);
+        assert.equal(batch.key(i) === null, n % 3 === 0);
+        assert.deepEqual(batch.headers(i), m.headers);
+        assert.equal(batch.headers(i).length, n % 2 === 0 ? 1 : 0);
+        assert.equal(batch.timestamp(i), 1_700_000_000_000 + n);
+        assert.equal(batch.timestamp(i), m.time.getTime());
+      }
+      assert.equal(batch.lastOffset, next + batch.length - 1);
+      for (const bad of [-1, batch.length, 0.5, NaN]) {
+        assert.throws(() => batch.value(bad), {
+          name: "RangeError",
+          message: new RegExp(`message index ${bad} \\(number\\) is outside`),
+        });
+      }
+      next += batch.length;
+      if (next === 500) break;
+    }
+    assert.equal(next, 500);
+  });
+
   test("preventCancel leaves the Reader open where the batches stopped", async () => {
     const topic = await topicWith(1);
     await produce(topic, 0, 300);

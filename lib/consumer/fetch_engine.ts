@@ -30,6 +30,7 @@
 import { FirstOffset } from "../conn/conn.ts";
 import { ClosedError } from "../connection/errors.ts";
 import type { Message } from "../message.ts";
+import type { FetchedRun } from "../requests/fetched.ts";
 import { BrokerLoops } from "./broker_loops.ts";
 import {
   type AssignedPartition,
@@ -315,10 +316,10 @@ export class FetchEngine {
   }
 
   /**
-   * The rest of the chunk that the last `take()` took from, in order (none
-   * when that chunk was finished): the messages of one partition.
+   * The rest of the chunk that the last `take()` took from, as a run of
+   * records of one partition (null when that chunk was finished).
    */
-  takeRest(): Message[] {
+  takeRest(): FetchedRun | null {
     return this.handOut.takeRest();
   }
 

@@ -26,6 +26,7 @@
  */
 
 import type { Message } from "../message.ts";
+import type { FetchedRun } from "../requests/fetched.ts";
 import type { FetchLimits } from "./fetch_options.ts";
 import {
   type BrokerLoop,
@@ -76,15 +77,18 @@ export class HandOut {
     if (loop.waitingForRoom && this.hasRoom(loop)) loop.signal.notify();
   }
 
-  /** The rest of the chunk the last `take()` took from (none when it was finished). */
-  takeRest(): Message[] {
+  /**
+   * The rest of the chunk the last `take()` took from, as a run of records
+   * (null when that chunk was finished).
+   */
+  takeRest(): FetchedRun | null {
     const p = this.current;
-    if (p === undefined) return [];
+    if (p === undefined) return null;
     const chunk = p.chunks[0];
-    const messages = chunk.messages.rest();
-    if (messages.length > 0) p.position = messages.at(-1)!.offset + 1;
+    const run = chunk.messages.takeRun();
+    if (run !== null) p.position = run.offset(run.length - 1) + 1;
     this.finishChunk(p, chunk);
-    return messages;
+    return run;
   }
 
   /** Whether `take()` has a message to hand out. */

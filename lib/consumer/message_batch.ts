@@ -5,12 +5,16 @@
  * @module
  */
 
-import type { Message } from "../message.ts";
+import type { Header, Message } from "../message.ts";
+import type { FetchedRun } from "../requests/fetched.ts";
 
 /**
  * Consecutive messages of one topic-partition, in offset order, for users
- * who process records in bulk (`reader.batches()`). Each message decodes its
- * key, value, headers and time only when read.
+ * who process records in bulk (`reader.batches()`). Read them by index —
+ * `value(i)`, `key(i)`, `offset(i)`, `headers(i)`, `timestamp(i)` — and no
+ * object is made per message: each call decodes just what it returns, from
+ * the fetched bytes. Or read `messages`, made (once) when first asked for,
+ * each message decoding its key, value, headers and time when read.
  *
  * @example
  * ```ts
@@ -23,11 +27,14 @@ import type { Message } from "../message.ts";
  * await writer.close();
  *
  * const reader = new Reader({ brokers, topic, partition: 0 });
+ * let bytes = 0;
  * for await (const batch of reader.batches()) {
+ *   for (let i = 0; i < batch.length; i++) bytes += batch.value(i)?.length ?? 0;
  *   console.log(batch.partition, batch.firstOffset, batch.messages.length);
  *   // Caught up: leaving the loop closes the Reader.
  *   if (batch.lastOffset + 1 === batch.highWaterMark) break;
  * }
+ * console.log(bytes); // 6
  * ```
  */
 export interface MessageBatch {
@@ -41,19 +48,96 @@ export interface MessageBatch {
   readonly firstOffset: number;
   /** The offset of the last message. */
   readonly lastOffset: number;
-  /** The messages, at least one, in offset order. */
+  /** How many messages the batch holds: at least one. */
+  readonly length: number;
+  /** The messages, in offset order, made when first asked for. */
   readonly messages: readonly Message[];
+  /** The offset of message `i` (0 to `length - 1`). */
+  offset(i: number): number;
+  /** The key of message `i`: a view into the fetched bytes, or null. */
+  key(i: number): Uint8Array | null;
+  /** The value of message `i`: a view into the fetched bytes, or null. */
+  value(i: number): Uint8Array | null;
+  /** The headers of message `i`, decoded anew on each call. */
+  headers(i: number): Header[];
+  /** The time of message `i`, in milliseconds since the epoch. */
+  timestamp(i: number): number;
 }
 
-/** A batch of `first` and the messages that follow it. */
-export function messageBatch(first: Message, rest: Message[]): MessageBatch {
-  rest.unshift(first);
-  return {
-    topic: first.topic,
-    partition: first.partition,
-    highWaterMark: first.highWaterMark,
-    firstOffset: first.offset,
-    lastOffset: rest[rest.length - 1].offset,
-    messages: rest,
-  };
+/** A batch of `first` and the run of records that follows it. */
+export function messageBatch(
+  first: Message,
+  rest: FetchedRun | null,
+): MessageBatch {
+  return new RunBatch(first, rest);
+}
+
+/** Message 0 is the one taken first; the others are read from the run. */
+class RunBatch implements MessageBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly highWaterMark: number;
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+  readonly length: number;
+  readonly #first: Message;
+  readonly #rest: FetchedRun | null;
+  #messages: Message[] | undefined = undefined;
+
+  constructor(first: Message, rest: FetchedRun | null) {
+    this.topic = first.topic;
+    this.partition = first.partition;
+    this.highWaterMark = first.highWaterMark;
+    this.firstOffset = first.offset;
+    this.lastOffset = rest === null
+      ? first.offset
+      : rest.offset(rest.length - 1);
+    this.length = 1 + (rest?.length ?? 0);
+    this.#first = first;
+    this.#rest = rest;
+  }
+
+  get messages(): readonly Message[] {
+    if (this.#messages === undefined) {
+      const out: Message[] = new Array(this.length);
+      out[0] = this.#first;
+      for (let i = 1; i < out.length; i++) out[i] = this.#rest!.message(i - 1);
+      this.#messages = out;
+    }
+    return this.#messages;
+  }
+
+  offset(i: number): number {
+    return i === 0 ? this.#first.offset : this.#run(i).offset(i - 1);
+  }
+
+  key(i: number): Uint8Array | null {
+    return i === 0 ? this.#first.key : this.#run(i).key(i - 1);
+  }
+
+  value(i: number): Uint8Array | null {
+    return i === 0 ? this.#first.value : this.#run(i).value(i - 1);
+  }
+
+  headers(i: number): Header[] {
+    return i === 0 ? this.#first.headers : this.#run(i).headers(i - 1);
+  }
+
+  timestamp(i: number): number {
+    return i === 0 ? this.#first.time.getTime() : this.#run(i).timestamp(i - 1);
+  }
+
+  /** The run, for message `i` past the first; an index out of range throws. */
+  #run(i: number): FetchedRun {
+    if (
+      this.#rest === null || !(Number.isInteger(i) && i > 0 && i < this.length)
+    ) {
+      throw new RangeError(
+        `message index ${i} (${typeof i}) is outside 0..${
+          this.length - 1
+        } of this batch`,
+      );
+    }
+    return this.#rest;
+  }
 }

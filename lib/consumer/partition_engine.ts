@@ -19,6 +19,7 @@ import { clusterOptions } from "../cluster/transport.ts";
 import { FirstOffset, LastOffset } from "../conn/conn.ts";
 import { ClosedError, messageOf } from "../connection/errors.ts";
 import type { Message, TopicPartition } from "../message.ts";
+import type { FetchedRun } from "../requests/fetched.ts";
 import { timeOf } from "../options.ts";
 import { FetchEngine, type FetchEngineStats } from "./fetch_engine.ts";
 import { checkOffset } from "./fetch_options.ts";
@@ -171,8 +172,8 @@ export class PartitionEngine {
   }
 
   /** The rest of the chunk the last message came from (maybe none). */
-  takeRest(): Message[] {
-    if (this.state !== "open") return [];
+  takeRest(): FetchedRun | null {
+    if (this.state !== "open") return null;
     return this.engine.takeRest();
   }
 

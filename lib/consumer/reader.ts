@@ -279,8 +279,8 @@ export class Reader extends ReadableStream<Message> {
   /**
    * The messages as a stream of batches, each the consecutive messages of
    * one partition that one fetch returned (what is left of them): for
-   * processing records in bulk, at a fraction of the cost per message of
-   * reading them one at a time. It locks the Reader as `for await` does;
+   * processing records in bulk. Read by index (`batch.value(i)`), a batch
+   * makes no object per message. It locks the Reader as `for await` does;
    * cancelling it (leaving its `for await` early) closes the Reader unless
    * `preventCancel`. In a consumer group, a batch counts as consumed (for
    * the automatic commits) once the next one is asked for, or the loop ends.
@@ -298,7 +298,9 @@ export class Reader extends ReadableStream<Message> {
    * const reader = new Reader({ brokers, topic, partition: 0 });
    * let bytes = 0;
    * for await (const batch of reader.batches()) {
-   *   for (const m of batch.messages) bytes += m.value?.length ?? 0;
+   *   for (let i = 0; i < batch.length; i++) {
+   *     bytes += batch.value(i)?.length ?? 0;
+   *   }
    *   // Caught up: leaving the loop closes the Reader.
    *   if (batch.lastOffset + 1 === batch.highWaterMark) break;
    * }

@@ -207,11 +207,130 @@ export class FetchedMessages {
     return false;
   }
 
-  /** The messages not yet taken, in order. */
-  rest(): Message[] {
-    const out: Message[] = new Array(this.remaining);
-    for (let i = 0; i < out.length; i++) out[i] = this.next()!;
-    return out;
+  /**
+   * The records not yet taken, as a run read by index (no message made),
+   * or null when none is left. They count as taken.
+   */
+  takeRun(): FetchedRun | null {
+    if (this.remaining === 0) return null;
+    if (this.index === this.end) this.nextTable();
+    const tables = this.tables.slice(this.at);
+    const run = new FetchedRun(
+      tables,
+      this.index,
+      this.remaining,
+      this.from,
+      this.copy,
+    );
+    this.remaining = 0;
+    this.at = this.tables.length - 1;
+    this.index = this.end = 0;
+    this.table = undefined;
+    return run;
+  }
+}
+
+/**
+ * Consecutive fetched records of one partition, read by index: record `i`'s
+ * offset, key, value, headers and time, each decoded only when asked for,
+ * with no message object per record. What `Reader.batches()` hands out.
+ */
+export class FetchedRun {
+  /** How many records the run holds. */
+  readonly length: number;
+  readonly from: FetchedFrom;
+  readonly #tables: RecordTable[];
+  /** Where each table's first record of the run falls in the run. */
+  readonly #starts: number[];
+  /** The run's first record in its first table. */
+  readonly #skip: number;
+  readonly #copy: boolean;
+  /** The table the last lookup found: reading in order stays on it. */
+  #at = 0;
+
+  constructor(
+    tables: RecordTable[],
+    skip: number,
+    length: number,
+    from: FetchedFrom,
+    copy: boolean,
+  ) {
+    this.#tables = tables;
+    this.#skip = skip;
+    this.length = length;
+    this.from = from;
+    this.#copy = copy;
+    const starts: number[] = [];
+    let at = -skip;
+    for (const table of tables) {
+      starts.push(Math.max(0, at));
+      at += table.count;
+    }
+    this.#starts = starts;
+  }
+
+  /** The table holding record `i`, as the index into `#tables`. */
+  #find(i: number): number {
+    if (!(i >= 0 && i < this.length)) {
+      throw new RangeError(
+        `record index ${i} is outside 0..${this.length - 1} of this batch`,
+      );
+    }
+    const starts = this.#starts;
+    let t = this.#at;
+    if (i < starts[t]) t = 0;
+    while (t + 1 < starts.length && starts[t + 1] <= i) t++;
+    this.#at = t;
+    return t;
+  }
+
+  /** Record `i`'s index in its own table. */
+  #local(t: number, i: number): number {
+    return i - this.#starts[t] + (t === 0 ? this.#skip : 0);
+  }
+
+  /** The offset of record `i`. */
+  offset(i: number): number {
+    const t = this.#find(i);
+    return this.#tables[t].offset(this.#local(t, i));
+  }
+
+  /** The time of record `i`, in milliseconds since the epoch. */
+  timestamp(i: number): number {
+    const t = this.#find(i);
+    return this.#tables[t].timestamp(this.#local(t, i));
+  }
+
+  /** The key of record `i` (a view into the response unless copying). */
+  key(i: number): Uint8Array | null {
+    const t = this.#find(i);
+    const key = this.#tables[t].key(this.#local(t, i));
+    return this.#copy ? copyBytes(key) : key;
+  }
+
+  /** The value of record `i` (a view into the response unless copying). */
+  value(i: number): Uint8Array | null {
+    const t = this.#find(i);
+    const value = this.#tables[t].value(this.#local(t, i));
+    return this.#copy ? copyBytes(value) : value;
+  }
+
+  /** The headers of record `i`, decoded anew on each call. */
+  headers(i: number): Header[] {
+    const t = this.#find(i);
+    const headers = this.#tables[t].headers(this.#local(t, i)) as Header[];
+    return this.#copy ? headers.map(copyHeader) : headers;
+  }
+
+  /** Record `i` as a message. */
+  message(i: number): FetchedMessage {
+    const t = this.#find(i);
+    return new FetchedMessage(
+      this.#tables[t],
+      this.#local(t, i),
+      this.from,
+      this.#copy,
+    );
   }
 }
 

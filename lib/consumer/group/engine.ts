@@ -28,6 +28,7 @@ import {
   untilAborted,
 } from "../../connection/errors.ts";
 import type { Message } from "../../message.ts";
+import type { FetchedRun } from "../../requests/fetched.ts";
 import { OffsetFetch } from "../../protocol/messages/offset_fetch.ts";
 import {
   committedOffsets,
@@ -375,10 +376,10 @@ export class GroupEngine {
    * `batches()`: the last of them is the one in process, so it and those
    * before it count as consumed once the next one is asked for.
    */
-  takeRest(): Message[] {
-    if (this.state !== "open" || this.inProcess === null) return [];
+  takeRest(): FetchedRun | null {
+    if (this.state !== "open" || this.inProcess === null) return null;
     const rest = this.fetch.takeRest();
-    if (rest.length > 0) this.inProcess = rest[rest.length - 1];
+    if (rest !== null) this.inProcess = rest.message(rest.length - 1);
     return rest;
   }
 
