@@ -10,8 +10,9 @@
  * The group workload reads with `for await` over one Reader with `groupId`,
  * which commits on its own: with the default commitInterval 0, whenever it
  * waits for data (BENCH_GROUP_COMMIT_INTERVAL sets another interval). The
- * mirror workload pipes such a Reader into a Writer on the target topic,
- * through a pass-through stream that ends the pipe at the count.
+ * mirror workload pipes such a Reader into a Writer on the target topic
+ * (`reader.pipeTo(writer)`), stopped by a signal once the Writer has the
+ * count acknowledged.
  *
  * @module
  */
@@ -261,12 +262,12 @@ function groupCommitInterval(): number {
 
 /**
  * One member of a fresh group reads the topic and its messages are piped
- * into a Writer on the target topic: `reader.pipeTo(writer)`, with a
- * pass-through stream between them that counts the messages and ends the
- * pipe at the job's count. Ending it closes the Writer, which resolves the
- * pipe once every message is acknowledged: the clock stops there. The
- * Reader, cancelled at the same time, commits and leaves the group off the
- * clock.
+ * into a Writer on the target topic: `reader.pipeTo(writer)`, which hands
+ * the Writer a fetched batch at a time. A timer reads the Writer's count of
+ * acknowledged messages and, at the job's count, stops the pipe with its
+ * signal (`preventAbort`: what was handed over is written; `preventCancel`:
+ * the Reader stays open): the clock stops there. Closing the Writer and the
+ * Reader (which commits and leaves the group) is off the clock.
  */
 async function mirror(job: Job): Promise<void> {
   const commitInterval = groupCommitInterval();
@@ -281,15 +282,26 @@ async function mirror(job: Job): Promise<void> {
     commitInterval,
   });
   const writer = newWriter(job, job.target);
+  // The source holds the job's count: the pipe is stopped once the Writer
+  // has that many acknowledged (its stats count them), as the peers stop
+  // when their sends of that many resolve.
   let count = 0;
-  const upTo = new TransformStream<Message, Message>({
-    transform(message, controller) {
-      controller.enqueue(message);
-      if (++count === job.messages) controller.terminate();
-    },
-  });
-  await reader.pipeThrough(upTo).pipeTo(writer);
+  const stop = new AbortController();
+  const watch = setInterval(() => {
+    count += writer.stats().messages;
+    if (count >= job.messages) stop.abort();
+  }, 2);
+  await reader.pipeTo(writer, {
+    signal: stop.signal,
+    preventAbort: true,
+    preventCancel: true,
+  })
+    .catch((error) => {
+      if (!stop.signal.aborted) throw error;
+    })
+    .finally(() => clearInterval(watch));
   const seconds = (performance.now() - start) / 1000;
+  await writer.close();
   await reader.close();
   if (count !== job.messages) {
     throw new Error(`Mirrored ${count} messages, expected ${job.messages}`);

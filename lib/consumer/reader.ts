@@ -52,6 +52,8 @@ import {
 } from "../connection/errors.ts";
 import type { Message } from "../message.ts";
 import { type MessageBatch, messageBatch } from "./message_batch.ts";
+import { pipeToBulkSink } from "./pipe.ts";
+import { bulkSinkOf } from "../bulk_sink.ts";
 export type { MessageBatch };
 
 export { FirstOffset, LastOffset };
@@ -347,6 +349,54 @@ export class Reader extends ReadableStream<Message> {
         release();
       },
     }, { highWaterMark: 0 });
+  }
+
+  /**
+   * Pipes the messages into `dest`, as the platform's `pipeTo` does (the
+   * options mean the same). Into a Writer, each fetched batch's messages go
+   * over in one call, not a stream write each: mirroring costs about half
+   * the CPU per message of a stream pipe.
+   *
+   * @example Mirror a topic
+   * ```ts
+   * import { Reader, Writer } from "jsr:@streamkafka/client";
+   *
+   * const brokers = ["localhost:9092"];
+   * const source = new Writer({
+   *   brokers,
+   *   topic: "docs-in",
+   *   allowAutoTopicCreation: true,
+   * });
+   * await source.writeMessages({ value: "one" }, { value: "two" });
+   * await source.close();
+   *
+   * const reader = new Reader({ brokers, groupId: "mirror", topic: "docs-in" });
+   * const writer = new Writer({
+   *   brokers,
+   *   topic: "docs-out",
+   *   allowAutoTopicCreation: true,
+   * });
+   * const stop = new AbortController();
+   * setTimeout(() => stop.abort(), 1000);
+   * // Ends with the signal's reason; what was handed over is written.
+   * await reader.pipeTo(writer, { signal: stop.signal, preventAbort: true })
+   *   .catch(() => {});
+   * await writer.close();
+   * ```
+   */
+  override pipeTo(
+    dest: WritableStream<Message>,
+    options: StreamPipeOptions = {},
+  ): Promise<void> {
+    const sink = bulkSinkOf(dest);
+    if (
+      sink !== undefined && !this.locked && !dest.locked &&
+      typeof options === "object" && options !== null &&
+      (options.signal === undefined || options.signal instanceof AbortSignal)
+    ) {
+      return pipeToBulkSink(this, dest, sink, options);
+    }
+    return super.pipeTo(dest, options);
   }
 
   /** What `for await` calls: the same as `values(options)`. */

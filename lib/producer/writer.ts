@@ -25,6 +25,7 @@ export {
   type WriterStats,
 } from "./options.ts";
 import type { MessageInput } from "../message.ts";
+import { type BulkSink, offerBulkSink } from "../bulk_sink.ts";
 
 /** The most stream writes gathered into one queued write. */
 const STREAM_GROUP = 1000;
@@ -80,8 +81,10 @@ export class Writer extends WritableStream<MessageInput> {
     // first failure errors the stream at the next write or at close.
     let failure: Error | null = null;
     let outcomes: Promise<void>[] = [];
+    const failureListeners = new Set<() => void>();
     const noteFailure = (error: Error) => {
       failure ??= error;
+      for (const listener of failureListeners) listener();
     };
     const failStream = (error: Error): never => {
       // The stream is done for: deliver what was queued, then let go of the
@@ -98,12 +101,7 @@ export class Writer extends WritableStream<MessageInput> {
     const track = (write: PendingWrite) => {
       outcomes.push(write.done.then(undefined, noteFailure));
     };
-    const flush = () => {
-      if (flushTimer !== undefined) clearTimeout(flushTimer);
-      flushTimer = undefined;
-      if (gathered.length === 0) return;
-      const group = gathered;
-      gathered = [];
+    const queue = (group: MessageInput[]) => {
       try {
         track(engine.enqueue(group));
       } catch {
@@ -119,19 +117,63 @@ export class Writer extends WritableStream<MessageInput> {
         }
       }
     };
+    const flush = () => {
+      if (flushTimer !== undefined) clearTimeout(flushTimer);
+      flushTimer = undefined;
+      if (gathered.length === 0) return;
+      const group = gathered;
+      gathered = [];
+      queue(group);
+    };
+    /** Room for more, once the outcomes kept so far are settled when many. */
+    const room = (): Promise<void> => {
+      if (outcomes.length <= 1024) return engine.waitForRoom();
+      const settled = outcomes;
+      outcomes = [];
+      return Promise.all(settled).then(() => engine.waitForRoom());
+    };
+    let controller: WritableStreamDefaultController | undefined;
+    const bulk: BulkSink = {
+      write(messages) {
+        if (failure) throw failure;
+        flush();
+        queue(messages as MessageInput[]);
+        if (failure) {
+          bulk.fail(failure);
+          throw failure;
+        }
+      },
+      ready: room,
+      failure: () => failure,
+      onFailure(listener) {
+        if (failure) {
+          listener();
+          return () => {};
+        }
+        failureListeners.add(listener);
+        return () => failureListeners.delete(listener);
+      },
+      fail(error) {
+        controller?.error(error);
+        engine.close().catch(() => {});
+      },
+      async settled() {
+        flush();
+        await Promise.all(outcomes);
+        outcomes = [];
+      },
+    };
     super({
+      start(c) {
+        controller = c;
+      },
       write(message): Promise<void> | undefined {
         if (failure) failStream(failure);
         gathered.push(message);
         if (gathered.length >= STREAM_GROUP) flush();
         else flushTimer ??= setTimeout(flush, 0);
         if (failure) failStream(failure);
-        if (outcomes.length > 1024) {
-          const settled = outcomes;
-          outcomes = [];
-          return Promise.all(settled).then(() => engine.waitForRoom());
-        }
-        return engine.waitForRoom();
+        return room();
       },
       async close() {
         flush();
@@ -149,6 +191,7 @@ export class Writer extends WritableStream<MessageInput> {
     }, { highWaterMark: 1 });
     this.engine = engine;
     this.streamFailure = () => failure;
+    offerBulkSink(this, bulk);
   }
 
   /**

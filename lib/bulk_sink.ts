@@ -1,0 +1,53 @@
+/**
+ * How `reader.pipeTo(writer)` moves messages without a stream write per
+ * message: a Writer registers a bulk sink here, and a Reader piping into it
+ * hands over each fetched batch's messages in one call. The two meet here
+ * so that neither depends on the other, and nothing of it is public.
+ *
+ * A stream pipe costs per message the stream machinery of both ends (a
+ * read, a write, their promises and queue entries): on Deno about 1.2 KB of
+ * garbage and as much CPU as reading and writing the message themselves.
+ *
+ * @module
+ */
+
+import type { MessageInput } from "./message.ts";
+
+/** What a Writer offers a pipe that writes messages a batch at a time. */
+export interface BulkSink {
+  /**
+   * Queues messages as one write, as a stream write of each would (a
+   * malformed one fails the stream); throws when the Writer failed already.
+   */
+  write(messages: readonly MessageInput[]): void;
+  /** Resolves when the Writer has room for more (its maxBufferedBytes). */
+  ready(): Promise<void>;
+  /** The first failure of a write, or null. */
+  failure(): Error | null;
+  /**
+   * Calls `listener` once a write fails (at once if one has); returns
+   * what stops listening.
+   */
+  onFailure(listener: () => void): () => void;
+  /**
+   * Errors the stream with `error`, as a failed stream write would (what
+   * was queued is still delivered, then the connections close).
+   */
+  fail(error: unknown): void;
+  /** Resolves when every write queued so far is settled. */
+  settled(): Promise<void>;
+}
+
+const sinks = new WeakMap<object, BulkSink>();
+
+/** Registers the bulk sink of a stream (a Writer, when made). */
+export function offerBulkSink(stream: object, sink: BulkSink): void {
+  sinks.set(stream, sink);
+}
+
+/** The bulk sink `dest` offers, if any. */
+export function bulkSinkOf(dest: unknown): BulkSink | undefined {
+  return typeof dest === "object" && dest !== null
+    ? sinks.get(dest)
+    : undefined;
+}

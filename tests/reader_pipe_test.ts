@@ -1,0 +1,241 @@
+/**
+ * `reader.pipeTo(writer)` against the real broker: the Reader hands the
+ * Writer a fetched batch at a time, and the pipe keeps the platform's
+ * promises — what `signal`, `preventAbort`, `preventCancel` and
+ * `preventClose` mean, and how either end's failure reaches the other.
+ */
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { Reader } from "../lib/consumer/reader.ts";
+import { ClosedError } from "../lib/connection/errors.ts";
+import { KafkaError } from "../lib/protocol/errors.ts";
+import { Writer } from "../lib/producer/writer.ts";
+import { BROKER, noUnhandledRejections, sleep } from "./_helpers.ts";
+import { produce, topicWith } from "./_group.ts";
+
+const text = new TextDecoder();
+
+/** Every message of partition 0 of `topic` up to `count`, as "key=value". */
+async function readAll(topic: string, count: number): Promise<string[]> {
+  const reader = new Reader({ brokers: [BROKER], topic, partition: 0 });
+  const out: string[] = [];
+  if (count > 0) {
+    for await (const m of reader.values({ preventCancel: true })) {
+      out.push(`${text.decode(m.key!)}=${text.decode(m.value!)}`);
+      if (out.length === count) break;
+    }
+  }
+  await reader.close();
+  return out;
+}
+
+/**
+ * Waits until the Writer's stats have counted `count` acknowledged messages;
+ * returns the writes they counted meanwhile (stats count since the last call).
+ */
+async function acknowledged(writer: Writer, count: number): Promise<number> {
+  let acked = 0;
+  let writes = 0;
+  const deadline = Date.now() + 20_000;
+  while (acked < count) {
+    if (Date.now() > deadline) throw new Error(`${acked} of ${count} acked`);
+    await sleep(5);
+    const stats = writer.stats();
+    acked += stats.messages;
+    writes += stats.writes;
+  }
+  return writes;
+}
+
+function expected(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `k${i}=m${i}`);
+}
+
+describe("reader.pipeTo(writer)", () => {
+  test("writes a fetched batch per call, in order; the signal stops it after what was handed over is written", async () => {
+    await noUnhandledRejections(async () => {
+      const source = await topicWith(1);
+      const target = await topicWith(1);
+      // Several calls: several record batches in each fetch.
+      for (let from = 0; from < 20_000; from += 5_000) {
+        await produce(source, from, 5_000);
+      }
+      const reader = new Reader({
+        brokers: [BROKER],
+        topic: source,
+        partition: 0,
+      });
+      const writer = new Writer({ brokers: [BROKER], topic: target });
+      const stop = new AbortController();
+      const reason = new Error("enough");
+      const piping = reader.pipeTo(writer, {
+        signal: stop.signal,
+        preventAbort: true,
+      });
+      assert.ok(reader.locked && writer.locked, "both ends locked");
+      const writes = await acknowledged(writer, 20_000);
+      stop.abort(reason);
+      await assert.rejects(piping, (error) => error === reason);
+      // Not aborted: the Writer is unlocked and open; the Reader was
+      // cancelled, which closed it.
+      assert.equal(writer.locked, false);
+      await writer.writeMessages({ key: "k20000", value: "m20000" });
+      await writer.close();
+      await assert.rejects(reader.readMessage(), ClosedError);
+      assert.deepEqual(await readAll(target, 20_001), expected(20_001));
+      // A write per fetched batch, not per message.
+      assert.ok(writes < 100, `${writes} writes`);
+    });
+  });
+
+  test("preventCancel leaves the Reader open at the next message", async () => {
+    const source = await topicWith(1);
+    const target = await topicWith(1);
+    await produce(source, 0, 3_000);
+    const reader = new Reader({
+      brokers: [BROKER],
+      topic: source,
+      partition: 0,
+    });
+    const writer = new Writer({ brokers: [BROKER], topic: target });
+    const stop = new AbortController();
+    const piping = reader.pipeTo(writer, {
+      signal: stop.signal,
+      preventAbort: true,
+      preventCancel: true,
+    });
+    await acknowledged(writer, 3_000);
+    stop.abort();
+    await assert.rejects(piping, { name: "AbortError" });
+    await produce(source, 3_000, 1);
+    const next = await reader.readMessage();
+    assert.equal(next.offset, 3_000);
+    await reader.close();
+    await writer.close();
+    assert.deepEqual(await readAll(target, 3_000), expected(3_000));
+  });
+
+  test("closing the Reader ends the pipe, which closes the Writer after its last write; preventClose leaves it open", async () => {
+    for (const preventClose of [false, true]) {
+      const source = await topicWith(1);
+      const target = await topicWith(1);
+      await produce(source, 0, 1_000);
+      const reader = new Reader({
+        brokers: [BROKER],
+        topic: source,
+        partition: 0,
+      });
+      const writer = new Writer({ brokers: [BROKER], topic: target });
+      const piping = reader.pipeTo(writer, { preventClose });
+      await acknowledged(writer, 1_000);
+      await reader.close();
+      await piping;
+      if (preventClose) {
+        await writer.writeMessages({ key: "k1000", value: "m1000" });
+        await writer.close();
+        assert.deepEqual(await readAll(target, 1_001), expected(1_001));
+      } else {
+        await assert.rejects(
+          writer.writeMessages({ value: "late" }),
+          ClosedError,
+        );
+        assert.deepEqual(await readAll(target, 1_000), expected(1_000));
+      }
+    }
+  });
+
+  test("a write that fails rejects the pipe with its error and cancels the Reader, unless preventCancel", async () => {
+    await noUnhandledRejections(async () => {
+      for (const preventCancel of [false, true]) {
+        const source = await topicWith(1);
+        const target = await topicWith(1);
+        await produce(source, 0, 10);
+        const big = new Writer({ brokers: [BROKER], topic: source });
+        await big.writeMessages({ value: new Uint8Array(4_000) });
+        await big.close();
+        const reader = new Reader({
+          brokers: [BROKER],
+          topic: source,
+          partition: 0,
+        });
+        // The 4,000-byte message cannot fit a 2,000-byte batch.
+        const writer = new Writer({
+          brokers: [BROKER],
+          topic: target,
+          batchBytes: 2_000,
+        });
+        const failed = await reader.pipeTo(writer, { preventCancel })
+          .then(() => null, (error) => error);
+        assert.ok(failed instanceof Error, String(failed));
+        assert.match(failed.message, /4\d{3} bytes|too large/i);
+        // The stream failed with the same error.
+        await assert.rejects(writer.close(), (error) => error === failed);
+        if (preventCancel) {
+          // Open, after the batch the pipe took (all 11 messages).
+          await produce(source, 10, 1);
+          assert.equal((await reader.readMessage()).offset, 11);
+          await reader.close();
+        } else {
+          await assert.rejects(reader.readMessage(), ClosedError);
+        }
+      }
+    });
+  });
+
+  test("the Reader's failure rejects the pipe and aborts the Writer, unless preventAbort", async () => {
+    await noUnhandledRejections(async () => {
+      for (const preventAbort of [false, true]) {
+        const source = await topicWith(1);
+        const target = await topicWith(1);
+        await produce(source, 0, 3);
+        const reader = new Reader({
+          brokers: [BROKER],
+          topic: source,
+          partition: 0,
+          offsetOutOfRange: "error",
+        });
+        reader.setOffset(50);
+        const writer = new Writer({ brokers: [BROKER], topic: target });
+        const failed = await reader.pipeTo(writer, { preventAbort })
+          .then(() => null, (error) => error);
+        assert.ok(failed instanceof KafkaError, String(failed));
+        assert.equal(failed.code, 1, "OFFSET_OUT_OF_RANGE");
+        if (preventAbort) {
+          await writer.writeMessages({ key: "k0", value: "m0" });
+          await writer.close();
+          assert.deepEqual(await readAll(target, 1), expected(1));
+        } else {
+          await assert.rejects(writer.writeMessages({ value: "late" }));
+        }
+        await reader.close();
+      }
+    });
+  });
+
+  test("an aborted signal rejects at once; a locked Writer is refused as the platform refuses it", async () => {
+    const source = await topicWith(1);
+    const reader = new Reader({
+      brokers: [BROKER],
+      topic: source,
+      partition: 0,
+    });
+    const writer = new Writer({ brokers: [BROKER], topic: source });
+    const reason = new Error("before");
+    await assert.rejects(
+      reader.pipeTo(writer, {
+        signal: AbortSignal.abort(reason),
+        preventAbort: true,
+        preventCancel: true,
+      }),
+      (error) => error === reason,
+    );
+    assert.equal(reader.locked, false);
+    assert.equal(writer.locked, false);
+    const lock = writer.getWriter();
+    await assert.rejects(reader.pipeTo(writer), TypeError);
+    lock.releaseLock();
+    await reader.close();
+    await writer.close();
+  });
+});
