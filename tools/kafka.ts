@@ -17,7 +17,10 @@
  *                                             specs from kafka-clients; print their folder
  *
  * KAFKA_VERSION picks the broker version (4.x, or 3.9.x); each version keeps
- * its own jars, config, data and logs in `.kafka/<version>/`. When
+ * its own jars, config, data and logs in `.kafka/<version>/`. KAFKA_DATA_DIR
+ * puts the data elsewhere, for example on a tmpfs (`/dev/shm/...`) so that a
+ * benchmark's gigabytes never wait for the disk (set it for `down --wipe`
+ * too). When
  * KAFKA_VERSION is set and a broker of another version started by this script
  * is running, `up` refuses with exit code 1: run `down` first. When it is not
  * set, whichever broker runs is reused.
@@ -421,7 +424,7 @@ function paths(version: string): Paths {
     libs: join(dir, "libs"),
     jarsComplete: join(dir, "libs", ".complete"),
     specs: join(dir, "message-specs"),
-    data: join(dir, "data"),
+    data: Deno.env.get("KAFKA_DATA_DIR") || join(dir, "data"),
     logs: join(dir, "logs"),
     pom: join(dir, "pom.xml"),
     serverProperties: join(dir, "server.properties"),
