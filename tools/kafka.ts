@@ -424,7 +424,8 @@ function paths(version: string): Paths {
     libs: join(dir, "libs"),
     jarsComplete: join(dir, "libs", ".complete"),
     specs: join(dir, "message-specs"),
-    data: Deno.env.get("KAFKA_DATA_DIR") || join(dir, "data"),
+    // paths() runs under Bun and Node too (specsDir, libsDir): no Deno here.
+    data: process.env.KAFKA_DATA_DIR || join(dir, "data"),
     logs: join(dir, "logs"),
     pom: join(dir, "pom.xml"),
     serverProperties: join(dir, "server.properties"),
