@@ -26,7 +26,11 @@
 
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { DEFAULT_KAFKA_VERSION, ensureBroker } from "../tools/kafka.ts";
+import {
+  brokerDataDir,
+  DEFAULT_KAFKA_VERSION,
+  ensureBroker,
+} from "../tools/kafka.ts";
 import type { Job } from "./clients/_common.ts";
 import { chart } from "./_chart.ts";
 import { type CurvePoint, curvesChart, curvesRecords } from "./_curves.ts";
@@ -187,6 +191,17 @@ async function main(): Promise<number> {
   printSettings(opts, workloads);
 
   await ensureBroker();
+  const dataPlace = await brokerDataPlace();
+  log(`broker data: ${dataPlace}`);
+  if (!dataPlace.startsWith("tmpfs")) {
+    log(
+      "  (on a disk, writeback of the gigabytes a run writes can stall the broker at random: " +
+        "for steady figures start it with KAFKA_DATA_DIR on a tmpfs, see bench/README.md, Method)",
+    );
+  }
+  // Each record says where the broker's data was.
+  const settingsOf = (w: Workload) =>
+    `${describe(w)}; broker data on ${dataPlace.split(" ")[0]}`;
   log("\npeers:");
   const { peers, problems } = await preparePeers(
     (key) => matches(clients, key),
@@ -244,11 +259,13 @@ async function main(): Promise<number> {
     Deno.removeSignalListener("SIGINT", onInterrupt);
   }
 
-  const records = aggregate(samples, workloads, peers, date, describe);
+  const records = aggregate(samples, workloads, peers, date, settingsOf);
   for (const problem of problems) {
     const [client, runtime] = splitKey(problem.key);
     for (const workload of workloads) {
-      records.push(unavailable(client, runtime, workload, date, problem.error));
+      records.push(
+        unavailable(client, runtime, workload, date, problem.error, settingsOf),
+      );
     }
   }
   const keys = PEER_KEYS.filter((k) =>
@@ -607,6 +624,7 @@ function unavailable(
   workload: Workload,
   date: string,
   error: string,
+  settingsOf: (w: Workload) => string,
 ): ResultRecord {
   return {
     client,
@@ -620,7 +638,7 @@ function unavailable(
     date,
     client_version: "",
     runtime_version: "",
-    settings: describe(workload),
+    settings: settingsOf(workload),
     rounds: 0,
     rounds_ok: 0,
     msgs_per_s_min: null,
@@ -734,4 +752,27 @@ if (import.meta.main) {
     );
     Deno.exitCode = 1;
   }
+}
+
+/**
+ * The file system and folder of the broker's data, as "tmpfs (/dev/shm/...)":
+ * the longest mount point of /proc/mounts that holds the folder.
+ */
+async function brokerDataPlace(): Promise<string> {
+  const version = Deno.env.get("KAFKA_VERSION") || DEFAULT_KAFKA_VERSION;
+  const dir = brokerDataDir(version);
+  const real = await Deno.realPath(dir).catch(() => dir);
+  const mounts = await Deno.readTextFile("/proc/mounts").catch(() => "");
+  let point = "";
+  let type = "unknown";
+  for (const line of mounts.split("\n")) {
+    const [, at, fs] = line.split(" ");
+    if (at === undefined || fs === undefined) continue;
+    const holds = real === at || real.startsWith(at === "/" ? at : `${at}/`);
+    if (holds && at.length >= point.length) {
+      point = at;
+      type = fs;
+    }
+  }
+  return `${type} (${real})`;
 }

@@ -35,7 +35,7 @@
  */
 
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -193,6 +193,25 @@ export async function restartBroker(): Promise<void> {
  */
 export function libsDir(version: string = DEFAULT_KAFKA_VERSION): string {
   return paths(version).libs;
+}
+
+/**
+ * Where the broker of `version` started by this script keeps its data: the
+ * `log.dirs` of its server.properties (KAFKA_DATA_DIR when it was started),
+ * or where it would.
+ */
+export function brokerDataDir(
+  version: string = DEFAULT_KAFKA_VERSION,
+): string {
+  const p = paths(version);
+  try {
+    const props = readFileSync(p.serverProperties, "utf8");
+    const line = props.split("\n").find((l) => l.startsWith("log.dirs="));
+    if (line) return line.slice("log.dirs=".length).trim();
+  } catch {
+    // Not started yet: where it would go.
+  }
+  return p.data;
 }
 
 /** Fetches the jars of Kafka `version` with Maven once; resolves with `libsDir(version)`. */
