@@ -176,9 +176,7 @@ export class Writer extends WritableStream<MessageInput> {
         return room();
       },
       async close() {
-        flush();
-        await Promise.all(outcomes);
-        outcomes = [];
+        await bulk.settled();
         if (failure) failStream(failure);
         await engine.close();
       },
