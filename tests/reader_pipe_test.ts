@@ -48,6 +48,34 @@ async function acknowledged(writer: Writer, count: number): Promise<number> {
   return writes;
 }
 
+/**
+ * A one-partition source topic holding `count` messages ("k<i>"/"m<i>"), an
+ * empty target topic, a Reader of the source and a Writer to the target.
+ */
+async function mirrorSetup(
+  count: number,
+  options: {
+    batchBytes?: number;
+    offsetOutOfRange?: "reset" | "error";
+  } = {},
+) {
+  const source = await topicWith(1);
+  const target = await topicWith(1);
+  if (count > 0) await produce(source, 0, count);
+  const reader = new Reader({
+    brokers: [BROKER],
+    topic: source,
+    partition: 0,
+    offsetOutOfRange: options.offsetOutOfRange,
+  });
+  const writer = new Writer({
+    brokers: [BROKER],
+    topic: target,
+    batchBytes: options.batchBytes,
+  });
+  return { source, target, reader, writer };
+}
+
 function expected(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `k${i}=m${i}`);
 }
@@ -55,18 +83,11 @@ function expected(count: number): string[] {
 describe("reader.pipeTo(writer)", () => {
   test("writes a fetched batch per call, in order; the signal stops it after what was handed over is written", async () => {
     await noUnhandledRejections(async () => {
-      const source = await topicWith(1);
-      const target = await topicWith(1);
+      const { source, target, reader, writer } = await mirrorSetup(0);
       // Several calls: several record batches in each fetch.
       for (let from = 0; from < 20_000; from += 5_000) {
         await produce(source, from, 5_000);
       }
-      const reader = new Reader({
-        brokers: [BROKER],
-        topic: source,
-        partition: 0,
-      });
-      const writer = new Writer({ brokers: [BROKER], topic: target });
       const stop = new AbortController();
       const reason = new Error("enough");
       const piping = reader.pipeTo(writer, {
@@ -90,15 +111,7 @@ describe("reader.pipeTo(writer)", () => {
   });
 
   test("preventCancel leaves the Reader open at the next message", async () => {
-    const source = await topicWith(1);
-    const target = await topicWith(1);
-    await produce(source, 0, 3_000);
-    const reader = new Reader({
-      brokers: [BROKER],
-      topic: source,
-      partition: 0,
-    });
-    const writer = new Writer({ brokers: [BROKER], topic: target });
+    const { source, target, reader, writer } = await mirrorSetup(3_000);
     const stop = new AbortController();
     const piping = reader.pipeTo(writer, {
       signal: stop.signal,
@@ -118,15 +131,7 @@ describe("reader.pipeTo(writer)", () => {
 
   test("closing the Reader ends the pipe, which closes the Writer after its last write; preventClose leaves it open", async () => {
     for (const preventClose of [false, true]) {
-      const source = await topicWith(1);
-      const target = await topicWith(1);
-      await produce(source, 0, 1_000);
-      const reader = new Reader({
-        brokers: [BROKER],
-        topic: source,
-        partition: 0,
-      });
-      const writer = new Writer({ brokers: [BROKER], topic: target });
+      const { source, target, reader, writer } = await mirrorSetup(1_000);
       const piping = reader.pipeTo(writer, { preventClose });
       await acknowledged(writer, 1_000);
       await reader.close();
@@ -148,23 +153,13 @@ describe("reader.pipeTo(writer)", () => {
   test("a write that fails rejects the pipe with its error and cancels the Reader, unless preventCancel", async () => {
     await noUnhandledRejections(async () => {
       for (const preventCancel of [false, true]) {
-        const source = await topicWith(1);
-        const target = await topicWith(1);
-        await produce(source, 0, 10);
+        // The 4,000-byte message cannot fit a 2,000-byte batch.
+        const { source, reader, writer } = await mirrorSetup(10, {
+          batchBytes: 2_000,
+        });
         const big = new Writer({ brokers: [BROKER], topic: source });
         await big.writeMessages({ value: new Uint8Array(4_000) });
         await big.close();
-        const reader = new Reader({
-          brokers: [BROKER],
-          topic: source,
-          partition: 0,
-        });
-        // The 4,000-byte message cannot fit a 2,000-byte batch.
-        const writer = new Writer({
-          brokers: [BROKER],
-          topic: target,
-          batchBytes: 2_000,
-        });
         const failed = await reader.pipeTo(writer, { preventCancel })
           .then(() => null, (error) => error);
         assert.ok(failed instanceof Error, String(failed));
@@ -186,17 +181,10 @@ describe("reader.pipeTo(writer)", () => {
   test("the Reader's failure rejects the pipe and aborts the Writer, unless preventAbort", async () => {
     await noUnhandledRejections(async () => {
       for (const preventAbort of [false, true]) {
-        const source = await topicWith(1);
-        const target = await topicWith(1);
-        await produce(source, 0, 3);
-        const reader = new Reader({
-          brokers: [BROKER],
-          topic: source,
-          partition: 0,
+        const { target, reader, writer } = await mirrorSetup(3, {
           offsetOutOfRange: "error",
         });
         reader.setOffset(50);
-        const writer = new Writer({ brokers: [BROKER], topic: target });
         const failed = await reader.pipeTo(writer, { preventAbort })
           .then(() => null, (error) => error);
         assert.ok(failed instanceof KafkaError, String(failed));
