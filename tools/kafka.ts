@@ -97,6 +97,11 @@ const START_TIMEOUT_MS = 120_000;
 /** For a clean shutdown, and again for a dead broker's ports to close. */
 const STOP_TIMEOUT_MS = 30_000;
 const POLL_MS = 250;
+/**
+ * How long a start whose recorded pid is gone looks for the JVM under
+ * another pid (setsid's fork) before calling the start failed.
+ */
+const ORPHAN_GRACE_MS = 5_000;
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const HOME = join(ROOT, ".kafka");
@@ -1031,13 +1036,17 @@ async function waitReady(
     if ((await brokerState(pid)) !== "running") {
       // Where setsid had to fork (its caller led a process group), the pid
       // recorded was setsid's own, gone at once, while the JVM runs on
-      // under another: follow that one.
-      const orphan = await findOrphan();
-      if (orphan !== undefined && orphan.pid !== pid) {
-        log(`Kafka ${version} runs as pid ${orphan.pid}, not ${pid}`);
-        pid = orphan.pid;
-        await Deno.writeTextFile(PID_FILE, `${pid}\n`);
-        await Deno.writeTextFile(VERSION_FILE, `${orphan.version}\n`);
+      // under another: follow that one. The fork may still be execing java
+      // (its command line reads empty meanwhile): look for a moment.
+      const orphan = await findOrphanWithin(ORPHAN_GRACE_MS);
+      if (orphan !== undefined) {
+        if (orphan.pid !== pid) {
+          log(`Kafka ${version} runs as pid ${orphan.pid}, not ${pid}`);
+          pid = orphan.pid;
+          await Deno.writeTextFile(PID_FILE, `${pid}\n`);
+          await Deno.writeTextFile(VERSION_FILE, `${orphan.version}\n`);
+        }
+        // The deadline still bounds the wait.
         continue;
       }
       await removeRunFiles();
@@ -1175,6 +1184,16 @@ async function readPidFiles(): Promise<Running | undefined> {
  * A live JVM running kafka.Kafka on a server.properties under HOME (so one
  * this script started, from this checkout), found through /proc or `ps`.
  */
+/** `findOrphan()`, asked again every POLL_MS for up to `ms`. */
+async function findOrphanWithin(ms: number): Promise<Running | undefined> {
+  const deadline = Date.now() + ms;
+  while (true) {
+    const orphan = await findOrphan();
+    if (orphan !== undefined || Date.now() >= deadline) return orphan;
+    await sleep(POLL_MS);
+  }
+}
+
 async function findOrphan(): Promise<Running | undefined> {
   const prefix = HOME + (HOME.endsWith("/") ? "" : "/");
   const pattern = new RegExp(
