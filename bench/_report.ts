@@ -24,6 +24,8 @@ export interface Sample {
   peak_rss_mb?: number;
   /** The client process's CPU time (user + system). */
   cpu_s?: number;
+  /** The broker's CPU time (user + system) during the client's run. */
+  broker_cpu_s?: number;
   /** Cores other processes kept busy during the run (see _spawn.ts). */
   foreign_cores?: number;
   notes?: Record<string, string | number | boolean>;
@@ -61,6 +63,12 @@ export interface ResultRecord {
    * is good to 10 ms over its messages (100 ns per message at 100,000).
    */
   cpu_ns_per_msg: number | null;
+  /**
+   * Median broker CPU per message during the client's run, in whole
+   * nanoseconds: what this client's requests (their size, count and batch
+   * shape) cost the broker, which shares the machine's cores.
+   */
+  broker_cpu_ns_per_msg: number | null;
   /** cpu_ns_per_msg / streamkafka on Deno's, in the same run: lower is better. */
   cpu_ratio_to_streamkafka_deno: number | null;
   /** cpu_ns_per_msg / kcat's (librdkafka), in the same run: lower is better. */
@@ -145,6 +153,14 @@ export function aggregate(
             s.cpu_s === undefined
               ? undefined
               : (s.cpu_s * 1e9) / workload.messages
+          ).median,
+          0,
+        ),
+        broker_cpu_ns_per_msg: isLatency(workload.id) ? null : round(
+          stat((s) =>
+            s.broker_cpu_s === undefined
+              ? undefined
+              : (s.broker_cpu_s * 1e9) / workload.messages
           ).median,
           0,
         ),
@@ -234,6 +250,7 @@ export function table(
         lpad("CPU ns/msg", 10),
         lpad("CPU vs ours", 11),
         lpad("CPU vs kcat", 11),
+        lpad("broker ns", 9),
       ].join(" "),
     );
     for (const r of rows) {
@@ -256,6 +273,7 @@ export function table(
           lpad(fixed(r.cpu_ns_per_msg, 0), 10),
           ratio(r.cpu_ratio_to_streamkafka_deno, 11),
           ratio(r.cpu_ratio_to_kcat, 11),
+          lpad(fixed(r.broker_cpu_ns_per_msg, 0), 9),
         ];
       const partial = r.rounds_ok > 0 && r.error
         ? `  (${r.rounds - r.rounds_ok} failed: ${r.error.slice(0, 60)})`

@@ -30,6 +30,8 @@ export interface Spawned {
   polledRssMb: number;
   /** The child's user + system CPU time. */
   cpuSeconds: number;
+  /** User + system CPU time of the `ownPids` (the broker) during the run. */
+  ownCpuSeconds: number;
   /** Cores kept busy by other processes during the run, on average. */
   foreignCores: number;
   timedOut: boolean;
@@ -99,6 +101,7 @@ export async function spawn(
       wallSeconds,
       polledRssMb,
       cpuSeconds: childTicks / TICKS_PER_SECOND,
+      ownCpuSeconds: (after.watched - before.watched) / TICKS_PER_SECOND,
       foreignCores: Math.max(0, foreign / TICKS_PER_SECOND / wallSeconds),
       timedOut,
     };
@@ -109,12 +112,14 @@ export async function spawn(
 }
 
 /**
- * Busy ticks of the whole machine, of the given processes, and of this
- * process's reaped children.
+ * Busy ticks of the whole machine, of the given processes (`own`; `watched`
+ * without this process), and of this process's reaped children.
  */
 async function cpuTicks(
   pids: string[],
-): Promise<{ machine: number; own: number; children: number }> {
+): Promise<
+  { machine: number; own: number; watched: number; children: number }
+> {
   let machine = 0;
   try {
     const stat = await Deno.readTextFile("/proc/stat");
@@ -127,9 +132,14 @@ async function cpuTicks(
     // No /proc: no load figure.
   }
   let own = 0;
-  for (const pid of pids) own += (await processTicks(pid)).self;
+  let watched = 0;
+  for (const pid of pids) {
+    const ticks = (await processTicks(pid)).self;
+    own += ticks;
+    if (pid !== "self") watched += ticks;
+  }
   const children = (await processTicks("self")).children;
-  return { machine, own, children };
+  return { machine, own, watched, children };
 }
 
 /**

@@ -533,6 +533,7 @@ async function measure(spec: RunSpec, attempt: number): Promise<Sample> {
       ownPids: spec.ownPids,
     });
     sample.cpu_s = run.cpuSeconds;
+    if (spec.ownPids.length > 0) sample.broker_cpu_s = run.ownCpuSeconds;
     sample.foreign_cores = run.foreignCores;
     const measured = peer.parse(run, job, workload);
     const written = workload.kind === "produce" ? topic : target;
@@ -649,6 +650,7 @@ function unavailable(
     peak_rss_mb_max: null,
     cpu_s: null,
     cpu_ns_per_msg: null,
+    broker_cpu_ns_per_msg: null,
     cpu_ratio_to_streamkafka_deno: null,
     cpu_ratio_to_kcat: null,
     foreign_cores_max: null,
