@@ -1,5 +1,5 @@
 /**
- * A Deno Web Worker that gzips what `_workers.ts` posts to it: `{ id, data }`
+ * A Deno Web Worker that gzips what `_workers.ts` posts to it: `{ id, data, level }`
  * in, `{ id, out, input }` (the input's buffer handed back for reuse) or
  * `{ id, error }` back, the bytes transferred both ways.
  *
@@ -10,16 +10,20 @@ import { gzipSync } from "node:zlib";
 
 interface Scope {
   onmessage:
-    | ((event: MessageEvent<{ id: number; data: Uint8Array }>) => void)
+    | ((
+      event: MessageEvent<{ id: number; data: Uint8Array; level?: number }>,
+    ) => void)
     | null;
   postMessage(message: unknown, transfer?: Transferable[]): void;
 }
 
 const scope = globalThis as unknown as Scope;
 
-scope.onmessage = ({ data: { id, data } }) => {
+scope.onmessage = ({ data: { id, data, level } }) => {
   try {
-    let out: Uint8Array = gzipSync(data);
+    let out: Uint8Array = level === undefined
+      ? gzipSync(data)
+      : gzipSync(data, { level });
     // A Buffer may share its ArrayBuffer (Node's pool): transfer a copy then.
     if (out.byteOffset !== 0 || out.byteLength !== out.buffer.byteLength) {
       out = out.slice();

@@ -16,13 +16,14 @@ interface Job {
   resolve(out: Uint8Array): void;
   reject(error: Error): void;
   data: Uint8Array;
+  level: number | undefined;
 }
 
 /** Compression on `size` Web Workers running `module`, or inline where they cannot. */
 export class WorkerPool {
   private readonly module: URL;
   private readonly size: number;
-  private readonly inline: (data: Uint8Array) => Uint8Array;
+  private readonly inline: (data: Uint8Array, level?: number) => Uint8Array;
   private readonly name: string;
   private workers: Worker[] = [];
   private load: number[] = [];
@@ -41,7 +42,7 @@ export class WorkerPool {
     module: URL,
     size: number,
     name: string,
-    inline: (data: Uint8Array) => Uint8Array,
+    inline: (data: Uint8Array, level?: number) => Uint8Array,
   ) {
     this.module = module;
     this.size = size;
@@ -49,10 +50,10 @@ export class WorkerPool {
     this.inline = inline;
   }
 
-  /** Compresses a copy of `data` on the least busy worker. */
-  run(data: Uint8Array): Promise<Uint8Array> {
+  /** Compresses a copy of `data` (at `level`) on the least busy worker. */
+  run(data: Uint8Array, level?: number): Promise<Uint8Array> {
     if (!this.broken && this.workers.length === 0) this.start();
-    if (this.broken) return this.now(data);
+    if (this.broken) return this.now(data, level);
     this.stopIdleTimer();
     let k = 0;
     for (let i = 1; i < this.workers.length; i++) {
@@ -60,11 +61,11 @@ export class WorkerPool {
     }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.jobs.set(id, { resolve, reject, data, worker: k });
+      this.jobs.set(id, { resolve, reject, data, level, worker: k });
       this.load[k]++;
       const copy = this.buffer(data.length);
       copy.set(data);
-      this.workers[k].postMessage({ id, data: copy }, [
+      this.workers[k].postMessage({ id, data: copy, level }, [
         copy.buffer as ArrayBuffer,
       ]);
     });
@@ -82,9 +83,9 @@ export class WorkerPool {
     return new Uint8Array(buffer, 0, length);
   }
 
-  private now(data: Uint8Array): Promise<Uint8Array> {
+  private now(data: Uint8Array, level?: number): Promise<Uint8Array> {
     try {
-      return Promise.resolve(this.inline(data));
+      return Promise.resolve(this.inline(data, level));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -161,7 +162,9 @@ export class WorkerPool {
     this.stop();
     const jobs = [...this.jobs.values()];
     this.jobs.clear();
-    for (const job of jobs) this.now(job.data).then(job.resolve, job.reject);
+    for (const job of jobs) {
+      this.now(job.data, job.level).then(job.resolve, job.reject);
+    }
   }
 
   private startIdleTimer(): void {

@@ -21,8 +21,10 @@ import { WorkerPool } from "./_workers.ts";
 /** Deflate cannot expand data more than about 1032 to 1. */
 const MAX_RATIO = 1032;
 
-function compress(data: Uint8Array): Uint8Array {
-  return plainBytes(gzipSync(data));
+function compress(data: Uint8Array, level?: number): Uint8Array {
+  return plainBytes(
+    level === undefined ? gzipSync(data) : gzipSync(data, { level }),
+  );
 }
 
 function decompress(data: Uint8Array): Uint8Array {
@@ -38,7 +40,10 @@ function decompress(data: Uint8Array): Uint8Array {
   }
 }
 
-/** Codec id 1: gzip (RFC 1952), at zlib's default level like Kafka's Java client. */
+/**
+ * Codec id 1: gzip (RFC 1952), at zlib's default level (6) like Kafka's Java
+ * client unless given a level from 1 to 9.
+ */
 export const gzip: Codec = {
   id: 1,
   name: "gzip",
@@ -48,22 +53,30 @@ export const gzip: Codec = {
 };
 
 /** Bun and Node: `node:zlib`'s callback `gzip` runs on libuv's thread pool. */
-function compressOnThreadPool(data: Uint8Array): Promise<Uint8Array> {
-  return zlibAsync((done) => gzipAsync(data, done));
+function compressOnThreadPool(
+  data: Uint8Array,
+  level?: number,
+): Promise<Uint8Array> {
+  return zlibAsync((done) =>
+    gzipAsync(data, level === undefined ? {} : { level }, done)
+  );
 }
 
 /**
  * Deno: on Web Workers, one per core from 2 (one was no faster than the
  * main thread alone) to 4.
  */
-function compressOnWorkers(data: Uint8Array): Promise<Uint8Array> {
+function compressOnWorkers(
+  data: Uint8Array,
+  level?: number,
+): Promise<Uint8Array> {
   pool ??= new WorkerPool(
     new URL("./_gzip_worker.ts", import.meta.url),
     Math.min(4, Math.max(2, globalThis.navigator?.hardwareConcurrency ?? 2)),
     "gzip",
     compress,
   );
-  return pool.run(data);
+  return pool.run(data, level);
 }
 
 let pool: WorkerPool | undefined;

@@ -31,6 +31,27 @@ describe("gzip", () => {
     assert.deepEqual(gzip.decompress(members[2]), data.subarray(7));
   });
 
+  test("levels 1 to 9: each reads back; level 1 is the largest, 9 no larger than 6", async () => {
+    const data = jsonRecords(200_000);
+    const sizes = new Map<number, number>();
+    for (const level of [1, 6, 9]) {
+      const member = gzip.compress(data, level);
+      assert.deepEqual(gzip.decompress(member), data);
+      sizes.set(level, member.length);
+      // Off the main thread (a batch of 200 KB takes that path) alike, to
+      // a few header bytes (Bun's asynchronous gzip sets them differently).
+      const off = await gzip.compressAsync!(data, level);
+      assert.deepEqual(gzip.decompress(off), data);
+      assert.ok(
+        Math.abs(off.length - member.length) <= 16,
+        `level ${level}: ${off.length} off-thread, ${member.length} inline`,
+      );
+    }
+    assert.equal(gzip.compress(data).length, sizes.get(6), "default is 6");
+    assert.ok(sizes.get(1)! > sizes.get(6)!, `sizes ${[...sizes]}`);
+    assert.ok(sizes.get(9)! <= sizes.get(6)!, `sizes ${[...sizes]}`);
+  });
+
   test("reads concatenated members, as Java's GZIPInputStream does", () => {
     const data = concat(
       gzip.compress(ascii("one ")),

@@ -11,8 +11,11 @@ export interface Codec {
   readonly id: number;
   /** The codec's name, as the `compression` option spells it. */
   readonly name: CompressionName;
-  /** Compresses a batch's records into the codec's Kafka framing. */
-  compress(data: Uint8Array): Uint8Array;
+  /**
+   * Compresses a batch's records into the codec's Kafka framing, at `level`
+   * (see `COMPRESSION_LEVELS`) or the codec's default.
+   */
+  compress(data: Uint8Array, level?: number): Uint8Array;
   /** Decompresses what `compress` (or another Kafka client) produced. */
   decompress(data: Uint8Array): Uint8Array;
   /**
@@ -21,7 +24,60 @@ export interface Codec {
    * Bun and Node; Deno's asynchronous zlib calls run on the main thread).
    * `data` must not change until it settles.
    */
-  compressAsync?(data: Uint8Array): Promise<Uint8Array>;
+  compressAsync?(data: Uint8Array, level?: number): Promise<Uint8Array>;
+}
+
+/**
+ * The compression levels a Writer or Dialer accepts per codec
+ * (`compressionLevel`), Kafka's own ranges (KIP-390): zlib's 1 (fastest) to
+ * 9 (smallest) for gzip, and zstd's -131072 to 22 (0 is zstd's default, 3).
+ * snappy has no levels; nor has lz4 here: Java's levels other than its
+ * default choose LZ4 HC, which this client does not implement.
+ */
+export const COMPRESSION_LEVELS: Readonly<
+  Partial<
+    Record<CompressionName, { min: number; max: number; default: number }>
+  >
+> = {
+  gzip: { min: 1, max: 9, default: 6 },
+  zstd: { min: -131072, max: 22, default: 3 },
+};
+
+/**
+ * Checks a `compressionLevel` option against the codec chosen by
+ * `compression`, throwing a TypeError or RangeError that names both, the
+ * value and its type, and what was expected. `context` starts the message
+ * ("Cannot create Writer").
+ */
+export function checkCompressionLevel(
+  context: string,
+  compression: CompressionName | undefined,
+  level: unknown,
+): void {
+  if (level === undefined) return;
+  const name = compression ?? "none";
+  const range = COMPRESSION_LEVELS[name];
+  if (range === undefined) {
+    const leveled = Object.entries(COMPRESSION_LEVELS)
+      .map(([codec, r]) => `${codec} (${r.min} to ${r.max})`)
+      .join(" and ");
+    throw new TypeError(
+      `${context}: "compressionLevel" applies to ${leveled}, but "compression" is ${
+        JSON.stringify(name)
+      }; leave compressionLevel out for ${name}`,
+    );
+  }
+  if (
+    typeof level !== "number" || !Number.isInteger(level) ||
+    level < range.min || level > range.max
+  ) {
+    const shown = typeof level === "number"
+      ? String(level)
+      : `${JSON.stringify(level) ?? String(level)} (${typeof level})`;
+    throw new RangeError(
+      `${context}: "compressionLevel" for ${name} must be an integer from ${range.min} to ${range.max} (default ${range.default}), got ${shown}`,
+    );
+  }
 }
 
 /** The compression of record batches: the `compression` option's values. */

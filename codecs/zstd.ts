@@ -31,7 +31,7 @@ const DICT_ID_BYTES = [0, 1, 2, 4];
 
 type Transform = (
   data: Uint8Array,
-  options?: { maxOutputLength?: number },
+  options?: { maxOutputLength?: number; params?: Record<number, number> },
 ) => Uint8Array;
 const native = zlib as {
   zstdCompressSync?: Transform;
@@ -60,13 +60,23 @@ export async function loadZstd(
   };
 }
 
-function compress(data: Uint8Array): Uint8Array {
+/** `ZSTD_c_compressionLevel`, the parameter `node:zlib` takes a level by. */
+const LEVEL_PARAMETER =
+  (zlib.constants as Record<string, number>).ZSTD_c_compressionLevel ?? 100;
+
+function compress(data: Uint8Array, level?: number): Uint8Array {
   if (!native.zstdCompressSync) {
     throw new Error(
       "zstd: this runtime's node:zlib has no zstdCompressSync (Deno 2.9+, Bun 1.4+ and Node.js 22.15+ do), so it can read zstd batches but not write them",
     );
   }
-  return plainBytes(native.zstdCompressSync(data));
+  return plainBytes(
+    level === undefined
+      ? native.zstdCompressSync(data)
+      : native.zstdCompressSync(data, {
+        params: { [LEVEL_PARAMETER]: level },
+      }),
+  );
 }
 
 function decompress(data: Uint8Array, decode: Transform): Uint8Array {

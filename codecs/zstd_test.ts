@@ -141,6 +141,24 @@ for (
   });
 }
 
+describe("zstd levels", () => {
+  test("levels -5, 1, 3 and 19 read back; -5 is the largest, 19 the smallest", () => {
+    const data = jsonRecords(200_000);
+    const size = (level?: number) => {
+      const frame = native.compress(data, level);
+      assert.deepEqual(native.decompress(frame), data);
+      assert.deepEqual(fzstd.decompress(frame), data);
+      return frame.length;
+    };
+    const fast = size(-5);
+    const three = size(3);
+    const best = size(19);
+    assert.equal(size(), three, "default is 3");
+    assert.ok(fast > size(1), `-5: ${fast}`);
+    assert.ok(best < three, `19: ${best}, 3: ${three}`);
+  });
+});
+
 describe("zstd frame checks", () => {
   test("a window larger than the blocks can fill is lowered in a copy", () => {
     const data = emptyWithWindow(0xa0); // a 1 GiB window

@@ -131,7 +131,7 @@ describe("reader.pipeTo(writer)", () => {
 
   test("closing the Reader ends the pipe, which closes the Writer after its last write; preventClose leaves it open", async () => {
     for (const preventClose of [false, true]) {
-      const { source, target, reader, writer } = await mirrorSetup(1_000);
+      const { target, reader, writer } = await mirrorSetup(1_000);
       const piping = reader.pipeTo(writer, { preventClose });
       await acknowledged(writer, 1_000);
       await reader.close();

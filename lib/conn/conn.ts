@@ -344,9 +344,12 @@ export class Conn {
       bytes += (record.key?.length ?? 0) + (record.value?.length ?? 0);
       builder.append(record);
     });
-    const compress = codec === 0
-      ? undefined
-      : (await loadCodec(codec)).compress;
+    let compress: ((data: Uint8Array) => Uint8Array) | undefined;
+    if (codec !== 0) {
+      const { compressionLevel } = this.dialer.options;
+      const loaded = await loadCodec(codec);
+      compress = (data) => loaded.compress(data, compressionLevel);
+    }
     const records = builder.finish(compress);
     await this.produce(topic, partition, records);
     return bytes;

@@ -8,7 +8,7 @@
 import type { DialerOptions, DialOptions, Partition } from "./types.ts";
 import { checkTopicPartition, Conn } from "./conn.ts";
 import { acksOf } from "../requests/produce.ts";
-import { compressionId } from "../../codecs/mod.ts";
+import { checkCompressionLevel, compressionId } from "../../codecs/mod.ts";
 import { parseAddress } from "../connection/address.ts";
 import {
   BrokerConnection,
@@ -204,5 +204,10 @@ function validateDialer(options: DialerOptions): void {
     acksOf(options.requiredAcks, "Cannot create Dialer");
   }
   if (options.compression !== undefined) compressionId(options.compression);
+  checkCompressionLevel(
+    "Cannot create Dialer",
+    options.compression,
+    options.compressionLevel,
+  );
   if (options.sasl !== undefined) validateSasl(options.sasl);
 }

@@ -97,6 +97,11 @@ export interface DialerOptions {
   requiredAcks?: RequiredAcks;
   /** Compression for `Conn.writeMessages` (default "none"). */
   compression?: CompressionName;
+  /**
+   * Its level: gzip 1 to 9 (default 6), zstd -131072 to 22 (default 3);
+   * see the Writer's `compressionLevel`.
+   */
+  compressionLevel?: number;
 }
 
 /** Options of one dial. */

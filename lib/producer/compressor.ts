@@ -18,6 +18,7 @@ import type { Codec } from "../../codecs/mod.ts";
 interface Job {
   codec: Codec;
   data: Uint8Array;
+  level: number | undefined;
   resolve(packed: Uint8Array): void;
   reject(error: unknown): void;
 }
@@ -51,18 +52,23 @@ export class Compressor {
   private running = false;
 
   /**
-   * The codec's framing of `data`; `data` must not change until it
-   * resolves. The first batch is compressed at once; one asked for after a
-   * millisecond of compression in this turn waits for the next turn.
+   * The codec's framing of `data`, at `level` (the codec's default when
+   * undefined); `data` must not change until it resolves. The first batch
+   * is compressed at once; one asked for after a millisecond of compression
+   * in this turn waits for the next turn.
    */
-  compress(codec: Codec, data: Uint8Array): Promise<Uint8Array> {
+  compress(
+    codec: Codec,
+    data: Uint8Array,
+    level?: number,
+  ): Promise<Uint8Array> {
     // Off the main thread: no batch waits for another. A small batch is
     // not worth the hand-over.
     if (codec.compressAsync && data.length >= ASYNC_FROM) {
-      return codec.compressAsync(data);
+      return codec.compressAsync(data, level);
     }
     return new Promise((resolve, reject) => {
-      this.jobs.push({ codec, data, resolve, reject });
+      this.jobs.push({ codec, data, level, resolve, reject });
       if (!this.running) {
         this.running = true;
         this.drain();
@@ -79,7 +85,7 @@ export class Compressor {
     do {
       const job = this.jobs.shift()!;
       try {
-        job.resolve(job.codec.compress(job.data));
+        job.resolve(job.codec.compress(job.data, job.level));
       } catch (error) {
         job.reject(error);
       }

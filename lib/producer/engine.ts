@@ -400,6 +400,7 @@ export class WriterEngine {
       packed = await this.compressor.compress(
         await loadCodec(this.codec),
         builder.buffer.subarray(BATCH_HEADER_SIZE, builder.size),
+        this.options.compressionLevel,
       );
     }
     const producer = await this.identity.get(open.deadline);
