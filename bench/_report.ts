@@ -125,6 +125,18 @@ export function aggregate(
       const rate = stat((s) => s.msgs_per_s);
       const p50 = stat((s) => s.p50_ms);
       const rss = stat((s) => s.peak_rss_mb);
+      // Median CPU seconds over the messages, in whole nanoseconds; none
+      // for latency runs, whose writes are few and awaited one by one.
+      const nsPerMessage = (seconds: (s: Sample) => number | undefined) =>
+        isLatency(workload.id) ? null : round(
+          stat((s) => {
+            const value = seconds(s);
+            return value === undefined
+              ? undefined
+              : (value * 1e9) / workload.messages;
+          }).median,
+          0,
+        );
       const errors = [...new Set(mine.map((s) => s.error).filter(Boolean))];
       records.push({
         client: peer.client,
@@ -148,22 +160,8 @@ export function aggregate(
         peak_rss_mb_min: round(rss.min, 1),
         peak_rss_mb_max: round(rss.max, 1),
         cpu_s: round(stat((s) => s.cpu_s).median, 2),
-        cpu_ns_per_msg: isLatency(workload.id) ? null : round(
-          stat((s) =>
-            s.cpu_s === undefined
-              ? undefined
-              : (s.cpu_s * 1e9) / workload.messages
-          ).median,
-          0,
-        ),
-        broker_cpu_ns_per_msg: isLatency(workload.id) ? null : round(
-          stat((s) =>
-            s.broker_cpu_s === undefined
-              ? undefined
-              : (s.broker_cpu_s * 1e9) / workload.messages
-          ).median,
-          0,
-        ),
+        cpu_ns_per_msg: nsPerMessage((s) => s.cpu_s),
+        broker_cpu_ns_per_msg: nsPerMessage((s) => s.broker_cpu_s),
         cpu_ratio_to_streamkafka_deno: null,
         cpu_ratio_to_kcat: null,
         foreign_cores_max: round(
