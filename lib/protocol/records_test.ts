@@ -156,6 +156,36 @@ describe("record batch v2", () => {
     assert.equal(result.truncated, false);
   });
 
+  test("small and large batches read alike (their tables use plain and typed arrays)", async () => {
+    // 20 records fit the plain arrays; 3,000 take typed ones.
+    for (const count of [20, 3000]) {
+      const records = Array.from({ length: count }, (_, i) => ({
+        key: i % 3 === 0 ? null : bytes(`k${i}`),
+        value: bytes(`v${i}`),
+        timestamp: 1_700_000_000_000 + i * 7,
+        headers: i % 5 === 0 ? [{ key: "h", value: bytes(`${i}`) }] : [],
+      }));
+      const result = await readRecords(encodeRecordBatch(records), {
+        fromOffset: 2,
+        decompress: () => {
+          throw new Error("not compressed");
+        },
+        where: "t/0",
+      });
+      assert.equal(result.records.length, count - 2);
+      for (const r of result.records) {
+        const i = r.offset;
+        assert.deepEqual(r.value, bytes(`v${i}`));
+        assert.deepEqual(r.key, i % 3 === 0 ? null : bytes(`k${i}`));
+        assert.equal(r.timestamp, 1_700_000_000_000 + i * 7);
+        assert.deepEqual(
+          r.headers.map((h) => [h.key, h.value]),
+          i % 5 === 0 ? [["h", bytes(`${i}`)]] : [],
+        );
+      }
+    }
+  });
+
   test("a record overrunning its batch is a ProtocolError", () => {
     const encoded = encodeRecordBatch([{
       key: null,
