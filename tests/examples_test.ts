@@ -136,11 +136,20 @@ describe("seed Writer examples", () => {
 });
 
 describe("seed compression example", () => {
-  for (const codec of ["gzip", "snappy", "lz4", "zstd"] as const) {
-    test(`a ${codec} Writer's messages read back transparently`, async () => {
+  const cases = [
+    ["gzip"],
+    ["snappy"],
+    ["lz4"],
+    ["zstd"],
+    ["gzip", 1],
+    ["zstd", 19],
+  ] as const;
+  for (const [codec, level] of cases) {
+    const at = level === undefined ? "" : ` at level ${level}`;
+    test(`a ${codec} Writer's messages${at} read back transparently`, async () => {
       const topic = uniqueTopic(`seed-${codec}`);
       await createTopicsMain(BROKER, topic);
-      await compressionMain([BROKER], topic, codec);
+      await compressionMain([BROKER], topic, codec, level);
       const conn = await dialLeader(BROKER, topic, 0);
       try {
         const batch = await conn.readBatch({ maxWait: 500 });
