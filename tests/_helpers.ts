@@ -57,6 +57,16 @@ export async function noUnhandledRejections(
   }
 }
 
+/**
+ * A JSON-like value of `size` bytes that compresses, starting with its
+ * number (`{"n":i,...`) so that order and content can be checked.
+ */
+export function jsonValue(i: number, size: number): Uint8Array {
+  let s = `{"n":${i},"user":"user-${i % 97}","status":"shipped"`;
+  while (s.length < size - 1) s += `,"k${s.length % 13}":${i % 1000}`;
+  return new TextEncoder().encode(s.slice(0, size - 1) + "}");
+}
+
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

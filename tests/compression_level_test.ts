@@ -12,20 +12,16 @@ import { type Conn, dial, Dialer, type MessageInput, Writer } from "../mod.ts";
 import { type Codec, loadCodec, registerCodec } from "../codecs/mod.ts";
 import {
   BROKER,
+  jsonValue,
   noUnhandledRejections,
   readPartition,
   uniqueTopic,
 } from "./_helpers.ts";
 
-const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
-/** A JSON-like value that compresses, numbered so it can be checked. */
-function value(i: number): Uint8Array {
-  let s = `{"n":${i},"user":"user-${i % 97}"`;
-  while (s.length < 299) s += `,"k${s.length % 11}":${i % 1000}`;
-  return utf8.encode(s + "}");
-}
+/** A 300-byte JSON-like value that compresses, numbered so it can be checked. */
+const value = (i: number) => jsonValue(i, 300);
 
 /**
  * Puts a codec in place of `id` that records the level of each call and

@@ -9,6 +9,7 @@ import { after, before, describe, test } from "node:test";
 import { type Conn, dial, type MessageInput, Writer } from "../mod.ts";
 import {
   BROKER,
+  jsonValue,
   noUnhandledRejections,
   readPartition,
   uniqueTopic,
@@ -17,12 +18,7 @@ import {
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
 
-/** A JSON-like value that compresses, numbered (first) so order can be checked. */
-function value(i: number, size: number): Uint8Array {
-  let s = `{"n":${i},"user":"user-${i % 97}","status":"shipped"`;
-  while (s.length < size - 1) s += `,"k${s.length % 13}":${i % 1000}`;
-  return utf8.encode(s.slice(0, size - 1) + "}");
-}
+const value = jsonValue;
 
 describe("Writer compression", () => {
   let admin: Conn;
