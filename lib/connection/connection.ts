@@ -73,6 +73,11 @@ export interface RequestOptions {
   timeout?: number;
   /** Aborting rejects the request with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * @internal Called once the request is written to the socket (not if the
+   * write fails). Must not throw.
+   */
+  onSent?: () => void;
 }
 
 /** The range of versions a broker serves for one API key. */
@@ -359,8 +364,9 @@ export class BrokerConnection {
       };
       this.track(correlationId, pending, options);
     });
-    this.write(frame, api.name).catch((error) =>
-      this.fail(correlationId, error)
+    this.write(frame, api.name).then(
+      options.onSent,
+      (error) => this.fail(correlationId, error),
     );
     return done;
   }

@@ -105,6 +105,8 @@ export class BrokerLoops {
     for (const loop of this.loops.values()) {
       loop.round?.abort(new ClosedError("The fetch engine stopped"));
       if (loop.fetching) this.dropConnection(loop);
+      // They find the engine stopped and drop their records.
+      loop.startChecks();
       loop.signal.notify();
     }
     this.router.notify();
@@ -113,7 +115,11 @@ export class BrokerLoops {
   /** Waits for the router and the loops to end, then closes their connections. */
   async shutdown(): Promise<void> {
     const loops = [...this.loops.values()];
-    await Promise.all([this.routing, ...loops.map((loop) => loop.running)]);
+    await Promise.all([
+      this.routing,
+      ...loops.map((loop) => loop.running),
+      ...loops.map((loop) => loop.checks),
+    ]);
     for (const loop of loops) this.dropConnection(loop);
     this.hub.cluster.closeLane(this.hub.lane);
   }
@@ -264,11 +270,13 @@ export class BrokerLoops {
     const hub = this.hub;
     loop.stale = false;
     if (!hub.handOut.hasRoom(loop)) {
+      loop.startChecks();
       await hub.handOut.waitForRoom(loop);
       return;
     }
     const batch = this.collect(loop);
     if (batch.length === 0) {
+      loop.startChecks();
       await loop.signal.wait();
       return;
     }
@@ -310,6 +318,7 @@ export class BrokerLoops {
         this.retryLater(ps, error, "Fetch");
       }
     } catch (error) {
+      loop.startChecks();
       // Closed, failed or interrupted: not a failure of the request.
       if (!hub.active() || round.signal.aborted) return;
       if (error instanceof TimeoutError) {

@@ -28,6 +28,7 @@ import {
   type ListOffsetsRequest,
 } from "../protocol/messages/list_offsets.ts";
 import { RecordBatchBuilder } from "../protocol/records.ts";
+import { loadCodec, registerCodec } from "../../codecs/mod.ts";
 import { BROKER, sleep, uniqueTopic } from "../../tests/_helpers.ts";
 import {
   FetchEngine,
@@ -524,6 +525,52 @@ describe("FetchEngine against the broker", () => {
       [...cluster.fetches.at(-1)!.partitions].sort(),
       [`${topic}/0`, `${topic}/1`],
     );
+  });
+
+  test("the next Fetch goes out before the records of the last one are checked; they come out in order", async () => {
+    const topic = await topicWith(1);
+    const conn = await dialLeader(BROKER, topic, 0, { compression: "gzip" });
+    try {
+      for (let b = 0; b < 5; b++) {
+        await conn.writeMessages(
+          ...range(b * 20, b * 20 + 20).map((n) => ({ value: `m${n}` })),
+        );
+      }
+    } finally {
+      conn.close();
+    }
+    // Each decompression (the check of one batch) notes how many Fetches
+    // had gone out by then.
+    const real = await loadCodec(1);
+    const sentBefore: number[] = [];
+    const { engine, cluster } = open({ partitionMaxBytes: 200 });
+    registerCodec({
+      id: real.id,
+      name: real.name,
+      compress: (data, level) => real.compress(data, level),
+      decompress: (data) => {
+        sentBefore.push(cluster.fetches.length);
+        return real.decompress(data);
+      },
+    });
+    try {
+      engine.assign([{ topic, partition: 0, offset: FirstOffset }]);
+      const messages = await drain(engine, 100);
+      assert.deepEqual(
+        messages.map((m) => text.decode(m.value!)),
+        range(0, 100).map((n) => `m${n}`),
+      );
+      assert.deepEqual(offsets(messages), range(0, 100));
+      // One batch a response (partitionMaxBytes 200), with room for more
+      // (maxBytes): the records of Fetch k + 1 are checked once Fetch k + 2
+      // is out.
+      assert.equal(sentBefore.length, 5);
+      sentBefore.forEach((sent, k) =>
+        assert.ok(sent >= k + 2, `batch ${k} checked after ${sent} Fetches`)
+      );
+    } finally {
+      registerCodec(real);
+    }
   });
 
   test("close resolves promptly while a Fetch long-polls", async () => {

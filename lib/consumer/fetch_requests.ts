@@ -10,6 +10,11 @@
  * An answer counts only while it still applies: a partition revoked,
  * paused or sought since its request was sent ignores it.
  *
+ * A partition's next Fetch starts where the answer's batch headers end, so
+ * the loop sends it before checking the records (CRC, decompression): the
+ * broker works on it while they are checked. The checks run one after
+ * another, in the order the answers came.
+ *
  * @module
  */
 
@@ -26,7 +31,11 @@ import {
   type FetchResponsePartitionData,
 } from "../protocol/messages/fetch.ts";
 import { ListOffsets } from "../protocol/messages/list_offsets.ts";
-import { readRecordTables } from "../protocol/read_records.ts";
+import {
+  checkRecords,
+  type RecordsScan,
+  scanRecords,
+} from "../protocol/read_records.ts";
 import {
   type Divergence,
   divergence,
@@ -70,6 +79,20 @@ export class Failures {
   get groups(): Iterable<[unknown, PartitionState[]]> {
     return this.byKind.values();
   }
+}
+
+/** A partition's records that arrived, to be checked and queued. */
+interface Arrived {
+  state: PartitionState;
+  /** The partition's generation when they were asked for. */
+  generation: number;
+  /** The offset they were fetched from. */
+  from: number;
+  /** The offset after them, where the next Fetch starts. */
+  next: number;
+  scan: RecordsScan;
+  data: FetchResponsePartitionData;
+  bytes: number;
 }
 
 /** The requests of the engine's loops and lookups, and their answers read. */
@@ -268,6 +291,9 @@ export class FetchRequests {
       response = await conn.request(Fetch, request, {
         timeout: maxWait + (hub.cluster.options.requestTimeout ?? 30_000),
         signal,
+        // The records of the response before are checked while the broker
+        // works on this one.
+        onSent: () => loop.startChecks(),
       });
     } finally {
       loop.fetching = false;
@@ -285,6 +311,7 @@ export class FetchRequests {
     }
     const held: HeldResponse = { loop, bytes, chunks: 0 };
     const failed = new Failures();
+    const arrived: Arrived[] = [];
     for (let i = 0; i < entries.length && hub.active(); i++) {
       const e = entries[i];
       const data = found[i];
@@ -304,49 +331,47 @@ export class FetchRequests {
           topic: e.state.topic,
           partition: e.state.partition,
         });
-        await this.absorb(e, data, held, withRecords > 1, conn.address);
+        const a = this.advance(e, data, withRecords > 1);
+        if (a !== null) arrived.push(a);
       } catch (error) {
         if (this.isCurrent(e)) failed.add(e.state, error);
       }
     }
+    if (arrived.length > 0) {
+      hub.handOut.hold(held);
+      loop.deferCheck(() => this.check(arrived, held, conn.address));
+    }
     return failed;
   }
 
-  /** Queues one partition's records from a response. */
-  private async absorb(
+  /**
+   * What a partition's batch headers tell at once: where its next Fetch
+   * starts, so that it can be sent before these records are checked. Null
+   * when there is nothing to check.
+   */
+  private advance(
     e: Entry,
     data: FetchResponsePartitionData,
-    held: HeldResponse,
     crowded: boolean,
-    address: string,
-  ): Promise<void> {
+  ): Arrived | null {
     const hub = this.hub;
     const p = e.state;
     const bytes = data.records ?? EMPTY;
-    const found = bytes.length === 0 ? null : await readRecordTables(bytes, {
-      fromOffset: e.fetchOffset,
-      decompress: async (id, input) => (await loadCodec(id)).decompress(input),
-      abortedTransactions: data.abortedTransactions,
-      where: `${p.topic}/${p.partition} from ${address}`,
-      checkCrc: hub.options.checkCrcs,
-    });
-    // Revoked, paused or sought while the records were checked.
-    if (!this.isCurrent(e)) return;
     p.failures = 0;
     p.highWaterMark = data.highWatermark;
     p.end = hub.isolation === 1 && data.lastStableOffset >= 0
       ? data.lastStableOffset
       : data.highWatermark;
-    if (found === null) return;
+    if (bytes.length === 0) return null;
+    const scan = scanRecords(bytes, e.fetchOffset);
     // Bytes but no step forward: the batch at the offset was cut off.
-    const stuck = found.count === 0 && found.nextOffset <= e.fetchOffset;
-    if (found.truncated || stuck) {
+    if (scan.truncated || scan.nextOffset <= e.fetchOffset) {
       // Other partitions used up the response: the broker returns a batch
       // whole only to the first partition with data, so ask for this one
       // first next time.
       if (crowded) {
         p.first = true;
-        return;
+        return null;
       }
       const { maxBytes, partitionMaxBytes } = hub.limits;
       const limits = maxBytes === partitionMaxBytes
@@ -360,32 +385,82 @@ export class FetchRequests {
           `the batch at offset ${e.fetchOffset} does not fit in the ${bytes.length} bytes the broker returned (${limits}`,
       });
     }
-    p.fetchOffset = found.nextOffset;
-    if (found.lastEpoch >= 0) p.lastEpoch = found.lastEpoch;
+    const arrived: Arrived = {
+      state: p,
+      generation: e.generation,
+      from: e.fetchOffset,
+      next: scan.nextOffset,
+      scan,
+      data,
+      bytes: bytes.length,
+    };
+    p.fetchOffset = scan.nextOffset;
+    if (scan.lastEpoch >= 0) p.lastEpoch = scan.lastEpoch;
+    // Served: the others come before it in the next request.
+    if (p.loop !== null) {
+      p.loop.members.delete(p);
+      p.loop.members.add(p);
+    }
+    return arrived;
+  }
+
+  /**
+   * Checks a response's records (CRC, decompression, structure) and queues
+   * them. Records that fail stop the engine, as retrying cannot fix them,
+   * and nothing fetched after them comes out. Never rejects.
+   */
+  private async check(
+    arrived: Arrived[],
+    held: HeldResponse,
+    address: string,
+  ): Promise<void> {
+    try {
+      for (const a of arrived) {
+        if (this.stillCurrent(a)) await this.absorb(a, held, address);
+      }
+    } catch (error) {
+      this.hub.failWith(error);
+    } finally {
+      this.hub.handOut.unhold(held);
+    }
+  }
+
+  /** Queues one partition's checked records from a response. */
+  private async absorb(
+    a: Arrived,
+    held: HeldResponse,
+    address: string,
+  ): Promise<void> {
+    const hub = this.hub;
+    const p = a.state;
+    const found = await checkRecords(a.scan, {
+      fromOffset: a.from,
+      decompress: async (id, input) => (await loadCodec(id)).decompress(input),
+      abortedTransactions: a.data.abortedTransactions,
+      where: `${p.topic}/${p.partition} from ${address}`,
+      checkCrc: hub.options.checkCrcs,
+    });
+    // Revoked, paused or sought while the records were checked.
+    if (!this.stillCurrent(a)) return;
     if (found.count > 0) {
-      if (p.position < 0) p.position = e.fetchOffset;
+      if (p.position < 0) p.position = a.from;
       const messages = new FetchedMessages(found, {
         topic: p.topic,
         partition: p.partition,
-        highWaterMark: data.highWatermark,
+        highWaterMark: a.data.highWatermark,
         copyValues: hub.options.copyValues,
       });
       hub.handOut.queue(p, {
         messages,
         count: found.count,
-        bytes: bytes.length,
+        bytes: a.bytes,
         held,
       });
-      // Served: the others come before it in the next request.
-      if (p.loop !== null) {
-        p.loop.members.delete(p);
-        p.loop.members.add(p);
-      }
       hub.counters.messages += found.count;
       hub.counters.bytes += found.payloadBytes;
     } else if (p.chunks.length === 0) {
       // Control records or aborted transactions were stepped over.
-      p.position = p.fetchOffset;
+      p.position = a.next;
     }
   }
 
@@ -444,6 +519,13 @@ export class FetchRequests {
     );
     hub.moveTo(p, back.to);
     p.lastEpoch = back.lastEpoch;
+  }
+
+  /** Whether records that arrived still apply (no seek, pause or revoke since). */
+  private stillCurrent(a: Arrived): boolean {
+    const p = a.state;
+    return this.hub.active() && this.hub.byKey.get(p.key) === p &&
+      p.generation === a.generation;
   }
 
   /** Whether an answer to a request for `e` still applies. */

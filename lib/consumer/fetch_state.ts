@@ -50,7 +50,7 @@ export class Notifier {
 export interface HeldResponse {
   loop: BrokerLoop;
   bytes: number;
-  /** Its chunks not yet fully taken or dropped. */
+  /** Its chunks not yet fully taken or dropped, plus one while it is checked. */
   chunks: number;
 }
 
@@ -128,9 +128,32 @@ export class BrokerLoop {
   heldResponses = 0;
   /** Messages of the chunks held (taken ones too, until their chunk is done). */
   heldMessages = 0;
+  /** The checks of arrived responses' records, run one after another. */
+  checks: Promise<void> = Promise.resolve();
+  /** Checks that wait for the next Fetch to go out, so the broker works meanwhile. */
+  private deferred: (() => Promise<void>)[] = [];
+  /** Starts deferred checks if no Fetch goes out before this fires. */
+  private fallback: ReturnType<typeof setTimeout> | undefined = undefined;
 
   constructor(id: number) {
     this.id = id;
+  }
+
+  /**
+   * Runs `check` (which must not reject) once the next Fetch is written,
+   * or the loop waits, or at the latest on the next turn of the event loop.
+   */
+  deferCheck(check: () => Promise<void>): void {
+    this.deferred.push(check);
+    this.fallback ??= setTimeout(() => this.startChecks(), 0);
+  }
+
+  /** Starts the deferred checks, after the checks before them. */
+  startChecks(): void {
+    clearTimeout(this.fallback);
+    this.fallback = undefined;
+    for (const check of this.deferred) this.checks = this.checks.then(check);
+    this.deferred = [];
   }
 }
 

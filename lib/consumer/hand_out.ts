@@ -6,17 +6,19 @@
  * per partition; partitions with data take turns one fetched chunk (one
  * partition's records of one response) at a time. It allocates nothing
  * beyond the message itself. Records are checked when they arrive (CRC,
- * decompression) but made into messages only as they are taken.
+ * decompression), while the broker serves the next Fetch, but made into
+ * messages only as they are taken.
  *
  * **Memory.** Bounded per broker: a loop sends its next Fetch only while at
  * most one of its responses is still being read, or while the responses it
- * holds (those with a message not yet taken) add up to fewer than `maxBytes`
- * bytes of records (and fewer than `queueCapacity` messages, when set). A
- * response carries at most `maxBytes` (the broker's limit for the whole
- * response; only a single record batch larger than that comes whole), so at
- * most about 2 × `maxBytes` of fetched records wait per broker. A response
- * is counted whole until its last message is taken or dropped, because its
- * partitions' records share its buffer.
+ * holds (those being checked, or with a message not yet taken) add up to
+ * fewer than `maxBytes` bytes of records (and fewer than `queueCapacity`
+ * messages, when set). A response carries at most `maxBytes` (the broker's
+ * limit for the whole response; only a single record batch larger than that
+ * comes whole), so at most about 2 × `maxBytes` of fetched records wait per
+ * broker. A response is counted whole from its arrival until its last
+ * message is taken or dropped, because its partitions' records share its
+ * buffer.
  *
  * **Dropping.** `forget()` drops a partition's chunks at once (revoke, pause,
  * seek) and makes the answers already asked for stale: nothing from before
@@ -31,6 +33,7 @@ import type { FetchLimits } from "./fetch_options.ts";
 import {
   type BrokerLoop,
   type Chunk,
+  type HeldResponse,
   Notifier,
   type PartitionState,
 } from "./fetch_state.ts";
@@ -111,10 +114,7 @@ export class HandOut {
     p.chunks.push(chunk);
     p.queuedBytes += chunk.bytes;
     const held = chunk.held;
-    if (held.chunks++ === 0) {
-      held.loop.heldBytes += held.bytes;
-      held.loop.heldResponses++;
-    }
+    this.hold(held);
     held.loop.heldMessages += chunk.count;
     if (!p.listed) {
       p.listed = true;
@@ -158,10 +158,24 @@ export class HandOut {
 
   /** A chunk is done with; its response stops counting with its last chunk. */
   private release(chunk: Chunk): void {
-    const held = chunk.held;
-    const loop = held.loop;
-    loop.heldMessages -= chunk.count;
+    chunk.held.loop.heldMessages -= chunk.count;
+    this.unhold(chunk.held);
+  }
+
+  /**
+   * Counts a response's bytes against its loop's room, from its arrival
+   * until each `hold` is matched by an `unhold` (its check, its chunks).
+   */
+  hold(held: HeldResponse): void {
+    if (held.chunks++ > 0) return;
+    held.loop.heldBytes += held.bytes;
+    held.loop.heldResponses++;
+  }
+
+  /** Matches a `hold`; the response stops counting with the last one. */
+  unhold(held: HeldResponse): void {
     if (--held.chunks > 0) return;
+    const loop = held.loop;
     loop.heldBytes -= held.bytes;
     loop.heldResponses--;
     if (loop.waitingForRoom && this.hasRoom(loop)) loop.signal.notify();

@@ -121,30 +121,80 @@ export async function readRecords(
  * Checks every complete batch in `bytes` (CRC, decompression, record
  * structure) and returns tables that decode its records on demand.
  */
-export async function readRecordTables(
+export function readRecordTables(
   bytes: Uint8Array,
   options: ReadRecordsOptions,
 ): Promise<RecordTables> {
-  const batches = splitBatches(bytes);
+  return checkRecords(scanRecords(bytes, options.fromOffset), options);
+}
+
+/**
+ * What the batch headers of a Fetch response's records tell without reading
+ * the records: where the next Fetch starts. A consumer can ask for the next
+ * records before checking these.
+ */
+export interface RecordsScan {
+  /** The complete batches at or past the offset asked for. */
+  batches: RecordBatch[];
+  /** Offset after the last complete batch: where to fetch next. */
+  nextOffset: number;
+  /** The leader epoch of the last complete batch, -1 when none or legacy. */
+  lastEpoch: number;
+  /** A batch was cut off at the end and none came whole. */
+  truncated: boolean;
+}
+
+/**
+ * Walks the batch headers in `bytes` (no CRC, no records): the complete
+ * batches from `fromOffset` on, and where the next Fetch starts. Throws a
+ * ProtocolError for a malformed header.
+ */
+export function scanRecords(
+  bytes: Uint8Array,
+  fromOffset: number,
+): RecordsScan {
+  const all = splitBatches(bytes);
+  const scan: RecordsScan = {
+    batches: [],
+    nextOffset: fromOffset,
+    lastEpoch: -1,
+    truncated: false,
+  };
+  let consumed = 0;
+  for (const batch of all) {
+    consumed += batch.bytes.length;
+    const last = batch.magic === 2
+      ? batch.baseOffset + batch.lastOffsetDelta
+      : batch.baseOffset;
+    if (last < fromOffset && batch.magic === 2) continue;
+    scan.batches.push(batch);
+    scan.nextOffset = Math.max(scan.nextOffset, last + 1);
+    if (batch.magic === 2) scan.lastEpoch = batch.partitionLeaderEpoch;
+  }
+  scan.truncated = consumed < bytes.length && all.length === 0;
+  return scan;
+}
+
+/**
+ * Checks the batches a scan found (CRC, decompression, record structure),
+ * steps over control batches and aborted transactions, and returns tables
+ * that decode the records on demand.
+ */
+export async function checkRecords(
+  scan: RecordsScan,
+  options: ReadRecordsOptions,
+): Promise<RecordTables> {
   const aborted = new AbortedTracker(options.abortedTransactions);
   const result: RecordTables = {
     tables: [],
     count: 0,
     payloadBytes: 0,
-    nextOffset: options.fromOffset,
-    lastEpoch: -1,
-    truncated: false,
+    nextOffset: scan.nextOffset,
+    lastEpoch: scan.lastEpoch,
+    truncated: scan.truncated,
   };
-  let consumed = 0;
-  for (const batch of batches) {
-    consumed += batch.bytes.length;
-    const last = batch.magic === 2
-      ? batch.baseOffset + batch.lastOffsetDelta
-      : batch.baseOffset;
-    if (last < options.fromOffset && batch.magic === 2) continue;
+  for (const batch of scan.batches) {
     if (options.checkCrc !== false) checkCrc(batch, options.where);
-    result.nextOffset = Math.max(result.nextOffset, last + 1);
-    if (batch.magic === 2) result.lastEpoch = batch.partitionLeaderEpoch;
     const abortedBatch = aborted.isAborted(batch);
     if (batch.control) {
       aborted.onControl(batch);
@@ -153,7 +203,6 @@ export async function readRecordTables(
     if (abortedBatch) continue;
     await addBatch(result, batch, options);
   }
-  result.truncated = consumed < bytes.length && batches.length === 0;
   return result;
 }
 
