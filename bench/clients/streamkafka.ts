@@ -2,10 +2,13 @@
  * This client under the benchmark: `deno run -A bench/clients/streamkafka.ts
  * '<job>'` or `bun run bench/clients/streamkafka.ts '<job>'`.
  *
- * Produce goes through `Writer.writeMessages`; consume through `Reader` when
- * the package exports one, else through `Conn.readBatch` in a loop, one
- * connection per partition; the consume points of `--curves` read through one
- * group Reader instead, as the group workload does. The latency workload also times bare
+ * Produce goes through `Writer.writeMessages`. The consume workloads read each
+ * partition with a `Reader` of its own through `reader.batches()`, each value
+ * by index (`batch.value(i)`): this client's bulk path, as the peers read
+ * through theirs (kafkajs `eachBatch`, @kafkats/client `runBatch`).
+ * BENCH_CONSUME_API=reader reads with `for await` over the Reader instead,
+ * =conn with `Conn.readBatch` in a loop. The consume points of `--curves` read
+ * through one group Reader, as the group workload does. The latency workload also times bare
  * `Conn.writeMessages` round trips: the floor a Writer write can reach.
  * The group workload reads with `for await` over one Reader with `groupId`,
  * which commits on its own: with the default commitInterval 0, whenever it
@@ -19,7 +22,7 @@
 
 import process from "node:process";
 import * as streamkafka from "../../mod.ts";
-import type { Message, MessageInput } from "../../mod.ts";
+import type { MessageInput } from "../../mod.ts";
 import {
   feed,
   finish,
@@ -30,17 +33,6 @@ import {
   run,
   timeWrites,
 } from "./_common.ts";
-
-/** The options `lib/reader.ts` is being written to take. */
-interface ReaderOptions {
-  brokers: string[];
-  topic: string;
-  partition: number;
-  minBytes: number;
-  maxBytes: number;
-  maxWait: number;
-}
-type ReaderClass = new (options: ReaderOptions) => ReadableStream<Message>;
 
 /**
  * The commitInterval of the curves' consume: an hour, so that no commit falls
@@ -113,39 +105,40 @@ async function latency(job: Job): Promise<void> {
   }));
 }
 
-/**
- * `Reader` from mod.ts once it is exported, else `Conn.readBatch`.
- * BENCH_CONSUME_API=conn or =reader forces one; "reader" falls back on
- * lib/reader.ts while mod.ts does not export it yet.
- */
-async function pickReader(): Promise<{ Reader?: ReaderClass; api: string }> {
-  const exported = (streamkafka as Record<string, unknown>).Reader as
-    | ReaderClass
-    | undefined;
-  const forced = process.env.BENCH_CONSUME_API;
-  if (forced === "conn" || (!exported && forced !== "reader")) {
-    return { api: "Conn.readBatch" };
+/** How the consume workloads read: BENCH_CONSUME_API, `batches` by default. */
+function consumeApi(): "batches" | "reader" | "conn" {
+  const forced = process.env.BENCH_CONSUME_API ?? "batches";
+  if (forced === "batches" || forced === "reader" || forced === "conn") {
+    return forced;
   }
-  if (exported) return { Reader: exported, api: "Reader" };
-  const { Reader } = await import("../../lib/consumer/reader.ts");
-  return { Reader: Reader as ReaderClass, api: "Reader (lib/reader.ts)" };
+  throw new RangeError(
+    `BENCH_CONSUME_API must be "batches", "reader" or "conn", got ${
+      JSON.stringify(forced)
+    }`,
+  );
 }
 
+const CONSUME_APIS = {
+  batches: "Reader.batches(), values by index",
+  reader: "Reader, for await",
+  conn: "Conn.readBatch",
+};
+
 async function consume(job: Job): Promise<void> {
-  const { Reader, api } = await pickReader();
+  const api = consumeApi();
+  const read = api === "conn"
+    ? readWithConn
+    : (job: Job, partition: number) =>
+      readWithReader(job, partition, api === "batches");
   const start = performance.now();
   const partitions = Array.from({ length: job.partitions }, (_, p) => p);
-  const reads = await Promise.all(
-    partitions.map((p) =>
-      Reader ? readWithReader(Reader, job, p) : readWithConn(job, p)
-    ),
-  );
+  const reads = await Promise.all(partitions.map((p) => read(job, p)));
   const seconds = (Math.max(...reads.map((r) => r.end)) - start) / 1000;
   const messages = reads.reduce((sum, r) => sum + r.count, 0);
   if (messages !== job.messages) {
     throw new Error(`Read ${messages} messages, expected ${job.messages}`);
   }
-  finish({ messages, seconds, notes: { api } });
+  finish({ messages, seconds, notes: { api: CONSUME_APIS[api] } });
 }
 
 /**
@@ -157,13 +150,17 @@ interface PartitionRead {
   end: number;
 }
 
-/** Reads one partition from its start up to its high watermark. */
+/**
+ * Reads one partition from its start up to its high watermark, message by
+ * message or in batches (each value read by index, so each is looked at as
+ * an application would).
+ */
 async function readWithReader(
-  Reader: ReaderClass,
   job: Job,
   partition: number,
+  inBatches: boolean,
 ): Promise<PartitionRead> {
-  const reader = new Reader({
+  const reader = new streamkafka.Reader({
     brokers: job.brokers,
     topic: job.topic,
     partition,
@@ -172,14 +169,23 @@ async function readWithReader(
     maxWait: job.fetchMaxWaitMs,
   });
   let count = 0;
+  let bytes = 0;
   let end = performance.now();
-  for await (const message of reader) {
-    count++;
-    if (message.offset + 1 >= message.highWaterMark) {
-      end = performance.now();
-      break;
+  if (inBatches) {
+    for await (const batch of reader.batches()) {
+      for (let i = 0; i < batch.length; i++) bytes += batch.value(i)!.length;
+      count += batch.length;
+      if (batch.lastOffset + 1 >= batch.highWaterMark) break;
+    }
+  } else {
+    for await (const message of reader) {
+      count++;
+      bytes += message.value!.length;
+      if (message.offset + 1 >= message.highWaterMark) break;
     }
   }
+  end = performance.now();
+  if (bytes === 0 && count > 0) throw new Error("Read only empty values");
   return { count, end };
 }
 
