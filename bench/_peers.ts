@@ -127,6 +127,17 @@ async function packageVersion(): Promise<string> {
   return `streamkafka ${config.version ?? "?"}`;
 }
 
+/**
+ * Extra `deno run` flags for this client's runs, from BENCH_DENO_FLAGS
+ * (space-separated), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile
+ * each run.
+ */
+function denoFlags(): string[] {
+  return (Deno.env.get("BENCH_DENO_FLAGS") ?? "").split(" ").filter((f) =>
+    f !== ""
+  );
+}
+
 async function streamkafkaDeno(): Promise<Peer> {
   const client = join(BENCH, "clients", "streamkafka.ts");
   return {
@@ -137,7 +148,7 @@ async function streamkafkaDeno(): Promise<Peer> {
     skip: () => undefined,
     command: (job) => ({
       command: Deno.execPath(),
-      args: ["run", "-A", client, JSON.stringify(job)],
+      args: ["run", "-A", ...denoFlags(), client, JSON.stringify(job)],
       cwd: ROOT,
     }),
     parse: parseJsonLine,
