@@ -19,7 +19,8 @@
  * @module
  */
 
-import { onPath } from "../tests/_helpers.ts";
+import { dial } from "../mod.ts";
+import { BROKER, onPath } from "../tests/_helpers.ts";
 import { ensureBroker, ensureSpecs } from "./kafka.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -192,7 +193,47 @@ async function setup(cmd: string[]): Promise<void> {
   if (!success) throw new Error(`${cmd.join(" ")} failed (exit ${code})`);
 }
 
+/** A topic of `uniqueTopic` (tests/_helpers.ts); its time in base 36. */
+const TEST_TOPIC = /-(?:deno|bun|node)-([0-9a-z]{8,9})-[0-9a-z]{1,6}-\d+$/;
+
+/**
+ * Deletes the topics that test runs made over an hour ago: tests leave
+ * theirs behind, and a local broker used for weeks would otherwise hold
+ * thousands of partitions (and gigabytes) of them, which slows it down.
+ * Runs under way (a suite takes minutes) keep theirs. A failure here is
+ * reported and changes nothing else.
+ */
+async function deleteOldTestTopics(): Promise<void> {
+  const cutoff = Date.now() - 3_600_000;
+  try {
+    const conn = await dial(BROKER);
+    try {
+      const topics = new Set(
+        (await conn.readPartitions()).map((p) => p.topic),
+      );
+      const old = [...topics].filter((topic) => {
+        const made = TEST_TOPIC.exec(topic)?.[1];
+        return made !== undefined && parseInt(made, 36) < cutoff;
+      });
+      for (let i = 0; i < old.length; i += 100) {
+        await conn.deleteTopics(...old.slice(i, i + 100));
+      }
+      if (old.length > 0) {
+        const topics = old.length === 1 ? "topic" : "topics";
+        console.log(
+          `deleted ${old.length} ${topics} of test runs over an hour ago`,
+        );
+      }
+    } finally {
+      conn.close();
+    }
+  } catch (error) {
+    console.log(`could not delete the topics of earlier test runs: ${error}`);
+  }
+}
+
 await ensureBroker();
+await deleteOldTestTopics();
 // The protocol tests compare lib/protocol/messages with these specs.
 await ensureSpecs();
 const results: [string, Totals][] = [];
