@@ -573,6 +573,52 @@ describe("FetchEngine against the broker", () => {
     }
   });
 
+  test("records that fail their check stop the engine, unless their partition was revoked meanwhile", async () => {
+    const topic = await topicWith(2);
+    for (const partition of [0, 1]) {
+      const conn = await dialLeader(BROKER, topic, partition, {
+        compression: "gzip",
+      });
+      try {
+        await conn.writeMessages({ value: `p${partition}` });
+      } finally {
+        conn.close();
+      }
+    }
+    const real = await loadCodec(1);
+    let engine: FetchEngine | undefined;
+    let revokeFirst = true;
+    registerCodec({
+      id: real.id,
+      name: real.name,
+      compress: (data, level) => real.compress(data, level),
+      decompress: () => {
+        // Revoked while being checked: its failure no longer counts.
+        if (revokeFirst) engine!.revoke([{ topic, partition: 0 }]);
+        throw new Error("a corrupt block");
+      },
+    });
+    try {
+      engine = open().engine;
+      engine.assign([{ topic, partition: 0, offset: FirstOffset }]);
+      await until(() => engine!.assigned().length === 0, "the revoke");
+      await sleep(200);
+      assert.equal(engine.failure, null);
+      assert.equal(engine.take(), undefined);
+
+      revokeFirst = false;
+      engine.assign([{ topic, partition: 1, offset: FirstOffset }]);
+      await until(() => engine!.failure !== null, "the engine's failure");
+      assert.match(
+        engine.failure!.message,
+        /Cannot decompress batch at offset 0 \(.*\/1 from .*\): a corrupt block/,
+      );
+      assert.equal(engine.take(), undefined);
+    } finally {
+      registerCodec(real);
+    }
+  });
+
   test("close resolves promptly while a Fetch long-polls", async () => {
     const topic = await topicWith(1);
     const { engine, cluster } = open({ maxWait: 30_000 });

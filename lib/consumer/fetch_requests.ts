@@ -416,7 +416,14 @@ export class FetchRequests {
   ): Promise<void> {
     try {
       for (const a of arrived) {
-        if (this.stillCurrent(a)) await this.absorb(a, held, address);
+        if (!this.stillCurrent(a)) continue;
+        try {
+          await this.absorb(a, held, address);
+        } catch (error) {
+          // Records of a partition revoked, paused or sought meanwhile no
+          // longer count, nor does their failure.
+          if (this.stillCurrent(a)) throw error;
+        }
       }
     } catch (error) {
       this.hub.failWith(error);
