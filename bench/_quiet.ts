@@ -139,3 +139,36 @@ export function watchDisturbance(): {
     },
   };
 }
+
+/** CPU seconds (user + system) of a process so far, from /proc/<pid>/stat. */
+async function cpuSeconds(pid: number): Promise<number | undefined> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`).catch(() => "");
+  // Fields after the command name, which may hold spaces, in parentheses.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return Number.isFinite(ticks) ? ticks / 100 : undefined;
+}
+
+/**
+ * Waits until the broker process `pid` used less than `cores` of CPU over a
+ * window of `windowMs`, or `maxMs` went by: a broker still busy after the
+ * last run (deleting its topic's files, collecting garbage, compacting the
+ * offsets topic) would slow the next client's run, whichever it is. Returns
+ * the milliseconds it waited.
+ */
+export async function waitForIdleBroker(
+  pid: number,
+  maxMs = 10_000,
+  cores = 0.1,
+  windowMs = 250,
+): Promise<number> {
+  const start = Date.now();
+  let before = await cpuSeconds(pid);
+  while (before !== undefined && Date.now() - start < maxMs) {
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    const after = await cpuSeconds(pid);
+    if (after === undefined || after - before < cores * windowMs / 1000) break;
+    before = after;
+  }
+  return Date.now() - start;
+}

@@ -12,7 +12,9 @@
  *
  * Environment: BENCH_ROUNDS, BENCH_MESSAGES (the 100 B count; the others
  * scale with it), BENCH_LATENCY_WRITES, BENCH_GROUP_COMMIT_INTERVAL and
- * BENCH_KAFKAGO_COMMIT_INTERVAL (the group workload's commits). Each run of
+ * BENCH_KAFKAGO_COMMIT_INTERVAL (the group workload's commits),
+ * BENCH_PREFAULT_MB (memory touched before the runs when the broker's data
+ * is on a tmpfs, default 3072, 0 for none: see _prefault.ts). Each run of
  * each client is its own process printing one JSON line (see
  * bench/clients/_common.ts); the workloads interleave over the rounds, the
  * client order rotating each round, and each produce run gets a fresh
@@ -53,10 +55,12 @@ import {
 import { spawn } from "./_spawn.ts";
 import { targets } from "./_targets.ts";
 import { countMessages, createTopic, deleteTopics } from "./_topics.ts";
+import { touchMemory } from "./_prefault.ts";
 import {
   brokerIdentity,
   brokerProcess,
   waitForBroker,
+  waitForIdleBroker,
   waitForQuiet,
 } from "./_quiet.ts";
 import {
@@ -108,6 +112,8 @@ interface Options {
   out: string;
   wait: boolean;
   curves: boolean;
+  /** MiB written and deleted on the broker's tmpfs before the runs. */
+  prefaultMb: number;
 }
 
 function options(args: string[]): Options | undefined {
@@ -157,7 +163,21 @@ function options(args: string[]): Options | undefined {
     out: parsed.values.out ?? join(BENCH, "results"),
     wait: parsed.values.wait ?? false,
     curves: parsed.values.curves ?? false,
+    prefaultMb: prefaultMb(),
   };
+}
+
+/** BENCH_PREFAULT_MB: a whole number of MiB, 0 for none; default 3072. */
+function prefaultMb(): number {
+  const raw = Deno.env.get("BENCH_PREFAULT_MB");
+  if (raw === undefined || raw === "") return 3072;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) {
+    throw new RangeError(
+      `Cannot run the benchmark: BENCH_PREFAULT_MB must be a whole number of MiB (0 for none), got "${raw}"`,
+    );
+  }
+  return value;
 }
 
 function matches(filters: string[], name: string): boolean {
@@ -191,8 +211,17 @@ async function main(): Promise<number> {
   printSettings(opts, workloads);
 
   await ensureBroker();
-  const dataPlace = await brokerDataPlace();
+  const { place: dataPlace, mount } = await brokerDataPlace();
   log(`broker data: ${dataPlace}`);
+  if (dataPlace.startsWith("tmpfs") && opts.prefaultMb > 0) {
+    // Fresh memory is slow to touch on some VMs: not within a client's run.
+    log(
+      `  memory for it touched first: ${await touchMemory(
+        mount,
+        opts.prefaultMb,
+      )}`,
+    );
+  }
   if (!dataPlace.startsWith("tmpfs")) {
     log(
       "  (on a disk, writeback of the gigabytes a run writes can stall the broker at random: " +
@@ -465,7 +494,8 @@ interface RunSpec {
  * Measures, and again (twice at most) when other processes kept more than
  * BUSY_CORES busy meanwhile or the broker restarted (other engineers' test
  * suites restart it): the last figure stands either way. With --wait, every
- * measurement first waits for running test suites to finish.
+ * measurement first waits for running test suites to finish. Every one
+ * waits for the broker to be idle (at most 10 s).
  */
 async function runOne(spec: RunSpec, wait: boolean): Promise<Sample> {
   let sample: Sample | undefined;
@@ -477,6 +507,12 @@ async function runOne(spec: RunSpec, wait: boolean): Promise<Sample> {
     if (attempt > 1 && sample?.error) await ensureBroker();
     const broker = await brokerProcess();
     const identity = await brokerIdentity();
+    if (broker) {
+      const waited = await waitForIdleBroker(broker.pid);
+      if (waited >= 1000) {
+        log(`  the broker was busy: waited ${(waited / 1000).toFixed(1)} s`);
+      }
+    }
     sample = await measure(
       { ...spec, ownPids: broker ? [broker.pid] : [] },
       attempt,
@@ -757,10 +793,11 @@ if (import.meta.main) {
 }
 
 /**
- * The file system and folder of the broker's data, as "tmpfs (/dev/shm/...)":
- * the longest mount point of /proc/mounts that holds the folder.
+ * The file system and folder of the broker's data, as "tmpfs (/dev/shm/...)",
+ * and the mount point that holds it: the longest of /proc/mounts that holds
+ * the folder.
  */
-async function brokerDataPlace(): Promise<string> {
+async function brokerDataPlace(): Promise<{ place: string; mount: string }> {
   const version = Deno.env.get("KAFKA_VERSION") || DEFAULT_KAFKA_VERSION;
   const dir = brokerDataDir(version);
   const real = await Deno.realPath(dir).catch(() => dir);
@@ -776,5 +813,5 @@ async function brokerDataPlace(): Promise<string> {
       type = fs;
     }
   }
-  return `${type} (${real})`;
+  return { place: `${type} (${real})`, mount: point };
 }
