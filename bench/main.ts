@@ -387,7 +387,10 @@ async function prepareData(
 
 /**
  * The topics the consume workloads read, filled once by this client on Deno
- * (its balancer spreads keyless messages evenly) and checked by offsets.
+ * and checked by offsets. The fill spreads the messages one by one over the
+ * partitions (`spread`: a RoundRobin balancer), so that every partition
+ * holds its share: the default balancer's runs of a batch each would leave
+ * most of 1024 partitions empty.
  */
 async function prepareSources(
   runId: string,
@@ -412,7 +415,7 @@ async function prepareSources(
         workload.topicConfigs,
       );
       const job = baseJob(workload, topic, "");
-      const fill: Job = { ...job, kind: "produce" };
+      const fill: Job = { ...job, kind: "produce", spread: true };
       const run = await spawn(
         Deno.execPath(),
         [

@@ -8,7 +8,14 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { type Conn, dial, Dialer, type MessageInput, Writer } from "../mod.ts";
+import {
+  type Conn,
+  dial,
+  Dialer,
+  type MessageInput,
+  RoundRobin,
+  Writer,
+} from "../mod.ts";
 import { type Codec, loadCodec, registerCodec } from "../codecs/mod.ts";
 import {
   BROKER,
@@ -96,6 +103,8 @@ describe("compressionLevel", () => {
             compressionLevel: level,
             batchSize: 5000,
             requiredAcks: "all",
+            // Over all three partitions, so that there are several batches.
+            balancer: new RoundRobin(),
           });
           // Small calls in flight, then one call whose batches pass 64 KiB
           // (gzip compresses those off the main thread).

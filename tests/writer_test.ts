@@ -113,6 +113,48 @@ describe("Writer", () => {
     });
   }
 
+  test("by default, keyless messages go to one partition a batch at a time, each run one batch", async () => {
+    const topic = await topicWith(3);
+    // batchSize 10: runs of 10 messages, each partition one run, in turn.
+    const w = new Writer({ brokers: [BROKER], topic, batchSize: 10 });
+    await w.writeMessages(
+      ...Array.from({ length: 30 }, (_, i) => ({ value: `m${i}` })),
+    );
+    const stats = w.stats();
+    await w.close();
+    const runs: string[][] = [];
+    for (const p of [0, 1, 2]) {
+      const got = await readPartition(topic, p);
+      runs.push(got.map((m) => text.decode(m.value!)));
+    }
+    // Whichever partition the first run took, the runs are m0-m9, m10-m19
+    // and m20-m29, in order, one per partition.
+    const starts = runs.map((values) => values[0]).sort((a, b) =>
+      Number(a.slice(1)) - Number(b.slice(1))
+    );
+    assert.deepEqual(starts, ["m0", "m10", "m20"]);
+    for (const values of runs) {
+      const from = Number(values[0].slice(1));
+      assert.deepEqual(
+        values,
+        Array.from({ length: 10 }, (_, i) => `m${from + i}`),
+      );
+    }
+    // Three full batches, not thirty messages cut in three per partition.
+    assert.equal(stats.batchSize.max, 10);
+    assert.equal(stats.batchSize.avg, 10);
+    // Partitions follow in the list's order: 0 after 2.
+    const order = [0, 1, 2].sort((a, b) =>
+      Number(runs[a][0].slice(1)) - Number(runs[b][0].slice(1))
+    );
+    assert.ok(
+      [[0, 1, 2], [1, 2, 0], [2, 0, 1]].some((o) =>
+        o.every((p, i) => p === order[i])
+      ),
+      `runs went to partitions ${order}`,
+    );
+  });
+
   test("a malformed message in a pipe fails it naming the message; those before it are written", async () => {
     const topic = await topicWith(1);
     const source = ReadableStream.from<MessageInput>([

@@ -61,6 +61,13 @@ export interface Job {
    * partitions would (ours: a group Reader, not a Reader per partition).
    */
   curve?: boolean;
+  /**
+   * Produce: this client only, when it fills the consume workloads' topics:
+   * keyless messages one by one over the partitions (RoundRobin) instead of
+   * the default balancer's runs of a batch, so that every partition holds
+   * its share.
+   */
+  spread?: boolean;
 }
 
 /** The line a client prints; the harness adds rates from it. */

@@ -60,6 +60,7 @@ function newWriter(job: Job, topic = job.topic): streamkafka.Writer {
     requiredAcks: job.acks === 1 ? "one" : "all",
     compression: job.compression,
     idempotent: job.idempotent,
+    ...(job.spread ? { balancer: new streamkafka.RoundRobin() } : {}),
   });
 }
 

@@ -323,17 +323,31 @@ export class Murmur2Balancer implements Balancer {
 /** Options of {@link JavaDefault}. */
 export interface JavaDefaultOptions {
   /**
-   * Consecutive null-key messages per partition, as {@link RoundRobin}'s
-   * option: a larger chunk approaches the Java client's sticky batches.
-   * A positive integer; default 1.
+   * Most null-key messages in a row on one partition before the next one
+   * takes over: a positive integer, default 100 (a Writer's default
+   * `batchSize`; a Writer's own default balancer takes its `batchSize`).
    */
   chunkSize?: number;
+  /**
+   * Most bytes of null-key messages in a row on one partition (each counts
+   * its value's length and 20 more, about its record's framing): a positive
+   * integer, default 1 MiB (a Writer's default `batchBytes`; a Writer's own
+   * default balancer takes its `batchBytes`).
+   */
+  chunkBytes?: number;
 }
 
 /**
- * The default balancer: keyed messages go where the Java client's default
- * partitioner puts them, `toPositive(murmur2(key)) % n`, and messages without
- * a key are spread round robin.
+ * What a null-key message counts for {@link JavaDefault}'s `chunkBytes`
+ * beyond its value: about what a record's framing takes (length, attributes,
+ * timestamp and offset deltas, key and value lengths, header count).
+ */
+const STICKY_RECORD_OVERHEAD = 20;
+
+/**
+ * The default balancer, the Java client's: keyed messages go to
+ * `toPositive(murmur2(key)) % n`, and messages without a key stick to one
+ * partition for a batch's worth, then move on to the next partition.
  *
  * Why not kafka-go's default (`RoundRobin` for everything)? Keys are how
  * applications ask for per-key order, and most Kafka producers in a mixed
@@ -342,39 +356,74 @@ export interface JavaDefaultOptions {
  * partition whichever client wrote it.
  *
  * Keys: any non-null key is hashed, the empty one included, as the Java
- * client does for any serialized key bytes. Null keys go round robin, where
- * the Java client sticks to one partition per batch; the spread over time is
- * the same, and `chunkSize` can make the runs longer.
+ * client does for any serialized key bytes.
+ *
+ * Null keys: the Java client's sticky partitioning (KIP-480, KIP-794).
+ * Spreading them one by one would cut every write into one small batch per
+ * partition: 1,000 messages over 1,024 partitions make a thousand batches of
+ * one, and the broker's cost is per batch. Instead a run of null-key messages
+ * stays on one partition until it holds `chunkSize` messages or the next
+ * would take it past `chunkBytes`, which a Writer sets to its batch limits,
+ * so each run fills a batch; then the next partition in the list takes the
+ * next run. Over time the partitions get the same share. The first run
+ * starts on a random partition, so that Writers started together do not all
+ * begin on the first one.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  *
- * const balancer = new JavaDefault();
+ * const balancer = new JavaDefault({ chunkSize: 2 });
  * const partitions = [0, 1, 2];
- * assert.equal(balancer.balance({ key: null }, partitions), 0);
- * assert.equal(balancer.balance({ key: null }, partitions), 1);
+ * const first = balancer.balance({ key: null }, partitions);
+ * assert.equal(balancer.balance({ key: null }, partitions), first);
+ * assert.equal(
+ *   balancer.balance({ key: null }, partitions),
+ *   (first + 1) % 3,
+ * );
  * ```
  */
 export class JavaDefault implements Balancer {
-  readonly #unkeyed: RoundRobin;
+  readonly #chunkSize: number;
+  readonly #chunkBytes: number;
+  /** Runs begun so far, from a random start; selects the partition. */
+  #run = -1;
+  /** Messages and bytes of the current run. */
+  #count = 0;
+  #bytes = 0;
 
-  /** Throws unless `chunkSize` is a positive integer. */
+  /** Throws unless `chunkSize` and `chunkBytes` are positive integers. */
   constructor(options: JavaDefaultOptions = {}) {
-    this.#unkeyed = new RoundRobin({
-      chunkSize: positiveInteger(
-        "JavaDefault",
-        "chunkSize",
-        options.chunkSize ?? 1,
-      ),
-    });
+    this.#chunkSize = positiveInteger(
+      "JavaDefault",
+      "chunkSize",
+      options.chunkSize ?? 100,
+    );
+    this.#chunkBytes = positiveInteger(
+      "JavaDefault",
+      "chunkBytes",
+      options.chunkBytes ?? 1024 * 1024,
+    );
   }
 
   balance(message: BalancerMessage, partitions: readonly number[]): number {
     requirePartitions(partitions);
     const key = message.key;
-    if (!key) return this.#unkeyed.balance(message, partitions);
-    return partitions[javaKeyIndex(key, partitions.length)];
+    if (key) return partitions[javaKeyIndex(key, partitions.length)];
+    const size = byteLength(message.value) + STICKY_RECORD_OVERHEAD;
+    if (this.#run < 0) {
+      this.#run = Math.floor(Math.random() * partitions.length);
+    } else if (
+      this.#count >= this.#chunkSize ||
+      this.#bytes + size > this.#chunkBytes
+    ) {
+      this.#run++;
+      this.#count = 0;
+      this.#bytes = 0;
+    }
+    this.#count++;
+    this.#bytes += size;
+    return partitions[this.#run % partitions.length];
   }
 }
 

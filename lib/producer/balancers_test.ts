@@ -527,20 +527,64 @@ describe("JavaDefault", () => {
     assert.equal(balancer.balance(keyed("21"), range(7)), 3);
   });
 
-  test("a null key goes round robin, an empty key is hashed", () => {
-    const balancer = new JavaDefault();
-    assert.deepEqual(picks(balancer, 4, [2, 4, 6]), [2, 4, 6, 2]);
-    assert.equal(consistentPick(balancer, emptyKey, range(1000)), 681);
+  test("null keys stick to a partition for chunkSize messages, then the next takes over", () => {
+    const balancer = new JavaDefault({ chunkSize: 2 });
+    const got = picks(balancer, 7, [2, 4, 6]);
+    const first = [2, 4, 6].indexOf(got[0]);
+    const at = (i: number) => [2, 4, 6][(first + i) % 3];
+    assert.deepEqual(got, [at(0), at(0), at(1), at(1), at(2), at(2), at(0)]);
   });
 
-  test("chunkSize lengthens the null-key runs", () => {
+  test("an empty key is hashed, and does not count in a null-key run", () => {
     const balancer = new JavaDefault({ chunkSize: 2 });
-    assert.deepEqual(picks(balancer, 5, [0, 1]), [0, 0, 1, 1, 0]);
+    const first = balancer.balance(unkeyed, range(1000));
+    assert.equal(consistentPick(balancer, emptyKey, range(1000)), 681);
+    assert.equal(balancer.balance(unkeyed, range(1000)), first);
+    assert.equal(balancer.balance(unkeyed, range(1000)), (first + 1) % 1000);
+  });
+
+  test("chunkBytes ends a run before the message that would pass it", () => {
+    // Each 30-byte value counts 50 (20 for its framing): two fit in 120.
+    const balancer = new JavaDefault({ chunkSize: 100, chunkBytes: 120 });
+    const message = { key: null, value: new Uint8Array(30) };
+    const got = picks(balancer, 5, [0, 1], message);
+    assert.deepEqual(got, [got[0], got[0], 1 - got[0], 1 - got[0], got[0]]);
+    // A value larger than chunkBytes still goes, alone in its run.
+    const big = { key: null, value: new Uint8Array(500) };
+    const alone = picks(new JavaDefault({ chunkBytes: 100 }), 3, [0, 1], big);
+    assert.deepEqual(alone, [alone[0], 1 - alone[0], alone[0]]);
+  });
+
+  test("the first run starts on a random partition", () => {
+    const firsts = new Set(
+      Array.from(
+        { length: 50 },
+        () => new JavaDefault().balance(unkeyed, range(1000)),
+      ),
+    );
+    // 50 draws from 1000 all alike: about 1e-147.
+    assert.ok(firsts.size > 1, `every first pick was ${[...firsts]}`);
+  });
+
+  test("chunkSize and chunkBytes must be positive integers", () => {
     assert.throws(() => new JavaDefault({ chunkSize: 0 }), {
       name: "RangeError",
       message:
         'Cannot create JavaDefault: "chunkSize" must be a positive integer, got 0',
     });
+    assert.throws(() => new JavaDefault({ chunkBytes: 1.5 }), {
+      name: "RangeError",
+      message:
+        'Cannot create JavaDefault: "chunkBytes" must be a positive integer, got 1.5',
+    });
+    assert.throws(
+      () => new JavaDefault({ chunkBytes: "1" as unknown as number }),
+      {
+        name: "TypeError",
+        message:
+          'Cannot create JavaDefault: "chunkBytes" must be a number, got "1"',
+      },
+    );
   });
 
   test("defaultBalancer() is a new JavaDefault each call", () => {

@@ -32,7 +32,7 @@ import {
   type WriterStats,
 } from "./options.ts";
 import { compressionId, loadCodec } from "../../codecs/mod.ts";
-import { type Balancer, defaultBalancer } from "./balancers.ts";
+import { type Balancer, JavaDefault } from "./balancers.ts";
 import { Cluster } from "../cluster/cluster.ts";
 import { canRetry, retry, type RetryOptions, sleep } from "../cluster/retry.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
@@ -102,7 +102,11 @@ export class WriterEngine {
     this.acks = acksOf(options.requiredAcks ?? "all", "Cannot create Writer");
     this.sender = new ProduceSender(this.acks, this.limits.writeTimeout);
     this.codec = compressionId(options.compression ?? "none");
-    this.balancer = options.balancer ?? defaultBalancer();
+    // Null-key runs as long as a batch, so each run fills one.
+    this.balancer = options.balancer ?? new JavaDefault({
+      chunkSize: this.limits.batchSize,
+      chunkBytes: Math.max(1, this.limits.batchBytes - BATCH_HEADER_SIZE),
+    });
     this.ownsCluster = options.cluster === undefined;
     this.cluster = options.cluster ?? new Cluster(
       clusterOptions(
