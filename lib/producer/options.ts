@@ -26,7 +26,11 @@ export interface WriterOptions {
   transport?: TransportOptions;
   /** The topic of every message; when unset each message names its own. */
   topic?: string;
-  /** Picks each message's partition (default: a new `JavaDefault`). */
+  /**
+   * Picks each message's partition. Default: a new `JavaDefault` whose runs
+   * of keyless messages are as long as this Writer's `batchSize` and
+   * `batchBytes`, so that each run fills one batch.
+   */
   balancer?: Balancer;
   /**
    * Milliseconds a message may take from `writeMessages` to its
