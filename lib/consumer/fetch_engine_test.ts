@@ -200,19 +200,29 @@ describe("FetchEngine against the broker", () => {
         const messages = Array.from({ length: n }, (_, i) => ({
           value: `p${partition}-${from + sent + i}`.padEnd(size, "."),
         }));
-        // A new topic's partitions take a moment to have a leader.
-        for (let attempt = 1;; attempt++) {
-          try {
-            await conn.writeMessages(...messages);
-            break;
-          } catch (error) {
-            if (!(error instanceof KafkaError) || attempt === 50) throw error;
-            await sleep(100);
-          }
-        }
+        await writeRetrying(conn, messages);
       }
     } finally {
       conn.close();
+    }
+  }
+
+  /**
+   * `conn.writeMessages`, again while the broker answers with an error: a
+   * new topic's partitions take a moment to have a leader.
+   */
+  async function writeRetrying(
+    conn: Conn,
+    messages: { value: string }[],
+  ): Promise<void> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        await conn.writeMessages(...messages);
+        return;
+      } catch (error) {
+        if (!(error instanceof KafkaError) || attempt === 50) throw error;
+        await sleep(100);
+      }
     }
   }
 
@@ -532,8 +542,9 @@ describe("FetchEngine against the broker", () => {
     const conn = await dialLeader(BROKER, topic, 0, { compression: "gzip" });
     try {
       for (let b = 0; b < 5; b++) {
-        await conn.writeMessages(
-          ...range(b * 20, b * 20 + 20).map((n) => ({ value: `m${n}` })),
+        await writeRetrying(
+          conn,
+          range(b * 20, b * 20 + 20).map((n) => ({ value: `m${n}` })),
         );
       }
     } finally {
@@ -580,7 +591,7 @@ describe("FetchEngine against the broker", () => {
         compression: "gzip",
       });
       try {
-        await conn.writeMessages({ value: `p${partition}` });
+        await writeRetrying(conn, [{ value: `p${partition}` }]);
       } finally {
         conn.close();
       }
