@@ -5,7 +5,8 @@ import { WorkerPool } from "./_workers.ts";
 import { gzip } from "./gzip.ts";
 import { jsonRecords } from "./_test_data.ts";
 
-const inline = (data: Uint8Array) => new Uint8Array(gzipSync(data));
+const inline = (data: Uint8Array, level?: number) =>
+  new Uint8Array(gzipSync(data, level === undefined ? {} : { level }));
 
 test("WorkerPool compresses on its workers, in any number at once", async () => {
   const pool = new WorkerPool(
@@ -37,4 +38,28 @@ test("WorkerPool whose workers cannot start compresses inline", async () => {
   for (const out of outs) assert.deepEqual(gzip.decompress(out), data);
   // Broken for good: the next one compresses at once.
   assert.deepEqual(gzip.decompress(await pool.run(data)), data);
+});
+
+test("WorkerPool's gzip workers compress at a level they are given", async () => {
+  const pool = new WorkerPool(
+    new URL("./_gzip_worker.ts", import.meta.url),
+    2,
+    "gzip",
+    inline,
+  );
+  const data = jsonRecords(200_000);
+  const [fast, small, plain] = await Promise.all([
+    pool.run(data, 1),
+    pool.run(data, 9),
+    pool.run(data),
+  ]);
+  for (const out of [fast, small, plain]) {
+    assert.deepEqual(gzip.decompress(out), data);
+  }
+  // Level 1 trades size for speed: the levels reached zlib.
+  assert.ok(
+    fast.length > small.length,
+    `level 1 gave ${fast.length} bytes, level 9 ${small.length}`,
+  );
+  await new Promise((resolve) => setTimeout(resolve, 400));
 });
