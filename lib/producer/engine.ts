@@ -130,19 +130,29 @@ export class WriterEngine {
     });
   }
 
-  async writeMessages(
+  /**
+   * Not an async function: a suspended one keeps its arguments, and so the
+   * caller's array of messages, alive until the write is acknowledged, long
+   * enough for the collector to move it to the old generation.
+   */
+  writeMessages(
     messages: MessageInput[],
     options: WriteOptions,
   ): Promise<void> {
-    if (options.signal?.aborted) {
-      throw abortReason(options.signal, "writeMessages");
+    let write: PendingWrite;
+    try {
+      if (options.signal?.aborted) {
+        throw abortReason(options.signal, "writeMessages");
+      }
+      write = this.enqueue(messages, options.signal);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const write = this.enqueue(messages, options.signal);
     if (this.options.async) {
       write.done.catch(() => {});
-      return;
+      return Promise.resolve();
     }
-    await write.done;
+    return write.done;
   }
 
   /** Validates every message first, then queues them; nothing is sent on a bad one. */

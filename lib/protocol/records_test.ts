@@ -31,6 +31,12 @@ describe("record batch v2", () => {
         timestamp: base - 3,
         headers: [{ key: "h", value: bytes("x") }, { key: "ü", value: null }],
       },
+      // A delta past 32 bits and lengths of two-byte varints.
+      {
+        key: new Uint8Array(200).fill(1),
+        value: new Uint8Array(20_000).fill(2),
+        timestamp: base - 2 ** 35,
+      },
     ];
     const encoded = encodeRecordBatch(input, {
       producerId: 42,
@@ -41,8 +47,8 @@ describe("record batch v2", () => {
     assert.equal(rest.length, 0);
     verifyBatchCrc(batch);
     assert.equal(batch.magic, 2);
-    assert.equal(batch.recordCount, 3);
-    assert.equal(batch.lastOffsetDelta, 2);
+    assert.equal(batch.recordCount, 4);
+    assert.equal(batch.lastOffsetDelta, 3);
     assert.equal(batch.baseTimestamp, base);
     assert.equal(batch.maxTimestamp, base + 5);
     assert.equal(batch.producerId, 42);
@@ -78,6 +84,13 @@ describe("record batch v2", () => {
           key: bytes(""),
           value: null,
           headers: [{ key: "h", value: bytes("x") }, { key: "ü", value: null }],
+        },
+        {
+          offset: 3,
+          timestamp: base - 2 ** 35,
+          key: new Uint8Array(200).fill(1),
+          value: new Uint8Array(20_000).fill(2),
+          headers: [],
         },
       ],
     );
