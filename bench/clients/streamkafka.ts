@@ -20,10 +20,10 @@
  * @module
  */
 
-import process from "node:process";
 import * as streamkafka from "../../mod.ts";
 import type { MessageInput } from "../../mod.ts";
 import {
+  env,
   feed,
   finish,
   type Job,
@@ -108,7 +108,7 @@ async function latency(job: Job): Promise<void> {
 
 /** How the consume workloads read: BENCH_CONSUME_API, `batches` by default. */
 function consumeApi(): "batches" | "reader" | "conn" {
-  const forced = process.env.BENCH_CONSUME_API ?? "batches";
+  const forced = env("BENCH_CONSUME_API") ?? "batches";
   if (forced === "batches" || forced === "reader" || forced === "conn") {
     return forced;
   }
@@ -263,7 +263,7 @@ async function groupConsume(
 
 /** The commitInterval of group Readers: BENCH_GROUP_COMMIT_INTERVAL, or 0. */
 function groupCommitInterval(): number {
-  const raw = process.env.BENCH_GROUP_COMMIT_INTERVAL;
+  const raw = env("BENCH_GROUP_COMMIT_INTERVAL");
   return raw ? Number(raw) : 0;
 }
 
