@@ -155,6 +155,47 @@ describe("Writer", () => {
     );
   });
 
+  test("batches ready together share a request, up to half a MiB; larger ones go at once", async () => {
+    const topic = await topicWith(3);
+    // The first byte of a value names its partition.
+    const byFirstByte = {
+      balance: (m: { value?: Uint8Array | null }, parts: readonly number[]) =>
+        parts[m.value![0] % parts.length],
+    };
+    const w = new Writer({
+      brokers: [BROKER],
+      topic,
+      balancer: byFirstByte,
+      batchSize: 1000,
+    });
+    const writes = (count: number, size: number) =>
+      [0, 1, 2].map((p) =>
+        w.writeMessages(
+          Array.from({ length: count }, () => ({
+            value: new Uint8Array(size).fill(p),
+          })),
+        )
+      );
+    // Metadata first, so that the writes below start together.
+    await w.writeMessages({ value: new Uint8Array([0]) });
+    w.stats();
+    // Three small batches, ready in the same turn: one request.
+    await Promise.all(writes(10, 100));
+    const small = w.stats();
+    // Three batches of 600 KB: each goes as soon as it is ready.
+    await Promise.all(writes(60, 10_000));
+    const large = w.stats();
+    await w.close();
+    assert.equal(small.messages, 30);
+    assert.equal(small.requests, 1);
+    assert.equal(large.messages, 180);
+    assert.equal(large.requests, 3);
+    for (const p of [0, 1, 2]) {
+      const got = await readPartition(topic, p);
+      assert.equal(got.length, p === 0 ? 71 : 70);
+    }
+  });
+
   test("a malformed message in a pipe fails it naming the message; those before it are written", async () => {
     const topic = await topicWith(1);
     const source = ReadableStream.from<MessageInput>([

@@ -179,7 +179,10 @@ export class WriteErrors extends Error {
 export interface WriterStats {
   /** writeMessages calls (and stream writes). */
   writes: number;
-  /** Produce requests sent: one per broker carries every partition ready. */
+  /**
+   * Produce requests sent: one per broker carries every partition ready,
+   * up to half a MiB of records; batches past that go at once.
+   */
   requests: number;
   /** Messages acknowledged. */
   messages: number;

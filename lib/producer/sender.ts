@@ -8,6 +8,14 @@
  * event loop. So the sender waits until a few microtask hops pass with no
  * new batch, then sends what gathered: no timer, no added latency.
  *
+ * Except once a connection's gathered batches reach half a MiB: they go at
+ * once, and the broker works on them while the next are encoded. Gathering
+ * until quiet had made large batches go in lock step: a response freed five
+ * writes of 1 MB, their five batches went in one 5 MB request only once all
+ * were encoded, and the broker idled while they were, the client while the
+ * broker worked (1,000,000 x 100 B: 0.41-0.53 s against 0.57-0.61; 40,000 x
+ * 10 KiB: 51k-70k msgs/s against 36k-48k; client CPU the same).
+ *
  * @module
  */
 
@@ -26,6 +34,16 @@ const MAX_REQUEST_RECORDS = 16 * 1024 * 1024;
 /** Microtask hops with no new batch before the gathered ones go out. */
 const IDLE_HOPS = 3;
 
+/** Record bytes gathered for a connection that go out without waiting. */
+const SEND_AT_ONCE_BYTES = 512 * 1024;
+
+/** The batches gathered for one connection's next request. */
+interface Gathered {
+  list: Waiting[];
+  /** Their record bytes. */
+  bytes: number;
+}
+
 interface Waiting {
   batch: ProduceBatch;
   /** Milliseconds the request may take, for this batch. */
@@ -38,7 +56,7 @@ interface Waiting {
 export class ProduceSender {
   private readonly acks: number;
   private readonly timeoutMs: number;
-  private waiting = new Map<BrokerConnection, Waiting[]>();
+  private waiting = new Map<BrokerConnection, Gathered>();
   private count = 0;
   private scheduled = false;
   private requests = 0;
@@ -60,13 +78,19 @@ export class ProduceSender {
     timeout: number,
   ): Promise<PartitionOutcome | undefined> {
     return new Promise((resolve, reject) => {
-      let list = this.waiting.get(conn);
-      if (list === undefined) {
-        list = [];
-        this.waiting.set(conn, list);
+      let gathered = this.waiting.get(conn);
+      if (gathered === undefined) {
+        gathered = { list: [], bytes: 0 };
+        this.waiting.set(conn, gathered);
       }
-      list.push({ batch, timeout, resolve, reject });
+      gathered.list.push({ batch, timeout, resolve, reject });
+      gathered.bytes += batch.records.length;
       this.count++;
+      if (gathered.bytes >= SEND_AT_ONCE_BYTES) {
+        this.waiting.delete(conn);
+        this.sendGathered(conn, gathered.list);
+        return;
+      }
       if (!this.scheduled) {
         this.scheduled = true;
         this.afterQuiet();
@@ -101,20 +125,23 @@ export class ProduceSender {
     const all = this.waiting;
     this.waiting = new Map();
     this.count = 0;
-    for (const [conn, list] of all) {
-      let start = 0;
-      let bytes = 0;
-      for (let i = 0; i < list.length; i++) {
-        const size = list[i].batch.records.length;
-        if (i > start && bytes + size > MAX_REQUEST_RECORDS) {
-          this.request(conn, list.slice(start, i));
-          start = i;
-          bytes = 0;
-        }
-        bytes += size;
+    for (const [conn, { list }] of all) this.sendGathered(conn, list);
+  }
+
+  /** Sends `list` in requests of at most MAX_REQUEST_RECORDS record bytes. */
+  private sendGathered(conn: BrokerConnection, list: Waiting[]): void {
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < list.length; i++) {
+      const size = list[i].batch.records.length;
+      if (i > start && bytes + size > MAX_REQUEST_RECORDS) {
+        this.request(conn, list.slice(start, i));
+        start = i;
+        bytes = 0;
       }
-      this.request(conn, start === 0 ? list : list.slice(start));
+      bytes += size;
     }
+    this.request(conn, start === 0 ? list : list.slice(start));
   }
 
   /** Sends one request; settles every batch in it, never rejects. */
