@@ -16,6 +16,8 @@
  * @module
  */
 
+import { concatBytes } from "./_shared.ts";
+
 interface Scope {
   onmessage:
     | ((
@@ -49,11 +51,7 @@ scope.onmessage = ({ data: { id, data, level } }) => {
 async function compress(data: Uint8Array, level?: number): Promise<Uint8Array> {
   if (level !== undefined && level !== DEFAULT_LEVEL) {
     zlib ??= import("node:zlib");
-    const out = (await zlib).gzipSync(data, { level });
-    // A Buffer may share its ArrayBuffer (Node's pool): copy it then.
-    return out.byteOffset === 0 && out.byteLength === out.buffer.byteLength
-      ? out
-      : out.slice();
+    return ownBuffer((await zlib).gzipSync(data, { level }));
   }
   const stream = new CompressionStream("gzip");
   const writer = stream.writable.getWriter();
@@ -69,15 +67,12 @@ async function compress(data: Uint8Array, level?: number): Promise<Uint8Array> {
     chunks.push(value);
     length += value.length;
   }
-  if (chunks.length === 1 && chunks[0].byteLength === length) {
-    const [only] = chunks;
-    if (only.byteOffset === 0 && only.buffer.byteLength === length) return only;
-  }
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
+  return ownBuffer(concatBytes(chunks, length));
+}
+
+/** `bytes`, or a copy where they share their buffer (a Node.js Buffer's pool). */
+function ownBuffer(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? bytes
+    : bytes.slice();
 }

@@ -44,3 +44,15 @@ export function zlibAsync(
     });
   });
 }
+
+/** `parts` (of `total` bytes in all) as one array; a lone part as it is. */
+export function concatBytes(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(total);
+  let pos = 0;
+  for (const part of parts) {
+    out.set(part, pos);
+    pos += part.length;
+  }
+  return out;
+}

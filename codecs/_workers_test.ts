@@ -8,13 +8,12 @@ import { jsonRecords } from "./_test_data.ts";
 const inline = (data: Uint8Array, level?: number) =>
   new Uint8Array(gzipSync(data, level === undefined ? {} : { level }));
 
+/** A pool of two workers running `module`, compressing inline when they cannot. */
+const gzipPool = (module: string) =>
+  new WorkerPool(new URL(module, import.meta.url), 2, "gzip", inline);
+
 test("WorkerPool compresses on its workers, in any number at once", async () => {
-  const pool = new WorkerPool(
-    new URL("./_gzip_worker.ts", import.meta.url),
-    2,
-    "gzip",
-    inline,
-  );
+  const pool = gzipPool("./_gzip_worker.ts");
   const inputs = [1, 2, 3, 4, 5].map((n) => jsonRecords(50_000 * n));
   const outs = await Promise.all(inputs.map((data) => pool.run(data)));
   for (let i = 0; i < inputs.length; i++) {
@@ -27,12 +26,7 @@ test("WorkerPool compresses on its workers, in any number at once", async () => 
 // Where the runtime has no Web Workers (Node), no worker ever starts: the
 // same fallback.
 test("WorkerPool whose workers cannot start compresses inline", async () => {
-  const pool = new WorkerPool(
-    new URL("./no_such_worker.ts", import.meta.url),
-    2,
-    "gzip",
-    inline,
-  );
+  const pool = gzipPool("./no_such_worker.ts");
   const data = jsonRecords(100_000);
   const outs = await Promise.all([pool.run(data), pool.run(data)]);
   for (const out of outs) assert.deepEqual(gzip.decompress(out), data);
@@ -41,12 +35,7 @@ test("WorkerPool whose workers cannot start compresses inline", async () => {
 });
 
 test("WorkerPool's gzip workers compress at a level they are given", async () => {
-  const pool = new WorkerPool(
-    new URL("./_gzip_worker.ts", import.meta.url),
-    2,
-    "gzip",
-    inline,
-  );
+  const pool = gzipPool("./_gzip_worker.ts");
   const data = jsonRecords(200_000);
   const [fast, small, plain] = await Promise.all([
     pool.run(data, 1),

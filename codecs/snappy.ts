@@ -9,7 +9,7 @@
 
 import * as snappyWasm from "snappy-wasm";
 import type { Codec } from "./mod.ts";
-import { codecError, MAX_DECOMPRESSED_BYTES } from "./_shared.ts";
+import { codecError, concatBytes, MAX_DECOMPRESSED_BYTES } from "./_shared.ts";
 
 const { compress_raw, decompress_raw } = snappyWasm;
 // The package's package.json has no "type", so TypeScript reads its .d.ts as
@@ -112,7 +112,7 @@ function decompressXerial(data: Uint8Array): Uint8Array {
     parts.push(part);
     pos += 4 + size;
   }
-  return concat(parts, total);
+  return concatBytes(parts, total);
 }
 
 /**
@@ -148,17 +148,6 @@ function declaredLength(data: Uint8Array, start: number, end: number): number {
     if (byte < 0x80) return value;
   }
   throw new Error(`snappy: block at byte ${start} has an invalid length`);
-}
-
-function concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(total);
-  let pos = 0;
-  for (const part of parts) {
-    out.set(part, pos);
-    pos += part.length;
-  }
-  return out;
 }
 
 /** Codec id 2: snappy, usable once `loadSnappy` has resolved. */
