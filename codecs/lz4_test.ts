@@ -1,14 +1,15 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { compress as wasmBlocks } from "lz4-wasm-nodejs";
+import { readFileSync } from "node:fs";
 import {
-  type BlockCompressor,
   compressFrame,
   decompressFrame,
   type FrameOptions,
   loadLz4,
   lz4,
+  type Lz4Encoder,
 } from "./lz4.ts";
+import { SOURCE_SHA256 } from "./_lz4_wasm.ts";
 import { xxhash32 } from "./_xxhash32.ts";
 import { concat, fromHex, jsonRecords, pseudoRandom } from "./_test_data.ts";
 
@@ -147,27 +148,35 @@ describe("lz4 frames", () => {
   });
 });
 
+/** Frame options both encoders write. */
+const BOTH: FrameOptions[] = [
+  {},
+  { contentChecksum: true },
+  { contentSize: true },
+  { contentChecksum: true, contentSize: true },
+];
+
+/** Frame options only the TypeScript encoder writes. */
+const TYPESCRIPT_ONLY: FrameOptions[] = [
+  { blockChecksum: true },
+  {
+    blockSize: 256 * 1024,
+    blockChecksum: true,
+    contentChecksum: true,
+    contentSize: true,
+  },
+  { blockSize: 4 * 1024 * 1024 },
+];
+
 for (
-  const [encoder, blocks] of [
-    ["the TypeScript encoder", null],
-    ["lz4-wasm", wasmBlocks],
-  ] as [string, BlockCompressor | null][]
+  const [name, blocks] of [
+    ["the TypeScript encoder", "typescript"],
+    ["the WASM encoder", "wasm"],
+  ] as [string, Lz4Encoder][]
 ) {
-  describe(`lz4 round trips through the frame options, blocks by ${encoder}`, () => {
+  describe(`lz4 round trips through the frame options, blocks by ${name}`, () => {
     const data = concat(jsonRecords(300_000), pseudoRandom(70_000));
-    const cases: FrameOptions[] = [
-      {},
-      { blockChecksum: true },
-      { contentChecksum: true },
-      { contentSize: true },
-      {
-        blockSize: 256 * 1024,
-        blockChecksum: true,
-        contentChecksum: true,
-        contentSize: true,
-      },
-      { blockSize: 4 * 1024 * 1024 },
-    ];
+    const cases = blocks === "wasm" ? BOTH : [...BOTH, ...TYPESCRIPT_ONLY];
     for (const options of cases) {
       test(JSON.stringify(options), () => {
         assert.deepEqual(
@@ -203,6 +212,42 @@ for (
       assert.deepEqual(decompressFrame(framed), view);
     });
 
+    test("inputs of every length up to 300 bytes, and around chunk sizes", () => {
+      const source = concat(jsonRecords(2_000), pseudoRandom(2_000, 7));
+      for (let length = 0; length <= 300; length++) {
+        const input = source.subarray(1000 - (length >> 1), 1000 + length);
+        assert.deepEqual(
+          decompressFrame(compressFrame(input, {}, blocks)),
+          input,
+          `${length} bytes`,
+        );
+      }
+      const big = concat(jsonRecords(1_200_000), pseudoRandom(1_000_000, 3));
+      for (const length of [65535, 65536, 65537, 1 << 20, (1 << 20) + 13]) {
+        const input = big.subarray(big.length - length);
+        assert.deepEqual(
+          decompressFrame(compressFrame(input, {}, blocks)),
+          input,
+          `${length} bytes`,
+        );
+      }
+    });
+
+    test("matches at the longest offset and runs of every length", () => {
+      // A 64 KiB block whose second half repeats its first (offsets near
+      // 65535), then repeats of growing lengths separated by noise.
+      const noise = pseudoRandom(32_768, 11);
+      const parts: Uint8Array[] = [noise, noise];
+      for (let run = 1; run < 600; run += 7) {
+        parts.push(pseudoRandom(run, run), new Uint8Array(run).fill(run));
+      }
+      const input = concat(...parts);
+      assert.deepEqual(
+        decompressFrame(compressFrame(input, {}, blocks)),
+        input,
+      );
+    });
+
     test("Kafka batches of 1 KiB and 100 B values", () => {
       for (const size of [1024, 100]) {
         const batch = concat(
@@ -220,12 +265,41 @@ for (
   });
 }
 
-test("loadLz4 compresses with lz4-wasm where it loads", async () => {
+test("the codec compresses with the WASM encoder", async () => {
   const codec = await loadLz4();
   const data = jsonRecords(200_000);
   const frame = codec.compress(data);
-  assert.deepEqual(frame, compressFrame(data, {}, wasmBlocks));
+  assert.deepEqual(frame, compressFrame(data, {}, "wasm"));
+  assert.notDeepEqual(frame, compressFrame(data, {}, "typescript"));
   assert.deepEqual(codec.decompress(frame), data);
+});
+
+test("the WASM encoder refuses the frames it does not write", () => {
+  const data = jsonRecords(1000);
+  for (const options of TYPESCRIPT_ONLY) {
+    assert.throws(
+      () => compressFrame(data, options, "wasm"),
+      /Cannot write LZ4 frame with the WASM encoder: it writes 64 KiB blocks without block checksums only/,
+    );
+  }
+  // Without an encoder named, the TypeScript encoder writes them.
+  for (const options of TYPESCRIPT_ONLY) {
+    assert.deepEqual(decompressFrame(compressFrame(data, options)), data);
+  }
+});
+
+test("the embedded WASM was built from codecs/wasm/lz4.rs as it is (deno task wasm)", async () => {
+  const source = readFileSync(new URL("./wasm/lz4.rs", import.meta.url));
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", source),
+  );
+  const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0"))
+    .join("");
+  assert.equal(
+    SOURCE_SHA256,
+    hex,
+    "codecs/wasm/lz4.rs changed since codecs/_lz4_wasm.ts was built: run deno task wasm",
+  );
 });
 
 describe("malformed lz4 frames fail with errors that name lz4", () => {
