@@ -2,7 +2,7 @@
 
 /** The SHA-256 of the source this module was built from. */
 export const SOURCE_SHA256 =
-  "d71eee2c51ec6692427291c74ecb080a03523f1a74791e8cb65d0cb9abfa3f69";
+  "0a13e1f8d116025e344fcc3dab82bbed6edba890343c7ee560bf95677afebf51";
 
 /** The WebAssembly module (1975 bytes), in base64. */
 export const WASM_BASE64 =

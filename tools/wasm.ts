@@ -4,7 +4,7 @@
  *     deno task wasm
  *
  * For each source in `codecs/wasm/` (today `lz4.rs`, LZ4 block compression)
- * it runs `rustc` for `wasm32-unknown-unknown` (no Cargo, no crates: the
+ * it runs `rustfmt`, then `rustc` for `wasm32-unknown-unknown` (no Cargo, no crates: the
  * source is all there is) and writes `codecs/_<name>_wasm.ts`: the module's
  * bytes in base64 and the SHA-256 of the source they were built from. A test
  * (`codecs/lz4_test.ts`) compares that hash with the source's, so a source
@@ -68,6 +68,8 @@ function base64Lines(bytes: Uint8Array): string {
 
 async function build(name: string): Promise<void> {
   const source = join(ROOT, "codecs/wasm", `${name}.rs`);
+  const format = await runCommand("rustfmt", ["--edition", "2021", source]);
+  if (!format.success) throw new Error(`rustfmt failed:\n${format.stderr}`);
   const wasm = join(Deno.makeTempDirSync(), `${name}.wasm`);
   const result = await runCommand("rustc", [
     ...RUSTC_FLAGS,

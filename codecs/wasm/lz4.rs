@@ -87,7 +87,11 @@ pub unsafe extern "C" fn compress_blocks(
     let mut out = dst;
     let mut start = 0;
     while start < len {
-        let n = if len - start < block_size { len - start } else { block_size };
+        let n = if len - start < block_size {
+            len - start
+        } else {
+            block_size
+        };
         let block = src.add(start);
         let written = compress_block(block, n, out.add(4));
         if written >= n {
@@ -165,7 +169,10 @@ unsafe fn write_length(mut out: *mut u8, mut rest: usize) -> *mut u8 {
 #[inline(always)]
 unsafe fn copy_literals(src: *const u8, dst: *mut u8, n: usize, src_end: *const u8) {
     if n <= 16 && (src_end as usize) - (src as usize) >= 16 {
-        ptr::write_unaligned(dst as *mut [u8; 16], ptr::read_unaligned(src as *const [u8; 16]));
+        ptr::write_unaligned(
+            dst as *mut [u8; 16],
+            ptr::read_unaligned(src as *const [u8; 16]),
+        );
     } else {
         ptr::copy_nonoverlapping(src, dst, n);
     }
@@ -244,8 +251,8 @@ unsafe fn compress_block(src: *const u8, len: usize, dst: *mut u8) -> usize {
                 ip = ip.sub(1);
                 candidate = candidate.sub(1);
             }
-            let match_len = MIN_MATCH
-                + common_length(ip.add(MIN_MATCH), candidate.add(MIN_MATCH), match_limit);
+            let match_len =
+                MIN_MATCH + common_length(ip.add(MIN_MATCH), candidate.add(MIN_MATCH), match_limit);
             out = write_sequence(
                 out,
                 anchor,
