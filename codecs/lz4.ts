@@ -5,8 +5,7 @@
  * block, a zero end mark and an optional content checksum.
  *
  * The frames are ours. Their blocks are compressed by our LZ4 compressor in
- * WebAssembly (`codecs/wasm/lz4.rs`, built by `deno task wasm` into
- * `_lz4_wasm.ts`), which compressed the Writer's batches 1.8 to 2.3 times
+ * WebAssembly (`codecs/wasm/lz4.rs`, see `_wasm.ts`), which compressed the Writer's batches 1.8 to 2.3 times
  * as fast as our TypeScript encoder (`_lz4_block.ts`) and 1.15 to 1.55
  * times as fast as lz4-wasm 0.9.2, which it replaced. The TypeScript
  * encoder writes the frames the WASM does not (blocks over 64 KiB, block
@@ -25,7 +24,12 @@ import {
   hashTable,
   type Output,
 } from "./_lz4_block.ts";
-import { WASM_BASE64 } from "./_lz4_wasm.ts";
+import {
+  type CodecsWasm,
+  codecsWasm,
+  compressInPieces,
+  PIECE_BYTES,
+} from "./_wasm.ts";
 import { MAX_DECOMPRESSED_BYTES } from "./_shared.ts";
 import { xxhash32 } from "./_xxhash32.ts";
 
@@ -61,63 +65,20 @@ export interface FrameOptions {
  */
 export type Lz4Encoder = "wasm" | "typescript";
 
-/** What `codecs/wasm/lz4.rs` exports. */
-interface Lz4Wasm {
-  memory: WebAssembly.Memory;
-  reserve(bytes: number): number;
-  output_bound(length: number, blockSize: number): number;
-  compress_blocks(
-    src: number,
-    length: number,
-    blockSize: number,
-    dst: number,
-  ): number;
-}
+/** Whether the WASM compressor passed its check; undefined until tried. */
+let wasmChecked: boolean | undefined;
 
-/** The compressor's instance with its input and output places in memory. */
-interface Lz4Instance {
-  exports: Lz4Wasm;
-  memory: Uint8Array;
-  input: number;
-  output: number;
-}
-
-/**
- * Input bytes per call into the WASM: 16 blocks, so that its memory stays at
- * about 2 MiB whatever the size of a batch.
- */
-const WASM_CHUNK = 16 * BLOCK_SIZES[0];
-
-/** The instance once made; null if WebAssembly could not make it. */
-let wasm: Lz4Instance | null | undefined;
-
-/** Makes the WASM compressor's instance, or null if it cannot run here. */
-function instantiate(): Lz4Instance | null {
-  try {
-    const binary = atob(WASM_BASE64);
-    const bytes = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-    const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), {})
-      .exports as unknown as Lz4Wasm;
-    const bound = exports.output_bound(WASM_CHUNK, BLOCK_SIZES[0]);
-    const input = exports.reserve(WASM_CHUNK + bound);
-    if (input === 0) return null;
-    const instance = {
-      exports,
-      memory: new Uint8Array(exports.memory.buffer),
-      input,
-      output: input + WASM_CHUNK,
-    };
-    return checkBlocks(instance) ? instance : null;
-  } catch {
-    return null;
+/** The WASM, made and checked on first use; null if it cannot run here. */
+function wasmInstance(): CodecsWasm | null {
+  const wasm = codecsWasm();
+  if (wasm && wasmChecked === undefined) {
+    try {
+      wasmChecked = checkBlocks(wasm);
+    } catch {
+      wasmChecked = false;
+    }
   }
-}
-
-/** The WASM compressor, made on first use; null if it cannot run here. */
-function wasmInstance(): Lz4Instance | null {
-  if (wasm === undefined) wasm = instantiate();
-  return wasm;
+  return wasm && wasmChecked ? wasm : null;
 }
 
 /**
@@ -129,12 +90,12 @@ export function loadLz4(): Promise<Codec> {
   return Promise.resolve(lz4);
 }
 
-/** Whether `instance` makes frames that decode to their input (a sample). */
-function checkBlocks(instance: Lz4Instance): boolean {
+/** Whether `wasm` makes frames that decode to their input (a sample). */
+function checkBlocks(wasm: CodecsWasm): boolean {
   const sample = new TextEncoder().encode(
     '{"id":1,"name":"lz4","tags":["a","b"]}'.repeat(40) + "tail",
   );
-  const back = decompressFrame(wasmFrame(sample, {}, instance));
+  const back = decompressFrame(wasmFrame(sample, {}, wasm));
   return back.length === sample.length &&
     back.every((byte, i) => byte === sample[i]);
 }
@@ -206,38 +167,27 @@ export function compressFrame(
 
 /**
  * The frame of 64 KiB blocks that the WASM compresses (each block's size
- * first, as in the frame), a chunk of blocks per call. The frame takes
- * exactly its size: one chunk's output is copied once, from the WASM's
- * memory into the frame.
+ * first, as in the frame). The frame takes exactly its size, and the blocks
+ * are copied once, from the WASM's memory into the frame.
  */
 function wasmFrame(
   data: Uint8Array,
   options: FrameOptions,
-  instance: Lz4Instance,
+  wasm: CodecsWasm,
 ): Uint8Array {
-  const { exports, memory, input, output } = instance;
-  const parts: Uint8Array[] = [];
-  let blocksLength = 0;
-  let last = 0;
-  for (let start = 0; start < data.length; start += WASM_CHUNK) {
-    const end = Math.min(start + WASM_CHUNK, data.length);
-    memory.set(data.subarray(start, end), input);
-    last = exports.compress_blocks(input, end - start, BLOCK_SIZES[0], output);
-    blocksLength += last;
-    // All but the last chunk's blocks leave the memory before the next call.
-    if (end < data.length) parts.push(memory.slice(output, output + last));
-  }
-  const headerLength = options.contentSize ? 15 : 7;
-  const dst = new Uint8Array(
-    headerLength + blocksLength + 4 + (options.contentChecksum ? 4 : 0),
+  const { exports } = wasm;
+  const blockSize = BLOCK_SIZES[0];
+  const { out: dst, end } = compressInPieces(
+    wasm,
+    data,
+    exports.lz4_bound(PIECE_BYTES, blockSize),
+    options.contentSize ? 15 : 7,
+    4 + (options.contentChecksum ? 4 : 0),
+    (input, length, output) =>
+      exports.lz4_compress_blocks(input, length, blockSize, output),
   );
-  let out = writeHeader(dst, options, 0, data.length);
-  for (const part of parts) {
-    dst.set(part, out);
-    out += part.length;
-  }
-  dst.set(memory.subarray(output, output + last), out);
-  out = write32(dst, out + last, 0);
+  writeHeader(dst, options, 0, data.length);
+  const out = write32(dst, end, 0);
   if (options.contentChecksum) write32(dst, out, xxhash32(data));
   return dst;
 }

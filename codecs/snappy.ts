@@ -2,22 +2,22 @@
  * Snappy as Kafka uses it: written in the xerial framing of snappy-java's
  * `SnappyOutputStream` (what Kafka's Java client writes), read in that framing
  * or as one bare raw snappy block (what some other clients write). The raw
- * blocks come from snappy-wasm.
+ * blocks are compressed and decompressed by our snappy in WebAssembly
+ * (`codecs/wasm/snappy.rs`, see `_wasm.ts`); the framing, and the checks of
+ * every size a frame declares before anything is allocated, are TypeScript.
  *
  * @module
  */
 
-import * as snappyWasm from "snappy-wasm";
 import type { Codec } from "./mod.ts";
 import { codecError, concatBytes, MAX_DECOMPRESSED_BYTES } from "./_shared.ts";
-
-const { compress_raw, decompress_raw } = snappyWasm;
-// The package's package.json has no "type", so TypeScript reads its .d.ts as
-// CommonJS and misplaces the default export; Deno and Bun load its ES module,
-// whose default export is the async init().
-const init = snappyWasm.default as unknown as (
-  wasm?: Uint8Array,
-) => Promise<unknown>;
+import {
+  type CodecsWasm,
+  codecsWasm,
+  compressInPieces,
+  PIECE_BYTES,
+  wasmFailure,
+} from "./_wasm.ts";
 
 /** `\x82SNAPPY\0` */
 const XERIAL_MAGIC = [0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00];
@@ -28,45 +28,43 @@ const CHUNK_SIZE = 32 * 1024;
 /** A 3-byte copy element yields at most 64 bytes, so no block expands more than 22 times. */
 const MAX_RATIO = 22;
 
-/**
- * Loads the WASM (snappy-wasm fetches it next to its own module, which in
- * Deno needs read access to that folder) and returns the codec.
- */
-export async function loadSnappy(): Promise<Codec> {
-  await init(await wasmForNode());
-  return snappy;
-}
+/** The WASM once made (see `_wasm.ts`). */
+let wasm: CodecsWasm | undefined;
 
 /**
- * Node's fetch cannot read file: URLs, where snappy-wasm's init() looks for
- * its WASM: under Node, read the file and hand init() the bytes. Deno and Bun
- * fetch it themselves.
+ * Makes the WASM (the module is embedded: no file or network access) and
+ * returns the codec; rejects where WebAssembly cannot run.
  */
-async function wasmForNode(): Promise<Uint8Array | undefined> {
-  if ("Deno" in globalThis || "Bun" in globalThis) return undefined;
-  const { readFile } = await import("node:fs/promises");
-  const module = import.meta.resolve("snappy-wasm");
-  return await readFile(new URL("snappy_bg.wasm", module));
+export function loadSnappy(): Promise<Codec> {
+  const made = codecsWasm();
+  if (!made) {
+    const cause = wasmFailure();
+    return Promise.reject(
+      new Error(
+        `snappy needs WebAssembly, which failed here: ${
+          cause instanceof Error ? cause.message : String(cause)
+        }`,
+        { cause },
+      ),
+    );
+  }
+  wasm = made;
+  return Promise.resolve(snappy);
 }
 
 /** Compresses into xerial chunks of 32 KiB input each. */
 function compress(data: Uint8Array): Uint8Array {
-  const chunks: Uint8Array[] = [];
-  let total = XERIAL_HEADER.length;
-  for (let start = 0; start < data.length; start += CHUNK_SIZE) {
-    const chunk = compress_raw(data.subarray(start, start + CHUNK_SIZE));
-    chunks.push(chunk);
-    total += 4 + chunk.length;
-  }
-  const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
+  const { exports } = wasm!;
+  const { out } = compressInPieces(
+    wasm!,
+    data,
+    exports.snappy_bound(PIECE_BYTES, CHUNK_SIZE),
+    XERIAL_HEADER.length,
+    0,
+    (input, length, output) =>
+      exports.snappy_compress_chunks(input, length, CHUNK_SIZE, output),
+  );
   out.set(XERIAL_HEADER);
-  let pos = XERIAL_HEADER.length;
-  for (const chunk of chunks) {
-    view.setInt32(pos, chunk.length);
-    out.set(chunk, pos + 4);
-    pos += 4 + chunk.length;
-  }
   return out;
 }
 
@@ -116,8 +114,8 @@ function decompressXerial(data: Uint8Array): Uint8Array {
 }
 
 /**
- * Decompresses one raw block after checking the length it declares: the WASM
- * allocates that length up front, so a forged one must never reach it.
+ * Decompresses one raw block after checking the length it declares: its
+ * output is reserved up front, so a forged one must never reach the WASM.
  */
 function decompressBlock(
   data: Uint8Array,
@@ -133,7 +131,36 @@ function decompressBlock(
       } bytes can hold`,
     );
   }
-  return decompress_raw(data.subarray(start, end));
+  const body = start + varintLength(data, start);
+  const { exports } = wasm!;
+  const input = wasm!.reserve(end - body + declared);
+  const output = input + (end - body);
+  const memory = wasm!.bytes();
+  memory.set(data.subarray(body, end), input);
+  const result = exports.snappy_decompress(input, end - body, output, declared);
+  if (result < 0) {
+    throw new Error(
+      `snappy: block at byte ${start} is corrupt: ${
+        DECOMPRESS_ERRORS[-result - 1]
+      }`,
+    );
+  }
+  return memory.slice(output, output + declared);
+}
+
+/** What `snappy_decompress`'s error codes -1 to -4 mean. */
+const DECOMPRESS_ERRORS = [
+  "it ends inside an element",
+  "an element runs past its declared length",
+  "a copy reaches before the start of the output",
+  "its elements end before its declared length",
+];
+
+/** How many bytes the length varint at `start` takes (already read once). */
+function varintLength(data: Uint8Array, start: number): number {
+  let i = start;
+  while (data[i] >= 0x80) i++;
+  return i - start + 1;
 }
 
 /** The uncompressed length a raw block starts with, as a varint of up to 5 bytes. */

@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { loadSnappy } from "./snappy.ts";
-import { concat, fromHex, jsonRecords } from "./_test_data.ts";
+import { concat, fromHex, jsonRecords, pseudoRandom } from "./_test_data.ts";
 
 const snappy = await loadSnappy();
 const ascii = (s: string) => new TextEncoder().encode(s);
@@ -91,6 +91,71 @@ describe("bare raw snappy", () => {
   });
 });
 
+describe("snappy round trips", () => {
+  test("inputs of every length up to 300 bytes, and around chunk sizes", () => {
+    const source = concat(jsonRecords(2_000), pseudoRandom(2_000, 7));
+    for (let length = 0; length <= 300; length++) {
+      const input = source.subarray(1000 - (length >> 1), 1000 + length);
+      assert.deepEqual(snappy.decompress(snappy.compress(input)), input);
+    }
+    const big = concat(jsonRecords(1_200_000), pseudoRandom(1_000_000, 3));
+    for (const length of [32767, 32768, 32769, 1 << 20, (1 << 20) + 13]) {
+      const input = big.subarray(big.length - length);
+      assert.deepEqual(
+        snappy.decompress(snappy.compress(input)),
+        input,
+        `${length} bytes`,
+      );
+    }
+  });
+
+  test("copies of every length and offset kind, runs and overlaps", () => {
+    // Repeats near (1-byte offsets) and far (2-byte offsets) of growing
+    // lengths, runs (overlapping copies), noise between them.
+    const parts: Uint8Array[] = [];
+    for (let run = 1; run < 400; run += 3) {
+      const noise = pseudoRandom(run % 50 + 1, run);
+      parts.push(noise, new Uint8Array(run).fill(run & 0xff), noise);
+      if (run % 30 === 1) parts.push(pseudoRandom(3000, run), noise);
+    }
+    const input = concat(...parts);
+    const framed = snappy.compress(input);
+    assert.ok(framed.length < input.length, "it shrinks");
+    assert.deepEqual(snappy.decompress(framed), input);
+  });
+
+  test("generated inputs of repeats, runs and noise", () => {
+    let seed = 12345;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed % n;
+    };
+    for (let round = 0; round < 300; round++) {
+      const length = next(4) === 0 ? next(200_000) : next(3000);
+      const input = new Uint8Array(length);
+      const alphabet = 1 + next(255);
+      for (let i = 0; i < length;) {
+        const kind = i < 4 ? 0 : next(3);
+        const span = kind === 0 ? 1 : next(300);
+        const offset = 1 + next(Math.min(i, 70_000));
+        const value = next(alphabet);
+        for (let k = 0; k < span && i < length; k++, i++) {
+          input[i] = kind === 1
+            ? input[i - offset]
+            : kind === 0
+            ? next(alphabet)
+            : value;
+        }
+      }
+      assert.deepEqual(
+        snappy.decompress(snappy.compress(input)),
+        input,
+        `round ${round}, ${length} bytes`,
+      );
+    }
+  });
+});
+
 describe("malformed snappy fails with errors that name snappy", () => {
   const framed = snappy.compress(jsonRecords(5000));
   const cases: Record<string, [Uint8Array, RegExp]> = {
@@ -121,11 +186,39 @@ describe("malformed snappy fails with errors that name snappy", () => {
     ],
     "copy before the start": [
       concat(fromHex("0c 15 03"), ascii("abc")),
-      /^snappy: /,
+      /block at byte 0 is corrupt: a copy reaches before the start of the output/,
+    ],
+    "copy with offset 0": [
+      concat(fromHex("0c 08"), ascii("abc"), fromHex("15 00")),
+      /a copy reaches before the start of the output/,
     ],
     "declared length larger than the data": [
       concat(fromHex("0d 08"), ascii("abc"), fromHex("15 03")),
-      /^snappy: /,
+      /its elements end before its declared length/,
+    ],
+    "declared length smaller than the data": [
+      concat(fromHex("0b 08"), ascii("abc"), fromHex("15 03")),
+      /an element runs past its declared length/,
+    ],
+    "literal cut short": [
+      concat(fromHex("0c 14"), ascii("ab")),
+      /it ends inside an element/,
+    ],
+    "long literal length cut short": [
+      fromHex("40 f0 3f"),
+      /it ends inside an element/,
+    ],
+    "literal of 2^32 bytes": [
+      fromHex("04 fc ff ff ff ff 61 62 63 64"),
+      /it ends inside an element/,
+    ],
+    "copy offset cut short": [
+      concat(fromHex("0c 08"), ascii("abc"), fromHex("16 03")),
+      /it ends inside an element/,
+    ],
+    "4-byte copy offset cut short": [
+      concat(fromHex("0c 08"), ascii("abc"), fromHex("17 03 00 00")),
+      /it ends inside an element/,
     ],
   };
   for (const [name, [data, message]] of Object.entries(cases)) {

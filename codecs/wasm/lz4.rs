@@ -1,5 +1,4 @@
-//! LZ4 block compression for `codecs/lz4.ts`, built into WebAssembly by
-//! `deno task wasm` (tools/wasm.ts) and embedded in `codecs/_lz4_wasm.ts`.
+//! LZ4 block compression for `codecs/lz4.ts`.
 //!
 //! It writes the blocks of an LZ4 frame of independent blocks: each block's
 //! 32-bit little-endian size (its high bit set when the block is stored as
@@ -8,19 +7,10 @@
 //!
 //! Written from the LZ4 block format description (github.com/lz4/lz4,
 //! doc/lz4_Block_format.md): sequences of a token, literals, a 2-byte offset
-//! and the match length, found through a hash table of 4-byte sequences. The
-//! caller (TypeScript) places the input in this module's memory after
-//! `reserve`; every read and write below stays within the input and the
-//! output bound the caller reserved.
+//! and the match length, found through a hash table of 5-byte sequences.
 
-#![no_std]
-
+use crate::{common_length, read_u32, read_u64};
 use core::ptr;
-
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    core::arch::wasm32::unreachable()
-}
 
 /// The shortest match the format can express.
 const MIN_MATCH: usize = 4;
@@ -37,48 +27,22 @@ const MIN_HASH_LOG: u32 = 8;
 /// incompressible data stays cheap.
 const SKIP_TRIGGER: u32 = 6;
 const STORED_BIT: u32 = 0x8000_0000;
-const PAGE: usize = 65536;
 
 static mut TABLE: [u16; 1 << HASH_LOG] = [0; 1 << HASH_LOG];
 
-extern "C" {
-    static __heap_base: u8;
-}
-
-/// The most bytes `compress_blocks` writes for `len` input bytes in blocks of
+/// The most bytes `lz4_compress_blocks` writes for `len` input bytes in blocks of
 /// `block_size`.
 #[no_mangle]
-pub extern "C" fn output_bound(len: usize, block_size: usize) -> usize {
+pub extern "C" fn lz4_bound(len: usize, block_size: usize) -> usize {
     let blocks = (len + block_size - 1) / block_size;
     len + len / 255 + blocks * 20
-}
-
-/// Makes sure the memory holds `bytes` bytes from the heap's start and
-/// returns that start (the input goes there, the output after it), or 0 if
-/// the memory cannot grow that far.
-#[no_mangle]
-pub extern "C" fn reserve(bytes: usize) -> usize {
-    let base = ptr::addr_of!(__heap_base) as usize;
-    let base = (base + 15) & !15;
-    let need = match base.checked_add(bytes) {
-        Some(n) => n,
-        None => return 0,
-    };
-    let have = core::arch::wasm32::memory_size(0) * PAGE;
-    if need > have {
-        let pages = (need - have + PAGE - 1) / PAGE;
-        if core::arch::wasm32::memory_grow(0, pages) == usize::MAX {
-            return 0;
-        }
-    }
-    base
 }
 
 /// Compresses `len` bytes at `src` into blocks of `block_size` bytes
 /// (at most 64 KiB) at `dst`, which must have `output_bound(len, block_size)`
 /// bytes, and returns how many bytes it wrote.
 #[no_mangle]
-pub unsafe extern "C" fn compress_blocks(
+pub unsafe extern "C" fn lz4_compress_blocks(
     src: *const u8,
     len: usize,
     block_size: usize,
@@ -109,16 +73,6 @@ pub unsafe extern "C" fn compress_blocks(
 }
 
 #[inline(always)]
-unsafe fn read_u32(p: *const u8) -> u32 {
-    ptr::read_unaligned(p as *const u32)
-}
-
-#[inline(always)]
-unsafe fn read_u64(p: *const u8) -> u64 {
-    ptr::read_unaligned(p as *const u64)
-}
-
-#[inline(always)]
 unsafe fn write_u32(p: *mut u8, v: u32) {
     ptr::write_unaligned(p as *mut u32, v.to_le());
 }
@@ -130,26 +84,6 @@ unsafe fn write_u32(p: *mut u8, v: u32) {
 #[inline(always)]
 unsafe fn hash(p: *const u8, shift: u32) -> usize {
     ((read_u64(p) << 24).wrapping_mul(889_523_592_379) >> shift) as usize
-}
-
-/// How many bytes from `a` and `b` on are equal, reading no further than
-/// `limit` from `a`.
-#[inline(always)]
-unsafe fn common_length(mut a: *const u8, mut b: *const u8, limit: *const u8) -> usize {
-    let start = a;
-    while (limit as usize) - (a as usize) >= 8 {
-        let diff = read_u64(a) ^ read_u64(b);
-        if diff != 0 {
-            return a as usize - start as usize + (diff.trailing_zeros() / 8) as usize;
-        }
-        a = a.add(8);
-        b = b.add(8);
-    }
-    while a < limit && *a == *b {
-        a = a.add(1);
-        b = b.add(1);
-    }
-    a as usize - start as usize
 }
 
 /// Writes a length's continuation bytes (255 each, then the rest).
