@@ -32,3 +32,26 @@ test("the WASM is made once, needs no permission, and its memory grows on demand
     /memory cannot grow to hold 4294967296 bytes/,
   );
 });
+
+if ("Deno" in globalThis) {
+  test("in Deno, snappy and lz4 load and work without any permission", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const deno = (globalThis as unknown as { Deno: { execPath(): string } })
+      .Deno.execPath();
+    const mod = new URL("./mod.ts", import.meta.url).href;
+    const script = `
+      import { loadCodec } from "${mod}";
+      const data = new TextEncoder().encode("a permissionless codec ".repeat(500));
+      for (const id of [2, 3]) {
+        const codec = await loadCodec(id);
+        const back = codec.decompress(codec.compress(data));
+        console.log(codec.name, back.length === data.length && back.every((b, i) => b === data[i]));
+      }`;
+    const run = spawnSync(deno, ["run", "--no-prompt", "--no-config", "-"], {
+      input: script,
+      encoding: "utf8",
+    });
+    assert.equal(run.stderr.includes("error"), false, run.stderr);
+    assert.equal(run.stdout, "snappy true\nlz4 true\n");
+  });
+}
