@@ -1,6 +1,6 @@
 /**
- * The codecs' WebAssembly (`codecs/wasm/*.rs`: LZ4 block compression and
- * snappy), embedded in `_wasm_bytes.ts` by `deno task wasm`. It is compiled
+ * The codecs' WebAssembly (`codecs/wasm/*.rs`: LZ4 blocks and snappy raw
+ * blocks, both ways), embedded in `_wasm_bytes.ts` by `deno task wasm`. It is compiled
  * on first use, synchronously, and once per thread: the module is about
  * 8 KB, it imports nothing, and it needs no file or network access (so no
  * permission in Deno).
@@ -24,6 +24,12 @@ interface Exports {
     length: number,
     blockSize: number,
     dst: number,
+  ): number;
+  lz4_decompress_block(
+    src: number,
+    length: number,
+    dst: number,
+    capacity: number,
   ): number;
   snappy_bound(length: number, chunkSize: number): number;
   snappy_compress_chunks(

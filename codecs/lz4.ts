@@ -4,13 +4,16 @@
  * by a 32-bit little-endian size whose high bit marks a stored (uncompressed)
  * block, a zero end mark and an optional content checksum.
  *
- * The frames are ours. Their blocks are compressed by our LZ4 compressor in
- * WebAssembly (`codecs/wasm/lz4.rs`, see `_wasm.ts`), which compressed the Writer's batches 1.8 to 2.3 times
- * as fast as our TypeScript encoder (`_lz4_block.ts`) and 1.15 to 1.55
- * times as fast as lz4-wasm 0.9.2, which it replaced. The TypeScript
- * encoder writes the frames the WASM does not (blocks over 64 KiB, block
- * checksums) and takes over if WebAssembly cannot run. The decoder is
- * TypeScript: it reads bytes from the network (see codecs/README.md).
+ * The frames are ours. Their blocks are compressed by our LZ4 in WebAssembly
+ * (`codecs/wasm/lz4.rs`, see `_wasm.ts`), which compressed the Writer's
+ * batches 1.8 to 2.3 times as fast as our TypeScript encoder
+ * (`_lz4_block.ts`) and 1.15 to 1.55 times as fast as lz4-wasm 0.9.2, which
+ * it replaced. The TypeScript encoder writes the frames the WASM does not
+ * (blocks over 64 KiB, block checksums) and takes over if WebAssembly cannot
+ * run. The WASM decodes independent blocks too; the TypeScript decoder
+ * decodes linked ones, and a block the WASM refuses, to name what is wrong
+ * with it. The frame and every size it declares are checked here, in
+ * TypeScript, before a block reaches either decoder.
  *
  * @module
  */
@@ -60,10 +63,10 @@ export interface FrameOptions {
 }
 
 /**
- * Which encoder compresses a frame's blocks: `"wasm"` (`codecs/wasm/lz4.rs`)
- * or `"typescript"` (`_lz4_block.ts`).
+ * Which code compresses or decodes a frame's blocks: `"wasm"`
+ * (`codecs/wasm/lz4.rs`) or `"typescript"` (`_lz4_block.ts`).
  */
-export type Lz4Encoder = "wasm" | "typescript";
+export type Lz4Engine = "wasm" | "typescript";
 
 /** Whether the WASM compressor passed its check; undefined until tried. */
 let wasmChecked: boolean | undefined;
@@ -90,14 +93,19 @@ export function loadLz4(): Promise<Codec> {
   return Promise.resolve(lz4);
 }
 
-/** Whether `wasm` makes frames that decode to their input (a sample). */
+/**
+ * Whether `wasm` makes frames that decode to their input (a sample), by the
+ * TypeScript decoder and by its own.
+ */
 function checkBlocks(wasm: CodecsWasm): boolean {
   const sample = new TextEncoder().encode(
     '{"id":1,"name":"lz4","tags":["a","b"]}'.repeat(40) + "tail",
   );
-  const back = decompressFrame(wasmFrame(sample, {}, wasm));
-  return back.length === sample.length &&
-    back.every((byte, i) => byte === sample[i]);
+  const frame = wasmFrame(sample, {}, wasm);
+  return [decodeFrame(frame, null), decodeFrame(frame, wasm)].every((back) =>
+    back.length === sample.length &&
+    back.every((byte, i) => byte === sample[i])
+  );
 }
 
 /**
@@ -110,7 +118,7 @@ function checkBlocks(wasm: CodecsWasm): boolean {
 export function compressFrame(
   data: Uint8Array,
   options: FrameOptions = {},
-  encoder?: Lz4Encoder,
+  encoder?: Lz4Engine,
 ): Uint8Array {
   const blockSize = options.blockSize ?? BLOCK_SIZES[0];
   const sizeId = BLOCK_SIZES.indexOf(blockSize);
@@ -224,9 +232,25 @@ interface FrameHeader {
 /**
  * Decompresses one LZ4 frame: with or without block and content checksums,
  * any block size, independent or linked blocks, with or without the content
- * size.
+ * size. Its blocks are decoded by `decoder`: by default the WASM where it
+ * runs (the TypeScript decoder for linked blocks and for the details of a
+ * bad block), else TypeScript.
  */
-export function decompressFrame(data: Uint8Array): Uint8Array {
+export function decompressFrame(
+  data: Uint8Array,
+  decoder?: Lz4Engine,
+): Uint8Array {
+  const wasm = decoder === "typescript" ? null : wasmInstance();
+  if (decoder === "wasm" && !wasm) {
+    throw new Error(
+      "Cannot read LZ4 frame with the WASM decoder: WebAssembly cannot run it here",
+    );
+  }
+  return decodeFrame(data, wasm);
+}
+
+/** Decodes a frame, its independent blocks by `wasm` where given. */
+function decodeFrame(data: Uint8Array, wasm: CodecsWasm | null): Uint8Array {
   const header = readHeader(data);
   const limit = Math.min(MAX_DECOMPRESSED_BYTES, data.length * MAX_RATIO);
   if (header.contentSize !== undefined && header.contentSize > limit) {
@@ -236,7 +260,7 @@ export function decompressFrame(data: Uint8Array): Uint8Array {
   }
   const initial = header.contentSize ?? Math.min(limit, data.length * 4 + 1024);
   const output: Output = { buf: new Uint8Array(initial), length: 0, limit };
-  const pos = readBlocks(data, header, output);
+  const pos = readBlocks(data, header, output, wasm);
   const content = output.buf.subarray(0, output.length);
   const end = checkContent(data, pos, header, content);
   if (end !== data.length) {
@@ -306,6 +330,7 @@ function readBlocks(
   data: Uint8Array,
   header: FrameHeader,
   output: Output,
+  wasm: CodecsWasm | null,
 ): number {
   const checksumBytes = header.flags & FLG_BLOCK_CHECKSUM ? 4 : 0;
   const independent = (header.flags & FLG_INDEPENDENT) !== 0;
@@ -336,7 +361,11 @@ function readBlocks(
     const start = output.length;
     if (word & STORED_BIT) {
       appendBytes(output, data, pos, end);
-    } else {
+    } else if (
+      !wasm || !independent || !wasmBlock(wasm, data, pos, end, header, output)
+    ) {
+      // Linked blocks, a block the WASM refused (this decoder then names
+      // what is wrong with it), or no WebAssembly.
       decodeBlock(data, pos, end, output, independent ? start : 0);
       if (output.length - start > header.blockMax) {
         throw new Error(
@@ -346,6 +375,34 @@ function readBlocks(
     }
     pos = end + checksumBytes;
   }
+}
+
+/**
+ * Decodes the independent block `data[pos, end)` with the WASM onto the end
+ * of `output`, and returns whether it could; false leaves `output` as it
+ * was.
+ */
+function wasmBlock(
+  wasm: CodecsWasm,
+  data: Uint8Array,
+  pos: number,
+  end: number,
+  header: FrameHeader,
+  output: Output,
+): boolean {
+  const input = wasm.reserve(end - pos + header.blockMax);
+  const at = input + (end - pos);
+  const memory = wasm.bytes();
+  memory.set(data.subarray(pos, end), input);
+  const length = wasm.exports.lz4_decompress_block(
+    input,
+    end - pos,
+    at,
+    header.blockMax,
+  );
+  if (length < 0) return false;
+  appendBytes(output, memory, at, at + length);
+  return true;
 }
 
 /** Checks the content checksum and size; returns where the frame ends. */

@@ -6,7 +6,7 @@ import {
   type FrameOptions,
   loadLz4,
   lz4,
-  type Lz4Encoder,
+  type Lz4Engine,
 } from "./lz4.ts";
 import { xxhash32 } from "./_xxhash32.ts";
 import { concat, fromHex, jsonRecords, pseudoRandom } from "./_test_data.ts";
@@ -166,11 +166,21 @@ const TYPESCRIPT_ONLY: FrameOptions[] = [
   { blockSize: 4 * 1024 * 1024 },
 ];
 
+/**
+ * The frame decoded by the TypeScript decoder, after checking that the WASM
+ * decodes it to the same bytes.
+ */
+function decodedBothWays(frame: Uint8Array): Uint8Array {
+  const typescript = decompressFrame(frame, "typescript");
+  assert.deepEqual(decompressFrame(frame, "wasm"), typescript);
+  return typescript;
+}
+
 for (
   const [name, blocks] of [
     ["the TypeScript encoder", "typescript"],
     ["the WASM encoder", "wasm"],
-  ] as [string, Lz4Encoder][]
+  ] as [string, Lz4Engine][]
 ) {
   describe(`lz4 round trips through the frame options, blocks by ${name}`, () => {
     const data = concat(jsonRecords(300_000), pseudoRandom(70_000));
@@ -178,7 +188,7 @@ for (
     for (const options of cases) {
       test(JSON.stringify(options), () => {
         assert.deepEqual(
-          decompressFrame(compressFrame(data, options, blocks)),
+          decodedBothWays(compressFrame(data, options, blocks)),
           data,
         );
       });
@@ -192,14 +202,14 @@ for (
         true,
       );
       assert.equal(firstSize, (65536 | 0x80000000) >>> 0);
-      assert.deepEqual(decompressFrame(frame), random);
+      assert.deepEqual(decodedBothWays(frame), random);
     });
 
     test("long runs and repeats compress far below their size", () => {
       const zeros = new Uint8Array(1 << 20);
       const frame = compressFrame(zeros, {}, blocks);
       assert.ok(frame.length < 8000, `${frame.length} bytes`);
-      assert.deepEqual(decompressFrame(frame), zeros);
+      assert.deepEqual(decodedBothWays(frame), zeros);
     });
 
     test("inputs that are views into a larger buffer", () => {
@@ -207,7 +217,7 @@ for (
       const view = backing.subarray(1234, 9000);
       const frame = compressFrame(view, {}, blocks);
       const framed = concat(new Uint8Array(11), frame).subarray(11);
-      assert.deepEqual(decompressFrame(framed), view);
+      assert.deepEqual(decodedBothWays(framed), view);
     });
 
     test("inputs of every length up to 300 bytes, and around chunk sizes", () => {
@@ -215,7 +225,7 @@ for (
       for (let length = 0; length <= 300; length++) {
         const input = source.subarray(1000 - (length >> 1), 1000 + length);
         assert.deepEqual(
-          decompressFrame(compressFrame(input, {}, blocks)),
+          decodedBothWays(compressFrame(input, {}, blocks)),
           input,
           `${length} bytes`,
         );
@@ -224,7 +234,7 @@ for (
       for (const length of [65535, 65536, 65537, 1 << 20, (1 << 20) + 13]) {
         const input = big.subarray(big.length - length);
         assert.deepEqual(
-          decompressFrame(compressFrame(input, {}, blocks)),
+          decodedBothWays(compressFrame(input, {}, blocks)),
           input,
           `${length} bytes`,
         );
@@ -241,7 +251,7 @@ for (
       }
       const input = concat(...parts);
       assert.deepEqual(
-        decompressFrame(compressFrame(input, {}, blocks)),
+        decodedBothWays(compressFrame(input, {}, blocks)),
         input,
       );
     });
@@ -255,7 +265,7 @@ for (
           ),
         );
         assert.deepEqual(
-          decompressFrame(compressFrame(batch, {}, blocks)),
+          decodedBothWays(compressFrame(batch, {}, blocks)),
           batch,
         );
       }
@@ -284,6 +294,42 @@ test("the WASM encoder refuses the frames it does not write", () => {
   for (const options of TYPESCRIPT_ONLY) {
     assert.deepEqual(decompressFrame(compressFrame(data, options)), data);
   }
+});
+
+test("corrupted frames decode alike, or fail alike, by the WASM and by TypeScript", () => {
+  let seed = 4242;
+  // The high bits: an LCG's low bits repeat with short periods.
+  const next = (n: number) => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return Math.floor((seed / 2 ** 32) * n);
+  };
+  const sources = [
+    jsonRecords(5000),
+    pseudoRandom(3000),
+    new Uint8Array(4000).fill(7),
+    concat(jsonRecords(70_000), pseudoRandom(1000)),
+  ];
+  const outcome = (frame: Uint8Array, decoder: Lz4Engine) => {
+    try {
+      return decompressFrame(frame, decoder);
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+  let decoded = 0;
+  for (let round = 0; round < 3000; round++) {
+    const source = sources[next(sources.length)];
+    const frame = compressFrame(source.subarray(0, 1 + next(source.length)));
+    for (let flips = next(4); flips > 0; flips--) {
+      // Past the header, whose checksum would catch most flips.
+      frame[7 + next(frame.length - 7)] = next(256);
+    }
+    const cut = next(8) === 0 ? frame.subarray(0, next(frame.length)) : frame;
+    const wasm = outcome(cut, "wasm");
+    assert.deepEqual(wasm, outcome(cut, "typescript"), `round ${round}`);
+    if (typeof wasm !== "string") decoded++;
+  }
+  assert.ok(decoded > 500, `${decoded} of 3000 frames decoded`);
 });
 
 describe("malformed lz4 frames fail with errors that name lz4", () => {

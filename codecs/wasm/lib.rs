@@ -1,5 +1,5 @@
-//! The codecs' WebAssembly: LZ4 block compression (`lz4.rs`) and snappy
-//! (`snappy.rs`), built by `deno task wasm` (tools/wasm.ts) into
+//! The codecs' WebAssembly: LZ4 blocks (`lz4.rs`) and snappy raw blocks
+//! (`snappy.rs`), both ways, built by `deno task wasm` (tools/wasm.ts) into
 //! `codecs/_wasm_bytes.ts` and loaded by `codecs/_wasm.ts`.
 //!
 //! The caller (TypeScript) places its input in this module's memory after
@@ -53,6 +53,11 @@ pub(crate) unsafe fn read_u32(p: *const u8) -> u32 {
 #[inline(always)]
 pub(crate) unsafe fn read_u64(p: *const u8) -> u64 {
     ptr::read_unaligned(p as *const u64)
+}
+
+#[inline(always)]
+pub(crate) unsafe fn write_u64(p: *mut u8, v: u64) {
+    ptr::write_unaligned(p as *mut u64, v);
 }
 
 /// How many bytes from `a` and `b` on are equal, reading no further than

@@ -1,4 +1,5 @@
-//! LZ4 block compression for `codecs/lz4.ts`.
+//! LZ4 blocks for `codecs/lz4.ts`: compression, and decompression of
+//! independent blocks.
 //!
 //! It writes the blocks of an LZ4 frame of independent blocks: each block's
 //! 32-bit little-endian size (its high bit set when the block is stored as
@@ -9,7 +10,7 @@
 //! doc/lz4_Block_format.md): sequences of a token, literals, a 2-byte offset
 //! and the match length, found through a hash table of 5-byte sequences.
 
-use crate::{common_length, read_u32, read_u64};
+use crate::{common_length, read_u32, read_u64, write_u64};
 use core::ptr;
 
 /// The shortest match the format can express.
@@ -225,4 +226,118 @@ unsafe fn compress_block(src: *const u8, len: usize, dst: *mut u8) -> usize {
     ptr::copy_nonoverlapping(anchor, out, literals);
     out = out.add(literals);
     out as usize - dst as usize
+}
+
+/// The block ends inside a length, literals or an offset.
+const CUT_SHORT: i32 = -1;
+/// The block decodes to more than the room it was given.
+const TOO_LONG: i32 = -2;
+/// A match's offset is 0 or reaches before the start of the block's output.
+const BAD_OFFSET: i32 = -3;
+
+/// Decodes the independent block of `len` bytes at `src` into `dst`, which
+/// has room for `cap` bytes, and returns how many it wrote, or a negative
+/// code: -1 the block ends inside an element, -2 it decodes to more than
+/// `cap` bytes, -3 a match's offset is 0 or reaches before `dst`. Every
+/// length and offset is checked before it is used: the block comes from the
+/// network. The TypeScript decoder reports the details of a bad block.
+#[no_mangle]
+pub unsafe extern "C" fn lz4_decompress_block(
+    src: *const u8,
+    len: usize,
+    dst: *mut u8,
+    cap: usize,
+) -> i32 {
+    let mut i = 0;
+    let mut o = 0;
+    loop {
+        if i >= len {
+            return CUT_SHORT;
+        }
+        let token = *src.add(i) as usize;
+        i += 1;
+        let mut literals = token >> 4;
+        if literals == 15 {
+            loop {
+                if i >= len {
+                    return CUT_SHORT;
+                }
+                let byte = *src.add(i) as usize;
+                i += 1;
+                literals += byte;
+                if byte != 255 {
+                    break;
+                }
+            }
+        }
+        if len - i < literals {
+            return CUT_SHORT;
+        }
+        if cap - o < literals {
+            return TOO_LONG;
+        }
+        if literals <= 16 && len - i >= 16 && cap - o >= 16 {
+            // Short literals as two 8-byte moves when both sides have the
+            // room; the bytes past them are written over later.
+            write_u64(dst.add(o), read_u64(src.add(i)));
+            write_u64(dst.add(o + 8), read_u64(src.add(i + 8)));
+        } else {
+            ptr::copy_nonoverlapping(src.add(i), dst.add(o), literals);
+        }
+        i += literals;
+        o += literals;
+        // The last sequence has literals only.
+        if i == len {
+            return o as i32;
+        }
+        if len - i < 2 {
+            return CUT_SHORT;
+        }
+        let offset = *src.add(i) as usize | (*src.add(i + 1) as usize) << 8;
+        i += 2;
+        if offset == 0 || offset > o {
+            return BAD_OFFSET;
+        }
+        let mut length = token & 15;
+        if length == 15 {
+            loop {
+                if i >= len {
+                    return CUT_SHORT;
+                }
+                let byte = *src.add(i) as usize;
+                i += 1;
+                length += byte;
+                if byte != 255 {
+                    break;
+                }
+            }
+        }
+        let length = length + MIN_MATCH;
+        if cap - o < length {
+            return TOO_LONG;
+        }
+        let mut from = dst.add(o - offset);
+        let mut to = dst.add(o);
+        let end = to.add(length);
+        if offset >= 8 && cap - o >= length + 8 {
+            // 8 bytes a step: each read lies at least 8 bytes behind the
+            // write, so it holds bytes already written; the last step may
+            // write up to 7 bytes past the match, within the room, and those
+            // are written over later.
+            while to < end {
+                write_u64(to, read_u64(from));
+                from = from.add(8);
+                to = to.add(8);
+            }
+        } else {
+            // Near the end, or overlapping closely (a run): byte by byte, so
+            // that each byte may be one this match just wrote.
+            while to < end {
+                *to = *from;
+                from = from.add(1);
+                to = to.add(1);
+            }
+        }
+        o += length;
+    }
 }

@@ -14,7 +14,7 @@
 //! length before it is used, and a bad one ends it with a negative error
 //! code (see `snappy_decompress`), never a read or write outside the two.
 
-use crate::{common_length, read_u32, read_u64};
+use crate::{common_length, read_u32, read_u64, write_u64};
 use core::ptr;
 
 /// At most 2^14 positions of 16 bits (chunks are at most 64 KiB); smaller
@@ -333,9 +333,4 @@ pub unsafe extern "C" fn snappy_decompress(
         return TOO_SHORT;
     }
     expected as i32
-}
-
-#[inline(always)]
-unsafe fn write_u64(p: *mut u8, v: u64) {
-    ptr::write_unaligned(p as *mut u64, v);
 }
