@@ -79,3 +79,31 @@ pub(crate) unsafe fn common_length(mut a: *const u8, mut b: *const u8, limit: *c
     }
     a as usize - start as usize
 }
+
+/// Copies a match of `length` bytes from `offset` back to `to`, where `room`
+/// bytes are writable (at least `length`, and `offset` bytes before `to`
+/// are output already written: the decoders check both first).
+#[inline(always)]
+pub(crate) unsafe fn copy_match(mut to: *mut u8, offset: usize, length: usize, room: usize) {
+    let mut from = to.sub(offset);
+    let end = to.add(length);
+    if offset >= 8 && room >= length + 8 {
+        // 8 bytes a step: each read lies at least 8 bytes behind the write,
+        // so it holds bytes already written; the last step may write up to
+        // 7 bytes past the match, within the room, and those are written
+        // over later.
+        while to < end {
+            write_u64(to, read_u64(from));
+            from = from.add(8);
+            to = to.add(8);
+        }
+    } else {
+        // Near the end, or overlapping closely (a run): byte by byte, so
+        // that each byte may be one this match just wrote.
+        while to < end {
+            *to = *from;
+            from = from.add(1);
+            to = to.add(1);
+        }
+    }
+}

@@ -10,7 +10,7 @@
 //! doc/lz4_Block_format.md): sequences of a token, literals, a 2-byte offset
 //! and the match length, found through a hash table of 5-byte sequences.
 
-use crate::{common_length, read_u32, read_u64, write_u64};
+use crate::{common_length, copy_match, read_u32, read_u64, write_u64};
 use core::ptr;
 
 /// The shortest match the format can express.
@@ -241,6 +241,24 @@ const BAD_OFFSET: i32 = -3;
 /// `cap` bytes, -3 a match's offset is 0 or reaches before `dst`. Every
 /// length and offset is checked before it is used: the block comes from the
 /// network. The TypeScript decoder reports the details of a bad block.
+/// Reads a length's continuation bytes from `src[*i..len]` (255 each, then
+/// the last), returning their sum, or None if the block ends first.
+#[inline(always)]
+unsafe fn read_length(src: *const u8, len: usize, i: &mut usize) -> Option<usize> {
+    let mut sum = 0;
+    loop {
+        if *i >= len {
+            return None;
+        }
+        let byte = *src.add(*i) as usize;
+        *i += 1;
+        sum += byte;
+        if byte != 255 {
+            return Some(sum);
+        }
+    }
+}
+
 #[no_mangle]
 pub unsafe extern "C" fn lz4_decompress_block(
     src: *const u8,
@@ -258,16 +276,9 @@ pub unsafe extern "C" fn lz4_decompress_block(
         i += 1;
         let mut literals = token >> 4;
         if literals == 15 {
-            loop {
-                if i >= len {
-                    return CUT_SHORT;
-                }
-                let byte = *src.add(i) as usize;
-                i += 1;
-                literals += byte;
-                if byte != 255 {
-                    break;
-                }
+            match read_length(src, len, &mut i) {
+                Some(more) => literals += more,
+                None => return CUT_SHORT,
             }
         }
         if len - i < literals {
@@ -300,44 +311,16 @@ pub unsafe extern "C" fn lz4_decompress_block(
         }
         let mut length = token & 15;
         if length == 15 {
-            loop {
-                if i >= len {
-                    return CUT_SHORT;
-                }
-                let byte = *src.add(i) as usize;
-                i += 1;
-                length += byte;
-                if byte != 255 {
-                    break;
-                }
+            match read_length(src, len, &mut i) {
+                Some(more) => length += more,
+                None => return CUT_SHORT,
             }
         }
         let length = length + MIN_MATCH;
         if cap - o < length {
             return TOO_LONG;
         }
-        let mut from = dst.add(o - offset);
-        let mut to = dst.add(o);
-        let end = to.add(length);
-        if offset >= 8 && cap - o >= length + 8 {
-            // 8 bytes a step: each read lies at least 8 bytes behind the
-            // write, so it holds bytes already written; the last step may
-            // write up to 7 bytes past the match, within the room, and those
-            // are written over later.
-            while to < end {
-                write_u64(to, read_u64(from));
-                from = from.add(8);
-                to = to.add(8);
-            }
-        } else {
-            // Near the end, or overlapping closely (a run): byte by byte, so
-            // that each byte may be one this match just wrote.
-            while to < end {
-                *to = *from;
-                from = from.add(1);
-                to = to.add(1);
-            }
-        }
+        copy_match(dst.add(o), offset, length, cap - o);
         o += length;
     }
 }

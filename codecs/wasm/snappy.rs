@@ -14,7 +14,7 @@
 //! length before it is used, and a bad one ends it with a negative error
 //! code (see `snappy_decompress`), never a read or write outside the two.
 
-use crate::{common_length, read_u32, read_u64, write_u64};
+use crate::{common_length, copy_match, read_u32, read_u64, write_u64};
 use core::ptr;
 
 /// At most 2^14 positions of 16 bits (chunks are at most 64 KiB); smaller
@@ -305,28 +305,7 @@ pub unsafe extern "C" fn snappy_decompress(
         if expected - o < length {
             return TOO_LONG;
         }
-        let mut from = dst.add(o - offset);
-        let mut to = dst.add(o);
-        let end = to.add(length);
-        if offset >= 8 && expected - o >= length + 8 {
-            // 8 bytes a step: each read lies at least 8 bytes behind the
-            // write, so it holds bytes already written; the last step may
-            // write up to 7 bytes past the copy, within the output, and
-            // those are written over later.
-            while to < end {
-                write_u64(to, read_u64(from));
-                from = from.add(8);
-                to = to.add(8);
-            }
-        } else {
-            // Near the end, or overlapping closely (a run): byte by byte, so
-            // that each byte may be one this copy just wrote.
-            while to < end {
-                *to = *from;
-                from = from.add(1);
-                to = to.add(1);
-            }
-        }
+        copy_match(dst.add(o), offset, length, expected - o);
         o += length;
     }
     if o != expected {
