@@ -3,20 +3,19 @@
  * in, `{ id, out, input }` (the input's buffer handed back for reuse) or
  * `{ id, error }` back, the bytes transferred both ways.
  *
- * At zlib's default level (6) it compresses with `CompressionStream`, which
- * in Deno deflates at that level as fast as `node:zlib`'s `gzipSync` and to
- * within a few bytes of the same size (the benchmark's 1 KiB JSON values:
- * 178,575 bytes against 178,572 from 102,500), but holds far less memory:
- * two workers that had each gzipped fifty 1 MB batches took 131 MB of RSS
- * with it against 210 MB with `gzipSync`, whose output buffers outlive
- * their use until a collection the worker's small heap seldom needs. Other
- * levels, which `CompressionStream` cannot set, load `node:zlib` on first
- * use.
+ * Without a level it compresses with our deflate in WebAssembly (as
+ * `gzip.ts` does on the calling thread); with one, with `node:zlib`'s
+ * `gzipSync` at that level, loaded on first use. Where WebAssembly cannot
+ * run, `CompressionStream` compresses at zlib's default level: it held far
+ * less memory than `gzipSync`, whose output buffers outlive their use until
+ * a collection the worker's small heap seldom needs (two workers that had
+ * each gzipped fifty 1 MB batches: 131 MB of RSS against 210 MB).
  *
  * @module
  */
 
 import { concatBytes } from "./_shared.ts";
+import { codecsWasm, gzipByWasm } from "./_wasm.ts";
 
 interface Scope {
   onmessage:
@@ -28,9 +27,6 @@ interface Scope {
 }
 
 const scope = globalThis as unknown as Scope;
-
-/** zlib's default level, the one `CompressionStream` compresses at. */
-const DEFAULT_LEVEL = 6;
 
 let zlib: Promise<typeof import("node:zlib")> | undefined;
 
@@ -49,10 +45,12 @@ scope.onmessage = ({ data: { id, data, level } }) => {
 
 /** gzip of `data`, in a buffer of its own (so it can be transferred). */
 async function compress(data: Uint8Array, level?: number): Promise<Uint8Array> {
-  if (level !== undefined && level !== DEFAULT_LEVEL) {
+  if (level !== undefined) {
     zlib ??= import("node:zlib");
     return ownBuffer((await zlib).gzipSync(data, { level }));
   }
+  const wasm = codecsWasm();
+  if (wasm) return gzipByWasm(wasm, data);
   const stream = new CompressionStream("gzip");
   const writer = stream.writable.getWriter();
   // Both settle with the readable side, read below; their errors show there.

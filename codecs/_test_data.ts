@@ -62,3 +62,46 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/**
+ * A seeded generator of numbers from 0 to n - 1, from the high bits of an
+ * LCG (its low bits repeat with short periods).
+ */
+export function seeded(seed: number): (n: number) => number {
+  return (n) => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return Math.floor((seed / 2 ** 32) * n);
+  };
+}
+
+/**
+ * `rounds` seeded inputs for codecs' round trips: literals from a random
+ * alphabet, copies from up to `maxOffset` back, runs of one byte; a quarter
+ * of them up to `longLength` bytes long, the rest up to `shortLength`.
+ */
+export function* mixedInputs(
+  seed: number,
+  rounds: number,
+  { shortLength = 3000, longLength = 200_000, maxOffset = 70_000 } = {},
+): Generator<Uint8Array> {
+  const next = seeded(seed);
+  for (let round = 0; round < rounds; round++) {
+    const length = next(4) === 0 ? next(longLength) : next(shortLength);
+    const input = new Uint8Array(length);
+    const alphabet = 1 + next(255);
+    for (let i = 0; i < length;) {
+      const kind = i < 4 ? 0 : next(3);
+      const span = kind === 0 ? 1 + next(20) : next(300);
+      const offset = 1 + next(Math.min(i, maxOffset));
+      const value = next(alphabet);
+      for (let k = 0; k < span && i < length; k++, i++) {
+        input[i] = kind === 1
+          ? input[i - offset]
+          : kind === 0
+          ? next(alphabet)
+          : value;
+      }
+    }
+    yield input;
+  }
+}

@@ -1,9 +1,9 @@
 /**
  * The codecs' WebAssembly (`codecs/wasm/*.rs`: LZ4 blocks and snappy raw
- * blocks, both ways), embedded in `_wasm_bytes.ts` by `deno task wasm`. It is compiled
- * on first use, synchronously, and once per thread: the module is about
- * 8 KB, it imports nothing, and it needs no file or network access (so no
- * permission in Deno).
+ * blocks, both ways, and gzip compression), embedded in `_wasm_bytes.ts` by
+ * `deno task wasm`. It is compiled on first use, synchronously, and once per
+ * thread: the module is about 26 KB, it imports nothing, and it needs no file
+ * or network access (so no permission in Deno).
  *
  * Its memory holds one input and its output at a time, from `reserve`'s
  * offset on; every call is synchronous, so `lz4.ts` and `snappy.ts` share
@@ -31,6 +31,8 @@ interface Exports {
     dst: number,
     capacity: number,
   ): number;
+  gzip_bound(length: number): number;
+  gzip_compress(src: number, length: number, dst: number): number;
   snappy_bound(length: number, chunkSize: number): number;
   snappy_compress_chunks(
     src: number,
@@ -155,4 +157,17 @@ export function compressInPieces(
   }
   out.set(memory.subarray(output, output + last), at);
   return { out, end: at + last };
+}
+
+/** One gzip member of `data`, by our deflate (`codecs/wasm/deflate.rs`). */
+export function gzipByWasm(
+  wasm: CodecsWasm,
+  data: Uint8Array,
+): Uint8Array {
+  const { exports } = wasm;
+  const input = wasm.reserve(data.length + exports.gzip_bound(data.length));
+  const output = input + data.length;
+  wasm.bytes().set(data, input);
+  const length = exports.gzip_compress(input, data.length, output);
+  return wasm.bytes().slice(output, output + length);
 }

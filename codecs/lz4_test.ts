@@ -9,7 +9,13 @@ import {
   type Lz4Engine,
 } from "./lz4.ts";
 import { xxhash32 } from "./_xxhash32.ts";
-import { concat, fromHex, jsonRecords, pseudoRandom } from "./_test_data.ts";
+import {
+  concat,
+  fromHex,
+  jsonRecords,
+  pseudoRandom,
+  seeded,
+} from "./_test_data.ts";
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -297,12 +303,7 @@ test("the WASM encoder refuses the frames it does not write", () => {
 });
 
 test("corrupted frames decode alike, or fail alike, by the WASM and by TypeScript", () => {
-  let seed = 4242;
-  // The high bits: an LCG's low bits repeat with short periods.
-  const next = (n: number) => {
-    seed = (seed * 1103515245 + 12345) >>> 0;
-    return Math.floor((seed / 2 ** 32) * n);
-  };
+  const next = seeded(4242);
   const sources = [
     jsonRecords(5000),
     pseudoRandom(3000),

@@ -1,7 +1,13 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { loadSnappy } from "./snappy.ts";
-import { concat, fromHex, jsonRecords, pseudoRandom } from "./_test_data.ts";
+import {
+  concat,
+  fromHex,
+  jsonRecords,
+  mixedInputs,
+  pseudoRandom,
+} from "./_test_data.ts";
 
 const snappy = await loadSnappy();
 const ascii = (s: string) => new TextEncoder().encode(s);
@@ -125,33 +131,12 @@ describe("snappy round trips", () => {
   });
 
   test("generated inputs of repeats, runs and noise", () => {
-    let seed = 12345;
-    // The high bits: an LCG's low bits repeat with short periods.
-    const next = (n: number) => {
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      return Math.floor((seed / 2 ** 32) * n);
-    };
-    for (let round = 0; round < 300; round++) {
-      const length = next(4) === 0 ? next(200_000) : next(3000);
-      const input = new Uint8Array(length);
-      const alphabet = 1 + next(255);
-      for (let i = 0; i < length;) {
-        const kind = i < 4 ? 0 : next(3);
-        const span = kind === 0 ? 1 : next(300);
-        const offset = 1 + next(Math.min(i, 70_000));
-        const value = next(alphabet);
-        for (let k = 0; k < span && i < length; k++, i++) {
-          input[i] = kind === 1
-            ? input[i - offset]
-            : kind === 0
-            ? next(alphabet)
-            : value;
-        }
-      }
+    let round = 0;
+    for (const input of mixedInputs(12345, 300)) {
       assert.deepEqual(
         snappy.decompress(snappy.compress(input)),
         input,
-        `round ${round}, ${length} bytes`,
+        `round ${round++}, ${input.length} bytes`,
       );
     }
   });

@@ -1,6 +1,7 @@
 //! The codecs' WebAssembly: LZ4 blocks (`lz4.rs`) and snappy raw blocks
-//! (`snappy.rs`), both ways, built by `deno task wasm` (tools/wasm.ts) into
-//! `codecs/_wasm_bytes.ts` and loaded by `codecs/_wasm.ts`.
+//! (`snappy.rs`), both ways, and gzip compression (`deflate.rs`), built by
+//! `deno task wasm` (tools/wasm.ts) into `codecs/_wasm_bytes.ts` and loaded
+//! by `codecs/_wasm.ts`.
 //!
 //! The caller (TypeScript) places its input in this module's memory after
 //! `reserve` and names where the output goes; every read and write stays
@@ -11,6 +12,7 @@
 
 use core::ptr;
 
+mod deflate;
 mod lz4;
 mod snappy;
 
