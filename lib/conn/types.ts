@@ -98,8 +98,8 @@ export interface DialerOptions {
   /** Compression for `Conn.writeMessages` (default "none"). */
   compression?: CompressionName;
   /**
-   * Its level: gzip 1 to 9 (default 6), zstd -131072 to 22 (default 3);
-   * see the Writer's `compressionLevel`.
+   * Its level: gzip 1 to 9 (zlib's; without one, our deflate), zstd
+   * -131072 to 22 (default 3); see the Writer's `compressionLevel`.
    */
   compressionLevel?: number;
 }
