@@ -2,12 +2,12 @@
  * The codecs' WebAssembly (`codecs/wasm/*.rs`: LZ4 blocks and snappy raw
  * blocks, both ways, and gzip compression), embedded in `_wasm_bytes.ts` by
  * `deno task wasm`. It is compiled on first use, synchronously, and once per
- * thread: the module is about 26 KB, it imports nothing, and it needs no file
+ * thread: the module is about 21 KB, it imports nothing, and it needs no file
  * or network access (so no permission in Deno).
  *
  * Its memory holds one input and its output at a time, from `reserve`'s
- * offset on; every call is synchronous, so `lz4.ts` and `snappy.ts` share
- * that place.
+ * offset on; every call is synchronous, so `lz4.ts`, `snappy.ts` and
+ * `gzip.ts` share that place.
  *
  * @module
  */

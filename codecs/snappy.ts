@@ -122,7 +122,7 @@ function decompressBlock(
   start: number,
   end: number,
 ): Uint8Array {
-  const declared = declaredLength(data, start, end);
+  const [declared, body] = declaredLength(data, start, end);
   const limit = Math.min(MAX_DECOMPRESSED_BYTES, (end - start) * MAX_RATIO);
   if (declared > limit) {
     throw new Error(
@@ -131,7 +131,6 @@ function decompressBlock(
       } bytes can hold`,
     );
   }
-  const body = start + varintLength(data, start);
   const { exports } = wasm!;
   const input = wasm!.reserve(end - body + declared);
   const output = input + (end - body);
@@ -156,15 +155,15 @@ const DECOMPRESS_ERRORS = [
   "its elements end before its declared length",
 ];
 
-/** How many bytes the length varint at `start` takes (already read once). */
-function varintLength(data: Uint8Array, start: number): number {
-  let i = start;
-  while (data[i] >= 0x80) i++;
-  return i - start + 1;
-}
-
-/** The uncompressed length a raw block starts with, as a varint of up to 5 bytes. */
-function declaredLength(data: Uint8Array, start: number, end: number): number {
+/**
+ * The uncompressed length a raw block starts with, as a varint of up to 5
+ * bytes, and where the block's elements start after it.
+ */
+function declaredLength(
+  data: Uint8Array,
+  start: number,
+  end: number,
+): [length: number, body: number] {
   let value = 0;
   for (let i = 0; i < 5; i++) {
     if (start + i >= end) {
@@ -172,7 +171,7 @@ function declaredLength(data: Uint8Array, start: number, end: number): number {
     }
     const byte = data[start + i];
     value += (byte & 0x7f) * 2 ** (7 * i);
-    if (byte < 0x80) return value;
+    if (byte < 0x80) return [value, start + i + 1];
   }
   throw new Error(`snappy: block at byte ${start} has an invalid length`);
 }
