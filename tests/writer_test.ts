@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
+  Cluster,
   type Conn,
   CRC32Balancer,
   dial,
@@ -167,6 +168,7 @@ describe("Writer", () => {
       topic,
       balancer: byFirstByte,
       batchSize: 1000,
+      connectionsPerBroker: 1,
     });
     const writes = (count: number, size: number) =>
       [0, 1, 2].map((p) =>
@@ -193,6 +195,62 @@ describe("Writer", () => {
     for (const p of [0, 1, 2]) {
       const got = await readPartition(topic, p);
       assert.equal(got.length, p === 0 ? 71 : 70);
+    }
+  });
+
+  test("connectionsPerBroker spreads partitions over that many connections, each partition in order", async () => {
+    const topic = await topicWith(4);
+    const byFirstByte = {
+      balance: (m: { value?: Uint8Array | null }, parts: readonly number[]) =>
+        parts[m.value![0] % parts.length],
+    };
+    const lanesOf = (cluster: Cluster) =>
+      cluster.connectionKeys().map((k) => k.split("/")[1]).filter((lane) =>
+        lane.startsWith("produce")
+      ).sort();
+    for (
+      const [connections, lanes] of [[1, ["produce"]], [2, [
+        "produce",
+        "produce-1",
+      ]], [3, ["produce", "produce-1", "produce-2"]]] as const
+    ) {
+      const cluster = new Cluster({ brokers: [BROKER] });
+      const w = new Writer({
+        cluster,
+        topic,
+        balancer: byFirstByte,
+        batchSize: 50,
+        ...(connections === 2 ? {} : { connectionsPerBroker: connections }),
+      });
+      // Four writers' worth of small writes in flight at once, so that
+      // every partition has batches waiting behind the one sent.
+      const writes: Promise<void>[] = [];
+      for (let round = 0; round < 40; round++) {
+        for (const p of [0, 1, 2, 3]) {
+          writes.push(w.writeMessages(
+            Array.from({ length: 30 }, (_, i) => ({
+              value: new Uint8Array([p, connections, round, i]),
+            })),
+          ));
+        }
+      }
+      await Promise.all(writes);
+      assert.deepEqual(lanesOf(cluster), lanes);
+      await w.close();
+      await cluster.close();
+    }
+    for (const p of [0, 1, 2, 3]) {
+      const got = await readPartition(topic, p);
+      assert.equal(got.length, 3 * 40 * 30);
+      // Per writer, the partition's messages are in the order written.
+      for (const connections of [1, 2, 3]) {
+        const order = got.map((m) => m.value!).filter((v) =>
+          v[1] === connections
+        ).map((v) => v[2] * 30 + v[3]);
+        assert.equal(order.length, 40 * 30);
+        assert.deepEqual(order, order.toSorted((a, b) => a - b));
+        assert.ok(got.every((m) => m.value![0] === p));
+      }
     }
   });
 
@@ -525,6 +583,19 @@ describe("Writer", () => {
         return true;
       },
     );
+    for (const bad of [0, 17, 1.5]) {
+      assert.throws(
+        () => new Writer({ brokers: [BROKER], connectionsPerBroker: bad }),
+        (error) => {
+          assert.ok(error instanceof RangeError);
+          assert.equal(
+            error.message,
+            `Cannot create Writer: "connectionsPerBroker" must be an integer from 1 to 16, got ${bad} (number)`,
+          );
+          return true;
+        },
+      );
+    }
     assert.throws(
       () => new Writer({ brokers: [BROKER], deliveryTimeout: 0 }),
       /"deliveryTimeout" must be an integer from 1 to 2147483647, got 0 \(number\)/,

@@ -562,7 +562,14 @@ export class WriterEngine {
     topic: string,
     partition: number,
   ): Promise<{ conn: BrokerConnection }> {
-    return await this.cluster.leader(topic, partition, "produce");
+    const lanes = this.limits.connectionsPerBroker;
+    // Lane 0 is the one InitProducerId uses too.
+    const lane = lanes === 1 ? 0 : partition % lanes;
+    return await this.cluster.leader(
+      topic,
+      partition,
+      lane === 0 ? "produce" : `produce-${lane}`,
+    );
   }
 
   private succeed(batch: EncodedBatch): void {
