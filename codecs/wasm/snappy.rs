@@ -108,6 +108,22 @@ unsafe fn write_literal(mut out: *mut u8, src: *const u8, n: usize) -> *mut u8 {
     out.add(n)
 }
 
+/// Writes `n` (at least 1) literals from `src` that the input follows with
+/// at least `16 - n` more bytes, into an output with 16 bytes of room: up
+/// to 16 as two 8-byte moves (the bytes past them are written over next),
+/// more through `write_literal`. Most literals between matches are short,
+/// and a move of a length known only at run time costs more than both.
+#[inline(always)]
+unsafe fn write_short_literal(out: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    if n > 16 {
+        return write_literal(out, src, n);
+    }
+    *out = ((n - 1) << 2) as u8;
+    write_u64(out.add(1), read_u64(src));
+    write_u64(out.add(9), read_u64(src.add(8)));
+    out.add(1 + n)
+}
+
 /// Writes a copy of `len` (at least 4) bytes from `offset` (at most 65535)
 /// back, as 2-byte-offset copies of up to 64 bytes and, when short and near
 /// enough, one 1-byte-offset copy.
@@ -175,7 +191,9 @@ unsafe fn compress_raw(src: *const u8, n: usize, dst: *mut u8) -> usize {
                 }
             }
             if ip > next_emit {
-                out = write_literal(out, next_emit, ip as usize - next_emit as usize);
+                // ip <= limit: 15 input bytes follow it, and the bound
+                // leaves the output more than 16 bytes of room.
+                out = write_short_literal(out, next_emit, ip as usize - next_emit as usize);
             }
             // Copies follow one another while the position after each
             // matches again.
