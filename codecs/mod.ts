@@ -33,6 +33,11 @@ export interface Codec {
  * 9 (smallest) for gzip, and zstd's -131072 to 22 (0 is zstd's default, 3).
  * snappy has no levels; nor has lz4 here: Java's levels other than its
  * default choose LZ4 HC, which this client does not implement.
+ *
+ * `default` is the level a batch without `compressionLevel` gets, or comes
+ * closest to: gzip without a level is compressed by the client's own
+ * deflate (codecs/wasm/deflate.rs), whose output is about the size of
+ * zlib's level 6 (5.68 against 5.62 on the benchmark's JSON batches).
  */
 export const COMPRESSION_LEVELS: Readonly<
   Partial<
