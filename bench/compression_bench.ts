@@ -9,6 +9,7 @@
  *
  *     deno run -A bench/compression_bench.ts [--codecs=gzip,lz4] [--runs=5]
  *       [--messages=50000] [--size=1024] [--partitions=6] [--cold] [--reuse]
+ *       [--connections=2]
  *     bun bench/compression_bench.ts ...
  *
  * @module
@@ -35,6 +36,7 @@ const { values: args } = parseArgs({
     values: { type: "string", default: "json" },
     cold: { type: "boolean", default: false },
     reuse: { type: "boolean", default: false },
+    connections: { type: "string", default: "2" },
   },
 });
 
@@ -257,6 +259,7 @@ async function run(codecName: string, values: Uint8Array[], pid?: number) {
     batchTimeout: 5,
     requiredAcks: "one",
     compression: codecName as "gzip",
+    connectionsPerBroker: Number(args.connections),
   });
   // Warm: metadata and the connection, outside the clock (unless --cold,
   // which times it all, as bench/main.ts does with a fresh process per run).
