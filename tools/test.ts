@@ -32,6 +32,40 @@ interface Totals {
   passed: number;
   failed: number;
   ok: boolean;
+  /** What the runtime printed of its failures, to repeat at the end. */
+  failures?: string;
+}
+
+/** At most `max` lines of `text`: its first ones, and how many were left. */
+function clip(text: string, max: number): string {
+  const lines = text.trimEnd().split("\n");
+  if (lines.length <= max) return lines.join("\n");
+  return [...lines.slice(0, max), `... (${lines.length - max} more lines)`]
+    .join("\n");
+}
+
+/**
+ * The failures a run printed, to repeat after the totals: each runtime's
+ * output scrolls far past them, and CI keeps only the end of the log. Deno
+ * and Node list them in a closing section; Bun prints each error above its
+ * "(fail)" line, so the lines since the previous test's line are kept.
+ */
+function failuresOf(out: string): string | undefined {
+  const closing = /^ ERRORS $|^✖ failing tests:$/m.exec(out);
+  if (closing) return clip(out.slice(closing.index), 120);
+  const lines = out.split("\n");
+  const blocks: string[] = [];
+  let start = 0;
+  lines.forEach((line, i) => {
+    if (!/^\((?:pass|fail|skip|todo)\) /.test(line)) return;
+    if (line.startsWith("(fail) ")) {
+      blocks.push(
+        clip(lines.slice(Math.max(start, i - 40), i + 1).join("\n"), 41),
+      );
+    }
+    start = i + 1;
+  });
+  return blocks.length ? clip(blocks.join("\n\n"), 200) : undefined;
 }
 
 async function run(
@@ -53,7 +87,8 @@ async function run(
   ]);
   const status = await child.status;
   const totals = parse(out + "\n" + err);
-  return { ...totals, ok: status.success && totals.failed === 0 };
+  const ok = status.success && totals.failed === 0;
+  return { ...totals, ok, failures: ok ? undefined : failuresOf(out + err) };
 }
 
 /** Copies a child's output through while keeping it for parsing. */
@@ -294,6 +329,9 @@ for (const [runtime, t] of results) {
   console.log(`${runtime}: ${t.passed} passed, ${t.failed} failed`);
   passed += t.passed;
   failed += t.failed + (t.ok || t.failed ? 0 : 1);
+}
+for (const [runtime, t] of results) {
+  if (t.failures) console.log(`\nwhat failed under ${runtime}:\n${t.failures}`);
 }
 console.log(`\ntests: ${passed} passed, ${failed} failed`);
 if (!onPath("kcat")) {
