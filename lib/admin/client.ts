@@ -13,18 +13,37 @@
 import { Cluster } from "../cluster/cluster.ts";
 import { clusterOptions, type TransportOptions } from "../cluster/transport.ts";
 import { type AdminOptions, Router } from "./route.ts";
-import * as acls from "./acls.ts";
-import * as configs from "./configs.ts";
-import * as groups from "./groups.ts";
-import * as lag from "./lag.ts";
-import * as offsets from "./offsets.ts";
-import * as partitions from "./partitions.ts";
-import * as quotas from "./quotas.ts";
-import * as scram from "./scram.ts";
-import * as topics from "./topics.ts";
-import * as transactions from "./transactions.ts";
-import * as txn from "./txn_requests.ts";
+import type * as acls from "./acls.ts";
+import type * as configs from "./configs.ts";
+import type * as groups from "./groups.ts";
+import type * as lag from "./lag.ts";
+import type * as offsets from "./offsets.ts";
+import type * as partitions from "./partitions.ts";
+import type * as quotas from "./quotas.ts";
+import type * as scram from "./scram.ts";
+import type * as topics from "./topics.ts";
+import type * as transactions from "./transactions.ts";
+import type * as txn from "./txn_requests.ts";
 import type { TopicPartition } from "../message.ts";
+
+/**
+ * The calls' modules, each loaded on its first use: a program that imports
+ * the module only to produce or consume does not compile them (about 10 ms
+ * of start-up in Deno, a sixth of what importing `mod.ts` costs).
+ */
+const load = {
+  acls: () => import("./acls.ts"),
+  configs: () => import("./configs.ts"),
+  groups: () => import("./groups.ts"),
+  lag: () => import("./lag.ts"),
+  offsets: () => import("./offsets.ts"),
+  partitions: () => import("./partitions.ts"),
+  quotas: () => import("./quotas.ts"),
+  scram: () => import("./scram.ts"),
+  topics: () => import("./topics.ts"),
+  transactions: () => import("./transactions.ts"),
+  txn: () => import("./txn_requests.ts"),
+};
 
 /**
  * Options of a Client.
@@ -155,27 +174,31 @@ export class Client {
    * await client.close();
    * ```
    */
-  createTopics(
+  async createTopics(
     newTopics: readonly topics.NewTopic[],
     options?: topics.CreateTopicsOptions,
   ): Promise<topics.CreatedTopic[]> {
-    return topics.createTopics(this.router, newTopics, options);
+    return (await load.topics()).createTopics(this.router, newTopics, options);
   }
 
   /** Deletes topics by name; each result carries its own error. */
-  deleteTopics(
+  async deleteTopics(
     names: readonly string[],
     options?: AdminOptions,
   ): Promise<topics.DeletedTopic[]> {
-    return topics.deleteTopics(this.router, names, options);
+    return (await load.topics()).deleteTopics(this.router, names, options);
   }
 
   /** Raises topics' partition counts; each result carries its own error. */
-  createPartitions(
+  async createPartitions(
     increases: readonly topics.PartitionIncrease[],
     options?: topics.CreateTopicsOptions,
   ): Promise<topics.PartitionIncreaseResult[]> {
-    return topics.createPartitions(this.router, increases, options);
+    return (await load.topics()).createPartitions(
+      this.router,
+      increases,
+      options,
+    );
   }
 
   /**
@@ -183,25 +206,25 @@ export class Client {
    * replicas: of the topics named, or of all when `names` is null or left
    * out.
    */
-  metadata(
+  async metadata(
     names: readonly string[] | null = null,
     options?: AdminOptions & { autoCreate?: boolean },
   ): Promise<topics.ClusterMetadata> {
-    return topics.metadata(this.router, names, options);
+    return (await load.topics()).metadata(this.router, names, options);
   }
 
   /** The cluster's id, controller and brokers (fenced ones marked). */
-  describeCluster(
+  async describeCluster(
     options?: AdminOptions & { includeAuthorizedOperations?: boolean },
   ): Promise<topics.ClusterDescription> {
-    return topics.describeCluster(this.router, options);
+    return (await load.topics()).describeCluster(this.router, options);
   }
 
   /** The API versions and finalized features of a broker (any by default). */
-  apiVersions(
+  async apiVersions(
     options?: AdminOptions & { broker?: number },
   ): Promise<topics.BrokerApiVersions> {
-    return topics.apiVersions(this.router, options);
+    return (await load.topics()).apiVersions(this.router, options);
   }
   // --- Offsets ---------------------------------------------------------------
 
@@ -226,47 +249,62 @@ export class Client {
    * await client.close();
    * ```
    */
-  listOffsets(
+  async listOffsets(
     queries: readonly offsets.OffsetQuery[],
     options?: offsets.ListOffsetsOptions,
   ): Promise<offsets.ListedOffset[]> {
-    return offsets.listOffsets(this.router, queries, options);
+    return (await load.offsets()).listOffsets(this.router, queries, options);
   }
 
   /**
    * The offsets a group committed, for some partitions or (null) for all it
    * committed; a partition without a commit has offset -1.
    */
-  offsetFetch(
+  async offsetFetch(
     groupId: string,
     partitions: readonly offsets.TopicPartition[] | null = null,
     options?: AdminOptions & { requireStable?: boolean },
   ): Promise<offsets.CommittedOffset[]> {
-    return offsets.offsetFetch(this.router, groupId, partitions, options);
+    return (await load.offsets()).offsetFetch(
+      this.router,
+      groupId,
+      partitions,
+      options,
+    );
   }
 
   /**
    * Commits offsets for a group, by default from outside it (accepted while
    * the group has no members); each outcome carries its own error.
    */
-  offsetCommit(
+  async offsetCommit(
     groupId: string,
     commits: readonly offsets.OffsetToCommit[],
     options?: offsets.OffsetCommitOptions,
   ): Promise<offsets.CommitOutcome[]> {
-    return offsets.offsetCommit(this.router, groupId, commits, options);
+    return (await load.offsets()).offsetCommit(
+      this.router,
+      groupId,
+      commits,
+      options,
+    );
   }
 
   /**
    * Deletes a group's committed offsets of partitions; a partition of a
    * topic its members still read keeps its offset (GROUP_SUBSCRIBED_TO_TOPIC).
    */
-  offsetDelete(
+  async offsetDelete(
     groupId: string,
     partitions: readonly offsets.TopicPartition[],
     options?: AdminOptions,
   ): Promise<offsets.OffsetDeleteResult[]> {
-    return offsets.offsetDelete(this.router, groupId, partitions, options);
+    return (await load.offsets()).offsetDelete(
+      this.router,
+      groupId,
+      partitions,
+      options,
+    );
   }
 
   // --- Groups ----------------------------------------------------------------
@@ -275,18 +313,18 @@ export class Client {
    * The groups of every broker, filtered by state or type ("classic",
    * "consumer", "share", "streams"); brokers that fail are listed apart.
    */
-  listGroups(
+  async listGroups(
     options?: groups.ListGroupsOptions,
   ): Promise<groups.ListGroupsResult> {
-    return groups.listGroups(this.router, options);
+    return (await load.groups()).listGroups(this.router, options);
   }
 
   /** Describes classic groups: state, protocol, members and assignments. */
-  describeGroups(
+  async describeGroups(
     groupIds: readonly string[],
     options?: AdminOptions & { includeAuthorizedOperations?: boolean },
   ): Promise<groups.ClassicGroupDescription[]> {
-    return groups.describeGroups(this.router, groupIds, options);
+    return (await load.groups()).describeGroups(this.router, groupIds, options);
   }
 
   /**
@@ -304,19 +342,23 @@ export class Client {
    * await client.close();
    * ```
    */
-  describeConsumerGroups(
+  async describeConsumerGroups(
     groupIds: readonly string[],
     options?: AdminOptions & { includeAuthorizedOperations?: boolean },
   ): Promise<groups.ConsumerGroupDescription[]> {
-    return groups.describeConsumerGroups(this.router, groupIds, options);
+    return (await load.groups()).describeConsumerGroups(
+      this.router,
+      groupIds,
+      options,
+    );
   }
 
   /** Deletes groups that have no members; each result carries its own error. */
-  deleteGroups(
+  async deleteGroups(
     groupIds: readonly string[],
     options?: AdminOptions,
   ): Promise<groups.DeletedGroup[]> {
-    return groups.deleteGroups(this.router, groupIds, options);
+    return (await load.groups()).deleteGroups(this.router, groupIds, options);
   }
 
   /**
@@ -337,11 +379,11 @@ export class Client {
    * await client.close();
    * ```
    */
-  groupLag(
+  async groupLag(
     groupId: string,
     options?: lag.GroupLagOptions,
   ): Promise<lag.GroupLag> {
-    return lag.groupLag(this.router, groupId, options);
+    return (await load.lag()).groupLag(this.router, groupId, options);
   }
 
   /**
@@ -366,11 +408,11 @@ export class Client {
    * await client.close();
    * ```
    */
-  resetGroupOffsets(
+  async resetGroupOffsets(
     groupId: string,
     options: lag.ResetOffsetsOptions,
   ): Promise<offsets.CommitOutcome[]> {
-    return lag.resetGroupOffsets(this.router, groupId, options);
+    return (await load.lag()).resetGroupOffsets(this.router, groupId, options);
   }
 
   // --- ACLs ----------------------------------------------------------------
@@ -394,11 +436,11 @@ export class Client {
    * await client.close();
    * ```
    */
-  describeAcls(
+  async describeAcls(
     filter?: acls.AclFilter,
     options?: AdminOptions,
   ): Promise<acls.AclBinding[]> {
-    return acls.describeAcls(this.router, filter, options);
+    return (await load.acls()).describeAcls(this.router, filter, options);
   }
 
   /**
@@ -424,11 +466,11 @@ export class Client {
    * await client.close();
    * ```
    */
-  createAcls(
+  async createAcls(
     newAcls: readonly acls.NewAcl[],
     options?: AdminOptions,
   ): Promise<acls.CreatedAcl[]> {
-    return acls.createAcls(this.router, newAcls, options);
+    return (await load.acls()).createAcls(this.router, newAcls, options);
   }
 
   /**
@@ -453,11 +495,11 @@ export class Client {
    * await client.close();
    * ```
    */
-  deleteAcls(
+  async deleteAcls(
     filters: readonly acls.AclFilter[],
     options?: AdminOptions,
   ): Promise<acls.AclFilterDeletion[]> {
-    return acls.deleteAcls(this.router, filters, options);
+    return (await load.acls()).deleteAcls(this.router, filters, options);
   }
 
   // --- Client quotas ---------------------------------------------------------
@@ -479,11 +521,15 @@ export class Client {
    * await client.close();
    * ```
    */
-  describeClientQuotas(
+  async describeClientQuotas(
     components?: readonly quotas.QuotaFilterComponent[],
     options?: quotas.DescribeClientQuotasOptions,
   ): Promise<quotas.ClientQuota[]> {
-    return quotas.describeClientQuotas(this.router, components, options);
+    return (await load.quotas()).describeClientQuotas(
+      this.router,
+      components,
+      options,
+    );
   }
 
   /**
@@ -509,11 +555,15 @@ export class Client {
    * await client.close();
    * ```
    */
-  alterClientQuotas(
+  async alterClientQuotas(
     entries: readonly quotas.QuotaAlteration[],
     options?: quotas.AlterClientQuotasOptions,
   ): Promise<quotas.QuotaAlterationResult[]> {
-    return quotas.alterClientQuotas(this.router, entries, options);
+    return (await load.quotas()).alterClientQuotas(
+      this.router,
+      entries,
+      options,
+    );
   }
 
   // --- SCRAM users -------------------------------------------------------------
@@ -536,11 +586,15 @@ export class Client {
    * await client.close();
    * ```
    */
-  describeUserScramCredentials(
+  async describeUserScramCredentials(
     users: readonly string[] | null = null,
     options?: AdminOptions,
   ): Promise<scram.ScramUserDescription[]> {
-    return scram.describeUserScramCredentials(this.router, users, options);
+    return (await load.scram()).describeUserScramCredentials(
+      this.router,
+      users,
+      options,
+    );
   }
 
   /**
@@ -567,12 +621,12 @@ export class Client {
    * await client.close();
    * ```
    */
-  alterUserScramCredentials(
+  async alterUserScramCredentials(
     upsertions: readonly scram.ScramUpsertion[],
     deletions: readonly scram.ScramDeletion[] = [],
     options?: AdminOptions,
   ): Promise<scram.ScramAlterationResult[]> {
-    return scram.alterUserScramCredentials(
+    return (await load.scram()).alterUserScramCredentials(
       this.router,
       upsertions,
       deletions,
@@ -607,11 +661,15 @@ export class Client {
    * await client.close();
    * ```
    */
-  describeConfigs(
+  async describeConfigs(
     resources: readonly configs.ConfigResource[],
     options?: configs.DescribeConfigsOptions,
   ): Promise<configs.ConfigResourceResult[]> {
-    return configs.describeConfigs(this.router, resources, options);
+    return (await load.configs()).describeConfigs(
+      this.router,
+      resources,
+      options,
+    );
   }
 
   /**
@@ -637,11 +695,11 @@ export class Client {
    * await client.close();
    * ```
    */
-  alterConfigs(
+  async alterConfigs(
     resources: readonly configs.ConfigReplacement[],
     options?: configs.AlterConfigsOptions,
   ): Promise<configs.AlteredConfigs[]> {
-    return configs.alterConfigs(this.router, resources, options);
+    return (await load.configs()).alterConfigs(this.router, resources, options);
   }
 
   /**
@@ -675,11 +733,15 @@ export class Client {
    * await client.close();
    * ```
    */
-  incrementalAlterConfigs(
+  async incrementalAlterConfigs(
     resources: readonly configs.ConfigChanges[],
     options?: configs.AlterConfigsOptions,
   ): Promise<configs.AlteredConfigs[]> {
-    return configs.incrementalAlterConfigs(this.router, resources, options);
+    return (await load.configs()).incrementalAlterConfigs(
+      this.router,
+      resources,
+      options,
+    );
   }
 
   /**
@@ -706,11 +768,15 @@ export class Client {
    * await client.close();
    * ```
    */
-  deleteRecords(
+  async deleteRecords(
     records: readonly partitions.RecordsToDelete[],
     options?: AdminOptions,
   ): Promise<partitions.DeletedRecords[]> {
-    return partitions.deleteRecords(this.router, records, options);
+    return (await load.partitions()).deleteRecords(
+      this.router,
+      records,
+      options,
+    );
   }
 
   /**
@@ -738,12 +804,12 @@ export class Client {
    * await client.close();
    * ```
    */
-  electLeaders(
+  async electLeaders(
     election: partitions.ElectionType,
     topicPartitions?: readonly partitions.TopicPartition[] | null,
     options?: AdminOptions,
   ): Promise<partitions.ElectionResult[]> {
-    return partitions.electLeaders(
+    return (await load.partitions()).electLeaders(
       this.router,
       election,
       topicPartitions,
@@ -775,11 +841,11 @@ export class Client {
    * await client.close();
    * ```
    */
-  alterPartitionReassignments(
+  async alterPartitionReassignments(
     reassignments: readonly partitions.PartitionReassignment[],
     options?: partitions.AlterPartitionReassignmentsOptions,
   ): Promise<partitions.ReassignmentResult[]> {
-    return partitions.alterPartitionReassignments(
+    return (await load.partitions()).alterPartitionReassignments(
       this.router,
       reassignments,
       options,
@@ -803,11 +869,11 @@ export class Client {
    * await client.close();
    * ```
    */
-  listPartitionReassignments(
+  async listPartitionReassignments(
     topicPartitions?: readonly partitions.TopicPartition[] | null,
     options?: AdminOptions,
   ): Promise<partitions.OngoingReassignment[]> {
-    return partitions.listPartitionReassignments(
+    return (await load.partitions()).listPartitionReassignments(
       this.router,
       topicPartitions,
       options,
@@ -836,11 +902,15 @@ export class Client {
    * await client.close();
    * ```
    */
-  findCoordinator(
+  async findCoordinator(
     keys: readonly string[],
     options?: transactions.FindCoordinatorOptions,
   ): Promise<transactions.CoordinatorInfo[]> {
-    return transactions.findCoordinator(this.router, keys, options);
+    return (await load.transactions()).findCoordinator(
+      this.router,
+      keys,
+      options,
+    );
   }
 
   /**
@@ -865,11 +935,11 @@ export class Client {
    * await client.close();
    * ```
    */
-  initProducerId(
+  async initProducerId(
     request?: txn.ProducerIdRequest,
     options?: AdminOptions,
   ): Promise<txn.ProducerIdAndEpoch> {
-    return txn.initProducerId(this.router, request, options);
+    return (await load.txn()).initProducerId(this.router, request, options);
   }
 
   /**
@@ -903,11 +973,11 @@ export class Client {
    * await client.close();
    * ```
    */
-  addPartitionsToTxn(
+  async addPartitionsToTxn(
     request: txn.TxnPartitions,
     options?: AdminOptions,
   ): Promise<txn.TxnPartitionResult[]> {
-    return txn.addPartitionsToTxn(this.router, request, options);
+    return (await load.txn()).addPartitionsToTxn(this.router, request, options);
   }
 
   /**
@@ -933,11 +1003,11 @@ export class Client {
    * await client.close();
    * ```
    */
-  addOffsetsToTxn(
+  async addOffsetsToTxn(
     request: txn.TxnGroup,
     options?: AdminOptions,
   ): Promise<void> {
-    return txn.addOffsetsToTxn(this.router, request, options);
+    return (await load.txn()).addOffsetsToTxn(this.router, request, options);
   }
 
   /**
@@ -970,11 +1040,11 @@ export class Client {
    * await client.close();
    * ```
    */
-  txnOffsetCommit(
+  async txnOffsetCommit(
     request: txn.TxnOffsets,
     options?: AdminOptions,
   ): Promise<txn.TxnPartitionResult[]> {
-    return txn.txnOffsetCommit(this.router, request, options);
+    return (await load.txn()).txnOffsetCommit(this.router, request, options);
   }
 
   /**
@@ -1007,11 +1077,11 @@ export class Client {
    * await client.close();
    * ```
    */
-  endTxn(
+  async endTxn(
     request: txn.TxnEnd,
     options?: AdminOptions,
   ): Promise<txn.ProducerIdAndEpoch> {
-    return txn.endTxn(this.router, request, options);
+    return (await load.txn()).endTxn(this.router, request, options);
   }
 
   /**
@@ -1037,11 +1107,15 @@ export class Client {
    * await client.close();
    * ```
    */
-  describeProducers(
+  async describeProducers(
     partitions: readonly TopicPartition[],
     options?: transactions.DescribeProducersOptions,
   ): Promise<transactions.PartitionProducers[]> {
-    return transactions.describeProducers(this.router, partitions, options);
+    return (await load.transactions()).describeProducers(
+      this.router,
+      partitions,
+      options,
+    );
   }
 
   /**
@@ -1066,10 +1140,10 @@ export class Client {
    * await client.close();
    * ```
    */
-  listTransactions(
+  async listTransactions(
     options?: transactions.ListTransactionsOptions,
   ): Promise<transactions.TransactionList> {
-    return transactions.listTransactions(this.router, options);
+    return (await load.transactions()).listTransactions(this.router, options);
   }
 
   /**
@@ -1095,11 +1169,11 @@ export class Client {
    * await client.close();
    * ```
    */
-  describeTransactions(
+  async describeTransactions(
     transactionalIds: readonly string[],
     options?: AdminOptions,
   ): Promise<transactions.TransactionDescription[]> {
-    return transactions.describeTransactions(
+    return (await load.transactions()).describeTransactions(
       this.router,
       transactionalIds,
       options,
