@@ -28,8 +28,9 @@ import type { TopicPartition } from "../message.ts";
 
 /**
  * The calls' modules, each loaded on its first use: a program that imports
- * the module only to produce or consume does not compile them (about 10 ms
- * of start-up in Deno, a sixth of what importing `mod.ts` costs).
+ * `mod.ts` only to produce or consume does not compile them (importing
+ * `mod.ts` in Deno took 57.7 ms of CPU against 63.0 with them loaded at
+ * once, medians of 30 alternating runs).
  */
 const load = {
   acls: () => import("./acls.ts"),
