@@ -88,7 +88,12 @@ async function run(
   const status = await child.status;
   const totals = parse(out + "\n" + err);
   const ok = status.success && totals.failed === 0;
-  return { ...totals, ok, failures: ok ? undefined : failuresOf(out + err) };
+  // A runtime that ended without listing failures (it crashed, or a file
+  // could not load) leaves its last lines, which say why.
+  const failures = ok ? undefined : failuresOf(out + err) ??
+    `(exit ${status.code}; its last lines)\n` +
+      (out + "\n" + err).trimEnd().split("\n").slice(-40).join("\n");
+  return { ...totals, ok, failures };
 }
 
 /** Copies a child's output through while keeping it for parsing. */
