@@ -178,8 +178,11 @@ describe("Writer", () => {
           })),
         )
       );
-    // Metadata first, so that the writes below start together.
-    await w.writeMessages({ value: new Uint8Array([0]) });
+    // Metadata first, and a message to each partition: for a moment after
+    // a topic is created, the broker may still answer NOT_LEADER_OR_FOLLOWER
+    // (1-5 runs in 100 of this test under Bun), and the retry would be a
+    // request of its own.
+    await Promise.all(writes(1, 1));
     w.stats();
     // Three small batches, ready in the same turn: one request.
     await Promise.all(writes(10, 100));
@@ -194,7 +197,7 @@ describe("Writer", () => {
     assert.equal(large.requests, 3);
     for (const p of [0, 1, 2]) {
       const got = await readPartition(topic, p);
-      assert.equal(got.length, p === 0 ? 71 : 70);
+      assert.equal(got.length, 71);
     }
   });
 

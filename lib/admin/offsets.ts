@@ -271,14 +271,19 @@ export async function listOffsets(
   return await leaderOffsets(router, call, queries, level === "read_committed");
 }
 
-/** ListOffsets of `queries`, split by leader; shared with lag.ts. */
+/**
+ * ListOffsets of `queries`, split by leader; shared with lag.ts and
+ * topics.ts. With `once`, a failure is not retried but left in its result.
+ */
 export function leaderOffsets(
   router: Router,
   call: Call,
   queries: readonly OffsetQuery[],
   readCommitted = false,
+  once = false,
 ): Promise<ListedOffset[]> {
   return router.fanOut(call, queries, {
+    retriable: once ? () => false : undefined,
     node: async (q) =>
       (await router.cluster.leader(q.topic, q.partition, router.lane)).conn,
     moved: (q) => router.cluster.invalidate(q.topic),
