@@ -565,6 +565,58 @@ describe("Writer", () => {
     assert.equal((await readPartition(topic, 0)).length, 0);
   });
 
+  test("a Writer that knows its partitions still sends nothing of a call with a bad message or a refusing balancer, and all of the calls beside it", async () => {
+    const topic = await topicWith(1);
+    const seen: { value?: Uint8Array | null }[] = [];
+    const w = new Writer({
+      brokers: [BROKER],
+      topic,
+      balancer: {
+        balance: (m, parts) => {
+          seen.push(m);
+          if (m.value && text.decode(m.value) === "q") {
+            throw new Error("the balancer refused q");
+          }
+          return parts[0];
+        },
+      },
+    });
+    // Metadata first: the calls below are routed as they are made.
+    await w.writeMessages({ value: "first" });
+    // In the same turn, so that all would share one batch.
+    const good = w.writeMessages({ value: "a" }, { value: "b" });
+    const bad = w.writeMessages(
+      { value: "x" },
+      { value: "y" },
+      // deno-lint-ignore no-explicit-any
+      { value: 42 as any },
+    );
+    const refused = w.writeMessages({ value: "p" }, { value: "q" });
+    const after = w.writeMessages({ value: "c" });
+    await assert.rejects(bad, /message 2: "value" must be a Uint8Array/);
+    await assert.rejects(refused, /the balancer refused q/);
+    await Promise.all([good, after]);
+    await w.close();
+    const got = await readPartition(topic, 0);
+    assert.deepEqual(got.map((m) => text.decode(m.value!)), [
+      "first",
+      "a",
+      "b",
+      "c",
+    ]);
+    // A balancer of the user's may keep what it was given.
+    assert.deepEqual(seen.map((m) => text.decode(m.value!)), [
+      "first",
+      "a",
+      "b",
+      "x",
+      "y",
+      "p",
+      "q",
+      "c",
+    ]);
+  });
+
   test("bad options fail in the constructor naming the option", () => {
     assert.throws(
       () => new Writer({ brokers: [] }),

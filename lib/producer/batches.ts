@@ -19,7 +19,9 @@ import {
  * One message between its write call and its partition's batch: its record
  * fields (so the entry is the record the balancer and the encoder read),
  * size and place in its write. Entries live only until routed: the batch
- * buffer then holds the record, and only the write and index are kept.
+ * buffer then holds the record, and only the write and index are kept. A
+ * write whose partitions are known is routed as it is made, through one
+ * entry the engine fills for each message in turn.
  */
 export interface Entry extends RecordInput {
   topic: string;
@@ -230,15 +232,20 @@ export class PartitionQueue {
 
   /**
    * Takes the messages of `write` out of the waiting batches (a cancelled
-   * write), re-encoding the batches that held them; returns their indexes.
+   * write), re-encoding the batches that held them; returns their indexes
+   * in the write and their size bounds.
    */
-  remove(write: PendingWrite): number[] {
-    const removed: number[] = [];
+  remove(write: PendingWrite): { index: number; size: number }[] {
+    const removed: { index: number; size: number }[] = [];
     this.batches = this.batches.map((open) => {
       if (!open.writes.includes(write)) return open;
+      const records = open.builder.records();
       return this.rebuild(open, 0, open.count, (i) => {
         if (open.writes[i] !== write) return true;
-        removed.push(open.indexes[i]);
+        removed.push({
+          index: open.indexes[i],
+          size: recordSizeBound(records[i]),
+        });
         return false;
       });
     }).filter((open) => open.count > 0);

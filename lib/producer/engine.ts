@@ -32,7 +32,16 @@ import {
   type WriterStats,
 } from "./options.ts";
 import { compressionId, loadCodec } from "../../codecs/mod.ts";
-import { type Balancer, JavaDefault } from "./balancers.ts";
+import {
+  type Balancer,
+  CRC32Balancer,
+  Hash,
+  JavaDefault,
+  LeastBytes,
+  Murmur2Balancer,
+  ReferenceHash,
+  RoundRobin,
+} from "./balancers.ts";
 import { Cluster } from "../cluster/cluster.ts";
 import { canRetry, retry, type RetryOptions, sleep } from "../cluster/retry.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
@@ -55,6 +64,38 @@ import { BATCH_HEADER_SIZE, recordSizeBound } from "../protocol/records.ts";
 function wasRead(message: MessageInput): boolean {
   return typeof (message as { offset?: unknown }).offset === "number";
 }
+
+/** A write's placeholder in the scratch entry between writes. */
+const NO_WRITE = new PendingWrite([], 0, Infinity, false);
+
+/** A new entry with every field, so that all entries share one shape. */
+function newEntry(write: PendingWrite): Entry {
+  return {
+    key: null,
+    value: null,
+    headers: undefined,
+    timestamp: 0,
+    topic: "",
+    size: 0,
+    write,
+    index: 0,
+    state: "routing",
+  };
+}
+
+/** Prototypes of the balancers that keep nothing of a message. */
+const BUILT_IN_BALANCERS = new Set<unknown>([
+  RoundRobin.prototype,
+  LeastBytes.prototype,
+  Hash.prototype,
+  ReferenceHash.prototype,
+  CRC32Balancer.prototype,
+  Murmur2Balancer.prototype,
+  JavaDefault.prototype,
+]);
+
+/** What `fail` needs of a message that was not sent. */
+type Unsent = Pick<Entry, "write" | "index" | "size" | "state">;
 
 function groupByTopic(entries: Entry[]): Map<string, Entry[]> {
   const first = entries[0].topic;
@@ -90,6 +131,14 @@ export class WriterEngine {
   private counters = newCounters();
   private readonly batchSettings: BatchSettings;
   private readonly compressor = new Compressor();
+  /** The entry `enqueueNow` fills for each message in turn. */
+  private readonly scratch = newEntry(NO_WRITE);
+  /** Whether the balancer is the user's own (it is given copies). */
+  private readonly customBalancer: boolean;
+  /** The Writer topic's partition ids, and the metadata they came from. */
+  private partitionIds?: { info: unknown; ids: readonly number[] };
+  /** Writes being routed by `route` (waiting for metadata). */
+  private routing = 0;
 
   constructor(options: WriterOptions) {
     validateWriter(options);
@@ -107,6 +156,9 @@ export class WriterEngine {
       chunkSize: this.limits.batchSize,
       chunkBytes: Math.max(1, this.limits.batchBytes - BATCH_HEADER_SIZE),
     });
+    this.customBalancer = !BUILT_IN_BALANCERS.has(
+      Object.getPrototypeOf(this.balancer),
+    );
     this.ownsCluster = options.cluster === undefined;
     this.cluster = options.cluster ?? new Cluster(
       clusterOptions(
@@ -167,6 +219,13 @@ export class WriterEngine {
       now + this.limits.deliveryTimeout,
       this.options.completion !== undefined,
     );
+    const partitions = messages.length > 0 ? this.knownPartitions() : undefined;
+    if (partitions !== undefined) {
+      this.enqueueNow(messages, write, now, partitions);
+      this.counters.writes++;
+      if (signal) this.watchCancel(write, null, signal);
+      return write;
+    }
     // Every message is checked before any is queued: one malformed message
     // fails the call and nothing of it is sent.
     let entries: Entry[] = new Array(messages.length);
@@ -200,27 +259,115 @@ export class WriterEngine {
     now: number,
     write: PendingWrite,
   ): Entry {
+    const entry = newEntry(write);
+    this.fill(entry, message, index, now);
+    return entry;
+  }
+
+  /** Checks a message; puts its record fields, topic and size in `entry`. */
+  private fill(
+    entry: Entry,
+    message: MessageInput,
+    index: number,
+    now: number,
+  ): void {
     checkMessage(message, index);
     const topic = this.topicOf(message, index);
     // A message read from Kafka (a mirror) hands over its record's time and
     // headers as they are: no Date, no header lists for records without.
     const fetched = message instanceof FetchedMessage;
     const headers = fetched ? FetchedMessage.headersOf(message) : null;
-    const entry: Entry = {
-      key: toBytes(message.key, "key", index),
-      value: toBytes(message.value, "value", index),
-      headers: headers !== null ? headers : toHeaders(message.headers, index),
-      timestamp: fetched
-        ? FetchedMessage.timestampOf(message)
-        : toTimestamp(message.time, now, index),
-      topic,
-      size: 0,
-      write,
-      index,
-      state: "routing",
-    };
+    entry.key = toBytes(message.key, "key", index);
+    entry.value = toBytes(message.value, "value", index);
+    entry.headers = headers !== null
+      ? headers
+      : toHeaders(message.headers, index);
+    entry.timestamp = fetched
+      ? FetchedMessage.timestampOf(message)
+      : toTimestamp(message.time, now, index);
+    entry.topic = topic;
+    entry.index = index;
     entry.size = recordSizeBound(entry);
-    return entry;
+  }
+
+  /**
+   * The partitions of the Writer's own topic when the cache knows them: a
+   * write is then routed as it is made, with no object per message.
+   */
+  private knownPartitions(): readonly number[] | undefined {
+    const topic = this.options.topic;
+    // While an earlier write waits for metadata, later ones wait behind it.
+    if (topic === undefined || this.aborted || this.routing > 0) {
+      return undefined;
+    }
+    const cached = this.cluster.cachedTopic(topic);
+    if (cached === undefined || cached.partitions.length === 0) {
+      return undefined;
+    }
+    if (this.partitionIds?.info !== cached) {
+      this.partitionIds = {
+        info: cached,
+        ids: cached.partitions.map((p) => p.id),
+      };
+    }
+    return this.partitionIds.ids;
+  }
+
+  /**
+   * Routes and encodes the messages of a write at once, one entry filled
+   * for each in turn (the other path makes an object per message, for the
+   * collector). Should a message turn out malformed, or the balancer throw,
+   * the messages already queued are taken out again: as on the other path,
+   * nothing of the call is sent.
+   */
+  private enqueueNow(
+    messages: MessageInput[],
+    write: PendingWrite,
+    now: number,
+    partitions: readonly number[],
+  ): void {
+    const entry = this.scratch;
+    entry.write = write;
+    const custom = this.customBalancer;
+    const batchBytes = this.limits.batchBytes;
+    const touched: PartitionQueue[] = [];
+    let tooLarge: Entry[] | undefined;
+    let queue: PartitionQueue | undefined;
+    let bytes = 0;
+    try {
+      for (let index = 0; index < messages.length; index++) {
+        this.fill(entry, messages[index], index, now);
+        if (entry.size + BATCH_HEADER_SIZE > batchBytes) {
+          (tooLarge ??= []).push({ ...entry });
+          continue;
+        }
+        // A balancer of the user's may keep what it is given: a copy.
+        const partition = this.balancer.balance(
+          custom ? { ...entry } : entry,
+          partitions,
+        );
+        if (queue?.partition !== partition) {
+          queue = this.queue(entry.topic, partition);
+          if (!touched.includes(queue)) touched.push(queue);
+        }
+        queue.append(entry);
+        bytes += entry.size;
+      }
+    } catch (error) {
+      for (const q of touched) q.remove(write);
+      throw error;
+    } finally {
+      // Let go of the last message's buffers and of the write.
+      entry.write = NO_WRITE;
+      entry.key = entry.value = null;
+      entry.headers = undefined;
+    }
+    this.buffered += bytes;
+    for (const e of tooLarge ?? []) {
+      this.buffered += e.size;
+      this.fail([e], tooLargeError(e));
+    }
+    for (const q of touched) this.pump(q);
   }
 
   private topicOf(message: MessageInput, index: number): string {
@@ -244,6 +391,15 @@ export class WriterEngine {
   }
 
   private async route(entries: Entry[]): Promise<void> {
+    this.routing++;
+    try {
+      await this.routeEntries(entries);
+    } finally {
+      this.routing--;
+    }
+  }
+
+  private async routeEntries(entries: Entry[]): Promise<void> {
     const touched = new Set<PartitionQueue>();
     for (const [topic, group] of groupByTopic(entries)) {
       if (this.aborted) {
@@ -610,8 +766,8 @@ export class WriterEngine {
     this.options.completion?.(open.messages(), error);
   }
 
-  /** Settles entries that never reached a batch (routing failed). */
-  private fail(entries: Entry[], error: Error): void {
+  /** Settles messages that were not sent (routing failed, or cancelled). */
+  private fail(entries: Unsent[], error: Error): void {
     entries = entries.filter((e) => e.state !== "done");
     if (entries.length === 0) return;
     this.counters.errors += entries.length;
@@ -643,21 +799,22 @@ export class WriterEngine {
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
+  /** `entries`: a write's when routed later; null when routed at once. */
   private watchCancel(
     write: PendingWrite,
-    entries: Entry[],
+    entries: Entry[] | null,
     signal: AbortSignal,
   ): void {
     const onAbort = () => {
       const reason = abortReason(signal, "writeMessages");
-      const unsent = new Set<number>();
+      // Taken out of a batch, or still routing; the rest was sent.
+      const dropped: Unsent[] = [];
       for (const queue of this.queues) {
-        for (const index of queue.remove(write)) unsent.add(index);
+        for (const { index, size } of queue.remove(write)) {
+          dropped.push({ write, index, size, state: "queued" });
+        }
       }
-      // Still routing, or just taken out of a batch; the rest was sent.
-      const dropped = entries.filter((e) =>
-        e.state === "routing" || (e.state === "queued" && unsent.has(e.index))
-      );
+      for (const e of entries ?? []) if (e.state === "routing") dropped.push(e);
       if (dropped.length) this.fail(dropped, reason);
     };
     signal.addEventListener("abort", onAbort, { once: true });
