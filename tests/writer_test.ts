@@ -617,6 +617,39 @@ describe("Writer", () => {
     ]);
   });
 
+  test("a write that waits for metadata sends nothing of itself when the balancer throws on its second topic", async () => {
+    const [first, second] = await Promise.all([topicWith(1), topicWith(1)]);
+    const w = new Writer({
+      brokers: [BROKER],
+      balancer: {
+        balance: (m, parts) => {
+          if (m.value && text.decode(m.value) === "q") {
+            throw new Error("the balancer refused q");
+          }
+          return parts[0];
+        },
+      },
+    });
+    // A fresh Writer without a topic knows no partitions: the call waits
+    // for the metadata of both topics before anything is placed.
+    const refused = w.writeMessages(
+      { topic: first, value: "p" },
+      { topic: second, value: "r" },
+      { topic: second, value: "q" },
+    );
+    await assert.rejects(refused, /the balancer refused q/);
+    await w.writeMessages(
+      { topic: first, value: "c" },
+      { topic: second, value: "d" },
+    );
+    assert.equal(w.stats().errors, 3);
+    await w.close();
+    const values = async (topic: string) =>
+      (await readPartition(topic, 0)).map((m) => text.decode(m.value!));
+    assert.deepEqual(await values(first), ["c"]);
+    assert.deepEqual(await values(second), ["d"]);
+  });
+
   test("bad options fail in the constructor naming the option", () => {
     assert.throws(
       () => new Writer({ brokers: [] }),

@@ -189,6 +189,8 @@ export class PartitionQueue {
   /** Messages waiting (in no batch that was taken). */
   length = 0;
   inFlight = false;
+  /** The router's count of the placement that last appended here. */
+  placement = 0;
   nextSequence = 0;
   /** The producer id the sequence numbers count for. */
   producerId = -1;

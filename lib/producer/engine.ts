@@ -21,7 +21,7 @@ import {
   type EncodedBatch,
   type Entry,
   type OpenBatch,
-  PartitionQueue,
+  type PartitionQueue,
   PendingWrite,
 } from "./batches.ts";
 import {
@@ -32,16 +32,8 @@ import {
   type WriterStats,
 } from "./options.ts";
 import { compressionId, loadCodec } from "../../codecs/mod.ts";
-import {
-  type Balancer,
-  CRC32Balancer,
-  Hash,
-  JavaDefault,
-  LeastBytes,
-  Murmur2Balancer,
-  ReferenceHash,
-  RoundRobin,
-} from "./balancers.ts";
+import { JavaDefault } from "./balancers.ts";
+import { type Admitted, Router, type Unsent } from "./router.ts";
 import { Cluster } from "../cluster/cluster.ts";
 import { canRetry, retry, type RetryOptions, sleep } from "../cluster/retry.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
@@ -50,52 +42,9 @@ import {
   ClosedError,
   TimeoutError,
 } from "../connection/errors.ts";
-import {
-  checkMessage,
-  type MessageInput,
-  toBytes,
-  toHeaders,
-  toTimestamp,
-} from "../message.ts";
+import type { MessageInput } from "../message.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import { FetchedMessage } from "../requests/fetched.ts";
-import { BATCH_HEADER_SIZE, recordSizeBound } from "../protocol/records.ts";
-
-function wasRead(message: MessageInput): boolean {
-  return typeof (message as { offset?: unknown }).offset === "number";
-}
-
-/** A write's placeholder in the scratch entry between writes. */
-const NO_WRITE = new PendingWrite([], 0, Infinity, false);
-
-/** A new entry with every field, so that all entries share one shape. */
-function newEntry(write: PendingWrite): Entry {
-  return {
-    key: null,
-    value: null,
-    headers: undefined,
-    timestamp: 0,
-    topic: "",
-    size: 0,
-    write,
-    index: 0,
-    state: "routing",
-  };
-}
-
-/** Prototypes of the balancers that keep nothing of a message. */
-const BUILT_IN_BALANCERS = new Set<unknown>([
-  RoundRobin.prototype,
-  LeastBytes.prototype,
-  Hash.prototype,
-  ReferenceHash.prototype,
-  CRC32Balancer.prototype,
-  Murmur2Balancer.prototype,
-  JavaDefault.prototype,
-]);
-
-/** What `fail` needs of a message that was not sent. */
-type Unsent = Pick<Entry, "write" | "index" | "size" | "state">;
+import { BATCH_HEADER_SIZE } from "../protocol/records.ts";
 
 function groupByTopic(entries: Entry[]): Map<string, Entry[]> {
   const first = entries[0].topic;
@@ -116,13 +65,11 @@ export class WriterEngine {
   private readonly options: WriterOptions;
   private readonly cluster: Cluster;
   private readonly ownsCluster: boolean;
-  private readonly balancer: Balancer;
+  private readonly router: Router;
   private readonly acks: number;
   private readonly sender: ProduceSender;
   private readonly codec: number;
   private readonly limits: typeof DEFAULTS;
-  private readonly queues = new Set<PartitionQueue>();
-  private readonly queuesByTopic = new Map<string, PartitionQueue[]>();
   private readonly inFlight = new Set<Promise<void>>();
   private buffered = 0;
   private roomWaiters: (() => void)[] = [];
@@ -131,11 +78,7 @@ export class WriterEngine {
   private counters = newCounters();
   private readonly batchSettings: BatchSettings;
   private readonly compressor = new Compressor();
-  /** The entry `enqueueNow` fills for each message in turn. */
-  private readonly scratch = newEntry(NO_WRITE);
-  /** Whether the balancer is the user's own (it is given copies). */
-  private readonly customBalancer: boolean;
-  /** The Writer topic's partition ids, and the metadata they came from. */
+  /** The cached partition ids of the Writer's topic. */
   private partitionIds?: { info: unknown; ids: readonly number[] };
   /** Writes being routed by `route` (waiting for metadata). */
   private routing = 0;
@@ -151,14 +94,6 @@ export class WriterEngine {
     this.acks = acksOf(options.requiredAcks ?? "all", "Cannot create Writer");
     this.sender = new ProduceSender(this.acks, this.limits.writeTimeout);
     this.codec = compressionId(options.compression ?? "none");
-    // Null-key runs as long as a batch, so each run fills one.
-    this.balancer = options.balancer ?? new JavaDefault({
-      chunkSize: this.limits.batchSize,
-      chunkBytes: Math.max(1, this.limits.batchBytes - BATCH_HEADER_SIZE),
-    });
-    this.customBalancer = !BUILT_IN_BALANCERS.has(
-      Object.getPrototypeOf(this.balancer),
-    );
     this.ownsCluster = options.cluster === undefined;
     this.cluster = options.cluster ?? new Cluster(
       clusterOptions(
@@ -173,6 +108,15 @@ export class WriterEngine {
       batchBytes: this.limits.batchBytes,
       pool: new BufferPool(Math.max(4 * this.limits.batchBytes, 16 << 20)),
     };
+    this.router = new Router(
+      options.topic,
+      // Null-key runs as long as a batch, so each run fills one.
+      options.balancer ?? new JavaDefault({
+        chunkSize: this.limits.batchSize,
+        chunkBytes: Math.max(1, this.limits.batchBytes - BATCH_HEADER_SIZE),
+      }),
+      this.batchSettings,
+    );
     this.identity = new ProducerIdentity({
       cluster: this.cluster,
       // Off unless acks is "all"; required when the user asked for it.
@@ -221,73 +165,28 @@ export class WriterEngine {
     );
     const partitions = messages.length > 0 ? this.knownPartitions() : undefined;
     if (partitions !== undefined) {
-      this.enqueueNow(messages, write, now, partitions);
+      const routed = this.router.routeNow(messages, write, now, partitions);
       this.counters.writes++;
+      this.admit(routed);
+      for (const queue of routed.queues) this.pump(queue);
       if (signal) this.watchCancel(write, null, signal);
       return write;
     }
-    // Every message is checked before any is queued: one malformed message
-    // fails the call and nothing of it is sent.
-    let entries: Entry[] = new Array(messages.length);
-    let bytes = 0;
-    let tooLarge: Entry[] | undefined;
-    for (let index = 0; index < messages.length; index++) {
-      const entry = this.prepare(messages[index], index, now, write);
-      bytes += entry.size;
-      entries[index] = entry;
-      if (entry.size + BATCH_HEADER_SIZE > this.limits.batchBytes) {
-        (tooLarge ??= []).push(entry);
-      }
-    }
+    const { entries, ...admitted } = this.router.entries(messages, write, now);
     this.counters.writes++;
-    if (messages.length === 0) return write;
-    this.buffered += bytes;
-    if (tooLarge) {
-      // A message no batch can hold fails alone; the others go out.
-      for (const entry of tooLarge) this.fail([entry], tooLargeError(entry));
-      entries = entries.filter((e) => e.state === "routing");
-      if (entries.length === 0) return write;
-    }
-    this.route(entries).catch((error) => this.fail(entries, error));
+    this.admit(admitted);
+    if (entries.length === 0) return write;
+    this.route(write, entries).catch((error) => this.fail(entries, error));
     if (signal) this.watchCancel(write, entries, signal);
     return write;
   }
 
-  private prepare(
-    message: MessageInput,
-    index: number,
-    now: number,
-    write: PendingWrite,
-  ): Entry {
-    const entry = newEntry(write);
-    this.fill(entry, message, index, now);
-    return entry;
-  }
-
-  /** Checks a message; puts its record fields, topic and size in `entry`. */
-  private fill(
-    entry: Entry,
-    message: MessageInput,
-    index: number,
-    now: number,
-  ): void {
-    checkMessage(message, index);
-    const topic = this.topicOf(message, index);
-    // A message read from Kafka (a mirror) hands over its record's time and
-    // headers as they are: no Date, no header lists for records without.
-    const fetched = message instanceof FetchedMessage;
-    const headers = fetched ? FetchedMessage.headersOf(message) : null;
-    entry.key = toBytes(message.key, "key", index);
-    entry.value = toBytes(message.value, "value", index);
-    entry.headers = headers !== null
-      ? headers
-      : toHeaders(message.headers, index);
-    entry.timestamp = fetched
-      ? FetchedMessage.timestampOf(message)
-      : toTimestamp(message.time, now, index);
-    entry.topic = topic;
-    entry.index = index;
-    entry.size = recordSizeBound(entry);
+  /** Counts a write's bytes as buffered; fails its too large messages. */
+  private admit({ bytes, tooLarge }: Admitted): void {
+    this.buffered += bytes;
+    for (const entry of tooLarge ?? []) {
+      this.fail([entry], tooLargeError(entry));
+    }
   }
 
   /**
@@ -313,127 +212,38 @@ export class WriterEngine {
     return this.partitionIds.ids;
   }
 
-  /**
-   * Routes and encodes the messages of a write at once, one entry filled
-   * for each in turn (the other path makes an object per message, for the
-   * collector). Should a message turn out malformed, or the balancer throw,
-   * the messages already queued are taken out again: as on the other path,
-   * nothing of the call is sent.
-   */
-  private enqueueNow(
-    messages: MessageInput[],
-    write: PendingWrite,
-    now: number,
-    partitions: readonly number[],
-  ): void {
-    const entry = this.scratch;
-    entry.write = write;
-    const custom = this.customBalancer;
-    const batchBytes = this.limits.batchBytes;
-    const touched: PartitionQueue[] = [];
-    let tooLarge: Entry[] | undefined;
-    let queue: PartitionQueue | undefined;
-    let bytes = 0;
-    try {
-      for (let index = 0; index < messages.length; index++) {
-        this.fill(entry, messages[index], index, now);
-        if (entry.size + BATCH_HEADER_SIZE > batchBytes) {
-          (tooLarge ??= []).push({ ...entry });
-          continue;
-        }
-        // A balancer of the user's may keep what it is given: a copy.
-        const partition = this.balancer.balance(
-          custom ? { ...entry } : entry,
-          partitions,
-        );
-        if (queue?.partition !== partition) {
-          queue = this.queue(entry.topic, partition);
-          if (!touched.includes(queue)) touched.push(queue);
-        }
-        queue.append(entry);
-        bytes += entry.size;
-      }
-    } catch (error) {
-      for (const q of touched) q.remove(write);
-      throw error;
-    } finally {
-      // Let go of the last message's buffers and of the write.
-      entry.write = NO_WRITE;
-      entry.key = entry.value = null;
-      entry.headers = undefined;
-    }
-    this.buffered += bytes;
-    for (const e of tooLarge ?? []) {
-      this.buffered += e.size;
-      this.fail([e], tooLargeError(e));
-    }
-    for (const q of touched) this.pump(q);
-  }
-
-  private topicOf(message: MessageInput, index: number): string {
-    const own = this.options.topic;
-    const given = message?.topic;
-    // A message read from Kafka (it has an offset) names where it came from,
-    // not where to go: a Writer with a topic takes it, so that
-    // `reader.pipeTo(writer)` mirrors a topic.
-    if (own !== undefined && given !== undefined && !wasRead(message)) {
-      throw new TypeError(
-        `Cannot write message ${index}: the Writer has topic "${own}", so the message must not set one (it set "${given}")`,
-      );
-    }
-    const topic = own ?? given;
-    if (typeof topic !== "string" || topic === "") {
-      throw new TypeError(
-        `Cannot write message ${index}: it has no topic, and neither does the Writer`,
-      );
-    }
-    return topic;
-  }
-
-  private async route(entries: Entry[]): Promise<void> {
+  private async route(write: PendingWrite, entries: Entry[]): Promise<void> {
     this.routing++;
     try {
-      await this.routeEntries(entries);
+      await this.routeEntries(write, entries);
     } finally {
       this.routing--;
     }
   }
 
-  private async routeEntries(entries: Entry[]): Promise<void> {
-    const touched = new Set<PartitionQueue>();
+  /**
+   * Finds the partitions of each topic of a write, then places all its
+   * messages at once: none is sent before the balancer has placed them all.
+   */
+  private async routeEntries(
+    write: PendingWrite,
+    entries: Entry[],
+  ): Promise<void> {
+    const groups: [Entry[], number[]][] = [];
     for (const [topic, group] of groupByTopic(entries)) {
-      if (this.aborted) {
-        this.fail(group, new ClosedError("The Writer was aborted"));
-        continue;
-      }
-      let partitions: number[];
+      if (this.aborted) break;
       try {
-        partitions = await this.partitionsOf(topic, group[0].write.deadline);
+        groups.push([group, await this.partitionsOf(topic, write.deadline)]);
       } catch (error) {
-        this.fail(
-          group,
-          this.finalError(
-            error,
-            `find partitions of ${topic}`,
-            group[0].write.deadline,
-          ),
-        );
-        continue;
-      }
-      let queue: PartitionQueue | undefined;
-      for (let i = 0; i < group.length; i++) {
-        const entry = group[i];
-        if (entry.state !== "routing") continue;
-        entry.state = "queued";
-        const partition = this.balancer.balance(entry, partitions);
-        if (queue?.partition !== partition) {
-          queue = this.queue(topic, partition);
-          touched.add(queue);
-        }
-        queue.append(entry);
+        const what = `find partitions of ${topic}`;
+        this.fail(group, this.finalError(error, what, write.deadline));
       }
     }
-    for (const queue of touched) this.pump(queue);
+    if (this.aborted) {
+      this.fail(entries, new ClosedError("The Writer was aborted"));
+      return;
+    }
+    for (const queue of this.router.place(write, groups)) this.pump(queue);
   }
 
   private async partitionsOf(
@@ -498,22 +308,6 @@ export class WriterEngine {
         onRetry?.();
       },
     };
-  }
-
-  /** The queue of a topic-partition; looked up per message, so no string keys. */
-  private queue(topic: string, partition: number): PartitionQueue {
-    let byPartition = this.queuesByTopic.get(topic);
-    if (!byPartition) {
-      byPartition = [];
-      this.queuesByTopic.set(topic, byPartition);
-    }
-    let queue = byPartition[partition];
-    if (!queue) {
-      queue = new PartitionQueue(topic, partition, this.batchSettings);
-      byPartition[partition] = queue;
-      this.queues.add(queue);
-    }
-    return queue;
   }
 
   /** Sends the queue's next batch if the partition has nothing in flight. */
@@ -808,12 +602,7 @@ export class WriterEngine {
     const onAbort = () => {
       const reason = abortReason(signal, "writeMessages");
       // Taken out of a batch, or still routing; the rest was sent.
-      const dropped: Unsent[] = [];
-      for (const queue of this.queues) {
-        for (const { index, size } of queue.remove(write)) {
-          dropped.push({ write, index, size, state: "queued" });
-        }
-      }
+      const dropped = this.router.remove(write);
       for (const e of entries ?? []) if (e.state === "routing") dropped.push(e);
       if (dropped.length) this.fail(dropped, reason);
     };
@@ -854,7 +643,7 @@ export class WriterEngine {
   /** Waits until every queued and in-flight batch settled. */
   private async flush(): Promise<void> {
     while (this.inFlight.size > 0 || this.hasQueued()) {
-      for (const queue of this.queues) this.pump(queue);
+      for (const queue of this.router.queues) this.pump(queue);
       await Promise.allSettled([...this.inFlight]);
       // Routing may still be resolving metadata for the last writes.
       if (this.inFlight.size === 0 && this.hasQueued()) await sleep(1);
@@ -865,7 +654,7 @@ export class WriterEngine {
   }
 
   private hasQueued(): boolean {
-    for (const queue of this.queues) {
+    for (const queue of this.router.queues) {
       if (queue.length) return true;
     }
     return this.buffered > 0;
@@ -885,7 +674,7 @@ export class WriterEngine {
     const error = reason instanceof Error
       ? reason
       : new ClosedError(`The Writer was aborted: ${String(reason)}`);
-    for (const queue of this.queues) {
+    for (const queue of this.router.queues) {
       for (const open of queue.clear()) this.failBatch(open, error);
     }
     await Promise.allSettled([...this.inFlight]);
