@@ -24,6 +24,7 @@ import { timeOf } from "../options.ts";
 import { FetchEngine, type FetchEngineStats } from "./fetch_engine.ts";
 import { checkOffset } from "./fetch_options.ts";
 import { describeOffset } from "./fetch_state.ts";
+import { StreamEngine } from "./stream_engine.ts";
 import { DEFAULTS, type ReaderOptions, type ReaderStats } from "./options.ts";
 
 /** The counters of `ReaderStats` that add up across engines. */
@@ -33,17 +34,12 @@ type Counters = Pick<
 >;
 
 /** The consumer side of a Reader of one topic-partition. */
-export class PartitionEngine {
-  /** Set by the Reader: whether its stream has a reader attached. */
-  isLocked: () => boolean = () => false;
+export class PartitionEngine extends StreamEngine {
   private readonly options: ReaderOptions;
   private readonly tp: TopicPartition;
   private readonly cluster: Cluster;
   private readonly ownsCluster: boolean;
   private engine: FetchEngine;
-  private controller!: ReadableStreamDefaultController<Message>;
-  /** The stream's own queue may hold a message: pull() enqueued one since. */
-  private enqueued = false;
   /** Whether the partition is assigned: from the first read on. */
   private started = false;
   /** Where reading starts until it does. */
@@ -52,10 +48,6 @@ export class PartitionEngine {
   private stopped: { position: number; lag: number } | null = null;
   /** The partition's end as readLag found it before reading started. */
   private knownEnd = -1;
-  private state: "open" | "closed" | "errored" = "open";
-  /** The failure the stream ended with. */
-  private failure: Error | null = null;
-  private closing: Promise<void> | null = null;
   /** Engines given up after a failure, closing. */
   private retired: Promise<unknown> = Promise.resolve();
   /** Counts of retired engines and of failed lag refreshes, for the next stats(). */
@@ -66,6 +58,7 @@ export class PartitionEngine {
 
   /** Takes options the Reader has checked; fetches nothing yet. */
   constructor(options: ReaderOptions) {
+    super();
     this.options = options;
     this.tp = {
       topic: options.topic!,
@@ -105,10 +98,6 @@ export class PartitionEngine {
     });
   }
 
-  attach(controller: ReadableStreamDefaultController<Message>): void {
-    this.controller = controller;
-  }
-
   /** Assigns the partition on the first read. */
   private start(): void {
     if (this.started || this.state !== "open") return;
@@ -127,11 +116,6 @@ export class PartitionEngine {
     const message = this.engine.take();
     if (message === undefined) return this.waitAndPull();
     this.enqueue(message);
-  }
-
-  private enqueue(message: Message): void {
-    this.enqueued = true;
-    this.controller.enqueue(message);
   }
 
   private async waitAndPull(): Promise<void> {
@@ -157,18 +141,8 @@ export class PartitionEngine {
   /** A ready message when the stream's own queue is empty (it comes first). */
   takeQueued(): Message | undefined {
     if (this.state !== "open") return undefined;
-    if (this.enqueued && !this.streamDrained()) return undefined;
+    if (this.streamHolds()) return undefined;
     return this.engine.take();
-  }
-
-  /**
-   * Whether the stream's own queue is empty (desiredSize 0) again. Only
-   * pull() fills it, so it is asked once after each pull, not per message.
-   */
-  private streamDrained(): boolean {
-    if (this.controller.desiredSize !== 0) return false;
-    this.enqueued = false;
-    return true;
   }
 
   /** The rest of the chunk the last message came from (maybe none). */
@@ -292,12 +266,6 @@ export class PartitionEngine {
     };
   }
 
-  checkNotClosed(what: string): void {
-    if (this.state === "closed") {
-      throw new ClosedError(`Cannot ${what}: the Reader is closed`);
-    }
-  }
-
   private checkOpen(what: string): void {
     this.checkNotClosed(what);
     if (this.state === "errored") {
@@ -307,28 +275,7 @@ export class PartitionEngine {
     }
   }
 
-  private fail(error: Error): void {
-    this.state = "errored";
-    this.failure = error;
-    this.controller.error(error);
-    this.closing ??= this.release();
-  }
-
-  close(): Promise<void> {
-    if (this.closing === null) {
-      this.state = "closed";
-      this.closing = this.release();
-      try {
-        // Ends a read in progress as the end of the stream.
-        this.controller.close();
-      } catch {
-        // Already closed (cancel) or errored.
-      }
-    }
-    return this.closing;
-  }
-
-  private async release(): Promise<void> {
+  protected override async release(): Promise<void> {
     clearInterval(this.lagTimer);
     this.lifetime.abort(new ClosedError("The Reader is closed"));
     this.stopped = { position: this.position, lag: this.lag };

@@ -23,7 +23,6 @@ import { Cluster } from "../../cluster/cluster.ts";
 import { clusterOptions } from "../../cluster/transport.ts";
 import {
   abortReason,
-  ClosedError,
   messageOf,
   untilAborted,
 } from "../../connection/errors.ts";
@@ -35,6 +34,7 @@ import {
   offsetFetchRequest,
 } from "../../requests/offsets.ts";
 import { FetchEngine } from "../fetch_engine.ts";
+import { StreamEngine } from "../stream_engine.ts";
 import { DEFAULTS, type ReaderOptions, type ReaderStats } from "../options.ts";
 import { ClassicMember } from "./classic_member.ts";
 import { OffsetCommitter } from "./commits.ts";
@@ -53,9 +53,7 @@ import {
 } from "./options.ts";
 
 /** The consumer side of a group Reader. */
-export class GroupEngine {
-  /** Set by the Reader: whether its stream has a reader attached. */
-  isLocked: () => boolean = () => false;
+export class GroupEngine extends StreamEngine {
   private readonly options: ReaderOptions;
   private readonly group: GroupSettings;
   private readonly cluster: Cluster;
@@ -63,12 +61,6 @@ export class GroupEngine {
   private readonly fetch: FetchEngine;
   private readonly member: Membership;
   private readonly committer: OffsetCommitter;
-  private controller!: ReadableStreamDefaultController<Message>;
-  /** The stream's own queue may hold a message: pull() enqueued one since. */
-  private enqueued = false;
-  private state: "open" | "errored" | "closed" = "open";
-  private failure: Error | null = null;
-  private closing: Promise<void> | null = null;
   private started = false;
   /** The partitions of the current generation, "topic\0partition". */
   private owned = new Set<string>();
@@ -79,6 +71,7 @@ export class GroupEngine {
   private rebalances = 0;
 
   constructor(options: ReaderOptions) {
+    super();
     this.options = options;
     this.group = groupSettings(options);
     this.ownsCluster = options.cluster === undefined;
@@ -152,10 +145,6 @@ export class GroupEngine {
         watchPartitionChanges: g.watchPartitionChanges,
         partitionWatchInterval: g.partitionWatchInterval,
       });
-  }
-
-  attach(controller: ReadableStreamDefaultController<Message>): void {
-    this.controller = controller;
   }
 
   /** Joins the group on first use. */
@@ -276,21 +265,6 @@ export class GroupEngine {
     return this.waitAndPull();
   }
 
-  private enqueue(message: Message): void {
-    this.enqueued = true;
-    this.controller.enqueue(message);
-  }
-
-  /**
-   * Whether the stream's own queue is empty (desiredSize 0) again. Only
-   * pull() fills it, so it is asked once after each pull, not per message.
-   */
-  private streamDrained(): boolean {
-    if (this.controller.desiredSize !== 0) return false;
-    this.enqueued = false;
-    return true;
-  }
-
   private async waitAndPull(): Promise<void> {
     this.start();
     while (this.state === "open") {
@@ -366,7 +340,7 @@ export class GroupEngine {
   /** A ready message for `for await` when the stream's own queue is empty. */
   takeQueued(): Message | undefined {
     if (this.state !== "open") return undefined;
-    if (this.enqueued && !this.streamDrained()) return undefined;
+    if (this.streamHolds()) return undefined;
     this.start();
     return this.takeForStream();
   }
@@ -421,12 +395,6 @@ export class GroupEngine {
       const [topic, partition] = key.split("\0");
       return { topic, partition: Number(partition) };
     });
-  }
-
-  checkNotClosed(what: string): void {
-    if (this.state === "closed") {
-      throw new ClosedError(`Cannot ${what}: the Reader is closed`);
-    }
   }
 
   // ---- what a group Reader does not have ----
@@ -499,37 +467,15 @@ export class GroupEngine {
 
   // ---- ending ----
 
-  private fail(error: Error): void {
-    if (this.state !== "open") return;
-    this.failure = error;
-    this.state = "errored";
+  protected override failed(error: Error): void {
     this.logError(`the group Reader stopped: ${error.message}`);
-    try {
-      this.controller.error(error);
-    } catch {
-      // Already closed.
-    }
-    this.closing ??= this.release();
   }
 
   /**
    * Commits what was consumed, leaves the group (so the others rebalance at
    * once) and closes; within about rebalanceTimeout however the group is.
    */
-  close(): Promise<void> {
-    if (this.closing === null) {
-      this.state = "closed";
-      this.closing = this.release();
-      try {
-        this.controller.close();
-      } catch {
-        // Already closed or errored.
-      }
-    }
-    return this.closing;
-  }
-
-  private async release(): Promise<void> {
+  protected override async release(): Promise<void> {
     const timeout = Math.min(this.group.rebalanceTimeout, 30_000);
     this.committer.close();
     // The member gives up its partitions (committing them) and leaves.
