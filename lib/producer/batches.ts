@@ -21,7 +21,7 @@ import {
  * size and place in its write. Entries live only until routed: the batch
  * buffer then holds the record, and only the write and index are kept. A
  * write whose partitions are known is routed as it is made, through one
- * entry the engine fills for each message in turn.
+ * entry the router (`router.ts`) fills for each message in turn.
  */
 export interface Entry extends RecordInput {
   topic: string;
