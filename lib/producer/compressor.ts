@@ -12,7 +12,6 @@
  * @module
  */
 
-import { setImmediate } from "node:timers";
 import type { Codec } from "../../codecs/mod.ts";
 
 interface Job {
@@ -26,9 +25,13 @@ interface Job {
 /**
  * A macrotask: after microtasks and pending I/O. `setTimeout(fn, 0)` waits
  * 1 to 4 ms (clamped when nested); `setImmediate` took 2 to 7 µs in Deno,
- * Bun and Node.
+ * Bun and Node. It is looked up at the first call, not imported from
+ * `node:timers`: in Deno either loads Node's timers, 4 ms of CPU at start-up
+ * that a Writer without compression never needs.
  */
-const nextTurn: (fn: () => void) => void = setImmediate;
+function nextTurn(fn: () => void): void {
+  setImmediate(fn);
+}
 
 /**
  * Batches from this size are compressed off the main thread where the codec
