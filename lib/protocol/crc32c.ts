@@ -169,3 +169,8 @@ export function crc32c(data: Uint8Array, crc = 0): number {
 export function crc32(data: Uint8Array, crc = 0): number {
   return ~updateBytes(IEEE_TABLE, data, ~crc, 0) >>> 0;
 }
+
+/** A CRC as error messages show it: `0x` and eight hex digits. */
+export function crcHex(crc: number): string {
+  return "0x" + crc.toString(16).padStart(8, "0");
+}

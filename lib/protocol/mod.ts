@@ -33,16 +33,18 @@ export {
   type BatchOptions,
   type CompressFn,
   Compression,
-  decodeRecords,
   encodeRecordBatch,
   type Record,
-  type RecordBatch,
   RecordBatchBuilder,
   type RecordHeader,
   type RecordInput,
+} from "./records.ts";
+export {
+  decodeRecords,
+  type RecordBatch,
   splitBatches,
   verifyBatchCrc,
-} from "./records.ts";
+} from "./record_batch.ts";
 export {
   type AbortedTransaction,
   type Decompress,

@@ -8,14 +8,14 @@
  */
 
 import { ProtocolError } from "./bytes.ts";
+import { decodeLegacyInner } from "./legacy_messages.ts";
 import {
-  decodeLegacyInner,
   decodeRecords,
-  type Record,
   type RecordBatch,
   splitBatches,
   verifyBatchCrc,
-} from "./records.ts";
+} from "./record_batch.ts";
+import type { Record } from "./records.ts";
 import {
   BatchTable,
   collectRecords,

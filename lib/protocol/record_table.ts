@@ -9,7 +9,8 @@
  */
 
 import { ByteReader, ProtocolError } from "./bytes.ts";
-import type { Record, RecordBatch, RecordHeader } from "./records.ts";
+import type { RecordBatch } from "./record_batch.ts";
+import type { Record, RecordHeader } from "./records.ts";
 
 /** The records of one batch at or after the offset it was read from. */
 export interface RecordTable {

@@ -1,17 +1,17 @@
 /**
- * Record batches (magic 2) and legacy message sets (magic 0 and 1).
+ * Writing record batches (magic 2), and the record types and batch layout
+ * that reading them (`record_batch.ts`) shares.
  *
  * A batch is written straight into one growing buffer: the 61-byte header is
  * reserved, records are appended with their sizes computed up front (so no
  * length is back-filled inside a record), and the header and CRC are filled
- * in at the end. Decoding returns keys and values as views into the fetched
- * buffer.
+ * in at the end.
  *
  * @module
  */
 
-import { ByteReader, ByteWriter, ProtocolError } from "./bytes.ts";
-import { crc32, crc32c } from "./crc32c.ts";
+import { ByteWriter } from "./bytes.ts";
+import { crc32c } from "./crc32c.ts";
 import { BatchTable, collectRecords } from "./record_table.ts";
 
 /** Codec ids as stored in the low three attribute bits. */
@@ -23,17 +23,21 @@ export const Compression = {
   zstd: 4,
 } as const;
 
-const ATTR_COMPRESSION = 0x07;
-const ATTR_LOG_APPEND_TIME = 0x08;
-const ATTR_TRANSACTIONAL = 0x10;
-const ATTR_CONTROL = 0x20;
+/** Attribute bits: the codec id (all formats)... */
+export const ATTR_COMPRESSION = 0x07;
+/** ...timestamps set by the broker (magic 1 and 2)... */
+export const ATTR_LOG_APPEND_TIME = 0x08;
+/** ...and, in magic 2, a transaction's batch and control records. */
+export const ATTR_TRANSACTIONAL = 0x10;
+export const ATTR_CONTROL = 0x20;
 
 /** Size of a v2 batch header up to and including the record count. */
 export const BATCH_HEADER_SIZE = 61;
 /** baseOffset + batchLength: the part of a batch before `batchLength` counts. */
-const LOG_OVERHEAD = 12;
+export const LOG_OVERHEAD = 12;
 const CRC_OFFSET = 17;
-const ATTRIBUTES_OFFSET = 21;
+/** Where a v2 batch's CRC-32C coverage starts. */
+export const ATTRIBUTES_OFFSET = 21;
 
 /** A record header; the value may be null. */
 export interface RecordHeader {
@@ -407,331 +411,4 @@ export function utf8Length(text: string): number {
     } else n += 2;
   }
   return n;
-}
-
-/** The header of a batch found in a fetched buffer; `payload` is a view. */
-export interface RecordBatch {
-  /** The offset of the batch's first record. */
-  baseOffset: number;
-  /** The leader epoch the batch was written in, or -1. */
-  partitionLeaderEpoch: number;
-  /** The format: 2 for a record batch, 0 or 1 for a legacy message set. */
-  magic: number;
-  /** The CRC as stored: CRC-32C for magic 2, CRC-32 for legacy messages. */
-  crc: number;
-  /** The attribute bits as stored. */
-  attributes: number;
-  /** Codec id from the attributes (see `Compression`). */
-  compression: number;
-  /** Timestamps are the broker's append time rather than the producer's. */
-  logAppendTime: boolean;
-  /** The batch belongs to a transaction. */
-  transactional: boolean;
-  /** The batch holds control records (transaction markers). */
-  control: boolean;
-  /** The last record's offset minus `baseOffset`. */
-  lastOffsetDelta: number;
-  /** The first record's timestamp, ms since the epoch. */
-  baseTimestamp: number;
-  /** The largest timestamp in the batch, ms since the epoch. */
-  maxTimestamp: number;
-  /** The producer's id, or -1. */
-  producerId: number;
-  /** The producer's epoch, or -1. */
-  producerEpoch: number;
-  /** The sequence number of the first record, or -1. */
-  baseSequence: number;
-  /** Records in the batch, as the header says. */
-  recordCount: number;
-  /** The records section (compressed when `compression` is not 0). */
-  payload: Uint8Array;
-  /** The whole batch as it came, for CRC checks and re-sending. */
-  bytes: Uint8Array;
-  /** Legacy (magic 0/1) messages only: the message key. */
-  legacyKey?: Uint8Array | null;
-}
-
-/**
- * Splits a records field into batches. A partial batch at the end (the broker
- * cuts responses at maxBytes) is dropped: the caller fetches it again from
- * the next offset. Legacy message sets come back as one synthetic batch per
- * message (see `decodeLegacy`).
- *
- * @example Two batches in one buffer
- * ```ts
- * import {
- *   encodeRecordBatch,
- *   splitBatches,
- * } from "jsr:@streamkafka/client/protocol";
- *
- * const record = { key: null, value: null, timestamp: 0 };
- * const one = encodeRecordBatch([record]);
- * const two = encodeRecordBatch([record, record]);
- * const bytes = new Uint8Array([...one, ...two]);
- * console.log(splitBatches(bytes).map((b) => b.recordCount)); // [ 1, 2 ]
- * console.log(splitBatches(bytes.subarray(0, bytes.length - 1)).length); // 1
- * ```
- */
-export function splitBatches(records: Uint8Array): RecordBatch[] {
-  const out: RecordBatch[] = [];
-  const view = new DataView(
-    records.buffer,
-    records.byteOffset,
-    records.byteLength,
-  );
-  let pos = 0;
-  while (records.length - pos >= LOG_OVERHEAD + 5) {
-    const length = view.getInt32(pos + 8);
-    if (length < 0) {
-      throw new ProtocolError(
-        `Cannot decode record batch: negative length ${length} at ${pos}`,
-      );
-    }
-    const end = pos + LOG_OVERHEAD + length;
-    if (end > records.length) break;
-    const magic = view.getInt8(pos + 16);
-    const bytes = records.subarray(pos, end);
-    if (magic === 2) out.push(batchHeader(bytes));
-    else if (magic === 0 || magic === 1) out.push(legacyBatch(bytes, magic));
-    else {
-      throw new ProtocolError(
-        `Cannot decode record batch: unknown magic ${magic} at offset ${
-          readOffset(view, pos)
-        }`,
-      );
-    }
-    pos = end;
-  }
-  return out;
-}
-
-function readOffset(view: DataView, pos: number): number {
-  return view.getInt32(pos) * 4294967296 + view.getUint32(pos + 4);
-}
-
-function batchHeader(bytes: Uint8Array): RecordBatch {
-  if (bytes.length < BATCH_HEADER_SIZE) {
-    throw new ProtocolError(
-      `Cannot decode record batch: ${bytes.length} bytes is shorter than its header`,
-    );
-  }
-  const r = new ByteReader(bytes);
-  const baseOffset = r.int64();
-  r.int32();
-  const partitionLeaderEpoch = r.int32();
-  const magic = r.int8();
-  const crc = r.uint32();
-  const attributes = r.int16();
-  return {
-    baseOffset,
-    partitionLeaderEpoch,
-    magic,
-    crc,
-    attributes,
-    compression: attributes & ATTR_COMPRESSION,
-    logAppendTime: (attributes & ATTR_LOG_APPEND_TIME) !== 0,
-    transactional: (attributes & ATTR_TRANSACTIONAL) !== 0,
-    control: (attributes & ATTR_CONTROL) !== 0,
-    lastOffsetDelta: r.int32(),
-    baseTimestamp: r.int64(),
-    maxTimestamp: r.int64(),
-    producerId: r.int64(),
-    producerEpoch: r.int16(),
-    baseSequence: r.int32(),
-    recordCount: r.int32(),
-    payload: bytes.subarray(BATCH_HEADER_SIZE),
-    bytes,
-  };
-}
-
-/**
- * Throws a `ProtocolError` when the stored CRC does not match the bytes.
- *
- * @example
- * ```ts
- * import {
- *   encodeRecordBatch,
- *   splitBatches,
- *   verifyBatchCrc,
- * } from "jsr:@streamkafka/client/protocol";
- *
- * const bytes = encodeRecordBatch([{ key: null, value: null, timestamp: 0 }]);
- * bytes[bytes.length - 1] ^= 1; // damage the last byte
- * try {
- *   verifyBatchCrc(splitBatches(bytes)[0]);
- * } catch (error) {
- *   console.log((error as Error).name); // ProtocolError
- * }
- * ```
- */
-export function verifyBatchCrc(batch: RecordBatch): void {
-  if (batch.magic !== 2) return verifyLegacyCrc(batch);
-  const actual = crc32c(batch.bytes.subarray(ATTRIBUTES_OFFSET));
-  if (actual !== batch.crc) {
-    throw new ProtocolError(
-      `Corrupt record batch at offset ${batch.baseOffset}: CRC32C is ${
-        hex(actual)
-      }, the batch says ${hex(batch.crc)}`,
-    );
-  }
-}
-
-function hex(n: number): string {
-  return "0x" + n.toString(16).padStart(8, "0");
-}
-
-/**
- * Decodes the records of a v2 batch from its (decompressed) records section.
- * Returns records at or after `fromOffset`, so a batch that straddles the
- * requested offset is trimmed.
- *
- * @example
- * ```ts
- * import {
- *   decodeRecords,
- *   encodeRecordBatch,
- *   splitBatches,
- * } from "jsr:@streamkafka/client/protocol";
- *
- * const text = new TextEncoder();
- * const [batch] = splitBatches(encodeRecordBatch([
- *   { key: null, value: text.encode("a"), timestamp: 0 },
- *   { key: null, value: text.encode("b"), timestamp: 0 },
- * ]));
- * const records = decodeRecords(batch, batch.payload, 1);
- * console.log(records.map((r) => r.offset)); // [ 1 ]
- * ```
- */
-export function decodeRecords(
-  batch: RecordBatch,
-  records: Uint8Array = batch.payload,
-  fromOffset = -Infinity,
-): Record[] {
-  if (batch.magic !== 2) return decodeLegacy(batch, fromOffset);
-  return collectRecords(new BatchTable(batch, records, fromOffset), []);
-}
-
-// ---- legacy message sets (magic 0 and 1) ----
-
-/**
- * One legacy message wrapped as a batch: payload is the message's value
- * (a nested message set when compressed), key is kept in `legacyKey`.
- */
-function legacyBatch(bytes: Uint8Array, magic: number): RecordBatch {
-  const r = new ByteReader(bytes);
-  const offset = r.int64();
-  r.int32();
-  const crc = r.uint32();
-  r.int8();
-  const attributes = r.int8();
-  const timestamp = magic === 1 ? r.int64() : -1;
-  const key = r.bytes();
-  const value = r.bytes();
-  r.complete(`legacy message at offset ${offset}`);
-  const batch: RecordBatch = {
-    baseOffset: offset,
-    partitionLeaderEpoch: -1,
-    magic,
-    crc,
-    attributes,
-    compression: attributes & ATTR_COMPRESSION,
-    logAppendTime: (attributes & ATTR_LOG_APPEND_TIME) !== 0,
-    transactional: false,
-    control: false,
-    lastOffsetDelta: 0,
-    baseTimestamp: timestamp,
-    maxTimestamp: timestamp,
-    producerId: -1,
-    producerEpoch: -1,
-    baseSequence: -1,
-    recordCount: 1,
-    payload: value ?? new Uint8Array(0),
-    bytes,
-    legacyKey: key,
-  };
-  if (value === null) batch.payload = NULL_VALUE;
-  return batch;
-}
-
-// Marks a legacy message whose value is null (distinct from empty).
-const NULL_VALUE = new Uint8Array(0);
-
-function verifyLegacyCrc(batch: RecordBatch): void {
-  const actual = crc32(batch.bytes.subarray(LOG_OVERHEAD + 4));
-  if (actual !== batch.crc) {
-    throw new ProtocolError(
-      `Corrupt message at offset ${batch.baseOffset}: CRC32 is ${
-        hex(actual)
-      }, the message says ${hex(batch.crc)}`,
-    );
-  }
-}
-
-/**
- * Decodes a legacy message. An uncompressed one is a single record; for a
- * compressed one pass the decompressed inner message set as `records` via
- * `decodeLegacyInner`.
- */
-function decodeLegacy(batch: RecordBatch, fromOffset: number): Record[] {
-  if (batch.baseOffset < fromOffset) return [];
-  const key = batch.legacyKey ?? null;
-  return [{
-    offset: batch.baseOffset,
-    timestamp: batch.baseTimestamp,
-    key,
-    value: batch.payload === NULL_VALUE ? null : batch.payload,
-    headers: [],
-  }];
-}
-
-/**
- * Decodes the inner message set of a compressed legacy wrapper. In magic 1
- * inner offsets are relative (0..n-1) and the wrapper carries the last
- * absolute offset; in magic 0 they are absolute already.
- */
-export function decodeLegacyInner(
-  wrapper: RecordBatch,
-  inner: Uint8Array,
-  fromOffset = -Infinity,
-): Record[] {
-  const messages = splitBatches(inner);
-  const last = messages.at(-1);
-  const relative = wrapper.magic === 1 && last !== undefined;
-  const shift = relative ? wrapper.baseOffset - last.baseOffset : 0;
-  const out: Record[] = [];
-  for (const message of messages) {
-    const records = decodeLegacy(message, -Infinity);
-    for (const record of records) {
-      record.offset += shift;
-      if (wrapper.logAppendTime) record.timestamp = wrapper.baseTimestamp;
-      if (record.offset >= fromOffset) out.push(record);
-    }
-  }
-  return out;
-}
-
-/** Encodes one legacy message (for tests and fixtures of old brokers). */
-export function encodeLegacyMessage(
-  magic: 0 | 1,
-  offset: number,
-  message: {
-    key: Uint8Array | null;
-    value: Uint8Array | null;
-    timestamp?: number;
-    attributes?: number;
-  },
-): Uint8Array {
-  const w = new ByteWriter(64);
-  w.int64(offset);
-  const at = w.startLength();
-  const crcAt = w.pos;
-  w.uint32(0);
-  w.int8(magic);
-  w.int8(message.attributes ?? 0);
-  if (magic === 1) w.int64(message.timestamp ?? 0);
-  w.bytes(message.key);
-  w.bytes(message.value);
-  w.endLength(at);
-  w.view.setUint32(crcAt, crc32(w.buf.subarray(crcAt + 4, w.pos)));
-  return w.finish();
 }

@@ -2,17 +2,14 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ProtocolError } from "./bytes.ts";
 import { readRecords } from "./read_records.ts";
+import { decodeLegacyInner, encodeLegacyMessage } from "./legacy_messages.ts";
+import { decodeRecords, splitBatches, verifyBatchCrc } from "./record_batch.ts";
 import {
-  decodeLegacyInner,
-  decodeRecords,
-  encodeLegacyMessage,
   encodeRecordBatch,
   RecordBatchBuilder,
-  splitBatches,
   utf8Length,
   varintSize,
   varlongSize,
-  verifyBatchCrc,
 } from "./records.ts";
 import { ByteWriter } from "./bytes.ts";
 
@@ -310,5 +307,42 @@ describe("legacy message sets", () => {
     const records = decodeLegacyInner(batch, innerSet, 51);
     assert.deepEqual(records.map((r) => r.offset), [51, 52]);
     assert.deepEqual(records.map((r) => r.timestamp), [101, 102]);
+  });
+
+  test("a compressed wrapper holding a v2 batch fails, naming the magic", () => {
+    const inner = encodeRecordBatch([
+      { key: null, value: bytes("v"), timestamp: 0 },
+    ]);
+    const wrapper = encodeLegacyMessage(1, 0, {
+      key: null,
+      value: inner,
+      timestamp: 0,
+      attributes: 1,
+    });
+    const [batch] = splitBatches(wrapper);
+    assert.throws(
+      () => decodeLegacyInner(batch, inner),
+      (error: unknown) =>
+        error instanceof ProtocolError &&
+        /byte 0 has magic 2, where only magic 0 and 1 may nest/.test(
+          error.message,
+        ),
+    );
+  });
+
+  test("a partial message at the end of an inner message set is dropped", () => {
+    const one = encodeLegacyMessage(0, 7, { key: null, value: bytes("a") });
+    const two = encodeLegacyMessage(0, 8, { key: null, value: bytes("b") });
+    const innerSet = new Uint8Array(one.length + two.length - 1);
+    innerSet.set(one);
+    innerSet.set(two.subarray(0, two.length - 1), one.length);
+    const wrapper = encodeLegacyMessage(0, 8, {
+      key: null,
+      value: innerSet,
+      attributes: 1,
+    });
+    const [batch] = splitBatches(wrapper);
+    const records = decodeLegacyInner(batch, innerSet);
+    assert.deepEqual(records.map((r) => r.offset), [7]);
   });
 });

@@ -22,8 +22,8 @@ import {
 import * as messages from "../../lib/protocol/messages/mod.ts";
 import * as testing from "../../lib/protocol/testing/mod.ts";
 import { crc32, crc32c } from "../../lib/protocol/crc32c.ts";
+import { encodeLegacyMessage } from "../../lib/protocol/legacy_messages.ts";
 import {
-  encodeLegacyMessage,
   encodeRecordBatch,
   type RecordInput,
 } from "../../lib/protocol/records.ts";
