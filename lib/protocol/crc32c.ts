@@ -11,9 +11,9 @@
  * needs, reads the aligned middle of the input four bytes at a time through
  * an Int32Array on little-endian machines (all that the runtimes ship for),
  * which takes a third off again: 0.38 to 0.43 ns a byte in Deno, Bun and
- * Node.js, against 0.75 for slicing-by-8 with byte reads. CRC-32 reads
- * bytes. The tables (16 KiB per polynomial) are built once, when the module
- * loads.
+ * Node.js, against 0.75 for slicing-by-8 with byte reads. From 2 KiB on it
+ * also runs two streams at once (see `twoStreams`). CRC-32 reads bytes. The
+ * tables (16 KiB per polynomial) are built once, when the module loads.
  *
  * Passing a previous result as `crc` continues the checksum, so
  * `crc32c(b, crc32c(a))` equals `crc32c(concat(a, b))`.
@@ -61,6 +61,48 @@ const LITTLE_ENDIAN =
 
 /** Below this many bytes the word view costs more than it saves. */
 const WORDS_FROM = 64;
+
+/** The bytes each of the two streams of `twoStreams` takes per block. */
+const BLOCK = 1024;
+
+/**
+ * Whether to run two streams: 14 % less time a byte in Deno 2.9 and 28 % in
+ * Bun 1.4, but 5 % more in Node.js 22 (its V8 12.4), which keeps one.
+ */
+const TWO_STREAMS = !(globalThis.navigator?.userAgent ?? "").startsWith(
+  "Node.js",
+);
+
+/**
+ * Advancing the register over BLOCK zero bytes, as four 256-entry tables
+ * (one per byte of the register): what joins the two streams. The register
+ * is a polynomial modulo the CRC's (reflected: bit 31 is x^0), a zero byte
+ * multiplies it by x^8, so BLOCK of them multiply it by K = x^(8 * BLOCK),
+ * which is linear in the register: the table of byte `j` holds K times each
+ * value of that byte, built from K times each single bit, K·x^m for m = 0
+ * to 31.
+ */
+function skipTables(t: Int32Array, poly: number): Int32Array {
+  let k = 0x80000000 | 0; // the polynomial 1
+  for (let i = 0; i < BLOCK; i++) k = t[k & 0xff] ^ (k >>> 8);
+  const times = new Int32Array(32); // times[m] = K·x^m
+  times[0] = k;
+  for (let m = 1; m < 32; m++) {
+    const c = times[m - 1];
+    times[m] = c & 1 ? (c >>> 1) ^ poly : c >>> 1;
+  }
+  const skip = new Int32Array(4 * 256);
+  for (let j = 0; j < 4; j++) {
+    for (let v = 1; v < 256; v++) {
+      const low = v & -v; // the lowest bit set, at register bit 8j + i
+      const i = 31 - Math.clz32(low);
+      skip[j * 256 + v] = skip[j * 256 + (v ^ low)] ^ times[31 - (8 * j + i)];
+    }
+  }
+  return skip;
+}
+
+const CASTAGNOLI_SKIP = skipTables(CASTAGNOLI_TABLE, CASTAGNOLI);
 
 /**
  * Slicing-by-16 over bytes, from `i` on, with any table: CRC-32 always, and
@@ -117,6 +159,11 @@ function updateCastagnoli(data: Uint8Array, crc: number): number {
     c = t[(c ^ data[i]) & 0xff] ^ (c >>> 8);
     i++;
   }
+  if (TWO_STREAMS && length - i >= 2 * BLOCK) {
+    const blocks = Math.floor((length - i) / (2 * BLOCK));
+    c = twoStreams(data, i, blocks, c);
+    i += blocks * 2 * BLOCK;
+  }
   const count = (length - i) >> 4 << 2;
   const words = new Int32Array(data.buffer, data.byteOffset + i, count);
   for (let w = 0; w < count; w += 4) {
@@ -134,6 +181,67 @@ function updateCastagnoli(data: Uint8Array, crc: number): number {
       t[256 + ((e >>> 16) & 0xff)] ^ t[e >>> 24];
   }
   return ~updateBytes(t, data, c, i + count * 4) >>> 0;
+}
+
+/**
+ * The register after `blocks` pairs of BLOCK-byte blocks from `i` (4-byte
+ * aligned), starting from `c`. Each step takes 16 bytes of each block of a
+ * pair, so the two table walks do not wait on each other; the second block
+ * starts from a zero register, and the first block's register, advanced over
+ * BLOCK zero bytes (`CASTAGNOLI_SKIP`), joins it: the CRC is linear, so that
+ * is the register over the pair.
+ */
+function twoStreams(
+  data: Uint8Array,
+  i: number,
+  blocks: number,
+  c: number,
+): number {
+  const t = CASTAGNOLI_TABLE;
+  const s = CASTAGNOLI_SKIP;
+  const perBlock = BLOCK >> 2;
+  const length = (blocks * 2 - 1) * perBlock;
+  const first = new Int32Array(data.buffer, data.byteOffset + i, length);
+  // The same words, one block on: the second stream reads `second[w]`
+  // where the first reads `first[w]`.
+  const second = new Int32Array(
+    data.buffer,
+    data.byteOffset + i + BLOCK,
+    length,
+  );
+  for (let base = 0; base < length; base += 2 * perBlock) {
+    let d = 0;
+    const end = base + perBlock;
+    for (let w = base; w < end; w += 4) {
+      let a = c ^ first[w];
+      let b = first[w + 1];
+      let e = first[w + 2];
+      let f = first[w + 3];
+      c = t[3840 + (a & 0xff)] ^ t[3584 + ((a >>> 8) & 0xff)] ^
+        t[3328 + ((a >>> 16) & 0xff)] ^ t[3072 + (a >>> 24)] ^
+        t[2816 + (b & 0xff)] ^ t[2560 + ((b >>> 8) & 0xff)] ^
+        t[2304 + ((b >>> 16) & 0xff)] ^ t[2048 + (b >>> 24)] ^
+        t[1792 + (e & 0xff)] ^ t[1536 + ((e >>> 8) & 0xff)] ^
+        t[1280 + ((e >>> 16) & 0xff)] ^ t[1024 + (e >>> 24)] ^
+        t[768 + (f & 0xff)] ^ t[512 + ((f >>> 8) & 0xff)] ^
+        t[256 + ((f >>> 16) & 0xff)] ^ t[f >>> 24];
+      a = d ^ second[w];
+      b = second[w + 1];
+      e = second[w + 2];
+      f = second[w + 3];
+      d = t[3840 + (a & 0xff)] ^ t[3584 + ((a >>> 8) & 0xff)] ^
+        t[3328 + ((a >>> 16) & 0xff)] ^ t[3072 + (a >>> 24)] ^
+        t[2816 + (b & 0xff)] ^ t[2560 + ((b >>> 8) & 0xff)] ^
+        t[2304 + ((b >>> 16) & 0xff)] ^ t[2048 + (b >>> 24)] ^
+        t[1792 + (e & 0xff)] ^ t[1536 + ((e >>> 8) & 0xff)] ^
+        t[1280 + ((e >>> 16) & 0xff)] ^ t[1024 + (e >>> 24)] ^
+        t[768 + (f & 0xff)] ^ t[512 + ((f >>> 8) & 0xff)] ^
+        t[256 + ((f >>> 16) & 0xff)] ^ t[f >>> 24];
+    }
+    c = s[c & 0xff] ^ s[256 + ((c >>> 8) & 0xff)] ^
+      s[512 + ((c >>> 16) & 0xff)] ^ s[768 + (c >>> 24)] ^ d;
+  }
+  return c;
 }
 
 /**

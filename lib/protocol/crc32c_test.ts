@@ -113,3 +113,40 @@ test("a continued checksum agrees with the reference", () => {
     reference(0x82f63b78, data),
   );
 });
+
+test("lengths about the two-stream blocks agree with the reference, at every alignment", () => {
+  // Two streams from 2 KiB: pairs of 1 KiB blocks, then words, then bytes.
+  const backing = pseudoRandom(8192 + 64 + 4, 13);
+  for (let offset = 0; offset < 4; offset++) {
+    for (
+      const length of [
+        2047,
+        2048,
+        2049,
+        2063,
+        2064,
+        3071,
+        4096,
+        4099,
+        8192 + 63,
+      ]
+    ) {
+      const view = backing.subarray(offset, offset + length);
+      assert.equal(
+        crc32c(view),
+        reference(0x82f63b78, view),
+        `crc32c @${offset}+${length}`,
+      );
+    }
+  }
+});
+
+test("a large input and its continuation agree with the reference", () => {
+  const data = pseudoRandom(1_000_003, 17);
+  const whole = reference(0x82f63b78, data);
+  assert.equal(crc32c(data), whole);
+  for (const cut of [1, 2048, 500_001]) {
+    const head = crc32c(data.subarray(0, cut));
+    assert.equal(crc32c(data.subarray(cut), head), whole, `cut ${cut}`);
+  }
+});
