@@ -1,5 +1,5 @@
 /**
- * A Deno Web Worker that gzips what `_workers.ts` posts to it: `{ id, data, level }`
+ * A Web Worker (Deno, Bun) that gzips what `_workers.ts` posts to it: `{ id, data, level }`
  * in, `{ id, out, input }` (the input's buffer handed back for reuse) or
  * `{ id, error }` back, the bytes transferred both ways.
  *

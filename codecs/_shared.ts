@@ -26,13 +26,6 @@ export function plainBytes(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/**
- * Whether `node:zlib`'s asynchronous calls run on other threads: in Bun and
- * Node (libuv's thread pool), not in Deno (on the main thread, measured on
- * Deno 2.9: no faster than the synchronous calls and blocking timers as long).
- */
-export const zlibOffThread = !("Deno" in globalThis);
-
 /** Promisifies a `node:zlib` callback call into plain bytes. */
 export function zlibAsync(
   call: (callback: (error: Error | null, result: Uint8Array) => void) => void,

@@ -1,7 +1,8 @@
 /**
  * A small pool of Web Workers that run one codec's compression off the main
- * thread, for Deno, whose asynchronous `node:zlib` calls run on the main
- * thread. Workers start on first use and stop after a moment without work
+ * thread (gzip's in Deno, whose asynchronous `node:zlib` calls run on the
+ * main thread, and in Bun, whose run zlib's slower level 6). Workers start
+ * on first use and stop after a moment without work
  * (a live Web Worker keeps a Deno process running, and cannot be unref'd).
  * Where a worker cannot start or fails (say, Deno without read permission
  * on the module), the pool compresses on the calling thread from then on.

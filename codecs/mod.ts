@@ -20,9 +20,9 @@ export interface Codec {
   decompress(data: Uint8Array): Uint8Array;
   /**
    * What `compress` does, off the calling thread: present only where the
-   * runtime does that work on other threads (`node:zlib`'s thread pool in
-   * Bun and Node; Deno's asynchronous zlib calls run on the main thread).
-   * `data` must not change until it settles.
+   * codec can do that work on other threads (gzip: Web Workers in Deno and
+   * Bun, `node:zlib`'s thread pool in Node). `data` must not change until it
+   * settles.
    */
   compressAsync?(data: Uint8Array, level?: number): Promise<Uint8Array>;
 }

@@ -6,8 +6,8 @@
  * are compressed a millisecond's worth at a time with a turn of the event
  * loop between: each batch goes out as soon as it is compressed, and the
  * broker works on it while the next is compressed. Codecs that can compress off the main
- * thread (gzip: `node:zlib`'s thread pool in Bun and Node, Web Workers in
- * Deno) take large batches all at once, on every core.
+ * thread (gzip: Web Workers in Deno and Bun, `node:zlib`'s thread pool in
+ * Node) take large batches all at once, on every core.
  *
  * @module
  */
