@@ -1,19 +1,21 @@
 /**
  * Client CPU per consumed message, for profiling the consume path:
  *
+ *   deno run -A bench/consume_cpu.ts --messages N --fill    # once
  *   deno run -A bench/consume_cpu.ts [--messages N]
  *     [--mode stream|batches|batch-messages]
  *     [--no-crc]
  *
- * Fills a one-partition topic with N 100 B messages once (Writer), then reads
- * them with one Reader and prints msgs/s and CPU ns per message (user +
- * system of this process during the read).
+ * `--fill` fills a one-partition topic with N 100 B messages (Writer).
+ * Without it, one Reader reads them (a topic holding fewer is refused) and
+ * it prints msgs/s and CPU ns per message (user + system of this process
+ * during the read).
  *
  * @module
  */
 
 import process from "node:process";
-import { Reader, Writer } from "../mod.ts";
+import { dialLeader, Reader, Writer } from "../mod.ts";
 
 const BROKER = process.env.KAFKA_BROKERS?.split(",")[0] ?? "127.0.0.1:9092";
 
@@ -44,6 +46,31 @@ if (process.argv.includes("--fill")) {
   await fill();
   console.log(`filled ${topic}`);
   process.exit(0);
+}
+
+// Reading a topic that holds fewer messages than asked would wait for
+// the rest forever: say so instead.
+const held = await messagesIn(topic);
+if (held < total) {
+  console.error(
+    `${topic} holds ${held} messages, fewer than --messages ${total}: ` +
+      `fill it first with --fill (same --messages)`,
+  );
+  process.exit(1);
+}
+
+/** Messages in partition 0 of `topic`: 0 where it does not exist. */
+async function messagesIn(topic: string): Promise<number> {
+  try {
+    const conn = await dialLeader(BROKER, topic, 0);
+    try {
+      return (await conn.readLastOffset()) - (await conn.readFirstOffset());
+    } finally {
+      conn.close();
+    }
+  } catch {
+    return 0;
+  }
 }
 
 const reader = new Reader({
