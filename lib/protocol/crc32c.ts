@@ -189,7 +189,10 @@ function updateCastagnoli(data: Uint8Array, crc: number): number {
  * pair, so the two table walks do not wait on each other; the second block
  * starts from a zero register, and the first block's register, advanced over
  * BLOCK zero bytes (`CASTAGNOLI_SKIP`), joins it: the CRC is linear, so that
- * is the register over the pair.
+ * is the register over the pair. The sixteen lookups are written out for
+ * each stream, as in `updateCastagnoli`, not shared through a function: with
+ * one, Bun 1.4 ran 0.42 ns a byte against 0.30 (Deno and Node.js about the
+ * same either way).
  */
 function twoStreams(
   data: Uint8Array,
