@@ -12,7 +12,8 @@
  * - peak memory no higher than any JavaScript peer's, workload by workload.
  *
  * The last of issue 18's goals, `reader.batches()` at half the CPU a
- * message of `for await`, is measured by `bench/consume_cpu.ts`, not here.
+ * message of `for await`, is measured by `bench/consume_cpu.ts`, not here,
+ * and the least any consumer spends by `bench/consume_floor.ts`.
  *
  * @module
  */
