@@ -6,6 +6,7 @@
  */
 
 import type { RecordHeader, RecordInput } from "./protocol/records.ts";
+import { utf8Bytes } from "./utf8.ts";
 
 /** A record header; the value may be null. */
 export interface Header {
@@ -56,8 +57,6 @@ export interface MessageInput {
   time?: Date;
 }
 
-const utf8 = new TextEncoder();
-
 /**
  * `Uint8Array` as is, strings as UTF-8, missing as null. `field` and `index`
  * name the value in the error (built only on failure: this is per message).
@@ -69,7 +68,7 @@ export function toBytes(
 ): Uint8Array | null {
   if (value === undefined || value === null) return null;
   if (value instanceof Uint8Array) return value;
-  if (typeof value === "string") return utf8.encode(value);
+  if (typeof value === "string") return utf8Bytes(value);
   throw new TypeError(
     `Cannot write message ${index}: "${field}" must be a Uint8Array, a string or null, got ${typeof value}`,
   );
