@@ -82,3 +82,87 @@ export function timeOf(context: string, time: unknown): number {
   }
   return ms;
 }
+
+/**
+ * The option names of `T`, listed once: `optionNames<WriterOptions>()("brokers",
+ * ...)`. The compiler refuses the list while it lacks a name of `T` (the
+ * error names it under `missing`), so a new option cannot be forgotten here.
+ */
+export function optionNames<T>() {
+  return <const K extends readonly (keyof T & string)[]>(
+    ...names:
+      & K
+      & ([Exclude<keyof T, K[number]>] extends [never] ? unknown
+        : { missing: Exclude<keyof T, K[number]> })
+  ): ReadonlySet<string> => new Set(names);
+}
+
+/** Where options of the transport go when given beside them: `"tls"` → `"transport": { tls }`. */
+const TRANSPORT_NAMES = [
+  "clientId",
+  "tls",
+  "sasl",
+  "metadataTTL",
+  "dialTimeout",
+  "idleTimeout",
+];
+
+/** Names other clients use, and what they are here. */
+const FOREIGN_NAMES: Record<string, string> = {
+  ssl: `TLS goes in "transport": { tls: true } (or { tls: { ca, cert, key } })`,
+  connectionTimeout: `it is "transport": { dialTimeout } here`,
+  requestTimeout:
+    `it is "timeout" on the admin Client, "writeTimeout" and "readTimeout" on a Writer, "maxWait" on a Reader`,
+};
+
+/**
+ * Throws a TypeError starting with `context` for an option `known` does not
+ * name (those set to undefined pass), saying what was probably meant: the
+ * option spelt another way, a setting of `"transport"` given beside it, or
+ * another client's name for it.
+ */
+export function checkOptionNames(
+  context: string,
+  options: object,
+  known: ReadonlySet<string>,
+): void {
+  for (const [name, value] of Object.entries(options)) {
+    if (known.has(name) || value === undefined) continue;
+    throw new TypeError(
+      `${context}: unknown option "${name}"; ${meant(name, known)}`,
+    );
+  }
+}
+
+function meant(name: string, known: ReadonlySet<string>): string {
+  const lower = name.toLowerCase();
+  const near = [...known].find((k) =>
+    k.toLowerCase() === lower || editDistance(k.toLowerCase(), lower) <= 2
+  );
+  if (near !== undefined) return `did you mean "${near}"?`;
+  if (known.has("transport") && TRANSPORT_NAMES.includes(name)) {
+    return `it goes in "transport": { ${name} }`;
+  }
+  const foreign = Object.hasOwn(FOREIGN_NAMES, name)
+    ? FOREIGN_NAMES[name]
+    : undefined;
+  if (foreign !== undefined) return foreign;
+  return `the options are ${[...known].map((k) => `"${k}"`).join(", ")}`;
+}
+
+/** Levenshtein distance, for short option names. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(
+        previous[j] + 1,
+        row[j - 1] + 1,
+        previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = row;
+  }
+  return previous[b.length];
+}

@@ -11,7 +11,12 @@
  */
 
 import { Cluster } from "../cluster/cluster.ts";
-import { clusterOptions, type TransportOptions } from "../cluster/transport.ts";
+import {
+  checkTransport,
+  clusterOptions,
+  type TransportOptions,
+} from "../cluster/transport.ts";
+import { checkOptionNames, optionNames } from "../options.ts";
 import { type AdminOptions, Router } from "./route.ts";
 import type * as acls from "./acls.ts";
 import type * as configs from "./configs.ts";
@@ -79,6 +84,14 @@ export interface ClientOptions {
   cluster?: Cluster;
 }
 
+/** The names of `ClientOptions`. */
+const CLIENT_OPTIONS = optionNames<ClientOptions>()(
+  "brokers",
+  "timeout",
+  "transport",
+  "cluster",
+);
+
 /**
  * Kafka's request API, typed: topics, offsets, groups and their lag,
  * configs, ACLs, quotas, SCRAM users, reassignments, transactions. Each
@@ -117,6 +130,8 @@ export class Client {
         `Cannot create Client: options must be an object, got ${options}`,
       );
     }
+    checkOptionNames("Cannot create Client", options, CLIENT_OPTIONS);
+    checkTransport("Cannot create Client", options.transport);
     const timeout = options.timeout ?? 30_000;
     if (typeof timeout !== "number" || !(timeout > 0)) {
       throw new TypeError(

@@ -8,6 +8,7 @@
 import type { SaslSetting } from "../connection/sasl.ts";
 import type { TlsOptions } from "../connection/socket.ts";
 import type { ClusterOptions } from "./cluster.ts";
+import { checkOptionNames, describeValue, optionNames } from "../options.ts";
 
 /**
  * A logger in the shape of `console.log`: kafka-go's Logger and ErrorLogger.
@@ -51,6 +52,32 @@ export interface TransportOptions {
    * 540000, Java's `connections.max.idle.ms`; 0 keeps them open).
    */
   idleTimeout?: number;
+}
+
+/** The names of `TransportOptions`. */
+const TRANSPORT_OPTIONS = optionNames<TransportOptions>()(
+  "clientId",
+  "tls",
+  "sasl",
+  "metadataTTL",
+  "dialTimeout",
+  "idleTimeout",
+);
+
+/**
+ * Throws a TypeError starting with `context` when `transport` is set to
+ * something other than an object of transport options.
+ */
+export function checkTransport(context: string, transport: unknown): void {
+  if (transport === undefined) return;
+  if (transport === null || typeof transport !== "object") {
+    throw new TypeError(
+      `${context}: "transport" must be an object, got ${
+        describeValue(transport)
+      }`,
+    );
+  }
+  checkOptionNames(`${context}: "transport"`, transport, TRANSPORT_OPTIONS);
 }
 
 /** The cluster options of a Writer's or Reader's brokers and transport. */

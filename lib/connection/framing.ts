@@ -176,7 +176,7 @@ function whatPeer(size: number): string {
   }
   // A TLS record: content type 21 (alert) or 22 (handshake), version 3.x.
   if ((b0 === 0x15 || b0 === 0x16) && b1 === 0x03) {
-    return 'the peer answered with a TLS record: it is probably a TLS listener (SSL or SASL_SSL), so set the "tls" option or use the plaintext port';
+    return 'the peer answered with a TLS record: it is probably a TLS listener (SSL or SASL_SSL), so set the "tls" option (in "transport" for a Writer, Reader or Client) or use the plaintext port';
   }
   return "the peer may not be a Kafka broker, check the address and port";
 }

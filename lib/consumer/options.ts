@@ -6,9 +6,13 @@
 
 import { Cluster } from "../cluster/cluster.ts";
 import { FirstOffset, LastOffset } from "../conn/conn.ts";
-import { checkNumber } from "../options.ts";
+import { checkNumber, checkOptionNames, optionNames } from "../options.ts";
 import type { GroupOptions } from "./group/options.ts";
-import type { Logger, TransportOptions } from "../cluster/transport.ts";
+import {
+  checkTransport,
+  type Logger,
+  type TransportOptions,
+} from "../cluster/transport.ts";
 
 /** Which records a Fetch returns: all, or only committed transactions. */
 export type IsolationLevel = "read_uncommitted" | "read_committed";
@@ -220,6 +224,49 @@ export type Limits = typeof DEFAULTS;
 /** Kafka's int32 ceiling for byte counts and waits. */
 export const INT32_MAX = 2 ** 31 - 1;
 
+/** The names of `ReaderOptions`, its group options included. */
+const READER_OPTIONS = optionNames<ReaderOptions>()(
+  "brokers",
+  "cluster",
+  "transport",
+  "topic",
+  "partition",
+  "queueCapacity",
+  "minBytes",
+  "maxBytes",
+  "fetchMaxBytes",
+  "maxWait",
+  "readLagInterval",
+  "isolationLevel",
+  "maxAttempts",
+  "readBackoffMin",
+  "readBackoffMax",
+  "startOffset",
+  "offsetOutOfRange",
+  "copyValues",
+  "checkCrcs",
+  "logger",
+  "errorLogger",
+  "groupId",
+  "groupTopics",
+  "groupProtocol",
+  "groupRemoteAssignor",
+  "groupInstanceId",
+  "rack",
+  "groupBalancers",
+  "heartbeatInterval",
+  "sessionTimeout",
+  "rebalanceTimeout",
+  "joinGroupBackoff",
+  "retentionTime",
+  "commitInterval",
+  "watchPartitionChanges",
+  "partitionWatchInterval",
+  "onPartitionsAssigned",
+  "onPartitionsRevoked",
+  "onPartitionsLost",
+);
+
 export function validateReader(options: ReaderOptions): void {
   const fail = (message: string): never => {
     throw new TypeError(`Cannot create Reader: ${message}`);
@@ -227,6 +274,8 @@ export function validateReader(options: ReaderOptions): void {
   if (options === null || typeof options !== "object") {
     fail("options must be an object");
   }
+  checkOptionNames("Cannot create Reader", options, READER_OPTIONS);
+  checkTransport("Cannot create Reader", options.transport);
   if (options.cluster !== undefined) {
     if (!(options.cluster instanceof Cluster)) {
       fail(`"cluster" must be a Cluster`);

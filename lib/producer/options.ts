@@ -14,7 +14,8 @@ import {
 import type { Balancer } from "./balancers.ts";
 import type { Cluster } from "../cluster/cluster.ts";
 import type { MessageInput } from "../message.ts";
-import { checkNumber } from "../options.ts";
+import { checkNumber, checkOptionNames, optionNames } from "../options.ts";
+import { checkTransport } from "../cluster/transport.ts";
 
 /** Options of a Writer: kafka-go's Writer fields in camelCase. */
 export interface WriterOptions {
@@ -245,6 +246,35 @@ export const DEFAULTS = {
 /** Kafka's int32 ceiling, for counts and milliseconds sent to the broker. */
 export const INT32_MAX = 2 ** 31 - 1;
 
+/** The names of `WriterOptions`. */
+const WRITER_OPTIONS = optionNames<WriterOptions>()(
+  "brokers",
+  "cluster",
+  "transport",
+  "topic",
+  "balancer",
+  "deliveryTimeout",
+  "maxAttempts",
+  "writeBackoffMin",
+  "writeBackoffMax",
+  "batchSize",
+  "batchBytes",
+  "batchTimeout",
+  "writeTimeout",
+  "readTimeout",
+  "requiredAcks",
+  "async",
+  "completion",
+  "compression",
+  "compressionLevel",
+  "logger",
+  "errorLogger",
+  "allowAutoTopicCreation",
+  "idempotent",
+  "maxBufferedBytes",
+  "connectionsPerBroker",
+);
+
 export function validateWriter(options: WriterOptions): void {
   const fail = (message: string): never => {
     throw new TypeError(`Cannot create Writer: ${message}`);
@@ -252,6 +282,8 @@ export function validateWriter(options: WriterOptions): void {
   if (options === null || typeof options !== "object") {
     fail("options must be an object");
   }
+  checkOptionNames("Cannot create Writer", options, WRITER_OPTIONS);
+  checkTransport("Cannot create Writer", options.transport);
   if (options.cluster === undefined) {
     if (!Array.isArray(options.brokers) || options.brokers.length === 0) {
       fail(
