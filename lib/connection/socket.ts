@@ -249,9 +249,11 @@ async function connectNode(options: SocketOptions): Promise<Socket> {
   let socket: NodeSocket;
   let ready: string;
   let explain = keep;
-  // Node.js reads plain TCP into given buffers: 20 % less CPU a message
-  // consumed than 'data' events. Bun's `onread` copies its chunks once
-  // more (12 % more), so Bun, and TLS everywhere, take the chunks.
+  // Node.js reads into given buffers (`onread`), TCP and TLS alike: a
+  // fifth less CPU a message consumed than with 'data' events (2M x 100 B
+  // through batches(): 318-331 ns against 393-433 over TCP, 358-384 against
+  // 458-550 over TLS). Bun's `onread` copies its chunks once more (12 %
+  // more CPU), so Bun takes the chunks.
   let reads: NodeReads | undefined;
   if (tls) {
     const settings = tls === true ? {} : tls;
@@ -261,6 +263,7 @@ async function connectNode(options: SocketOptions): Promise<Socket> {
       await clientCertificateProblem(settings),
     );
     const nodeTls = await import("node:tls");
+    if (!isBun) reads = new NodeReads();
     try {
       socket = nodeTls.connect({
         host,
@@ -269,7 +272,8 @@ async function connectNode(options: SocketOptions): Promise<Socket> {
         cert: settings.cert,
         key: settings.key,
         servername: settings.servername ?? (isIp(host) ? undefined : host),
-      }) as unknown as NodeSocket;
+        ...(reads === undefined ? {} : { onread: reads.onread }),
+      } as never) as unknown as NodeSocket;
     } catch (error) {
       // Node and Bun read the certificates and key here, synchronously.
       throw new TlsSetupError(error);
