@@ -6,6 +6,16 @@
  * straight into its own buffer, where `'data'` events would allocate a
  * chunk for each read and the frame splitter copy it out again.
  *
+ * Node.js asks for the next buffer as soon as a read's callback returns,
+ * before the caller, woken by that read, has asked for its next one. So
+ * when no read waits, the runtime is given the rest of the buffer the last
+ * read filled, where the caller reads next (the rest of a frame, of the
+ * scratch buffer); a read into that same memory then takes the bytes as
+ * they lie, and a read elsewhere gets them copied. Without this every read
+ * went to a spare buffer and was copied (344 of 344 reads of 20 fetches).
+ * The caller must therefore leave the rest of the last buffer it gave
+ * unwritten until its next read, as the frame reader does.
+ *
  * @module
  */
 
@@ -38,6 +48,8 @@ export class NodeReads {
   #reject: (error: unknown) => void = ignore;
   /** The buffer the runtime was last given: the next callback filled it. */
   #lent: Uint8Array | null = null;
+  /** What the last read left of its buffer, where the next read likely goes. */
+  #rest: Uint8Array | null = null;
   #spare: Uint8Array | null = null;
   /** Bytes read while no read was waiting, oldest first; reading stops meanwhile. */
   #queued: Uint8Array[] = [];
@@ -47,7 +59,7 @@ export class NodeReads {
   constructor() {
     this.onread = {
       buffer: () => {
-        this.#lent = this.#into ??
+        this.#lent = this.#into ?? this.#rest ??
           (this.#spare ??= new Uint8Array(SPARE_BYTES));
         return this.#lent;
       },
@@ -94,17 +106,15 @@ export class NodeReads {
     this.#lent = null;
     if (bytes <= 0 || lent === null) return true;
     const into = this.#into;
-    if (lent === into) {
-      this.#into = null;
-      this.#resolve(bytes);
-      return true;
-    }
-    // Read into the spare: a read that has begun since takes what fits.
+    this.#rest = null;
     let at = 0;
     if (into !== null) {
-      at = Math.min(bytes, into.length);
-      into.set(lent.subarray(0, at));
       this.#into = null;
+      at = Math.min(bytes, into.length);
+      // The bytes lie where the read wanted them, or are copied there (a
+      // read begun after the runtime took another buffer).
+      if (!sameStart(lent, into)) into.set(lent.subarray(0, at));
+      if (at < into.length) this.#rest = into.subarray(at);
       this.#resolve(at);
     }
     if (at === bytes) return true;
@@ -118,6 +128,7 @@ export class NodeReads {
     const first = this.#queued[0];
     const n = Math.min(first.length, into.length);
     into.set(first.subarray(0, n));
+    this.#rest = n < into.length ? into.subarray(n) : null;
     if (n < first.length) {
       this.#queued[0] = first.subarray(n);
     } else {
@@ -134,6 +145,11 @@ export class NodeReads {
     if (this.#failure !== null) this.#reject(this.#failure);
     else this.#resolve(null);
   }
+}
+
+/** Whether `a` and `b` start at the same byte of the same buffer. */
+function sameStart(a: Uint8Array, b: Uint8Array): boolean {
+  return a.buffer === b.buffer && a.byteOffset === b.byteOffset;
 }
 
 function ignore(): void {}

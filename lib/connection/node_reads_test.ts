@@ -79,6 +79,42 @@ describe("NodeReads", () => {
     assert.deepEqual([...more.subarray(0, 2)], [5, 4]);
   });
 
+  test("with no read waiting, the runtime gets the rest of the last buffer; a read there takes the bytes in place", async () => {
+    const { reads } = attached();
+    const frame = new Uint8Array(10);
+    const first = reads.read(frame);
+    assert.equal(arrive(reads, Uint8Array.of(1, 2, 3)), true);
+    assert.equal(await first, 3);
+    // The runtime asks before the caller reads again: the frame's rest.
+    const lent = reads.onread.buffer();
+    assert.equal(lent.buffer, frame.buffer);
+    assert.equal(lent.byteOffset, 3);
+    assert.equal(lent.length, 7);
+    lent.set([4, 5]);
+    const next = reads.read(frame.subarray(3));
+    assert.equal(reads.onread.callback(2, lent), true);
+    assert.equal(await next, 2);
+    assert.deepEqual([...frame.subarray(0, 5)], [1, 2, 3, 4, 5]);
+  });
+
+  test("bytes read into the rest of the last buffer go where the next read asks, when it asks elsewhere", async () => {
+    const { reads } = attached();
+    const scratch = new Uint8Array(8);
+    const first = reads.read(scratch);
+    arrive(reads, Uint8Array.of(1, 2));
+    assert.equal(await first, 2);
+    const lent = reads.onread.buffer(); // scratch from byte 2
+    lent.set([7, 8, 9]);
+    const other = new Uint8Array(2);
+    const next = reads.read(other);
+    assert.equal(reads.onread.callback(3, lent), false, "one byte waits");
+    assert.equal(await next, 2);
+    assert.deepEqual([...other], [7, 8]);
+    const last = new Uint8Array(4);
+    assert.equal(await reads.read(last), 1);
+    assert.equal(last[0], 9);
+  });
+
   test("the end resolves a waiting read, and every later one, with null", async () => {
     const { reads, socket } = attached();
     const read = reads.read(new Uint8Array(4));
