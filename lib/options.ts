@@ -97,16 +97,6 @@ export function optionNames<T>() {
   ): ReadonlySet<string> => new Set(names);
 }
 
-/** Where options of the transport go when given beside them: `"tls"` → `"transport": { tls }`. */
-const TRANSPORT_NAMES = [
-  "clientId",
-  "tls",
-  "sasl",
-  "metadataTTL",
-  "dialTimeout",
-  "idleTimeout",
-];
-
 /** Names other clients use, and what they are here. */
 const FOREIGN_NAMES: Record<string, string> = {
   ssl: `TLS goes in "transport": { tls: true } (or { tls: { ca, cert, key } })`,
@@ -118,30 +108,36 @@ const FOREIGN_NAMES: Record<string, string> = {
 /**
  * Throws a TypeError starting with `context` for an option `known` does not
  * name (those set to undefined pass), saying what was probably meant: the
- * option spelt another way, a setting of `"transport"` given beside it, or
- * another client's name for it.
+ * option spelt another way, an option of a nested object given beside it
+ * (`nested` names them: `{ transport: ... }` makes `"tls"` → `"transport":
+ * { tls }`), or another client's name for it.
  */
 export function checkOptionNames(
   context: string,
   options: object,
   known: ReadonlySet<string>,
+  nested: Readonly<Record<string, ReadonlySet<string>>> = {},
 ): void {
   for (const [name, value] of Object.entries(options)) {
     if (known.has(name) || value === undefined) continue;
     throw new TypeError(
-      `${context}: unknown option "${name}"; ${meant(name, known)}`,
+      `${context}: unknown option "${name}"; ${meant(name, known, nested)}`,
     );
   }
 }
 
-function meant(name: string, known: ReadonlySet<string>): string {
+function meant(
+  name: string,
+  known: ReadonlySet<string>,
+  nested: Readonly<Record<string, ReadonlySet<string>>>,
+): string {
   const lower = name.toLowerCase();
   const near = [...known].find((k) =>
     k.toLowerCase() === lower || editDistance(k.toLowerCase(), lower) <= 2
   );
   if (near !== undefined) return `did you mean "${near}"?`;
-  if (known.has("transport") && TRANSPORT_NAMES.includes(name)) {
-    return `it goes in "transport": { ${name} }`;
+  for (const [where, names] of Object.entries(nested)) {
+    if (names.has(name)) return `it goes in "${where}": { ${name} }`;
   }
   const foreign = Object.hasOwn(FOREIGN_NAMES, name)
     ? FOREIGN_NAMES[name]

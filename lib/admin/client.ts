@@ -12,11 +12,11 @@
 
 import { Cluster } from "../cluster/cluster.ts";
 import {
-  checkTransport,
+  checkNames,
   clusterOptions,
   type TransportOptions,
 } from "../cluster/transport.ts";
-import { checkOptionNames, optionNames } from "../options.ts";
+import { optionNames } from "../options.ts";
 import { type AdminOptions, Router } from "./route.ts";
 import type * as acls from "./acls.ts";
 import type * as configs from "./configs.ts";
@@ -130,8 +130,7 @@ export class Client {
         `Cannot create Client: options must be an object, got ${options}`,
       );
     }
-    checkOptionNames("Cannot create Client", options, CLIENT_OPTIONS);
-    checkTransport("Cannot create Client", options.transport);
+    checkNames("Cannot create Client", options, CLIENT_OPTIONS);
     const timeout = options.timeout ?? 30_000;
     if (typeof timeout !== "number" || !(timeout > 0)) {
       throw new TypeError(

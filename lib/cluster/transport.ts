@@ -65,10 +65,17 @@ const TRANSPORT_OPTIONS = optionNames<TransportOptions>()(
 );
 
 /**
- * Throws a TypeError starting with `context` when `transport` is set to
- * something other than an object of transport options.
+ * Checks the option names of a Writer, Reader or Client (`known`), and of
+ * their `transport`, which must be an object when set: a TypeError starting
+ * with `context` names what is wrong (see `checkOptionNames`).
  */
-export function checkTransport(context: string, transport: unknown): void {
+export function checkNames(
+  context: string,
+  options: { transport?: unknown },
+  known: ReadonlySet<string>,
+): void {
+  checkOptionNames(context, options, known, { transport: TRANSPORT_OPTIONS });
+  const transport = options.transport;
   if (transport === undefined) return;
   if (transport === null || typeof transport !== "object") {
     throw new TypeError(

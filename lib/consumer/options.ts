@@ -6,10 +6,10 @@
 
 import { Cluster } from "../cluster/cluster.ts";
 import { FirstOffset, LastOffset } from "../conn/conn.ts";
-import { checkNumber, checkOptionNames, optionNames } from "../options.ts";
+import { checkNumber, optionNames } from "../options.ts";
 import type { GroupOptions } from "./group/options.ts";
 import {
-  checkTransport,
+  checkNames,
   type Logger,
   type TransportOptions,
 } from "../cluster/transport.ts";
@@ -274,8 +274,7 @@ export function validateReader(options: ReaderOptions): void {
   if (options === null || typeof options !== "object") {
     fail("options must be an object");
   }
-  checkOptionNames("Cannot create Reader", options, READER_OPTIONS);
-  checkTransport("Cannot create Reader", options.transport);
+  checkNames("Cannot create Reader", options, READER_OPTIONS);
   if (options.cluster !== undefined) {
     if (!(options.cluster instanceof Cluster)) {
       fail(`"cluster" must be a Cluster`);

@@ -14,8 +14,8 @@ import {
 import type { Balancer } from "./balancers.ts";
 import type { Cluster } from "../cluster/cluster.ts";
 import type { MessageInput } from "../message.ts";
-import { checkNumber, checkOptionNames, optionNames } from "../options.ts";
-import { checkTransport } from "../cluster/transport.ts";
+import { checkNumber, optionNames } from "../options.ts";
+import { checkNames } from "../cluster/transport.ts";
 
 /** Options of a Writer: kafka-go's Writer fields in camelCase. */
 export interface WriterOptions {
@@ -282,8 +282,7 @@ export function validateWriter(options: WriterOptions): void {
   if (options === null || typeof options !== "object") {
     fail("options must be an object");
   }
-  checkOptionNames("Cannot create Writer", options, WRITER_OPTIONS);
-  checkTransport("Cannot create Writer", options.transport);
+  checkNames("Cannot create Writer", options, WRITER_OPTIONS);
   if (options.cluster === undefined) {
     if (!Array.isArray(options.brokers) || options.brokers.length === 0) {
       fail(
