@@ -1,6 +1,7 @@
 /**
- * Reads from a `node:net` socket (Bun, Node.js) into buffers the caller
- * gives, as Deno's `conn.read` does, through the socket's `onread` option:
+ * Reads from a Node.js socket (`node:net`, `node:tls`) into buffers the
+ * caller gives, as Deno's `conn.read` does, through the socket's `onread`
+ * option (Bun's copies once more, so Bun does not use this):
  * the runtime asks for a buffer before each read, and is handed the one the
  * caller is waiting to fill. A large response then goes from the runtime
  * straight into its own buffer, where `'data'` events would allocate a
