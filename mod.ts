@@ -99,7 +99,9 @@ export {
   type RoundRobinOptions,
 } from "./lib/producer/balancers.ts";
 export {
+  type GroupMetadata,
   type Logger,
+  type TransactionOffset,
   type TransportOptions,
   WriteErrors,
   type WriteOptions,

@@ -161,3 +161,32 @@ export interface TopicPartition {
   /** The partition number, from 0. */
   partition: number;
 }
+
+/**
+ * The consumer group whose offsets a transaction commits, with the member
+ * that read them, so that a member the group has moved on from is fenced
+ * (KIP-447). `Reader.groupMetadata()` gives it for a group Reader.
+ *
+ * @example
+ * ```ts
+ * import type { GroupMetadata } from "./message.ts";
+ *
+ * const group: GroupMetadata = {
+ *   groupId: "orders-enricher",
+ *   generationId: 3,
+ *   memberId: "reader-1-5f0c",
+ *   groupInstanceId: null,
+ * };
+ * console.log(group.groupId);
+ * ```
+ */
+export interface GroupMetadata {
+  /** The consumer group. */
+  groupId: string;
+  /** The generation (classic) or member epoch (consumer protocol); -1: not checked. */
+  generationId: number;
+  /** The member id the coordinator gave; "": not checked. */
+  memberId: string;
+  /** The static member's instance id (KIP-345), or null. */
+  groupInstanceId: string | null;
+}

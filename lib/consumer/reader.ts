@@ -50,7 +50,7 @@ import {
   ClosedError,
   untilAborted,
 } from "../connection/errors.ts";
-import type { Message } from "../message.ts";
+import type { GroupMetadata, Message } from "../message.ts";
 import { type MessageBatch, messageBatch } from "./message_batch.ts";
 import { pipeToBulkSink } from "./pipe.ts";
 import { bulkSinkOf } from "../bulk_sink.ts";
@@ -179,6 +179,17 @@ export class Reader extends ReadableStream<Message> {
   /** The partitions the group assigned to this member now (empty outside a group). */
   assignment(): TopicPartition[] {
     return this.engine instanceof GroupEngine ? this.engine.assignment() : [];
+  }
+
+  /**
+   * The group and member this Reader consumes as, for
+   * `Writer.sendOffsets` in a transaction; null outside a group or between
+   * generations (before the first join, during a rebalance).
+   */
+  groupMetadata(): GroupMetadata | null {
+    return this.engine instanceof GroupEngine
+      ? this.engine.groupMetadata()
+      : null;
   }
 
   /** The group engine, or a TypeError saying `what` needs a group. */

@@ -194,6 +194,8 @@ export class PartitionQueue {
   nextSequence = 0;
   /** The producer id the sequence numbers count for. */
   producerId = -1;
+  /** The epoch of `producerId` they count for. */
+  producerEpoch = -1;
   private lastBatchBytes = 0;
 
   private readonly settings: BatchSettings;

@@ -12,7 +12,12 @@ import {
   produceError,
 } from "../requests/produce.ts";
 import { ProduceSender } from "./sender.ts";
-import { ProducerIdentity } from "./idempotence.ts";
+import { type ProducerId, ProducerIdentity } from "./idempotence.ts";
+import {
+  type GroupMetadata,
+  type TransactionOffset,
+  Transactions,
+} from "./transaction.ts";
 import { Compressor } from "./compressor.ts";
 import { clusterOptions } from "../cluster/transport.ts";
 import {
@@ -26,6 +31,7 @@ import {
 } from "./batches.ts";
 import {
   DEFAULTS,
+  INT32_MAX,
   validateWriter,
   type WriteOptions,
   type WriterOptions,
@@ -44,6 +50,7 @@ import {
 } from "../connection/errors.ts";
 import type { MessageInput } from "../message.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { checkNumber, describeValue } from "../options.ts";
 import { BATCH_HEADER_SIZE } from "../protocol/records.ts";
 
 function groupByTopic(entries: Entry[]): Map<string, Entry[]> {
@@ -75,6 +82,8 @@ export class WriterEngine {
   private roomWaiters: (() => void)[] = [];
   private closed = false;
   private readonly identity: ProducerIdentity;
+  /** The transactions of a Writer with a transactionalId. */
+  private readonly txn: Transactions | null;
   private counters = newCounters();
   private readonly batchSettings: BatchSettings;
   private readonly compressor = new Compressor();
@@ -92,7 +101,11 @@ export class WriterEngine {
       if (value !== undefined) this.limits[key] = value;
     }
     this.acks = acksOf(options.requiredAcks ?? "all", "Cannot create Writer");
-    this.sender = new ProduceSender(this.acks, this.limits.writeTimeout);
+    this.sender = new ProduceSender(
+      this.acks,
+      this.limits.writeTimeout,
+      options.transactionalId ?? null,
+    );
     this.codec = compressionId(options.compression ?? "none");
     this.ownsCluster = options.cluster === undefined;
     this.cluster = options.cluster ?? new Cluster(
@@ -122,6 +135,13 @@ export class WriterEngine {
       // Off unless acks is "all"; required when the user asked for it.
       idempotent: this.acks === -1 ? options.idempotent : false,
       retryOptions: (what, deadline) => this.retryOptions(what, deadline),
+      log: (message) => this.log(message),
+    });
+    this.txn = options.transactionalId === undefined ? null : new Transactions({
+      cluster: this.cluster,
+      transactionalId: options.transactionalId,
+      transactionTimeout: options.transactionTimeout ?? 60_000,
+      callTimeout: this.limits.deliveryTimeout,
       log: (message) => this.log(message),
     });
   }
@@ -156,6 +176,7 @@ export class WriterEngine {
     if (this.closed) {
       throw new ClosedError("Cannot write: the Writer is closed");
     }
+    this.txn?.checkWritable("writeMessages");
     const now = Date.now();
     const write = new PendingWrite(
       messages,
@@ -337,6 +358,15 @@ export class WriterEngine {
     }
     let batch: EncodedBatch | undefined;
     try {
+      if (this.txn) {
+        if (this.txn.aborting) {
+          this.failBatch(open, abortedError(this.txn.id));
+          return;
+        }
+        // Into the transaction before its first batch goes out.
+        const adding = this.txn.add(topic, partition);
+        if (adding) await adding;
+      }
       batch = await this.encode(queue, open);
       await this.deliver(batch);
     } catch (error) {
@@ -367,10 +397,16 @@ export class WriterEngine {
         this.options.compressionLevel,
       );
     }
-    const producer = await this.identity.get(open.deadline);
-    if (producer && queue.producerId !== producer.producerId) {
-      // A new producer id starts every partition's sequence again at 0.
+    const producer: ProducerId | null = this.txn
+      ? this.txn.producer()
+      : await this.identity.get(open.deadline);
+    if (
+      producer && (queue.producerId !== producer.producerId ||
+        queue.producerEpoch !== producer.producerEpoch)
+    ) {
+      // A new producer id or epoch starts every partition's sequence at 0.
       queue.producerId = producer.producerId;
+      queue.producerEpoch = producer.producerEpoch;
       queue.nextSequence = 0;
     }
     const baseSequence = producer ? queue.nextSequence : -1;
@@ -378,6 +414,7 @@ export class WriterEngine {
       producerId: producer?.producerId ?? -1,
       producerEpoch: producer?.producerEpoch ?? -1,
       baseSequence,
+      transactional: this.txn !== null,
     });
     if (producer) {
       queue.nextSequence = (queue.nextSequence + open.count) | 0;
@@ -434,8 +471,10 @@ export class WriterEngine {
         queue.nextSequence = batch.baseSequence;
       } else {
         // It may have written the batch: the partition's next sequence is
-        // unknown, so start over with a new producer id.
-        this.identity.reset();
+        // unknown, so start over with a new producer id (a transactional
+        // one: a new epoch, once this transaction is aborted).
+        if (this.txn) this.txn.sequenceLost();
+        else this.identity.reset();
       }
     }
     if (code === ErrorCode.MESSAGE_TOO_LARGE && open.count > 1) {
@@ -547,6 +586,7 @@ export class WriterEngine {
 
   /** Settles every message of a batch that was sent, or dropped whole. */
   private failBatch(open: OpenBatch, error: Error): void {
+    this.txn?.failed(error);
     this.counters.errors += open.count;
     this.settleBatch(open, error);
   }
@@ -560,10 +600,14 @@ export class WriterEngine {
     this.options.completion?.(open.messages(), error);
   }
 
-  /** Settles messages that were not sent (routing failed, or cancelled). */
-  private fail(entries: Unsent[], error: Error): void {
+  /**
+   * Settles messages that were not sent (routing failed, or cancelled: a
+   * cancelled write leaves the transaction it was in committable).
+   */
+  private fail(entries: Unsent[], error: Error, cancelled = false): void {
     entries = entries.filter((e) => e.state !== "done");
     if (entries.length === 0) return;
+    if (!cancelled) this.txn?.failed(error);
     this.counters.errors += entries.length;
     let bytes = 0;
     for (const entry of entries) {
@@ -604,7 +648,7 @@ export class WriterEngine {
       // Taken out of a batch, or still routing; the rest was sent.
       const dropped = this.router.remove(write);
       for (const e of entries ?? []) if (e.state === "routing") dropped.push(e);
-      if (dropped.length) this.fail(dropped, reason);
+      if (dropped.length) this.fail(dropped, reason, true);
     };
     signal.addEventListener("abort", onAbort, { once: true });
     const forget = () => signal.removeEventListener("abort", onAbort);
@@ -614,6 +658,75 @@ export class WriterEngine {
   /** Informational events go to `logger` (kafka-go's Logger). */
   private log(message: string): void {
     this.options.logger?.(message);
+  }
+
+  /** The Writer's transactions, or a TypeError naming `what`. */
+  private transactions(what: string): Transactions {
+    if (this.txn === null) {
+      throw new TypeError(
+        `Cannot ${what}: the Writer is not transactional (set "transactionalId")`,
+      );
+    }
+    if (this.closed) {
+      throw new ClosedError(`Cannot ${what}: the Writer is closed`);
+    }
+    return this.txn;
+  }
+
+  /** Begins a transaction (the first asks for the producer id). */
+  async beginTransaction(): Promise<void> {
+    await this.transactions("beginTransaction").begin();
+  }
+
+  /** Commits consumed offsets with the open transaction. */
+  async sendOffsets(
+    offsets: readonly TransactionOffset[],
+    group: GroupMetadata | string,
+  ): Promise<void> {
+    const txn = this.transactions("sendOffsets");
+    await txn.sendOffsets(
+      checkOffsets(offsets),
+      checkGroup(group),
+    );
+  }
+
+  /**
+   * Commits or aborts the open transaction: an abort drops the batches not
+   * sent yet; both wait for those in flight, then end the transaction.
+   */
+  async endTransaction(commit: boolean): Promise<void> {
+    const txn = this.transactions(
+      commit ? "commitTransaction" : "abortTransaction",
+    );
+    txn.startEnding(commit);
+    if (!commit) {
+      const error = abortedError(txn.id);
+      for (const queue of this.router.queues) {
+        for (const open of queue.clear()) this.failBatch(open, error);
+      }
+    }
+    await this.flush();
+    await txn.end(commit);
+  }
+
+  /** On close: aborts a transaction left open, and says so. */
+  private async abortOpenTransaction(): Promise<void> {
+    if (this.txn === null || !this.txn.isOpen) return;
+    this.log(
+      `kafka writer: closing with a transaction of "${this.txn.id}" open: aborting it`,
+    );
+    try {
+      this.txn.startEnding(false);
+      await this.flush();
+      await this.txn.end(false);
+    } catch (error) {
+      // The coordinator aborts it after transactionTimeout anyway.
+      this.options.errorLogger?.(
+        `kafka writer: aborting the open transaction of "${this.txn.id}" on close: ${
+          (error as Error).message
+        }`,
+      );
+    }
   }
 
   stats(): WriterStats {
@@ -663,6 +776,7 @@ export class WriterEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     await this.flush();
+    await this.abortOpenTransaction();
     this.closed = true;
     if (this.ownsCluster) await this.cluster.close();
     this.log("kafka writer: closed");
@@ -678,6 +792,7 @@ export class WriterEngine {
       for (const open of queue.clear()) this.failBatch(open, error);
     }
     await Promise.allSettled([...this.inFlight]);
+    await this.abortOpenTransaction();
     if (this.ownsCluster) await this.cluster.close();
   }
 }
@@ -718,4 +833,77 @@ function tooLargeError(entry: Entry): KafkaError {
         entry.size + BATCH_HEADER_SIZE
       } with the batch header)`,
   });
+}
+
+/** The error of a message an aborted transaction dropped before sending it. */
+function abortedError(transactionalId: string): ClosedError {
+  return new ClosedError(
+    `The transaction of "${transactionalId}" was aborted before this message was sent`,
+  );
+}
+
+/** The offsets given to sendOffsets, checked. */
+function checkOffsets(
+  offsets: readonly TransactionOffset[],
+): readonly TransactionOffset[] {
+  if (!Array.isArray(offsets)) {
+    throw new TypeError(
+      `Cannot sendOffsets: "offsets" must be an array of { topic, partition, offset }, got ${
+        describeValue(offsets)
+      }`,
+    );
+  }
+  offsets.forEach((o, i) => {
+    const at = `Cannot sendOffsets: "offsets[${i}]`;
+    if (o === null || typeof o !== "object") {
+      throw new TypeError(
+        `${at}" must be { topic, partition, offset }, got ${describeValue(o)}`,
+      );
+    }
+    if (typeof o.topic !== "string" || o.topic === "") {
+      throw new TypeError(
+        `${at}.topic" must be a non-empty string, got ${
+          describeValue(o.topic)
+        }`,
+      );
+    }
+    checkNumber("Cannot sendOffsets", `offsets[${i}].partition`, o.partition, {
+      min: 0,
+      max: INT32_MAX,
+    });
+    checkNumber("Cannot sendOffsets", `offsets[${i}].offset`, o.offset, {
+      min: 0,
+      max: Number.MAX_SAFE_INTEGER,
+    });
+    if (o.metadata !== undefined && typeof o.metadata !== "string") {
+      throw new TypeError(
+        `${at}.metadata" must be a string, got ${describeValue(o.metadata)}`,
+      );
+    }
+  });
+  return offsets;
+}
+
+/** The group given to sendOffsets: an id, or a group Reader's metadata. */
+function checkGroup(group: GroupMetadata | string): GroupMetadata {
+  if (typeof group === "string" && group !== "") {
+    return {
+      groupId: group,
+      generationId: -1,
+      memberId: "",
+      groupInstanceId: null,
+    };
+  }
+  if (
+    group !== null && typeof group === "object" &&
+    typeof group.groupId === "string" && group.groupId !== "" &&
+    Number.isInteger(group.generationId) && typeof group.memberId === "string"
+  ) {
+    return group;
+  }
+  throw new TypeError(
+    `Cannot sendOffsets: "group" must be a group id or reader.groupMetadata(), got ${
+      describeValue(group)
+    }`,
+  );
 }

@@ -14,7 +14,7 @@ import {
 import type { Balancer } from "./balancers.ts";
 import type { Cluster } from "../cluster/cluster.ts";
 import type { MessageInput } from "../message.ts";
-import { checkNumber, optionNames } from "../options.ts";
+import { checkNumber, describeValue, optionNames } from "../options.ts";
 import { checkNames } from "../cluster/transport.ts";
 
 /** Options of a Writer: kafka-go's Writer fields in camelCase. */
@@ -115,6 +115,21 @@ export interface WriterOptions {
    * numbers). Default: on when requiredAcks is "all" and the broker supports it.
    */
   idempotent?: boolean;
+  /**
+   * Makes the Writer transactional (KIP-98): its writes go in transactions
+   * begun and ended with `beginTransaction` / `commitTransaction` /
+   * `abortTransaction` (or `transaction(fn)`), and Readers with
+   * `isolationLevel: "read_committed"` see only committed ones. One id per
+   * producing process: a new Writer with the same id fences the old one.
+   * Needs requiredAcks "all" and idempotence (default: not transactional).
+   */
+  transactionalId?: string;
+  /**
+   * Milliseconds the transaction coordinator lets a transaction stay open
+   * before it aborts it (default 60 000; at most the broker's
+   * `transaction.max.timeout.ms`).
+   */
+  transactionTimeout?: number;
   /** Bytes the stream interface buffers before `write()` waits (default 16 MiB). */
   maxBufferedBytes?: number;
   /**
@@ -271,6 +286,8 @@ const WRITER_OPTIONS = optionNames<WriterOptions>()(
   "errorLogger",
   "allowAutoTopicCreation",
   "idempotent",
+  "transactionalId",
+  "transactionTimeout",
   "maxBufferedBytes",
   "connectionsPerBroker",
 );
@@ -334,6 +351,36 @@ export function validateWriter(options: WriterOptions): void {
       `Cannot create Writer: "idempotent" needs requiredAcks "all", got "${options.requiredAcks}"`,
     );
   }
+  if (options.transactionalId !== undefined) {
+    if (
+      typeof options.transactionalId !== "string" ||
+      options.transactionalId === ""
+    ) {
+      fail(
+        `"transactionalId" must be a non-empty string, got ${
+          describeValue(options.transactionalId)
+        }`,
+      );
+    }
+    if (acks !== -1) {
+      throw new RangeError(
+        `Cannot create Writer: "transactionalId" needs requiredAcks "all", got "${options.requiredAcks}"`,
+      );
+    }
+    if (options.idempotent === false) {
+      throw new RangeError(
+        `Cannot create Writer: "transactionalId" needs idempotence, but "idempotent" is false`,
+      );
+    }
+  } else if (options.transactionTimeout !== undefined) {
+    throw new RangeError(
+      `Cannot create Writer: "transactionTimeout" needs "transactionalId"`,
+    );
+  }
+  checkNumber(context, "transactionTimeout", options.transactionTimeout, {
+    min: 1,
+    max: INT32_MAX,
+  });
   if (options.compression !== undefined) {
     try {
       compressionId(options.compression);

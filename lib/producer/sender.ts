@@ -56,15 +56,22 @@ interface Waiting {
 export class ProduceSender {
   private readonly acks: number;
   private readonly timeoutMs: number;
+  /** A transactional Writer's id, sent with each Produce request. */
+  private readonly transactionalId: string | null;
   private waiting = new Map<BrokerConnection, Gathered>();
   private count = 0;
   private scheduled = false;
   private requests = 0;
 
   /** `timeoutMs` is the broker's wait for acknowledgements. */
-  constructor(acks: number, timeoutMs: number) {
+  constructor(
+    acks: number,
+    timeoutMs: number,
+    transactionalId: string | null = null,
+  ) {
     this.acks = acks;
     this.timeoutMs = timeoutMs;
+    this.transactionalId = transactionalId;
   }
 
   /**
@@ -155,6 +162,7 @@ export class ProduceSender {
       this.acks,
       this.timeoutMs,
     );
+    request.transactionalId = this.transactionalId;
     try {
       if (this.acks === 0) {
         await conn.requestNoResponse(Produce, request);

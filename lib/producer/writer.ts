@@ -25,6 +25,8 @@ export {
   type WriterStats,
 } from "./options.ts";
 import type { MessageInput } from "../message.ts";
+import type { GroupMetadata, TransactionOffset } from "./transaction.ts";
+export type { GroupMetadata, TransactionOffset } from "./transaction.ts";
 import { type BulkSink, offerBulkSink } from "../bulk_sink.ts";
 
 /** The most stream writes gathered into one queued write. */
@@ -212,6 +214,133 @@ export class Writer extends WritableStream<MessageInput> {
       ? [args[0] as MessageInput[], (args[1] ?? {}) as WriteOptions]
       : [args as MessageInput[], {} as WriteOptions];
     return this.engine.writeMessages(messages, options);
+  }
+
+  /**
+   * Begins a transaction on a Writer with a `transactionalId`. The first
+   * call asks the transaction coordinator for the producer id, which
+   * aborts whatever an earlier Writer with the same id left open and fences
+   * that Writer. Writes made until `commitTransaction` or
+   * `abortTransaction` are in this transaction.
+   *
+   * @example Write two messages atomically
+   * ```ts
+   * import { Writer } from "jsr:@streamkafka/client";
+   *
+   * const w = new Writer({
+   *   brokers: ["localhost:9092"],
+   *   topic: "docs-transactions",
+   *   transactionalId: "docs-writer-1",
+   *   allowAutoTopicCreation: true,
+   * });
+   * await w.beginTransaction();
+   * try {
+   *   await w.writeMessages({ value: "debit" }, { value: "credit" });
+   *   await w.commitTransaction();
+   * } catch (error) {
+   *   await w.abortTransaction();
+   *   throw error;
+   * }
+   * await w.close();
+   * ```
+   */
+  beginTransaction(): Promise<void> {
+    return this.engine.beginTransaction();
+  }
+
+  /**
+   * Waits for the transaction's writes, then commits it: Readers with
+   * `isolationLevel: "read_committed"` now see its messages, and the
+   * offsets given to `sendOffsets` count. Rejects when one of its writes
+   * failed; the transaction is then only abortable.
+   */
+  commitTransaction(): Promise<void> {
+    return this.engine.endTransaction(true);
+  }
+
+  /**
+   * Aborts the transaction: messages not sent yet are dropped (their
+   * writes reject), those sent are never shown to read_committed Readers,
+   * and its offsets do not count.
+   */
+  abortTransaction(): Promise<void> {
+    return this.engine.endTransaction(false);
+  }
+
+  /**
+   * Runs `fn` in a transaction: begins one, commits it when `fn` resolves,
+   * aborts it when `fn` (or the commit) rejects, and rejects with that
+   * error.
+   *
+   * @example Consume, transform and produce exactly once
+   * ```ts
+   * import { Reader, Writer } from "jsr:@streamkafka/client";
+   *
+   * const reader = new Reader({
+   *   brokers: ["localhost:9092"],
+   *   groupId: "docs-enricher",
+   *   groupTopics: ["docs-orders"],
+   *   isolationLevel: "read_committed",
+   * });
+   * const writer = new Writer({
+   *   brokers: ["localhost:9092"],
+   *   topic: "docs-enriched",
+   *   transactionalId: "docs-enricher-1",
+   *   allowAutoTopicCreation: true,
+   * });
+   * const m = await reader.fetchMessage({ signal: AbortSignal.timeout(5000) })
+   *   .catch(() => null);
+   * if (m) {
+   *   await writer.transaction(async () => {
+   *     await writer.writeMessages({ key: m.key, value: m.value });
+   *     await writer.sendOffsets(
+   *       [{ topic: m.topic, partition: m.partition, offset: m.offset + 1 }],
+   *       reader.groupMetadata()!,
+   *     );
+   *   });
+   * }
+   * await Promise.all([reader.close(), writer.close()]);
+   * ```
+   */
+  async transaction<T>(fn: () => Promise<T> | T): Promise<T> {
+    if (typeof fn !== "function") {
+      throw new TypeError(
+        `Cannot run transaction: "fn" must be a function, got ${typeof fn}`,
+      );
+    }
+    await this.beginTransaction();
+    let result: T;
+    try {
+      result = await fn();
+      await this.commitTransaction();
+    } catch (error) {
+      try {
+        await this.abortTransaction();
+      } catch (abortError) {
+        throw new AggregateError(
+          [error, abortError],
+          `The transaction failed (${
+            (error as Error)?.message ?? String(error)
+          }), and aborting it failed too (${(abortError as Error).message})`,
+        );
+      }
+      throw error;
+    }
+    return result;
+  }
+
+  /**
+   * Commits a consumer group's offsets with the open transaction (Kafka's
+   * consume-transform-produce): they count only if the transaction
+   * commits. `offset` is the next offset to read, the processed message's
+   * offset + 1. Pass `reader.groupMetadata()` so that a member the group
+   * has moved on from is fenced (KIP-447), or just the group id.
+   */
+  sendOffsets(
+    offsets: readonly TransactionOffset[],
+    group: GroupMetadata | string,
+  ): Promise<void> {
+    return this.engine.sendOffsets(offsets, group);
   }
 
   /** Counters since the last call (kafka-go's Stats), then reset. */

@@ -26,7 +26,7 @@ import {
   messageOf,
   untilAborted,
 } from "../../connection/errors.ts";
-import type { Message } from "../../message.ts";
+import type { GroupMetadata, Message } from "../../message.ts";
 import type { FetchedRun } from "../../requests/fetched.ts";
 import { OffsetFetch } from "../../protocol/messages/offset_fetch.ts";
 import {
@@ -387,6 +387,13 @@ export class GroupEngine extends StreamEngine {
   /** Fetches and hands out paused partitions again. */
   resume(partitions: readonly TopicPartition[]): void {
     this.fetch.resume(partitions);
+  }
+
+  /** The group and the generation's member, or null between generations. */
+  groupMetadata(): GroupMetadata | null {
+    const generation = this.member.current;
+    if (generation === null) return null;
+    return { groupId: this.group.groupId, ...generation };
   }
 
   /** The partitions of the current generation. */

@@ -1,0 +1,422 @@
+/**
+ * A transactional Writer's transactions (KIP-98): the producer id its
+ * transactional id holds, the partitions and group offsets each
+ * transaction takes in, and how a transaction ends.
+ *
+ * One transaction is open at a time. Before a partition's first batch is
+ * sent, the partition is added to the transaction (AddPartitionsToTxn,
+ * one request for the partitions that ask in the same turn). A failed
+ * write makes the transaction abort-only; a newer Writer with the same
+ * transactional id fences this one, for good.
+ *
+ * The requests are the admin Client's (`admin/txn_requests.ts`), sent to
+ * the transactional id's coordinator and retried while it moves, loads or
+ * finishes the previous transaction.
+ *
+ * @module
+ */
+
+import { Router } from "../admin/route.ts";
+import {
+  addOffsetsToTxn,
+  addPartitionsToTxn,
+  endTxn,
+  initProducerId,
+  type TxnOffset,
+  txnOffsetCommit,
+} from "../admin/txn_requests.ts";
+import type { Cluster } from "../cluster/cluster.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import type { ProducerId } from "./idempotence.ts";
+import type { GroupMetadata } from "../message.ts";
+export type { GroupMetadata } from "../message.ts";
+
+/**
+ * A consumed position to commit with a transaction: `offset` is the next
+ * offset to read, the last processed message's offset + 1.
+ *
+ * @example
+ * ```ts
+ * import type { TransactionOffset } from "jsr:@streamkafka/client";
+ *
+ * const processed = { topic: "orders", partition: 0, offset: 41 };
+ * const next: TransactionOffset = { ...processed, offset: processed.offset + 1 };
+ * console.log(next.offset); // 42
+ * ```
+ */
+export interface TransactionOffset {
+  /** The topic read. */
+  topic: string;
+  /** The partition read. */
+  partition: number;
+  /** The next offset to read: the last processed + 1. */
+  offset: number;
+  /** Text kept with the offset (default ""). */
+  metadata?: string;
+}
+
+/** Errors after which the transactional id is no longer this Writer's. */
+const FATAL = new Set<number>([
+  ErrorCode.PRODUCER_FENCED,
+  ErrorCode.INVALID_PRODUCER_EPOCH,
+  ErrorCode.INVALID_PRODUCER_ID_MAPPING,
+  ErrorCode.INVALID_TXN_STATE,
+  ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+  ErrorCode.CLUSTER_AUTHORIZATION_FAILED,
+  ErrorCode.UNSUPPORTED_VERSION,
+]);
+
+/** What the transactions need from their Writer. */
+export interface TransactionSettings {
+  cluster: Cluster;
+  transactionalId: string;
+  /** The coordinator's timeout for an open transaction, in ms. */
+  transactionTimeout: number;
+  /** Milliseconds one coordinator call may take, retries included. */
+  callTimeout: number;
+  log: (message: string) => void;
+}
+
+/** The transactions of one Writer, and the producer id they use. */
+export class Transactions {
+  private readonly settings: TransactionSettings;
+  private readonly router: Router;
+  private producerId: ProducerId | null = null;
+  /**
+   * "idle": no transaction; "beginning": asking for the producer id;
+   * "open"; "ending": being committed or aborted.
+   */
+  private state: "idle" | "beginning" | "open" | "ending" = "idle";
+  /** Whether the transaction being ended is aborted (its unsent batches dropped). */
+  aborting = false;
+  /** The failure that leaves the open transaction only abortable. */
+  private abortable: Error | null = null;
+  /** The failure that ended this Writer's transactions for good. */
+  private fatal: Error | null = null;
+  /** Partitions in the open transaction, "topic\0partition". */
+  private readonly added = new Set<string>();
+  /** Partitions being added, and the request adding them. */
+  private readonly adding = new Map<string, Promise<void>>();
+  private gathered: { topic: string; partition: number }[] = [];
+  /** Whether the open transaction took in group offsets. */
+  private offsetsAdded = false;
+  /** Whether the epoch must be bumped before the next transaction (KIP-360). */
+  private bump = false;
+
+  constructor(settings: TransactionSettings) {
+    this.settings = settings;
+    this.router = new Router(settings.cluster, settings.callTimeout, "produce");
+  }
+
+  /** Whether a transaction is open (not idle, not failed for good). */
+  get isOpen(): boolean {
+    return this.state === "open" && this.fatal === null;
+  }
+
+  /** The transactional id. */
+  get id(): string {
+    return this.settings.transactionalId;
+  }
+
+  /** The producer id and epoch the open transaction's batches carry. */
+  producer(): ProducerId {
+    if (this.producerId === null) {
+      throw new Error("no producer id: no transaction was begun");
+    }
+    return this.producerId;
+  }
+
+  /**
+   * Throws unless writes may join a transaction now: one is open, not
+   * ending, and nothing failed for good. `what` names the caller.
+   */
+  checkWritable(what: string): void {
+    this.checkUsable(what);
+    if (this.state === "idle") {
+      throw new TypeError(
+        `Cannot ${what}: the Writer has transactionalId "${this.id}", so writes go in a transaction; call beginTransaction() first`,
+      );
+    }
+    if (this.state === "beginning") {
+      throw new TypeError(
+        `Cannot ${what}: the transaction is still beginning; await beginTransaction() first`,
+      );
+    }
+    if (this.state === "ending") {
+      throw new TypeError(
+        `Cannot ${what}: the transaction is being ${
+          this.aborting ? "aborted" : "committed"
+        }; begin the next one when that call resolves`,
+      );
+    }
+    if (this.abortable) {
+      throw new KafkaError(ErrorCode.TRANSACTION_ABORTABLE, {
+        apiName: what,
+        detail:
+          `a write of this transaction failed (${this.abortable.message}); call abortTransaction()`,
+        cause: this.abortable,
+      });
+    }
+  }
+
+  /** Throws the error that fenced this Writer, if one did. */
+  private checkUsable(what: string): void {
+    if (this.fatal) {
+      throw new KafkaError(
+        this.fatal instanceof KafkaError
+          ? this.fatal.code
+          : ErrorCode.UNKNOWN_SERVER_ERROR,
+        {
+          apiName: what,
+          detail:
+            `transactional id "${this.id}" can no longer be used by this Writer (${this.fatal.message}); close it and create a new one`,
+          cause: this.fatal,
+        },
+      );
+    }
+  }
+
+  /**
+   * Begins a transaction; the first one asks the coordinator for the
+   * producer id (which aborts what an earlier holder of the id left open).
+   */
+  async begin(): Promise<void> {
+    this.checkUsable("beginTransaction");
+    if (this.state !== "idle") {
+      throw new TypeError(
+        `Cannot beginTransaction: a transaction is already ${this.state}; ${
+          this.state === "open" ? "commit or abort it" : "await that call"
+        } first`,
+      );
+    }
+    this.state = "beginning";
+    try {
+      if (this.producerId === null || this.bump) await this.init();
+    } catch (error) {
+      this.state = "idle";
+      throw this.failed(error);
+    }
+    this.state = "open";
+    this.abortable = null;
+    this.offsetsAdded = false;
+    this.added.clear();
+  }
+
+  private async init(): Promise<void> {
+    const held = this.producerId;
+    const producer = await initProducerId(this.router, {
+      transactionalId: this.id,
+      transactionTimeoutMs: this.settings.transactionTimeout,
+      // After a lost sequence, the same id with its epoch bumped (KIP-360).
+      producerId: held?.producerId ?? -1,
+      producerEpoch: held?.producerEpoch ?? -1,
+    });
+    this.producerId = producer;
+    this.bump = false;
+    this.settings.log(
+      `kafka writer: transactional id "${this.id}": producer id ${producer.producerId}, epoch ${producer.producerEpoch}`,
+    );
+  }
+
+  /**
+   * Adds a partition to the open transaction before its first batch goes
+   * out; null when it is in already. Partitions asking in the same turn
+   * share one request.
+   */
+  add(topic: string, partition: number): Promise<void> | null {
+    const key = `${topic}\0${partition}`;
+    if (this.added.has(key)) return null;
+    const pending = this.adding.get(key);
+    if (pending) return pending;
+    if (this.gathered.length === 0) {
+      const batch = this.gathered;
+      const sent = Promise.resolve().then(() => this.addGathered(batch));
+      // Each partition's caller awaits its own promise below.
+      sent.catch(() => {});
+      this.adding.set(key, sent);
+      this.gathered.push({ topic, partition });
+      return sent;
+    }
+    // Joins the request the first caller of this turn scheduled.
+    const [first] = this.gathered;
+    const shared = this.adding.get(`${first.topic}\0${first.partition}`)!;
+    this.adding.set(key, shared);
+    this.gathered.push({ topic, partition });
+    return shared;
+  }
+
+  private async addGathered(
+    partitions: { topic: string; partition: number }[],
+  ): Promise<void> {
+    if (this.gathered === partitions) this.gathered = [];
+    try {
+      const producer = this.producer();
+      const results = await (
+        addPartitionsToTxn(this.router, {
+          transactionalId: this.id,
+          ...producer,
+          partitions,
+        })
+      );
+      const failed = results.find((r) => r.error !== null);
+      if (failed) throw failed.error;
+      for (const { topic, partition } of partitions) {
+        this.added.add(`${topic}\0${partition}`);
+      }
+    } catch (error) {
+      throw this.failed(error);
+    } finally {
+      for (const { topic, partition } of partitions) {
+        this.adding.delete(`${topic}\0${partition}`);
+      }
+    }
+  }
+
+  /**
+   * Commits consumed offsets with the open transaction: they count only if
+   * it commits (AddOffsetsToTxn, then TxnOffsetCommit to the group's
+   * coordinator).
+   */
+  async sendOffsets(
+    offsets: readonly TransactionOffset[],
+    group: GroupMetadata,
+  ): Promise<void> {
+    this.checkWritable("sendOffsets");
+    if (offsets.length === 0) return;
+    const producer = this.producer();
+    try {
+      if (!this.offsetsAdded) {
+        await (
+          addOffsetsToTxn(this.router, {
+            transactionalId: this.id,
+            ...producer,
+            groupId: group.groupId,
+          })
+        );
+        this.offsetsAdded = true;
+      }
+      const results = await (
+        txnOffsetCommit(this.router, {
+          transactionalId: this.id,
+          ...producer,
+          groupId: group.groupId,
+          generationId: group.generationId,
+          memberId: group.memberId,
+          groupInstanceId: group.groupInstanceId,
+          offsets: offsets.map((o): TxnOffset => ({
+            topic: o.topic,
+            partition: o.partition,
+            offset: o.offset,
+            metadata: o.metadata ?? "",
+          })),
+        })
+      );
+      const failed = results.find((r) => r.error !== null);
+      if (failed) throw failed.error;
+    } catch (error) {
+      throw this.failed(error);
+    }
+  }
+
+  /**
+   * Marks the start of the end: new writes are refused from now on. Throws
+   * when there is no open transaction to end.
+   */
+  startEnding(commit: boolean): void {
+    const what = commit ? "commitTransaction" : "abortTransaction";
+    this.checkUsable(what);
+    if (this.state !== "open") {
+      throw new TypeError(
+        `Cannot ${what}: ${
+          this.state === "idle"
+            ? "no transaction is open; call beginTransaction() first"
+            : "the transaction is already being ended"
+        }`,
+      );
+    }
+    if (commit && this.abortable) {
+      throw new KafkaError(ErrorCode.TRANSACTION_ABORTABLE, {
+        apiName: what,
+        detail:
+          `a write of this transaction failed (${this.abortable.message}); call abortTransaction()`,
+        cause: this.abortable,
+      });
+    }
+    this.state = "ending";
+    this.aborting = !commit;
+  }
+
+  /**
+   * Ends the transaction once its batches settled (EndTxn; nothing to send
+   * when it took in nothing). A commit that a failed write spoiled throws,
+   * and leaves the transaction open for `abortTransaction`.
+   */
+  async end(commit: boolean): Promise<void> {
+    const what = commit ? "commitTransaction" : "abortTransaction";
+    try {
+      if (commit && this.abortable) {
+        throw new KafkaError(ErrorCode.TRANSACTION_ABORTABLE, {
+          apiName: what,
+          detail:
+            `a write of this transaction failed (${this.abortable.message}); call abortTransaction()`,
+          cause: this.abortable,
+        });
+      }
+      this.checkUsable(what);
+      if (this.added.size > 0 || this.offsetsAdded) {
+        const producer = this.producer();
+        try {
+          // Kafka 4's transaction.version 2 gives a new epoch for the next one.
+          this.producerId = await (
+            endTxn(this.router, {
+              transactionalId: this.id,
+              ...producer,
+              committed: commit,
+            })
+          );
+        } catch (error) {
+          throw this.failed(error);
+        }
+      }
+    } catch (error) {
+      // Still open: a failed commit can be aborted, a failed abort tried again.
+      if (!this.fatal) this.state = "open";
+      this.aborting = false;
+      throw error;
+    }
+    this.state = "idle";
+    this.aborting = false;
+    this.added.clear();
+    this.offsetsAdded = false;
+    this.abortable = null;
+    this.settings.log(
+      `kafka writer: transaction of "${this.id}" ${
+        commit ? "committed" : "aborted"
+      }`,
+    );
+  }
+
+  /**
+   * Records a failure of the open transaction's work: fatal ones end the
+   * Writer's transactions, others make the transaction abort-only. Returns
+   * the error to throw.
+   */
+  failed(error: unknown): Error {
+    const cause = error instanceof Error ? error : new Error(String(error));
+    if (cause instanceof KafkaError && FATAL.has(cause.code)) {
+      this.fatal ??= cause;
+    } else if (this.state !== "idle") {
+      this.abortable ??= cause;
+    }
+    return cause;
+  }
+
+  /**
+   * A batch's sequence numbers may have been taken without our knowing:
+   * the epoch is bumped before the next transaction, which restarts every
+   * partition's sequence.
+   */
+  sequenceLost(): void {
+    this.bump = true;
+  }
+}

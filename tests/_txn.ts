@@ -1,0 +1,108 @@
+/**
+ * Helpers of the transaction tests (the admin Client's raw calls and the
+ * transactional Writer): reading what read_committed Readers see, the
+ * group's stable offsets, and topics whose leaders are ready.
+ */
+
+import assert from "node:assert/strict";
+import {
+  type Client,
+  type Cluster,
+  ErrorCode,
+  KafkaError,
+  Reader,
+} from "../mod.ts";
+import { OffsetFetch } from "../lib/protocol/messages/offset_fetch.ts";
+import {
+  committedOffsets,
+  offsetFetchRequest,
+} from "../lib/requests/offsets.ts";
+import { BROKER, sleep } from "./_helpers.ts";
+
+const decoder = new TextDecoder();
+
+/** The values a Reader reads from a partition up to `last`. */
+export async function readUntil(
+  topic: string,
+  partition: number,
+  last: string,
+  isolationLevel: "read_committed" | "read_uncommitted" = "read_committed",
+): Promise<string[]> {
+  const reader = new Reader({
+    brokers: [BROKER],
+    topic,
+    partition,
+    isolationLevel,
+    maxWait: 500,
+  });
+  try {
+    const values: string[] = [];
+    const signal = AbortSignal.timeout(15_000);
+    while (values.at(-1) !== last) {
+      const m = await reader.readMessage({ signal });
+      values.push(decoder.decode(m.value ?? new Uint8Array()));
+    }
+    return values;
+  } finally {
+    await reader.close();
+  }
+}
+
+/** The group's committed offsets of `partitions` (OffsetFetch, stable). */
+export async function groupOffsets(
+  cluster: Cluster,
+  groupId: string,
+  partitions: { topic: string; partition: number }[],
+): Promise<number[]> {
+  for (let attempt = 0;; attempt++) {
+    const conn = await cluster.coordinator(groupId, "test-offsets");
+    const { version, body } = offsetFetchRequest(
+      groupId,
+      partitions,
+      conn.pickVersion(OffsetFetch),
+      { requireStable: true },
+    );
+    const response = await conn.request(OffsetFetch, body, { version });
+    const offsets = committedOffsets(
+      response,
+      groupId,
+      partitions,
+      conn.address,
+    );
+    const unstable = offsets.some((o) =>
+      o.error instanceof KafkaError &&
+      o.error.code === ErrorCode.UNSTABLE_OFFSET_COMMIT
+    );
+    if (!unstable || attempt >= 50) {
+      for (const o of offsets) assert.equal(o.error, null);
+      return offsets.map((o) => o.offset);
+    }
+    await sleep(100);
+  }
+}
+
+/**
+ * Creates a topic and waits until the broker serves it: every partition
+ * has a leader in the metadata (the transaction coordinator answers
+ * UNKNOWN_TOPIC_OR_PARTITION for a topic it does not know yet).
+ */
+export async function createTopic(
+  client: Client,
+  topic: string,
+  partitions: number,
+) {
+  const [created] = await client.createTopics([{
+    topic,
+    numPartitions: partitions,
+  }]);
+  assert.equal(created.error, null);
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const [t] = (await client.metadata([topic])).topics;
+    if (
+      t.error === null && t.partitions.length === partitions &&
+      t.partitions.every((p) => p.leader >= 0 && p.error === null)
+    ) return;
+    await sleep(100);
+  }
+  assert.fail(`${topic} has no leaders after 10 s`);
+}
