@@ -20,7 +20,12 @@ import {
   Writer,
 } from "../mod.ts";
 import type { Balancer, Message } from "../mod.ts";
-import { BROKER, noUnhandledRejections, uniqueTopic } from "./_helpers.ts";
+import {
+  BROKER,
+  noUnhandledRejections,
+  sleep,
+  uniqueTopic,
+} from "./_helpers.ts";
 import { fast, newGroup, produce, PROTOCOLS } from "./_group.ts";
 import { createTopic, groupOffsets, readUntil } from "./_txn.ts";
 
@@ -331,6 +336,50 @@ describe("Writer: transactions", () => {
         await w.close();
       }
       assert.deepEqual(await readUntil(topic, 0, "after"), ["after"]);
+    });
+  });
+
+  test("a transaction past transactionTimeout: aborted by the coordinator, then abortTransaction() and a new epoch go on", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = uniqueTopic("txn-timeout");
+      await createTopic(client, topic, 1);
+      const id = uniqueTopic("txn-timeout-id");
+      const w = new Writer({
+        brokers: [BROKER],
+        topic,
+        transactionalId: id,
+        transactionTimeout: 500,
+      });
+      try {
+        await w.beginTransaction();
+        await w.writeMessages({ value: "too-late" });
+        // The broker looks for expired transactions every second (tools/kafka.ts).
+        const deadline = Date.now() + 20_000;
+        while (
+          (await client.describeTransactions([id]))[0].state !== "CompleteAbort"
+        ) {
+          assert.ok(Date.now() < deadline, "the coordinator aborted it");
+          await sleep(200);
+        }
+        await assert.rejects(
+          w.writeMessages({ value: "later" }),
+          /INVALID_PRODUCER_EPOCH/,
+        );
+        await assert.rejects(w.commitTransaction(), (error) => {
+          assert.ok(error instanceof KafkaError);
+          assert.equal(error.code, ErrorCode.TRANSACTION_ABORTABLE);
+          assert.match(
+            error.message,
+            /longer than transactionTimeout \(500 ms\)/,
+          );
+          return true;
+        });
+        await w.abortTransaction();
+        await w.transaction(() => w.writeMessages({ value: "on-time" }));
+      } finally {
+        await w.close();
+      }
+      assert.deepEqual(await readUntil(topic, 0, "on-time"), ["on-time"]);
     });
   });
 

@@ -839,6 +839,9 @@ function serverProperties(version: string): string {
     "transaction.state.log.replication.factor=1",
     "transaction.state.log.min.isr=1",
     "transaction.state.log.num.partitions=1",
+    // A transaction past its timeout is aborted within a second (default
+    // 10 s), so the transaction timeout test is quick.
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms=1000",
   ];
   if (!isLegacy(version)) {
     // KIP-848 groups keep the defaults (45 s sessions, 5 s heartbeats), but

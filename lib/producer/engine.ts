@@ -586,7 +586,7 @@ export class WriterEngine {
 
   /** Settles every message of a batch that was sent, or dropped whole. */
   private failBatch(open: OpenBatch, error: Error): void {
-    this.txn?.failed(error);
+    this.txn?.failed(error, true);
     this.counters.errors += open.count;
     this.settleBatch(open, error);
   }

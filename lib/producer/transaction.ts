@@ -55,7 +55,12 @@ export interface TransactionOffset {
   metadata?: string;
 }
 
-/** Errors after which the transactional id is no longer this Writer's. */
+/**
+ * Errors after which the transactional id is no longer this Writer's. A
+ * Produce answered INVALID_PRODUCER_EPOCH is not among them: the
+ * coordinator bumped the epoch because the transaction timed out
+ * (KIP-588), and the Writer can abort it and go on with a new epoch.
+ */
 const FATAL = new Set<number>([
   ErrorCode.PRODUCER_FENCED,
   ErrorCode.INVALID_PRODUCER_EPOCH,
@@ -401,9 +406,19 @@ export class Transactions {
    * Writer's transactions, others make the transaction abort-only. Returns
    * the error to throw.
    */
-  failed(error: unknown): Error {
+  failed(error: unknown, fromProduce = false): Error {
     const cause = error instanceof Error ? error : new Error(String(error));
-    if (cause instanceof KafkaError && FATAL.has(cause.code)) {
+    const code = cause instanceof KafkaError ? cause.code : 0;
+    if (fromProduce && code === ErrorCode.INVALID_PRODUCER_EPOCH) {
+      // Timed out and aborted by the coordinator: abort, then a new epoch.
+      this.bump = true;
+      this.abortable ??= new KafkaError(code, {
+        apiName: "Produce",
+        detail:
+          `the coordinator aborted the transaction, probably because it ran longer than transactionTimeout (${this.settings.transactionTimeout} ms)`,
+        cause,
+      });
+    } else if (FATAL.has(code)) {
       this.fatal ??= cause;
     } else if (this.state !== "idle") {
       this.abortable ??= cause;
