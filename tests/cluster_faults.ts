@@ -2,8 +2,10 @@
  * The three-broker cluster under faults (tools/cluster.ts): a partition
  * leader killed with kill -9, or shut down cleanly, in the middle of an
  * idempotent acks=all produce; a node back on an empty disk; a Reader and a
- * consumer group reading across a leader kill. Every acknowledged message
- * is counted: none lost, none twice, each partition in order.
+ * consumer group reading across a leader kill; transactions across a kill
+ * of their coordinator and of a partition leader. Every acknowledged
+ * message is counted: none lost, none twice, each partition in order; every
+ * committed transaction is read once and whole, no aborted one.
  *
  * Not part of `deno task test` (three more JVMs and a million messages):
  * run it with `deno task test:cluster` (CLUSTER_MESSAGES sets the count).
@@ -12,7 +14,7 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import { after, before, describe, test } from "node:test";
-import { Client, Reader, Writer } from "../mod.ts";
+import { type Balancer, Client, Reader, Writer } from "../mod.ts";
 import {
   activeController,
   CLUSTER_BROKERS,
@@ -29,6 +31,10 @@ import {
 import { sleep, uniqueTopic } from "./_helpers.ts";
 
 const COUNT = Number(process.env.CLUSTER_MESSAGES ?? 1_000_000);
+/** Messages per transaction of the transaction test, and its transactions. */
+const PER_TXN = 1000;
+const TXNS = Math.max(30, Math.round(COUNT / 10 / PER_TXN));
+const text = new TextDecoder();
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
 /** Cluster commands, run in this process under Deno, else through Deno. */
@@ -99,7 +105,6 @@ async function checkAll(client: Client, topic: string): Promise<void> {
   );
   const seen = new Uint8Array(COUNT);
   let total = 0;
-  const text = new TextDecoder();
   for (const p of partitions) {
     const end = ends[p].offset;
     const reader = new Reader({
@@ -192,6 +197,144 @@ describe("a three-broker cluster under faults", { timeout: 900_000 }, () => {
     await cluster.start(controller);
   });
 
+  test(`kill -9 of the transaction coordinator, then of a partition leader, during ${TXNS} transactions: each committed once, none of the aborted`, async () => {
+    const topic = uniqueTopic("cluster-txn");
+    await client.createTopics([{
+      topic,
+      numPartitions: 3,
+      replicationFactor: 3,
+    }]);
+    await fullIsr(client, topic);
+    const transactionalId = uniqueTopic("cluster-txn-id");
+    const spread: Balancer = {
+      // Message j of a transaction goes to partition j % 3.
+      balance: (m, partitions) =>
+        partitions[Number(text.decode(m.key!)) % partitions.length],
+    };
+    const newWriter = () =>
+      new Writer({
+        brokers: CLUSTER_BROKERS,
+        topic,
+        transactionalId,
+        balancer: spread,
+      });
+    let writer = newWriter();
+    /** Attempts "t.a" by outcome; the unknown ones ended with a failed abort. */
+    const committed: string[] = [];
+    const aborted: string[] = [];
+    const unknown: string[] = [];
+    const failures: string[] = [];
+    let fault: Promise<void> | undefined;
+    let killed: number | undefined;
+    try {
+      for (let t = 0; t < TXNS; t++) {
+        if (t === Math.floor(TXNS / 3)) {
+          const [coordinator] = await client.findCoordinator(
+            [transactionalId],
+            {
+              type: "transaction",
+            },
+          );
+          fault = cluster.kill(coordinator.nodeId).then(() =>
+            cluster.start(coordinator.nodeId)
+          );
+        }
+        if (t === Math.floor((2 * TXNS) / 3)) {
+          await fault;
+          fault = leaders(topic).then(async ([leader]) => {
+            await cluster.kill(leader);
+            killed = leader;
+          });
+        }
+        for (let a = 0;; a++) {
+          assert.ok(a < 5, `transaction ${t}: 5 attempts failed: ${failures}`);
+          const attempt = `${t}.${a}`;
+          try {
+            await writer.beginTransaction();
+            await writer.writeMessages(
+              Array.from({ length: PER_TXN }, (_, j) => ({
+                key: `${j}`,
+                value: `${attempt}:${j}`,
+              })),
+            );
+            await writer.commitTransaction();
+            committed.push(attempt);
+            break;
+          } catch (error) {
+            failures.push(`${attempt}: ${(error as Error).message}`);
+            try {
+              await writer.abortTransaction();
+              aborted.push(attempt);
+            } catch {
+              unknown.push(attempt);
+              await writer.close().catch(() => {});
+              writer = newWriter();
+            }
+          }
+        }
+      }
+    } finally {
+      await writer.close();
+      await fault;
+      // The next tests need all three nodes.
+      if (killed !== undefined) await cluster.start(killed);
+    }
+    console.error(
+      `[cluster] ${TXNS} transactions: ${aborted.length} aborted, ${unknown.length} unknown; failures: ${
+        failures.slice(0, 5).join(" | ")
+      }`,
+    );
+    // What read_committed Readers see: each transaction once, whole.
+    const ends = await client.listOffsets(
+      [0, 1, 2].map((partition) => ({ topic, partition })),
+    );
+    const seen = new Map<string, number>();
+    for (const p of [0, 1, 2]) {
+      const reader = new Reader({
+        brokers: CLUSTER_BROKERS,
+        topic,
+        partition: p,
+        isolationLevel: "read_committed",
+        maxBytes: 8 << 20,
+      });
+      // The last record of each partition is the last commit's marker.
+      let offset = -1;
+      let last = [-1, -1];
+      try {
+        while (offset < ends[p].offset - 2) {
+          const m = await reader.readMessage();
+          offset = m.offset;
+          const [attempt, j] = text.decode(m.value!).split(":");
+          seen.set(attempt, (seen.get(attempt) ?? 0) + 1);
+          const order = [Number(attempt.split(".")[0]), Number(j)];
+          assert.ok(
+            order[0] > last[0] || (order[0] === last[0] && order[1] > last[1]),
+            `partition ${p}: ${order} after ${last}`,
+          );
+          last = order;
+        }
+      } finally {
+        await reader.close();
+      }
+    }
+    for (const attempt of committed) {
+      assert.equal(seen.get(attempt), PER_TXN, `committed ${attempt} whole`);
+    }
+    for (const attempt of aborted) {
+      assert.equal(seen.get(attempt), undefined, `aborted ${attempt} unseen`);
+    }
+    for (const attempt of unknown) {
+      assert.ok([undefined, PER_TXN].includes(seen.get(attempt)), attempt);
+    }
+    const perTxn = new Map<string, number>();
+    for (const attempt of seen.keys()) {
+      const t = attempt.split(".")[0];
+      perTxn.set(t, (perTxn.get(t) ?? 0) + 1);
+    }
+    assert.equal(perTxn.size, TXNS, "every transaction is there");
+    assert.ok([...perTxn.values()].every((n) => n === 1), "each once");
+  });
+
   test("a Reader and a consumer group read across a leader kill, no gap", async () => {
     const topic = uniqueTopic("cluster-read");
     await client.createTopics([{
@@ -202,7 +345,6 @@ describe("a three-broker cluster under faults", { timeout: 900_000 }, () => {
     await fullIsr(client, topic);
     const total = 30_000;
     const writer = new Writer({ brokers: CLUSTER_BROKERS, topic });
-    const text = new TextDecoder();
     const group = new Reader({
       brokers: CLUSTER_BROKERS,
       topic,

@@ -28,6 +28,7 @@ import {
 } from "./_helpers.ts";
 import { fast, newGroup, produce, PROTOCOLS } from "./_group.ts";
 import { createTopic, groupOffsets, readUntil } from "./_txn.ts";
+import { main as example } from "../examples/writer_transactions.ts";
 
 const decoder = new TextDecoder();
 
@@ -422,6 +423,22 @@ describe("Writer: transactions", () => {
         await w2.close();
       }
       assert.deepEqual(await readUntil(topic, 0, "end"), ["end"]);
+    });
+  });
+
+  test("examples/writer_transactions.ts: each order enriched once, the group's offset committed with it", async () => {
+    await noUnhandledRejections(async () => {
+      const input = uniqueTopic("txn-example-in");
+      const output = uniqueTopic("txn-example-out");
+      const groupId = uniqueTopic("txn-example-group");
+      const written = await example(BROKER, input, output, groupId, 5);
+      const expected = [0, 1, 2, 3, 4].map((i) => `order-${i}: enriched`);
+      assert.deepEqual(written, expected);
+      assert.deepEqual(await readUntil(output, 0, expected[4]), expected);
+      assert.deepEqual(
+        await groupOffsets(cluster, groupId, [{ topic: input, partition: 0 }]),
+        [5],
+      );
     });
   });
 
