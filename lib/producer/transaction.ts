@@ -27,6 +27,9 @@ import {
 } from "../admin/txn_requests.ts";
 import type { Cluster } from "../cluster/cluster.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { ClosedError } from "../connection/errors.ts";
+import { checkNumber, describeValue } from "../options.ts";
+import { INT32_MAX } from "./options.ts";
 import type { ProducerId } from "./idempotence.ts";
 import type { GroupMetadata } from "../message.ts";
 export type { GroupMetadata } from "../message.ts";
@@ -434,4 +437,77 @@ export class Transactions {
   sequenceLost(): void {
     this.bump = true;
   }
+}
+
+/** The error of a message an aborted transaction dropped before sending it. */
+export function abortedError(transactionalId: string): ClosedError {
+  return new ClosedError(
+    `The transaction of "${transactionalId}" was aborted before this message was sent`,
+  );
+}
+
+/** The offsets given to sendOffsets, checked. */
+export function checkOffsets(
+  offsets: readonly TransactionOffset[],
+): readonly TransactionOffset[] {
+  if (!Array.isArray(offsets)) {
+    throw new TypeError(
+      `Cannot sendOffsets: "offsets" must be an array of { topic, partition, offset }, got ${
+        describeValue(offsets)
+      }`,
+    );
+  }
+  offsets.forEach((o, i) => {
+    const at = `Cannot sendOffsets: "offsets[${i}]`;
+    if (o === null || typeof o !== "object") {
+      throw new TypeError(
+        `${at}" must be { topic, partition, offset }, got ${describeValue(o)}`,
+      );
+    }
+    if (typeof o.topic !== "string" || o.topic === "") {
+      throw new TypeError(
+        `${at}.topic" must be a non-empty string, got ${
+          describeValue(o.topic)
+        }`,
+      );
+    }
+    checkNumber("Cannot sendOffsets", `offsets[${i}].partition`, o.partition, {
+      min: 0,
+      max: INT32_MAX,
+    });
+    checkNumber("Cannot sendOffsets", `offsets[${i}].offset`, o.offset, {
+      min: 0,
+      max: Number.MAX_SAFE_INTEGER,
+    });
+    if (o.metadata !== undefined && typeof o.metadata !== "string") {
+      throw new TypeError(
+        `${at}.metadata" must be a string, got ${describeValue(o.metadata)}`,
+      );
+    }
+  });
+  return offsets;
+}
+
+/** The group given to sendOffsets: an id, or a group Reader's metadata. */
+export function checkGroup(group: GroupMetadata | string): GroupMetadata {
+  if (typeof group === "string" && group !== "") {
+    return {
+      groupId: group,
+      generationId: -1,
+      memberId: "",
+      groupInstanceId: null,
+    };
+  }
+  if (
+    group !== null && typeof group === "object" &&
+    typeof group.groupId === "string" && group.groupId !== "" &&
+    Number.isInteger(group.generationId) && typeof group.memberId === "string"
+  ) {
+    return group;
+  }
+  throw new TypeError(
+    `Cannot sendOffsets: "group" must be a group id or reader.groupMetadata(), got ${
+      describeValue(group)
+    }`,
+  );
 }
