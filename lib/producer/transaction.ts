@@ -158,13 +158,18 @@ export class Transactions {
       );
     }
     if (this.abortable) {
-      throw new KafkaError(ErrorCode.TRANSACTION_ABORTABLE, {
-        apiName: what,
-        detail:
-          `a write of this transaction failed (${this.abortable.message}); call abortTransaction()`,
-        cause: this.abortable,
-      });
+      throw this.abortOnly(what, this.abortable);
     }
+  }
+
+  /** The error of a call that an abort-only transaction refuses. */
+  private abortOnly(what: string, cause: Error): KafkaError {
+    return new KafkaError(ErrorCode.TRANSACTION_ABORTABLE, {
+      apiName: what,
+      detail:
+        `part of this transaction failed (${cause.message}); call abortTransaction()`,
+      cause,
+    });
   }
 
   /** Throws the error that fenced this Writer, if one did. */
@@ -343,12 +348,7 @@ export class Transactions {
       );
     }
     if (commit && this.abortable) {
-      throw new KafkaError(ErrorCode.TRANSACTION_ABORTABLE, {
-        apiName: what,
-        detail:
-          `a write of this transaction failed (${this.abortable.message}); call abortTransaction()`,
-        cause: this.abortable,
-      });
+      throw this.abortOnly(what, this.abortable);
     }
     this.state = "ending";
     this.aborting = !commit;
@@ -363,12 +363,7 @@ export class Transactions {
     const what = commit ? "commitTransaction" : "abortTransaction";
     try {
       if (commit && this.abortable) {
-        throw new KafkaError(ErrorCode.TRANSACTION_ABORTABLE, {
-          apiName: what,
-          detail:
-            `a write of this transaction failed (${this.abortable.message}); call abortTransaction()`,
-          cause: this.abortable,
-        });
+        throw this.abortOnly(what, this.abortable);
       }
       this.checkUsable(what);
       if (this.added.size > 0 || this.offsetsAdded) {
