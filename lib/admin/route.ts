@@ -214,12 +214,24 @@ export class Router {
   readonly timeout: number;
   /** The connection lane of admin requests. */
   readonly lane: string;
+  /** The first and the longest wait between attempts, in ms. */
+  private readonly backoff: { min: number; max: number };
 
-  /** A router over `cluster`, calls lasting `timeout` ms by default. */
-  constructor(cluster: Cluster, timeout: number, lane = "admin") {
+  /**
+   * A router over `cluster`, calls lasting `timeout` ms by default, with
+   * waits between attempts from `backoff.min` doubling to `backoff.max`
+   * (default 100 and 1,000 ms).
+   */
+  constructor(
+    cluster: Cluster,
+    timeout: number,
+    lane = "admin",
+    backoff = { min: 100, max: 1000 },
+  ) {
     this.cluster = cluster;
     this.timeout = timeout;
     this.lane = lane;
+    this.backoff = backoff;
   }
 
   /** The budget of a call made with `options`. */
@@ -245,8 +257,8 @@ export class Router {
     return retry(attempt, {
       deadline: call.deadline,
       signal: call.signal,
-      backoffMin: 100,
-      backoffMax: 1000,
+      backoffMin: this.backoff.min,
+      backoffMax: this.backoff.max,
       retriable,
     });
   }

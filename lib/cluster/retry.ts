@@ -15,6 +15,11 @@ export interface RetryOptions {
   deadline?: number;
   /** Milliseconds before the first retry. */
   backoffMin: number;
+  /**
+   * A shorter first wait for errors known to clear within milliseconds
+   * (undefined: `backoffMin`); the wait still doubles per attempt.
+   */
+  backoffMinFor?: (error: unknown) => number | undefined;
   /** Ceiling of the backoff. */
   backoffMax: number;
   signal?: AbortSignal;
@@ -43,7 +48,8 @@ export async function retry<T>(
       if (!retriable(error)) throw error;
       if (attempt >= (options.maxAttempts ?? Infinity)) throw error;
       if (options.signal?.aborted) throw error;
-      const wait = backoff(attempt, options);
+      const min = options.backoffMinFor?.(error) ?? options.backoffMin;
+      const wait = backoff(attempt, { ...options, backoffMin: min });
       if (
         options.deadline !== undefined && Date.now() + wait >= options.deadline
       ) throw error;

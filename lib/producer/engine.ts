@@ -90,6 +90,8 @@ export class WriterEngine {
   private readonly compressor = new Compressor();
   /** The cached partition ids of the Writer's topic. */
   private partitionIds?: { info: unknown; ids: readonly number[] };
+  /** Connections per broker that Produce requests use. */
+  private readonly lanes: number;
   /** Writes being routed by `route` (waiting for metadata). */
   private routing = 0;
 
@@ -138,6 +140,14 @@ export class WriterEngine {
       retryOptions: (what, deadline) => this.retryOptions(what, deadline),
       log: (message) => this.log(message),
     });
+    // A transactional Writer keeps to one connection per broker unless told
+    // otherwise: the leader checks a transaction's new partitions per
+    // request, and two requests checked at once make one of them fail
+    // (and wait for a retry).
+    this.lanes = options.connectionsPerBroker ??
+      (options.transactionalId === undefined
+        ? this.limits.connectionsPerBroker
+        : 1);
     this.txn = options.transactionalId === undefined ? null : new Transactions({
       cluster: this.cluster,
       transactionalId: options.transactionalId,
@@ -312,7 +322,7 @@ export class WriterEngine {
   private retryOptions(
     what: string,
     deadline: number,
-    onRetry?: () => void,
+    onRetry?: (error: unknown) => void,
   ): RetryOptions {
     return {
       maxAttempts: this.limits.maxAttempts,
@@ -327,7 +337,7 @@ export class WriterEngine {
             (error as Error).message
           }`,
         );
-        onRetry?.();
+        onRetry?.(error);
       },
     };
   }
@@ -445,11 +455,17 @@ export class WriterEngine {
         batch.attempt++;
         return this.produce(batch);
       },
-      this.retryOptions(
-        `produce to ${topic}/${partition}`,
-        batch.open.deadline,
-        () => this.cluster.invalidate(topic),
-      ),
+      {
+        ...this.retryOptions(
+          `produce to ${topic}/${partition}`,
+          batch.open.deadline,
+          (error) => {
+            // The leader is right: no metadata to refresh.
+            if (!verificationRace(error)) this.cluster.invalidate(topic);
+          },
+        ),
+        backoffMinFor: (error) => verificationRace(error) ? 5 : undefined,
+      },
     );
   }
 
@@ -552,7 +568,7 @@ export class WriterEngine {
     topic: string,
     partition: number,
   ): Promise<{ conn: BrokerConnection }> {
-    const lanes = this.limits.connectionsPerBroker;
+    const lanes = this.lanes;
     // Lane 0 is the one InitProducerId uses too.
     const lane = lanes === 1 ? 0 : partition % lanes;
     return await this.cluster.leader(
@@ -811,6 +827,19 @@ function newCounters() {
     writeTimeSum: 0,
     writeTimeMax: 0,
   };
+}
+
+/**
+ * A transactional batch that the leader could not yet check against the
+ * transaction (KIP-890): the coordinator was still finishing the previous
+ * one, or another of our requests was being checked at the same time. It
+ * clears within milliseconds.
+ */
+function verificationRace(error: unknown): boolean {
+  if (!(error instanceof KafkaError)) return false;
+  return error.code === ErrorCode.CONCURRENT_TRANSACTIONS ||
+    (error.code === ErrorCode.NOT_ENOUGH_REPLICAS &&
+      (error.detail ?? "").startsWith("Unable to verify the partition"));
 }
 
 /**

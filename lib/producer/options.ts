@@ -134,7 +134,8 @@ export interface WriterOptions {
   maxBufferedBytes?: number;
   /**
    * Connections the Writer produces over to each broker (1 to 16, default
-   * 2). A broker works on one request per connection at a time, so with two
+   * 2; 1 with a `transactionalId`, since the leader checks the new
+   * partitions of a transaction one request at a time). A broker works on one request per connection at a time, so with two
    * it writes two requests' batches at once: 10 KiB messages went 20-40 %
    * faster on a two-core machine, 100 B ones as fast, at up to 10 % more
    * client CPU. Each partition keeps to one of them (by its number), so its

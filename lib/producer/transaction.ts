@@ -113,7 +113,18 @@ export class Transactions {
 
   constructor(settings: TransactionSettings) {
     this.settings = settings;
-    this.router = new Router(settings.cluster, settings.callTimeout, "produce");
+    // The next transaction's first request usually meets the previous
+    // one still writing its markers (CONCURRENT_TRANSACTIONS) for a few
+    // ms: ask again within 2 ms, doubling, rather than after 100.
+    this.router = new Router(
+      settings.cluster,
+      settings.callTimeout,
+      "produce",
+      {
+        min: 2,
+        max: 1000,
+      },
+    );
   }
 
   /** Whether a transaction is open (not idle, not failed for good). */
