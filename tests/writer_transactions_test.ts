@@ -8,6 +8,7 @@
  */
 
 import assert from "node:assert/strict";
+import process from "node:process";
 import { after, describe, test } from "node:test";
 import {
   Client,
@@ -340,12 +341,12 @@ describe("Writer: transactions", () => {
     });
   });
 
-  test("a transaction past transactionTimeout: aborted by the coordinator, then abortTransaction() and a new epoch go on", async () => {
+  test("a transaction past transactionTimeout: aborted by the coordinator, then abortTransaction() and a new epoch go on (Kafka 3: fenced, a new Writer goes on)", async () => {
     await noUnhandledRejections(async () => {
       const topic = uniqueTopic("txn-timeout");
       await createTopic(client, topic, 1);
       const id = uniqueTopic("txn-timeout-id");
-      const w = new Writer({
+      let w = new Writer({
         brokers: [BROKER],
         topic,
         transactionalId: id,
@@ -376,6 +377,16 @@ describe("Writer: transactions", () => {
           return true;
         });
         await w.abortTransaction();
+        if (process.env.KAFKA_VERSION?.startsWith("3.")) {
+          // Kafka 3 fences a producer whose transaction timed out: a new
+          // Writer takes the id over.
+          await assert.rejects(
+            w.beginTransaction(),
+            /PRODUCER_FENCED.*close it and create a new one/,
+          );
+          await w.close();
+          w = new Writer({ brokers: [BROKER], topic, transactionalId: id });
+        }
         await w.transaction(() => w.writeMessages({ value: "on-time" }));
       } finally {
         await w.close();

@@ -218,7 +218,7 @@ export class Transactions {
       if (this.producerId === null || this.bump) await this.init();
     } catch (error) {
       this.state = "idle";
-      throw this.failed(error);
+      throw this.raise(error, "beginTransaction");
     }
     this.state = "open";
     this.abortable = null;
@@ -288,7 +288,7 @@ export class Transactions {
         this.added.add(`${topic}\0${partition}`);
       }
     } catch (error) {
-      throw this.failed(error);
+      throw this.raise(error, "writeMessages");
     } finally {
       for (const { topic, partition } of partitions) {
         this.adding.delete(`${topic}\0${partition}`);
@@ -338,7 +338,7 @@ export class Transactions {
       const failed = results.find((r) => r.error !== null);
       if (failed) throw failed.error;
     } catch (error) {
-      throw this.failed(error);
+      throw this.raise(error, "sendOffsets");
     }
   }
 
@@ -381,15 +381,15 @@ export class Transactions {
         const producer = this.producer();
         try {
           // Kafka 4's transaction.version 2 gives a new epoch for the next one.
-          this.producerId = await (
-            endTxn(this.router, {
-              transactionalId: this.id,
-              ...producer,
-              committed: commit,
-            })
-          );
+          this.producerId = await endTxn(this.router, {
+            transactionalId: this.id,
+            ...producer,
+            committed: commit,
+          });
         } catch (error) {
-          throw this.failed(error);
+          if (!(this.timedOutAbort(commit, error))) {
+            throw this.raise(error, what);
+          }
         }
       }
     } catch (error) {
@@ -408,6 +408,32 @@ export class Transactions {
         commit ? "committed" : "aborted"
       }`,
     );
+  }
+
+  /**
+   * Records a failure of a call (see `failed`) and returns what the call
+   * throws: when it ended the Writer's transactions, an error that says so.
+   */
+  private raise(error: unknown, what: string): Error {
+    const cause = this.failed(error);
+    try {
+      this.checkUsable(what);
+    } catch (fenced) {
+      return fenced as Error;
+    }
+    return cause;
+  }
+
+  /**
+   * Whether a failed EndTxn was an abort of a transaction the coordinator
+   * had aborted already, when it timed out: Kafka 3 answers it with
+   * PRODUCER_FENCED (Kafka 4 accepts it). The next begin bumps the epoch,
+   * or learns then that the Writer was fenced indeed.
+   */
+  private timedOutAbort(commit: boolean, error: unknown): boolean {
+    if (commit || !this.bump || !(error instanceof KafkaError)) return false;
+    return error.code === ErrorCode.PRODUCER_FENCED ||
+      error.code === ErrorCode.INVALID_PRODUCER_EPOCH;
   }
 
   /**
