@@ -18,8 +18,10 @@ export interface BulkSink {
   /**
    * Queues messages as one write, as a stream write of each would (a
    * malformed one fails the stream); throws when the Writer failed already.
+   * Returns the write's outcome: it resolves once every message of it is
+   * acknowledged, and rejects if one failed (the stream fails too).
    */
-  write(messages: readonly MessageInput[]): void;
+  write(messages: readonly MessageInput[]): Promise<void>;
   /** Resolves when the Writer has room for more (its maxBufferedBytes). */
   ready(): Promise<void>;
   /** The first failure of a write, or null. */

@@ -12,7 +12,14 @@ import { ClosedError } from "../lib/connection/errors.ts";
 import { KafkaError } from "../lib/protocol/errors.ts";
 import { Writer } from "../lib/producer/writer.ts";
 import { BROKER, noUnhandledRejections, sleep } from "./_helpers.ts";
-import { produce, topicWith } from "./_group.ts";
+import {
+  committed,
+  fast,
+  newGroup,
+  produce,
+  PROTOCOLS,
+  topicWith,
+} from "./_group.ts";
 
 const text = new TextDecoder();
 
@@ -177,6 +184,59 @@ describe("reader.pipeTo(writer)", () => {
       }
     });
   });
+
+  for (const protocol of PROTOCOLS) {
+    test(`a group Reader (${protocol}) piped into a Writer commits only what the Writer acknowledged`, async () => {
+      await noUnhandledRejections(async () => {
+        const source = await topicWith(1);
+        const target = await topicWith(1);
+        const groupId = await newGroup(protocol);
+        await produce(source, 0, 50);
+        const group = () =>
+          new Reader({
+            brokers: [BROKER],
+            groupId,
+            groupTopics: [source],
+            ...fast(protocol),
+          });
+        const reader = group();
+        // 2,000-byte batches: the 4,000-byte message below cannot be sent.
+        const writer = new Writer({
+          brokers: [BROKER],
+          topic: target,
+          batchBytes: 2_000,
+        });
+        const piped = reader.pipeTo(writer).then(() => null, (error) => error);
+        await acknowledged(writer, 50);
+        // A later batch whose write fails: m50, the big one and m51.
+        const more = new Writer({ brokers: [BROKER], topic: source });
+        await more.writeMessages(
+          { key: "k50", value: "m50" },
+          { key: "big", value: new Uint8Array(4_000) },
+          { key: "k51", value: "m51" },
+        );
+        await more.close();
+        const failed = await piped;
+        assert.ok(failed instanceof Error, String(failed));
+        assert.match(failed.message, /too large|4\d{3} bytes/i);
+        // The Reader was cancelled, which committed and left the group:
+        // the first 50 were acknowledged, the failed batch was not.
+        await assert.rejects(reader.readMessage(), ClosedError);
+        assert.deepEqual(await committed(groupId, source, 1), [50]);
+        // The next member reads the failed batch again, whole.
+        const again = group();
+        try {
+          const m = await again.readMessage({
+            signal: AbortSignal.timeout(30_000),
+          });
+          assert.equal(m.offset, 50);
+          assert.equal(text.decode(m.value!), "m50");
+        } finally {
+          await again.close();
+        }
+      });
+    });
+  }
 
   test("the Reader's failure rejects the pipe and aborts the Writer, unless preventAbort", async () => {
     await noUnhandledRejections(async () => {

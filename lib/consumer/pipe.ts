@@ -14,6 +14,7 @@
 
 import type { BulkSink } from "../bulk_sink.ts";
 import type { MessageBatch } from "./message_batch.ts";
+import type { Consumption } from "./group/engine.ts";
 
 /** What the pipe needs of the Reader. */
 export interface BatchSource {
@@ -29,19 +30,25 @@ type Ending =
 
 const ignore = () => {};
 
-/** Pipes `source` into `dest` through its bulk sink. */
+/**
+ * Pipes `source` into `dest` through its bulk sink. `consumption` takes a
+ * group Reader's commits over, to mark what `dest` acknowledged as
+ * consumed (null for a Reader with no commits).
+ */
 export async function pipeToBulkSink(
   source: BatchSource,
   dest: WritableStream<never>,
   sink: BulkSink,
   options: StreamPipeOptions,
+  consumption: () => Consumption | null = () => null,
 ): Promise<void> {
   const { preventClose = false, preventAbort = false, signal } = options;
   const writer = dest.getWriter();
   const batches = source.batches({ preventCancel: options.preventCancel })
     .getReader();
+  const acked = new Acknowledged(consumption());
   try {
-    const ending = await pump(batches, sink, signal);
+    const ending = await pump(batches, sink, signal, acked);
     switch (ending.kind) {
       case "done":
         if (!preventClose) await writer.close();
@@ -61,8 +68,61 @@ export async function pipeToBulkSink(
         throw ending.reason;
     }
   } finally {
+    acked.release();
     writer.releaseLock();
     batches.releaseLock();
+  }
+}
+
+/**
+ * Marks a group Reader's batches consumed once the Writer acknowledged
+ * them, in the order they were handed over: a batch whose write failed,
+ * and every one after it, stays unmarked, so its messages are read again
+ * (at least once). Without it a batch would count as consumed as soon as
+ * the next one was read, while its messages might still wait in the
+ * Writer's buffer.
+ */
+class Acknowledged {
+  private readonly consumption: Consumption | null;
+  private readonly pending: { batch: MessageBatch; state: "wait" | "ok" }[] =
+    [];
+  private failed = false;
+
+  constructor(consumption: Consumption | null) {
+    this.consumption = consumption;
+  }
+
+  /** Follows the outcome of one batch's write. */
+  follow(batch: MessageBatch, written: Promise<void>): void {
+    if (this.consumption === null) {
+      written.catch(ignore);
+      return;
+    }
+    const entry = { batch, state: "wait" as "wait" | "ok" };
+    this.pending.push(entry);
+    written.then(() => {
+      entry.state = "ok";
+      this.markReady();
+    }, () => {
+      this.failed = true;
+    });
+  }
+
+  private markReady(): void {
+    while (!this.failed && this.pending[0]?.state === "ok") {
+      const { batch } = this.pending.shift()!;
+      this.consumption!.consumed({
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: batch.lastOffset,
+      });
+    }
+  }
+
+  /** Gives the marking back to the Reader; later outcomes mark nothing. */
+  release(): void {
+    this.failed = true;
+    this.consumption?.release();
   }
 }
 
@@ -71,6 +131,7 @@ async function pump(
   batches: ReadableStreamDefaultReader<MessageBatch>,
   sink: BulkSink,
   signal: AbortSignal | undefined,
+  acked: Acknowledged,
 ): Promise<Ending> {
   while (true) {
     let result: ReadableStreamReadResult<MessageBatch> | Stop;
@@ -83,7 +144,7 @@ async function pump(
     if (result === FAILED) return { kind: "dest", error: sink.failure() };
     if (result.done) return { kind: "done" };
     try {
-      sink.write(result.value.messages);
+      acked.follow(result.value, sink.write(result.value.messages));
     } catch (error) {
       return { kind: "dest", error };
     }

@@ -366,7 +366,9 @@ export class Reader extends ReadableStream<Message> {
    * Pipes the messages into `dest`, as the platform's `pipeTo` does (the
    * options mean the same). Into a Writer, each fetched batch's messages go
    * over in one call, not a stream write each: mirroring costs about half
-   * the CPU per message of a stream pipe.
+   * the CPU per message of a stream pipe. In a consumer group, a batch
+   * counts as consumed (for the commits) once the Writer acknowledged it and
+   * every batch before it: what a failed write held is read again.
    *
    * @example Mirror a topic
    * ```ts
@@ -405,7 +407,10 @@ export class Reader extends ReadableStream<Message> {
       typeof options === "object" && options !== null &&
       (options.signal === undefined || options.signal instanceof AbortSignal)
     ) {
-      return pipeToBulkSink(this, dest, sink, options);
+      // A group's commits follow what the Writer acknowledged.
+      const consumption = () =>
+        this.engine instanceof GroupEngine ? this.engine.consumedBy() : null;
+      return pipeToBulkSink(this, dest, sink, options, consumption);
     }
     return super.pipeTo(dest, options);
   }

@@ -100,23 +100,31 @@ export class Writer extends WritableStream<MessageInput> {
     // bookkeeping.
     let gathered: MessageInput[] = [];
     let flushTimer: ReturnType<typeof setTimeout> | undefined;
-    const track = (write: PendingWrite) => {
+    const track = (write: PendingWrite): Promise<void> => {
       outcomes.push(write.done.then(undefined, noteFailure));
+      return write.done;
     };
-    const queue = (group: MessageInput[]) => {
+    /** Queues a group of messages; returns the outcome of them all. */
+    const queue = (group: MessageInput[]): Promise<unknown> => {
       try {
-        track(engine.enqueue(group));
+        return track(engine.enqueue(group));
       } catch {
         // One bad message fails a group whole: queue those before it on
         // their own, and fail the stream with the bad one's error.
+        const done: Promise<void>[] = [];
         for (const message of group) {
           try {
-            track(engine.enqueue([message]));
+            done.push(track(engine.enqueue([message])));
           } catch (error) {
             failure ??= error as Error;
+            done.push(Promise.reject(error));
             break;
           }
         }
+        const all = Promise.all(done);
+        // Stream writes ask the stream's failure instead: handled here.
+        all.catch(() => {});
+        return all;
       }
     };
     const flush = () => {
@@ -139,11 +147,14 @@ export class Writer extends WritableStream<MessageInput> {
       write(messages) {
         if (failure) throw failure;
         flush();
-        queue(messages as MessageInput[]);
+        const done = queue(messages as MessageInput[]);
+        // Handled here too: the caller may only ask for the stream's failure.
+        done.catch(() => {});
         if (failure) {
           bulk.fail(failure);
           throw failure;
         }
+        return done.then(() => {});
       },
       ready: room,
       failure: () => failure,

@@ -103,7 +103,7 @@ export class OffsetCommitter {
   }
 
   /** Notes `m` as read, for the next commit; the highest offset per partition wins. */
-  mark(m: Message): void {
+  mark(m: Pick<Message, "topic" | "partition" | "offset">): void {
     if (!this.settings.owns(m.topic, m.partition)) return;
     const key = `${m.topic}\0${m.partition}`;
     const offset = m.offset + 1;

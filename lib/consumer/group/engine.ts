@@ -52,6 +52,14 @@ import {
   type TopicPartition,
 } from "./options.ts";
 
+/** How a pipe says what was consumed (see `GroupEngine.consumedBy`). */
+export interface Consumption {
+  /** Everything of the partition up to and with `last.offset` is consumed. */
+  consumed(last: { topic: string; partition: number; offset: number }): void;
+  /** Gives the marking back to the stream's reads. */
+  release(): void;
+}
+
 /** The consumer side of a group Reader. */
 export class GroupEngine extends StreamEngine {
   private readonly options: ReaderOptions;
@@ -68,6 +76,11 @@ export class GroupEngine extends StreamEngine {
   private inProcess: Message | null = null;
   /** Known consumed (a later one was asked for), not yet marked for commit. */
   private consumed: Message | null = null;
+  /**
+   * Set while a pipe says what was consumed (what its Writer acknowledged):
+   * handing out a message then marks nothing.
+   */
+  private consumedByCaller = false;
   private rebalances = 0;
 
   constructor(options: ReaderOptions) {
@@ -295,7 +308,9 @@ export class GroupEngine extends StreamEngine {
    */
   private takeForStream(): Message | undefined {
     const before = this.inProcess;
-    if (before !== null) {
+    if (before !== null && this.consumedByCaller) {
+      this.inProcess = null;
+    } else if (before !== null) {
       const consumed = this.consumed;
       if (
         consumed !== null &&
@@ -317,11 +332,29 @@ export class GroupEngine extends StreamEngine {
    * last message, so that one is consumed too.
    */
   iterationEnded(): void {
-    if (this.inProcess !== null) {
+    if (this.consumedByCaller) {
+      this.inProcess = null;
+    } else if (this.inProcess !== null) {
       this.noteConsumed();
       this.consumed = this.inProcess;
       this.inProcess = null;
     }
+  }
+
+  /**
+   * Hands the marking of consumed messages to the caller (a pipe, which
+   * marks what its Writer acknowledged) until `release`: messages handed
+   * out from now on count as consumed only once `consumed` says so.
+   */
+  consumedBy(): Consumption {
+    this.noteConsumed();
+    this.consumedByCaller = true;
+    return {
+      consumed: (last) => this.committer.mark(last),
+      release: () => {
+        this.consumedByCaller = false;
+      },
+    };
   }
 
   /** Marks the latest consumed message for the next commit. */
