@@ -84,9 +84,16 @@ export async function pipeToBulkSink(
  */
 class Acknowledged {
   private readonly consumption: Consumption | null;
-  private readonly pending: { batch: MessageBatch; state: "wait" | "ok" }[] =
-    [];
-  private failed = false;
+  /**
+   * The last message of each batch handed over, in order, and whether its
+   * write was acknowledged (not the batch itself: that would keep its
+   * fetched bytes alive until then).
+   */
+  private readonly pending: {
+    last: { topic: string; partition: number; offset: number };
+    acked: boolean;
+  }[] = [];
+  private stopped = false;
 
   constructor(consumption: Consumption | null) {
     this.consumption = consumption;
@@ -98,30 +105,32 @@ class Acknowledged {
       written.catch(ignore);
       return;
     }
-    const entry = { batch, state: "wait" as "wait" | "ok" };
+    const entry = {
+      last: {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: batch.lastOffset,
+      },
+      acked: false,
+    };
     this.pending.push(entry);
     written.then(() => {
-      entry.state = "ok";
+      entry.acked = true;
       this.markReady();
     }, () => {
-      this.failed = true;
+      this.stopped = true;
     });
   }
 
   private markReady(): void {
-    while (!this.failed && this.pending[0]?.state === "ok") {
-      const { batch } = this.pending.shift()!;
-      this.consumption!.consumed({
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: batch.lastOffset,
-      });
+    while (!this.stopped && this.pending[0]?.acked) {
+      this.consumption!.consumed(this.pending.shift()!.last);
     }
   }
 
   /** Gives the marking back to the Reader; later outcomes mark nothing. */
   release(): void {
-    this.failed = true;
+    this.stopped = true;
     this.consumption?.release();
   }
 }
