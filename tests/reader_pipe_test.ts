@@ -19,7 +19,10 @@ import {
   produce,
   PROTOCOLS,
   topicWith,
+  until,
 } from "./_group.ts";
+import { startProxy } from "./_proxy.ts";
+import { FirstOffset } from "../mod.ts";
 
 const text = new TextDecoder();
 
@@ -237,6 +240,70 @@ describe("reader.pipeTo(writer)", () => {
       });
     });
   }
+
+  test("a rebalance waits for the Writer to acknowledge what the pipe handed it, and commits it: the next owner does not read it again", async () => {
+    await noUnhandledRejections(async () => {
+      const source = await topicWith(2);
+      const target = await topicWith(1);
+      const groupId = await newGroup("classic");
+      const member = () =>
+        new Reader({
+          brokers: [BROKER],
+          groupId,
+          groupTopics: [source],
+          startOffset: FirstOffset,
+          ...fast("classic"),
+        });
+      // The Writer reaches the broker through a proxy that can hold its
+      // answers back.
+      const proxy = await startProxy({ target: BROKER });
+      const writer = new Writer({ brokers: [proxy.address], topic: target });
+      const first = member();
+      let second: Reader | undefined;
+      try {
+        await writer.writeMessages({ value: "warm-up" });
+        proxy.stall();
+        await produce(source, 0, 20);
+        const piped = first.pipeTo(writer, { preventClose: true })
+          .then(() => null, (error) => error);
+        // Handed over, not acknowledged: the proxy holds the answers.
+        const deadline = Date.now() + 20_000;
+        let handed = 0;
+        while (handed === 0) {
+          assert.ok(Date.now() < deadline, "the pipe handed batches over");
+          await sleep(20);
+          handed += writer.stats().writes;
+        }
+        // A second member joins: the first gives partitions up, and waits
+        // for its Writer before it commits.
+        second = member();
+        const joined = second.readMessage({
+          signal: AbortSignal.timeout(30_000),
+        });
+        await sleep(1000);
+        proxy.resume();
+        await until(
+          "the second member has partitions",
+          () => second!.assignment().length > 0,
+        );
+        await produce(source, 100, 10);
+        const m = await joined;
+        assert.match(
+          text.decode(m.value!),
+          /^m1\d\d$/,
+          "the first message the new owner reads was written after the rebalance",
+        );
+        await first.close();
+        assert.equal(await piped, null);
+      } finally {
+        proxy.resume();
+        await second?.close();
+        await first.close();
+        await writer.close();
+        await proxy.close();
+      }
+    });
+  });
 
   test("the Reader's failure rejects the pipe and aborts the Writer, unless preventAbort", async () => {
     await noUnhandledRejections(async () => {

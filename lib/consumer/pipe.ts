@@ -40,13 +40,14 @@ export async function pipeToBulkSink(
   dest: WritableStream<never>,
   sink: BulkSink,
   options: StreamPipeOptions,
-  consumption: () => Consumption | null = () => null,
+  consumption: (drain: () => Promise<void>) => Consumption | null = () => null,
 ): Promise<void> {
   const { preventClose = false, preventAbort = false, signal } = options;
   const writer = dest.getWriter();
   const batches = source.batches({ preventCancel: options.preventCancel })
     .getReader();
-  const acked = new Acknowledged(consumption());
+  const acked = new Acknowledged();
+  acked.start(consumption(() => acked.drained()));
   try {
     const ending = await pump(batches, sink, signal, acked);
     switch (ending.kind) {
@@ -83,20 +84,41 @@ export async function pipeToBulkSink(
  * Writer's buffer.
  */
 class Acknowledged {
-  private readonly consumption: Consumption | null;
+  private consumption: Consumption | null = null;
   /**
    * The last message of each batch handed over, in order, and whether its
-   * write was acknowledged (not the batch itself: that would keep its
-   * fetched bytes alive until then).
+   * write was acknowledged and then marked (not the batch itself: that
+   * would keep its fetched bytes alive until then).
    */
-  private readonly pending: {
-    last: { topic: string; partition: number; offset: number };
-    acked: boolean;
-  }[] = [];
+  private readonly pending: Entry[] = [];
+  /** Callers of `drained`, each waiting for one entry to be marked. */
+  private drainWaiters: { entry: Entry; wake: () => void }[] = [];
   private stopped = false;
 
-  constructor(consumption: Consumption | null) {
+  /** Marks through `consumption` from now on (null: nothing to mark). */
+  start(consumption: Consumption | null): void {
     this.consumption = consumption;
+  }
+
+  /**
+   * Resolves once every write handed over so far is acknowledged and
+   * marked (later ones are not waited for), or one failed, or the pipe
+   * ended.
+   */
+  drained(): Promise<void> {
+    const entry = this.pending.at(-1);
+    if (this.stopped || entry === undefined) return Promise.resolve();
+    return new Promise((wake) => this.drainWaiters.push({ entry, wake }));
+  }
+
+  private wakeDrainers(): void {
+    if (this.drainWaiters.length === 0) return;
+    const waiting = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiting) {
+      if (this.stopped || w.entry.state === "marked") w.wake();
+      else this.drainWaiters.push(w);
+    }
   }
 
   /** Follows the outcome of one batch's write. */
@@ -105,34 +127,45 @@ class Acknowledged {
       written.catch(ignore);
       return;
     }
-    const entry = {
+    const entry: Entry = {
       last: {
         topic: batch.topic,
         partition: batch.partition,
         offset: batch.lastOffset,
       },
-      acked: false,
+      state: "written",
     };
     this.pending.push(entry);
     written.then(() => {
-      entry.acked = true;
+      entry.state = "acked";
       this.markReady();
     }, () => {
       this.stopped = true;
+      this.wakeDrainers();
     });
   }
 
   private markReady(): void {
-    while (!this.stopped && this.pending[0]?.acked) {
-      this.consumption!.consumed(this.pending.shift()!.last);
+    while (!this.stopped && this.pending[0]?.state === "acked") {
+      const entry = this.pending.shift()!;
+      entry.state = "marked";
+      this.consumption!.consumed(entry.last);
     }
+    this.wakeDrainers();
   }
 
   /** Gives the marking back to the Reader; later outcomes mark nothing. */
   release(): void {
     this.stopped = true;
+    this.wakeDrainers();
     this.consumption?.release();
   }
+}
+
+/** A batch handed to the Writer, until it is marked consumed. */
+interface Entry {
+  last: { topic: string; partition: number; offset: number };
+  state: "written" | "acked" | "marked";
 }
 
 /** Moves batches until the source ends or fails, the sink fails, or `signal` fires. */

@@ -408,8 +408,10 @@ export class Reader extends ReadableStream<Message> {
       (options.signal === undefined || options.signal instanceof AbortSignal)
     ) {
       // A group's commits follow what the Writer acknowledged.
-      const consumption = () =>
-        this.engine instanceof GroupEngine ? this.engine.consumedBy() : null;
+      const consumption = (drain: () => Promise<void>) =>
+        this.engine instanceof GroupEngine
+          ? this.engine.consumedBy(drain)
+          : null;
       return pipeToBulkSink(this, dest, sink, options, consumption);
     }
     return super.pipeTo(dest, options);

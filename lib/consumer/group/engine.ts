@@ -81,6 +81,11 @@ export class GroupEngine extends StreamEngine {
    * handing out a message then marks nothing.
    */
   private consumedByCaller = false;
+  /**
+   * While a pipe marks what was consumed: resolves once what it handed
+   * over is acknowledged, so that a rebalance commits it first.
+   */
+  private drainPipe: (() => Promise<void>) | null = null;
   private rebalances = 0;
 
   constructor(options: ReaderOptions) {
@@ -222,6 +227,7 @@ export class GroupEngine extends StreamEngine {
     // Nothing prefetched for them comes out from here on.
     this.fetch.revoke(partitions);
     await this.callback("onPartitionsRevoked", partitions);
+    await this.drainBeforeRevoke();
     this.noteConsumed();
     await this.committer.flush().catch((error) =>
       this.logError(`commit before the rebalance failed: ${messageOf(error)}`)
@@ -346,15 +352,36 @@ export class GroupEngine extends StreamEngine {
    * marks what its Writer acknowledged) until `release`: messages handed
    * out from now on count as consumed only once `consumed` says so.
    */
-  consumedBy(): Consumption {
+  consumedBy(drain: () => Promise<void>): Consumption {
     this.noteConsumed();
     this.consumedByCaller = true;
+    this.drainPipe = drain;
     return {
       consumed: (last) => this.committer.mark(last),
       release: () => {
         this.consumedByCaller = false;
+        this.drainPipe = null;
       },
     };
+  }
+
+  /**
+   * Before partitions are given up: waits (at most half the rebalance
+   * timeout) for a pipe's Writer to acknowledge what it was handed, so that
+   * the commit covers it and the next owner does not read it again.
+   */
+  private async drainBeforeRevoke(): Promise<void> {
+    const drain = this.drainPipe;
+    if (drain === null) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const limit = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.group.rebalanceTimeout / 2);
+    });
+    try {
+      await Promise.race([drain().catch(() => {}), limit]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Marks the latest consumed message for the next commit. */
