@@ -5,18 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  type Client,
-  type Cluster,
-  ErrorCode,
-  KafkaError,
-  Reader,
-} from "../mod.ts";
-import { OffsetFetch } from "../lib/protocol/messages/offset_fetch.ts";
-import {
-  committedOffsets,
-  offsetFetchRequest,
-} from "../lib/requests/offsets.ts";
+import { Client, type Cluster, ErrorCode, KafkaError, Reader } from "../mod.ts";
 import { BROKER, sleep } from "./_helpers.ts";
 
 const decoder = new TextDecoder();
@@ -48,27 +37,21 @@ export async function readUntil(
   }
 }
 
-/** The group's committed offsets of `partitions` (OffsetFetch, stable). */
+/**
+ * The group's committed offsets of `partitions`, asked with requireStable
+ * (the admin Client's offsetFetch), again while a transaction's offsets
+ * are pending (UNSTABLE_OFFSET_COMMIT).
+ */
 export async function groupOffsets(
   cluster: Cluster,
   groupId: string,
   partitions: { topic: string; partition: number }[],
 ): Promise<number[]> {
+  const client = new Client({ cluster });
   for (let attempt = 0;; attempt++) {
-    const conn = await cluster.coordinator(groupId, "test-offsets");
-    const { version, body } = offsetFetchRequest(
-      groupId,
-      partitions,
-      conn.pickVersion(OffsetFetch),
-      { requireStable: true },
-    );
-    const response = await conn.request(OffsetFetch, body, { version });
-    const offsets = committedOffsets(
-      response,
-      groupId,
-      partitions,
-      conn.address,
-    );
+    const offsets = await client.offsetFetch(groupId, partitions, {
+      requireStable: true,
+    });
     const unstable = offsets.some((o) =>
       o.error instanceof KafkaError &&
       o.error.code === ErrorCode.UNSTABLE_OFFSET_COMMIT
