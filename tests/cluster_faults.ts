@@ -64,6 +64,23 @@ async function fullIsr(client: Client, topic: string): Promise<void> {
 }
 
 /**
+ * Creates a topic of 3 partitions with 3 replicas each (a name from
+ * `prefix`) and waits until every replica is in sync.
+ */
+async function replicatedTopic(
+  client: Client,
+  prefix: string,
+): Promise<string> {
+  const topic = uniqueTopic(prefix);
+  const [created] = await client.createTopics([
+    { topic, numPartitions: 3, replicationFactor: 3 },
+  ]);
+  assert.equal(created.error, null);
+  await fullIsr(client, topic);
+  return topic;
+}
+
+/**
  * Writes COUNT messages ("0".."COUNT-1", key = value) in chunks with an
  * idempotent acks=all Writer, running `fault` once a third is acknowledged;
  * every writeMessages call must resolve.
@@ -143,12 +160,7 @@ describe("a three-broker cluster under faults", { timeout: 900_000 }, () => {
   });
 
   test(`kill -9 of a partition leader during ${COUNT} idempotent acks=all writes; its node back on an empty disk`, async () => {
-    const topic = uniqueTopic("cluster-kill");
-    const [created] = await client.createTopics([
-      { topic, numPartitions: 3, replicationFactor: 3 },
-    ]);
-    assert.equal(created.error, null);
-    await fullIsr(client, topic);
+    const topic = await replicatedTopic(client, "cluster-kill");
     const [victim] = await leaders(topic);
     await produceThrough(topic, () => cluster.kill(victim));
     assert.notEqual((await leaders(topic))[0], victim, "the leader moved");
@@ -163,13 +175,7 @@ describe("a three-broker cluster under faults", { timeout: 900_000 }, () => {
   });
 
   test(`a controlled shutdown of a leader during ${COUNT} writes`, async () => {
-    const topic = uniqueTopic("cluster-stop");
-    await client.createTopics([{
-      topic,
-      numPartitions: 3,
-      replicationFactor: 3,
-    }]);
-    await fullIsr(client, topic);
+    const topic = await replicatedTopic(client, "cluster-stop");
     const [victim] = await leaders(topic);
     await produceThrough(topic, () => cluster.stop(victim));
     await checkAll(client, topic);
@@ -177,13 +183,7 @@ describe("a three-broker cluster under faults", { timeout: 900_000 }, () => {
   });
 
   test(`kill -9 of the active controller during ${COUNT} writes`, async () => {
-    const topic = uniqueTopic("cluster-controller");
-    await client.createTopics([{
-      topic,
-      numPartitions: 3,
-      replicationFactor: 3,
-    }]);
-    await fullIsr(client, topic);
+    const topic = await replicatedTopic(client, "cluster-controller");
     const controller = isDeno
       ? await activeController()
       : Number(await viaDeno(["controller"]));
@@ -198,13 +198,7 @@ describe("a three-broker cluster under faults", { timeout: 900_000 }, () => {
   });
 
   test(`kill -9 of the transaction coordinator, then of a partition leader, during ${TXNS} transactions: each committed once, none of the aborted`, async () => {
-    const topic = uniqueTopic("cluster-txn");
-    await client.createTopics([{
-      topic,
-      numPartitions: 3,
-      replicationFactor: 3,
-    }]);
-    await fullIsr(client, topic);
+    const topic = await replicatedTopic(client, "cluster-txn");
     const transactionalId = uniqueTopic("cluster-txn-id");
     const spread: Balancer = {
       // Message j of a transaction goes to partition j % 3.
@@ -336,13 +330,7 @@ describe("a three-broker cluster under faults", { timeout: 900_000 }, () => {
   });
 
   test("a Reader and a consumer group read across a leader kill, no gap", async () => {
-    const topic = uniqueTopic("cluster-read");
-    await client.createTopics([{
-      topic,
-      numPartitions: 3,
-      replicationFactor: 3,
-    }]);
-    await fullIsr(client, topic);
+    const topic = await replicatedTopic(client, "cluster-read");
     const total = 30_000;
     const writer = new Writer({ brokers: CLUSTER_BROKERS, topic });
     const group = new Reader({
