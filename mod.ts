@@ -143,8 +143,12 @@ export {
   RoundRobinGroupBalancer,
 } from "./lib/consumer/group/balancers.ts";
 export { CooperativeStickyGroupBalancer } from "./lib/consumer/group/sticky.ts";
-export { Client, type ClientOptions } from "./lib/admin/client.ts";
-export type { AdminOptions } from "./lib/admin/route.ts";
+export {
+  type AdminOptions,
+  Client,
+  type ClientOptions,
+} from "./lib/admin/client.ts";
+export type { CallOptions } from "./lib/cluster/route.ts";
 export type {
   BrokerApiVersions,
   ClusterDescription,
@@ -267,7 +271,7 @@ export type {
   TxnOffsets,
   TxnPartitionResult,
   TxnPartitions,
-} from "./lib/admin/txn_requests.ts";
+} from "./lib/requests/transactions.ts";
 export {
   type AwsCredentials,
   type AwsCredentialsSource,

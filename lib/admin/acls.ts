@@ -19,14 +19,8 @@ import {
   DescribeAcls,
   type DescribeAclsRequest,
 } from "../protocol/messages/describe_acls.ts";
-import {
-  type AdminOptions,
-  badArgument,
-  checkList,
-  isObject,
-  itemError,
-  type Router,
-} from "./route.ts";
+import { type CallOptions, itemError, type Router } from "../cluster/route.ts";
+import { badArgument, checkList, isObject } from "../requests/arguments.ts";
 
 /**
  * The kind of resource an ACL is about.
@@ -404,7 +398,7 @@ function aclError(
  * @example
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
- * import { Router } from "./route.ts";
+ * import { Router } from "../cluster/route.ts";
  * import { describeAcls } from "./acls.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });
@@ -418,7 +412,7 @@ function aclError(
 export async function describeAcls(
   router: Router,
   filter: AclFilter = {},
-  options: AdminOptions = {},
+  options: CallOptions = {},
 ): Promise<AclBinding[]> {
   const body = filterBody("describeAcls", "filter", filter);
   const call = router.call(options);
@@ -445,7 +439,7 @@ export async function describeAcls(
  * @example
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
- * import { Router } from "./route.ts";
+ * import { Router } from "../cluster/route.ts";
  * import { createAcls, deleteAcls } from "./acls.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });
@@ -462,7 +456,7 @@ export async function describeAcls(
 export async function createAcls(
   router: Router,
   acls: readonly NewAcl[],
-  options: AdminOptions = {},
+  options: CallOptions = {},
 ): Promise<CreatedAcl[]> {
   const m = "createAcls";
   checkList(m, "acls", acls, "an array of ACLs");
@@ -500,7 +494,7 @@ export async function createAcls(
  * @example
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
- * import { Router } from "./route.ts";
+ * import { Router } from "../cluster/route.ts";
  * import { deleteAcls } from "./acls.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });
@@ -514,7 +508,7 @@ export async function createAcls(
 export async function deleteAcls(
   router: Router,
   filters: readonly AclFilter[],
-  options: AdminOptions = {},
+  options: CallOptions = {},
 ): Promise<AclFilterDeletion[]> {
   const m = "deleteAcls";
   checkList(m, "filters", filters, "an array of ACL filters");

@@ -5,7 +5,9 @@
  *
  * The calls themselves live by subject in this folder (topics.ts,
  * offsets.ts, groups.ts, lag.ts, configs.ts, partitions.ts, acls.ts,
- * quotas.ts, transactions.ts); routing and retries in route.ts.
+ * quotas.ts, scram.ts, transactions.ts); routing and retries in
+ * `../cluster/route.ts`; the transaction requests a transactional Writer
+ * shares in `../requests/transactions.ts`.
  *
  * @module
  */
@@ -17,7 +19,7 @@ import {
   type TransportOptions,
 } from "../cluster/transport.ts";
 import { optionNames } from "../options.ts";
-import { type AdminOptions, Router } from "./route.ts";
+import { type CallOptions, Router } from "../cluster/route.ts";
 import type * as acls from "./acls.ts";
 import type * as configs from "./configs.ts";
 import type * as groups from "./groups.ts";
@@ -28,7 +30,7 @@ import type * as quotas from "./quotas.ts";
 import type * as scram from "./scram.ts";
 import type * as topics from "./topics.ts";
 import type * as transactions from "./transactions.ts";
-import type * as txn from "./txn_requests.ts";
+import type * as txn from "../requests/transactions.ts";
 import type { TopicPartition } from "../message.ts";
 
 /**
@@ -48,8 +50,21 @@ const load = {
   scram: () => import("./scram.ts"),
   topics: () => import("./topics.ts"),
   transactions: () => import("./transactions.ts"),
-  txn: () => import("./txn_requests.ts"),
+  txn: () => import("../requests/transactions.ts"),
 };
+
+/**
+ * Options every Client method takes: its `timeout` and `signal`.
+ *
+ * @example
+ * ```ts
+ * import type { AdminOptions } from "./client.ts";
+ *
+ * const options: AdminOptions = { timeout: 5000 };
+ * console.log(options.timeout);
+ * ```
+ */
+export type AdminOptions = CallOptions;
 
 /**
  * Options of a Client.
@@ -199,7 +214,7 @@ export class Client {
   /** Deletes topics by name; each result carries its own error. */
   async deleteTopics(
     names: readonly string[],
-    options?: AdminOptions,
+    options?: CallOptions,
   ): Promise<topics.DeletedTopic[]> {
     return (await load.topics()).deleteTopics(this.router, names, options);
   }
@@ -223,21 +238,21 @@ export class Client {
    */
   async metadata(
     names: readonly string[] | null = null,
-    options?: AdminOptions & { autoCreate?: boolean },
+    options?: CallOptions & { autoCreate?: boolean },
   ): Promise<topics.ClusterMetadata> {
     return (await load.topics()).metadata(this.router, names, options);
   }
 
   /** The cluster's id, controller and brokers (fenced ones marked). */
   async describeCluster(
-    options?: AdminOptions & { includeAuthorizedOperations?: boolean },
+    options?: CallOptions & { includeAuthorizedOperations?: boolean },
   ): Promise<topics.ClusterDescription> {
     return (await load.topics()).describeCluster(this.router, options);
   }
 
   /** The API versions and finalized features of a broker (any by default). */
   async apiVersions(
-    options?: AdminOptions & { broker?: number },
+    options?: CallOptions & { broker?: number },
   ): Promise<topics.BrokerApiVersions> {
     return (await load.topics()).apiVersions(this.router, options);
   }
@@ -278,7 +293,7 @@ export class Client {
   async offsetFetch(
     groupId: string,
     partitions: readonly offsets.TopicPartition[] | null = null,
-    options?: AdminOptions & { requireStable?: boolean },
+    options?: CallOptions & { requireStable?: boolean },
   ): Promise<offsets.CommittedOffset[]> {
     return (await load.offsets()).offsetFetch(
       this.router,
@@ -312,7 +327,7 @@ export class Client {
   async offsetDelete(
     groupId: string,
     partitions: readonly offsets.TopicPartition[],
-    options?: AdminOptions,
+    options?: CallOptions,
   ): Promise<offsets.OffsetDeleteResult[]> {
     return (await load.offsets()).offsetDelete(
       this.router,
@@ -337,7 +352,7 @@ export class Client {
   /** Describes classic groups: state, protocol, members and assignments. */
   async describeGroups(
     groupIds: readonly string[],
-    options?: AdminOptions & { includeAuthorizedOperations?: boolean },
+    options?: CallOptions & { includeAuthorizedOperations?: boolean },
   ): Promise<groups.ClassicGroupDescription[]> {
     return (await load.groups()).describeGroups(this.router, groupIds, options);
   }
@@ -359,7 +374,7 @@ export class Client {
    */
   async describeConsumerGroups(
     groupIds: readonly string[],
-    options?: AdminOptions & { includeAuthorizedOperations?: boolean },
+    options?: CallOptions & { includeAuthorizedOperations?: boolean },
   ): Promise<groups.ConsumerGroupDescription[]> {
     return (await load.groups()).describeConsumerGroups(
       this.router,
@@ -371,7 +386,7 @@ export class Client {
   /** Deletes groups that have no members; each result carries its own error. */
   async deleteGroups(
     groupIds: readonly string[],
-    options?: AdminOptions,
+    options?: CallOptions,
   ): Promise<groups.DeletedGroup[]> {
     return (await load.groups()).deleteGroups(this.router, groupIds, options);
   }
@@ -453,7 +468,7 @@ export class Client {
    */
   async describeAcls(
     filter?: acls.AclFilter,
-    options?: AdminOptions,
+    options?: CallOptions,
   ): Promise<acls.AclBinding[]> {
     return (await load.acls()).describeAcls(this.router, filter, options);
   }
@@ -483,7 +498,7 @@ export class Client {
    */
   async createAcls(
     newAcls: readonly acls.NewAcl[],
-    options?: AdminOptions,
+    options?: CallOptions,
   ): Promise<acls.CreatedAcl[]> {
     return (await load.acls()).createAcls(this.router, newAcls, options);
   }
@@ -512,7 +527,7 @@ export class Client {
    */
   async deleteAcls(
     filters: readonly acls.AclFilter[],
-    options?: AdminOptions,
+    options?: CallOptions,
   ): Promise<acls.AclFilterDeletion[]> {
     return (await load.acls()).deleteAcls(this.router, filters, options);
   }
@@ -603,7 +618,7 @@ export class Client {
    */
   async describeUserScramCredentials(
     users: readonly string[] | null = null,
-    options?: AdminOptions,
+    options?: CallOptions,
   ): Promise<scram.ScramUserDescription[]> {
     return (await load.scram()).describeUserScramCredentials(
       this.router,
@@ -639,7 +654,7 @@ export class Client {
   async alterUserScramCredentials(
     upsertions: readonly scram.ScramUpsertion[],
     deletions: readonly scram.ScramDeletion[] = [],
-    options?: AdminOptions,
+    options?: CallOptions,
   ): Promise<scram.ScramAlterationResult[]> {
     return (await load.scram()).alterUserScramCredentials(
       this.router,
@@ -785,7 +800,7 @@ export class Client {
    */
   async deleteRecords(
     records: readonly partitions.RecordsToDelete[],
-    options?: AdminOptions,
+    options?: CallOptions,
   ): Promise<partitions.DeletedRecords[]> {
     return (await load.partitions()).deleteRecords(
       this.router,
@@ -822,7 +837,7 @@ export class Client {
   async electLeaders(
     election: partitions.ElectionType,
     topicPartitions?: readonly partitions.TopicPartition[] | null,
-    options?: AdminOptions,
+    options?: CallOptions,
   ): Promise<partitions.ElectionResult[]> {
     return (await load.partitions()).electLeaders(
       this.router,
@@ -886,7 +901,7 @@ export class Client {
    */
   async listPartitionReassignments(
     topicPartitions?: readonly partitions.TopicPartition[] | null,
-    options?: AdminOptions,
+    options?: CallOptions,
   ): Promise<partitions.OngoingReassignment[]> {
     return (await load.partitions()).listPartitionReassignments(
       this.router,
@@ -952,7 +967,7 @@ export class Client {
    */
   async initProducerId(
     request?: txn.ProducerIdRequest,
-    options?: AdminOptions,
+    options?: CallOptions,
   ): Promise<txn.ProducerIdAndEpoch> {
     return (await load.txn()).initProducerId(this.router, request, options);
   }
@@ -990,7 +1005,7 @@ export class Client {
    */
   async addPartitionsToTxn(
     request: txn.TxnPartitions,
-    options?: AdminOptions,
+    options?: CallOptions,
   ): Promise<txn.TxnPartitionResult[]> {
     return (await load.txn()).addPartitionsToTxn(this.router, request, options);
   }
@@ -1020,7 +1035,7 @@ export class Client {
    */
   async addOffsetsToTxn(
     request: txn.TxnGroup,
-    options?: AdminOptions,
+    options?: CallOptions,
   ): Promise<void> {
     return (await load.txn()).addOffsetsToTxn(this.router, request, options);
   }
@@ -1057,7 +1072,7 @@ export class Client {
    */
   async txnOffsetCommit(
     request: txn.TxnOffsets,
-    options?: AdminOptions,
+    options?: CallOptions,
   ): Promise<txn.TxnPartitionResult[]> {
     return (await load.txn()).txnOffsetCommit(this.router, request, options);
   }
@@ -1094,7 +1109,7 @@ export class Client {
    */
   async endTxn(
     request: txn.TxnEnd,
-    options?: AdminOptions,
+    options?: CallOptions,
   ): Promise<txn.ProducerIdAndEpoch> {
     return (await load.txn()).endTxn(this.router, request, options);
   }
@@ -1186,7 +1201,7 @@ export class Client {
    */
   async describeTransactions(
     transactionalIds: readonly string[],
-    options?: AdminOptions,
+    options?: CallOptions,
   ): Promise<transactions.TransactionDescription[]> {
     return (await load.transactions()).describeTransactions(
       this.router,

@@ -15,14 +15,12 @@ import { AlterConfigs } from "../protocol/messages/alter_configs.ts";
 import { DescribeConfigs } from "../protocol/messages/describe_configs.ts";
 import { IncrementalAlterConfigs } from "../protocol/messages/incremental_alter_configs.ts";
 import {
-  type AdminOptions,
-  badArgument,
-  checkList,
-  isList,
+  type CallOptions,
   itemError,
   itemFailure,
   type Router,
-} from "./route.ts";
+} from "../cluster/route.ts";
+import { badArgument, checkList, isList } from "../requests/arguments.ts";
 
 /**
  * The kinds of resource that have configs.
@@ -143,7 +141,7 @@ export interface ConfigResource {
  * const options: DescribeConfigsOptions = { includeSynonyms: true };
  * ```
  */
-export interface DescribeConfigsOptions extends AdminOptions {
+export interface DescribeConfigsOptions extends CallOptions {
   /** Also list where else each value could come from (default false). */
   includeSynonyms?: boolean;
   /** Also give each config's documentation (default false). */
@@ -311,7 +309,7 @@ export interface ConfigChanges {
  * const options: AlterConfigsOptions = { validateOnly: true };
  * ```
  */
-export interface AlterConfigsOptions extends AdminOptions {
+export interface AlterConfigsOptions extends CallOptions {
   /** Only check that the changes are valid (default false). */
   validateOnly?: boolean;
 }
@@ -343,7 +341,7 @@ export interface AlteredConfigs {
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
  * import { describeConfigs } from "./configs.ts";
- * import { Router } from "./route.ts";
+ * import { Router } from "../cluster/route.ts";
  * import { createTopics, deleteTopics } from "./topics.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });
@@ -411,7 +409,7 @@ export async function describeConfigs(
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
  * import { alterConfigs } from "./configs.ts";
- * import { Router } from "./route.ts";
+ * import { Router } from "../cluster/route.ts";
  * import { createTopics, deleteTopics } from "./topics.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });
@@ -471,7 +469,7 @@ export async function alterConfigs(
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
  * import { incrementalAlterConfigs } from "./configs.ts";
- * import { Router } from "./route.ts";
+ * import { Router } from "../cluster/route.ts";
  * import { createTopics, deleteTopics } from "./topics.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });
@@ -603,7 +601,7 @@ function checkResources<R extends Named>(
  */
 async function byNode<R extends Named, Req, Res, A extends Answer, Out>(
   router: Router,
-  options: AdminOptions,
+  options: CallOptions,
   resources: readonly R[],
   api: Api<Req, Res>,
   how: {

@@ -16,13 +16,12 @@ import { DescribeGroups } from "../protocol/messages/describe_groups.ts";
 import { ListGroups } from "../protocol/messages/list_groups.ts";
 import type { TopicPartition } from "./offsets.ts";
 import {
-  type AdminOptions,
-  badArgument,
   type Call,
-  checkList,
+  type CallOptions,
   itemError,
   type Router,
-} from "./route.ts";
+} from "../cluster/route.ts";
+import { badArgument, checkList } from "../requests/arguments.ts";
 
 /**
  * A group as ListGroups names it.
@@ -59,7 +58,7 @@ export interface ListedGroup {
  * console.log(options.states);
  * ```
  */
-export interface ListGroupsOptions extends AdminOptions {
+export interface ListGroupsOptions extends CallOptions {
   /** Only groups in these states ("Stable", "Empty", "PreparingRebalance"...). */
   states?: readonly string[];
   /** Only groups of these types ("classic", "consumer", "share", "streams"). */
@@ -381,7 +380,7 @@ function assignedPartitions(
 export async function describeGroups(
   router: Router,
   groupIds: readonly string[],
-  options: AdminOptions & { includeAuthorizedOperations?: boolean } = {},
+  options: CallOptions & { includeAuthorizedOperations?: boolean } = {},
 ): Promise<ClassicGroupDescription[]> {
   checkGroupIds("describeGroups", groupIds);
   if (groupIds.length === 0) return [];
@@ -443,7 +442,7 @@ export async function describeGroups(
 export async function describeConsumerGroups(
   router: Router,
   groupIds: readonly string[],
-  options: AdminOptions & { includeAuthorizedOperations?: boolean } = {},
+  options: CallOptions & { includeAuthorizedOperations?: boolean } = {},
 ): Promise<ConsumerGroupDescription[]> {
   checkGroupIds("describeConsumerGroups", groupIds);
   if (groupIds.length === 0) return [];
@@ -518,7 +517,7 @@ export async function describeConsumerGroups(
 export async function deleteGroups(
   router: Router,
   groupIds: readonly string[],
-  options: AdminOptions = {},
+  options: CallOptions = {},
 ): Promise<DeletedGroup[]> {
   checkGroupIds("deleteGroups", groupIds);
   if (groupIds.length === 0) return [];

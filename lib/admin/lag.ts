@@ -17,7 +17,6 @@ import {
 } from "./groups.ts";
 import {
   checkGroupId,
-  checkPartitions,
   type CommitOutcome,
   leaderOffsets,
   type ListedOffset,
@@ -25,13 +24,9 @@ import {
   offsetFetch,
   type TopicPartition,
 } from "./offsets.ts";
-import {
-  type AdminOptions,
-  badArgument,
-  type Call,
-  isList,
-  type Router,
-} from "./route.ts";
+import { checkPartitions } from "../requests/arguments.ts";
+import type { Call, CallOptions, Router } from "../cluster/route.ts";
+import { badArgument, isList } from "../requests/arguments.ts";
 import { metadata } from "./topics.ts";
 
 /**
@@ -111,7 +106,7 @@ export interface GroupLag {
  * console.log(options.isolationLevel);
  * ```
  */
-export interface GroupLagOptions extends AdminOptions {
+export interface GroupLagOptions extends CallOptions {
   /**
    * "read_committed" measures to the last stable offset; default
    * "read_uncommitted", the high watermark (as kafka-consumer-groups).
@@ -152,7 +147,7 @@ export type ResetTarget =
  * console.log(options.to);
  * ```
  */
-export interface ResetOffsetsOptions extends AdminOptions {
+export interface ResetOffsetsOptions extends CallOptions {
   /** Where to move the offsets. */
   to: ResetTarget;
   /**
@@ -170,7 +165,7 @@ export interface ResetOffsetsOptions extends AdminOptions {
 async function describe(
   router: Router,
   groupId: string,
-  options: AdminOptions,
+  options: CallOptions,
 ): Promise<
   | { type: "consumer"; group: ConsumerGroupDescription }
   | { type: "classic" | "unknown"; group: ClassicGroupDescription }

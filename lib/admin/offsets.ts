@@ -23,13 +23,12 @@ import {
 } from "../requests/offsets.ts";
 import type { Api } from "../protocol/api.ts";
 import {
-  type AdminOptions,
-  badArgument,
   type Call,
-  checkList,
+  type CallOptions,
   itemError,
   type Router,
-} from "./route.ts";
+} from "../cluster/route.ts";
+import { badArgument, checkPartitions } from "../requests/arguments.ts";
 
 import type { TopicPartition } from "../message.ts";
 
@@ -107,7 +106,7 @@ export interface ListedOffset extends TopicPartition {
  * console.log(options.isolationLevel);
  * ```
  */
-export interface ListOffsetsOptions extends AdminOptions {
+export interface ListOffsetsOptions extends CallOptions {
   /**
    * "read_committed" makes "latest" the last stable offset (before open
    * transactions); default "read_uncommitted", the high watermark.
@@ -127,7 +126,7 @@ export interface ListOffsetsOptions extends AdminOptions {
  * console.log(options.memberId === "");
  * ```
  */
-export interface OffsetCommitOptions extends AdminOptions {
+export interface OffsetCommitOptions extends CallOptions {
   /** The member's generation (member epoch for consumer groups); default -1. */
   generationId?: number;
   /** The member's id; default "". */
@@ -158,34 +157,6 @@ function timestampOf(at: OffsetSpec | undefined): number {
   if (at === "earliest") return -2;
   if (at === "maxTimestamp") return -3;
   return at instanceof Date ? at.getTime() : at;
-}
-
-/**
- * Throws unless `list` holds topic-partitions; `each`, when given, checks
- * each one further (`at` names it, as `partitions[2]`).
- */
-export function checkPartitions<T extends TopicPartition>(
-  method: string,
-  argument: string,
-  list: readonly T[],
-  each: (item: T, at: string) => void = () => {},
-): void {
-  checkList(method, argument, list, "an array of { topic, partition }");
-  list.forEach((item, i) => {
-    const at = `${argument}[${i}]`;
-    if (typeof item?.topic !== "string" || item.topic === "") {
-      throw badArgument(method, `${at}.topic`, item?.topic, "a topic name");
-    }
-    if (!Number.isInteger(item.partition) || item.partition < 0) {
-      throw badArgument(
-        method,
-        `${at}.partition`,
-        item.partition,
-        "a partition number (an integer >= 0)",
-      );
-    }
-    each(item, at);
-  });
 }
 
 /**
@@ -391,7 +362,7 @@ export async function offsetFetch(
   router: Router,
   groupId: string,
   partitions: readonly TopicPartition[] | null = null,
-  options: AdminOptions & { requireStable?: boolean } = {},
+  options: CallOptions & { requireStable?: boolean } = {},
 ): Promise<CommittedOffset[]> {
   checkGroupId("offsetFetch", groupId);
   if (partitions !== null) {
@@ -461,7 +432,7 @@ export async function offsetDelete(
   router: Router,
   groupId: string,
   partitions: readonly TopicPartition[],
-  options: AdminOptions = {},
+  options: CallOptions = {},
 ): Promise<OffsetDeleteResult[]> {
   checkGroupId("offsetDelete", groupId);
   checkPartitions("offsetDelete", "partitions", partitions);

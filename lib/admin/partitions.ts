@@ -12,14 +12,13 @@ import { DeleteRecords } from "../protocol/messages/delete_records.ts";
 import { ElectLeaders } from "../protocol/messages/elect_leaders.ts";
 import { ListPartitionReassignments } from "../protocol/messages/list_partition_reassignments.ts";
 import {
-  type AdminOptions,
-  badArgument,
-  isList,
+  type CallOptions,
   itemError,
   itemFailure,
   type Router,
-} from "./route.ts";
-import { checkPartitions } from "./offsets.ts";
+} from "../cluster/route.ts";
+import { badArgument, isList } from "../requests/arguments.ts";
+import { checkPartitions } from "../requests/arguments.ts";
 
 export type { TopicPartition };
 
@@ -116,7 +115,7 @@ export interface PartitionReassignment extends TopicPartition {
  * const options: AlterPartitionReassignmentsOptions = { allowReplicationFactorChange: false };
  * ```
  */
-export interface AlterPartitionReassignmentsOptions extends AdminOptions {
+export interface AlterPartitionReassignmentsOptions extends CallOptions {
   /**
    * Whether a reassignment may change a partition's number of replicas
    * (default true; false needs brokers of Kafka 4.0 or later, KIP-860).
@@ -170,7 +169,7 @@ export interface OngoingReassignment extends TopicPartition {
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
  * import { deleteRecords } from "./partitions.ts";
- * import { Router } from "./route.ts";
+ * import { Router } from "../cluster/route.ts";
  * import { createTopics, deleteTopics } from "./topics.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });
@@ -187,7 +186,7 @@ export interface OngoingReassignment extends TopicPartition {
 export async function deleteRecords(
   router: Router,
   records: readonly RecordsToDelete[],
-  options: AdminOptions = {},
+  options: CallOptions = {},
 ): Promise<DeletedRecords[]> {
   checkDistinctPartitions("deleteRecords", "records", records, (r, at) => {
     const before = r.before;
@@ -272,7 +271,7 @@ export async function deleteRecords(
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
  * import { electLeaders } from "./partitions.ts";
- * import { Router } from "./route.ts";
+ * import { Router } from "../cluster/route.ts";
  * import { createTopics, deleteTopics } from "./topics.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });
@@ -290,7 +289,7 @@ export async function electLeaders(
   router: Router,
   election: ElectionType,
   partitions: readonly TopicPartition[] | null = null,
-  options: AdminOptions = {},
+  options: CallOptions = {},
 ): Promise<ElectionResult[]> {
   if (election !== "preferred" && election !== "unclean") {
     throw badArgument(
@@ -351,7 +350,7 @@ export async function electLeaders(
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
  * import { alterPartitionReassignments } from "./partitions.ts";
- * import { Router } from "./route.ts";
+ * import { Router } from "../cluster/route.ts";
  * import { createTopics, deleteTopics } from "./topics.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });
@@ -436,7 +435,7 @@ export async function alterPartitionReassignments(
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
  * import { listPartitionReassignments } from "./partitions.ts";
- * import { Router } from "./route.ts";
+ * import { Router } from "../cluster/route.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });
  * const router = new Router(cluster, 10_000);
@@ -449,7 +448,7 @@ export async function alterPartitionReassignments(
 export async function listPartitionReassignments(
   router: Router,
   partitions: readonly TopicPartition[] | null = null,
-  options: AdminOptions = {},
+  options: CallOptions = {},
 ): Promise<OngoingReassignment[]> {
   if (partitions !== null) {
     checkDistinctPartitions(

@@ -15,14 +15,12 @@ import type { KafkaError } from "../protocol/errors.ts";
 import { AlterClientQuotas } from "../protocol/messages/alter_client_quotas.ts";
 import { DescribeClientQuotas } from "../protocol/messages/describe_client_quotas.ts";
 import {
-  type AdminOptions,
   answerError,
-  badArgument,
-  checkList,
-  isObject,
+  type CallOptions,
   itemError,
   type Router,
-} from "./route.ts";
+} from "../cluster/route.ts";
+import { badArgument, checkList, isObject } from "../requests/arguments.ts";
 
 /**
  * The kinds of entity a quota applies to.
@@ -83,7 +81,7 @@ export interface QuotaFilterComponent {
  * console.log(options.strict);
  * ```
  */
-export interface DescribeClientQuotasOptions extends AdminOptions {
+export interface DescribeClientQuotasOptions extends CallOptions {
   /**
    * Only entities with no entity type beyond the filter's (default false:
    * `{ "client-id": "app" }` also matches `{ user: "u", "client-id": "app" }`).
@@ -162,7 +160,7 @@ export interface QuotaAlteration {
  * console.log(options.validateOnly);
  * ```
  */
-export interface AlterClientQuotasOptions extends AdminOptions {
+export interface AlterClientQuotasOptions extends CallOptions {
   /** Only check that the changes could be made (default false). */
   validateOnly?: boolean;
 }
@@ -243,7 +241,7 @@ function entityKey(
  * @example
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
- * import { Router } from "./route.ts";
+ * import { Router } from "../cluster/route.ts";
  * import { describeClientQuotas } from "./quotas.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });
@@ -309,7 +307,7 @@ export async function describeClientQuotas(
  * @example
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
- * import { Router } from "./route.ts";
+ * import { Router } from "../cluster/route.ts";
  * import { alterClientQuotas } from "./quotas.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });

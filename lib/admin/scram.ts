@@ -14,14 +14,12 @@ import type { KafkaError } from "../protocol/errors.ts";
 import { AlterUserScramCredentials } from "../protocol/messages/alter_user_scram_credentials.ts";
 import { DescribeUserScramCredentials } from "../protocol/messages/describe_user_scram_credentials.ts";
 import {
-  type AdminOptions,
   answerError,
-  badArgument,
-  checkList,
-  isObject,
+  type CallOptions,
   itemError,
   type Router,
-} from "./route.ts";
+} from "../cluster/route.ts";
+import { badArgument, checkList, isObject } from "../requests/arguments.ts";
 
 /**
  * The SCRAM mechanisms a credential can be stored for.
@@ -165,7 +163,7 @@ function mechanismCode(
  * @example
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
- * import { Router } from "./route.ts";
+ * import { Router } from "../cluster/route.ts";
  * import { describeUserScramCredentials } from "./scram.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });
@@ -177,7 +175,7 @@ function mechanismCode(
 export async function describeUserScramCredentials(
   router: Router,
   users: readonly string[] | null = null,
-  options: AdminOptions = {},
+  options: CallOptions = {},
 ): Promise<ScramUserDescription[]> {
   const m = "describeUserScramCredentials";
   if (users !== null) {
@@ -227,7 +225,7 @@ export async function describeUserScramCredentials(
  * @example
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
- * import { Router } from "./route.ts";
+ * import { Router } from "../cluster/route.ts";
  * import { alterUserScramCredentials } from "./scram.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });
@@ -246,7 +244,7 @@ export async function alterUserScramCredentials(
   router: Router,
   upsertions: readonly ScramUpsertion[],
   deletions: readonly ScramDeletion[] = [],
-  options: AdminOptions = {},
+  options: CallOptions = {},
 ): Promise<ScramAlterationResult[]> {
   const m = "alterUserScramCredentials";
   checkList(

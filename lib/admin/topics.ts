@@ -15,14 +15,13 @@ import { Metadata } from "../protocol/messages/metadata.ts";
 import type { KafkaError } from "../protocol/errors.ts";
 import { leaderOffsets } from "./offsets.ts";
 import {
-  type AdminOptions,
   answerError,
-  badArgument,
   type Call,
-  checkList,
+  type CallOptions,
   itemError,
   type Router,
-} from "./route.ts";
+} from "../cluster/route.ts";
+import { badArgument, checkList } from "../requests/arguments.ts";
 
 /**
  * A topic to create.
@@ -67,7 +66,7 @@ export interface NewTopic {
  * console.log(options.validateOnly);
  * ```
  */
-export interface CreateTopicsOptions extends AdminOptions {
+export interface CreateTopicsOptions extends CallOptions {
   /** Only check that the topics could be created (default false). */
   validateOnly?: boolean;
 }
@@ -287,7 +286,7 @@ export interface ClusterMetadata {
 export async function metadata(
   router: Router,
   topics: readonly string[] | null = null,
-  options: AdminOptions & { autoCreate?: boolean } = {},
+  options: CallOptions & { autoCreate?: boolean } = {},
 ): Promise<ClusterMetadata> {
   if (topics !== null) checkNames("metadata", "topics", topics);
   const call = router.call(options);
@@ -490,7 +489,7 @@ async function untilServed(
 export async function deleteTopics(
   router: Router,
   topics: readonly string[],
-  options: AdminOptions = {},
+  options: CallOptions = {},
 ): Promise<DeletedTopic[]> {
   checkNames("deleteTopics", "topics", topics);
   if (topics.length === 0) return [];
@@ -589,7 +588,7 @@ export async function createPartitions(
 /** The cluster's id, controller and brokers, from DescribeCluster. */
 export async function describeCluster(
   router: Router,
-  options: AdminOptions & { includeAuthorizedOperations?: boolean } = {},
+  options: CallOptions & { includeAuthorizedOperations?: boolean } = {},
 ): Promise<ClusterDescription> {
   const call = router.call(options);
   const r = await router.any(DescribeCluster, {
@@ -622,7 +621,7 @@ export async function describeCluster(
 /** Asks a broker (any, or one by id) which API versions it serves. */
 export async function apiVersions(
   router: Router,
-  options: AdminOptions & { broker?: number } = {},
+  options: CallOptions & { broker?: number } = {},
 ): Promise<BrokerApiVersions> {
   const call = router.call(options);
   let address = "";

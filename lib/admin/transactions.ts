@@ -4,14 +4,14 @@
  * partitions (DescribeProducers, from each leader), the transactions the
  * coordinators know (ListTransactions, from every broker) and their state
  * (DescribeTransactions, from each id's coordinator). The transactional
- * producer's own requests are in `txn_requests.ts`.
+ * producer's own requests are in `../requests/transactions.ts`.
  *
  * @module
  */
 
 import type { BrokerConnection } from "../connection/connection.ts";
 import type { TopicPartition } from "../message.ts";
-import { checkPartitions } from "./offsets.ts";
+import { checkPartitions } from "../requests/arguments.ts";
 import { canRetry } from "../cluster/retry.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { DescribeProducers } from "../protocol/messages/describe_producers.ts";
@@ -19,13 +19,12 @@ import { DescribeTransactions } from "../protocol/messages/describe_transactions
 import { FindCoordinator } from "../protocol/messages/find_coordinator.ts";
 import { ListTransactions } from "../protocol/messages/list_transactions.ts";
 import {
-  type AdminOptions,
-  badArgument,
-  isList,
+  type CallOptions,
   itemError,
   itemFailure,
   type Router,
-} from "./route.ts";
+} from "../cluster/route.ts";
+import { badArgument, isList } from "../requests/arguments.ts";
 
 export type { TopicPartition };
 
@@ -53,7 +52,7 @@ export type CoordinatorType = "group" | "transaction";
  * console.log(options.type);
  * ```
  */
-export interface FindCoordinatorOptions extends AdminOptions {
+export interface FindCoordinatorOptions extends CallOptions {
   /** Whether the keys are group ids or transactional ids (default "group"). */
   type?: CoordinatorType;
 }
@@ -144,7 +143,7 @@ export interface PartitionProducers extends TopicPartition {
  * console.log(options.broker);
  * ```
  */
-export interface DescribeProducersOptions extends AdminOptions {
+export interface DescribeProducersOptions extends CallOptions {
   /**
    * Ask this broker (a follower, say) instead of each partition's leader;
    * a broker without a replica answers NOT_LEADER_OR_FOLLOWER.
@@ -190,7 +189,7 @@ export type TransactionState =
  * console.log(options.states);
  * ```
  */
-export interface ListTransactionsOptions extends AdminOptions {
+export interface ListTransactionsOptions extends CallOptions {
   /** Only transactions in one of these states (default: all). */
   states?: readonly TransactionState[];
   /** Only transactions of these producer ids (default: all). */
@@ -297,7 +296,7 @@ export interface TransactionDescription {
  * @example
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
- * import { Router } from "./route.ts";
+ * import { Router } from "../cluster/route.ts";
  * import { findCoordinator } from "./transactions.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });
@@ -397,7 +396,7 @@ export async function findCoordinator(
  * @example
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
- * import { Router } from "./route.ts";
+ * import { Router } from "../cluster/route.ts";
  * import { createTopics, deleteTopics } from "./topics.ts";
  * import { describeProducers } from "./transactions.ts";
  *
@@ -513,7 +512,7 @@ export async function describeProducers(
  * @example
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
- * import { Router } from "./route.ts";
+ * import { Router } from "../cluster/route.ts";
  * import { listTransactions } from "./transactions.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });
@@ -652,7 +651,7 @@ export async function listTransactions(
  * @example
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
- * import { Router } from "./route.ts";
+ * import { Router } from "../cluster/route.ts";
  * import { describeTransactions } from "./transactions.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });
@@ -665,7 +664,7 @@ export async function listTransactions(
 export async function describeTransactions(
   router: Router,
   transactionalIds: readonly string[],
-  options: AdminOptions = {},
+  options: CallOptions = {},
 ): Promise<TransactionDescription[]> {
   checkIds(
     "describeTransactions",
@@ -738,7 +737,7 @@ export async function describeTransactions(
   });
 }
 
-// --- Helpers shared with txn_requests.ts ------------------------------------
+// --- Helpers -----------------------------------------------------------------
 
 /** Throws unless `list` is an array of non-empty strings. */
 function checkIds(

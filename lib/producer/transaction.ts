@@ -9,14 +9,14 @@
  * write makes the transaction abort-only; a newer Writer with the same
  * transactional id fences this one, for good.
  *
- * The requests are the admin Client's (`admin/txn_requests.ts`), sent to
+ * The requests are the ones the admin Client sends (`requests/transactions.ts`), sent to
  * the transactional id's coordinator and retried while it moves, loads or
  * finishes the previous transaction.
  *
  * @module
  */
 
-import { Router } from "../admin/route.ts";
+import { Router } from "../cluster/route.ts";
 import {
   addOffsetsToTxn,
   addPartitionsToTxn,
@@ -24,7 +24,7 @@ import {
   initProducerId,
   type TxnOffset,
   txnOffsetCommit,
-} from "../admin/txn_requests.ts";
+} from "../requests/transactions.ts";
 import type { Cluster } from "../cluster/cluster.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { ClosedError } from "../connection/errors.ts";

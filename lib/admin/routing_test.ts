@@ -15,7 +15,7 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { BROKER, uniqueTopic } from "../../tests/_helpers.ts";
 import { describeGroups } from "./groups.ts";
 import { listOffsets, offsetCommit, offsetFetch } from "./offsets.ts";
-import { Router } from "./route.ts";
+import { Router } from "../cluster/route.ts";
 import { createTopics, deleteTopics } from "./topics.ts";
 
 /** A fault: rewrites one response of an API, then is used up. */

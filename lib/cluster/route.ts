@@ -1,18 +1,18 @@
 /**
- * Where each admin request goes, and how it is retried: to any broker, the
+ * Where each admin or coordinator request goes, and how it is retried: to any broker, the
  * controller, a group's or transactional id's coordinator, a partition's
  * leader, or every broker. A request about several items (partitions,
  * groups) is split per node that must answer it and merged back in the
  * caller's order; items the broker answers with a retriable routing error
  * (NOT_LEADER_OR_FOLLOWER, NOT_COORDINATOR, NOT_CONTROLLER...) are sent
  * again after the route is looked up anew, until the call's deadline. Every
- * retry goes through the one loop of `../cluster/retry.ts`.
+ * retry goes through the one loop of `./retry.ts`.
  *
  * @module
  */
 
-import type { BrokerInfo, Cluster } from "../cluster/cluster.ts";
-import { canRetry, retry, sleep } from "../cluster/retry.ts";
+import type { BrokerInfo, Cluster } from "./cluster.ts";
+import { canRetry, retry, sleep } from "./retry.ts";
 import { type BrokerConnection, DEFAULTS } from "../connection/connection.ts";
 import {
   abortReason,
@@ -29,17 +29,18 @@ import {
 } from "../protocol/errors.ts";
 
 /**
- * Options every Client method takes.
+ * Options of one routed call: every admin Client method takes them, and so
+ * do a transactional Writer's calls to its coordinator.
  *
  * @example
  * ```ts
- * import type { AdminOptions } from "./route.ts";
+ * import type { CallOptions } from "./route.ts";
  *
- * const options: AdminOptions = { timeout: 5000, signal: AbortSignal.timeout(10_000) };
+ * const options: CallOptions = { timeout: 5000, signal: AbortSignal.timeout(10_000) };
  * console.log(options.timeout);
  * ```
  */
-export interface AdminOptions {
+export interface CallOptions {
   /** Aborting rejects the call with the signal's reason. */
   signal?: AbortSignal;
   /**
@@ -161,49 +162,6 @@ export function itemFailure(
 }
 
 /**
- * `Array.isArray` without its narrowing (which turns a readonly array's
- * items into `any`).
- */
-export function isList(value: unknown): boolean {
-  return Array.isArray(value);
-}
-
-/** True for an object that is not null and not an array. */
-export function isObject(value: unknown): boolean {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Throws the TypeError of `badArgument` unless `value` is an array. */
-export function checkList(
-  method: string,
-  argument: string,
-  value: unknown,
-  expected: string,
-): void {
-  if (!isList(value)) throw badArgument(method, argument, value, expected);
-}
-
-/** A TypeError naming the argument, what it holds and what was expected. */
-export function badArgument(
-  method: string,
-  argument: string,
-  value: unknown,
-  expected: string,
-): TypeError {
-  let shown: string;
-  try {
-    shown = value instanceof Date
-      ? `Date ${value.toISOString?.() ?? value}`
-      : `${typeof value} ${JSON.stringify(value)}`;
-  } catch {
-    shown = typeof value;
-  }
-  return new TypeError(
-    `Client.${method}: "${argument}" must be ${expected}, got ${shown}`,
-  );
-}
-
-/**
  * Sends the Client's requests to the nodes that must answer them, with one
  * retry policy bounded by each call's deadline.
  */
@@ -235,7 +193,7 @@ export class Router {
   }
 
   /** The budget of a call made with `options`. */
-  call(options: AdminOptions = {}): Call {
+  call(options: CallOptions = {}): Call {
     const timeout = options.timeout ?? this.timeout;
     return { deadline: Date.now() + timeout, signal: options.signal };
   }

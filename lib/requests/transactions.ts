@@ -24,15 +24,14 @@ import { EndTxn } from "../protocol/messages/end_txn.ts";
 import { InitProducerId } from "../protocol/messages/init_producer_id.ts";
 import { TxnOffsetCommit } from "../protocol/messages/txn_offset_commit.ts";
 import {
-  type AdminOptions,
-  badArgument,
   type Call,
-  isList,
+  type CallOptions,
   itemError,
   type Router,
   routingError,
-} from "./route.ts";
-import { checkPartitions } from "./offsets.ts";
+} from "../cluster/route.ts";
+import { badArgument, isList } from "./arguments.ts";
+import { checkPartitions } from "./arguments.ts";
 
 /**
  * What InitProducerId asks for: a transactional producer's id (with a
@@ -40,7 +39,7 @@ import { checkPartitions } from "./offsets.ts";
  *
  * @example
  * ```ts
- * import type { ProducerIdRequest } from "./txn_requests.ts";
+ * import type { ProducerIdRequest } from "./transactions.ts";
  *
  * const request: ProducerIdRequest = {
  *   transactionalId: "orders-writer-1",
@@ -71,7 +70,7 @@ export interface ProducerIdRequest {
  *
  * @example
  * ```ts
- * import type { ProducerIdAndEpoch } from "./txn_requests.ts";
+ * import type { ProducerIdAndEpoch } from "./transactions.ts";
  *
  * const producer: ProducerIdAndEpoch = { producerId: 4000, producerEpoch: 0 };
  * console.log(producer.producerEpoch);
@@ -89,7 +88,7 @@ export interface ProducerIdAndEpoch {
  *
  * @example
  * ```ts
- * import type { TransactionalProducer } from "./txn_requests.ts";
+ * import type { TransactionalProducer } from "./transactions.ts";
  *
  * const producer: TransactionalProducer = {
  *   transactionalId: "orders-writer-1",
@@ -109,7 +108,7 @@ export interface TransactionalProducer extends ProducerIdAndEpoch {
  *
  * @example
  * ```ts
- * import type { TxnPartitions } from "./txn_requests.ts";
+ * import type { TxnPartitions } from "./transactions.ts";
  *
  * const request: TxnPartitions = {
  *   transactionalId: "orders-writer-1",
@@ -131,7 +130,7 @@ export interface TxnPartitions extends TransactionalProducer {
  *
  * @example
  * ```ts
- * import type { TxnPartitionResult } from "./txn_requests.ts";
+ * import type { TxnPartitionResult } from "./transactions.ts";
  *
  * const result: TxnPartitionResult = { topic: "orders", partition: 0, error: null };
  * console.log(result.error === null);
@@ -151,7 +150,7 @@ export interface TxnPartitionResult extends TopicPartition {
  *
  * @example
  * ```ts
- * import type { TxnGroup } from "./txn_requests.ts";
+ * import type { TxnGroup } from "./transactions.ts";
  *
  * const request: TxnGroup = {
  *   transactionalId: "orders-writer-1",
@@ -172,7 +171,7 @@ export interface TxnGroup extends TransactionalProducer {
  *
  * @example
  * ```ts
- * import type { TxnEnd } from "./txn_requests.ts";
+ * import type { TxnEnd } from "./transactions.ts";
  *
  * const request: TxnEnd = {
  *   transactionalId: "orders-writer-1",
@@ -193,7 +192,7 @@ export interface TxnEnd extends TransactionalProducer {
  *
  * @example
  * ```ts
- * import type { TxnOffset } from "./txn_requests.ts";
+ * import type { TxnOffset } from "./transactions.ts";
  *
  * // The last record processed was at offset 41: the next to read is 42.
  * const offset: TxnOffset = { topic: "orders", partition: 0, offset: 42 };
@@ -215,7 +214,7 @@ export interface TxnOffset extends TopicPartition {
  *
  * @example
  * ```ts
- * import type { TxnOffsets } from "./txn_requests.ts";
+ * import type { TxnOffsets } from "./transactions.ts";
  *
  * const request: TxnOffsets = {
  *   transactionalId: "orders-writer-1",
@@ -254,8 +253,8 @@ export interface TxnOffsets extends TxnGroup {
  * @example
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
- * import { Router } from "./route.ts";
- * import { initProducerId } from "./txn_requests.ts";
+ * import { Router } from "../cluster/route.ts";
+ * import { initProducerId } from "./transactions.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });
  * const router = new Router(cluster, 20_000);
@@ -269,7 +268,7 @@ export interface TxnOffsets extends TxnGroup {
 export async function initProducerId(
   router: Router,
   request: ProducerIdRequest = {},
-  options: AdminOptions = {},
+  options: CallOptions = {},
 ): Promise<ProducerIdAndEpoch> {
   const method = "initProducerId";
   if (request === null || typeof request !== "object") {
@@ -355,9 +354,9 @@ export async function initProducerId(
  * @example
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
- * import { Router } from "./route.ts";
- * import { createTopics, deleteTopics } from "./topics.ts";
- * import { addPartitionsToTxn, endTxn, initProducerId } from "./txn_requests.ts";
+ * import { Router } from "../cluster/route.ts";
+ * import { createTopics, deleteTopics } from "../admin/topics.ts";
+ * import { addPartitionsToTxn, endTxn, initProducerId } from "./transactions.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });
  * const router = new Router(cluster, 20_000);
@@ -381,7 +380,7 @@ export async function initProducerId(
 export async function addPartitionsToTxn(
   router: Router,
   request: TxnPartitions,
-  options: AdminOptions = {},
+  options: CallOptions = {},
 ): Promise<TxnPartitionResult[]> {
   const method = "addPartitionsToTxn";
   checkProducer(method, request);
@@ -429,8 +428,8 @@ export async function addPartitionsToTxn(
  * @example
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
- * import { Router } from "./route.ts";
- * import { addOffsetsToTxn, endTxn, initProducerId } from "./txn_requests.ts";
+ * import { Router } from "../cluster/route.ts";
+ * import { addOffsetsToTxn, endTxn, initProducerId } from "./transactions.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });
  * const router = new Router(cluster, 20_000);
@@ -448,7 +447,7 @@ export async function addPartitionsToTxn(
 export async function addOffsetsToTxn(
   router: Router,
   request: TxnGroup,
-  options: AdminOptions = {},
+  options: CallOptions = {},
 ): Promise<void> {
   const method = "addOffsetsToTxn";
   checkProducer(method, request);
@@ -481,8 +480,8 @@ export async function addOffsetsToTxn(
  * @example
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
- * import { Router } from "./route.ts";
- * import { addOffsetsToTxn, endTxn, initProducerId } from "./txn_requests.ts";
+ * import { Router } from "../cluster/route.ts";
+ * import { addOffsetsToTxn, endTxn, initProducerId } from "./transactions.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });
  * const router = new Router(cluster, 20_000);
@@ -497,7 +496,7 @@ export async function addOffsetsToTxn(
 export async function endTxn(
   router: Router,
   request: TxnEnd,
-  options: AdminOptions = {},
+  options: CallOptions = {},
 ): Promise<ProducerIdAndEpoch> {
   const method = "endTxn";
   checkProducer(method, request);
@@ -539,14 +538,14 @@ export async function endTxn(
  * @example
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
- * import { Router } from "./route.ts";
- * import { createTopics, deleteTopics } from "./topics.ts";
+ * import { Router } from "../cluster/route.ts";
+ * import { createTopics, deleteTopics } from "../admin/topics.ts";
  * import {
  *   addOffsetsToTxn,
  *   endTxn,
  *   initProducerId,
  *   txnOffsetCommit,
- * } from "./txn_requests.ts";
+ * } from "./transactions.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });
  * const router = new Router(cluster, 20_000);
@@ -570,7 +569,7 @@ export async function endTxn(
 export async function txnOffsetCommit(
   router: Router,
   request: TxnOffsets,
-  options: AdminOptions = {},
+  options: CallOptions = {},
 ): Promise<TxnPartitionResult[]> {
   const method = "txnOffsetCommit";
   checkProducer(method, request);
@@ -764,7 +763,7 @@ async function askOrThrow<Req, Res extends { errorCode: number }>(
   target: Target,
   api: Api<Req, Res>,
   body: Encodable<Req>,
-  options: AdminOptions,
+  options: CallOptions,
   transactionalId: string | null,
 ): Promise<Res> {
   const call = router.call(options);
