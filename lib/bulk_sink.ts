@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { MessageInput } from "./message.ts";
+import type { GroupMetadata, MessageInput } from "./message.ts";
 
 /** What a Writer offers a pipe that writes messages a batch at a time. */
 export interface BulkSink {
@@ -38,6 +38,24 @@ export interface BulkSink {
   fail(error: unknown): void;
   /** Resolves when every write queued so far is settled. */
   settled(): Promise<void>;
+  /**
+   * A transactional Writer's transactions, which a pipe into it runs (the
+   * Writer refuses writes outside one); null for any other Writer.
+   */
+  readonly transactions: SinkTransactions | null;
+}
+
+/** The transaction calls of a transactional Writer, as a pipe uses them. */
+export interface SinkTransactions {
+  /** Begins a transaction. */
+  begin(): Promise<void>;
+  /** Commits a group's next offsets with the open transaction. */
+  sendOffsets(
+    offsets: readonly { topic: string; partition: number; offset: number }[],
+    group: GroupMetadata | string,
+  ): Promise<void>;
+  /** Waits for the transaction's writes, then commits or aborts it. */
+  end(commit: boolean): Promise<void>;
 }
 
 const sinks = new WeakMap<object, BulkSink>();

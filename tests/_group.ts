@@ -202,11 +202,24 @@ export function member(
   protocol: Protocol = "classic",
   groupInstanceId = "",
 ): ChildProcess {
-  const script = new URL("./scripts/group_member.ts", import.meta.url).pathname;
+  return spawnScript("group_member.ts", [
+    BROKER,
+    topic,
+    groupId,
+    protocol,
+    groupInstanceId,
+  ]);
+}
+
+/**
+ * Runs tests/scripts/`name` with `args` in its own process, under the
+ * runtime running the tests; its stdout is piped, its stderr inherited.
+ */
+export function spawnScript(name: string, args: string[]): ChildProcess {
+  const script = new URL(`./scripts/${name}`, import.meta.url).pathname;
   const isDeno = "Deno" in globalThis && !("Bun" in globalThis);
-  const rest = [BROKER, topic, groupId, protocol, groupInstanceId];
-  const args = isDeno ? ["run", "-A", script, ...rest] : [script, ...rest];
-  return spawn(process.execPath, args, {
+  const all = isDeno ? ["run", "-A", script, ...args] : [script, ...args];
+  return spawn(process.execPath, all, {
     stdio: ["ignore", "pipe", "inherit"],
   });
 }

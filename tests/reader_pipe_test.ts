@@ -14,6 +14,7 @@ import { Writer } from "../lib/producer/writer.ts";
 import { BROKER, noUnhandledRejections, sleep } from "./_helpers.ts";
 import {
   committed,
+  endOffsets,
   fast,
   newGroup,
   produce,
@@ -236,6 +237,42 @@ describe("reader.pipeTo(writer)", () => {
           assert.equal(text.decode(m.value!), "m50");
         } finally {
           await again.close();
+        }
+      });
+    });
+  }
+
+  for (const commitInterval of [0, 200]) {
+    test(`a group pipe commits what the Writer acknowledged while it runs (commitInterval ${commitInterval})`, async () => {
+      await noUnhandledRejections(async () => {
+        const source = await topicWith(2);
+        const target = await topicWith(1);
+        const groupId = await newGroup("classic");
+        await produce(source, 0, 2000);
+        const ends = await endOffsets(source, 2);
+        const reader = new Reader({
+          brokers: [BROKER],
+          groupId,
+          groupTopics: [source],
+          startOffset: FirstOffset,
+          commitInterval,
+          ...fast("classic"),
+        });
+        const writer = new Writer({ brokers: [BROKER], topic: target });
+        const piped = reader.pipeTo(writer).then(() => null, (error) => error);
+        try {
+          // Everything written and acknowledged, the pipe still running:
+          // the group's offsets reach the end without a close.
+          const deadline = Date.now() + 20_000;
+          for (;;) {
+            const offsets = await committed(groupId, source, 2);
+            if (offsets.every((o, i) => o === ends[i])) break;
+            assert.ok(Date.now() < deadline, `committed ${offsets} of ${ends}`);
+            await sleep(50);
+          }
+        } finally {
+          await reader.close();
+          assert.equal(await piped, null);
         }
       });
     });

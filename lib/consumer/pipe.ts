@@ -9,16 +9,51 @@
  * with its reason (after the messages already handed over are written,
  * when `preventAbort`).
  *
+ * Into a transactional Writer the batches go in transactions that carry
+ * the group's offsets (`pipe_transactions.ts`): exactly once. Into any
+ * other, a group's batches count as consumed once the Writer acknowledged
+ * them: at least once.
+ *
  * @module
  */
 
 import type { BulkSink } from "../bulk_sink.ts";
 import type { MessageBatch } from "./message_batch.ts";
 import type { Consumption } from "./group/engine.ts";
+import { PipeTransactions } from "./pipe_transactions.ts";
 
 /** What the pipe needs of the Reader. */
 export interface BatchSource {
   batches(options: { preventCancel?: boolean }): ReadableStream<MessageBatch>;
+}
+
+/** Whether a batch is handed over now, skipped, or waits. */
+export type Verdict = "write" | "drop" | "wait";
+
+/** What follows the batches a pipe hands over, and settles them. */
+export interface Tracker {
+  /**
+   * "write": hand `batch` over now (in this turn); "drop": skip it;
+   * "wait": ask again once `ready()` resolves.
+   */
+  verdict(batch: MessageBatch): Verdict;
+  /** Resolves when a batch that had to wait may be asked about again. */
+  ready(): Promise<void>;
+  /** Follows the outcome of one batch's write. */
+  follow(batch: MessageBatch, written: Promise<void>): void;
+  /**
+   * Resolves once what was handed over so far is settled for the group
+   * (before a rebalance takes partitions away).
+   */
+  drained(): Promise<void>;
+  /** The tracker's own failure, which stops the pipe, or null. */
+  failure(): Error | null;
+  /** Calls `listener` once the tracker fails; returns what stops listening. */
+  onFailure(listener: () => void): () => void;
+  /** The pipe ends: settles what is open, keeping it (true) or not. */
+  finish(keep: boolean): Promise<void>;
+  /** Gives the marking back to the Reader. */
+  release(): void;
 }
 
 /** How the pump stopped. */
@@ -32,8 +67,10 @@ const ignore = () => {};
 
 /**
  * Pipes `source` into `dest` through its bulk sink. `consumption` takes a
- * group Reader's commits over, to mark what `dest` acknowledged as
- * consumed (null for a Reader with no commits).
+ * group Reader's commits over (null for a Reader with no commits): to mark
+ * what `dest` acknowledged as consumed, or, into a transactional Writer,
+ * to commit the offsets in its transactions, every `transactionInterval`
+ * milliseconds.
  */
 export async function pipeToBulkSink(
   source: BatchSource,
@@ -41,35 +78,52 @@ export async function pipeToBulkSink(
   sink: BulkSink,
   options: StreamPipeOptions,
   consumption: (drain: () => Promise<void>) => Consumption | null = () => null,
+  transactionInterval = 100,
 ): Promise<void> {
   const { preventClose = false, preventAbort = false, signal } = options;
   const writer = dest.getWriter();
   const batches = source.batches({ preventCancel: options.preventCancel })
     .getReader();
-  const acked = new Acknowledged();
-  acked.start(consumption(() => acked.drained()));
+  // The engine calls drain only later, before a rebalance.
+  const taken = consumption(() => tracker.drained());
+  const tracker: Tracker = sink.transactions === null
+    ? new Acknowledged(taken)
+    : new PipeTransactions(sink.transactions, taken, transactionInterval);
   try {
-    const ending = await pump(batches, sink, signal, acked);
+    const ending = await pump(batches, sink, signal, tracker);
     switch (ending.kind) {
       case "done":
+        try {
+          await tracker.finish(true);
+        } catch (error) {
+          sink.fail(error);
+          throw error;
+        }
         if (!preventClose) await writer.close();
         else await settled(sink);
         return;
       case "source":
+        await tracker.finish(false).catch(ignore);
         if (!preventAbort) await writer.abort(ending.error).catch(ignore);
         throw ending.error;
       case "dest":
+        await tracker.finish(false).catch(ignore);
         sink.fail(ending.error);
         await batches.cancel(ending.error).catch(ignore);
         throw ending.error;
       case "abort":
-        if (preventAbort) await sink.settled();
-        else await writer.abort(ending.reason).catch(ignore);
+        if (preventAbort) {
+          await sink.settled();
+          await tracker.finish(true);
+        } else {
+          await tracker.finish(false).catch(ignore);
+          await writer.abort(ending.reason).catch(ignore);
+        }
         await batches.cancel(ending.reason).catch(ignore);
         throw ending.reason;
     }
   } finally {
-    acked.release();
+    tracker.release();
     writer.releaseLock();
     batches.releaseLock();
   }
@@ -83,8 +137,8 @@ export async function pipeToBulkSink(
  * the next one was read, while its messages might still wait in the
  * Writer's buffer.
  */
-class Acknowledged {
-  private consumption: Consumption | null = null;
+class Acknowledged implements Tracker {
+  private readonly consumption: Consumption | null;
   /**
    * The last message of each batch handed over, in order, and whether its
    * write was acknowledged and then marked (not the batch itself: that
@@ -95,9 +149,29 @@ class Acknowledged {
   private drainWaiters: { entry: Entry; wake: () => void }[] = [];
   private stopped = false;
 
-  /** Marks through `consumption` from now on (null: nothing to mark). */
-  start(consumption: Consumption | null): void {
+  /** Marks through `consumption` (null: nothing to mark). */
+  constructor(consumption: Consumption | null) {
     this.consumption = consumption;
+  }
+
+  verdict(): Verdict {
+    return "write";
+  }
+
+  ready(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  failure(): null {
+    return null;
+  }
+
+  onFailure(): () => void {
+    return ignore;
+  }
+
+  finish(): Promise<void> {
+    return Promise.resolve();
   }
 
   /**
@@ -168,31 +242,49 @@ interface Entry {
   state: "written" | "acked" | "marked";
 }
 
-/** Moves batches until the source ends or fails, the sink fails, or `signal` fires. */
+/**
+ * Moves batches until the source ends or fails, the sink or the tracker
+ * fails, or `signal` fires.
+ */
 async function pump(
   batches: ReadableStreamDefaultReader<MessageBatch>,
   sink: BulkSink,
   signal: AbortSignal | undefined,
-  acked: Acknowledged,
+  tracker: Tracker,
 ): Promise<Ending> {
+  const stops = [sink, tracker];
+  const failed = (): Ending => ({
+    kind: "dest",
+    error: sink.failure() ?? tracker.failure(),
+  });
   while (true) {
     let result: ReadableStreamReadResult<MessageBatch> | Stop;
     try {
-      result = await unlessStopped(batches.read(), sink, signal);
+      result = await unlessStopped(batches.read(), stops, signal);
     } catch (error) {
       return { kind: "source", error };
     }
     if (result === ABORTED) return { kind: "abort", reason: signal!.reason };
-    if (result === FAILED) return { kind: "dest", error: sink.failure() };
+    if (result === FAILED) return failed();
     if (result.done) return { kind: "done" };
+    const batch = result.value;
+    let verdict = tracker.verdict(batch);
+    while (verdict === "wait") {
+      const ready = await unlessStopped(tracker.ready(), stops, signal);
+      if (ready === ABORTED) return { kind: "abort", reason: signal!.reason };
+      if (ready === FAILED) return failed();
+      verdict = tracker.verdict(batch);
+    }
+    if (tracker.failure() !== null) return failed();
+    if (verdict === "drop") continue;
     try {
-      acked.follow(result.value, sink.write(result.value.messages));
+      tracker.follow(batch, sink.write(batch.messages));
     } catch (error) {
       return { kind: "dest", error };
     }
-    const room = await unlessStopped(sink.ready(), sink, signal);
+    const room = await unlessStopped(sink.ready(), stops, signal);
     if (room === ABORTED) return { kind: "abort", reason: signal!.reason };
-    if (room === FAILED) return { kind: "dest", error: sink.failure() };
+    if (room === FAILED) return failed();
   }
 }
 
@@ -201,14 +293,14 @@ const FAILED = Symbol("failed");
 type Stop = typeof ABORTED | typeof FAILED;
 
 /**
- * `promise`, or ABORTED as soon as `signal` fires, or FAILED as soon as a
- * write fails. The listeners live for one wait only: a promise raced
+ * `promise`, or ABORTED as soon as `signal` fires, or FAILED as soon as one
+ * of `stops` fails (a write, or the pipe's transactions). The listeners live for one wait only: a promise raced
  * against a long-lived one would keep every value it ever resolved with
  * (each fetched batch) reachable.
  */
 function unlessStopped<T>(
   promise: Promise<T>,
-  sink: BulkSink,
+  stops: readonly { onFailure(listener: () => void): () => void }[],
   signal: AbortSignal | undefined,
 ): Promise<T | Stop> {
   if (signal?.aborted) {
@@ -217,11 +309,11 @@ function unlessStopped<T>(
   }
   return new Promise((resolve, reject) => {
     let settled = false;
-    let stopListening = ignore;
+    let listening: (() => void)[] = [];
     const onAbort = () => stop(ABORTED);
     const done = () => {
       signal?.removeEventListener("abort", onAbort);
-      stopListening();
+      for (const stopListening of listening) stopListening();
     };
     const stop = (why: Stop) => {
       if (settled) return;
@@ -231,7 +323,7 @@ function unlessStopped<T>(
       resolve(why);
     };
     signal?.addEventListener("abort", onAbort, { once: true });
-    stopListening = sink.onFailure(() => stop(FAILED));
+    listening = stops.map((s) => s.onFailure(() => stop(FAILED)));
     promise.then((value) => {
       if (settled) return;
       settled = true;

@@ -370,6 +370,12 @@ export class Reader extends ReadableStream<Message> {
    * counts as consumed (for the commits) once the Writer acknowledged it and
    * every batch before it: what a failed write held is read again.
    *
+   * Into a Writer with a `transactionalId`, the pipe writes in transactions
+   * and commits each with the group's offsets of what it wrote, every
+   * `commitInterval` (100 ms when 0): exactly once for read_committed
+   * readers of the output. A failed write aborts the open transaction and
+   * rejects the pipe; a rebalance commits it first.
+   *
    * @example Mirror a topic
    * ```ts
    * import { Reader, Writer } from "jsr:@streamkafka/client";
@@ -396,6 +402,30 @@ export class Reader extends ReadableStream<Message> {
    *   .catch(() => {});
    * await writer.close();
    * ```
+   *
+   * @example Mirror a topic exactly once
+   * ```ts
+   * import { Reader, Writer } from "jsr:@streamkafka/client";
+   *
+   * const brokers = ["localhost:9092"];
+   * const reader = new Reader({
+   *   brokers,
+   *   groupId: "docs-eos-mirror",
+   *   topic: "docs-in",
+   * });
+   * const writer = new Writer({
+   *   brokers,
+   *   topic: "docs-eos-out",
+   *   transactionalId: "docs-eos-mirror-1",
+   *   allowAutoTopicCreation: true,
+   * });
+   * const stop = new AbortController();
+   * setTimeout(() => stop.abort(), 1000);
+   * // Stopping with preventAbort commits what was handed over.
+   * await reader.pipeTo(writer, { signal: stop.signal, preventAbort: true })
+   *   .catch(() => {});
+   * await writer.close();
+   * ```
    */
   override pipeTo(
     dest: WritableStream<Message>,
@@ -407,12 +437,19 @@ export class Reader extends ReadableStream<Message> {
       typeof options === "object" && options !== null &&
       (options.signal === undefined || options.signal instanceof AbortSignal)
     ) {
-      // A group's commits follow what the Writer acknowledged.
+      // A group's commits follow what the Writer acknowledged, or go in its
+      // transactions.
+      const group = this.engine instanceof GroupEngine ? this.engine : null;
       const consumption = (drain: () => Promise<void>) =>
-        this.engine instanceof GroupEngine
-          ? this.engine.consumedBy(drain)
-          : null;
-      return pipeToBulkSink(this, dest, sink, options, consumption);
+        group?.consumedBy(drain) ?? null;
+      return pipeToBulkSink(
+        this,
+        dest,
+        sink,
+        options,
+        consumption,
+        group?.transactionInterval,
+      );
     }
     return super.pipeTo(dest, options);
   }

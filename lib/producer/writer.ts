@@ -175,6 +175,11 @@ export class Writer extends WritableStream<MessageInput> {
         await Promise.all(outcomes);
         outcomes = [];
       },
+      transactions: options.transactionalId === undefined ? null : {
+        begin: () => engine.beginTransaction(),
+        sendOffsets: (offsets, group) => engine.sendOffsets(offsets, group),
+        end: (commit) => engine.endTransaction(commit),
+      },
     };
     super({
       start(c) {

@@ -76,6 +76,8 @@ export class OffsetCommitter {
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** The flush in progress; the next waits for it (one at a time, in order). */
   private flushing: Promise<void> = Promise.resolve();
+  /** A flush of `commitMarked` waits for its turn. */
+  private flushQueued = false;
   private closed = false;
 
   constructor(settings: CommitterSettings) {
@@ -100,6 +102,29 @@ export class OffsetCommitter {
         this.logError(`background commit failed: ${messageOf(error)}`)
       );
     }, this.settings.commitInterval);
+  }
+
+  /**
+   * Commits what is marked without waiting for it: at once with
+   * commitInterval 0 (one flush queued at a time, which takes everything
+   * marked until it starts), else at the next interval. A failure is logged
+   * and the offsets stay pending.
+   */
+  commitMarked(): void {
+    if (this.closed) return;
+    if (this.settings.commitInterval !== 0) {
+      this.commit([]).catch(() => {});
+      return;
+    }
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    const run = this.flushing.then(() => {
+      this.flushQueued = false;
+      return this.send();
+    });
+    this.flushing = run.catch((error) =>
+      this.logError(`commit failed: ${messageOf(error)}`)
+    );
   }
 
   /** Notes `m` as read, for the next commit; the highest offset per partition wins. */

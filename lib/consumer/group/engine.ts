@@ -56,6 +56,13 @@ import {
 export interface Consumption {
   /** Everything of the partition up to and with `last.offset` is consumed. */
   consumed(last: { topic: string; partition: number; offset: number }): void;
+  /**
+   * Whether the member still owns the partition: false from the moment a
+   * rebalance starts giving it up.
+   */
+  owns(topic: string, partition: number): boolean;
+  /** The group's metadata for a transaction's offsets, or its id alone. */
+  group(): GroupMetadata | string;
   /** Gives the marking back to the stream's reads. */
   release(): void;
 }
@@ -72,6 +79,8 @@ export class GroupEngine extends StreamEngine {
   private started = false;
   /** The partitions of the current generation, "topic\0partition". */
   private owned = new Set<string>();
+  /** Those of them a rebalance is giving up. */
+  private readonly revoking = new Set<string>();
   /** Handed out through the stream and maybe still being handled. */
   private inProcess: Message | null = null;
   /** Known consumed (a later one was asked for), not yet marked for commit. */
@@ -224,6 +233,7 @@ export class GroupEngine extends StreamEngine {
 
   private async onRevoked(removed: Assignment): Promise<void> {
     const partitions = toPartitions(removed);
+    for (const p of partitions) this.revoking.add(`${p.topic}\0${p.partition}`);
     // Nothing prefetched for them comes out from here on.
     this.fetch.revoke(partitions);
     await this.callback("onPartitionsRevoked", partitions);
@@ -238,7 +248,10 @@ export class GroupEngine extends StreamEngine {
   /** Drops partitions from what this member owns and handles. */
   private forget(partitions: TopicPartition[]): void {
     const gone = new Set(partitions.map((p) => `${p.topic}\0${p.partition}`));
-    for (const key of gone) this.owned.delete(key);
+    for (const key of gone) {
+      this.owned.delete(key);
+      this.revoking.delete(key);
+    }
     const held = (m: Message | null) =>
       m !== null && gone.has(`${m.topic}\0${m.partition}`);
     if (held(this.inProcess)) this.inProcess = null;
@@ -357,12 +370,29 @@ export class GroupEngine extends StreamEngine {
     this.consumedByCaller = true;
     this.drainPipe = drain;
     return {
-      consumed: (last) => this.committer.mark(last),
+      consumed: (last) => {
+        this.committer.mark(last);
+        this.committer.commitMarked();
+      },
+      owns: (topic, partition) => {
+        const key = `${topic}\0${partition}`;
+        return this.owned.has(key) && !this.revoking.has(key);
+      },
+      group: () => this.groupMetadata() ?? this.group.groupId,
       release: () => {
         this.consumedByCaller = false;
         this.drainPipe = null;
       },
     };
+  }
+
+  /**
+   * How long a pipe into a transactional Writer keeps a transaction open:
+   * `commitInterval`, or 100 ms with commitInterval 0 (Kafka Streams'
+   * default with exactly-once).
+   */
+  get transactionInterval(): number {
+    return this.group.commitInterval || 100;
   }
 
   /**

@@ -1,0 +1,170 @@
+/**
+ * The pipe's transactions with the Writer and the group replaced by
+ * recorders: the orders of calls and the races a broker cannot be made to
+ * produce on demand (a batch held while its partition is being given up, a
+ * commit asked for while a transaction begins). The real thing is tested
+ * in tests/reader_pipe_transactions_test.ts.
+ */
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { SinkTransactions } from "../bulk_sink.ts";
+import type { Consumption } from "./group/engine.ts";
+import type { MessageBatch } from "./message_batch.ts";
+import { PipeTransactions } from "./pipe_transactions.ts";
+
+/** Records the calls; `begin` and `sendOffsets` wait for `release` when held. */
+class Recorder implements SinkTransactions {
+  readonly calls: string[] = [];
+  failOffsets: Error | null = null;
+  private held: (() => void)[] = [];
+  hold = false;
+
+  private wait(): Promise<void> {
+    if (!this.hold) return Promise.resolve();
+    return new Promise((resolve) => this.held.push(resolve));
+  }
+
+  release(): void {
+    this.hold = false;
+    for (const resolve of this.held.splice(0)) resolve();
+  }
+
+  async begin(): Promise<void> {
+    this.calls.push("begin");
+    await this.wait();
+  }
+
+  async sendOffsets(
+    offsets: readonly { topic: string; partition: number; offset: number }[],
+    group: unknown,
+  ): Promise<void> {
+    this.calls.push(
+      `offsets ${JSON.stringify(group)} ${
+        offsets.map((o) => `${o.topic}/${o.partition}@${o.offset}`).join(" ")
+      }`,
+    );
+    await this.wait();
+    if (this.failOffsets) throw this.failOffsets;
+  }
+
+  end(commit: boolean): Promise<void> {
+    this.calls.push(commit ? "commit" : "abort");
+    return Promise.resolve();
+  }
+}
+
+/** A group that owns the partitions in `owned`. */
+function group(owned: Set<string>): Consumption & { released: boolean } {
+  return {
+    released: false,
+    consumed: () => assert.fail("a transactional pipe marks nothing"),
+    owns: (topic, partition) => owned.has(`${topic}/${partition}`),
+    group: () => "g",
+    release() {
+      this.released = true;
+    },
+  };
+}
+
+function batch(topic: string, partition: number, last: number): MessageBatch {
+  return { topic, partition, lastOffset: last } as MessageBatch;
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe("PipeTransactions", () => {
+  test("a batch waits for the transaction to begin; commit sends each partition's next offset, then commits", async () => {
+    const txns = new Recorder();
+    const t = new PipeTransactions(
+      txns,
+      group(new Set(["a/0", "a/1"])),
+      60_000,
+    );
+    const b = batch("a", 0, 9);
+    assert.equal(t.verdict(b), "wait");
+    assert.equal(t.verdict(b), "wait", "one begin, however often asked");
+    await t.ready();
+    assert.equal(t.verdict(b), "write");
+    t.follow(b, Promise.resolve());
+    t.follow(batch("a", 1, 4), Promise.resolve());
+    t.follow(batch("a", 0, 19), Promise.resolve());
+    await t.drained();
+    assert.deepEqual(txns.calls, [
+      "begin",
+      'offsets "g" a/0@20 a/1@5',
+      "commit",
+    ]);
+    // The next batch begins the next transaction.
+    assert.equal(t.verdict(b), "wait");
+    await t.ready();
+    await t.finish(true);
+    assert.deepEqual(txns.calls.slice(3), ["begin", "commit"]);
+    t.release();
+  });
+
+  test("a batch of a partition being given up is dropped, not written", async () => {
+    const owned = new Set(["a/0", "a/1"]);
+    const t = new PipeTransactions(new Recorder(), group(owned), 60_000);
+    t.verdict(batch("a", 0, 0));
+    await t.ready();
+    owned.delete("a/1");
+    assert.equal(t.verdict(batch("a", 1, 5)), "drop");
+    assert.equal(t.verdict(batch("a", 0, 5)), "write");
+    await t.finish(false);
+    t.release();
+  });
+
+  test("a commit asked for while the transaction begins waits for it; batches wait for the commit", async () => {
+    const txns = new Recorder();
+    const t = new PipeTransactions(txns, group(new Set(["a/0"])), 60_000);
+    txns.hold = true;
+    const b = batch("a", 0, 3);
+    assert.equal(t.verdict(b), "wait");
+    const committed = t.drained();
+    await tick();
+    assert.deepEqual(txns.calls, ["begin"]);
+    txns.release();
+    await t.ready();
+    // The commit goes first, so this batch waits for the next transaction.
+    assert.equal(t.verdict(b), "wait");
+    await committed;
+    assert.deepEqual(txns.calls, ["begin", "commit"]);
+    t.release();
+  });
+
+  test("a failed commit aborts the transaction and fails the pipe; later batches are dropped", async () => {
+    const txns = new Recorder();
+    const t = new PipeTransactions(txns, group(new Set(["a/0"])), 60_000);
+    let told = 0;
+    t.onFailure(() => told++);
+    t.verdict(batch("a", 0, 0));
+    await t.ready();
+    t.follow(batch("a", 0, 0), Promise.resolve());
+    txns.failOffsets = new Error("ILLEGAL_GENERATION");
+    await assert.rejects(t.drained(), /ILLEGAL_GENERATION/);
+    assert.deepEqual(txns.calls.slice(-1), ["abort"]);
+    assert.equal(told, 1);
+    assert.equal(t.failure()?.message, "ILLEGAL_GENERATION");
+    assert.equal(t.verdict(batch("a", 0, 1)), "drop");
+    await assert.rejects(t.finish(true), /ILLEGAL_GENERATION/);
+    t.release();
+  });
+
+  test("the interval commits an open transaction by itself", async () => {
+    const txns = new Recorder();
+    const consumption = group(new Set(["a/0"]));
+    const t = new PipeTransactions(txns, consumption, 10);
+    t.verdict(batch("a", 0, 0));
+    await t.ready();
+    t.follow(batch("a", 0, 0), Promise.resolve());
+    const deadline = Date.now() + 5000;
+    while (!txns.calls.includes("commit")) {
+      assert.ok(Date.now() < deadline, "committed within 5 s");
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.deepEqual(txns.calls, ["begin", 'offsets "g" a/0@1', "commit"]);
+    t.release();
+    assert.equal(consumption.released, true);
+  });
+});
