@@ -3,7 +3,8 @@
  * leader killed with kill -9, or shut down cleanly, in the middle of an
  * idempotent acks=all produce; a node back on an empty disk; a Reader and a
  * consumer group reading across a leader kill; transactions across a kill
- * of their coordinator and of a partition leader. Every acknowledged
+ * of their coordinator and of a partition leader; an exactly-once pipe
+ * across kills of its transaction and group coordinators. Every acknowledged
  * message is counted: none lost, none twice, each partition in order; every
  * committed transaction is read once and whole, no aborted one.
  *
@@ -14,7 +15,7 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import { after, before, describe, test } from "node:test";
-import { type Balancer, Client, Reader, Writer } from "../mod.ts";
+import { type Balancer, Client, FirstOffset, Reader, Writer } from "../mod.ts";
 import {
   activeController,
   CLUSTER_BROKERS,
@@ -327,6 +328,127 @@ describe("a three-broker cluster under faults", { timeout: 900_000 }, () => {
     }
     assert.equal(perTxn.size, TXNS, "every transaction is there");
     assert.ok([...perTxn.values()].every((n) => n === 1), "each once");
+  });
+
+  test("an exactly-once pipe across kill -9 of its transaction coordinator, then of its group coordinator: each message once in the copy", async () => {
+    const source = await replicatedTopic(client, "cluster-eos-in");
+    const target = await replicatedTopic(client, "cluster-eos-out");
+    const groupId = uniqueTopic("cluster-eos-group");
+    const transactionalId = uniqueTopic("cluster-eos-id");
+    const total = Math.max(60_000, Math.round(COUNT / 5));
+    const chunk = total / 20;
+    const stop = new AbortController();
+    /** Why pipes failed and were replaced, as a supervisor would. */
+    const restarts: string[] = [];
+    const supervising = (async () => {
+      while (!stop.signal.aborted) {
+        const reader = new Reader({
+          brokers: CLUSTER_BROKERS,
+          groupId,
+          groupTopics: [source],
+          startOffset: FirstOffset,
+          sessionTimeout: 10_000,
+          heartbeatInterval: 1000,
+        });
+        const writer = new Writer({
+          brokers: CLUSTER_BROKERS,
+          topic: target,
+          transactionalId,
+        });
+        try {
+          await reader.pipeTo(writer, {
+            signal: stop.signal,
+            preventAbort: true,
+          });
+        } catch (error) {
+          if (!stop.signal.aborted) restarts.push((error as Error).message);
+        } finally {
+          await Promise.all([
+            reader.close().catch(() => {}),
+            writer.close().catch(() => {}),
+          ]);
+        }
+      }
+    })();
+    const producing = (async () => {
+      const writer = new Writer({ brokers: CLUSTER_BROKERS, topic: source });
+      try {
+        for (let from = 0; from < total; from += chunk) {
+          await writer.writeMessages(
+            Array.from({ length: chunk }, (_, i) => ({
+              key: `${from + i}`,
+              value: `${from + i}`,
+            })),
+          );
+          await sleep(100);
+        }
+      } finally {
+        await writer.close();
+      }
+    })();
+    const list = [0, 1, 2].map((partition) => ({ topic: source, partition }));
+    const progress = async () => {
+      const offsets = await client.offsetFetch(groupId, list, {
+        requireStable: true,
+      }).catch(() => []);
+      return offsets.reduce((sum, o) => sum + Math.max(0, o.offset), 0);
+    };
+    const reach = async (count: number) => {
+      const deadline = Date.now() + 300_000;
+      while (await progress() < count) {
+        assert.ok(Date.now() < deadline, `${count} committed within 300 s`);
+        await sleep(50);
+      }
+    };
+    const killedAt: number[] = [];
+    try {
+      for (const [share, type] of [[1, "transaction"], [2, "group"]] as const) {
+        await reach(Math.round(total * share / 3));
+        const id = type === "transaction" ? transactionalId : groupId;
+        const [coordinator] = await client.findCoordinator([id], { type });
+        killedAt.push(await progress());
+        await cluster.kill(coordinator.nodeId);
+        await cluster.start(coordinator.nodeId);
+      }
+      await producing;
+      await reach(total);
+    } finally {
+      stop.abort();
+      await supervising;
+      await producing.catch(() => {});
+    }
+    console.error(
+      `[cluster] exactly-once pipe: killed at ${killedAt} of ${total} committed; ${restarts.length} pipes replaced: ${
+        restarts.slice(0, 3).join(" | ")
+      }`,
+    );
+    assert.ok(killedAt.every((n) => n < total), `killed at ${killedAt}`);
+    // What read_committed readers of the copy see: each message once.
+    const check = new Reader({
+      brokers: CLUSTER_BROKERS,
+      groupId: uniqueTopic("cluster-eos-check"),
+      groupTopics: [target],
+      startOffset: FirstOffset,
+      isolationLevel: "read_committed",
+    });
+    const seen = new Uint8Array(total);
+    let read = 0;
+    try {
+      const signal = AbortSignal.timeout(120_000);
+      while (read < total) {
+        const m = await check.fetchMessage({ signal });
+        const value = Number(text.decode(m.value!));
+        assert.equal(seen[value], 0, `${value} twice in the copy`);
+        seen[value] = 1;
+        read++;
+      }
+      const extra = await check.fetchMessage({
+        signal: AbortSignal.timeout(1000),
+      }).catch(() => null);
+      assert.equal(extra, null, "nothing more in the copy");
+    } finally {
+      await check.close();
+    }
   });
 
   test("a Reader and a consumer group read across a leader kill, no gap", async () => {
