@@ -44,7 +44,12 @@ export {
   SeekStart,
   type TopicConfig,
 } from "./lib/conn/conn.ts";
-export type { Header, Message, MessageInput } from "./lib/message.ts";
+export type {
+  Header,
+  Message,
+  MessageInput,
+  SeekPosition,
+} from "./lib/message.ts";
 export {
   plain,
   type SaslAuthenticator,

@@ -163,6 +163,23 @@ export interface TopicPartition {
 }
 
 /**
+ * Where `reader.seek` moves a partition a group Reader owns: `offset` is the
+ * next message to hand out, or FirstOffset (-2) or LastOffset (-1).
+ *
+ * @example
+ * ```ts
+ * import type { SeekPosition } from "./message.ts";
+ *
+ * const replay: SeekPosition = { topic: "orders", partition: 3, offset: 1200 };
+ * console.log(replay.offset);
+ * ```
+ */
+export interface SeekPosition extends TopicPartition {
+  /** The offset of the next message to hand out, or FirstOffset / LastOffset. */
+  offset: number;
+}
+
+/**
  * The consumer group whose offsets a transaction commits, with the member
  * that read them, so that a member the group has moved on from is fenced
  * (KIP-447). `Reader.groupMetadata()` gives it for a group Reader.

@@ -266,15 +266,6 @@ export class PartitionEngine extends StreamEngine {
     };
   }
 
-  private checkOpen(what: string): void {
-    this.checkNotClosed(what);
-    if (this.state === "errored") {
-      throw new ClosedError(
-        `Cannot ${what}: the Reader failed: ${messageOf(this.failure)}`,
-      );
-    }
-  }
-
   protected override async release(): Promise<void> {
     clearInterval(this.lagTimer);
     this.lifetime.abort(new ClosedError("The Reader is closed"));

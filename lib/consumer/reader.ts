@@ -50,7 +50,7 @@ import {
   ClosedError,
   untilAborted,
 } from "../connection/errors.ts";
-import type { GroupMetadata, Message } from "../message.ts";
+import type { GroupMetadata, Message, SeekPosition } from "../message.ts";
 import { type MessageBatch, messageBatch } from "./message_batch.ts";
 import { pipeToBulkSink } from "./pipe.ts";
 import { bulkSinkOf } from "../bulk_sink.ts";
@@ -174,6 +174,36 @@ export class Reader extends ReadableStream<Message> {
   /** Fetches and hands out partitions paused with `pause` again. */
   resume(...partitions: TopicPartition[]): void {
     this.groupEngine("resume partitions").resume(partitions);
+  }
+
+  /**
+   * Moves partitions this group member owns to offsets (Java's `seek`): what
+   * was prefetched for them is dropped, and the next message of each is the
+   * one at its offset (FirstOffset and LastOffset: the partition's first or
+   * next message). Commits then follow what is consumed from there, so a
+   * seek back commits the lower offset once read. Called in
+   * `onPartitionsAssigned`, it replaces the committed offset the partition
+   * would resume from. A RangeError for a partition not assigned to this
+   * member (see `assignment()`); nothing moves then.
+   *
+   * @example Read a partition again from its start
+   * ```ts
+   * import { FirstOffset, Reader, Writer } from "jsr:@streamkafka/client";
+   *
+   * const topic = "docs-seek";
+   * const w = new Writer({ brokers: ["localhost:9092"], topic, allowAutoTopicCreation: true });
+   * await w.writeMessages({ value: "first" }, { value: "second" });
+   * await w.close();
+   *
+   * const r = new Reader({ brokers: ["localhost:9092"], groupId: `docs-seek-${Date.now()}`, topic });
+   * const m = await r.readMessage();
+   * r.seek({ topic, partition: m.partition, offset: FirstOffset });
+   * console.log(new TextDecoder().decode((await r.readMessage()).value!)); // "first"
+   * await r.close();
+   * ```
+   */
+  seek(...positions: SeekPosition[]): void {
+    this.groupEngine("seek").seek(positions);
   }
 
   /** The partitions the group assigned to this member now (empty outside a group). */

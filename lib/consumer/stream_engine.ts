@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ClosedError } from "../connection/errors.ts";
+import { ClosedError, messageOf } from "../connection/errors.ts";
 import type { Message } from "../message.ts";
 
 /** The base of `PartitionEngine` and `GroupEngine`. */
@@ -45,6 +45,16 @@ export abstract class StreamEngine {
   checkNotClosed(what: string): void {
     if (this.state === "closed") {
       throw new ClosedError(`Cannot ${what}: the Reader is closed`);
+    }
+  }
+
+  /** Throws a ClosedError unless the Reader is open and has not failed. */
+  protected checkOpen(what: string): void {
+    this.checkNotClosed(what);
+    if (this.state === "errored") {
+      throw new ClosedError(
+        `Cannot ${what}: the Reader failed: ${messageOf(this.failure)}`,
+      );
     }
   }
 

@@ -141,6 +141,11 @@ export class OffsetCommitter {
     });
   }
 
+  /** Forgets what is marked and not sent for one partition (a seek). */
+  unmark(topic: string, partition: number): void {
+    this.pending.delete(`${topic}\0${partition}`);
+  }
+
   /** Forgets what is pending for partitions the member lost. */
   drop(owned: (topic: string, partition: number) => boolean): void {
     for (const [key, c] of this.pending) {

@@ -20,13 +20,16 @@
  */
 
 import { Cluster } from "../../cluster/cluster.ts";
+import { FirstOffset, LastOffset } from "../../conn/conn.ts";
+import { describeValue } from "../../options.ts";
+import { describeOffset } from "../fetch_state.ts";
 import { clusterOptions } from "../../cluster/transport.ts";
 import {
   abortReason,
   messageOf,
   untilAborted,
 } from "../../connection/errors.ts";
-import type { GroupMetadata, Message } from "../../message.ts";
+import type { GroupMetadata, Message, SeekPosition } from "../../message.ts";
 import type { FetchedRun } from "../../requests/fetched.ts";
 import { OffsetFetch } from "../../protocol/messages/offset_fetch.ts";
 import {
@@ -81,6 +84,11 @@ export class GroupEngine extends StreamEngine {
   private owned = new Set<string>();
   /** Those of them a rebalance is giving up. */
   private readonly revoking = new Set<string>();
+  /**
+   * Seeks of partitions assigned but not fetched yet (made in
+   * onPartitionsAssigned): where fetching starts instead of the commit.
+   */
+  private readonly seeks = new Map<string, number>();
   /** Handed out through the stream and maybe still being handled. */
   private inProcess: Message | null = null;
   /** Known consumed (a later one was asked for), not yet marked for commit. */
@@ -194,10 +202,15 @@ export class GroupEngine extends StreamEngine {
     for (const p of partitions) this.owned.add(`${p.topic}\0${p.partition}`);
     await this.callback("onPartitionsAssigned", partitions);
     if (this.state !== "open") return;
-    this.fetch.assign(partitions.map((p, i) => ({
-      ...p,
-      offset: offsets[i] >= 0 ? offsets[i] : undefined,
-    })));
+    this.fetch.assign(partitions.map((p, i) => {
+      const key = `${p.topic}\0${p.partition}`;
+      const sought = this.seeks.get(key);
+      this.seeks.delete(key);
+      return {
+        ...p,
+        offset: sought ?? (offsets[i] >= 0 ? offsets[i] : undefined),
+      };
+    }));
     if (partitions.length > 0) {
       this.options.logger?.(
         `kafka reader: generation ${generation.generationId} adds ${
@@ -251,6 +264,7 @@ export class GroupEngine extends StreamEngine {
     for (const key of gone) {
       this.owned.delete(key);
       this.revoking.delete(key);
+      this.seeks.delete(key);
     }
     const held = (m: Message | null) =>
       m !== null && gone.has(`${m.topic}\0${m.partition}`);
@@ -467,6 +481,73 @@ export class GroupEngine extends StreamEngine {
   async commitMessages(messages: readonly Message[]): Promise<void> {
     this.checkNotClosed("commit messages");
     await this.committer.commit(messages);
+  }
+
+  /**
+   * Moves owned partitions to offsets, all or none: what was prefetched for
+   * them is dropped and the next message handed out is at the offset. What
+   * was marked for commit and not sent is forgotten, so the commits follow
+   * what is consumed from the new position (after a seek back, the lower
+   * offset). Made in onPartitionsAssigned, a seek replaces the committed
+   * offset fetching would start from.
+   */
+  seek(positions: readonly SeekPosition[]): void {
+    const context = "Cannot seek";
+    if (!Array.isArray(positions)) {
+      throw new TypeError(
+        `${context}: expected { topic, partition, offset } arguments, got ${
+          describeValue(positions)
+        }`,
+      );
+    }
+    this.checkOpen("seek");
+    positions.forEach((p, i) => {
+      const at = `position ${i} (${describeValue(p)})`;
+      if (typeof p?.topic !== "string" || p.topic === "") {
+        throw new TypeError(`${context}: ${at} needs a topic name`);
+      }
+      if (!Number.isInteger(p.partition) || p.partition < 0) {
+        throw new TypeError(
+          `${context}: ${at} needs a partition number (an integer >= 0)`,
+        );
+      }
+      if (
+        !Number.isSafeInteger(p.offset) ||
+        (p.offset < 0 && p.offset !== FirstOffset && p.offset !== LastOffset)
+      ) {
+        throw new RangeError(
+          `${context}: ${at} needs an offset >= 0, FirstOffset (-2) or LastOffset (-1)`,
+        );
+      }
+      const key = `${p.topic}\0${p.partition}`;
+      if (!this.owned.has(key) || this.revoking.has(key)) {
+        const owned = this.assignment().map((o) => `${o.topic}/${o.partition}`)
+          .join(", ");
+        throw new RangeError(
+          `${context}: partition ${p.partition} of "${p.topic}" is not assigned to this member (it has ${
+            owned || "none"
+          })`,
+        );
+      }
+    });
+    for (const p of positions) {
+      const key = `${p.topic}\0${p.partition}`;
+      if (this.fetch.position(p) === undefined) {
+        this.seeks.set(key, p.offset);
+      } else {
+        this.fetch.seek(p, p.offset);
+      }
+      this.committer.unmark(p.topic, p.partition);
+      const here = (m: Message | null) =>
+        m !== null && m.topic === p.topic && m.partition === p.partition;
+      if (here(this.inProcess)) this.inProcess = null;
+      if (here(this.consumed)) this.consumed = null;
+      this.options.logger?.(
+        `kafka reader: seeking partition ${p.partition} of ${p.topic} to ${
+          describeOffset(p.offset)
+        }`,
+      );
+    }
   }
 
   /** Stops handing out and fetching the partitions until resumed. */

@@ -1,0 +1,184 @@
+/**
+ * `reader.seek` in a consumer group, against the real broker: moving owned
+ * partitions back and forward, from `readMessage` and from `for await`,
+ * inside onPartitionsAssigned (instead of the committed offset), the
+ * commits that follow, and the refusals.
+ */
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { ClosedError, FirstOffset, LastOffset, Reader } from "../mod.ts";
+import { BROKER, noUnhandledRejections } from "./_helpers.ts";
+import {
+  committed,
+  fast,
+  newGroup,
+  produce,
+  type Protocol,
+  PROTOCOLS,
+  topicWith,
+} from "./_group.ts";
+
+const text = new TextDecoder();
+
+function member(
+  protocol: Protocol,
+  groupId: string,
+  topic: string,
+  options = {},
+): Reader {
+  return new Reader({
+    brokers: [BROKER],
+    groupId,
+    groupTopics: [topic],
+    startOffset: FirstOffset,
+    ...fast(protocol),
+    ...options,
+  });
+}
+
+describe("reader.seek in a consumer group", () => {
+  for (const protocol of PROTOCOLS) {
+    test(`back and forward (${protocol}); the commits follow what is read from there`, async () => {
+      await noUnhandledRejections(async () => {
+        const topic = await topicWith(1);
+        const groupId = await newGroup(protocol);
+        await produce(topic, 0, 100);
+        const reader = member(protocol, groupId, topic);
+        try {
+          for (let i = 0; i < 50; i++) {
+            assert.equal((await reader.readMessage()).offset, i);
+          }
+          assert.deepEqual(await committed(groupId, topic, 1), [50]);
+          reader.seek({ topic, partition: 0, offset: 10 });
+          for (let i = 10; i <= 20; i++) {
+            const m = await reader.readMessage();
+            assert.equal(m.offset, i);
+            assert.equal(text.decode(m.value!), `m${i}`);
+          }
+          // readMessage committed m20: the group is back at 21.
+          assert.deepEqual(await committed(groupId, topic, 1), [21]);
+          reader.seek({ topic, partition: 0, offset: 90 });
+          assert.equal((await reader.readMessage()).offset, 90);
+          reader.seek({ topic, partition: 0, offset: LastOffset });
+          await produce(topic, 100, 1);
+          const next = await reader.readMessage({
+            signal: AbortSignal.timeout(20_000),
+          });
+          assert.equal(next.offset, 100, "LastOffset: the next one written");
+          reader.seek({ topic, partition: 0, offset: FirstOffset });
+          assert.equal((await reader.readMessage()).offset, 0);
+        } finally {
+          await reader.close();
+        }
+      });
+    });
+  }
+
+  test("inside for await: the next message is the one sought; for await commits from there", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = await topicWith(1);
+      const groupId = await newGroup("classic");
+      await produce(topic, 0, 40);
+      const reader = member("classic", groupId, topic);
+      const offsets: number[] = [];
+      let sought = false;
+      for await (const m of reader) {
+        offsets.push(m.offset);
+        if (m.offset === 30 && !sought) {
+          sought = true;
+          reader.seek({ topic, partition: 0, offset: 5 });
+        } else if (sought && m.offset === 9) {
+          break; // closes the Reader, which commits m9
+        }
+      }
+      assert.deepEqual(offsets.slice(29), [29, 30, 5, 6, 7, 8, 9]);
+      assert.deepEqual(await committed(groupId, topic, 1), [10]);
+    });
+  });
+
+  test("in onPartitionsAssigned, a seek replaces the committed offset", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = await topicWith(2);
+      const groupId = await newGroup("classic");
+      await produce(topic, 0, 200);
+      const first = member("classic", groupId, topic);
+      try {
+        for (let i = 0; i < 150; i++) await first.readMessage();
+      } finally {
+        await first.close();
+      }
+      const before = await committed(groupId, topic, 2);
+      assert.ok(before.every((o) => o > 3), `committed ${before}`);
+      const seen = new Map<number, number[]>();
+      const second: Reader = member("classic", groupId, topic, {
+        onPartitionsAssigned: (
+          partitions: { topic: string; partition: number }[],
+        ) => second.seek(...partitions.map((p) => ({ ...p, offset: 3 }))),
+      });
+      try {
+        while (
+          (seen.get(0)?.length ?? 0) < 1 || (seen.get(1)?.length ?? 0) < 1
+        ) {
+          const m = await second.readMessage({
+            signal: AbortSignal.timeout(20_000),
+          });
+          seen.set(m.partition, [...(seen.get(m.partition) ?? []), m.offset]);
+        }
+      } finally {
+        await second.close();
+      }
+      assert.equal(seen.get(0)![0], 3);
+      assert.equal(seen.get(1)![0], 3);
+    });
+  });
+
+  test("refusals: a partition not assigned (nothing moves), bad positions, a Reader without a group, a closed Reader", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = await topicWith(1);
+      const groupId = await newGroup("classic");
+      await produce(topic, 0, 10);
+      const reader = member("classic", groupId, topic);
+      assert.equal((await reader.readMessage()).offset, 0);
+      assert.throws(
+        () =>
+          reader.seek(
+            { topic, partition: 0, offset: 5 },
+            { topic, partition: 7, offset: 0 },
+          ),
+        (error: Error) =>
+          error instanceof RangeError &&
+          error.message.includes(`partition 7 of "${topic}" is not assigned`) &&
+          error.message.includes(`${topic}/0`),
+      );
+      assert.equal(
+        (await reader.readMessage()).offset,
+        1,
+        "the valid position before it did not move either",
+      );
+      assert.throws(
+        () => reader.seek({ topic, partition: 0, offset: -5 }),
+        /offset >= 0, FirstOffset \(-2\) or LastOffset \(-1\)/,
+      );
+      assert.throws(
+        () => reader.seek({ topic: "", partition: 0, offset: 1 }),
+        /needs a topic name/,
+      );
+      assert.throws(
+        () => reader.seek({ topic, partition: 1.5, offset: 1 }),
+        /needs a partition number/,
+      );
+      await reader.close();
+      assert.throws(
+        () => reader.seek({ topic, partition: 0, offset: 1 }),
+        ClosedError,
+      );
+      const single = new Reader({ brokers: [BROKER], topic, partition: 0 });
+      assert.throws(
+        () => single.seek({ topic, partition: 0, offset: 1 }),
+        /not in a consumer group \(set "groupId"\)/,
+      );
+      await single.close();
+    });
+  });
+});
