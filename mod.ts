@@ -127,8 +127,10 @@ export {
   type GroupStats,
   type IsolationLevel,
   type MessageBatch,
+  type PipeMap,
   Reader,
   type ReaderOptions,
+  type ReaderPipeOptions,
   type ReaderStats,
   type ReadOptions,
 } from "./lib/consumer/reader.ts";

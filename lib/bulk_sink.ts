@@ -47,6 +47,8 @@ export interface BulkSink {
 
 /** The transaction calls of a transactional Writer, as a pipe uses them. */
 export interface SinkTransactions {
+  /** How long the coordinator lets a transaction stay open (ms). */
+  readonly timeout: number;
   /** Begins a transaction. */
   begin(): Promise<void>;
   /** Commits a group's next offsets with the open transaction. */

@@ -11,7 +11,8 @@ import process from "node:process";
 import {
   dial,
   dialLeader,
-  type Reader,
+  FirstOffset,
+  Reader,
   type ReaderOptions,
   Writer,
 } from "../mod.ts";
@@ -53,6 +54,23 @@ export function fast(protocol: Protocol): Partial<ReaderOptions> {
       maxWait: 200,
     }
     : { groupProtocol: "consumer", rebalanceTimeout: 10_000, maxWait: 200 };
+}
+
+/** A quick member of `groupId` under `protocol`, reading `topic` from its start. */
+export function groupReader(
+  protocol: Protocol,
+  groupId: string,
+  topic: string,
+  options: Partial<ReaderOptions> = {},
+): Reader {
+  return new Reader({
+    brokers: [BROKER],
+    groupId,
+    groupTopics: [topic],
+    startOffset: FirstOffset,
+    ...fast(protocol),
+    ...options,
+  });
 }
 
 /**

@@ -11,31 +11,14 @@ import { ClosedError, FirstOffset, LastOffset, Reader } from "../mod.ts";
 import { BROKER, noUnhandledRejections } from "./_helpers.ts";
 import {
   committed,
-  fast,
+  groupReader,
   newGroup,
   produce,
-  type Protocol,
   PROTOCOLS,
   topicWith,
 } from "./_group.ts";
 
 const text = new TextDecoder();
-
-function member(
-  protocol: Protocol,
-  groupId: string,
-  topic: string,
-  options = {},
-): Reader {
-  return new Reader({
-    brokers: [BROKER],
-    groupId,
-    groupTopics: [topic],
-    startOffset: FirstOffset,
-    ...fast(protocol),
-    ...options,
-  });
-}
 
 describe("reader.seek in a consumer group", () => {
   for (const protocol of PROTOCOLS) {
@@ -44,7 +27,7 @@ describe("reader.seek in a consumer group", () => {
         const topic = await topicWith(1);
         const groupId = await newGroup(protocol);
         await produce(topic, 0, 100);
-        const reader = member(protocol, groupId, topic);
+        const reader = groupReader(protocol, groupId, topic);
         try {
           for (let i = 0; i < 50; i++) {
             assert.equal((await reader.readMessage()).offset, i);
@@ -80,7 +63,7 @@ describe("reader.seek in a consumer group", () => {
       const topic = await topicWith(1);
       const groupId = await newGroup("classic");
       await produce(topic, 0, 40);
-      const reader = member("classic", groupId, topic);
+      const reader = groupReader("classic", groupId, topic);
       const offsets: number[] = [];
       let sought = false;
       for await (const m of reader) {
@@ -102,7 +85,7 @@ describe("reader.seek in a consumer group", () => {
       const topic = await topicWith(2);
       const groupId = await newGroup("classic");
       await produce(topic, 0, 200);
-      const first = member("classic", groupId, topic);
+      const first = groupReader("classic", groupId, topic);
       try {
         for (let i = 0; i < 150; i++) await first.readMessage();
       } finally {
@@ -111,7 +94,7 @@ describe("reader.seek in a consumer group", () => {
       const before = await committed(groupId, topic, 2);
       assert.ok(before.every((o) => o > 3), `committed ${before}`);
       const seen = new Map<number, number[]>();
-      const second: Reader = member("classic", groupId, topic, {
+      const second: Reader = groupReader("classic", groupId, topic, {
         onPartitionsAssigned: (
           partitions: { topic: string; partition: number }[],
         ) => second.seek(...partitions.map((p) => ({ ...p, offset: 3 }))),
@@ -138,7 +121,7 @@ describe("reader.seek in a consumer group", () => {
       const topic = await topicWith(1);
       const groupId = await newGroup("classic");
       await produce(topic, 0, 10);
-      const reader = member("classic", groupId, topic);
+      const reader = groupReader("classic", groupId, topic);
       assert.equal((await reader.readMessage()).offset, 0);
       assert.throws(
         () =>

@@ -342,6 +342,113 @@ describe("reader.pipeTo(writer)", () => {
     });
   });
 
+  test("map turns each message into what the Writer gets: one, several or none, sync or async, in order", async () => {
+    await noUnhandledRejections(async () => {
+      const { target, reader, writer } = await mirrorSetup(3_000);
+      const stop = new AbortController();
+      const piping = reader.pipeTo(writer, {
+        signal: stop.signal,
+        preventAbort: true,
+        map: (m) => {
+          const i = m.offset;
+          if (i % 3 === 0) return null;
+          if (i % 3 === 1) {
+            return [{ key: `k${i}`, value: `a${i}` }, {
+              key: `k${i}`,
+              value: `b${i}`,
+            }];
+          }
+          return Promise.resolve({ key: `k${i}`, value: `c${i}` });
+        },
+      }).then(() => null, (error) => error);
+      // 1,000 left out, 1,000 doubled, 1,000 one each.
+      const out = await readAll(target, 3_000);
+      stop.abort(new Error("stop"));
+      assert.equal((await piping)?.message, "stop");
+      await writer.close();
+      const want: string[] = [];
+      for (let i = 0; i < 3_000; i++) {
+        if (i % 3 === 1) want.push(`k${i}=a${i}`, `k${i}=b${i}`);
+        if (i % 3 === 2) want.push(`k${i}=c${i}`);
+      }
+      assert.deepEqual(out, want);
+    });
+  });
+
+  test("map into any other WritableStream goes through a transform stream", async () => {
+    await noUnhandledRejections(async () => {
+      const { reader, writer } = await mirrorSetup(10);
+      await writer.close();
+      const got: string[] = [];
+      const stop = new AbortController();
+      const dest = new WritableStream<string>({
+        write(value) {
+          got.push(value);
+          if (got.length === 5) stop.abort(new Error("stop"));
+        },
+      });
+      await assert.rejects(
+        reader.pipeTo(dest, {
+          signal: stop.signal,
+          map: (m) => m.offset % 2 === 0 ? text.decode(m.value!) : null,
+        }),
+        /stop/,
+      );
+      assert.deepEqual(got, ["m0", "m2", "m4", "m6", "m8"]);
+      const unread = new Reader({
+        brokers: [BROKER],
+        topic: "t",
+        partition: 0,
+      });
+      await assert.rejects(
+        // deno-lint-ignore no-explicit-any
+        unread.pipeTo(dest, { map: "upper" as any }),
+        /"map" must be a function, got "upper" \(string\)/,
+      );
+      await unread.close();
+    });
+  });
+
+  test("a map that throws stops a group's pipe: nothing of its batch written or committed, the Reader cancelled, the Writer aborted", async () => {
+    await noUnhandledRejections(async () => {
+      const source = await topicWith(1);
+      const target = await topicWith(1);
+      const groupId = await newGroup("classic");
+      await produce(source, 0, 50);
+      const reader = new Reader({
+        brokers: [BROKER],
+        groupId,
+        groupTopics: [source],
+        startOffset: FirstOffset,
+        ...fast("classic"),
+      });
+      const writer = new Writer({ brokers: [BROKER], topic: target });
+      const piped = reader.pipeTo(writer, {
+        map: (m) => {
+          if (text.decode(m.value!) === "m60") throw new Error("bad m60");
+          return { key: m.key, value: m.value };
+        },
+      }).then(() => null, (error) => error);
+      const deadline = Date.now() + 20_000;
+      while ((await committed(groupId, source, 1))[0] !== 50) {
+        assert.ok(Date.now() < deadline, "the first 50 committed");
+        await sleep(50);
+      }
+      await produce(source, 50, 20);
+      const failed = await piped;
+      assert.equal(failed?.message, "bad m60");
+      await assert.rejects(reader.readMessage(), ClosedError);
+      assert.equal(writer.locked, false);
+      await assert.rejects(writer.writeMessages({ value: "x" }));
+      // The batch holding m60 (and m50..m59 with it) was neither written
+      // nor committed.
+      const [offset] = await committed(groupId, source, 1);
+      assert.ok(offset >= 50 && offset <= 60, `committed ${offset}`);
+      const out = await readAll(target, offset);
+      assert.deepEqual(out, expected(offset));
+    });
+  });
+
   test("the Reader's failure rejects the pipe and aborts the Writer, unless preventAbort", async () => {
     await noUnhandledRejections(async () => {
       for (const preventAbort of [false, true]) {

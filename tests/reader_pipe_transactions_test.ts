@@ -20,10 +20,9 @@ import {
   duplicates,
   endOffsets,
   expected,
-  fast,
+  groupReader,
   newGroup,
   produce,
-  type Protocol,
   PROTOCOLS,
   spawnScript,
   topicWith,
@@ -32,17 +31,6 @@ import { groupOffsets } from "./_txn.ts";
 import { main as mirrorExample } from "../examples/exactly_once_mirror.ts";
 
 const text = new TextDecoder();
-
-/** A group member reading `topic` from its start. */
-function member(protocol: Protocol, groupId: string, topic: string): Reader {
-  return new Reader({
-    brokers: [BROKER],
-    groupId,
-    groupTopics: [topic],
-    startOffset: FirstOffset,
-    ...fast(protocol),
-  });
-}
 
 /** A transactional Writer into `topic`. */
 function transactional(topic: string, options = {}): Writer {
@@ -100,6 +88,7 @@ async function mirrorProcess(
   target: string,
   groupId: string,
   transactionalId: string,
+  commitInterval = 0,
 ) {
   const child = spawnScript("txn_mirror.ts", [
     BROKER,
@@ -107,6 +96,7 @@ async function mirrorProcess(
     target,
     groupId,
     transactionalId,
+    String(commitInterval),
   ]);
   const exited = new Promise<void>((resolve) =>
     child.once("exit", () => resolve())
@@ -148,6 +138,24 @@ async function committedSum(
   }
 }
 
+/** Whether `topic` holds writes of a transaction still open. */
+async function uncommittedWrites(topic: string, partitions: number) {
+  const client = new Client({ brokers: [BROKER] });
+  try {
+    const list = Array.from({ length: partitions }, (_, partition) => ({
+      topic,
+      partition,
+    }));
+    const [ends, stable] = await Promise.all([
+      client.listOffsets(list),
+      client.listOffsets(list, { isolationLevel: "read_committed" }),
+    ]);
+    return ends.some((e, i) => e.offset > stable[i].offset);
+  } finally {
+    await client.close();
+  }
+}
+
 /** Waits until the group's committed offsets of `topic` reach its end. */
 async function caughtUp(groupId: string, topic: string, partitions: number) {
   const ends = await endOffsets(topic, partitions);
@@ -177,7 +185,7 @@ describe("reader.pipeTo(transactional writer)", () => {
         const target = await topicWith(3);
         const groupId = await newGroup(protocol);
         await produce(source, 0, 20_000);
-        const reader = member(protocol, groupId, source);
+        const reader = groupReader(protocol, groupId, source);
         const writer = transactional(target);
         const stop = new AbortController();
         const piped = reader.pipeTo(writer, {
@@ -200,13 +208,47 @@ describe("reader.pipeTo(transactional writer)", () => {
     });
   }
 
+  test("consume, transform and produce exactly once: map's results commit with the offsets of what they came from", async () => {
+    await noUnhandledRejections(async () => {
+      const source = await topicWith(3);
+      const target = await topicWith(3);
+      const groupId = await newGroup("classic");
+      await produce(source, 0, 10_000);
+      const reader = groupReader("classic", groupId, source);
+      const writer = transactional(target);
+      const stop = new AbortController();
+      const piped = reader.pipeTo(writer, {
+        signal: stop.signal,
+        preventAbort: true,
+        // Odd ones left out, even ones doubled and marked.
+        map: (m) => {
+          const i = Number(text.decode(m.value!).slice(1));
+          return i % 2 === 1 ? null : [
+            { key: m.key, value: `m${i}!` },
+            { key: m.key, value: `m${i}!!` },
+          ];
+        },
+      }).then(() => null, (error) => error);
+      await caughtUp(groupId, source, 3);
+      stop.abort(new Error("stop"));
+      assert.equal((await piped)?.message, "stop");
+      await Promise.all([reader.close(), writer.close()]);
+      const want = expected(0, 10_000).filter((v) =>
+        Number(v.slice(1)) % 2 === 0
+      )
+        .flatMap((v) => [`${v}!`, `${v}!!`]).sort();
+      const out = await outputOf(target, want.length);
+      assert.deepEqual(out.sort(), want);
+    });
+  });
+
   test("a failed write aborts the open transaction: the output and the offsets stay at the last commit, and the next member goes on from there", async () => {
     await noUnhandledRejections(async () => {
       const source = await topicWith(1);
       const target = await topicWith(1);
       const groupId = await newGroup("classic");
       await produce(source, 0, 3000);
-      const reader = member("classic", groupId, source);
+      const reader = groupReader("classic", groupId, source);
       // 2,000-byte batches: the 4,000-byte message below cannot be sent.
       const writer = transactional(target, { batchBytes: 2_000 });
       const piped = reader.pipeTo(writer).then(() => null, (error) => error);
@@ -237,7 +279,7 @@ describe("reader.pipeTo(transactional writer)", () => {
       const out = await outputOf(target, 3000);
       assert.deepEqual(out.sort(), expected(0, 3000));
       // The next member reads m3000 again.
-      const again = member("classic", groupId, source);
+      const again = groupReader("classic", groupId, source);
       try {
         const m = await again.readMessage({
           signal: AbortSignal.timeout(30_000),
@@ -266,7 +308,7 @@ describe("reader.pipeTo(transactional writer)", () => {
         })();
         const stop = new AbortController();
         const pipe = () => {
-          const reader = member(protocol, groupId, source);
+          const reader = groupReader(protocol, groupId, source);
           const writer = transactional(target);
           const piped = reader.pipeTo(writer, {
             signal: stop.signal,
@@ -370,27 +412,33 @@ describe("reader.pipeTo(transactional writer)", () => {
       const rounds = 40;
       const perRound = 500;
       const total = rounds * perRound;
+      // Transactions of 1 s: the kill lands in one that holds writes.
+      const first = await mirrorProcess(
+        source,
+        target,
+        groupId,
+        transactionalId,
+        1000,
+      );
       const producing = (async () => {
         for (let r = 0; r < rounds; r++) {
           await produce(source, r * perRound, perRound);
           await sleep(50);
         }
       })();
-      const first = await mirrorProcess(
-        source,
-        target,
-        groupId,
-        transactionalId,
-      );
       try {
-        // Killed once some transactions committed, while messages still come.
+        // Killed once a transaction committed, while the open one holds
+        // writes (the copy's end is past its last stable offset).
         const deadline = Date.now() + 30_000;
-        while (await committedSum(groupId, source, 3) === 0) {
+        while (
+          await committedSum(groupId, source, 3) === 0 ||
+          !(await uncommittedWrites(target, 3))
+        ) {
           assert.ok(
             Date.now() < deadline,
             "the first process committed within 30 s",
           );
-          await sleep(50);
+          await sleep(20);
         }
       } finally {
         await first.kill();

@@ -8,6 +8,7 @@ import { Cluster } from "../cluster/cluster.ts";
 import { FirstOffset, LastOffset } from "../conn/conn.ts";
 import { checkNumber, optionNames } from "../options.ts";
 import type { GroupOptions } from "./group/options.ts";
+import type { Message } from "../message.ts";
 import {
   checkNames,
   type Logger,
@@ -109,6 +110,60 @@ export interface ReaderOptions extends GroupOptions {
   logger?: Logger;
   /** Receives failures, such as each retried Fetch and its cause. */
   errorLogger?: Logger;
+}
+
+/**
+ * What `reader.pipeTo(dest, { map })` makes of each message before `dest`
+ * gets it: a value, several (an array), or none (null or undefined, to
+ * leave the message out); or a promise of one of these.
+ *
+ * @example
+ * ```ts
+ * import type { Message, MessageInput, PipeMap } from "jsr:@streamkafka/client";
+ *
+ * const upper: PipeMap<MessageInput> = (m: Message) =>
+ *   m.value === null ? null : {
+ *     key: m.key,
+ *     value: new TextDecoder().decode(m.value).toUpperCase(),
+ *   };
+ * console.log(typeof upper);
+ * ```
+ */
+export type PipeMap<T> = (
+  message: Message,
+) =>
+  | T
+  | readonly T[]
+  | null
+  | undefined
+  | Promise<T | readonly T[] | null | undefined>;
+
+/**
+ * Options of `reader.pipeTo`: the platform's pipe options, and `map`.
+ *
+ * @example
+ * ```ts
+ * import type { MessageInput, ReaderPipeOptions } from "jsr:@streamkafka/client";
+ *
+ * const options: ReaderPipeOptions<MessageInput> = {
+ *   preventClose: true,
+ *   map: (m) => ({ key: m.key, value: m.value }),
+ * };
+ * console.log(options.preventClose);
+ * ```
+ */
+export interface ReaderPipeOptions<T> extends StreamPipeOptions {
+  /**
+   * Turns each message into what the destination gets (consume, transform,
+   * produce). Into a Writer, a batch's results go over in one call, and a
+   * group's offsets commit as without it: the batch counts once all of its
+   * results are acknowledged, or, into a transactional Writer, they commit
+   * in the same transaction. A `map` that throws or rejects stops the pipe
+   * with its error: the destination is aborted unless `preventAbort`, the
+   * Reader cancelled unless `preventCancel`, and nothing of that batch is
+   * written or committed.
+   */
+  map?: PipeMap<T>;
 }
 
 /** Options of a single read or lookup. */

@@ -18,7 +18,9 @@
  */
 
 import type { BulkSink } from "../bulk_sink.ts";
+import type { Message, MessageInput } from "../message.ts";
 import type { MessageBatch } from "./message_batch.ts";
+import type { PipeMap } from "./options.ts";
 import type { Consumption } from "./group/engine.ts";
 import { PipeTransactions } from "./pipe_transactions.ts";
 
@@ -61,6 +63,7 @@ type Ending =
   | { kind: "done" }
   | { kind: "source"; error: unknown }
   | { kind: "dest"; error: unknown }
+  | { kind: "map"; error: unknown }
   | { kind: "abort"; reason: unknown };
 
 const ignore = () => {};
@@ -79,6 +82,7 @@ export async function pipeToBulkSink(
   options: StreamPipeOptions,
   consumption: (drain: () => Promise<void>) => Consumption | null = () => null,
   transactionInterval = 100,
+  map?: PipeMap<MessageInput>,
 ): Promise<void> {
   const { preventClose = false, preventAbort = false, signal } = options;
   const writer = dest.getWriter();
@@ -90,7 +94,7 @@ export async function pipeToBulkSink(
     ? new Acknowledged(taken)
     : new PipeTransactions(sink.transactions, taken, transactionInterval);
   try {
-    const ending = await pump(batches, sink, signal, tracker);
+    const ending = await pump(batches, sink, signal, tracker, map);
     switch (ending.kind) {
       case "done":
         try {
@@ -110,6 +114,15 @@ export async function pipeToBulkSink(
         await tracker.finish(false).catch(ignore);
         sink.fail(ending.error);
         await batches.cancel(ending.error).catch(ignore);
+        throw ending.error;
+      case "map":
+        // Neither end failed: each is ended as the options say.
+        await tracker.finish(false).catch(ignore);
+        if (preventAbort) await sink.settled();
+        else await writer.abort(ending.error).catch(ignore);
+        if (!options.preventCancel) {
+          await batches.cancel(ending.error).catch(ignore);
+        }
         throw ending.error;
       case "abort":
         if (preventAbort) {
@@ -251,6 +264,7 @@ async function pump(
   sink: BulkSink,
   signal: AbortSignal | undefined,
   tracker: Tracker,
+  map: PipeMap<MessageInput> | undefined,
 ): Promise<Ending> {
   const stops = [sink, tracker];
   const failed = (): Ending => ({
@@ -268,6 +282,15 @@ async function pump(
     if (result === FAILED) return failed();
     if (result.done) return { kind: "done" };
     const batch = result.value;
+    let out: readonly MessageInput[] = batch.messages;
+    if (map !== undefined) {
+      try {
+        const mapped = mapBatch(batch.messages, map);
+        out = Array.isArray(mapped) ? mapped : await mapped;
+      } catch (error) {
+        return { kind: "map", error };
+      }
+    }
     let verdict = tracker.verdict(batch);
     while (verdict === "wait") {
       const ready = await unlessStopped(tracker.ready(), stops, signal);
@@ -278,7 +301,10 @@ async function pump(
     if (tracker.failure() !== null) return failed();
     if (verdict === "drop") continue;
     try {
-      tracker.follow(batch, sink.write(batch.messages));
+      tracker.follow(
+        batch,
+        out.length > 0 ? sink.write(out) : Promise.resolve(),
+      );
     } catch (error) {
       return { kind: "dest", error };
     }
@@ -286,6 +312,36 @@ async function pump(
     if (room === ABORTED) return { kind: "abort", reason: signal!.reason };
     if (room === FAILED) return failed();
   }
+}
+
+/**
+ * What `map` makes of a batch's messages, in their order: a value each,
+ * several (an array) or none (null or undefined). Promises are awaited
+ * together, so the batch's results come as one promise.
+ */
+function mapBatch<T>(
+  messages: readonly Message[],
+  map: PipeMap<T>,
+): T[] | Promise<T[]> {
+  const results = messages.map((m) => map(m));
+  const flat = (all: readonly MapResult<T>[]): T[] => {
+    const out: T[] = [];
+    for (const r of all) {
+      if (r === null || r === undefined) continue;
+      if (Array.isArray(r)) out.push(...r);
+      else out.push(r as T);
+    }
+    return out;
+  };
+  return results.some(isThenable)
+    ? Promise.all(results).then(flat)
+    : flat(results as MapResult<T>[]);
+}
+
+type MapResult<T> = T | readonly T[] | null | undefined;
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown>)?.then === "function";
 }
 
 const ABORTED = Symbol("aborted");

@@ -43,7 +43,8 @@ export class PipeTransactions implements Tracker {
 
   /**
    * `consumption` is a group Reader's (null: no offsets to commit);
-   * `interval` the milliseconds a transaction stays open.
+   * `interval` the milliseconds a transaction stays open, at most half the
+   * Writer's `transactionTimeout`.
    */
   constructor(
     txns: SinkTransactions,
@@ -52,7 +53,7 @@ export class PipeTransactions implements Tracker {
   ) {
     this.txns = txns;
     this.consumption = consumption;
-    this.interval = interval;
+    this.interval = Math.min(interval, txns.timeout / 2);
   }
 
   verdict(batch: MessageBatch): Verdict {

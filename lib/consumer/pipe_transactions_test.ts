@@ -15,6 +15,7 @@ import { PipeTransactions } from "./pipe_transactions.ts";
 
 /** Records the calls; `begin` and `sendOffsets` wait for `release` when held. */
 class Recorder implements SinkTransactions {
+  timeout = 60_000;
   readonly calls: string[] = [];
   failOffsets: Error | null = null;
   private held: (() => void)[] = [];
@@ -151,20 +152,23 @@ describe("PipeTransactions", () => {
     t.release();
   });
 
-  test("the interval commits an open transaction by itself", async () => {
-    const txns = new Recorder();
-    const consumption = group(new Set(["a/0"]));
-    const t = new PipeTransactions(txns, consumption, 10);
-    t.verdict(batch("a", 0, 0));
-    await t.ready();
-    t.follow(batch("a", 0, 0), Promise.resolve());
-    const deadline = Date.now() + 5000;
-    while (!txns.calls.includes("commit")) {
-      assert.ok(Date.now() < deadline, "committed within 5 s");
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    assert.deepEqual(txns.calls, ["begin", 'offsets "g" a/0@1', "commit"]);
-    t.release();
-    assert.equal(consumption.released, true);
-  });
+  for (const [interval, timeout] of [[10, 60_000], [60_000, 20]]) {
+    test(`the interval commits an open transaction by itself (interval ${interval} ms, transactionTimeout ${timeout} ms)`, async () => {
+      const txns = new Recorder();
+      txns.timeout = timeout;
+      const consumption = group(new Set(["a/0"]));
+      const t = new PipeTransactions(txns, consumption, interval);
+      t.verdict(batch("a", 0, 0));
+      await t.ready();
+      t.follow(batch("a", 0, 0), Promise.resolve());
+      const deadline = Date.now() + 5000;
+      while (!txns.calls.includes("commit")) {
+        assert.ok(Date.now() < deadline, "committed within 5 s");
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      assert.deepEqual(txns.calls, ["begin", 'offsets "g" a/0@1', "commit"]);
+      t.release();
+      assert.equal(consumption.released, true);
+    });
+  }
 });

@@ -32,7 +32,9 @@ import { GroupEngine } from "./group/engine.ts";
 import { PartitionEngine } from "./partition_engine.ts";
 import type { TopicPartition } from "./group/options.ts";
 import {
+  type PipeMap,
   type ReaderOptions,
+  type ReaderPipeOptions,
   type ReaderStats,
   type ReadOptions,
   validateReader,
@@ -40,7 +42,9 @@ import {
 export type {
   GroupStats,
   IsolationLevel,
+  PipeMap,
   ReaderOptions,
+  ReaderPipeOptions,
   ReaderStats,
   ReadOptions,
 } from "./options.ts";
@@ -50,7 +54,13 @@ import {
   ClosedError,
   untilAborted,
 } from "../connection/errors.ts";
-import type { GroupMetadata, Message, SeekPosition } from "../message.ts";
+import type {
+  GroupMetadata,
+  Message,
+  MessageInput,
+  SeekPosition,
+} from "../message.ts";
+import { describeValue } from "../options.ts";
 import { type MessageBatch, messageBatch } from "./message_batch.ts";
 import { pipeToBulkSink } from "./pipe.ts";
 import { bulkSinkOf } from "../bulk_sink.ts";
@@ -393,6 +403,42 @@ export class Reader extends ReadableStream<Message> {
   }
 
   /**
+   * Pipes what `options.map` makes of each message into `dest` (consume,
+   * transform, produce), with the same options and outcomes; into a
+   * Writer, at least once in a group, or exactly once into a
+   * transactional one, as the next overload says.
+   *
+   * @example Transform on the way
+   * ```ts
+   * import { Reader, Writer } from "jsr:@streamkafka/client";
+   *
+   * const brokers = ["localhost:9092"];
+   * const reader = new Reader({ brokers, groupId: "docs-upper", topic: "docs-in" });
+   * const writer = new Writer({
+   *   brokers,
+   *   topic: "docs-upper",
+   *   allowAutoTopicCreation: true,
+   * });
+   * const stop = new AbortController();
+   * setTimeout(() => stop.abort(), 1000);
+   * await reader.pipeTo(writer, {
+   *   signal: stop.signal,
+   *   preventAbort: true,
+   *   // null leaves a message out; an array writes several.
+   *   map: (m) =>
+   *     m.value === null ? null : {
+   *       key: m.key,
+   *       value: new TextDecoder().decode(m.value).toUpperCase(),
+   *     },
+   * }).catch(() => {});
+   * await writer.close();
+   * ```
+   */
+  override pipeTo<T>(
+    dest: WritableStream<T>,
+    options: ReaderPipeOptions<NoInfer<T>> & { map: PipeMap<NoInfer<T>> },
+  ): Promise<void>;
+  /**
    * Pipes the messages into `dest`, as the platform's `pipeTo` does (the
    * options mean the same). Into a Writer, each fetched batch's messages go
    * over in one call, not a stream write each: mirroring costs about half
@@ -459,8 +505,22 @@ export class Reader extends ReadableStream<Message> {
    */
   override pipeTo(
     dest: WritableStream<Message>,
-    options: StreamPipeOptions = {},
+    options?: StreamPipeOptions,
+  ): Promise<void>;
+  override pipeTo(
+    dest: WritableStream<unknown>,
+    options: ReaderPipeOptions<unknown> = {},
   ): Promise<void> {
+    const map = options?.map;
+    if (map !== undefined && typeof map !== "function") {
+      return Promise.reject(
+        new TypeError(
+          `Cannot pipe the Reader: "map" must be a function, got ${
+            describeValue(map)
+          }`,
+        ),
+      );
+    }
     const sink = bulkSinkOf(dest);
     if (
       sink !== undefined && !this.locked && !dest.locked &&
@@ -474,14 +534,30 @@ export class Reader extends ReadableStream<Message> {
         group?.consumedBy(drain) ?? null;
       return pipeToBulkSink(
         this,
-        dest,
+        dest as WritableStream<never>,
         sink,
         options,
         consumption,
         group?.transactionInterval,
+        map as PipeMap<MessageInput> | undefined,
       );
     }
-    return super.pipeTo(dest, options);
+    if (map === undefined) {
+      return super.pipeTo(dest as WritableStream<Message>, options);
+    }
+    // Any other destination: through a transform stream.
+    const { preventAbort, preventCancel, preventClose, signal } = options;
+    const mapped = new TransformStream<Message, unknown>({
+      async transform(message, controller) {
+        const result = await map(message);
+        if (result === null || result === undefined) return;
+        if (Array.isArray(result)) {
+          for (const r of result) controller.enqueue(r);
+        } else controller.enqueue(result);
+      },
+    });
+    return this.pipeThrough(mapped, { preventCancel, signal })
+      .pipeTo(dest, { preventAbort, preventClose, signal });
   }
 
   /** What `for await` calls: the same as `values(options)`. */

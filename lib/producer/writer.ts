@@ -176,6 +176,7 @@ export class Writer extends WritableStream<MessageInput> {
         outcomes = [];
       },
       transactions: options.transactionalId === undefined ? null : {
+        timeout: options.transactionTimeout ?? 60_000,
         begin: () => engine.beginTransaction(),
         sendOffsets: (offsets, group) => engine.sendOffsets(offsets, group),
         end: (commit) => engine.endTransaction(commit),

@@ -5,15 +5,14 @@
  * transaction). It prints "assigned" once it has partitions.
  *
  * Usage: <runtime> tests/scripts/txn_mirror.ts <broker> <source> <target>
- *   <group> <transactional id>
+ *   <group> <transactional id> [commit interval ms]
  */
 
 import process from "node:process";
 import { FirstOffset, Reader, Writer } from "../../mod.ts";
 
-const [broker, source, target, groupId, transactionalId] = process.argv.slice(
-  2,
-);
+const [broker, source, target, groupId, transactionalId, interval = "0"] =
+  process.argv.slice(2);
 const reader = new Reader({
   brokers: [broker],
   groupId,
@@ -23,6 +22,7 @@ const reader = new Reader({
   heartbeatInterval: 500,
   rebalanceTimeout: 10_000,
   maxWait: 200,
+  commitInterval: Number(interval),
   onPartitionsAssigned: (partitions) => {
     if (partitions.length > 0) console.log("assigned");
   },
