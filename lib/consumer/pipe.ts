@@ -124,16 +124,20 @@ export async function pipeToBulkSink(
           await batches.cancel(ending.error).catch(ignore);
         }
         throw ending.error;
-      case "abort":
+      case "abort": {
+        // With preventAbort, what was handed over is kept (committed, into
+        // a transactional Writer); a failure to is the pipe's outcome.
+        let outcome = ending.reason;
         if (preventAbort) {
           await sink.settled();
-          await tracker.finish(true);
+          await tracker.finish(true).catch((error) => outcome = error);
         } else {
           await tracker.finish(false).catch(ignore);
           await writer.abort(ending.reason).catch(ignore);
         }
         await batches.cancel(ending.reason).catch(ignore);
-        throw ending.reason;
+        throw outcome;
+      }
     }
   } finally {
     tracker.release();

@@ -8,10 +8,11 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { SinkTransactions } from "../bulk_sink.ts";
+import type { BulkSink, SinkTransactions } from "../bulk_sink.ts";
 import type { Consumption } from "./group/engine.ts";
 import type { MessageBatch } from "./message_batch.ts";
 import { PipeTransactions } from "./pipe_transactions.ts";
+import { pipeToBulkSink } from "./pipe.ts";
 
 /** Records the calls; `begin` and `sendOffsets` wait for `release` when held. */
 class Recorder implements SinkTransactions {
@@ -49,8 +50,11 @@ class Recorder implements SinkTransactions {
     if (this.failOffsets) throw this.failOffsets;
   }
 
+  failCommit: Error | null = null;
+
   end(commit: boolean): Promise<void> {
     this.calls.push(commit ? "commit" : "abort");
+    if (commit && this.failCommit) return Promise.reject(this.failCommit);
     return Promise.resolve();
   }
 }
@@ -171,4 +175,55 @@ describe("PipeTransactions", () => {
       assert.equal(consumption.released, true);
     });
   }
+
+  test("a pipe stopped with preventAbort whose last commit fails rejects with that failure, and cancels the source", async () => {
+    const txns = new Recorder();
+    txns.failCommit = new Error("COMMIT REFUSED");
+    let cancelled: unknown;
+    let handedOver = 0;
+    const source = {
+      batches: () =>
+        new ReadableStream<MessageBatch>({
+          pull(controller) {
+            // One batch, then nothing more.
+            if (handedOver++ === 0) {
+              controller.enqueue({
+                topic: "a",
+                partition: 0,
+                lastOffset: 0,
+                messages: [{ topic: "a", partition: 0, offset: 0 }],
+              } as unknown as MessageBatch);
+            } else return new Promise(() => {});
+          },
+          cancel(reason) {
+            cancelled = reason;
+          },
+        }, { highWaterMark: 0 }),
+    };
+    const written: unknown[] = [];
+    const sink: BulkSink = {
+      write: (messages) => {
+        written.push(messages);
+        return Promise.resolve();
+      },
+      ready: () => Promise.resolve(),
+      failure: () => null,
+      onFailure: () => () => {},
+      fail: () => {},
+      settled: () => Promise.resolve(),
+      transactions: txns,
+    };
+    const stop = new AbortController();
+    const reason = new Error("stop");
+    const piped = pipeToBulkSink(source, new WritableStream(), sink, {
+      signal: stop.signal,
+      preventAbort: true,
+    });
+    while (written.length === 0) await tick();
+    stop.abort(reason);
+    await assert.rejects(piped, /COMMIT REFUSED/);
+    assert.equal(cancelled, reason);
+    assert.equal(written.length, 1);
+    assert.deepEqual(txns.calls, ["begin", "commit", "abort"]);
+  });
 });
