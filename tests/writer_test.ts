@@ -330,6 +330,41 @@ describe("Writer", () => {
     assert.deepEqual(reported.sort(), [...values].sort());
   });
 
+  test("flush resolves once every message written before it is delivered or failed, and leaves the Writer open", async () => {
+    const topic = await topicWith(2);
+    const reported: string[] = [];
+    const failed: string[] = [];
+    const w = new Writer({
+      brokers: [BROKER],
+      topic,
+      async: true,
+      batchBytes: 2_000,
+      completion(messages, error) {
+        for (const m of messages) {
+          (error ? failed : reported).push(String(m.value));
+        }
+      },
+    });
+    const values = Array.from({ length: 5_000 }, (_, i) => `v${i}`);
+    await w.writeMessages(...values.map((value) => ({ value })));
+    // One too large: flush does not reject for it, completion reports it.
+    await w.writeMessages({ value: "x".repeat(4_000) });
+    await w.flush();
+    assert.deepEqual(reported.sort(), [...values].sort());
+    assert.equal(failed.length, 1);
+    // Stream writes gathered for the next turn are flushed too.
+    const sw = w.getWriter();
+    sw.write({ value: "streamed" });
+    sw.releaseLock();
+    await w.flush();
+    assert.ok(reported.includes("streamed"));
+    let count = 0;
+    for (const p of [0, 1]) count += (await readPartition(topic, p)).length;
+    assert.equal(count, 5_001);
+    await w.close();
+    await assert.rejects(w.flush(), /Cannot flush: the Writer is closed/);
+  });
+
   test("a cancelled write that was never sent is never delivered", async () => {
     const topic = await topicWith(1);
     const w = new Writer({ brokers: [BROKER], topic });

@@ -94,6 +94,8 @@ export class WriterEngine {
   private readonly lanes: number;
   /** Writes being routed by `route` (waiting for metadata). */
   private routing = 0;
+  /** Writes not settled yet, which `settleWrites` waits for. */
+  private readonly unsettled = new Set<PendingWrite>();
 
   constructor(options: WriterOptions) {
     validateWriter(options);
@@ -195,6 +197,11 @@ export class WriterEngine {
       now + this.limits.deliveryTimeout,
       this.options.completion !== undefined,
     );
+    if (write.count > 0) {
+      this.unsettled.add(write);
+      const forget = () => this.unsettled.delete(write);
+      write.done.then(forget, forget);
+    }
     const partitions = messages.length > 0 ? this.knownPartitions() : undefined;
     if (partitions !== undefined) {
       const routed = this.router.routeNow(messages, write, now, partitions);
@@ -769,6 +776,19 @@ export class WriterEngine {
   }
 
   private aborted = false;
+
+  /**
+   * Resolves once every write made so far is settled (its messages
+   * acknowledged or failed), whatever their outcome; later writes are not
+   * waited for.
+   */
+  async settleWrites(): Promise<void> {
+    if (this.closed) {
+      throw new ClosedError("Cannot flush: the Writer is closed");
+    }
+    const writes = [...this.unsettled].map((w) => w.done);
+    await Promise.allSettled(writes);
+  }
 
   /** Waits until every queued and in-flight batch settled. */
   private async flush(): Promise<void> {

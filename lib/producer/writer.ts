@@ -72,6 +72,8 @@ const STREAM_GROUP = 1000;
 export class Writer extends WritableStream<MessageInput> {
   private readonly engine: WriterEngine;
   private readonly streamFailure: () => Error | null;
+  /** Queues the stream writes gathered for the next turn now. */
+  private readonly flushGathered: () => void;
 
   /**
    * Checks the options (a TypeError or RangeError names a wrong one).
@@ -208,6 +210,7 @@ export class Writer extends WritableStream<MessageInput> {
     }, { highWaterMark: 1 });
     this.engine = engine;
     this.streamFailure = () => failure;
+    this.flushGathered = flush;
     offerBulkSink(this, bulk);
   }
 
@@ -358,6 +361,36 @@ export class Writer extends WritableStream<MessageInput> {
     group: GroupMetadata | string,
   ): Promise<void> {
     return this.engine.sendOffsets(offsets, group);
+  }
+
+  /**
+   * Resolves once every message written before the call is delivered or
+   * failed (Java's `flush`): with `async: true`, the way to know they are
+   * out without closing the Writer. It does not reject for a failed
+   * message (its `writeMessages` call and `completion` say so); it rejects
+   * with a ClosedError once the Writer is closed.
+   *
+   * @example
+   * ```ts
+   * import { Writer } from "jsr:@streamkafka/client";
+   *
+   * const w = new Writer({
+   *   brokers: ["localhost:9092"],
+   *   topic: "docs-flush",
+   *   async: true,
+   *   allowAutoTopicCreation: true,
+   *   completion: (messages, error) => {
+   *     if (error) console.error(`${messages.length} lost: ${error.message}`);
+   *   },
+   * });
+   * await w.writeMessages({ value: "one" }, { value: "two" }); // at once
+   * await w.flush(); // both delivered (or reported to completion)
+   * await w.close();
+   * ```
+   */
+  async flush(): Promise<void> {
+    this.flushGathered();
+    await this.engine.settleWrites();
   }
 
   /** Counters since the last call (kafka-go's Stats), then reset. */
