@@ -1,18 +1,15 @@
 /**
- * The Writer's engine: routes messages to partition queues, sends their
- * batches to the leaders, retries until the delivery timeout, and settles
- * each message's write.
+ * The Writer's engine: admits writes (their bytes against
+ * maxBufferedBytes), routes their messages to partition queues, hands the
+ * queues to delivery (`delivery.ts`: sending, retries until the delivery
+ * timeout), runs the transaction calls, and closes or aborts.
  *
  * @module
  */
 
-import {
-  acksOf,
-  type PartitionOutcome,
-  produceError,
-} from "../requests/produce.ts";
+import { acksOf } from "../requests/produce.ts";
 import { ProduceSender } from "./sender.ts";
-import { type ProducerId, ProducerIdentity } from "./idempotence.ts";
+import { ProducerIdentity } from "./idempotence.ts";
 import {
   abortedError,
   checkGroup,
@@ -21,15 +18,12 @@ import {
   type TransactionOffset,
   Transactions,
 } from "./transaction.ts";
-import { Compressor } from "./compressor.ts";
+import { type Counters, Delivery, newCounters } from "./delivery.ts";
 import { clusterOptions } from "../cluster/transport.ts";
 import {
   type BatchSettings,
   BufferPool,
-  type EncodedBatch,
   type Entry,
-  type OpenBatch,
-  type PartitionQueue,
   PendingWrite,
 } from "./batches.ts";
 import {
@@ -39,12 +33,11 @@ import {
   type WriterOptions,
   type WriterStats,
 } from "./options.ts";
-import { compressionId, loadCodec } from "../../codecs/mod.ts";
+import { compressionId } from "../../codecs/mod.ts";
 import { JavaDefault } from "./balancers.ts";
 import { type Admitted, Router, type Unsent } from "./router.ts";
 import { Cluster } from "../cluster/cluster.ts";
 import { canRetry, retry, type RetryOptions, sleep } from "../cluster/retry.ts";
-import type { BrokerConnection } from "../connection/connection.ts";
 import {
   abortReason,
   ClosedError,
@@ -78,16 +71,15 @@ export class WriterEngine {
   private readonly sender: ProduceSender;
   private readonly codec: number;
   private readonly limits: typeof DEFAULTS;
-  private readonly inFlight = new Set<Promise<void>>();
   private buffered = 0;
   private roomWaiters: (() => void)[] = [];
   private closed = false;
   private readonly identity: ProducerIdentity;
   /** The transactions of a Writer with a transactionalId. */
   private readonly txn: Transactions | null;
-  private counters = newCounters();
+  private counters: Counters = newCounters();
+  private readonly delivery: Delivery;
   private readonly batchSettings: BatchSettings;
-  private readonly compressor = new Compressor();
   /** The cached partition ids of the Writer's topic. */
   private partitionIds?: { info: unknown; ids: readonly number[] };
   /** Connections per broker that Produce requests use. */
@@ -157,6 +149,27 @@ export class WriterEngine {
       callTimeout: this.limits.deliveryTimeout,
       log: (message) => this.log(message),
     });
+    this.delivery = new Delivery({
+      cluster: this.cluster,
+      sender: this.sender,
+      identity: this.identity,
+      txn: this.txn,
+      codec: this.codec,
+      compressionLevel: options.compressionLevel,
+      acks: this.acks,
+      lanes: this.lanes,
+      writeTimeout: this.limits.writeTimeout,
+      pool: this.batchSettings.pool,
+      logging: options.logger !== undefined,
+      log: (message) => this.log(message),
+      counters: () => this.counters,
+      release: (bytes) => this.release(bytes),
+      retryOptions: (what, deadline, onRetry) =>
+        this.retryOptions(what, deadline, onRetry),
+      finalError: (error, what, deadline, attempts) =>
+        this.finalError(error, what, deadline, attempts),
+      completion: options.completion,
+    });
   }
 
   /**
@@ -207,7 +220,7 @@ export class WriterEngine {
       const routed = this.router.routeNow(messages, write, now, partitions);
       this.counters.writes++;
       this.admit(routed);
-      for (const queue of routed.queues) this.pump(queue);
+      for (const queue of routed.queues) this.delivery.pump(queue);
       if (signal) this.watchCancel(write, null, signal);
       return write;
     }
@@ -282,7 +295,9 @@ export class WriterEngine {
       this.fail(entries, new ClosedError("The Writer was aborted"));
       return;
     }
-    for (const queue of this.router.place(write, groups)) this.pump(queue);
+    for (const queue of this.router.place(write, groups)) {
+      this.delivery.pump(queue);
+    }
   }
 
   private async partitionsOf(
@@ -347,281 +362,6 @@ export class WriterEngine {
         onRetry?.(error);
       },
     };
-  }
-
-  /** Sends the queue's next batch if the partition has nothing in flight. */
-  private pump(queue: PartitionQueue): void {
-    if (queue.inFlight || queue.length === 0) return;
-    queue.inFlight = true;
-    const task = this.sendFrom(queue).finally(() => {
-      this.inFlight.delete(task);
-      queue.inFlight = false;
-      this.pump(queue);
-    });
-    this.inFlight.add(task);
-  }
-
-  private async sendFrom(queue: PartitionQueue): Promise<void> {
-    // Microtask yield: let writes issued in the same tick join this batch.
-    await Promise.resolve();
-    const open = queue.take();
-    if (open === undefined) return;
-    const { topic, partition } = queue;
-    const what = `deliver ${open.count} messages to ${topic}/${partition}`;
-    if (open.deadline <= Date.now()) {
-      // Its time ran out while it waited behind earlier batches.
-      const late = new TimeoutError("it waited behind earlier batches");
-      this.failBatch(open, this.finalError(late, what, open.deadline));
-      return;
-    }
-    let batch: EncodedBatch | undefined;
-    try {
-      if (this.txn) {
-        if (this.txn.aborting) {
-          this.failBatch(open, abortedError(this.txn.id));
-          return;
-        }
-        // Into the transaction before its first batch goes out.
-        const adding = this.txn.add(topic, partition);
-        if (adding) await adding;
-      }
-      batch = await this.encode(queue, open);
-      await this.deliver(batch);
-    } catch (error) {
-      if (batch === undefined) {
-        // Not encoded: no sequence number was taken.
-        this.failBatch(open, this.finalError(error, what, open.deadline));
-      } else {
-        this.failed(batch, error as Error, what);
-      }
-      return;
-    }
-    this.succeed(batch);
-  }
-
-  private async encode(
-    queue: PartitionQueue,
-    open: OpenBatch,
-  ): Promise<EncodedBatch> {
-    // Compressed first (a turn of the event loop may pass), then numbered:
-    // one batch per partition is encoded at a time, so the sequence
-    // numbers still follow the batches' order.
-    let packed: Uint8Array | undefined;
-    if (this.codec !== 0) {
-      const { builder } = open;
-      packed = await this.compressor.compress(
-        await loadCodec(this.codec),
-        builder.buffer.subarray(BATCH_HEADER_SIZE, builder.size),
-        this.options.compressionLevel,
-      );
-    }
-    const producer: ProducerId | null = this.txn
-      ? this.txn.producer()
-      : await this.identity.get(open.deadline);
-    if (
-      producer && (queue.producerId !== producer.producerId ||
-        queue.producerEpoch !== producer.producerEpoch)
-    ) {
-      // A new producer id or epoch starts every partition's sequence at 0.
-      queue.producerId = producer.producerId;
-      queue.producerEpoch = producer.producerEpoch;
-      queue.nextSequence = 0;
-    }
-    const baseSequence = producer ? queue.nextSequence : -1;
-    const bytes = open.builder.finish(packed && (() => packed), {
-      producerId: producer?.producerId ?? -1,
-      producerEpoch: producer?.producerEpoch ?? -1,
-      baseSequence,
-      transactional: this.txn !== null,
-    });
-    if (producer) {
-      queue.nextSequence = (queue.nextSequence + open.count) | 0;
-    }
-    return {
-      queue,
-      open,
-      bytes,
-      attempt: 0,
-      queuedAt: Date.now(),
-      baseSequence,
-      producerId: producer?.producerId ?? -1,
-      uncertain: false,
-      recordErrors: undefined,
-    };
-  }
-
-  /**
-   * Sends one batch, retrying retriable failures with the same bytes (the
-   * same producer id, epoch and sequence, so the broker drops a copy it
-   * already has) until its delivery timeout.
-   */
-  private async deliver(batch: EncodedBatch): Promise<void> {
-    const { topic, partition } = batch.queue;
-    await retry(
-      () => {
-        batch.attempt++;
-        return this.produce(batch);
-      },
-      {
-        ...this.retryOptions(
-          `produce to ${topic}/${partition}`,
-          batch.open.deadline,
-          (error) => {
-            // The leader is right: no metadata to refresh.
-            if (!verificationRace(error)) this.cluster.invalidate(topic);
-          },
-        ),
-        backoffMinFor: (error) => verificationRace(error) ? 5 : undefined,
-      },
-    );
-  }
-
-  /**
-   * A batch that failed for good. Rejections that depend only on the
-   * records (too large, invalid) fail just the records at fault: a batch of
-   * several is split and sent again. Otherwise its messages fail.
-   */
-  private failed(batch: EncodedBatch, error: Error, what: string): void {
-    const { queue, open } = batch;
-    const code = error instanceof KafkaError ? error.code : 0;
-    const deterministic = RECORD_REJECTIONS.has(code);
-    if (batch.producerId >= 0) {
-      const next = (batch.baseSequence + open.count) | 0;
-      if (
-        (deterministic || !batch.uncertain) &&
-        queue.producerId === batch.producerId && queue.nextSequence === next
-      ) {
-        // The broker never took these sequence numbers: hand them on.
-        queue.nextSequence = batch.baseSequence;
-      } else {
-        // It may have written the batch: the partition's next sequence is
-        // unknown, so start over with a new producer id (a transactional
-        // one: a new epoch, once this transaction is aborted).
-        if (this.txn) this.txn.sequenceLost();
-        else this.identity.reset();
-      }
-    }
-    if (code === ErrorCode.MESSAGE_TOO_LARGE && open.count > 1) {
-      const half = open.count >> 1;
-      queue.requeue([
-        queue.rebuild(open, 0, half),
-        queue.rebuild(open, half, open.count),
-      ]);
-      this.log(
-        `kafka writer: ${queue.topic}/${queue.partition} refused a batch of ${open.count} messages as too large; sending it in two halves`,
-      );
-      return;
-    }
-    const bad = batch.recordErrors;
-    if (code === ErrorCode.INVALID_RECORD && bad && bad.size < open.count) {
-      // Only the records the broker named are invalid: fail them, resend the rest.
-      const invalid = queue.rebuild(open, 0, open.count, (i) => bad.has(i));
-      for (let i = 0; i < invalid.count; i++) {
-        const index = [...bad.keys()].sort((a, b) => a - b)[i];
-        invalid.writes[i].settle(
-          invalid.indexes[i],
-          new KafkaError(code, {
-            apiName: "Produce",
-            topic: queue.topic,
-            partition: queue.partition,
-            detail: bad.get(index) ?? undefined,
-          }),
-        );
-      }
-      this.counters.errors += invalid.count;
-      this.release(invalid.bytes);
-      this.options.completion?.(invalid.messages(), error);
-      queue.requeue([queue.rebuild(open, 0, open.count, (i) => !bad.has(i))]);
-      return;
-    }
-    this.failBatch(
-      open,
-      this.finalError(error, what, open.deadline, batch.attempt),
-    );
-  }
-
-  private async produce(batch: EncodedBatch): Promise<void> {
-    const { topic, partition } = batch.queue;
-    const { conn } = await this.leader(topic, partition);
-    let outcome: PartitionOutcome | undefined;
-    try {
-      outcome = await this.sender.send(
-        conn,
-        { topic, partition, records: batch.bytes },
-        Math.min(
-          this.limits.writeTimeout + 5000,
-          Math.max(1000, batch.open.deadline - Date.now()),
-        ),
-      );
-    } catch (error) {
-      // Sent perhaps, answered not: the broker may have written it.
-      batch.uncertain = true;
-      throw error;
-    }
-    if (this.acks === 0) return;
-    const error = produceError(outcome, topic, partition);
-    if (error === null) return;
-    if (outcome?.recordErrors?.length) {
-      batch.recordErrors = new Map(
-        outcome.recordErrors.map((
-          e,
-        ) => [e.batchIndex, e.batchIndexErrorMessage]),
-      );
-    }
-    throw error;
-  }
-
-  private async leader(
-    topic: string,
-    partition: number,
-  ): Promise<{ conn: BrokerConnection }> {
-    const lanes = this.lanes;
-    // Lane 0 is the one InitProducerId uses too.
-    const lane = lanes === 1 ? 0 : partition % lanes;
-    return await this.cluster.leader(
-      topic,
-      partition,
-      lane === 0 ? "produce" : `produce-${lane}`,
-    );
-  }
-
-  private succeed(batch: EncodedBatch): void {
-    const elapsed = Date.now() - batch.queuedAt;
-    const { open } = batch;
-    if (this.options.logger) {
-      const { topic, partition } = batch.queue;
-      this.log(
-        `kafka writer: wrote ${open.count} messages to ${topic}/${partition} in ${elapsed} ms (attempt ${batch.attempt})`,
-      );
-    }
-    const c = this.counters;
-    c.batches++;
-    c.messages += open.count;
-    c.batchSizeSum += open.count;
-    c.batchSizeMax = Math.max(c.batchSizeMax, open.count);
-    c.writeTimeSum += elapsed;
-    c.writeTimeMax = Math.max(c.writeTimeMax, elapsed);
-    c.bytes += open.bytes;
-    this.settleBatch(open, null);
-    // Sent once and answered: nothing refers to the buffer any more. (A
-    // retried batch may still sit in a write queue of an older connection.)
-    if (batch.attempt === 1) this.batchSettings.pool.give(open.builder.buffer);
-  }
-
-  /** Settles every message of a batch that was sent, or dropped whole. */
-  private failBatch(open: OpenBatch, error: Error): void {
-    this.txn?.failed(error, true);
-    this.counters.errors += open.count;
-    this.settleBatch(open, error);
-  }
-
-  private settleBatch(open: OpenBatch, error: Error | null): void {
-    const { writes, indexes } = open;
-    for (let i = 0; i < indexes.length; i++) {
-      writes[i].settle(indexes[i], error);
-    }
-    this.release(open.bytes);
-    this.options.completion?.(open.messages(), error);
   }
 
   /**
@@ -726,7 +466,7 @@ export class WriterEngine {
     if (!commit) {
       const error = abortedError(txn.id);
       for (const queue of this.router.queues) {
-        for (const open of queue.clear()) this.failBatch(open, error);
+        for (const open of queue.clear()) this.delivery.failBatch(open, error);
       }
     }
     await this.flush();
@@ -792,12 +532,15 @@ export class WriterEngine {
 
   /** Waits until every queued and in-flight batch settled. */
   private async flush(): Promise<void> {
-    while (this.inFlight.size > 0 || this.hasQueued()) {
-      for (const queue of this.router.queues) this.pump(queue);
-      await Promise.allSettled([...this.inFlight]);
+    while (this.delivery.inFlight.size > 0 || this.hasQueued()) {
+      for (const queue of this.router.queues) this.delivery.pump(queue);
+      await Promise.allSettled([...this.delivery.inFlight]);
       // Routing may still be resolving metadata for the last writes.
-      if (this.inFlight.size === 0 && this.hasQueued()) await sleep(1);
-      if (this.inFlight.size === 0 && !this.hasQueued() && this.buffered > 0) {
+      if (this.delivery.inFlight.size === 0 && this.hasQueued()) await sleep(1);
+      if (
+        this.delivery.inFlight.size === 0 && !this.hasQueued() &&
+        this.buffered > 0
+      ) {
         await sleep(1);
       }
     }
@@ -826,53 +569,13 @@ export class WriterEngine {
       ? reason
       : new ClosedError(`The Writer was aborted: ${String(reason)}`);
     for (const queue of this.router.queues) {
-      for (const open of queue.clear()) this.failBatch(open, error);
+      for (const open of queue.clear()) this.delivery.failBatch(open, error);
     }
-    await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([...this.delivery.inFlight]);
     await this.abortOpenTransaction();
     if (this.ownsCluster) await this.cluster.close();
   }
 }
-
-function newCounters() {
-  return {
-    writes: 0,
-    messages: 0,
-    bytes: 0,
-    errors: 0,
-    retries: 0,
-    batches: 0,
-    batchSizeSum: 0,
-    batchSizeMax: 0,
-    writeTimeSum: 0,
-    writeTimeMax: 0,
-  };
-}
-
-/**
- * A transactional batch that the leader could not yet check against the
- * transaction (KIP-890): the coordinator was still finishing the previous
- * one, or another of our requests was being checked at the same time. It
- * clears within milliseconds.
- */
-function verificationRace(error: unknown): boolean {
-  if (!(error instanceof KafkaError)) return false;
-  return error.code === ErrorCode.CONCURRENT_TRANSACTIONS ||
-    (error.code === ErrorCode.NOT_ENOUGH_REPLICAS &&
-      (error.detail ?? "").startsWith("Unable to verify the partition"));
-}
-
-/**
- * Produce errors that depend only on the records: the same bytes are
- * refused every time, so the broker never wrote them.
- */
-const RECORD_REJECTIONS = new Set<number>([
-  ErrorCode.MESSAGE_TOO_LARGE,
-  ErrorCode.RECORD_LIST_TOO_LARGE,
-  ErrorCode.INVALID_RECORD,
-  ErrorCode.CORRUPT_MESSAGE,
-  ErrorCode.INVALID_TIMESTAMP,
-]);
 
 function tooLargeError(entry: Entry): KafkaError {
   return new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, {
