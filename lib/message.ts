@@ -163,8 +163,10 @@ export interface TopicPartition {
 }
 
 /**
- * Where `reader.seek` moves a partition a group Reader owns: `offset` is the
- * next message to hand out, or FirstOffset (-2) or LastOffset (-1).
+ * A partition a group Reader owns and an offset there: where `reader.seek`
+ * moves it (the next message to hand out, or FirstOffset (-2) or
+ * LastOffset (-1)), or what `reader.commitOffsets` commits (the next
+ * message to read).
  *
  * @example
  * ```ts
@@ -175,7 +177,7 @@ export interface TopicPartition {
  * ```
  */
 export interface SeekPosition extends TopicPartition {
-  /** The offset of the next message to hand out, or FirstOffset / LastOffset. */
+  /** The offset of the next message to hand out or read. */
   offset: number;
 }
 

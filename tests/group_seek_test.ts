@@ -1,8 +1,9 @@
 /**
- * `reader.seek` in a consumer group, against the real broker: moving owned
- * partitions back and forward, from `readMessage` and from `for await`,
- * inside onPartitionsAssigned (instead of the committed offset), the
- * commits that follow, and the refusals.
+ * `reader.seek` and `reader.commitOffsets` in a consumer group, against the
+ * real broker: moving owned partitions back and forward, from
+ * `readMessage` and from `for await`, inside onPartitionsAssigned (instead
+ * of the committed offset), the commits that follow, explicit commits of
+ * offsets, and the refusals.
  */
 
 import assert from "node:assert/strict";
@@ -20,7 +21,7 @@ import {
 
 const text = new TextDecoder();
 
-describe("reader.seek in a consumer group", () => {
+describe("reader.seek and reader.commitOffsets in a consumer group", () => {
   for (const protocol of PROTOCOLS) {
     test(`back and forward (${protocol}); the commits follow what is read from there`, async () => {
       await noUnhandledRejections(async () => {
@@ -160,6 +161,61 @@ describe("reader.seek in a consumer group", () => {
       assert.throws(
         () => single.seek({ topic, partition: 0, offset: 1 }),
         /not in a consumer group \(set "groupId"\)/,
+      );
+      await single.close();
+    });
+  });
+
+  test("commitOffsets commits the given next offsets at once, whatever commitInterval; refuses partitions not assigned", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = await topicWith(2);
+      const groupId = await newGroup("classic");
+      await produce(topic, 0, 40);
+      const reader = groupReader("classic", groupId, topic, {
+        commitInterval: 60_000,
+      });
+      try {
+        const m = await reader.fetchMessage();
+        await reader.commitOffsets({
+          topic,
+          partition: m.partition,
+          offset: m.offset + 3,
+        });
+        const after = await committed(groupId, topic, 2);
+        assert.equal(after[m.partition], m.offset + 3);
+        assert.equal(after[1 - m.partition], -1, "the other untouched");
+        // Lower again: the group goes where it is told.
+        await reader.commitOffsets({
+          topic,
+          partition: m.partition,
+          offset: 1,
+        });
+        assert.equal((await committed(groupId, topic, 2))[m.partition], 1);
+        await assert.rejects(
+          reader.commitOffsets(
+            { topic, partition: m.partition, offset: 5 },
+            { topic, partition: 9, offset: 0 },
+          ),
+          (error: Error) =>
+            error instanceof RangeError &&
+            error.message.includes(`partition 9 of "${topic}" is not assigned`),
+        );
+        assert.equal(
+          (await committed(groupId, topic, 2))[m.partition],
+          1,
+          "nothing sent",
+        );
+        await assert.rejects(
+          reader.commitOffsets({ topic, partition: m.partition, offset: -1 }),
+          /needs an offset >= 0$/,
+        );
+      } finally {
+        await reader.close();
+      }
+      const single = new Reader({ brokers: [BROKER], topic, partition: 0 });
+      await assert.rejects(
+        single.commitOffsets({ topic, partition: 0, offset: 1 }),
+        /not in a consumer group/,
       );
       await single.close();
     });

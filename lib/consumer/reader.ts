@@ -173,6 +173,32 @@ export class Reader extends ReadableStream<Message> {
   }
 
   /**
+   * Commits offsets of partitions this group member owns now, whatever
+   * `commitInterval` (Java's `commitSync` with offsets): each `offset` is the
+   * next message to read, the last one processed + 1. A RangeError for a
+   * partition not assigned to this member, before anything is sent.
+   *
+   * @example
+   * ```ts
+   * import { Reader, Writer } from "jsr:@streamkafka/client";
+   *
+   * const topic = "docs-commit-offsets";
+   * const w = new Writer({ brokers: ["localhost:9092"], topic, allowAutoTopicCreation: true });
+   * await w.writeMessages({ value: "a" }, { value: "b" });
+   * await w.close();
+   *
+   * const r = new Reader({ brokers: ["localhost:9092"], groupId: `docs-co-${Date.now()}`, topic });
+   * const m = await r.fetchMessage();
+   * // Done with m and the one after it: resume at m.offset + 2.
+   * await r.commitOffsets({ topic, partition: m.partition, offset: m.offset + 2 });
+   * await r.close();
+   * ```
+   */
+  async commitOffsets(...offsets: SeekPosition[]): Promise<void> {
+    await this.groupEngine("commit offsets").commitOffsets(offsets);
+  }
+
+  /**
    * Stops fetching and handing out messages of these partitions of a group
    * Reader until `resume`; what was prefetched for them is dropped (and
    * fetched again on resume). The group keeps them assigned to this member.

@@ -10,7 +10,10 @@
  * `pipeTo`), a message counts as consumed once the next one is asked for;
  * consumed messages are committed at each interval, or with commitInterval
  * 0 whenever the Reader waits for messages to arrive, and always before the
- * partitions are given up in a rebalance and when the Reader closes.
+ * partitions are given up in a rebalance and when the Reader closes. A pipe
+ * into a Writer marks batches consumed once acknowledged, and commits them
+ * then (`consumedBy`); `commitOffsets` commits given offsets at once;
+ * `seek` moves owned partitions.
  *
  * Rebalances: the partitions are revoked in the fetch engine first (nothing
  * prefetched for them comes out after that), then `onPartitionsRevoked` is
@@ -484,15 +487,17 @@ export class GroupEngine extends StreamEngine {
   }
 
   /**
-   * Moves owned partitions to offsets, all or none: what was prefetched for
-   * them is dropped and the next message handed out is at the offset. What
-   * was marked for commit and not sent is forgotten, so the commits follow
-   * what is consumed from the new position (after a seek back, the lower
-   * offset). Made in onPartitionsAssigned, a seek replaces the committed
-   * offset fetching would start from.
+   * Throws unless `positions` are { topic, partition, offset } of
+   * partitions this member owns now, each offset >= 0 (or, with
+   * `special`, FirstOffset or LastOffset): a TypeError or RangeError
+   * naming the position.
    */
-  seek(positions: readonly SeekPosition[]): void {
-    const context = "Cannot seek";
+  private checkPositions(
+    what: string,
+    positions: readonly SeekPosition[],
+    special: boolean,
+  ): void {
+    const context = `Cannot ${what}`;
     if (!Array.isArray(positions)) {
       throw new TypeError(
         `${context}: expected { topic, partition, offset } arguments, got ${
@@ -500,7 +505,7 @@ export class GroupEngine extends StreamEngine {
         }`,
       );
     }
-    this.checkOpen("seek");
+    this.checkOpen(what);
     positions.forEach((p, i) => {
       const at = `position ${i} (${describeValue(p)})`;
       if (typeof p?.topic !== "string" || p.topic === "") {
@@ -511,12 +516,13 @@ export class GroupEngine extends StreamEngine {
           `${context}: ${at} needs a partition number (an integer >= 0)`,
         );
       }
-      if (
-        !Number.isSafeInteger(p.offset) ||
-        (p.offset < 0 && p.offset !== FirstOffset && p.offset !== LastOffset)
-      ) {
+      const specialOk = special &&
+        (p.offset === FirstOffset || p.offset === LastOffset);
+      if (!Number.isSafeInteger(p.offset) || (p.offset < 0 && !specialOk)) {
         throw new RangeError(
-          `${context}: ${at} needs an offset >= 0, FirstOffset (-2) or LastOffset (-1)`,
+          `${context}: ${at} needs an offset >= 0${
+            special ? ", FirstOffset (-2) or LastOffset (-1)" : ""
+          }`,
         );
       }
       const key = `${p.topic}\0${p.partition}`;
@@ -530,6 +536,37 @@ export class GroupEngine extends StreamEngine {
         );
       }
     });
+  }
+
+  /**
+   * Commits these next offsets of owned partitions now, whatever
+   * `commitInterval` (Java's commitSync with offsets): `offset` is the next
+   * message to read, the last one processed + 1. They replace what was
+   * marked for those partitions.
+   */
+  async commitOffsets(offsets: readonly SeekPosition[]): Promise<void> {
+    this.checkPositions("commit offsets", offsets, false);
+    for (const o of offsets) {
+      this.committer.unmark(o.topic, o.partition);
+      this.committer.mark({
+        topic: o.topic,
+        partition: o.partition,
+        offset: o.offset - 1,
+      });
+    }
+    await this.committer.flush();
+  }
+
+  /**
+   * Moves owned partitions to offsets, all or none: what was prefetched for
+   * them is dropped and the next message handed out is at the offset. What
+   * was marked for commit and not sent is forgotten, so the commits follow
+   * what is consumed from the new position (after a seek back, the lower
+   * offset). Made in onPartitionsAssigned, a seek replaces the committed
+   * offset fetching would start from.
+   */
+  seek(positions: readonly SeekPosition[]): void {
+    this.checkPositions("seek", positions, true);
     for (const p of positions) {
       const key = `${p.topic}\0${p.partition}`;
       if (this.fetch.position(p) === undefined) {
