@@ -9,9 +9,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ClosedError, FirstOffset, LastOffset, Reader } from "../mod.ts";
-import { BROKER, noUnhandledRejections } from "./_helpers.ts";
+import { BROKER, noUnhandledRejections, sleep } from "./_helpers.ts";
 import {
   committed,
+  expected,
   groupReader,
   newGroup,
   produce,
@@ -45,6 +46,12 @@ describe("reader.seek and reader.commitOffsets in a consumer group", () => {
           reader.seek({ topic, partition: 0, offset: 90 });
           assert.equal((await reader.readMessage()).offset, 90);
           reader.seek({ topic, partition: 0, offset: LastOffset });
+          // The end is looked up at the next fetch (as Java's seekToEnd):
+          // nothing comes from there until a message is written.
+          await assert.rejects(
+            reader.readMessage({ signal: AbortSignal.timeout(1000) }),
+            (error: Error) => error.name === "TimeoutError",
+          );
           await produce(topic, 100, 1);
           const next = await reader.readMessage({
             signal: AbortSignal.timeout(20_000),
@@ -218,6 +225,52 @@ describe("reader.seek and reader.commitOffsets in a consumer group", () => {
         /not in a consumer group/,
       );
       await single.close();
+    });
+  });
+
+  test("seekToTime moves owned partitions to their first message at or after a time, or to their end", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = await topicWith(2);
+      const groupId = await newGroup("classic");
+      await produce(topic, 0, 20);
+      await sleep(50);
+      const middle = new Date();
+      await sleep(50);
+      await produce(topic, 20, 20);
+      const reader = groupReader("classic", groupId, topic);
+      try {
+        const seen: string[] = [];
+        for (let i = 0; i < 40; i++) {
+          seen.push(text.decode((await reader.readMessage()).value!));
+        }
+        await reader.seekToTime(middle);
+        const again = new Set<string>();
+        while (again.size < 20) {
+          const m = await reader.readMessage({
+            signal: AbortSignal.timeout(20_000),
+          });
+          again.add(text.decode(m.value!));
+        }
+        assert.deepEqual([...again].sort(), expected(20, 20));
+        // A time after every message: the end of each partition.
+        await reader.seekToTime(new Date(Date.now() + 3600_000));
+        await produce(topic, 40, 2);
+        const next = await reader.readMessage({
+          signal: AbortSignal.timeout(20_000),
+        });
+        assert.match(text.decode(next.value!), /^m4[01]$/);
+        await assert.rejects(
+          reader.seekToTime(middle, { topic, partition: 5 }),
+          /partition 5 of ".*" is not assigned/,
+        );
+        await assert.rejects(
+          // deno-lint-ignore no-explicit-any
+          reader.seekToTime("yesterday" as any),
+          /"time" must be a valid Date/,
+        );
+      } finally {
+        await reader.close();
+      }
     });
   });
 });

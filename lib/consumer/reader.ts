@@ -173,6 +173,33 @@ export class Reader extends ReadableStream<Message> {
   }
 
   /**
+   * Seeks partitions this group member owns (all of them when none are
+   * named) to their first message at or after `time`, or to their end when
+   * there is none (Java's `offsetsForTimes`, then `seek`). Rejects, before
+   * anything moves, for a partition not assigned or a time that is not a
+   * valid Date.
+   *
+   * @example Read again what came since an hour ago
+   * ```ts
+   * import { Reader, Writer } from "jsr:@streamkafka/client";
+   *
+   * const topic = "docs-seek-time";
+   * const w = new Writer({ brokers: ["localhost:9092"], topic, allowAutoTopicCreation: true });
+   * await w.writeMessages({ value: "recent" });
+   * await w.close();
+   *
+   * const r = new Reader({ brokers: ["localhost:9092"], groupId: `docs-st-${Date.now()}`, topic });
+   * await r.readMessage(); // joined, with partitions
+   * await r.seekToTime(new Date(Date.now() - 3600_000));
+   * console.log(new TextDecoder().decode((await r.readMessage()).value!)); // "recent"
+   * await r.close();
+   * ```
+   */
+  async seekToTime(time: Date, ...partitions: TopicPartition[]): Promise<void> {
+    await this.groupEngine("seek").seekToTime(time, partitions);
+  }
+
+  /**
    * Commits offsets of partitions this group member owns now, whatever
    * `commitInterval` (Java's `commitSync` with offsets): each `offset` is the
    * next message to read, the last one processed + 1. A RangeError for a

@@ -24,7 +24,7 @@
 
 import { Cluster } from "../../cluster/cluster.ts";
 import { FirstOffset, LastOffset } from "../../conn/conn.ts";
-import { describeValue } from "../../options.ts";
+import { describeValue, timeOf } from "../../options.ts";
 import { describeOffset } from "../fetch_state.ts";
 import { clusterOptions } from "../../cluster/transport.ts";
 import {
@@ -585,6 +585,46 @@ export class GroupEngine extends StreamEngine {
         }`,
       );
     }
+  }
+
+  /**
+   * Seeks owned partitions (all of them when `partitions` is empty) to
+   * their first message at or after `time`, or to their end (as it is
+   * when looked up) when there is none; a partition given up while its
+   * offset was looked up is left out.
+   */
+  async seekToTime(
+    time: Date,
+    partitions: readonly TopicPartition[],
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const ms = timeOf("Cannot seek", time);
+    const chosen = partitions.length > 0 ? partitions : this.assignment();
+    this.checkPositions(
+      "seek",
+      chosen.map((p) => ({
+        topic: p?.topic,
+        partition: p?.partition,
+        offset: 0,
+      })),
+      false,
+    );
+    const offsets = await Promise.all(chosen.map(async (p) => {
+      const [at] = await this.fetch.listOffsets(p, [ms], signal);
+      if (at >= 0) return at;
+      // No message at or after the time: the end as it is now.
+      const [end] = await this.fetch.listOffsets(p, [LastOffset], signal);
+      return end;
+    }));
+    const positions = chosen.map((p, i) => ({
+      topic: p.topic,
+      partition: p.partition,
+      offset: offsets[i],
+    })).filter((p) => {
+      const key = `${p.topic}\0${p.partition}`;
+      return this.owned.has(key) && !this.revoking.has(key);
+    });
+    this.seek(positions);
   }
 
   /** Stops handing out and fetching the partitions until resumed. */
