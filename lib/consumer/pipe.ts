@@ -116,13 +116,12 @@ export async function pipeToBulkSink(
         await batches.cancel(ending.error).catch(ignore);
         throw ending.error;
       case "map":
-        // Neither end failed: each is ended as the options say.
+        // Neither end failed: each is ended as the options say (the batches
+        // stream keeps the Reader open on cancel when preventCancel).
         await tracker.finish(false).catch(ignore);
         if (preventAbort) await sink.settled();
         else await writer.abort(ending.error).catch(ignore);
-        if (!options.preventCancel) {
-          await batches.cancel(ending.error).catch(ignore);
-        }
+        await batches.cancel(ending.error).catch(ignore);
         throw ending.error;
       case "abort": {
         // With preventAbort, what was handed over is kept (committed, into
@@ -330,11 +329,7 @@ function mapBatch<T>(
   const results = messages.map((m) => map(m));
   const flat = (all: readonly MapResult<T>[]): T[] => {
     const out: T[] = [];
-    for (const r of all) {
-      if (r === null || r === undefined) continue;
-      if (Array.isArray(r)) out.push(...r);
-      else out.push(r as T);
-    }
+    for (const r of all) spread(r, (value) => out.push(value));
     return out;
   };
   return results.some(isThenable)
@@ -342,7 +337,15 @@ function mapBatch<T>(
     : flat(results as MapResult<T>[]);
 }
 
-type MapResult<T> = T | readonly T[] | null | undefined;
+/** Hands each value of one `map` result to `take`: none, one or several. */
+export function spread<T>(result: MapResult<T>, take: (value: T) => void) {
+  if (result === null || result === undefined) return;
+  if (Array.isArray(result)) { for (const value of result) take(value); }
+  else take(result as T);
+}
+
+/** What one call of `map` gives, once awaited. */
+export type MapResult<T> = T | readonly T[] | null | undefined;
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as PromiseLike<unknown>)?.then === "function";

@@ -62,7 +62,7 @@ import type {
 } from "../message.ts";
 import { describeValue } from "../options.ts";
 import { type MessageBatch, messageBatch } from "./message_batch.ts";
-import { pipeToBulkSink } from "./pipe.ts";
+import { pipeToBulkSink, spread } from "./pipe.ts";
 import { bulkSinkOf } from "../bulk_sink.ts";
 export type { MessageBatch };
 
@@ -602,11 +602,7 @@ export class Reader extends ReadableStream<Message> {
     const { preventAbort, preventCancel, preventClose, signal } = options;
     const mapped = new TransformStream<Message, unknown>({
       async transform(message, controller) {
-        const result = await map(message);
-        if (result === null || result === undefined) return;
-        if (Array.isArray(result)) {
-          for (const r of result) controller.enqueue(r);
-        } else controller.enqueue(result);
+        spread(await map(message), (value) => controller.enqueue(value));
       },
     });
     return this.pipeThrough(mapped, { preventCancel, signal })

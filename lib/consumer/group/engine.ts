@@ -487,15 +487,15 @@ export class GroupEngine extends StreamEngine {
   }
 
   /**
-   * Throws unless `positions` are { topic, partition, offset } of
-   * partitions this member owns now, each offset >= 0 (or, with
-   * `special`, FirstOffset or LastOffset): a TypeError or RangeError
-   * naming the position.
+   * Throws unless `positions` are partitions this member owns now, each
+   * with an offset >= 0 (`offsets` "plain"), also FirstOffset or
+   * LastOffset ("special"), or none looked at (null): a TypeError or
+   * RangeError naming the position.
    */
   private checkPositions(
     what: string,
-    positions: readonly SeekPosition[],
-    special: boolean,
+    positions: readonly (TopicPartition & { offset?: number })[],
+    offsets: "plain" | "special" | null,
   ): void {
     const context = `Cannot ${what}`;
     if (!Array.isArray(positions)) {
@@ -516,9 +516,14 @@ export class GroupEngine extends StreamEngine {
           `${context}: ${at} needs a partition number (an integer >= 0)`,
         );
       }
+      const special = offsets === "special";
+      const offset = p.offset as number;
       const specialOk = special &&
-        (p.offset === FirstOffset || p.offset === LastOffset);
-      if (!Number.isSafeInteger(p.offset) || (p.offset < 0 && !specialOk)) {
+        (offset === FirstOffset || offset === LastOffset);
+      if (
+        offsets !== null &&
+        (!Number.isSafeInteger(offset) || (offset < 0 && !specialOk))
+      ) {
         throw new RangeError(
           `${context}: ${at} needs an offset >= 0${
             special ? ", FirstOffset (-2) or LastOffset (-1)" : ""
@@ -545,7 +550,7 @@ export class GroupEngine extends StreamEngine {
    * marked for those partitions.
    */
   async commitOffsets(offsets: readonly SeekPosition[]): Promise<void> {
-    this.checkPositions("commit offsets", offsets, false);
+    this.checkPositions("commit offsets", offsets, "plain");
     for (const o of offsets) {
       this.committer.unmark(o.topic, o.partition);
       this.committer.mark({
@@ -566,7 +571,7 @@ export class GroupEngine extends StreamEngine {
    * offset fetching would start from.
    */
   seek(positions: readonly SeekPosition[]): void {
-    this.checkPositions("seek", positions, true);
+    this.checkPositions("seek", positions, "special");
     for (const p of positions) {
       const key = `${p.topic}\0${p.partition}`;
       if (this.fetch.position(p) === undefined) {
@@ -600,15 +605,7 @@ export class GroupEngine extends StreamEngine {
   ): Promise<void> {
     const ms = timeOf("Cannot seek", time);
     const chosen = partitions.length > 0 ? partitions : this.assignment();
-    this.checkPositions(
-      "seek",
-      chosen.map((p) => ({
-        topic: p?.topic,
-        partition: p?.partition,
-        offset: 0,
-      })),
-      false,
-    );
+    this.checkPositions("seek", chosen, null);
     const offsets = await Promise.all(chosen.map(async (p) => {
       const [at] = await this.fetch.listOffsets(p, [ms], signal);
       if (at >= 0) return at;
