@@ -134,6 +134,13 @@ export {
   type ReaderStats,
   type ReadOptions,
 } from "./lib/consumer/reader.ts";
+export {
+  type AcknowledgeType,
+  type ShareMessage,
+  ShareReader,
+  type ShareReaderOptions,
+  type ShareReaderStats,
+} from "./lib/consumer/share/reader.ts";
 export type {
   GroupOptions,
   RebalanceCallback,

@@ -852,6 +852,11 @@ function serverProperties(version: string): string {
     lines.push(
       "group.consumer.min.session.timeout.ms=1000",
       "group.consumer.min.heartbeat.interval.ms=100",
+      // Share groups likewise, and their record locks: the tests set 2 s
+      // per group (share.record.lock.duration.ms) to see records return.
+      "group.share.min.session.timeout.ms=1000",
+      "group.share.min.heartbeat.interval.ms=100",
+      "group.share.min.record.lock.duration.ms=1000",
       "share.coordinator.state.topic.replication.factor=1",
       "share.coordinator.state.topic.min.isr=1",
       "share.coordinator.state.topic.num.partitions=1",

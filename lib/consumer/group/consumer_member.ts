@@ -25,7 +25,11 @@ import {
   type ConsumerGroupHeartbeatResponse,
 } from "../../protocol/messages/consumer_group_heartbeat.ts";
 import { HeartbeatMember, type HeartbeatSettings } from "./heartbeat_member.ts";
-import { GROUP_LANE, type MembershipInfo } from "./membership.ts";
+import {
+  GROUP_LANE,
+  type Membership,
+  type MembershipInfo,
+} from "./membership.ts";
 
 /** The consumer-protocol member's settings. */
 export interface ConsumerSettings extends HeartbeatSettings {
@@ -47,7 +51,8 @@ export interface ConsumerSettings extends HeartbeatSettings {
 const STATIC_LEAVE_EPOCH = -2;
 
 /** One member of a consumer-protocol group. */
-export class ConsumerMember extends HeartbeatMember<ConsumerSettings> {
+export class ConsumerMember extends HeartbeatMember<ConsumerSettings>
+  implements Membership {
   protected readonly apiName = "ConsumerGroupHeartbeat";
   protected readonly kind = "consumer protocol";
 

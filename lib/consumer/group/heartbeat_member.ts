@@ -30,8 +30,6 @@ import {
   diffAssignment,
   type Generation,
   type MemberHooks,
-  type Membership,
-  type MembershipInfo,
   Pause,
   within,
 } from "./membership.ts";
@@ -68,8 +66,7 @@ export const FENCED: ReadonlySet<number> = new Set<number>([
 ]);
 
 /** The heartbeat loop of a consumer-protocol or share-group member. */
-export abstract class HeartbeatMember<S extends HeartbeatSettings>
-  implements Membership {
+export abstract class HeartbeatMember<S extends HeartbeatSettings> {
   protected readonly settings: S;
   protected readonly closing = new AbortController();
   /** A member that only heartbeats always keeps what does not move. */
@@ -109,8 +106,6 @@ export abstract class HeartbeatMember<S extends HeartbeatSettings>
 
   /** The clear error of a broker without this kind of group. */
   protected abstract protocolMissing(cause: unknown): Error;
-
-  abstract info(): MembershipInfo;
 
   /** The static member's instance id, or null. */
   protected get groupInstanceId(): string | null {

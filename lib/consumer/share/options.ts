@@ -1,0 +1,206 @@
+/**
+ * The ShareReader's options: their types, defaults and checks.
+ *
+ * @module
+ */
+
+import { Cluster } from "../../cluster/cluster.ts";
+import {
+  checkNames,
+  type Logger,
+  type TransportOptions,
+} from "../../cluster/transport.ts";
+import type { Message } from "../../message.ts";
+import { checkNumber, describeValue, optionNames } from "../../options.ts";
+import { INT32_MAX } from "../options.ts";
+
+/** A message of a share group: a Message, and how often it was handed out. */
+export interface ShareMessage extends Message {
+  /**
+   * How many times the group has handed this record out, this time
+   * included: 1 the first time; more after a member released it, crashed,
+   * or held it past the acquisition lock. The broker archives a record
+   * after `share.delivery.count.limit` deliveries (5 by default).
+   */
+  deliveryCount: number;
+  /** Always -1: share fetches do not say. */
+  highWaterMark: number;
+}
+
+/** Options of a ShareReader. */
+export interface ShareReaderOptions {
+  /** Bootstrap brokers, "host:port". Required unless `cluster` is given. */
+  brokers?: readonly string[];
+  /** A shared cluster connection; the ShareReader then leaves it open on close. */
+  cluster?: Cluster;
+  /** Client id, TLS, SASL and timeouts; not used with `cluster`. */
+  transport?: TransportOptions;
+  /** The share group's id. Required. */
+  groupId: string;
+  /** The topics to read. Required: at least one. */
+  topics: readonly string[];
+  /**
+   * "implicit" (the default): a message counts as processed, and is
+   * accepted, once the next one is asked for or the `for await` loop that
+   * read it ends. "explicit": each message must be given to `acknowledge`
+   * (accept, release or reject); one never acknowledged goes back to the
+   * group when its acquisition lock runs out, or when the reader closes.
+   */
+  acknowledgements?: "implicit" | "explicit";
+  /**
+   * Records one ShareFetch asks for (default 500, Java's
+   * `max.poll.records`); the broker may hand out a little more to end on a
+   * batch boundary. A broker is asked again once half of what it gave was
+   * handed out.
+   */
+  maxRecords?: number;
+  /** Most bytes of one ShareFetch response (default 4 MiB). */
+  maxBytes?: number;
+  /**
+   * Milliseconds a broker may wait for records before it answers (default
+   * 500, as Java's). Acknowledgements and closing wait for the answer.
+   */
+  maxWait?: number;
+  /** The member's rack, for rack-aware assignment. */
+  rack?: string;
+  /** Longest backoff between failed heartbeats, in milliseconds (default 5000). */
+  joinGroupBackoff?: number;
+  /** Milliseconds before the first retry of a failed fetch (default 100). */
+  readBackoffMin?: number;
+  /** Ceiling of the retry backoff (default 1000). */
+  readBackoffMax?: number;
+  /**
+   * Milliseconds acknowledgements may wait for the next ShareFetch before
+   * they go out alone in a ShareAcknowledge (default 200).
+   */
+  acknowledgeLinger?: number;
+  /**
+   * false (the default): keys, values and header values are views into the
+   * fetched response. true: each is copied.
+   */
+  copyValues?: boolean;
+  /** true (the default): each fetched batch's CRC-32C is checked. */
+  checkCrcs?: boolean;
+  /** Receives informational events: joining, assignments, closing. */
+  logger?: Logger;
+  /** Receives failures, such as each retried request and its cause. */
+  errorLogger?: Logger;
+}
+
+/** The defaults of the numeric options. */
+export const SHARE_DEFAULTS = {
+  maxRecords: 500,
+  maxBytes: 4 * 1024 * 1024,
+  maxWait: 500,
+  joinGroupBackoff: 5000,
+  readBackoffMin: 100,
+  readBackoffMax: 1000,
+  acknowledgeLinger: 200,
+} as const;
+
+const SHARE_OPTIONS = optionNames<ShareReaderOptions>()(
+  "brokers",
+  "cluster",
+  "transport",
+  "groupId",
+  "topics",
+  "acknowledgements",
+  "maxRecords",
+  "maxBytes",
+  "maxWait",
+  "rack",
+  "joinGroupBackoff",
+  "readBackoffMin",
+  "readBackoffMax",
+  "acknowledgeLinger",
+  "copyValues",
+  "checkCrcs",
+  "logger",
+  "errorLogger",
+);
+
+const CONTEXT = "Cannot create ShareReader";
+
+/** Throws a TypeError or RangeError naming the first option that is wrong. */
+export function validateShareReader(options: ShareReaderOptions): void {
+  const fail = (message: string): never => {
+    throw new TypeError(`${CONTEXT}: ${message}`);
+  };
+  if (options === null || typeof options !== "object") {
+    fail(`options must be an object, got ${describeValue(options)}`);
+  }
+  checkNames(CONTEXT, options, SHARE_OPTIONS);
+  if (options.cluster !== undefined) {
+    if (!(options.cluster instanceof Cluster)) {
+      fail(
+        `"cluster" must be a Cluster, got ${describeValue(options.cluster)}`,
+      );
+    }
+  } else if (
+    !Array.isArray(options.brokers) || options.brokers.length === 0 ||
+    options.brokers.some((b) => typeof b !== "string" || b === "")
+  ) {
+    fail(
+      `"brokers" must list at least one "host:port", got ${
+        describeValue(options.brokers)
+      }`,
+    );
+  }
+  if (typeof options.groupId !== "string" || options.groupId === "") {
+    fail(
+      `"groupId" must be a non-empty string, got ${
+        describeValue(options.groupId)
+      }`,
+    );
+  }
+  if (
+    !Array.isArray(options.topics) || options.topics.length === 0 ||
+    options.topics.some((t) => typeof t !== "string" || t === "")
+  ) {
+    fail(
+      `"topics" must list at least one topic name, got ${
+        describeValue(options.topics)
+      }`,
+    );
+  }
+  const mode = options.acknowledgements;
+  if (mode !== undefined && mode !== "implicit" && mode !== "explicit") {
+    fail(
+      `"acknowledgements" must be "implicit" or "explicit", got ${
+        describeValue(mode)
+      }`,
+    );
+  }
+  if (
+    options.rack !== undefined &&
+    (typeof options.rack !== "string" || options.rack === "")
+  ) {
+    fail(
+      `"rack" must be a non-empty string, got ${describeValue(options.rack)}`,
+    );
+  }
+  for (const key of ["copyValues", "checkCrcs"] as const) {
+    const value = options[key];
+    if (value !== undefined && typeof value !== "boolean") {
+      fail(`"${key}" must be a boolean, got ${describeValue(value)}`);
+    }
+  }
+  for (const key of ["logger", "errorLogger"] as const) {
+    const value = options[key];
+    if (value !== undefined && typeof value !== "function") {
+      fail(`"${key}" must be a function, got ${describeValue(value)}`);
+    }
+  }
+  const integers: [keyof typeof SHARE_DEFAULTS, number][] = [
+    ["maxRecords", 1],
+    ["maxBytes", 1],
+    ["maxWait", 0],
+    ["joinGroupBackoff", 0],
+    ["readBackoffMin", 0],
+    ["readBackoffMax", 0],
+    ["acknowledgeLinger", 0],
+  ];
+  for (const [key, min] of integers) {
+    checkNumber(CONTEXT, key, options[key], { min, max: INT32_MAX });
+  }
+}

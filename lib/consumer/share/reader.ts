@@ -1,0 +1,214 @@
+/**
+ * The ShareReader: a member of a share group (KIP-932, Kafka's queues), as
+ * a ReadableStream of messages.
+ *
+ * @module
+ */
+
+import type { TopicPartition } from "../../message.ts";
+import { describeValue } from "../../options.ts";
+import type { AcknowledgeType } from "./acks.ts";
+import { ShareEngine } from "./engine.ts";
+import {
+  type ShareMessage,
+  type ShareReaderOptions,
+  validateShareReader,
+} from "./options.ts";
+
+export type { AcknowledgeType, ShareMessage, ShareReaderOptions };
+
+/** What a ShareReader has done so far. */
+export interface ShareReaderStats {
+  /** Messages fetched (acquired) and queued to be handed out. */
+  messages: number;
+  /** ShareFetch requests sent. */
+  fetches: number;
+  /** Acknowledgements the brokers took (gaps included). */
+  acknowledged: number;
+  /** Acknowledgements refused by a broker or lost with a session. */
+  acknowledgeFailures: number;
+  /** Offsets acquired with no record there, acknowledged as gaps. */
+  gaps: number;
+  /** The acquisition lock the brokers last reported (ms), -1 before any. */
+  lockTimeout: number;
+}
+
+/**
+ * A member of a share group (KIP-932, Kafka 4.1 on): the group's members
+ * read the same partitions together, and the broker hands each record to
+ * one member at a time, as a queue does. A member acknowledges each record
+ * it was handed: accept (done), release (hand it to someone again) or
+ * reject (never again); a record not acknowledged within the acquisition
+ * lock (`share.record.lock.duration.ms`, 30 s by default) goes back to the
+ * group, and `deliveryCount` says how often it was handed out.
+ *
+ * By default acknowledgement is implicit: a message is accepted when the
+ * next one is asked for, or when the `for await` loop that read it ends.
+ * With `acknowledgements: "explicit"`, call `acknowledge` for each one.
+ * Closing releases what was not acknowledged.
+ *
+ * A new share group starts at the end of each partition (the group config
+ * `share.auto.offset.reset` is "latest" by default; set it to "earliest"
+ * with `Client.alterConfigs` on the group to read what is there already).
+ *
+ * @example Work through a queue, two workers at once
+ * ```ts
+ * import { ShareReader } from "jsr:@streamkafka/client";
+ *
+ * const worker = (name: string) =>
+ *   new ShareReader({
+ *     brokers: ["localhost:9092"],
+ *     groupId: "docs-jobs",
+ *     topics: ["docs-jobs"],
+ *   });
+ * const a = worker("a");
+ * const b = worker("b");
+ * setTimeout(() => Promise.all([a.close(), b.close()]), 1000);
+ * await Promise.all([a, b].map(async (reader) => {
+ *   for await (const job of reader) {
+ *     console.log(job.offset, job.deliveryCount); // accepted when the next is read
+ *   }
+ * }));
+ * ```
+ */
+export class ShareReader extends ReadableStream<ShareMessage> {
+  private readonly engine: ShareEngine;
+
+  /**
+   * Checks the options (a TypeError or RangeError names a wrong one).
+   * The member joins the group on the first read.
+   */
+  constructor(options: ShareReaderOptions) {
+    validateShareReader(options);
+    const engine = new ShareEngine(options);
+    super({
+      start: (controller) => engine.attach(controller),
+      pull: () => engine.pull(),
+      cancel: () => engine.close(),
+    }, { highWaterMark: 0 });
+    this.engine = engine;
+    engine.isLocked = () => this.locked;
+  }
+
+  /**
+   * Acknowledges a message this reader handed out: "accept" (the default)
+   * marks it done; "release" hands it out again (to any member), "reject"
+   * archives it unprocessed. Each message is acknowledged once; in the
+   * implicit mode, acknowledging one before the next read overrides the
+   * implicit accept. The acknowledgement goes out with the next fetch, or
+   * at once with `commit`.
+   *
+   * @example Release what cannot be processed now
+   * ```ts
+   * import { ShareReader } from "jsr:@streamkafka/client";
+   *
+   * const reader = new ShareReader({
+   *   brokers: ["localhost:9092"],
+   *   groupId: "docs-explicit",
+   *   topics: ["docs-jobs"],
+   *   acknowledgements: "explicit",
+   * });
+   * setTimeout(() => reader.close(), 1000);
+   * for await (const job of reader) {
+   *   const ok = job.value !== null;
+   *   reader.acknowledge(job, ok ? "accept" : "reject");
+   * }
+   * ```
+   */
+  acknowledge(message: ShareMessage, type: AcknowledgeType = "accept"): void {
+    if (type !== "accept" && type !== "release" && type !== "reject") {
+      throw new TypeError(
+        `Cannot acknowledge: "type" must be "accept", "release" or "reject", got ${
+          describeValue(type)
+        }`,
+      );
+    }
+    this.engine.acknowledge(message, type);
+  }
+
+  /**
+   * Sends the acknowledgements made so far (in the implicit mode, the
+   * message in process is accepted first) and resolves once the brokers
+   * took them: Java's `commitSync`. Rejects with a broker's refusal (e.g.
+   * INVALID_RECORD_STATE when a record's lock ran out first), an
+   * AggregateError for several.
+   *
+   * @example
+   * ```ts
+   * import { ShareReader } from "jsr:@streamkafka/client";
+   *
+   * const reader = new ShareReader({
+   *   brokers: ["localhost:9092"],
+   *   groupId: "docs-commit",
+   *   topics: ["docs-jobs"],
+   *   acknowledgements: "explicit",
+   * });
+   * setTimeout(() => reader.close(), 1000);
+   * for await (const job of reader) {
+   *   reader.acknowledge(job);
+   *   await reader.commit(); // the broker has it now
+   * }
+   * ```
+   */
+  commit(): Promise<void> {
+    return this.engine.commit();
+  }
+
+  /** The partitions the group assigns this member now (shared with others). */
+  assignment(): TopicPartition[] {
+    return this.engine.assignment();
+  }
+
+  /** The member id this reader joined with (made by the client, KIP-1082). */
+  get memberId(): string {
+    return this.engine.member.memberId;
+  }
+
+  /** Counters since the reader was created. */
+  stats(): ShareReaderStats {
+    return { ...this.engine.counters, lockTimeout: this.engine.lockTimeout };
+  }
+
+  /**
+   * Iterates the messages as the platform's iterator does (it locks the
+   * stream; leaving the loop early closes the reader, unless
+   * `preventCancel`). The loop's end accepts the last message in the
+   * implicit mode: its body finished with it.
+   */
+  override values(
+    options: { preventCancel?: boolean } = {},
+  ): ReturnType<ReadableStream<ShareMessage>["values"]> {
+    const iterator = super.values(options);
+    const engine = this.engine;
+    const end = iterator.return?.bind(iterator);
+    return Object.assign(iterator, {
+      return(value?: unknown): Promise<IteratorResult<ShareMessage>> {
+        engine.iterationEnded();
+        return end !== undefined
+          ? end(value)
+          : Promise.resolve({ value: undefined, done: true });
+      },
+    }) as ReturnType<ReadableStream<ShareMessage>["values"]>;
+  }
+
+  /** What `for await` calls: the same as `values(options)`. */
+  override [Symbol.asyncIterator](
+    options?: { preventCancel?: boolean },
+  ): ReturnType<ReadableStream<ShareMessage>["values"]> {
+    return this.values(options);
+  }
+
+  /**
+   * Leaves the group: what was handed out and not acknowledged, and what
+   * was fetched and not handed out, is released to the other members; the
+   * acknowledgements made are sent first.
+   */
+  close(): Promise<void> {
+    return this.engine.close();
+  }
+
+  /** Closes the reader at the end of an `await using` block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,393 @@
+/**
+ * The ShareReader (share groups, KIP-932) against the real broker: members
+ * sharing partitions, implicit and explicit acknowledgement, release and
+ * reject, records coming back when a member closes, holds them past their
+ * lock, or is killed, read_committed groups stepping over transaction
+ * markers (acknowledged as gaps), and the refusals of bad arguments.
+ */
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import {
+  ClosedError,
+  KafkaError,
+  type ShareMessage,
+  ShareReader,
+  type ShareReaderOptions,
+  Writer,
+} from "../mod.ts";
+import {
+  BROKER,
+  noUnhandledRejections,
+  sleep,
+  uniqueTopic,
+} from "./_helpers.ts";
+import {
+  childReads,
+  expected,
+  produce,
+  setGroupConfig,
+  spawnScript,
+  topicWith,
+  until,
+} from "./_group.ts";
+
+const text = new TextDecoder();
+const valueOf = (m: ShareMessage) => text.decode(m.value!);
+
+/**
+ * A share group that starts at the beginning of each partition, with
+ * quick heartbeats (the first assignment comes with the second one).
+ */
+async function newShareGroup(
+  configs: Record<string, string> = {},
+): Promise<string> {
+  const groupId = uniqueTopic("sg");
+  await setGroupConfig(groupId, {
+    "share.auto.offset.reset": "earliest",
+    "share.heartbeat.interval.ms": "200",
+    ...configs,
+  });
+  return groupId;
+}
+
+function shareReader(
+  groupId: string,
+  topic: string,
+  options: Partial<ShareReaderOptions> = {},
+): ShareReader {
+  return new ShareReader({
+    brokers: [BROKER],
+    groupId,
+    topics: [topic],
+    maxWait: 200,
+    ...options,
+  });
+}
+
+/** Reads with `for await` into `seen` until the reader is closed. */
+async function drain(reader: ShareReader, seen: ShareMessage[]): Promise<void> {
+  for await (const m of reader) seen.push(m);
+}
+
+/** Reads `n` messages with a stream reader (no loop end to accept the last). */
+async function readN(reader: ShareReader, n: number): Promise<ShareMessage[]> {
+  const r = reader.getReader();
+  const out: ShareMessage[] = [];
+  try {
+    while (out.length < n) {
+      const { value, done } = await r.read();
+      if (done) break;
+      out.push(value);
+    }
+  } finally {
+    r.releaseLock();
+  }
+  return out;
+}
+
+/** What a new member of the group reads within `ms`. */
+async function readFor(
+  groupId: string,
+  topic: string,
+  ms: number,
+): Promise<ShareMessage[]> {
+  const reader = shareReader(groupId, topic);
+  const seen: ShareMessage[] = [];
+  const reading = drain(reader, seen);
+  await sleep(ms);
+  await reader.close();
+  await reading;
+  return seen;
+}
+
+describe("ShareReader (share groups)", () => {
+  test("two members share three partitions: every message handed out once, then accepted", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = await topicWith(3);
+      const groupId = await newShareGroup();
+      await produce(topic, 0, 10_000);
+      const a = shareReader(groupId, topic);
+      const b = shareReader(groupId, topic);
+      const seenA: ShareMessage[] = [];
+      const seenB: ShareMessage[] = [];
+      const reading = [drain(a, seenA), drain(b, seenB)];
+      await until("all read", () => seenA.length + seenB.length >= 10_000);
+      await sleep(300);
+      await Promise.all([a.close(), b.close()]);
+      await Promise.all(reading);
+      const all = [...seenA, ...seenB];
+      // Released records (a member giving a partition up with records
+      // fetched) come again, delivered a second time.
+      const firsts = all.filter((m) => m.deliveryCount === 1).map(valueOf);
+      assert.equal(
+        new Set(firsts).size,
+        firsts.length,
+        "no first delivery twice",
+      );
+      assert.deepEqual(
+        [...new Set(all.map(valueOf))].sort(),
+        expected(0, 10_000).sort(),
+      );
+      assert.ok(
+        seenA.length > 0 && seenB.length > 0,
+        `both read: ${seenA.length} and ${seenB.length}`,
+      );
+      for (const m of all) {
+        assert.equal(m.topic, topic);
+        assert.equal(m.highWaterMark, -1);
+        assert.equal(text.decode(m.key!), `k${valueOf(m).slice(1)}`);
+      }
+      const stats = a.stats();
+      assert.equal(stats.acknowledgeFailures, 0);
+      assert.ok(stats.acknowledged >= seenA.length, JSON.stringify(stats));
+      assert.ok(stats.lockTimeout > 0);
+      // Everything was accepted: nothing is left for a third member.
+      assert.deepEqual(await readFor(groupId, topic, 1500), []);
+    });
+  });
+
+  test("explicit: a release comes back with a higher delivery count, a reject never", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = await topicWith(1);
+      const groupId = await newShareGroup();
+      await produce(topic, 0, 10);
+      const reader = shareReader(groupId, topic, {
+        acknowledgements: "explicit",
+      });
+      try {
+        const first = await readN(reader, 10);
+        assert.deepEqual(first.map(valueOf), expected(0, 10));
+        assert.ok(first.every((m) => m.deliveryCount === 1));
+        for (const m of first) {
+          const i = m.offset;
+          reader.acknowledge(
+            m,
+            i === 1 ? "release" : i === 3 ? "reject" : "accept",
+          );
+        }
+        await reader.commit();
+        const again = await readN(reader, 1);
+        assert.equal(valueOf(again[0]), "m1");
+        assert.equal(again[0].deliveryCount, 2);
+        reader.acknowledge(again[0]);
+        assert.throws(
+          () => reader.acknowledge(again[0]),
+          (e: Error) =>
+            e instanceof RangeError &&
+            /Cannot acknowledge .*\/0 offset 1: this ShareReader did not hand it out, or it was acknowledged already/
+              .test(e.message),
+        );
+        assert.throws(
+          () => reader.acknowledge(first[0], "done" as "accept"),
+          /"type" must be "accept", "release" or "reject", got "done" \(string\)/,
+        );
+        await reader.commit();
+      } finally {
+        await reader.close();
+      }
+      // m3 was rejected, the rest accepted.
+      assert.deepEqual(await readFor(groupId, topic, 1500), []);
+      assert.equal(reader.stats().acknowledged, 11);
+    });
+  });
+
+  test("closing releases what was not acknowledged; the loop's end accepts its last message", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = await topicWith(1);
+      const groupId = await newShareGroup();
+      await produce(topic, 0, 20);
+      const reader = shareReader(groupId, topic);
+      // Read m0..m4 without a loop: m0..m3 accepted by the reads after
+      // them, m4 in process when the reader closes, m5.. fetched only.
+      assert.deepEqual((await readN(reader, 5)).map(valueOf), expected(0, 5));
+      await reader.close();
+      const next = shareReader(groupId, topic);
+      const seen: ShareMessage[] = [];
+      for await (const m of next) {
+        seen.push(m);
+        if (m.offset === 9) break; // accepts m9
+      }
+      assert.deepEqual(seen.map(valueOf), expected(4, 6));
+      assert.equal(seen[0].deliveryCount, 2, "m4 was released");
+      const rest = await readFor(groupId, topic, 1500);
+      assert.deepEqual(rest.map(valueOf).sort(), expected(10, 10).sort());
+    });
+  });
+
+  test("a record held past its acquisition lock goes to another member; a late acknowledgement is refused", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = await topicWith(1);
+      const groupId = await newShareGroup({
+        "share.record.lock.duration.ms": "1000",
+      });
+      // Two records in one batch, and the slow member asks for two: it
+      // holds m1 fetched, so it fetches no more while it holds m0.
+      await produce(topic, 0, 2);
+      const slow = shareReader(groupId, topic, {
+        acknowledgements: "explicit",
+        maxRecords: 2,
+      });
+      try {
+        const [held] = await readN(slow, 1);
+        assert.equal(valueOf(held), "m0");
+        assert.equal(slow.stats().lockTimeout, 1000);
+        const other = shareReader(groupId, topic);
+        const [again] = await readN(other, 1);
+        assert.equal(valueOf(again), "m0");
+        assert.ok(
+          again.deliveryCount >= 2,
+          `delivered ${again.deliveryCount} times`,
+        );
+        await other.close(); // releases it again
+        slow.acknowledge(held);
+        await assert.rejects(
+          slow.commit(),
+          (e: Error) =>
+            e instanceof KafkaError && e.name === "INVALID_RECORD_STATE" &&
+            e.message.includes(`topic "${topic}" partition 0`) &&
+            e.message.includes("not in the acquired state"),
+        );
+      } finally {
+        await slow.close();
+      }
+    });
+  });
+
+  test("kill -9 of a member: what it held comes back to the others when the locks run out", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = await topicWith(2);
+      const groupId = await newShareGroup({
+        "share.record.lock.duration.ms": "2000",
+        "share.session.timeout.ms": "3000",
+      });
+      await produce(topic, 0, 2000);
+      const child = spawnScript("share_member.ts", [BROKER, topic, groupId]);
+      const childSeen: string[] = [];
+      try {
+        await childReads(child, childSeen, 700);
+      } finally {
+        child.kill("SIGKILL");
+      }
+      const survivor = shareReader(groupId, topic);
+      const seen: ShareMessage[] = [];
+      const reading = drain(survivor, seen);
+      await until("the rest read", () => {
+        const values = new Set([
+          ...childSeen.map((s) => s.split(" ")[0]),
+          ...seen.map(valueOf),
+        ]);
+        return values.size === 2000;
+      }, 60_000);
+      await sleep(300);
+      await survivor.close();
+      await reading;
+      // What the child was handed and never acknowledged (its message in
+      // process, at least, and what it had fetched) came again.
+      const redelivered = seen.filter((m) => m.deliveryCount > 1);
+      assert.ok(redelivered.length >= 1, "the child's records came back");
+      const childValues = new Set(childSeen.map((s) => s.split(" ")[0]));
+      for (const m of redelivered) {
+        assert.ok(
+          childValues.has(valueOf(m)) || m.deliveryCount === 2,
+          `${valueOf(m)} delivered ${m.deliveryCount} times`,
+        );
+      }
+      const firsts = seen.filter((m) => m.deliveryCount === 1).map(valueOf);
+      for (const v of firsts) {
+        assert.ok(!childValues.has(v), `${v} twice at first`);
+      }
+      assert.deepEqual(await readFor(groupId, topic, 1500), []);
+    });
+  });
+
+  test("read_committed: aborted transactions are not handed out, their markers are acknowledged as gaps", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = await topicWith(1);
+      const groupId = await newShareGroup({
+        "share.isolation.level": "read_committed",
+      });
+      const writer = new Writer({
+        brokers: [BROKER],
+        topic,
+        transactionalId: uniqueTopic("share-txn"),
+      });
+      try {
+        for (
+          const [from, commit] of [[0, true], [10, false], [20, true]] as const
+        ) {
+          await writer.beginTransaction();
+          await writer.writeMessages(
+            ...expected(from, 10).map((value) => ({ value })),
+          );
+          if (commit) await writer.commitTransaction();
+          else await writer.abortTransaction();
+        }
+      } finally {
+        await writer.close();
+      }
+      const reader = shareReader(groupId, topic);
+      const seen: ShareMessage[] = [];
+      const reading = drain(reader, seen);
+      await until("20 read", () => seen.length >= 20);
+      await sleep(500);
+      await reader.close();
+      await reading;
+      assert.deepEqual(seen.map(valueOf), [
+        ...expected(0, 10),
+        ...expected(20, 10),
+      ]);
+      const stats = reader.stats();
+      assert.ok(
+        stats.gaps >= 2,
+        `the committed markers: ${JSON.stringify(stats)}`,
+      );
+      assert.equal(stats.acknowledgeFailures, 0);
+      assert.deepEqual(await readFor(groupId, topic, 1500), []);
+    });
+  });
+
+  test("bad options and calls are refused with what was wrong", async () => {
+    const make = (o: unknown) => () => new ShareReader(o as ShareReaderOptions);
+    assert.throws(
+      make({ groupId: "g", topics: ["t"] }),
+      /Cannot create ShareReader: "brokers" must list at least one "host:port", got undefined/,
+    );
+    assert.throws(
+      make({ brokers: [BROKER], topics: ["t"] }),
+      /"groupId" must be a non-empty string, got undefined/,
+    );
+    assert.throws(
+      make({ brokers: [BROKER], groupId: "g", topics: "t" }),
+      /"topics" must list at least one topic name, got "t" \(string\)/,
+    );
+    assert.throws(
+      make({
+        brokers: [BROKER],
+        groupId: "g",
+        topics: ["t"],
+        acknowledgements: "auto",
+      }),
+      /"acknowledgements" must be "implicit" or "explicit", got "auto" \(string\)/,
+    );
+    assert.throws(
+      make({ brokers: [BROKER], groupId: "g", topics: ["t"], maxRecords: 0 }),
+      (e: Error) =>
+        e instanceof RangeError &&
+        /"maxRecords" must be an integer from 1 to 2147483647, got 0 \(number\)/
+          .test(e.message),
+    );
+    assert.throws(
+      make({ brokers: [BROKER], groupId: "g", topics: ["t"], topic: "t" }),
+      /unknown option "topic"; did you mean "topics"\?/,
+    );
+    const reader = new ShareReader({
+      brokers: [BROKER],
+      groupId: "g",
+      topics: ["t"],
+    });
+    await reader.close();
+    await assert.rejects(reader.commit(), ClosedError);
+    assert.throws(() => reader.acknowledge({} as ShareMessage), ClosedError);
+  });
+});
