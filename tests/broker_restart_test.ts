@@ -15,11 +15,14 @@ import {
   dial,
   type Message,
   Reader,
+  type ShareMessage,
+  ShareReader,
   TimeoutError,
   WriteErrors,
   Writer,
 } from "../mod.ts";
 import { BROKER, sleep, uniqueTopic } from "./_helpers.ts";
+import { setGroupConfig } from "./_group.ts";
 
 const MESSAGES = Number(process.env.FAULT_MESSAGES ?? 60_000);
 const PER_CALL = 1000;
@@ -252,6 +255,85 @@ describe("broker restart", () => {
       assert.equal(total(), MESSAGES);
     } finally {
       await closeAll(writer, ...readers);
+    }
+  });
+
+  test("kill -9 and restart while two share-group members read: nothing lost, nothing left", async () => {
+    const topic = uniqueTopic("restart-share");
+    await createTopic(topic, PARTITIONS);
+    const groupId = uniqueTopic("restart-sg");
+    await setGroupConfig(groupId, {
+      "share.auto.offset.reset": "earliest",
+      "share.heartbeat.interval.ms": "200",
+      "share.record.lock.duration.ms": "2000",
+    });
+    const count = 20_000;
+    const writer = new Writer({ brokers: [BROKER], topic });
+    await writer.writeMessages(
+      Array.from({ length: count }, (_, i) => ({ value: `s${i}` })),
+    );
+    await writer.close();
+    const errors: string[] = [];
+    const members = [0, 1].map(() =>
+      new ShareReader({
+        brokers: [BROKER],
+        groupId,
+        topics: [topic],
+        maxWait: 200,
+        maxRecords: 200,
+        errorLogger: (m) => errors.push(m),
+      })
+    );
+    const seen = new Map<string, number>();
+    let deliveries = 0;
+    const read = async (reader: ShareReader) => {
+      for await (const m of reader as AsyncIterable<ShareMessage>) {
+        const value = text.decode(m.value!);
+        seen.set(value, (seen.get(value) ?? 0) + 1);
+        deliveries++;
+        // Slow enough for the kill to land mid-way.
+        if (deliveries % 200 === 0) await sleep(20);
+      }
+    };
+    const reading = members.map(read);
+    for (const r of reading) r.catch(() => {});
+    try {
+      const deadline = Date.now() + 120_000;
+      while (seen.size < count / 3 && Date.now() < deadline) await sleep(20);
+      await kafka("kill");
+      await sleep(1000);
+      await kafka("up");
+      while (seen.size < count && Date.now() < deadline) await sleep(100);
+      assert.equal(seen.size, count, `read ${seen.size} of ${count}`);
+      assert.ok(
+        errors.some((e) => /kafka share reader: .*attempt/.test(e)),
+        "the members retried through the restart",
+      );
+      // Acknowledgements lost with the sessions come back after their
+      // locks: wait them out, then nothing must be left.
+      await sleep(3000);
+      await Promise.all(members.map((r) => r.close()));
+      await Promise.all(reading);
+      const again = [...seen.values()].filter((n) => n > 1).length;
+      console.log(
+        `share restart: ${count} messages, ${deliveries} deliveries, ${again} read more than once`,
+      );
+      const late = new ShareReader({
+        brokers: [BROKER],
+        groupId,
+        topics: [topic],
+        maxWait: 200,
+      });
+      const left: string[] = [];
+      const draining = (async () => {
+        for await (const m of late) left.push(text.decode(m.value!));
+      })();
+      await sleep(2000);
+      await late.close();
+      await draining;
+      assert.deepEqual(left, [], "everything was accepted");
+    } finally {
+      await closeAll(...members);
     }
   });
 });

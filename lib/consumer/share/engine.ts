@@ -6,9 +6,8 @@
  * **Fetching.** Each partition assigned is routed to its leader; that
  * broker's loop sends one request at a time (ShareFetch, or
  * ShareAcknowledge when it has only acknowledgements to send), since the
- * session's epoch must follow on exactly. A broker is asked for more
- * records once at most half of `maxRecords` of its records wait to be
- * handed out. Only records inside the ranges the broker says this member
+ * session's epoch must follow on exactly. While the consumer works through
+ * one response, the next is fetched; no more until it is handed out. Only records inside the ranges the broker says this member
  * acquired are handed out; offsets acquired with no record there
  * (transaction markers, compacted records) are acknowledged as gaps.
  *
@@ -89,6 +88,12 @@ interface Origin {
 interface Chunk extends Origin {
   messages: AcquiredMessage[];
   at: number;
+  response: Held;
+}
+
+/** A response's messages not handed out yet. */
+interface Held {
+  left: number;
 }
 
 let engines = 0;
@@ -207,7 +212,7 @@ export class ShareEngine extends StreamEngine {
       }
       const message = chunk.messages[chunk.at++];
       const s = chunk.session;
-      if (--s.buffered === this.maxRecords >> 1) s.signal.notify();
+      if (--chunk.response.left === 0) this.handedOut(s);
       this.origins.set(message, chunk);
       if (!this.explicit) this.inProcess = message;
       return message;
@@ -345,11 +350,19 @@ export class ShareEngine extends StreamEngine {
       const chunk = this.chunks[i];
       if (p !== null && chunk.p !== p) continue;
       this.chunks.splice(i, 1);
-      chunk.session.buffered -= chunk.messages.length - chunk.at;
+      const left = chunk.messages.length - chunk.at;
+      chunk.response.left -= left;
+      if (left > 0 && chunk.response.left === 0) this.handedOut(chunk.session);
       for (let j = chunk.at; j < chunk.messages.length; j++) {
         this.addAck(chunk, chunk.messages[j].offset, AckType.release);
       }
     }
+  }
+
+  /** A response of `s` was handed out: the next may be fetched. */
+  private handedOut(s: ShareSession): void {
+    s.responses--;
+    s.signal.notify();
   }
 
   // ---- routing ----
@@ -457,8 +470,8 @@ export class ShareEngine extends StreamEngine {
     const linger = this.options.acknowledgeLinger ??
       SHARE_DEFAULTS.acknowledgeLinger;
     while (this.active()) {
-      const fetch = s.members.size > 0 &&
-        s.buffered <= this.maxRecords >> 1;
+      // One response in the hands of the consumer, the next on its way.
+      const fetch = s.members.size > 0 && s.responses <= 1;
       const acking = s.epoch > 0 ? s.withAcks(this.partitions.values()) : [];
       const forget = s.epoch > 0 &&
         [...s.inSession.values()].some((p) => !s.members.has(p));
@@ -573,6 +586,7 @@ export class ShareEngine extends StreamEngine {
       this.lockTimeout = response.acquisitionLockTimeoutMs;
     }
     const origin = { session: s, incarnation: s.incarnation };
+    const held: Held = { left: 0 };
     for (const t of response.responses) {
       for (const data of t.partitions) {
         const p = this.byId.get(`${t.topicId}:${data.partitionIndex}`);
@@ -602,10 +616,11 @@ export class ShareEngine extends StreamEngine {
           continue;
         }
         if (data.acquiredRecords.length > 0 && data.records !== null) {
-          await this.absorb({ ...origin, p }, data, conn.address);
+          await this.absorb({ ...origin, p }, data, conn.address, held);
         }
       }
     }
+    if (held.left > 0) s.responses++;
     return errors;
   }
 
@@ -677,6 +692,7 @@ export class ShareEngine extends StreamEngine {
     origin: Origin,
     data: ShareFetchResponsePartitionData,
     address: string,
+    held: Held,
   ): Promise<void> {
     const p = origin.p;
     const ranges = [...data.acquiredRecords].sort((a, b) =>
@@ -722,8 +738,8 @@ export class ShareEngine extends StreamEngine {
       return;
     }
     this.counters.messages += messages.length;
-    origin.session.buffered += messages.length;
-    this.chunks.push({ ...origin, messages, at: 0 });
+    held.left += messages.length;
+    this.chunks.push({ ...origin, messages, at: 0, response: held });
     this.arrived.notify();
   }
 

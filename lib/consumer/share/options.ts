@@ -49,9 +49,10 @@ export interface ShareReaderOptions {
   acknowledgements?: "implicit" | "explicit";
   /**
    * Records one ShareFetch asks for (default 500, Java's
-   * `max.poll.records`); the broker may hand out a little more to end on a
-   * batch boundary. A broker is asked again once half of what it gave was
-   * handed out.
+   * `max.poll.records`). The broker acquires whole record batches, so a
+   * response may hold more: as many as the producer put in a batch. While
+   * one response is handed out, the next is fetched; their records' locks
+   * run meanwhile.
    */
   maxRecords?: number;
   /** Most bytes of one ShareFetch response (default 4 MiB). */

@@ -65,8 +65,8 @@ export class ShareSession {
   readonly inSession = new Map<string, SharePartition>();
   /** The partitions routed here, to fetch. */
   readonly members = new Set<SharePartition>();
-  /** Messages fetched here and not handed out yet. */
-  buffered = 0;
+  /** Responses with messages not handed out yet. */
+  responses = 0;
   readonly signal = new Notifier();
   running: Promise<void> = Promise.resolve();
   conn: BrokerConnection | null = null;
