@@ -347,6 +347,101 @@ describe("ShareReader (share groups)", () => {
     });
   });
 
+  test("batches(): each batch accepted when the next is asked for, the last when the loop ends", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = await topicWith(2);
+      const groupId = await newShareGroup();
+      await produce(topic, 0, 3000);
+      const reader = shareReader(groupId, topic);
+      const values: string[] = [];
+      for await (const batch of reader.batches()) {
+        assert.ok(batch.length >= 1);
+        for (let i = 0; i < batch.length; i++) {
+          values.push(text.decode(batch.value(i)!));
+          assert.equal(batch.offset(i), batch.messages[i].offset);
+        }
+        assert.equal(batch.lastOffset, batch.offset(batch.length - 1));
+        if (values.length === 3000) break;
+      }
+      assert.deepEqual(values.sort(), expected(0, 3000).sort());
+      assert.equal(reader.stats().acknowledged, 3000);
+      assert.deepEqual(await readFor(groupId, topic, 1500), []);
+    });
+  });
+
+  test("pipeTo(writer): accepted once the Writer acknowledged; a failed write releases its batch", async () => {
+    await noUnhandledRejections(async () => {
+      const source = await topicWith(3);
+      const target = await topicWith(1);
+      const groupId = await newShareGroup();
+      await produce(source, 0, 5000);
+      const reader = shareReader(groupId, source);
+      const writer = new Writer({ brokers: [BROKER], topic: target });
+      const stop = new AbortController();
+      const piped = reader.pipeTo(writer, {
+        signal: stop.signal,
+        preventAbort: true,
+        map: (m) => ({ key: m.key, value: `${valueOf(m)}!` }),
+      });
+      const copied: string[] = [];
+      const check = new ShareReader({
+        brokers: [BROKER],
+        groupId: await newShareGroup(),
+        topics: [target],
+        maxWait: 200,
+      });
+      const checking = (async () => {
+        for await (const m of check) copied.push(valueOf(m));
+      })();
+      await until("copied", () => copied.length >= 5000);
+      stop.abort(new Error("enough"));
+      await assert.rejects(piped, /enough/);
+      await writer.close();
+      await check.close();
+      await checking;
+      assert.deepEqual(
+        copied.sort(),
+        expected(0, 5000).map((v) => `${v}!`).sort(),
+      );
+      assert.deepEqual(await readFor(groupId, source, 1500), []);
+
+      // A value too large for the broker fails its write: the pipe
+      // rejects, and the batch goes back to the group.
+      await produce(source, 5000, 1);
+      const failing = shareReader(groupId, source);
+      const small = new Writer({
+        brokers: [BROKER],
+        topic: target,
+        maxAttempts: 1,
+      });
+      await assert.rejects(
+        failing.pipeTo(small, {
+          map: () => ({ value: new Uint8Array(2 * 1024 * 1024) }),
+        }),
+        /MESSAGE_TOO_LARGE|too large/i,
+      );
+      const again = await readFor(groupId, source, 2000);
+      assert.deepEqual(again.map(valueOf), ["m5000"]);
+      assert.equal(again[0].deliveryCount, 2);
+
+      const transactional = new Writer({
+        brokers: [BROKER],
+        topic: target,
+        transactionalId: uniqueTopic("share-pipe-txn"),
+      });
+      const refused = shareReader(groupId, source);
+      await assert.rejects(
+        refused.pipeTo(transactional),
+        (e: Error) =>
+          e instanceof TypeError &&
+          /Cannot pipe a ShareReader into a Writer with a transactionalId/
+            .test(e.message),
+      );
+      await refused.close();
+      await transactional.close();
+    });
+  });
+
   test("bad options and calls are refused with what was wrong", async () => {
     const make = (o: unknown) => () => new ShareReader(o as ShareReaderOptions);
     assert.throws(

@@ -141,3 +141,61 @@ class RunBatch implements MessageBatch {
     return this.#rest;
   }
 }
+
+/** A batch of messages made already (consecutive, of one partition). */
+export function arrayBatch(messages: readonly Message[]): MessageBatch {
+  return new ArrayBatch(messages);
+}
+
+class ArrayBatch implements MessageBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly highWaterMark: number;
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+  readonly length: number;
+  readonly messages: readonly Message[];
+
+  constructor(messages: readonly Message[]) {
+    const first = messages[0];
+    this.topic = first.topic;
+    this.partition = first.partition;
+    this.highWaterMark = first.highWaterMark;
+    this.firstOffset = first.offset;
+    this.lastOffset = messages[messages.length - 1].offset;
+    this.length = messages.length;
+    this.messages = messages;
+  }
+
+  offset(i: number): number {
+    return this.#at(i).offset;
+  }
+
+  key(i: number): Uint8Array | null {
+    return this.#at(i).key;
+  }
+
+  value(i: number): Uint8Array | null {
+    return this.#at(i).value;
+  }
+
+  headers(i: number): Header[] {
+    return this.#at(i).headers;
+  }
+
+  timestamp(i: number): number {
+    return this.#at(i).time.getTime();
+  }
+
+  #at(i: number): Message {
+    const message = this.messages[i];
+    if (message === undefined || !Number.isInteger(i)) {
+      throw new RangeError(
+        `message index ${i} (${typeof i}) is outside 0..${
+          this.length - 1
+        } of this batch`,
+      );
+    }
+    return message;
+  }
+}

@@ -129,8 +129,8 @@ export interface ReaderOptions extends GroupOptions {
  * console.log(typeof upper);
  * ```
  */
-export type PipeMap<T> = (
-  message: Message,
+export type PipeMap<T, M extends Message = Message> = (
+  message: M,
 ) =>
   | T
   | readonly T[]
@@ -152,7 +152,8 @@ export type PipeMap<T> = (
  * console.log(options.preventClose);
  * ```
  */
-export interface ReaderPipeOptions<T> extends StreamPipeOptions {
+export interface ReaderPipeOptions<T, M extends Message = Message>
+  extends StreamPipeOptions {
   /**
    * Turns each message into what the destination gets (consume, transform,
    * produce). Into a Writer, a batch's results go over in one call, and a
@@ -163,7 +164,7 @@ export interface ReaderPipeOptions<T> extends StreamPipeOptions {
    * Reader cancelled unless `preventCancel`, and nothing of that batch is
    * written or committed.
    */
-  map?: PipeMap<T>;
+  map?: PipeMap<T, M>;
 }
 
 /** Options of a single read or lookup. */

@@ -22,7 +22,6 @@ import type { Message, MessageInput } from "../message.ts";
 import type { MessageBatch } from "./message_batch.ts";
 import type { PipeMap } from "./options.ts";
 import type { Consumption } from "./group/engine.ts";
-import { PipeTransactions } from "./pipe_transactions.ts";
 
 /** What the pipe needs of the Reader. */
 export interface BatchSource {
@@ -69,30 +68,25 @@ type Ending =
 const ignore = () => {};
 
 /**
- * Pipes `source` into `dest` through its bulk sink. `consumption` takes a
- * group Reader's commits over (null for a Reader with no commits): to mark
- * what `dest` acknowledged as consumed, or, into a transactional Writer,
- * to commit the offsets in its transactions, every `transactionInterval`
- * milliseconds.
+ * Pipes `source` into `dest` through its bulk sink; `tracker` makes what
+ * follows and settles each batch handed over (given how to wait until
+ * what was handed over is settled, for a rebalance), and `map` transforms
+ * the messages on the way.
  */
 export async function pipeToBulkSink(
   source: BatchSource,
   dest: WritableStream<never>,
   sink: BulkSink,
   options: StreamPipeOptions,
-  consumption: (drain: () => Promise<void>) => Consumption | null = () => null,
-  transactionInterval = 100,
+  makeTracker: (drain: () => Promise<void>) => Tracker,
   map?: PipeMap<MessageInput>,
 ): Promise<void> {
   const { preventClose = false, preventAbort = false, signal } = options;
   const writer = dest.getWriter();
   const batches = source.batches({ preventCancel: options.preventCancel })
     .getReader();
-  // The engine calls drain only later, before a rebalance.
-  const taken = consumption(() => tracker.drained());
-  const tracker: Tracker = sink.transactions === null
-    ? new Acknowledged(taken)
-    : new PipeTransactions(sink.transactions, taken, transactionInterval);
+  // Drained only later, before a rebalance.
+  const tracker: Tracker = makeTracker(() => tracker.drained());
   try {
     const ending = await pump(batches, sink, signal, tracker, map);
     switch (ending.kind) {
@@ -153,7 +147,7 @@ export async function pipeToBulkSink(
  * the next one was read, while its messages might still wait in the
  * Writer's buffer.
  */
-class Acknowledged implements Tracker {
+export class Acknowledged implements Tracker {
   private readonly consumption: Consumption | null;
   /**
    * The last message of each batch handed over, in order, and whether its

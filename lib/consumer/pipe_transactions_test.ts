@@ -215,10 +215,13 @@ describe("PipeTransactions", () => {
     };
     const stop = new AbortController();
     const reason = new Error("stop");
-    const piped = pipeToBulkSink(source, new WritableStream(), sink, {
-      signal: stop.signal,
-      preventAbort: true,
-    });
+    const piped = pipeToBulkSink(
+      source,
+      new WritableStream(),
+      sink,
+      { signal: stop.signal, preventAbort: true },
+      () => new PipeTransactions(txns, null, 100),
+    );
     while (written.length === 0) await tick();
     stop.abort(reason);
     await assert.rejects(piped, /COMMIT REFUSED/);

@@ -62,7 +62,8 @@ import type {
 } from "../message.ts";
 import { describeValue } from "../options.ts";
 import { type MessageBatch, messageBatch } from "./message_batch.ts";
-import { pipeToBulkSink, spread } from "./pipe.ts";
+import { Acknowledged, pipeToBulkSink, spread } from "./pipe.ts";
+import { PipeTransactions } from "./pipe_transactions.ts";
 import { bulkSinkOf } from "../bulk_sink.ts";
 export type { MessageBatch };
 
@@ -583,15 +584,22 @@ export class Reader extends ReadableStream<Message> {
       // A group's commits follow what the Writer acknowledged, or go in its
       // transactions.
       const group = this.engine instanceof GroupEngine ? this.engine : null;
-      const consumption = (drain: () => Promise<void>) =>
-        group?.consumedBy(drain) ?? null;
+      const transactions = sink.transactions;
       return pipeToBulkSink(
         this,
         dest as WritableStream<never>,
         sink,
         options,
-        consumption,
-        group?.transactionInterval,
+        (drain) => {
+          const consumption = group?.consumedBy(drain) ?? null;
+          return transactions === null
+            ? new Acknowledged(consumption)
+            : new PipeTransactions(
+              transactions,
+              consumption,
+              group?.transactionInterval ?? 100,
+            );
+        },
         map as PipeMap<MessageInput> | undefined,
       );
     }

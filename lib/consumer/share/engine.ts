@@ -121,6 +121,10 @@ export class ShareEngine extends StreamEngine {
   private readonly origins = new Map<ShareMessage, Origin>();
   /** Implicit mode: the message the consumer is processing. */
   private inProcess: ShareMessage | null = null;
+  /** Implicit mode: the batch the consumer is processing (`batches()`). */
+  private inProcessBatch: ShareMessage[] | null = null;
+  /** A pipe acknowledges what its destination took: nothing implicitly. */
+  private piping = false;
   private readonly arrived = new Notifier();
   private started = false;
   /** Set once closing began: loops finish their request and stop. */
@@ -203,7 +207,7 @@ export class ShareEngine extends StreamEngine {
 
   /** The next message; asking for it accepts the one before (implicit mode). */
   private take(): ShareMessage | undefined {
-    if (this.inProcess !== null) this.finishInProcess();
+    this.finishInProcess();
     while (this.chunks.length > 0) {
       const chunk = this.chunks[0];
       if (chunk.at === chunk.messages.length) {
@@ -214,26 +218,81 @@ export class ShareEngine extends StreamEngine {
       const s = chunk.session;
       if (--chunk.response.left === 0) this.handedOut(s);
       this.origins.set(message, chunk);
-      if (!this.explicit) this.inProcess = message;
+      if (!this.explicit && !this.piping) this.inProcess = message;
       return message;
     }
     return undefined;
   }
 
-  /** Implicit mode: the message in process is done with. */
-  private finishInProcess(): void {
-    const message = this.inProcess!;
-    this.inProcess = null;
-    const origin = this.origins.get(message);
-    if (origin !== undefined) {
-      this.origins.delete(message);
-      this.addAck(origin, message.offset, AckType.accept);
+  /**
+   * The rest of `first`'s response for its partition, after it: with it,
+   * what `batches()` hands out as one batch.
+   */
+  takeRest(first: ShareMessage): ShareMessage[] {
+    const out = [first];
+    const chunk = this.chunks[0];
+    if (
+      chunk !== undefined && chunk.at > 0 &&
+      chunk.messages[chunk.at - 1] === first && chunk.at < chunk.messages.length
+    ) {
+      for (let i = chunk.at; i < chunk.messages.length; i++) {
+        const message = chunk.messages[i];
+        this.origins.set(message, chunk);
+        out.push(message);
+      }
+      chunk.response.left -= chunk.messages.length - chunk.at;
+      chunk.at = chunk.messages.length;
+      if (chunk.response.left === 0) this.handedOut(chunk.session);
     }
+    if (this.inProcess === first) {
+      this.inProcess = null;
+      this.inProcessBatch = out;
+    }
+    return out;
+  }
+
+  /** Implicit mode: the message or batch in process is done with. */
+  private finishInProcess(): void {
+    if (this.inProcess !== null) {
+      const message = this.inProcess;
+      this.inProcess = null;
+      this.settle(message, AckType.accept);
+    } else if (this.inProcessBatch !== null) {
+      const batch = this.inProcessBatch;
+      this.inProcessBatch = null;
+      for (const message of batch) this.settle(message, AckType.accept);
+    }
+  }
+
+  /** Acknowledges `message` with wire type `type`, unless it was already. */
+  private settle(message: ShareMessage, type: number): void {
+    const origin = this.origins.get(message);
+    if (origin === undefined) return;
+    this.origins.delete(message);
+    this.addAck(origin, message.offset, type);
   }
 
   /** A `for await` loop ended: its body finished with the last message. */
   iterationEnded(): void {
-    if (this.inProcess !== null) this.finishInProcess();
+    this.finishInProcess();
+  }
+
+  /**
+   * A pipe acknowledges what it hands over itself (`pipeAcknowledge`) until
+   * the returned function is called.
+   */
+  pipeTakesOver(): () => void {
+    this.finishInProcess();
+    this.piping = true;
+    return () => {
+      this.piping = false;
+    };
+  }
+
+  /** A pipe's destination took these (accept) or failed them (release). */
+  pipeAcknowledge(messages: readonly ShareMessage[], taken: boolean): void {
+    const type = taken ? AckType.accept : AckType.release;
+    for (const message of messages) this.settle(message, type);
   }
 
   /** Acknowledges a message handed out (see `ShareReader.acknowledge`). */
@@ -251,6 +310,7 @@ export class ShareEngine extends StreamEngine {
     this.origins.delete(message);
     if (this.inProcess === message) this.inProcess = null;
     this.addAck(origin, message.offset, ACK_CODES[type]);
+    // In a batch in process, the others are still accepted at the next read.
   }
 
   /**
@@ -259,7 +319,7 @@ export class ShareEngine extends StreamEngine {
    */
   async commit(): Promise<void> {
     this.checkOpen("commit");
-    if (this.inProcess !== null && !this.explicit) this.finishInProcess();
+    this.finishInProcess();
     const waits: Promise<Error[]>[] = [];
     for (const s of this.sessions.values()) {
       if (s.withAcks(this.partitions.values()).length === 0) continue;
@@ -780,6 +840,7 @@ export class ShareEngine extends StreamEngine {
     // Implicitly or not, what was handed out and not acknowledged goes
     // back to the group, as does what was fetched and not handed out.
     this.inProcess = null;
+    this.inProcessBatch = null;
     for (const [message, origin] of this.origins) {
       this.addAck(origin, message.offset, AckType.release);
     }

@@ -5,10 +5,15 @@
  * @module
  */
 
-import type { TopicPartition } from "../../message.ts";
+import { bulkSinkOf } from "../../bulk_sink.ts";
+import type { MessageInput, TopicPartition } from "../../message.ts";
 import { describeValue } from "../../options.ts";
+import { arrayBatch, type MessageBatch } from "../message_batch.ts";
+import type { PipeMap, ReaderPipeOptions } from "../options.ts";
+import { pipeToBulkSink, spread } from "../pipe.ts";
 import type { AcknowledgeType } from "./acks.ts";
 import { ShareEngine } from "./engine.ts";
+import { ShareAcknowledged } from "./pipe.ts";
 import {
   type ShareMessage,
   type ShareReaderOptions,
@@ -152,6 +157,192 @@ export class ShareReader extends ReadableStream<ShareMessage> {
    */
   commit(): Promise<void> {
     return this.engine.commit();
+  }
+
+  /**
+   * The messages as a stream of batches, each the rest of one response's
+   * records of one partition, for processing in bulk. It locks the reader
+   * as `for await` does; cancelling it closes the reader unless
+   * `preventCancel`. In the implicit mode a batch is accepted when the next
+   * one is asked for, or when the loop ends.
+   *
+   * @example
+   * ```ts
+   * import { ShareReader } from "jsr:@streamkafka/client";
+   *
+   * const reader = new ShareReader({
+   *   brokers: ["localhost:9092"],
+   *   groupId: "docs-share-batches",
+   *   topics: ["docs-jobs"],
+   * });
+   * setTimeout(() => reader.close(), 1000);
+   * for await (const batch of reader.batches()) {
+   *   console.log(batch.partition, batch.firstOffset, batch.length);
+   * }
+   * ```
+   */
+  batches(
+    options: { preventCancel?: boolean } = {},
+  ): ReadableStream<MessageBatch> {
+    const reader = this.getReader();
+    const engine = this.engine;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      reader.releaseLock();
+    };
+    return new ReadableStream<MessageBatch>({
+      async pull(controller) {
+        let result: ReadableStreamReadResult<ShareMessage>;
+        try {
+          result = await reader.read();
+        } catch (error) {
+          release();
+          throw error;
+        }
+        if (result.done) {
+          release();
+          controller.close();
+          return;
+        }
+        controller.enqueue(arrayBatch(engine.takeRest(result.value)));
+      },
+      async cancel(reason) {
+        // The loop body finished with the last batch.
+        engine.iterationEnded();
+        if (!released && options.preventCancel !== true) {
+          await reader.cancel(reason);
+        }
+        release();
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  /**
+   * Pipes what `options.map` makes of each message into `dest`, with the
+   * same options and outcomes as the next overload.
+   *
+   * @example Consume, transform, produce
+   * ```ts
+   * import { ShareReader, Writer } from "jsr:@streamkafka/client";
+   *
+   * const brokers = ["localhost:9092"];
+   * const reader = new ShareReader({
+   *   brokers,
+   *   groupId: "docs-share-upper",
+   *   topics: ["docs-jobs"],
+   * });
+   * const writer = new Writer({
+   *   brokers,
+   *   topic: "docs-jobs-upper",
+   *   allowAutoTopicCreation: true,
+   * });
+   * const stop = new AbortController();
+   * setTimeout(() => stop.abort(), 1000);
+   * await reader.pipeTo(writer, {
+   *   signal: stop.signal,
+   *   preventAbort: true,
+   *   map: (m) => ({ value: new TextDecoder().decode(m.value!).toUpperCase() }),
+   * }).catch(() => {});
+   * await writer.close();
+   * ```
+   */
+  override pipeTo<T>(
+    dest: WritableStream<T>,
+    options: ReaderPipeOptions<NoInfer<T>, ShareMessage> & {
+      map: PipeMap<NoInfer<T>, ShareMessage>;
+    },
+  ): Promise<void>;
+  /**
+   * Pipes the messages into `dest`, as the platform's `pipeTo` does (the
+   * options mean the same). Into a Writer, each batch goes over in one
+   * call, and is accepted once the Writer acknowledged it, released (to be
+   * handed out again) if its write failed: at least once. Into any other
+   * destination a message is accepted when the next one is read, as in
+   * `for await`. A Writer with a `transactionalId` is refused: share
+   * groups acknowledge records outside transactions.
+   *
+   * @example Move jobs from a queue into a topic
+   * ```ts
+   * import { ShareReader, Writer } from "jsr:@streamkafka/client";
+   *
+   * const brokers = ["localhost:9092"];
+   * const reader = new ShareReader({
+   *   brokers,
+   *   groupId: "docs-share-pipe",
+   *   topics: ["docs-jobs"],
+   * });
+   * const writer = new Writer({
+   *   brokers,
+   *   topic: "docs-jobs-done",
+   *   allowAutoTopicCreation: true,
+   * });
+   * const stop = new AbortController();
+   * setTimeout(() => stop.abort(), 1000);
+   * // Ends with the signal's reason; what was handed over is written.
+   * await reader.pipeTo(writer, { signal: stop.signal, preventAbort: true })
+   *   .catch(() => {});
+   * await writer.close();
+   * ```
+   */
+  override pipeTo(
+    dest: WritableStream<ShareMessage>,
+    options?: StreamPipeOptions,
+  ): Promise<void>;
+  override pipeTo(
+    dest: WritableStream<unknown>,
+    options: ReaderPipeOptions<unknown, ShareMessage> = {},
+  ): Promise<void> {
+    const map = options?.map;
+    if (map !== undefined && typeof map !== "function") {
+      return Promise.reject(
+        new TypeError(
+          `Cannot pipe the ShareReader: "map" must be a function, got ${
+            describeValue(map)
+          }`,
+        ),
+      );
+    }
+    const sink = bulkSinkOf(dest);
+    if (
+      sink !== undefined && !this.locked && !dest.locked &&
+      typeof options === "object" && options !== null &&
+      (options.signal === undefined || options.signal instanceof AbortSignal)
+    ) {
+      if (sink.transactions !== null) {
+        return Promise.reject(
+          new TypeError(
+            "Cannot pipe a ShareReader into a Writer with a transactionalId: share groups acknowledge records outside transactions. Pipe into a Writer without one (at least once)",
+          ),
+        );
+      }
+      const engine = this.engine;
+      return pipeToBulkSink(
+        this,
+        dest as WritableStream<never>,
+        sink,
+        options,
+        () =>
+          new ShareAcknowledged({
+            acknowledge: (messages, taken) =>
+              engine.pipeAcknowledge(messages, taken),
+            release: engine.pipeTakesOver(),
+          }),
+        map as PipeMap<MessageInput> | undefined,
+      );
+    }
+    if (map === undefined) {
+      return super.pipeTo(dest as WritableStream<ShareMessage>, options);
+    }
+    const { preventAbort, preventCancel, preventClose, signal } = options;
+    const mapped = new TransformStream<ShareMessage, unknown>({
+      async transform(message, controller) {
+        spread(await map(message), (value) => controller.enqueue(value));
+      },
+    });
+    return this.pipeThrough(mapped, { preventCancel, signal })
+      .pipeTo(dest, { preventAbort, preventClose, signal });
   }
 
   /** The partitions the group assigns this member now (shared with others). */
