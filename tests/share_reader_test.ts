@@ -31,6 +31,7 @@ import {
   topicWith,
   until,
 } from "./_group.ts";
+import { main as queueExample } from "../examples/share_queue.ts";
 
 const text = new TextDecoder();
 const valueOf = (m: ShareMessage) => text.decode(m.value!);
@@ -439,6 +440,28 @@ describe("ShareReader (share groups)", () => {
       );
       await refused.close();
       await transactional.close();
+    });
+  });
+
+  test("examples/share_queue.ts: each job done once, one released and tried again, one rejected", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = uniqueTopic("share-queue");
+      const outcomes = await queueExample(BROKER, topic, uniqueTopic("sq"), 10);
+      const jobOf = (o: string) => o.split(" ").pop()!;
+      const accepted = outcomes.filter((o) => o.includes(" accepted "));
+      assert.deepEqual(
+        accepted.map(jobOf).sort(),
+        expected(0, 10).map((v) => `job-${v.slice(1)}`)
+          .filter((j) => j !== "job-7").sort(),
+      );
+      assert.equal(
+        outcomes.filter((o) => o.endsWith(" released job-3")).length,
+        1,
+      );
+      assert.deepEqual(
+        outcomes.filter((o) => o.includes(" rejected ")).map(jobOf),
+        ["job-7"],
+      );
     });
   });
 

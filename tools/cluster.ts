@@ -89,6 +89,10 @@ function serverProperties(id: number): string {
     "replica.lag.time.max.ms=5000",
     "share.coordinator.state.topic.replication.factor=3",
     "share.coordinator.state.topic.min.isr=2",
+    // Share groups may set quick heartbeats and short record locks.
+    "group.share.min.heartbeat.interval.ms=100",
+    "group.share.min.session.timeout.ms=1000",
+    "group.share.min.record.lock.duration.ms=1000",
     "",
   ].join("\n");
 }

@@ -60,14 +60,14 @@ export interface ShareReaderStats {
  * ```ts
  * import { ShareReader } from "jsr:@streamkafka/client";
  *
- * const worker = (name: string) =>
+ * const worker = () =>
  *   new ShareReader({
  *     brokers: ["localhost:9092"],
  *     groupId: "docs-jobs",
  *     topics: ["docs-jobs"],
  *   });
- * const a = worker("a");
- * const b = worker("b");
+ * const a = worker();
+ * const b = worker();
  * setTimeout(() => Promise.all([a.close(), b.close()]), 1000);
  * await Promise.all([a, b].map(async (reader) => {
  *   for await (const job of reader) {
