@@ -485,6 +485,7 @@ describe("a three-broker cluster under faults", { timeout: 900_000 }, () => {
       }
     })();
     let partition0 = 0;
+    let killed = -1;
     try {
       for (let i = 0; i < total; i += 1000) {
         const batch = Array.from({ length: 1000 }, (_, k) => ({
@@ -492,7 +493,10 @@ describe("a three-broker cluster under faults", { timeout: 900_000 }, () => {
           value: `${i + k}`,
         }));
         await writer.writeMessages(batch);
-        if (i === total / 2) await cluster.kill((await leaders(topic))[0]);
+        if (i === total / 2) {
+          killed = (await leaders(topic))[0];
+          await cluster.kill(killed);
+        }
       }
       partition0 = (await client.listOffsets([{ topic, partition: 0 }]))[0]
         .offset;
@@ -507,6 +511,8 @@ describe("a three-broker cluster under faults", { timeout: 900_000 }, () => {
       await writer.close();
       await single.close();
       await group.close();
+      // The next test needs all three nodes.
+      if (killed >= 0) await cluster.start(killed);
     }
   });
 

@@ -199,3 +199,60 @@ class ArrayBatch implements MessageBatch {
     return message;
   }
 }
+
+/** How a batch stream takes its batches from a Reader or ShareReader. */
+export interface BatchTaker<M extends Message> {
+  /** A message ready without going through the stream, if any. */
+  queued(): M | undefined;
+  /** The batch that starts with `first`: the rest of its partition's records. */
+  batch(first: M): MessageBatch;
+  /** The loop reading the batches ended: the last one is processed. */
+  ended(): void;
+}
+
+/**
+ * The batches of the stream `reader` reads (which it keeps locked until the
+ * batches end): `batches()` of a Reader or a ShareReader. Cancelling it
+ * cancels the stream, unless `preventCancel`.
+ */
+export function batchStream<M extends Message>(
+  reader: ReadableStreamDefaultReader<M>,
+  taker: BatchTaker<M>,
+  options: { preventCancel?: boolean },
+): ReadableStream<MessageBatch> {
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    reader.releaseLock();
+  };
+  return new ReadableStream<MessageBatch>({
+    async pull(controller) {
+      let first = taker.queued();
+      if (first === undefined) {
+        let result: ReadableStreamReadResult<M>;
+        try {
+          result = await reader.read();
+        } catch (error) {
+          release();
+          throw error;
+        }
+        if (result.done) {
+          release();
+          controller.close();
+          return;
+        }
+        first = result.value;
+      }
+      controller.enqueue(taker.batch(first));
+    },
+    async cancel(reason) {
+      // The loop body finished with the last batch.
+      taker.ended();
+      if (!released && options.preventCancel !== true) {
+        await reader.cancel(reason);
+      }
+      release();
+    },
+  }, { highWaterMark: 0 });
+}

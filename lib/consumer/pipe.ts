@@ -17,10 +17,11 @@
  * @module
  */
 
-import type { BulkSink } from "../bulk_sink.ts";
+import { type BulkSink, bulkSinkOf } from "../bulk_sink.ts";
 import type { Message, MessageInput } from "../message.ts";
+import { describeValue } from "../options.ts";
 import type { MessageBatch } from "./message_batch.ts";
-import type { PipeMap } from "./options.ts";
+import type { PipeMap, ReaderPipeOptions } from "./options.ts";
 import type { Consumption } from "./group/engine.ts";
 
 /** What the pipe needs of the Reader. */
@@ -66,6 +67,65 @@ type Ending =
   | { kind: "abort"; reason: unknown };
 
 const ignore = () => {};
+
+/**
+ * `pipeTo` of a Reader or ShareReader (`what` names it in errors): into a
+ * Writer through its bulk sink, `trackerFor` saying what follows each batch
+ * (or refusing the Writer by throwing); into anything else through the
+ * platform's pipe, and a TransformStream for `map`.
+ */
+export function pipeMessages<M extends Message>(
+  source: ReadableStream<M> & BatchSource,
+  dest: WritableStream<unknown>,
+  options: ReaderPipeOptions<unknown, M>,
+  what: string,
+  trackerFor: (sink: BulkSink) => (drain: () => Promise<void>) => Tracker,
+): Promise<void> {
+  const map = options?.map;
+  if (map !== undefined && typeof map !== "function") {
+    return Promise.reject(
+      new TypeError(
+        `Cannot pipe ${what}: "map" must be a function, got ${
+          describeValue(map)
+        }`,
+      ),
+    );
+  }
+  const sink = bulkSinkOf(dest);
+  if (
+    sink !== undefined && !source.locked && !dest.locked &&
+    typeof options === "object" && options !== null &&
+    (options.signal === undefined || options.signal instanceof AbortSignal)
+  ) {
+    let makeTracker;
+    try {
+      makeTracker = trackerFor(sink);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return pipeToBulkSink(
+      source,
+      dest as WritableStream<never>,
+      sink,
+      options,
+      makeTracker,
+      map as PipeMap<MessageInput> | undefined,
+    );
+  }
+  // The platform's own pipe (the subclasses override pipeTo).
+  const pipe = ReadableStream.prototype.pipeTo;
+  if (map === undefined) {
+    return pipe.call(source, dest as WritableStream<M>, options);
+  }
+  const { preventAbort, preventCancel, preventClose, signal } = options;
+  const mapped = new TransformStream<M, unknown>({
+    async transform(message, controller) {
+      spread(await map(message), (value) => controller.enqueue(value));
+    },
+  });
+  return source.pipeThrough(mapped, { preventCancel, signal })
+    .pipeTo(dest, { preventAbort, preventClose, signal });
+}
 
 /**
  * Pipes `source` into `dest` through its bulk sink; `tracker` makes what

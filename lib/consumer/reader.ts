@@ -54,17 +54,14 @@ import {
   ClosedError,
   untilAborted,
 } from "../connection/errors.ts";
-import type {
-  GroupMetadata,
-  Message,
-  MessageInput,
-  SeekPosition,
-} from "../message.ts";
-import { describeValue } from "../options.ts";
-import { type MessageBatch, messageBatch } from "./message_batch.ts";
-import { Acknowledged, pipeToBulkSink, spread } from "./pipe.ts";
+import type { GroupMetadata, Message, SeekPosition } from "../message.ts";
+import {
+  batchStream,
+  type MessageBatch,
+  messageBatch,
+} from "./message_batch.ts";
+import { Acknowledged, pipeMessages } from "./pipe.ts";
 import { PipeTransactions } from "./pipe_transactions.ts";
-import { bulkSinkOf } from "../bulk_sink.ts";
 export type { MessageBatch };
 
 export { FirstOffset, LastOffset };
@@ -417,43 +414,14 @@ export class Reader extends ReadableStream<Message> {
   batches(
     options: { preventCancel?: boolean } = {},
   ): ReadableStream<MessageBatch> {
-    const reader = this.getReader();
     const engine = this.engine;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      reader.releaseLock();
-    };
-    return new ReadableStream<MessageBatch>({
-      async pull(controller) {
-        let first = engine.takeQueued();
-        if (first === undefined) {
-          let result: ReadableStreamReadResult<Message>;
-          try {
-            result = await reader.read();
-          } catch (error) {
-            release();
-            throw error;
-          }
-          if (result.done) {
-            release();
-            controller.close();
-            return;
-          }
-          first = result.value;
-        }
-        controller.enqueue(messageBatch(first, engine.takeRest()));
-      },
-      async cancel(reason) {
-        // The loop body finished with the last batch.
+    return batchStream(this.getReader(), {
+      queued: () => engine.takeQueued(),
+      batch: (first) => messageBatch(first, engine.takeRest()),
+      ended: () => {
         if (engine instanceof GroupEngine) engine.iterationEnded();
-        if (!released && options.preventCancel !== true) {
-          await reader.cancel(reason);
-        }
-        release();
       },
-    }, { highWaterMark: 0 });
+    }, options);
   }
 
   /**
@@ -565,56 +533,25 @@ export class Reader extends ReadableStream<Message> {
     dest: WritableStream<unknown>,
     options: ReaderPipeOptions<unknown> = {},
   ): Promise<void> {
-    const map = options?.map;
-    if (map !== undefined && typeof map !== "function") {
-      return Promise.reject(
-        new TypeError(
-          `Cannot pipe the Reader: "map" must be a function, got ${
-            describeValue(map)
-          }`,
-        ),
-      );
-    }
-    const sink = bulkSinkOf(dest);
-    if (
-      sink !== undefined && !this.locked && !dest.locked &&
-      typeof options === "object" && options !== null &&
-      (options.signal === undefined || options.signal instanceof AbortSignal)
-    ) {
-      // A group's commits follow what the Writer acknowledged, or go in its
-      // transactions.
-      const group = this.engine instanceof GroupEngine ? this.engine : null;
-      const transactions = sink.transactions;
-      return pipeToBulkSink(
-        this,
-        dest as WritableStream<never>,
-        sink,
-        options,
-        (drain) => {
-          const consumption = group?.consumedBy(drain) ?? null;
-          return transactions === null
-            ? new Acknowledged(consumption)
-            : new PipeTransactions(
-              transactions,
-              consumption,
-              group?.transactionInterval ?? 100,
-            );
-        },
-        map as PipeMap<MessageInput> | undefined,
-      );
-    }
-    if (map === undefined) {
-      return super.pipeTo(dest as WritableStream<Message>, options);
-    }
-    // Any other destination: through a transform stream.
-    const { preventAbort, preventCancel, preventClose, signal } = options;
-    const mapped = new TransformStream<Message, unknown>({
-      async transform(message, controller) {
-        spread(await map(message), (value) => controller.enqueue(value));
+    // A group's commits follow what the Writer acknowledged, or go in its
+    // transactions.
+    const group = this.engine instanceof GroupEngine ? this.engine : null;
+    return pipeMessages(
+      this,
+      dest,
+      options,
+      "the Reader",
+      (sink) => (drain) => {
+        const consumption = group?.consumedBy(drain) ?? null;
+        return sink.transactions === null
+          ? new Acknowledged(consumption)
+          : new PipeTransactions(
+            sink.transactions,
+            consumption,
+            group?.transactionInterval ?? 100,
+          );
       },
-    });
-    return this.pipeThrough(mapped, { preventCancel, signal })
-      .pipeTo(dest, { preventAbort, preventClose, signal });
+    );
   }
 
   /** What `for await` calls: the same as `values(options)`. */

@@ -82,6 +82,8 @@ interface Origin {
   session: ShareSession;
   /** The session's incarnation when it was fetched. */
   incarnation: number;
+  /** When it was fetched (Date.now()): its lock runs from about then. */
+  fetchedAt: number;
 }
 
 /** Messages of one partition from one response, handed out in order. */
@@ -304,7 +306,7 @@ export class ShareEngine extends StreamEngine {
         ? `${message.topic}/${message.partition} offset ${message.offset}`
         : String(message);
       throw new RangeError(
-        `Cannot acknowledge ${what}: this ShareReader did not hand it out, or it was acknowledged already`,
+        `Cannot acknowledge ${what}: this ShareReader did not hand it out, or it was acknowledged already, or its acquisition lock ran out long ago`,
       );
     }
     this.origins.delete(message);
@@ -416,6 +418,19 @@ export class ShareEngine extends StreamEngine {
       for (let j = chunk.at; j < chunk.messages.length; j++) {
         this.addAck(chunk, chunk.messages[j].offset, AckType.release);
       }
+    }
+  }
+
+  /**
+   * Explicit mode: forgets messages handed out and never acknowledged whose
+   * locks ran out a lock's time ago (they went back to the group then), so
+   * they do not pile up.
+   */
+  private forgetExpired(): void {
+    if (this.origins.size === 0 || this.lockTimeout <= 0) return;
+    const before = Date.now() - 2 * this.lockTimeout;
+    for (const [message, origin] of this.origins) {
+      if (origin.fetchedAt < before) this.origins.delete(message);
     }
   }
 
@@ -645,7 +660,11 @@ export class ShareEngine extends StreamEngine {
     if (response.acquisitionLockTimeoutMs > 0) {
       this.lockTimeout = response.acquisitionLockTimeoutMs;
     }
-    const origin = { session: s, incarnation: s.incarnation };
+    const origin = {
+      session: s,
+      incarnation: s.incarnation,
+      fetchedAt: Date.now(),
+    };
     const held: Held = { left: 0 };
     for (const t of response.responses) {
       for (const data of t.partitions) {
@@ -681,6 +700,7 @@ export class ShareEngine extends StreamEngine {
       }
     }
     if (held.left > 0) s.responses++;
+    if (this.explicit) this.forgetExpired();
     return errors;
   }
 

@@ -5,12 +5,15 @@
  * @module
  */
 
-import { bulkSinkOf } from "../../bulk_sink.ts";
-import type { MessageInput, TopicPartition } from "../../message.ts";
+import type { TopicPartition } from "../../message.ts";
 import { describeValue } from "../../options.ts";
-import { arrayBatch, type MessageBatch } from "../message_batch.ts";
+import {
+  arrayBatch,
+  batchStream,
+  type MessageBatch,
+} from "../message_batch.ts";
 import type { PipeMap, ReaderPipeOptions } from "../options.ts";
-import { pipeToBulkSink, spread } from "../pipe.ts";
+import { pipeMessages } from "../pipe.ts";
 import type { AcknowledgeType } from "./acks.ts";
 import { ShareEngine } from "./engine.ts";
 import { ShareAcknowledged } from "./pipe.ts";
@@ -184,39 +187,12 @@ export class ShareReader extends ReadableStream<ShareMessage> {
   batches(
     options: { preventCancel?: boolean } = {},
   ): ReadableStream<MessageBatch> {
-    const reader = this.getReader();
     const engine = this.engine;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      reader.releaseLock();
-    };
-    return new ReadableStream<MessageBatch>({
-      async pull(controller) {
-        let result: ReadableStreamReadResult<ShareMessage>;
-        try {
-          result = await reader.read();
-        } catch (error) {
-          release();
-          throw error;
-        }
-        if (result.done) {
-          release();
-          controller.close();
-          return;
-        }
-        controller.enqueue(arrayBatch(engine.takeRest(result.value)));
-      },
-      async cancel(reason) {
-        // The loop body finished with the last batch.
-        engine.iterationEnded();
-        if (!released && options.preventCancel !== true) {
-          await reader.cancel(reason);
-        }
-        release();
-      },
-    }, { highWaterMark: 0 });
+    return batchStream(this.getReader(), {
+      queued: () => undefined,
+      batch: (first) => arrayBatch(engine.takeRest(first)),
+      ended: () => engine.iterationEnded(),
+    }, options);
   }
 
   /**
@@ -294,55 +270,20 @@ export class ShareReader extends ReadableStream<ShareMessage> {
     dest: WritableStream<unknown>,
     options: ReaderPipeOptions<unknown, ShareMessage> = {},
   ): Promise<void> {
-    const map = options?.map;
-    if (map !== undefined && typeof map !== "function") {
-      return Promise.reject(
-        new TypeError(
-          `Cannot pipe the ShareReader: "map" must be a function, got ${
-            describeValue(map)
-          }`,
-        ),
-      );
-    }
-    const sink = bulkSinkOf(dest);
-    if (
-      sink !== undefined && !this.locked && !dest.locked &&
-      typeof options === "object" && options !== null &&
-      (options.signal === undefined || options.signal instanceof AbortSignal)
-    ) {
+    const engine = this.engine;
+    return pipeMessages(this, dest, options, "the ShareReader", (sink) => {
       if (sink.transactions !== null) {
-        return Promise.reject(
-          new TypeError(
-            "Cannot pipe a ShareReader into a Writer with a transactionalId: share groups acknowledge records outside transactions. Pipe into a Writer without one (at least once)",
-          ),
+        throw new TypeError(
+          "Cannot pipe a ShareReader into a Writer with a transactionalId: share groups acknowledge records outside transactions. Pipe into a Writer without one (at least once)",
         );
       }
-      const engine = this.engine;
-      return pipeToBulkSink(
-        this,
-        dest as WritableStream<never>,
-        sink,
-        options,
-        () =>
-          new ShareAcknowledged({
-            acknowledge: (messages, taken) =>
-              engine.pipeAcknowledge(messages, taken),
-            release: engine.pipeTakesOver(),
-          }),
-        map as PipeMap<MessageInput> | undefined,
-      );
-    }
-    if (map === undefined) {
-      return super.pipeTo(dest as WritableStream<ShareMessage>, options);
-    }
-    const { preventAbort, preventCancel, preventClose, signal } = options;
-    const mapped = new TransformStream<ShareMessage, unknown>({
-      async transform(message, controller) {
-        spread(await map(message), (value) => controller.enqueue(value));
-      },
+      return () =>
+        new ShareAcknowledged({
+          acknowledge: (messages, taken) =>
+            engine.pipeAcknowledge(messages, taken),
+          release: engine.pipeTakesOver(),
+        });
     });
-    return this.pipeThrough(mapped, { preventCancel, signal })
-      .pipeTo(dest, { preventAbort, preventClose, signal });
   }
 
   /** The partitions the group assigns this member now (shared with others). */
