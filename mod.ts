@@ -199,6 +199,12 @@ export type {
   ListGroupsResult,
 } from "./lib/admin/groups.ts";
 export type {
+  ShareGroupDescription,
+  ShareGroupMember,
+  ShareGroupOffset,
+  ShareOffsetChange,
+} from "./lib/admin/share_groups.ts";
+export type {
   GroupLag,
   GroupLagOptions,
   PartitionLag,

@@ -28,6 +28,7 @@ import type * as offsets from "./offsets.ts";
 import type * as partitions from "./partitions.ts";
 import type * as quotas from "./quotas.ts";
 import type * as scram from "./scram.ts";
+import type * as shareGroups from "./share_groups.ts";
 import type * as topics from "./topics.ts";
 import type * as transactions from "./transactions.ts";
 import type * as txn from "../requests/transactions.ts";
@@ -48,6 +49,7 @@ const load = {
   partitions: () => import("./partitions.ts"),
   quotas: () => import("./quotas.ts"),
   scram: () => import("./scram.ts"),
+  shareGroups: () => import("./share_groups.ts"),
   topics: () => import("./topics.ts"),
   transactions: () => import("./transactions.ts"),
   txn: () => import("../requests/transactions.ts"),
@@ -389,6 +391,120 @@ export class Client {
     options?: CallOptions,
   ): Promise<groups.DeletedGroup[]> {
     return (await load.groups()).deleteGroups(this.router, groupIds, options);
+  }
+
+  /**
+   * Describes share groups (KIP-932): state, epochs, members and the
+   * partitions each reads. A group that is not a share group, or does not
+   * exist, gets GROUP_ID_NOT_FOUND as its error.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * const [group] = await client.describeShareGroups(["docs-no-such-share-group"]);
+   * console.log(group.error?.name); // GROUP_ID_NOT_FOUND
+   * await client.close();
+   * ```
+   */
+  async describeShareGroups(
+    groupIds: readonly string[],
+    options?: CallOptions & { includeAuthorizedOperations?: boolean },
+  ): Promise<shareGroups.ShareGroupDescription[]> {
+    return (await load.shareGroups()).describeShareGroups(
+      this.router,
+      groupIds,
+      options,
+    );
+  }
+
+  /**
+   * A share group's start offset and lag per partition (Java's
+   * `listShareGroupOffsets`): of `options.topics`, or of every topic the
+   * group read. Records before the start offset are done; `lag` counts
+   * those after it not done yet. Throws the group's error.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * await client.createTopics([{ topic: "docs-share-offsets" }]);
+   * const offsets = await client.shareGroupOffsets("docs-share-offsets-group", {
+   *   topics: ["docs-share-offsets"],
+   * });
+   * console.log(offsets[0].startOffset); // -1: the group never read it
+   * await client.close();
+   * ```
+   */
+  async shareGroupOffsets(
+    groupId: string,
+    options?: CallOptions & { topics?: readonly string[] },
+  ): Promise<shareGroups.ShareGroupOffset[]> {
+    return (await load.shareGroups()).shareGroupOffsets(
+      this.router,
+      groupId,
+      options,
+    );
+  }
+
+  /**
+   * Moves a share group's start offsets, while it has no members: its
+   * members then read each partition from `offset`. One result per
+   * partition; throws the group's error (NON_EMPTY_GROUP while members
+   * are in it, GROUP_ID_NOT_FOUND).
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * await client.alterShareGroupOffsets("docs-idle-share-group", [
+   *   { topic: "docs-jobs", partition: 0, offset: 0 },
+   * ]).catch((error) => console.log(error.name)); // unless the group exists
+   * await client.close();
+   * ```
+   */
+  async alterShareGroupOffsets(
+    groupId: string,
+    offsets: readonly (TopicPartition & { offset: number })[],
+    options?: CallOptions,
+  ): Promise<shareGroups.ShareOffsetChange[]> {
+    return (await load.shareGroups()).alterShareGroupOffsets(
+      this.router,
+      groupId,
+      offsets,
+      options,
+    );
+  }
+
+  /**
+   * Forgets a share group's state of whole topics, while it has no
+   * members: it reads them anew as `share.auto.offset.reset` says. One
+   * result per topic (partition -1); throws the group's error.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * await client.deleteShareGroupOffsets("docs-idle-share-group", ["docs-jobs"])
+   *   .catch((error) => console.log(error.name)); // unless the group exists
+   * await client.close();
+   * ```
+   */
+  async deleteShareGroupOffsets(
+    groupId: string,
+    topics: readonly string[],
+    options?: CallOptions,
+  ): Promise<shareGroups.ShareOffsetChange[]> {
+    return (await load.shareGroups()).deleteShareGroupOffsets(
+      this.router,
+      groupId,
+      topics,
+      options,
+    );
   }
 
   /**
