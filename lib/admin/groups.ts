@@ -7,6 +7,7 @@
  */
 
 import type { BrokerConnection } from "../connection/connection.ts";
+import type { Api } from "../protocol/api.ts";
 import { ByteReader } from "../protocol/bytes.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { ConsumerGroupDescribe } from "../protocol/messages/consumer_group_describe.ts";
@@ -243,7 +244,7 @@ export interface DeletedGroup {
 }
 
 /** Throws unless `groupIds` is an array of group ids. */
-export function checkGroupIds(method: string, groupIds: unknown): void {
+function checkGroupIds(method: string, groupIds: unknown): void {
   checkList(method, "groupIds", groupIds, "an array of group ids");
   (groupIds as unknown[]).forEach((id, i) => {
     if (typeof id !== "string" || id === "") {
@@ -310,7 +311,7 @@ export async function listGroups(
  * makes each group's result from its entry in the answer; a group the
  * answer leaves out fails with UNKNOWN_SERVER_ERROR.
  */
-export function describeEachGroup<
+function describeEachGroup<
   G extends { groupId: string },
   R extends { error: KafkaError | null },
 >(
@@ -439,18 +440,85 @@ export async function describeGroups(
 }
 
 /** Describes KIP-848 consumer groups; each result carries its own error. */
-export async function describeConsumerGroups(
+export function describeConsumerGroups(
   router: Router,
   groupIds: readonly string[],
   options: CallOptions & { includeAuthorizedOperations?: boolean } = {},
 ): Promise<ConsumerGroupDescription[]> {
-  checkGroupIds("describeConsumerGroups", groupIds);
+  return describeModernGroups(
+    router,
+    "describeConsumerGroups",
+    ConsumerGroupDescribe,
+    groupIds,
+    options,
+    (m) => ({
+      memberId: m.memberId,
+      instanceId: m.instanceId,
+      rackId: m.rackId,
+      memberEpoch: m.memberEpoch,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      subscribedTopicNames: m.subscribedTopicNames,
+      subscribedTopicRegex: m.subscribedTopicRegex,
+      assignment: assignmentOf(m.assignment),
+      targetAssignment: assignmentOf(m.targetAssignment),
+      memberType: m.memberType === 1
+        ? "consumer" as const
+        : m.memberType === 0
+        ? "classic" as const
+        : "unknown" as const,
+    }),
+  );
+}
+
+/** What ConsumerGroupDescribe and ShareGroupDescribe answer of a group. */
+interface ModernGroup<M> {
+  groupId: string;
+  errorCode: number;
+  errorMessage: string | null;
+  groupState: string;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  assignorName: string;
+  members: M[];
+  authorizedOperations: number;
+}
+
+/** A group described by one of the heartbeat protocols (KIP-848, KIP-932). */
+export interface ModernGroupDescription<M> {
+  groupId: string;
+  state: string;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  assignorName: string;
+  members: M[];
+  authorizedOperations: number | null;
+  error: KafkaError | null;
+}
+
+/**
+ * Describes groups of a protocol whose coordinator computes assignments
+ * (ConsumerGroupDescribe, ShareGroupDescribe): one request per
+ * coordinator, each member made by `member`.
+ */
+export async function describeModernGroups<M, Out>(
+  router: Router,
+  method: string,
+  api: Api<
+    { groupIds: string[]; includeAuthorizedOperations: boolean },
+    { groups: ModernGroup<M>[] }
+  >,
+  groupIds: readonly string[],
+  options: CallOptions & { includeAuthorizedOperations?: boolean },
+  member: (m: M) => Out,
+): Promise<ModernGroupDescription<Out>[]> {
+  checkGroupIds(method, groupIds);
   if (groupIds.length === 0) return [];
   const call = router.call(options);
   const failed = (
     groupId: string,
     error: unknown,
-  ): ConsumerGroupDescription => ({
+  ): ModernGroupDescription<Out> => ({
     groupId,
     state: "",
     groupEpoch: -1,
@@ -460,56 +528,37 @@ export async function describeConsumerGroups(
     authorizedOperations: null,
     error: error as KafkaError,
   });
-  const partitionsOf = (
-    a: { topicPartitions: { topicName: string; partitions: number[] }[] },
-  ) =>
-    a.topicPartitions.flatMap((t) =>
-      t.partitions.map((partition) => ({ topic: t.topicName, partition }))
-    );
+  const asked = options.includeAuthorizedOperations ?? false;
   return await describeEachGroup(
     router,
     call,
     groupIds,
-    "ConsumerGroupDescribe",
-    async (conn, ids) => {
-      const response = await router.send(conn, ConsumerGroupDescribe, {
+    api.name,
+    async (conn, ids) =>
+      (await router.send(conn, api, {
         groupIds: ids,
-        includeAuthorizedOperations: options.includeAuthorizedOperations ??
-          false,
-      }, call);
-      return response.groups;
-    },
+        includeAuthorizedOperations: asked,
+      }, call)).groups,
     (groupId, g) => ({
       groupId,
       state: g.groupState,
       groupEpoch: g.groupEpoch,
       assignmentEpoch: g.assignmentEpoch,
       assignorName: g.assignorName,
-      members: g.members.map((m) => ({
-        memberId: m.memberId,
-        instanceId: m.instanceId,
-        rackId: m.rackId,
-        memberEpoch: m.memberEpoch,
-        clientId: m.clientId,
-        clientHost: m.clientHost,
-        subscribedTopicNames: m.subscribedTopicNames,
-        subscribedTopicRegex: m.subscribedTopicRegex,
-        assignment: partitionsOf(m.assignment),
-        targetAssignment: partitionsOf(m.targetAssignment),
-        memberType: m.memberType === 1
-          ? "consumer" as const
-          : m.memberType === 0
-          ? "classic" as const
-          : "unknown" as const,
-      })),
-      authorizedOperations: options.includeAuthorizedOperations
-        ? g.authorizedOperations
-        : null,
-      error: itemError(g.errorCode, g.errorMessage, {
-        apiName: "ConsumerGroupDescribe",
-      }),
+      members: g.members.map(member),
+      authorizedOperations: asked ? g.authorizedOperations : null,
+      error: itemError(g.errorCode, g.errorMessage, { apiName: api.name }),
     }),
     failed,
+  );
+}
+
+/** The partitions of a heartbeat protocol's assignment, by topic name. */
+export function assignmentOf(
+  a: { topicPartitions: { topicName: string; partitions: number[] }[] },
+): TopicPartition[] {
+  return a.topicPartitions.flatMap((t) =>
+    t.partitions.map((partition) => ({ topic: t.topicName, partition }))
   );
 }
 

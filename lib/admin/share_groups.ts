@@ -19,7 +19,7 @@ import {
   checkList,
   checkPartitions,
 } from "../requests/arguments.ts";
-import { checkGroupIds, describeEachGroup } from "./groups.ts";
+import { assignmentOf, describeModernGroups } from "./groups.ts";
 import { checkGroupId, type TopicPartition } from "./offsets.ts";
 
 /**
@@ -143,62 +143,26 @@ export interface ShareOffsetChange {
 }
 
 /** Describes share groups: state, epochs, members and their assignments. */
-export async function describeShareGroups(
+export function describeShareGroups(
   router: Router,
   groupIds: readonly string[],
   options: CallOptions & { includeAuthorizedOperations?: boolean } = {},
 ): Promise<ShareGroupDescription[]> {
-  checkGroupIds("describeShareGroups", groupIds);
-  if (groupIds.length === 0) return [];
-  const call = router.call(options);
-  const failed = (groupId: string, error: unknown): ShareGroupDescription => ({
-    groupId,
-    state: "",
-    groupEpoch: -1,
-    assignmentEpoch: -1,
-    assignorName: "",
-    members: [],
-    authorizedOperations: null,
-    error: error as KafkaError,
-  });
-  return await describeEachGroup(
+  return describeModernGroups(
     router,
-    call,
+    "describeShareGroups",
+    ShareGroupDescribe,
     groupIds,
-    "ShareGroupDescribe",
-    async (conn, ids) => {
-      const response = await router.send(conn, ShareGroupDescribe, {
-        groupIds: ids,
-        includeAuthorizedOperations: options.includeAuthorizedOperations ??
-          false,
-      }, call);
-      return response.groups;
-    },
-    (groupId, g) => ({
-      groupId,
-      state: g.groupState,
-      groupEpoch: g.groupEpoch,
-      assignmentEpoch: g.assignmentEpoch,
-      assignorName: g.assignorName,
-      members: g.members.map((m) => ({
-        memberId: m.memberId,
-        rackId: m.rackId,
-        memberEpoch: m.memberEpoch,
-        clientId: m.clientId,
-        clientHost: m.clientHost,
-        subscribedTopicNames: m.subscribedTopicNames,
-        assignment: m.assignment.topicPartitions.flatMap((t) =>
-          t.partitions.map((partition) => ({ topic: t.topicName, partition }))
-        ),
-      })),
-      authorizedOperations: options.includeAuthorizedOperations
-        ? g.authorizedOperations
-        : null,
-      error: itemError(g.errorCode, g.errorMessage, {
-        apiName: "ShareGroupDescribe",
-      }),
+    options,
+    (m) => ({
+      memberId: m.memberId,
+      rackId: m.rackId,
+      memberEpoch: m.memberEpoch,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      subscribedTopicNames: m.subscribedTopicNames,
+      assignment: assignmentOf(m.assignment),
     }),
-    failed,
   );
 }
 

@@ -373,19 +373,9 @@ export class ShareFetcher {
       timeout: this.requestTimeout +
         (this.hub.options.maxWait ?? SHARE_DEFAULTS.maxWait),
     });
+    const lost = this.refused(s, "ShareFetch", response);
+    if (lost !== null) return lost;
     const errors: Error[] = [];
-    if (response.errorCode !== 0) {
-      const error = new KafkaError(response.errorCode, {
-        apiName: "ShareFetch",
-        detail: `${response.errorMessage ?? ""} (broker ${s.nodeId})`,
-      });
-      if (SESSION_LOST.has(response.errorCode)) {
-        this.lose(s, error);
-        return [error];
-      }
-      throw error;
-    }
-    s.advance();
     if (response.acquisitionLockTimeoutMs > 0) {
       this.lockTimeout = response.acquisitionLockTimeoutMs;
     }
@@ -433,6 +423,29 @@ export class ShareFetcher {
     return errors;
   }
 
+  /**
+   * A response's top-level error: the session lost (it is dropped, and
+   * the error returned as the request's failure), or thrown; null when
+   * none, and the session's epoch moves on.
+   */
+  private refused(
+    s: ShareSession,
+    apiName: string,
+    response: { errorCode: number; errorMessage: string | null },
+  ): Error[] | null {
+    if (response.errorCode === 0) {
+      s.advance();
+      return null;
+    }
+    const error = new KafkaError(response.errorCode, {
+      apiName,
+      detail: `${response.errorMessage ?? ""} (broker ${s.nodeId})`,
+    });
+    if (!SESSION_LOST.has(response.errorCode)) throw error;
+    this.lose(s, error);
+    return [error];
+  }
+
   /** One ShareAcknowledge; returns the failures it reports. */
   private async shareAcknowledge(
     s: ShareSession,
@@ -447,18 +460,8 @@ export class ShareFetcher {
       shareSessionEpoch: epoch,
       topics: parts.topics,
     }, { timeout: this.requestTimeout });
-    if (response.errorCode !== 0) {
-      const error = new KafkaError(response.errorCode, {
-        apiName: "ShareAcknowledge",
-        detail: `${response.errorMessage ?? ""} (broker ${s.nodeId})`,
-      });
-      if (SESSION_LOST.has(response.errorCode)) {
-        this.lose(s, error);
-        return [error];
-      }
-      throw error;
-    }
-    s.advance();
+    const lost = this.refused(s, "ShareAcknowledge", response);
+    if (lost !== null) return lost;
     const errors: Error[] = [];
     for (const t of response.responses) {
       for (const data of t.partitions) {
