@@ -60,6 +60,8 @@ export class ShareEngine extends StreamEngine {
   private readonly origins = new Map<ShareMessage, Origin>();
   /** Implicit mode: the message the consumer is processing. */
   private inProcess: ShareMessage | null = null;
+  /** Where `inProcess` came from: kept apart from `origins`, a map entry less per message. */
+  private inProcessOrigin: Origin | null = null;
   /** Implicit mode: the batch the consumer is processing (`batches()`). */
   private inProcessBatch: ShareMessage[] | null = null;
   /** A pipe acknowledges what its destination took: nothing implicitly. */
@@ -170,8 +172,10 @@ export class ShareEngine extends StreamEngine {
       const message = chunk.messages[chunk.at++];
       const s = chunk.session;
       if (--chunk.response.left === 0) this.handedOut(s);
-      this.origins.set(message, chunk);
-      if (!this.explicit && !this.piping) this.inProcess = message;
+      if (!this.explicit && !this.piping) {
+        this.inProcess = message;
+        this.inProcessOrigin = chunk;
+      } else this.origins.set(message, chunk);
       return message;
     }
     return undefined;
@@ -198,7 +202,8 @@ export class ShareEngine extends StreamEngine {
       if (chunk.response.left === 0) this.handedOut(chunk.session);
     }
     if (this.inProcess === first) {
-      this.inProcess = null;
+      this.origins.set(first, this.inProcessOrigin!);
+      this.inProcess = this.inProcessOrigin = null;
       this.inProcessBatch = out;
     }
     return out;
@@ -208,8 +213,9 @@ export class ShareEngine extends StreamEngine {
   private finishInProcess(): void {
     if (this.inProcess !== null) {
       const message = this.inProcess;
-      this.inProcess = null;
-      this.settle(message, AckType.accept);
+      const origin = this.inProcessOrigin!;
+      this.inProcess = this.inProcessOrigin = null;
+      this.addAck(origin, message.offset, AckType.accept);
     } else if (this.inProcessBatch !== null) {
       const batch = this.inProcessBatch;
       this.inProcessBatch = null;
@@ -251,6 +257,12 @@ export class ShareEngine extends StreamEngine {
   /** Acknowledges a message handed out (see `ShareReader.acknowledge`). */
   acknowledge(message: ShareMessage, type: AcknowledgeType): void {
     this.checkNotClosed("acknowledge");
+    if (message === this.inProcess && message !== null) {
+      const origin = this.inProcessOrigin!;
+      this.inProcess = this.inProcessOrigin = null;
+      this.addAck(origin, message.offset, ACK_CODES[type]);
+      return;
+    }
     const origin = this.origins.get(message);
     if (origin === undefined) {
       const what = message !== null && typeof message === "object"
@@ -261,7 +273,6 @@ export class ShareEngine extends StreamEngine {
       );
     }
     this.origins.delete(message);
-    if (this.inProcess === message) this.inProcess = null;
     this.addAck(origin, message.offset, ACK_CODES[type]);
     // In a batch in process, the others are still accepted at the next read.
   }
@@ -389,19 +400,29 @@ export class ShareEngine extends StreamEngine {
     this.arrived.notify();
     // Implicitly or not, what was handed out and not acknowledged goes
     // back to the group, as does what was fetched and not handed out.
-    this.inProcess = null;
+    if (this.inProcess !== null) {
+      this.addAck(
+        this.inProcessOrigin!,
+        this.inProcess.offset,
+        AckType.release,
+      );
+      this.inProcess = this.inProcessOrigin = null;
+    }
     this.inProcessBatch = null;
     for (const [message, origin] of this.origins) {
       this.addAck(origin, message.offset, AckType.release);
     }
     this.origins.clear();
     this.releaseBuffered(null);
-    if (this.started) {
-      await this.member.close(this.requestTimeout);
+    // Never rejects: a failed reader releases with nobody awaiting it.
+    try {
+      if (this.started) await this.member.close(this.requestTimeout);
+      await this.fetcher.closeSessions();
+      await this.fetcher.shutdown();
+      if (this.ownsCluster) await this.cluster.close();
+    } catch (error) {
+      this.logError(`closing failed: ${messageOf(error)}`);
     }
-    await this.fetcher.closeSessions();
-    await this.fetcher.shutdown();
-    if (this.ownsCluster) await this.cluster.close();
   }
 
   private logError(message: string): void {

@@ -42,7 +42,7 @@ export class ShareAcknowledged implements Tracker {
     const done = written.then(
       () => this.acks.acknowledge(messages, true),
       () => this.acks.acknowledge(messages, false),
-    ).finally(() => this.open.delete(done));
+    ).catch(ignore).finally(() => this.open.delete(done));
     this.open.add(done);
   }
 
