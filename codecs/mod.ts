@@ -149,6 +149,17 @@ export async function loadCodec(id: number): Promise<Codec> {
   return await pending;
 }
 
+/**
+ * Decompresses a batch's records with the codec of `id`, loaded on first
+ * use: what reading fetched records needs (`ReadRecordsOptions.decompress`).
+ */
+export async function decompressWith(
+  id: number,
+  data: Uint8Array,
+): Promise<Uint8Array> {
+  return (await loadCodec(id)).decompress(data);
+}
+
 async function importCodec(
   id: number,
   load: () => Promise<Codec>,

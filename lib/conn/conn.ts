@@ -41,7 +41,7 @@ import {
   produceOutcomes,
   produceRequest,
 } from "../requests/produce.ts";
-import { compressionId, loadCodec } from "../../codecs/mod.ts";
+import { compressionId, decompressWith, loadCodec } from "../../codecs/mod.ts";
 import { formatAddress } from "../connection/address.ts";
 import type {
   ApiVersionRange,
@@ -518,7 +518,7 @@ export class Conn {
     throwIfError(result.errorCode, { apiName: "Fetch", topic, partition });
     const found = await readRecordTables(result.records ?? new Uint8Array(0), {
       fromOffset: fetchOffset,
-      decompress: async (id, data) => (await loadCodec(id)).decompress(data),
+      decompress: decompressWith,
       abortedTransactions: result.abortedTransactions,
       where: `${topic}/${partition} from ${this.address}`,
     });

@@ -47,7 +47,7 @@ import {
 } from "../requests/fetch.ts";
 import { FetchedMessages } from "../requests/fetched.ts";
 import { listedOffset, listOffsetsRequest } from "../requests/list_offsets.ts";
-import { loadCodec } from "../../codecs/mod.ts";
+import { decompressWith } from "../../codecs/mod.ts";
 import { checkPartition } from "./fetch_options.ts";
 import {
   type BrokerLoop,
@@ -442,7 +442,7 @@ export class FetchRequests {
     const p = a.state;
     const found = await checkRecords(a.scan, {
       fromOffset: a.from,
-      decompress: async (id, input) => (await loadCodec(id)).decompress(input),
+      decompress: decompressWith,
       abortedTransactions: a.data.abortedTransactions,
       where: `${p.topic}/${p.partition} from ${address}`,
       checkCrc: hub.options.checkCrcs,

@@ -17,7 +17,7 @@
  * @module
  */
 
-import { loadCodec } from "../../../codecs/mod.ts";
+import { decompressWith } from "../../../codecs/mod.ts";
 import type { Cluster } from "../../cluster/cluster.ts";
 import { backoff, sleep } from "../../cluster/retry.ts";
 import type { BrokerConnection } from "../../connection/connection.ts";
@@ -512,7 +512,7 @@ export class ShareFetcher {
     );
     const found = await readRecordTables(data.records!, {
       fromOffset: ranges[0].firstOffset,
-      decompress: async (id, input) => (await loadCodec(id)).decompress(input),
+      decompress: decompressWith,
       where: `${p.topic}/${p.partition} from ${address}`,
       checkCrc: this.hub.options.checkCrcs,
     });
