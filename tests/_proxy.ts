@@ -90,6 +90,15 @@ export interface FaultProxy {
    * is made.
    */
   cutMidFrame(apiKey?: number): Promise<void>;
+  /**
+   * Passes every response frame to the API `apiKey` (its length prefix
+   * included) through `edit` before forwarding what it returns; null turns
+   * it off. For damage a broker never does, such as a flipped bit.
+   */
+  tamper(
+    apiKey: number,
+    edit: ((frame: Uint8Array) => Uint8Array) | null,
+  ): void;
   /** Holds every response frame `ms` milliseconds before forwarding it. */
   delay(ms: number): void;
   /** Forwards responses `bytesPerTick` bytes every `tickMs` ms (0: off). */
@@ -231,6 +240,7 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
   let dripBytes = 0;
   let dripTick = 0;
   let cutArmed: Cut | null = null;
+  const tampering = new Map<number, (frame: Uint8Array) => Uint8Array>();
   let closed = false;
   let port = options.port ?? 0;
 
@@ -286,6 +296,8 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
           this.requests.delete(correlationId);
         }
         frame = this.rewrite(frame, request);
+        const edit = request && tampering.get(request.apiKey);
+        if (edit !== undefined) frame = edit(frame);
         const piece: Outgoing = {
           bytes: frame,
           sent: 0,
@@ -454,6 +466,10 @@ export async function startProxy(options: ProxyOptions): Promise<FaultProxy> {
       return new Promise<void>((resolve) => {
         cutArmed = { resolve, apiKey };
       });
+    },
+    tamper(apiKey, edit) {
+      if (edit === null) tampering.delete(apiKey);
+      else tampering.set(apiKey, edit);
     },
     delay(ms: number) {
       delayMs = ms;

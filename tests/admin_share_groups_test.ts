@@ -7,37 +7,14 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Client, KafkaError, type ShareMessage, ShareReader } from "../mod.ts";
-import {
-  BROKER,
-  noUnhandledRejections,
-  sleep,
-  uniqueTopic,
-} from "./_helpers.ts";
+import { Client, KafkaError } from "../mod.ts";
+import { BROKER, noUnhandledRejections, uniqueTopic } from "./_helpers.ts";
 import { produce, setGroupConfig, topicWith, until } from "./_group.ts";
+import { readFor as readShare, shareReader, valueOf } from "./_share.ts";
 
-const text = new TextDecoder();
-
-function member(groupId: string, topic: string): ShareReader {
-  return new ShareReader({
-    brokers: [BROKER],
-    groupId,
-    topics: [topic],
-    maxWait: 200,
-  });
-}
-
-/** What a new member reads within `ms`. */
+/** The values a new member reads within `ms`. */
 async function readFor(groupId: string, topic: string, ms: number) {
-  const reader = member(groupId, topic);
-  const seen: ShareMessage[] = [];
-  const reading = (async () => {
-    for await (const m of reader) seen.push(m);
-  })();
-  await sleep(ms);
-  await reader.close();
-  await reading;
-  return seen.map((m) => text.decode(m.value!));
+  return (await readShare(groupId, topic, ms)).map(valueOf);
 }
 
 describe("admin Client: share groups", () => {
@@ -51,11 +28,11 @@ describe("admin Client: share groups", () => {
       });
       await produce(topic, 0, 100);
       const client = new Client({ brokers: [BROKER] });
-      const reader = member(groupId, topic);
+      const reader = shareReader(groupId, topic);
       try {
         const seen: string[] = [];
         const reading = (async () => {
-          for await (const m of reader) seen.push(text.decode(m.value!));
+          for await (const m of reader) seen.push(valueOf(m));
         })();
         await until("all read", () => seen.length === 100);
         await reader.commit();

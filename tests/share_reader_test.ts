@@ -23,10 +23,17 @@ import {
   uniqueTopic,
 } from "./_helpers.ts";
 import {
+  drain,
+  newShareGroup,
+  readFor,
+  readN,
+  shareReader,
+  valueOf,
+} from "./_share.ts";
+import {
   childReads,
   expected,
   produce,
-  setGroupConfig,
   spawnScript,
   topicWith,
   until,
@@ -34,73 +41,6 @@ import {
 import { main as queueExample } from "../examples/share_queue.ts";
 
 const text = new TextDecoder();
-const valueOf = (m: ShareMessage) => text.decode(m.value!);
-
-/**
- * A share group that starts at the beginning of each partition, with
- * quick heartbeats (the first assignment comes with the second one).
- */
-async function newShareGroup(
-  configs: Record<string, string> = {},
-): Promise<string> {
-  const groupId = uniqueTopic("sg");
-  await setGroupConfig(groupId, {
-    "share.auto.offset.reset": "earliest",
-    "share.heartbeat.interval.ms": "200",
-    ...configs,
-  });
-  return groupId;
-}
-
-function shareReader(
-  groupId: string,
-  topic: string,
-  options: Partial<ShareReaderOptions> = {},
-): ShareReader {
-  return new ShareReader({
-    brokers: [BROKER],
-    groupId,
-    topics: [topic],
-    maxWait: 200,
-    ...options,
-  });
-}
-
-/** Reads with `for await` into `seen` until the reader is closed. */
-async function drain(reader: ShareReader, seen: ShareMessage[]): Promise<void> {
-  for await (const m of reader) seen.push(m);
-}
-
-/** Reads `n` messages with a stream reader (no loop end to accept the last). */
-async function readN(reader: ShareReader, n: number): Promise<ShareMessage[]> {
-  const r = reader.getReader();
-  const out: ShareMessage[] = [];
-  try {
-    while (out.length < n) {
-      const { value, done } = await r.read();
-      if (done) break;
-      out.push(value);
-    }
-  } finally {
-    r.releaseLock();
-  }
-  return out;
-}
-
-/** What a new member of the group reads within `ms`. */
-async function readFor(
-  groupId: string,
-  topic: string,
-  ms: number,
-): Promise<ShareMessage[]> {
-  const reader = shareReader(groupId, topic);
-  const seen: ShareMessage[] = [];
-  const reading = drain(reader, seen);
-  await sleep(ms);
-  await reader.close();
-  await reading;
-  return seen;
-}
 
 describe("ShareReader (share groups)", () => {
   test("two members share three partitions: every message handed out once, then accepted", async () => {

@@ -19,6 +19,7 @@ import {
   type ConnectionOptions,
 } from "../connection/connection.ts";
 import { ClosedError } from "../connection/errors.ts";
+import { unrefTimer } from "../connection/socket.ts";
 import { backoff, sleep } from "./retry.ts";
 
 /** Settings of a ConnectionPool. */
@@ -185,7 +186,7 @@ export class ConnectionPool {
     if (!Number.isFinite(timeout)) return;
     const every = Math.max(100, Math.min(timeout / 2, 30_000));
     this.sweeper = setInterval(() => this.sweep(), every);
-    unref(this.sweeper);
+    unrefTimer(this.sweeper);
   }
 
   /** Closes the connections idle for longer than `idleTimeout`. */
@@ -200,16 +201,5 @@ export class ConnectionPool {
         conn.close();
       }, () => {});
     }
-  }
-}
-
-/** Lets the process exit while only this timer is pending. */
-function unref(timer: ReturnType<typeof setInterval>): void {
-  if (typeof timer === "number") {
-    const deno = (globalThis as { Deno?: { unrefTimer(id: number): void } })
-      .Deno;
-    deno?.unrefTimer(timer);
-  } else {
-    (timer as { unref?: () => void }).unref?.();
   }
 }

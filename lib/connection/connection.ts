@@ -29,6 +29,7 @@ import {
   openSocket,
   type Socket,
   type TlsOptions,
+  unrefTimer,
 } from "./socket.ts";
 import { authenticate, type SaslOptions, type SaslSetting } from "./sasl.ts";
 
@@ -745,15 +746,5 @@ async function explainCutHandshake(
     return failure;
   } finally {
     probe?.close();
-  }
-}
-
-/** Lets the process exit while only this timer is pending. */
-function unrefTimer(timer: ReturnType<typeof setTimeout>): void {
-  if (typeof timer === "number") {
-    (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno
-      ?.unrefTimer(timer);
-  } else {
-    (timer as { unref?: () => void }).unref?.();
   }
 }

@@ -579,3 +579,13 @@ async function diagnose(
   }
   return undefined;
 }
+
+/** Lets the process exit while only this timer is pending. */
+export function unrefTimer(timer: ReturnType<typeof setTimeout>): void {
+  if (typeof timer === "number") {
+    (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno
+      ?.unrefTimer(timer);
+  } else {
+    (timer as { unref?: () => void }).unref?.();
+  }
+}

@@ -49,6 +49,12 @@ export interface ReadRecordsOptions {
   where: string;
   /** Check each batch's CRC (on by default). */
   checkCrc?: boolean;
+  /**
+   * Given a batch that fails its CRC check, cannot be decompressed or is
+   * malformed, and the error: the batch is skipped. Without it, the error
+   * is thrown.
+   */
+  onCorrupt?: (batch: RecordBatch, error: ProtocolError) => void;
 }
 
 /** What `readRecords` found. */
@@ -193,17 +199,36 @@ export async function checkRecords(
     lastEpoch: scan.lastEpoch,
     truncated: scan.truncated,
   };
+  const onCorrupt = options.onCorrupt;
   for (const batch of scan.batches) {
-    if (options.checkCrc !== false) checkCrc(batch, options.where);
-    const abortedBatch = aborted.isAborted(batch);
-    if (batch.control) {
-      aborted.onControl(batch);
+    if (onCorrupt === undefined) {
+      await checkBatch(result, batch, aborted, options);
       continue;
     }
-    if (abortedBatch) continue;
-    await addBatch(result, batch, options);
+    try {
+      await checkBatch(result, batch, aborted, options);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      onCorrupt(batch, error);
+    }
   }
   return result;
+}
+
+async function checkBatch(
+  result: RecordTables,
+  batch: RecordBatch,
+  aborted: AbortedTracker,
+  options: ReadRecordsOptions,
+): Promise<void> {
+  if (options.checkCrc !== false) checkCrc(batch, options.where);
+  const abortedBatch = aborted.isAborted(batch);
+  if (batch.control) {
+    aborted.onControl(batch);
+    return;
+  }
+  if (abortedBatch) return;
+  await addBatch(result, batch, options);
 }
 
 function checkCrc(batch: RecordBatch, where: string): void {

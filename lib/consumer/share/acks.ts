@@ -12,13 +12,15 @@ export type AcknowledgeType = "accept" | "release" | "reject";
 
 /**
  * The wire's acknowledge types: a gap is an offset acquired with no record
- * there (a transaction's marker, a record compacted away).
+ * there (a transaction's marker, a record compacted away); renew restarts
+ * a record's acquisition lock and leaves it acquired (KIP-1222, Kafka 4.2).
  */
 export const AckType = {
   gap: 0,
   accept: 1,
   release: 2,
   reject: 3,
+  renew: 4,
 } as const;
 
 /** The wire code of each type a user may give. */
@@ -45,18 +47,30 @@ export interface AckBatch {
 export class PendingAcks {
   private batches: AckBatch[] = [];
   private sorted = true;
+  /** How many of the ranges are renewals. */
+  renewals = 0;
 
   /** How many ranges wait. */
   get size(): number {
     return this.batches.length;
   }
 
-  /** Adds `offset` .. `last` (inclusive) with wire type `type`. */
+  /**
+   * Adds `offset` .. `last` (inclusive) with wire type `type`. A final
+   * acknowledgement replaces a renewal of the same offsets not sent yet.
+   */
   add(offset: number, type: number, last = offset): void {
+    if (type === AckType.renew) this.renewals++;
+    else if (this.renewals > 0) this.dropRenewals(offset, last);
+    this.push(offset, type, last);
+  }
+
+  private push(offset: number, type: number, last: number): void {
     const tail = this.batches[this.batches.length - 1];
     if (tail !== undefined) {
       if (tail.lastOffset + 1 === offset && tail.acknowledgeTypes[0] === type) {
         tail.lastOffset = last;
+        if (type === AckType.renew) this.renewals--;
         return;
       }
       if (offset <= tail.lastOffset) this.sorted = false;
@@ -68,10 +82,34 @@ export class PendingAcks {
     });
   }
 
+  /** Takes the renewals of offsets `offset` .. `last` out. */
+  private dropRenewals(offset: number, last: number): void {
+    const kept: AckBatch[] = [];
+    for (const b of this.batches) {
+      const renewal = b.acknowledgeTypes[0] === AckType.renew;
+      if (!renewal || b.lastOffset < offset || b.firstOffset > last) {
+        kept.push(b);
+        continue;
+      }
+      this.renewals--;
+      this.sorted = false;
+      if (b.firstOffset < offset) {
+        kept.push({ ...b, lastOffset: offset - 1 });
+        this.renewals++;
+      }
+      if (b.lastOffset > last) {
+        kept.push({ ...b, firstOffset: last + 1 });
+        this.renewals++;
+      }
+    }
+    this.batches = kept;
+  }
+
   /** Takes every waiting range out, in offset order, adjacent ones of a type merged. */
   take(): AckBatch[] {
     const batches = this.batches;
     this.batches = [];
+    this.renewals = 0;
     if (this.sorted) return batches;
     this.sorted = true;
     batches.sort((a, b) => a.firstOffset - b.firstOffset);

@@ -17,8 +17,12 @@
 
 import { Cluster } from "../../cluster/cluster.ts";
 import { clusterOptions } from "../../cluster/transport.ts";
-import { messageOf } from "../../connection/errors.ts";
+import { messageOf, UnsupportedVersionError } from "../../connection/errors.ts";
+import { unrefTimer } from "../../connection/socket.ts";
+import { ShareAcknowledge } from "../../protocol/messages/share_acknowledge.ts";
 import type { TopicPartition } from "../../message.ts";
+import { describeValue } from "../../options.ts";
+import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import { Notifier } from "../fetch_state.ts";
 import type { Assignment } from "../group/membership.ts";
 import { StreamEngine } from "../stream_engine.ts";
@@ -68,6 +72,14 @@ export class ShareEngine extends StreamEngine {
   private piping = false;
   private readonly arrived = new Notifier();
   private started = false;
+  /**
+   * Records waited past their locks: fetch no more until the consumer asks
+   * for the next message, or a paused consumer's records would be acquired
+   * and dropped again each lock period, up to the delivery limit.
+   */
+  private slow = false;
+  /** Wakes when the locks of the oldest records not handed out run out. */
+  private expiry: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: ShareReaderOptions) {
     super();
@@ -108,7 +120,9 @@ export class ShareEngine extends StreamEngine {
       queue: (origin, messages, held) => {
         this.chunks.push({ ...origin, messages, at: 0, response: held });
         this.arrived.notify();
+        this.watchExpiry();
       },
+      wantsMore: () => !this.slow,
       responded: () => {
         if (this.explicit) this.forgetExpired();
       },
@@ -163,6 +177,10 @@ export class ShareEngine extends StreamEngine {
   /** The next message; asking for it accepts the one before (implicit mode). */
   private take(): ShareMessage | undefined {
     this.finishInProcess();
+    if (this.slow) {
+      this.slow = false;
+      this.fetcher.wake();
+    }
     while (this.chunks.length > 0) {
       const chunk = this.chunks[0];
       if (chunk.at === chunk.messages.length) {
@@ -257,22 +275,10 @@ export class ShareEngine extends StreamEngine {
   /** Acknowledges a message handed out (see `ShareReader.acknowledge`). */
   acknowledge(message: ShareMessage, type: AcknowledgeType): void {
     this.checkNotClosed("acknowledge");
-    if (message === this.inProcess && message !== null) {
-      const origin = this.inProcessOrigin!;
+    const origin = this.heldOrigin(message, "acknowledge");
+    if (message === this.inProcess) {
       this.inProcess = this.inProcessOrigin = null;
-      this.addAck(origin, message.offset, ACK_CODES[type]);
-      return;
-    }
-    const origin = this.origins.get(message);
-    if (origin === undefined) {
-      const what = message !== null && typeof message === "object"
-        ? `${message.topic}/${message.partition} offset ${message.offset}`
-        : String(message);
-      throw new RangeError(
-        `Cannot acknowledge ${what}: this ShareReader did not hand it out, or it was acknowledged already, or its acquisition lock ran out long ago`,
-      );
-    }
-    this.origins.delete(message);
+    } else this.origins.delete(message);
     this.addAck(origin, message.offset, ACK_CODES[type]);
     // In a batch in process, the others are still accepted at the next read.
   }
@@ -292,6 +298,80 @@ export class ShareEngine extends StreamEngine {
         `Acknowledgements failed: ${errors.map(messageOf).join("; ")}`,
       );
     }
+  }
+
+  /**
+   * Restarts the acquisition locks of messages handed out and not
+   * acknowledged (see `ShareReader.renew`); resolves once the brokers did.
+   */
+  async renew(messages: readonly ShareMessage[]): Promise<void> {
+    this.checkOpen("renew");
+    const at = Date.now();
+    const renewing = new Map<ShareMessage, Origin>();
+    for (const message of messages) {
+      const origin = this.heldOrigin(message, "renew");
+      const { session, p } = origin;
+      if (session.incarnation !== origin.incarnation || session.conn === null) {
+        throw new KafkaError(ErrorCode.INVALID_RECORD_STATE, {
+          apiName: "ShareAcknowledge",
+          topic: p.topic,
+          partition: p.partition,
+          detail:
+            `cannot renew offset ${message.offset}: the share session that acquired it was lost, and the record went back to the group`,
+        });
+      }
+      const version = session.conn.pickVersion(ShareAcknowledge);
+      if (version < 2) {
+        throw new UnsupportedVersionError(
+          `Broker ${session.conn.address} cannot renew acquisition locks: renewing needs ShareAcknowledge v2 (Kafka 4.2 or later, KIP-1222), and the broker serves up to v${version}`,
+        );
+      }
+      renewing.set(message, origin);
+    }
+    if (renewing.size === 0) return;
+    for (const [message, origin] of renewing) {
+      this.addAck(origin, message.offset, AckType.renew);
+    }
+    const errors = (await Promise.all(this.fetcher.flush())).flat()
+      .filter((error) => {
+        const { topic, partition } = error as KafkaError;
+        if (topic === undefined) return true;
+        for (const { p } of renewing.values()) {
+          if (p.topic === topic && p.partition === partition) return true;
+        }
+        return false;
+      });
+    if (errors.length === 0) {
+      // Their locks run anew from about now.
+      for (const [message, origin] of renewing) {
+        const renewed: Origin = { ...origin, fetchedAt: at };
+        if (this.inProcess === message) this.inProcessOrigin = renewed;
+        else if (this.origins.get(message) === origin) {
+          this.origins.set(message, renewed);
+        }
+      }
+      return;
+    }
+    if (errors.length === 1) throw errors[0];
+    throw new AggregateError(
+      errors,
+      `Renewing failed: ${errors.map(messageOf).join("; ")}`,
+    );
+  }
+
+  /** Where a message handed out and not acknowledged came from; or throws. */
+  private heldOrigin(message: ShareMessage, what: string): Origin {
+    if (message === this.inProcess && message !== null) {
+      return this.inProcessOrigin!;
+    }
+    const origin = this.origins.get(message);
+    if (origin !== undefined) return origin;
+    const which = message !== null && typeof message === "object"
+      ? `${message.topic}/${message.partition} offset ${message.offset}`
+      : describeValue(message);
+    throw new RangeError(
+      `Cannot ${what} ${which}: this ShareReader did not hand it out, or it was acknowledged already, or its acquisition lock ran out long ago`,
+    );
   }
 
   /** Queues an acknowledgement for the session that acquired the record. */
@@ -384,6 +464,56 @@ export class ShareEngine extends StreamEngine {
     }
   }
 
+  /**
+   * Arms the timer for the earliest lock among the records fetched and not
+   * handed out yet.
+   */
+  private watchExpiry(): void {
+    if (this.expiry !== undefined) return;
+    let next = Infinity;
+    for (const chunk of this.chunks) {
+      const until = chunk.response.lockedUntil;
+      if (chunk.at < chunk.messages.length && until > 0 && until < next) {
+        next = until;
+      }
+    }
+    if (next === Infinity) return;
+    this.expiry = setTimeout(() => {
+      this.expiry = undefined;
+      this.dropExpired();
+      this.watchExpiry();
+    }, Math.max(0, next - Date.now()));
+    unrefTimer(this.expiry);
+  }
+
+  /**
+   * Records whose locks ran out before they were handed out went back to
+   * the group (another member may have them now): they are dropped, not
+   * handed out late.
+   */
+  private dropExpired(): void {
+    if (this.state !== "open") return;
+    const now = Date.now();
+    let dropped = 0;
+    for (let i = this.chunks.length - 1; i >= 0; i--) {
+      const chunk = this.chunks[i];
+      const until = chunk.response.lockedUntil;
+      if (until === 0 || until > now) continue;
+      this.chunks.splice(i, 1);
+      const left = chunk.messages.length - chunk.at;
+      dropped += left;
+      chunk.at = chunk.messages.length;
+      chunk.response.left -= left;
+      if (left > 0 && chunk.response.left === 0) this.handedOut(chunk.session);
+    }
+    if (dropped === 0) return;
+    this.slow = true;
+    this.counters.expired += dropped;
+    this.logError(
+      `${dropped} messages waited for the consumer past their acquisition lock (${this.lockTimeout} ms) and went back to the group: dropped. Lower maxRecords, set acquireMode "record_limit", or process faster`,
+    );
+  }
+
   /** A response of `s` was handed out: the next may be fetched. */
   private handedOut(s: ShareSession): void {
     s.responses--;
@@ -398,6 +528,7 @@ export class ShareEngine extends StreamEngine {
 
   protected async release(): Promise<void> {
     this.arrived.notify();
+    clearTimeout(this.expiry);
     // Implicitly or not, what was handed out and not acknowledged goes
     // back to the group, as does what was fetched and not handed out.
     if (this.inProcess !== null) {

@@ -21,7 +21,11 @@ import { decompressWith } from "../../../codecs/mod.ts";
 import type { Cluster } from "../../cluster/cluster.ts";
 import { backoff, sleep } from "../../cluster/retry.ts";
 import type { BrokerConnection } from "../../connection/connection.ts";
-import { ClosedError, messageOf } from "../../connection/errors.ts";
+import {
+  ClosedError,
+  messageOf,
+  UnsupportedVersionError,
+} from "../../connection/errors.ts";
 import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import { ShareAcknowledge } from "../../protocol/messages/share_acknowledge.ts";
 import {
@@ -31,7 +35,7 @@ import {
 import { readRecordTables } from "../../protocol/read_records.ts";
 import { FetchedMessage } from "../../requests/fetched.ts";
 import { Notifier } from "../fetch_state.ts";
-import { AckType, countOffsets } from "./acks.ts";
+import { type AckBatch, AckType, countOffsets } from "./acks.ts";
 import {
   SHARE_DEFAULTS,
   type ShareMessage,
@@ -61,13 +65,18 @@ export interface Origin {
   session: ShareSession;
   /** The session's incarnation when it was fetched. */
   incarnation: number;
-  /** When it was fetched (Date.now()): its lock runs from about then. */
+  /**
+   * When the request that acquired it was sent (Date.now()), or when it
+   * was last renewed: its lock runs from a little later.
+   */
   fetchedAt: number;
 }
 
 /** A response's messages not handed out yet. */
 export interface Held {
   left: number;
+  /** When the locks of its records run out (Date.now() time), 0 if unknown. */
+  lockedUntil: number;
 }
 
 /** What the fetcher needs of the engine it fetches for. */
@@ -89,6 +98,11 @@ export interface FetchHub {
   queue(origin: Origin, messages: AcquiredMessage[], held: Held): void;
   /** A response was taken in. */
   responded(): void;
+  /**
+   * False while the consumer left records unread until their locks ran
+   * out: no more is fetched until it asks for the next message.
+   */
+  wantsMore(): boolean;
   logError(message: string): void;
 }
 
@@ -99,6 +113,8 @@ export class ShareFetcher {
   private readonly hub: FetchHub;
   private readonly lane = `share-${++fetchers}`;
   private readonly maxRecords: number;
+  /** acquireMode "record_limit": at most maxRecords acquired at a time. */
+  private readonly recordLimit: boolean;
   private readonly requestTimeout: number;
   /** The partitions by "topicId:partition", as responses name them. */
   private readonly byId = new Map<string, SharePartition>();
@@ -116,11 +132,15 @@ export class ShareFetcher {
     acknowledged: 0,
     acknowledgeFailures: 0,
     gaps: 0,
+    corrupt: 0,
+    renewed: 0,
+    expired: 0,
   };
 
   constructor(hub: FetchHub, requestTimeout: number) {
     this.hub = hub;
     this.maxRecords = hub.options.maxRecords ?? SHARE_DEFAULTS.maxRecords;
+    this.recordLimit = hub.options.acquireMode === "record_limit";
     this.requestTimeout = requestTimeout;
   }
 
@@ -268,14 +288,19 @@ export class ShareFetcher {
     const linger = this.hub.options.acknowledgeLinger ??
       SHARE_DEFAULTS.acknowledgeLinger;
     while (this.active()) {
-      // One response in the hands of the consumer, the next on its way.
-      const fetch = s.members.size > 0 && s.responses <= 1;
+      // One response in the hands of the consumer, the next on its way;
+      // under "record_limit", the next only once the last is handed out.
+      const fetch = s.members.size > 0 &&
+        s.responses <= (this.recordLimit ? 0 : 1) && this.hub.wantsMore();
       const acking = s.epoch > 0
         ? s.withAcks(this.hub.partitions.values())
         : [];
       const forget = s.epoch > 0 &&
         [...s.inSession.values()].some((p) => !s.members.has(p));
-      if (!fetch && !forget) {
+      // Renewals go at once, in a ShareAcknowledge: a ShareFetch carrying
+      // them may fetch nothing (KIP-1222).
+      const renewing = acking.some((p) => p.acks.renewals > 0);
+      if (!renewing && !fetch && !forget) {
         if (acking.length === 0) {
           lingerUntil = 0;
           await s.signal.wait();
@@ -295,7 +320,7 @@ export class ShareFetcher {
       const n = ++s.started;
       try {
         s.conn ??= await this.hub.cluster.connection(s.nodeId, this.lane);
-        const errors = fetch || forget
+        const errors = (fetch || forget) && !renewing
           ? await this.shareFetch(s, s.conn, acking, fetch)
           : await this.shareAcknowledge(s, s.conn, acking);
         s.settle(n, errors);
@@ -356,8 +381,10 @@ export class ShareFetcher {
     fetch: boolean,
   ): Promise<Error[]> {
     const epoch = s.epoch;
+    if (this.recordLimit) checkRecordLimit(conn);
     const parts = s.fetchParts(acking);
     this.counters.fetches++;
+    const sentAt = Date.now();
     const response = await conn.request(ShareFetch, {
       groupId: this.hub.options.groupId,
       memberId: this.hub.memberId,
@@ -367,6 +394,8 @@ export class ShareFetcher {
       maxBytes: this.hub.options.maxBytes ?? SHARE_DEFAULTS.maxBytes,
       maxRecords: this.maxRecords,
       batchSize: this.maxRecords,
+      shareAcquireMode: this.recordLimit ? 1 : 0,
+      isRenewAck: false,
       topics: parts.topics,
       forgottenTopicsData: parts.forgottenTopicsData,
     }, {
@@ -382,25 +411,23 @@ export class ShareFetcher {
     const origin = {
       session: s,
       incarnation: s.incarnation,
-      fetchedAt: Date.now(),
+      fetchedAt: sentAt,
     };
-    const held: Held = { left: 0 };
+    const lock = response.acquisitionLockTimeoutMs;
+    const held: Held = { left: 0, lockedUntil: lock > 0 ? sentAt + lock : 0 };
     for (const t of response.responses) {
       for (const data of t.partitions) {
         const p = this.byId.get(`${t.topicId}:${data.partitionIndex}`);
         if (p === undefined) continue;
-        if (parts.acked.has(p)) {
-          const count = countOffsets(parts.acked.get(p)!);
-          if (data.acknowledgeErrorCode !== 0) {
-            errors.push(
-              this.ackFailed(
-                p,
-                count,
-                data.acknowledgeErrorCode,
-                data.acknowledgeErrorMessage,
-              ),
-            );
-          } else this.counters.acknowledged += count;
+        const acked = parts.acked.get(p);
+        if (acked !== undefined) {
+          const error = this.acksAnswered(
+            p,
+            acked,
+            data.acknowledgeErrorCode,
+            data.acknowledgeErrorMessage,
+          );
+          if (error !== null) errors.push(error);
         }
         if (data.errorCode !== 0) {
           const error = new KafkaError(data.errorCode, {
@@ -418,7 +445,6 @@ export class ShareFetcher {
         }
       }
     }
-    if (held.left > 0) s.responses++;
     this.hub.responded();
     return errors;
   }
@@ -453,38 +479,54 @@ export class ShareFetcher {
     acking: SharePartition[],
     epoch = s.epoch,
   ): Promise<Error[]> {
+    const renewals = acking.some((p) => p.acks.renewals > 0);
     const parts = s.acknowledgeParts(acking);
     const response = await conn.request(ShareAcknowledge, {
       groupId: this.hub.options.groupId,
       memberId: this.hub.memberId,
       shareSessionEpoch: epoch,
+      isRenewAck: renewals,
       topics: parts.topics,
     }, { timeout: this.requestTimeout });
     const lost = this.refused(s, "ShareAcknowledge", response);
     if (lost !== null) return lost;
+    if (response.acquisitionLockTimeoutMs > 0) {
+      this.lockTimeout = response.acquisitionLockTimeoutMs;
+    }
     const errors: Error[] = [];
     for (const t of response.responses) {
       for (const data of t.partitions) {
         const p = this.byId.get(`${t.topicId}:${data.partitionIndex}`);
         const acked = p === undefined ? undefined : parts.acked.get(p);
         if (acked === undefined) continue;
-        const count = countOffsets(acked);
-        if (data.errorCode !== 0) {
-          errors.push(
-            this.ackFailed(p!, count, data.errorCode, data.errorMessage),
-          );
-        } else this.counters.acknowledged += count;
+        const error = this.acksAnswered(
+          p!,
+          acked,
+          data.errorCode,
+          data.errorMessage,
+        );
+        if (error !== null) errors.push(error);
       }
     }
     return errors;
   }
 
-  private ackFailed(
+  /** Counts a partition's acknowledgements answered; the error if refused. */
+  private acksAnswered(
     p: SharePartition,
-    count: number,
+    acked: readonly AckBatch[],
     code: number,
     detail: string | null,
-  ): Error {
+  ): Error | null {
+    const count = countOffsets(acked);
+    if (code === 0) {
+      const renewed = countOffsets(
+        acked.filter((b) => b.acknowledgeTypes[0] === AckType.renew),
+      );
+      this.counters.renewed += renewed;
+      this.counters.acknowledged += count - renewed;
+      return null;
+    }
     this.counters.acknowledgeFailures += count;
     const error = new KafkaError(code, {
       apiName: "ShareAcknowledge",
@@ -510,11 +552,22 @@ export class ShareFetcher {
     const ranges = [...data.acquiredRecords].sort((a, b) =>
       a.firstOffset - b.firstOffset
     );
+    // A corrupt batch is rejected, as Java's share consumer does: every
+    // member would fail on it until the delivery limit archived it.
+    const corrupt: [number, number][] = [];
     const found = await readRecordTables(data.records!, {
       fromOffset: ranges[0].firstOffset,
       decompress: decompressWith,
       where: `${p.topic}/${p.partition} from ${address}`,
       checkCrc: this.hub.options.checkCrcs,
+      onCorrupt: (batch, error) => {
+        const last = batch.baseOffset +
+          (batch.magic === 2 ? batch.lastOffsetDelta : 0);
+        corrupt.push([batch.baseOffset, last]);
+        this.hub.logError(
+          `${error.message}: rejecting what this member acquired of offsets ${batch.baseOffset}..${last}, so that no member is handed it (a Reader can still read them at those offsets)`,
+        );
+      },
     });
     const from = { topic: p.topic, partition: p.partition, highWaterMark: -1 };
     const copy = this.hub.options.copyValues === true;
@@ -522,6 +575,19 @@ export class ShareFetcher {
     let r = 0;
     let expected = ranges[0].firstOffset;
     const gap = (first: number, last: number) => {
+      for (const [badFirst, badLast] of corrupt) {
+        if (badLast < first || badFirst > last) continue;
+        if (badFirst > first) {
+          this.counters.gaps += badFirst - first;
+          this.hub.addAck(origin, first, AckType.gap, badFirst - 1);
+        }
+        const end = Math.min(last, badLast);
+        const start = Math.max(first, badFirst);
+        this.counters.corrupt += end - start + 1;
+        this.hub.addAck(origin, start, AckType.reject, end);
+        first = end + 1;
+        if (first > last) return;
+      }
       this.counters.gaps += last - first + 1;
       this.hub.addAck(origin, first, AckType.gap, last);
     };
@@ -552,6 +618,9 @@ export class ShareFetcher {
       return;
     }
     this.counters.messages += messages.length;
+    // Counted before the consumer can take any (it may, between two
+    // partitions of the response).
+    if (held.left === 0) origin.session.responses++;
     held.left += messages.length;
     this.hub.queue(origin, messages, held);
   }
@@ -582,6 +651,11 @@ export class ShareFetcher {
     }));
   }
 
+  /** Wakes every session loop (the consumer wants more again). */
+  wake(): void {
+    for (const s of this.sessions.values()) s.signal.notify();
+  }
+
   /** Waits for the router, then closes the sessions' connections. */
   async shutdown(): Promise<void> {
     this.stopping = true;
@@ -590,4 +664,16 @@ export class ShareFetcher {
     for (const s of this.sessions.values()) s.conn?.close();
     this.hub.cluster.closeLane(this.lane);
   }
+}
+
+/**
+ * Acquiring at most maxRecords (KIP-1206) takes ShareFetch v2: a broker
+ * without it would acquire whole batches, silently.
+ */
+function checkRecordLimit(conn: BrokerConnection): void {
+  const version = conn.pickVersion(ShareFetch);
+  if (version >= 2) return;
+  throw new UnsupportedVersionError(
+    `Broker ${conn.address} cannot limit what a ShareFetch acquires: acquireMode "record_limit" needs ShareFetch v2 (Kafka 4.2 or later), and the broker serves up to v${version}. Upgrade the broker, or use acquireMode "batch_optimized"`,
+  );
 }

@@ -50,11 +50,23 @@ export interface ShareReaderOptions {
   /**
    * Records one ShareFetch asks for (default 500, Java's
    * `max.poll.records`). The broker acquires whole record batches, so a
-   * response may hold more: as many as the producer put in a batch. While
-   * one response is handed out, the next is fetched; their records' locks
-   * run meanwhile.
+   * response may hold more: as many as the producer put in a batch (see
+   * `acquireMode`). While one response is handed out, the next is
+   * fetched; their records' locks run meanwhile.
    */
   maxRecords?: number;
+  /**
+   * How the broker acquires records for this member (KIP-1206; Java's
+   * `share.acquire.mode`):
+   * - "batch_optimized" (the default): whole record batches, so a fetch
+   *   may acquire more than `maxRecords`;
+   * - "record_limit": at most `maxRecords` records per fetch, splitting
+   *   batches, and the next fetch only once the last one's records were
+   *   all handed out. For slow consumers: records do not wait, locked, in
+   *   this member while others could process them. Needs Kafka 4.2 or
+   *   later; an older broker fails the reader at once.
+   */
+  acquireMode?: "batch_optimized" | "record_limit";
   /** Most bytes of one ShareFetch response (default 4 MiB). */
   maxBytes?: number;
   /**
@@ -107,6 +119,7 @@ const SHARE_OPTIONS = optionNames<ShareReaderOptions>()(
   "topics",
   "acknowledgements",
   "maxRecords",
+  "acquireMode",
   "maxBytes",
   "maxWait",
   "rack",
@@ -169,6 +182,17 @@ export function validateShareReader(options: ShareReaderOptions): void {
     fail(
       `"acknowledgements" must be "implicit" or "explicit", got ${
         describeValue(mode)
+      }`,
+    );
+  }
+  const acquire = options.acquireMode;
+  if (
+    acquire !== undefined && acquire !== "batch_optimized" &&
+    acquire !== "record_limit"
+  ) {
+    fail(
+      `"acquireMode" must be "batch_optimized" or "record_limit", got ${
+        describeValue(acquire)
       }`,
     );
   }

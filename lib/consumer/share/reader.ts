@@ -37,6 +37,18 @@ export interface ShareReaderStats {
   acknowledgeFailures: number;
   /** Offsets acquired with no record there, acknowledged as gaps. */
   gaps: number;
+  /**
+   * Records acquired in a batch that failed its CRC check (or could not be
+   * decompressed): rejected, so that no member is handed them.
+   */
+  corrupt: number;
+  /** Acquisition locks renewed (`renew`). */
+  renewed: number;
+  /**
+   * Records fetched whose locks ran out before the consumer asked for them:
+   * dropped, not handed out late (they went back to the group).
+   */
+  expired: number;
   /** The acquisition lock the brokers last reported (ms), -1 before any. */
   lockTimeout: number;
 }
@@ -160,6 +172,47 @@ export class ShareReader extends ReadableStream<ShareMessage> {
    */
   commit(): Promise<void> {
     return this.engine.commit();
+  }
+
+  /**
+   * Restarts the acquisition locks of messages this reader handed out and
+   * that are not acknowledged yet (KIP-1222, Kafka 4.2 on): each stays with
+   * this member for another lock duration (`share.record.lock.duration.ms`,
+   * `stats().lockTimeout`) from now, with its delivery count unchanged. For
+   * work that takes longer than the lock: renew before it runs out, as
+   * often as needed. A renewed message still needs its acknowledgement (in
+   * the implicit mode, the next read accepts it as before).
+   *
+   * Sent at once; resolves when the brokers renewed the locks. Rejects with
+   * a RangeError for a message not handed out or already acknowledged
+   * (nothing is renewed then), INVALID_RECORD_STATE when a lock had run out
+   * already (the record went back to the group), and
+   * UnsupportedVersionError from a broker older than 4.2.
+   *
+   * @example Keep a long job's record while working on it
+   * ```ts
+   * import { ShareReader } from "jsr:@streamkafka/client";
+   *
+   * const reader = new ShareReader({
+   *   brokers: ["localhost:9092"],
+   *   groupId: "docs-renew",
+   *   topics: ["docs-jobs"],
+   * });
+   * setTimeout(() => reader.close(), 1000);
+   * for await (const job of reader) {
+   *   const keep = setInterval(() => {
+   *     reader.renew(job).catch((error) => console.error(error));
+   *   }, 10_000);
+   *   try {
+   *     // ... work for minutes ...
+   *   } finally {
+   *     clearInterval(keep);
+   *   }
+   * }
+   * ```
+   */
+  renew(...messages: ShareMessage[]): Promise<void> {
+    return this.engine.renew(messages);
   }
 
   /**

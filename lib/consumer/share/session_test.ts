@@ -1,7 +1,8 @@
 /**
  * Share sessions and pending acknowledgements, without a broker: what each
  * request carries (the whole session at epoch 0, then only changes and
- * acknowledgements), epochs, and ranges of acknowledgements merged in order.
+ * acknowledgements), epochs, and ranges of acknowledgements merged in order,
+ * renewals included.
  */
 
 import assert from "node:assert/strict";
@@ -33,6 +34,31 @@ describe("PendingAcks", () => {
     assert.equal(countOffsets(taken), 14);
     assert.equal(acks.size, 0);
     assert.deepEqual(acks.take(), []);
+  });
+
+  test("renewals: counted, merged in order, and replaced by a final acknowledgement not sent yet", () => {
+    const acks = new PendingAcks();
+    acks.add(3, AckType.renew);
+    acks.add(4, AckType.renew);
+    acks.add(7, AckType.renew, 9);
+    assert.equal(acks.renewals, 2);
+    acks.add(4, AckType.accept);
+    acks.add(8, AckType.reject);
+    assert.equal(acks.renewals, 3, "3, 7 and 9 are still to renew");
+    assert.deepEqual(acks.take(), [
+      { firstOffset: 3, lastOffset: 3, acknowledgeTypes: [4] },
+      { firstOffset: 4, lastOffset: 4, acknowledgeTypes: [1] },
+      { firstOffset: 7, lastOffset: 7, acknowledgeTypes: [4] },
+      { firstOffset: 8, lastOffset: 8, acknowledgeTypes: [3] },
+      { firstOffset: 9, lastOffset: 9, acknowledgeTypes: [4] },
+    ]);
+    assert.equal(acks.renewals, 0);
+    acks.add(1, AckType.renew);
+    acks.add(1, AckType.release);
+    assert.equal(acks.renewals, 0);
+    assert.deepEqual(acks.take(), [
+      { firstOffset: 1, lastOffset: 1, acknowledgeTypes: [2] },
+    ]);
   });
 
   test("offsets out of order are sorted, and adjacent ranges of a type merged", () => {
