@@ -205,6 +205,25 @@ export type {
   ShareOffsetChange,
 } from "./lib/admin/share_groups.ts";
 export type {
+  MemberToRemove,
+  RemovedMember,
+} from "./lib/admin/group_members.ts";
+export type {
+  BrokerLogDirs,
+  DescribeLogDirsOptions,
+  LogDirInfo,
+  ReplicaInfo,
+  ReplicaMove,
+  ReplicaMoveResult,
+} from "./lib/admin/log_dirs.ts";
+export type {
+  FeatureDescription,
+  FeatureUpdate,
+  FeatureUpdateResult,
+} from "./lib/admin/features.ts";
+export type { QuorumInfo, QuorumReplica } from "./lib/admin/quorum.ts";
+export type { FencedProducer } from "./lib/admin/fence_producers.ts";
+export type {
   GroupLag,
   GroupLagOptions,
   PartitionLag,

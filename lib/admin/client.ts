@@ -4,8 +4,9 @@
  * built on them (group lag, offset resets).
  *
  * The calls themselves live by subject in this folder (topics.ts,
- * offsets.ts, groups.ts, lag.ts, configs.ts, partitions.ts, acls.ts,
- * quotas.ts, scram.ts, transactions.ts); routing and retries in
+ * offsets.ts, groups.ts, group_members.ts, share_groups.ts, lag.ts,
+ * configs.ts, partitions.ts, log_dirs.ts, features.ts, quorum.ts, acls.ts,
+ * quotas.ts, scram.ts, transactions.ts, fence_producers.ts); routing and retries in
  * `../cluster/route.ts`; the transaction requests a transactional Writer
  * shares in `../requests/transactions.ts`.
  *
@@ -22,6 +23,11 @@ import { optionNames } from "../options.ts";
 import { type CallOptions, Router } from "../cluster/route.ts";
 import type * as acls from "./acls.ts";
 import type * as configs from "./configs.ts";
+import type * as features from "./features.ts";
+import type * as fencing from "./fence_producers.ts";
+import type * as groupMembers from "./group_members.ts";
+import type * as logDirs from "./log_dirs.ts";
+import type * as quorum from "./quorum.ts";
 import type * as groups from "./groups.ts";
 import type * as lag from "./lag.ts";
 import type * as offsets from "./offsets.ts";
@@ -43,6 +49,11 @@ import type { TopicPartition } from "../message.ts";
 const load = {
   acls: () => import("./acls.ts"),
   configs: () => import("./configs.ts"),
+  features: () => import("./features.ts"),
+  fencing: () => import("./fence_producers.ts"),
+  groupMembers: () => import("./group_members.ts"),
+  logDirs: () => import("./log_dirs.ts"),
+  quorum: () => import("./quorum.ts"),
   groups: () => import("./groups.ts"),
   lag: () => import("./lag.ts"),
   offsets: () => import("./offsets.ts"),
@@ -559,6 +570,207 @@ export class Client {
     options: lag.ResetOffsetsOptions,
   ): Promise<offsets.CommitOutcome[]> {
     return (await load.lag()).resetGroupOffsets(this.router, groupId, options);
+  }
+
+  /**
+   * Removes members from a classic consumer group, from outside: static
+   * members by `groupInstanceId` (a worker gone for good, which the group
+   * would otherwise wait for until its session timed out), dynamic ones by
+   * `memberId`, or "all" of them. The group rebalances without them at once.
+   * One result per member; the group's own error is thrown.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * const [gone] = await client.removeMembersFromConsumerGroup(
+   *   "docs-static-group",
+   *   [{ groupInstanceId: "worker-3" }],
+   * );
+   * console.log(gone.error?.name); // UNKNOWN_MEMBER_ID when not a member
+   * await client.close();
+   * ```
+   */
+  async removeMembersFromConsumerGroup(
+    groupId: string,
+    members: readonly groupMembers.MemberToRemove[] | "all",
+    options?: CallOptions & { reason?: string },
+  ): Promise<groupMembers.RemovedMember[]> {
+    return (await load.groupMembers()).removeMembersFromConsumerGroup(
+      this.router,
+      groupId,
+      members,
+      options,
+    );
+  }
+
+  // --- Brokers: log directories, features, the metadata quorum -------------
+
+  /**
+   * Each broker's log directories (all brokers, or `brokers`): the volume's
+   * total and free bytes, and each replica's size and lag, of every topic
+   * or of `topics`. A broker that cannot answer has its `error`.
+   *
+   * @example Bytes of a topic on disk, all replicas
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * await client.createTopics([{ topic: "docs-log-dirs" }]);
+   * let bytes = 0;
+   * for (const broker of await client.describeLogDirs({ topics: ["docs-log-dirs"] })) {
+   *   for (const dir of broker.logDirs) {
+   *     for (const r of dir.replicas) bytes += r.size;
+   *     console.log(broker.broker, dir.path, dir.usableBytes, "bytes free");
+   *   }
+   * }
+   * console.log(bytes);
+   * await client.deleteTopics(["docs-log-dirs"]);
+   * await client.close();
+   * ```
+   */
+  async describeLogDirs(
+    options?: logDirs.DescribeLogDirsOptions,
+  ): Promise<logDirs.BrokerLogDirs[]> {
+    return (await load.logDirs()).describeLogDirs(this.router, options);
+  }
+
+  /**
+   * Moves replicas to other log directories of their brokers (a directory
+   * the broker has in `log.dirs`); the broker copies each in the background
+   * and `describeLogDirs` shows it as a future replica until then. One
+   * result per move, in order: LOG_DIR_NOT_FOUND for a directory the broker
+   * does not have.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * await client.createTopics([{ topic: "docs-move-replica" }]);
+   * const [{ broker }] = await client.describeLogDirs();
+   * const [result] = await client.alterReplicaLogDirs([
+   *   { topic: "docs-move-replica", partition: 0, broker, path: "/no/such/dir" },
+   * ]);
+   * console.log(result.error?.name); // LOG_DIR_NOT_FOUND
+   * await client.deleteTopics(["docs-move-replica"]);
+   * await client.close();
+   * ```
+   */
+  async alterReplicaLogDirs(
+    moves: readonly logDirs.ReplicaMove[],
+    options?: CallOptions,
+  ): Promise<logDirs.ReplicaMoveResult[]> {
+    return (await load.logDirs()).alterReplicaLogDirs(
+      this.router,
+      moves,
+      options,
+    );
+  }
+
+  /**
+   * The cluster's feature levels (`metadata.version`, `share.version`...)
+   * and the ranges a broker supports: `kafka-features.sh describe`.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * const { finalized, supported } = await client.describeFeatures();
+   * console.log(finalized["metadata.version"], supported["share.version"]);
+   * await client.close();
+   * ```
+   */
+  async describeFeatures(
+    options?: CallOptions,
+  ): Promise<features.FeatureDescription> {
+    return (await load.features()).describeFeatures(this.router, options);
+  }
+
+  /**
+   * Moves features to other levels, e.g. `share.version` to 1 to turn share
+   * groups on in Kafka 4.1: `kafka-features.sh upgrade`. With `validateOnly`
+   * the controller only checks. One result per update; the request's own
+   * error is thrown (from Kafka 3.8 on, one refused update fails them all,
+   * e.g. INVALID_UPDATE_VERSION).
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * const { finalized } = await client.describeFeatures();
+   * const [check] = await client.updateFeatures(
+   *   [{ feature: "group.version", level: finalized["group.version"] ?? 1 }],
+   *   { validateOnly: true },
+   * );
+   * console.log(check.error); // null
+   * await client.close();
+   * ```
+   */
+  async updateFeatures(
+    updates: readonly features.FeatureUpdate[],
+    options?: CallOptions & { validateOnly?: boolean },
+  ): Promise<features.FeatureUpdateResult[]> {
+    return (await load.features()).updateFeatures(
+      this.router,
+      updates,
+      options,
+    );
+  }
+
+  /**
+   * The KRaft metadata quorum: its leader and epoch, the high watermark of
+   * the metadata log, and each voter's and observer's log end and last
+   * fetch: `kafka-metadata-quorum.sh describe --status --replication`.
+   *
+   * @example How far behind each broker's metadata is
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * const quorum = await client.describeMetadataQuorum();
+   * for (const r of [...quorum.voters, ...quorum.observers]) {
+   *   console.log(r.replicaId, quorum.highWatermark - r.logEndOffset);
+   * }
+   * await client.close();
+   * ```
+   */
+  async describeMetadataQuorum(
+    options?: CallOptions,
+  ): Promise<quorum.QuorumInfo> {
+    return (await load.quorum()).describeMetadataQuorum(this.router, options);
+  }
+
+  /**
+   * Removes the registration of a broker decommissioned for good (its
+   * registration would keep holding feature upgrades back). Throws the
+   * refusal, e.g. BROKER_ID_NOT_REGISTERED.
+   *
+   * @example
+   * ```ts
+   * import { Client, KafkaError } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * try {
+   *   await client.unregisterBroker(4242);
+   * } catch (error) {
+   *   console.log((error as KafkaError).name); // BROKER_ID_NOT_REGISTERED
+   * }
+   * await client.close();
+   * ```
+   */
+  async unregisterBroker(
+    brokerId: number,
+    options?: CallOptions,
+  ): Promise<void> {
+    return (await load.quorum()).unregisterBroker(
+      this.router,
+      brokerId,
+      options,
+    );
   }
 
   // --- ACLs ----------------------------------------------------------------
@@ -1320,6 +1532,33 @@ export class Client {
     options?: CallOptions,
   ): Promise<transactions.TransactionDescription[]> {
     return (await load.transactions()).describeTransactions(
+      this.router,
+      transactionalIds,
+      options,
+    );
+  }
+
+  /**
+   * Fences the producers of transactional ids (Java's `fenceProducers`):
+   * each id's epoch goes up, so the producer using it now fails its next
+   * request with PRODUCER_FENCED and its open transaction is aborted. For
+   * taking over an id whose owner hangs. One result per id, in order.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * const [fenced] = await client.fenceProducers(["docs-fence-txn"]);
+   * console.log(fenced.producerId, fenced.producerEpoch, fenced.error);
+   * await client.close();
+   * ```
+   */
+  async fenceProducers(
+    transactionalIds: readonly string[],
+    options?: CallOptions,
+  ): Promise<fencing.FencedProducer[]> {
+    return (await load.fencing()).fenceProducers(
       this.router,
       transactionalIds,
       options,
