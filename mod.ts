@@ -51,6 +51,8 @@ export type {
   SeekPosition,
 } from "./lib/message.ts";
 export {
+  delegationToken,
+  type DelegationTokenCredentials,
   plain,
   type SaslAuthenticator,
   type SaslContext,
@@ -223,6 +225,10 @@ export type {
 } from "./lib/admin/features.ts";
 export type { QuorumInfo, QuorumReplica } from "./lib/admin/quorum.ts";
 export type { FencedProducer } from "./lib/admin/fence_producers.ts";
+export type {
+  CreateDelegationTokenOptions,
+  DelegationToken,
+} from "./lib/admin/delegation_tokens.ts";
 export type {
   GroupLag,
   GroupLagOptions,

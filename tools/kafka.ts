@@ -805,6 +805,8 @@ function serverProperties(version: string): string {
     `log.dirs=${p.data}`,
     "",
     `sasl.enabled.mechanisms=PLAIN,${SCRAM_MECHANISMS.join(",")},OAUTHBEARER`,
+    // Delegation tokens (KIP-48): the key their HMACs are made with.
+    "delegation.token.secret.key=streamkafka-test-token-key",
     ...SASL_LISTENERS.flatMap(jaasLines),
     "",
     "ssl.keystore.type=PKCS12",

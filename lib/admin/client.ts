@@ -6,7 +6,8 @@
  * The calls themselves live by subject in this folder (topics.ts,
  * offsets.ts, groups.ts, group_members.ts, share_groups.ts, lag.ts,
  * configs.ts, partitions.ts, log_dirs.ts, features.ts, quorum.ts, acls.ts,
- * quotas.ts, scram.ts, transactions.ts, fence_producers.ts); routing and retries in
+ * quotas.ts, scram.ts, delegation_tokens.ts, transactions.ts,
+ * fence_producers.ts); routing and retries in
  * `../cluster/route.ts`; the transaction requests a transactional Writer
  * shares in `../requests/transactions.ts`.
  *
@@ -23,6 +24,7 @@ import { optionNames } from "../options.ts";
 import { type CallOptions, Router } from "../cluster/route.ts";
 import type * as acls from "./acls.ts";
 import type * as configs from "./configs.ts";
+import type * as tokens from "./delegation_tokens.ts";
 import type * as features from "./features.ts";
 import type * as fencing from "./fence_producers.ts";
 import type * as groupMembers from "./group_members.ts";
@@ -49,6 +51,7 @@ import type { TopicPartition } from "../message.ts";
 const load = {
   acls: () => import("./acls.ts"),
   configs: () => import("./configs.ts"),
+  tokens: () => import("./delegation_tokens.ts"),
   features: () => import("./features.ts"),
   fencing: () => import("./fence_producers.ts"),
   groupMembers: () => import("./group_members.ts"),
@@ -1236,6 +1239,140 @@ export class Client {
       topicPartitions,
       options,
     );
+  }
+
+  // --- Delegation tokens -----------------------------------------------------
+
+  /**
+   * Creates a delegation token (KIP-48): credentials that authenticate as
+   * this Client's principal (or `owner`), for workers or jobs to use with
+   * `sasl: delegationToken(token)` instead of a password. The Client must
+   * be connected over SASL (the broker refuses token requests on plaintext
+   * and one-way TLS connections, and from token-authenticated ones), and
+   * the broker needs `delegation.token.secret.key`.
+   *
+   * @example Hand a worker a token instead of the password
+   * ```ts
+   * import { Client, delegationToken, Writer } from "jsr:@streamkafka/client";
+   *
+   * const admin = new Client({
+   *   brokers: ["localhost:9094"],
+   *   transport: {
+   *     sasl: { mechanism: "SCRAM-SHA-256", username: "alice", password: "alice-secret" },
+   *   },
+   * });
+   * const token = await admin.createDelegationToken({ maxLifetime: 3_600_000 });
+   * await admin.createTopics([{ topic: "docs-token-writes" }]);
+   * const writer = new Writer({
+   *   brokers: ["localhost:9094"],
+   *   topic: "docs-token-writes",
+   *   transport: { sasl: delegationToken(token) }, // authenticates as User:alice
+   * });
+   * await writer.writeMessages({ value: "written with a token" });
+   * await writer.close();
+   * await admin.expireDelegationToken(token.hmac);
+   * await admin.deleteTopics(["docs-token-writes"]);
+   * await admin.close();
+   * ```
+   */
+  async createDelegationToken(
+    options?: tokens.CreateDelegationTokenOptions,
+  ): Promise<tokens.DelegationToken> {
+    return (await load.tokens()).createDelegationToken(this.router, options);
+  }
+
+  /**
+   * Renews a token, by its HMAC, for `renewPeriod` ms from now (default:
+   * the broker's `delegation.token.expiry.time.ms`), never past its max
+   * lifetime; resolves with the new expiry time (ms since epoch). Its owner
+   * and its renewers may renew it.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({
+   *   brokers: ["localhost:9094"],
+   *   transport: {
+   *     sasl: { mechanism: "SCRAM-SHA-256", username: "alice", password: "alice-secret" },
+   *   },
+   * });
+   * const token = await client.createDelegationToken();
+   * const expiry = await client.renewDelegationToken(token.hmac, {
+   *   renewPeriod: 3_600_000,
+   * });
+   * console.log(new Date(expiry));
+   * await client.expireDelegationToken(token.hmac);
+   * await client.close();
+   * ```
+   */
+  async renewDelegationToken(
+    hmac: Uint8Array,
+    options?: CallOptions & { renewPeriod?: number },
+  ): Promise<number> {
+    return (await load.tokens()).renewDelegationToken(
+      this.router,
+      hmac,
+      options,
+    );
+  }
+
+  /**
+   * Expires a token, by its HMAC, at once (or `expiryTimePeriod` ms from
+   * now): new connections with it are refused from then on. Resolves with
+   * its expiry time.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({
+   *   brokers: ["localhost:9094"],
+   *   transport: {
+   *     sasl: { mechanism: "SCRAM-SHA-256", username: "alice", password: "alice-secret" },
+   *   },
+   * });
+   * const token = await client.createDelegationToken();
+   * await client.expireDelegationToken(token.hmac);
+   * await client.close();
+   * ```
+   */
+  async expireDelegationToken(
+    hmac: Uint8Array,
+    options?: CallOptions & { expiryTimePeriod?: number },
+  ): Promise<number> {
+    return (await load.tokens()).expireDelegationToken(
+      this.router,
+      hmac,
+      options,
+    );
+  }
+
+  /**
+   * The delegation tokens of `owners` ("User:name"), or all the caller may
+   * see: its own, those it may renew, every one with the DescribeTokens
+   * permission.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({
+   *   brokers: ["localhost:9094"],
+   *   transport: {
+   *     sasl: { mechanism: "SCRAM-SHA-256", username: "alice", password: "alice-secret" },
+   *   },
+   * });
+   * for (const t of await client.describeDelegationTokens({ owners: ["User:alice"] })) {
+   *   console.log(t.tokenId, t.owner, new Date(t.expiryTimestamp));
+   * }
+   * await client.close();
+   * ```
+   */
+  async describeDelegationTokens(
+    options?: CallOptions & { owners?: readonly string[] },
+  ): Promise<tokens.DelegationToken[]> {
+    return (await load.tokens()).describeDelegationTokens(this.router, options);
   }
 
   // --- Transactions ----------------------------------------------------------

@@ -19,7 +19,14 @@ import { SaslHandshake } from "../protocol/messages/sasl_handshake.ts";
 import type { BrokerConnection, RequestOptions } from "./connection.ts";
 import { plain, scram } from "./sasl_scram.ts";
 
-export { plain, plainMessage, saltedPassword, scram } from "./sasl_scram.ts";
+export {
+  delegationToken,
+  type DelegationTokenCredentials,
+  plain,
+  plainMessage,
+  saltedPassword,
+  scram,
+} from "./sasl_scram.ts";
 
 /** The password mechanisms the `SaslOptions` shorthand names. */
 export type SaslMechanism = "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
@@ -122,6 +129,11 @@ export interface SaslAuthenticator {
   readonly mechanism: string;
   /** A new exchange for one connection (or re-authentication). */
   begin(context: SaslContext): SaslExchange | Promise<SaslExchange>;
+  /**
+   * What to check when a broker refuses it, for the error (default: the
+   * "sasl" option's credentials).
+   */
+  readonly whenRefused?: string;
 }
 
 /** What the `sasl` option takes: a password shorthand or a mechanism. */
@@ -238,7 +250,10 @@ export async function authenticate(
           apiName: "SaslAuthenticate",
           detail: `broker ${conn.address} refused ${mechanism}: ${
             response.errorMessage ?? "authentication failed"
-          }. Check the "sasl" option's credentials for ${mechanism}`,
+          }. ${
+            auth.whenRefused ??
+              `Check the "sasl" option's credentials for ${mechanism}`
+          }`,
         });
       }
       lifetimeMs = Number(response.sessionLifetimeMs ?? 0);
