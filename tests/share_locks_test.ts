@@ -100,6 +100,37 @@ describe("ShareReader: acquisition locks", () => {
     });
   });
 
+  test("autoRenew: the message in process keeps its record for that long, not longer", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = await topicWith(1);
+      const groupId = await newShareGroup({
+        "share.record.lock.duration.ms": "1000",
+      });
+      await produce(topic, 0, 1);
+      const worker = shareReader(groupId, topic, { autoRenew: 2500 });
+      const other = shareReader(groupId, topic);
+      const seenByOther: ShareMessage[] = [];
+      let reading: Promise<void> | undefined;
+      try {
+        const [job] = await readN(worker, 1);
+        reading = drain(other, seenByOther);
+        // Renewed until 2.5 s after it was acquired, then its lock runs
+        // out and the other member gets it.
+        await sleep(2000);
+        assert.equal(seenByOther.length, 0, "kept while renewed");
+        assert.ok(worker.stats().renewed >= 2, `${worker.stats().renewed}`);
+        await until("the other member has it", () => seenByOther.length === 1);
+        assert.equal(valueOf(seenByOther[0]), valueOf(job));
+        // 2, or 3 when the worker's own next fetch took it back first
+        // (its lock then ran out there, the worker reading nothing).
+        assert.ok(seenByOther[0].deliveryCount >= 2);
+      } finally {
+        await Promise.all([worker.close(), other.close()]);
+        await reading;
+      }
+    });
+  });
+
   test("renewing a record another member has now is refused (INVALID_RECORD_STATE); bad arguments and a closed reader", async () => {
     await noUnhandledRejections(async () => {
       const topic = await topicWith(1);

@@ -18,6 +18,7 @@ import {
   type Router,
 } from "../cluster/route.ts";
 import { sleep } from "../cluster/retry.ts";
+import { UnsupportedVersionError } from "../connection/errors.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { CreateDelegationToken } from "../protocol/messages/create_delegation_token.ts";
 import { DescribeDelegationToken } from "../protocol/messages/describe_delegation_token.ts";
@@ -123,11 +124,20 @@ export async function createDelegationToken(
     );
   }
   const call = router.call(options);
-  const r = await router.any(CreateDelegationToken, {
-    ownerPrincipalType: owner?.principalType ?? null,
-    ownerPrincipalName: owner?.principalName ?? null,
-    renewers: parsedRenewers,
-    maxLifetimeMs: maxLifetime,
+  const r = await router.any(CreateDelegationToken, (conn) => {
+    // Before v3 the owner is not sent, and the token would silently be
+    // the requester's.
+    if (owner !== null && conn.pickVersion(CreateDelegationToken) < 3) {
+      throw new UnsupportedVersionError(
+        `Broker ${conn.address} cannot create a token for another owner (${options.owner}): that needs CreateDelegationToken v3, Kafka 3.3 or later`,
+      );
+    }
+    return {
+      ownerPrincipalType: owner?.principalType ?? null,
+      ownerPrincipalName: owner?.principalName ?? null,
+      renewers: parsedRenewers,
+      maxLifetimeMs: maxLifetime,
+    };
   }, call);
   throwIfRefused(r.errorCode, "CreateDelegationToken");
   const ownerName = `${r.principalType}:${r.principalName}`;
@@ -251,25 +261,24 @@ async function untilEveryBrokerHas(
   owner: { principalType: string; principalName: string },
 ): Promise<void> {
   for (let attempt = 1;; attempt++) {
+    if (call.deadline - Date.now() <= 0) {
+      throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, {
+        apiName: "DescribeDelegationToken",
+        detail:
+          `delegation token ${tokenId} was created, but the brokers did not all know it within the call's timeout`,
+      });
+    }
     const answers = await router.eachBroker(
       DescribeDelegationToken,
       { owners: [owner] },
       call,
     );
-    // A broker that cannot answer learns it when it is back.
+    // A broker that cannot answer (or refuses) learns it when it can.
     const missing = answers.filter((a) =>
-      a.response !== undefined &&
+      a.response !== undefined && a.response.errorCode === 0 &&
       !a.response.tokens.some((t) => t.tokenId === tokenId)
     );
     if (missing.length === 0) return;
-    if (router.left(call) <= 0) {
-      throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, {
-        apiName: "DescribeDelegationToken",
-        detail: `delegation token ${tokenId} was created, but broker ${
-          missing.map((a) => a.broker.id).join(", ")
-        } did not know it within the call's timeout`,
-      });
-    }
     await sleep(Math.min(50 * attempt, 500), call.signal);
   }
 }

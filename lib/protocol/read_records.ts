@@ -50,9 +50,9 @@ export interface ReadRecordsOptions {
   /** Check each batch's CRC (on by default). */
   checkCrc?: boolean;
   /**
-   * Given a batch that fails its CRC check, cannot be decompressed or is
-   * malformed, and the error: the batch is skipped. Without it, the error
-   * is thrown.
+   * Given a batch that fails its CRC check, and the error: the batch is
+   * skipped. Without it, the error is thrown. (A batch that cannot be
+   * decompressed throws either way: the fault may be this machine's.)
    */
   onCorrupt?: (batch: RecordBatch, error: ProtocolError) => void;
 }
@@ -201,16 +201,18 @@ export async function checkRecords(
   };
   const onCorrupt = options.onCorrupt;
   for (const batch of scan.batches) {
-    if (onCorrupt === undefined) {
-      await checkBatch(result, batch, aborted, options);
-      continue;
+    if (options.checkCrc !== false) {
+      if (onCorrupt === undefined) checkCrc(batch, options.where);
+      else {
+        try {
+          checkCrc(batch, options.where);
+        } catch (error) {
+          onCorrupt(batch, error as ProtocolError);
+          continue;
+        }
+      }
     }
-    try {
-      await checkBatch(result, batch, aborted, options);
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error;
-      onCorrupt(batch, error);
-    }
+    await checkBatch(result, batch, aborted, options);
   }
   return result;
 }
@@ -221,7 +223,6 @@ async function checkBatch(
   aborted: AbortedTracker,
   options: ReadRecordsOptions,
 ): Promise<void> {
-  if (options.checkCrc !== false) checkCrc(batch, options.where);
   const abortedBatch = aborted.isAborted(batch);
   if (batch.control) {
     aborted.onControl(batch);

@@ -60,8 +60,10 @@ export class PendingAcks {
    * acknowledgement replaces a renewal of the same offsets not sent yet.
    */
   add(offset: number, type: number, last = offset): void {
-    if (type === AckType.renew) this.renewals++;
-    else if (this.renewals > 0) this.dropRenewals(offset, last);
+    if (type === AckType.renew) {
+      if (this.renewing(offset, last)) return;
+      this.renewals++;
+    } else if (this.renewals > 0) this.dropRenewals(offset, last);
     this.push(offset, type, last);
   }
 
@@ -80,6 +82,15 @@ export class PendingAcks {
       lastOffset: last,
       acknowledgeTypes: [type],
     });
+  }
+
+  /** Whether an unsent renewal covers `offset` .. `last` already. */
+  private renewing(offset: number, last: number): boolean {
+    if (this.renewals === 0) return false;
+    return this.batches.some((b) =>
+      b.acknowledgeTypes[0] === AckType.renew && b.firstOffset <= offset &&
+      b.lastOffset >= last
+    );
   }
 
   /** Takes the renewals of offsets `offset` .. `last` out. */

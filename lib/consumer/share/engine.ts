@@ -80,6 +80,8 @@ export class ShareEngine extends StreamEngine {
   private slow = false;
   /** Wakes when the locks of the oldest records not handed out run out. */
   private expiry: ReturnType<typeof setTimeout> | undefined;
+  /** `autoRenew`: renews the locks of what was handed out, now and then. */
+  private renewer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: ShareReaderOptions) {
     super();
@@ -165,6 +167,7 @@ export class ShareEngine extends StreamEngine {
     if (!this.started) {
       this.started = true;
       this.member.start();
+      this.scheduleRenewals();
     }
     while (this.state === "open") {
       const message = this.take();
@@ -320,6 +323,15 @@ export class ShareEngine extends StreamEngine {
             `cannot renew offset ${message.offset}: the share session that acquired it was lost, and the record went back to the group`,
         });
       }
+      if (p.acksFor !== session && p.acks.size > 0) {
+        throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, {
+          apiName: "ShareAcknowledge",
+          topic: p.topic,
+          partition: p.partition,
+          detail:
+            `cannot renew offset ${message.offset}: the partition's leader moved, and the old one's lock cannot be renewed on the new one`,
+        });
+      }
       const version = session.conn.pickVersion(ShareAcknowledge);
       if (version < 2) {
         throw new UnsupportedVersionError(
@@ -344,7 +356,11 @@ export class ShareEngine extends StreamEngine {
     if (errors.length === 0) {
       // Their locks run anew from about now.
       for (const [message, origin] of renewing) {
-        const renewed: Origin = { ...origin, fetchedAt: at };
+        const renewed: Origin = {
+          ...origin,
+          fetchedAt: at,
+          acquiredAt: origin.acquiredAt ?? origin.fetchedAt,
+        };
         if (this.inProcess === message) this.inProcessOrigin = renewed;
         else if (this.origins.get(message) === origin) {
           this.origins.set(message, renewed);
@@ -357,6 +373,48 @@ export class ShareEngine extends StreamEngine {
       errors,
       `Renewing failed: ${errors.map(messageOf).join("; ")}`,
     );
+  }
+
+  /**
+   * `autoRenew`: every quarter lock, renews the locks of the messages
+   * handed out and not acknowledged whose locks are half gone, while they
+   * were acquired less than `autoRenew` ago.
+   */
+  private scheduleRenewals(): void {
+    const limit = this.options.autoRenew ?? SHARE_DEFAULTS.autoRenew;
+    if (limit <= 0 || this.state !== "open") return;
+    const lock = this.lockTimeout > 0 ? this.lockTimeout : 1000;
+    this.renewer = setTimeout(() => {
+      this.renewDue(limit).catch(() => {}).then(() => this.scheduleRenewals());
+    }, Math.max(50, lock / 4));
+    unrefTimer(this.renewer);
+  }
+
+  /** Renews the locks `scheduleRenewals` finds due; failures are logged. */
+  private async renewDue(limit: number): Promise<void> {
+    const lock = this.lockTimeout;
+    if (lock <= 0) return;
+    const now = Date.now();
+    const due: ShareMessage[] = [];
+    const check = (message: ShareMessage, origin: Origin) => {
+      if (now - origin.fetchedAt < lock / 2) return;
+      if (now - (origin.acquiredAt ?? origin.fetchedAt) >= limit) return;
+      const s = origin.session;
+      if (s.incarnation !== origin.incarnation || s.conn === null) return;
+      due.push(message);
+    };
+    if (this.inProcess !== null) check(this.inProcess, this.inProcessOrigin!);
+    for (const [message, origin] of this.origins) check(message, origin);
+    if (due.length === 0 || this.state !== "open") return;
+    try {
+      await this.renew(due);
+    } catch (error) {
+      this.logError(
+        `renewing the locks of ${due.length} messages failed: ${
+          messageOf(error)
+        }`,
+      );
+    }
   }
 
   /** Where a message handed out and not acknowledged came from; or throws. */
@@ -529,6 +587,7 @@ export class ShareEngine extends StreamEngine {
   protected async release(): Promise<void> {
     this.arrived.notify();
     clearTimeout(this.expiry);
+    clearTimeout(this.renewer);
     // Implicitly or not, what was handed out and not acknowledged goes
     // back to the group, as does what was fetched and not handed out.
     if (this.inProcess !== null) {

@@ -70,6 +70,8 @@ export interface Origin {
    * was last renewed: its lock runs from a little later.
    */
   fetchedAt: number;
+  /** When it was first acquired, if it was renewed since (else `fetchedAt`). */
+  acquiredAt?: number;
 }
 
 /** A response's messages not handed out yet. */
@@ -392,7 +394,8 @@ export class ShareFetcher {
       maxWaitMs: fetch ? this.hub.options.maxWait ?? SHARE_DEFAULTS.maxWait : 0,
       minBytes: 1,
       maxBytes: this.hub.options.maxBytes ?? SHARE_DEFAULTS.maxBytes,
-      maxRecords: this.maxRecords,
+      // Only forgetting partitions: acquire nothing.
+      maxRecords: fetch ? this.maxRecords : 0,
       batchSize: this.maxRecords,
       shareAcquireMode: this.recordLimit ? 1 : 0,
       isRenewAck: false,
@@ -552,8 +555,11 @@ export class ShareFetcher {
     const ranges = [...data.acquiredRecords].sort((a, b) =>
       a.firstOffset - b.firstOffset
     );
-    // A corrupt batch is rejected, as Java's share consumer does: every
-    // member would fail on it until the delivery limit archived it.
+    // A batch that fails its CRC is rejected, as Java's share consumer
+    // does: every member would fail on it until the delivery limit
+    // archived it. One that cannot be decompressed (the fault may be this
+    // machine's) fails the reader, as it fails a Reader; the records go
+    // back to the group when its sessions close.
     const corrupt: [number, number][] = [];
     const found = await readRecordTables(data.records!, {
       fromOffset: ranges[0].firstOffset,
@@ -561,13 +567,16 @@ export class ShareFetcher {
       where: `${p.topic}/${p.partition} from ${address}`,
       checkCrc: this.hub.options.checkCrcs,
       onCorrupt: (batch, error) => {
+        // The header failed its CRC too: a negative delta means none.
         const last = batch.baseOffset +
-          (batch.magic === 2 ? batch.lastOffsetDelta : 0);
+          (batch.magic === 2 ? Math.max(0, batch.lastOffsetDelta) : 0);
         corrupt.push([batch.baseOffset, last]);
         this.hub.logError(
           `${error.message}: rejecting what this member acquired of offsets ${batch.baseOffset}..${last}, so that no member is handed it (a Reader can still read them at those offsets)`,
         );
       },
+    }).catch((error) => {
+      throw Object.assign(error as Error, { retriable: false });
     });
     const from = { topic: p.topic, partition: p.partition, highWaterMark: -1 };
     const copy = this.hub.options.copyValues === true;

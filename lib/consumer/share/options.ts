@@ -88,6 +88,14 @@ export interface ShareReaderOptions {
    */
   acknowledgeLinger?: number;
   /**
+   * Milliseconds (default 0: off) for which the locks of messages handed
+   * out and not acknowledged yet are renewed before they run out (see
+   * `ShareReader.renew`; Kafka 4.2 on), counted from when each record was
+   * acquired: long work keeps its record without calling `renew`, and a
+   * consumer that hangs lets it go after this long.
+   */
+  autoRenew?: number;
+  /**
    * false (the default): keys, values and header values are views into the
    * fetched response. true: each is copied.
    */
@@ -109,6 +117,7 @@ export const SHARE_DEFAULTS = {
   readBackoffMin: 100,
   readBackoffMax: 1000,
   acknowledgeLinger: 200,
+  autoRenew: 0,
 } as const;
 
 const SHARE_OPTIONS = optionNames<ShareReaderOptions>()(
@@ -127,6 +136,7 @@ const SHARE_OPTIONS = optionNames<ShareReaderOptions>()(
   "readBackoffMin",
   "readBackoffMax",
   "acknowledgeLinger",
+  "autoRenew",
   "copyValues",
   "checkCrcs",
   "logger",
@@ -224,6 +234,7 @@ export function validateShareReader(options: ShareReaderOptions): void {
     ["readBackoffMin", 0],
     ["readBackoffMax", 0],
     ["acknowledgeLinger", 0],
+    ["autoRenew", 0],
   ];
   for (const [key, min] of integers) {
     checkNumber(CONTEXT, key, options[key], { min, max: INT32_MAX });

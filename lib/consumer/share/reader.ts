@@ -38,8 +38,8 @@ export interface ShareReaderStats {
   /** Offsets acquired with no record there, acknowledged as gaps. */
   gaps: number;
   /**
-   * Records acquired in a batch that failed its CRC check (or could not be
-   * decompressed): rejected, so that no member is handed them.
+   * Records acquired in a batch that failed its CRC check: rejected, so
+   * that no member is handed them.
    */
   corrupt: number;
   /** Acquisition locks renewed (`renew`). */
