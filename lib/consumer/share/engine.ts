@@ -55,6 +55,10 @@ export class ShareEngine extends StreamEngine {
   private readonly options: ShareReaderOptions;
   private readonly ownsCluster: boolean;
   private readonly explicit: boolean;
+  /** acquireMode "record_limit": fetch only while the consumer waits. */
+  private readonly recordLimit: boolean;
+  /** The consumer asked for a message and none is ready. */
+  private waiting = false;
   private readonly fetcher: ShareFetcher;
   private readonly requestTimeout: number;
   /** Every partition assigned, or with acknowledgements still to send. */
@@ -87,6 +91,7 @@ export class ShareEngine extends StreamEngine {
     super();
     this.options = options;
     this.explicit = options.acknowledgements === "explicit";
+    this.recordLimit = options.acquireMode === "record_limit";
     this.ownsCluster = options.cluster === undefined;
     this.cluster = options.cluster ??
       new Cluster(clusterOptions(options.brokers, options.transport));
@@ -124,7 +129,7 @@ export class ShareEngine extends StreamEngine {
         this.arrived.notify();
         this.watchExpiry();
       },
-      wantsMore: () => !this.slow,
+      wantsMore: () => !this.slow && (!this.recordLimit || this.waiting),
       responded: () => {
         if (this.explicit) this.forgetExpired();
       },
@@ -172,7 +177,13 @@ export class ShareEngine extends StreamEngine {
     while (this.state === "open") {
       const message = this.take();
       if (message !== undefined) return this.enqueue(message);
-      await this.arrived.wait();
+      this.waiting = true;
+      if (this.recordLimit) this.fetcher.wake();
+      try {
+        await this.arrived.wait();
+      } finally {
+        this.waiting = false;
+      }
       if (!this.isLocked()) return;
     }
   }

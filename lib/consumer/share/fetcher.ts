@@ -291,7 +291,8 @@ export class ShareFetcher {
       SHARE_DEFAULTS.acknowledgeLinger;
     while (this.active()) {
       // One response in the hands of the consumer, the next on its way;
-      // under "record_limit", the next only once the last is handed out.
+      // under "record_limit", the next only once the last is handed out
+      // and the consumer asks for more (`wantsMore`).
       const fetch = s.members.size > 0 &&
         s.responses <= (this.recordLimit ? 0 : 1) && this.hub.wantsMore();
       const acking = s.epoch > 0

@@ -61,10 +61,11 @@ export interface ShareReaderOptions {
    * - "batch_optimized" (the default): whole record batches, so a fetch
    *   may acquire more than `maxRecords`;
    * - "record_limit": at most `maxRecords` records per fetch, splitting
-   *   batches, and the next fetch only once the last one's records were
-   *   all handed out. For slow consumers: records do not wait, locked, in
-   *   this member while others could process them. Needs Kafka 4.2 or
-   *   later; an older broker fails the reader at once.
+   *   batches, and a fetch only when the consumer asks for a message and
+   *   none is left. For slow consumers: a member holds only what it was
+   *   handed (and what it is fetching), so records do not wait, locked,
+   *   in it while others could process them. Needs Kafka 4.2 or later; an
+   *   older broker fails the reader at once.
    */
   acquireMode?: "batch_optimized" | "record_limit";
   /** Most bytes of one ShareFetch response (default 4 MiB). */
