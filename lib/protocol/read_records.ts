@@ -212,24 +212,15 @@ export async function checkRecords(
         }
       }
     }
-    await checkBatch(result, batch, aborted, options);
+    const abortedBatch = aborted.isAborted(batch);
+    if (batch.control) {
+      aborted.onControl(batch);
+      continue;
+    }
+    if (abortedBatch) continue;
+    await addBatch(result, batch, options);
   }
   return result;
-}
-
-async function checkBatch(
-  result: RecordTables,
-  batch: RecordBatch,
-  aborted: AbortedTracker,
-  options: ReadRecordsOptions,
-): Promise<void> {
-  const abortedBatch = aborted.isAborted(batch);
-  if (batch.control) {
-    aborted.onControl(batch);
-    return;
-  }
-  if (abortedBatch) return;
-  await addBatch(result, batch, options);
 }
 
 function checkCrc(batch: RecordBatch, where: string): void {

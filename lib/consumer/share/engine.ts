@@ -507,17 +507,30 @@ export class ShareEngine extends StreamEngine {
 
   /** Releases what was fetched of `p` (all when null) and not handed out. */
   private releaseBuffered(p: SharePartition | null): void {
-    for (let i = this.chunks.length - 1; i >= 0; i--) {
-      const chunk = this.chunks[i];
-      if (p !== null && chunk.p !== p) continue;
-      this.chunks.splice(i, 1);
-      const left = chunk.messages.length - chunk.at;
-      chunk.response.left -= left;
-      if (left > 0 && chunk.response.left === 0) this.handedOut(chunk.session);
+    for (const chunk of this.discard((c) => p === null || c.p === p)) {
       for (let j = chunk.at; j < chunk.messages.length; j++) {
         this.addAck(chunk, chunk.messages[j].offset, AckType.release);
       }
     }
+  }
+
+  /**
+   * Takes the chunks `which` picks out of the queue, their messages no
+   * longer to be handed out (their responses count as handed out); returns
+   * them, with `at` where handing out stopped.
+   */
+  private discard(which: (chunk: Chunk) => boolean): Chunk[] {
+    const out: Chunk[] = [];
+    for (let i = this.chunks.length - 1; i >= 0; i--) {
+      const chunk = this.chunks[i];
+      if (!which(chunk)) continue;
+      this.chunks.splice(i, 1);
+      const left = chunk.messages.length - chunk.at;
+      chunk.response.left -= left;
+      if (left > 0 && chunk.response.left === 0) this.handedOut(chunk.session);
+      out.push(chunk);
+    }
+    return out;
   }
 
   /**
@@ -564,17 +577,12 @@ export class ShareEngine extends StreamEngine {
     if (this.state !== "open") return;
     const now = Date.now();
     let dropped = 0;
-    for (let i = this.chunks.length - 1; i >= 0; i--) {
-      const chunk = this.chunks[i];
-      const until = chunk.response.lockedUntil;
-      if (until === 0 || until > now) continue;
-      this.chunks.splice(i, 1);
-      const left = chunk.messages.length - chunk.at;
-      dropped += left;
-      chunk.at = chunk.messages.length;
-      chunk.response.left -= left;
-      if (left > 0 && chunk.response.left === 0) this.handedOut(chunk.session);
-    }
+    for (
+      const chunk of this.discard((c) => {
+        const until = c.response.lockedUntil;
+        return until !== 0 && until <= now;
+      })
+    ) dropped += chunk.messages.length - chunk.at;
     if (dropped === 0) return;
     this.slow = true;
     this.counters.expired += dropped;

@@ -524,9 +524,12 @@ export class ShareFetcher {
   ): Error | null {
     const count = countOffsets(acked);
     if (code === 0) {
-      const renewed = countOffsets(
-        acked.filter((b) => b.acknowledgeTypes[0] === AckType.renew),
-      );
+      let renewed = 0;
+      for (const b of acked) {
+        if (b.acknowledgeTypes[0] === AckType.renew) {
+          renewed += b.lastOffset - b.firstOffset + 1;
+        }
+      }
       this.counters.renewed += renewed;
       this.counters.acknowledged += count - renewed;
       return null;
