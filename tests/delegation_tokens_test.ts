@@ -101,14 +101,17 @@ describe("delegation tokens", () => {
           topic,
           transport: { sasl: delegationToken(token) },
         });
-        await assert.rejects(
-          late.writeMessages({ value: "c" }),
-          (e: Error) =>
-            /SASL_AUTHENTICATION_FAILED/.test(e.message) &&
-            e.message.includes(`Check delegation token ${token!.tokenId}`),
-        );
-        assert.ok(Date.now() - started < 10_000, "refused at once");
-        await late.close().catch(() => {});
+        try {
+          await assert.rejects(
+            late.writeMessages({ value: "c" }),
+            (e: Error) =>
+              /SASL_AUTHENTICATION_FAILED/.test(e.message) &&
+              e.message.includes(`Check delegation token ${token!.tokenId}`),
+          );
+          assert.ok(Date.now() - started < 10_000, "refused at once");
+        } finally {
+          await late.close().catch(() => {});
+        }
         assert.ok(
           !(await admin.describeDelegationTokens()).some((t) =>
             t.tokenId === token!.tokenId

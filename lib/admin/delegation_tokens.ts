@@ -141,10 +141,13 @@ export async function createDelegationToken(
   }, call);
   throwIfRefused(r.errorCode, "CreateDelegationToken");
   const ownerName = `${r.principalType}:${r.principalName}`;
-  await untilEveryBrokerHas(router, call, r.tokenId, {
-    principalType: r.principalType,
-    principalName: r.principalName,
-  });
+  await untilEveryBrokerSees(
+    router,
+    call,
+    "created",
+    r.hmac,
+    r.expiryTimestampMs,
+  );
   return {
     tokenId: r.tokenId,
     hmac: r.hmac.slice(),
@@ -180,6 +183,13 @@ export async function renewDelegationToken(
     renewPeriodMs: period,
   }, call);
   throwIfRefused(r.errorCode, "RenewDelegationToken");
+  await untilEveryBrokerSees(
+    router,
+    call,
+    "renewed",
+    hmac,
+    r.expiryTimestampMs,
+  );
   return r.expiryTimestampMs;
 }
 
@@ -207,6 +217,14 @@ export async function expireDelegationToken(
     expiryTimePeriodMs: period,
   }, call);
   throwIfRefused(r.errorCode, "ExpireDelegationToken");
+  // Expired at once (a negative period), the controller removes it.
+  await untilEveryBrokerSees(
+    router,
+    call,
+    "expired",
+    hmac,
+    period < 0 ? undefined : r.expiryTimestampMs,
+  );
   return r.expiryTimestampMs;
 }
 
@@ -250,37 +268,57 @@ export async function describeDelegationTokens(
 }
 
 /**
- * Waits until every broker knows the new token (each learns it from the
- * metadata log, a moment later): until then, authenticating with it fails
- * on the brokers that do not, as a wrong password would.
+ * Waits until every broker lists the token (by its HMAC) with this expiry
+ * time, or, with none, no longer lists it. Each broker learns a change
+ * from the metadata log a moment after the controller made it, and until
+ * then authenticates by the old state: refusing a new token as it would a
+ * wrong password, refusing a renewed one at its old expiry, accepting an
+ * expired one.
  */
-async function untilEveryBrokerHas(
+async function untilEveryBrokerSees(
   router: Router,
   call: Call,
-  tokenId: string,
-  owner: { principalType: string; principalName: string },
+  change: "created" | "renewed" | "expired",
+  hmac: Uint8Array,
+  expiry: number | undefined,
 ): Promise<void> {
+  const holds = (
+    tokens: readonly { hmac: Uint8Array; expiryTimestamp: number }[],
+  ) => {
+    const token = tokens.find((t) => equalBytes(t.hmac, hmac));
+    return expiry === undefined
+      ? token === undefined
+      : token?.expiryTimestamp === expiry;
+  };
   for (let attempt = 1;; attempt++) {
     if (call.deadline - Date.now() <= 0) {
       throw new KafkaError(ErrorCode.REQUEST_TIMED_OUT, {
         apiName: "DescribeDelegationToken",
         detail:
-          `delegation token ${tokenId} was created, but the brokers did not all know it within the call's timeout`,
+          `the delegation token was ${change}, but the brokers did not all learn it within the call's timeout`,
       });
     }
+    // Every token the caller may see: its own and those it may renew,
+    // which are the ones it may create, renew or expire.
     const answers = await router.eachBroker(
       DescribeDelegationToken,
-      { owners: [owner] },
+      { owners: null },
       call,
     );
     // A broker that cannot answer (or refuses) learns it when it can.
-    const missing = answers.filter((a) =>
+    const behind = answers.some((a) =>
       a.response !== undefined && a.response.errorCode === 0 &&
-      !a.response.tokens.some((t) => t.tokenId === tokenId)
+      !holds(a.response.tokens)
     );
-    if (missing.length === 0) return;
+    if (!behind) return;
     await sleep(Math.min(50 * attempt, 500), call.signal);
   }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Throws the refusal, with what to check for the usual ones. */
