@@ -1284,8 +1284,8 @@ export class Client {
   /**
    * Renews a token, by its HMAC, for `renewPeriod` ms from now (default:
    * the broker's `delegation.token.expiry.time.ms`), never past its max
-   * lifetime; resolves with the new expiry time (ms since epoch). Its owner
-   * and its renewers may renew it.
+   * lifetime; resolves with the new expiry time (ms since epoch), once every
+   * broker has learnt it. Its owner and its renewers may renew it.
    *
    * @example
    * ```ts
@@ -1320,7 +1320,8 @@ export class Client {
   /**
    * Expires a token, by its HMAC, at once (or `expiryTimePeriod` ms from
    * now): new connections with it are refused from then on. Resolves with
-   * its expiry time.
+   * its expiry time, once every broker has learnt it (until then a broker
+   * would still accept the token).
    *
    * @example
    * ```ts
