@@ -333,6 +333,21 @@ describe("admin Client: configs", () => {
     }
   });
 
+  test("a broker's configs as a new Client's first call (its metadata not loaded yet)", async () => {
+    const fresh = new Client({ brokers: [BROKER], timeout: 5_000 });
+    try {
+      const started = Date.now();
+      const [result] = await fresh.describeConfigs([
+        { type: "broker", name: brokerId, configNames: ["num.io.threads"] },
+      ]);
+      assert.equal(result.error, null);
+      assert.match(config(result, "num.io.threads").value ?? "", /^\d+$/);
+      assert.ok(Date.now() - started < 4_000, "answered without waiting");
+    } finally {
+      await fresh.close();
+    }
+  });
+
   test("nothing to do asks nothing", async () => {
     assert.deepEqual(await client.describeConfigs([]), []);
     assert.deepEqual(await client.alterConfigs([]), []);

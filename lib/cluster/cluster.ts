@@ -136,22 +136,30 @@ export class Cluster {
   }
 
   /**
-   * A connection to a broker by id, on a lane (opened on first use); the
-   * broker must be in the cached metadata (see `brokers()`).
+   * A connection to a broker by id, on a lane (opened on first use). A
+   * broker the cached metadata does not list is looked up with a fresh
+   * Metadata request first (the cache may be empty, or older than the
+   * broker); one still missing is BROKER_NOT_AVAILABLE.
    */
-  connection(
+  async connection(
     brokerId: number,
     lane = "default",
   ): Promise<BrokerConnection> {
-    const broker = this.brokerById.get(brokerId);
+    let broker = this.brokerById.get(brokerId);
     if (!broker) {
-      return Promise.reject(
-        new KafkaError(ErrorCode.BROKER_NOT_AVAILABLE, {
-          detail: `broker ${brokerId} is not in the cluster metadata`,
-        }),
-      );
+      await this.refresh([]);
+      broker = this.brokerById.get(brokerId);
     }
-    return this.pool.connect(broker.host, broker.port, `${brokerId}/${lane}`);
+    if (!broker) {
+      throw new KafkaError(ErrorCode.BROKER_NOT_AVAILABLE, {
+        detail: `broker ${brokerId} is not in the cluster metadata`,
+      });
+    }
+    return await this.pool.connect(
+      broker.host,
+      broker.port,
+      `${brokerId}/${lane}`,
+    );
   }
 
   /** A connection to any broker: known ones first, then bootstrap. */
