@@ -226,6 +226,13 @@ export type {
 export type { QuorumInfo, QuorumReplica } from "./lib/admin/quorum.ts";
 export type { FencedProducer } from "./lib/admin/fence_producers.ts";
 export type {
+  AbortTransactionSpec,
+  FindHangingTransactionsOptions,
+  HangingTransaction,
+  HangingTransactions,
+  TransactionAtOffset,
+} from "./lib/admin/hanging_transactions.ts";
+export type {
   CreateDelegationTokenOptions,
   DelegationToken,
 } from "./lib/admin/delegation_tokens.ts";

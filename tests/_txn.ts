@@ -1,14 +1,81 @@
 /**
  * Helpers of the transaction tests (the admin Client's raw calls and the
  * transactional Writer): reading what read_committed Readers see, the
- * group's stable offsets, and topics whose leaders are ready.
+ * group's stable offsets, topics whose leaders are ready, and batches
+ * written with a raw Produce request.
  */
 
 import assert from "node:assert/strict";
-import { Client, type Cluster, ErrorCode, KafkaError, Reader } from "../mod.ts";
+import {
+  Client,
+  type Cluster,
+  ErrorCode,
+  KafkaError,
+  type ProducerIdAndEpoch,
+  Reader,
+} from "../mod.ts";
+import { Produce } from "../lib/protocol/messages/produce.ts";
+import { encodeRecordBatch } from "../lib/protocol/records.ts";
+import {
+  produceError,
+  produceOutcomes,
+  produceRequest,
+} from "../lib/requests/produce.ts";
 import { BROKER, sleep } from "./_helpers.ts";
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+/**
+ * Writes one batch of `values` to a partition with a Produce request:
+ * transactional (with the producer's id, epoch and `baseSequence`) unless
+ * `producer` is null; stamped `timestamp` (default now); in Produce
+ * `version` (default the highest both sides serve). Returns the batch's
+ * base offset.
+ */
+export async function produce(
+  cluster: Cluster,
+  topic: string,
+  partition: number,
+  values: string[],
+  producer: ProducerIdAndEpoch & { transactionalId: string } | null,
+  baseSequence = 0,
+  { timestamp = Date.now(), version }: {
+    timestamp?: number;
+    version?: number;
+  } = {},
+): Promise<number> {
+  const records = encodeRecordBatch(
+    values.map((v) => ({
+      key: null,
+      value: encoder.encode(v),
+      timestamp,
+    })),
+    producer
+      ? {
+        producerId: producer.producerId,
+        producerEpoch: producer.producerEpoch,
+        baseSequence,
+        transactional: true,
+      }
+      : {},
+  );
+  const body = {
+    ...produceRequest([{ topic, partition, records }], -1, 10_000),
+    transactionalId: producer?.transactionalId ?? null,
+  };
+  // A topic just created may not have its leader ready yet: the same batch
+  // (same sequence) is sent again.
+  for (let attempt = 1;; attempt++) {
+    const { conn } = await cluster.leader(topic, partition, "test-produce");
+    const response = await conn.request(Produce, body, { version });
+    const outcome = produceOutcomes(response).get(topic)?.get(partition);
+    const error = produceError(outcome, topic, partition);
+    if (!error) return outcome!.baseOffset;
+    if (!error.retriable || attempt >= 50) throw error;
+    cluster.invalidate(topic);
+    await sleep(100);
+  }
+}
 
 /** The values a Reader reads from a partition up to `last`. */
 export async function readUntil(

@@ -12,69 +12,13 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { after, describe, test } from "node:test";
 import { Client, Cluster, ErrorCode, KafkaError } from "../mod.ts";
-import type { ProducerIdAndEpoch } from "../mod.ts";
-import { Produce } from "../lib/protocol/messages/produce.ts";
-import { encodeRecordBatch } from "../lib/protocol/records.ts";
-import {
-  produceError,
-  produceOutcomes,
-  produceRequest,
-} from "../lib/requests/produce.ts";
 import {
   BROKER,
   noUnhandledRejections,
   sleep,
   uniqueTopic,
 } from "./_helpers.ts";
-import { createTopic, groupOffsets, readUntil } from "./_txn.ts";
-
-const encoder = new TextEncoder();
-
-/**
- * Writes one batch of `values` to a partition with a Produce request:
- * transactional (with the producer's id, epoch and `baseSequence`) unless
- * `producer` is null. Returns the batch's base offset.
- */
-async function produce(
-  cluster: Cluster,
-  topic: string,
-  partition: number,
-  values: string[],
-  producer: ProducerIdAndEpoch & { transactionalId: string } | null,
-  baseSequence = 0,
-): Promise<number> {
-  const records = encodeRecordBatch(
-    values.map((v) => ({
-      key: null,
-      value: encoder.encode(v),
-      timestamp: Date.now(),
-    })),
-    producer
-      ? {
-        producerId: producer.producerId,
-        producerEpoch: producer.producerEpoch,
-        baseSequence,
-        transactional: true,
-      }
-      : {},
-  );
-  const body = {
-    ...produceRequest([{ topic, partition, records }], -1, 10_000),
-    transactionalId: producer?.transactionalId ?? null,
-  };
-  // A topic just created may not have its leader ready yet: the same batch
-  // (same sequence) is sent again.
-  for (let attempt = 1;; attempt++) {
-    const { conn } = await cluster.leader(topic, partition, "test-produce");
-    const response = await conn.request(Produce, body);
-    const outcome = produceOutcomes(response).get(topic)?.get(partition);
-    const error = produceError(outcome, topic, partition);
-    if (!error) return outcome!.baseOffset;
-    if (!error.retriable || attempt >= 50) throw error;
-    cluster.invalidate(topic);
-    await sleep(100);
-  }
-}
+import { createTopic, groupOffsets, produce, readUntil } from "./_txn.ts";
 
 /** Describes `transactionalId` until its state is `state` (or 10 s pass). */
 async function waitForState(

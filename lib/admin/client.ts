@@ -7,7 +7,7 @@
  * offsets.ts, groups.ts, group_members.ts, share_groups.ts, lag.ts,
  * configs.ts, partitions.ts, log_dirs.ts, features.ts, quorum.ts, acls.ts,
  * quotas.ts, scram.ts, delegation_tokens.ts, transactions.ts,
- * fence_producers.ts); routing and retries in
+ * fence_producers.ts, hanging_transactions.ts); routing and retries in
  * `../cluster/route.ts`; the transaction requests a transactional Writer
  * shares in `../requests/transactions.ts`.
  *
@@ -28,6 +28,7 @@ import type * as tokens from "./delegation_tokens.ts";
 import type * as features from "./features.ts";
 import type * as fencing from "./fence_producers.ts";
 import type * as groupMembers from "./group_members.ts";
+import type * as hanging from "./hanging_transactions.ts";
 import type * as logDirs from "./log_dirs.ts";
 import type * as quorum from "./quorum.ts";
 import type * as groups from "./groups.ts";
@@ -55,6 +56,7 @@ const load = {
   features: () => import("./features.ts"),
   fencing: () => import("./fence_producers.ts"),
   groupMembers: () => import("./group_members.ts"),
+  hanging: () => import("./hanging_transactions.ts"),
   logDirs: () => import("./log_dirs.ts"),
   quorum: () => import("./quorum.ts"),
   groups: () => import("./groups.ts"),
@@ -1699,6 +1701,77 @@ export class Client {
     return (await load.fencing()).fenceProducers(
       this.router,
       transactionalIds,
+      options,
+    );
+  }
+
+  /**
+   * Finds hanging transactions (KIP-664; `kafka-transactions.sh
+   * find-hanging`): open on a partition for longer than
+   * `maxTransactionTimeout` (default 15 minutes), while their coordinator
+   * does not list the partition in a transaction, so no marker will ever
+   * close them. Such a transaction stops `read_committed` readers at its
+   * first offset. Looks at `topics`, `partitions`, the partitions on
+   * `broker`, or every topic; a partition whose producers could not be
+   * listed is in `errors`. Abort what it finds with `abortTransaction`.
+   *
+   * @example Find and abort the hanging transactions of a topic
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * await client.createTopics([{ topic: "docs-hanging" }]);
+   * const { transactions, errors } = await client.findHangingTransactions({
+   *   topics: ["docs-hanging"],
+   * });
+   * for (const t of transactions) {
+   *   console.log(`${t.topic}-${t.partition} hangs at offset ${t.startOffset}`);
+   *   await client.abortTransaction(t);
+   * }
+   * console.log(errors); // []
+   * await client.deleteTopics(["docs-hanging"]);
+   * await client.close();
+   * ```
+   */
+  async findHangingTransactions(
+    options?: hanging.FindHangingTransactionsOptions,
+  ): Promise<hanging.HangingTransactions> {
+    return (await load.hanging()).findHangingTransactions(
+      this.router,
+      options,
+    );
+  }
+
+  /**
+   * Aborts a partition's open transaction by writing its abort marker to
+   * the partition's leader (Java's `abortTransaction`): for a hanging
+   * transaction, which its coordinator will never close. Give the producer
+   * (`{ topic, partition, producerId, producerEpoch, coordinatorEpoch }`,
+   * from `findHangingTransactions` or `describeProducers`) or the offset
+   * where the transaction begins (`{ topic, partition, startOffset }`).
+   * Needs ClusterAction permission on the cluster. Aborting a live
+   * transaction loses its records on that partition: its producer commits
+   * the rest.
+   *
+   * @example Abort the transaction that holds `read_committed` readers at an offset
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * await client.createTopics([{ topic: "docs-abort" }]);
+   * await client.abortTransaction({ topic: "docs-abort", partition: 0, startOffset: 0 })
+   *   .catch((e) => console.log(e.message)); // no open transaction ... begins at offset 0
+   * await client.deleteTopics(["docs-abort"]);
+   * await client.close();
+   * ```
+   */
+  async abortTransaction(
+    target: hanging.AbortTransactionSpec | hanging.TransactionAtOffset,
+    options?: CallOptions,
+  ): Promise<hanging.AbortTransactionSpec> {
+    return (await load.hanging()).abortTransaction(
+      this.router,
+      target,
       options,
     );
   }

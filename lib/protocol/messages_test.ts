@@ -445,7 +445,6 @@ describe("generated APIs", () => {
         "ControllerRegistration",
         "AssignReplicasToDirs",
         "UpdateRaftVoter",
-        "WriteTxnMarkers",
         "InitializeShareGroupState",
         "ReadShareGroupState",
         "WriteShareGroupState",
@@ -455,9 +454,11 @@ describe("generated APIs", () => {
     ) {
       assert.ok(!names.has(name), `${name} must not be generated`);
     }
-    // Admin APIs served on the broker listener stay.
+    // Admin APIs served on the broker listener stay (WriteTxnMarkers too:
+    // an admin aborts a hanging transaction with it).
     for (
       const name of [
+        "WriteTxnMarkers",
         "UpdateFeatures",
         "DescribeQuorum",
         "UnregisterBroker",

@@ -420,12 +420,12 @@ export function loadApis(dir: string = specDir()): ApiSpec[] {
 }
 
 /**
- * APIs served on the broker listener that only brokers send: the
- * transaction coordinator's markers to partition leaders, and the share
+ * APIs served on the broker listener that only brokers send: the share
  * coordinator's state RPCs (KIP-932), sent by share-partition leaders.
+ * (WriteTxnMarkers, the transaction coordinator's markers to partition
+ * leaders, is also an admin's: aborting a hanging transaction, KIP-664.)
  */
 export const BROKER_TO_BROKER: ReadonlySet<string> = new Set([
-  "WriteTxnMarkers",
   "InitializeShareGroupState",
   "ReadShareGroupState",
   "WriteShareGroupState",

@@ -24,6 +24,7 @@ import { OffsetForLeaderEpoch } from "./offset_for_leader_epoch.ts";
 import { AddPartitionsToTxn } from "./add_partitions_to_txn.ts";
 import { AddOffsetsToTxn } from "./add_offsets_to_txn.ts";
 import { EndTxn } from "./end_txn.ts";
+import { WriteTxnMarkers } from "./write_txn_markers.ts";
 import { TxnOffsetCommit } from "./txn_offset_commit.ts";
 import { DescribeAcls } from "./describe_acls.ts";
 import { CreateAcls } from "./create_acls.ts";
@@ -98,6 +99,7 @@ export * from "./offset_for_leader_epoch.ts";
 export * from "./add_partitions_to_txn.ts";
 export * from "./add_offsets_to_txn.ts";
 export * from "./end_txn.ts";
+export * from "./write_txn_markers.ts";
 export * from "./txn_offset_commit.ts";
 export * from "./describe_acls.ts";
 export * from "./create_acls.ts";
@@ -176,6 +178,7 @@ export const APIS: readonly Api<unknown, unknown>[] = [
   AddPartitionsToTxn,
   AddOffsetsToTxn,
   EndTxn,
+  WriteTxnMarkers,
   TxnOffsetCommit,
   DescribeAcls,
   CreateAcls,
