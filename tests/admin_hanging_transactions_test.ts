@@ -7,10 +7,11 @@
  * (from v12 the broker adds the partition itself). findHangingTransactions
  * finds it (and not a live transaction as old), read_committed stops at
  * it, abortTransaction ends it; then aborting by start offset, the
- * refusals, and bad arguments.
+ * refusals (one from a user denied ClusterAction), and bad arguments.
  */
 
 import assert from "node:assert/strict";
+import process from "node:process";
 import { after, describe, test } from "node:test";
 import { Client, Cluster, ErrorCode, KafkaError } from "../mod.ts";
 import {
@@ -22,6 +23,7 @@ import {
 import { createTopic, produce } from "./_txn.ts";
 
 const VERIFICATION = "transaction.partition.verification.enable";
+const SASL = process.env.KAFKA_SASL_BROKERS ?? "127.0.0.1:9094";
 
 /**
  * Sets the cluster-wide default of the broker's transaction verification
@@ -297,6 +299,73 @@ describe("admin Client: hanging transactions", () => {
         });
       }
       await client.deleteTopics([topic]);
+    });
+  });
+
+  test("without ClusterAction permission, refused at once with what to check", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = uniqueTopic("admin-hanging-denied");
+      await createTopic(client, topic, 1);
+      const user = uniqueTopic("hanging-denied");
+      const password = "denied-secret";
+      const principal = `User:${user}`;
+      const [upserted] = await client.alterUserScramCredentials([
+        { user, mechanism: "SCRAM-SHA-256", password },
+      ]);
+      assert.equal(upserted.error, null);
+      const acl = {
+        resourceType: "cluster",
+        resourceName: "kafka-cluster",
+        principal,
+        operation: "clusterAction",
+        permission: "deny",
+      } as const;
+      const [created] = await client.createAcls([acl]);
+      assert.equal(created.error, null);
+      const denied = new Client({
+        brokers: [SASL],
+        transport: {
+          sasl: { mechanism: "SCRAM-SHA-256", username: user, password },
+        },
+        timeout: 20_000,
+      });
+      try {
+        // The user and the ACL reach the broker a moment after creation.
+        for (let attempt = 0;; attempt++) {
+          const error = await denied.abortTransaction({
+            topic,
+            partition: 0,
+            producerId: 1,
+            producerEpoch: 0,
+            coordinatorEpoch: -1,
+          }).then(() => null, (e: Error) => e);
+          if (
+            error instanceof KafkaError &&
+            error.code === ErrorCode.CLUSTER_AUTHORIZATION_FAILED
+          ) {
+            assert.match(
+              error.message,
+              /needs ClusterAction permission on the cluster/,
+            );
+            break;
+          }
+          assert.ok(attempt < 50, `not refused after 10 s: ${error}`);
+          await sleep(200);
+        }
+      } finally {
+        await denied.close();
+        await client.deleteAcls([{ principal }]);
+        await client.alterUserScramCredentials([], [
+          { user, mechanism: "SCRAM-SHA-256" },
+        ]);
+        // Other tests' principals get the cluster's permissions back (an
+        // ACL on the cluster ends "allowed when no ACL is found" for it).
+        for (let attempt = 0; attempt < 50; attempt++) {
+          if ((await client.describeAcls({ principal })).length === 0) break;
+          await sleep(200);
+        }
+        await client.deleteTopics([topic]);
+      }
     });
   });
 });
