@@ -267,6 +267,9 @@ export async function describeDelegationTokens(
   });
 }
 
+/** How long one round of `untilEveryBrokerSees` may wait for the brokers. */
+const ROUND_MS = 2_000;
+
 /**
  * Waits until every broker lists the token (by its HMAC) with this expiry
  * time, or, with none, no longer lists it. Each broker learns a change
@@ -299,18 +302,26 @@ async function untilEveryBrokerSees(
       });
     }
     // Every token the caller may see: its own and those it may renew,
-    // which are the ones it may create, renew or expire.
+    // which are the ones it may create, renew or expire. Each round is
+    // short, so that a broker that cannot be reached does not hold the
+    // others' answers until the deadline.
+    const round = {
+      deadline: Math.min(call.deadline, Date.now() + ROUND_MS),
+      signal: call.signal,
+    };
     const answers = await router.eachBroker(
       DescribeDelegationToken,
       { owners: null },
-      call,
+      round,
     );
-    // A broker that cannot answer (or refuses) learns it when it can.
-    const behind = answers.some((a) =>
-      a.response !== undefined && a.response.errorCode === 0 &&
-      !holds(a.response.tokens)
+    // A broker that cannot answer (or refuses) learns it when it can; but
+    // one at least must have answered.
+    const answered = answers.filter((a) =>
+      a.response !== undefined && a.response.errorCode === 0
     );
-    if (!behind) return;
+    if (
+      answered.length > 0 && answered.every((a) => holds(a.response!.tokens))
+    ) return;
     await sleep(Math.min(50 * attempt, 500), call.signal);
   }
 }

@@ -11,7 +11,12 @@
  * @module
  */
 
-import { type CallOptions, itemError, type Router } from "../cluster/route.ts";
+import {
+  type CallOptions,
+  itemError,
+  type Router,
+  routingError,
+} from "../cluster/route.ts";
 import type { TopicPartition } from "../message.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { WriteTxnMarkers } from "../protocol/messages/write_txn_markers.ts";
@@ -90,8 +95,9 @@ export interface FindHangingTransactionsOptions extends CallOptions {
   /** These partitions (with `topics`, both). */
   partitions?: readonly TopicPartition[];
   /**
-   * Only partitions with a replica on this broker, asked of it (followers
-   * answer too); alone, every topic's partitions on it.
+   * Ask this broker (followers answer too): of `topics` (or of every
+   * topic, alone), only the partitions with a replica on it; `partitions`
+   * named without one there fail in `errors` (NOT_LEADER_OR_FOLLOWER).
    */
   broker?: number;
   /**
@@ -176,13 +182,27 @@ export async function abortTransaction(
     );
   }
   const call = router.call(options);
-  const spec = "startOffset" in target
-    ? await openAt(router, target, router.left(call), options.signal)
-    : checkSpec(target);
+  // A producer given is used as it is (a HangingTransaction has both).
+  const spec = "producerId" in target && target.producerId !== undefined
+    ? checkSpec(target)
+    : await openAt(
+      router,
+      target as TransactionAtOffset,
+      router.left(call),
+      options.signal,
+    );
   const [result] = await router.fanOut(call, [spec], {
     node: async (s) =>
       (await router.cluster.leader(s.topic, s.partition, router.lane)).conn,
     moved: (s) => router.cluster.invalidate(s.topic),
+    // A topic the metadata does not list fails at once; a broker that
+    // answers UNKNOWN_TOPIC_OR_PARTITION no longer holds the partition
+    // (its leader moved), as Java's handler takes it.
+    retriable: (e) =>
+      routingError(e) ||
+      (e instanceof KafkaError &&
+        e.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION &&
+        e.apiName === "WriteTxnMarkers"),
     errorOf: (error) => error,
     failed: (_, error) => error,
     send: async (conn, [s]) => {
