@@ -6,7 +6,8 @@
  * of their coordinator and of a partition leader; an exactly-once pipe
  * across kills of its transaction and group coordinators; share-group
  * members across kills of a partition leader and of their group's
- * coordinator. Every acknowledged
+ * coordinator; a Reader fetching from the follower in its rack (KIP-392)
+ * across a kill of that follower. Every acknowledged
  * message is counted: none lost, none twice, each partition in order; every
  * committed transaction is read once and whole, no aborted one.
  *
@@ -514,6 +515,64 @@ describe("a three-broker cluster under faults", { timeout: 900_000 }, () => {
       // The next test needs all three nodes.
       if (killed >= 0) await cluster.start(killed);
     }
+  });
+
+  test("a Reader reads from the follower in its rack (KIP-392), then from the leader once that follower is killed: no gap", async () => {
+    const topic = await replicatedTopic(client, "cluster-rack");
+    const total = 20_000;
+    const writer = new Writer({
+      brokers: CLUSTER_BROKERS,
+      topic,
+      balancer: { balance: () => 0 } as Balancer,
+      requiredAcks: "all",
+    });
+    for (let i = 0; i < total; i += 1000) {
+      await writer.writeMessages(
+        Array.from({ length: 1000 }, (_, k) => ({ value: `${i + k}` })),
+      );
+    }
+    await writer.close();
+    const leader = (await leaders(topic))[0];
+    const follower = NODES.find((n) => n !== leader)!;
+    const events: string[] = [];
+    const reader = new Reader({
+      brokers: CLUSTER_BROKERS,
+      topic,
+      partition: 0,
+      rack: `rack-${follower}`,
+      logger: (m) => events.push(m),
+      errorLogger: (m) => events.push(m),
+    });
+    let killed = false;
+    try {
+      for (let i = 0; i < total; i++) {
+        const m = await reader.readMessage();
+        assert.equal(m.offset, i, "no gap, no repeat");
+        assert.equal(text.decode(m.value!), `${i}`);
+        if (i === total / 2) {
+          assert.ok(
+            events.some((e) =>
+              e.includes(
+                `from broker ${follower}, the replica its leader ${leader} named for rack rack-${follower}`,
+              )
+            ),
+            events.join("\n"),
+          );
+          await cluster.kill(follower);
+          killed = true;
+        }
+      }
+    } finally {
+      await reader.close();
+      // The next test needs all three nodes.
+      if (killed) await cluster.start(follower);
+    }
+    // The fetches from the dead follower failed, and the leader served
+    // the rest.
+    assert.ok(
+      events.some((e) => e.includes(`(broker ${follower})`)),
+      events.join("\n"),
+    );
   });
 
   test("two share-group members read across kill -9 of a partition leader, then of the group coordinator: nothing lost, nothing left", async () => {

@@ -729,6 +729,11 @@ describe("Reader", () => {
         TypeError,
       ],
       [
+        { ...ok, rack: 3 as never },
+        /^Cannot create Reader: "rack" must be a non-empty string, got 3 \(number\)$/,
+        TypeError,
+      ],
+      [
         { ...ok, minBytes: 2000, maxBytes: 1000 },
         /^Cannot create Reader: "minBytes" \(2000\) must not exceed "maxBytes" \(1000\)$/,
         RangeError,

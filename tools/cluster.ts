@@ -93,6 +93,10 @@ function serverProperties(id: number): string {
     "group.share.min.heartbeat.interval.ms=100",
     "group.share.min.session.timeout.ms=1000",
     "group.share.min.record.lock.duration.ms=1000",
+    // Each node in a rack of its own, and readers sent to the replica in
+    // theirs (KIP-392).
+    `broker.rack=rack-${id}`,
+    "replica.selector.class=org.apache.kafka.common.replica.RackAwareReplicaSelector",
     "",
   ].join("\n");
 }

@@ -25,7 +25,7 @@
  * @module
  */
 
-import type { TopicInfo } from "../cluster/cluster.ts";
+import type { PartitionInfo, TopicInfo } from "../cluster/cluster.ts";
 import { backoff, canRetry } from "../cluster/retry.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
 import {
@@ -196,8 +196,9 @@ export class BrokerLoops {
         else {
           p.topicId = meta.topicId;
           p.leaderEpoch = info.leaderEpoch;
+          p.leaderId = info.leader;
           this.unrouted.delete(p);
-          const loop = this.loopFor(info.leader);
+          const loop = this.loopFor(readFrom(p));
           p.loop = loop;
           loop.members.add(p);
           if (!p.paused) touched.add(loop);
@@ -234,6 +235,24 @@ export class BrokerLoops {
       loop.running = this.runLoop(loop);
     }
     return loop;
+  }
+
+  /**
+   * The partition's leader named another replica to read from, or its
+   * time there is up: routed again at once, without a failure.
+   */
+  reroute(p: PartitionState): void {
+    if (p.loop === null) return;
+    this.hub.log(
+      p.readReplica >= 0
+        ? `kafka reader: reading ${
+          describePartitions([p])
+        } from broker ${p.readReplica}, the replica its leader ${p.leaderId} named for rack ${this.hub.options.rack}`
+        : `kafka reader: reading ${
+          describePartitions([p])
+        } from its leader again`,
+    );
+    this.unroute(p);
   }
 
   /** Takes a partition off its loop until the router finds its leader again. */
@@ -317,6 +336,7 @@ export class BrokerLoops {
       for (const [error, ps] of failed.groups) {
         this.retryLater(ps, error, "Fetch");
       }
+      for (const p of failed.moved) this.reroute(p);
     } catch (error) {
       loop.startChecks();
       // Closed, failed or interrupted: not a failure of the request.
@@ -350,20 +370,31 @@ export class BrokerLoops {
     return first.length === 0 ? rest : first.concat(rest);
   }
 
-  /** The loop's connection, through the leader of its first partition. */
+  /**
+   * The loop's connection, through the leader of its first partition (or
+   * straight to the broker, when the partition is read from a follower).
+   */
   private async connect(
     loop: BrokerLoop,
     first: PartitionState,
     signal: AbortSignal,
   ): Promise<BrokerConnection | null> {
     const hub = this.hub;
-    const pending = hub.cluster.leader(first.topic, first.partition, hub.lane);
+    const follower = first.readReplica === loop.id;
+    const pending: Promise<
+      { conn: BrokerConnection; info: PartitionInfo | null }
+    > = follower
+      ? hub.cluster.connection(loop.id, hub.lane).then((conn) => ({
+        conn,
+        info: null,
+      }))
+      : hub.cluster.leader(first.topic, first.partition, hub.lane);
     // A dial that ends after close must not leave its connection open.
     pending.then(({ conn }) => {
       if (hub.closed()) conn.close();
     }, ignore);
     const { conn, info } = await untilAborted(pending, signal, "Leader lookup");
-    if (info.leader !== loop.id) {
+    if (info !== null && info.leader !== loop.id) {
       // The metadata moved on since routing: route it again.
       this.unroute(first);
       return null;
@@ -391,7 +422,12 @@ export class BrokerLoops {
     const hub = this.hub;
     if (!hub.active()) return;
     let failures = 0;
-    for (const p of ps) failures = Math.max(failures, ++p.failures);
+    for (const p of ps) {
+      failures = Math.max(failures, ++p.failures);
+      // Whatever failed, the leader is asked next, and names a replica
+      // again if one is still right.
+      p.readReplica = -1;
+    }
     const { maxAttempts, readBackoffMin, readBackoffMax } = hub.limits;
     if (!canRetry(error) || failures >= maxAttempts) {
       if (isTimeout(error)) hub.counters.timeouts++;
@@ -426,3 +462,12 @@ export class BrokerLoops {
 }
 
 function ignore(): void {}
+
+/** The broker to fetch `p` from: a follower its leader named, or the leader. */
+function readFrom(p: PartitionState): number {
+  if (p.readReplica >= 0 && Date.now() < p.readReplicaUntil) {
+    return p.readReplica;
+  }
+  p.readReplica = -1;
+  return p.leaderId;
+}

@@ -387,7 +387,8 @@ export class FetchEngine {
         highWaterMark: p.highWaterMark,
         lag: lagOf(p),
         paused: p.paused,
-        leader: p.loop?.id ?? -1,
+        leader: p.loop === null ? -1 : p.leaderId,
+        replica: p.loop === null || p.loop.id === p.leaderId ? -1 : p.loop.id,
         queuedMessages: messages,
         queuedBytes: p.queuedBytes,
       });

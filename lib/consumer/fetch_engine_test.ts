@@ -687,6 +687,7 @@ type Override = (broker: number, partition: number, request: FetchRequest) =>
     errorCode?: number;
     records?: Uint8Array;
     divergingEpoch?: { epoch: number; endOffset: number };
+    preferredReadReplica?: number;
   }
   | undefined;
 
@@ -700,6 +701,8 @@ class FakeCluster extends Cluster {
     broker: number;
     partitions: number[];
     lastFetchedEpochs: number[];
+    offsets: number[];
+    rackId: string;
   }[] = [];
   /** The leader epoch written in every batch of the log. */
   epoch = -1;
@@ -712,8 +715,8 @@ class FakeCluster extends Cluster {
   private readonly size: number;
   private readonly conns = new Map<number, BrokerConnection>();
 
-  constructor(leaders: number[], size: number) {
-    super({ brokers: ["fake:9092"] });
+  constructor(leaders: number[], size: number, metadataMaxAge?: number) {
+    super({ brokers: ["fake:9092"], metadataMaxAge });
     this.leaders = leaders;
     this.size = size;
     for (const id of [1, 2]) {
@@ -765,6 +768,8 @@ class FakeCluster extends Cluster {
       broker,
       partitions: partitions.map((p) => p.partition),
       lastFetchedEpochs: partitions.map((p) => p.lastFetchedEpoch),
+      offsets: partitions.map((p) => p.fetchOffset),
+      rackId: request.rackId,
     });
     const failure = this.failNext.get(broker);
     if (failure !== undefined) {
@@ -806,6 +811,7 @@ class FakeCluster extends Cluster {
           records: answers[i].records ?? new Uint8Array(0),
           divergingEpoch: answers[i].divergingEpoch ??
             { epoch: -1, endOffset: -1 },
+          preferredReadReplica: answers[i].preferredReadReplica ?? -1,
         })),
       }],
     };
@@ -823,6 +829,10 @@ class FakeCluster extends Cluster {
       })),
       fetchedAt: Date.now(),
     });
+  }
+
+  override connection(id: number): Promise<BrokerConnection> {
+    return Promise.resolve(this.conns.get(id)!);
   }
 
   override async leader(topic: string, partition: number) {
@@ -906,6 +916,87 @@ describe("FetchEngine with fake brokers", () => {
     assert.equal(
       engine.stats().partitions.find((p) => p.partition === 1)!.leader,
       2,
+    );
+    await engine.close();
+  });
+
+  test("with a rack, read from the replica the leader names (KIP-392); back to the leader on its error, and when its time is up", async () => {
+    // Broker 2 lags: past offset 40, its first answer is out of range.
+    const cluster = new FakeCluster([1], 100, 300);
+    let lagging = true;
+    cluster.override = (broker, _, request) => {
+      const offset = request.topics[0].partitions[0].fetchOffset;
+      if (broker === 1 && request.rackId === "zone-b") {
+        return { preferredReadReplica: 2 };
+      }
+      if (broker === 2 && offset >= 40 && lagging) {
+        lagging = false;
+        return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE };
+      }
+      if (broker === 2) return { records: batch(offset, 10) };
+      return undefined;
+    };
+    const errors: string[] = [];
+    const events: string[] = [];
+    const engine = fakeEngine(cluster, {
+      rack: "zone-b",
+      errorLogger: (m) => errors.push(m),
+      logger: (m) => events.push(m),
+    });
+    engine.assign(tps(0));
+    const first = await drain(engine, 30);
+    assert.deepEqual(offsets(first), range(0, 30));
+    assert.deepEqual(
+      engine.stats().partitions.map((p) => [p.leader, p.replica]),
+      [[1, 2]],
+    );
+    const rest = await drain(engine, 70);
+    assert.deepEqual(offsets(rest), range(30, 100), "no reset, no gap");
+    assert.ok(cluster.requests.every((r) => r.rackId === "zone-b"));
+    const route = cluster.requests.map((r) => r.broker);
+    assert.deepEqual(route.slice(0, 2), [1, 2]);
+    // Out of range on the replica: the leader again, which names it again.
+    const oor = cluster.requests.findIndex((r) =>
+      r.broker === 2 && r.offsets[0] >= 40
+    );
+    assert.deepEqual(route.slice(oor, oor + 3), [2, 1, 2]);
+    assert.ok(
+      errors.some((e) =>
+        e.includes(
+          "broker 2, the replica partition 0 of t is read from, answered OFFSET_OUT_OF_RANGE: reading from its leader 1 again",
+        )
+      ),
+      errors.join("\n"),
+    );
+    assert.ok(
+      events.some((e) =>
+        e.includes(
+          "reading partition 0 of t from broker 2, the replica its leader 1 named for rack zone-b",
+        )
+      ),
+      events.join("\n"),
+    );
+    // Its time there is up after metadataMaxAge (300 ms): the leader is
+    // asked again, and names it again.
+    const before = cluster.requests.length;
+    await sleep(700);
+    const later = cluster.requests.slice(before).map((r) => r.broker);
+    assert.ok(later.includes(1) && later.includes(2), later.join(","));
+    assert.equal(engine.failure, null);
+    await engine.close();
+  });
+
+  test("without a rack, nothing changes: the leader serves", async () => {
+    const cluster = new FakeCluster([1], 20);
+    const engine = fakeEngine(cluster);
+    engine.assign(tps(0));
+    assert.deepEqual(offsets(await drain(engine, 20)), range(0, 20));
+    assert.ok(
+      cluster.requests.every((r) => r.broker === 1 && r.rackId === ""),
+    );
+    assert.deepEqual(
+      engine.stats().partitions.map((p) => [p.leader, p.replica]),
+      [[1, -1]],
     );
     await engine.close();
   });

@@ -9,7 +9,7 @@ import type { Cluster } from "../cluster/cluster.ts";
 import type { Logger } from "../cluster/transport.ts";
 import { FirstOffset, LastOffset } from "../conn/conn.ts";
 import type { TopicPartition } from "../message.ts";
-import { checkNumber } from "../options.ts";
+import { checkNumber, describeValue } from "../options.ts";
 import { checkFetchSettings, type IsolationLevel } from "./options.ts";
 
 export type { TopicPartition };
@@ -122,6 +122,14 @@ export interface FetchEngineOptions {
   errorLogger?: Logger;
   /** Called once when an error that retrying cannot fix stops the engine. */
   onFailure?: (error: Error) => void;
+  /**
+   * This client's rack (Java's `client.rack`), sent with each Fetch: a
+   * broker whose `replica.selector.class` is rack-aware then names the
+   * replica in that rack, and the partition is read from it (KIP-392,
+   * fetching from the closest replica) until a failure there, or until
+   * the cluster's `metadataMaxAge` passes and its leader is asked again.
+   */
+  rack?: string;
 }
 
 /**
@@ -136,7 +144,7 @@ export interface FetchEngineOptions {
  * }
  * console.log(behind({
  *   topic: "t", partition: 0, position: 5, highWaterMark: 9, lag: 4,
- *   paused: false, leader: 1, queuedMessages: 4, queuedBytes: 300,
+ *   paused: false, leader: 1, replica: -1, queuedMessages: 4, queuedBytes: 300,
  * })); // t/0: 4 behind
  * ```
  */
@@ -153,8 +161,13 @@ export interface PartitionStats {
   lag: number;
   /** Whether the partition is paused. */
   paused: boolean;
-  /** The leader broker it is fetched from, -1 while it is being routed. */
+  /** Its leader broker, -1 while it is being routed. */
   leader: number;
+  /**
+   * The follower it is fetched from, which its leader named for this
+   * client's `rack` (KIP-392); -1 when it is fetched from its leader.
+   */
+  replica: number;
   /** Fetched messages not yet handed out. */
   queuedMessages: number;
   /** Bytes of records fetched and not yet handed out. */
@@ -294,6 +307,16 @@ export function validateFetchEngine(options: FetchEngineOptions): void {
     checkNumber(context, key, options[key], { min, max: INT32_MAX });
   }
   checkFetchSettings(context, options);
+  if (
+    options.rack !== undefined &&
+    (typeof options.rack !== "string" || options.rack === "")
+  ) {
+    throw new TypeError(
+      `${context}: "rack" must be a non-empty string, got ${
+        describeValue(options.rack)
+      }`,
+    );
+  }
   const unknown = options.unknownPartition;
   if (unknown !== undefined && unknown !== "retry" && unknown !== "error") {
     throw new RangeError(

@@ -24,7 +24,12 @@ import { LastOffset } from "../conn/conn.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
 import { ClosedError, messageOf, untilAborted } from "../connection/errors.ts";
 import type { TopicPartition } from "../message.ts";
-import { ErrorCode, KafkaError, throwIfError } from "../protocol/errors.ts";
+import {
+  ErrorCode,
+  errorName,
+  KafkaError,
+  throwIfError,
+} from "../protocol/errors.ts";
 import {
   Fetch,
   type FetchResponse,
@@ -52,6 +57,7 @@ import { checkPartition } from "./fetch_options.ts";
 import {
   type BrokerLoop,
   describeOffset,
+  describePartitions,
   type EngineHub,
   type Entry,
   type HeldResponse,
@@ -65,6 +71,12 @@ const EMPTY = new Uint8Array(0);
 /** Partition errors of one answer, reported once per kind of error. */
 export class Failures {
   private readonly byKind = new Map<string, [unknown, PartitionState[]]>();
+  /**
+   * Partitions to route again at once (or at their `retryAt`), without a
+   * failure: their leader named a replica to read from, their time on one
+   * is up, or the replica could not serve them.
+   */
+  readonly moved: PartitionState[] = [];
 
   add(p: PartitionState, error: unknown): void {
     const kind = error instanceof KafkaError
@@ -284,6 +296,7 @@ export class FetchRequests {
       maxBytes,
       maxWait,
       isolationLevel: hub.isolation,
+      rackId: hub.options.rack,
     });
     loop.fetching = true;
     let response: FetchResponse;
@@ -316,6 +329,7 @@ export class FetchRequests {
       const e = entries[i];
       const data = found[i];
       if (data === undefined || !this.isCurrent(e)) continue;
+      if (this.readElsewhere(loop, e.state, data, failed)) continue;
       if (data.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
         this.outOfRange(e, data);
         continue;
@@ -342,6 +356,49 @@ export class FetchRequests {
       loop.deferCheck(() => this.check(arrived, held, conn.address));
     }
     return failed;
+  }
+
+  /**
+   * Fetching from the closest replica (KIP-392): true when the partition
+   * is to be read from another broker, the leader having named a replica,
+   * or the replica it is read from having failed (any error: it may lag,
+   * or no longer hold the partition; the leader is asked again, after the
+   * least backoff). A replica's time is up after the cluster's
+   * `metadataMaxAge`: then, after this response, the leader is asked
+   * again, and names the replica that is right now.
+   */
+  private readElsewhere(
+    loop: BrokerLoop,
+    p: PartitionState,
+    data: FetchResponsePartitionData,
+    failed: Failures,
+  ): boolean {
+    const named = data.preferredReadReplica ?? -1;
+    if (named >= 0 && named !== loop.id) {
+      p.readReplica = named;
+      p.readReplicaUntil = Date.now() + this.hub.cluster.metadataMaxAge;
+      failed.moved.push(p);
+      return true;
+    }
+    if (p.readReplica !== loop.id) return false;
+    if (data.errorCode !== 0) {
+      this.hub.logError(
+        `kafka reader: broker ${loop.id}, the replica ${
+          describePartitions([p])
+        } is read from, answered ${
+          errorName(data.errorCode)
+        }: reading from its leader ${p.leaderId} again`,
+      );
+      p.readReplica = -1;
+      p.retryAt = Date.now() + this.hub.limits.readBackoffMin;
+      failed.moved.push(p);
+      return true;
+    }
+    if (Date.now() >= p.readReplicaUntil) {
+      p.readReplica = -1;
+      failed.moved.push(p);
+    }
+    return false;
   }
 
   /**

@@ -95,6 +95,14 @@ export class PartitionState {
   retryAt = 0;
   /** Fetch it first next time: its batch did not fit in what the response had left. */
   first = false;
+  /** Its leader's id when it was routed. */
+  leaderId = -1;
+  /**
+   * The follower its leader named to read from (KIP-392), -1 for none;
+   * kept until `readReplicaUntil` (ms since epoch) or a failure there.
+   */
+  readReplica = -1;
+  readReplicaUntil = 0;
 
   constructor(topic: string, partition: number, offset: number) {
     this.topic = topic;

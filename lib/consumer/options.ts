@@ -6,7 +6,7 @@
 
 import { Cluster } from "../cluster/cluster.ts";
 import { FirstOffset, LastOffset } from "../conn/conn.ts";
-import { checkNumber, optionNames } from "../options.ts";
+import { checkNumber, describeValue, optionNames } from "../options.ts";
 import type { GroupOptions } from "./group/options.ts";
 import type { Message } from "../message.ts";
 import {
@@ -346,6 +346,15 @@ export function validateReader(options: ReaderOptions): void {
     );
   }
   const inGroup = options.groupId !== undefined;
+  // In a group, the group's checks name it.
+  if (
+    !inGroup && options.rack !== undefined &&
+    (typeof options.rack !== "string" || options.rack === "")
+  ) {
+    fail(
+      `"rack" must be a non-empty string, got ${describeValue(options.rack)}`,
+    );
+  }
   if (
     (!inGroup || options.topic !== undefined) &&
     (typeof options.topic !== "string" || options.topic === "")

@@ -95,6 +95,7 @@ export class PartitionEngine extends StreamEngine {
       checkCrcs: o.checkCrcs,
       logger: o.logger,
       errorLogger: o.errorLogger,
+      rack: o.rack,
     });
   }
 

@@ -43,6 +43,11 @@ export interface FetchSettings {
   maxWait: number;
   /** 0: read_uncommitted, 1: read_committed. */
   isolationLevel: number;
+  /**
+   * The client's rack (KIP-392): a broker with a rack-aware replica
+   * selector answers with the replica to read from. Default "".
+   */
+  rackId?: string;
 }
 
 /** A Fetch request for `partitions`, grouped by topic in their order. */
@@ -85,7 +90,7 @@ export function fetchRequest(
     sessionEpoch: -1,
     topics,
     forgottenTopicsData: [],
-    rackId: "",
+    rackId: settings.rackId ?? "",
   };
 }
 

@@ -134,6 +134,7 @@ export class GroupEngine extends StreamEngine {
       checkCrcs: options.checkCrcs,
       logger: options.logger,
       errorLogger: options.errorLogger,
+      rack: options.rack,
       onFailure: (error) => this.fail(error),
     });
     this.committer = new OffsetCommitter({

@@ -69,8 +69,12 @@ export interface GroupOptions {
    */
   groupInstanceId?: string;
   /**
-   * The rack of this member (Java's `client.rack`), which rack-aware
-   * assignors read: sent in its subscription (classic, v3) or heartbeat.
+   * The rack (zone) this Reader runs in (Java's `client.rack`). Sent with
+   * each Fetch: a broker whose `replica.selector.class` is
+   * `org.apache.kafka.common.replica.RackAwareReplicaSelector` names a
+   * replica in this rack, and the partition is read from it (KIP-392),
+   * which saves cross-zone traffic. In a group, rack-aware assignors read
+   * it too: it is sent in the subscription (classic, v3) or heartbeat.
    */
   rack?: string;
   /**
