@@ -309,7 +309,15 @@ export class BrokerLoops {
     try {
       const conn = await this.connect(loop, batch[0], round.signal);
       if (conn === null || loop.stale) return;
-      const unresolved = batch.filter((p) => p.fetchOffset < 0);
+      // Only leaders answer a consumer's ListOffsets: a partition sought
+      // to FirstOffset or LastOffset on a follower goes back to its leader.
+      for (const p of batch) {
+        if (p.fetchOffset < 0 && p.readReplica === loop.id) {
+          p.readReplica = -1;
+          this.reroute(p);
+        }
+      }
+      const unresolved = batch.filter((p) => p.fetchOffset < 0 && assigned(p));
       if (unresolved.length > 0) {
         const failed = await this.requests.resolveOffsets(
           conn,
@@ -463,11 +471,11 @@ export class BrokerLoops {
 
 function ignore(): void {}
 
-/** The broker to fetch `p` from: a follower its leader named, or the leader. */
+/**
+ * The broker to fetch `p` from: a follower its leader named, or the
+ * leader. (A follower's time is checked on its answers, so that one just
+ * named is asked at least once, however short `metadataMaxAge` is.)
+ */
 function readFrom(p: PartitionState): number {
-  if (p.readReplica >= 0 && Date.now() < p.readReplicaUntil) {
-    return p.readReplica;
-  }
-  p.readReplica = -1;
-  return p.leaderId;
+  return p.readReplica >= 0 ? p.readReplica : p.leaderId;
 }

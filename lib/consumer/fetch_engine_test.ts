@@ -704,6 +704,8 @@ class FakeCluster extends Cluster {
     offsets: number[];
     rackId: string;
   }[] = [];
+  /** The brokers asked ListOffsets, in order. */
+  readonly listOffsetsFrom: number[] = [];
   /** The leader epoch written in every batch of the log. */
   epoch = -1;
   invalidations = 0;
@@ -749,6 +751,7 @@ class FakeCluster extends Cluster {
     signal?: AbortSignal,
   ): Promise<unknown> {
     if (api === ListOffsets) {
+      this.listOffsetsFrom.push(broker);
       const body = data as unknown as ListOffsetsRequest;
       return {
         topics: body.topics.map((t) => ({
@@ -982,6 +985,15 @@ describe("FetchEngine with fake brokers", () => {
     await sleep(700);
     const later = cluster.requests.slice(before).map((r) => r.broker);
     assert.ok(later.includes(1) && later.includes(2), later.join(","));
+    // Sought to FirstOffset on the replica: its leader looks the offset up.
+    await until(
+      () => engine.stats().partitions[0].replica === 2,
+      "read from the replica",
+    );
+    engine.seek({ topic: "t", partition: 0 }, FirstOffset);
+    assert.deepEqual(offsets(await drain(engine, 100)), range(0, 100));
+    // The first lookup was the assignment's (FirstOffset by default).
+    assert.deepEqual(cluster.listOffsetsFrom, [1, 1]);
     assert.equal(engine.failure, null);
     await engine.close();
   });

@@ -19,7 +19,7 @@
  */
 
 import type { TopicInfo } from "../cluster/cluster.ts";
-import { retry } from "../cluster/retry.ts";
+import { backoff, retry } from "../cluster/retry.ts";
 import { LastOffset } from "../conn/conn.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
 import { ClosedError, messageOf, untilAborted } from "../connection/errors.ts";
@@ -363,7 +363,7 @@ export class FetchRequests {
    * is to be read from another broker, the leader having named a replica,
    * or the replica it is read from having failed (any error: it may lag,
    * or no longer hold the partition; the leader is asked again, after the
-   * least backoff). A replica's time is up after the cluster's
+   * backoff of a failure). A replica's time is up after the cluster's
    * `metadataMaxAge`: then, after this response, the leader is asked
    * again, and names the replica that is right now.
    */
@@ -389,8 +389,16 @@ export class FetchRequests {
           errorName(data.errorCode)
         }: reading from its leader ${p.leaderId} again`,
       );
+      // A failure as any other, but not one to stop the engine for.
+      const { readBackoffMin, readBackoffMax } = this.hub.limits;
+      this.hub.counters.errors++;
+      this.hub.cluster.invalidate(p.topic);
       p.readReplica = -1;
-      p.retryAt = Date.now() + this.hub.limits.readBackoffMin;
+      p.retryAt = Date.now() +
+        backoff(++p.failures, {
+          backoffMin: readBackoffMin,
+          backoffMax: readBackoffMax,
+        });
       failed.moved.push(p);
       return true;
     }
