@@ -163,6 +163,23 @@ export interface TopicPartition {
 }
 
 /**
+ * Orders partitions by topic, then number (for `Array.prototype.sort`).
+ *
+ * @example
+ * ```ts
+ * import { byTopicPartition } from "./message.ts";
+ *
+ * const sorted = [{ topic: "b", partition: 0 }, { topic: "a", partition: 1 }]
+ *   .sort(byTopicPartition);
+ * console.log(sorted[0].topic); // a
+ * ```
+ */
+export function byTopicPartition(a: TopicPartition, b: TopicPartition): number {
+  if (a.topic !== b.topic) return a.topic < b.topic ? -1 : 1;
+  return a.partition - b.partition;
+}
+
+/**
  * A partition a group Reader owns and an offset there: where `reader.seek`
  * moves it (the next message to hand out, or FirstOffset (-2) or
  * LastOffset (-1)), or what `reader.commitOffsets` commits (the next

@@ -17,7 +17,7 @@ import {
   type Router,
   routingError,
 } from "../cluster/route.ts";
-import type { TopicPartition } from "../message.ts";
+import { byTopicPartition, type TopicPartition } from "../message.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { WriteTxnMarkers } from "../protocol/messages/write_txn_markers.ts";
 import {
@@ -353,13 +353,7 @@ export async function findHangingTransactions(
     return !open?.some((p) =>
       p.topic === c.topic && p.partition === c.partition
     );
-  }).sort((a, b) =>
-    a.topic < b.topic
-      ? -1
-      : a.topic > b.topic
-      ? 1
-      : a.partition - b.partition || a.startOffset - b.startOffset
-  );
+  }).sort((a, b) => byTopicPartition(a, b) || a.startOffset - b.startOffset);
   return { transactions, errors };
 }
 

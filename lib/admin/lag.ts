@@ -24,6 +24,7 @@ import {
   offsetFetch,
   type TopicPartition,
 } from "./offsets.ts";
+import { byTopicPartition } from "../message.ts";
 import { checkPartitions } from "../requests/arguments.ts";
 import type { Call, CallOptions, Router } from "../cluster/route.ts";
 import { badArgument, isList } from "../requests/arguments.ts";
@@ -225,12 +226,6 @@ function owners(
     }
   }
   return byPartition;
-}
-
-/** Sorts partitions by topic, then number. */
-function byTopicPartition(a: TopicPartition, b: TopicPartition): number {
-  if (a.topic !== b.topic) return a.topic < b.topic ? -1 : 1;
-  return a.partition - b.partition;
 }
 
 /**

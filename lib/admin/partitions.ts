@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { TopicPartition } from "../message.ts";
+import { byTopicPartition, type TopicPartition } from "../message.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { AlterPartitionReassignments } from "../protocol/messages/alter_partition_reassignments.ts";
 import { DeleteRecords } from "../protocol/messages/delete_records.ts";
@@ -327,7 +327,7 @@ export async function electLeaders(
       return { ...tp, error: itemError(p.errorCode, p.errorMessage, context) };
     })
   );
-  if (partitions === null) return results.sort(byPartition);
+  if (partitions === null) return results.sort(byTopicPartition);
   return partitions.map((tp) =>
     results.find((r) => r.topic === tp.topic && r.partition === tp.partition) ??
       {
@@ -483,7 +483,7 @@ export async function listPartitionReassignments(
       addingReplicas: p.addingReplicas,
       removingReplicas: p.removingReplicas,
     }))
-  ).sort(byPartition);
+  ).sort(byTopicPartition);
 }
 
 /**
@@ -523,12 +523,6 @@ function byTopic<T extends TopicPartition>(
 /** Just the topic and partition of an item. */
 function partitionOf(item: TopicPartition): TopicPartition {
   return { topic: item.topic, partition: item.partition };
-}
-
-/** Orders partitions by topic, then number. */
-function byPartition(a: TopicPartition, b: TopicPartition): number {
-  if (a.topic !== b.topic) return a.topic < b.topic ? -1 : 1;
-  return a.partition - b.partition;
 }
 
 /** The error of a partition a broker's answer left out. */

@@ -9,6 +9,7 @@
  */
 
 import { type CallOptions, itemError, type Router } from "../cluster/route.ts";
+import { byTopicPartition } from "../message.ts";
 import { ErrorCode, type KafkaError } from "../protocol/errors.ts";
 import { AlterShareGroupOffsets } from "../protocol/messages/alter_share_group_offsets.ts";
 import { DeleteShareGroupOffsets } from "../protocol/messages/delete_share_group_offsets.ts";
@@ -217,9 +218,7 @@ export async function shareGroupOffsets(
         partition: p.partitionIndex,
       }),
     }))
-  ).sort((a, b) =>
-    a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1
-  );
+  ).sort(byTopicPartition);
 }
 
 /**

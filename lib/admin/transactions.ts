@@ -10,7 +10,7 @@
  */
 
 import type { BrokerConnection } from "../connection/connection.ts";
-import type { TopicPartition } from "../message.ts";
+import { byTopicPartition, type TopicPartition } from "../message.ts";
 import { checkPartitions } from "../requests/arguments.ts";
 import { canRetry } from "../cluster/retry.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
@@ -723,13 +723,7 @@ export async function describeTransactions(
             .flatMap((x) =>
               x.partitions.map((partition) => ({ topic: x.topic, partition }))
             )
-            .sort((a, b) =>
-              a.topic < b.topic
-                ? -1
-                : a.topic > b.topic
-                ? 1
-                : a.partition - b.partition
-            ),
+            .sort(byTopicPartition),
           error: null,
         };
       });
