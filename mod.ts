@@ -349,6 +349,11 @@ export {
   type UnsecuredJwtOptions,
 } from "./lib/connection/sasl_oauth.ts";
 export {
+  gssapi,
+  type GssapiOptions,
+  KerberosError,
+} from "./lib/connection/sasl_gssapi.ts";
+export {
   oidcClientCredentials,
   type OidcClientCredentialsOptions,
 } from "./lib/connection/oidc.ts";

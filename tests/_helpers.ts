@@ -5,6 +5,7 @@
  * @module
  */
 
+import { spawn } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import process from "node:process";
@@ -150,4 +151,27 @@ export async function roundTrip(
     await reader.close();
   }
   return values;
+}
+
+/**
+ * Runs `tools/kafka.ts <command>` (kill, restart, kill-kdc, up...) with
+ * Deno, whichever runtime runs the tests; rejects when it fails.
+ */
+export function kafkaTool(command: string): Promise<void> {
+  const isDeno = "Deno" in globalThis && !("Bun" in globalThis);
+  const deno = isDeno ? process.execPath : process.env.DENO_BIN ?? "deno";
+  const script = new URL("../tools/kafka.ts", import.meta.url).pathname;
+  return new Promise((resolve, reject) => {
+    const child = spawn(deno, ["run", "-A", script, command], {
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    child.on("error", reject);
+    child.on(
+      "close",
+      (code: number | null) =>
+        code === 0
+          ? resolve()
+          : reject(new Error(`tools/kafka.ts ${command} exited with ${code}`)),
+    );
+  });
 }

@@ -8,7 +8,6 @@
  */
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import process from "node:process";
 import { after, describe, test } from "node:test";
 import {
@@ -21,7 +20,7 @@ import {
   WriteErrors,
   Writer,
 } from "../mod.ts";
-import { BROKER, sleep, uniqueTopic } from "./_helpers.ts";
+import { BROKER, kafkaTool, sleep, uniqueTopic } from "./_helpers.ts";
 import { setGroupConfig } from "./_group.ts";
 
 const MESSAGES = Number(process.env.FAULT_MESSAGES ?? 60_000);
@@ -29,26 +28,6 @@ const PER_CALL = 1000;
 const CALLS_IN_FLIGHT = 16;
 const PARTITIONS = 3;
 const text = new TextDecoder();
-
-/** Runs `tools/kafka.ts <command>` with Deno, whichever runtime runs the tests. */
-function kafka(command: string): Promise<void> {
-  const isDeno = "Deno" in globalThis && !("Bun" in globalThis);
-  const deno = isDeno ? process.execPath : process.env.DENO_BIN ?? "deno";
-  const script = new URL("../tools/kafka.ts", import.meta.url).pathname;
-  return new Promise((resolve, reject) => {
-    const child = spawn(deno, ["run", "-A", script, command], {
-      stdio: ["ignore", "inherit", "inherit"],
-    });
-    child.on("error", reject);
-    child.on(
-      "close",
-      (code: number | null) =>
-        code === 0
-          ? resolve()
-          : reject(new Error(`tools/kafka.ts ${command} exited with ${code}`)),
-    );
-  });
-}
 
 /** Copies what a Reader reads into `out` until the Reader is closed. */
 async function consume(reader: Reader, out: Message[]): Promise<void> {
@@ -60,7 +39,7 @@ async function consume(reader: Reader, out: Message[]): Promise<void> {
 describe("broker restart", () => {
   // A test that fails half-way must not leave the broker down for the files
   // after this one.
-  after(() => kafka("up"));
+  after(() => kafkaTool("up"));
 
   /** Closes what a test opened, whether or not it got to its end. */
   async function closeAll(...streams: { close(): Promise<unknown> }[]) {
@@ -116,7 +95,7 @@ describe("broker restart", () => {
     let readerEnded = false;
     next.catch(() => readerEnded = true);
 
-    await kafka("kill");
+    await kafkaTool("kill");
     const started = performance.now();
     const settledAt: number[] = [];
     const calls = Array.from({ length: 50 }, (_, call) =>
@@ -140,7 +119,7 @@ describe("broker restart", () => {
     );
     assert.ok(last < 4000 + 1500, `the last call rejected at ${last} ms`);
 
-    await kafka("up");
+    await kafkaTool("up");
     assert.equal(readerEnded, false, "the Reader kept waiting");
     // A restarted broker may still be taking its partitions back (slowly on
     // a loaded machine): this Writer's 4 s deliveryTimeout is short.
@@ -204,8 +183,8 @@ describe("broker restart", () => {
         inFlight.add(write);
         sent += PER_CALL;
         if (killed === undefined && sent >= MESSAGES / 3) {
-          killed = kafka("kill").then(() => sleep(1000)).then(() =>
-            kafka("up")
+          killed = kafkaTool("kill").then(() => sleep(1000)).then(() =>
+            kafkaTool("up")
           );
         }
         if (inFlight.size >= CALLS_IN_FLIGHT) await Promise.race(inFlight);
@@ -300,9 +279,9 @@ describe("broker restart", () => {
     try {
       const deadline = Date.now() + 120_000;
       while (seen.size < count / 3 && Date.now() < deadline) await sleep(20);
-      await kafka("kill");
+      await kafkaTool("kill");
       await sleep(1000);
-      await kafka("up");
+      await kafkaTool("up");
       while (seen.size < count && Date.now() < deadline) await sleep(100);
       assert.equal(seen.size, count, `read ${seen.size} of ${count}`);
       assert.ok(

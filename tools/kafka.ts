@@ -10,6 +10,7 @@
  *   deno run -A tools/kafka.ts down [--wipe]  stop it; --wipe also drops its data
  *   deno run -A tools/kafka.ts kill           SIGKILL it (as a crash would); data kept
  *   deno run -A tools/kafka.ts restart        SIGKILL it, then start it on the same data
+ *   deno run -A tools/kafka.ts kill-kdc       SIGKILL the KDC; `up` starts it again
  *   deno run -A tools/kafka.ts status         exit 0 when running, 1 when not
  *   deno run -A tools/kafka.ts env            shell exports for clients and tests
  *   deno run -A tools/kafka.ts jars [version] fetch the jars; print their folder
@@ -28,6 +29,15 @@
  * A broker that was killed, or is still exiting after `down`, is waited for:
  * `up` starts a new one only once the old one's ports are free.
  *
+ * The GSSAPI listener authenticates against a Kerberos KDC (Apache Kerby, see
+ * tools/kerberos/Kdc.java) that `up` starts before the broker, on
+ * 127.0.0.1:9089 (TCP only), and `down` stops after it; a killed broker
+ * (`kill`, `restart`) leaves it running, and `up` starts it again when it
+ * died (`kill-kdc`) under a running broker. Its files are in
+ * `.kafka/kerberos/` (krb5.conf, keytabs, kdc.log); it keeps its random
+ * keys there too, so a restarted KDC honours the tickets it issued before
+ * and the broker's keytab never changes. Delete the folder for a new realm.
+ *
  * Other scripts import `ensureBroker()` to get a broker before tests run, and
  * `killBroker()` / `restartBroker()` for fault tests. Under another runtime
  * than Deno (Bun runs the tests too) these run this script with Deno
@@ -36,7 +46,7 @@
 
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { inflateRawSync } from "node:zlib";
@@ -63,6 +73,8 @@ export const PORTS = {
   MTLS: 9097,
   /** SASL_PLAINTEXT whose sessions last REAUTH_MS (KIP-368). */
   REAUTH: 9098,
+  /** SASL_PLAINTEXT with GSSAPI (Kerberos) only, against the KDC at KDC_ADDRESS. */
+  GSSAPI: 9099,
 } as const;
 type ListenerName = keyof typeof PORTS;
 const CLIENT_LISTENERS: ListenerName[] = [
@@ -72,6 +84,7 @@ const CLIENT_LISTENERS: ListenerName[] = [
   "SASL_SSL",
   "MTLS",
   "REAUTH",
+  "GSSAPI",
 ];
 const SASL_LISTENERS: ListenerName[] = ["SASL_PLAINTEXT", "SASL_SSL", "REAUTH"];
 /** The security protocol of each listener (its name, unless said here). */
@@ -79,6 +92,7 @@ const PROTOCOLS: Partial<Record<ListenerName, string>> = {
   CONTROLLER: "PLAINTEXT",
   MTLS: "SSL",
   REAUTH: "SASL_PLAINTEXT",
+  GSSAPI: "SASL_PLAINTEXT",
 };
 /** Milliseconds a session lasts on the REAUTH listener before it must re-authenticate. */
 export const REAUTH_MS = 3000;
@@ -90,6 +104,32 @@ export const SASL_USERNAME = "alice";
 /** The password of `SASL_USERNAME`. */
 export const SASL_PASSWORD = "alice-secret";
 const SCRAM_MECHANISMS = ["SCRAM-SHA-256", "SCRAM-SHA-512"];
+
+/** The Kerberos realm of the KDC that the GSSAPI listener trusts. */
+export const KERBEROS_REALM = "STREAMKAFKA.TEST";
+/** The KDC's TCP port (it has no UDP one); not a broker listener. */
+export const KDC_PORT = 9089;
+/** The KDC's address, host:port. */
+export const KDC_ADDRESS = `${HOST}:${KDC_PORT}`;
+/** The service name of the broker's principal (`sasl.kerberos.service.name`). */
+export const KERBEROS_SERVICE_NAME = "kafka";
+/**
+ * The broker's principal, whose key is in KAFKA_KEYTAB: a client asks the
+ * KDC for a ticket to `kafka/127.0.0.1`, the host it connects to.
+ */
+export const KAFKA_PRINCIPAL =
+  `${KERBEROS_SERVICE_NAME}/${HOST}@${KERBEROS_REALM}`;
+/**
+ * A Kerberos user with password SASL_PASSWORD and keys in ALICE_KEYTAB; the
+ * broker sees User:alice (the realm is the default one), a super user.
+ */
+export const ALICE_PRINCIPAL = `${SASL_USERNAME}@${KERBEROS_REALM}`;
+/** A Kerberos user without a keytab (password BOB_PASSWORD); User:bob, no super user. */
+export const BOB_PRINCIPAL = `bob@${KERBEROS_REALM}`;
+/** The password of BOB_PRINCIPAL. */
+export const BOB_PASSWORD = "bob-secret";
+/** Apache Kerby, whose SimpleKdcServer tools/kerberos/Kdc.java runs. */
+const KERBY_VERSION = "2.0.3";
 // Development-only secret for the PKCS12 stores; nothing here protects real data.
 const STORE_PASSWORD = "kafka-dev-secret";
 
@@ -114,6 +154,22 @@ export const CA_PEM = join(CERTS, "ca.pem");
 export const CLIENT_CERT_PEM = join(CERTS, "client.pem");
 /** The client certificate's private key (PKCS#8 PEM, unencrypted). */
 export const CLIENT_KEY_PEM = join(CERTS, "client-key.pem");
+/**
+ * The KDC's folder, shared by every version: krb5.conf, the keytabs, the
+ * KDC's saved keys and its log (see tools/kerberos/Kdc.java).
+ */
+export const KERBEROS_DIR = join(HOME, "kerberos");
+/** A krb5.conf naming the realm and KDC (TCP only; AES enctypes only), for Java. */
+export const KRB5_CONF = join(KERBEROS_DIR, "krb5.conf");
+/** The keytab of KAFKA_PRINCIPAL (random keys, aes256 and aes128), the broker's. */
+export const KAFKA_KEYTAB = join(KERBEROS_DIR, "kafka.keytab");
+/** The keytab of ALICE_PRINCIPAL (keys from her password, aes256 and aes128). */
+export const ALICE_KEYTAB = join(KERBEROS_DIR, "alice.keytab");
+const KDC_READY_FILE = join(KERBEROS_DIR, "ready");
+const KDC_LOG = join(KERBEROS_DIR, "kdc.log");
+const KDC_PID_FILE = join(HOME, "kdc.pid");
+const KERBY = join(HOME, `kerby-${KERBY_VERSION}`);
+const KDC_SOURCE = join(ROOT, "tools", "kerberos", "Kdc.java");
 const PID_FILE = join(HOME, "broker.pid");
 const VERSION_FILE = join(HOME, "broker.version");
 const LOCK_FILE = join(HOME, "lock");
@@ -164,6 +220,30 @@ export async function ensureBroker(): Promise<void> {
 export async function killBroker(): Promise<number> {
   if (!isDeno()) return Number(await viaDeno(["kill"]));
   return await withLock(kill);
+}
+
+/**
+ * Kills the KDC this script started with SIGKILL and resolves with its pid
+ * once its port is free; the broker keeps running. `ensureBroker()` starts
+ * it again, with the same keys. Rejects when none runs.
+ *
+ * @example
+ * ```ts
+ * import { ensureBroker, killKdc } from "./kafka.ts";
+ * await killKdc();
+ * await ensureBroker();
+ * ```
+ */
+export async function killKdc(): Promise<number> {
+  if (!isDeno()) return Number(await viaDeno(["kill-kdc"]));
+  return await withLock(async () => {
+    const pid = await findKdc();
+    if (pid === undefined) {
+      throw new Error("no KDC started by tools/kafka.ts is running");
+    }
+    await stopKdc("SIGKILL");
+    return pid;
+  });
 }
 
 /**
@@ -271,6 +351,11 @@ export function brokerEnv(): Record<string, string> {
     KAFKA_CLIENT_KEY_PEM: CLIENT_KEY_PEM,
     KAFKA_SASL_USERNAME: SASL_USERNAME,
     KAFKA_SASL_PASSWORD: SASL_PASSWORD,
+    KAFKA_GSSAPI_BROKERS: address("GSSAPI"),
+    KAFKA_KERBEROS_REALM: KERBEROS_REALM,
+    KAFKA_KDC: KDC_ADDRESS,
+    KAFKA_KRB5_CONF: KRB5_CONF,
+    KAFKA_ALICE_KEYTAB: ALICE_KEYTAB,
   };
 }
 
@@ -288,13 +373,24 @@ async function up(version = requestedVersion()): Promise<void> {
             `KAFKA_VERSION=${version} was asked for; run 'down' first`,
         );
       }
-      await waitReady(pid, recorded.version);
-      log(`reusing Kafka ${recorded.version} (pid ${pid})`);
-      return;
+      const stale = await staleBroker(recorded.version);
+      if (stale === undefined) {
+        const kdc = await ensureKdc();
+        await waitReady(pid, recorded.version);
+        log(`reusing Kafka ${recorded.version} (pid ${pid}), KDC (pid ${kdc})`);
+        return;
+      }
+      // E.g. one started before the GSSAPI listener existed: start it anew
+      // (same version, same data) rather than fail its readiness check.
+      const what = `Kafka ${recorded.version} (pid ${pid})`;
+      log(`restarting ${what}: ${stale}`);
+      await stopProcess(pid, what);
+      version = recorded.version;
+    } else {
+      // Killed or crashed: a dying broker still holds its ports for a moment,
+      // and would look like a running one.
+      await waitStopped(pid, `Kafka ${recorded.version} (pid ${pid})`);
     }
-    // Killed or crashed: a dying broker still holds its ports for a moment,
-    // and would look like a running one.
-    await waitStopped(pid, `Kafka ${recorded.version} (pid ${pid})`);
     await removeRunFiles();
   } else if (await portOpen(PORTS.PLAINTEXT)) {
     // Probably `docker compose up`: same listeners, so just use it.
@@ -304,6 +400,8 @@ async function up(version = requestedVersion()): Promise<void> {
   const started = Date.now();
   await fetchJars(version);
   await ensureCerts();
+  // Before the broker, which reads the keytab this KDC exported.
+  await ensureKdc();
   await writeConfig(version);
   await formatIfEmpty(version);
   // E.g. the controller port, which the PLAINTEXT check above does not see.
@@ -368,6 +466,8 @@ async function down(wipe: boolean): Promise<number> {
     log("Kafka is not running");
   }
   await removeRunFiles();
+  // After the broker, which needs it until the end.
+  await stopKdc();
   if (wipe) {
     const dir = paths(recorded?.version ?? requestedVersion()).data;
     await Deno.remove(dir, { recursive: true }).catch(ignoreNotFound);
@@ -376,7 +476,10 @@ async function down(wipe: boolean): Promise<number> {
   return code;
 }
 
-/** SIGKILL, then wait until the process and its ports are gone. */
+/**
+ * SIGKILL, then wait until the process and its ports are gone. The KDC stays:
+ * the broker started next trusts the same keytab.
+ */
 async function kill(): Promise<number> {
   const recorded = await readRunFiles();
   if (!recorded || (await brokerState(recorded.pid)) !== "running") {
@@ -412,6 +515,12 @@ async function status(): Promise<number> {
     const state = (await portOpen(PORTS[name])) ? "open" : "closed";
     console.log(`  ${name.padEnd(15)} ${address(name).padEnd(16)} ${state}`);
   }
+  const kdc = await findKdc();
+  const kdcPort = (await portOpen(KDC_PORT)) ? "open" : "closed";
+  console.log(
+    `  ${"KDC".padEnd(15)} ${KDC_ADDRESS.padEnd(16)} ${kdcPort}` +
+      (kdc === undefined ? "" : ` (pid ${kdc}, realm ${KERBEROS_REALM})`),
+  );
   return running || open ? 0 : 1;
 }
 
@@ -484,31 +593,40 @@ async function fetchJars(version: string): Promise<void> {
 }
 
 function pomXml(version: string): string {
-  const dependency = (coordinates: string, extra = "") => {
-    const [group, artifact, v] = coordinates.split(":");
-    return `    <dependency><groupId>${group}</groupId>` +
-      `<artifactId>${artifact}</artifactId><version>${v}</version>${extra}` +
-      `</dependency>`;
-  };
   // kafka-tools alone: its own dependencies would drag in the Connect runtime,
   // and what its perf tools need already comes with kafka_2.13.
   const noTransitive = "<exclusions><exclusion><groupId>*</groupId>" +
     "<artifactId>*</artifactId></exclusion></exclusions>";
   const deps = [
-    dependency(`org.apache.kafka:kafka_2.13:${version}`),
-    dependency(`org.apache.kafka:kafka-tools:${version}`, noTransitive),
+    pomDependency(`org.apache.kafka:kafka_2.13:${version}`),
+    pomDependency(`org.apache.kafka:kafka-tools:${version}`, noTransitive),
   ];
   if (isLegacy(version)) {
     // The published POMs carry no SLF4J binding, so the broker would log nothing.
-    deps.push(dependency("org.slf4j:slf4j-reload4j:1.7.36"));
-    deps.push(dependency("ch.qos.reload4j:reload4j:1.2.25"));
+    deps.push(pomDependency("org.slf4j:slf4j-reload4j:1.7.36"));
+    deps.push(pomDependency("ch.qos.reload4j:reload4j:1.2.25"));
   }
+  return pomProject("kafka-broker-jars", version, deps);
+}
+
+function pomDependency(coordinates: string, extra = ""): string {
+  const [group, artifact, v] = coordinates.split(":");
+  return `    <dependency><groupId>${group}</groupId>` +
+    `<artifactId>${artifact}</artifactId><version>${v}</version>${extra}` +
+    `</dependency>`;
+}
+
+function pomProject(
+  artifactId: string,
+  version: string,
+  deps: string[],
+): string {
   return `<?xml version="1.0" encoding="UTF-8"?>
-<!-- Written by tools/kafka.ts: only used to copy the broker's jars. -->
+<!-- Written by tools/kafka.ts: only used to copy jars. -->
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>local.kafka-dev</groupId>
-  <artifactId>kafka-broker-jars</artifactId>
+  <artifactId>${artifactId}</artifactId>
   <version>${version}</version>
   <packaging>pom</packaging>
   <dependencies>
@@ -764,6 +882,206 @@ async function keytool(args: string[]): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------
+// Kerberos KDC
+
+const KDC_START_TIMEOUT_MS = 60_000;
+/** The KDC's command line names its class and folder: `Kdc <KERBEROS_DIR> `. */
+const KDC_COMMAND = new RegExp(`\\bKdc\\s+${escapeRegExp(KERBEROS_DIR)}\\s`);
+
+/**
+ * Makes sure the KDC runs and has written krb5.conf and the keytabs,
+ * starting one (fetching Kerby and compiling Kdc.java on first use) when
+ * none does; resolves with its pid.
+ */
+async function ensureKdc(): Promise<number> {
+  const running = await findKdc();
+  if (running !== undefined && (await kdcReady())) return running;
+  if (running !== undefined) {
+    // Alive without its ready file (a start that gave up, or files removed
+    // by hand): a new one is quicker to trust than to diagnose.
+    await stopKdc();
+  }
+  const started = Date.now();
+  const classpath = await buildKdc();
+  await waitPortFree(KDC_PORT, "the previous KDC");
+  await Deno.mkdir(KERBEROS_DIR, { recursive: true });
+  // The KDC writes it again once its keytabs are whole.
+  await Deno.remove(KDC_READY_FILE).catch(ignoreNotFound);
+  const mark = (await Deno.stat(KDC_LOG).catch(() => undefined))?.size ?? 0;
+  const java = [
+    jdkTool("java"),
+    // A few principals and requests: a small heap and a quick start.
+    "-Xmx128m",
+    "-XX:TieredStopAtLevel=1",
+    "-XX:+UseSerialGC",
+    // Kerby logs every request (to kdc.log); with the time, they can be
+    // matched with the broker's and the tests' logs.
+    "-Dorg.slf4j.simpleLogger.showDateTime=true",
+    "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd HH:mm:ss,SSS",
+    "-cp",
+    classpath,
+    "Kdc",
+    KERBEROS_DIR,
+    String(KDC_PORT),
+  ];
+  log(`starting the KDC (realm ${KERBEROS_REALM}); log in ${KDC_LOG}`);
+  let pid = await spawnDetached(java, KDC_LOG, KERBEROS_DIR);
+  await Deno.writeTextFile(KDC_PID_FILE, `${pid}\n`);
+  const deadline = Date.now() + KDC_START_TIMEOUT_MS;
+  while (!(await kdcReady())) {
+    if ((await kdcState(pid)) !== "running") {
+      // setsid may have forked (see waitReady): look for the JVM by name.
+      const found = await findKdc();
+      if (found === undefined) {
+        const output = (await readLogSince(KDC_LOG, mark)).trim();
+        throw new Error(`the KDC exited during start-up\n${output}`);
+      }
+      pid = found;
+    }
+    if (Date.now() > deadline) {
+      await stopKdc();
+      const output = (await readLogSince(KDC_LOG, mark)).trim();
+      throw new Error(
+        `the KDC not ready after ${KDC_START_TIMEOUT_MS / 1000} s\n${output}`,
+      );
+    }
+    await sleep(POLL_MS);
+  }
+  // The JVM writes its own pid into the ready file.
+  const ready = Number((await readIfExists(KDC_READY_FILE))?.trim());
+  if (Number.isInteger(ready) && ready > 0) pid = ready;
+  await Deno.writeTextFile(KDC_PID_FILE, `${pid}\n`);
+  log(`KDC ready on ${KDC_ADDRESS} (pid ${pid}) in ${since(started)}`);
+  return pid;
+}
+
+/** Its files are written and its port accepts. */
+async function kdcReady(): Promise<boolean> {
+  for (const file of [KDC_READY_FILE, KRB5_CONF, KAFKA_KEYTAB, ALICE_KEYTAB]) {
+    if (!(await exists(file))) return false;
+  }
+  return await portOpen(KDC_PORT);
+}
+
+/**
+ * The pid of the KDC started from this checkout, if one runs: the one in
+ * KDC_PID_FILE, else one found by its command line (and recorded again).
+ */
+async function findKdc(): Promise<number | undefined> {
+  const pid = Number((await readIfExists(KDC_PID_FILE))?.trim());
+  if (Number.isInteger(pid) && pid > 0 && (await kdcState(pid)) === "running") {
+    return pid;
+  }
+  for (const [other, command] of await processList()) {
+    if (KDC_COMMAND.test(command) && (await kdcState(other)) === "running") {
+      await Deno.writeTextFile(KDC_PID_FILE, `${other}\n`);
+      return other;
+    }
+  }
+  return undefined;
+}
+
+/** As `brokerState`, for the KDC's JVM. */
+async function kdcState(pid: number): Promise<"running" | "exiting" | "gone"> {
+  const info = await processInfo(pid);
+  if (info === undefined) return "gone";
+  if (info.exiting) return "exiting";
+  const ours = info.command.trim() === "" || KDC_COMMAND.test(info.command);
+  return ours ? "running" : "gone";
+}
+
+/**
+ * SIGTERM (SIGKILL after STOP_TIMEOUT_MS), or `how`, until it exits and
+ * frees its port.
+ */
+async function stopKdc(how: "SIGTERM" | "SIGKILL" = "SIGTERM"): Promise<void> {
+  const pid = await findKdc();
+  if (pid !== undefined) {
+    signal(pid, how);
+    const deadline = Date.now() + STOP_TIMEOUT_MS;
+    while ((await kdcState(pid)) === "running") {
+      if (Date.now() > deadline) {
+        signal(pid, "SIGKILL");
+        break;
+      }
+      await sleep(POLL_MS);
+    }
+    await waitPortFree(KDC_PORT, `the KDC (pid ${pid})`);
+    log(`${how === "SIGKILL" ? "killed" : "stopped"} the KDC (pid ${pid})`);
+  }
+  await Deno.remove(KDC_PID_FILE).catch(ignoreNotFound);
+}
+
+async function waitPortFree(port: number, what: string): Promise<void> {
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (await portOpen(port)) {
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${HOST}:${port} still in use ${STOP_TIMEOUT_MS / 1000} s after ` +
+          `${what} stopped: find the process with \`ss -ltnp\` (Linux) or ` +
+          "`lsof -iTCP -sTCP:LISTEN` and stop it",
+      );
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+/**
+ * Fetches Kerby's jars with Maven once, and compiles Kdc.java whenever it is
+ * newer than its class (a single-file source launch would compile it on
+ * every start); resolves with the KDC's class path.
+ */
+async function buildKdc(): Promise<string> {
+  const libs = join(KERBY, "libs");
+  const done = join(libs, ".complete");
+  if (!(await exists(done))) {
+    const started = Date.now();
+    log(
+      `fetching Apache Kerby ${KERBY_VERSION} jars with Maven into ${libs} ...`,
+    );
+    await Deno.remove(libs, { recursive: true }).catch(ignoreNotFound);
+    await Deno.mkdir(libs, { recursive: true });
+    const pom = join(KERBY, "pom.xml");
+    await Deno.writeTextFile(
+      pom,
+      pomProject("kerby-kdc-jars", KERBY_VERSION, [
+        pomDependency(`org.apache.kerby:kerb-simplekdc:${KERBY_VERSION}`),
+        // Kerby logs each request through SLF4J; without a binding, nothing.
+        pomDependency("org.slf4j:slf4j-simple:1.7.36"),
+      ]),
+    );
+    await mvn(pom, [
+      "dependency:copy-dependencies",
+      `-DoutputDirectory=${libs}`,
+      "-DincludeScope=runtime",
+    ]);
+    await Deno.writeTextFile(done, `${new Date().toISOString()}\n`);
+    log(`fetched Kerby's jars in ${since(started)}`);
+  }
+  const classes = join(KERBY, "classes");
+  const source = await Deno.stat(KDC_SOURCE);
+  const compiled = await Deno.stat(join(classes, "Kdc.class"))
+    .catch(() => undefined);
+  if (!compiled?.mtime || !source.mtime || compiled.mtime < source.mtime) {
+    log(`compiling ${KDC_SOURCE}`);
+    const partial = `${classes}.partial`;
+    await Deno.remove(partial, { recursive: true }).catch(ignoreNotFound);
+    await run(jdkTool("javac"), [
+      "-encoding",
+      "UTF-8",
+      "-d",
+      partial,
+      "-cp",
+      join(libs, "*"),
+      KDC_SOURCE,
+    ]);
+    await Deno.remove(classes, { recursive: true }).catch(ignoreNotFound);
+    await Deno.rename(partial, classes);
+  }
+  return [join(libs, "*"), classes].join(delimiter);
+}
+
+// ---------------------------------------------------------------------------
 // Configuration
 
 async function writeConfig(version: string): Promise<void> {
@@ -808,6 +1126,7 @@ function serverProperties(version: string): string {
     // Delegation tokens (KIP-48): the key their HMACs are made with.
     "delegation.token.secret.key=streamkafka-test-token-key",
     ...SASL_LISTENERS.flatMap(jaasLines),
+    ...gssapiLines(),
     "",
     "ssl.keystore.type=PKCS12",
     `ssl.keystore.location=${join(CERTS, "server.p12")}`,
@@ -884,6 +1203,27 @@ function jaasLines(listener: ListenerName): string[] {
     ...SCRAM_MECHANISMS.map((m) =>
       `${prefix}.${m.toLowerCase()}.sasl.jaas.config=${scram}`
     ),
+  ];
+}
+
+/**
+ * The GSSAPI listener: Kerberos alone, with the broker's key from
+ * KAFKA_KEYTAB. The service name is a listener setting, not a mechanism one
+ * (only sasl.jaas.config and the callback and login classes take a
+ * mechanism prefix). isInitiator=false: the broker only accepts contexts and
+ * never asks the KDC for a ticket of its own, so it needs no TGT to renew,
+ * and Java reads the keytab again for each context it accepts (seen: a KDC
+ * restarted with new keys under a running broker works at once).
+ */
+function gssapiLines(): string[] {
+  const prefix = "listener.name.gssapi";
+  const krb5 = "com.sun.security.auth.module.Krb5LoginModule required " +
+    "useKeyTab=true storeKey=true isInitiator=false " +
+    `keyTab="${KAFKA_KEYTAB}" principal="${KAFKA_PRINCIPAL}";`;
+  return [
+    `${prefix}.sasl.enabled.mechanisms=GSSAPI`,
+    `${prefix}.sasl.kerberos.service.name=${KERBEROS_SERVICE_NAME}`,
+    `${prefix}.gssapi.sasl.jaas.config=${krb5}`,
   ];
 }
 
@@ -1005,6 +1345,9 @@ async function spawnBroker(version: string): Promise<number> {
     // rounds were forced by them; none, and half the pauses, with 16 MB).
     "-XX:G1HeapRegionSize=16M",
     "-Djava.awt.headless=true",
+    // The realm and KDC of the GSSAPI listener.
+    `-Djava.security.krb5.conf=${KRB5_CONF}`,
+    "-Dsun.security.krb5.debug=false",
     `-Dkafka.logs.dir=${p.logs}`,
     logConfigFlag(version, p.logConfig),
     "-cp",
@@ -1012,25 +1355,49 @@ async function spawnBroker(version: string): Promise<number> {
     "kafka.Kafka",
     p.serverProperties,
   ];
-  // The broker must outlive this script: a new session (setsid, where it
-  // exists) and nohup detach it; `&` in a shell without job control keeps it
-  // out of a new process group, so setsid execs instead of forking and $! is
-  // the JVM's own pid.
-  const script =
-    'log=$1; shift; command -v setsid >/dev/null && set -- setsid "$@"; ' +
-    'nohup "$@" >>"$log" 2>&1 </dev/null & echo $!';
-  const stdoutLog = join(p.logs, "stdout.log");
   log(`starting Kafka ${version}; logs in ${p.logs}`);
-  const out = await run("bash", ["-c", script, "kafka", stdoutLog, ...java], {
-    cwd: p.dir,
-  });
-  const pid = Number(out.trim());
-  if (!Number.isInteger(pid) || pid <= 0) {
-    throw new Error(`could not start the broker: ${out}`);
-  }
+  const pid = await spawnDetached(java, join(p.logs, "stdout.log"), p.dir);
   await Deno.writeTextFile(PID_FILE, `${pid}\n`);
   await Deno.writeTextFile(VERSION_FILE, `${version}\n`);
   return pid;
+}
+
+/**
+ * Starts `command` so that it outlives this script, its output appended to
+ * `logFile`; resolves with its pid. A new session (setsid, where it exists)
+ * and nohup detach it; `&` in a shell without job control keeps it out of a
+ * new process group, so setsid execs instead of forking and $! is the
+ * command's own pid.
+ */
+async function spawnDetached(
+  command: string[],
+  logFile: string,
+  cwd: string,
+): Promise<number> {
+  const script =
+    'log=$1; shift; command -v setsid >/dev/null && set -- setsid "$@"; ' +
+    'nohup "$@" >>"$log" 2>&1 </dev/null & echo $!';
+  const out = await run("bash", ["-c", script, "spawn", logFile, ...command], {
+    cwd,
+  });
+  const pid = Number(out.trim());
+  if (!Number.isInteger(pid) || pid <= 0) {
+    throw new Error(`could not start ${command.join(" ")}: ${out}`);
+  }
+  return pid;
+}
+
+/**
+ * Why the running broker of `version` cannot be reused as it is, if it
+ * cannot: its server.properties, written when it started, lacks a listener
+ * this script now adds.
+ */
+async function staleBroker(version: string): Promise<string | undefined> {
+  const props = await readIfExists(paths(version).serverProperties) ?? "";
+  if (!props.includes(`GSSAPI://${address("GSSAPI")}`)) {
+    return "it has no GSSAPI listener (started by an older tools/kafka.ts)";
+  }
+  return undefined;
 }
 
 /**
@@ -1488,7 +1855,7 @@ function viaDeno(args: string[]): Promise<string> {
 
 const USAGE =
   "usage: deno run -A tools/kafka.ts up [--brokers=3] | down [--wipe] | kill | " +
-  "restart | status | env | jars [version] | specs [version]";
+  "restart | kill-kdc | status | env | jars [version] | specs [version]";
 
 async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
@@ -1514,6 +1881,9 @@ async function main(args: string[]): Promise<number> {
       return 0;
     case "restart":
       await restartBroker();
+      return 0;
+    case "kill-kdc":
+      console.log(await killKdc());
       return 0;
     case "jars":
       console.log(await ensureJars(rest[0]));

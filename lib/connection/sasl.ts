@@ -17,6 +17,7 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { SaslAuthenticate } from "../protocol/messages/sasl_authenticate.ts";
 import { SaslHandshake } from "../protocol/messages/sasl_handshake.ts";
 import type { BrokerConnection, RequestOptions } from "./connection.ts";
+import { ConnectionError, TimeoutError } from "./errors.ts";
 import { plain, scram } from "./sasl_scram.ts";
 
 export {
@@ -261,6 +262,14 @@ export async function authenticate(
     }
   } catch (error) {
     if (error instanceof KafkaError || !(error instanceof Error)) throw error;
+    // A server the mechanism needs (a Kerberos KDC) out of reach: retried
+    // like an unreachable broker.
+    if (
+      (error instanceof ConnectionError || error instanceof TimeoutError) &&
+      error.retriable
+    ) {
+      throw error;
+    }
     // The mechanism's own checks (a nonce, a signature, a token provider)
     // do not know the broker.
     throw new KafkaError(ErrorCode.SASL_AUTHENTICATION_FAILED, {

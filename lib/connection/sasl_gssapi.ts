@@ -1,0 +1,443 @@
+/**
+ * SASL GSSAPI (RFC 4752) with Kerberos V5: the mechanism Kafka calls
+ * GSSAPI, for clusters that authenticate with Kerberos (Active Directory,
+ * MIT or Heimdal KDCs). Written from the RFCs on WebCrypto, with no native
+ * library and no krb5 installation needed: the client logs in at the KDC
+ * with a password or a keytab, gets a ticket for `kafka/<broker host>`,
+ * and proves itself to each broker with it; the broker proves itself back
+ * (mutual authentication). No security layer is negotiated (Kafka uses
+ * none: put TLS under it for privacy).
+ *
+ * @module
+ */
+
+import { ConnectionError } from "./errors.ts";
+import { decrypt, encrypt, IntegrityError } from "./kerberos/crypto.ts";
+import {
+  GSS_CHECKSUM_TYPE,
+  gssChecksum,
+  GssFlag,
+  initialToken,
+  readInitialToken,
+  TokenId,
+  unwrap,
+  wrap,
+  type WrapContext,
+} from "./kerberos/gss.ts";
+import { KerberosClient, KerberosError, krbErrorText } from "./kerberos/kdc.ts";
+import { type KeytabEntry, readKeytab } from "./kerberos/keytab.ts";
+import { kdcsOfRealm } from "./kerberos/krb5_conf.ts";
+import {
+  apRequest,
+  authenticator,
+  KeyUsage,
+  MUTUAL_REQUIRED,
+  NameType,
+  readApReply,
+  readApReplyPart,
+  readKrbError,
+} from "./kerberos/messages.ts";
+import type { SaslAuthenticator, SaslContext, SaslExchange } from "./sasl.ts";
+
+export { KerberosError } from "./kerberos/kdc.ts";
+
+/**
+ * Options of {@link gssapi}: who the client is, its secret, and where its
+ * KDC is.
+ *
+ * @example
+ * ```ts
+ * import type { GssapiOptions } from "jsr:@streamkafka/client";
+ *
+ * const options: GssapiOptions = {
+ *   principal: "alice@EXAMPLE.COM",
+ *   keytab: "/etc/security/keytabs/alice.keytab",
+ *   kdc: "kdc.example.com:88",
+ * };
+ * console.log(options.principal);
+ * ```
+ */
+export interface GssapiOptions {
+  /**
+   * The client's principal, "alice@EXAMPLE.COM" (or "alice" with `realm`,
+   * or "etl/host1@EXAMPLE.COM" for a service identity). The broker maps it
+   * to a Kafka user with `sasl.kerberos.principal.to.local.rules` (by
+   * default the first part: User:alice).
+   */
+  principal: string;
+  /** The principal's password; or give `keytab`. */
+  password?: string;
+  /**
+   * The principal's keys: a keytab's bytes, or the path of a keytab file
+   * (read on first use); or give `password`.
+   */
+  keytab?: Uint8Array | string;
+  /** The realm, when `principal` does not name one. */
+  realm?: string;
+  /**
+   * The realm's KDCs, "host" or "host:port" (port 88 by default), tried in
+   * order. By default those `krb5.conf` lists for the realm (the file
+   * `KRB5_CONFIG` names, else /etc/krb5.conf).
+   */
+  kdc?: string | string[];
+  /**
+   * The first part of the brokers' principals, Kafka's
+   * `sasl.kerberos.service.name` (default "kafka").
+   */
+  serviceName?: string;
+  /**
+   * The host part of a broker's principal, from the host the client dials
+   * (default: that host, lowercased). For brokers whose principals name
+   * another host than the one they advertise.
+   */
+  serviceHost?: (host: string) => string;
+  /** Milliseconds to wait for a KDC's answer (default 10,000). */
+  kdcTimeout?: number;
+}
+
+/**
+ * SASL GSSAPI with Kerberos V5, as a `sasl` option: logs `principal` in at
+ * its KDC once (password or keytab), gets a ticket per broker
+ * (`kafka/<host>@REALM`), and keeps the tickets until shortly before they
+ * expire. Connections, re-authentications (KIP-368) and brokers share
+ * them. A refusal names the principal, the Kerberos error and what to
+ * check; an unreachable KDC is retried like an unreachable broker.
+ *
+ * @example
+ * ```ts
+ * import { gssapi, Writer } from "jsr:@streamkafka/client";
+ *
+ * const writer = new Writer({
+ *   brokers: ["broker1.example.com:9092"],
+ *   topic: "orders",
+ *   transport: {
+ *     sasl: gssapi({
+ *       principal: "alice@EXAMPLE.COM",
+ *       keytab: "/etc/security/keytabs/alice.keytab",
+ *       kdc: "kdc.example.com",
+ *     }),
+ *   },
+ * });
+ * await writer.close();
+ * ```
+ */
+export function gssapi(options: GssapiOptions): SaslAuthenticator {
+  const settings = checkOptions(options);
+  let client: Promise<KerberosClient> | undefined;
+  const kerberos = () => {
+    if (client === undefined) {
+      const made = makeClient(settings);
+      client = made;
+      // A failed setup (an unreadable keytab, no KDC) is tried again.
+      made.catch(() => {
+        if (client === made) client = undefined;
+      });
+    }
+    return client;
+  };
+  return {
+    mechanism: "GSSAPI",
+    whenRefused:
+      `Check the "gssapi" principal (${settings.principal}) and its password or keytab, the broker's service principal ("${settings.serviceName}/<host>") and the broker's principal.to.local rules and ACLs`,
+    begin: async (context) => exchange(await kerberos(), settings, context),
+  };
+}
+
+interface Settings {
+  principal: string;
+  parts: string[];
+  realm: string;
+  password?: string;
+  keytab?: Uint8Array | string;
+  kdc?: string[];
+  serviceName: string;
+  serviceHost: (host: string) => string;
+  kdcTimeout: number;
+}
+
+function checkOptions(options: GssapiOptions): Settings {
+  const where = "Cannot use GSSAPI";
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `${where}: gssapi() takes an options object, got ${
+        options === null ? "null" : typeof options
+      }`,
+    );
+  }
+  const { principal, password, keytab, realm, kdc } = options;
+  if (typeof principal !== "string" || principal === "") {
+    throw new TypeError(
+      `${where}: "principal" must be a non-empty string such as "alice@EXAMPLE.COM", got ${
+        JSON.stringify(principal)
+      }`,
+    );
+  }
+  const at = principal.lastIndexOf("@");
+  const name = at < 0 ? principal : principal.slice(0, at);
+  const ownRealm = at < 0 ? realm : principal.slice(at + 1);
+  if (typeof ownRealm !== "string" || ownRealm === "") {
+    throw new TypeError(
+      `${where}: "principal" ${
+        JSON.stringify(principal)
+      } names no realm: write it as "${principal}@EXAMPLE.COM" or give "realm"`,
+    );
+  }
+  if ((password === undefined) === (keytab === undefined)) {
+    throw new TypeError(
+      `${where}: give exactly one of "password" and "keytab" for ${principal}, got ${
+        password === undefined ? "neither" : "both"
+      }`,
+    );
+  }
+  if (password !== undefined && typeof password !== "string") {
+    throw new TypeError(
+      `${where}: "password" must be a string, got ${typeof password}`,
+    );
+  }
+  if (
+    keytab !== undefined && typeof keytab !== "string" &&
+    !(keytab instanceof Uint8Array)
+  ) {
+    throw new TypeError(
+      `${where}: "keytab" must be a file path or a Uint8Array of the file, got ${typeof keytab}`,
+    );
+  }
+  const kdcs = kdc === undefined ? undefined : Array.isArray(kdc) ? kdc : [kdc];
+  if (
+    kdcs !== undefined &&
+    (kdcs.length === 0 || kdcs.some((k) => typeof k !== "string" || k === ""))
+  ) {
+    throw new TypeError(
+      `${where}: "kdc" must be "host[:port]" or a non-empty array of them, got ${
+        JSON.stringify(kdc)
+      }`,
+    );
+  }
+  const serviceName = options.serviceName ?? "kafka";
+  if (typeof serviceName !== "string" || serviceName === "") {
+    throw new TypeError(
+      `${where}: "serviceName" must be a non-empty string, got ${
+        JSON.stringify(options.serviceName)
+      }`,
+    );
+  }
+  if (
+    options.serviceHost !== undefined &&
+    typeof options.serviceHost !== "function"
+  ) {
+    throw new TypeError(
+      `${where}: "serviceHost" must be a function from the dialled host to the principal's host, got ${typeof options
+        .serviceHost}`,
+    );
+  }
+  const kdcTimeout = options.kdcTimeout ?? 10_000;
+  if (!Number.isFinite(kdcTimeout) || kdcTimeout <= 0) {
+    throw new TypeError(
+      `${where}: "kdcTimeout" must be a positive number of milliseconds, got ${
+        JSON.stringify(options.kdcTimeout)
+      }`,
+    );
+  }
+  return {
+    principal: `${name}@${ownRealm}`,
+    parts: name.split("/"),
+    realm: ownRealm,
+    password,
+    keytab,
+    kdc: kdcs,
+    serviceName,
+    serviceHost: options.serviceHost ?? ((host) => host.toLowerCase()),
+    kdcTimeout,
+  };
+}
+
+async function makeClient(settings: Settings): Promise<KerberosClient> {
+  let entries: KeytabEntry[] | undefined;
+  if (settings.keytab !== undefined) {
+    let bytes: Uint8Array;
+    if (typeof settings.keytab === "string") {
+      const { readFile } = await import("node:fs/promises");
+      try {
+        bytes = new Uint8Array(await readFile(settings.keytab));
+      } catch (error) {
+        throw new TypeError(
+          `Cannot use GSSAPI: cannot read the keytab "${settings.keytab}": ${
+            error instanceof Error ? error.message : error
+          }`,
+          { cause: error },
+        );
+      }
+    } else {
+      bytes = settings.keytab;
+    }
+    entries = readKeytab(bytes);
+    if (!entries.some((e) => e.principal === settings.principal)) {
+      const held = [...new Set(entries.map((e) => e.principal))];
+      throw new TypeError(
+        `Cannot use GSSAPI: the keytab holds no key for ${settings.principal}; it holds ${
+          held.join(", ") || "no key"
+        }`,
+      );
+    }
+  }
+  const kdcs = (settings.kdc ?? await kdcsOfRealm(settings.realm)).map(
+    parseKdc,
+  );
+  return new KerberosClient({
+    client: { type: NameType.PRINCIPAL, parts: settings.parts },
+    realm: settings.realm,
+    secret: entries ? { keytab: entries } : { password: settings.password! },
+    kdcs,
+  });
+}
+
+function parseKdc(address: string): { host: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(address.trim());
+  const port = m?.[2] === undefined ? 88 : Number(m[2]);
+  if (!m || !(port > 0 && port < 65536)) {
+    throw new TypeError(
+      `Cannot use GSSAPI: "kdc" ${
+        JSON.stringify(address)
+      } is not "host" or "host:port"`,
+    );
+  }
+  return { host: m[1], port };
+}
+
+/** One authentication: AP-REQ, the broker's AP-REP, the security layer. */
+async function exchange(
+  kerberos: KerberosClient,
+  settings: Settings,
+  context: SaslContext,
+): Promise<SaslExchange> {
+  const host = settings.serviceHost(context.host);
+  const service = {
+    type: NameType.SRV_HST,
+    parts: [settings.serviceName, host],
+  };
+  const spn = `${settings.serviceName}/${host}@${settings.realm}`;
+  const ticket = await kerberos.ticket(service, settings.kdcTimeout).catch(
+    (error) => {
+      throw kdcFailure(error, spn);
+    },
+  );
+  const time = new Date();
+  const sequenceNumber =
+    globalThis.crypto.getRandomValues(new Uint32Array(1))[0] >>> 1;
+  const auth = authenticator({
+    realm: kerberos.realm,
+    client: kerberos.client,
+    checksum: {
+      type: GSS_CHECKSUM_TYPE,
+      value: gssChecksum(GssFlag.MUTUAL | GssFlag.CONF | GssFlag.INTEG),
+    },
+    time,
+    sequenceNumber,
+  });
+  const apReq = apRequest(
+    ticket.ticket,
+    {
+      etype: ticket.key.type,
+      cipher: await encrypt(ticket.key, KeyUsage.AP_REQ_AUTHENTICATOR, auth),
+    },
+    MUTUAL_REQUIRED,
+  );
+  let step: "ap-rep" | "layers" | "done" = "ap-rep";
+  let wrapContext: WrapContext = { key: ticket.key, acceptorSubkey: false };
+  return {
+    start: () => initialToken(TokenId.AP_REQ, apReq),
+    next: async (answer) => {
+      if (step === "ap-rep") {
+        step = "layers";
+        // Without mutual authentication the broker answers with nothing;
+        // it was asked for, so an AP-REP must come.
+        if (answer.length === 0) {
+          throw new Error(
+            `the broker did not prove itself as ${spn} (no AP-REP)`,
+          );
+        }
+        const { id, message } = readInitialToken(answer);
+        if (id === TokenId.ERROR) {
+          kerberos.forget();
+          const error = readKrbError(message);
+          const [name, meaning] = krbErrorText(error.code);
+          throw new KerberosError(
+            error.code,
+            `the broker refused the ticket for ${spn}: ${name}, ${meaning}${
+              error.code === 31 || error.code === 41
+                ? ` (the broker's keytab for ${spn} does not hold the key the KDC has)`
+                : ""
+            }`,
+          );
+        }
+        if (id !== TokenId.AP_REP) {
+          throw new Error(
+            `the broker sent GSS-API token 0x${id.toString(16)}, not an AP-REP`,
+          );
+        }
+        let part;
+        try {
+          part = readApReplyPart(
+            await decrypt(
+              ticket.key,
+              KeyUsage.AP_REP_ENC_PART,
+              readApReply(message).cipher,
+            ),
+          );
+        } catch (error) {
+          if (!(error instanceof IntegrityError)) throw error;
+          throw new Error(
+            `the broker's AP-REP does not decrypt with the session key: it is not ${spn}`,
+          );
+        }
+        if (
+          Math.floor(part.time.getTime() / 1000) !==
+            Math.floor(time.getTime() / 1000) ||
+          part.microseconds !== (time.getTime() % 1000) * 1000
+        ) {
+          throw new Error(
+            `the broker's AP-REP does not repeat the authenticator's time: it is not ${spn}`,
+          );
+        }
+        if (part.subkey) {
+          wrapContext = { key: part.subkey, acceptorSubkey: true };
+        }
+        return new Uint8Array(0);
+      }
+      if (step === "layers") {
+        step = "done";
+        const offer = await unwrap(wrapContext, answer);
+        if (offer.length !== 4) {
+          throw new Error(
+            `the broker offered security layers in ${offer.length} bytes, not 4`,
+          );
+        }
+        if (!(offer[0] & 1)) {
+          throw new Error(
+            `the broker requires a SASL security layer (offered 0x${
+              offer[0].toString(16)
+            }); this client supports none (Kafka brokers never ask for one)`,
+          );
+        }
+        // No security layer, no maximum message size, no authorization id.
+        return await wrap(
+          wrapContext,
+          sequenceNumber,
+          new Uint8Array([1, 0, 0, 0]),
+        );
+      }
+      return null;
+    },
+  };
+}
+
+/** A KDC failure as the SASL exchange reports it. */
+function kdcFailure(error: unknown, spn: string): unknown {
+  if (error instanceof ConnectionError) {
+    return new ConnectionError(
+      `Cannot get a Kerberos ticket for ${spn}: ${error.message}`,
+      { cause: error, retriable: error.retriable },
+    );
+  }
+  return error;
+}
