@@ -162,6 +162,56 @@ describe("SASL GSSAPI (Kerberos)", () => {
     });
   });
 
+  test("a kinit session's credential cache: its principal, its ticket-granting ticket, no password", async () => {
+    const relay = await countingRelay(KDC);
+    const sasl = gssapi({
+      ticketCache: `${DIR}bob.ccache`,
+      kdc: relay.address,
+    });
+    const topic = uniqueTopic("kerberos-ccache");
+    const writer = new Writer({
+      brokers: [GSSAPI],
+      topic,
+      allowAutoTopicCreation: true,
+      transport: { sasl },
+    });
+    try {
+      await writer.writeMessages([{ value: "from bob's kinit session" }]);
+      // No login: one TGS exchange for the broker's ticket.
+      assert.equal(relay.connections(), 1);
+    } finally {
+      await writer.close();
+      await relay.close();
+    }
+    // The cache holds bob's ticket only.
+    await assert.rejects(
+      dial(GSSAPI, {
+        sasl: gssapi({
+          principal: ALICE,
+          ticketCache: `${DIR}bob.ccache`,
+          kdc: KDC,
+        }),
+      }),
+      (error) => {
+        assert.match(
+          explained(error),
+          /holds no ticket-granting ticket \(krbtgt\/STREAMKAFKA\.TEST@STREAMKAFKA\.TEST\) for alice@STREAMKAFKA\.TEST: run kinit/,
+        );
+        return true;
+      },
+    );
+    // KRB5CCNAME names the default cache.
+    const before = env.KRB5CCNAME;
+    env.KRB5CCNAME = `FILE:${DIR}bob.ccache`;
+    try {
+      (await dial(GSSAPI, { sasl: gssapi({ ticketCache: true, kdc: KDC }) }))
+        .close();
+    } finally {
+      if (before === undefined) delete env.KRB5CCNAME;
+      else env.KRB5CCNAME = before;
+    }
+  });
+
   test("without a kdc option, the realm's KDC comes from KRB5_CONFIG", async () => {
     const before = env.KRB5_CONFIG;
     env.KRB5_CONFIG = `/nonexistent/krb5.conf:${DIR}krb5.conf`;
@@ -248,9 +298,18 @@ describe("SASL GSSAPI (Kerberos)", () => {
       [{ principal: "alice", password: "x" }, /names no realm/],
       [
         { principal: ALICE },
-        /exactly one of "password" and "keytab" .* got neither/,
+        /exactly one of "password", "keytab" and "ticketCache" for alice@STREAMKAFKA\.TEST, got none/,
       ],
-      [{ principal: ALICE, password: "x", keytab: "k" }, /got both/],
+      [
+        { principal: ALICE, password: "x", keytab: "k" },
+        /got password and keytab/,
+      ],
+      [{ password: "x" }, /"principal" must be a non-empty string/],
+      [
+        { ticketCache: "" },
+        /"ticketCache" must be a credential cache's path or true/,
+      ],
+      [{ password: "x", ticketCache: true }, /got password and ticketCache/],
       [
         { principal: ALICE, keytab: 42 },
         /"keytab" must be a file path or a Uint8Array/,

@@ -165,6 +165,12 @@ export const KRB5_CONF = join(KERBEROS_DIR, "krb5.conf");
 export const KAFKA_KEYTAB = join(KERBEROS_DIR, "kafka.keytab");
 /** The keytab of ALICE_PRINCIPAL (keys from her password, aes256 and aes128). */
 export const ALICE_KEYTAB = join(KERBEROS_DIR, "alice.keytab");
+/**
+ * A credential cache (MIT file format, as kinit writes) holding
+ * BOB_PRINCIPAL's ticket-granting ticket; the KDC writes it anew every 6
+ * hours.
+ */
+export const BOB_CCACHE = join(KERBEROS_DIR, "bob.ccache");
 const KDC_READY_FILE = join(KERBEROS_DIR, "ready");
 const KDC_LOG = join(KERBEROS_DIR, "kdc.log");
 const KDC_PID_FILE = join(HOME, "kdc.pid");
@@ -957,7 +963,15 @@ async function ensureKdc(): Promise<number> {
 
 /** Its files are written and its port accepts. */
 async function kdcReady(): Promise<boolean> {
-  for (const file of [KDC_READY_FILE, KRB5_CONF, KAFKA_KEYTAB, ALICE_KEYTAB]) {
+  for (
+    const file of [
+      KDC_READY_FILE,
+      KRB5_CONF,
+      KAFKA_KEYTAB,
+      ALICE_KEYTAB,
+      BOB_CCACHE,
+    ]
+  ) {
     if (!(await exists(file))) return false;
   }
   return await portOpen(KDC_PORT);

@@ -24,8 +24,14 @@ import {
   wrap,
   type WrapContext,
 } from "./kerberos/gss.ts";
-import { KerberosClient, KerberosError, krbErrorText } from "./kerberos/kdc.ts";
-import { type KeytabEntry, readKeytab } from "./kerberos/keytab.ts";
+import {
+  KerberosClient,
+  KerberosError,
+  type KerberosSecret,
+  krbErrorText,
+} from "./kerberos/kdc.ts";
+import { principalText, readCredentialCache } from "./kerberos/ccache.ts";
+import { readKeytab } from "./kerberos/keytab.ts";
 import { kdcsOfRealm } from "./kerberos/krb5_conf.ts";
 import {
   apRequest,
@@ -60,18 +66,27 @@ export { KerberosError } from "./kerberos/kdc.ts";
 export interface GssapiOptions {
   /**
    * The client's principal, "alice@EXAMPLE.COM" (or "alice" with `realm`,
-   * or "etl/host1@EXAMPLE.COM" for a service identity). The broker maps it
+   * or "etl/host1@EXAMPLE.COM" for a service identity); with `ticketCache`,
+   * by default the cache's. The broker maps it
    * to a Kafka user with `sasl.kerberos.principal.to.local.rules` (by
    * default the first part: User:alice).
    */
-  principal: string;
-  /** The principal's password; or give `keytab`. */
+  principal?: string;
+  /** The principal's password; or give `keytab` or `ticketCache`. */
   password?: string;
   /**
    * The principal's keys: a keytab's bytes, or the path of a keytab file
-   * (read on first use); or give `password`.
+   * (read on first use); or give `password` or `ticketCache`.
    */
   keytab?: Uint8Array | string;
+  /**
+   * Use the ticket-granting ticket of a `kinit` session: the path of its
+   * credential cache (MIT file format), or true for the default one
+   * (`KRB5CCNAME` when it names a file, else /tmp/krb5cc_<uid>). Read
+   * again when the ticket runs out, so a `kinit` renews it; `principal`
+   * defaults to the cache's. Or give `password` or `keytab`.
+   */
+  ticketCache?: string | true;
   /** The realm, when `principal` does not name one. */
   realm?: string;
   /**
@@ -137,18 +152,21 @@ export function gssapi(options: GssapiOptions): SaslAuthenticator {
   };
   return {
     mechanism: "GSSAPI",
-    whenRefused:
-      `Check the "gssapi" principal (${settings.principal}) and its password or keytab, the broker's service principal ("${settings.serviceName}/<host>") and the broker's principal.to.local rules and ACLs`,
+    whenRefused: `Check the "gssapi" principal (${
+      settings.principal ?? "the ticket cache's"
+    }) and its password, keytab or ticket cache, the broker's service principal ("${settings.serviceName}/<host>") and the broker's principal.to.local rules and ACLs`,
     begin: async (context) => exchange(await kerberos(), settings, context),
   };
 }
 
 interface Settings {
-  principal: string;
-  parts: string[];
-  realm: string;
+  /** Undefined until read from the ticket cache. */
+  principal?: string;
+  parts?: string[];
+  realm?: string;
   password?: string;
   keytab?: Uint8Array | string;
+  ticketCache?: string | true;
   kdc?: string[];
   serviceName: string;
   serviceHost: (host: string) => string;
@@ -164,30 +182,49 @@ function checkOptions(options: GssapiOptions): Settings {
       }`,
     );
   }
-  const { principal, password, keytab, realm, kdc } = options;
-  if (typeof principal !== "string" || principal === "") {
+  const { principal, password, keytab, ticketCache, realm, kdc } = options;
+  const secrets = [
+    password !== undefined && "password",
+    keytab !== undefined && "keytab",
+    ticketCache !== undefined && "ticketCache",
+  ].filter((s) => s !== false);
+  if (secrets.length !== 1) {
     throw new TypeError(
-      `${where}: "principal" must be a non-empty string such as "alice@EXAMPLE.COM", got ${
-        JSON.stringify(principal)
+      `${where}: give exactly one of "password", "keytab" and "ticketCache"${
+        principal === undefined ? "" : ` for ${principal}`
+      }, got ${secrets.length === 0 ? "none" : secrets.join(" and ")}`,
+    );
+  }
+  if (
+    ticketCache !== undefined && ticketCache !== true &&
+    (typeof ticketCache !== "string" || ticketCache === "")
+  ) {
+    throw new TypeError(
+      `${where}: "ticketCache" must be a credential cache's path or true (the default cache), got ${
+        JSON.stringify(ticketCache)
       }`,
     );
   }
-  const at = principal.lastIndexOf("@");
-  const name = at < 0 ? principal : principal.slice(0, at);
-  const ownRealm = at < 0 ? realm : principal.slice(at + 1);
-  if (typeof ownRealm !== "string" || ownRealm === "") {
-    throw new TypeError(
-      `${where}: "principal" ${
-        JSON.stringify(principal)
-      } names no realm: write it as "${principal}@EXAMPLE.COM" or give "realm"`,
-    );
-  }
-  if ((password === undefined) === (keytab === undefined)) {
-    throw new TypeError(
-      `${where}: give exactly one of "password" and "keytab" for ${principal}, got ${
-        password === undefined ? "neither" : "both"
-      }`,
-    );
+  let name: string | undefined;
+  let ownRealm: string | undefined;
+  if (principal !== undefined || ticketCache === undefined) {
+    if (typeof principal !== "string" || principal === "") {
+      throw new TypeError(
+        `${where}: "principal" must be a non-empty string such as "alice@EXAMPLE.COM", got ${
+          JSON.stringify(principal)
+        }`,
+      );
+    }
+    const at = principal.lastIndexOf("@");
+    name = at < 0 ? principal : principal.slice(0, at);
+    ownRealm = at < 0 ? realm : principal.slice(at + 1);
+    if (typeof ownRealm !== "string" || ownRealm === "") {
+      throw new TypeError(
+        `${where}: "principal" ${
+          JSON.stringify(principal)
+        } names no realm: write it as "${principal}@EXAMPLE.COM" or give "realm"`,
+      );
+    }
   }
   if (password !== undefined && typeof password !== "string") {
     throw new TypeError(
@@ -239,11 +276,12 @@ function checkOptions(options: GssapiOptions): Settings {
     );
   }
   return {
-    principal: `${name}@${ownRealm}`,
-    parts: name.split("/"),
+    principal: name === undefined ? undefined : `${name}@${ownRealm}`,
+    parts: name?.split("/"),
     realm: ownRealm,
     password,
     keytab,
+    ticketCache,
     kdc: kdcs,
     serviceName,
     serviceHost: options.serviceHost ?? ((host) => host.toLowerCase()),
@@ -252,43 +290,83 @@ function checkOptions(options: GssapiOptions): Settings {
 }
 
 async function makeClient(settings: Settings): Promise<KerberosClient> {
-  let entries: KeytabEntry[] | undefined;
-  if (settings.keytab !== undefined) {
-    let bytes: Uint8Array;
-    if (typeof settings.keytab === "string") {
-      const { readFile } = await import("node:fs/promises");
-      try {
-        bytes = new Uint8Array(await readFile(settings.keytab));
-      } catch (error) {
-        throw new TypeError(
-          `Cannot use GSSAPI: cannot read the keytab "${settings.keytab}": ${
-            error instanceof Error ? error.message : error
-          }`,
-          { cause: error },
-        );
-      }
-    } else {
-      bytes = settings.keytab;
+  const { readFile } = await import("node:fs/promises");
+  const read = async (path: string, what: string) => {
+    try {
+      return new Uint8Array(await readFile(path));
+    } catch (error) {
+      throw new TypeError(
+        `Cannot use GSSAPI: cannot read the ${what} "${path}": ${
+          error instanceof Error ? error.message : error
+        }`,
+        { cause: error },
+      );
     }
-    entries = readKeytab(bytes);
-    if (!entries.some((e) => e.principal === settings.principal)) {
+  };
+  let secret: KerberosSecret;
+  let { principal, parts, realm } = settings;
+  if (settings.ticketCache !== undefined) {
+    const path = await cachePath(settings.ticketCache);
+    const cache = async () =>
+      readCredentialCache(await read(path, "credential cache"));
+    if (principal === undefined) {
+      const own = (await cache()).principal;
+      principal = principalText(own);
+      parts = [...own.parts];
+      realm = own.realm;
+    }
+    secret = { ticketCache: cache };
+  } else if (settings.keytab !== undefined) {
+    const entries = readKeytab(
+      typeof settings.keytab === "string"
+        ? await read(settings.keytab, "keytab")
+        : settings.keytab,
+    );
+    if (!entries.some((e) => e.principal === principal)) {
       const held = [...new Set(entries.map((e) => e.principal))];
       throw new TypeError(
-        `Cannot use GSSAPI: the keytab holds no key for ${settings.principal}; it holds ${
+        `Cannot use GSSAPI: the keytab holds no key for ${principal}; it holds ${
           held.join(", ") || "no key"
         }`,
       );
     }
+    secret = { keytab: entries };
+  } else {
+    secret = { password: settings.password! };
   }
-  const kdcs = (settings.kdc ?? await kdcsOfRealm(settings.realm)).map(
-    parseKdc,
-  );
+  const kdcs = (settings.kdc ?? await kdcsOfRealm(realm!)).map(parseKdc);
   return new KerberosClient({
-    client: { type: NameType.PRINCIPAL, parts: settings.parts },
-    realm: settings.realm,
-    secret: entries ? { keytab: entries } : { password: settings.password! },
+    client: { type: NameType.PRINCIPAL, parts: parts! },
+    realm: realm!,
+    secret,
     kdcs,
   });
+}
+
+/**
+ * The file of the credential cache `ticketCache` names: its path, or for
+ * true, KRB5CCNAME (a FILE: cache) or /tmp/krb5cc_<uid>.
+ */
+async function cachePath(ticketCache: string | true): Promise<string> {
+  if (ticketCache !== true) return ticketCache;
+  const process = await import("node:process");
+  const named = process.env.KRB5CCNAME;
+  if (named !== undefined && named !== "") {
+    const type = /^([A-Za-z]+):/.exec(named)?.[1];
+    if (type === undefined || type === "FILE") {
+      return named.replace(/^FILE:/, "");
+    }
+    throw new TypeError(
+      `Cannot use GSSAPI: KRB5CCNAME is a ${type}: cache ("${named}"); only FILE: caches can be read: run kinit with KRB5CCNAME=FILE:/tmp/krb5cc_$(id -u), or pass "ticketCache" a file's path`,
+    );
+  }
+  const uid = process.getuid?.();
+  if (uid === undefined) {
+    throw new TypeError(
+      `Cannot use GSSAPI: this platform has no default credential cache: pass "ticketCache" the cache file's path`,
+    );
+  }
+  return `/tmp/krb5cc_${uid}`;
 }
 
 function parseKdc(address: string): { host: string; port: number } {
@@ -315,7 +393,7 @@ async function exchange(
     type: NameType.SRV_HST,
     parts: [settings.serviceName, host],
   };
-  const spn = `${settings.serviceName}/${host}@${settings.realm}`;
+  const spn = `${settings.serviceName}/${host}@${kerberos.realm}`;
   const ticket = await kerberos.ticket(service, settings.kdcTimeout).catch(
     (error) => {
       throw kdcFailure(error, spn);

@@ -13,6 +13,7 @@
 //   krb5.conf        for Java (the broker, the Java client checks)
 //   kafka.keytab     kafka/127.0.0.1@STREAMKAFKA.TEST, the broker's random keys
 //   alice.keytab     alice@STREAMKAFKA.TEST, keys derived from her password
+//   bob.ccache       a credential cache with bob@STREAMKAFKA.TEST's TGT
 //   kdc-keys.keytab  the random keys to keep: krbtgt's and the broker's
 //   ready            written last: the KDC answers, every file above is whole
 //
@@ -86,6 +87,24 @@ public final class Kdc {
     writeAtomically(new File(dir, "krb5.conf"), krb5Conf(port));
 
     kdc.start();
+    // A kinit session of bob's, as a credential cache (MIT format), for
+    // clients that use one; written again every 6 hours, well within the
+    // tickets' 24 hours, so it never runs out under a long-lived KDC.
+    File ccache = new File(dir, "bob.ccache");
+    writeCcache(kdc, ccache);
+    java.util.concurrent.ScheduledExecutorService renew =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+          Thread t = new Thread(r, "ccache-renewal");
+          t.setDaemon(true);
+          return t;
+        });
+    renew.scheduleAtFixedRate(() -> {
+      try {
+        writeCcache(kdc, ccache);
+      } catch (Exception e) {
+        System.err.println("could not renew " + ccache + ": " + e);
+      }
+    }, 6, 6, java.util.concurrent.TimeUnit.HOURS);
     for (String name : new String[] {"kafka.keytab", "alice.keytab"}) {
       dump(new File(dir, name));
     }
@@ -172,6 +191,17 @@ public final class Kdc {
     for (String principal : principals) kdc.exportPrincipal(principal, partial);
     Files.move(partial.toPath(), file.toPath(), StandardCopyOption.ATOMIC_MOVE,
         StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /** Logs bob in and stores his ticket-granting ticket in `file`, atomically. */
+  static void writeCcache(SimpleKdcServer kdc, File file) throws Exception {
+    File partial = new File(file.getPath() + ".partial");
+    Files.deleteIfExists(partial.toPath());
+    org.apache.kerby.kerberos.kerb.client.KrbClient client = kdc.getKrbClient();
+    client.storeTicket(client.requestTgt(BOB, BOB_PASSWORD), partial);
+    Files.move(partial.toPath(), file.toPath(),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 
   static void writeAtomically(File file, String text) throws IOException {

@@ -25,13 +25,21 @@ export interface EncryptionKey {
   readonly value: Uint8Array;
 }
 
-/** The names RFC 3962 gives the types, for messages. */
+/** The names of encryption types (RFC 3961, 3962, 4757, 8009), for messages. */
+const TYPE_NAMES: Record<number, string> = {
+  16: "des3-cbc-sha1",
+  17: "aes128-cts-hmac-sha1-96",
+  18: "aes256-cts-hmac-sha1-96",
+  19: "aes128-cts-hmac-sha256-128",
+  20: "aes256-cts-hmac-sha384-192",
+  23: "rc4-hmac",
+  25: "camellia128-cts-cmac",
+  26: "camellia256-cts-cmac",
+};
+
+/** The name of encryption type `type`, e.g. "aes256-cts-hmac-sha1-96". */
 export function encryptionTypeName(type: number): string {
-  return type === 17
-    ? "aes128-cts-hmac-sha1-96"
-    : type === 18
-    ? "aes256-cts-hmac-sha1-96"
-    : `encryption type ${type}`;
+  return TYPE_NAMES[type] ?? `encryption type ${type}`;
 }
 
 /** Whether this client can use a key of `type`. */

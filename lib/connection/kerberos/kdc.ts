@@ -26,6 +26,7 @@ import {
   isSupported,
   stringToKey,
 } from "./crypto.ts";
+import { type CredentialCache, principalText } from "./ccache.ts";
 import type { KeytabEntry } from "./keytab.ts";
 import {
   apRequest,
@@ -50,10 +51,27 @@ import {
   readMethodData,
 } from "./messages.ts";
 
-/** How a principal proves itself to its KDC. */
+/**
+ * How a principal proves itself to its KDC: a password, a keytab's keys,
+ * or a credential cache (`kinit`'s) holding its ticket-granting ticket,
+ * read again whenever the one in memory runs out.
+ */
 export type KerberosSecret =
-  | { readonly password: string; readonly keytab?: undefined }
-  | { readonly keytab: readonly KeytabEntry[]; readonly password?: undefined };
+  | {
+    readonly password: string;
+    readonly keytab?: never;
+    readonly ticketCache?: never;
+  }
+  | {
+    readonly keytab: readonly KeytabEntry[];
+    readonly password?: never;
+    readonly ticketCache?: never;
+  }
+  | {
+    readonly ticketCache: () => Promise<CredentialCache>;
+    readonly password?: never;
+    readonly keytab?: never;
+  };
 
 /** What a KerberosClient needs. */
 export interface KerberosClientOptions {
@@ -78,8 +96,9 @@ export interface Ticket {
 }
 
 /**
- * The KDC (or a broker) refused: the RFC 4120 error code, and a message
- * naming the principal and what to check. Reaches the caller as the
+ * The KDC (or a broker) refused: the RFC 4120 error code (0 when the
+ * problem is local, such as a ticket cache without a ticket-granting
+ * ticket), and a message naming the principal and what to check. Reaches the caller as the
  * `cause` of a SASL_AUTHENTICATION_FAILED KafkaError.
  *
  * @example
@@ -204,7 +223,8 @@ export class KerberosClient {
   async #grantingTicket(timeout: number): Promise<Ticket> {
     let entry = this.#tgt;
     if (entry === undefined || await stale(entry.promise)) {
-      const promise = this.#login(timeout);
+      const read = this.#options.secret.ticketCache;
+      const promise = read ? this.#fromCache(read) : this.#login(timeout);
       entry = { promise };
       this.#tgt = entry;
       const mine = entry;
@@ -263,6 +283,15 @@ export class KerberosClient {
         ),
       );
       if (answer.error) throw this.#refused(answer.error, "log in");
+      // The reply key is normally the one pre-authenticated with; a KDC
+      // may use another of the client's types (its reply says which).
+      const etype = answer.reply.encPart.etype;
+      if (etype !== key.type) {
+        key = await this.#clientKey(
+          [...methods, ...answer.reply.padata],
+          etype,
+        );
+      }
     } else {
       key = await this.#clientKey(
         answer.reply.padata,
@@ -280,6 +309,46 @@ export class KerberosClient {
       key: part.key,
       endTime: part.endTime,
       start,
+    };
+  }
+
+  /** The ticket-granting ticket of a `kinit` session, from its cache. */
+  async #fromCache(
+    read: () => Promise<CredentialCache>,
+  ): Promise<Ticket & { start: number }> {
+    const { realm } = this.#options;
+    const me = this.principal;
+    const tgs = `krbtgt/${realm}@${realm}`;
+    const found = (await read()).credentials
+      .filter((c) =>
+        principalText(c.client) === me && principalText(c.server) === tgs
+      )
+      .sort((a, b) => b.endTime.getTime() - a.endTime.getTime())[0];
+    if (found === undefined) {
+      throw new KerberosError(
+        0,
+        `Kerberos: the ticket cache holds no ticket-granting ticket (${tgs}) for ${me}: run kinit ${me}`,
+      );
+    }
+    if (!isSupported(found.key.type)) {
+      throw new KerberosError(
+        14,
+        `Kerberos: the ticket cache's ticket-granting ticket for ${me} has a ${
+          encryptionTypeName(found.key.type)
+        } session key; this client speaks aes256-cts-hmac-sha1-96 and aes128-cts-hmac-sha1-96`,
+      );
+    }
+    if (found.endTime.getTime() <= Date.now()) {
+      throw new KerberosError(
+        32,
+        `Kerberos: the ticket cache's ticket-granting ticket for ${me} expired at ${found.endTime.toISOString()}: run kinit ${me} again`,
+      );
+    }
+    return {
+      ticket: found.ticket,
+      key: found.key,
+      endTime: found.endTime,
+      start: found.startTime.getTime(),
     };
   }
 
@@ -369,14 +438,21 @@ export class KerberosClient {
     etype?: number,
   ): Promise<EncryptionKey> {
     const { client, realm, secret } = this.#options;
-    const infos = readEtypeInfo(padata).filter((i) => isSupported(i.etype));
+    const offered = readEtypeInfo(padata);
+    const infos = offered.filter((i) => isSupported(i.etype));
     const info = etype === undefined
       ? infos[0]
       : infos.find((i) => i.etype === etype) ?? { etype };
     if (info === undefined || !isSupported(info.etype)) {
       throw new KerberosError(
         14,
-        `Kerberos: the KDC offers no key of ${this.principal} in an encryption type this client speaks (aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96)`,
+        `Kerberos: the KDC offers no key of ${this.principal} in an encryption type this client speaks (aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96)${
+          offered.length > 0
+            ? `; it offers ${
+              offered.map((i) => encryptionTypeName(i.etype)).join(", ")
+            }`
+            : ""
+        }`,
       );
     }
     if (secret.keytab !== undefined) {
@@ -399,7 +475,7 @@ export class KerberosClient {
     const salt = info.salt ?? realm + client.parts.join("");
     return await stringToKey(
       info.etype,
-      secret.password,
+      secret.password ?? "",
       salt,
       info.iterations,
     );

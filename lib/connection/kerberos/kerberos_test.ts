@@ -4,6 +4,8 @@ import { checksum, IntegrityError, stringToKey } from "./crypto.ts";
 import { concat, Der, integer, kerberosTime } from "./der.ts";
 import { unwrap, wrap } from "./gss.ts";
 import { readKeytab } from "./keytab.ts";
+import { principalText, readCredentialCache } from "./ccache.ts";
+import { KerberosClient, KerberosError } from "./kdc.ts";
 import { parseRealmKdcs } from "./krb5_conf.ts";
 
 describe("Kerberos pieces", () => {
@@ -162,5 +164,111 @@ describe("Kerberos pieces", () => {
     const bad = concat(header, rotated);
     bad[bad.length - 1] ^= 1;
     await assert.rejects(unwrap(context, bad), IntegrityError);
+  });
+
+  test("credential caches (versions 3 and 4): tickets with their keys, configuration entries left out", () => {
+    const enc = new TextEncoder();
+    const u16 = (v: number) => new Uint8Array([v >> 8, v & 0xff]);
+    const u32 = (v: number) => {
+      const b = new Uint8Array(4);
+      new DataView(b.buffer).setUint32(0, v);
+      return b;
+    };
+    const data = (b: Uint8Array) => concat(u32(b.length), b);
+    const principal = (realm: string, ...parts: string[]) =>
+      concat(
+        u32(1),
+        u32(parts.length),
+        data(enc.encode(realm)),
+        ...parts.map((p) => data(enc.encode(p))),
+      );
+    const credential = (v3: boolean, server: Uint8Array, end: number) =>
+      concat(
+        principal("EXAMPLE.COM", "alice"),
+        server,
+        u16(18),
+        v3 ? u16(18) : new Uint8Array(0),
+        data(new Uint8Array(32).fill(7)),
+        u32(1_800_000_000), // auth time
+        u32(0), // start time: none
+        u32(end),
+        u32(0), // renew till
+        new Uint8Array([0]),
+        u32(0x40e10000),
+        u32(0), // addresses
+        u32(0), // authorization data
+        data(new Uint8Array([0x61, 3, 1, 2, 3])), // the ticket
+        data(new Uint8Array(0)),
+      );
+    for (const v3 of [false, true]) {
+      const bytes = concat(
+        u16(v3 ? 0x0503 : 0x0504),
+        v3
+          ? new Uint8Array(0)
+          : concat(u16(12), u16(1), u16(8), new Uint8Array(8)),
+        principal("EXAMPLE.COM", "alice"),
+        credential(
+          v3,
+          principal("X-CACHECONF:", "krb5_ccache_conf_data", "pa_type"),
+          0,
+        ),
+        credential(
+          v3,
+          principal("EXAMPLE.COM", "krbtgt", "EXAMPLE.COM"),
+          1_800_086_400,
+        ),
+      );
+      const cache = readCredentialCache(bytes);
+      assert.equal(principalText(cache.principal), "alice@EXAMPLE.COM");
+      assert.equal(cache.credentials.length, 1);
+      const [c] = cache.credentials;
+      assert.equal(principalText(c.server), "krbtgt/EXAMPLE.COM@EXAMPLE.COM");
+      assert.deepEqual([c.key.type, c.key.value.length], [18, 32]);
+      assert.deepEqual(c.startTime, new Date(1_800_000_000_000));
+      assert.deepEqual(c.endTime, new Date(1_800_086_400_000));
+      assert.deepEqual([...c.ticket], [0x61, 3, 1, 2, 3]);
+      assert.throws(
+        () => readCredentialCache(bytes.subarray(0, bytes.length - 3)),
+        /ends at byte/,
+      );
+    }
+    assert.throws(
+      () => readCredentialCache(new Uint8Array([5, 2, 0])),
+      /0x0503 or 0x0504.*got 0x0502/,
+    );
+  });
+
+  test("a cached ticket-granting ticket that expired, or is missing, says to run kinit", async () => {
+    const tgt = {
+      client: { realm: "EXAMPLE.COM", parts: ["alice"] },
+      server: { realm: "EXAMPLE.COM", parts: ["krbtgt", "EXAMPLE.COM"] },
+      key: { type: 18, value: new Uint8Array(32) },
+      authTime: new Date(Date.now() - 7_200_000),
+      startTime: new Date(Date.now() - 7_200_000),
+      endTime: new Date(Date.now() - 60_000),
+      ticket: new Uint8Array([1]),
+    };
+    const client = (credentials: typeof tgt[]) =>
+      new KerberosClient({
+        client: { type: 1, parts: ["alice"] },
+        realm: "EXAMPLE.COM",
+        secret: {
+          ticketCache: () =>
+            Promise.resolve({ principal: tgt.client, credentials }),
+        },
+        kdcs: [],
+      });
+    const service = { type: 3, parts: ["kafka", "b1"] };
+    await assert.rejects(
+      client([tgt]).ticket(service),
+      (e) =>
+        e instanceof KerberosError && e.code === 32 &&
+        /ticket-granting ticket for alice@EXAMPLE\.COM expired at .*: run kinit alice@EXAMPLE\.COM again/
+          .test(e.message),
+    );
+    await assert.rejects(
+      client([]).ticket(service),
+      /holds no ticket-granting ticket \(krbtgt\/EXAMPLE\.COM@EXAMPLE\.COM\) for alice@EXAMPLE\.COM: run kinit/,
+    );
   });
 });
