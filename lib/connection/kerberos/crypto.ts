@@ -1,8 +1,11 @@
 /**
- * Kerberos encryption for the AES types, aes128-cts-hmac-sha1-96 (17) and
- * aes256-cts-hmac-sha1-96 (18), as RFC 3961 and RFC 3962 define them, on
- * WebCrypto: keys from passwords (PBKDF2), keys derived per use (n-fold and
- * DK), encryption with a confounder and an HMAC-SHA1-96, checksums.
+ * Kerberos encryption for the AES types on WebCrypto:
+ * aes128-cts-hmac-sha1-96 (17) and aes256-cts-hmac-sha1-96 (18) as RFC 3961
+ * and RFC 3962 define them (keys derived with n-fold and DK, HMAC-SHA1-96),
+ * and aes128-cts-hmac-sha256-128 (19) and aes256-cts-hmac-sha384-192 (20)
+ * from RFC 8009 (keys derived with HMAC-SHA2, the MAC over the ciphertext):
+ * keys from passwords (PBKDF2), keys per use, encryption with a confounder,
+ * checksums.
  *
  * WebCrypto has AES only as CBC with padding, so single blocks and
  * ciphertext stealing are built from it: CBC's output without the padding
@@ -12,14 +15,18 @@
  */
 
 /** An encryption type this client speaks. */
-export type EncryptionType = 17 | 18;
+export type EncryptionType = 17 | 18 | 19 | 20;
 
-/** The types offered to a KDC, strongest first. */
-export const ENCRYPTION_TYPES: readonly EncryptionType[] = [18, 17];
+/**
+ * The types offered to a KDC, in preference order: the SHA-1 ones first,
+ * which every KDC and broker of the last twenty years has, then RFC 8009's
+ * (FreeIPA and FIPS-mode realms may have only those).
+ */
+export const ENCRYPTION_TYPES: readonly EncryptionType[] = [18, 17, 20, 19];
 
 /** A Kerberos key: its type and bytes. */
 export interface EncryptionKey {
-  /** 17 (AES-128) or 18 (AES-256). */
+  /** 17 to 20. */
   readonly type: number;
   /** 16 or 32 bytes. */
   readonly value: Uint8Array;
@@ -42,19 +49,85 @@ export function encryptionTypeName(type: number): string {
   return TYPE_NAMES[type] ?? `encryption type ${type}`;
 }
 
+/** The types this client speaks, by name, for messages. */
+export const SUPPORTED_NAMES: string = ENCRYPTION_TYPES.map(encryptionTypeName)
+  .join(", ");
+
 /** Whether this client can use a key of `type`. */
 export function isSupported(type: number): type is EncryptionType {
-  return type === 17 || type === 18;
+  return type === 17 || type === 18 || type === 19 || type === 20;
 }
 
-/** The key length of `type` in bytes. */
-function keyBytes(type: EncryptionType): number {
-  return type === 17 ? 16 : 32;
+/** What differs between the four types. */
+interface Profile {
+  /** Key bytes. */
+  readonly keyBytes: 16 | 32;
+  /** MAC and checksum bytes. */
+  readonly macBytes: 12 | 16 | 24;
+  /** The hash of PBKDF2 and HMAC. */
+  readonly hash: "SHA-1" | "SHA-256" | "SHA-384";
+  /** RFC 8009 (KDF-HMAC-SHA2, MAC over the ciphertext) or RFC 3962. */
+  readonly sha2: boolean;
+  /** The checksum type that goes with it. */
+  readonly checksumType: number;
+  /** PBKDF2 iterations when the KDC names none. */
+  readonly iterations: number;
 }
 
-/** The checksum type that goes with an encryption type (RFC 3962). */
-export function checksumType(type: EncryptionType): number {
-  return type === 17 ? 15 : 16;
+const PROFILES: Record<EncryptionType, Profile> = {
+  17: {
+    keyBytes: 16,
+    macBytes: 12,
+    hash: "SHA-1",
+    sha2: false,
+    checksumType: 15,
+    iterations: 4096,
+  },
+  18: {
+    keyBytes: 32,
+    macBytes: 12,
+    hash: "SHA-1",
+    sha2: false,
+    checksumType: 16,
+    iterations: 4096,
+  },
+  19: {
+    keyBytes: 16,
+    macBytes: 16,
+    hash: "SHA-256",
+    sha2: true,
+    checksumType: 19,
+    iterations: 32768,
+  },
+  20: {
+    keyBytes: 32,
+    macBytes: 24,
+    hash: "SHA-384",
+    sha2: true,
+    checksumType: 20,
+    iterations: 32768,
+  },
+};
+
+function profile(type: number): Profile {
+  if (!isSupported(type)) {
+    throw new TypeError(
+      `Kerberos: ${
+        encryptionTypeName(type)
+      } is not supported (this client speaks ${SUPPORTED_NAMES})`,
+    );
+  }
+  return PROFILES[type];
+}
+
+/** The checksum type that goes with an encryption type (RFC 3962, 8009). */
+export function checksumType(type: number): number {
+  return profile(type).checksumType;
+}
+
+/** The bytes of a checksum or MAC made with a key of `type`. */
+export function macLength(type: number): number {
+  return profile(type).macBytes;
 }
 
 const BLOCK = 16;
@@ -246,38 +319,75 @@ export async function deriveKey(
 }
 
 /**
- * The key of a password: PBKDF2-HMAC-SHA1 of the password and salt (by
- * default the realm then the name's parts, no separators), then
- * DK(that, "kerberos"). `iterations` comes from the KDC's s2kparams
- * (4096 when it gives none).
+ * KDF-HMAC-SHA2(key, label, k) of RFC 8009: the first `bits` bits of
+ * HMAC(key, 00000001 | label | 00 | bits as 32 bits).
+ */
+export async function kdfHmacSha2(
+  hash: "SHA-256" | "SHA-384",
+  raw: Uint8Array,
+  label: Uint8Array,
+  bits: number,
+): Promise<Uint8Array> {
+  const input = new Uint8Array(4 + label.length + 1 + 4);
+  const view = new DataView(input.buffer);
+  view.setUint32(0, 1);
+  input.set(label, 4);
+  view.setUint32(4 + label.length + 1, bits);
+  return (await hmac(hash, raw, input)).slice(0, bits / 8);
+}
+
+/**
+ * The key of a password. RFC 3962: PBKDF2-HMAC-SHA1 of the password and
+ * salt (by default the realm then the name's parts, no separators), then
+ * DK(that, "kerberos"). RFC 8009: PBKDF2 with SHA-256 or SHA-384 over the
+ * type's name, a zero byte and the salt, then KDF-HMAC-SHA2(that,
+ * "kerberos"). `iterations` comes from the KDC's s2kparams (4096 and
+ * 32768 when it gives none).
  */
 export async function stringToKey(
   type: EncryptionType,
   password: string,
-  salt: string,
-  iterations = 4096,
+  salt: string | Uint8Array,
+  iterations?: number,
 ): Promise<EncryptionKey> {
+  const p = profile(type);
+  const utf8 = new TextEncoder();
+  const saltBytes = typeof salt === "string" ? utf8.encode(salt) : salt;
   const base = await subtle.importKey(
     "raw",
-    new TextEncoder().encode(password),
+    utf8.encode(password),
     "PBKDF2",
     false,
     ["deriveBits"],
   );
-  const bits = await subtle.deriveBits(
-    {
-      name: "PBKDF2",
-      hash: "SHA-1",
-      salt: new TextEncoder().encode(salt),
-      iterations,
-    },
-    base,
-    keyBytes(type) * 8,
+  let saltp = saltBytes;
+  if (p.sha2) {
+    const name = utf8.encode(encryptionTypeName(type));
+    saltp = new Uint8Array(name.length + 1 + saltBytes.length);
+    saltp.set(name);
+    saltp.set(saltBytes, name.length + 1);
+  }
+  const bits = new Uint8Array(
+    await subtle.deriveBits(
+      {
+        name: "PBKDF2",
+        hash: p.hash,
+        salt: saltp as Uint8Array<ArrayBuffer>,
+        iterations: iterations ?? p.iterations,
+      },
+      base,
+      p.keyBytes * 8,
+    ),
   );
-  const value = await deriveKey(
-    new Uint8Array(bits),
-    new TextEncoder().encode("kerberos"),
-  );
+  const kerberos = utf8.encode("kerberos");
+  const value = p.sha2
+    ? await kdfHmacSha2(
+      p.hash as "SHA-256" | "SHA-384",
+      bits,
+      kerberos,
+      p.keyBytes * 8,
+    )
+    : await deriveKey(bits, kerberos);
   return { type, value };
 }
 
@@ -292,14 +402,36 @@ function usageConstant(usage: number, kind: 0x99 | 0xaa | 0x55): Uint8Array {
   ]);
 }
 
-async function hmacSha1(
+/**
+ * The key of `key` for `usage` and `kind`: encryption (0xaa), integrity
+ * (0x55) or checksum (0x99).
+ */
+export async function usageKey(
+  key: EncryptionKey,
+  usage: number,
+  kind: 0x99 | 0xaa | 0x55,
+): Promise<Uint8Array> {
+  const p = profile(key.type);
+  const constant = usageConstant(usage, kind);
+  if (!p.sha2) return await deriveKey(key.value, constant);
+  const bits = kind === 0xaa ? p.keyBytes * 8 : p.macBytes * 8;
+  return await kdfHmacSha2(
+    p.hash as "SHA-256" | "SHA-384",
+    key.value,
+    constant,
+    bits,
+  );
+}
+
+async function hmac(
+  hash: "SHA-1" | "SHA-256" | "SHA-384",
   raw: Uint8Array,
   data: Uint8Array,
 ): Promise<Uint8Array> {
   const key = await subtle.importKey(
     "raw",
     raw as Uint8Array<ArrayBuffer>,
-    { name: "HMAC", hash: "SHA-1" },
+    { name: "HMAC", hash },
     false,
     ["sign"],
   );
@@ -309,26 +441,31 @@ async function hmacSha1(
 }
 
 // ---------------------------------------------------------------------------
-// Encryption and checksums (RFC 3961 section 5.3, simplified profile)
+// Encryption and checksums (RFC 3961 section 5.3, RFC 8009 section 5)
 
 /**
- * Encrypts `plain` for `usage`: a random confounder block before it, AES-CTS
- * with the usage's encryption key, then an HMAC-SHA1-96 of confounder and
- * plaintext with its integrity key.
+ * Encrypts `plain` for `usage`: a random confounder block before it,
+ * AES-CTS with the usage's encryption key, then a MAC with its integrity
+ * key: over confounder and plaintext (RFC 3962), or over a zero IV and the
+ * ciphertext (RFC 8009).
  */
 export async function encrypt(
   key: EncryptionKey,
   usage: number,
   plain: Uint8Array,
+  confounder?: Uint8Array,
 ): Promise<Uint8Array> {
-  const ke = await deriveKey(key.value, usageConstant(usage, 0xaa));
-  const ki = await deriveKey(key.value, usageConstant(usage, 0x55));
+  const p = profile(key.type);
+  const ke = await usageKey(key, usage, 0xaa);
+  const ki = await usageKey(key, usage, 0x55);
   const data = new Uint8Array(BLOCK + plain.length);
-  globalThis.crypto.getRandomValues(data.subarray(0, BLOCK));
+  if (confounder) data.set(confounder);
+  else globalThis.crypto.getRandomValues(data.subarray(0, BLOCK));
   data.set(plain, BLOCK);
   const cipher = await ctsEncrypt(ke, data);
-  const mac = (await hmacSha1(ki, data)).subarray(0, MAC);
-  const out = new Uint8Array(cipher.length + MAC);
+  const macInput = p.sha2 ? withZeroIv(cipher) : data;
+  const mac = (await hmac(p.hash, ki, macInput)).subarray(0, p.macBytes);
+  const out = new Uint8Array(cipher.length + p.macBytes);
   out.set(cipher);
   out.set(mac, cipher.length);
   return out;
@@ -340,40 +477,63 @@ export async function decrypt(
   usage: number,
   cipher: Uint8Array,
 ): Promise<Uint8Array> {
-  if (cipher.length < BLOCK + MAC) {
+  const p = profile(key.type);
+  if (cipher.length < BLOCK + p.macBytes) {
     throw new IntegrityError(
       `ciphertext of ${cipher.length} bytes is too short`,
     );
   }
-  const ke = await deriveKey(key.value, usageConstant(usage, 0xaa));
-  const ki = await deriveKey(key.value, usageConstant(usage, 0x55));
-  const body = cipher.subarray(0, cipher.length - MAC);
-  const data = await ctsDecrypt(ke, body);
-  const mac = (await hmacSha1(ki, data)).subarray(0, MAC);
-  const given = cipher.subarray(cipher.length - MAC);
-  let diff = 0;
-  for (let i = 0; i < MAC; i++) diff |= mac[i] ^ given[i];
-  if (diff !== 0) {
-    throw new IntegrityError(
-      "the integrity check failed (wrong key, or the data was changed)",
-    );
+  const ke = await usageKey(key, usage, 0xaa);
+  const ki = await usageKey(key, usage, 0x55);
+  const body = cipher.subarray(0, cipher.length - p.macBytes);
+  const given = cipher.subarray(cipher.length - p.macBytes);
+  let data: Uint8Array | undefined;
+  if (p.sha2) {
+    // Encrypt-then-MAC: checked before anything is decrypted.
+    const mac = await hmac(p.hash, ki, withZeroIv(body));
+    if (!sameMac(mac, given)) throw integrityFailed();
+    data = await ctsDecrypt(ke, body);
+  } else {
+    data = await ctsDecrypt(ke, body);
+    if (!sameMac(await hmac(p.hash, ki, data), given)) throw integrityFailed();
   }
   return data.subarray(BLOCK);
 }
 
-/** The HMAC-SHA1-96 checksum of `data` for `usage` (types 15 and 16). */
+/** The checksum of `data` for `usage` with `key` (types 15, 16, 19, 20). */
 export async function checksum(
   key: EncryptionKey,
   usage: number,
   data: Uint8Array,
 ): Promise<Uint8Array> {
-  const kc = await deriveKey(key.value, usageConstant(usage, 0x99));
-  return (await hmacSha1(kc, data)).subarray(0, MAC);
+  const p = profile(key.type);
+  const kc = await usageKey(key, usage, 0x99);
+  return (await hmac(p.hash, kc, data)).subarray(0, p.macBytes);
+}
+
+/** A zero IV block, then `cipher`: what RFC 8009's MAC covers. */
+function withZeroIv(cipher: Uint8Array): Uint8Array {
+  const out = new Uint8Array(BLOCK + cipher.length);
+  out.set(cipher, BLOCK);
+  return out;
+}
+
+/** Whether `mac` starts with `given` (compared in constant time). */
+function sameMac(mac: Uint8Array, given: Uint8Array): boolean {
+  let diff = 0;
+  for (let i = 0; i < given.length; i++) diff |= mac[i] ^ given[i];
+  return diff === 0;
+}
+
+function integrityFailed(): IntegrityError {
+  return new IntegrityError(
+    "the integrity check failed (wrong key, or the data was changed)",
+  );
 }
 
 /** Random key bytes of `type`. */
 export function randomKey(type: EncryptionType): EncryptionKey {
-  const value = new Uint8Array(keyBytes(type));
+  const value = new Uint8Array(profile(type).keyBytes);
   globalThis.crypto.getRandomValues(value);
   return { type, value };
 }

@@ -9,10 +9,10 @@
 
 import {
   checksum as keyedChecksum,
-  checksumType,
   decrypt,
   type EncryptionKey,
   IntegrityError,
+  macLength,
 } from "./crypto.ts";
 import {
   concat,
@@ -154,11 +154,12 @@ export async function unwrap(
     }
     return plain.subarray(0, end);
   }
-  const type = checksumType(context.key.type as 17 | 18);
-  if (type !== 15 && type !== 16) {
-    throw new IntegrityError(`${what}: no checksum`);
+  // Without confidentiality, EC is the checksum's length.
+  if (ec !== macLength(context.key.type) || ec > body.length) {
+    throw new KerberosFormatError(
+      `${what}: its checksum length (EC ${ec}) is not the key type's`,
+    );
   }
-  if (ec > body.length) throw new KerberosFormatError(`${what}: truncated`);
   const message = body.subarray(0, body.length - ec);
   header[4] = header[5] = 0; // EC too, without confidentiality
   const mac = await keyedChecksum(

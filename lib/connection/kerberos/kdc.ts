@@ -25,6 +25,7 @@ import {
   IntegrityError,
   isSupported,
   stringToKey,
+  SUPPORTED_NAMES,
 } from "./crypto.ts";
 import { type CredentialCache, principalText } from "./ccache.ts";
 import type { KeytabEntry } from "./keytab.ts";
@@ -129,7 +130,7 @@ const ERRORS: Record<number, [string, string]> = {
   7: ["KDC_ERR_S_PRINCIPAL_UNKNOWN", "the KDC does not know the service"],
   14: [
     "KDC_ERR_ETYPE_NOSUPP",
-    "no encryption type in common (this client speaks aes256-cts-hmac-sha1-96 and aes128-cts-hmac-sha1-96)",
+    `no encryption type in common (this client speaks ${SUPPORTED_NAMES})`,
   ],
   18: ["KDC_ERR_CLIENT_REVOKED", "the client's account is locked or disabled"],
   23: ["KDC_ERR_KEY_EXPIRED", "the client's password has expired"],
@@ -335,7 +336,7 @@ export class KerberosClient {
         14,
         `Kerberos: the ticket cache's ticket-granting ticket for ${me} has a ${
           encryptionTypeName(found.key.type)
-        } session key; this client speaks aes256-cts-hmac-sha1-96 and aes128-cts-hmac-sha1-96`,
+        } session key; this client speaks ${SUPPORTED_NAMES}`,
       );
     }
     if (found.endTime.getTime() <= Date.now()) {
@@ -368,7 +369,7 @@ export class KerberosClient {
       nonce,
       etypes: this.#etypes(),
     });
-    const type = tgt.key.type as 17 | 18;
+    const type = tgt.key.type;
     const auth = authenticator({
       realm,
       client,
@@ -412,12 +413,21 @@ export class KerberosClient {
     };
   }
 
-  /** The encryption types to offer: those the keytab holds, else both. */
+  /**
+   * The encryption types to offer, in preference order; with a keytab, the
+   * types it holds first, so the KDC answers with a key the client has.
+   * All are offered, for the session key: a KDC picks it among the types
+   * the client offers that the service (krbtgt, for a login) has keys of,
+   * and MIT's krbtgt may lack the types of a principal's own keys.
+   */
   #etypes(): number[] {
     const { secret } = this.#options;
     if (secret.keytab === undefined) return [...ENCRYPTION_TYPES];
     const held = new Set(this.#keytabKeys().map((e) => e.key.type));
-    return ENCRYPTION_TYPES.filter((t) => held.has(t));
+    return [
+      ...ENCRYPTION_TYPES.filter((t) => held.has(t)),
+      ...ENCRYPTION_TYPES.filter((t) => !held.has(t)),
+    ];
   }
 
   /** The keytab's keys of this principal, newest version first. */
@@ -446,7 +456,7 @@ export class KerberosClient {
     if (info === undefined || !isSupported(info.etype)) {
       throw new KerberosError(
         14,
-        `Kerberos: the KDC offers no key of ${this.principal} in an encryption type this client speaks (aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96)${
+        `Kerberos: the KDC offers no key of ${this.principal} in an encryption type this client speaks (${SUPPORTED_NAMES})${
           offered.length > 0
             ? `; it offers ${
               offered.map((i) => encryptionTypeName(i.etype)).join(", ")
