@@ -119,6 +119,24 @@ describe("SASL GSSAPI (Kerberos)", () => {
     }
   });
 
+  test("connections opened at once share one login and one ticket", async () => {
+    const relay = await countingRelay(KDC);
+    const sasl = gssapi({
+      principal: ALICE,
+      password: "alice-secret",
+      kdc: relay.address,
+    });
+    try {
+      const conns = await Promise.all(
+        Array.from({ length: 5 }, () => dial(GSSAPI, { sasl })),
+      );
+      for (const conn of conns) conn.close();
+      assert.equal(relay.connections(), 3);
+    } finally {
+      await relay.close();
+    }
+  });
+
   test("a keytab, as bytes or as a path, with the realm given apart", async () => {
     const keytab = readFileSync(`${DIR}alice.keytab`);
     for (
@@ -323,10 +341,44 @@ describe("SASL GSSAPI (Kerberos)", () => {
         /"serviceName" must be a non-empty string/,
       ],
       [
+        { principal: "alice@A", realm: "B", password: "x" },
+        /names realm A, but "realm" is "B"/,
+      ],
+      [{ principal: "kafka//h@A", password: "x" }, /has an empty name part/],
+      [
+        { principal: ALICE, password: "x", kdc: "udp/kdc.example.com" },
+        /asks for UDP; .* TCP only/,
+      ],
+      [{
+        principal: ALICE,
+        password: "x",
+        kdc: "https://kdc.example.com/KdcProxy",
+      }, /is a URL/],
+      [
+        { principal: ALICE, password: "x", kdc: "kdc:abc" },
+        /has a port that is not a number/,
+      ],
+      [
+        { principal: ALICE, password: "x", kdc: "kdc:70000" },
+        /has a port outside 1-65535/,
+      ],
+      [
+        { principal: ALICE, keytab: new Uint8Array([5, 1]) },
+        /must start with 0x0502/,
+      ],
+      [
+        { principal: ALICE, password: "x", kdcTimeout: 3e9 },
+        /up to 2147483647/,
+      ],
+      [
         { principal: ALICE, password: "x", kdcTimeout: -1 },
         /"kdcTimeout" must be a positive number/,
       ],
     ];
+    // Accepted: IPv6 with and without brackets, krb5.conf's tcp/ prefix.
+    for (const kdc of ["[::1]:88", "::1", "tcp/kdc.example.com:750", "kdc"]) {
+      gssapi({ principal: ALICE, password: "x", kdc });
+    }
     for (const [options, expected] of cases) {
       assert.throws(
         () => gssapi(options as Parameters<typeof gssapi>[0]),

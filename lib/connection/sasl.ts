@@ -82,6 +82,12 @@ export interface SaslExchange {
    * message saying why) when the answer shows it failed.
    */
   next(answer: Uint8Array): Uint8Array | null | Promise<Uint8Array | null>;
+  /**
+   * Called when the broker refuses the exchange (a SaslAuthenticate error),
+   * so the mechanism can drop what it cached for this broker (a Kerberos
+   * ticket) before the next attempt.
+   */
+  refused?(): void;
 }
 
 /**
@@ -247,6 +253,7 @@ export async function authenticate(
         authBytes: message,
       }, { ...options, timeout });
       if (response.errorCode !== 0) {
+        exchange.refused?.();
         throw new KafkaError(response.errorCode, {
           apiName: "SaslAuthenticate",
           detail: `broker ${conn.address} refused ${mechanism}: ${

@@ -31,11 +31,12 @@ import {
   krbErrorText,
 } from "./kerberos/kdc.ts";
 import { principalText, readCredentialCache } from "./kerberos/ccache.ts";
-import { readKeytab } from "./kerberos/keytab.ts";
+import { type KeytabEntry, readKeytab } from "./kerberos/keytab.ts";
 import { kdcsOfRealm } from "./kerberos/krb5_conf.ts";
 import {
   apRequest,
   authenticator,
+  clientTime,
   KeyUsage,
   MUTUAL_REQUIRED,
   NameType,
@@ -155,7 +156,22 @@ export function gssapi(options: GssapiOptions): SaslAuthenticator {
     whenRefused: `Check the "gssapi" principal (${
       settings.principal ?? "the ticket cache's"
     }) and its password, keytab or ticket cache, the broker's service principal ("${settings.serviceName}/<host>") and the broker's principal.to.local rules and ACLs`,
-    begin: async (context) => exchange(await kerberos(), settings, context),
+    begin: async (context) => {
+      const made = kerberos();
+      try {
+        return await exchange(await made, settings, context);
+      } catch (error) {
+        // A refused key: a keytab given by path is read again next time
+        // (it may have been rotated since).
+        if (
+          error instanceof KerberosError &&
+          (error.code === 24 || error.code === 31) && client === made
+        ) {
+          client = undefined;
+        }
+        throw error;
+      }
+    },
   };
 }
 
@@ -167,7 +183,7 @@ interface Settings {
   password?: string;
   keytab?: Uint8Array | string;
   ticketCache?: string | true;
-  kdc?: string[];
+  kdc?: { host: string; port: number }[];
   serviceName: string;
   serviceHost: (host: string) => string;
   kdcTimeout: number;
@@ -225,6 +241,20 @@ function checkOptions(options: GssapiOptions): Settings {
         } names no realm: write it as "${principal}@EXAMPLE.COM" or give "realm"`,
       );
     }
+    if (at >= 0 && realm !== undefined && realm !== ownRealm) {
+      throw new TypeError(
+        `${where}: "principal" ${
+          JSON.stringify(principal)
+        } names realm ${ownRealm}, but "realm" is ${JSON.stringify(realm)}`,
+      );
+    }
+    if (name.split("/").some((part) => part === "")) {
+      throw new TypeError(
+        `${where}: "principal" ${
+          JSON.stringify(principal)
+        } has an empty name part (expected "name@REALM" or "service/host@REALM")`,
+      );
+    }
   }
   if (password !== undefined && typeof password !== "string") {
     throw new TypeError(
@@ -250,6 +280,7 @@ function checkOptions(options: GssapiOptions): Settings {
       }`,
     );
   }
+  const kdcAddresses = kdcs?.map((k) => parseKdc(k, `"kdc"`));
   const serviceName = options.serviceName ?? "kafka";
   if (typeof serviceName !== "string" || serviceName === "") {
     throw new TypeError(
@@ -268,12 +299,20 @@ function checkOptions(options: GssapiOptions): Settings {
     );
   }
   const kdcTimeout = options.kdcTimeout ?? 10_000;
-  if (!Number.isFinite(kdcTimeout) || kdcTimeout <= 0) {
+  if (
+    typeof kdcTimeout !== "number" || !(kdcTimeout > 0) ||
+    kdcTimeout > MAX_TIMER_MS
+  ) {
     throw new TypeError(
-      `${where}: "kdcTimeout" must be a positive number of milliseconds, got ${
+      `${where}: "kdcTimeout" must be a positive number of milliseconds up to ${MAX_TIMER_MS}, got ${
         JSON.stringify(options.kdcTimeout)
       }`,
     );
+  }
+  if (keytab instanceof Uint8Array) {
+    // Read now, so a bad file fails here rather than at the first
+    // connection.
+    checkKeytab(readKeytab(keytab), `${name}@${ownRealm}`);
   }
   return {
     principal: name === undefined ? undefined : `${name}@${ownRealm}`,
@@ -282,7 +321,7 @@ function checkOptions(options: GssapiOptions): Settings {
     password,
     keytab,
     ticketCache,
-    kdc: kdcs,
+    kdc: kdcAddresses,
     serviceName,
     serviceHost: options.serviceHost ?? ((host) => host.toLowerCase()),
     kdcTimeout,
@@ -322,19 +361,13 @@ async function makeClient(settings: Settings): Promise<KerberosClient> {
         ? await read(settings.keytab, "keytab")
         : settings.keytab,
     );
-    if (!entries.some((e) => e.principal === principal)) {
-      const held = [...new Set(entries.map((e) => e.principal))];
-      throw new TypeError(
-        `Cannot use GSSAPI: the keytab holds no key for ${principal}; it holds ${
-          held.join(", ") || "no key"
-        }`,
-      );
-    }
+    checkKeytab(entries, principal!);
     secret = { keytab: entries };
   } else {
     secret = { password: settings.password! };
   }
-  const kdcs = (settings.kdc ?? await kdcsOfRealm(realm!)).map(parseKdc);
+  const kdcs = settings.kdc ??
+    (await kdcsOfRealm(realm!)).map((k) => parseKdc(k, "krb5.conf's kdc"));
   return new KerberosClient({
     client: { type: NameType.PRINCIPAL, parts: parts! },
     realm: realm!,
@@ -369,17 +402,69 @@ async function cachePath(ticketCache: string | true): Promise<string> {
   return `/tmp/krb5cc_${uid}`;
 }
 
-function parseKdc(address: string): { host: string; port: number } {
-  const m = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(address.trim());
-  const port = m?.[2] === undefined ? 88 : Number(m[2]);
-  if (!m || !(port > 0 && port < 65536)) {
+/** Throws a TypeError when `entries` hold no key of `principal`. */
+function checkKeytab(entries: readonly KeytabEntry[], principal: string): void {
+  if (!entries.some((e) => e.principal === principal)) {
+    const held = [...new Set(entries.map((e) => e.principal))];
     throw new TypeError(
-      `Cannot use GSSAPI: "kdc" ${
-        JSON.stringify(address)
-      } is not "host" or "host:port"`,
+      `Cannot use GSSAPI: the keytab holds no key for ${principal}; it holds ${
+        held.join(", ") || "no key"
+      }`,
     );
   }
-  return { host: m[1], port };
+}
+
+/** The longest timer every runtime keeps (Node.js fires longer ones at once). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * A KDC address: "host", "host:port", "[v6]:port", a bare IPv6 address, or
+ * krb5.conf's "tcp/host:port" (port 88 by default). Only TCP is spoken:
+ * "udp/" is refused where `what` is the option, and taken as TCP where it
+ * comes from krb5.conf.
+ */
+function parseKdc(
+  address: string,
+  what: string,
+): { host: string; port: number } {
+  let text = address.trim();
+  const bad = (why: string) =>
+    new TypeError(
+      `Cannot use GSSAPI: ${what} ${JSON.stringify(address)} ${why}`,
+    );
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
+    throw bad(
+      'is a URL; give "host" or "host:port" (KDCs over HTTPS, MS-KKDCP, are not supported)',
+    );
+  }
+  if (/^udp\//i.test(text)) {
+    if (what === `"kdc"`) {
+      throw bad("asks for UDP; this client speaks to KDCs over TCP only");
+    }
+    text = text.slice(4);
+  }
+  text = text.replace(/^tcp\//i, "");
+  let host: string;
+  let port = 88;
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+  if (bracketed) {
+    host = bracketed[1];
+    if (bracketed[2] !== undefined) port = Number(bracketed[2]);
+  } else if ((text.match(/:/g) ?? []).length > 1) {
+    host = text; // a bare IPv6 address
+  } else {
+    const [h, p] = text.split(":");
+    host = h;
+    if (p !== undefined) {
+      if (!/^\d+$/.test(p)) throw bad("has a port that is not a number");
+      port = Number(p);
+    }
+  }
+  if (host === "" || /\s|\//.test(host)) {
+    throw bad('is not "host" or "host:port"');
+  }
+  if (!(port > 0 && port < 65536)) throw bad("has a port outside 1-65535");
+  return { host, port };
 }
 
 /** One authentication: AP-REQ, the broker's AP-REP, the security layer. */
@@ -389,22 +474,29 @@ async function exchange(
   context: SaslContext,
 ): Promise<SaslExchange> {
   const host = settings.serviceHost(context.host);
+  if (typeof host !== "string" || host === "") {
+    throw new TypeError(
+      `Cannot use GSSAPI: "serviceHost" returned ${
+        JSON.stringify(host)
+      } for ${context.host}; it must return the host part of the broker's principal`,
+    );
+  }
   const service = {
     type: NameType.SRV_HST,
     parts: [settings.serviceName, host],
   };
-  const spn = `${settings.serviceName}/${host}@${kerberos.realm}`;
   const ticket = await kerberos.ticket(service, settings.kdcTimeout).catch(
     (error) => {
-      throw kdcFailure(error, spn);
+      throw kdcFailure(error, `${settings.serviceName}/${host}`);
     },
   );
-  const time = new Date();
+  const spn = `${settings.serviceName}/${host}@${ticket.realm}`;
+  const time = clientTime();
   const sequenceNumber =
     globalThis.crypto.getRandomValues(new Uint32Array(1))[0] >>> 1;
   const auth = authenticator({
-    realm: kerberos.realm,
-    client: kerberos.client,
+    realm: ticket.realm,
+    client: ticket.client,
     checksum: {
       type: GSS_CHECKSUM_TYPE,
       value: gssChecksum(GssFlag.MUTUAL | GssFlag.CONF | GssFlag.INTEG),
@@ -424,6 +516,10 @@ async function exchange(
   let wrapContext: WrapContext = { key: ticket.key, acceptorSubkey: false };
   return {
     start: () => initialToken(TokenId.AP_REQ, apReq),
+    // Kafka reports a ticket it could not accept as a SaslAuthenticate
+    // error: the next connection asks the KDC for a new one (the broker's
+    // key may have changed).
+    refused: () => kerberos.forgetTicket(service),
     next: async (answer) => {
       if (step === "ap-rep") {
         step = "layers";
@@ -436,7 +532,7 @@ async function exchange(
         }
         const { id, message } = readInitialToken(answer);
         if (id === TokenId.ERROR) {
-          kerberos.forget();
+          kerberos.forgetTicket(service);
           const error = readKrbError(message);
           const [name, meaning] = krbErrorText(error.code);
           throw new KerberosError(
@@ -470,8 +566,8 @@ async function exchange(
         }
         if (
           Math.floor(part.time.getTime() / 1000) !==
-            Math.floor(time.getTime() / 1000) ||
-          part.microseconds !== (time.getTime() % 1000) * 1000
+            Math.floor(time.time.getTime() / 1000) ||
+          part.microseconds !== time.usec
         ) {
           throw new Error(
             `the broker's AP-REP does not repeat the authenticator's time: it is not ${spn}`,

@@ -131,7 +131,6 @@ export function macLength(type: number): number {
 }
 
 const BLOCK = 16;
-const MAC = 12;
 const ZERO_IV = new Uint8Array(BLOCK);
 const subtle = globalThis.crypto.subtle;
 
@@ -412,6 +411,13 @@ export async function usageKey(
   kind: 0x99 | 0xaa | 0x55,
 ): Promise<Uint8Array> {
   const p = profile(key.type);
+  if (key.value.length !== p.keyBytes) {
+    throw new IntegrityError(
+      `a ${
+        encryptionTypeName(key.type)
+      } key has ${p.keyBytes} bytes, not ${key.value.length}`,
+    );
+  }
   const constant = usageConstant(usage, kind);
   if (!p.sha2) return await deriveKey(key.value, constant);
   const bits = kind === 0xaa ? p.keyBytes * 8 : p.macBytes * 8;

@@ -40,7 +40,9 @@ export function tlv(tag: number, content: Uint8Array): Uint8Array {
     ? [tag, 0x81, n]
     : n < 0x10000
     ? [tag, 0x82, n >> 8, n & 0xff]
-    : [tag, 0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
+    : n < 0x1000000
+    ? [tag, 0x83, n >> 16, (n >> 8) & 0xff, n & 0xff]
+    : [tag, 0x84, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
   const out = new Uint8Array(head.length + n);
   out.set(head);
   out.set(content, head.length);

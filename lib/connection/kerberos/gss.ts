@@ -86,6 +86,11 @@ export function readInitialToken(
     throw new KerberosFormatError(`${what}: not an initial context token`);
   }
   const oid = Der.read(top.content, what);
+  if (!sameBytes(oid.whole, KRB5_OID)) {
+    throw new KerberosFormatError(
+      `${what}: not for the Kerberos V5 mechanism (1.2.840.113554.1.2.2)`,
+    );
+  }
   const rest = top.content.subarray(oid.whole.length);
   if (rest.length < 2) throw new KerberosFormatError(`${what}: truncated`);
   return {
@@ -138,6 +143,14 @@ export async function unwrap(
   const flags = token[2];
   if (!(flags & SENT_BY_ACCEPTOR)) {
     throw new KerberosFormatError(`${what}: not sent by the acceptor`);
+  }
+  if (token[3] !== 0xff) {
+    throw new KerberosFormatError(`${what}: its filler byte is not 0xFF`);
+  }
+  if (Boolean(flags & ACCEPTOR_SUBKEY) !== context.acceptorSubkey) {
+    throw new KerberosFormatError(
+      `${what}: its AcceptorSubkey flag does not match the key the broker chose`,
+    );
   }
   const view = new DataView(token.buffer, token.byteOffset, token.length);
   const ec = view.getUint16(4);

@@ -32,7 +32,9 @@ import type { KeytabEntry } from "./keytab.ts";
 import {
   apRequest,
   authenticator,
+  clientTime,
   encryptedData,
+  type KdcAnswer,
   type KdcReply,
   type KdcReplyPart,
   kdcRequest,
@@ -161,83 +163,114 @@ const RENEW_MS = 60_000;
 /** What a ticket is asked to last; the KDC's policy cuts it down. */
 const WANTED_LIFETIME_MS = 24 * 3_600_000;
 const DEFAULT_TIMEOUT = 10_000;
+/**
+ * The most PBKDF2 iterations a KDC may ask for (MIT's limit): the count
+ * comes unauthenticated, and each login would spend that much CPU.
+ */
+const MAX_ITERATIONS = 0x1000000;
+/**
+ * TGS refusals that mean the ticket-granting ticket itself is no good
+ * (revoked, expired, or the KDC's key changed): the client logs
+ * in again once.
+ */
+const TGT_REFUSED = new Set([20, 31, 32, 41]);
+
+/** A ticket as kept: whose it is (as the KDC named the client), and since when. */
+interface Held extends Ticket {
+  /** The client's name as the KDC's reply gave it. */
+  readonly client: PrincipalName;
+  /** The client's realm as the KDC's reply gave it. */
+  readonly realm: string;
+  /** When it was got (or became valid), for its share of life left. */
+  readonly start: number;
+}
+
+/** A ticket being got, or got, or that could not be got. */
+interface Entry {
+  readonly promise: Promise<Held>;
+  value?: Held;
+  failed: boolean;
+}
+
+function track(promise: Promise<Held>): Entry {
+  const entry: Entry = { promise, failed: false };
+  promise.then((value) => {
+    entry.value = value;
+  }, () => {
+    entry.failed = true;
+  });
+  return entry;
+}
+
+/**
+ * Whether an entry can be used as it is: while being got (everyone waits
+ * for the one request, and shares its failure), or got with time left.
+ */
+function usable(entry: Entry | undefined): entry is Entry {
+  if (entry === undefined || entry.failed) return false;
+  const held = entry.value;
+  if (held === undefined) return true;
+  const end = held.endTime.getTime();
+  const left = end - Date.now();
+  return left >= RENEW_MS && left >= (end - held.start) * RENEW_SHARE;
+}
 
 /** A principal at its KDC, with its tickets. */
 export class KerberosClient {
   readonly #options: KerberosClientOptions;
-  /** The ticket-granting ticket, being got or got. */
-  #tgt?: { promise: Promise<Ticket & { start: number }> };
-  readonly #tickets = new Map<
-    string,
-    { promise: Promise<Ticket & { start: number }> }
-  >();
+  /** The ticket-granting ticket. */
+  #tgt?: Entry;
+  /** Service tickets, by service name. */
+  readonly #tickets = new Map<string, Entry>();
+  /** The KDC that answered last, asked first. */
+  #kdc = 0;
 
   /** A client for `options.client` in `options.realm`. */
   constructor(options: KerberosClientOptions) {
     this.#options = options;
   }
 
-  /** "alice@EXAMPLE.COM". */
+  /** "alice@EXAMPLE.COM", as configured. */
   get principal(): string {
     return `${nameText(this.#options.client)}@${this.#options.realm}`;
   }
 
-  /** The client's name (for authenticators). */
-  get client(): PrincipalName {
-    return this.#options.client;
-  }
-
-  /** The client's realm. */
-  get realm(): string {
-    return this.#options.realm;
-  }
-
   /**
-   * A ticket for `service` ("kafka/broker1.example.com" as parts), from the
-   * cache while it has time left, else from the KDC.
+   * A ticket for `service` ("kafka/broker1.example.com" as parts), from
+   * memory while it has time left, else from the KDC, within `timeout`
+   * milliseconds. It names the client as the KDC did (an authenticator
+   * must name the client the same way).
    */
-  async ticket(
+  ticket(
     service: PrincipalName,
     timeout = DEFAULT_TIMEOUT,
-  ): Promise<Ticket> {
+  ): Promise<Ticket & { client: PrincipalName; realm: string }> {
     const name = nameText(service);
     let entry = this.#tickets.get(name);
-    if (entry === undefined || await stale(entry.promise)) {
-      const promise = this.#serviceTicket(service, timeout);
-      entry = { promise };
+    if (!usable(entry)) {
+      entry = track(this.#serviceTicket(service, Date.now() + timeout));
       this.#tickets.set(name, entry);
-      const mine = entry;
-      // A failure is not kept: the next connection asks again.
-      promise.catch(() => {
-        if (this.#tickets.get(name) === mine) this.#tickets.delete(name);
-      });
     }
-    return await entry.promise;
+    return entry.promise;
   }
 
-  /** Forgets every ticket (after a service refused one, say). */
-  forget(): void {
-    this.#tgt = undefined;
-    this.#tickets.clear();
+  /** Forgets the ticket for `service` (its service refused it). */
+  forgetTicket(service: PrincipalName): void {
+    this.#tickets.delete(nameText(service));
   }
 
-  async #grantingTicket(timeout: number): Promise<Ticket> {
+  #grantingTicket(deadline: number): Promise<Held> {
     let entry = this.#tgt;
-    if (entry === undefined || await stale(entry.promise)) {
+    if (!usable(entry)) {
       const read = this.#options.secret.ticketCache;
-      const promise = read ? this.#fromCache(read) : this.#login(timeout);
-      entry = { promise };
+      entry = track(read ? this.#fromCache(read) : this.#login(deadline));
       this.#tgt = entry;
-      const mine = entry;
-      promise.catch(() => {
-        if (this.#tgt === mine) this.#tgt = undefined;
-      });
     }
-    return await entry.promise;
+    return entry.promise;
   }
 
   /** The AS exchange: a ticket-granting ticket for the client's secret. */
-  async #login(timeout: number): Promise<Ticket & { start: number }> {
+  async #login(deadline: number): Promise<Held> {
     const { client, realm } = this.#options;
     const start = Date.now();
     const server = { type: NameType.SRV_INST, parts: ["krbtgt", realm] };
@@ -254,11 +287,9 @@ export class KerberosClient {
     // iterations it used for the client's keys (or, with pre-authentication
     // off, with the ticket).
     let nonce = randomNonce();
-    let answer = readKdcAnswer(
-      await this.#exchange(
-        kdcRequest(MessageType.AS_REQ, [], bodyOf(nonce)),
-        timeout,
-      ),
+    let answer = await this.#ask(
+      kdcRequest(MessageType.AS_REQ, [], bodyOf(nonce)),
+      deadline,
     );
     let key: EncryptionKey;
     if (answer.error) {
@@ -270,18 +301,16 @@ export class KerberosClient {
       const timestamp = await encrypt(
         key,
         KeyUsage.PA_ENC_TIMESTAMP,
-        paEncTimestamp(new Date()),
+        paEncTimestamp(clientTime()),
       );
       const preauth: PaData = {
         type: PaType.ENC_TIMESTAMP,
         value: encryptedData({ etype: key.type, cipher: timestamp }),
       };
       nonce = randomNonce();
-      answer = readKdcAnswer(
-        await this.#exchange(
-          kdcRequest(MessageType.AS_REQ, [preauth], bodyOf(nonce)),
-          timeout,
-        ),
+      answer = await this.#ask(
+        kdcRequest(MessageType.AS_REQ, [preauth], bodyOf(nonce)),
+        deadline,
       );
       if (answer.error) throw this.#refused(answer.error, "log in");
       // The reply key is normally the one pre-authenticated with; a KDC
@@ -304,19 +333,21 @@ export class KerberosClient {
       key,
       KeyUsage.AS_REP_ENC_PART,
       nonce,
+      server,
+      realm,
     );
     return {
       ticket: answer.reply.ticket,
       key: part.key,
       endTime: part.endTime,
       start,
+      client: answer.reply.client,
+      realm: answer.reply.clientRealm,
     };
   }
 
   /** The ticket-granting ticket of a `kinit` session, from its cache. */
-  async #fromCache(
-    read: () => Promise<CredentialCache>,
-  ): Promise<Ticket & { start: number }> {
+  async #fromCache(read: () => Promise<CredentialCache>): Promise<Held> {
     const { realm } = this.#options;
     const me = this.principal;
     const tgs = `krbtgt/${realm}@${realm}`;
@@ -350,16 +381,23 @@ export class KerberosClient {
       key: found.key,
       endTime: found.endTime,
       start: found.startTime.getTime(),
+      client: { type: NameType.PRINCIPAL, parts: found.client.parts },
+      realm: found.client.realm,
     };
   }
 
-  /** The TGS exchange: a ticket for `service`. */
+  /**
+   * The TGS exchange: a ticket for `service`. A refusal that says the
+   * ticket-granting ticket is no good drops it and logs in again, once.
+   */
   async #serviceTicket(
     service: PrincipalName,
-    timeout: number,
-  ): Promise<Ticket & { start: number }> {
-    const tgt = await this.#grantingTicket(timeout);
-    const { client, realm } = this.#options;
+    deadline: number,
+    again = false,
+  ): Promise<Held> {
+    const tgtEntry = this.#tgt;
+    const tgt = await this.#grantingTicket(deadline);
+    const realm = tgt.realm;
     const start = Date.now();
     const nonce = randomNonce();
     const body = kdcRequestBody({
@@ -372,28 +410,34 @@ export class KerberosClient {
     const type = tgt.key.type;
     const auth = authenticator({
       realm,
-      client,
+      client: tgt.client,
       checksum: {
         type: checksumType(type),
         value: await checksum(tgt.key, KeyUsage.TGS_REQ_AUTH_CHECKSUM, body),
       },
-      time: new Date(),
+      time: clientTime(),
     });
     const apReq = apRequest(tgt.ticket, {
       etype: type,
       cipher: await encrypt(tgt.key, KeyUsage.TGS_REQ_AUTHENTICATOR, auth),
     });
-    const answer = readKdcAnswer(
-      await this.#exchange(
-        kdcRequest(
-          MessageType.TGS_REQ,
-          [{ type: PaType.TGS_REQ, value: apReq }],
-          body,
-        ),
-        timeout,
+    const answer = await this.#ask(
+      kdcRequest(
+        MessageType.TGS_REQ,
+        [{ type: PaType.TGS_REQ, value: apReq }],
+        body,
       ),
+      deadline,
     );
     if (answer.error) {
+      if (!again && TGT_REFUSED.has(answer.error.code)) {
+        // The ticket-granting ticket used, unless another caller already
+        // replaced it.
+        if (this.#tgt === tgtEntry || this.#tgt?.value === tgt) {
+          this.#tgt = undefined;
+        }
+        return await this.#serviceTicket(service, deadline, true);
+      }
       throw this.#refused(
         answer.error,
         `get a ticket for ${nameText(service)}@${realm}`,
@@ -404,12 +448,16 @@ export class KerberosClient {
       tgt.key,
       KeyUsage.TGS_REP_ENC_PART,
       nonce,
+      service,
+      realm,
     );
     return {
       ticket: answer.reply.ticket,
       key: part.key,
       endTime: part.endTime,
       start,
+      client: tgt.client,
+      realm: tgt.realm,
     };
   }
 
@@ -439,9 +487,11 @@ export class KerberosClient {
   }
 
   /**
-   * The client's key for the type the KDC chose: from the keytab, or from
-   * the password with the KDC's salt and iterations (RFC 4120's default
-   * salt, the realm then the name's parts, when it gives none).
+   * The client's key for the type the KDC chose (`etype`) or offers first:
+   * from the keytab, or from the password with the KDC's salt and
+   * iterations (RFC 4120's default salt, the realm then the name's parts,
+   * when it gives none). A KDC that names no type at all gets the first
+   * type offered (with a keytab, the first it holds), as MIT's client does.
    */
   async #clientKey(
     padata: readonly PaData[],
@@ -449,10 +499,15 @@ export class KerberosClient {
   ): Promise<EncryptionKey> {
     const { client, realm, secret } = this.#options;
     const offered = readEtypeInfo(padata);
+    const held = secret.keytab === undefined
+      ? undefined
+      : new Set(this.#keytabKeys().map((e) => e.key.type));
     const infos = offered.filter((i) => isSupported(i.etype));
-    const info = etype === undefined
-      ? infos[0]
-      : infos.find((i) => i.etype === etype) ?? { etype };
+    const info = etype !== undefined
+      ? infos.find((i) => i.etype === etype) ?? { etype }
+      : offered.length === 0
+      ? { etype: this.#etypes()[0] }
+      : infos.find((i) => held?.has(i.etype) ?? true) ?? infos[0];
     if (info === undefined || !isSupported(info.etype)) {
       throw new KerberosError(
         14,
@@ -482,21 +537,41 @@ export class KerberosClient {
       }
       return entry.key;
     }
+    const iterations = info.iterations;
+    if (
+      iterations !== undefined &&
+      (iterations === 0 || iterations >= MAX_ITERATIONS)
+    ) {
+      // 0 stands for 2^32 (RFC 3962).
+      throw new KerberosError(
+        0,
+        `Kerberos: the KDC asks ${this.principal} to derive its ${
+          encryptionTypeName(info.etype)
+        } key with ${
+          iterations === 0 ? "2^32" : iterations
+        } PBKDF2 iterations; more than ${MAX_ITERATIONS} are refused (it would take minutes of CPU, and the count is not authenticated)`,
+      );
+    }
     const salt = info.salt ?? realm + client.parts.join("");
     return await stringToKey(
       info.etype,
       secret.password ?? "",
       salt,
-      info.iterations,
+      iterations,
     );
   }
 
-  /** Decrypts and checks a KDC reply's encrypted part. */
+  /**
+   * Decrypts and checks a KDC reply's encrypted part: the request's nonce,
+   * and the service and realm asked for.
+   */
   async #open(
     reply: KdcReply,
     key: EncryptionKey,
     usage: number,
     nonce: number,
+    server: PrincipalName,
+    realm: string,
   ): Promise<KdcReplyPart> {
     let plain: Uint8Array;
     try {
@@ -516,6 +591,18 @@ export class KerberosClient {
         `Kerberos: the KDC's reply does not repeat the request's nonce`,
       );
     }
+    // Names compare without case: KDCs (Active Directory) may answer in
+    // another case than asked.
+    const asked = `${nameText(server)}@${realm}`.toLowerCase();
+    const got = `${nameText(part.server)}@${part.serverRealm}`;
+    if (got.toLowerCase() !== asked) {
+      throw new KerberosError(
+        60,
+        `Kerberos: the KDC's reply is a ticket for ${got}, not ${
+          nameText(server)
+        }@${realm} as asked (cross-realm referrals are not supported)`,
+      );
+    }
     return part;
   }
 
@@ -523,7 +610,7 @@ export class KerberosClient {
   #refused(error: KrbError, doing: string): KerberosError {
     const [name, meaning] = krbErrorText(error.code);
     const check = error.code === 7
-      ? `; check the service name and the broker's host name: Kerberos names the broker "<serviceName>/<host it is dialled by>"`
+      ? `; check the service name and the broker's host name: Kerberos names the broker "<serviceName>/<host it is dialled by>" (and in the client's realm: cross-realm is not supported)`
       : error.code === 6
       ? `; check the principal's name and realm`
       : error.code === 24 || error.code === 31
@@ -537,40 +624,52 @@ export class KerberosClient {
     );
   }
 
-  /** Sends a request to the first KDC that answers, and reads its answer. */
-  async #exchange(request: Uint8Array, timeout: number): Promise<Uint8Array> {
+  /**
+   * Sends a request to the KDCs, the one that answered last first, until
+   * one answers (a KDC that says it is unavailable counts as not
+   * answering), all within `deadline`. Fails with a ConnectionError naming
+   * each KDC's failure, retriable unless every KDC refused for good.
+   */
+  async #ask(request: Uint8Array, deadline: number): Promise<KdcAnswer> {
+    const kdcs = this.#options.kdcs;
     const failures: string[] = [];
+    let retriable = false;
     let last: unknown;
-    for (const kdc of this.#options.kdcs) {
+    for (let i = 0; i < kdcs.length; i++) {
+      const at = (this.#kdc + i) % kdcs.length;
+      const { host, port } = kdcs[at];
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        failures.push(`no time left for KDC ${host}:${port}`);
+        retriable = true;
+        break;
+      }
       try {
-        return await kdcRoundTrip(kdc.host, kdc.port, request, timeout);
+        const answer = readKdcAnswer(
+          await kdcRoundTrip(host, port, request, left),
+        );
+        if (answer.error?.code === 29) {
+          failures.push(
+            `KDC ${host}:${port} is unavailable (KDC_ERR_SVC_UNAVAILABLE)`,
+          );
+          retriable = true;
+          continue;
+        }
+        this.#kdc = at;
+        return answer;
       } catch (error) {
         last = error;
         failures.push(error instanceof Error ? error.message : String(error));
+        retriable ||= (error as { retriable?: boolean }).retriable !== false;
       }
     }
     throw new ConnectionError(
       `Kerberos: no KDC of ${this.#options.realm} answered: ${
         failures.join("; ")
       }`,
-      { cause: last },
+      { cause: last, retriable },
     );
   }
-}
-
-/** Whether a ticket (once got) should be replaced. */
-async function stale(
-  promise: Promise<Ticket & { start: number }>,
-): Promise<boolean> {
-  let ticket: Ticket & { start: number };
-  try {
-    ticket = await promise;
-  } catch {
-    return true;
-  }
-  const end = ticket.endTime.getTime();
-  const left = end - Date.now();
-  return left < RENEW_MS || left < (end - ticket.start) * RENEW_SHARE;
 }
 
 function randomNonce(): number {

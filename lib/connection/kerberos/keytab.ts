@@ -47,6 +47,9 @@ export function readKeytab(bytes: Uint8Array): KeytabEntry[] {
   while (at + 4 <= bytes.length) {
     const size = view.getInt32(at);
     at += 4;
+    // MIT's writer ends the file with a zero length (and may leave zeros
+    // after it).
+    if (size === 0) break;
     if (size < 0) {
       at += -size; // a hole left by a deleted entry
       continue;
@@ -80,8 +83,9 @@ export function readKeytab(bytes: Uint8Array): KeytabEntry[] {
     need(length, end);
     const value = bytes.slice(at, at + length);
     at += length;
-    // A 32-bit key version follows in newer files; it wins over the byte.
-    if (end - at >= 4) kvno = view.getUint32(at);
+    // A 32-bit key version follows in newer files; it wins over the byte,
+    // unless it is 0 (as MIT reads it).
+    if (end - at >= 4 && view.getUint32(at) !== 0) kvno = view.getUint32(at);
     at = end;
     entries.push({
       principal: `${parts.join("/")}@${realm}`,

@@ -14,7 +14,8 @@ export function parseRealmKdcs(conf: string, realm: string): string[] {
   let inRealm = false;
   let depth = 0;
   for (const raw of conf.split(/\r?\n/)) {
-    const line = raw.replace(/[#;].*$/, "").trim();
+    // Comments are whole lines (a # or ; inside a value is part of it).
+    const line = /^\s*[#;]/.test(raw) ? "" : raw.trim();
     if (line === "") continue;
     const header = /^\[([^\]]+)\]$/.exec(line);
     if (header) {

@@ -181,11 +181,35 @@ export function kdcRequest(
   );
 }
 
+/** A client time as Kerberos sends it: to the second, and microseconds. */
+export interface ClientTime {
+  /** The time, whole seconds and below. */
+  readonly time: Date;
+  /** Microseconds within the second (cusec), 0 to 999,999. */
+  readonly usec: number;
+}
+
+let lastMs = 0;
+let sameMs = 0;
+
+/**
+ * Now, with microseconds unique within this process (the milliseconds and
+ * a counter): services that remember authenticators to refuse replays
+ * (older MIT, Heimdal, Active Directory) key them on the client's time, and
+ * a burst of connections with one ticket must not look like replays.
+ */
+export function clientTime(): ClientTime {
+  const now = Date.now();
+  sameMs = now === lastMs ? (sameMs + 1) % 1000 : 0;
+  lastMs = now;
+  return { time: new Date(now), usec: (now % 1000) * 1000 + sameMs };
+}
+
 /** PA-ENC-TS-ENC: the client's time, to be encrypted with its key. */
-export function paEncTimestamp(now: Date): Uint8Array {
+export function paEncTimestamp(now: ClientTime): Uint8Array {
   return sequence(
-    field(0, kerberosTime(now)),
-    field(1, integer((now.getTime() % 1000) * 1000)),
+    field(0, kerberosTime(now.time)),
+    field(1, integer(now.usec)),
   );
 }
 
@@ -332,7 +356,7 @@ export interface AuthenticatorFields {
   readonly realm: string;
   readonly client: PrincipalName;
   readonly checksum?: Checksum;
-  readonly time: Date;
+  readonly time: ClientTime;
   readonly sequenceNumber?: number;
 }
 
@@ -354,8 +378,8 @@ export function authenticator(a: AuthenticatorFields): Uint8Array {
         ),
       ]
       : []),
-    field(4, integer((a.time.getTime() % 1000) * 1000)),
-    field(5, kerberosTime(a.time)),
+    field(4, integer(a.time.usec)),
+    field(5, kerberosTime(a.time.time)),
     ...(a.sequenceNumber === undefined
       ? []
       : [field(7, integer(a.sequenceNumber))]),
