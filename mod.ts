@@ -290,6 +290,7 @@ export {
   type DescribeConfigsOptions,
   type DescribedConfig,
 } from "./lib/admin/configs.ts";
+export type { ListedConfigResource } from "./lib/admin/config_resources.ts";
 export type {
   AlterPartitionReassignmentsOptions,
   DeletedRecords,

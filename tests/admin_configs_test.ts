@@ -132,6 +132,63 @@ describe("admin Client: configs", () => {
     assert.equal(config(results[4], "interval.ms").type, "INT");
   });
 
+  test("listConfigResources lists topics and client-metrics subscriptions, by type or all", async () => {
+    const subscription = uniqueTopic("admin-configs-list");
+    const [made] = await client.incrementalAlterConfigs([{
+      type: "clientMetrics",
+      name: subscription,
+      changes: [
+        { name: "metrics", op: "set", value: "org.apache.kafka.producer." },
+        { name: "interval.ms", op: "set", value: "60000" },
+      ],
+    }]);
+    assert.equal(made.error, null);
+    try {
+      const metrics = await client.listConfigResources(["clientMetrics"]);
+      assert.ok(metrics.every((r) => r.type === "clientMetrics"));
+      assert.ok(metrics.some((r) => r.name === subscription), subscription);
+      const topics = await client.listConfigResources(["topic"]);
+      assert.ok(topics.every((r) => r.type === "topic"));
+      assert.ok(topics.some((r) => r.name === topic), topic);
+      const names = topics.map((r) => r.name);
+      assert.deepEqual(names, [...names].sort(), "sorted by name");
+      // Every type: both, and each listed resource describes.
+      const all = await client.listConfigResources();
+      for (
+        const [type, name] of [["topic", topic], [
+          "clientMetrics",
+          subscription,
+        ]]
+      ) {
+        assert.ok(
+          all.some((r) => r.type === type && r.name === name),
+          `${type} ${name}`,
+        );
+      }
+      const [described] = await client.describeConfigs([
+        metrics.find((r) => r.name === subscription)!,
+      ]);
+      assert.equal(described.error, null);
+      assert.equal(
+        described.configs.find((c) => c.name === "interval.ms")?.value,
+        "60000",
+      );
+    } finally {
+      await client.incrementalAlterConfigs([{
+        type: "clientMetrics",
+        name: subscription,
+        changes: [
+          { name: "metrics", op: "delete" },
+          { name: "interval.ms", op: "delete" },
+        ],
+      }]);
+    }
+    await assert.rejects(
+      client.listConfigResources(["topics" as "topic"]),
+      /Client\.listConfigResources: "types\[0\]" must be "topic", "broker", "brokerLogger", "group" or "clientMetrics", got string "topics"/,
+    );
+  });
+
   test("incrementalAlterConfigs sets retention.ms, then deletes it back to the default", async () => {
     const [set] = await client.incrementalAlterConfigs([{
       type: "topic",

@@ -24,6 +24,7 @@ import { optionNames } from "../options.ts";
 import { type CallOptions, Router } from "../cluster/route.ts";
 import type * as acls from "./acls.ts";
 import type * as configs from "./configs.ts";
+import type * as configResources from "./config_resources.ts";
 import type * as tokens from "./delegation_tokens.ts";
 import type * as features from "./features.ts";
 import type * as fencing from "./fence_producers.ts";
@@ -52,6 +53,7 @@ import type { TopicPartition } from "../message.ts";
 const load = {
   acls: () => import("./acls.ts"),
   configs: () => import("./configs.ts"),
+  configResources: () => import("./config_resources.ts"),
   tokens: () => import("./delegation_tokens.ts"),
   features: () => import("./features.ts"),
   fencing: () => import("./fence_producers.ts"),
@@ -1103,6 +1105,35 @@ export class Client {
     return (await load.configs()).incrementalAlterConfigs(
       this.router,
       resources,
+      options,
+    );
+  }
+
+  /**
+   * The resources that have configs, of the given types or of every type
+   * the broker lists (KIP-1142, Kafka 4.1): topics, brokers, groups and
+   * client-metrics subscriptions, sorted by type then name; each can go to
+   * `describeConfigs`. Kafka 3.7 to 4.0 list client-metrics subscriptions
+   * only: asking them for another type fails with UnsupportedVersionError.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * for (const r of await client.listConfigResources(["clientMetrics"])) {
+   *   console.log(r.name); // a subscription made with incrementalAlterConfigs
+   * }
+   * await client.close();
+   * ```
+   */
+  async listConfigResources(
+    types?: readonly configs.ConfigResourceType[],
+    options?: AdminOptions,
+  ): Promise<configResources.ListedConfigResource[]> {
+    return (await load.configResources()).listConfigResources(
+      this.router,
+      types,
       options,
     );
   }
