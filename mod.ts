@@ -292,6 +292,11 @@ export {
 } from "./lib/admin/configs.ts";
 export type { ListedConfigResource } from "./lib/admin/config_resources.ts";
 export type {
+  DescribedPartition,
+  DescribedTopic,
+  DescribeTopicsOptions,
+} from "./lib/admin/describe_topics.ts";
+export type {
   AlterPartitionReassignmentsOptions,
   DeletedRecords,
   ElectionResult,

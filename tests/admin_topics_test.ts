@@ -21,6 +21,55 @@ describe("admin Client: topics and cluster", () => {
   const client = new Client({ brokers: [BROKER], timeout: 20_000 });
   after(() => client.close());
 
+  test("describeTopics pages through partitions (with ELR and authorized operations), all topics or some", async () => {
+    const topic = uniqueTopic("admin-describe-topics");
+    const [created] = await client.createTopics([{ topic, numPartitions: 5 }]);
+    assert.equal(created.error, null);
+    // Two partitions per response: the topic comes in three pages.
+    const [t] = await client.describeTopics([topic], { partitionLimit: 2 });
+    assert.equal(t.topic, topic);
+    assert.equal(t.error, null);
+    assert.equal(t.isInternal, false);
+    assert.deepEqual(t.partitions.map((p) => p.partition), [0, 1, 2, 3, 4]);
+    const meta = await client.metadata([topic]);
+    assert.equal(t.topicId, meta.topics[0].topicId);
+    for (const [i, p] of t.partitions.entries()) {
+      const m = meta.topics[0].partitions[i];
+      assert.deepEqual(
+        [p.leader, p.replicas, p.isr, p.error],
+        [m.leader, m.replicas, m.isr, null],
+      );
+      // Kafka 4.4 runs with ELR on: in sync, so none outside the ISR.
+      assert.deepEqual(p.eligibleLeaderReplicas, []);
+    }
+    // The test broker's ACLs let ANONYMOUS do anything: READ (3) and
+    // DESCRIBE (8) among the bits.
+    assert.equal(typeof t.authorizedOperations, "number");
+    assert.ok((t.authorizedOperations! & (1 << 3)) !== 0, "READ");
+    assert.ok((t.authorizedOperations! & (1 << 8)) !== 0, "DESCRIBE");
+
+    // Every topic, one partition per response.
+    const all = await client.describeTopics(null, { partitionLimit: 1 });
+    const mine = all.find((x) => x.topic === topic);
+    assert.deepEqual(mine?.partitions.map((p) => p.partition), [0, 1, 2, 3, 4]);
+    const names = all.map((x) => x.topic);
+    assert.deepEqual(names, [...names].sort());
+
+    const missing = uniqueTopic("admin-describe-missing");
+    const [unknown] = await client.describeTopics([missing]);
+    assert.equal(unknown.error?.name, "UNKNOWN_TOPIC_OR_PARTITION");
+    assert.deepEqual(unknown.partitions, []);
+
+    await assert.rejects(
+      client.describeTopics([topic], { partitionLimit: 0 }),
+      /Client\.describeTopics: "partitionLimit" must be an integer from 1 to 2000, got number 0/,
+    );
+    await assert.rejects(
+      client.describeTopics([""]),
+      /"topics" must be an array of topic names, or null/,
+    );
+  });
+
   test("createTopics: new topics created, an existing one fails alone", async () => {
     const a = uniqueTopic("admin-create-a");
     const b = uniqueTopic("admin-create-b");

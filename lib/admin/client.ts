@@ -25,6 +25,7 @@ import { type CallOptions, Router } from "../cluster/route.ts";
 import type * as acls from "./acls.ts";
 import type * as configs from "./configs.ts";
 import type * as configResources from "./config_resources.ts";
+import type * as describedTopics from "./describe_topics.ts";
 import type * as tokens from "./delegation_tokens.ts";
 import type * as features from "./features.ts";
 import type * as fencing from "./fence_producers.ts";
@@ -54,6 +55,7 @@ const load = {
   acls: () => import("./acls.ts"),
   configs: () => import("./configs.ts"),
   configResources: () => import("./config_resources.ts"),
+  describeTopics: () => import("./describe_topics.ts"),
   tokens: () => import("./delegation_tokens.ts"),
   features: () => import("./features.ts"),
   fencing: () => import("./fence_producers.ts"),
@@ -261,6 +263,36 @@ export class Client {
     options?: CallOptions & { autoCreate?: boolean },
   ): Promise<topics.ClusterMetadata> {
     return (await load.topics()).metadata(this.router, names, options);
+  }
+
+  /**
+   * Topics with every partition's leader, replicas, ISR and eligible
+   * leader replicas (ELR, KIP-966), and the caller's authorized operations:
+   * of the topics named, or of every topic the caller may see when `topics`
+   * is null or left out. Uses DescribeTopicPartitions (Kafka 3.8), paged
+   * (`partitionLimit` partitions per response) and followed to the end;
+   * older brokers are asked for Metadata (ELR null). Sorted by name.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * await client.createTopics([{ topic: "docs-describe-topics", numPartitions: 3 }]);
+   * const [t] = await client.describeTopics(["docs-describe-topics"]);
+   * for (const p of t.partitions) console.log(p.partition, p.leader, p.isr, p.eligibleLeaderReplicas);
+   * await client.close();
+   * ```
+   */
+  async describeTopics(
+    topics?: readonly string[] | null,
+    options?: describedTopics.DescribeTopicsOptions,
+  ): Promise<describedTopics.DescribedTopic[]> {
+    return (await load.describeTopics()).describeTopics(
+      this.router,
+      topics ?? null,
+      options,
+    );
   }
 
   /** The cluster's id, controller and brokers (fenced ones marked). */
