@@ -18,7 +18,11 @@ import {
   type DescribeTopicPartitionsResponse,
 } from "../protocol/messages/describe_topic_partitions.ts";
 import { badArgument } from "../requests/arguments.ts";
-import { metadata, type PartitionMetadata } from "./topics.ts";
+import {
+  metadata,
+  type PartitionMetadata,
+  partitionMetadata,
+} from "./topics.ts";
 import type { KafkaError } from "../protocol/errors.ts";
 
 /**
@@ -148,19 +152,9 @@ export async function describeTopics(
       }
       for (const p of t.partitions) {
         described.partitions.push({
-          partition: p.partitionIndex,
-          leader: p.leaderId,
-          leaderEpoch: p.leaderEpoch,
-          replicas: p.replicaNodes,
-          isr: p.isrNodes,
-          offlineReplicas: p.offlineReplicas,
+          ...partitionMetadata(p, topic, "DescribeTopicPartitions"),
           eligibleLeaderReplicas: p.eligibleLeaderReplicas,
           lastKnownElr: p.lastKnownElr,
-          error: itemError(p.errorCode, null, {
-            apiName: "DescribeTopicPartitions",
-            topic,
-            partition: p.partitionIndex,
-          }),
         });
       }
     }

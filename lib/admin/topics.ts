@@ -308,24 +308,44 @@ export async function metadata(
           topicId: t.topicId,
           isInternal: t.isInternal,
           partitions: t.partitions
-            .map((p) => ({
-              partition: p.partitionIndex,
-              leader: p.leaderId,
-              leaderEpoch: p.leaderEpoch,
-              replicas: p.replicaNodes,
-              isr: p.isrNodes,
-              offlineReplicas: p.offlineReplicas,
-              error: itemError(p.errorCode, null, {
-                apiName: "Metadata",
-                topic,
-                partition: p.partitionIndex,
-              }),
-            }))
+            .map((p) => partitionMetadata(p, topic, "Metadata"))
             .sort((a, b) => a.partition - b.partition),
           error: itemError(t.errorCode, null, { apiName: "Metadata", topic }),
         };
       })
       .sort((a, b) => a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0),
+  };
+}
+
+/** A partition as Metadata and DescribeTopicPartitions describe it. */
+export interface PartitionFields {
+  partitionIndex: number;
+  leaderId: number;
+  leaderEpoch: number;
+  replicaNodes: number[];
+  isrNodes: number[];
+  offlineReplicas: number[];
+  errorCode: number;
+}
+
+/** A partition of `topic` in a Metadata or DescribeTopicPartitions answer. */
+export function partitionMetadata(
+  p: PartitionFields,
+  topic: string,
+  apiName: string,
+): PartitionMetadata {
+  return {
+    partition: p.partitionIndex,
+    leader: p.leaderId,
+    leaderEpoch: p.leaderEpoch,
+    replicas: p.replicaNodes,
+    isr: p.isrNodes,
+    offlineReplicas: p.offlineReplicas,
+    error: itemError(p.errorCode, null, {
+      apiName,
+      topic,
+      partition: p.partitionIndex,
+    }),
   };
 }
 
