@@ -410,6 +410,41 @@ describe("SASL GSSAPI (Kerberos)", () => {
     );
   });
 
+  test("a kdc address where something else answers fails at once, not retried", async () => {
+    // An HTTP server's bytes where a KDC's answer belongs.
+    const server = createServer((socket) => {
+      socket.on("error", () => {});
+      socket.once("data", () => socket.end("HTTP/1.1 400 Bad Request\r\n\r\n"));
+    });
+    await new Promise<void>((resolve) =>
+      server.listen(0, "127.0.0.1", resolve)
+    );
+    const { port } = server.address() as { port: number };
+    try {
+      await assert.rejects(
+        dial(GSSAPI, {
+          sasl: gssapi({
+            principal: ALICE,
+            password: "alice-secret",
+            kdc: `127.0.0.1:${port}`,
+          }),
+        }),
+        (error) => {
+          assert.equal((error as { retriable?: boolean }).retriable, false);
+          assert.match(
+            explained(error),
+            new RegExp(
+              `KDC 127\\.0\\.0\\.1:${port} answered with something that is not Kerberos .*HTTP.*check the "kdc" address`,
+            ),
+          );
+          return true;
+        },
+      );
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   test("the KDC killed with kill -9: tickets got before keep working, new logins retry until it is back", async () => {
     const sasl = gssapi({
       principal: ALICE,

@@ -12,7 +12,8 @@
  * @module
  */
 
-import { ConnectionError, TimeoutError } from "../errors.ts";
+import { ConnectionError, ProtocolError, TimeoutError } from "../errors.ts";
+import { FrameReader, FrameSplitter } from "../framing.ts";
 import { openSocket, type Socket } from "../socket.ts";
 import {
   checksum,
@@ -645,9 +646,13 @@ export class KerberosClient {
         break;
       }
       try {
-        const answer = readKdcAnswer(
-          await kdcRoundTrip(host, port, request, left),
-        );
+        const bytes = await kdcRoundTrip(host, port, request, left);
+        let answer: KdcAnswer;
+        try {
+          answer = readKdcAnswer(bytes);
+        } catch (error) {
+          throw notKdc(host, port, error);
+        }
         if (answer.error?.code === 29) {
           failures.push(
             `KDC ${host}:${port} is unavailable (KDC_ERR_SVC_UNAVAILABLE)`,
@@ -700,65 +705,57 @@ async function kdcRoundTrip(
       );
     });
     await Promise.race([socket.write([length, request]), late]);
-    return await Promise.race([answer, late]);
+    try {
+      return await Promise.race([answer, late]);
+    } catch (error) {
+      // A frame no KDC would send (e.g. an HTTP or TLS server's bytes).
+      if (error instanceof ProtocolError) throw notKdc(host, port, error);
+      throw error;
+    }
   } finally {
     clearTimeout(timer);
     socket.close();
   }
 }
 
-/** Reads one length-prefixed message. */
-async function readFrame(socket: Socket, where: string): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let have = 0;
-  let want = -1;
-  const reader = socket.read ? undefined : socket.readable!.getReader();
-  try {
-    for (;;) {
-      if (want < 0 && have >= 4) {
-        const head = joined(chunks, have);
-        want = 4 + new DataView(head.buffer, head.byteOffset).getUint32(0);
-        if (want > 1 << 24) {
-          throw new ConnectionError(
-            `${where} sent a ${want}-byte message: not a KDC`,
-            {
-              retriable: false,
-            },
-          );
-        }
-      }
-      if (want >= 0 && have >= want) return joined(chunks, have).slice(4, want);
-      let chunk: Uint8Array | null;
-      if (reader) {
-        const r = await reader.read();
-        chunk = r.done ? null : r.value;
-      } else {
-        const into = new Uint8Array(65536);
-        const n = await socket.read!(into);
-        chunk = n === null ? null : into.subarray(0, n);
-      }
-      if (chunk === null) {
-        throw new ConnectionError(
-          `${where} closed the connection before answering`,
-        );
-      }
-      chunks.push(chunk);
-      have += chunk.length;
-    }
-  } finally {
-    reader?.releaseLock();
-  }
+/** What retrying cannot fix: the peer at `host:port` is not a KDC. */
+function notKdc(host: string, port: number, error: unknown): ConnectionError {
+  return new ConnectionError(
+    `KDC ${host}:${port} answered with something that is not Kerberos (${
+      error instanceof Error ? error.message : String(error)
+    }): check the "kdc" address`,
+    { cause: error, retriable: false },
+  );
 }
 
-function joined(chunks: Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
+/** The largest KDC answer taken (tickets with big PACs run to tens of KB). */
+const MAX_ANSWER = 1 << 20;
+
+/**
+ * Reads one answer: the KDC's TCP framing is Kafka's (a 4-byte length,
+ * then the message), so the connection's frame readers serve.
+ */
+async function readFrame(socket: Socket, where: string): Promise<Uint8Array> {
+  let frame: Uint8Array | null = null;
+  if (socket.read) {
+    frame = await new FrameReader(socket.read, MAX_ANSWER).next();
+  } else {
+    const splitter = new FrameSplitter(MAX_ANSWER);
+    const reader = socket.readable!.getReader();
+    try {
+      while (frame === null) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        splitter.push(value, (f) => frame ??= f);
+      }
+    } finally {
+      reader.releaseLock();
+    }
   }
-  chunks.length = 0;
-  chunks.push(out);
-  return out;
+  if (frame === null) {
+    throw new ConnectionError(
+      `${where} closed the connection before answering`,
+    );
+  }
+  return frame;
 }
