@@ -230,6 +230,42 @@ describe("SASL GSSAPI (Kerberos)", () => {
     }
   });
 
+  test("serviceHost names the broker's principal, and may be async (a DNS lookup)", async () => {
+    const asked: string[] = [];
+    const lookup = async (host: string) => {
+      asked.push(host);
+      await new Promise((r) => setTimeout(r, 5));
+      return host;
+    };
+    const conn = await dial(GSSAPI, {
+      sasl: gssapi({
+        principal: ALICE,
+        password: "alice-secret",
+        kdc: KDC,
+        serviceHost: lookup,
+      }),
+    });
+    conn.close();
+    assert.deepEqual(asked, ["127.0.0.1"]);
+    await assert.rejects(
+      dial(GSSAPI, {
+        sasl: gssapi({
+          principal: ALICE,
+          password: "alice-secret",
+          kdc: KDC,
+          serviceHost: () => Promise.resolve("broker9.example.com"),
+        }),
+      }),
+      (error) => {
+        assert.match(
+          explained(error),
+          /ticket for kafka\/broker9\.example\.com@STREAMKAFKA\.TEST: KDC_ERR_S_PRINCIPAL_UNKNOWN/,
+        );
+        return true;
+      },
+    );
+  });
+
   test("without a kdc option, the realm's KDC comes from KRB5_CONFIG", async () => {
     const before = env.KRB5_CONFIG;
     env.KRB5_CONFIG = `/nonexistent/krb5.conf:${DIR}krb5.conf`;

@@ -104,9 +104,10 @@ export interface GssapiOptions {
   /**
    * The host part of a broker's principal, from the host the client dials
    * (default: that host, lowercased). For brokers whose principals name
-   * another host than the one they advertise.
+   * another host than the one they advertise; it may be async, e.g. a
+   * reverse DNS lookup for brokers advertised by IP address.
    */
-  serviceHost?: (host: string) => string;
+  serviceHost?: (host: string) => string | Promise<string>;
   /** Milliseconds to wait for a KDC's answer (default 10,000). */
   kdcTimeout?: number;
 }
@@ -185,7 +186,7 @@ interface Settings {
   ticketCache?: string | true;
   kdc?: { host: string; port: number }[];
   serviceName: string;
-  serviceHost: (host: string) => string;
+  serviceHost: (host: string) => string | Promise<string>;
   kdcTimeout: number;
 }
 
@@ -473,7 +474,7 @@ async function exchange(
   settings: Settings,
   context: SaslContext,
 ): Promise<SaslExchange> {
-  const host = settings.serviceHost(context.host);
+  const host = await settings.serviceHost(context.host);
   if (typeof host !== "string" || host === "") {
     throw new TypeError(
       `Cannot use GSSAPI: "serviceHost" returned ${
