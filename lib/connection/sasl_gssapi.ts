@@ -24,12 +24,8 @@ import {
   wrap,
   type WrapContext,
 } from "./kerberos/gss.ts";
-import {
-  KerberosClient,
-  KerberosError,
-  type KerberosSecret,
-  krbErrorText,
-} from "./kerberos/kdc.ts";
+import { KerberosError, krbErrorText } from "./kerberos/errors.ts";
+import { KerberosClient, type KerberosSecret } from "./kerberos/kdc.ts";
 import { principalText, readCredentialCache } from "./kerberos/ccache.ts";
 import { type KeytabEntry, readKeytab } from "./kerberos/keytab.ts";
 import { kdcsOfRealm } from "./kerberos/krb5_conf.ts";
@@ -46,7 +42,7 @@ import {
 } from "./kerberos/messages.ts";
 import type { SaslAuthenticator, SaslContext, SaslExchange } from "./sasl.ts";
 
-export { KerberosError } from "./kerberos/kdc.ts";
+export { KerberosError } from "./kerberos/errors.ts";
 
 /**
  * Options of {@link gssapi}: who the client is, its secret, and where its

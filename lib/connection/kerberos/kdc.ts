@@ -6,15 +6,15 @@
  * connections after the first cost no KDC round trip; one request at a
  * time per ticket, however many connections ask at once.
  *
- * The KDC is spoken to over TCP (RFC 4120 section 7.2.2: each message
- * after its 4-byte length).
+ * The KDC is spoken to over TCP (transport.ts); refusals become
+ * KerberosErrors (errors.ts).
  *
  * @module
  */
 
-import { ConnectionError, ProtocolError, TimeoutError } from "../errors.ts";
-import { FrameReader, FrameSplitter } from "../framing.ts";
-import { openSocket, type Socket } from "../socket.ts";
+import { ConnectionError } from "../errors.ts";
+import { KerberosError, krbErrorText } from "./errors.ts";
+import { kdcRoundTrip, notKdc } from "./transport.ts";
 import {
   checksum,
   checksumType,
@@ -97,64 +97,6 @@ export interface Ticket {
   readonly key: EncryptionKey;
   /** When it expires. */
   readonly endTime: Date;
-}
-
-/**
- * The KDC (or a broker) refused: the RFC 4120 error code (0 when the
- * problem is local, such as a ticket cache without a ticket-granting
- * ticket), and a message naming the principal and what to check. Reaches the caller as the
- * `cause` of a SASL_AUTHENTICATION_FAILED KafkaError.
- *
- * @example
- * ```ts
- * import { KerberosError } from "jsr:@streamkafka/client";
- *
- * const error = new KerberosError(24, "wrong password or keytab key");
- * console.log(error.name, error.code, error.retriable); // KerberosError 24 false
- * ```
- */
-export class KerberosError extends Error {
-  /** The Kerberos error code, e.g. 24 (KDC_ERR_PREAUTH_FAILED). */
-  readonly code: number;
-  /** Always false: the same request would be refused again. */
-  readonly retriable = false;
-
-  /** An error with `message` for Kerberos error `code`. */
-  constructor(code: number, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "KerberosError";
-    this.code = code;
-  }
-}
-
-/** The Kerberos error codes this client explains. */
-const ERRORS: Record<number, [string, string]> = {
-  6: ["KDC_ERR_C_PRINCIPAL_UNKNOWN", "the KDC does not know the client"],
-  7: ["KDC_ERR_S_PRINCIPAL_UNKNOWN", "the KDC does not know the service"],
-  14: [
-    "KDC_ERR_ETYPE_NOSUPP",
-    `no encryption type in common (this client speaks ${SUPPORTED_NAMES})`,
-  ],
-  18: ["KDC_ERR_CLIENT_REVOKED", "the client's account is locked or disabled"],
-  23: ["KDC_ERR_KEY_EXPIRED", "the client's password has expired"],
-  24: ["KDC_ERR_PREAUTH_FAILED", "wrong password or keytab key"],
-  31: ["KRB_AP_ERR_BAD_INTEGRITY", "wrong password or keytab key"],
-  32: ["KRB_AP_ERR_TKT_EXPIRED", "the ticket has expired"],
-  37: [
-    "KRB_AP_ERR_SKEW",
-    "this machine's clock and the KDC's differ by more than the KDC allows (5 minutes by default)",
-  ],
-  41: ["KRB_AP_ERR_MODIFIED", "the service could not decrypt the ticket"],
-  60: ["KRB_ERR_GENERIC", "the KDC refused the request"],
-  68: ["KDC_ERR_WRONG_REALM", "the KDC does not serve this realm"],
-};
-
-/** "KDC_ERR_PREAUTH_FAILED (24)" and its explanation. */
-export function krbErrorText(code: number): [string, string] {
-  const known = ERRORS[code];
-  return known
-    ? [`${known[0]} (${code})`, known[1]]
-    : [`Kerberos error ${code}`, "refused"];
 }
 
 /** Tickets are renewed once less than this share of their life is left. */
@@ -679,83 +621,4 @@ export class KerberosClient {
 
 function randomNonce(): number {
   return globalThis.crypto.getRandomValues(new Uint32Array(1))[0] >>> 1;
-}
-
-/** One request and its answer over a fresh TCP connection to a KDC. */
-async function kdcRoundTrip(
-  host: string,
-  port: number,
-  request: Uint8Array,
-  timeout: number,
-): Promise<Uint8Array> {
-  const where = `KDC ${host}:${port}`;
-  const socket = await openSocket({ host, port, timeout });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    const length = new Uint8Array(4);
-    new DataView(length.buffer).setUint32(0, request.length);
-    const answer = readFrame(socket, where);
-    // Awaited below unless the write fails first.
-    answer.catch(() => {});
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(new TimeoutError(`${where} did not answer in ${timeout} ms`)),
-        timeout,
-      );
-    });
-    await Promise.race([socket.write([length, request]), late]);
-    try {
-      return await Promise.race([answer, late]);
-    } catch (error) {
-      // A frame no KDC would send (e.g. an HTTP or TLS server's bytes).
-      if (error instanceof ProtocolError) throw notKdc(host, port, error);
-      throw error;
-    }
-  } finally {
-    clearTimeout(timer);
-    socket.close();
-  }
-}
-
-/** What retrying cannot fix: the peer at `host:port` is not a KDC. */
-function notKdc(host: string, port: number, error: unknown): ConnectionError {
-  return new ConnectionError(
-    `KDC ${host}:${port} answered with something that is not Kerberos (${
-      error instanceof Error ? error.message : String(error)
-    }): check the "kdc" address`,
-    { cause: error, retriable: false },
-  );
-}
-
-/** The largest KDC answer taken (tickets with big PACs run to tens of KB). */
-const MAX_ANSWER = 1 << 20;
-
-/**
- * Reads one answer: the KDC's TCP framing is Kafka's (a 4-byte length,
- * then the message), so the connection's frame readers serve.
- */
-async function readFrame(socket: Socket, where: string): Promise<Uint8Array> {
-  let frame: Uint8Array | null = null;
-  if (socket.read) {
-    frame = await new FrameReader(socket.read, MAX_ANSWER).next();
-  } else {
-    const splitter = new FrameSplitter(MAX_ANSWER);
-    const reader = socket.readable!.getReader();
-    try {
-      while (frame === null) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        splitter.push(value, (f) => frame ??= f);
-      }
-    } finally {
-      reader.releaseLock();
-    }
-  }
-  if (frame === null) {
-    throw new ConnectionError(
-      `${where} closed the connection before answering`,
-    );
-  }
-  return frame;
 }

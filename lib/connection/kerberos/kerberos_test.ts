@@ -5,7 +5,8 @@ import { concat, Der, integer, kerberosTime } from "./der.ts";
 import { unwrap, wrap } from "./gss.ts";
 import { readKeytab } from "./keytab.ts";
 import { principalText, readCredentialCache } from "./ccache.ts";
-import { KerberosClient, KerberosError } from "./kdc.ts";
+import { KerberosError } from "./errors.ts";
+import { KerberosClient } from "./kdc.ts";
 import { parseRealmKdcs } from "./krb5_conf.ts";
 
 describe("Kerberos pieces", () => {
