@@ -38,6 +38,11 @@
  * keys there too, so a restarted KDC honours the tickets it issued before
  * and the broker's keytab never changes. Delete the folder for a new realm.
  *
+ * The broker has a client telemetry receiver (KIP-714,
+ * tools/telemetry/TelemetryReceiver.java, compiled against its jars), so
+ * that it offers GetTelemetrySubscriptions and PushTelemetry; it writes each
+ * push it receives, decoded, to `.kafka/telemetry/<instance id>.jsonl`.
+ *
  * Other scripts import `ensureBroker()` to get a broker before tests run, and
  * `killBroker()` / `restartBroker()` for fault tests. Under another runtime
  * than Deno (Bun runs the tests too) these run this script with Deno
@@ -46,7 +51,7 @@
 
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { basename, delimiter, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { inflateRawSync } from "node:zlib";
@@ -176,6 +181,18 @@ const KDC_LOG = join(KERBEROS_DIR, "kdc.log");
 const KDC_PID_FILE = join(HOME, "kdc.pid");
 const KERBY = join(HOME, `kerby-${KERBY_VERSION}`);
 const KDC_SOURCE = join(ROOT, "tools", "kerberos", "Kdc.java");
+/**
+ * Where the broker's client telemetry receiver (tools/telemetry/
+ * TelemetryReceiver.java) writes each push it receives, a file per client
+ * instance: `<instance id>.jsonl`, a JSON line per push.
+ */
+export const TELEMETRY_DIR = join(HOME, "telemetry");
+const TELEMETRY_SOURCE = join(
+  ROOT,
+  "tools",
+  "telemetry",
+  "TelemetryReceiver.java",
+);
 const PID_FILE = join(HOME, "broker.pid");
 const VERSION_FILE = join(HOME, "broker.version");
 const LOCK_FILE = join(HOME, "lock");
@@ -408,6 +425,7 @@ async function up(version = requestedVersion()): Promise<void> {
   await ensureCerts();
   // Before the broker, which reads the keytab this KDC exported.
   await ensureKdc();
+  await buildTelemetryReceiver(version);
   await writeConfig(version);
   await formatIfEmpty(version);
   // E.g. the controller port, which the PLAINTEXT check above does not see.
@@ -553,6 +571,7 @@ interface Paths {
   serverProperties: string;
   logConfig: string;
   toolsLogConfig: string;
+  telemetryClasses: string;
 }
 
 function paths(version: string): Paths {
@@ -570,6 +589,7 @@ function paths(version: string): Paths {
     serverProperties: join(dir, "server.properties"),
     logConfig: join(dir, logFile),
     toolsLogConfig: join(dir, `tools-${logFile}`),
+    telemetryClasses: join(dir, "telemetry-classes"),
   };
 }
 
@@ -1041,9 +1061,8 @@ async function waitPortFree(port: number, what: string): Promise<void> {
 }
 
 /**
- * Fetches Kerby's jars with Maven once, and compiles Kdc.java whenever it is
- * newer than its class (a single-file source launch would compile it on
- * every start); resolves with the KDC's class path.
+ * Fetches Kerby's jars with Maven once, and compiles Kdc.java when it
+ * changed; resolves with the KDC's class path.
  */
 async function buildKdc(): Promise<string> {
   const libs = join(KERBY, "libs");
@@ -1073,26 +1092,49 @@ async function buildKdc(): Promise<string> {
     log(`fetched Kerby's jars in ${since(started)}`);
   }
   const classes = join(KERBY, "classes");
-  const source = await Deno.stat(KDC_SOURCE);
-  const compiled = await Deno.stat(join(classes, "Kdc.class"))
-    .catch(() => undefined);
-  if (!compiled?.mtime || !source.mtime || compiled.mtime < source.mtime) {
-    log(`compiling ${KDC_SOURCE}`);
-    const partial = `${classes}.partial`;
-    await Deno.remove(partial, { recursive: true }).catch(ignoreNotFound);
-    await run(jdkTool("javac"), [
-      "-encoding",
-      "UTF-8",
-      "-d",
-      partial,
-      "-cp",
-      join(libs, "*"),
-      KDC_SOURCE,
-    ]);
-    await Deno.remove(classes, { recursive: true }).catch(ignoreNotFound);
-    await Deno.rename(partial, classes);
-  }
+  await compileJava(KDC_SOURCE, classes, join(libs, "*"));
   return [join(libs, "*"), classes].join(delimiter);
+}
+
+/**
+ * Compiles one Java source into `classes` against `classpath` whenever the
+ * source is newer than its class (a single-file source launch would
+ * compile it on every start). A failed compile leaves the old classes.
+ */
+async function compileJava(
+  source: string,
+  classes: string,
+  classpath: string,
+): Promise<void> {
+  const name = basename(source).replace(/\.java$/, ".class");
+  const written = await Deno.stat(source);
+  const compiled = await Deno.stat(join(classes, name)).catch(() => undefined);
+  if (compiled?.mtime && written.mtime && compiled.mtime >= written.mtime) {
+    return;
+  }
+  log(`compiling ${source}`);
+  const partial = `${classes}.partial`;
+  await Deno.remove(partial, { recursive: true }).catch(ignoreNotFound);
+  await run(jdkTool("javac"), [
+    "-encoding",
+    "UTF-8",
+    "-d",
+    partial,
+    "-cp",
+    classpath,
+    source,
+  ]);
+  await Deno.remove(classes, { recursive: true }).catch(ignoreNotFound);
+  await Deno.rename(partial, classes);
+}
+
+/**
+ * The broker's client telemetry receiver, compiled against its jars into
+ * `.kafka/<version>/telemetry-classes`, which the broker's class path names.
+ */
+function buildTelemetryReceiver(version: string): Promise<void> {
+  const p = paths(version);
+  return compileJava(TELEMETRY_SOURCE, p.telemetryClasses, join(p.libs, "*"));
 }
 
 // ---------------------------------------------------------------------------
@@ -1137,6 +1179,10 @@ function serverProperties(version: string): string {
     `log.dirs=${p.data}`,
     "",
     `sasl.enabled.mechanisms=PLAIN,${SCRAM_MECHANISMS.join(",")},OAUTHBEARER`,
+    // Client telemetry (KIP-714): a receiver, without which the broker
+    // offers neither GetTelemetrySubscriptions nor PushTelemetry.
+    "metric.reporters=TelemetryReceiver",
+    `streamkafka.telemetry.dir=${TELEMETRY_DIR}`,
     // Delegation tokens (KIP-48): the key their HMACs are made with.
     "delegation.token.secret.key=streamkafka-test-token-key",
     ...SASL_LISTENERS.flatMap(jaasLines),
@@ -1365,7 +1411,7 @@ async function spawnBroker(version: string): Promise<number> {
     `-Dkafka.logs.dir=${p.logs}`,
     logConfigFlag(version, p.logConfig),
     "-cp",
-    join(p.libs, "*"),
+    [join(p.libs, "*"), p.telemetryClasses].join(delimiter),
     "kafka.Kafka",
     p.serverProperties,
   ];
@@ -1410,6 +1456,9 @@ async function staleBroker(version: string): Promise<string | undefined> {
   const props = await readIfExists(paths(version).serverProperties) ?? "";
   if (!props.includes(`GSSAPI://${address("GSSAPI")}`)) {
     return "it has no GSSAPI listener (started by an older tools/kafka.ts)";
+  }
+  if (!props.includes("metric.reporters=TelemetryReceiver")) {
+    return "it has no client telemetry receiver (started by an older tools/kafka.ts)";
   }
   return undefined;
 }

@@ -21,7 +21,7 @@ import {
   CoordinatorType,
   type LookupOptions,
 } from "./coordinator.ts";
-import { ConnectionPool, type PoolOptions } from "./pool.ts";
+import { ConnectionPool, type PoolListener, type PoolOptions } from "./pool.ts";
 import { ErrorCode, KafkaError, throwIfError } from "../protocol/errors.ts";
 import {
   Metadata,
@@ -461,6 +461,19 @@ export class Cluster {
   /** Forgets the controller, so the next `controller()` asks a broker. */
   invalidateController(): void {
     this.controllerId = -1;
+  }
+
+  /**
+   * Tells `listener` of each connection opened and each request answered
+   * from now on (client telemetry counts them); returns what stops it.
+   */
+  listen(listener: {
+    /** A connection was opened to `node` ("1", or "bootstrap:host:port"). */
+    connected(node: string): void;
+    /** A request to `node` was answered after `ms` milliseconds. */
+    answered(node: string, apiKey: number, ms: number): void;
+  }): () => void {
+    return this.pool.listen(listener);
   }
 
   /** The lanes' connection keys ("<broker>/<lane>") open or opening now. */

@@ -46,6 +46,18 @@ interface DialLoop {
   notBefore: number;
 }
 
+/**
+ * Told of every connection the pool opens and every request answered on
+ * one, with the node part of the connection's key ("1", or
+ * "bootstrap:host:port"): what client telemetry counts.
+ */
+export interface PoolListener {
+  /** A connection was opened (dialled, authenticated, versions known). */
+  connected(node: string): void;
+  /** A request was answered after `ms` milliseconds. */
+  answered(node: string, apiKey: number, ms: number): void;
+}
+
 /** Connections by key ("<node>/<lane>"), dialled one at a time per address. */
 export class ConnectionPool {
   private readonly options: PoolOptions;
@@ -54,6 +66,7 @@ export class ConnectionPool {
   private readonly closing = new AbortController();
   private sweeper: ReturnType<typeof setInterval> | undefined;
   private closed = false;
+  private readonly listeners = new Set<PoolListener>();
 
   /** A pool dialling with `options`; nothing is opened before first use. */
   constructor(options: PoolOptions) {
@@ -68,6 +81,15 @@ export class ConnectionPool {
   /** True once `close()` was called. */
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /**
+   * Tells `listener` of the connections opened and the requests answered
+   * from now on; returns what stops it.
+   */
+  listen(listener: PoolListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** The open connections' keys, for tests and stats. */
@@ -130,10 +152,22 @@ export class ConnectionPool {
   ): Promise<BrokerConnection> {
     const opening = this.dial(host, port);
     this.connections.set(key, opening);
-    opening.then(() => this.startSweeping(), () => {
+    opening.then((conn) => {
+      this.startSweeping();
+      this.announce(key, conn);
+    }, () => {
       if (this.connections.get(key) === opening) this.connections.delete(key);
     });
     return opening;
+  }
+
+  /** Tells the listeners of a new connection, and of its answers from now on. */
+  private announce(key: string, conn: BrokerConnection): void {
+    const node = key.slice(0, key.lastIndexOf("/"));
+    conn.onResponse = (apiKey, ms) => {
+      for (const l of this.listeners) l.answered(node, apiKey, ms);
+    };
+    for (const l of this.listeners) l.connected(node);
   }
 
   /** Dials an address in its turn: after the dial before, and its backoff. */

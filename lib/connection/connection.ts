@@ -99,6 +99,8 @@ interface Pending {
   timer: ReturnType<typeof setTimeout> | undefined;
   signal?: AbortSignal;
   onAbort?: () => void;
+  /** performance.now() when it was sent, for `onResponse`. */
+  sentAt: number;
 }
 
 export const DEFAULTS = {
@@ -259,6 +261,12 @@ export class BrokerConnection {
 
   /** When a request was last sent or answered (ms since epoch). */
   private lastActive = Date.now();
+
+  /**
+   * Called with each answered request's API key and its latency in
+   * milliseconds (sent to answered): what client telemetry reports.
+   */
+  onResponse: ((apiKey: number, ms: number) => void) | undefined;
   /** Set while the connection re-authenticates: other requests wait. */
   private reauthenticating: Promise<void> | null = null;
   /** The timer of the next re-authentication. */
@@ -362,6 +370,7 @@ export class BrokerConnection {
         resolve: resolve as (value: unknown) => void,
         reject,
         timer: undefined,
+        sentAt: performance.now(),
       };
       this.track(correlationId, pending, options);
     });
@@ -559,6 +568,7 @@ export class BrokerConnection {
     this.settle(correlationId, pending);
     this.lastActive = Date.now();
     if (this.ready) this.answered++;
+    this.onResponse?.(pending.api.key, performance.now() - pending.sentAt);
     try {
       pending.resolve(this.decode(r, pending));
     } catch (error) {

@@ -370,6 +370,18 @@ export class FetchEngine {
 
   // ---- stats, failing and closing ----
 
+  /** How many partitions are assigned. */
+  get assignedCount(): number {
+    return this.byKey.size;
+  }
+
+  /** The largest lag of an assigned partition; -1 when none is known. */
+  maxLag(): number {
+    let max = -1;
+    for (const p of this.byKey.values()) max = Math.max(max, lagOf(p));
+    return max;
+  }
+
   /** Counters since the last call, and each partition's state. */
   stats(): FetchEngineStats {
     const c = { ...this.counters };

@@ -62,6 +62,11 @@ export interface AssignedPartition extends TopicPartition {
 export interface FetchEngineOptions {
   /** The cluster to fetch from; the engine uses lanes of its own and leaves it open. */
   cluster: Cluster;
+  /**
+   * Counts of records and their key and value bytes fetched, added to and
+   * never reset (client telemetry's totals; `stats()` has its own).
+   */
+  tally?: FetchTally;
   /** Bytes the broker gathers before it answers a Fetch (default 1). */
   minBytes?: number;
   /**
@@ -333,4 +338,10 @@ export function validateFetchEngine(options: FetchEngineOptions): void {
         .onFailure}`,
     );
   }
+}
+
+/** What `FetchEngineOptions.tally` counts, from the start. */
+export interface FetchTally {
+  records: number;
+  bytes: number;
 }

@@ -530,6 +530,11 @@ export class FetchRequests {
       });
       hub.counters.messages += found.count;
       hub.counters.bytes += found.payloadBytes;
+      const tally = hub.options.tally;
+      if (tally !== undefined) {
+        tally.records += found.count;
+        tally.bytes += found.payloadBytes;
+      }
     } else if (p.chunks.length === 0) {
       // Control records or aborted transactions were stepped over.
       p.position = a.next;

@@ -106,6 +106,14 @@ export interface ReaderOptions extends GroupOptions {
    * CPU per 100-byte message consumed.
    */
   checkCrcs?: boolean;
+  /**
+   * true (the default): when the cluster's operators subscribed to client
+   * metrics (KIP-714, `kafka-client-metrics.sh`) and a broker has a
+   * telemetry receiver, the Reader pushes its metrics to the broker, as
+   * Java's consumer does (`enable.metrics.push`). Nothing is sent otherwise.
+   * false turns it off.
+   */
+  telemetry?: boolean;
   /** Receives informational events: where reading starts, seeks, closing. */
   logger?: Logger;
   /** Receives failures, such as each retried Fetch and its cause. */
@@ -301,6 +309,7 @@ const READER_OPTIONS = optionNames<ReaderOptions>()(
   "offsetOutOfRange",
   "copyValues",
   "checkCrcs",
+  "telemetry",
   "logger",
   "errorLogger",
   "groupId",
@@ -344,6 +353,11 @@ export function validateReader(options: ReaderOptions): void {
         JSON.stringify(options.brokers)
       }`,
     );
+  }
+  if (
+    options.telemetry !== undefined && typeof options.telemetry !== "boolean"
+  ) {
+    fail(`"telemetry" must be a boolean, got ${typeof options.telemetry}`);
   }
   const inGroup = options.groupId !== undefined;
   // In a group, the group's checks name it.

@@ -25,6 +25,8 @@ import { FetchEngine, type FetchEngineStats } from "./fetch_engine.ts";
 import { checkOffset } from "./fetch_options.ts";
 import { describeOffset } from "./fetch_state.ts";
 import { StreamEngine } from "./stream_engine.ts";
+import type { FetchTally } from "./fetch_options.ts";
+import { readerTelemetry } from "./telemetry.ts";
 import { DEFAULTS, type ReaderOptions, type ReaderStats } from "./options.ts";
 
 /** The counters of `ReaderStats` that add up across engines. */
@@ -55,6 +57,8 @@ export class PartitionEngine extends StreamEngine {
   private lagTimer: ReturnType<typeof setInterval> | undefined;
   /** Aborted by close, for background lookups nobody waits on. */
   private readonly lifetime = new AbortController();
+  /** Records and bytes fetched by every engine, for telemetry. */
+  private readonly tally: FetchTally = { records: 0, bytes: 0 };
 
   /** Takes options the Reader has checked; fetches nothing yet. */
   constructor(options: ReaderOptions) {
@@ -70,6 +74,10 @@ export class PartitionEngine extends StreamEngine {
       clusterOptions(options.brokers, options.transport),
     );
     this.engine = this.newEngine();
+    this.telemetry = readerTelemetry(this.cluster, options, {
+      tally: this.tally,
+      maxLag: () => this.engine.maxLag(),
+    });
   }
 
   private newEngine(): FetchEngine {
@@ -77,6 +85,7 @@ export class PartitionEngine extends StreamEngine {
     const maxBytes = o.maxBytes ?? DEFAULTS.maxBytes;
     return new FetchEngine({
       cluster: this.cluster,
+      tally: this.tally,
       minBytes: o.minBytes,
       // One partition: maxBytes bounds the response and what waits unread.
       maxBytes,
@@ -103,6 +112,7 @@ export class PartitionEngine extends StreamEngine {
   private start(): void {
     if (this.started || this.state !== "open") return;
     this.started = true;
+    this.telemetry?.start();
     this.engine.assign([{ ...this.tp, offset: this.startAt }]);
     const interval = this.options.readLagInterval ?? 0;
     if (interval > 0) {

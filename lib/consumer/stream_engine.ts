@@ -8,6 +8,7 @@
 
 import { ClosedError, messageOf } from "../connection/errors.ts";
 import type { Message } from "../message.ts";
+import type { ClientTelemetry } from "../cluster/telemetry.ts";
 
 /** The base of `PartitionEngine` and `GroupEngine`. */
 export abstract class StreamEngine {
@@ -20,6 +21,8 @@ export abstract class StreamEngine {
   /** The failure the stream ended with. */
   protected failure: Error | null = null;
   private closing: Promise<void> | null = null;
+  /** The Reader's client telemetry (KIP-714); null when off. */
+  protected telemetry: ClientTelemetry | null = null;
 
   attach(controller: ReadableStreamDefaultController<Message>): void {
     this.controller = controller;
@@ -69,14 +72,14 @@ export abstract class StreamEngine {
     } catch {
       // Already closed.
     }
-    this.closing ??= this.release();
+    this.closing ??= this.end();
   }
 
   /** Closes: a read in progress ends as the end of the stream. */
   close(): Promise<void> {
     if (this.closing === null) {
       this.state = "closed";
-      this.closing = this.release();
+      this.closing = this.end();
       try {
         this.controller.close();
       } catch {
@@ -84,6 +87,12 @@ export abstract class StreamEngine {
       }
     }
     return this.closing;
+  }
+
+  /** The telemetry's last push (it never rejects), then `release()`. */
+  private async end(): Promise<void> {
+    await this.telemetry?.close();
+    await this.release();
   }
 
   /** Told of the failure the stream ends with, before the stream is. */

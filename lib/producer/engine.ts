@@ -34,6 +34,8 @@ import {
   type WriterStats,
 } from "./options.ts";
 import { compressionId } from "../../codecs/mod.ts";
+import type { ClientTelemetry } from "../cluster/telemetry.ts";
+import { writerTelemetry } from "./telemetry.ts";
 import { JavaDefault } from "./balancers.ts";
 import { type Admitted, Router, type Unsent } from "./router.ts";
 import { Cluster } from "../cluster/cluster.ts";
@@ -78,6 +80,9 @@ export class WriterEngine {
   /** The transactions of a Writer with a transactionalId. */
   private readonly txn: Transactions | null;
   private counters: Counters = newCounters();
+  /** The counters before the last `stats()`, for telemetry's totals. */
+  private readonly before = { messages: 0, errors: 0 };
+  private readonly telemetry: ClientTelemetry | null;
   private readonly delivery: Delivery;
   private readonly batchSettings: BatchSettings;
   /** The cached partition ids of the Writer's topic. */
@@ -112,6 +117,14 @@ export class WriterEngine {
         options.readTimeout ?? DEFAULTS.readTimeout,
       ),
     );
+    this.telemetry = writerTelemetry(this.cluster, options, {
+      totals: () => ({
+        messages: this.before.messages + this.counters.messages,
+        errors: this.before.errors + this.counters.errors,
+      }),
+      buffered: () => this.buffered,
+      bufferLimit: this.limits.maxBufferedBytes,
+    });
     this.batchSettings = {
       codec: this.codec,
       batchSize: this.limits.batchSize,
@@ -203,6 +216,7 @@ export class WriterEngine {
       throw new ClosedError("Cannot write: the Writer is closed");
     }
     this.txn?.checkWritable("writeMessages");
+    this.telemetry?.start();
     const now = Date.now();
     const write = new PendingWrite(
       messages,
@@ -496,6 +510,8 @@ export class WriterEngine {
   stats(): WriterStats {
     const c = this.counters;
     this.counters = newCounters();
+    this.before.messages += c.messages;
+    this.before.errors += c.errors;
     return {
       writes: c.writes,
       requests: this.sender.takeRequests(),
@@ -558,6 +574,7 @@ export class WriterEngine {
     await this.flush();
     await this.abortOpenTransaction();
     this.closed = true;
+    await this.telemetry?.close();
     if (this.ownsCluster) await this.cluster.close();
     this.log("kafka writer: closed");
   }
@@ -573,6 +590,7 @@ export class WriterEngine {
     }
     await Promise.allSettled([...this.delivery.inFlight]);
     await this.abortOpenTransaction();
+    await this.telemetry?.close();
     if (this.ownsCluster) await this.cluster.close();
   }
 }

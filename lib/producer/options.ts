@@ -156,6 +156,14 @@ export interface WriterOptions {
    * ```
    */
   connectionsPerBroker?: number;
+  /**
+   * true (the default): when the cluster's operators subscribed to client
+   * metrics (KIP-714, `kafka-client-metrics.sh`) and a broker has a
+   * telemetry receiver, the Writer pushes its metrics to the broker, as
+   * Java's producer does (`enable.metrics.push`). Nothing is sent otherwise.
+   * false turns it off.
+   */
+  telemetry?: boolean;
 }
 
 /** Options of one `Writer.writeMessages` call. */
@@ -291,6 +299,7 @@ const WRITER_OPTIONS = optionNames<WriterOptions>()(
   "transactionTimeout",
   "maxBufferedBytes",
   "connectionsPerBroker",
+  "telemetry",
 );
 
 export function validateWriter(options: WriterOptions): void {
@@ -319,6 +328,11 @@ export function validateWriter(options: WriterOptions): void {
         JSON.stringify(options.topic)
       }`,
     );
+  }
+  if (
+    options.telemetry !== undefined && typeof options.telemetry !== "boolean"
+  ) {
+    fail(`"telemetry" must be a boolean, got ${typeof options.telemetry}`);
   }
   const context = "Cannot create Writer";
   for (const key of ["maxAttempts", "batchSize"] as const) {

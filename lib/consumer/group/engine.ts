@@ -27,6 +27,7 @@ import { FirstOffset, LastOffset } from "../../conn/conn.ts";
 import { describeValue, timeOf } from "../../options.ts";
 import { describeOffset } from "../fetch_state.ts";
 import { clusterOptions } from "../../cluster/transport.ts";
+import { readerTelemetry } from "../telemetry.ts";
 import {
   abortReason,
   messageOf,
@@ -117,8 +118,10 @@ export class GroupEngine extends StreamEngine {
       clusterOptions(options.brokers, options.transport),
     );
     const requestTimeout = this.cluster.options.requestTimeout ?? 30_000;
+    const tally = { records: 0, bytes: 0 };
     this.fetch = new FetchEngine({
       cluster: this.cluster,
+      tally,
       minBytes: options.minBytes,
       maxBytes: options.fetchMaxBytes ?? DEFAULTS.fetchMaxBytes,
       partitionMaxBytes: options.maxBytes ?? DEFAULTS.maxBytes,
@@ -136,6 +139,11 @@ export class GroupEngine extends StreamEngine {
       errorLogger: options.errorLogger,
       rack: options.rack,
       onFailure: (error) => this.fail(error),
+    });
+    this.telemetry = readerTelemetry(this.cluster, options, {
+      tally,
+      maxLag: () => this.fetch.maxLag(),
+      assigned: () => this.fetch.assignedCount,
     });
     this.committer = new OffsetCommitter({
       cluster: this.cluster,
@@ -190,6 +198,7 @@ export class GroupEngine extends StreamEngine {
   private start(): void {
     if (this.started || this.state !== "open") return;
     this.started = true;
+    this.telemetry?.start();
     this.member.start();
   }
 

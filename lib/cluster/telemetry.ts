@@ -1,0 +1,501 @@
+/**
+ * Client telemetry (KIP-714): a Writer or Reader pushes its metrics to a
+ * broker, as Java's clients and librdkafka do, when the cluster's operators
+ * subscribed to them (client-metrics resources, `kafka-client-metrics.sh`)
+ * and a broker has a receiver plugin. Nothing is sent otherwise: a broker
+ * without a receiver does not offer the two requests, and one without a
+ * matching subscription names no metrics.
+ *
+ * The exchange, one client instance per Writer or Reader:
+ * 1. GetTelemetrySubscriptions (with the zero UUID the first time) gives the
+ *    instance id, the metric name prefixes wanted, the push interval, the
+ *    compressions accepted and whether sums are deltas;
+ * 2. PushTelemetry sends the wanted metrics, OTLP-encoded (otlp.ts), the
+ *    first time after 0.5 to 1.5 intervals (so that clients started together
+ *    spread out), then every interval;
+ * 3. on close, a last push marked `terminating`.
+ *
+ * What the broker answers decides what follows: a changed subscription
+ * (UNKNOWN_SUBSCRIPTION_ID) or compression (UNSUPPORTED_COMPRESSION_TYPE)
+ * asks for the subscription again at once; throttling and a payload too
+ * large wait an interval; a request the broker calls invalid stops
+ * telemetry for this instance (KIP-714's advice), with a line to
+ * `errorLogger`. A lost broker is found again after a pause. The loop never
+ * rejects and its timers do not keep a process alive.
+ *
+ * Metrics: what the Writer or Reader counts (its `TelemetrySource`), and
+ * what the connections show, kept here: `connection.creation.total` and
+ * `.rate`, `node.request.latency.avg` and `.max` per broker (`node_id`),
+ * and the latency of the request types the source names. Names follow
+ * Java's: `org.apache.kafka.<producer|consumer>.<group>.<name>`, and each
+ * `*.total` sum comes with its `*.rate` gauge (per second, over the push
+ * interval).
+ *
+ * @module
+ */
+
+import { loadCodec } from "../../codecs/mod.ts";
+import { ZERO_UUID } from "../protocol/bytes.ts";
+import { ErrorCode, errorName } from "../protocol/errors.ts";
+import { GetTelemetrySubscriptions } from "../protocol/messages/get_telemetry_subscriptions.ts";
+import { PushTelemetry } from "../protocol/messages/push_telemetry.ts";
+import {
+  type AttributeValue,
+  encodeMetrics,
+  type Metric,
+} from "../protocol/otlp.ts";
+import type { BrokerConnection } from "../connection/connection.ts";
+import { unrefTimer } from "../connection/socket.ts";
+import { ClosedError } from "../connection/errors.ts";
+import type { Cluster } from "./cluster.ts";
+
+/** One value a source reports; names are relative to the source's prefix. */
+export interface Sample {
+  /** For example "producer.record.send.total" (after "org.apache.kafka."). */
+  name: string;
+  /** "sum" for counts since the start (cumulative), "gauge" for a value now. */
+  type: "sum" | "gauge";
+  /** The value. */
+  value: number;
+  /** Attributes that tell this value apart (topic, partition...). */
+  attributes?: Record<string, AttributeValue>;
+  /** What it is. */
+  description?: string;
+}
+
+/** What a Writer or Reader gives its telemetry. */
+export interface TelemetrySource {
+  /** The metric names' group: "producer" or "consumer". */
+  kind: "producer" | "consumer";
+  /** Its counts and values now; sums count from the start. */
+  sample(): Sample[];
+  /** Latency metrics per request type: API key to name ("consumer.fetch.manager.fetch.latency"). */
+  latencies?: Readonly<Record<number, string>>;
+  /** Attributes of the instance (group_id, transactional_id...). */
+  attributes?(): Record<string, AttributeValue>;
+}
+
+/** Options of `ClientTelemetry`. */
+export interface TelemetryOptions {
+  cluster: Cluster;
+  source: TelemetrySource;
+  logger?: (message: string) => void;
+  errorLogger?: (message: string) => void;
+}
+
+/** A subscription as GetTelemetrySubscriptions gave it. */
+interface Subscription {
+  id: number;
+  prefixes: string[];
+  intervalMs: number;
+  compression: number;
+  delta: boolean;
+}
+
+/** Latencies since the last push. */
+interface Window {
+  count: number;
+  sum: number;
+  max: number;
+}
+
+const PREFIX = "org.apache.kafka.";
+/** The wait after a lost broker or an unexpected error, before asking again. */
+const RETRY_MS = 5_000;
+/**
+ * Added to an interval: the broker refuses a request that comes even a
+ * millisecond early, and timers may fire a millisecond before their time.
+ */
+const SLACK_MS = 20;
+/** At most this long for the terminating push on close. */
+const CLOSE_PUSH_MS = 5_000;
+const SCOPE = { name: "streamkafka", version: "0.1.0" };
+
+/** Error codes after which the instance stops sending (KIP-714). */
+const FATAL: ReadonlySet<number> = new Set([
+  ErrorCode.INVALID_REQUEST,
+  ErrorCode.INVALID_RECORD,
+  ErrorCode.UNSUPPORTED_VERSION,
+]);
+
+/**
+ * The telemetry of one client instance: started with `start()`, stopped
+ * with `close()` (which sends the terminating push while subscribed).
+ */
+export class ClientTelemetry {
+  private readonly options: TelemetryOptions;
+  private readonly stopping = new AbortController();
+  private instanceId = ZERO_UUID;
+  private subscription: Subscription | null = null;
+  private conn: BrokerConnection | null = null;
+  private running: Promise<void> | null = null;
+  private disabled = false;
+  private stopListening: (() => void) | null = null;
+  private readonly startedAt = nowNanos();
+  /** When the last push was taken (ns), the start of the next delta. */
+  private lastPushAt = this.startedAt;
+  /** The sums as last pushed, by name and attributes. */
+  private sent = new Map<string, number>();
+  private connections = 0;
+  private readonly nodes = new Map<string, Window>();
+  private readonly byApi = new Map<number, Window>();
+
+  /** Counts connections and latencies from now on; sends nothing yet. */
+  constructor(options: TelemetryOptions) {
+    this.options = options;
+    this.stopListening = options.cluster.listen({
+      connected: () => this.connections++,
+      answered: (node, apiKey, ms) => {
+        record(this.nodes, node.startsWith("bootstrap:") ? "-1" : node, ms);
+        if (options.source.latencies?.[apiKey] !== undefined) {
+          record(this.byApi, apiKey, ms);
+        }
+      },
+    });
+  }
+
+  /** The client instance id the broker gave, or null before it did. */
+  get clientInstanceId(): string | null {
+    return this.instanceId === ZERO_UUID ? null : this.instanceId;
+  }
+
+  /** The metric prefixes subscribed to now (empty: none). */
+  get subscribed(): readonly string[] {
+    return this.subscription?.prefixes ?? [];
+  }
+
+  /** Starts the exchange (once). */
+  start(): void {
+    if (this.running !== null || this.stopping.signal.aborted) return;
+    this.running = this.run().catch((error) =>
+      this.options.errorLogger?.(
+        `kafka telemetry: stopped: ${(error as Error).message}`,
+      )
+    );
+  }
+
+  /**
+   * Stops the exchange; while metrics are subscribed and a broker
+   * connection is open, sends them one last time marked terminating
+   * (waiting at most 5 s). Never rejects.
+   */
+  async close(): Promise<void> {
+    if (this.stopping.signal.aborted) return;
+    this.stopping.abort(new ClosedError("The telemetry is closed"));
+    this.stopListening?.();
+    this.stopListening = null;
+    // The loop ends at its next step; a dial it may be waiting on is not
+    // waited for. The last push goes only over a connection still open.
+    const s = this.subscription;
+    if (this.disabled || s === null || s.prefixes.length === 0) return;
+    if (this.conn === null || this.conn.isClosed) return;
+    try {
+      await this.push(s, true);
+    } catch (error) {
+      this.options.logger?.(
+        `kafka telemetry: the terminating push failed: ${
+          (error as Error).message
+        }`,
+      );
+    }
+  }
+
+  private get signal(): AbortSignal {
+    return this.stopping.signal;
+  }
+
+  /** Subscribes, pushes, and follows what the broker answers, until closed. */
+  private async run(): Promise<void> {
+    let first = true;
+    while (!this.signal.aborted && !this.disabled) {
+      let wait: number;
+      try {
+        const s = this.subscription ?? await this.subscribe();
+        if (s === null) break; // disabled
+        if (s.prefixes.length === 0) {
+          // Nothing wanted: ask again after an interval.
+          await pause(s.intervalMs + SLACK_MS, this.signal);
+          this.subscription = null;
+          continue;
+        }
+        const delay = first
+          ? s.intervalMs * (0.5 + Math.random())
+          : s.intervalMs + SLACK_MS;
+        first = false;
+        await pause(delay, this.signal);
+        if (this.signal.aborted) break;
+        const code = await this.push(s, false);
+        if (code === 0) continue;
+        if (
+          code === ErrorCode.UNKNOWN_SUBSCRIPTION_ID ||
+          code === ErrorCode.UNSUPPORTED_COMPRESSION_TYPE
+        ) {
+          this.subscription = null;
+          first = true;
+          continue;
+        }
+        if (FATAL.has(code)) {
+          this.disable(`the broker refused a push with ${errorName(code)}`);
+          break;
+        }
+        // THROTTLING_QUOTA_EXCEEDED, TELEMETRY_TOO_LARGE and the rest: the
+        // next push, an interval later, tries again.
+        this.options.logger?.(
+          `kafka telemetry: push refused with ${errorName(code)}`,
+        );
+        continue;
+      } catch (error) {
+        // Closed: this instance's, or a shared Cluster closed before it.
+        if (this.signal.aborted || error instanceof ClosedError) break;
+        this.options.logger?.(
+          `kafka telemetry: ${
+            (error as Error).message
+          }; asking again in ${RETRY_MS} ms`,
+        );
+        this.conn = null;
+        this.subscription = null;
+        first = true;
+        wait = RETRY_MS;
+      }
+      await pause(wait, this.signal);
+    }
+  }
+
+  /** A connection to a broker that offers both requests, or null if none does. */
+  private async connection(): Promise<BrokerConnection | null> {
+    if (this.conn !== null && !this.conn.isClosed) return this.conn;
+    const conn = await this.options.cluster.anyConnection("metadata");
+    const offered = new Set(conn.apiVersions().map((v) => v.apiKey));
+    if (
+      !offered.has(GetTelemetrySubscriptions.key) ||
+      !offered.has(PushTelemetry.key)
+    ) {
+      return null;
+    }
+    this.conn = conn;
+    return conn;
+  }
+
+  /** GetTelemetrySubscriptions; null when telemetry is off for good. */
+  private async subscribe(): Promise<Subscription | null> {
+    const conn = await this.connection();
+    if (conn === null) {
+      // The usual case (no receiver plugin): nothing to say.
+      this.disabled = true;
+      return null;
+    }
+    const r = await conn.request(GetTelemetrySubscriptions, {
+      clientInstanceId: this.instanceId,
+    }, { signal: this.signal });
+    if (r.errorCode !== 0) {
+      if (FATAL.has(r.errorCode)) {
+        this.disable(
+          `the broker refused GetTelemetrySubscriptions with ${
+            errorName(r.errorCode)
+          }`,
+        );
+        return null;
+      }
+      throw new Error(
+        `GetTelemetrySubscriptions failed with ${errorName(r.errorCode)}`,
+      );
+    }
+    if (this.instanceId === ZERO_UUID) this.instanceId = r.clientInstanceId;
+    const subscription: Subscription = {
+      id: r.subscriptionId,
+      prefixes: r.requestedMetrics,
+      // The broker bounds it; a zero would spin.
+      intervalMs: Math.max(100, r.pushIntervalMs),
+      compression: r.acceptedCompressionTypes.find((c) => c >= 1 && c <= 4) ??
+        0,
+      delta: r.deltaTemporality,
+    };
+    this.subscription = subscription;
+    this.sent.clear();
+    this.lastPushAt = nowNanos();
+    if (subscription.prefixes.length > 0) {
+      this.options.logger?.(
+        `kafka telemetry: instance ${this.instanceId} pushes metrics starting with ${
+          subscription.prefixes.map((p) => JSON.stringify(p)).join(", ")
+        } every ${subscription.intervalMs} ms`,
+      );
+    }
+    return subscription;
+  }
+
+  /** Sends the subscribed metrics; resolves with the broker's error code. */
+  private async push(s: Subscription, terminating: boolean): Promise<number> {
+    const conn = await this.connection();
+    if (conn === null) return ErrorCode.UNSUPPORTED_VERSION;
+    const now = nowNanos();
+    const { metrics, sums } = this.collect(s, now);
+    let bytes = encodeMetrics({
+      resource: this.options.source.attributes?.() ?? {},
+      scope: SCOPE,
+      metrics,
+    });
+    let compression = s.compression;
+    if (compression !== 0) {
+      try {
+        bytes = await (await loadCodec(compression)).compress(bytes);
+      } catch {
+        compression = 0;
+      }
+    }
+    const r = await conn.request(PushTelemetry, {
+      clientInstanceId: this.instanceId,
+      subscriptionId: s.id,
+      terminating,
+      compressionType: compression,
+      metrics: bytes,
+    }, terminating ? { timeout: CLOSE_PUSH_MS } : { signal: this.signal });
+    if (r.errorCode === 0) {
+      this.sent = sums;
+      this.lastPushAt = now;
+    }
+    return r.errorCode;
+  }
+
+  /** The subscribed metrics now, and the sums as sent. */
+  private collect(
+    s: Subscription,
+    now: bigint,
+  ): { metrics: Metric[]; sums: Map<string, number> } {
+    const kind = this.options.source.kind;
+    const seconds = Math.max(1e-3, Number(now - this.lastPushAt) / 1e9);
+    const samples: Sample[] = [
+      ...this.options.source.sample(),
+      {
+        name: `${kind}.connection.creation.total`,
+        type: "sum",
+        value: this.connections,
+        description: "Connections opened",
+      },
+    ];
+    for (const [node, w] of this.nodes) {
+      samples.push(...windowSamples(`${kind}.node.request.latency`, w, {
+        node_id: node,
+      }));
+    }
+    for (const [apiKey, w] of this.byApi) {
+      const name = this.options.source.latencies![apiKey];
+      samples.push(...windowSamples(name, w));
+    }
+    this.nodes.clear();
+    this.byApi.clear();
+    const wanted = (name: string) =>
+      s.prefixes.some((p) => p === "" || p === "*" || name.startsWith(p));
+    const metrics: Metric[] = [];
+    const sums = new Map<string, number>();
+    for (const sample of samples) {
+      const name = PREFIX + sample.name;
+      const key = `${name} ${JSON.stringify(sample.attributes ?? {})}`;
+      if (sample.type === "sum") {
+        sums.set(key, sample.value);
+        const before = this.sent.get(key) ?? 0;
+        const rate = `${name.slice(0, -".total".length)}.rate`;
+        if (name.endsWith(".total") && wanted(rate)) {
+          metrics.push({
+            name: rate,
+            type: "gauge",
+            description: sample.description &&
+              `${sample.description}, per second`,
+            points: [{
+              attributes: sample.attributes,
+              timeUnixNano: now,
+              value: Math.max(0, sample.value - before) / seconds,
+            }],
+          });
+        }
+        if (!wanted(name)) continue;
+        metrics.push({
+          name,
+          type: "sum",
+          description: sample.description,
+          temporality: s.delta ? "delta" : "cumulative",
+          monotonic: true,
+          points: [{
+            attributes: sample.attributes,
+            startTimeUnixNano: s.delta ? this.lastPushAt : this.startedAt,
+            timeUnixNano: now,
+            value: s.delta ? Math.max(0, sample.value - before) : sample.value,
+            integer: true,
+          }],
+        });
+      } else if (wanted(name)) {
+        metrics.push({
+          name,
+          type: "gauge",
+          description: sample.description,
+          points: [{
+            attributes: sample.attributes,
+            timeUnixNano: now,
+            value: sample.value,
+          }],
+        });
+      }
+    }
+    return { metrics, sums };
+  }
+
+  private disable(why: string): void {
+    this.disabled = true;
+    this.options.errorLogger?.(
+      `kafka telemetry: off for instance ${this.instanceId}: ${why}`,
+    );
+  }
+}
+
+function record<K>(windows: Map<K, Window>, key: K, ms: number): void {
+  const w = windows.get(key);
+  if (w === undefined) {
+    windows.set(key, { count: 1, sum: ms, max: ms });
+    return;
+  }
+  w.count++;
+  w.sum += ms;
+  if (ms > w.max) w.max = ms;
+}
+
+/** The `.avg` and `.max` gauges of a latency window. */
+function windowSamples(
+  name: string,
+  w: Window,
+  attributes?: Record<string, AttributeValue>,
+): Sample[] {
+  return [
+    {
+      name: `${name}.avg`,
+      type: "gauge",
+      value: w.sum / w.count,
+      attributes,
+      description: "Average request latency in ms since the last push",
+    },
+    {
+      name: `${name}.max`,
+      type: "gauge",
+      value: w.max,
+      attributes,
+      description: "Largest request latency in ms since the last push",
+    },
+  ];
+}
+
+function nowNanos(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}
+
+/** Waits `ms`, or less when `signal` aborts; never rejects, never holds a process open. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    unrefTimer(timer);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
