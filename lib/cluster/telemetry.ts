@@ -36,7 +36,7 @@
 
 import { loadCodec } from "../../codecs/mod.ts";
 import { ZERO_UUID } from "../protocol/bytes.ts";
-import { ErrorCode, errorName } from "../protocol/errors.ts";
+import { ErrorCode, errorName, KafkaError } from "../protocol/errors.ts";
 import { GetTelemetrySubscriptions } from "../protocol/messages/get_telemetry_subscriptions.ts";
 import { PushTelemetry } from "../protocol/messages/push_telemetry.ts";
 import {
@@ -130,6 +130,8 @@ export class ClientTelemetry {
   private conn: BrokerConnection | null = null;
   private running: Promise<void> | null = null;
   private disabled = false;
+  /** The last subscription's push interval. */
+  private intervalMs = 0;
   private stopListening: (() => void) | null = null;
   private readonly startedAt = nowNanos();
   /** When the last push was taken (ns), the start of the next delta. */
@@ -152,16 +154,6 @@ export class ClientTelemetry {
         }
       },
     });
-  }
-
-  /** The client instance id the broker gave, or null before it did. */
-  get clientInstanceId(): string | null {
-    return this.instanceId === ZERO_UUID ? null : this.instanceId;
-  }
-
-  /** The metric prefixes subscribed to now (empty: none). */
-  get subscribed(): readonly string[] {
-    return this.subscription?.prefixes ?? [];
   }
 
   /** Starts the exchange (once). */
@@ -255,7 +247,12 @@ export class ClientTelemetry {
         this.conn = null;
         this.subscription = null;
         first = true;
-        wait = RETRY_MS;
+        // A broker that throttles the request takes it again an interval
+        // after the last one.
+        wait = error instanceof KafkaError &&
+            error.code === ErrorCode.THROTTLING_QUOTA_EXCEEDED
+          ? Math.max(RETRY_MS, this.intervalMs)
+          : RETRY_MS;
       }
       await pause(wait, this.signal);
     }
@@ -296,9 +293,9 @@ export class ClientTelemetry {
         );
         return null;
       }
-      throw new Error(
-        `GetTelemetrySubscriptions failed with ${errorName(r.errorCode)}`,
-      );
+      throw new KafkaError(r.errorCode, {
+        apiName: "GetTelemetrySubscriptions",
+      });
     }
     if (this.instanceId === ZERO_UUID) this.instanceId = r.clientInstanceId;
     const subscription: Subscription = {
@@ -311,6 +308,7 @@ export class ClientTelemetry {
       delta: r.deltaTemporality,
     };
     this.subscription = subscription;
+    this.intervalMs = subscription.intervalMs;
     this.sent.clear();
     this.lastPushAt = nowNanos();
     if (subscription.prefixes.length > 0) {
