@@ -7,10 +7,20 @@
  */
 
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
+import process from "node:process";
 import { after, describe, test } from "node:test";
 import { Client, Cluster, Reader, Writer } from "../mod.ts";
+import { ensureJars } from "../tools/kafka.ts";
 import {
   BROKER,
   kafkaTool,
@@ -197,7 +207,7 @@ describe("client telemetry (KIP-714)", () => {
         const nodes = latency.flatMap((m) =>
           m.points.map((p) => p.attributes.node_id)
         );
-        assert.ok(nodes.includes("1"), `node ids ${nodes}`);
+        assert.ok(nodes.includes("node-1"), `node ids ${nodes}`);
         for (const m of latency) {
           assert.equal(m.type, "gauge");
           for (const p of m.points) assert.ok(p.double! >= 0, `${p.double}`);
@@ -426,6 +436,124 @@ describe("client telemetry (KIP-714)", () => {
         );
       } finally {
         await unsubscribe();
+        await admin.close();
+      }
+    });
+  });
+
+  test("every metric we push has the name and type Kafka's Java producer and consumer push for it", async () => {
+    await noUnhandledRejections(async () => {
+      const admin = new Client({ brokers });
+      const id = uniqueTopic("telemetry-java");
+      const topic = uniqueTopic("telemetry-java");
+      const unsubscribe = await subscribe(admin, `${id}-.*`, "*");
+      try {
+        const libs = await ensureJars();
+        const consumerConfig = join(
+          mkdtempSync(join(tmpdir(), "telemetry-")),
+          "consumer.properties",
+        );
+        writeFileSync(consumerConfig, `client.id=${id}-java-c\n`);
+        const java = (...args: string[]) =>
+          new Promise<void>((resolve, reject) => {
+            const home = process.env.JAVA_HOME;
+            const child = spawn(home ? join(home, "bin", "java") : "java", [
+              "-XX:TieredStopAtLevel=1",
+              "-XX:+UseSerialGC",
+              `-Dlog4j2.configurationFile=${
+                join(libs, "..", "tools-log4j2.properties")
+              }`,
+              "-cp",
+              join(libs, "*"),
+              ...args,
+            ], { stdio: ["ignore", "ignore", "inherit"] });
+            child.on("error", reject);
+            child.on(
+              "exit",
+              (code) =>
+                code === 0
+                  ? resolve()
+                  : reject(new Error(`java exited ${code}`)),
+            );
+          });
+        await java(
+          "org.apache.kafka.tools.ProducerPerformance",
+          "--topic",
+          topic,
+          "--num-records",
+          "3000",
+          "--record-size",
+          "100",
+          "--throughput",
+          "2000",
+          // Deprecated in 4.x, but 3.9's tools know only these.
+          "--producer-props",
+          `bootstrap.servers=${BROKER}`,
+          `client.id=${id}-java-p`,
+        );
+        await java(
+          "org.apache.kafka.tools.ConsumerPerformance",
+          "--topic",
+          topic,
+          "--messages",
+          "3000",
+          "--bootstrap-server",
+          BROKER,
+          "--group",
+          `${id}-java`,
+          "--consumer.config",
+          consumerConfig,
+        );
+        const writer = new Writer({
+          brokers,
+          topic,
+          transport: { clientId: `${id}-ours-p` },
+        });
+        await writer.writeMessages({ value: "ours" });
+        await eventually(
+          "our producer's push",
+          () => pushesOf(`${id}-ours-p`).length > 0,
+        );
+        await writer.close();
+        const reader = new Reader({
+          brokers,
+          topic,
+          groupId: `${id}-ours`,
+          transport: { clientId: `${id}-ours-c` },
+        });
+        for (let i = 0; i < 3001; i++) await reader.readMessage();
+        await eventually(
+          "our consumer's push",
+          () => pushesOf(`${id}-ours-c`).length > 0,
+        );
+        await reader.close();
+        for (const kind of ["p", "c"]) {
+          const types = (clientId: string) => {
+            const found = new Map<string, string>();
+            for (const m of pushesOf(clientId).flatMap(metricsOf)) {
+              found.set(m.name, m.type);
+            }
+            return found;
+          };
+          const theirs = types(`${id}-java-${kind}`);
+          const ours = types(`${id}-ours-${kind}`);
+          assert.ok(theirs.size > 20, `Java pushed ${theirs.size} metrics`);
+          assert.ok(ours.size >= 8, `we pushed ${[...ours.keys()]}`);
+          for (const [name, type] of ours) {
+            assert.equal(theirs.get(name), type, `${name} (${type})`);
+          }
+          for (const m of pushesOf(`${id}-ours-${kind}`).flatMap(metricsOf)) {
+            for (const point of m.points) {
+              const node = point.attributes.node_id;
+              if (node !== undefined) {
+                assert.match(String(node), /^node--?\d+$/);
+              }
+            }
+          }
+        }
+      } finally {
+        await unsubscribe();
+        await admin.deleteTopics([topic]);
         await admin.close();
       }
     });

@@ -148,7 +148,12 @@ export class ClientTelemetry {
     this.stopListening = options.cluster.listen({
       connected: () => this.connections++,
       answered: (node, apiKey, ms) => {
-        record(this.nodes, node.startsWith("bootstrap:") ? "-1" : node, ms);
+        // Java's tag: "node-1"; its bootstrap nodes have negative ids.
+        record(
+          this.nodes,
+          node.startsWith("bootstrap:") ? "node--1" : `node-${node}`,
+          ms,
+        );
         if (options.source.latencies?.[apiKey] !== undefined) {
           record(this.byApi, apiKey, ms);
         }
