@@ -190,7 +190,12 @@ export class ConnectionPool {
       if (wait > 0) await sleep(wait, this.closing.signal);
       if (this.closed) throw new ClosedError("The Kafka client is closed");
       try {
-        const conn = await BrokerConnection.open(host, port, options);
+        // Closing the pool gives up a dial in progress (a host that does
+        // not answer would hold close() for connectTimeout).
+        const conn = await BrokerConnection.open(host, port, {
+          ...options,
+          signal: this.closing.signal,
+        });
         state.failures = 0;
         state.notBefore = 0;
         return conn;

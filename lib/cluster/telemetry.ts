@@ -29,7 +29,14 @@
  * and the latency of the request types the source names. Names follow
  * Java's: `org.apache.kafka.<producer|consumer>.<group>.<name>`, and each
  * `*.total` sum comes with its `*.rate` gauge (per second, over the push
- * interval).
+ * interval). On a Cluster shared by several Writers and Readers, the
+ * connection counts and latencies are the Cluster's, in each one's pushes.
+ *
+ * Deltas run from the last push the broker accepted, across new
+ * subscriptions and lost brokers; a push that fails keeps its counts and
+ * latencies for the next one. A push larger than the subscription's
+ * `telemetryMaxBytes` leaves the per-broker latencies out; if still too
+ * large, it is not sent.
  *
  * @module
  */
@@ -81,6 +88,8 @@ export interface TelemetryOptions {
   source: TelemetrySource;
   logger?: (message: string) => void;
   errorLogger?: (message: string) => void;
+  /** Milliseconds before asking again after a lost broker (default 5 s). */
+  retryMs?: number;
 }
 
 /** A subscription as GetTelemetrySubscriptions gave it. */
@@ -90,6 +99,8 @@ interface Subscription {
   intervalMs: number;
   compression: number;
   delta: boolean;
+  /** The most bytes a push may take (compressed). */
+  maxBytes: number;
 }
 
 /** Latencies since the last push. */
@@ -111,7 +122,21 @@ const SLACK_MS = 20;
 const CLOSE_PUSH_MS = 5_000;
 const SCOPE = { name: "streamkafka", version: "0.1.0" };
 
-/** Error codes after which the instance stops sending (KIP-714). */
+/**
+ * What a push's answer may be and telemetry go on: a new subscription is
+ * needed (the first two), or the next push will do. Anything else
+ * (INVALID_REQUEST, INVALID_RECORD, UNSUPPORTED_VERSION, an authorization
+ * error...) stops telemetry for the instance, as KIP-714 advises.
+ */
+const RESUBSCRIBE: ReadonlySet<number> = new Set([
+  ErrorCode.UNKNOWN_SUBSCRIPTION_ID,
+  ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+]);
+const RETRY_NEXT: ReadonlySet<number> = new Set([
+  ErrorCode.THROTTLING_QUOTA_EXCEEDED,
+  ErrorCode.TELEMETRY_TOO_LARGE,
+]);
+/** GetTelemetrySubscriptions answers after which telemetry stops. */
 const FATAL: ReadonlySet<number> = new Set([
   ErrorCode.INVALID_REQUEST,
   ErrorCode.INVALID_RECORD,
@@ -129,18 +154,27 @@ export class ClientTelemetry {
   private subscription: Subscription | null = null;
   private conn: BrokerConnection | null = null;
   private running: Promise<void> | null = null;
+  /** The push the loop has in flight, which close() lets finish. */
+  private pushing: Promise<unknown> | null = null;
   private disabled = false;
   /** The last subscription's push interval. */
   private intervalMs = 0;
   private stopListening: (() => void) | null = null;
   private readonly startedAt = nowNanos();
-  /** When the last push was taken (ns), the start of the next delta. */
+  /**
+   * When the last accepted push was taken (ns): the start of the next
+   * delta. Only a change between delta and cumulative sums starts over.
+   */
   private lastPushAt = this.startedAt;
-  /** The sums as last pushed, by name and attributes. */
+  /** The sums as last accepted, by name and attributes. */
   private sent = new Map<string, number>();
+  /** Whether the last subscription asked for deltas. */
+  private delta: boolean | null = null;
   private connections = 0;
-  private readonly nodes = new Map<string, Window>();
-  private readonly byApi = new Map<number, Window>();
+  private nodes = new Map<string, Window>();
+  private byApi = new Map<number, Window>();
+  /** Java's node tag ("node-1") of each pool node key. */
+  private readonly tags = new Map<string, string>();
 
   /** Counts connections and latencies from now on; sends nothing yet. */
   constructor(options: TelemetryOptions) {
@@ -148,12 +182,7 @@ export class ClientTelemetry {
     this.stopListening = options.cluster.listen({
       connected: () => this.connections++,
       answered: (node, apiKey, ms) => {
-        // Java's tag: "node-1"; its bootstrap nodes have negative ids.
-        record(
-          this.nodes,
-          node.startsWith("bootstrap:") ? "node--1" : `node-${node}`,
-          ms,
-        );
+        record(this.nodes, this.tag(node), ms);
         if (options.source.latencies?.[apiKey] !== undefined) {
           record(this.byApi, apiKey, ms);
         }
@@ -165,10 +194,18 @@ export class ClientTelemetry {
   start(): void {
     if (this.running !== null || this.stopping.signal.aborted) return;
     this.running = this.run().catch((error) =>
-      this.options.errorLogger?.(
-        `kafka telemetry: stopped: ${(error as Error).message}`,
-      )
+      this.logError(`kafka telemetry: stopped: ${(error as Error).message}`)
     );
+  }
+
+  /** Java's tag of a node: "node-1"; its bootstrap nodes have negative ids. */
+  private tag(node: string): string {
+    let tag = this.tags.get(node);
+    if (tag === undefined) {
+      tag = node.startsWith("bootstrap:") ? "node--1" : `node-${node}`;
+      this.tags.set(node, tag);
+    }
+    return tag;
   }
 
   /**
@@ -182,19 +219,29 @@ export class ClientTelemetry {
     this.stopListening?.();
     this.stopListening = null;
     // The loop ends at its next step; a dial it may be waiting on is not
-    // waited for. The last push goes only over a connection still open.
+    // waited for. A push it has in flight is (the broker may take it, and
+    // the last push must not count it again), within the same bound.
+    const deadline = Date.now() + CLOSE_PUSH_MS;
+    if (this.pushing !== null) {
+      await within(this.pushing, CLOSE_PUSH_MS);
+    }
+    // The last push goes only over a connection still open.
     const s = this.subscription;
     if (this.disabled || s === null || s.prefixes.length === 0) return;
     if (this.conn === null || this.conn.isClosed) return;
     try {
-      await this.push(s, true);
+      await this.push(s, true, Math.max(1, deadline - Date.now()));
     } catch (error) {
-      this.options.logger?.(
+      this.log(
         `kafka telemetry: the terminating push failed: ${
           (error as Error).message
         }`,
       );
     }
+  }
+
+  private get retryMs(): number {
+    return this.options.retryMs ?? RETRY_MS;
   }
 
   private get signal(): AbortSignal {
@@ -221,33 +268,34 @@ export class ClientTelemetry {
         first = false;
         await pause(delay, this.signal);
         if (this.signal.aborted) break;
-        const code = await this.push(s, false);
+        const pushing = this.push(s, false);
+        this.pushing = pushing.catch(() => {});
+        let code: number;
+        try {
+          code = await pushing;
+        } finally {
+          this.pushing = null;
+        }
         if (code === 0) continue;
-        if (
-          code === ErrorCode.UNKNOWN_SUBSCRIPTION_ID ||
-          code === ErrorCode.UNSUPPORTED_COMPRESSION_TYPE
-        ) {
+        if (RESUBSCRIBE.has(code)) {
           this.subscription = null;
           first = true;
           continue;
         }
-        if (FATAL.has(code)) {
+        if (!RETRY_NEXT.has(code)) {
           this.disable(`the broker refused a push with ${errorName(code)}`);
           break;
         }
-        // THROTTLING_QUOTA_EXCEEDED, TELEMETRY_TOO_LARGE and the rest: the
-        // next push, an interval later, tries again.
-        this.options.logger?.(
-          `kafka telemetry: push refused with ${errorName(code)}`,
-        );
+        // The next push, an interval later, tries again.
+        this.log(`kafka telemetry: push refused with ${errorName(code)}`);
         continue;
       } catch (error) {
         // Closed: this instance's, or a shared Cluster closed before it.
         if (this.signal.aborted || error instanceof ClosedError) break;
-        this.options.logger?.(
+        this.log(
           `kafka telemetry: ${
             (error as Error).message
-          }; asking again in ${RETRY_MS} ms`,
+          }; asking again in ${this.retryMs} ms`,
         );
         this.conn = null;
         this.subscription = null;
@@ -256,8 +304,8 @@ export class ClientTelemetry {
         // after the last one.
         wait = error instanceof KafkaError &&
             error.code === ErrorCode.THROTTLING_QUOTA_EXCEEDED
-          ? Math.max(RETRY_MS, this.intervalMs)
-          : RETRY_MS;
+          ? Math.max(this.retryMs, this.intervalMs)
+          : this.retryMs;
       }
       await pause(wait, this.signal);
     }
@@ -284,6 +332,8 @@ export class ClientTelemetry {
     if (conn === null) {
       // The usual case (no receiver plugin): nothing to say.
       this.disabled = true;
+      this.stopListening?.();
+      this.stopListening = null;
       return null;
     }
     const r = await conn.request(GetTelemetrySubscriptions, {
@@ -311,13 +361,17 @@ export class ClientTelemetry {
       compression: r.acceptedCompressionTypes.find((c) => c >= 1 && c <= 4) ??
         0,
       delta: r.deltaTemporality,
+      maxBytes: r.telemetryMaxBytes > 0 ? r.telemetryMaxBytes : Infinity,
     };
     this.subscription = subscription;
     this.intervalMs = subscription.intervalMs;
-    this.sent.clear();
-    this.lastPushAt = nowNanos();
+    if (this.delta !== null && this.delta !== subscription.delta) {
+      this.sent.clear();
+      this.lastPushAt = nowNanos();
+    }
+    this.delta = subscription.delta;
     if (subscription.prefixes.length > 0) {
-      this.options.logger?.(
+      this.log(
         `kafka telemetry: instance ${this.instanceId} pushes metrics starting with ${
           subscription.prefixes.map((p) => JSON.stringify(p)).join(", ")
         } every ${subscription.intervalMs} ms`,
@@ -326,43 +380,88 @@ export class ClientTelemetry {
     return subscription;
   }
 
-  /** Sends the subscribed metrics; resolves with the broker's error code. */
-  private async push(s: Subscription, terminating: boolean): Promise<number> {
+  /**
+   * Sends the subscribed metrics; resolves with the broker's error code.
+   * What a failed push took (the latencies) waits for the next one.
+   */
+  private async push(
+    s: Subscription,
+    terminating: boolean,
+    timeout?: number,
+  ): Promise<number> {
     const conn = await this.connection();
     if (conn === null) return ErrorCode.UNSUPPORTED_VERSION;
     const now = nowNanos();
-    const { metrics, sums } = this.collect(s, now);
-    let bytes = encodeMetrics({
-      resource: this.options.source.attributes?.() ?? {},
-      scope: SCOPE,
-      metrics,
-    });
-    let compression = s.compression;
-    if (compression !== 0) {
-      try {
-        bytes = await (await loadCodec(compression)).compress(bytes);
-      } catch {
-        compression = 0;
+    const taken = { nodes: this.nodes, byApi: this.byApi };
+    this.nodes = new Map();
+    this.byApi = new Map();
+    let accepted = false;
+    try {
+      const payload = await this.payload(s, now, taken);
+      if (payload === null) return ErrorCode.TELEMETRY_TOO_LARGE;
+      const r = await conn.request(PushTelemetry, {
+        clientInstanceId: this.instanceId,
+        subscriptionId: s.id,
+        terminating,
+        compressionType: payload.compression,
+        metrics: payload.bytes,
+      }, timeout === undefined ? {} : { timeout });
+      if (r.errorCode === 0) {
+        accepted = true;
+        this.sent = payload.sums;
+        this.lastPushAt = now;
+      }
+      return r.errorCode;
+    } finally {
+      if (!accepted) {
+        merge(this.nodes, taken.nodes);
+        merge(this.byApi, taken.byApi);
       }
     }
-    const r = await conn.request(PushTelemetry, {
-      clientInstanceId: this.instanceId,
-      subscriptionId: s.id,
-      terminating,
-      compressionType: compression,
-      metrics: bytes,
-    }, terminating ? { timeout: CLOSE_PUSH_MS } : { signal: this.signal });
-    if (r.errorCode === 0) {
-      this.sent = sums;
-      this.lastPushAt = now;
+  }
+
+  /**
+   * The push's bytes, compressed: without the per-broker latencies when
+   * they would take it past `telemetryMaxBytes`; null when even that is too
+   * large.
+   */
+  private async payload(
+    s: Subscription,
+    now: bigint,
+    taken: { nodes: Map<string, Window>; byApi: Map<number, Window> },
+  ): Promise<
+    { bytes: Uint8Array; compression: number; sums: Map<string, number> } | null
+  > {
+    for (const nodes of [taken.nodes, new Map<string, Window>()]) {
+      const { metrics, sums } = this.collect(s, now, nodes, taken.byApi);
+      let bytes = encodeMetrics({
+        resource: this.options.source.attributes?.() ?? {},
+        scope: SCOPE,
+        metrics,
+      });
+      let compression = s.compression;
+      if (compression !== 0) {
+        try {
+          bytes = (await loadCodec(compression)).compress(bytes);
+        } catch {
+          compression = 0;
+        }
+      }
+      if (bytes.length <= s.maxBytes) return { bytes, compression, sums };
+      if (nodes.size === 0) break;
     }
-    return r.errorCode;
+    this.log(
+      `kafka telemetry: the metrics take more than the broker's ${s.maxBytes} bytes; not sent`,
+    );
+    return null;
   }
 
   /** The subscribed metrics now, and the sums as sent. */
   private collect(
     s: Subscription,
     now: bigint,
+    nodes: Map<string, Window>,
+    byApi: Map<number, Window>,
   ): { metrics: Metric[]; sums: Map<string, number> } {
     const kind = this.options.source.kind;
     const seconds = Math.max(1e-3, Number(now - this.lastPushAt) / 1e9);
@@ -375,17 +474,15 @@ export class ClientTelemetry {
         description: "Connections opened",
       },
     ];
-    for (const [node, w] of this.nodes) {
+    for (const [node, w] of nodes) {
       samples.push(...windowSamples(`${kind}.node.request.latency`, w, {
         node_id: node,
       }));
     }
-    for (const [apiKey, w] of this.byApi) {
+    for (const [apiKey, w] of byApi) {
       const name = this.options.source.latencies![apiKey];
       samples.push(...windowSamples(name, w));
     }
-    this.nodes.clear();
-    this.byApi.clear();
     const wanted = (name: string) =>
       s.prefixes.some((p) => p === "" || p === "*" || name.startsWith(p));
     const metrics: Metric[] = [];
@@ -443,9 +540,43 @@ export class ClientTelemetry {
 
   private disable(why: string): void {
     this.disabled = true;
-    this.options.errorLogger?.(
+    this.stopListening?.();
+    this.stopListening = null;
+    this.logError(
       `kafka telemetry: off for instance ${this.instanceId}: ${why}`,
     );
+  }
+
+  /** Tells `logger`; a logger that throws does not stop telemetry. */
+  private log(message: string): void {
+    try {
+      this.options.logger?.(message);
+    } catch {
+      // The user's logger failed: nothing to tell it with.
+    }
+  }
+
+  /** Tells `errorLogger`, likewise. */
+  private logError(message: string): void {
+    try {
+      this.options.errorLogger?.(message);
+    } catch {
+      // As in log().
+    }
+  }
+}
+
+/** Adds the latencies of `from` into `into`. */
+function merge<K>(into: Map<K, Window>, from: Map<K, Window>): void {
+  for (const [key, w] of from) {
+    const now = into.get(key);
+    if (now === undefined) {
+      into.set(key, w);
+    } else {
+      now.count += w.count;
+      now.sum += w.sum;
+      now.max = Math.max(now.max, w.max);
+    }
   }
 }
 
@@ -486,6 +617,19 @@ function windowSamples(
 
 function nowNanos(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
+}
+
+/** Waits for `promise` to settle, at most `ms`; never rejects. */
+function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    unrefTimer(timer);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    promise.then(done, done);
+  });
 }
 
 /** Waits `ms`, or less when `signal` aborts; never rejects, never holds a process open. */

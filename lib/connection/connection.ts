@@ -568,7 +568,13 @@ export class BrokerConnection {
     this.settle(correlationId, pending);
     this.lastActive = Date.now();
     if (this.ready) this.answered++;
-    this.onResponse?.(pending.api.key, performance.now() - pending.sentAt);
+    if (this.onResponse !== undefined) {
+      try {
+        this.onResponse(pending.api.key, performance.now() - pending.sentAt);
+      } catch {
+        // An observer's failure is not the request's.
+      }
+    }
     try {
       pending.resolve(this.decode(r, pending));
     } catch (error) {

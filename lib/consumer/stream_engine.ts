@@ -91,8 +91,11 @@ export abstract class StreamEngine {
 
   /** The telemetry's last push (it never rejects), then `release()`. */
   private async end(): Promise<void> {
-    await this.telemetry?.close();
-    await this.release();
+    try {
+      await this.telemetry?.close();
+    } finally {
+      await this.release();
+    }
   }
 
   /** Told of the failure the stream ends with, before the stream is. */
