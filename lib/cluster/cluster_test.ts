@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { describe, test } from "node:test";
 import type { BrokerConnection } from "../connection/connection.ts";
 import {
@@ -128,5 +129,37 @@ describe("Cluster metadata cache", () => {
       [2, 0],
     );
     await cluster.close();
+  });
+});
+
+describe("Cluster close", () => {
+  test("gives up a dial in progress instead of waiting out connectTimeout", async () => {
+    // Accepts connections and never answers, as a stalled broker would.
+    const sockets = new Set<Socket>();
+    const server = createServer((s) => {
+      sockets.add(s);
+      s.on("error", () => {});
+    });
+    await new Promise<void>((resolve) =>
+      server.listen(0, "127.0.0.1", resolve)
+    );
+    const { port } = server.address() as AddressInfo;
+    try {
+      const cluster = new Cluster({
+        brokers: [`127.0.0.1:${port}`],
+        connectTimeout: 20_000,
+      });
+      const dialing = cluster.anyConnection();
+      const failed = dialing.then(() => null, (error: Error) => error);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = Date.now();
+      await cluster.close();
+      const error = await failed;
+      assert.ok(Date.now() - started < 2000, "close() did not wait 20 s");
+      assert.ok(error instanceof Error, "the dial failed");
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
