@@ -5,7 +5,7 @@
  * @module
  */
 
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import process from "node:process";
@@ -174,4 +174,27 @@ export function kafkaTool(command: string): Promise<void> {
           : reject(new Error(`tools/kafka.ts ${command} exited with ${code}`)),
     );
   });
+}
+
+/**
+ * Starts one of Kafka's Java tools or clients (`mainClass` with `args`) on
+ * the broker's jars in `libs` (tools/kafka.ts `ensureJars()`), logging as
+ * the broker's tools do; stdout is piped or ignored.
+ */
+export function kafkaJava(
+  libs: string,
+  mainClass: string,
+  args: string[],
+  stdout: "pipe" | "ignore" = "ignore",
+): ChildProcess {
+  const home = process.env.JAVA_HOME;
+  return spawn(home ? join(home, "bin", "java") : "java", [
+    "-XX:TieredStopAtLevel=1",
+    "-XX:+UseSerialGC",
+    `-Dlog4j2.configurationFile=${join(libs, "..", "tools-log4j2.properties")}`,
+    "-cp",
+    join(libs, "*"),
+    mainClass,
+    ...args,
+  ], { stdio: ["ignore", stdout, "inherit"] });
 }

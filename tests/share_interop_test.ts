@@ -7,15 +7,13 @@
  */
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { join } from "node:path";
-import process from "node:process";
 import { createInterface } from "node:readline";
 import { describe, test } from "node:test";
 import { Client, ShareReader } from "../mod.ts";
 import { ensureJars } from "../tools/kafka.ts";
 import {
   BROKER,
+  kafkaJava,
   noUnhandledRejections,
   sleep,
   uniqueTopic,
@@ -34,24 +32,20 @@ describe("a share group of ours and Java's", () => {
         "share.heartbeat.interval.ms": "200",
       });
       const libs = await ensureJars();
-      const home = process.env.JAVA_HOME;
-      const java = spawn(home ? join(home, "bin", "java") : "java", [
-        "-XX:TieredStopAtLevel=1",
-        "-XX:+UseSerialGC",
-        `-Dlog4j2.configurationFile=${
-          join(libs, "..", "tools-log4j2.properties")
-        }`,
-        "-cp",
-        join(libs, "*"),
+      const java = kafkaJava(
+        libs,
         "org.apache.kafka.tools.VerifiableShareConsumer",
-        "--bootstrap-server",
-        BROKER,
-        "--topic",
-        topic,
-        "--group-id",
-        groupId,
-        "--verbose",
-      ], { stdio: ["ignore", "pipe", "inherit"] });
+        [
+          "--bootstrap-server",
+          BROKER,
+          "--topic",
+          topic,
+          "--group-id",
+          groupId,
+          "--verbose",
+        ],
+        "pipe",
+      );
       const exited = new Promise<number | null>((resolve) =>
         java.on("exit", (code) => resolve(code))
       );

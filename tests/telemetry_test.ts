@@ -15,14 +15,13 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { spawn } from "node:child_process";
 import { join } from "node:path";
-import process from "node:process";
 import { after, describe, test } from "node:test";
 import { Client, Cluster, Reader, Writer } from "../mod.ts";
 import { ensureJars } from "../tools/kafka.ts";
 import {
   BROKER,
+  kafkaJava,
   kafkaTool,
   noUnhandledRejections,
   sleep,
@@ -454,26 +453,16 @@ describe("client telemetry (KIP-714)", () => {
           "consumer.properties",
         );
         writeFileSync(consumerConfig, `client.id=${id}-java-c\n`);
-        const java = (...args: string[]) =>
+        const java = (mainClass: string, ...args: string[]) =>
           new Promise<void>((resolve, reject) => {
-            const home = process.env.JAVA_HOME;
-            const child = spawn(home ? join(home, "bin", "java") : "java", [
-              "-XX:TieredStopAtLevel=1",
-              "-XX:+UseSerialGC",
-              `-Dlog4j2.configurationFile=${
-                join(libs, "..", "tools-log4j2.properties")
-              }`,
-              "-cp",
-              join(libs, "*"),
-              ...args,
-            ], { stdio: ["ignore", "ignore", "inherit"] });
+            const child = kafkaJava(libs, mainClass, args);
             child.on("error", reject);
             child.on(
               "exit",
               (code) =>
                 code === 0
                   ? resolve()
-                  : reject(new Error(`java exited ${code}`)),
+                  : reject(new Error(`${mainClass} exited with ${code}`)),
             );
           });
         await java(

@@ -21,7 +21,7 @@ import {
   CoordinatorType,
   type LookupOptions,
 } from "./coordinator.ts";
-import { ConnectionPool, type PoolListener, type PoolOptions } from "./pool.ts";
+import { ConnectionPool, type PoolOptions } from "./pool.ts";
 import { ErrorCode, KafkaError, throwIfError } from "../protocol/errors.ts";
 import {
   Metadata,

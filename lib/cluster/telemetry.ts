@@ -92,6 +92,28 @@ export interface TelemetryOptions {
   retryMs?: number;
 }
 
+/**
+ * The telemetry of a Writer or Reader with these options, or null with
+ * `telemetry: false`.
+ */
+export function clientTelemetry(
+  cluster: Cluster,
+  options: {
+    telemetry?: boolean;
+    logger?: (message: string) => void;
+    errorLogger?: (message: string) => void;
+  },
+  source: TelemetrySource,
+): ClientTelemetry | null {
+  if (options.telemetry === false) return null;
+  return new ClientTelemetry({
+    cluster,
+    source,
+    logger: options.logger,
+    errorLogger: options.errorLogger,
+  });
+}
+
 /** A subscription as GetTelemetrySubscriptions gave it. */
 interface Subscription {
   id: number;

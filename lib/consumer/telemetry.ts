@@ -14,7 +14,11 @@
  */
 
 import type { Cluster } from "../cluster/cluster.ts";
-import { ClientTelemetry, type Sample } from "../cluster/telemetry.ts";
+import {
+  type ClientTelemetry,
+  clientTelemetry,
+  type Sample,
+} from "../cluster/telemetry.ts";
 import { Fetch } from "../protocol/messages/fetch.ts";
 import { OffsetCommit } from "../protocol/messages/offset_commit.ts";
 import type { AttributeValue } from "../protocol/otlp.ts";
@@ -37,60 +41,54 @@ export function readerTelemetry(
   options: ReaderOptions,
   measures: ReaderMeasures,
 ): ClientTelemetry | null {
-  if (options.telemetry === false) return null;
-  return new ClientTelemetry({
-    cluster,
-    logger: options.logger,
-    errorLogger: options.errorLogger,
-    source: {
-      kind: "consumer",
-      latencies: {
-        [Fetch.key]: "consumer.fetch.manager.fetch.latency",
-        [OffsetCommit.key]: "consumer.coordinator.commit.latency",
-      },
-      sample: () => {
-        const samples: Sample[] = [
-          {
-            name: "consumer.fetch.manager.records.consumed.total",
-            type: "sum",
-            value: measures.tally.records,
-            description: "Records fetched for the reader",
-          },
-          {
-            name: "consumer.fetch.manager.bytes.consumed.total",
-            type: "sum",
-            value: measures.tally.bytes,
-            description: "Key and value bytes fetched for the reader",
-          },
-        ];
-        const lag = measures.maxLag();
-        if (lag >= 0) {
-          samples.push({
-            name: "consumer.fetch.manager.records.lag.max",
-            type: "gauge",
-            value: lag,
-            description: "The largest lag, in records, of a partition read",
-          });
-        }
-        if (measures.assigned !== undefined) {
-          samples.push({
-            name: "consumer.coordinator.assigned.partitions",
-            type: "gauge",
-            value: measures.assigned(),
-            description: "Partitions assigned to this member",
-          });
-        }
-        return samples;
-      },
-      attributes: () => {
-        const all: Record<string, AttributeValue> = {};
-        if (options.groupId !== undefined) all.group_id = options.groupId;
-        if (options.groupInstanceId !== undefined) {
-          all.group_instance_id = options.groupInstanceId;
-        }
-        if (options.rack !== undefined) all.client_rack = options.rack;
-        return all;
-      },
+  return clientTelemetry(cluster, options, {
+    kind: "consumer",
+    latencies: {
+      [Fetch.key]: "consumer.fetch.manager.fetch.latency",
+      [OffsetCommit.key]: "consumer.coordinator.commit.latency",
+    },
+    sample: () => {
+      const samples: Sample[] = [
+        {
+          name: "consumer.fetch.manager.records.consumed.total",
+          type: "sum",
+          value: measures.tally.records,
+          description: "Records fetched for the reader",
+        },
+        {
+          name: "consumer.fetch.manager.bytes.consumed.total",
+          type: "sum",
+          value: measures.tally.bytes,
+          description: "Key and value bytes fetched for the reader",
+        },
+      ];
+      const lag = measures.maxLag();
+      if (lag >= 0) {
+        samples.push({
+          name: "consumer.fetch.manager.records.lag.max",
+          type: "gauge",
+          value: lag,
+          description: "The largest lag, in records, of a partition read",
+        });
+      }
+      if (measures.assigned !== undefined) {
+        samples.push({
+          name: "consumer.coordinator.assigned.partitions",
+          type: "gauge",
+          value: measures.assigned(),
+          description: "Partitions assigned to this member",
+        });
+      }
+      return samples;
+    },
+    attributes: () => {
+      const all: Record<string, AttributeValue> = {};
+      if (options.groupId !== undefined) all.group_id = options.groupId;
+      if (options.groupInstanceId !== undefined) {
+        all.group_instance_id = options.groupInstanceId;
+      }
+      if (options.rack !== undefined) all.client_rack = options.rack;
+      return all;
     },
   });
 }

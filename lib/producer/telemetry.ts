@@ -9,7 +9,7 @@
  */
 
 import type { Cluster } from "../cluster/cluster.ts";
-import { ClientTelemetry } from "../cluster/telemetry.ts";
+import { type ClientTelemetry, clientTelemetry } from "../cluster/telemetry.ts";
 import type { AttributeValue } from "../protocol/otlp.ts";
 import type { WriterOptions } from "./options.ts";
 
@@ -29,49 +29,43 @@ export function writerTelemetry(
   options: WriterOptions,
   measures: WriterMeasures,
 ): ClientTelemetry | null {
-  if (options.telemetry === false) return null;
-  return new ClientTelemetry({
-    cluster,
-    logger: options.logger,
-    errorLogger: options.errorLogger,
-    source: {
-      kind: "producer",
-      sample: () => {
-        const { messages, errors } = measures.totals();
-        const buffered = measures.buffered();
-        return [
-          {
-            name: "producer.record.send.total",
-            type: "sum",
-            value: messages,
-            description: "Records sent and acknowledged",
-          },
-          {
-            name: "producer.record.error.total",
-            type: "sum",
-            value: errors,
-            description: "Records that failed",
-          },
-          {
-            name: "producer.buffer.total.bytes",
-            type: "gauge",
-            value: measures.bufferLimit,
-            description: "Bytes the Writer may buffer (maxBufferedBytes)",
-          },
-          {
-            name: "producer.buffer.available.bytes",
-            type: "gauge",
-            value: Math.max(0, measures.bufferLimit - buffered),
-            description: "Bytes of the buffer not in use",
-          },
-        ];
-      },
-      attributes: () => {
-        const id = options.transactionalId;
-        const all: Record<string, AttributeValue> = {};
-        if (id !== undefined) all.transactional_id = id;
-        return all;
-      },
+  return clientTelemetry(cluster, options, {
+    kind: "producer",
+    sample: () => {
+      const { messages, errors } = measures.totals();
+      const buffered = measures.buffered();
+      return [
+        {
+          name: "producer.record.send.total",
+          type: "sum",
+          value: messages,
+          description: "Records sent and acknowledged",
+        },
+        {
+          name: "producer.record.error.total",
+          type: "sum",
+          value: errors,
+          description: "Records that failed",
+        },
+        {
+          name: "producer.buffer.total.bytes",
+          type: "gauge",
+          value: measures.bufferLimit,
+          description: "Bytes the Writer may buffer (maxBufferedBytes)",
+        },
+        {
+          name: "producer.buffer.available.bytes",
+          type: "gauge",
+          value: Math.max(0, measures.bufferLimit - buffered),
+          description: "Bytes of the buffer not in use",
+        },
+      ];
+    },
+    attributes: () => {
+      const id = options.transactionalId;
+      const all: Record<string, AttributeValue> = {};
+      if (id !== undefined) all.transactional_id = id;
+      return all;
     },
   });
 }
