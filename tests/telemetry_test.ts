@@ -548,6 +548,60 @@ describe("client telemetry (KIP-714)", () => {
     });
   });
 
+  test("clientInstanceId(): the id the pushes carry; null with telemetry: false; bad timeouts refused", async () => {
+    await noUnhandledRejections(async () => {
+      const admin = new Client({ brokers });
+      const clientId = uniqueTopic("telemetry-id");
+      const unsubscribe = await subscribe(
+        admin,
+        clientId,
+        "org.apache.kafka.producer.record",
+      );
+      const topic = uniqueTopic("telemetry-id");
+      const writer = new Writer({
+        brokers,
+        topic,
+        allowAutoTopicCreation: true,
+        transport: { clientId },
+      });
+      const reader = new Reader({ brokers, topic, transport: { clientId } });
+      const off = new Writer({ brokers, topic, telemetry: false });
+      try {
+        // Asked before any write: the exchange starts for it.
+        const id = await writer.clientInstanceId();
+        assert.match(id ?? "", /^[A-Za-z0-9_-]{22}$/);
+        await writer.writeMessages({ value: "x" });
+        await eventually("a push", () => pushesOf(clientId).length > 0);
+        assert.deepEqual(
+          [...new Set(pushesOf(clientId).map((p) => p.instance))],
+          [id],
+        );
+        const readerId = await reader.clientInstanceId({ timeout: 5000 });
+        assert.match(readerId ?? "", /^[A-Za-z0-9_-]{22}$/);
+        assert.notEqual(readerId, id, "an instance per Reader and Writer");
+        assert.equal(await off.clientInstanceId(), null);
+        await assert.rejects(writer.clientInstanceId({ timeout: 0 }), {
+          name: "TypeError",
+          message:
+            `Cannot get the Writer's client instance id: "timeout" must be a number of milliseconds from 1 to 2147483647, got number 0`,
+        });
+        await assert.rejects(
+          // @ts-expect-error: the wrong type on purpose
+          reader.clientInstanceId({ timeout: "1s" }),
+          { name: "TypeError", message: /"timeout" .* got string "1s"/ },
+        );
+        await writer.close();
+        assert.equal(await writer.clientInstanceId(), id, "kept after close");
+      } finally {
+        await writer.close().catch(() => {}); // closed already, unless failed
+        await reader.close();
+        await off.close();
+        await unsubscribe();
+        await admin.close();
+      }
+    });
+  });
+
   test("telemetry must be a boolean", () => {
     assert.throws(
       // @ts-expect-error: the wrong type on purpose

@@ -53,7 +53,7 @@ import {
 } from "../protocol/otlp.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
 import { unrefTimer } from "../connection/socket.ts";
-import { ClosedError } from "../connection/errors.ts";
+import { ClosedError, TimeoutError } from "../connection/errors.ts";
 import type { Cluster } from "./cluster.ts";
 
 /** One value a source reports; names are relative to the source's prefix. */
@@ -90,6 +90,27 @@ export interface TelemetryOptions {
   errorLogger?: (message: string) => void;
   /** Milliseconds before asking again after a lost broker (default 5 s). */
   retryMs?: number;
+}
+
+/**
+ * The `timeout` of a Writer's or Reader's `clientInstanceId(options)`,
+ * checked: a TypeError names a bad one.
+ */
+export function instanceIdTimeout(
+  owner: "Writer" | "Reader",
+  options: { timeout?: number },
+): number {
+  const timeout = options?.timeout ?? 10_000;
+  if (
+    typeof timeout !== "number" || !(timeout > 0) || timeout > 2 ** 31 - 1
+  ) {
+    throw new TypeError(
+      `Cannot get the ${owner}'s client instance id: "timeout" must be a number of milliseconds from 1 to 2147483647, got ${typeof timeout} ${
+        JSON.stringify(timeout)
+      }`,
+    );
+  }
+  return timeout;
 }
 
 /**
@@ -197,6 +218,11 @@ export class ClientTelemetry {
   private byApi = new Map<number, Window>();
   /** Java's node tag ("node-1") of each pool node key. */
   private readonly tags = new Map<string, string>();
+  /** Told the instance id once the broker gave one, or null once it will not. */
+  private settleId: (id: string | null) => void = () => {};
+  private readonly id = new Promise<string | null>((resolve) => {
+    this.settleId = resolve;
+  });
 
   /** Counts connections and latencies from now on; sends nothing yet. */
   constructor(options: TelemetryOptions) {
@@ -209,6 +235,31 @@ export class ClientTelemetry {
           record(this.byApi, apiKey, ms);
         }
       },
+    });
+  }
+
+  /**
+   * The client instance id the broker gave (Java's `clientInstanceId`),
+   * starting the exchange if it has not started: null when the brokers
+   * take no telemetry or it is off, a TimeoutError after `timeout` ms.
+   */
+  whenInstanceId(timeout: number): Promise<string | null> {
+    this.start();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new TimeoutError(
+              `No client instance id from the brokers within ${timeout} ms`,
+            ),
+          ),
+        timeout,
+      );
+      unrefTimer(timer);
+      this.id.then((id) => {
+        clearTimeout(timer);
+        resolve(id);
+      });
     });
   }
 
@@ -238,6 +289,7 @@ export class ClientTelemetry {
   async close(): Promise<void> {
     if (this.stopping.signal.aborted) return;
     this.stopping.abort(new ClosedError("The telemetry is closed"));
+    this.settleId(this.clientInstanceId);
     this.stopListening?.();
     this.stopListening = null;
     // The loop ends at its next step; a dial it may be waiting on is not
@@ -260,6 +312,11 @@ export class ClientTelemetry {
         }`,
       );
     }
+  }
+
+  /** The id the broker gave, or null before it gave one. */
+  private get clientInstanceId(): string | null {
+    return this.instanceId === ZERO_UUID ? null : this.instanceId;
   }
 
   private get retryMs(): number {
@@ -354,6 +411,7 @@ export class ClientTelemetry {
     if (conn === null) {
       // The usual case (no receiver plugin): nothing to say.
       this.disabled = true;
+      this.settleId(null);
       this.stopListening?.();
       this.stopListening = null;
       return null;
@@ -375,6 +433,7 @@ export class ClientTelemetry {
       });
     }
     if (this.instanceId === ZERO_UUID) this.instanceId = r.clientInstanceId;
+    this.settleId(this.instanceId);
     const subscription: Subscription = {
       id: r.subscriptionId,
       prefixes: r.requestedMetrics,
@@ -562,6 +621,7 @@ export class ClientTelemetry {
 
   private disable(why: string): void {
     this.disabled = true;
+    this.settleId(this.clientInstanceId);
     this.stopListening?.();
     this.stopListening = null;
     this.logError(

@@ -28,6 +28,7 @@
  * @module
  */
 
+import { instanceIdTimeout } from "../cluster/telemetry.ts";
 import { GroupEngine } from "./group/engine.ts";
 import { PartitionEngine } from "./partition_engine.ts";
 import type { TopicPartition } from "./group/options.ts";
@@ -619,6 +620,30 @@ export class Reader extends ReadableStream<Message> {
   /** Asks the partition leader for the end of the partition and returns the lag. */
   async readLag(options: ReadOptions = {}): Promise<number> {
     return await this.engine.readLag(options.signal);
+  }
+
+  /**
+   * The client instance id the brokers gave this Reader for its telemetry
+   * (KIP-714; Java's `clientInstanceId`), under which its metrics reach the
+   * cluster's metrics system: asked for now if it was not yet. Null when
+   * the brokers take no telemetry (no receiver plugin) or `telemetry` is
+   * false; a TimeoutError after `options.timeout` ms (default 10 s).
+   *
+   * @example
+   * ```ts
+   * import { Reader } from "jsr:@streamkafka/client";
+   *
+   * const r = new Reader({ brokers: ["localhost:9092"], topic: "docs-instance-id" });
+   * console.log(await r.clientInstanceId()); // for example "h5BZ_LAiTFCvn2TX_oBGVw", or null
+   * await r.close();
+   * ```
+   */
+  clientInstanceId(options: { timeout?: number } = {}): Promise<string | null> {
+    try {
+      return this.engine.clientInstanceId(instanceIdTimeout("Reader", options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Counters since the last call, then reset (kafka-go's Stats). */

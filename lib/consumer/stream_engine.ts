@@ -89,6 +89,11 @@ export abstract class StreamEngine {
     return this.closing;
   }
 
+  /** See `Reader.clientInstanceId`. */
+  clientInstanceId(timeout: number): Promise<string | null> {
+    return this.telemetry?.whenInstanceId(timeout) ?? Promise.resolve(null);
+  }
+
   /** The telemetry's last push (it never rejects), then `release()`. */
   private async end(): Promise<void> {
     try {

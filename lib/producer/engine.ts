@@ -507,6 +507,11 @@ export class WriterEngine {
     }
   }
 
+  /** See `Writer.clientInstanceId`. */
+  clientInstanceId(timeout: number): Promise<string | null> {
+    return this.telemetry?.whenInstanceId(timeout) ?? Promise.resolve(null);
+  }
+
   stats(): WriterStats {
     const c = this.counters;
     this.counters = newCounters();

@@ -15,6 +15,7 @@
 
 import type { PendingWrite } from "./batches.ts";
 import { WriterEngine } from "./engine.ts";
+import { instanceIdTimeout } from "../cluster/telemetry.ts";
 import type { WriteOptions, WriterOptions, WriterStats } from "./options.ts";
 export type { Logger, TransportOptions } from "../cluster/transport.ts";
 export {
@@ -391,6 +392,30 @@ export class Writer extends WritableStream<MessageInput> {
   async flush(): Promise<void> {
     this.flushGathered();
     await this.engine.settleWrites();
+  }
+
+  /**
+   * The client instance id the brokers gave this Writer for its telemetry
+   * (KIP-714; Java's `clientInstanceId`), under which its metrics reach the
+   * cluster's metrics system: asked for now if it was not yet. Null when
+   * the brokers take no telemetry (no receiver plugin) or `telemetry` is
+   * false; a TimeoutError after `options.timeout` ms (default 10 s).
+   *
+   * @example
+   * ```ts
+   * import { Writer } from "jsr:@streamkafka/client";
+   *
+   * const w = new Writer({ brokers: ["localhost:9092"], topic: "docs-instance-id" });
+   * console.log(await w.clientInstanceId()); // for example "h5BZ_LAiTFCvn2TX_oBGVw", or null
+   * await w.close();
+   * ```
+   */
+  clientInstanceId(options: { timeout?: number } = {}): Promise<string | null> {
+    try {
+      return this.engine.clientInstanceId(instanceIdTimeout("Writer", options));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Counters since the last call (kafka-go's Stats), then reset. */
