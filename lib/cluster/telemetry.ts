@@ -34,7 +34,8 @@
  *
  * Deltas run from the last push the broker accepted, across new
  * subscriptions and lost brokers; a push that fails keeps its counts and
- * latencies for the next one. A push larger than the subscription's
+ * latencies for the next one (telemetry_ledger.ts keeps what the pushes
+ * say). A push larger than the subscription's
  * `telemetryMaxBytes` leaves the per-broker latencies out; if still too
  * large, it is not sent.
  *
@@ -46,29 +47,19 @@ import { ZERO_UUID } from "../protocol/bytes.ts";
 import { ErrorCode, errorName, KafkaError } from "../protocol/errors.ts";
 import { GetTelemetrySubscriptions } from "../protocol/messages/get_telemetry_subscriptions.ts";
 import { PushTelemetry } from "../protocol/messages/push_telemetry.ts";
-import {
-  type AttributeValue,
-  encodeMetrics,
-  type Metric,
-} from "../protocol/otlp.ts";
+import { type AttributeValue, encodeMetrics } from "../protocol/otlp.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
 import { unrefTimer } from "../connection/socket.ts";
 import { ClosedError, TimeoutError } from "../connection/errors.ts";
 import type { Cluster } from "./cluster.ts";
+import {
+  nowNanos,
+  type Sample,
+  type Taken,
+  TelemetryLedger,
+} from "./telemetry_ledger.ts";
 
-/** One value a source reports; names are relative to the source's prefix. */
-export interface Sample {
-  /** For example "producer.record.send.total" (after "org.apache.kafka."). */
-  name: string;
-  /** "sum" for counts since the start (cumulative), "gauge" for a value now. */
-  type: "sum" | "gauge";
-  /** The value. */
-  value: number;
-  /** Attributes that tell this value apart (topic, partition...). */
-  attributes?: Record<string, AttributeValue>;
-  /** What it is. */
-  description?: string;
-}
+export type { Sample } from "./telemetry_ledger.ts";
 
 /** What a Writer or Reader gives its telemetry. */
 export interface TelemetrySource {
@@ -146,14 +137,6 @@ interface Subscription {
   maxBytes: number;
 }
 
-/** Latencies since the last push. */
-interface Window {
-  count: number;
-  sum: number;
-  max: number;
-}
-
-const PREFIX = "org.apache.kafka.";
 /** The wait after a lost broker or an unexpected error, before asking again. */
 const RETRY_MS = 5_000;
 /**
@@ -203,21 +186,7 @@ export class ClientTelemetry {
   /** The last subscription's push interval. */
   private intervalMs = 0;
   private stopListening: (() => void) | null = null;
-  private readonly startedAt = nowNanos();
-  /**
-   * When the last accepted push was taken (ns): the start of the next
-   * delta. Only a change between delta and cumulative sums starts over.
-   */
-  private lastPushAt = this.startedAt;
-  /** The sums as last accepted, by name and attributes. */
-  private sent = new Map<string, number>();
-  /** Whether the last subscription asked for deltas. */
-  private delta: boolean | null = null;
-  private connections = 0;
-  private nodes = new Map<string, Window>();
-  private byApi = new Map<number, Window>();
-  /** Java's node tag ("node-1") of each pool node key. */
-  private readonly tags = new Map<string, string>();
+  private readonly ledger: TelemetryLedger;
   /** Told the instance id once the broker gave one, or null once it will not. */
   private settleId: (id: string | null) => void = () => {};
   private readonly id = new Promise<string | null>((resolve) => {
@@ -227,14 +196,14 @@ export class ClientTelemetry {
   /** Counts connections and latencies from now on; sends nothing yet. */
   constructor(options: TelemetryOptions) {
     this.options = options;
+    const ledger = new TelemetryLedger(
+      options.source.kind,
+      options.source.latencies,
+    );
+    this.ledger = ledger;
     this.stopListening = options.cluster.listen({
-      connected: () => this.connections++,
-      answered: (node, apiKey, ms) => {
-        record(this.nodes, this.tag(node), ms);
-        if (options.source.latencies?.[apiKey] !== undefined) {
-          record(this.byApi, apiKey, ms);
-        }
-      },
+      connected: () => ledger.connected(),
+      answered: (node, apiKey, ms) => ledger.answered(node, apiKey, ms),
     });
   }
 
@@ -269,16 +238,6 @@ export class ClientTelemetry {
     this.running = this.run().catch((error) =>
       this.logError(`kafka telemetry: stopped: ${(error as Error).message}`)
     );
-  }
-
-  /** Java's tag of a node: "node-1"; its bootstrap nodes have negative ids. */
-  private tag(node: string): string {
-    let tag = this.tags.get(node);
-    if (tag === undefined) {
-      tag = node.startsWith("bootstrap:") ? "node--1" : `node-${node}`;
-      this.tags.set(node, tag);
-    }
-    return tag;
   }
 
   /**
@@ -446,11 +405,7 @@ export class ClientTelemetry {
     };
     this.subscription = subscription;
     this.intervalMs = subscription.intervalMs;
-    if (this.delta !== null && this.delta !== subscription.delta) {
-      this.sent.clear();
-      this.lastPushAt = nowNanos();
-    }
-    this.delta = subscription.delta;
+    this.ledger.subscribed(subscription.delta);
     if (subscription.prefixes.length > 0) {
       this.log(
         `kafka telemetry: instance ${this.instanceId} pushes metrics starting with ${
@@ -473,9 +428,7 @@ export class ClientTelemetry {
     const conn = await this.connection();
     if (conn === null) return ErrorCode.UNSUPPORTED_VERSION;
     const now = nowNanos();
-    const taken = { nodes: this.nodes, byApi: this.byApi };
-    this.nodes = new Map();
-    this.byApi = new Map();
+    const taken = this.ledger.take();
     let accepted = false;
     try {
       const payload = await this.payload(s, now, taken);
@@ -489,15 +442,11 @@ export class ClientTelemetry {
       }, timeout === undefined ? {} : { timeout });
       if (r.errorCode === 0) {
         accepted = true;
-        this.sent = payload.sums;
-        this.lastPushAt = now;
+        this.ledger.accepted(payload.sums, now);
       }
       return r.errorCode;
     } finally {
-      if (!accepted) {
-        merge(this.nodes, taken.nodes);
-        merge(this.byApi, taken.byApi);
-      }
+      if (!accepted) this.ledger.giveBack(taken);
     }
   }
 
@@ -509,12 +458,19 @@ export class ClientTelemetry {
   private async payload(
     s: Subscription,
     now: bigint,
-    taken: { nodes: Map<string, Window>; byApi: Map<number, Window> },
+    taken: Taken,
   ): Promise<
     { bytes: Uint8Array; compression: number; sums: Map<string, number> } | null
   > {
-    for (const nodes of [taken.nodes, new Map<string, Window>()]) {
-      const { metrics, sums } = this.collect(s, now, nodes, taken.byApi);
+    const source = this.options.source.sample();
+    for (const perBroker of [true, false]) {
+      const { metrics, sums } = this.ledger.collect(
+        s,
+        now,
+        source,
+        taken,
+        perBroker,
+      );
       let bytes = encodeMetrics({
         resource: this.options.source.attributes?.() ?? {},
         scope: SCOPE,
@@ -529,94 +485,12 @@ export class ClientTelemetry {
         }
       }
       if (bytes.length <= s.maxBytes) return { bytes, compression, sums };
-      if (nodes.size === 0) break;
+      if (taken.nodes.size === 0) break;
     }
     this.log(
       `kafka telemetry: the metrics take more than the broker's ${s.maxBytes} bytes; not sent`,
     );
     return null;
-  }
-
-  /** The subscribed metrics now, and the sums as sent. */
-  private collect(
-    s: Subscription,
-    now: bigint,
-    nodes: Map<string, Window>,
-    byApi: Map<number, Window>,
-  ): { metrics: Metric[]; sums: Map<string, number> } {
-    const kind = this.options.source.kind;
-    const seconds = Math.max(1e-3, Number(now - this.lastPushAt) / 1e9);
-    const samples: Sample[] = [
-      ...this.options.source.sample(),
-      {
-        name: `${kind}.connection.creation.total`,
-        type: "sum",
-        value: this.connections,
-        description: "Connections opened",
-      },
-    ];
-    for (const [node, w] of nodes) {
-      samples.push(...windowSamples(`${kind}.node.request.latency`, w, {
-        node_id: node,
-      }));
-    }
-    for (const [apiKey, w] of byApi) {
-      const name = this.options.source.latencies![apiKey];
-      samples.push(...windowSamples(name, w));
-    }
-    const wanted = (name: string) =>
-      s.prefixes.some((p) => p === "" || p === "*" || name.startsWith(p));
-    const metrics: Metric[] = [];
-    const sums = new Map<string, number>();
-    for (const sample of samples) {
-      const name = PREFIX + sample.name;
-      const key = `${name} ${JSON.stringify(sample.attributes ?? {})}`;
-      if (sample.type === "sum") {
-        sums.set(key, sample.value);
-        const before = this.sent.get(key) ?? 0;
-        const rate = `${name.slice(0, -".total".length)}.rate`;
-        if (name.endsWith(".total") && wanted(rate)) {
-          metrics.push({
-            name: rate,
-            type: "gauge",
-            description: sample.description &&
-              `${sample.description}, per second`,
-            points: [{
-              attributes: sample.attributes,
-              timeUnixNano: now,
-              value: Math.max(0, sample.value - before) / seconds,
-            }],
-          });
-        }
-        if (!wanted(name)) continue;
-        metrics.push({
-          name,
-          type: "sum",
-          description: sample.description,
-          temporality: s.delta ? "delta" : "cumulative",
-          monotonic: true,
-          points: [{
-            attributes: sample.attributes,
-            startTimeUnixNano: s.delta ? this.lastPushAt : this.startedAt,
-            timeUnixNano: now,
-            value: s.delta ? Math.max(0, sample.value - before) : sample.value,
-            integer: true,
-          }],
-        });
-      } else if (wanted(name)) {
-        metrics.push({
-          name,
-          type: "gauge",
-          description: sample.description,
-          points: [{
-            attributes: sample.attributes,
-            timeUnixNano: now,
-            value: sample.value,
-          }],
-        });
-      }
-    }
-    return { metrics, sums };
   }
 
   private disable(why: string): void {
@@ -646,59 +520,6 @@ export class ClientTelemetry {
       // As in log().
     }
   }
-}
-
-/** Adds the latencies of `from` into `into`. */
-function merge<K>(into: Map<K, Window>, from: Map<K, Window>): void {
-  for (const [key, w] of from) {
-    const now = into.get(key);
-    if (now === undefined) {
-      into.set(key, w);
-    } else {
-      now.count += w.count;
-      now.sum += w.sum;
-      now.max = Math.max(now.max, w.max);
-    }
-  }
-}
-
-function record<K>(windows: Map<K, Window>, key: K, ms: number): void {
-  const w = windows.get(key);
-  if (w === undefined) {
-    windows.set(key, { count: 1, sum: ms, max: ms });
-    return;
-  }
-  w.count++;
-  w.sum += ms;
-  if (ms > w.max) w.max = ms;
-}
-
-/** The `.avg` and `.max` gauges of a latency window. */
-function windowSamples(
-  name: string,
-  w: Window,
-  attributes?: Record<string, AttributeValue>,
-): Sample[] {
-  return [
-    {
-      name: `${name}.avg`,
-      type: "gauge",
-      value: w.sum / w.count,
-      attributes,
-      description: "Average request latency in ms since the last push",
-    },
-    {
-      name: `${name}.max`,
-      type: "gauge",
-      value: w.max,
-      attributes,
-      description: "Largest request latency in ms since the last push",
-    },
-  ];
-}
-
-function nowNanos(): bigint {
-  return BigInt(Date.now()) * 1_000_000n;
 }
 
 /** Waits for `promise` to settle, at most `ms`; never rejects. */
