@@ -581,14 +581,18 @@ describe("client telemetry (KIP-714)", () => {
         assert.notEqual(readerId, id, "an instance per Reader and Writer");
         assert.equal(await off.clientInstanceId(), null);
         await assert.rejects(writer.clientInstanceId({ timeout: 0 }), {
-          name: "TypeError",
+          name: "RangeError",
           message:
-            `Cannot get the Writer's client instance id: "timeout" must be a number of milliseconds from 1 to 2147483647, got number 0`,
+            `Cannot get the Writer's client instance id: "timeout" must be an integer from 1 to 2147483647, got 0 (number)`,
         });
         await assert.rejects(
           // @ts-expect-error: the wrong type on purpose
           reader.clientInstanceId({ timeout: "1s" }),
-          { name: "TypeError", message: /"timeout" .* got string "1s"/ },
+          {
+            name: "TypeError",
+            message:
+              `Cannot get the Reader's client instance id: "timeout" must be an integer from 1 to 2147483647, got "1s" (string)`,
+          },
         );
         await writer.close();
         assert.equal(await writer.clientInstanceId(), id, "kept after close");

@@ -48,8 +48,13 @@ import { ErrorCode, errorName, KafkaError } from "../protocol/errors.ts";
 import { GetTelemetrySubscriptions } from "../protocol/messages/get_telemetry_subscriptions.ts";
 import { PushTelemetry } from "../protocol/messages/push_telemetry.ts";
 import { type AttributeValue, encodeMetrics } from "../protocol/otlp.ts";
-import type { BrokerConnection } from "../connection/connection.ts";
+import {
+  type BrokerConnection,
+  SOFTWARE_NAME,
+  SOFTWARE_VERSION,
+} from "../connection/connection.ts";
 import { unrefTimer } from "../connection/socket.ts";
+import { checkNumber } from "../options.ts";
 import { ClosedError, TimeoutError } from "../connection/errors.ts";
 import type { Cluster } from "./cluster.ts";
 import {
@@ -85,22 +90,19 @@ export interface TelemetryOptions {
 
 /**
  * The `timeout` of a Writer's or Reader's `clientInstanceId(options)`,
- * checked: a TypeError names a bad one.
+ * checked: a TypeError or RangeError names a bad one.
  */
 export function instanceIdTimeout(
   owner: "Writer" | "Reader",
   options: { timeout?: number },
 ): number {
   const timeout = options?.timeout ?? 10_000;
-  if (
-    typeof timeout !== "number" || !(timeout > 0) || timeout > 2 ** 31 - 1
-  ) {
-    throw new TypeError(
-      `Cannot get the ${owner}'s client instance id: "timeout" must be a number of milliseconds from 1 to 2147483647, got ${typeof timeout} ${
-        JSON.stringify(timeout)
-      }`,
-    );
-  }
+  checkNumber(
+    `Cannot get the ${owner}'s client instance id`,
+    "timeout",
+    timeout,
+    { min: 1, max: 2 ** 31 - 1 },
+  );
   return timeout;
 }
 
@@ -146,7 +148,7 @@ const RETRY_MS = 5_000;
 const SLACK_MS = 20;
 /** At most this long for the terminating push on close. */
 const CLOSE_PUSH_MS = 5_000;
-const SCOPE = { name: "streamkafka", version: "0.1.0" };
+const SCOPE = { name: SOFTWARE_NAME, version: SOFTWARE_VERSION };
 
 /**
  * What a push's answer may be and telemetry go on: a new subscription is

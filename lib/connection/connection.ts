@@ -116,8 +116,10 @@ export const DEFAULTS = {
  */
 const SHARE_FROM = 32 * 1024;
 
-const SOFTWARE_NAME = "streamkafka";
-const SOFTWARE_VERSION = "0.1.0";
+/** The client software name and version sent in ApiVersions (KIP-511) and telemetry. */
+export const SOFTWARE_NAME = "streamkafka";
+/** See SOFTWARE_NAME. */
+export const SOFTWARE_VERSION = "0.1.0";
 
 /**
  * A connection to one broker, sending requests of any API: `Conn.raw` gives
