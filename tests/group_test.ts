@@ -345,9 +345,10 @@ for (const protocol of PROTOCOLS) {
             brokers: [BROKER],
             groupId: "g",
             groupProtocol: "classic",
+            topic: "t-1",
             groupTopics: /t-.*/,
           }),
-        /"groupTopics" as a RegExp \(\/t-\.\*\/\) needs groupProtocol "consumer"/,
+        /"topic" \(t-1\) cannot be set with "groupTopics" as a RegExp: the pattern names the topics/,
       );
       assert.throws(
         () =>

@@ -68,6 +68,8 @@ export interface TopicInfo {
   topicId: string;
   /** Sorted by id. */
   partitions: PartitionInfo[];
+  /** Whether Kafka keeps the topic for itself (`__consumer_offsets`...). */
+  internal: boolean;
   /** When this entry was fetched (ms since epoch). */
   fetchedAt: number;
 }
@@ -319,6 +321,24 @@ export class Cluster {
     return find();
   }
 
+  /**
+   * Every topic of the cluster, in one Metadata request for all of them
+   * (which refreshes the cache too), sorted by name: what a subscription by
+   * pattern matches. Topics the answer gives an error for are left out.
+   */
+  async allTopics(): Promise<TopicInfo[]> {
+    const response = await this.refresh(null);
+    const now = Date.now();
+    const topics: TopicInfo[] = [];
+    for (const t of response.topics) {
+      if (t.name === null || t.errorCode !== 0) continue;
+      topics.push(this.topicByName.get(t.name) ?? topicInfo(t, now, undefined));
+    }
+    return topics.sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+    );
+  }
+
   /** Cached topic metadata without any request. */
   cachedTopic(name: string): TopicInfo | undefined {
     return this.topicByName.get(name);
@@ -511,6 +531,7 @@ function topicInfo(
   return {
     name: t.name!,
     topicId: t.topicId,
+    internal: t.isInternal,
     fetchedAt: now,
     partitions: t.partitions
       .map((p) => {

@@ -830,6 +830,7 @@ class FakeCluster extends Cluster {
         leaderEpoch: 0,
         errorCode: 0,
       })),
+      internal: false,
       fetchedAt: Date.now(),
     });
   }

@@ -123,6 +123,7 @@ class FakeCluster extends Cluster {
       name,
       topicId: "00000000-0000-0000-0000-000000000000",
       partitions: [{ id: 0, leader: 1, leaderEpoch: 0, errorCode: 0 }],
+      internal: false,
       fetchedAt: Date.now(),
     });
   }

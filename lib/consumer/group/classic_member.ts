@@ -11,6 +11,10 @@
  * holds those back until a second rebalance, which the members that gave
  * some up start at once.
  *
+ * Subscribed by pattern (`matcher`), the member lists the cluster's topics
+ * before it joins and every `partitionWatchInterval`, subscribes to those
+ * that match, and rejoins when they or their partition counts change.
+ *
  * Static membership (KIP-345, `groupInstanceId`): the member does not leave
  * when it closes, so when it comes back within the session timeout the
  * coordinator hands it its partitions again without a rebalance.
@@ -55,7 +59,10 @@ import {
 export interface ClassicSettings {
   cluster: Cluster;
   groupId: string;
+  /** The topics subscribed to by name; empty with `matcher`. */
   topics: readonly string[];
+  /** A subscription by pattern: what a topic's whole name must match. */
+  matcher: RegExp | null;
   balancers: readonly GroupBalancer[];
   /** The static member's instance id (KIP-345), or null. */
   groupInstanceId: string | null;
@@ -69,9 +76,12 @@ export interface ClassicSettings {
   rebalanceTimeout: number;
   /** Milliseconds between attempts to join after a failure. */
   joinGroupBackoff: number;
-  /** Whether a change in the topics' partition counts triggers a rebalance. */
+  /**
+   * Whether a change in the topics' partition counts triggers a rebalance
+   * (always so with `matcher`).
+   */
   watchPartitionChanges: boolean;
-  /** Milliseconds between checks of the partition counts. */
+  /** Milliseconds between checks of the partition counts (and matches). */
   partitionWatchInterval: number;
   /** Milliseconds a request other than JoinGroup may take. */
   requestTimeout: number;
@@ -116,11 +126,19 @@ export class ClassicMember implements Membership {
   private rejoinWhy: string | null = null;
   private running: Promise<void> | null = null;
   private closed = false;
-  /** Partition counts of the subscribed topics when the generation began. */
-  private partitionCounts = new Map<string, number>();
+  /** The topics subscribed to: by pattern, those that matched last. */
+  private topics: readonly string[];
+  /**
+   * Partition counts of the subscribed topics when the generation began;
+   * null when they could not be had (the next check notes them).
+   */
+  private partitionCounts: Map<string, number> | null = null;
+  /** Whether topics were ever matched against the pattern. */
+  private matched = false;
 
   constructor(settings: ClassicSettings) {
     this.settings = settings;
+    this.topics = settings.topics;
     this.keepsPartitions = settings.balancers.every((b) =>
       b.rebalanceProtocol === "cooperative"
     );
@@ -274,6 +292,24 @@ export class ClassicMember implements Membership {
     const { groupId, groupInstanceId } = this.settings;
     const reason = this.rejoinWhy;
     this.rejoinWhy = null;
+    if (this.settings.matcher !== null) {
+      // Subscribe to what matches now (the counts come with it); if the
+      // cluster cannot say, to what matched last.
+      try {
+        const now = await this.lookUpTopics();
+        this.topics = now.topics;
+        this.partitionCounts = now.counts;
+        this.matched = true;
+      } catch (error) {
+        if (!this.matched) throw error;
+        this.partitionCounts = null;
+        this.logError(
+          `listing the topics failed, joining with those that matched last: ${
+            messageOf(error)
+          }`,
+        );
+      }
+    }
     while (true) {
       if (this.closed) throw new ClosedError("The Reader is closed");
       const conn = await this.coordinator();
@@ -289,7 +325,7 @@ export class ClassicMember implements Membership {
           protocols: this.settings.balancers.map((b) => ({
             name: b.protocolName,
             metadata: encodeSubscription(b, {
-              topics: this.settings.topics,
+              topics: this.topics,
               cooperative: this.keepsPartitions,
               owned: this.owned,
               generation: this.ownedGeneration,
@@ -347,11 +383,8 @@ export class ClassicMember implements Membership {
       this.generation = generation;
       this.lastGeneration = generation;
       this.protocolName = joined.protocolName;
-      const assignment = decodeAssignment(
-        synced.assignment,
-        this.settings.topics,
-      );
-      await this.notePartitionCounts();
+      const assignment = decodeAssignment(synced.assignment, this.topics);
+      if (this.settings.matcher === null) await this.notePartitionCounts();
       this.log(
         `joined group ${groupId}, generation ${generation.generationId}${
           leader ? " as leader" : ""
@@ -396,11 +429,12 @@ export class ClassicMember implements Membership {
       if (this.closed) return { kind: "closed" };
       if (woken !== null) return { kind: "rebalance", why: woken };
       if (
-        this.settings.watchPartitionChanges &&
+        (this.settings.watchPartitionChanges ||
+          this.settings.matcher !== null) &&
         Date.now() - lastWatch >= this.settings.partitionWatchInterval
       ) {
         lastWatch = Date.now();
-        const changed = await this.partitionsChanged();
+        const changed = await this.topicsChanged();
         if (changed) return { kind: "rebalance", why: changed };
       }
       const code = await this.heartbeat().catch((error) => {
@@ -458,29 +492,84 @@ export class ClassicMember implements Membership {
 
   private async notePartitionCounts(): Promise<void> {
     if (!this.settings.watchPartitionChanges) return;
-    this.partitionCounts = await this.countPartitions();
+    this.partitionCounts = await this.lookUpTopics().then(
+      (now) => now.counts,
+      () => null,
+    );
   }
 
-  private async countPartitions(): Promise<Map<string, number>> {
+  /**
+   * The topics subscribed to and their partition counts, as the cluster has
+   * them now: by pattern, every topic that matches (internal ones never
+   * do); by name, each topic's count, 0 for one that does not exist.
+   * Throws when the metadata cannot be had.
+   */
+  private async lookUpTopics(): Promise<
+    { topics: readonly string[]; counts: Map<string, number> }
+  > {
+    const { cluster, matcher } = this.settings;
     const counts = new Map<string, number>();
-    for (const topic of this.settings.topics) {
+    if (matcher !== null) {
+      for (const t of await cluster.allTopics()) {
+        if (!t.internal && matcher.test(t.name)) {
+          counts.set(t.name, t.partitions.length);
+        }
+      }
+      return { topics: [...counts.keys()], counts };
+    }
+    for (const topic of this.topics) {
       try {
-        const info = await this.settings.cluster.topic(topic, { maxAge: 0 });
+        const info = await cluster.topic(topic, { maxAge: 0 });
         counts.set(topic, info.partitions.length);
-      } catch {
+      } catch (error) {
+        const gone = error instanceof KafkaError &&
+          error.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        if (!gone) throw error;
         counts.set(topic, 0);
       }
     }
-    return counts;
+    return { topics: this.topics, counts };
   }
 
-  /** What changed in the partition counts since the generation began, if anything. */
-  private async partitionsChanged(): Promise<string | null> {
-    const now = await this.countPartitions();
-    for (const [topic, count] of now) {
-      const before = this.partitionCounts.get(topic) ?? 0;
-      if (count !== before) {
-        return `topic ${topic} has ${count} partitions, ${before} before`;
+  /**
+   * What changed since the generation began, if anything: the topics that
+   * match the pattern, or a topic's partition count. A lookup that fails
+   * is logged and changes nothing (the next check tries again).
+   */
+  private async topicsChanged(): Promise<string | null> {
+    let now;
+    try {
+      now = await this.lookUpTopics();
+    } catch (error) {
+      this.logError(`checking the group's topics failed: ${messageOf(error)}`);
+      return null;
+    }
+    if (this.settings.matcher !== null) {
+      const before = new Set(this.topics);
+      const after = new Set(now.topics);
+      const added = now.topics.filter((t) => !before.has(t));
+      const removed = this.topics.filter((t) => !after.has(t));
+      if (added.length > 0 || removed.length > 0) {
+        // What the member rejoins with, should the next listing fail.
+        this.topics = now.topics;
+        this.partitionCounts = now.counts;
+        const change = [
+          ...added.map((t) => `+${t}`),
+          ...removed.map((t) => `-${t}`),
+        ];
+        return `the topics matching ${this.settings.matcher} changed: ${
+          change.join(", ")
+        }`;
+      }
+    }
+    if (this.partitionCounts === null) {
+      this.partitionCounts = now.counts;
+      return null;
+    }
+    for (const [topic, count] of now.counts) {
+      const was = this.partitionCounts.get(topic) ?? 0;
+      if (count !== was) {
+        return `topic ${topic} has ${count} partitions, ${was} before`;
       }
     }
     return null;

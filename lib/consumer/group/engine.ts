@@ -186,6 +186,7 @@ export class GroupEngine extends StreamEngine {
       : new ClassicMember({
         ...common,
         topics: g.topics,
+        matcher: g.matcher,
         balancers: g.balancers,
         heartbeatInterval: g.heartbeatInterval,
         sessionTimeout: g.sessionTimeout,

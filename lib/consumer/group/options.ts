@@ -37,12 +37,18 @@ export interface GroupOptions {
   /** The consumer group to join; its members share the topics' partitions. */
   groupId?: string;
   /**
-   * The topics the group reads, when more than `topic`; or, with
-   * `groupProtocol: "consumer"`, a regular expression the broker matches
-   * against every topic name, now and as topics are created. The broker
-   * evaluates it in RE2/J syntax against the whole name (as if anchored
-   * with ^ and $): lookarounds and backreferences are refused here; the
-   * flags i, m and s become (?i), (?m) and (?s).
+   * The topics the group reads, when more than `topic`; or a regular
+   * expression matched against every topic's whole name (as if anchored
+   * with ^ and $), now and as topics are created or deleted.
+   *
+   * With `groupProtocol: "consumer"` the broker matches it, in RE2/J
+   * syntax: lookarounds and backreferences are refused here, and the flags
+   * i, m and s become (?i), (?m) and (?s). With "classic" each member
+   * matches it (as JavaScript) against the cluster's topics when it joins
+   * and every `partitionWatchInterval`, and rejoins when the matching
+   * topics or their partition counts change, as Java's consumer does;
+   * internal topics (`__consumer_offsets`...) never match then, while the
+   * broker's matching includes them.
    */
   groupTopics?: readonly string[] | RegExp;
   /**
@@ -102,9 +108,16 @@ export interface GroupOptions {
    * `commitMessages` and each `readMessage` commits before it returns).
    */
   commitInterval?: number;
-  /** Whether new partitions of the topics rebalance the group (default false). */
+  /**
+   * Whether new partitions of the topics rebalance the group (default
+   * false; always so with `groupTopics` as a RegExp).
+   */
   watchPartitionChanges?: boolean;
-  /** Milliseconds between checks for new partitions (default 5 s). */
+  /**
+   * Milliseconds between checks for new partitions, and (classic, with
+   * `groupTopics` as a RegExp) for topics that match (default 5 s). Each
+   * check of a pattern is a Metadata request for every topic.
+   */
   partitionWatchInterval?: number;
   /** Called with the partitions of each new generation, before reading them. */
   onPartitionsAssigned?: RebalanceCallback;
@@ -138,8 +151,13 @@ export interface GroupSettings extends Required<typeof GROUP_DEFAULTS> {
   protocol: "classic" | "consumer";
   /** The topics subscribed to by name; empty with `pattern`. */
   topics: string[];
-  /** The subscription as an RE2/J expression, or null. */
+  /**
+   * A subscription by pattern as `stats()` shows it, or null: under the
+   * consumer protocol, the RE2/J expression the broker matches.
+   */
   pattern: string | null;
+  /** Classic, by pattern: what a topic's whole name must match. */
+  matcher: RegExp | null;
   remoteAssignor: string | null;
   groupInstanceId: string | null;
   rack: string | null;
@@ -227,18 +245,19 @@ export function groupSettings(
   }
   const topics: string[] = [];
   let pattern: string | null = null;
+  let matcher: RegExp | null = null;
   if (options.groupTopics instanceof RegExp) {
-    if (protocol !== "consumer") {
-      fail(
-        `"groupTopics" as a RegExp (${options.groupTopics}) needs groupProtocol "consumer", whose broker matches topics; with "classic", list the topics`,
-      );
-    }
     if (options.topic !== undefined) {
       fail(
         `"topic" (${options.topic}) cannot be set with "groupTopics" as a RegExp: the pattern names the topics`,
       );
     }
-    pattern = toRe2(options.groupTopics, fail);
+    if (protocol === "consumer") {
+      pattern = toRe2(options.groupTopics, fail);
+    } else {
+      pattern = options.groupTopics.source;
+      matcher = wholeName(options.groupTopics);
+    }
   } else if (options.topic !== undefined) topics.push(options.topic);
   if (options.groupTopics !== undefined && pattern === null) {
     if (!Array.isArray(options.groupTopics)) {
@@ -321,12 +340,21 @@ export function groupSettings(
     protocol,
     topics,
     pattern,
+    matcher,
     remoteAssignor: remoteAssignor ?? null,
     groupInstanceId: options.groupInstanceId ?? null,
     rack: options.rack ?? null,
     balancers: [...balancers],
     watchPartitionChanges: options.watchPartitionChanges ?? false,
   };
+}
+
+/**
+ * `regex` matching whole names only, as Java's `Pattern.matches` and the
+ * broker do; without the g and y flags, whose `test()` keeps state.
+ */
+function wholeName(regex: RegExp): RegExp {
+  return new RegExp(`^(?:${regex.source})$`, regex.flags.replace(/[gy]/g, ""));
 }
 
 /**

@@ -1,0 +1,233 @@
+/**
+ * The classic member subscribed by pattern, against a scripted coordinator
+ * and metadata, for what one real broker will not do on demand: fail to
+ * list the cluster's topics while the group coordinator answers.
+ */
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { Cluster, TopicInfo } from "../../cluster/cluster.ts";
+import { ConnectionError } from "../../connection/errors.ts";
+import { ByteReader } from "../../protocol/bytes.ts";
+import { decodeConsumerProtocolSubscription } from "../../protocol/messages/consumer_protocol_subscription.ts";
+import { RangeGroupBalancer } from "./balancers.ts";
+import { ClassicMember } from "./classic_member.ts";
+import type { Assignment } from "./membership.ts";
+
+/** The topics the scripted cluster has; an Error makes the listing fail. */
+type Listing = Record<string, number> | Error;
+
+function info(name: string, partitions: number, internal = false): TopicInfo {
+  return {
+    name,
+    topicId: `id-${name}`,
+    internal,
+    fetchedAt: Date.now(),
+    partitions: Array.from({ length: partitions }, (_, id) => ({
+      id,
+      leader: 1,
+      leaderEpoch: 0,
+      errorCode: 0,
+    })),
+  };
+}
+
+/**
+ * A one-member group: JoinGroup makes it the leader, SyncGroup hands back
+ * what it assigned itself, heartbeats succeed. `listing()` is what the
+ * cluster's topics are at each call. Each JoinGroup's subscribed topics
+ * are recorded in `joins`.
+ */
+function scripted(listing: () => Listing) {
+  const joins: string[][] = [];
+  let generation = 0;
+  let current: Record<string, number> = {};
+  const conn = {
+    address: "fake:9092",
+    request(api: { name: string }, body: Record<string, unknown>) {
+      if (api.name === "JoinGroup") {
+        const protocols = body.protocols as {
+          name: string;
+          metadata: Uint8Array;
+        }[];
+        const r = new ByteReader(protocols[0].metadata);
+        const s = decodeConsumerProtocolSubscription(r, r.int16());
+        joins.push(s.topics);
+        generation++;
+        return Promise.resolve({
+          throttleTimeMs: 0,
+          errorCode: 0,
+          generationId: generation,
+          protocolType: "consumer",
+          protocolName: protocols[0].name,
+          leader: "m1",
+          skipAssignment: false,
+          memberId: "m1",
+          members: [{
+            memberId: "m1",
+            groupInstanceId: null,
+            metadata: protocols[0].metadata,
+          }],
+        });
+      }
+      if (api.name === "SyncGroup") {
+        const assignments = body.assignments as {
+          memberId: string;
+          assignment: Uint8Array;
+        }[];
+        return Promise.resolve({
+          throttleTimeMs: 0,
+          errorCode: 0,
+          protocolType: "consumer",
+          protocolName: body.protocolName,
+          assignment: assignments[0].assignment,
+        });
+      }
+      if (api.name === "Heartbeat") {
+        return Promise.resolve({ throttleTimeMs: 0, errorCode: 0 });
+      }
+      return Promise.resolve({ throttleTimeMs: 0, errorCode: 0 });
+    },
+  };
+  const list = (): Record<string, number> => {
+    const now = listing();
+    if (now instanceof Error) throw now;
+    current = now;
+    return now;
+  };
+  const cluster = {
+    coordinator: () => Promise.resolve(conn),
+    invalidateCoordinator() {},
+    rackOf: () => null,
+    allTopics: () => {
+      try {
+        const topics = Object.entries(list()).map(([name, n]) =>
+          info(name, n, name.startsWith("__"))
+        );
+        return Promise.resolve(topics);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    },
+    // What the leader reads for the subscribed topics' partitions.
+    topic: (name: string) => Promise.resolve(info(name, current[name] ?? 0)),
+  } as unknown as Cluster;
+  return { cluster, joins };
+}
+
+function member(cluster: Cluster, events: string[], errors: string[]) {
+  const show = (a: Assignment) =>
+    [...a].sort().map(([t, p]) => `${t}/${p.join(",")}`).join(" ");
+  let failed: (error: Error) => void = () => {};
+  const failure = new Promise<Error>((resolve) => failed = resolve);
+  const m = new ClassicMember({
+    cluster,
+    groupId: "g",
+    topics: [],
+    matcher: /^(?:orders\..*|__consumer_offsets)$/,
+    balancers: [new RangeGroupBalancer()],
+    groupInstanceId: null,
+    rack: null,
+    heartbeatInterval: 10,
+    sessionTimeout: 1000,
+    rebalanceTimeout: 1000,
+    joinGroupBackoff: 20,
+    watchPartitionChanges: false,
+    partitionWatchInterval: 20,
+    requestTimeout: 1000,
+    errorLogger: (message) => errors.push(message),
+    hooks: {
+      assigned: (a, g) => {
+        events.push(`assigned ${show(a)} @${g.generationId}`);
+        return Promise.resolve();
+      },
+      revoked: (a) => {
+        events.push(`revoked ${show(a)}`);
+        return Promise.resolve();
+      },
+      lost: (a, e) => {
+        events.push(`lost ${show(a)}: ${e.name}`);
+        return Promise.resolve();
+      },
+      failed: (e) => failed(e),
+    },
+  });
+  return { m, failure };
+}
+
+async function until(ok: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const lost = () => new ConnectionError("Connection to fake:9092 lost");
+
+describe("ClassicMember subscribed by pattern, with scripted metadata", () => {
+  test("topics that come to match, or grow partitions, rejoin; failed listings change nothing and are logged", async () => {
+    const script: Listing[] = [
+      { "orders.a": 2, "__consumer_offsets": 50, "other": 1 },
+      lost(),
+      lost(),
+      { "orders.a": 2, "orders.b": 1, "__consumer_offsets": 50 },
+      lost(),
+      // The counts the rejoin could not note are noted here.
+      { "orders.a": 2, "orders.b": 1 },
+      { "orders.a": 3, "orders.b": 1 },
+    ];
+    let at = 0;
+    const { cluster, joins } = scripted(() =>
+      script[Math.min(at++, script.length - 1)]
+    );
+    const events: string[] = [];
+    const errors: string[] = [];
+    const { m } = member(cluster, events, errors);
+    m.start();
+    await until(() => joins.length >= 3);
+    await m.close(500);
+    assert.deepEqual(joins, [
+      ["orders.a"],
+      ["orders.a", "orders.b"],
+      ["orders.a", "orders.b"],
+    ]);
+    // Eager: each rebalance gives up all and takes the new assignment.
+    assert.deepEqual(events.slice(0, 5), [
+      "assigned orders.a/0,1 @1",
+      "revoked orders.a/0,1",
+      "assigned orders.a/0,1 orders.b/0 @2",
+      "revoked orders.a/0,1 orders.b/0",
+      "assigned orders.a/0,1,2 orders.b/0 @3",
+    ]);
+    // The second join's listing failed: it joined with what matched last.
+    // Failed listings lose no partitions; each is logged.
+    assert.equal(events.filter((e) => e.startsWith("lost")).length, 0);
+    assert.deepEqual(errors, [
+      "kafka reader: checking the group's topics failed: Connection to fake:9092 lost",
+      "kafka reader: checking the group's topics failed: Connection to fake:9092 lost",
+      "kafka reader: listing the topics failed, joining with those that matched last: Connection to fake:9092 lost",
+    ]);
+  });
+
+  test("a first listing that fails is retried before the member joins", async () => {
+    const script: Listing[] = [lost(), lost(), { "orders.x": 1 }];
+    let at = 0;
+    const { cluster, joins } = scripted(() =>
+      script[Math.min(at++, script.length - 1)]
+    );
+    const events: string[] = [];
+    const errors: string[] = [];
+    const { m } = member(cluster, events, errors);
+    m.start();
+    await until(() => events.length >= 1);
+    await m.close(500);
+    assert.deepEqual(joins[0], ["orders.x"]);
+    assert.equal(events[0], "assigned orders.x/0 @1");
+    assert.equal(errors.length, 2);
+    assert.match(
+      errors[0],
+      /joining group g failed, attempt 1: Connection to fake:9092 lost/,
+    );
+  });
+});
