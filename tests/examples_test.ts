@@ -23,6 +23,7 @@ import { main as groupReaderMain } from "../examples/reader_group.ts";
 import { main as explicitCommitsMain } from "../examples/reader_group_explicit_commits.ts";
 import { main as commitIntervalMain } from "../examples/reader_group_commit_interval.ts";
 import { main as consumerProtocolMain } from "../examples/reader_group_consumer_protocol.ts";
+import { main as patternMain } from "../examples/reader_group_pattern.ts";
 import { BROKER, uniqueTopic } from "./_helpers.ts";
 
 const text = new TextDecoder();
@@ -205,6 +206,28 @@ describe("seed consumer-group examples", () => {
     ["commitInterval (1 s) and close commit", commitIntervalMain],
     ["the consumer protocol (KIP-848)", consumerProtocolMain],
   ] as const;
+  test("group Reader subscribed by pattern: both topics read; a second run goes on from the commits", async () => {
+    const prefix = uniqueTopic("seed-pattern");
+    const groupId = uniqueTopic("seed-pattern-id");
+    const values = (messages: Message[]) =>
+      messages.map((m) => text.decode(m.value!)).sort();
+    const each = (topic: string) =>
+      Array.from({ length: 5 }, (_, i) => `${topic} ${i}`);
+    const topics = [`${prefix}.orders`, `${prefix}.refunds`];
+    const first = await patternMain(BROKER, prefix, groupId);
+    assert.deepEqual(values(first), topics.flatMap(each).sort());
+    const second = await patternMain(BROKER, prefix, groupId);
+    assert.deepEqual(values(second), topics.flatMap(each).sort());
+    // Only what the second run wrote: offsets 5 to 9 of each topic.
+    assert.deepEqual(
+      second.map((m) => `${m.topic}/${m.offset}`).sort(),
+      topics.flatMap((t) => [5, 6, 7, 8, 9].map((o) => `${t}/${o}`)),
+    );
+    for (const topic of topics) {
+      assert.equal(await committed(groupId, topic), 10);
+    }
+  });
+
   for (const [what, main] of examples) {
     test(`group Reader, ${what}: a second run goes on from the commits`, async () => {
       const topic = uniqueTopic("seed-group");
