@@ -315,4 +315,75 @@ describe("broker restart", () => {
       await closeAll(...members);
     }
   });
+  test("kill -9 and restart under a classic group subscribed by pattern: every message read, and a topic created after the restart joins", async () => {
+    const prefix = uniqueTopic("restart_rx").replaceAll("-", "_");
+    const [a, b, c] = ["a", "b", "c"].map((t) => `${prefix}.${t}`);
+    await createTopic(a, 2);
+    await createTopic(b, 1);
+    const errors: string[] = [];
+    const reader = new Reader({
+      brokers: [BROKER],
+      groupId: uniqueTopic("restart-rx-g"),
+      groupProtocol: "classic",
+      groupTopics: new RegExp(`${prefix}\\..*`),
+      partitionWatchInterval: 500,
+      heartbeatInterval: 500,
+      sessionTimeout: 6000,
+      rebalanceTimeout: 10_000,
+      maxWait: 500,
+      errorLogger: (m) => errors.push(m),
+    });
+    const read: Message[] = [];
+    const consuming = consume(reader, read);
+    consuming.catch(() => {}); // awaited below
+    const writer = new Writer({ brokers: [BROKER] });
+    const write = (topic: string, from: number, count: number) =>
+      writer.writeMessages(
+        Array.from({ length: count }, (_, i) => ({
+          topic,
+          value: `${topic}:${from + i}`,
+        })),
+      );
+    const values = () => new Set(read.map((m) => text.decode(m.value!)));
+    try {
+      await write(a, 0, 2000);
+      await write(b, 0, 2000);
+      const deadline = Date.now() + 120_000;
+      while (values().size < 1000 && Date.now() < deadline) await sleep(20);
+      await kafkaTool("kill");
+      await sleep(1000);
+      await kafkaTool("up");
+      await write(a, 2000, 500);
+      await write(b, 2000, 500);
+      await createTopic(c, 1);
+      await write(c, 0, 100);
+      const want = [
+        ...[a, b].flatMap((t) =>
+          Array.from({ length: 2500 }, (_, i) => `${t}:${i}`)
+        ),
+        ...Array.from({ length: 100 }, (_, i) => `${c}:${i}`),
+      ];
+      const missing = () => {
+        const got = values();
+        return want.filter((v) => !got.has(v));
+      };
+      while (missing().length > 0 && Date.now() < deadline) await sleep(100);
+      assert.deepEqual(missing().slice(0, 5), [], "every message read");
+      assert.deepEqual(
+        reader.assignment().map((p) => `${p.topic}/${p.partition}`).sort(),
+        [`${a}/0`, `${a}/1`, `${b}/0`, `${c}/0`],
+      );
+      assert.ok(
+        errors.some((e) => /kafka reader: /.test(e)),
+        "the Reader reported the lost broker",
+      );
+      await reader.close();
+      await consuming;
+      console.log(
+        `pattern restart: ${want.length} messages, ${read.length} deliveries`,
+      );
+    } finally {
+      await closeAll(writer, reader);
+    }
+  });
 });
