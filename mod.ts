@@ -51,6 +51,14 @@ export type {
   SeekPosition,
 } from "./lib/message.ts";
 export {
+  messageTraceContext,
+  type TracingApi,
+  type TracingContext,
+  type TracingGetter,
+  type TracingSetter,
+  type TracingSpan,
+} from "./lib/tracing.ts";
+export {
   delegationToken,
   type DelegationTokenCredentials,
   plain,

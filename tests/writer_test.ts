@@ -631,6 +631,8 @@ describe("Writer", () => {
     await assert.rejects(bad, /message 2: "value" must be a Uint8Array/);
     await assert.rejects(refused, /the balancer refused q/);
     await Promise.all([good, after]);
+    // The refused calls are not pending: flush does not wait for them.
+    await w.flush();
     await w.close();
     const got = await readPartition(topic, 0);
     assert.deepEqual(got.map((m) => text.decode(m.value!)), [

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { checkTracing, type TracingApi } from "../tracing.ts";
 import { Cluster } from "../cluster/cluster.ts";
 import { FirstOffset, LastOffset } from "../conn/conn.ts";
 import { checkNumber, describeValue, optionNames } from "../options.ts";
@@ -114,6 +115,15 @@ export interface ReaderOptions extends GroupOptions {
    * false turns it off.
    */
   telemetry?: boolean;
+  /**
+   * The OpenTelemetry API (`import * as api from "@opentelemetry/api"`) to
+   * trace the messages with: a CONSUMER span per message handed out, a
+   * child of the context its headers carry ("process <topic>" through
+   * `for await`, until the next message is asked for; "receive <topic>"
+   * through `readMessage` and `fetchMessage`). See `TracingApi`. Unset (the
+   * default), nothing is traced.
+   */
+  tracing?: TracingApi;
   /** Receives informational events: where reading starts, seeks, closing. */
   logger?: Logger;
   /** Receives failures, such as each retried Fetch and its cause. */
@@ -310,6 +320,7 @@ const READER_OPTIONS = optionNames<ReaderOptions>()(
   "copyValues",
   "checkCrcs",
   "telemetry",
+  "tracing",
   "logger",
   "errorLogger",
   "groupId",
@@ -359,6 +370,7 @@ export function validateReader(options: ReaderOptions): void {
   ) {
     fail(`"telemetry" must be a boolean, got ${typeof options.telemetry}`);
   }
+  checkTracing("Cannot create Reader", options.tracing);
   const inGroup = options.groupId !== undefined;
   // In a group, the group's checks name it.
   if (

@@ -28,6 +28,8 @@
  * @module
  */
 
+import { ReaderTracing, type TracingSpan } from "../tracing.ts";
+import { SOFTWARE_NAME, SOFTWARE_VERSION } from "../connection/connection.ts";
 import { instanceIdTimeout } from "../cluster/telemetry.ts";
 import { GroupEngine } from "./group/engine.ts";
 import { PartitionEngine } from "./partition_engine.ts";
@@ -107,6 +109,8 @@ export class Reader extends ReadableStream<Message> {
   /** fetchMessage calls take turns: each waits for the one before. */
   private readTurn: Promise<unknown> = Promise.resolve();
   private reading = 0;
+  /** The spans of the messages, with `tracing`. */
+  private readonly tracing: ReaderTracing | null;
 
   /**
    * Checks the options (a TypeError or RangeError names a wrong one).
@@ -124,6 +128,15 @@ export class Reader extends ReadableStream<Message> {
     }, { highWaterMark: 0 });
     this.engine = engine;
     engine.isLocked = () => this.locked;
+    this.tracing = options.tracing === undefined ? null : new ReaderTracing(
+      {
+        api: options.tracing,
+        clientId: options.cluster?.options.clientId ??
+          options.transport?.clientId ?? SOFTWARE_NAME,
+      },
+      SOFTWARE_VERSION,
+      options.groupId,
+    );
   }
 
   /**
@@ -301,6 +314,17 @@ export class Reader extends ReadableStream<Message> {
    * Reader is closed, and with the stream's error once it failed.
    */
   fetchMessage(options: ReadOptions = {}): Promise<Message> {
+    const fetched = this.fetchOne(options);
+    const tracing = this.tracing;
+    if (tracing === null) return fetched;
+    return fetched.then((m) => {
+      tracing.start(m, "receive");
+      return m;
+    });
+  }
+
+  /** `fetchMessage` without its span. */
+  private fetchOne(options: ReadOptions): Promise<Message> {
     const { signal } = options;
     if (this.engine instanceof GroupEngine) {
       if (this.locked) {
@@ -342,7 +366,10 @@ export class Reader extends ReadableStream<Message> {
   ): ReturnType<ReadableStream<Message>["values"]> {
     const reader = this.getReader();
     const engine = this.engine;
+    const tracing = this.tracing;
     let finished = false;
+    /** The span of the message the loop body has, with `tracing`. */
+    let span: TracingSpan | null = null;
     const end = (): IteratorResult<Message> => {
       if (!finished) {
         finished = true;
@@ -350,15 +377,20 @@ export class Reader extends ReadableStream<Message> {
       }
       return { value: undefined, done: true };
     };
+    const handOut = (message: Message): IteratorResult<Message> => {
+      if (tracing !== null) span = tracing.start(message, "process");
+      return { value: message, done: false };
+    };
     const iterator = {
       next(): Promise<IteratorResult<Message>> {
+        // The loop body is done with the message before.
+        span?.end();
+        span = null;
         if (finished) return Promise.resolve(end());
         const message = engine.takeQueued();
-        if (message !== undefined) {
-          return Promise.resolve({ value: message, done: false });
-        }
+        if (message !== undefined) return Promise.resolve(handOut(message));
         return reader.read().then(
-          (r) => r.done ? end() : { value: r.value, done: false },
+          (r) => r.done ? end() : handOut(r.value),
           (error) => {
             end();
             throw error;
@@ -367,6 +399,8 @@ export class Reader extends ReadableStream<Message> {
       },
       async return(value?: unknown): Promise<IteratorResult<Message>> {
         // The loop body finished with the last message (break, return).
+        span?.end();
+        span = null;
         if (engine instanceof GroupEngine) engine.iterationEnded();
         if (!finished && options.preventCancel !== true) {
           await reader.cancel(value);

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { WriterTracing } from "../tracing.ts";
 import { acksOf } from "../requests/produce.ts";
 import { ProduceSender } from "./sender.ts";
 import { ProducerIdentity } from "./idempotence.ts";
@@ -29,6 +30,7 @@ import {
 import {
   DEFAULTS,
   validateWriter,
+  WriteErrors,
   type WriteOptions,
   type WriterOptions,
   type WriterStats,
@@ -36,6 +38,7 @@ import {
 import { compressionId } from "../../codecs/mod.ts";
 import type { ClientTelemetry } from "../cluster/telemetry.ts";
 import { writerTelemetry } from "./telemetry.ts";
+import { SOFTWARE_NAME, SOFTWARE_VERSION } from "../connection/connection.ts";
 import { JavaDefault } from "./balancers.ts";
 import { type Admitted, Router, type Unsent } from "./router.ts";
 import { Cluster } from "../cluster/cluster.ts";
@@ -83,6 +86,8 @@ export class WriterEngine {
   /** The counters before the last `stats()`, for telemetry's totals. */
   private readonly before = { messages: 0, errors: 0 };
   private readonly telemetry: ClientTelemetry | null;
+  /** The spans of the messages, with `tracing`. */
+  private readonly tracing: WriterTracing | null;
   private readonly delivery: Delivery;
   private readonly batchSettings: BatchSettings;
   /** The cached partition ids of the Writer's topic. */
@@ -125,6 +130,10 @@ export class WriterEngine {
       buffered: () => this.buffered,
       bufferLimit: this.limits.maxBufferedBytes,
     });
+    this.tracing = options.tracing === undefined ? null : new WriterTracing({
+      api: options.tracing,
+      clientId: this.cluster.options.clientId ?? SOFTWARE_NAME,
+    }, SOFTWARE_VERSION);
     this.batchSettings = {
       codec: this.codec,
       batchSize: this.limits.batchSize,
@@ -217,6 +226,8 @@ export class WriterEngine {
     }
     this.txn?.checkWritable("writeMessages");
     this.telemetry?.start();
+    const traced = this.tracing?.send(messages, this.options.topic);
+    if (traced !== undefined) messages = traced.messages;
     const now = Date.now();
     const write = new PendingWrite(
       messages,
@@ -229,16 +240,34 @@ export class WriterEngine {
       const forget = () => this.unsettled.delete(write);
       write.done.then(forget, forget);
     }
+    if (traced !== undefined) {
+      write.done.then(
+        () => traced.end(null),
+        (error) =>
+          traced.end(error instanceof WriteErrors ? error.errors : error),
+      );
+    }
     const partitions = messages.length > 0 ? this.knownPartitions() : undefined;
-    if (partitions !== undefined) {
-      const routed = this.router.routeNow(messages, write, now, partitions);
+    let routed;
+    try {
+      routed = partitions === undefined
+        ? this.router.entries(messages, write, now)
+        : this.router.routeNow(messages, write, now, partitions);
+    } catch (error) {
+      // A bad message: nothing was queued, and the write never settles,
+      // so flush and close must not wait for it.
+      this.unsettled.delete(write);
+      traced?.end(error as Error);
+      throw error;
+    }
+    if ("queues" in routed) {
       this.counters.writes++;
       this.admit(routed);
       for (const queue of routed.queues) this.delivery.pump(queue);
       if (signal) this.watchCancel(write, null, signal);
       return write;
     }
-    const { entries, ...admitted } = this.router.entries(messages, write, now);
+    const { entries, ...admitted } = routed;
     this.counters.writes++;
     this.admit(admitted);
     if (entries.length === 0) return write;

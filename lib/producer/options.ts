@@ -4,6 +4,7 @@
  * @module
  */
 
+import { checkTracing, type TracingApi } from "../tracing.ts";
 import type { Logger, TransportOptions } from "../cluster/transport.ts";
 import { acksOf, type RequiredAcks } from "../requests/produce.ts";
 import {
@@ -164,6 +165,13 @@ export interface WriterOptions {
    * false turns it off.
    */
   telemetry?: boolean;
+  /**
+   * The OpenTelemetry API (`import * as api from "@opentelemetry/api"`) to
+   * trace the messages with: a PRODUCER span "send <topic>" per message,
+   * its context written into the message's headers (see `TracingApi`).
+   * Unset (the default), nothing is traced.
+   */
+  tracing?: TracingApi;
 }
 
 /** Options of one `Writer.writeMessages` call. */
@@ -300,6 +308,7 @@ const WRITER_OPTIONS = optionNames<WriterOptions>()(
   "maxBufferedBytes",
   "connectionsPerBroker",
   "telemetry",
+  "tracing",
 );
 
 export function validateWriter(options: WriterOptions): void {
@@ -335,6 +344,7 @@ export function validateWriter(options: WriterOptions): void {
     fail(`"telemetry" must be a boolean, got ${typeof options.telemetry}`);
   }
   const context = "Cannot create Writer";
+  checkTracing(context, options.tracing);
   for (const key of ["maxAttempts", "batchSize"] as const) {
     checkNumber(context, key, options[key], { min: 1, max: INT32_MAX });
   }

@@ -1,0 +1,349 @@
+/**
+ * Tracing with OpenTelemetry: the spans of a Writer's and a Reader's
+ * messages, and the trace context a message carries in its headers.
+ *
+ * The library depends on no OpenTelemetry package: the application passes
+ * the OpenTelemetry API it uses (`import * as api from
+ * "@opentelemetry/api"`) as the `tracing` option, and spans go to whatever
+ * tracer provider and propagator it registered there. The spans follow
+ * OpenTelemetry's semantic conventions for messaging (Kafka):
+ *
+ * - a Writer makes a PRODUCER span "send <topic>" per message, a child of
+ *   the context active when the message was written, and writes that
+ *   span's context into the message's headers (`traceparent` with the W3C
+ *   propagator), in place of any it carried; the span ends when the write
+ *   settles, with the error if the message failed;
+ * - a Reader makes a CONSUMER span per message it hands out, a child of the
+ *   context in the message's headers: "process <topic>" through `for await`,
+ *   from when the message is handed out until the next one is asked for (or
+ *   the loop ends); "receive <topic>", ended at once, through `readMessage`
+ *   and `fetchMessage`.
+ *
+ * @module
+ */
+
+import type { Header, Message, MessageInput } from "./message.ts";
+
+/** An OpenTelemetry span, as far as this library uses one. */
+export interface TracingSpan {
+  /** Sets one attribute. */
+  setAttribute(key: string, value: string | number | boolean): unknown;
+  /** Records an exception as a span event. */
+  recordException(exception: Error): void;
+  /** Sets the span's status. */
+  setStatus(status: { code: number; message?: string }): unknown;
+  /** Ends the span. */
+  end(): void;
+}
+
+/** An OpenTelemetry context: opaque here. */
+export type TracingContext = unknown;
+
+/** How a propagator writes a header (OpenTelemetry's `TextMapSetter`). */
+export interface TracingSetter {
+  /** Appends the header `key` with the UTF-8 of `value`. */
+  set(carrier: Header[], key: string, value: string): void;
+}
+
+/** How a propagator reads headers (OpenTelemetry's `TextMapGetter`). */
+export interface TracingGetter {
+  /** The names of the headers. */
+  keys(carrier: readonly Header[]): string[];
+  /** The last header named `key`, decoded, or undefined. */
+  get(carrier: readonly Header[], key: string): string | undefined;
+}
+
+/**
+ * The part of the OpenTelemetry API (`@opentelemetry/api`, 1.x) the
+ * `tracing` option takes: pass the module itself.
+ *
+ * @example Trace a Writer's and a Reader's messages
+ * ```ts ignore
+ * import * as api from "@opentelemetry/api";
+ * import { Reader, Writer } from "jsr:@streamkafka/client";
+ *
+ * // With a tracer provider and the W3C propagator registered (an
+ * // OpenTelemetry SDK does both), each message gets a "send" span, and its
+ * // headers carry it to the Reader's "process" span.
+ * const brokers = ["localhost:9092"];
+ * const writer = new Writer({ brokers, topic: "orders", tracing: api });
+ * await writer.writeMessages({ value: "one" });
+ * await writer.close();
+ * const reader = new Reader({ brokers, topic: "orders", tracing: api });
+ * for await (const m of reader) {
+ *   console.log(m.offset); // inside the span "process orders"
+ *   break;
+ * }
+ * ```
+ */
+export interface TracingApi {
+  /** `api.trace`. */
+  trace: {
+    getTracer(name: string, version?: string): {
+      startSpan(
+        name: string,
+        options?: {
+          kind?: number;
+          attributes?: Record<string, string | number | boolean>;
+        },
+        context?: TracingContext,
+      ): TracingSpan;
+    };
+    setSpan(context: TracingContext, span: TracingSpan): TracingContext;
+  };
+  /** `api.context`. */
+  context: { active(): TracingContext };
+  /** `api.propagation`. */
+  propagation: {
+    inject(
+      context: TracingContext,
+      carrier: Header[],
+      setter: TracingSetter,
+    ): void;
+    extract(
+      context: TracingContext,
+      carrier: readonly Header[],
+      getter: TracingGetter,
+    ): TracingContext;
+    fields(): string[];
+  };
+  /** `api.SpanKind`. */
+  SpanKind: { PRODUCER: number; CONSUMER: number };
+  /** `api.SpanStatusCode`. */
+  SpanStatusCode: { ERROR: number };
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+const SETTER: TracingSetter = {
+  set(carrier, key, value) {
+    carrier.push({ key, value: encoder.encode(value) });
+  },
+};
+
+const GETTER: TracingGetter = {
+  keys: (carrier) => carrier.map((h) => h.key),
+  get(carrier, key) {
+    // The last header of that name, as Java's `lastHeader`.
+    for (let i = carrier.length - 1; i >= 0; i--) {
+      const h = carrier[i];
+      if (h.key === key) return h.value === null ? "" : decoder.decode(h.value);
+    }
+    return undefined;
+  },
+};
+
+/**
+ * The trace context a message carries in its headers (what the Writer that
+ * wrote it put there), on top of the active context: to make the work done
+ * for a message a child of the span that sent it.
+ *
+ * @example
+ * ```ts ignore
+ * import * as api from "@opentelemetry/api";
+ * import { messageTraceContext, Reader } from "jsr:@streamkafka/client";
+ *
+ * const reader = new Reader({ brokers: ["localhost:9092"], topic: "orders" });
+ * const m = await reader.readMessage();
+ * await api.context.with(messageTraceContext(m, api), async () => {
+ *   // spans started here are children of the span that sent `m`
+ * });
+ * await reader.close();
+ * ```
+ */
+export function messageTraceContext<C>(
+  message: Pick<Message, "headers">,
+  api: {
+    context: { active(): C };
+    propagation: {
+      extract(context: C, carrier: readonly Header[], getter: TracingGetter): C;
+    };
+  },
+): C {
+  return api.propagation.extract(
+    api.context.active(),
+    message.headers,
+    GETTER,
+  );
+}
+
+/** The library's name and version on its tracer. */
+const TRACER = "streamkafka";
+
+/** What the spans of a Writer or a Reader have in common. */
+export interface TracingTarget {
+  api: TracingApi;
+  clientId: string;
+}
+
+/** The spans of one write, ended when it settles. */
+export interface TracedWrite {
+  /** The messages to write: with the trace context in their headers. */
+  messages: MessageInput[];
+  /** Ends the spans: `errors[i]` is message i's error, or null. */
+  end(errors: readonly (Error | null)[] | Error | null): void;
+}
+
+/** Makes the PRODUCER spans of a Writer's messages. */
+export class WriterTracing {
+  private readonly target: TracingTarget;
+  private readonly tracer;
+  private readonly fields: Set<string>;
+
+  constructor(target: TracingTarget, version: string) {
+    this.target = target;
+    this.tracer = target.api.trace.getTracer(TRACER, version);
+    this.fields = new Set(target.api.propagation.fields());
+  }
+
+  /**
+   * A span per message of a write to `defaultTopic` (a message's own topic
+   * first), each a child of the active context, and copies of the messages
+   * carrying its context.
+   */
+  send(
+    messages: readonly MessageInput[],
+    defaultTopic: string | undefined,
+  ): TracedWrite {
+    const { api, clientId } = this.target;
+    const parent = api.context.active();
+    const spans: TracingSpan[] = new Array(messages.length);
+    const out: MessageInput[] = new Array(messages.length);
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i];
+      const topic = m.topic ?? defaultTopic ?? "";
+      const attributes: Record<string, string | number | boolean> = {
+        "messaging.system": "kafka",
+        "messaging.operation.name": "send",
+        "messaging.operation.type": "send",
+        "messaging.destination.name": topic,
+        "messaging.client.id": clientId,
+      };
+      if (typeof m.key === "string") {
+        attributes["messaging.kafka.message.key"] = m.key;
+      }
+      if (m.value === null || m.value === undefined) {
+        attributes["messaging.kafka.message.tombstone"] = true;
+      }
+      const span = this.tracer.startSpan(`send ${topic}`, {
+        kind: api.SpanKind.PRODUCER,
+        attributes,
+      }, parent);
+      spans[i] = span;
+      // A context the message carries already (a Reader's message written
+      // on) gives way to this span's.
+      const carrier = ((m.headers ?? []) as Header[]).filter((h) =>
+        !this.fields.has(h.key)
+      );
+      api.propagation.inject(api.trace.setSpan(parent, span), carrier, SETTER);
+      out[i] = { ...m, headers: carrier };
+    }
+    return {
+      messages: out,
+      end: (errors) => {
+        for (let i = 0; i < spans.length; i++) {
+          const error = errors === null || errors instanceof Error
+            ? errors
+            : errors[i];
+          endSpan(api, spans[i], error);
+        }
+      },
+    };
+  }
+}
+
+/** Makes the CONSUMER spans of a Reader's messages. */
+export class ReaderTracing {
+  private readonly target: TracingTarget;
+  private readonly tracer;
+  private readonly groupId: string | undefined;
+
+  constructor(
+    target: TracingTarget,
+    version: string,
+    groupId: string | undefined,
+  ) {
+    this.target = target;
+    this.tracer = target.api.trace.getTracer(TRACER, version);
+    this.groupId = groupId;
+  }
+
+  /**
+   * A span for `message`: "process" (ended by the caller when the next
+   * message is asked for) or "receive" (ended here), a child of the
+   * context in its headers.
+   */
+  start(message: Message, operation: "process" | "receive"): TracingSpan {
+    const { api, clientId } = this.target;
+    const attributes: Record<string, string | number | boolean> = {
+      "messaging.system": "kafka",
+      "messaging.operation.name": operation,
+      "messaging.operation.type": operation,
+      "messaging.destination.name": message.topic,
+      "messaging.destination.partition.id": String(message.partition),
+      "messaging.kafka.offset": message.offset,
+      "messaging.client.id": clientId,
+    };
+    if (this.groupId !== undefined) {
+      attributes["messaging.consumer.group.name"] = this.groupId;
+    }
+    if (message.value === null) {
+      attributes["messaging.kafka.message.tombstone"] = true;
+    } else {
+      attributes["messaging.message.body.size"] = message.value.length;
+    }
+    const span = this.tracer.startSpan(`${operation} ${message.topic}`, {
+      kind: api.SpanKind.CONSUMER,
+      attributes,
+    }, messageTraceContext(message, api));
+    if (operation === "receive") span.end();
+    return span;
+  }
+}
+
+/** Ends a span, with `error` recorded and the status ERROR if there is one. */
+function endSpan(
+  api: TracingApi,
+  span: TracingSpan,
+  error: Error | null | undefined,
+): void {
+  if (error) {
+    span.recordException(error);
+    span.setAttribute("error.type", error.name);
+    span.setStatus({ code: api.SpanStatusCode.ERROR, message: error.message });
+  }
+  span.end();
+}
+
+/**
+ * Checks a `tracing` option: undefined, or an object with the parts of the
+ * OpenTelemetry API used here; a TypeError names what is missing.
+ */
+export function checkTracing(
+  context: string,
+  tracing: unknown,
+): TracingApi | undefined {
+  if (tracing === undefined) return undefined;
+  const api = tracing as Partial<TracingApi> | null;
+  const missing = [
+    ["trace.getTracer", api?.trace?.getTracer],
+    ["trace.setSpan", api?.trace?.setSpan],
+    ["context.active", api?.context?.active],
+    ["propagation.inject", api?.propagation?.inject],
+    ["propagation.extract", api?.propagation?.extract],
+    ["propagation.fields", api?.propagation?.fields],
+  ].filter(([, f]) => typeof f !== "function").map(([name]) => name);
+  if (
+    typeof api?.SpanKind?.PRODUCER !== "number" ||
+    typeof api?.SpanStatusCode?.ERROR !== "number"
+  ) missing.push("SpanKind and SpanStatusCode");
+  if (missing.length > 0) {
+    throw new TypeError(
+      `${context}: "tracing" must be the OpenTelemetry API (import * as api from "@opentelemetry/api"), got ${
+        tracing === null ? "null" : typeof tracing
+      } without ${missing.join(", ")}`,
+    );
+  }
+  return api as TracingApi;
+}

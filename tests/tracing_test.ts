@@ -1,0 +1,249 @@
+/**
+ * Tracing with OpenTelemetry's own SDK against the real broker: a Writer's
+ * "send" spans, the trace context its messages carry in their headers, and
+ * a Reader's "process" and "receive" spans, children of the senders'.
+ */
+
+import assert from "node:assert/strict";
+import { after, before, beforeEach, describe, test } from "node:test";
+import * as api from "@opentelemetry/api";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
+import { FirstOffset, messageTraceContext, Reader, Writer } from "../mod.ts";
+import { BROKER, uniqueTopic } from "./_helpers.ts";
+import { topicWith } from "./_group.ts";
+
+const exporter = new InMemorySpanExporter();
+const text = new TextDecoder();
+
+/** The span's parent span id (sdk-trace-base 2.x names it so). */
+function parentOf(span: ReadableSpan): string | undefined {
+  return span.parentSpanContext?.spanId;
+}
+
+function spansNamed(name: string): ReadableSpan[] {
+  return exporter.getFinishedSpans().filter((s) => s.name === name);
+}
+
+/** A Reader's messages from the start of partition 0 until `count`. */
+async function readAll(topic: string, count: number) {
+  const reader = new Reader({ brokers: [BROKER], topic, maxWait: 200 });
+  const out = [];
+  for await (const m of reader) {
+    out.push(m);
+    if (out.length === count) break;
+  }
+  return out;
+}
+
+describe("tracing with OpenTelemetry", () => {
+  let contextManager: AsyncLocalStorageContextManager;
+
+  before(() => {
+    contextManager = new AsyncLocalStorageContextManager().enable();
+    api.context.setGlobalContextManager(contextManager);
+    api.propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    api.trace.setGlobalTracerProvider(
+      new BasicTracerProvider({
+        spanProcessors: [new SimpleSpanProcessor(exporter)],
+      }),
+    );
+  });
+
+  after(() => {
+    api.trace.disable();
+    api.propagation.disable();
+    api.context.disable();
+  });
+
+  beforeEach(() => exporter.reset());
+
+  test("a Writer's send spans are children of the active span and travel in the headers to the Reader's process spans", async () => {
+    const topic = await topicWith(1);
+    const tracer = api.trace.getTracer("test");
+    const writer = new Writer({ brokers: [BROKER], topic, tracing: api });
+    let request!: api.SpanContext;
+    await tracer.startActiveSpan("request", async (span) => {
+      request = span.spanContext();
+      await writer.writeMessages(
+        { key: "k1", value: "one" },
+        // A context carried in already gives way to the send span's.
+        {
+          value: "two",
+          headers: [
+            {
+              key: "traceparent",
+              value: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            },
+            { key: "app", value: "kept" },
+          ],
+        },
+        { key: new Uint8Array([1]), value: null },
+      );
+      span.end();
+    });
+    await writer.close();
+
+    const sends = spansNamed(`send ${topic}`);
+    assert.equal(sends.length, 3);
+    for (const s of sends) {
+      assert.equal(s.kind, api.SpanKind.PRODUCER);
+      assert.equal(s.spanContext().traceId, request.traceId);
+      assert.equal(parentOf(s), request.spanId);
+      assert.equal(s.status.code, api.SpanStatusCode.UNSET);
+      assert.equal(s.instrumentationScope.name, "streamkafka");
+      assert.equal(s.attributes["messaging.system"], "kafka");
+      assert.equal(s.attributes["messaging.operation.name"], "send");
+      assert.equal(s.attributes["messaging.operation.type"], "send");
+      assert.equal(s.attributes["messaging.destination.name"], topic);
+      assert.equal(s.attributes["messaging.client.id"], "streamkafka");
+    }
+    const byStart = [...sends].sort((a, b) =>
+      a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1]
+    );
+    assert.equal(byStart[0].attributes["messaging.kafka.message.key"], "k1");
+    assert.equal(
+      sends.filter((s) => s.attributes["messaging.kafka.message.tombstone"])
+        .length,
+      1,
+    );
+
+    // Each message carries its own send span's context, and one only.
+    const read = await readAll(topic, 3);
+    const sendIds = new Set(sends.map((s) => s.spanContext().spanId));
+    const carried = read.map((m) => {
+      const parents = m.headers.filter((h) => h.key === "traceparent");
+      assert.equal(parents.length, 1, `offset ${m.offset}`);
+      const [version, traceId, spanId, flags] = text.decode(parents[0].value!)
+        .split("-");
+      assert.deepEqual([version, traceId, flags], [
+        "00",
+        request.traceId,
+        "01",
+      ]);
+      return spanId;
+    });
+    assert.deepEqual(new Set(carried), sendIds);
+    assert.deepEqual(
+      read[1].headers.filter((h) => h.key === "app").map((h) =>
+        text.decode(h.value!)
+      ),
+      ["kept"],
+    );
+    // messageTraceContext gives the sender's context to work under.
+    const context = messageTraceContext(read[0], api);
+    assert.equal(api.trace.getSpanContext(context)?.spanId, carried[0]);
+
+    // A Reader's process spans: children of the send spans, one at a time.
+    exporter.reset();
+    const reader = new Reader({
+      brokers: [BROKER],
+      topic,
+      maxWait: 200,
+      tracing: api,
+    });
+    const ended: number[] = [];
+    for await (const m of reader) {
+      // The span of the message before ended when this one was asked for.
+      ended.push(spansNamed(`process ${topic}`).length);
+      if (m.offset === 2) break;
+    }
+    const processes = spansNamed(`process ${topic}`);
+    assert.deepEqual(ended, [0, 1, 2]);
+    assert.equal(processes.length, 3, "the last ended when the loop did");
+    for (const [i, s] of processes.entries()) {
+      assert.equal(s.kind, api.SpanKind.CONSUMER);
+      assert.equal(s.spanContext().traceId, request.traceId);
+      assert.equal(parentOf(s), carried[i]);
+      assert.equal(s.attributes["messaging.operation.name"], "process");
+      assert.equal(s.attributes["messaging.destination.name"], topic);
+      assert.equal(s.attributes["messaging.destination.partition.id"], "0");
+      assert.equal(s.attributes["messaging.kafka.offset"], i);
+      assert.equal(s.attributes["messaging.consumer.group.name"], undefined);
+    }
+    assert.equal(processes[0].attributes["messaging.message.body.size"], 3);
+    assert.equal(
+      processes[2].attributes["messaging.kafka.message.tombstone"],
+      true,
+    );
+  });
+
+  test("readMessage makes receive spans, with the group's name", async () => {
+    const topic = await topicWith(1);
+    const writer = new Writer({ brokers: [BROKER], topic, tracing: api });
+    await writer.writeMessages({ value: "a" }, { value: "b" });
+    await writer.close();
+    const sends = spansNamed(`send ${topic}`);
+    const groupId = uniqueTopic("tracing-group");
+    const reader = new Reader({
+      brokers: [BROKER],
+      topic,
+      groupId,
+      startOffset: FirstOffset,
+      maxWait: 200,
+      transport: { clientId: "traced-reader" },
+      tracing: api,
+    });
+    try {
+      const first = await reader.readMessage();
+      const second = await reader.fetchMessage();
+      assert.deepEqual([first.offset, second.offset], [0, 1]);
+    } finally {
+      await reader.close();
+    }
+    const receives = spansNamed(`receive ${topic}`);
+    assert.equal(receives.length, 2);
+    for (const s of receives) {
+      assert.equal(s.kind, api.SpanKind.CONSUMER);
+      assert.equal(s.attributes["messaging.operation.type"], "receive");
+      assert.equal(s.attributes["messaging.consumer.group.name"], groupId);
+      assert.equal(s.attributes["messaging.client.id"], "traced-reader");
+    }
+    assert.deepEqual(
+      new Set(receives.map(parentOf)),
+      new Set(sends.map((s) => s.spanContext().spanId)),
+    );
+  });
+
+  test("a message that fails ends its span with the error; a Writer without tracing adds no header", async () => {
+    const writer = new Writer({
+      brokers: [BROKER],
+      topic: uniqueTopic("tracing-nowhere"),
+      maxAttempts: 1,
+      tracing: api,
+    });
+    await assert.rejects(writer.writeMessages({ value: "lost" }));
+    await writer.close();
+    const [send] = exporter.getFinishedSpans();
+    assert.equal(send.status.code, api.SpanStatusCode.ERROR);
+    assert.match(send.status.message!, /UNKNOWN_TOPIC_OR_PARTITION/);
+    assert.equal(send.attributes["error.type"], "UNKNOWN_TOPIC_OR_PARTITION");
+    assert.equal(send.events[0].name, "exception");
+
+    const topic = await topicWith(1);
+    const plain = new Writer({ brokers: [BROKER], topic });
+    await plain.writeMessages({ value: "untraced" });
+    await plain.close();
+    const [m] = await readAll(topic, 1);
+    assert.deepEqual(m.headers, []);
+  });
+
+  test("a bad tracing option is a TypeError naming what is missing", () => {
+    assert.throws(
+      // deno-lint-ignore no-explicit-any
+      () => new Writer({ brokers: [BROKER], tracing: {} as any }),
+      /Cannot create Writer: "tracing" must be the OpenTelemetry API \(import \* as api from "@opentelemetry\/api"\), got object without trace\.getTracer, trace\.setSpan, context\.active, propagation\.inject, propagation\.extract, propagation\.fields, SpanKind and SpanStatusCode/,
+    );
+    assert.throws(
+      // deno-lint-ignore no-explicit-any
+      () => new Reader({ brokers: [BROKER], topic: "t", tracing: null as any }),
+      /Cannot create Reader: "tracing" must be the OpenTelemetry API .*got null/,
+    );
+  });
+});
