@@ -57,6 +57,7 @@ export {
   type TracingGetter,
   type TracingSetter,
   type TracingSpan,
+  type TracingSpanContext,
 } from "./lib/tracing.ts";
 export {
   delegationToken,

@@ -9,7 +9,8 @@
  * OpenTelemetry's semantic conventions for messaging (Kafka):
  *
  * - a Writer makes a PRODUCER span "send <topic>" per message, a child of
- *   the context active when the message was written, and writes that
+ *   the context active when the message was written (or, with no span
+ *   active, of the context the message carries, if any), and writes that
  *   span's context into the message's headers (`traceparent` with the W3C
  *   propagator), in place of any it carried; the span ends when the write
  *   settles, with the error if the message failed;
@@ -17,12 +18,15 @@
  *   context in the message's headers: "process <topic>" through `for await`,
  *   from when the message is handed out until the next one is asked for (or
  *   the loop ends); "receive <topic>", ended at once, through `readMessage`
- *   and `fetchMessage`.
+ *   and `fetchMessage`; through `batches()`, one "process <topic>" span per
+ *   batch, in the active context, linked to each message's context, until
+ *   the next batch is asked for.
  *
  * @module
  */
 
 import type { Header, Message, MessageInput } from "./message.ts";
+import type { MessageBatch } from "./consumer/message_batch.ts";
 
 /** An OpenTelemetry span, as far as this library uses one. */
 export interface TracingSpan {
@@ -34,6 +38,16 @@ export interface TracingSpan {
   setStatus(status: { code: number; message?: string }): unknown;
   /** Ends the span. */
   end(): void;
+}
+
+/** What identifies a span (OpenTelemetry's `SpanContext`). */
+export interface TracingSpanContext {
+  /** The trace's id, 32 hex digits. */
+  traceId: string;
+  /** The span's id, 16 hex digits. */
+  spanId: string;
+  /** The trace flags (1: sampled). */
+  traceFlags: number;
 }
 
 /** An OpenTelemetry context: opaque here. */
@@ -85,11 +99,14 @@ export interface TracingApi {
         options?: {
           kind?: number;
           attributes?: Record<string, string | number | boolean>;
+          links?: { context: TracingSpanContext }[];
         },
         context?: TracingContext,
       ): TracingSpan;
     };
     setSpan(context: TracingContext, span: TracingSpan): TracingContext;
+    getSpan(context: TracingContext): unknown;
+    getSpanContext(context: TracingContext): TracingSpanContext | undefined;
   };
   /** `api.context`. */
   context: { active(): TracingContext };
@@ -198,21 +215,25 @@ export class WriterTracing {
   }
 
   /**
-   * A span per message of a write to `defaultTopic` (a message's own topic
-   * first), each a child of the active context, and copies of the messages
-   * carrying its context.
+   * A span per message of a write to `writerTopic` (the Writer's own, which
+   * a message read from Kafka is written to too), else to the message's
+   * topic; each a child of the active context (see the module doc), and
+   * copies of the messages carrying its context.
    */
   send(
     messages: readonly MessageInput[],
-    defaultTopic: string | undefined,
+    writerTopic: string | undefined,
   ): TracedWrite {
     const { api, clientId } = this.target;
-    const parent = api.context.active();
+    const active = api.context.active();
+    // No span active (a pipe, a loop of its own): a message that carries
+    // a context (one read and written on) is sent in that context's trace.
+    const inSpan = api.trace.getSpan(active) !== undefined;
     const spans: TracingSpan[] = new Array(messages.length);
     const out: MessageInput[] = new Array(messages.length);
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i];
-      const topic = m.topic ?? defaultTopic ?? "";
+      const topic = writerTopic ?? m.topic ?? "";
       const attributes: Record<string, string | number | boolean> = {
         "messaging.system": "kafka",
         "messaging.operation.name": "send",
@@ -226,16 +247,20 @@ export class WriterTracing {
       if (m.value === null || m.value === undefined) {
         attributes["messaging.kafka.message.tombstone"] = true;
       }
+      const headers = (m.headers ?? []) as Header[];
+      const carries = headers.some((h) => this.fields.has(h.key));
+      const parent = carries && !inSpan
+        ? api.propagation.extract(active, headers, GETTER)
+        : active;
       const span = this.tracer.startSpan(`send ${topic}`, {
         kind: api.SpanKind.PRODUCER,
         attributes,
       }, parent);
       spans[i] = span;
-      // A context the message carries already (a Reader's message written
-      // on) gives way to this span's.
-      const carrier = ((m.headers ?? []) as Header[]).filter((h) =>
-        !this.fields.has(h.key)
-      );
+      // The context the message carried gives way to this span's.
+      const carrier = carries
+        ? headers.filter((h) => !this.fields.has(h.key))
+        : [...headers];
       api.propagation.inject(api.trace.setSpan(parent, span), carrier, SETTER);
       out[i] = { ...m, headers: carrier };
     }
@@ -300,6 +325,42 @@ export class ReaderTracing {
     if (operation === "receive") span.end();
     return span;
   }
+
+  /**
+   * The "process" span of a batch, ended by the caller when the next batch
+   * is asked for: in the active context, linked to the context each of its
+   * messages carries.
+   */
+  startBatch(batch: MessageBatch): TracingSpan {
+    const { api, clientId } = this.target;
+    const attributes: Record<string, string | number | boolean> = {
+      "messaging.system": "kafka",
+      "messaging.operation.name": "process",
+      "messaging.operation.type": "process",
+      "messaging.destination.name": batch.topic,
+      "messaging.destination.partition.id": String(batch.partition),
+      "messaging.batch.message_count": batch.length,
+      "messaging.client.id": clientId,
+    };
+    if (this.groupId !== undefined) {
+      attributes["messaging.consumer.group.name"] = this.groupId;
+    }
+    const active = api.context.active();
+    const links: { context: TracingSpanContext }[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      const headers = batch.headers(i);
+      if (headers.length === 0) continue;
+      const carried = api.trace.getSpanContext(
+        api.propagation.extract(active, headers, GETTER),
+      );
+      if (carried !== undefined) links.push({ context: carried });
+    }
+    return this.tracer.startSpan(`process ${batch.topic}`, {
+      kind: api.SpanKind.CONSUMER,
+      attributes,
+      links,
+    }, active);
+  }
 }
 
 /** Ends a span, with `error` recorded and the status ERROR if there is one. */
@@ -329,6 +390,8 @@ export function checkTracing(
   const missing = [
     ["trace.getTracer", api?.trace?.getTracer],
     ["trace.setSpan", api?.trace?.setSpan],
+    ["trace.getSpan", api?.trace?.getSpan],
+    ["trace.getSpanContext", api?.trace?.getSpanContext],
     ["context.active", api?.context?.active],
     ["propagation.inject", api?.propagation?.inject],
     ["propagation.extract", api?.propagation?.extract],

@@ -1,7 +1,8 @@
 /**
  * Tracing with OpenTelemetry's own SDK against the real broker: a Writer's
  * "send" spans, the trace context its messages carry in their headers, and
- * a Reader's "process" and "receive" spans, children of the senders'.
+ * a Reader's "process" and "receive" spans, children of the senders', and
+ * a mirror (`reader.pipeTo(writer)`) that keeps messages in their traces.
  */
 
 import assert from "node:assert/strict";
@@ -174,6 +175,93 @@ describe("tracing with OpenTelemetry", () => {
     );
   });
 
+  test("a mirror (reader.pipeTo(writer)) keeps each message in the trace it came with", async () => {
+    const [from, to] = await Promise.all([topicWith(1), topicWith(1)]);
+    const tracer = api.trace.getTracer("test");
+    const writer = new Writer({ brokers: [BROKER], topic: from, tracing: api });
+    let request!: api.SpanContext;
+    await tracer.startActiveSpan("request", async (span) => {
+      request = span.spanContext();
+      await writer.writeMessages({ value: "a" }, { value: "b" }, {
+        value: "c",
+      });
+      span.end();
+    });
+    await writer.close();
+    const first = new Set(
+      spansNamed(`send ${from}`).map((s) => s.spanContext().spanId),
+    );
+    assert.equal(first.size, 3);
+
+    const reader = new Reader({ brokers: [BROKER], topic: from, maxWait: 200 });
+    const mirror = new Writer({ brokers: [BROKER], topic: to, tracing: api });
+    const stop = new AbortController();
+    const piping = reader.pipeTo(mirror, { signal: stop.signal }).catch(
+      () => {},
+    );
+    const deadline = Date.now() + 30_000;
+    while (spansNamed(`send ${to}`).length < 3 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    stop.abort();
+    await piping;
+    await Promise.allSettled([mirror.close(), reader.close()]);
+    const second = spansNamed(`send ${to}`);
+    assert.equal(second.length, 3);
+    for (const s of second) {
+      assert.equal(s.spanContext().traceId, request.traceId);
+      assert.ok(first.has(parentOf(s)!), `parent ${parentOf(s)}`);
+    }
+    // What the mirror wrote carries the mirror's send spans.
+    const copied = await readAll(to, 3);
+    assert.deepEqual(
+      new Set(copied.map((m) => {
+        const parents = m.headers.filter((h) => h.key === "traceparent");
+        assert.equal(parents.length, 1);
+        return text.decode(parents[0].value!).split("-")[2];
+      })),
+      new Set(second.map((s) => s.spanContext().spanId)),
+    );
+  });
+
+  test("batches() makes a process span per batch, linked to its messages' send spans", async () => {
+    const topic = await topicWith(1);
+    const writer = new Writer({ brokers: [BROKER], topic, tracing: api });
+    await writer.writeMessages(
+      Array.from({ length: 5 }, (_, i) => ({ value: `m${i}` })),
+    );
+    await writer.close();
+    const sends = new Set(
+      spansNamed(`send ${topic}`).map((s) => s.spanContext().spanId),
+    );
+    const reader = new Reader({
+      brokers: [BROKER],
+      topic,
+      maxWait: 200,
+      tracing: api,
+    });
+    const sizes: number[] = [];
+    const endedBefore: number[] = [];
+    for await (const batch of reader.batches()) {
+      endedBefore.push(spansNamed(`process ${topic}`).length);
+      sizes.push(batch.length);
+      if (batch.lastOffset === 4) break;
+    }
+    const spans = spansNamed(`process ${topic}`);
+    assert.equal(spans.length, sizes.length, "each batch's span ended");
+    assert.deepEqual(endedBefore, sizes.map((_, i) => i));
+    const linked: string[] = [];
+    for (const [i, s] of spans.entries()) {
+      assert.equal(s.kind, api.SpanKind.CONSUMER);
+      assert.equal(s.attributes["messaging.batch.message_count"], sizes[i]);
+      assert.equal(s.attributes["messaging.destination.partition.id"], "0");
+      assert.equal(parentOf(s), undefined, "in the active (root) context");
+      linked.push(...s.links.map((l) => l.context.spanId));
+    }
+    assert.deepEqual(new Set(linked), sends);
+    assert.equal(linked.length, 5);
+  });
+
   test("readMessage makes receive spans, with the group's name", async () => {
     const topic = await topicWith(1);
     const writer = new Writer({ brokers: [BROKER], topic, tracing: api });
@@ -238,7 +326,7 @@ describe("tracing with OpenTelemetry", () => {
     assert.throws(
       // deno-lint-ignore no-explicit-any
       () => new Writer({ brokers: [BROKER], tracing: {} as any }),
-      /Cannot create Writer: "tracing" must be the OpenTelemetry API \(import \* as api from "@opentelemetry\/api"\), got object without trace\.getTracer, trace\.setSpan, context\.active, propagation\.inject, propagation\.extract, propagation\.fields, SpanKind and SpanStatusCode/,
+      /Cannot create Writer: "tracing" must be the OpenTelemetry API \(import \* as api from "@opentelemetry\/api"\), got object without trace\.getTracer, trace\.setSpan, trace\.getSpan, trace\.getSpanContext, context\.active, propagation\.inject, propagation\.extract, propagation\.fields, SpanKind and SpanStatusCode/,
     );
     assert.throws(
       // deno-lint-ignore no-explicit-any

@@ -206,6 +206,8 @@ export interface BatchTaker<M extends Message> {
   queued(): M | undefined;
   /** The batch that starts with `first`: the rest of its partition's records. */
   batch(first: M): MessageBatch;
+  /** The next batch is asked for: the one before is processed. */
+  asked?(): void;
   /** The loop reading the batches ended: the last one is processed. */
   ended(): void;
 }
@@ -228,6 +230,7 @@ export function batchStream<M extends Message>(
   };
   return new ReadableStream<MessageBatch>({
     async pull(controller) {
+      taker.asked?.();
       let first = taker.queued();
       if (first === undefined) {
         let result: ReadableStreamReadResult<M>;

@@ -120,8 +120,9 @@ export interface ReaderOptions extends GroupOptions {
    * trace the messages with: a CONSUMER span per message handed out, a
    * child of the context its headers carry ("process <topic>" through
    * `for await`, until the next message is asked for; "receive <topic>"
-   * through `readMessage` and `fetchMessage`). See `TracingApi`. Unset (the
-   * default), nothing is traced.
+   * through `readMessage` and `fetchMessage`; a "process" span per batch
+   * through `batches()`). See `TracingApi`. Unset (the default), nothing is
+   * traced.
    */
   tracing?: TracingApi;
   /** Receives informational events: where reading starts, seeks, closing. */

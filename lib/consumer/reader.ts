@@ -450,10 +450,23 @@ export class Reader extends ReadableStream<Message> {
     options: { preventCancel?: boolean } = {},
   ): ReadableStream<MessageBatch> {
     const engine = this.engine;
+    const tracing = this.tracing;
+    /** The span of the batch the loop body has, with `tracing`. */
+    let span: TracingSpan | null = null;
+    const processed = () => {
+      span?.end();
+      span = null;
+    };
     return batchStream(this.getReader(), {
       queued: () => engine.takeQueued(),
-      batch: (first) => messageBatch(first, engine.takeRest()),
+      batch: (first) => {
+        const batch = messageBatch(first, engine.takeRest());
+        if (tracing !== null) span = tracing.startBatch(batch);
+        return batch;
+      },
+      asked: processed,
       ended: () => {
+        processed();
         if (engine instanceof GroupEngine) engine.iterationEnded();
       },
     }, options);
