@@ -12,7 +12,7 @@ import { ByteReader } from "../../protocol/bytes.ts";
 import { decodeConsumerProtocolSubscription } from "../../protocol/messages/consumer_protocol_subscription.ts";
 import { RangeGroupBalancer } from "./balancers.ts";
 import { ClassicMember } from "./classic_member.ts";
-import type { Assignment } from "./membership.ts";
+import { recordingHooks, until } from "./recording_hooks.ts";
 
 /** The topics the scripted cluster has; an Error makes the listing fail. */
 type Listing = Record<string, number> | Error;
@@ -116,10 +116,7 @@ function scripted(listing: () => Listing) {
 }
 
 function member(cluster: Cluster, events: string[], errors: string[]) {
-  const show = (a: Assignment) =>
-    [...a].sort().map(([t, p]) => `${t}/${p.join(",")}`).join(" ");
-  let failed: (error: Error) => void = () => {};
-  const failure = new Promise<Error>((resolve) => failed = resolve);
+  const { hooks, failure } = recordingHooks(events, { generations: true });
   const m = new ClassicMember({
     cluster,
     groupId: "g",
@@ -136,31 +133,25 @@ function member(cluster: Cluster, events: string[], errors: string[]) {
     partitionWatchInterval: 20,
     requestTimeout: 1000,
     errorLogger: (message) => errors.push(message),
-    hooks: {
-      assigned: (a, g) => {
-        events.push(`assigned ${show(a)} @${g.generationId}`);
-        return Promise.resolve();
-      },
-      revoked: (a) => {
-        events.push(`revoked ${show(a)}`);
-        return Promise.resolve();
-      },
-      lost: (a, e) => {
-        events.push(`lost ${show(a)}: ${e.name}`);
-        return Promise.resolve();
-      },
-      failed: (e) => failed(e),
-    },
+    hooks,
   });
   return { m, failure };
 }
 
-async function until(ok: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 5));
-  }
+/**
+ * A member started on a cluster whose listings follow `script` (its last
+ * entry over and over).
+ */
+function started(script: Listing[]) {
+  let at = 0;
+  const { cluster, joins } = scripted(() =>
+    script[Math.min(at++, script.length - 1)]
+  );
+  const events: string[] = [];
+  const errors: string[] = [];
+  const { m } = member(cluster, events, errors);
+  m.start();
+  return { m, joins, events, errors };
 }
 
 const lost = () => new ConnectionError("Connection to fake:9092 lost");
@@ -177,14 +168,7 @@ describe("ClassicMember subscribed by pattern, with scripted metadata", () => {
       { "orders.a": 2, "orders.b": 1 },
       { "orders.a": 3, "orders.b": 1 },
     ];
-    let at = 0;
-    const { cluster, joins } = scripted(() =>
-      script[Math.min(at++, script.length - 1)]
-    );
-    const events: string[] = [];
-    const errors: string[] = [];
-    const { m } = member(cluster, events, errors);
-    m.start();
+    const { m, joins, events, errors } = started(script);
     await until(() => joins.length >= 3);
     await m.close(500);
     assert.deepEqual(joins, [
@@ -212,14 +196,7 @@ describe("ClassicMember subscribed by pattern, with scripted metadata", () => {
 
   test("a first listing that fails is retried before the member joins", async () => {
     const script: Listing[] = [lost(), lost(), { "orders.x": 1 }];
-    let at = 0;
-    const { cluster, joins } = scripted(() =>
-      script[Math.min(at++, script.length - 1)]
-    );
-    const events: string[] = [];
-    const errors: string[] = [];
-    const { m } = member(cluster, events, errors);
-    m.start();
+    const { m, joins, events, errors } = started(script);
     await until(() => events.length >= 1);
     await m.close(500);
     assert.deepEqual(joins[0], ["orders.x"]);

@@ -14,7 +14,7 @@ import type {
   ConsumerGroupHeartbeatResponse,
 } from "../../protocol/messages/consumer_group_heartbeat.ts";
 import { ConsumerMember } from "./consumer_member.ts";
-import type { Assignment } from "./membership.ts";
+import { recordingHooks, until } from "./recording_hooks.ts";
 
 type Reply = Partial<ConsumerGroupHeartbeatResponse> | Error;
 
@@ -67,10 +67,7 @@ function scripted(
 }
 
 function member(cluster: Cluster, events: string[]) {
-  const show = (a: Assignment) =>
-    [...a].map(([t, p]) => `${t}/${p.join(",")}`).join(" ");
-  let failed: (error: Error) => void = () => {};
-  const failure = new Promise<Error>((resolve) => failed = resolve);
+  const { hooks, failure } = recordingHooks(events, { generations: true });
   const m = new ConsumerMember({
     cluster,
     groupId: "g",
@@ -82,31 +79,9 @@ function member(cluster: Cluster, events: string[]) {
     rebalanceTimeout: 1000,
     requestTimeout: 1000,
     joinGroupBackoff: 100,
-    hooks: {
-      assigned: (a, g) => {
-        events.push(`assigned ${show(a)} @${g.generationId}`);
-        return Promise.resolve();
-      },
-      revoked: (a) => {
-        events.push(`revoked ${show(a)}`);
-        return Promise.resolve();
-      },
-      lost: (a, e) => {
-        events.push(`lost ${show(a)}: ${e.name}`);
-        return Promise.resolve();
-      },
-      failed: (e) => failed(e),
-    },
+    hooks,
   });
   return { m, failure };
-}
-
-async function until(ok: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe("ConsumerMember with a scripted coordinator", () => {

@@ -14,8 +14,8 @@ import type {
   ShareGroupHeartbeatRequest,
   ShareGroupHeartbeatResponse,
 } from "../../protocol/messages/share_group_heartbeat.ts";
-import type { Assignment } from "../group/membership.ts";
 import { ShareMember } from "./member.ts";
+import { recordingHooks, until } from "../group/recording_hooks.ts";
 
 type Reply = Partial<ShareGroupHeartbeatResponse> | Error;
 
@@ -49,10 +49,7 @@ function scripted(replies: Reply[]) {
 }
 
 function member(cluster: Cluster, events: string[]) {
-  const show = (a: Assignment) =>
-    [...a].map(([t, p]) => `${t}/${p.join(",")}`).join(" ");
-  let failed: (error: Error) => void = () => {};
-  const failure = new Promise<Error>((resolve) => failed = resolve);
+  const { hooks, failure } = recordingHooks(events);
   const m = new ShareMember({
     cluster,
     groupId: "g",
@@ -60,31 +57,9 @@ function member(cluster: Cluster, events: string[]) {
     rack: null,
     requestTimeout: 1000,
     joinGroupBackoff: 100,
-    hooks: {
-      assigned: (a) => {
-        events.push(`assigned ${show(a)}`);
-        return Promise.resolve();
-      },
-      revoked: (a) => {
-        events.push(`revoked ${show(a)}`);
-        return Promise.resolve();
-      },
-      lost: (a, e) => {
-        events.push(`lost ${show(a)}: ${e.name}`);
-        return Promise.resolve();
-      },
-      failed: (e) => failed(e),
-    },
+    hooks,
   });
   return { m, failure };
-}
-
-async function until(ok: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 describe("ShareMember with a scripted coordinator", () => {
