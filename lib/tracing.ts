@@ -26,7 +26,7 @@
  */
 
 import type { Header, Message, MessageInput } from "./message.ts";
-import type { MessageBatch } from "./consumer/message_batch.ts";
+import type { BatchTaker, MessageBatch } from "./consumer/message_batch.ts";
 
 /** An OpenTelemetry span, as far as this library uses one. */
 export interface TracingSpan {
@@ -327,11 +327,69 @@ export class ReaderTracing {
   }
 
   /**
+   * `iterator` (which it changes and returns) with a "process" span around
+   * each message it hands out: from then until the next one is asked for,
+   * or the loop ends.
+   */
+  iterate<M extends Message, I extends AsyncIterator<M>>(iterator: I): I {
+    let span: TracingSpan | null = null;
+    const processed = () => {
+      span?.end();
+      span = null;
+    };
+    const next = iterator.next.bind(iterator);
+    const end = iterator.return?.bind(iterator);
+    return Object.assign(iterator, {
+      next: (): Promise<IteratorResult<M>> => {
+        processed();
+        return next().then((result) => {
+          if (result.done !== true) span = this.start(result.value, "process");
+          return result;
+        });
+      },
+      return: (value?: unknown): Promise<IteratorResult<M>> => {
+        processed();
+        return end !== undefined
+          ? end(value)
+          : Promise.resolve({ value: undefined, done: true });
+      },
+    });
+  }
+
+  /**
+   * `taker` with a "process" span around each batch, from when it is handed
+   * out until the next one is asked for, or the loop ends.
+   */
+  takeBatches<M extends Message>(taker: BatchTaker<M>): BatchTaker<M> {
+    let span: TracingSpan | null = null;
+    const processed = () => {
+      span?.end();
+      span = null;
+    };
+    return {
+      queued: () => taker.queued(),
+      batch: (first) => {
+        const batch = taker.batch(first);
+        span = this.startBatch(batch);
+        return batch;
+      },
+      asked: () => {
+        processed();
+        taker.asked?.();
+      },
+      ended: () => {
+        processed();
+        taker.ended();
+      },
+    };
+  }
+
+  /**
    * The "process" span of a batch, ended by the caller when the next batch
    * is asked for: in the active context, linked to the context each of its
    * messages carries.
    */
-  startBatch(batch: MessageBatch): TracingSpan {
+  private startBatch(batch: MessageBatch): TracingSpan {
     const { api, clientId } = this.target;
     const attributes: Record<string, string | number | boolean> = {
       "messaging.system": "kafka",

@@ -2,7 +2,8 @@
  * Tracing with OpenTelemetry's own SDK against the real broker: a Writer's
  * "send" spans, the trace context its messages carry in their headers, and
  * a Reader's "process" and "receive" spans, children of the senders', and
- * a mirror (`reader.pipeTo(writer)`) that keeps messages in their traces.
+ * a ShareReader's, and a mirror (`reader.pipeTo(writer)`) that keeps
+ * messages in their traces.
  */
 
 import assert from "node:assert/strict";
@@ -19,6 +20,7 @@ import {
 import { FirstOffset, messageTraceContext, Reader, Writer } from "../mod.ts";
 import { BROKER, uniqueTopic } from "./_helpers.ts";
 import { topicWith } from "./_group.ts";
+import { newShareGroup, shareReader } from "./_share.ts";
 
 const exporter = new InMemorySpanExporter();
 const text = new TextDecoder();
@@ -260,6 +262,32 @@ describe("tracing with OpenTelemetry", () => {
     }
     assert.deepEqual(new Set(linked), sends);
     assert.equal(linked.length, 5);
+  });
+
+  test("a ShareReader's process spans are children of the send spans", async () => {
+    const topic = await topicWith(1);
+    const writer = new Writer({ brokers: [BROKER], topic, tracing: api });
+    await writer.writeMessages({ value: "x" }, { value: "y" }, { value: "z" });
+    await writer.close();
+    const sends = new Set(
+      spansNamed(`send ${topic}`).map((s) => s.spanContext().spanId),
+    );
+    const groupId = await newShareGroup();
+    const reader = shareReader(groupId, topic, { tracing: api });
+    const ended: number[] = [];
+    let n = 0;
+    for await (const _ of reader) {
+      ended.push(spansNamed(`process ${topic}`).length);
+      if (++n === 3) break;
+    }
+    const spans = spansNamed(`process ${topic}`);
+    assert.deepEqual(ended, [0, 1, 2]);
+    assert.equal(spans.length, 3);
+    assert.deepEqual(new Set(spans.map(parentOf)), sends);
+    for (const s of spans) {
+      assert.equal(s.kind, api.SpanKind.CONSUMER);
+      assert.equal(s.attributes["messaging.consumer.group.name"], groupId);
+    }
   });
 
   test("readMessage makes receive spans, with the group's name", async () => {

@@ -28,7 +28,7 @@
  * @module
  */
 
-import { ReaderTracing, type TracingSpan } from "../tracing.ts";
+import { ReaderTracing } from "../tracing.ts";
 import { SOFTWARE_NAME, SOFTWARE_VERSION } from "../connection/connection.ts";
 import { instanceIdTimeout } from "../cluster/telemetry.ts";
 import { GroupEngine } from "./group/engine.ts";
@@ -60,6 +60,7 @@ import {
 import type { GroupMetadata, Message, SeekPosition } from "../message.ts";
 import {
   batchStream,
+  type BatchTaker,
   type MessageBatch,
   messageBatch,
 } from "./message_batch.ts";
@@ -366,10 +367,7 @@ export class Reader extends ReadableStream<Message> {
   ): ReturnType<ReadableStream<Message>["values"]> {
     const reader = this.getReader();
     const engine = this.engine;
-    const tracing = this.tracing;
     let finished = false;
-    /** The span of the message the loop body has, with `tracing`. */
-    let span: TracingSpan | null = null;
     const end = (): IteratorResult<Message> => {
       if (!finished) {
         finished = true;
@@ -377,20 +375,15 @@ export class Reader extends ReadableStream<Message> {
       }
       return { value: undefined, done: true };
     };
-    const handOut = (message: Message): IteratorResult<Message> => {
-      if (tracing !== null) span = tracing.start(message, "process");
-      return { value: message, done: false };
-    };
     const iterator = {
       next(): Promise<IteratorResult<Message>> {
-        // The loop body is done with the message before.
-        span?.end();
-        span = null;
         if (finished) return Promise.resolve(end());
         const message = engine.takeQueued();
-        if (message !== undefined) return Promise.resolve(handOut(message));
+        if (message !== undefined) {
+          return Promise.resolve({ value: message, done: false });
+        }
         return reader.read().then(
-          (r) => r.done ? end() : handOut(r.value),
+          (r) => r.done ? end() : { value: r.value, done: false },
           (error) => {
             end();
             throw error;
@@ -399,8 +392,6 @@ export class Reader extends ReadableStream<Message> {
       },
       async return(value?: unknown): Promise<IteratorResult<Message>> {
         // The loop body finished with the last message (break, return).
-        span?.end();
-        span = null;
         if (engine instanceof GroupEngine) engine.iterationEnded();
         if (!finished && options.preventCancel !== true) {
           await reader.cancel(value);
@@ -412,7 +403,10 @@ export class Reader extends ReadableStream<Message> {
         return iterator;
       },
     };
-    return iterator as unknown as ReturnType<ReadableStream<Message>["values"]>;
+    return (this.tracing?.iterate(iterator) ??
+      iterator) as unknown as ReturnType<
+        ReadableStream<Message>["values"]
+      >;
   }
 
   /**
@@ -450,26 +444,18 @@ export class Reader extends ReadableStream<Message> {
     options: { preventCancel?: boolean } = {},
   ): ReadableStream<MessageBatch> {
     const engine = this.engine;
-    const tracing = this.tracing;
-    /** The span of the batch the loop body has, with `tracing`. */
-    let span: TracingSpan | null = null;
-    const processed = () => {
-      span?.end();
-      span = null;
-    };
-    return batchStream(this.getReader(), {
+    const taker: BatchTaker<Message> = {
       queued: () => engine.takeQueued(),
-      batch: (first) => {
-        const batch = messageBatch(first, engine.takeRest());
-        if (tracing !== null) span = tracing.startBatch(batch);
-        return batch;
-      },
-      asked: processed,
+      batch: (first) => messageBatch(first, engine.takeRest()),
       ended: () => {
-        processed();
         if (engine instanceof GroupEngine) engine.iterationEnded();
       },
-    }, options);
+    };
+    return batchStream(
+      this.getReader(),
+      this.tracing?.takeBatches(taker) ?? taker,
+      options,
+    );
   }
 
   /**

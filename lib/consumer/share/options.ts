@@ -4,6 +4,7 @@
  * @module
  */
 
+import { checkTracing, type TracingApi } from "../../tracing.ts";
 import { Cluster } from "../../cluster/cluster.ts";
 import {
   checkNames,
@@ -107,6 +108,15 @@ export interface ShareReaderOptions {
   logger?: Logger;
   /** Receives failures, such as each retried request and its cause. */
   errorLogger?: Logger;
+  /**
+   * The OpenTelemetry API (`import * as api from "@opentelemetry/api"`) to
+   * trace the messages with, as a Reader does: a CONSUMER span "process
+   * <topic>" per message handed out, a child of the context its headers
+   * carry, until the next one is asked for; a "process" span per batch
+   * through `batches()`. See `TracingApi`. Unset (the default), nothing is
+   * traced.
+   */
+  tracing?: TracingApi;
 }
 
 /** The defaults of the numeric options. */
@@ -142,6 +152,7 @@ const SHARE_OPTIONS = optionNames<ShareReaderOptions>()(
   "checkCrcs",
   "logger",
   "errorLogger",
+  "tracing",
 );
 
 const CONTEXT = "Cannot create ShareReader";
@@ -227,6 +238,7 @@ export function validateShareReader(options: ShareReaderOptions): void {
       fail(`"${key}" must be a function, got ${describeValue(value)}`);
     }
   }
+  checkTracing(CONTEXT, options.tracing);
   const integers: [keyof typeof SHARE_DEFAULTS, number][] = [
     ["maxRecords", 1],
     ["maxBytes", 1],

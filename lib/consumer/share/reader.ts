@@ -5,11 +5,17 @@
  * @module
  */
 
+import { ReaderTracing } from "../../tracing.ts";
+import {
+  SOFTWARE_NAME,
+  SOFTWARE_VERSION,
+} from "../../connection/connection.ts";
 import type { TopicPartition } from "../../message.ts";
 import { describeValue } from "../../options.ts";
 import {
   arrayBatch,
   batchStream,
+  type BatchTaker,
   type MessageBatch,
 } from "../message_batch.ts";
 import type { PipeMap, ReaderPipeOptions } from "../options.ts";
@@ -93,6 +99,8 @@ export interface ShareReaderStats {
  */
 export class ShareReader extends ReadableStream<ShareMessage> {
   private readonly engine: ShareEngine;
+  /** The spans of the messages, with `tracing`. */
+  private readonly tracing: ReaderTracing | null;
 
   /**
    * Checks the options (a TypeError or RangeError names a wrong one).
@@ -108,6 +116,15 @@ export class ShareReader extends ReadableStream<ShareMessage> {
     }, { highWaterMark: 0 });
     this.engine = engine;
     engine.isLocked = () => this.locked;
+    this.tracing = options.tracing === undefined ? null : new ReaderTracing(
+      {
+        api: options.tracing,
+        clientId: options.cluster?.options.clientId ??
+          options.transport?.clientId ?? SOFTWARE_NAME,
+      },
+      SOFTWARE_VERSION,
+      options.groupId,
+    );
   }
 
   /**
@@ -241,11 +258,16 @@ export class ShareReader extends ReadableStream<ShareMessage> {
     options: { preventCancel?: boolean } = {},
   ): ReadableStream<MessageBatch> {
     const engine = this.engine;
-    return batchStream(this.getReader(), {
+    const taker: BatchTaker<ShareMessage> = {
       queued: () => undefined,
       batch: (first) => arrayBatch(engine.takeRest(first)),
       ended: () => engine.iterationEnded(),
-    }, options);
+    };
+    return batchStream(
+      this.getReader(),
+      this.tracing?.takeBatches(taker) ?? taker,
+      options,
+    );
   }
 
   /**
@@ -366,7 +388,7 @@ export class ShareReader extends ReadableStream<ShareMessage> {
     const iterator = super.values(options);
     const engine = this.engine;
     const end = iterator.return?.bind(iterator);
-    return Object.assign(iterator, {
+    const ending = Object.assign(iterator, {
       return(value?: unknown): Promise<IteratorResult<ShareMessage>> {
         engine.iterationEnded();
         return end !== undefined
@@ -374,6 +396,7 @@ export class ShareReader extends ReadableStream<ShareMessage> {
           : Promise.resolve({ value: undefined, done: true });
       },
     }) as ReturnType<ReadableStream<ShareMessage>["values"]>;
+    return this.tracing?.iterate(ending) ?? ending;
   }
 
   /** What `for await` calls: the same as `values(options)`. */
