@@ -10,7 +10,8 @@
  *
  * - a Writer makes a PRODUCER span "send <topic>" per message, a child of
  *   the context active when the message was written (or, with no span
- *   active, of the context the message carries, if any), and writes that
+ *   active, of the span a traced Reader made for the message, or of the
+ *   context the message carries, if any), and writes that
  *   span's context into the message's headers (`traceparent` with the W3C
  *   propagator), in place of any it carried; the span ends when the write
  *   settles, with the error if the message failed;
@@ -151,22 +152,31 @@ const GETTER: TracingGetter = {
   },
 };
 
+/** The contexts of the spans traced Readers made for their messages. */
+const spanContexts = new WeakMap<object, unknown>();
+
 /**
- * The trace context a message carries in its headers (what the Writer that
- * wrote it put there), on top of the active context: to make the work done
- * for a message a child of the span that sent it.
+ * The trace context to do a message's work in: that of the span a Reader
+ * with `tracing` made for it ("process" or "receive"); for a message read
+ * without, the context its headers carry (what the Writer that wrote it put
+ * there), on top of the active context. Spans started in it are children
+ * of that span.
  *
  * @example
  * ```ts ignore
  * import * as api from "@opentelemetry/api";
  * import { messageTraceContext, Reader } from "jsr:@streamkafka/client";
  *
- * const reader = new Reader({ brokers: ["localhost:9092"], topic: "orders" });
- * const m = await reader.readMessage();
- * await api.context.with(messageTraceContext(m, api), async () => {
- *   // spans started here are children of the span that sent `m`
+ * const reader = new Reader({
+ *   brokers: ["localhost:9092"],
+ *   topic: "orders",
+ *   tracing: api,
  * });
- * await reader.close();
+ * for await (const m of reader) {
+ *   await api.context.with(messageTraceContext(m, api), async () => {
+ *     // spans started here are children of "process orders"
+ *   });
+ * }
  * ```
  */
 export function messageTraceContext<C>(
@@ -178,6 +188,8 @@ export function messageTraceContext<C>(
     };
   },
 ): C {
+  const traced = spanContexts.get(message);
+  if (traced !== undefined) return traced as C;
   return api.propagation.extract(
     api.context.active(),
     message.headers,
@@ -249,9 +261,8 @@ export class WriterTracing {
       }
       const headers = (m.headers ?? []) as Header[];
       const carries = headers.some((h) => this.fields.has(h.key));
-      const parent = carries && !inSpan
-        ? api.propagation.extract(active, headers, GETTER)
-        : active;
+      const parent = inSpan ? active : spanContexts.get(m) ??
+        (carries ? api.propagation.extract(active, headers, GETTER) : active);
       const span = this.tracer.startSpan(`send ${topic}`, {
         kind: api.SpanKind.PRODUCER,
         attributes,
@@ -318,10 +329,12 @@ export class ReaderTracing {
     } else {
       attributes["messaging.message.body.size"] = message.value.length;
     }
+    const parent = messageTraceContext(message, api);
     const span = this.tracer.startSpan(`${operation} ${message.topic}`, {
       kind: api.SpanKind.CONSUMER,
       attributes,
-    }, messageTraceContext(message, api));
+    }, parent);
+    spanContexts.set(message, api.trace.setSpan(parent, span));
     if (operation === "receive") span.end();
     return span;
   }

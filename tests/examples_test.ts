@@ -24,6 +24,7 @@ import { main as explicitCommitsMain } from "../examples/reader_group_explicit_c
 import { main as commitIntervalMain } from "../examples/reader_group_commit_interval.ts";
 import { main as consumerProtocolMain } from "../examples/reader_group_consumer_protocol.ts";
 import { main as patternMain } from "../examples/reader_group_pattern.ts";
+import { main as tracingMain } from "../examples/tracing.ts";
 import { BROKER, uniqueTopic } from "./_helpers.ts";
 
 const text = new TextDecoder();
@@ -242,4 +243,38 @@ describe("seed consumer-group examples", () => {
       assert.equal(await committed(groupId, topic), 20);
     });
   }
+});
+
+describe("tracing example", () => {
+  test("checkout > send > process > bill, for each of three messages", async () => {
+    const spans = await tracingMain(BROKER, uniqueTopic("traced"));
+    const byId = new Map(spans.map((s) => [s.spanContext().spanId, s]));
+    const parentName = (s: (typeof spans)[number]) => {
+      const id = s.parentSpanContext?.spanId;
+      return id === undefined ? undefined : byId.get(id)?.name;
+    };
+    const names = spans.map((s) => s.name.split(" ")[0]).sort();
+    assert.deepEqual(names, [
+      "bill",
+      "bill",
+      "bill",
+      "checkout",
+      "process",
+      "process",
+      "process",
+      "send",
+      "send",
+      "send",
+    ]);
+    for (const s of spans) {
+      const expected = {
+        checkout: undefined,
+        send: "checkout",
+        process: "send",
+        bill: "process",
+      }[s.name.split(" ")[0]];
+      assert.equal(parentName(s)?.split(" ")[0], expected, s.name);
+    }
+    assert.equal(new Set(spans.map((s) => s.spanContext().traceId)).size, 1);
+  });
 });

@@ -152,13 +152,19 @@ describe("tracing with OpenTelemetry", () => {
       tracing: api,
     });
     const ended: number[] = [];
+    const workIn: string[] = [];
     for await (const m of reader) {
       // The span of the message before ended when this one was asked for.
       ended.push(spansNamed(`process ${topic}`).length);
+      // Work for a message is done in its process span.
+      workIn.push(
+        api.trace.getSpanContext(messageTraceContext(m, api))!.spanId,
+      );
       if (m.offset === 2) break;
     }
     const processes = spansNamed(`process ${topic}`);
     assert.deepEqual(ended, [0, 1, 2]);
+    assert.deepEqual(workIn, processes.map((s) => s.spanContext().spanId));
     assert.equal(processes.length, 3, "the last ended when the loop did");
     for (const [i, s] of processes.entries()) {
       assert.equal(s.kind, api.SpanKind.CONSUMER);
