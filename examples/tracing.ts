@@ -71,7 +71,7 @@ export async function main(
     let read = 0;
     for await (const m of reader) {
       // Work done for a message, under the span that sent it.
-      await api.context.with(messageTraceContext(m, api), async () => {
+      api.context.with(messageTraceContext(m, api), () => {
         const work = tracer.startSpan(
           `bill ${new TextDecoder().decode(m.key!)}`,
         );
