@@ -26,6 +26,7 @@
  * @module
  */
 
+import { SOFTWARE_NAME, SOFTWARE_VERSION } from "./connection/connection.ts";
 import type { Header, Message, MessageInput } from "./message.ts";
 import type { BatchTaker, MessageBatch } from "./consumer/message_batch.ts";
 
@@ -432,6 +433,28 @@ export class ReaderTracing {
       links,
     }, active);
   }
+}
+
+/**
+ * The tracing of a Reader or a ShareReader, from its options: null without
+ * `tracing`.
+ */
+export function readerTracing(options: {
+  tracing?: TracingApi;
+  cluster?: { options: { clientId?: string } };
+  transport?: { clientId?: string };
+  groupId?: string;
+}): ReaderTracing | null {
+  if (options.tracing === undefined) return null;
+  return new ReaderTracing(
+    {
+      api: options.tracing,
+      clientId: options.cluster?.options.clientId ??
+        options.transport?.clientId ?? SOFTWARE_NAME,
+    },
+    SOFTWARE_VERSION,
+    options.groupId,
+  );
 }
 
 /** Ends a span, with `error` recorded and the status ERROR if there is one. */

@@ -28,8 +28,7 @@
  * @module
  */
 
-import { ReaderTracing } from "../tracing.ts";
-import { SOFTWARE_NAME, SOFTWARE_VERSION } from "../connection/connection.ts";
+import { type ReaderTracing, readerTracing } from "../tracing.ts";
 import { instanceIdTimeout } from "../cluster/telemetry.ts";
 import { GroupEngine } from "./group/engine.ts";
 import { PartitionEngine } from "./partition_engine.ts";
@@ -129,15 +128,7 @@ export class Reader extends ReadableStream<Message> {
     }, { highWaterMark: 0 });
     this.engine = engine;
     engine.isLocked = () => this.locked;
-    this.tracing = options.tracing === undefined ? null : new ReaderTracing(
-      {
-        api: options.tracing,
-        clientId: options.cluster?.options.clientId ??
-          options.transport?.clientId ?? SOFTWARE_NAME,
-      },
-      SOFTWARE_VERSION,
-      options.groupId,
-    );
+    this.tracing = readerTracing(options);
   }
 
   /**

@@ -5,11 +5,7 @@
  * @module
  */
 
-import { ReaderTracing } from "../../tracing.ts";
-import {
-  SOFTWARE_NAME,
-  SOFTWARE_VERSION,
-} from "../../connection/connection.ts";
+import { type ReaderTracing, readerTracing } from "../../tracing.ts";
 import type { TopicPartition } from "../../message.ts";
 import { describeValue } from "../../options.ts";
 import {
@@ -116,15 +112,7 @@ export class ShareReader extends ReadableStream<ShareMessage> {
     }, { highWaterMark: 0 });
     this.engine = engine;
     engine.isLocked = () => this.locked;
-    this.tracing = options.tracing === undefined ? null : new ReaderTracing(
-      {
-        api: options.tracing,
-        clientId: options.cluster?.options.clientId ??
-          options.transport?.clientId ?? SOFTWARE_NAME,
-      },
-      SOFTWARE_VERSION,
-      options.groupId,
-    );
+    this.tracing = readerTracing(options);
   }
 
   /**
