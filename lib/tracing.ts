@@ -205,6 +205,46 @@ const TRACER = "streamkafka";
 export interface TracingTarget {
   api: TracingApi;
   clientId: string;
+  /** Told the first time the tracing API throws (messages go on untraced). */
+  errorLogger?: (message: string) => void;
+}
+
+/** A span that records nothing: where tracing failed, or a non-message. */
+const NO_SPAN: TracingSpan = {
+  setAttribute: () => NO_SPAN,
+  recordException: () => {},
+  setStatus: () => NO_SPAN,
+  end: () => {},
+};
+
+/**
+ * Runs `f`, the tracing API's work; if it throws, says so to the target's
+ * errorLogger (once per Writer or Reader) and returns `fallback`: a tracer
+ * that fails never stops a message.
+ */
+function contained<T>(
+  target: TracingTarget & { failed?: boolean },
+  who: string,
+  f: () => T,
+  fallback: T,
+): T {
+  try {
+    return f();
+  } catch (error) {
+    if (target.failed !== true) {
+      target.failed = true;
+      try {
+        target.errorLogger?.(
+          `kafka ${who}: tracing failed, the messages go on untraced where it does: ${
+            (error as Error)?.message ?? String(error)
+          }`,
+        );
+      } catch {
+        // A logger that throws changes nothing.
+      }
+    }
+    return fallback;
+  }
 }
 
 /** The spans of one write, ended when it settles. */
@@ -237,15 +277,52 @@ export class WriterTracing {
     messages: readonly MessageInput[],
     writerTopic: string | undefined,
   ): TracedWrite {
+    const spans: TracingSpan[] = [];
+    return contained(this.target, "writer", () => {
+      const traced = this.trace(messages, writerTopic, spans);
+      return {
+        messages: traced,
+        end: (errors: readonly (Error | null)[] | Error | null) =>
+          contained(this.target, "writer", () => {
+            for (let i = 0; i < spans.length; i++) {
+              const error = errors === null || errors instanceof Error
+                ? errors
+                : errors[i];
+              endSpan(this.target.api, spans[i], error);
+            }
+          }, undefined),
+      };
+    }, {
+      // Untraced: what was started ends here, unfinished.
+      messages: messages as MessageInput[],
+      end: () => {
+        for (const span of spans) {
+          contained(this.target, "writer", () => span.end(), undefined);
+        }
+      },
+    });
+  }
+
+  /** Starts the spans (into `spans`) and returns the traced copies. */
+  private trace(
+    messages: readonly MessageInput[],
+    writerTopic: string | undefined,
+    spans: TracingSpan[],
+  ): MessageInput[] {
     const { api, clientId } = this.target;
     const active = api.context.active();
     // No span active (a pipe, a loop of its own): a message that carries
     // a context (one read and written on) is sent in that context's trace.
     const inSpan = api.trace.getSpan(active) !== undefined;
-    const spans: TracingSpan[] = new Array(messages.length);
     const out: MessageInput[] = new Array(messages.length);
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i];
+      if (m === null || typeof m !== "object") {
+        // Not a message: the Writer refuses it, naming it.
+        spans.push(NO_SPAN);
+        out[i] = m;
+        continue;
+      }
       const topic = writerTopic ?? m.topic ?? "";
       const attributes: Record<string, string | number | boolean> = {
         "messaging.system": "kafka",
@@ -268,7 +345,7 @@ export class WriterTracing {
         kind: api.SpanKind.PRODUCER,
         attributes,
       }, parent);
-      spans[i] = span;
+      spans.push(span);
       // The context the message carried gives way to this span's.
       const carrier = carries
         ? headers.filter((h) => !this.fields.has(h.key))
@@ -276,17 +353,7 @@ export class WriterTracing {
       api.propagation.inject(api.trace.setSpan(parent, span), carrier, SETTER);
       out[i] = { ...m, headers: carrier };
     }
-    return {
-      messages: out,
-      end: (errors) => {
-        for (let i = 0; i < spans.length; i++) {
-          const error = errors === null || errors instanceof Error
-            ? errors
-            : errors[i];
-          endSpan(api, spans[i], error);
-        }
-      },
-    };
+    return out;
   }
 }
 
@@ -312,6 +379,18 @@ export class ReaderTracing {
    * context in its headers.
    */
   start(message: Message, operation: "process" | "receive"): TracingSpan {
+    return contained(
+      this.target,
+      "reader",
+      () => this.startSpan(message, operation),
+      NO_SPAN,
+    );
+  }
+
+  private startSpan(
+    message: Message,
+    operation: "process" | "receive",
+  ): TracingSpan {
     const { api, clientId } = this.target;
     const attributes: Record<string, string | number | boolean> = {
       "messaging.system": "kafka",
@@ -348,8 +427,11 @@ export class ReaderTracing {
   iterate<M extends Message, I extends AsyncIterator<M>>(iterator: I): I {
     let span: TracingSpan | null = null;
     const processed = () => {
-      span?.end();
+      const ending = span;
       span = null;
+      if (ending !== null) {
+        contained(this.target, "reader", () => ending.end(), undefined);
+      }
     };
     const next = iterator.next.bind(iterator);
     const end = iterator.return?.bind(iterator);
@@ -377,14 +459,22 @@ export class ReaderTracing {
   takeBatches<M extends Message>(taker: BatchTaker<M>): BatchTaker<M> {
     let span: TracingSpan | null = null;
     const processed = () => {
-      span?.end();
+      const ending = span;
       span = null;
+      if (ending !== null) {
+        contained(this.target, "reader", () => ending.end(), undefined);
+      }
     };
     return {
       queued: () => taker.queued(),
       batch: (first) => {
         const batch = taker.batch(first);
-        span = this.startBatch(batch);
+        span = contained(
+          this.target,
+          "reader",
+          () => this.startBatch(batch),
+          NO_SPAN,
+        );
         return batch;
       },
       asked: () => {
@@ -441,6 +531,7 @@ export class ReaderTracing {
  */
 export function readerTracing(options: {
   tracing?: TracingApi;
+  errorLogger?: (message: string) => void;
   cluster?: { options: { clientId?: string } };
   transport?: { clientId?: string };
   groupId?: string;
@@ -451,6 +542,7 @@ export function readerTracing(options: {
       api: options.tracing,
       clientId: options.cluster?.options.clientId ??
         options.transport?.clientId ?? SOFTWARE_NAME,
+      errorLogger: options.errorLogger,
     },
     SOFTWARE_VERSION,
     options.groupId,

@@ -356,6 +356,54 @@ describe("tracing with OpenTelemetry", () => {
     assert.deepEqual(m.headers, []);
   });
 
+  test("a tracer that throws stops no message: they go on untraced, and errorLogger hears it once", async () => {
+    const broken = {
+      trace: {
+        getTracer: () => ({
+          startSpan: (): never => {
+            throw new Error("the tracer is broken");
+          },
+        }),
+        setSpan: api.trace.setSpan.bind(api.trace),
+        getSpan: api.trace.getSpan.bind(api.trace),
+        getSpanContext: api.trace.getSpanContext.bind(api.trace),
+      },
+      context: api.context,
+      propagation: api.propagation,
+      SpanKind: api.SpanKind,
+      SpanStatusCode: api.SpanStatusCode,
+    };
+    const topic = await topicWith(1);
+    const errors: string[] = [];
+    const writer = new Writer({
+      brokers: [BROKER],
+      topic,
+      tracing: broken,
+      errorLogger: (m) => errors.push(m),
+    });
+    await writer.writeMessages({ value: "a" }, { value: "b" });
+    await writer.writeMessages({ value: "c" });
+    await writer.close();
+    const reader = new Reader({
+      brokers: [BROKER],
+      topic,
+      maxWait: 200,
+      tracing: broken,
+      errorLogger: (m) => errors.push(m),
+    });
+    const values: string[] = [];
+    for await (const m of reader) {
+      values.push(text.decode(m.value!));
+      assert.deepEqual(m.headers, [], "sent untraced");
+      if (values.length === 3) break;
+    }
+    assert.deepEqual(values, ["a", "b", "c"]);
+    assert.deepEqual(errors, [
+      "kafka writer: tracing failed, the messages go on untraced where it does: the tracer is broken",
+      "kafka reader: tracing failed, the messages go on untraced where it does: the tracer is broken",
+    ]);
+  });
+
   test("a bad tracing option is a TypeError naming what is missing", () => {
     assert.throws(
       // deno-lint-ignore no-explicit-any

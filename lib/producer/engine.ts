@@ -133,6 +133,7 @@ export class WriterEngine {
     this.tracing = options.tracing === undefined ? null : new WriterTracing({
       api: options.tracing,
       clientId: this.cluster.options.clientId ?? SOFTWARE_NAME,
+      errorLogger: options.errorLogger,
     }, SOFTWARE_VERSION);
     this.batchSettings = {
       codec: this.codec,
