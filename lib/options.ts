@@ -5,6 +5,43 @@
  * @module
  */
 
+/**
+ * Checks the options of one call (`{ signal, timeout }`): undefined, or an
+ * object whose `signal`, if set, is an AbortSignal and whose `timeout`, if
+ * set, is a positive number of milliseconds; else a TypeError naming it.
+ */
+export function checkCallOptions(context: string, options: unknown): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `${context}: the options must be an object, got ${
+        describeValue(options)
+      }`,
+    );
+  }
+  const { signal, timeout } = options as {
+    signal?: unknown;
+    timeout?: unknown;
+  };
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new TypeError(
+      `${context}: "signal" must be an AbortSignal, got ${
+        describeValue(signal)
+      }`,
+    );
+  }
+  if (
+    timeout !== undefined &&
+    !(typeof timeout === "number" && timeout > 0 && !Number.isNaN(timeout))
+  ) {
+    throw new TypeError(
+      `${context}: "timeout" must be a positive number of milliseconds, got ${
+        describeValue(timeout)
+      }`,
+    );
+  }
+}
+
 /** A value as an error message shows it: `"100" (string)`, `-1`, `null`. */
 export function describeValue(value: unknown): string {
   if (typeof value === "number" || typeof value === "bigint") {

@@ -185,6 +185,21 @@ describe("admin Client: topics and cluster", () => {
 
   test("bad arguments are refused with the argument, value and what was expected", async () => {
     await assert.rejects(
+      // deno-lint-ignore no-explicit-any
+      () => client.listGroups({ timeout: "5000" as any }),
+      /^TypeError: Cannot make the call: "timeout" must be a positive number of milliseconds, got "5000" \(string\)$/,
+    );
+    await assert.rejects(
+      // deno-lint-ignore no-explicit-any
+      () => client.describeCluster({ signal: {} as any }),
+      /^TypeError: Cannot make the call: "signal" must be an AbortSignal, got \{\} \(object\)$/,
+    );
+    await assert.rejects(
+      // deno-lint-ignore no-explicit-any
+      () => client.listOffsets([{ partition: 0 } as any]),
+      /"queries\[0\]\.topic" must be a topic name, got undefined$/,
+    );
+    await assert.rejects(
       () => client.createTopics([{ topic: "" }]),
       /Client\.createTopics: "topics\[0\]\.topic" must be a topic name, got string ""/,
     );

@@ -178,6 +178,17 @@ describe("Reader", () => {
       reader.readMessage({ signal: AbortSignal.abort() }),
       { name: "AbortError" },
     );
+    // Bad options are refused, naming them, and lose nothing either.
+    await assert.rejects(
+      // deno-lint-ignore no-explicit-any
+      reader.readMessage({ signal: 1 as any }),
+      /^TypeError: Cannot read a message: "signal" must be an AbortSignal, got 1 \(number\)$/,
+    );
+    await assert.rejects(
+      // deno-lint-ignore no-explicit-any
+      reader.fetchMessage(null as any),
+      /^TypeError: Cannot read a message: the options must be an object, got null$/,
+    );
     await produce(topic, values(2));
     assert.equal(decode((await reader.readMessage()).value), "m0");
     assert.equal(decode((await reader.readMessage()).value), "m1");

@@ -755,6 +755,22 @@ describe("Writer", () => {
         w.writeMessages({ value: "late" }),
         /the Writer is closed/,
       );
+      // Closing again resolves, as the first close did.
+      await w.close();
     });
+  });
+
+  test("a write with bad options is refused whole, naming the option; two closes at once both resolve", async () => {
+    const topic = await topicWith(1);
+    const w = new Writer({ brokers: [BROKER], topic });
+    await assert.rejects(
+      // deno-lint-ignore no-explicit-any
+      w.writeMessages([{ value: "never" }], { signal: 5 as any }),
+      /^TypeError: Cannot write: "signal" must be an AbortSignal, got 5 \(number\)$/,
+    );
+    await w.writeMessages({ value: "kept" });
+    await Promise.all([w.close(), w.close()]);
+    const got = await readPartition(topic, 0);
+    assert.deepEqual(got.map((m) => text.decode(m.value!)), ["kept"]);
   });
 });

@@ -12,6 +12,7 @@
  */
 
 import type { BrokerInfo, Cluster } from "./cluster.ts";
+import { checkCallOptions } from "../options.ts";
 import { canRetry, retry, sleep } from "./retry.ts";
 import { type BrokerConnection, DEFAULTS } from "../connection/connection.ts";
 import {
@@ -194,6 +195,7 @@ export class Router {
 
   /** The budget of a call made with `options`. */
   call(options: CallOptions = {}): Call {
+    checkCallOptions("Cannot make the call", options);
     const timeout = options.timeout ?? this.timeout;
     return { deadline: Date.now() + timeout, signal: options.signal };
   }

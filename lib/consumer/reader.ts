@@ -29,6 +29,7 @@
  */
 
 import { type ReaderTracing, readerTracing } from "../tracing.ts";
+import { checkCallOptions } from "../options.ts";
 import { instanceIdTimeout } from "../cluster/telemetry.ts";
 import { GroupEngine } from "./group/engine.ts";
 import { PartitionEngine } from "./partition_engine.ts";
@@ -306,6 +307,11 @@ export class Reader extends ReadableStream<Message> {
    * Reader is closed, and with the stream's error once it failed.
    */
   fetchMessage(options: ReadOptions = {}): Promise<Message> {
+    try {
+      checkCallOptions("Cannot read a message", options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const fetched = this.fetchOne(options);
     const tracing = this.tracing;
     if (tracing === null) return fetched;

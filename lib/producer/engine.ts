@@ -8,6 +8,7 @@
  */
 
 import { WriterTracing } from "../tracing.ts";
+import { checkCallOptions } from "../options.ts";
 import { acksOf } from "../requests/produce.ts";
 import { ProduceSender } from "./sender.ts";
 import { ProducerIdentity } from "./idempotence.ts";
@@ -206,6 +207,7 @@ export class WriterEngine {
   ): Promise<void> {
     let write: PendingWrite;
     try {
+      checkCallOptions("Cannot write", options);
       if (options.signal?.aborted) {
         throw abortReason(options.signal, "writeMessages");
       }

@@ -73,6 +73,10 @@ const STREAM_GROUP = 1000;
 export class Writer extends WritableStream<MessageInput> {
   private readonly engine: WriterEngine;
   private readonly streamFailure: () => Error | null;
+  /** Whether the stream is still open (its sink was not closed). */
+  private readonly writable: () => boolean;
+  /** The first `close()` of the stream, which later calls await too. */
+  private closing: Promise<void> | null = null;
   /** Queues the stream writes gathered for the next turn now. */
   private readonly flushGathered: () => void;
 
@@ -85,6 +89,7 @@ export class Writer extends WritableStream<MessageInput> {
     // Every write's outcome is taken here, so none is left unhandled: the
     // first failure errors the stream at the next write or at close.
     let failure: Error | null = null;
+    let open = true;
     let outcomes: Promise<void>[] = [];
     const failureListeners = new Set<() => void>();
     const noteFailure = (error: Error) => {
@@ -198,6 +203,7 @@ export class Writer extends WritableStream<MessageInput> {
         return room();
       },
       async close() {
+        open = false;
         await bulk.settled();
         if (failure) failStream(failure);
         await engine.close();
@@ -211,6 +217,7 @@ export class Writer extends WritableStream<MessageInput> {
     }, { highWaterMark: 1 });
     this.engine = engine;
     this.streamFailure = () => failure;
+    this.writable = () => open;
     this.flushGathered = flush;
     offerBulkSink(this, bulk);
   }
@@ -430,7 +437,12 @@ export class Writer extends WritableStream<MessageInput> {
   override close(): Promise<void> {
     const failure = this.streamFailure();
     if (failure) return Promise.reject(failure);
-    if (this.locked) return this.engine.close();
-    return super.close();
+    // Locked by a pipe, or closed by one that ended: the engine closes
+    // (once; a second call waits for the first).
+    if (this.locked || this.closing === null && !this.writable()) {
+      return this.engine.close();
+    }
+    this.closing ??= super.close();
+    return this.closing;
   }
 }

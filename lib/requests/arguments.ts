@@ -40,7 +40,9 @@ export function badArgument(
 ): TypeError {
   let shown: string;
   try {
-    shown = value instanceof Date
+    shown = value === undefined || value === null
+      ? String(value)
+      : value instanceof Date
       ? `Date ${value.toISOString?.() ?? value}`
       : `${typeof value} ${JSON.stringify(value)}`;
   } catch {
