@@ -240,8 +240,23 @@ describe("Conn argument errors", () => {
         conn.createTopics({ topic: "t", numPartitions: 0 }),
         /"numPartitions" must be a positive integer or -1, got 0/,
       );
+      await assert.rejects(
+        // deno-lint-ignore no-explicit-any
+        conn.readPartitions(5 as any),
+        /Invalid topic: expected a name of 1 to 249 characters, got 5/,
+      );
     } finally {
       conn.close();
+    }
+    const leader = await dialLeader(BROKER, uniqueTopic("conn-bad-batch"), 0);
+    try {
+      await assert.rejects(
+        // deno-lint-ignore no-explicit-any
+        leader.readBatch(1000 as any),
+        /^TypeError: Cannot read a batch: the options must be an object, got 1000 \(number\)$/,
+      );
+    } finally {
+      leader.close();
     }
   });
 });

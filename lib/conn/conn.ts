@@ -6,7 +6,7 @@
  * @module
  */
 
-import { timeOf } from "../options.ts";
+import { checkCallOptions, timeOf } from "../options.ts";
 import { fetchedPartition, fetchRequest } from "../requests/fetch.ts";
 import { listedOffset, listOffsetsRequest } from "../requests/list_offsets.ts";
 import {
@@ -204,6 +204,7 @@ export class Conn {
 
   /** Partitions of the given topics, or of every topic when none is given. */
   async readPartitions(...topics: string[]): Promise<Partition[]> {
+    for (const topic of topics) checkTopic(topic);
     const response = await this.metadata(topics.length ? topics : null);
     const partitions: Partition[] = [];
     for (const topic of response.topics) {
@@ -485,6 +486,7 @@ export class Conn {
    */
   async readBatch(options: ReadBatchOptions = {}): Promise<Batch> {
     const { topic, partition } = this.bound("read a batch");
+    checkCallOptions("Cannot read a batch", options);
     const { minBytes = 1, maxBytes = 1024 * 1024, maxWait = 10_000 } = options;
     validateFetch(minBytes, maxBytes, maxWait);
     const fetchOffset = await this.resolvedOffset();
