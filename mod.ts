@@ -51,6 +51,11 @@ export type {
   SeekPosition,
 } from "./lib/message.ts";
 export {
+  type MessageHandler,
+  Processor,
+  type ProcessorOptions,
+} from "./lib/consumer/processor.ts";
+export {
   messageTraceContext,
   type TracingApi,
   type TracingContext,

@@ -1,0 +1,383 @@
+/**
+ * A WritableStream that processes messages concurrently while keeping
+ * their order where it matters: `reader.pipeTo(new Processor(handle))`.
+ *
+ * @module
+ */
+
+import { type BulkSink, offerBulkSink } from "../bulk_sink.ts";
+import type { Message } from "../message.ts";
+import { checkNumber, describeValue } from "../options.ts";
+
+/** What a Processor does with each message; it may return a promise. */
+export type MessageHandler<M extends Message = Message> = (
+  message: M,
+) => unknown;
+
+/** Options of a Processor. */
+export interface ProcessorOptions {
+  /**
+   * How many messages are processed at once, at most (default 8): each
+   * partition's messages in their order, or each key's (`ordering`).
+   */
+  concurrency?: number;
+  /**
+   * What keeps its order: "partition" (the default: a partition's messages
+   * one at a time, in offset order, as KafkaJS's
+   * `partitionsConsumedConcurrently`), "key" (a key's messages in order,
+   * those of different keys at once, messages without a key in their
+   * partition's order), or "none" (any message at any time).
+   */
+  ordering?: "partition" | "key" | "none";
+  /**
+   * Messages handed over and not started yet before the source waits
+   * (default 1,000): what bounds the memory a slow handler holds.
+   */
+  queueCapacity?: number;
+}
+
+const PROCESSOR_OPTIONS = new Set(["concurrency", "ordering", "queueCapacity"]);
+
+/** One message waiting, and what to tell when it is processed. */
+interface Job {
+  message: Message;
+  done: (error: unknown) => void;
+}
+
+/** The messages of one ordering key, processed one at a time. */
+interface Lane {
+  id: string;
+  jobs: Job[];
+  running: boolean;
+}
+
+/**
+ * A WritableStream of messages that runs `handle` on each, up to
+ * `concurrency` at once, in order per partition (or per key). Pipe a Reader
+ * into it: in a consumer group a message then counts as consumed (and is
+ * committed) once `handle` resolved for it and for every message handed
+ * over before it, so a message whose handler failed, or that was not
+ * processed yet when the member lost its partition, is read again (at
+ * least once). A handler that throws fails the stream, and the pipe with
+ * it, after the messages already started are done.
+ *
+ * @example Process four partitions at once
+ * ```ts
+ * import { Processor, Reader, Writer } from "jsr:@streamkafka/client";
+ *
+ * const brokers = ["localhost:9092"];
+ * const topic = "docs-processor";
+ * const writer = new Writer({ brokers, topic, allowAutoTopicCreation: true });
+ * await writer.writeMessages({ value: "one" }, { value: "two" });
+ * await writer.close();
+ *
+ * const reader = new Reader({ brokers, groupId: "docs-processor", topic });
+ * const seen: string[] = [];
+ * const processor = new Processor(async (m) => {
+ *   await new Promise((r) => setTimeout(r, 10)); // some slow work
+ *   seen.push(new TextDecoder().decode(m.value!));
+ * }, { concurrency: 4 });
+ * const stop = new AbortController();
+ * setTimeout(() => stop.abort(), 2000);
+ * // Ends with the signal's reason; what was processed is committed.
+ * await reader.pipeTo(processor, { signal: stop.signal, preventAbort: true })
+ *   .catch(() => {});
+ * console.log(seen);
+ * ```
+ */
+export class Processor<M extends Message = Message> extends WritableStream<M> {
+  /**
+   * Checks the options (a TypeError or RangeError names a wrong one); the
+   * handler runs once messages are written (piped) in.
+   */
+  constructor(handle: MessageHandler<M>, options: ProcessorOptions = {}) {
+    const context = "Cannot create Processor";
+    if (typeof handle !== "function") {
+      throw new TypeError(
+        `${context}: the handler must be a function, got ${
+          describeValue(handle)
+        }`,
+      );
+    }
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(
+        `${context}: options must be an object, got ${describeValue(options)}`,
+      );
+    }
+    for (const name of Object.keys(options)) {
+      if (!PROCESSOR_OPTIONS.has(name)) {
+        throw new TypeError(
+          `${context}: unknown option "${name}" (known: ${
+            [...PROCESSOR_OPTIONS].join(", ")
+          })`,
+        );
+      }
+    }
+    checkNumber(context, "concurrency", options.concurrency, {
+      min: 1,
+      max: 100_000,
+    });
+    checkNumber(context, "queueCapacity", options.queueCapacity, {
+      min: 1,
+      max: 2 ** 31 - 1,
+    });
+    const ordering = options.ordering ?? "partition";
+    if (!["partition", "key", "none"].includes(ordering)) {
+      throw new TypeError(
+        `${context}: "ordering" must be "partition", "key" or "none", got ${
+          describeValue(ordering)
+        }`,
+      );
+    }
+    const work = new Work(
+      handle as MessageHandler,
+      options.concurrency ?? 8,
+      options.queueCapacity ?? 1000,
+      ordering,
+    );
+    let controller: WritableStreamDefaultController | undefined;
+    super({
+      start(c) {
+        controller = c;
+        work.onFailure(() => c.error(work.failure()));
+      },
+      write(message) {
+        const failure = work.failure();
+        if (failure !== null) throw failure;
+        work.add([message]).catch(() => {}); // the stream fails with it
+        return work.ready();
+      },
+      async close() {
+        await work.settled();
+        const failure = work.failure();
+        if (failure !== null) throw failure;
+      },
+      abort(reason) {
+        work.stop(reason);
+      },
+    }, { highWaterMark: 1 });
+    const sink: BulkSink = {
+      write: (messages) => {
+        const failure = work.failure();
+        if (failure !== null) throw failure;
+        return work.add(messages as readonly Message[]);
+      },
+      ready: () => work.ready(),
+      failure: () => work.failure(),
+      onFailure: (listener) => work.onFailure(listener),
+      fail: (error) => {
+        work.stop(error);
+        controller?.error(error);
+      },
+      settled: () => work.settled(),
+      transactions: null,
+    };
+    offerBulkSink(this, sink);
+  }
+}
+
+/** The lanes, the jobs waiting, and the handler runs of one Processor. */
+class Work {
+  private readonly handle: MessageHandler;
+  private readonly concurrency: number;
+  private readonly capacity: number;
+  private readonly ordering: "partition" | "key" | "none";
+  private readonly lanes = new Map<string, Lane>();
+  /** Lanes with a job waiting and none running, in the order they got one. */
+  private readonly ready_: Lane[] = [];
+  private running = 0;
+  private waiting = 0;
+  private unsettled = 0;
+  private failed: Error | null = null;
+  private stopped = false;
+  private readonly failureListeners = new Set<() => void>();
+  private roomWaiters: (() => void)[] = [];
+  private settleWaiters: (() => void)[] = [];
+  private sequence = 0;
+
+  constructor(
+    handle: MessageHandler,
+    concurrency: number,
+    capacity: number,
+    ordering: "partition" | "key" | "none",
+  ) {
+    this.handle = handle;
+    this.concurrency = concurrency;
+    this.capacity = capacity;
+    this.ordering = ordering;
+  }
+
+  /** The lane a message goes in. */
+  private laneOf(m: Message): string {
+    if (this.ordering === "none") return `#${this.sequence++}`;
+    const partition = `${m.topic}\u0000${m.partition}`;
+    if (this.ordering === "partition" || m.key === null) return partition;
+    let key = "";
+    for (let i = 0; i < m.key.length; i++) {
+      key += String.fromCharCode(m.key[i]);
+    }
+    return `${partition}\u0000${key}`;
+  }
+
+  /**
+   * Queues messages; resolves once each is processed, rejects with the
+   * first handler failure among them.
+   */
+  add(messages: readonly Message[]): Promise<void> {
+    if (messages.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      let left = messages.length;
+      let error: unknown = null;
+      const done = (e: unknown) => {
+        if (e !== null && error === null) error = e;
+        if (--left > 0) return;
+        if (error === null) resolve();
+        else reject(error);
+      };
+      for (const message of messages) {
+        if (message === null || typeof message !== "object") {
+          done(
+            new TypeError(
+              `Cannot process: expected a message, got ${
+                describeValue(message)
+              }`,
+            ),
+          );
+          continue;
+        }
+        const id = this.laneOf(message);
+        let lane = this.lanes.get(id);
+        if (lane === undefined) {
+          lane = { id, jobs: [], running: false };
+          this.lanes.set(id, lane);
+        }
+        lane.jobs.push({ message, done });
+        this.waiting++;
+        this.unsettled++;
+        if (!lane.running && lane.jobs.length === 1) this.ready_.push(lane);
+      }
+      this.pump();
+    });
+  }
+
+  /** Starts jobs while there is room. */
+  private pump(): void {
+    while (this.running < this.concurrency && this.ready_.length > 0) {
+      const lane = this.ready_.shift()!;
+      const job = lane.jobs.shift()!;
+      lane.running = true;
+      this.waiting--;
+      this.running++;
+      this.run(lane, job);
+    }
+    if (this.waiting < this.capacity) this.wakeRoom();
+  }
+
+  private run(lane: Lane, job: Job): void {
+    let outcome: Promise<unknown>;
+    if (this.stopped) {
+      outcome = Promise.reject(this.failed ?? new Error("stopped"));
+    } else {
+      try {
+        outcome = Promise.resolve(this.handle(job.message));
+      } catch (error) {
+        outcome = Promise.reject(error);
+      }
+    }
+    outcome.then(
+      () => this.finish(lane, job, null),
+      (error) => {
+        this.fail(error);
+        this.finish(lane, job, error ?? new Error("the handler failed"));
+      },
+    );
+  }
+
+  private finish(lane: Lane, job: Job, error: unknown): void {
+    this.running--;
+    lane.running = false;
+    if (lane.jobs.length > 0) this.ready_.push(lane);
+    else this.lanes.delete(lane.id);
+    this.unsettled--;
+    job.done(error);
+    if (this.stopped) this.drop();
+    else this.pump();
+    if (this.unsettled === 0) this.wakeSettled();
+  }
+
+  /** Fails every job not started (after a failure or an abort). */
+  private drop(): void {
+    const error = this.failed ?? new Error("the Processor stopped");
+    for (const lane of this.ready_.splice(0)) {
+      for (const job of lane.jobs.splice(0)) {
+        this.waiting--;
+        this.unsettled--;
+        job.done(error);
+      }
+    }
+    for (const lane of this.lanes.values()) {
+      for (const job of lane.jobs.splice(0)) {
+        this.waiting--;
+        this.unsettled--;
+        job.done(error);
+      }
+    }
+    this.wakeRoom();
+    if (this.unsettled === 0) this.wakeSettled();
+  }
+
+  private fail(error: unknown): void {
+    if (this.failed !== null) return;
+    this.failed = error instanceof Error ? error : new Error(String(error));
+    this.stopped = true;
+    for (const listener of this.failureListeners) listener();
+    this.failureListeners.clear();
+    this.drop();
+  }
+
+  /** Stops: what was not started is dropped (the stream was aborted). */
+  stop(reason: unknown): void {
+    this.stopped = true;
+    this.failed ??= reason instanceof Error
+      ? reason
+      : new Error(`The Processor was stopped: ${String(reason)}`);
+    this.drop();
+  }
+
+  failure(): Error | null {
+    return this.stopped ? this.failed : null;
+  }
+
+  onFailure(listener: () => void): () => void {
+    if (this.failure() !== null) {
+      listener();
+      return () => {};
+    }
+    this.failureListeners.add(listener);
+    return () => this.failureListeners.delete(listener);
+  }
+
+  /** Resolves when fewer than `queueCapacity` messages wait to start. */
+  ready(): Promise<void> {
+    if (this.waiting < this.capacity || this.stopped) return Promise.resolve();
+    return new Promise((wake) => this.roomWaiters.push(wake));
+  }
+
+  /** Resolves when every message handed over is processed (or dropped). */
+  settled(): Promise<void> {
+    if (this.unsettled === 0) return Promise.resolve();
+    return new Promise((wake) => this.settleWaiters.push(wake));
+  }
+
+  private wakeRoom(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  private wakeSettled(): void {
+    const waiters = this.settleWaiters;
+    this.settleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * `reader.pipeTo(new Processor(handle))` against the real broker: messages
+ * processed concurrently, in order per partition (or per key), committed
+ * only once processed, a failing handler's message read again, and a
+ * share group's messages accepted once processed.
+ */
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { type Message, Processor, Reader, Writer } from "../mod.ts";
+import { BROKER, sleep } from "./_helpers.ts";
+import {
+  committed,
+  duplicates,
+  endOffsets,
+  expected,
+  fast,
+  newGroup,
+  produce,
+  topicWith,
+  until,
+} from "./_group.ts";
+import { newShareGroup, shareReader } from "./_share.ts";
+
+const text = new TextDecoder();
+
+/** Counts the handlers running at once, and the most seen. */
+function gauge() {
+  let now = 0;
+  let most = 0;
+  return {
+    get most() {
+      return most;
+    },
+    async around(work: () => Promise<void>) {
+      now++;
+      most = Math.max(most, now);
+      try {
+        await work();
+      } finally {
+        now--;
+      }
+    },
+  };
+}
+
+function groupReader(groupId: string, topic: string): Reader {
+  return new Reader({
+    brokers: [BROKER],
+    groupId,
+    topic,
+    ...fast("classic"),
+  });
+}
+
+describe("Processor", () => {
+  test("six partitions, three at a time: each partition in offset order, all processed once, all committed", async () => {
+    const topic = await topicWith(6);
+    await produce(topic, 0, 600);
+    const groupId = await newGroup("classic");
+    const reader = groupReader(groupId, topic);
+    const running = gauge();
+    const seen: string[] = [];
+    const offsets = new Map<number, number[]>();
+    const processor = new Processor((m) =>
+      running.around(async () => {
+        await sleep(1 + (m.offset % 3));
+        seen.push(text.decode(m.value!));
+        const list = offsets.get(m.partition) ?? [];
+        list.push(m.offset);
+        offsets.set(m.partition, list);
+      }), { concurrency: 3 });
+    const stop = new AbortController();
+    const piping = reader.pipeTo(processor, {
+      signal: stop.signal,
+      preventAbort: true,
+    });
+    piping.catch(() => {}); // awaited below
+    await until("every message processed", () => seen.length >= 600, 60_000);
+    stop.abort();
+    await assert.rejects(piping, { name: "AbortError" });
+    await reader.close();
+    assert.deepEqual(duplicates(seen), []);
+    assert.deepEqual([...seen].sort(), expected(0, 600));
+    assert.equal(running.most, 3, "three at a time");
+    for (const [partition, list] of offsets) {
+      assert.deepEqual(
+        list,
+        [...list].sort((a, b) => a - b),
+        `partition ${partition} in order`,
+      );
+    }
+    assert.deepEqual(
+      await committed(groupId, topic, 6),
+      await endOffsets(topic, 6),
+    );
+  });
+
+  test("a handler that throws fails the pipe; its message and those after it are read again", async () => {
+    const topic = await topicWith(1);
+    await produce(topic, 0, 100);
+    const groupId = await newGroup("classic");
+    const reader = groupReader(groupId, topic);
+    const done: number[] = [];
+    const processor = new Processor((m: Message) => {
+      if (m.offset === 50) throw new Error("cannot process offset 50");
+      done.push(m.offset);
+    }, { concurrency: 1 });
+    await assert.rejects(
+      reader.pipeTo(processor),
+      /^Error: cannot process offset 50$/,
+    );
+    await reader.close();
+    assert.deepEqual(done, Array.from({ length: 50 }, (_, i) => i));
+    const [commit] = await committed(groupId, topic, 1);
+    assert.ok(commit <= 50, `committed ${commit}, past the failed message`);
+    // The group goes on from its commit: offset 50 comes again.
+    const again = groupReader(groupId, topic);
+    const first = await again.fetchMessage();
+    await again.close();
+    assert.ok(first.offset <= 50, `read again from ${first.offset}`);
+  });
+
+  test('ordering "key": one partition, its keys at once, each key in order', async () => {
+    const topic = await topicWith(1);
+    const w = new Writer({ brokers: [BROKER], topic });
+    await w.writeMessages(
+      Array.from({ length: 80 }, (_, i) => ({
+        key: `k${i % 4}`,
+        value: `${i % 4}:${i}`,
+      })),
+    );
+    await w.close();
+    const groupId = await newGroup("classic");
+    const reader = groupReader(groupId, topic);
+    const running = gauge();
+    const byKey = new Map<string, number[]>();
+    let count = 0;
+    const processor = new Processor((m) =>
+      running.around(async () => {
+        await sleep(2);
+        const [key, i] = text.decode(m.value!).split(":");
+        byKey.set(key, [...(byKey.get(key) ?? []), Number(i)]);
+        count++;
+      }), { concurrency: 8, ordering: "key" });
+    const stop = new AbortController();
+    const piping = reader.pipeTo(processor, {
+      signal: stop.signal,
+      preventAbort: true,
+    });
+    piping.catch(() => {});
+    await until("every message processed", () => count >= 80);
+    stop.abort();
+    await piping.catch(() => {});
+    await reader.close();
+    assert.equal(running.most, 4, "the four keys at once, never more");
+    assert.equal(byKey.size, 4);
+    for (const [key, list] of byKey) {
+      assert.equal(list.length, 20);
+      assert.deepEqual(list, [...list].sort((a, b) => a - b), `key ${key}`);
+    }
+  });
+
+  test("a second member joins mid-way: every message processed, the commits reach the end", async () => {
+    const topic = await topicWith(4);
+    await produce(topic, 0, 400);
+    const groupId = await newGroup("classic");
+    const seen: string[] = [];
+    const members = [0, 1].map(() => {
+      const reader = groupReader(groupId, topic);
+      const stop = new AbortController();
+      const processor = new Processor(async (m) => {
+        await sleep(5);
+        seen.push(text.decode(m.value!));
+      }, { concurrency: 2 });
+      return { reader, stop, processor, piping: null as Promise<void> | null };
+    });
+    const start = (i: number) => {
+      const m = members[i];
+      m.piping = m.reader.pipeTo(m.processor, {
+        signal: m.stop.signal,
+        preventAbort: true,
+      });
+      m.piping.catch(() => {}); // awaited below
+    };
+    start(0);
+    await until("a quarter processed", () => seen.length >= 100);
+    start(1);
+    await until(
+      "every message processed",
+      () => new Set(seen).size >= 400,
+      60_000,
+    );
+    for (const m of members) m.stop.abort();
+    for (const m of members) {
+      await assert.rejects(m.piping!, { name: "AbortError" });
+      await m.reader.close();
+    }
+    assert.deepEqual([...new Set(seen)].sort(), expected(0, 400));
+    assert.deepEqual(
+      await committed(groupId, topic, 4),
+      await endOffsets(topic, 4),
+    );
+  });
+
+  test("a ShareReader piped in: each message accepted once processed, none left", async () => {
+    const topic = await topicWith(2);
+    await produce(topic, 0, 200);
+    const groupId = await newShareGroup();
+    const reader = shareReader(groupId, topic);
+    const running = gauge();
+    const seen: string[] = [];
+    const processor = new Processor((m) =>
+      running.around(async () => {
+        await sleep(2);
+        seen.push(text.decode(m.value!));
+      }), { concurrency: 4, ordering: "none" });
+    const stop = new AbortController();
+    const piping = reader.pipeTo(processor, {
+      signal: stop.signal,
+      preventAbort: true,
+    });
+    piping.catch(() => {});
+    await until("every message processed", () => seen.length >= 200, 60_000);
+    stop.abort();
+    await piping.catch(() => {});
+    await reader.close();
+    assert.deepEqual([...seen].sort(), expected(0, 200));
+    assert.equal(running.most, 4);
+    // All were accepted: a new member finds nothing.
+    const late = shareReader(groupId, topic);
+    const left: string[] = [];
+    const draining = (async () => {
+      for await (const m of late) left.push(text.decode(m.value!));
+    })();
+    await sleep(2000);
+    await late.close();
+    await draining;
+    assert.deepEqual(left, []);
+  });
+
+  test("bad arguments are refused, naming them", () => {
+    assert.throws(
+      // deno-lint-ignore no-explicit-any
+      () => new Processor("handle" as any),
+      /^TypeError: Cannot create Processor: the handler must be a function, got "handle" \(string\)$/,
+    );
+    assert.throws(
+      () => new Processor(() => {}, { concurrency: 0 }),
+      /Cannot create Processor: "concurrency" must be an integer from 1 to 100000, got 0/,
+    );
+    assert.throws(
+      // deno-lint-ignore no-explicit-any
+      () => new Processor(() => {}, { ordering: "offset" as any }),
+      /"ordering" must be "partition", "key" or "none", got "offset" \(string\)/,
+    );
+    assert.throws(
+      // deno-lint-ignore no-explicit-any
+      () => new Processor(() => {}, { concurency: 2 } as any),
+      /unknown option "concurency"/,
+    );
+  });
+});
