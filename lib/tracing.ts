@@ -387,23 +387,32 @@ export class ReaderTracing {
     );
   }
 
-  private startSpan(
-    message: Message,
+  /** What every consumer span of `from`'s partition says. */
+  private attributes(
     operation: "process" | "receive",
-  ): TracingSpan {
-    const { api, clientId } = this.target;
+    from: { topic: string; partition: number },
+  ): Record<string, string | number | boolean> {
     const attributes: Record<string, string | number | boolean> = {
       "messaging.system": "kafka",
       "messaging.operation.name": operation,
       "messaging.operation.type": operation,
-      "messaging.destination.name": message.topic,
-      "messaging.destination.partition.id": String(message.partition),
-      "messaging.kafka.offset": message.offset,
-      "messaging.client.id": clientId,
+      "messaging.destination.name": from.topic,
+      "messaging.destination.partition.id": String(from.partition),
+      "messaging.client.id": this.target.clientId,
     };
     if (this.groupId !== undefined) {
       attributes["messaging.consumer.group.name"] = this.groupId;
     }
+    return attributes;
+  }
+
+  private startSpan(
+    message: Message,
+    operation: "process" | "receive",
+  ): TracingSpan {
+    const { api } = this.target;
+    const attributes = this.attributes(operation, message);
+    attributes["messaging.kafka.offset"] = message.offset;
     if (message.value === null) {
       attributes["messaging.kafka.message.tombstone"] = true;
     } else {
@@ -494,19 +503,9 @@ export class ReaderTracing {
    * messages carries.
    */
   private startBatch(batch: MessageBatch): TracingSpan {
-    const { api, clientId } = this.target;
-    const attributes: Record<string, string | number | boolean> = {
-      "messaging.system": "kafka",
-      "messaging.operation.name": "process",
-      "messaging.operation.type": "process",
-      "messaging.destination.name": batch.topic,
-      "messaging.destination.partition.id": String(batch.partition),
-      "messaging.batch.message_count": batch.length,
-      "messaging.client.id": clientId,
-    };
-    if (this.groupId !== undefined) {
-      attributes["messaging.consumer.group.name"] = this.groupId;
-    }
+    const { api } = this.target;
+    const attributes = this.attributes("process", batch);
+    attributes["messaging.batch.message_count"] = batch.length;
     const active = api.context.active();
     const links: { context: TracingSpanContext }[] = [];
     for (let i = 0; i < batch.length; i++) {

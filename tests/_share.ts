@@ -90,3 +90,22 @@ export async function readFor(
   await reading;
   return seen;
 }
+
+/**
+ * What a new member of `groupId` is handed within 2 s: nothing, once every
+ * record of `topic` was accepted.
+ */
+export async function leftIn(
+  groupId: string,
+  topic: string,
+): Promise<string[]> {
+  const late = shareReader(groupId, topic);
+  const left: string[] = [];
+  const draining = (async () => {
+    for await (const m of late) left.push(valueOf(m));
+  })();
+  await sleep(2000);
+  await late.close();
+  await draining;
+  return left;
+}

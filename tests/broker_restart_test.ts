@@ -22,6 +22,7 @@ import {
 } from "../mod.ts";
 import { BROKER, kafkaTool, sleep, uniqueTopic } from "./_helpers.ts";
 import { setGroupConfig } from "./_group.ts";
+import { leftIn } from "./_share.ts";
 
 const MESSAGES = Number(process.env.FAULT_MESSAGES ?? 60_000);
 const PER_CALL = 1000;
@@ -297,20 +298,11 @@ describe("broker restart", () => {
       console.log(
         `share restart: ${count} messages, ${deliveries} deliveries, ${again} read more than once`,
       );
-      const late = new ShareReader({
-        brokers: [BROKER],
-        groupId,
-        topics: [topic],
-        maxWait: 200,
-      });
-      const left: string[] = [];
-      const draining = (async () => {
-        for await (const m of late) left.push(text.decode(m.value!));
-      })();
-      await sleep(2000);
-      await late.close();
-      await draining;
-      assert.deepEqual(left, [], "everything was accepted");
+      assert.deepEqual(
+        await leftIn(groupId, topic),
+        [],
+        "everything was accepted",
+      );
     } finally {
       await closeAll(...members);
     }

@@ -20,7 +20,7 @@ import {
   topicWith,
   until,
 } from "./_group.ts";
-import { newShareGroup, shareReader } from "./_share.ts";
+import { leftIn, newShareGroup, shareReader } from "./_share.ts";
 
 const text = new TextDecoder();
 
@@ -228,15 +228,7 @@ describe("Processor", () => {
     assert.deepEqual([...seen].sort(), expected(0, 200));
     assert.equal(running.most, 4);
     // All were accepted: a new member finds nothing.
-    const late = shareReader(groupId, topic);
-    const left: string[] = [];
-    const draining = (async () => {
-      for await (const m of late) left.push(text.decode(m.value!));
-    })();
-    await sleep(2000);
-    await late.close();
-    await draining;
-    assert.deepEqual(left, []);
+    assert.deepEqual(await leftIn(groupId, topic), []);
   });
 
   test("bad arguments are refused, naming them", () => {
