@@ -147,11 +147,40 @@ const GETTER: TracingGetter = {
     // The last header of that name, as Java's `lastHeader`.
     for (let i = carrier.length - 1; i >= 0; i--) {
       const h = carrier[i];
-      if (h.key === key) return h.value === null ? "" : decoder.decode(h.value);
+      if (h.key !== key) continue;
+      // A MessageInput's header value may be a string.
+      const value = h.value as Uint8Array | string | null;
+      return value === null
+        ? ""
+        : typeof value === "string"
+        ? value
+        : decoder.decode(value);
     }
     return undefined;
   },
 };
+
+/**
+ * A copy of `m` with `headers`. Not a spread: a message read from Kafka
+ * keeps its key, value and time in getters, which a spread leaves out; and
+ * it keeps its offset and partition, which tell the Writer it was read
+ * (so a Writer with a topic of its own takes it).
+ */
+function traced(m: MessageInput, headers: Header[]): MessageInput {
+  const copy: MessageInput & { partition?: number; offset?: number } = {
+    topic: m.topic,
+    key: m.key,
+    value: m.value,
+    time: m.time,
+    headers,
+  };
+  const read = m as { partition?: unknown; offset?: unknown };
+  if (typeof read.offset === "number") {
+    copy.offset = read.offset;
+    copy.partition = read.partition as number;
+  }
+  return copy;
+}
 
 /** The contexts of the spans traced Readers made for their messages. */
 const spanContexts = new WeakMap<object, unknown>();
@@ -263,8 +292,15 @@ export class WriterTracing {
 
   constructor(target: TracingTarget, version: string) {
     this.target = target;
-    this.tracer = target.api.trace.getTracer(TRACER, version);
-    this.fields = new Set(target.api.propagation.fields());
+    this.tracer = contained(
+      target,
+      "writer",
+      () => target.api.trace.getTracer(TRACER, version),
+      null,
+    );
+    this.fields = new Set(
+      contained(target, "writer", () => target.api.propagation.fields(), []),
+    );
   }
 
   /**
@@ -278,6 +314,7 @@ export class WriterTracing {
     writerTopic: string | undefined,
   ): TracedWrite {
     const spans: TracingSpan[] = [];
+    if (this.tracer === null) return { messages: [...messages], end: () => {} };
     return contained(this.target, "writer", () => {
       const traced = this.trace(messages, writerTopic, spans);
       return {
@@ -341,7 +378,7 @@ export class WriterTracing {
       const carries = headers.some((h) => this.fields.has(h.key));
       const parent = inSpan ? active : spanContexts.get(m) ??
         (carries ? api.propagation.extract(active, headers, GETTER) : active);
-      const span = this.tracer.startSpan(`send ${topic}`, {
+      const span = this.tracer!.startSpan(`send ${topic}`, {
         kind: api.SpanKind.PRODUCER,
         attributes,
       }, parent);
@@ -351,7 +388,7 @@ export class WriterTracing {
         ? headers.filter((h) => !this.fields.has(h.key))
         : [...headers];
       api.propagation.inject(api.trace.setSpan(parent, span), carrier, SETTER);
-      out[i] = { ...m, headers: carrier };
+      out[i] = traced(m, carrier);
     }
     return out;
   }
@@ -369,7 +406,12 @@ export class ReaderTracing {
     groupId: string | undefined,
   ) {
     this.target = target;
-    this.tracer = target.api.trace.getTracer(TRACER, version);
+    this.tracer = contained(
+      target,
+      "reader",
+      () => target.api.trace.getTracer(TRACER, version),
+      null,
+    );
     this.groupId = groupId;
   }
 
@@ -379,6 +421,7 @@ export class ReaderTracing {
    * context in its headers.
    */
   start(message: Message, operation: "process" | "receive"): TracingSpan {
+    if (this.tracer === null) return NO_SPAN;
     return contained(
       this.target,
       "reader",
@@ -419,7 +462,7 @@ export class ReaderTracing {
       attributes["messaging.message.body.size"] = message.value.length;
     }
     const parent = messageTraceContext(message, api);
-    const span = this.tracer.startSpan(`${operation} ${message.topic}`, {
+    const span = this.tracer!.startSpan(`${operation} ${message.topic}`, {
       kind: api.SpanKind.CONSUMER,
       attributes,
     }, parent);
@@ -478,6 +521,7 @@ export class ReaderTracing {
       queued: () => taker.queued(),
       batch: (first) => {
         const batch = taker.batch(first);
+        if (this.tracer === null) return batch;
         span = contained(
           this.target,
           "reader",
@@ -516,7 +560,7 @@ export class ReaderTracing {
       );
       if (carried !== undefined) links.push({ context: carried });
     }
-    return this.tracer.startSpan(`process ${batch.topic}`, {
+    return this.tracer!.startSpan(`process ${batch.topic}`, {
       kind: api.SpanKind.CONSUMER,
       attributes,
       links,

@@ -17,7 +17,13 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
-import { FirstOffset, messageTraceContext, Reader, Writer } from "../mod.ts";
+import {
+  FirstOffset,
+  type Message,
+  messageTraceContext,
+  Reader,
+  Writer,
+} from "../mod.ts";
 import { BROKER, uniqueTopic } from "./_helpers.ts";
 import { topicWith } from "./_group.ts";
 import { newShareGroup, shareReader } from "./_share.ts";
@@ -190,9 +196,11 @@ describe("tracing with OpenTelemetry", () => {
     let request!: api.SpanContext;
     await tracer.startActiveSpan("request", async (span) => {
       request = span.spanContext();
-      await writer.writeMessages({ value: "a" }, { value: "b" }, {
-        value: "c",
-      });
+      await writer.writeMessages(
+        { key: "ka", value: "a" },
+        { value: "b" },
+        { value: "c" },
+      );
       span.end();
     });
     await writer.close();
@@ -220,8 +228,16 @@ describe("tracing with OpenTelemetry", () => {
       assert.equal(s.spanContext().traceId, request.traceId);
       assert.ok(first.has(parentOf(s)!), `parent ${parentOf(s)}`);
     }
-    // What the mirror wrote carries the mirror's send spans.
+    // What the mirror wrote is what it read (key, value, time), carrying
+    // the mirror's send spans.
     const copied = await readAll(to, 3);
+    const originals = await readAll(from, 3);
+    const shown = (m: Message) => [
+      m.key === null ? null : text.decode(m.key),
+      text.decode(m.value!),
+      m.time.getTime(),
+    ];
+    assert.deepEqual(copied.map(shown), originals.map(shown));
     assert.deepEqual(
       new Set(copied.map((m) => {
         const parents = m.headers.filter((h) => h.key === "traceparent");

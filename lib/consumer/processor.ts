@@ -140,6 +140,9 @@ export class Processor<M extends Message = Message> extends WritableStream<M> {
       start(c) {
         controller = c;
         work.onFailure(() => c.error(work.failure()));
+        // An abort waits for the write in progress, which may wait for
+        // room: stop starting handlers at once instead.
+        c.signal?.addEventListener("abort", () => work.stop(c.signal.reason));
       },
       write(message) {
         const failure = work.failure();
@@ -153,7 +156,9 @@ export class Processor<M extends Message = Message> extends WritableStream<M> {
         if (failure !== null) throw failure;
       },
       abort(reason) {
+        // What was not started is dropped; what runs is waited for.
         work.stop(reason);
+        return work.settled();
       },
     }, { highWaterMark: 1 });
     const sink: BulkSink = {
@@ -211,12 +216,14 @@ class Work {
   private laneOf(m: Message): string {
     if (this.ordering === "none") return `#${this.sequence++}`;
     const partition = `${m.topic}\u0000${m.partition}`;
-    if (this.ordering === "partition" || m.key === null) return partition;
-    let key = "";
-    for (let i = 0; i < m.key.length; i++) {
-      key += String.fromCharCode(m.key[i]);
+    const key = m.key as Uint8Array | string | null | undefined;
+    if (this.ordering === "partition" || key === null || key === undefined) {
+      return partition;
     }
-    return `${partition}\u0000${key}`;
+    if (typeof key === "string") return `${partition}\u0000s${key}`;
+    let bytes = "";
+    for (let i = 0; i < key.length; i++) bytes += String.fromCharCode(key[i]);
+    return `${partition}\u0000b${bytes}`;
   }
 
   /**
@@ -236,13 +243,12 @@ class Work {
       };
       for (const message of messages) {
         if (message === null || typeof message !== "object") {
-          done(
-            new TypeError(
-              `Cannot process: expected a message, got ${
-                describeValue(message)
-              }`,
-            ),
+          // As a Writer does: a malformed message fails the stream.
+          const error = new TypeError(
+            `Cannot process: expected a message, got ${describeValue(message)}`,
           );
+          this.fail(error);
+          done(error);
           continue;
         }
         const id = this.laneOf(message);
@@ -279,7 +285,8 @@ class Work {
       outcome = Promise.reject(this.failed ?? new Error("stopped"));
     } else {
       try {
-        outcome = Promise.resolve(this.handle(job.message));
+        const handle = this.handle;
+        outcome = Promise.resolve(handle(job.message));
       } catch (error) {
         outcome = Promise.reject(error);
       }
@@ -300,8 +307,10 @@ class Work {
     else this.lanes.delete(lane.id);
     this.unsettled--;
     job.done(error);
-    if (this.stopped) this.drop();
-    else this.pump();
+    if (this.stopped) {
+      this.drop();
+      this.tellFailure();
+    } else this.pump();
     if (this.unsettled === 0) this.wakeSettled();
   }
 
@@ -326,13 +335,24 @@ class Work {
     if (this.unsettled === 0) this.wakeSettled();
   }
 
+  /**
+   * A handler failed: nothing new starts, what waits is dropped, and once
+   * the handlers running finish, the failure is told (the pipe then ends,
+   * with nothing of this Processor's still running).
+   */
   private fail(error: unknown): void {
     if (this.failed !== null) return;
     this.failed = error instanceof Error ? error : new Error(String(error));
     this.stopped = true;
-    for (const listener of this.failureListeners) listener();
-    this.failureListeners.clear();
     this.drop();
+    this.tellFailure();
+  }
+
+  private tellFailure(): void {
+    if (this.running > 0 || this.failed === null) return;
+    const listeners = [...this.failureListeners];
+    this.failureListeners.clear();
+    for (const listener of listeners) listener();
   }
 
   /** Stops: what was not started is dropped (the stream was aborted). */
@@ -344,8 +364,9 @@ class Work {
     this.drop();
   }
 
+  /** The failure, once no handler runs any more; else null. */
   failure(): Error | null {
-    return this.stopped ? this.failed : null;
+    return this.stopped && this.running === 0 ? this.failed : null;
   }
 
   onFailure(listener: () => void): () => void {

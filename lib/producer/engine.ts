@@ -80,6 +80,8 @@ export class WriterEngine {
   private buffered = 0;
   private roomWaiters: (() => void)[] = [];
   private closed = false;
+  /** The first `close()`, which later calls wait for. */
+  private closing: Promise<void> | null = null;
   private readonly identity: ProducerIdentity;
   /** The transactions of a Writer with a transactionalId. */
   private readonly txn: Transactions | null;
@@ -606,7 +608,13 @@ export class WriterEngine {
     return this.buffered > 0;
   }
 
-  async close(): Promise<void> {
+  /** Closes once: a second call (while closing or after) waits for the first. */
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async closeOnce(): Promise<void> {
     if (this.closed) return;
     await this.flush();
     await this.abortOpenTransaction();

@@ -28,7 +28,11 @@
 import type { Cluster } from "../../cluster/cluster.ts";
 import { backoff, sleep } from "../../cluster/retry.ts";
 import type { BrokerConnection } from "../../connection/connection.ts";
-import { ClosedError, messageOf } from "../../connection/errors.ts";
+import {
+  ClosedError,
+  messageOf,
+  TimeoutError,
+} from "../../connection/errors.ts";
 import { ErrorCode, KafkaError, throwIfError } from "../../protocol/errors.ts";
 import { Heartbeat } from "../../protocol/messages/heartbeat.ts";
 import { JoinGroup } from "../../protocol/messages/join_group.ts";
@@ -538,11 +542,29 @@ export class ClassicMember implements Membership {
    */
   private async topicsChanged(): Promise<string | null> {
     let now;
+    // Checked between heartbeats: a slow lookup must not cost the
+    // membership, so it gets a third of the session timeout at most.
+    const limit = Math.max(
+      1,
+      Math.min(
+        this.settings.requestTimeout,
+        Math.floor(this.settings.sessionTimeout / 3),
+      ),
+    );
+    const stop = new AbortController();
     try {
-      now = await this.lookUpTopics();
+      const lookup = this.lookUpTopics();
+      lookup.catch(() => {}); // a late failure, after the limit, is moot
+      const late = sleep(limit, stop.signal).then(() => {
+        throw new TimeoutError(`listing the topics took over ${limit} ms`);
+      });
+      late.catch(() => {}); // aborted below once the lookup answered
+      now = await Promise.race([lookup, late]);
     } catch (error) {
       this.logError(`checking the group's topics failed: ${messageOf(error)}`);
       return null;
+    } finally {
+      stop.abort();
     }
     if (this.settings.matcher !== null) {
       const before = new Set(this.topics);

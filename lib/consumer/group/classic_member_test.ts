@@ -14,8 +14,11 @@ import { RangeGroupBalancer } from "./balancers.ts";
 import { ClassicMember } from "./classic_member.ts";
 import { recordingHooks, until } from "./recording_hooks.ts";
 
-/** The topics the scripted cluster has; an Error makes the listing fail. */
-type Listing = Record<string, number> | Error;
+/**
+ * The topics the scripted cluster has; an Error makes the listing fail,
+ * "hang" makes it never answer.
+ */
+type Listing = Record<string, number> | Error | "hang";
 
 function info(name: string, partitions: number, internal = false): TopicInfo {
   return {
@@ -89,25 +92,20 @@ function scripted(listing: () => Listing) {
       return Promise.resolve({ throttleTimeMs: 0, errorCode: 0 });
     },
   };
-  const list = (): Record<string, number> => {
-    const now = listing();
-    if (now instanceof Error) throw now;
-    current = now;
-    return now;
-  };
   const cluster = {
     coordinator: () => Promise.resolve(conn),
     invalidateCoordinator() {},
     rackOf: () => null,
     allTopics: () => {
-      try {
-        const topics = Object.entries(list()).map(([name, n]) =>
+      const now = listing();
+      if (now === "hang") return new Promise(() => {});
+      if (now instanceof Error) return Promise.reject(now);
+      current = now;
+      return Promise.resolve(
+        Object.entries(now).map(([name, n]) =>
           info(name, n, name.startsWith("__"))
-        );
-        return Promise.resolve(topics);
-      } catch (error) {
-        return Promise.reject(error);
-      }
+        ),
+      );
     },
     // What the leader reads for the subscribed topics' partitions.
     topic: (name: string) => Promise.resolve(info(name, current[name] ?? 0)),
@@ -191,6 +189,22 @@ describe("ClassicMember subscribed by pattern, with scripted metadata", () => {
       "kafka reader: checking the group's topics failed: Connection to fake:9092 lost",
       "kafka reader: checking the group's topics failed: Connection to fake:9092 lost",
       "kafka reader: listing the topics failed, joining with those that matched last: Connection to fake:9092 lost",
+    ]);
+  });
+
+  test("a listing that never answers costs no heartbeat: it is given up after a third of the session timeout", async () => {
+    const { m, joins, events, errors } = started([
+      { "orders.a": 1 },
+      "hang",
+      { "orders.a": 1, "orders.b": 1 },
+    ]);
+    await until(() => joins.length >= 2);
+    await m.close(500);
+    assert.deepEqual(joins, [["orders.a"], ["orders.a", "orders.b"]]);
+    assert.equal(events.filter((e) => e.startsWith("lost")).length, 0);
+    // sessionTimeout 1000: a third of it.
+    assert.deepEqual(errors, [
+      "kafka reader: checking the group's topics failed: listing the topics took over 333 ms",
     ]);
   });
 

@@ -1,0 +1,123 @@
+/**
+ * The Processor fed by a plain stream of messages made here, for what the
+ * broker has no part in: when a failure or an abort is told while other
+ * handlers still run, and keys of every kind.
+ */
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { Message } from "../message.ts";
+import { Processor } from "./processor.ts";
+
+/** A message of partition 0 at `offset`, with `key`. */
+function message(offset: number, key: unknown = null): Message {
+  return {
+    topic: "t",
+    partition: 0,
+    offset,
+    highWaterMark: 100,
+    key: key as Uint8Array | null,
+    value: null,
+    headers: [],
+    time: new Date(0),
+  };
+}
+
+function streamOf(messages: unknown[]): ReadableStream<Message> {
+  return new ReadableStream<Message>({
+    start(controller) {
+      for (const m of messages) controller.enqueue(m as Message);
+      controller.close();
+    },
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("Processor with a stream made here", () => {
+  test("a handler that throws fails the pipe only once the handlers running finish; nothing new starts", async () => {
+    const finished: number[] = [];
+    const started: number[] = [];
+    const processor = new Processor(async (m) => {
+      started.push(m.offset);
+      if (m.offset === 1) {
+        await sleep(10);
+        throw new Error("offset 1 failed");
+      }
+      await sleep(100);
+      finished.push(m.offset);
+    }, { concurrency: 3, ordering: "none" });
+    const messages = Array.from({ length: 10 }, (_, i) => message(i));
+    await assert.rejects(
+      streamOf(messages).pipeTo(processor),
+      /^Error: offset 1 failed$/,
+    );
+    // 0 and 2 were running when 1 failed: both finished before the pipe
+    // ended, and nothing after them started.
+    assert.deepEqual(started, [0, 1, 2]);
+    assert.deepEqual(finished.sort(), [0, 2]);
+  });
+
+  test("an abort waits for the handlers running and drops what waits", async () => {
+    const finished: number[] = [];
+    const processor = new Processor(async (m) => {
+      await sleep(100);
+      finished.push(m.offset);
+    }, { concurrency: 2, ordering: "none" });
+    const stop = new AbortController();
+    // A source that does not end: the pipe is still running at the abort.
+    let next = 0;
+    const endless = new ReadableStream<Message>({
+      pull(controller) {
+        controller.enqueue(message(next++));
+      },
+    });
+    const piping = endless.pipeTo(processor, { signal: stop.signal });
+    await sleep(30);
+    stop.abort(new Error("enough"));
+    await assert.rejects(piping, /enough/);
+    // The handlers running finished before the pipe ended (the platform's
+    // pipe first writes what it read: at most one more started), and no
+    // handler runs after it.
+    const done = finished.length;
+    assert.deepEqual(finished.slice(0, 2).sort(), [0, 1]);
+    assert.ok(done <= 3, `finished ${finished}`);
+    await sleep(150);
+    assert.equal(finished.length, done);
+  });
+
+  test('ordering "key": byte keys, string keys and no key each keep their order', async () => {
+    const seen: string[] = [];
+    const processor = new Processor(async (m) => {
+      await sleep(m.offset % 2 === 0 ? 20 : 1);
+      seen.push(`${String(m.key)}:${m.offset}`);
+    }, { concurrency: 8, ordering: "key" });
+    const bytes = new Uint8Array([1, 2]);
+    const keys: unknown[] = [bytes, "ab", null, undefined, "ba"];
+    await streamOf(
+      Array.from({ length: 20 }, (_, i) => message(i, keys[i % 5])),
+    ).pipeTo(processor);
+    assert.equal(seen.length, 20);
+    const order = (key: string) =>
+      seen.filter((s) => s.startsWith(`${key}:`)).map((s) =>
+        Number(s.split(":")[1])
+      );
+    for (const key of ["1,2", "ab", "ba"]) {
+      const list = order(key);
+      assert.equal(list.length, 4, key);
+      assert.deepEqual(list, [...list].sort((a, b) => a - b), key);
+    }
+    // No key (null or undefined): in the partition's order, one lane.
+    const keyless = seen.filter((s) => /^(null|undefined):/.test(s))
+      .map((s) => Number(s.split(":")[1]));
+    assert.deepEqual(keyless, [...keyless].sort((a, b) => a - b));
+  });
+
+  test("what is not a message fails the stream, naming it", async () => {
+    const processor = new Processor(() => {});
+    await assert.rejects(
+      streamOf([message(0), "not a message"]).pipeTo(processor),
+      /^TypeError: Cannot process: expected a message, got "not a message" \(string\)$/,
+    );
+  });
+});
