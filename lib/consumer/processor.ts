@@ -59,7 +59,8 @@ interface Lane {
  * over before it, so a message whose handler failed, or that was not
  * processed yet when the member lost its partition, is read again (at
  * least once). A handler that throws fails the stream, and the pipe with
- * it, after the messages already started are done.
+ * it, once the handlers already running finished; nothing new starts. An
+ * abort, too, waits for the handlers running.
  *
  * @example Process four partitions at once
  * ```ts
