@@ -256,7 +256,7 @@ describe("admin Client: hanging transactions", () => {
         const [call, message] of [
           [
             () => client.abortTransaction(null as never),
-            /"target" must be \{ topic, partition, producerId, producerEpoch, coordinatorEpoch \} or \{ topic, partition, startOffset \}, got object null/,
+            /"target" must be \{ topic, partition, producerId, producerEpoch, coordinatorEpoch \} or \{ topic, partition, startOffset \}, got null$/,
           ],
           [
             () =>
