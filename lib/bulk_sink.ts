@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { GroupMetadata, MessageInput } from "./message.ts";
+import type { GroupMetadata, MessageInput, TopicPartition } from "./message.ts";
 
 /** What a Writer offers a pipe that writes messages a batch at a time. */
 export interface BulkSink {
@@ -19,9 +19,18 @@ export interface BulkSink {
    * Queues messages as one write, as a stream write of each would (a
    * malformed one fails the stream); throws when the Writer failed already.
    * Returns the write's outcome: it resolves once every message of it is
-   * acknowledged, and rejects if one failed (the stream fails too).
+   * acknowledged, and rejects if one failed (the stream fails too). A
+   * write that `revoke` cut short resolves with how many of its first
+   * messages were processed.
    */
-  write(messages: readonly MessageInput[]): Promise<void>;
+  write(messages: readonly MessageInput[]): Promise<number | void>;
+  /**
+   * The group takes `partitions` away. A sink that processes messages
+   * (a Processor) drops those of them it has not started, so that the
+   * rebalance waits only for what runs; a Writer has no such method and
+   * delivers everything it was handed.
+   */
+  revoke?(partitions: readonly TopicPartition[]): void;
   /** Resolves when the Writer has room for more (its maxBufferedBytes). */
   ready(): Promise<void>;
   /** The first failure of a write, or null. */

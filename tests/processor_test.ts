@@ -203,6 +203,69 @@ describe("Processor", () => {
     );
   });
 
+  for (const protocol of ["classic", "consumer"] as const) {
+    test(`${protocol}: a member losing a partition drops what it had not started; the next owner processes it, nothing twice`, async () => {
+      const topic = await topicWith(2);
+      await produce(topic, 0, 400);
+      const groupId = await newGroup(protocol);
+      const seen: string[] = [];
+      const by: number[] = [0, 0];
+      // Each member takes in all it is handed (the queue holds 1,000), and
+      // the first alone would need 6 s for a partition's 200: longer than
+      // the half rebalance timeout (5 s) a member waits for a Writer.
+      const members = [0, 1].map((i) => {
+        const reader = new Reader({
+          brokers: [BROKER],
+          groupId,
+          groupTopics: [topic],
+          ...fast(protocol),
+        });
+        const stop = new AbortController();
+        const processor = new Processor(async (m) => {
+          await sleep(30);
+          seen.push(text.decode(m.value!));
+          by[i]++;
+        }, { concurrency: 2 });
+        return {
+          reader,
+          stop,
+          processor,
+          piping: null as Promise<void> | null,
+        };
+      });
+      const start = (i: number) => {
+        const m = members[i];
+        m.piping = m.reader.pipeTo(m.processor, {
+          signal: m.stop.signal,
+          preventAbort: true,
+        });
+        m.piping.catch(() => {}); // awaited below
+      };
+      start(0);
+      await until("the first processing", () => seen.length >= 20);
+      start(1);
+      await until(
+        "every message processed",
+        () => new Set(seen).size >= 400,
+        60_000,
+      );
+      for (const m of members) m.stop.abort();
+      for (const m of members) {
+        await assert.rejects(m.piping!, { name: "AbortError" });
+        await m.reader.close();
+      }
+      assert.deepEqual([...new Set(seen)].sort(), expected(0, 400));
+      // The first member let its queue of the lost partition go: what it
+      // had processed was committed, the second read on from there.
+      assert.deepEqual(duplicates(seen), []);
+      assert.ok(by[1] >= 100, `the second member processed ${by[1]}`);
+      assert.deepEqual(
+        await committed(groupId, topic, 2),
+        await endOffsets(topic, 2),
+      );
+    });
+  }
+
   test("a ShareReader piped in: each message accepted once processed, none left", async () => {
     const topic = await topicWith(2);
     await produce(topic, 0, 200);

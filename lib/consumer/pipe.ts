@@ -18,7 +18,7 @@
  */
 
 import { type BulkSink, bulkSinkOf } from "../bulk_sink.ts";
-import type { Message, MessageInput } from "../message.ts";
+import type { Message, MessageInput, TopicPartition } from "../message.ts";
 import { describeValue } from "../options.ts";
 import type { MessageBatch } from "./message_batch.ts";
 import type { PipeMap, ReaderPipeOptions } from "./options.ts";
@@ -28,6 +28,12 @@ import type { Consumption } from "./group/engine.ts";
 export interface BatchSource {
   batches(options: { preventCancel?: boolean }): ReadableStream<MessageBatch>;
 }
+
+/**
+ * What a group calls before it revokes partitions: resolves once what the
+ * pipe handed over is settled.
+ */
+export type Drain = (revoked: readonly TopicPartition[]) => Promise<void>;
 
 /** Whether a batch is handed over now, skipped, or waits. */
 export type Verdict = "write" | "drop" | "wait";
@@ -41,13 +47,23 @@ export interface Tracker {
   verdict(batch: MessageBatch): Verdict;
   /** Resolves when a batch that had to wait may be asked about again. */
   ready(): Promise<void>;
-  /** Follows the outcome of one batch's write. */
-  follow(batch: MessageBatch, written: Promise<void>): void;
   /**
-   * Resolves once what was handed over so far is settled for the group
-   * (before a rebalance takes partitions away).
+   * Follows the outcome of one batch's write: it resolves with nothing
+   * once all of it is written, or, when a revocation cut it short, with
+   * the offset of its last message processed in order (-1: none).
    */
-  drained(): Promise<void>;
+  follow(batch: MessageBatch, written: Promise<number | void>): void;
+  /**
+   * Resolves once what was handed over so far (of `partitions`, when
+   * given) is settled for the group (before a rebalance takes partitions
+   * away).
+   */
+  drained(partitions?: readonly TopicPartition[]): Promise<void>;
+  /**
+   * The group takes `partitions` away: what was handed over of them may be
+   * cut short (the sink was told).
+   */
+  revoked?(partitions: readonly TopicPartition[]): void;
   /** The tracker's own failure, which stops the pipe, or null. */
   failure(): Error | null;
   /** Calls `listener` once the tracker fails; returns what stops listening. */
@@ -79,7 +95,7 @@ export function pipeMessages<M extends Message>(
   dest: WritableStream<unknown>,
   options: ReaderPipeOptions<unknown, M>,
   what: string,
-  trackerFor: (sink: BulkSink) => (drain: () => Promise<void>) => Tracker,
+  trackerFor: (sink: BulkSink) => (drain: Drain) => Tracker,
 ): Promise<void> {
   const map = options?.map;
   if (map !== undefined && typeof map !== "function") {
@@ -138,15 +154,20 @@ export async function pipeToBulkSink(
   dest: WritableStream<never>,
   sink: BulkSink,
   options: StreamPipeOptions,
-  makeTracker: (drain: () => Promise<void>) => Tracker,
+  makeTracker: (drain: Drain) => Tracker,
   map?: PipeMap<MessageInput>,
 ): Promise<void> {
   const { preventClose = false, preventAbort = false, signal } = options;
   const writer = dest.getWriter();
   const batches = source.batches({ preventCancel: options.preventCancel })
     .getReader();
-  // Drained only later, before a rebalance.
-  const tracker: Tracker = makeTracker(() => tracker.drained());
+  // Drained only later, before a rebalance: a sink that processes messages
+  // (a Processor) drops what it has not started of the revoked partitions.
+  const tracker: Tracker = makeTracker((revoked) => {
+    tracker.revoked?.(revoked);
+    sink.revoke?.(revoked);
+    return tracker.drained(revoked);
+  });
   try {
     const ending = await pump(batches, sink, signal, tracker, map);
     switch (ending.kind) {
@@ -201,22 +222,22 @@ export async function pipeToBulkSink(
 
 /**
  * Marks a group Reader's batches consumed once the Writer acknowledged
- * them, in the order they were handed over: a batch whose write failed,
- * and every one after it, stays unmarked, so its messages are read again
- * (at least once). Without it a batch would count as consumed as soon as
- * the next one was read, while its messages might still wait in the
- * Writer's buffer.
+ * them, in the order they were handed over within each partition: a batch
+ * whose write failed, and every one after it, stays unmarked, so its
+ * messages are read again (at least once). Without it a batch would count
+ * as consumed as soon as the next one was read, while its messages might
+ * still wait in the Writer's buffer.
  */
 export class Acknowledged implements Tracker {
   private readonly consumption: Consumption | null;
   /**
-   * The last message of each batch handed over, in order, and whether its
-   * write was acknowledged and then marked (not the batch itself: that
+   * Per partition ("topic\0partition"), the last message of each batch
+   * handed over, in order, until it is marked (not the batch itself: that
    * would keep its fetched bytes alive until then).
    */
-  private readonly pending: Entry[] = [];
-  /** Callers of `drained`, each waiting for one entry to be marked. */
-  private drainWaiters: { entry: Entry; wake: () => void }[] = [];
+  private readonly pending = new Map<string, Entry[]>();
+  /** Callers of `drained`, each waiting for some entries to be marked. */
+  private drainWaiters: { entries: Entry[]; wake: () => void }[] = [];
   private stopped = false;
 
   /** Marks through `consumption` (null: nothing to mark). */
@@ -224,8 +245,10 @@ export class Acknowledged implements Tracker {
     this.consumption = consumption;
   }
 
-  verdict(): Verdict {
-    return "write";
+  /** Batches of partitions the group is taking away are not handed over. */
+  verdict(batch: MessageBatch): Verdict {
+    const owned = this.consumption?.owns(batch.topic, batch.partition) ?? true;
+    return owned ? "write" : "drop";
   }
 
   ready(): Promise<void> {
@@ -245,14 +268,21 @@ export class Acknowledged implements Tracker {
   }
 
   /**
-   * Resolves once every write handed over so far is acknowledged and
-   * marked (later ones are not waited for), or one failed, or the pipe
-   * ended.
+   * Resolves once every write handed over so far (of `partitions` only,
+   * when given) is acknowledged and marked, later ones not waited for; or
+   * one failed, or the pipe ended.
    */
-  drained(): Promise<void> {
-    const entry = this.pending.at(-1);
-    if (this.stopped || entry === undefined) return Promise.resolve();
-    return new Promise((wake) => this.drainWaiters.push({ entry, wake }));
+  drained(partitions?: readonly TopicPartition[]): Promise<void> {
+    const keys = partitions === undefined
+      ? [...this.pending.keys()]
+      : partitions.map((p) => `${p.topic}\0${p.partition}`);
+    const entries: Entry[] = [];
+    for (const key of keys) {
+      const last = this.pending.get(key)?.at(-1);
+      if (last !== undefined) entries.push(last);
+    }
+    if (this.stopped || entries.length === 0) return Promise.resolve();
+    return new Promise((wake) => this.drainWaiters.push({ entries, wake }));
   }
 
   private wakeDrainers(): void {
@@ -260,17 +290,34 @@ export class Acknowledged implements Tracker {
     const waiting = this.drainWaiters;
     this.drainWaiters = [];
     for (const w of waiting) {
-      if (this.stopped || w.entry.state === "marked") w.wake();
-      else this.drainWaiters.push(w);
+      if (this.stopped || w.entries.every((e) => e.state === "marked")) {
+        w.wake();
+      } else this.drainWaiters.push(w);
+    }
+  }
+
+  /**
+   * Batches of `partitions` handed over so far may be cut short: after
+   * the first that is, none of its partition is marked.
+   */
+  revoked(partitions: readonly TopicPartition[]): void {
+    for (const p of partitions) {
+      const cut = { value: false };
+      for (
+        const entry of this.pending.get(`${p.topic}\0${p.partition}`) ?? []
+      ) {
+        entry.cut = cut;
+      }
     }
   }
 
   /** Follows the outcome of one batch's write. */
-  follow(batch: MessageBatch, written: Promise<void>): void {
+  follow(batch: MessageBatch, written: Promise<number | void>): void {
     if (this.consumption === null) {
       written.catch(ignore);
       return;
     }
+    const key = `${batch.topic}\0${batch.partition}`;
     const entry: Entry = {
       last: {
         topic: batch.topic,
@@ -278,23 +325,41 @@ export class Acknowledged implements Tracker {
         offset: batch.lastOffset,
       },
       state: "written",
+      short: false,
+      cut: null,
     };
-    this.pending.push(entry);
-    written.then(() => {
+    let queue = this.pending.get(key);
+    if (queue === undefined) this.pending.set(key, queue = []);
+    queue.push(entry);
+    written.then((through) => {
+      if (typeof through === "number") {
+        entry.short = true;
+        entry.last.offset = through;
+      }
       entry.state = "acked";
-      this.markReady();
+      this.markReady(key);
     }, () => {
       this.stopped = true;
       this.wakeDrainers();
     });
   }
 
-  private markReady(): void {
-    while (!this.stopped && this.pending[0]?.state === "acked") {
-      const entry = this.pending.shift()!;
+  /** Marks the acknowledged batches at the head of a partition's queue. */
+  private markReady(key: string): void {
+    const queue = this.pending.get(key)!;
+    while (!this.stopped && queue[0]?.state === "acked") {
+      const entry = queue.shift()!;
       entry.state = "marked";
+      // After a batch cut short, its partition's later ones are not marked:
+      // the next owner reads on from the first message not processed.
+      if (entry.cut?.value) continue;
+      if (entry.short) {
+        if (entry.cut !== null) entry.cut.value = true;
+        if (entry.last.offset < 0) continue;
+      }
       this.consumption!.consumed(entry.last);
     }
+    if (queue.length === 0) this.pending.delete(key);
     this.wakeDrainers();
   }
 
@@ -308,8 +373,16 @@ export class Acknowledged implements Tracker {
 
 /** A batch handed to the Writer, until it is marked consumed. */
 interface Entry {
+  /** Its last message, or the last processed when it was cut short. */
   last: { topic: string; partition: number; offset: number };
   state: "written" | "acked" | "marked";
+  /** Whether a revocation cut it short. */
+  short: boolean;
+  /**
+   * For a batch handed over before its partition was revoked: whether one
+   * of that revocation's batches of the partition was cut short already.
+   */
+  cut: { value: boolean } | null;
 }
 
 /**
@@ -358,10 +431,7 @@ async function pump(
     if (tracker.failure() !== null) return failed();
     if (verdict === "drop") continue;
     try {
-      tracker.follow(
-        batch,
-        out.length > 0 ? sink.write(out) : Promise.resolve(),
-      );
+      tracker.follow(batch, write(sink, batch, out));
     } catch (error) {
       return { kind: "dest", error };
     }
@@ -369,6 +439,28 @@ async function pump(
     if (room === ABORTED) return { kind: "abort", reason: signal!.reason };
     if (room === FAILED) return failed();
   }
+}
+
+/**
+ * Hands `out` (`batch`'s messages, or what `map` made of them) to the sink;
+ * resolves with nothing once all are written, or with the offset of the
+ * batch's last message processed in order when a revocation cut the write
+ * short (-1: none, or not known when `map` made other messages).
+ */
+function write(
+  sink: BulkSink,
+  batch: MessageBatch,
+  out: readonly MessageInput[],
+): Promise<number | void> {
+  if (out.length === 0) return Promise.resolve();
+  const written = sink.write(out);
+  if (sink.revoke === undefined) return written;
+  return written.then((kept) => {
+    if (kept === undefined) return;
+    return kept > 0 && out === batch.messages
+      ? batch.messages[kept - 1].offset
+      : -1;
+  });
 }
 
 /**

@@ -86,7 +86,7 @@ export class PipeTransactions implements Tracker {
     }
   }
 
-  follow(batch: MessageBatch, written: Promise<void>): void {
+  follow(batch: MessageBatch, written: Promise<unknown>): void {
     // A failed write fails the Writer, which stops the pipe; the commit
     // then rejects too.
     written.catch(ignore);

@@ -6,7 +6,7 @@
  */
 
 import { type BulkSink, offerBulkSink } from "../bulk_sink.ts";
-import type { Message } from "../message.ts";
+import type { Message, TopicPartition } from "../message.ts";
 import { checkNumber, describeValue } from "../options.ts";
 
 /** What a Processor does with each message; it may return a promise. */
@@ -41,8 +41,14 @@ const PROCESSOR_OPTIONS = new Set(["concurrency", "ordering", "queueCapacity"]);
 /** One message waiting, and what to tell when it is processed. */
 interface Job {
   message: Message;
-  done: (error: unknown) => void;
+  /** Its place in the write that handed it over. */
+  index: number;
+  /** Told null (processed), an error, or DROPPED (revoked, not started). */
+  done: (index: number, outcome: unknown) => void;
 }
+
+/** The outcome of a job dropped because its partition was revoked. */
+const DROPPED = Symbol("dropped");
 
 /** The messages of one ordering key, processed one at a time. */
 interface Lane {
@@ -56,11 +62,13 @@ interface Lane {
  * `concurrency` at once, in order per partition (or per key). Pipe a Reader
  * into it: in a consumer group a message then counts as consumed (and is
  * committed) once `handle` resolved for it and for every message handed
- * over before it, so a message whose handler failed, or that was not
- * processed yet when the member lost its partition, is read again (at
- * least once). A handler that throws fails the stream, and the pipe with
- * it, once the handlers already running finished; nothing new starts. An
- * abort, too, waits for the handlers running.
+ * over before it, so a message whose handler failed is read again (at
+ * least once). When a rebalance takes partitions away, their messages not
+ * started yet are dropped (the next owner reads them) and the member waits
+ * only for their handlers running before it commits and lets go. A handler
+ * that throws fails the stream, and the pipe with it, once the handlers
+ * already running finished; nothing new starts. An abort, too, waits for
+ * the handlers running.
  *
  * @example Process four partitions at once
  * ```ts
@@ -176,6 +184,7 @@ export class Processor<M extends Message = Message> extends WritableStream<M> {
         controller?.error(error);
       },
       settled: () => work.settled(),
+      revoke: (partitions) => work.revoke(partitions),
       transactions: null,
     };
     offerBulkSink(this, sink);
@@ -229,27 +238,31 @@ class Work {
 
   /**
    * Queues messages; resolves once each is processed, rejects with the
-   * first handler failure among them.
+   * first handler failure among them. When `revoke` dropped some, resolves
+   * with how many of the first ones were processed.
    */
-  add(messages: readonly Message[]): Promise<void> {
+  add(messages: readonly Message[]): Promise<number | void> {
     if (messages.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
       let left = messages.length;
       let error: unknown = null;
-      const done = (e: unknown) => {
-        if (e !== null && error === null) error = e;
+      let firstDropped = Infinity;
+      const done = (index: number, outcome: unknown) => {
+        if (outcome === DROPPED) firstDropped = Math.min(firstDropped, index);
+        else if (outcome !== null && error === null) error = outcome;
         if (--left > 0) return;
-        if (error === null) resolve();
-        else reject(error);
+        if (error !== null) reject(error);
+        else resolve(firstDropped === Infinity ? undefined : firstDropped);
       };
-      for (const message of messages) {
+      for (let index = 0; index < messages.length; index++) {
+        const message = messages[index];
         if (message === null || typeof message !== "object") {
           // As a Writer does: a malformed message fails the stream.
           const error = new TypeError(
             `Cannot process: expected a message, got ${describeValue(message)}`,
           );
           this.fail(error);
-          done(error);
+          done(index, error);
           continue;
         }
         const id = this.laneOf(message);
@@ -258,7 +271,7 @@ class Work {
           lane = { id, jobs: [], running: false };
           this.lanes.set(id, lane);
         }
-        lane.jobs.push({ message, done });
+        lane.jobs.push({ message, index, done });
         this.waiting++;
         this.unsettled++;
         if (!lane.running && lane.jobs.length === 1) this.ready_.push(lane);
@@ -307,7 +320,7 @@ class Work {
     if (lane.jobs.length > 0) this.ready_.push(lane);
     else this.lanes.delete(lane.id);
     this.unsettled--;
-    job.done(error);
+    job.done(job.index, error);
     if (this.stopped) {
       this.drop();
       this.tellFailure();
@@ -317,20 +330,41 @@ class Work {
 
   /** Fails every job not started (after a failure or an abort). */
   private drop(): void {
-    const error = this.failed ?? new Error("the Processor stopped");
-    for (const lane of this.ready_.splice(0)) {
+    this.ready_.length = 0;
+    this.dropWhere(
+      () => true,
+      this.failed ?? new Error("the Processor stopped"),
+    );
+  }
+
+  /**
+   * Drops the jobs not started of `partitions`, which the group takes
+   * away: the next owner reads them again.
+   */
+  revoke(partitions: readonly TopicPartition[]): void {
+    const gone = new Set(partitions.map((p) => `${p.topic}\0${p.partition}`));
+    this.dropWhere(
+      (m) => gone.has(`${m.topic}\0${m.partition}`),
+      DROPPED,
+    );
+    // Lanes left without a job are not ready any more.
+    const ready = this.ready_.filter((lane) => lane.jobs.length > 0);
+    this.ready_.splice(0, this.ready_.length, ...ready);
+  }
+
+  /**
+   * Ends the jobs not started of the lanes whose messages `which` picks
+   * (a lane's messages are all of one partition) with `outcome`.
+   */
+  private dropWhere(which: (m: Message) => boolean, outcome: unknown): void {
+    for (const lane of [...this.lanes.values()]) {
+      if (lane.jobs.length === 0 || !which(lane.jobs[0].message)) continue;
       for (const job of lane.jobs.splice(0)) {
         this.waiting--;
         this.unsettled--;
-        job.done(error);
+        job.done(job.index, outcome);
       }
-    }
-    for (const lane of this.lanes.values()) {
-      for (const job of lane.jobs.splice(0)) {
-        this.waiting--;
-        this.unsettled--;
-        job.done(error);
-      }
+      if (!lane.running) this.lanes.delete(lane.id);
     }
     this.wakeRoom();
     if (this.unsettled === 0) this.wakeSettled();

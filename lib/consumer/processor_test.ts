@@ -6,14 +6,15 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { bulkSinkOf } from "../bulk_sink.ts";
 import type { Message } from "../message.ts";
 import { Processor } from "./processor.ts";
 
-/** A message of partition 0 at `offset`, with `key`. */
-function message(offset: number, key: unknown = null): Message {
+/** A message of `partition` (0) at `offset`, with `key`. */
+function message(offset: number, key: unknown = null, partition = 0): Message {
   return {
     topic: "t",
-    partition: 0,
+    partition,
     offset,
     highWaterMark: 100,
     key: key as Uint8Array | null,
@@ -119,5 +120,49 @@ describe("Processor with a stream made here", () => {
       streamOf([message(0), "not a message"]).pipeTo(processor),
       /^TypeError: Cannot process: expected a message, got "not a message" \(string\)$/,
     );
+  });
+
+  test("a revocation drops what was not started of the revoked partitions; their writes tell how far they got", async () => {
+    const done: string[] = [];
+    const processor = new Processor(async (m) => {
+      await sleep(20);
+      done.push(`${m.partition}:${m.offset}`);
+    }, { concurrency: 2 });
+    // What a Reader's pipe does: a write per fetched batch.
+    const sink = bulkSinkOf(processor)!;
+    const of = (partition: number, from: number, to: number) =>
+      Array.from(
+        { length: to - from },
+        (_, i) => message(from + i, null, partition),
+      );
+    const first = sink.write(of(0, 0, 10));
+    const second = sink.write(of(0, 10, 20));
+    const other = sink.write(of(1, 0, 5));
+    await sleep(50);
+    sink.revoke!([{ topic: "t", partition: 0 }]);
+    const kept = await first;
+    assert.equal(typeof kept, "number");
+    // What was processed of partition 0 is exactly the first `kept`: the
+    // one running at the revocation finished, nothing started after it.
+    const ofZero = done.filter((d) => d.startsWith("0:"));
+    assert.deepEqual(
+      ofZero,
+      of(0, 0, kept as number).map((m) => `0:${m.offset}`),
+    );
+    assert.ok((kept as number) >= 2 && (kept as number) < 10, `kept ${kept}`);
+    assert.equal(await second, 0);
+    // Partition 1 goes on to its end, and partition 0 may come back.
+    assert.equal(await other, undefined);
+    assert.deepEqual(done.filter((d) => d.startsWith("1:")), [
+      "1:0",
+      "1:1",
+      "1:2",
+      "1:3",
+      "1:4",
+    ]);
+    assert.equal(await sink.write(of(0, 10, 12)), undefined);
+    assert.deepEqual(done.slice(-2), ["0:10", "0:11"]);
+    await sink.settled();
+    assert.equal(sink.failure(), null);
   });
 });

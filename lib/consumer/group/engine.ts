@@ -106,7 +106,9 @@ export class GroupEngine extends StreamEngine {
    * While a pipe marks what was consumed: resolves once what it handed
    * over is acknowledged, so that a rebalance commits it first.
    */
-  private drainPipe: (() => Promise<void>) | null = null;
+  private drainPipe:
+    | ((revoked: readonly TopicPartition[]) => Promise<void>)
+    | null = null;
   private rebalances = 0;
 
   constructor(options: ReaderOptions) {
@@ -264,7 +266,7 @@ export class GroupEngine extends StreamEngine {
     // Nothing prefetched for them comes out from here on.
     this.fetch.revoke(partitions);
     await this.callback("onPartitionsRevoked", partitions);
-    await this.drainBeforeRevoke();
+    await this.drainBeforeRevoke(partitions);
     this.noteConsumed();
     await this.committer.flush().catch((error) =>
       this.logError(`commit before the rebalance failed: ${messageOf(error)}`)
@@ -392,8 +394,13 @@ export class GroupEngine extends StreamEngine {
    * Hands the marking of consumed messages to the caller (a pipe, which
    * marks what its Writer acknowledged) until `release`: messages handed
    * out from now on count as consumed only once `consumed` says so.
+   * `drain` is called when partitions are revoked: it resolves once what
+   * the pipe handed over is settled (what was not started of the revoked
+   * partitions may be dropped).
    */
-  consumedBy(drain: () => Promise<void>): Consumption {
+  consumedBy(
+    drain: (revoked: readonly TopicPartition[]) => Promise<void>,
+  ): Consumption {
     this.noteConsumed();
     this.consumedByCaller = true;
     this.drainPipe = drain;
@@ -425,10 +432,13 @@ export class GroupEngine extends StreamEngine {
 
   /**
    * Before partitions are given up: waits (at most half the rebalance
-   * timeout) for a pipe's Writer to acknowledge what it was handed, so that
-   * the commit covers it and the next owner does not read it again.
+   * timeout) for a pipe's Writer to acknowledge what it was handed (or a
+   * Processor to finish the handlers running), so that the commit covers
+   * it and the next owner does not read it again.
    */
-  private async drainBeforeRevoke(): Promise<void> {
+  private async drainBeforeRevoke(
+    revoked: readonly TopicPartition[],
+  ): Promise<void> {
     const drain = this.drainPipe;
     if (drain === null) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -436,7 +446,7 @@ export class GroupEngine extends StreamEngine {
       timer = setTimeout(resolve, this.group.rebalanceTimeout / 2);
     });
     try {
-      await Promise.race([drain().catch(() => {}), limit]);
+      await Promise.race([drain(revoked).catch(() => {}), limit]);
     } finally {
       clearTimeout(timer);
     }

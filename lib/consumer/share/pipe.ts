@@ -37,7 +37,7 @@ export class ShareAcknowledged implements Tracker {
     return Promise.resolve();
   }
 
-  follow(batch: MessageBatch, written: Promise<void>): void {
+  follow(batch: MessageBatch, written: Promise<unknown>): void {
     const messages = batch.messages as readonly ShareMessage[];
     const done = written.then(
       () => this.acks.acknowledge(messages, true),

@@ -1,0 +1,88 @@
+/**
+ * What a group pipe marks consumed when a revocation cuts writes short:
+ * the `Acknowledged` tracker fed by writes settled here.
+ */
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Consumption } from "./group/engine.ts";
+import type { MessageBatch } from "./message_batch.ts";
+import { Acknowledged } from "./pipe.ts";
+
+/** A batch of `partition` ending at `lastOffset` (all the tracker reads). */
+function batch(partition: number, lastOffset: number): MessageBatch {
+  return { topic: "t", partition, lastOffset } as MessageBatch;
+}
+
+test("Acknowledged: after a write cut short by a revocation, its partition is marked no further", async () => {
+  const marked: string[] = [];
+  const owned = new Set(["t/0", "t/1"]);
+  const consumption: Consumption = {
+    consumed: (last) => marked.push(`${last.partition}@${last.offset}`),
+    owns: (topic, partition) => owned.has(`${topic}/${partition}`),
+    group: () => "g",
+    release: () => {},
+  };
+  const tracker = new Acknowledged(consumption);
+  tracker.follow(batch(0, 9), Promise.resolve());
+  await tracker.drained();
+  assert.deepEqual(marked, ["0@9"]);
+
+  const writes = [
+    Promise.withResolvers<number | void>(),
+    Promise.withResolvers<number | void>(),
+    Promise.withResolvers<number | void>(),
+  ];
+  tracker.follow(batch(0, 19), writes[0].promise);
+  tracker.follow(batch(0, 29), writes[1].promise);
+  tracker.follow(batch(1, 5), writes[2].promise);
+  owned.delete("t/0");
+  tracker.revoked([{ topic: "t", partition: 0 }]);
+  // Partition 0's batches are no longer handed over.
+  assert.equal(tracker.verdict(batch(0, 39)), "drop");
+  assert.equal(tracker.verdict(batch(1, 39)), "write");
+  const drained = tracker.drained();
+  // Processed through 14 in order; the next batch had messages processed
+  // (ordering "none") after the hole at 15, which must not be marked.
+  writes[0].resolve(14);
+  writes[1].resolve(25);
+  writes[2].resolve();
+  await drained;
+  assert.deepEqual(marked, ["0@9", "0@14", "1@5"]);
+
+  // A batch with nothing processed marks nothing; the partition, owned
+  // again later, is marked as usual.
+  tracker.follow(batch(1, 9), Promise.resolve(-1));
+  tracker.revoked([{ topic: "t", partition: 1 }]);
+  owned.add("t/0");
+  tracker.follow(batch(0, 50), Promise.resolve());
+  await tracker.drained();
+  assert.deepEqual(marked, ["0@9", "0@14", "1@5", "0@50"]);
+  tracker.release();
+});
+
+test("Acknowledged: each partition is marked in its own order; a revocation waits for the revoked partitions only", async () => {
+  const marked: string[] = [];
+  const consumption: Consumption = {
+    consumed: (last) => marked.push(`${last.partition}@${last.offset}`),
+    owns: () => true,
+    group: () => "g",
+    release: () => {},
+  };
+  const tracker = new Acknowledged(consumption);
+  const slow = Promise.withResolvers<number | void>();
+  tracker.follow(batch(0, 9), slow.promise);
+  tracker.follow(batch(1, 9), Promise.resolve());
+  tracker.follow(batch(1, 19), Promise.resolve());
+  // Partition 1 waits for no write of partition 0.
+  await tracker.drained([{ topic: "t", partition: 1 }]);
+  assert.deepEqual(marked, ["1@9", "1@19"]);
+  let all = false;
+  const drained = tracker.drained().then(() => all = true);
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(all, false);
+  slow.resolve();
+  await drained;
+  assert.deepEqual(marked, ["1@9", "1@19", "0@9"]);
+  tracker.release();
+});
