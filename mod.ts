@@ -63,7 +63,7 @@ export {
   type TracingSetter,
   type TracingSpan,
   type TracingSpanContext,
-} from "./lib/tracing.ts";
+} from "./lib/tracing/api.ts";
 export {
   delegationToken,
   type DelegationTokenCredentials,

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { checkTracing, type TracingApi } from "../tracing.ts";
+import { checkTracing, type TracingApi } from "../tracing/api.ts";
 import { Cluster } from "../cluster/cluster.ts";
 import { FirstOffset, LastOffset } from "../conn/conn.ts";
 import { checkNumber, describeValue, optionNames } from "../options.ts";

@@ -28,7 +28,7 @@
  * @module
  */
 
-import { type ReaderTracing, readerTracing } from "../tracing.ts";
+import { type ReaderTracing, readerTracing } from "../tracing/reader.ts";
 import { checkCallOptions } from "../options.ts";
 import { instanceIdTimeout } from "../cluster/telemetry.ts";
 import { GroupEngine } from "./group/engine.ts";

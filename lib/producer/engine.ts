@@ -7,7 +7,7 @@
  * @module
  */
 
-import { WriterTracing } from "../tracing.ts";
+import { WriterTracing } from "../tracing/writer.ts";
 import { checkCallOptions } from "../options.ts";
 import { acksOf } from "../requests/produce.ts";
 import { ProduceSender } from "./sender.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { checkTracing, type TracingApi } from "../tracing.ts";
+import { checkTracing, type TracingApi } from "../tracing/api.ts";
 import type { Logger, TransportOptions } from "../cluster/transport.ts";
 import { acksOf, type RequiredAcks } from "../requests/produce.ts";
 import {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { checkTracing, type TracingApi } from "../../tracing.ts";
+import { checkTracing, type TracingApi } from "../../tracing/api.ts";
 import { Cluster } from "../../cluster/cluster.ts";
 import {
   checkNames,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type ReaderTracing, readerTracing } from "../../tracing.ts";
+import { type ReaderTracing, readerTracing } from "../../tracing/reader.ts";
 import type { TopicPartition } from "../../message.ts";
 import { describeValue } from "../../options.ts";
 import {
