@@ -9,9 +9,15 @@ import { type BulkSink, offerBulkSink } from "../bulk_sink.ts";
 import type { Message, TopicPartition } from "../message.ts";
 import { checkNumber, describeValue } from "../options.ts";
 
-/** What a Processor does with each message; it may return a promise. */
+/**
+ * What a Processor does with each message; it may return a promise.
+ * `signal` aborts when the Processor stops (the pipe was aborted, or
+ * another handler failed), with that reason: pass it on to `fetch` and the
+ * like so that the stop need not wait for slow work.
+ */
 export type MessageHandler<M extends Message = Message> = (
   message: M,
+  signal: AbortSignal,
 ) => unknown;
 
 /** Options of a Processor. */
@@ -68,7 +74,8 @@ interface Lane {
  * only for their handlers running before it commits and lets go. A handler
  * that throws fails the stream, and the pipe with it, once the handlers
  * already running finished; nothing new starts. An abort, too, waits for
- * the handlers running.
+ * the handlers running; their `signal` (the handler's second argument)
+ * tells them to stop.
  *
  * @example Process four partitions at once
  * ```ts
@@ -205,6 +212,8 @@ class Work {
   private unsettled = 0;
   private failed: Error | null = null;
   private stopped = false;
+  /** Aborts the handlers' signal when the Processor stops. */
+  private readonly stopper = new AbortController();
   private readonly failureListeners = new Set<() => void>();
   private roomWaiters: (() => void)[] = [];
   private settleWaiters: (() => void)[] = [];
@@ -300,7 +309,7 @@ class Work {
     } else {
       try {
         const handle = this.handle;
-        outcome = Promise.resolve(handle(job.message));
+        outcome = Promise.resolve(handle(job.message, this.stopper.signal));
       } catch (error) {
         outcome = Promise.reject(error);
       }
@@ -379,6 +388,7 @@ class Work {
     if (this.failed !== null) return;
     this.failed = error instanceof Error ? error : new Error(String(error));
     this.stopped = true;
+    this.stopper.abort(this.failed);
     this.drop();
     this.tellFailure();
   }
@@ -396,6 +406,7 @@ class Work {
     this.failed ??= reason instanceof Error
       ? reason
       : new Error(`The Processor was stopped: ${String(reason)}`);
+    this.stopper.abort(this.failed);
     this.drop();
   }
 

@@ -165,4 +165,38 @@ describe("Processor with a stream made here", () => {
     await sink.settled();
     assert.equal(sink.failure(), null);
   });
+
+  test("the handlers' signal tells them the Processor stopped, with the reason", async () => {
+    const reasons: unknown[] = [];
+    const processor = new Processor(async (_m, signal) => {
+      assert.ok(signal instanceof AbortSignal);
+      // Work that would take a minute, unless told to stop.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 60_000);
+        signal.addEventListener("abort", () => {
+          clearTimeout(timer);
+          reasons.push(signal.reason);
+          resolve();
+        });
+      });
+    }, { concurrency: 2, ordering: "none" });
+    const stop = new AbortController();
+    // A source that does not end, with fewer messages than the queue holds:
+    // the platform's pipe aborts only once its write in progress settled,
+    // which a full queue would hold until a handler finished (a Reader's
+    // pipe does not wait).
+    const open = new ReadableStream<Message>({
+      start(controller) {
+        for (let i = 0; i < 100; i++) controller.enqueue(message(i));
+      },
+    });
+    const piping = open.pipeTo(processor, { signal: stop.signal });
+    await sleep(30);
+    const began = Date.now();
+    stop.abort(new Error("enough"));
+    await assert.rejects(piping, /enough/);
+    assert.ok(Date.now() - began < 5_000);
+    assert.equal(reasons.length, 2);
+    for (const reason of reasons) assert.match(String(reason), /enough/);
+  });
 });
