@@ -160,8 +160,28 @@ export async function until(what: string, ok: () => boolean, ms = 30_000) {
   }
 }
 
-/** The group's committed offset per partition (-1 for none). */
+/**
+ * The group's committed offset per partition (-1 for none); a coordinator
+ * still loading (after a restart) is asked again, for up to 30 s.
+ */
 export async function committed(
+  groupId: string,
+  topic: string,
+  partitions: number,
+): Promise<number[]> {
+  const deadline = Date.now() + 30_000;
+  while (true) {
+    try {
+      return await committedOnce(groupId, topic, partitions);
+    } catch (error) {
+      const retriable = (error as { retriable?: boolean }).retriable === true;
+      if (!retriable || Date.now() > deadline) throw error;
+      await sleep(200);
+    }
+  }
+}
+
+async function committedOnce(
   groupId: string,
   topic: string,
   partitions: number,
