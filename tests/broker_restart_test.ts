@@ -13,7 +13,6 @@ import { after, describe, test } from "node:test";
 import {
   dial,
   type Message,
-  Processor,
   Reader,
   type ShareMessage,
   ShareReader,
@@ -22,7 +21,7 @@ import {
   Writer,
 } from "../mod.ts";
 import { BROKER, kafkaTool, sleep, uniqueTopic } from "./_helpers.ts";
-import { committed, endOffsets, setGroupConfig } from "./_group.ts";
+import { setGroupConfig } from "./_group.ts";
 import { leftIn } from "./_share.ts";
 
 const MESSAGES = Number(process.env.FAULT_MESSAGES ?? 60_000);
@@ -377,88 +376,6 @@ describe("broker restart", () => {
       );
     } finally {
       await closeAll(writer, reader);
-    }
-  });
-
-  test("kill -9 and restart while a group pipes into a Processor: every message processed, each partition in order, all committed", async () => {
-    const topic = uniqueTopic("restart-processor");
-    await createTopic(topic, PARTITIONS);
-    const count = 9000;
-    const writer = new Writer({ brokers: [BROKER], topic });
-    await writer.writeMessages(
-      Array.from(
-        { length: count },
-        (_, i) => ({ key: `k${i}`, value: `p${i}` }),
-      ),
-    );
-    await writer.close();
-    const groupId = uniqueTopic("restart-processor-g");
-    const errors: string[] = [];
-    const reader = new Reader({
-      brokers: [BROKER],
-      groupId,
-      groupTopics: [topic],
-      heartbeatInterval: 500,
-      sessionTimeout: 6000,
-      rebalanceTimeout: 10_000,
-      maxWait: 500,
-      errorLogger: (m) => errors.push(m),
-    });
-    const seen = new Map<string, number>();
-    /** Per partition, the offsets processed, in the order processed. */
-    const order: number[][] = Array.from({ length: PARTITIONS }, () => []);
-    let processed = 0;
-    const processor = new Processor(async (m) => {
-      // Slow enough for the kill to land mid-way.
-      if (m.offset % 100 === 0) await sleep(20);
-      const value = text.decode(m.value!);
-      seen.set(value, (seen.get(value) ?? 0) + 1);
-      order[m.partition].push(m.offset);
-      processed++;
-    }, { concurrency: PARTITIONS });
-    const stop = new AbortController();
-    const piping = reader.pipeTo(processor, {
-      signal: stop.signal,
-      preventAbort: true,
-    });
-    piping.catch(() => {}); // awaited below
-    try {
-      const deadline = Date.now() + 120_000;
-      while (seen.size < count / 3 && Date.now() < deadline) await sleep(20);
-      await kafkaTool("kill");
-      await sleep(1000);
-      await kafkaTool("up");
-      while (seen.size < count && Date.now() < deadline) await sleep(100);
-      assert.equal(seen.size, count, `processed ${seen.size} of ${count}`);
-      assert.ok(
-        errors.some((e) => /kafka reader: /.test(e)),
-        "the Reader reported the lost broker",
-      );
-      // Each partition in offset order; after the restart a partition may
-      // start again from its last commit, never from further on.
-      for (const offsets of order) {
-        for (let i = 1; i < offsets.length; i++) {
-          if (offsets[i] !== offsets[i - 1] + 1) {
-            assert.ok(
-              offsets[i] <= offsets[i - 1],
-              `a partition skipped from ${offsets[i - 1]} to ${offsets[i]}`,
-            );
-          }
-        }
-      }
-      stop.abort();
-      await assert.rejects(piping, { name: "AbortError" });
-      await reader.close();
-      assert.deepEqual(
-        await committed(groupId, topic, PARTITIONS),
-        await endOffsets(topic, PARTITIONS),
-      );
-      const again = [...seen.values()].filter((n) => n > 1).length;
-      console.log(
-        `processor restart: ${count} messages, ${processed} processed, ${again} more than once`,
-      );
-    } finally {
-      await closeAll(reader);
     }
   });
 });

@@ -7,7 +7,8 @@
  * Errors that mean the group moved on (a rebalance started, the generation
  * or member is gone) are not the application's: the commit is dropped, the
  * member rejoins, and the partition's new owner reads those messages again
- * (at least once). What retrying cannot fix (authorization, say) rejects
+ * (at least once). Other failures are retried until `requestTimeout`
+ * (closing, too); what retrying cannot fix (authorization, say) rejects
  * the commit.
  *
  * @module
@@ -199,7 +200,9 @@ export class OffsetCommitter {
       }
       if (retry === null) return;
       this.restore(commits);
-      if (Date.now() >= deadline || this.closed && attempt > 3) throw retry;
+      // Closing too: a coordinator still loading after a restart answers
+      // within seconds; retrying stops at the deadline, not at a count.
+      if (Date.now() >= deadline) throw retry;
       if (coordinatorMoved(retry)) {
         this.settings.cluster.invalidateCoordinator(this.settings.groupId);
       }
