@@ -221,6 +221,14 @@ export type {
   ShareOffsetChange,
 } from "./lib/admin/share_groups.ts";
 export type {
+  StreamsGroupDescription,
+  StreamsGroupMember,
+  StreamsInternalTopic,
+  StreamsSubtopology,
+  StreamsTaskOffset,
+  StreamsTasks,
+} from "./lib/admin/streams_groups.ts";
+export type {
   MemberToRemove,
   RemovedMember,
 } from "./lib/admin/group_members.ts";

@@ -40,6 +40,7 @@ import type * as partitions from "./partitions.ts";
 import type * as quotas from "./quotas.ts";
 import type * as scram from "./scram.ts";
 import type * as shareGroups from "./share_groups.ts";
+import type * as streamsGroups from "./streams_groups.ts";
 import type * as topics from "./topics.ts";
 import type * as transactions from "./transactions.ts";
 import type * as txn from "../requests/transactions.ts";
@@ -70,6 +71,7 @@ const load = {
   quotas: () => import("./quotas.ts"),
   scram: () => import("./scram.ts"),
   shareGroups: () => import("./share_groups.ts"),
+  streamsGroups: () => import("./streams_groups.ts"),
   topics: () => import("./topics.ts"),
   transactions: () => import("./transactions.ts"),
   txn: () => import("../requests/transactions.ts"),
@@ -463,6 +465,36 @@ export class Client {
     options?: CallOptions & { includeAuthorizedOperations?: boolean },
   ): Promise<shareGroups.ShareGroupDescription[]> {
     return (await load.shareGroups()).describeShareGroups(
+      this.router,
+      groupIds,
+      options,
+    );
+  }
+
+  /**
+   * Describes streams groups (KIP-1071, Kafka Streams' rebalance protocol;
+   * Kafka 4.1 on): state, epochs, the topology's subtopologies, and each
+   * member's process, endpoint, tasks (active, standby, warm-up) and
+   * changelog offsets. A group that is not a streams group, or does not
+   * exist, gets GROUP_ID_NOT_FOUND as its error. Their committed offsets,
+   * listing and deletion go through `offsetFetch`, `listGroups` (type
+   * "streams") and `deleteGroups`.
+   *
+   * @example
+   * ```ts
+   * import { Client } from "jsr:@streamkafka/client";
+   *
+   * const client = new Client({ brokers: ["localhost:9092"] });
+   * const [group] = await client.describeStreamsGroups(["docs-no-such-app"]);
+   * console.log(group.error?.name); // GROUP_ID_NOT_FOUND
+   * await client.close();
+   * ```
+   */
+  async describeStreamsGroups(
+    groupIds: readonly string[],
+    options?: CallOptions & { includeAuthorizedOperations?: boolean },
+  ): Promise<streamsGroups.StreamsGroupDescription[]> {
+    return (await load.streamsGroups()).describeStreamsGroups(
       this.router,
       groupIds,
       options,

@@ -244,7 +244,7 @@ export interface DeletedGroup {
 }
 
 /** Throws unless `groupIds` is an array of group ids. */
-function checkGroupIds(method: string, groupIds: unknown): void {
+export function checkGroupIds(method: string, groupIds: unknown): void {
   checkList(method, "groupIds", groupIds, "an array of group ids");
   (groupIds as unknown[]).forEach((id, i) => {
     if (typeof id !== "string" || id === "") {
@@ -311,7 +311,7 @@ export async function listGroups(
  * makes each group's result from its entry in the answer; a group the
  * answer leaves out fails with UNKNOWN_SERVER_ERROR.
  */
-function describeEachGroup<
+export function describeEachGroup<
   G extends { groupId: string },
   R extends { error: KafkaError | null },
 >(
