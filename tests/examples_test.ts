@@ -25,6 +25,7 @@ import { main as commitIntervalMain } from "../examples/reader_group_commit_inte
 import { main as consumerProtocolMain } from "../examples/reader_group_consumer_protocol.ts";
 import { main as patternMain } from "../examples/reader_group_pattern.ts";
 import { main as tracingMain } from "../examples/tracing.ts";
+import { main as processorMain } from "../examples/processor.ts";
 import { BROKER, uniqueTopic } from "./_helpers.ts";
 
 const text = new TextDecoder();
@@ -226,6 +227,23 @@ describe("seed consumer-group examples", () => {
     );
     for (const topic of topics) {
       assert.equal(await committed(groupId, topic), 10);
+    }
+  });
+
+  test("Processor: each customer's orders in order; a second run goes on from the commits", async () => {
+    const topic = uniqueTopic("seed-processor");
+    const groupId = uniqueTopic("seed-processor-id");
+    for (let run = 0; run < 2; run++) {
+      const done = await processorMain(BROKER, topic, groupId);
+      assert.equal(done.length, 12);
+      for (const customer of ["ada", "bob", "cy"]) {
+        assert.deepEqual(
+          done.filter((o) => o.startsWith(`${customer} `)),
+          [1, 2, 3, 4].map((n) => `${customer} order ${n}`),
+        );
+      }
+      // The second run processes only what it wrote.
+      assert.equal(await committed(groupId, topic), 12 * (run + 1));
     }
   });
 
