@@ -12,6 +12,7 @@
  */
 
 import type { GroupMetadata, MessageInput, TopicPartition } from "./message.ts";
+import type { ReaderTracing } from "./tracing/reader.ts";
 
 /** What a Writer offers a pipe that writes messages a batch at a time. */
 export interface BulkSink {
@@ -31,6 +32,12 @@ export interface BulkSink {
    * delivers everything it was handed.
    */
   revoke?(partitions: readonly TopicPartition[]): void;
+  /**
+   * The source is a Reader with `tracing`: a sink that runs work per
+   * message (a Processor) runs each in a "process" span of `tracing`, and
+   * the pipe then reads its batches without a span of their own.
+   */
+  traceWith?(tracing: ReaderTracing): void;
   /** Resolves when the Writer has room for more (its maxBufferedBytes). */
   ready(): Promise<void>;
   /** The first failure of a write, or null. */

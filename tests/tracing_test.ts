@@ -21,6 +21,7 @@ import {
   FirstOffset,
   type Message,
   messageTraceContext,
+  Processor,
   Reader,
   Writer,
 } from "../mod.ts";
@@ -246,6 +247,63 @@ describe("tracing with OpenTelemetry", () => {
       })),
       new Set(second.map((s) => s.spanContext().spanId)),
     );
+  });
+
+  test("a traced Reader piped into a Processor: each handler runs in its message's process span; a failure marks it", async () => {
+    const topic = await topicWith(1);
+    const tracer = api.trace.getTracer("test");
+    const writer = new Writer({ brokers: [BROKER], topic, tracing: api });
+    await tracer.startActiveSpan("request", async (span) => {
+      await writer.writeMessages({ value: "a" }, { value: "b" }, {
+        value: "c",
+      });
+      span.end();
+    });
+    await writer.close();
+    const sendOf = new Map(
+      spansNamed(`send ${topic}`).map((s) => [
+        s.spanContext().spanId,
+        s,
+      ]),
+    );
+    exporter.reset();
+
+    const reader = new Reader({
+      brokers: [BROKER],
+      topic,
+      maxWait: 200,
+      tracing: api,
+    });
+    const processor = new Processor(async (m) => {
+      // Work started in the handler nests under its process span.
+      await tracer.startActiveSpan(`charge ${m.offset}`, async (span) => {
+        await new Promise((r) => setTimeout(r, 5));
+        span.end();
+      });
+      if (m.offset === 2) throw new Error("card declined");
+    }, { concurrency: 1 });
+    await assert.rejects(reader.pipeTo(processor), /card declined/);
+    await reader.close();
+
+    // One process span per message (none per batch), each a child of the
+    // send span its message carried.
+    const processes = spansNamed(`process ${topic}`);
+    assert.equal(processes.length, 3);
+    const byOffset = new Map(
+      processes.map((s) => [s.attributes["messaging.kafka.offset"], s]),
+    );
+    for (const offset of [0, 1, 2]) {
+      const process = byOffset.get(offset)!;
+      assert.equal(process.kind, api.SpanKind.CONSUMER);
+      assert.ok(sendOf.has(parentOf(process)!), `offset ${offset}`);
+      const [charge] = spansNamed(`charge ${offset}`);
+      assert.equal(parentOf(charge), process.spanContext().spanId);
+      assert.equal(
+        process.status.code,
+        offset === 2 ? api.SpanStatusCode.ERROR : api.SpanStatusCode.UNSET,
+      );
+    }
+    assert.equal(byOffset.get(2)!.status.message, "card declined");
   });
 
   test("batches() makes a process span per batch, linked to its messages' send spans", async () => {

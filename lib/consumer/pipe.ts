@@ -23,10 +23,20 @@ import { describeValue } from "../options.ts";
 import type { MessageBatch } from "./message_batch.ts";
 import type { PipeMap, ReaderPipeOptions } from "./options.ts";
 import type { Consumption } from "./group/engine.ts";
+import type { ReaderTracing } from "../tracing/reader.ts";
 
 /** What the pipe needs of the Reader. */
 export interface BatchSource {
   batches(options: { preventCancel?: boolean }): ReadableStream<MessageBatch>;
+}
+
+/**
+ * A Reader's tracing, for a sink that traces each message's work (a
+ * Processor), and its batches without the batch spans of `batches()`.
+ */
+export interface TracedSource {
+  tracing: ReaderTracing;
+  untraced: BatchSource;
 }
 
 /**
@@ -96,6 +106,7 @@ export function pipeMessages<M extends Message>(
   options: ReaderPipeOptions<unknown, M>,
   what: string,
   trackerFor: (sink: BulkSink) => (drain: Drain) => Tracker,
+  traced: TracedSource | null = null,
 ): Promise<void> {
   const map = options?.map;
   if (map !== undefined && typeof map !== "function") {
@@ -119,8 +130,13 @@ export function pipeMessages<M extends Message>(
     } catch (error) {
       return Promise.reject(error);
     }
+    let from: BatchSource = source;
+    if (traced !== null && sink.traceWith !== undefined) {
+      sink.traceWith(traced.tracing);
+      from = traced.untraced;
+    }
     return pipeToBulkSink(
-      source,
+      from,
       dest as WritableStream<never>,
       sink,
       options,

@@ -8,6 +8,7 @@
 import { type BulkSink, offerBulkSink } from "../bulk_sink.ts";
 import type { Message, TopicPartition } from "../message.ts";
 import { checkNumber, describeValue } from "../options.ts";
+import type { ReaderTracing } from "../tracing/reader.ts";
 
 /**
  * What a Processor does with each message; it may return a promise.
@@ -75,7 +76,8 @@ interface Lane {
  * that throws fails the stream, and the pipe with it, once the handlers
  * already running finished; nothing new starts. An abort, too, waits for
  * the handlers running; their `signal` (the handler's second argument)
- * tells them to stop.
+ * tells them to stop. Piped from a Reader with `tracing`, each handler runs
+ * in its message's "process" span.
  *
  * @example Process four partitions at once
  * ```ts
@@ -192,6 +194,7 @@ export class Processor<M extends Message = Message> extends WritableStream<M> {
       },
       settled: () => work.settled(),
       revoke: (partitions) => work.revoke(partitions),
+      traceWith: (tracing) => work.tracing = tracing,
       transactions: null,
     };
     offerBulkSink(this, sink);
@@ -214,6 +217,8 @@ class Work {
   private stopped = false;
   /** Aborts the handlers' signal when the Processor stops. */
   private readonly stopper = new AbortController();
+  /** The piped Reader's tracing: each handler runs in a "process" span. */
+  tracing: ReaderTracing | null = null;
   private readonly failureListeners = new Set<() => void>();
   private roomWaiters: (() => void)[] = [];
   private settleWaiters: (() => void)[] = [];
@@ -309,7 +314,11 @@ class Work {
     } else {
       try {
         const handle = this.handle;
-        outcome = Promise.resolve(handle(job.message, this.stopper.signal));
+        const { message } = job;
+        const signal = this.stopper.signal;
+        outcome = this.tracing === null
+          ? Promise.resolve(handle(message, signal))
+          : this.tracing.process(message, () => handle(message, signal));
       } catch (error) {
         outcome = Promise.reject(error);
       }

@@ -440,6 +440,14 @@ export class Reader extends ReadableStream<Message> {
   batches(
     options: { preventCancel?: boolean } = {},
   ): ReadableStream<MessageBatch> {
+    return this.#batches(options, true);
+  }
+
+  /** The batches, with a span each when `traced` and the Reader has tracing. */
+  #batches(
+    options: { preventCancel?: boolean },
+    traced: boolean,
+  ): ReadableStream<MessageBatch> {
     const engine = this.engine;
     const taker: BatchTaker<Message> = {
       queued: () => engine.takeQueued(),
@@ -450,7 +458,7 @@ export class Reader extends ReadableStream<Message> {
     };
     return batchStream(
       this.getReader(),
-      this.tracing?.takeBatches(taker) ?? taker,
+      (traced ? this.tracing?.takeBatches(taker) : undefined) ?? taker,
       options,
     );
   }
@@ -581,6 +589,10 @@ export class Reader extends ReadableStream<Message> {
             consumption,
             group?.transactionInterval ?? 100,
           );
+      },
+      this.tracing === null ? null : {
+        tracing: this.tracing,
+        untraced: { batches: (o) => this.#batches(o, false) },
       },
     );
   }

@@ -95,8 +95,14 @@ export interface TracingApi {
     getSpan(context: TracingContext): unknown;
     getSpanContext(context: TracingContext): TracingSpanContext | undefined;
   };
-  /** `api.context`. */
-  context: { active(): TracingContext };
+  /**
+   * `api.context`; `with` (optional here) runs a Processor's handler in its
+   * message's span.
+   */
+  context: {
+    active(): TracingContext;
+    with?(context: TracingContext, fn: () => unknown): unknown;
+  };
   /** `api.propagation`. */
   propagation: {
     inject(

@@ -15,6 +15,7 @@ import type { Message } from "../message.ts";
 import type { BatchTaker, MessageBatch } from "../consumer/message_batch.ts";
 import {
   contained,
+  endSpan,
   GETTER,
   messageTraceContext,
   NO_SPAN,
@@ -96,6 +97,64 @@ export class ReaderTracing {
     spanContexts.set(message, api.trace.setSpan(parent, span));
     if (operation === "receive") span.end();
     return span;
+  }
+
+  /**
+   * Runs `run`, the work of `message` (a Processor's handler), in a
+   * "process" span: active while it runs where the API has `context.with`,
+   * and ended with its outcome (status ERROR if it threw or rejected).
+   * Resolves or rejects as `run` does; a tracer that throws only leaves
+   * the work untraced.
+   */
+  async process(message: Message, run: () => unknown): Promise<unknown> {
+    const span = this.start(message, "process");
+    const { api } = this.target;
+    const context = spanContexts.get(message);
+    let ran = false;
+    let result: unknown;
+    let thrown: { error: unknown } | null = null;
+    const work = () => {
+      ran = true;
+      try {
+        result = run();
+      } catch (error) {
+        thrown = { error };
+      }
+    };
+    const within = api.context.with;
+    if (context !== undefined && typeof within === "function") {
+      contained(
+        this.target,
+        "reader",
+        () => within.call(api.context, context, work),
+        undefined,
+      );
+    }
+    if (!ran) work();
+    try {
+      if (thrown !== null) throw (thrown as { error: unknown }).error;
+      const value = await result;
+      contained(
+        this.target,
+        "reader",
+        () => endSpan(api, span, null),
+        undefined,
+      );
+      return value;
+    } catch (error) {
+      contained(
+        this.target,
+        "reader",
+        () =>
+          endSpan(
+            api,
+            span,
+            error instanceof Error ? error : new Error(String(error)),
+          ),
+        undefined,
+      );
+      throw error;
+    }
   }
 
   /**

@@ -245,6 +245,14 @@ export class ShareReader extends ReadableStream<ShareMessage> {
   batches(
     options: { preventCancel?: boolean } = {},
   ): ReadableStream<MessageBatch> {
+    return this.#batches(options, true);
+  }
+
+  /** The batches, with a span each when `traced` and the reader has tracing. */
+  #batches(
+    options: { preventCancel?: boolean },
+    traced: boolean,
+  ): ReadableStream<MessageBatch> {
     const engine = this.engine;
     const taker: BatchTaker<ShareMessage> = {
       queued: () => undefined,
@@ -253,7 +261,7 @@ export class ShareReader extends ReadableStream<ShareMessage> {
     };
     return batchStream(
       this.getReader(),
-      this.tracing?.takeBatches(taker) ?? taker,
+      (traced ? this.tracing?.takeBatches(taker) : undefined) ?? taker,
       options,
     );
   }
@@ -334,19 +342,29 @@ export class ShareReader extends ReadableStream<ShareMessage> {
     options: ReaderPipeOptions<unknown, ShareMessage> = {},
   ): Promise<void> {
     const engine = this.engine;
-    return pipeMessages(this, dest, options, "the ShareReader", (sink) => {
-      if (sink.transactions !== null) {
-        throw new TypeError(
-          "Cannot pipe a ShareReader into a Writer with a transactionalId: share groups acknowledge records outside transactions. Pipe into a Writer without one (at least once)",
-        );
-      }
-      return () =>
-        new ShareAcknowledged({
-          acknowledge: (messages, taken) =>
-            engine.pipeAcknowledge(messages, taken),
-          release: engine.pipeTakesOver(),
-        });
-    });
+    return pipeMessages(
+      this,
+      dest,
+      options,
+      "the ShareReader",
+      (sink) => {
+        if (sink.transactions !== null) {
+          throw new TypeError(
+            "Cannot pipe a ShareReader into a Writer with a transactionalId: share groups acknowledge records outside transactions. Pipe into a Writer without one (at least once)",
+          );
+        }
+        return () =>
+          new ShareAcknowledged({
+            acknowledge: (messages, taken) =>
+              engine.pipeAcknowledge(messages, taken),
+            release: engine.pipeTakesOver(),
+          });
+      },
+      this.tracing === null ? null : {
+        tracing: this.tracing,
+        untraced: { batches: (o) => this.#batches(o, false) },
+      },
+    );
   }
 
   /** The partitions the group assigns this member now (shared with others). */
