@@ -64,7 +64,8 @@ import {
   type MessageBatch,
   messageBatch,
 } from "./message_batch.ts";
-import { Acknowledged, pipeMessages } from "./pipe.ts";
+import { pipeMessages } from "./pipe.ts";
+import { Acknowledged } from "./pipe_acknowledged.ts";
 import { PipeTransactions } from "./pipe_transactions.ts";
 export type { MessageBatch };
 

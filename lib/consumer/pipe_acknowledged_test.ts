@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Consumption } from "./group/engine.ts";
 import type { MessageBatch } from "./message_batch.ts";
-import { Acknowledged } from "./pipe.ts";
+import { Acknowledged } from "./pipe_acknowledged.ts";
 
 /** A batch of `partition` ending at `lastOffset` (all the tracker reads). */
 function batch(partition: number, lastOffset: number): MessageBatch {
