@@ -9,9 +9,9 @@
 
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import { dial, Processor, Reader, Writer } from "../mod.ts";
+import { Processor, Reader, Writer } from "../mod.ts";
 import { BROKER, kafkaTool, sleep, uniqueTopic } from "./_helpers.ts";
-import { committed, endOffsets } from "./_group.ts";
+import { committed, endOffsets, topicWith } from "./_group.ts";
 
 const PARTITIONS = 3;
 const text = new TextDecoder();
@@ -21,22 +21,8 @@ describe("broker restart under a Processor", () => {
   // after this one.
   after(() => kafkaTool("up"));
 
-  async function createTopic(topic: string, partitions: number) {
-    const admin = await dial(BROKER);
-    try {
-      await admin.createTopics({
-        topic,
-        numPartitions: partitions,
-        replicationFactor: 1,
-      });
-    } finally {
-      admin.close();
-    }
-  }
-
   test("kill -9 and restart while a group pipes into a Processor: every message processed, each partition in order, all committed", async () => {
-    const topic = uniqueTopic("restart-processor");
-    await createTopic(topic, PARTITIONS);
+    const topic = await topicWith(PARTITIONS);
     const count = 12_000;
     const writer = new Writer({ brokers: [BROKER], topic });
     const write = (from: number, n: number) =>

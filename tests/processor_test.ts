@@ -53,6 +53,52 @@ function groupReader(groupId: string, topic: string): Reader {
   });
 }
 
+/**
+ * Two members of `groupId`, each piping a Reader of `topic` into a
+ * Processor (two at a time) that runs `handle`: the first at once, the
+ * second once `secondWhen()`; both stop (committing what they processed)
+ * and close once `done()`.
+ */
+async function twoMembers(
+  protocol: "classic" | "consumer",
+  groupId: string,
+  topic: string,
+  handle: (member: number, m: Message) => Promise<void>,
+  when: { secondWhen: () => boolean; done: () => boolean },
+): Promise<void> {
+  const members = [0, 1].map((i) => ({
+    reader: new Reader({
+      brokers: [BROKER],
+      groupId,
+      groupTopics: [topic],
+      ...fast(protocol),
+    }),
+    stop: new AbortController(),
+    processor: new Processor((m) => handle(i, m), { concurrency: 2 }),
+    piping: null as Promise<void> | null,
+  }));
+  const start = (i: number) => {
+    const m = members[i];
+    m.piping = m.reader.pipeTo(m.processor, {
+      signal: m.stop.signal,
+      preventAbort: true,
+    });
+    m.piping.catch(() => {}); // awaited below
+  };
+  try {
+    start(0);
+    await until("the first processing", when.secondWhen);
+    start(1);
+    await until("every message processed", when.done, 60_000);
+    for (const m of members) m.stop.abort();
+    for (const m of members) {
+      if (m.piping) await assert.rejects(m.piping, { name: "AbortError" });
+    }
+  } finally {
+    await Promise.allSettled(members.map((m) => m.reader.close()));
+  }
+}
+
 describe("Processor", () => {
   test("six partitions, three at a time: each partition in offset order, all processed once, all committed", async () => {
     const topic = await topicWith(6);
@@ -166,36 +212,13 @@ describe("Processor", () => {
     await produce(topic, 0, 400);
     const groupId = await newGroup("classic");
     const seen: string[] = [];
-    const members = [0, 1].map(() => {
-      const reader = groupReader(groupId, topic);
-      const stop = new AbortController();
-      const processor = new Processor(async (m) => {
-        await sleep(5);
-        seen.push(text.decode(m.value!));
-      }, { concurrency: 2 });
-      return { reader, stop, processor, piping: null as Promise<void> | null };
+    await twoMembers("classic", groupId, topic, async (_member, m) => {
+      await sleep(5);
+      seen.push(text.decode(m.value!));
+    }, {
+      secondWhen: () => seen.length >= 100,
+      done: () => new Set(seen).size >= 400,
     });
-    const start = (i: number) => {
-      const m = members[i];
-      m.piping = m.reader.pipeTo(m.processor, {
-        signal: m.stop.signal,
-        preventAbort: true,
-      });
-      m.piping.catch(() => {}); // awaited below
-    };
-    start(0);
-    await until("a quarter processed", () => seen.length >= 100);
-    start(1);
-    await until(
-      "every message processed",
-      () => new Set(seen).size >= 400,
-      60_000,
-    );
-    for (const m of members) m.stop.abort();
-    for (const m of members) {
-      await assert.rejects(m.piping!, { name: "AbortError" });
-      await m.reader.close();
-    }
     assert.deepEqual([...new Set(seen)].sort(), expected(0, 400));
     assert.deepEqual(
       await committed(groupId, topic, 4),
@@ -213,47 +236,14 @@ describe("Processor", () => {
       // Each member takes in all it is handed (the queue holds 1,000), and
       // the first alone would need 6 s for a partition's 200: longer than
       // the half rebalance timeout (5 s) a member waits for a Writer.
-      const members = [0, 1].map((i) => {
-        const reader = new Reader({
-          brokers: [BROKER],
-          groupId,
-          groupTopics: [topic],
-          ...fast(protocol),
-        });
-        const stop = new AbortController();
-        const processor = new Processor(async (m) => {
-          await sleep(30);
-          seen.push(text.decode(m.value!));
-          by[i]++;
-        }, { concurrency: 2 });
-        return {
-          reader,
-          stop,
-          processor,
-          piping: null as Promise<void> | null,
-        };
+      await twoMembers(protocol, groupId, topic, async (member, m) => {
+        await sleep(30);
+        seen.push(text.decode(m.value!));
+        by[member]++;
+      }, {
+        secondWhen: () => seen.length >= 20,
+        done: () => new Set(seen).size >= 400,
       });
-      const start = (i: number) => {
-        const m = members[i];
-        m.piping = m.reader.pipeTo(m.processor, {
-          signal: m.stop.signal,
-          preventAbort: true,
-        });
-        m.piping.catch(() => {}); // awaited below
-      };
-      start(0);
-      await until("the first processing", () => seen.length >= 20);
-      start(1);
-      await until(
-        "every message processed",
-        () => new Set(seen).size >= 400,
-        60_000,
-      );
-      for (const m of members) m.stop.abort();
-      for (const m of members) {
-        await assert.rejects(m.piping!, { name: "AbortError" });
-        await m.reader.close();
-      }
       assert.deepEqual([...new Set(seen)].sort(), expected(0, 400));
       // The first member let its queue of the lost partition go: what it
       // had processed was committed, the second read on from there.

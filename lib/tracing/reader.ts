@@ -157,32 +157,42 @@ export class ReaderTracing {
     }
   }
 
+  /** The span of what is being processed, until `end()` ends it. */
+  private current(): { span: TracingSpan | null; end(): void } {
+    const target = this.target;
+    return {
+      span: null,
+      end() {
+        const ending = this.span;
+        this.span = null;
+        if (ending !== null) {
+          contained(target, "reader", () => ending.end(), undefined);
+        }
+      },
+    };
+  }
+
   /**
    * `iterator` (which it changes and returns) with a "process" span around
    * each message it hands out: from then until the next one is asked for,
    * or the loop ends.
    */
   iterate<M extends Message, I extends AsyncIterator<M>>(iterator: I): I {
-    let span: TracingSpan | null = null;
-    const processed = () => {
-      const ending = span;
-      span = null;
-      if (ending !== null) {
-        contained(this.target, "reader", () => ending.end(), undefined);
-      }
-    };
+    const current = this.current();
     const next = iterator.next.bind(iterator);
     const end = iterator.return?.bind(iterator);
     return Object.assign(iterator, {
       next: (): Promise<IteratorResult<M>> => {
-        processed();
+        current.end();
         return next().then((result) => {
-          if (result.done !== true) span = this.start(result.value, "process");
+          if (result.done !== true) {
+            current.span = this.start(result.value, "process");
+          }
           return result;
         });
       },
       return: (value?: unknown): Promise<IteratorResult<M>> => {
-        processed();
+        current.end();
         return end !== undefined
           ? end(value)
           : Promise.resolve({ value: undefined, done: true });
@@ -195,20 +205,13 @@ export class ReaderTracing {
    * out until the next one is asked for, or the loop ends.
    */
   takeBatches<M extends Message>(taker: BatchTaker<M>): BatchTaker<M> {
-    let span: TracingSpan | null = null;
-    const processed = () => {
-      const ending = span;
-      span = null;
-      if (ending !== null) {
-        contained(this.target, "reader", () => ending.end(), undefined);
-      }
-    };
+    const current = this.current();
     return {
       queued: () => taker.queued(),
       batch: (first) => {
         const batch = taker.batch(first);
         if (this.tracer === null) return batch;
-        span = contained(
+        current.span = contained(
           this.target,
           "reader",
           () => this.startBatch(batch),
@@ -217,11 +220,11 @@ export class ReaderTracing {
         return batch;
       },
       asked: () => {
-        processed();
+        current.end();
         taker.asked?.();
       },
       ended: () => {
-        processed();
+        current.end();
         taker.ended();
       },
     };
