@@ -319,9 +319,11 @@ if (!denoOnly) {
         ...found.flags,
         "--test",
         // One test file at a time: they share one broker, and some kill and
-        // restart it.
+        // restart it. Node's timeout bounds each file too (each runs as a
+        // test of its own): a file of four broker restarts, each up to 35 s
+        // on a busy machine, needs more than two minutes.
         "--test-concurrency=1",
-        "--test-timeout=120000",
+        "--test-timeout=300000",
         "--test-reporter=spec",
         ...nodePatterns(paths),
       ], parseNode),
