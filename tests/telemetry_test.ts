@@ -17,7 +17,8 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { Client, Cluster, Reader, Writer } from "../mod.ts";
+import { Client, Cluster, Reader, ShareReader, Writer } from "../mod.ts";
+import { setGroupConfig } from "./_group.ts";
 import { ensureJars } from "../tools/kafka.ts";
 import {
   BROKER,
@@ -440,7 +441,7 @@ describe("client telemetry (KIP-714)", () => {
     });
   });
 
-  test("every metric we push has the name and type Kafka's Java producer and consumer push for it", async () => {
+  test("every metric we push has the name and type Kafka's Java producer, consumer and share consumer push for it", async () => {
     await noUnhandledRejections(async () => {
       const admin = new Client({ brokers });
       const id = uniqueTopic("telemetry-java");
@@ -453,6 +454,16 @@ describe("client telemetry (KIP-714)", () => {
           "consumer.properties",
         );
         writeFileSync(consumerConfig, `client.id=${id}-java-c\n`);
+        const shareConfig = join(
+          mkdtempSync(join(tmpdir(), "telemetry-")),
+          "share.properties",
+        );
+        writeFileSync(shareConfig, `client.id=${id}-java-s\n`);
+        for (const group of [`${id}-java-share`, `${id}-ours-share`]) {
+          await setGroupConfig(group, {
+            "share.auto.offset.reset": "earliest",
+          });
+        }
         const java = (mainClass: string, ...args: string[]) =>
           new Promise<void>((resolve, reject) => {
             const child = kafkaJava(libs, mainClass, args);
@@ -493,6 +504,19 @@ describe("client telemetry (KIP-714)", () => {
           "--consumer.config",
           consumerConfig,
         );
+        await java(
+          "org.apache.kafka.tools.ShareConsumerPerformance",
+          "--topic",
+          topic,
+          "--messages",
+          "3000",
+          "--bootstrap-server",
+          BROKER,
+          "--group",
+          `${id}-java-share`,
+          "--consumer.config",
+          shareConfig,
+        );
         const writer = new Writer({
           brokers,
           topic,
@@ -516,7 +540,33 @@ describe("client telemetry (KIP-714)", () => {
           () => pushesOf(`${id}-ours-c`).length > 0,
         );
         await reader.close();
-        for (const kind of ["p", "c"]) {
+        const share = new ShareReader({
+          brokers,
+          topics: [topic],
+          groupId: `${id}-ours-share`,
+          transport: { clientId: `${id}-ours-s` },
+        });
+        let shared = 0;
+        for await (const _ of share) if (++shared === 3001) break;
+        await eventually(
+          "our share consumer's push",
+          () => pushesOf(`${id}-ours-s`).length > 0,
+        );
+        await share.close();
+        const sharePushes = pushesOf(`${id}-ours-s`);
+        assert.equal(
+          total(
+            sharePushes,
+            "org.apache.kafka.consumer.share.fetch.manager.records.consumed.total",
+          ),
+          3001,
+        );
+        assert.equal(
+          sharePushes[0].resources[0].attributes.group_id,
+          `${id}-ours-share`,
+        );
+        assert.ok(sharePushes.at(-1)!.terminating, "a last push on close");
+        for (const kind of ["p", "c", "s"]) {
           const types = (clientId: string) => {
             const found = new Map<string, string>();
             for (const m of pushesOf(clientId).flatMap(metricsOf)) {

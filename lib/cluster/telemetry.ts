@@ -93,7 +93,7 @@ export interface TelemetryOptions {
  * checked: a TypeError or RangeError names a bad one.
  */
 export function instanceIdTimeout(
-  owner: "Writer" | "Reader",
+  owner: "Writer" | "Reader" | "ShareReader",
   options: { timeout?: number },
 ): number {
   const timeout = options?.timeout ?? 10_000;

@@ -34,6 +34,7 @@ import {
   ShareFetcher,
 } from "./fetcher.ts";
 import { ShareMember } from "./member.ts";
+import { shareReaderTelemetry } from "./telemetry.ts";
 import {
   SHARE_DEFAULTS,
   type ShareMessage,
@@ -135,6 +136,11 @@ export class ShareEngine extends StreamEngine {
       },
       logError: (message) => this.logError(message),
     }, requestTimeout);
+    this.telemetry = shareReaderTelemetry(
+      this.cluster,
+      options,
+      this.fetcher.counters,
+    );
   }
 
   /** What the reader has done so far. */
@@ -172,6 +178,7 @@ export class ShareEngine extends StreamEngine {
     if (!this.started) {
       this.started = true;
       this.member.start();
+      this.telemetry?.start();
       this.scheduleRenewals();
     }
     while (this.state === "open") {

@@ -104,6 +104,14 @@ export interface ShareReaderOptions {
   copyValues?: boolean;
   /** true (the default): each fetched batch's CRC-32C is checked. */
   checkCrcs?: boolean;
+  /**
+   * true (the default): when the cluster's operators subscribed to client
+   * metrics (KIP-714, `kafka-client-metrics.sh`) and a broker has a
+   * telemetry receiver, the reader pushes its metrics to the broker, as
+   * Java's share consumer does (`enable.metrics.push`). Nothing is sent
+   * otherwise. false turns it off.
+   */
+  telemetry?: boolean;
   /** Receives informational events: joining, assignments, closing. */
   logger?: Logger;
   /** Receives failures, such as each retried request and its cause. */
@@ -150,6 +158,7 @@ const SHARE_OPTIONS = optionNames<ShareReaderOptions>()(
   "autoRenew",
   "copyValues",
   "checkCrcs",
+  "telemetry",
   "logger",
   "errorLogger",
   "tracing",
@@ -226,7 +235,7 @@ export function validateShareReader(options: ShareReaderOptions): void {
       `"rack" must be a non-empty string, got ${describeValue(options.rack)}`,
     );
   }
-  for (const key of ["copyValues", "checkCrcs"] as const) {
+  for (const key of ["copyValues", "checkCrcs", "telemetry"] as const) {
     const value = options[key];
     if (value !== undefined && typeof value !== "boolean") {
       fail(`"${key}" must be a boolean, got ${describeValue(value)}`);

@@ -6,6 +6,7 @@
  */
 
 import { type ReaderTracing, readerTracing } from "../../tracing/reader.ts";
+import { instanceIdTimeout } from "../../cluster/telemetry.ts";
 import type { TopicPartition } from "../../message.ts";
 import { describeValue } from "../../options.ts";
 import {
@@ -375,6 +376,36 @@ export class ShareReader extends ReadableStream<ShareMessage> {
   /** The member id this reader joined with (made by the client, KIP-1082). */
   get memberId(): string {
     return this.engine.member.memberId;
+  }
+
+  /**
+   * The client instance id the brokers gave this reader for its telemetry
+   * (KIP-714; Java's `clientInstanceId`), under which its metrics reach the
+   * cluster's metrics system: asked for now if it was not yet. Null when
+   * the brokers take no telemetry (no receiver plugin) or `telemetry` is
+   * false; a TimeoutError after `options.timeout` ms (default 10 s).
+   *
+   * @example
+   * ```ts
+   * import { ShareReader } from "jsr:@streamkafka/client";
+   *
+   * const r = new ShareReader({
+   *   brokers: ["localhost:9092"],
+   *   groupId: "docs-share-instance-id",
+   *   topics: ["docs-share-instance-id"],
+   * });
+   * console.log(await r.clientInstanceId()); // for example "h5BZ_LAiTFCvn2TX_oBGVw", or null
+   * await r.close();
+   * ```
+   */
+  clientInstanceId(options: { timeout?: number } = {}): Promise<string | null> {
+    try {
+      return this.engine.clientInstanceId(
+        instanceIdTimeout("ShareReader", options),
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Counters since the reader was created. */
