@@ -454,10 +454,7 @@ describe("client telemetry (KIP-714)", () => {
           "consumer.properties",
         );
         writeFileSync(consumerConfig, `client.id=${id}-java-c\n`);
-        const shareConfig = join(
-          mkdtempSync(join(tmpdir(), "telemetry-")),
-          "share.properties",
-        );
+        const shareConfig = `${consumerConfig}.share`;
         writeFileSync(shareConfig, `client.id=${id}-java-s\n`);
         for (const group of [`${id}-java-share`, `${id}-ours-share`]) {
           await setGroupConfig(group, {
@@ -491,32 +488,26 @@ describe("client telemetry (KIP-714)", () => {
           `bootstrap.servers=${BROKER}`,
           `client.id=${id}-java-p`,
         );
-        await java(
-          "org.apache.kafka.tools.ConsumerPerformance",
-          "--topic",
-          topic,
-          "--messages",
-          "3000",
-          "--bootstrap-server",
-          BROKER,
-          "--group",
-          `${id}-java`,
-          "--consumer.config",
-          consumerConfig,
-        );
-        await java(
-          "org.apache.kafka.tools.ShareConsumerPerformance",
-          "--topic",
-          topic,
-          "--messages",
-          "3000",
-          "--bootstrap-server",
-          BROKER,
-          "--group",
-          `${id}-java-share`,
-          "--consumer.config",
-          shareConfig,
-        );
+        for (
+          const [tool, group, config] of [
+            ["ConsumerPerformance", `${id}-java`, consumerConfig],
+            ["ShareConsumerPerformance", `${id}-java-share`, shareConfig],
+          ]
+        ) {
+          await java(
+            `org.apache.kafka.tools.${tool}`,
+            "--topic",
+            topic,
+            "--messages",
+            "3000",
+            "--bootstrap-server",
+            BROKER,
+            "--group",
+            group,
+            "--consumer.config",
+            config,
+          );
+        }
         const writer = new Writer({
           brokers,
           topic,
