@@ -30,6 +30,8 @@ export class Acknowledged implements Tracker {
    * would keep its fetched bytes alive until then).
    */
   private readonly pending = new Map<string, Entry[]>();
+  /** Per partition with revoked batches pending: whether one was cut short. */
+  private readonly cuts = new Map<string, { value: boolean }>();
   /** Callers of `drained`, each waiting for some entries to be marked. */
   private drainWaiters: { entries: Entry[]; wake: () => void }[] = [];
   private stopped = false;
@@ -96,12 +98,14 @@ export class Acknowledged implements Tracker {
    */
   revoked(partitions: readonly TopicPartition[]): void {
     for (const p of partitions) {
-      const cut = { value: false };
-      for (
-        const entry of this.pending.get(`${p.topic}\0${p.partition}`) ?? []
-      ) {
-        entry.cut = cut;
-      }
+      const key = `${p.topic}\0${p.partition}`;
+      const queue = this.pending.get(key);
+      if (queue === undefined) continue;
+      // One per partition while any batch of it is pending: a second
+      // revocation must not clear what the first one cut.
+      let cut = this.cuts.get(key);
+      if (cut === undefined) this.cuts.set(key, cut = { value: false });
+      for (const entry of queue) entry.cut = cut;
     }
   }
 
@@ -134,13 +138,14 @@ export class Acknowledged implements Tracker {
       this.markReady(key);
     }, () => {
       this.stopped = true;
-      this.wakeDrainers();
+      this.forget();
     });
   }
 
   /** Marks the acknowledged batches at the head of a partition's queue. */
   private markReady(key: string): void {
-    const queue = this.pending.get(key)!;
+    const queue = this.pending.get(key);
+    if (queue === undefined) return; // the pipe ended
     while (!this.stopped && queue[0]?.state === "acked") {
       const entry = queue.shift()!;
       entry.state = "marked";
@@ -153,15 +158,25 @@ export class Acknowledged implements Tracker {
       }
       this.consumption!.consumed(entry.last);
     }
-    if (queue.length === 0) this.pending.delete(key);
+    if (queue.length === 0) {
+      this.pending.delete(key);
+      this.cuts.delete(key);
+    }
     this.wakeDrainers();
   }
 
   /** Gives the marking back to the Reader; later outcomes mark nothing. */
   release(): void {
     this.stopped = true;
-    this.wakeDrainers();
+    this.forget();
     this.consumption?.release();
+  }
+
+  /** Stopped: nothing more is marked, and nobody waits. */
+  private forget(): void {
+    this.pending.clear();
+    this.cuts.clear();
+    this.wakeDrainers();
   }
 }
 
@@ -173,8 +188,8 @@ interface Entry {
   /** Whether a revocation cut it short. */
   short: boolean;
   /**
-   * For a batch handed over before its partition was revoked: whether one
-   * of that revocation's batches of the partition was cut short already.
+   * For a batch handed over before its partition was revoked: whether a
+   * batch of the partition handed over before it was cut short already.
    */
   cut: { value: boolean } | null;
 }

@@ -86,3 +86,31 @@ test("Acknowledged: each partition is marked in its own order; a revocation wait
   assert.deepEqual(marked, ["1@9", "1@19", "0@9"]);
   tracker.release();
 });
+
+test("Acknowledged: a second revocation keeps what the first cut short", async () => {
+  const marked: string[] = [];
+  const consumption: Consumption = {
+    consumed: (last) => marked.push(`${last.partition}@${last.offset}`),
+    owns: () => true,
+    group: () => "g",
+    release: () => {},
+  };
+  const tracker = new Acknowledged(consumption);
+  const later = Promise.withResolvers<number | void>();
+  tracker.follow(batch(0, 19), Promise.resolve(14));
+  tracker.follow(batch(0, 29), later.promise);
+  tracker.revoked([{ topic: "t", partition: 0 }]);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(marked, ["0@14"]);
+  // The drain timed out, the partition came back and is revoked again
+  // while the second batch still runs.
+  tracker.revoked([{ topic: "t", partition: 0 }]);
+  later.resolve();
+  await tracker.drained();
+  assert.deepEqual(marked, ["0@14"], "nothing past the messages dropped");
+  tracker.release();
+  // Outcomes after the pipe ended mark nothing, and throw nothing.
+  tracker.follow(batch(0, 39), Promise.resolve());
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(marked, ["0@14"]);
+});

@@ -114,6 +114,7 @@ export class ReaderTracing {
     let result: unknown;
     let thrown: { error: unknown } | null = null;
     const work = () => {
+      if (ran) return; // a context.with that called back late
       ran = true;
       try {
         result = run();

@@ -209,7 +209,12 @@ export class OffsetCommitter {
       this.logError(
         `commit failed, attempt ${attempt}, retrying: ${messageOf(retry)}`,
       );
-      await sleep(backoff(attempt, { backoffMin: 100, backoffMax: 1000 }));
+      await sleep(
+        Math.min(
+          backoff(attempt, { backoffMin: 100, backoffMax: 1000 }),
+          Math.max(0, deadline - Date.now()),
+        ),
+      );
     }
   }
 
