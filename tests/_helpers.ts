@@ -155,24 +155,44 @@ export async function roundTrip(
 
 /**
  * Runs `tools/kafka.ts <command>` (kill, restart, kill-kdc, up...) with
- * Deno, whichever runtime runs the tests; rejects when it fails.
+ * Deno, whichever runtime runs the tests; rejects when it fails, with the
+ * last lines the tool printed (which say why). An `up` that fails is tried
+ * once more, saying so: these tests are about the clients across a restart,
+ * and a broker start that fails once (a slow machine) is not their subject.
  */
-export function kafkaTool(command: string): Promise<void> {
+export async function kafkaTool(command: string): Promise<void> {
+  try {
+    await runKafkaTool(command);
+  } catch (error) {
+    if (command !== "up") throw error;
+    console.error(`${(error as Error).message}
+trying \`up\` once more`);
+    await runKafkaTool(command);
+  }
+}
+
+function runKafkaTool(command: string): Promise<void> {
   const isDeno = "Deno" in globalThis && !("Bun" in globalThis);
   const deno = isDeno ? process.execPath : process.env.DENO_BIN ?? "deno";
   const script = new URL("../tools/kafka.ts", import.meta.url).pathname;
   return new Promise((resolve, reject) => {
     const child = spawn(deno, ["run", "-A", script, command], {
-      stdio: ["ignore", "inherit", "inherit"],
+      stdio: ["ignore", "inherit", "pipe"],
+    });
+    // Shown as it comes, and its end kept for the error.
+    let tail = "";
+    child.stderr!.on("data", (chunk: Uint8Array) => {
+      process.stderr.write(chunk);
+      tail = (tail + new TextDecoder().decode(chunk)).slice(-4000);
     });
     child.on("error", reject);
-    child.on(
-      "close",
-      (code: number | null) =>
-        code === 0
-          ? resolve()
-          : reject(new Error(`tools/kafka.ts ${command} exited with ${code}`)),
-    );
+    child.on("close", (code: number | null) => {
+      if (code === 0) return resolve();
+      const said = tail.trimEnd().split("\n").slice(-30).join("\n");
+      reject(
+        new Error(`tools/kafka.ts ${command} exited with ${code}:\n${said}`),
+      );
+    });
   });
 }
 
