@@ -22,9 +22,14 @@ export interface BulkSink {
    * Returns the write's outcome: it resolves once every message of it is
    * acknowledged, and rejects if one failed (the stream fails too). A
    * write that `revoke` cut short resolves with how many of its first
-   * messages were processed.
+   * messages were processed. A sink that processes messages (a Processor)
+   * tells `progress` how many of the first ones are processed as that
+   * grows, so that a long write is committed as it goes; a Writer does not.
    */
-  write(messages: readonly MessageInput[]): Promise<number | void>;
+  write(
+    messages: readonly MessageInput[],
+    progress?: (processed: number) => void,
+  ): Promise<number | void>;
   /**
    * The group takes `partitions` away. A sink that processes messages
    * (a Processor) drops those of them it has not started, so that the

@@ -1,10 +1,11 @@
 /**
  * The broker killed with SIGKILL and restarted (through tools/kafka.ts)
  * while a consumer group pipes into a Processor: every message processed,
- * each partition in offset order (after the restart a partition may start
- * again from its last commit), and the commits at the end offsets once the
- * pipe stops. A file of its own: the restarts of `broker_restart_test.ts`
- * already fill its time.
+ * each partition in offset order, and the commits at the end offsets once
+ * the pipe stops. The member's session outlasts the outage, so it keeps
+ * its partitions, and what was processed, during the outage too, is
+ * committed once the broker is back: nothing is processed twice. A file of
+ * its own: the restarts of `broker_restart_test.ts` already fill its time.
  */
 
 import assert from "node:assert/strict";
@@ -14,6 +15,7 @@ import { BROKER, kafkaTool, sleep, uniqueTopic } from "./_helpers.ts";
 import { committed, endOffsets, topicWith } from "./_group.ts";
 
 const PARTITIONS = 3;
+const SESSION = 90_000;
 const text = new TextDecoder();
 
 describe("broker restart under a Processor", () => {
@@ -40,7 +42,8 @@ describe("broker restart under a Processor", () => {
       groupId,
       groupTopics: [topic],
       heartbeatInterval: 500,
-      sessionTimeout: 6000,
+      // Longer than the outage: the member keeps its partitions.
+      sessionTimeout: SESSION,
       rebalanceTimeout: 10_000,
       maxWait: 500,
       errorLogger: (m) => errors.push(m),
@@ -66,9 +69,11 @@ describe("broker restart under a Processor", () => {
     try {
       const deadline = Date.now() + 120_000;
       while (seen.size < 3000 && Date.now() < deadline) await sleep(20);
+      const down = Date.now();
       await kafkaTool("kill");
       await sleep(1000);
       await kafkaTool("up");
+      const outage = Date.now() - down;
       // Messages written after the restart are fetched after it too.
       await write(9000, 3000);
       while (seen.size < count && Date.now() < deadline) await sleep(100);
@@ -77,14 +82,24 @@ describe("broker restart under a Processor", () => {
         errors.some((e) => /kafka reader: /.test(e)),
         "the Reader reported the lost broker",
       );
-      // Each partition in offset order; after the restart a partition may
-      // start again from its last commit, never from further on.
+      const again = [...seen.values()].filter((n) => n > 1).length;
+      console.log(
+        `processor restart: ${count} messages, ${processed} processed, ` +
+          `${again} more than once; the broker was away ${outage} ms`,
+      );
+      // What a handler finished during the outage was committed after it
+      // (the member kept its partitions): each partition in offset order,
+      // once. A start slower than the session (a very busy machine) costs
+      // the member its partitions, and the next generation starts again
+      // from the last commit: still in order, never further on.
+      const evicted = outage > SESSION;
+      if (!evicted) assert.equal(again, 0, "messages processed twice");
       for (const offsets of order) {
         for (let i = 1; i < offsets.length; i++) {
           if (offsets[i] !== offsets[i - 1] + 1) {
             assert.ok(
-              offsets[i] <= offsets[i - 1],
-              `a partition skipped from ${offsets[i - 1]} to ${offsets[i]}`,
+              evicted && offsets[i] <= offsets[i - 1],
+              `a partition went from ${offsets[i - 1]} to ${offsets[i]}`,
             );
           }
         }
@@ -95,10 +110,6 @@ describe("broker restart under a Processor", () => {
       assert.deepEqual(
         await committed(groupId, topic, PARTITIONS),
         await endOffsets(topic, PARTITIONS),
-      );
-      const again = [...seen.values()].filter((n) => n > 1).length;
-      console.log(
-        `processor restart: ${count} messages, ${processed} processed, ${again} more than once`,
       );
     } finally {
       await Promise.allSettled([reader.close(), writer.close()]);

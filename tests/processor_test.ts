@@ -167,6 +167,47 @@ describe("Processor", () => {
     assert.ok(first.offset <= 50, `read again from ${first.offset}`);
   });
 
+  test("a long fetched batch is committed as it is processed, not only at its end", async () => {
+    const topic = await topicWith(1);
+    // One write, one record batch: the Reader fetches it as one batch.
+    await produce(topic, 0, 300);
+    const groupId = await newGroup("classic");
+    const reader = groupReader(groupId, topic);
+    const gate = Promise.withResolvers<void>();
+    let done = 0;
+    const processor = new Processor(async (m: Message) => {
+      if (m.offset === 150) await gate.promise;
+      done++;
+    }, { concurrency: 1 });
+    const stop = new AbortController();
+    const piping = reader.pipeTo(processor, {
+      signal: stop.signal,
+      preventAbort: true,
+    });
+    piping.catch(() => {}); // awaited below
+    try {
+      await until("150 messages processed", () => done === 150);
+      // Offset 150 waits in its handler: the first 150 are committed.
+      const deadline = Date.now() + 10_000;
+      let commit = -1;
+      while (commit < 150 && Date.now() < deadline) {
+        [commit] = await committed(groupId, topic, 1);
+        if (commit < 150) await sleep(100);
+      }
+      assert.equal(commit, 150, "the processed part of the batch committed");
+      assert.equal(done, 150, "and nothing past the message in process");
+      gate.resolve();
+      await until("every message processed", () => done === 300);
+    } finally {
+      gate.resolve();
+      stop.abort();
+      await piping.catch(() => {});
+      await reader.close();
+    }
+    await assert.rejects(piping, { name: "AbortError" });
+    assert.deepEqual(await committed(groupId, topic, 1), [300]);
+  });
+
   test('ordering "key": one partition, its keys at once, each key in order', async () => {
     const topic = await topicWith(1);
     const w = new Writer({ brokers: [BROKER], topic });

@@ -59,9 +59,14 @@ export interface Tracker {
   /**
    * Follows the outcome of one batch's write: it resolves with nothing
    * once all of it is written, or, when a revocation cut it short, with
-   * the offset of its last message processed in order (-1: none).
+   * the offset of its last message processed in order (-1: none). May
+   * return what to tell, while the write goes on, the offset up to which
+   * its messages are processed in order (a Processor's progress).
    */
-  follow(batch: MessageBatch, written: Promise<number | void>): void;
+  follow(
+    batch: MessageBatch,
+    written: Promise<number | void>,
+  ): Progress | void;
   /**
    * Resolves once what was handed over so far (of `partitions`, when
    * given) is settled for the group (before a rebalance takes partitions
@@ -82,6 +87,9 @@ export interface Tracker {
   /** Gives the marking back to the Reader. */
   release(): void;
 }
+
+/** A write's messages are processed in order up to and with `offset`. */
+export type Progress = (offset: number) => void;
 
 /** How the pump stopped. */
 type Ending =
@@ -281,7 +289,10 @@ async function pump(
     if (tracker.failure() !== null) return failed();
     if (verdict === "drop") continue;
     try {
-      tracker.follow(batch, write(sink, batch, out));
+      // Progress comes later (a handler's end): the tracker's by then.
+      let progress: Progress | void = undefined;
+      const written = write(sink, batch, out, (offset) => progress?.(offset));
+      progress = tracker.follow(batch, written);
     } catch (error) {
       return { kind: "dest", error };
     }
@@ -295,16 +306,20 @@ async function pump(
  * Hands `out` (`batch`'s messages, or what `map` made of them) to the sink;
  * resolves with nothing once all are written, or with the offset of the
  * batch's last message processed in order when a revocation cut the write
- * short (-1: none, or not known when `map` made other messages).
+ * short (-1: none, or not known when `map` made other messages). Meanwhile
+ * `progress` is told that offset as it grows (not when `map` made others).
  */
 function write(
   sink: BulkSink,
   batch: MessageBatch,
   out: readonly MessageInput[],
+  progress: Progress,
 ): Promise<number | void> {
   if (out.length === 0) return Promise.resolve();
-  const written = sink.write(out);
-  if (sink.revoke === undefined) return written;
+  if (sink.revoke === undefined) return sink.write(out);
+  const written = out === batch.messages
+    ? sink.write(out, (n) => progress(batch.messages[n - 1].offset))
+    : sink.write(out);
   return written.then((kept) => {
     if (kept === undefined) return;
     return kept > 0 && out === batch.messages

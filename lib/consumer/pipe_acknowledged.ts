@@ -10,7 +10,7 @@
 import type { TopicPartition } from "../message.ts";
 import type { Consumption } from "./group/engine.ts";
 import type { MessageBatch } from "./message_batch.ts";
-import type { Tracker, Verdict } from "./pipe.ts";
+import type { Progress, Tracker, Verdict } from "./pipe.ts";
 
 const ignore = () => {};
 
@@ -109,11 +109,16 @@ export class Acknowledged implements Tracker {
     }
   }
 
-  /** Follows the outcome of one batch's write. */
-  follow(batch: MessageBatch, written: Promise<number | void>): void {
+  /**
+   * Follows the outcome of one batch's write, and its progress: while its
+   * batch is the first of its partition still pending, what is processed
+   * of it is marked as it goes (a Processor's long batch is committed as
+   * it goes, not only at its end).
+   */
+  follow(batch: MessageBatch, written: Promise<number | void>): Progress {
     if (this.consumption === null) {
       written.catch(ignore);
-      return;
+      return ignore;
     }
     const key = `${batch.topic}\0${batch.partition}`;
     const entry: Entry = {
@@ -125,6 +130,7 @@ export class Acknowledged implements Tracker {
       state: "written",
       short: false,
       cut: null,
+      progress: -1,
     };
     let queue = this.pending.get(key);
     if (queue === undefined) this.pending.set(key, queue = []);
@@ -140,6 +146,20 @@ export class Acknowledged implements Tracker {
       this.stopped = true;
       this.forget();
     });
+    return (offset) => {
+      if (offset <= entry.progress) return;
+      entry.progress = offset;
+      if (entry.state === "written" && queue[0] === entry) {
+        this.markProgress(entry);
+      }
+    };
+  }
+
+  /** Marks what is processed of a batch at the head of its queue. */
+  private markProgress(entry: Entry): void {
+    if (this.stopped || entry.progress < 0 || entry.cut?.value) return;
+    const { topic, partition } = entry.last;
+    this.consumption!.consumed({ topic, partition, offset: entry.progress });
   }
 
   /** Marks the acknowledged batches at the head of a partition's queue. */
@@ -161,7 +181,7 @@ export class Acknowledged implements Tracker {
     if (queue.length === 0) {
       this.pending.delete(key);
       this.cuts.delete(key);
-    }
+    } else if (queue[0].state === "written") this.markProgress(queue[0]);
     this.wakeDrainers();
   }
 
@@ -192,4 +212,6 @@ interface Entry {
    * batch of the partition handed over before it was cut short already.
    */
   cut: { value: boolean } | null;
+  /** The offset up to which its messages are processed in order, or -1. */
+  progress: number;
 }

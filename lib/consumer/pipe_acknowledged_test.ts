@@ -114,3 +114,42 @@ test("Acknowledged: a second revocation keeps what the first cut short", async (
   await new Promise((r) => setTimeout(r, 0));
   assert.deepEqual(marked, ["0@14"]);
 });
+
+test("Acknowledged: a batch's progress is marked while it is the first pending of its partition, and not after a cut", async () => {
+  const marked: string[] = [];
+  const consumption: Consumption = {
+    consumed: (last) => marked.push(`${last.partition}@${last.offset}`),
+    owns: () => true,
+    group: () => "g",
+    release: () => {},
+  };
+  const tracker = new Acknowledged(consumption);
+  const first = Promise.withResolvers<number | void>();
+  const second = Promise.withResolvers<number | void>();
+  const firstProgress = tracker.follow(batch(0, 9), first.promise);
+  const secondProgress = tracker.follow(batch(0, 19), second.promise);
+  firstProgress(3);
+  firstProgress(2); // not backwards
+  // The second batch's progress waits for the first batch.
+  secondProgress(12);
+  assert.deepEqual(marked, ["0@3"]);
+  first.resolve();
+  await new Promise((r) => setTimeout(r, 0));
+  // The first batch marked, then what the second has processed so far.
+  assert.deepEqual(marked, ["0@3", "0@9", "0@12"]);
+  secondProgress(15);
+  assert.deepEqual(marked, ["0@3", "0@9", "0@12", "0@15"]);
+
+  // A batch cut short stops the marks of the later ones' progress too.
+  tracker.revoked([{ topic: "t", partition: 0 }]);
+  const third = Promise.withResolvers<number | void>();
+  const thirdProgress = tracker.follow(batch(0, 29), third.promise);
+  tracker.revoked([{ topic: "t", partition: 0 }]);
+  second.resolve(16);
+  await new Promise((r) => setTimeout(r, 0));
+  thirdProgress(25);
+  third.resolve(25);
+  await tracker.drained();
+  assert.deepEqual(marked, ["0@3", "0@9", "0@12", "0@15", "0@16"]);
+  tracker.release();
+});

@@ -69,8 +69,8 @@ interface Lane {
  * `concurrency` at once, in order per partition (or per key). Pipe a Reader
  * into it: in a consumer group a message then counts as consumed (and is
  * committed) once `handle` resolved for it and for every message handed
- * over before it, so a message whose handler failed is read again (at
- * least once). When a rebalance takes partitions away, their messages not
+ * over before it (within a fetched batch too, as the batch is processed),
+ * so a message whose handler failed is read again (at least once). When a rebalance takes partitions away, their messages not
  * started yet are dropped (the next owner reads them) and the member waits
  * only for their handlers running before it commits and lets go. A handler
  * that throws fails the stream, and the pipe with it, once the handlers
@@ -180,10 +180,10 @@ export class Processor<M extends Message = Message> extends WritableStream<M> {
       },
     }, { highWaterMark: 1 });
     const sink: BulkSink = {
-      write: (messages) => {
+      write: (messages, progress) => {
         const failure = work.failure();
         if (failure !== null) throw failure;
-        return work.add(messages as readonly Message[]);
+        return work.add(messages as readonly Message[], progress);
       },
       ready: () => work.ready(),
       failure: () => work.failure(),
@@ -253,17 +253,36 @@ class Work {
   /**
    * Queues messages; resolves once each is processed, rejects with the
    * first handler failure among them. When `revoke` dropped some, resolves
-   * with how many of the first ones were processed.
+   * with how many of the first ones were processed. Meanwhile `progress`
+   * is told how many of the first ones are processed each time that grows
+   * (not when the last one completes the write).
    */
-  add(messages: readonly Message[]): Promise<number | void> {
+  add(
+    messages: readonly Message[],
+    progress?: (processed: number) => void,
+  ): Promise<number | void> {
     if (messages.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
       let left = messages.length;
       let error: unknown = null;
       let firstDropped = Infinity;
+      // Which are processed, and how many of the first ones all are.
+      const processed = progress === undefined
+        ? null
+        : new Uint8Array(messages.length);
+      let prefix = 0;
       const done = (index: number, outcome: unknown) => {
         if (outcome === DROPPED) firstDropped = Math.min(firstDropped, index);
-        else if (outcome !== null && error === null) error = outcome;
+        else if (outcome !== null) error ??= outcome;
+        else if (processed !== null && left > 1) {
+          processed[index] = 1;
+          if (index === prefix) {
+            while (prefix < processed.length && processed[prefix] === 1) {
+              prefix++;
+            }
+            progress!(prefix);
+          }
+        }
         if (--left > 0) return;
         if (error !== null) reject(error);
         else resolve(firstDropped === Infinity ? undefined : firstDropped);

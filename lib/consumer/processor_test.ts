@@ -166,6 +166,36 @@ describe("Processor with a stream made here", () => {
     assert.equal(sink.failure(), null);
   });
 
+  test("a write tells its progress: how many of its first messages are processed, as that grows", async () => {
+    const finishing = new Map<number, () => void>();
+    const processor = new Processor(
+      (m) => new Promise<void>((r) => finishing.set(m.offset, r)),
+      { concurrency: 5, ordering: "none" },
+    );
+    const sink = bulkSinkOf(processor)!;
+    const told: number[] = [];
+    const written = sink.write(
+      Array.from({ length: 5 }, (_, i) => message(i)),
+      (n) => told.push(n),
+    );
+    await sleep(0);
+    const finish = async (offset: number) => {
+      finishing.get(offset)!();
+      await sleep(0);
+    };
+    await finish(1); // 0 still runs: nothing in order yet
+    assert.deepEqual(told, []);
+    await finish(0);
+    assert.deepEqual(told, [2]);
+    await finish(3);
+    await finish(2);
+    assert.deepEqual(told, [2, 4]);
+    // The last one completes the write itself, told by its outcome.
+    await finish(4);
+    assert.deepEqual(told, [2, 4]);
+    assert.equal(await written, undefined);
+  });
+
   test("the handlers' signal tells them the Processor stopped, with the reason", async () => {
     const reasons: unknown[] = [];
     const processor = new Processor(async (_m, signal) => {
