@@ -45,6 +45,14 @@ export interface BulkSink {
   traceWith?(tracing: ReaderTracing): void;
   /** Resolves when the Writer has room for more (its maxBufferedBytes). */
   ready(): Promise<void>;
+  /**
+   * A sink that queues messages per partition (a Processor): resolves when
+   * it has room for a batch of this partition, which it always has while
+   * none of the partition's messages waits, so that one partition's long
+   * queue does not hold up the others. When there is one, a pipe asks it
+   * before each write instead of asking `ready()` after.
+   */
+  readyFor?(topic: string, partition: number): Promise<void>;
   /** The first failure of a write, or null. */
   failure(): Error | null;
   /**

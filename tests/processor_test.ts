@@ -208,6 +208,44 @@ describe("Processor", () => {
     assert.deepEqual(await committed(groupId, topic, 1), [300]);
   });
 
+  test("a partition's long fetched batch does not hold up the other partitions", async () => {
+    const topic = await topicWith(2);
+    await produce(topic, 0, 3000);
+    const groupId = await newGroup("classic");
+    const reader = groupReader(groupId, topic);
+    /** The partition of each message processed, in the order processed. */
+    const order: number[] = [];
+    const processor = new Processor(async (m: Message) => {
+      if (m.offset % 10 === 0) await sleep(1);
+      order.push(m.partition);
+    }, { concurrency: 2, queueCapacity: 100 });
+    const stop = new AbortController();
+    const piping = reader.pipeTo(processor, {
+      signal: stop.signal,
+      preventAbort: true,
+    });
+    piping.catch(() => {}); // awaited below
+    try {
+      await until("every message processed", () => order.length >= 3000);
+    } finally {
+      stop.abort();
+      await piping.catch(() => {});
+      await reader.close();
+    }
+    // Each fetched batch is far longer than the queue: the second
+    // partition still starts while the first has most of its batch left.
+    const before = order.indexOf(1 - order[0]);
+    const ofFirst = order.filter((p) => p === order[0]).length;
+    assert.ok(
+      before < ofFirst / 4,
+      `the second partition started after ${before} of ${ofFirst}`,
+    );
+    assert.deepEqual(
+      await committed(groupId, topic, 2),
+      await endOffsets(topic, 2),
+    );
+  });
+
   test('ordering "key": one partition, its keys at once, each key in order', async () => {
     const topic = await topicWith(1);
     const w = new Writer({ brokers: [BROKER], topic });

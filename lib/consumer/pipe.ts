@@ -279,6 +279,17 @@ async function pump(
         return { kind: "map", error };
       }
     }
+    // A Processor takes a batch of a partition with nothing waiting at
+    // once (before the verdict: its partition may be revoked meanwhile).
+    if (sink.readyFor !== undefined) {
+      const room = await unlessStopped(
+        sink.readyFor(batch.topic, batch.partition),
+        stops,
+        signal,
+      );
+      if (room === ABORTED) return { kind: "abort", reason: signal!.reason };
+      if (room === FAILED) return failed();
+    }
     let verdict = tracker.verdict(batch);
     while (verdict === "wait") {
       const ready = await unlessStopped(tracker.ready(), stops, signal);
@@ -296,6 +307,7 @@ async function pump(
     } catch (error) {
       return { kind: "dest", error };
     }
+    if (sink.readyFor !== undefined) continue;
     const room = await unlessStopped(sink.ready(), stops, signal);
     if (room === ABORTED) return { kind: "abort", reason: signal!.reason };
     if (room === FAILED) return failed();

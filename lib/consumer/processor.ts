@@ -38,7 +38,10 @@ export interface ProcessorOptions {
   ordering?: "partition" | "key" | "none";
   /**
    * Messages handed over and not started yet before the source waits
-   * (default 1,000): what bounds the memory a slow handler holds.
+   * (default 1,000): what bounds the memory a slow handler holds. Piped
+   * from a Reader, a fetched batch of a partition with none of its
+   * messages waiting is taken even so, so that one partition's long queue
+   * does not hold up the others.
    */
   queueCapacity?: number;
 }
@@ -60,8 +63,16 @@ const DROPPED = Symbol("dropped");
 /** The messages of one ordering key, processed one at a time. */
 interface Lane {
   id: string;
+  /** Its messages' partition, "topic\0partition". */
+  partition: string;
   jobs: Job[];
   running: boolean;
+}
+
+/** A write waiting for room (for a batch of `partition`, when not null). */
+interface RoomWaiter {
+  partition: string | null;
+  wake: () => void;
 }
 
 /**
@@ -186,6 +197,7 @@ export class Processor<M extends Message = Message> extends WritableStream<M> {
         return work.add(messages as readonly Message[], progress);
       },
       ready: () => work.ready(),
+      readyFor: (topic, partition) => work.ready(`${topic}\0${partition}`),
       failure: () => work.failure(),
       onFailure: (listener) => work.onFailure(listener),
       fail: (error) => {
@@ -212,6 +224,8 @@ class Work {
   private readonly ready_: Lane[] = [];
   private running = 0;
   private waiting = 0;
+  /** Per partition with messages waiting to start, how many. */
+  private readonly waitingIn = new Map<string, number>();
   private unsettled = 0;
   private failed: Error | null = null;
   private stopped = false;
@@ -220,7 +234,7 @@ class Work {
   /** The piped Reader's tracing: each handler runs in a "process" span. */
   tracing: ReaderTracing | null = null;
   private readonly failureListeners = new Set<() => void>();
-  private roomWaiters: (() => void)[] = [];
+  private roomWaiters: RoomWaiter[] = [];
   private settleWaiters: (() => void)[] = [];
   private sequence = 0;
 
@@ -236,10 +250,9 @@ class Work {
     this.ordering = ordering;
   }
 
-  /** The lane a message goes in. */
-  private laneOf(m: Message): string {
+  /** The lane a message of `partition` goes in. */
+  private laneOf(m: Message, partition: string): string {
     if (this.ordering === "none") return `#${this.sequence++}`;
-    const partition = `${m.topic}\u0000${m.partition}`;
     const key = m.key as Uint8Array | string | null | undefined;
     if (this.ordering === "partition" || key === null || key === undefined) {
       return partition;
@@ -298,14 +311,16 @@ class Work {
           done(index, error);
           continue;
         }
-        const id = this.laneOf(message);
+        const partition = `${message.topic}\0${message.partition}`;
+        const id = this.laneOf(message, partition);
         let lane = this.lanes.get(id);
         if (lane === undefined) {
-          lane = { id, jobs: [], running: false };
+          lane = { id, partition, jobs: [], running: false };
           this.lanes.set(id, lane);
         }
         lane.jobs.push({ message, index, done });
         this.waiting++;
+        this.waitingIn.set(partition, (this.waitingIn.get(partition) ?? 0) + 1);
         this.unsettled++;
         if (!lane.running && lane.jobs.length === 1) this.ready_.push(lane);
       }
@@ -320,10 +335,18 @@ class Work {
       const job = lane.jobs.shift()!;
       lane.running = true;
       this.waiting--;
+      this.started(lane.partition, 1);
       this.running++;
       this.run(lane, job);
     }
-    if (this.waiting < this.capacity) this.wakeRoom();
+    this.wakeRoom();
+  }
+
+  /** `count` messages of `partition` no longer wait (started or dropped). */
+  private started(partition: string, count: number): void {
+    const left = this.waitingIn.get(partition)! - count;
+    if (left > 0) this.waitingIn.set(partition, left);
+    else this.waitingIn.delete(partition);
   }
 
   private run(lane: Lane, job: Job): void {
@@ -396,7 +419,9 @@ class Work {
   private dropWhere(which: (m: Message) => boolean, outcome: unknown): void {
     for (const lane of [...this.lanes.values()]) {
       if (lane.jobs.length === 0 || !which(lane.jobs[0].message)) continue;
-      for (const job of lane.jobs.splice(0)) {
+      const jobs = lane.jobs.splice(0);
+      this.started(lane.partition, jobs.length);
+      for (const job of jobs) {
         this.waiting--;
         this.unsettled--;
         job.done(job.index, outcome);
@@ -452,10 +477,18 @@ class Work {
     return () => this.failureListeners.delete(listener);
   }
 
-  /** Resolves when fewer than `queueCapacity` messages wait to start. */
-  ready(): Promise<void> {
-    if (this.waiting < this.capacity || this.stopped) return Promise.resolve();
-    return new Promise((wake) => this.roomWaiters.push(wake));
+  /**
+   * Resolves when fewer than `queueCapacity` messages wait to start, or
+   * none of `partition` ("topic\0partition", when given) does.
+   */
+  ready(partition: string | null = null): Promise<void> {
+    if (this.hasRoom(partition)) return Promise.resolve();
+    return new Promise((wake) => this.roomWaiters.push({ partition, wake }));
+  }
+
+  private hasRoom(partition: string | null): boolean {
+    return this.stopped || this.waiting < this.capacity ||
+      (partition !== null && !this.waitingIn.has(partition));
   }
 
   /** Resolves when every message handed over is processed (or dropped). */
@@ -465,9 +498,13 @@ class Work {
   }
 
   private wakeRoom(): void {
+    if (this.roomWaiters.length === 0) return;
     const waiters = this.roomWaiters;
     this.roomWaiters = [];
-    for (const wake of waiters) wake();
+    for (const w of waiters) {
+      if (this.hasRoom(w.partition)) w.wake();
+      else this.roomWaiters.push(w);
+    }
   }
 
   private wakeSettled(): void {

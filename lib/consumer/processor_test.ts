@@ -196,6 +196,33 @@ describe("Processor with a stream made here", () => {
     assert.equal(await written, undefined);
   });
 
+  test("a partition with nothing waiting has room however long the queue of another is", async () => {
+    const gate = Promise.withResolvers<void>();
+    const processor = new Processor(() => gate.promise, {
+      concurrency: 2,
+      queueCapacity: 10,
+    });
+    const sink = bulkSinkOf(processor)!;
+    const of = (partition: number, count: number) =>
+      Array.from({ length: count }, (_, i) => message(i, null, partition));
+    const settled = (p: Promise<void>) =>
+      Promise.race([p.then(() => true), sleep(20).then(() => false)]);
+    const zero = sink.write(of(0, 100));
+    assert.equal(await settled(sink.ready()), false, "the queue is full");
+    assert.equal(await settled(sink.readyFor!("t", 0)), false);
+    assert.equal(await settled(sink.readyFor!("t", 1)), true);
+    const one = sink.write(of(1, 5));
+    const forOne = sink.readyFor!("t", 1);
+    assert.equal(await settled(forOne), false, "partition 1 waits now");
+    // Partition 0's queue dropped: room for both.
+    sink.revoke!([{ topic: "t", partition: 0 }]);
+    assert.equal(await settled(forOne), true);
+    assert.equal(await settled(sink.readyFor!("t", 0)), true);
+    gate.resolve();
+    assert.equal(await zero, 1, "the message running was processed");
+    assert.equal(await one, undefined);
+  });
+
   test("the handlers' signal tells them the Processor stopped, with the reason", async () => {
     const reasons: unknown[] = [];
     const processor = new Processor(async (_m, signal) => {
