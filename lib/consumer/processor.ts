@@ -293,7 +293,13 @@ class Work {
             while (prefix < processed.length && processed[prefix] === 1) {
               prefix++;
             }
-            progress!(prefix);
+            try {
+              progress!(prefix);
+            } catch (failure) {
+              // Not the handler's: told as the Processor's failure rather
+              // than thrown into the handler's promise chain.
+              this.fail(failure);
+            }
           }
         }
         if (--left > 0) return;
