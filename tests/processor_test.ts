@@ -7,7 +7,13 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type Message, Processor, Reader, Writer } from "../mod.ts";
+import {
+  type Message,
+  Processor,
+  Reader,
+  type ShareMessage,
+  Writer,
+} from "../mod.ts";
 import { BROKER, sleep } from "./_helpers.ts";
 import {
   committed,
@@ -361,6 +367,49 @@ describe("Processor", () => {
     assert.equal(running.most, 4);
     // All were accepted: a new member finds nothing.
     assert.deepEqual(await leftIn(groupId, topic), []);
+  });
+
+  test("a ShareReader's long batch is accepted as it is processed: when the locks run out, only the rest comes back", async () => {
+    const topic = await topicWith(1);
+    await produce(topic, 0, 300);
+    const groupId = await newShareGroup({
+      "share.record.lock.duration.ms": "2000",
+    });
+    const reader = shareReader(groupId, topic);
+    const gate = Promise.withResolvers<void>();
+    let done = 0;
+    /** Offsets delivered again (their locks ran out unaccepted). */
+    const again = new Set<number>();
+    const processor = new Processor(async (m: ShareMessage) => {
+      if (m.offset === 150) await gate.promise;
+      if (m.deliveryCount > 1) again.add(m.offset);
+      done++;
+    }, { concurrency: 1 });
+    const stop = new AbortController();
+    const piping = reader.pipeTo(processor, {
+      signal: stop.signal,
+      preventAbort: true,
+    });
+    piping.catch(() => {}); // awaited below
+    try {
+      await until("150 messages processed", () => done === 150);
+      // Offset 150 holds its handler past the locks of the whole batch:
+      // what comes back is what was not accepted.
+      await sleep(3000);
+      gate.resolve();
+      await until("the rest delivered again", () => again.size >= 150);
+      await sleep(500);
+    } finally {
+      gate.resolve();
+      stop.abort();
+      await piping.catch(() => {});
+      await reader.close();
+    }
+    assert.deepEqual(
+      [...again].sort((a, b) => a - b),
+      Array.from({ length: 150 }, (_, i) => 150 + i),
+      "only records not accepted before the locks ran out came back",
+    );
   });
 
   test("bad arguments are refused, naming them", () => {

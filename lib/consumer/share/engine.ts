@@ -288,9 +288,14 @@ export class ShareEngine extends StreamEngine {
   }
 
   /** A pipe's destination took these (accept) or failed them (release). */
-  pipeAcknowledge(messages: readonly ShareMessage[], taken: boolean): void {
+  pipeAcknowledge(
+    messages: readonly ShareMessage[],
+    taken: boolean,
+    from: number,
+    to: number,
+  ): void {
     const type = taken ? AckType.accept : AckType.release;
-    for (const message of messages) this.settle(message, type);
+    for (let i = from; i < to; i++) this.settle(messages[i], type);
   }
 
   /** Acknowledges a message handed out (see `ShareReader.acknowledge`). */

@@ -356,8 +356,8 @@ export class ShareReader extends ReadableStream<ShareMessage> {
         }
         return () =>
           new ShareAcknowledged({
-            acknowledge: (messages, taken) =>
-              engine.pipeAcknowledge(messages, taken),
+            acknowledge: (messages, taken, from, to) =>
+              engine.pipeAcknowledge(messages, taken, from, to),
             release: engine.pipeTakesOver(),
           });
       },
