@@ -161,6 +161,32 @@ export async function until(what: string, ok: () => boolean, ms = 30_000) {
 }
 
 /**
+ * `source.pipeTo(dest)` with `preventAbort` (what was handed over is
+ * finished and kept) until `stop()`, which aborts it and resolves with how
+ * the pipe ended (its rejection, or undefined).
+ */
+export function pipeUntilStopped<T>(
+  source: {
+    pipeTo(dest: WritableStream<T>, o: StreamPipeOptions): Promise<void>;
+  },
+  dest: WritableStream<T>,
+): { piping: Promise<void>; stop(): Promise<unknown> } {
+  const abort = new AbortController();
+  const piping = source.pipeTo(dest, {
+    signal: abort.signal,
+    preventAbort: true,
+  });
+  piping.catch(() => {}); // stop() or the caller awaits it
+  return {
+    piping,
+    stop() {
+      abort.abort();
+      return piping.then(() => undefined, (reason) => reason);
+    },
+  };
+}
+
+/**
  * The group's committed offset per partition (-1 for none); a coordinator
  * still loading (after a restart) is asked again, for up to 30 s.
  */

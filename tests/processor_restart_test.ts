@@ -12,7 +12,12 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { Processor, Reader, Writer } from "../mod.ts";
 import { BROKER, kafkaTool, sleep, uniqueTopic } from "./_helpers.ts";
-import { committed, endOffsets, topicWith } from "./_group.ts";
+import {
+  committed,
+  endOffsets,
+  pipeUntilStopped,
+  topicWith,
+} from "./_group.ts";
 
 const PARTITIONS = 3;
 const SESSION = 90_000;
@@ -60,12 +65,7 @@ describe("broker restart under a Processor", () => {
       order[m.partition].push(m.offset);
       processed++;
     }, { concurrency: PARTITIONS });
-    const stop = new AbortController();
-    const piping = reader.pipeTo(processor, {
-      signal: stop.signal,
-      preventAbort: true,
-    });
-    piping.catch(() => {}); // awaited below
+    const pipe = pipeUntilStopped(reader, processor);
     try {
       const deadline = Date.now() + 120_000;
       while (seen.size < 3000 && Date.now() < deadline) await sleep(20);
@@ -104,8 +104,7 @@ describe("broker restart under a Processor", () => {
           }
         }
       }
-      stop.abort();
-      await assert.rejects(piping, { name: "AbortError" });
+      assert.equal((await pipe.stop() as Error)?.name, "AbortError");
       await reader.close();
       assert.deepEqual(
         await committed(groupId, topic, PARTITIONS),

@@ -22,6 +22,7 @@ import {
   expected,
   fast,
   newGroup,
+  pipeUntilStopped,
   produce,
   topicWith,
   until,
@@ -79,26 +80,20 @@ async function twoMembers(
       groupTopics: [topic],
       ...fast(protocol),
     }),
-    stop: new AbortController(),
     processor: new Processor((m) => handle(i, m), { concurrency: 2 }),
-    piping: null as Promise<void> | null,
+    pipe: null as ReturnType<typeof pipeUntilStopped> | null,
   }));
   const start = (i: number) => {
-    const m = members[i];
-    m.piping = m.reader.pipeTo(m.processor, {
-      signal: m.stop.signal,
-      preventAbort: true,
-    });
-    m.piping.catch(() => {}); // awaited below
+    members[i].pipe = pipeUntilStopped(members[i].reader, members[i].processor);
   };
   try {
     start(0);
     await until("the first processing", when.secondWhen);
     start(1);
     await until("every message processed", when.done, 60_000);
-    for (const m of members) m.stop.abort();
-    for (const m of members) {
-      if (m.piping) await assert.rejects(m.piping, { name: "AbortError" });
+    const endings = await Promise.all(members.map((m) => m.pipe?.stop()));
+    for (const ending of endings) {
+      assert.equal((ending as Error).name, "AbortError");
     }
   } finally {
     await Promise.allSettled(members.map((m) => m.reader.close()));
@@ -122,15 +117,9 @@ describe("Processor", () => {
         list.push(m.offset);
         offsets.set(m.partition, list);
       }), { concurrency: 3 });
-    const stop = new AbortController();
-    const piping = reader.pipeTo(processor, {
-      signal: stop.signal,
-      preventAbort: true,
-    });
-    piping.catch(() => {}); // awaited below
+    const pipe = pipeUntilStopped(reader, processor);
     await until("every message processed", () => seen.length >= 600, 60_000);
-    stop.abort();
-    await assert.rejects(piping, { name: "AbortError" });
+    assert.equal((await pipe.stop() as Error)?.name, "AbortError");
     await reader.close();
     assert.deepEqual(duplicates(seen), []);
     assert.deepEqual([...seen].sort(), expected(0, 600));
@@ -185,12 +174,7 @@ describe("Processor", () => {
       if (m.offset === 150) await gate.promise;
       done++;
     }, { concurrency: 1 });
-    const stop = new AbortController();
-    const piping = reader.pipeTo(processor, {
-      signal: stop.signal,
-      preventAbort: true,
-    });
-    piping.catch(() => {}); // awaited below
+    const pipe = pipeUntilStopped(reader, processor);
     try {
       await until("150 messages processed", () => done === 150);
       // Offset 150 waits in its handler: the first 150 are committed.
@@ -206,11 +190,10 @@ describe("Processor", () => {
       await until("every message processed", () => done === 300);
     } finally {
       gate.resolve();
-      stop.abort();
-      await piping.catch(() => {});
+      await pipe.stop();
       await reader.close();
     }
-    await assert.rejects(piping, { name: "AbortError" });
+    await assert.rejects(pipe.piping, { name: "AbortError" });
     assert.deepEqual(await committed(groupId, topic, 1), [300]);
   });
 
@@ -225,17 +208,11 @@ describe("Processor", () => {
       if (m.offset % 10 === 0) await sleep(1);
       order.push(m.partition);
     }, { concurrency: 2, queueCapacity: 100 });
-    const stop = new AbortController();
-    const piping = reader.pipeTo(processor, {
-      signal: stop.signal,
-      preventAbort: true,
-    });
-    piping.catch(() => {}); // awaited below
+    const pipe = pipeUntilStopped(reader, processor);
     try {
       await until("every message processed", () => order.length >= 3000);
     } finally {
-      stop.abort();
-      await piping.catch(() => {});
+      await pipe.stop();
       await reader.close();
     }
     // Each fetched batch is far longer than the queue: the second
@@ -274,15 +251,9 @@ describe("Processor", () => {
         byKey.set(key, [...(byKey.get(key) ?? []), Number(i)]);
         count++;
       }), { concurrency: 8, ordering: "key" });
-    const stop = new AbortController();
-    const piping = reader.pipeTo(processor, {
-      signal: stop.signal,
-      preventAbort: true,
-    });
-    piping.catch(() => {});
+    const pipe = pipeUntilStopped(reader, processor);
     await until("every message processed", () => count >= 80);
-    stop.abort();
-    await piping.catch(() => {});
+    await pipe.stop();
     await reader.close();
     assert.equal(running.most, 4, "the four keys at once, never more");
     assert.equal(byKey.size, 4);
@@ -353,15 +324,9 @@ describe("Processor", () => {
         await sleep(2);
         seen.push(text.decode(m.value!));
       }), { concurrency: 4, ordering: "none" });
-    const stop = new AbortController();
-    const piping = reader.pipeTo(processor, {
-      signal: stop.signal,
-      preventAbort: true,
-    });
-    piping.catch(() => {});
+    const pipe = pipeUntilStopped(reader, processor);
     await until("every message processed", () => seen.length >= 200, 60_000);
-    stop.abort();
-    await piping.catch(() => {});
+    await pipe.stop();
     await reader.close();
     assert.deepEqual([...seen].sort(), expected(0, 200));
     assert.equal(running.most, 4);
@@ -385,12 +350,7 @@ describe("Processor", () => {
       if (m.deliveryCount > 1) again.add(m.offset);
       done++;
     }, { concurrency: 1 });
-    const stop = new AbortController();
-    const piping = reader.pipeTo(processor, {
-      signal: stop.signal,
-      preventAbort: true,
-    });
-    piping.catch(() => {}); // awaited below
+    const pipe = pipeUntilStopped(reader, processor);
     try {
       await until("150 messages processed", () => done === 150);
       // Offset 150 holds its handler past the locks of the whole batch:
@@ -401,8 +361,7 @@ describe("Processor", () => {
       await sleep(500);
     } finally {
       gate.resolve();
-      stop.abort();
-      await piping.catch(() => {});
+      await pipe.stop();
       await reader.close();
     }
     assert.deepEqual(

@@ -97,7 +97,13 @@ type Ending =
   | { kind: "source"; error: unknown }
   | { kind: "dest"; error: unknown }
   | { kind: "map"; error: unknown }
-  | { kind: "abort"; reason: unknown };
+  | { kind: "abort"; reason: unknown; held?: Held };
+
+/** A batch read from the source and not handed over yet. */
+interface Held {
+  batch: MessageBatch;
+  out: readonly MessageInput[];
+}
 
 const ignore = () => {};
 
@@ -226,6 +232,15 @@ export async function pipeToBulkSink(
         // a transactional Writer); a failure to is the pipe's outcome.
         let outcome = ending.reason;
         if (preventAbort) {
+          // What was read is written, as the platform's pipe does.
+          const { held } = ending;
+          if (held !== undefined && tracker.verdict(held.batch) === "write") {
+            try {
+              handOver(sink, tracker, held.batch, held.out);
+            } catch (error) {
+              outcome = error;
+            }
+          }
           await sink.settled();
           await tracker.finish(true).catch((error) => outcome = error);
         } else {
@@ -287,7 +302,9 @@ async function pump(
         stops,
         signal,
       );
-      if (room === ABORTED) return { kind: "abort", reason: signal!.reason };
+      if (room === ABORTED) {
+        return { kind: "abort", reason: signal!.reason, held: { batch, out } };
+      }
       if (room === FAILED) return failed();
     }
     let verdict = tracker.verdict(batch);
@@ -300,10 +317,7 @@ async function pump(
     if (tracker.failure() !== null) return failed();
     if (verdict === "drop") continue;
     try {
-      // Progress comes later (a handler's end): the tracker's by then.
-      let progress: Progress | void = undefined;
-      const written = write(sink, batch, out, (offset) => progress?.(offset));
-      progress = tracker.follow(batch, written);
+      handOver(sink, tracker, batch, out);
     } catch (error) {
       return { kind: "dest", error };
     }
@@ -312,6 +326,19 @@ async function pump(
     if (room === ABORTED) return { kind: "abort", reason: signal!.reason };
     if (room === FAILED) return failed();
   }
+}
+
+/** Writes a batch into the sink, and has the tracker follow the write. */
+function handOver(
+  sink: BulkSink,
+  tracker: Tracker,
+  batch: MessageBatch,
+  out: readonly MessageInput[],
+): void {
+  // Progress comes later (a handler's end): the tracker's by then.
+  let progress: Progress | void = undefined;
+  const written = write(sink, batch, out, (offset) => progress?.(offset));
+  progress = tracker.follow(batch, written);
 }
 
 /**

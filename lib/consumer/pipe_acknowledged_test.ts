@@ -14,16 +14,26 @@ function batch(partition: number, lastOffset: number): MessageBatch {
   return { topic: "t", partition, lastOffset } as MessageBatch;
 }
 
-test("Acknowledged: after a write cut short by a revocation, its partition is marked no further", async () => {
+/**
+ * A tracker marking through a Consumption that records each mark as
+ * "partition@offset" and owns what `owns` says (every partition).
+ */
+function tracked(owns: Consumption["owns"] = () => true) {
   const marked: string[] = [];
-  const owned = new Set(["t/0", "t/1"]);
   const consumption: Consumption = {
     consumed: (last) => marked.push(`${last.partition}@${last.offset}`),
-    owns: (topic, partition) => owned.has(`${topic}/${partition}`),
+    owns,
     group: () => "g",
     release: () => {},
   };
-  const tracker = new Acknowledged(consumption);
+  return { marked, tracker: new Acknowledged(consumption) };
+}
+
+test("Acknowledged: after a write cut short by a revocation, its partition is marked no further", async () => {
+  const owned = new Set(["t/0", "t/1"]);
+  const { marked, tracker } = tracked((topic, partition) =>
+    owned.has(`${topic}/${partition}`)
+  );
   tracker.follow(batch(0, 9), Promise.resolve());
   await tracker.drained();
   assert.deepEqual(marked, ["0@9"]);
@@ -62,14 +72,7 @@ test("Acknowledged: after a write cut short by a revocation, its partition is ma
 });
 
 test("Acknowledged: each partition is marked in its own order; a revocation waits for the revoked partitions only", async () => {
-  const marked: string[] = [];
-  const consumption: Consumption = {
-    consumed: (last) => marked.push(`${last.partition}@${last.offset}`),
-    owns: () => true,
-    group: () => "g",
-    release: () => {},
-  };
-  const tracker = new Acknowledged(consumption);
+  const { marked, tracker } = tracked();
   const slow = Promise.withResolvers<number | void>();
   tracker.follow(batch(0, 9), slow.promise);
   tracker.follow(batch(1, 9), Promise.resolve());
@@ -88,14 +91,7 @@ test("Acknowledged: each partition is marked in its own order; a revocation wait
 });
 
 test("Acknowledged: a second revocation keeps what the first cut short", async () => {
-  const marked: string[] = [];
-  const consumption: Consumption = {
-    consumed: (last) => marked.push(`${last.partition}@${last.offset}`),
-    owns: () => true,
-    group: () => "g",
-    release: () => {},
-  };
-  const tracker = new Acknowledged(consumption);
+  const { marked, tracker } = tracked();
   const later = Promise.withResolvers<number | void>();
   tracker.follow(batch(0, 19), Promise.resolve(14));
   tracker.follow(batch(0, 29), later.promise);
@@ -116,14 +112,7 @@ test("Acknowledged: a second revocation keeps what the first cut short", async (
 });
 
 test("Acknowledged: a batch's progress is marked while it is the first pending of its partition, and not after a cut", async () => {
-  const marked: string[] = [];
-  const consumption: Consumption = {
-    consumed: (last) => marked.push(`${last.partition}@${last.offset}`),
-    owns: () => true,
-    group: () => "g",
-    release: () => {},
-  };
-  const tracker = new Acknowledged(consumption);
+  const { marked, tracker } = tracked();
   const first = Promise.withResolvers<number | void>();
   const second = Promise.withResolvers<number | void>();
   const firstProgress = tracker.follow(batch(0, 9), first.promise);

@@ -8,6 +8,9 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { bulkSinkOf } from "../bulk_sink.ts";
 import type { Message } from "../message.ts";
+import type { MessageBatch } from "./message_batch.ts";
+import { Acknowledged } from "./pipe_acknowledged.ts";
+import { pipeToBulkSink } from "./pipe.ts";
 import { Processor } from "./processor.ts";
 
 /** A message of `partition` (0) at `offset`, with `key`. */
@@ -221,6 +224,49 @@ describe("Processor with a stream made here", () => {
     gate.resolve();
     assert.equal(await zero, 1, "the message running was processed");
     assert.equal(await one, undefined);
+  });
+
+  test("stopped with preventAbort while a batch waits for room: the batch read is processed too", async () => {
+    const gate = Promise.withResolvers<void>();
+    const done: number[] = [];
+    const processor = new Processor(async (m) => {
+      await gate.promise;
+      done.push(m.offset);
+    }, { concurrency: 1, queueCapacity: 5 });
+    const batchOf = (from: number) => {
+      const messages = Array.from({ length: 10 }, (_, i) => message(from + i));
+      return { topic: "t", partition: 0, messages, lastOffset: from + 9 };
+    };
+    let read = 0;
+    const source = {
+      batches: () =>
+        new ReadableStream<MessageBatch>({
+          pull(controller) {
+            // Two batches, then nothing more for now.
+            if (read < 2) {
+              controller.enqueue(
+                batchOf(10 * read++) as unknown as MessageBatch,
+              );
+            } else return new Promise(() => {});
+          },
+        }, { highWaterMark: 0 }),
+    };
+    const stop = new AbortController();
+    const piped = pipeToBulkSink(
+      source,
+      processor as WritableStream<never>,
+      bulkSinkOf(processor)!,
+      { signal: stop.signal, preventAbort: true },
+      () => new Acknowledged(null),
+    );
+    // The first batch fills the queue; the second waits for room.
+    while (read < 2) await sleep(1);
+    await sleep(10);
+    const reason = new Error("stop");
+    stop.abort(reason);
+    gate.resolve();
+    await assert.rejects(piped, (e) => e === reason);
+    assert.deepEqual(done, Array.from({ length: 20 }, (_, i) => i));
   });
 
   test("the handlers' signal tells them the Processor stopped, with the reason", async () => {
