@@ -229,6 +229,58 @@ describe("Processor", () => {
     );
   });
 
+  test("retries, then a dead-letter topic: a poison message is written there and the group commits past it", async () => {
+    const topic = await topicWith(1);
+    await produce(topic, 0, 20);
+    const dlq = await topicWith(1);
+    const groupId = await newGroup("classic");
+    const reader = groupReader(groupId, topic);
+    const deadLetters = new Writer({ brokers: [BROKER], topic: dlq });
+    const done: number[] = [];
+    let tries = 0;
+    const processor = new Processor((m: Message) => {
+      if (m.offset === 7) {
+        tries++;
+        throw new Error("cannot bill order 7");
+      }
+      done.push(m.offset);
+    }, {
+      retryTimeout: 300,
+      retryBackoff: 50,
+      deadLetter: (m: Message, error) =>
+        deadLetters.writeMessages({
+          key: m.key,
+          value: m.value,
+          headers: [{ key: "error", value: (error as Error).message }],
+        }),
+    });
+    const pipe = pipeUntilStopped(reader, processor);
+    try {
+      await until("every other message processed", () => done.length >= 19);
+      assert.equal((await pipe.stop() as Error)?.name, "AbortError");
+    } finally {
+      await pipe.stop();
+      await Promise.all([reader.close(), deadLetters.close()]);
+    }
+    assert.deepEqual(
+      done,
+      Array.from({ length: 20 }, (_, i) => i).filter((i) => i !== 7),
+    );
+    assert.ok(tries >= 2, `tried ${tries} times`);
+    assert.deepEqual(await committed(groupId, topic, 1), [20]);
+    const check = new Reader({ brokers: [BROKER], topic: dlq, partition: 0 });
+    try {
+      const dead = await check.readMessage();
+      assert.equal(text.decode(dead.value!), "m7");
+      assert.deepEqual(
+        dead.headers.map((h) => [h.key, text.decode(h.value as Uint8Array)]),
+        [["error", "cannot bill order 7"]],
+      );
+    } finally {
+      await check.close();
+    }
+  });
+
   test('ordering "key": one partition, its keys at once, each key in order', async () => {
     const topic = await topicWith(1);
     const w = new Writer({ brokers: [BROKER], topic });
@@ -390,6 +442,19 @@ describe("Processor", () => {
       // deno-lint-ignore no-explicit-any
       () => new Processor(() => {}, { concurency: 2 } as any),
       /unknown option "concurency"/,
+    );
+    assert.throws(
+      () => new Processor(() => {}, { retryTimeout: -1 }),
+      /"retryTimeout" must be an integer from 0 to 2147483647, got -1/,
+    );
+    assert.throws(
+      () => new Processor(() => {}, { retryBackoff: 0 }),
+      /"retryBackoff" must be an integer from 1 to 10000, got 0/,
+    );
+    assert.throws(
+      // deno-lint-ignore no-explicit-any
+      () => new Processor(() => {}, { deadLetter: "dlq" as any }),
+      /^TypeError: Cannot create Processor: "deadLetter" must be a function, got "dlq" \(string\)$/,
     );
   });
 });

@@ -7,6 +7,7 @@
 
 import { type BulkSink, offerBulkSink } from "../bulk_sink.ts";
 import type { Message, TopicPartition } from "../message.ts";
+import { backoff, sleep } from "../cluster/retry.ts";
 import { checkNumber, describeValue } from "../options.ts";
 import type { ReaderTracing } from "../tracing/reader.ts";
 
@@ -21,8 +22,8 @@ export type MessageHandler<M extends Message = Message> = (
   signal: AbortSignal,
 ) => unknown;
 
-/** Options of a Processor. */
-export interface ProcessorOptions {
+/** Options of a Processor (of messages `M`). */
+export interface ProcessorOptions<M extends Message = Message> {
   /**
    * How many messages are processed at once, at most (default 8): each
    * partition's messages in their order, or each key's (`ordering`).
@@ -44,9 +45,48 @@ export interface ProcessorOptions {
    * does not hold up the others.
    */
   queueCapacity?: number;
+  /**
+   * How long a message whose handler fails is tried again (ms; default 0:
+   * not again), each try after a backoff doubling from `retryBackoff` up
+   * to 10 s. Its lane (partition or key) waits meanwhile, so order holds;
+   * a stop ends the wait.
+   */
+  retryTimeout?: number;
+  /** The first backoff between tries (ms, default 100). */
+  retryBackoff?: number;
+  /**
+   * What to do with a message whose handler still fails once
+   * `retryTimeout` is over: e.g. write it to a dead-letter topic. When it
+   * resolves, the message counts as processed (and is committed) and the
+   * Processor goes on; when it throws, the Processor fails with that
+   * error, and without it, with the handler's. Not called for a message
+   * failing while the Processor stops.
+   */
+  deadLetter?: (message: M, error: unknown) => unknown;
 }
 
-const PROCESSOR_OPTIONS = new Set(["concurrency", "ordering", "queueCapacity"]);
+const PROCESSOR_OPTIONS = new Set([
+  "concurrency",
+  "ordering",
+  "queueCapacity",
+  "retryTimeout",
+  "retryBackoff",
+  "deadLetter",
+]);
+
+/** The most a retry backoff grows to (ms). */
+const MAX_RETRY_BACKOFF = 10_000;
+
+/** What the Work runs and how. */
+interface Settings {
+  handle: MessageHandler;
+  concurrency: number;
+  capacity: number;
+  ordering: "partition" | "key" | "none";
+  retryTimeout: number;
+  retryBackoff: number;
+  deadLetter: ((message: Message, error: unknown) => unknown) | null;
+}
 
 /** One message waiting, and what to tell when it is processed. */
 interface Job {
@@ -81,10 +121,12 @@ interface RoomWaiter {
  * into it: in a consumer group a message then counts as consumed (and is
  * committed) once `handle` resolved for it and for every message handed
  * over before it (within a fetched batch too, as the batch is processed),
- * so a message whose handler failed is read again (at least once). When a rebalance takes partitions away, their messages not
- * started yet are dropped (the next owner reads them) and the member waits
- * only for their handlers running before it commits and lets go. A handler
- * that throws fails the stream, and the pipe with it, once the handlers
+ * so a message whose handler failed is read again (at least once). When a
+ * rebalance takes partitions away, their messages not started yet are
+ * dropped (the next owner reads them) and the member waits only for their
+ * handlers running before it commits and lets go. A handler that throws
+ * (after the tries `retryTimeout` allows, unless `deadLetter` takes the
+ * message) fails the stream, and the pipe with it, once the handlers
  * already running finished; nothing new starts. An abort, too, waits for
  * the handlers running; their `signal` (the handler's second argument)
  * tells them to stop. Piped from a Reader with `tracing`, each handler runs
@@ -119,7 +161,7 @@ export class Processor<M extends Message = Message> extends WritableStream<M> {
    * Checks the options (a TypeError or RangeError names a wrong one); the
    * handler runs once messages are written (piped) in.
    */
-  constructor(handle: MessageHandler<M>, options: ProcessorOptions = {}) {
+  constructor(handle: MessageHandler<M>, options: ProcessorOptions<M> = {}) {
     const context = "Cannot create Processor";
     if (typeof handle !== "function") {
       throw new TypeError(
@@ -150,6 +192,22 @@ export class Processor<M extends Message = Message> extends WritableStream<M> {
       min: 1,
       max: 2 ** 31 - 1,
     });
+    checkNumber(context, "retryTimeout", options.retryTimeout, {
+      min: 0,
+      max: 2 ** 31 - 1,
+    });
+    checkNumber(context, "retryBackoff", options.retryBackoff, {
+      min: 1,
+      max: MAX_RETRY_BACKOFF,
+    });
+    const deadLetter = options.deadLetter;
+    if (deadLetter !== undefined && typeof deadLetter !== "function") {
+      throw new TypeError(
+        `${context}: "deadLetter" must be a function, got ${
+          describeValue(deadLetter)
+        }`,
+      );
+    }
     const ordering = options.ordering ?? "partition";
     if (!["partition", "key", "none"].includes(ordering)) {
       throw new TypeError(
@@ -158,12 +216,15 @@ export class Processor<M extends Message = Message> extends WritableStream<M> {
         }`,
       );
     }
-    const work = new Work(
-      handle as MessageHandler,
-      options.concurrency ?? 8,
-      options.queueCapacity ?? 1000,
+    const work = new Work({
+      handle: handle as MessageHandler,
+      concurrency: options.concurrency ?? 8,
+      capacity: options.queueCapacity ?? 1000,
       ordering,
-    );
+      retryTimeout: options.retryTimeout ?? 0,
+      retryBackoff: options.retryBackoff ?? 100,
+      deadLetter: (deadLetter as Settings["deadLetter"]) ?? null,
+    });
     let controller: WritableStreamDefaultController | undefined;
     super({
       start(c) {
@@ -215,7 +276,7 @@ export class Processor<M extends Message = Message> extends WritableStream<M> {
 
 /** The lanes, the jobs waiting, and the handler runs of one Processor. */
 class Work {
-  private readonly handle: MessageHandler;
+  private readonly settings: Settings;
   private readonly concurrency: number;
   private readonly capacity: number;
   private readonly ordering: "partition" | "key" | "none";
@@ -238,16 +299,11 @@ class Work {
   private settleWaiters: (() => void)[] = [];
   private sequence = 0;
 
-  constructor(
-    handle: MessageHandler,
-    concurrency: number,
-    capacity: number,
-    ordering: "partition" | "key" | "none",
-  ) {
-    this.handle = handle;
-    this.concurrency = concurrency;
-    this.capacity = capacity;
-    this.ordering = ordering;
+  constructor(settings: Settings) {
+    this.settings = settings;
+    this.concurrency = settings.concurrency;
+    this.capacity = settings.capacity;
+    this.ordering = settings.ordering;
   }
 
   /** The lane a message of `partition` goes in. */
@@ -356,28 +412,63 @@ class Work {
   }
 
   private run(lane: Lane, job: Job): void {
-    let outcome: Promise<unknown>;
+    const processed = () => this.finish(lane, job, null);
+    const failed = (error: unknown) => {
+      this.fail(error);
+      this.finish(lane, job, error ?? new Error("the handler failed"));
+    };
+    // The first try stays on the fast path; a failure goes to `recover`.
+    this.attempt(job.message).then(processed, (error) => {
+      if (this.stopped) return failed(error);
+      this.recover(job.message, error).then(processed, failed);
+    });
+  }
+
+  /** One run of the handler on `message`, in its span when traced. */
+  private attempt(message: Message): Promise<unknown> {
     if (this.stopped) {
-      outcome = Promise.reject(this.failed ?? new Error("stopped"));
-    } else {
+      return Promise.reject(this.failed ?? new Error("stopped"));
+    }
+    try {
+      const { handle } = this.settings;
+      const signal = this.stopper.signal;
+      return this.tracing === null
+        ? Promise.resolve(handle(message, signal))
+        : this.tracing.process(message, () => handle(message, signal));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * After a failed first try: tries again until `retryTimeout` is over
+   * (or the Processor stops), then hands the message to `deadLetter`;
+   * rejects with the last error when that is not there or throws.
+   */
+  private async recover(message: Message, error: unknown): Promise<void> {
+    const { retryTimeout, retryBackoff, deadLetter } = this.settings;
+    const deadline = Date.now() + retryTimeout;
+    for (let tries = 1;; tries++) {
+      const wait = backoff(tries, {
+        backoffMin: retryBackoff,
+        backoffMax: MAX_RETRY_BACKOFF,
+      });
+      if (Date.now() + wait > deadline) break;
       try {
-        const handle = this.handle;
-        const { message } = job;
-        const signal = this.stopper.signal;
-        outcome = this.tracing === null
-          ? Promise.resolve(handle(message, signal))
-          : this.tracing.process(message, () => handle(message, signal));
-      } catch (error) {
-        outcome = Promise.reject(error);
+        await sleep(wait, this.stopper.signal);
+      } catch {
+        throw error; // stopped while waiting: not processed
+      }
+      try {
+        await this.attempt(message);
+        return;
+      } catch (again) {
+        if (this.stopped) throw again;
+        error = again;
       }
     }
-    outcome.then(
-      () => this.finish(lane, job, null),
-      (error) => {
-        this.fail(error);
-        this.finish(lane, job, error ?? new Error("the handler failed"));
-      },
-    );
+    if (deadLetter === null) throw error;
+    await deadLetter(message, error);
   }
 
   private finish(lane: Lane, job: Job, error: unknown): void {

@@ -269,6 +269,75 @@ describe("Processor with a stream made here", () => {
     assert.deepEqual(done, Array.from({ length: 20 }, (_, i) => i));
   });
 
+  test("retryTimeout: a failing message is tried again in its place, its partition waiting", async () => {
+    const tries = new Map<number, number>();
+    const done: number[] = [];
+    const processor = new Processor((m) => {
+      const n = (tries.get(m.offset) ?? 0) + 1;
+      tries.set(m.offset, n);
+      if (m.offset === 1 && n < 3) throw new Error(`try ${n} failed`);
+      done.push(m.offset);
+    }, { retryTimeout: 5000, retryBackoff: 10 });
+    await streamOf([0, 1, 2, 3].map((i) => message(i))).pipeTo(processor);
+    assert.deepEqual(done, [0, 1, 2, 3]);
+    assert.equal(tries.get(1), 3);
+  });
+
+  test("deadLetter: what still fails is handed to it and the rest goes on; a deadLetter that throws fails the Processor", async () => {
+    const dead: string[] = [];
+    const done: number[] = [];
+    const processor = new Processor((m) => {
+      if (m.offset === 2) throw new Error("poison");
+      done.push(m.offset);
+    }, {
+      retryTimeout: 50,
+      retryBackoff: 10,
+      deadLetter: (m, error) => {
+        dead.push(`${m.offset}: ${(error as Error).message}`);
+      },
+    });
+    await streamOf([0, 1, 2, 3].map((i) => message(i))).pipeTo(processor);
+    assert.deepEqual(done, [0, 1, 3]);
+    assert.deepEqual(dead, ["2: poison"]);
+
+    const refusing = new Processor((m) => {
+      if (m.offset === 1) throw new Error("poison");
+    }, {
+      deadLetter: () => {
+        throw new Error("the dead-letter topic is gone");
+      },
+    });
+    await assert.rejects(
+      streamOf([0, 1, 2].map((i) => message(i))).pipeTo(refusing),
+      /^Error: the dead-letter topic is gone$/,
+    );
+  });
+
+  test("an abort ends a retry's wait at once; the message is not dead-lettered", async () => {
+    const dead: number[] = [];
+    const processor = new Processor(() => {
+      throw new Error("always");
+    }, {
+      retryTimeout: 60_000,
+      retryBackoff: 5000,
+      deadLetter: (m) => dead.push(m.offset),
+    });
+    const stop = new AbortController();
+    // A source that does not end: the pipe is still running at the abort.
+    const endless = new ReadableStream<Message>({
+      start(controller) {
+        controller.enqueue(message(0));
+      },
+    });
+    const piping = endless.pipeTo(processor, { signal: stop.signal });
+    await sleep(50);
+    const started = Date.now();
+    stop.abort(new Error("enough"));
+    await assert.rejects(piping, /enough/);
+    assert.ok(Date.now() - started < 1000, "the wait was cut short");
+    assert.deepEqual(dead, []);
+  });
+
   test("the handlers' signal tells them the Processor stopped, with the reason", async () => {
     const reasons: unknown[] = [];
     const processor = new Processor(async (_m, signal) => {
