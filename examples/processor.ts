@@ -4,10 +4,15 @@
  * at a time, each taking a while (a stand-in for a call to another
  * service, given the handler's signal so that a stop cuts it short).
  *
+ * Failures: the payment service fails bob's second order once (it is
+ * tried again after a backoff, `retryTimeout`, bob's later orders waiting),
+ * and declines cy's third order every time: that one goes to a dead-letter
+ * topic (`deadLetter`, with the error in a header) and the rest goes on.
+ *
  * It writes four orders per customer, processes them, and stops once the
- * twelve are done: with `preventAbort`, the pipe finishes what was handed
- * over and commits it, so a later run with the same group goes on from
- * there.
+ * twelve are charged or dead-lettered: with `preventAbort`, the pipe
+ * finishes what was handed over and commits it, so a later run with the
+ * same group goes on from there.
  *
  * Run: deno run -A examples/processor.ts [topic] [group]
  *  or: bun run examples/processor.ts [topic] [group]
@@ -31,13 +36,14 @@ function work(ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * Writes twelve orders, processes them through a group Reader piped into a
- * Processor, and resolves with them in the order they were done.
+ * Processor, and resolves with those charged, in the order they were, and
+ * those dead-lettered (to `<topic>.dead-letters`).
  */
 export async function main(
   broker = process.env.KAFKA_BROKERS?.split(",")[0] ?? "localhost:9092",
   topic = "orders-to-charge",
   groupId = "charging",
-): Promise<string[]> {
+): Promise<{ charged: string[]; deadLettered: string[] }> {
   const customers = ["ada", "bob", "cy"];
   const w = new Writer({
     brokers: [broker],
@@ -57,26 +63,58 @@ export async function main(
     topic,
     maxWait: 500,
   });
-  const done: string[] = [];
+  const deadLetters = new Writer({
+    brokers: [broker],
+    topic: `${topic}.dead-letters`,
+    allowAutoTopicCreation: true,
+  });
+  const charged: string[] = [];
+  const deadLettered: string[] = [];
+  const tried = new Set<string>();
   const stop = new AbortController();
+  const settled = () => {
+    if (charged.length + deadLettered.length === customers.length * 4) {
+      stop.abort();
+    }
+  };
   const processor = new Processor(async (m, signal) => {
-    await work(10 + Math.random() * 40, signal); // "charge" the order
     const order = text.decode(m.value!);
+    await work(10 + Math.random() * 40, signal); // "charge" the order
+    const first = !tried.has(order);
+    tried.add(order);
+    if (order === "bob order 2" && first) throw new Error("gateway timeout");
+    if (order === "cy order 3") throw new Error("card declined");
     console.log(
       `charged ${order} (partition ${m.partition}, offset ${m.offset})`,
     );
-    done.push(order);
-    if (done.length === customers.length * 4) stop.abort();
-  }, { ordering: "key", concurrency: 4 });
+    charged.push(order);
+    settled();
+  }, {
+    ordering: "key",
+    concurrency: 4,
+    retryTimeout: 1000,
+    retryBackoff: 50,
+    deadLetter: async (m, error) => {
+      await deadLetters.writeMessages({
+        key: m.key,
+        value: m.value,
+        headers: [{ key: "error", value: String(error) }],
+      });
+      console.log(`dead-lettered ${text.decode(m.value!)}: ${error}`);
+      deadLettered.push(text.decode(m.value!));
+      settled();
+    },
+  });
   try {
-    // Ends with the signal's reason once the twelve are done and committed.
+    // Ends with the signal's reason once the twelve are settled and
+    // committed.
     await reader.pipeTo(processor, { signal: stop.signal, preventAbort: true });
   } catch (error) {
     if (!stop.signal.aborted) throw error;
   } finally {
-    await reader.close();
+    await Promise.all([reader.close(), deadLetters.close()]);
   }
-  return done;
+  return { charged, deadLettered };
 }
 
 if (import.meta.main) {

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import process from "node:process";
-import { Cluster, dial, dialLeader, type Message } from "../mod.ts";
+import { Cluster, dial, dialLeader, type Message, Reader } from "../mod.ts";
 import { OffsetFetch } from "../lib/protocol/messages/offset_fetch.ts";
 import {
   committedOffsets,
@@ -230,20 +230,44 @@ describe("seed consumer-group examples", () => {
     }
   });
 
-  test("Processor: each customer's orders in order; a second run goes on from the commits", async () => {
+  test("Processor: each customer's orders in order, one retried, one dead-lettered; a second run goes on from the commits", async () => {
     const topic = uniqueTopic("seed-processor");
     const groupId = uniqueTopic("seed-processor-id");
     for (let run = 0; run < 2; run++) {
-      const done = await processorMain(BROKER, topic, groupId);
-      assert.equal(done.length, 12);
+      const { charged, deadLettered } = await processorMain(
+        BROKER,
+        topic,
+        groupId,
+      );
+      assert.equal(charged.length, 11);
       for (const customer of ["ada", "bob", "cy"]) {
         assert.deepEqual(
-          done.filter((o) => o.startsWith(`${customer} `)),
-          [1, 2, 3, 4].map((n) => `${customer} order ${n}`),
+          charged.filter((o) => o.startsWith(`${customer} `)),
+          [1, 2, 3, 4].map((n) => `${customer} order ${n}`)
+            .filter((o) => o !== "cy order 3"),
         );
       }
+      assert.deepEqual(deadLettered, ["cy order 3"]);
       // The second run processes only what it wrote.
       assert.equal(await committed(groupId, topic), 12 * (run + 1));
+    }
+    // Both runs' declined orders, with their errors.
+    const dead = new Reader({
+      brokers: [BROKER],
+      topic: `${topic}.dead-letters`,
+      partition: 0,
+    });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const m = await dead.readMessage();
+        assert.equal(text.decode(m.value!), "cy order 3");
+        assert.equal(
+          text.decode(m.headers[0].value as Uint8Array),
+          "Error: card declined",
+        );
+      }
+    } finally {
+      await dead.close();
     }
   });
 
