@@ -54,6 +54,7 @@ export {
   type MessageHandler,
   Processor,
   type ProcessorOptions,
+  type ProcessorStats,
 } from "./lib/consumer/processor.ts";
 export {
   messageTraceContext,

@@ -22,6 +22,25 @@ export type MessageHandler<M extends Message = Message> = (
   signal: AbortSignal,
 ) => unknown;
 
+/**
+ * What a Processor has done so far, and what it holds now
+ * (`processor.stats()`).
+ */
+export interface ProcessorStats {
+  /** Handlers running now. */
+  running: number;
+  /** Messages handed over and not started yet. */
+  waiting: number;
+  /** Messages processed (a handler resolved, or `deadLetter` took them). */
+  processed: number;
+  /** Tries again of failed messages (`retryTimeout`). */
+  retries: number;
+  /** Messages `deadLetter` took. */
+  deadLettered: number;
+  /** Messages dropped not started, their partitions revoked. */
+  revoked: number;
+}
+
 /** Options of a Processor (of messages `M`). */
 export interface ProcessorOptions<M extends Message = Message> {
   /**
@@ -271,6 +290,32 @@ export class Processor<M extends Message = Message> extends WritableStream<M> {
       transactions: null,
     };
     offerBulkSink(this, sink);
+    this.#work = work;
+  }
+
+  readonly #work: Work;
+
+  /**
+   * What this Processor has done so far and holds now: handlers running,
+   * messages waiting, processed, tried again, dead-lettered, dropped by a
+   * revocation.
+   *
+   * @example
+   * ```ts
+   * import { Processor } from "jsr:@streamkafka/client";
+   *
+   * const processor = new Processor(() => {});
+   * const writer = processor.getWriter();
+   * await writer.write({
+   *   topic: "t", partition: 0, offset: 0, highWaterMark: 1, key: null,
+   *   value: null, headers: [], time: new Date(),
+   * });
+   * await writer.close();
+   * console.log(processor.stats().processed); // 1
+   * ```
+   */
+  stats(): ProcessorStats {
+    return this.#work.stats();
   }
 }
 
@@ -298,6 +343,12 @@ class Work {
   private roomWaiters: RoomWaiter[] = [];
   private settleWaiters: (() => void)[] = [];
   private sequence = 0;
+  private readonly counts = {
+    processed: 0,
+    retries: 0,
+    deadLettered: 0,
+    revoked: 0,
+  };
 
   constructor(settings: Settings) {
     this.settings = settings;
@@ -459,6 +510,7 @@ class Work {
       } catch {
         throw error; // stopped while waiting: not processed
       }
+      this.counts.retries++;
       try {
         await this.attempt(message);
         return;
@@ -469,9 +521,15 @@ class Work {
     }
     if (deadLetter === null) throw error;
     await deadLetter(message, error);
+    this.counts.deadLettered++;
+  }
+
+  stats(): ProcessorStats {
+    return { running: this.running, waiting: this.waiting, ...this.counts };
   }
 
   private finish(lane: Lane, job: Job, error: unknown): void {
+    if (error === null) this.counts.processed++;
     this.running--;
     lane.running = false;
     if (lane.jobs.length > 0) this.ready_.push(lane);
@@ -518,6 +576,7 @@ class Work {
       if (lane.jobs.length === 0 || !which(lane.jobs[0].message)) continue;
       const jobs = lane.jobs.splice(0);
       this.started(lane.partition, jobs.length);
+      if (outcome === DROPPED) this.counts.revoked += jobs.length;
       for (const job of jobs) {
         this.waiting--;
         this.unsettled--;

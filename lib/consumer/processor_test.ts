@@ -143,6 +143,11 @@ describe("Processor with a stream made here", () => {
     const other = sink.write(of(1, 0, 5));
     await sleep(50);
     sink.revoke!([{ topic: "t", partition: 0 }]);
+    const { revoked, waiting } = processor.stats();
+    assert.ok(
+      revoked >= 10 && waiting <= 4,
+      `${revoked} dropped, ${waiting} left`,
+    );
     const kept = await first;
     assert.equal(typeof kept, "number");
     // What was processed of partition 0 is exactly the first `kept`: the
@@ -281,6 +286,14 @@ describe("Processor with a stream made here", () => {
     await streamOf([0, 1, 2, 3].map((i) => message(i))).pipeTo(processor);
     assert.deepEqual(done, [0, 1, 2, 3]);
     assert.equal(tries.get(1), 3);
+    assert.deepEqual(processor.stats(), {
+      running: 0,
+      waiting: 0,
+      processed: 4,
+      retries: 2,
+      deadLettered: 0,
+      revoked: 0,
+    });
   });
 
   test("deadLetter: what still fails is handed to it and the rest goes on; a deadLetter that throws fails the Processor", async () => {
@@ -299,6 +312,11 @@ describe("Processor with a stream made here", () => {
     await streamOf([0, 1, 2, 3].map((i) => message(i))).pipeTo(processor);
     assert.deepEqual(done, [0, 1, 3]);
     assert.deepEqual(dead, ["2: poison"]);
+    const { processed, deadLettered } = processor.stats();
+    assert.deepEqual({ processed, deadLettered }, {
+      processed: 4,
+      deadLettered: 1,
+    });
 
     const refusing = new Processor((m) => {
       if (m.offset === 1) throw new Error("poison");
