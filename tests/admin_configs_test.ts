@@ -144,9 +144,13 @@ describe("admin Client: configs", () => {
     }]);
     assert.equal(made.error, null);
     try {
-      const metrics = await client.listConfigResources(["clientMetrics"]);
+      // The broker lists the subscription once it has applied it.
+      let metrics: Awaited<ReturnType<typeof client.listConfigResources>> = [];
+      await eventually(async () => {
+        metrics = await client.listConfigResources(["clientMetrics"]);
+        assert.ok(metrics.some((r) => r.name === subscription), subscription);
+      });
       assert.ok(metrics.every((r) => r.type === "clientMetrics"));
-      assert.ok(metrics.some((r) => r.name === subscription), subscription);
       const topics = await client.listConfigResources(["topic"]);
       assert.ok(topics.every((r) => r.type === "topic"));
       assert.ok(topics.some((r) => r.name === topic), topic);
