@@ -21,14 +21,19 @@
  * @module
  */
 
-import { spawn } from "node:child_process";
 import { join } from "node:path";
-import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Client } from "../lib/admin/client.ts";
 import { Cluster } from "../lib/cluster/cluster.ts";
 import { DescribeQuorum } from "../lib/protocol/messages/describe_quorum.ts";
 import { DEFAULT_KAFKA_VERSION, ensureJars } from "./kafka.ts";
+import {
+  jdkTool,
+  run,
+  spawnDetached,
+  viaDeno as runWithDeno,
+  waitPortFree,
+} from "./kafka/system.ts";
 
 /** Node ids of the cluster. */
 export const NODES = [1, 2, 3] as const;
@@ -107,7 +112,7 @@ async function spawnNode(id: number, version: string): Promise<number> {
   const dir = nodeDir(id);
   await Deno.mkdir(join(dir, "logs"), { recursive: true });
   const java = [
-    jdkJava(),
+    jdkTool("java"),
     "-Xms256m",
     "-Xmx512m",
     "-XX:+UseSerialGC",
@@ -120,52 +125,9 @@ async function spawnNode(id: number, version: string): Promise<number> {
     "kafka.Kafka",
     join(dir, "server.properties"),
   ];
-  const script =
-    'log=$1; shift; command -v setsid >/dev/null && set -- setsid "$@"; ' +
-    'nohup "$@" >>"$log" 2>&1 </dev/null & echo $!';
-  const out = await run("bash", [
-    "-c",
-    script,
-    "kafka",
-    join(dir, "logs", "stdout.log"),
-    ...java,
-  ]);
-  const pid = Number(out.trim());
+  const pid = await spawnDetached(java, join(dir, "logs", "stdout.log"), dir);
   await Deno.writeTextFile(join(dir, "pid"), `${pid}\n`);
   return pid;
-}
-
-function jdkJava(): string {
-  const home = Deno.env.get("JAVA_HOME");
-  return home ? join(home, "bin", "java") : "java";
-}
-
-async function run(command: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(command, {
-    args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder();
-  if (!out.success) {
-    throw new Error(
-      `${command} ${args.slice(0, 3).join(" ")} failed: ${
-        text.decode(out.stderr)
-      }`,
-    );
-  }
-  return text.decode(out.stdout);
-}
-
-async function portOpen(port: number): Promise<boolean> {
-  try {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    conn.close();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function readPid(id: number): Promise<number | undefined> {
@@ -219,14 +181,14 @@ async function prepare(version: string): Promise<void> {
     );
     if (await hasMetaProperties(id)) continue;
     clusterId ??= await clusterIdOf() ??
-      (await run(jdkJava(), [
+      (await run(jdkTool("java"), [
         "-cp",
         join(libs, "*"),
         "kafka.tools.StorageTool",
         "random-uuid",
       ])).trim().split("\n").pop()!.trim();
     await Deno.writeTextFile(join(HOME, "cluster.id"), clusterId);
-    await run(jdkJava(), [
+    await run(jdkTool("java"), [
       "-cp",
       join(libs, "*"),
       "kafka.tools.StorageTool",
@@ -265,8 +227,8 @@ export async function startNode(
   const version = options.version ?? DEFAULT_KAFKA_VERSION;
   const pid = await readPid(id);
   if (pid !== undefined && alive(pid)) return;
-  await waitPortClosed(clientPort(id));
-  await waitPortClosed(controllerPort(id));
+  await waitPortFree(clientPort(id), `node ${id}`);
+  await waitPortFree(controllerPort(id), `node ${id}`);
   if (options.empty) {
     await Deno.remove(join(nodeDir(id), "data"), { recursive: true }).catch(
       () => {},
@@ -335,16 +297,6 @@ async function signalNode(id: number, signal: Deno.Signal): Promise<void> {
   }
 }
 
-async function waitPortClosed(port: number): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (await portOpen(port)) {
-    if (Date.now() > deadline) {
-      throw new Error(`port ${port} is still in use`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** Stops every node; `wipe` also removes their data. */
 export async function clusterDown(wipe = false): Promise<void> {
   await Promise.all(NODES.map((id) => stopNode(id)));
@@ -401,23 +353,7 @@ export async function status(): Promise<Map<number, boolean>> {
 
 /** Runs this script's command under Deno from another runtime. */
 export function viaDeno(args: string[]): Promise<string> {
-  const deno = process.env.DENO_BIN || "deno";
-  const script = fileURLToPath(import.meta.url);
-  return new Promise((resolve, reject) => {
-    const child = spawn(deno, ["run", "-A", script, ...args], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let stdout = "";
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk: string) => stdout += chunk);
-    child.on("error", reject);
-    child.on("close", (code: number | null) => {
-      if (code === 0) resolve(stdout.trim());
-      else {reject(
-          new Error(`tools/cluster.ts ${args.join(" ")} failed (exit ${code})`),
-        );}
-    });
-  });
+  return runWithDeno(new URL(import.meta.url), args);
 }
 
 const USAGE = "usage: deno run -A tools/cluster.ts up | down [--wipe] | " +
