@@ -9,6 +9,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
 import {
+  Client,
   dial,
   dialLeader,
   FirstOffset,
@@ -88,7 +89,13 @@ export async function newGroup(protocol: Protocol): Promise<string> {
   return groupId;
 }
 
-/** Sets configs of a group (IncrementalAlterConfigs on the GROUP resource). */
+/**
+ * Sets configs of a group (IncrementalAlterConfigs on the GROUP resource),
+ * and waits until the broker describes them: it applies them from the
+ * metadata log a moment after the controller accepted them, and a member
+ * that joined before would get the defaults (5 s heartbeats, 45 s sessions,
+ * a share group starting at the latest offset, 30 s record locks).
+ */
 export async function setGroupConfig(
   groupId: string,
   configs: Record<string, string>,
@@ -114,6 +121,30 @@ export async function setGroupConfig(
         `setting configs of group ${groupId} failed: ${r.errorCode} ${r.errorMessage}`,
       );
     }
+    const client = new Client({ cluster });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const [described] = await client.describeConfigs([{
+        type: "group",
+        name: groupId,
+        configNames: Object.keys(configs),
+      }]);
+      const value = (name: string) =>
+        described.configs.find((c) => c.name === name)?.value;
+      if (
+        described.error === null &&
+        Object.entries(configs).every(([name, v]) => value(name) === v)
+      ) break;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `the broker did not apply the configs of group ${groupId} within 30 s: ${
+            JSON.stringify(described.configs.map((c) => [c.name, c.value]))
+          }`,
+        );
+      }
+      await sleep(50);
+    }
+    await client.close();
   } finally {
     await cluster.close();
   }

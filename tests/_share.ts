@@ -76,16 +76,24 @@ export async function readN(
   return out;
 }
 
-/** What a new member of the group reads within `ms`. */
+/**
+ * What a new member of the group reads within `ms`, and after that until
+ * `enough` accepts what it read (for up to 30 s more): joining and the first
+ * fetches take longer on a slow broker. Without `enough`, within `ms` only
+ * (where nothing should come).
+ */
 export async function readFor(
   groupId: string,
   topic: string,
   ms: number,
+  enough: (seen: ShareMessage[]) => boolean = () => true,
 ): Promise<ShareMessage[]> {
   const reader = shareReader(groupId, topic);
   const seen: ShareMessage[] = [];
   const reading = drain(reader, seen);
   await sleep(ms);
+  const deadline = Date.now() + 30_000;
+  while (!enough(seen) && Date.now() < deadline) await sleep(50);
   await reader.close();
   await reading;
   return seen;

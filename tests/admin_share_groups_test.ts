@@ -7,14 +7,21 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Client, KafkaError } from "../mod.ts";
+import { Client, KafkaError, type ShareMessage } from "../mod.ts";
 import { BROKER, noUnhandledRejections, uniqueTopic } from "./_helpers.ts";
 import { produce, setGroupConfig, topicWith, until } from "./_group.ts";
 import { readFor as readShare, shareReader, valueOf } from "./_share.ts";
 
-/** The values a new member reads within `ms`. */
-async function readFor(groupId: string, topic: string, ms: number) {
-  return (await readShare(groupId, topic, ms)).map(valueOf);
+/** The values a new member reads within `ms`, and until `count` are distinct. */
+async function readFor(
+  groupId: string,
+  topic: string,
+  ms: number,
+  count: number,
+) {
+  const enough = (seen: ShareMessage[]) =>
+    new Set(seen.map(valueOf)).size >= count;
+  return (await readShare(groupId, topic, ms, enough)).map(valueOf);
 }
 
 describe("admin Client: share groups", () => {
@@ -86,7 +93,7 @@ describe("admin Client: share groups", () => {
           ends.map((e) => e.offset),
           "all of it waits again",
         );
-        const again = await readFor(groupId, topic, 2500);
+        const again = await readFor(groupId, topic, 2500, 100);
         assert.equal(new Set(again).size, 100, "read again from 0");
 
         const deleted = await client.deleteShareGroupOffsets(groupId, [topic]);

@@ -26,6 +26,7 @@ import {
   PROTOCOLS,
   spawnScript,
   topicWith,
+  until,
 } from "./_group.ts";
 import { groupOffsets } from "./_txn.ts";
 import { main as mirrorExample } from "../examples/exactly_once_mirror.ts";
@@ -319,6 +320,13 @@ describe("reader.pipeTo(transactional writer)", () => {
         const first = pipe();
         await sleep(800);
         const second = pipe();
+        // Its join rebalances the group: waited for, so that both have
+        // partitions by the end (on a slow broker, the first alone could
+        // otherwise catch up before the rebalance).
+        await until(
+          "the second member has partitions",
+          () => second.reader.assignment().length > 0,
+        );
         await producing;
         await caughtUp(groupId, source, 4);
         assert.ok(

@@ -211,7 +211,15 @@ describe("ShareReader: acquisition locks", () => {
         });
         try {
           const [held] = await readN(holder, 1);
-          const got = await readFor(groupId, topic, 2500);
+          // The others get what the holder did not acquire: read until they
+          // have all of it (a slow broker hands it out later), and for 2.5 s
+          // at least to see nothing more comes.
+          const got = await readFor(
+            groupId,
+            topic,
+            2500,
+            (seen) => seen.length >= 50 - holder.stats().messages,
+          );
           assert.ok(!got.some((m) => m.offset === held.offset));
           return {
             got: got.map(valueOf),

@@ -108,24 +108,53 @@ async function eventually(
   }
 }
 
-/** Subscribes `clientId` to metrics starting with `prefixes`; resolves with what removes it. */
+/**
+ * Subscribes `clientId` to metrics starting with `prefixes` (subscription
+ * `name`: a new one, or one to change), and waits until the broker has
+ * applied it: it does so from the metadata log a moment after the
+ * controller accepted it, and a client that asks before is told there is
+ * nothing to push, and asks again only minutes later. Resolves with what
+ * removes it.
+ */
 async function subscribe(
   client: Client,
   clientId: string,
   prefixes: string,
   intervalMs = 500,
+  name = uniqueTopic("telemetry-subscription"),
 ): Promise<() => Promise<void>> {
-  const name = uniqueTopic("telemetry-subscription");
+  const wanted: Record<string, string> = {
+    metrics: prefixes,
+    "interval.ms": String(intervalMs),
+    match: `client_id=${clientId}`,
+  };
   const [result] = await client.incrementalAlterConfigs([{
     type: "clientMetrics",
     name,
-    changes: [
-      { name: "metrics", op: "set", value: prefixes },
-      { name: "interval.ms", op: "set", value: String(intervalMs) },
-      { name: "match", op: "set", value: `client_id=${clientId}` },
-    ],
+    changes: Object.entries(wanted).map(([n, value]) => ({
+      name: n,
+      op: "set" as const,
+      value,
+    })),
   }]);
   assert.equal(result.error, null);
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const [listed, [described]] = await Promise.all([
+      client.listConfigResources(["clientMetrics"]),
+      client.describeConfigs([{ type: "clientMetrics", name }]),
+    ]);
+    const value = (n: string) =>
+      described.configs.find((c) => c.name === n)?.value;
+    if (
+      listed.some((r) => r.name === name) &&
+      Object.entries(wanted).every(([n, v]) => value(n) === v)
+    ) break;
+    if (Date.now() > deadline) {
+      assert.fail(`the broker did not apply subscription ${name} in 15 s`);
+    }
+    await sleep(100);
+  }
   return async () => {
     await client.incrementalAlterConfigs([{
       type: "clientMetrics",
@@ -317,12 +346,17 @@ describe("client telemetry (KIP-714)", () => {
     await noUnhandledRejections(async () => {
       const client = new Client({ brokers });
       const clientId = uniqueTopic("telemetry-change");
+      // One subscription, changed in place below: removing it and adding
+      // another would leave the client a moment with none, and a push then
+      // would be told there is nothing to push for minutes.
+      const subscription = uniqueTopic("telemetry-subscription");
       const unsubscribe = await subscribe(
         client,
         clientId,
         "org.apache.kafka.producer.record.send",
+        500,
+        subscription,
       );
-      let resubscribe: (() => Promise<void>) | undefined;
       const writer = new Writer({
         brokers,
         topic: uniqueTopic("telemetry-change"),
@@ -346,11 +380,12 @@ describe("client telemetry (KIP-714)", () => {
             "org.apache.kafka.producer.record.send.total",
           ],
         );
-        await unsubscribe();
-        resubscribe = await subscribe(
+        await subscribe(
           client,
           clientId,
           "org.apache.kafka.producer.node.request.latency",
+          500,
+          subscription,
         );
         await eventually(
           "a push of the new subscription",
@@ -379,7 +414,7 @@ describe("client telemetry (KIP-714)", () => {
         }
       } finally {
         await writer.close();
-        await (resubscribe ?? unsubscribe)();
+        await unsubscribe();
         await client.close();
       }
     });
