@@ -19,6 +19,7 @@ import {
   dial,
   dialLeader,
   Reader,
+  ShareReader,
   WriteErrors,
   Writer,
 } from "../mod.ts";
@@ -27,6 +28,8 @@ import { ConnectionError, TimeoutError } from "../lib/connection/errors.ts";
 import { Metadata } from "../lib/protocol/messages/metadata.ts";
 import { Produce } from "../lib/protocol/messages/produce.ts";
 import { type FaultProxy, startProxy } from "./_proxy.ts";
+import { produce } from "./_group.ts";
+import { newShareGroup, readN } from "./_share.ts";
 import {
   BROKER,
   noUnhandledRejections,
@@ -438,6 +441,47 @@ describe("through the fault proxy", () => {
           await writer.close();
         }
         assert.deepEqual(await valuesOf(topic), ["a", "b"]);
+      }),
+  );
+  test(
+    "a ShareReader closed while its broker stalls: close ends within its timeouts, and each failure is logged once",
+    { timeout: 60_000 },
+    () =>
+      withProxy(async () => {
+        const topic = await newTopic("share-stall");
+        await produce(topic, 0, 5);
+        const groupId = await newShareGroup();
+        const cluster = new Cluster({
+          brokers: [proxy.address],
+          requestTimeout: 1500,
+        });
+        const logged: string[] = [];
+        const reader = new ShareReader({
+          cluster,
+          groupId,
+          topics: [topic],
+          maxWait: 200,
+          acknowledgements: "explicit",
+          errorLogger: (message) => logged.push(message),
+        });
+        try {
+          const [m] = await readN(reader, 1);
+          reader.acknowledge(m);
+          proxy.stall();
+          const started = Date.now();
+          await reader.close();
+          const took = Date.now() - started;
+          // Leaving the group, then the sessions' last acknowledgement:
+          // each bounded by the request timeout.
+          assert.ok(took < 15_000, `close took ${took} ms`);
+          const closing = logged.filter((line) =>
+            line.includes("closing the share session")
+          );
+          assert.equal(closing.length, 1, logged.join("\n"));
+        } finally {
+          proxy.resume();
+          await cluster.close();
+        }
       }),
   );
 });

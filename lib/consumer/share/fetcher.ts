@@ -126,6 +126,8 @@ export class ShareFetcher {
   private routing: Promise<void> | null = null;
   /** Set once closing began: loops finish their request and stop. */
   private stopping = false;
+  /** The sessions' closing, once started (see closeSessions). */
+  private closing: Promise<void> | undefined;
   /** The acquisition lock the brokers last reported, in milliseconds. */
   lockTimeout = -1;
   readonly counters = {
@@ -641,9 +643,16 @@ export class ShareFetcher {
   /**
    * Ends each session with a last ShareAcknowledge (epoch -1) carrying
    * what waits, once its loop finished its request; the broker releases
-   * what the member still holds there.
+   * what the member still holds there. Called again (a revocation while
+   * closing, then the close itself), it waits for the first call: each
+   * session is closed, and a failure logged, once.
    */
-  async closeSessions(): Promise<void> {
+  closeSessions(): Promise<void> {
+    this.closing ??= this.closeEachSession();
+    return this.closing;
+  }
+
+  private async closeEachSession(): Promise<void> {
     this.stopping = true;
     this.router.notify();
     for (const s of this.sessions.values()) s.signal.notify();
