@@ -6,7 +6,8 @@
  * of their coordinator and of a partition leader; an exactly-once pipe
  * across kills of its transaction and group coordinators; share-group
  * members across kills of a partition leader and of their group's
- * coordinator; a Reader fetching from the follower in its rack (KIP-392)
+ * coordinator; a consumer group piping into a Processor (with retried
+ * handlers) across the same two kills; a Reader fetching from the follower in its rack (KIP-392)
  * across a kill of that follower. Every acknowledged
  * message is counted: none lost, none twice, each partition in order; every
  * committed transaction is read once and whole, no aborted one.
@@ -22,6 +23,7 @@ import {
   type Balancer,
   Client,
   FirstOffset,
+  Processor,
   Reader,
   ShareReader,
   Writer,
@@ -655,6 +657,104 @@ describe("a three-broker cluster under faults", { timeout: 900_000 }, () => {
       assert.deepEqual(left, [], "every message was accepted");
     } finally {
       await Promise.allSettled(members.map((r) => r.close()));
+    }
+  });
+  test("a consumer group pipes into a Processor across kill -9 of a partition leader, then of the group coordinator: each message processed once, in order, all committed", async () => {
+    const topic = await replicatedTopic(client, "cluster-processor");
+    const total = 30_000;
+    const writer = new Writer({
+      brokers: CLUSTER_BROKERS,
+      topic,
+      requiredAcks: "all",
+    });
+    await writer.writeMessages(
+      Array.from({ length: total }, (_, i) => ({ key: `${i}`, value: `${i}` })),
+    );
+    await writer.close();
+    const groupId = uniqueTopic("cluster-processor-group");
+    const errors: string[] = [];
+    const reader = new Reader({
+      brokers: CLUSTER_BROKERS,
+      groupId,
+      groupTopics: [topic],
+      startOffset: FirstOffset,
+      heartbeatInterval: 500,
+      // Longer than a coordinator's move: the member keeps its partitions.
+      sessionTimeout: 45_000,
+      maxWait: 500,
+      errorLogger: (m) => errors.push(m),
+    });
+    const seen = new Map<string, number>();
+    const order: number[][] = [[], [], []];
+    const failedOnce = new Set<string>();
+    const processor = new Processor(async (m) => {
+      const value = text.decode(m.value!);
+      // Every 1,000th message fails once, and is tried again in its place.
+      if (Number(value) % 1000 === 7 && !failedOnce.has(value)) {
+        failedOnce.add(value);
+        throw new Error(`${value} failed once`);
+      }
+      // Slow enough for the kills to land mid-way.
+      if (m.offset % 100 === 0) await sleep(10);
+      seen.set(value, (seen.get(value) ?? 0) + 1);
+      order[m.partition].push(m.offset);
+    }, { concurrency: 3, retryTimeout: 60_000, retryBackoff: 50 });
+    const stop = new AbortController();
+    const piped = reader.pipeTo(processor, {
+      signal: stop.signal,
+      preventAbort: true,
+    }).then(() => null, (error) => error);
+    const waitFor = async (n: number) => {
+      const deadline = Date.now() + 180_000;
+      while (seen.size < n) {
+        if (Date.now() > deadline) {
+          throw new Error(
+            `processed ${seen.size} of ${n}: ${errors.slice(-3)}`,
+          );
+        }
+        await sleep(20);
+      }
+    };
+    const restart: number[] = [];
+    try {
+      await waitFor(total / 3);
+      const leader = (await leaders(topic))[0];
+      await cluster.kill(leader);
+      restart.push(leader);
+      await waitFor((2 * total) / 3);
+      await cluster.start(restart.pop()!);
+      const [{ nodeId }] = await client.findCoordinator([groupId]);
+      await cluster.kill(nodeId);
+      restart.push(nodeId);
+      await waitFor(total);
+      stop.abort();
+      assert.equal((await piped as Error)?.name, "AbortError");
+      const twice = [...seen.values()].filter((n) => n > 1).length;
+      const stats = processor.stats();
+      console.log(
+        `processor across kills: ${total} messages, ${twice} processed twice, ${stats.retries} retries, ${errors.length} errors logged`,
+      );
+      assert.equal(twice, 0, "messages processed twice");
+      assert.ok(stats.retries >= failedOnce.size, "the failures were retried");
+      assert.equal(stats.deadLettered, 0);
+      for (const offsets of order) {
+        for (let i = 1; i < offsets.length; i++) {
+          assert.equal(offsets[i], offsets[i - 1] + 1, "in offset order");
+        }
+      }
+      // Closing commits what was processed: every partition's end.
+      await reader.close();
+      const partitions = [0, 1, 2].map((partition) => ({ topic, partition }));
+      const ends = await client.listOffsets(partitions);
+      const commits = await client.offsetFetch(groupId, partitions);
+      assert.deepEqual(
+        commits.map((c) => c.offset),
+        ends.map((e) => e.offset),
+      );
+    } finally {
+      stop.abort();
+      await reader.close();
+      for (const id of restart) await cluster.start(id);
     }
   });
 });
