@@ -290,8 +290,18 @@ describe("broker restart", () => {
         "the members retried through the restart",
       );
       // Acknowledgements lost with the sessions come back after their
-      // locks: wait them out, then nothing must be left.
-      await sleep(3000);
+      // locks (2 s): wait until nothing has been delivered for longer than
+      // a lock, then nothing must be left.
+      let delivered = deliveries;
+      let quietSince = Date.now();
+      const quietBy = Date.now() + 30_000;
+      while (Date.now() - quietSince < 3000 && Date.now() < quietBy) {
+        await sleep(100);
+        if (deliveries !== delivered) {
+          delivered = deliveries;
+          quietSince = Date.now();
+        }
+      }
       await Promise.all(members.map((r) => r.close()));
       await Promise.all(reading);
       const again = [...seen.values()].filter((n) => n > 1).length;
