@@ -484,4 +484,33 @@ describe("through the fault proxy", () => {
         }
       }),
   );
+  test(
+    "an admin call's timeout bounds its lookups too: a broker that answers nothing in time fails the call when its time is up",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        // A new Client knows no broker: the call must first dial one and
+        // ask for metadata, each bounded by the cluster's own (longer)
+        // timeouts.
+        const client = new Client({ brokers: [proxy.address] });
+        // Every answer, on every connection, 20 s late.
+        proxy.delay(20_000);
+        const started = Date.now();
+        try {
+          await assert.rejects(
+            client.describeConfigs([{ type: "broker", name: "1" }], {
+              timeout: 1500,
+            }),
+            (error) =>
+              error instanceof TimeoutError &&
+              /the call's time ran out/.test(error.message),
+          );
+          const took = Date.now() - started;
+          assert.ok(took < 5000, `the call took ${took} ms`);
+        } finally {
+          proxy.normal();
+          await client.close();
+        }
+      }),
+  );
 });

@@ -191,7 +191,12 @@ export async function describeLogDirs(
         try {
           const info = await router.retry(
             call,
-            () => router.cluster.topic(topic),
+            () =>
+              router.within(
+                call,
+                `Looking up topic ${topic}`,
+                router.cluster.topic(topic),
+              ),
           );
           return { topic, partitions: info.partitions.map((p) => p.id) };
         } catch (error) {
@@ -339,9 +344,11 @@ export async function alterReplicaLogDirs(
 
 /** The ids of the brokers the cluster lists now. */
 async function brokerIds(router: Router, call: Call): Promise<number[]> {
-  return (await router.retry(call, () => router.cluster.brokers())).map((b) =>
-    b.id
+  const brokers = await router.retry(
+    call,
+    () => router.within(call, "Listing the brokers", router.cluster.brokers()),
   );
+  return brokers.map((b) => b.id);
 }
 
 /**

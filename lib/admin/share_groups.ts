@@ -185,9 +185,11 @@ export async function shareGroupOffsets(
   if (topics !== undefined) {
     asked = await Promise.all(topics.map(async (topicName) => ({
       topicName,
-      partitions: (await router.cluster.topic(topicName)).partitions.map((p) =>
-        p.id
-      ),
+      partitions: (await router.within(
+        call,
+        `Looking up topic ${topicName}`,
+        router.cluster.topic(topicName),
+      )).partitions.map((p) => p.id),
     })));
   }
   const response = await router.coordinator(

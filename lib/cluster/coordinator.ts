@@ -20,7 +20,7 @@
  */
 
 import type { BrokerConnection } from "../connection/connection.ts";
-import { untilAborted } from "../connection/errors.ts";
+import { withinDeadline } from "../connection/errors.ts";
 import { ProtocolError } from "../protocol/bytes.ts";
 import { ErrorCode, KafkaError, throwIfError } from "../protocol/errors.ts";
 import { FindCoordinator } from "../protocol/messages/find_coordinator.ts";
@@ -229,9 +229,19 @@ export class CoordinatorLookup {
       Date.now() + (this.options.timeout ?? 30_000);
     return retry(async () => {
       const node = this.cache.get(key) ??
-        await untilAborted(this.attempt(key), signal, "Coordinator lookup");
+        await withinDeadline(
+          this.attempt(key),
+          deadline,
+          signal,
+          `Finding the coordinator of ${JSON.stringify(key)}`,
+        );
       try {
-        return await untilAborted(dial(node), signal, "Coordinator lookup");
+        return await withinDeadline(
+          dial(node),
+          deadline,
+          signal,
+          `Connecting to coordinator ${node.id}`,
+        );
       } catch (error) {
         if (this.cache.get(key) === node) this.cache.delete(key);
         throw error;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { abortReason } from "../connection/errors.ts";
+import { abortReason, DeadlineError } from "../connection/errors.ts";
 
 export interface RetryOptions {
   /** Total attempts, the first included (>= 1; default: no limit). */
@@ -41,10 +41,16 @@ export async function retry<T>(
   options: RetryOptions,
 ): Promise<T> {
   const retriable = options.retriable ?? canRetry;
+  let previous: unknown;
   for (let attempt = 1;; attempt++) {
     try {
       return await fn(attempt);
     } catch (error) {
+      // An attempt the deadline cut short: the one before says why.
+      if (error instanceof DeadlineError && previous !== undefined) {
+        throw previous;
+      }
+      previous = error;
       if (!retriable(error)) throw error;
       if (attempt >= (options.maxAttempts ?? Infinity)) throw error;
       if (options.signal?.aborted) throw error;

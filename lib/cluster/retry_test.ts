@@ -2,6 +2,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { DeadlineError } from "../connection/errors.ts";
 import { retry } from "./retry.ts";
 
 /** An error `retry` retries by default. */
@@ -57,6 +58,29 @@ describe("retry", () => {
         throw new Error("bad input");
       }, { backoffMin: 1, backoffMax: 1 }),
       /bad input/,
+    );
+    assert.equal(attempts, 1);
+  });
+  test("an attempt the deadline cuts short ends the loop with the error of the attempt before; alone, with its own", async () => {
+    const options = { backoffMin: 1, backoffMax: 1 };
+    const cut = new DeadlineError("Connecting to broker 1: time ran out");
+    let attempts = 0;
+    await assert.rejects(
+      retry(() => {
+        attempts++;
+        throw attempts === 1 ? retriable("NOT_CONTROLLER") : cut;
+      }, options),
+      (error: Error) => error.message === "NOT_CONTROLLER",
+    );
+    assert.equal(attempts, 2);
+    // A cut attempt comes at the deadline: nothing is tried after it.
+    attempts = 0;
+    await assert.rejects(
+      retry(() => {
+        attempts++;
+        return Promise.reject(cut);
+      }, { ...options, deadline: Date.now() }),
+      (error) => error === cut,
     );
     assert.equal(attempts, 1);
   });

@@ -21,6 +21,7 @@ import {
   ConnectionError,
   TimeoutError,
   UnsupportedVersionError,
+  withinDeadline,
 } from "../connection/errors.ts";
 import type { Api, Encodable } from "../protocol/api.ts";
 import {
@@ -200,6 +201,15 @@ export class Router {
     return { deadline: Date.now() + timeout, signal: options.signal };
   }
 
+  /**
+   * A lookup (metadata, a dial) within what is left of the call: the
+   * cluster bounds its own by the request and dial timeouts, which may be
+   * longer than the call's.
+   */
+  within<T>(call: Call, what: string, lookup: Promise<T>): Promise<T> {
+    return withinDeadline(lookup, call.deadline, call.signal, what);
+  }
+
   /** Milliseconds left to `call`'s deadline (at least 1). */
   left(call: Call): number {
     return Math.max(1, call.deadline - Date.now());
@@ -252,7 +262,11 @@ export class Router {
     call: Call,
   ): Promise<Res> {
     return this.retry(call, async () => {
-      const conn = await this.cluster.anyConnection(this.lane);
+      const conn = await this.within(
+        call,
+        "Connecting to a broker",
+        this.cluster.anyConnection(this.lane),
+      );
       const body = typeof data === "function" ? data(conn) : data;
       return await this.send(conn, api, body, call);
     });
@@ -266,7 +280,11 @@ export class Router {
     call: Call,
   ): Promise<Res> {
     return this.retry(call, async () => {
-      const conn = await this.cluster.connection(brokerId, this.lane);
+      const conn = await this.within(
+        call,
+        `Connecting to broker ${brokerId}`,
+        this.cluster.connection(brokerId, this.lane),
+      );
       const body = typeof data === "function" ? data(conn) : data;
       return await this.send(conn, api, body, call);
     });
@@ -284,7 +302,11 @@ export class Router {
     codes: (response: Res) => Iterable<number> = () => [],
   ): Promise<Res> {
     return this.retry(call, async () => {
-      const conn = await this.cluster.controller(this.lane);
+      const conn = await this.within(
+        call,
+        "Connecting to the controller",
+        this.cluster.controller(this.lane),
+      );
       const body = typeof data === "function" ? data(conn) : data;
       let response: Res;
       try {
@@ -370,7 +392,10 @@ export class Router {
     data: Body<Req>,
     call: Call,
   ): Promise<{ broker: BrokerInfo; response?: Res; error?: unknown }[]> {
-    const brokers = await this.retry(call, () => this.cluster.brokers());
+    const brokers = await this.retry(
+      call,
+      () => this.within(call, "Listing the brokers", this.cluster.brokers()),
+    );
     return await Promise.all(brokers.map(async (broker) => {
       try {
         return {
@@ -414,7 +439,11 @@ export class Router {
       const byNode = new Map<BrokerConnection, number[]>();
       await Promise.all(pending.map(async (i) => {
         try {
-          const conn = await route.node(items[i]);
+          const conn = await this.within(
+            call,
+            "Finding the broker to ask",
+            route.node(items[i]),
+          );
           const list = byNode.get(conn);
           if (list) list.push(i);
           else byNode.set(conn, [i]);

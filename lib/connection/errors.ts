@@ -165,6 +165,55 @@ export function untilAborted<T>(
   });
 }
 
+/**
+ * A step cut short by its caller's deadline (see `withinDeadline`); the
+ * retry loop then throws the error of the attempt before, which says why
+ * the time ran out, when there was one.
+ */
+export class DeadlineError extends TimeoutError {}
+
+/**
+ * `promise`, or a DeadlineError once `deadline` (ms since the epoch) passes,
+ * or the signal's reason once it aborts: for a step (a metadata lookup, a
+ * dial) whose own timeouts may outlast its caller's time. The step goes on
+ * for whoever shares it; its outcome is handled either way.
+ */
+export function withinDeadline<T>(
+  promise: Promise<T>,
+  deadline: number,
+  signal: AbortSignal | undefined,
+  what: string,
+): Promise<T> {
+  if (!Number.isFinite(deadline)) return untilAborted(promise, signal, what);
+  return new Promise((resolve, reject) => {
+    const finish = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    const onAbort = () => {
+      finish();
+      reject(abortReason(signal!, what));
+    };
+    const timer = setTimeout(() => {
+      finish();
+      reject(
+        new DeadlineError(
+          `${what}: the call's time ran out before it was done`,
+        ),
+      );
+    }, Math.max(0, deadline - Date.now()));
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
+    promise.then((value) => {
+      finish();
+      resolve(value);
+    }, (error) => {
+      finish();
+      reject(error);
+    });
+  });
+}
+
 /** The message of an error, or the value as text. */
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
