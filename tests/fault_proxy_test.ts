@@ -503,7 +503,7 @@ describe("through the fault proxy", () => {
             }),
             (error) =>
               error instanceof TimeoutError &&
-              /the call's time ran out/.test(error.message),
+              /did not finish in the time allowed/.test(error.message),
           );
           const took = Date.now() - started;
           assert.ok(took < 5000, `the call took ${took} ms`);
@@ -511,6 +511,35 @@ describe("through the fault proxy", () => {
           proxy.normal();
           await client.close();
         }
+      }),
+  );
+  test(
+    "a write's deliveryTimeout bounds the lookups it waits for: a new Writer whose brokers answer nothing in time fails when its time is up",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        const topic = await newTopic("deadline-lookup");
+        const writer = new Writer({
+          brokers: [proxy.address],
+          topic,
+          deliveryTimeout: 1500,
+        });
+        proxy.delay(20_000);
+        const started = Date.now();
+        try {
+          await assert.rejects(
+            writer.writeMessages({ value: "late" }),
+            (error) =>
+              error instanceof WriteErrors &&
+              /within deliveryTimeout \(1500 ms\)/.test(error.message),
+          );
+          const took = Date.now() - started;
+          assert.ok(took < 5000, `the write took ${took} ms`);
+        } finally {
+          proxy.normal();
+          await writer.close();
+        }
+        assert.deepEqual(await valuesOf(topic), []);
       }),
   );
 });

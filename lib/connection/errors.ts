@@ -197,9 +197,7 @@ export function withinDeadline<T>(
     const timer = setTimeout(() => {
       finish();
       reject(
-        new DeadlineError(
-          `${what}: the call's time ran out before it was done`,
-        ),
+        new DeadlineError(`${what} did not finish in the time allowed`),
       );
     }, Math.max(0, deadline - Date.now()));
     if (signal?.aborted) onAbort();

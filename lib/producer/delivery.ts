@@ -11,7 +11,7 @@
 import type { Cluster } from "../cluster/cluster.ts";
 import { retry, type RetryOptions } from "../cluster/retry.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
-import { TimeoutError } from "../connection/errors.ts";
+import { TimeoutError, withinDeadline } from "../connection/errors.ts";
 import type { MessageInput } from "../message.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { BATCH_HEADER_SIZE } from "../protocol/records.ts";
@@ -273,7 +273,12 @@ export class Delivery {
 
   private async produce(batch: EncodedBatch): Promise<void> {
     const { topic, partition } = batch.queue;
-    const { conn } = await this.leader(topic, partition);
+    const { conn } = await withinDeadline(
+      this.leader(topic, partition),
+      batch.open.deadline,
+      undefined,
+      `Connecting to the leader of ${topic}/${partition}`,
+    );
     let outcome: PartitionOutcome | undefined;
     try {
       outcome = await this.host.sender.send(

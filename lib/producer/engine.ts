@@ -48,6 +48,7 @@ import {
   abortReason,
   ClosedError,
   TimeoutError,
+  withinDeadline,
 } from "../connection/errors.ts";
 import type { MessageInput } from "../message.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
@@ -357,10 +358,15 @@ export class WriterEngine {
       return cached.partitions.map((p) => p.id);
     }
     return await retry(async () => {
-      const info = await this.cluster.topic(topic, {
-        autoCreate: this.options.allowAutoTopicCreation ?? false,
-        maxAge: 0,
-      });
+      const info = await withinDeadline(
+        this.cluster.topic(topic, {
+          autoCreate: this.options.allowAutoTopicCreation ?? false,
+          maxAge: 0,
+        }),
+        deadline,
+        undefined,
+        `Looking up the partitions of ${topic}`,
+      );
       if (info.partitions.length > 0) return info.partitions.map((p) => p.id);
       throw new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, { topic });
     }, this.retryOptions(`metadata of ${topic}`, deadline));
