@@ -15,11 +15,17 @@
  * also runs two streams at once (see `twoStreams`). CRC-32 reads bytes. The
  * tables (16 KiB per polynomial) are built once, when the module loads.
  *
+ * From 8 KiB on, CRC-32C first folds the input in WebAssembly SIMD
+ * (`crc32c_fold.ts`) into 3,344 bytes with the same remainder, about three
+ * times as fast as the tables, and takes their CRC.
+ *
  * Passing a previous result as `crc` continues the checksum, so
  * `crc32c(b, crc32c(a))` equals `crc32c(concat(a, b))`.
  *
  * @module
  */
+
+import { FOLD_FROM, foldCastagnoli } from "./crc32c_fold.ts";
 
 /** Reflected Castagnoli polynomial (0x1EDC6F41 bit-reversed). */
 const CASTAGNOLI = 0x82f63b78;
@@ -262,6 +268,11 @@ function twoStreams(
  * ```
  */
 export function crc32c(data: Uint8Array, crc = 0): number {
+  if (data.length >= FOLD_FROM) {
+    const folded = foldCastagnoli(data, ~crc);
+    // Its CRC from a zero register (~0xffffffff) is the answer.
+    if (folded !== null) return updateCastagnoli(folded, 0xffffffff);
+  }
   return updateCastagnoli(data, crc);
 }
 
