@@ -14,6 +14,7 @@ function filled(size: number): Uint8Array {
 }
 
 const KIB = filled(1024);
+const KIB16 = filled(16 * 1024);
 const MIB = filled(1024 * 1024);
 let sink = 0;
 
@@ -23,6 +24,15 @@ Deno.bench("crc32c 1 KiB", { group: "1 KiB", baseline: true }, () => {
 
 Deno.bench("crc32 1 KiB", { group: "1 KiB" }, () => {
   sink ^= crc32(KIB);
+});
+
+// From 8 KiB on, crc32c folds in WebAssembly first (crc32c_fold.ts).
+Deno.bench("crc32c 16 KiB", { group: "16 KiB", baseline: true }, () => {
+  sink ^= crc32c(KIB16);
+});
+
+Deno.bench("crc32 16 KiB", { group: "16 KiB" }, () => {
+  sink ^= crc32(KIB16);
 });
 
 Deno.bench("crc32c 1 MiB", { group: "1 MiB", baseline: true }, () => {
