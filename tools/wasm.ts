@@ -14,7 +14,7 @@
  *
  * Each output holds the module's bytes in base64 and the SHA-256 of the
  * sources they were built from. Tests (`codecs/_wasm_test.ts`,
- * `lib/protocol/crc32c_fold_test.ts`) compare that hash with the sources',
+ * `lib/protocol/crc32c_test.ts`) compare that hash with the sources',
  * so a source changed without a rebuild fails the tests. Users and CI never
  * need Rust; whoever edits a source needs `rustup target add
  * wasm32-unknown-unknown`.
