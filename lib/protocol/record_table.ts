@@ -79,7 +79,6 @@ export class BatchTable implements RecordTable {
     records: Uint8Array,
     fromOffset: number,
   ) {
-    const r = new ByteReader(records);
     // The header's count is only what the producer says: no more records
     // fit than the bytes allow.
     const capacity = Math.max(
@@ -103,24 +102,40 @@ export class BatchTable implements RecordTable {
       : new Float64Array(capacity);
     let count = 0;
     let payloadBytes = 0;
-    for (let i = 0; i < batch.recordCount; i++) {
+    // Positions only grow, and a field that runs past its record's end
+    // leaves the position past it, so one check per record, at its end,
+    // catches any overrun (see `zigzag32`).
+    const size = records.length;
+    const recordCount = batch.recordCount;
+    const skipBelow = fromOffset - batch.baseOffset;
+    let pos = 0;
+    for (let i = 0; i < recordCount; i++) {
       if (i >= capacity) throw truncatedRecord(batch, i);
-      const length = r.varint();
-      const end = r.pos + length;
-      if (length < 0 || end > records.length) throw truncatedRecord(batch, i);
-      r.int8();
-      const timestampDelta = r.varlong();
-      const offsetDelta = r.varint();
-      const keyLength = r.varint();
-      const keyAt = r.pos;
-      if (keyLength > 0) r.skip(keyLength);
-      const valueLength = r.varint();
-      const valueAt = r.pos;
-      if (valueLength > 0) r.skip(valueLength);
-      const headersAt = r.pos;
-      const headerCount = skipHeaders(r);
-      if (r.short || r.pos !== end) throw truncatedRecord(batch, i);
-      if (batch.baseOffset + offsetDelta < fromOffset) continue;
+      pos = zigzag32(records, pos, size);
+      const length = decoded;
+      const end = pos + length;
+      if (length < 0 || end > size) throw truncatedRecord(batch, i);
+      pos = zigzag64(records, pos + 1, end); // after the attributes
+      const timestampDelta = decoded;
+      pos = zigzag32(records, pos, end);
+      const offsetDelta = decoded;
+      pos = zigzag32(records, pos, end);
+      const keyLength = decoded;
+      const keyAt = pos;
+      if (keyLength > 0) pos += keyLength;
+      pos = zigzag32(records, pos, end);
+      const valueLength = decoded;
+      const valueAt = pos;
+      if (valueLength > 0) pos += valueLength;
+      const headersAt = pos;
+      let headerCount = 0;
+      if (pos < end && records[pos] === 0) pos++;
+      else {
+        pos = skipHeaders(records, pos, end);
+        headerCount = decoded;
+      }
+      if (pos !== end) throw truncatedRecord(batch, i);
+      if (offsetDelta < skipBelow) continue;
       const k = count * STRIDE;
       at[k] = offsetDelta;
       at[k + 1] = keyAt;
@@ -239,19 +254,82 @@ function truncatedRecord(batch: TableHeader, index: number): ProtocolError {
   );
 }
 
-/** Steps over a record's headers, returning their count. */
-function skipHeaders(r: ByteReader): number {
-  const count = r.varint();
-  if (count > r.remaining) {
-    r.short = true;
-    return 0;
+/**
+ * The value the last `zigzag32`, `zigzag64` or `skipHeaders` call read: a
+ * module variable rather than an object per call, as these run for every
+ * record of every fetched batch.
+ */
+let decoded = 0;
+
+/**
+ * Reads the zigzag varint (at most 5 bytes) at `at` of `b` into `decoded`
+ * and returns where it ends. One that would reach `end` (or starts past it)
+ * returns `end + 1`, so the caller's position ends up past the record and
+ * its check there fails: positions only grow.
+ */
+function zigzag32(b: Uint8Array, at: number, end: number): number {
+  let x = 0;
+  for (let shift = 0; shift < 35; shift += 7) {
+    if (at >= end) return end + 1;
+    const c = b[at++];
+    x |= (c & 0x7f) << shift;
+    if (c < 0x80) {
+      decoded = (x >>> 1) ^ -(x & 1);
+      return at;
+    }
   }
+  return end + 1;
+}
+
+/**
+ * As `zigzag32`, for a zigzag varlong (at most 10 bytes): exact within the
+ * safe integer range.
+ */
+function zigzag64(b: Uint8Array, at: number, end: number): number {
+  // Values within 28 bits of zigzag (nearly every timestamp delta) stay in
+  // 32-bit arithmetic.
+  let low = 0;
+  for (let shift = 0; shift < 28; shift += 7) {
+    if (at >= end) return end + 1;
+    const c = b[at++];
+    low |= (c & 0x7f) << shift;
+    if (c < 0x80) {
+      decoded = (low >>> 1) ^ -(low & 1);
+      return at;
+    }
+  }
+  let zigzag = low >>> 0;
+  let scale = 0x10000000;
+  for (let shift = 28; shift < 70; shift += 7) {
+    if (at >= end) return end + 1;
+    const c = b[at++];
+    zigzag += (c & 0x7f) * scale;
+    scale *= 0x80;
+    if (c < 0x80) {
+      const half = Math.floor(zigzag / 2);
+      decoded = zigzag % 2 === 0 ? half : -half - 1;
+      return at;
+    }
+  }
+  return end + 1;
+}
+
+/**
+ * Steps over the headers at `at` of `b`, none reaching past `end`: where
+ * they end, their count in `decoded`; `end + 1` when they overrun.
+ */
+function skipHeaders(b: Uint8Array, at: number, end: number): number {
+  const r = new ByteReader(b, at, end);
+  const count = r.varint();
+  if (count > r.remaining) return end + 1;
   for (let i = 0; i < count; i++) {
     r.skip(Math.max(0, r.varint()));
     const valueLength = r.varint();
     if (valueLength > 0) r.skip(valueLength);
   }
-  return count;
+  if (r.short) return end + 1;
+  decoded = count;
+  return r.pos;
 }
 
 /** Decodes the headers that `skipHeaders` checked, starting at `at`. */

@@ -15,6 +15,7 @@ import { ByteWriter } from "./bytes.ts";
 
 const utf8 = new TextEncoder();
 const bytes = (s: string) => utf8.encode(s);
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
 describe("record batch v2", () => {
   test("round trips keys, values, nulls, headers and timestamps", () => {
@@ -206,6 +207,53 @@ describe("record batch v2", () => {
     assert.throws(
       () => decodeRecords(splitBatches(encoded)[0]),
       /overruns the batch/,
+    );
+  });
+
+  test("a record whose length disagrees with its fields fails, whichever field overruns", () => {
+    const encoded = encodeRecordBatch([{
+      key: bytes("k"),
+      value: bytes("hello"),
+      timestamp: 9,
+      headers: [{ key: "h", value: bytes("v") }],
+    }]);
+    const length = encoded[61] >> 1; // zigzag, one byte
+    const batch = splitBatches(encoded)[0];
+    assert.equal(decodeRecords(batch).length, 1);
+    // Shorter: the record ends inside its attributes, timestamp, offset
+    // delta, key, value or headers; longer: past the batch.
+    for (let claimed = 0; claimed < length + 4; claimed++) {
+      if (claimed === length) continue;
+      const payload = batch.payload.slice();
+      payload[0] = claimed << 1;
+      assert.throws(
+        () => decodeRecords(batch, payload),
+        /record 0 of 1 overruns the batch/,
+        `record length ${claimed} (is ${length})`,
+      );
+    }
+  });
+
+  test("timestamp deltas past 32 bits and headers after values read exactly", () => {
+    const times = [1_000, 1_000 + 2 ** 40 + 3, 1_000 - 2 ** 35];
+    const encoded = encodeRecordBatch(times.map((timestamp, i) => ({
+      key: null,
+      value: i === 1 ? null : bytes(`v${i}`),
+      timestamp,
+      headers: i === 2
+        ? [{ key: "a", value: null }, { key: "b", value: bytes("c") }]
+        : [],
+    })));
+    const records = decodeRecords(splitBatches(encoded)[0]);
+    assert.deepEqual(records.map((r) => r.timestamp), times);
+    assert.deepEqual(records.map((r) => r.value && text(r.value)), [
+      "v0",
+      null,
+      "v2",
+    ]);
+    assert.deepEqual(
+      records[2].headers.map((h) => [h.key, h.value && text(h.value)]),
+      [["a", null], ["b", "c"]],
     );
   });
 
