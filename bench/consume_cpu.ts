@@ -1,15 +1,16 @@
 /**
  * Client CPU per consumed message, for profiling the consume path:
  *
- *   deno run -A bench/consume_cpu.ts --messages N --fill    # once
- *   deno run -A bench/consume_cpu.ts [--messages N]
+ *   deno run -A bench/consume_cpu.ts --messages N [--size B] --fill  # once
+ *   deno run -A bench/consume_cpu.ts [--messages N] [--size B]
  *     [--mode stream|batches|batch-messages]
  *     [--no-crc]
  *
- * `--fill` fills a one-partition topic with N 100 B messages (Writer).
- * Without it, one Reader reads them (a topic holding fewer is refused) and
- * it prints msgs/s and CPU ns per message (user + system of this process
- * during the read).
+ * `--fill` fills a one-partition topic with N messages of B bytes (100 by
+ * default; at most 1,000,000, the broker's default record size limit) with
+ * a Writer. Without it, one Reader reads them (a topic holding fewer is
+ * refused) and it prints msgs/s and CPU ns per message (user + system of
+ * this process during the read), and per value byte from 1 KiB up.
  *
  * @module
  */
@@ -26,18 +27,32 @@ function option(name: string, fallback: string): string {
 
 const total = Number(option("--messages", "1000000"));
 const mode = option("--mode", "stream");
-const topic = `consume-cpu-${total}`;
+const size = Number(option("--size", "100"));
+if (!(Number.isInteger(size) && size > 0 && size <= 1_000_000)) {
+  console.error(
+    `--size ${size}: expected a whole number of bytes, 1 to 1000000`,
+  );
+  process.exit(2);
+}
+const topic = size === 100
+  ? `consume-cpu-${total}`
+  : `consume-cpu-${total}-${size}b`;
 
 async function fill(): Promise<void> {
   const w = new Writer({
     brokers: [BROKER],
     topic,
     batchSize: 10_000,
+    // A batch holds at least one value (the broker takes up to 1,048,588 B).
+    batchBytes: Math.max(1_000_000, size + 4096),
     allowAutoTopicCreation: true,
   });
-  const value = new Uint8Array(100).fill(120);
-  for (let sent = 0; sent < total; sent += 10_000) {
-    await w.writeMessages(Array.from({ length: 10_000 }, () => ({ value })));
+  const value = new Uint8Array(size).fill(120);
+  // Calls of 10,000 messages, or of 16 MiB for large values.
+  const call = Math.max(1, Math.min(10_000, Math.floor((16 << 20) / size)));
+  for (let sent = 0; sent < total; sent += call) {
+    const n = Math.min(call, total - sent);
+    await w.writeMessages(Array.from({ length: n }, () => ({ value })));
   }
   await w.close();
 }
@@ -54,7 +69,7 @@ const held = await messagesIn(topic);
 if (held < total) {
   console.error(
     `${topic} holds ${held} messages, fewer than --messages ${total}: ` +
-      `fill it first with --fill (same --messages)`,
+      `fill it first with --fill (same --messages and --size)`,
   );
   process.exit(1);
 }
@@ -115,5 +130,9 @@ console.log(
     Math.round((cpu.user + cpu.system) * 1000 / n)
   } ns/msg (user ${(cpu.user / 1e6).toFixed(2)} s, sys ${
     (cpu.system / 1e6).toFixed(2)
-  } s), ${bytes} value bytes`,
+  } s), ${bytes} value bytes${
+    size >= 1024
+      ? `, ${((cpu.user + cpu.system) * 1000 / bytes).toFixed(2)} ns a byte`
+      : ""
+  }`,
 );

@@ -746,9 +746,9 @@ async function writeCurves(
   const points = [...kept.filter((p) => !measured.has(id(p))), ...fresh];
   const subtitle =
     `${started.toISOString().slice(0, 16).replace("T", " ")} UTC · ` +
-    `median of ${opts.rounds} round(s)${
-      opts.rounds === 1 ? " (a quick pass)" : ""
-    } · ${navigator.hardwareConcurrency} cores, client and Kafka ${
+    `${
+      opts.rounds === 1 ? "one pass" : `median of ${opts.rounds} rounds`
+    }, --messages=${opts.messages} · ${navigator.hardwareConcurrency} cores, client and Kafka ${
       Deno.env.get("KAFKA_VERSION") || DEFAULT_KAFKA_VERSION
     } broker on one machine (loopback)`;
   await writeAtomic(
