@@ -316,20 +316,22 @@ function zigzag64(b: Uint8Array, at: number, end: number): number {
 
 /**
  * Steps over the headers at `at` of `b`, none reaching past `end`: where
- * they end, their count in `decoded`; `end + 1` when they overrun.
+ * they end, their count in `decoded`; past `end` when they overrun (as
+ * `zigzag32`).
  */
 function skipHeaders(b: Uint8Array, at: number, end: number): number {
-  const r = new ByteReader(b, at, end);
-  const count = r.varint();
-  if (count > r.remaining) return end + 1;
+  at = zigzag32(b, at, end);
+  const count = decoded;
+  // No more headers than bytes left: a corrupt count makes no long loop.
+  if (count > end - at) return end + 1;
   for (let i = 0; i < count; i++) {
-    r.skip(Math.max(0, r.varint()));
-    const valueLength = r.varint();
-    if (valueLength > 0) r.skip(valueLength);
+    at = zigzag32(b, at, end); // key length
+    if (decoded > 0) at += decoded;
+    at = zigzag32(b, at, end); // value length
+    if (decoded > 0) at += decoded;
   }
-  if (r.short) return end + 1;
   decoded = count;
-  return r.pos;
+  return at;
 }
 
 /** Decodes the headers that `skipHeaders` checked, starting at `at`. */
