@@ -242,6 +242,70 @@ describe("reader.pipeTo(writer)", () => {
     });
   }
 
+  test("a group Reader kept open (preventCancel) after a failed write reads what the pipe did not deliver again, and commits nothing past it", async () => {
+    await noUnhandledRejections(async () => {
+      const source = await topicWith(1);
+      const target = await topicWith(1);
+      const groupId = await newGroup("classic");
+      await produce(source, 0, 20);
+      const reader = new Reader({
+        brokers: [BROKER],
+        groupId,
+        groupTopics: [source],
+        ...fast("classic"),
+      });
+      const writer = new Writer({
+        brokers: [BROKER],
+        topic: target,
+        batchBytes: 2_000,
+      });
+      try {
+        const piped = reader.pipeTo(writer, { preventCancel: true })
+          .then(() => null, (error) => error);
+        await acknowledged(writer, 20);
+        const more = new Writer({ brokers: [BROKER], topic: source });
+        await more.writeMessages(
+          { key: "k20", value: "m20" },
+          { key: "big", value: new Uint8Array(4_000) },
+          { key: "k21", value: "m21" },
+        );
+        await more.close();
+        const failed = await piped;
+        assert.match(String(failed), /too large|4\d{3} bytes/i);
+        // The same Reader goes on at the failed batch's first message, and
+        // what it consumes from there is committed, nothing past it before.
+        const m = await reader.readMessage({
+          signal: AbortSignal.timeout(30_000),
+        });
+        assert.equal(m.offset, 20);
+        assert.equal(text.decode(m.value!), "m20");
+        assert.deepEqual(await committed(groupId, source, 1), [21]);
+        // Closed while something holds its stream, it says it is closed.
+        const held = reader.getReader();
+        await reader.close();
+        await assert.rejects(reader.readMessage(), ClosedError);
+        held.releaseLock();
+      } finally {
+        await reader.close();
+      }
+    });
+  });
+
+  test("closing the Writer during a pipe delivers what it took and ends the pipe at once with a ClosedError", async () => {
+    await noUnhandledRejections(async () => {
+      const { reader, writer, target } = await mirrorSetup(100);
+      const piped = reader.pipeTo(writer).then(() => null, (error) => error);
+      await acknowledged(writer, 100);
+      await writer.close();
+      const failed = await piped;
+      assert.ok(failed instanceof ClosedError, String(failed));
+      assert.match(failed.message, /closed .*locked by a pipe/);
+      // The pipe cancelled the Reader; everything it took was delivered.
+      await assert.rejects(reader.readMessage(), ClosedError);
+      assert.deepEqual(await readAll(target, 100), expected(100));
+    });
+  });
+
   for (const commitInterval of [0, 200]) {
     test(`a group pipe commits what the Writer acknowledged while it runs (commitInterval ${commitInterval})`, async () => {
       await noUnhandledRejections(async () => {

@@ -257,7 +257,7 @@ describe("Writer", () => {
     }
   });
 
-  test("a malformed message in a pipe fails it naming the message; those before it are written", async () => {
+  test("a malformed message in a pipe fails it naming the message; every message the stream took beside it is written", async () => {
     const topic = await topicWith(1);
     const source = ReadableStream.from<MessageInput>([
       { value: "a" },
@@ -270,8 +270,50 @@ describe("Writer", () => {
       source.pipeTo(w),
       /"value" must be a Uint8Array, a string or null, got number/,
     );
+    // "d" was taken (its write resolved) before the bad one was checked:
+    // it is delivered, not dropped.
     const messages = await readPartition(topic, 0);
-    assert.deepEqual(messages.map((m) => text.decode(m.value!)), ["a", "b"]);
+    assert.deepEqual(messages.map((m) => text.decode(m.value!)), [
+      "a",
+      "b",
+      "d",
+    ]);
+  });
+
+  test("stream writes made before writeMessages are stored before its messages", async () => {
+    const topic = await topicWith(1);
+    const w = new Writer({ brokers: [BROKER], topic });
+    const stream = w.getWriter();
+    await stream.write({ value: "first" });
+    stream.releaseLock();
+    await w.writeMessages({ value: "second" });
+    await w.close();
+    const messages = await readPartition(topic, 0);
+    assert.deepEqual(messages.map((m) => text.decode(m.value!)), [
+      "first",
+      "second",
+    ]);
+  });
+
+  test("close() while getWriter() holds the stream delivers what it took; later writes reject with a ClosedError", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = await topicWith(1);
+      const w = new Writer({ brokers: [BROKER], topic });
+      const stream = w.getWriter();
+      await stream.write({ value: "taken" });
+      await w.close();
+      await assert.rejects(
+        stream.write({ value: "late" }),
+        (error: Error) =>
+          error.name === "ClosedError" &&
+          /closed .*getWriter/.test(error.message),
+      );
+      await assert.rejects(stream.close());
+      stream.releaseLock();
+      await w.close(); // again: resolves
+      const messages = await readPartition(topic, 0);
+      assert.deepEqual(messages.map((m) => text.decode(m.value!)), ["taken"]);
+    });
   });
 
   test("100,000 messages through pipeTo are all there, in order, after close", async () => {

@@ -84,8 +84,34 @@ export interface Tracker {
   onFailure(listener: () => void): () => void;
   /** The pipe ends: settles what is open, keeping it (true) or not. */
   finish(keep: boolean): Promise<void>;
-  /** Gives the marking back to the Reader. */
-  release(): void;
+  /**
+   * Gives the marking back to the Reader. With `rewind` (the pipe ended
+   * without keeping what it read, and the Reader stays open: preventCancel),
+   * where the pipe began reading each partition: the Reader moves back to
+   * the first message of each that is not settled for the group, so that
+   * it reads again what the pipe did not deliver.
+   */
+  release(rewind?: ReadFrom): void;
+}
+
+/**
+ * Per partition ("topic\0partition"), the first offset a pipe read of it.
+ */
+export type ReadFrom = ReadonlyMap<
+  string,
+  { topic: string; partition: number; offset: number }
+>;
+
+/** Where to move each partition of `from` back to: past what is settled. */
+export function rewindTargets(
+  from: ReadFrom,
+  settled: (key: string) => number | undefined,
+): { topic: string; partition: number; offset: number }[] {
+  return [...from].map(([key, p]) => ({
+    topic: p.topic,
+    partition: p.partition,
+    offset: Math.max(p.offset, settled(key) ?? -1),
+  }));
 }
 
 /** A write's messages are processed in order up to and with `offset`. */
@@ -197,8 +223,18 @@ export async function pipeToBulkSink(
     sink.revoke?.(revoked);
     return tracker.drained(revoked);
   });
+  const readFrom = new Map<
+    string,
+    { topic: string; partition: number; offset: number }
+  >();
+  // Whether what was read and not delivered is read again by the Reader,
+  // kept open: on an ending that keeps nothing, with preventCancel.
+  let rewind = false;
   try {
-    const ending = await pump(batches, sink, signal, tracker, map);
+    const ending = await pump(batches, sink, signal, tracker, map, readFrom);
+    rewind = options.preventCancel === true &&
+      (ending.kind === "dest" || ending.kind === "map" ||
+        ending.kind === "abort" && !preventAbort);
     switch (ending.kind) {
       case "done":
         try {
@@ -252,7 +288,7 @@ export async function pipeToBulkSink(
       }
     }
   } finally {
-    tracker.release();
+    tracker.release(rewind ? readFrom : undefined);
     writer.releaseLock();
     batches.releaseLock();
   }
@@ -268,6 +304,7 @@ async function pump(
   signal: AbortSignal | undefined,
   tracker: Tracker,
   map: PipeMap<MessageInput> | undefined,
+  readFrom: Map<string, { topic: string; partition: number; offset: number }>,
 ): Promise<Ending> {
   const stops = [sink, tracker];
   const failed = (): Ending => ({
@@ -285,6 +322,14 @@ async function pump(
     if (result === FAILED) return failed();
     if (result.done) return { kind: "done" };
     const batch = result.value;
+    const key = `${batch.topic}\0${batch.partition}`;
+    if (!readFrom.has(key)) {
+      readFrom.set(key, {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: batch.firstOffset,
+      });
+    }
     let out: readonly MessageInput[] = batch.messages;
     if (map !== undefined) {
       try {

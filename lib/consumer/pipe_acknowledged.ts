@@ -10,7 +10,13 @@
 import type { TopicPartition } from "../message.ts";
 import type { Consumption } from "./group/engine.ts";
 import type { MessageBatch } from "./message_batch.ts";
-import type { Progress, Tracker, Verdict } from "./pipe.ts";
+import {
+  type Progress,
+  type ReadFrom,
+  rewindTargets,
+  type Tracker,
+  type Verdict,
+} from "./pipe.ts";
 
 const ignore = () => {};
 
@@ -35,6 +41,8 @@ export class Acknowledged implements Tracker {
   /** Callers of `drained`, each waiting for some entries to be marked. */
   private drainWaiters: { entries: Entry[]; wake: () => void }[] = [];
   private stopped = false;
+  /** Per partition, the offset after the last message marked consumed. */
+  private readonly marked = new Map<string, number>();
 
   /** Marks through `consumption` (null: nothing to mark). */
   constructor(consumption: Consumption | null) {
@@ -160,6 +168,7 @@ export class Acknowledged implements Tracker {
     if (this.stopped || entry.progress < 0 || entry.cut?.value) return;
     const { topic, partition } = entry.last;
     this.consumption!.consumed({ topic, partition, offset: entry.progress });
+    this.marked.set(`${topic}\0${partition}`, entry.progress + 1);
   }
 
   /** Marks the acknowledged batches at the head of a partition's queue. */
@@ -177,6 +186,7 @@ export class Acknowledged implements Tracker {
         if (entry.last.offset < 0) continue;
       }
       this.consumption!.consumed(entry.last);
+      this.marked.set(key, entry.last.offset + 1);
     }
     if (queue.length === 0) {
       this.pending.delete(key);
@@ -185,10 +195,18 @@ export class Acknowledged implements Tracker {
     this.wakeDrainers();
   }
 
-  /** Gives the marking back to the Reader; later outcomes mark nothing. */
-  release(): void {
+  /**
+   * Gives the marking back to the Reader; later outcomes mark nothing.
+   * With `rewind`, moves the Reader back past what was marked.
+   */
+  release(rewind?: ReadFrom): void {
     this.stopped = true;
     this.forget();
+    if (rewind !== undefined) {
+      this.consumption?.rewind(
+        rewindTargets(rewind, (key) => this.marked.get(key)),
+      );
+    }
     this.consumption?.release();
   }
 

@@ -20,14 +20,53 @@ function batch(partition: number, lastOffset: number): MessageBatch {
  */
 function tracked(owns: Consumption["owns"] = () => true) {
   const marked: string[] = [];
+  const rewound: string[] = [];
   const consumption: Consumption = {
     consumed: (last) => marked.push(`${last.partition}@${last.offset}`),
     owns,
     group: () => "g",
+    rewind: (positions) => {
+      for (const p of positions) rewound.push(`${p.partition}@${p.offset}`);
+    },
     release: () => {},
   };
-  return { marked, tracker: new Acknowledged(consumption) };
+  return { marked, rewound, tracker: new Acknowledged(consumption) };
 }
+
+/** Where a pipe began reading partitions (partition → first offset). */
+function readFrom(first: Record<number, number>) {
+  return new Map(
+    Object.entries(first).map(([partition, offset]) => [
+      `t\0${partition}`,
+      { topic: "t", partition: Number(partition), offset },
+    ]),
+  );
+}
+
+test("Acknowledged: a pipe that ended keeping nothing moves the Reader back past what was marked", async () => {
+  const { marked, rewound, tracker } = tracked();
+  tracker.follow(batch(0, 9), Promise.resolve());
+  await tracker.drained();
+  const failed = Promise.withResolvers<number | void>();
+  failed.promise.catch(() => {});
+  tracker.follow(batch(0, 19), failed.promise);
+  // Partition 1: handed over, never acknowledged; partition 2: read only.
+  tracker.follow(batch(1, 30), new Promise(() => {}));
+  failed.reject(new Error("MESSAGE_TOO_LARGE"));
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  tracker.release(readFrom({ 0: 0, 1: 21, 2: 7 }));
+  assert.deepEqual(marked, ["0@9"]);
+  // Partition 0 from 10 (0 to 9 are marked), the others from where the
+  // pipe began reading them.
+  assert.deepEqual(rewound, ["0@10", "1@21", "2@7"]);
+});
+
+test("Acknowledged: a pipe that ended keeping what it read moves nothing back", () => {
+  const { rewound, tracker } = tracked();
+  tracker.follow(batch(0, 9), Promise.resolve());
+  tracker.release();
+  assert.deepEqual(rewound, []);
+});
 
 test("Acknowledged: after a write cut short by a revocation, its partition is marked no further", async () => {
   const owned = new Set(["t/0", "t/1"]);

@@ -19,7 +19,12 @@
 import type { SinkTransactions } from "../bulk_sink.ts";
 import type { Consumption } from "./group/engine.ts";
 import type { MessageBatch } from "./message_batch.ts";
-import type { Tracker, Verdict } from "./pipe.ts";
+import {
+  type ReadFrom,
+  rewindTargets,
+  type Tracker,
+  type Verdict,
+} from "./pipe.ts";
 
 const ignore = () => {};
 
@@ -37,6 +42,8 @@ export class PipeTransactions implements Tracker {
     string,
     { topic: string; partition: number; offset: number }
   >();
+  /** Per partition, the next offset a committed transaction carried. */
+  private readonly committed = new Map<string, number>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private failed: Error | null = null;
   private readonly failureListeners = new Set<() => void>();
@@ -121,6 +128,11 @@ export class PipeTransactions implements Tracker {
       }
       await this.txns.end(commit);
       this.open = false;
+      if (commit) {
+        for (const o of offsets) {
+          this.committed.set(`${o.topic}\0${o.partition}`, o.offset);
+        }
+      }
     } catch (error) {
       if (!commit) throw error;
       this.fail(error);
@@ -164,9 +176,15 @@ export class PipeTransactions implements Tracker {
     return this.commit();
   }
 
-  release(): void {
+  /** With `rewind`, moves the Reader back past what was committed. */
+  release(rewind?: ReadFrom): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    if (rewind !== undefined) {
+      this.consumption?.rewind(
+        rewindTargets(rewind, (key) => this.committed.get(key)),
+      );
+    }
     this.consumption?.release();
   }
 }

@@ -60,12 +60,20 @@ class Recorder implements SinkTransactions {
 }
 
 /** A group that owns the partitions in `owned`. */
-function group(owned: Set<string>): Consumption & { released: boolean } {
+function group(
+  owned: Set<string>,
+): Consumption & { released: boolean; rewound: string[] } {
   return {
     released: false,
+    rewound: [],
     consumed: () => assert.fail("a transactional pipe marks nothing"),
     owns: (topic, partition) => owned.has(`${topic}/${partition}`),
     group: () => "g",
+    rewind(positions) {
+      for (const p of positions) {
+        this.rewound.push(`${p.topic}/${p.partition}@${p.offset}`);
+      }
+    },
     release() {
       this.released = true;
     },
@@ -106,6 +114,31 @@ describe("PipeTransactions", () => {
     await t.finish(true);
     assert.deepEqual(txns.calls.slice(3), ["begin", "commit"]);
     t.release();
+  });
+
+  test("a pipe that ended keeping nothing moves the Reader back past what was committed", async () => {
+    const txns = new Recorder();
+    const g = group(new Set(["a/0", "a/1"]));
+    const t = new PipeTransactions(txns, g, 60_000);
+    assert.equal(t.verdict(batch("a", 0, 9)), "wait");
+    await t.ready();
+    t.follow(batch("a", 0, 9), Promise.resolve());
+    await t.drained();
+    // The next transaction's batches are aborted with it.
+    assert.equal(t.verdict(batch("a", 0, 19)), "wait");
+    await t.ready();
+    t.follow(batch("a", 0, 19), Promise.resolve());
+    t.follow(batch("a", 1, 4), Promise.resolve());
+    await t.finish(false);
+    t.release(
+      new Map([
+        ["a\u00000", { topic: "a", partition: 0, offset: 0 }],
+        ["a\u00001", { topic: "a", partition: 1, offset: 0 }],
+      ]),
+    );
+    assert.deepEqual(txns.calls.at(-1), "abort");
+    assert.deepEqual(g.rewound, ["a/0@10", "a/1@0"]);
+    assert.equal(g.released, true);
   });
 
   test("a batch of a partition being given up is dropped, not written", async () => {

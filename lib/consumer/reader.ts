@@ -327,6 +327,12 @@ export class Reader extends ReadableStream<Message> {
     const { signal } = options;
     if (this.engine instanceof GroupEngine) {
       if (this.locked) {
+        // A closed Reader says so, whoever still holds its stream.
+        try {
+          this.engine.checkNotClosed("read a message");
+        } catch (error) {
+          return Promise.reject(error);
+        }
         return Promise.reject(
           new TypeError(
             "Cannot read a message: the Reader is locked by another consumer (for await, pipeTo or getReader); read through it, or release it first",

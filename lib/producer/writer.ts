@@ -15,6 +15,7 @@
 
 import type { PendingWrite } from "./batches.ts";
 import { WriterEngine } from "./engine.ts";
+import { ClosedError } from "../connection/errors.ts";
 import { instanceIdTimeout } from "../cluster/telemetry.ts";
 import type { WriteOptions, WriterOptions, WriterStats } from "./options.ts";
 export type { Logger, TransportOptions } from "../cluster/transport.ts";
@@ -79,6 +80,8 @@ export class Writer extends WritableStream<MessageInput> {
   private closing: Promise<void> | null = null;
   /** Queues the stream writes gathered for the next turn now. */
   private readonly flushGathered: () => void;
+  /** Closes the Writer under whoever holds its stream (see `close`). */
+  private readonly closeLocked: () => Promise<void>;
 
   /**
    * Checks the options (a TypeError or RangeError names a wrong one).
@@ -89,6 +92,8 @@ export class Writer extends WritableStream<MessageInput> {
     // Every write's outcome is taken here, so none is left unhandled: the
     // first failure errors the stream at the next write or at close.
     let failure: Error | null = null;
+    /** Set when `close()` closed the Writer while its stream was locked. */
+    let closedUnder: ClosedError | null = null;
     let open = true;
     let outcomes: Promise<void>[] = [];
     const failureListeners = new Set<() => void>();
@@ -117,8 +122,10 @@ export class Writer extends WritableStream<MessageInput> {
       try {
         return track(engine.enqueue(group));
       } catch {
-        // One bad message fails a group whole: queue those before it on
-        // their own, and fail the stream with the bad one's error.
+        // One bad message fails a group whole: queue the others on their
+        // own (their stream writes resolved already: they were taken), and
+        // fail the stream with the first bad one's error, as a per-message
+        // error fails only its own message.
         const done: Promise<void>[] = [];
         for (const message of group) {
           try {
@@ -126,7 +133,6 @@ export class Writer extends WritableStream<MessageInput> {
           } catch (error) {
             failure ??= error as Error;
             done.push(Promise.reject(error));
-            break;
           }
         }
         const all = Promise.all(done);
@@ -154,6 +160,7 @@ export class Writer extends WritableStream<MessageInput> {
     const bulk: BulkSink = {
       write(messages) {
         if (failure) throw failure;
+        if (closedUnder) throw closedUnder;
         flush();
         const done = queue(messages as MessageInput[]);
         // Handled here too: the caller may only ask for the stream's failure.
@@ -165,9 +172,9 @@ export class Writer extends WritableStream<MessageInput> {
         return done.then(() => {});
       },
       ready: room,
-      failure: () => failure,
+      failure: () => failure ?? closedUnder,
       onFailure(listener) {
-        if (failure) {
+        if (failure || closedUnder) {
           listener();
           return () => {};
         }
@@ -219,6 +226,21 @@ export class Writer extends WritableStream<MessageInput> {
     this.streamFailure = () => failure;
     this.writable = () => open;
     this.flushGathered = flush;
+    this.closeLocked = () => {
+      if (closedUnder === null) {
+        // What the stream took so far is queued before the engine closes,
+        // so it is delivered; whoever holds the stream (a pipe, a
+        // getWriter() user) learns at once that it takes no more.
+        flush();
+        open = false;
+        closedUnder = new ClosedError(
+          "Cannot write: the Writer was closed (close() was called while its stream was locked by a pipe or getWriter())",
+        );
+        for (const listener of failureListeners) listener();
+        controller?.error(closedUnder);
+      }
+      return engine.close();
+    };
     offerBulkSink(this, bulk);
   }
 
@@ -241,6 +263,8 @@ export class Writer extends WritableStream<MessageInput> {
     const [messages, options] = Array.isArray(args[0])
       ? [args[0] as MessageInput[], (args[1] ?? {}) as WriteOptions]
       : [args as MessageInput[], {} as WriteOptions];
+    // Stream writes made before this call are stored before its messages.
+    this.flushGathered();
     return this.engine.writeMessages(messages, options);
   }
 
@@ -283,6 +307,8 @@ export class Writer extends WritableStream<MessageInput> {
    * failed; the transaction is then only abortable.
    */
   commitTransaction(): Promise<void> {
+    // Stream writes made before the commit are in the transaction.
+    this.flushGathered();
     return this.engine.endTransaction(true);
   }
 
@@ -292,6 +318,7 @@ export class Writer extends WritableStream<MessageInput> {
    * and its offsets do not count.
    */
   abortTransaction(): Promise<void> {
+    this.flushGathered();
     return this.engine.endTransaction(false);
   }
 
@@ -432,16 +459,19 @@ export class Writer extends WritableStream<MessageInput> {
 
   /**
    * Flushes everything queued and resolves when it is acknowledged. On a
-   * stream that a failed write errored, it rejects with that error.
+   * stream that a failed write errored, it rejects with that error. While
+   * a pipe or a `getWriter()` user holds the stream, it closes the Writer
+   * under them: what the stream took so far is delivered, and the stream
+   * errors with a ClosedError, which ends the pipe (cancelling its source
+   * unless `preventCancel`).
    */
   override close(): Promise<void> {
     const failure = this.streamFailure();
     if (failure) return Promise.reject(failure);
-    // Locked by a pipe, or closed by one that ended: the engine closes
+    if (this.locked) return this.closeLocked();
+    // Closed by a pipe that ended, or under its holder: the engine closes
     // (once; a second call waits for the first).
-    if (this.locked || this.closing === null && !this.writable()) {
-      return this.engine.close();
-    }
+    if (this.closing === null && !this.writable()) return this.engine.close();
     this.closing ??= super.close();
     return this.closing;
   }

@@ -70,8 +70,22 @@ export interface Consumption {
   owns(topic: string, partition: number): boolean;
   /** The group's metadata for a transaction's offsets, or its id alone. */
   group(): GroupMetadata | string;
+  /**
+   * Moves the partitions back to the offsets (those the member still owns
+   * and has read past): the first messages a pipe that failed did not get
+   * settled, so that the Reader, kept open, reads them again. What is
+   * marked stays marked.
+   */
+  rewind(positions: readonly TopicPartitionOffset[]): void;
   /** Gives the marking back to the stream's reads. */
   release(): void;
+}
+
+/** A partition and an offset in it. */
+export interface TopicPartitionOffset {
+  topic: string;
+  partition: number;
+  offset: number;
 }
 
 /** The consumer side of a group Reader. */
@@ -414,6 +428,22 @@ export class GroupEngine extends StreamEngine {
         return this.owned.has(key) && !this.revoking.has(key);
       },
       group: () => this.groupMetadata() ?? this.group.groupId,
+      rewind: (positions) => {
+        for (const p of positions) {
+          const at = this.fetch.position(p);
+          if (at === undefined || at <= p.offset) continue;
+          this.fetch.seek(p, p.offset);
+          const here = (m: Message | null) =>
+            m !== null && m.topic === p.topic && m.partition === p.partition;
+          if (here(this.inProcess)) this.inProcess = null;
+          if (here(this.consumed)) this.consumed = null;
+          this.options.logger?.(
+            `kafka reader: the pipe ended with offsets ${p.offset} to ${
+              at - 1
+            } of partition ${p.partition} of ${p.topic} not written; they are read again`,
+          );
+        }
+      },
       release: () => {
         this.consumedByCaller = false;
         this.drainPipe = null;
