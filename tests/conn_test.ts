@@ -144,6 +144,11 @@ describe("Conn on a live broker", () => {
           error instanceof KafkaError &&
           error.code === ErrorCode.OFFSET_OUT_OF_RANGE,
       );
+      // A whence that is not one of the numbers is refused, not read as 0.
+      await assert.rejects(
+        conn.seek(0, "end" as unknown as number),
+        /whence must be SeekStart, SeekAbsolute, SeekEnd or SeekCurrent .*got "end" \(string\)/,
+      );
     } finally {
       conn.close();
     }

@@ -538,6 +538,24 @@ describe("Writer", () => {
       return true;
     });
     await strict.close();
+
+    // Out of time, the error says what to check.
+    const timed = new Writer({
+      brokers: [BROKER],
+      topic: missing,
+      deliveryTimeout: 1_500,
+      writeBackoffMin: 10,
+      writeBackoffMax: 100,
+    });
+    await assert.rejects(timed.writeMessages({ value: "x" }), (error) => {
+      assert.ok(error instanceof WriteErrors);
+      assert.match(
+        String(error.errors[0]?.message),
+        /a topic the brokers do not know \(create it, or set allowAutoTopicCreation: true\) within deliveryTimeout/,
+      );
+      return true;
+    });
+    await timed.close();
   });
 
   test("a message larger than batchBytes fails alone; the others are sent", async () => {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { checkCallOptions, timeOf } from "../options.ts";
+import { checkCallOptions, describeValue, timeOf } from "../options.ts";
 import { fetchedPartition, fetchRequest } from "../requests/fetch.ts";
 import { listedOffset, listOffsetsRequest } from "../requests/list_offsets.ts";
 import {
@@ -387,7 +387,15 @@ export class Conn {
     this.bound("seek");
     if (!Number.isSafeInteger(offset)) {
       throw new RangeError(
-        `Cannot seek: offset must be an integer, got ${offset}`,
+        `Cannot seek: offset must be an integer, got ${describeValue(offset)}`,
+      );
+    }
+    // Checked before the bit operations below, which would read "end" as 0.
+    if (!Number.isInteger(whence)) {
+      throw new TypeError(
+        `Cannot seek: whence must be SeekStart, SeekAbsolute, SeekEnd or SeekCurrent (optionally | SeekDontCheck), got ${
+          describeValue(whence)
+        }`,
       );
     }
     const check = (whence & SeekDontCheck) === 0;

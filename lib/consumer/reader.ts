@@ -29,7 +29,7 @@
  */
 
 import { type ReaderTracing, readerTracing } from "../tracing/reader.ts";
-import { checkCallOptions } from "../options.ts";
+import { checkCallOptions, describeValue } from "../options.ts";
 import { instanceIdTimeout } from "../cluster/telemetry.ts";
 import { GroupEngine } from "./group/engine.ts";
 import { PartitionEngine } from "./partition_engine.ts";
@@ -175,6 +175,7 @@ export class Reader extends ReadableStream<Message> {
         `Cannot commit messages: the Reader is not in a consumer group (set "groupId")`,
       );
     }
+    messages.forEach(checkCommitted);
     await this.engine.commitMessages(messages);
   }
 
@@ -653,6 +654,7 @@ export class Reader extends ReadableStream<Message> {
    * or to the end of the partition when there is none.
    */
   async setOffsetAt(time: Date, options: ReadOptions = {}): Promise<void> {
+    checkCallOptions("Cannot set the offset", options);
     await this.engine.setOffsetAt(time, options.signal);
   }
 
@@ -668,6 +670,7 @@ export class Reader extends ReadableStream<Message> {
 
   /** Asks the partition leader for the end of the partition and returns the lag. */
   async readLag(options: ReadOptions = {}): Promise<number> {
+    checkCallOptions("Cannot read the lag", options);
     return await this.engine.readLag(options.signal);
   }
 
@@ -715,3 +718,36 @@ export class Reader extends ReadableStream<Message> {
 }
 
 function ignore(): void {}
+
+/**
+ * Throws unless `m` is a message as read (what `commitMessages` commits
+ * past): a topic, a partition and an offset, each of its kind. The commit
+ * is `offset + 1`, so a string offset would commit "1" + 1 = 11.
+ */
+function checkCommitted(m: Message, index: number): void {
+  const at = `Cannot commit messages: message ${index}`;
+  if (m === null || typeof m !== "object") {
+    throw new TypeError(
+      `${at} must be a message read from this Reader, got ${describeValue(m)}`,
+    );
+  }
+  if (typeof m.topic !== "string" || m.topic === "") {
+    throw new TypeError(
+      `${at} has "topic" ${describeValue(m.topic)}: expected a topic name`,
+    );
+  }
+  if (!Number.isInteger(m.partition) || m.partition < 0) {
+    throw new RangeError(
+      `${at} has "partition" ${
+        describeValue(m.partition)
+      }: expected a whole number >= 0`,
+    );
+  }
+  if (!Number.isSafeInteger(m.offset) || m.offset < 0) {
+    throw new RangeError(
+      `${at} has "offset" ${
+        describeValue(m.offset)
+      }: expected a whole number >= 0 (the offset of a message read)`,
+    );
+  }
+}

@@ -13,6 +13,7 @@ import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { Fetch, type FetchRequest } from "../protocol/messages/fetch.ts";
 import { ListOffsets } from "../protocol/messages/list_offsets.ts";
 import { RecordBatchBuilder } from "../protocol/records.ts";
+import type { Message } from "../message.ts";
 import { Reader } from "./reader.ts";
 
 const utf8 = new TextEncoder();
@@ -458,6 +459,39 @@ describe("Reader with a fake leader", () => {
       ),
       errors.join("\n"),
     );
+    await reader.close();
+  });
+
+  test("commitMessages refuses what is not a message read, naming the field and value, before anything is committed", async () => {
+    // Nothing is sent: the broker is never dialled.
+    const reader = new Reader({
+      brokers: ["127.0.0.1:1"],
+      groupId: "never-joined",
+      topic: "t",
+    });
+    const base = { topic: "t", partition: 0, offset: 1 } as Message;
+    const cases: [unknown, RegExp][] = [
+      [null, /message 0 must be a message read from this Reader, got null/],
+      [
+        { ...base, offset: "1" },
+        /"offset" "1" \(string\): expected a whole number >= 0/,
+      ],
+      [{ ...base, offset: -5 }, /"offset" -5 \(number\)/],
+      [{ ...base, offset: 2.5 }, /"offset" 2.5 \(number\)/],
+      [{ ...base, offset: 1n }, /"offset" 1 \(bigint\)/],
+      [{ ...base, partition: -1 }, /"partition" -1 \(number\)/],
+      [{ ...base, topic: 5 }, /"topic" 5 \(number\): expected a topic name/],
+    ];
+    for (const [m, error] of cases) {
+      await assert.rejects(
+        reader.commitMessages(base, m as Message),
+        (e: Error) => {
+          assert.match(e.message, /^Cannot commit messages: message 1 /);
+          assert.match(e.message.replace("message 1", "message 0"), error);
+          return true;
+        },
+      );
+    }
     await reader.close();
   });
 });

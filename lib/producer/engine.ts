@@ -336,7 +336,12 @@ export class WriterEngine {
       try {
         groups.push([group, await this.partitionsOf(topic, write.deadline)]);
       } catch (error) {
-        const what = `find partitions of ${topic}`;
+        const unknown = error instanceof KafkaError &&
+          error.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION &&
+          !this.options.allowAutoTopicCreation;
+        const what = unknown
+          ? `find partitions of ${topic}, a topic the brokers do not know (create it, or set allowAutoTopicCreation: true)`
+          : `find partitions of ${topic}`;
         this.fail(group, this.finalError(error, what, write.deadline));
       }
     }
