@@ -204,6 +204,11 @@ describe("admin Client: topics and cluster", () => {
       /Client\.createTopics: "topics\[0\]\.topic" must be a topic name, got string ""/,
     );
     await assert.rejects(
+      // deno-lint-ignore no-explicit-any
+      () => client.createTopics([{ topic: "x", numpartitions: 3 } as any]),
+      /Client\.createTopics: "topics\[0\]": unknown option "numpartitions"; did you mean "numPartitions"\?/,
+    );
+    await assert.rejects(
       () => client.createTopics([{ topic: "x", numPartitions: 0 }]),
       /"topics\[0\]\.numPartitions" must be a positive integer, got number 0/,
     );

@@ -22,6 +22,7 @@ import {
   type Router,
 } from "../cluster/route.ts";
 import { badArgument, checkList } from "../requests/arguments.ts";
+import { checkOptionNames } from "../options.ts";
 
 /**
  * A topic to create.
@@ -362,6 +363,15 @@ function checkNames(method: string, argument: string, value: unknown): void {
   }
 }
 
+/** The fields of a NewTopic. */
+const NEW_TOPIC_FIELDS: ReadonlySet<string> = new Set([
+  "topic",
+  "numPartitions",
+  "replicationFactor",
+  "replicaAssignment",
+  "configs",
+]);
+
 /** Creates topics on the controller; one result per topic, in order. */
 export async function createTopics(
   router: Router,
@@ -378,6 +388,12 @@ export async function createTopics(
         "a topic name",
       );
     }
+    // A misspelt field would otherwise create the topic with defaults.
+    checkOptionNames(
+      `Client.createTopics: "topics[${i}]"`,
+      t,
+      NEW_TOPIC_FIELDS,
+    );
     for (const key of ["numPartitions", "replicationFactor"] as const) {
       const v = t[key];
       if (v !== undefined && (!Number.isInteger(v) || (v < 1 && v !== -1))) {
