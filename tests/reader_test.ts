@@ -545,6 +545,10 @@ describe("Reader", () => {
     assert.equal(reader.offset, LastOffset);
     assert.throws(() => reader.setOffset(-3), RangeError);
     assert.throws(() => reader.setOffset(1.5), RangeError);
+    assert.throws(
+      () => reader.setOffset("1" as unknown as number),
+      /LastOffset \(-1\), got "1" \(string\)$/,
+    );
     await reader.close();
   });
 

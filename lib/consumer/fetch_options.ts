@@ -280,7 +280,9 @@ export function checkOffset(context: string, offset: number): void {
     (offset < 0 && offset !== FirstOffset && offset !== LastOffset)
   ) {
     throw new RangeError(
-      `${context}: expected an offset >= 0, FirstOffset (-2) or LastOffset (-1), got ${offset}`,
+      `${context}: expected an offset >= 0, FirstOffset (-2) or LastOffset (-1), got ${
+        describeValue(offset)
+      }`,
     );
   }
 }
