@@ -7,7 +7,13 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { describe, test } from "node:test";
-import { dial } from "../mod.ts";
+import {
+  dial,
+  KafkaError,
+  Reader,
+  ShareReader,
+  type TransportOptions,
+} from "../mod.ts";
 import {
   ConnectionError,
   ProtocolError,
@@ -16,7 +22,7 @@ import {
 import { ByteWriter } from "../lib/protocol/bytes.ts";
 import { ApiVersions } from "../lib/protocol/testing/api_versions.ts";
 import { Metadata } from "../lib/protocol/messages/metadata.ts";
-import { noUnhandledRejections } from "./_helpers.ts";
+import { BROKER, noUnhandledRejections, uniqueTopic } from "./_helpers.ts";
 
 type Behaviour = (socket: net.Socket, request: Uint8Array) => void;
 
@@ -211,6 +217,146 @@ describe("bad peers", () => {
       await server.close();
     }
   });
+});
+
+/** The readers that join a group, each a way to make one and read from it. */
+const GROUP_READERS = [
+  "group Reader",
+  "consumer-protocol Reader",
+  "ShareReader",
+] as const;
+type GroupReaderKind = typeof GROUP_READERS[number];
+
+/**
+ * The error the first read of a `kind` reader on `brokers` rejects with,
+ * the milliseconds it took, what `errorLogger` got, and how long `close()`
+ * took after. A constructor that refuses the settings counts as failing at
+ * once (0 ms): the check may be made there or on the first connection.
+ */
+async function firstReadFails(
+  kind: GroupReaderKind,
+  brokers: string[],
+  transport?: object,
+): Promise<{ error: Error; ms: number; logged: string[]; closeMs: number }> {
+  const logged: string[] = [];
+  const topic = uniqueTopic("bad-peer");
+  const common = {
+    brokers,
+    groupId: `${topic}-group`,
+    errorLogger: (m: string) => logged.push(m),
+    // Unchecked: some cases pass what the types refuse.
+    transport: transport as TransportOptions | undefined,
+  };
+  let reader: Reader | ShareReader;
+  try {
+    reader = kind === "ShareReader"
+      ? new ShareReader({ ...common, topics: [topic] })
+      : new Reader({
+        ...common,
+        groupTopics: [topic],
+        groupProtocol: kind === "group Reader" ? "classic" : "consumer",
+      });
+  } catch (error) {
+    return { error: error as Error, ms: 0, logged, closeMs: 0 };
+  }
+  const started = Date.now();
+  const read = reader instanceof ShareReader
+    ? (async () => {
+      for await (const _ of reader) return;
+    })()
+    : reader.readMessage();
+  // Bounded, so that a reader that retries forever fails the test, not
+  // the suite's timeout.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    read.then(() => new Error("the read resolved"), (error: Error) => error),
+    new Promise<Error>((resolve) => {
+      timer = setTimeout(
+        () => resolve(new Error("the read still waits after 10 s")),
+        10_000,
+      );
+    }),
+  ]);
+  clearTimeout(timer);
+  const ms = Date.now() - started;
+  const closing = Date.now();
+  await reader.close();
+  return { error: outcome, ms, logged, closeMs: Date.now() - closing };
+}
+
+// What retrying cannot fix ends a group's reader at once, as it ends a
+// Writer or a partition Reader: never a join or heartbeat retried forever.
+describe("bad peers and settings fail a group's reader at once", () => {
+  const host = BROKER.split(":")[0];
+  // The SASL_PLAINTEXT listener of the test broker (see compose.yaml).
+  const saslListener = `${host}:9094`;
+
+  for (const kind of GROUP_READERS) {
+    test(`${kind}: an HTTP server is reported as not Kafka`, async () => {
+      const server = await fakeServer((socket) =>
+        socket.end("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+      );
+      try {
+        await noUnhandledRejections(async () => {
+          const { error, ms, logged, closeMs } = await firstReadFails(kind, [
+            server.address,
+          ]);
+          assert.ok(error instanceof ProtocolError, String(error));
+          assert.ok(error.message.includes(server.address), error.message);
+          assert.match(error.message, /an HTTP server answered/);
+          assert.ok(ms < 3000, `took ${ms} ms`);
+          assert.ok(closeMs < 3000, `close took ${closeMs} ms`);
+          // Said once, as the reason the reader stopped, not per attempt.
+          assert.ok(
+            logged.every((m) => !/attempt \d/.test(m)),
+            logged.join("\n"),
+          );
+        });
+      } finally {
+        await server.close();
+      }
+    });
+
+    test(`${kind}: SASL on a listener without SASL names the broker`, async () => {
+      await noUnhandledRejections(async () => {
+        const { error, ms, closeMs } = await firstReadFails(kind, [BROKER], {
+          sasl: { mechanism: "PLAIN", username: "alice", password: "x" },
+        });
+        assert.ok(error instanceof KafkaError, String(error));
+        assert.equal(error.name, "ILLEGAL_SASL_STATE");
+        assert.ok(error.message.includes(BROKER), error.message);
+        assert.ok(ms < 3000, `took ${ms} ms`);
+        assert.ok(closeMs < 3000, `close took ${closeMs} ms`);
+      });
+    });
+
+    test(`${kind}: a wrong password names the broker`, async () => {
+      await noUnhandledRejections(async () => {
+        const { error, ms } = await firstReadFails(kind, [saslListener], {
+          sasl: {
+            mechanism: "SCRAM-SHA-256",
+            username: "alice",
+            password: "no",
+          },
+        });
+        assert.ok(error instanceof KafkaError, String(error));
+        assert.equal(error.name, "SASL_AUTHENTICATION_FAILED");
+        assert.ok(error.message.includes(saslListener), error.message);
+        assert.ok(ms < 3000, `took ${ms} ms`);
+      });
+    });
+
+    test(`${kind}: a "sasl" that is no SASL setting says so`, async () => {
+      await noUnhandledRejections(async () => {
+        const { error, ms } = await firstReadFails(kind, [BROKER], {
+          sasl: "plain",
+        });
+        assert.ok(error instanceof TypeError, String(error));
+        assert.match(error.message, /"sasl" must be/);
+        assert.ok(ms < 3000, `took ${ms} ms`);
+      });
+    });
+  }
 });
 
 /** A real ApiVersions v3 answer offering Metadata, so dialing succeeds. */

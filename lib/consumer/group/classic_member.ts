@@ -442,6 +442,9 @@ export class ClassicMember implements Membership {
         if (changed) return { kind: "rebalance", why: changed };
       }
       const code = await this.heartbeat().catch((error) => {
+        // What retrying cannot fix ends the Reader now, not after the
+        // session timeout and a rejoin that fails the same way.
+        if (isFatal(error, REJOIN)) throw error;
         this.logError(`heartbeat failed: ${messageOf(error)}`);
         return -1;
       });

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Cluster, TopicInfo } from "../../cluster/cluster.ts";
 import { ConnectionError } from "../../connection/errors.ts";
-import { ByteReader } from "../../protocol/bytes.ts";
+import { ByteReader, ProtocolError } from "../../protocol/bytes.ts";
 import { decodeConsumerProtocolSubscription } from "../../protocol/messages/consumer_protocol_subscription.ts";
 import { RangeGroupBalancer } from "./balancers.ts";
 import { ClassicMember } from "./classic_member.ts";
@@ -220,5 +220,74 @@ describe("ClassicMember subscribed by pattern, with scripted metadata", () => {
       errors[0],
       /joining group g failed, attempt 1: Connection to fake:9092 lost/,
     );
+  });
+});
+
+/**
+ * The scripted one-member group of one topic, where each request of the
+ * API named `failed` rejects with `error` instead.
+ */
+function failing(failed: string, error: Error) {
+  const { cluster, joins } = scripted(() => ({ "orders.a": 1 }));
+  // The scripted coordinator's connection, as the fake it is.
+  const coordinator = cluster.coordinator as unknown as () => Promise<{
+    request(api: { name: string }, body: unknown): Promise<unknown>;
+  }>;
+  const failingCluster = {
+    ...cluster,
+    coordinator: async () => {
+      const conn = await coordinator();
+      return {
+        ...conn,
+        request: (api: { name: string }, body: unknown) =>
+          api.name === failed ? Promise.reject(error) : conn.request(api, body),
+      };
+    },
+  } as unknown as Cluster;
+  const events: string[] = [];
+  const errors: string[] = [];
+  const { m, failure } = member(failingCluster, events, errors);
+  m.start();
+  return { m, failure, joins, events, errors };
+}
+
+// An error without a `retriable` flag is not known to be transient: it fails
+// the member as it fails a Writer, never a join retried forever.
+describe("ClassicMember and what retrying cannot fix", () => {
+  test("a JoinGroup failing with a TypeError (bad settings) fails the member at once", async () => {
+    const error = new TypeError(
+      'Cannot use SASL: "sasl" must be { mechanism, ... }',
+    );
+    const { m, failure, errors } = failing("JoinGroup", error);
+    assert.equal(await failure, error);
+    // Not retried: no attempt was logged.
+    assert.deepEqual(errors, []);
+    await m.close(500);
+  });
+
+  test("a heartbeat failing with a ProtocolError fails the member, not after the session timeout", async () => {
+    const error = new ProtocolError(
+      "Cannot read response from fake:9092: an HTTP server answered",
+    );
+    const started = Date.now();
+    const { m, failure, joins, events } = failing("Heartbeat", error);
+    assert.equal(await failure, error);
+    assert.ok(Date.now() - started < 1000, "within the session timeout");
+    assert.deepEqual(events, ["assigned orders.a/0 @1"]);
+    assert.equal(joins.length, 1);
+    await m.close(500);
+  });
+
+  test("a heartbeat failing with a lost connection is retried", async () => {
+    const { m, failure, errors } = failing(
+      "Heartbeat",
+      new ConnectionError("Connection to fake:9092 lost"),
+    );
+    let failed: Error | null = null;
+    failure.then((e) => failed = e);
+    await until(() => errors.length >= 3);
+    assert.equal(failed, null);
+    assert.match(errors[0], /heartbeat failed: Connection to fake:9092 lost/);
+    await m.close(500);
   });
 });

@@ -7,7 +7,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Cluster } from "../../cluster/cluster.ts";
-import { UnsupportedVersionError } from "../../connection/errors.ts";
+import {
+  ClosedError,
+  ConnectionError,
+  ProtocolError,
+  UnsupportedVersionError,
+} from "../../connection/errors.ts";
 import { ErrorCode } from "../../protocol/errors.ts";
 import type {
   ConsumerGroupHeartbeatRequest,
@@ -145,5 +150,49 @@ describe("ConsumerMember with a scripted coordinator", () => {
     // Closing revokes what it owns and leaves with epoch -1.
     assert.equal(events.at(-1), "revoked topic-A/2");
     assert.equal(sent.at(-1)!.memberEpoch, -1);
+  });
+
+  // An error without a `retriable` flag is not known to be transient: it
+  // fails the member as it fails a Writer, never a heartbeat loop forever.
+  for (
+    const error of [
+      new ProtocolError(
+        "Cannot read response from fake:9092: an HTTP server answered",
+      ),
+      new TypeError('Cannot use SASL: "sasl" must be { mechanism, ... }'),
+      new ConnectionError("Cannot connect to fake:9092 with TLS", {
+        retriable: false,
+      }),
+    ]
+  ) {
+    test(`a heartbeat failing with a ${error.name} that retrying cannot fix fails the member at once`, async () => {
+      const { cluster, sent } = scripted([error]);
+      const { m, failure } = member(cluster, []);
+      m.start();
+      assert.equal(await failure, error);
+      assert.equal(sent.length, 1);
+      await m.close(100);
+    });
+  }
+
+  test("a connection lost or closed under a heartbeat is retried", async () => {
+    const { cluster, sent } = scripted([
+      new ConnectionError("Connection to fake:9092 lost"),
+      new ClosedError("BrokerConnection to fake:9092 is closed"),
+      {
+        memberEpoch: 1,
+        assignment: { topicPartitions: [{ topicId: "A", partitions: [0] }] },
+      },
+    ]);
+    const events: string[] = [];
+    const { m, failure } = member(cluster, events);
+    let failed: Error | null = null;
+    failure.then((e) => failed = e);
+    m.start();
+    await until(() => events.length >= 1);
+    assert.deepEqual(events, ["assigned topic-A/0 @1"]);
+    assert.equal(failed, null);
+    assert.ok(sent.length >= 3);
+    await m.close(500);
   });
 });

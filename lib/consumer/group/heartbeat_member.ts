@@ -29,6 +29,7 @@ import {
   describeAssignment,
   diffAssignment,
   type Generation,
+  isFatal,
   type MemberHooks,
   Pause,
   within,
@@ -64,6 +65,13 @@ export const FENCED: ReadonlySet<number> = new Set<number>([
   ErrorCode.FENCED_MEMBER_EPOCH,
   ErrorCode.UNKNOWN_MEMBER_ID,
 ]);
+
+/**
+ * The codes a thrown error may carry and still be retried, besides the
+ * retriable ones: none, since the refusals a member answers (FENCED) come
+ * in the heartbeat's answer, not as a thrown error.
+ */
+const NO_REJOIN: ReadonlySet<number> = new Set();
 
 /** The heartbeat loop of a consumer-protocol or share-group member. */
 export abstract class HeartbeatMember<S extends HeartbeatSettings> {
@@ -193,9 +201,7 @@ export abstract class HeartbeatMember<S extends HeartbeatSettings> {
       } catch (error) {
         if (this.closed) return;
         if (isUnsupported(error)) throw this.protocolMissing(error);
-        if ((error as { retriable?: unknown })?.retriable === false) {
-          throw error;
-        }
+        if (isFatal(error, NO_REJOIN)) throw error;
         failures++;
         this.settings.cluster.invalidateCoordinator(this.settings.groupId);
         this.logError(

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { sleep } from "../../cluster/retry.ts";
+import { canRetry, sleep } from "../../cluster/retry.ts";
 import { ClosedError } from "../../connection/errors.ts";
 import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 
@@ -118,7 +118,16 @@ export function describeAssignment(assignment: Assignment): string {
   ) => `${topic}/${partitions.join(",")}`).join(" ");
 }
 
-/** Errors that retrying cannot fix: the Reader ends with them. */
+/**
+ * Errors that retrying cannot fix: the Reader ends with them. Besides the
+ * Kafka codes a member answers by rejoining, this is the policy every layer
+ * retries by (`canRetry`): only an error that says it is transient is
+ * retried. An error without a `retriable` flag (a ProtocolError from a peer
+ * that is no Kafka broker, a TypeError or RangeError from bad settings) is
+ * fatal, as it is for a Writer or a partition Reader. A ClosedError is not:
+ * the member's own closing is checked before, so it is a connection closed
+ * under a request, and the next attempt opens another.
+ */
 export function isFatal(error: unknown, rejoin: ReadonlySet<number>): boolean {
   if (error instanceof ClosedError) return false;
   if (error instanceof KafkaError) {
@@ -126,7 +135,7 @@ export function isFatal(error: unknown, rejoin: ReadonlySet<number>): boolean {
       !COORDINATOR_MOVED.has(error.code) &&
       error.code !== ErrorCode.MEMBER_ID_REQUIRED;
   }
-  return (error as { retriable?: unknown })?.retriable === false;
+  return !canRetry(error);
 }
 
 /** Waits for `promise`, but no longer than `ms` (the timer does not outlive it). */

@@ -19,7 +19,7 @@
 
 import { decompressWith } from "../../../codecs/mod.ts";
 import type { Cluster } from "../../cluster/cluster.ts";
-import { backoff, sleep } from "../../cluster/retry.ts";
+import { backoff, canRetry, sleep } from "../../cluster/retry.ts";
 import type { BrokerConnection } from "../../connection/connection.ts";
 import {
   ClosedError,
@@ -232,9 +232,7 @@ export class ShareFetcher {
           }
         } catch (error) {
           if (!this.active()) return;
-          if ((error as { retriable?: unknown })?.retriable === false) {
-            return this.hub.fail(error as Error);
-          }
+          if (!canRetry(error)) return this.hub.fail(error as Error);
           for (const p of ps) this.retryLater(p, error);
         }
       }
@@ -333,7 +331,10 @@ export class ShareFetcher {
       } catch (error) {
         s.settle(n, [error as Error]);
         if (!this.active()) break;
-        if ((error as { retriable?: unknown })?.retriable === false) {
+        // The policy of every fetch: only an error that says it is
+        // transient is retried; one without a say (a peer that is no Kafka
+        // broker, bad settings) fails the reader at once.
+        if (!canRetry(error)) {
           this.hub.fail(error as Error);
           break;
         }
