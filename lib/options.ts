@@ -8,7 +8,9 @@
 /**
  * Checks the options of one call (`{ signal, timeout }`): undefined, or an
  * object whose `signal`, if set, is an AbortSignal and whose `timeout`, if
- * set, is a positive number of milliseconds; else a TypeError naming it.
+ * set, is a positive number of milliseconds up to `MAX_TIMEOUT` (see
+ * `checkTimeout`); else a TypeError (a RangeError for a number out of
+ * range) naming it.
  */
 export function checkCallOptions(context: string, options: unknown): void {
   if (options === undefined) return;
@@ -30,16 +32,61 @@ export function checkCallOptions(context: string, options: unknown): void {
       }`,
     );
   }
-  if (
-    timeout !== undefined &&
-    !(typeof timeout === "number" && timeout > 0 && !Number.isNaN(timeout))
-  ) {
-    throw new TypeError(
-      `${context}: "timeout" must be a positive number of milliseconds, got ${
-        describeValue(timeout)
+  checkTimeout(context, "timeout", timeout);
+}
+
+/**
+ * The longest delay a timer takes: 2^31 - 1 ms, about 24.8 days. setTimeout
+ * fires a longer one at once, so no millisecond option may exceed it.
+ */
+export const MAX_TIMEOUT = 2 ** 31 - 1;
+
+/**
+ * Throws unless `value` is undefined or a positive number of milliseconds no
+ * longer than `MAX_TIMEOUT`: a TypeError for another type, a RangeError for
+ * NaN, a number not above 0 or a longer one; both start with `context` and
+ * name `key`.
+ */
+export function checkTimeout(
+  context: string,
+  key: string,
+  value: unknown,
+): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !(value > 0)) {
+    const message =
+      `${context}: "${key}" must be a positive number of milliseconds, got ${
+        describeValue(value)
+      }`;
+    throw typeof value === "number"
+      ? new RangeError(message)
+      : new TypeError(message);
+  }
+  if (value > MAX_TIMEOUT) {
+    throw new RangeError(
+      `${context}: "${key}" must be a positive number of milliseconds up to ${MAX_TIMEOUT} (about 24.8 days, the longest a timer waits), got ${
+        describeValue(value)
       }`,
     );
   }
+}
+
+/**
+ * Throws unless `value` is undefined or a number of milliseconds from `min`
+ * (default 0) to `MAX_TIMEOUT`, fractions allowed: see `checkNumber`.
+ */
+export function checkDuration(
+  context: string,
+  key: string,
+  value: unknown,
+  min = 0,
+): void {
+  checkNumber(context, key, value, {
+    min,
+    max: MAX_TIMEOUT,
+    integer: false,
+    unit: "milliseconds",
+  });
 }
 
 /** A value as an error message shows it: `"100" (string)`, `-1`, `null`. */
@@ -49,6 +96,12 @@ export function describeValue(value: unknown): string {
   }
   if (value === null || value === undefined) return String(value);
   if (typeof value === "function") return "a function";
+  if (value instanceof Date) {
+    const ms = value.getTime();
+    return Number.isNaN(ms)
+      ? "an invalid Date"
+      : `${value.toISOString()} (Date)`;
+  }
   let text: string;
   try {
     text = JSON.stringify(value) ?? String(value);
@@ -68,6 +121,8 @@ export interface NumberRule {
   max?: number;
   /** Whether fractions are refused (default true). */
   integer?: boolean;
+  /** What the number counts, for the message (e.g. "milliseconds"). */
+  unit?: string;
 }
 
 /**
@@ -85,13 +140,16 @@ export function checkNumber(
   const integer = rule.integer ?? true;
   const max = rule.max ?? Infinity;
   const kind = integer ? "integer" : "number";
+  const a = rule.unit === undefined
+    ? integer ? "an integer" : "a number"
+    : `${integer ? "a whole number" : "a number"} of ${rule.unit}`;
   const expected = max !== Infinity
-    ? `${integer ? "an integer" : "a number"} from ${rule.min} to ${max}`
+    ? `${a} from ${rule.min} to ${max}`
     : rule.min === 1 && integer
     ? "a positive integer"
-    : rule.min === 0
+    : rule.min === 0 && rule.unit === undefined
     ? `zero or a positive ${kind}`
-    : `${integer ? "an integer" : "a number"} of at least ${rule.min}`;
+    : `${a} of at least ${rule.min}`;
   const message = `${context}: "${key}" must be ${expected}, got ${
     describeValue(value)
   }`;
@@ -169,9 +227,14 @@ function meant(
   nested: Readonly<Record<string, ReadonlySet<string>>>,
 ): string {
   const lower = name.toLowerCase();
-  const near = [...known].find((k) =>
-    k.toLowerCase() === lower || editDistance(k.toLowerCase(), lower) <= 2
-  );
+  // The name in other case first ("maxbytes" is "maxBytes", not "minBytes"),
+  // else the nearest within two edits (the first listed of equals).
+  let near = [...known].find((k) => k.toLowerCase() === lower);
+  let nearest = 3;
+  for (const k of near === undefined ? known : []) {
+    const distance = editDistance(k.toLowerCase(), lower);
+    if (distance < nearest) [near, nearest] = [k, distance];
+  }
   if (near !== undefined) return `did you mean "${near}"?`;
   for (const [where, names] of Object.entries(nested)) {
     if (names.has(name)) return `it goes in "${where}": { ${name} }`;

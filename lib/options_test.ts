@@ -1,6 +1,14 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { checkOptionNames, optionNames } from "./options.ts";
+import {
+  checkCallOptions,
+  checkDuration,
+  checkOptionNames,
+  checkTimeout,
+  describeValue,
+  MAX_TIMEOUT,
+  optionNames,
+} from "./options.ts";
 import { Writer } from "./producer/writer.ts";
 import { Reader } from "./consumer/reader.ts";
 import { Client } from "./admin/client.ts";
@@ -25,6 +33,32 @@ describe("option names", () => {
         message:
           'Cannot create Reader: unknown option "groupID"; did you mean "groupId"?',
       },
+    );
+  });
+
+  test("a name in other case is that option, before any one a few letters off", () => {
+    // "maxbytes" is two edits from "minBytes" too, listed before it.
+    assert.throws(
+      () => new Reader({ brokers, topic: "t", maxbytes: 5 } as never),
+      {
+        message:
+          'Cannot create Reader: unknown option "maxbytes"; did you mean "maxBytes"?',
+      },
+    );
+    assert.throws(
+      () => new Reader({ brokers, topic: "t", MAXWAIT: 5 } as never),
+      { message: /unknown option "MAXWAIT"; did you mean "maxWait"\?$/ },
+    );
+    // Else the nearest: "maxByte" is one edit from "maxBytes", two from
+    // "minBytes".
+    assert.throws(
+      () => new Reader({ brokers, topic: "t", maxByte: 5 } as never),
+      { message: /unknown option "maxByte"; did you mean "maxBytes"\?$/ },
+    );
+    const names = optionNames<{ abcd?: 1; abxy?: 1 }>()("abcd", "abxy");
+    assert.throws(
+      () => checkOptionNames("Cannot do it", { abxz: 1 }, names),
+      { message: 'Cannot do it: unknown option "abxz"; did you mean "abxy"?' },
     );
   });
 
@@ -123,4 +157,96 @@ describe("option names", () => {
       },
     );
   });
+});
+
+describe("millisecond options", () => {
+  test("checkTimeout: a positive number of milliseconds a timer can wait", () => {
+    checkTimeout("Cannot do it", "timeout", undefined);
+    checkTimeout("Cannot do it", "timeout", 0.5);
+    checkTimeout("Cannot do it", "timeout", MAX_TIMEOUT);
+    assert.equal(MAX_TIMEOUT, 2147483647);
+    for (const bad of [MAX_TIMEOUT + 1, 30 * 24 * 3600 * 1000, Infinity]) {
+      assert.throws(() => checkTimeout("Cannot do it", "timeout", bad), {
+        name: "RangeError",
+        message:
+          `Cannot do it: "timeout" must be a positive number of milliseconds up to 2147483647 (about 24.8 days, the longest a timer waits), got ${bad} (number)`,
+      });
+    }
+    for (const bad of [0, -1, NaN]) {
+      assert.throws(() => checkTimeout("Cannot do it", "timeout", bad), {
+        name: "RangeError",
+        message:
+          `Cannot do it: "timeout" must be a positive number of milliseconds, got ${bad} (number)`,
+      });
+    }
+    assert.throws(() => checkTimeout("Cannot do it", "timeout", "5"), {
+      name: "TypeError",
+      message:
+        'Cannot do it: "timeout" must be a positive number of milliseconds, got "5" (string)',
+    });
+  });
+
+  test("checkDuration: milliseconds from min to 2^31 - 1", () => {
+    checkDuration("Cannot do it", "backoff", 0);
+    checkDuration("Cannot do it", "backoff", 1.5);
+    checkDuration("Cannot do it", "backoff", MAX_TIMEOUT);
+    for (const bad of [-1, NaN, Infinity, MAX_TIMEOUT + 1]) {
+      assert.throws(() => checkDuration("Cannot do it", "backoff", bad), {
+        name: "RangeError",
+        message:
+          `Cannot do it: "backoff" must be a number of milliseconds from 0 to 2147483647, got ${bad} (number)`,
+      });
+    }
+    assert.throws(() => checkDuration("Cannot do it", "backoff", null), {
+      name: "TypeError",
+    });
+    assert.throws(() => checkDuration("Cannot do it", "backoff", 0, 1), {
+      message: /"backoff" must be a number of milliseconds from 1 to/,
+    });
+  });
+
+  test("a call's timeout above 2^31 - 1 ms is refused, not fired at once", () => {
+    checkCallOptions("Cannot make the call", { timeout: MAX_TIMEOUT });
+    assert.throws(
+      () => checkCallOptions("Cannot make the call", { timeout: 2 ** 40 }),
+      {
+        name: "RangeError",
+        message:
+          /^Cannot make the call: "timeout" must be a positive number of milliseconds up to 2147483647 .*, got 1099511627776 \(number\)$/,
+      },
+    );
+  });
+
+  test("the Client's timeout: positive and at most 2^31 - 1 ms", async () => {
+    assert.throws(
+      () => new Client({ brokers, timeout: 30 * 24 * 3600 * 1000 }),
+      {
+        name: "RangeError",
+        message:
+          /^Cannot create Client: "timeout" must be a positive number of milliseconds up to 2147483647 .*, got 2592000000 \(number\)$/,
+      },
+    );
+    assert.throws(
+      () => new Client({ brokers, timeout: "5000" as never }),
+      {
+        name: "TypeError",
+        message:
+          'Cannot create Client: "timeout" must be a positive number of milliseconds, got "5000" (string)',
+      },
+    );
+    assert.throws(() => new Client({ brokers, timeout: 0 }), {
+      name: "RangeError",
+    });
+    const client = new Client({ brokers, timeout: MAX_TIMEOUT });
+    await client.close();
+  });
+});
+
+test("describeValue shows a Date as a time, and an invalid one as such", () => {
+  assert.equal(
+    describeValue(new Date(Date.UTC(2026, 11, 6))),
+    "2026-12-06T00:00:00.000Z (Date)",
+  );
+  assert.equal(describeValue(new Date(NaN)), "an invalid Date");
+  assert.equal(describeValue("1"), '"1" (string)');
 });

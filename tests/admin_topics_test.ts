@@ -227,7 +227,7 @@ describe("admin Client: topics and cluster", () => {
     );
     assert.throws(
       () => new Client({ brokers: [BROKER], timeout: -1 }),
-      /"timeout" must be a positive number of milliseconds, got number -1/,
+      /"timeout" must be a positive number of milliseconds, got -1 \(number\)/,
     );
   });
 

@@ -346,6 +346,38 @@ describe("bad peers and settings fail a group's reader at once", () => {
       });
     });
 
+    test(`${kind}: close() does not wait out a coordinator nobody reaches`, async () => {
+      await noUnhandledRejections(async () => {
+        const topic = uniqueTopic("bad-peer");
+        const common = {
+          // A closed port: connections are refused, which is retried.
+          brokers: [`${host}:1`],
+          groupId: `${topic}-group`,
+          errorLogger: () => {},
+        };
+        const reader = kind === "ShareReader"
+          ? new ShareReader({ ...common, topics: [topic] })
+          : new Reader({
+            ...common,
+            groupTopics: [topic],
+            groupProtocol: kind === "group Reader" ? "classic" : "consumer",
+          });
+        const read = reader instanceof ShareReader
+          ? (async () => {
+            for await (const _ of reader) return;
+          })()
+          : reader.readMessage().then(() => {});
+        read.catch(() => {});
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        const closing = Date.now();
+        await reader.close();
+        const closeMs = Date.now() - closing;
+        // It used to take the lookup's 15-27 s of retries.
+        assert.ok(closeMs < 3000, `close took ${closeMs} ms`);
+        await read.catch(() => {});
+      });
+    });
+
     test(`${kind}: a "sasl" that is no SASL setting says so`, async () => {
       await noUnhandledRejections(async () => {
         const { error, ms } = await firstReadFails(kind, [BROKER], {

@@ -224,7 +224,7 @@ describe("Conn argument errors", () => {
   test("bad options and arguments name what was wrong", async () => {
     await assert.rejects(
       dial(BROKER, { timeout: -1 }),
-      /"timeout" must be a positive number, got -1/,
+      /^RangeError: Cannot create Dialer: "timeout" must be a positive number of milliseconds, got -1 \(number\)$/,
     );
     await assert.rejects(
       dialLeader(BROKER, "bad topic!", 0),
@@ -260,6 +260,21 @@ describe("Conn argument errors", () => {
         leader.readBatch(1000 as any),
         /^TypeError: Cannot read a batch: the options must be an object, got 1000 \(number\)$/,
       );
+      // A wait longer than a timer takes is refused up front: it used to
+      // fire at once, fail the Fetch and close the Conn.
+      await assert.rejects(
+        leader.readBatch({ maxWait: 2 ** 40 }),
+        /^RangeError: Cannot read a batch: "maxWait" must be an integer from 0 to 2147483647, got 1099511627776 \(number\)$/,
+      );
+      await leader.writeMessages({ value: "still open" });
+      // The longest wait allowed: its timer (the wait plus the request
+      // timeout) is capped, not fired at once; the data answers at once.
+      const batch = await leader.readBatch({ maxWait: 2 ** 31 - 1 });
+      const values: string[] = [];
+      for await (const m of batch) {
+        values.push(new TextDecoder().decode(m.value!));
+      }
+      assert.deepEqual(values, ["still open"], "the Conn stayed open");
     } finally {
       leader.close();
     }

@@ -157,7 +157,31 @@ describe("reader.seek and reader.commitOffsets in a consumer group", () => {
       );
       assert.throws(
         () => reader.seek({ topic, partition: 1.5, offset: 1 }),
-        /needs a partition number/,
+        /needs a partition number \(an integer >= 0\), got 1\.5 \(number\)$/,
+      );
+      // The bad field's value shows, however long the topic's name.
+      assert.ok(topic.length > 20, topic);
+      assert.throws(
+        () => reader.seek({ topic, partition: 0, offset: "12" as never }),
+        {
+          name: "RangeError",
+          message:
+            `Cannot seek: position 0 (partition 0 of "${topic}") needs an offset >= 0, FirstOffset (-2) or LastOffset (-1), got "12" (string)`,
+        },
+      );
+      await assert.rejects(
+        reader.commitOffsets({ topic, partition: 0, offset: 2 ** 60 }),
+        {
+          name: "RangeError",
+          message:
+            `Cannot commit offsets: position 0 (partition 0 of "${topic}") needs an offset >= 0, got ${
+              2 ** 60
+            } (number)`,
+        },
+      );
+      assert.throws(
+        () => reader.seek(null as never),
+        /^TypeError: Cannot seek: position 0 must be \{ topic, partition, offset \}, got null$/,
       );
       await reader.close();
       assert.throws(
@@ -214,7 +238,7 @@ describe("reader.seek and reader.commitOffsets in a consumer group", () => {
         );
         await assert.rejects(
           reader.commitOffsets({ topic, partition: m.partition, offset: -1 }),
-          /needs an offset >= 0$/,
+          /needs an offset >= 0, got -1 \(number\)$/,
         );
       } finally {
         await reader.close();

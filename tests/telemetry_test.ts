@@ -689,7 +689,7 @@ describe("client telemetry (KIP-714)", () => {
       {
         name: "TypeError",
         message:
-          `Cannot create Writer: "telemetry" must be a boolean, got string`,
+          `Cannot create Writer: "telemetry" must be a boolean, got "yes" (string)`,
       },
     );
     assert.throws(

@@ -804,6 +804,42 @@ describe("Writer", () => {
       () => new Writer({ brokers: [BROKER], compression: "brotli" as any }),
       /Unknown compression/,
     );
+    // Every boolean is a boolean: async "false" would turn async mode on.
+    for (
+      const [key, bad, shown] of [
+        ["async", "false", '"false" (string)'],
+        ["idempotent", "true", '"true" (string)'],
+        ["allowAutoTopicCreation", 1, "1 (number)"],
+        ["telemetry", null, "null"],
+      ] as const
+    ) {
+      assert.throws(
+        () => new Writer({ brokers: [BROKER], [key]: bad } as never),
+        {
+          name: "TypeError",
+          message:
+            `Cannot create Writer: "${key}" must be a boolean, got ${shown}`,
+        },
+      );
+    }
+    for (const key of ["writeBackoffMin", "writeBackoffMax", "batchTimeout"]) {
+      assert.throws(
+        () => new Writer({ brokers: [BROKER], [key]: Infinity } as never),
+        {
+          name: "RangeError",
+          message:
+            `Cannot create Writer: "${key}" must be a number of milliseconds from 0 to 2147483647, got Infinity (number)`,
+        },
+      );
+    }
+    assert.throws(
+      () => new Writer({ brokers: [":9092"] }),
+      {
+        name: "TypeError",
+        message:
+          'Cannot parse broker address: the host is empty in ":9092"; expected "host:port", e.g. "localhost:9092"',
+      },
+    );
   });
 
   test("a closed writer refuses writes without unhandled rejections", async () => {

@@ -20,7 +20,7 @@ import {
   clusterOptions,
   type TransportOptions,
 } from "../cluster/transport.ts";
-import { optionNames } from "../options.ts";
+import { checkTimeout, optionNames } from "../options.ts";
 import { type CallOptions, Router } from "../cluster/route.ts";
 import type * as acls from "./acls.ts";
 import type * as configs from "./configs.ts";
@@ -170,14 +170,8 @@ export class Client {
       );
     }
     checkNames("Cannot create Client", options, CLIENT_OPTIONS);
+    checkTimeout("Cannot create Client", "timeout", options.timeout);
     const timeout = options.timeout ?? 30_000;
-    if (typeof timeout !== "number" || !(timeout > 0)) {
-      throw new TypeError(
-        `Cannot create Client: "timeout" must be a positive number of milliseconds, got ${typeof timeout} ${
-          JSON.stringify(timeout)
-        }`,
-      );
-    }
     if (options.cluster !== undefined) {
       if (!(options.cluster instanceof Cluster)) {
         throw new TypeError(

@@ -5,10 +5,16 @@
  * @module
  */
 
-import type { SaslSetting } from "../connection/sasl.ts";
+import { type SaslSetting, validateSasl } from "../connection/sasl.ts";
 import type { TlsOptions } from "../connection/socket.ts";
 import type { ClusterOptions } from "./cluster.ts";
-import { checkOptionNames, describeValue, optionNames } from "../options.ts";
+import {
+  checkDuration,
+  checkOptionNames,
+  checkTimeout,
+  describeValue,
+  optionNames,
+} from "../options.ts";
 
 /**
  * A logger in the shape of `console.log`: kafka-go's Logger and ErrorLogger.
@@ -64,10 +70,19 @@ const TRANSPORT_OPTIONS = optionNames<TransportOptions>()(
   "idleTimeout",
 );
 
+/** The names of `TlsOptions`. */
+const TLS_OPTIONS = optionNames<TlsOptions>()(
+  "ca",
+  "cert",
+  "key",
+  "servername",
+);
+
 /**
- * Checks the option names of a Writer, Reader or Client (`known`), and of
- * their `transport`, which must be an object when set: a TypeError starting
- * with `context` names what is wrong (see `checkOptionNames`).
+ * Checks the option names of a Writer, Reader or Client (`known`), and their
+ * `transport`, which must be an object when set: its option names and each
+ * value (see `checkTransport`). A TypeError or RangeError starting with
+ * `context` names what is wrong (see `checkOptionNames`).
  */
 export function checkNames(
   context: string,
@@ -84,7 +99,116 @@ export function checkNames(
       }`,
     );
   }
-  checkOptionNames(`${context}: "transport"`, transport, TRANSPORT_OPTIONS);
+  checkTransport(`${context}: "transport"`, transport);
+}
+
+/**
+ * Checks a `transport` object: its option names, then each value (the
+ * connection settings, and the milliseconds of `metadataTTL` from 0,
+ * `dialTimeout` above 0 and `idleTimeout` from 0, each at most 2^31 - 1).
+ * Throws a TypeError or RangeError starting with `context`.
+ */
+export function checkTransport(context: string, transport: object): void {
+  checkOptionNames(context, transport, TRANSPORT_OPTIONS);
+  const t = transport as Record<keyof TransportOptions, unknown>;
+  checkConnectionSettings(context, t);
+  checkDuration(context, "metadataTTL", t.metadataTTL);
+  checkTimeout(context, "dialTimeout", t.dialTimeout);
+  checkDuration(context, "idleTimeout", t.idleTimeout);
+}
+
+/**
+ * Checks what every connection takes, in a `transport` or a Dialer's
+ * options: `clientId` a string (of at most 32767 UTF-8 bytes), `tls` a
+ * boolean or an object of TLS options (`ca` PEM text or a list of them,
+ * `cert`, `key` and `servername` text, `cert` and `key` both or neither),
+ * `sasl` a `{ mechanism, username, password }` or a SaslAuthenticator.
+ * Throws a TypeError or RangeError starting with `context`.
+ */
+export function checkConnectionSettings(
+  context: string,
+  options: { clientId?: unknown; tls?: unknown; sasl?: unknown },
+): void {
+  const fail = (message: string): never => {
+    throw new TypeError(`${context}: ${message}`);
+  };
+  const { clientId, tls, sasl } = options;
+  if (clientId !== undefined) {
+    if (typeof clientId !== "string") {
+      fail(`"clientId" must be a string, got ${describeValue(clientId)}`);
+    }
+    const bytes = new TextEncoder().encode(clientId as string).length;
+    if (bytes > 32767) {
+      throw new RangeError(
+        `${context}: "clientId" must be at most 32767 bytes (UTF-8), got ${bytes}`,
+      );
+    }
+  }
+  if (tls !== undefined && typeof tls !== "boolean") {
+    if (tls === null || typeof tls !== "object" || Array.isArray(tls)) {
+      fail(
+        `"tls" must be true, false or the TLS options { ca, cert, key, servername }, got ${
+          describeValue(tls)
+        }`,
+      );
+    }
+    checkOptionNames(`${context}: "tls"`, tls as object, TLS_OPTIONS);
+    const { ca, cert, key, servername } = tls as Record<string, unknown>;
+    if (
+      ca !== undefined && typeof ca !== "string" &&
+      !(Array.isArray(ca) && ca.every((c) => typeof c === "string"))
+    ) {
+      fail(
+        `"tls.ca" must be PEM text or a list of PEM texts, got ${
+          describeValue(ca)
+        }`,
+      );
+    }
+    for (const [name, value] of [["cert", cert], ["key", key]] as const) {
+      if (value !== undefined && typeof value !== "string") {
+        fail(
+          `"tls.${name}" must be a PEM string, got ${
+            describeValue(value)
+          }: read the file as text, e.g. readFileSync(path, "utf8")`,
+        );
+      }
+    }
+    if (cert !== undefined && key === undefined) {
+      fail(
+        `"tls.key" is missing: "tls.cert" is set, and mutual TLS needs the client certificate's private key too (PEM)`,
+      );
+    }
+    if (key !== undefined && cert === undefined) {
+      fail(
+        `"tls.cert" is missing: "tls.key" is set, and mutual TLS needs the client certificate too (PEM)`,
+      );
+    }
+    if (servername !== undefined && typeof servername !== "string") {
+      fail(
+        `"tls.servername" must be a host name (a string), got ${
+          describeValue(servername)
+        }`,
+      );
+    }
+  }
+  if (sasl !== undefined) {
+    if (sasl === null || typeof sasl !== "object") {
+      fail(
+        `"sasl" must be { mechanism, username, password } or a SaslAuthenticator, got ${
+          describeValue(sasl)
+        }`,
+      );
+    }
+    try {
+      validateSasl(sasl as SaslSetting);
+    } catch (error) {
+      const message = (error as Error).message.replace(
+        /^Cannot use SASL: /,
+        "",
+      );
+      throw new TypeError(`${context}: "sasl": ${message}`, { cause: error });
+    }
+  }
 }
 
 /** The cluster options of a Writer's or Reader's brokers and transport. */

@@ -6,6 +6,10 @@
  */
 
 import type { TopicConfig } from "./types.ts";
+import { checkNumber, MAX_TIMEOUT } from "../options.ts";
+
+/** Kafka's int32 ceiling. */
+const INT32_MAX = 2 ** 31 - 1;
 
 /** Throws a TypeError unless `topic` is a valid Kafka topic name. */
 export function checkTopic(topic: unknown): void {
@@ -57,16 +61,12 @@ export function validateFetch(
   maxBytes: number,
   maxWait: number,
 ): void {
-  const check = (name: string, value: number, min: number) => {
-    if (!Number.isInteger(value) || value < min) {
-      throw new RangeError(
-        `Cannot read a batch: "${name}" must be an integer >= ${min}, got ${value}`,
-      );
-    }
-  };
-  check("minBytes", minBytes, 0);
-  check("maxBytes", maxBytes, 1);
-  check("maxWait", maxWait, 0);
+  // Kafka's Fetch takes int32s; maxWait also sets the request's timer,
+  // which waits at most 2^31 - 1 ms.
+  const context = "Cannot read a batch";
+  checkNumber(context, "minBytes", minBytes, { min: 0, max: INT32_MAX });
+  checkNumber(context, "maxBytes", maxBytes, { min: 1, max: INT32_MAX });
+  checkNumber(context, "maxWait", maxWait, { min: 0, max: MAX_TIMEOUT });
   if (minBytes > maxBytes) {
     throw new RangeError(
       `Cannot read a batch: "minBytes" (${minBytes}) must not exceed "maxBytes" (${maxBytes})`,

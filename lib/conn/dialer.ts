@@ -14,7 +14,15 @@ import {
   BrokerConnection,
   type ConnectionOptions,
 } from "../connection/connection.ts";
-import { validateSasl } from "../connection/sasl.ts";
+import { checkConnectionSettings } from "../cluster/transport.ts";
+import {
+  checkCallOptions,
+  checkNumber,
+  checkOptionNames,
+  checkTimeout,
+  describeValue,
+  optionNames,
+} from "../options.ts";
 
 /**
  * Dials brokers with shared settings, like kafka-go's `Dialer`.
@@ -41,6 +49,7 @@ export class Dialer {
 
   /** Connects to one broker. */
   async dial(address: string, options: DialOptions = {}): Promise<Conn> {
+    checkDialOptions("Cannot dial", options);
     const { host, port } = parseAddress(address);
     const connection = await BrokerConnection.open(
       host,
@@ -57,6 +66,7 @@ export class Dialer {
     partition: number,
     options: DialOptions = {},
   ): Promise<Conn> {
+    checkDialOptions("Cannot dial", options);
     checkTopicPartition(topic, partition);
     const bootstrap = await this.dial(address, options);
     let found: Partition;
@@ -73,6 +83,7 @@ export class Dialer {
     partition: Pick<Partition, "topic" | "id" | "leader">,
     options: DialOptions = {},
   ): Promise<Conn> {
+    checkDialOptions("Cannot dial", options);
     checkTopicPartition(partition.topic, partition.id);
     const { leader } = partition;
     const connection = await BrokerConnection.open(
@@ -134,7 +145,8 @@ export async function dial(
   address: string,
   options: DialerOptions & DialOptions = {},
 ): Promise<Conn> {
-  return await new Dialer(options).dial(address, options);
+  const [settings, dialOptions] = split(options);
+  return await new Dialer(settings).dial(address, dialOptions);
 }
 
 /**
@@ -157,11 +169,12 @@ export async function dialLeader(
   partition: number,
   options: DialerOptions & DialOptions = {},
 ): Promise<Conn> {
-  return await new Dialer(options).dialLeader(
+  const [settings, dialOptions] = split(options);
+  return await new Dialer(settings).dialLeader(
     address,
     topic,
     partition,
-    options,
+    dialOptions,
   );
 }
 
@@ -185,29 +198,71 @@ export async function dialPartition(
   partition: Pick<Partition, "topic" | "id" | "leader">,
   options: DialerOptions & DialOptions = {},
 ): Promise<Conn> {
-  return await new Dialer(options).dialPartition(partition, options);
+  const [settings, dialOptions] = split(options);
+  return await new Dialer(settings).dialPartition(partition, dialOptions);
 }
 
+/** The names of `DialerOptions`. */
+const DIALER_OPTIONS = optionNames<DialerOptions>()(
+  "timeout",
+  "clientId",
+  "tls",
+  "sasl",
+  "requestTimeout",
+  "maxResponseSize",
+  "requiredAcks",
+  "compression",
+  "compressionLevel",
+);
+
+/** The names of `DialOptions`. */
+const DIAL_OPTIONS = optionNames<DialOptions>()("signal");
+
 function validateDialer(options: DialerOptions): void {
+  const context = "Cannot create Dialer";
   if (options === null || typeof options !== "object") {
-    throw new TypeError(`Cannot create Dialer: options must be an object`);
+    throw new TypeError(
+      `${context}: options must be an object, got ${describeValue(options)}`,
+    );
   }
-  for (const key of ["timeout", "requestTimeout", "maxResponseSize"] as const) {
-    const value = options[key];
-    if (value !== undefined && (!Number.isFinite(value) || value <= 0)) {
-      throw new RangeError(
-        `Cannot create Dialer: "${key}" must be a positive number, got ${value}`,
-      );
-    }
-  }
+  checkOptionNames(context, options, DIALER_OPTIONS);
+  checkConnectionSettings(context, options);
+  checkTimeout(context, "timeout", options.timeout);
+  checkTimeout(context, "requestTimeout", options.requestTimeout);
+  checkNumber(context, "maxResponseSize", options.maxResponseSize, {
+    min: 1,
+    max: 2 ** 31 - 1,
+  });
   if (options.requiredAcks !== undefined) {
-    acksOf(options.requiredAcks, "Cannot create Dialer");
+    acksOf(options.requiredAcks, context);
   }
   if (options.compression !== undefined) compressionId(options.compression);
   checkCompressionLevel(
-    "Cannot create Dialer",
+    context,
     options.compression,
     options.compressionLevel,
   );
-  if (options.sasl !== undefined) validateSasl(options.sasl);
+}
+
+/**
+ * Throws a TypeError starting with `context` unless `options` is undefined or
+ * `DialOptions`: an object of known names whose `signal` is an AbortSignal.
+ */
+function checkDialOptions(context: string, options: DialOptions): void {
+  if (options !== null && typeof options === "object") {
+    checkOptionNames(context, options, DIAL_OPTIONS);
+  }
+  checkCallOptions(context, options);
+}
+
+/**
+ * `dial`'s options as the Dialer's and the dial's: the signal goes to the
+ * dial only.
+ */
+function split(
+  options: DialerOptions & DialOptions,
+): [DialerOptions, DialOptions] {
+  if (options === null || typeof options !== "object") return [options, {}];
+  const { signal, ...settings } = options;
+  return [settings, signal === undefined ? {} : { signal }];
 }

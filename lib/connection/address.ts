@@ -23,12 +23,24 @@ export function parseAddress(address: string): Address {
   if (bracket) return { host: bracket[1], port: toPort(bracket[2], address) };
   const colon = text.lastIndexOf(":");
   if (colon < 0 || text.indexOf(":") !== colon) {
-    return { host: text, port: DEFAULT_PORT };
+    return { host: checkHost(text, address), port: DEFAULT_PORT };
   }
   return {
-    host: text.slice(0, colon),
+    host: checkHost(text.slice(0, colon), address),
     port: toPort(text.slice(colon + 1), address),
   };
+}
+
+/** `host`, unless it is empty: a TypeError naming the address then. */
+function checkHost(host: string, address: string): string {
+  if (host === "") {
+    throw new TypeError(
+      `Cannot parse broker address: the host is empty in ${
+        JSON.stringify(address)
+      }; expected "host:port", e.g. "localhost:9092"`,
+    );
+  }
+  return host;
 }
 
 function toPort(text: string | undefined, address: string): number {

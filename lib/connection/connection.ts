@@ -389,7 +389,13 @@ export class BrokerConnection {
     pending: Pending,
     options: RequestOptions,
   ): void {
-    const timeout = options.timeout ?? this.requestTimeout;
+    // A timer waits at most 2^31 - 1 ms (a longer one fires at once): a
+    // Fetch's timeout is its maxWait plus the request timeout, which may
+    // pass that.
+    const timeout = Math.min(
+      options.timeout ?? this.requestTimeout,
+      2 ** 31 - 1,
+    );
     const name = pending.api.name;
     pending.timer = setTimeout(() => {
       const error = new TimeoutError(

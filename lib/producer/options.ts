@@ -15,7 +15,12 @@ import {
 import type { Balancer } from "./balancers.ts";
 import type { Cluster } from "../cluster/cluster.ts";
 import type { MessageInput } from "../message.ts";
-import { checkNumber, describeValue, optionNames } from "../options.ts";
+import {
+  checkDuration,
+  checkNumber,
+  describeValue,
+  optionNames,
+} from "../options.ts";
 import { checkNames } from "../cluster/transport.ts";
 
 /** Options of a Writer: kafka-go's Writer fields in camelCase. */
@@ -311,6 +316,19 @@ const WRITER_OPTIONS = optionNames<WriterOptions>()(
   "tracing",
 );
 
+/** The options of `T` that are booleans. */
+type BooleanKeys<T> = {
+  [K in keyof T]-?: NonNullable<T[K]> extends boolean ? K : never;
+}[keyof T];
+
+/**
+ * The boolean options of `WriterOptions`, each checked to be one: the
+ * compiler refuses the list while it lacks one.
+ */
+const WRITER_BOOLEANS = optionNames<
+  Pick<WriterOptions, BooleanKeys<WriterOptions>>
+>()("async", "allowAutoTopicCreation", "idempotent", "telemetry");
+
 export function validateWriter(options: WriterOptions): void {
   const fail = (message: string): never => {
     throw new TypeError(`Cannot create Writer: ${message}`);
@@ -338,10 +356,11 @@ export function validateWriter(options: WriterOptions): void {
       }`,
     );
   }
-  if (
-    options.telemetry !== undefined && typeof options.telemetry !== "boolean"
-  ) {
-    fail(`"telemetry" must be a boolean, got ${typeof options.telemetry}`);
+  for (const key of WRITER_BOOLEANS) {
+    const value = (options as Record<string, unknown>)[key];
+    if (value !== undefined && typeof value !== "boolean") {
+      fail(`"${key}" must be a boolean, got ${describeValue(value)}`);
+    }
   }
   const context = "Cannot create Writer";
   checkTracing(context, options.tracing);
@@ -363,7 +382,7 @@ export function validateWriter(options: WriterOptions): void {
   for (
     const key of ["writeBackoffMin", "writeBackoffMax", "batchTimeout"] as const
   ) {
-    checkNumber(context, key, options[key], { min: 0, integer: false });
+    checkDuration(context, key, options[key]);
   }
   if ((options.writeBackoffMin ?? 0) > (options.writeBackoffMax ?? Infinity)) {
     throw new RangeError(

@@ -620,8 +620,17 @@ export class ClassicMember implements Membership {
 
   // ---- plumbing ----
 
+  /**
+   * The coordinator's connection. A lookup made while open ends when the
+   * Reader closes (a coordinator nobody reaches would hold close() for the
+   * lookup's whole timeout); the LeaveGroup's, made after, does not.
+   */
   private coordinator(): Promise<BrokerConnection> {
-    return this.settings.cluster.coordinator(this.settings.groupId, GROUP_LANE);
+    return this.settings.cluster.coordinator(
+      this.settings.groupId,
+      GROUP_LANE,
+      this.closed ? {} : { signal: this.closing.signal },
+    );
   }
 
   /** Awaits a group request; a failed connection sends us to look up the coordinator again. */

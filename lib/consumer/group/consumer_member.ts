@@ -108,7 +108,11 @@ export class ConsumerMember extends HeartbeatMember<ConsumerSettings>
       serverAssignor: full ? s.remoteAssignor : null,
       topicPartitions: this.ownedById(),
     };
-    const conn = await s.cluster.coordinator(s.groupId, GROUP_LANE);
+    const conn = await s.cluster.coordinator(
+      s.groupId,
+      GROUP_LANE,
+      this.lookup(),
+    );
     if (s.pattern !== null && conn.pickVersion(ConsumerGroupHeartbeat) < 1) {
       throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, {
         apiName: "ConsumerGroupHeartbeat",

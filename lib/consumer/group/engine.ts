@@ -558,13 +558,29 @@ export class GroupEngine extends StreamEngine {
     }
     this.checkOpen(what);
     positions.forEach((p, i) => {
-      const at = `position ${i} (${describeValue(p)})`;
-      if (typeof p?.topic !== "string" || p.topic === "") {
-        throw new TypeError(`${context}: ${at} needs a topic name`);
+      // Each message shows the bad field's own value: the whole position,
+      // cut to fit, could hide it.
+      if (p === null || typeof p !== "object") {
+        throw new TypeError(
+          `${context}: position ${i} must be { topic, partition${
+            offsets === null ? "" : ", offset"
+          } }, got ${describeValue(p)}`,
+        );
+      }
+      if (typeof p.topic !== "string" || p.topic === "") {
+        throw new TypeError(
+          `${context}: position ${i} needs a topic name, got ${
+            describeValue(p.topic)
+          }`,
+        );
       }
       if (!Number.isInteger(p.partition) || p.partition < 0) {
         throw new TypeError(
-          `${context}: ${at} needs a partition number (an integer >= 0)`,
+          `${context}: position ${i} (topic ${
+            JSON.stringify(p.topic)
+          }) needs a partition number (an integer >= 0), got ${
+            describeValue(p.partition)
+          }`,
         );
       }
       const special = offsets === "special";
@@ -576,9 +592,11 @@ export class GroupEngine extends StreamEngine {
         (!Number.isSafeInteger(offset) || (offset < 0 && !specialOk))
       ) {
         throw new RangeError(
-          `${context}: ${at} needs an offset >= 0${
+          `${context}: position ${i} (partition ${p.partition} of ${
+            JSON.stringify(p.topic)
+          }) needs an offset >= 0${
             special ? ", FirstOffset (-2) or LastOffset (-1)" : ""
-          }`,
+          }, got ${describeValue(p.offset)}`,
         );
       }
       const key = `${p.topic}\0${p.partition}`;

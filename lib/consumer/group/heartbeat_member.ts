@@ -15,6 +15,7 @@
  */
 
 import type { Cluster } from "../../cluster/cluster.ts";
+import type { LookupOptions } from "../../cluster/coordinator.ts";
 import { backoff } from "../../cluster/retry.ts";
 import {
   ClosedError,
@@ -181,6 +182,15 @@ export abstract class HeartbeatMember<S extends HeartbeatSettings> {
         this.logError(`leaving the group failed: ${messageOf(error)}`)
       );
     }
+  }
+
+  /**
+   * What a coordinator lookup takes: while open, the closing signal (a
+   * coordinator nobody reaches would hold close() for the lookup's whole
+   * timeout); none once closing, for the leaving heartbeat.
+   */
+  protected lookup(): LookupOptions {
+    return this.closed ? {} : { signal: this.closing.signal };
   }
 
   protected generationOrLast(): Generation {

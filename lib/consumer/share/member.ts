@@ -40,7 +40,11 @@ export class ShareMember extends HeartbeatMember<ShareMemberSettings> {
     full: boolean,
   ): Promise<ShareGroupHeartbeatResponse> {
     const s = this.settings;
-    const conn = await s.cluster.coordinator(s.groupId, GROUP_LANE);
+    const conn = await s.cluster.coordinator(
+      s.groupId,
+      GROUP_LANE,
+      this.lookup(),
+    );
     return await conn.request(ShareGroupHeartbeat, {
       groupId: s.groupId,
       memberId: this.memberId,

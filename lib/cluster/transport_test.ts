@@ -1,0 +1,186 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { checkConnectionSettings, checkTransport } from "./transport.ts";
+import { Writer } from "../producer/writer.ts";
+import { Reader } from "../consumer/reader.ts";
+import { Client } from "../admin/client.ts";
+import { validateShareReader } from "../consumer/share/options.ts";
+
+// Nothing here connects: the constructors check their options first.
+const brokers = ["127.0.0.1:1"];
+const context = 'Cannot create Writer: "transport"';
+
+/** The message `new Writer({ brokers, transport })` throws, and its type. */
+function writerError(transport: unknown): Error {
+  try {
+    new Writer({ brokers, transport } as never);
+  } catch (error) {
+    return error as Error;
+  }
+  assert.fail(`accepted transport ${JSON.stringify(transport)}`);
+}
+
+describe("transport values", () => {
+  test("clientId is a string: a number failed at the first write before", () => {
+    const error = writerError({ clientId: 5 });
+    assert.ok(error instanceof TypeError);
+    assert.equal(
+      error.message,
+      `${context}: "clientId" must be a string, got 5 (number)`,
+    );
+    assert.match(
+      writerError({ clientId: "é".repeat(20_000) }).message,
+      /"clientId" must be at most 32767 bytes \(UTF-8\), got 40000$/,
+    );
+  });
+
+  test("dialTimeout: positive milliseconds up to 2^31 - 1", () => {
+    const cases: [unknown, string, string][] = [
+      ["5", "TypeError", '"5" (string)'],
+      [NaN, "RangeError", "NaN (number)"],
+      [-1, "RangeError", "-1 (number)"],
+      [0, "RangeError", "0 (number)"],
+    ];
+    for (const [bad, name, shown] of cases) {
+      const error = writerError({ dialTimeout: bad });
+      assert.equal(error.name, name, String(bad));
+      assert.equal(
+        error.message,
+        `${context}: "dialTimeout" must be a positive number of milliseconds, got ${shown}`,
+      );
+    }
+    const error = writerError({ dialTimeout: 2 ** 31 });
+    assert.ok(error instanceof RangeError);
+    assert.match(
+      error.message,
+      /"dialTimeout" must be a positive number of milliseconds up to 2147483647 .*, got 2147483648 \(number\)$/,
+    );
+  });
+
+  test("metadataTTL and idleTimeout: milliseconds from 0 to 2^31 - 1", () => {
+    for (const key of ["metadataTTL", "idleTimeout"]) {
+      for (const bad of [NaN, -1, Infinity, 2 ** 31]) {
+        const error = writerError({ [key]: bad });
+        assert.ok(error instanceof RangeError, `${key} ${bad}`);
+        assert.equal(
+          error.message,
+          `${context}: "${key}" must be a number of milliseconds from 0 to 2147483647, got ${bad} (number)`,
+        );
+      }
+      assert.ok(writerError({ [key]: "60000" }) instanceof TypeError);
+    }
+  });
+
+  test("tls: a boolean or TLS options", () => {
+    for (const [bad, shown] of [["yes", '"yes" (string)'], [5, "5 (number)"]]) {
+      const error = writerError({ tls: bad });
+      assert.ok(error instanceof TypeError);
+      assert.equal(
+        error.message,
+        `${context}: "tls" must be true, false or the TLS options { ca, cert, key, servername }, got ${shown}`,
+      );
+    }
+    assert.match(writerError({ tls: null }).message, /"tls" must be .* null$/);
+    assert.match(writerError({ tls: ["a"] }).message, /got \["a"\] \(array\)$/);
+    assert.equal(
+      writerError({ tls: { cafile: "x.pem" } }).message,
+      `${context}: "tls": unknown option "cafile"; the options are "ca", "cert", "key", "servername"`,
+    );
+    assert.equal(
+      writerError({ tls: { ca: 5 } }).message,
+      `${context}: "tls.ca" must be PEM text or a list of PEM texts, got 5 (number)`,
+    );
+    assert.match(
+      writerError({ tls: { ca: ["pem", 1] } }).message,
+      /"tls\.ca" must be PEM text or a list of PEM texts, got \["pem",1\] \(array\)$/,
+    );
+    assert.match(
+      writerError({ tls: { cert: new Uint8Array(1), key: "k" } }).message,
+      /"tls\.cert" must be a PEM string, got \{"0":0\} \(object\): read the file as text/,
+    );
+    assert.match(
+      writerError({ tls: { cert: "c" } }).message,
+      /"tls\.key" is missing: "tls\.cert" is set/,
+    );
+    assert.match(
+      writerError({ tls: { key: "k" } }).message,
+      /"tls\.cert" is missing: "tls\.key" is set/,
+    );
+    assert.match(
+      writerError({ tls: { servername: 1 } }).message,
+      /"tls\.servername" must be a host name \(a string\), got 1 \(number\)$/,
+    );
+  });
+
+  test("sasl: checked at construction, not at the first connection", () => {
+    assert.equal(
+      writerError({ sasl: "plain" }).message,
+      `${context}: "sasl" must be { mechanism, username, password } or a SaslAuthenticator, got "plain" (string)`,
+    );
+    const unknown = writerError({ sasl: { mechanism: "x" } });
+    assert.ok(unknown instanceof TypeError);
+    assert.match(
+      unknown.message,
+      /^Cannot create Writer: "transport": "sasl": "mechanism" must be one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, got "x"/,
+    );
+    assert.equal(
+      writerError({ sasl: { mechanism: "PLAIN" } }).message,
+      `${context}: "sasl": "username" must be a non-empty string`,
+    );
+  });
+
+  test("good values pass", async () => {
+    checkTransport("Cannot do it", {
+      clientId: "",
+      tls: { ca: ["a", "b"], cert: "c", key: "k", servername: "kafka" },
+      sasl: { mechanism: "PLAIN", username: "u", password: "" },
+      metadataTTL: 0,
+      dialTimeout: 0.5,
+      idleTimeout: 2 ** 31 - 1,
+    });
+    checkConnectionSettings("Cannot do it", { tls: false });
+    checkConnectionSettings("Cannot do it", { tls: true, clientId: "c" });
+    const writer = new Writer({
+      brokers,
+      transport: { tls: { ca: "pem" }, idleTimeout: 0, metadataTTL: 1000 },
+    });
+    await writer.close();
+  });
+
+  test("the Reader, the Client and the ShareReader check them too", () => {
+    assert.throws(
+      () =>
+        new Reader({
+          brokers,
+          topic: "t",
+          transport: { tls: 5 as never },
+        }),
+      {
+        name: "TypeError",
+        message: /^Cannot create Reader: "transport": "tls" must be true/,
+      },
+    );
+    assert.throws(
+      () => new Client({ brokers, transport: { idleTimeout: -1 } }),
+      {
+        name: "RangeError",
+        message:
+          'Cannot create Client: "transport": "idleTimeout" must be a number of milliseconds from 0 to 2147483647, got -1 (number)',
+      },
+    );
+    assert.throws(
+      () =>
+        validateShareReader({
+          brokers,
+          groupId: "g",
+          topics: ["t"],
+          transport: { clientId: {} as never },
+        } as never),
+      {
+        name: "TypeError",
+        message:
+          'Cannot create ShareReader: "transport": "clientId" must be a string, got {} (object)',
+      },
+    );
+  });
+});
