@@ -753,6 +753,10 @@ describe("Writer", () => {
       /"brokers" must list at least one/,
     );
     assert.throws(
+      () => new Writer({ cluster: {} as Cluster, topic: "t" }),
+      /Cannot create Writer: "cluster" must be a Cluster, got \{\} \(object\)/,
+    );
+    assert.throws(
       () => new Writer({ brokers: [BROKER], batchBytes: -1 }),
       /Cannot create Writer: "batchBytes" must be a positive integer, got -1 \(number\)/,
     );

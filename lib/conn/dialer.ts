@@ -84,6 +84,13 @@ export class Dialer {
     options: DialOptions = {},
   ): Promise<Conn> {
     checkDialOptions("Cannot dial", options);
+    if (partition === null || typeof partition !== "object") {
+      throw new TypeError(
+        `Cannot dial: "partition" must be a partition as metadata gives it ({ topic, id, leader }), got ${
+          describeValue(partition)
+        }`,
+      );
+    }
     checkTopicPartition(partition.topic, partition.id);
     const { leader } = partition;
     const connection = await BrokerConnection.open(

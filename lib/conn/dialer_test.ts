@@ -86,6 +86,11 @@ describe("Dialer options", () => {
       ),
       /^TypeError: Cannot dial: "signal" must be an AbortSignal/,
     );
+    await assert.rejects(dialPartition(null as never), {
+      name: "TypeError",
+      message:
+        'Cannot dial: "partition" must be a partition as metadata gives it ({ topic, id, leader }), got null',
+    });
   });
 
   test("an empty host is refused before dialing", async () => {

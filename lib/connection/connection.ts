@@ -624,7 +624,15 @@ export class BrokerConnection {
       const response = await this.request(ApiVersions, {
         clientSoftwareName: SOFTWARE_NAME,
         clientSoftwareVersion: SOFTWARE_VERSION,
-      }, { version, timeout: left(), signal });
+      }, { version, timeout: left(), signal }).catch((error) => {
+        // Silence on the first request of a connection is rarely a slow
+        // broker: say what to check. (Still retried: it may be one.)
+        if (!(error instanceof TimeoutError)) throw error;
+        throw new TimeoutError(
+          `${error.message}: the peer took the connection but gave no Kafka answer; check that ${this.address} is a Kafka listener (host and port), and "tls" if it expects TLS`,
+          { cause: error },
+        );
+      });
       if (response.errorCode === 35 && attempt === 0) {
         const own = response.apiKeys.find((k) => k.apiKey === ApiVersions.key);
         version = Math.min(own?.maxVersion ?? 0, ApiVersions.maxVersion);

@@ -13,7 +13,7 @@ import {
   type CompressionName,
 } from "../../codecs/mod.ts";
 import type { Balancer } from "./balancers.ts";
-import type { Cluster } from "../cluster/cluster.ts";
+import { Cluster } from "../cluster/cluster.ts";
 import type { MessageInput } from "../message.ts";
 import {
   checkDuration,
@@ -337,6 +337,9 @@ export function validateWriter(options: WriterOptions): void {
     fail("options must be an object");
   }
   checkNames("Cannot create Writer", options, WRITER_OPTIONS);
+  if (options.cluster !== undefined && !(options.cluster instanceof Cluster)) {
+    fail(`"cluster" must be a Cluster, got ${describeValue(options.cluster)}`);
+  }
   if (options.cluster === undefined) {
     if (!Array.isArray(options.brokers) || options.brokers.length === 0) {
       fail(
