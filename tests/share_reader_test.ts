@@ -434,6 +434,16 @@ describe("ShareReader (share groups)", () => {
         brokers: [BROKER],
         groupId: "g",
         topics: ["t"],
+        readBackoffMin: 500,
+        readBackoffMax: 100,
+      }),
+      /"readBackoffMin" \(500\) must not exceed "readBackoffMax" \(100\)/,
+    );
+    assert.throws(
+      make({
+        brokers: [BROKER],
+        groupId: "g",
+        topics: ["t"],
         acknowledgements: "auto",
       }),
       /"acknowledgements" must be "implicit" or "explicit", got "auto" \(string\)/,

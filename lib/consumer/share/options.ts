@@ -261,4 +261,11 @@ export function validateShareReader(options: ShareReaderOptions): void {
   for (const [key, min] of integers) {
     checkNumber(CONTEXT, key, options[key], { min, max: INT32_MAX });
   }
+  const backoffMin = options.readBackoffMin ?? SHARE_DEFAULTS.readBackoffMin;
+  const backoffMax = options.readBackoffMax ?? SHARE_DEFAULTS.readBackoffMax;
+  if (backoffMin > backoffMax) {
+    throw new RangeError(
+      `${CONTEXT}: "readBackoffMin" (${backoffMin}) must not exceed "readBackoffMax" (${backoffMax})`,
+    );
+  }
 }
