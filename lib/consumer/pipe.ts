@@ -18,7 +18,12 @@
  */
 
 import { type BulkSink, bulkSinkOf } from "../bulk_sink.ts";
-import type { Message, MessageInput, TopicPartition } from "../message.ts";
+import type {
+  Message,
+  MessageInput,
+  SeekPosition,
+  TopicPartition,
+} from "../message.ts";
 import { describeValue } from "../options.ts";
 import type { MessageBatch } from "./message_batch.ts";
 import type { PipeMap, ReaderPipeOptions } from "./options.ts";
@@ -97,16 +102,13 @@ export interface Tracker {
 /**
  * Per partition ("topic\0partition"), the first offset a pipe read of it.
  */
-export type ReadFrom = ReadonlyMap<
-  string,
-  { topic: string; partition: number; offset: number }
->;
+export type ReadFrom = ReadonlyMap<string, SeekPosition>;
 
 /** Where to move each partition of `from` back to: past what is settled. */
 export function rewindTargets(
   from: ReadFrom,
   settled: (key: string) => number | undefined,
-): { topic: string; partition: number; offset: number }[] {
+): SeekPosition[] {
   return [...from].map(([key, p]) => ({
     topic: p.topic,
     partition: p.partition,
@@ -223,10 +225,7 @@ export async function pipeToBulkSink(
     sink.revoke?.(revoked);
     return tracker.drained(revoked);
   });
-  const readFrom = new Map<
-    string,
-    { topic: string; partition: number; offset: number }
-  >();
+  const readFrom = new Map<string, SeekPosition>();
   // Whether what was read and not delivered is read again by the Reader,
   // kept open: on an ending that keeps nothing, with preventCancel.
   let rewind = false;
@@ -304,7 +303,7 @@ async function pump(
   signal: AbortSignal | undefined,
   tracker: Tracker,
   map: PipeMap<MessageInput> | undefined,
-  readFrom: Map<string, { topic: string; partition: number; offset: number }>,
+  readFrom: Map<string, SeekPosition>,
 ): Promise<Ending> {
   const stops = [sink, tracker];
   const failed = (): Ending => ({

@@ -76,16 +76,9 @@ export interface Consumption {
    * settled, so that the Reader, kept open, reads them again. What is
    * marked stays marked.
    */
-  rewind(positions: readonly TopicPartitionOffset[]): void;
+  rewind(positions: readonly SeekPosition[]): void;
   /** Gives the marking back to the stream's reads. */
   release(): void;
-}
-
-/** A partition and an offset in it. */
-export interface TopicPartitionOffset {
-  topic: string;
-  partition: number;
-  offset: number;
 }
 
 /** The consumer side of a group Reader. */
