@@ -6,7 +6,7 @@
  */
 
 import { type SaslSetting, validateSasl } from "../connection/sasl.ts";
-import type { TlsOptions } from "../connection/socket.ts";
+import { checkTls, type TlsOptions } from "../connection/socket.ts";
 import type { ClusterOptions } from "./cluster.ts";
 import {
   checkDuration,
@@ -68,14 +68,6 @@ const TRANSPORT_OPTIONS = optionNames<TransportOptions>()(
   "metadataTTL",
   "dialTimeout",
   "idleTimeout",
-);
-
-/** The names of `TlsOptions`. */
-const TLS_OPTIONS = optionNames<TlsOptions>()(
-  "ca",
-  "cert",
-  "key",
-  "servername",
 );
 
 /**
@@ -144,53 +136,7 @@ export function checkConnectionSettings(
       );
     }
   }
-  if (tls !== undefined && typeof tls !== "boolean") {
-    if (tls === null || typeof tls !== "object" || Array.isArray(tls)) {
-      fail(
-        `"tls" must be true, false or the TLS options { ca, cert, key, servername }, got ${
-          describeValue(tls)
-        }`,
-      );
-    }
-    checkOptionNames(`${context}: "tls"`, tls as object, TLS_OPTIONS);
-    const { ca, cert, key, servername } = tls as Record<string, unknown>;
-    if (
-      ca !== undefined && typeof ca !== "string" &&
-      !(Array.isArray(ca) && ca.every((c) => typeof c === "string"))
-    ) {
-      fail(
-        `"tls.ca" must be PEM text or a list of PEM texts, got ${
-          describeValue(ca)
-        }`,
-      );
-    }
-    for (const [name, value] of [["cert", cert], ["key", key]] as const) {
-      if (value !== undefined && typeof value !== "string") {
-        fail(
-          `"tls.${name}" must be a PEM string, got ${
-            describeValue(value)
-          }: read the file as text, e.g. readFileSync(path, "utf8")`,
-        );
-      }
-    }
-    if (cert !== undefined && key === undefined) {
-      fail(
-        `"tls.key" is missing: "tls.cert" is set, and mutual TLS needs the client certificate's private key too (PEM)`,
-      );
-    }
-    if (key !== undefined && cert === undefined) {
-      fail(
-        `"tls.cert" is missing: "tls.key" is set, and mutual TLS needs the client certificate too (PEM)`,
-      );
-    }
-    if (servername !== undefined && typeof servername !== "string") {
-      fail(
-        `"tls.servername" must be a host name (a string), got ${
-          describeValue(servername)
-        }`,
-      );
-    }
-  }
+  checkTls(tls, context);
   if (sasl !== undefined) {
     if (sasl === null || typeof sasl !== "object") {
       fail(

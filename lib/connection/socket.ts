@@ -7,6 +7,7 @@
  */
 
 import { abortReason, ConnectionError, TimeoutError } from "./errors.ts";
+import { checkOptionNames, describeValue, optionNames } from "../options.ts";
 import { NodeReads } from "./node_reads.ts";
 
 /**
@@ -413,31 +414,77 @@ function keep(error: unknown): unknown {
   return error;
 }
 
+/** The names of `TlsOptions`. */
+const TLS_OPTIONS = optionNames<TlsOptions>()(
+  "ca",
+  "cert",
+  "key",
+  "servername",
+);
+
 /**
- * Throws a TypeError when `cert` or `key` is given without the other, or is
- * not text: mutual TLS needs both, as PEM.
+ * Throws a TypeError unless `tls` is undefined, a boolean or TLS options of
+ * the right kinds: `ca` PEM text or a list of them, `cert`, `key` and
+ * `servername` text, `cert` and `key` both or neither (mutual TLS needs
+ * both, as PEM). `context`, when given, starts the message. Checked when a
+ * client is made (transport, Dialer) and again when a socket opens.
  */
-function checkTls(tls: TlsOptions | boolean | undefined): void {
-  if (typeof tls !== "object" || tls === null) return;
-  const { cert, key } = tls;
-  for (const [name, value] of [["cert", cert], ["key", key]] as const) {
-    if (value !== undefined && typeof value !== "string") {
-      throw new TypeError(
-        `"tls.${name}" must be a PEM string, got ${
-          value === null ? "null" : typeof value
-        }: read the file as text, e.g. readFileSync(path, "utf8")`,
+export function checkTls(tls: unknown, context?: string): void {
+  const fail = (message: string): never => {
+    throw new TypeError(
+      context === undefined ? message : `${context}: ${message}`,
+    );
+  };
+  if (tls !== undefined && typeof tls !== "boolean") {
+    if (tls === null || typeof tls !== "object" || Array.isArray(tls)) {
+      fail(
+        `"tls" must be true, false or the TLS options { ca, cert, key, servername }, got ${
+          describeValue(tls)
+        }`,
       );
     }
-  }
-  if (cert !== undefined && key === undefined) {
-    throw new TypeError(
-      `"tls.key" is missing: "tls.cert" is set, and mutual TLS needs the client certificate's private key too (PEM)`,
+    checkOptionNames(
+      context === undefined ? `"tls"` : `${context}: "tls"`,
+      tls as object,
+      TLS_OPTIONS,
     );
-  }
-  if (key !== undefined && cert === undefined) {
-    throw new TypeError(
-      `"tls.cert" is missing: "tls.key" is set, and mutual TLS needs the client certificate too (PEM)`,
-    );
+    const { ca, cert, key, servername } = tls as Record<string, unknown>;
+    if (
+      ca !== undefined && typeof ca !== "string" &&
+      !(Array.isArray(ca) && ca.every((c) => typeof c === "string"))
+    ) {
+      fail(
+        `"tls.ca" must be PEM text or a list of PEM texts, got ${
+          describeValue(ca)
+        }`,
+      );
+    }
+    for (const [name, value] of [["cert", cert], ["key", key]] as const) {
+      if (value !== undefined && typeof value !== "string") {
+        fail(
+          `"tls.${name}" must be a PEM string, got ${
+            describeValue(value)
+          }: read the file as text, e.g. readFileSync(path, "utf8")`,
+        );
+      }
+    }
+    if (cert !== undefined && key === undefined) {
+      fail(
+        `"tls.key" is missing: "tls.cert" is set, and mutual TLS needs the client certificate's private key too (PEM)`,
+      );
+    }
+    if (key !== undefined && cert === undefined) {
+      fail(
+        `"tls.cert" is missing: "tls.key" is set, and mutual TLS needs the client certificate too (PEM)`,
+      );
+    }
+    if (servername !== undefined && typeof servername !== "string") {
+      fail(
+        `"tls.servername" must be a host name (a string), got ${
+          describeValue(servername)
+        }`,
+      );
+    }
   }
 }
 
