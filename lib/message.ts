@@ -13,7 +13,7 @@ export interface Header {
   /** The header's name; names may repeat within a message. */
   key: string;
   /** The header's value, or null. */
-  value: Uint8Array | null;
+  value: Uint8Array<ArrayBuffer> | null;
 }
 
 /** A message read from Kafka. `key` and `value` may be views into a fetch buffer. */
@@ -27,9 +27,9 @@ export interface Message {
   /** The partition's high watermark when this message was fetched. */
   highWaterMark: number;
   /** The key, or null for a message without one. */
-  key: Uint8Array | null;
+  key: Uint8Array<ArrayBuffer> | null;
   /** The value, or null (a tombstone on a compacted topic). */
-  value: Uint8Array | null;
+  value: Uint8Array<ArrayBuffer> | null;
   /** The headers, in the order they were written. */
   headers: Header[];
   /** The record's time: create time, or log append time per the topic. */

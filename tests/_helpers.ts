@@ -62,7 +62,7 @@ export async function noUnhandledRejections(
  * A JSON-like value of `size` bytes that compresses, starting with its
  * number (`{"n":i,...`) so that order and content can be checked.
  */
-export function jsonValue(i: number, size: number): Uint8Array {
+export function jsonValue(i: number, size: number): Uint8Array<ArrayBuffer> {
   let s = `{"n":${i},"user":"user-${i % 97}","status":"shipped"`;
   while (s.length < size - 1) s += `,"k${s.length % 13}":${i % 1000}`;
   return new TextEncoder().encode(s.slice(0, size - 1) + "}");

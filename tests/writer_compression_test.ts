@@ -86,4 +86,57 @@ describe("Writer compression", () => {
       });
     }
   }
+
+  // Keys, values and header values read are typed Uint8Array<ArrayBuffer>
+  // (this file type-checks without casts) and are, in every runtime, so
+  // that they go to fetch, Blob and WebCrypto as they are.
+  for (const codec of ["none", "gzip", "snappy", "lz4", "zstd"] as const) {
+    test(`${codec}: keys, values and header values read go to fetch, Blob and WebCrypto as they are`, async () => {
+      await noUnhandledRejections(async () => {
+        const topic = uniqueTopic(`bytes-${codec}`);
+        await admin.createTopics({
+          topic,
+          numPartitions: 1,
+          replicationFactor: 1,
+        });
+        const w = new Writer({ brokers: [BROKER], topic, compression: codec });
+        await w.writeMessages([
+          {
+            key: "k0",
+            value: value(0, 300),
+            headers: [{ key: "h", value: "v0" }],
+          },
+          {
+            key: "k1",
+            value: value(1, 300),
+            headers: [{ key: "h", value: "v1" }],
+          },
+        ]);
+        await w.close();
+        const got = await readPartition(topic, 0);
+        assert.equal(got.length, 2);
+        for (const [n, m] of got.entries()) {
+          const key: Uint8Array<ArrayBuffer> = m.key!;
+          const body: BodyInit = m.value!;
+          const header: BufferSource = m.headers[0].value!;
+          for (const bytes of [key, m.value!, m.headers[0].value!]) {
+            assert.ok(bytes.buffer instanceof ArrayBuffer, codec);
+          }
+          assert.equal(
+            await new Response(body).text(),
+            text.decode(value(n, 300)),
+          );
+          assert.equal(await new Blob([key, header]).text(), `k${n}v${n}`);
+          const digest = await crypto.subtle.digest("SHA-256", m.value!);
+          assert.deepEqual(
+            new Uint8Array(digest),
+            new Uint8Array(
+              await crypto.subtle.digest("SHA-256", value(n, 300)),
+            ),
+          );
+        }
+        await admin.deleteTopics(topic).catch(() => {});
+      });
+    });
+  }
 });

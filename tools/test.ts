@@ -277,6 +277,22 @@ await deleteOldTestTopics();
 // The protocol tests compare lib/protocol/messages with these specs.
 await ensureSpecs();
 const results: [string, Totals][] = [];
+if (!args.length) {
+  // The README's examples type-check as a user would paste them: each code
+  // block on its own, against the module's own exports.
+  const blocks = (await Deno.readTextFile(`${root}README.md`))
+    .match(/^```ts$/gm)?.length ?? 0;
+  results.push([
+    "README examples (type check)",
+    await run(
+      [Deno.execPath(), "check", "--doc-only", "README.md"],
+      (out) => {
+        const failed = /^error: /m.test(out) ? 1 : 0;
+        return { passed: failed ? 0 : blocks, failed, ok: true };
+      },
+    ),
+  ]);
+}
 results.push([
   "deno",
   // --doc: the examples in the JSDoc of every module run too (mod.ts's

@@ -55,9 +55,9 @@ export interface MessageBatch {
   /** The offset of message `i` (0 to `length - 1`). */
   offset(i: number): number;
   /** The key of message `i`: a view into the fetched bytes, or null. */
-  key(i: number): Uint8Array | null;
+  key(i: number): Uint8Array<ArrayBuffer> | null;
   /** The value of message `i`: a view into the fetched bytes, or null. */
-  value(i: number): Uint8Array | null;
+  value(i: number): Uint8Array<ArrayBuffer> | null;
   /** The headers of message `i`, decoded anew on each call. */
   headers(i: number): Header[];
   /** The time of message `i`, in milliseconds since the epoch. */
@@ -111,11 +111,11 @@ class RunBatch implements MessageBatch {
     return i === 0 ? this.#first.offset : this.#run(i).offset(i - 1);
   }
 
-  key(i: number): Uint8Array | null {
+  key(i: number): Uint8Array<ArrayBuffer> | null {
     return i === 0 ? this.#first.key : this.#run(i).key(i - 1);
   }
 
-  value(i: number): Uint8Array | null {
+  value(i: number): Uint8Array<ArrayBuffer> | null {
     return i === 0 ? this.#first.value : this.#run(i).value(i - 1);
   }
 
@@ -171,11 +171,11 @@ class ArrayBatch implements MessageBatch {
     return this.#at(i).offset;
   }
 
-  key(i: number): Uint8Array | null {
+  key(i: number): Uint8Array<ArrayBuffer> | null {
     return this.#at(i).key;
   }
 
-  value(i: number): Uint8Array | null {
+  value(i: number): Uint8Array<ArrayBuffer> | null {
     return this.#at(i).value;
   }
 

@@ -20,7 +20,7 @@ function message(offset: number, key: unknown = null, partition = 0): Message {
     partition,
     offset,
     highWaterMark: 100,
-    key: key as Uint8Array | null,
+    key: key as Uint8Array<ArrayBuffer> | null,
     value: null,
     headers: [],
     time: new Date(0),

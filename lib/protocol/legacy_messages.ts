@@ -78,12 +78,14 @@ export function verifyLegacyCrc(batch: RecordBatch): void {
  */
 export function decodeLegacy(batch: RecordBatch, fromOffset: number): Record[] {
   if (batch.baseOffset < fromOffset) return [];
-  const key = batch.legacyKey ?? null;
+  // Views into the response, an ArrayBuffer (see `BatchTable`).
+  const key = (batch.legacyKey ?? null) as Uint8Array<ArrayBuffer> | null;
+  const payload = batch.payload as Uint8Array<ArrayBuffer>;
   return [{
     offset: batch.baseOffset,
     timestamp: batch.baseTimestamp,
     key,
-    value: batch.payload === NULL_VALUE ? null : batch.payload,
+    value: payload === NULL_VALUE ? null : payload,
     headers: [],
   }];
 }

@@ -23,9 +23,9 @@ export interface RecordTable {
   /** The time of record `i`, in milliseconds since the epoch. */
   timestamp(i: number): number;
   /** The key of record `i`, a view into the batch, or null. */
-  key(i: number): Uint8Array | null;
+  key(i: number): Uint8Array<ArrayBuffer> | null;
   /** The value of record `i`, a view into the batch, or null. */
-  value(i: number): Uint8Array | null;
+  value(i: number): Uint8Array<ArrayBuffer> | null;
   /** The headers of record `i`, decoded anew on each call. */
   headers(i: number): RecordHeader[];
   /** Whether record `i` has headers (no decoding, no allocation). */
@@ -61,7 +61,7 @@ export class BatchTable implements RecordTable {
    * with the Uint8Array constructor, which took 15-17 ns a view in Deno and
    * Node.js against 24-26 for `subarray` (Bun: 31-33 either way).
    */
-  readonly #bytes: ArrayBufferLike;
+  readonly #bytes: ArrayBuffer;
   readonly #base: number;
   readonly #baseOffset: number;
   readonly #at: Int32Array | number[];
@@ -150,7 +150,9 @@ export class BatchTable implements RecordTable {
     this.count = count;
     this.payloadBytes = payloadBytes;
     this.#buf = records;
-    this.#bytes = records.buffer;
+    // Responses and decompressed records are read into ArrayBuffers, never
+    // into shared memory: views typed as such go to fetch, Blob and WebCrypto.
+    this.#bytes = records.buffer as ArrayBuffer;
     this.#base = records.byteOffset;
     this.#baseOffset = batch.baseOffset;
     this.#at = at;
@@ -169,14 +171,14 @@ export class BatchTable implements RecordTable {
     return deltas === null ? this.#baseTime : this.#baseTime + deltas[i];
   }
 
-  key(i: number): Uint8Array | null {
+  key(i: number): Uint8Array<ArrayBuffer> | null {
     const k = i * STRIDE;
     const length = this.#at[k + 2];
     if (length < 0) return null;
     return new Uint8Array(this.#bytes, this.#base + this.#at[k + 1], length);
   }
 
-  value(i: number): Uint8Array | null {
+  value(i: number): Uint8Array<ArrayBuffer> | null {
     const k = i * STRIDE;
     const length = this.#at[k + 4];
     if (length < 0) return null;
@@ -217,11 +219,11 @@ export class ListTable implements RecordTable {
     return this.#records[i].timestamp;
   }
 
-  key(i: number): Uint8Array | null {
+  key(i: number): Uint8Array<ArrayBuffer> | null {
     return this.#records[i].key;
   }
 
-  value(i: number): Uint8Array | null {
+  value(i: number): Uint8Array<ArrayBuffer> | null {
     return this.#records[i].value;
   }
 

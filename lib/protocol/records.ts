@@ -66,9 +66,9 @@ export interface Record {
   /** Milliseconds since the epoch. */
   timestamp: number;
   /** The key, or null. */
-  key: Uint8Array | null;
+  key: Uint8Array<ArrayBuffer> | null;
   /** The value, or null. */
-  value: Uint8Array | null;
+  value: Uint8Array<ArrayBuffer> | null;
   /** The headers, in order. */
   headers: RecordHeader[];
 }

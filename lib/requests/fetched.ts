@@ -36,8 +36,8 @@ export class FetchedMessage implements Message {
   readonly #table: RecordTable;
   readonly #index: number;
   readonly #copy: boolean;
-  #key: Uint8Array | null | undefined = undefined;
-  #value: Uint8Array | null | undefined = undefined;
+  #key: Uint8Array<ArrayBuffer> | null | undefined = undefined;
+  #value: Uint8Array<ArrayBuffer> | null | undefined = undefined;
   #headers: Header[] | undefined = undefined;
   #time: Date | undefined = undefined;
 
@@ -56,7 +56,7 @@ export class FetchedMessage implements Message {
     this.#copy = copy;
   }
 
-  get key(): Uint8Array | null {
+  get key(): Uint8Array<ArrayBuffer> | null {
     if (this.#key === undefined) {
       const key = this.#table.key(this.#index);
       this.#key = this.#copy ? copyBytes(key) : key;
@@ -64,11 +64,11 @@ export class FetchedMessage implements Message {
     return this.#key;
   }
 
-  set key(key: Uint8Array | null) {
+  set key(key: Uint8Array<ArrayBuffer> | null) {
     this.#key = key;
   }
 
-  get value(): Uint8Array | null {
+  get value(): Uint8Array<ArrayBuffer> | null {
     if (this.#value === undefined) {
       const value = this.#table.value(this.#index);
       this.#value = this.#copy ? copyBytes(value) : value;
@@ -76,7 +76,7 @@ export class FetchedMessage implements Message {
     return this.#value;
   }
 
-  set value(value: Uint8Array | null) {
+  set value(value: Uint8Array<ArrayBuffer> | null) {
     this.#value = value;
   }
 
@@ -302,14 +302,14 @@ export class FetchedRun {
   }
 
   /** The key of record `i` (a view into the response unless copying). */
-  key(i: number): Uint8Array | null {
+  key(i: number): Uint8Array<ArrayBuffer> | null {
     const t = this.#find(i);
     const key = this.#tables[t].key(this.#local(t, i));
     return this.#copy ? copyBytes(key) : key;
   }
 
   /** The value of record `i` (a view into the response unless copying). */
-  value(i: number): Uint8Array | null {
+  value(i: number): Uint8Array<ArrayBuffer> | null {
     const t = this.#find(i);
     const value = this.#tables[t].value(this.#local(t, i));
     return this.#copy ? copyBytes(value) : value;
@@ -334,7 +334,7 @@ export class FetchedRun {
   }
 }
 
-function copyBytes(bytes: Uint8Array | null): Uint8Array | null {
+function copyBytes(bytes: Uint8Array | null): Uint8Array<ArrayBuffer> | null {
   return bytes === null ? null : bytes.slice();
 }
 
