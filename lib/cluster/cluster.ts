@@ -22,6 +22,7 @@ import {
   type LookupOptions,
 } from "./coordinator.ts";
 import { ConnectionPool, type PoolOptions } from "./pool.ts";
+import { checkClusterOptions } from "./transport.ts";
 import { ErrorCode, KafkaError, throwIfError } from "../protocol/errors.ts";
 import {
   Metadata,
@@ -117,15 +118,12 @@ export class Cluster {
     keyType: CoordinatorType.transaction,
   });
 
-  /** Throws a TypeError unless `brokers` lists an address; connects lazily. */
+  /**
+   * Throws a TypeError or RangeError naming the option when one is unknown
+   * or out of range, or `brokers` lists no address; connects lazily.
+   */
   constructor(options: ClusterOptions) {
-    if (!Array.isArray(options.brokers) || options.brokers.length === 0) {
-      throw new TypeError(
-        `Cannot create cluster client: "brokers" must list at least one "host:port", got ${
-          JSON.stringify(options.brokers)
-        }`,
-      );
-    }
+    checkClusterOptions(options);
     this.options = options;
     this.bootstrap = options.brokers.map(parseAddress);
     const { brokers: _, metadataMaxAge: __, ...poolOptions } = options;

@@ -10,6 +10,7 @@ import { checkTls, type TlsOptions } from "../connection/socket.ts";
 import type { ClusterOptions } from "./cluster.ts";
 import {
   checkDuration,
+  checkNumber,
   checkOptionNames,
   checkTimeout,
   describeValue,
@@ -155,6 +156,77 @@ export function checkConnectionSettings(
       throw new TypeError(`${context}: "sasl": ${message}`, { cause: error });
     }
   }
+}
+
+/** The names of `ClusterOptions`. */
+const CLUSTER_OPTIONS = optionNames<ClusterOptions>()(
+  "brokers",
+  "metadataMaxAge",
+  "clientId",
+  "connectTimeout",
+  "requestTimeout",
+  "maxResponseSize",
+  "tls",
+  "sasl",
+  "reconnectBackoffMin",
+  "reconnectBackoffMax",
+  "idleTimeout",
+);
+
+/**
+ * Checks the options of `new Cluster(...)`: their names, `brokers` a
+ * non-empty list of "host:port" strings, the connection settings (see
+ * `checkConnectionSettings`), and each number: `connectTimeout` and
+ * `requestTimeout` above 0, `metadataMaxAge` and the reconnect backoffs
+ * from 0 (minimum at most maximum), `idleTimeout` from 0 (Infinity allowed),
+ * all in milliseconds up to 2^31 - 1; `maxResponseSize` a positive integer.
+ * Throws a TypeError or RangeError starting with "Cannot create Cluster".
+ */
+export function checkClusterOptions(options: unknown): void {
+  const context = "Cannot create Cluster";
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `${context}: the options must be an object, got ${
+        describeValue(options)
+      }`,
+    );
+  }
+  checkOptionNames(context, options, CLUSTER_OPTIONS);
+  const o = options as Record<keyof ClusterOptions, unknown>;
+  const brokers = o.brokers;
+  if (
+    !Array.isArray(brokers) || brokers.length === 0 ||
+    !brokers.every((b) => typeof b === "string")
+  ) {
+    throw new TypeError(
+      `${context}: "brokers" must list at least one "host:port", got ${
+        describeValue(brokers)
+      }`,
+    );
+  }
+  checkConnectionSettings(context, o);
+  checkTimeout(context, "connectTimeout", o.connectTimeout);
+  checkTimeout(context, "requestTimeout", o.requestTimeout);
+  checkDuration(context, "metadataMaxAge", o.metadataMaxAge);
+  checkDuration(context, "reconnectBackoffMin", o.reconnectBackoffMin);
+  checkDuration(context, "reconnectBackoffMax", o.reconnectBackoffMax);
+  if (
+    typeof o.reconnectBackoffMin === "number" &&
+    typeof o.reconnectBackoffMax === "number" &&
+    o.reconnectBackoffMin > o.reconnectBackoffMax
+  ) {
+    throw new RangeError(
+      `${context}: "reconnectBackoffMin" (${o.reconnectBackoffMin}) must not exceed "reconnectBackoffMax" (${o.reconnectBackoffMax})`,
+    );
+  }
+  if (o.idleTimeout !== Infinity) {
+    checkDuration(context, "idleTimeout", o.idleTimeout);
+  }
+  checkNumber(context, "maxResponseSize", o.maxResponseSize, {
+    min: 1,
+    max: 2 ** 31 - 1,
+    unit: "bytes",
+  });
 }
 
 /** The cluster options of a Writer's or Reader's brokers and transport. */

@@ -4,6 +4,7 @@ import { checkConnectionSettings, checkTransport } from "./transport.ts";
 import { Writer } from "../producer/writer.ts";
 import { Reader } from "../consumer/reader.ts";
 import { Client } from "../admin/client.ts";
+import { Cluster } from "./cluster.ts";
 import { validateShareReader } from "../consumer/share/options.ts";
 
 // Nothing here connects: the constructors check their options first.
@@ -182,5 +183,104 @@ describe("transport values", () => {
           'Cannot create ShareReader: "transport": "clientId" must be a string, got {} (object)',
       },
     );
+  });
+});
+
+describe("new Cluster(options)", () => {
+  const fails = (options: unknown, name: string, message: string | RegExp) =>
+    assert.throws(() => new Cluster(options as never), { name, message });
+  const at = "Cannot create Cluster";
+
+  test("names: a misspelt option is refused, with what was meant", () => {
+    fails(
+      { brokers, conectTimeout: 1000 },
+      "TypeError",
+      `${at}: unknown option "conectTimeout"; did you mean "connectTimeout"?`,
+    );
+    fails(
+      { brokers, metadataTTL: 1000 },
+      "TypeError",
+      /^Cannot create Cluster: unknown option "metadataTTL"; the options are "brokers", "metadataMaxAge"/,
+    );
+  });
+
+  test("brokers: a non-empty list of strings", () => {
+    for (
+      const [bad, shown] of [
+        [undefined, "undefined"],
+        [[], "[] (array)"],
+        ["localhost:9092", '"localhost:9092" (string)'],
+        [[9092], "[9092] (array)"],
+      ] as const
+    ) {
+      fails(
+        { brokers: bad },
+        "TypeError",
+        `${at}: "brokers" must list at least one "host:port", got ${shown}`,
+      );
+    }
+    fails(null, "TypeError", `${at}: the options must be an object, got null`);
+  });
+
+  test("values: connection settings, milliseconds, sizes", () => {
+    fails(
+      { brokers, clientId: 5 },
+      "TypeError",
+      `${at}: "clientId" must be a string, got 5 (number)`,
+    );
+    fails(
+      { brokers, tls: "yes" },
+      "TypeError",
+      /^Cannot create Cluster: "tls"/,
+    );
+    fails(
+      { brokers, sasl: { mechanism: "PLAIN" } },
+      "TypeError",
+      /^Cannot create Cluster: "sasl": /,
+    );
+    for (const key of ["connectTimeout", "requestTimeout"]) {
+      fails(
+        { brokers, [key]: 0 },
+        "RangeError",
+        `${at}: "${key}" must be a positive number of milliseconds, got 0 (number)`,
+      );
+    }
+    for (
+      const key of ["metadataMaxAge", "reconnectBackoffMin", "idleTimeout"]
+    ) {
+      fails(
+        { brokers, [key]: -1 },
+        "RangeError",
+        `${at}: "${key}" must be a number of milliseconds from 0 to 2147483647, got -1 (number)`,
+      );
+    }
+    fails(
+      { brokers, reconnectBackoffMin: 500, reconnectBackoffMax: 100 },
+      "RangeError",
+      `${at}: "reconnectBackoffMin" (500) must not exceed "reconnectBackoffMax" (100)`,
+    );
+    fails(
+      { brokers, maxResponseSize: 0.5 },
+      "RangeError",
+      `${at}: "maxResponseSize" must be a whole number of bytes from 1 to 2147483647, got 0.5 (number)`,
+    );
+  });
+
+  test("good options pass; idleTimeout may be Infinity, as documented", async () => {
+    const cluster = new Cluster({
+      brokers,
+      clientId: "c",
+      tls: false,
+      connectTimeout: 1000,
+      requestTimeout: 2 ** 31 - 1,
+      metadataMaxAge: 0,
+      reconnectBackoffMin: 10,
+      reconnectBackoffMax: 10,
+      idleTimeout: Infinity,
+      maxResponseSize: 1 << 20,
+      sasl: undefined,
+    });
+    assert.equal(cluster.metadataMaxAge, 0);
+    await cluster.close();
   });
 });
