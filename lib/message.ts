@@ -6,6 +6,7 @@
  */
 
 import type { RecordHeader, RecordInput } from "./protocol/records.ts";
+import { checkOptionNames } from "./options.ts";
 import { utf8Bytes } from "./utf8.ts";
 
 /** A record header; the value may be null. */
@@ -85,6 +86,37 @@ export function checkMessage(message: unknown, index: number): void {
   }
 }
 
+/**
+ * The fields a message may have: what a write takes, and what a message read
+ * from Kafka carries besides (a mirror writes those).
+ */
+const MESSAGE_FIELDS: ReadonlySet<string> = new Set([
+  "topic",
+  "key",
+  "value",
+  "headers",
+  "time",
+  "partition",
+  "offset",
+  "highWaterMark",
+]);
+
+/**
+ * Throws a TypeError naming a field a message without a value has and no
+ * message takes, with what was probably meant: `{ valeu: "x" }` would be
+ * written as a tombstone. Only messages without a value are checked (call
+ * this when `value` is undefined), so the common write pays nothing.
+ */
+export function checkValueless(message: object, index: number): void {
+  checkOptionNames(
+    `Cannot write message ${index}`,
+    message,
+    MESSAGE_FIELDS,
+    {},
+    "field",
+  );
+}
+
 /** Converts a user message to a record, with `now` for a missing time. */
 export function toRecord(
   message: MessageInput,
@@ -92,6 +124,7 @@ export function toRecord(
   index = 0,
 ): RecordInput {
   checkMessage(message, index);
+  if (message.value === undefined) checkValueless(message, index);
   return {
     key: toBytes(message.key, "key", index),
     value: toBytes(message.value, "value", index),

@@ -205,18 +205,20 @@ const FOREIGN_NAMES: Record<string, string> = {
  * name (those set to undefined pass), saying what was probably meant: the
  * option spelt another way, an option of a nested object given beside it
  * (`nested` names them: `{ transport: ... }` makes `"tls"` → `"transport":
- * { tls }`), or another client's name for it.
+ * { tls }`), or another client's name for it. `noun` is what the names are
+ * ("option", or "field" for a message's).
  */
 export function checkOptionNames(
   context: string,
   options: object,
   known: ReadonlySet<string>,
   nested: Readonly<Record<string, ReadonlySet<string>>> = {},
+  noun = "option",
 ): void {
   for (const [name, value] of Object.entries(options)) {
     if (known.has(name) || value === undefined) continue;
     throw new TypeError(
-      `${context}: unknown option "${name}"; ${meant(name, known, nested)}`,
+      `${context}: unknown ${noun} "${name}"; ${meant(name, known, nested)}`,
     );
   }
 }

@@ -266,6 +266,11 @@ describe("Conn argument errors", () => {
         leader.readBatch({ maxWait: 2 ** 40 }),
         /^RangeError: Cannot read a batch: "maxWait" must be an integer from 0 to 2147483647, got 1099511627776 \(number\)$/,
       );
+      // A misspelt value would be written as a tombstone.
+      await assert.rejects(
+        leader.writeMessages({ value: "a" }, { valeu: "b" } as never),
+        /^TypeError: Cannot write message 1: unknown field "valeu"; did you mean "value"\?$/,
+      );
       await leader.writeMessages({ value: "still open" });
       // The longest wait allowed: its timer (the wait plus the request
       // timeout) is capped, not fired at once; the data answers at once.

@@ -656,8 +656,41 @@ describe("Writer", () => {
       w.writeMessages(null as any),
       /message 0: expected an object, got null/,
     );
+    // A misspelt value would be written as a tombstone. Only messages
+    // without a value are checked, so a spelling of another field passes
+    // when the value is set (and TypeScript refuses it).
+    await assert.rejects(
+      w.writeMessages({ value: "ok" }, { key: "k", valeu: "x" } as never),
+      /^TypeError: Cannot write message 1: unknown field "valeu"; did you mean "value"\?$/,
+    );
+    await assert.rejects(
+      w.writeMessages({ Value: "x" } as never),
+      /^TypeError: Cannot write message 0: unknown field "Value"; did you mean "value"\?$/,
+    );
     await w.close();
     assert.equal((await readPartition(topic, 0)).length, 0);
+  });
+
+  test("a message without a value is a tombstone: those are checked for misspelt fields, and pass", async () => {
+    const topic = await topicWith(1);
+    const w = new Writer({ brokers: [BROKER], topic });
+    await w.writeMessages({ value: "v" });
+    const [read] = await readPartition(topic, 0);
+    // A spread of a read message keeps topic, partition, offset and high
+    // watermark (its accessors are left out): all fields a message may have.
+    await w.writeMessages(
+      { key: "k" },
+      { key: "k", value: null },
+      { key: "k", value: undefined, headers: undefined },
+      { ...read, key: "k" },
+    );
+    await w.close();
+    const got = await readPartition(topic, 0);
+    assert.equal(got.length, 5);
+    for (const m of got.slice(1)) {
+      assert.equal(m.value, null);
+      assert.equal(text.decode(m.key!), "k");
+    }
   });
 
   test("a Writer that knows its partitions still sends nothing of a call with a bad message or a refusing balancer, and all of the calls beside it", async () => {

@@ -31,6 +31,7 @@ import {
 } from "./balancers.ts";
 import {
   checkMessage,
+  checkValueless,
   type MessageInput,
   toBytes,
   toHeaders,
@@ -270,7 +271,9 @@ export class Router {
     const fetched = message instanceof FetchedMessage;
     const headers = fetched ? FetchedMessage.headersOf(message) : null;
     entry.key = toBytes(message.key, "key", index);
-    entry.value = toBytes(message.value, "value", index);
+    const value = message.value;
+    if (value === undefined) checkValueless(message, index);
+    entry.value = toBytes(value, "value", index);
     entry.headers = headers !== null
       ? headers
       : toHeaders(message.headers, index);
