@@ -819,7 +819,7 @@ describe("Reader", () => {
       ],
       [
         { ...ok, logger: "console" },
-        /"logger" must be a function, got string/,
+        /"logger" must be a function, got "console" \(string\)/,
         TypeError,
       ],
       [

@@ -698,7 +698,7 @@ describe("client telemetry (KIP-714)", () => {
       {
         name: "TypeError",
         message:
-          `Cannot create Reader: "telemetry" must be a boolean, got number`,
+          `Cannot create Reader: "telemetry" must be a boolean, got 1 (number)`,
       },
     );
   });

@@ -20,7 +20,7 @@ import {
   clusterOptions,
   type TransportOptions,
 } from "../cluster/transport.ts";
-import { checkTimeout, optionNames } from "../options.ts";
+import { checkTimeout, describeValue, optionNames } from "../options.ts";
 import { type CallOptions, Router } from "../cluster/route.ts";
 import type * as acls from "./acls.ts";
 import type * as configs from "./configs.ts";
@@ -175,8 +175,9 @@ export class Client {
     if (options.cluster !== undefined) {
       if (!(options.cluster instanceof Cluster)) {
         throw new TypeError(
-          `Cannot create Client: "cluster" must be a Cluster, got ${typeof options
-            .cluster}`,
+          `Cannot create Client: "cluster" must be a Cluster, got ${
+            describeValue(options.cluster)
+          }`,
         );
       }
       this.cluster = options.cluster;

@@ -30,6 +30,7 @@
 import { FirstOffset } from "../conn/conn.ts";
 import { ClosedError } from "../connection/errors.ts";
 import type { Message } from "../message.ts";
+import { describeValue } from "../options.ts";
 import type { FetchedRun } from "../requests/fetched.ts";
 import { BrokerLoops } from "./broker_loops.ts";
 import {
@@ -158,7 +159,9 @@ export class FetchEngine {
   assign(partitions: readonly AssignedPartition[]): void {
     if (!Array.isArray(partitions)) {
       throw new TypeError(
-        `Cannot assign partitions: expected an array of { topic, partition, offset? }, got ${typeof partitions}`,
+        `Cannot assign partitions: expected an array of { topic, partition, offset? }, got ${
+          describeValue(partitions)
+        }`,
       );
     }
     for (const p of partitions) {

@@ -336,8 +336,9 @@ export function validateFetchEngine(options: FetchEngineOptions): void {
     options.onFailure !== undefined && typeof options.onFailure !== "function"
   ) {
     throw new TypeError(
-      `${context}: "onFailure" must be a function, got ${typeof options
-        .onFailure}`,
+      `${context}: "onFailure" must be a function, got ${
+        describeValue(options.onFailure)
+      }`,
     );
   }
 }

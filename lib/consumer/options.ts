@@ -369,7 +369,9 @@ export function validateReader(options: ReaderOptions): void {
   if (
     options.telemetry !== undefined && typeof options.telemetry !== "boolean"
   ) {
-    fail(`"telemetry" must be a boolean, got ${typeof options.telemetry}`);
+    fail(
+      `"telemetry" must be a boolean, got ${describeValue(options.telemetry)}`,
+    );
   }
   checkTracing("Cannot create Reader", options.tracing);
   const inGroup = options.groupId !== undefined;
@@ -480,12 +482,12 @@ export function checkFetchSettings(
   }
   for (const key of ["copyValues", "checkCrcs"] as const) {
     if (options[key] !== undefined && typeof options[key] !== "boolean") {
-      fail(`"${key}" must be a boolean, got ${typeof options[key]}`);
+      fail(`"${key}" must be a boolean, got ${describeValue(options[key])}`);
     }
   }
   for (const key of ["logger", "errorLogger"] as const) {
     if (options[key] !== undefined && typeof options[key] !== "function") {
-      fail(`"${key}" must be a function, got ${typeof options[key]}`);
+      fail(`"${key}" must be a function, got ${describeValue(options[key])}`);
     }
   }
 }

@@ -382,7 +382,7 @@ describe("Reader with a fake leader", () => {
           topic: "t",
           checkCrcs: "no" as unknown as boolean,
         }),
-      /"checkCrcs" must be a boolean, got string/,
+      /"checkCrcs" must be a boolean, got "no" \(string\)/,
     );
   });
 

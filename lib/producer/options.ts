@@ -448,7 +448,7 @@ export function validateWriter(options: WriterOptions): void {
   }
   for (const key of ["completion", "logger", "errorLogger"] as const) {
     if (options[key] !== undefined && typeof options[key] !== "function") {
-      fail(`"${key}" must be a function, got ${typeof options[key]}`);
+      fail(`"${key}" must be a function, got ${describeValue(options[key])}`);
     }
   }
 }
