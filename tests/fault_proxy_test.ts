@@ -542,4 +542,29 @@ describe("through the fault proxy", () => {
         assert.deepEqual(await valuesOf(topic), []);
       }),
   );
+  test(
+    "an admin request the broker never answers leaves its call time to try again on a new connection (seen after a kill -9 of the controller)",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        const client = new Client({ brokers: [proxy.address] });
+        try {
+          await client.describeCluster();
+          // The open connections answer nothing from now on; new ones do.
+          proxy.stall();
+          const started = Date.now();
+          // 12 s: one request may take half (6 s), then it is sent again.
+          // A request that took all of the call's time (as before) failed
+          // it at 12 s.
+          const cluster = await client.describeCluster({ timeout: 12_000 });
+          const took = Date.now() - started;
+          assert.equal(cluster.brokers.length, 1);
+          assert.ok(took >= 5_500 && took < 10_000, `the call took ${took} ms`);
+          assert.ok(proxy.stats.accepted >= 2, "it dialled again");
+        } finally {
+          proxy.normal();
+          await client.close();
+        }
+      }),
+  );
 });

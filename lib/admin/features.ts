@@ -152,7 +152,7 @@ export async function updateFeatures(
   const r = await router.controller(
     UpdateFeatures,
     {
-      timeoutMs: Math.max(1, Math.min(router.left(call), 0x7fffffff)),
+      timeoutMs: router.brokerWait(call),
       validateOnly: options.validateOnly ?? false,
       featureUpdates: updates.map((u) => {
         const type = UPGRADE_TYPES[u.upgradeType ?? "upgrade"];

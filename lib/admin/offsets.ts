@@ -310,7 +310,7 @@ async function askLeader(
   const response = await router.send(conn, ListOffsets, {
     replicaId: -1,
     isolationLevel: readCommitted ? 1 : 0,
-    timeoutMs: router.left(call),
+    timeoutMs: router.brokerWait(call),
     topics: [...topics].map(([name, partitions]) => ({ name, partitions })),
   }, call);
   const results = new Map<OffsetQuery, ListedOffset>();

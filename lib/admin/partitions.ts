@@ -232,7 +232,7 @@ export async function deleteRecords(
     failed,
     send: async (conn, batch) => {
       const response = await router.send(conn, DeleteRecords, {
-        timeoutMs: router.left(call),
+        timeoutMs: router.brokerWait(call),
         topics: [...byTopic(batch)].map(([name, items]) => ({
           name,
           partitions: items.map((r) => ({
@@ -308,7 +308,7 @@ export async function electLeaders(
     ElectLeaders,
     () => ({
       electionType: election === "preferred" ? 0 : 1,
-      timeoutMs: router.left(call),
+      timeoutMs: router.brokerWait(call),
       topicPartitions: partitions && [...byTopic(partitions)].map((
         [topic, items],
       ) => ({ topic, partitions: items.map((p) => p.partition) })),
@@ -393,7 +393,7 @@ export async function alterPartitionReassignments(
   const response = await router.controller(
     AlterPartitionReassignments,
     () => ({
-      timeoutMs: router.left(call),
+      timeoutMs: router.brokerWait(call),
       allowReplicationFactorChange: options.allowReplicationFactorChange ??
         true,
       topics: [...byTopic(reassignments)].map(([name, items]) => ({
@@ -462,7 +462,7 @@ export async function listPartitionReassignments(
   const response = await router.controller(
     ListPartitionReassignments,
     () => ({
-      timeoutMs: router.left(call),
+      timeoutMs: router.brokerWait(call),
       topics: partitions && [...byTopic(partitions)].map(([name, items]) => ({
         name,
         partitionIndexes: items.map((p) => p.partition),

@@ -411,7 +411,7 @@ export async function createTopics(
   const response = await router.controller(
     CreateTopics,
     () => ({
-      timeoutMs: router.left(call),
+      timeoutMs: router.brokerWait(call),
       validateOnly: options.validateOnly ?? false,
       topics: topics.map((t) => ({
         name: t.topic,
@@ -488,13 +488,18 @@ async function untilServed(
   partitions: Map<string, number>,
 ): Promise<void> {
   if (partitions.size === 0) return;
-  const until = Math.min(call.deadline, Date.now() + 5000);
+  // Its requests too: one the broker leaves unanswered (seen after a kill
+  // of the controller) would otherwise hold the call to its deadline.
+  const wait: Call = {
+    deadline: Math.min(call.deadline, Date.now() + 5000),
+    signal: call.signal,
+  };
   const names = [...partitions.keys()];
-  while (Date.now() < until) {
+  while (Date.now() < wait.deadline) {
     const r = await router.any(Metadata, {
       topics: names.map((name) => ({ name })),
       allowAutoTopicCreation: false,
-    }, call).catch(() => null);
+    }, wait).catch(() => null);
     const served = r !== null && names.every((name) => {
       const t = r.topics.find((x) => x.name === name);
       const want = partitions.get(name)!;
@@ -511,7 +516,7 @@ async function untilServed(
             at: "latest" as const,
           }))
         );
-      const listed = await leaderOffsets(router, call, queries, false, true)
+      const listed = await leaderOffsets(router, wait, queries, false, true)
         .catch(() => null);
       const waiting = listed?.filter((o) => o.error !== null);
       if (waiting?.length === 0) return;
@@ -533,7 +538,7 @@ export async function deleteTopics(
   const response = await router.controller(
     DeleteTopics,
     () => ({
-      timeoutMs: router.left(call),
+      timeoutMs: router.brokerWait(call),
       topicNames: [...topics],
       topics: topics.map((name) => ({ name })),
     }),
@@ -586,7 +591,7 @@ export async function createPartitions(
   const response = await router.controller(
     CreatePartitions,
     () => ({
-      timeoutMs: router.left(call),
+      timeoutMs: router.brokerWait(call),
       validateOnly: options.validateOnly ?? false,
       topics: increases.map((p) => ({
         name: p.topic,

@@ -65,6 +65,12 @@ export interface Call {
   signal?: AbortSignal;
 }
 
+/**
+ * The least time one request gets while its call has twice that left (see
+ * `Router.attemptTimeout`).
+ */
+const MIN_ATTEMPT_MS = 5000;
+
 /** Codes meaning "ask again, the same node will know soon". */
 const WAIT_CODES = new Set<number>([
   ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
@@ -234,9 +240,39 @@ export class Router {
   }
 
   /**
-   * Sends `data` on `conn` with what is left of the call's time, at most
-   * the cluster's `requestTimeout`: a stalled connection then times out
-   * (and closes) while the call still has time to retry on a new one.
+   * Milliseconds one request of `call` may take: at most the cluster's
+   * `requestTimeout`, and at most half of what is left of the call (not
+   * less than 5 s while the call has that), so that a request the broker
+   * never answers times out, and closes its connection, while the call
+   * still has time to try again on a new one. A call of the Client's
+   * default 30 s gives a request 15 s; Java's default 60 s would give 30.
+   */
+  attemptTimeout(call: Call): number {
+    const left = this.left(call);
+    const request = this.cluster.options.requestTimeout ??
+      DEFAULTS.requestTimeout;
+    return Math.min(
+      request,
+      left,
+      Math.max(MIN_ATTEMPT_MS, Math.ceil(left / 2)),
+    );
+  }
+
+  /**
+   * Milliseconds the broker may hold a request of `call` before it answers
+   * (the `timeoutMs` of CreateTopics, DeleteRecords, ListOffsets...): a
+   * tenth less than the request's own timeout (at most 1 s less), so that
+   * the broker's answer arrives before the client gives up on it.
+   */
+  brokerWait(call: Call): number {
+    const attempt = this.attemptTimeout(call);
+    return Math.max(1, attempt - Math.min(1000, Math.floor(attempt / 10)));
+  }
+
+  /**
+   * Sends `data` on `conn` within `attemptTimeout(call)`: a stalled
+   * connection times out (and closes) while the call still has time to
+   * retry on a new one.
    */
   send<Req, Res>(
     conn: BrokerConnection,
@@ -246,10 +282,7 @@ export class Router {
     version?: number,
   ): Promise<Res> {
     return conn.request(api, data, {
-      timeout: Math.min(
-        this.left(call),
-        this.cluster.options.requestTimeout ?? DEFAULTS.requestTimeout,
-      ),
+      timeout: this.attemptTimeout(call),
       signal: call.signal,
       version,
     });
