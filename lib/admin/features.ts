@@ -149,7 +149,7 @@ export async function updateFeatures(
   }
   if (updates.length === 0) return [];
   const call = router.call(options);
-  const r = await router.controller(
+  const r = await router.waiting.controller(
     UpdateFeatures,
     {
       timeoutMs: router.brokerWait(call),

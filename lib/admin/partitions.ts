@@ -184,10 +184,12 @@ export interface OngoingReassignment extends TopicPartition {
  * ```
  */
 export async function deleteRecords(
-  router: Router,
+  client: Router,
   records: readonly RecordsToDelete[],
   options: CallOptions = {},
 ): Promise<DeletedRecords[]> {
+  // The leader holds the request until the replicas follow (timeoutMs).
+  const router = client.waiting;
   checkDistinctPartitions("deleteRecords", "records", records, (r, at) => {
     const before = r.before;
     if (
@@ -304,7 +306,7 @@ export async function electLeaders(
     if (partitions.length === 0) return [];
   }
   const call = router.call(options);
-  const response = await router.controller(
+  const response = await router.waiting.controller(
     ElectLeaders,
     () => ({
       electionType: election === "preferred" ? 0 : 1,
@@ -390,7 +392,7 @@ export async function alterPartitionReassignments(
   });
   if (reassignments.length === 0) return [];
   const call = router.call(options);
-  const response = await router.controller(
+  const response = await router.waiting.controller(
     AlterPartitionReassignments,
     () => ({
       timeoutMs: router.brokerWait(call),

@@ -408,7 +408,7 @@ export async function createTopics(
   });
   if (topics.length === 0) return [];
   const call = router.call(options);
-  const response = await router.controller(
+  const response = await router.waiting.controller(
     CreateTopics,
     () => ({
       timeoutMs: router.brokerWait(call),
@@ -535,7 +535,7 @@ export async function deleteTopics(
   checkNames("deleteTopics", "topics", topics);
   if (topics.length === 0) return [];
   const call = router.call(options);
-  const response = await router.controller(
+  const response = await router.waiting.controller(
     DeleteTopics,
     () => ({
       timeoutMs: router.brokerWait(call),
@@ -588,7 +588,7 @@ export async function createPartitions(
   });
   if (increases.length === 0) return [];
   const call = router.call(options);
-  const response = await router.controller(
+  const response = await router.waiting.controller(
     CreatePartitions,
     () => ({
       timeoutMs: router.brokerWait(call),

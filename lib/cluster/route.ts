@@ -182,6 +182,8 @@ export class Router {
   readonly lane: string;
   /** The first and the longest wait between attempts, in ms. */
   private readonly backoff: { min: number; max: number };
+  /** `waiting`, once made. */
+  private waitingRouter: Router | undefined;
 
   /**
    * A router over `cluster`, calls lasting `timeout` ms by default, with
@@ -198,6 +200,24 @@ export class Router {
     this.timeout = timeout;
     this.lane = lane;
     this.backoff = backoff;
+  }
+
+  /**
+   * This router on a lane of its own, for requests the broker may hold
+   * until their `timeoutMs` passes (creating, deleting and growing topics,
+   * deleting records, elections, reassignments, feature updates). A broker
+   * answers one request of a connection at a time, so quick requests sent
+   * behind one of those would wait for it: after a kill -9 of a replica, a
+   * DeleteRecords held a Metadata request behind it until that timed out.
+   */
+  get waiting(): Router {
+    this.waitingRouter ??= new Router(
+      this.cluster,
+      this.timeout,
+      `${this.lane}-wait`,
+      this.backoff,
+    );
+    return this.waitingRouter;
   }
 
   /** The budget of a call made with `options`. */
