@@ -218,3 +218,32 @@ export function kafkaJava(
     ...args,
   ], { stdio: ["ignore", stdout, "inherit"] });
 }
+
+/**
+ * Runs tests/scripts/`name` with `args` under the runtime running the
+ * tests; resolves with its exit code and output (stdout and stderr), or
+ * kills it after `limit` ms (code null).
+ */
+export function runScript(
+  name: string,
+  args: string[],
+  limit = 300_000,
+): Promise<{ code: number | null; output: string }> {
+  const script = new URL(`./scripts/${name}`, import.meta.url).pathname;
+  const isDeno = "Deno" in globalThis && !("Bun" in globalThis);
+  const argv = isDeno ? ["run", "-A", script, ...args] : [script, ...args];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, argv, {
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Uint8Array) => output += chunk);
+    child.stderr.on("data", (chunk: Uint8Array) => output += chunk);
+    const timer = setTimeout(() => child.kill("SIGKILL"), limit);
+    child.on("error", reject);
+    child.on("close", (code: number | null) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}

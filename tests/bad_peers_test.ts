@@ -22,7 +22,14 @@ import {
 import { ByteWriter } from "../lib/protocol/bytes.ts";
 import { ApiVersions } from "../lib/protocol/testing/api_versions.ts";
 import { Metadata } from "../lib/protocol/messages/metadata.ts";
-import { BROKER, noUnhandledRejections, uniqueTopic } from "./_helpers.ts";
+import {
+  BROKER,
+  noUnhandledRejections,
+  runScript,
+  uniqueTopic,
+} from "./_helpers.ts";
+import { readFileSync } from "node:fs";
+import { CA_PEM, CLIENT_CERT_PEM, CLIENT_KEY_PEM } from "../tools/kafka.ts";
 
 type Behaviour = (socket: net.Socket, request: Uint8Array) => void;
 
@@ -87,6 +94,36 @@ async function expectFailure(
     await server.close();
   }
   return Date.now() - started;
+}
+
+/** A TCP server that accepts, reads and never answers; it counts connections. */
+async function silentPeer(): Promise<{
+  address: string;
+  accepted(): number;
+  open(): number;
+  close(): Promise<void>;
+}> {
+  const sockets = new Set<net.Socket>();
+  let accepted = 0;
+  const server = net.createServer((socket) => {
+    accepted++;
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.on("close", () => sockets.delete(socket));
+    socket.resume(); // reading, so that the client's close is seen
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    address: `127.0.0.1:${port}`,
+    accepted: () => accepted,
+    open: () => sockets.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 describe("bad peers", () => {
@@ -189,6 +226,72 @@ describe("bad peers", () => {
     );
     assert.ok(elapsed >= 450 && elapsed < 2000, `took ${elapsed} ms`);
   });
+
+  // A TLS peer that accepts and never answers the handshake: the dial
+  // times out, and what it began must end with it. Left under way, the
+  // handshake kept the user's process alive for good.
+  for (const mode of ["tls", "mtls"] as const) {
+    const what = mode === "mtls" ? " (client certificate)" : "";
+    test(`a TLS peer that never answers the handshake${what}: the dial times out and the process exits`, async () => {
+      const peer = await silentPeer();
+      try {
+        const started = Date.now();
+        const { code, output } = await runScript(
+          "dial_exit.ts",
+          [peer.address, mode, CA_PEM, CLIENT_CERT_PEM, CLIENT_KEY_PEM],
+          15_000,
+        );
+        assert.equal(code, 0, output);
+        assert.match(
+          output,
+          /failed after \d+ ms: TimeoutError: .*no connection after 500 ms/,
+        );
+        // Start-up included; the handshake left alone never ended.
+        const took = Date.now() - started;
+        assert.ok(took < 10_000, `the process exited after ${took} ms`);
+      } finally {
+        await peer.close();
+      }
+    });
+
+    // Deno closes a TLS connection only once its handshake ends (or the
+    // process does): there the process exits, but a long-lived one holds
+    // the socket until the peer gives up. Node.js and Bun close it at once.
+    if (!("Deno" in globalThis && !("Bun" in globalThis))) {
+      test(`a TLS peer that never answers the handshake${what}: the connection the dial began is closed`, async () => {
+        const peer = await silentPeer();
+        const tls = {
+          ca: readFileSync(CA_PEM, "utf8"),
+          ...(mode === "mtls"
+            ? {
+              cert: readFileSync(CLIENT_CERT_PEM, "utf8"),
+              key: readFileSync(CLIENT_KEY_PEM, "utf8"),
+            }
+            : {}),
+        };
+        try {
+          await noUnhandledRejections(async () => {
+            await assert.rejects(
+              dial(peer.address, { tls, timeout: 500 }),
+              (error) =>
+                error instanceof TimeoutError &&
+                /no connection after 500 ms/.test(error.message),
+            );
+            const until = Date.now() + 3000;
+            while (peer.open() > 0 || peer.accepted() === 0) {
+              assert.ok(
+                Date.now() < until,
+                `${peer.open()} of ${peer.accepted()} connections left open`,
+              );
+              await new Promise((resolve) => setTimeout(resolve, 20));
+            }
+          });
+        } finally {
+          await peer.close();
+        }
+      });
+    }
+  }
 
   test("a broker that drops the connection mid-request fails it at once", async () => {
     const server = await fakeServer((socket, request) => {

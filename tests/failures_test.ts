@@ -5,10 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import http from "node:http";
 import net from "node:net";
-import process from "node:process";
 import { after, before, describe, test } from "node:test";
 import {
   type Conn,
@@ -25,6 +23,7 @@ import {
   BROKER,
   noUnhandledRejections,
   readPartition,
+  runScript,
   uniqueTopic,
 } from "./_helpers.ts";
 
@@ -32,26 +31,6 @@ const HOST = BROKER.split(":")[0];
 const SASL_PLAINTEXT = `${HOST}:9094`;
 const SSL = `${HOST}:9095`;
 const text = new TextDecoder();
-
-/** Runs a script of tests/scripts under this runtime; resolves with its exit code and output. */
-function runScript(
-  name: string,
-  args: string[],
-): Promise<{ code: number | null; output: string }> {
-  const script = new URL(`./scripts/${name}`, import.meta.url).pathname;
-  const isDeno = "Deno" in globalThis && !("Bun" in globalThis);
-  const argv = isDeno ? ["run", "-A", script, ...args] : [script, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, argv, {
-      env: { ...process.env, NO_COLOR: "1" },
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Uint8Array) => output += chunk);
-    child.stderr.on("data", (chunk: Uint8Array) => output += chunk);
-    child.on("error", reject);
-    child.on("close", (code: number | null) => resolve({ code, output }));
-  });
-}
 
 /** Writes one message with `options`; resolves with the error and the seconds it took. */
 async function failedWrite(

@@ -85,7 +85,13 @@ export async function openSocket(options: SocketOptions): Promise<Socket> {
   if (signal?.aborted) throw abortReason(signal, `Connecting to ${where}`);
   let timer: ReturnType<typeof setTimeout> | undefined;
   let onAbort: (() => void) | undefined;
-  const connecting = isDeno ? connectDeno(options) : connectNode(options);
+  // Ends a connect or handshake still under way once the caller gave up on
+  // it: left alone, it kept the process alive until the system gave up (a
+  // peer that never answers: 130 s; a TLS peer that never answers: never).
+  const cancel = new AbortController();
+  const connecting = isDeno
+    ? connectDeno(options, cancel.signal)
+    : connectNode(options, cancel.signal);
   const stop = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () =>
@@ -102,6 +108,7 @@ export async function openSocket(options: SocketOptions): Promise<Socket> {
   try {
     return await Promise.race([connecting, stop]);
   } catch (caught) {
+    cancel.abort();
     // A connection that lands after the timeout must not leak.
     connecting.then((socket) => socket.close(), () => {});
     if (caught instanceof TimeoutError || caught instanceof DOMException) {
@@ -174,7 +181,10 @@ export function isNetworkFailure(error: unknown): boolean {
     (typeof code === "string" && NETWORK_FAILURES.has(code));
 }
 
-async function connectDeno(options: SocketOptions): Promise<Socket> {
+async function connectDeno(
+  options: SocketOptions,
+  cancel: AbortSignal,
+): Promise<Socket> {
   const { host: hostname, port, tls } = options;
   let conn: Deno.Conn;
   let explain = keep;
@@ -185,28 +195,57 @@ async function connectDeno(options: SocketOptions): Promise<Socket> {
       settings,
       await clientCertificateProblem(settings),
     );
+    const caCerts = settings.ca === undefined
+      ? undefined
+      : [settings.ca].flat();
     let tlsConn: Deno.TlsConn;
     try {
-      tlsConn = await Deno.connectTls({
-        hostname,
-        port,
-        caCerts: settings.ca === undefined ? undefined : [settings.ca].flat(),
-        cert: settings.cert,
-        key: settings.key,
-      });
+      if (settings.cert === undefined) {
+        // A TCP connect, which the signal ends, then TLS over it.
+        const tcp = await Deno.connect({ hostname, port, signal: cancel });
+        tcp.setNoDelay(true);
+        try {
+          tlsConn = await Deno.startTls(tcp, { hostname, caCerts });
+        } catch (error) {
+          tcp.close();
+          throw error;
+        }
+      } else {
+        // Deno.startTls sends no client certificate, and Deno.connectTls
+        // takes no signal: its TCP connect runs until the system gives up
+        // (the handshake below is ended by closing).
+        tlsConn = await Deno.connectTls({
+          hostname,
+          port,
+          caCerts,
+          cert: settings.cert,
+          key: settings.key,
+        });
+      }
     } catch (error) {
       // Deno reads the certificates and key here, before any handshake.
-      throw isNetworkFailure(error) ? error : new TlsSetupError(error);
+      throw isNetworkFailure(error) || cancel.aborted
+        ? error
+        : new TlsSetupError(error);
     }
+    const onCancel = () => tlsConn.close();
+    cancel.addEventListener("abort", onCancel, { once: true });
     try {
+      if (cancel.aborted) throw cancel.reason;
       await tlsConn.handshake();
     } catch (error) {
-      tlsConn.close();
+      try {
+        tlsConn.close();
+      } catch {
+        // Closed on cancel already.
+      }
       throw explain(error);
+    } finally {
+      cancel.removeEventListener("abort", onCancel);
     }
     conn = tlsConn;
   } else {
-    const tcp = await Deno.connect({ hostname, port });
+    const tcp = await Deno.connect({ hostname, port, signal: cancel });
     tcp.setNoDelay(true);
     conn = tcp;
   }
@@ -245,7 +284,10 @@ interface NodeSocket {
   setNoDelay(on: boolean): void;
 }
 
-async function connectNode(options: SocketOptions): Promise<Socket> {
+async function connectNode(
+  options: SocketOptions,
+  cancel: AbortSignal,
+): Promise<Socket> {
   const { host, port, tls } = options;
   let socket: NodeSocket;
   let ready: string;
@@ -294,6 +336,7 @@ async function connectNode(options: SocketOptions): Promise<Socket> {
     } as never) as unknown as NodeSocket;
     ready = "connect";
   }
+  let onCancel: (() => void) | undefined;
   await new Promise<void>((resolve, reject) => {
     const fail = (error: Error) => reject(error);
     socket.once("error", fail);
@@ -301,10 +344,14 @@ async function connectNode(options: SocketOptions): Promise<Socket> {
       socket.removeListener("error", fail);
       resolve();
     });
+    // The connect (and handshake) ends with the socket.
+    onCancel = () => reject(cancel.reason);
+    if (cancel.aborted) onCancel();
+    else cancel.addEventListener("abort", onCancel, { once: true });
   }).catch((error) => {
     socket.destroy();
     throw explain(error);
-  });
+  }).finally(() => cancel.removeEventListener("abort", onCancel!));
   socket.setNoDelay(true);
   if (reads === undefined) return nodeStreams(socket, explain);
   reads.attach(socket, explain);
