@@ -18,6 +18,7 @@ import {
   type Conn,
   dial,
   dialLeader,
+  KafkaError,
   Reader,
   ShareReader,
   WriteErrors,
@@ -27,6 +28,7 @@ import { BrokerConnection } from "../lib/connection/connection.ts";
 import { ConnectionError, TimeoutError } from "../lib/connection/errors.ts";
 import { Metadata } from "../lib/protocol/messages/metadata.ts";
 import { Produce } from "../lib/protocol/messages/produce.ts";
+import { ShareFetch } from "../lib/protocol/messages/share_fetch.ts";
 import { type FaultProxy, startProxy } from "./_proxy.ts";
 import { produce } from "./_group.ts";
 import { newShareGroup, readN } from "./_share.ts";
@@ -481,6 +483,93 @@ describe("through the fault proxy", () => {
         } finally {
           proxy.resume();
           await cluster.close();
+        }
+      }),
+  );
+  test(
+    "acknowledgements a lost share session dropped make the next commit() reject, logged once",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        const topic = await newTopic("share-dropped");
+        await produce(topic, 0, 20);
+        const groupId = await newShareGroup();
+        const logged: string[] = [];
+        const reader = new ShareReader({
+          brokers: [proxy.address],
+          groupId,
+          topics: [topic],
+          maxWait: 200,
+          acknowledgements: "explicit",
+          errorLogger: (message) => logged.push(message),
+        });
+        try {
+          const held = await readN(reader, 20);
+          proxy.dropAll();
+          const until = Date.now() + 10_000;
+          while (!logged.some((m) => /share fetch .* attempt 1/.test(m))) {
+            assert.ok(Date.now() < until, logged.join("\n"));
+            await sleep(20);
+          }
+          // The session that acquired them is gone: each is dropped. The
+          // commit resolved before, as if the broker had them.
+          for (const m of held) reader.acknowledge(m);
+          await assert.rejects(reader.commit(), (error) => {
+            assert.ok(error instanceof KafkaError, String(error));
+            assert.match(
+              error.message,
+              /20 acknowledgements of .*\/0 were dropped \(its share session was lost\)/,
+            );
+            return true;
+          });
+          assert.equal(
+            logged.filter((m) => / dropped \(/.test(m)).length,
+            1,
+            logged.join("\n"),
+          );
+          assert.equal(reader.stats().acknowledgeFailures, 20);
+          // Reported once: the next commit has nothing to report.
+          await reader.commit();
+        } finally {
+          await reader.close();
+        }
+      }),
+  );
+  test(
+    "a ShareReader closed while it waits to fetch again after a cut connection closes at once",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        const topic = await newTopic("share-backoff");
+        await produce(topic, 0, 5);
+        const groupId = await newShareGroup();
+        const logged: string[] = [];
+        const reader = new ShareReader({
+          brokers: [proxy.address],
+          groupId,
+          topics: [topic],
+          maxWait: 200,
+          // Its waits between failed fetches: long, so that a close
+          // that waited one out would show.
+          readBackoffMin: 20_000,
+          readBackoffMax: 20_000,
+          errorLogger: (message) => logged.push(message),
+        });
+        try {
+          await readN(reader, 1);
+          const cut = proxy.cutMidFrame(ShareFetch.key);
+          await cut;
+          const until = Date.now() + 10_000;
+          while (!logged.some((m) => /share fetch .* attempt 1/.test(m))) {
+            assert.ok(Date.now() < until, logged.join("\n"));
+            await sleep(20);
+          }
+        } finally {
+          const started = Date.now();
+          await reader.close();
+          const took = Date.now() - started;
+          // It waited the rest of its 20 s backoff before.
+          assert.ok(took < 3000, `close took ${took} ms`);
         }
       }),
   );

@@ -67,6 +67,13 @@ export class ShareEngine extends StreamEngine {
   private readonly chunks: Chunk[] = [];
   /** Handed out, not acknowledged yet. */
   private readonly origins = new Map<ShareMessage, Origin>();
+  /** Acknowledgements dropped since the last `commit()`, by partition. */
+  private readonly unreported = new Map<
+    SharePartition,
+    { count: number; why: string }
+  >();
+  /** Partitions whose drops were logged, until acknowledgements flow again. */
+  private readonly droppedLogged = new Set<SharePartition>();
   /** Implicit mode: the message the consumer is processing. */
   private inProcess: ShareMessage | null = null;
   /** Where `inProcess` came from: kept apart from `origins`, a map entry less per message. */
@@ -316,7 +323,19 @@ export class ShareEngine extends StreamEngine {
   async commit(): Promise<void> {
     this.checkOpen("commit");
     this.finishInProcess();
-    const errors = (await Promise.all(this.fetcher.flush())).flat();
+    // What was dropped since the last commit failed as surely as what a
+    // broker refuses.
+    const dropped = [...this.unreported].map(([p, d]) =>
+      new KafkaError(ErrorCode.SHARE_SESSION_NOT_FOUND, {
+        topic: p.topic,
+        partition: p.partition,
+        detail:
+          `${d.count} acknowledgements of ${p.topic}/${p.partition} were dropped (${d.why}): their records come back when their locks run out`,
+      })
+    );
+    this.unreported.clear();
+    const flushed = (await Promise.all(this.fetcher.flush())).flat();
+    const errors = [...dropped, ...flushed];
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) {
       throw new AggregateError(
@@ -475,13 +494,25 @@ export class ShareEngine extends StreamEngine {
       p.acksFor = session;
     }
     p.acks.add(offset, type, last);
+    this.droppedLogged.delete(p);
     session.signal.notify();
   }
 
+  /**
+   * Counts acknowledgements that cannot be sent, for the next `commit()` to
+   * report. Logged once a partition until its acknowledgements are taken
+   * again: after a lost session each acknowledge() is dropped, and one
+   * line each made a thousand lines of one fault.
+   */
   private droppedAcks(p: SharePartition, count: number, why: string): void {
     this.counters.acknowledgeFailures += count;
+    const d = this.unreported.get(p);
+    if (d === undefined) this.unreported.set(p, { count, why });
+    else d.count += count;
+    if (this.droppedLogged.has(p)) return;
+    this.droppedLogged.add(p);
     this.logError(
-      `${count} acknowledgements of ${p.topic}/${p.partition} dropped (${why}): their records come back when their locks run out`,
+      `${count} acknowledgements of ${p.topic}/${p.partition} dropped (${why}): their records come back when their locks run out; more dropped until its acknowledgements go out again are counted in stats() and reported by commit()`,
     );
   }
 

@@ -19,7 +19,7 @@
 
 import { decompressWith } from "../../../codecs/mod.ts";
 import type { Cluster } from "../../cluster/cluster.ts";
-import { backoff, canRetry, sleep } from "../../cluster/retry.ts";
+import { backoff, canRetry } from "../../cluster/retry.ts";
 import type { BrokerConnection } from "../../connection/connection.ts";
 import {
   ClosedError,
@@ -174,15 +174,20 @@ export class ShareFetcher {
 
   /**
    * Sends the acknowledgements that wait, at once; each promise resolves
-   * with the failures of one session's request that carried them.
+   * with the failures of one session's request that carried them. A
+   * session whose acknowledgements already went out is waited for too,
+   * until the request carrying them is answered.
    */
   flush(): Promise<Error[]>[] {
     const waits: Promise<Error[]>[] = [];
     for (const s of this.sessions.values()) {
-      if (s.withAcks(this.hub.partitions.values()).length === 0) continue;
-      s.flushNow = true;
-      waits.push(s.afterNext());
-      s.signal.notify();
+      if (s.withAcks(this.hub.partitions.values()).length > 0) {
+        s.flushNow = true;
+        waits.push(s.afterRequest());
+        s.signal.notify();
+      } else if (s.acksInFlight) {
+        waits.push(s.afterRequest(s.ackRequest));
+      }
     }
     return waits;
   }
@@ -321,6 +326,7 @@ export class ShareFetcher {
       lingerUntil = 0;
       s.flushNow = false;
       const n = ++s.started;
+      if (acking.length > 0) s.ackRequest = n;
       try {
         s.conn ??= await this.hub.cluster.connection(s.nodeId, this.lane);
         const errors = (fetch || forget) && !renewing
@@ -345,7 +351,12 @@ export class ShareFetcher {
           }`,
         );
         this.lose(s, error);
-        await sleep(this.backoff(failures)).catch(() => {});
+        // The wait ends early only for closing, which notifies the loop
+        // (other notices, new acknowledgements, must not cut it short).
+        const until = Date.now() + this.backoff(failures);
+        while (this.active() && Date.now() < until) {
+          await s.signal.waitFor(until - Date.now());
+        }
       }
     }
     s.settleAll([new ClosedError("The ShareReader is closed")]);

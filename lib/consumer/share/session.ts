@@ -78,6 +78,10 @@ export class ShareSession {
   incarnation = 0;
   /** Requests started, numbered from 1. */
   started = 0;
+  /** The highest request number answered (or given up on). */
+  settled = 0;
+  /** The last request that carried acknowledgements. */
+  ackRequest = 0;
   /** Those waiting for the next request to be answered, and its failures. */
   private waiters: { after: number; resolve: (errors: Error[]) => void }[] = [];
 
@@ -92,15 +96,24 @@ export class ShareSession {
     this.inSession.clear();
   }
 
-  /** Resolves with the failures of the next request to start, once answered. */
-  afterNext(): Promise<Error[]> {
+  /**
+   * Resolves with the failures of request `n` (by default the next to
+   * start), or of the first after it, once answered.
+   */
+  afterRequest(n = this.started + 1): Promise<Error[]> {
     return new Promise((resolve) =>
-      this.waiters.push({ after: this.started, resolve })
+      this.waiters.push({ after: n - 1, resolve })
     );
+  }
+
+  /** Whether a request that carried acknowledgements awaits its answer. */
+  get acksInFlight(): boolean {
+    return this.ackRequest > this.settled;
   }
 
   /** Request `n` was answered, with these failures. */
   settle(n: number, errors: Error[]): void {
+    if (n > this.settled) this.settled = n;
     if (this.waiters.length === 0) return;
     this.waiters = this.waiters.filter((w) => {
       if (w.after >= n) return true;
@@ -111,6 +124,7 @@ export class ShareSession {
 
   /** Every waiter learns these failures (the session is gone). */
   settleAll(errors: Error[]): void {
+    this.settled = this.started;
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w.resolve(errors);

@@ -146,14 +146,30 @@ describe("ShareSession", () => {
   test("commit waiters learn the failures of the next request to start", async () => {
     const s = new ShareSession(1);
     const n1 = ++s.started; // in flight before the wait
-    const waiting = s.afterNext();
+    const waiting = s.afterRequest();
     s.settle(n1, [new Error("not mine")]);
     const n2 = ++s.started;
     const failure = new Error("refused");
     s.settle(n2, [failure]);
     assert.deepEqual(await waiting, [failure]);
-    const lost = s.afterNext();
+    const lost = s.afterRequest();
     s.settleAll([failure]);
     assert.deepEqual(await lost, [failure]);
+  });
+
+  test("acknowledgements in flight are waited for: commit() learns the failures of the request that carried them", async () => {
+    const s = new ShareSession(1);
+    assert.equal(s.acksInFlight, false);
+    const n1 = ++s.started;
+    s.ackRequest = n1; // it carries acknowledgements
+    const n2 = ++s.started; // a later one, without
+    assert.equal(s.acksInFlight, true);
+    const carried = s.afterRequest(s.ackRequest);
+    const refused = new Error("INVALID_RECORD_STATE");
+    s.settle(n1, [refused]);
+    assert.deepEqual(await carried, [refused]);
+    assert.equal(s.acksInFlight, false);
+    s.settle(n2, []);
+    assert.equal(s.settled, n2);
   });
 });
