@@ -35,6 +35,12 @@ export function canRetry(error: unknown): boolean {
     (error as { retriable?: unknown }).retriable === true;
 }
 
+/**
+ * The least time before the deadline for one more attempt: a backoff is cut
+ * to end this long before it, and none starts closer to it.
+ */
+const LAST_ATTEMPT_MS = 100;
+
 /** Runs `fn` until it succeeds, fails for good, or runs out of time or attempts. */
 export async function retry<T>(
   fn: (attempt: number) => Promise<T>,
@@ -55,10 +61,15 @@ export async function retry<T>(
       if (attempt >= (options.maxAttempts ?? Infinity)) throw error;
       if (options.signal?.aborted) throw error;
       const min = options.backoffMinFor?.(error) ?? options.backoffMin;
-      const wait = backoff(attempt, { ...options, backoffMin: min });
-      if (
-        options.deadline !== undefined && Date.now() + wait >= options.deadline
-      ) throw error;
+      let wait = backoff(attempt, { ...options, backoffMin: min });
+      if (options.deadline !== undefined) {
+        // A backoff that would end past the deadline is cut short, so that
+        // the last attempt still comes: giving up at the backoff ended a
+        // 2 s deliveryTimeout after 1.4 s.
+        const left = options.deadline - Date.now() - LAST_ATTEMPT_MS;
+        if (left <= 0) throw error;
+        wait = Math.min(wait, left);
+      }
       await options.onRetry?.(error, attempt);
       await sleep(wait, options.signal);
     }
