@@ -21,6 +21,7 @@ import {
   KafkaError,
   Reader,
   ShareReader,
+  type ShareReaderOptions,
   WriteErrors,
   Writer,
 } from "../mod.ts";
@@ -72,6 +73,34 @@ describe("through the fault proxy", () => {
     const topic = uniqueTopic(prefix);
     await admin.createTopics({ topic, numPartitions: 1, replicationFactor: 1 });
     return topic;
+  }
+
+  /**
+   * A ShareReader of a new group reading `topic` through the proxy (200 ms
+   * polls), logging into `logged`.
+   */
+  async function shareVia(
+    topic: string,
+    logged: string[],
+    options: Partial<ShareReaderOptions> = {},
+  ): Promise<ShareReader> {
+    return new ShareReader({
+      brokers: [proxy.address],
+      groupId: await newShareGroup(),
+      topics: [topic],
+      maxWait: 200,
+      errorLogger: (message) => logged.push(message),
+      ...options,
+    });
+  }
+
+  /** Waits (10 s at most) until a failed share fetch was logged. */
+  async function untilFetchFailed(logged: string[]): Promise<void> {
+    const until = Date.now() + 10_000;
+    while (!logged.some((m) => /share fetch .* attempt 1/.test(m))) {
+      assert.ok(Date.now() < until, logged.join("\n"));
+      await sleep(20);
+    }
   }
 
   /** Runs `fn` with a fresh proxy, closed afterwards whatever happens. */
@@ -493,24 +522,14 @@ describe("through the fault proxy", () => {
       withProxy(async () => {
         const topic = await newTopic("share-dropped");
         await produce(topic, 0, 20);
-        const groupId = await newShareGroup();
         const logged: string[] = [];
-        const reader = new ShareReader({
-          brokers: [proxy.address],
-          groupId,
-          topics: [topic],
-          maxWait: 200,
+        const reader = await shareVia(topic, logged, {
           acknowledgements: "explicit",
-          errorLogger: (message) => logged.push(message),
         });
         try {
           const held = await readN(reader, 20);
           proxy.dropAll();
-          const until = Date.now() + 10_000;
-          while (!logged.some((m) => /share fetch .* attempt 1/.test(m))) {
-            assert.ok(Date.now() < until, logged.join("\n"));
-            await sleep(20);
-          }
+          await untilFetchFailed(logged);
           // The session that acquired them is gone: each is dropped. The
           // commit resolved before, as if the broker had them.
           for (const m of held) reader.acknowledge(m);
@@ -542,28 +561,17 @@ describe("through the fault proxy", () => {
       withProxy(async () => {
         const topic = await newTopic("share-backoff");
         await produce(topic, 0, 5);
-        const groupId = await newShareGroup();
         const logged: string[] = [];
-        const reader = new ShareReader({
-          brokers: [proxy.address],
-          groupId,
-          topics: [topic],
-          maxWait: 200,
-          // Its waits between failed fetches: long, so that a close
-          // that waited one out would show.
+        // Its waits between failed fetches: long, so that a close that
+        // waited one out would show.
+        const reader = await shareVia(topic, logged, {
           readBackoffMin: 20_000,
           readBackoffMax: 20_000,
-          errorLogger: (message) => logged.push(message),
         });
         try {
           await readN(reader, 1);
-          const cut = proxy.cutMidFrame(ShareFetch.key);
-          await cut;
-          const until = Date.now() + 10_000;
-          while (!logged.some((m) => /share fetch .* attempt 1/.test(m))) {
-            assert.ok(Date.now() < until, logged.join("\n"));
-            await sleep(20);
-          }
+          await proxy.cutMidFrame(ShareFetch.key);
+          await untilFetchFailed(logged);
         } finally {
           const started = Date.now();
           await reader.close();

@@ -21,6 +21,7 @@ import {
   BROKER,
   noUnhandledRejections,
   readPartition,
+  sleep,
   uniqueTopic,
 } from "./_helpers.ts";
 
@@ -293,6 +294,23 @@ describe("Writer", () => {
       "first",
       "second",
     ]);
+  });
+
+  test("close() after a pipe's signal aborted the Writer resolves (it rejected with the platform's \"WritableStream is closed\")", async () => {
+    const topic = await topicWith(1);
+    const w = new Writer({ brokers: [BROKER], topic });
+    const stop = new AbortController();
+    const source = new ReadableStream<MessageInput>({
+      start(controller) {
+        controller.enqueue({ value: "a" });
+      },
+    });
+    const piping = source.pipeTo(w, { signal: stop.signal });
+    await sleep(100);
+    stop.abort(new Error("stopped"));
+    await assert.rejects(piping, /stopped/);
+    await w.close();
+    await w.close();
   });
 
   test("close() while getWriter() holds the stream delivers what it took; later writes reject with a ClosedError", async () => {

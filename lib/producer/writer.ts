@@ -216,6 +216,9 @@ export class Writer extends WritableStream<MessageInput> {
         await engine.close();
       },
       async abort(reason) {
+        // Aborted (a pipe's signal, or its source failed): close() then
+        // closes the engine, as after a pipe that ended.
+        open = false;
         if (flushTimer !== undefined) clearTimeout(flushTimer);
         gathered = [];
         outcomes = [];
