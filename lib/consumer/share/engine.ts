@@ -494,7 +494,7 @@ export class ShareEngine extends StreamEngine {
       p.acksFor = session;
     }
     p.acks.add(offset, type, last);
-    this.droppedLogged.delete(p);
+    if (this.droppedLogged.size > 0) this.droppedLogged.delete(p);
     session.signal.notify();
   }
 

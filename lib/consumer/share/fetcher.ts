@@ -181,12 +181,11 @@ export class ShareFetcher {
   flush(): Promise<Error[]>[] {
     const waits: Promise<Error[]>[] = [];
     for (const s of this.sessions.values()) {
+      if (s.acksInFlight) waits.push(s.afterRequest(s.ackRequest));
       if (s.withAcks(this.hub.partitions.values()).length > 0) {
         s.flushNow = true;
         waits.push(s.afterRequest());
         s.signal.notify();
-      } else if (s.acksInFlight) {
-        waits.push(s.afterRequest(s.ackRequest));
       }
     }
     return waits;
