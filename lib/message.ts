@@ -6,7 +6,7 @@
  */
 
 import type { RecordHeader, RecordInput } from "./protocol/records.ts";
-import { checkOptionNames } from "./options.ts";
+import { checkOptionNames, describeValue } from "./options.ts";
 import { utf8Bytes } from "./utf8.ts";
 
 /** A record header; the value may be null. */
@@ -45,6 +45,15 @@ export interface MessageInput {
    * excepted); a Conn rejects one that differs from its own.
    */
   topic?: string;
+  /**
+   * The partition to write to, a whole number from 0: set, the Writer's
+   * balancer is not asked, as with a partition in Java's `ProducerRecord`.
+   * A partition the topic does not have fails the write, after one fresh
+   * look at the metadata (for partitions just added). A message read from
+   * Kafka names where it came from, and is balanced like any other; a Conn
+   * rejects a message whose partition differs from its own.
+   */
+  partition?: number;
   /** The key (default null): balancers that hash keys route by it. */
   key?: Uint8Array | string | null;
   /** The value (default null). */
@@ -73,6 +82,14 @@ export function toBytes(
   throw new TypeError(
     `Cannot write message ${index}: "${field}" must be a Uint8Array, a string or null, got ${typeof value}`,
   );
+}
+
+/**
+ * Whether `message` was read from Kafka (it has an offset): its topic and
+ * partition say where it came from, not where to write it.
+ */
+export function wasRead(message: unknown): boolean {
+  return typeof (message as { offset?: unknown } | null)?.offset === "number";
 }
 
 /** Throws a TypeError unless `message` is an object. */
@@ -156,6 +173,27 @@ export function toHeaders(
       value: toBytes(header.value, `headers[${i}].value`, index),
     };
   });
+}
+
+/**
+ * The partition a message asks for, or -1 when it leaves the choice to the
+ * balancer (`partition` undefined or null). Throws a TypeError or RangeError
+ * naming the message for anything but a whole number from 0 to 2^31 - 1.
+ */
+export function askedPartition(partition: unknown, index: number): number {
+  if (partition === undefined || partition === null) return -1;
+  if (
+    typeof partition === "number" && Number.isInteger(partition) &&
+    partition >= 0 && partition <= 0x7fffffff
+  ) {
+    return partition;
+  }
+  const Failure = typeof partition === "number" ? RangeError : TypeError;
+  throw new Failure(
+    `Cannot write message ${index}: "partition" must be a whole number from 0 to 2147483647, or undefined to let the balancer choose; got ${
+      describeValue(partition)
+    }`,
+  );
 }
 
 /** The time in ms, or `now` when missing. */

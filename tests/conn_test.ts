@@ -30,14 +30,19 @@ async function readAll(conn: Conn, maxBytes = 1 << 20): Promise<Message[]> {
 describe("Conn on a live broker", () => {
   let admin: Conn;
   const topic = uniqueTopic("conn");
+  /** A topic of its own for the test of message partitions. */
+  const own = uniqueTopic("conn-partition");
 
   before(async () => {
     admin = await dial(BROKER);
-    await admin.createTopics({ topic, numPartitions: 3, replicationFactor: 1 });
+    await admin.createTopics(
+      { topic, numPartitions: 3, replicationFactor: 1 },
+      { topic: own, numPartitions: 3, replicationFactor: 1 },
+    );
   });
 
   after(async () => {
-    await admin.deleteTopics(topic).catch(() => {});
+    await admin.deleteTopics(topic, own).catch(() => {});
     admin.close();
   });
 
@@ -110,6 +115,33 @@ describe("Conn on a live broker", () => {
       assert.deepEqual(messages[1].value, new Uint8Array([1, 2, 3]));
       assert.equal(messages[2].value, null);
       assert.equal(conn.offset(), 3, "reading advances the offset");
+    } finally {
+      conn.close();
+    }
+  });
+
+  test("a message's partition must be the Conn's, unless the message was read from Kafka; nothing of a refused call is written", async () => {
+    const conn = await dialLeader(BROKER, own, 2);
+    try {
+      await conn.writeMessages({ value: "own", partition: 2 });
+      const [read] = await readAll(conn);
+      assert.equal(read.partition, 2);
+      await assert.rejects(
+        conn.writeMessages({ value: "a" }, { value: "b", partition: 0 }),
+        /^TypeError: Cannot write message 1: its partition 0 differs from this Conn's 2$/,
+      );
+      await assert.rejects(
+        conn.writeMessages({ value: "b", partition: -1 }),
+        /^RangeError: Cannot write message 0: "partition" must be a whole number from 0 to 2147483647, or undefined to let the balancer choose; got -1 \(number\)$/,
+      );
+      // A message read from another partition says where it came from.
+      const other = await dialLeader(BROKER, own, 0);
+      try {
+        await other.writeMessages(read);
+      } finally {
+        other.close();
+      }
+      assert.equal(await conn.readLastOffset(), 1);
     } finally {
       conn.close();
     }

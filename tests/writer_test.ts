@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
+  Client,
   Cluster,
   type Conn,
   CRC32Balancer,
@@ -114,6 +115,138 @@ describe("Writer", () => {
       }
     });
   }
+
+  test("a message's partition is where it is written, whatever the balancer, whether the Writer knows the topic's partitions yet or not", async () => {
+    const topic = await topicWith(3);
+    for (const own of [true, false]) {
+      const w = new Writer({
+        brokers: [BROKER],
+        topic: own ? topic : undefined,
+        balancer: new Hash(),
+      });
+      // The first call waits for metadata; the second is routed at once.
+      for (const call of [0, 1]) {
+        const messages = Array.from({ length: 12 }, (_, i) => ({
+          topic: own ? undefined : topic,
+          key: `key-${i}`,
+          value: `${own}-${call}-${i}`,
+          partition: i % 4 === 3 ? undefined : i % 3,
+        }));
+        await w.writeMessages(...messages);
+      }
+      await w.close();
+    }
+    const hash = new Hash();
+    for (const p of [0, 1, 2]) {
+      for (const m of await readPartition(topic, p)) {
+        const i = Number(text.decode(m.value!).split("-")[2]);
+        const expected = i % 4 === 3
+          ? hash.balance({ key: m.key }, [0, 1, 2])
+          : i % 3;
+        assert.equal(p, expected, `message ${text.decode(m.value!)}`);
+      }
+    }
+    let total = 0;
+    for (const p of [0, 1, 2]) total += (await readPartition(topic, p)).length;
+    assert.equal(total, 48);
+  });
+
+  test("a partition the topic does not have fails the whole write, after a fresh look at the metadata; the Writer goes on", async () => {
+    const topic = await topicWith(3);
+    const w = new Writer({ brokers: [BROKER], topic });
+    try {
+      await w.writeMessages({ value: "first", partition: 1 });
+      // Every message of the write fails with the same RangeError.
+      await assert.rejects(
+        w.writeMessages({ value: "lost", partition: 0 }, {
+          value: "lost",
+          partition: 7,
+        }),
+        (error: Error) =>
+          error instanceof WriteErrors &&
+          error.errors.length === 2 &&
+          error.errors.every((e) =>
+            e instanceof RangeError &&
+            e.message ===
+              `Cannot write message 1: topic "${topic}" has no partition 7 (it has 3: 0 to 2)`
+          ),
+      );
+      await w.writeMessages({ value: "last", partition: 0 });
+    } finally {
+      await w.close();
+    }
+    assert.deepEqual(
+      (await readPartition(topic, 0)).map((m) => text.decode(m.value!)),
+      ["last"],
+    );
+    assert.equal((await readPartition(topic, 1)).length, 1);
+  });
+
+  test("a partition added after the Writer cached its topic's metadata is written to at once", async () => {
+    const topic = await topicWith(1);
+    const client = new Client({ brokers: [BROKER] });
+    const w = new Writer({ brokers: [BROKER], topic });
+    try {
+      await w.writeMessages({ value: "before" });
+      const [grown] = await client.createPartitions([{ topic, count: 3 }]);
+      assert.equal(grown.error, null);
+      await w.writeMessages({ value: "new", partition: 2 });
+    } finally {
+      await w.close();
+      await client.close();
+    }
+    assert.deepEqual(
+      (await readPartition(topic, 2)).map((m) => text.decode(m.value!)),
+      ["new"],
+    );
+  });
+
+  test("a bad partition names the message, the value and its type; nothing of the write is sent", async () => {
+    const topic = await topicWith(2);
+    const w = new Writer({ brokers: [BROKER], topic });
+    await w.writeMessages({ value: "cache" });
+    const bad: [unknown, string, ErrorConstructor][] = [
+      ["1", `"1" (string)`, TypeError],
+      [-1, "-1 (number)", RangeError],
+      [1.5, "1.5 (number)", RangeError],
+      [NaN, "NaN (number)", RangeError],
+      [2 ** 31, "2147483648 (number)", RangeError],
+      [1n, "1 (bigint)", TypeError],
+    ];
+    for (const [partition, shown, kind] of bad) {
+      await assert.rejects(
+        w.writeMessages(
+          { value: "ok", partition: 0 },
+          { value: "bad", partition } as unknown as MessageInput,
+        ),
+        (error: Error) =>
+          error instanceof kind &&
+          error.message ===
+            `Cannot write message 1: "partition" must be a whole number from 0 to 2147483647, or undefined to let the balancer choose; got ${shown}`,
+      );
+    }
+    await w.close();
+    let total = 0;
+    for (const p of [0, 1]) total += (await readPartition(topic, p)).length;
+    assert.equal(total, 1);
+  });
+
+  test("a message read from Kafka is balanced: its partition says where it came from", async () => {
+    const from = await topicWith(3);
+    const to = await topicWith(1);
+    const w = new Writer({ brokers: [BROKER], topic: from });
+    await w.writeMessages({ value: "read", partition: 2 });
+    await w.close();
+    const [read] = await readPartition(from, 2);
+    assert.equal(read.partition, 2);
+    const mirror = new Writer({ brokers: [BROKER], topic: to });
+    await mirror.writeMessages(read, { ...read, value: utf8.encode("copy") });
+    await mirror.close();
+    assert.deepEqual(
+      (await readPartition(to, 0)).map((m) => text.decode(m.value!)),
+      ["read", "copy"],
+    );
+  });
 
   test("by default, keyless messages go to one partition a batch at a time, each run one batch", async () => {
     const topic = await topicWith(3);

@@ -49,7 +49,13 @@ import type {
   SaslOptions,
   TlsOptions,
 } from "../connection/connection.ts";
-import { type Message, type MessageInput, toRecord } from "../message.ts";
+import {
+  askedPartition,
+  type Message,
+  type MessageInput,
+  toRecord,
+  wasRead,
+} from "../message.ts";
 import { ZERO_UUID } from "../protocol/bytes.ts";
 import { ErrorCode, KafkaError, throwIfError } from "../protocol/errors.ts";
 import { CreateTopics } from "../protocol/messages/create_topics.ts";
@@ -339,6 +345,14 @@ export class Conn {
       if (message?.topic !== undefined && message.topic !== topic) {
         throw new TypeError(
           `Cannot write message ${i}: its topic "${message.topic}" differs from this Conn's "${topic}"`,
+        );
+      }
+      const asked = wasRead(message)
+        ? -1
+        : askedPartition(message?.partition, i);
+      if (asked >= 0 && asked !== partition) {
+        throw new TypeError(
+          `Cannot write message ${i}: its partition ${asked} differs from this Conn's ${partition}`,
         );
       }
       const record = toRecord(message, now, i);

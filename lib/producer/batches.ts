@@ -25,6 +25,8 @@ import {
  */
 export interface Entry extends RecordInput {
   topic: string;
+  /** The partition the message asked for; -1: the balancer's choice. */
+  partition: number;
   size: number;
   write: PendingWrite;
   index: number;

@@ -41,7 +41,13 @@ import type { ClientTelemetry } from "../cluster/telemetry.ts";
 import { writerTelemetry } from "./telemetry.ts";
 import { SOFTWARE_NAME, SOFTWARE_VERSION } from "../connection/connection.ts";
 import { JavaDefault } from "./balancers.ts";
-import { type Admitted, Router, type Unsent } from "./router.ts";
+import {
+  type Admitted,
+  asksMissing,
+  MissingPartitionError,
+  Router,
+  type Unsent,
+} from "./router.ts";
 import { Cluster } from "../cluster/cluster.ts";
 import { canRetry, retry, type RetryOptions, sleep } from "../cluster/retry.ts";
 import {
@@ -256,9 +262,16 @@ export class WriterEngine {
     const partitions = messages.length > 0 ? this.knownPartitions() : undefined;
     let routed;
     try {
-      routed = partitions === undefined
-        ? this.router.entries(messages, write, now)
-        : this.router.routeNow(messages, write, now, partitions);
+      try {
+        routed = partitions === undefined
+          ? this.router.entries(messages, write, now)
+          : this.router.routeNow(messages, write, now, partitions);
+      } catch (error) {
+        // A partition the cached metadata lacks may have just been added:
+        // the write waits for fresh metadata (routeEntries), which decides.
+        if (!(error instanceof MissingPartitionError)) throw error;
+        routed = this.router.entries(messages, write, now);
+      }
     } catch (error) {
       // A bad message: nothing was queued, and the write never settles,
       // so flush and close must not wait for it.
@@ -334,7 +347,12 @@ export class WriterEngine {
     for (const [topic, group] of groupByTopic(entries)) {
       if (this.aborted) break;
       try {
-        groups.push([group, await this.partitionsOf(topic, write.deadline)]);
+        let partitions = await this.partitionsOf(topic, write.deadline);
+        // A message asks for a partition the cache lacks: one fresh look.
+        if (asksMissing(group, partitions)) {
+          partitions = await this.partitionsOf(topic, write.deadline, true);
+        }
+        groups.push([group, partitions]);
       } catch (error) {
         const unknown = error instanceof KafkaError &&
           error.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION &&
@@ -354,11 +372,13 @@ export class WriterEngine {
     }
   }
 
+  /** The partitions of `topic`: cached ones unless `fresh`. */
   private async partitionsOf(
     topic: string,
     deadline: number,
+    fresh = false,
   ): Promise<number[]> {
-    const cached = this.cluster.cachedTopic(topic);
+    const cached = fresh ? undefined : this.cluster.cachedTopic(topic);
     if (cached && cached.partitions.length > 0) {
       return cached.partitions.map((p) => p.id);
     }

@@ -30,12 +30,14 @@ import {
   RoundRobin,
 } from "./balancers.ts";
 import {
+  askedPartition,
   checkMessage,
   checkValueless,
   type MessageInput,
   toBytes,
   toHeaders,
   toTimestamp,
+  wasRead,
 } from "../message.ts";
 import { FetchedMessage } from "../requests/fetched.ts";
 import { BATCH_HEADER_SIZE, recordSizeBound } from "../protocol/records.ts";
@@ -62,6 +64,7 @@ function newEntry(write: PendingWrite): Entry {
     headers: undefined,
     timestamp: 0,
     topic: "",
+    partition: -1,
     size: 0,
     write,
     index: 0,
@@ -69,8 +72,45 @@ function newEntry(write: PendingWrite): Entry {
   };
 }
 
-function wasRead(message: MessageInput): boolean {
-  return typeof (message as { offset?: unknown }).offset === "number";
+/**
+ * A partition a message asked for that its topic does not have (per the
+ * metadata the Writer routed with).
+ */
+export class MissingPartitionError extends RangeError {
+  /** The message's topic. */
+  readonly topic: string;
+  /** The partition it asked for. */
+  readonly partition: number;
+
+  constructor(entry: Entry, partitions: readonly number[]) {
+    const count = partitions.length;
+    super(
+      `Cannot write message ${entry.index}: topic "${entry.topic}" has no partition ${entry.partition} (it has ${count}: ${
+        count === 1 ? "0" : `0 to ${count - 1}`
+      })`,
+    );
+    this.topic = entry.topic;
+    this.partition = entry.partition;
+  }
+}
+
+/** Whether a message of `entries` asks for a partition not in `partitions`. */
+export function asksMissing(
+  entries: readonly Entry[],
+  partitions: readonly number[],
+): boolean {
+  for (const entry of entries) {
+    const p = entry.partition;
+    if (p >= 0 && partitions[p] !== p && !partitions.includes(p)) return true;
+  }
+  return false;
+}
+
+/** The partition `entry` asked for, when `partitions` has it. */
+function chosenPartition(entry: Entry, partitions: readonly number[]): number {
+  const p = entry.partition;
+  if (partitions[p] === p || partitions.includes(p)) return p;
+  throw new MissingPartitionError(entry, partitions);
 }
 
 /** What a write's messages came to, for the engine's byte bound. */
@@ -237,10 +277,12 @@ export class Router {
   ): PartitionQueue {
     // A balancer of the user's may keep what it is given: a copy of the
     // scratch entry, which the next message overwrites.
-    const partition = this.balancer.balance(
-      this.custom && entry === this.scratch ? { ...entry } : entry,
-      partitions,
-    );
+    const partition = entry.partition >= 0
+      ? chosenPartition(entry, partitions)
+      : this.balancer.balance(
+        this.custom && entry === this.scratch ? { ...entry } : entry,
+        partitions,
+      );
     let queue = last;
     if (queue?.partition !== partition || queue.topic !== entry.topic) {
       queue = this.queue(entry.topic, partition);
@@ -281,6 +323,11 @@ export class Router {
       ? FetchedMessage.timestampOf(message)
       : toTimestamp(message.time, now, index);
     entry.topic = topic;
+    // Where a message read from Kafka was is no place to write it to.
+    const partition = message.partition;
+    entry.partition = partition === undefined || wasRead(message)
+      ? -1
+      : askedPartition(partition, index);
     entry.index = index;
     entry.size = recordSizeBound(entry);
   }
