@@ -162,10 +162,18 @@ export function toHeaders(
     );
   }
   return headers.map((header, i) => {
-    if (typeof header?.key !== "string") {
+    if (header === null || typeof header !== "object") {
       throw new TypeError(
-        `Cannot write message ${index}: "headers[${i}].key" must be a string, got ${typeof header
-          ?.key}`,
+        `Cannot write message ${index}: "headers[${i}]" must be an object { key, value }, got ${
+          describeValue(header)
+        }`,
+      );
+    }
+    if (typeof header.key !== "string") {
+      throw new TypeError(
+        `Cannot write message ${index}: "headers[${i}].key" must be a string, got ${
+          describeValue(header.key)
+        }`,
       );
     }
     return {
@@ -207,7 +215,7 @@ export function toTimestamp(
   if (!Number.isFinite(ms)) {
     throw new TypeError(
       `Cannot write message ${index}: "time" must be a valid Date, got ${
-        String(time)
+        describeValue(time)
       }`,
     );
   }

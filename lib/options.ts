@@ -5,22 +5,36 @@
  * @module
  */
 
+/** The options every call takes. */
+export const CALL_OPTIONS: ReadonlySet<string> = new Set(["signal", "timeout"]);
+
+/** The options of a call that takes only a signal. */
+export const SIGNAL_OPTION: ReadonlySet<string> = new Set(["signal"]);
+
 /**
  * Checks the options of one call (`{ signal, timeout }`): undefined, or an
- * object whose `signal`, if set, is an AbortSignal and whose `timeout`, if
- * set, is a positive number of milliseconds up to `MAX_TIMEOUT` (see
- * `checkTimeout`); else a TypeError (a RangeError for a number out of
- * range) naming it.
+ * object (not an array) whose `signal`, if set, is an AbortSignal and whose
+ * `timeout`, if set, is a positive number of milliseconds up to
+ * `MAX_TIMEOUT` (see `checkTimeout`); else a TypeError (a RangeError for a
+ * number out of range) naming it. With `known`, a name it lacks is refused
+ * too (see `checkOptionNames`).
  */
-export function checkCallOptions(context: string, options: unknown): void {
+export function checkCallOptions(
+  context: string,
+  options: unknown,
+  known?: ReadonlySet<string>,
+): void {
   if (options === undefined) return;
-  if (options === null || typeof options !== "object") {
+  if (
+    options === null || typeof options !== "object" || Array.isArray(options)
+  ) {
     throw new TypeError(
       `${context}: the options must be an object, got ${
         describeValue(options)
       }`,
     );
   }
+  if (known !== undefined) checkOptionNames(context, options, known);
   const { signal, timeout } = options as {
     signal?: unknown;
     timeout?: unknown;
@@ -33,6 +47,49 @@ export function checkCallOptions(context: string, options: unknown): void {
     );
   }
   checkTimeout(context, "timeout", timeout);
+}
+
+/** The option of `values()`, `batches()` and async iteration. */
+const STREAM_OPTIONS: ReadonlySet<string> = new Set(["preventCancel"]);
+
+/** The options of a Reader's `pipeTo` and `pipeThrough`. */
+const PIPE_OPTIONS: ReadonlySet<string> = new Set([
+  "preventClose",
+  "preventAbort",
+  "preventCancel",
+  "signal",
+  "map",
+]);
+
+/**
+ * Checks the options of `values()`, `batches()` or a pipe (`pipe`): an
+ * object (undefined passes) with only their names, flags that are booleans,
+ * a signal that is an AbortSignal, a `map` that is a function. Throws a
+ * TypeError starting with `context`.
+ */
+export function checkStreamOptions(
+  context: string,
+  options: unknown,
+  pipe = false,
+): void {
+  if (options === undefined) return;
+  const known = pipe ? PIPE_OPTIONS : STREAM_OPTIONS;
+  checkCallOptions(context, options, known);
+  const o = options as Record<string, unknown>;
+  for (const key of known) {
+    const value = o[key];
+    if (value === undefined || key === "signal") continue;
+    const ok = key === "map"
+      ? typeof value === "function"
+      : typeof value === "boolean";
+    if (!ok) {
+      throw new TypeError(
+        `${context}: "${key}" must be ${
+          key === "map" ? "a function" : "a boolean"
+        }, got ${describeValue(value)}`,
+      );
+    }
+  }
 }
 
 /**
@@ -91,9 +148,6 @@ export function checkDuration(
 
 /** A value as an error message shows it: `"100" (string)`, `-1`, `null`. */
 export function describeValue(value: unknown): string {
-  if (typeof value === "number" || typeof value === "bigint") {
-    return `${value} (${typeof value})`;
-  }
   if (value === null || value === undefined) return String(value);
   if (typeof value === "function") return "a function";
   if (value instanceof Date) {
@@ -102,15 +156,35 @@ export function describeValue(value: unknown): string {
       ? "an invalid Date"
       : `${value.toISOString()} (Date)`;
   }
+  const type = Array.isArray(value) ? "array" : typeof value;
+  return `${valueText(value)} (${type})`;
+}
+
+/**
+ * A value's text for an error message, at most 60 characters: numbers as
+ * `String` shows them (NaN, Infinity), strings and objects as JSON, with
+ * bigints and symbols inside shown rather than failing.
+ */
+export function valueText(value: unknown): string {
+  if (typeof value !== "object" && typeof value !== "string") {
+    return String(value);
+  }
   let text: string;
   try {
-    text = JSON.stringify(value) ?? String(value);
+    text = JSON.stringify(value, jsonSafe) ?? String(value);
   } catch {
-    text = String(value);
+    // A cycle, or a toJSON that throws.
+    text = Object.prototype.toString.call(value);
   }
-  if (text.length > 60) text = `${text.slice(0, 57)}...`;
-  const type = Array.isArray(value) ? "array" : typeof value;
-  return `${text} (${type})`;
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function jsonSafe(_key: string, value: unknown): unknown {
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "symbol" || typeof value === "function") {
+    return String(value);
+  }
+  return value;
 }
 
 /** Bounds of a numeric option. */
@@ -123,10 +197,13 @@ export interface NumberRule {
   integer?: boolean;
   /** What the number counts, for the message (e.g. "milliseconds"). */
   unit?: string;
+  /** Whether undefined is refused too (default false: it passes). */
+  required?: boolean;
 }
 
 /**
- * Throws unless `value` is undefined or a number within `rule`: a TypeError
+ * Throws unless `value` is a number within `rule` (or undefined, unless
+ * `rule.required`): a TypeError
  * for a value of another type, a RangeError for a number out of bounds,
  * both starting with `context` (e.g. "Cannot create Writer").
  */
@@ -136,7 +213,7 @@ export function checkNumber(
   value: unknown,
   rule: NumberRule,
 ): void {
-  if (value === undefined) return;
+  if (value === undefined && rule.required !== true) return;
   const integer = rule.integer ?? true;
   const max = rule.max ?? Infinity;
   const kind = integer ? "integer" : "number";
@@ -198,6 +275,8 @@ const FOREIGN_NAMES: Record<string, string> = {
   connectionTimeout: `it is "transport": { dialTimeout } here`,
   requestTimeout:
     `it is "timeout" on the admin Client, "writeTimeout" and "readTimeout" on a Writer, "maxWait" on a Reader`,
+  timeout:
+    `this call takes no timeout: pass "signal": AbortSignal.timeout(ms) to give up after ms milliseconds`,
 };
 
 /**

@@ -187,12 +187,12 @@ describe("admin Client: topics and cluster", () => {
     await assert.rejects(
       // deno-lint-ignore no-explicit-any
       () => client.listGroups({ timeout: "5000" as any }),
-      /^TypeError: Cannot make the call: "timeout" must be a positive number of milliseconds, got "5000" \(string\)$/,
+      /^TypeError: Client\.listGroups: "timeout" must be a positive number of milliseconds, got "5000" \(string\)$/,
     );
     await assert.rejects(
       // deno-lint-ignore no-explicit-any
       () => client.describeCluster({ signal: {} as any }),
-      /^TypeError: Cannot make the call: "signal" must be an AbortSignal, got \{\} \(object\)$/,
+      /^TypeError: Client\.describeCluster: "signal" must be an AbortSignal, got \{\} \(object\)$/,
     );
     await assert.rejects(
       // deno-lint-ignore no-explicit-any
@@ -210,7 +210,7 @@ describe("admin Client: topics and cluster", () => {
     );
     await assert.rejects(
       () => client.createTopics([{ topic: "x", numPartitions: 0 }]),
-      /"topics\[0\]\.numPartitions" must be a positive integer, got number 0/,
+      /"topics\[0\]\.numPartitions" must be a positive integer up to 2147483647 \(or -1: the broker's default\), got number 0/,
     );
     await assert.rejects(
       // deno-lint-ignore no-explicit-any

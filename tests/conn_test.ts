@@ -275,7 +275,7 @@ describe("Conn argument errors", () => {
       );
       await assert.rejects(
         conn.createTopics({ topic: "t", numPartitions: 0 }),
-        /"numPartitions" must be a positive integer or -1, got 0/,
+        /"numPartitions" must be a positive integer up to 2147483647, or -1, got 0 \(number\)/,
       );
       await assert.rejects(
         // deno-lint-ignore no-explicit-any

@@ -164,7 +164,7 @@ describe("reader.seek and reader.commitOffsets in a consumer group", () => {
       assert.throws(
         () => reader.seek({ topic, partition: 0, offset: "12" as never }),
         {
-          name: "RangeError",
+          name: "TypeError",
           message:
             `Cannot seek: position 0 (partition 0 of "${topic}") needs an offset >= 0, FirstOffset (-2) or LastOffset (-1), got "12" (string)`,
         },
@@ -195,6 +195,50 @@ describe("reader.seek and reader.commitOffsets in a consumer group", () => {
       );
       await single.close();
     });
+  });
+
+  test("pause and resume take only partitions this member owns, named as seek names them; a paused then resumed partition is read on", async () => {
+    const topic = await topicWith(1);
+    const groupId = await newGroup("classic");
+    await produce(topic, 0, 10);
+    const reader = groupReader("classic", groupId, topic);
+    try {
+      assert.equal((await reader.readMessage()).offset, 0);
+      reader.pause({ topic, partition: 0 });
+      reader.resume({ topic, partition: 0 });
+      for (let i = 1; i < 10; i++) {
+        const m = await reader.readMessage({
+          signal: AbortSignal.timeout(20_000),
+        });
+        assert.equal(m.offset, i);
+      }
+      for (const method of ["pause", "resume"] as const) {
+        const what = `${method} partitions`;
+        assert.throws(
+          () => reader[method]({ topic, partition: 99 }),
+          (error: Error) =>
+            error instanceof RangeError &&
+            error.message.startsWith(
+              `Cannot ${what}: partition 99 of "${topic}" is not assigned to this member`,
+            ),
+        );
+        assert.throws(
+          () => reader[method](null as never),
+          new RegExp(
+            `^TypeError: Cannot ${what}: position 0 must be \\{ topic, partition \\}, got null$`,
+          ),
+        );
+        assert.throws(
+          () => reader[method]("x" as never),
+          new RegExp(
+            `^TypeError: Cannot ${what}: position 0 must be \\{ topic, partition \\}, got "x" \\(string\\)$`,
+          ),
+        );
+      }
+    } finally {
+      await reader.close();
+    }
+    assert.throws(() => reader.pause({ topic, partition: 0 }), ClosedError);
   });
 
   test("commitOffsets commits the given next offsets at once, whatever commitInterval; refuses partitions not assigned", async () => {

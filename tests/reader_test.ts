@@ -827,7 +827,11 @@ describe("Reader", () => {
         /"copyValues" must be a boolean/,
         TypeError,
       ],
-      [{ ...ok, cluster: {} }, /"cluster" must be a Cluster/, TypeError],
+      [
+        { ...ok, brokers: undefined, cluster: {} },
+        /"cluster" must be a Cluster/,
+        TypeError,
+      ],
       [null, /options must be an object/, TypeError],
     ];
     for (const [options, message, type] of cases) {

@@ -659,7 +659,7 @@ describe("client telemetry (KIP-714)", () => {
         await assert.rejects(writer.clientInstanceId({ timeout: 0 }), {
           name: "RangeError",
           message:
-            `Cannot get the Writer's client instance id: "timeout" must be an integer from 1 to 2147483647, got 0 (number)`,
+            `Cannot get the Writer's client instance id: "timeout" must be a positive number of milliseconds, got 0 (number)`,
         });
         await assert.rejects(
           // @ts-expect-error: the wrong type on purpose
@@ -667,7 +667,7 @@ describe("client telemetry (KIP-714)", () => {
           {
             name: "TypeError",
             message:
-              `Cannot get the Reader's client instance id: "timeout" must be an integer from 1 to 2147483647, got "1s" (string)`,
+              `Cannot get the Reader's client instance id: "timeout" must be a positive number of milliseconds, got "1s" (string)`,
           },
         );
         await writer.close();

@@ -400,9 +400,15 @@ describe("Writer", () => {
       { value: "d" },
     ]);
     const w = new Writer({ brokers: [BROKER], topic });
+    // Named by its place in the stream, not in the group it was checked in.
     await assert.rejects(
       source.pipeTo(w),
-      /"value" must be a Uint8Array, a string or null, got number/,
+      /^TypeError: Cannot write message 2 of the stream \(counted from 0\): "value" must be a Uint8Array, a string or null, got number$/,
+    );
+    // The Writer closed with its stream, and says why.
+    await assert.rejects(
+      w.writeMessages({ value: "e" }),
+      /^ClosedError: Cannot write: the Writer is closed: its stream failed with TypeError: Cannot write message 2 of the stream/,
     );
     // "d" was taken (its write resolved) before the bad one was checked:
     // it is delivered, not dropped.
@@ -643,7 +649,7 @@ describe("Writer", () => {
     const withTopic = new Writer({ brokers: [BROKER], topic });
     await assert.rejects(
       withTopic.writeMessages({ topic: "other", value: "x" }),
-      /the Writer has topic ".*", so the message must not set one \(it set "other"\)/,
+      /the Writer has topic ".*", so the message must not set one \(it set "other" \(string\)\)/,
     );
     await withTopic.close();
     const without = new Writer({ brokers: [BROKER] });
@@ -725,7 +731,7 @@ describe("Writer", () => {
         assert.equal(cause.name, "MESSAGE_TOO_LARGE");
         assert.match(
           cause.message,
-          /message 1 takes \d+ bytes, more than batchBytes allows/,
+          /message 1 takes \d+ bytes, \d+ in a batch of its own: more than batchBytes \(\d+\) allows/,
         );
         return true;
       },

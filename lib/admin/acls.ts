@@ -20,7 +20,13 @@ import {
   type DescribeAclsRequest,
 } from "../protocol/messages/describe_acls.ts";
 import { type CallOptions, itemError, type Router } from "../cluster/route.ts";
-import { badArgument, checkList, isObject } from "../requests/arguments.ts";
+import {
+  badArgument,
+  checkFields,
+  checkList,
+  isObject,
+} from "../requests/arguments.ts";
+import { optionNames } from "../options.ts";
 
 /**
  * The kind of resource an ACL is about.
@@ -322,6 +328,17 @@ function text(
   return value;
 }
 
+/** The fields of an ACL and of an ACL filter. */
+const ACL_FIELDS = optionNames<AclFilter>()(
+  "resourceType",
+  "resourceName",
+  "patternType",
+  "principal",
+  "host",
+  "operation",
+  "permission",
+);
+
 /** A filter's request fields, checked. */
 function filterBody(
   method: string,
@@ -331,6 +348,8 @@ function filterBody(
   if (!isObject(f)) {
     throw badArgument(method, argument, f, "an ACL filter object");
   }
+  // A misspelt field would widen the filter: deleteAcls would delete more.
+  checkFields(method, argument, f, ACL_FIELDS);
   const c = (field: Field) =>
     code(method, argument, field, f[field] ?? "any", true);
   const t = (field: "resourceName" | "principal" | "host") =>
@@ -463,6 +482,7 @@ export async function createAcls(
   const creations = acls.map((a, i) => {
     const at = `acls[${i}]`;
     if (!isObject(a)) throw badArgument(m, at, a, "an ACL object");
+    checkFields(m, at, a, ACL_FIELDS);
     const c = (field: Field, value: unknown) =>
       code(m, at, field, value, false);
     const t = (field: string, value: unknown) =>

@@ -20,7 +20,13 @@ import {
   clusterOptions,
   type TransportOptions,
 } from "../cluster/transport.ts";
-import { checkTimeout, describeValue, optionNames } from "../options.ts";
+import {
+  CALL_OPTIONS,
+  checkCallOptions,
+  checkTimeout,
+  describeValue,
+  optionNames,
+} from "../options.ts";
 import { type CallOptions, Router } from "../cluster/route.ts";
 import type * as acls from "./acls.ts";
 import type * as configs from "./configs.ts";
@@ -132,6 +138,70 @@ const CLIENT_OPTIONS = optionNames<ClientOptions>()(
 );
 
 /**
+ * The options each method takes besides `signal` and `timeout`: any other
+ * name is refused, as a misspelt `validateOnly` or `dryRun` would otherwise
+ * be ignored and the call take effect.
+ */
+const METHOD_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  createTopics: ["validateOnly"],
+  createPartitions: ["validateOnly"],
+  metadata: ["autoCreate"],
+  describeTopics: ["partitionLimit"],
+  describeCluster: ["includeAuthorizedOperations"],
+  apiVersions: ["broker"],
+  listOffsets: ["isolationLevel"],
+  offsetFetch: ["requireStable"],
+  offsetCommit: ["generationId", "memberId", "groupInstanceId"],
+  listGroups: ["states", "types"],
+  describeGroups: ["includeAuthorizedOperations"],
+  describeConsumerGroups: ["includeAuthorizedOperations"],
+  describeShareGroups: ["includeAuthorizedOperations"],
+  describeStreamsGroups: ["includeAuthorizedOperations"],
+  shareGroupOffsets: ["topics"],
+  groupLag: ["isolationLevel"],
+  resetGroupOffsets: ["to", "topics", "partitions", "dryRun"],
+  removeMembersFromConsumerGroup: ["reason"],
+  describeLogDirs: ["brokers", "topics"],
+  updateFeatures: ["validateOnly"],
+  describeClientQuotas: ["strict"],
+  alterClientQuotas: ["validateOnly"],
+  describeConfigs: ["includeSynonyms", "includeDocumentation"],
+  alterConfigs: ["validateOnly"],
+  incrementalAlterConfigs: ["validateOnly"],
+  alterPartitionReassignments: ["allowReplicationFactorChange"],
+  createDelegationToken: ["renewers", "maxLifetime", "owner"],
+  renewDelegationToken: ["renewPeriod"],
+  expireDelegationToken: ["expiryTimePeriod"],
+  describeDelegationTokens: ["owners"],
+  findCoordinator: ["type"],
+  describeProducers: ["broker"],
+  listTransactions: [
+    "states",
+    "producerIds",
+    "durationFilterMs",
+    "transactionalIdPattern",
+  ],
+  findHangingTransactions: [
+    "topics",
+    "partitions",
+    "broker",
+    "maxTransactionTimeout",
+  ],
+};
+
+const optionSets = new Map<string, ReadonlySet<string>>();
+
+/** The option names `method` takes. */
+function optionsOf(method: string): ReadonlySet<string> {
+  let names = optionSets.get(method);
+  if (names === undefined) {
+    names = new Set([...CALL_OPTIONS, ...(METHOD_OPTIONS[method] ?? [])]);
+    optionSets.set(method, names);
+  }
+  return names;
+}
+
+/**
  * Kafka's request API, typed: topics, offsets, groups and their lag,
  * configs, ACLs, quotas, SCRAM users, reassignments, transactions. Each
  * call goes to the node that must answer it (controller, coordinator,
@@ -166,7 +236,9 @@ export class Client {
   constructor(options: ClientOptions) {
     if (options === null || typeof options !== "object") {
       throw new TypeError(
-        `Cannot create Client: options must be an object, got ${options}`,
+        `Cannot create Client: options must be an object, got ${
+          describeValue(options)
+        }`,
       );
     }
     checkNames("Cannot create Client", options, CLIENT_OPTIONS);
@@ -186,7 +258,7 @@ export class Client {
       if (!Array.isArray(options.brokers) || options.brokers.length === 0) {
         throw new TypeError(
           `Cannot create Client: "brokers" must list at least one "host:port", got ${
-            JSON.stringify(options.brokers)
+            describeValue(options.brokers)
           }`,
         );
       }
@@ -227,6 +299,7 @@ export class Client {
     newTopics: readonly topics.NewTopic[],
     options?: topics.CreateTopicsOptions,
   ): Promise<topics.CreatedTopic[]> {
+    checkCallOptions(`Client.createTopics`, options, optionsOf("createTopics"));
     return (await load.topics()).createTopics(this.router, newTopics, options);
   }
 
@@ -235,6 +308,7 @@ export class Client {
     names: readonly string[],
     options?: CallOptions,
   ): Promise<topics.DeletedTopic[]> {
+    checkCallOptions(`Client.deleteTopics`, options, optionsOf("deleteTopics"));
     return (await load.topics()).deleteTopics(this.router, names, options);
   }
 
@@ -243,6 +317,11 @@ export class Client {
     increases: readonly topics.PartitionIncrease[],
     options?: topics.CreateTopicsOptions,
   ): Promise<topics.PartitionIncreaseResult[]> {
+    checkCallOptions(
+      `Client.createPartitions`,
+      options,
+      optionsOf("createPartitions"),
+    );
     return (await load.topics()).createPartitions(
       this.router,
       increases,
@@ -259,6 +338,7 @@ export class Client {
     names: readonly string[] | null = null,
     options?: CallOptions & { autoCreate?: boolean },
   ): Promise<topics.ClusterMetadata> {
+    checkCallOptions(`Client.metadata`, options, optionsOf("metadata"));
     return (await load.topics()).metadata(this.router, names, options);
   }
 
@@ -285,6 +365,11 @@ export class Client {
     topics?: readonly string[] | null,
     options?: describedTopics.DescribeTopicsOptions,
   ): Promise<describedTopics.DescribedTopic[]> {
+    checkCallOptions(
+      `Client.describeTopics`,
+      options,
+      optionsOf("describeTopics"),
+    );
     return (await load.describeTopics()).describeTopics(
       this.router,
       topics ?? null,
@@ -296,6 +381,11 @@ export class Client {
   async describeCluster(
     options?: CallOptions & { includeAuthorizedOperations?: boolean },
   ): Promise<topics.ClusterDescription> {
+    checkCallOptions(
+      `Client.describeCluster`,
+      options,
+      optionsOf("describeCluster"),
+    );
     return (await load.topics()).describeCluster(this.router, options);
   }
 
@@ -303,6 +393,7 @@ export class Client {
   async apiVersions(
     options?: CallOptions & { broker?: number },
   ): Promise<topics.BrokerApiVersions> {
+    checkCallOptions(`Client.apiVersions`, options, optionsOf("apiVersions"));
     return (await load.topics()).apiVersions(this.router, options);
   }
   // --- Offsets ---------------------------------------------------------------
@@ -332,6 +423,7 @@ export class Client {
     queries: readonly offsets.OffsetQuery[],
     options?: offsets.ListOffsetsOptions,
   ): Promise<offsets.ListedOffset[]> {
+    checkCallOptions(`Client.listOffsets`, options, optionsOf("listOffsets"));
     return (await load.offsets()).listOffsets(this.router, queries, options);
   }
 
@@ -344,6 +436,7 @@ export class Client {
     partitions: readonly offsets.TopicPartition[] | null = null,
     options?: CallOptions & { requireStable?: boolean },
   ): Promise<offsets.CommittedOffset[]> {
+    checkCallOptions(`Client.offsetFetch`, options, optionsOf("offsetFetch"));
     return (await load.offsets()).offsetFetch(
       this.router,
       groupId,
@@ -361,6 +454,7 @@ export class Client {
     commits: readonly offsets.OffsetToCommit[],
     options?: offsets.OffsetCommitOptions,
   ): Promise<offsets.CommitOutcome[]> {
+    checkCallOptions(`Client.offsetCommit`, options, optionsOf("offsetCommit"));
     return (await load.offsets()).offsetCommit(
       this.router,
       groupId,
@@ -378,6 +472,7 @@ export class Client {
     partitions: readonly offsets.TopicPartition[],
     options?: CallOptions,
   ): Promise<offsets.OffsetDeleteResult[]> {
+    checkCallOptions(`Client.offsetDelete`, options, optionsOf("offsetDelete"));
     return (await load.offsets()).offsetDelete(
       this.router,
       groupId,
@@ -395,6 +490,7 @@ export class Client {
   async listGroups(
     options?: groups.ListGroupsOptions,
   ): Promise<groups.ListGroupsResult> {
+    checkCallOptions(`Client.listGroups`, options, optionsOf("listGroups"));
     return (await load.groups()).listGroups(this.router, options);
   }
 
@@ -403,6 +499,11 @@ export class Client {
     groupIds: readonly string[],
     options?: CallOptions & { includeAuthorizedOperations?: boolean },
   ): Promise<groups.ClassicGroupDescription[]> {
+    checkCallOptions(
+      `Client.describeGroups`,
+      options,
+      optionsOf("describeGroups"),
+    );
     return (await load.groups()).describeGroups(this.router, groupIds, options);
   }
 
@@ -425,6 +526,11 @@ export class Client {
     groupIds: readonly string[],
     options?: CallOptions & { includeAuthorizedOperations?: boolean },
   ): Promise<groups.ConsumerGroupDescription[]> {
+    checkCallOptions(
+      `Client.describeConsumerGroups`,
+      options,
+      optionsOf("describeConsumerGroups"),
+    );
     return (await load.groups()).describeConsumerGroups(
       this.router,
       groupIds,
@@ -437,6 +543,7 @@ export class Client {
     groupIds: readonly string[],
     options?: CallOptions,
   ): Promise<groups.DeletedGroup[]> {
+    checkCallOptions(`Client.deleteGroups`, options, optionsOf("deleteGroups"));
     return (await load.groups()).deleteGroups(this.router, groupIds, options);
   }
 
@@ -459,6 +566,11 @@ export class Client {
     groupIds: readonly string[],
     options?: CallOptions & { includeAuthorizedOperations?: boolean },
   ): Promise<shareGroups.ShareGroupDescription[]> {
+    checkCallOptions(
+      `Client.describeShareGroups`,
+      options,
+      optionsOf("describeShareGroups"),
+    );
     return (await load.shareGroups()).describeShareGroups(
       this.router,
       groupIds,
@@ -489,6 +601,11 @@ export class Client {
     groupIds: readonly string[],
     options?: CallOptions & { includeAuthorizedOperations?: boolean },
   ): Promise<streamsGroups.StreamsGroupDescription[]> {
+    checkCallOptions(
+      `Client.describeStreamsGroups`,
+      options,
+      optionsOf("describeStreamsGroups"),
+    );
     return (await load.streamsGroups()).describeStreamsGroups(
       this.router,
       groupIds,
@@ -519,6 +636,11 @@ export class Client {
     groupId: string,
     options?: CallOptions & { topics?: readonly string[] },
   ): Promise<shareGroups.ShareGroupOffset[]> {
+    checkCallOptions(
+      `Client.shareGroupOffsets`,
+      options,
+      optionsOf("shareGroupOffsets"),
+    );
     return (await load.shareGroups()).shareGroupOffsets(
       this.router,
       groupId,
@@ -548,6 +670,11 @@ export class Client {
     offsets: readonly (TopicPartition & { offset: number })[],
     options?: CallOptions,
   ): Promise<shareGroups.ShareOffsetChange[]> {
+    checkCallOptions(
+      `Client.alterShareGroupOffsets`,
+      options,
+      optionsOf("alterShareGroupOffsets"),
+    );
     return (await load.shareGroups()).alterShareGroupOffsets(
       this.router,
       groupId,
@@ -576,6 +703,11 @@ export class Client {
     topics: readonly string[],
     options?: CallOptions,
   ): Promise<shareGroups.ShareOffsetChange[]> {
+    checkCallOptions(
+      `Client.deleteShareGroupOffsets`,
+      options,
+      optionsOf("deleteShareGroupOffsets"),
+    );
     return (await load.shareGroups()).deleteShareGroupOffsets(
       this.router,
       groupId,
@@ -606,6 +738,7 @@ export class Client {
     groupId: string,
     options?: lag.GroupLagOptions,
   ): Promise<lag.GroupLag> {
+    checkCallOptions(`Client.groupLag`, options, optionsOf("groupLag"));
     return (await load.lag()).groupLag(this.router, groupId, options);
   }
 
@@ -635,6 +768,11 @@ export class Client {
     groupId: string,
     options: lag.ResetOffsetsOptions,
   ): Promise<offsets.CommitOutcome[]> {
+    checkCallOptions(
+      `Client.resetGroupOffsets`,
+      options,
+      optionsOf("resetGroupOffsets"),
+    );
     return (await load.lag()).resetGroupOffsets(this.router, groupId, options);
   }
 
@@ -663,6 +801,11 @@ export class Client {
     members: readonly groupMembers.MemberToRemove[] | "all",
     options?: CallOptions & { reason?: string },
   ): Promise<groupMembers.RemovedMember[]> {
+    checkCallOptions(
+      `Client.removeMembersFromConsumerGroup`,
+      options,
+      optionsOf("removeMembersFromConsumerGroup"),
+    );
     return (await load.groupMembers()).removeMembersFromConsumerGroup(
       this.router,
       groupId,
@@ -699,6 +842,11 @@ export class Client {
   async describeLogDirs(
     options?: logDirs.DescribeLogDirsOptions,
   ): Promise<logDirs.BrokerLogDirs[]> {
+    checkCallOptions(
+      `Client.describeLogDirs`,
+      options,
+      optionsOf("describeLogDirs"),
+    );
     return (await load.logDirs()).describeLogDirs(this.router, options);
   }
 
@@ -728,6 +876,11 @@ export class Client {
     moves: readonly logDirs.ReplicaMove[],
     options?: CallOptions,
   ): Promise<logDirs.ReplicaMoveResult[]> {
+    checkCallOptions(
+      `Client.alterReplicaLogDirs`,
+      options,
+      optionsOf("alterReplicaLogDirs"),
+    );
     return (await load.logDirs()).alterReplicaLogDirs(
       this.router,
       moves,
@@ -752,6 +905,11 @@ export class Client {
   async describeFeatures(
     options?: CallOptions,
   ): Promise<features.FeatureDescription> {
+    checkCallOptions(
+      `Client.describeFeatures`,
+      options,
+      optionsOf("describeFeatures"),
+    );
     return (await load.features()).describeFeatures(this.router, options);
   }
 
@@ -780,6 +938,11 @@ export class Client {
     updates: readonly features.FeatureUpdate[],
     options?: CallOptions & { validateOnly?: boolean },
   ): Promise<features.FeatureUpdateResult[]> {
+    checkCallOptions(
+      `Client.updateFeatures`,
+      options,
+      optionsOf("updateFeatures"),
+    );
     return (await load.features()).updateFeatures(
       this.router,
       updates,
@@ -807,6 +970,11 @@ export class Client {
   async describeMetadataQuorum(
     options?: CallOptions,
   ): Promise<quorum.QuorumInfo> {
+    checkCallOptions(
+      `Client.describeMetadataQuorum`,
+      options,
+      optionsOf("describeMetadataQuorum"),
+    );
     return (await load.quorum()).describeMetadataQuorum(this.router, options);
   }
 
@@ -832,6 +1000,11 @@ export class Client {
     brokerId: number,
     options?: CallOptions,
   ): Promise<void> {
+    checkCallOptions(
+      `Client.unregisterBroker`,
+      options,
+      optionsOf("unregisterBroker"),
+    );
     return (await load.quorum()).unregisterBroker(
       this.router,
       brokerId,
@@ -864,6 +1037,7 @@ export class Client {
     filter?: acls.AclFilter,
     options?: CallOptions,
   ): Promise<acls.AclBinding[]> {
+    checkCallOptions(`Client.describeAcls`, options, optionsOf("describeAcls"));
     return (await load.acls()).describeAcls(this.router, filter, options);
   }
 
@@ -894,6 +1068,7 @@ export class Client {
     newAcls: readonly acls.NewAcl[],
     options?: CallOptions,
   ): Promise<acls.CreatedAcl[]> {
+    checkCallOptions(`Client.createAcls`, options, optionsOf("createAcls"));
     return (await load.acls()).createAcls(this.router, newAcls, options);
   }
 
@@ -923,6 +1098,7 @@ export class Client {
     filters: readonly acls.AclFilter[],
     options?: CallOptions,
   ): Promise<acls.AclFilterDeletion[]> {
+    checkCallOptions(`Client.deleteAcls`, options, optionsOf("deleteAcls"));
     return (await load.acls()).deleteAcls(this.router, filters, options);
   }
 
@@ -949,6 +1125,11 @@ export class Client {
     components?: readonly quotas.QuotaFilterComponent[],
     options?: quotas.DescribeClientQuotasOptions,
   ): Promise<quotas.ClientQuota[]> {
+    checkCallOptions(
+      `Client.describeClientQuotas`,
+      options,
+      optionsOf("describeClientQuotas"),
+    );
     return (await load.quotas()).describeClientQuotas(
       this.router,
       components,
@@ -983,6 +1164,11 @@ export class Client {
     entries: readonly quotas.QuotaAlteration[],
     options?: quotas.AlterClientQuotasOptions,
   ): Promise<quotas.QuotaAlterationResult[]> {
+    checkCallOptions(
+      `Client.alterClientQuotas`,
+      options,
+      optionsOf("alterClientQuotas"),
+    );
     return (await load.quotas()).alterClientQuotas(
       this.router,
       entries,
@@ -1014,6 +1200,11 @@ export class Client {
     users: readonly string[] | null = null,
     options?: CallOptions,
   ): Promise<scram.ScramUserDescription[]> {
+    checkCallOptions(
+      `Client.describeUserScramCredentials`,
+      options,
+      optionsOf("describeUserScramCredentials"),
+    );
     return (await load.scram()).describeUserScramCredentials(
       this.router,
       users,
@@ -1050,6 +1241,11 @@ export class Client {
     deletions: readonly scram.ScramDeletion[] = [],
     options?: CallOptions,
   ): Promise<scram.ScramAlterationResult[]> {
+    checkCallOptions(
+      `Client.alterUserScramCredentials`,
+      options,
+      optionsOf("alterUserScramCredentials"),
+    );
     return (await load.scram()).alterUserScramCredentials(
       this.router,
       upsertions,
@@ -1089,6 +1285,11 @@ export class Client {
     resources: readonly configs.ConfigResource[],
     options?: configs.DescribeConfigsOptions,
   ): Promise<configs.ConfigResourceResult[]> {
+    checkCallOptions(
+      `Client.describeConfigs`,
+      options,
+      optionsOf("describeConfigs"),
+    );
     return (await load.configs()).describeConfigs(
       this.router,
       resources,
@@ -1123,6 +1324,7 @@ export class Client {
     resources: readonly configs.ConfigReplacement[],
     options?: configs.AlterConfigsOptions,
   ): Promise<configs.AlteredConfigs[]> {
+    checkCallOptions(`Client.alterConfigs`, options, optionsOf("alterConfigs"));
     return (await load.configs()).alterConfigs(this.router, resources, options);
   }
 
@@ -1161,6 +1363,11 @@ export class Client {
     resources: readonly configs.ConfigChanges[],
     options?: configs.AlterConfigsOptions,
   ): Promise<configs.AlteredConfigs[]> {
+    checkCallOptions(
+      `Client.incrementalAlterConfigs`,
+      options,
+      optionsOf("incrementalAlterConfigs"),
+    );
     return (await load.configs()).incrementalAlterConfigs(
       this.router,
       resources,
@@ -1190,6 +1397,11 @@ export class Client {
     types?: readonly configs.ConfigResourceType[],
     options?: AdminOptions,
   ): Promise<configResources.ListedConfigResource[]> {
+    checkCallOptions(
+      `Client.listConfigResources`,
+      options,
+      optionsOf("listConfigResources"),
+    );
     return (await load.configResources()).listConfigResources(
       this.router,
       types,
@@ -1225,6 +1437,11 @@ export class Client {
     records: readonly partitions.RecordsToDelete[],
     options?: CallOptions,
   ): Promise<partitions.DeletedRecords[]> {
+    checkCallOptions(
+      `Client.deleteRecords`,
+      options,
+      optionsOf("deleteRecords"),
+    );
     return (await load.partitions()).deleteRecords(
       this.router,
       records,
@@ -1262,6 +1479,7 @@ export class Client {
     topicPartitions?: readonly partitions.TopicPartition[] | null,
     options?: CallOptions,
   ): Promise<partitions.ElectionResult[]> {
+    checkCallOptions(`Client.electLeaders`, options, optionsOf("electLeaders"));
     return (await load.partitions()).electLeaders(
       this.router,
       election,
@@ -1298,6 +1516,11 @@ export class Client {
     reassignments: readonly partitions.PartitionReassignment[],
     options?: partitions.AlterPartitionReassignmentsOptions,
   ): Promise<partitions.ReassignmentResult[]> {
+    checkCallOptions(
+      `Client.alterPartitionReassignments`,
+      options,
+      optionsOf("alterPartitionReassignments"),
+    );
     return (await load.partitions()).alterPartitionReassignments(
       this.router,
       reassignments,
@@ -1326,6 +1549,11 @@ export class Client {
     topicPartitions?: readonly partitions.TopicPartition[] | null,
     options?: CallOptions,
   ): Promise<partitions.OngoingReassignment[]> {
+    checkCallOptions(
+      `Client.listPartitionReassignments`,
+      options,
+      optionsOf("listPartitionReassignments"),
+    );
     return (await load.partitions()).listPartitionReassignments(
       this.router,
       topicPartitions,
@@ -1370,6 +1598,11 @@ export class Client {
   async createDelegationToken(
     options?: tokens.CreateDelegationTokenOptions,
   ): Promise<tokens.DelegationToken> {
+    checkCallOptions(
+      `Client.createDelegationToken`,
+      options,
+      optionsOf("createDelegationToken"),
+    );
     return (await load.tokens()).createDelegationToken(this.router, options);
   }
 
@@ -1402,6 +1635,11 @@ export class Client {
     hmac: Uint8Array,
     options?: CallOptions & { renewPeriod?: number },
   ): Promise<number> {
+    checkCallOptions(
+      `Client.renewDelegationToken`,
+      options,
+      optionsOf("renewDelegationToken"),
+    );
     return (await load.tokens()).renewDelegationToken(
       this.router,
       hmac,
@@ -1434,6 +1672,11 @@ export class Client {
     hmac: Uint8Array,
     options?: CallOptions & { expiryTimePeriod?: number },
   ): Promise<number> {
+    checkCallOptions(
+      `Client.expireDelegationToken`,
+      options,
+      optionsOf("expireDelegationToken"),
+    );
     return (await load.tokens()).expireDelegationToken(
       this.router,
       hmac,
@@ -1465,6 +1708,11 @@ export class Client {
   async describeDelegationTokens(
     options?: CallOptions & { owners?: readonly string[] },
   ): Promise<tokens.DelegationToken[]> {
+    checkCallOptions(
+      `Client.describeDelegationTokens`,
+      options,
+      optionsOf("describeDelegationTokens"),
+    );
     return (await load.tokens()).describeDelegationTokens(this.router, options);
   }
 
@@ -1494,6 +1742,11 @@ export class Client {
     keys: readonly string[],
     options?: transactions.FindCoordinatorOptions,
   ): Promise<transactions.CoordinatorInfo[]> {
+    checkCallOptions(
+      `Client.findCoordinator`,
+      options,
+      optionsOf("findCoordinator"),
+    );
     return (await load.transactions()).findCoordinator(
       this.router,
       keys,
@@ -1527,6 +1780,11 @@ export class Client {
     request?: txn.ProducerIdRequest,
     options?: CallOptions,
   ): Promise<txn.ProducerIdAndEpoch> {
+    checkCallOptions(
+      `Client.initProducerId`,
+      options,
+      optionsOf("initProducerId"),
+    );
     return (await load.txn()).initProducerId(this.router, request, options);
   }
 
@@ -1565,6 +1823,11 @@ export class Client {
     request: txn.TxnPartitions,
     options?: CallOptions,
   ): Promise<txn.TxnPartitionResult[]> {
+    checkCallOptions(
+      `Client.addPartitionsToTxn`,
+      options,
+      optionsOf("addPartitionsToTxn"),
+    );
     return (await load.txn()).addPartitionsToTxn(this.router, request, options);
   }
 
@@ -1595,6 +1858,11 @@ export class Client {
     request: txn.TxnGroup,
     options?: CallOptions,
   ): Promise<void> {
+    checkCallOptions(
+      `Client.addOffsetsToTxn`,
+      options,
+      optionsOf("addOffsetsToTxn"),
+    );
     return (await load.txn()).addOffsetsToTxn(this.router, request, options);
   }
 
@@ -1632,6 +1900,11 @@ export class Client {
     request: txn.TxnOffsets,
     options?: CallOptions,
   ): Promise<txn.TxnPartitionResult[]> {
+    checkCallOptions(
+      `Client.txnOffsetCommit`,
+      options,
+      optionsOf("txnOffsetCommit"),
+    );
     return (await load.txn()).txnOffsetCommit(this.router, request, options);
   }
 
@@ -1669,6 +1942,7 @@ export class Client {
     request: txn.TxnEnd,
     options?: CallOptions,
   ): Promise<txn.ProducerIdAndEpoch> {
+    checkCallOptions(`Client.endTxn`, options, optionsOf("endTxn"));
     return (await load.txn()).endTxn(this.router, request, options);
   }
 
@@ -1699,6 +1973,11 @@ export class Client {
     partitions: readonly TopicPartition[],
     options?: transactions.DescribeProducersOptions,
   ): Promise<transactions.PartitionProducers[]> {
+    checkCallOptions(
+      `Client.describeProducers`,
+      options,
+      optionsOf("describeProducers"),
+    );
     return (await load.transactions()).describeProducers(
       this.router,
       partitions,
@@ -1731,6 +2010,11 @@ export class Client {
   async listTransactions(
     options?: transactions.ListTransactionsOptions,
   ): Promise<transactions.TransactionList> {
+    checkCallOptions(
+      `Client.listTransactions`,
+      options,
+      optionsOf("listTransactions"),
+    );
     return (await load.transactions()).listTransactions(this.router, options);
   }
 
@@ -1761,6 +2045,11 @@ export class Client {
     transactionalIds: readonly string[],
     options?: CallOptions,
   ): Promise<transactions.TransactionDescription[]> {
+    checkCallOptions(
+      `Client.describeTransactions`,
+      options,
+      optionsOf("describeTransactions"),
+    );
     return (await load.transactions()).describeTransactions(
       this.router,
       transactionalIds,
@@ -1788,6 +2077,11 @@ export class Client {
     transactionalIds: readonly string[],
     options?: CallOptions,
   ): Promise<fencing.FencedProducer[]> {
+    checkCallOptions(
+      `Client.fenceProducers`,
+      options,
+      optionsOf("fenceProducers"),
+    );
     return (await load.fencing()).fenceProducers(
       this.router,
       transactionalIds,
@@ -1826,6 +2120,11 @@ export class Client {
   async findHangingTransactions(
     options?: hanging.FindHangingTransactionsOptions,
   ): Promise<hanging.HangingTransactions> {
+    checkCallOptions(
+      `Client.findHangingTransactions`,
+      options,
+      optionsOf("findHangingTransactions"),
+    );
     return (await load.hanging()).findHangingTransactions(
       this.router,
       options,
@@ -1859,6 +2158,11 @@ export class Client {
     target: hanging.AbortTransactionSpec | hanging.TransactionAtOffset,
     options?: CallOptions,
   ): Promise<hanging.AbortTransactionSpec> {
+    checkCallOptions(
+      `Client.abortTransaction`,
+      options,
+      optionsOf("abortTransaction"),
+    );
     return (await load.hanging()).abortTransaction(
       this.router,
       target,

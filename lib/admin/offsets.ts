@@ -29,6 +29,7 @@ import {
   type Router,
 } from "../cluster/route.ts";
 import { badArgument, checkPartitions } from "../requests/arguments.ts";
+import { optionNames } from "../options.ts";
 
 import type { TopicPartition } from "../message.ts";
 
@@ -204,6 +205,19 @@ export function checkGroupId(method: string, groupId: unknown): void {
   }
 }
 
+/** The fields of a query of listOffsets. */
+const QUERY_FIELDS = optionNames<OffsetQuery>()("topic", "partition", "at");
+
+/** The fields of an offset to commit. */
+const COMMIT_FIELDS = optionNames<OffsetToCommit>()(
+  "topic",
+  "topicId",
+  "partition",
+  "offset",
+  "leaderEpoch",
+  "metadata",
+);
+
 /**
  * Offsets of partitions, asked of each partition's leader; one result per
  * query, in order.
@@ -213,7 +227,7 @@ export async function listOffsets(
   queries: readonly OffsetQuery[],
   options: ListOffsetsOptions = {},
 ): Promise<ListedOffset[]> {
-  checkPartitions("listOffsets", "queries", queries);
+  checkPartitions("listOffsets", "queries", queries, undefined, QUERY_FIELDS);
   queries.forEach((q, i) => {
     const at = q.at;
     const ok = at === undefined || at === "earliest" || at === "latest" ||
@@ -394,7 +408,7 @@ export async function offsetCommit(
   options: OffsetCommitOptions = {},
 ): Promise<CommitOutcome[]> {
   checkGroupId("offsetCommit", groupId);
-  checkPartitions("offsetCommit", "offsets", offsets);
+  checkPartitions("offsetCommit", "offsets", offsets, undefined, COMMIT_FIELDS);
   offsets.forEach((o, i) => {
     if (!Number.isInteger(o.offset) || o.offset < 0) {
       throw badArgument(

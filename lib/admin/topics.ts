@@ -21,7 +21,7 @@ import {
   itemError,
   type Router,
 } from "../cluster/route.ts";
-import { badArgument, checkList } from "../requests/arguments.ts";
+import { badArgument, checkList, isList } from "../requests/arguments.ts";
 import { checkOptionNames } from "../options.ts";
 
 /**
@@ -353,6 +353,31 @@ export function partitionMetadata(
 const NONE: readonly (readonly number[])[] = [];
 const NO_CONFIGS: Readonly<Record<string, string>> = {};
 
+/**
+ * Throws a TypeError unless `assignment` (of `topics[i]`) lists, for each
+ * partition in order, the ids of its replicas' brokers: at least one, each
+ * an integer from 0.
+ */
+function checkAssignment(i: number, assignment: unknown): void {
+  const at = `topics[${i}].replicaAssignment`;
+  const expected =
+    "an array with, per partition, an array of broker ids (integers >= 0)";
+  if (!isList(assignment) || (assignment as unknown[]).length === 0) {
+    throw badArgument("createTopics", at, assignment, expected);
+  }
+  (assignment as unknown[]).forEach((ids, p) => {
+    if (
+      !isList(ids) || (ids as unknown[]).length === 0 ||
+      !(ids as unknown[]).every((id) =>
+        Number.isInteger(id) && (id as number) >= 0 &&
+        (id as number) <= 0x7fffffff
+      )
+    ) {
+      throw badArgument("createTopics", `${at}[${p}]`, ids, expected);
+    }
+  });
+}
+
 /** Throws unless `value` is an array of strings that are not empty. */
 function checkNames(method: string, argument: string, value: unknown): void {
   if (
@@ -396,13 +421,32 @@ export async function createTopics(
     );
     for (const key of ["numPartitions", "replicationFactor"] as const) {
       const v = t[key];
-      if (v !== undefined && (!Number.isInteger(v) || (v < 1 && v !== -1))) {
+      // The request's numPartitions is an int32, replicationFactor an int16.
+      const max = key === "numPartitions" ? 0x7fffffff : 0x7fff;
+      if (
+        v !== undefined &&
+        (!Number.isInteger(v) || (v < 1 && v !== -1) || v > max)
+      ) {
         throw badArgument(
           "createTopics",
           `topics[${i}].${key}`,
           v,
-          "a positive integer",
+          `a positive integer up to ${max} (or -1: the broker's default)`,
         );
+      }
+    }
+    const assignment: unknown = t.replicaAssignment;
+    if (assignment !== undefined) {
+      checkAssignment(i, assignment);
+      // The broker refuses both; the count would otherwise be ignored.
+      for (const key of ["numPartitions", "replicationFactor"] as const) {
+        if (t[key] !== undefined && t[key] !== -1) {
+          throw new TypeError(
+            `Client.createTopics: "topics[${i}]" sets both "replicaAssignment" and "${key}" (${
+              t[key]
+            }); the assignment gives the partitions and their replicas: leave "${key}" out`,
+          );
+        }
       }
     }
   });
@@ -577,12 +621,12 @@ export async function createPartitions(
         "a topic name",
       );
     }
-    if (!Number.isInteger(p.count) || p.count < 1) {
+    if (!Number.isInteger(p.count) || p.count < 1 || p.count > 0x7fffffff) {
       throw badArgument(
         "createPartitions",
         `increases[${i}].count`,
         p.count,
-        "the new total number of partitions, a positive integer",
+        "the new total number of partitions, a positive integer up to 2147483647",
       );
     }
   });

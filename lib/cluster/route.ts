@@ -12,7 +12,7 @@
  */
 
 import type { BrokerInfo, Cluster } from "./cluster.ts";
-import { checkCallOptions } from "../options.ts";
+import { checkCallOptions, describeValue } from "../options.ts";
 import { canRetry, retry, sleep } from "./retry.ts";
 import { type BrokerConnection, DEFAULTS } from "../connection/connection.ts";
 import {
@@ -332,6 +332,15 @@ export class Router {
     data: Body<Req>,
     call: Call,
   ): Promise<Res> {
+    if (!Number.isInteger(brokerId) || brokerId < 0) {
+      return Promise.reject(
+        new TypeError(
+          `Cannot send ${api.name}: the broker must be a broker id (an integer >= 0), got ${
+            describeValue(brokerId)
+          }`,
+        ),
+      );
+    }
     return this.retry(call, async () => {
       const conn = await this.within(
         call,

@@ -54,7 +54,7 @@ import {
   SOFTWARE_VERSION,
 } from "../connection/connection.ts";
 import { unrefTimer } from "../connection/socket.ts";
-import { checkNumber } from "../options.ts";
+import { checkCallOptions } from "../options.ts";
 import { ClosedError, TimeoutError } from "../connection/errors.ts";
 import type { Cluster } from "./cluster.ts";
 import {
@@ -88,6 +88,9 @@ export interface TelemetryOptions {
   retryMs?: number;
 }
 
+/** The option of `clientInstanceId`. */
+const TIMEOUT_OPTION: ReadonlySet<string> = new Set(["timeout"]);
+
 /**
  * The `timeout` of a Writer's or Reader's `clientInstanceId(options)`,
  * checked: a TypeError or RangeError names a bad one.
@@ -96,14 +99,12 @@ export function instanceIdTimeout(
   owner: "Writer" | "Reader" | "ShareReader",
   options: { timeout?: number },
 ): number {
-  const timeout = options?.timeout ?? 10_000;
-  checkNumber(
+  checkCallOptions(
     `Cannot get the ${owner}'s client instance id`,
-    "timeout",
-    timeout,
-    { min: 1, max: 2 ** 31 - 1 },
+    options,
+    TIMEOUT_OPTION,
   );
-  return timeout;
+  return options?.timeout ?? 10_000;
 }
 
 /**

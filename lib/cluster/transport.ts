@@ -79,10 +79,21 @@ const TRANSPORT_OPTIONS = optionNames<TransportOptions>()(
  */
 export function checkNames(
   context: string,
-  options: { transport?: unknown },
+  options: { transport?: unknown; cluster?: unknown; brokers?: unknown },
   known: ReadonlySet<string>,
 ): void {
   checkOptionNames(context, options, known, { transport: TRANSPORT_OPTIONS });
+  // A Cluster brings its own brokers and transport: others given beside it
+  // would be ignored.
+  if (options.cluster !== undefined) {
+    for (const other of ["brokers", "transport"] as const) {
+      if (options[other] !== undefined) {
+        throw new TypeError(
+          `${context}: "cluster" and "${other}" exclude each other (the Cluster has its own brokers and transport); give one of them`,
+        );
+      }
+    }
+  }
   const transport = options.transport;
   if (transport === undefined) return;
   if (transport === null || typeof transport !== "object") {

@@ -6,7 +6,7 @@
  */
 
 import type { TopicConfig } from "./types.ts";
-import { checkNumber, MAX_TIMEOUT } from "../options.ts";
+import { checkNumber, describeValue, MAX_TIMEOUT } from "../options.ts";
 
 /** Kafka's int32 ceiling. */
 const INT32_MAX = 2 ** 31 - 1;
@@ -16,7 +16,7 @@ export function checkTopic(topic: unknown): void {
   if (typeof topic !== "string" || topic.length === 0 || topic.length > 249) {
     throw new TypeError(
       `Invalid topic: expected a name of 1 to 249 characters, got ${
-        JSON.stringify(topic)
+        describeValue(topic)
       }`,
     );
   }
@@ -32,7 +32,7 @@ export function checkTopicPartition(topic: string, partition: number): void {
   if (!Number.isInteger(partition) || partition < 0) {
     throw new RangeError(
       `Invalid partition: expected an integer >= 0, got ${
-        JSON.stringify(partition)
+        describeValue(partition)
       }`,
     );
   }
@@ -45,12 +45,16 @@ export function validateTopicConfig(config: TopicConfig, index: number): void {
   checkTopic(config.topic);
   for (const key of ["numPartitions", "replicationFactor"] as const) {
     const value = config[key];
+    // The request's numPartitions is an int32, replicationFactor an int16.
+    const max = key === "numPartitions" ? INT32_MAX : 0x7fff;
     if (
       value !== undefined &&
-      (!Number.isInteger(value) || (value < 1 && value !== -1))
+      (!Number.isInteger(value) || (value < 1 && value !== -1) || value > max)
     ) {
       throw new RangeError(
-        `Invalid topic config "${config.topic}": "${key}" must be a positive integer or -1, got ${value}`,
+        `Invalid topic config "${config.topic}": "${key}" must be a positive integer up to ${max}, or -1, got ${
+          describeValue(value)
+        }`,
       );
     }
   }

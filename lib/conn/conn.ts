@@ -6,7 +6,12 @@
  * @module
  */
 
-import { checkCallOptions, describeValue, timeOf } from "../options.ts";
+import {
+  checkCallOptions,
+  checkNumber,
+  describeValue,
+  timeOf,
+} from "../options.ts";
 import { fetchedPartition, fetchRequest } from "../requests/fetch.ts";
 import { listedOffset, listOffsetsRequest } from "../requests/list_offsets.ts";
 import {
@@ -90,6 +95,15 @@ const TRANSIENT: RetryOptions = {
     error instanceof KafkaError && error.retriable &&
     error.code !== ErrorCode.REQUEST_TIMED_OUT,
 };
+
+/** The options of `readBatch`. */
+const READ_BATCH_OPTIONS: ReadonlySet<string> = new Set([
+  "minBytes",
+  "maxBytes",
+  "maxWait",
+  "isolationLevel",
+  "signal",
+]);
 
 /**
  * One connection to one broker, optionally bound to a topic-partition
@@ -237,7 +251,7 @@ export class Conn {
     return await retry(async () => {
       const response = await this.metadata([topic], true, signal);
       const found = findPartition(response, topic, partition);
-      if (found instanceof KafkaError) throw found;
+      if (found instanceof Error) throw found;
       return found;
     }, { ...LEADER_WAIT, signal });
   }
@@ -344,7 +358,9 @@ export class Conn {
     messages.forEach((message, i) => {
       if (message?.topic !== undefined && message.topic !== topic) {
         throw new TypeError(
-          `Cannot write message ${i}: its topic "${message.topic}" differs from this Conn's "${topic}"`,
+          `Cannot write message ${i}: its topic ${
+            describeValue(message.topic)
+          } differs from this Conn's "${topic}"`,
         );
       }
       const asked = wasRead(message)
@@ -400,7 +416,8 @@ export class Conn {
   async seek(offset: number, whence: number = SeekAbsolute): Promise<number> {
     this.bound("seek");
     if (!Number.isSafeInteger(offset)) {
-      throw new RangeError(
+      const Kind = typeof offset === "number" ? RangeError : TypeError;
+      throw new Kind(
         `Cannot seek: offset must be an integer, got ${describeValue(offset)}`,
       );
     }
@@ -508,7 +525,7 @@ export class Conn {
    */
   async readBatch(options: ReadBatchOptions = {}): Promise<Batch> {
     const { topic, partition } = this.bound("read a batch");
-    checkCallOptions("Cannot read a batch", options);
+    checkCallOptions("Cannot read a batch", options, READ_BATCH_OPTIONS);
     const { minBytes = 1, maxBytes = 1024 * 1024, maxWait = 10_000 } = options;
     validateFetch(minBytes, maxBytes, maxWait);
     const fetchOffset = await this.resolvedOffset();
@@ -574,6 +591,11 @@ export class Conn {
     maxBytes = 1024 * 1024,
     signal?: AbortSignal,
   ): Promise<Message> {
+    checkNumber("Cannot read a message", "maxBytes", maxBytes, {
+      min: 1,
+      max: 2 ** 31 - 1,
+      required: true,
+    });
     while (true) {
       const batch = await this.readBatch({ maxBytes, signal });
       const reader = batch.getReader();

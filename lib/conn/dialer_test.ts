@@ -69,7 +69,7 @@ describe("Dialer options", () => {
     await assert.rejects(dialer.dial(nowhere, { timeout: 5 } as never), {
       name: "TypeError",
       message:
-        'Cannot dial: unknown option "timeout"; the options are "signal"',
+        'Cannot dial: unknown option "timeout"; this call takes no timeout: pass "signal": AbortSignal.timeout(ms) to give up after ms milliseconds',
     });
     await assert.rejects(dialer.dial(nowhere, { signal: 5 } as never), {
       name: "TypeError",

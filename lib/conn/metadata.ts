@@ -44,7 +44,7 @@ export function findPartition(
   response: MetadataResponse,
   topic: string,
   partition: number,
-): Partition | KafkaError {
+): Partition | KafkaError | RangeError {
   const t = response.topics.find((x) => x.name === topic);
   if (!t) {
     return new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, {
@@ -61,12 +61,20 @@ export function findPartition(
   }
   const p = t.partitions.find((x) => x.partitionIndex === partition);
   if (!p) {
-    return new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, {
-      apiName: "Metadata",
-      topic,
-      partition,
-      detail: `topic has ${t.partitions.length} partitions`,
-    });
+    // The topic is there with fewer partitions: waiting will not add one.
+    const count = t.partitions.length;
+    if (count === 0) {
+      return new KafkaError(ErrorCode.LEADER_NOT_AVAILABLE, {
+        apiName: "Metadata",
+        topic,
+        partition,
+      });
+    }
+    return new RangeError(
+      `Topic "${topic}" has no partition ${partition} (it has ${count}: ${
+        count === 1 ? "0" : `0 to ${count - 1}`
+      })`,
+    );
   }
   if (p.errorCode !== 0 || p.leaderId < 0) {
     return new KafkaError(p.errorCode || ErrorCode.LEADER_NOT_AVAILABLE, {

@@ -1,5 +1,7 @@
 /** Parsing "host:port" broker addresses. @module */
 
+import { describeValue } from "../options.ts";
+
 /** A broker's host and port. */
 export interface Address {
   host: string;
@@ -14,7 +16,7 @@ export function parseAddress(address: string): Address {
   if (typeof address !== "string" || address.trim() === "") {
     throw new TypeError(
       `Cannot parse broker address: expected "host:port", got ${
-        JSON.stringify(address)
+        describeValue(address)
       }`,
     );
   }

@@ -13,6 +13,7 @@
  * @module
  */
 
+import { describeValue } from "../options.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { SaslAuthenticate } from "../protocol/messages/sasl_authenticate.ts";
 import { SaslHandshake } from "../protocol/messages/sasl_handshake.ts";
@@ -181,7 +182,7 @@ export function validateSasl(sasl: SaslSetting): void {
     if (typeof sasl.mechanism !== "string" || sasl.mechanism === "") {
       throw new TypeError(
         `Cannot use SASL: the authenticator's "mechanism" must name the mechanism (e.g. "OAUTHBEARER"), got ${
-          JSON.stringify(sasl.mechanism)
+          describeValue(sasl.mechanism)
         }`,
       );
     }

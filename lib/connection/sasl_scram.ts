@@ -5,6 +5,7 @@
  * @module
  */
 
+import { describeValue } from "../options.ts";
 import type { SaslAuthenticator, SaslExchange } from "./sasl.ts";
 
 const utf8 = new TextEncoder();
@@ -13,6 +14,34 @@ const text = new TextDecoder();
 /** The bytes of a PLAIN message: authorization id (none), user, password. */
 export function plainMessage(username: string, password: string): Uint8Array {
   return utf8.encode(`\u0000${username}\u0000${password}`);
+}
+
+/**
+ * Throws a TypeError naming the argument of `factory` unless `username` is
+ * a non-empty string and `password` a string: anything else would be sent
+ * as text ("undefined") and refused by the broker as bad credentials.
+ */
+function checkCredentials(
+  factory: string,
+  username: unknown,
+  password: unknown,
+): void {
+  if (typeof username !== "string" || username === "") {
+    throw new TypeError(
+      `Cannot use SASL: ${factory}()'s "username" must be a non-empty string, got ${
+        describeValue(username)
+      }`,
+    );
+  }
+  if (typeof password !== "string") {
+    throw new TypeError(
+      `Cannot use SASL: ${factory}()'s "password" must be a string, got ${
+        password === undefined || password === null
+          ? String(password)
+          : typeof password
+      }`,
+    );
+  }
 }
 
 /**
@@ -27,6 +56,7 @@ export function plainMessage(username: string, password: string): Uint8Array {
  * ```
  */
 export function plain(username: string, password: string): SaslAuthenticator {
+  checkCredentials("plain", username, password);
   return {
     mechanism: "PLAIN",
     begin: () => ({
@@ -53,6 +83,14 @@ export function scram(
   username: string,
   password: string,
 ): SaslAuthenticator {
+  if (mechanism !== "SCRAM-SHA-256" && mechanism !== "SCRAM-SHA-512") {
+    throw new TypeError(
+      `Cannot use SASL: scram(mechanism, ...) takes "SCRAM-SHA-256" or "SCRAM-SHA-512", got ${
+        describeValue(mechanism)
+      }`,
+    );
+  }
+  checkCredentials("scram", username, password);
   return {
     mechanism,
     begin: () => scramExchange(mechanism, username, password, ""),

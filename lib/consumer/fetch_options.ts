@@ -263,7 +263,7 @@ export function checkPartition(context: string, tp: TopicPartition): void {
   if (typeof tp.topic !== "string" || tp.topic === "") {
     throw new TypeError(
       `${context}: "topic" must be a non-empty string, got ${
-        JSON.stringify(tp.topic)
+        describeValue(tp.topic)
       }`,
     );
   }
@@ -279,7 +279,8 @@ export function checkOffset(context: string, offset: number): void {
     !Number.isSafeInteger(offset) ||
     (offset < 0 && offset !== FirstOffset && offset !== LastOffset)
   ) {
-    throw new RangeError(
+    const Kind = typeof offset === "number" ? RangeError : TypeError;
+    throw new Kind(
       `${context}: expected an offset >= 0, FirstOffset (-2) or LastOffset (-1), got ${
         describeValue(offset)
       }`,
@@ -328,7 +329,7 @@ export function validateFetchEngine(options: FetchEngineOptions): void {
   if (unknown !== undefined && unknown !== "retry" && unknown !== "error") {
     throw new RangeError(
       `${context}: "unknownPartition" must be "retry" or "error", got ${
-        JSON.stringify(unknown)
+        describeValue(unknown)
       }`,
     );
   }

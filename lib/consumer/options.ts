@@ -344,6 +344,26 @@ const READER_OPTIONS = optionNames<ReaderOptions>()(
   "onPartitionsLost",
 );
 
+/** The options only a group Reader takes (`groupId` aside). */
+const GROUP_ONLY = [
+  "groupTopics",
+  "groupProtocol",
+  "groupRemoteAssignor",
+  "groupInstanceId",
+  "groupBalancers",
+  "heartbeatInterval",
+  "sessionTimeout",
+  "rebalanceTimeout",
+  "joinGroupBackoff",
+  "retentionTime",
+  "commitInterval",
+  "watchPartitionChanges",
+  "partitionWatchInterval",
+  "onPartitionsAssigned",
+  "onPartitionsRevoked",
+  "onPartitionsLost",
+] as const satisfies readonly (keyof ReaderOptions)[];
+
 export function validateReader(options: ReaderOptions): void {
   const fail = (message: string): never => {
     throw new TypeError(`Cannot create Reader: ${message}`);
@@ -362,7 +382,7 @@ export function validateReader(options: ReaderOptions): void {
   ) {
     fail(
       `"brokers" must list at least one "host:port", got ${
-        JSON.stringify(options.brokers)
+        describeValue(options.brokers)
       }`,
     );
   }
@@ -375,6 +395,17 @@ export function validateReader(options: ReaderOptions): void {
   }
   checkTracing("Cannot create Reader", options.tracing);
   const inGroup = options.groupId !== undefined;
+  if (!inGroup) {
+    // Without a group these would be ignored: most likely the group was
+    // forgotten.
+    for (const key of GROUP_ONLY) {
+      if (options[key] !== undefined) {
+        fail(
+          `"${key}" is an option of a consumer group: set "groupId" too, or leave "${key}" out`,
+        );
+      }
+    }
+  }
   // In a group, the group's checks name it.
   if (
     !inGroup && options.rack !== undefined &&
@@ -389,9 +420,7 @@ export function validateReader(options: ReaderOptions): void {
     (typeof options.topic !== "string" || options.topic === "")
   ) {
     fail(
-      `"topic" must be a non-empty string, got ${
-        JSON.stringify(options.topic)
-      }`,
+      `"topic" must be a non-empty string, got ${describeValue(options.topic)}`,
     );
   }
   const integers: [keyof Limits, number, number][] = [
@@ -476,7 +505,7 @@ export function checkFetchSettings(
         ? ["FirstOffset (-2)", "LastOffset (-1)"]
         : allowed.map((a) => JSON.stringify(a));
       outOfRange(
-        `"${key}" must be ${names.join(" or ")}, got ${JSON.stringify(value)}`,
+        `"${key}" must be ${names.join(" or ")}, got ${describeValue(value)}`,
       );
     }
   }

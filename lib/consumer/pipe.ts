@@ -24,7 +24,7 @@ import type {
   SeekPosition,
   TopicPartition,
 } from "../message.ts";
-import { describeValue } from "../options.ts";
+import { checkStreamOptions } from "../options.ts";
 import type { MessageBatch } from "./message_batch.ts";
 import type { PipeMap, ReaderPipeOptions } from "./options.ts";
 import type { ReaderTracing } from "../tracing/reader.ts";
@@ -149,16 +149,12 @@ export function pipeMessages<M extends Message>(
   trackerFor: (sink: BulkSink) => (drain: Drain) => Tracker,
   traced: TracedSource | null = null,
 ): Promise<void> {
-  const map = options?.map;
-  if (map !== undefined && typeof map !== "function") {
-    return Promise.reject(
-      new TypeError(
-        `Cannot pipe ${what}: "map" must be a function, got ${
-          describeValue(map)
-        }`,
-      ),
-    );
+  try {
+    checkStreamOptions(`Cannot pipe ${what}`, options, true);
+  } catch (error) {
+    return Promise.reject(error);
   }
+  const map = options?.map;
   const sink = bulkSinkOf(dest);
   if (
     sink !== undefined && !source.locked && !dest.locked &&

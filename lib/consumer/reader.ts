@@ -29,7 +29,12 @@
  */
 
 import { type ReaderTracing, readerTracing } from "../tracing/reader.ts";
-import { checkCallOptions, describeValue } from "../options.ts";
+import {
+  checkCallOptions,
+  checkStreamOptions,
+  describeValue,
+  SIGNAL_OPTION,
+} from "../options.ts";
 import { instanceIdTimeout } from "../cluster/telemetry.ts";
 import { GroupEngine } from "./group/engine.ts";
 import { PartitionEngine } from "./partition_engine.ts";
@@ -310,7 +315,7 @@ export class Reader extends ReadableStream<Message> {
    */
   fetchMessage(options: ReadOptions = {}): Promise<Message> {
     try {
-      checkCallOptions("Cannot read a message", options);
+      checkCallOptions("Cannot read a message", options, SIGNAL_OPTION);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -370,6 +375,7 @@ export class Reader extends ReadableStream<Message> {
   override values(
     options: { preventCancel?: boolean } = {},
   ): ReturnType<ReadableStream<Message>["values"]> {
+    checkStreamOptions("Cannot iterate the Reader", options);
     const reader = this.getReader();
     const engine = this.engine;
     let finished = false;
@@ -448,6 +454,7 @@ export class Reader extends ReadableStream<Message> {
   batches(
     options: { preventCancel?: boolean } = {},
   ): ReadableStream<MessageBatch> {
+    checkStreamOptions("Cannot read batches", options);
     return this.#batches(options, true);
   }
 
@@ -654,7 +661,7 @@ export class Reader extends ReadableStream<Message> {
    * or to the end of the partition when there is none.
    */
   async setOffsetAt(time: Date, options: ReadOptions = {}): Promise<void> {
-    checkCallOptions("Cannot set the offset", options);
+    checkCallOptions("Cannot set the offset", options, SIGNAL_OPTION);
     await this.engine.setOffsetAt(time, options.signal);
   }
 
@@ -670,7 +677,7 @@ export class Reader extends ReadableStream<Message> {
 
   /** Asks the partition leader for the end of the partition and returns the lag. */
   async readLag(options: ReadOptions = {}): Promise<number> {
-    checkCallOptions("Cannot read the lag", options);
+    checkCallOptions("Cannot read the lag", options, SIGNAL_OPTION);
     return await this.engine.readLag(options.signal);
   }
 

@@ -8,7 +8,7 @@
  */
 
 import { WriterTracing } from "../tracing/writer.ts";
-import { checkCallOptions } from "../options.ts";
+import { checkCallOptions, SIGNAL_OPTION } from "../options.ts";
 import { acksOf } from "../requests/produce.ts";
 import { ProduceSender } from "./sender.ts";
 import { ProducerIdentity } from "./idempotence.ts";
@@ -87,6 +87,8 @@ export class WriterEngine {
   private buffered = 0;
   private roomWaiters: (() => void)[] = [];
   private closed = false;
+  /** The stream failure that closed the Writer, if one did. */
+  private closedBy: { error: Error; how: string } | null = null;
   /** The first `close()`, which later calls wait for. */
   private closing: Promise<void> | null = null;
   private readonly identity: ProducerIdentity;
@@ -216,7 +218,7 @@ export class WriterEngine {
   ): Promise<void> {
     let write: PendingWrite;
     try {
-      checkCallOptions("Cannot write", options);
+      checkCallOptions("Cannot write", options, SIGNAL_OPTION);
       if (options.signal?.aborted) {
         throw abortReason(options.signal, "writeMessages");
       }
@@ -234,7 +236,7 @@ export class WriterEngine {
   /** Validates every message first, then queues them; nothing is sent on a bad one. */
   enqueue(messages: MessageInput[], signal?: AbortSignal): PendingWrite {
     if (this.closed) {
-      throw new ClosedError("Cannot write: the Writer is closed");
+      throw new ClosedError(`Cannot write: ${this.closedMessage()}`);
     }
     this.txn?.checkWritable("writeMessages");
     this.telemetry?.start();
@@ -299,7 +301,7 @@ export class WriterEngine {
   private admit({ bytes, tooLarge }: Admitted): void {
     this.buffered += bytes;
     for (const entry of tooLarge ?? []) {
-      this.fail([entry], tooLargeError(entry));
+      this.fail([entry], tooLargeError(entry, this.limits.batchBytes));
     }
   }
 
@@ -511,7 +513,7 @@ export class WriterEngine {
       );
     }
     if (this.closed) {
-      throw new ClosedError(`Cannot ${what}: the Writer is closed`);
+      throw new ClosedError(`Cannot ${what}: ${this.closedMessage()}`);
     }
     return this.txn;
   }
@@ -610,7 +612,7 @@ export class WriterEngine {
    */
   async settleWrites(): Promise<void> {
     if (this.closed) {
-      throw new ClosedError("Cannot flush: the Writer is closed");
+      throw new ClosedError(`Cannot flush: ${this.closedMessage()}`);
     }
     const writes = [...this.unsettled].map((w) => w.done);
     await Promise.allSettled(writes);
@@ -639,10 +641,25 @@ export class WriterEngine {
     return this.buffered > 0;
   }
 
-  /** Closes once: a second call (while closing or after) waits for the first. */
-  close(): Promise<void> {
+  /**
+   * Closes once: a second call (while closing or after) waits for the
+   * first. `because`, the error of the Writer's stream that closed it,
+   * is named by the errors of later calls.
+   */
+  close(because?: Error): Promise<void> {
+    if (this.closing === null && because !== undefined) {
+      this.closedBy ??= { error: because, how: "failed" };
+    }
     this.closing ??= this.closeOnce();
     return this.closing;
+  }
+
+  /** "the Writer is closed", and why when its stream's failure closed it. */
+  private closedMessage(): string {
+    const by = this.closedBy;
+    return by === null
+      ? "the Writer is closed"
+      : `the Writer is closed: its stream ${by.how} with ${by.error.name}: ${by.error.message}`;
   }
 
   private async closeOnce(): Promise<void> {
@@ -661,6 +678,7 @@ export class WriterEngine {
     const error = reason instanceof Error
       ? reason
       : new ClosedError(`The Writer was aborted: ${String(reason)}`);
+    this.closedBy ??= { error, how: "was aborted" };
     for (const queue of this.router.queues) {
       for (const open of queue.clear()) this.delivery.failBatch(open, error);
     }
@@ -671,13 +689,12 @@ export class WriterEngine {
   }
 }
 
-function tooLargeError(entry: Entry): KafkaError {
+function tooLargeError(entry: Entry, batchBytes: number): KafkaError {
   return new KafkaError(ErrorCode.MESSAGE_TOO_LARGE, {
     apiName: "writeMessages",
     topic: entry.topic,
-    detail:
-      `message ${entry.index} takes ${entry.size} bytes, more than batchBytes allows (${
-        entry.size + BATCH_HEADER_SIZE
-      } with the batch header)`,
+    detail: `message ${entry.index} takes ${entry.size} bytes, ${
+      entry.size + BATCH_HEADER_SIZE
+    } in a batch of its own: more than batchBytes (${batchBytes}) allows`,
   });
 }

@@ -344,7 +344,7 @@ export function validateWriter(options: WriterOptions): void {
     if (!Array.isArray(options.brokers) || options.brokers.length === 0) {
       fail(
         `"brokers" must list at least one "host:port", got ${
-          JSON.stringify(options.brokers)
+          describeValue(options.brokers)
         }`,
       );
     }
@@ -354,9 +354,7 @@ export function validateWriter(options: WriterOptions): void {
     (typeof options.topic !== "string" || options.topic === "")
   ) {
     fail(
-      `"topic" must be a non-empty string, got ${
-        JSON.stringify(options.topic)
-      }`,
+      `"topic" must be a non-empty string, got ${describeValue(options.topic)}`,
     );
   }
   for (const key of WRITER_BOOLEANS) {
@@ -387,9 +385,17 @@ export function validateWriter(options: WriterOptions): void {
   ) {
     checkDuration(context, key, options[key]);
   }
-  if ((options.writeBackoffMin ?? 0) > (options.writeBackoffMax ?? Infinity)) {
+  const backoffMin = options.writeBackoffMin ?? DEFAULTS.writeBackoffMin;
+  const backoffMax = options.writeBackoffMax ?? DEFAULTS.writeBackoffMax;
+  if (backoffMin > backoffMax) {
+    const shown = (key: string, value: number | undefined, fallback: number) =>
+      value === undefined
+        ? `${key}, by default ${fallback}`
+        : `${key} ${value}`;
     throw new RangeError(
-      `Cannot create Writer: "writeBackoffMin" (${options.writeBackoffMin}) exceeds "writeBackoffMax" (${options.writeBackoffMax})`,
+      `Cannot create Writer: "writeBackoffMin" must not exceed "writeBackoffMax" (${
+        shown("writeBackoffMin", options.writeBackoffMin, backoffMin)
+      }; ${shown("writeBackoffMax", options.writeBackoffMax, backoffMax)})`,
     );
   }
   const acks = acksOf(options.requiredAcks ?? "all", "Cannot create Writer");

@@ -40,6 +40,7 @@ import {
   wasRead,
 } from "../message.ts";
 import { FetchedMessage } from "../requests/fetched.ts";
+import { describeValue } from "../options.ts";
 import { BATCH_HEADER_SIZE, recordSizeBound } from "../protocol/records.ts";
 
 /** A write's placeholder in the scratch entry between writes. */
@@ -279,10 +280,9 @@ export class Router {
     // scratch entry, which the next message overwrites.
     const partition = entry.partition >= 0
       ? chosenPartition(entry, partitions)
-      : this.balancer.balance(
-        this.custom && entry === this.scratch ? { ...entry } : entry,
-        partitions,
-      );
+      : this.custom
+      ? this.balanceCustom(entry, partitions)
+      : this.balancer.balance(entry, partitions);
     let queue = last;
     if (queue?.partition !== partition || queue.topic !== entry.topic) {
       queue = this.queue(entry.topic, partition);
@@ -293,6 +293,34 @@ export class Router {
     }
     queue.append(entry);
     return queue;
+  }
+
+  /**
+   * The partition a balancer of the user's picks, which must be one of
+   * `partitions`: anything else would be retried until the delivery
+   * timeout, as a partition the metadata does not know yet.
+   */
+  private balanceCustom(entry: Entry, partitions: readonly number[]): number {
+    // It may keep what it is given: a copy of the scratch entry, which the
+    // next message overwrites.
+    const partition: unknown = this.balancer.balance(
+      entry === this.scratch ? { ...entry } : entry,
+      partitions,
+    );
+    if (
+      typeof partition === "number" &&
+      (partitions[partition] === partition || partitions.includes(partition))
+    ) {
+      return partition;
+    }
+    const count = partitions.length;
+    throw new RangeError(
+      `Cannot write message ${entry.index}: the balancer returned ${
+        describeValue(partition)
+      }, not a partition of topic "${entry.topic}" (it has ${count}: ${
+        count === 1 ? "0" : `0 to ${count - 1}`
+      })`,
+    );
   }
 
   private fits(entry: Entry): boolean {
@@ -340,13 +368,19 @@ export class Router {
     // `reader.pipeTo(writer)` mirrors a topic.
     if (own !== undefined && given !== undefined && !wasRead(message)) {
       throw new TypeError(
-        `Cannot write message ${index}: the Writer has topic "${own}", so the message must not set one (it set "${given}")`,
+        `Cannot write message ${index}: the Writer has topic "${own}", so the message must not set one (it set ${
+          describeValue(given)
+        })`,
       );
     }
     const topic = own ?? given;
     if (typeof topic !== "string" || topic === "") {
       throw new TypeError(
-        `Cannot write message ${index}: it has no topic, and neither does the Writer`,
+        given === undefined
+          ? `Cannot write message ${index}: it has no topic, and neither does the Writer`
+          : `Cannot write message ${index}: "topic" must be a non-empty string, got ${
+            describeValue(given)
+          }`,
       );
     }
     return topic;

@@ -28,7 +28,12 @@ import {
 import type { Cluster } from "../cluster/cluster.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { ClosedError } from "../connection/errors.ts";
-import { checkNumber, describeValue } from "../options.ts";
+import {
+  checkNumber,
+  checkOptionNames,
+  describeValue,
+  optionNames,
+} from "../options.ts";
 import { INT32_MAX } from "./options.ts";
 import type { ProducerId } from "./idempotence.ts";
 import type { GroupMetadata } from "../message.ts";
@@ -478,6 +483,14 @@ export function abortedError(transactionalId: string): ClosedError {
   );
 }
 
+/** The fields of an offset given to sendOffsets. */
+const OFFSET_FIELDS = optionNames<TransactionOffset>()(
+  "topic",
+  "partition",
+  "offset",
+  "metadata",
+);
+
 /** The offsets given to sendOffsets, checked. */
 export function checkOffsets(
   offsets: readonly TransactionOffset[],
@@ -503,13 +516,22 @@ export function checkOffsets(
         }`,
       );
     }
+    checkOptionNames(
+      `Cannot sendOffsets: "offsets[${i}]"`,
+      o,
+      OFFSET_FIELDS,
+      {},
+      "field",
+    );
     checkNumber("Cannot sendOffsets", `offsets[${i}].partition`, o.partition, {
       min: 0,
       max: INT32_MAX,
+      required: true,
     });
     checkNumber("Cannot sendOffsets", `offsets[${i}].offset`, o.offset, {
       min: 0,
       max: Number.MAX_SAFE_INTEGER,
+      required: true,
     });
     if (o.metadata !== undefined && typeof o.metadata !== "string") {
       throw new TypeError(

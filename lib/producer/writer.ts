@@ -31,6 +31,21 @@ import type { GroupMetadata, TransactionOffset } from "./transaction.ts";
 export type { GroupMetadata, TransactionOffset } from "./transaction.ts";
 import { type BulkSink, offerBulkSink } from "../bulk_sink.ts";
 
+/**
+ * A bad message's error, naming it as `name` says (its place in the
+ * stream, or in a pipe's batch) rather than as message 0 of the write it
+ * was retried in alone.
+ */
+function streamError(error: Error, name: string): Error {
+  const prefix = "Cannot write message 0: ";
+  if (!error.message.startsWith(prefix)) return error;
+  const Kind = error instanceof RangeError ? RangeError : TypeError;
+  return new Kind(
+    `Cannot write ${name}: ${error.message.slice(prefix.length)}`,
+    { cause: error },
+  );
+}
+
 /** The most stream writes gathered into one queued write. */
 const STREAM_GROUP = 1000;
 
@@ -104,7 +119,7 @@ export class Writer extends WritableStream<MessageInput> {
     const failStream = (error: Error): never => {
       // The stream is done for: deliver what was queued, then let go of the
       // connections, so a failed pipeTo leaves nothing open.
-      engine.close().catch(() => {});
+      engine.close(error).catch(() => {});
       throw error;
     };
     // Stream writes come one message at a time: they are gathered and queued
@@ -112,13 +127,21 @@ export class Writer extends WritableStream<MessageInput> {
     // loop, so a pipe pays per message little more than the stream's own
     // bookkeeping.
     let gathered: MessageInput[] = [];
+    /** Messages written to the stream so far, to name a bad one. */
+    let streamed = 0;
     let flushTimer: ReturnType<typeof setTimeout> | undefined;
     const track = (write: PendingWrite): Promise<void> => {
       outcomes.push(write.done.then(undefined, noteFailure));
       return write.done;
     };
-    /** Queues a group of messages; returns the outcome of them all. */
-    const queue = (group: MessageInput[]): Promise<unknown> => {
+    /**
+     * Queues a group of messages; returns the outcome of them all. `first`
+     * is the first one's place in the stream, or null for a pipe's batch.
+     */
+    const queue = (
+      group: MessageInput[],
+      first: number | null,
+    ): Promise<unknown> => {
       try {
         return track(engine.enqueue(group));
       } catch {
@@ -127,12 +150,18 @@ export class Writer extends WritableStream<MessageInput> {
         // fail the stream with the first bad one's error, as a per-message
         // error fails only its own message.
         const done: Promise<void>[] = [];
-        for (const message of group) {
+        for (let i = 0; i < group.length; i++) {
           try {
-            done.push(track(engine.enqueue([message])));
+            done.push(track(engine.enqueue([group[i]])));
           } catch (error) {
-            failure ??= error as Error;
-            done.push(Promise.reject(error));
+            const named = streamError(
+              error as Error,
+              first === null
+                ? `message ${i} of a batch the pipe handed over`
+                : `message ${first + i} of the stream (counted from 0)`,
+            );
+            failure ??= named;
+            done.push(Promise.reject(named));
           }
         }
         const all = Promise.all(done);
@@ -147,7 +176,7 @@ export class Writer extends WritableStream<MessageInput> {
       if (gathered.length === 0) return;
       const group = gathered;
       gathered = [];
-      queue(group);
+      queue(group, streamed - group.length);
     };
     /** Room for more, once the outcomes kept so far are settled when many. */
     const room = (): Promise<void> => {
@@ -162,7 +191,7 @@ export class Writer extends WritableStream<MessageInput> {
         if (failure) throw failure;
         if (closedUnder) throw closedUnder;
         flush();
-        const done = queue(messages as MessageInput[]);
+        const done = queue(messages as MessageInput[], null);
         // Handled here too: the caller may only ask for the stream's failure.
         done.catch(() => {});
         if (failure) {
@@ -183,7 +212,9 @@ export class Writer extends WritableStream<MessageInput> {
       },
       fail(error) {
         controller?.error(error);
-        engine.close().catch(() => {});
+        engine.close(error instanceof Error ? error : undefined).catch(
+          () => {},
+        );
       },
       async settled() {
         flush();
@@ -203,6 +234,7 @@ export class Writer extends WritableStream<MessageInput> {
       },
       write(message): Promise<void> | undefined {
         if (failure) failStream(failure);
+        streamed++;
         gathered.push(message);
         if (gathered.length >= STREAM_GROUP) flush();
         else flushTimer ??= setTimeout(flush, 0);
@@ -263,8 +295,21 @@ export class Writer extends WritableStream<MessageInput> {
     options?: WriteOptions,
   ): Promise<void>;
   writeMessages(...args: unknown[]): Promise<void> {
+    if (Array.isArray(args[0]) && (args.length > 2 || Array.isArray(args[1]))) {
+      // Another array would be taken for the options, its messages lost.
+      return Promise.reject(
+        new TypeError(
+          `Cannot write: writeMessages takes one array of messages and its options, got ${args.length} arguments, ${
+            Array.isArray(args[1]) ? "the second an array" : "more than two"
+          }; pass the messages in one array, or as arguments of their own`,
+        ),
+      );
+    }
     const [messages, options] = Array.isArray(args[0])
-      ? [args[0] as MessageInput[], (args[1] ?? {}) as WriteOptions]
+      ? [
+        args[0] as MessageInput[],
+        (args[1] === undefined ? {} : args[1]) as WriteOptions,
+      ]
       : [args as MessageInput[], {} as WriteOptions];
     // Stream writes made before this call are stored before its messages.
     this.flushGathered();

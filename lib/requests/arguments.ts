@@ -7,6 +7,7 @@
  */
 
 import type { TopicPartition } from "../message.ts";
+import { checkOptionNames, valueText } from "../options.ts";
 
 /**
  * `Array.isArray` without its narrowing (which turns a readonly array's
@@ -38,16 +39,13 @@ export function badArgument(
   value: unknown,
   expected: string,
 ): TypeError {
-  let shown: string;
-  try {
-    shown = value === undefined || value === null
-      ? String(value)
-      : value instanceof Date
-      ? `Date ${value.toISOString?.() ?? value}`
-      : `${typeof value} ${JSON.stringify(value)}`;
-  } catch {
-    shown = typeof value;
-  }
+  const shown = value === undefined || value === null
+    ? String(value)
+    : value instanceof Date
+    ? `Date ${
+      Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString()
+    }`
+    : `${typeof value} ${valueText(value)}`;
   return new TypeError(
     `Client.${method}: "${argument}" must be ${expected}, got ${shown}`,
   );
@@ -55,17 +53,23 @@ export function badArgument(
 
 /**
  * Throws unless `list` holds topic-partitions; `each`, when given, checks
- * each one further (`at` names it, as `partitions[2]`).
+ * each one further (`at` names it, as `partitions[2]`). With `fields`, an
+ * item with a field it does not name is refused (a misspelt optional field
+ * would otherwise be ignored).
  */
 export function checkPartitions<T extends TopicPartition>(
   method: string,
   argument: string,
   list: readonly T[],
   each: (item: T, at: string) => void = () => {},
+  fields?: ReadonlySet<string>,
 ): void {
   checkList(method, argument, list, "an array of { topic, partition }");
   list.forEach((item, i) => {
     const at = `${argument}[${i}]`;
+    if (fields !== undefined && isObject(item)) {
+      checkFields(method, at, item, fields);
+    }
     if (typeof item?.topic !== "string" || item.topic === "") {
       throw badArgument(method, `${at}.topic`, item?.topic, "a topic name");
     }
@@ -79,4 +83,25 @@ export function checkPartitions<T extends TopicPartition>(
     }
     each(item, at);
   });
+}
+
+/**
+ * Throws a TypeError naming a field of `value` (the argument `argument` of
+ * `method`) that `fields` lacks, with what was probably meant: a misspelt
+ * optional field would otherwise be ignored, and the call do more than
+ * meant.
+ */
+export function checkFields(
+  method: string,
+  argument: string,
+  value: object,
+  fields: ReadonlySet<string>,
+): void {
+  checkOptionNames(
+    `Client.${method}: "${argument}"`,
+    value,
+    fields,
+    {},
+    "field",
+  );
 }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { describeValue } from "../options.ts";
 import type { Encodable } from "../protocol/api.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type {
@@ -35,7 +36,7 @@ export function acksOf(acks: RequiredAcks, context: string): number {
   if (value !== 0 && value !== 1 && value !== -1) {
     throw new RangeError(
       `${context}: "requiredAcks" must be "none", "one", "all", 0, 1 or -1, got ${
-        JSON.stringify(acks)
+        describeValue(acks)
       }`,
     );
   }

@@ -569,9 +569,7 @@ export class GroupEngine extends StreamEngine {
       }
       if (!Number.isInteger(p.partition) || p.partition < 0) {
         throw new TypeError(
-          `${context}: position ${i} (topic ${
-            JSON.stringify(p.topic)
-          }) needs a partition number (an integer >= 0), got ${
+          `${context}: position ${i} (topic "${p.topic}") needs a partition number (an integer >= 0), got ${
             describeValue(p.partition)
           }`,
         );
@@ -584,10 +582,9 @@ export class GroupEngine extends StreamEngine {
         offsets !== null &&
         (!Number.isSafeInteger(offset) || (offset < 0 && !specialOk))
       ) {
-        throw new RangeError(
-          `${context}: position ${i} (partition ${p.partition} of ${
-            JSON.stringify(p.topic)
-          }) needs an offset >= 0${
+        const Kind = typeof offset === "number" ? RangeError : TypeError;
+        throw new Kind(
+          `${context}: position ${i} (partition ${p.partition} of "${p.topic}") needs an offset >= 0${
             special ? ", FirstOffset (-2) or LastOffset (-1)" : ""
           }, got ${describeValue(p.offset)}`,
         );
@@ -688,11 +685,13 @@ export class GroupEngine extends StreamEngine {
 
   /** Stops handing out and fetching the partitions until resumed. */
   pause(partitions: readonly TopicPartition[]): void {
+    this.checkPositions("pause partitions", partitions, null);
     this.fetch.pause(partitions);
   }
 
   /** Fetches and hands out paused partitions again. */
   resume(partitions: readonly TopicPartition[]): void {
+    this.checkPositions("resume partitions", partitions, null);
     this.fetch.resume(partitions);
   }
 

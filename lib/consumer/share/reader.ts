@@ -8,7 +8,7 @@
 import { type ReaderTracing, readerTracing } from "../../tracing/reader.ts";
 import { instanceIdTimeout } from "../../cluster/telemetry.ts";
 import type { TopicPartition } from "../../message.ts";
-import { describeValue } from "../../options.ts";
+import { checkStreamOptions, describeValue } from "../../options.ts";
 import {
   arrayBatch,
   batchStream,
@@ -246,6 +246,7 @@ export class ShareReader extends ReadableStream<ShareMessage> {
   batches(
     options: { preventCancel?: boolean } = {},
   ): ReadableStream<MessageBatch> {
+    checkStreamOptions("Cannot read batches", options);
     return this.#batches(options, true);
   }
 
@@ -422,6 +423,7 @@ export class ShareReader extends ReadableStream<ShareMessage> {
   override values(
     options: { preventCancel?: boolean } = {},
   ): ReturnType<ReadableStream<ShareMessage>["values"]> {
+    checkStreamOptions("Cannot iterate the ShareReader", options);
     const iterator = super.values(options);
     const engine = this.engine;
     const end = iterator.return?.bind(iterator);

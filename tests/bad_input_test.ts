@@ -1,0 +1,385 @@
+/**
+ * Bad input refused at once, naming what was wrong, with nothing done:
+ * misspelt options and fields of calls that would otherwise do more than
+ * meant, numbers out of the protocol's range, values the protocol would
+ * wrap, conflicting options, and messages that show the value given.
+ */
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import {
+  Client,
+  Cluster,
+  dialLeader,
+  type MessageInput,
+  plain,
+  Reader,
+  scram,
+  Writer,
+} from "../mod.ts";
+import { BROKER, noUnhandledRejections, uniqueTopic } from "./_helpers.ts";
+
+/** Asserts that `run` throws or rejects, within `ms`, matching `expected`. */
+async function refusedAtOnce(
+  run: () => unknown,
+  expected: RegExp | ((error: Error) => boolean),
+  ms = 1000,
+): Promise<void> {
+  const started = Date.now();
+  await assert.rejects(async () => await run(), expected);
+  const took = Date.now() - started;
+  assert.ok(took < ms, `refused after ${took} ms, expected under ${ms}`);
+}
+
+describe("bad input", () => {
+  const cluster = new Cluster({ brokers: [BROKER] });
+  const client = new Client({ cluster, timeout: 20_000 });
+  let topic = "";
+  before(async () => {
+    topic = uniqueTopic("bad-input");
+    const [made] = await client.createTopics([{ topic, numPartitions: 3 }]);
+    assert.equal(made.error, null);
+  });
+  after(async () => {
+    await client.deleteTopics([topic]).catch(() => {});
+    await cluster.close();
+  });
+
+  test("admin calls refuse options they do not take, and do nothing", async () => {
+    const created = uniqueTopic("bad-input-validate");
+    await refusedAtOnce(
+      () =>
+        client.createTopics([{ topic: created }], {
+          validateonly: true,
+        } as never),
+      /^TypeError: Client\.createTopics: unknown option "validateonly"; did you mean "validateOnly"\?$/,
+    );
+    const { topics } = await client.metadata(null);
+    assert.ok(!topics.some((t) => t.topic === created), "nothing was created");
+    await refusedAtOnce(
+      () =>
+        client.resetGroupOffsets("bad-input-group", {
+          to: "earliest",
+          topics: [topic],
+          dryrun: true,
+        } as never),
+      /^TypeError: Client\.resetGroupOffsets: unknown option "dryrun"; did you mean "dryRun"\?$/,
+    );
+    await refusedAtOnce(
+      () =>
+        client.alterConfigs([{
+          type: "topic",
+          name: topic,
+          configs: { "retention.ms": "1234" },
+        }], { validateonly: true } as never),
+      /unknown option "validateonly"; did you mean "validateOnly"\?/,
+    );
+    await refusedAtOnce(
+      () => client.metadata(null, { autocreate: true } as never),
+      /unknown option "autocreate"; did you mean "autoCreate"\?/,
+    );
+    await refusedAtOnce(
+      () => client.findHangingTransactions({ brokerId: 1 } as never),
+      /^TypeError: Client\.findHangingTransactions: unknown option "brokerId"; did you mean "broker"\?$/,
+    );
+    const [config] = await client.describeConfigs([{
+      type: "topic",
+      name: topic,
+    }]);
+    const retention = config.configs.find((c) => c.name === "retention.ms");
+    assert.notEqual(retention?.value, "1234", "the config did not change");
+  });
+
+  test("an ACL filter with a misspelt field is refused: deleteAcls deletes nothing", async () => {
+    const name = uniqueTopic("bad-input-acl");
+    const acl = (principal: string) => ({
+      resourceType: "topic" as const,
+      resourceName: name,
+      principal,
+      operation: "read" as const,
+      permission: "allow" as const,
+    });
+    const made = await client.createAcls([
+      acl("User:keep"),
+      acl("User:drop"),
+    ]);
+    assert.ok(made.every((m) => m.error === null));
+    try {
+      await refusedAtOnce(
+        () =>
+          client.deleteAcls([{
+            resourceName: name,
+            principle: "User:drop",
+          } as never]),
+        /^TypeError: Client\.deleteAcls: "filters\[0\]": unknown field "principle"; did you mean "principal"\?$/,
+      );
+      await refusedAtOnce(
+        () => client.describeAcls({ resourcetype: "topic" } as never),
+        /unknown field "resourcetype"; did you mean "resourceType"\?/,
+      );
+      await refusedAtOnce(
+        () => client.createAcls([{ ...acl("User:x"), hots: "*" } as never]),
+        /^TypeError: Client\.createAcls: "acls\[0\]": unknown field "hots"; did you mean "host"\?$/,
+      );
+      const left = await client.describeAcls({ resourceName: name });
+      assert.equal(left.length, 2, "both ACLs are still there");
+    } finally {
+      await client.deleteAcls([{ resourceName: name }]);
+    }
+  });
+
+  test("numbers the protocol would wrap or narrow, and conflicting topic settings, are refused", async () => {
+    const name = uniqueTopic("bad-input-wrap");
+    for (
+      const [field, value] of [
+        ["numPartitions", 2 ** 32 + 2],
+        ["numPartitions", 2 ** 31],
+        ["replicationFactor", 2 ** 16 + 1],
+        ["numPartitions", NaN],
+      ] as const
+    ) {
+      await refusedAtOnce(
+        () => client.createTopics([{ topic: name, [field]: value }]),
+        new RegExp(
+          `^TypeError: Client\\.createTopics: "topics\\[0\\]\\.${field}" must be a positive integer up to \\d+ \\(or -1: the broker's default\\), got number ${value}$`,
+        ),
+      );
+    }
+    await refusedAtOnce(
+      () =>
+        client.createTopics([{
+          topic: name,
+          replicaAssignment: "x" as never,
+        }]),
+      /"topics\[0\]\.replicaAssignment" must be an array with, per partition, an array of broker ids \(integers >= 0\), got string "x"/,
+    );
+    await refusedAtOnce(
+      () =>
+        client.createTopics([{
+          topic: name,
+          numPartitions: 2,
+          replicaAssignment: [[1]],
+        }]),
+      /sets both "replicaAssignment" and "numPartitions" \(2\)/,
+    );
+    const { topics } = await client.metadata(null);
+    assert.ok(!topics.some((t) => t.topic === name), "nothing was created");
+  });
+
+  test("writeMessages refuses a second array and options it does not take; nothing is written", async () => {
+    const w = new Writer({ brokers: [BROKER], topic });
+    try {
+      await refusedAtOnce(
+        () => w.writeMessages([{ value: "a" }], [{ value: "b" }] as never),
+        /^TypeError: Cannot write: writeMessages takes one array of messages and its options, got 2 arguments, the second an array/,
+      );
+      await refusedAtOnce(
+        () =>
+          w.writeMessages([{ value: "a" }], {
+            signl: AbortSignal.timeout(1000),
+          } as never),
+        /^TypeError: Cannot write: unknown option "signl"; did you mean "signal"\?$/,
+      );
+      await refusedAtOnce(
+        () => w.writeMessages([{ value: "a" }], { timeout: 500 } as never),
+        /unknown option "timeout"; this call takes no timeout: pass "signal": AbortSignal\.timeout\(ms\)/,
+      );
+      await refusedAtOnce(
+        () => w.writeMessages([{ value: "a" }], null as never),
+        /^TypeError: Cannot write: the options must be an object, got null$/,
+      );
+      const stats = w.stats();
+      assert.equal(stats.messages, 0);
+    } finally {
+      await w.close();
+    }
+  });
+
+  test("a balancer that returns no partition of the topic fails the write at once, naming what it returned", async () => {
+    await noUnhandledRejections(async () => {
+      for (const returned of [99, -1, "0", undefined]) {
+        const w = new Writer({
+          brokers: [BROKER],
+          topic,
+          balancer: { balance: () => returned as number },
+        });
+        try {
+          // The first write waits for metadata; the second is routed at once.
+          for (let call = 0; call < 2; call++) {
+            await refusedAtOnce(
+              () => w.writeMessages({ value: "x" }),
+              (error: Error) =>
+                /the balancer returned .*, not a partition of topic ".*" \(it has 3: 0 to 2\)/
+                  .test(error.message),
+              3000,
+            );
+          }
+        } finally {
+          await w.close();
+        }
+      }
+    });
+  });
+
+  test("sendOffsets checks every offset before anything is sent: the transaction still commits", async () => {
+    const w = new Writer({
+      brokers: [BROKER],
+      topic,
+      transactionalId: uniqueTopic("bad-input-txn"),
+    });
+    try {
+      await w.beginTransaction();
+      await w.writeMessages({ value: "in-txn", partition: 0 });
+      await refusedAtOnce(
+        () => w.sendOffsets([{ topic } as never], "bad-input-group"),
+        /^TypeError: Cannot sendOffsets: "offsets\[0\]\.partition" must be an integer from 0 to 2147483647, got undefined$/,
+      );
+      await refusedAtOnce(
+        () =>
+          w.sendOffsets([
+            { topic, partition: 0, ofset: 3 } as never,
+          ], "bad-input-group"),
+        /^TypeError: Cannot sendOffsets: "offsets\[0\]": unknown field "ofset"; did you mean "offset"\?$/,
+      );
+      await w.commitTransaction();
+    } finally {
+      await w.close();
+    }
+  });
+
+  test("per-call options of readers and Conn are checked by name", async () => {
+    const reader = new Reader({ brokers: [BROKER], topic, partition: 0 });
+    try {
+      await refusedAtOnce(
+        () => reader.fetchMessage({ timeout: 300 } as never),
+        /^TypeError: Cannot read a message: unknown option "timeout"; this call takes no timeout/,
+      );
+      assert.throws(
+        () => reader.batches({ preventcancel: true } as never),
+        /^TypeError: Cannot read batches: unknown option "preventcancel"; did you mean "preventCancel"\?$/,
+      );
+      assert.throws(
+        () => reader.batches("x" as never),
+        /^TypeError: Cannot read batches: the options must be an object, got "x" \(string\)$/,
+      );
+      assert.throws(
+        () => reader.batches({ preventCancel: 1 } as never),
+        /"preventCancel" must be a boolean, got 1 \(number\)/,
+      );
+      await refusedAtOnce(
+        () =>
+          reader.pipeTo(new WritableStream(), { preventclose: true } as never),
+        /^TypeError: Cannot pipe the Reader: unknown option "preventclose"; did you mean "preventClose"\?$/,
+      );
+    } finally {
+      await reader.close();
+    }
+    const conn = await dialLeader(BROKER, topic, 0);
+    try {
+      await refusedAtOnce(
+        () => conn.readBatch({ maxbytes: 10 } as never),
+        /^TypeError: Cannot read a batch: unknown option "maxbytes"; did you mean "maxBytes"\?$/,
+      );
+    } finally {
+      conn.close();
+    }
+  });
+
+  test("ids that cannot be fail at once: a partition the topic lacks, a broker id of the wrong type", async () => {
+    await refusedAtOnce(
+      () => dialLeader(BROKER, topic, 99),
+      new RegExp(
+        `^RangeError: Topic "${topic}" has no partition 99 \\(it has 3: 0 to 2\\)$`,
+      ),
+      3000,
+    );
+    await refusedAtOnce(
+      () => client.apiVersions({ broker: "x" as never }),
+      /^TypeError: Cannot send ApiVersions: the broker must be a broker id \(an integer >= 0\), got "x" \(string\)$/,
+    );
+  });
+
+  test("constructors refuse conflicting options, group options without a group, and show odd values as they are", () => {
+    assert.throws(
+      () => new Writer({ cluster, brokers: [BROKER], topic }),
+      /^TypeError: Cannot create Writer: "cluster" and "brokers" exclude each other/,
+    );
+    assert.throws(
+      () => new Client({ cluster, transport: { tls: true } }),
+      /^TypeError: Cannot create Client: "cluster" and "transport" exclude each other/,
+    );
+    assert.throws(
+      () =>
+        new Reader({
+          brokers: [BROKER],
+          topic,
+          partition: 0,
+          sessionTimeout: 10_000,
+        }),
+      /^TypeError: Cannot create Reader: "sessionTimeout" is an option of a consumer group: set "groupId" too, or leave "sessionTimeout" out$/,
+    );
+    assert.throws(
+      () => new Writer({ brokers: [BROKER], writeBackoffMin: 5000 }),
+      /^RangeError: Cannot create Writer: "writeBackoffMin" must not exceed "writeBackoffMax" \(writeBackoffMin 5000; writeBackoffMax, by default 1000\)$/,
+    );
+    assert.throws(
+      () => new Writer({ brokers: [BROKER], topic: 5n as never }),
+      /^TypeError: Cannot create Writer: "topic" must be a non-empty string, got 5 \(bigint\)$/,
+    );
+    assert.throws(
+      () => new Reader({ brokers: [BROKER], topic: Symbol("t") as never }),
+      /^TypeError: Cannot create Reader: "topic" must be a non-empty string, got Symbol\(t\) \(symbol\)$/,
+    );
+    assert.throws(
+      () => new Client(Symbol("o") as never),
+      /^TypeError: Cannot create Client: options must be an object, got Symbol\(o\) \(symbol\)$/,
+    );
+    assert.throws(
+      () => plain(5 as never, 6 as never),
+      /^TypeError: Cannot use SASL: plain\(\)'s "username" must be a non-empty string, got 5 \(number\)$/,
+    );
+    assert.throws(
+      () => plain("alice", null as never),
+      /^TypeError: Cannot use SASL: plain\(\)'s "password" must be a string, got null$/,
+    );
+    assert.throws(
+      () => scram("SHA-1" as never, "alice", "secret"),
+      /^TypeError: Cannot use SASL: scram\(mechanism, \.\.\.\) takes "SCRAM-SHA-256" or "SCRAM-SHA-512", got "SHA-1" \(string\)$/,
+    );
+  });
+
+  test("messages with odd field values name the value", async () => {
+    const own = new Writer({ brokers: [BROKER], topic });
+    const none = new Writer({ brokers: [BROKER] });
+    try {
+      const bad: [Writer, MessageInput, RegExp][] = [
+        [
+          own,
+          { topic: Symbol("s") as never, value: "x" },
+          /must not set one \(it set Symbol\(s\) \(symbol\)\)$/,
+        ],
+        [
+          none,
+          { topic: 5 as never, value: "x" },
+          /^TypeError: Cannot write message 0: "topic" must be a non-empty string, got 5 \(number\)$/,
+        ],
+        [
+          own,
+          { value: "x", time: Object.create(null) },
+          /^TypeError: Cannot write message 0: "time" must be a valid Date, got \{\} \(object\)$/,
+        ],
+        [
+          own,
+          { value: "x", headers: [null as never] },
+          /^TypeError: Cannot write message 0: "headers\[0\]" must be an object \{ key, value \}, got null$/,
+        ],
+      ];
+      for (const [w, message, expected] of bad) {
+        await refusedAtOnce(() => w.writeMessages(message), expected);
+      }
+    } finally {
+      await own.close();
+      await none.close();
+    }
+  });
+});
