@@ -299,6 +299,26 @@ export type Limits = typeof DEFAULTS;
 /** Kafka's int32 ceiling for byte counts and waits. */
 export const INT32_MAX = 2 ** 31 - 1;
 
+/** The options only a group Reader takes (`groupId` aside). */
+const GROUP_ONLY = [
+  "groupTopics",
+  "groupProtocol",
+  "groupRemoteAssignor",
+  "groupInstanceId",
+  "groupBalancers",
+  "heartbeatInterval",
+  "sessionTimeout",
+  "rebalanceTimeout",
+  "joinGroupBackoff",
+  "retentionTime",
+  "commitInterval",
+  "watchPartitionChanges",
+  "partitionWatchInterval",
+  "onPartitionsAssigned",
+  "onPartitionsRevoked",
+  "onPartitionsLost",
+] as const satisfies readonly (keyof ReaderOptions)[];
+
 /** The names of `ReaderOptions`, its group options included. */
 const READER_OPTIONS = optionNames<ReaderOptions>()(
   "brokers",
@@ -325,44 +345,9 @@ const READER_OPTIONS = optionNames<ReaderOptions>()(
   "logger",
   "errorLogger",
   "groupId",
-  "groupTopics",
-  "groupProtocol",
-  "groupRemoteAssignor",
-  "groupInstanceId",
   "rack",
-  "groupBalancers",
-  "heartbeatInterval",
-  "sessionTimeout",
-  "rebalanceTimeout",
-  "joinGroupBackoff",
-  "retentionTime",
-  "commitInterval",
-  "watchPartitionChanges",
-  "partitionWatchInterval",
-  "onPartitionsAssigned",
-  "onPartitionsRevoked",
-  "onPartitionsLost",
+  ...GROUP_ONLY,
 );
-
-/** The options only a group Reader takes (`groupId` aside). */
-const GROUP_ONLY = [
-  "groupTopics",
-  "groupProtocol",
-  "groupRemoteAssignor",
-  "groupInstanceId",
-  "groupBalancers",
-  "heartbeatInterval",
-  "sessionTimeout",
-  "rebalanceTimeout",
-  "joinGroupBackoff",
-  "retentionTime",
-  "commitInterval",
-  "watchPartitionChanges",
-  "partitionWatchInterval",
-  "onPartitionsAssigned",
-  "onPartitionsRevoked",
-  "onPartitionsLost",
-] as const satisfies readonly (keyof ReaderOptions)[];
 
 export function validateReader(options: ReaderOptions): void {
   const fail = (message: string): never => {
