@@ -446,6 +446,35 @@ describe("Writer: transactions", () => {
     });
   });
 
+  test("close() during commitTransaction() waits for the commit: it resolves, and the transaction is committed, not left open", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = uniqueTopic("txn-close-commit");
+      await createTopic(client, topic, 1);
+      // Before the fix, close() closed the connections under the commit in
+      // 7 of 12 rounds: it rejected with a ClosedError and the transaction
+      // stayed Ongoing on the broker, holding read_committed readers back.
+      for (let round = 0; round < 5; round++) {
+        const id = uniqueTopic("txn-close-commit-id");
+        const w = txnWriter(topic, id);
+        await w.transaction(() => w.writeMessages({ value: "warm" }));
+        await w.beginTransaction();
+        const written = w.writeMessages(messages(`r${round}`, 10));
+        const committed = w.commitTransaction();
+        await sleep(round % 2);
+        await w.close();
+        await written;
+        await committed;
+        const [described] = await client.describeTransactions([id]);
+        assert.equal(described.state, "CompleteCommit", `round ${round}`);
+      }
+      const end = txnWriter(topic);
+      await end.transaction(() => end.writeMessages({ value: "end" }));
+      await end.close();
+      const values = await readUntil(topic, 0, "end");
+      assert.equal(values.filter((v) => v.startsWith("r")).length, 50);
+    });
+  });
+
   test("examples/writer_transactions.ts: each order enriched once, the group's offset committed with it", async () => {
     await noUnhandledRejections(async () => {
       const input = uniqueTopic("txn-example-in");

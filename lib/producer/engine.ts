@@ -89,6 +89,8 @@ export class WriterEngine {
   private closed = false;
   /** The stream failure that closed the Writer, if one did. */
   private closedBy: { error: Error; how: string } | null = null;
+  /** A commitTransaction or abortTransaction in flight, settled either way. */
+  private ending: Promise<void> | null = null;
   /** The first `close()`, which later calls wait for. */
   private closing: Promise<void> | null = null;
   private readonly identity: ProducerIdentity;
@@ -550,12 +552,24 @@ export class WriterEngine {
         for (const open of queue.clear()) this.delivery.failBatch(open, error);
       }
     }
-    await this.flush();
-    await txn.end(commit);
+    const ending = this.flush().then(() => txn.end(commit));
+    // close() waits for it: closing the connections under an EndTxn in
+    // flight would leave the transaction open on the broker.
+    const settled = ending.then(() => {}, () => {});
+    this.ending = settled;
+    settled.then(() => {
+      if (this.ending === settled) this.ending = null;
+    });
+    await ending;
   }
 
-  /** On close: aborts a transaction left open, and says so. */
+  /**
+   * On close: waits for a commit or abort in flight, then aborts a
+   * transaction left open (never begun to end, or whose commit failed),
+   * and says so.
+   */
   private async abortOpenTransaction(): Promise<void> {
+    if (this.ending !== null) await this.ending;
     if (this.txn === null || !this.txn.isOpen) return;
     this.log(
       `kafka writer: closing with a transaction of "${this.txn.id}" open: aborting it`,
