@@ -339,14 +339,15 @@ export class FetchEngine {
 
   /**
    * Resolves when `take()` may return a message, or the engine failed
-   * (`failure`), or it is closed. A revoke, pause or seek in between can
-   * still leave `take()` empty: call it again then.
+   * (`failure`), or it is closed; rejects when `signal` aborts (naming
+   * `what`). A revoke, pause or seek in between can still leave `take()`
+   * empty: call it again then.
    */
-  ready(): Promise<void> {
+  ready(signal?: AbortSignal, what?: string): Promise<void> {
     if (
       this.handOut.hasData || this.failed !== null || this.state === "closed"
     ) return Promise.resolve();
-    return this.handOut.waitForData();
+    return this.handOut.waitForData(signal, what);
   }
 
   /**

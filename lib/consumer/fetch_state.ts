@@ -7,6 +7,7 @@
  * @module
  */
 
+import { abortReason } from "../connection/errors.ts";
 import type { Cluster } from "../cluster/cluster.ts";
 import { FirstOffset, LastOffset } from "../conn/conn.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
@@ -24,12 +25,37 @@ import type { HandOut } from "./hand_out.ts";
 export class Notifier {
   private resolve: (() => void) | null = null;
   private promise: Promise<void> | null = null;
+  /** Those waiting with a signal (`waitOrAbort`), each its own promise. */
+  private waiters: Set<() => void> | null = null;
 
   wait(): Promise<void> {
     if (this.promise === null) {
       this.promise = new Promise((resolve) => (this.resolve = resolve));
     }
     return this.promise;
+  }
+
+  /**
+   * As `wait()`, or rejects with the signal's reason (naming `what`) when
+   * `signal` aborts. An aborted wait leaves nothing behind: callers that
+   * poll with a timeout while nothing comes would otherwise pile reactions
+   * on the shared promise until it settles.
+   */
+  waitOrAbort(signal: AbortSignal | undefined, what: string): Promise<void> {
+    if (signal === undefined) return this.wait();
+    if (signal.aborted) return Promise.reject(abortReason(signal, what));
+    return new Promise((resolve, reject) => {
+      const waiter = () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        this.waiters?.delete(waiter);
+        reject(abortReason(signal, what));
+      };
+      (this.waiters ??= new Set()).add(waiter);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
   }
 
   /** Waits for `notify()` or `ms` milliseconds, whichever comes first. */
@@ -43,6 +69,11 @@ export class Notifier {
     this.resolve = null;
     this.promise = null;
     resolve?.();
+    const waiters = this.waiters;
+    if (waiters !== null) {
+      this.waiters = null;
+      for (const waiter of waiters) waiter();
+    }
   }
 }
 

@@ -100,8 +100,8 @@ export class HandOut {
   }
 
   /** Resolves when a chunk is queued, or `notify()` is called. */
-  waitForData(): Promise<void> {
-    return this.consumer.wait();
+  waitForData(signal?: AbortSignal, what = "waiting"): Promise<void> {
+    return this.consumer.waitOrAbort(signal, what);
   }
 
   /** Wakes whoever waits for data (the engine failed or closed). */

@@ -28,11 +28,7 @@ import { describeValue, timeOf } from "../../options.ts";
 import { describeOffset } from "../fetch_state.ts";
 import { clusterOptions } from "../../cluster/transport.ts";
 import { readerTelemetry } from "../telemetry.ts";
-import {
-  abortReason,
-  messageOf,
-  untilAborted,
-} from "../../connection/errors.ts";
+import { abortReason, messageOf } from "../../connection/errors.ts";
 import type { GroupMetadata, Message, SeekPosition } from "../../message.ts";
 import type { FetchedRun } from "../../requests/fetched.ts";
 import { OffsetFetch } from "../../protocol/messages/offset_fetch.ts";
@@ -517,7 +513,7 @@ export class GroupEngine extends StreamEngine {
       if (this.failure !== null) throw this.failure;
       const message = this.fetch.take();
       if (message !== undefined) return message;
-      await untilAborted(this.fetch.ready(), signal, "fetchMessage");
+      await this.fetch.ready(signal, "fetchMessage");
     }
   }
 
