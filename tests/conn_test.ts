@@ -147,6 +147,45 @@ describe("Conn on a live broker", () => {
     }
   });
 
+  test("reads made at once take turns: each starts where the one before stopped, none hands out a message twice", async () => {
+    const conn = await dialLeader(BROKER, own, 1);
+    try {
+      await conn.writeMessages(
+        ...Array.from({ length: 20 }, (_, i) => ({ value: `m${i}` })),
+      );
+      await conn.seek(0);
+      // Before, all ten returned offset 0.
+      const one = await Promise.all(
+        Array.from({ length: 10 }, () => conn.readMessage()),
+      );
+      assert.deepEqual(one.map((m) => m.offset), [...Array(10).keys()]);
+      // A new batch ends the one before where it was read to.
+      const batches = await Promise.all(
+        Array.from({ length: 3 }, async () => {
+          const got: number[] = [];
+          for await (const m of await conn.readBatch({ maxWait: 500 })) {
+            got.push(m.offset);
+          }
+          return got;
+        }),
+      );
+      assert.deepEqual(
+        batches.flat().sort((a, b) => a - b),
+        Array.from({ length: 10 }, (_, i) => 10 + i),
+      );
+      // A seek ends the open batch: reading it cannot move the offset back.
+      await conn.seek(0);
+      const open = await conn.readBatch({ maxWait: 500 });
+      const reader = open.getReader();
+      assert.equal((await reader.read()).value?.offset, 0);
+      await conn.seek(15);
+      assert.equal((await reader.read()).done, true);
+      assert.equal((await conn.readMessage()).offset, 15);
+    } finally {
+      conn.close();
+    }
+  });
+
   test("first, last and by-time offsets; seek by whence", async () => {
     const conn = await dialLeader(BROKER, topic, 2);
     try {

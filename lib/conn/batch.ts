@@ -9,7 +9,9 @@ import type { FetchedMessages } from "../requests/fetched.ts";
 
 /**
  * The messages of one `Conn.readBatch` fetch, as a stream. Reading a message
- * moves the Conn's offset past it.
+ * moves the Conn's offset past it. One batch of a Conn is read at a time:
+ * the next `readBatch`, `readMessage` or `seek` ends it where it was read
+ * to, and reads on from there.
  *
  * @example Read what one fetch returned
  * ```ts
@@ -31,12 +33,20 @@ export class Batch extends ReadableStream<Message> {
   readonly highWaterMark: number;
   private readonly last: () => number;
 
-  /** @internal Batches come from `Conn.readBatch`. */
-  constructor(messages: FetchedMessages, onRead: (m: Message) => void) {
+  /**
+   * @internal Batches come from `Conn.readBatch`. Once `turn.ended` is set
+   * (the Conn began another read or a seek), the batch ends where it was
+   * read to.
+   */
+  constructor(
+    messages: FetchedMessages,
+    onRead: (m: Message) => void,
+    turn: { ended: boolean },
+  ) {
     let count = 0;
     super({
       pull(controller) {
-        const message = messages.next();
+        const message = turn.ended ? undefined : messages.next();
         if (message === undefined) {
           controller.close();
           return;

@@ -141,6 +141,10 @@ export class Conn {
   private readonly connection: BrokerConnection;
   private readonly dialer: Dialer;
   private readOffsetValue: number = FirstOffset;
+  /** Reads in turn (see `inTurn`): settles when the last one did. */
+  private readTurn: Promise<void> = Promise.resolve();
+  /** Whether the batch handed out last was ended (see `Batch`). */
+  private batchTurn = { ended: true };
   private topicId: string | undefined;
 
   /**
@@ -461,6 +465,8 @@ export class Conn {
         });
       }
     }
+    // The batch handed out last would move the offset back as it is read.
+    this.endBatch();
     this.readOffsetValue = target;
     return target;
   }
@@ -523,11 +529,40 @@ export class Conn {
    * Fetches once from the read offset and returns the messages as a stream.
    * Reading from the batch advances this Conn's offset.
    */
-  async readBatch(options: ReadBatchOptions = {}): Promise<Batch> {
+  readBatch(options: ReadBatchOptions = {}): Promise<Batch> {
+    try {
+      this.bound("read a batch");
+      checkCallOptions("Cannot read a batch", options, READ_BATCH_OPTIONS);
+      const { minBytes = 1, maxBytes = 1024 * 1024, maxWait = 10_000 } =
+        options;
+      validateFetch(minBytes, maxBytes, maxWait);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.inTurn(() => this.fetchBatch(options));
+  }
+
+  /**
+   * Runs reads one after another, each from where the one before stopped:
+   * concurrent calls would otherwise fetch from the same offset and hand
+   * out the same messages.
+   */
+  private inTurn<T>(read: () => Promise<T>): Promise<T> {
+    const run = this.readTurn.then(read);
+    this.readTurn = run.then(() => {}, () => {});
+    return run;
+  }
+
+  /** Ends the batch handed out last, where it was read to. */
+  private endBatch(): void {
+    this.batchTurn.ended = true;
+  }
+
+  /** One Fetch from the read offset, in its turn (see `inTurn`). */
+  private async fetchBatch(options: ReadBatchOptions): Promise<Batch> {
     const { topic, partition } = this.bound("read a batch");
-    checkCallOptions("Cannot read a batch", options, READ_BATCH_OPTIONS);
     const { minBytes = 1, maxBytes = 1024 * 1024, maxWait = 10_000 } = options;
-    validateFetch(minBytes, maxBytes, maxWait);
+    this.endBatch();
     const fetchOffset = await this.resolvedOffset();
     this.readOffsetValue = fetchOffset;
     const topicId = await this.fetchTopicId(topic);
@@ -581,9 +616,11 @@ export class Conn {
       // Only control or aborted records: step over them.
       this.readOffsetValue = found.nextOffset;
     }
+    const turn = { ended: false };
+    this.batchTurn = turn;
     return new Batch(messages, (m) => {
       this.readOffsetValue = m.offset + 1;
-    });
+    }, turn);
   }
 
   /** Reads one message at the read offset (kafka-go's `ReadMessage`). */
@@ -596,13 +633,17 @@ export class Conn {
       max: 2 ** 31 - 1,
       required: true,
     });
-    while (true) {
-      const batch = await this.readBatch({ maxBytes, signal });
-      const reader = batch.getReader();
-      const { value } = await reader.read();
-      reader.cancel().catch(() => {});
-      if (value) return value;
-    }
+    this.bound("read a message");
+    return await this.inTurn(async () => {
+      while (true) {
+        const batch = await this.fetchBatch({ maxBytes, signal });
+        const reader = batch.getReader();
+        const { value } = await reader.read();
+        this.endBatch();
+        reader.cancel().catch(() => {});
+        if (value) return value;
+      }
+    });
   }
 
   /** The topic id Fetch v13+ needs, looked up once; zeros before v13. */
