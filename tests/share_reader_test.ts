@@ -161,6 +161,31 @@ describe("ShareReader (share groups)", () => {
     });
   });
 
+  test("commit() waiting when close() comes resolves: its acknowledgements go in the closing ShareAcknowledge", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = await topicWith(1);
+      const groupId = await newShareGroup();
+      await produce(topic, 0, 20);
+      const reader = shareReader(groupId, topic, {
+        acknowledgements: "explicit",
+      });
+      const read = await readN(reader, 20);
+      for (const m of read.slice(0, 10)) reader.acknowledge(m, "accept");
+      // Before, the commit rejected with "The ShareReader is closed",
+      // though the acknowledgements took effect.
+      const committed = reader.commit();
+      await reader.close();
+      await committed;
+      const rest = await readFor(
+        groupId,
+        topic,
+        1500,
+        (seen) => seen.length >= 10,
+      );
+      assert.deepEqual(rest.map(valueOf).sort(), expected(10, 10).sort());
+    });
+  });
+
   test("a record held past its acquisition lock goes to another member; a late acknowledgement is refused", async () => {
     await noUnhandledRejections(async () => {
       const topic = await topicWith(1);

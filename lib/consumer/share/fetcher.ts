@@ -358,7 +358,11 @@ export class ShareFetcher {
         }
       }
     }
-    s.settleAll([new ClosedError("The ShareReader is closed")]);
+    // Closing sends what waits in a last ShareAcknowledge, whose answer
+    // settles a commit() waiting meanwhile (closeEachSession).
+    if (!this.stopping) {
+      s.settleAll([new ClosedError("The ShareReader is closed")]);
+    }
   }
 
   /**
@@ -669,11 +673,16 @@ export class ShareFetcher {
     for (const s of this.sessions.values()) s.signal.notify();
     await Promise.all([...this.sessions.values()].map((s) => s.running));
     await Promise.all([...this.sessions.values()].map(async (s) => {
-      if (s.epoch <= 0 || s.conn === null) return;
+      if (s.epoch <= 0 || s.conn === null) {
+        s.settleAll([new ClosedError("The ShareReader is closed")]);
+        return;
+      }
       const acking = s.withAcks(this.hub.partitions.values());
+      let errors: Error[];
       try {
-        await this.shareAcknowledge(s, s.conn, acking, -1);
+        errors = await this.shareAcknowledge(s, s.conn, acking, -1);
       } catch (error) {
+        errors = [error as Error];
         this.hub.logError(
           `closing the share session with broker ${s.nodeId} failed: ${
             messageOf(error)
@@ -681,6 +690,8 @@ export class ShareFetcher {
         );
       }
       s.epoch = -1;
+      // A commit() waiting for acknowledgements learns how they went.
+      s.settleAll(errors);
     }));
   }
 
@@ -694,7 +705,11 @@ export class ShareFetcher {
     this.stopping = true;
     this.router.notify();
     await this.routing;
-    for (const s of this.sessions.values()) s.conn?.close();
+    for (const s of this.sessions.values()) {
+      // Waiters closeEachSession did not settle (it did not run) learn it.
+      s.settleAll([new ClosedError("The ShareReader is closed")]);
+      s.conn?.close();
+    }
     this.hub.cluster.closeLane(this.lane);
   }
 }
