@@ -384,6 +384,15 @@ describe("Reader", () => {
       await cancelled.cancel();
       await assert.rejects(cancelled.readMessage(), ClosedError);
       assert.throws(() => cancelled.setOffset(1), ClosedError);
+
+      // A read waiting holds the stream's lock: cancel() closes the Reader
+      // all the same (the platform refused a locked stream), as on a group
+      // Reader.
+      const held = open(topic, { startOffset: LastOffset });
+      const fetching = held.fetchMessage();
+      await sleep(200);
+      await held.cancel();
+      await assert.rejects(fetching, ClosedError);
     });
   });
 

@@ -328,6 +328,18 @@ export class Reader extends ReadableStream<Message> {
     });
   }
 
+  /**
+   * Cancels the stream, which closes the Reader (as `close()` does). A
+   * `fetchMessage` or `readMessage` of a partition Reader holds the
+   * stream's lock while it waits: then the Reader is closed all the same,
+   * and they reject with a ClosedError, as on a group Reader (the platform
+   * would refuse a locked stream).
+   */
+  override cancel(reason?: unknown): Promise<void> {
+    if (this.locked && this.reading > 0) return this.close();
+    return super.cancel(reason);
+  }
+
   /** `fetchMessage` without its span. */
   private fetchOne(options: ReadOptions): Promise<Message> {
     const { signal } = options;
