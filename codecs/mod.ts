@@ -76,11 +76,21 @@ export function checkCompressionLevel(
     typeof level !== "number" || !Number.isInteger(level) ||
     level < range.min || level > range.max
   ) {
-    const shown = typeof level === "number"
-      ? String(level)
-      : `${JSON.stringify(level) ?? String(level)} (${typeof level})`;
-    throw new RangeError(
-      `${context}: "compressionLevel" for ${name} must be an integer from ${range.min} to ${range.max} (default ${range.default}), got ${shown}`,
+    let shown: string;
+    try {
+      shown = typeof level === "number"
+        ? String(level)
+        : `${JSON.stringify(level) ?? String(level)} (${typeof level})`;
+    } catch {
+      shown = `${String(level)} (${typeof level})`; // a bigint
+    }
+    // Without a level, gzip is the client's own deflate, not zlib's level 6.
+    const without = name === "gzip"
+      ? "leave it out for the client's own deflate, about as small as level 6"
+      : `default ${range.default}`;
+    const Kind = typeof level === "number" ? RangeError : TypeError;
+    throw new Kind(
+      `${context}: "compressionLevel" for ${name} must be an integer from ${range.min} to ${range.max} (${without}), got ${shown}`,
     );
   }
 }
