@@ -323,8 +323,9 @@ export class ShareEngine extends StreamEngine {
   async commit(): Promise<void> {
     this.checkOpen("commit");
     this.finishInProcess();
-    // What was dropped since the last commit failed as surely as what a
-    // broker refuses.
+    const flushed = (await Promise.all(this.fetcher.flush())).flat();
+    // What was dropped since the last commit, during its wait included,
+    // failed as surely as what a broker refuses.
     const dropped = [...this.unreported].map(([p, d]) =>
       new KafkaError(ErrorCode.SHARE_SESSION_NOT_FOUND, {
         topic: p.topic,
@@ -334,7 +335,6 @@ export class ShareEngine extends StreamEngine {
       })
     );
     this.unreported.clear();
-    const flushed = (await Promise.all(this.fetcher.flush())).flat();
     const errors = [...dropped, ...flushed];
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) {

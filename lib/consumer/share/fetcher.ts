@@ -310,6 +310,12 @@ export class ShareFetcher {
       if (!renewing && !fetch && !forget) {
         if (acking.length === 0) {
           lingerUntil = 0;
+          // A commit waits for a request that has nothing left to carry
+          // (its acknowledgements moved with a partition, or were dropped
+          // with a lost session, and reported as such): none will go, so
+          // it learns now rather than never. No request is in flight here.
+          s.flushNow = false;
+          if (s.awaited) s.settleAll([]);
           await s.signal.wait();
           continue;
         }

@@ -122,6 +122,11 @@ export class ShareSession {
     });
   }
 
+  /** Whether a commit waits for a request of this session. */
+  get awaited(): boolean {
+    return this.waiters.length > 0;
+  }
+
   /** Every waiter learns these failures (the session is gone). */
   settleAll(errors: Error[]): void {
     this.settled = this.started;
