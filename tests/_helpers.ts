@@ -247,3 +247,14 @@ export function runScript(
     });
   });
 }
+
+/** Where `needle` first occurs in `haystack`, or -1. */
+export function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
+    for (let j = 0; j < needle.length; j++) {
+      if (haystack[i + j] !== needle[j]) continue outer;
+    }
+    return i;
+  }
+  return -1;
+}

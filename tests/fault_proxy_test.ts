@@ -35,6 +35,7 @@ import { produce } from "./_group.ts";
 import { newShareGroup, readN } from "./_share.ts";
 import {
   BROKER,
+  indexOf,
   noUnhandledRejections,
   readPartition,
   sleep,
@@ -661,6 +662,67 @@ describe("through the fault proxy", () => {
         } finally {
           proxy.normal();
           await client.close();
+        }
+      }),
+  );
+  test(
+    "a Conn sends a produce again that the leader refused before appending (a partition a moment old: the metadata names the leader before it serves)",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        const topic = await newTopic("proxy-not-leader");
+        const conn = await dialLeader(proxy.address, topic, 0, {
+          timeout: 3000,
+        });
+        // A broker cannot be made to lose this race on demand: the proxy
+        // turns the first two answers into NOT_LEADER_OR_FOLLOWER. The broker
+        // did append those (a real refusal appends nothing), so the
+        // partition holds the batch three times.
+        const name = new TextEncoder().encode(topic);
+        let refused = 0;
+        proxy.tamper(Produce.key, (frame) => {
+          if (refused === 2) return frame;
+          // After the name: the partitions' count (1, as 2), the index
+          // (int32), then the error code (int16).
+          const at = indexOf(frame, name) + name.length;
+          assert.deepEqual([...frame.subarray(at, at + 7)], [
+            2,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+          ]);
+          refused++;
+          const out = frame.slice();
+          out[at + 6] = 6; // NOT_LEADER_OR_FOLLOWER
+          return out;
+        });
+        try {
+          await conn.writeMessages({ value: "once" });
+          assert.equal(refused, 2);
+          assert.deepEqual(await valuesOf(topic), ["once", "once", "once"]);
+          // Refusals that go on fail the call, with the broker's error.
+          refused = 0;
+          proxy.tamper(Produce.key, (frame) => {
+            const at = indexOf(frame, name) + name.length;
+            const out = frame.slice();
+            out[at + 6] = 6;
+            return out;
+          });
+          const started = Date.now();
+          await assert.rejects(
+            conn.writeMessages({ value: "refused" }),
+            (error) =>
+              error instanceof KafkaError &&
+              error.code === 6 && error.message.includes(topic),
+          );
+          const took = Date.now() - started;
+          assert.ok(took >= 4_000 && took < 8_000, `gave up after ${took} ms`);
+        } finally {
+          proxy.tamper(Produce.key, null);
+          conn.close();
         }
       }),
   );

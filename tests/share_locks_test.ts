@@ -12,6 +12,7 @@ import { ClosedError, KafkaError, type ShareMessage, Writer } from "../mod.ts";
 import { ShareFetch } from "../lib/protocol/messages/share_fetch.ts";
 import {
   BROKER,
+  indexOf,
   noUnhandledRejections,
   sleep,
   uniqueTopic,
@@ -341,13 +342,3 @@ describe("ShareReader: acquisition locks", () => {
     });
   });
 });
-
-function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) {
-      if (haystack[i + j] !== needle[j]) continue outer;
-    }
-    return i;
-  }
-  return -1;
-}

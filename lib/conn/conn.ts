@@ -86,6 +86,25 @@ const LEADER_WAIT: RetryOptions = {
   backoffMax: 1000,
 };
 
+/** How long a produce refused before appending is sent again. */
+const NOT_APPENDED_MS = 5_000;
+
+/**
+ * Retries of a produce the leader refused before appending anything, as it
+ * does for a partition created a moment ago (the metadata names the leader
+ * before the leader serves it).
+ */
+const NOT_APPENDED: RetryOptions = {
+  backoffMin: 25,
+  backoffMax: 500,
+  retriable: (error) =>
+    error instanceof KafkaError && (
+      error.code === ErrorCode.NOT_LEADER_OR_FOLLOWER ||
+      error.code === ErrorCode.LEADER_NOT_AVAILABLE ||
+      error.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+    ),
+};
+
 /** Retries of broker errors that pass on their own (a new partition's leader). */
 const TRANSIENT: RetryOptions = {
   maxAttempts: 8,
@@ -402,10 +421,15 @@ export class Conn {
       await this.connection.requestNoResponse(Produce, request);
       return;
     }
-    const response = await this.connection.request(Produce, request);
-    const outcome = produceOutcomes(response).get(topic)?.get(partition);
-    const error = produceError(outcome, topic, partition);
-    if (error) throw error;
+    // A partition created a moment ago may be in the metadata before its
+    // leader serves it; these errors say nothing was appended, so sending
+    // again cannot duplicate.
+    await retry(async () => {
+      const response = await this.connection.request(Produce, request);
+      const outcome = produceOutcomes(response).get(topic)?.get(partition);
+      const error = produceError(outcome, topic, partition);
+      if (error) throw error;
+    }, { ...NOT_APPENDED, deadline: Date.now() + NOT_APPENDED_MS });
   }
 
   /** The next offset `readBatch` reads from (FirstOffset before any seek). */
