@@ -204,6 +204,11 @@ export function askedPartition(partition: unknown, index: number): number {
   );
 }
 
+/** "(it has 3: 0 to 2)": the partitions a topic has, for error messages. */
+export function partitionsText(count: number): string {
+  return `(it has ${count}: ${count === 1 ? "0" : `0 to ${count - 1}`})`;
+}
+
 /** The time in ms, or `now` when missing. */
 export function toTimestamp(
   time: Date | undefined,

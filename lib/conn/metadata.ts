@@ -8,6 +8,7 @@
 import type { Broker, Partition } from "./types.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import type { MetadataResponse } from "../protocol/messages/metadata.ts";
+import { partitionsText } from "../message.ts";
 
 export type MetadataBroker = MetadataResponse["brokers"][number];
 export type MetadataPartition =
@@ -71,9 +72,7 @@ export function findPartition(
       });
     }
     return new RangeError(
-      `Topic "${topic}" has no partition ${partition} (it has ${count}: ${
-        count === 1 ? "0" : `0 to ${count - 1}`
-      })`,
+      `Topic "${topic}" has no partition ${partition} ${partitionsText(count)}`,
     );
   }
   if (p.errorCode !== 0 || p.leaderId < 0) {

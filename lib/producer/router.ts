@@ -34,6 +34,7 @@ import {
   checkMessage,
   checkValueless,
   type MessageInput,
+  partitionsText,
   toBytes,
   toHeaders,
   toTimestamp,
@@ -86,9 +87,9 @@ export class MissingPartitionError extends RangeError {
   constructor(entry: Entry, partitions: readonly number[]) {
     const count = partitions.length;
     super(
-      `Cannot write message ${entry.index}: topic "${entry.topic}" has no partition ${entry.partition} (it has ${count}: ${
-        count === 1 ? "0" : `0 to ${count - 1}`
-      })`,
+      `Cannot write message ${entry.index}: topic "${entry.topic}" has no partition ${entry.partition} ${
+        partitionsText(count)
+      }`,
     );
     this.topic = entry.topic;
     this.partition = entry.partition;
@@ -317,9 +318,7 @@ export class Router {
     throw new RangeError(
       `Cannot write message ${entry.index}: the balancer returned ${
         describeValue(partition)
-      }, not a partition of topic "${entry.topic}" (it has ${count}: ${
-        count === 1 ? "0" : `0 to ${count - 1}`
-      })`,
+      }, not a partition of topic "${entry.topic}" ${partitionsText(count)}`,
     );
   }
 
