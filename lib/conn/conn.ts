@@ -79,15 +79,17 @@ import { retry, type RetryOptions } from "../cluster/retry.ts";
 
 export type { SaslOptions, TlsOptions };
 
-/** Waiting for a new topic's leaders: about 10 s in all. */
-const LEADER_WAIT: RetryOptions = {
-  maxAttempts: 15,
-  backoffMin: 20,
-  backoffMax: 1000,
-};
+/** Waiting for a new topic's leaders: 10 s at most. */
+const LEADER_WAIT: RetryOptions = { backoffMin: 20, backoffMax: 1000 };
+const LEADER_WAIT_MS = 10_000;
 
-/** How long a produce refused before appending is sent again. */
-const NOT_APPENDED_MS = 5_000;
+/** How long what passes on its own (a new partition's leader) is retried. */
+const TRANSIENT_MS = 5_000;
+
+/** `options` with a deadline `ms` from now. */
+function within(options: RetryOptions, ms: number): RetryOptions {
+  return { ...options, deadline: Date.now() + ms };
+}
 
 /**
  * Retries of a produce the leader refused before appending anything, as it
@@ -107,7 +109,6 @@ const NOT_APPENDED: RetryOptions = {
 
 /** Retries of broker errors that pass on their own (a new partition's leader). */
 const TRANSIENT: RetryOptions = {
-  maxAttempts: 8,
   backoffMin: 25,
   backoffMax: 500,
   retriable: (error) =>
@@ -276,7 +277,7 @@ export class Conn {
       const found = findPartition(response, topic, partition);
       if (found instanceof Error) throw found;
       return found;
-    }, { ...LEADER_WAIT, signal });
+    }, { ...within(LEADER_WAIT, LEADER_WAIT_MS), signal });
   }
 
   // ---- topics ----
@@ -330,7 +331,7 @@ export class Conn {
             topic: waiting,
           });
         }
-      }, LEADER_WAIT);
+      }, within(LEADER_WAIT, LEADER_WAIT_MS));
     } catch (error) {
       // The topics exist; a leader that is slow to show is not a failure of
       // CreateTopics, and the first use will wait for it again.
@@ -429,7 +430,7 @@ export class Conn {
       const outcome = produceOutcomes(response).get(topic)?.get(partition);
       const error = produceError(outcome, topic, partition);
       if (error) throw error;
-    }, { ...NOT_APPENDED, deadline: Date.now() + NOT_APPENDED_MS });
+    }, within(NOT_APPENDED, TRANSIENT_MS));
   }
 
   /** The next offset `readBatch` reads from (FirstOffset before any seek). */
@@ -536,7 +537,10 @@ export class Conn {
   /** The offset for a timestamp (ms), or -2 (first) or -1 (last). */
   private listOffset(timestamp: number): Promise<number> {
     // A partition created a moment ago may not be served yet: retry briefly.
-    return retry(() => this.listOffsetOnce(timestamp), TRANSIENT);
+    return retry(
+      () => this.listOffsetOnce(timestamp),
+      within(TRANSIENT, TRANSIENT_MS),
+    );
   }
 
   /** One ListOffsets request for this Conn's partition. */
