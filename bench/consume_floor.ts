@@ -25,6 +25,7 @@
 
 import process from "node:process";
 import { crc32c } from "../lib/protocol/crc32c.ts";
+import { fitNextFetch } from "../lib/requests/fetch.ts";
 
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(name);
@@ -45,7 +46,11 @@ const BATCH_HEADER = 61;
 const MAX_BYTES = 1 << 20;
 
 /** A Fetch v4 request for partition 0 of `topic` from `offset`. */
-function fetchRequest(correlationId: number, offset: bigint): Uint8Array {
+function fetchRequest(
+  correlationId: number,
+  offset: bigint,
+  partitionMax: number,
+): Uint8Array {
   const clientId = new TextEncoder().encode("consume-floor");
   const name = new TextEncoder().encode(topic);
   const size = 4 + 2 + 2 + 4 + 2 + clientId.length + 4 * 4 + 1 + 4 + 2 +
@@ -74,7 +79,7 @@ function fetchRequest(correlationId: number, offset: bigint): Uint8Array {
   int32(0); // partition
   view.setBigInt64(at, offset);
   at += 8;
-  int32(MAX_BYTES);
+  int32(partitionMax);
   return bytes;
 }
 
@@ -136,8 +141,10 @@ const t0 = performance.now();
 let n = 0;
 let valueBytes = 0;
 let offset = 0n;
+/** The partition's limit in the next request (see fitNextFetch). */
+let partitionMax = MAX_BYTES;
 for (let correlationId = 1; n < total; correlationId++) {
-  await conn.write(fetchRequest(correlationId, offset));
+  await conn.write(fetchRequest(correlationId, offset, partitionMax));
   await readFull(head);
   const size = new DataView(head.buffer).getInt32(0);
   if (reuse && shared.length < size) shared = new Uint8Array(size);
@@ -154,10 +161,16 @@ for (let correlationId = 1; n < total; correlationId++) {
   at += 4 + Math.max(0, view.getInt32(at)) * 16;
   const end = at + 4 + view.getInt32(at);
   at += 4;
+  let largest = 0;
+  let cut = 0;
   while (at + BATCH_HEADER <= end) {
     const length = view.getInt32(at + 8);
     const next = at + 12 + length;
-    if (next > end) break; // a partial batch at the end of the response
+    if (next > end) { // a partial batch at the end of the response
+      cut = 12 + length;
+      break;
+    }
+    largest = Math.max(largest, 12 + length);
     if (
       checkCrc &&
       crc32c(frame.subarray(at + 21, next)) !== view.getUint32(at + 17)
@@ -170,6 +183,10 @@ for (let correlationId = 1; n < total; correlationId++) {
     offset = view.getBigInt64(at) + BigInt(view.getInt32(at + 23)) + 1n;
     at = next;
   }
+  // As the Reader does: ask for just the batch cut off when it and one more
+  // would not fit (a 12-byte tail too short for a whole header is not seen
+  // here, which only makes this floor lower).
+  partitionMax = fitNextFetch(cut, largest, MAX_BYTES, 1) || MAX_BYTES;
 }
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);

@@ -22,6 +22,7 @@ import { Writer } from "../lib/producer/writer.ts";
 import { main as readOffset42 } from "../examples/read_offset_42.ts";
 import { main as readTimeRange } from "../examples/read_time_range.ts";
 import { main as readerLogging } from "../examples/reader_logging.ts";
+import { startProxy } from "./_proxy.ts";
 import {
   BROKER,
   noUnhandledRejections,
@@ -681,6 +682,55 @@ describe("Reader", () => {
     );
     await reader.close();
     await cluster.close();
+  });
+
+  test("a batch cut off at the end of an answer is asked for alone when a larger request would only cut off the next one", async () => {
+    // Batches of 940 KB and 160 KB in turn, as a Writer with batchBytes of
+    // 1 MB leaves them from calls of 10,000 x 100 B: under the 1 MiB limit,
+    // an answer from a large batch ends in part of the small one, and one
+    // from a small batch ended in 888 KB of the next large one, fetched
+    // again whole next time: about twice the log's bytes in all.
+    const topic = await topicWith();
+    const value = new Uint8Array(100).fill(120);
+    const conn = await dialLeader(BROKER, topic, 0);
+    const pairs = 6;
+    try {
+      for (let i = 0; i < pairs; i++) {
+        for (const count of [8546, 1454]) {
+          await conn.writeMessages(
+            ...Array.from({ length: count }, () => ({ value })),
+          );
+        }
+      }
+    } finally {
+      conn.close();
+    }
+    const total = pairs * 10_000;
+    // The two batches' sizes (as kafka-dump-log shows them).
+    const logBytes = pairs * (940_411 + 159_937);
+    const proxy = await startProxy({ target: BROKER });
+    try {
+      const reader = new Reader({
+        brokers: [proxy.address],
+        topic,
+        partition: 0,
+      });
+      let next = 0;
+      for await (const batch of reader.batches()) {
+        for (let i = 0; i < batch.length; i++) {
+          assert.equal(batch.offset(i), next++);
+        }
+        if (next === total) break;
+      }
+      // 1.10 of the log; 1.77 before the Reader asked for batches alone.
+      const fetched = proxy.stats.bytesToClient;
+      assert.ok(
+        fetched < logBytes * 1.25,
+        `${fetched} bytes came for a log of ${logBytes}`,
+      );
+    } finally {
+      await proxy.close();
+    }
   });
 
   test("transport options carry TLS and SASL to every connection", async () => {

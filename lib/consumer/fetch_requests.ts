@@ -46,6 +46,7 @@ import {
   divergence,
   type FetchPartition,
   fetchRequest,
+  fitNextFetch,
   rewind,
   truncationDetail,
   truncationError,
@@ -287,7 +288,9 @@ export class FetchRequests {
         fetchOffset: p.fetchOffset,
         leaderEpoch: p.leaderEpoch,
         lastFetchedEpoch: p.lastEpoch,
-        maxBytes: partitionMaxBytes,
+        maxBytes: p.fitOffset === p.fetchOffset && p.fitBytes > 0
+          ? p.fitBytes
+          : partitionMaxBytes,
       });
       p.inFlight = true;
     }
@@ -460,6 +463,13 @@ export class FetchRequests {
       bytes: bytes.length,
     };
     p.fetchOffset = scan.nextOffset;
+    p.fitOffset = scan.nextOffset;
+    p.fitBytes = fitNextFetch(
+      scan.cutBatchBytes,
+      scan.largestBatch,
+      hub.limits.partitionMaxBytes,
+      hub.limits.minBytes,
+    );
     if (scan.lastEpoch >= 0) p.lastEpoch = scan.lastEpoch;
     // Served: the others come before it in the next request.
     if (p.loop !== null) {

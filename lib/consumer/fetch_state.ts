@@ -126,6 +126,13 @@ export class PartitionState {
   retryAt = 0;
   /** Fetch it first next time: its batch did not fit in what the response had left. */
   first = false;
+  /**
+   * Bytes to ask for when the next Fetch starts at `fitOffset` (0: the
+   * limit): the size of the batch that starts there, when a larger request
+   * would only end in part of the batch after it (see `fitNextFetch`).
+   */
+  fitBytes = 0;
+  fitOffset = -1;
   /** Its leader's id when it was routed. */
   leaderId = -1;
   /**

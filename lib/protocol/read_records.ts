@@ -148,6 +148,14 @@ export interface RecordsScan {
   lastEpoch: number;
   /** A batch was cut off at the end and none came whole. */
   truncated: boolean;
+  /**
+   * The whole size of the batch cut off at the end, as its header says (0
+   * when the bytes end where a batch ends, or too little of its header came):
+   * the next Fetch starts with that batch.
+   */
+  cutBatchBytes: number;
+  /** The size of the largest complete batch, 0 when none. */
+  largestBatch: number;
 }
 
 /**
@@ -165,10 +173,14 @@ export function scanRecords(
     nextOffset: fromOffset,
     lastEpoch: -1,
     truncated: false,
+    cutBatchBytes: 0,
+    largestBatch: 0,
   };
   let consumed = 0;
   for (const batch of all) {
-    consumed += batch.bytes.length;
+    const size = batch.bytes.length;
+    consumed += size;
+    if (size > scan.largestBatch) scan.largestBatch = size;
     const last = batch.magic === 2
       ? batch.baseOffset + batch.lastOffsetDelta
       : batch.baseOffset;
@@ -178,6 +190,12 @@ export function scanRecords(
     if (batch.magic === 2) scan.lastEpoch = batch.partitionLeaderEpoch;
   }
   scan.truncated = consumed < bytes.length && all.length === 0;
+  // A batch's size sits after its base offset: 12 bytes of log overhead.
+  if (bytes.length - consumed >= 12) {
+    const at = bytes.byteOffset + consumed + 8;
+    const length = new DataView(bytes.buffer, at, 4).getInt32(0);
+    if (length > 0) scan.cutBatchBytes = 12 + length;
+  }
   return scan;
 }
 
