@@ -343,3 +343,81 @@ function editDistance(a: string, b: string): number {
   }
   return previous[b.length];
 }
+
+/** The callbacks of a Writer's, Reader's or ShareReader's options. */
+interface Callbacks {
+  logger?: (message: string) => void;
+  errorLogger?: (message: string) => void;
+}
+
+/**
+ * `options` with its `logger`, `errorLogger` and `completion` wrapped so that
+ * one that throws cannot break the work that called it (most run in the
+ * background, where the throw would be an unhandled rejection, which ends a
+ * Deno process): what `logger` or `completion` throws goes to `errorLogger`
+ * (named with `context`, "kafka writer"...); what `errorLogger` throws is
+ * dropped, as there is nothing left to tell. The same object when it has
+ * none of them.
+ *
+ * @example
+ * ```ts
+ * import { guardCallbacks } from "./options.ts";
+ *
+ * const seen: string[] = [];
+ * const options = guardCallbacks({
+ *   logger: () => {
+ *     throw new Error("disk full");
+ *   },
+ *   errorLogger: (message: string) => seen.push(message),
+ * }, "kafka writer");
+ * options.logger?.("hello"); // does not throw
+ * console.log(seen); // ["kafka writer: the logger threw: disk full"]
+ * ```
+ */
+export function guardCallbacks<T extends Callbacks>(
+  options: T,
+  context: string,
+): T {
+  const { logger, errorLogger } = options;
+  const completion = (options as { completion?: unknown }).completion;
+  if (
+    logger === undefined && errorLogger === undefined &&
+    typeof completion !== "function"
+  ) {
+    return options;
+  }
+  const tell = (message: string) => {
+    try {
+      errorLogger?.(message);
+    } catch {
+      // The errorLogger failed: nothing is left to tell it with.
+    }
+  };
+  const threw = (what: string, error: unknown) =>
+    tell(
+      `${context}: ${what} threw: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+    );
+  const guarded: T & { completion?: unknown } = { ...options };
+  if (errorLogger !== undefined) guarded.errorLogger = tell;
+  if (logger !== undefined) {
+    guarded.logger = (message) => {
+      try {
+        logger(message);
+      } catch (error) {
+        threw("the logger", error);
+      }
+    };
+  }
+  if (typeof completion === "function") {
+    guarded.completion = (...args: unknown[]) => {
+      try {
+        completion(...args);
+      } catch (error) {
+        threw("completion", error);
+      }
+    };
+  }
+  return guarded;
+}

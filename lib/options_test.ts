@@ -6,6 +6,7 @@ import {
   checkOptionNames,
   checkTimeout,
   describeValue,
+  guardCallbacks,
   MAX_TIMEOUT,
   optionNames,
 } from "./options.ts";
@@ -249,4 +250,35 @@ test("describeValue shows a Date as a time, and an invalid one as such", () => {
   );
   assert.equal(describeValue(new Date(NaN)), "an invalid Date");
   assert.equal(describeValue("1"), '"1" (string)');
+});
+
+test("guardCallbacks: what logger and completion throw goes to errorLogger; what errorLogger throws is dropped", () => {
+  const told: string[] = [];
+  const options = guardCallbacks({
+    logger: (_message: string) => {
+      throw new Error("disk full");
+    },
+    errorLogger: (message: string) => void told.push(message),
+    completion: () => {
+      throw "not an Error";
+    },
+    topic: "t",
+  }, "kafka writer");
+  assert.equal(options.topic, "t");
+  options.logger!("x");
+  options.completion!();
+  assert.deepEqual(told, [
+    "kafka writer: the logger threw: disk full",
+    "kafka writer: completion threw: not an Error",
+  ]);
+  const silent = guardCallbacks({
+    errorLogger: (_message: string) => {
+      throw new Error("no");
+    },
+  }, "kafka reader");
+  silent.errorLogger!("x");
+  const none: { topic: string; logger?: (message: string) => void } = {
+    topic: "t",
+  };
+  assert.equal(guardCallbacks(none, "kafka reader"), none);
 });

@@ -91,6 +91,68 @@ describe("failures", () => {
     assert.doesNotMatch(output, /Uncaught|unhandled/i);
   });
 
+  test("callbacks that throw (logger, errorLogger, completion) break nothing: the work goes on, what they threw goes to errorLogger", async () => {
+    const topic = await topicWith(1);
+    const broke = (what: string) => () => {
+      throw new Error(`${what} broke`);
+    };
+    await noUnhandledRejections(async () => {
+      const told: string[] = [];
+      const w = new Writer({
+        brokers: [BROKER],
+        topic,
+        batchTimeout: 1,
+        completion: broke("completion"),
+        logger: broke("logger"),
+        errorLogger: (message) => told.push(message),
+      });
+      await w.writeMessages({ value: "a" }, { value: "b" });
+      await w.writeMessages({ value: "c" });
+      await w.close();
+      assert.ok(
+        told.includes("kafka writer: completion threw: completion broke"),
+        told.join("\n"),
+      );
+      const r = new Reader({
+        brokers: [BROKER],
+        topic,
+        partition: 0,
+        logger: broke("logger"),
+        errorLogger: broke("errorLogger"),
+      });
+      const values: string[] = [];
+      for await (const m of r) {
+        values.push(text.decode(m.value!));
+        if (values.length === 3) break;
+      }
+      assert.deepEqual(values, ["a", "b", "c"]);
+    });
+    // Failures reported to an errorLogger that throws, in the background.
+    await noUnhandledRejections(async () => {
+      const w = new Writer({
+        brokers: ["127.0.0.1:1"],
+        topic,
+        deliveryTimeout: 1500,
+        completion: broke("completion"),
+        logger: broke("logger"),
+        errorLogger: broke("errorLogger"),
+      });
+      await assert.rejects(w.writeMessages({ value: "x" }), WriteErrors);
+      await w.close();
+      const r = new Reader({
+        brokers: ["127.0.0.1:1"],
+        topic,
+        partition: 0,
+        logger: broke("logger"),
+        errorLogger: broke("errorLogger"),
+      });
+      await assert.rejects(
+        r.readMessage({ signal: AbortSignal.timeout(1500) }),
+      );
+      await r.close();
+    });
+  });
+
   test("an HTTP server fails the write at once, named", async () => {
     const server = http.createServer((_, res) => res.end("hello"));
     await new Promise<void>((resolve) =>

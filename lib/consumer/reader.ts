@@ -33,6 +33,7 @@ import {
   checkCallOptions,
   checkStreamOptions,
   describeValue,
+  guardCallbacks,
   SIGNAL_OPTION,
 } from "../options.ts";
 import { instanceIdTimeout } from "../cluster/telemetry.ts";
@@ -123,8 +124,9 @@ export class Reader extends ReadableStream<Message> {
    * Checks the options (a TypeError or RangeError names a wrong one).
    * Nothing is fetched until the first read.
    */
-  constructor(options: ReaderOptions) {
-    validateReader(options);
+  constructor(userOptions: ReaderOptions) {
+    validateReader(userOptions);
+    const options = guardCallbacks(userOptions, "kafka reader");
     const engine = options?.groupId !== undefined
       ? new GroupEngine(options)
       : new PartitionEngine(options);

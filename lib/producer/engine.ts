@@ -8,7 +8,7 @@
  */
 
 import { WriterTracing } from "../tracing/writer.ts";
-import { checkCallOptions, SIGNAL_OPTION } from "../options.ts";
+import { checkCallOptions, guardCallbacks, SIGNAL_OPTION } from "../options.ts";
 import { acksOf } from "../requests/produce.ts";
 import { ProduceSender } from "./sender.ts";
 import { ProducerIdentity } from "./idempotence.ts";
@@ -113,8 +113,9 @@ export class WriterEngine {
   /** Writes not settled yet, which `settleWrites` waits for. */
   private readonly unsettled = new Set<PendingWrite>();
 
-  constructor(options: WriterOptions) {
-    validateWriter(options);
+  constructor(userOptions: WriterOptions) {
+    validateWriter(userOptions);
+    const options = guardCallbacks(userOptions, "kafka writer");
     this.options = options;
     this.limits = { ...DEFAULTS };
     for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {

@@ -76,7 +76,10 @@ export interface WriterOptions {
   requiredAcks?: RequiredAcks;
   /** writeMessages returns at once; `completion` reports the outcome. */
   async?: boolean;
-  /** Called once per batch with its messages and its error (or null). */
+  /**
+   * Called once per batch with its messages and its error (or null). What it
+   * throws goes to `errorLogger`; the Writer goes on.
+   */
   completion?: (messages: MessageInput[], error: Error | null) => void;
   /** Compression of record batches (default "none"). */
   compression?: CompressionName;

@@ -8,7 +8,11 @@
 import { type ReaderTracing, readerTracing } from "../../tracing/reader.ts";
 import { instanceIdTimeout } from "../../cluster/telemetry.ts";
 import type { TopicPartition } from "../../message.ts";
-import { checkStreamOptions, describeValue } from "../../options.ts";
+import {
+  checkStreamOptions,
+  describeValue,
+  guardCallbacks,
+} from "../../options.ts";
 import {
   arrayBatch,
   batchStream,
@@ -103,8 +107,9 @@ export class ShareReader extends ReadableStream<ShareMessage> {
    * Checks the options (a TypeError or RangeError names a wrong one).
    * The member joins the group on the first read.
    */
-  constructor(options: ShareReaderOptions) {
-    validateShareReader(options);
+  constructor(userOptions: ShareReaderOptions) {
+    validateShareReader(userOptions);
+    const options = guardCallbacks(userOptions, "kafka share reader");
     const engine = new ShareEngine(options);
     super({
       start: (controller) => engine.attach(controller),
