@@ -13,12 +13,13 @@ import {
   ProtocolError,
   UnsupportedVersionError,
 } from "../../connection/errors.ts";
-import { ErrorCode } from "../../protocol/errors.ts";
+import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import type {
   ConsumerGroupHeartbeatRequest,
   ConsumerGroupHeartbeatResponse,
 } from "../../protocol/messages/consumer_group_heartbeat.ts";
 import { ConsumerMember } from "./consumer_member.ts";
+import type { MemberHooks } from "./membership.ts";
 import { recordingHooks, until } from "./recording_hooks.ts";
 
 type Reply = Partial<ConsumerGroupHeartbeatResponse> | Error;
@@ -71,8 +72,14 @@ function scripted(
   return { cluster, sent };
 }
 
-function member(cluster: Cluster, events: string[]) {
-  const { hooks, failure } = recordingHooks(events, { generations: true });
+function member(
+  cluster: Cluster,
+  events: string[],
+  edit: (hooks: MemberHooks) => MemberHooks = (hooks) => hooks,
+) {
+  const recorded = recordingHooks(events, { generations: true });
+  const { failure } = recorded;
+  const hooks = edit(recorded.hooks);
   const m = new ConsumerMember({
     cluster,
     groupId: "g",
@@ -174,6 +181,40 @@ describe("ConsumerMember with a scripted coordinator", () => {
       await m.close(100);
     });
   }
+
+  test("partitions whose assignment failed (their offsets unread) are not owned, and are taken up after the next heartbeat", async () => {
+    const { cluster, sent } = scripted([
+      {
+        memberEpoch: 2,
+        assignment: { topicPartitions: [{ topicId: "A", partitions: [0, 1] }] },
+      },
+      // The coordinator does not send an unchanged target again.
+    ]);
+    const events: string[] = [];
+    let refusals = 1;
+    const { m } = member(cluster, events, (hooks) => ({
+      ...hooks,
+      assigned(added, generation) {
+        if (refusals-- > 0) {
+          events.push("assigning failed");
+          return Promise.reject(
+            new KafkaError(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS),
+          );
+        }
+        return hooks.assigned(added, generation);
+      },
+    }));
+    m.start();
+    await until(() => events.length >= 2);
+    assert.deepEqual(events, ["assigning failed", "assigned topic-A/0,1 @1"]);
+    // What the member said it owns: nothing until they were taken up.
+    const owned = sent.map((s) => JSON.stringify(s.topicPartitions));
+    assert.ok(
+      owned.includes(JSON.stringify([{ topicId: "A", partitions: [0, 1] }])),
+      owned.join("\n"),
+    );
+    await m.close(500);
+  });
 
   test("a connection lost or closed under a heartbeat is retried", async () => {
     const { cluster, sent } = scripted([

@@ -29,6 +29,8 @@ import { describeOffset } from "../fetch_state.ts";
 import { clusterOptions } from "../../cluster/transport.ts";
 import { readerTelemetry } from "../telemetry.ts";
 import { abortReason, messageOf } from "../../connection/errors.ts";
+import { canRetry, retry } from "../../cluster/retry.ts";
+import { coordinatorMoved } from "../../cluster/coordinator.ts";
 import type { GroupMetadata, Message, SeekPosition } from "../../message.ts";
 import type { FetchedRun } from "../../requests/fetched.ts";
 import { OffsetFetch } from "../../protocol/messages/offset_fetch.ts";
@@ -113,6 +115,8 @@ export class GroupEngine extends StreamEngine {
     | ((revoked: readonly TopicPartition[]) => Promise<void>)
     | null = null;
   private rebalances = 0;
+  /** How long a request to the coordinator is retried. */
+  private readonly requestTimeout: number;
 
   constructor(options: ReaderOptions) {
     super();
@@ -123,6 +127,7 @@ export class GroupEngine extends StreamEngine {
       clusterOptions(options.brokers, options.transport),
     );
     const requestTimeout = this.cluster.options.requestTimeout ?? 30_000;
+    this.requestTimeout = requestTimeout;
     const tally = { records: 0, bytes: 0 };
     this.fetch = new FetchEngine({
       cluster: this.cluster,
@@ -217,7 +222,15 @@ export class GroupEngine extends StreamEngine {
   ): Promise<void> {
     this.rebalances++;
     const partitions = toPartitions(added);
-    const offsets = await this.committedOffsets(partitions);
+    let offsets: number[];
+    try {
+      offsets = await this.committedOffsets(partitions);
+    } catch (error) {
+      // What retrying cannot fix (not authorized to read the group's
+      // offsets...) ends the Reader; the rest is the member's to try again.
+      if (!canRetry(error) && this.state === "open") this.fail(error as Error);
+      throw error;
+    }
     for (const p of partitions) this.owned.add(`${p.topic}\0${p.partition}`);
     await this.callback("onPartitionsAssigned", partitions);
     if (this.state !== "open") return;
@@ -239,11 +252,38 @@ export class GroupEngine extends StreamEngine {
     }
   }
 
-  /** Where each partition resumes: its committed offset, or -1 for none. */
+  /**
+   * Where each partition resumes: its committed offset, or -1 for none.
+   * What passes on its own (the coordinator moving or loading, offsets
+   * pending in a transaction) is retried until `requestTimeout`.
+   */
   private async committedOffsets(
     partitions: TopicPartition[],
   ): Promise<number[]> {
     if (partitions.length === 0) return [];
+    const { groupId } = this.group;
+    return await retry(() => this.readCommitted(partitions), {
+      backoffMin: 100,
+      backoffMax: 1000,
+      deadline: Date.now() + this.requestTimeout,
+      retriable: (error) => canRetry(error) && this.state === "open",
+      onRetry: (error, attempt) => {
+        if (coordinatorMoved(error)) {
+          this.cluster.invalidateCoordinator(groupId);
+        }
+        this.logError(
+          `reading the committed offsets failed, attempt ${attempt}, retrying: ${
+            messageOf(error)
+          }`,
+        );
+      },
+    });
+  }
+
+  /** One OffsetFetch for `partitions`; a partition's error is thrown. */
+  private async readCommitted(
+    partitions: TopicPartition[],
+  ): Promise<number[]> {
     const conn = await this.cluster.coordinator(this.group.groupId);
     const { version, body } = offsetFetchRequest(
       this.group.groupId,

@@ -337,7 +337,18 @@ export abstract class HeartbeatMember<S extends HeartbeatSettings> {
       }`,
     );
     if (this.closed) return true;
-    await this.settings.hooks.assigned(added, this.generationOrLast());
+    try {
+      await this.settings.hooks.assigned(added, this.generationOrLast());
+    } catch (error) {
+      // Not taken up (their committed offsets could not be read): owned
+      // without them, and the target pending again, so that the reconciling
+      // after the next heartbeat tries again instead of leaving them unread.
+      if (incarnation === this.incarnation) {
+        this.owned = diffAssignment(added, this.owned).added;
+        this.pendingTarget ??= target;
+      }
+      throw error;
+    }
     return true;
   }
 
