@@ -10,6 +10,8 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
   ClosedError,
+  Cluster,
+  dial,
   KafkaError,
   type ShareMessage,
   ShareReader,
@@ -87,6 +89,69 @@ describe("ShareReader (share groups)", () => {
       assert.deepEqual(await readFor(groupId, topic, 1500), []);
     });
   });
+
+  // With acknowledgements pending when the topic goes, Kafka 4.4 fails the
+  // session's next request with UNKNOWN_SERVER_ERROR (a NullPointerException
+  // on the deleted topic's name): the reader goes on with a new session.
+  for (const pending of [false, true]) {
+    test(
+      `a session whose connection was closed for idling goes on on a new one: partitions gone (a topic deleted${
+        pending ? " with acknowledgements pending" : ""
+      }), then new ones (another created)`,
+      async () => {
+        await noUnhandledRejections(async () => {
+          const first = await topicWith(1);
+          const second = uniqueTopic("share-later");
+          await produce(first, 0, 2);
+          const groupId = await newShareGroup();
+          // The pool closes a connection with nothing in flight for 300 ms.
+          const cluster = new Cluster({ brokers: [BROKER], idleTimeout: 300 });
+          const logged: string[] = [];
+          const reader = new ShareReader({
+            cluster,
+            groupId,
+            topics: [first, second],
+            maxWait: 200,
+            acknowledgements: "explicit",
+            logger: (m) => logged.push(m),
+            errorLogger: (m) => logged.push(m),
+          });
+          try {
+            const read = await readN(reader, 2);
+            assert.deepEqual(read.map(valueOf), ["m0", "m1"]);
+            for (const m of read) reader.acknowledge(m);
+            if (!pending) await reader.commit();
+            const admin = await dial(BROKER);
+            try {
+              await admin.deleteTopics(first);
+              // The session has no partitions left: it idles, and the pool
+              // closes its connection.
+              await until(
+                "the partition given up",
+                () => logged.some((m) => /owns no partitions/.test(m)),
+              );
+              await sleep(1000);
+              await admin.createTopics({
+                topic: second,
+                numPartitions: 1,
+                replicationFactor: 1,
+              });
+            } finally {
+              admin.close();
+            }
+            await produce(second, 0, 2);
+            const again = await readN(reader, 2);
+            assert.deepEqual(again.map(valueOf), ["m0", "m1"]);
+            for (const m of again) reader.acknowledge(m);
+            await reader.commit();
+          } finally {
+            await reader.close();
+            await cluster.close();
+          }
+        });
+      },
+    );
+  }
 
   test("explicit: a release comes back with a higher delivery count, a reject never", async () => {
     await noUnhandledRejections(async () => {

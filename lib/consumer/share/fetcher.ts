@@ -294,6 +294,18 @@ export class ShareFetcher {
     const linger = this.hub.options.acknowledgeLinger ??
       SHARE_DEFAULTS.acknowledgeLinger;
     while (this.active()) {
+      // The pool closes a connection idle for `idleTimeout` (this session
+      // had no partitions that long): the session on the broker went with
+      // it, and the next request goes on a new connection.
+      if (s.conn !== null && s.conn.isClosed) {
+        if (s.epoch > 0) {
+          this.lose(
+            s,
+            new Error(`its connection to broker ${s.nodeId} closed`),
+          );
+        }
+        s.conn = null;
+      }
       // One response in the hands of the consumer, the next on its way;
       // under "record_limit", the next only once the last is handed out
       // and the consumer asks for more (`wantsMore`).
@@ -344,8 +356,10 @@ export class ShareFetcher {
         if (!this.active()) break;
         // The policy of every fetch: only an error that says it is
         // transient is retried; one without a say (a peer that is no Kafka
-        // broker, bad settings) fails the reader at once.
-        if (!canRetry(error)) {
+        // broker, bad settings) fails the reader at once. A broker's own
+        // unexpected failure is retried too, on a new session (Kafka 4.4
+        // fails a request whose acknowledgements name a deleted topic).
+        if (!canRetry(error) && !serverFault(error)) {
           this.hub.fail(error as Error);
           break;
         }
@@ -730,4 +744,10 @@ function checkRecordLimit(conn: BrokerConnection): void {
   throw new UnsupportedVersionError(
     `Broker ${conn.address} cannot limit what a ShareFetch acquires: acquireMode "record_limit" needs ShareFetch v2 (Kafka 4.2 or later), and the broker serves up to v${version}. Upgrade the broker, or use acquireMode "batch_optimized"`,
   );
+}
+
+/** A broker's unexpected failure (UNKNOWN_SERVER_ERROR) answered a request. */
+function serverFault(error: unknown): boolean {
+  return error instanceof KafkaError &&
+    error.code === ErrorCode.UNKNOWN_SERVER_ERROR;
 }
