@@ -15,7 +15,11 @@
 
 import { parseAddress } from "../connection/address.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
-import { ConnectionError, TimeoutError } from "../connection/errors.ts";
+import {
+  ConnectionError,
+  eitherSignal,
+  TimeoutError,
+} from "../connection/errors.ts";
 import {
   CoordinatorLookup,
   CoordinatorType,
@@ -435,16 +439,19 @@ export class Cluster {
     lane: string,
     options: LookupOptions,
   ): Promise<BrokerConnection> {
-    const signal = options.signal
-      ? AbortSignal.any([options.signal, this.pool.signal])
-      : this.pool.signal;
     const deadline = options.deadline ??
       Date.now() + (this.options.requestTimeout ?? 30_000);
-    return lookup.use(
-      key,
-      (node) => this.pool.connect(node.host, node.port, `${node.id}/${lane}`),
-      { deadline, signal },
-    );
+    const use = (signal: AbortSignal) =>
+      lookup.use(
+        key,
+        (node) => this.pool.connect(node.host, node.port, `${node.id}/${lane}`),
+        { deadline, signal },
+      );
+    if (options.signal === undefined) return use(this.pool.signal);
+    // Heartbeats look up with a signal every few seconds: its listener on
+    // the pool's signal goes when the lookup ends.
+    const { signal, release } = eitherSignal(options.signal, this.pool.signal);
+    return use(signal).finally(release);
   }
 
   /** Forgets a transactional id's cached coordinator. */

@@ -166,6 +166,45 @@ export function untilAborted<T>(
 }
 
 /**
+ * A signal that aborts when `a` or `b` does, and `release`, which removes
+ * its listeners: for a long-lived signal (a pool's) joined with one call's.
+ * `AbortSignal.any` would do, but some runtimes keep every signal it made
+ * from a long-lived one alive as long as that one (nodejs/node#54614).
+ *
+ * @example
+ * ```ts
+ * import { eitherSignal } from "./errors.ts";
+ *
+ * const pool = new AbortController();
+ * const call = new AbortController();
+ * const { signal, release } = eitherSignal(pool.signal, call.signal);
+ * call.abort();
+ * console.log(signal.aborted); // true
+ * release();
+ * ```
+ */
+export function eitherSignal(
+  a: AbortSignal,
+  b: AbortSignal,
+): { signal: AbortSignal; release: () => void } {
+  const either = new AbortController();
+  if (a.aborted) either.abort(a.reason);
+  else if (b.aborted) either.abort(b.reason);
+  if (either.signal.aborted) return { signal: either.signal, release() {} };
+  const onA = () => either.abort(a.reason);
+  const onB = () => either.abort(b.reason);
+  a.addEventListener("abort", onA, { once: true });
+  b.addEventListener("abort", onB, { once: true });
+  return {
+    signal: either.signal,
+    release() {
+      a.removeEventListener("abort", onA);
+      b.removeEventListener("abort", onB);
+    },
+  };
+}
+
+/**
  * A step cut short by its caller's deadline (see `withinDeadline`); the
  * retry loop then throws the error of the attempt before, which says why
  * the time ran out, when there was one.
