@@ -22,6 +22,9 @@ import {
 import { ByteWriter } from "../lib/protocol/bytes.ts";
 import { ApiVersions } from "../lib/protocol/testing/api_versions.ts";
 import { Metadata } from "../lib/protocol/messages/metadata.ts";
+import { Produce } from "../lib/protocol/messages/produce.ts";
+import { produceRequest } from "../lib/requests/produce.ts";
+import { BrokerConnection } from "../lib/connection/connection.ts";
 import {
   BROKER,
   noUnhandledRejections,
@@ -293,6 +296,59 @@ describe("bad peers", () => {
     }
   }
 
+  test("a broker that stops reading: a request without an answer (acks=0) fails at its timeout, and the connection goes", async () => {
+    const server = await fakeServer((socket, request) => {
+      socket.write(apiVersionsAnswer(correlationId(request), [Produce.key]));
+      // Reads nothing more: the client's writes back up.
+      socket.pause();
+    });
+    try {
+      await noUnhandledRejections(async () => {
+        const [host, port] = server.address.split(":");
+        const conn = await BrokerConnection.open(host, Number(port), {
+          requestTimeout: 1000,
+        });
+        const records = new Uint8Array(1 << 20);
+        const started = Date.now();
+        let sent = 0;
+        const failure = await (async () => {
+          for (;;) {
+            try {
+              await conn.requestNoResponse(
+                Produce,
+                produceRequest(
+                  [{ topic: "t", partition: 0, records }],
+                  0,
+                  1000,
+                ),
+              );
+              sent++;
+            } catch (error) {
+              return error;
+            }
+          }
+        })();
+        assert.ok(failure instanceof TimeoutError, String(failure));
+        assert.match(
+          (failure as Error).message,
+          /Produce request to 127\.0\.0\.1:\d+ could not be written within 1000 ms/,
+        );
+        const took = Date.now() - started;
+        assert.ok(took < 10_000, `failed after ${took} ms, ${sent} sent`);
+        assert.ok(conn.isClosed);
+        await assert.rejects(
+          conn.requestNoResponse(
+            Produce,
+            produceRequest([{ topic: "t", partition: 0, records }], 0, 1000),
+          ),
+          ConnectionError,
+        );
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a broker that drops the connection mid-request fails it at once", async () => {
     const server = await fakeServer((socket, request) => {
       const apiKey = new DataView(request.buffer, request.byteOffset).getInt16(
@@ -497,7 +553,10 @@ describe("bad peers and settings fail a group's reader at once", () => {
 });
 
 /** A real ApiVersions v3 answer offering Metadata, so dialing succeeds. */
-function apiVersionsAnswer(correlation: number): Uint8Array {
+function apiVersionsAnswer(
+  correlation: number,
+  more: number[] = [],
+): Uint8Array {
   const w = new ByteWriter();
   const at = w.startLength();
   w.int32(correlation);
@@ -506,6 +565,7 @@ function apiVersionsAnswer(correlation: number): Uint8Array {
     apiKeys: [
       { apiKey: ApiVersions.key, minVersion: 0, maxVersion: 3 },
       { apiKey: Metadata.key, minVersion: 0, maxVersion: 12 },
+      ...more.map((apiKey) => ({ apiKey, minVersion: 3, maxVersion: 9 })),
     ],
   });
   w.endLength(at);

@@ -364,7 +364,7 @@ export class BrokerConnection {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (!expectResponse) return this.write(frame, api.name);
+    if (!expectResponse) return this.writeWithin(frame, api.name, options);
     const done = new Promise<Res>((resolve, reject) => {
       const pending: Pending = {
         api: api as Api<unknown, unknown>,
@@ -381,6 +381,41 @@ export class BrokerConnection {
       (error) => this.fail(correlationId, error),
     );
     return done;
+  }
+
+  /**
+   * Writes a request that gets no answer (acks=0) within its timeout: a
+   * peer that stops reading would otherwise hold the write, and whoever
+   * waits for it, forever. Past the timeout the connection goes, as for a
+   * request whose answer does not come.
+   */
+  private writeWithin(
+    frame: Uint8Array[],
+    name: string,
+    options: RequestOptions,
+  ): Promise<void> {
+    const timeout = Math.min(
+      options.timeout ?? this.requestTimeout,
+      2 ** 31 - 1,
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new TimeoutError(
+          `${name} request to ${this.address} could not be written within ${timeout} ms (the broker stopped reading)`,
+        );
+        this.shutdown(
+          new ConnectionError(
+            `Closed the connection to ${this.address}: a ${name} request could not be written within ${timeout} ms`,
+            { cause: error },
+          ),
+        );
+        reject(error);
+      }, timeout);
+    });
+    return Promise.race([this.write(frame, name), late]).finally(() =>
+      clearTimeout(timer)
+    );
   }
 
   /** Arms the request's timeout and abort signal, and waits for its answer. */
