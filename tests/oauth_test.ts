@@ -110,6 +110,22 @@ describe("OAUTHBEARER against the broker", () => {
     });
   });
 
+  test("a token provider that never answers fails the dial within its timeout, naming the mechanism", async () => {
+    await noUnhandledRejections(async () => {
+      const sasl = oauthBearer({ token: () => new Promise<never>(() => {}) });
+      const started = Date.now();
+      await assert.rejects(
+        dial(SASL, { sasl, timeout: 1500 }),
+        (error) =>
+          error instanceof Error && error.name === "TimeoutError" &&
+          /^SASL OAUTHBEARER with 127\.0\.0\.1:\d+ did not finish in the time allowed$/
+            .test(error.message),
+      );
+      const took = Date.now() - started;
+      assert.ok(took >= 1000 && took < 4000, `failed after ${took} ms`);
+    });
+  });
+
   test("a Writer and a Reader over SASL_PLAINTEXT", async () => {
     await noUnhandledRejections(async () => {
       const sasl = oauthBearer(cachedTokenProvider(jwtProvider()));

@@ -211,7 +211,13 @@ export class BrokerConnection {
       const left = () => Math.max(1, deadline - Date.now());
       await conn.negotiate(left, options.signal);
       if (options.sasl) {
-        const session = await authenticate(conn, options.sasl, left());
+        const session = await authenticate(
+          conn,
+          options.sasl,
+          left(),
+          false,
+          { signal: options.signal },
+        );
         conn.scheduleReauthentication(session.lifetimeMs);
       }
       conn.ready = true;

@@ -15,10 +15,13 @@
 
 import { describeValue } from "../options.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import { SaslAuthenticate } from "../protocol/messages/sasl_authenticate.ts";
+import {
+  SaslAuthenticate,
+  type SaslAuthenticateResponse,
+} from "../protocol/messages/sasl_authenticate.ts";
 import { SaslHandshake } from "../protocol/messages/sasl_handshake.ts";
 import type { BrokerConnection, RequestOptions } from "./connection.ts";
-import { ConnectionError, TimeoutError } from "./errors.ts";
+import { ConnectionError, TimeoutError, withinDeadline } from "./errors.ts";
 import { plain, scram } from "./sasl_scram.ts";
 
 export {
@@ -228,10 +231,17 @@ export async function authenticate(
 ): Promise<SaslSession> {
   const auth = authenticatorOf(sasl);
   const mechanism = auth.mechanism;
+  // `timeout` bounds the whole exchange, the mechanism's own steps too (a
+  // token provider that never answers), not each request.
+  const deadline = Date.now() + timeout;
+  const left = () => Math.max(1, deadline - Date.now());
+  const what = `SASL ${mechanism} with ${conn.address}`;
+  const step = <T>(value: T | Promise<T>) =>
+    withinDeadline(Promise.resolve(value), deadline, options.signal, what);
   const handshake = await conn.request(SaslHandshake, { mechanism }, {
     ...options,
     version: 1,
-    timeout,
+    timeout: left(),
   });
   if (handshake.errorCode !== 0) {
     throw new KafkaError(handshake.errorCode, {
@@ -243,16 +253,20 @@ export async function authenticate(
   }
   let lifetimeMs = 0;
   try {
-    const exchange = await auth.begin({
+    const exchange = await step(auth.begin({
       host: conn.host,
       port: conn.port,
       reauthentication,
-    });
-    let message: Uint8Array | null = await exchange.start();
+    }));
+    let message: Uint8Array | null = await step(exchange.start());
     while (message !== null) {
-      const response = await conn.request(SaslAuthenticate, {
-        authBytes: message,
-      }, { ...options, timeout });
+      const response: SaslAuthenticateResponse = await conn.request(
+        SaslAuthenticate,
+        {
+          authBytes: message,
+        },
+        { ...options, timeout: left() },
+      );
       if (response.errorCode !== 0) {
         exchange.refused?.();
         throw new KafkaError(response.errorCode, {
@@ -266,7 +280,9 @@ export async function authenticate(
         });
       }
       lifetimeMs = Number(response.sessionLifetimeMs ?? 0);
-      message = await exchange.next(response.authBytes);
+      message = await step<Uint8Array | null>(
+        exchange.next(response.authBytes),
+      );
     }
   } catch (error) {
     if (error instanceof KafkaError || !(error instanceof Error)) throw error;
