@@ -522,6 +522,25 @@ describe("reader.pipeTo(writer)", () => {
     });
   });
 
+  test("a map that throws after promises that reject: the pipe rejects with the throw, and those rejections are handled", async () => {
+    await noUnhandledRejections(async () => {
+      const source = await topicWith(1);
+      const target = await topicWith(1);
+      await produce(source, 0, 10);
+      const reader = new Reader({ brokers: [BROKER], topic: source });
+      const writer = new Writer({ brokers: [BROKER], topic: target });
+      const failed = await reader.pipeTo(writer, {
+        map: (m) => {
+          if (m.offset === 3) throw new Error("bad m3");
+          // Rejects a moment after the throw, with nothing awaiting it.
+          return sleep(20).then(() => Promise.reject(new Error("late")));
+        },
+      }).then(() => null, (error) => error);
+      assert.equal(failed?.message, "bad m3");
+      await sleep(100);
+    });
+  });
+
   test("the Reader's failure rejects the pipe and aborts the Writer, unless preventAbort", async () => {
     await noUnhandledRejections(async () => {
       for (const preventAbort of [false, true]) {

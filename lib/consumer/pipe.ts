@@ -416,7 +416,17 @@ function mapBatch<T>(
   messages: readonly Message[],
   map: PipeMap<T>,
 ): T[] | Promise<T[]> {
-  const results = messages.map((m) => map(m));
+  const results: (MapResult<T> | PromiseLike<MapResult<T>>)[] = [];
+  try {
+    for (const m of messages) results.push(map(m));
+  } catch (error) {
+    // The promises made before the throw are not awaited: their
+    // rejections, if any, must not be unhandled.
+    for (const r of results) {
+      if (isThenable(r)) Promise.resolve(r).catch(() => {});
+    }
+    throw error;
+  }
   const flat = (all: readonly MapResult<T>[]): T[] => {
     const out: T[] = [];
     for (const r of all) spread(r, (value) => out.push(value));
