@@ -64,11 +64,20 @@ export class WorkerPool {
     return new Promise((resolve, reject) => {
       this.jobs.set(id, { resolve, reject, data, level, worker: k });
       this.load[k]++;
-      const copy = this.buffer(data.length);
-      copy.set(data);
-      this.workers[k].postMessage({ id, data: copy, level }, [
-        copy.buffer as ArrayBuffer,
-      ]);
+      try {
+        const copy = this.buffer(data.length);
+        copy.set(data);
+        this.workers[k].postMessage({ id, data: copy, level }, [
+          copy.buffer as ArrayBuffer,
+        ]);
+      } catch (error) {
+        // Not handed over (out of memory, a worker gone): forgotten, so
+        // that the idle workers still stop and let the process end.
+        this.jobs.delete(id);
+        this.load[k]--;
+        if (this.jobs.size === 0) this.startIdleTimer();
+        reject(error);
+      }
     });
   }
 

@@ -52,3 +52,20 @@ test("WorkerPool's gzip workers compress at a level they are given", async () =>
   );
   await new Promise((resolve) => setTimeout(resolve, 400));
 });
+
+test("WorkerPool: a job that cannot be handed over rejects, and the idle workers still stop", async () => {
+  const pool = gzipPool("./_gzip_worker.ts");
+  // A length no buffer can have: the copy for the worker fails (a
+  // RangeError; under Node, which has no Web Workers, inline gzip refuses
+  // it with a TypeError).
+  const bad = { length: -1, byteLength: -1 } as unknown as Uint8Array;
+  await assert.rejects(
+    pool.run(bad),
+    (error) => error instanceof RangeError || error instanceof TypeError,
+  );
+  const data = jsonRecords(10_000);
+  assert.deepEqual(gzip.decompress(await pool.run(data)), data);
+  // Stopped after a moment without work: the failed job is not waited for.
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  assert.equal((pool as unknown as { workers: unknown[] }).workers.length, 0);
+});
