@@ -349,6 +349,40 @@ describe("bad peers", () => {
     }
   });
 
+  test("closing a connection while it asks a second one why the first was closed closes that one too", async () => {
+    const sockets: net.Socket[] = [];
+    const server = await fakeServer((socket, request) => {
+      if (!sockets.includes(socket)) sockets.push(socket);
+      if (socket !== sockets[0]) return; // the probe: never answered
+      const apiKey = new DataView(request.buffer, request.byteOffset).getInt16(
+        4,
+      );
+      if (apiKey !== ApiVersions.key) socket.destroy();
+      else socket.write(apiVersionsAnswer(correlationId(request)));
+    });
+    try {
+      await noUnhandledRejections(async () => {
+        const conn = await dial(server.address, { timeout: 2000 });
+        const asked = conn.brokers().then(() => null, (error) => error);
+        // The peer closed at the first request: a probe dials to ask why.
+        const until = Date.now() + 3000;
+        while (sockets.length < 2) {
+          assert.ok(Date.now() < until, "no probe came");
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        conn.close();
+        assert.ok(await asked instanceof Error);
+        const closing = Date.now() + 1000;
+        while (!sockets[1].destroyed && !sockets[1].readableEnded) {
+          assert.ok(Date.now() < closing, "the probe's connection stayed open");
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a broker that drops the connection mid-request fails it at once", async () => {
     const server = await fakeServer((socket, request) => {
       const apiKey = new DataView(request.buffer, request.byteOffset).getInt16(

@@ -157,6 +157,8 @@ export class BrokerConnection {
   private answered = 0;
   /** Whether an early close is worth explaining (false on probes). */
   private explain = true;
+  /** Stops the probe of explainEarlyClose, when one runs. */
+  private probing: AbortController | null = null;
   /** Set when the peer ended the socket, until the failure is known. */
   private ending: Promise<Error> | null = null;
   /** Resolves when the connection has closed, for whatever reason. */
@@ -236,16 +238,19 @@ export class BrokerConnection {
    */
   private async explainEarlyClose(failure: Error): Promise<Error> {
     let probe: BrokerConnection | undefined;
+    // Closing this connection stops the probe: it must not outlive it.
+    const stop = this.probing = new AbortController();
     try {
       probe = await BrokerConnection.open(this.host, this.port, {
         ...this.options,
         sasl: undefined,
         connectTimeout: 5000,
+        signal: stop.signal,
       });
       probe.explain = false;
       const response = await probe.request(SaslHandshake, {
         mechanism: "PLAIN",
-      }, { timeout: 5000 });
+      }, { timeout: 5000, signal: stop.signal });
       if (response.mechanisms.length > 0) {
         return new ConnectionError(
           `Broker ${this.address} closed the connection at the first request: its listener requires SASL authentication (it offers ${
@@ -258,6 +263,7 @@ export class BrokerConnection {
       // The probe failed too: keep the original failure.
     } finally {
       probe?.close();
+      this.probing = null;
     }
     return failure;
   }
@@ -698,6 +704,7 @@ export class BrokerConnection {
 
   /** Closes once: every waiting request rejects with `failure`. */
   private shutdown(failure: Error): void {
+    this.probing?.abort();
     if (this.failure) return;
     this.failure = failure;
     clearTimeout(this.reauthTimer);
