@@ -344,6 +344,17 @@ function editDistance(a: string, b: string): number {
   return previous[b.length];
 }
 
+/**
+ * Handles a callback's result when it is a promise (an async callback where
+ * a function returning nothing is asked for): its rejection goes to
+ * `onRejected` instead of being unhandled.
+ */
+function settled(result: unknown, onRejected: (error: unknown) => void) {
+  if (typeof (result as PromiseLike<unknown>)?.then === "function") {
+    (result as PromiseLike<unknown>).then(undefined, onRejected);
+  }
+}
+
 /** The callbacks of a Writer's, Reader's or ShareReader's options. */
 interface Callbacks {
   logger?: (message: string) => void;
@@ -352,9 +363,10 @@ interface Callbacks {
 
 /**
  * `options` with its `logger`, `errorLogger` and `completion` wrapped so that
- * one that throws cannot break the work that called it (most run in the
- * background, where the throw would be an unhandled rejection, which ends a
- * Deno process): what `logger` or `completion` throws goes to `errorLogger`
+ * one that throws, or returns a promise that rejects, cannot break the work
+ * that called it (most run in the background, where the throw would be an
+ * unhandled rejection, which ends a Deno process): what `logger` or
+ * `completion` throws goes to `errorLogger`
  * (named with `context`, "kafka writer"...); what `errorLogger` throws is
  * dropped, as there is nothing left to tell. The same object when it has
  * none of them.
@@ -388,7 +400,7 @@ export function guardCallbacks<T extends Callbacks>(
   }
   const tell = (message: string) => {
     try {
-      errorLogger?.(message);
+      settled(errorLogger?.(message), () => {});
     } catch {
       // The errorLogger failed: nothing is left to tell it with.
     }
@@ -404,7 +416,7 @@ export function guardCallbacks<T extends Callbacks>(
   if (logger !== undefined) {
     guarded.logger = (message) => {
       try {
-        logger(message);
+        settled(logger(message), (error) => threw("the logger", error));
       } catch (error) {
         threw("the logger", error);
       }
@@ -413,7 +425,7 @@ export function guardCallbacks<T extends Callbacks>(
   if (typeof completion === "function") {
     guarded.completion = (...args: unknown[]) => {
       try {
-        completion(...args);
+        settled(completion(...args), (error) => threw("completion", error));
       } catch (error) {
         threw("completion", error);
       }

@@ -282,3 +282,26 @@ test("guardCallbacks: what logger and completion throw goes to errorLogger; what
   };
   assert.equal(guardCallbacks(none, "kafka reader"), none);
 });
+
+test("guardCallbacks: an async callback's rejection goes to errorLogger too, never unhandled", async () => {
+  const told: string[] = [];
+  const options = guardCallbacks({
+    logger: async (_message: string) => {
+      await null;
+      throw new Error("async logger");
+    },
+    errorLogger: (message: string) => void told.push(message),
+    completion: () => Promise.reject(new Error("async completion")),
+  }, "kafka writer");
+  options.logger!("x");
+  options.completion!();
+  const silent = guardCallbacks({
+    errorLogger: (_message: string) => Promise.reject(new Error("no")),
+  }, "kafka reader");
+  silent.errorLogger!("x");
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(told.sort(), [
+    "kafka writer: completion threw: async completion",
+    "kafka writer: the logger threw: async logger",
+  ]);
+});
