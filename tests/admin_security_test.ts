@@ -369,8 +369,20 @@ describe("admin Client: ACLs, quotas, SCRAM users", () => {
           password: "p",
           iterations: 1.5,
         }]),
-        /"upsertions\[0\]\.iterations" must be a positive integer \(Kafka accepts 4096 to 16384\), got number 1.5/,
+        /"upsertions\[0\]\.iterations" must be a positive integer up to 16384 \(Kafka accepts 4096 to 16384\), got number 1.5/,
       );
+      // Hashing 2^31 - 1 iterations would take hours: refused at once.
+      const started = Date.now();
+      await assert.rejects(
+        client.alterUserScramCredentials([{
+          user,
+          mechanism: "SCRAM-SHA-256",
+          password: "p",
+          iterations: 2 ** 31 - 1,
+        }]),
+        /"upsertions\[0\]\.iterations" must be a positive integer up to 16384 \(Kafka accepts 4096 to 16384\), got number 2147483647/,
+      );
+      assert.ok(Date.now() - started < 1000);
       await assert.rejects(
         client.alterUserScramCredentials([{
           user,

@@ -166,6 +166,57 @@ describe("bad input", () => {
     assert.ok(!topics.some((t) => t.topic === name), "nothing was created");
   });
 
+  test("offset commits, new partitions' assignments and feature upgrade types are checked before anything is sent", async () => {
+    const group = uniqueTopic("bad-input-commit");
+    const commit = (extra: object, options: object = {}) =>
+      client.offsetCommit(
+        group,
+        [{ topic, partition: 0, offset: 1, ...extra }],
+        options,
+      );
+    await refusedAtOnce(
+      () => commit({ leaderEpoch: "3" }),
+      /"offsets\[0\]\.leaderEpoch" must be a leader epoch \(an integer from -1 to 2147483647\) or undefined, got string "3"/,
+    );
+    await refusedAtOnce(
+      () => commit({ metadata: 5 }),
+      /"offsets\[0\]\.metadata" must be a string, or null or undefined, got number 5/,
+    );
+    await refusedAtOnce(
+      () => commit({ metadata: "x".repeat(40_000) }),
+      /"offsets\[0\]\.metadata" is 40000 bytes in UTF-8; a Kafka string holds at most 32767/,
+    );
+    await refusedAtOnce(
+      () => commit({}, { generationId: 2 ** 40 }),
+      /"options\.generationId" must be an integer from -1 to 2147483647, got number 1099511627776/,
+    );
+    await refusedAtOnce(
+      () => commit({}, { memberId: 7 }),
+      /"options\.memberId" must be a string, or null or undefined, got number 7/,
+    );
+    assert.deepEqual(await client.offsetFetch(group), []);
+    await refusedAtOnce(
+      () =>
+        client.createPartitions([{
+          topic,
+          count: 4,
+          assignments: [["1"]] as never,
+        }]),
+      /Client\.createPartitions: "increases\[0\]\.assignments\[0\]" must be an array with, per partition, an array of broker ids \(integers >= 0\), got object \["1"\]/,
+    );
+    const { topics } = await client.metadata([topic]);
+    assert.equal(topics[0].partitions.length, 3, "no partition was added");
+    await refusedAtOnce(
+      () =>
+        client.updateFeatures([{
+          feature: "transaction.version",
+          level: 2,
+          upgradeType: "toString" as never,
+        }]),
+      /"updates\[0\]\.upgradeType" must be/,
+    );
+  });
+
   test("writeMessages refuses a second array and options it does not take; nothing is written", async () => {
     const w = new Writer({ brokers: [BROKER], topic });
     try {

@@ -641,6 +641,42 @@ describe("through the fault proxy", () => {
       }),
   );
   test(
+    "an admin call aborted while it waits for its brokers rejects with the abort, never a result: listGroups, and createTopics waiting for its new partitions",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        const client = new Client({ brokers: [proxy.address] });
+        try {
+          await client.describeCluster();
+          // Every answer comes 400 ms late from here on.
+          proxy.delay(400);
+          const aborted = (error: unknown) =>
+            error instanceof Error &&
+            (error.name === "AbortError" || error.name === "TimeoutError") &&
+            !(error instanceof KafkaError);
+          await assert.rejects(
+            client.listGroups({ signal: AbortSignal.timeout(150) }),
+            aborted,
+          );
+          // The topic is created (its answer comes at 400 ms); the abort
+          // comes while the call waits for its partitions to be served.
+          const topic = uniqueTopic("proxy-abort-wait");
+          const started = Date.now();
+          await assert.rejects(
+            client.createTopics([{ topic, numPartitions: 1 }], {
+              signal: AbortSignal.timeout(600),
+            }),
+            aborted,
+          );
+          assert.ok(Date.now() - started < 2000);
+        } finally {
+          proxy.normal();
+          await client.close();
+        }
+      }),
+  );
+
+  test(
     "an admin request the broker never answers leaves its call time to try again on a new connection (seen after a kill -9 of the controller)",
     BOUND,
     () =>

@@ -129,7 +129,10 @@ export async function describeTopics(
       if (!(error instanceof UnsupportedVersionError) || byName.size > 0) {
         throw error;
       }
-      return await fromMetadata(router, topics, options);
+      return await fromMetadata(router, topics, {
+        signal: call.signal,
+        timeout: router.left(call),
+      });
     }
     for (const t of r.topics) {
       const topic = t.name ?? "";

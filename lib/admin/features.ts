@@ -132,7 +132,10 @@ export async function updateFeatures(
     if (!Number.isInteger(u.level) || u.level < 0 || u.level > 0x7fff) {
       throw badArgument(m, `${at}.level`, u.level, "a level (0 to 32767)");
     }
-    if (u.upgradeType !== undefined && !(u.upgradeType in UPGRADE_TYPES)) {
+    if (
+      u.upgradeType !== undefined &&
+      !Object.hasOwn(UPGRADE_TYPES, u.upgradeType)
+    ) {
       throw badArgument(
         m,
         `${at}.upgradeType`,

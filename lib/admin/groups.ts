@@ -23,6 +23,7 @@ import {
   type Router,
 } from "../cluster/route.ts";
 import { badArgument, checkList } from "../requests/arguments.ts";
+import { abortReason } from "../connection/errors.ts";
 
 /**
  * A group as ListGroups names it.
@@ -280,6 +281,9 @@ export async function listGroups(
     statesFilter: [...(options.states ?? [])],
     typesFilter: [...(options.types ?? [])],
   }, call);
+  // A broker's failure is reported with the groups of the others; an
+  // aborted call is not a result.
+  if (call.signal?.aborted) throw abortReason(call.signal, "Admin call");
   const groups = new Map<string, ListedGroup>();
   const errors: { broker: number; error: Error }[] = [];
   for (const { broker, response, error } of answers) {

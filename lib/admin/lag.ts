@@ -166,12 +166,12 @@ export interface ResetOffsetsOptions extends CallOptions {
 async function describe(
   router: Router,
   groupId: string,
-  options: CallOptions,
+  budget: () => CallOptions,
 ): Promise<
   | { type: "consumer"; group: ConsumerGroupDescription }
   | { type: "classic" | "unknown"; group: ClassicGroupDescription }
 > {
-  const consumer = await describeConsumerGroups(router, [groupId], options)
+  const consumer = await describeConsumerGroups(router, [groupId], budget())
     .then(([g]) => g, (error) => {
       // A broker before Kafka 3.7 has no consumer groups at all.
       if (error instanceof UnsupportedVersionError) return null;
@@ -183,7 +183,7 @@ async function describe(
   if (
     consumer && consumer.error!.code !== ErrorCode.GROUP_ID_NOT_FOUND
   ) throw consumer.error;
-  const [classic] = await describeGroups(router, [groupId], options);
+  const [classic] = await describeGroups(router, [groupId], budget());
   if (classic.error?.code === ErrorCode.GROUP_ID_NOT_FOUND) {
     // No such group (yet): it may still have offsets to reset.
     return {
@@ -249,10 +249,11 @@ export async function groupLag(
     );
   }
   const call = router.call(options);
-  const budget = { signal: call.signal, timeout: router.left(call) };
+  // What is left of the call, for each request as it starts.
+  const budget = () => ({ signal: call.signal, timeout: router.left(call) });
   const [described, committed] = await Promise.all([
     describe(router, groupId, budget),
-    offsetFetch(router, groupId, null, budget),
+    offsetFetch(router, groupId, null, budget()),
   ]);
   const owned = owners(described);
   const keys = new Map<string, TopicPartition>();
@@ -362,10 +363,11 @@ async function partitionsToReset(
   options: ResetOffsetsOptions,
   call: Call,
 ): Promise<TopicPartition[]> {
-  const budget = { signal: call.signal, timeout: router.left(call) };
+  // What is left of the call, for each request as it starts.
+  const budget = () => ({ signal: call.signal, timeout: router.left(call) });
   if (options.partitions) return [...options.partitions];
   if (options.topics) {
-    const m = await metadata(router, options.topics, budget);
+    const m = await metadata(router, options.topics, budget());
     return m.topics.flatMap((t) => {
       if (t.error) throw t.error;
       return t.partitions.map((p) => ({
@@ -382,7 +384,7 @@ async function partitionsToReset(
       partition,
     }));
   }
-  const committed = await offsetFetch(router, groupId, null, budget);
+  const committed = await offsetFetch(router, groupId, null, budget());
   return committed.map(({ topic, partition }) => ({ topic, partition }));
 }
 
@@ -408,7 +410,8 @@ export async function resetGroupOffsets(
   }
   checkReset(options);
   const call = router.call(options);
-  const budget = { signal: call.signal, timeout: router.left(call) };
+  // What is left of the call, for each request as it starts.
+  const budget = () => ({ signal: call.signal, timeout: router.left(call) });
   const described = await describe(router, groupId, budget);
   if (described.group.members.length > 0) {
     throw new KafkaError(ErrorCode.NON_EMPTY_GROUP, {
@@ -473,7 +476,7 @@ export async function resetGroupOffsets(
   const commit = targets.filter((_, i) => !failures.has(i));
   const outcomes = options.dryRun || commit.length === 0
     ? commit.map((t) => ({ ...t, error: null }))
-    : await offsetCommit(router, groupId, commit, budget);
+    : await offsetCommit(router, groupId, commit, budget());
   return targets.map((t, i) =>
     failures.has(i)
       ? { ...t, error: failures.get(i)! }

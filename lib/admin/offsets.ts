@@ -409,16 +409,39 @@ export async function offsetCommit(
 ): Promise<CommitOutcome[]> {
   checkGroupId("offsetCommit", groupId);
   checkPartitions("offsetCommit", "offsets", offsets, undefined, COMMIT_FIELDS);
+  const m = "offsetCommit";
   offsets.forEach((o, i) => {
     if (!Number.isInteger(o.offset) || o.offset < 0) {
       throw badArgument(
-        "offsetCommit",
+        m,
         `offsets[${i}].offset`,
         o.offset,
         "the next offset to read (an integer >= 0)",
       );
     }
+    if (o.leaderEpoch !== undefined && !isInt32(o.leaderEpoch, -1)) {
+      throw badArgument(
+        m,
+        `offsets[${i}].leaderEpoch`,
+        o.leaderEpoch,
+        "a leader epoch (an integer from -1 to 2147483647) or undefined",
+      );
+    }
+    checkShortString(m, `offsets[${i}].metadata`, o.metadata);
   });
+  if (
+    options.generationId !== undefined &&
+    !isInt32(options.generationId, -1)
+  ) {
+    throw badArgument(
+      m,
+      "options.generationId",
+      options.generationId,
+      "an integer from -1 to 2147483647",
+    );
+  }
+  checkShortString(m, "options.memberId", options.memberId);
+  checkShortString(m, "options.groupInstanceId", options.groupInstanceId);
   if (offsets.length === 0) return [];
   const { response, address } = await askGroupCoordinator(
     router,
@@ -435,6 +458,29 @@ export async function offsetCommit(
     (r) => r.topics.flatMap((t) => t.partitions.map((p) => p.errorCode)),
   );
   return commitOutcomes(response, offsets, address);
+}
+
+/** Whether `value` is an integer from `min` to the int32 maximum. */
+function isInt32(value: unknown, min: number): boolean {
+  return Number.isInteger(value) && (value as number) >= min &&
+    (value as number) <= 0x7fffffff;
+}
+
+/**
+ * Refuses what is not a string (or null or undefined) of at most 32,767
+ * UTF-8 bytes, the most a protocol string holds.
+ */
+function checkShortString(method: string, at: string, value: unknown): void {
+  if (value === undefined || value === null) return;
+  if (typeof value !== "string") {
+    throw badArgument(method, at, value, "a string, or null or undefined");
+  }
+  const bytes = new TextEncoder().encode(value).length;
+  if (bytes > 0x7fff) {
+    throw new RangeError(
+      `Client.${method}: "${at}" is ${bytes} bytes in UTF-8; a Kafka string holds at most 32767`,
+    );
+  }
 }
 
 /**

@@ -58,7 +58,7 @@ export interface ScramUpsertion {
   mechanism: ScramMechanism;
   /** The password (NFKC-normalized, as the client's SCRAM login does). */
   password: string;
-  /** PBKDF2 iterations (default 4096; Kafka accepts 4096 to 16384). */
+  /** PBKDF2 iterations (default 4096; Kafka accepts 4096 to 16384, and more than 16384 is refused here). */
   iterations?: number;
   /** The salt (default: 32 random bytes). */
   salt?: Uint8Array;
@@ -270,15 +270,17 @@ export async function alterUserScramCredentials(
       );
     }
     const iterations = u.iterations ?? 4096;
+    // Kafka accepts 4096 to 16384 and refuses other counts user by user
+    // (UNACCEPTABLE_CREDENTIAL); a count above that is refused here, as
+    // hashing it (2^31 - 1 takes hours) would outlast any timeout.
     if (
-      !Number.isInteger(iterations) || iterations < 1 ||
-      iterations > 0x7fffffff
+      !Number.isInteger(iterations) || iterations < 1 || iterations > 16384
     ) {
       throw badArgument(
         m,
         at("iterations"),
         iterations,
-        "a positive integer (Kafka accepts 4096 to 16384)",
+        "a positive integer up to 16384 (Kafka accepts 4096 to 16384)",
       );
     }
     if (u.salt !== undefined && !(u.salt instanceof Uint8Array)) {
@@ -295,25 +297,29 @@ export async function alterUserScramCredentials(
   });
   const users = [...new Set([...checked, ...deleted].map((a) => a.name))];
   if (users.length === 0) return [];
-  const upserted = await Promise.all(
-    checked.map(async ({ name, mechanism, iterations, u }) => {
-      const salt = u.salt ?? crypto.getRandomValues(new Uint8Array(32));
-      const hash = mechanism === 2 ? "SHA-512" : "SHA-256";
-      return {
-        name,
-        mechanism,
-        iterations,
-        salt,
-        saltedPassword: await saltedPassword(
-          hash,
-          u.password,
-          salt,
-          iterations,
-        ),
-      };
-    }),
-  );
   const call = router.call(options);
+  const upserted = await router.within(
+    call,
+    "Hashing the passwords",
+    Promise.all(
+      checked.map(async ({ name, mechanism, iterations, u }) => {
+        const salt = u.salt ?? crypto.getRandomValues(new Uint8Array(32));
+        const hash = mechanism === 2 ? "SHA-512" : "SHA-256";
+        return {
+          name,
+          mechanism,
+          iterations,
+          salt,
+          saltedPassword: await saltedPassword(
+            hash,
+            u.password,
+            salt,
+            iterations,
+          ),
+        };
+      }),
+    ),
+  );
   const r = await router.controller(
     AlterUserScramCredentials,
     { upsertions: upserted, deletions: deleted },

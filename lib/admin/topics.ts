@@ -23,6 +23,8 @@ import {
 } from "../cluster/route.ts";
 import { badArgument, checkList, isList } from "../requests/arguments.ts";
 import { checkOptionNames } from "../options.ts";
+import { abortReason } from "../connection/errors.ts";
+import { sleep } from "../cluster/retry.ts";
 
 /**
  * A topic to create.
@@ -354,16 +356,19 @@ const NONE: readonly (readonly number[])[] = [];
 const NO_CONFIGS: Readonly<Record<string, string>> = {};
 
 /**
- * Throws a TypeError unless `assignment` (of `topics[i]`) lists, for each
- * partition in order, the ids of its replicas' brokers: at least one, each
- * an integer from 0.
+ * Throws a TypeError unless `assignment` (the argument `at` of `method`)
+ * lists, for each partition in order, the ids of its replicas' brokers: at
+ * least one, each an integer from 0.
  */
-function checkAssignment(i: number, assignment: unknown): void {
-  const at = `topics[${i}].replicaAssignment`;
+function checkAssignment(
+  method: string,
+  at: string,
+  assignment: unknown,
+): void {
   const expected =
     "an array with, per partition, an array of broker ids (integers >= 0)";
   if (!isList(assignment) || (assignment as unknown[]).length === 0) {
-    throw badArgument("createTopics", at, assignment, expected);
+    throw badArgument(method, at, assignment, expected);
   }
   (assignment as unknown[]).forEach((ids, p) => {
     if (
@@ -373,7 +378,7 @@ function checkAssignment(i: number, assignment: unknown): void {
         (id as number) <= 0x7fffffff
       )
     ) {
-      throw badArgument("createTopics", `${at}[${p}]`, ids, expected);
+      throw badArgument(method, `${at}[${p}]`, ids, expected);
     }
   });
 }
@@ -437,7 +442,11 @@ export async function createTopics(
     }
     const assignment: unknown = t.replicaAssignment;
     if (assignment !== undefined) {
-      checkAssignment(i, assignment);
+      checkAssignment(
+        "createTopics",
+        `topics[${i}].replicaAssignment`,
+        assignment,
+      );
       // The broker refuses both; the count would otherwise be ignored.
       for (const key of ["numPartitions", "replicationFactor"] as const) {
         if (t[key] !== undefined && t[key] !== -1) {
@@ -539,7 +548,11 @@ async function untilServed(
     signal: call.signal,
   };
   const names = [...partitions.keys()];
+  const aborted = () => {
+    if (call.signal?.aborted) throw abortReason(call.signal, "Admin call");
+  };
   while (Date.now() < wait.deadline) {
+    aborted();
     const r = await router.any(Metadata, {
       topics: names.map((name) => ({ name })),
       allowAutoTopicCreation: false,
@@ -566,7 +579,8 @@ async function untilServed(
       if (waiting?.length === 0) return;
       for (const o of waiting ?? []) router.cluster.invalidate(o.topic);
     }
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    aborted();
+    await sleep(20, call.signal);
   }
 }
 
@@ -627,6 +641,13 @@ export async function createPartitions(
         `increases[${i}].count`,
         p.count,
         "the new total number of partitions, a positive integer up to 2147483647",
+      );
+    }
+    if (p.assignments !== undefined && p.assignments !== null) {
+      checkAssignment(
+        "createPartitions",
+        `increases[${i}].assignments`,
+        p.assignments,
       );
     }
   });

@@ -228,8 +228,18 @@ function parseServerFirst(
       `SCRAM authentication failed: malformed server-first message "${message}"`,
     );
   }
+  // Kafka's brokers use 4096 to 16384; a count far above that is a peer
+  // making the client spend minutes of CPU that no timeout can stop.
+  if (iterations > MAX_ITERATIONS) {
+    throw new Error(
+      `SCRAM authentication failed: the server asks for ${iterations} PBKDF2 iterations; more than ${MAX_ITERATIONS} are refused (Kafka uses at most 16384)`,
+    );
+  }
   return { nonce, salt: fromBase64(fields.get("s")!), iterations };
 }
+
+/** The most PBKDF2 iterations a server may ask for (Kafka's limit is 16384). */
+const MAX_ITERATIONS = 1_000_000;
 
 function parseFields(message: string): Map<string, string> {
   const fields = new Map<string, string>();

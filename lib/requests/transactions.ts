@@ -702,7 +702,12 @@ function coordinatorOf(
 
 function anyBroker(router: Router): Target {
   return {
-    connect: () => router.cluster.anyConnection(router.lane),
+    connect: (call) =>
+      router.within(
+        call,
+        "Connecting to a broker",
+        router.cluster.anyConnection(router.lane),
+      ),
     forget: () => {},
   };
 }

@@ -18,6 +18,8 @@ export async function kdcRoundTrip(
   timeout: number,
 ): Promise<Uint8Array> {
   const where = `KDC ${host}:${port}`;
+  // `timeout` bounds the connect and the answer together.
+  const deadline = Date.now() + timeout;
   const socket = await openSocket({ host, port, timeout });
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
@@ -30,7 +32,7 @@ export async function kdcRoundTrip(
       timer = setTimeout(
         () =>
           reject(new TimeoutError(`${where} did not answer in ${timeout} ms`)),
-        timeout,
+        Math.max(0, deadline - Date.now()),
       );
     });
     await Promise.race([socket.write([length, request]), late]);

@@ -666,14 +666,25 @@ export class ShareEngine extends StreamEngine {
     }
     this.origins.clear();
     this.releaseBuffered(null);
-    // Never rejects: a failed reader releases with nobody awaiting it.
-    try {
-      if (this.started) await this.member.close(this.requestTimeout);
-      await this.fetcher.closeSessions();
-      await this.fetcher.shutdown();
-      if (this.ownsCluster) await this.cluster.close();
-    } catch (error) {
-      this.logError(`closing failed: ${messageOf(error)}`);
+    // Never rejects: a failed reader releases with nobody awaiting it. Each
+    // step runs whatever became of the one before, so that the connections
+    // are closed in the end.
+    const steps: [string, () => Promise<void>][] = [
+      ["leaving the group", async () => {
+        if (this.started) await this.member.close(this.requestTimeout);
+      }],
+      ["closing the share sessions", () => this.fetcher.closeSessions()],
+      ["stopping the fetches", () => this.fetcher.shutdown()],
+      ["closing the connections", async () => {
+        if (this.ownsCluster) await this.cluster.close();
+      }],
+    ];
+    for (const [what, step] of steps) {
+      try {
+        await step();
+      } catch (error) {
+        this.logError(`closing failed, ${what}: ${messageOf(error)}`);
+      }
     }
   }
 
