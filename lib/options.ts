@@ -377,7 +377,7 @@ interface Callbacks {
  *
  * const seen: string[] = [];
  * const options = guardCallbacks({
- *   logger: () => {
+ *   logger: (_message: string) => {
  *     throw new Error("disk full");
  *   },
  *   errorLogger: (message: string) => seen.push(message),

@@ -640,6 +640,7 @@ describe("through the fault proxy", () => {
         assert.deepEqual(await valuesOf(topic), []);
       }),
   );
+
   test(
     "an admin call aborted while it waits for its brokers rejects with the abort, never a result: listGroups, and createTopics waiting for its new partitions",
     BOUND,
