@@ -29,6 +29,7 @@ import { BrokerConnection } from "../lib/connection/connection.ts";
 import { ConnectionError, TimeoutError } from "../lib/connection/errors.ts";
 import { Metadata } from "../lib/protocol/messages/metadata.ts";
 import { Produce } from "../lib/protocol/messages/produce.ts";
+import { Fetch } from "../lib/protocol/messages/fetch.ts";
 import { ShareFetch } from "../lib/protocol/messages/share_fetch.ts";
 import { type FaultProxy, startProxy } from "./_proxy.ts";
 import { produce } from "./_group.ts";
@@ -638,6 +639,65 @@ describe("through the fault proxy", () => {
           await writer.close();
         }
         assert.deepEqual(await valuesOf(topic), []);
+      }),
+  );
+
+  test(
+    "a Reader retries a partition the broker failed unexpectedly (UNKNOWN_SERVER_ERROR), as Java's consumer does, and says so",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        const topic = await newTopic("proxy-server-fault");
+        await produce(topic, 0, 3);
+        // The first Fetch answer's partition says UNKNOWN_SERVER_ERROR. With
+        // topic ids (Fetch v13+), one topic and one partition, its code
+        // follows the length, header, throttle time, error code, session
+        // id, the topics' count, the topic id, the partitions' count and
+        // the partition's index.
+        let faults = 1;
+        proxy.tamper(Fetch.key, (frame) => {
+          if (faults === 0) return frame;
+          faults--;
+          const at = 4 + 4 + 1 + 4 + 2 + 4 + 1 + 16 + 1 + 4;
+          assert.deepEqual([...frame.subarray(at - 4, at + 2)], [
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+          ]);
+          const out = frame.slice();
+          out[at] = 0xff;
+          out[at + 1] = 0xff;
+          return out;
+        });
+        const logged: string[] = [];
+        const reader = new Reader({
+          brokers: [proxy.address],
+          topic,
+          partition: 0,
+          readBackoffMin: 50,
+          errorLogger: (m) => logged.push(m),
+        });
+        try {
+          const values: string[] = [];
+          for (let i = 0; i < 3; i++) {
+            values.push(text.decode((await reader.readMessage()).value!));
+          }
+          assert.deepEqual(values, ["m0", "m1", "m2"]);
+          assert.equal(faults, 0);
+          assert.ok(
+            logged.some((m) =>
+              /Fetch of partition 0 .* attempt 1 failed, retrying: UNKNOWN_SERVER_ERROR/
+                .test(m)
+            ),
+            logged.join("\n"),
+          );
+        } finally {
+          proxy.tamper(Fetch.key, null);
+          await reader.close();
+        }
       }),
   );
 

@@ -40,6 +40,7 @@ import {
   BrokerLoop,
   describePartitions,
   type EngineHub,
+  isServerFault,
   isTimeout,
   Notifier,
   type PartitionState,
@@ -437,7 +438,9 @@ export class BrokerLoops {
       p.readReplica = -1;
     }
     const { maxAttempts, readBackoffMin, readBackoffMax } = hub.limits;
-    if (!canRetry(error) || failures >= maxAttempts) {
+    if (
+      !(canRetry(error) || isServerFault(error)) || failures >= maxAttempts
+    ) {
       if (isTimeout(error)) hub.counters.timeouts++;
       hub.failWith(error);
       return;

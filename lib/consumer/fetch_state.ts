@@ -292,6 +292,18 @@ export function describeOffset(offset: number): string {
   return `offset ${offset}`;
 }
 
+/**
+ * A broker's unexpected failure (UNKNOWN_SERVER_ERROR, an exception the
+ * broker did not expect): fetching retries it with its backoff, as Java's
+ * consumer and librdkafka do, rather than stop the reader for a broker's
+ * bug on one partition (Kafka 4.4 has one for a share session holding a
+ * deleted topic). Each failure is logged; `maxAttempts` bounds them.
+ */
+export function isServerFault(error: unknown): boolean {
+  return error instanceof KafkaError &&
+    error.code === ErrorCode.UNKNOWN_SERVER_ERROR;
+}
+
 /** A request that timed out, here or at the broker. */
 export function isTimeout(error: unknown): boolean {
   return error instanceof TimeoutError ||

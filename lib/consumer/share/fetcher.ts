@@ -34,7 +34,7 @@ import {
 } from "../../protocol/messages/share_fetch.ts";
 import { readRecordTables } from "../../protocol/read_records.ts";
 import { FetchedMessage } from "../../requests/fetched.ts";
-import { Notifier } from "../fetch_state.ts";
+import { isServerFault, Notifier } from "../fetch_state.ts";
 import { type AckBatch, AckType, countOffsets } from "./acks.ts";
 import {
   SHARE_DEFAULTS,
@@ -359,7 +359,7 @@ export class ShareFetcher {
         // broker, bad settings) fails the reader at once. A broker's own
         // unexpected failure is retried too, on a new session (Kafka 4.4
         // fails a request whose acknowledgements name a deleted topic).
-        if (!canRetry(error) && !serverFault(error)) {
+        if (!canRetry(error) && !isServerFault(error)) {
           this.hub.fail(error as Error);
           break;
         }
@@ -744,10 +744,4 @@ function checkRecordLimit(conn: BrokerConnection): void {
   throw new UnsupportedVersionError(
     `Broker ${conn.address} cannot limit what a ShareFetch acquires: acquireMode "record_limit" needs ShareFetch v2 (Kafka 4.2 or later), and the broker serves up to v${version}. Upgrade the broker, or use acquireMode "batch_optimized"`,
   );
-}
-
-/** A broker's unexpected failure (UNKNOWN_SERVER_ERROR) answered a request. */
-function serverFault(error: unknown): boolean {
-  return error instanceof KafkaError &&
-    error.code === ErrorCode.UNKNOWN_SERVER_ERROR;
 }
