@@ -5,7 +5,7 @@
  * filled, and only as much work on each response as the flags ask for.
  *
  *   deno run -A bench/consume_floor.ts [--messages N] [--crc] [--records]
- *     [--views] [--reuse]
+ *     [--views] [--reuse] [--rounds R]
  *
  * - no flag: each response is read into a buffer of its own, as a consumer
  *   that hands out views into it must do, and only the record batches'
@@ -17,7 +17,9 @@
  * - `--reuse`: every response is read into one buffer, reused: what the
  *   fresh buffers cost (page faults, zeroing).
  *
- * It prints the CPU ns per message (user + system of this process from the
+ * `--rounds R` reads the topic R times over the one socket (the first
+ * read compiles the code; compare the later ones with `consume_cpu.ts
+ * --rounds`). It prints, for each read, the CPU ns per message (user + system of this process from the
  * first Fetch to the last response).
  *
  * @module
@@ -40,6 +42,11 @@ const checkCrc = process.argv.includes("--crc");
 const views = process.argv.includes("--views");
 const records = views || process.argv.includes("--records");
 const reuse = process.argv.includes("--reuse");
+const rounds = Number(option("--rounds", "1"));
+if (!(Number.isInteger(rounds) && rounds > 0)) {
+  console.error(`--rounds ${rounds}: expected a whole number above 0`);
+  process.exit(2);
+}
 
 /** Bytes of a v2 record batch before its first record. */
 const BATCH_HEADER = 61;
@@ -136,70 +143,76 @@ function walkRecords(b: Uint8Array, at: number, count: number): number {
 
 const head = new Uint8Array(4);
 let shared = new Uint8Array(2 * MAX_BYTES);
-const cpu0 = process.cpuUsage();
-const t0 = performance.now();
-let n = 0;
-let valueBytes = 0;
-let offset = 0n;
-/** The partition's limit in the next request (see fitNextFetch). */
-let partitionMax = MAX_BYTES;
-for (let correlationId = 1; n < total; correlationId++) {
-  await conn.write(fetchRequest(correlationId, offset, partitionMax));
-  await readFull(head);
-  const size = new DataView(head.buffer).getInt32(0);
-  if (reuse && shared.length < size) shared = new Uint8Array(size);
-  const frame = reuse ? shared.subarray(0, size) : new Uint8Array(size);
-  await readFull(frame);
-  const view = new DataView(frame.buffer, frame.byteOffset, frame.length);
-  // Correlation id, throttle, one topic (name), one partition: its index,
-  // error, high watermark, last stable offset, aborted transactions.
-  let at = 12;
-  at += 2 + view.getInt16(at) + 4 + 4;
-  const error = view.getInt16(at);
-  if (error !== 0) throw new Error(`Fetch error code ${error}`);
-  at += 2 + 8 + 8;
-  at += 4 + Math.max(0, view.getInt32(at)) * 16;
-  const end = at + 4 + view.getInt32(at);
-  at += 4;
-  let largest = 0;
-  let cut = 0;
-  while (at + BATCH_HEADER <= end) {
-    const length = view.getInt32(at + 8);
-    const next = at + 12 + length;
-    if (next > end) { // a partial batch at the end of the response
-      cut = 12 + length;
-      break;
+
+/** One read of the topic from offset 0, printed as one line. */
+async function readOnce(): Promise<void> {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let n = 0;
+  let valueBytes = 0;
+  let offset = 0n;
+  /** The partition's limit in the next request (see fitNextFetch). */
+  let partitionMax = MAX_BYTES;
+  for (let correlationId = 1; n < total; correlationId++) {
+    await conn.write(fetchRequest(correlationId, offset, partitionMax));
+    await readFull(head);
+    const size = new DataView(head.buffer).getInt32(0);
+    if (reuse && shared.length < size) shared = new Uint8Array(size);
+    const frame = reuse ? shared.subarray(0, size) : new Uint8Array(size);
+    await readFull(frame);
+    const view = new DataView(frame.buffer, frame.byteOffset, frame.length);
+    // Correlation id, throttle, one topic (name), one partition: its index,
+    // error, high watermark, last stable offset, aborted transactions.
+    let at = 12;
+    at += 2 + view.getInt16(at) + 4 + 4;
+    const error = view.getInt16(at);
+    if (error !== 0) throw new Error(`Fetch error code ${error}`);
+    at += 2 + 8 + 8;
+    at += 4 + Math.max(0, view.getInt32(at)) * 16;
+    const end = at + 4 + view.getInt32(at);
+    at += 4;
+    let largest = 0;
+    let cut = 0;
+    while (at + BATCH_HEADER <= end) {
+      const length = view.getInt32(at + 8);
+      const next = at + 12 + length;
+      if (next > end) { // a partial batch at the end of the response
+        cut = 12 + length;
+        break;
+      }
+      largest = Math.max(largest, 12 + length);
+      if (
+        checkCrc &&
+        crc32c(frame.subarray(at + 21, next)) !== view.getUint32(at + 17)
+      ) {
+        throw new Error(`CRC mismatch in the batch at ${view.getBigInt64(at)}`);
+      }
+      const count = view.getInt32(at + 57);
+      if (records) valueBytes += walkRecords(frame, at + BATCH_HEADER, count);
+      n += count;
+      offset = view.getBigInt64(at) + BigInt(view.getInt32(at + 23)) + 1n;
+      at = next;
     }
-    largest = Math.max(largest, 12 + length);
-    if (
-      checkCrc &&
-      crc32c(frame.subarray(at + 21, next)) !== view.getUint32(at + 17)
-    ) {
-      throw new Error(`CRC mismatch in the batch at ${view.getBigInt64(at)}`);
-    }
-    const count = view.getInt32(at + 57);
-    if (records) valueBytes += walkRecords(frame, at + BATCH_HEADER, count);
-    n += count;
-    offset = view.getBigInt64(at) + BigInt(view.getInt32(at + 23)) + 1n;
-    at = next;
+    // As the Reader does: ask for just the batch cut off when it and one more
+    // would not fit (a 12-byte tail too short for a whole header is not seen
+    // here, which only makes this floor lower).
+    partitionMax = fitNextFetch(cut, largest, MAX_BYTES, 1) || MAX_BYTES;
   }
-  // As the Reader does: ask for just the batch cut off when it and one more
-  // would not fit (a 12-byte tail too short for a whole header is not seen
-  // here, which only makes this floor lower).
-  partitionMax = fitNextFetch(cut, largest, MAX_BYTES, 1) || MAX_BYTES;
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const work = [
+    reuse ? "one reused buffer" : "fresh buffers",
+    checkCrc ? "CRC-32C" : "no CRC",
+    views ? "records and value views" : records ? "records" : "batch headers",
+  ].join(", ");
+  console.log(
+    `floor (${work}): ${n} msgs in ${seconds.toFixed(2)} s, cpu ${
+      Math.round((cpu.user + cpu.system) * 1000 / n)
+    } ns/msg (user ${(cpu.user / 1e6).toFixed(3)} s, sys ${
+      (cpu.system / 1e6).toFixed(3)
+    } s)${records ? `, ${valueBytes} value bytes` : ""}`,
+  );
 }
-const seconds = (performance.now() - t0) / 1000;
-const cpu = process.cpuUsage(cpu0);
+
+for (let round = 0; round < rounds; round++) await readOnce();
 conn.close();
-const work = [
-  reuse ? "one reused buffer" : "fresh buffers",
-  checkCrc ? "CRC-32C" : "no CRC",
-  views ? "records and value views" : records ? "records" : "batch headers",
-].join(", ");
-console.log(
-  `floor (${work}): ${n} msgs in ${seconds.toFixed(2)} s, cpu ${
-    Math.round((cpu.user + cpu.system) * 1000 / n)
-  } ns/msg (user ${(cpu.user / 1e6).toFixed(3)} s, sys ${
-    (cpu.system / 1e6).toFixed(3)
-  } s)${records ? `, ${valueBytes} value bytes` : ""}`,
-);
