@@ -8,6 +8,22 @@
 /** The options every call takes. */
 export const CALL_OPTIONS: ReadonlySet<string> = new Set(["signal", "timeout"]);
 
+/**
+ * The call options that are flags, wherever they appear: a value other than
+ * true or false (`dryRun: 0`, `validateOnly: "yes"`) is refused.
+ */
+const FLAGS = [
+  "validateOnly",
+  "dryRun",
+  "autoCreate",
+  "includeAuthorizedOperations",
+  "requireStable",
+  "strict",
+  "includeSynonyms",
+  "includeDocumentation",
+  "allowReplicationFactorChange",
+] as const;
+
 /** The options of a call that takes only a signal. */
 export const SIGNAL_OPTION: ReadonlySet<string> = new Set(["signal"]);
 
@@ -35,6 +51,17 @@ export function checkCallOptions(
     );
   }
   if (known !== undefined) checkOptionNames(context, options, known);
+  for (const name of FLAGS) {
+    const flag = (options as Record<string, unknown>)[name];
+    if (flag !== undefined && typeof flag !== "boolean") {
+      // `dryRun: 0` would otherwise count as false, and the call take effect.
+      throw new TypeError(
+        `${context}: "${name}" must be true or false, got ${
+          describeValue(flag)
+        }`,
+      );
+    }
+  }
   const { signal, timeout } = options as {
     signal?: unknown;
     timeout?: unknown;
@@ -156,8 +183,26 @@ export function describeValue(value: unknown): string {
       ? "an invalid Date"
       : `${value.toISOString()} (Date)`;
   }
-  const type = Array.isArray(value) ? "array" : typeof value;
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
+    // Its JSON says nothing ("{}" or a list of indexes).
+    return `${className(value) ?? "binary data"} of ${value.byteLength} bytes`;
+  }
+  const type = Array.isArray(value)
+    ? "array"
+    : typeof value === "object"
+    ? className(value) ?? "object"
+    : typeof value;
   return `${valueText(value)} (${type})`;
+}
+
+/** The class of an object made by one, "Map" or "Reader"; undefined for a plain object. */
+function className(value: object): string | undefined {
+  const proto = Object.getPrototypeOf(value);
+  if (proto === null || proto === Object.prototype) return undefined;
+  const name = (proto as { constructor?: { name?: unknown } }).constructor
+    ?.name;
+  if (typeof name !== "string" || name === "") return undefined;
+  return `${/^[AEIO]/.test(name) ? "an" : "a"} ${name}`;
 }
 
 /**
@@ -240,6 +285,36 @@ export function checkNumber(
 }
 
 /**
+ * Throws unless `value` is undefined or one of `allowed`: a RangeError for
+ * another string, a TypeError for another type, starting with `context` and
+ * naming `key` and the choices.
+ *
+ * @example
+ * ```ts
+ * import { checkChoice } from "./options.ts";
+ *
+ * checkChoice("Cannot read", "isolationLevel", "read_committed", [
+ *   "read_uncommitted",
+ *   "read_committed",
+ * ]); // passes
+ * ```
+ */
+export function checkChoice(
+  context: string,
+  key: string,
+  value: unknown,
+  allowed: readonly string[],
+): void {
+  if (value === undefined || allowed.includes(value as string)) return;
+  const Failure = typeof value === "string" ? RangeError : TypeError;
+  throw new Failure(
+    `${context}: "${key}" must be ${
+      allowed.map((a) => JSON.stringify(a)).join(" or ")
+    }, got ${describeValue(value)}`,
+  );
+}
+
+/**
  * Milliseconds since the epoch of `time`; throws a TypeError starting with
  * `context` unless it is a valid Date at or after 1970.
  */
@@ -277,6 +352,15 @@ const FOREIGN_NAMES: Record<string, string> = {
     `it is "timeout" on the admin Client, "writeTimeout" and "readTimeout" on a Writer, "maxWait" on a Reader`,
   timeout:
     `this call takes no timeout: pass "signal": AbortSignal.timeout(ms) to give up after ms milliseconds`,
+  acks: `it is "requiredAcks" here: "all", "one" or "none"`,
+  linger:
+    `Java's linger.ms is a Writer's "batchTimeout" here (an idle partition's write goes at once; new messages gather while one is in flight)`,
+  lingerMs:
+    `Java's linger.ms is a Writer's "batchTimeout" here (an idle partition's write goes at once; new messages gather while one is in flight)`,
+  autoOffsetReset:
+    `it is "startOffset" here: FirstOffset (earliest) or LastOffset (latest)`,
+  fromBeginning:
+    `it is "startOffset" here: FirstOffset reads from the beginning`,
 };
 
 /**
@@ -309,8 +393,12 @@ function meant(
 ): string {
   const lower = name.toLowerCase();
   // The name in other case first ("maxbytes" is "maxBytes", not "minBytes"),
+  // then another client's name for an option ("linger" is not "logger"),
   // else the nearest within two edits (the first listed of equals).
   let near = [...known].find((k) => k.toLowerCase() === lower);
+  if (near === undefined && Object.hasOwn(FOREIGN_NAMES, name)) {
+    return FOREIGN_NAMES[name];
+  }
   let nearest = 3;
   for (const k of near === undefined ? known : []) {
     const distance = editDistance(k.toLowerCase(), lower);
@@ -320,10 +408,6 @@ function meant(
   for (const [where, names] of Object.entries(nested)) {
     if (names.has(name)) return `it goes in "${where}": { ${name} }`;
   }
-  const foreign = Object.hasOwn(FOREIGN_NAMES, name)
-    ? FOREIGN_NAMES[name]
-    : undefined;
-  if (foreign !== undefined) return foreign;
   return `the options are ${[...known].map((k) => `"${k}"`).join(", ")}`;
 }
 

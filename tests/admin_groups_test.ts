@@ -95,14 +95,19 @@ describe("admin Client: offsets", () => {
     );
   });
 
-  test("a group that does not exist: no lag, and offsets can be set before its first start", async () => {
+  test("a group that does not exist: its lag is refused (not 0), and offsets can be set before its first start", async () => {
     const topic = await topicWith(2);
     await produce(topic, 0, 10);
     const groupId = await newGroup("classic");
-    const lag = await client.groupLag(groupId);
-    assert.deepEqual(
-      [lag.type, lag.state, lag.members, lag.partitions, lag.totalLag],
-      ["unknown", "Dead", 0, [], 0],
+    // A lag of 0 would read as "caught up" for a misspelt group id.
+    await assert.rejects(
+      client.groupLag(groupId),
+      (error: Error) =>
+        error instanceof KafkaError &&
+        error.code === ErrorCode.GROUP_ID_NOT_FOUND &&
+        error.message.includes(
+          `group "${groupId}" does not exist: it has no members and no committed offsets`,
+        ),
     );
     const set = await client.resetGroupOffsets(groupId, {
       to: "latest",
@@ -142,7 +147,7 @@ describe("admin Client: offsets", () => {
     );
     await assert.rejects(
       () => client.resetGroupOffsets("g", { to: "start" as never }),
-      /Client\.resetGroupOffsets: "to" must be "earliest", "latest", a Date or an array of \{ topic, partition, offset \}, got string "start"/,
+      /Client\.resetGroupOffsets: "to" must be "earliest", "latest", a Date, \{ shiftBy: n \}, \{ offset: n \} or an array of \{ topic, partition, offset \}, got string "start"/,
     );
     await assert.rejects(
       () => client.describeGroups("g" as never),
@@ -316,6 +321,56 @@ for (const protocol of PROTOCOLS) {
       assert.deepEqual(given.map((g) => [g.partition, g.offset, g.error]), [
         [1, 3, null],
       ]);
+      // --shift-by and --to-offset: within each partition's log.
+      const now = (await client.groupLag(groupId)).partitions;
+      const within = (p: (typeof now)[number], offset: number) =>
+        Math.min(Math.max(offset, 0), p.endOffset);
+      const back = await client.resetGroupOffsets(groupId, {
+        to: { shiftBy: -2 },
+        topics: [topic],
+      });
+      assert.deepEqual(
+        back.map((b) => [b.partition, b.offset, b.error]),
+        now.map((p) => [p.partition, within(p, p.committed - 2), null]),
+      );
+      const far = await client.resetGroupOffsets(groupId, {
+        to: { shiftBy: 1000 },
+        topics: [topic],
+      });
+      assert.deepEqual(
+        far.map((f) => f.offset),
+        now.map((p) => p.endOffset),
+        "past the end: the end",
+      );
+      const five = await client.resetGroupOffsets(groupId, {
+        to: { offset: 5 },
+        topics: [topic],
+      });
+      assert.deepEqual(
+        five.map((f) => [f.partition, f.offset, f.error]),
+        now.map((p) => [p.partition, within(p, 5), null]),
+      );
+      assert.deepEqual(
+        (await client.groupLag(groupId)).partitions.map((p) => p.committed),
+        now.map((p) => within(p, 5)),
+      );
+      // A group without commits has nothing to shift: each partition says so.
+      const fresh = await newGroup("classic");
+      const none = await client.resetGroupOffsets(fresh, {
+        to: { shiftBy: 1 },
+        topics: [topic],
+      });
+      assert.equal(none.length, 2);
+      for (const n of none) {
+        assert.match(
+          String(n.error),
+          /a committed offset of .+ to shift \(it has none: reset it to "earliest", "latest" or an offset first\)/,
+        );
+      }
+      await assert.rejects(
+        client.resetGroupOffsets(groupId, { to: { shiftBy: 1.5 } }),
+        /^TypeError: Client\.resetGroupOffsets: "to" must be "earliest", "latest", a Date, \{ shiftBy: n \}, \{ offset: n \} or an array of \{ topic, partition, offset \}, got object \{"shiftBy":1\.5\}$/,
+      );
       const unknown = await client.deleteGroups([
         groupId,
         await newGroup(protocol),

@@ -100,14 +100,23 @@ describe("admin Client: ACLs, quotas, SCRAM users", () => {
         permission: "allow",
       },
       {
-        // A principal must be "Type:name": the broker refuses this one alone.
-        resourceType: "topic",
+        // The cluster resource is named "kafka-cluster": the broker refuses
+        // this one alone.
+        resourceType: "cluster",
         resourceName: topic,
-        principal: principal.slice("User:".length),
-        operation: "write",
+        principal,
+        operation: "alter",
         permission: "allow",
       },
     ];
+    // A principal must be "Type:name": refused before anything is sent.
+    await assert.rejects(
+      client.createAcls([{
+        ...acls[0],
+        principal: principal.slice("User:".length),
+      }]),
+      /^TypeError: Client\.createAcls: "acls\[0\]\.principal" must be "Type:name" of a principal, e\.g\. "User:alice" or "User:\*", got string "[^"]+"$/,
+    );
     const created = await client.createAcls(acls);
     assert.deepEqual(created.map((c) => c.acl), acls);
     assert.equal(created[0].error, null);
@@ -202,7 +211,7 @@ describe("admin Client: ACLs, quotas, SCRAM users", () => {
     );
     await assert.rejects(
       client.createAcls([{ ...acl, principal: "" }]),
-      /"acls\[0\]\.principal" must be a non-empty string, got string ""/,
+      /"acls\[0\]\.principal" must be "Type:name" of a principal, e\.g\. "User:alice" or "User:\*", got string ""/,
     );
     await assert.rejects(
       client.describeAcls({ operation: "reed" as "read" }),
@@ -289,7 +298,7 @@ describe("admin Client: ACLs, quotas, SCRAM users", () => {
         entity: { "client-id": clientId },
         ops: [{ key: "producer_byte_rate", value: "1" as never }],
       }]),
-      /"entries\[0\]\.ops\[0\]\.value" must be a finite number \(or remove: true\), got string "1"/,
+      /"entries\[0\]\.ops\[0\]\.value" must be a finite number of at least 0 \(or remove: true\), got string "1"/,
     );
     await assert.rejects(
       client.describeClientQuotas([{ entityType: "users" as "user" }]),

@@ -11,10 +11,19 @@ import {
   Client,
   Cluster,
   dialLeader,
+  dialPartition,
+  formatAddress,
   type MessageInput,
+  messageTraceContext,
+  oauthBearer,
+  parseMskIamAnswer,
   plain,
   Reader,
   scram,
+  SeekAbsolute,
+  SeekDontCheck,
+  ShareReader,
+  unsecuredJwt,
   Writer,
 } from "../mod.ts";
 import { BROKER, noUnhandledRejections, uniqueTopic } from "./_helpers.ts";
@@ -292,7 +301,350 @@ describe("bad input", () => {
           ], "bad-input-group"),
         /^TypeError: Cannot sendOffsets: "offsets\[0\]": unknown field "ofset"; did you mean "offset"\?$/,
       );
+      // A partition or topic the cluster does not have: the coordinator's
+      // refusal would have left the transaction to abort.
+      await refusedAtOnce(
+        () =>
+          w.sendOffsets(
+            [{ topic, partition: 0, offset: 1 }, {
+              topic,
+              partition: 99,
+              offset: 3,
+            }],
+            "bad-input-group",
+          ),
+        /^RangeError: Cannot sendOffsets: "offsets\[1\]" names partition 99, not a partition of topic "[^"]+" \(it has 3: 0 to 2\); nothing was sent, and the transaction can still commit$/,
+        5000,
+      );
+      const missing = uniqueTopic("bad-input-missing");
+      await refusedAtOnce(
+        () =>
+          w.sendOffsets(
+            [{ topic: missing, partition: 0, offset: 3 }],
+            "bad-input-group",
+          ),
+        /^RangeError: Cannot sendOffsets: "offsets\[0\]" names topic "[^"]+", which the cluster does not have; nothing was sent/,
+        5000,
+      );
       await w.commitTransaction();
+      const reader = new Reader({
+        brokers: [BROKER],
+        topic,
+        partition: 0,
+        isolationLevel: "read_committed",
+        maxWait: 200,
+      });
+      try {
+        // Found within 10 s, or the read rejects with the timeout.
+        const signal = AbortSignal.timeout(10_000);
+        let value = "";
+        while (value !== "in-txn") {
+          const m = await reader.readMessage({ signal });
+          value = new TextDecoder().decode(m.value!);
+        }
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      await w.close();
+    }
+  });
+
+  test("flags are true or false: dryRun: 0 does not commit", async () => {
+    const group = uniqueTopic("bad-input-dry");
+    await refusedAtOnce(
+      () =>
+        client.resetGroupOffsets(group, {
+          to: "earliest",
+          topics: [topic],
+          dryRun: 0 as never,
+        }),
+      /^TypeError: Client\.resetGroupOffsets: "dryRun" must be true or false, got 0 \(number\)$/,
+    );
+    const committed = await client.offsetFetch(group);
+    assert.equal(committed.length, 0, "nothing was committed");
+    await refusedAtOnce(
+      () =>
+        client.createTopics([{ topic: uniqueTopic("bad-input-v") }], {
+          validateOnly: "yes" as never,
+        }),
+      /^TypeError: Client\.createTopics: "validateOnly" must be true or false, got "yes" \(string\)$/,
+    );
+  });
+
+  test("topic settings are checked, not coerced: a misspelt count, numbers for configs, holes", async () => {
+    const name = uniqueTopic("bad-input-settings");
+    const conn = await dialLeader(BROKER, topic, 0);
+    try {
+      await refusedAtOnce(
+        () => conn.createTopics({ topic: name, numPartitons: 3 } as never),
+        /^TypeError: Invalid topic config "[^"]+": unknown field "numPartitons"; did you mean "numPartitions"\?$/,
+      );
+      await refusedAtOnce(
+        () =>
+          conn.createTopics({
+            topic: name,
+            configEntries: [{ configName: "retention.ms", configValue: 5 }],
+          } as never),
+        /^TypeError: Invalid topic config "[^"]+": "configEntries\[0\]\.configValue" must be a string \(a config's value as text, e\.g\. "604800000"\), got 5 \(number\)$/,
+      );
+      await refusedAtOnce(
+        () =>
+          conn.createTopics({
+            topic: name,
+            configEntries: { "retention.ms": "5" },
+          } as never),
+        /^TypeError: Invalid topic config "[^"]+": "configEntries" must be an array, got \{"retention\.ms":"5"\} \(object\)$/,
+      );
+      await refusedAtOnce(
+        () =>
+          conn.createTopics({
+            topic: name,
+            replicaAssignments: [{ partition: 0, replicas: ["1"] }],
+          } as never),
+        /^TypeError: Invalid topic config "[^"]+": "replicaAssignments\[0\]\.replicas\[0\]" must be an integer from 0 to 2147483647, got "1" \(string\)$/,
+      );
+      await refusedAtOnce(
+        () => conn.readBatch({ isolationLevel: "x" as never }),
+        /^RangeError: Cannot read a batch: "isolationLevel" must be "read_uncommitted" or "read_committed", got "x" \(string\)$/,
+      );
+      await refusedAtOnce(
+        () => conn.lookupPartition(topic, "0" as never),
+        /^TypeError: Invalid partition: expected an integer >= 0, got "0" \(string\)$/,
+      );
+      await refusedAtOnce(
+        () => conn.seek(-5, SeekAbsolute | SeekDontCheck),
+        /^RangeError: Cannot seek: the offset would be -5; an offset is 0 or more/,
+      );
+    } finally {
+      conn.close();
+    }
+    for (
+      const [configs, shown] of [
+        [{ "retention.ms": 5 }, '\\{"retention\\.ms":5\\}'],
+        [
+          [["retention.ms", "5"]],
+          '\\[\\["retention\\.ms","5"\\]\\]',
+        ],
+        [
+          { "retention.ms": { a: 1 } },
+          '\\{"retention\\.ms":\\{"a":1\\}\\}',
+        ],
+      ] as const
+    ) {
+      await refusedAtOnce(
+        () => client.createTopics([{ topic: name, configs } as never]),
+        new RegExp(
+          `^TypeError: Client\\.createTopics: "topics\\[0\\]\\.configs" must be an object of string values, e\\.g\\. \\{ "retention\\.ms": "3600000" \\}, got object ${shown}$`,
+        ),
+      );
+    }
+    await refusedAtOnce(
+      // deno-lint-ignore no-sparse-arrays
+      () => client.createTopics([, { topic: name }] as never),
+      /^TypeError: Client\.createTopics: "topics" has a hole at index 0/,
+    );
+    const { topics } = await client.metadata(null);
+    assert.ok(!topics.some((t) => t.topic === name), "nothing was created");
+  });
+
+  test("names and values a call would otherwise ignore or send as they are", async () => {
+    await refusedAtOnce(
+      () =>
+        client.initProducerId({
+          transactionalId: uniqueTopic("bad-input-pid"),
+          transactionTimeout: 60_000,
+        } as never),
+      /^TypeError: Client\.initProducerId: unknown field "transactionTimeout"; did you mean "transactionTimeoutMs"\?$/,
+    );
+    await refusedAtOnce(
+      () => client.listGroups({ states: ["Bogus"] }),
+      /^TypeError: Client\.listGroups: "states\[0\]" must be an array of "PreparingRebalance", /,
+    );
+    await refusedAtOnce(
+      () => client.listGroups({ types: ["bogus"] }),
+      /^TypeError: Client\.listGroups: "types\[0\]" must be an array of "classic", "consumer", "share", "streams", got string "bogus"$/,
+    );
+    // Any case, as the broker matches them.
+    const listed = await client.listGroups({ states: ["stable"] });
+    assert.ok(Array.isArray(listed.groups));
+    await refusedAtOnce(
+      () =>
+        client.createAcls([{
+          resourceType: "topic",
+          resourceName: topic,
+          principal: "alice",
+          operation: "read",
+          permission: "allow",
+        }]),
+      /^TypeError: Client\.createAcls: "acls\[0\]\.principal" must be "Type:name" of a principal, e\.g\. "User:alice" or "User:\*", got string "alice"$/,
+    );
+    await refusedAtOnce(
+      () =>
+        client.alterClientQuotas([{
+          entity: { "client-id": "x" },
+          ops: [{ key: "producer_byte_rate", value: -1 }],
+        }]),
+      /"entries\[0\]\.ops\[0\]\.value" must be a finite number of at least 0/,
+    );
+    await refusedAtOnce(
+      () =>
+        client.alterClientQuotas([{
+          entity: {},
+          ops: [{ key: "producer_byte_rate", value: 1 }],
+        }]),
+      /"entries\[0\]\.entity" must be an entity with at least one part/,
+    );
+    await refusedAtOnce(
+      () => client.deleteRecords([{ topic, partition: 0, offset: 2 } as never]),
+      /^TypeError: Client\.deleteRecords: "records\[0\]": unknown field "offset"; the options are "topic", "partition", "before"$/,
+    );
+    await refusedAtOnce(
+      () => client.renewDelegationToken(new Uint8Array(0)),
+      /^TypeError: Client\.renewDelegationToken: "hmac" is empty; expected the token's HMAC/,
+    );
+  });
+
+  test("a broker id the cluster does not list fails at once", async () => {
+    await refusedAtOnce(
+      () => client.apiVersions({ broker: 99 }),
+      /BROKER_NOT_AVAILABLE.*broker 99 is not in the cluster \(its brokers: /,
+      5000,
+    );
+    await refusedAtOnce(
+      () => client.findHangingTransactions({ broker: 99 }),
+      /BROKER_NOT_AVAILABLE.*broker 99 is not in the cluster \(its brokers: /,
+      5000,
+    );
+  });
+
+  test("option values and names of helpers and constructors", () => {
+    assert.throws(
+      // deno-lint-ignore no-sparse-arrays
+      () => new Writer({ brokers: [BROKER, ,] as never }),
+      /^TypeError: Cannot create Writer: "brokers\[1\]" must be "host:port", got undefined$/,
+    );
+    assert.throws(
+      () => new Reader({ brokers: [""], topic, partition: 0 }),
+      /^TypeError: Cannot create Reader: "brokers\[0\]" must be "host:port", got "" \(string\)$/,
+    );
+    assert.throws(
+      () => new Client({ brokers: ["localhost:99999"] }),
+      /^TypeError: Cannot create Client: "brokers\[0\]": /,
+    );
+    assert.throws(
+      () => new Writer({ brokers: [BROKER], topic, linger: 5 } as never),
+      /^TypeError: Cannot create Writer: unknown option "linger"; Java's linger\.ms is a Writer's "batchTimeout" here/,
+    );
+    assert.throws(
+      () => new Writer({ brokers: [BROKER], topic, acks: "all" } as never),
+      /^TypeError: Cannot create Writer: unknown option "acks"; it is "requiredAcks" here/,
+    );
+    assert.throws(
+      () =>
+        new Reader({
+          brokers: [BROKER],
+          topic,
+          partition: 0,
+          autoOffsetReset: "earliest",
+        } as never),
+      /^TypeError: Cannot create Reader: unknown option "autoOffsetReset"; it is "startOffset" here/,
+    );
+    assert.throws(
+      () => new Writer(5 as never),
+      /^TypeError: Cannot create Writer: options must be an object, got 5 \(number\)$/,
+    );
+    assert.throws(
+      () =>
+        oauthBearer(
+          {
+            token: () => Promise.resolve({ value: "t" }),
+            extentions: {},
+          } as never,
+        ),
+      /^TypeError: Cannot use OAUTHBEARER: unknown option "extentions"; did you mean "extensions"\?$/,
+    );
+    assert.throws(
+      () => unsecuredJwt({ sub: "a", lifetimeMs: -1 }),
+      /^RangeError: unsecuredJwt\(\): "lifetimeMs" must be above 0, got -1$/,
+    );
+    assert.throws(
+      () => unsecuredJwt({ sub: "a", lifetimeMs: 1000, claims: { x: 1n } }),
+      /^TypeError: unsecuredJwt\(\): "claims" must hold JSON values only/,
+    );
+    assert.throws(
+      () =>
+        new Writer({
+          brokers: [BROKER],
+          transport: {
+            sasl: {
+              mechanism: "SCRAM-SHA-256",
+              username: "u",
+              password: "p",
+              iterations: 5,
+            } as never,
+          },
+        }),
+      /^TypeError: Cannot create Writer: "transport": "sasl": unknown field "iterations"; the options are "mechanism", "username", "password"$/,
+    );
+    assert.throws(
+      () => formatAddress(5 as never),
+      /^TypeError: formatAddress: expected \{ host, port \} with a host name and a port from 0 to 65535, got 5 \(number\)$/,
+    );
+    assert.throws(
+      () => parseMskIamAnswer("x" as never),
+      /^TypeError: parseMskIamAnswer: "answer" must be the broker's answer as bytes \(a Uint8Array\), got "x" \(string\)$/,
+    );
+    assert.throws(
+      () => messageTraceContext({ headers: [] }, undefined as never),
+      /^TypeError: messageTraceContext: "api" must be OpenTelemetry's API/,
+    );
+  });
+
+  test("dialPartition needs the leader metadata gives", async () => {
+    await refusedAtOnce(
+      () => dialPartition({ topic, id: 0 } as never),
+      /^TypeError: Cannot dial: "partition\.leader" must be a broker \{ host, port \}.*, got undefined$/,
+    );
+    await refusedAtOnce(
+      () => dialPartition({ topic, id: 0, leader: BROKER } as never),
+      /^TypeError: Cannot dial: "partition\.leader" must be a broker \{ host, port \}/,
+    );
+  });
+
+  test("a ShareReader's acknowledge needs one of its messages", async () => {
+    const reader = new ShareReader({
+      brokers: [BROKER],
+      groupId: uniqueTopic("bad-input-share"),
+      topics: [topic],
+    });
+    try {
+      for (const bad of [{}, null, 5]) {
+        assert.throws(
+          () => reader.acknowledge(bad as never),
+          /^TypeError: Cannot acknowledge: "message" must be a message this ShareReader handed out/,
+        );
+      }
+    } finally {
+      await reader.close();
+    }
+  });
+
+  test("a call's options in a message's place are pointed to the array form", async () => {
+    const w = new Writer({ brokers: [BROKER], topic });
+    try {
+      await refusedAtOnce(
+        () =>
+          w.writeMessages(
+            { value: "x" },
+            { signal: AbortSignal.timeout(1000) } as never,
+          ),
+        /^TypeError: Cannot write message 1: it has a "signal", a call's option: pass the messages as an array and the options after it, writeMessages\(\[\.\.\.messages\], \{ signal \}\)$/,
+      );
+      await refusedAtOnce(
+        () => w.writeMessages({ value: new ArrayBuffer(8) as never }),
+        /^TypeError: Cannot write message 0: "value" must be a Uint8Array, a string or null, got an ArrayBuffer of 8 bytes$/,
+      );
     } finally {
       await w.close();
     }
@@ -346,7 +698,7 @@ describe("bad input", () => {
     );
     await refusedAtOnce(
       () => client.apiVersions({ broker: "x" as never }),
-      /^TypeError: Cannot send ApiVersions: the broker must be a broker id \(an integer >= 0\), got "x" \(string\)$/,
+      /^TypeError: Client\.apiVersions: "broker" must be a broker id \(an integer >= 0\), got string "x"$/,
     );
   });
 

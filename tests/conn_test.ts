@@ -342,6 +342,11 @@ describe("Conn argument errors", () => {
         leader.writeMessages({ value: "a" }, { valeu: "b" } as never),
         /^TypeError: Cannot write message 1: unknown field "valeu"; did you mean "value"\?$/,
       );
+      // So would any misspelt field, value or not (a key lost here).
+      await assert.rejects(
+        leader.writeMessages({ value: "x", kye: "k" } as never),
+        /^TypeError: Cannot write message 0: unknown field "kye"; did you mean "key"\?$/,
+      );
       await leader.writeMessages({ value: "still open" });
       // The longest wait allowed: its timer (the wait plus the request
       // timeout) is capped, not fired at once; the data answers at once.

@@ -403,7 +403,7 @@ describe("Writer", () => {
     // Named by its place in the stream, not in the group it was checked in.
     await assert.rejects(
       source.pipeTo(w),
-      /^TypeError: Cannot write message 2 of the stream \(counted from 0\): "value" must be a Uint8Array, a string or null, got number$/,
+      /^TypeError: Cannot write message 2 of the stream \(counted from 0\): "value" must be a Uint8Array, a string or null, got 42 \(number\)$/,
     );
     // The Writer closed with its stream, and says why.
     await assert.rejects(
@@ -798,7 +798,7 @@ describe("Writer", () => {
     await assert.rejects(
       // deno-lint-ignore no-explicit-any
       w.writeMessages({ value: "ok" }, { value: 42 as any }),
-      /message 1: "value" must be a Uint8Array, a string or null, got number/,
+      /message 1: "value" must be a Uint8Array, a string or null, got 42 \(number\)/,
     );
     const notBytes = 1 as unknown as Uint8Array;
     await assert.rejects(
@@ -813,12 +813,39 @@ describe("Writer", () => {
       w.writeMessages(null as any),
       /message 0: expected an object, got null/,
     );
-    // A misspelt value would be written as a tombstone. Only messages
-    // without a value are checked, so a spelling of another field passes
-    // when the value is set (and TypeScript refuses it).
+    // A misspelt value would be written as a tombstone, a misspelt
+    // partition would go where the balancer says, a misspelt key or header
+    // value would be lost: every message and header is checked.
     await assert.rejects(
       w.writeMessages({ value: "ok" }, { key: "k", valeu: "x" } as never),
       /^TypeError: Cannot write message 1: unknown field "valeu"; did you mean "value"\?$/,
+    );
+    await assert.rejects(
+      w.writeMessages({ value: "ok" }, { value: "a", partiton: 1 } as never),
+      /^TypeError: Cannot write message 1: unknown field "partiton"; did you mean "partition"\?$/,
+    );
+    await assert.rejects(
+      w.writeMessages({ value: "b", kye: "k" } as never),
+      /^TypeError: Cannot write message 0: unknown field "kye"; did you mean "key"\?$/,
+    );
+    await assert.rejects(
+      w.writeMessages({ value: "c", timestamp: new Date(0) } as never),
+      /^TypeError: Cannot write message 0: unknown field "timestamp"; the options are "topic", "key", "value", "headers", "time", /,
+    );
+    await assert.rejects(
+      w.writeMessages({
+        value: "d",
+        headers: [{ key: "h", vaule: "v" }],
+      } as never),
+      /^TypeError: Cannot write message 0: "headers\[0\]": unknown field "vaule"; did you mean "value"\?$/,
+    );
+    await assert.rejects(
+      // deno-lint-ignore no-sparse-arrays
+      w.writeMessages({
+        value: "e",
+        headers: [, { key: "a", value: "b" }],
+      } as never),
+      /^TypeError: Cannot write message 0: "headers\[0\]" must be an object \{ key, value \}, got undefined$/,
     );
     await assert.rejects(
       w.writeMessages({ Value: "x" } as never),
@@ -1031,7 +1058,7 @@ describe("Writer", () => {
       {
         name: "TypeError",
         message:
-          'Cannot parse broker address: the host is empty in ":9092"; expected "host:port", e.g. "localhost:9092"',
+          'Cannot create Writer: "brokers[0]": Cannot parse broker address: the host is empty in ":9092"; expected "host:port", e.g. "localhost:9092"',
       },
     );
   });

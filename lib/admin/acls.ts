@@ -491,7 +491,7 @@ export async function createAcls(
       resourceType: c("resourceType", a.resourceType),
       resourceName: t("resourceName", a.resourceName),
       resourcePatternType: c("patternType", a.patternType ?? "literal"),
-      principal: t("principal", a.principal),
+      principal: principal(m, `${at}.principal`, a.principal),
       host: t("host", a.host ?? "*"),
       operation: c("operation", a.operation),
       permissionType: c("permission", a.permission),
@@ -504,6 +504,23 @@ export async function createAcls(
     acl,
     error: aclError("CreateAcls", r.results[i]),
   }));
+}
+
+/**
+ * A principal as ACLs name one, "Type:name" ("User:alice", "User:*"): the
+ * broker refuses "alice" as a request it cannot parse.
+ */
+function principal(method: string, at: string, value: unknown): string {
+  const colon = typeof value === "string" ? value.indexOf(":") : -1;
+  if (colon <= 0 || colon === (value as string).length - 1) {
+    throw badArgument(
+      method,
+      at,
+      value,
+      `"Type:name" of a principal, e.g. "User:alice" or "User:*"`,
+    );
+  }
+  return value as string;
 }
 
 /**

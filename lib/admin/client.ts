@@ -16,6 +16,7 @@
 
 import { Cluster } from "../cluster/cluster.ts";
 import {
+  checkBrokers,
   checkNames,
   clusterOptions,
   type TransportOptions,
@@ -255,13 +256,7 @@ export class Client {
       this.cluster = options.cluster;
       this.ownsCluster = false;
     } else {
-      if (!Array.isArray(options.brokers) || options.brokers.length === 0) {
-        throw new TypeError(
-          `Cannot create Client: "brokers" must list at least one "host:port", got ${
-            describeValue(options.brokers)
-          }`,
-        );
-      }
+      checkBrokers("Cannot create Client", options.brokers);
       this.cluster = new Cluster(
         clusterOptions(options.brokers, options.transport),
       );
@@ -720,12 +715,19 @@ export class Client {
    * A group's lag per partition, as `kafka-consumer-groups --describe`
    * prints it: committed offset, end offset, lag and owner, for every
    * partition the group committed or owns, classic or consumer protocol.
+   * A group that does not exist (no members, no committed offsets: a
+   * misspelt id) rejects with GROUP_ID_NOT_FOUND rather than show no lag.
    *
    * @example
    * ```ts
    * import { Client } from "jsr:@streamkafka/client";
    *
    * const client = new Client({ brokers: ["localhost:9092"] });
+   * await client.createTopics([{ topic: "docs-lag", numPartitions: 1 }]);
+   * // A group with a committed offset (or members) has a lag to tell.
+   * await client.offsetCommit("docs-lag-group", [
+   *   { topic: "docs-lag", partition: 0, offset: 0 },
+   * ]);
    * const lag = await client.groupLag("docs-lag-group");
    * for (const p of lag.partitions) {
    *   console.log(p.topic, p.partition, p.committed, p.endOffset, p.lag);
@@ -744,8 +746,10 @@ export class Client {
 
   /**
    * Moves a group's committed offsets to "earliest", "latest", the first
-   * offsets at or after a Date, or given offsets; of the partitions it
-   * committed, or of `topics` or `partitions`. Refuses with NON_EMPTY_GROUP
+   * offsets at or after a Date, each committed offset moved by
+   * `{ shiftBy }`, one `{ offset }` for all, or given offsets (shifted and
+   * given ones kept within each log); of the partitions it committed, or
+   * of `topics` or `partitions`. Refuses with NON_EMPTY_GROUP
    * while the group has members. `dryRun` only works out the offsets.
    *
    * @example Replay the last hour

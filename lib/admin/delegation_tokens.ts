@@ -360,8 +360,13 @@ function principal(
 }
 
 function checkHmac(method: string, hmac: unknown): void {
-  if (!(hmac instanceof Uint8Array) || hmac.length === 0) {
+  if (!(hmac instanceof Uint8Array)) {
     throw badArgument(method, "hmac", hmac, "the token's HMAC (a Uint8Array)");
+  }
+  if (hmac.length === 0) {
+    throw new TypeError(
+      `Client.${method}: "hmac" is empty; expected the token's HMAC, as createDelegationToken returned it`,
+    );
   }
 }
 

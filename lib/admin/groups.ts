@@ -260,13 +260,38 @@ export function checkGroupIds(method: string, groupIds: unknown): void {
 }
 
 /** Throws unless `list` is undefined or an array of strings. */
-function checkStrings(method: string, argument: string, list: unknown): void {
-  if (
-    list !== undefined &&
-    (!Array.isArray(list) || list.some((s) => typeof s !== "string"))
-  ) {
-    throw badArgument(method, argument, list, "an array of strings");
-  }
+/**
+ * The group states and types Kafka 4 knows (the broker matches them in any
+ * case): a name outside them matches no group, which would read as "there
+ * are none".
+ */
+const GROUP_STATES = [
+  "PreparingRebalance",
+  "CompletingRebalance",
+  "Stable",
+  "Dead",
+  "Empty",
+  "Assigning",
+  "Reconciling",
+  "NotReady",
+];
+const GROUP_TYPES = ["classic", "consumer", "share", "streams"];
+
+function checkNames(
+  method: string,
+  argument: string,
+  list: unknown,
+  known: readonly string[],
+): void {
+  if (list === undefined) return;
+  const expected = `an array of ${known.map((k) => `"${k}"`).join(", ")}`;
+  checkList(method, argument, list, expected);
+  (list as unknown[]).forEach((name, i) => {
+    const lower = typeof name === "string" ? name.toLowerCase() : null;
+    if (!known.some((k) => k.toLowerCase() === lower)) {
+      throw badArgument(method, `${argument}[${i}]`, name, expected);
+    }
+  });
 }
 
 /** The groups of every broker, filtered by state and type. */
@@ -274,8 +299,8 @@ export async function listGroups(
   router: Router,
   options: ListGroupsOptions = {},
 ): Promise<ListGroupsResult> {
-  checkStrings("listGroups", "states", options.states);
-  checkStrings("listGroups", "types", options.types);
+  checkNames("listGroups", "states", options.states, GROUP_STATES);
+  checkNames("listGroups", "types", options.types, GROUP_TYPES);
   const call = router.call(options);
   const answers = await router.eachBroker(ListGroups, {
     statesFilter: [...(options.states ?? [])],

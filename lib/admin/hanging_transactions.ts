@@ -26,6 +26,7 @@ import {
   checkPartitions,
 } from "../requests/arguments.ts";
 import { metadata } from "./topics.ts";
+import { requireListed } from "./brokers.ts";
 import {
   type ActiveProducer,
   describeProducers,
@@ -273,6 +274,11 @@ export async function findHangingTransactions(
     );
   }
   const call = router.call(options);
+  // A broker the cluster does not list holds no partition: the search
+  // would find nothing and say so as if all were well.
+  if (broker !== undefined) {
+    await requireListed(router, call, FIND, broker, "DescribeProducers");
+  }
   const sub = () => ({ signal: options.signal, timeout: router.left(call) });
 
   // The partitions to search.

@@ -92,7 +92,11 @@ export interface GroupLag {
   members: number;
   /** Per partition, sorted by topic and partition. */
   partitions: PartitionLag[];
-  /** The sum of the partitions' lag. */
+  /**
+   * The sum of the partitions' lag: of those with a committed offset and a
+   * known end offset (a partition a member owns before its first commit
+   * has lag null, and is left out).
+   */
   totalLag: number;
 }
 
@@ -117,7 +121,13 @@ export interface GroupLagOptions extends CallOptions {
 
 /**
  * Where `resetGroupOffsets` moves the group: the first or next offset, the
- * first at or after a time, or explicit offsets.
+ * first at or after a time, each committed offset moved by `shiftBy`, one
+ * `offset` for every partition, or explicit offsets. As
+ * `kafka-consumer-groups --reset-offsets` (`--to-earliest`, `--to-latest`,
+ * `--to-datetime`, `--shift-by`, `--to-offset`, `--from-file`); shifted
+ * and given offsets outside a partition's log are moved to its nearest end,
+ * as the tool does, and shifting a partition without a committed offset
+ * fails that partition.
  *
  * @example
  * ```ts
@@ -126,6 +136,8 @@ export interface GroupLagOptions extends CallOptions {
  * const targets: ResetTarget[] = [
  *   "earliest",
  *   new Date(Date.now() - 3_600_000),
+ *   { shiftBy: -100 }, // each committed offset, 100 back
+ *   { offset: 5000 }, // every partition to offset 5000
  *   [{ topic: "orders", partition: 0, offset: 100 }],
  * ];
  * console.log(targets.length);
@@ -135,6 +147,8 @@ export type ResetTarget =
   | "earliest"
   | "latest"
   | Date
+  | { shiftBy: number }
+  | { offset: number }
   | readonly (TopicPartition & { offset: number })[];
 
 /**
@@ -255,6 +269,15 @@ export async function groupLag(
     describe(router, groupId, budget),
     offsetFetch(router, groupId, null, budget()),
   ]);
+  if (described.type === "unknown" && committed.length === 0) {
+    // No state, no member, no offset: the group does not exist. A lag of
+    // 0 would read as "caught up" for a misspelt group id.
+    throw new KafkaError(ErrorCode.GROUP_ID_NOT_FOUND, {
+      apiName: "DescribeGroups",
+      detail:
+        `group "${groupId}" does not exist: it has no members and no committed offsets`,
+    });
+  }
   const owned = owners(described);
   const keys = new Map<string, TopicPartition>();
   for (const c of committed) {
@@ -313,13 +336,14 @@ export async function groupLag(
 function checkReset(options: ResetOffsetsOptions): void {
   const to = options?.to;
   const ok = to === "earliest" || to === "latest" ||
-    (to instanceof Date && !Number.isNaN(to.getTime())) || isList(to);
+    (to instanceof Date && !Number.isNaN(to.getTime())) || isList(to) ||
+    moveOf(to) !== null;
   if (!ok) {
     throw badArgument(
       "resetGroupOffsets",
       "to",
       to,
-      `"earliest", "latest", a Date or an array of { topic, partition, offset }`,
+      `"earliest", "latest", a Date, { shiftBy: n }, { offset: n } or an array of { topic, partition, offset }`,
     );
   }
   if (isList(to)) {
@@ -354,6 +378,25 @@ function checkReset(options: ResetOffsetsOptions): void {
   if (options.partitions !== undefined) {
     checkPartitions("resetGroupOffsets", "partitions", options.partitions);
   }
+}
+
+/**
+ * `{ shiftBy }` (a safe integer) or `{ offset }` (one >= 0), alone, as a
+ * move; null for anything else.
+ */
+function moveOf(
+  to: unknown,
+): { shiftBy: number } | { offset: number } | null {
+  if (to === null || typeof to !== "object" || isList(to)) return null;
+  const keys = Object.keys(to);
+  if (keys.length !== 1) return null;
+  const value = (to as Record<string, unknown>)[keys[0]];
+  if (!Number.isSafeInteger(value)) return null;
+  if (keys[0] === "shiftBy") return { shiftBy: value as number };
+  if (keys[0] === "offset" && (value as number) >= 0) {
+    return { offset: value as number };
+  }
+  return null;
 }
 
 /** The partitions a reset moves. */
@@ -447,6 +490,16 @@ export async function resetGroupOffsets(
       }
       return { ...p, offset: t?.offset ?? 0 };
     });
+  } else if (moveOf(to) !== null) {
+    const found = await moved(router, groupId, partitions, moveOf(to)!, call);
+    found.forEach((t, i) => {
+      if (t.error) failures.set(i, t.error);
+    });
+    targets = found.map(({ topic, partition, offset }) => ({
+      topic,
+      partition,
+      offset,
+    }));
   } else {
     const at = to as "earliest" | "latest" | Date;
     const found = await leaderOffsets(
@@ -479,9 +532,77 @@ export async function resetGroupOffsets(
     : await offsetCommit(router, groupId, commit, budget());
   return targets.map((t, i) =>
     failures.has(i)
-      ? { ...t, error: failures.get(i)! }
+      ? {
+        topic: t.topic,
+        partition: t.partition,
+        offset: t.offset,
+        error: failures.get(i)!,
+      }
       : outcomes.find((o) =>
         o.topic === t.topic && o.partition === t.partition
       )!
   );
+}
+
+/**
+ * The offsets of `{ shiftBy }` (from each committed offset) or
+ * `{ offset }`, each kept within its partition's log, with the error of a
+ * partition whose offsets cannot be told.
+ */
+async function moved(
+  router: Router,
+  groupId: string,
+  partitions: readonly TopicPartition[],
+  move: { shiftBy: number } | { offset: number },
+  call: Call,
+): Promise<(TopicPartition & { offset: number; error?: Error })[]> {
+  const budget = () => ({ signal: call.signal, timeout: router.left(call) });
+  const [earliest, latest, committed] = await Promise.all([
+    leaderOffsets(
+      router,
+      call,
+      partitions.map((p) => ({ ...p, at: "earliest" as const })),
+    ),
+    leaderOffsets(
+      router,
+      call,
+      partitions.map((p) => ({ ...p, at: "latest" as const })),
+    ),
+    "shiftBy" in move
+      ? offsetFetch(router, groupId, partitions, budget())
+      : Promise.resolve([]),
+  ]);
+  return partitions.map((p, i) => {
+    const first = earliest[i];
+    const end = latest[i];
+    const failed = first.error ?? end.error;
+    if (failed) return { ...p, offset: -1, error: failed };
+    let offset: number;
+    if ("shiftBy" in move) {
+      const c = committed.find((x) =>
+        x.topic === p.topic && x.partition === p.partition
+      );
+      if (c?.error) return { ...p, offset: -1, error: c.error };
+      if (c === undefined || c.offset < 0) {
+        return {
+          ...p,
+          offset: -1,
+          error: badArgument(
+            "resetGroupOffsets",
+            "to",
+            move,
+            `a committed offset of ${p.topic}/${p.partition} to shift (it has none: reset it to "earliest", "latest" or an offset first)`,
+          ),
+        };
+      }
+      offset = c.offset + move.shiftBy;
+    } else {
+      offset = move.offset;
+    }
+    // As the Java tool: outside the log, the nearest end of it.
+    return {
+      ...p,
+      offset: Math.min(Math.max(offset, first.offset), end.offset),
+    };
+  });
 }

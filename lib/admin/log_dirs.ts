@@ -8,7 +8,6 @@
  */
 
 import {
-  type Call,
   type CallOptions,
   itemError,
   itemFailure,
@@ -23,6 +22,7 @@ import {
   checkList,
   checkPartitions,
 } from "../requests/arguments.ts";
+import { brokerIds, checkBrokerId, notListed } from "./brokers.ts";
 
 /**
  * One replica in a log directory.
@@ -340,36 +340,4 @@ export async function alterReplicaLogDirs(
     broker: m.broker,
     error: errors.get(m) ?? null,
   }));
-}
-
-/** The ids of the brokers the cluster lists now. */
-async function brokerIds(router: Router, call: Call): Promise<number[]> {
-  const brokers = await router.retry(
-    call,
-    () => router.within(call, "Listing the brokers", router.cluster.brokers()),
-  );
-  return brokers.map((b) => b.id);
-}
-
-/**
- * BROKER_NOT_AVAILABLE for a broker id the cluster does not list (not
- * worth waiting for), or null.
- */
-function notListed(
-  broker: number,
-  known: readonly number[],
-  apiName: string,
-): KafkaError | null {
-  if (known.includes(broker)) return null;
-  return itemError(
-    ErrorCode.BROKER_NOT_AVAILABLE,
-    `broker ${broker} is not in the cluster (its brokers: ${known.join(", ")})`,
-    { apiName },
-  );
-}
-
-function checkBrokerId(method: string, at: string, id: unknown): void {
-  if (!Number.isInteger(id) || (id as number) < 0) {
-    throw badArgument(method, at, id, "a broker id (an integer >= 0)");
-  }
 }

@@ -19,6 +19,7 @@ import {
 } from "../cluster/route.ts";
 import { badArgument, isList } from "../requests/arguments.ts";
 import { checkPartitions } from "../requests/arguments.ts";
+import { checkOptionNames, optionNames } from "../options.ts";
 
 export type { TopicPartition };
 
@@ -160,6 +161,13 @@ export interface OngoingReassignment extends TopicPartition {
   removingReplicas: number[];
 }
 
+/** The names of `RecordsToDelete`. */
+const RECORDS_TO_DELETE_FIELDS = optionNames<RecordsToDelete>()(
+  "topic",
+  "partition",
+  "before",
+);
+
 /**
  * Deletes the records of partitions before given offsets, at each
  * partition's leader (retried where leadership moved); one result per
@@ -191,6 +199,14 @@ export async function deleteRecords(
   // The leader holds the request until the replicas follow (timeoutMs).
   const router = client.waiting;
   checkDistinctPartitions("deleteRecords", "records", records, (r, at) => {
+    // `offset` for `before` would fail below as a missing offset.
+    checkOptionNames(
+      `Client.deleteRecords: "${at}"`,
+      r,
+      RECORDS_TO_DELETE_FIELDS,
+      {},
+      "field",
+    );
     const before = r.before;
     if (
       before !== "highWatermark" &&

@@ -331,6 +331,14 @@ export async function alterClientQuotas(
       throw badArgument(m, `entries[${i}]`, e, "an object { entity, ops }");
     }
     const entity = entityParts(m, `entries[${i}].entity`, e.entity);
+    if (entity.length === 0) {
+      throw badArgument(
+        m,
+        `entries[${i}].entity`,
+        e.entity,
+        `an entity with at least one part, such as { "client-id": "app" }, keyed by ${TYPES_TEXT}`,
+      );
+    }
     checkList(
       m,
       `entries[${i}].ops`,
@@ -343,12 +351,15 @@ export async function alterClientQuotas(
         throw badArgument(m, `${at}.key`, op?.key, "a quota key");
       }
       if (op.remove === true) return { key: op.key, value: 0, remove: true };
-      if (typeof op.value !== "number" || !Number.isFinite(op.value)) {
+      if (
+        typeof op.value !== "number" || !Number.isFinite(op.value) ||
+        op.value < 0
+      ) {
         throw badArgument(
           m,
           `${at}.value`,
           op.value,
-          "a finite number (or remove: true)",
+          "a finite number of at least 0 (or remove: true)",
         );
       }
       return { key: op.key, value: op.value, remove: false };

@@ -21,8 +21,14 @@ import {
   itemError,
   type Router,
 } from "../cluster/route.ts";
-import { badArgument, checkList, isList } from "../requests/arguments.ts";
+import {
+  badArgument,
+  checkList,
+  isList,
+  isObject,
+} from "../requests/arguments.ts";
 import { checkOptionNames } from "../options.ts";
+import { requireListed } from "./brokers.ts";
 import { abortReason } from "../connection/errors.ts";
 import { sleep } from "../cluster/retry.ts";
 
@@ -440,6 +446,21 @@ export async function createTopics(
         );
       }
     }
+    const configs: unknown = t.configs;
+    if (
+      configs !== undefined &&
+      (!isObject(configs) ||
+        Object.values(configs as object).some((v) => typeof v !== "string"))
+    ) {
+      // A number would be sent as its digits, an object as
+      // "[object Object]"; alterConfigs refuses both too.
+      throw badArgument(
+        "createTopics",
+        `topics[${i}].configs`,
+        configs,
+        'an object of string values, e.g. { "retention.ms": "3600000" }',
+      );
+    }
     const assignment: unknown = t.replicaAssignment;
     if (assignment !== undefined) {
       checkAssignment(
@@ -730,6 +751,15 @@ export async function apiVersions(
   options: CallOptions & { broker?: number } = {},
 ): Promise<BrokerApiVersions> {
   const call = router.call(options);
+  if (options.broker !== undefined) {
+    await requireListed(
+      router,
+      call,
+      "apiVersions",
+      options.broker,
+      "ApiVersions",
+    );
+  }
   let address = "";
   const body = (conn: { address: string }) => {
     address = conn.address;

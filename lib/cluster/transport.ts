@@ -5,6 +5,7 @@
  * @module
  */
 
+import { parseAddress } from "../connection/address.ts";
 import { type SaslSetting, validateSasl } from "../connection/sasl.ts";
 import { checkTls, type TlsOptions } from "../connection/socket.ts";
 import type { ClusterOptions } from "./cluster.ts";
@@ -185,6 +186,45 @@ const CLUSTER_OPTIONS = optionNames<ClusterOptions>()(
 );
 
 /**
+ * Throws a TypeError starting with `context` unless `brokers` lists at least
+ * one broker address, each one "host:port" (the element at fault named by
+ * its index: a hole or an empty string fails here, not at the first write).
+ *
+ * @example
+ * ```ts
+ * import { checkBrokers } from "./transport.ts";
+ *
+ * checkBrokers("Cannot create Writer", ["localhost:9092"]); // passes
+ * ```
+ */
+export function checkBrokers(context: string, brokers: unknown): void {
+  if (!Array.isArray(brokers) || brokers.length === 0) {
+    throw new TypeError(
+      `${context}: "brokers" must list at least one "host:port", got ${
+        describeValue(brokers)
+      }`,
+    );
+  }
+  for (let i = 0; i < brokers.length; i++) {
+    const broker = brokers[i];
+    if (typeof broker !== "string" || broker.trim() === "") {
+      throw new TypeError(
+        `${context}: "brokers[${i}]" must be "host:port", got ${
+          describeValue(broker)
+        }`,
+      );
+    }
+    try {
+      parseAddress(broker);
+    } catch (error) {
+      throw new TypeError(
+        `${context}: "brokers[${i}]": ${(error as Error).message}`,
+      );
+    }
+  }
+}
+
+/**
  * Checks the options of `new Cluster(...)`: their names, `brokers` a
  * non-empty list of "host:port" strings, the connection settings (see
  * `checkConnectionSettings`), and each number: `connectTimeout` and
@@ -204,17 +244,7 @@ export function checkClusterOptions(options: unknown): void {
   }
   checkOptionNames(context, options, CLUSTER_OPTIONS);
   const o = options as Record<keyof ClusterOptions, unknown>;
-  const brokers = o.brokers;
-  if (
-    !Array.isArray(brokers) || brokers.length === 0 ||
-    !brokers.every((b) => typeof b === "string")
-  ) {
-    throw new TypeError(
-      `${context}: "brokers" must list at least one "host:port", got ${
-        describeValue(brokers)
-      }`,
-    );
-  }
+  checkBrokers(context, o.brokers);
   checkConnectionSettings(context, o);
   checkTimeout(context, "connectTimeout", o.connectTimeout);
   checkTimeout(context, "requestTimeout", o.requestTimeout);

@@ -8,6 +8,7 @@
 
 import {
   checkCallOptions,
+  checkChoice,
   checkNumber,
   describeValue,
   timeOf,
@@ -35,7 +36,12 @@ import {
   toBroker,
   toPartition,
 } from "./metadata.ts";
-import { checkTopic, validateFetch, validateTopicConfig } from "./checks.ts";
+import {
+  checkTopic,
+  checkTopicPartition,
+  validateFetch,
+  validateTopicConfig,
+} from "./checks.ts";
 export { checkTopicPartition } from "./checks.ts";
 export { Batch } from "./batch.ts";
 export { dial, Dialer, dialLeader, dialPartition } from "./dialer.ts";
@@ -272,6 +278,7 @@ export class Conn {
     partition: number,
     signal?: AbortSignal,
   ): Promise<Partition> {
+    checkTopicPartition(topic, partition);
     return await retry(async () => {
       const response = await this.metadata([topic], true, signal);
       const found = findPartition(response, topic, partition);
@@ -479,6 +486,12 @@ export class Conn {
           `Cannot seek: whence must be SeekStart, SeekAbsolute, SeekEnd or SeekCurrent, got ${whence}`,
         );
     }
+    if (target < 0 && target !== FirstOffset && target !== LastOffset) {
+      // Unchecked or not, no fetch from it could succeed.
+      throw new RangeError(
+        `Cannot seek: the offset would be ${target}; an offset is 0 or more (or FirstOffset, LastOffset)`,
+      );
+    }
     if (check) {
       const { first, last } = await this.readOffsets();
       if (target < first || target > last) {
@@ -561,6 +574,12 @@ export class Conn {
     try {
       this.bound("read a batch");
       checkCallOptions("Cannot read a batch", options, READ_BATCH_OPTIONS);
+      checkChoice(
+        "Cannot read a batch",
+        "isolationLevel",
+        options.isolationLevel,
+        ["read_uncommitted", "read_committed"],
+      );
       const { minBytes = 1, maxBytes = 1024 * 1024, maxWait = 10_000 } =
         options;
       validateFetch(minBytes, maxBytes, maxWait);

@@ -93,6 +93,18 @@ export class Dialer {
     }
     checkTopicPartition(partition.topic, partition.id);
     const { leader } = partition;
+    if (
+      leader === null || typeof leader !== "object" ||
+      typeof leader.host !== "string" || leader.host === "" ||
+      !Number.isInteger(leader.port) || leader.port < 1 || leader.port > 65535
+    ) {
+      // A partition without a leader has host "" and port -1 in metadata.
+      throw new TypeError(
+        `Cannot dial: "partition.leader" must be a broker { host, port } (as metadata gives it; a partition without a leader has none), got ${
+          describeValue(leader)
+        }`,
+      );
+    }
     const connection = await BrokerConnection.open(
       leader.host,
       leader.port,

@@ -71,7 +71,18 @@ function toPort(text: string | undefined, address: string): number {
  * ```
  */
 export function formatAddress(
-  { host, port }: { host: string; port: number },
+  address: { host: string; port: number },
 ): string {
+  const { host, port } = (address ?? {}) as Partial<typeof address>;
+  if (
+    typeof host !== "string" || host === "" || !Number.isInteger(port) ||
+    port! < 0 || port! > 65535
+  ) {
+    throw new TypeError(
+      `formatAddress: expected { host, port } with a host name and a port from 0 to 65535, got ${
+        describeValue(address)
+      }`,
+    );
+  }
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { describeValue } from "../options.ts";
+import { checkOptionNames, describeValue, optionNames } from "../options.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import {
   SaslAuthenticate,
@@ -167,6 +167,13 @@ const PASSWORD_MECHANISMS: readonly string[] = [
   "SCRAM-SHA-512",
 ];
 
+/** The fields of the `SaslOptions` shorthand. */
+const SASL_FIELDS = optionNames<SaslOptions>()(
+  "mechanism",
+  "username",
+  "password",
+);
+
 /** True when `sasl` is a mechanism object rather than the shorthand. */
 function isAuthenticator(sasl: SaslSetting): sasl is SaslAuthenticator {
   return typeof (sasl as SaslAuthenticator).begin === "function";
@@ -195,9 +202,14 @@ export function validateSasl(sasl: SaslSetting): void {
     throw new TypeError(
       `Cannot use SASL: "mechanism" must be one of ${
         PASSWORD_MECHANISMS.join(", ")
-      }, got "${sasl.mechanism}" (other mechanisms are passed as a SaslAuthenticator, e.g. oauthBearer(...))`,
+      }, got ${
+        describeValue(sasl.mechanism)
+      } (other mechanisms are passed as a SaslAuthenticator, e.g. oauthBearer(...))`,
     );
   }
+  // `{ user }` would otherwise fail as a missing username, and a name no
+  // mechanism takes (`iterations`) would be ignored.
+  checkOptionNames("Cannot use SASL", sasl, SASL_FIELDS, {}, "field");
   if (typeof sasl.username !== "string" || sasl.username === "") {
     throw new TypeError(
       `Cannot use SASL: "username" must be a non-empty string`,

@@ -15,6 +15,7 @@
 
 import type { SaslAuthenticator, SaslContext, SaslExchange } from "./sasl.ts";
 import { type AwsCredentials, presignRequest } from "./sigv4.ts";
+import { describeValue } from "../options.ts";
 
 export type { AwsCredentials } from "./sigv4.ts";
 
@@ -256,6 +257,13 @@ export async function mskIamPayload(
  * ```
  */
 export function parseMskIamAnswer(answer: Uint8Array): MskIamAnswer {
+  if (!(answer instanceof Uint8Array)) {
+    throw new TypeError(
+      `parseMskIamAnswer: "answer" must be the broker's answer as bytes (a Uint8Array), got ${
+        describeValue(answer)
+      }`,
+    );
+  }
   const body = text.decode(answer);
   if (body.trim() === "") {
     throw new Error(

@@ -14,9 +14,21 @@
  */
 
 import type { SaslAuthenticator, SaslExchange } from "./sasl.ts";
+import { checkOptionNames, optionNames } from "../options.ts";
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
+
+/** The names of `OAuthBearerOptions`. */
+const OAUTH_OPTIONS = optionNames<OAuthBearerOptions>()("token", "extensions");
+/** The names of `UnsecuredJwtOptions`. */
+const JWT_OPTIONS = optionNames<UnsecuredJwtOptions>()(
+  "sub",
+  "lifetimeMs",
+  "scope",
+  "issuedAt",
+  "claims",
+);
 
 /** RFC 7628's separator between the message's key/value pairs. */
 const KVSEP = "\u0001";
@@ -214,6 +226,8 @@ function checkOptions(
       }`,
     );
   }
+  // A misspelt "extensions" would drop them without a word.
+  checkOptionNames("Cannot use OAUTHBEARER", options, OAUTH_OPTIONS);
   const extensions = options.extensions ?? {};
   checkExtensions(extensions, `"extensions"`);
   return { provider: options.token, extensions: { ...extensions } };
@@ -592,6 +606,7 @@ export function unsecuredJwt(options: UnsecuredJwtOptions): string {
       }`,
     );
   }
+  checkOptionNames("unsecuredJwt()", options, JWT_OPTIONS);
   const { sub, lifetimeMs, scope, issuedAt = Date.now(), claims = {} } =
     options;
   if (typeof sub !== "string" || sub.trim() === "") {
@@ -615,6 +630,19 @@ export function unsecuredJwt(options: UnsecuredJwtOptions): string {
       );
     }
   }
+  if (lifetimeMs <= 0) {
+    // A token that expires as it is made: every broker refuses it.
+    throw new RangeError(
+      `unsecuredJwt(): "lifetimeMs" must be above 0, got ${lifetimeMs}`,
+    );
+  }
+  if (claims === null || typeof claims !== "object" || Array.isArray(claims)) {
+    throw new TypeError(
+      `unsecuredJwt(): "claims" must be an object of JSON values, got ${
+        typeName(claims)
+      }`,
+    );
+  }
   if (
     scope !== undefined && typeof scope !== "string" &&
     !(Array.isArray(scope) && scope.every((s) => typeof s === "string"))
@@ -632,9 +660,19 @@ export function unsecuredJwt(options: UnsecuredJwtOptions): string {
     exp: Math.floor((issuedAt + lifetimeMs) / 1000),
   };
   if (scope !== undefined) payload.scope = scope;
-  return `${base64url(JSON.stringify({ alg: "none" }))}.${
-    base64url(JSON.stringify(payload))
-  }.`;
+  let json: string;
+  try {
+    json = JSON.stringify(payload);
+  } catch (error) {
+    // A bigint or a cycle among the claims.
+    throw new TypeError(
+      `unsecuredJwt(): "claims" must hold JSON values only: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      { cause: error },
+    );
+  }
+  return `${base64url(JSON.stringify({ alg: "none" }))}.${base64url(json)}.`;
 }
 
 /** Base64url without padding (RFC 4648 section 5) of a string's UTF-8. */

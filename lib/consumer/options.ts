@@ -11,6 +11,7 @@ import { checkNumber, describeValue, optionNames } from "../options.ts";
 import type { GroupOptions } from "./group/options.ts";
 import type { Message } from "../message.ts";
 import {
+  checkBrokers,
   checkNames,
   type Logger,
   type TransportOptions,
@@ -354,22 +355,15 @@ export function validateReader(options: ReaderOptions): void {
     throw new TypeError(`Cannot create Reader: ${message}`);
   };
   if (options === null || typeof options !== "object") {
-    fail("options must be an object");
+    fail(`options must be an object, got ${describeValue(options)}`);
   }
   checkNames("Cannot create Reader", options, READER_OPTIONS);
   if (options.cluster !== undefined) {
     if (!(options.cluster instanceof Cluster)) {
       fail(`"cluster" must be a Cluster`);
     }
-  } else if (
-    !Array.isArray(options.brokers) || options.brokers.length === 0 ||
-    options.brokers.some((b) => typeof b !== "string" || b === "")
-  ) {
-    fail(
-      `"brokers" must list at least one "host:port", got ${
-        describeValue(options.brokers)
-      }`,
-    );
+  } else {
+    checkBrokers("Cannot create Reader", options.brokers);
   }
   if (
     options.telemetry !== undefined && typeof options.telemetry !== "boolean"

@@ -203,6 +203,43 @@ describe("RoundRobin", () => {
       },
     );
   });
+
+  test("refuses options that are not an object, or names it does not take", () => {
+    // Each would otherwise leave the default in place, silently.
+    for (const options of [5, null, [2]]) {
+      assert.throws(() => new RoundRobin(options as never), {
+        name: "TypeError",
+        message:
+          `Cannot create RoundRobin: the options must be an object, got ${
+            options === null
+              ? "null"
+              : options === 5
+              ? "5 (number)"
+              : "[2] (array)"
+          }`,
+      });
+    }
+    assert.throws(() => new RoundRobin({ chunksize: 2 } as never), {
+      name: "TypeError",
+      message:
+        'Cannot create RoundRobin: unknown option "chunksize"; did you mean "chunkSize"?',
+    });
+    assert.throws(() => new Murmur2Balancer({ consistant: true } as never), {
+      name: "TypeError",
+      message:
+        'Cannot create Murmur2Balancer: unknown option "consistant"; did you mean "consistent"?',
+    });
+    assert.throws(() => new CRC32Balancer({ consistant: true } as never), {
+      name: "TypeError",
+      message:
+        'Cannot create CRC32Balancer: unknown option "consistant"; did you mean "consistent"?',
+    });
+    assert.throws(() => new JavaDefault({ chunkbytes: 10 } as never), {
+      name: "TypeError",
+      message:
+        'Cannot create JavaDefault: unknown option "chunkbytes"; did you mean "chunkBytes"?',
+    });
+  });
 });
 
 describe("LeastBytes", () => {

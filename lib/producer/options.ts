@@ -21,7 +21,7 @@ import {
   describeValue,
   optionNames,
 } from "../options.ts";
-import { checkNames } from "../cluster/transport.ts";
+import { checkBrokers, checkNames } from "../cluster/transport.ts";
 
 /** Options of a Writer: kafka-go's Writer fields in camelCase. */
 export interface WriterOptions {
@@ -337,20 +337,14 @@ export function validateWriter(options: WriterOptions): void {
     throw new TypeError(`Cannot create Writer: ${message}`);
   };
   if (options === null || typeof options !== "object") {
-    fail("options must be an object");
+    fail(`options must be an object, got ${describeValue(options)}`);
   }
   checkNames("Cannot create Writer", options, WRITER_OPTIONS);
   if (options.cluster !== undefined && !(options.cluster instanceof Cluster)) {
     fail(`"cluster" must be a Cluster, got ${describeValue(options.cluster)}`);
   }
   if (options.cluster === undefined) {
-    if (!Array.isArray(options.brokers) || options.brokers.length === 0) {
-      fail(
-        `"brokers" must list at least one "host:port", got ${
-          describeValue(options.brokers)
-        }`,
-      );
-    }
+    checkBrokers("Cannot create Writer", options.brokers);
   }
   if (
     options.topic !== undefined &&

@@ -31,8 +31,8 @@ import {
 } from "./balancers.ts";
 import {
   askedPartition,
+  checkFields,
   checkMessage,
-  checkValueless,
   type MessageInput,
   partitionsText,
   toBytes,
@@ -334,6 +334,7 @@ export class Router {
     now: number,
   ): void {
     checkMessage(message, index);
+    checkFields(message, index);
     const topic = this.topicOf(message, index);
     // A message read from Kafka (a mirror) hands over its record's time and
     // headers as they are: no Date, no header lists for records without.
@@ -341,7 +342,6 @@ export class Router {
     const headers = fetched ? FetchedMessage.headersOf(message) : null;
     entry.key = toBytes(message.key, "key", index);
     const value = message.value;
-    if (value === undefined) checkValueless(message, index);
     entry.value = toBytes(value, "value", index);
     entry.headers = headers !== null
       ? headers

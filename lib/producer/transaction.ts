@@ -36,7 +36,7 @@ import {
 } from "../options.ts";
 import { INT32_MAX } from "./options.ts";
 import type { ProducerId } from "./idempotence.ts";
-import type { GroupMetadata } from "../message.ts";
+import { type GroupMetadata, partitionsText } from "../message.ts";
 export type { GroupMetadata } from "../message.ts";
 
 /**
@@ -312,6 +312,9 @@ export class Transactions {
   ): Promise<void> {
     this.checkWritable("sendOffsets");
     if (offsets.length === 0) return;
+    // Before anything is sent: the coordinator's refusal of one offset
+    // would leave the whole transaction to abort.
+    await this.checkPartitionsExist(offsets);
     const producer = this.producer();
     try {
       if (!this.offsetsAdded) {
@@ -344,6 +347,47 @@ export class Transactions {
       if (failed) throw failed.error;
     } catch (error) {
       throw this.raise(error, "sendOffsets");
+    }
+  }
+
+  /**
+   * Throws a RangeError naming the first offset whose topic or partition
+   * the cluster does not have (after refreshing its metadata once), with
+   * nothing sent: the transaction can still commit.
+   */
+  private async checkPartitionsExist(
+    offsets: readonly TransactionOffset[],
+  ): Promise<void> {
+    const cluster = this.router.cluster;
+    const counts = new Map<string, number>();
+    const countOf = async (topic: string, fresh: boolean) => {
+      try {
+        const info = await cluster.topic(topic, fresh ? { maxAge: 0 } : {});
+        return info.partitions.length;
+      } catch (error) {
+        if (
+          error instanceof KafkaError &&
+          error.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        ) return 0;
+        throw error;
+      }
+    };
+    for (let i = 0; i < offsets.length; i++) {
+      const { topic, partition } = offsets[i];
+      let count = counts.get(topic) ?? await countOf(topic, false);
+      // A partition or topic created since the metadata was read.
+      if (partition >= count) count = await countOf(topic, true);
+      counts.set(topic, count);
+      if (partition < count) continue;
+      throw new RangeError(
+        `Cannot sendOffsets: "offsets[${i}]" names ${
+          count === 0
+            ? `topic "${topic}", which the cluster does not have`
+            : `partition ${partition}, not a partition of topic "${topic}" ${
+              partitionsText(count)
+            }`
+        }; nothing was sent, and the transaction can still commit`,
+      );
     }
   }
 

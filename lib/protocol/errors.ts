@@ -71,7 +71,7 @@ const TABLE = [
   [39, "INVALID_REPLICA_ASSIGNMENT",            false, "The replica assignment is not valid"],
   [40, "INVALID_CONFIG",                        false, "The configuration is not valid"],
   [41, "NOT_CONTROLLER",                        true,  "This broker is not the active controller"],
-  [42, "INVALID_REQUEST",                       false, "The broker could not process the request: most likely malformed, or sent to an incompatible broker (see the broker log)"],
+  [42, "INVALID_REQUEST",                       false, "The broker refused the request as invalid (its reason follows when it gave one; else see the broker log)"],
   [43, "UNSUPPORTED_FOR_MESSAGE_FORMAT",        false, "The broker's message format version does not support this request"],
   [44, "POLICY_VIOLATION",                      false, "The request breaks a policy configured on the broker"],
   [45, "OUT_OF_ORDER_SEQUENCE_NUMBER",          false, "The broker received a producer sequence number out of order"],

@@ -22,7 +22,10 @@ export function isObject(value: unknown): boolean {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Throws the TypeError of `badArgument` unless `value` is an array. */
+/**
+ * Throws the TypeError of `badArgument` unless `value` is an array without
+ * holes (`[, x]` would be read as undefined, or skipped by `forEach`).
+ */
 export function checkList(
   method: string,
   argument: string,
@@ -30,6 +33,14 @@ export function checkList(
   expected: string,
 ): void {
   if (!isList(value)) throw badArgument(method, argument, value, expected);
+  const list = value as readonly unknown[];
+  for (let i = 0; i < list.length; i++) {
+    if (!(i in list)) {
+      throw new TypeError(
+        `Client.${method}: "${argument}" has a hole at index ${i} (an element left out between commas); expected ${expected}`,
+      );
+    }
+  }
 }
 
 /** A TypeError naming the argument, what it holds and what was expected. */

@@ -31,6 +31,7 @@ import {
   routingError,
 } from "../cluster/route.ts";
 import { badArgument, isList } from "./arguments.ts";
+import { checkOptionNames, optionNames } from "../options.ts";
 import { checkPartitions } from "./arguments.ts";
 
 /**
@@ -64,6 +65,14 @@ export interface ProducerIdRequest {
   /** The epoch held so far with `producerId` (default -1: none). */
   producerEpoch?: number;
 }
+
+/** The names of `ProducerIdRequest`. */
+const PRODUCER_ID_FIELDS = optionNames<ProducerIdRequest>()(
+  "transactionalId",
+  "transactionTimeoutMs",
+  "producerId",
+  "producerEpoch",
+);
 
 /**
  * A producer id and its epoch, as the coordinator gave them.
@@ -279,6 +288,14 @@ export async function initProducerId(
       "an object such as { transactionalId }",
     );
   }
+  // `transactionTimeout` for `transactionTimeoutMs` would leave 60 s.
+  checkOptionNames(
+    `Client.${method}`,
+    request,
+    PRODUCER_ID_FIELDS,
+    {},
+    "field",
+  );
   const transactionalId = request.transactionalId ?? null;
   if (transactionalId !== null) {
     checkText(method, "transactionalId", transactionalId, "transactional id");

@@ -14,6 +14,7 @@
  */
 
 import type { Header, Message } from "../message.ts";
+import { describeValue } from "../options.ts";
 
 /** An OpenTelemetry span, as far as this library uses one. */
 export interface TracingSpan {
@@ -187,6 +188,16 @@ export function messageTraceContext<C>(
     };
   },
 ): C {
+  if (
+    typeof api?.context?.active !== "function" ||
+    typeof api.propagation?.extract !== "function"
+  ) {
+    throw new TypeError(
+      `messageTraceContext: "api" must be OpenTelemetry's API ({ context, propagation }: import * as api from "@opentelemetry/api"), got ${
+        describeValue(api)
+      }`,
+    );
+  }
   const traced = spanContexts.get(message);
   if (traced !== undefined) return traced as C;
   return api.propagation.extract(

@@ -35,6 +35,8 @@
  * @module
  */
 
+import { checkOptionNames, describeValue } from "../../options.ts";
+
 /**
  * A member of the group as the leader sees it: its id and its subscription,
  * as its ConsumerProtocolSubscription (the metadata of the chosen protocol in
@@ -347,10 +349,21 @@ export class RackAffinityGroupBalancer implements GroupBalancer {
 
   /** Throws a TypeError unless `rack` is a string or unset. */
   constructor(options: RackAffinityGroupBalancerOptions = {}) {
+    const context = "Cannot create RackAffinityGroupBalancer";
+    if (
+      options === null || typeof options !== "object" || Array.isArray(options)
+    ) {
+      throw new TypeError(
+        `${context}: the options must be an object { rack }, got ${
+          describeValue(options)
+        }`,
+      );
+    }
+    checkOptionNames(context, options, RACK_OPTIONS);
     const rack = options.rack ?? "";
     if (typeof rack !== "string") {
       throw new TypeError(
-        `RackAffinityGroupBalancer: rack must be a string, got ${String(rack)}`,
+        `${context}: "rack" must be a string, got ${describeValue(rack)}`,
       );
     }
     this.rack = rack;
@@ -390,6 +403,9 @@ export class RackAffinityGroupBalancer implements GroupBalancer {
 }
 
 const utf8 = new TextEncoder();
+
+/** The names of `RackAffinityGroupBalancerOptions`. */
+const RACK_OPTIONS: ReadonlySet<string> = new Set(["rack"]);
 
 /**
  * One topic's share-out of {@link RackAffinityGroupBalancer}: member id to

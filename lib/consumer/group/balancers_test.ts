@@ -235,9 +235,18 @@ describe("protocol names and user data", () => {
     assert.throws(
       () => new RackAffinityGroupBalancer({ rack: 1 as unknown as string }),
       (error: unknown) =>
-        error instanceof TypeError && /rack must be a string, got 1/.test(
-          error.message,
-        ),
+        error instanceof TypeError &&
+        /^Cannot create RackAffinityGroupBalancer: "rack" must be a string, got 1 \(number\)$/
+          .test(error.message),
+    );
+    // Not an object, or a misspelt name: the rack would be "" (none).
+    assert.throws(
+      () => new RackAffinityGroupBalancer(5 as never),
+      /^TypeError: Cannot create RackAffinityGroupBalancer: the options must be an object \{ rack \}, got 5 \(number\)$/,
+    );
+    assert.throws(
+      () => new RackAffinityGroupBalancer({ rakc: "a" } as never),
+      /^TypeError: Cannot create RackAffinityGroupBalancer: unknown option "rakc"; did you mean "rack"\?$/,
     );
   });
 });

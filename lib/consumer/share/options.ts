@@ -7,6 +7,7 @@
 import { checkTracing, type TracingApi } from "../../tracing/api.ts";
 import { Cluster } from "../../cluster/cluster.ts";
 import {
+  checkBrokers,
   checkNames,
   type Logger,
   type TransportOptions,
@@ -181,15 +182,8 @@ export function validateShareReader(options: ShareReaderOptions): void {
         `"cluster" must be a Cluster, got ${describeValue(options.cluster)}`,
       );
     }
-  } else if (
-    !Array.isArray(options.brokers) || options.brokers.length === 0 ||
-    options.brokers.some((b) => typeof b !== "string" || b === "")
-  ) {
-    fail(
-      `"brokers" must list at least one "host:port", got ${
-        describeValue(options.brokers)
-      }`,
-    );
+  } else {
+    checkBrokers(CONTEXT, options.brokers);
   }
   if (typeof options.groupId !== "string" || options.groupId === "") {
     fail(

@@ -147,6 +147,19 @@ export class ShareReader extends ReadableStream<ShareMessage> {
    * ```
    */
   acknowledge(message: ShareMessage, type: AcknowledgeType = "accept"): void {
+    // A closed reader says so first, whatever it is given.
+    this.engine.checkNotClosed("acknowledge");
+    const m = message as Partial<ShareMessage> | null;
+    if (
+      m === null || typeof m !== "object" || typeof m.topic !== "string" ||
+      !Number.isInteger(m.partition) || !Number.isInteger(m.offset)
+    ) {
+      throw new TypeError(
+        `Cannot acknowledge: "message" must be a message this ShareReader handed out ({ topic, partition, offset, ... }), got ${
+          describeValue(message)
+        }`,
+      );
+    }
     if (type !== "accept" && type !== "release" && type !== "reject") {
       throw new TypeError(
         `Cannot acknowledge: "type" must be "accept", "release" or "reject", got ${
