@@ -131,9 +131,9 @@ export function compressionId(name: CompressionName | number): number {
   const id = NAMES.indexOf(name as CompressionName);
   if (id < 0) {
     throw new RangeError(
-      `Unknown compression: expected one of ${NAMES.join(", ")}, got ${
-        JSON.stringify(name)
-      }`,
+      `"compression" must be one of ${
+        NAMES.map((n) => JSON.stringify(n)).join(", ")
+      }, got ${JSON.stringify(name) ?? String(name)}`,
     );
   }
   return id;

@@ -99,7 +99,7 @@ export function checkMessage(message: unknown, index: number): void {
   if (message === null || typeof message !== "object") {
     throw new TypeError(
       `Cannot write message ${index}: expected an object, got ${
-        message === null ? "null" : typeof message
+        describeValue(message)
       }`,
     );
   }
@@ -142,6 +142,17 @@ export function checkFields(message: object, index: number): void {
       case "offset":
       case "highWaterMark":
         continue;
+    }
+    if (Array.isArray(message) || ArrayBuffer.isView(message)) {
+      throw new TypeError(
+        `Cannot write message ${index}: expected a message object { key, value, ... }, got ${
+          describeValue(message)
+        }${
+          Array.isArray(message)
+            ? " (a list of messages goes whole as the first argument, or spread)"
+            : " (put bytes in its value: { value: bytes })"
+        }`,
+      );
     }
     if (name === "signal") {
       throw new TypeError(

@@ -10,6 +10,7 @@ import { after, before, describe, test } from "node:test";
 import {
   Client,
   Cluster,
+  Dialer,
   dialLeader,
   dialPartition,
   formatAddress,
@@ -640,6 +641,18 @@ describe("bad input", () => {
             { signal: AbortSignal.timeout(1000) } as never,
           ),
         /^TypeError: Cannot write message 1: it has a "signal", a call's option: pass the messages as an array and the options after it, writeMessages\(\[\.\.\.messages\], \{ signal \}\)$/,
+      );
+      await refusedAtOnce(
+        () => w.writeMessages(new Uint8Array([1, 2]) as never),
+        /^TypeError: Cannot write message 0: expected a message object \{ key, value, \.\.\. \}, got a Uint8Array of 2 bytes \(put bytes in its value: \{ value: bytes \}\)$/,
+      );
+      await refusedAtOnce(
+        () => w.writeMessages("x" as never),
+        /^TypeError: Cannot write message 0: expected an object, got "x" \(string\)$/,
+      );
+      assert.throws(
+        () => new Dialer({ compression: "zip" as never }),
+        /^RangeError: Cannot create Dialer: "compression" must be one of "none", "gzip", "snappy", "lz4", "zstd", got "zip"$/,
       );
       await refusedAtOnce(
         () => w.writeMessages({ value: new ArrayBuffer(8) as never }),

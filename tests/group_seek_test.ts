@@ -183,6 +183,11 @@ describe("reader.seek and reader.commitOffsets in a consumer group", () => {
         () => reader.seek(null as never),
         /^TypeError: Cannot seek: position 0 must be \{ topic, partition, offset \}, got null$/,
       );
+      // A list where the positions were meant one by one.
+      assert.throws(
+        () => reader.seek([{ topic, partition: 0, offset: 1 }] as never),
+        /^TypeError: Cannot seek: position 0 is an array; pass the positions as separate arguments \(spread a list: \.\.\.positions\)$/,
+      );
       await reader.close();
       assert.throws(
         () => reader.seek({ topic, partition: 0, offset: 1 }),

@@ -1023,7 +1023,7 @@ describe("Writer", () => {
     assert.throws(
       // deno-lint-ignore no-explicit-any
       () => new Writer({ brokers: [BROKER], compression: "brotli" as any }),
-      /Unknown compression/,
+      /^RangeError: Cannot create Writer: "compression" must be one of "none", "gzip", "snappy", "lz4", "zstd", got "brotli"$/,
     );
     // Every boolean is a boolean: async "false" would turn async mode on.
     for (

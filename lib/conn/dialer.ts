@@ -255,7 +255,13 @@ function validateDialer(options: DialerOptions): void {
   if (options.requiredAcks !== undefined) {
     acksOf(options.requiredAcks, context);
   }
-  if (options.compression !== undefined) compressionId(options.compression);
+  if (options.compression !== undefined) {
+    try {
+      compressionId(options.compression);
+    } catch (error) {
+      throw new RangeError(`${context}: ${(error as Error).message}`);
+    }
+  }
   checkCompressionLevel(
     context,
     options.compression,

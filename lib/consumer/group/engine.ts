@@ -589,6 +589,12 @@ export class GroupEngine extends StreamEngine {
     positions.forEach((p, i) => {
       // Each message shows the bad field's own value: the whole position,
       // cut to fit, could hide it.
+      if (Array.isArray(p)) {
+        // seek([a, b]) where seek(a, b), or seek(...list), was meant.
+        throw new TypeError(
+          `${context}: position ${i} is an array; pass the positions as separate arguments (spread a list: ...positions)`,
+        );
+      }
       if (p === null || typeof p !== "object") {
         throw new TypeError(
           `${context}: position ${i} must be { topic, partition${
