@@ -26,6 +26,7 @@ import {
 } from "./_helpers.ts";
 import {
   drain,
+  leftIn,
   newShareGroup,
   readFor,
   readN,
@@ -195,6 +196,55 @@ describe("ShareReader (share groups)", () => {
       // m3 was rejected, the rest accepted.
       assert.deepEqual(await readFor(groupId, topic, 1500), []);
       assert.equal(reader.stats().acknowledged, 11);
+    });
+  });
+
+  test("fetchMessage takes one message at a time, gives up with its signal, and leaves the reader usable", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = await topicWith(1);
+      const groupId = await newShareGroup();
+      await produce(topic, 0, 3);
+      const reader = shareReader(groupId, topic, {
+        acknowledgements: "explicit",
+      });
+      const soon = () => ({ signal: AbortSignal.timeout(15_000) });
+      try {
+        const got: ShareMessage[] = [];
+        for (let i = 0; i < 3; i++) {
+          const m = await reader.fetchMessage(soon());
+          reader.acknowledge(m);
+          got.push(m);
+        }
+        assert.deepEqual(got.map(valueOf), expected(0, 3));
+        // Nothing more: the wait ends with the signal.
+        const started = Date.now();
+        await assert.rejects(
+          reader.fetchMessage({ signal: AbortSignal.timeout(600) }),
+          (error: Error) => error.name === "TimeoutError",
+        );
+        assert.ok(Date.now() - started < 3000, "gave up with its signal");
+        // The reader goes on: a message written afterwards comes next.
+        await produce(topic, 3, 1);
+        const late = await reader.fetchMessage(soon());
+        assert.equal(valueOf(late), "m3");
+        reader.acknowledge(late);
+        await reader.commit();
+        const held = reader.getReader();
+        await assert.rejects(
+          reader.fetchMessage(),
+          /^TypeError: Cannot read a message: the ShareReader is locked by another consumer/,
+        );
+        held.releaseLock();
+        await assert.rejects(
+          reader.fetchMessage({ timeout: 5 } as never),
+          /^TypeError: Cannot read a message: unknown option "timeout"/,
+        );
+      } finally {
+        await reader.close();
+      }
+      await assert.rejects(reader.fetchMessage(), ClosedError);
+      // All four were accepted: a new member of the group gets nothing.
+      assert.deepEqual(await leftIn(groupId, topic), []);
     });
   });
 

@@ -9,10 +9,13 @@ import { type ReaderTracing, readerTracing } from "../../tracing/reader.ts";
 import { instanceIdTimeout } from "../../cluster/telemetry.ts";
 import type { TopicPartition } from "../../message.ts";
 import {
+  checkCallOptions,
   checkStreamOptions,
   describeValue,
   guardCallbacks,
+  SIGNAL_OPTION,
 } from "../../options.ts";
+import { ClosedError, untilAborted } from "../../connection/errors.ts";
 import {
   arrayBatch,
   batchStream,
@@ -119,6 +122,64 @@ export class ShareReader extends ReadableStream<ShareMessage> {
     this.engine = engine;
     engine.isLocked = () => this.locked;
     this.tracing = readerTracing(options);
+  }
+
+  /**
+   * Takes the next message, as a queue worker pulls one job at a time;
+   * waits until one comes, the reader closes (a ClosedError) or `signal`
+   * aborts (the wait ends; nothing is lost: a message fetched meanwhile
+   * comes with the next call). As with `for await`, in the implicit mode
+   * the message is accepted when the next one is taken (or at `commit()`
+   * or `close()`); in the explicit mode, `acknowledge` it. A reader held
+   * by `for await`, a pipe or `getReader()` refuses with a TypeError.
+   *
+   * @example One job at a time, with a time limit
+   * ```ts
+   * import { ShareReader } from "jsr:@streamkafka/client";
+   *
+   * const reader = new ShareReader({
+   *   brokers: ["localhost:9092"],
+   *   groupId: "docs-fetch-one",
+   *   topics: ["docs-jobs"],
+   *   acknowledgements: "explicit",
+   * });
+   * try {
+   *   const job = await reader.fetchMessage({
+   *     signal: AbortSignal.timeout(5000),
+   *   });
+   *   reader.acknowledge(job, job.value === null ? "reject" : "accept");
+   *   await reader.commit();
+   * } catch (error) {
+   *   console.log((error as Error).name); // TimeoutError when no job came
+   * } finally {
+   *   await reader.close();
+   * }
+   * ```
+   */
+  async fetchMessage(
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ShareMessage> {
+    checkCallOptions("Cannot read a message", options, SIGNAL_OPTION);
+    this.engine.checkNotClosed("read a message");
+    if (this.locked) {
+      throw new TypeError(
+        "Cannot read a message: the ShareReader is locked by another consumer (for await, pipeTo or getReader); read through it, or release it first",
+      );
+    }
+    const reader = this.getReader();
+    let result: ReadableStreamReadResult<ShareMessage>;
+    try {
+      result = await untilAborted(reader.read(), options.signal, "readMessage");
+    } finally {
+      // A read still waiting (aborted) ends here; what it would have taken
+      // stays queued in the stream for the next read.
+      reader.releaseLock();
+    }
+    if (result.done) {
+      throw new ClosedError("Cannot read a message: the ShareReader is closed");
+    }
+    this.tracing?.start(result.value, "receive");
+    return result.value;
   }
 
   /**
