@@ -123,6 +123,7 @@ export {
 export {
   type GroupMetadata,
   type Logger,
+  type RecordMetadata,
   type TransactionOffset,
   type TransportOptions,
   WriteErrors,

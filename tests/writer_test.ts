@@ -529,6 +529,64 @@ describe("Writer", () => {
     assert.deepEqual(reported.sort(), [...values].sort());
   });
 
+  test("send resolves with where each message was written: topic, partition, offset", async () => {
+    const topic = await topicWith(3);
+    const w = new Writer({ brokers: [BROKER], topic, balancer: new Hash() });
+    const other = await topicWith(1);
+    const spread = new Writer({ brokers: [BROKER], async: true });
+    const unacked = new Writer({
+      brokers: [BROKER],
+      topic: other,
+      requiredAcks: "none",
+    });
+    try {
+      const keys = Array.from({ length: 30 }, (_, i) => `k${i}`);
+      const sent = await w.send(keys.map((key) => ({ key, value: key })));
+      assert.equal(sent.length, 30);
+      // Each message is where its metadata says: its partition, its offset.
+      for (const p of [0, 1, 2]) {
+        const read = await readPartition(topic, p);
+        const here = sent.map((m, i) => ({ ...m, key: keys[i] }))
+          .filter((m) => m.partition === p);
+        assert.deepEqual(
+          here.map((m) => [m.topic, m.offset, m.key]),
+          read.map((m) => [topic, m.offset, text.decode(m.key!)]),
+        );
+      }
+      // A second call, the array form with options: offsets go on.
+      const more = await w.send([{ key: "k0", value: "again" }], {
+        signal: AbortSignal.timeout(10_000),
+      });
+      const first = sent.filter((m) => m.partition === more[0].partition);
+      assert.equal(more[0].offset, first[first.length - 1].offset + 1);
+      // send waits for delivery even in async mode; topics per message.
+      const both = await spread.send(
+        { topic, value: "a", partition: 2 },
+        { topic: other, value: "b" },
+      );
+      assert.deepEqual(both.map((m) => [m.topic, m.partition]), [
+        [topic, 2],
+        [other, 0],
+      ]);
+      assert.ok(both.every((m) => m.offset >= 0));
+      // No acknowledgement, no offset.
+      const blind = await unacked.send({ value: "c" });
+      assert.deepEqual(blind, [{ topic: other, partition: 0, offset: -1 }]);
+      await assert.rejects(
+        w.send({ value: 5 as never }),
+        /^TypeError: Cannot write message 0: "value" must be a Uint8Array/,
+      );
+      await assert.rejects(
+        w.send([{ value: "x" }], [{ value: "y" }] as never),
+        /^TypeError: Cannot write: send takes one array of messages and its options/,
+      );
+    } finally {
+      await w.close();
+      await spread.close();
+      await unacked.close();
+    }
+  });
+
   test("flush resolves once every message written before it is delivered or failed, and leaves the Writer open", async () => {
     const topic = await topicWith(2);
     const reported: string[] = [];

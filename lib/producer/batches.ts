@@ -34,6 +34,30 @@ export interface Entry extends RecordInput {
   state: "routing" | "queued" | "done";
 }
 
+/**
+ * Where a message was written: what `Writer.send` resolves with, one per
+ * message, in the order given.
+ *
+ * @example
+ * ```ts
+ * import type { RecordMetadata } from "./batches.ts";
+ *
+ * const written: RecordMetadata = { topic: "orders", partition: 2, offset: 41 };
+ * console.log(`${written.topic}/${written.partition}@${written.offset}`);
+ * ```
+ */
+export interface RecordMetadata {
+  /** The topic. */
+  topic: string;
+  /** The partition. */
+  partition: number;
+  /**
+   * The message's offset; -1 when the broker did not say (requiredAcks
+   * "none").
+   */
+  offset: number;
+}
+
 /** The promise of one writeMessages call (or one stream chunk). */
 export class PendingWrite {
   /**
@@ -49,6 +73,11 @@ export class PendingWrite {
   readonly now: number;
   /** When its messages' delivery timeout expires (ms since epoch). */
   readonly deadline: number;
+  /**
+   * Where each message was written (topic, partition, offset), for `send`
+   * only: null for every other write, which pays nothing for it.
+   */
+  readonly placed: RecordMetadata[] | null;
   private errors: (Error | null)[] | null = null;
   private left: number;
   readonly done: Promise<void>;
@@ -59,7 +88,9 @@ export class PendingWrite {
     now: number,
     deadline: number,
     keepMessages: boolean,
+    track = false,
   ) {
+    this.placed = track ? new Array(messages.length) : null;
     this.messages = keepMessages ? messages : null;
     this.count = messages.length;
     this.now = now;
@@ -134,6 +165,8 @@ export interface EncodedBatch {
   queuedAt: number;
   baseSequence: number;
   producerId: number;
+  /** The offset of the batch's first record, once written (-1 before, or with acks 0). */
+  baseOffset: number;
   /** Records the broker named as invalid (INVALID_RECORD): index, message. */
   recordErrors: Map<number, string | null> | undefined;
   /**

@@ -178,6 +178,7 @@ export class Delivery {
       producerId: producer?.producerId ?? -1,
       uncertain: false,
       recordErrors: undefined,
+      baseOffset: -1,
     };
   }
 
@@ -296,7 +297,10 @@ export class Delivery {
     }
     if (this.host.acks === 0) return;
     const error = produceError(outcome, topic, partition);
-    if (error === null) return;
+    if (error === null) {
+      batch.baseOffset = outcome?.baseOffset ?? -1;
+      return;
+    }
     if (outcome?.recordErrors?.length) {
       batch.recordErrors = new Map(
         outcome.recordErrors.map((
@@ -338,7 +342,7 @@ export class Delivery {
     c.writeTimeSum += elapsed;
     c.writeTimeMax = Math.max(c.writeTimeMax, elapsed);
     c.bytes += open.bytes;
-    this.settleBatch(open, null);
+    this.settleBatch(open, null, batch);
     // Sent once and answered: nothing refers to the buffer any more. (A
     // retried batch may still sit in a write queue of an older connection.)
     if (batch.attempt === 1) this.host.pool.give(open.builder.buffer);
@@ -351,10 +355,25 @@ export class Delivery {
     this.settleBatch(open, error);
   }
 
-  private settleBatch(open: OpenBatch, error: Error | null): void {
+  private settleBatch(
+    open: OpenBatch,
+    error: Error | null,
+    written?: EncodedBatch,
+  ): void {
     const { writes, indexes } = open;
     for (let i = 0; i < indexes.length; i++) {
-      writes[i].settle(indexes[i], error);
+      const write = writes[i];
+      if (write.placed !== null && written !== undefined) {
+        // The batch's records are its messages in order: record i is at
+        // the batch's base offset + i.
+        const base = written.baseOffset;
+        write.placed[indexes[i]] = {
+          topic: written.queue.topic,
+          partition: written.queue.partition,
+          offset: base < 0 ? -1 : base + i,
+        };
+      }
+      write.settle(indexes[i], error);
     }
     this.host.release(open.bytes);
     this.host.completion?.(open.messages(), error);

@@ -27,6 +27,7 @@ import {
   BufferPool,
   type Entry,
   PendingWrite,
+  type RecordMetadata,
 } from "./batches.ts";
 import {
   DEFAULTS,
@@ -215,6 +216,27 @@ export class WriterEngine {
    * caller's array of messages, alive until the write is acknowledged, long
    * enough for the collector to move it to the old generation.
    */
+  /**
+   * As `writeMessages`, but waits for delivery whatever `async` says and
+   * resolves with where each message was written.
+   */
+  send(
+    messages: MessageInput[],
+    options: WriteOptions,
+  ): Promise<RecordMetadata[]> {
+    let write: PendingWrite;
+    try {
+      checkCallOptions("Cannot send", options, SIGNAL_OPTION);
+      if (options.signal?.aborted) {
+        throw abortReason(options.signal, "send");
+      }
+      write = this.enqueue(messages, options.signal, true);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return write.done.then(() => write.placed!);
+  }
+
   writeMessages(
     messages: MessageInput[],
     options: WriteOptions,
@@ -237,7 +259,11 @@ export class WriterEngine {
   }
 
   /** Validates every message first, then queues them; nothing is sent on a bad one. */
-  enqueue(messages: MessageInput[], signal?: AbortSignal): PendingWrite {
+  enqueue(
+    messages: MessageInput[],
+    signal?: AbortSignal,
+    track = false,
+  ): PendingWrite {
     if (this.closed) {
       throw new ClosedError(`Cannot write: ${this.closedMessage()}`);
     }
@@ -251,6 +277,7 @@ export class WriterEngine {
       now,
       now + this.limits.deliveryTimeout,
       this.options.completion !== undefined,
+      track,
     );
     if (write.count > 0) {
       this.unsettled.add(write);

@@ -13,7 +13,8 @@
  * @module
  */
 
-import type { PendingWrite } from "./batches.ts";
+import type { PendingWrite, RecordMetadata } from "./batches.ts";
+export type { RecordMetadata } from "./batches.ts";
 import { WriterEngine } from "./engine.ts";
 import { ClosedError } from "../connection/errors.ts";
 import { instanceIdTimeout } from "../cluster/telemetry.ts";
@@ -295,25 +296,50 @@ export class Writer extends WritableStream<MessageInput> {
     options?: WriteOptions,
   ): Promise<void>;
   writeMessages(...args: unknown[]): Promise<void> {
-    if (Array.isArray(args[0]) && (args.length > 2 || Array.isArray(args[1]))) {
-      // Another array would be taken for the options, its messages lost.
-      return Promise.reject(
-        new TypeError(
-          `Cannot write: writeMessages takes one array of messages and its options, got ${args.length} arguments, ${
-            Array.isArray(args[1]) ? "the second an array" : "more than two"
-          }; pass the messages in one array, or as arguments of their own`,
-        ),
-      );
-    }
-    const [messages, options] = Array.isArray(args[0])
-      ? [
-        args[0] as MessageInput[],
-        (args[1] === undefined ? {} : args[1]) as WriteOptions,
-      ]
-      : [args as MessageInput[], {} as WriteOptions];
+    const call = messagesAndOptions("writeMessages", args);
+    if (call instanceof Error) return Promise.reject(call);
     // Stream writes made before this call are stored before its messages.
     this.flushGathered();
-    return this.engine.writeMessages(messages, options);
+    return this.engine.writeMessages(call.messages, call.options);
+  }
+
+  /**
+   * Writes messages as `writeMessages` does and resolves, once each is
+   * acknowledged, with where each was written: its topic, partition and
+   * offset, in the order given (Java's `send` and kafkajs's `send` tell
+   * the same). It waits for delivery even with `async: true`. Offsets are
+   * -1 with requiredAcks "none" (the broker does not answer). Rejects as
+   * `writeMessages` does.
+   *
+   * @example Where a keyed message went
+   * ```ts
+   * import { Writer } from "jsr:@streamkafka/client";
+   *
+   * const w = new Writer({
+   *   brokers: ["localhost:9092"],
+   *   topic: "docs-send",
+   *   allowAutoTopicCreation: true,
+   * });
+   * const [written] = await w.send({ key: "order-7", value: "paid" });
+   * console.log(written.partition, written.offset);
+   * await w.close();
+   * ```
+   */
+  send(...messages: MessageInput[]): Promise<RecordMetadata[]>;
+  /**
+   * Sends the messages of an array, as above; aborting `options.signal`
+   * rejects the call and drops those of its messages not sent yet.
+   */
+  send(
+    messages: MessageInput[],
+    options?: WriteOptions,
+  ): Promise<RecordMetadata[]>;
+  send(...args: unknown[]): Promise<RecordMetadata[]> {
+    const call = messagesAndOptions("send", args);
+    if (call instanceof Error) return Promise.reject(call);
+    // Stream writes made before this call are stored before its messages.
+    this.flushGathered();
+    return this.engine.send(call.messages, call.options);
   }
 
   /**
@@ -523,4 +549,28 @@ export class Writer extends WritableStream<MessageInput> {
     this.closing ??= super.close();
     return this.closing;
   }
+}
+
+/**
+ * The messages and options of a `writeMessages` or `send` call: messages
+ * as arguments, or one array and its options; a TypeError for more.
+ */
+function messagesAndOptions(
+  method: string,
+  args: unknown[],
+): { messages: MessageInput[]; options: WriteOptions } | TypeError {
+  if (Array.isArray(args[0]) && (args.length > 2 || Array.isArray(args[1]))) {
+    // Another array would be taken for the options, its messages lost.
+    return new TypeError(
+      `Cannot write: ${method} takes one array of messages and its options, got ${args.length} arguments, ${
+        Array.isArray(args[1]) ? "the second an array" : "more than two"
+      }; pass the messages in one array, or as arguments of their own`,
+    );
+  }
+  return Array.isArray(args[0])
+    ? {
+      messages: args[0] as MessageInput[],
+      options: (args[1] === undefined ? {} : args[1]) as WriteOptions,
+    }
+    : { messages: args as MessageInput[], options: {} };
 }
