@@ -137,6 +137,69 @@ describe("Reader", () => {
     });
   });
 
+  test("a topic deleted and created again is read from the new topic's start, alone and in a group", async () => {
+    const topic = await topicWith(1);
+    const write = async (prefix: string, n: number) => {
+      const w = new Writer({ brokers: [BROKER], topic });
+      await w.writeMessages(
+        Array.from({ length: n }, (_, i) => ({ value: `${prefix}-${i}` })),
+      );
+      await w.close();
+    };
+    await write("old", 100);
+    const logged: string[] = [];
+    const errorLogger = (m: string) => logged.push(m);
+    const single = open(topic, { partition: 0, maxWait: 200, errorLogger });
+    const group = open(topic, {
+      groupId: uniqueTopic("recreated"),
+      maxWait: 200,
+      heartbeatInterval: 500,
+      errorLogger,
+    });
+    const take = async (r: Reader, n: number) => {
+      const out: string[] = [];
+      const signal = AbortSignal.timeout(60_000);
+      while (out.length < n) {
+        out.push(text.decode((await r.readMessage({ signal })).value!));
+      }
+      return out;
+    };
+    try {
+      assert.equal((await take(single, 100)).at(-1), "old-99");
+      assert.equal((await take(group, 100)).at(-1), "old-99");
+      await admin.deleteTopics(topic);
+      // Until the deletion is done, creating it again fails.
+      for (let tries = 0;; tries++) {
+        try {
+          await admin.createTopics({ topic, numPartitions: 1 });
+          break;
+        } catch (error) {
+          if (tries > 100) throw error;
+          await sleep(200);
+        }
+      }
+      // Fewer than were read (the old position would pass for a truncated
+      // log) and then more (it would skip the first 100).
+      await write("new", 50);
+      const expected = Array.from({ length: 50 }, (_, i) => `new-${i}`);
+      assert.deepEqual(await take(single, 50), expected);
+      assert.deepEqual(await take(group, 50), expected);
+      await write("more", 80);
+      assert.equal((await take(single, 80)).at(-1), "more-79");
+      assert.equal((await take(group, 80)).at(-1), "more-79");
+      assert.ok(
+        logged.some((m) =>
+          /the topic was deleted and created again \(its id changed from \S+ to \S+\); reading the new topic from its first offset/
+            .test(m)
+        ),
+        logged.join("\n"),
+      );
+    } finally {
+      await single.close();
+      await group.close();
+    }
+  });
+
   test("readMessage, fetchMessage and the stream share one queue", async () => {
     const topic = await topicWith();
     await produce(topic, values(12));

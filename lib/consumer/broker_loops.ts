@@ -35,6 +35,7 @@ import {
   untilAborted,
 } from "../connection/errors.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
+import { FirstOffset } from "../conn/conn.ts";
 import { FetchRequests } from "./fetch_requests.ts";
 import {
   BrokerLoop,
@@ -195,6 +196,18 @@ export class BrokerLoops {
         if (info === undefined) missing.push(p);
         else if (info.leader < 0) leaderless.push(p);
         else {
+          if (recreated(p.topicId, meta.topicId)) {
+            // The offsets read so far are the old topic's: kept, they would
+            // skip the new topic's first records, or pass for a truncated
+            // log. Nothing of the new topic was read: read it all.
+            this.hub.counters.errors++;
+            this.hub.logError(
+              `kafka reader: ${
+                describePartitions([p])
+              }: the topic was deleted and created again (its id changed from ${p.topicId} to ${meta.topicId}); reading the new topic from its first offset`,
+            );
+            this.hub.moveTo(p, FirstOffset);
+          }
           p.topicId = meta.topicId;
           p.leaderEpoch = info.leaderEpoch;
           p.leaderId = info.leader;
@@ -481,4 +494,16 @@ function ignore(): void {}
  */
 function readFrom(p: PartitionState): number {
   return p.readReplica >= 0 ? p.readReplica : p.leaderId;
+}
+
+/** Kafka's id for "no id" (a broker without topic ids), as metadata gives it. */
+const NO_TOPIC_ID = "AAAAAAAAAAAAAAAAAAAAAA";
+
+/**
+ * Whether a partition routed before under topic id `was` now has topic id
+ * `now`: the topic was deleted and created again under its name.
+ */
+export function recreated(was: string, now: string): boolean {
+  return was !== "" && now !== "" && was !== NO_TOPIC_ID &&
+    now !== NO_TOPIC_ID && was !== now;
 }
