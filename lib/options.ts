@@ -27,6 +27,9 @@ const FLAGS = [
 /** The options of a call that takes only a signal. */
 export const SIGNAL_OPTION: ReadonlySet<string> = new Set(["signal"]);
 
+/** The one option of calls that take only `{ timeout }`. */
+export const TIMEOUT_OPTION: ReadonlySet<string> = new Set(["timeout"]);
+
 /**
  * Checks the options of one call (`{ signal, timeout }`): undefined, or an
  * object (not an array) whose `signal`, if set, is an AbortSignal and whose

@@ -256,6 +256,31 @@ describe("bad input", () => {
     }
   });
 
+  test("close() refuses options it does not take and a timeout that is not a positive number; the Writer stays open", async () => {
+    const w = new Writer({ brokers: [BROKER], topic });
+    try {
+      await refusedAtOnce(
+        () => w.close({ timout: 500 } as never),
+        /^TypeError: Cannot close the Writer: unknown option "timout"; did you mean "timeout"\?$/,
+      );
+      await refusedAtOnce(
+        () => w.close({ timeout: -1 }),
+        /^RangeError: Cannot close the Writer: "timeout" must be a positive number of milliseconds, got -1/,
+      );
+      await refusedAtOnce(
+        () => w.close({ timeout: "5s" } as never),
+        /^TypeError: Cannot close the Writer: "timeout" must be a positive number of milliseconds, got "5s"/,
+      );
+      await refusedAtOnce(
+        () => w.close(5 as never),
+        /^TypeError: Cannot close the Writer: the options must be an object, got 5/,
+      );
+      await w.writeMessages({ value: "still open" });
+    } finally {
+      await w.close({ timeout: 10_000 });
+    }
+  });
+
   test("a balancer that returns no partition of the topic fails the write at once, naming what it returned", async () => {
     await noUnhandledRejections(async () => {
       for (const returned of [99, -1, "0", undefined]) {

@@ -823,4 +823,122 @@ describe("through the fault proxy", () => {
         }
       }),
   );
+
+  test(
+    "close({ timeout }) gives up writes the broker does not answer: they fail saying they may have been written, and close() rejects when its time is up",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        const topic = await newTopic("close-timeout");
+        const logged: string[] = [];
+        const writer = new Writer({
+          brokers: [proxy.address],
+          topic,
+          errorLogger: (m) => logged.push(m),
+        });
+        await writer.writeMessages({ value: "first" });
+        // Requests still reach the broker; its answers are held back.
+        proxy.stall();
+        const held = writer.writeMessages({ value: "held" });
+        held.catch(() => {});
+        await sleep(200);
+        const started = Date.now();
+        try {
+          await assert.rejects(
+            writer.close({ timeout: 500 }),
+            (error) =>
+              error instanceof TimeoutError &&
+              /close\(\) gave up after its timeout of 500 ms/.test(
+                error.message,
+              ),
+          );
+          const took = Date.now() - started;
+          assert.ok(took >= 450 && took < 3000, `close took ${took} ms`);
+          await assert.rejects(held, (error) => {
+            assert.ok(error instanceof WriteErrors, String(error));
+            const cause = error.errors[0];
+            assert.ok(cause instanceof TimeoutError, String(cause));
+            assert.match(
+              cause.message,
+              new RegExp(`1 message sent to ${topic}/0 and not acknowledged`),
+            );
+            return true;
+          });
+          // A second close() answers as the first did, at once.
+          await assert.rejects(writer.close(), TimeoutError);
+        } finally {
+          proxy.normal();
+        }
+        // The request had reached the broker: "held" was written.
+        assert.deepEqual(await valuesOf(topic), ["first", "held"]);
+      }),
+  );
+
+  test(
+    "close({ timeout }) of a transactional Writer leaves its open transaction to the coordinator when the time is up",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        const topic = await newTopic("close-timeout-txn");
+        const logged: string[] = [];
+        const writer = new Writer({
+          brokers: [proxy.address],
+          topic,
+          transactionalId: uniqueTopic("close-timeout-txn-id"),
+          errorLogger: (m) => logged.push(m),
+        });
+        await writer.beginTransaction();
+        await writer.writeMessages({ value: "in the transaction" });
+        proxy.stall();
+        const held = writer.writeMessages({ value: "held" });
+        held.catch(() => {});
+        await sleep(200);
+        const started = Date.now();
+        try {
+          await assert.rejects(writer.close({ timeout: 500 }), TimeoutError);
+          const took = Date.now() - started;
+          assert.ok(took < 3000, `close took ${took} ms`);
+          await assert.rejects(held, WriteErrors);
+          assert.ok(
+            logged.some((m) =>
+              /close\(\) left the transaction of ".*" as it was/.test(m)
+            ),
+            logged.join("\n"),
+          );
+        } finally {
+          proxy.normal();
+        }
+      }),
+  );
+
+  test(
+    "aborting a Writer's stream does not wait for a write the broker does not answer",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        const topic = await newTopic("abort-stalled");
+        const writer = new Writer({ brokers: [proxy.address], topic });
+        await writer.writeMessages({ value: "first" });
+        proxy.stall();
+        const held = writer.writeMessages({ value: "held" });
+        held.catch(() => {});
+        await sleep(200);
+        const started = Date.now();
+        try {
+          await writer.getWriter().abort(new Error("shutting down"));
+          const took = Date.now() - started;
+          assert.ok(took < 2000, `abort took ${took} ms`);
+          await assert.rejects(held, (error) => {
+            assert.ok(error instanceof WriteErrors, String(error));
+            assert.match(
+              String(error.errors[0]?.message),
+              /^shutting down; 1 message sent to .* written perhaps$/,
+            );
+            return true;
+          });
+        } finally {
+          proxy.normal();
+        }
+      }),
+  );
 });

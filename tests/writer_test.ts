@@ -773,6 +773,42 @@ describe("Writer", () => {
     await timed.close();
   });
 
+  test("close({ timeout }) gives up writes still waiting for their topic's metadata; a timeout that is not reached changes nothing", async () => {
+    const missing = uniqueTopic("close-timeout-missing");
+    const w = new Writer({ brokers: [BROKER], topic: missing });
+    // The topic does not exist: the write waits (deliveryTimeout, 2 minutes).
+    const waiting = w.writeMessages({ value: "x" });
+    waiting.catch(() => {});
+    await sleep(300);
+    const started = Date.now();
+    await assert.rejects(
+      w.close({ timeout: 400 }),
+      /^TimeoutError: The Writer's close\(\) gave up after its timeout of 400 ms/,
+    );
+    const took = Date.now() - started;
+    assert.ok(took >= 350 && took < 3000, `close took ${took} ms`);
+    await assert.rejects(waiting, (error) => {
+      assert.ok(error instanceof WriteErrors, String(error));
+      // Never sent: nothing says it may have been written.
+      assert.match(
+        String(error.errors[0]),
+        /^TimeoutError: The Writer's close\(\) gave up after its timeout of 400 ms, before these messages were acknowledged$/,
+      );
+      return true;
+    });
+
+    const topic = await topicWith(1);
+    const calm = new Writer({ brokers: [BROKER], topic });
+    await calm.writeMessages({ value: "one" });
+    const last = calm.writeMessages({ value: "two" });
+    await calm.close({ timeout: 10_000 });
+    await last;
+    assert.deepEqual(
+      (await readPartition(topic, 0)).map((m) => text.decode(m.value!)),
+      ["one", "two"],
+    );
+  });
+
   test("a message larger than batchBytes fails alone; the others are sent", async () => {
     const topic = await topicWith(1);
     const w = new Writer({ brokers: [BROKER], topic, batchBytes: 1000 });

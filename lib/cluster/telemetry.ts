@@ -54,7 +54,7 @@ import {
   SOFTWARE_VERSION,
 } from "../connection/connection.ts";
 import { unrefTimer } from "../connection/socket.ts";
-import { checkCallOptions } from "../options.ts";
+import { checkCallOptions, TIMEOUT_OPTION } from "../options.ts";
 import { ClosedError, TimeoutError } from "../connection/errors.ts";
 import type { Cluster } from "./cluster.ts";
 import {
@@ -87,9 +87,6 @@ export interface TelemetryOptions {
   /** Milliseconds before asking again after a lost broker (default 5 s). */
   retryMs?: number;
 }
-
-/** The option of `clientInstanceId`. */
-const TIMEOUT_OPTION: ReadonlySet<string> = new Set(["timeout"]);
 
 /**
  * The `timeout` of a Writer's or Reader's `clientInstanceId(options)`,

@@ -11,7 +11,13 @@
 import type { Cluster } from "../cluster/cluster.ts";
 import { retry, type RetryOptions } from "../cluster/retry.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
-import { TimeoutError, withinDeadline } from "../connection/errors.ts";
+import {
+  abortReason,
+  ClosedError,
+  TimeoutError,
+  untilAborted,
+  withinDeadline,
+} from "../connection/errors.ts";
 import type { MessageInput } from "../message.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { BATCH_HEADER_SIZE } from "../protocol/records.ts";
@@ -67,6 +73,11 @@ export interface DeliveryHost {
     attempts?: number,
   ): Error;
   readonly completion?: (messages: MessageInput[], error: Error | null) => void;
+  /**
+   * Aborted, with the reason, when the Writer gives up what it has not
+   * delivered: no more retries, and requests in flight are not waited for.
+   */
+  readonly stopped: AbortSignal;
 }
 
 /** Sends the batches of the partition queues, one in flight per partition. */
@@ -119,6 +130,10 @@ export class Delivery {
       batch = await this.encode(queue, open);
       await this.deliver(batch);
     } catch (error) {
+      if (this.host.stopped.aborted) {
+        this.failBatch(open, givenUp(this.host.stopped, batch));
+        return;
+      }
       if (batch === undefined) {
         // Not encoded: no sequence number was taken.
         this.failBatch(open, this.host.finalError(error, what, open.deadline));
@@ -148,7 +163,11 @@ export class Delivery {
     }
     const producer: ProducerId | null = this.host.txn
       ? this.host.txn.producer()
-      : await this.host.identity.get(open.deadline);
+      : await untilAborted(
+        this.host.identity.get(open.deadline),
+        this.host.stopped,
+        "Getting a producer id",
+      );
     if (
       producer && (queue.producerId !== producer.producerId ||
         queue.producerEpoch !== producer.producerEpoch)
@@ -282,13 +301,17 @@ export class Delivery {
     );
     let outcome: PartitionOutcome | undefined;
     try {
-      outcome = await this.host.sender.send(
-        conn,
-        { topic, partition, records: batch.bytes },
-        Math.min(
-          this.host.writeTimeout + 5000,
-          Math.max(1000, batch.open.deadline - Date.now()),
+      outcome = await untilAborted(
+        this.host.sender.send(
+          conn,
+          { topic, partition, records: batch.bytes },
+          Math.min(
+            this.host.writeTimeout + 5000,
+            Math.max(1000, batch.open.deadline - Date.now()),
+          ),
         ),
+        this.host.stopped,
+        `Producing to ${topic}/${partition}`,
       );
     } catch (error) {
       // Sent perhaps, answered not: the broker may have written it.
@@ -420,3 +443,23 @@ const RECORD_REJECTIONS = new Set<number>([
   ErrorCode.CORRUPT_MESSAGE,
   ErrorCode.INVALID_TIMESTAMP,
 ]);
+
+/**
+ * The error of a batch the Writer gave up (`stopped`'s reason), saying
+ * whether it may have been written: a batch sent and not answered may.
+ */
+function givenUp(stopped: AbortSignal, batch?: EncodedBatch): Error {
+  const reason = abortReason(stopped, "Writing");
+  if (batch === undefined || !batch.uncertain) return reason;
+  const { topic, partition } = batch.queue;
+  const n = batch.open.count;
+  const message = `${reason.message}; ${n} message${
+    n === 1 ? "" : "s"
+  } sent to ${topic}/${partition} and not acknowledged: written perhaps`;
+  if (reason instanceof TimeoutError) {
+    return new TimeoutError(message, { cause: reason });
+  }
+  const closed = new ClosedError(message);
+  closed.cause = reason;
+  return closed;
+}

@@ -55,6 +55,7 @@ import {
   abortReason,
   ClosedError,
   TimeoutError,
+  untilAborted,
   withinDeadline,
 } from "../connection/errors.ts";
 import type { MessageInput } from "../message.ts";
@@ -113,6 +114,17 @@ export class WriterEngine {
   private routing = 0;
   /** Writes not settled yet, which `settleWrites` waits for. */
   private readonly unsettled = new Set<PendingWrite>();
+  /**
+   * Aborted, with the reason, when the Writer gives up what it has not
+   * delivered (`abort()`, or `close()`'s timeout): retries stop, requests
+   * in flight are no longer waited for.
+   */
+  private readonly stopping = new AbortController();
+  /** Aborted when `close()`'s timeout ends. */
+  private readonly timedOut = new AbortController();
+  /** When `close()`'s timeout ends (ms since epoch), and its timer. */
+  private stopAt = Infinity;
+  private stopTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(userOptions: WriterOptions) {
     validateWriter(userOptions);
@@ -208,6 +220,7 @@ export class WriterEngine {
       finalError: (error, what, deadline, attempts) =>
         this.finalError(error, what, deadline, attempts),
       completion: options.completion,
+      stopped: this.stopping.signal,
     });
   }
 
@@ -396,7 +409,7 @@ export class WriterEngine {
       }
     }
     if (this.aborted) {
-      this.fail(entries, new ClosedError("The Writer was aborted"));
+      this.fail(entries, this.stopReason());
       return;
     }
     for (const queue of this.router.place(write, groups)) {
@@ -415,13 +428,17 @@ export class WriterEngine {
       return cached.partitions.map((p) => p.id);
     }
     return await retry(async () => {
-      const info = await withinDeadline(
-        this.cluster.topic(topic, {
-          autoCreate: this.options.allowAutoTopicCreation ?? false,
-          maxAge: 0,
-        }),
-        deadline,
-        undefined,
+      const info = await untilAborted(
+        withinDeadline(
+          this.cluster.topic(topic, {
+            autoCreate: this.options.allowAutoTopicCreation ?? false,
+            maxAge: 0,
+          }),
+          deadline,
+          undefined,
+          `Looking up the partitions of ${topic}`,
+        ),
+        this.stopping.signal,
         `Looking up the partitions of ${topic}`,
       );
       if (info.partitions.length > 0) return info.partitions.map((p) => p.id);
@@ -463,6 +480,7 @@ export class WriterEngine {
       backoffMin: this.limits.writeBackoffMin,
       backoffMax: this.limits.writeBackoffMax,
       retriable: (error) => canRetry(error) && !this.aborted,
+      signal: this.stopping.signal,
       onRetry: (error, attempt) => {
         this.counters.retries++;
         this.options.errorLogger?.(
@@ -704,30 +722,101 @@ export class WriterEngine {
       : `the Writer is closed: its stream ${by.how} with ${by.error.name}: ${by.error.message}`;
   }
 
+  /**
+   * Gives up, `ms` from now, what `close()` is still waiting for then (an
+   * earlier end set before stays).
+   */
+  closeWithin(ms: number): void {
+    if (this.closed || this.aborted) return;
+    const at = Date.now() + ms;
+    if (at >= this.stopAt) return;
+    this.stopAt = at;
+    clearTimeout(this.stopTimer);
+    this.stopTimer = setTimeout(() => {
+      this.stopTimer = undefined;
+      if (this.closed || this.aborted) return;
+      const left = this.unsettled.size;
+      this.log(
+        `kafka writer: close() timed out after ${ms} ms; giving up ${left} writes not acknowledged`,
+      );
+      const error = new TimeoutError(
+        `The Writer's close() gave up after its timeout of ${ms} ms, before these messages were acknowledged`,
+      );
+      this.timedOut.abort(error);
+      this.stop(error);
+    }, ms);
+  }
+
   private async closeOnce(): Promise<void> {
     if (this.closed) return;
-    await this.flush();
-    await this.abortOpenTransaction();
+    try {
+      await this.flush();
+      // Out of time: a transaction left open is the coordinator's to abort
+      // (after transactionTimeout, or when the transactionalId is used again).
+      if (this.txn !== null) {
+        const { id } = this.txn;
+        await untilAborted(
+          this.abortOpenTransaction(),
+          this.timedOut.signal,
+          "Aborting the open transaction",
+        ).catch((error) => {
+          this.options.errorLogger?.(
+            `kafka writer: close() left the transaction of "${id}" as it was (the coordinator aborts one left open after transactionTimeout): ${
+              (error as Error).message
+            }`,
+          );
+        });
+      }
+    } finally {
+      clearTimeout(this.stopTimer);
+      this.stopTimer = undefined;
+    }
     this.closed = true;
     await this.telemetry?.close();
     if (this.ownsCluster) await this.cluster.close();
     this.log("kafka writer: closed");
+    const gaveUp = this.stopping.signal.reason;
+    if (gaveUp instanceof TimeoutError) {
+      throw new TimeoutError(
+        `${gaveUp.message}: the writes given up failed with it (writeMessages, send, completion)`,
+        { cause: gaveUp },
+      );
+    }
   }
 
   async abort(reason: unknown): Promise<void> {
     this.closed = true;
-    this.aborted = true;
     const error = reason instanceof Error
       ? reason
       : new ClosedError(`The Writer was aborted: ${String(reason)}`);
     this.closedBy ??= { error, how: "was aborted" };
-    for (const queue of this.router.queues) {
-      for (const open of queue.clear()) this.delivery.failBatch(open, error);
-    }
+    clearTimeout(this.stopTimer);
+    this.stop(error);
     await Promise.allSettled([...this.delivery.inFlight]);
     await this.abortOpenTransaction();
     await this.telemetry?.close();
     if (this.ownsCluster) await this.cluster.close();
+  }
+
+  /**
+   * Gives up what is not delivered: queued batches fail with `error`, and
+   * so do those being sent (as sent perhaps) and writes being routed.
+   */
+  private stop(error: Error): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.stopping.abort(error);
+    for (const queue of this.router.queues) {
+      for (const open of queue.clear()) this.delivery.failBatch(open, error);
+    }
+  }
+
+  /** Why the Writer gave up its writes. */
+  private stopReason(): Error {
+    const reason = this.stopping.signal.reason;
+    return reason instanceof Error
+      ? reason
+      : new ClosedError("The Writer was aborted");
   }
 }
 

@@ -18,6 +18,7 @@ export type { RecordMetadata } from "./batches.ts";
 import { WriterEngine } from "./engine.ts";
 import { ClosedError } from "../connection/errors.ts";
 import { instanceIdTimeout } from "../cluster/telemetry.ts";
+import { checkCallOptions, TIMEOUT_OPTION } from "../options.ts";
 import type { WriteOptions, WriterOptions, WriterStats } from "./options.ts";
 export type { Logger, TransportOptions } from "../cluster/transport.ts";
 export {
@@ -538,10 +539,40 @@ export class Writer extends WritableStream<MessageInput> {
    * under them: what the stream took so far is delivered, and the stream
    * errors with a ClosedError, which ends the pipe (cancelling its source
    * unless `preventCancel`).
+   *
+   * Waiting is bounded by each message's `deliveryTimeout` (2 minutes by
+   * default), or sooner by `options.timeout` (ms; Java's
+   * `close(Duration)`): then what is not acknowledged fails with a
+   * TimeoutError (messages sent and not answered may have been written:
+   * their error says so), a transaction left open is left to the
+   * coordinator to abort, and `close()` rejects with a TimeoutError once
+   * the connections are closed.
+   *
+   * @example
+   * ```ts
+   * import { Writer } from "jsr:@streamkafka/client";
+   *
+   * const w = new Writer({
+   *   brokers: ["localhost:9092"],
+   *   topic: "docs-close",
+   *   allowAutoTopicCreation: true,
+   * });
+   * await w.writeMessages({ value: "one" });
+   * // On shutdown: at most 5 s more for anything still being written.
+   * await w.close({ timeout: 5000 });
+   * ```
    */
-  override close(): Promise<void> {
+  override close(options?: { timeout?: number }): Promise<void> {
+    try {
+      checkCallOptions("Cannot close the Writer", options, TIMEOUT_OPTION);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const failure = this.streamFailure();
     if (failure) return Promise.reject(failure);
+    if (options?.timeout !== undefined) {
+      this.engine.closeWithin(options.timeout);
+    }
     if (this.locked) return this.closeLocked();
     // Closed by a pipe that ended, or under its holder: the engine closes
     // (once; a second call waits for the first).
