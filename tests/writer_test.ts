@@ -572,6 +572,36 @@ describe("Writer", () => {
       // No acknowledgement, no offset.
       const blind = await unacked.send({ value: "c" });
       assert.deepEqual(blind, [{ topic: other, partition: 0, offset: -1 }]);
+      // A message refused fails alone; the error says where the others went.
+      const small = new Writer({ brokers: [BROKER], topic, batchBytes: 1000 });
+      try {
+        await assert.rejects(
+          small.send(
+            { value: "fits", partition: 1 },
+            { value: new Uint8Array(2000), partition: 1 },
+          ),
+          (error) => {
+            assert.ok(error instanceof WriteErrors, String(error));
+            assert.equal(error.errors[0], null);
+            assert.match(String(error.errors[1]), /MESSAGE_TOO_LARGE/);
+            assert.equal(error.written?.length, 2);
+            assert.equal(error.written?.[1], null);
+            const fits = error.written?.[0];
+            assert.deepEqual([fits?.topic, fits?.partition], [topic, 1]);
+            assert.ok((fits?.offset ?? -1) >= 0, String(fits?.offset));
+            return true;
+          },
+        );
+        // writeMessages keeps no record of where messages went.
+        await assert.rejects(
+          small.writeMessages({ value: new Uint8Array(2000) }),
+          (error) => error instanceof WriteErrors && error.written === null,
+        );
+      } finally {
+        await small.close();
+      }
+      const last = (await readPartition(topic, 1)).at(-1);
+      assert.equal(text.decode(last!.value!), "fits");
       await assert.rejects(
         w.send({ value: 5 as never }),
         /^TypeError: Cannot write message 0: "value" must be a Uint8Array/,

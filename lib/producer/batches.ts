@@ -109,8 +109,15 @@ export class PendingWrite {
       this.errors[index] = error;
     }
     if (--this.left > 0) return;
-    if (this.errors) this.reject(new WriteErrors(this.errors));
-    else this.resolve();
+    if (this.errors) {
+      const placed = this.placed;
+      this.reject(
+        new WriteErrors(
+          this.errors,
+          placed && Array.from(placed, (p) => p ?? null),
+        ),
+      );
+    } else this.resolve();
   }
 }
 

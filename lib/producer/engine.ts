@@ -225,11 +225,6 @@ export class WriterEngine {
   }
 
   /**
-   * Not an async function: a suspended one keeps its arguments, and so the
-   * caller's array of messages, alive until the write is acknowledged, long
-   * enough for the collector to move it to the old generation.
-   */
-  /**
    * As `writeMessages`, but waits for delivery whatever `async` says and
    * resolves with where each message was written.
    */
@@ -250,6 +245,12 @@ export class WriterEngine {
     return write.done.then(() => write.placed!);
   }
 
+  /**
+   * Not an async function (nor is `send`): a suspended one keeps its
+   * arguments, and so the caller's array of messages, alive until the write
+   * is acknowledged, long enough for the collector to move it to the old
+   * generation.
+   */
   writeMessages(
     messages: MessageInput[],
     options: WriteOptions,

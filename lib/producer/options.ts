@@ -15,6 +15,7 @@ import {
 import type { Balancer } from "./balancers.ts";
 import { Cluster } from "../cluster/cluster.ts";
 import type { MessageInput } from "../message.ts";
+import type { RecordMetadata } from "./batches.ts";
 import {
   checkDuration,
   checkNumber,
@@ -220,9 +221,21 @@ export interface WriteOptions {
 export class WriteErrors extends Error {
   /** One entry per message of the write: its error, or null if it was written. */
   readonly errors: (Error | null)[];
+  /**
+   * Of a `send` call: one entry per message, where it was written (topic,
+   * partition, offset), or null for one that failed. Null for the other
+   * writes (`writeMessages`, the stream), which keep no such record.
+   */
+  readonly written: (RecordMetadata | null)[] | null;
 
-  /** One entry per message of the write: its error, or null. */
-  constructor(errors: (Error | null)[]) {
+  /**
+   * One entry per message of the write: its error, or null; and for a
+   * `send`, where each written one went.
+   */
+  constructor(
+    errors: (Error | null)[],
+    written: (RecordMetadata | null)[] | null = null,
+  ) {
     const failed = errors.filter((e) => e !== null);
     const first = failed[0];
     super(
@@ -233,6 +246,7 @@ export class WriteErrors extends Error {
     );
     this.name = "WriteErrors";
     this.errors = errors;
+    this.written = written;
   }
 
   /** How many messages failed. */

@@ -310,7 +310,8 @@ export class Writer extends WritableStream<MessageInput> {
    * offset, in the order given (Java's `send` and kafkajs's `send` tell
    * the same). It waits for delivery even with `async: true`. Offsets are
    * -1 with requiredAcks "none" (the broker does not answer). Rejects as
-   * `writeMessages` does.
+   * `writeMessages` does, with a `WriteErrors` whose `written` says where
+   * the messages that did not fail went.
    *
    * @example Where a keyed message went
    * ```ts
