@@ -289,8 +289,9 @@ export function checkNumber(
 
 /**
  * Throws unless `value` is undefined or one of `allowed`: a RangeError for
- * another string, a TypeError for another type, starting with `context` and
- * naming `key` and the choices.
+ * another value of their type, a TypeError for another type, starting with
+ * `context` and naming `key` and the choices (as `names` shows them, if
+ * given).
  *
  * @example
  * ```ts
@@ -306,14 +307,15 @@ export function checkChoice(
   context: string,
   key: string,
   value: unknown,
-  allowed: readonly string[],
+  allowed: readonly (string | number)[],
+  names: readonly string[] = allowed.map((a) => JSON.stringify(a)),
 ): void {
   if (value === undefined || allowed.includes(value as string)) return;
-  const Failure = typeof value === "string" ? RangeError : TypeError;
+  const Failure = typeof value === typeof allowed[0] ? RangeError : TypeError;
   throw new Failure(
-    `${context}: "${key}" must be ${
-      allowed.map((a) => JSON.stringify(a)).join(" or ")
-    }, got ${describeValue(value)}`,
+    `${context}: "${key}" must be ${names.join(" or ")}, got ${
+      describeValue(value)
+    }`,
   );
 }
 

@@ -935,6 +935,16 @@ describe("Reader", () => {
         RangeError,
       ],
       [
+        { ...ok, isolationLevel: 1 },
+        /"isolationLevel" must be "read_uncommitted" or "read_committed", got 1/,
+        TypeError,
+      ],
+      [
+        { ...ok, startOffset: "first" },
+        /"startOffset" must be FirstOffset \(-2\) or LastOffset \(-1\), got "first"/,
+        TypeError,
+      ],
+      [
         { ...ok, groupId: "g", partition: 2 },
         /"partition" cannot be set with "groupId"/,
         TypeError,

@@ -7,7 +7,12 @@
 import { checkTracing, type TracingApi } from "../tracing/api.ts";
 import { Cluster } from "../cluster/cluster.ts";
 import { FirstOffset, LastOffset } from "../conn/conn.ts";
-import { checkNumber, describeValue, optionNames } from "../options.ts";
+import {
+  checkChoice,
+  checkNumber,
+  describeValue,
+  optionNames,
+} from "../options.ts";
 import type { GroupOptions } from "./group/options.ts";
 import type { Message } from "../message.ts";
 import {
@@ -471,23 +476,21 @@ export function checkFetchSettings(
       `"readBackoffMin" (${backoffMin}) must not exceed "readBackoffMax" (${backoffMax})`,
     );
   }
-  const choices = [
-    ["isolationLevel", ["read_uncommitted", "read_committed"]],
-    ["offsetOutOfRange", ["reset", "error"]],
-    ["startOffset", [FirstOffset, LastOffset]],
-  ] as const;
-  for (const [key, allowed] of choices) {
-    const value = options[key];
-    if (value === undefined) continue;
-    if (!(allowed as readonly unknown[]).includes(value)) {
-      const names = key === "startOffset"
-        ? ["FirstOffset (-2)", "LastOffset (-1)"]
-        : allowed.map((a) => JSON.stringify(a));
-      outOfRange(
-        `"${key}" must be ${names.join(" or ")}, got ${describeValue(value)}`,
-      );
-    }
-  }
+  checkChoice(context, "isolationLevel", options.isolationLevel, [
+    "read_uncommitted",
+    "read_committed",
+  ]);
+  checkChoice(context, "offsetOutOfRange", options.offsetOutOfRange, [
+    "reset",
+    "error",
+  ]);
+  checkChoice(
+    context,
+    "startOffset",
+    options.startOffset,
+    [FirstOffset, LastOffset],
+    ["FirstOffset (-2)", "LastOffset (-1)"],
+  );
   for (const key of ["copyValues", "checkCrcs"] as const) {
     if (options[key] !== undefined && typeof options[key] !== "boolean") {
       fail(`"${key}" must be a boolean, got ${describeValue(options[key])}`);

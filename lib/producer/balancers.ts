@@ -25,7 +25,7 @@
  */
 
 import { crc32 } from "../protocol/crc32c.ts";
-import { checkOptionNames, describeValue } from "../options.ts";
+import { checkCallOptions } from "../options.ts";
 
 /** What a balancer may look at: a `Message` or `MessageInput` after encoding. */
 export interface BalancerMessage {
@@ -93,7 +93,7 @@ export class RoundRobin implements Balancer {
 
   /** Throws unless `chunkSize` is a positive integer. */
   constructor(options: RoundRobinOptions = {}) {
-    checkBalancerOptions("RoundRobin", options, CHUNK_SIZE);
+    checkCallOptions("Cannot create RoundRobin", options, CHUNK_SIZE);
     this.#chunkSize = positiveInteger(
       "RoundRobin",
       "chunkSize",
@@ -259,7 +259,7 @@ export class CRC32Balancer implements Balancer {
 
   /** Throws a TypeError unless `consistent` is a boolean or unset. */
   constructor(options: CRC32BalancerOptions = {}) {
-    checkBalancerOptions("CRC32Balancer", options, CONSISTENT);
+    checkCallOptions("Cannot create CRC32Balancer", options, CONSISTENT);
     this.#consistent = flag("CRC32Balancer", "consistent", options.consistent);
   }
 
@@ -308,7 +308,7 @@ export class Murmur2Balancer implements Balancer {
 
   /** Throws a TypeError unless `consistent` is a boolean or unset. */
   constructor(options: Murmur2BalancerOptions = {}) {
-    checkBalancerOptions("Murmur2Balancer", options, CONSISTENT);
+    checkCallOptions("Cannot create Murmur2Balancer", options, CONSISTENT);
     this.#consistent = flag(
       "Murmur2Balancer",
       "consistent",
@@ -398,7 +398,7 @@ export class JavaDefault implements Balancer {
 
   /** Throws unless `chunkSize` and `chunkBytes` are positive integers. */
   constructor(options: JavaDefaultOptions = {}) {
-    checkBalancerOptions("JavaDefault", options, CHUNKS);
+    checkCallOptions("Cannot create JavaDefault", options, CHUNKS);
     this.#chunkSize = positiveInteger(
       "JavaDefault",
       "chunkSize",
@@ -560,28 +560,6 @@ function flag(owner: string, name: string, value: unknown): boolean {
     );
   }
   return value;
-}
-
-/**
- * Throws a TypeError unless `options` is an object (an array or null is
- * not) whose names are all in `names`: `{ consistant: true }` would
- * otherwise leave the default in place.
- */
-function checkBalancerOptions(
-  owner: string,
-  options: unknown,
-  names: ReadonlySet<string>,
-): void {
-  if (
-    options === null || typeof options !== "object" || Array.isArray(options)
-  ) {
-    throw new TypeError(
-      `Cannot create ${owner}: the options must be an object, got ${
-        describeValue(options)
-      }`,
-    );
-  }
-  checkOptionNames(`Cannot create ${owner}`, options, names);
 }
 
 const CHUNK_SIZE: ReadonlySet<string> = new Set(["chunkSize"]);

@@ -35,7 +35,7 @@
  * @module
  */
 
-import { checkOptionNames, describeValue } from "../../options.ts";
+import { checkCallOptions, describeValue } from "../../options.ts";
 
 /**
  * A member of the group as the leader sees it: its id and its subscription,
@@ -350,16 +350,7 @@ export class RackAffinityGroupBalancer implements GroupBalancer {
   /** Throws a TypeError unless `rack` is a string or unset. */
   constructor(options: RackAffinityGroupBalancerOptions = {}) {
     const context = "Cannot create RackAffinityGroupBalancer";
-    if (
-      options === null || typeof options !== "object" || Array.isArray(options)
-    ) {
-      throw new TypeError(
-        `${context}: the options must be an object { rack }, got ${
-          describeValue(options)
-        }`,
-      );
-    }
-    checkOptionNames(context, options, RACK_OPTIONS);
+    checkCallOptions(context, options, RACK_OPTIONS);
     const rack = options.rack ?? "";
     if (typeof rack !== "string") {
       throw new TypeError(

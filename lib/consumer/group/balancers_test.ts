@@ -242,7 +242,7 @@ describe("protocol names and user data", () => {
     // Not an object, or a misspelt name: the rack would be "" (none).
     assert.throws(
       () => new RackAffinityGroupBalancer(5 as never),
-      /^TypeError: Cannot create RackAffinityGroupBalancer: the options must be an object \{ rack \}, got 5 \(number\)$/,
+      /^TypeError: Cannot create RackAffinityGroupBalancer: the options must be an object, got 5 \(number\)$/,
     );
     assert.throws(
       () => new RackAffinityGroupBalancer({ rakc: "a" } as never),
