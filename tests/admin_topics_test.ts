@@ -21,6 +21,40 @@ describe("admin Client: topics and cluster", () => {
   const client = new Client({ brokers: [BROKER], timeout: 20_000 });
   after(() => client.close());
 
+  test("a closed Client refuses its calls with a ClosedError, its own cluster or a shared one (which stays open)", async () => {
+    const cluster = new Cluster({ brokers: [BROKER] });
+    const shared = new Client({ cluster });
+    const own = new Client({ brokers: [BROKER] });
+    try {
+      await shared.describeCluster();
+      await own.describeCluster();
+      await shared.close();
+      await own.close();
+      for (const closed of [shared, own]) {
+        for (
+          const call of [
+            () => closed.describeCluster(),
+            () => closed.metadata(),
+            () => closed.listGroups(),
+            () => closed.createTopics([{ topic: uniqueTopic("closed") }]),
+            () => closed.groupLag("closed-group"),
+          ]
+        ) {
+          await assert.rejects(
+            call(),
+            /^ClosedError: Cannot make the call: the Client is closed$/,
+          );
+        }
+      }
+      // The shared cluster is not the Client's to close.
+      const other = new Client({ cluster });
+      assert.ok((await other.describeCluster()).brokers.length > 0);
+      await other.close();
+    } finally {
+      await cluster.close();
+    }
+  });
+
   test("describeTopics pages through partitions (with ELR and authorized operations), all topics or some", async () => {
     const topic = uniqueTopic("admin-describe-topics");
     const [created] = await client.createTopics([{ topic, numPartitions: 5 }]);

@@ -248,6 +248,38 @@ describe("ShareReader (share groups)", () => {
     });
   });
 
+  test("fetchMessage calls made at once are served one at a time, in call order; one aborted while it waits leaves the others in line", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = await topicWith(1);
+      const groupId = await newShareGroup();
+      await produce(topic, 0, 20);
+      const reader = shareReader(groupId, topic, {
+        acknowledgements: "explicit",
+      });
+      try {
+        const signal = AbortSignal.timeout(20_000);
+        const aborted = new AbortController();
+        const calls = Array.from(
+          { length: 21 },
+          (_, i) =>
+            reader.fetchMessage({ signal: i === 5 ? aborted.signal : signal }),
+        );
+        aborted.abort(new Error("not this one"));
+        await assert.rejects(calls[5], /not this one/);
+        const got = await Promise.all(calls.filter((_, i) => i !== 5));
+        for (const m of got) reader.acknowledge(m);
+        // In call order: offsets rise from call to call, none twice.
+        assert.deepEqual(
+          got.map(valueOf),
+          Array.from({ length: 20 }, (_, i) => `m${i}`),
+        );
+        await reader.commit();
+      } finally {
+        await reader.close();
+      }
+    });
+  });
+
   test("closing releases what was not acknowledged; the loop's end accepts its last message", async () => {
     await noUnhandledRejections(async () => {
       const topic = await topicWith(1);

@@ -18,6 +18,7 @@ import {
   WriteErrors,
   Writer,
 } from "../mod.ts";
+import { bulkSinkOf } from "../lib/bulk_sink.ts";
 import {
   BROKER,
   noUnhandledRejections,
@@ -836,6 +837,91 @@ describe("Writer", () => {
     assert.deepEqual(
       (await readPartition(topic, 0)).map((m) => text.decode(m.value!)),
       ["one", "two"],
+    );
+  });
+
+  test("close() refuses writes made after it, so it ends while others keep writing; every write that resolved is stored", async () => {
+    const topic = await topicWith(3);
+    const w = new Writer({ brokers: [BROKER], topic });
+    let written = 0;
+    const refusals: string[] = [];
+    const worker = async () => {
+      for (;;) {
+        try {
+          await w.writeMessages({ value: `m${written}` });
+          written++;
+        } catch (error) {
+          refusals.push(String(error));
+          return;
+        }
+      }
+    };
+    const workers = Array.from({ length: 20 }, worker);
+    await sleep(300);
+    const started = Date.now();
+    await w.close();
+    const took = Date.now() - started;
+    assert.ok(took < 5000, `close took ${took} ms`);
+    await Promise.all(workers);
+    assert.equal(refusals.length, 20);
+    for (const refusal of refusals) {
+      assert.match(
+        refusal,
+        /^ClosedError: Cannot (writeMessages: the Writer is closing \(close\(\) was called; what was written before it is still delivered\)|write: the Writer is closed)$/,
+      );
+    }
+    let stored = 0;
+    for (const p of [0, 1, 2]) stored += (await readPartition(topic, p)).length;
+    assert.equal(stored, written);
+  });
+
+  test("completion is never called from inside the writeMessages call that failed: a completion that writes again does not nest", async () => {
+    const topic = await topicWith(1);
+    let inside = false;
+    let calls = 0;
+    const nested: number[] = [];
+    const w = new Writer({
+      brokers: [BROKER],
+      topic,
+      batchBytes: 1000,
+      async: true,
+      completion: (_messages, error) => {
+        if (error === null) return;
+        calls++;
+        if (inside) nested.push(calls);
+        // Write it again, a hundred times: each fails as too large at once.
+        if (calls < 100) {
+          inside = true;
+          w.writeMessages({ value: new Uint8Array(2000) }).catch(() => {});
+          inside = false;
+        }
+      },
+    });
+    await w.writeMessages({ value: "small" });
+    inside = true;
+    const first = w.writeMessages({ value: new Uint8Array(2000) });
+    inside = false;
+    await first;
+    await w.flush();
+    while (calls < 100) await sleep(10);
+    assert.deepEqual(nested, []);
+    await w.close();
+  });
+
+  test("after a pipe failed the Writer's bulk sink (a transaction call failed), close() rejects with that failure, not the platform's", async () => {
+    const topic = await topicWith(1);
+    const w = new Writer({ brokers: [BROKER], topic });
+    await w.writeMessages({ value: "before" });
+    const sink = bulkSinkOf(w);
+    assert.ok(sink !== undefined);
+    const failure = new TypeError(
+      "Cannot commitTransaction: the transaction is already being ended",
+    );
+    sink.fail(failure);
+    await assert.rejects(w.close(), (error) => error === failure);
+    await assert.rejects(
+      w.writeMessages({ value: "after" }),
+      /^ClosedError: Cannot writeMessages: the Writer is closed: its stream failed with TypeError: Cannot commitTransaction/,
     );
   });
 

@@ -265,8 +265,13 @@ export class Client {
     this.router = new Router(this.cluster, timeout);
   }
 
-  /** Closes the Client's connections (not those of a shared `cluster`). */
+  /**
+   * Closes the Client's connections (not those of a shared `cluster`);
+   * later calls reject with a ClosedError, whether the cluster was its
+   * own or shared.
+   */
   async close(): Promise<void> {
+    this.router.close();
     if (this.ownsCluster) await this.cluster.close();
   }
 

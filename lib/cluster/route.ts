@@ -184,6 +184,8 @@ export class Router {
   private readonly backoff: { min: number; max: number };
   /** `waiting`, once made. */
   private waitingRouter: Router | undefined;
+  /** Set by `close()`, shared with `waiting`: calls are refused. */
+  private readonly state: { closed: boolean };
 
   /**
    * A router over `cluster`, calls lasting `timeout` ms by default, with
@@ -195,11 +197,18 @@ export class Router {
     timeout: number,
     lane = "admin",
     backoff = { min: 100, max: 1000 },
+    state = { closed: false },
   ) {
     this.cluster = cluster;
     this.timeout = timeout;
     this.lane = lane;
     this.backoff = backoff;
+    this.state = state;
+  }
+
+  /** Refuses calls from now on (its Client was closed). */
+  close(): void {
+    this.state.closed = true;
   }
 
   /**
@@ -216,12 +225,16 @@ export class Router {
       this.timeout,
       `${this.lane}-wait`,
       this.backoff,
+      this.state,
     );
     return this.waitingRouter;
   }
 
   /** The budget of a call made with `options`. */
   call(options: CallOptions = {}): Call {
+    if (this.state.closed) {
+      throw new ClosedError("Cannot make the call: the Client is closed");
+    }
     checkCallOptions("Cannot make the call", options);
     const timeout = options.timeout ?? this.timeout;
     return { deadline: Date.now() + timeout, signal: options.signal };

@@ -122,6 +122,13 @@ export class WriterEngine {
   private readonly stopping = new AbortController();
   /** Aborted when `close()`'s timeout ends. */
   private readonly timedOut = new AbortController();
+  /**
+   * Set once `close()` is called: `writeMessages` and `send` are refused
+   * from then on (what the stream took before is still queued).
+   */
+  private refusing = false;
+  /** Calls of `enqueue` in progress: a failure inside one reports later. */
+  private enqueuing = 0;
   /** When `close()`'s timeout ends (ms since epoch), and its timer. */
   private stopAt = Infinity;
   private stopTimer: ReturnType<typeof setTimeout> | undefined;
@@ -238,6 +245,7 @@ export class WriterEngine {
       if (options.signal?.aborted) {
         throw abortReason(options.signal, "send");
       }
+      this.checkNotClosing("send");
       write = this.enqueue(messages, options.signal, true);
     } catch (error) {
       return Promise.reject(error);
@@ -261,6 +269,7 @@ export class WriterEngine {
       if (options.signal?.aborted) {
         throw abortReason(options.signal, "writeMessages");
       }
+      this.checkNotClosing("writeMessages");
       write = this.enqueue(messages, options.signal);
     } catch (error) {
       return Promise.reject(error);
@@ -277,6 +286,35 @@ export class WriterEngine {
     messages: MessageInput[],
     signal?: AbortSignal,
     track = false,
+  ): PendingWrite {
+    this.enqueuing++;
+    try {
+      return this.enqueueNow(messages, signal, track);
+    } finally {
+      this.enqueuing--;
+    }
+  }
+
+  /** Refuses a user's write once `close()` was called. */
+  private checkNotClosing(what: string): void {
+    if (this.refusing && !this.closed) {
+      throw new ClosedError(
+        this.closedBy === null
+          ? `Cannot ${what}: the Writer is closing (close() was called; what was written before it is still delivered)`
+          : `Cannot ${what}: ${this.closedMessage()}`,
+      );
+    }
+  }
+
+  /** From now on `writeMessages` and `send` are refused (close() began). */
+  refuseWrites(): void {
+    this.refusing = true;
+  }
+
+  private enqueueNow(
+    messages: MessageInput[],
+    signal: AbortSignal | undefined,
+    track: boolean,
   ): PendingWrite {
     if (this.closed) {
       throw new ClosedError(`Cannot write: ${this.closedMessage()}`);
@@ -510,10 +548,13 @@ export class WriterEngine {
       entry.write.settle(entry.index, error);
     }
     this.release(bytes);
-    this.options.completion?.(
-      entries.map((e) => e.write.messages![e.index]),
-      error,
-    );
+    const completion = this.options.completion;
+    if (completion === undefined) return;
+    const messages = entries.map((e) => e.write.messages![e.index]);
+    // Never from inside the writeMessages call that failed: a completion
+    // that writes again would nest, call within call.
+    if (this.enqueuing > 0) queueMicrotask(() => completion(messages, error));
+    else completion(messages, error);
   }
 
   private release(bytes: number): void {
@@ -708,6 +749,7 @@ export class WriterEngine {
    * is named by the errors of later calls.
    */
   close(because?: Error): Promise<void> {
+    this.refusing = true;
     if (this.closing === null && because !== undefined) {
       this.closedBy ??= { error: because, how: "failed" };
     }

@@ -213,6 +213,9 @@ export class Writer extends WritableStream<MessageInput> {
         return () => failureListeners.delete(listener);
       },
       fail(error) {
+        // Recorded, so that close() rejects with it, not with the platform's
+        // "stream is errored".
+        if (error instanceof Error) failure ??= error;
         controller?.error(error);
         engine.close(error instanceof Error ? error : undefined).catch(
           () => {},
@@ -569,6 +572,9 @@ export class Writer extends WritableStream<MessageInput> {
     } catch (error) {
       return Promise.reject(error);
     }
+    // Writes made from now on are refused, so that close() ends even while
+    // others keep writing.
+    this.engine.refuseWrites();
     const failure = this.streamFailure();
     if (failure) return Promise.reject(failure);
     if (options?.timeout !== undefined) {

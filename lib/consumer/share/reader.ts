@@ -105,6 +105,8 @@ export class ShareReader extends ReadableStream<ShareMessage> {
   private readonly engine: ShareEngine;
   /** The spans of the messages, with `tracing`. */
   private readonly tracing: ReaderTracing | null;
+  /** Settles when the `fetchMessage` calls made so far have ended. */
+  #fetching: Promise<void> = Promise.resolve();
 
   /**
    * Checks the options (a TypeError or RangeError names a wrong one).
@@ -130,8 +132,9 @@ export class ShareReader extends ReadableStream<ShareMessage> {
    * aborts (the wait ends; nothing is lost: a message fetched meanwhile
    * comes with the next call). As with `for await`, in the implicit mode
    * the message is accepted when the next one is taken (or at `commit()`
-   * or `close()`); in the explicit mode, `acknowledge` it. A reader held
-   * by `for await`, a pipe or `getReader()` refuses with a TypeError.
+   * or `close()`); in the explicit mode, `acknowledge` it. Calls made at
+   * once are served one at a time, in call order. A reader held by
+   * `for await`, a pipe or `getReader()` refuses with a TypeError.
    *
    * @example One job at a time, with a time limit
    * ```ts
@@ -161,19 +164,35 @@ export class ShareReader extends ReadableStream<ShareMessage> {
   ): Promise<ShareMessage> {
     checkCallOptions("Cannot read a message", options, SIGNAL_OPTION);
     this.engine.checkNotClosed("read a message");
-    if (this.locked) {
-      throw new TypeError(
-        "Cannot read a message: the ShareReader is locked by another consumer (for await, pipeTo or getReader); read through it, or release it first",
-      );
-    }
-    const reader = this.getReader();
+    // One call at a time, in call order: each waits for the calls before
+    // it (a call aborted while it waits lets the next wait for the same).
+    const before = this.#fetching;
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => done = resolve);
+    this.#fetching = before.then(() => mine);
     let result: ReadableStreamReadResult<ShareMessage>;
     try {
-      result = await untilAborted(reader.read(), options.signal, "readMessage");
+      await untilAborted(before, options.signal, "readMessage");
+      this.engine.checkNotClosed("read a message");
+      if (this.locked) {
+        throw new TypeError(
+          "Cannot read a message: the ShareReader is locked by another consumer (for await, pipeTo or getReader); read through it, or release it first",
+        );
+      }
+      const reader = this.getReader();
+      try {
+        result = await untilAborted(
+          reader.read(),
+          options.signal,
+          "readMessage",
+        );
+      } finally {
+        // A read still waiting (aborted) ends here; what it would have
+        // taken stays queued in the stream for the next read.
+        reader.releaseLock();
+      }
     } finally {
-      // A read still waiting (aborted) ends here; what it would have taken
-      // stays queued in the stream for the next read.
-      reader.releaseLock();
+      done();
     }
     if (result.done) {
       throw new ClosedError("Cannot read a message: the ShareReader is closed");
