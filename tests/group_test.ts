@@ -159,6 +159,53 @@ for (const protocol of PROTOCOLS) {
       assert.deepEqual([...again].sort(), expected(300, 150));
     });
 
+    test("commits made in onPartitionsRevoked while close() gives the partitions up are taken: commitMessages and commitOffsets", async () => {
+      const topic = await topicWith(2);
+      await produce(topic, 0, 20);
+      const groupId = await newGroup(protocol);
+      const processed: Message[] = [];
+      const outcomes: string[] = [];
+      const reader: Reader = new Reader({
+        brokers: [BROKER],
+        topic,
+        groupId,
+        ...FAST,
+        onPartitionsRevoked: async () => {
+          // Processed, not committed yet: commit them now. One partition
+          // by message, the other by offset.
+          const [first, ...rest] = processed;
+          try {
+            await reader.commitMessages(
+              ...rest.filter((m) => m.partition !== first.partition),
+            );
+            const last = processed.filter((m) =>
+              m.partition === first.partition
+            ).at(-1)!;
+            await reader.commitOffsets({
+              topic,
+              partition: last.partition,
+              offset: last.offset + 1,
+            });
+            outcomes.push("committed");
+          } catch (error) {
+            outcomes.push(String(error));
+          }
+        },
+      });
+      while (processed.length < 20) processed.push(await reader.fetchMessage());
+      await reader.close();
+      assert.deepEqual(outcomes, ["committed"]);
+      assert.deepEqual(
+        await committed(groupId, topic, 2),
+        await endOffsets(topic, 2),
+      );
+      // Closed now: commits are refused.
+      await assert.rejects(
+        reader.commitMessages(processed[0]),
+        /^ClosedError: Cannot commit messages: the Reader is closed$/,
+      );
+    });
+
     test("commitInterval: commits land within the interval; readMessage and commitMessages", async () => {
       const topic = await topicWith(1);
       await produce(topic, 0, 10);

@@ -562,7 +562,9 @@ export class GroupEngine extends StreamEngine {
    * partitions this member owns are committed.
    */
   async commitMessages(messages: readonly Message[]): Promise<void> {
-    this.checkNotClosed("commit messages");
+    // Commits made in onPartitionsRevoked while close() gives the
+    // partitions up are still taken (what was processed is not read again).
+    if (!this.leaving) this.checkNotClosed("commit messages");
     await this.committer.commit(messages);
   }
 
@@ -585,7 +587,9 @@ export class GroupEngine extends StreamEngine {
         }`,
       );
     }
-    this.checkOpen(what);
+    // Commits (the "plain" offsets) are taken while close() gives the
+    // partitions up, as commitMessages' are.
+    if (!(offsets === "plain" && this.leaving)) this.checkOpen(what);
     positions.forEach((p, i) => {
       // Each message shows the bad field's own value: the whole position,
       // cut to fit, could hide it.
@@ -632,13 +636,18 @@ export class GroupEngine extends StreamEngine {
         );
       }
       const key = `${p.topic}\0${p.partition}`;
-      if (!this.owned.has(key) || this.revoking.has(key)) {
+      // A partition being revoked can still be committed (from
+      // onPartitionsRevoked), not moved or paused.
+      const revoking = this.revoking.has(key) && offsets !== "plain";
+      if (!this.owned.has(key) || revoking) {
         const owned = this.assignment().map((o) => `${o.topic}/${o.partition}`)
           .join(", ");
         throw new RangeError(
-          `${context}: partition ${p.partition} of "${p.topic}" is not assigned to this member (it has ${
-            owned || "none"
-          })`,
+          revoking
+            ? `${context}: partition ${p.partition} of "${p.topic}" is being revoked from this member`
+            : `${context}: partition ${p.partition} of "${p.topic}" is not assigned to this member (it has ${
+              owned || "none"
+            })`,
         );
       }
     });
@@ -822,6 +831,9 @@ export class GroupEngine extends StreamEngine {
 
   // ---- ending ----
 
+  /** While close() gives up the partitions: commits are still taken. */
+  private leaving = false;
+
   protected override failed(error: Error): void {
     this.logError(`the group Reader stopped: ${error.message}`);
   }
@@ -833,10 +845,16 @@ export class GroupEngine extends StreamEngine {
   protected override async release(): Promise<void> {
     const timeout = Math.min(this.group.rebalanceTimeout, 30_000);
     this.committer.close();
-    // The member gives up its partitions (committing them) and leaves.
-    await this.member.close(timeout).catch((error) =>
-      this.logError(`leaving the group failed: ${messageOf(error)}`)
-    );
+    // The member gives up its partitions (committing them, and what
+    // onPartitionsRevoked commits) and leaves.
+    this.leaving = true;
+    try {
+      await this.member.close(timeout).catch((error) =>
+        this.logError(`leaving the group failed: ${messageOf(error)}`)
+      );
+    } finally {
+      this.leaving = false;
+    }
     await this.fetch.close();
     if (this.ownsCluster) await this.cluster.close();
   }
