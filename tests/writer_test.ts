@@ -13,6 +13,7 @@ import {
   LeastBytes,
   type MessageInput,
   Murmur2Balancer,
+  Reader,
   ReferenceHash,
   RoundRobin,
   WriteErrors,
@@ -923,6 +924,28 @@ describe("Writer", () => {
       w.writeMessages({ value: "after" }),
       /^ClosedError: Cannot writeMessages: the Writer is closed: its stream failed with TypeError: Cannot commitTransaction/,
     );
+  });
+
+  test("a Writer and a Reader sharing a Cluster closed under them fail naming the closed Cluster", async () => {
+    const topic = await topicWith(1);
+    const cluster = new Cluster({ brokers: [BROKER] });
+    const w = new Writer({ cluster, topic });
+    const r = new Reader({ cluster, topic, partition: 0, maxWait: 100 });
+    try {
+      await w.writeMessages({ value: "a" });
+      assert.equal((await r.readMessage()).offset, 0);
+      await cluster.close();
+      const closed =
+        /The Cluster is closed \(by cluster\.close\(\), or by close\(\) of the Writer, Reader or Client that made it\)/;
+      await assert.rejects(w.writeMessages({ value: "b" }), closed);
+      await assert.rejects(
+        r.readMessage({ signal: AbortSignal.timeout(10_000) }),
+        closed,
+      );
+    } finally {
+      await w.close().catch(() => {});
+      await r.close();
+    }
   });
 
   test("a message larger than batchBytes fails alone; the others are sent", async () => {

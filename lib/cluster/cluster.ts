@@ -519,6 +519,11 @@ export class Cluster {
   close(): Promise<void> {
     return this.pool.close();
   }
+
+  /** True once `close()` was called. */
+  get isClosed(): boolean {
+    return this.pool.isClosed;
+  }
 }
 
 /**

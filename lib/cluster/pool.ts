@@ -100,7 +100,7 @@ export class ConnectionPool {
   /** The connection under `key` to an address: the open one, or a new one. */
   connect(host: string, port: number, key: string): Promise<BrokerConnection> {
     if (this.closed) {
-      return Promise.reject(new ClosedError("The Kafka client is closed"));
+      return Promise.reject(closedError());
     }
     const existing = this.connections.get(key);
     if (existing) {
@@ -124,7 +124,7 @@ export class ConnectionPool {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.sweeper);
-    this.closing.abort(new ClosedError("The Kafka client is closed"));
+    this.closing.abort(closedError());
     const all = [...this.connections.values()];
     this.connections.clear();
     await Promise.all(
@@ -188,7 +188,7 @@ export class ConnectionPool {
     const dialing = state.last.then(async () => {
       const wait = state.notBefore - Date.now();
       if (wait > 0) await sleep(wait, this.closing.signal);
-      if (this.closed) throw new ClosedError("The Kafka client is closed");
+      if (this.closed) throw closedError();
       try {
         // Closing the pool gives up a dial in progress (a host that does
         // not answer would hold close() for connectTimeout).
@@ -241,4 +241,11 @@ export class ConnectionPool {
       }, () => {});
     }
   }
+}
+
+/** What a request of a closed Cluster fails with. */
+export function closedError(): ClosedError {
+  return new ClosedError(
+    "The Cluster is closed (by cluster.close(), or by close() of the Writer, Reader or Client that made it); a Writer, Reader or Client sharing it cannot go on",
+  );
 }

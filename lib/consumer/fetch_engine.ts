@@ -29,6 +29,7 @@
 
 import { FirstOffset } from "../conn/conn.ts";
 import { ClosedError } from "../connection/errors.ts";
+import { closedError } from "../cluster/pool.ts";
 import type { Message } from "../message.ts";
 import { describeValue } from "../options.ts";
 import type { FetchedRun } from "../requests/fetched.ts";
@@ -459,7 +460,14 @@ export class FetchEngine {
   /** Stops all fetching with an error retrying cannot fix. */
   private failWith(error: unknown): void {
     if (!this.active) return;
-    const failure = error instanceof Error ? error : new Error(String(error));
+    // A connection closed under the engine by its (shared) Cluster's close:
+    // the error says which was closed.
+    const failure =
+      error instanceof ClosedError && this.options.cluster.isClosed
+        ? closedError()
+        : error instanceof Error
+        ? error
+        : new Error(String(error));
     this.failed = failure;
     this.counters.errors++;
     this.logError(`kafka reader: stopped fetching: ${failure.message}`);
