@@ -941,4 +941,46 @@ describe("through the fault proxy", () => {
         }
       }),
   );
+
+  test(
+    "writeMessages waits while maxBufferedBytes are buffered (async mode too), in call order; a signal drops a waiting write",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        const topic = await newTopic("buffer-bound");
+        const writer = new Writer({
+          brokers: [proxy.address],
+          topic,
+          async: true,
+          maxBufferedBytes: 16 * 1024,
+        });
+        await writer.writeMessages({ value: "warm" });
+        await writer.flush();
+        proxy.stall();
+        const value = (i: number) => `${i}:`.padEnd(1024, "x");
+        let queued = 0;
+        const writes = Array.from(
+          { length: 100 },
+          (_, i) =>
+            writer.writeMessages({ value: value(i) }).then(() => void queued++),
+        );
+        const dropped = new AbortController();
+        const late = writer.writeMessages([{ value: "dropped" }], {
+          signal: dropped.signal,
+        });
+        await sleep(500);
+        // About 16 KiB of 1 KiB messages are taken; the rest wait.
+        assert.ok(queued > 0 && queued <= 20, `${queued} writes queued`);
+        dropped.abort(new Error("not needed any more"));
+        await assert.rejects(late, /not needed any more/);
+        proxy.normal();
+        await Promise.all(writes);
+        await writer.close();
+        const values = await valuesOf(topic);
+        assert.deepEqual(values, [
+          "warm",
+          ...Array.from({ length: 100 }, (_, i) => value(i)),
+        ]);
+      }),
+  );
 });

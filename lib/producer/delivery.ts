@@ -110,6 +110,11 @@ export class Delivery {
     if (open === undefined) return;
     const { topic, partition } = queue;
     const what = `deliver ${open.count} messages to ${topic}/${partition}`;
+    if (this.host.stopped.aborted) {
+      // Queued as the Writer gave up: never sent.
+      this.failBatch(open, givenUp(this.host.stopped));
+      return;
+    }
     if (open.deadline <= Date.now()) {
       // Its time ran out while it waited behind earlier batches.
       const late = new TimeoutError("it waited behind earlier batches");

@@ -62,6 +62,63 @@ import type { MessageInput } from "../message.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { BATCH_HEADER_SIZE } from "../protocol/records.ts";
 
+/** A write waiting for room in the buffer. */
+interface Blocked {
+  go(): void;
+  fail(error: Error): void;
+}
+
+/**
+ * Writes waiting for room, first in first out: taking the first is O(1)
+ * (an array's shift moves the rest: quadratic with 400,000 waiting), and
+ * so is taking one out whose signal aborted.
+ */
+class BlockedWrites {
+  private items: (Blocked | null)[] = [];
+  /** Where each waiting write is, counted from the first ever pushed. */
+  private readonly at = new Map<Blocked, number>();
+  /** The count of items dropped from the front of `items`. */
+  private base = 0;
+  private head = 0;
+
+  get size(): number {
+    return this.at.size;
+  }
+
+  push(b: Blocked): void {
+    this.at.set(b, this.base + this.items.length);
+    this.items.push(b);
+  }
+
+  shift(): Blocked | undefined {
+    while (this.head < this.items.length) {
+      const b = this.items[this.head++];
+      if (b !== null) {
+        this.at.delete(b);
+        this.compact();
+        return b;
+      }
+    }
+    return undefined;
+  }
+
+  /** Takes `b` out of the line (its signal aborted). */
+  remove(b: Blocked): void {
+    const at = this.at.get(b);
+    if (at === undefined) return;
+    this.at.delete(b);
+    this.items[at - this.base] = null;
+  }
+
+  private compact(): void {
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.base += this.head;
+      this.head = 0;
+    }
+  }
+}
+
 function groupByTopic(entries: Entry[]): Map<string, Entry[]> {
   const first = entries[0].topic;
   // The common case, a Writer with one topic, needs no grouping.
@@ -129,6 +186,12 @@ export class WriterEngine {
   private refusing = false;
   /** Calls of `enqueue` in progress: a failure inside one reports later. */
   private enqueuing = 0;
+  /**
+   * `writeMessages` and `send` calls waiting for room (`maxBufferedBytes`
+   * buffered), in call order; `waking` while the first let go is queued.
+   */
+  private readonly blocked = new BlockedWrites();
+  private waking = false;
   /** When `close()`'s timeout ends (ms since epoch), and its timer. */
   private stopAt = Infinity;
   private stopTimer: ReturnType<typeof setTimeout> | undefined;
@@ -246,6 +309,11 @@ export class WriterEngine {
         throw abortReason(options.signal, "send");
       }
       this.checkNotClosing("send");
+      const room = this.whenRoom(options.signal);
+      if (room !== null) {
+        return room.then(() => this.enqueueBlocked(messages, options, true))
+          .then((w) => w.done.then(() => w.placed!));
+      }
       write = this.enqueue(messages, options.signal, true);
     } catch (error) {
       return Promise.reject(error);
@@ -270,15 +338,87 @@ export class WriterEngine {
         throw abortReason(options.signal, "writeMessages");
       }
       this.checkNotClosing("writeMessages");
+      const room = this.whenRoom(options.signal);
+      if (room !== null) {
+        return room.then(() => this.enqueueBlocked(messages, options, false))
+          .then((w) => this.outcome(w));
+      }
       write = this.enqueue(messages, options.signal);
     } catch (error) {
       return Promise.reject(error);
     }
+    return this.outcome(write);
+  }
+
+  /** What writeMessages returns for a queued write: at once in async mode. */
+  private outcome(write: PendingWrite): Promise<void> {
     if (this.options.async) {
       write.done.catch(() => {});
       return Promise.resolve();
     }
     return write.done;
+  }
+
+  /**
+   * Null when a write may be queued now; else a promise that resolves when
+   * its turn comes: `maxBufferedBytes` are buffered, or earlier writes wait
+   * (they go first, in call order). Rejects when `signal` aborts (the write
+   * is dropped) or the Writer gives up its writes.
+   */
+  private whenRoom(signal: AbortSignal | undefined): Promise<void> | null {
+    if (
+      this.blocked.size === 0 && !this.waking &&
+      this.buffered < this.limits.maxBufferedBytes
+    ) {
+      return null;
+    }
+    return new Promise<void>((resolve, reject) => {
+      const entry: Blocked = {
+        go: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+        fail: (error) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      };
+      const onAbort = () => {
+        this.blocked.remove(entry);
+        reject(abortReason(signal!, "writeMessages"));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.blocked.push(entry);
+    });
+  }
+
+  /** Queues a write whose turn came, then lets the next waiting one try. */
+  private enqueueBlocked(
+    messages: MessageInput[],
+    options: WriteOptions,
+    track: boolean,
+  ): PendingWrite {
+    try {
+      if (options.signal?.aborted) {
+        throw abortReason(options.signal, "writeMessages");
+      }
+      return this.enqueue(messages, options.signal, track);
+    } finally {
+      this.waking = false;
+      this.wakeBlocked();
+    }
+  }
+
+  /** Lets the first waiting write go, one at a time, while there is room. */
+  private wakeBlocked(): void {
+    if (
+      this.waking || this.blocked.size === 0 ||
+      this.buffered >= this.limits.maxBufferedBytes
+    ) {
+      return;
+    }
+    this.waking = true;
+    this.blocked.shift()!.go();
   }
 
   /** Validates every message first, then queues them; nothing is sent on a bad one. */
@@ -559,6 +699,7 @@ export class WriterEngine {
 
   private release(bytes: number): void {
     this.buffered -= bytes;
+    this.wakeBlocked();
     if (this.buffered < this.limits.maxBufferedBytes) {
       const waiters = this.roomWaiters;
       this.roomWaiters = [];
@@ -740,7 +881,7 @@ export class WriterEngine {
     for (const queue of this.router.queues) {
       if (queue.length) return true;
     }
-    return this.buffered > 0;
+    return this.buffered > 0 || this.blocked.size > 0 || this.waking;
   }
 
   /**
@@ -851,6 +992,10 @@ export class WriterEngine {
     this.stopping.abort(error);
     for (const queue of this.router.queues) {
       for (const open of queue.clear()) this.delivery.failBatch(open, error);
+    }
+    // Writes waiting for room were never queued: they fail whole.
+    for (let b = this.blocked.shift(); b; b = this.blocked.shift()) {
+      b.fail(error);
     }
   }
 

@@ -75,7 +75,10 @@ export interface WriterOptions {
   readTimeout?: number;
   /** Acknowledgements each Produce waits for (default "all"). */
   requiredAcks?: RequiredAcks;
-  /** writeMessages returns at once; `completion` reports the outcome. */
+  /**
+   * writeMessages returns once the messages are queued (at once, unless
+   * `maxBufferedBytes` are buffered); `completion` reports the outcome.
+   */
   async?: boolean;
   /**
    * Called once per batch with its messages and its error (or null). What it
@@ -140,7 +143,11 @@ export interface WriterOptions {
    * `transaction.max.timeout.ms`).
    */
   transactionTimeout?: number;
-  /** Bytes the stream interface buffers before `write()` waits (default 16 MiB). */
+  /**
+   * Bytes the Writer buffers (default 16 MiB, Java's `buffer.memory`):
+   * beyond them the stream's `write()`, `writeMessages` (in async mode too)
+   * and `send` wait, in call order, until acknowledged messages make room.
+   */
   maxBufferedBytes?: number;
   /**
    * Connections the Writer produces over to each broker (1 to 16, default
