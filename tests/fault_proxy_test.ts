@@ -105,6 +105,20 @@ describe("through the fault proxy", () => {
     }
   }
 
+  /**
+   * Holds back the broker's answers (requests still reach it), then starts
+   * writing "held" and gives it 200 ms to go out; its promise is handled.
+   */
+  async function holdAnswers(
+    writer: Writer,
+  ): Promise<{ held: Promise<void> }> {
+    proxy.stall();
+    const held = writer.writeMessages({ value: "held" });
+    held.catch(() => {});
+    await sleep(200);
+    return { held };
+  }
+
   /** Runs `fn` with a fresh proxy, closed afterwards whatever happens. */
   async function withProxy(fn: () => Promise<void>): Promise<void> {
     proxy = await startProxy({ target: BROKER });
@@ -830,18 +844,9 @@ describe("through the fault proxy", () => {
     () =>
       withProxy(async () => {
         const topic = await newTopic("close-timeout");
-        const logged: string[] = [];
-        const writer = new Writer({
-          brokers: [proxy.address],
-          topic,
-          errorLogger: (m) => logged.push(m),
-        });
+        const writer = new Writer({ brokers: [proxy.address], topic });
         await writer.writeMessages({ value: "first" });
-        // Requests still reach the broker; its answers are held back.
-        proxy.stall();
-        const held = writer.writeMessages({ value: "held" });
-        held.catch(() => {});
-        await sleep(200);
+        const { held } = await holdAnswers(writer);
         const started = Date.now();
         try {
           await assert.rejects(
@@ -889,10 +894,7 @@ describe("through the fault proxy", () => {
         });
         await writer.beginTransaction();
         await writer.writeMessages({ value: "in the transaction" });
-        proxy.stall();
-        const held = writer.writeMessages({ value: "held" });
-        held.catch(() => {});
-        await sleep(200);
+        const { held } = await holdAnswers(writer);
         const started = Date.now();
         try {
           await assert.rejects(writer.close({ timeout: 500 }), TimeoutError);
@@ -919,10 +921,7 @@ describe("through the fault proxy", () => {
         const topic = await newTopic("abort-stalled");
         const writer = new Writer({ brokers: [proxy.address], topic });
         await writer.writeMessages({ value: "first" });
-        proxy.stall();
-        const held = writer.writeMessages({ value: "held" });
-        held.catch(() => {});
-        await sleep(200);
+        const { held } = await holdAnswers(writer);
         const started = Date.now();
         try {
           await writer.getWriter().abort(new Error("shutting down"));
