@@ -302,23 +302,13 @@ export class WriterEngine {
     messages: MessageInput[],
     options: WriteOptions,
   ): Promise<RecordMetadata[]> {
-    let write: PendingWrite;
+    const placed = (w: PendingWrite) => w.done.then(() => w.placed!);
     try {
-      checkCallOptions("Cannot send", options, SIGNAL_OPTION);
-      if (options.signal?.aborted) {
-        throw abortReason(options.signal, "send");
-      }
-      this.checkNotClosing("send");
-      const room = this.whenRoom(options.signal);
-      if (room !== null) {
-        return room.then(() => this.enqueueBlocked(messages, options, true))
-          .then((w) => w.done.then(() => w.placed!));
-      }
-      write = this.enqueue(messages, options.signal, true);
+      const write = this.queueCall("send", messages, options);
+      return write instanceof PendingWrite ? placed(write) : write.then(placed);
     } catch (error) {
       return Promise.reject(error);
     }
-    return write.done.then(() => write.placed!);
   }
 
   /**
@@ -331,23 +321,37 @@ export class WriterEngine {
     messages: MessageInput[],
     options: WriteOptions,
   ): Promise<void> {
-    let write: PendingWrite;
     try {
-      checkCallOptions("Cannot write", options, SIGNAL_OPTION);
-      if (options.signal?.aborted) {
-        throw abortReason(options.signal, "writeMessages");
-      }
-      this.checkNotClosing("writeMessages");
-      const room = this.whenRoom(options.signal);
-      if (room !== null) {
-        return room.then(() => this.enqueueBlocked(messages, options, false))
-          .then((w) => this.outcome(w));
-      }
-      write = this.enqueue(messages, options.signal);
+      const write = this.queueCall("writeMessages", messages, options);
+      return write instanceof PendingWrite
+        ? this.outcome(write)
+        : write.then((w) => this.outcome(w));
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.outcome(write);
+  }
+
+  /**
+   * Checks a `send` or `writeMessages` call and queues its write: now, or
+   * (a promise) when room in the buffer comes to its turn. Throws what
+   * refuses the call.
+   */
+  private queueCall(
+    what: "send" | "writeMessages",
+    messages: MessageInput[],
+    options: WriteOptions,
+  ): PendingWrite | Promise<PendingWrite> {
+    const track = what === "send";
+    checkCallOptions(
+      track ? "Cannot send" : "Cannot write",
+      options,
+      SIGNAL_OPTION,
+    );
+    if (options.signal?.aborted) throw abortReason(options.signal, what);
+    this.checkNotClosing(what);
+    const room = this.whenRoom(options.signal, what);
+    if (room === null) return this.enqueue(messages, options.signal, track);
+    return room.then(() => this.enqueueBlocked(messages, options, what));
   }
 
   /** What writeMessages returns for a queued write: at once in async mode. */
@@ -365,7 +369,10 @@ export class WriterEngine {
    * (they go first, in call order). Rejects when `signal` aborts (the write
    * is dropped) or the Writer gives up its writes.
    */
-  private whenRoom(signal: AbortSignal | undefined): Promise<void> | null {
+  private whenRoom(
+    signal: AbortSignal | undefined,
+    what: string,
+  ): Promise<void> | null {
     if (
       this.blocked.size === 0 && !this.waking &&
       this.buffered < this.limits.maxBufferedBytes
@@ -385,7 +392,7 @@ export class WriterEngine {
       };
       const onAbort = () => {
         this.blocked.remove(entry);
-        reject(abortReason(signal!, "writeMessages"));
+        reject(abortReason(signal!, what));
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       this.blocked.push(entry);
@@ -396,13 +403,11 @@ export class WriterEngine {
   private enqueueBlocked(
     messages: MessageInput[],
     options: WriteOptions,
-    track: boolean,
+    what: "send" | "writeMessages",
   ): PendingWrite {
     try {
-      if (options.signal?.aborted) {
-        throw abortReason(options.signal, "writeMessages");
-      }
-      return this.enqueue(messages, options.signal, track);
+      if (options.signal?.aborted) throw abortReason(options.signal, what);
+      return this.enqueue(messages, options.signal, what === "send");
     } finally {
       this.waking = false;
       this.wakeBlocked();
