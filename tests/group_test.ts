@@ -206,6 +206,83 @@ for (const protocol of PROTOCOLS) {
       );
     });
 
+    test("await reader.close() inside onPartitionsAssigned and onPartitionsRevoked resolves at once, and the Reader closes after the callback", async () => {
+      const topic = await topicWith(2);
+      await produce(topic, 0, 10);
+      const groupId = await newGroup(protocol);
+      // With a rebalanceTimeout of 30 s, a close waiting for the callback
+      // that awaits it would take 30 s.
+      const options = { ...FAST, rebalanceTimeout: 30_000 };
+      const events: string[] = [];
+      let closed: Promise<void> | null = null;
+      const first: Reader = new Reader({
+        brokers: [BROKER],
+        topic,
+        groupId,
+        ...options,
+        onPartitionsAssigned: async (partitions) => {
+          if (partitions.length === 0) return;
+          const started = Date.now();
+          await first.close();
+          events.push(
+            `assigned: close() took < 5 s: ${Date.now() - started < 5000}`,
+          );
+        },
+        onPartitionsRevoked: async (partitions) => {
+          events.push(`revoked ${partitions.length}`);
+          // Still taken: the close gives the partitions up now.
+          await first.commitOffsets({ topic, partition: 0, offset: 3 });
+          events.push("committed");
+        },
+      });
+      const reading = first.fetchMessage().then(
+        () => "a message",
+        (error) => String(error),
+      );
+      await until("the close inside the callback", () => events.length >= 3);
+      closed = first.close();
+      const started = Date.now();
+      await closed;
+      assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
+      assert.deepEqual(events, [
+        "assigned: close() took < 5 s: true",
+        "revoked 2",
+        "committed",
+      ]);
+      assert.equal(
+        await reading,
+        "ClosedError: Cannot read a message: the Reader is closed",
+      );
+      assert.deepEqual(await committed(groupId, topic, 2), [3, -1]);
+
+      // Inside onPartitionsRevoked, called by a close().
+      const revokedEvents: string[] = [];
+      const second: Reader = new Reader({
+        brokers: [BROKER],
+        topic,
+        groupId,
+        ...options,
+        onPartitionsRevoked: async () => {
+          const started = Date.now();
+          await second.close();
+          revokedEvents.push(
+            `close() took < 5 s: ${Date.now() - started < 5000}`,
+          );
+          await second.commitOffsets({ topic, partition: 1, offset: 4 });
+          revokedEvents.push("committed");
+        },
+      });
+      await second.fetchMessage();
+      const closing = Date.now();
+      await second.close();
+      assert.ok(Date.now() - closing < 5000, `${Date.now() - closing} ms`);
+      assert.deepEqual(revokedEvents, [
+        "close() took < 5 s: true",
+        "committed",
+      ]);
+      assert.deepEqual(await committed(groupId, topic, 2), [3, 4]);
+    });
+
     test("commitInterval: commits land within the interval; readMessage and commitMessages", async () => {
       const topic = await topicWith(1);
       await produce(topic, 0, 10);

@@ -726,7 +726,10 @@ export class Reader extends ReadableStream<Message> {
 
   /**
    * Stops fetching and closes the connections the Reader opened. A read in
-   * progress ends as the end of the stream; later reads reject.
+   * progress ends as the end of the stream; later reads reject. In a group
+   * it commits what was consumed and leaves the group first; called inside
+   * a rebalance callback it resolves at once, and the Reader closes once the
+   * callback returns.
    */
   close(): Promise<void> {
     return this.engine.close();

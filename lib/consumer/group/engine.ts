@@ -41,6 +41,7 @@ import {
 import { FetchEngine } from "../fetch_engine.ts";
 import { StreamEngine } from "../stream_engine.ts";
 import { DEFAULTS, type ReaderOptions, type ReaderStats } from "../options.ts";
+import { inCallbackOf, runAsCallbackOf } from "./callback_scope.ts";
 import { ClassicMember } from "./classic_member.ts";
 import { OffsetCommitter } from "./commits.ts";
 import { ConsumerMember } from "./consumer_member.ts";
@@ -352,7 +353,7 @@ export class GroupEngine extends StreamEngine {
     const fn = this.options[name];
     if (fn === undefined) return;
     try {
-      await fn(partitions);
+      await runAsCallbackOf(this, () => fn(partitions));
     } catch (error) {
       this.logError(`${name} threw: ${messageOf(error)}`);
     }
@@ -830,6 +831,21 @@ export class GroupEngine extends StreamEngine {
   }
 
   // ---- ending ----
+
+  /**
+   * Closes. Called from a rebalance callback, the close is started and the
+   * promise resolves at once: the close waits for the rebalance, which waits
+   * for the callback, so awaiting it there would hold both until
+   * `rebalanceTimeout`. The close ends after the callback returns.
+   */
+  override close(): Promise<void> {
+    const closing = super.close();
+    if (!inCallbackOf(this)) return closing;
+    closing.catch((error) =>
+      this.logError(`closing failed: ${messageOf(error)}`)
+    );
+    return Promise.resolve();
+  }
 
   /** While close() gives up the partitions: commits are still taken. */
   private leaving = false;
