@@ -100,6 +100,42 @@ describe("mutual TLS", () => {
     });
   });
 
+  test("tls.servername with a client certificate: verified against it (Node.js, Bun); refused on Deno, naming it", async () => {
+    await noUnhandledRejections(async () => {
+      const named = () =>
+        dial(MTLS, { tls: { ...tls, servername: "localhost" } });
+      const wrong = () =>
+        dial(MTLS, {
+          tls: { ...tls, servername: "kafka.example" },
+          timeout: 5000,
+        });
+      if ("Deno" in globalThis) {
+        for (
+          const [dialing, name] of [[named, "localhost"], [
+            wrong,
+            "kafka.example",
+          ]] as const
+        ) {
+          await assert.rejects(dialing(), {
+            message:
+              `Cannot connect to 127.0.0.1:9097: "tls.servername" ("${name}") with a client certificate is not supported on Deno, whose TLS with a client certificate verifies the broker's certificate against the host dialled; dial a host name the broker's certificate names instead`,
+          });
+        }
+        // The host dialled as the name: nothing else to verify against.
+        const same = await dial(MTLS, {
+          tls: { ...tls, servername: "127.0.0.1" },
+        });
+        same.close();
+        return;
+      }
+      (await named()).close();
+      await assert.rejects(
+        wrong(),
+        /certificate must name the host you dial \(or "tls\.servername"\)$/,
+      );
+    });
+  });
+
   test("a Writer and a Reader produce and consume over mutual TLS", async () => {
     await noUnhandledRejections(async () => {
       const values = await roundTrip(MTLS, { tls }, "mtls");

@@ -46,6 +46,25 @@ describe("security", () => {
     });
   });
 
+  test("tls.servername is the name the broker's certificate is verified against", async () => {
+    // The broker's certificate names localhost and 127.0.0.1.
+    const conn = await dial(SSL, { tls: { ca, servername: "localhost" } });
+    conn.close();
+    await assert.rejects(
+      dial(SSL, {
+        tls: { ca, servername: "kafka.example" },
+        timeout: 5000,
+      }),
+      (error) => {
+        assert.match(
+          (error as Error).message,
+          /^Cannot connect to 127\.0\.0\.1:9095: the TLS handshake failed: .*the certificate must name the host you dial \(or "tls\.servername"\)$/,
+        );
+        return true;
+      },
+    );
+  });
+
   for (const mechanism of mechanisms) {
     test(`SASL ${mechanism} over plaintext and over TLS`, async () => {
       for (
