@@ -359,9 +359,9 @@ const FOREIGN_NAMES: Record<string, string> = {
     `this call takes no timeout: pass "signal": AbortSignal.timeout(ms) to give up after ms milliseconds`,
   acks: `it is "requiredAcks" here: "all", "one" or "none"`,
   linger:
-    `Java's linger.ms is a Writer's "batchTimeout" here (an idle partition's write goes at once; new messages gather while one is in flight)`,
+    `a Writer does not linger (Java's linger.ms): an idle partition's write goes at once, and new messages gather while one is in flight ("batchTimeout", kafka-go's name, is accepted and has no effect)`,
   lingerMs:
-    `Java's linger.ms is a Writer's "batchTimeout" here (an idle partition's write goes at once; new messages gather while one is in flight)`,
+    `a Writer does not linger (Java's linger.ms): an idle partition's write goes at once, and new messages gather while one is in flight ("batchTimeout", kafka-go's name, is accepted and has no effect)`,
   autoOffsetReset:
     `it is "startOffset" here: FirstOffset (earliest) or LastOffset (latest)`,
   fromBeginning:
@@ -386,7 +386,9 @@ export function checkOptionNames(
   for (const [name, value] of Object.entries(options)) {
     if (known.has(name) || value === undefined) continue;
     throw new TypeError(
-      `${context}: unknown ${noun} "${name}"; ${meant(name, known, nested)}`,
+      `${context}: unknown ${noun} "${name}"; ${
+        meant(name, known, nested, context.startsWith("Cannot create"))
+      }`,
     );
   }
 }
@@ -395,6 +397,7 @@ function meant(
   name: string,
   known: ReadonlySet<string>,
   nested: Readonly<Record<string, ReadonlySet<string>>>,
+  constructing: boolean,
 ): string {
   const lower = name.toLowerCase();
   // The name in other case first ("maxbytes" is "maxBytes", not "minBytes"),
@@ -402,6 +405,8 @@ function meant(
   // else the nearest within two edits (the first listed of equals).
   let near = [...known].find((k) => k.toLowerCase() === lower);
   if (near === undefined && Object.hasOwn(FOREIGN_NAMES, name)) {
+    // A constructor's timeouts have names of their own.
+    if (name === "timeout" && constructing) return FOREIGN_NAMES.requestTimeout;
     return FOREIGN_NAMES[name];
   }
   let nearest = 3;

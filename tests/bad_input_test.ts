@@ -560,7 +560,7 @@ describe("bad input", () => {
     );
     assert.throws(
       () => new Writer({ brokers: [BROKER], topic, linger: 5 } as never),
-      /^TypeError: Cannot create Writer: unknown option "linger"; Java's linger\.ms is a Writer's "batchTimeout" here/,
+      /^TypeError: Cannot create Writer: unknown option "linger"; a Writer does not linger \(Java's linger\.ms\)/,
     );
     assert.throws(
       () => new Writer({ brokers: [BROKER], topic, acks: "all" } as never),
@@ -744,6 +744,10 @@ describe("bad input", () => {
     assert.throws(
       () => new Writer({ cluster, brokers: [BROKER], topic }),
       /^TypeError: Cannot create Writer: "cluster" and "brokers" exclude each other/,
+    );
+    assert.throws(
+      () => new Writer({ cluster, topic, readTimeout: 5000 }),
+      /^TypeError: Cannot create Writer: "cluster" and "readTimeout" exclude each other \(the Cluster's requestTimeout applies to its requests\); give one of them$/,
     );
     assert.throws(
       () => new Client({ cluster, transport: { tls: true } }),

@@ -527,3 +527,27 @@ for (const protocol of PROTOCOLS) {
     });
   });
 }
+
+describe("consumer group options", () => {
+  test("retentionTime, which Kafka 2.1 and later ignore, is said to be ignored through errorLogger", async () => {
+    const topic = await topicWith(1);
+    await produce(topic, 0, 1);
+    const logged: string[] = [];
+    const reader = new Reader({
+      brokers: [BROKER],
+      topic,
+      groupId: await newGroup("classic"),
+      retentionTime: 86_400_000,
+      errorLogger: (line) => logged.push(line),
+      ...fast("classic"),
+    });
+    try {
+      await reader.fetchMessage();
+    } finally {
+      await reader.close();
+    }
+    assert.deepEqual(logged, [
+      "kafka reader: retentionTime 86400000 is ignored by Kafka 2.1 and later, which keep committed offsets for the broker's offsets.retention.minutes after the group empties",
+    ]);
+  });
+});

@@ -403,14 +403,19 @@ describe("SASL GSSAPI (Kerberos)", () => {
         /must start with 0x0502/,
       ],
       [
-        { principal: ALICE, password: "x", kdcTimeout: 3e9 },
-        /up to 2147483647/,
-      ],
-      [
-        { principal: ALICE, password: "x", kdcTimeout: -1 },
-        /"kdcTimeout" must be a positive number/,
+        { principal: ALICE, password: "x", kdcTimeout: "1000" },
+        /"kdcTimeout" must be a positive number of milliseconds up to 2147483647, got "1000"$/,
       ],
     ];
+    // A number out of range is a RangeError.
+    for (const kdcTimeout of [3e9, -1]) {
+      assert.throws(
+        () => gssapi({ principal: ALICE, password: "x", kdcTimeout }),
+        new RangeError(
+          `Cannot use GSSAPI: "kdcTimeout" must be a positive number of milliseconds up to 2147483647, got ${kdcTimeout}`,
+        ),
+      );
+    }
     // Accepted: IPv6 with and without brackets, krb5.conf's tcp/ prefix.
     for (const kdc of ["[::1]:88", "::1", "tcp/kdc.example.com:750", "kdc"]) {
       gssapi({ principal: ALICE, password: "x", kdc });

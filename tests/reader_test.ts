@@ -950,6 +950,11 @@ describe("Reader", () => {
         TypeError,
       ],
       [
+        { ...ok, groupId: "g", readLagInterval: 1000 },
+        /: "readLagInterval" is not used in a group \(got 1000 \(number\)\): each partition's lag comes with its fetches \(stats\(\)\.partitions\)$/,
+        TypeError,
+      ],
+      [
         { ...ok, logger: "console" },
         /"logger" must be a function, got "console" \(string\)/,
         TypeError,

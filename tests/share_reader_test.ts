@@ -627,6 +627,19 @@ describe("ShareReader (share groups)", () => {
         /"maxRecords" must be an integer from 1 to 2147483647, got 0 \(number\)/
           .test(e.message),
     );
+    // 0 would retry a failing coordinator in a tight loop.
+    assert.throws(
+      make({
+        brokers: [BROKER],
+        groupId: "g",
+        topics: ["t"],
+        joinGroupBackoff: 0,
+      }),
+      (e: Error) =>
+        e instanceof RangeError &&
+        /"joinGroupBackoff" must be an integer from 1 to \d+, got 0 \(number\)/
+          .test(e.message),
+    );
     assert.throws(
       make({ brokers: [BROKER], groupId: "g", topics: ["t"], topic: "t" }),
       /unknown option "topic"; did you mean "topics"\?/,

@@ -120,7 +120,7 @@ export interface ClientOptions {
    * a call's own `{ timeout }` overrides it.
    */
   timeout?: number;
-  /** Client id, TLS, SASL, metadata TTL, idle timeout; not used with `cluster`. */
+  /** Client id, TLS, SASL, metadata TTL, idle timeout; refused with `cluster`, which has its own. */
   transport?: TransportOptions;
   /**
    * A Cluster shared with Writers and Readers (kafka-go's shared

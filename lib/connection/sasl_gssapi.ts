@@ -300,7 +300,8 @@ function checkOptions(options: GssapiOptions): Settings {
     typeof kdcTimeout !== "number" || !(kdcTimeout > 0) ||
     kdcTimeout > MAX_TIMER_MS
   ) {
-    throw new TypeError(
+    const Failure = typeof kdcTimeout === "number" ? RangeError : TypeError;
+    throw new Failure(
       `${where}: "kdcTimeout" must be a positive number of milliseconds up to ${MAX_TIMER_MS}, got ${
         JSON.stringify(options.kdcTimeout)
       }`,

@@ -31,7 +31,7 @@ export interface ReaderOptions extends GroupOptions {
   brokers?: readonly string[];
   /** A shared cluster connection; the Reader then leaves it open on close. */
   cluster?: Cluster;
-  /** Client id, TLS, SASL and timeouts; not used with `cluster`. */
+  /** Client id, TLS, SASL and timeouts; refused with `cluster`, which has its own. */
   transport?: TransportOptions;
   /** The topic to read (in a group, or `groupTopics`). */
   topic?: string;
@@ -70,6 +70,7 @@ export interface ReaderOptions extends GroupOptions {
   /**
    * Milliseconds between background reads of the partition's end, which keep
    * `lag` and `stats().lag` current while no Fetch returns (default 0: off).
+   * Refused in a group, whose lags come with the fetches.
    */
   readLagInterval?: number;
   /** "read_committed" skips aborted transactions (default "read_uncommitted"). */
@@ -247,7 +248,7 @@ export interface ReaderStats {
   messages: number;
   /** Key and value bytes fetched. */
   bytes: number;
-  /** Always 0: rebalances belong to consumer groups. */
+  /** Rebalances this member took part in (always 0 outside a group). */
   rebalances: number;
   /** Failed requests that timed out (counted in `errors` too). */
   timeouts: number;

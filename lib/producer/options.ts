@@ -30,7 +30,7 @@ export interface WriterOptions {
   brokers?: readonly string[];
   /** A shared cluster connection (kafka-go's shared Transport). */
   cluster?: Cluster;
-  /** Client id, TLS, SASL and timeouts; not used with `cluster`. */
+  /** Client id, TLS, SASL and timeouts; refused with `cluster`, which has its own. */
   transport?: TransportOptions;
   /** The topic of every message; when unset each message names its own. */
   topic?: string;
@@ -69,9 +69,17 @@ export interface WriterOptions {
    * no message waits on a timer and the value has no effect.
    */
   batchTimeout?: number;
-  /** Milliseconds a Produce request may take (default 10 s). */
+  /**
+   * Milliseconds the broker may take to answer a Produce (its `timeoutMs`;
+   * default 10 s). The Writer waits 5 s more for the answer, within
+   * `deliveryTimeout`, before it counts the request as timed out.
+   */
   writeTimeout?: number;
-  /** Kept for kafka-go compatibility (metadata requests; default 10 s). */
+  /**
+   * Milliseconds each of the Writer's other requests may take: metadata,
+   * producer ids, coordinators, transactions (default 10 s). Refused with
+   * `cluster`, whose `requestTimeout` applies.
+   */
   readTimeout?: number;
   /** Acknowledgements each Produce waits for (default "all"). */
   requiredAcks?: RequiredAcks;
@@ -144,7 +152,7 @@ export interface WriterOptions {
    */
   transactionTimeout?: number;
   /**
-   * Bytes the Writer buffers (default 16 MiB, Java's `buffer.memory`):
+   * Bytes the Writer buffers (default 16 MiB; Java's `buffer.memory`, 32 MiB there):
    * beyond them the stream's `write()`, `writeMessages` (in async mode too)
    * and `send` wait, in call order, until acknowledged messages make room.
    */
@@ -366,6 +374,10 @@ export function validateWriter(options: WriterOptions): void {
   }
   if (options.cluster === undefined) {
     checkBrokers("Cannot create Writer", options.brokers);
+  } else if (options.readTimeout !== undefined) {
+    fail(
+      `"cluster" and "readTimeout" exclude each other (the Cluster's requestTimeout applies to its requests); give one of them`,
+    );
   }
   if (
     options.topic !== undefined &&

@@ -210,6 +210,11 @@ export class GroupEngine extends StreamEngine {
   private start(): void {
     if (this.started || this.state !== "open") return;
     this.started = true;
+    if (this.group.retentionTime !== -1) {
+      this.logError(
+        `retentionTime ${this.group.retentionTime} is ignored by Kafka 2.1 and later, which keep committed offsets for the broker's offsets.retention.minutes after the group empties`,
+      );
+    }
     this.telemetry?.start();
     this.member.start();
   }

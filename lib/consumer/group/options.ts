@@ -96,11 +96,20 @@ export interface GroupOptions {
   sessionTimeout?: number;
   /** Milliseconds the group waits for its members to rejoin (default 30 s). */
   rebalanceTimeout?: number;
-  /** Milliseconds between attempts to join after a failure (default 5 s). */
+  /**
+   * Longest wait between attempts to join after failures, in milliseconds
+   * (default 5 s): the wait starts at 100 ms and doubles up to it. Under
+   * the consumer protocol it is at most 5 s (a member silent longer risks
+   * its session).
+   */
   joinGroupBackoff?: number;
   /**
-   * Milliseconds the broker keeps the group's committed offsets after the
-   * group empties (default -1: the broker's `offsets.retention.minutes`).
+   * Milliseconds the broker should keep the group's committed offsets
+   * (default -1: the broker's `offsets.retention.minutes`). Kept for
+   * kafka-go compatibility: only OffsetCommit v2-v4 carry it, which brokers
+   * older than Kafka 2.1 speak; later ones are sent later versions and keep
+   * the offsets for `offsets.retention.minutes` after the group empties.
+   * A value other than -1 is logged as ignored through `errorLogger`.
    */
   retentionTime?: number;
   /**
@@ -134,7 +143,7 @@ export interface GroupOptions {
   onPartitionsLost?: RebalanceCallback;
 }
 
-/** The group defaults, as kafka-go has them. */
+/** The group defaults (kafka-go's, but `retentionTime`: 24 h there). */
 export const GROUP_DEFAULTS = {
   heartbeatInterval: 3000,
   sessionTimeout: 30_000,
@@ -181,7 +190,11 @@ const INT32_MAX = 2 ** 31 - 1;
  * defaults; `topic` is the Reader's own topic option.
  */
 export function groupSettings(
-  options: GroupOptions & { topic?: string; partition?: number },
+  options: GroupOptions & {
+    topic?: string;
+    partition?: number;
+    readLagInterval?: number;
+  },
 ): GroupSettings {
   const context = "Cannot create Reader";
   const fail = (message: string): never => {
@@ -241,6 +254,13 @@ export function groupSettings(
   if (options.partition !== undefined) {
     fail(
       `"partition" cannot be set with "groupId" (got ${options.partition}): the group assigns partitions`,
+    );
+  }
+  if (options.readLagInterval !== undefined) {
+    fail(
+      `"readLagInterval" is not used in a group (got ${
+        describeValue(options.readLagInterval)
+      }): each partition's lag comes with its fetches (stats().partitions)`,
     );
   }
   const topics: string[] = [];

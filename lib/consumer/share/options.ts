@@ -35,7 +35,7 @@ export interface ShareReaderOptions {
   brokers?: readonly string[];
   /** A shared cluster connection; the ShareReader then leaves it open on close. */
   cluster?: Cluster;
-  /** Client id, TLS, SASL and timeouts; not used with `cluster`. */
+  /** Client id, TLS, SASL and timeouts; refused with `cluster`, which has its own. */
   transport?: TransportOptions;
   /** The share group's id. Required. */
   groupId: string;
@@ -79,7 +79,11 @@ export interface ShareReaderOptions {
   maxWait?: number;
   /** The member's rack, for rack-aware assignment. */
   rack?: string;
-  /** Longest backoff between failed heartbeats, in milliseconds (default 5000). */
+  /**
+   * Longest backoff between failed heartbeats, in milliseconds (default
+   * 5000, at most 5000: a member silent longer risks its session); the
+   * backoff starts at 100 ms and doubles.
+   */
   joinGroupBackoff?: number;
   /** Milliseconds before the first retry of a failed fetch (default 100). */
   readBackoffMin?: number;
@@ -246,7 +250,7 @@ export function validateShareReader(options: ShareReaderOptions): void {
     ["maxRecords", 1],
     ["maxBytes", 1],
     ["maxWait", 0],
-    ["joinGroupBackoff", 0],
+    ["joinGroupBackoff", 1],
     ["readBackoffMin", 0],
     ["readBackoffMax", 0],
     ["acknowledgeLinger", 0],

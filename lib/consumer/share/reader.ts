@@ -79,7 +79,7 @@ export interface ShareReaderStats {
  *
  * A new share group starts at the end of each partition (the group config
  * `share.auto.offset.reset` is "latest" by default; set it to "earliest"
- * with `Client.alterConfigs` on the group to read what is there already).
+ * with `Client.incrementalAlterConfigs` on the group to read what is there already).
  *
  * @example Work through a queue, two workers at once
  * ```ts
