@@ -4,7 +4,16 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import { describe, test } from "node:test";
-import { dial, dialLeader, KafkaError, type SaslMechanism } from "../mod.ts";
+import { inspect } from "node:util";
+import {
+  Client,
+  Cluster,
+  dial,
+  Dialer,
+  dialLeader,
+  KafkaError,
+  type SaslMechanism,
+} from "../mod.ts";
 import { uniqueTopic } from "./_helpers.ts";
 
 const env = process.env;
@@ -44,6 +53,62 @@ describe("security", () => {
       );
       return true;
     });
+  });
+
+  test("printed or serialised, a Client, Cluster, Dialer or Conn shows no password or key", async () => {
+    const secret = "alice-secret";
+    const key = readFileSync(
+      new URL("../.kafka/certs/client-key.pem", import.meta.url),
+      "utf8",
+    );
+    const keyBody = key.split("\n")[1];
+    const sasl = { mechanism: "SCRAM-SHA-512" as const, ...user };
+    const tls = { ca, cert: "CERT", key };
+    const cluster = new Cluster({ brokers: [SASL_SSL], tls, sasl });
+    const client = new Client({
+      brokers: [SASL_SSL],
+      transport: { tls: { ca }, sasl },
+    });
+    const dialer = new Dialer({ tls, sasl });
+    const conn = await dial(SASL_SSL, { tls: { ca }, sasl });
+    const shows = (value: unknown): string[] => {
+      const runtime = globalThis as {
+        Deno?: { inspect(v: unknown, o?: unknown): string };
+        Bun?: { inspect(v: unknown): string };
+      };
+      return [
+        inspect(value, { depth: 10 }),
+        JSON.stringify(value),
+        String(runtime.Deno?.inspect(value, { depth: 10 }) ?? ""),
+        String(runtime.Bun?.inspect(value) ?? ""),
+      ];
+    };
+    try {
+      for (const value of [cluster, client, dialer, conn, { nested: client }]) {
+        for (const text of shows(value)) {
+          assert.ok(!text.includes(secret), text);
+          assert.ok(!text.includes(keyBody), text);
+        }
+      }
+      assert.deepEqual(JSON.parse(JSON.stringify(client)), {
+        cluster: {
+          brokers: [SASL_SSL],
+          clientId: "streamkafka",
+          tls: "on, own CA",
+          sasl: "SCRAM-SHA-512 as alice",
+          closed: false,
+        },
+      });
+      assert.equal(
+        inspect(dialer).replace(/\s+/g, " "),
+        "Dialer { clientId: 'streamkafka', tls: 'mutual, own CA', sasl: 'SCRAM-SHA-512 as alice' }",
+      );
+      assert.match(inspect(conn), /^Conn \{ address: '127\.0\.0\.1:9096'/);
+    } finally {
+      conn.close();
+      await client.close();
+      await cluster.close();
+    }
   });
 
   test("tls.servername is the name the broker's certificate is verified against", async () => {

@@ -52,6 +52,7 @@ import type * as topics from "./topics.ts";
 import type * as transactions from "./transactions.ts";
 import type * as txn from "../requests/transactions.ts";
 import type { TopicPartition } from "../message.ts";
+import { printAs } from "../redact.ts";
 
 /**
  * The calls' modules, each loaded on its first use: a program that imports
@@ -2179,3 +2180,6 @@ export class Client {
     );
   }
 }
+
+// Printed, a Client shows its Cluster's summary, not its credentials.
+printAs(Client, (client) => ({ cluster: client.cluster }));

@@ -32,6 +32,7 @@ import {
   Metadata,
   type MetadataResponse,
 } from "../protocol/messages/metadata.ts";
+import { describeSasl, describeTls, printAs } from "../redact.ts";
 
 /** Options of a Cluster: its bootstrap brokers and connection settings. */
 export interface ClusterOptions extends PoolOptions {
@@ -560,3 +561,12 @@ function topicInfo(
       .sort((a, b) => a.id - b.id),
   };
 }
+
+// Printed, a Cluster shows what it connects to, not its credentials.
+printAs(Cluster, (cluster) => ({
+  brokers: cluster.options.brokers,
+  clientId: cluster.options.clientId ?? "streamkafka",
+  tls: describeTls(cluster.options.tls),
+  sasl: describeSasl(cluster.options.sasl),
+  closed: cluster.isClosed,
+}));

@@ -82,6 +82,7 @@ import { readRecordTables } from "../protocol/read_records.ts";
 import { FetchedMessages } from "../requests/fetched.ts";
 import { RecordBatchBuilder } from "../protocol/records.ts";
 import { retry, type RetryOptions } from "../cluster/retry.ts";
+import { printAs } from "../redact.ts";
 
 export type { SaslOptions, TlsOptions };
 
@@ -715,3 +716,10 @@ export class Conn {
 }
 
 export { formatAddress };
+
+// Printed, a Conn shows its broker and partition, not its Dialer's credentials.
+printAs(Conn, (conn) => ({
+  address: conn.address,
+  topic: conn.topic,
+  partition: conn.partition,
+}));

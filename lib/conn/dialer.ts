@@ -23,6 +23,7 @@ import {
   describeValue,
   optionNames,
 } from "../options.ts";
+import { describeSasl, describeTls, printAs } from "../redact.ts";
 
 /**
  * Dials brokers with shared settings, like kafka-go's `Dialer`.
@@ -291,3 +292,10 @@ function split(
   const { signal, ...settings } = options;
   return [settings, signal === undefined ? {} : { signal }];
 }
+
+// Printed, a Dialer shows its settings, not its credentials.
+printAs(Dialer, (dialer) => ({
+  clientId: dialer.options.clientId ?? "streamkafka",
+  tls: describeTls(dialer.options.tls),
+  sasl: describeSasl(dialer.options.sasl),
+}));

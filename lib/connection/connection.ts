@@ -32,6 +32,7 @@ import {
   unrefTimer,
 } from "./socket.ts";
 import { authenticate, type SaslOptions, type SaslSetting } from "./sasl.ts";
+import { printAs } from "../redact.ts";
 
 export type { SaslOptions, SaslSetting, TlsOptions };
 
@@ -828,3 +829,10 @@ async function explainCutHandshake(
     probe?.close();
   }
 }
+
+// Printed (an error's cause, say), a connection hides its credentials.
+printAs(BrokerConnection, (connection) => ({
+  address: connection.address,
+  clientId: connection.clientId,
+  closed: connection.isClosed,
+}));
