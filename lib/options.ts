@@ -198,6 +198,24 @@ export function describeValue(value: unknown): string {
   return `${valueText(value)} (${type})`;
 }
 
+/**
+ * What `value` is without what it holds, for values that may hold secrets
+ * (SASL and TLS settings): "a string of 27 characters", "an array of 2",
+ * "a number".
+ */
+export function describeType(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === "string") {
+    return `a string of ${value.length} characters`;
+  }
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) {
+    return `${className(value) ?? "binary data"} of ${value.byteLength} bytes`;
+  }
+  if (typeof value === "object") return className(value) ?? "an object";
+  return `${/^[aeiou]/.test(typeof value) ? "an" : "a"} ${typeof value}`;
+}
+
 /** The class of an object made by one, "Map" or "Reader"; undefined for a plain object. */
 function className(value: object): string | undefined {
   const proto = Object.getPrototypeOf(value);

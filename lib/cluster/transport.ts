@@ -14,6 +14,7 @@ import {
   checkNumber,
   checkOptionNames,
   checkTimeout,
+  describeType,
   describeValue,
   optionNames,
 } from "../options.ts";
@@ -154,7 +155,7 @@ export function checkConnectionSettings(
     if (sasl === null || typeof sasl !== "object") {
       fail(
         `"sasl" must be { mechanism, username, password } or a SaslAuthenticator, got ${
-          describeValue(sasl)
+          describeType(sasl)
         }`,
       );
     }

@@ -73,7 +73,13 @@ describe("transport values", () => {
   });
 
   test("tls: a boolean or TLS options", () => {
-    for (const [bad, shown] of [["yes", '"yes" (string)'], [5, "5 (number)"]]) {
+    // Their values are not shown: TLS and SASL settings may hold secrets.
+    for (
+      const [bad, shown] of [["yes", "a string of 3 characters"], [
+        5,
+        "a number",
+      ]]
+    ) {
       const error = writerError({ tls: bad });
       assert.ok(error instanceof TypeError);
       assert.equal(
@@ -82,18 +88,18 @@ describe("transport values", () => {
       );
     }
     assert.match(writerError({ tls: null }).message, /"tls" must be .* null$/);
-    assert.match(writerError({ tls: ["a"] }).message, /got \["a"\] \(array\)$/);
+    assert.match(writerError({ tls: ["a"] }).message, /got an array of 1$/);
     assert.equal(
       writerError({ tls: { cafile: "x.pem" } }).message,
       `${context}: "tls": unknown option "cafile"; the options are "ca", "cert", "key", "servername"`,
     );
     assert.equal(
       writerError({ tls: { ca: 5 } }).message,
-      `${context}: "tls.ca" must be PEM text or a list of PEM texts, got 5 (number)`,
+      `${context}: "tls.ca" must be PEM text or a list of PEM texts, got a number`,
     );
     assert.match(
       writerError({ tls: { ca: ["pem", 1] } }).message,
-      /"tls\.ca" must be PEM text or a list of PEM texts, got \["pem",1\] \(array\)$/,
+      /"tls\.ca" must be PEM text or a list of PEM texts, got an array of 2$/,
     );
     assert.match(
       writerError({ tls: { cert: new Uint8Array(1), key: "k" } }).message,
@@ -109,14 +115,14 @@ describe("transport values", () => {
     );
     assert.match(
       writerError({ tls: { servername: 1 } }).message,
-      /"tls\.servername" must be a host name \(a string\), got 1 \(number\)$/,
+      /"tls\.servername" must be a host name \(a string\), got a number$/,
     );
   });
 
   test("sasl: checked at construction, not at the first connection", () => {
     assert.equal(
       writerError({ sasl: "plain" }).message,
-      `${context}: "sasl" must be { mechanism, username, password } or a SaslAuthenticator, got "plain" (string)`,
+      `${context}: "sasl" must be { mechanism, username, password } or a SaslAuthenticator, got a string of 5 characters`,
     );
     const unknown = writerError({ sasl: { mechanism: "x" } });
     assert.ok(unknown instanceof TypeError);

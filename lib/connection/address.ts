@@ -21,6 +21,16 @@ export function parseAddress(address: string): Address {
     );
   }
   const text = address.trim().replace(/^[a-z]+:\/\//i, "");
+  // "user:password@host:port" (a URL's credentials): refused without
+  // repeating what comes before the "@".
+  const at = text.lastIndexOf("@");
+  if (at >= 0) {
+    throw new TypeError(
+      `Cannot parse broker address: expected "host:port", got "…@${
+        text.slice(at + 1)
+      }": credentials do not go in the address; give them as the "sasl" option`,
+    );
+  }
   const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
   if (bracket) return { host: bracket[1], port: toPort(bracket[2], address) };
   const colon = text.lastIndexOf(":");

@@ -26,6 +26,18 @@ describe("parseAddress", () => {
     }
   });
 
+  test("credentials in the address are refused without being repeated", () => {
+    assert.throws(() => parseAddress("alice:s3cret@127.0.0.1:9094"), {
+      name: "TypeError",
+      message:
+        'Cannot parse broker address: expected "host:port", got "…@127.0.0.1:9094": credentials do not go in the address; give them as the "sasl" option',
+    });
+    assert.throws(
+      () => parseAddress("kafka://alice:s3cret@b1:9094"),
+      /got "…@b1:9094"/,
+    );
+  });
+
   test("a bad port or no text is refused", () => {
     assert.throws(() => parseAddress("kafka:"), /port must be 1\.\.65535/);
     assert.throws(() => parseAddress("kafka:0"), /port must be 1\.\.65535/);

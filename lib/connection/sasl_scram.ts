@@ -228,8 +228,16 @@ function parseServerFirst(
       `SCRAM authentication failed: malformed server-first message "${message}"`,
     );
   }
-  // Kafka's brokers use 4096 to 16384; a count far above that is a peer
-  // making the client spend minutes of CPU that no timeout can stop.
+  // Kafka's brokers use 4096 to 16384. Fewer would make the proof sent
+  // next cheap to guess the password from offline (a peer posing as a
+  // broker asks for 1), as Java's client refuses them too.
+  if (iterations < MIN_ITERATIONS) {
+    throw new Error(
+      `SCRAM authentication failed: the server asks for ${iterations} PBKDF2 iterations; fewer than ${MIN_ITERATIONS} are refused (Kafka uses 4096 to 16384), and no proof was sent: check that the address is your broker's`,
+    );
+  }
+  // A count far above that is a peer making the client spend minutes of
+  // CPU that no timeout can stop.
   if (iterations > MAX_ITERATIONS) {
     throw new Error(
       `SCRAM authentication failed: the server asks for ${iterations} PBKDF2 iterations; more than ${MAX_ITERATIONS} are refused (Kafka uses at most 16384)`,
@@ -237,6 +245,9 @@ function parseServerFirst(
   }
   return { nonce, salt: fromBase64(fields.get("s")!), iterations };
 }
+
+/** The fewest PBKDF2 iterations a server may ask for (Kafka's and Java's). */
+const MIN_ITERATIONS = 4096;
 
 /** The most PBKDF2 iterations a server may ask for (Kafka's limit is 16384). */
 const MAX_ITERATIONS = 1_000_000;

@@ -36,6 +36,19 @@ test("a server asking for more PBKDF2 iterations than any Kafka broker uses is r
     reauthentication: false,
   });
   const n = await nonceOf(again.start());
+  // Fewer than 4096 would make the proof cheap to guess from.
+  const low = await scram("SCRAM-SHA-256", "alice", "secret").begin({
+    host: "127.0.0.1",
+    port: 9094,
+    reauthentication: false,
+  });
+  const lowNonce = await nonceOf(low.start());
+  await assert.rejects(
+    async () => await low.next(utf8.encode(`r=${lowNonce}xyz,s=c2FsdA==,i=1`)),
+    new Error(
+      "SCRAM authentication failed: the server asks for 1 PBKDF2 iterations; fewer than 4096 are refused (Kafka uses 4096 to 16384), and no proof was sent: check that the address is your broker's",
+    ),
+  );
   const final = await again.next(utf8.encode(`r=${n}xyz,s=c2FsdA==,i=4096`));
   assert.match(text.decode(final!), /^c=biws,r=.*xyz,p=/);
 });

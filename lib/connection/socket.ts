@@ -7,7 +7,7 @@
  */
 
 import { abortReason, ConnectionError, TimeoutError } from "./errors.ts";
-import { checkOptionNames, describeValue, optionNames } from "../options.ts";
+import { checkOptionNames, describeType, optionNames } from "../options.ts";
 import { NodeReads } from "./node_reads.ts";
 
 /**
@@ -531,7 +531,7 @@ export function checkTls(tls: unknown, context?: string): void {
     if (tls === null || typeof tls !== "object" || Array.isArray(tls)) {
       fail(
         `"tls" must be true, false or the TLS options { ca, cert, key, servername }, got ${
-          describeValue(tls)
+          describeType(tls)
         }`,
       );
     }
@@ -547,7 +547,7 @@ export function checkTls(tls: unknown, context?: string): void {
     ) {
       fail(
         `"tls.ca" must be PEM text or a list of PEM texts, got ${
-          describeValue(ca)
+          describeType(ca)
         }`,
       );
     }
@@ -555,7 +555,7 @@ export function checkTls(tls: unknown, context?: string): void {
       if (value !== undefined && typeof value !== "string") {
         fail(
           `"tls.${name}" must be a PEM string, got ${
-            describeValue(value)
+            describeType(value)
           }: read the file as text, e.g. readFileSync(path, "utf8")`,
         );
       }
@@ -573,7 +573,7 @@ export function checkTls(tls: unknown, context?: string): void {
     if (servername !== undefined && typeof servername !== "string") {
       fail(
         `"tls.servername" must be a host name (a string), got ${
-          describeValue(servername)
+          describeType(servername)
         }`,
       );
     }
