@@ -193,6 +193,66 @@ describe("bad peers", () => {
     );
   });
 
+  // Kafka answers in order: an answer repeated, or one that passes over an
+  // earlier request, means that request will never be answered. Both fail
+  // the connection at once (the requests waited for their timeout).
+  for (
+    const [what, answerTo, expected] of [
+      [
+        "an answer repeated",
+        (ids: number[]) => [ids[0]],
+        /correlation id 1 was never sent, or was answered already$/,
+      ],
+      [
+        "an answer ahead of an earlier request's",
+        (ids: number[]) => [ids[2]],
+        /correlation id 3 was answered before 2, sent earlier \(a Kafka broker answers in order\)$/,
+      ],
+    ] as const
+  ) {
+    test(`${what} is a ProtocolError at once`, async () => {
+      const ids: number[] = [];
+      const server = await fakeServer((socket, chunk) => {
+        // Every frame of the chunk: the two Metadata requests come together.
+        for (let at = 0; at < chunk.length;) {
+          const size = new DataView(chunk.buffer, chunk.byteOffset + at)
+            .getInt32(0);
+          ids.push(correlationId(chunk.subarray(at)));
+          at += 4 + size;
+        }
+        if (ids.length === 1) socket.write(apiVersionsAnswer(ids[0]));
+        else if (ids.length === 3) {
+          for (const id of answerTo(ids)) {
+            socket.write(apiVersionsAnswer(id));
+          }
+        }
+      });
+      try {
+        await noUnhandledRejections(async () => {
+          const [host, port] = server.address.split(":");
+          const conn = await BrokerConnection.open(host, Number(port), {
+            requestTimeout: 20_000,
+          });
+          const started = Date.now();
+          const requests = [1, 2].map(() =>
+            conn.request(Metadata, { topics: [] } as never, { version: 0 })
+          );
+          for (const request of requests) {
+            await assert.rejects(request, (error) => {
+              assert.ok(error instanceof ProtocolError, String(error));
+              assert.match(error.message, expected);
+              return true;
+            });
+          }
+          assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
+          conn.close();
+        });
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
   test("a frame larger than maxResponseSize is refused before buffering", async () => {
     const server = await fakeServer((socket) => {
       const header = new Uint8Array(4);

@@ -148,6 +148,8 @@ export class BrokerConnection {
   private readonly socket: Socket;
   private readonly maxFrame: number;
   private readonly pending = new Map<number, Pending>();
+  /** Requests cancelled while in flight: their answers are dropped. */
+  private readonly abandoned = new Set<number>();
   private nextCorrelation = 1;
   private failure: Error | null = null;
   private versions = new Map<number, ApiVersionRange>();
@@ -463,8 +465,10 @@ export class BrokerConnection {
     const { signal } = options;
     if (signal) {
       pending.signal = signal;
-      pending.onAbort = () =>
+      pending.onAbort = () => {
+        if (this.pending.has(correlationId)) this.abandoned.add(correlationId);
         this.fail(correlationId, abortReason(signal, `${name} request`));
+      };
       signal.addEventListener("abort", pending.onAbort, { once: true });
     }
     this.pending.set(correlationId, pending);
@@ -613,13 +617,20 @@ export class BrokerConnection {
     const correlationId = r.int32();
     const pending = this.pending.get(correlationId);
     if (!pending) {
-      // The request timed out or was cancelled; its answer is not wanted.
-      if (correlationId >= this.nextCorrelation || correlationId <= 0) {
-        throw new ProtocolError(
-          `Cannot read response from ${this.address}: correlation id ${correlationId} was never sent`,
-        );
-      }
-      return;
+      // A cancelled request's answer is not wanted. (One that timed out
+      // closed the connection.)
+      if (this.abandoned.delete(correlationId)) return;
+      throw new ProtocolError(
+        `Cannot read response from ${this.address}: correlation id ${correlationId} was never sent, or was answered already`,
+      );
+    }
+    // Kafka answers a connection's requests in the order they were sent:
+    // an earlier one passed over would never be answered.
+    const first: number = this.pending.keys().next().value!;
+    if (first !== correlationId) {
+      throw new ProtocolError(
+        `Cannot read response from ${this.address}: correlation id ${correlationId} was answered before ${first}, sent earlier (a Kafka broker answers in order)`,
+      );
     }
     this.settle(correlationId, pending);
     this.lastActive = Date.now();
