@@ -5,6 +5,8 @@ import { readFileSync } from "node:fs";
 import process from "node:process";
 import { describe, test } from "node:test";
 import { inspect } from "node:util";
+import nodeTls from "node:tls";
+import type { AddressInfo } from "node:net";
 import {
   Client,
   Cluster,
@@ -108,6 +110,35 @@ describe("security", () => {
       conn.close();
       await client.close();
       await cluster.close();
+    }
+  });
+
+  test("a broker whose certificate is a CA certificate: Deno's refusal is explained", async () => {
+    // The test CA's own certificate and key (CA:TRUE, no host names).
+    const server = nodeTls.createServer({
+      pfx: readFileSync(caPath.replace(/ca\.pem$/, "ca.p12")),
+      passphrase: "kafka-dev-secret",
+    }, (socket) => socket.on("error", () => {}));
+    await new Promise<void>((resolve) =>
+      server.listen(0, "127.0.0.1", resolve)
+    );
+    const { port } = server.address() as AddressInfo;
+    try {
+      await assert.rejects(
+        dial(`127.0.0.1:${port}`, { tls: { ca }, timeout: 5000 }),
+        (error: Error) => {
+          assert.match(
+            error.message,
+            "Deno" in globalThis
+              ? /: the TLS handshake failed: .*CaUsedAsEndEntity.*\. The broker's certificate is a CA certificate \(self-signed with CA:TRUE, as "openssl req -x509" makes by default\), which Deno refuses as a broker's own certificate: sign the broker's certificate with a CA and give that CA as "tls\.ca"$/
+              // Node.js and Bun take it, and find no name of the host in it.
+              : /: the TLS handshake failed: .*the certificate must name the host you dial/,
+          );
+          return true;
+        },
+      );
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 

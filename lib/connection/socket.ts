@@ -129,6 +129,14 @@ export async function openSocket(options: SocketOptions): Promise<Socket> {
       if (problem) throw invalidCertificate(where, problem);
       error = caught.cause;
     }
+    if (options.tls && /CaUsedAsEndEntity/.test(describe(error))) {
+      throw new ConnectionError(
+        `Cannot connect to ${where}: the TLS handshake failed: ${
+          describe(error)
+        }. The broker's certificate is a CA certificate (self-signed with CA:TRUE, as "openssl req -x509" makes by default), which Deno refuses as a broker's own certificate: sign the broker's certificate with a CA and give that CA as "tls.ca"`,
+        { cause: error, retriable: false },
+      );
+    }
     if (options.tls && !isNetworkFailure(error)) {
       // The handshake itself failed: an untrusted or mismatched certificate,
       // a protocol the broker refuses. Another attempt ends the same way.
