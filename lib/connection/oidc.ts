@@ -31,7 +31,11 @@ import {
  * ```
  */
 export interface OidcClientCredentialsOptions {
-  /** The identity provider's token endpoint (`token_endpoint` in its OIDC discovery document). */
+  /**
+   * The identity provider's token endpoint (`token_endpoint` in its OIDC
+   * discovery document): https, or http to localhost or a loopback address
+   * only, since every request carries the client secret.
+   */
   tokenEndpoint: string | URL;
   /** The client's id. */
   clientId: string;
@@ -154,6 +158,12 @@ function checkOptions(options: OidcClientCredentialsOptions): Checked {
   if (endpoint.protocol !== "https:" && endpoint.protocol !== "http:") {
     fail(
       `"tokenEndpoint" must be an http(s) URL, got one with ${endpoint.protocol}`,
+    );
+  }
+  // The secret goes in every request: in clear text only to this machine.
+  if (endpoint.protocol === "http:" && !isLoopback(endpoint.hostname)) {
+    fail(
+      `"tokenEndpoint" must be an https URL, got ${endpoint.protocol}//${endpoint.host}: the client secret would cross the network in clear text (http is taken for localhost and loopback addresses only)`,
     );
   }
   if (typeof clientId !== "string" || clientId === "") {
@@ -362,4 +372,10 @@ function typeName(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   return typeof value;
+}
+
+/** localhost, 127.0.0.0/8 or ::1 (a URL's hostname: IPv6 in brackets). */
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname.endsWith(".localhost") ||
+    /^127\.\d+\.\d+\.\d+$/.test(hostname) || hostname === "[::1]";
 }

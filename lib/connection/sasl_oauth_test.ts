@@ -851,6 +851,14 @@ describe("oidcClientCredentials", () => {
         /must be an http\(s\) URL, got one with ftp:/,
       ],
       [
+        { ...good, tokenEndpoint: "http://idp.example.com:8080/token" },
+        /"tokenEndpoint" must be an https URL, got http:\/\/idp\.example\.com:8080: the client secret would cross the network in clear text \(http is taken for localhost and loopback addresses only\)$/,
+      ],
+      [
+        { ...good, tokenEndpoint: new URL("http://10.0.0.5/token") },
+        /must be an https URL, got http:\/\/10\.0\.0\.5:/,
+      ],
+      [
         { ...good, clientId: undefined },
         /"clientId" must be a non-empty string, got undefined/,
       ],
@@ -892,6 +900,16 @@ describe("oidcClientCredentials", () => {
           return true;
         },
       );
+    }
+    // http to this machine is taken (a local token helper, tests).
+    for (
+      const tokenEndpoint of [
+        "http://localhost:8080/token",
+        "http://127.0.0.1/token",
+        "http://[::1]:9000/token",
+      ]
+    ) {
+      oidcClientCredentials({ ...good, tokenEndpoint });
     }
   });
 });
