@@ -44,8 +44,9 @@ export interface ProcessorStats {
 /** Options of a Processor (of messages `M`). */
 export interface ProcessorOptions<M extends Message = Message> {
   /**
-   * How many messages are processed at once, at most (default 8): each
-   * partition's messages in their order, or each key's (`ordering`).
+   * How many messages are processed at once, at most (default 8, up to
+   * 100,000): each partition's messages in their order, or each key's
+   * (`ordering`).
    */
   concurrency?: number;
   /**
@@ -71,7 +72,7 @@ export interface ProcessorOptions<M extends Message = Message> {
    * a stop ends the wait.
    */
   retryTimeout?: number;
-  /** The first backoff between tries (ms, default 100). */
+  /** The first backoff between tries (ms, 1 to 10,000; default 100). */
   retryBackoff?: number;
   /**
    * What to do with a message whose handler still fails once

@@ -81,7 +81,7 @@ export interface WriterOptions {
    * `cluster`, whose `requestTimeout` applies.
    */
   readTimeout?: number;
-  /** Acknowledgements each Produce waits for (default "all"). */
+  /** Acknowledgements each Produce waits for: "all" (default), "one", "none", or Kafka's -1, 1, 0. */
   requiredAcks?: RequiredAcks;
   /**
    * writeMessages returns once the messages are queued (at once, unless
