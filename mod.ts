@@ -46,6 +46,7 @@ export {
 } from "./lib/conn/conn.ts";
 export type {
   Header,
+  HeaderInput,
   Message,
   MessageInput,
   SeekPosition,

@@ -17,6 +17,25 @@ export interface Header {
   value: Uint8Array<ArrayBuffer> | null;
 }
 
+/**
+ * A header to write: strings are encoded as UTF-8.
+ *
+ * @example
+ * ```ts
+ * import type { HeaderInput, MessageInput } from "jsr:@streamkafka/client";
+ *
+ * const headers: HeaderInput[] = [{ key: "content-type", value: "json" }];
+ * const message: MessageInput = { value: "{}", headers };
+ * console.log(message.headers?.length); // 1
+ * ```
+ */
+export interface HeaderInput {
+  /** The header's name; names may repeat within a message. */
+  key: string;
+  /** The header's value, or null. */
+  value: Uint8Array | string | null;
+}
+
 /** A message read from Kafka. `key` and `value` may be views into a fetch buffer. */
 export interface Message {
   /** The topic the message was read from. */
@@ -59,10 +78,7 @@ export interface MessageInput {
   /** The value (default null). */
   value?: Uint8Array | string | null;
   /** Headers, in order; names may repeat. */
-  headers?: readonly {
-    key: string;
-    value: Uint8Array | string | null;
-  }[];
+  headers?: readonly HeaderInput[];
   /** The record's timestamp (default: when the write was called). */
   time?: Date;
 }

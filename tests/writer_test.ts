@@ -48,6 +48,38 @@ describe("Writer", () => {
     return topic;
   }
 
+  test("Symbol.asyncDispose (await using) closes a Writer after delivering, a Client and a Cluster", async () => {
+    // What `await using` does at the end of its block, spelled out: Node 22
+    // cannot parse `await using`.
+    const topic = uniqueTopic("dispose");
+    const writer = new Writer({
+      brokers: [BROKER],
+      topic,
+      allowAutoTopicCreation: true,
+      async: true,
+    });
+    await writer.writeMessages({ value: "delivered" });
+    await writer[Symbol.asyncDispose]();
+    await assert.rejects(
+      writer.writeMessages({ value: "late" }),
+      /the Writer is (closing|closed)/,
+    );
+    const values = (await readPartition(topic, 0)).map((m) =>
+      new TextDecoder().decode(m.value!)
+    );
+    assert.deepEqual(values, ["delivered"]);
+    const client = new Client({ brokers: [BROKER] });
+    await client.describeCluster();
+    await client[Symbol.asyncDispose]();
+    await assert.rejects(
+      client.describeCluster(),
+      /^ClosedError: Cannot make the call: the Client is closed$/,
+    );
+    const cluster = new Cluster({ brokers: [BROKER] });
+    await cluster[Symbol.asyncDispose]();
+    assert.equal(cluster.isClosed, true);
+  });
+
   test("writes keyed messages with headers and reads them back", async () => {
     const topic = await topicWith(1);
     const w = new Writer({ brokers: [BROKER], topic });

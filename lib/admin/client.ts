@@ -276,6 +276,11 @@ export class Client {
     if (this.ownsCluster) await this.cluster.close();
   }
 
+  /** Closes the Client at the end of an `await using` block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   // --- Topics and the cluster ----------------------------------------------
 
   /**

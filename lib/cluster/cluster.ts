@@ -521,6 +521,11 @@ export class Cluster {
     return this.pool.close();
   }
 
+  /** Closes the Cluster at the end of an `await using` block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   /** True once `close()` was called. */
   get isClosed(): boolean {
     return this.pool.isClosed;

@@ -15,6 +15,7 @@ import type { FetchedRun } from "../requests/fetched.ts";
  * object is made per message: each call decodes just what it returns, from
  * the fetched bytes. Or read `messages`, made (once) when first asked for,
  * each message decoding its key, value, headers and time when read.
+ * `M` is the type of those messages: `ShareMessage` from a ShareReader.
  *
  * @example
  * ```ts
@@ -37,7 +38,7 @@ import type { FetchedRun } from "../requests/fetched.ts";
  * console.log(bytes); // 6
  * ```
  */
-export interface MessageBatch {
+export interface MessageBatch<M extends Message = Message> {
   /** The topic the messages were read from. */
   readonly topic: string;
   /** The partition the messages were read from. */
@@ -51,7 +52,7 @@ export interface MessageBatch {
   /** How many messages the batch holds: at least one. */
   readonly length: number;
   /** The messages, in offset order, made when first asked for. */
-  readonly messages: readonly Message[];
+  readonly messages: readonly M[];
   /** The offset of message `i` (0 to `length - 1`). */
   offset(i: number): number;
   /** The key of message `i`: a view into the fetched bytes, or null. */
@@ -143,20 +144,22 @@ class RunBatch implements MessageBatch {
 }
 
 /** A batch of messages made already (consecutive, of one partition). */
-export function arrayBatch(messages: readonly Message[]): MessageBatch {
+export function arrayBatch<M extends Message>(
+  messages: readonly M[],
+): MessageBatch<M> {
   return new ArrayBatch(messages);
 }
 
-class ArrayBatch implements MessageBatch {
+class ArrayBatch<M extends Message> implements MessageBatch<M> {
   readonly topic: string;
   readonly partition: number;
   readonly highWaterMark: number;
   readonly firstOffset: number;
   readonly lastOffset: number;
   readonly length: number;
-  readonly messages: readonly Message[];
+  readonly messages: readonly M[];
 
-  constructor(messages: readonly Message[]) {
+  constructor(messages: readonly M[]) {
     const first = messages[0];
     this.topic = first.topic;
     this.partition = first.partition;
@@ -205,7 +208,7 @@ export interface BatchTaker<M extends Message> {
   /** A message ready without going through the stream, if any. */
   queued(): M | undefined;
   /** The batch that starts with `first`: the rest of its partition's records. */
-  batch(first: M): MessageBatch;
+  batch(first: M): MessageBatch<M>;
   /** The next batch is asked for: the one before is processed. */
   asked?(): void;
   /** The loop reading the batches ended: the last one is processed. */
@@ -221,14 +224,14 @@ export function batchStream<M extends Message>(
   reader: ReadableStreamDefaultReader<M>,
   taker: BatchTaker<M>,
   options: { preventCancel?: boolean },
-): ReadableStream<MessageBatch> {
+): ReadableStream<MessageBatch<M>> {
   let released = false;
   const release = () => {
     if (released) return;
     released = true;
     reader.releaseLock();
   };
-  return new ReadableStream<MessageBatch>({
+  return new ReadableStream<MessageBatch<M>>({
     async pull(controller) {
       taker.asked?.();
       let first = taker.queued();

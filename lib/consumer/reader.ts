@@ -526,7 +526,9 @@ export class Reader extends ReadableStream<Message> {
    */
   override pipeTo<T>(
     dest: WritableStream<T>,
-    options: ReaderPipeOptions<NoInfer<T>> & { map: PipeMap<NoInfer<T>> },
+    options: ReaderPipeOptions<NoInfer<T>, Message> & {
+      map: PipeMap<NoInfer<T>, Message>;
+    },
   ): Promise<void>;
   /**
    * Pipes the messages into `dest`, as the platform's `pipeTo` does (the
@@ -595,7 +597,15 @@ export class Reader extends ReadableStream<Message> {
    */
   override pipeTo(
     dest: WritableStream<Message>,
-    options?: StreamPipeOptions,
+    options?: StreamPipeOptions & { map?: undefined },
+  ): Promise<void>;
+  /**
+   * Pipes with options kept in a variable of type `ReaderPipeOptions<T>`,
+   * whose `map` (if any) must give what `dest` takes.
+   */
+  override pipeTo<T>(
+    dest: WritableStream<T>,
+    options: ReaderPipeOptions<NoInfer<T>, Message>,
   ): Promise<void>;
   override pipeTo(
     dest: WritableStream<unknown>,

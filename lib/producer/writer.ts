@@ -296,10 +296,12 @@ export class Writer extends WritableStream<MessageInput> {
    * rejects the call and drops those of its messages not sent yet.
    */
   writeMessages(
-    messages: MessageInput[],
+    messages: readonly MessageInput[],
     options?: WriteOptions,
   ): Promise<void>;
-  writeMessages(...args: unknown[]): Promise<void> {
+  writeMessages(
+    ...args: MessageInput[] | [readonly MessageInput[], WriteOptions?]
+  ): Promise<void> {
     const call = messagesAndOptions("writeMessages", args);
     if (call instanceof Error) return Promise.reject(call);
     // Stream writes made before this call are stored before its messages.
@@ -336,10 +338,12 @@ export class Writer extends WritableStream<MessageInput> {
    * rejects the call and drops those of its messages not sent yet.
    */
   send(
-    messages: MessageInput[],
+    messages: readonly MessageInput[],
     options?: WriteOptions,
   ): Promise<RecordMetadata[]>;
-  send(...args: unknown[]): Promise<RecordMetadata[]> {
+  send(
+    ...args: MessageInput[] | [readonly MessageInput[], WriteOptions?]
+  ): Promise<RecordMetadata[]> {
     const call = messagesAndOptions("send", args);
     if (call instanceof Error) return Promise.reject(call);
     // Stream writes made before this call are stored before its messages.
@@ -586,6 +590,11 @@ export class Writer extends WritableStream<MessageInput> {
     if (this.closing === null && !this.writable()) return this.engine.close();
     this.closing ??= super.close();
     return this.closing;
+  }
+
+  /** Closes the Writer at the end of an `await using` block: what was written is delivered first. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }
 

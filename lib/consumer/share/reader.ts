@@ -343,7 +343,7 @@ export class ShareReader extends ReadableStream<ShareMessage> {
    */
   batches(
     options: { preventCancel?: boolean } = {},
-  ): ReadableStream<MessageBatch> {
+  ): ReadableStream<MessageBatch<ShareMessage>> {
     checkStreamOptions("Cannot read batches", options);
     return this.#batches(options, true);
   }
@@ -352,7 +352,7 @@ export class ShareReader extends ReadableStream<ShareMessage> {
   #batches(
     options: { preventCancel?: boolean },
     traced: boolean,
-  ): ReadableStream<MessageBatch> {
+  ): ReadableStream<MessageBatch<ShareMessage>> {
     const engine = this.engine;
     const taker: BatchTaker<ShareMessage> = {
       queued: () => undefined,
