@@ -63,7 +63,7 @@ export interface MessageInput {
    * with one rejects a message that sets another (a message read from Kafka
    * excepted); a Conn rejects one that differs from its own.
    */
-  topic?: string;
+  topic?: string | undefined;
   /**
    * The partition to write to, a whole number from 0: set, the Writer's
    * balancer is not asked, as with a partition in Java's `ProducerRecord`.
@@ -72,15 +72,15 @@ export interface MessageInput {
    * Kafka names where it came from, and is balanced like any other; a Conn
    * rejects a message whose partition differs from its own.
    */
-  partition?: number;
+  partition?: number | undefined;
   /** The key (default null): balancers that hash keys route by it. */
-  key?: Uint8Array | string | null;
+  key?: Uint8Array | string | null | undefined;
   /** The value (default null). */
-  value?: Uint8Array | string | null;
+  value?: Uint8Array | string | null | undefined;
   /** Headers, in order; names may repeat. */
-  headers?: readonly HeaderInput[];
+  headers?: readonly HeaderInput[] | undefined;
   /** The record's timestamp (default: when the write was called). */
-  time?: Date;
+  time?: Date | undefined;
 }
 
 /**

@@ -258,13 +258,13 @@ export interface NumberRule {
   /** Smallest allowed value. */
   min: number;
   /** Largest allowed value (default: none). */
-  max?: number;
+  max?: number | undefined;
   /** Whether fractions are refused (default true). */
-  integer?: boolean;
+  integer?: boolean | undefined;
   /** What the number counts, for the message (e.g. "milliseconds"). */
-  unit?: string;
+  unit?: string | undefined;
   /** Whether undefined is refused too (default false: it passes). */
-  required?: boolean;
+  required?: boolean | undefined;
 }
 
 /**
@@ -469,8 +469,8 @@ function settled(result: unknown, onRejected: (error: unknown) => void) {
 
 /** The callbacks of a Writer's, Reader's or ShareReader's options. */
 interface Callbacks {
-  logger?: (message: string) => void;
-  errorLogger?: (message: string) => void;
+  logger?: ((message: string) => void) | undefined;
+  errorLogger?: ((message: string) => void) | undefined;
 }
 
 /**

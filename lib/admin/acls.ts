@@ -126,11 +126,11 @@ export interface NewAcl {
   /** The resource's name, its prefix, or "*" for all (literal only). */
   resourceName: string;
   /** How `resourceName` matches (default "literal"). */
-  patternType?: AclPatternType;
+  patternType?: AclPatternType | undefined;
   /** "Type:name" of the principal, e.g. "User:alice" or "User:*". */
   principal: string;
   /** The client host it applies to (default "*", any host). */
-  host?: string;
+  host?: string | undefined;
   /** The operation. */
   operation: AclOperation;
   /** Allow or deny. */
@@ -185,19 +185,19 @@ export interface AclBinding {
  */
 export interface AclFilter {
   /** The kind of resource (default "any"). */
-  resourceType?: AclResourceType | "any";
+  resourceType?: AclResourceType | "any" | undefined;
   /** The resource name, or null for any. */
-  resourceName?: string | null;
+  resourceName?: string | null | undefined;
   /** The pattern type (default "any"). */
-  patternType?: AclPatternType | "match" | "any";
+  patternType?: AclPatternType | "match" | "any" | undefined;
   /** The principal, or null for any. */
-  principal?: string | null;
+  principal?: string | null | undefined;
   /** The host, or null for any. */
-  host?: string | null;
+  host?: string | null | undefined;
   /** The operation (default "any"). */
-  operation?: AclOperation | "any";
+  operation?: AclOperation | "any" | undefined;
   /** The permission (default "any"). */
-  permission?: AclPermission | "any";
+  permission?: AclPermission | "any" | undefined;
 }
 
 /**

@@ -115,20 +115,20 @@ export type AdminOptions = CallOptions;
  */
 export interface ClientOptions {
   /** Bootstrap brokers, "host:port". Required unless `cluster` is given. */
-  brokers?: readonly string[];
+  brokers?: readonly string[] | undefined;
   /**
    * Milliseconds each call may take, its retries included (default 30 s);
    * a call's own `{ timeout }` overrides it.
    */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Client id, TLS, SASL, metadata TTL, idle timeout; refused with `cluster`, which has its own. */
-  transport?: TransportOptions;
+  transport?: TransportOptions | undefined;
   /**
    * A Cluster shared with Writers and Readers (kafka-go's shared
    * Transport): its connections and metadata cache serve them all. The
    * Client then leaves it open on close; its owner closes it.
    */
-  cluster?: Cluster;
+  cluster?: Cluster | undefined;
 }
 
 /** The names of `ClientOptions`. */

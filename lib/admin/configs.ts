@@ -129,7 +129,7 @@ export interface ConfigResource {
   /** Its name: topic, broker id, group id or subscription name. */
   name: string;
   /** Only these configs (default: all). */
-  configNames?: readonly string[];
+  configNames?: readonly string[] | undefined;
 }
 
 /**
@@ -143,9 +143,9 @@ export interface ConfigResource {
  */
 export interface DescribeConfigsOptions extends CallOptions {
   /** Also list where else each value could come from (default false). */
-  includeSynonyms?: boolean;
+  includeSynonyms?: boolean | undefined;
   /** Also give each config's documentation (default false). */
-  includeDocumentation?: boolean;
+  includeDocumentation?: boolean | undefined;
 }
 
 /**
@@ -276,7 +276,7 @@ export interface ConfigChange {
   /** What to do with it. */
   op: ConfigOperation;
   /** The value to set, append or subtract (ignored by "delete"). */
-  value?: string;
+  value?: string | undefined;
 }
 
 /**
@@ -311,7 +311,7 @@ export interface ConfigChanges {
  */
 export interface AlterConfigsOptions extends CallOptions {
   /** Only check that the changes are valid (default false). */
-  validateOnly?: boolean;
+  validateOnly?: boolean | undefined;
 }
 
 /**

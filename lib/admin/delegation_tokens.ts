@@ -77,18 +77,18 @@ export interface DelegationToken {
  */
 export interface CreateDelegationTokenOptions extends CallOptions {
   /** Principals that may renew it ("User:name"); the owner always may. */
-  renewers?: readonly string[];
+  renewers?: readonly string[] | undefined;
   /**
    * Its longest life in milliseconds (default: the broker's
    * `delegation.token.max.lifetime.ms`, 7 days, which also caps it).
    */
-  maxLifetime?: number;
+  maxLifetime?: number | undefined;
   /**
    * Whom it authenticates as, when created for another principal
    * ("User:name"; Kafka 3.3 on, and the requester needs the CreateTokens
    * permission on that user). Default: the requester.
    */
-  owner?: string;
+  owner?: string | undefined;
 }
 
 const CREATE = "createDelegationToken";

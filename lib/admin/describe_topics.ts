@@ -86,7 +86,7 @@ export interface DescribedTopic {
 /** Options of `describeTopics`. */
 export interface DescribeTopicsOptions extends CallOptions {
   /** Partitions per response, 1 to 2,000 (the broker's cap; default 2,000). */
-  partitionLimit?: number;
+  partitionLimit?: number | undefined;
 }
 
 /** What a response says of operations when it says nothing. */

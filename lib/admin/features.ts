@@ -58,7 +58,7 @@ export interface FeatureUpdate {
   /** The new level; 0 removes the feature (with a downgrade type). */
   level: number;
   /** What a lower level means (default "upgrade": refused). */
-  upgradeType?: "upgrade" | "safe-downgrade" | "unsafe-downgrade";
+  upgradeType?: "upgrade" | "safe-downgrade" | "unsafe-downgrade" | undefined;
 }
 
 /**

@@ -28,9 +28,9 @@ import { checkGroupId } from "./offsets.ts";
  */
 export interface MemberToRemove {
   /** A static member's instance id (`groupInstanceId` of its Reader). */
-  groupInstanceId?: string;
+  groupInstanceId?: string | undefined;
   /** A dynamic member's id, as `describeGroups` lists it. */
-  memberId?: string;
+  memberId?: string | undefined;
 }
 
 /**

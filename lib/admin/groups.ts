@@ -62,9 +62,9 @@ export interface ListedGroup {
  */
 export interface ListGroupsOptions extends CallOptions {
   /** Only groups in these states ("Stable", "Empty", "PreparingRebalance"...). */
-  states?: readonly string[];
+  states?: readonly string[] | undefined;
   /** Only groups of these types ("classic", "consumer", "share", "streams"). */
-  types?: readonly string[];
+  types?: readonly string[] | undefined;
 }
 
 /**

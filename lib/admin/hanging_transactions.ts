@@ -92,22 +92,22 @@ export interface TransactionAtOffset extends TopicPartition {
  */
 export interface FindHangingTransactionsOptions extends CallOptions {
   /** Every partition of these topics. */
-  topics?: readonly string[];
+  topics?: readonly string[] | undefined;
   /** These partitions (with `topics`, both). */
-  partitions?: readonly TopicPartition[];
+  partitions?: readonly TopicPartition[] | undefined;
   /**
    * Ask this broker (followers answer too): of `topics` (or of every
    * topic, alone), only the partitions with a replica on it; `partitions`
    * named without one there fail in `errors` (NOT_LEADER_OR_FOLLOWER).
    */
-  broker?: number;
+  broker?: number | undefined;
   /**
    * A transaction open for longer than this (ms since its producer's last
    * write) is a candidate; default 900,000 (15 minutes), the broker's
    * default `transaction.max.timeout.ms`, the longest a live transaction
    * may run.
    */
-  maxTransactionTimeout?: number;
+  maxTransactionTimeout?: number | undefined;
 }
 
 /**

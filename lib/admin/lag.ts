@@ -116,7 +116,7 @@ export interface GroupLagOptions extends CallOptions {
    * "read_committed" measures to the last stable offset; default
    * "read_uncommitted", the high watermark (as kafka-consumer-groups).
    */
-  isolationLevel?: "read_uncommitted" | "read_committed";
+  isolationLevel?: "read_uncommitted" | "read_committed" | undefined;
 }
 
 /**
@@ -169,11 +169,11 @@ export interface ResetOffsetsOptions extends CallOptions {
    * Every partition of these topics (default: the partitions the group has
    * committed, or those of `to` when it lists offsets).
    */
-  topics?: readonly string[];
+  topics?: readonly string[] | undefined;
   /** These partitions only. */
-  partitions?: readonly TopicPartition[];
+  partitions?: readonly TopicPartition[] | undefined;
   /** Work out the new offsets without committing them (default false). */
-  dryRun?: boolean;
+  dryRun?: boolean | undefined;
 }
 
 /** The group's description, from whichever API knows its type. */

@@ -114,9 +114,9 @@ export interface BrokerLogDirs {
  */
 export interface DescribeLogDirsOptions extends CallOptions {
   /** The brokers to ask, by node id (default: every broker). */
-  brokers?: readonly number[];
+  brokers?: readonly number[] | undefined;
   /** Only these topics' replicas (default: every topic). */
-  topics?: readonly string[];
+  topics?: readonly string[] | undefined;
 }
 
 /**

@@ -68,7 +68,7 @@ export type OffsetSpec =
  */
 export interface OffsetQuery extends TopicPartition {
   /** Which offset (default "latest"). */
-  at?: OffsetSpec;
+  at?: OffsetSpec | undefined;
 }
 
 /**
@@ -112,7 +112,7 @@ export interface ListOffsetsOptions extends CallOptions {
    * "read_committed" makes "latest" the last stable offset (before open
    * transactions); default "read_uncommitted", the high watermark.
    */
-  isolationLevel?: "read_uncommitted" | "read_committed";
+  isolationLevel?: "read_uncommitted" | "read_committed" | undefined;
 }
 
 /**
@@ -129,11 +129,11 @@ export interface ListOffsetsOptions extends CallOptions {
  */
 export interface OffsetCommitOptions extends CallOptions {
   /** The member's generation (member epoch for consumer groups); default -1. */
-  generationId?: number;
+  generationId?: number | undefined;
   /** The member's id; default "". */
-  memberId?: string;
+  memberId?: string | undefined;
   /** The static member's instance id; default null. */
-  groupInstanceId?: string | null;
+  groupInstanceId?: string | null | undefined;
 }
 
 /**

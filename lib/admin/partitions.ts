@@ -121,7 +121,7 @@ export interface AlterPartitionReassignmentsOptions extends CallOptions {
    * Whether a reassignment may change a partition's number of replicas
    * (default true; false needs brokers of Kafka 4.0 or later, KIP-860).
    */
-  allowReplicationFactorChange?: boolean;
+  allowReplicationFactorChange?: boolean | undefined;
 }
 
 /**

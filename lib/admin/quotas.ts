@@ -67,7 +67,7 @@ export interface QuotaFilterComponent {
   /** The entity type this part is about. */
   entityType: QuotaEntityType;
   /** The name to match, null for the default entity, left out for any name. */
-  name?: string | null;
+  name?: string | null | undefined;
 }
 
 /**
@@ -86,7 +86,7 @@ export interface DescribeClientQuotasOptions extends CallOptions {
    * Only entities with no entity type beyond the filter's (default false:
    * `{ "client-id": "app" }` also matches `{ user: "u", "client-id": "app" }`).
    */
-  strict?: boolean;
+  strict?: boolean | undefined;
 }
 
 /**
@@ -162,7 +162,7 @@ export interface QuotaAlteration {
  */
 export interface AlterClientQuotasOptions extends CallOptions {
   /** Only check that the changes could be made (default false). */
-  validateOnly?: boolean;
+  validateOnly?: boolean | undefined;
 }
 
 /**

@@ -59,9 +59,9 @@ export interface ScramUpsertion {
   /** The password (NFKC-normalized, as the client's SCRAM login does). */
   password: string;
   /** PBKDF2 iterations (default 4096; Kafka accepts 4096 to 16384, and more than 16384 is refused here). */
-  iterations?: number;
+  iterations?: number | undefined;
   /** The salt (default: 32 random bytes). */
-  salt?: Uint8Array;
+  salt?: Uint8Array | undefined;
 }
 
 /**

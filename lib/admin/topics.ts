@@ -52,16 +52,16 @@ export interface NewTopic {
   /** The topic's name. */
   topic: string;
   /** Partitions (default: the broker's `num.partitions`). */
-  numPartitions?: number;
+  numPartitions?: number | undefined;
   /** Replicas per partition (default: `default.replication.factor`). */
-  replicationFactor?: number;
+  replicationFactor?: number | undefined;
   /**
    * Brokers of each partition, by partition; when given, `numPartitions`
    * and `replicationFactor` are left out.
    */
-  replicaAssignment?: readonly (readonly number[])[];
+  replicaAssignment?: readonly (readonly number[])[] | undefined;
   /** Topic configs, e.g. `{ "cleanup.policy": "compact" }`. */
-  configs?: Readonly<Record<string, string>>;
+  configs?: Readonly<Record<string, string>> | undefined;
 }
 
 /**
@@ -77,7 +77,7 @@ export interface NewTopic {
  */
 export interface CreateTopicsOptions extends CallOptions {
   /** Only check that the topics could be created (default false). */
-  validateOnly?: boolean;
+  validateOnly?: boolean | undefined;
 }
 
 /**
@@ -147,7 +147,7 @@ export interface PartitionIncrease {
   /** The total number of partitions it should have. */
   count: number;
   /** Brokers of each new partition, by new partition (default: the broker's choice). */
-  assignments?: readonly (readonly number[])[];
+  assignments?: readonly (readonly number[])[] | undefined;
 }
 
 /**

@@ -54,7 +54,7 @@ export type CoordinatorType = "group" | "transaction";
  */
 export interface FindCoordinatorOptions extends CallOptions {
   /** Whether the keys are group ids or transactional ids (default "group"). */
-  type?: CoordinatorType;
+  type?: CoordinatorType | undefined;
 }
 
 /**
@@ -148,7 +148,7 @@ export interface DescribeProducersOptions extends CallOptions {
    * Ask this broker (a follower, say) instead of each partition's leader;
    * a broker without a replica answers NOT_LEADER_OR_FOLLOWER.
    */
-  broker?: number;
+  broker?: number | undefined;
 }
 
 /**
@@ -191,16 +191,16 @@ export type TransactionState =
  */
 export interface ListTransactionsOptions extends CallOptions {
   /** Only transactions in one of these states (default: all). */
-  states?: readonly TransactionState[];
+  states?: readonly TransactionState[] | undefined;
   /** Only transactions of these producer ids (default: all). */
-  producerIds?: readonly number[];
+  producerIds?: readonly number[] | undefined;
   /** Only transactions running for longer than this (ms; broker v1+). */
-  durationFilterMs?: number;
+  durationFilterMs?: number | undefined;
   /**
    * Only transactional ids matching this Java regular expression (the
    * whole id must match; broker v2+).
    */
-  transactionalIdPattern?: string;
+  transactionalIdPattern?: string | undefined;
 }
 
 /**

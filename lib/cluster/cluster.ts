@@ -39,7 +39,7 @@ export interface ClusterOptions extends PoolOptions {
   /** Bootstrap addresses, "host:port". */
   brokers: readonly string[];
   /** Milliseconds before cached metadata of a topic is refreshed (default 60 s). */
-  metadataMaxAge?: number;
+  metadataMaxAge?: number | undefined;
 }
 
 /** A broker as the metadata cache keeps it. */

@@ -88,13 +88,13 @@ export interface CoordinatorLookupOptions {
   /** A connection to any broker, to send FindCoordinator on. */
   connection: () => Promise<BrokerConnection>;
   /** What the keys are (default `CoordinatorType.group`). */
-  keyType?: number;
+  keyType?: number | undefined;
   /** Milliseconds before the first retry of a lookup (default 100). */
-  backoffMin?: number;
+  backoffMin?: number | undefined;
   /** Ceiling of the wait between retries (default 1000). */
-  backoffMax?: number;
+  backoffMax?: number | undefined;
   /** Milliseconds a lookup retries when the caller gives no deadline (default 30 s). */
-  timeout?: number;
+  timeout?: number | undefined;
 }
 
 /**
@@ -115,9 +115,9 @@ export interface LookupOptions {
    * No retry starts at or after this time (ms since epoch); Infinity retries
    * until the signal aborts. Default: the lookup's `timeout` from now.
    */
-  deadline?: number;
+  deadline?: number | undefined;
   /** Aborting rejects the lookup with the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** A key waiting for the next FindCoordinator request. */

@@ -25,15 +25,15 @@ import { backoff, sleep } from "./retry.ts";
 /** Settings of a ConnectionPool. */
 export interface PoolOptions extends Omit<ConnectionOptions, "signal"> {
   /** Milliseconds between the first failed dial of an address and the next (default 50). */
-  reconnectBackoffMin?: number;
+  reconnectBackoffMin?: number | undefined;
   /** Ceiling of the wait between dials of an address that keeps failing (default 1000). */
-  reconnectBackoffMax?: number;
+  reconnectBackoffMax?: number | undefined;
   /**
    * Milliseconds a connection may sit with no request in flight before it
    * is closed (default 540000, Java's `connections.max.idle.ms`; 0 or
    * Infinity keeps connections open).
    */
-  idleTimeout?: number;
+  idleTimeout?: number | undefined;
 }
 
 /** The reconnection loop of one address: one dial at a time, with backoff. */

@@ -10,9 +10,9 @@ import { abortReason, DeadlineError } from "../connection/errors.ts";
 
 export interface RetryOptions {
   /** Total attempts, the first included (>= 1; default: no limit). */
-  maxAttempts?: number;
+  maxAttempts?: number | undefined;
   /** No retry starts at or after this time (ms since epoch; default: none). */
-  deadline?: number;
+  deadline?: number | undefined;
   /** Milliseconds before the first retry. */
   backoffMin: number;
   /**
@@ -22,11 +22,13 @@ export interface RetryOptions {
   backoffMinFor?: (error: unknown) => number | undefined;
   /** Ceiling of the backoff. */
   backoffMax: number;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Whether an error is worth another attempt (default: its `retriable`). */
-  retriable?: (error: unknown) => boolean;
+  retriable?: ((error: unknown) => boolean) | undefined;
   /** Called before each retry, e.g. to refresh metadata or log. */
-  onRetry?: (error: unknown, attempt: number) => void | Promise<void>;
+  onRetry?:
+    | ((error: unknown, attempt: number) => void | Promise<void>)
+    | undefined;
 }
 
 /** True for errors that say so: KafkaError, ConnectionError, TimeoutError. */

@@ -44,12 +44,12 @@ import {
  */
 export interface CallOptions {
   /** Aborting rejects the call with the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Milliseconds the call may take, its retries included (default: the
    * Client's `timeout`).
    */
-  timeout?: number;
+  timeout?: number | undefined;
 }
 
 /** A request's body, or a function making it for the connection it goes on. */
@@ -62,7 +62,7 @@ export interface Call {
   /** No request or retry starts after this time (ms since epoch). */
   deadline: number;
   /** The caller's signal, if any. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**

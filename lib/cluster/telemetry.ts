@@ -73,7 +73,7 @@ export interface TelemetrySource {
   /** Its counts and values now; sums count from the start. */
   sample(): Sample[];
   /** Latency metrics per request type: API key to name ("consumer.fetch.manager.fetch.latency"). */
-  latencies?: Readonly<Record<number, string>>;
+  latencies?: Readonly<Record<number, string>> | undefined;
   /** Attributes of the instance (group_id, transactional_id...). */
   attributes?(): Record<string, AttributeValue>;
 }
@@ -82,10 +82,10 @@ export interface TelemetrySource {
 export interface TelemetryOptions {
   cluster: Cluster;
   source: TelemetrySource;
-  logger?: (message: string) => void;
-  errorLogger?: (message: string) => void;
+  logger?: ((message: string) => void) | undefined;
+  errorLogger?: ((message: string) => void) | undefined;
   /** Milliseconds before asking again after a lost broker (default 5 s). */
-  retryMs?: number;
+  retryMs?: number | undefined;
 }
 
 /**
@@ -94,7 +94,7 @@ export interface TelemetryOptions {
  */
 export function instanceIdTimeout(
   owner: "Writer" | "Reader" | "ShareReader",
-  options: { timeout?: number },
+  options: { timeout?: number | undefined },
 ): number {
   checkCallOptions(
     `Cannot get the ${owner}'s client instance id`,

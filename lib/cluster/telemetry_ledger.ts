@@ -25,9 +25,9 @@ export interface Sample {
   /** The value. */
   value: number;
   /** Attributes that tell this value apart (topic, partition...). */
-  attributes?: Record<string, AttributeValue>;
+  attributes?: Record<string, AttributeValue> | undefined;
   /** What it is. */
-  description?: string;
+  description?: string | undefined;
 }
 
 /** Latencies since the last push. */

@@ -47,20 +47,20 @@ export interface Logger {
  */
 export interface TransportOptions {
   /** Sent in every request header; brokers log it and quota by it. */
-  clientId?: string;
+  clientId?: string | undefined;
   /** TLS settings, or true for TLS with the system's trust store. */
-  tls?: TlsOptions | boolean;
+  tls?: TlsOptions | boolean | undefined;
   /** SASL mechanism and credentials. */
-  sasl?: SaslSetting;
+  sasl?: SaslSetting | undefined;
   /** Milliseconds before cached metadata is refreshed (default 60 s). */
-  metadataTTL?: number;
+  metadataTTL?: number | undefined;
   /** Milliseconds to open a connection (default 10 s). */
-  dialTimeout?: number;
+  dialTimeout?: number | undefined;
   /**
    * Milliseconds a connection may go unused before it is closed (default
    * 540000, Java's `connections.max.idle.ms`; 0 keeps them open).
    */
-  idleTimeout?: number;
+  idleTimeout?: number | undefined;
 }
 
 /** The names of `TransportOptions`. */

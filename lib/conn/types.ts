@@ -64,50 +64,50 @@ export interface TopicConfig {
   /** The topic's name: 1 to 249 letters, digits, ".", "_" or "-". */
   topic: string;
   /** -1 (the default) takes the broker's `num.partitions`. */
-  numPartitions?: number;
+  numPartitions?: number | undefined;
   /** -1 (the default) takes the broker's `default.replication.factor`. */
-  replicationFactor?: number;
+  replicationFactor?: number | undefined;
   /**
    * Where each partition's replicas go; when given, it sets the partition
    * count and replication factor, and those two fields are ignored.
    */
-  replicaAssignments?: ReplicaAssignment[];
+  replicaAssignments?: ReplicaAssignment[] | undefined;
   /** Topic configs that differ from the broker's defaults. */
-  configEntries?: ConfigEntry[];
+  configEntries?: ConfigEntry[] | undefined;
 }
 
 /** Options of `dial` and `Dialer`, in kafka-go's Dialer names. */
 export interface DialerOptions {
   /** Milliseconds to connect, TLS and SASL included (default 10 s). */
-  timeout?: number;
+  timeout?: number | undefined;
   /**
    * Sent in every request header; brokers log it and apply quotas by it
    * (default "streamkafka").
    */
-  clientId?: string;
+  clientId?: string | undefined;
   /** TLS settings, or true for TLS with the system's trust store (default off). */
-  tls?: TlsOptions | boolean;
+  tls?: TlsOptions | boolean | undefined;
   /** SASL mechanism and credentials (default: no SASL). */
-  sasl?: SaslSetting;
+  sasl?: SaslSetting | undefined;
   /** Milliseconds a request may take (default 30 s). */
-  requestTimeout?: number;
+  requestTimeout?: number | undefined;
   /** Largest response accepted, in bytes (default 256 MiB). */
-  maxResponseSize?: number;
+  maxResponseSize?: number | undefined;
   /** Acks for `Conn.writeMessages` (default "all"). */
-  requiredAcks?: RequiredAcks;
+  requiredAcks?: RequiredAcks | undefined;
   /** Compression for `Conn.writeMessages` (default "none"). */
-  compression?: CompressionName;
+  compression?: CompressionName | undefined;
   /**
    * Its level: gzip 1 to 9 (zlib's; without one, our deflate), zstd
    * -131072 to 22 (default 3); see the Writer's `compressionLevel`.
    */
-  compressionLevel?: number;
+  compressionLevel?: number | undefined;
 }
 
 /** Options of one dial. */
 export interface DialOptions {
   /** Aborting cancels the dial, which rejects with the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** `Conn.seek` whence: the offset counts from the partition's first offset. */
@@ -129,15 +129,15 @@ export const LastOffset: -1 = -1;
 /** Options of `Conn.readBatch`. */
 export interface ReadBatchOptions {
   /** Bytes the broker waits to gather before answering (default 1). */
-  minBytes?: number;
+  minBytes?: number | undefined;
   /** Most bytes to fetch (default 1 MiB). */
-  maxBytes?: number;
+  maxBytes?: number | undefined;
   /** Milliseconds the broker may wait for minBytes (default 10 s). */
-  maxWait?: number;
+  maxWait?: number | undefined;
   /** "read_committed" drops aborted transactions (default "read_uncommitted"). */
-  isolationLevel?: "read_uncommitted" | "read_committed";
+  isolationLevel?: "read_uncommitted" | "read_committed" | undefined;
   /** Aborting cancels the fetch, which rejects with the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export type { RequiredAcks };

@@ -42,44 +42,44 @@ export interface ConnectionOptions {
    * Sent in every request header; brokers log it and quota by it (default
    * "streamkafka").
    */
-  clientId?: string;
+  clientId?: string | undefined;
   /** Milliseconds to open the socket, TLS and SASL included (default 10 s). */
-  connectTimeout?: number;
+  connectTimeout?: number | undefined;
   /**
    * Default milliseconds a request may take before it fails (default 30 s);
    * a request that times out closes the connection.
    */
-  requestTimeout?: number;
+  requestTimeout?: number | undefined;
   /** Largest response frame accepted, in bytes (default 256 MiB). */
-  maxResponseSize?: number;
+  maxResponseSize?: number | undefined;
   /** TLS settings, or true for TLS with the system's trust store (default off). */
-  tls?: TlsOptions | boolean;
+  tls?: TlsOptions | boolean | undefined;
   /**
    * SASL: a password mechanism's credentials, or any SaslAuthenticator
    * (`oauthBearer(...)`, `awsMskIam(...)`, your own); default: no SASL.
    * When the broker limits the session (`connections.max.reauth.ms`), the
    * connection authenticates again before it ends.
    */
-  sasl?: SaslSetting;
+  sasl?: SaslSetting | undefined;
   /** Aborting cancels opening the connection. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** Options of one request. */
 export interface RequestOptions {
   /** @internal Sent even while the connection re-authenticates. */
-  duringReauthentication?: boolean;
+  duringReauthentication?: boolean | undefined;
   /** Use this version instead of the highest both sides support. */
-  version?: number;
+  version?: number | undefined;
   /** Milliseconds before the request fails (default: the connection's). */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Aborting rejects the request with the signal's reason. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * @internal Called once the request is written to the socket (not if the
    * write fails). Must not throw.
    */
-  onSent?: () => void;
+  onSent?: (() => void) | undefined;
 }
 
 /** The range of versions a broker serves for one API key. */
@@ -98,8 +98,8 @@ interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
   timer: ReturnType<typeof setTimeout> | undefined;
-  signal?: AbortSignal;
-  onAbort?: () => void;
+  signal?: AbortSignal | undefined;
+  onAbort?: (() => void) | undefined;
   /** performance.now() when it was sent, for `onResponse`. */
   sentAt: number;
 }

@@ -14,7 +14,7 @@ export interface ConnectionErrorOptions extends ErrorOptions {
    * retrying cannot fix: a TLS certificate the client does not trust, a
    * listener that wants SASL or TLS while the client speaks plaintext.
    */
-  retriable?: boolean;
+  retriable?: boolean | undefined;
 }
 
 /**

@@ -42,11 +42,11 @@ export interface OidcClientCredentialsOptions {
   /** The client's secret. */
   clientSecret: string;
   /** The scope to ask for: space-separated, or a list (default: none, the provider's default). */
-  scope?: string | string[];
+  scope?: string | string[] | undefined;
   /** More form parameters, e.g. `{ audience: "kafka" }` for providers that want one. */
-  params?: Record<string, string>;
+  params?: Record<string, string> | undefined;
   /** SASL extensions to send with every token (see `oauthBearer`). */
-  extensions?: Record<string, string>;
+  extensions?: Record<string, string> | undefined;
   /**
    * Whether the id and secret are form-encoded before HTTP Basic
    * authentication, as RFC 6749 section 2.3.1 says (default true). Some
@@ -54,18 +54,18 @@ export interface OidcClientCredentialsOptions {
    * secret holds characters other than letters, digits and "-._*" (Java's
    * client does not encode unless `sasl.oauthbearer.header.urlencode`).
    */
-  urlencodeCredentials?: boolean;
+  urlencodeCredentials?: boolean | undefined;
   /** Milliseconds a token request may take (default 10 s). */
-  timeout?: number;
+  timeout?: number | undefined;
   /**
    * Milliseconds before a token expires at which a new one is fetched
    * (default: a fifth of its lifetime, so a token is used for 80% of it).
    */
-  refreshBeforeMs?: number;
+  refreshBeforeMs?: number | undefined;
   /** The `fetch` to use (default: the platform's), e.g. one with a proxy. */
-  fetch?: typeof fetch;
+  fetch?: typeof fetch | undefined;
   /** The clock, in milliseconds since the epoch (default `Date.now`); for tests. */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -111,7 +111,7 @@ interface Checked {
   shown: string;
   authorization: string;
   body: string;
-  extensions?: Record<string, string>;
+  extensions?: Record<string, string> | undefined;
   timeout: number;
   fetch: typeof fetch;
 }

@@ -144,7 +144,7 @@ export interface SaslAuthenticator {
    * What to check when a broker refuses it, for the error (default: the
    * "sasl" option's credentials).
    */
-  readonly whenRefused?: string;
+  readonly whenRefused?: string | undefined;
 }
 
 /** What the `sasl` option takes: a password shorthand or a mechanism. */

@@ -85,13 +85,13 @@ export interface AwsMskIamOptions {
   /** The credentials, or a function called on every authentication. */
   credentials: AwsCredentialsSource;
   /** The `user-agent` the broker logs (default "streamkafka"). */
-  userAgent?: string;
+  userAgent?: string | undefined;
   /**
    * Seconds the signed payload stays valid, 1 to 900 (default 900, as
    * aws-msk-iam-auth signs it). It is used at once; only clock skew
    * between client and broker needs it.
    */
-  expiresIn?: number;
+  expiresIn?: number | undefined;
 }
 
 /**
@@ -121,9 +121,9 @@ export interface MskIamPayloadInput {
   /** The signing time. */
   date: Date;
   /** The `user-agent` value (default "streamkafka"). */
-  userAgent?: string;
+  userAgent?: string | undefined;
   /** Seconds the signature is valid (default 900). */
-  expiresIn?: number;
+  expiresIn?: number | undefined;
 }
 
 /**
@@ -161,7 +161,7 @@ export interface MskIamPayload {
   /** Seconds the signature is valid. */
   readonly "x-amz-expires": string;
   /** The session token of temporary credentials (absent otherwise). */
-  readonly "x-amz-security-token"?: string;
+  readonly "x-amz-security-token"?: string | undefined;
   /** The SigV4 signature, hex. */
   readonly "x-amz-signature": string;
   /** The signed headers: "host". */
@@ -185,7 +185,7 @@ export interface MskIamAnswer {
   /** The answer's version: "2020_10_22". */
   version: string;
   /** The broker's id for this authentication (for AWS support), if sent. */
-  requestId?: string;
+  requestId?: string | undefined;
 }
 
 /**

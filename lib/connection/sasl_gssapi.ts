@@ -68,14 +68,14 @@ export interface GssapiOptions {
    * to a Kafka user with `sasl.kerberos.principal.to.local.rules` (by
    * default the first part: User:alice).
    */
-  principal?: string;
+  principal?: string | undefined;
   /** The principal's password; or give `keytab` or `ticketCache`. */
-  password?: string;
+  password?: string | undefined;
   /**
    * The principal's keys: a keytab's bytes, or the path of a keytab file
    * (read on first use); or give `password` or `ticketCache`.
    */
-  keytab?: Uint8Array | string;
+  keytab?: Uint8Array | string | undefined;
   /**
    * Use the ticket-granting ticket of a `kinit` session: the path of its
    * credential cache (MIT file format), or true for the default one
@@ -83,29 +83,29 @@ export interface GssapiOptions {
    * again when the ticket runs out, so a `kinit` renews it; `principal`
    * defaults to the cache's. Or give `password` or `keytab`.
    */
-  ticketCache?: string | true;
+  ticketCache?: string | true | undefined;
   /** The realm, when `principal` does not name one. */
-  realm?: string;
+  realm?: string | undefined;
   /**
    * The realm's KDCs, "host" or "host:port" (port 88 by default), tried in
    * order. By default those `krb5.conf` lists for the realm (the file
    * `KRB5_CONFIG` names, else /etc/krb5.conf).
    */
-  kdc?: string | string[];
+  kdc?: string | string[] | undefined;
   /**
    * The first part of the brokers' principals, Kafka's
    * `sasl.kerberos.service.name` (default "kafka").
    */
-  serviceName?: string;
+  serviceName?: string | undefined;
   /**
    * The host part of a broker's principal, from the host the client dials
    * (default: that host, lowercased). For brokers whose principals name
    * another host than the one they advertise; it may be async, e.g. a
    * reverse DNS lookup for brokers advertised by IP address.
    */
-  serviceHost?: (host: string) => string | Promise<string>;
+  serviceHost?: ((host: string) => string | Promise<string>) | undefined;
   /** Milliseconds to wait for a KDC's answer (default 10,000). */
-  kdcTimeout?: number;
+  kdcTimeout?: number | undefined;
 }
 
 /**
@@ -174,13 +174,13 @@ export function gssapi(options: GssapiOptions): SaslAuthenticator {
 
 interface Settings {
   /** Undefined until read from the ticket cache. */
-  principal?: string;
-  parts?: string[];
-  realm?: string;
-  password?: string;
-  keytab?: Uint8Array | string;
-  ticketCache?: string | true;
-  kdc?: { host: string; port: number }[];
+  principal?: string | undefined;
+  parts?: string[] | undefined;
+  realm?: string | undefined;
+  password?: string | undefined;
+  keytab?: Uint8Array | string | undefined;
+  ticketCache?: string | true | undefined;
+  kdc?: { host: string; port: number }[] | undefined;
   serviceName: string;
   serviceHost: (host: string) => string | Promise<string>;
   kdcTimeout: number;

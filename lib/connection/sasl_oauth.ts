@@ -55,13 +55,13 @@ export interface OAuthBearerToken {
    * `OAuthBearerToken.lifetimeMs()`); `cachedTokenProvider` reuses the
    * token until shortly before then. Unknown when absent.
    */
-  lifetimeMs?: number;
+  lifetimeMs?: number | undefined;
   /**
    * SASL extensions sent with this token (added to, and overriding, the
    * `extensions` option of `oauthBearer`), e.g. Confluent Cloud's
    * `logicalCluster` and `identityPoolId`.
    */
-  extensions?: Record<string, string>;
+  extensions?: Record<string, string> | undefined;
 }
 
 /**
@@ -102,7 +102,7 @@ export interface OAuthBearerOptions {
    * of letters only, not "auth"; values of printable ASCII, space, tab,
    * CR or LF. A token's own `extensions` override these.
    */
-  extensions?: Record<string, string>;
+  extensions?: Record<string, string> | undefined;
 }
 
 /**
@@ -144,9 +144,9 @@ export interface CachedTokenProviderOptions {
    * (default: a fifth of its lifetime as seen when it was fetched, so a
    * token is used for about 80% of it).
    */
-  refreshBeforeMs?: number;
+  refreshBeforeMs?: number | undefined;
   /** The clock, in milliseconds since the epoch (default `Date.now`); for tests. */
-  now?: () => number;
+  now?: (() => number) | undefined;
 }
 
 /**
@@ -278,7 +278,7 @@ async function beginExchange(
 
 interface ExchangeToken {
   value: string;
-  lifetimeMs?: number;
+  lifetimeMs?: number | undefined;
   extensions: Record<string, string>;
 }
 
@@ -568,11 +568,11 @@ export interface UnsecuredJwtOptions {
   /** Milliseconds the token is valid for, from `issuedAt`. */
   lifetimeMs: number;
   /** The "scope" claim: space-separated, or a list. */
-  scope?: string | string[];
+  scope?: string | string[] | undefined;
   /** When the token was issued, ms since the epoch (default: now). */
-  issuedAt?: number;
+  issuedAt?: number | undefined;
   /** More claims to add. */
-  claims?: Record<string, unknown>;
+  claims?: Record<string, unknown> | undefined;
 }
 
 /**

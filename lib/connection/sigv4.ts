@@ -59,7 +59,7 @@ export interface AwsCredentials {
   /** The secret access key; never sent, only used to sign. */
   readonly secretAccessKey: string;
   /** The session token of temporary credentials; sent with the request. */
-  readonly sessionToken?: string;
+  readonly sessionToken?: string | undefined;
 }
 
 /**
@@ -101,9 +101,9 @@ export interface CanonicalRequestInput {
   /** The HTTP method, e.g. "GET". */
   method: string;
   /** The path, not percent-encoded (default "/"). */
-  path?: string;
+  path?: string | undefined;
   /** The query parameters (default none). */
-  query?: SigV4Params;
+  query?: SigV4Params | undefined;
   /** The headers to sign, `host` included. */
   headers: SigV4Params;
   /** The hex SHA-256 of the body, or e.g. "UNSIGNED-PAYLOAD". */
@@ -112,7 +112,7 @@ export interface CanonicalRequestInput {
    * Removes "." and ".." segments and empty segments from the path, as
    * every service but S3 expects (default true).
    */
-  normalizePath?: boolean;
+  normalizePath?: boolean | undefined;
 }
 
 /**
@@ -138,15 +138,15 @@ export interface SigV4Request {
   /** The host (with the port when it is not the scheme's default). */
   host: string;
   /** The path, not percent-encoded (default "/"). */
-  path?: string;
+  path?: string | undefined;
   /** The query parameters (default none). */
-  query?: SigV4Params;
+  query?: SigV4Params | undefined;
   /** Further headers to sign; not `host`, which comes from `host`. */
-  headers?: SigV4Params;
+  headers?: SigV4Params | undefined;
   /** The body, hashed into the signature (default empty). */
-  body?: string | Uint8Array;
+  body?: string | Uint8Array | undefined;
   /** The payload hash to sign instead of the body's, e.g. "UNSIGNED-PAYLOAD". */
-  payloadHash?: string;
+  payloadHash?: string | undefined;
 }
 
 /**
@@ -176,7 +176,7 @@ export interface SigV4Options {
   /** The signing time. */
   date: Date;
   /** See `CanonicalRequestInput.normalizePath` (default true; false for S3). */
-  normalizePath?: boolean;
+  normalizePath?: boolean | undefined;
 }
 
 /**
@@ -200,7 +200,7 @@ export interface SigV4Options {
  */
 export interface SigV4SignOptions extends SigV4Options {
   /** Adds the signed `x-amz-content-sha256` header (default false). */
-  contentSha256Header?: boolean;
+  contentSha256Header?: boolean | undefined;
 }
 
 /**

@@ -36,41 +36,41 @@ export interface TlsOptions {
    * PEM certificates to trust in addition to the runtime's root CAs (Deno's
    * store; the Mozilla roots bundled with Node.js and Bun).
    */
-  ca?: string | string[];
+  ca?: string | string[] | undefined;
   /**
    * PEM client certificate chain (the client's certificate first), for
    * mutual TLS; requires `key`.
    */
-  cert?: string;
+  cert?: string | undefined;
   /** PEM private key of `cert` (PKCS#8, PKCS#1 or SEC1, unencrypted); requires `cert`. */
-  key?: string;
+  key?: string | undefined;
   /**
    * Name to verify the broker's certificate against, and to send as SNI
    * (default: the host dialled). Not supported with `cert` on Deno.
    */
-  servername?: string;
+  servername?: string | undefined;
 }
 
 export interface SocketOptions {
   host: string;
   port: number;
-  tls?: TlsOptions | boolean;
+  tls?: TlsOptions | boolean | undefined;
   /** Milliseconds to wait for the connection (and TLS handshake). */
   timeout: number;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** A socket has `read` (Deno, Node.js) or `readable` (Bun). */
 export interface Socket {
   /** The bytes as they arrive, as chunks. */
-  readonly readable?: ReadableStream<Uint8Array>;
+  readonly readable?: ReadableStream<Uint8Array> | undefined;
   /**
    * Reads straight into `into` (Deno's `conn.read`, `onread` of
    * `node:net`), resolving with the byte count or null at the end; where
    * present, use it instead of `readable`, which copies each chunk once
    * more.
    */
-  readonly read?: (into: Uint8Array) => Promise<number | null>;
+  readonly read?: ((into: Uint8Array) => Promise<number | null>) | undefined;
   /**
    * Writes the pieces in order, after everything written before, with no
    * other write between them; resolves once they are handed to the system.

@@ -33,7 +33,7 @@ export interface AssignedPartition extends TopicPartition {
    * LastOffset (-1), looked up with ListOffsets. Default: the engine's
    * `startOffset`.
    */
-  offset?: number;
+  offset?: number | undefined;
 }
 
 /**
@@ -66,67 +66,67 @@ export interface FetchEngineOptions {
    * Counts of records and their key and value bytes fetched, added to and
    * never reset (client telemetry's totals; `stats()` has its own).
    */
-  tally?: FetchTally;
+  tally?: FetchTally | undefined;
   /** Bytes the broker gathers before it answers a Fetch (default 1). */
-  minBytes?: number;
+  minBytes?: number | undefined;
   /**
    * Most bytes of records in one Fetch response (default 1 MiB), except that
    * a single larger record batch still comes whole. Also the memory bound:
    * a broker's next Fetch goes out only while fewer bytes than this wait
    * unread (or at most one response), so about 2 × maxBytes wait per broker.
    */
-  maxBytes?: number;
+  maxBytes?: number | undefined;
   /** Most bytes of one partition in one response (default: `maxBytes`). */
-  partitionMaxBytes?: number;
+  partitionMaxBytes?: number | undefined;
   /** Milliseconds the broker may wait for minBytes (default 10 s). */
-  maxWait?: number;
+  maxWait?: number | undefined;
   /** "read_committed" skips aborted transactions (default "read_uncommitted"). */
-  isolationLevel?: IsolationLevel;
+  isolationLevel?: IsolationLevel | undefined;
   /**
    * Where a partition assigned without an offset starts, and where an
    * out-of-range offset is reset to: FirstOffset (the default) or LastOffset.
    */
-  startOffset?: typeof FirstOffset | typeof LastOffset;
+  startOffset?: typeof FirstOffset | typeof LastOffset | undefined;
   /**
    * What OFFSET_OUT_OF_RANGE does: "reset" (the default) moves the partition
    * to `startOffset`; "error" stops the engine with that error. A log
    * truncated below the position moves the partition back to where the
    * leader's log parts from what was read, or under "error" stops the engine.
    */
-  offsetOutOfRange?: "reset" | "error";
+  offsetOutOfRange?: "reset" | "error" | undefined;
   /**
    * Fetched messages that may wait per broker (default: no limit) before its
    * next Fetch waits too, unless they all came in the one response being
    * read; `maxBytes` bounds the waiting either way.
    */
-  queueCapacity?: number;
+  queueCapacity?: number | undefined;
   /** Milliseconds before the first retry (default 100). */
-  readBackoffMin?: number;
+  readBackoffMin?: number | undefined;
   /** Ceiling of the retry backoff (default 1000). */
-  readBackoffMax?: number;
+  readBackoffMax?: number | undefined;
   /**
    * Failures in a row of one partition (its Fetch, or the lookup of its
    * leader or offset) before the engine stops with the last one (default:
    * no limit, retried until the engine is closed).
    */
-  maxAttempts?: number;
+  maxAttempts?: number | undefined;
   /**
    * What a partition the topic does not have (in fresh metadata) does:
    * "retry" (the default; a group's assignment may run ahead of a broker's
    * metadata) routes it again after a backoff, "error" stops the engine
    * with a RangeError naming the partition count.
    */
-  unknownPartition?: "retry" | "error";
+  unknownPartition?: "retry" | "error" | undefined;
   /** Copy keys, values and header values out of the fetched buffers (default false). */
-  copyValues?: boolean;
+  copyValues?: boolean | undefined;
   /** Check each fetched batch's CRC-32C (default true). */
-  checkCrcs?: boolean;
+  checkCrcs?: boolean | undefined;
   /** Receives informational events: assignments, resets, closing. */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /** Receives failures: each retried request and its cause. */
-  errorLogger?: Logger;
+  errorLogger?: Logger | undefined;
   /** Called once when an error that retrying cannot fix stops the engine. */
-  onFailure?: (error: Error) => void;
+  onFailure?: ((error: Error) => void) | undefined;
   /**
    * This client's rack (Java's `client.rack`), sent with each Fetch: a
    * broker whose `replica.selector.class` is rack-aware then names the
@@ -134,7 +134,7 @@ export interface FetchEngineOptions {
    * fetching from the closest replica) until a failure there, or until
    * the cluster's `metadataMaxAge` passes and its leader is asked again.
    */
-  rack?: string;
+  rack?: string | undefined;
 }
 
 /**

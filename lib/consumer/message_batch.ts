@@ -223,7 +223,7 @@ export interface BatchTaker<M extends Message> {
 export function batchStream<M extends Message>(
   reader: ReadableStreamDefaultReader<M>,
   taker: BatchTaker<M>,
-  options: { preventCancel?: boolean },
+  options: { preventCancel?: boolean | undefined },
 ): ReadableStream<MessageBatch<M>> {
   let released = false;
   const release = () => {

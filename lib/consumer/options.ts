@@ -28,15 +28,15 @@ export type IsolationLevel = "read_uncommitted" | "read_committed";
 /** Options of a Reader: kafka-go's ReaderConfig in camelCase. */
 export interface ReaderOptions extends GroupOptions {
   /** Bootstrap brokers, "host:port". Required unless `cluster` is given. */
-  brokers?: readonly string[];
+  brokers?: readonly string[] | undefined;
   /** A shared cluster connection; the Reader then leaves it open on close. */
-  cluster?: Cluster;
+  cluster?: Cluster | undefined;
   /** Client id, TLS, SASL and timeouts; refused with `cluster`, which has its own. */
-  transport?: TransportOptions;
+  transport?: TransportOptions | undefined;
   /** The topic to read (in a group, or `groupTopics`). */
-  topic?: string;
+  topic?: string | undefined;
   /** The partition to read (default 0). */
-  partition?: number;
+  partition?: number | undefined;
   /**
    * Fetched messages that may wait to be read (default 100; in a group,
    * per broker and no limit unless set, `fetchMaxBytes` bounding the
@@ -44,16 +44,16 @@ export interface ReaderOptions extends GroupOptions {
    * one response being read: the next response is always fetched while that
    * one is read.
    */
-  queueCapacity?: number;
+  queueCapacity?: number | undefined;
   /** Bytes the broker gathers before it answers a Fetch (default 1). */
-  minBytes?: number;
+  minBytes?: number | undefined;
   /**
    * Most bytes one Fetch returns for one partition (default 1 MiB, Java's
    * `max.partition.fetch.bytes`), except that a single batch larger than this
    * still comes whole. Reading one partition, it also bounds prefetching: the
    * next Fetch goes out only while fewer fetched bytes than this wait.
    */
-  maxBytes?: number;
+  maxBytes?: number | undefined;
   /**
    * In a group: most bytes of one Fetch response, all its partitions together
    * (default 4 MiB; Java's `fetch.max.bytes` is 50 MiB, kafkajs's 10 MiB). A
@@ -64,17 +64,17 @@ export interface ReaderOptions extends GroupOptions {
    * partitions peaked at 186-212 MiB RSS with 4 MiB and 254-321 MiB with 16.
    * Not used when reading one partition, where `maxBytes` bounds both.
    */
-  fetchMaxBytes?: number;
+  fetchMaxBytes?: number | undefined;
   /** Milliseconds the broker may wait for minBytes (default 10 s). */
-  maxWait?: number;
+  maxWait?: number | undefined;
   /**
    * Milliseconds between background reads of the partition's end, which keep
    * `lag` and `stats().lag` current while no Fetch returns (default 0: off).
    * Refused in a group, whose lags come with the fetches.
    */
-  readLagInterval?: number;
+  readLagInterval?: number | undefined;
   /** "read_committed" skips aborted transactions (default "read_uncommitted"). */
-  isolationLevel?: IsolationLevel;
+  isolationLevel?: IsolationLevel | undefined;
   /**
    * Attempts of one Fetch before the stream errors. Unset (the default), the
    * Reader retries until it is closed: through broker restarts and leader
@@ -82,16 +82,16 @@ export interface ReaderOptions extends GroupOptions {
    * cannot fix (authorization, TLS or SASL settings, a peer that is not
    * Kafka) end the stream at once either way.
    */
-  maxAttempts?: number;
+  maxAttempts?: number | undefined;
   /** Milliseconds before the first retry (default 100). */
-  readBackoffMin?: number;
+  readBackoffMin?: number | undefined;
   /** Ceiling of the retry backoff (default 1000). */
-  readBackoffMax?: number;
+  readBackoffMax?: number | undefined;
   /**
    * Where reading starts, and where an out-of-range offset is reset to:
    * FirstOffset (the default) or LastOffset.
    */
-  startOffset?: typeof FirstOffset | typeof LastOffset;
+  startOffset?: typeof FirstOffset | typeof LastOffset | undefined;
   /**
    * What an offset outside the partition (OFFSET_OUT_OF_RANGE) does: "reset"
    * (the default) moves to `startOffset`, "error" errors the stream. A log
@@ -100,20 +100,20 @@ export interface ReaderOptions extends GroupOptions {
    * from what was read under "reset", and errors the stream with
    * OFFSET_OUT_OF_RANGE under "error".
    */
-  offsetOutOfRange?: "reset" | "error";
+  offsetOutOfRange?: "reset" | "error" | undefined;
   /**
    * false (the default): keys, values and header values are views into the
    * fetched response, so a message kept alive keeps its response alive.
    * true: each is copied, which costs time but holds only what it needs.
    */
-  copyValues?: boolean;
+  copyValues?: boolean | undefined;
   /**
    * true (the default): each fetched batch's CRC-32C is checked, as Kafka's
    * Java consumer does, so corruption on the way fails loudly. false skips
    * it, as librdkafka does by default (`check.crcs`): about a tenth less
    * CPU per 100-byte message consumed.
    */
-  checkCrcs?: boolean;
+  checkCrcs?: boolean | undefined;
   /**
    * true (the default): when the cluster's operators subscribed to client
    * metrics (KIP-714, `kafka-client-metrics.sh`) and a broker has a
@@ -121,7 +121,7 @@ export interface ReaderOptions extends GroupOptions {
    * Java's consumer does (`enable.metrics.push`). Nothing is sent otherwise.
    * false turns it off.
    */
-  telemetry?: boolean;
+  telemetry?: boolean | undefined;
   /**
    * The OpenTelemetry API (`import * as api from "@opentelemetry/api"`) to
    * trace the messages with: a CONSUMER span per message handed out, a
@@ -131,11 +131,11 @@ export interface ReaderOptions extends GroupOptions {
    * through `batches()`). See `TracingApi`. Unset (the default), nothing is
    * traced.
    */
-  tracing?: TracingApi;
+  tracing?: TracingApi | undefined;
   /** Receives informational events: where reading starts, seeks, closing. */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /** Receives failures, such as each retried Fetch and its cause. */
-  errorLogger?: Logger;
+  errorLogger?: Logger | undefined;
 }
 
 /**
@@ -190,13 +190,13 @@ export interface ReaderPipeOptions<T, M extends Message = Message>
    * Reader cancelled unless `preventCancel`, and nothing of that batch is
    * written or committed.
    */
-  map?: PipeMap<T, M>;
+  map?: PipeMap<T, M> | undefined;
 }
 
 /** Options of a single read or lookup. */
 export interface ReadOptions {
   /** Aborting rejects the call with the signal's reason; nothing is lost. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -278,7 +278,7 @@ export interface ReaderStats {
    * In a group: the protocol in use, the member id, its generation (the
    * member epoch under the consumer protocol) and its partitions.
    */
-  group?: GroupStats;
+  group?: GroupStats | undefined;
   /** In a group: each assigned partition's next offset and lag (-1 unknown). */
   partitions?: {
     topic: string;
@@ -435,15 +435,15 @@ export function validateReader(options: ReaderOptions): void {
 
 /** The fetch settings the Reader and the fetch engine share. */
 export interface FetchSettingsInput {
-  minBytes?: number;
-  maxBytes?: number;
-  readBackoffMin?: number;
-  readBackoffMax?: number;
-  isolationLevel?: IsolationLevel;
-  offsetOutOfRange?: "reset" | "error";
-  startOffset?: number;
-  copyValues?: boolean;
-  checkCrcs?: boolean;
+  minBytes?: number | undefined;
+  maxBytes?: number | undefined;
+  readBackoffMin?: number | undefined;
+  readBackoffMax?: number | undefined;
+  isolationLevel?: IsolationLevel | undefined;
+  offsetOutOfRange?: "reset" | "error" | undefined;
+  startOffset?: number | undefined;
+  copyValues?: boolean | undefined;
+  checkCrcs?: boolean | undefined;
   logger?: unknown;
   errorLogger?: unknown;
 }

@@ -31,7 +31,9 @@ import type { ReaderTracing } from "../tracing/reader.ts";
 
 /** What the pipe needs of the Reader. */
 export interface BatchSource {
-  batches(options: { preventCancel?: boolean }): ReadableStream<MessageBatch>;
+  batches(
+    options: { preventCancel?: boolean | undefined },
+  ): ReadableStream<MessageBatch>;
 }
 
 /**

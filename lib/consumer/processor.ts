@@ -48,7 +48,7 @@ export interface ProcessorOptions<M extends Message = Message> {
    * 100,000): each partition's messages in their order, or each key's
    * (`ordering`).
    */
-  concurrency?: number;
+  concurrency?: number | undefined;
   /**
    * What keeps its order: "partition" (the default: a partition's messages
    * one at a time, in offset order, as KafkaJS's
@@ -56,7 +56,7 @@ export interface ProcessorOptions<M extends Message = Message> {
    * those of different keys at once, messages without a key in their
    * partition's order), or "none" (any message at any time).
    */
-  ordering?: "partition" | "key" | "none";
+  ordering?: "partition" | "key" | "none" | undefined;
   /**
    * Messages handed over and not started yet before the source waits
    * (default 1,000): what bounds the memory a slow handler holds. Piped
@@ -64,16 +64,16 @@ export interface ProcessorOptions<M extends Message = Message> {
    * messages waiting is taken even so, so that one partition's long queue
    * does not hold up the others.
    */
-  queueCapacity?: number;
+  queueCapacity?: number | undefined;
   /**
    * How long a message whose handler fails is tried again (ms; default 0:
    * not again), each try after a backoff doubling from `retryBackoff` up
    * to 10 s. Its lane (partition or key) waits meanwhile, so order holds;
    * a stop ends the wait.
    */
-  retryTimeout?: number;
+  retryTimeout?: number | undefined;
   /** The first backoff between tries (ms, 1 to 10,000; default 100). */
-  retryBackoff?: number;
+  retryBackoff?: number | undefined;
   /**
    * What to do with a message whose handler still fails once
    * `retryTimeout` is over: e.g. write it to a dead-letter topic. When it
@@ -82,7 +82,7 @@ export interface ProcessorOptions<M extends Message = Message> {
    * error, and without it, with the handler's. Not called for a message
    * failing while the Processor stops.
    */
-  deadLetter?: (message: M, error: unknown) => unknown;
+  deadLetter?: ((message: M, error: unknown) => unknown) | undefined;
 }
 
 const PROCESSOR_OPTIONS = new Set([

@@ -387,7 +387,7 @@ export class Reader extends ReadableStream<Message> {
    * runtimes' type definitions).
    */
   override values(
-    options: { preventCancel?: boolean } = {},
+    options: { preventCancel?: boolean | undefined } = {},
   ): ReturnType<ReadableStream<Message>["values"]> {
     checkStreamOptions("Cannot iterate the Reader", options);
     const reader = this.getReader();
@@ -466,7 +466,7 @@ export class Reader extends ReadableStream<Message> {
    * ```
    */
   batches(
-    options: { preventCancel?: boolean } = {},
+    options: { preventCancel?: boolean | undefined } = {},
   ): ReadableStream<MessageBatch> {
     checkStreamOptions("Cannot read batches", options);
     return this.#batches(options, true);
@@ -474,7 +474,7 @@ export class Reader extends ReadableStream<Message> {
 
   /** The batches, with a span each when `traced` and the Reader has tracing. */
   #batches(
-    options: { preventCancel?: boolean },
+    options: { preventCancel?: boolean | undefined },
     traced: boolean,
   ): ReadableStream<MessageBatch> {
     const engine = this.engine;
@@ -638,7 +638,7 @@ export class Reader extends ReadableStream<Message> {
 
   /** What `for await` calls: the same as `values(options)`. */
   override [Symbol.asyncIterator](
-    options?: { preventCancel?: boolean },
+    options?: { preventCancel?: boolean | undefined },
   ): ReturnType<ReadableStream<Message>["values"]> {
     return this.values(options);
   }
@@ -721,7 +721,9 @@ export class Reader extends ReadableStream<Message> {
    * await r.close();
    * ```
    */
-  clientInstanceId(options: { timeout?: number } = {}): Promise<string | null> {
+  clientInstanceId(
+    options: { timeout?: number | undefined } = {},
+  ): Promise<string | null> {
     try {
       return this.engine.clientInstanceId(instanceIdTimeout("Reader", options));
     } catch (error) {

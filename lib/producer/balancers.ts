@@ -32,7 +32,7 @@ export interface BalancerMessage {
   /** Null means no key, which the hashing balancers treat apart from empty. */
   key: Uint8Array | null;
   /** Counted by `LeastBytes`; the others ignore it. */
-  value?: Uint8Array | null;
+  value?: Uint8Array | null | undefined;
 }
 
 /**
@@ -62,7 +62,7 @@ export interface RoundRobinOptions {
    * How many consecutive messages go to one partition before moving to the
    * next: larger chunks make larger batches. A positive integer; default 1.
    */
-  chunkSize?: number;
+  chunkSize?: number | undefined;
 }
 
 /**
@@ -232,7 +232,7 @@ export interface CRC32BalancerOptions {
    * (`consistent_random`, the default). Leave it off unless every message
    * has a key, or that one partition runs hot.
    */
-  consistent?: boolean;
+  consistent?: boolean | undefined;
 }
 
 /**
@@ -280,7 +280,7 @@ export interface Murmur2BalancerOptions {
    * of them to one partition, instead of picking a random partition for them
    * (`murmur2_random`, the default). Empty keys hash either way.
    */
-  consistent?: boolean;
+  consistent?: boolean | undefined;
 }
 
 /**
@@ -331,14 +331,14 @@ export interface JavaDefaultOptions {
    * takes over: a positive integer, default 100 (a Writer's default
    * `batchSize`; a Writer's own default balancer takes its `batchSize`).
    */
-  chunkSize?: number;
+  chunkSize?: number | undefined;
   /**
    * Most bytes of null-key messages in a row on one partition (each counts
    * its value's length and 20 more, about its record's framing): a positive
    * integer, default 1 MiB (a Writer's default `batchBytes`; a Writer's own
    * default balancer takes its `batchBytes`).
    */
-  chunkBytes?: number;
+  chunkBytes?: number | undefined;
 }
 
 /**

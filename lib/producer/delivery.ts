@@ -46,7 +46,7 @@ export interface DeliveryHost {
   readonly txn: Transactions | null;
   /** The compression codec's id (0: none) and level. */
   readonly codec: number;
-  readonly compressionLevel?: number;
+  readonly compressionLevel?: number | undefined;
   /** The acks each Produce waits for (0, 1 or -1). */
   readonly acks: number;
   /** Connections per broker that Produce requests use. */
@@ -72,7 +72,9 @@ export interface DeliveryHost {
     deadline: number,
     attempts?: number,
   ): Error;
-  readonly completion?: (messages: MessageInput[], error: Error | null) => void;
+  readonly completion?:
+    | ((messages: MessageInput[], error: Error | null) => void)
+    | undefined;
   /**
    * Aborted, with the reason, when the Writer gives up what it has not
    * delivered: no more retries, and requests in flight are not waited for.

@@ -27,19 +27,19 @@ import { checkBrokers, checkNames } from "../cluster/transport.ts";
 /** Options of a Writer: kafka-go's Writer fields in camelCase. */
 export interface WriterOptions {
   /** Bootstrap brokers, "host:port". Required unless `cluster` is given. */
-  brokers?: readonly string[];
+  brokers?: readonly string[] | undefined;
   /** A shared cluster connection (kafka-go's shared Transport). */
-  cluster?: Cluster;
+  cluster?: Cluster | undefined;
   /** Client id, TLS, SASL and timeouts; refused with `cluster`, which has its own. */
-  transport?: TransportOptions;
+  transport?: TransportOptions | undefined;
   /** The topic of every message; when unset each message names its own. */
-  topic?: string;
+  topic?: string | undefined;
   /**
    * Picks each message's partition. Default: a new `JavaDefault` whose runs
    * of keyless messages are as long as this Writer's `batchSize` and
    * `batchBytes`, so that each run fills one batch.
    */
-  balancer?: Balancer;
+  balancer?: Balancer | undefined;
   /**
    * Milliseconds a message may take from `writeMessages` to its
    * acknowledgement, retries included (default 120 s, as Java's
@@ -47,20 +47,20 @@ export interface WriterOptions {
    * restarting, timeouts) are retried until then; the message then fails
    * with a `TimeoutError`.
    */
-  deliveryTimeout?: number;
+  deliveryTimeout?: number | undefined;
   /**
    * Attempts per batch before it fails. Unset (the default), only
    * `deliveryTimeout` bounds the retries.
    */
-  maxAttempts?: number;
+  maxAttempts?: number | undefined;
   /** Milliseconds before the first retry (default 100). */
-  writeBackoffMin?: number;
+  writeBackoffMin?: number | undefined;
   /** Ceiling of the retry backoff (default 1000). */
-  writeBackoffMax?: number;
+  writeBackoffMax?: number | undefined;
   /** Most messages in one batch (default 100). */
-  batchSize?: number;
+  batchSize?: number | undefined;
   /** Most bytes in one batch (default 1 MiB). */
-  batchBytes?: number;
+  batchBytes?: number | undefined;
   /**
    * Accepted (and validated) for kafka-go compatibility, where it is the
    * longest a message waits for its batch to fill. This writer never waits
@@ -68,33 +68,35 @@ export interface WriterOptions {
    * and a busy one sends what gathered as soon as its request completes. So
    * no message waits on a timer and the value has no effect.
    */
-  batchTimeout?: number;
+  batchTimeout?: number | undefined;
   /**
    * Milliseconds the broker may take to answer a Produce (its `timeoutMs`;
    * default 10 s). The Writer waits 5 s more for the answer, within
    * `deliveryTimeout`, before it counts the request as timed out.
    */
-  writeTimeout?: number;
+  writeTimeout?: number | undefined;
   /**
    * Milliseconds each of the Writer's other requests may take: metadata,
    * producer ids, coordinators, transactions (default 10 s). Refused with
    * `cluster`, whose `requestTimeout` applies.
    */
-  readTimeout?: number;
+  readTimeout?: number | undefined;
   /** Acknowledgements each Produce waits for: "all" (default), "one", "none", or Kafka's -1, 1, 0. */
-  requiredAcks?: RequiredAcks;
+  requiredAcks?: RequiredAcks | undefined;
   /**
    * writeMessages returns once the messages are queued (at once, unless
    * `maxBufferedBytes` are buffered); `completion` reports the outcome.
    */
-  async?: boolean;
+  async?: boolean | undefined;
   /**
    * Called once per batch with its messages and its error (or null). What it
    * throws goes to `errorLogger`; the Writer goes on.
    */
-  completion?: (messages: MessageInput[], error: Error | null) => void;
+  completion?:
+    | ((messages: MessageInput[], error: Error | null) => void)
+    | undefined;
   /** Compression of record batches (default "none"). */
-  compression?: CompressionName;
+  compression?: CompressionName | undefined;
   /**
    * The codec's compression level, as Kafka's Java producer takes it
    * (`compression.gzip.level`, `compression.zstd.level`; KIP-390): for gzip
@@ -121,21 +123,21 @@ export interface WriterOptions {
    * await writer.close();
    * ```
    */
-  compressionLevel?: number;
+  compressionLevel?: number | undefined;
   /** Receives informational events, such as each batch written. */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /** Receives failures, such as each retry and its cause. */
-  errorLogger?: Logger;
+  errorLogger?: Logger | undefined;
   /**
    * Let metadata requests create a missing topic, where the broker has
    * `auto.create.topics.enable` (default false).
    */
-  allowAutoTopicCreation?: boolean;
+  allowAutoTopicCreation?: boolean | undefined;
   /**
    * Exactly-once per partition across retries (InitProducerId, sequence
    * numbers). Default: on when requiredAcks is "all" and the broker supports it.
    */
-  idempotent?: boolean;
+  idempotent?: boolean | undefined;
   /**
    * Makes the Writer transactional (KIP-98): its writes go in transactions
    * begun and ended with `beginTransaction` / `commitTransaction` /
@@ -144,19 +146,19 @@ export interface WriterOptions {
    * producing process: a new Writer with the same id fences the old one.
    * Needs requiredAcks "all" and idempotence (default: not transactional).
    */
-  transactionalId?: string;
+  transactionalId?: string | undefined;
   /**
    * Milliseconds the transaction coordinator lets a transaction stay open
    * before it aborts it (default 60 000; at most the broker's
    * `transaction.max.timeout.ms`).
    */
-  transactionTimeout?: number;
+  transactionTimeout?: number | undefined;
   /**
    * Bytes the Writer buffers (default 16 MiB; Java's `buffer.memory`, 32 MiB there):
    * beyond them the stream's `write()`, `writeMessages` (in async mode too)
    * and `send` wait, in call order, until acknowledged messages make room.
    */
-  maxBufferedBytes?: number;
+  maxBufferedBytes?: number | undefined;
   /**
    * Connections the Writer produces over to each broker (1 to 16, default
    * 2; 1 with a `transactionalId`, since the leader checks the new
@@ -180,7 +182,7 @@ export interface WriterOptions {
    * await writer.close();
    * ```
    */
-  connectionsPerBroker?: number;
+  connectionsPerBroker?: number | undefined;
   /**
    * true (the default): when the cluster's operators subscribed to client
    * metrics (KIP-714, `kafka-client-metrics.sh`) and a broker has a
@@ -188,14 +190,14 @@ export interface WriterOptions {
    * Java's producer does (`enable.metrics.push`). Nothing is sent otherwise.
    * false turns it off.
    */
-  telemetry?: boolean;
+  telemetry?: boolean | undefined;
   /**
    * The OpenTelemetry API (`import * as api from "@opentelemetry/api"`) to
    * trace the messages with: a PRODUCER span "send <topic>" per message,
    * its context written into the message's headers (see `TracingApi`).
    * Unset (the default), nothing is traced.
    */
-  tracing?: TracingApi;
+  tracing?: TracingApi | undefined;
 }
 
 /** Options of one `Writer.writeMessages` call. */
@@ -204,7 +206,7 @@ export interface WriteOptions {
    * Aborting rejects the call with the signal's reason and drops its
    * messages that were not sent yet.
    */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**

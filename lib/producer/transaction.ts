@@ -60,7 +60,7 @@ export interface TransactionOffset {
   /** The next offset to read: the last processed + 1. */
   offset: number;
   /** Text kept with the offset (default ""). */
-  metadata?: string;
+  metadata?: string | undefined;
 }
 
 /**

@@ -527,7 +527,9 @@ export class Writer extends WritableStream<MessageInput> {
    * await w.close();
    * ```
    */
-  clientInstanceId(options: { timeout?: number } = {}): Promise<string | null> {
+  clientInstanceId(
+    options: { timeout?: number | undefined } = {},
+  ): Promise<string | null> {
     try {
       return this.engine.clientInstanceId(instanceIdTimeout("Writer", options));
     } catch (error) {
@@ -570,7 +572,7 @@ export class Writer extends WritableStream<MessageInput> {
    * await w.close({ timeout: 5000 });
    * ```
    */
-  override close(options?: { timeout?: number }): Promise<void> {
+  override close(options?: { timeout?: number | undefined }): Promise<void> {
     try {
       checkCallOptions("Cannot close the Writer", options, TIMEOUT_OPTION);
     } catch (error) {

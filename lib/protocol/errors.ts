@@ -243,13 +243,13 @@ export function isRetriable(code: number): boolean {
 /** Where and how an error code was met; every field is optional. */
 export interface KafkaErrorContext {
   /** The request that returned the code, e.g. "Produce". */
-  apiName?: string;
+  apiName?: string | undefined;
   /** The topic the code is about. */
-  topic?: string;
+  topic?: string | undefined;
   /** The partition the code is about. */
-  partition?: number;
+  partition?: number | undefined;
   /** Extra text, such as the error message the broker sent with the code. */
-  detail?: string;
+  detail?: string | undefined;
   /** The underlying error, if there is one. */
   cause?: unknown;
 }

@@ -19,15 +19,15 @@ export type AttributeValue = string | number | boolean;
 /** One value of a metric, with the attributes that tell it apart. */
 export interface MetricPoint {
   /** Attributes such as `node_id` (OTLP's `attributes`). */
-  attributes?: Readonly<Record<string, AttributeValue>>;
+  attributes?: Readonly<Record<string, AttributeValue>> | undefined;
   /** Nanoseconds since the epoch when the measured interval began. */
-  startTimeUnixNano?: bigint;
+  startTimeUnixNano?: bigint | undefined;
   /** Nanoseconds since the epoch when the value was taken. */
   timeUnixNano: bigint;
   /** The value; written as an integer (`as_int`) when `integer` is true. */
   value: number;
   /** Whether the value is a whole count rather than a measurement. */
-  integer?: boolean;
+  integer?: boolean | undefined;
 }
 
 /** A metric: a gauge (a value now) or a sum (a count, cumulative or delta). */
@@ -35,15 +35,15 @@ export interface Metric {
   /** The full name, for example `org.apache.kafka.producer.record.send.total`. */
   name: string;
   /** What it measures. */
-  description?: string;
+  description?: string | undefined;
   /** Its unit, UCUM style ("ms", "1", "By"). */
-  unit?: string;
+  unit?: string | undefined;
   /** "gauge" or "sum". */
   type: "gauge" | "sum";
   /** For sums: counts since the previous push (delta) or since the start. */
-  temporality?: "delta" | "cumulative";
+  temporality?: "delta" | "cumulative" | undefined;
   /** For sums: whether it only grows. */
-  monotonic?: boolean;
+  monotonic?: boolean | undefined;
   /** Its values, one per attribute set. */
   points: readonly MetricPoint[];
 }

@@ -44,17 +44,17 @@ export interface ReadRecordsOptions {
   /** Decompresses compressed batches. */
   decompress: Decompress;
   /** Aborted transactions from the fetch response, for read_committed. */
-  abortedTransactions?: readonly AbortedTransaction[] | null;
+  abortedTransactions?: readonly AbortedTransaction[] | null | undefined;
   /** Where the records came from, for error messages. */
   where: string;
   /** Check each batch's CRC (on by default). */
-  checkCrc?: boolean;
+  checkCrc?: boolean | undefined;
   /**
    * Given a batch that fails its CRC check, and the error: the batch is
    * skipped. Without it, the error is thrown. (A batch that cannot be
    * decompressed throws either way: the fault may be this machine's.)
    */
-  onCorrupt?: (batch: RecordBatch, error: ProtocolError) => void;
+  onCorrupt?: ((batch: RecordBatch, error: ProtocolError) => void) | undefined;
 }
 
 /** What `readRecords` found. */

@@ -65,7 +65,7 @@ export interface RecordBatch {
   /** The whole batch as it came, for CRC checks and re-sending. */
   bytes: Uint8Array;
   /** Legacy (magic 0/1) messages only: the message key. */
-  legacyKey?: Uint8Array | null;
+  legacyKey?: Uint8Array | null | undefined;
 }
 
 /**

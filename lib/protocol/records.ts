@@ -54,7 +54,7 @@ export interface RecordInput {
   /** The value, or null. */
   value: Uint8Array | null;
   /** The headers, in order (default none). */
-  headers?: readonly RecordHeader[];
+  headers?: readonly RecordHeader[] | undefined;
   /** Milliseconds since the epoch. */
   timestamp: number;
 }
@@ -76,17 +76,17 @@ export interface Record {
 /** Header fields of a batch to write; unset ones are written as -1 or off. */
 export interface BatchOptions {
   /** Codec id (see `Compression`); the caller compresses through `finish`. */
-  compression?: number;
+  compression?: number | undefined;
   /** The idempotent producer's id (default -1: none). */
-  producerId?: number;
+  producerId?: number | undefined;
   /** The producer's epoch (default -1). */
-  producerEpoch?: number;
+  producerEpoch?: number | undefined;
   /** The sequence number of the batch's first record (default -1). */
-  baseSequence?: number;
+  baseSequence?: number | undefined;
   /** Whether the batch belongs to a transaction (default false). */
-  transactional?: boolean;
+  transactional?: boolean | undefined;
   /** The leader epoch the producer saw (default -1). */
-  partitionLeaderEpoch?: number;
+  partitionLeaderEpoch?: number | undefined;
 }
 
 /** Compresses the records section of a batch. */

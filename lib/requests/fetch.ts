@@ -28,7 +28,7 @@ export interface FetchPartition {
    * none; with it the leader answers a `divergingEpoch` when its log no
    * longer holds what was read (KIP-320).
    */
-  lastFetchedEpoch?: number;
+  lastFetchedEpoch?: number | undefined;
   /** Most bytes of this partition (a larger first batch still comes whole). */
   maxBytes: number;
 }
@@ -47,7 +47,7 @@ export interface FetchSettings {
    * The client's rack (KIP-392): a broker with a rack-aware replica
    * selector answers with the replica to read from. Default "".
    */
-  rackId?: string;
+  rackId?: string | undefined;
 }
 
 /**

@@ -17,7 +17,7 @@ export interface FetchedFrom {
   partition: number;
   highWaterMark: number;
   /** Copy keys, values and header values out of the response. */
-  copyValues?: boolean;
+  copyValues?: boolean | undefined;
 }
 
 /**

@@ -70,7 +70,7 @@ export interface OffsetPartition {
    * The topic's id (`Cluster.topic(name).topicId`); v10 names topics by id.
    * Leave it out when unknown: the request then goes at v9 at most.
    */
-  topicId?: string;
+  topicId?: string | undefined;
   /** The partition number. */
   partition: number;
 }
@@ -91,9 +91,9 @@ export interface OffsetToCommit extends OffsetPartition {
   /** The offset of the next message to read: the last one processed + 1. */
   offset: number;
   /** The leader epoch of the last message processed (default -1: unknown). */
-  leaderEpoch?: number;
+  leaderEpoch?: number | undefined;
   /** Text kept with the offset (default ""). */
-  metadata?: string | null;
+  metadata?: string | null | undefined;
 }
 
 /**
@@ -121,13 +121,13 @@ export interface Committer {
   /** The member id the coordinator gave; "" without membership. */
   memberId: string;
   /** The static member id (KIP-345), or null (the default). */
-  groupInstanceId?: string | null;
+  groupInstanceId?: string | null | undefined;
   /**
    * Milliseconds the broker keeps the offsets, -1 (the default) for its
    * `offsets.retention.minutes`. Only OffsetCommit v2-4 carries it: brokers
    * since Kafka 2.1 keep offsets by their own setting.
    */
-  retentionTimeMs?: number;
+  retentionTimeMs?: number | undefined;
 }
 
 /** True when `p` has a topic id that is not the zero UUID. */
@@ -326,11 +326,11 @@ export interface OffsetFetchOptions {
    * UNSTABLE_OFFSET_COMMIT (retriable) instead of the last stable offset
    * (default false; v7+).
    */
-  requireStable?: boolean;
+  requireStable?: boolean | undefined;
   /** The member id, for groups of the consumer protocol (default null; v9+). */
-  memberId?: string | null;
+  memberId?: string | null | undefined;
   /** The member epoch, for groups of the consumer protocol (default -1; v9+). */
-  memberEpoch?: number;
+  memberEpoch?: number | undefined;
 }
 
 /**

@@ -51,19 +51,19 @@ import { checkPartitions } from "./arguments.ts";
  */
 export interface ProducerIdRequest {
   /** The transactional id, or null/left out for an idempotent producer. */
-  transactionalId?: string | null;
+  transactionalId?: string | null | undefined;
   /**
    * Milliseconds the coordinator lets a transaction run before it aborts
    * it (default 60 000; at most the broker's `transaction.max.timeout.ms`).
    */
-  transactionTimeoutMs?: number;
+  transactionTimeoutMs?: number | undefined;
   /**
    * The producer id held so far, to bump its epoch rather than get a new
    * id (KIP-360; default -1: none). Give `producerEpoch` with it.
    */
-  producerId?: number;
+  producerId?: number | undefined;
   /** The epoch held so far with `producerId` (default -1: none). */
-  producerEpoch?: number;
+  producerEpoch?: number | undefined;
 }
 
 /** The names of `ProducerIdRequest`. */
@@ -212,9 +212,9 @@ export interface TxnOffset extends TopicPartition {
   /** The offset of the next record to read: the last one processed + 1. */
   offset: number;
   /** The leader epoch of the last record processed (default -1: unknown). */
-  leaderEpoch?: number;
+  leaderEpoch?: number | undefined;
   /** Text kept with the offset (default ""). */
-  metadata?: string | null;
+  metadata?: string | null | undefined;
 }
 
 /**
@@ -241,11 +241,11 @@ export interface TxnOffsets extends TxnGroup {
    * protocol) the offsets were read in, so that a zombie member is fenced
    * (default -1: not checked).
    */
-  generationId?: number;
+  generationId?: number | undefined;
   /** The member id the coordinator gave (default "": not checked). */
-  memberId?: string;
+  memberId?: string | undefined;
   /** The static member id (KIP-345), or null (the default). */
-  groupInstanceId?: string | null;
+  groupInstanceId?: string | null | undefined;
   /** The offsets to commit. */
   offsets: readonly TxnOffset[];
 }

@@ -215,7 +215,7 @@ export interface TracingTarget {
   api: TracingApi;
   clientId: string;
   /** Told the first time the tracing API throws (messages go on untraced). */
-  errorLogger?: (message: string) => void;
+  errorLogger?: ((message: string) => void) | undefined;
 }
 
 /** A span that records nothing: where tracing failed, or a non-message. */

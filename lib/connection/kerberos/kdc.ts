@@ -131,7 +131,7 @@ interface Held extends Ticket {
 /** A ticket being got, or got, or that could not be got. */
 interface Entry {
   readonly promise: Promise<Held>;
-  value?: Held;
+  value?: Held | undefined;
   failed: boolean;
 }
 

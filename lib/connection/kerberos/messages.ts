@@ -68,7 +68,7 @@ export function nameText(name: PrincipalName): string {
 /** An encrypted part: its type, key version and ciphertext. */
 export interface EncryptedData {
   readonly etype: number;
-  readonly kvno?: number;
+  readonly kvno?: number | undefined;
   readonly cipher: Uint8Array;
 }
 
@@ -137,7 +137,7 @@ function readPaData(node: Der | undefined, what: string): PaData[] {
 /** What an AS-REQ or TGS-REQ body holds. */
 export interface KdcRequestBody {
   /** The client (AS-REQ only). */
-  readonly client?: PrincipalName;
+  readonly client?: PrincipalName | undefined;
   /** The realm of the server (and of the client, in an AS-REQ). */
   readonly realm: string;
   /** The service asked for: krbtgt/REALM, or kafka/host. */
@@ -242,8 +242,8 @@ export interface KdcReplyPart {
 /** A KRB-ERROR. */
 export interface KrbError {
   readonly code: number;
-  readonly text?: string;
-  readonly data?: Uint8Array;
+  readonly text?: string | undefined;
+  readonly data?: Uint8Array | undefined;
   readonly serverTime: Date;
 }
 
@@ -312,9 +312,9 @@ export function readKdcReplyPart(bytes: Uint8Array): KdcReplyPart {
 /** An entry of PA-ETYPE-INFO2: how the KDC salts a password for a type. */
 export interface EtypeInfo {
   readonly etype: number;
-  readonly salt?: string;
+  readonly salt?: string | undefined;
   /** PBKDF2 iterations, from s2kparams. */
-  readonly iterations?: number;
+  readonly iterations?: number | undefined;
 }
 
 /** The PA-ETYPE-INFO2 entries in METHOD-DATA (a KRB-ERROR's e-data) or padata. */
@@ -355,9 +355,9 @@ export interface Checksum {
 export interface AuthenticatorFields {
   readonly realm: string;
   readonly client: PrincipalName;
-  readonly checksum?: Checksum;
+  readonly checksum?: Checksum | undefined;
   readonly time: ClientTime;
-  readonly sequenceNumber?: number;
+  readonly sequenceNumber?: number | undefined;
 }
 
 /** Authenticator, to be encrypted with the ticket's session key. */
@@ -418,8 +418,8 @@ export function readApReply(top: Der): EncryptedData {
 export interface ApReplyPart {
   readonly time: Date;
   readonly microseconds: number;
-  readonly subkey?: EncryptionKey;
-  readonly sequenceNumber?: number;
+  readonly subkey?: EncryptionKey | undefined;
+  readonly sequenceNumber?: number | undefined;
 }
 
 /** Reads EncAPRepPart. */

@@ -66,19 +66,19 @@ export interface GroupMember {
    * `ownedPartitions`); absent or empty when none or unknown. Sticky
    * balancers keep them where they can.
    */
-  readonly owned?: readonly { topic: string; partition: number }[];
+  readonly owned?: readonly { topic: string; partition: number }[] | undefined;
   /**
    * The generation in which it got {@link GroupMember.owned}, from
    * ConsumerProtocolSubscription v2+ `generationId`. -1 or absent: unknown,
    * and a balancer whose user data carries it reads it from there (as
    * cooperative-sticky does: older Java clients send it only there).
    */
-  readonly generation?: number;
+  readonly generation?: number | undefined;
   /**
    * Its rack (ConsumerProtocolSubscription v3+ `rackId`); null or absent
    * when it has none.
    */
-  readonly rack?: string | null;
+  readonly rack?: string | null | undefined;
 }
 
 /**
@@ -107,9 +107,9 @@ export interface GroupPartition {
    * The rack of the leader's broker; null or absent when that broker has no
    * rack (or is unknown). {@link RackAffinityGroupBalancer} reads it.
    */
-  readonly leaderRack?: string | null;
+  readonly leaderRack?: string | null | undefined;
   /** The broker ids of its replicas, leader included, when known. */
-  readonly replicas?: readonly number[];
+  readonly replicas?: readonly number[] | undefined;
 }
 
 /**
@@ -177,7 +177,7 @@ export interface GroupBalancer {
    * follow-up rebalance hands them to their new owner; the balancer must
    * leave out of an assignment every partition another member still owns.
    */
-  readonly rebalanceProtocol?: "eager" | "cooperative";
+  readonly rebalanceProtocol?: "eager" | "cooperative" | undefined;
   /**
    * The user data this member sends along with its subscription to
    * `topics`, which the leader's balancer receives as
@@ -298,7 +298,7 @@ export interface RackAffinityGroupBalancerOptions {
    * data. Default "": unknown, which pairs with partitions whose leader has
    * no rack.
    */
-  rack?: string;
+  rack?: string | undefined;
 }
 
 /**

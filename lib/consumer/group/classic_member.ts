@@ -89,8 +89,8 @@ export interface ClassicSettings {
   partitionWatchInterval: number;
   /** Milliseconds a request other than JoinGroup may take. */
   requestTimeout: number;
-  logger?: (message: string) => void;
-  errorLogger?: (message: string) => void;
+  logger?: ((message: string) => void) | undefined;
+  errorLogger?: ((message: string) => void) | undefined;
   hooks: MemberHooks;
 }
 

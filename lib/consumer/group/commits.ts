@@ -51,7 +51,7 @@ export interface CommitterSettings {
   owns(topic: string, partition: number): boolean;
   /** The group moved on: the member should rejoin. */
   rejoin(why: string): void;
-  errorLogger?: (message: string) => void;
+  errorLogger?: ((message: string) => void) | undefined;
 }
 
 /** Errors saying the group moved on: the commit is dropped, the member rejoins. */

@@ -44,8 +44,8 @@ export interface HeartbeatSettings {
   requestTimeout: number;
   /** Milliseconds between attempts after a failed heartbeat, at most. */
   joinGroupBackoff: number;
-  logger?: (message: string) => void;
-  errorLogger?: (message: string) => void;
+  logger?: ((message: string) => void) | undefined;
+  errorLogger?: ((message: string) => void) | undefined;
   hooks: MemberHooks;
 }
 

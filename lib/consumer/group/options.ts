@@ -35,7 +35,7 @@ export type RebalanceCallback = (
 /** Options of a Reader in a consumer group (set `groupId`). */
 export interface GroupOptions {
   /** The consumer group to join; its members share the topics' partitions. */
-  groupId?: string;
+  groupId?: string | undefined;
   /**
    * The topics the group reads, when more than `topic`; or a regular
    * expression matched against every topic's whole name (as if anchored
@@ -50,7 +50,7 @@ export interface GroupOptions {
    * internal topics (`__consumer_offsets`...) never match then, while the
    * broker's matching includes them.
    */
-  groupTopics?: readonly string[] | RegExp;
+  groupTopics?: readonly string[] | RegExp | undefined;
   /**
    * The group protocol: "classic" (the default; JoinGroup, SyncGroup and
    * heartbeats, which every broker and client speaks), or "consumer"
@@ -60,12 +60,12 @@ export interface GroupOptions {
    * `group.consumer.session.timeout.ms` and
    * `group.consumer.heartbeat.interval.ms`).
    */
-  groupProtocol?: "classic" | "consumer";
+  groupProtocol?: "classic" | "consumer" | undefined;
   /**
    * With `groupProtocol: "consumer"`: the broker's assignor, "uniform" or
    * "range" (default: the broker's first, `group.consumer.assignors`).
    */
-  groupRemoteAssignor?: string;
+  groupRemoteAssignor?: string | undefined;
   /**
    * A static member's id, unique in the group and stable across restarts
    * (KIP-345): a Reader that closes and comes back with the same id within
@@ -73,7 +73,7 @@ export interface GroupOptions {
    * rebalance. A static member does not leave the group when it closes
    * (classic), or leaves as one that will return (consumer protocol).
    */
-  groupInstanceId?: string;
+  groupInstanceId?: string | undefined;
   /**
    * The rack (zone) this Reader runs in (Java's `client.rack`). Sent with
    * each Fetch: a broker whose `replica.selector.class` is
@@ -82,27 +82,27 @@ export interface GroupOptions {
    * which saves cross-zone traffic. In a group, rack-aware assignors read
    * it too: it is sent in the subscription (classic, v3) or heartbeat.
    */
-  rack?: string;
+  rack?: string | undefined;
   /**
    * Classic protocol: how the partitions are shared, in order of preference
    * (default Range then RoundRobin). The group uses the first that every
    * member offers. With only cooperative balancers
    * (CooperativeStickyGroupBalancer) rebalances are incremental (KIP-429).
    */
-  groupBalancers?: readonly GroupBalancer[];
+  groupBalancers?: readonly GroupBalancer[] | undefined;
   /** Classic protocol: milliseconds between heartbeats (default 3 s). */
-  heartbeatInterval?: number;
+  heartbeatInterval?: number | undefined;
   /** Classic protocol: milliseconds without heartbeats before the group drops a member (default 30 s). */
-  sessionTimeout?: number;
+  sessionTimeout?: number | undefined;
   /** Milliseconds the group waits for its members to rejoin (default 30 s). */
-  rebalanceTimeout?: number;
+  rebalanceTimeout?: number | undefined;
   /**
    * Longest wait between attempts to join after failures, in milliseconds
    * (default 5 s): the wait starts at 100 ms and doubles up to it. Under
    * the consumer protocol it is at most 5 s (a member silent longer risks
    * its session).
    */
-  joinGroupBackoff?: number;
+  joinGroupBackoff?: number | undefined;
   /**
    * Milliseconds the broker should keep the group's committed offsets
    * (default -1: the broker's `offsets.retention.minutes`). Kept for
@@ -111,36 +111,36 @@ export interface GroupOptions {
    * the offsets for `offsets.retention.minutes` after the group empties.
    * A value other than -1 is logged as ignored through `errorLogger`.
    */
-  retentionTime?: number;
+  retentionTime?: number | undefined;
   /**
    * Milliseconds between commits of what was read (default 0: each
    * `commitMessages` and each `readMessage` commits before it returns).
    */
-  commitInterval?: number;
+  commitInterval?: number | undefined;
   /**
    * Whether new partitions of the topics rebalance the group (default
    * false; always so with `groupTopics` as a RegExp).
    */
-  watchPartitionChanges?: boolean;
+  watchPartitionChanges?: boolean | undefined;
   /**
    * Milliseconds between checks for new partitions, and (classic, with
    * `groupTopics` as a RegExp) for topics that match (default 5 s). Each
    * check of a pattern is a Metadata request for every topic.
    */
-  partitionWatchInterval?: number;
+  partitionWatchInterval?: number | undefined;
   /** Called with the partitions of each new generation, before reading them. */
-  onPartitionsAssigned?: RebalanceCallback;
+  onPartitionsAssigned?: RebalanceCallback | undefined;
   /**
    * Called before the member gives up its partitions to rejoin, and awaited:
    * commit or flush here. Commits are still accepted.
    */
-  onPartitionsRevoked?: RebalanceCallback;
+  onPartitionsRevoked?: RebalanceCallback | undefined;
   /**
    * Called when the member learns its generation is over already (it was
    * dropped from the group): the partitions belong to others now, and
    * commits for them would be refused.
    */
-  onPartitionsLost?: RebalanceCallback;
+  onPartitionsLost?: RebalanceCallback | undefined;
 }
 
 /** The group defaults (kafka-go's, but `retentionTime`: 24 h there). */

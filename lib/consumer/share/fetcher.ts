@@ -71,7 +71,7 @@ export interface Origin {
    */
   fetchedAt: number;
   /** When it was first acquired, if it was renewed since (else `fetchedAt`). */
-  acquiredAt?: number;
+  acquiredAt?: number | undefined;
 }
 
 /** A response's messages not handed out yet. */

@@ -32,11 +32,11 @@ export interface ShareMessage extends Message {
 /** Options of a ShareReader. */
 export interface ShareReaderOptions {
   /** Bootstrap brokers, "host:port". Required unless `cluster` is given. */
-  brokers?: readonly string[];
+  brokers?: readonly string[] | undefined;
   /** A shared cluster connection; the ShareReader then leaves it open on close. */
-  cluster?: Cluster;
+  cluster?: Cluster | undefined;
   /** Client id, TLS, SASL and timeouts; refused with `cluster`, which has its own. */
-  transport?: TransportOptions;
+  transport?: TransportOptions | undefined;
   /** The share group's id. Required. */
   groupId: string;
   /** The topics to read. Required: at least one. */
@@ -48,7 +48,7 @@ export interface ShareReaderOptions {
    * (accept, release or reject); one never acknowledged goes back to the
    * group when its acquisition lock runs out, or when the reader closes.
    */
-  acknowledgements?: "implicit" | "explicit";
+  acknowledgements?: "implicit" | "explicit" | undefined;
   /**
    * Records one ShareFetch asks for (default 500, Java's
    * `max.poll.records`). The broker acquires whole record batches, so a
@@ -56,7 +56,7 @@ export interface ShareReaderOptions {
    * `acquireMode`). While one response is handed out, the next is
    * fetched; their records' locks run meanwhile.
    */
-  maxRecords?: number;
+  maxRecords?: number | undefined;
   /**
    * How the broker acquires records for this member (KIP-1206; Java's
    * `share.acquire.mode`):
@@ -69,31 +69,31 @@ export interface ShareReaderOptions {
    *   in it while others could process them. Needs Kafka 4.2 or later; an
    *   older broker fails the reader at once.
    */
-  acquireMode?: "batch_optimized" | "record_limit";
+  acquireMode?: "batch_optimized" | "record_limit" | undefined;
   /** Most bytes of one ShareFetch response (default 4 MiB). */
-  maxBytes?: number;
+  maxBytes?: number | undefined;
   /**
    * Milliseconds a broker may wait for records before it answers (default
    * 500, as Java's). Acknowledgements and closing wait for the answer.
    */
-  maxWait?: number;
+  maxWait?: number | undefined;
   /** The member's rack, for rack-aware assignment. */
-  rack?: string;
+  rack?: string | undefined;
   /**
    * Longest backoff between failed heartbeats, in milliseconds (default
    * 5000, at most 5000: a member silent longer risks its session); the
    * backoff starts at 100 ms and doubles.
    */
-  joinGroupBackoff?: number;
+  joinGroupBackoff?: number | undefined;
   /** Milliseconds before the first retry of a failed fetch (default 100). */
-  readBackoffMin?: number;
+  readBackoffMin?: number | undefined;
   /** Ceiling of the retry backoff (default 1000). */
-  readBackoffMax?: number;
+  readBackoffMax?: number | undefined;
   /**
    * Milliseconds acknowledgements may wait for the next ShareFetch before
    * they go out alone in a ShareAcknowledge (default 200).
    */
-  acknowledgeLinger?: number;
+  acknowledgeLinger?: number | undefined;
   /**
    * Milliseconds (default 0: off) for which the locks of messages handed
    * out and not acknowledged yet are renewed before they run out (see
@@ -101,14 +101,14 @@ export interface ShareReaderOptions {
    * acquired: long work keeps its record without calling `renew`, and a
    * consumer that hangs lets it go after this long.
    */
-  autoRenew?: number;
+  autoRenew?: number | undefined;
   /**
    * false (the default): keys, values and header values are views into the
    * fetched response. true: each is copied.
    */
-  copyValues?: boolean;
+  copyValues?: boolean | undefined;
   /** true (the default): each fetched batch's CRC-32C is checked. */
-  checkCrcs?: boolean;
+  checkCrcs?: boolean | undefined;
   /**
    * true (the default): when the cluster's operators subscribed to client
    * metrics (KIP-714, `kafka-client-metrics.sh`) and a broker has a
@@ -116,11 +116,11 @@ export interface ShareReaderOptions {
    * Java's share consumer does (`enable.metrics.push`). Nothing is sent
    * otherwise. false turns it off.
    */
-  telemetry?: boolean;
+  telemetry?: boolean | undefined;
   /** Receives informational events: joining, assignments, closing. */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /** Receives failures, such as each retried request and its cause. */
-  errorLogger?: Logger;
+  errorLogger?: Logger | undefined;
   /**
    * The OpenTelemetry API (`import * as api from "@opentelemetry/api"`) to
    * trace the messages with, as a Reader does: a CONSUMER span "process
@@ -129,7 +129,7 @@ export interface ShareReaderOptions {
    * through `batches()`. See `TracingApi`. Unset (the default), nothing is
    * traced.
    */
-  tracing?: TracingApi;
+  tracing?: TracingApi | undefined;
 }
 
 /** The defaults of the numeric options. */

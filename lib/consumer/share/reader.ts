@@ -160,7 +160,7 @@ export class ShareReader extends ReadableStream<ShareMessage> {
    * ```
    */
   async fetchMessage(
-    options: { signal?: AbortSignal } = {},
+    options: { signal?: AbortSignal | undefined } = {},
   ): Promise<ShareMessage> {
     checkCallOptions("Cannot read a message", options, SIGNAL_OPTION);
     this.engine.checkNotClosed("read a message");
@@ -342,7 +342,7 @@ export class ShareReader extends ReadableStream<ShareMessage> {
    * ```
    */
   batches(
-    options: { preventCancel?: boolean } = {},
+    options: { preventCancel?: boolean | undefined } = {},
   ): ReadableStream<MessageBatch<ShareMessage>> {
     checkStreamOptions("Cannot read batches", options);
     return this.#batches(options, true);
@@ -350,7 +350,7 @@ export class ShareReader extends ReadableStream<ShareMessage> {
 
   /** The batches, with a span each when `traced` and the reader has tracing. */
   #batches(
-    options: { preventCancel?: boolean },
+    options: { preventCancel?: boolean | undefined },
     traced: boolean,
   ): ReadableStream<MessageBatch<ShareMessage>> {
     const engine = this.engine;
@@ -497,7 +497,9 @@ export class ShareReader extends ReadableStream<ShareMessage> {
    * await r.close();
    * ```
    */
-  clientInstanceId(options: { timeout?: number } = {}): Promise<string | null> {
+  clientInstanceId(
+    options: { timeout?: number | undefined } = {},
+  ): Promise<string | null> {
     try {
       return this.engine.clientInstanceId(
         instanceIdTimeout("ShareReader", options),
@@ -519,7 +521,7 @@ export class ShareReader extends ReadableStream<ShareMessage> {
    * implicit mode: its body finished with it.
    */
   override values(
-    options: { preventCancel?: boolean } = {},
+    options: { preventCancel?: boolean | undefined } = {},
   ): ReturnType<ReadableStream<ShareMessage>["values"]> {
     checkStreamOptions("Cannot iterate the ShareReader", options);
     const iterator = super.values(options);
@@ -538,7 +540,7 @@ export class ShareReader extends ReadableStream<ShareMessage> {
 
   /** What `for await` calls: the same as `values(options)`. */
   override [Symbol.asyncIterator](
-    options?: { preventCancel?: boolean },
+    options?: { preventCancel?: boolean | undefined },
   ): ReturnType<ReadableStream<ShareMessage>["values"]> {
     return this.values(options);
   }
