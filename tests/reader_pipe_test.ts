@@ -522,6 +522,37 @@ describe("reader.pipeTo(writer)", () => {
     });
   });
 
+  test("a map result that is no message fails the pipe before anything of its batch is written, and nothing of it is committed", async () => {
+    await noUnhandledRejections(async () => {
+      const source = await topicWith(1);
+      const target = await topicWith(1);
+      const groupId = await newGroup("classic");
+      await produce(source, 0, 20);
+      const reader = new Reader({
+        brokers: [BROKER],
+        groupId,
+        groupTopics: [source],
+        startOffset: FirstOffset,
+        ...fast("classic"),
+      });
+      const writer = new Writer({ brokers: [BROKER], topic: target });
+      const failed = await reader.pipeTo(writer, {
+        // m5 maps to a list with a hole: not a message.
+        map: (m) =>
+          text.decode(m.value!) === "m5"
+            ? [{ value: "a" }, undefined as never]
+            : { value: m.value },
+      }).then(() => null, (error) => error);
+      assert.ok(failed instanceof TypeError, String(failed));
+      assert.equal(
+        failed.message,
+        "Cannot write message 6 of a batch the pipe handed over: expected an object, got undefined",
+      );
+      assert.deepEqual(await endOffsets(target, 1), [0]);
+      assert.deepEqual(await committed(groupId, source, 1), [-1]);
+    });
+  });
+
   test("a map that throws after promises that reject: the pipe rejects with the throw, and those rejections are handled", async () => {
     await noUnhandledRejections(async () => {
       const source = await topicWith(1);

@@ -216,6 +216,34 @@ describe("Writer", () => {
     assert.equal((await readPartition(topic, 1)).length, 1);
   });
 
+  test("through the stream, a message asking for a partition the topic lacks fails alone: the writes that resolved are delivered", async () => {
+    const topic = await topicWith(2);
+    const w = new Writer({ brokers: [BROKER], topic });
+    const stream = w.getWriter();
+    // Each write resolves once taken: the stream's promise is for room.
+    await stream.write({ value: "before", partition: 0 });
+    await stream.write({ value: "bad", partition: 5 });
+    await stream.write({ value: "after", partition: 1 });
+    await assert.rejects(stream.close(), (error: Error) => {
+      assert.ok(error instanceof WriteErrors, String(error));
+      assert.match(
+        error.message,
+        new RegExp(
+          `^1 of 3 messages failed to write: Cannot write message 1: topic "${topic}" has no partition 5 \\(it has 2: 0 to 1\\)$`,
+        ),
+      );
+      return true;
+    });
+    assert.deepEqual(
+      (await readPartition(topic, 0)).map((m) => text.decode(m.value!)),
+      ["before"],
+    );
+    assert.deepEqual(
+      (await readPartition(topic, 1)).map((m) => text.decode(m.value!)),
+      ["after"],
+    );
+  });
+
   test("a partition added after the Writer cached its topic's metadata is written to at once", async () => {
     const topic = await topicWith(1);
     const client = new Client({ brokers: [BROKER] });

@@ -78,6 +78,11 @@ export class PendingWrite {
    * only: null for every other write, which pays nothing for it.
    */
   readonly placed: RecordMetadata[] | null;
+  /**
+   * Whether each message stands alone (stream writes, a pipe's batches): a
+   * partition the topic lacks fails that message only, not the write.
+   */
+  readonly alone: boolean;
   private errors: (Error | null)[] | null = null;
   private left: number;
   readonly done: Promise<void>;
@@ -89,8 +94,10 @@ export class PendingWrite {
     deadline: number,
     keepMessages: boolean,
     track = false,
+    alone = false,
   ) {
     this.placed = track ? new Array(messages.length) : null;
+    this.alone = alone;
     this.messages = keepMessages ? messages : null;
     this.count = messages.length;
     this.now = now;

@@ -431,10 +431,11 @@ export class WriterEngine {
     messages: MessageInput[],
     signal?: AbortSignal,
     track = false,
+    alone = false,
   ): PendingWrite {
     this.enqueuing++;
     try {
-      return this.enqueueNow(messages, signal, track);
+      return this.enqueueNow(messages, signal, track, alone);
     } finally {
       this.enqueuing--;
     }
@@ -460,6 +461,7 @@ export class WriterEngine {
     messages: MessageInput[],
     signal: AbortSignal | undefined,
     track: boolean,
+    alone: boolean,
   ): PendingWrite {
     if (this.closed) {
       throw new ClosedError(`Cannot write: ${this.closedMessage()}`);
@@ -475,6 +477,7 @@ export class WriterEngine {
       now + this.limits.deliveryTimeout,
       this.options.completion !== undefined,
       track,
+      alone,
     );
     if (write.count > 0) {
       this.unsettled.add(write);
@@ -596,9 +599,11 @@ export class WriterEngine {
       this.fail(entries, this.stopReason());
       return;
     }
-    for (const queue of this.router.place(write, groups)) {
+    const missing: [Entry, MissingPartitionError][] = [];
+    for (const queue of this.router.place(write, groups, missing)) {
       this.delivery.pump(queue);
     }
+    for (const [entry, error] of missing) this.fail([entry], error);
   }
 
   /** The partitions of `topic`: cached ones unless `fresh`. */

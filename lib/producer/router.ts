@@ -235,6 +235,7 @@ export class Router {
   place(
     write: PendingWrite,
     groups: readonly [Entry[], readonly number[]][],
+    missing: [Entry, MissingPartitionError][],
   ): PartitionQueue[] {
     const queues: PartitionQueue[] = [];
     const stamp = ++this.placement;
@@ -243,6 +244,11 @@ export class Router {
         let queue: PartitionQueue | undefined;
         for (const entry of entries) {
           if (entry.state !== "routing") continue;
+          // A message that stands alone fails alone (the caller fails it).
+          if (write.alone && asksMissing([entry], partitions)) {
+            missing.push([entry, new MissingPartitionError(entry, partitions)]);
+            continue;
+          }
           entry.state = "queued";
           queue = this.append(entry, partitions, queue, queues, stamp);
         }

@@ -48,6 +48,19 @@ function streamError(error: Error, name: string): Error {
   );
 }
 
+/** "Cannot write message 3: ..." as "Cannot write message 3 `where`: ...". */
+function renamed(error: Error, where: string): Error {
+  const named = /^Cannot write message (\d+): /.exec(error.message);
+  if (named === null) return error;
+  const Kind = error instanceof RangeError ? RangeError : TypeError;
+  return new Kind(
+    `Cannot write message ${named[1]} ${where}: ${
+      error.message.slice(named[0].length)
+    }`,
+    { cause: error },
+  );
+}
+
 /** The most stream writes gathered into one queued write. */
 const STREAM_GROUP = 1000;
 
@@ -145,8 +158,23 @@ export class Writer extends WritableStream<MessageInput> {
       first: number | null,
     ): Promise<unknown> => {
       try {
-        return track(engine.enqueue(group));
-      } catch {
+        // Each message stands alone: one asking for a partition the topic
+        // lacks fails alone, as a stream write that resolved must be
+        // delivered.
+        return track(engine.enqueue(group, undefined, false, true));
+      } catch (error) {
+        if (first === null) {
+          // A pipe's batch is one call, as writeMessages: a bad message
+          // fails it whole, before anything of it is sent.
+          const named = renamed(
+            error as Error,
+            "of a batch the pipe handed over",
+          );
+          failure ??= named;
+          const all = Promise.reject(named);
+          all.catch(() => {});
+          return all;
+        }
         // One bad message fails a group whole: queue the others on their
         // own (their stream writes resolved already: they were taken), and
         // fail the stream with the first bad one's error, as a per-message
@@ -154,13 +182,13 @@ export class Writer extends WritableStream<MessageInput> {
         const done: Promise<void>[] = [];
         for (let i = 0; i < group.length; i++) {
           try {
-            done.push(track(engine.enqueue([group[i]])));
+            done.push(
+              track(engine.enqueue([group[i]], undefined, false, true)),
+            );
           } catch (error) {
             const named = streamError(
               error as Error,
-              first === null
-                ? `message ${i} of a batch the pipe handed over`
-                : `message ${first + i} of the stream (counted from 0)`,
+              `message ${first + i} of the stream (counted from 0)`,
             );
             failure ??= named;
             done.push(Promise.reject(named));
