@@ -8,7 +8,13 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { ClosedError, FirstOffset, LastOffset, Reader } from "../mod.ts";
+import {
+  ClosedError,
+  FirstOffset,
+  LastOffset,
+  Reader,
+  Writer,
+} from "../mod.ts";
 import { BROKER, noUnhandledRejections, sleep } from "./_helpers.ts";
 import {
   committed,
@@ -245,6 +251,47 @@ describe("reader.seek and reader.commitOffsets in a consumer group", () => {
     }
     assert.throws(() => reader.pause({ topic, partition: 0 }), ClosedError);
   });
+
+  for (const protocol of PROTOCOLS) {
+    test(`pause in onPartitionsAssigned (${protocol}): the partition is not read until resumed`, async () => {
+      const topic = await topicWith(2);
+      const groupId = await newGroup(protocol);
+      const writer = new Writer({ brokers: [BROKER], topic });
+      await writer.writeMessages(
+        [0, 1, 0, 1, 0, 1].map((partition) => ({ partition, value: "m" })),
+      );
+      await writer.close();
+      const reader: Reader = groupReader(protocol, groupId, topic, {
+        onPartitionsAssigned: (partitions) => {
+          const one = partitions.filter((p) => p.partition === 1);
+          if (one.length > 0) reader.pause(...one);
+        },
+      });
+      try {
+        // The three of partition 0 come, none of partition 1.
+        const seen: string[] = [];
+        for (let i = 0; i < 3; i++) {
+          const m = await reader.readMessage({
+            signal: AbortSignal.timeout(20_000),
+          });
+          seen.push(`${m.partition}/${m.offset}`);
+        }
+        assert.deepEqual(seen, ["0/0", "0/1", "0/2"]);
+        assert.equal(
+          await reader.readMessage({ signal: AbortSignal.timeout(1500) })
+            .then((m) => `read ${m.partition}/${m.offset}`, () => "nothing"),
+          "nothing",
+        );
+        reader.resume({ topic, partition: 1 });
+        const m = await reader.readMessage({
+          signal: AbortSignal.timeout(20_000),
+        });
+        assert.equal(m.partition, 1);
+      } finally {
+        await reader.close();
+      }
+    });
+  }
 
   test("commitOffsets commits the given next offsets at once, whatever commitInterval; refuses partitions not assigned", async () => {
     await noUnhandledRejections(async () => {

@@ -99,6 +99,8 @@ export class GroupEngine extends StreamEngine {
    * onPartitionsAssigned): where fetching starts instead of the commit.
    */
   private readonly seeks = new Map<string, number>();
+  /** Partitions paused in onPartitionsAssigned, before they are fetched. */
+  private readonly pauses = new Set<string>();
   /** Handed out through the stream and maybe still being handled. */
   private inProcess: Message | null = null;
   /** Known consumed (a later one was asked for), not yet marked for commit. */
@@ -249,6 +251,11 @@ export class GroupEngine extends StreamEngine {
         offset: sought ?? (offsets[i] >= 0 ? offsets[i] : undefined),
       };
     }));
+    // Paused in onPartitionsAssigned: paused before anything is fetched.
+    const paused = partitions.filter((p) =>
+      this.pauses.delete(`${p.topic}\0${p.partition}`)
+    );
+    if (paused.length > 0) this.fetch.pause(paused);
     if (partitions.length > 0) {
       this.options.logger?.(
         `kafka reader: generation ${generation.generationId} adds ${
@@ -330,6 +337,7 @@ export class GroupEngine extends StreamEngine {
       this.owned.delete(key);
       this.revoking.delete(key);
       this.seeks.delete(key);
+      this.pauses.delete(key);
     }
     const held = (m: Message | null) =>
       m !== null && gone.has(`${m.topic}\0${m.partition}`);
@@ -743,12 +751,21 @@ export class GroupEngine extends StreamEngine {
   /** Stops handing out and fetching the partitions until resumed. */
   pause(partitions: readonly TopicPartition[]): void {
     this.checkPositions("pause partitions", partitions, null);
+    for (const p of partitions) {
+      // Not fetched yet (paused in onPartitionsAssigned): once it is.
+      if (this.fetch.position(p) === undefined) {
+        this.pauses.add(`${p.topic}\0${p.partition}`);
+      }
+    }
     this.fetch.pause(partitions);
   }
 
   /** Fetches and hands out paused partitions again. */
   resume(partitions: readonly TopicPartition[]): void {
     this.checkPositions("resume partitions", partitions, null);
+    for (const p of partitions) {
+      this.pauses.delete(`${p.topic}\0${p.partition}`);
+    }
     this.fetch.resume(partitions);
   }
 
