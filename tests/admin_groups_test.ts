@@ -354,6 +354,43 @@ for (const protocol of PROTOCOLS) {
         (await client.groupLag(groupId)).partitions.map((p) => p.committed),
         now.map((p) => within(p, 5)),
       );
+      // --from-file: given offsets are kept within each log too; a
+      // partition named twice is refused; one the topic lacks fails alone,
+      // in a dry run as in a real one.
+      const listed = await client.resetGroupOffsets(groupId, {
+        to: [
+          { topic, partition: 0, offset: 1_000_000 },
+          { topic, partition: 1, offset: 1 },
+        ],
+        dryRun: true,
+      });
+      assert.deepEqual(
+        listed.map((l) => [l.partition, l.offset, l.error]),
+        [[0, now[0].endOffset, null], [1, within(now[1], 1), null]],
+      );
+      await assert.rejects(
+        client.resetGroupOffsets(groupId, {
+          to: [
+            { topic, partition: 0, offset: 3 },
+            { topic, partition: 0, offset: 9 },
+          ],
+        }),
+        new TypeError(
+          `resetGroupOffsets: "to[1]" names ${topic}/0 again ("to[0]" did): give each partition one offset`,
+        ),
+      );
+      for (const dryRun of [true, false]) {
+        const missing = await client.resetGroupOffsets(groupId, {
+          to: [{ topic, partition: 99, offset: 0 }],
+          dryRun,
+        });
+        assert.equal(missing.length, 1);
+        assert.equal(
+          (missing[0].error as KafkaError | null)?.code,
+          ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          `dryRun ${dryRun}: ${missing[0].error}`,
+        );
+      }
       // A group without commits has nothing to shift: each partition says so.
       const fresh = await newGroup("classic");
       const none = await client.resetGroupOffsets(fresh, {

@@ -352,16 +352,27 @@ function checkReset(options: ResetOffsetsOptions): void {
       "to",
       to as readonly (TopicPartition & { offset: number })[],
     );
-    (to as readonly { offset: unknown }[]).forEach((o, i) => {
-      if (!Number.isInteger(o.offset) || (o.offset as number) < 0) {
-        throw badArgument(
-          "resetGroupOffsets",
-          `to[${i}].offset`,
-          o.offset,
-          "an offset (an integer >= 0)",
-        );
-      }
-    });
+    const seen = new Map<string, number>();
+    (to as readonly (TopicPartition & { offset: unknown })[]).forEach(
+      (o, i) => {
+        if (!Number.isInteger(o.offset) || (o.offset as number) < 0) {
+          throw badArgument(
+            "resetGroupOffsets",
+            `to[${i}].offset`,
+            o.offset,
+            "an offset (an integer >= 0)",
+          );
+        }
+        const key = `${o.topic}/${o.partition}`;
+        const before = seen.get(key);
+        if (before !== undefined) {
+          throw new TypeError(
+            `resetGroupOffsets: "to[${i}]" names ${key} again ("to[${before}]" did): give each partition one offset`,
+          );
+        }
+        seen.set(key, i);
+      },
+    );
   }
   if (
     options.topics !== undefined &&
@@ -397,6 +408,24 @@ function moveOf(
     return { offset: value as number };
   }
   return null;
+}
+
+/** How a reset moves each partition. */
+type Move =
+  | { shiftBy: number }
+  | { offset: number }
+  /** The offset `to` lists for each partition (by index), if any. */
+  | { offsets: (number | undefined)[] };
+
+/** The offsets a list `to` gives `partitions`, in their order. */
+function listed(to: unknown, partitions: readonly TopicPartition[]): Move {
+  const given = to as readonly (TopicPartition & { offset: number })[];
+  return {
+    offsets: partitions.map((p) =>
+      given.find((x) => x.topic === p.topic && x.partition === p.partition)
+        ?.offset
+    ),
+  };
 }
 
 /** The partitions a reset moves. */
@@ -471,27 +500,9 @@ export async function resetGroupOffsets(
   const to = options.to;
   let targets: { topic: string; partition: number; offset: number }[];
   const failures = new Map<number, Error>();
-  if (isList(to)) {
-    const given = to as readonly (TopicPartition & { offset: number })[];
-    targets = partitions.map((p, i) => {
-      const t = given.find((x) =>
-        x.topic === p.topic && x.partition === p.partition
-      );
-      if (!t) {
-        failures.set(
-          i,
-          badArgument(
-            "resetGroupOffsets",
-            "to",
-            `${p.topic}/${p.partition}`,
-            "an offset for every partition to reset",
-          ),
-        );
-      }
-      return { ...p, offset: t?.offset ?? 0 };
-    });
-  } else if (moveOf(to) !== null) {
-    const found = await moved(router, groupId, partitions, moveOf(to)!, call);
+  const move = isList(to) ? listed(to, partitions) : moveOf(to);
+  if (move !== null) {
+    const found = await moved(router, groupId, partitions, move, call);
     found.forEach((t, i) => {
       if (t.error) failures.set(i, t.error);
     });
@@ -545,15 +556,15 @@ export async function resetGroupOffsets(
 }
 
 /**
- * The offsets of `{ shiftBy }` (from each committed offset) or
- * `{ offset }`, each kept within its partition's log, with the error of a
+ * The offsets of `{ shiftBy }` (from each committed offset), `{ offset }` or
+ * a list's, each kept within its partition's log, with the error of a
  * partition whose offsets cannot be told.
  */
 async function moved(
   router: Router,
   groupId: string,
   partitions: readonly TopicPartition[],
-  move: { shiftBy: number } | { offset: number },
+  move: Move,
   call: Call,
 ): Promise<(TopicPartition & { offset: number; error?: Error })[]> {
   const budget = () => ({ signal: call.signal, timeout: router.left(call) });
@@ -596,8 +607,23 @@ async function moved(
         };
       }
       offset = c.offset + move.shiftBy;
-    } else {
+    } else if ("offset" in move) {
       offset = move.offset;
+    } else {
+      const given = move.offsets[i];
+      if (given === undefined) {
+        return {
+          ...p,
+          offset: -1,
+          error: badArgument(
+            "resetGroupOffsets",
+            "to",
+            `${p.topic}/${p.partition}`,
+            "an offset for every partition to reset",
+          ),
+        };
+      }
+      offset = given;
     }
     // As the Java tool: outside the log, the nearest end of it.
     return {
