@@ -404,9 +404,26 @@ for (const protocol of PROTOCOLS) {
           /a committed offset of .+ to shift \(it has none: reset it to "earliest", "latest" or an offset first\)/,
         );
       }
+      for (
+        const [to, shown] of [[
+          { shiftBy: 1.5 },
+          'shiftBy" must be a safe integer \\(how far to move each committed offset\\), got number 1\\.5',
+        ], [
+          { shiftBy: NaN },
+          'shiftBy" must be a safe integer .*, got number NaN',
+        ], [
+          { offset: -1 },
+          'offset" must be an offset \\(an integer >= 0\\), got number -1',
+        ]] as const
+      ) {
+        await assert.rejects(
+          client.resetGroupOffsets(groupId, { to }),
+          new RegExp(`^TypeError: Client\\.resetGroupOffsets: "to\\.${shown}$`),
+        );
+      }
       await assert.rejects(
-        client.resetGroupOffsets(groupId, { to: { shiftBy: 1.5 } }),
-        /^TypeError: Client\.resetGroupOffsets: "to" must be "earliest", "latest", a Date, \{ shiftBy: n \}, \{ offset: n \} or an array of \{ topic, partition, offset \}, got object \{"shiftBy":1\.5\}$/,
+        client.resetGroupOffsets(groupId, { to: { shift: 1 } as never }),
+        /^TypeError: Client\.resetGroupOffsets: "to" must be "earliest", "latest", a Date, \{ shiftBy: n \}, \{ offset: n \} or an array of \{ topic, partition, offset \}, got object \{"shift":1\}$/,
       );
       const unknown = await client.deleteGroups([
         groupId,

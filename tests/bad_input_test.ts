@@ -485,11 +485,11 @@ describe("bad input", () => {
     );
     await refusedAtOnce(
       () => client.listGroups({ states: ["Bogus"] }),
-      /^TypeError: Client\.listGroups: "states\[0\]" must be an array of "PreparingRebalance", /,
+      /^TypeError: Client\.listGroups: "states\[0\]" must be one of "PreparingRebalance", /,
     );
     await refusedAtOnce(
       () => client.listGroups({ types: ["bogus"] }),
-      /^TypeError: Client\.listGroups: "types\[0\]" must be an array of "classic", "consumer", "share", "streams", got string "bogus"$/,
+      /^TypeError: Client\.listGroups: "types\[0\]" must be one of "classic", "consumer", "share", "streams", got string "bogus"$/,
     );
     // Any case, as the broker matches them.
     const listed = await client.listGroups({ states: ["stable"] });
@@ -707,6 +707,13 @@ describe("bad input", () => {
         () => reader.batches({ preventCancel: 1 } as never),
         /"preventCancel" must be a boolean, got 1 \(number\)/,
       );
+      // Locked by a loop reading it: said as fetchMessage says it.
+      const held = reader.getReader();
+      assert.throws(
+        () => reader.batches(),
+        /^TypeError: Cannot read batches: the Reader is locked by another consumer \(for await, pipeTo or getReader\); read through it, or release it first$/,
+      );
+      held.releaseLock();
       await refusedAtOnce(
         () =>
           reader.pipeTo(new WritableStream(), { preventclose: true } as never),

@@ -182,7 +182,7 @@ describe("ShareReader (share groups)", () => {
           () => reader.acknowledge(again[0]),
           (e: Error) =>
             e instanceof RangeError &&
-            /Cannot acknowledge .*\/0 offset 1: this ShareReader did not hand it out, or it was acknowledged already/
+            /Cannot acknowledge .*\/0 offset 1: this ShareReader did not hand it out \(pass the very message object it gave, not a copy\), or it was acknowledged already/
               .test(e.message),
         );
         assert.throws(

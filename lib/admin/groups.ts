@@ -284,12 +284,12 @@ function checkNames(
   known: readonly string[],
 ): void {
   if (list === undefined) return;
-  const expected = `an array of ${known.map((k) => `"${k}"`).join(", ")}`;
-  checkList(method, argument, list, expected);
+  const names = known.map((k) => `"${k}"`).join(", ");
+  checkList(method, argument, list, `an array of ${names}`);
   (list as unknown[]).forEach((name, i) => {
     const lower = typeof name === "string" ? name.toLowerCase() : null;
     if (!known.some((k) => k.toLowerCase() === lower)) {
-      throw badArgument(method, `${argument}[${i}]`, name, expected);
+      throw badArgument(method, `${argument}[${i}]`, name, `one of ${names}`);
     }
   });
 }

@@ -338,6 +338,22 @@ function checkReset(options: ResetOffsetsOptions): void {
   const ok = to === "earliest" || to === "latest" ||
     (to instanceof Date && !Number.isNaN(to.getTime())) || isList(to) ||
     moveOf(to) !== null;
+  // { shiftBy: NaN } alone: name the field (its JSON would say null).
+  const keys = to !== null && typeof to === "object" && !isList(to)
+    ? Object.keys(to)
+    : [];
+  if (
+    !ok && keys.length === 1 && (keys[0] === "shiftBy" || keys[0] === "offset")
+  ) {
+    throw badArgument(
+      "resetGroupOffsets",
+      `to.${keys[0]}`,
+      (to as Record<string, unknown>)[keys[0]],
+      keys[0] === "shiftBy"
+        ? "a safe integer (how far to move each committed offset)"
+        : "an offset (an integer >= 0)",
+    );
+  }
   if (!ok) {
     throw badArgument(
       "resetGroupOffsets",

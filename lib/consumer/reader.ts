@@ -469,6 +469,11 @@ export class Reader extends ReadableStream<Message> {
     options: { preventCancel?: boolean | undefined } = {},
   ): ReadableStream<MessageBatch> {
     checkStreamOptions("Cannot read batches", options);
+    if (this.locked) {
+      throw new TypeError(
+        "Cannot read batches: the Reader is locked by another consumer (for await, pipeTo or getReader); read through it, or release it first",
+      );
+    }
     return this.#batches(options, true);
   }
 

@@ -470,7 +470,7 @@ export class ShareEngine extends StreamEngine {
       ? `${message.topic}/${message.partition} offset ${message.offset}`
       : describeValue(message);
     throw new RangeError(
-      `Cannot ${what} ${which}: this ShareReader did not hand it out, or it was acknowledged already, or its acquisition lock ran out long ago`,
+      `Cannot ${what} ${which}: this ShareReader did not hand it out (pass the very message object it gave, not a copy), or it was acknowledged already, or its acquisition lock ran out long ago`,
     );
   }
 

@@ -345,6 +345,11 @@ export class ShareReader extends ReadableStream<ShareMessage> {
     options: { preventCancel?: boolean | undefined } = {},
   ): ReadableStream<MessageBatch<ShareMessage>> {
     checkStreamOptions("Cannot read batches", options);
+    if (this.locked) {
+      throw new TypeError(
+        "Cannot read batches: the ShareReader is locked by another consumer (for await, pipeTo or getReader); read through it, or release it first",
+      );
+    }
     return this.#batches(options, true);
   }
 
