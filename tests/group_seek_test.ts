@@ -253,6 +253,26 @@ describe("reader.seek and reader.commitOffsets in a consumer group", () => {
   });
 
   for (const protocol of PROTOCOLS) {
+    test(`commitOffsets in onPartitionsAssigned (${protocol}): the partition resumes from that commit`, async () => {
+      const topic = await topicWith(1);
+      const groupId = await newGroup(protocol);
+      await produce(topic, 0, 10);
+      const reader: Reader = groupReader(protocol, groupId, topic, {
+        onPartitionsAssigned: async (partitions) => {
+          if (partitions.length === 0) return;
+          await reader.commitOffsets({ topic, partition: 0, offset: 7 });
+        },
+      });
+      try {
+        const m = await reader.readMessage({
+          signal: AbortSignal.timeout(20_000),
+        });
+        assert.equal(m.offset, 7);
+      } finally {
+        await reader.close();
+      }
+    });
+
     test(`pause in onPartitionsAssigned (${protocol}): the partition is not read until resumed`, async () => {
       const topic = await topicWith(2);
       const groupId = await newGroup(protocol);

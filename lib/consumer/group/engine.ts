@@ -230,6 +230,11 @@ export class GroupEngine extends StreamEngine {
   ): Promise<void> {
     this.rebalances++;
     const partitions = toPartitions(added);
+    for (const p of partitions) this.owned.add(`${p.topic}\0${p.partition}`);
+    await this.callback("onPartitionsAssigned", partitions);
+    if (this.state !== "open") return;
+    // Read after the callback, as Java's consumer does: what it committed
+    // is where the partitions resume (a seek in it wins over both).
     let offsets: number[];
     try {
       offsets = await this.committedOffsets(partitions);
@@ -239,8 +244,6 @@ export class GroupEngine extends StreamEngine {
       if (!canRetry(error) && this.state === "open") this.fail(error as Error);
       throw error;
     }
-    for (const p of partitions) this.owned.add(`${p.topic}\0${p.partition}`);
-    await this.callback("onPartitionsAssigned", partitions);
     if (this.state !== "open") return;
     this.fetch.assign(partitions.map((p, i) => {
       const key = `${p.topic}\0${p.partition}`;
