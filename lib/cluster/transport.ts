@@ -58,7 +58,8 @@ export interface TransportOptions {
   dialTimeout?: number | undefined;
   /**
    * Milliseconds a connection may go unused before it is closed (default
-   * 540000, Java's `connections.max.idle.ms`; 0 keeps them open).
+   * 540000, Java's `connections.max.idle.ms`; 0 or Infinity keeps them
+   * open).
    */
   idleTimeout?: number | undefined;
 }
@@ -111,7 +112,8 @@ export function checkNames(
 /**
  * Checks a `transport` object: its option names, then each value (the
  * connection settings, and the milliseconds of `metadataTTL` from 0,
- * `dialTimeout` above 0 and `idleTimeout` from 0, each at most 2^31 - 1).
+ * `dialTimeout` above 0 and `idleTimeout` from 0, each at most 2^31 - 1;
+ * `idleTimeout` may also be Infinity).
  * Throws a TypeError or RangeError starting with `context`.
  */
 export function checkTransport(context: string, transport: object): void {
@@ -120,7 +122,10 @@ export function checkTransport(context: string, transport: object): void {
   checkConnectionSettings(context, t);
   checkDuration(context, "metadataTTL", t.metadataTTL);
   checkTimeout(context, "dialTimeout", t.dialTimeout);
-  checkDuration(context, "idleTimeout", t.idleTimeout);
+  // Infinity keeps connections open, as 0 does (and as a Cluster takes).
+  if (t.idleTimeout !== Infinity) {
+    checkDuration(context, "idleTimeout", t.idleTimeout);
+  }
 }
 
 /**

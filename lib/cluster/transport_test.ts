@@ -58,9 +58,15 @@ describe("transport values", () => {
     );
   });
 
-  test("metadataTTL and idleTimeout: milliseconds from 0 to 2^31 - 1", () => {
+  test("metadataTTL and idleTimeout: milliseconds from 0 to 2^31 - 1 (idleTimeout Infinity too, as on a Cluster)", () => {
+    assert.doesNotThrow(() =>
+      new Writer({ brokers: ["b:9092"], transport: { idleTimeout: Infinity } })
+    );
     for (const key of ["metadataTTL", "idleTimeout"]) {
-      for (const bad of [NaN, -1, Infinity, 2 ** 31]) {
+      const bads = key === "idleTimeout"
+        ? [NaN, -1, 2 ** 31]
+        : [NaN, -1, Infinity, 2 ** 31];
+      for (const bad of bads) {
         const error = writerError({ [key]: bad });
         assert.ok(error instanceof RangeError, `${key} ${bad}`);
         assert.equal(

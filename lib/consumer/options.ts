@@ -45,7 +45,7 @@ export interface ReaderOptions extends GroupOptions {
    * one is read.
    */
   queueCapacity?: number | undefined;
-  /** Bytes the broker gathers before it answers a Fetch (default 1). */
+  /** Bytes the broker gathers before it answers a Fetch (default 1; at most `maxBytes`). */
   minBytes?: number | undefined;
   /**
    * Most bytes one Fetch returns for one partition (default 1 MiB, Java's
