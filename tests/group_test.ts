@@ -528,6 +528,56 @@ for (const protocol of PROTOCOLS) {
   });
 }
 
+describe("consumer group (classic protocol): closing while joining", () => {
+  test("close() of a member whose JoinGroup the coordinator holds returns at once: its LeaveGroup goes over another connection", async () => {
+    const topic = await topicWith(2);
+    await produce(topic, 0, 10);
+    const groupId = await newGroup("classic");
+    const options = {
+      ...fast("classic"),
+      rebalanceTimeout: 20_000,
+      sessionTimeout: 15_000,
+    };
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => release = resolve);
+    let revoking!: () => void;
+    const revoked = new Promise<void>((resolve) => revoking = resolve);
+    const first = new Reader({
+      brokers: [BROKER],
+      topic,
+      groupId,
+      ...options,
+      // Holds the rebalance the second member's join began.
+      onPartitionsRevoked: async (partitions) => {
+        if (partitions.length === 0) return;
+        revoking();
+        await released;
+      },
+    });
+    await first.fetchMessage();
+    const second = new Reader({
+      brokers: [BROKER],
+      topic,
+      groupId,
+      ...options,
+    });
+    const reading = second.fetchMessage().then(() => "read", (e) => String(e));
+    await revoked;
+    // The coordinator holds the second member's JoinGroup until the first
+    // rejoins, which it does once released.
+    const started = Date.now();
+    await second.close();
+    const took = Date.now() - started;
+    release();
+    await first.close();
+    assert.ok(took < 5000, `close() took ${took} ms`);
+    assert.equal(
+      await reading,
+      "ClosedError: Cannot read a message: the Reader is closed",
+    );
+  });
+});
+
 describe("consumer group options", () => {
   test("retentionTime, which Kafka 2.1 and later ignore, is said to be ignored through errorLogger", async () => {
     const topic = await topicWith(1);

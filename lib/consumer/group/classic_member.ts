@@ -52,6 +52,7 @@ import {
   type Generation,
   GROUP_LANE,
   isFatal,
+  LEAVE_LANE,
   type MemberHooks,
   type Membership,
   type MembershipInfo,
@@ -130,6 +131,8 @@ export class ClassicMember implements Membership {
   private rejoinWhy: string | null = null;
   private running: Promise<void> | null = null;
   private closed = false;
+  /** A JoinGroup or SyncGroup is in flight. */
+  private joining = false;
   /** The topics subscribed to: by pattern, those that matched last. */
   private topics: readonly string[];
   /**
@@ -188,6 +191,10 @@ export class ClassicMember implements Membership {
   async close(timeout: number): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A JoinGroup or SyncGroup the coordinator holds (until the others
+    // rejoin) keeps its connection from answering anything after it: the
+    // LeaveGroup goes over another one.
+    const held = this.joining;
     this.closing.abort(new ClosedError("The Reader is closed"));
     this.rejoin("closing");
     const running = this.running ?? Promise.resolve();
@@ -195,7 +202,10 @@ export class ClassicMember implements Membership {
     await within(running, timeout);
     const memberId = this.memberId;
     if (memberId !== "" && this.settings.groupInstanceId === null) {
-      await within(this.leave(memberId), Math.max(1, deadline - Date.now()))
+      await within(
+        this.leave(memberId, held ? LEAVE_LANE : GROUP_LANE),
+        Math.max(1, deadline - Date.now()),
+      )
         .catch((error) =>
           this.logError(`LeaveGroup failed: ${messageOf(error)}`)
         );
@@ -207,7 +217,10 @@ export class ClassicMember implements Membership {
     while (!this.closed) {
       let ending: Ending;
       try {
-        const { assignment, generation } = await this.join();
+        this.joining = true;
+        const { assignment, generation } = await this.join().finally(() => {
+          this.joining = false;
+        });
         failures = 0;
         const { added, removed } = diffAssignment(this.owned, assignment);
         if (removed.size > 0) {
@@ -602,8 +615,8 @@ export class ClassicMember implements Membership {
 
   // ---- leaving ----
 
-  private async leave(memberId: string): Promise<void> {
-    const conn = await this.coordinator();
+  private async leave(memberId: string, lane: string): Promise<void> {
+    const conn = await this.coordinator(lane);
     const response = await conn.request(LeaveGroup, {
       groupId: this.settings.groupId,
       memberId,
@@ -625,10 +638,10 @@ export class ClassicMember implements Membership {
    * Reader closes (a coordinator nobody reaches would hold close() for the
    * lookup's whole timeout); the LeaveGroup's, made after, does not.
    */
-  private coordinator(): Promise<BrokerConnection> {
+  private coordinator(lane = GROUP_LANE): Promise<BrokerConnection> {
     return this.settings.cluster.coordinator(
       this.settings.groupId,
-      GROUP_LANE,
+      lane,
       this.closed ? {} : { signal: this.closing.signal },
     );
   }

@@ -78,6 +78,13 @@ export interface Membership {
 /** The coordinator's lane: group requests never wait behind a Fetch. */
 export const GROUP_LANE = "group";
 
+/**
+ * A classic member's LeaveGroup when its JoinGroup or SyncGroup is held by
+ * the coordinator: the broker answers a connection's requests in order, so
+ * one sent behind it would wait as long.
+ */
+export const LEAVE_LANE = "group-leave";
+
 /** Errors that mean the coordinator moved or is not ready yet. */
 export const COORDINATOR_MOVED = new Set<number>([
   ErrorCode.NOT_COORDINATOR,
