@@ -8,7 +8,7 @@
  */
 
 import { type CallOptions, itemError, type Router } from "../cluster/route.ts";
-import type { KafkaError } from "../protocol/errors.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { LeaveGroup } from "../protocol/messages/leave_group.ts";
 import { badArgument, checkList, isObject } from "../requests/arguments.ts";
 import { describeGroups } from "./groups.ts";
@@ -102,6 +102,14 @@ export async function removeMembersFromConsumerGroup(
       timeout: router.left(call),
     });
     if (group.error) throw group.error;
+    // Kafka before 4.0 answers "Dead" with no error for a group it does
+    // not know; 4.0 and later GROUP_ID_NOT_FOUND.
+    if (group.state === "Dead") {
+      throw new KafkaError(ErrorCode.GROUP_ID_NOT_FOUND, {
+        apiName: "DescribeGroups",
+        detail: `group ${JSON.stringify(groupId)} does not exist`,
+      });
+    }
     leaving = group.members.map((m) => ({
       memberId: m.memberId,
       groupInstanceId: m.groupInstanceId,

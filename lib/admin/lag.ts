@@ -194,8 +194,11 @@ async function describe(
   if (consumer && consumer.error === null) {
     return { type: "consumer", group: consumer };
   }
+  // Kafka 3.7 to 3.9 know the API but answer UNSUPPORTED_VERSION for each
+  // group unless their new group coordinator is on: classic groups only.
   if (
-    consumer && consumer.error!.code !== ErrorCode.GROUP_ID_NOT_FOUND
+    consumer && consumer.error!.code !== ErrorCode.GROUP_ID_NOT_FOUND &&
+    consumer.error!.code !== ErrorCode.UNSUPPORTED_VERSION
   ) throw consumer.error;
   const [classic] = await describeGroups(router, [groupId], budget());
   if (classic.error?.code === ErrorCode.GROUP_ID_NOT_FOUND) {
