@@ -429,6 +429,19 @@ function moveOf(
   return null;
 }
 
+/** A partition `to` cannot move: its error names what `to` lacks. */
+function unmoved(
+  p: TopicPartition,
+  shown: unknown,
+  expected: string,
+): TopicPartition & { offset: number; error: Error } {
+  return {
+    ...p,
+    offset: -1,
+    error: badArgument("resetGroupOffsets", "to", shown, expected),
+  };
+}
+
 /** How a reset moves each partition. */
 type Move =
   | { shiftBy: number }
@@ -614,16 +627,11 @@ async function moved(
       );
       if (c?.error) return { ...p, offset: -1, error: c.error };
       if (c === undefined || c.offset < 0) {
-        return {
-          ...p,
-          offset: -1,
-          error: badArgument(
-            "resetGroupOffsets",
-            "to",
-            move,
-            `a committed offset of ${p.topic}/${p.partition} to shift (it has none: reset it to "earliest", "latest" or an offset first)`,
-          ),
-        };
+        return unmoved(
+          p,
+          move,
+          `a committed offset of ${p.topic}/${p.partition} to shift (it has none: reset it to "earliest", "latest" or an offset first)`,
+        );
       }
       offset = c.offset + move.shiftBy;
     } else if ("offset" in move) {
@@ -631,16 +639,11 @@ async function moved(
     } else {
       const given = move.offsets[i];
       if (given === undefined) {
-        return {
-          ...p,
-          offset: -1,
-          error: badArgument(
-            "resetGroupOffsets",
-            "to",
-            `${p.topic}/${p.partition}`,
-            "an offset for every partition to reset",
-          ),
-        };
+        return unmoved(
+          p,
+          `${p.topic}/${p.partition}`,
+          "an offset for every partition to reset",
+        );
       }
       offset = given;
     }

@@ -34,27 +34,15 @@ export type { GroupMetadata, TransactionOffset } from "./transaction.ts";
 import { type BulkSink, offerBulkSink } from "../bulk_sink.ts";
 
 /**
- * A bad message's error, naming it as `name` says (its place in the
- * stream, or in a pipe's batch) rather than as message 0 of the write it
- * was retried in alone.
+ * A bad message's error ("Cannot write message 3: ..."), naming the message
+ * as `name(3)` says: its place in the stream, or in a pipe's batch.
  */
-function streamError(error: Error, name: string): Error {
-  const prefix = "Cannot write message 0: ";
-  if (!error.message.startsWith(prefix)) return error;
-  const Kind = error instanceof RangeError ? RangeError : TypeError;
-  return new Kind(
-    `Cannot write ${name}: ${error.message.slice(prefix.length)}`,
-    { cause: error },
-  );
-}
-
-/** "Cannot write message 3: ..." as "Cannot write message 3 `where`: ...". */
-function renamed(error: Error, where: string): Error {
+function renamed(error: Error, name: (index: number) => string): Error {
   const named = /^Cannot write message (\d+): /.exec(error.message);
   if (named === null) return error;
   const Kind = error instanceof RangeError ? RangeError : TypeError;
   return new Kind(
-    `Cannot write message ${named[1]} ${where}: ${
+    `Cannot write ${name(Number(named[1]))}: ${
       error.message.slice(named[0].length)
     }`,
     { cause: error },
@@ -168,7 +156,7 @@ export class Writer extends WritableStream<MessageInput> {
           // fails it whole, before anything of it is sent.
           const named = renamed(
             error as Error,
-            "of a batch the pipe handed over",
+            (i) => `message ${i} of a batch the pipe handed over`,
           );
           failure ??= named;
           const all = Promise.reject(named);
@@ -186,9 +174,10 @@ export class Writer extends WritableStream<MessageInput> {
               track(engine.enqueue([group[i]], undefined, false, true)),
             );
           } catch (error) {
-            const named = streamError(
+            // Queued alone, it is message 0 of its write.
+            const named = renamed(
               error as Error,
-              `message ${first + i} of the stream (counted from 0)`,
+              () => `message ${first + i} of the stream (counted from 0)`,
             );
             failure ??= named;
             done.push(Promise.reject(named));
