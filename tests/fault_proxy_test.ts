@@ -971,7 +971,11 @@ describe("through the fault proxy", () => {
         // About 16 KiB of 1 KiB messages are taken; the rest wait.
         assert.ok(queued > 0 && queued <= 20, `${queued} writes queued`);
         dropped.abort(new Error("not needed any more"));
-        await assert.rejects(late, /not needed any more/);
+        await assert.rejects(late, (error) => {
+          assert.ok(error instanceof WriteErrors, String(error));
+          assert.equal(error.errors[0]?.message, "not needed any more");
+          return true;
+        });
         proxy.normal();
         await Promise.all(writes);
         await writer.close();
@@ -980,6 +984,55 @@ describe("through the fault proxy", () => {
           "warm",
           ...Array.from({ length: 100 }, (_, i) => value(i)),
         ]);
+      }),
+  );
+
+  test(
+    "writes waiting for room that close({ timeout }) gives up fail in a WriteErrors, send's with where nothing went",
+    BOUND,
+    () =>
+      withProxy(async () => {
+        const topic = await newTopic("buffer-bound-close");
+        const writer = new Writer({
+          brokers: [proxy.address],
+          topic,
+          maxBufferedBytes: 4 * 1024,
+        });
+        await writer.writeMessages({ value: "warm" });
+        proxy.stall();
+        const value = "x".repeat(3 * 1024);
+        const taken = writer.writeMessages({ value }).catch((e) => e);
+        const waiting = writer.writeMessages({ value }, { value })
+          .catch((e) => e);
+        const sent = writer.send([{ value }]).catch((e) => e);
+        await sleep(300);
+        try {
+          await assert.rejects(writer.close({ timeout: 300 }), TimeoutError);
+        } finally {
+          proxy.normal();
+        }
+        for (
+          const [name, outcome, count] of [
+            ["taken", await taken, 1],
+            ["waiting", await waiting, 2],
+            ["send", await sent, 1],
+          ] as const
+        ) {
+          assert.ok(outcome instanceof WriteErrors, `${name}: ${outcome}`);
+          assert.equal(outcome.errors.length, count, name);
+          for (const cause of outcome.errors) {
+            assert.ok(cause instanceof TimeoutError, `${name}: ${cause}`);
+          }
+          assert.deepEqual(
+            outcome.written,
+            name === "send" ? [null] : null,
+            name,
+          );
+        }
+        await assert.rejects(
+          writer.send({ value: "late" }),
+          /^ClosedError: Cannot send: the Writer is closed$/,
+        );
       }),
   );
 });

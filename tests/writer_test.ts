@@ -470,7 +470,7 @@ describe("Writer", () => {
     // The Writer closed with its stream, and says why.
     await assert.rejects(
       w.writeMessages({ value: "e" }),
-      /^ClosedError: Cannot write: the Writer is closed: its stream failed with TypeError: Cannot write message 2 of the stream/,
+      /^ClosedError: Cannot writeMessages: the Writer is closed: its stream failed with TypeError: Cannot write message 2 of the stream/,
     );
     // "d" was taken (its write resolved) before the bad one was checked:
     // it is delivered, not dropped.

@@ -351,7 +351,14 @@ export class WriterEngine {
     this.checkNotClosing(what);
     const room = this.whenRoom(options.signal, what);
     if (room === null) return this.enqueue(messages, options.signal, track);
-    return room.then(() => this.enqueueBlocked(messages, options, what));
+    // Taken by the call, its messages fail as any do once taken: in a
+    // WriteErrors, whether the signal aborted or close() gave up the wait.
+    return room.then(
+      () => this.enqueueBlocked(messages, options, what),
+      (error: Error) => {
+        throw failedWhole(error, messages.length, track);
+      },
+    );
   }
 
   /** What writeMessages returns for a queued write: at once in async mode. */
@@ -406,8 +413,15 @@ export class WriterEngine {
     what: "send" | "writeMessages",
   ): PendingWrite {
     try {
-      if (options.signal?.aborted) throw abortReason(options.signal, what);
-      return this.enqueue(messages, options.signal, what === "send");
+      const track = what === "send";
+      if (options.signal?.aborted) {
+        throw failedWhole(
+          abortReason(options.signal, what),
+          messages.length,
+          track,
+        );
+      }
+      return this.enqueue(messages, options.signal, track);
     } finally {
       this.waking = false;
       this.wakeBlocked();
@@ -443,9 +457,9 @@ export class WriterEngine {
 
   /** Refuses a user's write once `close()` was called. */
   private checkNotClosing(what: string): void {
-    if (this.refusing && !this.closed) {
+    if (this.refusing || this.closed) {
       throw new ClosedError(
-        this.closedBy === null
+        this.closedBy === null && !this.closed
           ? `Cannot ${what}: the Writer is closing (close() was called; what was written before it is still delivered)`
           : `Cannot ${what}: ${this.closedMessage()}`,
       );
@@ -1016,6 +1030,17 @@ export class WriterEngine {
       ? reason
       : new ClosedError("The Writer was aborted");
   }
+}
+
+/**
+ * Each of a write's `count` messages failed with `error`, none written
+ * (`written` is kept for a `send`).
+ */
+function failedWhole(error: Error, count: number, send: boolean): WriteErrors {
+  return new WriteErrors(
+    new Array<Error>(count).fill(error),
+    send ? new Array<null>(count).fill(null) : null,
+  );
 }
 
 function tooLargeError(entry: Entry, batchBytes: number): KafkaError {

@@ -203,8 +203,10 @@ export interface WriterOptions {
 /** Options of one `Writer.writeMessages` call. */
 export interface WriteOptions {
   /**
-   * Aborting rejects the call with the signal's reason and drops its
-   * messages that were not sent yet.
+   * Aborting drops the call's messages not sent yet: it rejects with a
+   * `WriteErrors` in which each of them failed with the signal's reason
+   * (those sent before may be written). A signal aborted before the call
+   * rejects it with the reason itself, as `fetch` does: nothing was taken.
    */
   signal?: AbortSignal | undefined;
 }
