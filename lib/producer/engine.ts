@@ -1,6 +1,6 @@
 /**
  * The Writer's engine: admits writes (their bytes against
- * maxBufferedBytes), routes their messages to partition queues, hands the
+ * maxBufferedBytes, `buffer_bound.ts`), routes their messages to partition queues, hands the
  * queues to delivery (`delivery.ts`: sending, retries until the delivery
  * timeout), runs the transaction calls, and closes or aborts.
  *
@@ -50,6 +50,7 @@ import {
   type Unsent,
 } from "./router.ts";
 import { Cluster } from "../cluster/cluster.ts";
+import { BufferBound } from "./buffer_bound.ts";
 import { canRetry, retry, type RetryOptions, sleep } from "../cluster/retry.ts";
 import {
   abortReason,
@@ -61,63 +62,6 @@ import {
 import type { MessageInput } from "../message.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { BATCH_HEADER_SIZE } from "../protocol/records.ts";
-
-/** A write waiting for room in the buffer. */
-interface Blocked {
-  go(): void;
-  fail(error: Error): void;
-}
-
-/**
- * Writes waiting for room, first in first out: taking the first is O(1)
- * (an array's shift moves the rest: quadratic with 400,000 waiting), and
- * so is taking one out whose signal aborted.
- */
-class BlockedWrites {
-  private items: (Blocked | null)[] = [];
-  /** Where each waiting write is, counted from the first ever pushed. */
-  private readonly at = new Map<Blocked, number>();
-  /** The count of items dropped from the front of `items`. */
-  private base = 0;
-  private head = 0;
-
-  get size(): number {
-    return this.at.size;
-  }
-
-  push(b: Blocked): void {
-    this.at.set(b, this.base + this.items.length);
-    this.items.push(b);
-  }
-
-  shift(): Blocked | undefined {
-    while (this.head < this.items.length) {
-      const b = this.items[this.head++];
-      if (b !== null) {
-        this.at.delete(b);
-        this.compact();
-        return b;
-      }
-    }
-    return undefined;
-  }
-
-  /** Takes `b` out of the line (its signal aborted). */
-  remove(b: Blocked): void {
-    const at = this.at.get(b);
-    if (at === undefined) return;
-    this.at.delete(b);
-    this.items[at - this.base] = null;
-  }
-
-  private compact(): void {
-    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.base += this.head;
-      this.head = 0;
-    }
-  }
-}
 
 function groupByTopic(entries: Entry[]): Map<string, Entry[]> {
   const first = entries[0].topic;
@@ -143,8 +87,8 @@ export class WriterEngine {
   private readonly sender: ProduceSender;
   private readonly codec: number;
   private readonly limits: typeof DEFAULTS;
-  private buffered = 0;
-  private roomWaiters: (() => void)[] = [];
+  /** The buffered bytes against `maxBufferedBytes`, and calls waiting for room. */
+  private readonly bound: BufferBound;
   private closed = false;
   /** The stream failure that closed the Writer, if one did. */
   private closedBy: { error: Error; how: string } | null = null;
@@ -186,12 +130,6 @@ export class WriterEngine {
   private refusing = false;
   /** Calls of `enqueue` in progress: a failure inside one reports later. */
   private enqueuing = 0;
-  /**
-   * `writeMessages` and `send` calls waiting for room (`maxBufferedBytes`
-   * buffered), in call order; `waking` while the first let go is queued.
-   */
-  private readonly blocked = new BlockedWrites();
-  private waking = false;
   /** When `close()`'s timeout ends (ms since epoch), and its timer. */
   private stopAt = Infinity;
   private stopTimer: ReturnType<typeof setTimeout> | undefined;
@@ -205,6 +143,7 @@ export class WriterEngine {
       const value = options[key];
       if (value !== undefined) this.limits[key] = value;
     }
+    this.bound = new BufferBound(this.limits.maxBufferedBytes);
     this.acks = acksOf(options.requiredAcks ?? "all", "Cannot create Writer");
     this.sender = new ProduceSender(
       this.acks,
@@ -225,7 +164,7 @@ export class WriterEngine {
         messages: this.before.messages + this.counters.messages,
         errors: this.before.errors + this.counters.errors,
       }),
-      buffered: () => this.buffered,
+      buffered: () => this.bound.buffered,
       bufferLimit: this.limits.maxBufferedBytes,
     });
     this.tracing = options.tracing === undefined ? null : new WriterTracing({
@@ -349,7 +288,7 @@ export class WriterEngine {
     );
     if (options.signal?.aborted) throw abortReason(options.signal, what);
     this.checkNotClosing(what);
-    const room = this.whenRoom(options.signal, what);
+    const room = this.bound.whenRoom(options.signal, what);
     if (room === null) return this.enqueue(messages, options.signal, track);
     // Taken by the call, its messages fail as any do once taken: in a
     // WriteErrors, whether the signal aborted or close() gave up the wait.
@@ -370,42 +309,6 @@ export class WriterEngine {
     return write.done;
   }
 
-  /**
-   * Null when a write may be queued now; else a promise that resolves when
-   * its turn comes: `maxBufferedBytes` are buffered, or earlier writes wait
-   * (they go first, in call order). Rejects when `signal` aborts (the write
-   * is dropped) or the Writer gives up its writes.
-   */
-  private whenRoom(
-    signal: AbortSignal | undefined,
-    what: string,
-  ): Promise<void> | null {
-    if (
-      this.blocked.size === 0 && !this.waking &&
-      this.buffered < this.limits.maxBufferedBytes
-    ) {
-      return null;
-    }
-    return new Promise<void>((resolve, reject) => {
-      const entry: Blocked = {
-        go: () => {
-          signal?.removeEventListener("abort", onAbort);
-          resolve();
-        },
-        fail: (error) => {
-          signal?.removeEventListener("abort", onAbort);
-          reject(error);
-        },
-      };
-      const onAbort = () => {
-        this.blocked.remove(entry);
-        reject(abortReason(signal!, what));
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.blocked.push(entry);
-    });
-  }
-
   /** Queues a write whose turn came, then lets the next waiting one try. */
   private enqueueBlocked(
     messages: MessageInput[],
@@ -423,21 +326,8 @@ export class WriterEngine {
       }
       return this.enqueue(messages, options.signal, track);
     } finally {
-      this.waking = false;
-      this.wakeBlocked();
+      this.bound.turnTaken();
     }
-  }
-
-  /** Lets the first waiting write go, one at a time, while there is room. */
-  private wakeBlocked(): void {
-    if (
-      this.waking || this.blocked.size === 0 ||
-      this.buffered >= this.limits.maxBufferedBytes
-    ) {
-      return;
-    }
-    this.waking = true;
-    this.blocked.shift()!.go();
   }
 
   /** Validates every message first, then queues them; nothing is sent on a bad one. */
@@ -543,7 +433,7 @@ export class WriterEngine {
 
   /** Counts a write's bytes as buffered; fails its too large messages. */
   private admit({ bytes, tooLarge }: Admitted): void {
-    this.buffered += bytes;
+    this.bound.add(bytes);
     for (const entry of tooLarge ?? []) {
       this.fail([entry], tooLargeError(entry, this.limits.batchBytes));
     }
@@ -722,19 +612,12 @@ export class WriterEngine {
   }
 
   private release(bytes: number): void {
-    this.buffered -= bytes;
-    this.wakeBlocked();
-    if (this.buffered < this.limits.maxBufferedBytes) {
-      const waiters = this.roomWaiters;
-      this.roomWaiters = [];
-      for (const wake of waiters) wake();
-    }
+    this.bound.release(bytes);
   }
 
   /** Resolves when buffered bytes are under the bound (stream backpressure). */
   waitForRoom(): Promise<void> {
-    if (this.buffered < this.limits.maxBufferedBytes) return Promise.resolve();
-    return new Promise((resolve) => this.roomWaiters.push(resolve));
+    return this.bound.waitForRoom();
   }
 
   /** `entries`: a write's when routed later; null when routed at once. */
@@ -894,7 +777,7 @@ export class WriterEngine {
       if (this.delivery.inFlight.size === 0 && this.hasQueued()) await sleep(1);
       if (
         this.delivery.inFlight.size === 0 && !this.hasQueued() &&
-        this.buffered > 0
+        this.bound.buffered > 0
       ) {
         await sleep(1);
       }
@@ -905,7 +788,7 @@ export class WriterEngine {
     for (const queue of this.router.queues) {
       if (queue.length) return true;
     }
-    return this.buffered > 0 || this.blocked.size > 0 || this.waking;
+    return this.bound.buffered > 0 || this.bound.waiting;
   }
 
   /**
@@ -1018,9 +901,7 @@ export class WriterEngine {
       for (const open of queue.clear()) this.delivery.failBatch(open, error);
     }
     // Writes waiting for room were never queued: they fail whole.
-    for (let b = this.blocked.shift(); b; b = this.blocked.shift()) {
-      b.fail(error);
-    }
+    this.bound.failWaiting(error);
   }
 
   /** Why the Writer gave up its writes. */
