@@ -121,10 +121,7 @@ export const SeekCurrent = 3;
 /** Or-ed into `whence`: skip the range check against the partition's offsets. */
 export const SeekDontCheck = 1 << 30;
 
-/** The partition's first offset, for Conn and Reader (kafka-go's FirstOffset). */
-export const FirstOffset: -2 = -2;
-/** The partition's end, where the next message goes (kafka-go's LastOffset). */
-export const LastOffset: -1 = -1;
+export { FirstOffset, LastOffset } from "../requests/list_offsets.ts";
 
 /** Options of `Conn.readBatch`. */
 export interface ReadBatchOptions {

@@ -35,7 +35,7 @@ import {
   untilAborted,
 } from "../connection/errors.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
-import { FirstOffset } from "../conn/conn.ts";
+import { FirstOffset } from "../requests/list_offsets.ts";
 import { FetchRequests } from "./fetch_requests.ts";
 import {
   BrokerLoop,

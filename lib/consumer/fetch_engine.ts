@@ -27,7 +27,7 @@
  * @module
  */
 
-import { FirstOffset } from "../conn/conn.ts";
+import { FirstOffset } from "../requests/list_offsets.ts";
 import { ClosedError } from "../connection/errors.ts";
 import { closedError } from "../cluster/pool.ts";
 import type { Message } from "../message.ts";
@@ -82,7 +82,7 @@ let nextEngineId = 0;
  * @example Read a topic's partition from its start
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
- * import { FirstOffset } from "../conn/conn.ts";
+ * import { FirstOffset } from "../requests/list_offsets.ts";
  * import { Writer } from "../producer/writer.ts";
  * import { FetchEngine } from "./fetch_engine.ts";
  *

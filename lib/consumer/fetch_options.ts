@@ -7,7 +7,7 @@
 
 import type { Cluster } from "../cluster/cluster.ts";
 import type { Logger } from "../cluster/transport.ts";
-import { FirstOffset, LastOffset } from "../conn/conn.ts";
+import { FirstOffset, LastOffset } from "../requests/list_offsets.ts";
 import type { TopicPartition } from "../message.ts";
 import { checkNumber, describeValue } from "../options.ts";
 import { checkFetchSettings, type IsolationLevel } from "./options.ts";
@@ -19,7 +19,7 @@ export type { TopicPartition };
  *
  * @example
  * ```ts
- * import { FirstOffset } from "../conn/conn.ts";
+ * import { FirstOffset } from "../requests/list_offsets.ts";
  * import type { AssignedPartition } from "./fetch_engine.ts";
  *
  * const committed: AssignedPartition = { topic: "orders", partition: 0, offset: 42 };
@@ -43,7 +43,7 @@ export interface AssignedPartition extends TopicPartition {
  * @example
  * ```ts
  * import { Cluster } from "../cluster/cluster.ts";
- * import { LastOffset } from "../conn/conn.ts";
+ * import { LastOffset } from "../requests/list_offsets.ts";
  * import type { FetchEngineOptions } from "./fetch_engine.ts";
  *
  * const cluster = new Cluster({ brokers: ["localhost:9092"] });

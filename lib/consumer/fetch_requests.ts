@@ -20,7 +20,7 @@
 
 import type { TopicInfo } from "../cluster/cluster.ts";
 import { backoff, retry } from "../cluster/retry.ts";
-import { LastOffset } from "../conn/conn.ts";
+import { LastOffset } from "../requests/list_offsets.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
 import { ClosedError, messageOf, untilAborted } from "../connection/errors.ts";
 import type { TopicPartition } from "../message.ts";

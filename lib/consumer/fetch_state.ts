@@ -9,7 +9,7 @@
 
 import { abortReason } from "../connection/errors.ts";
 import type { Cluster } from "../cluster/cluster.ts";
-import { FirstOffset, LastOffset } from "../conn/conn.ts";
+import { FirstOffset, LastOffset } from "../requests/list_offsets.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
 import { TimeoutError } from "../connection/errors.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";

@@ -6,7 +6,7 @@
 
 import { checkTracing, type TracingApi } from "../tracing/api.ts";
 import { Cluster } from "../cluster/cluster.ts";
-import { FirstOffset, LastOffset } from "../conn/conn.ts";
+import { FirstOffset, LastOffset } from "../requests/list_offsets.ts";
 import {
   checkChoice,
   checkNumber,

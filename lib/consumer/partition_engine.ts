@@ -16,7 +16,7 @@
 
 import { Cluster } from "../cluster/cluster.ts";
 import { clusterOptions } from "../cluster/transport.ts";
-import { FirstOffset, LastOffset } from "../conn/conn.ts";
+import { FirstOffset, LastOffset } from "../requests/list_offsets.ts";
 import { ClosedError, messageOf } from "../connection/errors.ts";
 import type { Message, TopicPartition } from "../message.ts";
 import type { FetchedRun } from "../requests/fetched.ts";

@@ -57,7 +57,7 @@ export type {
   ReaderStats,
   ReadOptions,
 } from "./options.ts";
-import { FirstOffset, LastOffset } from "../conn/conn.ts";
+import { FirstOffset, LastOffset } from "../requests/list_offsets.ts";
 import {
   abortReason,
   ClosedError,

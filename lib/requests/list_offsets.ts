@@ -13,6 +13,44 @@ import type {
   ListOffsetsResponse,
 } from "../protocol/messages/list_offsets.ts";
 
+/**
+ * The partition's first offset, for Conn and Reader (kafka-go's
+ * FirstOffset): ListOffsets' timestamp for it.
+ *
+ * @example
+ * ```ts
+ * import { FirstOffset, Reader } from "jsr:@streamkafka/client";
+ *
+ * const reader = new Reader({
+ *   brokers: ["localhost:9092"],
+ *   topic: "docs-first-offset",
+ *   partition: 0,
+ *   startOffset: FirstOffset,
+ * });
+ * await reader.close();
+ * ```
+ */
+export const FirstOffset: -2 = -2;
+/**
+ * The partition's end, where the next message goes (kafka-go's
+ * LastOffset): ListOffsets' timestamp for it.
+ *
+ * @example
+ * ```ts
+ * import { LastOffset, Reader } from "jsr:@streamkafka/client";
+ *
+ * // Only messages written from now on.
+ * const reader = new Reader({
+ *   brokers: ["localhost:9092"],
+ *   topic: "docs-last-offset",
+ *   partition: 0,
+ *   startOffset: LastOffset,
+ * });
+ * await reader.close();
+ * ```
+ */
+export const LastOffset: -1 = -1;
+
 /** One partition's offset to look up. */
 export interface OffsetQuery {
   topic: string;

@@ -23,7 +23,7 @@
  */
 
 import { Cluster } from "../../cluster/cluster.ts";
-import { FirstOffset, LastOffset } from "../../conn/conn.ts";
+import { FirstOffset, LastOffset } from "../../requests/list_offsets.ts";
 import { describeValue, timeOf } from "../../options.ts";
 import { describeOffset } from "../fetch_state.ts";
 import { clusterOptions } from "../../cluster/transport.ts";
