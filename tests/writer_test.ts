@@ -794,6 +794,58 @@ describe("Writer", () => {
     assert.equal(got[1].time.getTime(), time.getTime());
   });
 
+  test("messages whose time is out of the topic's bounds fail alone (INVALID_TIMESTAMP, each with the broker's reason); the rest are written", async () => {
+    const topic = uniqueTopic("writer");
+    const hour = 3_600_000;
+    await admin.createTopics({
+      topic,
+      numPartitions: 1,
+      replicationFactor: 1,
+      configEntries: [
+        {
+          configName: "message.timestamp.before.max.ms",
+          configValue: `${hour}`,
+        },
+        {
+          configName: "message.timestamp.after.max.ms",
+          configValue: `${hour}`,
+        },
+      ],
+    });
+    const w = new Writer({ brokers: [BROKER], topic });
+    const now = Date.now();
+    const messages: MessageInput[] = Array.from({ length: 10 }, (_, i) => ({
+      value: `${i}`,
+      time: new Date(
+        i === 3 ? now - 24 * hour : i === 7 ? now + 24 * hour : now,
+      ),
+    }));
+    try {
+      await assert.rejects(w.writeMessages(messages), (error) => {
+        assert.ok(error instanceof WriteErrors, String(error));
+        assert.equal(error.count, 2);
+        for (const [i, e] of error.errors.entries()) {
+          if (i !== 3 && i !== 7) {
+            assert.equal(e, null, `message ${i}`);
+            continue;
+          }
+          assert.ok(e instanceof KafkaError, String(e));
+          assert.equal(e.name, "INVALID_TIMESTAMP");
+          // The broker's own words for that record: its time is out of range.
+          assert.match(e.message, /out of range|timestamp/i);
+        }
+        return true;
+      });
+    } finally {
+      await w.close();
+    }
+    const got = await readPartition(topic, 0);
+    assert.deepEqual(
+      got.map((m) => text.decode(m.value!)),
+      ["0", "1", "2", "4", "5", "6", "8", "9"],
+    );
+  });
+
   test("topic rules: writer topic and message topic are exclusive", async () => {
     const topic = await topicWith(1);
     const withTopic = new Writer({ brokers: [BROKER], topic });

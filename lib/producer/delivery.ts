@@ -271,11 +271,12 @@ export class Delivery {
       return;
     }
     const bad = batch.recordErrors;
-    if (code === ErrorCode.INVALID_RECORD && bad && bad.size < open.count) {
+    if (PER_RECORD.has(code) && bad && bad.size < open.count) {
       // Only the records the broker named are invalid: fail them, resend the rest.
       const invalid = queue.rebuild(open, 0, open.count, (i) => bad.has(i));
+      const indexes = [...bad.keys()].sort((a, b) => a - b);
       for (let i = 0; i < invalid.count; i++) {
-        const index = [...bad.keys()].sort((a, b) => a - b)[i];
+        const index = indexes[i];
         invalid.writes[i].settle(
           invalid.indexes[i],
           new KafkaError(code, {
@@ -448,6 +449,16 @@ const RECORD_REJECTIONS = new Set<number>([
   ErrorCode.RECORD_LIST_TOO_LARGE,
   ErrorCode.INVALID_RECORD,
   ErrorCode.CORRUPT_MESSAGE,
+  ErrorCode.INVALID_TIMESTAMP,
+]);
+
+/**
+ * Refusals that name the records at fault (`recordErrors`, KIP-467): a
+ * record without a key on a compacted topic, a time out of the topic's
+ * bounds (`message.timestamp.before.max.ms`, `...after.max.ms`).
+ */
+const PER_RECORD = new Set<number>([
+  ErrorCode.INVALID_RECORD,
   ErrorCode.INVALID_TIMESTAMP,
 ]);
 
