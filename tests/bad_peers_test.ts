@@ -253,6 +253,57 @@ describe("bad peers", () => {
     });
   }
 
+  test("a throttle the broker reports holds the connection's next requests until it ends, in order; one cancelled meanwhile is never written, and closing rejects the rest at once", async () => {
+    const arrived = new Map<number, number>();
+    let throttled = 0;
+    const server = await fakeServer((socket, chunk) => {
+      for (let at = 0; at < chunk.length;) {
+        const size = new DataView(chunk.buffer, chunk.byteOffset + at)
+          .getInt32(0);
+        const id = correlationId(chunk.subarray(at));
+        at += 4 + size;
+        arrived.set(id, Date.now());
+        // Requests 2 and 6 are answered with a throttle of 1.5 s.
+        const throttle = id === 2 || id === 6 ? 1500 : 0;
+        if (throttle) throttled = Date.now();
+        socket.write(apiVersionsAnswer(id, [], throttle));
+      }
+    });
+    const ask = (conn: BrokerConnection, options = {}) =>
+      conn.request(ApiVersions, {} as never, { version: 3, ...options });
+    try {
+      await noUnhandledRejections(async () => {
+        const [host, port] = server.address.split(":");
+        const conn = await BrokerConnection.open(host, Number(port));
+        await ask(conn); // 2: throttled
+        // 3 times out after 500 ms once written; it is written only when
+        // the throttle ends, and answered.
+        const third = ask(conn, { timeout: 500 });
+        const cancel = new AbortController();
+        const fourth = ask(conn, { signal: cancel.signal });
+        const fifth = ask(conn);
+        cancel.abort(new Error("not wanted"));
+        await assert.rejects(fourth, /not wanted/);
+        await Promise.all([third, fifth]);
+        for (const id of [3, 5]) {
+          const waited = arrived.get(id)! - throttled;
+          assert.ok(waited >= 1400, `request ${id} came ${waited} ms after`);
+        }
+        assert.equal(arrived.has(4), false, "the cancelled request was sent");
+        assert.ok(arrived.get(3)! <= arrived.get(5)!);
+        await ask(conn); // 6: throttled
+        const held = ask(conn);
+        const started = Date.now();
+        conn.close();
+        await assert.rejects(held);
+        assert.ok(Date.now() - started < 500, `${Date.now() - started} ms`);
+        assert.equal(arrived.has(7), false);
+      });
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a frame larger than maxResponseSize is refused before buffering", async () => {
     const server = await fakeServer((socket) => {
       const header = new Uint8Array(4);
@@ -650,12 +701,14 @@ describe("bad peers and settings fail a group's reader at once", () => {
 function apiVersionsAnswer(
   correlation: number,
   more: number[] = [],
+  throttleTimeMs = 0,
 ): Uint8Array {
   const w = new ByteWriter();
   const at = w.startLength();
   w.int32(correlation);
   ApiVersions.encodeResponse(w, 3, {
     errorCode: 0,
+    throttleTimeMs,
     apiKeys: [
       { apiKey: ApiVersions.key, minVersion: 0, maxVersion: 3 },
       { apiKey: Metadata.key, minVersion: 0, maxVersion: 12 },

@@ -846,6 +846,77 @@ describe("Writer", () => {
     );
   });
 
+  test("a producer quota's throttle holds the next request until it ends (KIP-219): no timeout, nothing sent twice", async () => {
+    // The broker answers a request that goes over the quota at once, with
+    // the time it throttles the client, and reads nothing more from the
+    // connection until then. A request written meanwhile would wait there
+    // past its timeout (writeTimeout + 5 s), be sent again on a new
+    // connection (escaping the throttle) and, not idempotent, be written
+    // twice.
+    const topic = uniqueTopic("writer-quota");
+    const clientId = `${topic}-client`;
+    const client = new Client({ brokers: [BROKER] });
+    const entity = { "client-id": clientId };
+    try {
+      await admin.createTopics({
+        topic,
+        numPartitions: 1,
+        replicationFactor: 1,
+      });
+      const [set] = await client.alterClientQuotas([{
+        entity,
+        ops: [{ key: "producer_byte_rate", value: 40_000 }],
+      }]);
+      assert.equal(set.error, null);
+      // Quotas reach the broker through the metadata log: wait for it.
+      for (let i = 0; i < 50; i++) {
+        const [described] = await client.describeClientQuotas([
+          { entityType: "client-id", name: clientId },
+        ], { strict: true });
+        if (described?.values.producer_byte_rate === 40_000) break;
+        await sleep(100);
+      }
+      const logged: string[] = [];
+      const w = new Writer({
+        brokers: [BROKER],
+        topic,
+        transport: { clientId },
+        idempotent: false,
+        requiredAcks: 1,
+        writeTimeout: 500,
+        logger: (m) => logged.push(m),
+        errorLogger: (m) => logged.push(m),
+      });
+      try {
+        const value = "q".repeat(100_000);
+        // 700 kB: over the 10 s the broker's rate covers at first, 70 kB/s
+        // against 40: it throttles for (70 - 40) / 40 x 10 s = 7.5 s.
+        await w.writeMessages(
+          Array.from({ length: 7 }, (_, i) => ({ value: `${i}${value}` })),
+        );
+        const started = Date.now();
+        await w.writeMessages({ value: "after" });
+        const held = Date.now() - started;
+        // Held past its own timeout (0.5 s + 5 s) without failing.
+        assert.ok(held > 5_500, `the second write took ${held} ms`);
+        assert.equal(w.stats().retries, 0, logged.join("\n"));
+      } finally {
+        await w.close();
+      }
+      const got = await readPartition(topic, 0);
+      assert.deepEqual(
+        got.map((m) => text.decode(m.value!).slice(0, 5)),
+        [..."0123456"].map((i) => `${i}qqqq`).concat("after"),
+      );
+    } finally {
+      await client.alterClientQuotas([{
+        entity,
+        ops: [{ key: "producer_byte_rate", remove: true }],
+      }]).catch(() => {});
+      await client.close();
+    }
+  });
+
   test("topic rules: writer topic and message topic are exclusive", async () => {
     const topic = await topicWith(1);
     const withTopic = new Writer({ brokers: [BROKER], topic });

@@ -289,6 +289,20 @@ export class BrokerConnection {
   /** The timer of the next re-authentication. */
   private reauthTimer: ReturnType<typeof setTimeout> | undefined;
   private reauthCount = 0;
+  /**
+   * Until when (ms since the epoch) the broker does not read from this
+   * connection: a quota's throttle (KIP-219), which it reports in a
+   * response's `throttleTimeMs` and then mutes the connection for.
+   */
+  private throttledUntil = 0;
+  /** The last throttle the broker reported, and when, for timeout errors. */
+  private lastThrottle = { ms: 0, at: 0 };
+  /**
+   * The requests held back until the throttle ends, in the order of their
+   * correlation ids; written together when its timer fires.
+   */
+  private held: (() => void)[] = [];
+  private heldTimer: ReturnType<typeof setTimeout> | undefined;
 
   /** How many times the connection authenticated again (KIP-368). */
   get reauthentications(): number {
@@ -379,9 +393,18 @@ export class BrokerConnection {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (!expectResponse) return this.writeWithin(frame, api.name, options);
+    if (!expectResponse) {
+      if (!this.mustHold()) return this.writeWithin(frame, api.name, options);
+      return new Promise<void>((resolve, reject) => {
+        this.hold(() => {
+          if (this.failure) reject(this.closedError());
+          else this.writeWithin(frame, api.name, options).then(resolve, reject);
+        });
+      });
+    }
+    let pending!: Pending;
     const done = new Promise<Res>((resolve, reject) => {
-      const pending: Pending = {
+      pending = {
         api: api as Api<unknown, unknown>,
         version,
         resolve: resolve as (value: unknown) => void,
@@ -391,11 +414,70 @@ export class BrokerConnection {
       };
       this.track(correlationId, pending, options);
     });
-    this.write(frame, api.name).then(
-      options.onSent,
-      (error) => this.fail(correlationId, error),
-    );
+    const write = () => {
+      this.armTimeout(correlationId, pending, options);
+      this.write(frame, api.name).then(
+        options.onSent,
+        (error) => this.fail(correlationId, error),
+      );
+    };
+    if (!this.mustHold()) {
+      write();
+      return done;
+    }
+    // Held while the broker throttles the connection: its timeout starts
+    // once it is written, as Java's client starts it once it is sent.
+    this.hold(() => {
+      if (this.pending.get(correlationId) === pending) {
+        pending.sentAt = performance.now();
+        write();
+      } else {
+        // Cancelled while held (or the connection closed): never written.
+        this.abandoned.delete(correlationId);
+      }
+    });
     return done;
+  }
+
+  /** Whether a request must wait: the broker throttles, or others wait. */
+  private mustHold(): boolean {
+    return this.held.length > 0 ||
+      (this.throttledUntil !== 0 && this.throttledUntil > Date.now());
+  }
+
+  /**
+   * Holds a request's write until the broker's throttle ends (longer if a
+   * response meanwhile reports more); held writes go in the order held.
+   */
+  private hold(write: () => void): void {
+    this.held.push(write);
+    if (this.heldTimer !== undefined) return;
+    const release = () => {
+      this.heldTimer = undefined;
+      const wait = this.throttledUntil - Date.now();
+      if (wait > 0 && this.failure === null) {
+        this.heldTimer = setTimeout(release, wait);
+        return;
+      }
+      const writes = this.held;
+      this.held = [];
+      // Each write starts synchronously: the frames go out in this order.
+      for (const w of writes) w();
+    };
+    this.heldTimer = setTimeout(
+      release,
+      Math.max(0, this.throttledUntil - Date.now()),
+    );
+  }
+
+  /** Notes the throttle a response reports (`throttleTimeMs`), if any. */
+  private noteThrottle(response: unknown): void {
+    const ms = (response as { throttleTimeMs?: unknown } | null)
+      ?.throttleTimeMs;
+    if (typeof ms !== "number" || !(ms > 0)) return;
+    const now = Date.now();
+    this.lastThrottle = { ms, at: now };
+    if (now + ms > this.throttledUntil) this.throttledUntil = now + ms;
   }
 
   /**
@@ -433,8 +515,27 @@ export class BrokerConnection {
     );
   }
 
-  /** Arms the request's timeout and abort signal, and waits for its answer. */
+  /** Arms the request's abort signal, and waits for its answer. */
   private track(
+    correlationId: number,
+    pending: Pending,
+    options: RequestOptions,
+  ): void {
+    const name = pending.api.name;
+    const { signal } = options;
+    if (signal) {
+      pending.signal = signal;
+      pending.onAbort = () => {
+        if (this.pending.has(correlationId)) this.abandoned.add(correlationId);
+        this.fail(correlationId, abortReason(signal, `${name} request`));
+      };
+      signal.addEventListener("abort", pending.onAbort, { once: true });
+    }
+    this.pending.set(correlationId, pending);
+  }
+
+  /** Arms the timeout of a request written now. */
+  private armTimeout(
     correlationId: number,
     pending: Pending,
     options: RequestOptions,
@@ -449,7 +550,7 @@ export class BrokerConnection {
     const name = pending.api.name;
     pending.timer = setTimeout(() => {
       const error = new TimeoutError(
-        `${name} request to ${this.address} timed out after ${timeout} ms`,
+        `${name} request to ${this.address} timed out after ${timeout} ms${this.throttleNote()}`,
       );
       this.fail(correlationId, error);
       // The broker or the path to it stalled: later requests would wait
@@ -462,16 +563,15 @@ export class BrokerConnection {
         ),
       );
     }, timeout);
-    const { signal } = options;
-    if (signal) {
-      pending.signal = signal;
-      pending.onAbort = () => {
-        if (this.pending.has(correlationId)) this.abandoned.add(correlationId);
-        this.fail(correlationId, abortReason(signal, `${name} request`));
-      };
-      signal.addEventListener("abort", pending.onAbort, { once: true });
-    }
-    this.pending.set(correlationId, pending);
+  }
+
+  /** Names a throttle the broker reported lately: a likely cause of a timeout. */
+  private throttleNote(): string {
+    const { ms, at } = this.lastThrottle;
+    if (ms === 0 || Date.now() - at > 60_000) return "";
+    return ` (the broker throttled this connection for ${ms} ms ${
+      Math.round((Date.now() - at) / 1000)
+    } s ago: a quota on client id "${this.clientId}" or its user; see the broker's client quotas)`;
   }
 
   /** The request's frame: header and body, length first. */
@@ -642,11 +742,15 @@ export class BrokerConnection {
         // An observer's failure is not the request's.
       }
     }
+    let response: unknown;
     try {
-      pending.resolve(this.decode(r, pending));
+      response = this.decode(r, pending);
     } catch (error) {
       pending.reject(error as Error);
+      return;
     }
+    this.noteThrottle(response);
+    pending.resolve(response);
   }
 
   /** Decodes a response body with the request's API and version. */
@@ -724,6 +828,12 @@ export class BrokerConnection {
       this.settle(id, pending);
       pending.reject(failure);
     }
+    // Held requests: rejected above, or (no answer expected) told now.
+    clearTimeout(this.heldTimer);
+    this.heldTimer = undefined;
+    const held = this.held;
+    this.held = [];
+    for (const write of held) write();
     this.socket.close();
     this.markClosed(failure instanceof ClosedError ? null : failure);
   }

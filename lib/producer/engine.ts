@@ -555,7 +555,9 @@ export class WriterEngine {
     if (Date.now() + this.limits.writeBackoffMax < deadline) return cause;
     return new TimeoutError(
       `Cannot ${what} within deliveryTimeout (${this.limits.deliveryTimeout} ms)${
-        attempts ? `, after ${attempts} attempts` : ""
+        attempts
+          ? `, after ${attempts} attempt${attempts === 1 ? "" : "s"}`
+          : ""
       }; the last error: ${cause.message}`,
       { cause },
     );

@@ -39,7 +39,7 @@ const TABLE = [
   [7,  "REQUEST_TIMED_OUT",                     true,  "The broker did not complete the request in time"],
   [8,  "BROKER_NOT_AVAILABLE",                  false, "The broker is not available"],
   [9,  "REPLICA_NOT_AVAILABLE",                 true,  "A replica of the partition is not available, for example during a reassignment"],
-  [10, "MESSAGE_TOO_LARGE",                     false, "A record or batch is larger than the broker's maximum message size"],
+  [10, "MESSAGE_TOO_LARGE",                     false, "A record or batch is larger than the broker accepts: the topic's max.message.bytes (by default the broker's message.max.bytes)"],
   [11, "STALE_CONTROLLER_EPOCH",                false, "The request came from a controller that has since moved to another broker"],
   [12, "OFFSET_METADATA_TOO_LARGE",             false, "The metadata string attached to the committed offset is too long"],
   [13, "NETWORK_EXCEPTION",                     true,  "The connection closed before the response arrived"],
