@@ -95,6 +95,7 @@ export {
   ConnectionError,
   type ConnectionErrorOptions,
   ProtocolError,
+  ThrottledError,
   TimeoutError,
   UnsupportedVersionError,
 } from "./lib/connection/errors.ts";

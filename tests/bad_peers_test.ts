@@ -17,6 +17,7 @@ import {
 import {
   ConnectionError,
   ProtocolError,
+  ThrottledError,
   TimeoutError,
 } from "../lib/connection/errors.ts";
 import { ByteWriter } from "../lib/protocol/bytes.ts";
@@ -253,9 +254,10 @@ describe("bad peers", () => {
     });
   }
 
-  test("a throttle the broker reports holds the connection's next requests until it ends, in order; one cancelled meanwhile is never written, and closing rejects the rest at once", async () => {
+  test("a throttle the broker reports holds the connection's next requests until it ends, in order; one cancelled or out of time meanwhile is never written, and closing rejects the rest at once", async () => {
     const arrived = new Map<number, number>();
-    let throttled = 0;
+    const throttles = new Map([[1, 3000], [2, 1500], [5, 1500], [8, 1500]]);
+    const throttled = new Map<number, number>();
     const server = await fakeServer((socket, chunk) => {
       for (let at = 0; at < chunk.length;) {
         const size = new DataView(chunk.buffer, chunk.byteOffset + at)
@@ -263,9 +265,8 @@ describe("bad peers", () => {
         const id = correlationId(chunk.subarray(at));
         at += 4 + size;
         arrived.set(id, Date.now());
-        // Requests 2 and 6 are answered with a throttle of 1.5 s.
-        const throttle = id === 2 || id === 6 ? 1500 : 0;
-        if (throttle) throttled = Date.now();
+        const throttle = throttles.get(id) ?? 0;
+        if (throttle) throttled.set(id, Date.now());
         socket.write(apiVersionsAnswer(id, [], throttle));
       }
     });
@@ -274,30 +275,48 @@ describe("bad peers", () => {
     try {
       await noUnhandledRejections(async () => {
         const [host, port] = server.address.split(":");
+        // The handshake's answer (1) says 3 s: no broker throttles one, and
+        // a peer that says so does not hold the connection's first request.
         const conn = await BrokerConnection.open(host, Number(port));
-        await ask(conn); // 2: throttled
-        // 3 times out after 500 ms once written; it is written only when
-        // the throttle ends, and answered.
-        const third = ask(conn, { timeout: 500 });
+        const opened = Date.now();
+        await ask(conn); // 2: throttled for 1.5 s
+        assert.ok(Date.now() - opened < 1000, `${Date.now() - opened} ms`);
+        // 3 may wait 5 s to be written; its 500 ms timeout starts then.
+        const third = ask(conn, { timeout: 500, holdFor: 5000 });
         const cancel = new AbortController();
         const fourth = ask(conn, { signal: cancel.signal });
-        const fifth = ask(conn);
+        const fifth = ask(conn); // throttled for 1.5 s
         cancel.abort(new Error("not wanted"));
         await assert.rejects(fourth, /not wanted/);
         await Promise.all([third, fifth]);
         for (const id of [3, 5]) {
-          const waited = arrived.get(id)! - throttled;
+          const waited = arrived.get(id)! - throttled.get(2)!;
           assert.ok(waited >= 1400, `request ${id} came ${waited} ms after`);
         }
         assert.equal(arrived.has(4), false, "the cancelled request was sent");
         assert.ok(arrived.get(3)! <= arrived.get(5)!);
-        await ask(conn); // 6: throttled
-        const held = ask(conn);
+        // 6 may wait only its timeout, 200 ms: it fails unsent, and the
+        // connection stays (7 goes once the throttle ends).
         const started = Date.now();
+        await assert.rejects(ask(conn, { timeout: 200 }), (error) => {
+          assert.ok(error instanceof ThrottledError, String(error));
+          assert.match(
+            error.message,
+            /^ApiVersions request to 127\.0\.0\.1:\d+ not sent within 200 ms: the broker throttles this connection for \d+ ms more \(a quota on client id "streamkafka"/,
+          );
+          return true;
+        });
+        assert.ok(Date.now() - started < 1000, `${Date.now() - started} ms`);
+        await ask(conn); // 7
+        assert.equal(arrived.has(6), false, "the request out of time was sent");
+        assert.ok(arrived.get(7)! - throttled.get(5)! >= 1400);
+        await ask(conn); // 8: throttled
+        const held = ask(conn);
+        const closing = Date.now();
         conn.close();
         await assert.rejects(held);
-        assert.ok(Date.now() - started < 500, `${Date.now() - started} ms`);
-        assert.equal(arrived.has(7), false);
+        assert.ok(Date.now() - closing < 500, `${Date.now() - closing} ms`);
+        assert.equal(arrived.has(9), false);
       });
     } finally {
       await server.close();

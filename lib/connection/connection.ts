@@ -15,11 +15,13 @@ import type { Api, Encodable } from "../protocol/api.ts";
 import { ByteReader, ByteWriter, ProtocolError } from "../protocol/bytes.ts";
 import { KafkaError, throwIfError } from "../protocol/errors.ts";
 import { ApiVersions } from "../protocol/messages/api_versions.ts";
+import { clientThrottles, MAX_THROTTLE_MS } from "../protocol/quotas.ts";
 import { SaslHandshake } from "../protocol/messages/sasl_handshake.ts";
 import {
   abortReason,
   ClosedError,
   ConnectionError,
+  ThrottledError,
   TimeoutError,
   UnsupportedVersionError,
 } from "./errors.ts";
@@ -75,6 +77,12 @@ export interface RequestOptions {
   timeout?: number | undefined;
   /** Aborting rejects the request with the signal's reason. */
   signal?: AbortSignal | undefined;
+  /**
+   * @internal Milliseconds the request may wait, not written yet, while the
+   * broker throttles the connection (default: its timeout); past them it
+   * fails with a ThrottledError, never sent.
+   */
+  holdFor?: number | undefined;
   /**
    * @internal Called once the request is written to the socket (not if the
    * write fails). Must not throw.
@@ -290,7 +298,7 @@ export class BrokerConnection {
   private reauthTimer: ReturnType<typeof setTimeout> | undefined;
   private reauthCount = 0;
   /**
-   * Until when (ms since the epoch) the broker does not read from this
+   * Until when (`performance.now()`) the broker does not read from this
    * connection: a quota's throttle (KIP-219), which it reports in a
    * response's `throttleTimeMs` and then mutes the connection for.
    */
@@ -396,7 +404,14 @@ export class BrokerConnection {
     if (!expectResponse) {
       if (!this.mustHold()) return this.writeWithin(frame, api.name, options);
       return new Promise<void>((resolve, reject) => {
+        let late = false;
+        const timer = setTimeout(() => {
+          late = true;
+          reject(this.heldTooLong(api.name, options));
+        }, this.holdLimit(options));
         this.hold(() => {
+          clearTimeout(timer);
+          if (late) return;
           if (this.failure) reject(this.closedError());
           else this.writeWithin(frame, api.name, options).then(resolve, reject);
         });
@@ -426,9 +441,14 @@ export class BrokerConnection {
       return done;
     }
     // Held while the broker throttles the connection: its timeout starts
-    // once it is written, as Java's client starts it once it is sent.
+    // once it is written, as Java's client starts it once it is sent. Till
+    // then it may wait `holdFor`, and then fails unsent.
+    pending.timer = setTimeout(() => {
+      this.fail(correlationId, this.heldTooLong(api.name, options));
+    }, this.holdLimit(options));
     this.hold(() => {
       if (this.pending.get(correlationId) === pending) {
+        clearTimeout(pending.timer);
         pending.sentAt = performance.now();
         write();
       } else {
@@ -442,7 +462,26 @@ export class BrokerConnection {
   /** Whether a request must wait: the broker throttles, or others wait. */
   private mustHold(): boolean {
     return this.held.length > 0 ||
-      (this.throttledUntil !== 0 && this.throttledUntil > Date.now());
+      (this.throttledUntil !== 0 && this.throttledUntil > performance.now());
+  }
+
+  /** How long a request may be held: `holdFor`, or its timeout. */
+  private holdLimit(options: RequestOptions): number {
+    const ms = options.holdFor ?? options.timeout ?? this.requestTimeout;
+    return Math.min(Math.max(0, ms), 2 ** 31 - 1);
+  }
+
+  /** The error of a request held past its limit: it was never written. */
+  private heldTooLong(name: string, options: RequestOptions): Error {
+    const left = Math.max(
+      0,
+      Math.round(this.throttledUntil - performance.now()),
+    );
+    return new ThrottledError(
+      `${name} request to ${this.address} not sent within ${
+        this.holdLimit(options)
+      } ms: the broker throttles this connection for ${left} ms more (a quota on client id "${this.clientId}" or its user; see the broker's client quotas)`,
+    );
   }
 
   /**
@@ -454,7 +493,7 @@ export class BrokerConnection {
     if (this.heldTimer !== undefined) return;
     const release = () => {
       this.heldTimer = undefined;
-      const wait = this.throttledUntil - Date.now();
+      const wait = this.throttledUntil - performance.now();
       if (wait > 0 && this.failure === null) {
         this.heldTimer = setTimeout(release, wait);
         return;
@@ -466,18 +505,25 @@ export class BrokerConnection {
     };
     this.heldTimer = setTimeout(
       release,
-      Math.max(0, this.throttledUntil - Date.now()),
+      Math.max(0, this.throttledUntil - performance.now()),
     );
   }
 
-  /** Notes the throttle a response reports (`throttleTimeMs`), if any. */
-  private noteThrottle(response: unknown): void {
+  /**
+   * Notes the throttle a response reports (`throttleTimeMs`), if any, and
+   * if the client is the one to wait it out: from KIP-219's versions on,
+   * and once the connection is open (a broker throttles no request of the
+   * handshake; a peer that says so would hold `open()` past its timeout).
+   */
+  private noteThrottle(response: unknown, pending: Pending): void {
     const ms = (response as { throttleTimeMs?: unknown } | null)
       ?.throttleTimeMs;
-    if (typeof ms !== "number" || !(ms > 0)) return;
-    const now = Date.now();
-    this.lastThrottle = { ms, at: now };
-    if (now + ms > this.throttledUntil) this.throttledUntil = now + ms;
+    if (typeof ms !== "number" || !(ms > 0) || !this.ready) return;
+    if (!clientThrottles(pending.api.key, pending.version)) return;
+    const now = performance.now();
+    const until = now + Math.min(ms, MAX_THROTTLE_MS);
+    this.lastThrottle = { ms, at: Date.now() };
+    if (until > this.throttledUntil) this.throttledUntil = until;
   }
 
   /**
@@ -749,7 +795,7 @@ export class BrokerConnection {
       pending.reject(error as Error);
       return;
     }
-    this.noteThrottle(response);
+    this.noteThrottle(response, pending);
     pending.resolve(response);
   }
 

@@ -205,6 +205,27 @@ export function eitherSignal(
 }
 
 /**
+ * A request held back while the broker throttled the connection (a quota,
+ * KIP-219) that ran out of time before it could be written: the broker
+ * never saw it, so sending it again cannot duplicate anything.
+ *
+ * @example
+ * ```ts
+ * import { ThrottledError } from "jsr:@streamkafka/client";
+ *
+ * const error = new ThrottledError("Produce request not sent within 5000 ms");
+ * console.log(error.name, error.retriable); // ThrottledError true
+ * ```
+ */
+export class ThrottledError extends TimeoutError {
+  /** An error with `message`, and `options.cause`. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ThrottledError";
+  }
+}
+
+/**
  * A step cut short by its caller's deadline (see `withinDeadline`); the
  * retry loop then throws the error of the attempt before, which says why
  * the time ran out, when there was one.

@@ -14,6 +14,7 @@ import type { BrokerConnection } from "../connection/connection.ts";
 import {
   abortReason,
   ClosedError,
+  ThrottledError,
   TimeoutError,
   untilAborted,
   withinDeadline,
@@ -317,13 +318,15 @@ export class Delivery {
             this.host.writeTimeout + 5000,
             Math.max(1000, batch.open.deadline - Date.now()),
           ),
+          batch.open.deadline,
         ),
         this.host.stopped,
         `Producing to ${topic}/${partition}`,
       );
     } catch (error) {
-      // Sent perhaps, answered not: the broker may have written it.
-      batch.uncertain = true;
+      // Sent perhaps, answered not: the broker may have written it. (Not
+      // one held back by the broker's throttle until it expired.)
+      if (!(error instanceof ThrottledError)) batch.uncertain = true;
       throw error;
     }
     if (this.host.acks === 0) return;

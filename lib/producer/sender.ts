@@ -48,6 +48,8 @@ interface Waiting {
   batch: ProduceBatch;
   /** Milliseconds the request may take, for this batch. */
   timeout: number;
+  /** When the batch expires (ms since the epoch): never sent after. */
+  deadline: number;
   resolve(outcome: PartitionOutcome | undefined): void;
   reject(error: unknown): void;
 }
@@ -83,6 +85,7 @@ export class ProduceSender {
     conn: BrokerConnection,
     batch: ProduceBatch,
     timeout: number,
+    deadline = Infinity,
   ): Promise<PartitionOutcome | undefined> {
     return new Promise((resolve, reject) => {
       let gathered = this.waiting.get(conn);
@@ -90,7 +93,7 @@ export class ProduceSender {
         gathered = { list: [], bytes: 0 };
         this.waiting.set(conn, gathered);
       }
-      gathered.list.push({ batch, timeout, resolve, reject });
+      gathered.list.push({ batch, timeout, deadline, resolve, reject });
       gathered.bytes += batch.records.length;
       this.count++;
       if (gathered.bytes >= SEND_AT_ONCE_BYTES) {
@@ -163,15 +166,23 @@ export class ProduceSender {
       this.timeoutMs,
     );
     request.transactionalId = this.transactionalId;
+    // While the broker throttles the connection, the request waits to be
+    // written until the first of its batches expires.
+    let deadline = Infinity;
+    for (const w of list) deadline = Math.min(deadline, w.deadline);
+    const holdFor = deadline === Infinity ? undefined : deadline - Date.now();
     try {
       if (this.acks === 0) {
-        await conn.requestNoResponse(Produce, request);
+        await conn.requestNoResponse(Produce, request, { holdFor });
         for (const w of list) w.resolve(undefined);
         return;
       }
       let timeout = 0;
       for (const w of list) timeout = Math.max(timeout, w.timeout);
-      const response = await conn.request(Produce, request, { timeout });
+      const response = await conn.request(Produce, request, {
+        timeout,
+        holdFor,
+      });
       const outcomes = produceOutcomes(response);
       for (const w of list) {
         w.resolve(outcomes.get(w.batch.topic)?.get(w.batch.partition));
