@@ -480,7 +480,7 @@ export class BrokerConnection {
     return new ThrottledError(
       `${name} request to ${this.address} not sent within ${
         this.holdLimit(options)
-      } ms: the broker throttles this connection for ${left} ms more (a quota on client id "${this.clientId}" or its user; see the broker's client quotas)`,
+      } ms: the broker throttles this connection for ${left} ms more (${this.quotaHint()})`,
     );
   }
 
@@ -617,7 +617,12 @@ export class BrokerConnection {
     if (ms === 0 || Date.now() - at > 60_000) return "";
     return ` (the broker throttled this connection for ${ms} ms ${
       Math.round((Date.now() - at) / 1000)
-    } s ago: a quota on client id "${this.clientId}" or its user; see the broker's client quotas)`;
+    } s ago: ${this.quotaHint()})`;
+  }
+
+  /** What to check when the broker throttles this client. */
+  private quotaHint(): string {
+    return `a quota on client id "${this.clientId}" or its user; see the broker's client quotas`;
   }
 
   /** The request's frame: header and body, length first. */
