@@ -15,7 +15,6 @@ import type { Api, Encodable } from "../protocol/api.ts";
 import { ByteReader, ByteWriter, ProtocolError } from "../protocol/bytes.ts";
 import { KafkaError, throwIfError } from "../protocol/errors.ts";
 import { ApiVersions } from "../protocol/messages/api_versions.ts";
-import { clientThrottles, MAX_THROTTLE_MS } from "../protocol/quotas.ts";
 import { SaslHandshake } from "../protocol/messages/sasl_handshake.ts";
 import {
   abortReason,
@@ -26,6 +25,7 @@ import {
   UnsupportedVersionError,
 } from "./errors.ts";
 import { FrameReader, FrameSplitter, type ReadInto } from "./framing.ts";
+import { Throttle } from "./throttle.ts";
 import {
   isNetworkFailure,
   openSocket,
@@ -189,6 +189,7 @@ export class BrokerConnection {
     this.clientId = options.clientId ?? DEFAULTS.clientId;
     this.requestTimeout = options.requestTimeout ?? DEFAULTS.requestTimeout;
     this.maxFrame = options.maxResponseSize ?? DEFAULTS.maxResponseSize;
+    this.throttle = new Throttle(this.clientId, () => this.failure === null);
     this.closed = new Promise((resolve) => (this.markClosed = resolve));
     this.readLoop();
   }
@@ -297,20 +298,8 @@ export class BrokerConnection {
   /** The timer of the next re-authentication. */
   private reauthTimer: ReturnType<typeof setTimeout> | undefined;
   private reauthCount = 0;
-  /**
-   * Until when (`performance.now()`) the broker does not read from this
-   * connection: a quota's throttle (KIP-219), which it reports in a
-   * response's `throttleTimeMs` and then mutes the connection for.
-   */
-  private throttledUntil = 0;
-  /** The last throttle the broker reported, and when, for timeout errors. */
-  private lastThrottle = { ms: 0, at: 0 };
-  /**
-   * The requests held back until the throttle ends, in the order of their
-   * correlation ids; written together when its timer fires.
-   */
-  private held: (() => void)[] = [];
-  private heldTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The broker's throttle of this connection (KIP-219), and what it holds. */
+  private readonly throttle: Throttle;
 
   /** How many times the connection authenticated again (KIP-368). */
   get reauthentications(): number {
@@ -402,14 +391,16 @@ export class BrokerConnection {
       return Promise.reject(error);
     }
     if (!expectResponse) {
-      if (!this.mustHold()) return this.writeWithin(frame, api.name, options);
+      if (!this.throttle.holding) {
+        return this.writeWithin(frame, api.name, options);
+      }
       return new Promise<void>((resolve, reject) => {
         let late = false;
         const timer = setTimeout(() => {
           late = true;
           reject(this.heldTooLong(api.name, options));
         }, this.holdLimit(options));
-        this.hold(() => {
+        this.throttle.hold(() => {
           clearTimeout(timer);
           if (late) return;
           if (this.failure) reject(this.closedError());
@@ -436,7 +427,7 @@ export class BrokerConnection {
         (error) => this.fail(correlationId, error),
       );
     };
-    if (!this.mustHold()) {
+    if (!this.throttle.holding) {
       write();
       return done;
     }
@@ -446,7 +437,7 @@ export class BrokerConnection {
     pending.timer = setTimeout(() => {
       this.fail(correlationId, this.heldTooLong(api.name, options));
     }, this.holdLimit(options));
-    this.hold(() => {
+    this.throttle.hold(() => {
       if (this.pending.get(correlationId) === pending) {
         clearTimeout(pending.timer);
         pending.sentAt = performance.now();
@@ -459,12 +450,6 @@ export class BrokerConnection {
     return done;
   }
 
-  /** Whether a request must wait: the broker throttles, or others wait. */
-  private mustHold(): boolean {
-    return this.held.length > 0 ||
-      (this.throttledUntil !== 0 && this.throttledUntil > performance.now());
-  }
-
   /** How long a request may be held: `holdFor`, or its timeout. */
   private holdLimit(options: RequestOptions): number {
     const ms = options.holdFor ?? options.timeout ?? this.requestTimeout;
@@ -473,57 +458,12 @@ export class BrokerConnection {
 
   /** The error of a request held past its limit: it was never written. */
   private heldTooLong(name: string, options: RequestOptions): Error {
-    const left = Math.max(
-      0,
-      Math.round(this.throttledUntil - performance.now()),
-    );
+    const left = this.throttle.remaining();
     return new ThrottledError(
       `${name} request to ${this.address} not sent within ${
         this.holdLimit(options)
-      } ms: the broker throttles this connection for ${left} ms more (${this.quotaHint()})`,
+      } ms: the broker throttles this connection for ${left} ms more (${this.throttle.hint()})`,
     );
-  }
-
-  /**
-   * Holds a request's write until the broker's throttle ends (longer if a
-   * response meanwhile reports more); held writes go in the order held.
-   */
-  private hold(write: () => void): void {
-    this.held.push(write);
-    if (this.heldTimer !== undefined) return;
-    const release = () => {
-      this.heldTimer = undefined;
-      const wait = this.throttledUntil - performance.now();
-      if (wait > 0 && this.failure === null) {
-        this.heldTimer = setTimeout(release, wait);
-        return;
-      }
-      const writes = this.held;
-      this.held = [];
-      // Each write starts synchronously: the frames go out in this order.
-      for (const w of writes) w();
-    };
-    this.heldTimer = setTimeout(
-      release,
-      Math.max(0, this.throttledUntil - performance.now()),
-    );
-  }
-
-  /**
-   * Notes the throttle a response reports (`throttleTimeMs`), if any, and
-   * if the client is the one to wait it out: from KIP-219's versions on,
-   * and once the connection is open (a broker throttles no request of the
-   * handshake; a peer that says so would hold `open()` past its timeout).
-   */
-  private noteThrottle(response: unknown, pending: Pending): void {
-    const ms = (response as { throttleTimeMs?: unknown } | null)
-      ?.throttleTimeMs;
-    if (typeof ms !== "number" || !(ms > 0) || !this.ready) return;
-    if (!clientThrottles(pending.api.key, pending.version)) return;
-    const now = performance.now();
-    const until = now + Math.min(ms, MAX_THROTTLE_MS);
-    this.lastThrottle = { ms, at: Date.now() };
-    if (until > this.throttledUntil) this.throttledUntil = until;
   }
 
   /**
@@ -596,7 +536,7 @@ export class BrokerConnection {
     const name = pending.api.name;
     pending.timer = setTimeout(() => {
       const error = new TimeoutError(
-        `${name} request to ${this.address} timed out after ${timeout} ms${this.throttleNote()}`,
+        `${name} request to ${this.address} timed out after ${timeout} ms${this.throttle.recentNote()}`,
       );
       this.fail(correlationId, error);
       // The broker or the path to it stalled: later requests would wait
@@ -609,20 +549,6 @@ export class BrokerConnection {
         ),
       );
     }, timeout);
-  }
-
-  /** Names a throttle the broker reported lately: a likely cause of a timeout. */
-  private throttleNote(): string {
-    const { ms, at } = this.lastThrottle;
-    if (ms === 0 || Date.now() - at > 60_000) return "";
-    return ` (the broker throttled this connection for ${ms} ms ${
-      Math.round((Date.now() - at) / 1000)
-    } s ago: ${this.quotaHint()})`;
-  }
-
-  /** What to check when the broker throttles this client. */
-  private quotaHint(): string {
-    return `a quota on client id "${this.clientId}" or its user; see the broker's client quotas`;
   }
 
   /** The request's frame: header and body, length first. */
@@ -800,7 +726,11 @@ export class BrokerConnection {
       pending.reject(error as Error);
       return;
     }
-    this.noteThrottle(response, pending);
+    // A broker throttles no request of the handshake: a peer that says so
+    // would hold `open()` past its timeout.
+    if (this.ready) {
+      this.throttle.note(response, pending.api.key, pending.version);
+    }
     pending.resolve(response);
   }
 
@@ -880,11 +810,7 @@ export class BrokerConnection {
       pending.reject(failure);
     }
     // Held requests: rejected above, or (no answer expected) told now.
-    clearTimeout(this.heldTimer);
-    this.heldTimer = undefined;
-    const held = this.held;
-    this.held = [];
-    for (const write of held) write();
+    this.throttle.releaseAll();
     this.socket.close();
     this.markClosed(failure instanceof ClosedError ? null : failure);
   }
