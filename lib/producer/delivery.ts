@@ -112,7 +112,9 @@ export class Delivery {
     const open = queue.take();
     if (open === undefined) return;
     const { topic, partition } = queue;
-    const what = `deliver ${open.count} messages to ${topic}/${partition}`;
+    const what = `deliver ${open.count} message${
+      open.count === 1 ? "" : "s"
+    } to ${topic}/${partition}`;
     if (this.host.stopped.aborted) {
       // Queued as the Writer gave up: never sent.
       this.failBatch(open, givenUp(this.host.stopped));
@@ -365,7 +367,9 @@ export class Delivery {
     if (this.host.logging) {
       const { topic, partition } = batch.queue;
       this.host.log(
-        `kafka writer: wrote ${open.count} messages to ${topic}/${partition} in ${elapsed} ms (attempt ${batch.attempt})`,
+        `kafka writer: wrote ${open.count} message${
+          open.count === 1 ? "" : "s"
+        } to ${topic}/${partition} in ${elapsed} ms (attempt ${batch.attempt})`,
       );
     }
     const c = this.host.counters();
