@@ -9,6 +9,7 @@ import http from "node:http";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
 import {
+  Cluster,
   type Conn,
   ConnectionError,
   dial,
@@ -305,6 +306,33 @@ describe("failures", () => {
     assert.ok(last < deliveryTimeout + 1500, `last rejected at ${last} ms`);
     assert.equal(most, 1, "one dial at a time");
     assert.ok(dials < 20, `${dials} dials in ${deliveryTimeout} ms`);
+  });
+
+  test("requests for any broker (metadata, coordinators) try a broker whose dial failed last, not first", async () => {
+    // A port nothing listens on: a broker killed with kill -9.
+    const closed = net.createServer();
+    await new Promise<void>((resolve) =>
+      closed.listen(0, "127.0.0.1", resolve)
+    );
+    const dead = `127.0.0.1:${(closed.address() as net.AddressInfo).port}`;
+    await new Promise((resolve) => closed.close(resolve));
+    const cluster = new Cluster({
+      brokers: [dead, BROKER],
+      // A backoff grown long, as after a few seconds of a broker down.
+      reconnectBackoffMin: 3000,
+      reconnectBackoffMax: 3000,
+    });
+    try {
+      // The first request finds the dead broker out, and goes on.
+      await cluster.anyConnection("a");
+      const started = performance.now();
+      await cluster.anyConnection("b");
+      const ms = performance.now() - started;
+      // Asked first, the dead broker held each request for its backoff.
+      assert.ok(ms < 1500, `the second request waited ${ms.toFixed(0)} ms`);
+    } finally {
+      await cluster.close();
+    }
   });
 
   test("a batch the broker finds too large is split; only the oversized message fails", async () => {

@@ -167,7 +167,10 @@ export class Cluster {
     );
   }
 
-  /** A connection to any broker: known ones first, then bootstrap. */
+  /**
+   * A connection to any broker: known ones first, then bootstrap, and those
+   * whose last dial failed after the rest.
+   */
   async anyConnection(lane = "default"): Promise<BrokerConnection> {
     const all = [
       ...[...this.brokerById.values()].map((b) => ({
@@ -182,12 +185,20 @@ export class Cluster {
     ];
     // A bootstrap address is often a known broker too: try it once.
     const seen = new Set<string>();
-    const candidates = all.filter((c) => {
+    const unique = all.filter((c) => {
       const address = `${c.host}:${c.port}`;
       if (seen.has(address)) return false;
       seen.add(address);
       return true;
     });
+    // Brokers whose last dial failed go last: asking a dead one first
+    // waited out its reconnection backoff on every metadata refresh and
+    // coordinator lookup (1-2 s a retry once its backoff had grown), and
+    // each futile dial grew that backoff for its leader's requests too.
+    const candidates = [
+      ...unique.filter((c) => !this.pool.failing(c.host, c.port)),
+      ...unique.filter((c) => this.pool.failing(c.host, c.port)),
+    ];
     let lastError: unknown;
     for (const c of candidates) {
       try {

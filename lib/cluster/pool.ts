@@ -92,6 +92,14 @@ export class ConnectionPool {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Whether the last dial of an address failed: it is in its reconnection
+   * backoff, and probably down. Any-broker requests try it last.
+   */
+  failing(host: string, port: number): boolean {
+    return (this.dialLoops.get(`${host}:${port}`)?.failures ?? 0) > 0;
+  }
+
   /** The open connections' keys, for tests and stats. */
   keys(): string[] {
     return [...this.connections.keys()];
