@@ -6,6 +6,7 @@
  */
 
 import type { BrokerConnection } from "../connection/connection.ts";
+import { UnsupportedVersionError } from "../connection/errors.ts";
 import { ErrorCode, type KafkaError } from "../protocol/errors.ts";
 import { ListOffsets } from "../protocol/messages/list_offsets.ts";
 import { OffsetCommit } from "../protocol/messages/offset_commit.ts";
@@ -312,6 +313,18 @@ async function askLeader(
   batch: readonly OffsetQuery[],
   readCommitted: boolean,
 ): Promise<Map<OffsetQuery, ListedOffset>> {
+  // ListOffsets before v7 (Kafka 3.0, KIP-734) knows no -3: an older
+  // broker would take it for a timestamp and answer the first offset.
+  if (
+    batch.some((q) => q.at === "maxTimestamp") &&
+    conn.pickVersion(ListOffsets) < 7
+  ) {
+    throw new UnsupportedVersionError(
+      `Broker ${conn.address} does not support listOffsets "maxTimestamp" ` +
+        `(ListOffsets v7, Kafka 3.0 or later, KIP-734): it offers ListOffsets ` +
+        `up to v${conn.pickVersion(ListOffsets)}`,
+    );
+  }
   const topics = new Map<
     string,
     { partitionIndex: number; timestamp: number }[]
@@ -387,10 +400,21 @@ export async function offsetFetch(
     router.call(options),
     groupId,
     OffsetFetch,
-    (maxVersion) =>
-      offsetFetchRequest(groupId, partitions, maxVersion, {
+    (maxVersion) => {
+      // OffsetFetch before v7 (Kafka 2.5, KIP-447) has no requireStable:
+      // the codec would drop it and an offset a transaction is committing
+      // would read as not committed (-1).
+      if (options.requireStable && maxVersion < 7) {
+        throw new UnsupportedVersionError(
+          `The coordinator of group "${groupId}" does not support ` +
+            `offsetFetch "requireStable" (OffsetFetch v7, Kafka 2.5 or ` +
+            `later, KIP-447): it offers OffsetFetch up to v${maxVersion}`,
+        );
+      }
+      return offsetFetchRequest(groupId, partitions, maxVersion, {
         requireStable: options.requireStable,
-      }),
+      });
+    },
     fetchCodes,
   );
   return committedOffsets(response, groupId, partitions, address);

@@ -13,6 +13,7 @@ import { DeleteTopics } from "../protocol/messages/delete_topics.ts";
 import { DescribeCluster } from "../protocol/messages/describe_cluster.ts";
 import { Metadata } from "../protocol/messages/metadata.ts";
 import type { KafkaError } from "../protocol/errors.ts";
+import { ZERO_UUID } from "../protocol/bytes.ts";
 import { leaderOffsets } from "./offsets.ts";
 import {
   answerError,
@@ -29,7 +30,7 @@ import {
 } from "../requests/arguments.ts";
 import { checkOptionNames } from "../options.ts";
 import { requireListed } from "./brokers.ts";
-import { abortReason } from "../connection/errors.ts";
+import { abortReason, UnsupportedVersionError } from "../connection/errors.ts";
 import { sleep } from "../cluster/retry.ts";
 
 /**
@@ -100,9 +101,9 @@ export interface CreatedTopic {
   topic: string;
   /** The new topic's id (base64url), "" on error or before v7. */
   topicId: string;
-  /** Its partitions, -1 when unknown. */
+  /** Its partitions (before v5: as asked), -1 when unknown. */
   numPartitions: number;
-  /** Its replication factor, -1 when unknown. */
+  /** Its replication factor (before v5: as asked), -1 when unknown. */
   replicationFactor: number;
   /** Its configs, as the broker reports them (v5+). */
   configs: Record<string, string | null>;
@@ -484,25 +485,45 @@ export async function createTopics(
   const call = router.call(options);
   const response = await router.waiting.controller(
     CreateTopics,
-    () => ({
-      timeoutMs: router.brokerWait(call),
-      validateOnly: options.validateOnly ?? false,
-      topics: topics.map((t) => ({
-        name: t.topic,
-        numPartitions: t.replicaAssignment ? -1 : t.numPartitions ?? -1,
-        replicationFactor: t.replicaAssignment ? -1 : t.replicationFactor ?? -1,
-        assignments: (t.replicaAssignment ?? NONE).map((brokerIds, i) => ({
-          partitionIndex: i,
-          brokerIds: [...brokerIds],
+    (conn) => {
+      // -1, the broker's default, is only understood from v4 (Kafka 2.4,
+      // KIP-464); an older broker answers "Number of partitions must be
+      // larger than 0", naming nothing the caller set.
+      const version = conn.pickVersion(CreateTopics);
+      const defaulted = topics.find((t) =>
+        !t.replicaAssignment &&
+        ((t.numPartitions ?? -1) === -1 || (t.replicationFactor ?? -1) === -1)
+      );
+      if (version < 4 && defaulted) {
+        throw new UnsupportedVersionError(
+          `Broker ${conn.address} does not support the broker's default ` +
+            `partitions or replication factor (CreateTopics v4, Kafka 2.4 or ` +
+            `later, KIP-464): it offers CreateTopics up to v${version}; give ` +
+            `topic "${defaulted.topic}" a numPartitions and a replicationFactor`,
+        );
+      }
+      return ({
+        timeoutMs: router.brokerWait(call),
+        validateOnly: options.validateOnly ?? false,
+        topics: topics.map((t) => ({
+          name: t.topic,
+          numPartitions: t.replicaAssignment ? -1 : t.numPartitions ?? -1,
+          replicationFactor: t.replicaAssignment
+            ? -1
+            : t.replicationFactor ?? -1,
+          assignments: (t.replicaAssignment ?? NONE).map((brokerIds, i) => ({
+            partitionIndex: i,
+            brokerIds: [...brokerIds],
+          })),
+          configs: Object.entries(t.configs ?? NO_CONFIGS).map((
+            [name, value],
+          ) => ({
+            name,
+            value,
+          })),
         })),
-        configs: Object.entries(t.configs ?? NO_CONFIGS).map((
-          [name, value],
-        ) => ({
-          name,
-          value,
-        })),
-      })),
-    }),
+      });
+    },
     call,
     (r) => r.topics.map((t) => t.errorCode),
   );
@@ -533,9 +554,16 @@ export async function createTopics(
     for (const c of r.configs ?? []) configs[c.name] = c.value;
     return {
       topic: t.topic,
-      topicId: r.errorCode === 0 ? r.topicId : "",
-      numPartitions: r.numPartitions,
-      replicationFactor: r.replicationFactor,
+      // Before v7 (Kafka 2.8) the field is absent and decodes as the zero UUID.
+      topicId: r.errorCode === 0 && r.topicId !== ZERO_UUID ? r.topicId : "",
+      // Before v5 (Kafka 2.4) the answer has neither: the topic was
+      // created as asked.
+      numPartitions: r.numPartitions !== -1 || r.errorCode !== 0
+        ? r.numPartitions
+        : t.replicaAssignment?.length ?? t.numPartitions ?? -1,
+      replicationFactor: r.replicationFactor !== -1 || r.errorCode !== 0
+        ? r.replicationFactor
+        : t.replicaAssignment?.[0]?.length ?? t.replicationFactor ?? -1,
       configs,
       error: itemError(r.errorCode, r.errorMessage, {
         apiName: "CreateTopics",
@@ -629,7 +657,9 @@ export async function deleteTopics(
     const r = response.responses.find((x) => x.name === topic);
     return {
       topic,
-      topicId: r?.topicId ?? "",
+      // Before v6 (Kafka 2.8) the field is absent and decodes as the zero
+      // UUID: no id, as CreateTopics gives before v7.
+      topicId: r && r.topicId !== ZERO_UUID ? r.topicId : "",
       error: answerError(r, "topic", { apiName: "DeleteTopics", topic }),
     };
   });

@@ -21,12 +21,21 @@
 
 import type { BrokerConnection } from "../connection/connection.ts";
 import { Produce } from "../protocol/messages/produce.ts";
+import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import {
   type PartitionOutcome,
   type ProduceBatch,
   produceOutcomes,
   produceRequest,
 } from "../requests/produce.ts";
+
+/**
+ * True when a record batch (magic 2) is compressed with zstd: the codec is
+ * the low 3 bits of its attributes, at byte 21 of the batch header.
+ */
+function isZstd(records: Uint8Array): boolean {
+  return records.length > 22 && records[16] === 2 && (records[22] & 7) === 4;
+}
 
 /** Most record bytes in one request; more go in further requests. */
 const MAX_REQUEST_RECORDS = 16 * 1024 * 1024;
@@ -159,6 +168,33 @@ export class ProduceSender {
     conn: BrokerConnection,
     list: Waiting[],
   ): Promise<void> {
+    // zstd batches need Produce v7 (Kafka 2.1, KIP-110); an older broker
+    // fails them with UNKNOWN_SERVER_ERROR, which names nothing.
+    if (list.some((w) => isZstd(w.batch.records))) {
+      let version = -1;
+      try {
+        version = conn.pickVersion(Produce);
+      } catch {
+        // Let the request below report it.
+      }
+      if (version >= 0 && version < 7) {
+        const refused = list.filter((w) => isZstd(w.batch.records));
+        list = list.filter((w) => !isZstd(w.batch.records));
+        for (const w of refused) {
+          w.reject(
+            new KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, {
+              apiName: "Produce",
+              topic: w.batch.topic,
+              partition: w.batch.partition,
+              detail: `compression "zstd" needs Produce v7, Kafka 2.1 or ` +
+                `later (KIP-110); broker ${conn.address} offers Produce up ` +
+                `to v${version}`,
+            }),
+          );
+        }
+        if (list.length === 0) return;
+      }
+    }
     this.requests++;
     const request = produceRequest(
       list.map((w) => w.batch),

@@ -15,6 +15,7 @@
  */
 
 import type { BrokerConnection } from "../connection/connection.ts";
+import { UnsupportedVersionError } from "../connection/errors.ts";
 import type { TopicPartition } from "../message.ts";
 import type { Api, Encodable } from "../protocol/api.ts";
 import { ErrorCode, type KafkaError } from "../protocol/errors.ts";
@@ -666,6 +667,18 @@ export async function txnOffsetCommit(
     call,
     (r) => r.topics.flatMap((t) => t.partitions.map((p) => p.errorCode)),
     TXN_OFFSET_COMMIT_MAX_VERSION,
+    (version, address) => {
+      // Before v3 (Kafka 2.5, KIP-447) the request has no group metadata:
+      // sent without it, a zombie member's commit would not be fenced.
+      if (
+        version < 3 && (generationId !== -1 || instance !== null ||
+          (request.memberId ?? "") !== "")
+      ) {
+        throw new UnsupportedVersionError(
+          `The coordinator of group "${request.groupId}" (${address}) does not support txnOffsetCommit with the group's generation and member (TxnOffsetCommit v3, Kafka 2.5 or later, KIP-447): it offers TxnOffsetCommit up to v${version}`,
+        );
+      }
+    },
   );
   return partitionResults(
     offsets,
@@ -752,11 +765,13 @@ async function ask<Req, Res>(
   call: Call,
   codes: (response: Res) => Iterable<number>,
   maxVersion = Infinity,
+  checkVersion?: (version: number, address: string) => void,
 ): Promise<Res> {
   try {
     return await router.retry(call, async () => {
       const conn = await target.connect(call);
       const version = Math.min(maxVersion, conn.pickVersion(api));
+      checkVersion?.(version, conn.address);
       let response: Res;
       try {
         response = await router.send(conn, api, body, call, version);

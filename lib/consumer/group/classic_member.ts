@@ -330,6 +330,19 @@ export class ClassicMember implements Membership {
     while (true) {
       if (this.closed) throw new ClosedError("The Reader is closed");
       const conn = await this.coordinator();
+      // JoinGroup before v5 (Kafka 2.3, KIP-345) has no group.instance.id:
+      // the codec would drop it, and the Reader would silently join as a
+      // dynamic member (a rebalance on every restart).
+      if (groupInstanceId !== null && conn.pickVersion(JoinGroup) < 5) {
+        throw new KafkaError(ErrorCode.UNSUPPORTED_VERSION, {
+          apiName: "JoinGroup",
+          detail: `groupInstanceId (static membership, KIP-345) needs ` +
+            `JoinGroup v5, Kafka 2.3 or later; the coordinator at ` +
+            `${conn.address} offers JoinGroup up to v${
+              conn.pickVersion(JoinGroup)
+            }`,
+        });
+      }
       const joined = await this.guard(conn.request(
         JoinGroup,
         {

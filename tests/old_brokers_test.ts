@@ -1,0 +1,278 @@
+/**
+ * Features that older brokers lack fail at once and say which version they
+ * need, instead of being dropped from the request without a word (the codecs
+ * leave out a field that a version does not have).
+ *
+ * The broker is the real one, behind the fault proxy of `_proxy.ts`, which
+ * lowers the highest versions its ApiVersions answer offers: the client then
+ * speaks to it as to the older broker, and the broker still serves those
+ * versions. Each case was first seen against a real broker of that age
+ * (Kafka 2.0 to 2.8; see the README's "Older brokers").
+ */
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import {
+  Client,
+  dial,
+  ErrorCode,
+  KafkaError,
+  Reader,
+  UnsupportedVersionError,
+  WriteErrors,
+  Writer,
+} from "../mod.ts";
+import { type FaultProxy, startProxy } from "./_proxy.ts";
+import { BROKER, uniqueTopic } from "./_helpers.ts";
+
+const API_VERSIONS = 18;
+const PRODUCE = 0;
+const LIST_OFFSETS = 2;
+const OFFSET_FETCH = 9;
+const JOIN_GROUP = 11;
+const CREATE_TOPICS = 19;
+const TXN_OFFSET_COMMIT = 28;
+
+/**
+ * Lowers the highest version of each API in `caps` in an ApiVersions
+ * answer (v3 and later: compact arrays; its header has no tagged fields),
+ * in place: the sizes do not change.
+ */
+function capVersions(
+  frame: Uint8Array,
+  caps: ReadonlyMap<number, number>,
+): Uint8Array {
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.length);
+  // Length, correlation id, error code.
+  let at = 4 + 4 + 2;
+  const uvarint = () => {
+    let value = 0;
+    for (let shift = 0;; shift += 7) {
+      const b = frame[at++];
+      value |= (b & 0x7f) << shift;
+      if (b < 0x80) return value;
+    }
+  };
+  const count = uvarint() - 1;
+  assert.ok(count > 0, "an ApiVersions answer of v3 or later");
+  for (let i = 0; i < count; i++) {
+    const key = view.getInt16(at);
+    const cap = caps.get(key);
+    if (cap !== undefined && view.getInt16(at + 4) > cap) {
+      view.setInt16(at + 4, cap);
+    }
+    at += 6;
+    for (let tags = uvarint(); tags > 0; tags--) {
+      uvarint();
+      at += uvarint();
+    }
+  }
+  return frame;
+}
+
+describe("older brokers (the broker offering fewer versions)", () => {
+  let proxy: FaultProxy;
+  let client: Client;
+  const caps = new Map<number, number>();
+
+  before(async () => {
+    proxy = await startProxy({ target: BROKER });
+    proxy.tamper(API_VERSIONS, (frame) => capVersions(frame, caps));
+  });
+
+  after(async () => {
+    await client?.close();
+    await proxy.close();
+  });
+
+  /** A Client through the proxy, with the versions capped as given. */
+  async function olderClient(
+    limits: Record<number, number>,
+  ): Promise<Client> {
+    await client?.close();
+    caps.clear();
+    for (const [key, max] of Object.entries(limits)) caps.set(+key, max);
+    // Connections opened before would keep the versions they negotiated.
+    proxy.dropAll();
+    client = new Client({ brokers: [proxy.address] });
+    return client;
+  }
+
+  test("Kafka before 2.4 (CreateTopics v3): topics without partitions or replication factor are refused, naming what to give; with them, created, without a topic id", async () => {
+    const admin = await olderClient({ [CREATE_TOPICS]: 3 });
+    const topic = uniqueTopic("old-create");
+    await assert.rejects(
+      admin.createTopics([{ topic }]),
+      (error: Error) => {
+        assert.ok(error instanceof UnsupportedVersionError, String(error));
+        assert.match(
+          error.message,
+          /CreateTopics v4, Kafka 2\.4 or later.*offers CreateTopics up to v3; give topic ".*" a numPartitions and a replicationFactor/,
+        );
+        return true;
+      },
+    );
+    // The Conn too (kafka-go's CreateTopics).
+    const conn = await dial(proxy.address);
+    try {
+      await assert.rejects(
+        conn.createTopics({ topic, numPartitions: 2 }),
+        /CreateTopics v4, Kafka 2\.4 or later.*give topic ".*" a numPartitions and a replicationFactor/,
+      );
+    } finally {
+      conn.close();
+    }
+    const [created] = await admin.createTopics([
+      { topic, numPartitions: 2, replicationFactor: 1 },
+    ]);
+    assert.equal(created.error, null);
+    assert.equal(created.numPartitions, 2);
+    // Before v7 the answer carries no topic id (it decoded as all zeros).
+    assert.equal(created.topicId, "");
+  });
+
+  test("Kafka before 3.0 (ListOffsets v6): listOffsets maxTimestamp is refused (it was taken for a timestamp: offset 0); latest still works", async () => {
+    const admin = await olderClient({ [LIST_OFFSETS]: 6 });
+    const topic = uniqueTopic("old-list-offsets");
+    await admin.createTopics([
+      { topic, numPartitions: 1, replicationFactor: 1 },
+    ]);
+    const w = new Writer({ brokers: [BROKER], topic });
+    await w.writeMessages(
+      Array.from({ length: 5 }, (_, i) => ({ value: `${i}` })),
+    );
+    await w.close();
+    // Each query answers for itself, as for any partition's error.
+    const [max] = await admin.listOffsets([
+      { topic, partition: 0, at: "maxTimestamp" },
+    ]);
+    assert.ok(max.error instanceof KafkaError, String(max.error));
+    assert.equal(max.error.code, ErrorCode.UNSUPPORTED_VERSION);
+    assert.match(
+      max.error.message,
+      /does not support listOffsets "maxTimestamp" \(ListOffsets v7, Kafka 3\.0 or later, KIP-734\): it offers ListOffsets up to v6/,
+    );
+    assert.equal(max.offset, -1);
+    const [latest] = await admin.listOffsets([
+      { topic, partition: 0, at: "latest" },
+    ]);
+    assert.equal(latest.offset, 5);
+  });
+
+  test("Kafka before 2.5 (OffsetFetch v6): offsetFetch requireStable is refused; without it, answered", async () => {
+    const admin = await olderClient({ [OFFSET_FETCH]: 6 });
+    const groupId = uniqueTopic("old-offset-fetch");
+    const partitions = [{ topic: uniqueTopic("none"), partition: 0 }];
+    await assert.rejects(
+      admin.offsetFetch(groupId, partitions, { requireStable: true }),
+      (error: Error) => {
+        assert.ok(error instanceof UnsupportedVersionError, String(error));
+        assert.match(
+          error.message,
+          /offsetFetch "requireStable" \(OffsetFetch v7, Kafka 2\.5 or later, KIP-447\): it offers OffsetFetch up to v6/,
+        );
+        return true;
+      },
+    );
+    const [none] = await admin.offsetFetch(groupId, partitions);
+    assert.equal(none.offset, -1);
+  });
+
+  test("Kafka before 2.5 (TxnOffsetCommit v2): txnOffsetCommit with the group's generation and member is refused (it would not be fenced)", async () => {
+    const admin = await olderClient({ [TXN_OFFSET_COMMIT]: 2 });
+    await assert.rejects(
+      admin.txnOffsetCommit({
+        transactionalId: uniqueTopic("old-txn"),
+        producerId: 1,
+        producerEpoch: 0,
+        groupId: uniqueTopic("old-txn-group"),
+        generationId: 3,
+        memberId: "member-1",
+        offsets: [{ topic: "t", partition: 0, offset: 1 }],
+      }),
+      (error: Error) => {
+        assert.ok(error instanceof UnsupportedVersionError, String(error));
+        assert.match(
+          error.message,
+          /with the group's generation and member \(TxnOffsetCommit v3, Kafka 2\.5 or later, KIP-447\): it offers TxnOffsetCommit up to v2/,
+        );
+        return true;
+      },
+    );
+  });
+
+  test("Kafka before 2.1 (Produce v6): zstd batches fail alone with UNSUPPORTED_COMPRESSION_TYPE, naming the version; gzip is written", async () => {
+    await olderClient({ [PRODUCE]: 6 });
+    const topic = uniqueTopic("old-zstd");
+    await client.createTopics([
+      { topic, numPartitions: 1, replicationFactor: 1 },
+    ]);
+    const zstd = new Writer({
+      brokers: [proxy.address],
+      topic,
+      compression: "zstd",
+    });
+    try {
+      await assert.rejects(
+        zstd.writeMessages([{ value: "a" }, { value: "b" }]),
+        (error: Error) => {
+          assert.ok(error instanceof WriteErrors, String(error));
+          const first = error.errors[0];
+          assert.ok(first instanceof KafkaError, String(first));
+          assert.equal(first.code, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
+          assert.match(
+            first.message,
+            /compression "zstd" needs Produce v7, Kafka 2\.1 or later \(KIP-110\); broker .* offers Produce up to v6/,
+          );
+          return true;
+        },
+      );
+    } finally {
+      await zstd.close();
+    }
+    const gzip = new Writer({
+      brokers: [proxy.address],
+      topic,
+      compression: "gzip",
+    });
+    try {
+      await gzip.writeMessages([{ value: "c" }]);
+    } finally {
+      await gzip.close();
+    }
+    const [latest] = await client.listOffsets([
+      { topic, partition: 0, at: "latest" },
+    ]);
+    assert.equal(latest.offset, 1);
+  });
+
+  test("Kafka before 2.3 (JoinGroup v4): a Reader with groupInstanceId fails, naming static membership (it joined as a dynamic member)", async () => {
+    await olderClient({ [JOIN_GROUP]: 4 });
+    const topic = uniqueTopic("old-static");
+    await client.createTopics([
+      { topic, numPartitions: 1, replicationFactor: 1 },
+    ]);
+    const reader = new Reader({
+      brokers: [proxy.address],
+      topic,
+      groupId: uniqueTopic("old-static-group"),
+      groupInstanceId: "static-1",
+    });
+    try {
+      await assert.rejects(
+        reader.readMessage({ signal: AbortSignal.timeout(20_000) }),
+        (error: Error) => {
+          assert.ok(error instanceof KafkaError, String(error));
+          assert.equal(error.code, ErrorCode.UNSUPPORTED_VERSION);
+          assert.match(
+            error.message,
+            /groupInstanceId \(static membership, KIP-345\) needs JoinGroup v5, Kafka 2\.3 or later; the coordinator at .* offers JoinGroup up to v4/,
+          );
+          return true;
+        },
+      );
+    } finally {
+      await reader.close();
+    }
+  });
+});
