@@ -10,6 +10,8 @@ import {
   address,
   CLIENT_LISTENERS,
   DEFAULT_KAFKA_VERSION,
+  hasKraftScram,
+  hasTelemetry,
   HOME,
   isLegacy,
   KRB5_CONF,
@@ -51,7 +53,8 @@ import {
  * The broker's client telemetry receiver, compiled against its jars into
  * `.kafka/<version>/telemetry-classes`, which the broker's class path names.
  */
-export function buildTelemetryReceiver(version: string): Promise<void> {
+export async function buildTelemetryReceiver(version: string): Promise<void> {
+  if (!hasTelemetry(version)) return;
   const p = paths(version);
   return compileJava(TELEMETRY_SOURCE, p.telemetryClasses, join(p.libs, "*"));
 }
@@ -66,7 +69,7 @@ export async function formatIfEmpty(version: string): Promise<void> {
   ]);
   const clusterId = out.trim().split("\n").pop()!.trim();
   // SCRAM users can only be written here, while the metadata log is empty.
-  const scram = SCRAM_MECHANISMS.flatMap((m) => [
+  const scram = !hasKraftScram(version) ? [] : SCRAM_MECHANISMS.flatMap((m) => [
     "--add-scram",
     `${m}=[name=${SASL_USERNAME},password=${SASL_PASSWORD}]`,
   ]);
@@ -143,7 +146,10 @@ export async function staleBroker(
   if (!props.includes(`GSSAPI://${address("GSSAPI")}`)) {
     return "it has no GSSAPI listener (started by an older tools/kafka.ts)";
   }
-  if (!props.includes("metric.reporters=TelemetryReceiver")) {
+  if (
+    hasTelemetry(version) &&
+    !props.includes("metric.reporters=TelemetryReceiver")
+  ) {
     return "it has no client telemetry receiver (started by an older tools/kafka.ts)";
   }
   return undefined;

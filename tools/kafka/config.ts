@@ -8,8 +8,10 @@
 import { join } from "node:path";
 import {
   address,
+  atLeast,
   CERTS,
   CLIENT_LISTENERS,
+  hasTelemetry,
   isLegacy,
   KAFKA_KEYTAB,
   KAFKA_PRINCIPAL,
@@ -66,12 +68,19 @@ export function serverProperties(version: string): string {
     `log.dirs=${p.data}`,
     "",
     `sasl.enabled.mechanisms=PLAIN,${SCRAM_MECHANISMS.join(",")},OAUTHBEARER`,
-    // Client telemetry (KIP-714): a receiver, without which the broker
+    // Client telemetry (KIP-714, 3.7): a receiver, without which the broker
     // offers neither GetTelemetrySubscriptions nor PushTelemetry.
-    "metric.reporters=TelemetryReceiver",
-    `streamkafka.telemetry.dir=${TELEMETRY_DIR}`,
-    // Delegation tokens (KIP-48): the key their HMACs are made with.
-    "delegation.token.secret.key=streamkafka-test-token-key",
+    ...(hasTelemetry(version)
+      ? [
+        "metric.reporters=TelemetryReceiver",
+        `streamkafka.telemetry.dir=${TELEMETRY_DIR}`,
+      ]
+      : []),
+    // Delegation tokens (KIP-48; in KRaft from 3.6): the key their HMACs
+    // are made with.
+    ...(atLeast(version, "3.6")
+      ? ["delegation.token.secret.key=streamkafka-test-token-key"]
+      : []),
     ...SASL_LISTENERS.flatMap(jaasLines),
     ...gssapiLines(),
     "",

@@ -19,20 +19,27 @@ export const DEFAULT_KAFKA_VERSION = "4.4.0";
 /** The address every listener binds. */
 export const HOST = "127.0.0.1";
 
+/**
+ * The PLAINTEXT port; the other listeners (and the KDC, at BASE - 3) sit
+ * next to it. KAFKA_PORT_BASE moves them all, e.g. to run an old broker
+ * beside the usual one.
+ */
+const BASE = Number(process.env.KAFKA_PORT_BASE || 9092);
+
 /** The broker's ports, by listener name. */
 export const PORTS = {
-  PLAINTEXT: 9092,
-  CONTROLLER: 9093,
-  SASL_PLAINTEXT: 9094,
-  SSL: 9095,
-  SASL_SSL: 9096,
+  PLAINTEXT: BASE,
+  CONTROLLER: BASE + 1,
+  SASL_PLAINTEXT: BASE + 2,
+  SSL: BASE + 3,
+  SASL_SSL: BASE + 4,
   /** SSL that requires a client certificate (mutual TLS). */
-  MTLS: 9097,
+  MTLS: BASE + 5,
   /** SASL_PLAINTEXT whose sessions last REAUTH_MS (KIP-368). */
-  REAUTH: 9098,
+  REAUTH: BASE + 6,
   /** SASL_PLAINTEXT with GSSAPI (Kerberos) only, against the KDC at KDC_ADDRESS. */
-  GSSAPI: 9099,
-} as const;
+  GSSAPI: BASE + 7,
+};
 
 export type ListenerName = keyof typeof PORTS;
 
@@ -78,7 +85,7 @@ export const SCRAM_MECHANISMS = ["SCRAM-SHA-256", "SCRAM-SHA-512"];
 export const KERBEROS_REALM = "STREAMKAFKA.TEST";
 
 /** The KDC's TCP port (it has no UDP one); not a broker listener. */
-export const KDC_PORT = 9089;
+export const KDC_PORT = BASE - 3;
 
 /** The KDC's address, host:port. */
 export const KDC_ADDRESS = `${HOST}:${KDC_PORT}`;
@@ -233,9 +240,29 @@ export function paths(version: string): Paths {
   };
 }
 
-/** 3.x brokers log through log4j 1 (reload4j); 4.x through log4j 2. */
+/** 2.x and 3.x brokers log through log4j 1 (reload4j); 4.x through log4j 2. */
 export function isLegacy(version: string): boolean {
-  return version.startsWith("3.");
+  return !atLeast(version, "4.0");
+}
+
+/** True when `version` (e.g. "3.3.2") is `min` (e.g. "3.5") or later. */
+export function atLeast(version: string, min: string): boolean {
+  const a = version.split(".").map((x) => parseInt(x, 10) || 0);
+  const b = min.split(".").map((x) => parseInt(x, 10) || 0);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  }
+  return true;
+}
+
+/** Client telemetry receivers (KIP-714) need Kafka 3.7. */
+export function hasTelemetry(version: string): boolean {
+  return atLeast(version, "3.7");
+}
+
+/** SCRAM users in KRaft (StorageTool --add-scram, AlterUserScramCredentials): 3.5. */
+export function hasKraftScram(version: string): boolean {
+  return atLeast(version, "3.5");
 }
 
 export function requestedVersion(): string {
