@@ -32,6 +32,22 @@ const OFFSET_FETCH = 9;
 const JOIN_GROUP = 11;
 const CREATE_TOPICS = 19;
 const TXN_OFFSET_COMMIT = 28;
+const LEAVE_GROUP = 13;
+const DESCRIBE_GROUPS = 15;
+const LIST_GROUPS = 16;
+const INIT_PRODUCER_ID = 22;
+const ALTER_PARTITION_REASSIGNMENTS = 45;
+const ELECT_LEADERS = 43;
+const UPDATE_FEATURES = 57;
+
+/** Asserts `error` is an UnsupportedVersionError whose message matches. */
+function unsupported(pattern: RegExp): (error: Error) => boolean {
+  return (error) => {
+    assert.ok(error instanceof UnsupportedVersionError, String(error));
+    assert.match(error.message, pattern);
+    return true;
+  };
+}
 
 /**
  * Lowers the highest version of each API in `caps` in an ApiVersions
@@ -244,6 +260,81 @@ describe("older brokers (the broker offering fewer versions)", () => {
       { topic, partition: 0, at: "latest" },
     ]);
     assert.equal(latest.offset, 1);
+  });
+
+  test("admin calls whose options an older broker would ignore are refused, naming the version; without them, answered", async () => {
+    const admin = await olderClient({
+      [LIST_GROUPS]: 3,
+      [ELECT_LEADERS]: 0,
+      [LEAVE_GROUP]: 2,
+      [INIT_PRODUCER_ID]: 2,
+      [DESCRIBE_GROUPS]: 2,
+      [ALTER_PARTITION_REASSIGNMENTS]: 0,
+      [UPDATE_FEATURES]: 0,
+    });
+    // ListGroups v3 (Kafka 2.5) would list every group, unfiltered.
+    const listed = await admin.listGroups({ states: ["Stable"] });
+    assert.ok(listed.errors.length > 0);
+    for (const { error } of listed.errors) {
+      assert.match(
+        error.message,
+        /does not support listGroups "states" \(ListGroups v4, Kafka 2\.6 or later, KIP-518\): it offers ListGroups up to v3/,
+      );
+    }
+    assert.deepEqual((await admin.listGroups()).errors, []);
+    // ElectLeaders v0 (Kafka 2.2, 2.3) would run a preferred election.
+    await assert.rejects(
+      admin.electLeaders("unclean", [{ topic: "t", partition: 0 }]),
+      unsupported(
+        /electLeaders "unclean" \(ElectLeaders v1, Kafka 2\.4 or later, KIP-460\): it offers ElectLeaders up to v0/,
+      ),
+    );
+    // LeaveGroup v2 names only its sender: nobody would be removed.
+    await assert.rejects(
+      admin.removeMembersFromConsumerGroup(uniqueTopic("old-group"), [
+        { groupInstanceId: "static-1" },
+      ]),
+      unsupported(
+        /removeMembersFromConsumerGroup \(LeaveGroup v3, Kafka 2\.4 or later, KIP-345\): it offers LeaveGroup up to v2/,
+      ),
+    );
+    // InitProducerId v2 would not check the epoch (KIP-360).
+    await assert.rejects(
+      admin.initProducerId({
+        transactionalId: uniqueTopic("old-init"),
+        producerId: 7,
+        producerEpoch: 3,
+      }),
+      unsupported(
+        /initProducerId with a producer id and epoch \(InitProducerId v3, Kafka 2\.5 or later, KIP-360\): it offers InitProducerId up to v2/,
+      ),
+    );
+    const fresh = await admin.initProducerId();
+    assert.ok(fresh.producerId >= 0);
+    // Replication factor changes would be allowed.
+    await assert.rejects(
+      admin.alterPartitionReassignments(
+        [{ topic: "t", partition: 0, replicas: [1] }],
+        { allowReplicationFactorChange: false },
+      ),
+      unsupported(
+        /alterPartitionReassignments "allowReplicationFactorChange: false" \(AlterPartitionReassignments v1, KIP-860\): it offers AlterPartitionReassignments up to v0/,
+      ),
+    );
+    // A dry run would update.
+    await assert.rejects(
+      admin.updateFeatures([{ feature: "group.version", level: 1 }], {
+        validateOnly: true,
+      }),
+      unsupported(
+        /updateFeatures "validateOnly" \(UpdateFeatures v1, Kafka 3\.3 or later\): it offers UpdateFeatures up to v0/,
+      ),
+    );
+    // DescribeGroups v2 has no operations: null, not INT32_MIN.
+    const [group] = await admin.describeGroups([uniqueTopic("old-none")], {
+      includeAuthorizedOperations: true,
+    });
+    assert.equal(group.authorizedOperations, null);
   });
 
   test("Kafka before 2.3 (JoinGroup v4): a Reader with groupInstanceId fails, naming static membership (it joined as a dynamic member)", async () => {

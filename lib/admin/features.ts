@@ -8,6 +8,7 @@
  * @module
  */
 
+import { requireVersion } from "../requests/versions.ts";
 import { type CallOptions, itemError, type Router } from "../cluster/route.ts";
 import type { KafkaError } from "../protocol/errors.ts";
 import { ApiVersions } from "../protocol/messages/api_versions.ts";
@@ -154,18 +155,29 @@ export async function updateFeatures(
   const call = router.call(options);
   const r = await router.waiting.controller(
     UpdateFeatures,
-    {
-      timeoutMs: router.brokerWait(call),
-      validateOnly: options.validateOnly ?? false,
-      featureUpdates: updates.map((u) => {
-        const type = UPGRADE_TYPES[u.upgradeType ?? "upgrade"];
-        return {
-          feature: u.feature,
-          maxVersionLevel: u.level,
-          allowDowngrade: type !== 1,
-          upgradeType: type,
-        };
-      }),
+    (conn) => {
+      if (options.validateOnly) {
+        requireVersion(
+          conn,
+          UpdateFeatures,
+          1,
+          'updateFeatures "validateOnly"',
+          "Kafka 3.3 or later",
+        );
+      }
+      return {
+        timeoutMs: router.brokerWait(call),
+        validateOnly: options.validateOnly ?? false,
+        featureUpdates: updates.map((u) => {
+          const type = UPGRADE_TYPES[u.upgradeType ?? "upgrade"];
+          return {
+            feature: u.feature,
+            maxVersionLevel: u.level,
+            allowDowngrade: type !== 1,
+            upgradeType: type,
+          };
+        }),
+      };
     },
     call,
     (response) => [response.errorCode],

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { requireVersion } from "../requests/versions.ts";
 import { type CallOptions, itemError, type Router } from "../cluster/route.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { LeaveGroup } from "../protocol/messages/leave_group.ts";
@@ -126,10 +127,21 @@ export async function removeMembersFromConsumerGroup(
     "group",
     groupId,
     LeaveGroup,
-    {
-      groupId,
-      memberId: "",
-      members: leaving.map((m) => ({ ...m, reason })),
+    (conn) => {
+      // Before v3 a LeaveGroup names only the sender: it removes no one
+      // else (the broker answers UNKNOWN_MEMBER_ID).
+      requireVersion(
+        conn,
+        LeaveGroup,
+        3,
+        "removeMembersFromConsumerGroup",
+        "Kafka 2.4 or later, KIP-345",
+      );
+      return {
+        groupId,
+        memberId: "",
+        members: leaving.map((m) => ({ ...m, reason })),
+      };
     },
     call,
     (response) => [response.errorCode],

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { requireVersion } from "../requests/versions.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
 import type { Api } from "../protocol/api.ts";
 import { ByteReader } from "../protocol/bytes.ts";
@@ -302,9 +303,28 @@ export async function listGroups(
   checkNames("listGroups", "states", options.states, GROUP_STATES);
   checkNames("listGroups", "types", options.types, GROUP_TYPES);
   const call = router.call(options);
-  const answers = await router.eachBroker(ListGroups, {
-    statesFilter: [...(options.states ?? [])],
-    typesFilter: [...(options.types ?? [])],
+  const states = [...(options.states ?? [])];
+  const types = [...(options.types ?? [])];
+  const answers = await router.eachBroker(ListGroups, (conn) => {
+    if (states.length > 0) {
+      requireVersion(
+        conn,
+        ListGroups,
+        4,
+        'listGroups "states"',
+        "Kafka 2.6 or later, KIP-518",
+      );
+    }
+    if (types.length > 0) {
+      requireVersion(
+        conn,
+        ListGroups,
+        5,
+        'listGroups "types"',
+        "Kafka 3.8 or later, KIP-848",
+      );
+    }
+    return { statesFilter: states, typesFilter: types };
   }, call);
   // A broker's failure is reported with the groups of the others; an
   // aborted call is not a result.
@@ -457,7 +477,10 @@ export async function describeGroups(
           m.memberAssignment,
         ),
       })),
-      authorizedOperations: options.includeAuthorizedOperations
+      // Before v3 (Kafka 2.3) the answer has no operations: the field
+      // decodes as its default, INT32_MIN.
+      authorizedOperations: options.includeAuthorizedOperations &&
+          g.authorizedOperations !== -2147483648
         ? g.authorizedOperations
         : null,
       error: itemError(g.errorCode, g.errorMessage, {

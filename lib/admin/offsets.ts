@@ -5,6 +5,7 @@
  * @module
  */
 
+import { requireVersion } from "../requests/versions.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
 import { UnsupportedVersionError } from "../connection/errors.ts";
 import { ErrorCode, type KafkaError } from "../protocol/errors.ts";
@@ -315,14 +316,13 @@ async function askLeader(
 ): Promise<Map<OffsetQuery, ListedOffset>> {
   // ListOffsets before v7 (Kafka 3.0, KIP-734) knows no -3: an older
   // broker would take it for a timestamp and answer the first offset.
-  if (
-    batch.some((q) => q.at === "maxTimestamp") &&
-    conn.pickVersion(ListOffsets) < 7
-  ) {
-    throw new UnsupportedVersionError(
-      `Broker ${conn.address} does not support listOffsets "maxTimestamp" ` +
-        `(ListOffsets v7, Kafka 3.0 or later, KIP-734): it offers ListOffsets ` +
-        `up to v${conn.pickVersion(ListOffsets)}`,
+  if (batch.some((q) => q.at === "maxTimestamp")) {
+    requireVersion(
+      conn,
+      ListOffsets,
+      7,
+      'listOffsets "maxTimestamp"',
+      "Kafka 3.0 or later, KIP-734",
     );
   }
   const topics = new Map<

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { requireVersion } from "../requests/versions.ts";
 import { byTopicPartition, type TopicPartition } from "../message.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { AlterPartitionReassignments } from "../protocol/messages/alter_partition_reassignments.ts";
@@ -324,13 +325,24 @@ export async function electLeaders(
   const call = router.call(options);
   const response = await router.waiting.controller(
     ElectLeaders,
-    () => ({
-      electionType: election === "preferred" ? 0 : 1,
-      timeoutMs: router.brokerWait(call),
-      topicPartitions: partitions && [...byTopic(partitions)].map((
-        [topic, items],
-      ) => ({ topic, partitions: items.map((p) => p.partition) })),
-    }),
+    (conn) => {
+      if (election === "unclean") {
+        requireVersion(
+          conn,
+          ElectLeaders,
+          1,
+          'electLeaders "unclean"',
+          "Kafka 2.4 or later, KIP-460",
+        );
+      }
+      return {
+        electionType: election === "preferred" ? 0 : 1,
+        timeoutMs: router.brokerWait(call),
+        topicPartitions: partitions && [...byTopic(partitions)].map((
+          [topic, items],
+        ) => ({ topic, partitions: items.map((p) => p.partition) })),
+      };
+    },
     call,
     (r) => [r.errorCode],
   );
@@ -410,18 +422,29 @@ export async function alterPartitionReassignments(
   const call = router.call(options);
   const response = await router.waiting.controller(
     AlterPartitionReassignments,
-    () => ({
-      timeoutMs: router.brokerWait(call),
-      allowReplicationFactorChange: options.allowReplicationFactorChange ??
-        true,
-      topics: [...byTopic(reassignments)].map(([name, items]) => ({
-        name,
-        partitions: items.map((r) => ({
-          partitionIndex: r.partition,
-          replicas: r.replicas && [...r.replicas],
+    (conn) => {
+      if (options.allowReplicationFactorChange === false) {
+        requireVersion(
+          conn,
+          AlterPartitionReassignments,
+          1,
+          'alterPartitionReassignments "allowReplicationFactorChange: false"',
+          "KIP-860",
+        );
+      }
+      return {
+        timeoutMs: router.brokerWait(call),
+        allowReplicationFactorChange: options.allowReplicationFactorChange ??
+          true,
+        topics: [...byTopic(reassignments)].map(([name, items]) => ({
+          name,
+          partitions: items.map((r) => ({
+            partitionIndex: r.partition,
+            replicas: r.replicas && [...r.replicas],
+          })),
         })),
-      })),
-    }),
+      };
+    },
     call,
     (r) => [r.errorCode],
   );

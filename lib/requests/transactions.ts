@@ -355,6 +355,15 @@ export async function initProducerId(
     },
     options,
     transactionalId,
+    (version, address) => {
+      // Before v3 the broker would not check the id and epoch: a zombie's
+      // bump would fence the live producer instead of being fenced.
+      if (producerId !== -1 && version < 3) {
+        throw new UnsupportedVersionError(
+          `Broker ${address} does not support initProducerId with a producer id and epoch (InitProducerId v3, Kafka 2.5 or later, KIP-360): it offers InitProducerId up to v${version}`,
+        );
+      }
+    },
   );
   return { producerId: r.producerId, producerEpoch: r.producerEpoch };
 }
@@ -802,11 +811,19 @@ async function askOrThrow<Req, Res extends { errorCode: number }>(
   body: Encodable<Req>,
   options: CallOptions,
   transactionalId: string | null,
+  checkVersion?: (version: number, address: string) => void,
 ): Promise<Res> {
   const call = router.call(options);
-  const response = await ask(router, target, api, body, call, (r) => [
-    r.errorCode,
-  ]);
+  const response = await ask(
+    router,
+    target,
+    api,
+    body,
+    call,
+    (r) => [r.errorCode],
+    Infinity,
+    checkVersion,
+  );
   throwItemError(response.errorCode, api.name, transactionalId);
   return response;
 }
