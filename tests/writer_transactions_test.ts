@@ -270,6 +270,47 @@ describe("Writer: transactions", () => {
     });
   }
 
+  for (const protocol of PROTOCOLS) {
+    test(`a read_committed ${protocol} group member waits for the offsets a transaction is committing, and resumes after them (KIP-447)`, async () => {
+      await noUnhandledRejections(async () => {
+        const topic = uniqueTopic("txn-stable");
+        await createTopic(client, topic, 1);
+        const plain = new Writer({ brokers: [BROKER], topic });
+        await plain.writeMessages(
+          Array.from({ length: 10 }, (_, i) => ({ value: `m${i}` })),
+        );
+        await plain.close();
+        const groupId = await newGroup(protocol);
+        const w = txnWriter(topic);
+        const reader = new Reader({
+          brokers: [BROKER],
+          groupId,
+          topic,
+          isolationLevel: "read_committed",
+          ...fast(protocol),
+        });
+        try {
+          // Messages 0-5 processed by a member that is committing.
+          await w.beginTransaction();
+          await w.sendOffsets([{ topic, partition: 0, offset: 6 }], groupId);
+          const first = reader.readMessage();
+          const early = await Promise.race([
+            first.then((m) => `read offset ${m.offset}`),
+            sleep(2000).then(() => "waiting"),
+          ]);
+          // Before, it resumed from the offset before the transaction's
+          // (none: the first message) and read 0-5 again.
+          assert.equal(early, "waiting");
+          await w.commitTransaction();
+          assert.equal((await first).offset, 6);
+        } finally {
+          await reader.close();
+          await w.close();
+        }
+      });
+    });
+  }
+
   test("a newer Writer with the same transactionalId fences the older one for good", async () => {
     await noUnhandledRejections(async () => {
       const topic = uniqueTopic("txn-fenced");

@@ -305,6 +305,12 @@ export class GroupEngine extends StreamEngine {
       this.group.groupId,
       partitions,
       conn.pickVersion(OffsetFetch),
+      // Reading committed records, a partition whose offsets a transaction
+      // is committing waits for its end (UNSTABLE_OFFSET_COMMIT, retried),
+      // as Java's consumer does (KIP-447): resuming from the offset before
+      // it would read again what that transaction is about to commit
+      // (brokers before 2.5 do not know the flag, and answer at once).
+      { requireStable: this.options.isolationLevel === "read_committed" },
     );
     const response = await conn.request(OffsetFetch, body, { version });
     const found = committedOffsets(
