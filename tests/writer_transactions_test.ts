@@ -282,11 +282,13 @@ describe("Writer: transactions", () => {
         await plain.close();
         const groupId = await newGroup(protocol);
         const w = txnWriter(topic);
+        const logged: string[] = [];
         const reader = new Reader({
           brokers: [BROKER],
           groupId,
           topic,
           isolationLevel: "read_committed",
+          errorLogger: (m) => logged.push(m),
           ...fast(protocol),
         });
         try {
@@ -303,6 +305,12 @@ describe("Writer: transactions", () => {
           assert.equal(early, "waiting");
           await w.commitTransaction();
           assert.equal((await first).offset, 6);
+          // Said once, not at every retry.
+          assert.equal(
+            logged.filter((m) => m.includes("UNSTABLE_OFFSET_COMMIT")).length,
+            1,
+            logged.join("\n"),
+          );
         } finally {
           await reader.close();
           await w.close();

@@ -29,6 +29,7 @@ import { describeOffset } from "../fetch_state.ts";
 import { clusterOptions } from "../../cluster/transport.ts";
 import { readerTelemetry } from "../telemetry.ts";
 import { abortReason, messageOf } from "../../connection/errors.ts";
+import { ErrorCode, KafkaError } from "../../protocol/errors.ts";
 import { canRetry, retry } from "../../cluster/retry.ts";
 import { coordinatorMoved } from "../../cluster/coordinator.ts";
 import type { GroupMetadata, Message, SeekPosition } from "../../message.ts";
@@ -287,10 +288,16 @@ export class GroupEngine extends StreamEngine {
         if (coordinatorMoved(error)) {
           this.cluster.invalidateCoordinator(groupId);
         }
+        // Waiting for a transaction to end is said once, not every retry.
+        const unstable = error instanceof KafkaError &&
+          error.code === ErrorCode.UNSTABLE_OFFSET_COMMIT;
+        if (unstable && attempt > 1) return;
         this.logError(
-          `reading the committed offsets failed, attempt ${attempt}, retrying: ${
-            messageOf(error)
-          }`,
+          unstable
+            ? `waiting for a transaction committing offsets of ${groupId} to end before resuming (UNSTABLE_OFFSET_COMMIT)`
+            : `reading the committed offsets failed, attempt ${attempt}, retrying: ${
+              messageOf(error)
+            }`,
         );
       },
     });
