@@ -30,8 +30,9 @@ import {
 } from "../requests/produce.ts";
 
 /**
- * True when a record batch (magic 2) is compressed with zstd: the codec is
- * the low 3 bits of its attributes, at byte 21 of the batch header.
+ * True when a record batch (magic 2, byte 16) is compressed with zstd: the
+ * codec is the low 3 bits of its attributes, the int16 at bytes 21-22 of
+ * the batch header.
  */
 function isZstd(records: Uint8Array): boolean {
   return records.length > 22 && records[16] === 2 && (records[22] & 7) === 4;
