@@ -5,9 +5,8 @@
  * @module
  */
 
-import { requireVersion } from "../requests/versions.ts";
+import { requireVersion, unsupportedAt } from "../requests/versions.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
-import { UnsupportedVersionError } from "../connection/errors.ts";
 import { ErrorCode, type KafkaError } from "../protocol/errors.ts";
 import { ListOffsets } from "../protocol/messages/list_offsets.ts";
 import { OffsetCommit } from "../protocol/messages/offset_commit.ts";
@@ -405,10 +404,13 @@ export async function offsetFetch(
       // the codec would drop it and an offset a transaction is committing
       // would read as not committed (-1).
       if (options.requireStable && maxVersion < 7) {
-        throw new UnsupportedVersionError(
-          `The coordinator of group "${groupId}" does not support ` +
-            `offsetFetch "requireStable" (OffsetFetch v7, Kafka 2.5 or ` +
-            `later, KIP-447): it offers OffsetFetch up to v${maxVersion}`,
+        throw unsupportedAt(
+          `The coordinator of group "${groupId}"`,
+          OffsetFetch,
+          maxVersion,
+          7,
+          'offsetFetch "requireStable"',
+          "Kafka 2.5 or later, KIP-447",
         );
       }
       return offsetFetchRequest(groupId, partitions, maxVersion, {

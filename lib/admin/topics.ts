@@ -5,6 +5,7 @@
  * @module
  */
 
+import { requireTopicDefaults } from "../requests/versions.ts";
 import type { BrokerInfo } from "../cluster/cluster.ts";
 import { ApiVersions } from "../protocol/messages/api_versions.ts";
 import { CreatePartitions } from "../protocol/messages/create_partitions.ts";
@@ -30,7 +31,7 @@ import {
 } from "../requests/arguments.ts";
 import { checkOptionNames } from "../options.ts";
 import { requireListed } from "./brokers.ts";
-import { abortReason, UnsupportedVersionError } from "../connection/errors.ts";
+import { abortReason } from "../connection/errors.ts";
 import { sleep } from "../cluster/retry.ts";
 
 /**
@@ -489,19 +490,11 @@ export async function createTopics(
       // -1, the broker's default, is only understood from v4 (Kafka 2.4,
       // KIP-464); an older broker answers "Number of partitions must be
       // larger than 0", naming nothing the caller set.
-      const version = conn.pickVersion(CreateTopics);
       const defaulted = topics.find((t) =>
         !t.replicaAssignment &&
         ((t.numPartitions ?? -1) === -1 || (t.replicationFactor ?? -1) === -1)
       );
-      if (version < 4 && defaulted) {
-        throw new UnsupportedVersionError(
-          `Broker ${conn.address} does not support the broker's default ` +
-            `partitions or replication factor (CreateTopics v4, Kafka 2.4 or ` +
-            `later, KIP-464): it offers CreateTopics up to v${version}; give ` +
-            `topic "${defaulted.topic}" a numPartitions and a replicationFactor`,
-        );
-      }
+      if (defaulted) requireTopicDefaults(conn, defaulted.topic);
       return ({
         timeoutMs: router.brokerWait(call),
         validateOnly: options.validateOnly ?? false,

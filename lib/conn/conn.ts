@@ -68,7 +68,7 @@ import {
   wasRead,
 } from "../message.ts";
 import { ZERO_UUID } from "../protocol/bytes.ts";
-import { UnsupportedVersionError } from "../connection/errors.ts";
+import { requireTopicDefaults } from "../requests/versions.ts";
 import { ErrorCode, KafkaError, throwIfError } from "../protocol/errors.ts";
 import { CreateTopics } from "../protocol/messages/create_topics.ts";
 import { DeleteTopics } from "../protocol/messages/delete_topics.ts";
@@ -294,20 +294,11 @@ export class Conn {
   /** Creates topics; fails on the first topic the broker refuses. */
   async createTopics(...configs: TopicConfig[]): Promise<void> {
     configs.forEach(validateTopicConfig);
-    // -1 (the broker's default) needs CreateTopics v4 (Kafka 2.4, KIP-464).
     const defaulted = configs.find((c) =>
       !c.replicaAssignments?.length &&
       ((c.numPartitions ?? -1) === -1 || (c.replicationFactor ?? -1) === -1)
     );
-    const version = this.connection.pickVersion(CreateTopics);
-    if (defaulted && version < 4) {
-      throw new UnsupportedVersionError(
-        `Broker ${this.connection.address} does not support the broker's ` +
-          `default partitions or replication factor (CreateTopics v4, Kafka ` +
-          `2.4 or later, KIP-464): it offers CreateTopics up to v${version}; ` +
-          `give topic "${defaulted.topic}" a numPartitions and a replicationFactor`,
-      );
-    }
+    if (defaulted) requireTopicDefaults(this.connection, defaulted.topic);
     const response = await this.connection.request(CreateTopics, {
       topics: configs.map((c) => ({
         name: c.topic,

@@ -15,7 +15,7 @@
  */
 
 import type { BrokerConnection } from "../connection/connection.ts";
-import { UnsupportedVersionError } from "../connection/errors.ts";
+import { unsupportedAt } from "./versions.ts";
 import type { TopicPartition } from "../message.ts";
 import type { Api, Encodable } from "../protocol/api.ts";
 import { ErrorCode, type KafkaError } from "../protocol/errors.ts";
@@ -359,8 +359,13 @@ export async function initProducerId(
       // Before v3 the broker would not check the id and epoch: a zombie's
       // bump would fence the live producer instead of being fenced.
       if (producerId !== -1 && version < 3) {
-        throw new UnsupportedVersionError(
-          `Broker ${address} does not support initProducerId with a producer id and epoch (InitProducerId v3, Kafka 2.5 or later, KIP-360): it offers InitProducerId up to v${version}`,
+        throw unsupportedAt(
+          `Broker ${address}`,
+          InitProducerId,
+          version,
+          3,
+          "initProducerId with a producer id and epoch",
+          "Kafka 2.5 or later, KIP-360",
         );
       }
     },
@@ -683,8 +688,13 @@ export async function txnOffsetCommit(
         version < 3 && (generationId !== -1 || instance !== null ||
           (request.memberId ?? "") !== "")
       ) {
-        throw new UnsupportedVersionError(
-          `The coordinator of group "${request.groupId}" (${address}) does not support txnOffsetCommit with the group's generation and member (TxnOffsetCommit v3, Kafka 2.5 or later, KIP-447): it offers TxnOffsetCommit up to v${version}`,
+        throw unsupportedAt(
+          `The coordinator of group "${request.groupId}" (${address})`,
+          TxnOffsetCommit,
+          version,
+          3,
+          "txnOffsetCommit with the group's generation and member",
+          "Kafka 2.5 or later, KIP-447",
         );
       }
     },
