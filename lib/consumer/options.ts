@@ -316,6 +316,7 @@ const GROUP_ONLY = [
   "heartbeatInterval",
   "sessionTimeout",
   "rebalanceTimeout",
+  "maxPollInterval",
   "joinGroupBackoff",
   "retentionTime",
   "commitInterval",

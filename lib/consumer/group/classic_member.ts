@@ -188,7 +188,7 @@ export class ClassicMember implements Membership {
    * session timeout. Resolves within about `timeout` ms however the
    * coordinator behaves.
    */
-  async close(timeout: number): Promise<void> {
+  async close(timeout: number, reason = "the Reader closed"): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     // A JoinGroup or SyncGroup the coordinator holds (until the others
@@ -203,7 +203,7 @@ export class ClassicMember implements Membership {
     const memberId = this.memberId;
     if (memberId !== "" && this.settings.groupInstanceId === null) {
       await within(
-        this.leave(memberId, held ? LEAVE_LANE : GROUP_LANE),
+        this.leave(memberId, held ? LEAVE_LANE : GROUP_LANE, reason),
         Math.max(1, deadline - Date.now()),
       )
         .catch((error) =>
@@ -628,7 +628,11 @@ export class ClassicMember implements Membership {
 
   // ---- leaving ----
 
-  private async leave(memberId: string, lane: string): Promise<void> {
+  private async leave(
+    memberId: string,
+    lane: string,
+    reason: string,
+  ): Promise<void> {
     const conn = await this.coordinator(lane);
     const response = await conn.request(LeaveGroup, {
       groupId: this.settings.groupId,
@@ -636,7 +640,7 @@ export class ClassicMember implements Membership {
       members: [{
         memberId,
         groupInstanceId: null,
-        reason: "the Reader closed",
+        reason,
       }],
     }, { timeout: this.settings.requestTimeout });
     throwIfError(response.errorCode, { apiName: "LeaveGroup" });

@@ -45,6 +45,7 @@ import { DEFAULTS, type ReaderOptions, type ReaderStats } from "../options.ts";
 import { inCallbackOf, runAsCallbackOf } from "./callback_scope.ts";
 import { ClassicMember } from "./classic_member.ts";
 import { OffsetCommitter } from "./commits.ts";
+import { PollTimer } from "./poll_timer.ts";
 import { ConsumerMember } from "./consumer_member.ts";
 import {
   type Assignment,
@@ -88,7 +89,17 @@ export class GroupEngine extends StreamEngine {
   private readonly cluster: Cluster;
   private readonly ownsCluster: boolean;
   private readonly fetch: FetchEngine;
-  private readonly member: Membership;
+  /** The member; a new one after a poll timeout (the old one left). */
+  private member: Membership;
+  private readonly hooks: MemberHooks;
+  /** maxPollInterval: a Reader the application stopped reading leaves. */
+  private readonly pollTimer: PollTimer;
+  /**
+   * Set while the member that left at a poll timeout gives up its
+   * partitions and leaves: the next read rejoins once it is done.
+   */
+  private stalled: Promise<void> | null = null;
+  private rejoining = false;
   private readonly committer: OffsetCommitter;
   private started = false;
   /** The partitions of the current generation, "topic\0partition". */
@@ -171,13 +182,23 @@ export class GroupEngine extends StreamEngine {
       rejoin: (why) => this.member.rejoin(why),
       errorLogger: options.errorLogger,
     });
-    const hooks: MemberHooks = {
+    this.hooks = {
       assigned: (added, generation) => this.onAssigned(added, generation),
       revoked: (removed) => this.onRevoked(removed),
       lost: (lost, error) => this.onLost(lost, error),
       failed: (error) => this.fail(error),
     };
+    this.member = this.newMember();
+    this.pollTimer = new PollTimer(
+      this.group.maxPollInterval,
+      (idle) => this.pollExpired(idle),
+    );
+  }
+
+  /** A member of the group under its protocol, not started. */
+  private newMember(): Membership {
     const g = this.group;
+    const options = this.options;
     const common = {
       cluster: this.cluster,
       groupId: g.groupId,
@@ -185,12 +206,12 @@ export class GroupEngine extends StreamEngine {
       rack: g.rack,
       rebalanceTimeout: g.rebalanceTimeout,
       joinGroupBackoff: g.joinGroupBackoff,
-      requestTimeout,
+      requestTimeout: this.requestTimeout,
       logger: options.logger,
       errorLogger: options.errorLogger,
-      hooks,
+      hooks: this.hooks,
     };
-    this.member = g.protocol === "consumer"
+    return g.protocol === "consumer"
       ? new ConsumerMember({
         ...common,
         topics: g.pattern === null ? g.topics : null,
@@ -209,9 +230,13 @@ export class GroupEngine extends StreamEngine {
       });
   }
 
-  /** Joins the group on first use. */
+  /** Joins the group on first use, and again after a poll timeout. */
   private start(): void {
-    if (this.started || this.state !== "open") return;
+    if (this.state !== "open") return;
+    if (this.started) {
+      if (this.stalled !== null) this.rejoinAfterStall();
+      return;
+    }
     this.started = true;
     if (this.group.retentionTime !== -1) {
       this.logError(
@@ -220,6 +245,46 @@ export class GroupEngine extends StreamEngine {
     }
     this.telemetry?.start();
     this.member.start();
+    this.pollTimer.start();
+  }
+
+  /**
+   * No read for `maxPollInterval` (Java's max.poll.interval.ms): the
+   * application stopped reading, or one message takes it that long. The
+   * member gives up its partitions as in a rebalance (onPartitionsRevoked,
+   * then a commit of what was consumed) and leaves, so that the others
+   * read them; the next read joins again.
+   */
+  private pollExpired(idle: number): void {
+    if (this.state !== "open" || this.stalled !== null) return;
+    this.logError(
+      `no read for ${idle} ms, more than maxPollInterval (${this.group.maxPollInterval} ms): leaving group ${this.group.groupId} so that others read its partitions; the next read joins again. Read more often (a slow handler holds the reads), or raise maxPollInterval`,
+    );
+    const timeout = Math.min(this.group.rebalanceTimeout, 30_000);
+    this.stalled = this.member.close(
+      timeout,
+      "consumer poll timeout has expired",
+    )
+      .catch((error) =>
+        this.logError(`leaving the group failed: ${messageOf(error)}`)
+      );
+  }
+
+  /** A read after a poll timeout: a new member joins once the old one left. */
+  private rejoinAfterStall(): void {
+    if (this.rejoining || this.stalled === null) return;
+    this.rejoining = true;
+    this.stalled.then(() => {
+      this.stalled = null;
+      this.rejoining = false;
+      if (this.state !== "open") return;
+      this.options.logger?.(
+        `kafka reader: read again after a poll timeout: joining group ${this.group.groupId}`,
+      );
+      this.member = this.newMember();
+      this.member.start();
+      this.pollTimer.start();
+    }).catch((error) => this.fail(error as Error));
   }
 
   // ---- rebalances ----
@@ -392,6 +457,7 @@ export class GroupEngine extends StreamEngine {
 
   /** The stream's pull: one message, waiting for one when none is ready. */
   pull(): Promise<void> | undefined {
+    this.pollTimer.polls++;
     const message = this.takeForStream();
     if (message !== undefined) {
       this.enqueue(message);
@@ -406,7 +472,12 @@ export class GroupEngine extends StreamEngine {
       const message = this.takeForStream();
       if (message !== undefined) return this.enqueue(message);
       if (this.failure !== null) return this.fail(this.failure);
-      await this.idle();
+      this.pollTimer.waiting++;
+      try {
+        await this.idle();
+      } finally {
+        this.pollTimer.waiting--;
+      }
       if (!this.isLocked()) return;
     }
   }
@@ -550,6 +621,7 @@ export class GroupEngine extends StreamEngine {
   /** A ready message for readMessage when nobody holds the stream. */
   takeUnlocked(locked: boolean): Message | undefined {
     if (locked || this.state !== "open") return undefined;
+    this.pollTimer.polls++;
     this.start();
     return this.fetch.take();
   }
@@ -558,6 +630,7 @@ export class GroupEngine extends StreamEngine {
   takeQueued(): Message | undefined {
     if (this.state !== "open") return undefined;
     if (this.streamHolds()) return undefined;
+    this.pollTimer.polls++;
     this.start();
     return this.takeForStream();
   }
@@ -569,6 +642,7 @@ export class GroupEngine extends StreamEngine {
    */
   takeRest(): FetchedRun | null {
     if (this.state !== "open" || this.inProcess === null) return null;
+    this.pollTimer.polls++;
     const rest = this.fetch.takeRest();
     if (rest !== null) this.inProcess = rest.message(rest.length - 1);
     return rest;
@@ -576,6 +650,7 @@ export class GroupEngine extends StreamEngine {
 
   /** The next message for fetchMessage, taken straight from the engine. */
   async next(signal?: AbortSignal): Promise<Message> {
+    this.pollTimer.polls++;
     this.start();
     while (true) {
       if (signal?.aborted) throw abortReason(signal, "fetchMessage");
@@ -583,7 +658,12 @@ export class GroupEngine extends StreamEngine {
       if (this.failure !== null) throw this.failure;
       const message = this.fetch.take();
       if (message !== undefined) return message;
-      await this.fetch.ready(signal, "fetchMessage");
+      this.pollTimer.waiting++;
+      try {
+        await this.fetch.ready(signal, "fetchMessage");
+      } finally {
+        this.pollTimer.waiting--;
+      }
     }
   }
 
@@ -898,6 +978,9 @@ export class GroupEngine extends StreamEngine {
    */
   protected override async release(): Promise<void> {
     const timeout = Math.min(this.group.rebalanceTimeout, 30_000);
+    this.pollTimer.stop();
+    // A member that left at a poll timeout is done first.
+    await this.stalled;
     this.committer.close();
     // The member gives up its partitions (committing them, and what
     // onPartitionsRevoked commits) and leaves.

@@ -70,8 +70,11 @@ export interface Membership {
   start(): void;
   /** Asks for a rebalance (a commit said the group moved on, say). */
   rejoin(why: string): void;
-  /** Gives up the partitions (after `revoked`) and leaves, within about `timeout` ms. */
-  close(timeout: number): Promise<void>;
+  /**
+   * Gives up the partitions (after `revoked`) and leaves, within about
+   * `timeout` ms; `reason` goes with the classic LeaveGroup (KIP-800).
+   */
+  close(timeout: number, reason?: string): Promise<void>;
   info(): MembershipInfo;
 }
 

@@ -97,6 +97,19 @@ export interface GroupOptions {
   /** Milliseconds the group waits for its members to rejoin (default 30 s). */
   rebalanceTimeout?: number | undefined;
   /**
+   * Milliseconds the application may go without reading before the Reader
+   * leaves the group (default 300,000: Java's `max.poll.interval.ms`). The
+   * member heartbeats on its own, so without this a Reader that is no
+   * longer read, but not closed, would keep its partitions unread forever.
+   * A read counts when it is made (`readMessage`, `fetchMessage`, a `for
+   * await` step, a batch, a pipe's or Processor's pull), and a read waiting
+   * for messages keeps counting; a handler or loop body slower than this
+   * lets the partitions go. On leaving, the partitions are given up as in a
+   * rebalance (`onPartitionsRevoked`, then what was consumed is committed);
+   * the next read joins again.
+   */
+  maxPollInterval?: number | undefined;
+  /**
    * Longest wait between attempts to join after failures, in milliseconds
    * (default 5 s): the wait starts at 100 ms and doubles up to it. Under
    * the consumer protocol it is at most 5 s (a member silent longer risks
@@ -148,6 +161,7 @@ export const GROUP_DEFAULTS = {
   heartbeatInterval: 3000,
   sessionTimeout: 30_000,
   rebalanceTimeout: 30_000,
+  maxPollInterval: 300_000,
   joinGroupBackoff: 5000,
   retentionTime: -1,
   commitInterval: 0,
