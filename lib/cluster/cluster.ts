@@ -195,10 +195,12 @@ export class Cluster {
     // waited out its reconnection backoff on every metadata refresh and
     // coordinator lookup (1-2 s a retry once its backoff had grown), and
     // each futile dial grew that backoff for its leader's requests too.
-    const candidates = [
-      ...unique.filter((c) => !this.pool.failing(c.host, c.port)),
-      ...unique.filter((c) => this.pool.failing(c.host, c.port)),
-    ];
+    const healthy: typeof unique = [];
+    const failing: typeof unique = [];
+    for (const c of unique) {
+      (this.pool.failing(c.host, c.port) ? failing : healthy).push(c);
+    }
+    const candidates = [...healthy, ...failing];
     let lastError: unknown;
     for (const c of candidates) {
       try {

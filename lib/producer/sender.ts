@@ -170,31 +170,32 @@ export class ProduceSender {
     list: Waiting[],
   ): Promise<void> {
     // zstd batches need Produce v7 (Kafka 2.1, KIP-110); an older broker
-    // fails them with UNKNOWN_SERVER_ERROR, which names nothing.
-    if (list.some((w) => isZstd(w.batch.records))) {
-      let version = -1;
-      try {
-        version = conn.pickVersion(Produce);
-      } catch {
-        // Let the request below report it.
+    // fails them with UNKNOWN_SERVER_ERROR, which names nothing. Only such
+    // a broker's batches are looked at.
+    let version = -1;
+    try {
+      version = conn.pickVersion(Produce);
+    } catch {
+      // Let the request below report it.
+    }
+    if (
+      version >= 0 && version < 7 && list.some((w) => isZstd(w.batch.records))
+    ) {
+      const refused = list.filter((w) => isZstd(w.batch.records));
+      list = list.filter((w) => !isZstd(w.batch.records));
+      for (const w of refused) {
+        w.reject(
+          new KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, {
+            apiName: "Produce",
+            topic: w.batch.topic,
+            partition: w.batch.partition,
+            detail: `compression "zstd" needs Produce v7, Kafka 2.1 or ` +
+              `later (KIP-110); broker ${conn.address} offers Produce up ` +
+              `to v${version}`,
+          }),
+        );
       }
-      if (version >= 0 && version < 7) {
-        const refused = list.filter((w) => isZstd(w.batch.records));
-        list = list.filter((w) => !isZstd(w.batch.records));
-        for (const w of refused) {
-          w.reject(
-            new KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, {
-              apiName: "Produce",
-              topic: w.batch.topic,
-              partition: w.batch.partition,
-              detail: `compression "zstd" needs Produce v7, Kafka 2.1 or ` +
-                `later (KIP-110); broker ${conn.address} offers Produce up ` +
-                `to v${version}`,
-            }),
-          );
-        }
-        if (list.length === 0) return;
-      }
+      if (list.length === 0) return;
     }
     this.requests++;
     const request = produceRequest(
