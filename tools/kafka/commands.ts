@@ -25,6 +25,7 @@ import { fetchJars } from "./jars.ts";
 import { ensureKdc, findKdc, stopKdc } from "./kdc.ts";
 import {
   address,
+  CLIENT_LISTENERS,
   hasKraftScram,
   KDC_ADDRESS,
   KDC_PORT,
@@ -77,8 +78,21 @@ export async function up(version = requestedVersion()): Promise<void> {
     }
     await removeRunFiles();
   } else if (await portOpen(PORTS.PLAINTEXT)) {
-    // Probably `docker compose up`: same listeners, so just use it.
+    // Probably `docker compose up`: used as it is, but it is not the broker
+    // the test suite is written for.
     log(`reusing the broker already on ${address("PLAINTEXT")} (not ours)`);
+    const missing: string[] = [];
+    for (const name of CLIENT_LISTENERS) {
+      if (!(await portOpen(PORTS[name]))) {
+        missing.push(`${name} (${PORTS[name]})`);
+      }
+    }
+    log(
+      `it lacks ${missing.length > 0 ? missing.join(", ") : "no listener"}; ` +
+        "the tests of missing listeners, and those that kill and restart " +
+        "the broker, need the one this script starts: stop that broker " +
+        "(docker compose down) and run this again",
+    );
     return;
   }
   const started = Date.now();
