@@ -9,12 +9,13 @@
  * @module
  */
 
-import type { Api, Encodable } from "../protocol/api.ts";
+import type { Api } from "../protocol/api.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { AlterConfigs } from "../protocol/messages/alter_configs.ts";
 import { DescribeConfigs } from "../protocol/messages/describe_configs.ts";
 import { IncrementalAlterConfigs } from "../protocol/messages/incremental_alter_configs.ts";
 import {
+  type Body,
   type CallOptions,
   itemError,
   itemFailure,
@@ -368,9 +369,12 @@ export async function describeConfigs(
     ) return [`${at}.configNames`, names, "an array of config names"];
   });
   return await byNode(router, options, resources, DescribeConfigs, {
-    body: (batch) => ({
+    body: (batch) => (conn) => ({
       includeSynonyms: options.includeSynonyms ?? false,
-      includeDocumentation: options.includeDocumentation ?? false,
+      // Before v3 (Kafka 2.6) there is none to ask for: left out quietly
+      // (each config's documentation is null); it changes nothing else.
+      includeDocumentation: conn.pickVersion(DescribeConfigs) >= 3 &&
+        (options.includeDocumentation ?? false),
       resources: batch.map((r) => ({
         resourceType: ConfigResourceTypeIds[r.type],
         resourceName: r.name,
@@ -605,7 +609,7 @@ async function byNode<R extends Named, Req, Res, A extends Answer, Out>(
   resources: readonly R[],
   api: Api<Req, Res>,
   how: {
-    body: (batch: R[]) => Encodable<Req>;
+    body: (batch: R[]) => Body<Req>;
     answers: (response: Res) => readonly A[];
     result: (
       resource: R,

@@ -165,17 +165,34 @@ export async function updateFeatures(
           "Kafka 3.3 or later",
         );
       }
+      // v0 has a flag (allowDowngrade), v1+ the type (KIP-778).
+      const version = conn.pickVersion(UpdateFeatures);
+      if (updates.some((u) => u.upgradeType === "safe-downgrade")) {
+        // v0 has only an unsafe downgrade: a safe one cannot be sent.
+        requireVersion(
+          conn,
+          UpdateFeatures,
+          1,
+          'updateFeatures "safe-downgrade"',
+          "Kafka 3.3 or later, KIP-778",
+        );
+      }
       return {
         timeoutMs: router.brokerWait(call),
         validateOnly: options.validateOnly ?? false,
         featureUpdates: updates.map((u) => {
           const type = UPGRADE_TYPES[u.upgradeType ?? "upgrade"];
-          return {
-            feature: u.feature,
-            maxVersionLevel: u.level,
-            allowDowngrade: type !== 1,
-            upgradeType: type,
-          };
+          return version < 1
+            ? {
+              feature: u.feature,
+              maxVersionLevel: u.level,
+              allowDowngrade: type !== 1,
+            }
+            : {
+              feature: u.feature,
+              maxVersionLevel: u.level,
+              upgradeType: type,
+            };
         }),
       };
     },

@@ -455,8 +455,10 @@ export async function describeGroups(
     async (conn, ids) => {
       const response = await router.send(conn, DescribeGroups, {
         groups: ids,
-        includeAuthorizedOperations: options.includeAuthorizedOperations ??
-          false,
+        // Before v3 (Kafka 2.3) there are no operations to ask for: the
+        // description says so with null (the encoder refuses the flag).
+        includeAuthorizedOperations: conn.pickVersion(DescribeGroups) >= 3 &&
+          (options.includeAuthorizedOperations ?? false),
       }, call);
       return response.groups;
     },

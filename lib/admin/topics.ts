@@ -637,11 +637,14 @@ export async function deleteTopics(
   const call = router.call(options);
   const response = await router.waiting.controller(
     DeleteTopics,
-    () => ({
-      timeoutMs: router.brokerWait(call),
-      topicNames: [...topics],
-      topics: topics.map((name) => ({ name })),
-    }),
+    // v0-5 name the topics in a list of strings, v6+ in structs (KIP-516).
+    (conn) =>
+      conn.pickVersion(DeleteTopics) < 6
+        ? { timeoutMs: router.brokerWait(call), topicNames: [...topics] }
+        : {
+          timeoutMs: router.brokerWait(call),
+          topics: topics.map((name) => ({ name })),
+        },
     call,
     (r) => r.responses.map((t) => t.errorCode),
   );

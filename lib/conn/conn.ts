@@ -356,11 +356,16 @@ export class Conn {
   /** Deletes topics by name. */
   async deleteTopics(...names: string[]): Promise<void> {
     for (const name of names) checkTopic(name);
-    const response = await this.connection.request(DeleteTopics, {
-      topicNames: names,
-      topics: names.map((name) => ({ name, topicId: ZERO_UUID })),
-      timeoutMs: this.dialer.options.requestTimeout ?? 30_000,
-    });
+    const timeoutMs = this.dialer.options.requestTimeout ?? 30_000;
+    // v0-5 name the topics in a list of strings, v6+ in structs (KIP-516).
+    const version = this.connection.pickVersion(DeleteTopics);
+    const response = await this.connection.request(
+      DeleteTopics,
+      version < 6
+        ? { topicNames: names, timeoutMs }
+        : { topics: names.map((name) => ({ name })), timeoutMs },
+      { version },
+    );
     for (const result of response.responses) {
       throwIfError(result.errorCode, {
         apiName: "DeleteTopics",
@@ -620,6 +625,7 @@ export class Conn {
     const fetchOffset = await this.resolvedOffset();
     this.readOffsetValue = fetchOffset;
     const topicId = await this.fetchTopicId(topic);
+    const version = this.connection.pickVersion(Fetch);
     const response = await this.connection.request(
       Fetch,
       fetchRequest([{
@@ -634,8 +640,9 @@ export class Conn {
         maxBytes,
         maxWait,
         isolationLevel: options.isolationLevel === "read_committed" ? 1 : 0,
-      }),
+      }, version),
       {
+        version,
         timeout: maxWait + (this.dialer.options.requestTimeout ?? 30_000),
         signal: options.signal,
       },

@@ -728,6 +728,7 @@ class FakeCluster extends Cluster {
         close: () => {},
         request: (api: unknown, data: unknown, options?: RequestInit) =>
           this.answer(id, api, data, options?.signal ?? undefined),
+        pickVersion: (api: { maxVersion: number }) => api.maxVersion,
       } as unknown as BrokerConnection);
     }
   }

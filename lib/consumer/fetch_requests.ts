@@ -294,17 +294,19 @@ export class FetchRequests {
       });
       p.inFlight = true;
     }
+    const version = conn.pickVersion(Fetch);
     const request = fetchRequest(parts, {
       minBytes,
       maxBytes,
       maxWait,
       isolationLevel: hub.isolation,
       rackId: hub.options.rack,
-    });
+    }, version);
     loop.fetching = true;
     let response: FetchResponse;
     try {
       response = await conn.request(Fetch, request, {
+        version,
         timeout: maxWait + (hub.cluster.options.requestTimeout ?? 30_000),
         signal,
         // The records of the response before are checked while the broker

@@ -82,6 +82,7 @@ class FakeCluster extends Cluster {
       address: "fake:9092",
       close: () => {},
       request: (api: unknown, data: unknown) => this.answer(api, data),
+      pickVersion: (api: { maxVersion: number }) => api.maxVersion,
     } as unknown as BrokerConnection;
   }
 

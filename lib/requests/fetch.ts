@@ -85,11 +85,17 @@ export function fitNextFetch(
   return cutBatchBytes + another > limit ? cutBatchBytes : 0;
 }
 
-/** A Fetch request for `partitions`, grouped by topic in their order. */
+/**
+ * A Fetch request for `partitions`, grouped by topic in their order, to send
+ * at `version` (`conn.pickVersion(Fetch)`): below v12 (Kafka 2.7) it carries
+ * no `lastFetchedEpoch`, and the leader detects no divergence.
+ */
 export function fetchRequest(
   partitions: readonly FetchPartition[],
   settings: FetchSettings,
+  version: number,
 ): Encodable<FetchRequest> {
+  const epochs = version >= 12;
   type Topic = {
     topic: string;
     topicId: string;
@@ -111,7 +117,7 @@ export function fetchRequest(
       fetchOffset: p.fetchOffset,
       partitionMaxBytes: p.maxBytes,
       currentLeaderEpoch: p.leaderEpoch,
-      lastFetchedEpoch: p.lastFetchedEpoch ?? -1,
+      lastFetchedEpoch: epochs ? p.lastFetchedEpoch ?? -1 : -1,
       logStartOffset: -1,
     });
   }

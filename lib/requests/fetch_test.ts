@@ -7,7 +7,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { encodeRecordBatch } from "../protocol/records.ts";
 import { scanRecords } from "../protocol/read_records.ts";
-import { fitNextFetch } from "./fetch.ts";
+import { ByteWriter } from "../protocol/bytes.ts";
+import { Fetch } from "../protocol/messages/fetch.ts";
+import { fetchRequest, fitNextFetch } from "./fetch.ts";
 
 const LIMIT = 1 << 20;
 
@@ -71,4 +73,29 @@ test("the cut-off batch is asked for alone only when it and one more would not f
   // minBytes above the batch would hold the answer until maxWait.
   assert.equal(fitNextFetch(160_000, 940_000, LIMIT, 200_000), 0);
   assert.equal(fitNextFetch(160_000, 940_000, LIMIT, 160_000), 160_000);
+});
+
+test("fetchRequest sends lastFetchedEpoch from Fetch v12 on: below, the leader could not use it and the encoder would refuse it", () => {
+  const partition = {
+    topic: "t",
+    topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+    partition: 0,
+    fetchOffset: 10,
+    leaderEpoch: 3,
+    lastFetchedEpoch: 2,
+    maxBytes: 1024,
+  };
+  const settings = {
+    minBytes: 1,
+    maxBytes: 1024,
+    maxWait: 100,
+    isolationLevel: 0,
+  };
+  const epochOf = (version: number) => {
+    const body = fetchRequest([partition], settings, version);
+    Fetch.encodeRequest(new ByteWriter(64), version, body);
+    return body.topics?.[0].partitions?.[0].lastFetchedEpoch;
+  };
+  assert.equal(epochOf(11), -1);
+  assert.equal(epochOf(12), 2);
 });

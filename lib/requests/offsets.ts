@@ -368,15 +368,26 @@ export function offsetFetchRequest(
   );
   const indexes = (t: { partitions: OffsetPartition[] }) =>
     t.partitions.map((p) => p.partition);
+  const requireStable = options.requireStable ?? false;
+  if (version < 8) {
+    // v1-7: one group at the top level.
+    return {
+      version,
+      body: {
+        groupId,
+        topics: topics === null ? null : topics.map((t) => ({
+          name: t.topic,
+          partitionIndexes: indexes(t),
+        })),
+        requireStable,
+      },
+    };
+  }
+  // v8+: a list of groups (the member, v9+, and topic ids, v10+, are
+  // ignorable: the encoder drops them below those versions).
   return {
     version,
     body: {
-      // v1-7: one group at the top level.
-      groupId,
-      topics: topics === null
-        ? null
-        : topics.map((t) => ({ name: t.topic, partitionIndexes: indexes(t) })),
-      // v8+: a list of groups.
       groups: [{
         groupId,
         memberId: options.memberId ?? null,
@@ -387,7 +398,7 @@ export function offsetFetchRequest(
           partitionIndexes: indexes(t),
         })),
       }],
-      requireStable: options.requireStable ?? false,
+      requireStable,
     },
   };
 }

@@ -634,15 +634,21 @@ export class ClassicMember implements Membership {
     reason: string,
   ): Promise<void> {
     const conn = await this.coordinator(lane);
-    const response = await conn.request(LeaveGroup, {
-      groupId: this.settings.groupId,
-      memberId,
-      members: [{
-        memberId,
-        groupInstanceId: null,
-        reason,
-      }],
-    }, { timeout: this.settings.requestTimeout });
+    // Before v3 (Kafka 2.4, KIP-345) the sender names itself; from v3 on it
+    // lists the members that leave.
+    const version = conn.pickVersion(LeaveGroup);
+    const response = await conn.request(
+      LeaveGroup,
+      version < 3 ? { groupId: this.settings.groupId, memberId } : {
+        groupId: this.settings.groupId,
+        members: [{
+          memberId,
+          groupInstanceId: null,
+          reason,
+        }],
+      },
+      { version, timeout: this.settings.requestTimeout },
+    );
     throwIfError(response.errorCode, { apiName: "LeaveGroup" });
     this.memberId = "";
     this.log(`left group ${this.settings.groupId}`);

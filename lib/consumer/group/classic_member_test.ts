@@ -47,6 +47,7 @@ function scripted(listing: () => Listing) {
   let current: Record<string, number> = {};
   const conn = {
     address: "fake:9092",
+    pickVersion: (api: { maxVersion: number }) => api.maxVersion,
     request(api: { name: string }, body: Record<string, unknown>) {
       if (api.name === "JoinGroup") {
         const protocols = body.protocols as {
