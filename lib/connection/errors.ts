@@ -6,6 +6,7 @@
  */
 
 export { ProtocolError, TruncatedError } from "../protocol/bytes.ts";
+export { UnsupportedVersionError } from "../protocol/api.ts";
 
 /** Options of a {@link ConnectionError}. */
 export interface ConnectionErrorOptions extends ErrorOptions {
@@ -64,28 +65,6 @@ export class TimeoutError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "TimeoutError";
-  }
-}
-
-/**
- * The broker supports no version of an API that this client also knows.
- *
- * @example
- * ```ts
- * import { UnsupportedVersionError } from "jsr:@streamkafka/client";
- *
- * const error = new UnsupportedVersionError("Broker does not support Fetch");
- * console.log(error.name, error.retriable); // UnsupportedVersionError false
- * ```
- */
-export class UnsupportedVersionError extends Error {
-  /** Always false: the same broker gives the same answer. */
-  readonly retriable = false;
-
-  /** An error with `message`. */
-  constructor(message: string) {
-    super(message);
-    this.name = "UnsupportedVersionError";
   }
 }
 

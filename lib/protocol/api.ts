@@ -58,16 +58,72 @@ export const EMPTY_ARRAY: readonly never[] = Object.freeze([]);
 export const EMPTY_OBJECT: Readonly<Record<string, never>> = Object.freeze({});
 
 /**
- * Thrown deep inside an encoder when a non-nullable field holds null; the
- * path grows as it unwinds and `encodeError` turns it into a TypeError.
+ * The broker supports no version of an API that this client also knows, or
+ * not the version a request needs: a request sets a field that the
+ * negotiated version of its API does not have, as Kafka's
+ * `UnsupportedVersionException`.
+ *
+ * @example
+ * ```ts
+ * import { UnsupportedVersionError } from "jsr:@streamkafka/client";
+ *
+ * const error = new UnsupportedVersionError("Broker does not support Fetch");
+ * console.log(error.name, error.retriable); // UnsupportedVersionError false
+ * ```
+ */
+export class UnsupportedVersionError extends Error {
+  /** Always false: the same broker gives the same answer. */
+  readonly retriable = false;
+
+  /** An error with `message`. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UnsupportedVersionError";
+  }
+}
+
+/**
+ * Thrown deep inside an encoder about one field; the path grows as it
+ * unwinds (`atPath`) and `encodeError` turns it into the error callers see.
  * @internal
  */
-export class NullFieldError extends Error {
+export class FieldError extends Error {
   path: string;
-  constructor(path: string) {
-    super(`"${path}" must not be null`);
+  constructor(path: string, message: string) {
+    super(message);
     this.path = path;
   }
+}
+
+/**
+ * A non-nullable field holds null; `encodeError` makes it a TypeError.
+ * @internal
+ */
+export class NullFieldError extends FieldError {
+  constructor(path: string) {
+    super(path, `"${path}" must not be null`);
+  }
+}
+
+/**
+ * A field that the version being written lacks holds a value other than its
+ * default, and the spec does not mark it ignorable: writing would drop it
+ * without a word, so the encoder refuses, as Kafka's generated Java code
+ * does. `encodeError` makes it an UnsupportedVersionError.
+ * @internal
+ */
+export class AbsentFieldError extends FieldError {
+  /** The versions that have the field, e.g. "12+" or "0-3". */
+  readonly versions: string;
+  constructor(path: string, versions: string) {
+    super(path, `"${path}" is set but only versions ${versions} have it`);
+    this.versions = versions;
+  }
+}
+
+/** @internal The error for a set field the version lacks (`versions`: "12+"). */
+export function absentField(field: string, versions: string): AbsentFieldError {
+  return new AbsentFieldError(field, versions);
 }
 
 /** @internal A field value: undefined -> default, null -> error. */
@@ -97,9 +153,9 @@ export function val<T>(
   return v;
 }
 
-/** @internal Prefixes a null-field path with `field` or `field[index]`. */
+/** @internal Prefixes a field error's path with `field` or `field[index]`. */
 export function atPath(e: unknown, field: string, index?: number): unknown {
-  if (e instanceof NullFieldError) {
+  if (e instanceof FieldError) {
     const head = index === undefined ? field : `${field}[${index}]`;
     e.path = e.path.startsWith("[") ? head + e.path : `${head}.${e.path}`;
   }
@@ -111,6 +167,11 @@ export function encodeError(e: unknown, api: string, version: number): unknown {
   if (e instanceof NullFieldError) {
     return new TypeError(
       `Cannot encode ${api} v${version}: "${e.path}" must not be null`,
+    );
+  }
+  if (e instanceof AbsentFieldError) {
+    return new UnsupportedVersionError(
+      `Cannot encode ${api} v${version}: "${e.path}" is set (not its default), which needs ${api} v${e.versions}`,
     );
   }
   return e;

@@ -13,7 +13,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { Encodable } from "./api.ts";
+import { type Encodable, UnsupportedVersionError } from "./api.ts";
 import { ByteReader, ByteWriter } from "./bytes.ts";
 import {
   type ConsumerProtocolAssignment,
@@ -577,6 +577,74 @@ describe("consumer protocol", () => {
     assert.deepStrictEqual(
       decodeConsumerProtocolAssignment(new ByteReader(body), 3),
       data,
+    );
+  });
+});
+
+describe("a field the version lacks", () => {
+  const refused = (message: string) => (e: unknown) =>
+    e instanceof UnsupportedVersionError && e.message === message;
+
+  test("set deep inside, it is refused with its path and the versions that have it", () => {
+    const data = {
+      topics: [{
+        topic: "t",
+        partitions: [{ partition: 0 }, { partition: 1, lastFetchedEpoch: 4 }],
+      }],
+    };
+    assert.throws(
+      () => Fetch.encodeRequest(new ByteWriter(64), 11, data),
+      refused(
+        'Cannot encode Fetch v11: "topics[0].partitions[1].lastFetchedEpoch" is set (not its default), which needs Fetch v12+',
+      ),
+    );
+    // At its default it is no value to lose: written as before.
+    const atDefault = {
+      topics: [{ topic: "t", partitions: [{ lastFetchedEpoch: -1 }] }],
+    };
+    assert.doesNotThrow(() =>
+      Fetch.encodeRequest(new ByteWriter(64), 11, atDefault)
+    );
+    assert.doesNotThrow(() =>
+      Fetch.encodeRequest(new ByteWriter(64), 12, data)
+    );
+  });
+
+  test("a field removed in later versions is refused there too", () => {
+    assert.throws(
+      () => Fetch.encodeRequest(new ByteWriter(64), 15, { replicaId: 1 }),
+      refused(
+        'Cannot encode Fetch v15: "replicaId" is set (not its default), which needs Fetch v0-14',
+      ),
+    );
+  });
+
+  test("a tagged struct is compared with its default", () => {
+    assert.throws(
+      () =>
+        Fetch.encodeRequest(new ByteWriter(64), 14, {
+          replicaState: { replicaId: 1 },
+        }),
+      refused(
+        'Cannot encode Fetch v14: "replicaState" is set (not its default), which needs Fetch v15+',
+      ),
+    );
+    assert.doesNotThrow(() =>
+      Fetch.encodeRequest(new ByteWriter(64), 14, {
+        replicaState: { replicaId: -1, replicaEpoch: -1 },
+      })
+    );
+  });
+
+  test("an ignorable one is dropped, as the spec allows", () => {
+    // Fetch's rackId (v11+) and ApiVersions' client software (v3+).
+    assert.deepStrictEqual(
+      encodeRequest(Fetch, 10, { rackId: "r1" }),
+      encodeRequest(Fetch, 10, {}),
+    );
+    assert.deepStrictEqual(
+      encodeRequest(ApiVersions, 2, { clientSoftwareName: "x" }),
+      hex(""),
     );
   });
 });

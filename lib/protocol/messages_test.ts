@@ -13,6 +13,7 @@ import {
   defaultValue,
   ensureSpecDir,
   type FieldSpec,
+  formatVersions,
   isClientApi,
   loadApis,
   loadData,
@@ -25,7 +26,7 @@ import {
   taggedIn,
   type TypeSpec,
 } from "../../tools/gen/spec.ts";
-import type { Encodable } from "./api.ts";
+import { type Encodable, UnsupportedVersionError } from "./api.ts";
 import { ByteReader, ByteWriter, TruncatedError, uuidString } from "./bytes.ts";
 import * as messages from "./messages/mod.ts";
 import {
@@ -171,8 +172,9 @@ function nonDefault(f: FieldSpec, v: Value): Value {
 }
 
 /**
- * A value for `struct` to encode at `version`: every field of every version
- * (the encoder must ignore the absent ones), nulls only where that version
+ * A value for `struct` to encode at `version`: every field of that version,
+ * and the ignorable ones of other versions (which the encoder drops; a
+ * non-ignorable one it refuses, see below), nulls only where that version
  * allows them.
  */
 function sampleStruct(
@@ -185,7 +187,9 @@ function sampleStruct(
   for (const f of struct.fields) {
     const roll = rand();
     if (!presentIn(f, version)) {
-      if (roll < 0.5) out[f.prop] = randomValue(f, f.type, version, rand, mode);
+      if (f.ignorable && roll < 0.5) {
+        out[f.prop] = randomValue(f, f.type, version, rand, mode);
+      }
       continue;
     }
     const nullable = nullableIn(f, version);
@@ -321,6 +325,61 @@ for (const spec of apis) {
           });
         });
       }
+    }
+  });
+}
+
+/**
+ * A sample that sets only `f`, to a value other than its default, built as
+ * at a version that has the field (so a struct's own fields are set too).
+ */
+function setOnly(f: FieldSpec): Obj {
+  const v = randomValue(f, f.type, f.versions.lo, prng(1), "full");
+  return { [f.prop]: v };
+}
+
+/**
+ * Each top-level field a version lacks: set to a non-default value, the
+ * encoder refuses it (as Kafka's generated Java code does), naming the API,
+ * the version, the field and the versions that have it, unless the spec marks
+ * it ignorable; then it is dropped.
+ */
+function absentFields(c: Codec, m: MessageSpec, label: string, v: number) {
+  for (const f of m.root.fields) {
+    if (presentIn(f, v)) continue;
+    const sample = setOnly(f);
+    if (f.ignorable) {
+      roundTrip(c, m, v, sample);
+      continue;
+    }
+    assert.throws(
+      () => c.enc(new ByteWriter(16), v, sample),
+      (e: unknown) =>
+        e instanceof UnsupportedVersionError &&
+        e.message ===
+          `Cannot encode ${label} v${v}: "${f.prop}" is set (not its default), ` +
+            `which needs ${label} v${formatVersions(f.versions)}`,
+      `${m.name} v${v} ${f.prop}`,
+    );
+  }
+}
+
+for (const spec of apis) {
+  const full = testing.API_BY_KEY.get(spec.key);
+  if (!full) continue;
+  test(`${spec.name}: a set field the version lacks is refused unless ignorable`, () => {
+    for (let v = full.minVersion; v <= full.maxVersion; v++) {
+      for (const m of [spec.request, spec.response]) {
+        absentFields(codec(full, m), m, spec.name, v);
+      }
+    }
+  });
+}
+
+for (const m of data) {
+  test(`${m.name}: a set field the version lacks is refused unless ignorable`, () => {
+    for (let v = m.validVersions.lo; v <= m.validVersions.hi; v++) {
+      absentFields(dataCodec(m), m, m.name, v);
     }
   });
 }

@@ -21,7 +21,7 @@
  */
 
 export * from "./messages/mod.ts";
-export type { Api, Encodable } from "./api.ts";
+export { type Api, type Encodable, UnsupportedVersionError } from "./api.ts";
 export {
   ByteReader,
   ByteWriter,

@@ -13,6 +13,7 @@ import { dial } from "../../mod.ts";
 import { Cluster, type TopicInfo } from "../cluster/cluster.ts";
 import { coordinatorMoved } from "../cluster/coordinator.ts";
 import type { BrokerConnection } from "../connection/connection.ts";
+import { UnsupportedVersionError } from "../protocol/api.ts";
 import { ByteReader, ByteWriter, ProtocolError } from "../protocol/bytes.ts";
 import { ErrorCode, KafkaError } from "../protocol/errors.ts";
 import { OffsetCommit } from "../protocol/messages/offset_commit.ts";
@@ -250,7 +251,23 @@ describe("OffsetCommit and OffsetFetch bodies", () => {
 
   test("OffsetCommit round-trips at every version, by name up to v9 and by id from v10", () => {
     for (let v = OffsetCommit.minVersion; v <= OffsetCommit.maxVersion; v++) {
-      const { version, body } = offsetCommitRequest(commits, committer, v);
+      // A static member's instance id needs v7 (Kafka 2.3, as its JoinGroup
+      // v5 does): below, the encoder refuses it rather than drop it.
+      if (v < 7) {
+        const { body } = offsetCommitRequest(commits, committer, v);
+        assert.throws(
+          () => OffsetCommit.encodeRequest(new ByteWriter(64), v, body),
+          (e: Error) =>
+            e instanceof UnsupportedVersionError &&
+            e.message ===
+              `Cannot encode OffsetCommit v${v}: "groupInstanceId" is set (not its default), which needs OffsetCommit v7+`,
+        );
+      }
+      const { version, body } = offsetCommitRequest(
+        commits,
+        v >= 7 ? committer : { ...committer, groupInstanceId: null },
+        v,
+      );
       assert.equal(version, v);
       const w = new ByteWriter(64);
       OffsetCommit.encodeRequest(w, version, body);
@@ -296,8 +313,19 @@ describe("OffsetCommit and OffsetFetch bodies", () => {
       { topic: "b", topicId: UNKNOWN_ID, partition: 1 },
     ];
     for (let v = OffsetFetch.minVersion; v <= OffsetFetch.maxVersion; v++) {
+      if (v < 7) {
+        // requireStable needs v7: refused below, not dropped (the Client
+        // says so first, naming the version: lib/requests/versions.ts).
+        const { body } = offsetFetchRequest("g", wanted, v, {
+          requireStable: true,
+        });
+        assert.throws(
+          () => OffsetFetch.encodeRequest(new ByteWriter(64), v, body),
+          /Cannot encode OffsetFetch v\d: "requireStable" is set \(not its default\), which needs OffsetFetch v7\+/,
+        );
+      }
       const { version, body } = offsetFetchRequest("g", wanted, v, {
-        requireStable: true,
+        requireStable: v >= 7,
       });
       assert.equal(version, v);
       const w = new ByteWriter(64);

@@ -1,9 +1,10 @@
 /**
  * Features that a request carries only from some version on. Below it the
- * codecs leave the field out, and the broker would do something else than
- * asked (an unfiltered list, a preferred election for an unclean one, a
- * producer id unchecked) without a word, so the call fails instead, naming
- * the version it needs, as Java's clients do.
+ * codecs refuse the field (unless Kafka's spec marks it ignorable), and the
+ * broker would do something else than asked (an unfiltered list, a
+ * preferred election for an unclean one, a producer id unchecked), so the
+ * call fails first, naming the feature, the version it needs and the release
+ * that brought it, as Java's clients do.
  *
  * @module
  */

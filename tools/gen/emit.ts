@@ -480,16 +480,6 @@ class Emitter {
     return call(this.helper("isSet"), expr, this.defaultExpr(f));
   }
 
-  /** Fields of `s` written inline at some version, with those versions. */
-  inlineFields(s: StructSpec): Array<[FieldSpec, Versions]> {
-    const out: Array<[FieldSpec, Versions]> = [];
-    for (const f of s.fields) {
-      const r = intersect(inlineVersions(f), s.versions);
-      if (!isEmpty(r)) out.push([f, r]);
-    }
-    return out;
-  }
-
   /** Tagged fields of `s` with the versions they are tagged in. */
   taggedFields(s: StructSpec): Array<[FieldSpec, Versions]> {
     const flex = intersect(this.message.flexibleVersions, s.versions);
@@ -506,6 +496,47 @@ class Emitter {
       }
     }
     return out;
+  }
+
+  /** `throw absentField("prop", "12+");` for a field set where absent. */
+  absentThrow(f: FieldSpec): string {
+    const fn = this.helper("absentField");
+    return `throw ${fn}("${f.prop}", "${formatVersions(f.versions)}");`;
+  }
+
+  /** `if (<not in f.versions> && <set>) { throw ... }`, within `ctx`. */
+  emitAbsentCheck(o: Out, f: FieldSpec, ctx: Versions): void {
+    const diff = this.differs(f, `d.${f.prop}`);
+    const parts: string[] = [];
+    const v = f.versions;
+    if (!isEmpty(intersect(v, ctx))) {
+      if (v.lo > ctx.lo) parts.push(`version < ${v.lo}`);
+      if (v.hi < ctx.hi) parts.push(`version > ${v.hi}`);
+    }
+    const test = parts.length === 0
+      ? ""
+      : parts.length === 1
+      ? `${parts[0]} && `
+      : `(${parts.join(" || ")}) && `;
+    this.openCond(o, `if (${test}`, diff);
+    o.line(this.absentThrow(f));
+    o.close("}");
+  }
+
+  /** `head` + expr + `) {`, broken inside the parentheses as `deno fmt` does. */
+  openCond(o: Out, head: string, e: Expr): void {
+    const one = `${head}${flat(e)}) {`;
+    if (o.fits(one)) {
+      o.open(one);
+      return;
+    }
+    // deno fmt puts a long condition on lines of its own.
+    const at = head.lastIndexOf("(") + 1;
+    o.line(head.slice(0, at));
+    o.depth++;
+    o.expr(head.slice(at), e, "");
+    o.depth--;
+    o.open(") {");
   }
 
   /** Opens `if (c) {` unless c is null (always); returns whether it did. */
@@ -526,10 +557,29 @@ class Emitter {
     const body = new Out();
     body.depth = 1;
     const uses = new Set<string>();
-    for (const [f, r] of this.inlineFields(s)) {
+    for (const f of s.fields) {
+      const r = intersect(inlineVersions(f), ctx);
+      // Where the struct is written but the field is not, a set value would
+      // be lost: refuse it, as Kafka's generated Java code does, unless the
+      // spec marks the field ignorable.
+      const check = !f.ignorable && !covers(f.versions, ctx);
+      if (isEmpty(r)) {
+        if (check) this.emitAbsentCheck(body, f, ctx);
+        continue;
+      }
       const opened = this.openIf(body, cond(r, ctx));
       this.writeField(body, f, r, ctx, uses);
-      if (opened) body.close("}");
+      if (!opened) continue;
+      if (check && f.tag === undefined) {
+        // Written exactly where present: the else branch is where it is not.
+        body.depth--;
+        this.openCond(body, "} else if (", this.differs(f, `d.${f.prop}`));
+        body.line(this.absentThrow(f));
+        body.close("}");
+      } else {
+        body.close("}");
+        if (check) this.emitAbsentCheck(body, f, ctx);
+      }
     }
     const flex = intersect(this.message.flexibleVersions, ctx);
     if (!isEmpty(flex)) {

@@ -154,6 +154,12 @@ export interface FieldSpec {
   readonly flexibleVersions: Versions | undefined;
   /** The raw "default" attribute, if any. */
   readonly default: string | undefined;
+  /**
+   * The spec's "ignorable": a non-default value may be dropped at a version
+   * without the field. Otherwise the encoder refuses it there, as Kafka's
+   * generated Java code does (UnsupportedVersionException).
+   */
+  readonly ignorable: boolean;
   readonly about: string;
 }
 
@@ -324,6 +330,7 @@ export function parseMessage(text: string, file: string): MessageSpec | null {
         ? undefined
         : parseVersions(f.flexibleVersions),
       default: f.default === undefined ? undefined : String(f.default),
+      ignorable: f.ignorable === true,
       about: typeof f.about === "string" ? f.about : "",
     };
   };

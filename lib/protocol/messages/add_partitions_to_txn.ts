@@ -2,10 +2,13 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
+  nonEmpty,
   NullFieldError,
   opt,
   readString,
@@ -146,6 +149,8 @@ function encRequest(
       false,
       "transactions",
     );
+  } else if (nonEmpty(d.transactions)) {
+    throw absentField("transactions", "4+");
   }
   if (version <= 3) {
     writeString(
@@ -153,12 +158,18 @@ function encRequest(
       req(d.v3AndBelowTransactionalId, "", "v3AndBelowTransactionalId"),
       flex,
     );
+  } else if (isSet(d.v3AndBelowTransactionalId, "")) {
+    throw absentField("v3AndBelowTransactionalId", "0-3");
   }
   if (version <= 3) {
     w.int64(d.v3AndBelowProducerId ?? 0);
+  } else if (isSet(d.v3AndBelowProducerId, 0)) {
+    throw absentField("v3AndBelowProducerId", "0-3");
   }
   if (version <= 3) {
     w.int16(d.v3AndBelowProducerEpoch ?? 0);
+  } else if (isSet(d.v3AndBelowProducerEpoch, 0)) {
+    throw absentField("v3AndBelowProducerEpoch", "0-3");
   }
   if (version <= 3) {
     encReqAddPartitionsToTxnTopicArray(
@@ -168,6 +179,8 @@ function encRequest(
       false,
       "v3AndBelowTopics",
     );
+  } else if (nonEmpty(d.v3AndBelowTopics)) {
+    throw absentField("v3AndBelowTopics", "0-3");
   }
   if (flex) {
     w.uvarint(0);

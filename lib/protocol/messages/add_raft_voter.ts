@@ -2,10 +2,12 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   req,
@@ -101,6 +103,8 @@ function encRequest(
   );
   if (version >= 1) {
     w.bool(d.ackWhenCommitted ?? true);
+  } else if (isSet(d.ackWhenCommitted, true)) {
+    throw absentField("ackWhenCommitted", "1+");
   }
   w.uvarint(0);
 }

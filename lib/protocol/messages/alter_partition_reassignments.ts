@@ -2,10 +2,12 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   req,
@@ -134,6 +136,8 @@ function encRequest(
   w.int32(d.timeoutMs ?? 60000);
   if (version >= 1) {
     w.bool(d.allowReplicationFactorChange ?? true);
+  } else if (isSet(d.allowReplicationFactorChange, true)) {
+    throw absentField("allowReplicationFactorChange", "1+");
   }
   encReqReassignableTopicArray(
     w,

@@ -2,10 +2,12 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
   NullFieldError,
   readInt32s,
   req,
@@ -142,6 +144,8 @@ function encRequest(
   writeStrings(w, d.subscribedTopicNames ?? null, true, "subscribedTopicNames");
   if (version >= 1) {
     w.compactString(d.subscribedTopicRegex ?? null);
+  } else if (isSet(d.subscribedTopicRegex, null)) {
+    throw absentField("subscribedTopicRegex", "1+");
   }
   w.compactString(d.serverAssignor ?? null);
   encReqTopicPartitionsArray(

@@ -2,11 +2,13 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   EMPTY_BYTES,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   readBytes,
@@ -113,9 +115,13 @@ function encRequest(
   const flex = version >= 2;
   if (version >= 3) {
     w.compactString(opt(d.ownerPrincipalType, ""));
+  } else if (isSet(d.ownerPrincipalType, "")) {
+    throw absentField("ownerPrincipalType", "3+");
   }
   if (version >= 3) {
     w.compactString(opt(d.ownerPrincipalName, ""));
+  } else if (isSet(d.ownerPrincipalName, "")) {
+    throw absentField("ownerPrincipalName", "3+");
   }
   encReqCreatableRenewersArray(
     w,

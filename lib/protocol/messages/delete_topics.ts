@@ -2,10 +2,12 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  nonEmpty,
   NullFieldError,
   opt,
   readString,
@@ -101,6 +103,8 @@ function encRequest(
       false,
       "topics",
     );
+  } else if (nonEmpty(d.topics)) {
+    throw absentField("topics", "6+");
   }
   if (version <= 5) {
     writeStrings(

@@ -2,10 +2,12 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   readString,
@@ -140,6 +142,8 @@ function encRequest(
   w.bool(d.includeSynonyms ?? false);
   if (version >= 3) {
     w.bool(d.includeDocumentation ?? false);
+  } else if (isSet(d.includeDocumentation, false)) {
+    throw absentField("includeDocumentation", "3+");
   }
   if (flex) {
     w.uvarint(0);

@@ -2,10 +2,12 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   badVersion,
   EMPTY_ARRAY,
   EMPTY_BYTES,
   encodeError,
+  isSet,
   readBytes,
   readString,
   req,
@@ -111,6 +113,8 @@ function encRequest(
   writeStrings(w, req(d.groups, EMPTY_ARRAY, "groups"), flex, "groups");
   if (version >= 3) {
     w.bool(d.includeAuthorizedOperations ?? false);
+  } else if (isSet(d.includeAuthorizedOperations, false)) {
+    throw absentField("includeAuthorizedOperations", "3+");
   }
   if (flex) {
     w.uvarint(0);

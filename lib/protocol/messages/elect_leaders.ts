@@ -2,10 +2,12 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   readString,
@@ -103,6 +105,8 @@ function encRequest(
   const flex = version >= 2;
   if (version >= 1) {
     w.int8(d.electionType ?? 0);
+  } else if (isSet(d.electionType, 0)) {
+    throw absentField("electionType", "1+");
   }
   encReqTopicPartitionsArray(
     w,

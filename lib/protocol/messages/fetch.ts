@@ -2,6 +2,7 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   beginTagged,
@@ -10,6 +11,7 @@ import {
   encodeError,
   endTagged,
   isSet,
+  nonEmpty,
   NullFieldError,
   opt,
   readBytes,
@@ -233,6 +235,11 @@ function encRequest(
   const flex = version >= 12;
   if (version <= 14) {
     w.int32(d.replicaId ?? -1);
+  } else if (isSet(d.replicaId, -1)) {
+    throw absentField("replicaId", "0-14");
+  }
+  if (version < 15 && hasReqReplicaState(d.replicaState, version)) {
+    throw absentField("replicaState", "15+");
   }
   w.int32(d.maxWaitMs ?? 0);
   w.int32(d.minBytes ?? 0);
@@ -259,6 +266,8 @@ function encRequest(
       false,
       "forgottenTopicsData",
     );
+  } else if (nonEmpty(d.forgottenTopicsData)) {
+    throw absentField("forgottenTopicsData", "7+");
   }
   if (version >= 11) {
     writeString(w, req(d.rackId, "", "rackId"), flex);
@@ -392,6 +401,8 @@ function encReqFetchPartition(
   w.int64(d.fetchOffset ?? 0);
   if (version >= 12) {
     w.int32(d.lastFetchedEpoch ?? -1);
+  } else if (isSet(d.lastFetchedEpoch, -1)) {
+    throw absentField("lastFetchedEpoch", "12+");
   }
   if (version >= 5) {
     w.int64(d.logStartOffset ?? -1);

@@ -2,9 +2,12 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
+  nonEmpty,
   readString,
   req,
   skipTagged,
@@ -101,9 +104,13 @@ function encRequest(
   const flex = version >= 3;
   if (version <= 3) {
     writeString(w, req(d.key, "", "key"), flex);
+  } else if (isSet(d.key, "")) {
+    throw absentField("key", "0-3");
   }
   if (version >= 1) {
     w.int8(d.keyType ?? 0);
+  } else if (isSet(d.keyType, 0)) {
+    throw absentField("keyType", "1+");
   }
   if (version >= 4) {
     writeStrings(
@@ -112,6 +119,8 @@ function encRequest(
       true,
       "coordinatorKeys",
     );
+  } else if (nonEmpty(d.coordinatorKeys)) {
+    throw absentField("coordinatorKeys", "4+");
   }
   if (flex) {
     w.uvarint(0);

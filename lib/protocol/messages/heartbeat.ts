@@ -2,8 +2,10 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   badVersion,
   encodeError,
+  isSet,
   req,
   skipTagged,
   writeString,
@@ -74,6 +76,8 @@ function encRequest(
   writeString(w, req(d.memberId, "", "memberId"), flex);
   if (version >= 3) {
     writeString(w, d.groupInstanceId ?? null, flex);
+  } else if (isSet(d.groupInstanceId, null)) {
+    throw absentField("groupInstanceId", "3+");
   }
   if (flex) {
     w.uvarint(0);

@@ -2,8 +2,10 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   badVersion,
   encodeError,
+  isSet,
   opt,
   skipTagged,
   writeString,
@@ -88,15 +90,23 @@ function encRequest(
   w.int32(d.transactionTimeoutMs ?? 0);
   if (version >= 3) {
     w.int64(d.producerId ?? -1);
+  } else if (isSet(d.producerId, -1)) {
+    throw absentField("producerId", "3+");
   }
   if (version >= 3) {
     w.int16(d.producerEpoch ?? -1);
+  } else if (isSet(d.producerEpoch, -1)) {
+    throw absentField("producerEpoch", "3+");
   }
   if (version >= 6) {
     w.bool(d.enable2Pc ?? false);
+  } else if (isSet(d.enable2Pc, false)) {
+    throw absentField("enable2Pc", "6+");
   }
   if (version >= 6) {
     w.bool(d.keepPreparedTxn ?? false);
+  } else if (isSet(d.keepPreparedTxn, false)) {
+    throw absentField("keepPreparedTxn", "6+");
   }
   if (flex) {
     w.uvarint(0);

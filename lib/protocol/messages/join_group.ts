@@ -2,11 +2,13 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   EMPTY_BYTES,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   readBytes,
@@ -125,6 +127,8 @@ function encRequest(
   writeString(w, req(d.memberId, "", "memberId"), flex);
   if (version >= 5) {
     writeString(w, d.groupInstanceId ?? null, flex);
+  } else if (isSet(d.groupInstanceId, null)) {
+    throw absentField("groupInstanceId", "5+");
   }
   writeString(w, req(d.protocolType, "", "protocolType"), flex);
   encReqJoinGroupRequestProtocolArray(

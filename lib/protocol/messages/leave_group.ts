@@ -2,10 +2,13 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
+  nonEmpty,
   NullFieldError,
   opt,
   readString,
@@ -97,6 +100,8 @@ function encRequest(
   writeString(w, req(d.groupId, "", "groupId"), flex);
   if (version <= 2) {
     w.string(req(d.memberId, "", "memberId"));
+  } else if (isSet(d.memberId, "")) {
+    throw absentField("memberId", "0-2");
   }
   if (version >= 3) {
     encReqMemberIdentityArray(
@@ -106,6 +111,8 @@ function encRequest(
       false,
       "members",
     );
+  } else if (nonEmpty(d.members)) {
+    throw absentField("members", "3+");
   }
   if (flex) {
     w.uvarint(0);

@@ -2,9 +2,11 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  nonEmpty,
   req,
   skipTagged,
   writeInt8s,
@@ -78,6 +80,8 @@ function encRequest(
 ): void {
   if (version >= 1) {
     writeInt8s(w, req(d.resourceTypes, EMPTY_ARRAY, "resourceTypes"), true);
+  } else if (nonEmpty(d.resourceTypes)) {
+    throw absentField("resourceTypes", "1+");
   }
   w.uvarint(0);
 }

@@ -2,9 +2,11 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  nonEmpty,
   readString,
   req,
   skipTagged,
@@ -88,6 +90,8 @@ function encRequest(
       true,
       "statesFilter",
     );
+  } else if (nonEmpty(d.statesFilter)) {
+    throw absentField("statesFilter", "4+");
   }
   if (version >= 5) {
     writeStrings(
@@ -96,6 +100,8 @@ function encRequest(
       true,
       "typesFilter",
     );
+  } else if (nonEmpty(d.typesFilter)) {
+    throw absentField("typesFilter", "5+");
   }
   if (flex) {
     w.uvarint(0);

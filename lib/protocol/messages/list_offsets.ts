@@ -2,10 +2,12 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   readString,
@@ -117,6 +119,8 @@ function encRequest(
   w.int32(d.replicaId ?? 0);
   if (version >= 2) {
     w.int8(d.isolationLevel ?? 0);
+  } else if (isSet(d.isolationLevel, 0)) {
+    throw absentField("isolationLevel", "2+");
   }
   encReqListOffsetsTopicArray(
     w,

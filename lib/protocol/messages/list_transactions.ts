@@ -2,9 +2,11 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
   readStrings,
   req,
   skipTagged,
@@ -101,9 +103,13 @@ function encRequest(
   );
   if (version >= 1) {
     w.int64(d.durationFilter ?? -1);
+  } else if (isSet(d.durationFilter, -1)) {
+    throw absentField("durationFilter", "1+");
   }
   if (version >= 2) {
     w.compactString(d.transactionalIdPattern ?? null);
+  } else if (isSet(d.transactionalIdPattern, null)) {
+    throw absentField("transactionalIdPattern", "2+");
   }
   w.uvarint(0);
 }

@@ -2,10 +2,12 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   readInt32s,
@@ -150,12 +152,18 @@ function encRequest(
   );
   if (version >= 4) {
     w.bool(d.allowAutoTopicCreation ?? true);
+  } else if (isSet(d.allowAutoTopicCreation, true)) {
+    throw absentField("allowAutoTopicCreation", "4+");
   }
   if (version >= 8 && version <= 10) {
     w.bool(d.includeClusterAuthorizedOperations ?? false);
+  } else if (isSet(d.includeClusterAuthorizedOperations, false)) {
+    throw absentField("includeClusterAuthorizedOperations", "8-10");
   }
   if (version >= 8) {
     w.bool(d.includeTopicAuthorizedOperations ?? false);
+  } else if (isSet(d.includeTopicAuthorizedOperations, false)) {
+    throw absentField("includeTopicAuthorizedOperations", "8+");
   }
   if (flex) {
     w.uvarint(0);

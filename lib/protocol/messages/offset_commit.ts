@@ -2,10 +2,12 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   readString,
@@ -124,6 +126,8 @@ function encRequest(
   writeString(w, req(d.memberId, "", "memberId"), flex);
   if (version >= 7) {
     writeString(w, d.groupInstanceId ?? null, flex);
+  } else if (isSet(d.groupInstanceId, null)) {
+    throw absentField("groupInstanceId", "7+");
   }
   if (version <= 4) {
     w.int64(d.retentionTimeMs ?? -1);

@@ -2,10 +2,13 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
+  nonEmpty,
   NullFieldError,
   opt,
   readString,
@@ -168,6 +171,8 @@ function encRequest(
   const flex = version >= 6;
   if (version <= 7) {
     writeString(w, req(d.groupId, "", "groupId"), flex);
+  } else if (isSet(d.groupId, "")) {
+    throw absentField("groupId", "0-7");
   }
   if (version <= 7) {
     encReqOffsetFetchRequestTopicArray(
@@ -177,6 +182,8 @@ function encRequest(
       version >= 2,
       "topics",
     );
+  } else if (nonEmpty(d.topics)) {
+    throw absentField("topics", "0-7");
   }
   if (version >= 8) {
     encReqOffsetFetchRequestGroupArray(
@@ -186,9 +193,13 @@ function encRequest(
       false,
       "groups",
     );
+  } else if (nonEmpty(d.groups)) {
+    throw absentField("groups", "8+");
   }
   if (version >= 7) {
     w.bool(d.requireStable ?? false);
+  } else if (isSet(d.requireStable, false)) {
+    throw absentField("requireStable", "7+");
   }
   if (flex) {
     w.uvarint(0);

@@ -2,10 +2,12 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   req,
@@ -157,6 +159,8 @@ function encRequest(
   w.int32(d.shareSessionEpoch ?? 0);
   if (version >= 2) {
     w.bool(d.isRenewAck ?? false);
+  } else if (isSet(d.isRenewAck, false)) {
+    throw absentField("isRenewAck", "2+");
   }
   encReqAcknowledgeTopicArray(
     w,

@@ -2,10 +2,12 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   req,
@@ -205,6 +207,8 @@ function encRequest(
   }
   if (version >= 2) {
     w.bool(d.isRenewAck ?? false);
+  } else if (isSet(d.isRenewAck, false)) {
+    throw absentField("isRenewAck", "2+");
   }
   encReqFetchTopicArray(
     w,
@@ -268,6 +272,9 @@ function encReqFetchPartition(
   d: Encodable<ShareFetchRequestFetchPartition>,
 ): void {
   w.int32(d.partitionIndex ?? 0);
+  if (isSet(d.partitionMaxBytes, 0)) {
+    throw absentField("partitionMaxBytes", "0");
+  }
   encReqAcknowledgementBatchArray(
     w,
     version,

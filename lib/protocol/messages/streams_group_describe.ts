@@ -2,9 +2,11 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
   readInt32s,
   readStrings,
   req,
@@ -256,6 +258,8 @@ function encRequest(
   w.bool(d.includeAuthorizedOperations ?? false);
   if (version >= 1) {
     w.bool(d.includeTopologyDescription ?? false);
+  } else if (isSet(d.includeTopologyDescription, false)) {
+    throw absentField("includeTopologyDescription", "1+");
   }
   w.uvarint(0);
 }

@@ -2,11 +2,13 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   EMPTY_BYTES,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   readBytes,
@@ -101,6 +103,8 @@ function encRequest(
   writeString(w, req(d.memberId, "", "memberId"), flex);
   if (version >= 3) {
     writeString(w, d.groupInstanceId ?? null, flex);
+  } else if (isSet(d.groupInstanceId, null)) {
+    throw absentField("groupInstanceId", "3+");
   }
   if (version >= 5) {
     w.compactString(d.protocolType ?? null);

@@ -2,10 +2,12 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   readString,
@@ -132,12 +134,18 @@ function encRequest(
   w.int16(d.producerEpoch ?? 0);
   if (version >= 3) {
     w.int32(d.generationIdOrMemberEpoch ?? -1);
+  } else if (isSet(d.generationIdOrMemberEpoch, -1)) {
+    throw absentField("generationIdOrMemberEpoch", "3+");
   }
   if (version >= 3) {
     w.compactString(req(d.memberId, "", "memberId"));
+  } else if (isSet(d.memberId, "")) {
+    throw absentField("memberId", "3+");
   }
   if (version >= 3) {
     w.compactString(d.groupInstanceId ?? null);
+  } else if (isSet(d.groupInstanceId, null)) {
+    throw absentField("groupInstanceId", "3+");
   }
   encReqTxnOffsetCommitRequestTopicArray(
     w,

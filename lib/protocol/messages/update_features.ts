@@ -2,10 +2,12 @@
 
 import type { Api, Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   req,
@@ -108,6 +110,8 @@ function encRequest(
   );
   if (version >= 1) {
     w.bool(d.validateOnly ?? false);
+  } else if (isSet(d.validateOnly, false)) {
+    throw absentField("validateOnly", "1+");
   }
   w.uvarint(0);
 }
@@ -121,9 +125,13 @@ function encReqFeatureUpdateKey(
   w.int16(d.maxVersionLevel ?? 0);
   if (version <= 0) {
     w.bool(d.allowDowngrade ?? false);
+  } else if (isSet(d.allowDowngrade, false)) {
+    throw absentField("allowDowngrade", "0");
   }
   if (version >= 1) {
     w.int8(d.upgradeType ?? 1);
+  } else if (isSet(d.upgradeType, 1)) {
+    throw absentField("upgradeType", "1+");
   }
   w.uvarint(0);
 }

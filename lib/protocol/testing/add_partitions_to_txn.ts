@@ -2,10 +2,12 @@
 
 import type { Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  nonEmpty,
   NullFieldError,
   opt,
   readInt32s,
@@ -166,6 +168,8 @@ function encResponse(
       false,
       "resultsByTransaction",
     );
+  } else if (nonEmpty(d.resultsByTransaction)) {
+    throw absentField("resultsByTransaction", "4+");
   }
   if (version <= 3) {
     encResAddPartitionsToTxnTopicResultArray(
@@ -175,6 +179,8 @@ function encResponse(
       false,
       "resultsByTopicV3AndBelow",
     );
+  } else if (nonEmpty(d.resultsByTopicV3AndBelow)) {
+    throw absentField("resultsByTopicV3AndBelow", "0-3");
   }
   if (flex) {
     w.uvarint(0);

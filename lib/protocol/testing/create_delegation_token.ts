@@ -2,9 +2,11 @@
 
 import type { Encodable } from "../api.ts";
 import {
+  absentField,
   badVersion,
   EMPTY_BYTES,
   encodeError,
+  isSet,
   readString,
   req,
   skipTagged,
@@ -115,11 +117,15 @@ function encResponse(
     w.compactString(
       req(d.tokenRequesterPrincipalType, "", "tokenRequesterPrincipalType"),
     );
+  } else if (isSet(d.tokenRequesterPrincipalType, "")) {
+    throw absentField("tokenRequesterPrincipalType", "3+");
   }
   if (version >= 3) {
     w.compactString(
       req(d.tokenRequesterPrincipalName, "", "tokenRequesterPrincipalName"),
     );
+  } else if (isSet(d.tokenRequesterPrincipalName, "")) {
+    throw absentField("tokenRequesterPrincipalName", "3+");
   }
   w.int64(d.issueTimestampMs ?? 0);
   w.int64(d.expiryTimestampMs ?? 0);

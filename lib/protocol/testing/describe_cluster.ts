@@ -2,10 +2,12 @@
 
 import type { Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   req,
@@ -71,6 +73,8 @@ function encResponse(
   w.compactString(d.errorMessage ?? null);
   if (version >= 1) {
     w.int8(d.endpointType ?? 1);
+  } else if (isSet(d.endpointType, 1)) {
+    throw absentField("endpointType", "1+");
   }
   w.compactString(req(d.clusterId, "", "clusterId"));
   w.int32(d.controllerId ?? -1);
@@ -96,6 +100,8 @@ function encResDescribeClusterBroker(
   w.compactString(d.rack ?? null);
   if (version >= 2) {
     w.bool(d.isFenced ?? false);
+  } else if (isSet(d.isFenced, false)) {
+    throw absentField("isFenced", "2+");
   }
   w.uvarint(0);
 }

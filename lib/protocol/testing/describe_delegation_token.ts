@@ -2,11 +2,13 @@
 
 import type { Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   EMPTY_BYTES,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   readString,
@@ -152,11 +154,15 @@ function encResDescribedDelegationToken(
     w.compactString(
       req(d.tokenRequesterPrincipalType, "", "tokenRequesterPrincipalType"),
     );
+  } else if (isSet(d.tokenRequesterPrincipalType, "")) {
+    throw absentField("tokenRequesterPrincipalType", "3+");
   }
   if (version >= 3) {
     w.compactString(
       req(d.tokenRequesterPrincipalName, "", "tokenRequesterPrincipalName"),
     );
+  } else if (isSet(d.tokenRequesterPrincipalName, "")) {
+    throw absentField("tokenRequesterPrincipalName", "3+");
   }
   w.int64(d.issueTimestamp ?? 0);
   w.int64(d.expiryTimestamp ?? 0);

@@ -2,11 +2,13 @@
 
 import type { Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   EMPTY_BYTES,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   readStrings,
@@ -98,6 +100,8 @@ function encResDescribedGroup(
   w.int16(d.errorCode ?? 0);
   if (version >= 6) {
     w.compactString(d.errorMessage ?? null);
+  } else if (isSet(d.errorMessage, null)) {
+    throw absentField("errorMessage", "6+");
   }
   writeString(w, req(d.groupId, "", "groupId"), flex);
   writeString(w, req(d.groupState, "", "groupState"), flex);
@@ -112,6 +116,8 @@ function encResDescribedGroup(
   );
   if (version >= 3) {
     w.int32(d.authorizedOperations ?? -2147483648);
+  } else if (isSet(d.authorizedOperations, -2147483648)) {
+    throw absentField("authorizedOperations", "3+");
   }
   if (flex) {
     w.uvarint(0);

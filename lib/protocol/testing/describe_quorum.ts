@@ -2,10 +2,13 @@
 
 import type { Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
+  nonEmpty,
   NullFieldError,
   opt,
   req,
@@ -127,6 +130,8 @@ function encResponse(
   encResTopicDataArray(w, version, opt(d.topics, EMPTY_ARRAY), false, "topics");
   if (version >= 2) {
     encResNodeArray(w, version, opt(d.nodes, EMPTY_ARRAY), false, "nodes");
+  } else if (nonEmpty(d.nodes)) {
+    throw absentField("nodes", "2+");
   }
   w.uvarint(0);
 }
@@ -304,6 +309,8 @@ function encResReplicaState(
   w.int32(d.replicaId ?? 0);
   if (version >= 2) {
     w.uuid(req(d.replicaDirectoryId, ZERO_UUID, "replicaDirectoryId"));
+  } else if (isSet(d.replicaDirectoryId, ZERO_UUID)) {
+    throw absentField("replicaDirectoryId", "2+");
   }
   w.int64(d.logEndOffset ?? 0);
   if (version >= 1) {

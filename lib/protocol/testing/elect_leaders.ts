@@ -2,10 +2,12 @@
 
 import type { Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   readInt32s,
@@ -106,6 +108,8 @@ function encResponse(
   w.int32(d.throttleTimeMs ?? 0);
   if (version >= 1) {
     w.int16(d.errorCode ?? 0);
+  } else if (isSet(d.errorCode, 0)) {
+    throw absentField("errorCode", "1+");
   }
   encResReplicaElectionResultArray(
     w,

@@ -2,6 +2,7 @@
 
 import type { Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   beginTagged,
@@ -253,6 +254,8 @@ function encResponse(
   }
   if (version >= 7) {
     w.int32(d.sessionId ?? 0);
+  } else if (isSet(d.sessionId, 0)) {
+    throw absentField("sessionId", "7+");
   }
   encResFetchableTopicResponseArray(
     w,
@@ -261,6 +264,9 @@ function encResponse(
     false,
     "responses",
   );
+  if (version < 16 && nonEmpty(d.nodeEndpoints)) {
+    throw absentField("nodeEndpoints", "16+");
+  }
   if (flex) {
     const t0 = version >= 16 && nonEmpty(d.nodeEndpoints);
     w.uvarint(t0 ? 1 : 0);
@@ -339,6 +345,15 @@ function encResPartitionData(
   if (version >= 5) {
     w.int64(d.logStartOffset ?? -1);
   }
+  if (version < 12 && hasResEpochEndOffset(d.divergingEpoch, version)) {
+    throw absentField("divergingEpoch", "12+");
+  }
+  if (version < 12 && hasResLeaderIdAndEpoch(d.currentLeader, version)) {
+    throw absentField("currentLeader", "12+");
+  }
+  if (version < 12 && hasResSnapshotId(d.snapshotId, version)) {
+    throw absentField("snapshotId", "12+");
+  }
   encResAbortedTransactionArray(
     w,
     version,
@@ -348,6 +363,8 @@ function encResPartitionData(
   );
   if (version >= 11) {
     w.int32(d.preferredReadReplica ?? -1);
+  } else if (isSet(d.preferredReadReplica, -1)) {
+    throw absentField("preferredReadReplica", "11+");
   }
   writeBytes(w, d.records ?? null, flex);
   if (flex) {

@@ -2,10 +2,13 @@
 
 import type { Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
+  nonEmpty,
   NullFieldError,
   opt,
   readString,
@@ -78,18 +81,26 @@ function encResponse(
   }
   if (version <= 3) {
     w.int16(d.errorCode ?? 0);
+  } else if (isSet(d.errorCode, 0)) {
+    throw absentField("errorCode", "0-3");
   }
   if (version >= 1 && version <= 3) {
     writeString(w, opt(d.errorMessage, ""), flex);
   }
   if (version <= 3) {
     w.int32(d.nodeId ?? 0);
+  } else if (isSet(d.nodeId, 0)) {
+    throw absentField("nodeId", "0-3");
   }
   if (version <= 3) {
     writeString(w, req(d.host, "", "host"), flex);
+  } else if (isSet(d.host, "")) {
+    throw absentField("host", "0-3");
   }
   if (version <= 3) {
     w.int32(d.port ?? 0);
+  } else if (isSet(d.port, 0)) {
+    throw absentField("port", "0-3");
   }
   if (version >= 4) {
     encResCoordinatorArray(
@@ -99,6 +110,8 @@ function encResponse(
       false,
       "coordinators",
     );
+  } else if (nonEmpty(d.coordinators)) {
+    throw absentField("coordinators", "4+");
   }
   if (flex) {
     w.uvarint(0);

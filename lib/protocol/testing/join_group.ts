@@ -2,11 +2,13 @@
 
 import type { Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   EMPTY_BYTES,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   readBytes,
@@ -117,6 +119,8 @@ function encResponse(
   writeString(w, req(d.leader, "", "leader"), flex);
   if (version >= 9) {
     w.bool(d.skipAssignment ?? false);
+  } else if (isSet(d.skipAssignment, false)) {
+    throw absentField("skipAssignment", "9+");
   }
   writeString(w, req(d.memberId, "", "memberId"), flex);
   encResJoinGroupResponseMemberArray(

@@ -2,10 +2,12 @@
 
 import type { Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  nonEmpty,
   NullFieldError,
   opt,
   readString,
@@ -109,6 +111,8 @@ function encResponse(
       false,
       "members",
     );
+  } else if (nonEmpty(d.members)) {
+    throw absentField("members", "3+");
   }
   if (flex) {
     w.uvarint(0);

@@ -2,10 +2,12 @@
 
 import type { Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   readString,
@@ -200,6 +202,8 @@ function encResListOffsetsPartitionResponse(
   w.int64(d.offset ?? -1);
   if (version >= 4) {
     w.int32(d.leaderEpoch ?? -1);
+  } else if (isSet(d.leaderEpoch, -1)) {
+    throw absentField("leaderEpoch", "4+");
   }
   if (flex) {
     w.uvarint(0);

@@ -2,10 +2,12 @@
 
 import type { Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   readString,
@@ -129,6 +131,8 @@ function encResponse(
   );
   if (version >= 8 && version <= 10) {
     w.int32(d.clusterAuthorizedOperations ?? -2147483648);
+  } else if (isSet(d.clusterAuthorizedOperations, -2147483648)) {
+    throw absentField("clusterAuthorizedOperations", "8-10");
   }
   if (version >= 13) {
     w.int16(d.errorCode ?? 0);
@@ -201,6 +205,8 @@ function encResMetadataResponseTopic(
   );
   if (version >= 8) {
     w.int32(d.topicAuthorizedOperations ?? -2147483648);
+  } else if (isSet(d.topicAuthorizedOperations, -2147483648)) {
+    throw absentField("topicAuthorizedOperations", "8+");
   }
   if (flex) {
     w.uvarint(0);

@@ -2,10 +2,12 @@
 
 import type { Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   encodeError,
+  nonEmpty,
   NullFieldError,
   opt,
   readInt32s,
@@ -171,6 +173,8 @@ function encResponse(
       false,
       "topics",
     );
+  } else if (nonEmpty(d.topics)) {
+    throw absentField("topics", "0-7");
   }
   if (version >= 2 && version <= 7) {
     w.int16(d.errorCode ?? 0);
@@ -183,6 +187,8 @@ function encResponse(
       false,
       "groups",
     );
+  } else if (nonEmpty(d.groups)) {
+    throw absentField("groups", "8+");
   }
   if (flex) {
     w.uvarint(0);

@@ -2,6 +2,7 @@
 
 import type { Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   beginTagged,
@@ -146,6 +147,9 @@ function encResponse(
     "responses",
   );
   w.int32(d.throttleTimeMs ?? 0);
+  if (version < 10 && nonEmpty(d.nodeEndpoints)) {
+    throw absentField("nodeEndpoints", "10+");
+  }
   if (flex) {
     const t0 = version >= 10 && nonEmpty(d.nodeEndpoints);
     w.uvarint(t0 ? 1 : 0);
@@ -230,6 +234,9 @@ function encResPartitionProduceResponse(
   }
   if (version >= 8) {
     writeString(w, d.errorMessage ?? null, flex);
+  }
+  if (version < 10 && hasResLeaderIdAndEpoch(d.currentLeader, version)) {
+    throw absentField("currentLeader", "10+");
   }
   if (flex) {
     const t0 = version >= 10 &&

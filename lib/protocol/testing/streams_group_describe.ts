@@ -2,11 +2,13 @@
 
 import type { Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   EMPTY_OBJECT,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   readStrings,
@@ -130,9 +132,13 @@ function encResDescribedGroup(
       true,
       "topologyDescription",
     );
+  } else if (isSet(d.topologyDescription, null)) {
+    throw absentField("topologyDescription", "1+");
   }
   if (version >= 1) {
     w.int8(d.topologyDescriptionStatus ?? 0);
+  } else if (isSet(d.topologyDescriptionStatus, 0)) {
+    throw absentField("topologyDescriptionStatus", "1+");
   }
   if (version >= 1) {
     w.compactString(d.assignorName ?? null);

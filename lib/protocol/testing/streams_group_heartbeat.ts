@@ -2,11 +2,13 @@
 
 import type { Encodable } from "../api.ts";
 import {
+  absentField,
   atPath,
   badVersion,
   EMPTY_ARRAY,
   EMPTY_OBJECT,
   encodeError,
+  isSet,
   NullFieldError,
   opt,
   readInt16s,
@@ -313,6 +315,8 @@ function encResponse(
   w.int32(d.heartbeatIntervalMs ?? 0);
   if (version <= 0) {
     w.int32(d.acceptableRecoveryLagLegacy ?? 0);
+  } else if (isSet(d.acceptableRecoveryLagLegacy, 0)) {
+    throw absentField("acceptableRecoveryLagLegacy", "0");
   }
   w.int32(d.taskOffsetIntervalMs ?? 0);
   if (version >= 1) {
@@ -324,6 +328,8 @@ function encResponse(
   encResTaskIdsArray(w, version, d.warmupTasks ?? null, true, "warmupTasks");
   if (version >= 1) {
     w.bool(d.topologyDescriptionRequired ?? false);
+  } else if (isSet(d.topologyDescriptionRequired, false)) {
+    throw absentField("topologyDescriptionRequired", "1+");
   }
   w.int32(d.endpointInformationEpoch ?? 0);
   encResEndpointToPartitionsArray(
