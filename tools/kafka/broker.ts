@@ -56,7 +56,7 @@ import {
 export async function buildTelemetryReceiver(version: string): Promise<void> {
   if (!hasTelemetry(version)) return;
   const p = paths(version);
-  return compileJava(TELEMETRY_SOURCE, p.telemetryClasses, join(p.libs, "*"));
+  await compileJava(TELEMETRY_SOURCE, p.telemetryClasses, join(p.libs, "*"));
 }
 
 export async function formatIfEmpty(version: string): Promise<void> {
