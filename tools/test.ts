@@ -294,9 +294,28 @@ if (!args.length) {
       },
     ),
   ]);
+  // The library's own source under exactOptionalPropertyTypes, so that a
+  // project with that setting may check it too (library.json).
+  results.push([
+    "library under exactOptionalPropertyTypes (type check)",
+    await run(
+      [
+        Deno.execPath(),
+        "check",
+        "--config",
+        "tests/strict/library.json",
+        "mod.ts",
+      ],
+      (out) => {
+        const failed = (out.match(/TS\d+ \[ERROR\]/g) ?? []).length;
+        return { passed: failed ? 0 : 1, failed, ok: true };
+      },
+    ),
+  ]);
   // A user's program under exactOptionalPropertyTypes and
   // noUncheckedIndexedAccess: only its own errors count (the library's
-  // source is not written for those settings; users get its types).
+  // source is not written for noUncheckedIndexedAccess; users get its
+  // types).
   const strict = "tests/strict/user.ts";
   results.push([
     "strict TypeScript settings (type check)",

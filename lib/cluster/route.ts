@@ -116,7 +116,11 @@ export function routingError(
 export function itemError(
   code: number,
   message: string | null | undefined,
-  context: { apiName: string; topic?: string; partition?: number },
+  context: {
+    apiName: string;
+    topic?: string | undefined;
+    partition?: number | undefined;
+  },
 ): KafkaError | null {
   if (code === 0) return null;
   return new KafkaError(code, {
@@ -501,8 +505,8 @@ export class Router {
     send: (conn: BrokerConnection, items: I[]) => Promise<R[]>;
     errorOf: (result: R) => unknown;
     failed: (item: I, error: KafkaError) => R;
-    moved?: (item: I, error: unknown) => void;
-    retriable?: (error: unknown) => boolean;
+    moved?: ((item: I, error: unknown) => void) | undefined;
+    retriable?: ((error: unknown) => boolean) | undefined;
   }): Promise<R[]> {
     const retriable = route.retriable ?? ((e) => routingError(e));
     const results = new Array<R>(items.length);

@@ -111,9 +111,9 @@ export function instanceIdTimeout(
 export function clientTelemetry(
   cluster: Cluster,
   options: {
-    telemetry?: boolean;
-    logger?: (message: string) => void;
-    errorLogger?: (message: string) => void;
+    telemetry?: boolean | undefined;
+    logger?: ((message: string) => void) | undefined;
+    errorLogger?: ((message: string) => void) | undefined;
   },
   source: TelemetrySource,
 ): ClientTelemetry | null {

@@ -234,7 +234,7 @@ async function connectDeno(
         try {
           tlsConn = await Deno.startTls(tcp, {
             hostname: settings.servername ?? hostname,
-            caCerts,
+            ...(caCerts === undefined ? {} : { caCerts }),
           });
         } catch (error) {
           tcp.close();
@@ -247,9 +247,9 @@ async function connectDeno(
         tlsConn = await Deno.connectTls({
           hostname,
           port,
-          caCerts,
+          ...(caCerts === undefined ? {} : { caCerts }),
           cert: settings.cert,
-          key: settings.key,
+          key: settings.key!,
         });
       }
     } catch (error) {

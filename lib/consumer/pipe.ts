@@ -194,8 +194,8 @@ export function pipeMessages<M extends Message>(
       spread(await map(message), (value) => controller.enqueue(value));
     },
   });
-  return source.pipeThrough(mapped, { preventCancel, signal })
-    .pipeTo(dest, { preventAbort, preventClose, signal });
+  return source.pipeThrough(mapped, defined({ preventCancel, signal }))
+    .pipeTo(dest, defined({ preventAbort, preventClose, signal }));
 }
 
 /**
@@ -508,4 +508,15 @@ async function settled(sink: BulkSink): Promise<void> {
   await sink.settled();
   const failure = sink.failure();
   if (failure !== null) throw failure;
+}
+
+/** `options` without its undefined entries (the platform's option types have none). */
+function defined<T extends object>(options: T): {
+  [K in keyof T]?: Exclude<T[K], undefined>;
+} {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== undefined) out[key] = value;
+  }
+  return out as { [K in keyof T]?: Exclude<T[K], undefined> };
 }

@@ -317,7 +317,10 @@ export class Writer extends WritableStream<MessageInput> {
     options?: WriteOptions,
   ): Promise<void>;
   writeMessages(
-    ...args: MessageInput[] | [readonly MessageInput[], WriteOptions?]
+    ...args: MessageInput[] | [
+      readonly MessageInput[],
+      (WriteOptions | undefined)?,
+    ]
   ): Promise<void> {
     const call = messagesAndOptions("writeMessages", args);
     if (call instanceof Error) return Promise.reject(call);
@@ -359,7 +362,10 @@ export class Writer extends WritableStream<MessageInput> {
     options?: WriteOptions,
   ): Promise<RecordMetadata[]>;
   send(
-    ...args: MessageInput[] | [readonly MessageInput[], WriteOptions?]
+    ...args: MessageInput[] | [
+      readonly MessageInput[],
+      (WriteOptions | undefined)?,
+    ]
   ): Promise<RecordMetadata[]> {
     const call = messagesAndOptions("send", args);
     if (call instanceof Error) return Promise.reject(call);

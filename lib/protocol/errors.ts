@@ -277,13 +277,13 @@ export class KafkaError extends Error {
   /** Whether Kafka treats the code as transient (see `isRetriable`). */
   readonly retriable: boolean;
   /** The request that returned the code, e.g. "Produce". */
-  readonly apiName?: string;
+  readonly apiName?: string | undefined;
   /** The topic the code is about, if any. */
-  readonly topic?: string;
+  readonly topic?: string | undefined;
   /** The partition the code is about, if any. */
-  readonly partition?: number;
+  readonly partition?: number | undefined;
   /** Extra text, such as the message the broker sent with the code. */
-  readonly detail?: string;
+  readonly detail?: string | undefined;
 
   /** The error of `code`, with where it was met in `context`. */
   constructor(code: number, context: KafkaErrorContext = {}) {

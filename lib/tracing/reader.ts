@@ -263,11 +263,11 @@ export class ReaderTracing {
  * `tracing`.
  */
 export function readerTracing(options: {
-  tracing?: TracingApi;
-  errorLogger?: (message: string) => void;
-  cluster?: { options: { clientId?: string } };
-  transport?: { clientId?: string };
-  groupId?: string;
+  tracing?: TracingApi | undefined;
+  errorLogger?: ((message: string) => void) | undefined;
+  cluster?: { options: { clientId?: string | undefined } } | undefined;
+  transport?: { clientId?: string | undefined } | undefined;
+  groupId?: string | undefined;
 }): ReaderTracing | null {
   if (options.tracing === undefined) return null;
   return new ReaderTracing(

@@ -162,7 +162,7 @@ function usable(entry: Entry | undefined): entry is Entry {
 export class KerberosClient {
   readonly #options: KerberosClientOptions;
   /** The ticket-granting ticket. */
-  #tgt?: Entry;
+  #tgt: Entry | undefined;
   /** Service tickets, by service name. */
   readonly #tickets = new Map<string, Entry>();
   /** The KDC that answered last, asked first. */

@@ -205,9 +205,9 @@ const INT32_MAX = 2 ** 31 - 1;
  */
 export function groupSettings(
   options: GroupOptions & {
-    topic?: string;
-    partition?: number;
-    readLagInterval?: number;
+    topic?: string | undefined;
+    partition?: number | undefined;
+    readLagInterval?: number | undefined;
   },
 ): GroupSettings {
   const context = "Cannot create Reader";

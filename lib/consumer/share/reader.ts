@@ -529,7 +529,11 @@ export class ShareReader extends ReadableStream<ShareMessage> {
     options: { preventCancel?: boolean | undefined } = {},
   ): ReturnType<ReadableStream<ShareMessage>["values"]> {
     checkStreamOptions("Cannot iterate the ShareReader", options);
-    const iterator = super.values(options);
+    const iterator = super.values(
+      options.preventCancel === undefined
+        ? {}
+        : { preventCancel: options.preventCancel },
+    );
     const engine = this.engine;
     const end = iterator.return?.bind(iterator);
     const ending = Object.assign(iterator, {
