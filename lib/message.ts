@@ -123,7 +123,8 @@ export function checkMessage(message: unknown, index: number): void {
 
 /**
  * The fields a message may have: what a write takes, and what a message read
- * from Kafka carries besides (a mirror writes those).
+ * from Kafka carries besides (a mirror writes those; a share group's
+ * messages also say how often they were handed out).
  */
 const MESSAGE_FIELDS: ReadonlySet<string> = new Set([
   "topic",
@@ -134,6 +135,7 @@ const MESSAGE_FIELDS: ReadonlySet<string> = new Set([
   "partition",
   "offset",
   "highWaterMark",
+  "deliveryCount",
 ]);
 
 /** The fields a header may have. */
@@ -157,6 +159,7 @@ export function checkFields(message: object, index: number): void {
       case "partition":
       case "offset":
       case "highWaterMark":
+      case "deliveryCount":
         continue;
     }
     if (Array.isArray(message) || ArrayBuffer.isView(message)) {

@@ -487,6 +487,39 @@ describe("ShareReader (share groups)", () => {
     });
   });
 
+  test("pipeTo(writer) without map: the messages as read, deliveryCount and all, are written", async () => {
+    await noUnhandledRejections(async () => {
+      const source = await topicWith(1);
+      const target = await topicWith(1);
+      const groupId = await newShareGroup();
+      await produce(source, 0, 50);
+      const reader = shareReader(groupId, source);
+      const writer = new Writer({ brokers: [BROKER], topic: target });
+      const stop = new AbortController();
+      const piped = reader.pipeTo(writer, {
+        signal: stop.signal,
+        preventAbort: true,
+      });
+      const copied: string[] = [];
+      const check = new ShareReader({
+        brokers: [BROKER],
+        groupId: await newShareGroup(),
+        topics: [target],
+        maxWait: 200,
+      });
+      const checking = (async () => {
+        for await (const m of check) copied.push(valueOf(m));
+      })();
+      await until("copied", () => copied.length >= 50);
+      stop.abort(new Error("enough"));
+      await assert.rejects(piped, /enough/);
+      await writer.close();
+      await check.close();
+      await checking;
+      assert.deepEqual(copied.sort(), expected(0, 50).sort());
+    });
+  });
+
   test("pipeTo(writer): accepted once the Writer acknowledged; a failed write releases its batch", async () => {
     await noUnhandledRejections(async () => {
       const source = await topicWith(3);
