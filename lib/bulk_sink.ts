@@ -38,6 +38,12 @@ export interface BulkSink {
    */
   revoke?(partitions: readonly TopicPartition[]): void;
   /**
+   * The group stopped waiting for what runs of revoked `partitions` (half
+   * `rebalanceTimeout` passed, or the Reader closes): a Processor aborts
+   * the signal of their handlers still running.
+   */
+  abandon?(partitions: readonly TopicPartition[]): void;
+  /**
    * The source is a Reader with `tracing`: a sink that runs work per
    * message (a Processor) runs each in a "process" span of `tracing`, and
    * the pipe then reads its batches without a span of their own.

@@ -11,6 +11,7 @@ import {
   type Message,
   Processor,
   Reader,
+  type ReaderOptions,
   type ShareMessage,
   Writer,
 } from "../mod.ts";
@@ -51,12 +52,17 @@ function gauge() {
   };
 }
 
-function groupReader(groupId: string, topic: string): Reader {
+function groupReader(
+  groupId: string,
+  topic: string,
+  options: Partial<ReaderOptions> = {},
+): Reader {
   return new Reader({
     brokers: [BROKER],
     groupId,
     topic,
     ...fast("classic"),
+    ...options,
   });
 }
 
@@ -279,6 +285,77 @@ describe("Processor", () => {
     } finally {
       await check.close();
     }
+  });
+
+  test("a message waiting to be tried again when the Reader closes is given up: not tried again, not dead-lettered, not committed; close does not wait for it", async () => {
+    const topic = await topicWith(1);
+    await produce(topic, 0, 3);
+    const groupId = await newGroup("classic");
+    const reader = groupReader(groupId, topic);
+    let tries = 0;
+    let deadLettered = 0;
+    const processor = new Processor((m: Message) => {
+      if (m.offset === 1) {
+        tries++;
+        throw new Error("not now");
+      }
+    }, {
+      concurrency: 1,
+      retryTimeout: 20_000,
+      retryBackoff: 1000,
+      deadLetter: () => void deadLettered++,
+    });
+    const piping = reader.pipeTo(processor, { preventAbort: true });
+    piping.catch(() => {}); // awaited below
+    await until("the message failed once", () => tries === 1);
+    const started = Date.now();
+    await reader.close();
+    const took = Date.now() - started;
+    // Half of rebalanceTimeout (10 s) is what close would wait for a
+    // handler running; one waiting to be tried again is not waited for.
+    assert.ok(took < 3000, `close took ${took} ms`);
+    await piping.catch(() => {});
+    await sleep(2500);
+    assert.equal(tries, 1);
+    assert.equal(deadLettered, 0);
+    // It, and the one after it that waited behind it.
+    assert.equal(processor.stats().revoked, 2);
+    assert.deepEqual(await committed(groupId, topic, 1), [1]);
+  });
+
+  test("reader.close() under a handler that outlives the wait: its signal aborts, and the pipe ends", async () => {
+    const topic = await topicWith(1);
+    await produce(topic, 0, 1);
+    const groupId = await newGroup("classic");
+    const reader = groupReader(groupId, topic, { rebalanceTimeout: 4000 });
+    let started = false;
+    let reason: unknown = null;
+    const processor = new Processor(async (_m: Message, signal) => {
+      started = true;
+      await new Promise<void>((resolve) =>
+        signal.addEventListener("abort", () => {
+          reason = signal.reason;
+          resolve();
+        })
+      );
+    }, { concurrency: 1 });
+    const piping = reader.pipeTo(processor, { preventAbort: true });
+    piping.catch(() => {}); // awaited below
+    await until("the handler runs", () => started);
+    const closing = Date.now();
+    await reader.close();
+    // Waited half of rebalanceTimeout for the handler, then gave up.
+    assert.ok(Date.now() - closing < 4000, `${Date.now() - closing} ms`);
+    await until("the handler's signal aborted", () => reason !== null, 5000);
+    assert.match(
+      String((reason as Error).message),
+      /partition 0 of .* was given up while its handler ran/,
+    );
+    let ended = false;
+    piping.catch(() => {}).finally(() => ended = true);
+    await until("the pipe ended", () => ended, 5000);
+    // Not processed in time: not committed.
+    assert.deepEqual(await committed(groupId, topic, 1), [-1]);
   });
 
   test('ordering "key": one partition, its keys at once, each key in order', async () => {

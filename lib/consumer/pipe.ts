@@ -47,9 +47,13 @@ export interface TracedSource {
 
 /**
  * What a group calls before it revokes partitions: resolves once what the
- * pipe handed over is settled.
+ * pipe handed over is settled. `giveUp` aborts when the group stops
+ * waiting for that.
  */
-export type Drain = (revoked: readonly TopicPartition[]) => Promise<void>;
+export type Drain = (
+  revoked: readonly TopicPartition[],
+  giveUp?: AbortSignal,
+) => Promise<void>;
 
 /** Whether a batch is handed over now, skipped, or waits. */
 export type Verdict = "write" | "drop" | "wait";
@@ -218,9 +222,12 @@ export async function pipeToBulkSink(
     .getReader();
   // Drained only later, before a rebalance: a sink that processes messages
   // (a Processor) drops what it has not started of the revoked partitions.
-  const tracker: Tracker = makeTracker((revoked) => {
+  const tracker: Tracker = makeTracker((revoked, giveUp) => {
     tracker.revoked?.(revoked);
     sink.revoke?.(revoked);
+    giveUp?.addEventListener("abort", () => sink.abandon?.(revoked), {
+      once: true,
+    });
     return tracker.drained(revoked);
   });
   const readFrom = new Map<string, SeekPosition>();

@@ -14,8 +14,10 @@ import type { ReaderTracing } from "../tracing/reader.ts";
 /**
  * What a Processor does with each message; it may return a promise.
  * `signal` aborts when the Processor stops (the pipe was aborted, or
- * another handler failed), with that reason: pass it on to `fetch` and the
- * like so that the stop need not wait for slow work.
+ * another handler failed), with that reason, or when the group took the
+ * message's partition away and stopped waiting for the handler (half
+ * `rebalanceTimeout`): pass it on to `fetch` and the like so that the stop
+ * need not wait for slow work.
  */
 export type MessageHandler<M extends Message = Message> = (
   message: M,
@@ -287,6 +289,7 @@ export class Processor<M extends Message = Message> extends WritableStream<M> {
       },
       settled: () => work.settled(),
       revoke: (partitions) => work.revoke(partitions),
+      abandon: (partitions) => work.abandon(partitions),
       traceWith: (tracing) => work.tracing = tracing,
       transactions: null,
     };
@@ -338,6 +341,24 @@ class Work {
   private stopped = false;
   /** Aborts the handlers' signal when the Processor stops. */
   private readonly stopper = new AbortController();
+  /**
+   * Per partition ("topic\0partition") with handlers run: aborted when the
+   * group takes the partition away, for its messages waiting to be tried
+   * again, and, once the group stops waiting, for its handlers running.
+   */
+  private readonly partitions = new Map<
+    string,
+    {
+      revoked: AbortController;
+      abandoned: AbortController;
+      signal: AbortSignal;
+    }
+  >();
+  /** Those of `partitions` revoked, until the group stops waiting for them. */
+  private readonly abandoning = new Map<
+    string,
+    { abandoned: AbortController }
+  >();
   /** The piped Reader's tracing: each handler runs in a "process" span. */
   tracing: ReaderTracing | null = null;
   private readonly failureListeners = new Set<() => void>();
@@ -466,24 +487,42 @@ class Work {
   private run(lane: Lane, job: Job): void {
     const processed = () => this.finish(lane, job, null);
     const failed = (error: unknown) => {
+      // Given up with its partition: not processed, not a failure.
+      if (error === DROPPED) return this.finish(lane, job, DROPPED);
       this.fail(error);
       this.finish(lane, job, error ?? new Error("the handler failed"));
     };
+    const of = this.partitionOf(lane.partition);
     // The first try stays on the fast path; a failure goes to `recover`.
-    this.attempt(job.message).then(processed, (error) => {
+    this.attempt(job.message, of.signal).then(processed, (error) => {
       if (this.stopped) return failed(error);
-      this.recover(job.message, error).then(processed, failed);
+      this.recover(job.message, error, of).then(processed, failed);
     });
   }
 
+  /** The signals of `partition`'s handlers (see `partitions`). */
+  private partitionOf(partition: string) {
+    let of = this.partitions.get(partition);
+    if (of === undefined) {
+      const revoked = new AbortController();
+      const abandoned = new AbortController();
+      const signal = AbortSignal.any([
+        this.stopper.signal,
+        abandoned.signal,
+      ]);
+      of = { revoked, abandoned, signal };
+      this.partitions.set(partition, of);
+    }
+    return of;
+  }
+
   /** One run of the handler on `message`, in its span when traced. */
-  private attempt(message: Message): Promise<unknown> {
+  private attempt(message: Message, signal: AbortSignal): Promise<unknown> {
     if (this.stopped) {
       return Promise.reject(this.failed ?? new Error("stopped"));
     }
     try {
       const { handle } = this.settings;
-      const signal = this.stopper.signal;
       return this.tracing === null
         ? Promise.resolve(handle(message, signal))
         : this.tracing.process(message, () => handle(message, signal));
@@ -495,11 +534,18 @@ class Work {
   /**
    * After a failed first try: tries again until `retryTimeout` is over
    * (or the Processor stops), then hands the message to `deadLetter`;
-   * rejects with the last error when that is not there or throws.
+   * rejects with the last error when that is not there or throws. When
+   * the group takes the message's partition away meanwhile, it is given
+   * up (rejects with DROPPED): its next owner reads it again.
    */
-  private async recover(message: Message, error: unknown): Promise<void> {
+  private async recover(
+    message: Message,
+    error: unknown,
+    of: { revoked: AbortController; signal: AbortSignal },
+  ): Promise<void> {
     const { retryTimeout, retryBackoff, deadLetter } = this.settings;
     const deadline = Date.now() + retryTimeout;
+    const revoked = of.revoked.signal;
     for (let tries = 1;; tries++) {
       const wait = backoff(tries, {
         backoffMin: retryBackoff,
@@ -507,19 +553,22 @@ class Work {
       });
       if (Date.now() + wait > deadline) break;
       try {
-        await sleep(wait, this.stopper.signal);
+        await sleep(wait, AbortSignal.any([this.stopper.signal, revoked]));
       } catch {
+        if (revoked.aborted && !this.stopped) throw DROPPED;
         throw error; // stopped while waiting: not processed
       }
       this.counts.retries++;
       try {
-        await this.attempt(message);
+        await this.attempt(message, of.signal);
         return;
       } catch (again) {
         if (this.stopped) throw again;
+        if (revoked.aborted) throw DROPPED;
         error = again;
       }
     }
+    if (revoked.aborted) throw DROPPED;
     if (deadLetter === null) throw error;
     await deadLetter(message, error);
     this.counts.deadLettered++;
@@ -531,6 +580,7 @@ class Work {
 
   private finish(lane: Lane, job: Job, error: unknown): void {
     if (error === null) this.counts.processed++;
+    else if (error === DROPPED) this.counts.revoked++;
     this.running--;
     lane.running = false;
     if (lane.jobs.length > 0) this.ready_.push(lane);
@@ -559,6 +609,15 @@ class Work {
    */
   revoke(partitions: readonly TopicPartition[]): void {
     const gone = new Set(partitions.map((p) => `${p.topic}\0${p.partition}`));
+    // Messages waiting to be tried again are given up too; their handlers
+    // running get a new set of signals should the partition come back.
+    for (const key of gone) {
+      const of = this.partitions.get(key);
+      if (of === undefined) continue;
+      of.revoked.abort();
+      this.partitions.delete(key);
+      this.abandoning.set(key, of);
+    }
     this.dropWhere(
       (m) => gone.has(`${m.topic}\0${m.partition}`),
       DROPPED,
@@ -566,6 +625,23 @@ class Work {
     // Lanes left without a job are not ready any more.
     const ready = this.ready_.filter((lane) => lane.jobs.length > 0);
     this.ready_.splice(0, this.ready_.length, ...ready);
+  }
+
+  /**
+   * The group stopped waiting for the handlers of revoked `partitions`
+   * (half `rebalanceTimeout`, or the Reader closes): their signal aborts,
+   * so that a handler that listens to it ends.
+   */
+  abandon(partitions: readonly TopicPartition[]): void {
+    for (const p of partitions) {
+      const key = `${p.topic}\0${p.partition}`;
+      this.abandoning.get(key)?.abandoned.abort(
+        new Error(
+          `partition ${p.partition} of ${p.topic} was given up while its handler ran`,
+        ),
+      );
+      this.abandoning.delete(key);
+    }
   }
 
   /**

@@ -127,7 +127,10 @@ export class GroupEngine extends StreamEngine {
    * over is acknowledged, so that a rebalance commits it first.
    */
   private drainPipe:
-    | ((revoked: readonly TopicPartition[]) => Promise<void>)
+    | ((
+      revoked: readonly TopicPartition[],
+      giveUp: AbortSignal,
+    ) => Promise<void>)
     | null = null;
   private rebalances = 0;
   /** How long a request to the coordinator is retried. */
@@ -543,7 +546,10 @@ export class GroupEngine extends StreamEngine {
    * partitions may be dropped).
    */
   consumedBy(
-    drain: (revoked: readonly TopicPartition[]) => Promise<void>,
+    drain: (
+      revoked: readonly TopicPartition[],
+      giveUp: AbortSignal,
+    ) => Promise<void>,
   ): Consumption {
     this.noteConsumed();
     this.consumedByCaller = true;
@@ -605,10 +611,20 @@ export class GroupEngine extends StreamEngine {
     const limit = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.group.rebalanceTimeout / 2);
     });
+    // Aborted if the wait runs out: a Processor then aborts the signal of
+    // the handlers still running on these partitions.
+    const giveUp = new AbortController();
+    let settled = false;
     try {
-      await Promise.race([drain(revoked).catch(() => {}), limit]);
+      await Promise.race([
+        drain(revoked, giveUp.signal).catch(() => {}).finally(() => {
+          settled = true;
+        }),
+        limit,
+      ]);
     } finally {
       clearTimeout(timer);
+      if (!settled) giveUp.abort();
     }
   }
 
