@@ -206,6 +206,41 @@ for (const protocol of PROTOCOLS) {
       );
     });
 
+    test("a read inside a rebalance callback is refused at once (it would wait for the rebalance, which waits for the callback); reads after it go on", async () => {
+      const topic = await topicWith(1);
+      await produce(topic, 0, 3);
+      const groupId = await newGroup(protocol);
+      const refusals: string[] = [];
+      const reader: Reader = new Reader({
+        brokers: [BROKER],
+        topic,
+        groupId,
+        ...FAST,
+        onPartitionsAssigned: async (partitions) => {
+          if (partitions.length === 0) return;
+          for (const read of [reader.fetchMessage(), reader.readMessage()]) {
+            await read.then(
+              () => refusals.push("read a message"),
+              (error) => refusals.push(String(error)),
+            );
+          }
+        },
+      });
+      try {
+        const m = await reader.fetchMessage();
+        assert.equal(m.offset, 0);
+        assert.equal(refusals.length, 2);
+        for (const refusal of refusals) {
+          assert.match(
+            refusal,
+            /^TypeError: Cannot read a message inside a rebalance callback of group ".*" \(onPartitionsAssigned, onPartitionsRevoked or onPartitionsLost\): the rebalance waits for the callback/,
+          );
+        }
+      } finally {
+        await reader.close();
+      }
+    });
+
     test("await reader.close() inside onPartitionsAssigned and onPartitionsRevoked resolves at once, and the Reader closes after the callback", async () => {
       const topic = await topicWith(2);
       await produce(topic, 0, 10);

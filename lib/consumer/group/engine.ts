@@ -666,6 +666,13 @@ export class GroupEngine extends StreamEngine {
 
   /** The next message for fetchMessage, taken straight from the engine. */
   async next(signal?: AbortSignal): Promise<Message> {
+    if (inCallbackOf(this)) {
+      // The rebalance waits for the callback, and the read would wait for
+      // the rebalance: both would hang, silently.
+      throw new TypeError(
+        `Cannot read a message inside a rebalance callback of group "${this.group.groupId}" (onPartitionsAssigned, onPartitionsRevoked or onPartitionsLost): the rebalance waits for the callback, and the read would wait for the rebalance. Read once the callback has returned; seek, pause or commit in it`,
+      );
+    }
     this.pollTimer.polls++;
     this.start();
     while (true) {
