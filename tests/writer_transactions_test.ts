@@ -180,6 +180,35 @@ describe("Writer: transactions", () => {
     });
   });
 
+  test("transaction(fn) when the Writer closes under it: rejects with fn's own failure (close aborts the transaction), nothing is committed", async () => {
+    await noUnhandledRejections(async () => {
+      const topic = uniqueTopic("txn-close");
+      await createTopic(client, topic, 1);
+      const w = txnWriter(topic);
+      let closing: Promise<void> | null = null;
+      const running = w.transaction(async () => {
+        await w.writeMessages({ value: "first" });
+        closing = w.close();
+        await sleep(50);
+        await w.writeMessages({ value: "second" });
+      });
+      await assert.rejects(
+        running,
+        (error) =>
+          error instanceof ClosedError &&
+          /Cannot writeMessages: the Writer is closed/.test(error.message),
+      );
+      await closing;
+      const w2 = txnWriter(topic);
+      try {
+        await w2.transaction(() => w2.writeMessages({ value: "end" }));
+      } finally {
+        await w2.close();
+      }
+      assert.deepEqual(await readUntil(topic, 0, "end"), ["end"]);
+    });
+  });
+
   for (const protocol of PROTOCOLS) {
     test(`consume-transform-produce (${protocol} group): the offsets commit with the transaction, and only then`, async () => {
       await noUnhandledRejections(async () => {

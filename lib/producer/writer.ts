@@ -478,6 +478,8 @@ export class Writer extends WritableStream<MessageInput> {
       try {
         await this.abortTransaction();
       } catch (abortError) {
+        // Closed meanwhile: close() aborts an open transaction itself.
+        if (abortError instanceof ClosedError) throw error;
         throw new AggregateError(
           [error, abortError],
           `The transaction failed (${
