@@ -230,6 +230,34 @@ describe("Reader", () => {
     assert.throws(() => reader.setOffset(0), ClosedError);
   });
 
+  test("readLag, setOffsetAt and seekToTime cut short by close() say the Reader closed, naming the call", async () => {
+    const topic = await topicWith(1);
+    const w = new Writer({ brokers: [BROKER], topic });
+    await w.writeMessages({ value: "x" });
+    await w.close();
+    const reader = open(topic, { partition: 0 });
+    await reader.readMessage();
+    const lag = reader.readLag();
+    const offsetAt = reader.setOffsetAt(new Date());
+    await reader.close();
+    await assert.rejects(
+      lag,
+      /^ClosedError: Cannot read the lag: the Reader is closed$/,
+    );
+    await assert.rejects(
+      offsetAt,
+      /^ClosedError: Cannot set the offset: the Reader is closed$/,
+    );
+    const group = open(topic, { groupId: uniqueTopic("g") });
+    await group.readMessage();
+    const seeking = group.seekToTime(new Date());
+    await group.close();
+    await assert.rejects(
+      seeking,
+      /^ClosedError: Cannot seek: the Reader is closed$/,
+    );
+  });
+
   test("an aborted readMessage loses no message", async () => {
     const topic = await topicWith();
     const reader = open(topic);

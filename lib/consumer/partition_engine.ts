@@ -208,7 +208,7 @@ export class PartitionEngine extends StreamEngine {
   }
 
   async readLag(signal?: AbortSignal): Promise<number> {
-    this.checkOpen("read lag");
+    this.checkOpen("read the lag");
     const position = this.position;
     const wanted = position === FirstOffset
       ? [FirstOffset, LastOffset]

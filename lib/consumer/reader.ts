@@ -210,7 +210,23 @@ export class Reader extends ReadableStream<Message> {
    * ```
    */
   async seekToTime(time: Date, ...partitions: TopicPartition[]): Promise<void> {
-    await this.groupEngine("seek").seekToTime(time, partitions);
+    await this.#whileOpen(
+      "seek",
+      this.groupEngine("seek").seekToTime(time, partitions),
+    );
+  }
+
+  /**
+   * `work`, whose failure because the Reader closed under it (a connection
+   * or the fetch engine closed) says so, naming the call.
+   */
+  async #whileOpen<T>(what: string, work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (error) {
+      if (error instanceof ClosedError) this.engine.checkNotClosed(what);
+      throw error;
+    }
   }
 
   /**
@@ -691,7 +707,10 @@ export class Reader extends ReadableStream<Message> {
    */
   async setOffsetAt(time: Date, options: ReadOptions = {}): Promise<void> {
     checkCallOptions("Cannot set the offset", options, SIGNAL_OPTION);
-    await this.engine.setOffsetAt(time, options.signal);
+    await this.#whileOpen(
+      "set the offset",
+      this.engine.setOffsetAt(time, options.signal),
+    );
   }
 
   /** The offset of the next message to be read; FirstOffset or LastOffset until known. */
@@ -707,7 +726,10 @@ export class Reader extends ReadableStream<Message> {
   /** Asks the partition leader for the end of the partition and returns the lag. */
   async readLag(options: ReadOptions = {}): Promise<number> {
     checkCallOptions("Cannot read the lag", options, SIGNAL_OPTION);
-    return await this.engine.readLag(options.signal);
+    return await this.#whileOpen(
+      "read the lag",
+      this.engine.readLag(options.signal),
+    );
   }
 
   /**
