@@ -64,6 +64,11 @@ describe("admin Client: share groups", () => {
         );
         await reader.close();
         await reading;
+        // Not a consumer group: said so, not "does not exist".
+        await assert.rejects(
+          client.groupLag(groupId),
+          /^GROUP_ID_NOT_FOUND: .*group ".*" is a share group, not a consumer group: see shareGroupOffsets/,
+        );
 
         const offsets = await client.shareGroupOffsets(groupId);
         assert.deepEqual(
@@ -117,6 +122,12 @@ describe("admin Client: share groups", () => {
     try {
       const [missing] = await client.describeShareGroups([uniqueTopic("none")]);
       assert.equal(missing.error?.name, "GROUP_ID_NOT_FOUND");
+      // The broker answers its offsets with none and no error: a misspelt
+      // id must not read as a group with no offsets.
+      await assert.rejects(
+        client.shareGroupOffsets(uniqueTopic("none")),
+        /^GROUP_ID_NOT_FOUND: .*not found/,
+      );
       assert.deepEqual(await client.describeShareGroups([]), []);
       await assert.rejects(
         client.alterShareGroupOffsets("g", [{

@@ -170,6 +170,15 @@ describe("admin Client: transactions", () => {
       );
       const typo = await client.listTransactions({ states: ["Ongoin"] });
       assert.deepEqual(typo.unknownStates, ["Ongoin"]);
+      // A known state in another case is the state.
+      const lower = await client.listTransactions({
+        states: ["ongoing", "preparecommit", "completecommit"],
+      });
+      assert.deepEqual(lower.unknownStates, []);
+      assert.ok(
+        lower.transactions.some((t) => t.transactionalId === transactionalId),
+        JSON.stringify(lower),
+      );
 
       // Its producer, seen by both leaders; an unknown topic fails alone.
       const missing = { topic: uniqueTopic("admin-txn-none"), partition: 0 };

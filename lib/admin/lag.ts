@@ -14,6 +14,7 @@ import {
   type ConsumerGroupDescription,
   describeConsumerGroups,
   describeGroups,
+  listGroups,
 } from "./groups.ts";
 import {
   checkGroupId,
@@ -202,6 +203,20 @@ async function describe(
   ) throw consumer.error;
   const [classic] = await describeGroups(router, [groupId], budget());
   if (classic.error?.code === ErrorCode.GROUP_ID_NOT_FOUND) {
+    // A share or streams group is neither a consumer nor a classic group:
+    // say so, rather than that it does not exist.
+    const { groups } = await listGroups(router, budget());
+    const other = groups.find((g) => g.groupId === groupId)?.type;
+    if (other === "share" || other === "streams") {
+      throw new KafkaError(ErrorCode.GROUP_ID_NOT_FOUND, {
+        apiName: "DescribeGroups",
+        detail: `group "${groupId}" is a ${other} group, not a consumer group${
+          other === "share"
+            ? ": see shareGroupOffsets and alterShareGroupOffsets"
+            : ": see describeStreamsGroups"
+        }`,
+      });
+    }
     // No such group (yet): it may still have offsets to reset.
     return {
       type: "unknown",

@@ -207,6 +207,15 @@ export async function shareGroupOffsets(
     { apiName: "DescribeShareGroupOffsets" },
   );
   if (groupError) throw groupError;
+  if (group!.topics.length === 0) {
+    // The broker answers a group that does not exist with no offsets and
+    // no error: a misspelt group id must not read as a group with none.
+    const [described] = await describeShareGroups(router, [groupId], {
+      signal: call.signal,
+      timeout: router.left(call),
+    });
+    if (described?.error) throw described.error;
+  }
   return group!.topics.flatMap((t) =>
     t.partitions.map((p) => ({
       topic: t.topicName,

@@ -151,6 +151,18 @@ export interface DescribeProducersOptions extends CallOptions {
   broker?: number | undefined;
 }
 
+/** The transaction states a broker knows (Kafka 4.x). */
+const TRANSACTION_STATES: readonly string[] = [
+  "Empty",
+  "Ongoing",
+  "PrepareCommit",
+  "PrepareAbort",
+  "CompleteCommit",
+  "CompleteAbort",
+  "Dead",
+  "PrepareEpochFence",
+];
+
 /**
  * A transaction's state, as coordinators name it.
  *
@@ -530,8 +542,15 @@ export async function listTransactions(
   options: ListTransactionsOptions = {},
 ): Promise<TransactionList> {
   const method = "listTransactions";
-  const states = options.states ?? [];
-  checkIds(method, "states", states, "transaction states");
+  const given = options.states ?? [];
+  checkIds(method, "states", given, "transaction states");
+  // The broker matches the names exactly: a known state in another case
+  // ("ongoing") is sent as it spells it; a name it does not know (one a
+  // newer broker may have) comes back in `unknownStates`.
+  const states = given.map((state) =>
+    TRANSACTION_STATES.find((k) => k.toLowerCase() === state.toLowerCase()) ??
+      state
+  );
   const producerIds = options.producerIds ?? [];
   if (
     !isList(producerIds) ||
