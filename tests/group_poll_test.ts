@@ -81,6 +81,10 @@ for (const protocol of PROTOCOLS) {
         );
         const left = Date.now() - stoppedAt;
         assert.ok(left >= 3000, `left after ${left} ms`);
+        // Out of the group until the next read: no generation to commit
+        // with.
+        await until("no generation", () => stalled.groupMetadata() === null);
+        assert.equal(stalled.stats().group?.generationId, -1);
         assert.deepEqual(
           revoked.slice(revokedBefore).map((p) => p.sort()),
           [partitions],
@@ -182,7 +186,7 @@ for (const protocol of PROTOCOLS) {
       assert.deepEqual([...new Set(all)].sort(), expected(0, 400));
     });
 
-    test("a read waiting for messages longer than maxPollInterval keeps the member in", async () => {
+    test("a read waiting for messages longer than maxPollInterval keeps the member in; the interval counts from the read's end", async () => {
       const topic = await topicWith(2);
       const groupId = await newGroup(protocol);
       const revoked: number[][] = [];
@@ -191,7 +195,7 @@ for (const protocol of PROTOCOLS) {
         topic,
         groupId,
         ...fast(protocol),
-        maxPollInterval: 1000,
+        maxPollInterval: 2000,
         onPartitionsRevoked: (p) =>
           void revoked.push(p.map((x) => x.partition)),
       });
@@ -200,11 +204,17 @@ for (const protocol of PROTOCOLS) {
         "the member owns both partitions",
         () => owned(reader).length === 2,
       );
-      await sleep(3000);
+      await sleep(4000);
       assert.deepEqual(owned(reader), [0, 1]);
       assert.deepEqual(revoked, []);
       await produce(topic, 0, 1);
       assert.equal(text.decode((await read).value!), "m0");
+      // Not read since: it leaves, but no sooner than the interval after
+      // that read returned (the wait's end counts as a read).
+      const returned = Date.now();
+      await until("the member left", () => revoked.length > 0, 10_000);
+      const left = Date.now() - returned;
+      assert.ok(left >= 2000, `left ${left} ms after the read returned`);
       await reader.close();
     });
   });

@@ -260,8 +260,11 @@ export class GroupEngine extends StreamEngine {
    */
   private pollExpired(idle: number): void {
     if (this.state !== "open" || this.stalled !== null) return;
+    const others = this.group.groupInstanceId === null
+      ? "so that others read its partitions"
+      : "(a static member: others read its partitions once its session times out)";
     this.logError(
-      `no read for ${idle} ms, more than maxPollInterval (${this.group.maxPollInterval} ms): leaving group ${this.group.groupId} so that others read its partitions; the next read joins again. Read more often (a slow handler holds the reads), or raise maxPollInterval`,
+      `no read for about ${idle} ms, more than maxPollInterval (${this.group.maxPollInterval} ms): leaving group ${this.group.groupId} ${others}; the next read joins again. Read more often (a slow handler holds the reads), or raise maxPollInterval`,
     );
     const timeout = Math.min(this.group.rebalanceTimeout, 30_000);
     this.stalled = this.member.close(
@@ -479,7 +482,9 @@ export class GroupEngine extends StreamEngine {
       try {
         await this.idle();
       } finally {
+        // The wait's end counts as a read: the interval starts here.
         this.pollTimer.waiting--;
+        this.pollTimer.polls++;
       }
       if (!this.isLocked()) return;
     }
@@ -686,6 +691,7 @@ export class GroupEngine extends StreamEngine {
         await this.fetch.ready(signal, "fetchMessage");
       } finally {
         this.pollTimer.waiting--;
+        this.pollTimer.polls++;
       }
     }
   }

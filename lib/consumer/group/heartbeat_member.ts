@@ -182,6 +182,9 @@ export abstract class HeartbeatMember<S extends HeartbeatSettings> {
         this.logError(`leaving the group failed: ${messageOf(error)}`)
       );
     }
+    // Gone: no generation to commit with or to show (the group Reader may
+    // keep it until its next read, after a poll timeout).
+    this.epoch = 0;
   }
 
   /**
